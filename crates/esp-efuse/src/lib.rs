@@ -1,0 +1,1 @@
+//! eFuse tables, burn semantics and espefuse's virtual eFuse file.

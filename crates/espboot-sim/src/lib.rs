@@ -1,0 +1,1 @@
+//! The virtual device: NOR flash with power-cut injection.

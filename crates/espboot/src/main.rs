@@ -1,0 +1,61 @@
+//! `espboot`: one binary for MCUboot on Espressif chips.
+//!
+//! The binary is a thin shell over the workspace libraries. It is also a
+//! multi-call binary: invoked through a link named `imgtool`, `espsecure` or
+//! `espefuse`, it accepts that reference tool's own command line, so existing
+//! scripts keep working (`espboot install-links DIR` creates the links).
+
+mod cmd;
+mod fsutil;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// MCUboot images, Secure Boot V2, flash encryption and eFuses for Espressif
+/// chips, in one binary.
+#[derive(Debug, Parser)]
+#[command(name = "espboot", version, about, max_term_width = 100)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// MCUboot images (imgtool-compatible): keys, sign, verify, dumpinfo.
+    Image(cmd::image::Args),
+    /// Secure Boot V2 and flash encryption (espsecure-compatible).
+    Secure(cmd::secure::Args),
+    /// eFuses, virtual or real (espefuse-compatible).
+    Efuse(cmd::efuse::Args),
+    /// The virtual device: flash, boot, power cuts.
+    Sim(cmd::sim::Args),
+    /// Create `imgtool`, `espsecure` and `espefuse` links to this binary in DIR.
+    InstallLinks(cmd::links::Args),
+}
+
+fn main() -> ExitCode {
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    let argv = match cmd::links::personality(&argv) {
+        Some(subcommand) => cmd::links::as_espboot_argv(subcommand, argv),
+        None => argv,
+    };
+    let cli = Cli::parse_from(argv);
+    let result = match cli.command {
+        Command::Image(args) => cmd::image::run(args),
+        Command::Secure(args) => cmd::secure::run(args),
+        Command::Efuse(args) => cmd::efuse::run(args),
+        Command::Sim(args) => cmd::sim::run(args),
+        Command::InstallLinks(args) => cmd::links::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            // One line: the context chain joined with ": ".
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! Shared test harness: runs the `espboot` binary under test and the pinned
+//! reference tools (imgtool, espsecure, espefuse, esptool) installed in the
+//! workspace's `.venv/` by `scripts/test`.
+//!
+//! Interop tests must prove compatibility against the real tools, so a
+//! missing tool is a test failure, not a skip. Only `ESPBOOT_SKIP_INTEROP=1`,
+//! set on purpose, turns the interop tests into no-ops.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The `espboot` binary built for this test run.
+pub fn espboot() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_espboot"))
+}
+
+/// Directory holding the reference tools: `$ESPBOOT_REFERENCE_BIN`, else the
+/// workspace's `.venv/bin`.
+pub fn reference_bin_dir() -> PathBuf {
+    match std::env::var_os("ESPBOOT_REFERENCE_BIN") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin"),
+    }
+}
+
+/// True when the developer deliberately turned interop tests off.
+pub fn interop_skipped() -> bool {
+    std::env::var("ESPBOOT_SKIP_INTEROP").is_ok_and(|v| v == "1")
+}
+
+/// A command for reference tool `name` (e.g. `"imgtool"`), or `None` when
+/// interop tests are deliberately skipped.
+///
+/// # Panics
+/// When the tool is not installed and interop was not skipped: the test
+/// fails and says how to install the tools.
+pub fn reference_tool(name: &str) -> Option<Command> {
+    if interop_skipped() {
+        eprintln!("ESPBOOT_SKIP_INTEROP=1: skipping the {name} interop check");
+        return None;
+    }
+    let path = reference_bin_dir().join(name);
+    assert!(
+        path.is_file(),
+        "reference tool {name} not found at {} (run scripts/test, which installs \
+         the pinned tools into .venv/, or set ESPBOOT_SKIP_INTEROP=1 on purpose)",
+        path.display()
+    );
+    Some(Command::new(path))
+}
+
+/// Runs a reference tool if interop is enabled; returns early from the
+/// calling test otherwise.
+#[macro_export]
+macro_rules! reference_tool {
+    ($name:expr) => {
+        match $crate::common::reference_tool($name) {
+            Some(cmd) => cmd,
+            None => return,
+        }
+    };
+}
+
+/// Runs `cmd`, asserting success; returns its output.
+#[track_caller]
+pub fn run_ok(cmd: &mut Command) -> Output {
+    let out = cmd.output().expect("failed to start command");
+    assert!(
+        out.status.success(),
+        "command failed: {cmd:?}\nstatus: {}\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Runs `cmd`, asserting failure; returns its output.
+#[track_caller]
+pub fn run_fail(cmd: &mut Command) -> Output {
+    let out = cmd.output().expect("failed to start command");
+    assert!(
+        !out.status.success(),
+        "command unexpectedly succeeded: {cmd:?}\nstdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Asserts an error is one line that names `needle` (an argument or file).
+#[track_caller]
+pub fn assert_one_line_error(out: &Output, needle: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "expected a one-line error, got:\n{stderr}");
+    assert!(
+        lines[0].contains(needle),
+        "error should mention {needle:?}: {}",
+        lines[0]
+    );
+    assert!(!stderr.contains("panicked"), "panic: {stderr}");
+}

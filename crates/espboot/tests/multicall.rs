@@ -1,0 +1,28 @@
+//! The multi-call binary: links named after the reference tools.
+
+mod common;
+
+use std::process::Command;
+
+#[test]
+fn install_links_creates_one_link_per_tool() {
+    let dir = tempfile::tempdir().unwrap();
+    common::run_ok(common::espboot().arg("install-links").arg(dir.path()));
+    for name in ["imgtool", "espsecure", "espefuse"] {
+        let link = dir.path().join(name);
+        let meta = link.symlink_metadata().unwrap();
+        assert!(meta.file_type().is_symlink(), "{name} is not a link");
+        // The link answers --help as that tool (clap names the subcommand).
+        let out = common::run_ok(Command::new(&link).arg("--help"));
+        assert!(!out.stdout.is_empty());
+    }
+    // A second run refuses to clobber without --force.
+    let out = common::run_fail(common::espboot().arg("install-links").arg(dir.path()));
+    common::assert_one_line_error(&out, "--force");
+    common::run_ok(
+        common::espboot()
+            .arg("install-links")
+            .arg("--force")
+            .arg(dir.path()),
+    );
+}

@@ -1,0 +1,2 @@
+//! The MCUboot-compatible boot state machine: `no_std`, no allocator.
+#![no_std]

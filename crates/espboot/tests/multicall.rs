@@ -1,4 +1,5 @@
 //! The multi-call binary: links named after the reference tools.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

@@ -1,0 +1,446 @@
+//! The ESP image format the ROM loads the second-stage bootloader from
+//! (`esp_image_header_t`; esptool `bin_image.py`, esptool.md §5.1).
+//!
+//! ```text
+//! 0   u8   magic 0xE9
+//! 1   u8   segment count
+//! 2   u8   SPI flash mode (0 QIO, 1 QOUT, 2 DIO, 3 DOUT)
+//! 3   u8   flash size (high nibble) | flash frequency (low nibble)
+//! 4   u32  entry point
+//! 8   u8   WP pin (0xEE: disabled)
+//! 9   3    SPI pin drive strengths
+//! 12  u16  chip ID
+//! 14  u8   legacy min_rev
+//! 15  u16  min_chip_rev_full
+//! 17  u16  max_chip_rev_full
+//! 19  4    reserved
+//! 23  u8   hash appended (0 or 1)
+//! 24  ...  segments: u32 load address, u32 length, data
+//!     ...  zero padding up to offset % 16 == 15, then the checksum byte
+//!     32   SHA-256 of everything before it, when hash appended
+//! ```
+
+use sha2::{Digest, Sha256};
+
+use crate::Chip;
+
+/// `ESPLoader.ESP_IMAGE_MAGIC`.
+pub const ESP_IMAGE_MAGIC: u8 = 0xE9;
+/// Seed of the XOR checksum (`ESPLoader.ESP_CHECKSUM_MAGIC`).
+pub const ESP_CHECKSUM_MAGIC: u8 = 0xEF;
+/// Common + extended header size.
+pub const HEADER_LEN: usize = 24;
+/// The ROM loads at most 16 segments (`ESP_IMAGE_MAX_SEGMENTS`).
+pub const MAX_SEGMENTS: usize = 16;
+/// esptool refuses segments of 16 MiB or more.
+pub const MAX_SEGMENT_LEN: u32 = 16 * 1024 * 1024;
+/// WP pin value meaning "not used".
+pub const WP_PIN_DISABLED: u8 = 0xEE;
+
+/// SPI flash mode, header byte 2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FlashMode {
+    Qio = 0,
+    Qout = 1,
+    Dio = 2,
+    Dout = 3,
+}
+
+impl FlashMode {
+    fn from_byte(b: u8) -> Option<Self> {
+        Some(match b {
+            0 => FlashMode::Qio,
+            1 => FlashMode::Qout,
+            2 => FlashMode::Dio,
+            3 => FlashMode::Dout,
+            _ => return None,
+        })
+    }
+}
+
+/// Flash size, the high nibble of header byte 3 (ESP32 family encoding).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FlashSize {
+    Mb1 = 0,
+    Mb2 = 1,
+    Mb4 = 2,
+    Mb8 = 3,
+    Mb16 = 4,
+    Mb32 = 5,
+    Mb64 = 6,
+    Mb128 = 7,
+}
+
+impl FlashSize {
+    /// The size in bytes.
+    pub fn bytes(self) -> u32 {
+        (1024 * 1024) << (self as u32)
+    }
+
+    /// The encoding for a size in bytes, if it is one the header can hold.
+    pub fn from_bytes(bytes: u32) -> Option<Self> {
+        [
+            FlashSize::Mb1,
+            FlashSize::Mb2,
+            FlashSize::Mb4,
+            FlashSize::Mb8,
+            FlashSize::Mb16,
+            FlashSize::Mb32,
+            FlashSize::Mb64,
+            FlashSize::Mb128,
+        ]
+        .into_iter()
+        .find(|s| s.bytes() == bytes)
+    }
+
+    fn from_nibble(n: u8) -> Option<Self> {
+        Self::from_bytes((1024 * 1024u32).checked_shl(u32::from(n))?).filter(|s| *s as u8 == n)
+    }
+}
+
+/// One loadable segment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    pub load_addr: u32,
+    pub data: Vec<u8>,
+}
+
+impl Segment {
+    pub fn new(load_addr: u32, data: Vec<u8>) -> Self {
+        Segment { load_addr, data }
+    }
+}
+
+/// Why an ESP image was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EspImageError {
+    #[error("image is truncated: {what} needs bytes up to offset {needed:#x}, file has {len:#x}")]
+    Truncated {
+        what: &'static str,
+        needed: usize,
+        len: usize,
+    },
+    #[error("not an ESP image: magic byte is {0:#04x}, expected 0xe9")]
+    BadMagic(u8),
+    #[error("image has {0} segments, the ROM loads at most 16")]
+    TooManySegments(u8),
+    #[error("segment {index} length {len:#x} is not a multiple of 4 or is 16 MiB or more")]
+    BadSegmentLength { index: usize, len: u32 },
+    #[error("unknown SPI flash mode {0} in header byte 2")]
+    BadFlashMode(u8),
+    #[error("invalid hash-appended byte {0} (expected 0 or 1)")]
+    BadHashAppended(u8),
+    #[error("image is for chip ID {found} ({found_name}), expected {expected} ({expected_name})")]
+    WrongChip {
+        found: u16,
+        found_name: &'static str,
+        expected: u16,
+        expected_name: &'static str,
+    },
+    #[error("checksum mismatch: stored {stored:#04x}, computed {computed:#04x}")]
+    BadChecksum { stored: u8, computed: u8 },
+    #[error("appended SHA-256 does not match the image")]
+    BadHash,
+}
+
+/// A parsed and checked ESP image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EspImage {
+    pub chip_id: u16,
+    pub flash_mode: FlashMode,
+    /// `None` when the nibble is not a size this crate knows.
+    pub flash_size: Option<FlashSize>,
+    /// Chip-specific frequency code (esptool `FLASH_FREQUENCY`).
+    pub flash_freq: u8,
+    pub entry: u32,
+    pub wp_pin: u8,
+    pub min_rev: u8,
+    pub min_chip_rev_full: u16,
+    pub max_chip_rev_full: u16,
+    pub hash_appended: bool,
+    pub segments: Vec<Segment>,
+    /// Offset of the checksum byte.
+    pub checksum_offset: usize,
+    /// Bytes covered by the image, up to and including the appended hash
+    /// (esptool's `data_length` plus the hash). A Secure Boot V2 signature
+    /// sector, if any, starts at the next 4 KiB boundary after this.
+    pub len: usize,
+}
+
+fn u16_at(b: &[u8], off: usize) -> u16 {
+    u16::from_le_bytes([b[off], b[off + 1]])
+}
+
+fn u32_at(b: &[u8], off: usize) -> u32 {
+    u32::from_le_bytes([b[off], b[off + 1], b[off + 2], b[off + 3]])
+}
+
+fn need(bytes: &[u8], what: &'static str, needed: usize) -> Result<(), EspImageError> {
+    if bytes.len() < needed {
+        Err(EspImageError::Truncated {
+            what,
+            needed,
+            len: bytes.len(),
+        })
+    } else {
+        Ok(())
+    }
+}
+
+impl EspImage {
+    /// Parses `bytes` as an image for `chip` and checks it as the ROM does:
+    /// magic, segment table, chip ID, XOR checksum and appended SHA-256.
+    /// Trailing bytes (padding, a signature sector) are allowed.
+    ///
+    /// # Errors
+    /// [`EspImageError`] naming the first check that failed.
+    pub fn parse(bytes: &[u8], chip: Chip) -> Result<Self, EspImageError> {
+        let image = Self::parse_any_chip(bytes)?;
+        if image.chip_id != chip.image_chip_id() {
+            return Err(EspImageError::WrongChip {
+                found: image.chip_id,
+                found_name: Chip::from_image_chip_id(image.chip_id).map_or("unknown", Chip::name),
+                expected: chip.image_chip_id(),
+                expected_name: chip.name(),
+            });
+        }
+        Ok(image)
+    }
+
+    /// Like [`EspImage::parse`] without the chip-ID check.
+    ///
+    /// # Errors
+    /// [`EspImageError`] naming the first check that failed.
+    pub fn parse_any_chip(bytes: &[u8]) -> Result<Self, EspImageError> {
+        need(bytes, "the image header", HEADER_LEN)?;
+        if bytes[0] != ESP_IMAGE_MAGIC {
+            return Err(EspImageError::BadMagic(bytes[0]));
+        }
+        let count = bytes[1];
+        if usize::from(count) > MAX_SEGMENTS {
+            return Err(EspImageError::TooManySegments(count));
+        }
+        let flash_mode =
+            FlashMode::from_byte(bytes[2]).ok_or(EspImageError::BadFlashMode(bytes[2]))?;
+        let hash_appended = match bytes[23] {
+            0 => false,
+            1 => true,
+            other => return Err(EspImageError::BadHashAppended(other)),
+        };
+        let mut segments = Vec::with_capacity(usize::from(count));
+        let mut checksum = ESP_CHECKSUM_MAGIC;
+        let mut pos = HEADER_LEN;
+        for index in 0..usize::from(count) {
+            need(bytes, "a segment header", pos + 8)?;
+            let load_addr = u32_at(bytes, pos);
+            let len = u32_at(bytes, pos + 4);
+            if len % 4 != 0 || len >= MAX_SEGMENT_LEN {
+                return Err(EspImageError::BadSegmentLength { index, len });
+            }
+            let start = pos + 8;
+            let end = start + len as usize;
+            need(bytes, "segment data", end)?;
+            let data = bytes[start..end].to_vec();
+            checksum = data.iter().fold(checksum, |acc, b| acc ^ b);
+            segments.push(Segment { load_addr, data });
+            pos = end;
+        }
+        let checksum_offset = pos + (15 - pos % 16);
+        need(bytes, "the checksum", checksum_offset + 1)?;
+        let stored = bytes[checksum_offset];
+        if stored != checksum {
+            return Err(EspImageError::BadChecksum {
+                stored,
+                computed: checksum,
+            });
+        }
+        let mut len = checksum_offset + 1;
+        if hash_appended {
+            need(bytes, "the appended SHA-256", len + 32)?;
+            let digest = Sha256::digest(&bytes[..len]);
+            if digest.as_slice() != &bytes[len..len + 32] {
+                return Err(EspImageError::BadHash);
+            }
+            len += 32;
+        }
+        Ok(EspImage {
+            chip_id: u16_at(bytes, 12),
+            flash_mode,
+            flash_size: FlashSize::from_nibble(bytes[3] >> 4),
+            flash_freq: bytes[3] & 0x0F,
+            entry: u32_at(bytes, 4),
+            wp_pin: bytes[8],
+            min_rev: bytes[14],
+            min_chip_rev_full: u16_at(bytes, 15),
+            max_chip_rev_full: u16_at(bytes, 17),
+            hash_appended,
+            segments,
+            checksum_offset,
+            len,
+        })
+    }
+}
+
+/// Writes ESP images (what `esptool elf2image` produces from an ELF).
+#[derive(Debug, Clone)]
+pub struct EspImageBuilder {
+    chip: Chip,
+    entry: u32,
+    flash_mode: FlashMode,
+    flash_size: FlashSize,
+    flash_freq: u8,
+    min_rev: u8,
+    min_chip_rev_full: u16,
+    max_chip_rev_full: u16,
+    segments: Vec<Segment>,
+}
+
+impl EspImageBuilder {
+    /// An image for `chip` starting at `entry`: DIO, 4 MB, frequency code 0,
+    /// SHA-256 appended, as the MCUboot port's build passes to esptool.
+    pub fn new(chip: Chip, entry: u32) -> Self {
+        EspImageBuilder {
+            chip,
+            entry,
+            flash_mode: FlashMode::Dio,
+            flash_size: FlashSize::Mb4,
+            flash_freq: 0,
+            min_rev: 0,
+            min_chip_rev_full: 0,
+            max_chip_rev_full: 0,
+            segments: Vec::new(),
+        }
+    }
+
+    #[must_use]
+    pub fn flash_params(mut self, mode: FlashMode, size: FlashSize, freq_code: u8) -> Self {
+        self.flash_mode = mode;
+        self.flash_size = size;
+        self.flash_freq = freq_code & 0x0F;
+        self
+    }
+
+    #[must_use]
+    pub fn chip_revisions(mut self, min_rev: u8, min_full: u16, max_full: u16) -> Self {
+        self.min_rev = min_rev;
+        self.min_chip_rev_full = min_full;
+        self.max_chip_rev_full = max_full;
+        self
+    }
+
+    /// Adds a segment; its data is zero-padded to a multiple of 4 bytes, as
+    /// esptool does.
+    #[must_use]
+    pub fn segment(mut self, mut segment: Segment) -> Self {
+        let padded = segment.data.len().next_multiple_of(4);
+        segment.data.resize(padded, 0);
+        self.segments.push(segment);
+        self
+    }
+
+    /// Serializes the image: header, segments, checksum, SHA-256. At most
+    /// 16 segments of under 16 MiB each, as the ROM requires; the caller
+    /// keeps to that (checked by debug assertions).
+    pub fn build(&self) -> Vec<u8> {
+        debug_assert!(self.segments.len() <= MAX_SEGMENTS);
+        let mut out = vec![
+            ESP_IMAGE_MAGIC,
+            self.segments.len() as u8,
+            self.flash_mode as u8,
+            ((self.flash_size as u8) << 4) | self.flash_freq,
+        ];
+        out.extend_from_slice(&self.entry.to_le_bytes());
+        out.push(WP_PIN_DISABLED);
+        out.extend_from_slice(&[0, 0, 0]);
+        out.extend_from_slice(&self.chip.image_chip_id().to_le_bytes());
+        out.push(self.min_rev);
+        out.extend_from_slice(&self.min_chip_rev_full.to_le_bytes());
+        out.extend_from_slice(&self.max_chip_rev_full.to_le_bytes());
+        out.extend_from_slice(&[0; 4]);
+        out.push(1); // hash appended
+        let mut checksum = ESP_CHECKSUM_MAGIC;
+        for seg in &self.segments {
+            debug_assert!((seg.data.len() as u64) < u64::from(MAX_SEGMENT_LEN));
+            out.extend_from_slice(&seg.load_addr.to_le_bytes());
+            out.extend_from_slice(&(seg.data.len() as u32).to_le_bytes());
+            out.extend_from_slice(&seg.data);
+            checksum = seg.data.iter().fold(checksum, |acc, b| acc ^ b);
+        }
+        let pad = 15 - out.len() % 16;
+        out.resize(out.len() + pad, 0);
+        out.push(checksum);
+        let digest = Sha256::digest(&out);
+        out.extend_from_slice(&digest);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn sample(chip: Chip) -> Vec<u8> {
+        EspImageBuilder::new(chip, 0x4038_0000)
+            .segment(Segment::new(0x3FC8_0000, vec![0xAA; 7]))
+            .segment(Segment::new(0x4038_0000, vec![0x55; 64]))
+            .build()
+    }
+
+    #[test]
+    fn built_images_parse_back() {
+        for chip in Chip::ALL {
+            let bytes = sample(chip);
+            let image = EspImage::parse(&bytes, chip).unwrap();
+            assert_eq!(image.len, bytes.len());
+            assert_eq!(image.checksum_offset % 16, 15);
+            assert_eq!(
+                image.segments[0].data,
+                [0xAA, 0xAA, 0xAA, 0xAA, 0xAA, 0xAA, 0xAA, 0]
+            );
+            assert_eq!(image.flash_size, Some(FlashSize::Mb4));
+        }
+    }
+
+    #[test]
+    fn wrong_chip_is_named() {
+        let bytes = sample(Chip::Esp32c3);
+        let err = EspImage::parse(&bytes, Chip::Esp32s3).unwrap_err();
+        assert!(err.to_string().contains("esp32c3"), "{err}");
+    }
+
+    #[test]
+    fn any_flipped_byte_in_the_hashed_part_is_detected() {
+        let bytes = sample(Chip::Esp32c3);
+        for i in 0..bytes.len() {
+            if i == 23 {
+                // Clearing the hash-appended flag drops the hash check by
+                // design; only Secure Boot's signature covers that byte.
+                continue;
+            }
+            let mut bad = bytes.clone();
+            bad[i] ^= 0x01;
+            assert!(
+                EspImage::parse(&bad, Chip::Esp32c3).is_err(),
+                "flip at {i} accepted"
+            );
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn parser_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let _ = EspImage::parse_any_chip(&bytes);
+        }
+
+        #[test]
+        fn truncation_is_an_error(cut in 0usize..200) {
+            let bytes = sample(Chip::Esp32);
+            let cut = cut.min(bytes.len() - 1);
+            prop_assert!(EspImage::parse_any_chip(&bytes[..cut]).is_err());
+        }
+    }
+}

@@ -1,0 +1,681 @@
+//! Secure Boot V2: signature blocks, signing, verification.
+//!
+//! A signed image is the image data padded to a 4 KiB boundary, followed by
+//! one 4 KiB *signature sector* holding up to three 1216-byte
+//! [`SignatureBlock`]s and 0xFF filler (reference/esptool.md §1). Each block
+//! carries the image digest, the signer's public key and the signature; the
+//! chip trusts a block when the SHA-256 of its key field is one of the key
+//! digests burned in eFuse ([`PublicKey::digest`], [`verify_with_digests`]).
+
+use sha2::{Digest, Sha256};
+
+pub use crate::keys::{
+    KeyError, P192PublicKey, P192SecretKey, PublicKey, Sbv2Signature, SigningKey, SigningScheme,
+};
+use crate::keys::{CURVE_ID_P192, CURVE_ID_P256, CURVE_ID_P384, RSA_BYTES};
+
+/// `SIG_BLOCK_MAGIC` (espsecure/__init__.py L33-L51).
+pub const SIG_BLOCK_MAGIC: u8 = 0xE7;
+/// `SIG_BLOCK_VERSION_RSA`.
+pub const SIG_BLOCK_VERSION_RSA: u8 = 0x02;
+/// `SIG_BLOCK_VERSION_ECDSA`.
+pub const SIG_BLOCK_VERSION_ECDSA: u8 = 0x03;
+/// Byte 2 of an ECDSA block: `ECDSA_SHA_256` / `ECDSA_SHA_384`.
+const ECDSA_SHA_256: u8 = 0x00;
+const ECDSA_SHA_384: u8 = 0x01;
+/// `SIG_BLOCK_SIZE`.
+pub const SIG_BLOCK_SIZE: usize = 1216;
+/// `SECTOR_SIZE`: data is padded to it and the signature sector is one.
+pub const SECTOR_SIZE: usize = 4096;
+/// At most three blocks fit the signature sector (`SIG_BLOCK_MAX_COUNT`).
+pub const MAX_BLOCKS: usize = 3;
+/// The CRC32 covers bytes `0..1196` and is stored at 1196 (LE); 16 zero
+/// bytes follow (reference/esptool.md §1.1).
+const CRC_OFFSET: usize = 1196;
+
+/// zlib's CRC-32 (`zlib.crc32` in espsecure).
+const CRC32: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
+
+/// Index of a block in the signature sector (0..=2).
+pub type BlockIndex = usize;
+
+/// Why a 1216-byte slot is not a valid signature block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BlockError {
+    /// The slice is not 1216 bytes long.
+    #[error("a signature block is {SIG_BLOCK_SIZE} bytes, got {0}")]
+    Length(usize),
+    /// Byte 0 is not 0xE7 (typically an empty 0xFF slot).
+    #[error("no signature block magic (0xE7)")]
+    Magic,
+    /// Version other than 2 (RSA) or 3 (ECDSA).
+    #[error("unknown signature block version {0:#04x}")]
+    Version(u8),
+    /// The stored CRC32 does not match bytes 0..1196.
+    #[error("signature block CRC mismatch (stored {stored:#010x}, computed {computed:#010x})")]
+    Crc {
+        /// CRC in the block.
+        stored: u32,
+        /// CRC of its contents.
+        computed: u32,
+    },
+    /// An ECDSA block whose hash type / curve id combination is unknown.
+    #[error("unknown ECDSA hash type {hash_type:#04x} / curve id {curve_id}")]
+    Curve {
+        /// Byte 2.
+        hash_type: u8,
+        /// The curve id byte.
+        curve_id: u8,
+    },
+}
+
+/// Errors of signing.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SignError {
+    /// No signer was given.
+    #[error("no signing key or pre-calculated signature given")]
+    NoSigners,
+    /// The sector already holds three blocks (or too many new ones).
+    #[error("the signature sector has room for {free} more block(s), {requested} requested (at most {MAX_BLOCKS} in total)")]
+    TooManyBlocks {
+        /// Free slots.
+        free: usize,
+        /// Signers given.
+        requested: usize,
+    },
+    /// The signer failed, or its signature does not verify against its
+    /// public key (e.g. a PKCS#1 v1.5 signature where PSS is required).
+    #[error("the signature for key {index} does not verify with its public key ({scheme}); it was not made with the right key or padding (Secure Boot V2 needs RSA-PSS salt 32 / ECDSA over the SHA-256 (SHA-384 for P-384) image digest)")]
+    BadSignature {
+        /// Position of the signer.
+        index: usize,
+        /// The signer's scheme.
+        scheme: SigningScheme,
+    },
+    /// A pre-calculated signature needs 4 KiB-aligned data (it was made
+    /// over the data as is).
+    #[error(
+        "pre-calculated signatures need data that is a multiple of 4096 bytes (got {0} bytes)"
+    )]
+    Unaligned(usize),
+}
+
+/// Errors of verification.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// The file is shorter than a signature sector or not sector aligned.
+    #[error("signed data must be a non-zero multiple of {SECTOR_SIZE} bytes (got {0})")]
+    Size(usize),
+    /// A valid block's stored image digest differs from the image's.
+    #[error("signature block {0} image digest does not match the actual image digest")]
+    ImageDigest(BlockIndex),
+    /// No block verifies with the key (or with any trusted digest).
+    #[error("no signature block verifies with the provided key")]
+    NoValidSignature,
+}
+
+/// One 1216-byte Secure Boot V2 signature block (validated: magic,
+/// version, CRC, known scheme).
+#[derive(Clone, PartialEq, Eq)]
+pub struct SignatureBlock {
+    bytes: Box<[u8; SIG_BLOCK_SIZE]>,
+    scheme: SigningScheme,
+}
+
+impl std::fmt::Debug for SignatureBlock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignatureBlock")
+            .field("scheme", &self.scheme)
+            .field("key_digest", &hex_string(&self.key_digest()))
+            .finish()
+    }
+}
+
+fn hex_string(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Byte ranges of a block's fields for a scheme (reference/esptool.md
+/// §1.2-1.3).
+struct Layout {
+    image_digest: std::ops::Range<usize>,
+    key: std::ops::Range<usize>,
+    signature: std::ops::Range<usize>,
+}
+
+fn layout(scheme: SigningScheme) -> Layout {
+    match scheme {
+        SigningScheme::Rsa3072 => Layout {
+            image_digest: 4..36,
+            key: 36..812,
+            signature: 812..812 + RSA_BYTES,
+        },
+        SigningScheme::Ecdsa192 | SigningScheme::Ecdsa256 => Layout {
+            image_digest: 4..36,
+            key: 36..101,
+            signature: 101..165,
+        },
+        SigningScheme::Ecdsa384 => Layout {
+            image_digest: 4..52,
+            key: 52..149,
+            signature: 149..245,
+        },
+    }
+}
+
+impl SignatureBlock {
+    /// Parses and validates a block: exactly 1216 bytes, magic, version,
+    /// CRC32 and a known scheme.
+    pub fn parse(bytes: &[u8]) -> Result<Self, BlockError> {
+        let bytes: [u8; SIG_BLOCK_SIZE] = bytes
+            .try_into()
+            .map_err(|_| BlockError::Length(bytes.len()))?;
+        if bytes[0] != SIG_BLOCK_MAGIC {
+            return Err(BlockError::Magic);
+        }
+        let version = bytes[1];
+        if version != SIG_BLOCK_VERSION_RSA && version != SIG_BLOCK_VERSION_ECDSA {
+            return Err(BlockError::Version(version));
+        }
+        let stored = u32::from_le_bytes([
+            bytes[CRC_OFFSET],
+            bytes[CRC_OFFSET + 1],
+            bytes[CRC_OFFSET + 2],
+            bytes[CRC_OFFSET + 3],
+        ]);
+        let computed = CRC32.checksum(&bytes[..CRC_OFFSET]);
+        if stored != computed {
+            return Err(BlockError::Crc { stored, computed });
+        }
+        let scheme = if version == SIG_BLOCK_VERSION_RSA {
+            SigningScheme::Rsa3072
+        } else {
+            let hash_type = bytes[2];
+            match (hash_type, bytes[36], bytes[52]) {
+                (ECDSA_SHA_256, CURVE_ID_P192, _) => SigningScheme::Ecdsa192,
+                (ECDSA_SHA_256, CURVE_ID_P256, _) => SigningScheme::Ecdsa256,
+                (ECDSA_SHA_384, _, CURVE_ID_P384) => SigningScheme::Ecdsa384,
+                (ECDSA_SHA_384, _, curve_id) | (_, curve_id, _) => {
+                    return Err(BlockError::Curve {
+                        hash_type,
+                        curve_id,
+                    })
+                }
+            }
+        };
+        Ok(Self {
+            bytes: Box::new(bytes),
+            scheme,
+        })
+    }
+
+    /// Builds a block from an image digest, the signer's public key and
+    /// its signature.
+    pub fn new(image_digest: &[u8], key: &PublicKey, signature: &Sbv2Signature) -> Self {
+        let scheme = key.scheme();
+        let l = layout(scheme);
+        let mut bytes = Box::new([0u8; SIG_BLOCK_SIZE]);
+        bytes[0] = SIG_BLOCK_MAGIC;
+        match scheme {
+            SigningScheme::Rsa3072 => bytes[1] = SIG_BLOCK_VERSION_RSA,
+            SigningScheme::Ecdsa384 => {
+                bytes[1] = SIG_BLOCK_VERSION_ECDSA;
+                bytes[2] = ECDSA_SHA_384;
+            }
+            _ => {
+                bytes[1] = SIG_BLOCK_VERSION_ECDSA;
+                bytes[2] = ECDSA_SHA_256;
+            }
+        }
+        copy_into(&mut bytes[l.image_digest], image_digest);
+        copy_into(&mut bytes[l.key], &key.block_key_field());
+        copy_into(&mut bytes[l.signature], &signature.block_bytes());
+        let crc = CRC32.checksum(&bytes[..CRC_OFFSET]);
+        bytes[CRC_OFFSET..CRC_OFFSET + 4].copy_from_slice(&crc.to_le_bytes());
+        Self { bytes, scheme }
+    }
+
+    /// The 1216 bytes.
+    pub fn as_bytes(&self) -> &[u8; SIG_BLOCK_SIZE] {
+        &self.bytes
+    }
+
+    /// The signing scheme.
+    pub fn scheme(&self) -> SigningScheme {
+        self.scheme
+    }
+
+    /// The stored image digest (32 bytes, or 48 for P-384).
+    pub fn image_digest(&self) -> &[u8] {
+        &self.bytes[layout(self.scheme).image_digest]
+    }
+
+    /// SHA-256 of the key field: the value burned in eFuse for this signer
+    /// (what `signature-info-v2` prints).
+    pub fn key_digest(&self) -> [u8; 32] {
+        Sha256::digest(&self.bytes[layout(self.scheme).key]).into()
+    }
+
+    /// The signer's public key as stored in the block.
+    pub fn public_key(&self) -> Result<PublicKey, KeyError> {
+        PublicKey::from_block_key_field(self.scheme, &self.bytes[layout(self.scheme).key])
+    }
+
+    /// The signature as stored in the block.
+    pub fn signature(&self) -> Result<Sbv2Signature, signature::Error> {
+        Sbv2Signature::from_block_bytes(self.scheme, &self.bytes[layout(self.scheme).signature])
+    }
+
+    /// Checks the block's signature over `image_digest` with `key`.
+    pub fn verify_signature(
+        &self,
+        image_digest: &[u8],
+        key: &PublicKey,
+    ) -> Result<(), signature::Error> {
+        if key.scheme() != self.scheme {
+            return Err(signature::Error::new());
+        }
+        key.verify_prehash(image_digest, &self.signature()?)
+    }
+}
+
+fn copy_into(dst: &mut [u8], src: &[u8]) {
+    let n = dst.len().min(src.len());
+    dst[..n].copy_from_slice(&src[..n]);
+}
+
+/// Something that produces Secure Boot V2 signatures: a private key file
+/// ([`SigningKey`]), a signature computed elsewhere
+/// ([`PrecalculatedSignature`]), or an HSM/remote signer via
+/// [`PrehashSigner`]. [`sign_image`] verifies every signature against
+/// [`Sbv2Signer::public_key`] before embedding it.
+pub trait Sbv2Signer {
+    /// The verification key embedded in the block.
+    fn public_key(&self) -> PublicKey;
+    /// Signs the image digest (SHA-256, or SHA-384 for P-384).
+    fn sign_prehash(&self, image_digest: &[u8]) -> Result<Sbv2Signature, signature::Error>;
+}
+
+impl Sbv2Signer for SigningKey {
+    fn public_key(&self) -> PublicKey {
+        SigningKey::public_key(self)
+    }
+    fn sign_prehash(&self, image_digest: &[u8]) -> Result<Sbv2Signature, signature::Error> {
+        SigningKey::sign_prehash(self, image_digest)
+    }
+}
+
+/// A signature made elsewhere (remote signing service, `openssl pkeyutl`),
+/// paired with its public key, as espsecure's `--pub-key` + `--signature`.
+#[derive(Clone, Debug)]
+pub struct PrecalculatedSignature {
+    /// The signer's public key.
+    pub public_key: PublicKey,
+    /// The signature over the 4 KiB-aligned data's digest.
+    pub signature: Sbv2Signature,
+}
+
+impl Sbv2Signer for PrecalculatedSignature {
+    fn public_key(&self) -> PublicKey {
+        self.public_key.clone()
+    }
+    fn sign_prehash(&self, _image_digest: &[u8]) -> Result<Sbv2Signature, signature::Error> {
+        Ok(self.signature.clone())
+    }
+}
+
+/// Adapts any RustCrypto [`signature::hazmat::PrehashSigner`] producing
+/// [`Sbv2Signature`]s (an HSM, a KMS) to [`Sbv2Signer`].
+pub struct PrehashSigner<S> {
+    /// The signer's public key.
+    pub public_key: PublicKey,
+    /// The device or service.
+    pub signer: S,
+}
+
+impl<S: signature::hazmat::PrehashSigner<Sbv2Signature>> Sbv2Signer for PrehashSigner<S> {
+    fn public_key(&self) -> PublicKey {
+        self.public_key.clone()
+    }
+    fn sign_prehash(&self, image_digest: &[u8]) -> Result<Sbv2Signature, signature::Error> {
+        self.signer.sign_prehash(image_digest)
+    }
+}
+
+/// Options of [`sign_image`] (espsecure `sign-data` flags).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SignOptions {
+    /// Keep valid blocks of an already signed, 4 KiB-aligned image and add
+    /// the new ones after them (`--append-signatures`).
+    pub append_signatures: bool,
+    /// Do not pad unaligned data to 4 KiB (`--skip-padding`).
+    pub skip_padding: bool,
+}
+
+/// The result of [`sign_image`].
+#[derive(Debug, Clone)]
+pub struct SignedImage {
+    /// The signed image: data, then the 4 KiB signature sector.
+    pub bytes: Vec<u8>,
+    /// Length of the signed data (before the signature sector).
+    pub data_len: usize,
+    /// 0xFF bytes added to reach a 4 KiB boundary.
+    pub padded_by: usize,
+    /// Valid blocks kept from the input (with `append_signatures`).
+    pub kept_blocks: usize,
+    /// Blocks in the sector now.
+    pub total_blocks: usize,
+}
+
+/// Signs `image` as espsecure `sign-data --version 2` does
+/// (`sign_secure_boot_v2`, reference/esptool.md §1.4): pads the data with
+/// 0xFF to 4 KiB (unless `skip_padding`), or with `append_signatures` on an
+/// aligned image keeps the existing valid blocks and re-signs the data
+/// before the old sector; then one block per signer, in order, and 0xFF
+/// filler to the end of the sector.
+pub fn sign_image(
+    image: &[u8],
+    signers: &[&dyn Sbv2Signer],
+    options: SignOptions,
+) -> Result<SignedImage, SignError> {
+    if signers.is_empty() {
+        return Err(SignError::NoSigners);
+    }
+    let mut data = image;
+    let mut padded_by = 0;
+    let mut kept: Vec<SignatureBlock> = Vec::new();
+    if image.len() % SECTOR_SIZE != 0 {
+        if !options.skip_padding {
+            padded_by = SECTOR_SIZE - image.len() % SECTOR_SIZE;
+        }
+    } else if options.append_signatures && image.len() >= SECTOR_SIZE {
+        let (rest, sector) = image.split_at(image.len() - SECTOR_SIZE);
+        for slot in sector.chunks_exact(SIG_BLOCK_SIZE).take(MAX_BLOCKS) {
+            match SignatureBlock::parse(slot) {
+                Ok(block) => kept.push(block),
+                Err(_) => break,
+            }
+        }
+        if !kept.is_empty() {
+            data = rest;
+        }
+    }
+    if kept.len() + signers.len() > MAX_BLOCKS {
+        return Err(SignError::TooManyBlocks {
+            free: MAX_BLOCKS - kept.len(),
+            requested: signers.len(),
+        });
+    }
+    let mut bytes = Vec::with_capacity(data.len() + padded_by + SECTOR_SIZE);
+    bytes.extend_from_slice(data);
+    bytes.resize(data.len() + padded_by, 0xFF);
+    let data_len = bytes.len();
+    let mut digests: [Option<Vec<u8>>; 2] = [None, None];
+    let mut sector = Vec::with_capacity(SECTOR_SIZE);
+    for block in &kept {
+        sector.extend_from_slice(block.as_bytes());
+    }
+    for (index, signer) in signers.iter().enumerate() {
+        let key = signer.public_key();
+        let scheme = key.scheme();
+        let slot = usize::from(scheme == SigningScheme::Ecdsa384);
+        let digest = digests[slot]
+            .get_or_insert_with(|| scheme.image_digest(&bytes[..data_len]))
+            .clone();
+        let bad = || SignError::BadSignature { index, scheme };
+        let signature = signer.sign_prehash(&digest).map_err(|_| bad())?;
+        key.verify_prehash(&digest, &signature).map_err(|_| bad())?;
+        sector.extend_from_slice(SignatureBlock::new(&digest, &key, &signature).as_bytes());
+    }
+    sector.resize(SECTOR_SIZE, 0xFF);
+    bytes.extend_from_slice(&sector);
+    Ok(SignedImage {
+        bytes,
+        data_len,
+        padded_by,
+        kept_blocks: kept.len(),
+        total_blocks: kept.len() + signers.len(),
+    })
+}
+
+/// Splits a signed image into signed data and its 4 KiB signature sector.
+/// With `require_aligned` the length must be a non-zero multiple of 4096
+/// (as espsecure without `--skip-padding`), else at least 4096.
+pub fn split_signed(image: &[u8], require_aligned: bool) -> Result<(&[u8], &[u8]), VerifyError> {
+    if image.len() < SECTOR_SIZE || (require_aligned && image.len() % SECTOR_SIZE != 0) {
+        return Err(VerifyError::Size(image.len()));
+    }
+    Ok(image.split_at(image.len() - SECTOR_SIZE))
+}
+
+/// The three block slots of a signature sector, parsed.
+pub fn sector_blocks(sector: &[u8]) -> Vec<Result<SignatureBlock, BlockError>> {
+    (0..MAX_BLOCKS)
+        .map(|n| {
+            let slot = sector
+                .get(n * SIG_BLOCK_SIZE..(n + 1) * SIG_BLOCK_SIZE)
+                .ok_or(BlockError::Length(0))?;
+            SignatureBlock::parse(slot)
+        })
+        .collect()
+}
+
+/// What verification found in one slot (for espsecure-style reports).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BlockOutcome {
+    /// No valid block in this slot.
+    Invalid(BlockError),
+    /// A valid block signed by the key.
+    Verified(SigningScheme),
+    /// A valid block signed by another key.
+    OtherKey(SigningScheme),
+}
+
+/// Checks every slot of a signed image against `key`, as espsecure
+/// `verify-signature --version 2` (all three slots, a stored image digest
+/// mismatch is fatal). Returns per-slot outcomes; at least one is
+/// [`BlockOutcome::Verified`] on success.
+pub fn verify_blocks(
+    image: &[u8],
+    key: &PublicKey,
+    require_aligned: bool,
+) -> Result<Vec<BlockOutcome>, VerifyError> {
+    let (data, sector) = split_signed(image, require_aligned)?;
+    let mut digests: [Option<Vec<u8>>; 2] = [None, None];
+    let mut outcomes = Vec::with_capacity(MAX_BLOCKS);
+    for (index, block) in sector_blocks(sector).into_iter().enumerate() {
+        let block = match block {
+            Ok(b) => b,
+            Err(e) => {
+                outcomes.push(BlockOutcome::Invalid(e));
+                continue;
+            }
+        };
+        let scheme = block.scheme();
+        let slot = usize::from(scheme == SigningScheme::Ecdsa384);
+        let digest = digests[slot].get_or_insert_with(|| scheme.image_digest(data));
+        if block.image_digest() != &digest[..] {
+            return Err(VerifyError::ImageDigest(index));
+        }
+        outcomes.push(match block.verify_signature(digest, key) {
+            Ok(()) => BlockOutcome::Verified(scheme),
+            Err(_) => BlockOutcome::OtherKey(scheme),
+        });
+    }
+    if outcomes
+        .iter()
+        .any(|o| matches!(o, BlockOutcome::Verified(_)))
+    {
+        Ok(outcomes)
+    } else {
+        Err(VerifyError::NoValidSignature)
+    }
+}
+
+/// Verifies a 4 KiB-aligned signed image with `key`; returns the index of
+/// the first block it verifies.
+pub fn verify_image(image: &[u8], key: &PublicKey) -> Result<BlockIndex, VerifyError> {
+    let outcomes = verify_blocks(image, key, true)?;
+    outcomes
+        .iter()
+        .position(|o| matches!(o, BlockOutcome::Verified(_)))
+        .ok_or(VerifyError::NoValidSignature)
+}
+
+/// Verifies a signed image the way the ROM does: for each valid block
+/// whose key digest is one of `trusted_digests` (the eFuse key digests),
+/// check the image digest and the signature with the key stored in the
+/// block. Returns the first block that passes.
+///
+/// Blocks whose key is not trusted, or that fail, are skipped (a revoked
+/// or foreign key cannot make a correctly signed image fail).
+pub fn verify_with_digests(
+    image: &[u8],
+    trusted_digests: &[[u8; 32]],
+) -> Result<BlockIndex, VerifyError> {
+    let (data, sector) = split_signed(image, false)?;
+    for (index, block) in sector_blocks(sector).into_iter().enumerate() {
+        let Ok(block) = block else { continue };
+        if !trusted_digests.contains(&block.key_digest()) {
+            continue;
+        }
+        let digest = block.scheme().image_digest(data);
+        if block.image_digest() != &digest[..] {
+            continue;
+        }
+        let Ok(key) = block.public_key() else {
+            continue;
+        };
+        if block.verify_signature(&digest, &key).is_ok() {
+            return Ok(index);
+        }
+    }
+    Err(VerifyError::NoValidSignature)
+}
+
+/// One block as `signature-info-v2` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockInfo {
+    /// Slot index.
+    pub index: BlockIndex,
+    /// Signing scheme.
+    pub scheme: SigningScheme,
+    /// SHA-256 of the key field (the eFuse digest).
+    pub key_digest: [u8; 32],
+    /// Whether the stored image digest matches the data.
+    pub image_digest_ok: bool,
+}
+
+/// Lists the valid blocks of an aligned signed image, stopping at the
+/// first empty or invalid slot (as espsecure `signature-info-v2`).
+pub fn signature_info(image: &[u8]) -> Result<Vec<BlockInfo>, VerifyError> {
+    let (data, sector) = split_signed(image, true)?;
+    let mut infos = Vec::new();
+    for (index, block) in sector_blocks(sector).into_iter().enumerate() {
+        let Ok(block) = block else { break };
+        let digest = block.scheme().image_digest(data);
+        infos.push(BlockInfo {
+            index,
+            scheme: block.scheme(),
+            key_digest: block.key_digest(),
+            image_digest_ok: block.image_digest() == &digest[..],
+        });
+    }
+    Ok(infos)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn keys() -> Vec<SigningKey> {
+        [
+            SigningScheme::Ecdsa192,
+            SigningScheme::Ecdsa256,
+            SigningScheme::Ecdsa384,
+        ]
+        .into_iter()
+        .map(|s| SigningKey::generate(s).unwrap())
+        .collect()
+    }
+
+    #[test]
+    fn three_schemes_sign_verify_and_report_digests() {
+        let keys = keys();
+        let signers: Vec<&dyn Sbv2Signer> = keys.iter().map(|k| k as &dyn Sbv2Signer).collect();
+        let image: Vec<u8> = (0..5000u32).map(|i| i as u8).collect();
+        let signed = sign_image(&image, &signers, SignOptions::default()).unwrap();
+        assert_eq!(signed.bytes.len(), 8192 + 4096);
+        assert_eq!(signed.padded_by, 8192 - 5000);
+        for (i, key) in keys.iter().enumerate() {
+            let outcomes = verify_blocks(&signed.bytes, &key.public_key(), true).unwrap();
+            assert_eq!(outcomes[i], BlockOutcome::Verified(key.scheme()));
+        }
+        let infos = signature_info(&signed.bytes).unwrap();
+        let digests: Vec<[u8; 32]> = keys.iter().map(|k| k.public_key().digest()).collect();
+        assert_eq!(
+            infos.iter().map(|i| i.key_digest).collect::<Vec<_>>(),
+            digests
+        );
+        assert_eq!(
+            verify_with_digests(&signed.bytes, &digests[2..]).unwrap(),
+            2
+        );
+        assert!(verify_with_digests(&signed.bytes, &[[0; 32]]).is_err());
+        // A fourth block does not fit.
+        let more = SignOptions {
+            append_signatures: true,
+            skip_padding: false,
+        };
+        assert!(matches!(
+            sign_image(&signed.bytes, &signers[..1], more),
+            Err(SignError::TooManyBlocks {
+                free: 0,
+                requested: 1
+            })
+        ));
+    }
+
+    #[test]
+    fn flipped_bytes_fail_verification() {
+        let key = SigningKey::generate(SigningScheme::Ecdsa256).unwrap();
+        let signed = sign_image(&[0x5A; 4096], &[&key], SignOptions::default())
+            .unwrap()
+            .bytes;
+        let trusted = [key.public_key().digest()];
+        assert_eq!(verify_with_digests(&signed, &trusted).unwrap(), 0);
+        for at in [0usize, 4095, 4096 + 40, 4096 + 120, 4096 + 1195] {
+            let mut bad = signed.clone();
+            bad[at] ^= 1;
+            assert!(
+                verify_image(&bad, &key.public_key()).is_err(),
+                "flip at {at}"
+            );
+            assert!(verify_with_digests(&bad, &trusted).is_err(), "flip at {at}");
+        }
+    }
+
+    #[test]
+    fn block_parse_rejects_bad_crc_and_short_input() {
+        let key = SigningKey::generate(SigningScheme::Ecdsa256).unwrap();
+        let signed = sign_image(&[1; 4096], &[&key], SignOptions::default())
+            .unwrap()
+            .bytes;
+        let mut block = signed[4096..4096 + SIG_BLOCK_SIZE].to_vec();
+        assert!(SignatureBlock::parse(&block).is_ok());
+        block[1196] ^= 0xFF;
+        assert!(matches!(
+            SignatureBlock::parse(&block),
+            Err(BlockError::Crc { .. })
+        ));
+        assert_eq!(
+            SignatureBlock::parse(&block[..100]),
+            Err(BlockError::Length(100))
+        );
+    }
+}

@@ -1,0 +1,316 @@
+//! Per-chip eFuse tables (blocks, fields, key purposes, emulator registers).
+//!
+//! The data files next to this module are generated from espefuse 5.6.0 by
+//! `scripts/gen-efuse-tables`; only the types live here.
+
+mod esp32;
+mod esp32c2;
+mod esp32c3;
+mod esp32c6;
+mod esp32h2;
+mod esp32s2;
+mod esp32s3;
+mod purposes;
+
+pub use purposes::KeyPurpose;
+
+/// The chips espboot knows eFuse tables for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Chip {
+    /// ESP32 (per-block write registers, coding scheme NONE or 3/4).
+    Esp32,
+    /// ESP32-S2.
+    Esp32s2,
+    /// ESP32-S3.
+    Esp32s3,
+    /// ESP32-C2 (one key block, split into two 128-bit halves).
+    Esp32c2,
+    /// ESP32-C3.
+    Esp32c3,
+    /// ESP32-C6.
+    Esp32c6,
+    /// ESP32-H2.
+    Esp32h2,
+}
+
+impl Chip {
+    /// Every supported chip.
+    pub const ALL: [Chip; 7] = [
+        Chip::Esp32,
+        Chip::Esp32s2,
+        Chip::Esp32s3,
+        Chip::Esp32c2,
+        Chip::Esp32c3,
+        Chip::Esp32c6,
+        Chip::Esp32h2,
+    ];
+
+    /// espefuse's `--chip` spelling (`esp32c3`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Chip::Esp32 => "esp32",
+            Chip::Esp32s2 => "esp32s2",
+            Chip::Esp32s3 => "esp32s3",
+            Chip::Esp32c2 => "esp32c2",
+            Chip::Esp32c3 => "esp32c3",
+            Chip::Esp32c6 => "esp32c6",
+            Chip::Esp32h2 => "esp32h2",
+        }
+    }
+
+    /// Parses `esp32c3`, `ESP32-C3`, `esp32_c3`...
+    pub fn from_name(s: &str) -> Option<Chip> {
+        let norm: String = s
+            .chars()
+            .filter(|c| *c != '-' && *c != '_')
+            .flat_map(char::to_lowercase)
+            .collect();
+        Chip::ALL.into_iter().find(|c| c.name() == norm)
+    }
+
+    /// The generated table of this chip.
+    pub fn table(self) -> &'static ChipTable {
+        match self {
+            Chip::Esp32 => &esp32::ESP32,
+            Chip::Esp32s2 => &esp32s2::ESP32S2,
+            Chip::Esp32s3 => &esp32s3::ESP32S3,
+            Chip::Esp32c2 => &esp32c2::ESP32C2,
+            Chip::Esp32c3 => &esp32c3::ESP32C3,
+            Chip::Esp32c6 => &esp32c6::ESP32C6,
+            Chip::Esp32h2 => &esp32h2::ESP32H2,
+        }
+    }
+
+    /// The chips whose KEY_PURPOSE_5 (BLOCK9) cannot hold XTS keys
+    /// (SOC_EFUSE_BLOCK9_KEY_PURPOSE_QUIRK; espefuse `<chip>/fields.py`
+    /// `EfuseKeyPurposeField.save`). H2 only refuses XTS_AES_128_KEY and ECDSA_KEY.
+    pub fn block9_refuses(self, purpose: KeyPurpose) -> bool {
+        let name = purpose.name();
+        match self {
+            Chip::Esp32s3 | Chip::Esp32c3 | Chip::Esp32c6 => name.starts_with("XTS_AES"),
+            Chip::Esp32h2 => matches!(purpose, KeyPurpose::XtsAes128Key | KeyPurpose::EcdsaKey),
+            _ => false,
+        }
+    }
+
+    /// The BLOCK0 fields espefuse burns in a second pass, after everything
+    /// else (`postpone_efuses_from_block0_to_burn`, base_fields.py).
+    pub fn postponed_fields(self) -> &'static [&'static str] {
+        match self {
+            Chip::Esp32 => &[
+                "WR_DIS",
+                "RD_DIS",
+                "UART_DOWNLOAD_DIS",
+                "ABS_DONE_1",
+                "FLASH_CRYPT_CNT",
+            ],
+            _ => &[
+                "WR_DIS",
+                "RD_DIS",
+                "ENABLE_SECURITY_DOWNLOAD",
+                "DIS_DOWNLOAD_MODE",
+                "SPI_BOOT_CRYPT_CNT",
+                "SECURE_BOOT_EN",
+            ],
+        }
+    }
+
+    /// The field that, once burned, makes the ROM refuse eFuse access over
+    /// the serial port (esptool.md §4.4, §5.3).
+    pub fn download_lock_fields(self) -> &'static [&'static str] {
+        match self {
+            Chip::Esp32 => &["UART_DOWNLOAD_DIS"],
+            _ => &["ENABLE_SECURITY_DOWNLOAD", "DIS_DOWNLOAD_MODE"],
+        }
+    }
+}
+
+impl std::fmt::Display for Chip {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = match self {
+            Chip::Esp32 => "ESP32",
+            Chip::Esp32s2 => "ESP32-S2",
+            Chip::Esp32s3 => "ESP32-S3",
+            Chip::Esp32c2 => "ESP32-C2",
+            Chip::Esp32c3 => "ESP32-C3",
+            Chip::Esp32c6 => "ESP32-C6",
+            Chip::Esp32h2 => "ESP32-H2",
+        };
+        f.write_str(s)
+    }
+}
+
+/// One chip's eFuse layout.
+#[derive(Debug)]
+pub struct ChipTable {
+    /// Bytes of controller register space the virtual file holds (`EFUSE_MEM_SIZE`).
+    pub mem_size: usize,
+    /// `DR_REG_EFUSE_BASE`.
+    pub base_addr: u32,
+    /// Blocks in id order.
+    pub blocks: &'static [BlockDef],
+    /// Fields in espefuse's order (summary order within a category).
+    pub fields: &'static [FieldDef],
+    /// Named key purposes with their numeric values.
+    pub key_purposes: &'static [KeyPurposeDef],
+    /// Width of KEY_PURPOSE_n when unused values are accepted as `CUSTOM_<n>` (0: none).
+    pub custom_key_purpose_bits: u8,
+    /// Controller registers (offset, value) the emulator leaves set after a burn.
+    pub controller_regs: &'static [(usize, u32)],
+    /// Where the three RS parity words of the last RS-coded burn stay (None on ESP32).
+    pub check_value_offset: Option<usize>,
+}
+
+/// One eFuse block.
+#[derive(Debug)]
+pub struct BlockDef {
+    /// `BLOCK_KEY0`.
+    pub name: &'static str,
+    /// `BLOCK4`, `flash_encryption`...
+    pub aliases: &'static [&'static str],
+    /// Block number.
+    pub id: u8,
+    /// Offset of the read registers from the controller base.
+    pub rd_offset: usize,
+    /// Offset of the write registers.
+    pub wr_offset: usize,
+    /// WR_DIS bit protecting the whole block.
+    pub wr_dis: Option<u8>,
+    /// RD_DIS bits (ESP32-C2 BLOCK_KEY0 has two: low and high half).
+    pub rd_dis: &'static [u8],
+    /// Length in 32-bit words.
+    pub len_words: usize,
+    /// The KEY_PURPOSE_n field of a key block.
+    pub key_purpose: Option<&'static str>,
+}
+
+/// How a field's bits are interpreted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldType {
+    /// One bit.
+    Bool,
+    /// Unsigned integer up to 64 bits.
+    Uint,
+    /// Byte string (block memory order).
+    Bytes,
+}
+
+/// espefuse's field class, which decides how the value is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldClass {
+    /// Plain value (or dictionary meaning).
+    Plain,
+    /// A whole key block.
+    KeyBlock,
+    /// KEY_PURPOSE_n.
+    KeyPurpose,
+    /// MAC address.
+    Mac,
+    /// Counter burned one bit at a time (FLASH_CRYPT_CNT...).
+    BitCount,
+    /// Signed-magnitude temperature, 0.1 degree steps.
+    TempSensor,
+    /// Signed ADC calibration point.
+    AdcPoint,
+    /// Calculated wafer version.
+    Wafer,
+    /// Calculated package version (ESP32).
+    Package,
+    /// Calculated PSRAM capacity (ESP32-S3).
+    PsramCap,
+    /// ESP32 SPI pad config pin number.
+    SpiPin,
+    /// ESP32 ADC Vref.
+    VRef,
+}
+
+/// One named eFuse field.
+#[derive(Debug)]
+pub struct FieldDef {
+    /// Name.
+    pub name: &'static str,
+    /// Alternative names.
+    pub alt_names: &'static [&'static str],
+    /// Block number.
+    pub block: u8,
+    /// Word inside the block (None for calculated fields).
+    pub word: Option<u8>,
+    /// First bit inside the word (None for calculated fields).
+    pub pos: Option<u8>,
+    /// Length in bits.
+    pub bit_len: u16,
+    /// espefuse's type string (`uint:4`, `bool`, `bytes:32`).
+    pub efuse_type: &'static str,
+    /// Parsed type.
+    pub ty: FieldType,
+    /// Display class.
+    pub class: FieldClass,
+    /// WR_DIS bit.
+    pub wr_dis: Option<u8>,
+    /// RD_DIS bits.
+    pub rd_dis: &'static [u8],
+    /// Category (`security`, `config`...).
+    pub category: &'static str,
+    /// Description.
+    pub description: &'static str,
+    /// Value meanings from the YAML `dict`.
+    pub meanings: &'static [(u64, &'static str)],
+    /// Whether espefuse's emulator masks writes/reads of this field individually.
+    pub emulator_protects: bool,
+    /// Whether `summary` shows it on a fresh chip (calibration fields need a block version).
+    pub shown: bool,
+}
+
+impl FieldDef {
+    /// Absolute bit offset inside the block, if the field is stored.
+    pub fn bit_offset(&self) -> Option<usize> {
+        Some(self.word? as usize * 32 + self.pos? as usize)
+    }
+}
+
+/// A key purpose as a chip encodes it.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyPurposeDef {
+    /// The purpose.
+    pub purpose: KeyPurpose,
+    /// Numeric value in KEY_PURPOSE_n (-1 for virtual purposes).
+    pub value: i8,
+    /// A Secure Boot digest purpose.
+    pub digest: bool,
+    /// A purpose that only exists on the command line (`XTS_AES_256_KEY`).
+    pub virtual_purpose: bool,
+    /// Key bytes are burned reversed (AES-XTS / ECDSA peripherals).
+    pub reverse: bool,
+    /// burn-key read-protects it by default.
+    pub need_rd_protect: bool,
+}
+
+impl ChipTable {
+    /// Field index by name or alternative name.
+    pub fn field_index(&self, name: &str) -> Option<usize> {
+        self.fields
+            .iter()
+            .position(|f| f.name == name)
+            .or_else(|| self.fields.iter().position(|f| f.alt_names.contains(&name)))
+    }
+
+    /// Block by name or alias.
+    pub fn block_by_name(&self, name: &str) -> Option<&'static BlockDef> {
+        self.blocks
+            .iter()
+            .find(|b| b.name == name || b.aliases.contains(&name))
+    }
+
+    /// Key purpose definition by name.
+    pub fn purpose_by_name(&self, name: &str) -> Option<&'static KeyPurposeDef> {
+        self.key_purposes.iter().find(|p| p.purpose.name() == name)
+    }
+
+    /// Key purpose definition by numeric value (non-virtual).
+    pub fn purpose_by_value(&self, value: u8) -> Option<&'static KeyPurposeDef> {
+        self.key_purposes
+            .iter()
+            .find(|p| !p.virtual_purpose && p.value >= 0 && p.value as u8 == value)
+    }
+}

@@ -18,4 +18,5 @@
 //! ```
 
 pub mod config;
+pub mod device;
 pub mod flash;

@@ -1,0 +1,322 @@
+//! A simulated device: its settings (target, flash map, merged
+//! `bootloader.conf`, embedded keys) and its flash.
+//!
+//! On disk a device is a directory holding `flash.bin` (the raw physical
+//! flash bytes) and `device.json` ([`DeviceSettings`]). This module only
+//! converts between those bytes and a [`Device`]; writing the files
+//! atomically is the caller's job.
+
+use std::path::{Path, PathBuf};
+
+use embedded_storage::nor_flash::{NorFlash, ReadNorFlash};
+use serde::{Deserialize, Serialize};
+
+use crate::config::{ConfigError, ConfigFile, FlashMap, Target};
+use crate::flash::{FlashError, Geometry, GeometryError, SimFlash};
+
+/// Name of the flash image file in a device directory.
+pub const FLASH_FILE: &str = "flash.bin";
+/// Name of the settings file in a device directory.
+pub const SETTINGS_FILE: &str = "device.json";
+/// Version of the `device.json` layout.
+pub const SETTINGS_FORMAT: u32 = 1;
+
+/// Errors creating, loading or using a device.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DeviceError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("flash geometry: {0}")]
+    Geometry(#[from] GeometryError),
+    #[error(transparent)]
+    Flash(#[from] FlashError),
+    #[error("{SETTINGS_FILE}: {0}")]
+    Settings(String),
+    #[error("{FLASH_FILE} is {actual:#x} bytes, expected the flash size {expected:#x}")]
+    FlashFileSize { actual: u64, expected: u32 },
+    #[error("{what} {offset:#x}+{len:#x} is beyond the flash size {flash_size:#x}")]
+    OutOfRange {
+        what: &'static str,
+        offset: u32,
+        len: u64,
+        flash_size: u32,
+    },
+    #[error("signing key {path}: {reason}")]
+    BadKey { path: PathBuf, reason: String },
+    #[error("cannot read signing key {path}: {source}")]
+    KeyFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// The embedded public key of the simulated bootloader (what the port
+/// generates from `CONFIG_ESP_SIGN_KEY_FILE` with `imgtool getpub`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmbeddedKey {
+    /// Where the key came from (for messages only).
+    pub source: String,
+    /// The DER blob the bootloader embeds and whose hash is the KEYHASH
+    /// TLV: SubjectPublicKeyInfo for EC/Ed25519, PKCS#1 RSAPublicKey for RSA
+    /// (mcuboot.md §1.6, §9).
+    #[serde(with = "hex_bytes")]
+    pub der: Vec<u8>,
+}
+
+mod hex_bytes {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(d)?;
+        hex::decode(text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// OID of `rsaEncryption` (RFC 8017 A.1).
+const RSA_ENCRYPTION: spki::ObjectIdentifier =
+    spki::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+
+/// The embedded DER of a public key PEM (`-----BEGIN PUBLIC KEY-----`).
+pub fn embedded_key_der(pem: &str) -> Result<Vec<u8>, String> {
+    use spki::der::{DecodePem, Encode};
+    let info = spki::SubjectPublicKeyInfoOwned::from_pem(pem).map_err(|e| {
+        if pem.contains("PRIVATE KEY") {
+            "private key files are not supported yet; give the public key \
+             (imgtool getpub -e pem)"
+                .to_string()
+        } else {
+            format!("expected a PEM public key: {e}")
+        }
+    })?;
+    if info.algorithm.oid == RSA_ENCRYPTION {
+        Ok(info.subject_public_key.raw_bytes().to_vec())
+    } else {
+        info.to_der().map_err(|e| e.to_string())
+    }
+}
+
+/// Contents of `device.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceSettings {
+    /// Layout version of this file.
+    pub format: u32,
+    pub target: Target,
+    /// The merged configuration (defaults, then each `--config` file).
+    pub config: std::collections::BTreeMap<String, String>,
+    /// The flash map resolved from `config`.
+    pub map: FlashMap,
+    /// Public keys embedded in the bootloader.
+    #[serde(default)]
+    pub keys: Vec<EmbeddedKey>,
+}
+
+/// A device: settings plus flash.
+#[derive(Debug, Clone)]
+pub struct Device {
+    pub settings: DeviceSettings,
+    pub flash: SimFlash,
+}
+
+impl Device {
+    /// A new device for `target` with the port's defaults overridden by each
+    /// of `configs` in order, and a fully erased flash. `flash_size`
+    /// overrides `CONFIG_ESP_FLASH_SIZE`.
+    pub fn create(
+        target: Target,
+        configs: &[PathBuf],
+        flash_size: Option<u32>,
+    ) -> Result<Self, DeviceError> {
+        let mut config = target.default_config();
+        for path in configs {
+            config.apply_file(path)?;
+        }
+        Self::from_config(target, &config, flash_size)
+    }
+
+    /// A new device from an already merged config.
+    pub fn from_config(
+        target: Target,
+        config: &ConfigFile,
+        flash_size: Option<u32>,
+    ) -> Result<Self, DeviceError> {
+        let map = FlashMap::resolve(config, flash_size)?;
+        let mut keys = Vec::new();
+        if let Some(path) = config.sign_key_file() {
+            let pem = std::fs::read_to_string(&path).map_err(|source| DeviceError::KeyFile {
+                path: path.clone(),
+                source,
+            })?;
+            let der = embedded_key_der(&pem).map_err(|reason| DeviceError::BadKey {
+                path: path.clone(),
+                reason,
+            })?;
+            keys.push(EmbeddedKey {
+                source: path.display().to_string(),
+                der,
+            });
+        }
+        let settings = DeviceSettings {
+            format: SETTINGS_FORMAT,
+            target,
+            config: config.keys.clone(),
+            map,
+            keys,
+        };
+        let flash = new_flash(&settings.map)?;
+        Ok(Self { settings, flash })
+    }
+
+    /// A device from the bytes of `device.json` and `flash.bin`.
+    pub fn from_files(settings_json: &[u8], flash_bin: &[u8]) -> Result<Self, DeviceError> {
+        let settings: DeviceSettings = serde_json::from_slice(settings_json)
+            .map_err(|e| DeviceError::Settings(e.to_string()))?;
+        if settings.format != SETTINGS_FORMAT {
+            return Err(DeviceError::Settings(format!(
+                "format {} is not supported (expected {SETTINGS_FORMAT})",
+                settings.format
+            )));
+        }
+        settings.map.validate()?;
+        if flash_bin.len() as u64 != u64::from(settings.map.flash_size) {
+            return Err(DeviceError::FlashFileSize {
+                actual: flash_bin.len() as u64,
+                expected: settings.map.flash_size,
+            });
+        }
+        let mut flash = SimFlash::from_bytes(geometry(&settings.map)?, flash_bin)?;
+        add_regions(&mut flash, &settings.map);
+        Ok(Self { settings, flash })
+    }
+
+    /// Loads a device directory.
+    pub fn load(dir: &Path) -> Result<Self, std::io::Error> {
+        let settings = std::fs::read(dir.join(SETTINGS_FILE))?;
+        let flash = std::fs::read(dir.join(FLASH_FILE))?;
+        Self::from_files(&settings, &flash)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+    }
+
+    /// `device.json` contents.
+    pub fn settings_json(&self) -> Vec<u8> {
+        let mut out = serde_json::to_vec_pretty(&self.settings).unwrap_or_default();
+        out.push(b'\n');
+        out
+    }
+
+    /// Writes `data` at `offset` the way `esptool write_flash` does: erase
+    /// every sector the data touches, then program it (padded with the
+    /// erased value to the write size). Bytes of those sectors outside the
+    /// data are erased too.
+    pub fn write_flash(&mut self, offset: u32, data: &[u8]) -> Result<(), DeviceError> {
+        let flash_size = self.settings.map.flash_size;
+        let end = u64::from(offset) + data.len() as u64;
+        if end > u64::from(flash_size) {
+            return Err(DeviceError::OutOfRange {
+                what: "write",
+                offset,
+                len: data.len() as u64,
+                flash_size,
+            });
+        }
+        if data.is_empty() {
+            return Ok(());
+        }
+        let geometry = self.flash.geometry().clone();
+        let write_size = geometry.write_size();
+        let first = geometry.sector(geometry.sector_index(offset)).start;
+        let last = geometry.sector(geometry.sector_index((end - 1) as u32)).end;
+        self.flash.erase(first, last)?;
+        // Programming needs write-size alignment on both ends.
+        let start = offset - offset % write_size;
+        let mut buf = vec![geometry.erased_value(); (offset - start) as usize];
+        buf.extend_from_slice(data);
+        let padded = buf.len().div_ceil(write_size as usize) * write_size as usize;
+        buf.resize(padded, geometry.erased_value());
+        let fits = (u64::from(start) + buf.len() as u64).min(u64::from(last)) - u64::from(start);
+        buf.truncate(fits as usize);
+        self.flash.write(start, &buf)?;
+        Ok(())
+    }
+
+    /// Reads `size` bytes at `offset`.
+    pub fn read_flash(&mut self, offset: u32, size: u32) -> Result<Vec<u8>, DeviceError> {
+        let flash_size = self.settings.map.flash_size;
+        if u64::from(offset) + u64::from(size) > u64::from(flash_size) {
+            return Err(DeviceError::OutOfRange {
+                what: "read",
+                offset,
+                len: u64::from(size),
+                flash_size,
+            });
+        }
+        let mut out = vec![0u8; size as usize];
+        self.flash.read(offset, &mut out)?;
+        Ok(out)
+    }
+}
+
+/// The flash geometry of a device map: uniform sectors, the map's write
+/// size and erased value.
+pub fn geometry(map: &FlashMap) -> Result<Geometry, GeometryError> {
+    Geometry::uniform(
+        map.sector_size,
+        map.flash_size / map.sector_size,
+        map.write_size,
+        map.erased_val,
+    )
+}
+
+/// Registers the map's regions on `flash` so its counters are split per
+/// region.
+pub fn add_regions(flash: &mut SimFlash, map: &FlashMap) {
+    for (name, span) in map.regions() {
+        flash.add_region(name, span.offset..span.offset + span.size);
+    }
+}
+
+fn new_flash(map: &FlashMap) -> Result<SimFlash, DeviceError> {
+    let mut flash = SimFlash::new(geometry(map)?);
+    add_regions(&mut flash, map);
+    Ok(flash)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_flash_erases_covered_sectors_and_pads() {
+        let mut dev = Device::create(Target::Esp32c3, &[], None).unwrap();
+        dev.write_flash(0x20000, &[0u8; 0x2000]).unwrap();
+        // Rewriting part of the data works: the covered sector is erased.
+        dev.write_flash(0x20ffe, &[1, 2, 3]).unwrap();
+        let back = dev.read_flash(0x20000, 0x2000).unwrap();
+        assert!(back[..0xffe].iter().all(|&b| b == 0xff), "sector erased");
+        assert_eq!(&back[0xffe..0x1002], &[1, 2, 3, 0xff]);
+        assert!(back[0x1004..0x2000].iter().all(|&b| b == 0xff));
+        assert!(matches!(
+            dev.write_flash(0x3fffff, &[1, 2]),
+            Err(DeviceError::OutOfRange { .. })
+        ));
+    }
+
+    #[test]
+    fn settings_round_trip() {
+        let mut dev = Device::create(Target::Esp32c3, &[], Some(8 << 20)).unwrap();
+        dev.write_flash(0x1000, b"hello").unwrap();
+        let json = dev.settings_json();
+        let again = Device::from_files(&json, dev.flash.data()).unwrap();
+        assert_eq!(again.settings, dev.settings);
+        assert_eq!(again.flash.data(), dev.flash.data());
+        assert!(matches!(
+            Device::from_files(&json, &[0xff; 16]),
+            Err(DeviceError::FlashFileSize { .. })
+        ));
+    }
+}

@@ -1,0 +1,299 @@
+//! `espboot sim`: the virtual device (a directory with `flash.bin` and
+//! `device.json`), its bootloader runs, power cuts and power-cut sweeps.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use espboot_sim::config::{parse_flash_size, parse_number, Target};
+use espboot_sim::device::{Device, FLASH_FILE, SETTINGS_FILE};
+use espboot_sim::flash::CutMode;
+use espboot_sim::run::{self, BootReport, SweepOptions};
+
+use crate::fsutil::write_atomic;
+
+/// Arguments of `espboot sim`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Create a device directory: erased flash plus settings from the
+    /// target's port defaults and each --config file in order.
+    New(NewArgs),
+    /// Erase the sectors covered by each FILE and program it at ADDR (like
+    /// `esptool write_flash`).
+    #[command(alias = "write_flash", alias = "write-flash")]
+    Write(WriteArgs),
+    /// Read SIZE bytes of flash at ADDR into a file.
+    #[command(alias = "read_flash", alias = "read-flash")]
+    Read(ReadArgs),
+    /// Power the device on once: run the bootloader.
+    Boot(BootArgs),
+    /// What the running application does through the MCUboot API.
+    App(AppArgs),
+    /// Repeat the next boot with a power cut at every flash operation and
+    /// check it always recovers to the uninterrupted outcome.
+    Sweep(SweepArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct NewArgs {
+    /// Device directory to create (must not exist or be empty).
+    dev: PathBuf,
+    /// Chip (the port's target name, e.g. esp32c3).
+    #[arg(long, value_parser = parse_target)]
+    target: Target,
+    /// bootloader.conf file(s); later files override earlier keys.
+    #[arg(long = "config", value_name = "FILE")]
+    configs: Vec<PathBuf>,
+    /// Flash size (e.g. 4MB); overrides CONFIG_ESP_FLASH_SIZE.
+    #[arg(long = "flash-size", alias = "flash_size", value_parser = parse_size)]
+    flash_size: Option<u32>,
+}
+
+#[derive(Debug, clap::Args)]
+struct WriteArgs {
+    /// Device directory.
+    dev: PathBuf,
+    /// ADDR FILE pairs.
+    #[arg(value_name = "ADDR FILE", num_args = 2.., required = true)]
+    pairs: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+struct ReadArgs {
+    /// Device directory.
+    dev: PathBuf,
+    /// Flash address.
+    #[arg(value_parser = parse_addr)]
+    addr: u32,
+    /// Number of bytes (e.g. 0x1000 or 4MB).
+    #[arg(value_parser = parse_size)]
+    size: u32,
+    /// Output file.
+    #[arg(short, long)]
+    output: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+struct BootArgs {
+    /// Device directory.
+    dev: PathBuf,
+    /// Machine-readable report on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Cut the power after N flash operations (erased sectors and writes) of
+    /// this boot: operation N+1 does not happen (or is torn with --torn).
+    #[arg(long = "cut-after", alias = "cut_after", value_name = "N")]
+    cut_after: Option<u64>,
+    /// The interrupted operation is half done instead of not done.
+    #[arg(long, requires = "cut_after")]
+    torn: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct AppArgs {
+    /// Device directory.
+    dev: PathBuf,
+    #[command(subcommand)]
+    action: AppAction,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum AppAction {
+    /// boot_set_confirmed: mark the running image good (primary image_ok).
+    Confirm {
+        /// Image number (0 or 1).
+        #[arg(long, default_value_t = 0)]
+        image: usize,
+    },
+    /// boot_set_pending: request an upgrade to the secondary slot's image.
+    #[command(alias = "set_pending")]
+    SetPending {
+        /// Permanent upgrade (no revert) instead of a test.
+        #[arg(long)]
+        permanent: bool,
+        /// Image number (0 or 1).
+        #[arg(long, default_value_t = 0)]
+        image: usize,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct SweepArgs {
+    /// Device directory.
+    dev: PathBuf,
+    /// Machine-readable report on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Also cut with the interrupted operation half done (torn), at every
+    /// point.
+    #[arg(long)]
+    torn: bool,
+}
+
+fn parse_target(s: &str) -> Result<Target, String> {
+    s.parse().map_err(|e: espboot_sim::config::ConfigError| e.to_string())
+}
+
+fn parse_addr(s: &str) -> Result<u32, String> {
+    parse_number(s).ok_or_else(|| format!("expected an address (decimal or 0x hex), got {s:?}"))
+}
+
+fn parse_size(s: &str) -> Result<u32, String> {
+    parse_flash_size(s).ok_or_else(|| format!("expected a size such as 0x1000 or 4MB, got {s:?}"))
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    match args.command {
+        Command::New(a) => new(a),
+        Command::Write(a) => write(a),
+        Command::Read(a) => read(a),
+        Command::Boot(a) => boot(a),
+        Command::App(a) => app(a),
+        Command::Sweep(a) => sweep(a),
+    }
+}
+
+fn load(dev: &Path) -> anyhow::Result<Device> {
+    Device::load(dev).with_context(|| format!("device {}", dev.display()))
+}
+
+/// Saves the flash (and settings) atomically: each file goes through a
+/// temporary file and a rename.
+fn save(dev: &Path, device: &Device, settings: bool) -> anyhow::Result<()> {
+    if settings {
+        write_atomic(&dev.join(SETTINGS_FILE), &device.settings_json(), false)?;
+    }
+    write_atomic(&dev.join(FLASH_FILE), device.flash.data(), false)
+}
+
+fn new(a: NewArgs) -> anyhow::Result<ExitCode> {
+    if a.dev.join(SETTINGS_FILE).exists() || a.dev.join(FLASH_FILE).exists() {
+        bail!("device {}: already exists", a.dev.display());
+    }
+    let device = Device::create(a.target, &a.configs, a.flash_size)
+        .with_context(|| format!("device {}", a.dev.display()))?;
+    std::fs::create_dir_all(&a.dev)
+        .with_context(|| format!("cannot create device directory {}", a.dev.display()))?;
+    save(&a.dev, &device, true)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write(a: WriteArgs) -> anyhow::Result<ExitCode> {
+    if a.pairs.len() % 2 != 0 {
+        bail!("ADDR FILE: expected address/file pairs, got {} values", a.pairs.len());
+    }
+    let mut device = load(&a.dev)?;
+    for pair in a.pairs.chunks(2) {
+        let addr = parse_addr(&pair[0]).map_err(|e| anyhow::anyhow!("ADDR: {e}"))?;
+        let path = Path::new(&pair[1]);
+        let data = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        device
+            .write_flash(addr, &data)
+            .with_context(|| format!("{} at {addr:#x}", path.display()))?;
+    }
+    save(&a.dev, &device, false)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read(a: ReadArgs) -> anyhow::Result<ExitCode> {
+    let mut device = load(&a.dev)?;
+    let bytes = device.read_flash(a.addr, a.size)?;
+    write_atomic(&a.output, &bytes, false)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_boot(report: &BootReport, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(report)?);
+    } else {
+        println!("{}", report.summary());
+    }
+    Ok(())
+}
+
+fn boot(a: BootArgs) -> anyhow::Result<ExitCode> {
+    let mut device = load(&a.dev)?;
+    let cut = a.cut_after.map(|n| {
+        let mode = if a.torn { CutMode::Torn } else { CutMode::Clean };
+        (n, mode)
+    });
+    let report = run::boot(&mut device, cut);
+    // The flash state after the boot (or after the power cut) is the
+    // device's new state, whatever the outcome.
+    save(&a.dev, &device, false)?;
+    print_boot(&report, a.json)?;
+    if let Some(error) = &report.error {
+        if !a.json {
+            eprintln!("error: boot failed: {error}");
+        }
+    }
+    Ok(if report.booted {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn app(a: AppArgs) -> anyhow::Result<ExitCode> {
+    let mut device = load(&a.dev)?;
+    match a.action {
+        AppAction::Confirm { image } => run::app_confirm(&mut device, image),
+        AppAction::SetPending { permanent, image } => {
+            run::app_set_pending(&mut device, image, permanent)
+        }
+    }
+    .with_context(|| format!("device {}", a.dev.display()))?;
+    save(&a.dev, &device, false)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn sweep(a: SweepArgs) -> anyhow::Result<ExitCode> {
+    let device = load(&a.dev)?;
+    let bar = if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} cut points {pos}/{len} [{elapsed_precise}] {per_sec} {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        Some(bar)
+    } else {
+        None
+    };
+    let options = SweepOptions {
+        torn: a.torn,
+        threads: 0,
+    };
+    let progress = |done: u64, total: u64| {
+        if let Some(bar) = &bar {
+            bar.set_length(total);
+            bar.set_position(done);
+        }
+    };
+    let report = run::sweep(&device, &options, &progress)
+        .with_context(|| format!("device {}", a.dev.display()))?;
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("{}", report.summary());
+        for failure in report.failures.iter().take(20) {
+            println!("  {failure}");
+        }
+    }
+    Ok(if report.failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

@@ -17,6 +17,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod chip;
 pub mod config;
 pub mod device;
 pub mod flash;

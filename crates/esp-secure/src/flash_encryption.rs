@@ -234,15 +234,57 @@ fn check_chunk(address: u32, data: &[u8]) -> Result<(), FlashCryptError> {
 // ---------------------------------------------------------------------------
 // ESP32
 
-/// `_FLASH_ENCRYPTION_TWEAK_PATTERN` (espsecure/__init__.py L1355): for each
-/// key bit n (0 = most significant bit of key byte 0), the flash address bit
-/// XORed into it. Four groups (67, 65, 63, 61 entries), one per
-/// FLASH_CRYPT_CONFIG bit; each is 19/19/19 descending runs 23..5 plus a
-/// shorter run (reference/esptool.md §3.2).
-const TWEAK_GROUP_TAIL_TOP: [u32; 4] = [14, 12, 10, 8];
+/// A 256-bit integer as four big-endian `u64` limbs (limb 0 is the most
+/// significant), i.e. the key bytes read as one big-endian number.
+type U256 = [u64; 4];
 
-/// The address bits (5..=23) that drive the ESP32 key tweak.
-const TWEAK_ADDRESS_BITS: std::ops::RangeInclusive<u32> = 5..=23;
+/// The key tweak multipliers of espsecure/__init__.py L1397-L1401 (`mul1`,
+/// `mul2`, `mul2_mask`): `tweak = ((mul1·a) | ((mul2·a) & mul2_mask)) &
+/// range` with `a = address >> 5`. For addresses below 16 MiB (all the
+/// ESP32 can map) this is exactly the per-bit pattern of
+/// `_FLASH_ENCRYPTION_TWEAK_PATTERN` (each key bit XORed with one address
+/// bit 5..=23, reference/esptool.md §3.2); above 16 MiB the products
+/// overlap, and we keep espsecure's arithmetic so output stays identical.
+const MUL1: U256 = [
+    0x0000200004000080,
+    0x0000040000800010,
+    0x0000020000400008,
+    0x0000040000800010,
+];
+const MUL2: U256 = [
+    0x0000000000000000,
+    0x2000000000000000,
+    0x1000000000000000,
+    0x2000000000000001,
+];
+const MUL2_MASK: U256 = [
+    0x000000000000007F,
+    0xE00000000000000F,
+    0xF000000000000007,
+    0xE00000000000000F,
+];
+
+/// `_flash_encryption_tweak_range_bits` (L1377): the key bits each
+/// FLASH_CRYPT_CONFIG bit lets the tweak touch (67, 65, 63 and 61 bits from
+/// the most significant end).
+const TWEAK_RANGE: [U256; 4] = [
+    [0xFFFFFFFFFFFFFFFF, 0xE000000000000000, 0, 0],
+    [0, 0x1FFFFFFFFFFFFFFF, 0xF000000000000000, 0],
+    [0, 0, 0x0FFFFFFFFFFFFFFF, 0xE000000000000000],
+    [0, 0, 0, 0x1FFFFFFFFFFFFFFF],
+];
+
+/// `x · m mod 2^256`.
+fn mul_small(x: &U256, m: u64) -> U256 {
+    let mut out = [0u64; 4];
+    let mut carry: u128 = 0;
+    for i in (0..4).rev() {
+        let wide = u128::from(x[i]) * u128::from(m) + carry;
+        out[i] = wide as u64;
+        carry = wide >> 64;
+    }
+    out
+}
 
 /// ESP32 flash encryption (AES-256, per-32-byte key tweak).
 ///
@@ -260,9 +302,8 @@ const TWEAK_ADDRESS_BITS: std::ops::RangeInclusive<u32> = 5..=23;
 pub struct Esp32FlashCrypt {
     /// The 256-bit key (192-bit keys already extended).
     key: [u8; 32],
-    /// For each address bit b in 5..=23 (index b - 5), the key bits it
-    /// flips, already restricted to the enabled FLASH_CRYPT_CONFIG groups.
-    tweak_masks: [[u8; 32]; 19],
+    /// The key bits the tweak may flip (from FLASH_CRYPT_CONFIG).
+    tweak_range: U256,
     config: u8,
 }
 
@@ -300,38 +341,33 @@ impl Esp32FlashCrypt {
             .ok()
             .filter(|c| *c <= 0xF)
             .ok_or(FlashCryptError::FlashCryptConfig(flash_crypt_config))?;
-        let mut tweak_masks = [[0u8; 32]; 19];
-        let mut n = 0usize;
-        for (group, tail_top) in TWEAK_GROUP_TAIL_TOP.iter().enumerate() {
-            let enabled = config & (1 << group) != 0;
-            let runs = [23u32, 23, 23, *tail_top];
-            for top in runs {
-                for bit in (5..=top).rev() {
-                    if enabled {
-                        tweak_masks[(bit - 5) as usize][n / 8] |= 0x80 >> (n % 8);
-                    }
-                    n += 1;
+        let mut tweak_range = [0u64; 4];
+        for (group, range) in TWEAK_RANGE.iter().enumerate() {
+            if config & (1 << group) != 0 {
+                for (t, r) in tweak_range.iter_mut().zip(range) {
+                    *t |= r;
                 }
             }
         }
-        debug_assert_eq!(n, 256);
         Ok(Self {
             key: full,
-            tweak_masks,
+            tweak_range,
             config,
         })
     }
 
     /// The key in effect for the 32-byte flash block containing `address`.
     fn block_key(&self, address: u32) -> Zeroizing<[u8; 32]> {
+        let a = u64::from(address >> 5);
+        let p1 = mul_small(&MUL1, a);
+        let p2 = mul_small(&MUL2, a);
         let mut k = Zeroizing::new(self.key);
-        for bit in TWEAK_ADDRESS_BITS {
-            if address >> bit & 1 != 0 {
-                let mask = &self.tweak_masks[(bit - 5) as usize];
-                for (kb, mb) in k.iter_mut().zip(mask) {
-                    *kb ^= mb;
-                }
-            }
+        for (i, chunk) in k.chunks_exact_mut(8).enumerate() {
+            let tweak = (p1[i] | (p2[i] & MUL2_MASK[i])) & self.tweak_range[i];
+            let limb = u64::from_be_bytes([
+                chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7],
+            ]) ^ tweak;
+            chunk.copy_from_slice(&limb.to_be_bytes());
         }
         k
     }
@@ -543,20 +579,38 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// The tweak pattern as espsecure lists it, rebuilt independently from
-    /// the group description, must have 256 entries with the documented
-    /// group sizes.
+    /// Below 16 MiB the multiply form must equal the per-bit description
+    /// of reference/esptool.md §3.2: groups of 19/19/19 descending runs of
+    /// address bits 23..5 plus a tail run ending at bit 14/12/10/8, each
+    /// group enabled by one FLASH_CRYPT_CONFIG bit.
     #[test]
-    fn tweak_masks_cover_every_key_bit_once_with_all_groups() {
-        let crypt = Esp32FlashCrypt::new(&FlashEncryptionKey::from_bytes(&[0; 32]), 0xF).unwrap();
-        let mut union = [0u8; 32];
-        for mask in &crypt.tweak_masks {
-            for (u, m) in union.iter_mut().zip(mask) {
-                assert_eq!(*u & m, 0, "a key bit is driven by two address bits");
-                *u |= m;
+    fn tweak_matches_the_documented_bit_pattern_below_16_mib() {
+        let mut pattern = Vec::new();
+        for tail_top in [14u32, 12, 10, 8] {
+            for top in [23u32, 23, 23, tail_top] {
+                pattern.extend((5..=top).rev());
             }
         }
-        assert_eq!(union, [0xFF; 32]);
+        assert_eq!(pattern.len(), 256);
+        let group_end = [67usize, 132, 195, 256];
+        for config in 0..16u32 {
+            let crypt =
+                Esp32FlashCrypt::new(&FlashEncryptionKey::from_bytes(&[0; 32]), config).unwrap();
+            for address in (0..1u32 << 24).step_by(0x1_3e0).chain([0xFF_FFE0]) {
+                let mut expected = [0u8; 32];
+                for (n, bit) in pattern.iter().enumerate() {
+                    let group = group_end.iter().position(|end| n < *end).unwrap();
+                    if config & (1 << group) != 0 && address >> bit & 1 != 0 {
+                        expected[n / 8] |= 0x80 >> (n % 8);
+                    }
+                }
+                assert_eq!(
+                    *crypt.block_key(address),
+                    expected,
+                    "{config:#x} {address:#x}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -292,6 +292,30 @@ impl Sbv2Signature {
     }
 }
 
+/// SEC1 `EC PRIVATE KEY` PEM with the named-curve parameters and the
+/// public key, the form OpenSSL and Python `cryptography` write (and need:
+/// they reject SEC1 keys without the curve OID, which is what
+/// `elliptic-curve`'s own `to_sec1_pem` produces).
+fn sec1_pem(
+    scalar: &[u8],
+    public_point: &[u8],
+    curve: pkcs8::ObjectIdentifier,
+) -> Result<Zeroizing<String>, KeyError> {
+    use sec1::der::Encode;
+    let key = sec1::EcPrivateKey {
+        private_key: scalar,
+        parameters: Some(sec1::EcParameters::NamedCurve(curve)),
+        public_key: Some(public_point),
+    };
+    let der = Zeroizing::new(
+        key.to_der()
+            .map_err(|e| KeyError::Encoding(e.to_string()))?,
+    );
+    sec1::der::pem::encode_string("EC PRIVATE KEY", LineEnding::LF, &der)
+        .map(Zeroizing::new)
+        .map_err(|e| KeyError::Encoding(e.to_string()))
+}
+
 /// Extracts the first PEM block with one of `labels`, with its label.
 fn pem_block<'a>(text: &'a str, labels: &[&'static str]) -> Option<(&'static str, &'a str)> {
     let mut best: Option<(usize, &'static str, &'a str)> = None;
@@ -385,12 +409,25 @@ impl SigningKey {
     /// The key as traditional OpenSSL PEM (`RSA PRIVATE KEY` or
     /// `EC PRIVATE KEY`), like `generate-signing-key`.
     pub fn to_pem(&self) -> Result<Zeroizing<String>, KeyError> {
+        use ecdsa::elliptic_curve::pkcs8::AssociatedOid;
         let enc = |e: &dyn std::fmt::Display| KeyError::Encoding(e.to_string());
         match self {
             Self::Rsa3072(k) => k.to_pkcs1_pem(LineEnding::LF).map_err(|e| enc(&e)),
-            Self::Ecdsa192(k) => k.to_sec1_pem(LineEnding::LF).map_err(|e| enc(&e)),
-            Self::Ecdsa256(k) => k.to_sec1_pem(LineEnding::LF).map_err(|e| enc(&e)),
-            Self::Ecdsa384(k) => k.to_sec1_pem(LineEnding::LF).map_err(|e| enc(&e)),
+            Self::Ecdsa192(k) => sec1_pem(
+                &k.to_bytes(),
+                k.public_key().to_encoded_point(false).as_bytes(),
+                NistP192::OID,
+            ),
+            Self::Ecdsa256(k) => sec1_pem(
+                &k.to_bytes(),
+                k.public_key().to_encoded_point(false).as_bytes(),
+                p256::NistP256::OID,
+            ),
+            Self::Ecdsa384(k) => sec1_pem(
+                &k.to_bytes(),
+                k.public_key().to_encoded_point(false).as_bytes(),
+                p384::NistP384::OID,
+            ),
         }
     }
 

@@ -129,6 +129,56 @@ fn encrypt_and_decrypt_match_espsecure_for_all_key_lengths_addresses_and_configs
     }
 }
 
+/// A file larger than the 256 KiB threshold above which the streaming
+/// encryption splits each 1 MiB chunk across threads.
+#[test]
+fn large_files_stream_to_the_same_bytes_as_espsecure() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("big.bin"), pattern((1 << 20) + 300 * 1024 + 48, 21)).unwrap();
+    std::fs::write(d.join("key64.bin"), pattern(64, 22)).unwrap();
+    std::fs::write(d.join("key32.bin"), pattern(32, 23)).unwrap();
+    let runs: [&[&str]; 2] = [
+        &[
+            "encrypt-flash-data",
+            "-x",
+            "-k",
+            "key64.bin",
+            "-a",
+            "0x10010",
+        ],
+        &["encrypt-flash-data", "-k", "key32.bin", "-a", "0x10010"],
+    ];
+    let steps: Vec<_> = runs
+        .iter()
+        .enumerate()
+        .map(|(i, argv)| {
+            let out = format!("py{i}.bin");
+            let mut argv = argv.to_vec();
+            argv.extend(["-o", &out, "big.bin"]);
+            espsecure(&argv)
+        })
+        .collect();
+    let Some(results) = python_batch(d, &steps) else {
+        return;
+    };
+    for (i, (argv, r)) in runs.iter().zip(&results).enumerate() {
+        assert_eq!(r["ok"], true, "{r}");
+        common::run_ok(
+            common::espboot()
+                .current_dir(d)
+                .arg("secure")
+                .args(*argv)
+                .args(["-o", "ours.bin", "big.bin"]),
+        );
+        assert!(
+            std::fs::read(d.join("ours.bin")).unwrap()
+                == std::fs::read(d.join(format!("py{i}.bin"))).unwrap(),
+            "{argv:?}"
+        );
+    }
+}
+
 #[test]
 fn underscore_spellings_and_short_options_are_accepted() {
     let dir = tempfile::tempdir().unwrap();

@@ -292,22 +292,61 @@ impl Sbv2Signature {
     }
 }
 
+/// SEC1 `EC PRIVATE KEY` PEM with the named-curve parameters and the
+/// public key, the form OpenSSL and Python `cryptography` write (and need:
+/// they reject SEC1 keys without the curve OID, which is what
+/// `elliptic-curve`'s own `to_sec1_pem` produces).
+fn sec1_pem(
+    scalar: &[u8],
+    public_point: &[u8],
+    curve: pkcs8::ObjectIdentifier,
+) -> Result<Zeroizing<String>, KeyError> {
+    use sec1::der::Encode;
+    let key = sec1::EcPrivateKey {
+        private_key: scalar,
+        parameters: Some(sec1::EcParameters::NamedCurve(curve)),
+        public_key: Some(public_point),
+    };
+    let der = Zeroizing::new(
+        key.to_der()
+            .map_err(|e| KeyError::Encoding(e.to_string()))?,
+    );
+    sec1::der::pem::encode_string("EC PRIVATE KEY", LineEnding::LF, &der)
+        .map(Zeroizing::new)
+        .map_err(|e| KeyError::Encoding(e.to_string()))
+}
+
 /// Extracts the first PEM block with one of `labels`, with its label.
-fn pem_block<'a>(text: &'a str, labels: &[&'static str]) -> Option<(&'static str, &'a str)> {
-    let mut best: Option<(usize, &'static str, &'a str)> = None;
+fn pem_block(text: &str, labels: &[&'static str]) -> Option<(&'static str, Zeroizing<String>)> {
+    let mut best: Option<(usize, &'static str, Zeroizing<String>)> = None;
     for label in labels {
         let begin = format!("-----BEGIN {label}-----");
         let end = format!("-----END {label}-----");
         if let Some(start) = text.find(&begin) {
-            if let Some(stop) = text[start..].find(&end) {
-                let block = &text[start..start + stop + end.len()];
-                if best.is_none_or(|(at, _, _)| start < at) {
-                    best = Some((start, label, block));
+            let body_start = start + begin.len();
+            if let Some(stop) = text[body_start..].find(&end) {
+                if best.as_ref().is_none_or(|(at, _, _)| start < *at) {
+                    let body = &text[body_start..body_start + stop];
+                    best = Some((start, label, Zeroizing::new(normalized_pem(label, body))));
                 }
             }
         }
     }
     best.map(|(_, label, block)| (label, block))
+}
+
+/// Re-wraps a PEM body at 64 columns with LF line ends. OpenSSL and Python
+/// `cryptography` accept any line length (esptool's own test keys use 76
+/// columns), the RustCrypto PEM decoder only RFC 7468's strict 64.
+fn normalized_pem(label: &str, body: &str) -> String {
+    let base64: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for line in base64.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(line));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
 }
 
 fn malformed(label: &'static str) -> impl Fn(String) -> KeyError {
@@ -328,6 +367,7 @@ impl SigningKey {
             ],
         )
         .ok_or(KeyError::NotPem)?;
+        let block: &str = &block;
         let key = match label {
             "RSA PRIVATE KEY" => Self::Rsa3072(
                 RsaPrivateKey::from_pkcs1_pem(block)
@@ -385,12 +425,25 @@ impl SigningKey {
     /// The key as traditional OpenSSL PEM (`RSA PRIVATE KEY` or
     /// `EC PRIVATE KEY`), like `generate-signing-key`.
     pub fn to_pem(&self) -> Result<Zeroizing<String>, KeyError> {
+        use ecdsa::elliptic_curve::pkcs8::AssociatedOid;
         let enc = |e: &dyn std::fmt::Display| KeyError::Encoding(e.to_string());
         match self {
             Self::Rsa3072(k) => k.to_pkcs1_pem(LineEnding::LF).map_err(|e| enc(&e)),
-            Self::Ecdsa192(k) => k.to_sec1_pem(LineEnding::LF).map_err(|e| enc(&e)),
-            Self::Ecdsa256(k) => k.to_sec1_pem(LineEnding::LF).map_err(|e| enc(&e)),
-            Self::Ecdsa384(k) => k.to_sec1_pem(LineEnding::LF).map_err(|e| enc(&e)),
+            Self::Ecdsa192(k) => sec1_pem(
+                &k.to_bytes(),
+                k.public_key().to_encoded_point(false).as_bytes(),
+                NistP192::OID,
+            ),
+            Self::Ecdsa256(k) => sec1_pem(
+                &k.to_bytes(),
+                k.public_key().to_encoded_point(false).as_bytes(),
+                p256::NistP256::OID,
+            ),
+            Self::Ecdsa384(k) => sec1_pem(
+                &k.to_bytes(),
+                k.public_key().to_encoded_point(false).as_bytes(),
+                p384::NistP384::OID,
+            ),
         }
     }
 
@@ -483,6 +536,7 @@ impl PublicKey {
                 if pem_block(text, &["RSA PRIVATE KEY", "EC PRIVATE KEY", "PRIVATE KEY"])
                     .is_none() =>
             {
+                let block: &str = &block;
                 let key = if let Ok(k) = RsaPublicKey::from_public_key_pem(block) {
                     Self::Rsa3072(k)
                 } else if let Ok(k) = p256::PublicKey::from_public_key_pem(block) {
@@ -694,6 +748,27 @@ mod tests {
         let n0 = u32::from_le_bytes(field[0..4].try_into().unwrap());
         assert_eq!(m.wrapping_mul(n0).wrapping_add(1), 0);
         assert_eq!(&field[384..388], &[1, 0, 1, 0]);
+    }
+
+    /// esptool's own test keys are wrapped at 76 columns; the RustCrypto
+    /// PEM decoder alone accepts only 64.
+    #[test]
+    fn pem_wrapped_at_76_columns_with_crlf_loads() {
+        let key = SigningKey::generate(SigningScheme::Ecdsa384).unwrap();
+        let pem = key.to_pem().unwrap();
+        let mut lines = pem.lines();
+        let begin = lines.next().unwrap();
+        let body: String = lines.clone().filter(|l| !l.starts_with("-----")).collect();
+        let end = lines.last().unwrap();
+        let mut rewrapped = format!("{begin}\r\n");
+        for chunk in body.as_bytes().chunks(76) {
+            rewrapped.push_str(std::str::from_utf8(chunk).unwrap());
+            rewrapped.push_str("\r\n");
+        }
+        rewrapped.push_str(end);
+        let again = SigningKey::from_pem(&rewrapped).unwrap();
+        assert_eq!(again.public_key(), key.public_key());
+        assert_eq!(PublicKey::from_pem(&rewrapped).unwrap(), key.public_key());
     }
 
     #[test]

@@ -39,3 +39,59 @@ fn set_mode(path: &Path, mode: u32) -> anyhow::Result<()> {
 fn set_mode(_path: &Path, _mode: u32) -> anyhow::Result<()> {
     Ok(())
 }
+
+/// A large output written as a stream: a temporary file in the target's
+/// directory that becomes `path` only on [`AtomicFile::commit`]. Dropped
+/// without commit (an error on the way), the temporary file is removed, so
+/// nothing half-written is ever left at `path`.
+pub struct AtomicFile {
+    path: std::path::PathBuf,
+    tmp: std::io::BufWriter<tempfile::NamedTempFile>,
+}
+
+impl AtomicFile {
+    /// Starts writing `path` (mode 0644, or 0600 with `secret`).
+    pub fn create(path: &Path, secret: bool) -> anyhow::Result<Self> {
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let tmp = tempfile::Builder::new()
+            .prefix(".espboot-")
+            .tempfile_in(dir)
+            .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+        if !secret {
+            set_mode(tmp.path(), 0o644)?;
+        }
+        Ok(Self {
+            path: path.to_path_buf(),
+            tmp: std::io::BufWriter::with_capacity(1 << 20, tmp),
+        })
+    }
+
+    /// Flushes and renames the file into place. Unlike [`write_atomic`]
+    /// it does not fsync: these are large derived files (encrypted images)
+    /// that can be regenerated, and a 16 MiB fsync costs more than the
+    /// whole encryption (scripts/bench-secure). The rename still makes the
+    /// output appear complete or not at all.
+    pub fn commit(self) -> anyhow::Result<()> {
+        let path = self.path;
+        let tmp = self
+            .tmp
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        tmp.persist(&path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(())
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.tmp.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.tmp.flush()
+    }
+}

@@ -1,14 +1,773 @@
-//! `espboot secure`.
+//! `espboot secure` (and the `espsecure` link): Secure Boot V2 and flash
+//! encryption, with espsecure 5.6.0's command line (commands and options in
+//! both dash and underscore spellings). All cryptography lives in the
+//! `esp-secure` crate; this module parses arguments, reads and writes files
+//! and prints espsecure-style messages.
 
+use std::fs::File;
+use std::io::{IsTerminal, Read};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use esp_secure::flash_encryption::{
+    Direction, Esp32FlashCrypt, FlashCrypt, FlashEncryptionKey, XtsFlashCrypt, XtsKeyKind,
+};
+use esp_secure::sbv2::{
+    self, BlockOutcome, PrecalculatedSignature, Sbv2Signature, Sbv2Signer, SignOptions, SigningKey,
+    SigningScheme,
+};
+use zeroize::Zeroizing;
+
+use crate::fsutil::{write_atomic, AtomicFile};
 
 /// Arguments of `espboot secure`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    rest: Vec<String>,
+    #[command(subcommand)]
+    command: Command,
 }
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`espboot secure` is not available in this build yet")
+/// `--version` of the Secure Boot commands: only V2 is implemented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum SbVersion {
+    #[value(name = "1")]
+    V1,
+    #[value(name = "2")]
+    V2,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum SchemeArg {
+    Rsa3072,
+    Ecdsa192,
+    Ecdsa256,
+    Ecdsa384,
+}
+
+impl From<SchemeArg> for SigningScheme {
+    fn from(s: SchemeArg) -> Self {
+        match s {
+            SchemeArg::Rsa3072 => SigningScheme::Rsa3072,
+            SchemeArg::Ecdsa192 => SigningScheme::Ecdsa192,
+            SchemeArg::Ecdsa256 => SigningScheme::Ecdsa256,
+            SchemeArg::Ecdsa384 => SigningScheme::Ecdsa384,
+        }
+    }
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Generate a Secure Boot V2 signing key (PEM, mode 0600).
+    #[command(name = "generate-signing-key", alias = "generate_signing_key")]
+    GenerateSigningKey {
+        /// Secure Boot version (only 2 is supported; espsecure defaults to 1).
+        #[arg(short = 'v', long = "version", default_value = "1")]
+        version: SbVersion,
+        /// Signing scheme (default rsa3072).
+        #[arg(short = 's', long)]
+        scheme: Option<SchemeArg>,
+        /// Private key file to create.
+        keyfile: PathBuf,
+    },
+    /// Sign a binary for Secure Boot V2 (signature sector with up to 3 blocks).
+    #[command(name = "sign-data", alias = "sign_data")]
+    SignData {
+        /// Secure Boot version (only 2 is supported).
+        #[arg(short = 'v', long = "version")]
+        version: SbVersion,
+        /// Private key file(s), one signature block each (up to 3).
+        #[arg(short = 'k', long = "keyfile", num_args = 1.., action = clap::ArgAction::Append)]
+        keyfile: Vec<PathBuf>,
+        /// Output file (default: overwrite the input).
+        #[arg(short = 'o', long)]
+        output: Option<PathBuf>,
+        /// Keep existing valid signature blocks and add new ones after them.
+        #[arg(short = 'a', long = "append-signatures", alias = "append_signatures")]
+        append_signatures: bool,
+        /// Sign with an external HSM (not supported by espboot).
+        #[arg(long)]
+        hsm: bool,
+        /// HSM configuration file (not supported by espboot).
+        #[arg(long = "hsm-config", alias = "hsm_config")]
+        hsm_config: Option<PathBuf>,
+        /// Public key(s) of pre-calculated signatures (PEM).
+        #[arg(long = "pub-key", alias = "pub_key", num_args = 1.., action = clap::ArgAction::Append)]
+        pub_key: Vec<PathBuf>,
+        /// Pre-calculated signature(s): raw RSA-PSS (384 bytes, big-endian) or DER ECDSA.
+        #[arg(long, num_args = 1.., action = clap::ArgAction::Append)]
+        signature: Vec<PathBuf>,
+        /// Do not pad the data to a 4 KiB boundary.
+        #[arg(long = "skip-padding", alias = "skip_padding")]
+        skip_padding: bool,
+        /// File to sign.
+        datafile: PathBuf,
+    },
+    /// Verify a Secure Boot V2 signed file with a public or private key.
+    #[command(name = "verify-signature", alias = "verify_signature")]
+    VerifySignature {
+        /// Secure Boot version (only 2 is supported).
+        #[arg(short = 'v', long = "version")]
+        version: SbVersion,
+        /// Verify with an external HSM (not supported by espboot).
+        #[arg(long)]
+        hsm: bool,
+        /// HSM configuration file (not supported by espboot).
+        #[arg(long = "hsm-config", alias = "hsm_config")]
+        hsm_config: Option<PathBuf>,
+        /// Public or private key (PEM).
+        #[arg(short = 'k', long = "keyfile")]
+        keyfile: Option<PathBuf>,
+        /// The file was signed with --skip-padding.
+        #[arg(long = "skip-padding", alias = "skip_padding")]
+        skip_padding: bool,
+        /// Signed file.
+        datafile: PathBuf,
+    },
+    /// Write the public key of a private key as PEM.
+    #[command(name = "extract-public-key", alias = "extract_public_key")]
+    ExtractPublicKey {
+        /// Secure Boot version (only 2 is supported; espsecure defaults to 1).
+        #[arg(short = 'v', long = "version", default_value = "1")]
+        version: SbVersion,
+        /// Private key (PEM).
+        #[arg(short = 'k', long = "keyfile")]
+        keyfile: PathBuf,
+        /// Public key file to write.
+        public_keyfile: PathBuf,
+    },
+    /// Write the SHA-256 public key digest to burn into eFuse (32 bytes).
+    #[command(
+        name = "digest-sbv2-public-key",
+        alias = "digest_sbv2_public_key",
+        alias = "digest-rsa-public-key",
+        alias = "digest_rsa_public_key"
+    )]
+    DigestSbv2PublicKey {
+        /// Public or private key (PEM).
+        #[arg(short = 'k', long = "keyfile")]
+        keyfile: PathBuf,
+        /// Digest file to write.
+        #[arg(short = 'o', long)]
+        output: PathBuf,
+    },
+    /// List the signature blocks of a signed file and their key digests.
+    #[command(name = "signature-info-v2", alias = "signature_info_v2")]
+    SignatureInfoV2 {
+        /// Signed file.
+        datafile: PathBuf,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Generate a random flash encryption key (mode 0600).
+    #[command(
+        name = "generate-flash-encryption-key",
+        alias = "generate_flash_encryption_key"
+    )]
+    GenerateFlashEncryptionKey {
+        /// Key length in bits: 128 (ESP32-C2 derived), 192 or 256 (ESP32), 256 or 512 (XTS-AES).
+        #[arg(short = 'l', long, default_value_t = 256)]
+        keylen: u32,
+        /// Key file to write.
+        key_file: PathBuf,
+    },
+    /// Encrypt a binary as the chip stores it at a flash address.
+    #[command(name = "encrypt-flash-data", alias = "encrypt_flash_data")]
+    EncryptFlashData {
+        #[command(flatten)]
+        crypt: CryptArgs,
+        /// Plaintext input file.
+        plaintext_file: PathBuf,
+    },
+    /// Decrypt data read from encrypted flash.
+    #[command(name = "decrypt-flash-data", alias = "decrypt_flash_data")]
+    DecryptFlashData {
+        #[command(flatten)]
+        crypt: CryptArgs,
+        /// Encrypted input file.
+        encrypted_file: PathBuf,
+    },
+    /// Secure Boot V1 (not supported by espboot).
+    #[command(name = "digest-secure-bootloader", alias = "digest_secure_bootloader")]
+    DigestSecureBootloader {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        rest: Vec<String>,
+    },
+    /// Secure Boot V1 private key digest (not supported by espboot).
+    #[command(name = "digest-private-key", alias = "digest_private_key")]
+    DigestPrivateKey {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        rest: Vec<String>,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct CryptArgs {
+    /// Flash encryption key file (raw bytes).
+    #[arg(short = 'k', long = "keyfile")]
+    keyfile: PathBuf,
+    /// Output file.
+    #[arg(short = 'o', long)]
+    output: PathBuf,
+    /// Flash address of the data (decimal or 0x hex; a multiple of 16).
+    #[arg(short = 'a', long, value_parser = parse_any_int)]
+    address: u64,
+    /// FLASH_CRYPT_CONFIG eFuse value (ESP32 algorithm only).
+    #[arg(long = "flash-crypt-conf", alias = "flash_crypt_conf", value_parser = parse_any_int, default_value = "0xF")]
+    flash_crypt_conf: u64,
+    /// Use XTS-AES (ESP32-S2, S3, C2, C3, C6, H2 and later) instead of the ESP32 algorithm.
+    #[arg(short = 'x', long = "aes-xts", alias = "aes_xts")]
+    aes_xts: bool,
+}
+
+/// Integers as espsecure's `AnyIntType` (Python `int(x, 0)`): decimal,
+/// `0x`, `0o`, `0b`, with optional `_` separators.
+fn parse_any_int(text: &str) -> Result<u64, String> {
+    let t = text.trim().replace('_', "");
+    let (digits, radix) = match t.get(..2).map(str::to_ascii_lowercase).as_deref() {
+        Some("0x") => (&t[2..], 16),
+        Some("0o") => (&t[2..], 8),
+        Some("0b") => (&t[2..], 2),
+        _ => (t.as_str(), 10),
+    };
+    u64::from_str_radix(digits, radix).map_err(|_| format!("'{text}' is not a valid integer"))
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    match args.command {
+        Command::GenerateSigningKey {
+            version,
+            scheme,
+            keyfile,
+        } => {
+            require_v2(version, "generate-signing-key")?;
+            generate_signing_key(scheme.map_or(SigningScheme::Rsa3072, Into::into), &keyfile)
+        }
+        Command::SignData {
+            version,
+            keyfile,
+            output,
+            append_signatures,
+            hsm,
+            hsm_config,
+            pub_key,
+            signature,
+            skip_padding,
+            datafile,
+        } => {
+            require_v2(version, "sign-data")?;
+            reject_hsm(hsm || hsm_config.is_some())?;
+            sign_data(
+                &keyfile,
+                output.as_deref(),
+                SignOptions {
+                    append_signatures,
+                    skip_padding,
+                },
+                &pub_key,
+                &signature,
+                &datafile,
+            )
+        }
+        Command::VerifySignature {
+            version,
+            hsm,
+            hsm_config,
+            keyfile,
+            skip_padding,
+            datafile,
+        } => {
+            require_v2(version, "verify-signature")?;
+            reject_hsm(hsm || hsm_config.is_some())?;
+            let Some(keyfile) = keyfile else {
+                bail!("--keyfile is required (a PEM public or private key)");
+            };
+            verify_signature(&keyfile, skip_padding, &datafile)
+        }
+        Command::ExtractPublicKey {
+            version,
+            keyfile,
+            public_keyfile,
+        } => {
+            require_v2(version, "extract-public-key")?;
+            check_not_same(&keyfile, &public_keyfile)?;
+            let key = load_public_key(&keyfile)?;
+            let pem = key.to_pem().context("cannot encode the public key")?;
+            write_atomic(&public_keyfile, pem.as_bytes(), false)?;
+            println!(
+                "\"{}\" public key extracted to \"{}\".",
+                keyfile.display(),
+                public_keyfile.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::DigestSbv2PublicKey { keyfile, output } => {
+            check_not_same(&keyfile, &output)?;
+            let key = load_public_key(&keyfile)?;
+            write_atomic(&output, &key.digest(), false)?;
+            println!(
+                "Writing the public key digest of \"{}\" to \"{}\".",
+                keyfile.display(),
+                output.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::SignatureInfoV2 { datafile, json } => signature_info(&datafile, json),
+        Command::GenerateFlashEncryptionKey { keylen, key_file } => {
+            if ![128, 192, 256, 512].contains(&keylen) {
+                bail!(
+                    "--keylen {keylen}: expected 128 (ESP32-C2), 192 or 256 (ESP32), or 256 or 512 (XTS-AES)"
+                );
+            }
+            let key = FlashEncryptionKey::generate(keylen as usize);
+            println!(
+                "Writing {keylen} random bits to key file \"{}\".",
+                key_file.display()
+            );
+            write_atomic(&key_file, key.as_bytes(), true)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::EncryptFlashData {
+            crypt,
+            plaintext_file,
+        } => flash_crypt(&crypt, &plaintext_file, Direction::Encrypt),
+        Command::DecryptFlashData {
+            crypt,
+            encrypted_file,
+        } => flash_crypt(&crypt, &encrypted_file, Direction::Decrypt),
+        Command::DigestSecureBootloader { .. } => {
+            bail!("digest-secure-bootloader is Secure Boot V1, which espboot does not support; use Secure Boot V2 (sign-data --version 2)")
+        }
+        Command::DigestPrivateKey { .. } => {
+            bail!("digest-private-key is Secure Boot V1, which espboot does not support; use Secure Boot V2 (sign-data --version 2)")
+        }
+    }
+}
+
+fn require_v2(version: SbVersion, command: &str) -> anyhow::Result<()> {
+    if version == SbVersion::V1 {
+        bail!(
+            "{command} --version 1: Secure Boot V1 is not supported by espboot; pass --version 2"
+        );
+    }
+    Ok(())
+}
+
+fn reject_hsm(hsm: bool) -> anyhow::Result<()> {
+    if hsm {
+        bail!("--hsm: PKCS#11 HSM signing is not supported by espboot; sign on the HSM and pass --pub-key and --signature");
+    }
+    Ok(())
+}
+
+fn read_file(path: &Path, what: &str) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("cannot read {what} {}", path.display()))
+}
+
+fn read_pem(path: &Path, what: &str) -> anyhow::Result<Zeroizing<String>> {
+    let bytes = Zeroizing::new(read_file(path, what)?);
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| anyhow::anyhow!("{what} {}: not a PEM text file", path.display()))?;
+    Ok(Zeroizing::new(text.to_owned()))
+}
+
+fn load_signing_key(path: &Path) -> anyhow::Result<SigningKey> {
+    let pem = read_pem(path, "--keyfile")?;
+    SigningKey::from_pem(&pem).with_context(|| format!("--keyfile {}", path.display()))
+}
+
+fn load_public_key(path: &Path) -> anyhow::Result<sbv2::PublicKey> {
+    let pem = read_pem(path, "--keyfile")?;
+    sbv2::PublicKey::from_pem(&pem).with_context(|| format!("--keyfile {}", path.display()))
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+fn check_not_same(input: &Path, output: &Path) -> anyhow::Result<()> {
+    if same_file(input, output) {
+        bail!(
+            "the input \"{}\" and output \"{}\" should not be the same",
+            input.display(),
+            output.display()
+        );
+    }
+    Ok(())
+}
+
+fn generate_signing_key(scheme: SigningScheme, keyfile: &Path) -> anyhow::Result<ExitCode> {
+    if keyfile.symlink_metadata().is_ok() {
+        bail!(
+            "key file {} already exists; refusing to overwrite it",
+            keyfile.display()
+        );
+    }
+    let key = SigningKey::generate(scheme).context("key generation failed")?;
+    let pem = key.to_pem().context("cannot encode the key")?;
+    write_atomic(keyfile, pem.as_bytes(), true)?;
+    let what = match scheme {
+        SigningScheme::Rsa3072 => "RSA 3072",
+        SigningScheme::Ecdsa192 => "ECDSA NIST192p",
+        SigningScheme::Ecdsa256 => "ECDSA NIST256p",
+        _ => "ECDSA NIST384p",
+    };
+    println!(
+        "{what} private key in PEM format written to \"{}\".",
+        keyfile.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn sign_data(
+    keyfiles: &[PathBuf],
+    output: Option<&Path>,
+    options: SignOptions,
+    pub_keys: &[PathBuf],
+    signatures: &[PathBuf],
+    datafile: &Path,
+) -> anyhow::Result<ExitCode> {
+    let data = read_file(datafile, "data file")?;
+    let mut signers: Vec<Box<dyn Sbv2Signer>> = Vec::new();
+    if !signatures.is_empty() || !pub_keys.is_empty() {
+        if !keyfiles.is_empty() {
+            bail!("--keyfile cannot be combined with --pub-key/--signature; sign either with private keys or with pre-calculated signatures");
+        }
+        if pub_keys.len() != signatures.len() {
+            bail!(
+                "--pub-key: the number of public keys ({}) is not equal to the number of signatures ({})",
+                pub_keys.len(),
+                signatures.len()
+            );
+        }
+        if data.len() % sbv2::SECTOR_SIZE != 0 {
+            bail!(
+                "{}: pre-calculated signatures need data that is a multiple of 4096 bytes (got {}); sign the padded file",
+                datafile.display(),
+                data.len()
+            );
+        }
+        for (key_path, sig_path) in pub_keys.iter().zip(signatures) {
+            let public_key = load_public_key(key_path).map_err(|e| {
+                anyhow::anyhow!("{}", format!("{e:#}").replacen("--keyfile", "--pub-key", 1))
+            })?;
+            let raw = read_file(sig_path, "--signature")?;
+            let signature =
+                Sbv2Signature::from_external(public_key.scheme(), &raw).map_err(|_| {
+                    anyhow::anyhow!(
+                        "--signature {}: not a {} signature ({})",
+                        sig_path.display(),
+                        public_key.scheme(),
+                        if public_key.scheme() == SigningScheme::Rsa3072 {
+                            "expected 384 raw big-endian bytes"
+                        } else {
+                            "expected a DER ECDSA-Sig-Value"
+                        }
+                    )
+                })?;
+            signers.push(Box::new(PrecalculatedSignature {
+                public_key,
+                signature,
+            }));
+        }
+        println!("Pre-calculated signatures found.");
+    } else {
+        for path in keyfiles {
+            signers.push(Box::new(load_signing_key(path)?));
+        }
+    }
+    if signers.is_empty() {
+        bail!("--keyfile: no signing key given (or pass --pub-key with --signature)");
+    }
+    if data.len() % sbv2::SECTOR_SIZE != 0 {
+        if options.skip_padding {
+            println!("Skipping sector padding. Data contents are not sector aligned.");
+        }
+    } else if options.append_signatures {
+        let kept = sbv2::sector_blocks(
+            data.get(data.len().saturating_sub(sbv2::SECTOR_SIZE)..)
+                .unwrap_or_default(),
+        )
+        .into_iter()
+        .take_while(Result::is_ok)
+        .count();
+        if kept == 0 {
+            println!("No valid signature blocks found. Discarding --append-signatures and proceeding to sign the image afresh.");
+        } else {
+            println!("{kept} valid signature block(s) already present in the signature sector.");
+        }
+    }
+    let refs: Vec<&dyn Sbv2Signer> = signers.iter().map(|s| s.as_ref()).collect();
+    let signed = sbv2::sign_image(&data, &refs, options).map_err(|e| match e {
+        sbv2::SignError::BadSignature { index, .. } if !signatures.is_empty() => anyhow::anyhow!(
+            "--signature {}: signature verification failed: the pre-calculated signature was not made with the given public key over the SHA-256 (SHA-384 for P-384) digest of the data, or not with RSA-PSS salt 32 (a PKCS#1 v1.5 signature from `openssl dgst -sign` does not work)",
+            signatures.get(index).map_or_else(String::new, |p| p.display().to_string())
+        ),
+        sbv2::SignError::TooManyBlocks { free, requested } => anyhow::anyhow!(
+            "{}: the signature sector has room for {free} more block(s) but {requested} key(s) were given; up to 3 signature blocks are supported (1 on ESP32)",
+            datafile.display()
+        ),
+        other => anyhow::Error::new(other),
+    })?;
+    if signed.padded_by > 0 {
+        println!(
+            "Padding data contents by {} bytes so signature sector aligns at sector boundary.",
+            signed.padded_by
+        );
+    }
+    println!("{} signing key(s) found.", refs.len());
+    let out = output.unwrap_or(datafile);
+    write_atomic(out, &signed.bytes, false)?;
+    println!(
+        "Signed {} bytes of data from \"{}\". Signature sector now has {} signature blocks.",
+        signed.data_len,
+        datafile.display(),
+        signed.total_blocks
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn scheme_family(scheme: SigningScheme) -> &'static str {
+    if scheme.is_ecdsa() {
+        "ECDSA"
+    } else {
+        "RSA"
+    }
+}
+
+fn verify_signature(
+    keyfile: &Path,
+    skip_padding: bool,
+    datafile: &Path,
+) -> anyhow::Result<ExitCode> {
+    let key = load_public_key(keyfile)?;
+    let image = read_file(datafile, "data file")?;
+    let outcomes = sbv2::verify_blocks(&image, &key, !skip_padding);
+    let outcomes = match outcomes {
+        Ok(o) => o,
+        Err(sbv2::VerifyError::NoValidSignature) => {
+            bail!(
+                "{}: checked all blocks; the signature could not be verified with the key {}",
+                datafile.display(),
+                keyfile.display()
+            )
+        }
+        Err(e) => return Err(anyhow::Error::new(e).context(datafile.display().to_string())),
+    };
+    for (n, outcome) in outcomes.iter().enumerate() {
+        match outcome {
+            BlockOutcome::Verified(s) => {
+                println!("Signature block {n} is valid ({}).", scheme_family(*s));
+                println!(
+                    "Signature block {n} verification successful using the supplied key ({}).",
+                    scheme_family(*s)
+                );
+            }
+            BlockOutcome::OtherKey(s) => {
+                println!("Signature block {n} is valid ({}).", scheme_family(*s));
+                println!("Signature block {n} is not signed by the supplied key. Checking the next block...");
+            }
+            _ => println!("Signature block {n} invalid. Skipping."),
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn hex_spaced(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn signature_info(datafile: &Path, json: bool) -> anyhow::Result<ExitCode> {
+    let image = read_file(datafile, "data file")?;
+    let infos = sbv2::signature_info(&image).with_context(|| datafile.display().to_string())?;
+    if let Some(bad) = infos.iter().find(|i| !i.image_digest_ok) {
+        bail!(
+            "{}: the image digest in signature block {} does not match the data",
+            datafile.display(),
+            bad.index
+        );
+    }
+    if json {
+        let blocks: Vec<serde_json::Value> = infos
+            .iter()
+            .map(|i| {
+                serde_json::json!({
+                    "index": i.index,
+                    "scheme": i.scheme.name(),
+                    "key_digest": i.key_digest.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::json!({ "blocks": blocks }));
+        return Ok(ExitCode::SUCCESS);
+    }
+    for info in &infos {
+        println!(
+            "Signature block {} is valid ({}).",
+            info.index,
+            scheme_family(info.scheme)
+        );
+        println!(
+            "Public key digest for block {}: {}",
+            info.index,
+            hex_spaced(&info.key_digest)
+        );
+    }
+    if infos.len() < sbv2::MAX_BLOCKS {
+        println!(
+            "Signature block {} absent/invalid. Skipping checking next blocks...",
+            infos.len()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn flash_crypt(args: &CryptArgs, input: &Path, direction: Direction) -> anyhow::Result<ExitCode> {
+    check_not_same(input, &args.output)?;
+    let raw = Zeroizing::new(read_file(&args.keyfile, "--keyfile")?);
+    let key = FlashEncryptionKey::from_bytes(&raw);
+    let address = u32::try_from(args.address).map_err(|_| {
+        anyhow::anyhow!(
+            "--address {:#x}: beyond the 32-bit flash address space",
+            args.address
+        )
+    })?;
+    if address % 16 != 0 {
+        bail!("--address {address:#x}: must be a multiple of 16");
+    }
+    let crypt: Box<dyn FlashCrypt> = if args.aes_xts {
+        if !matches!(raw.len(), 16 | 32 | 64) {
+            bail!(
+                "--keyfile {}: {} bits; XTS-AES (--aes-xts) takes 128-, 256- or 512-bit keys",
+                args.keyfile.display(),
+                raw.len() * 8
+            );
+        }
+        let xts = XtsFlashCrypt::new(&key)
+            .with_context(|| format!("--keyfile {}", args.keyfile.display()))?;
+        println!(
+            "{}",
+            match xts.kind() {
+                XtsKeyKind::Aes128Derived => "Using 128-bit key (extended).",
+                XtsKeyKind::Aes128 => "Using 256-bit key.",
+                _ => "Using 512-bit key.",
+            }
+        );
+        Box::new(xts)
+    } else {
+        if !matches!(raw.len(), 24 | 32) {
+            bail!(
+                "--keyfile {}: {} bits; the ESP32 algorithm takes 192- or 256-bit keys (use --aes-xts for ESP32-S2/S3/C2/C3/C6/H2 and later)",
+                args.keyfile.display(),
+                raw.len() * 8
+            );
+        }
+        let conf = u32::try_from(args.flash_crypt_conf).unwrap_or(u32::MAX);
+        if conf > 0xF {
+            bail!(
+                "--flash-crypt-conf {:#x}: expected a 4-bit value 0x0..0xF",
+                args.flash_crypt_conf
+            );
+        }
+        if conf == 0 {
+            eprintln!("warning: setting FLASH_CRYPT_CONF to zero is not recommended");
+        }
+        println!(
+            "{}",
+            if raw.len() == 24 {
+                "Using 192-bit key (extended)."
+            } else {
+                "Using 256-bit key."
+            }
+        );
+        Box::new(
+            Esp32FlashCrypt::new(&key, conf)
+                .with_context(|| format!("--keyfile {}", args.keyfile.display()))?,
+        )
+    };
+    drop(key);
+    let file = File::open(input).with_context(|| format!("cannot read {}", input.display()))?;
+    let total = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if args.aes_xts || direction == Direction::Decrypt {
+        if total % 16 != 0 {
+            bail!(
+                "{}: data length {total} must be a multiple of 16",
+                input.display()
+            );
+        }
+        if args.aes_xts && total == 0 {
+            bail!(
+                "{}: input data must be longer than 0 bytes",
+                input.display()
+            );
+        }
+    }
+    if u64::from(address) + total > 1 << 32 {
+        bail!(
+            "{}: {total} bytes at --address {address:#x} extend past the 4 GiB flash address space",
+            input.display()
+        );
+    }
+    let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
+    let mut out = AtomicFile::create(&args.output, false)?;
+    let bar = progress_bar(total);
+    let written = crypt
+        .stream(
+            direction,
+            address,
+            &mut reader as &mut dyn Read,
+            &mut out,
+            &mut |done| {
+                if let Some(bar) = &bar {
+                    bar.set_position(done);
+                }
+            },
+        )
+        .with_context(|| input.display().to_string())?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    out.commit()?;
+    if direction == Direction::Encrypt && written > total {
+        println!(
+            "Note: Padding with {} bytes of random data (encrypted data must be multiple of 16 bytes long).",
+            written - total
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn progress_bar(total: u64) -> Option<indicatif::ProgressBar> {
+    if !std::io::stderr().is_terminal() || total < (8 << 20) {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(total);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec}")
+    {
+        bar.set_style(style);
+    }
+    Some(bar)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_any_int;
+
+    #[test]
+    fn any_int_accepts_python_literals() {
+        assert_eq!(parse_any_int("0x1000"), Ok(0x1000));
+        assert_eq!(parse_any_int("4096"), Ok(4096));
+        assert_eq!(parse_any_int("0X1_000"), Ok(0x1000));
+        assert_eq!(parse_any_int("0b101"), Ok(5));
+        assert!(parse_any_int("12z").is_err());
+    }
 }

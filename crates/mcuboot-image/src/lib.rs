@@ -65,3 +65,10 @@ pub use verify::{
     Dependencies, Dependency, Digest, HashAlg, Hasher, SignatureKind, ValidateError,
     ValidateOptions, Validated,
 };
+
+#[cfg(feature = "std")]
+pub mod keys;
+#[cfg(feature = "std")]
+pub mod hexfile;
+#[cfg(feature = "std")]
+pub mod sign;

@@ -2,3 +2,6 @@
 //! behind the `std` feature, building, signing and encrypting images the way
 //! imgtool does.
 #![no_std]
+
+#[cfg(feature = "std")]
+pub mod enc;

@@ -274,6 +274,26 @@ fn from_spki_der(der: &[u8]) -> Result<Recipient, KeyError> {
     }
 }
 
+/// imgtool's `getpriv --minimal` RSA form: PKCS#1 cut after the primes,
+/// `SEQUENCE { 0, n, e, d, p, q }` (imgtool `keys/rsa.py`
+/// `_build_minimal_rsa_privkey`), which MCUboot's own parser accepts.
+fn minimal_rsa_from_der(der: &[u8]) -> Option<rsa::RsaPrivateKey> {
+    use pkcs8::der::asn1::UintRef;
+    let fields: std::vec::Vec<UintRef<'_>> = Decode::from_der(der).ok()?;
+    let [version, n, e, d, p, q] = fields.as_slice() else {
+        return None;
+    };
+    if !version.as_bytes().iter().all(|&b| b == 0) {
+        return None;
+    }
+    let int = |u: &UintRef<'_>| rsa::BigUint::from_bytes_be(u.as_bytes());
+    let key =
+        rsa::RsaPrivateKey::from_components(int(n), int(e), int(d), std::vec![int(p), int(q)])
+            .ok()?;
+    key.validate().ok()?;
+    Some(key)
+}
+
 fn parse_pem(pem: &str, password: Option<&[u8]>) -> Result<AnyKey, KeyError> {
     let (label, doc) =
         SecretDocument::from_pem(pem).map_err(|e| KeyError::Pem(std::format!("{e}")))?;
@@ -365,6 +385,28 @@ impl DecryptionKey {
             AnyKey::Private(k) => Ok(k),
             AnyKey::Public(_) => Err(KeyError::PublicKeyOnly),
         }
+    }
+
+    /// Reads a private key from DER, the bytes a bootloader embeds (`imgtool
+    /// getpriv`): PKCS#8 (RSA, EC P-256, X25519, also the `--minimal` form),
+    /// PKCS#1 RSA or SEC1 EC (`-f openssl`).
+    pub fn from_der(der: &[u8]) -> Result<Self, KeyError> {
+        if PrivateKeyInfo::from_der(der).is_ok() {
+            return from_pkcs8_der(der);
+        }
+        if let Some(key) = rsa::RsaPrivateKey::from_pkcs1_der(der)
+            .ok()
+            .or_else(|| minimal_rsa_from_der(der))
+        {
+            check_rsa_size(key.size())?;
+            return Ok(Self::Rsa2048(Box::new(key)));
+        }
+        p256::SecretKey::from_sec1_der(der)
+            .map(Self::EcP256)
+            .map_err(|_| KeyError::Malformed {
+                kind: "DER private",
+                reason: "neither PKCS#8, PKCS#1 RSA nor SEC1 EC P-256".into(),
+            })
     }
 
     /// Reads a private key from the contents of a key file: PEM as in

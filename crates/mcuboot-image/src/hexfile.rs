@@ -50,14 +50,20 @@ pub fn read(text: &str) -> Result<(u32, Vec<u8>), HexError> {
             Record::StartSegmentAddress { .. } | Record::StartLinearAddress(_) => {}
         }
     }
-    let min = segments.iter().map(|(a, _)| *a).min().ok_or(HexError::Empty)?;
+    let min = segments
+        .iter()
+        .map(|(a, _)| *a)
+        .min()
+        .ok_or(HexError::Empty)?;
     let max = segments
         .iter()
         .map(|(a, d)| a + d.len() as u64)
         .max()
         .ok_or(HexError::Empty)?;
-    let min32 = u32::try_from(min).map_err(|_| HexError::Layout("addresses beyond 4 GiB".into()))?;
-    let span = usize::try_from(max - min).map_err(|_| HexError::Layout("address span too large".into()))?;
+    let min32 =
+        u32::try_from(min).map_err(|_| HexError::Layout("addresses beyond 4 GiB".into()))?;
+    let span = usize::try_from(max - min)
+        .map_err(|_| HexError::Layout("address span too large".into()))?;
     if max > 1 << 32 {
         return Err(HexError::Layout("addresses beyond 4 GiB".into()));
     }
@@ -126,7 +132,10 @@ pub fn write(segments: &[(u64, &[u8])]) -> String {
 fn push_record(out: &mut String, offset: u16, kind: u8, data: &[u8]) {
     use std::fmt::Write as _;
     let mut sum: u8 = data.len() as u8;
-    sum = sum.wrapping_add((offset >> 8) as u8).wrapping_add(offset as u8).wrapping_add(kind);
+    sum = sum
+        .wrapping_add((offset >> 8) as u8)
+        .wrapping_add(offset as u8)
+        .wrapping_add(kind);
     let _ = write!(out, ":{:02X}{:04X}{:02X}", data.len(), offset, kind);
     for b in data {
         sum = sum.wrapping_add(*b);

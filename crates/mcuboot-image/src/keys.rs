@@ -12,7 +12,9 @@ use std::vec::Vec;
 use pkcs8::der::Decode;
 use pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey, LineEnding, ObjectIdentifier};
 use rand_core::{CryptoRngCore, OsRng, RngCore};
-use rsa::pkcs1::{DecodeRsaPrivateKey, DecodeRsaPublicKey, EncodeRsaPrivateKey, EncodeRsaPublicKey};
+use rsa::pkcs1::{
+    DecodeRsaPrivateKey, DecodeRsaPublicKey, EncodeRsaPrivateKey, EncodeRsaPublicKey,
+};
 use rsa::traits::PublicKeyParts;
 use zeroize::Zeroizing;
 
@@ -249,7 +251,8 @@ impl PublicKey {
     /// [`KeyError`] for other algorithms or malformed input.
     pub fn from_spki_der(der: &[u8]) -> Result<Self, KeyError> {
         let label = "PUBLIC";
-        let spki = pkcs8::spki::SubjectPublicKeyInfoRef::from_der(der).map_err(|e| malformed(label, e))?;
+        let spki =
+            pkcs8::spki::SubjectPublicKeyInfoRef::from_der(der).map_err(|e| malformed(label, e))?;
         let oid = spki.algorithm.oid;
         let raw = spki.subject_public_key.raw_bytes();
         if oid == OID_RSA {
@@ -273,12 +276,16 @@ impl PublicKey {
                 Err(KeyError::Unsupported(std::format!("EC curve {curve}")))
             }
         } else if oid == OID_ED25519 {
-            let b: [u8; 32] = raw.try_into().map_err(|_| malformed(label, "Ed25519 key is not 32 bytes"))?;
+            let b: [u8; 32] = raw
+                .try_into()
+                .map_err(|_| malformed(label, "Ed25519 key is not 32 bytes"))?;
             Ok(Self::Ed25519(
                 ed25519_dalek::VerifyingKey::from_bytes(&b).map_err(|e| malformed(label, e))?,
             ))
         } else if oid == OID_X25519 {
-            let b: [u8; 32] = raw.try_into().map_err(|_| malformed(label, "X25519 key is not 32 bytes"))?;
+            let b: [u8; 32] = raw
+                .try_into()
+                .map_err(|_| malformed(label, "X25519 key is not 32 bytes"))?;
             Ok(Self::X25519(x25519_dalek::PublicKey::from(b)))
         } else {
             Err(KeyError::Unsupported(std::format!("algorithm {oid}")))
@@ -335,7 +342,8 @@ impl PrivateKey {
         Ok(match kind {
             KeyType::Rsa2048 | KeyType::Rsa3072 => {
                 let bits = if kind == KeyType::Rsa2048 { 2048 } else { 3072 };
-                let k = rsa::RsaPrivateKey::new(rng, bits).map_err(|e| KeyError::Encode(e.to_string()))?;
+                let k = rsa::RsaPrivateKey::new(rng, bits)
+                    .map_err(|e| KeyError::Encode(e.to_string()))?;
                 Self::Rsa(std::boxed::Box::new(k))
             }
             KeyType::EcdsaP256 => Self::P256(p256::SecretKey::random(rng)),
@@ -368,9 +376,15 @@ impl PrivateKey {
     pub fn pkcs8_der(&self) -> Result<Zeroizing<Vec<u8>>, KeyError> {
         let enc = |e: &dyn std::fmt::Display| KeyError::Encode(e.to_string());
         Ok(match self {
-            Self::Rsa(k) => Zeroizing::new(k.to_pkcs8_der().map_err(|e| enc(&e))?.as_bytes().to_vec()),
-            Self::P256(k) => Zeroizing::new(k.to_pkcs8_der().map_err(|e| enc(&e))?.as_bytes().to_vec()),
-            Self::P384(k) => Zeroizing::new(k.to_pkcs8_der().map_err(|e| enc(&e))?.as_bytes().to_vec()),
+            Self::Rsa(k) => {
+                Zeroizing::new(k.to_pkcs8_der().map_err(|e| enc(&e))?.as_bytes().to_vec())
+            }
+            Self::P256(k) => {
+                Zeroizing::new(k.to_pkcs8_der().map_err(|e| enc(&e))?.as_bytes().to_vec())
+            }
+            Self::P384(k) => {
+                Zeroizing::new(k.to_pkcs8_der().map_err(|e| enc(&e))?.as_bytes().to_vec())
+            }
             Self::Ed25519(k) => Zeroizing::new([&ED25519_PKCS8_PREFIX[..], k.as_bytes()].concat()),
             Self::X25519(k) => Zeroizing::new([&X25519_PKCS8_PREFIX[..], k.as_bytes()].concat()),
         })
@@ -384,9 +398,15 @@ impl PrivateKey {
     pub fn openssl_der(&self) -> Result<Zeroizing<Vec<u8>>, KeyError> {
         let enc = |e: &dyn std::fmt::Display| KeyError::Encode(e.to_string());
         match self {
-            Self::Rsa(k) => Ok(Zeroizing::new(k.to_pkcs1_der().map_err(|e| enc(&e))?.as_bytes().to_vec())),
-            Self::P256(k) => Ok(Zeroizing::new(k.to_sec1_der().map_err(|e| enc(&e))?.to_vec())),
-            Self::P384(k) => Ok(Zeroizing::new(k.to_sec1_der().map_err(|e| enc(&e))?.to_vec())),
+            Self::Rsa(k) => Ok(Zeroizing::new(
+                k.to_pkcs1_der().map_err(|e| enc(&e))?.as_bytes().to_vec(),
+            )),
+            Self::P256(k) => Ok(Zeroizing::new(
+                k.to_sec1_der().map_err(|e| enc(&e))?.to_vec(),
+            )),
+            Self::P384(k) => Ok(Zeroizing::new(
+                k.to_sec1_der().map_err(|e| enc(&e))?.to_vec(),
+            )),
             other => Err(KeyError::Usage(std::format!(
                 "{} does not support openssl",
                 other.public_key().shortname()
@@ -404,13 +424,18 @@ impl PrivateKey {
         match password {
             None => pem_encode("PRIVATE KEY", &der),
             Some(pw) => {
-                let info = pkcs8::PrivateKeyInfo::from_der(&der).map_err(|e| KeyError::Encode(e.to_string()))?;
+                let info = pkcs8::PrivateKeyInfo::from_der(&der)
+                    .map_err(|e| KeyError::Encode(e.to_string()))?;
                 let mut salt = [0u8; 16];
                 let mut iv = [0u8; 16];
                 OsRng.fill_bytes(&mut salt);
                 OsRng.fill_bytes(&mut iv);
-                let params = pkcs8::pkcs5::pbes2::Parameters::pbkdf2_sha256_aes256cbc(PBKDF2_ITERATIONS, &salt, &iv)
-                    .map_err(|e| KeyError::Encode(e.to_string()))?;
+                let params = pkcs8::pkcs5::pbes2::Parameters::pbkdf2_sha256_aes256cbc(
+                    PBKDF2_ITERATIONS,
+                    &salt,
+                    &iv,
+                )
+                .map_err(|e| KeyError::Encode(e.to_string()))?;
                 let doc = info
                     .encrypt_with_params(params, pw)
                     .map_err(|e| KeyError::Encode(e.to_string()))?;
@@ -428,11 +453,18 @@ impl PrivateKey {
             check_rsa_size(k.size())?;
             Ok(Self::Rsa(std::boxed::Box::new(k)))
         } else if oid == OID_EC {
-            let curve = info.algorithm.parameters_oid().map_err(|e| malformed(label, e))?;
+            let curve = info
+                .algorithm
+                .parameters_oid()
+                .map_err(|e| malformed(label, e))?;
             if curve == OID_P256 {
-                Ok(Self::P256(p256::SecretKey::from_pkcs8_der(der).map_err(|e| malformed(label, e))?))
+                Ok(Self::P256(
+                    p256::SecretKey::from_pkcs8_der(der).map_err(|e| malformed(label, e))?,
+                ))
             } else if curve == OID_P384 {
-                Ok(Self::P384(p384::SecretKey::from_pkcs8_der(der).map_err(|e| malformed(label, e))?))
+                Ok(Self::P384(
+                    p384::SecretKey::from_pkcs8_der(der).map_err(|e| malformed(label, e))?,
+                ))
             } else {
                 Err(KeyError::Unsupported(std::format!("EC curve {curve}")))
             }
@@ -461,9 +493,13 @@ impl PrivateKey {
             .and_then(|p| p.named_curve())
             .ok_or_else(|| malformed(label, "no named curve"))?;
         if curve == OID_P256 {
-            Ok(Self::P256(p256::SecretKey::from_sec1_der(der).map_err(|e| malformed(label, e))?))
+            Ok(Self::P256(
+                p256::SecretKey::from_sec1_der(der).map_err(|e| malformed(label, e))?,
+            ))
         } else if curve == OID_P384 {
-            Ok(Self::P384(p384::SecretKey::from_sec1_der(der).map_err(|e| malformed(label, e))?))
+            Ok(Self::P384(
+                p384::SecretKey::from_sec1_der(der).map_err(|e| malformed(label, e))?,
+            ))
         } else {
             Err(KeyError::Unsupported(std::format!("EC curve {curve}")))
         }
@@ -518,12 +554,14 @@ impl KeyFile {
             "PRIVATE KEY" => Ok(Self::Private(PrivateKey::from_pkcs8_der(&der)?)),
             "ENCRYPTED PRIVATE KEY" => {
                 let pw = password.ok_or(KeyError::PasswordRequired)?;
-                let enc = pkcs8::EncryptedPrivateKeyInfo::from_der(&der).map_err(|e| malformed(label, e))?;
+                let enc = pkcs8::EncryptedPrivateKeyInfo::from_der(&der)
+                    .map_err(|e| malformed(label, e))?;
                 let plain = enc.decrypt(pw).map_err(|_| KeyError::Decrypt)?;
                 Ok(Self::Private(PrivateKey::from_pkcs8_der(plain.as_bytes())?))
             }
             "RSA PRIVATE KEY" => {
-                let k = rsa::RsaPrivateKey::from_pkcs1_der(&der).map_err(|e| malformed(label, e))?;
+                let k =
+                    rsa::RsaPrivateKey::from_pkcs1_der(&der).map_err(|e| malformed(label, e))?;
                 check_rsa_size(k.size())?;
                 Ok(Self::Private(PrivateKey::Rsa(std::boxed::Box::new(k))))
             }
@@ -564,8 +602,17 @@ pub fn public_key_c(key: &PublicKey, suffix: &str) -> Result<String, KeyError> {
     let bytes = key.embedded_der()?;
     let name = key.shortname();
     let mut out = String::new();
-    emit_bytes(&mut out, &std::format!("const unsigned char {name}_pub_key{suffix}[] = {{"), "};", &bytes);
-    let _ = writeln!(out, "const unsigned int {name}_pub_key{suffix}_len = {};", bytes.len());
+    emit_bytes(
+        &mut out,
+        &std::format!("const unsigned char {name}_pub_key{suffix}[] = {{"),
+        "};",
+        &bytes,
+    );
+    let _ = writeln!(
+        out,
+        "const unsigned int {name}_pub_key{suffix}_len = {};",
+        bytes.len()
+    );
     Ok(out)
 }
 
@@ -578,7 +625,12 @@ pub fn public_key_rust(key: &PublicKey, suffix: &str) -> Result<String, KeyError
     let name = key.shortname().to_uppercase();
     let suffix = suffix.to_uppercase();
     let mut out = String::new();
-    emit_bytes(&mut out, &std::format!("static {name}_PUB_KEY{suffix}: &[u8] = &["), "];", &bytes);
+    emit_bytes(
+        &mut out,
+        &std::format!("static {name}_PUB_KEY{suffix}: &[u8] = &["),
+        "];",
+        &bytes,
+    );
     Ok(out)
 }
 
@@ -599,8 +651,17 @@ pub fn public_key_hash_c(key: &PublicKey, suffix: &str) -> Result<String, KeyErr
     let hash = public_key_hash(key)?;
     let name = key.shortname();
     let mut out = String::new();
-    emit_bytes(&mut out, &std::format!("const unsigned char {name}_pub_key_hash{suffix}[] = {{"), "};", &hash);
-    let _ = writeln!(out, "const unsigned int {name}_pub_key_hash{suffix}_len = {};", hash.len());
+    emit_bytes(
+        &mut out,
+        &std::format!("const unsigned char {name}_pub_key_hash{suffix}[] = {{"),
+        "};",
+        &hash,
+    );
+    let _ = writeln!(
+        out,
+        "const unsigned int {name}_pub_key_hash{suffix}_len = {};",
+        hash.len()
+    );
     Ok(out)
 }
 
@@ -608,13 +669,27 @@ pub fn public_key_hash_c(key: &PublicKey, suffix: &str) -> Result<String, KeyErr
 ///
 /// # Errors
 /// [`KeyError::Usage`] for Ed25519 (imgtool refuses) or an unsupported format.
-pub fn private_key_c(key: &PrivateKey, openssl_format: bool) -> Result<Zeroizing<String>, KeyError> {
+pub fn private_key_c(
+    key: &PrivateKey,
+    openssl_format: bool,
+) -> Result<Zeroizing<String>, KeyError> {
     if let PrivateKey::Ed25519(_) = key {
-        return Err(KeyError::Usage("Operation not supported with ed25519 keys".into()));
+        return Err(KeyError::Usage(
+            "Operation not supported with ed25519 keys".into(),
+        ));
     }
-    let der = if openssl_format { key.openssl_der()? } else { key.pkcs8_der()? };
+    let der = if openssl_format {
+        key.openssl_der()?
+    } else {
+        key.pkcs8_der()?
+    };
     let mut out = Zeroizing::new(String::new());
-    emit_bytes(&mut out, "const unsigned char enc_priv_key[] = {", "};", &der);
+    emit_bytes(
+        &mut out,
+        "const unsigned char enc_priv_key[] = {",
+        "};",
+        &der,
+    );
     let _ = writeln!(out, "const unsigned int enc_priv_key_len = {};", der.len());
     Ok(out)
 }

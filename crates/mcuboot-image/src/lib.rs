@@ -67,8 +67,10 @@ pub use verify::{
 };
 
 #[cfg(feature = "std")]
-pub mod keys;
+pub mod enc;
 #[cfg(feature = "std")]
 pub mod hexfile;
+#[cfg(feature = "std")]
+pub mod keys;
 #[cfg(feature = "std")]
 pub mod sign;

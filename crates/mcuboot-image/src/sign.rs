@@ -42,7 +42,9 @@ pub enum SignError {
     #[error("the input's first {0:#x} bytes (header area) are not zero; use --pad-header to prepend a header")]
     HeaderNotZero(u32),
     /// The input is shorter than the header it should contain.
-    #[error("the input ({len:#x} bytes) is shorter than the header size {header:#x}; use --pad-header")]
+    #[error(
+        "the input ({len:#x} bytes) is shorter than the header size {header:#x}; use --pad-header"
+    )]
     InputTooShort {
         /// Input length.
         len: usize,
@@ -174,7 +176,12 @@ pub trait ImageSigner {
     ///
     /// # Errors
     /// [`signature::Error`] from the signing backend.
-    fn sign_image(&self, digest: &[u8], region: &[u8], pure: bool) -> Result<Vec<u8>, signature::Error>;
+    fn sign_image(
+        &self,
+        digest: &[u8],
+        region: &[u8],
+        pure: bool,
+    ) -> Result<Vec<u8>, signature::Error>;
 }
 
 /// A key pair read from a file, signing through the RustCrypto traits.
@@ -203,7 +210,11 @@ impl KeySigner {
                 "-k/--key: an x25519 key cannot sign (it is for encryption, -E)".into(),
             ));
         }
-        Ok(Self { key, public, pad_sig })
+        Ok(Self {
+            key,
+            public,
+            pad_sig,
+        })
     }
 }
 
@@ -212,7 +223,12 @@ impl ImageSigner for KeySigner {
         &self.public
     }
 
-    fn sign_image(&self, digest: &[u8], region: &[u8], pure: bool) -> Result<Vec<u8>, signature::Error> {
+    fn sign_image(
+        &self,
+        digest: &[u8],
+        region: &[u8],
+        pure: bool,
+    ) -> Result<Vec<u8>, signature::Error> {
         use signature::hazmat::PrehashSigner;
         use signature::{SignatureEncoding, Signer};
         match &self.key {
@@ -267,7 +283,12 @@ impl ImageSigner for FixedSigner {
     fn public_only(&self) -> bool {
         self.public_only
     }
-    fn sign_image(&self, _digest: &[u8], _region: &[u8], _pure: bool) -> Result<Vec<u8>, signature::Error> {
+    fn sign_image(
+        &self,
+        _digest: &[u8],
+        _region: &[u8],
+        _pure: bool,
+    ) -> Result<Vec<u8>, signature::Error> {
         Ok(self.signature.clone())
     }
 }
@@ -434,7 +455,11 @@ pub struct BuiltImage {
 }
 
 /// Hash selection (`image.py` `key_and_user_sha_to_alg_and_tlv`).
-fn select_hash(key: Option<&dyn ImageSigner>, user: ShaChoice, pure: bool) -> Result<HashAlg, SignError> {
+fn select_hash(
+    key: Option<&dyn ImageSigner>,
+    user: ShaChoice,
+    pure: bool,
+) -> Result<HashAlg, SignError> {
     let Some(signer) = key else {
         return Ok(user.alg());
     };
@@ -474,7 +499,12 @@ fn select_hash(key: Option<&dyn ImageSigner>, user: ShaChoice, pure: bool) -> Re
 
 /// Appends a TLV, imgtool style: predefined types as `<BBH` (= u16 LE for
 /// types < 0x100), custom ones as `<HH` (same bytes).
-fn push_tlv(area: &mut Vec<u8>, kind: u16, value: &[u8], what: &'static str) -> Result<(), SignError> {
+fn push_tlv(
+    area: &mut Vec<u8>,
+    kind: u16,
+    value: &[u8],
+    what: &'static str,
+) -> Result<(), SignError> {
     let len = u16::try_from(value.len()).map_err(|_| SignError::Overflow(what))?;
     area.extend_from_slice(&kind.to_le_bytes());
     area.extend_from_slice(&len.to_le_bytes());
@@ -517,7 +547,12 @@ fn cbor_head(out: &mut Vec<u8>, major: u8, n: u64) {
 /// The BOOT_RECORD TLV value: `{1: sw_type, 4: "maj.min.rev", 5: signer_id,
 /// 6: "SHA256", 2: zeros(hash_len)}` (reference/mcuboot.md §1.8).
 #[must_use]
-pub fn boot_record(sw_type: &str, version: &ImageVersion, hash: HashAlg, signer_id: &[u8]) -> Vec<u8> {
+pub fn boot_record(
+    sw_type: &str,
+    version: &ImageVersion,
+    hash: HashAlg,
+    signer_id: &[u8],
+) -> Vec<u8> {
     let mut out = Vec::new();
     let text = |out: &mut Vec<u8>, s: &str| {
         cbor_head(out, 3, s.len() as u64);
@@ -590,7 +625,12 @@ pub fn build(
             SecurityCounter::Value(v) => v,
             SecurityCounter::Auto => opts.version.security_counter(),
         };
-        push_tlv(&mut prot, TlvKind::SecCnt.code(), &v.to_le_bytes(), "the security counter TLV")?;
+        push_tlv(
+            &mut prot,
+            TlvKind::SecCnt.code(),
+            &v.to_le_bytes(),
+            "the security counter TLV",
+        )?;
     }
     if let Some(sw_type) = &opts.boot_record {
         if sw_type.chars().count() > MAX_SW_TYPE_LENGTH {
@@ -600,16 +640,27 @@ pub fn build(
             )));
         }
         let rec = boot_record(sw_type, &opts.version, hash_alg, &pub_hash);
-        push_tlv(&mut prot, TlvKind::BootRecord.code(), &rec, "the boot record TLV")?;
+        push_tlv(
+            &mut prot,
+            TlvKind::BootRecord.code(),
+            &rec,
+            "the boot record TLV",
+        )?;
     }
     for dep in &opts.dependencies {
-        push_tlv(&mut prot, TlvKind::Dependency.code(), &dep.to_bytes(), "a dependency TLV")?;
+        push_tlv(
+            &mut prot,
+            TlvKind::Dependency.code(),
+            &dep.to_bytes(),
+            "a dependency TLV",
+        )?;
     }
     for (kind, value) in &opts.custom_tlvs {
         push_tlv(&mut prot, *kind, value, "a custom TLV (--custom-tlv)")?;
     }
     let prot_area = finish_area(TLV_PROT_INFO_MAGIC, &prot, "the protected TLV area")?;
-    let protect_tlv_size = u16::try_from(prot_area.len()).map_err(|_| SignError::Overflow("the protected TLV area"))?;
+    let protect_tlv_size = u16::try_from(prot_area.len())
+        .map_err(|_| SignError::Overflow("the protected TLV area"))?;
 
     // Encrypted payloads are padded to the AES block size before hashing.
     if encryption.is_some() {
@@ -638,11 +689,13 @@ pub fn build(
     if opts.non_bootable {
         flags |= ImageFlags::NON_BOOTABLE;
     }
-    let img_size = u32::try_from(payload.len() - header_size).map_err(|_| SignError::Overflow("the image size"))?;
+    let img_size = u32::try_from(payload.len() - header_size)
+        .map_err(|_| SignError::Overflow("the image size"))?;
     let header = ImageHeader {
         magic: IMAGE_MAGIC,
         load_addr: if rom_fixed != 0 { rom_fixed } else { load_addr },
-        hdr_size: u16::try_from(opts.header_size).map_err(|_| SignError::Overflow("-H/--header-size"))?,
+        hdr_size: u16::try_from(opts.header_size)
+            .map_err(|_| SignError::Overflow("-H/--header-size"))?,
         protect_tlv_size,
         img_size,
         flags,
@@ -656,9 +709,19 @@ pub fn build(
 
     let hash = hash_alg.digest(&payload);
     let mut unprot = Vec::new();
-    push_tlv(&mut unprot, hash_alg.tlv().code(), hash.as_bytes(), "the hash TLV")?;
+    push_tlv(
+        &mut unprot,
+        hash_alg.tlv().code(),
+        hash.as_bytes(),
+        "the hash TLV",
+    )?;
     if opts.pure {
-        push_tlv(&mut unprot, TlvKind::SigPure.code(), &[1], "the SIG_PURE TLV")?;
+        push_tlv(
+            &mut unprot,
+            TlvKind::SigPure.code(),
+            &[1],
+            "the SIG_PURE TLV",
+        )?;
     }
 
     match opts.vector_to_sign {
@@ -692,8 +755,15 @@ pub fn build(
             .signature_kind()
             .ok_or_else(|| SignError::Key("an x25519 key cannot sign".into()))?;
         match opts.public_key_format {
-            PublicKeyFormat::Hash => push_tlv(&mut unprot, TlvKind::KeyHash.code(), &pub_hash, "the KEYHASH TLV")?,
-            PublicKeyFormat::Full => push_tlv(&mut unprot, TlvKind::PubKey.code(), der, "the PUBKEY TLV")?,
+            PublicKeyFormat::Hash => push_tlv(
+                &mut unprot,
+                TlvKind::KeyHash.code(),
+                &pub_hash,
+                "the KEYHASH TLV",
+            )?,
+            PublicKeyFormat::Full => {
+                push_tlv(&mut unprot, TlvKind::PubKey.code(), der, "the PUBKEY TLV")?
+            }
         }
         let sig = signer
             .sign_image(hash.as_bytes(), &payload, opts.pure)
@@ -704,7 +774,12 @@ pub fn build(
 
     let mut enc_tlv_len = None;
     if let Some(enc) = encryption {
-        push_tlv(&mut unprot, enc.tlv_kind.code(), &enc.tlv_value, "the encryption TLV")?;
+        push_tlv(
+            &mut unprot,
+            enc.tlv_kind.code(),
+            &enc.tlv_value,
+            "the encryption TLV",
+        )?;
         enc_tlv_len = Some(enc.tlv_value.len());
         if !enc.clear {
             // Only the payload is encrypted, never the header or the TLVs.
@@ -750,7 +825,9 @@ fn validate_options(opts: &SignOptions) -> Result<(), SignError> {
     }
     if let Some(m) = opts.max_align {
         if !matches!(m, 8 | 16 | 32) {
-            return Err(SignError::Usage(std::format!("--max-align: {m} is not one of 8, 16, 32")));
+            return Err(SignError::Usage(std::format!(
+                "--max-align: {m} is not one of 8, 16, 32"
+            )));
         }
     }
     if opts.load_addr.unwrap_or(0) != 0 && opts.rom_fixed.unwrap_or(0) != 0 {
@@ -769,7 +846,11 @@ fn validate_options(opts: &SignOptions) -> Result<(), SignError> {
 /// imgtool's `check_trailer`, made as strict as the bootloader: for
 /// overwrite-only the bootloader reserves `4 * max_align + magic` (its
 /// `boot_trailer_info_sz`), not imgtool's `2 * max_align + magic`.
-fn check_size(len: u64, opts: &SignOptions, enc_tlv_len: Option<usize>) -> Result<Vec<String>, SignError> {
+fn check_size(
+    len: u64,
+    opts: &SignOptions,
+    enc_tlv_len: Option<usize>,
+) -> Result<Vec<String>, SignError> {
     let slot = u64::from(opts.slot_size);
     let mut warnings = Vec::new();
     if slot == 0 {
@@ -787,7 +868,8 @@ fn check_size(len: u64, opts: &SignOptions, enc_tlv_len: Option<usize>) -> Resul
     };
     if len + trailer > slot {
         let note = if opts.overwrite_only {
-            " (overwrite-only: the bootloader reserves 4*max-align + magic for its trailer)".to_string()
+            " (overwrite-only: the bootloader reserves 4*max-align + magic for its trailer)"
+                .to_string()
         } else {
             std::format!(
                 " (-M/--max-sectors {}, --align {})",
@@ -852,6 +934,9 @@ pub fn hex_trailer(opts: &SignOptions) -> Vec<(u32, Vec<u8>)> {
         }
         out.push((slot.wrapping_sub(opts.image_ok_from_end() as u32), flag));
     }
-    out.push((slot.wrapping_sub(BOOT_MAGIC_SIZE), opts.boot_magic().to_vec()));
+    out.push((
+        slot.wrapping_sub(BOOT_MAGIC_SIZE),
+        opts.boot_magic().to_vec(),
+    ));
     out
 }

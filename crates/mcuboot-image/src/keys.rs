@@ -401,12 +401,16 @@ impl PrivateKey {
             Self::Rsa(k) => Ok(Zeroizing::new(
                 k.to_pkcs1_der().map_err(|e| enc(&e))?.as_bytes().to_vec(),
             )),
-            Self::P256(k) => Ok(Zeroizing::new(
-                k.to_sec1_der().map_err(|e| enc(&e))?.to_vec(),
-            )),
-            Self::P384(k) => Ok(Zeroizing::new(
-                k.to_sec1_der().map_err(|e| enc(&e))?.to_vec(),
-            )),
+            Self::P256(k) => sec1_with_curve(
+                &k.to_bytes(),
+                k.public_key().to_sec1_bytes().as_ref(),
+                OID_P256,
+            ),
+            Self::P384(k) => sec1_with_curve(
+                &k.to_bytes(),
+                k.public_key().to_sec1_bytes().as_ref(),
+                OID_P384,
+            ),
             other => Err(KeyError::Usage(std::format!(
                 "{} does not support openssl",
                 other.public_key().shortname()
@@ -504,6 +508,23 @@ impl PrivateKey {
             Err(KeyError::Unsupported(std::format!("EC curve {curve}")))
         }
     }
+}
+
+/// SEC1 `ECPrivateKey` with the named curve, as OpenSSL's traditional format.
+fn sec1_with_curve(
+    secret: &[u8],
+    public: &[u8],
+    curve: ObjectIdentifier,
+) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+    use pkcs8::der::Encode as _;
+    let key = sec1::EcPrivateKey {
+        private_key: secret,
+        parameters: Some(sec1::EcParameters::NamedCurve(curve)),
+        public_key: Some(public),
+    };
+    key.to_der()
+        .map(Zeroizing::new)
+        .map_err(|e| KeyError::Encode(e.to_string()))
 }
 
 fn pem_encode(label: &str, der: &[u8]) -> Result<Zeroizing<String>, KeyError> {
@@ -665,24 +686,129 @@ pub fn public_key_hash_c(key: &PublicKey, suffix: &str) -> Result<String, KeyErr
     Ok(out)
 }
 
-/// `imgtool getpriv` text: the private key DER as a C array `enc_priv_key`.
+/// imgtool's `getpriv` DER (`keys/*.py` `get_private_bytes`): `format` is
+/// `pkcs8` or `openssl` (`None` = the key type's default: `openssl` for RSA,
+/// `pkcs8` otherwise); `minimal` drops what MCUboot does not need (RSA CRT
+/// parameters, the EC public key), byte for byte as imgtool does.
 ///
 /// # Errors
-/// [`KeyError::Usage`] for Ed25519 (imgtool refuses) or an unsupported format.
+/// [`KeyError::Usage`] for a format the key type lacks (imgtool's messages),
+/// or Ed25519 (unsupported).
+pub fn private_key_der(
+    key: &PrivateKey,
+    format: Option<&str>,
+    minimal: bool,
+) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+    let name = key.public_key().shortname();
+    let (valid, default): (&[&str], &str) = match key {
+        PrivateKey::Rsa(_) => (&["openssl"], "openssl"),
+        PrivateKey::P256(_) | PrivateKey::P384(_) => (&["pkcs8", "openssl"], "pkcs8"),
+        PrivateKey::X25519(_) => (&["pkcs8"], "pkcs8"),
+        PrivateKey::Ed25519(_) => {
+            return Err(KeyError::Usage(std::format!(
+                "Operation not supported with {name} keys"
+            )))
+        }
+    };
+    let format = format.unwrap_or(default);
+    if !valid.contains(&format) {
+        return Err(KeyError::Usage(std::format!(
+            "{name} does not support {format}"
+        )));
+    }
+    let der = if format == "pkcs8" {
+        key.pkcs8_der()?
+    } else {
+        key.openssl_der()?
+    };
+    if !minimal {
+        return Ok(der);
+    }
+    let bad = |what: &str| KeyError::Usage(std::format!("Error parsing {what} while minimizing"));
+    match key {
+        PrivateKey::Rsa(_) => {
+            // PKCS#1: SEQUENCE(82 LL LL){version, n, e, d, p, q, dp, dq, qinv};
+            // keep up to q (`_build_minimal_rsa_privkey`).
+            let mut b = der.to_vec();
+            let mut off = 7usize;
+            let byte = |b: &[u8], i: usize| b.get(i).copied().ok_or_else(|| bad("the key"));
+            if byte(&b, off + 1)? != 0x82 {
+                return Err(bad("N"));
+            }
+            off += ((usize::from(byte(&b, off + 2)?) << 8) | usize::from(byte(&b, off + 3)?)) + 4;
+            if byte(&b, off + 1)? != 0x03 {
+                return Err(bad("E"));
+            }
+            off += usize::from(byte(&b, off + 2)?) + 4;
+            if byte(&b, off + 1)? != 0x82 {
+                return Err(bad("D"));
+            }
+            off += ((usize::from(byte(&b, off + 2)?) << 8) | usize::from(byte(&b, off + 3)?)) + 4;
+            if byte(&b, off + 1)? != 0x81 {
+                return Err(bad("P"));
+            }
+            off += usize::from(byte(&b, off + 2)?) + 3;
+            if byte(&b, off + 1)? != 0x81 {
+                return Err(bad("Q"));
+            }
+            off += usize::from(byte(&b, off + 2)?) + 3;
+            if b.len() < off || off < 4 {
+                return Err(bad("the key"));
+            }
+            b[2] = ((off - 4) >> 8) as u8;
+            b[3] = (off - 4) as u8;
+            b.truncate(off);
+            Ok(Zeroizing::new(b))
+        }
+        PrivateKey::P256(_) | PrivateKey::P384(_) if format == "pkcs8" => {
+            // Offsets of imgtool's `_build_minimal_ecdsa_privkey` (P-256 layout).
+            let off_pub = 68usize;
+            let err = || KeyError::Usage("Error parsing ecdsa key. Please submit an issue!".into());
+            if der.get(off_pub) != Some(&0xa1) {
+                return Err(err());
+            }
+            let len_pub = usize::from(*der.get(off_pub + 1).ok_or_else(err)?) + 2;
+            let mut b = der[..off_pub].to_vec();
+            let len_pub = u8::try_from(len_pub).map_err(|_| err())?;
+            if b[29] != 0x30 || b[27] != 0x04 || b[0] != 0x30 || b[1] != 0x81 {
+                return Err(err());
+            }
+            b[30] = b[30].wrapping_sub(len_pub);
+            b[28] = b[28].wrapping_sub(len_pub);
+            b[2] = b[2].wrapping_sub(len_pub);
+            if b[2] < 0x80 {
+                b.remove(1);
+            }
+            Ok(Zeroizing::new(b))
+        }
+        PrivateKey::P256(_) | PrivateKey::P384(_) => {
+            let off_pub = 51usize;
+            let err = || KeyError::Usage("Error parsing ecdsa key. Please submit an issue!".into());
+            if der.get(off_pub) != Some(&0xa1) {
+                return Err(err());
+            }
+            let len_pub = der
+                .get(off_pub + 1)
+                .map(|l| l.wrapping_add(2))
+                .ok_or_else(err)?;
+            let mut b = der[..off_pub].to_vec();
+            b[1] = b[1].wrapping_sub(len_pub);
+            Ok(Zeroizing::new(b))
+        }
+        _ => Ok(der),
+    }
+}
+
+/// `imgtool getpriv` text: [`private_key_der`] as a C array `enc_priv_key`.
+///
+/// # Errors
+/// As [`private_key_der`].
 pub fn private_key_c(
     key: &PrivateKey,
-    openssl_format: bool,
+    format: Option<&str>,
+    minimal: bool,
 ) -> Result<Zeroizing<String>, KeyError> {
-    if let PrivateKey::Ed25519(_) = key {
-        return Err(KeyError::Usage(
-            "Operation not supported with ed25519 keys".into(),
-        ));
-    }
-    let der = if openssl_format {
-        key.openssl_der()?
-    } else {
-        key.pkcs8_der()?
-    };
+    let der = private_key_der(key, format, minimal)?;
     let mut out = Zeroizing::new(String::new());
     emit_bytes(
         &mut out,

@@ -136,25 +136,23 @@ pub enum VectorToSign {
     Digest,
 }
 
-/// Encryption of the payload (`-E`): the wrapped-key TLV and a cipher
-/// provided by the encryption module; `sign` only places them.
-pub struct Encryption<'a> {
-    /// AES key length in bits (128 or 256), selects the header flag.
-    pub aes_bits: u16,
+/// Encryption of the payload (`-E`): a fresh AES key and its wrapped-key
+/// TLV, from [`crate::enc::wrap_new_key`].
+pub struct Encryption {
+    /// The plaintext AES key (16 or 32 bytes; selects the header flag).
+    pub aes_key: zeroize::Zeroizing<Vec<u8>>,
     /// The ENC_* TLV type.
     pub tlv_kind: TlvKind,
     /// Its value (the wrapped key).
     pub tlv_value: Vec<u8>,
     /// `-c/--clear`: keep the payload in clear text.
     pub clear: bool,
-    /// AES-CTR over the payload (nonce 0, counter from the payload's start).
-    pub cipher: &'a dyn Fn(&mut [u8]),
 }
 
-impl std::fmt::Debug for Encryption<'_> {
+impl std::fmt::Debug for Encryption {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Encryption")
-            .field("aes_bits", &self.aes_bits)
+            .field("aes_bits", &(self.aes_key.len() * 8))
             .field("tlv_kind", &self.tlv_kind)
             .field("clear", &self.clear)
             .finish_non_exhaustive()
@@ -240,7 +238,8 @@ impl ImageSigner for KeySigner {
                 let sk = p256::ecdsa::SigningKey::from(k);
                 let sig: p256::ecdsa::Signature = sk.sign_prehash(digest)?;
                 let mut der = sig.to_der().to_vec();
-                if self.pad_sig {
+                // Python's `b'\0' * negative` is empty: never truncate.
+                if self.pad_sig && der.len() < 72 {
                     der.resize(72, 0);
                 }
                 Ok(der)
@@ -249,7 +248,7 @@ impl ImageSigner for KeySigner {
                 let sk = p384::ecdsa::SigningKey::from(k);
                 let sig: p384::ecdsa::Signature = sk.sign_prehash(digest)?;
                 let mut der = sig.to_der().to_vec();
-                if self.pad_sig {
+                if self.pad_sig && der.len() < 103 {
                     der.resize(103, 0);
                 }
                 Ok(der)
@@ -589,7 +588,7 @@ pub fn build(
     mut payload: Vec<u8>,
     opts: &SignOptions,
     signer: Option<&dyn ImageSigner>,
-    encryption: Option<&Encryption<'_>>,
+    encryption: Option<&Encryption>,
 ) -> Result<BuiltImage, SignError> {
     validate_options(opts)?;
     let header_size = opts.header_size as usize;
@@ -672,7 +671,7 @@ pub fn build(
 
     let mut flags = ImageFlags::empty();
     if let Some(enc) = encryption {
-        flags |= if enc.aes_bits == 256 {
+        flags |= if enc.aes_key.len() == 32 {
             ImageFlags::ENCRYPTED_AES256
         } else {
             ImageFlags::ENCRYPTED_AES128
@@ -783,7 +782,8 @@ pub fn build(
         enc_tlv_len = Some(enc.tlv_value.len());
         if !enc.clear {
             // Only the payload is encrypted, never the header or the TLVs.
-            (enc.cipher)(&mut payload[header_size..body_end]);
+            crate::enc::aes_ctr_apply(&enc.aes_key, 0, &mut payload[header_size..body_end])
+                .map_err(|e| SignError::Usage(std::format!("-E/--encrypt: {e}")))?;
         }
     }
     let unprot_area = finish_area(TLV_INFO_MAGIC, &unprot, "the unprotected TLV area")?;

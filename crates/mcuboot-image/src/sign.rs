@@ -591,12 +591,43 @@ pub fn build(
     encryption: Option<&Encryption>,
 ) -> Result<BuiltImage, SignError> {
     validate_options(opts)?;
-    let header_size = opts.header_size as usize;
-
     // Image.load: header padding, then check_header.
-    if opts.pad_header && header_size > 0 {
-        payload.splice(0..0, std::iter::repeat_n(opts.erased_val, header_size));
+    if opts.pad_header && opts.header_size > 0 {
+        payload.splice(
+            0..0,
+            std::iter::repeat_n(opts.erased_val, opts.header_size as usize),
+        );
     }
+    build_with_header_area(payload, opts, signer, encryption)
+}
+
+/// Room to reserve after the input so that TLVs and slot padding never
+/// reallocate the (possibly large) image buffer.
+#[must_use]
+pub fn output_capacity(input_len: usize, opts: &SignOptions) -> usize {
+    // Both TLV areas are at most 64 KiB each; encryption pads up to 15 bytes.
+    let image = input_len + opts.header_size as usize + 2 * 0x1_0000 + 16;
+    if opts.pad {
+        image.max(opts.slot_size as usize)
+    } else {
+        image
+    }
+}
+
+/// [`build`] for a buffer whose first `header_size` bytes already are the
+/// header area: with `--pad-header`, the caller has placed `header_size`
+/// erased bytes before the input (saving a copy of a large image).
+///
+/// # Errors
+/// As [`build`].
+pub fn build_with_header_area(
+    mut payload: Vec<u8>,
+    opts: &SignOptions,
+    signer: Option<&dyn ImageSigner>,
+    encryption: Option<&Encryption>,
+) -> Result<BuiltImage, SignError> {
+    validate_options(opts)?;
+    let header_size = opts.header_size as usize;
     if payload.len() < header_size {
         return Err(SignError::InputTooShort {
             len: payload.len(),
@@ -939,4 +970,41 @@ pub fn hex_trailer(opts: &SignOptions) -> Vec<(u32, Vec<u8>)> {
         opts.boot_magic().to_vec(),
     ));
     out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// Regression: `--pad-sig` used to cut 104-byte P-384 DER signatures to
+    /// 103 bytes; imgtool only ever appends zeros.
+    #[test]
+    fn pad_sig_never_truncates_p384_signatures() {
+        let key = PrivateKey::generate(crate::keys::KeyType::EcdsaP384).unwrap();
+        let signer = KeySigner::new(key, true).unwrap();
+        let mut seen_long = false;
+        for i in 0u8..=255 {
+            let digest = HashAlg::Sha384.digest(&[i]);
+            let sig = signer.sign_image(digest.as_bytes(), &[], false).unwrap();
+            let der_len = usize::from(sig[1]) + 2;
+            assert!(sig.len() >= der_len, "signature truncated");
+            assert_eq!(sig.len(), der_len.max(103));
+            seen_long |= der_len == 104;
+        }
+        assert!(seen_long, "no 104-byte signature in 256 tries");
+    }
+
+    #[test]
+    fn trailer_sizes_match_reference_table() {
+        // reference/mcuboot.md §2.3: 128 sectors, W = A = 8 -> 3120 bytes.
+        let mut o = SignOptions::new(ImageVersion::default(), 32, 0x10000);
+        o.align = 8;
+        assert_eq!(o.trailer_size(None), 3120);
+        o.align = 32;
+        o.max_align = Some(32);
+        assert_eq!(o.trailer_size(None), 12448);
+        o.overwrite_only = true;
+        assert_eq!(o.trailer_size(None), 2 * 32 + 32);
+    }
 }

@@ -454,7 +454,7 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
         bail!("--vid/--cid: UUID TLVs are not supported yet");
     }
     let opts = options(&a)?;
-    let (input, input_base) = read_image("INFILE", &a.infile)?;
+    let (input, input_base) = read_input(&a.infile, &opts)?;
 
     let key_signer = match &a.key {
         Some(path) => match load_key("-k/--key", path)? {
@@ -483,7 +483,7 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
     }
     let encryption = load_encryption(&a, signer)?;
 
-    let built = sign::build(input, &opts, signer, encryption.as_ref())
+    let built = sign::build_with_header_area(input, &opts, signer, encryption.as_ref())
         .with_context(|| format!("cannot sign {}", a.infile.display()))?;
     for w in &built.warnings {
         eprintln!("warning: {w}");
@@ -523,6 +523,32 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Reads INFILE into a buffer that already holds the `--pad-header` area and
+/// has room for the TLVs and slot padding, so the image is never copied.
+fn read_input(path: &Path, opts: &SignOptions) -> anyhow::Result<(Vec<u8>, Option<u32>)> {
+    let prefix = if opts.pad_header {
+        opts.header_size as usize
+    } else {
+        0
+    };
+    if is_hex(path) {
+        let (data, base) = read_image("INFILE", path)?;
+        let mut buf = Vec::with_capacity(sign::output_capacity(data.len(), opts));
+        buf.resize(prefix, opts.erased_val);
+        buf.extend_from_slice(&data);
+        return Ok((buf, base));
+    }
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)
+        .with_context(|| format!("INFILE: cannot read {}", path.display()))?;
+    let len = file.metadata().map(|m| m.len() as usize).unwrap_or(0);
+    let mut buf = Vec::with_capacity(sign::output_capacity(len, opts));
+    buf.resize(prefix, opts.erased_val);
+    file.read_to_end(&mut buf)
+        .with_context(|| format!("INFILE: cannot read {}", path.display()))?;
+    Ok((buf, None))
 }
 
 fn write_sig(path: &Path, sig: &[u8]) -> anyhow::Result<()> {

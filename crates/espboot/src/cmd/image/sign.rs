@@ -346,8 +346,9 @@ fn load_encryption(
         AesKeyLen::Aes128
     };
     let hmac = match a.hmac_sha.as_str() {
+        // imgtool ignores --hmac-sha for RSA; only ECIES-P256 refuses 512.
         "512" => {
-            if !matches!(recipient, Recipient::X25519(_)) {
+            if matches!(recipient, Recipient::EcP256(_)) {
                 bail!("--hmac-sha 512: only ECIES-X25519 supports HMAC-SHA512");
             }
             HmacSha::Sha512

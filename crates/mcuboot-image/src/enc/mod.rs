@@ -595,8 +595,9 @@ enum CtrCipher {
 /// covers every valid image (`ih_img_size` is a u32).
 ///
 /// Stateful so large payloads can be processed in chunks at any offset;
-/// encryption and decryption are the same operation. The AES key schedule is
-/// zeroized on drop (`aes` `zeroize` feature).
+/// encryption and decryption are the same operation. The AES key schedule
+/// and the buffered keystream are zeroized on drop (`aes`/`ctr` `zeroize`
+/// features).
 pub struct AesCtr {
     cipher: CtrCipher,
 }

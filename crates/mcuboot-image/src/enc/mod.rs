@@ -244,7 +244,7 @@ pub enum EncError {
     AesKeyLength(usize),
     /// HMAC-SHA512 was asked for with a recipient other than X25519
     /// (imgtool: "Currently only ECIES-X25519 supports HMAC-SHA512").
-    #[error("--hmac-sha 512 is only supported with X25519 encryption keys, not {0}")]
+    #[error("HMAC-SHA512 is only supported with X25519 encryption keys, not {0}")]
     HmacSha512Unsupported(&'static str),
     /// Key wrap needs the KEK and the image key to be the same size
     /// (MCUboot `key_unwrap`, `encrypted.c`).

@@ -68,3 +68,9 @@ pub use verify::{
 
 #[cfg(feature = "std")]
 pub mod enc;
+#[cfg(feature = "std")]
+pub mod hexfile;
+#[cfg(feature = "std")]
+pub mod keys;
+#[cfg(feature = "std")]
+pub mod sign;

@@ -108,10 +108,8 @@ impl Efuses {
                 }
                 let bits = self.field_bits(r.id, true);
                 let raw = if f.ty == FieldType::Bytes {
-                    let mut b = bits.bytes().to_vec();
-                    b.reverse();
-                    // the text value's byte order (`bits.bytes[::-1]`), util.json_raw_value_hex
-                    format!("0x{}", crate::state::hexify(&b, ""))
+                    // the text value's byte order (memory order), util.json_raw_value_hex
+                    format!("0x{}", crate::state::hexify(bits.bytes(), ""))
                 } else {
                     format!("0x{}", bits.hex_msb())
                 };

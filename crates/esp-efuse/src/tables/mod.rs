@@ -1,15 +1,24 @@
 //! Per-chip eFuse tables (blocks, fields, key purposes, emulator registers).
 //!
 //! The data files next to this module are generated from espefuse 5.6.0 by
-//! `scripts/gen-efuse-tables`; only the types live here.
+//! `scripts/gen-efuse-tables` (kept out of rustfmt so that regenerating them
+//! gives no diff); only the types live here.
 
+#[rustfmt::skip]
 mod esp32;
+#[rustfmt::skip]
 mod esp32c2;
+#[rustfmt::skip]
 mod esp32c3;
+#[rustfmt::skip]
 mod esp32c6;
+#[rustfmt::skip]
 mod esp32h2;
+#[rustfmt::skip]
 mod esp32s2;
+#[rustfmt::skip]
 mod esp32s3;
+#[rustfmt::skip]
 mod purposes;
 
 pub use purposes::KeyPurpose;

@@ -216,9 +216,12 @@ impl Efuses {
                 out.push(String::new());
             }
         }
-        if self.chip() == crate::Chip::Esp32 {
-            out.push(esp32_flash_voltage(self));
-        }
+        // the chip's own summary() line: ESP32 explains VDD_SDIO, the others print ""
+        out.push(match self.chip() {
+            crate::Chip::Esp32 => esp32_flash_voltage(self),
+            crate::Chip::Esp32s2 | crate::Chip::Esp32s3 => s2_s3_flash_voltage(self),
+            _ => String::new(),
+        });
         out.join("\n")
     }
 }
@@ -235,6 +238,20 @@ fn esp32_flash_voltage(e: &Efuses) -> String {
         "Flash voltage (VDD_SDIO) set to 1.8V by efuse.".into()
     } else {
         "Flash voltage (VDD_SDIO) set to 3.3V by efuse.".into()
+    }
+}
+
+fn s2_s3_flash_voltage(e: &Efuses) -> String {
+    // esp32s2/fields.py and esp32s3/fields.py `summary()`.
+    let get = |n: &str| e.field(n).map(|id| e.raw(id)).unwrap_or(0);
+    if get("VDD_SPI_FORCE") == 0 {
+        "Flash voltage (VDD_SPI) determined by GPIO45 on reset (GPIO45=High: VDD_SPI pin is powered from internal 1.8V LDO\nGPIO45=Low or NC: VDD_SPI pin is powered directly from VDD3P3_RTC_IO via resistor Rspi. Typically this voltage is 3.3 V).".into()
+    } else if get("VDD_SPI_XPD") == 0 {
+        "Flash voltage (VDD_SPI) internal regulator disabled by efuse.".into()
+    } else if get("VDD_SPI_TIEH") == 0 {
+        "Flash voltage (VDD_SPI) set to 1.8V by efuse.".into()
+    } else {
+        "Flash voltage (VDD_SPI) set to 3.3V by efuse.".into()
     }
 }
 

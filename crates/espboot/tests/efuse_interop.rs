@@ -136,30 +136,51 @@ impl Pair {
             self.chip,
             json_diff(&a, &b)
         );
-        for file in [&self.ours, &self.theirs] {
-            let out = self.dir.join("t.json");
-            let Some(mut t) = self.theirs_cmd(
-                file,
-                &[
-                    "summary",
-                    "--format",
-                    "json",
-                    "--file",
-                    out.to_str().unwrap_or_default(),
-                ],
-            ) else {
-                return;
-            };
-            run_ok(&mut t);
-            let theirs: serde_json::Value =
-                serde_json::from_slice(&std::fs::read(&out).expect("json")).expect("espefuse json");
-            assert!(
-                a == theirs,
-                "{}: summary json differs from espefuse's: {}",
-                self.chip,
-                json_diff(&a, &theirs)
-            );
+        // The files are byte-identical after every step, so one espefuse run
+        // (on its own file) covers both; its text summary must match ours too.
+        let out = self.dir.join("t.json");
+        let Some(mut t) = self.theirs_cmd(
+            &self.theirs,
+            &[
+                "summary",
+                "--format",
+                "json",
+                "--file",
+                out.to_str().unwrap_or_default(),
+            ],
+        ) else {
+            return;
+        };
+        run_ok(&mut t);
+        let theirs: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&out).expect("json")).expect("espefuse json");
+        assert!(
+            a == theirs,
+            "{}: summary json differs from espefuse's: {}",
+            self.chip,
+            json_diff(&a, &theirs)
+        );
+    }
+
+    /// The text `summary` matches espefuse's line for line (after the banner).
+    fn text_agrees(&self) {
+        let ours = run_ok(&mut self.ours_cmd(&self.ours, &["summary"]));
+        let Some(mut t) = self.theirs_cmd(&self.theirs, &["summary"]) else {
+            return;
+        };
+        let theirs = run_ok(&mut t);
+        let body = |o: &Output| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .skip(1)
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        };
+        let (a, b) = (body(&ours), body(&theirs));
+        for (i, (x, y)) in a.iter().zip(&b).enumerate() {
+            assert_eq!(x, y, "{}: summary line {i} differs", self.chip);
         }
+        assert_eq!(a.len(), b.len(), "{}: summary lengths differ", self.chip);
     }
 }
 
@@ -262,6 +283,7 @@ fn generic_sequence(chip: Chip, full_refusals: bool) {
     // Download mode locked last; the virtual file stays readable for both tools.
     p.step(&["burn-efuse", "ENABLE_SECURITY_DOWNLOAD"]);
     p.json_agrees();
+    p.text_agrees();
 }
 
 #[test]
@@ -332,6 +354,7 @@ fn esp32_seed_sequences_match_espefuse() {
     p.refuse(&["burn-key", "secure_boot_v2", &data("key256.bin")]); // block written and protected
     p.step(&["burn-efuse", "UART_DOWNLOAD_DIS"]);
     p.json_agrees();
+    p.text_agrees();
 }
 
 #[test]

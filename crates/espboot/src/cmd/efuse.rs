@@ -79,6 +79,7 @@ struct OneCommand {
 enum SummaryFormat {
     Summary,
     Json,
+    #[value(name = "value_only", alias = "value-only")]
     ValueOnly,
 }
 

@@ -930,6 +930,9 @@ impl Efuses {
     /// Call [`Efuses::plan_burn`] first.
     pub fn execute_burn(&mut self) -> Result<(), EfuseError> {
         for block in (0..self.table.blocks.len()).rev() {
+            // espefuse always takes the postponed path for BLOCK0: its test
+            // `any(value != 0 ...)` compares bitstrings with the int 0, which is
+            // always true, so the second pass (and its "same value" notes) always runs.
             let mut postponed: Vec<(FieldId, Bits)> = Vec::new();
             if block == 0 {
                 for name in self.chip.postponed_fields() {
@@ -937,16 +940,12 @@ impl Efuses {
                         postponed.push((id, self.field_bits(id, false)));
                     }
                 }
-                if postponed.iter().any(|(_, b)| !b.is_zero()) {
-                    for (id, _) in &postponed {
-                        self.reset_staged(*id);
-                    }
-                } else {
-                    postponed.clear();
+                for (id, _) in &postponed {
+                    self.reset_staged(*id);
                 }
             }
             self.burn_block(block)?;
-            if !postponed.is_empty() {
+            if block == 0 && !postponed.is_empty() {
                 self.say("Burn postponed eFuses from BLOCK0.");
                 for (id, bits) in postponed {
                     self.stage(id, bits)?;

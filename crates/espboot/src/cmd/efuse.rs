@@ -417,8 +417,10 @@ fn run_inner(args: Args) -> anyhow::Result<ExitCode> {
     for cmd in &commands {
         println!("\n=== Run \"{}\" command ===", cmd.name());
         if cmd.is_burn() {
-            let after = stage(&mut s, cmd)?;
+            let staged = stage(&mut s, cmd);
+            // what the command printed before a refusal is shown, as espefuse does
             s.flush();
+            let after = staged?;
             if batch {
                 println!(
                     "\nBatch mode is enabled, the burn will be done at the end of the command."

@@ -42,6 +42,9 @@ mod summary;
 mod tables;
 pub mod virt;
 
+#[cfg(test)]
+mod tests;
+
 pub use bits::Bits;
 pub use error::{fold, EfuseError};
 pub use ops::{KeyGroup, KeyOptions};

@@ -20,6 +20,12 @@ pub struct KeyGroup {
     pub purpose: String,
 }
 
+impl Drop for KeyGroup {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.data);
+    }
+}
+
 /// Options shared by the key commands.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct KeyOptions {

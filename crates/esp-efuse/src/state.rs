@@ -928,7 +928,19 @@ impl Efuses {
     /// Burns everything staged, blocks from last to first, with BLOCK0's
     /// protection and lock bits postponed to a second pass (`burn_all`).
     /// Call [`Efuses::plan_burn`] first.
+    /// All or nothing: on a refusal the state is left as it was before the call.
     pub fn execute_burn(&mut self) -> Result<(), EfuseError> {
+        let saved_mem = self.mem.clone();
+        let saved_wr = self.wr.clone();
+        let r = self.execute_burn_inner();
+        if r.is_err() {
+            self.mem = saved_mem;
+            self.wr = saved_wr;
+        }
+        r
+    }
+
+    fn execute_burn_inner(&mut self) -> Result<(), EfuseError> {
         for block in (0..self.table.blocks.len()).rev() {
             // espefuse always takes the postponed path for BLOCK0: its test
             // `any(value != 0 ...)` compares bitstrings with the int 0, which is
@@ -1094,6 +1106,17 @@ impl Efuses {
             && self.raw(kp) == 0
             && self.is_writeable(kp)
             && self.block_words(block).iter().all(|w| *w == 0)
+    }
+}
+
+impl Drop for Efuses {
+    /// Staged words and the register image may hold key material.
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        self.mem.zeroize();
+        for w in &mut self.wr {
+            w.zeroize();
+        }
     }
 }
 

@@ -209,3 +209,26 @@ fn burn_key_digest_burns_the_esp_secure_digest() {
         "digests are stored in file order"
     );
 }
+
+#[test]
+fn espefuse_link_name_runs_the_efuse_tool() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let link = dir.path().join("espefuse");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_espboot"), &link).expect("symlink");
+    let f = dir.path().join("h2.bin");
+    let out = run_ok(
+        Command::new(&link)
+            .args(["--chip", "esp32h2", "--virt", "--path-efuse-file"])
+            .arg(&f)
+            .args(["summary", "KEY_PURPOSE_0", "--format", "value_only"]),
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).lines().last(),
+        Some("USER")
+    );
+    assert_eq!(
+        std::fs::read(&f).expect("file").len(),
+        0x200,
+        "espefuse's empty file is created"
+    );
+}

@@ -51,5 +51,6 @@ pub use ops::{KeyGroup, KeyOptions};
 pub use state::{esp32_mac_crc, hexify, ChipAccess, Efuses, FieldId, FieldValue};
 pub use summary::{python_json, SummaryRow};
 pub use tables::{
-    BlockDef, Chip, ChipTable, FieldClass, FieldDef, FieldType, KeyPurpose, KeyPurposeDef,
+    BlockDef, Chip, ChipTable, FieldClass, FieldCoding, FieldDef, FieldType, KeyPurpose,
+    KeyPurposeDef,
 };

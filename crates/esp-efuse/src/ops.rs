@@ -229,8 +229,9 @@ impl Efuses {
                 .table()
                 .fields
                 .iter()
-                .filter(|g| g.shown && g.rd_dis == f.rd_dis)
-                .map(|g| g.name)
+                .enumerate()
+                .filter(|(i, g)| self.is_shown(FieldId(*i)) && g.rd_dis == f.rd_dis)
+                .map(|(_, g)| g.name)
                 .collect();
             self.say_pub(format!(
                 "Permanently read-disabling eFuse{} {}",
@@ -261,8 +262,9 @@ impl Efuses {
                 .table()
                 .fields
                 .iter()
-                .filter(|g| g.shown && g.wr_dis == f.wr_dis)
-                .map(|g| g.name)
+                .enumerate()
+                .filter(|(i, g)| self.is_shown(FieldId(*i)) && g.wr_dis == f.wr_dis)
+                .map(|(_, g)| g.name)
                 .collect();
             self.say_pub(format!(
                 "Permanently write-disabling eFuse{} {}",
@@ -767,7 +769,7 @@ impl Efuses {
     /// `burn-bit BLOCK BIT…`.
     pub fn burn_bit(&mut self, block: &str, bits: &[u64]) -> Result<(), EfuseError> {
         let b = self.block(block)?;
-        let words = self.table().blocks[b].len_words;
+        let words = self.block_len_words(b);
         let len = words * 32;
         let mut data = vec![0u32; words];
         for bit in bits {
@@ -816,7 +818,7 @@ impl Efuses {
         }
         for (name, data) in items {
             let b = self.block(name)?;
-            let size = self.table().blocks[b].len_words * 4;
+            let size = self.block_len_words(b) * 4;
             if offset > 0 && offset >= size {
                 return Err(EfuseError::refused(format!(
                     "Invalid offset: the block{b} only holds {size} bytes."

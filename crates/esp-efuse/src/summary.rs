@@ -41,8 +41,16 @@ impl Efuses {
     /// Fields shown by `summary`, grouped by category in espefuse's order.
     pub fn summary_rows(&self) -> Vec<(String, Vec<SummaryRow>)> {
         let fields = self.table().fields;
+        let shown: Vec<bool> = (0..fields.len())
+            .map(|i| self.is_shown(FieldId(i)))
+            .collect();
         let mut cats: Vec<&str> = Vec::new();
-        for f in fields.iter().filter(|f| f.shown) {
+        for f in fields
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| shown[*i])
+            .map(|(_, f)| f)
+        {
             if !cats.contains(&f.category) {
                 cats.push(f.category);
             }
@@ -53,7 +61,7 @@ impl Efuses {
                 let rows = fields
                     .iter()
                     .enumerate()
-                    .filter(|(_, f)| f.shown && f.category == cat)
+                    .filter(|(i, f)| shown[*i] && f.category == cat)
                     .map(|(i, _)| self.summary_row(FieldId(i)))
                     .collect();
                 (cat.to_string(), rows)

@@ -357,6 +357,26 @@ fn esp32_seed_sequences_match_espefuse() {
     p.text_agrees();
 }
 
+/// ESP32 with the 3/4 coding scheme: 24-byte keys, 6-byte chunks that can
+/// only be written once each.
+#[test]
+fn esp32_three_quarter_coding_matches_espefuse() {
+    let p = Pair::new(Chip::Esp32);
+    p.step(&["burn-efuse", "CODING_SCHEME", "1"]);
+    p.step(&["burn-key", "flash_encryption", &data("key192.bin")]);
+    p.step(&[
+        "burn-block-data",
+        "BLOCK3",
+        &data("key128.bin"),
+        "--offset",
+        "8",
+    ]);
+    p.refuse(&["burn-bit", "BLOCK3", "176"]); // chunk already written
+    p.refuse(&["burn-key", "secure_boot_v2", &data("rsa3072.digest")]); // 32 bytes, block holds 24
+    p.step(&["burn-bit", "BLOCK3", "3"]); // the empty first chunk is still writable
+    p.json_agrees();
+}
+
 #[test]
 fn esp32_burn_key_digest_matches_espefuse() {
     let p = Pair::new(Chip::Esp32);

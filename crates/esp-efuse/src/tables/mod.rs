@@ -269,6 +269,20 @@ pub struct FieldDef {
     pub emulator_protects: bool,
     /// Whether `summary` shows it on a fresh chip (calibration fields need a block version).
     pub shown: bool,
+    /// The coding scheme the definition applies to (ESP32 key blocks).
+    pub coding: FieldCoding,
+}
+
+/// Which coding scheme a field definition belongs to (ESP32: BLOCK1-3 are
+/// 256 bits under NONE, 192 bits under 3/4; esp32/mem_definition.py).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldCoding {
+    /// Every coding scheme.
+    Any,
+    /// Only with coding scheme NONE.
+    NoneOnly,
+    /// Only with the 3/4 coding scheme.
+    ThreeFourOnly,
 }
 
 impl FieldDef {

@@ -704,7 +704,10 @@ fn read_command(s: &mut Session, cmd: &Command) -> anyhow::Result<()> {
                 Some(path) => {
                     println!("Saving eFuse values to {}", path.display());
                     let mut t = text;
-                    t.push('\n');
+                    // json.dump() leaves no newline at the end; the text summary ends with one
+                    if *format != SummaryFormat::Json {
+                        t.push('\n');
+                    }
                     write_atomic(path, t.as_bytes(), false)?;
                 }
                 None => println!("{text}"),

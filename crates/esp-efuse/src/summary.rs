@@ -107,11 +107,20 @@ impl Efuses {
 
     /// `summary --format json` as a JSON value (keys sorted like espefuse's `sort_keys=True`).
     pub fn summary_json(&self, only: &[String]) -> serde_json::Value {
+        self.summary_json_filtered(only, false)
+    }
+
+    /// `summary --format json [--active]`: with `active`, only non-zero or
+    /// protected fields.
+    pub fn summary_json_filtered(&self, only: &[String], active: bool) -> serde_json::Value {
         let mut map = serde_json::Map::new();
         for (_, rows) in self.summary_rows() {
             for r in rows {
                 let f = self.def(r.id);
                 if !only.is_empty() && !only.iter().any(|n| n == f.name) {
+                    continue;
+                }
+                if active && r.readable && r.writeable && self.field_bits(r.id, true).is_zero() {
                     continue;
                 }
                 let bits = self.field_bits(r.id, true);

@@ -16,6 +16,14 @@ use zeroize::Zeroizing;
 
 use crate::fsutil::write_atomic;
 
+/// Console output that never panics (a closed pipe, e.g. `| head`, is not an error).
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($t)*);
+    }};
+}
+
 /// Arguments of `espboot efuse`: espefuse's global options followed by one
 /// or more commands.
 #[derive(Debug, clap::Args)]
@@ -30,7 +38,10 @@ pub struct Args {
 #[command(
     name = "espefuse",
     no_binary_name = true,
-    about = "eFuses, virtual (espefuse-compatible)"
+    about = "eFuses, virtual (espefuse-compatible)",
+    override_usage = "espefuse [OPTIONS] COMMAND [ARGS]... [COMMAND [ARGS]...]...",
+    after_help = COMMANDS_HELP,
+    after_long_help = COMMANDS_HELP
 )]
 struct Global {
     /// Target chip.
@@ -209,6 +220,13 @@ enum Command {
     },
 }
 
+const COMMANDS_HELP: &str =
+    "Commands (chain several; with more than one burn command the burns are batched):
+  summary, dump, check-error, burn-efuse, burn-bit, burn-block-data, burn-key,
+  burn-key-digest, read-protect-efuse, write-protect-efuse
+
+`espefuse COMMAND --help` shows a command's arguments.";
+
 const COMMANDS: &[&str] = &[
     "summary",
     "dump",
@@ -282,7 +300,7 @@ struct Session {
 impl Session {
     fn flush(&mut self) {
         for line in self.efuses.take_log() {
-            println!("{}", expand_tabs(&line));
+            out!("{}", expand_tabs(&line));
         }
     }
 }
@@ -291,7 +309,8 @@ fn parse_clap_error(e: clap::Error, what: &str) -> anyhow::Error {
     use clap::error::ErrorKind;
     match e.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
-            print!("{e}");
+            use std::io::Write as _;
+            let _ = write!(std::io::stdout().lock(), "{e}");
             anyhow!("__help__")
         }
         _ => {
@@ -338,7 +357,7 @@ fn run_inner(args: Args) -> anyhow::Result<ExitCode> {
             COMMANDS.join(", ")
         );
     }
-    let mut commands = Vec::new();
+    let mut commands: Vec<Command> = Vec::new();
     for seg in &segments {
         if UNSUPPORTED.contains(&seg[0].as_str()) {
             bail!(
@@ -409,45 +428,41 @@ fn run_inner(args: Args) -> anyhow::Result<ExitCode> {
         dirty: false,
     };
 
-    println!("espefuse v5.6.0 (espboot)");
+    out!("espefuse v5.6.0 (espboot)");
     let burns = commands.iter().filter(|c| c.is_burn()).count();
     let batch = burns > 1;
-    let mut afters: Vec<AfterBurn> = Vec::new();
-    let mut reads_to_repeat: Vec<Command> = Vec::new();
+    // espefuse (cli_util.py repeat_read_commands): with burn and read commands
+    // mixed, the read commands run once more at the end of the chain. In batch
+    // mode that is still before the single burn, exactly as espefuse does it.
+    if burns > 0 {
+        let reads: Vec<Command> = commands.iter().filter(|c| !c.is_burn()).cloned().collect();
+        commands.extend(reads);
+    }
     for cmd in &commands {
-        println!("\n=== Run \"{}\" command ===", cmd.name());
+        out!("\n=== Run \"{}\" command ===", cmd.name());
         if cmd.is_burn() {
             let staged = stage(&mut s, cmd);
             // what the command printed before a refusal is shown, as espefuse does
             s.flush();
             let after = staged?;
             if batch {
-                println!(
-                    "\nBatch mode is enabled, the burn will be done at the end of the command."
-                );
-                afters.push(after);
+                out!("\nBatch mode is enabled, the burn will be done at the end of the command.");
             } else {
                 if !burn(&mut s)? {
                     return Ok(ExitCode::SUCCESS);
                 }
                 check_after(&mut s, &after)?;
-                println!("Successful.");
+                out!("Successful.");
             }
         } else {
             read_command(&mut s, cmd)?;
-            if batch {
-                reads_to_repeat.push(cmd.clone());
-            }
         }
     }
     if batch {
         if !burn(&mut s)? {
             return Ok(ExitCode::SUCCESS);
         }
-        for cmd in &reads_to_repeat {
-            read_command(&mut s, cmd)?;
-        }
-        println!("Successful.");
+        out!("Successful.");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -635,9 +650,9 @@ fn burn(s: &mut Session) -> anyhow::Result<bool> {
     if !any? {
         return Ok(true);
     }
-    println!(". \nThis is an irreversible operation!");
+    out!(". \nThis is an irreversible operation!");
     if !s.do_not_confirm {
-        println!("Type 'BURN' (all capitals) to continue.");
+        out!("Type 'BURN' (all capitals) to continue.");
         let mut line = String::new();
         std::io::stdin()
             .lock()
@@ -645,7 +660,7 @@ fn burn(s: &mut Session) -> anyhow::Result<bool> {
             .context("cannot read the confirmation from stdin")?;
         if line.trim_end_matches(['\n', '\r']) != "BURN" {
             // espefuse exits with status 0 here, with nothing written
-            println!("Aborting.");
+            out!("Aborting.");
             return Ok(false);
         }
     }
@@ -688,7 +703,7 @@ fn read_command(s: &mut Session, cmd: &Command) -> anyhow::Result<()> {
                 e.field(n)?;
             }
             let text = match format {
-                SummaryFormat::Json => python_json(&e.summary_json(names)),
+                SummaryFormat::Json => python_json(&e.summary_json_filtered(names, *active)),
                 SummaryFormat::ValueOnly => {
                     if names.len() != 1 {
                         bail!("The 'value_only' format can be used exactly for one eFuse.");
@@ -702,7 +717,7 @@ fn read_command(s: &mut Session, cmd: &Command) -> anyhow::Result<()> {
             };
             match file {
                 Some(path) => {
-                    println!("Saving eFuse values to {}", path.display());
+                    out!("Saving eFuse values to {}", path.display());
                     let mut t = text;
                     // json.dump() leaves no newline at the end; the text summary ends with one
                     if *format != SummaryFormat::Json {
@@ -710,7 +725,7 @@ fn read_command(s: &mut Session, cmd: &Command) -> anyhow::Result<()> {
                     }
                     write_atomic(path, t.as_bytes(), false)?;
                 }
-                None => println!("{text}"),
+                None => out!("{text}"),
             }
         }
         Command::Dump { format, file_name } => {
@@ -720,7 +735,7 @@ fn read_command(s: &mut Session, cmd: &Command) -> anyhow::Result<()> {
                     for b in t.blocks {
                         let words = e.block_words(b.id as usize);
                         let alias: String = b.aliases.join(" ").chars().take(16).collect();
-                        println!(
+                        out!(
                             "{:<15} ({:<16}) [{:<2}] dump: {}",
                             b.name,
                             alias,
@@ -734,7 +749,7 @@ fn read_command(s: &mut Session, cmd: &Command) -> anyhow::Result<()> {
                     }
                 }
                 (DumpFormat::Joint, Some(path)) => {
-                    println!("Dump eFuse blocks -> {}", path.display());
+                    out!("Dump eFuse blocks -> {}", path.display());
                     let mut all = Vec::new();
                     for b in t.blocks {
                         all.extend(e.block_bytes(b.id as usize));
@@ -749,20 +764,20 @@ fn read_command(s: &mut Session, cmd: &Command) -> anyhow::Result<()> {
                         .unwrap_or_default();
                     for b in t.blocks {
                         let p = PathBuf::from(format!("{}{}{}", stem.display(), b.id, ext));
-                        println!("Dump eFuse block{} -> {}", b.id, p.display());
+                        out!("Dump eFuse block{} -> {}", b.id, p.display());
                         write_atomic(&p, &e.block_bytes(b.id as usize), false)?;
                     }
                 }
                 (_, None) => {
                     for b in t.blocks {
-                        println!("{}", esp_efuse::hexify(&e.block_bytes(b.id as usize), ""));
+                        out!("{}", esp_efuse::hexify(&e.block_bytes(b.id as usize), ""));
                     }
                 }
             }
         }
         Command::CheckError { recovery: _ } => {
             // espefuse's emulator never records coding errors, nor does ours.
-            println!("No errors detected.");
+            out!("No errors detected.");
         }
         _ => {}
     }

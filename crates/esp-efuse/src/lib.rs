@@ -42,11 +42,15 @@ mod summary;
 mod tables;
 pub mod virt;
 
+#[cfg(test)]
+mod tests;
+
 pub use bits::Bits;
 pub use error::{fold, EfuseError};
 pub use ops::{KeyGroup, KeyOptions};
 pub use state::{esp32_mac_crc, hexify, ChipAccess, Efuses, FieldId, FieldValue};
 pub use summary::{python_json, SummaryRow};
 pub use tables::{
-    BlockDef, Chip, ChipTable, FieldClass, FieldDef, FieldType, KeyPurpose, KeyPurposeDef,
+    BlockDef, Chip, ChipTable, FieldClass, FieldCoding, FieldDef, FieldType, KeyPurpose,
+    KeyPurposeDef,
 };

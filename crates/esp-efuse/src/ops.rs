@@ -20,6 +20,12 @@ pub struct KeyGroup {
     pub purpose: String,
 }
 
+impl Drop for KeyGroup {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.data);
+    }
+}
+
 /// Options shared by the key commands.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct KeyOptions {
@@ -223,8 +229,9 @@ impl Efuses {
                 .table()
                 .fields
                 .iter()
-                .filter(|g| g.shown && g.rd_dis == f.rd_dis)
-                .map(|g| g.name)
+                .enumerate()
+                .filter(|(i, g)| self.is_shown(FieldId(*i)) && g.rd_dis == f.rd_dis)
+                .map(|(_, g)| g.name)
                 .collect();
             self.say_pub(format!(
                 "Permanently read-disabling eFuse{} {}",
@@ -255,8 +262,9 @@ impl Efuses {
                 .table()
                 .fields
                 .iter()
-                .filter(|g| g.shown && g.wr_dis == f.wr_dis)
-                .map(|g| g.name)
+                .enumerate()
+                .filter(|(i, g)| self.is_shown(FieldId(*i)) && g.wr_dis == f.wr_dis)
+                .map(|(_, g)| g.name)
                 .collect();
             self.say_pub(format!(
                 "Permanently write-disabling eFuse{} {}",
@@ -761,30 +769,41 @@ impl Efuses {
     /// `burn-bit BLOCK BIT…`.
     pub fn burn_bit(&mut self, block: &str, bits: &[u64]) -> Result<(), EfuseError> {
         let b = self.block(block)?;
-        let len = self.table().blocks[b].len_words * 32;
-        let mut data = vec![0u8; len / 8];
+        let words = self.block_len_words(b);
+        let len = words * 32;
+        let mut data = vec![0u32; words];
         for bit in bits {
             let bit = usize::try_from(*bit)
                 .ok()
                 .filter(|v| *v < len)
                 .ok_or_else(|| {
-                    EfuseError::BadValue(format!("bit {bit} is outside {block} ({len} bits)"))
+                    EfuseError::refused(format!("{block} has bit_number in [0..{}]", len - 1))
                 })?;
-            data[bit / 8] |= 1 << (bit % 8);
+            data[bit / 32] |= 1 << (bit % 32);
         }
-        let name = self.table().blocks[b].name;
+        let def = &self.table().blocks[b];
+        let hex: String = data.iter().rev().map(|w| format!("{w:08x}")).collect();
         self.say_pub(format!(
-            "bit_number:   [{:<3}]{}[{:<3}]",
-            len - 1,
-            "-".repeat(len.saturating_sub(8)),
-            0
+            "bit_number:   [{:03}]........................................................[0]",
+            len - 1
         ));
-        let _ = name;
-        self.stage_block_bytes(b, &data);
+        self.say_pub(format!("BLOCK{:>2}   : 0x{hex}", def.id));
+        let alias: String = def.aliases.join(" ").chars().take(16).collect();
+        self.say_pub(format!(
+            "{:<15} ({alias:<16}) [{:<2}] regs_to_write: {}",
+            def.name,
+            def.id,
+            data.iter()
+                .map(|w| format!("{w:08x}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ));
+        let bytes: Vec<u8> = data.iter().flat_map(|w| w.to_le_bytes()).collect();
+        self.stage_block_bytes(b, &bytes);
         Ok(())
     }
 
-    /// `burn-block-data BLOCK FILE … [--offset N]`.
+    /// `burn-block-data BLOCK FILE … [--offset N]` (no byte reversal).
     pub fn burn_block_data(
         &mut self,
         items: &[(String, Vec<u8>)],
@@ -793,28 +812,37 @@ impl Efuses {
         let names: Vec<String> = items.iter().map(|(n, _)| n.clone()).collect();
         check_duplicates(&names)?;
         if offset > 0 && items.len() > 1 {
-            return Err(EfuseError::refused("The 'offset' option is not applicable when a few blocks are passed. With 'offset', should only one block be used."));
+            return Err(EfuseError::refused(
+                "The 'offset' option is not applicable when a few blocks are passed. With 'offset', should only one block be used.",
+            ));
         }
         for (name, data) in items {
             let b = self.block(name)?;
-            let size = self.table().blocks[b].len_words * 4;
+            let size = self.block_len_words(b) * 4;
+            if offset > 0 && offset >= size {
+                return Err(EfuseError::refused(format!(
+                    "Invalid offset: the block{b} only holds {size} bytes."
+                )));
+            }
             let mut buf = data.clone();
             if offset > 0 {
                 let mut v = vec![0u8; offset];
                 v.extend_from_slice(data);
-                v.resize(size.max(v.len()), 0);
+                if v.len() < size {
+                    v.resize(size, 0);
+                }
                 buf = v;
             }
             if buf.len() != size {
                 return Err(EfuseError::refused(format!(
-                    "Data does not fit: the block{b} size is {size} bytes, data file is {} bytes, offset {offset}",
-                    data.len()
+                    "Data does not fit: the block{b} size is {size} bytes, data file is {} bytes, offset {offset}.",
+                    buf.len()
                 )));
             }
             self.say_pub(format!(
-                "[{b:02}] {:<20} size={:02} bytes, offset={:02} - > [{}].",
+                "[{b:02}] {:<20} size={:02} bytes, offset={:02} -> [{}]",
                 self.table().blocks[b].name,
-                data.len(),
+                buf.len(),
                 offset,
                 hexify(&buf, " ")
             ));

@@ -49,8 +49,7 @@ static GF: Gf = Gf::new();
 fn generator() -> [u8; RS_PARITY_LEN + 1] {
     let mut g = [0u8; RS_PARITY_LEN + 1];
     g[0] = 1;
-    let mut len = 1;
-    for i in 0..RS_PARITY_LEN {
+    for (len, i) in (1..).zip(0..RS_PARITY_LEN) {
         let root = GF.exp[i];
         // g(x) * (x + root): shift and add.
         let mut next = [0u8; RS_PARITY_LEN + 1];
@@ -59,7 +58,6 @@ fn generator() -> [u8; RS_PARITY_LEN + 1] {
             next[j + 1] ^= GF.mul(g[j], root);
         }
         g = next;
-        len += 1;
     }
     g
 }
@@ -83,6 +81,7 @@ pub fn rs_parity(data: &[u8]) -> [u8; RS_PARITY_LEN] {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -6,7 +6,7 @@
 use crate::bits::Bits;
 use crate::error::EfuseError;
 use crate::rs::rs_parity;
-use crate::tables::{BlockDef, Chip, ChipTable, FieldClass, FieldDef, FieldType};
+use crate::tables::{BlockDef, Chip, ChipTable, FieldClass, FieldCoding, FieldDef, FieldType};
 
 /// Handle to a field of the chip's table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -132,10 +132,51 @@ impl Efuses {
         }
     }
 
+    /// ESP32 with the 3/4 coding scheme (CODING_SCHEME = 1; 3 reads as NONE,
+    /// esp32/fields.py `read_coding_scheme`).
+    pub fn coding_is_34(&self) -> bool {
+        if self.chip != Chip::Esp32 {
+            return false;
+        }
+        // CODING_SCHEME is word 6 bits 0-1 of BLOCK0 (esptool.md §4.2 esp32 table)
+        self.table
+            .field_index("CODING_SCHEME")
+            .and_then(|i| self.table.fields[i].bit_offset())
+            .map(|off| {
+                let w = self.read_reg(self.table.blocks[0].rd_offset + 4 * (off / 32));
+                (w >> (off % 32)) & 3 == 1
+            })
+            .unwrap_or(false)
+    }
+
+    /// Words a block holds under the current coding scheme (3/4 keeps 24 of 32 bytes).
+    pub fn block_len_words(&self, block: usize) -> usize {
+        let n = self.table.blocks[block].len_words;
+        if block != 0 && self.coding_is_34() {
+            n * 3 / 4
+        } else {
+            n
+        }
+    }
+
+    fn coding_matches(&self, f: &FieldDef) -> bool {
+        match f.coding {
+            FieldCoding::Any => true,
+            FieldCoding::NoneOnly => !self.coding_is_34(),
+            FieldCoding::ThreeFourOnly => self.coding_is_34(),
+        }
+    }
+
+    /// Whether `summary` lists the field in the current state.
+    pub fn is_shown(&self, id: FieldId) -> bool {
+        let f = self.def(id);
+        self.coding_matches(f) && (f.shown || f.coding == FieldCoding::ThreeFourOnly)
+    }
+
     /// The read words of a block.
     pub fn block_words(&self, block: usize) -> Vec<u32> {
         let b = &self.table.blocks[block];
-        (0..b.len_words)
+        (0..self.block_len_words(block))
             .map(|i| self.read_reg(b.rd_offset + 4 * i))
             .collect()
     }
@@ -159,14 +200,11 @@ impl Efuses {
 
     /// Field handle by name or alternative name.
     pub fn field(&self, name: &str) -> Result<FieldId, EfuseError> {
-        self.table
-            .field_index(name)
-            .map(FieldId)
-            .ok_or_else(|| EfuseError::UnknownField {
-                name: name.to_string(),
-                chip: self.chip,
-                suggestions: self.closest_field_names(name),
-            })
+        self.named(name).ok_or_else(|| EfuseError::UnknownField {
+            name: name.to_string(),
+            chip: self.chip,
+            suggestions: self.closest_field_names(name),
+        })
     }
 
     /// Up to three field names closest to `name` (edit distance).
@@ -214,7 +252,14 @@ impl Efuses {
     }
 
     fn named(&self, name: &str) -> Option<FieldId> {
-        self.table.field_index(name).map(FieldId)
+        let f = self.table.fields;
+        f.iter()
+            .position(|d| d.name == name && self.coding_matches(d))
+            .or_else(|| {
+                f.iter()
+                    .position(|d| d.alt_names.contains(&name) && self.coding_matches(d))
+            })
+            .map(FieldId)
     }
 
     // ---- field bits ----------------------------------------------------------
@@ -428,11 +473,9 @@ impl Efuses {
         let f = self.def(id);
         let block = f.block as usize;
         let mac: Vec<u8> = match f.name {
-            "CUSTOM_MAC" => {
-                let mut b = self.field_bits(id, from_read).bytes().to_vec();
-                b.reverse();
-                b
-            }
+            // CUSTOM_MAC is shown in memory order, MAC most significant byte first
+            // (EfuseMacFieldBase.get / esp32 EfuseMacField.get: `get_raw()[::-1]` vs `get_raw()`)
+            "CUSTOM_MAC" => self.field_bits(id, from_read).bytes().to_vec(),
             "MAC_EUI64" => {
                 // MAC with MAC_EXT inserted after the third byte (base_fields.py).
                 let mac = self
@@ -545,7 +588,13 @@ impl Efuses {
     ) -> Result<Bits, EfuseError> {
         let f = self.def(id);
         let len = f.bit_len as usize;
-        if f.class == FieldClass::Mac && f.name != "CUSTOM_MAC" {
+        if f.class == FieldClass::Mac && (f.name != "CUSTOM_MAC" || self.chip == Chip::Esp32) {
+            if f.name == "CUSTOM_MAC" {
+                // ESP32 also burns MAC_VERSION and a CRC with it (esp32/fields.py)
+                return Err(EfuseError::BadValue(
+                    "burning the ESP32 CUSTOM_MAC is not supported by espboot yet".into(),
+                ));
+            }
             return Err(EfuseError::refused(format!(
                 "Burning {} is not supported.",
                 f.name
@@ -635,7 +684,8 @@ impl Efuses {
                     ))
                 })?;
                 let bytes = if f.class == FieldClass::Mac {
-                    parse_mac(s)?.into_iter().rev().collect::<Vec<u8>>()
+                    // the MAC as written ends up in memory order
+                    parse_mac(s)?
                 } else if let Some(h) = s.strip_prefix("0x") {
                     let mut b = hex_decode(h).ok_or_else(|| {
                         EfuseError::BadValue(format!(
@@ -864,19 +914,19 @@ impl Efuses {
     /// burned. Returns false if there is nothing to burn. This is the "plan"
     /// that is shown before the confirmation; nothing is written yet.
     pub fn plan_burn(&mut self) -> Result<bool, EfuseError> {
-        if self.chip == Chip::Esp32 && self.raw_by_name("CODING_SCHEME", true) & 3 == 1 {
-            let staged_data = (1..self.wr.len()).any(|b| self.wr[b].iter().any(|w| *w != 0));
-            if staged_data {
-                return Err(EfuseError::refused(
-                    "ESP32 blocks with the 3/4 coding scheme are not supported yet by espboot",
-                ));
-            }
-        }
         self.say("\nCheck all blocks for burn...");
         self.say("idx, BLOCK_NAME,          Conclusion");
         let mut any = false;
         for block in 0..self.table.blocks.len() {
-            let wr = self.wr[block].clone();
+            let len = self.block_len_words(block);
+            if self.wr[block][len..].iter().any(|w| *w != 0) {
+                return Err(EfuseError::refused(format!(
+                    "Data does not fit: block{block} size {} bytes, data {} bytes",
+                    len * 4,
+                    self.wr[block].len() * 4
+                )));
+            }
+            let wr = self.wr[block][..len].to_vec();
             if wr.iter().all(|w| *w == 0) {
                 continue;
             }
@@ -906,6 +956,9 @@ impl Efuses {
                 if rd.iter().zip(&wr).all(|(r, w)| r & w == *w) {
                     self.say("\tAll wr_data bits are set in the written block, continue with EMPTY_BLOCK.");
                     self.wr[block].iter_mut().for_each(|w| *w = 0);
+                } else if block != 0 && self.coding_is_34() {
+                    self.say("\t(coding scheme = 3/4)");
+                    self.check_34_chunks(block, &rd)?;
                 } else if self.coding_is_rs(block) {
                     self.say("\t(coding scheme = RS)");
                     self.print_error_msg(format!(
@@ -925,11 +978,76 @@ impl Efuses {
         Ok(any)
     }
 
+    /// 3/4 coding: each 6-byte chunk carries its own check bytes, so a chunk
+    /// can only be written while empty (`check_wr_data`, base_fields.py).
+    fn check_34_chunks(&mut self, block: usize, rd: &[u32]) -> Result<(), EfuseError> {
+        let rd_bytes: Vec<u8> = rd.iter().flat_map(|w| w.to_le_bytes()).collect();
+        let mut wr_bytes: Vec<u8> = self.wr[block][..rd.len()]
+            .iter()
+            .flat_map(|w| w.to_le_bytes())
+            .collect();
+        let chunks = rd_bytes.len() / 6;
+        let mut refused = false;
+        // espefuse walks the MSB-first bitstring, i.e. the last chunk in memory first
+        for k in 0..chunks {
+            let m = chunks - 1 - k;
+            let r = &rd_bytes[m * 6..m * 6 + 6];
+            let w = &wr_bytes[m * 6..m * 6 + 6];
+            if r.iter().any(|b| *b != 0) && w.iter().any(|b| *b != 0) {
+                if r == w {
+                    self.say(format!("\twritten chunk [{k}] and wr_chunk are not empty. wr_chunk == rd_chunk. Continue with empty chunk."));
+                    wr_bytes[m * 6..m * 6 + 6].iter_mut().for_each(|b| *b = 0);
+                } else {
+                    self.say(format!("\twritten chunk [{k}] and wr_chunk are not empty. wr_chunk != rd_chunk. Can not burn."));
+                    let msb = |c: &[u8]| {
+                        c.iter()
+                            .rev()
+                            .map(|b| format!("{b:02x}"))
+                            .collect::<String>()
+                    };
+                    self.say(format!("\twritten  0x{}", msb(r)));
+                    self.say(format!("\tto write 0x{}", msb(w)));
+                    refused = true;
+                }
+            }
+        }
+        for (i, w) in self.wr[block].iter_mut().enumerate().take(rd.len()) {
+            *w = u32::from_le_bytes([
+                wr_bytes[4 * i],
+                wr_bytes[4 * i + 1],
+                wr_bytes[4 * i + 2],
+                wr_bytes[4 * i + 3],
+            ]);
+        }
+        if refused {
+            let name = self.table.blocks[block].name;
+            self.print_error_msg(format!(
+                "\tBurn into {name} is forbidden (3/4 coding scheme does not allow this)."
+            ))?;
+        }
+        Ok(())
+    }
+
     /// Burns everything staged, blocks from last to first, with BLOCK0's
     /// protection and lock bits postponed to a second pass (`burn_all`).
     /// Call [`Efuses::plan_burn`] first.
+    /// All or nothing: on a refusal the state is left as it was before the call.
     pub fn execute_burn(&mut self) -> Result<(), EfuseError> {
+        let saved_mem = self.mem.clone();
+        let saved_wr = self.wr.clone();
+        let r = self.execute_burn_inner();
+        if r.is_err() {
+            self.mem = saved_mem;
+            self.wr = saved_wr;
+        }
+        r
+    }
+
+    fn execute_burn_inner(&mut self) -> Result<(), EfuseError> {
         for block in (0..self.table.blocks.len()).rev() {
+            // espefuse always takes the postponed path for BLOCK0: its test
+            // `any(value != 0 ...)` compares bitstrings with the int 0, which is
+            // always true, so the second pass (and its "same value" notes) always runs.
             let mut postponed: Vec<(FieldId, Bits)> = Vec::new();
             if block == 0 {
                 for name in self.chip.postponed_fields() {
@@ -937,16 +1055,12 @@ impl Efuses {
                         postponed.push((id, self.field_bits(id, false)));
                     }
                 }
-                if postponed.iter().any(|(_, b)| !b.is_zero()) {
-                    for (id, _) in &postponed {
-                        self.reset_staged(*id);
-                    }
-                } else {
-                    postponed.clear();
+                for (id, _) in &postponed {
+                    self.reset_staged(*id);
                 }
             }
             self.burn_block(block)?;
-            if !postponed.is_empty() {
+            if block == 0 && !postponed.is_empty() {
                 self.say("Burn postponed eFuses from BLOCK0.");
                 for (id, bits) in postponed {
                     self.stage(id, bits)?;
@@ -961,7 +1075,7 @@ impl Efuses {
     /// One block through espefuse's emulator: coding, write-protection mask,
     /// OR into the read registers, read-protection zeroing, controller registers.
     fn burn_block(&mut self, block: usize) -> Result<(), EfuseError> {
-        let wr = self.wr[block].clone();
+        let wr = self.wr[block][..self.block_len_words(block)].to_vec();
         if wr.iter().all(|w| *w == 0) {
             return Ok(());
         }
@@ -1095,6 +1209,17 @@ impl Efuses {
             && self.raw(kp) == 0
             && self.is_writeable(kp)
             && self.block_words(block).iter().all(|w| *w == 0)
+    }
+}
+
+impl Drop for Efuses {
+    /// Staged words and the register image may hold key material.
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        self.mem.zeroize();
+        for w in &mut self.wr {
+            w.zeroize();
+        }
     }
 }
 

@@ -41,8 +41,16 @@ impl Efuses {
     /// Fields shown by `summary`, grouped by category in espefuse's order.
     pub fn summary_rows(&self) -> Vec<(String, Vec<SummaryRow>)> {
         let fields = self.table().fields;
+        let shown: Vec<bool> = (0..fields.len())
+            .map(|i| self.is_shown(FieldId(i)))
+            .collect();
         let mut cats: Vec<&str> = Vec::new();
-        for f in fields.iter().filter(|f| f.shown) {
+        for f in fields
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| shown[*i])
+            .map(|(_, f)| f)
+        {
             if !cats.contains(&f.category) {
                 cats.push(f.category);
             }
@@ -53,7 +61,7 @@ impl Efuses {
                 let rows = fields
                     .iter()
                     .enumerate()
-                    .filter(|(_, f)| f.shown && f.category == cat)
+                    .filter(|(i, f)| shown[*i] && f.category == cat)
                     .map(|(i, _)| self.summary_row(FieldId(i)))
                     .collect();
                 (cat.to_string(), rows)
@@ -99,6 +107,12 @@ impl Efuses {
 
     /// `summary --format json` as a JSON value (keys sorted like espefuse's `sort_keys=True`).
     pub fn summary_json(&self, only: &[String]) -> serde_json::Value {
+        self.summary_json_filtered(only, false)
+    }
+
+    /// `summary --format json [--active]`: with `active`, only non-zero or
+    /// protected fields.
+    pub fn summary_json_filtered(&self, only: &[String], active: bool) -> serde_json::Value {
         let mut map = serde_json::Map::new();
         for (_, rows) in self.summary_rows() {
             for r in rows {
@@ -106,12 +120,13 @@ impl Efuses {
                 if !only.is_empty() && !only.iter().any(|n| n == f.name) {
                     continue;
                 }
+                if active && r.readable && r.writeable && self.field_bits(r.id, true).is_zero() {
+                    continue;
+                }
                 let bits = self.field_bits(r.id, true);
                 let raw = if f.ty == FieldType::Bytes {
-                    let mut b = bits.bytes().to_vec();
-                    b.reverse();
-                    // the text value's byte order (`bits.bytes[::-1]`), util.json_raw_value_hex
-                    format!("0x{}", crate::state::hexify(&b, ""))
+                    // the text value's byte order (memory order), util.json_raw_value_hex
+                    format!("0x{}", crate::state::hexify(bits.bytes(), ""))
                 } else {
                     format!("0x{}", bits.hex_msb())
                 };
@@ -218,9 +233,12 @@ impl Efuses {
                 out.push(String::new());
             }
         }
-        if self.chip() == crate::Chip::Esp32 {
-            out.push(esp32_flash_voltage(self));
-        }
+        // the chip's own summary() line: ESP32 explains VDD_SDIO, the others print ""
+        out.push(match self.chip() {
+            crate::Chip::Esp32 => esp32_flash_voltage(self),
+            crate::Chip::Esp32s2 | crate::Chip::Esp32s3 => s2_s3_flash_voltage(self),
+            _ => String::new(),
+        });
         out.join("\n")
     }
 }
@@ -237,6 +255,20 @@ fn esp32_flash_voltage(e: &Efuses) -> String {
         "Flash voltage (VDD_SDIO) set to 1.8V by efuse.".into()
     } else {
         "Flash voltage (VDD_SDIO) set to 3.3V by efuse.".into()
+    }
+}
+
+fn s2_s3_flash_voltage(e: &Efuses) -> String {
+    // esp32s2/fields.py and esp32s3/fields.py `summary()`.
+    let get = |n: &str| e.field(n).map(|id| e.raw(id)).unwrap_or(0);
+    if get("VDD_SPI_FORCE") == 0 {
+        "Flash voltage (VDD_SPI) determined by GPIO45 on reset (GPIO45=High: VDD_SPI pin is powered from internal 1.8V LDO\nGPIO45=Low or NC: VDD_SPI pin is powered directly from VDD3P3_RTC_IO via resistor Rspi. Typically this voltage is 3.3 V).".into()
+    } else if get("VDD_SPI_XPD") == 0 {
+        "Flash voltage (VDD_SPI) internal regulator disabled by efuse.".into()
+    } else if get("VDD_SPI_TIEH") == 0 {
+        "Flash voltage (VDD_SPI) set to 1.8V by efuse.".into()
+    } else {
+        "Flash voltage (VDD_SPI) set to 3.3V by efuse.".into()
     }
 }
 

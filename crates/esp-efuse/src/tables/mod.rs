@@ -1,15 +1,24 @@
 //! Per-chip eFuse tables (blocks, fields, key purposes, emulator registers).
 //!
 //! The data files next to this module are generated from espefuse 5.6.0 by
-//! `scripts/gen-efuse-tables`; only the types live here.
+//! `scripts/gen-efuse-tables` (kept out of rustfmt so that regenerating them
+//! gives no diff); only the types live here.
 
+#[rustfmt::skip]
 mod esp32;
+#[rustfmt::skip]
 mod esp32c2;
+#[rustfmt::skip]
 mod esp32c3;
+#[rustfmt::skip]
 mod esp32c6;
+#[rustfmt::skip]
 mod esp32h2;
+#[rustfmt::skip]
 mod esp32s2;
+#[rustfmt::skip]
 mod esp32s3;
+#[rustfmt::skip]
 mod purposes;
 
 pub use purposes::KeyPurpose;
@@ -260,6 +269,20 @@ pub struct FieldDef {
     pub emulator_protects: bool,
     /// Whether `summary` shows it on a fresh chip (calibration fields need a block version).
     pub shown: bool,
+    /// The coding scheme the definition applies to (ESP32 key blocks).
+    pub coding: FieldCoding,
+}
+
+/// Which coding scheme a field definition belongs to (ESP32: BLOCK1-3 are
+/// 256 bits under NONE, 192 bits under 3/4; esp32/mem_definition.py).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldCoding {
+    /// Every coding scheme.
+    Any,
+    /// Only with coding scheme NONE.
+    NoneOnly,
+    /// Only with the 3/4 coding scheme.
+    ThreeFourOnly,
 }
 
 impl FieldDef {

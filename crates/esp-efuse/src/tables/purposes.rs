@@ -58,9 +58,7 @@ impl KeyPurpose {
             KeyPurpose::SecureBootDigest1 => "SECURE_BOOT_DIGEST1",
             KeyPurpose::SecureBootDigest2 => "SECURE_BOOT_DIGEST2",
             KeyPurpose::XtsAes256Key => "XTS_AES_256_KEY",
-            KeyPurpose::XtsAes128KeyDerivedFrom128EfuseBits => {
-                "XTS_AES_128_KEY_DERIVED_FROM_128_EFUSE_BITS"
-            }
+            KeyPurpose::XtsAes128KeyDerivedFrom128EfuseBits => "XTS_AES_128_KEY_DERIVED_FROM_128_EFUSE_BITS",
             KeyPurpose::SecureBootDigest => "SECURE_BOOT_DIGEST",
             KeyPurpose::EcdsaKey => "ECDSA_KEY",
         }

@@ -1,0 +1,234 @@
+//! `espboot efuse` on its own: confirmation prompt, port handling and the
+//! bad-input list (one-line error naming the problem, file untouched).
+//! Behaviour shared with espefuse is checked against it in efuse_interop.rs.
+
+mod common;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use common::{assert_one_line_error, espboot, run_fail, run_ok};
+
+const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/efuse");
+
+fn efuse(chip: &str, file: &Path) -> Command {
+    let mut c = espboot();
+    c.args(["efuse", "--chip", chip, "--virt", "--path-efuse-file"])
+        .arg(file);
+    c
+}
+
+fn with_stdin(mut cmd: Command, input: &str) -> std::process::Output {
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("wait")
+}
+
+#[test]
+fn burn_needs_the_word_burn_and_anything_else_aborts_with_nothing_written() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let f = dir.path().join("c3.bin");
+    run_ok(efuse("esp32c3", &f).arg("summary"));
+    let fresh = std::fs::read(&f).expect("file");
+    let mut c = efuse("esp32c3", &f);
+    c.args(["burn-efuse", "SPI_BOOT_CRYPT_CNT", "7"]);
+    let out = with_stdin(c, "yes\n");
+    assert!(out.status.success(), "aborting exits 0 like espefuse");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("Type 'BURN' (all capitals) to continue."),
+        "{stdout}"
+    );
+    let plan = stdout
+        .find("'SPI_BOOT_CRYPT_CNT'")
+        .expect("the change is shown");
+    let ask = stdout.find("Type 'BURN'").expect("asked");
+    assert!(
+        plan < ask && stdout.contains("0b000 -> 0b111"),
+        "the plan is shown before asking: {stdout}"
+    );
+    assert!(stdout.contains("Aborting."), "{stdout}");
+    assert_eq!(
+        std::fs::read(&f).expect("file"),
+        fresh,
+        "aborted burn wrote the file"
+    );
+
+    let mut c = efuse("esp32c3", &f);
+    c.args(["burn-efuse", "SPI_BOOT_CRYPT_CNT", "7"]);
+    let out = with_stdin(c, "BURN\n");
+    assert!(out.status.success());
+    assert_ne!(
+        std::fs::read(&f).expect("file"),
+        fresh,
+        "confirmed burn did not write"
+    );
+    let out = run_ok(efuse("esp32c3", &f).args([
+        "summary",
+        "SPI_BOOT_CRYPT_CNT",
+        "--format",
+        "value_only",
+    ]));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).lines().last(),
+        Some("Enable")
+    );
+}
+
+#[test]
+fn port_without_virt_says_only_virtual_efuses_are_supported() {
+    let out = run_fail(espboot().args([
+        "efuse",
+        "--chip",
+        "esp32c3",
+        "-p",
+        "/dev/ttyUSB0",
+        "summary",
+    ]));
+    assert_one_line_error(&out, "--port");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("only virtual eFuses are supported"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn underscore_spellings_are_accepted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let f = dir.path().join("c3.bin");
+    run_ok(
+        espboot()
+            .args(["efuse", "--chip", "esp32c3", "--virt", "--path_efuse_file"])
+            .arg(&f)
+            .args(["--do_not_confirm", "burn_efuse", "DIS_USB_JTAG"]),
+    );
+    let out =
+        run_ok(efuse("esp32c3", &f).args(["summary", "DIS_USB_JTAG", "--format", "value_only"]));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).lines().last(),
+        Some("True")
+    );
+}
+
+/// Every bad input: one-line error naming the culprit, non-zero exit, file untouched.
+#[test]
+fn bad_input_gives_one_line_errors_and_leaves_the_file_untouched() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let f = dir.path().join("c3.bin");
+    let k256 = format!("{DATA}/key256.bin");
+    let k512 = format!("{DATA}/key512.bin");
+    run_ok(efuse("esp32c3", &f).args([
+        "--do-not-confirm",
+        "burn-key",
+        "BLOCK_KEY0",
+        &k256,
+        "HMAC_UP",
+    ]));
+    let before = std::fs::read(&f).expect("file");
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["burn-efuse", "SPI_BOOT_CRYPTCNT", "7"],
+            "SPI_BOOT_CRYPT_CNT",
+        ), // suggests the closest name
+        (
+            &["burn-efuse", "SPI_BOOT_CRYPT_CNT", "8"],
+            "allowed range is [0, 7]",
+        ),
+        (
+            &["burn-key", "BLOCK_KEY1", &k512, "XTS_AES_128_KEY"],
+            "Incorrect key file size 64",
+        ),
+        (&["burn-key", "BLOCK_KEY0", &k256, "HMAC_UP"], "BLOCK_KEY0"), // already used (and read-protected)
+        (
+            &["burn-key", "BLOCK_KEY5", &k256, "XTS_AES_128_KEY"],
+            "KEY_PURPOSE_5 can not have XTS_AES_128_KEY",
+        ),
+        (
+            &["burn-key", "BLOCK_KEY1", &k256, "NOT_A_PURPOSE"],
+            "NOT_A_PURPOSE",
+        ),
+        (
+            &["burn-key", "BLOCK_KEY1", "/nonexistent/key.bin", "HMAC_UP"],
+            "/nonexistent/key.bin",
+        ),
+        (&["burn-key", "BLOCK_KEY1", &k256], "BLOCK KEYFILE PURPOSE"),
+    ];
+    for (args, needle) in cases {
+        let out = run_fail(efuse("esp32c3", &f).arg("--do-not-confirm").args(*args));
+        assert_one_line_error(&out, needle);
+        assert_eq!(
+            std::fs::read(&f).expect("file"),
+            before,
+            "{args:?} changed the file"
+        );
+    }
+    // The same file opened as another chip's.
+    for chip in ["esp32", "esp32s3", "esp32c2"] {
+        let out = run_fail(efuse(chip, &f).arg("summary"));
+        assert_one_line_error(&out, "--chip");
+        assert_eq!(
+            std::fs::read(&f).expect("file"),
+            before,
+            "--chip {chip} changed the file"
+        );
+    }
+}
+
+#[test]
+fn burn_key_digest_burns_the_esp_secure_digest() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let f = dir.path().join("c3.bin");
+    run_ok(efuse("esp32c3", &f).args([
+        "--do-not-confirm",
+        "burn-key-digest",
+        "BLOCK_KEY1",
+        &format!("{DATA}/rsa3072.pem"),
+        "SECURE_BOOT_DIGEST0",
+    ]));
+    let out =
+        run_ok(efuse("esp32c3", &f).args(["summary", "BLOCK_KEY1", "--format", "value_only"]));
+    let digest = std::fs::read(format!("{DATA}/rsa3072.digest")).expect("digest");
+    let shown = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .replace(' ', "");
+    assert_eq!(
+        shown,
+        hex::encode(digest),
+        "digests are stored in file order"
+    );
+}
+
+#[test]
+fn espefuse_link_name_runs_the_efuse_tool() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let link = dir.path().join("espefuse");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_espboot"), &link).expect("symlink");
+    let f = dir.path().join("h2.bin");
+    let out = run_ok(
+        Command::new(&link)
+            .args(["--chip", "esp32h2", "--virt", "--path-efuse-file"])
+            .arg(&f)
+            .args(["summary", "KEY_PURPOSE_0", "--format", "value_only"]),
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).lines().last(),
+        Some("USER")
+    );
+    assert_eq!(
+        std::fs::read(&f).expect("file").len(),
+        0x200,
+        "espefuse's empty file is created"
+    );
+}

@@ -155,15 +155,25 @@ impl<'f, 'c, 'a, F: NorFlash> Loader<'f, 'c, 'a, F> {
 
     // ---------------------------------------------------------------- headers
 
-    /// `boot_read_image_headers`.
-    pub fn read_image_headers(&mut self, bs: Option<&Status>) -> Res<(), F> {
+    /// `boot_read_image_headers`: `Ok(false)` when a header is missing where
+    /// the swap status says it must be (swap-move/offset check the magic
+    /// when given a status); a missing secondary header is tolerated unless
+    /// `require_all`.
+    pub fn read_image_headers(&mut self, require_all: bool, bs: Option<&Status>) -> Res<bool, F> {
         for slot in [Slot::Primary, Slot::Secondary] {
             let (area, off) = self.header_location(slot, bs)?;
             let mut raw = [0u8; 32];
             self.fl.read(area, off, &mut raw)?;
             self.raw[self.cur][slot.index()] = raw;
+            let checks_magic = matches!(
+                self.strategy(),
+                UpgradeStrategy::SwapMove | UpgradeStrategy::SwapOffset
+            );
+            if checks_magic && bs.is_some() && ImageHeader::decode(&raw).magic != IMAGE_MAGIC {
+                return Ok(slot == Slot::Secondary && !require_all);
+            }
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Where `slot`'s header currently is (`boot_read_image_header` of each
@@ -378,7 +388,7 @@ impl<'f, 'c, 'a, F: NorFlash> Loader<'f, 'c, 'a, F> {
     pub fn prepare_image(&mut self, image: usize) -> Res<(), F> {
         self.cur = image;
         let strategy = self.strategy();
-        self.read_image_headers(None)?;
+        self.read_image_headers(false, None)?;
         if !self.slots_compatible()? {
             self.swap_type[image] = SwapType::None;
             return Ok(());
@@ -386,16 +396,18 @@ impl<'f, 'c, 'a, F: NorFlash> Loader<'f, 'c, 'a, F> {
         let mut bs = Status::reset(strategy);
         if strategy.is_swap() {
             self.swap_read_status(&mut bs)?;
-            self.read_image_headers(if bs.is_reset(strategy) {
-                None
-            } else {
-                Some(&bs)
-            })?;
+            // Headers must be re-read: mid-swap they may sit elsewhere.
+            let ok = self.read_image_headers(!bs.is_reset(strategy), Some(&bs))?;
+            let bootstrapping = self.cfg.bootstrap && self.header_erased(Slot::Primary);
+            if !ok && !bootstrapping {
+                self.swap_type[image] = SwapType::None;
+                return Ok(());
+            }
         }
         if !bs.is_reset(strategy) {
             self.review_image_swap_types(true);
             self.complete_partial_swap(&mut bs)?;
-            self.read_image_headers(None)?;
+            self.read_image_headers(false, None)?;
             self.resumed[image] = Some(bs.swap_type);
             self.swap_type[image] = SwapType::None;
             return Ok(());
@@ -762,7 +774,7 @@ impl<'f, 'c, 'a, F: NorFlash> Loader<'f, 'c, 'a, F> {
     pub fn finish_image(&mut self, image: usize) -> Res<BootedImage, F> {
         self.cur = image;
         if self.swap_type[image] != SwapType::None {
-            self.read_image_headers(None)?;
+            self.read_image_headers(false, None)?;
         }
         let bs = Status::reset(self.strategy());
         if self.validate_slot(Slot::Primary, &bs, SwapType::None)? != Validity::Valid {

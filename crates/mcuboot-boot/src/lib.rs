@@ -101,6 +101,7 @@ mod scratch;
 mod source;
 mod status;
 mod swap_move;
+mod swap_offset;
 mod trailer;
 
 #[cfg(test)]

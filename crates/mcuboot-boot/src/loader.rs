@@ -70,6 +70,13 @@ pub(crate) struct Loader<'f, 'c, 'a, F> {
     /// `BOOT_SWAP_TYPE` per image.
     pub swap_type: [SwapType; MAX_IMAGES],
     pub resumed: [Option<SwapType>; MAX_IMAGES],
+    /// Swap-offset: where the secondary image starts (`state->secondary_offset`).
+    pub sec_off: [u32; MAX_IMAGES],
+    /// `state->bootstrap_secondary_offset_set`.
+    pub sec_off_set: [bool; MAX_IMAGES],
+    /// Unprotected TLV area sizes per image and slot, recorded by
+    /// `boot_read_image_size` (`BOOT_IMG_UNPROTECTED_TLV_SIZE`).
+    pub unprot: [[u16; 2]; MAX_IMAGES],
 }
 
 impl<'f, 'c, 'a, F: NorFlash> Loader<'f, 'c, 'a, F> {
@@ -84,6 +91,9 @@ impl<'f, 'c, 'a, F: NorFlash> Loader<'f, 'c, 'a, F> {
             raw: [[[0u8; 32]; 2]; MAX_IMAGES],
             swap_type: [SwapType::None; MAX_IMAGES],
             resumed: [None; MAX_IMAGES],
+            sec_off: [0; MAX_IMAGES],
+            sec_off_set: [false; MAX_IMAGES],
+            unprot: [[0; 2]; MAX_IMAGES],
         }
     }
 
@@ -147,7 +157,7 @@ impl<'f, 'c, 'a, F: NorFlash> Loader<'f, 'c, 'a, F> {
     /// one sector into the secondary slot for swap-offset, else 0.
     pub fn image_base(&self, slot: Slot) -> Res<u32, F> {
         if self.strategy() == UpgradeStrategy::SwapOffset && slot == Slot::Secondary {
-            self.secondary_offset()
+            Ok(self.sec_off[self.cur])
         } else {
             Ok(0)
         }
@@ -161,9 +171,14 @@ impl<'f, 'c, 'a, F: NorFlash> Loader<'f, 'c, 'a, F> {
     /// `require_all`.
     pub fn read_image_headers(&mut self, require_all: bool, bs: Option<&Status>) -> Res<bool, F> {
         for slot in [Slot::Primary, Slot::Secondary] {
-            let (area, off) = self.header_location(slot, bs)?;
-            let mut raw = [0u8; 32];
-            self.fl.read(area, off, &mut raw)?;
+            let raw = if self.strategy() == UpgradeStrategy::SwapOffset {
+                self.offset_read_header(slot, bs)?
+            } else {
+                let (area, off) = self.header_location(slot, bs)?;
+                let mut raw = [0u8; 32];
+                self.fl.read(area, off, &mut raw)?;
+                raw
+            };
             self.raw[self.cur][slot.index()] = raw;
             let checks_magic = matches!(
                 self.strategy(),
@@ -182,8 +197,9 @@ impl<'f, 'c, 'a, F: NorFlash> Loader<'f, 'c, 'a, F> {
         match self.strategy() {
             UpgradeStrategy::SwapScratch => self.scratch_header_location(slot, bs),
             UpgradeStrategy::SwapMove => self.move_header_location(slot, bs),
-            UpgradeStrategy::SwapOffset => self.offset_header_location(slot, bs),
-            UpgradeStrategy::OverwriteOnly => Ok((self.area(slot), 0)),
+            UpgradeStrategy::SwapOffset | UpgradeStrategy::OverwriteOnly => {
+                Ok((self.area(slot), 0))
+            }
         }
     }
 
@@ -198,7 +214,11 @@ impl<'f, 'c, 'a, F: NorFlash> Loader<'f, 'c, 'a, F> {
             base,
         };
         match TlvIter::begin(&mut src, &hdr, None, false) {
-            Ok(it) => Ok(Some(it.end())),
+            Ok(it) => {
+                let tot = it.end() - it.protected_end();
+                self.unprot[self.cur][slot.index()] = tot as u16;
+                Ok(Some(it.end()))
+            }
             Err(TlvError::Read(BootError::Flash(e))) => Err(BootError::Flash(e)),
             Err(_) => Ok(None),
         }
@@ -753,7 +773,12 @@ impl<'f, 'c, 'a, F: NorFlash> Loader<'f, 'c, 'a, F> {
             }
             self.fl.erase_region(&pgeo, off, sz, false)?;
         }
-        let src_off = self.image_base(Slot::Secondary)?;
+        // Swap-offset bootstraps from secondary sector 1, whatever was found.
+        let src_off = if self.strategy() == UpgradeStrategy::SwapOffset {
+            self.geo(Slot::Secondary)?.sector(0).1
+        } else {
+            0
+        };
         let (pri, sec) = (self.area(Slot::Primary), self.area(Slot::Secondary));
         self.fl.copy(sec, src_off, pri, 0, size)?;
         if fast {

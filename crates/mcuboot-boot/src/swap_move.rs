@@ -12,9 +12,6 @@
 //! A REVERT that has not started yet first makes the secondary trailer look
 //! like a permanent upgrade (`fixup_revert`), so a reset right after the
 //! primary trailer is re-initialised still resumes.
-//!
-//! Swap using offset (`swap_offset.c`) is not implemented yet: its slots
-//! report incompatible, so no upgrade is ever started and the primary boots.
 
 use embedded_storage::nor_flash::NorFlash;
 
@@ -27,7 +24,7 @@ use crate::trailer::{align_up, MagicState, SwapType};
 
 impl<F: NorFlash> Loader<'_, '_, '_, F> {
     /// Size of primary sector 0: the unit of swap-move and swap-offset.
-    fn unit(&self) -> Res<u32, F> {
+    pub(crate) fn unit(&self) -> Res<u32, F> {
         Ok(self.geo(Slot::Primary)?.sector(0).1)
     }
 
@@ -122,7 +119,7 @@ impl<F: NorFlash> Loader<'_, '_, '_, F> {
     }
 
     /// `fixup_revert`.
-    fn fixup_revert(&mut self, bs: &Status) -> Res<(), F> {
+    fn move_fixup_revert(&mut self, bs: &Status) -> Res<(), F> {
         if bs.swap_type != SwapType::Revert || bs.op != Op::Move || bs.idx != 1 {
             return Ok(());
         }
@@ -150,7 +147,7 @@ impl<F: NorFlash> Loader<'_, '_, '_, F> {
                 return Ok(());
             }
         }
-        self.fixup_revert(bs)?;
+        self.move_fixup_revert(bs)?;
         if bs.op == Op::Move {
             let mut idx = last;
             while idx > 0 {
@@ -213,33 +210,5 @@ impl<F: NorFlash> Loader<'_, '_, '_, F> {
             bs.state = 1;
         }
         Ok(())
-    }
-
-    // ------------------------------------------------------------ swap-offset
-
-    pub(crate) fn offset_slots_compatible(&self) -> Res<bool, F> {
-        Ok(false)
-    }
-    pub(crate) fn offset_app_max_size(&self) -> Res<u32, F> {
-        Ok(self.area(Slot::Primary).size)
-    }
-    pub(crate) fn offset_header_location(
-        &mut self,
-        slot: Slot,
-        _bs: Option<&Status>,
-    ) -> Res<(Area, u32), F> {
-        let base = self.image_base(slot)?;
-        Ok((self.area(slot), base))
-    }
-    pub(crate) fn offset_swap_run(&mut self, _bs: &mut Status) -> Res<(), F> {
-        Err(BootError::Panic { image: self.cur })
-    }
-    /// Size of one secondary sector: where a new swap-offset image starts.
-    pub(crate) fn secondary_offset(&self) -> Res<u32, F> {
-        Ok(self.geo(Slot::Secondary)?.sector(0).1)
-    }
-    /// Unprotected TLV area sizes (primary, secondary) for the swap-offset trailer.
-    pub(crate) fn unprotected_tlv_sizes(&mut self) -> Res<(u16, u16), F> {
-        Ok((0, 0))
     }
 }

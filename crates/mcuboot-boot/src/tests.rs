@@ -456,12 +456,19 @@ fn decision_table_rows() {
 
 fn install(dev: &Dev, f: &mut TestFlash, image: usize, slot: Slot, img: &Img) -> Vec<u8> {
     let bytes = img.build();
-    let area = match slot {
-        Slot::Primary => dev.images[image].primary,
-        Slot::Secondary => dev.images[image].secondary,
-    };
-    f.load(area.offset, &bytes);
+    f.load(image_addr(dev, image, slot), &bytes);
     bytes
+}
+
+/// Where a new image goes: swap-offset wants it one sector into the secondary.
+fn image_addr(dev: &Dev, image: usize, slot: Slot) -> u32 {
+    match slot {
+        Slot::Primary => dev.images[image].primary.offset,
+        Slot::Secondary if dev.strategy == UpgradeStrategy::SwapOffset => {
+            dev.images[image].secondary.offset + SECTOR
+        }
+        Slot::Secondary => dev.images[image].secondary.offset,
+    }
 }
 
 #[test]
@@ -519,7 +526,8 @@ fn test_upgrade_then_revert(strategy: UpgradeStrategy, w: u32, erased: u8) {
     assert_eq!(r.swap[0], SwapType::Revert);
     assert_eq!(booted_major(&r, 0), 1);
     assert_eq!(slot_bytes(&f, dev.images[0].primary, old.len()), old);
-    assert_eq!(slot_bytes(&f, dev.images[0].secondary, new.len()), new);
+    let sec_new = Area::new(image_addr(&dev, 0, Slot::Secondary), new.len() as u32);
+    assert_eq!(slot_bytes(&f, sec_new, new.len()), new);
     let pri = read_trailer(&mut f, &cfg, 0, Slot::Primary).unwrap();
     assert_eq!(
         (pri.magic, pri.image_ok),
@@ -542,6 +550,29 @@ fn swap_move_test_upgrade_then_revert() {
     for (w, erased) in [(1, 0xff), (4, 0x00), (8, 0xff), (32, 0xff)] {
         test_upgrade_then_revert(UpgradeStrategy::SwapMove, w, erased);
     }
+}
+
+#[test]
+fn swap_offset_test_upgrade_then_revert() {
+    for (w, erased) in [(1, 0xff), (4, 0x00), (8, 0xff), (32, 0xff)] {
+        test_upgrade_then_revert(UpgradeStrategy::SwapOffset, w, erased);
+    }
+}
+
+#[test]
+fn swap_offset_refuses_an_image_at_sector_zero() {
+    // "Wrong upload address": a new image must start at secondary sector 1.
+    let dev = Dev::new(UpgradeStrategy::SwapOffset, 4, 0xff);
+    let cfg = dev.cfg();
+    let mut f = dev.flash();
+    install(&dev, &mut f, 0, Slot::Primary, &Img::new(1, 0, 3000, 1));
+    f.load(
+        dev.images[0].secondary.offset,
+        &Img::new(2, 0, 3000, 2).build(),
+    );
+    set_pending(&mut f, &cfg, 0, false).unwrap();
+    let r = boot(&mut f, &cfg).unwrap();
+    assert_eq!((r.swap[0], booted_major(&r, 0)), (SwapType::None, 1));
 }
 
 #[test]
@@ -897,7 +928,15 @@ fn every_cut_point_with(
             "cut {n}"
         );
         f.cut_at = None;
-        let r = boot(&mut f, &cfg).unwrap_or_else(|e| panic!("resume after cut {n}: {e:?}"));
+        let snap = f.clone();
+        let r = match boot(&mut f, &cfg) {
+            Ok(r) => r,
+            Err(e) => {
+                let mut snap = snap;
+                report_difference(dev, &mut clean, &mut snap, n);
+                panic!("resume after cut {n}: {e:?}")
+            }
+        };
         assert_eq!(
             r.images.map(|i| i.map(|b| b.header)),
             want_rsp.images.map(|i| i.map(|b| b.header)),
@@ -906,12 +945,33 @@ fn every_cut_point_with(
         for _ in 0..follow_up_boots {
             boot(&mut f, &cfg).unwrap();
         }
-        assert!(
-            snapshot(&mut f) == want,
-            "cut at op {n} of {total}: slots differ"
-        );
+        if snapshot(&mut f) != want {
+            report_difference(dev, &mut clean, &mut f, n);
+            panic!("cut at op {n} of {total}: slots differ");
+        }
     }
     total
+}
+
+/// Prints what differs between the clean and the resumed outcome.
+fn report_difference(dev: &Dev, clean: &mut TestFlash, f: &mut TestFlash, n: u64) {
+    let cfg = dev.cfg();
+    for (i, s) in dev.images.iter().enumerate() {
+        for (slot, a) in [(Slot::Primary, s.primary), (Slot::Secondary, s.secondary)] {
+            std::eprintln!(
+                "cut {n}: image {i} {slot:?}: trailer clean {:?} / resumed {:?}; version clean {:?} / resumed {:?}",
+                read_trailer(clean, &cfg, i, slot).unwrap(),
+                read_trailer(f, &cfg, i, slot).unwrap(),
+                slot_header(clean, &cfg, i, slot).unwrap().map(|h| h.version.major),
+                slot_header(f, &cfg, i, slot).unwrap().map(|h| h.version.major),
+            );
+            let x = slot_bytes(clean, a, a.size as usize);
+            let y = slot_bytes(f, a, a.size as usize);
+            if let Some(k) = x.iter().zip(&y).position(|(p, q)| p != q) {
+                std::eprintln!("  first difference at {k:#x}");
+            }
+        }
+    }
 }
 
 #[test]
@@ -970,6 +1030,37 @@ fn swap_move_revert_resumes_after_a_cut_at_every_operation() {
     };
     // A cut between fixup_revert and the primary trailer's re-initialisation
     // resumes as a PERM swap (swap_info 3 instead of 4), by design.
+    every_cut_point_with(&dev, &prepare, 1, Compare::Semantic);
+}
+
+#[test]
+fn swap_offset_resumes_after_a_cut_at_every_operation() {
+    for (w, erased, payload) in [(4, 0xff, 9000), (1, 0x00, 15360 - 72), (32, 0xff, 3000)] {
+        for permanent in [false, true] {
+            let dev = Dev::new(UpgradeStrategy::SwapOffset, w, erased);
+            let cfg = dev.cfg();
+            let max = max_image_size(&mut dev.flash(), &cfg, 0).unwrap() as usize;
+            let payload = payload.min(max - 72);
+            let prepare = |f: &mut TestFlash| {
+                install(&dev, f, 0, Slot::Primary, &Img::new(1, 0, 12000, 1));
+                install(&dev, f, 0, Slot::Secondary, &Img::new(2, 0, payload, 2));
+                set_pending(f, &cfg, 0, permanent).unwrap();
+            };
+            every_cut_point(&dev, &prepare, 0);
+        }
+    }
+}
+
+#[test]
+fn swap_offset_revert_resumes_after_a_cut_at_every_operation() {
+    let dev = Dev::new(UpgradeStrategy::SwapOffset, 4, 0xff);
+    let cfg = dev.cfg();
+    let prepare = |f: &mut TestFlash| {
+        install(&dev, f, 0, Slot::Primary, &Img::new(1, 0, 11000, 1));
+        install(&dev, f, 0, Slot::Secondary, &Img::new(2, 0, 6000, 2));
+        set_pending(f, &cfg, 0, false).unwrap();
+        assert_eq!(boot(f, &cfg).unwrap().swap[0], SwapType::Test);
+    };
     every_cut_point_with(&dev, &prepare, 1, Compare::Semantic);
 }
 

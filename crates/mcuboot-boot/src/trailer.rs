@@ -327,7 +327,6 @@ impl Trailer {
     }
 
     /// `boot_read_unprotected_tlv_sizes`: (primary, secondary).
-    #[allow(dead_code)] // used once swap-offset lands
     pub fn read_unprot_tlv_sizes<F: NorFlash>(&self, fl: &mut Flash<'_, F>) -> Res<(u16, u16), F> {
         let mut b = [0u8; 4];
         fl.read(self.area, self.lay.unprot_tlv_sizes_off(), &mut b)?;

@@ -151,6 +151,20 @@ struct Img {
     sec_cnt: Option<u32>,
     dep: Option<(u8, (u8, u8, u16, u32))>,
     corrupt: bool,
+    /// Ed25519 signing key seed: adds KEYHASH + ED25519 TLVs.
+    signer: Option<[u8; 32]>,
+}
+
+/// Ed25519 SubjectPublicKeyInfo prefix (RFC 8410), as `imgtool getpub` embeds it.
+const ED25519_SPKI_PREFIX: [u8; 12] = [
+    0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+];
+
+fn ed25519_spki(seed: &[u8; 32]) -> Vec<u8> {
+    let sk = ed25519_dalek::SigningKey::from_bytes(seed);
+    let mut v = ED25519_SPKI_PREFIX.to_vec();
+    v.extend_from_slice(sk.verifying_key().as_bytes());
+    v
 }
 
 impl Img {
@@ -162,6 +176,7 @@ impl Img {
             sec_cnt: None,
             dep: None,
             corrupt: false,
+            signer: None,
         }
     }
 
@@ -204,8 +219,24 @@ impl Img {
             v.extend_from_slice(&prot);
         }
         let hash = Sha256::digest(&v);
-        v.extend_from_slice(&[0x07, 0x69, 40, 0, 0x10, 0, 32, 0]);
+        let unprot_len: u16 = if self.signer.is_some() {
+            4 + 36 + 36 + 68
+        } else {
+            40
+        };
+        v.extend_from_slice(&[0x07, 0x69]);
+        v.extend_from_slice(&unprot_len.to_le_bytes());
+        v.extend_from_slice(&[0x10, 0, 32, 0]);
         v.extend_from_slice(&hash);
+        if let Some(seed) = self.signer {
+            // Non-pure Ed25519 signs the 32-byte image digest (mcuboot.md §1.6).
+            use ed25519_dalek::Signer;
+            let sk = ed25519_dalek::SigningKey::from_bytes(&seed);
+            v.extend_from_slice(&[0x01, 0, 32, 0]);
+            v.extend_from_slice(&Sha256::digest(ed25519_spki(&seed)));
+            v.extend_from_slice(&[0x24, 0, 64, 0]);
+            v.extend_from_slice(&sk.sign(&hash).to_bytes());
+        }
         if self.corrupt {
             v[40] ^= 1;
         }
@@ -653,6 +684,49 @@ fn invalid_upgrade_is_refused_and_erased() {
 }
 
 #[test]
+fn signed_upgrades_need_an_embedded_key() {
+    let (good, other) = ([7u8; 32], [9u8; 32]);
+    let spki = ed25519_spki(&good);
+    let keys: [&[u8]; 1] = [&spki];
+    let dev = Dev::new(UpgradeStrategy::SwapScratch, 4, 0xff);
+    let mut cfg = dev.cfg();
+    cfg.keys = &keys;
+    cfg.signature = Some(SignatureKind::Ed25519);
+    let mut f = dev.flash();
+    let signed = |major, seed, signer| Img {
+        signer: Some(signer),
+        ..Img::new(major, 0, 3000, seed)
+    };
+    install(&dev, &mut f, 0, Slot::Primary, &signed(1, 1, good));
+    assert_eq!(booted_major(&boot(&mut f, &cfg).unwrap(), 0), 1);
+    // Signed by an unknown key: refused and erased.
+    install(&dev, &mut f, 0, Slot::Secondary, &signed(2, 2, other));
+    set_pending(&mut f, &cfg, 0, false).unwrap();
+    let r = boot(&mut f, &cfg).unwrap();
+    assert_eq!((r.swap[0], booted_major(&r, 0)), (SwapType::None, 1));
+    assert_eq!(version_of(&mut f, &cfg, 0, Slot::Secondary), None);
+    // Unsigned (hash only): refused.
+    install(&dev, &mut f, 0, Slot::Secondary, &Img::new(2, 0, 3000, 3));
+    set_pending(&mut f, &cfg, 0, false).unwrap();
+    assert_eq!(boot(&mut f, &cfg).unwrap().swap[0], SwapType::None);
+    // Signed by the embedded key: accepted.
+    install(&dev, &mut f, 0, Slot::Secondary, &signed(2, 4, good));
+    set_pending(&mut f, &cfg, 0, false).unwrap();
+    let r = boot(&mut f, &cfg).unwrap();
+    assert_eq!((r.swap[0], booted_major(&r, 0)), (SwapType::Test, 2));
+    // A primary that fails validation does not boot (validated on every boot).
+    set_confirmed(&mut f, &cfg, 0).unwrap();
+    let pri = dev.images[0].primary;
+    let mut byte = [0u8; 1];
+    byte[0] = f.mem[pri.offset as usize + 100] ^ 0xff;
+    f.mem[pri.offset as usize + 100] = byte[0];
+    assert_eq!(
+        boot(&mut f, &cfg),
+        Err(BootError::NoBootableImage { image: 0 })
+    );
+}
+
+#[test]
 fn oversized_upgrade_is_refused() {
     // Swap-scratch: the image must end before the trailer (16 records * 3 * 4 + 48).
     let dev = Dev::new(UpgradeStrategy::SwapScratch, 4, 0xff);
@@ -1062,6 +1136,46 @@ fn swap_offset_revert_resumes_after_a_cut_at_every_operation() {
         assert_eq!(boot(f, &cfg).unwrap().swap[0], SwapType::Test);
     };
     every_cut_point_with(&dev, &prepare, 1, Compare::Semantic);
+}
+
+#[test]
+fn two_image_upgrades_resume_after_a_cut_at_every_operation() {
+    for strategy in [
+        UpgradeStrategy::SwapScratch,
+        UpgradeStrategy::SwapMove,
+        UpgradeStrategy::SwapOffset,
+    ] {
+        for permanent in [false, true] {
+            let dev = Dev::new(strategy, 4, 0xff).two_images();
+            let cfg = dev.cfg();
+            let prepare = |f: &mut TestFlash| {
+                install(&dev, f, 0, Slot::Primary, &Img::new(1, 0, 5000, 1));
+                install(&dev, f, 1, Slot::Primary, &Img::new(1, 0, 4000, 2));
+                let dep = Some((1, (2, 0, 0, 0)));
+                install(
+                    &dev,
+                    f,
+                    0,
+                    Slot::Secondary,
+                    &Img {
+                        dep,
+                        ..Img::new(2, 0, 6000, 3)
+                    },
+                );
+                install(&dev, f, 1, Slot::Secondary, &Img::new(2, 0, 3000, 4));
+                set_pending(f, &cfg, 0, permanent).unwrap();
+                set_pending(f, &cfg, 1, permanent).unwrap();
+            };
+            // Two boots after the cut: a cut between the two images'
+            // swaps must not turn into a revert of the first.
+            let compare = if permanent {
+                Compare::Slots
+            } else {
+                Compare::Semantic
+            };
+            every_cut_point_with(&dev, &prepare, 1, compare);
+        }
+    }
 }
 
 #[test]

@@ -44,6 +44,8 @@ struct TestFlash {
     mem: Vec<u8>,
     programmed: Vec<bool>,
     sector: u32,
+    /// Non-uniform sector map; `sector` is used when empty.
+    runs: Vec<SectorRun>,
     write_size: u32,
     erased: u8,
     ops: u64,
@@ -56,6 +58,7 @@ impl TestFlash {
             mem: vec![erased; size],
             programmed: vec![false; size],
             sector,
+            runs: Vec::new(),
             write_size,
             erased,
             ops: 0,
@@ -73,10 +76,23 @@ impl TestFlash {
 
     /// Programs bytes as the host would (esptool write_flash): erases the
     /// covered sectors first.
+    /// (start, size) of the sector holding `addr`.
+    fn sector_of(&self, addr: u32) -> (u32, u32) {
+        for r in &self.runs {
+            if addr >= r.start && addr < r.start + r.sector_size * r.count {
+                return (
+                    r.start + (addr - r.start) / r.sector_size * r.sector_size,
+                    r.sector_size,
+                );
+            }
+        }
+        (addr / self.sector * self.sector, self.sector)
+    }
+
     fn load(&mut self, addr: u32, data: &[u8]) {
-        let s = self.sector as usize;
-        let start = addr as usize / s * s;
-        let end = (addr as usize + data.len()).div_ceil(s) * s;
+        let start = self.sector_of(addr).0 as usize;
+        let (l, ls) = self.sector_of(addr + data.len() as u32 - 1);
+        let end = (l + ls) as usize;
         self.mem[start..end].fill(self.erased);
         self.programmed[start..end].fill(false);
         let a = addr as usize;
@@ -111,7 +127,9 @@ impl NorFlash for TestFlash {
     const WRITE_SIZE: usize = 1;
     const ERASE_SIZE: usize = 1;
     fn erase(&mut self, from: u32, to: u32) -> Result<(), Self::Error> {
-        if from % self.sector != 0 || to % self.sector != 0 || to <= from {
+        // Exactly one sector per erase, as MCUboot issues them.
+        let (start, size) = self.sector_of(from);
+        if from != start || to != start + size {
             return Err(TestFlashError::NotAligned);
         }
         if to as usize > self.mem.len() {
@@ -724,6 +742,121 @@ fn signed_upgrades_need_an_embedded_key() {
         boot(&mut f, &cfg),
         Err(BootError::NoBootableImage { image: 0 })
     );
+}
+
+#[test]
+fn swap_scratch_on_non_uniform_sectors() {
+    // STM32F4-like, scaled down: the primary has 1K/4K/8K sectors, the
+    // secondary 8K ones, the scratch one 8K sector.
+    let runs = [
+        SectorRun {
+            start: 0,
+            sector_size: 1024,
+            count: 4,
+        },
+        SectorRun {
+            start: 4096,
+            sector_size: 4096,
+            count: 1,
+        },
+        SectorRun {
+            start: 8192,
+            sector_size: 8192,
+            count: 4,
+        },
+    ];
+    let images = [ImageSlots {
+        primary: Area::new(0, 0x4000),
+        secondary: Area::new(0x4000, 0x4000),
+    }];
+    // (Swap-move/offset need equal sectors; MCUboot's simulator excludes
+    // them on such devices.)
+    {
+        let strategy = UpgradeStrategy::SwapScratch;
+        let cfg = BootConfig {
+            images: &images,
+            scratch: Some(Area::new(0x8000, 0x2000)),
+            strategy,
+            downgrade: DowngradePrevention::Off,
+            write_size: 4,
+            sectors: SectorLayout::Runs(&runs),
+            max_align: 8,
+            erased_val: 0xff,
+            max_sectors: 16,
+            bootstrap: false,
+            keys: &[],
+            signature: None,
+            encryption: None,
+        };
+        let mut base = TestFlash::new(0xa000, 1024, 4, 0xff);
+        base.runs = runs.to_vec();
+        let max = max_image_size(&mut base, &cfg, 0).unwrap();
+        assert_eq!(max, 0x4000 - 240);
+        // The new image reaches the trailer's sector: the top region keeps
+        // its status in the scratch trailer.
+        let old = Img::new(1, 0, 7000, 1).build();
+        let new = Img::new(2, 0, 12000, 2).build();
+        base.load(0, &old);
+        base.load(0x4000, &new);
+        set_pending(&mut base, &cfg, 0, true).unwrap();
+        let mut clean = base.clone();
+        clean.ops = 0;
+        assert_eq!(boot(&mut clean, &cfg).unwrap().swap[0], SwapType::Perm);
+        assert_eq!(clean.mem[..new.len()], new[..]);
+        assert_eq!(clean.mem[0x4000..0x4000 + old.len()], old[..]);
+        let want = clean.mem[..0x8000].to_vec();
+        for n in 1..=clean.ops {
+            let mut f = base.clone();
+            f.ops = 0;
+            f.cut_at = Some(n);
+            assert!(boot(&mut f, &cfg).is_err());
+            f.cut_at = None;
+            assert_eq!(booted_major(&boot(&mut f, &cfg).unwrap(), 0), 2, "cut {n}");
+            assert!(f.mem[..0x8000] == want[..], "cut {n}");
+        }
+    }
+}
+
+#[test]
+fn esp32c3_default_layout_upgrade() {
+    // port/esp32c3/bootloader.conf: slots of 0x1C0000 at 0x20000/0x1E0000,
+    // scratch 0x1F000 at 0x3E0000, 4 KiB sectors, M=512, W=4.
+    let images = [ImageSlots {
+        primary: Area::new(0x20000, 0x1C0000),
+        secondary: Area::new(0x1E0000, 0x1C0000),
+    }];
+    let cfg = BootConfig {
+        images: &images,
+        scratch: Some(Area::new(0x3E0000, 0x1F000)),
+        strategy: UpgradeStrategy::SwapScratch,
+        downgrade: DowngradePrevention::Off,
+        write_size: 4,
+        sectors: SectorLayout::Uniform(4096),
+        max_align: 8,
+        erased_val: 0xff,
+        max_sectors: 512,
+        bootstrap: false,
+        keys: &[],
+        signature: None,
+        encryption: None,
+    };
+    let mut f = TestFlash::new(0x400000, 4096, 4, 0xff);
+    let old = Img::new(1, 0, 150_000, 1).build();
+    let new = Img::new(2, 0, 300_000, 2).build();
+    f.load(0x20000, &old);
+    f.load(0x1E0000, &new);
+    set_pending(&mut f, &cfg, 0, false).unwrap();
+    let r = boot(&mut f, &cfg).unwrap();
+    assert_eq!((r.swap[0], booted_major(&r, 0)), (SwapType::Test, 2));
+    assert_eq!(r.images[0].unwrap().area.offset, 0x20000);
+    assert_eq!(f.mem[0x20000..0x20000 + new.len()], new[..]);
+    assert_eq!(f.mem[0x1E0000..0x1E0000 + old.len()], old[..]);
+    // Trailer at the port's documented offsets (mcuboot.md §7): copy_done
+    // at slot+0x1BFFE0 is set, magic at slot+0x1BFFF0.
+    assert_eq!(f.mem[0x20000 + 0x1BFFE0], 0x01);
+    assert_eq!(f.mem[0x20000 + 0x1BFFF0..0x20000 + 0x1C0000], MAGIC_ALIGN8);
+    let r = boot(&mut f, &cfg).unwrap();
+    assert_eq!((r.swap[0], booted_major(&r, 0)), (SwapType::Revert, 1));
 }
 
 #[test]

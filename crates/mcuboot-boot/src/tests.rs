@@ -1340,3 +1340,129 @@ fn overwrite_only_resumes_after_a_cut_at_every_operation() {
     };
     every_cut_point_with(&dev, &prepare, 0, Compare::PrimaryOnly);
 }
+
+// ------------------------------------------------ images made by imgtool 2.5.0
+
+/// Fixtures from `tests/data` (see its README for the imgtool commands).
+mod imgtool {
+    pub const PUBKEY: &[u8] = include_bytes!("../tests/data/ed25519-pub.der");
+    pub const PRI_CONFIRMED: &[u8] = include_bytes!("../tests/data/pri-confirmed.bin");
+    pub const SEC_TEST: &[u8] = include_bytes!("../tests/data/sec-test.bin");
+    pub const SEC_PERM: &[u8] = include_bytes!("../tests/data/sec-perm.bin");
+    pub const SEC_PERM_A32: &[u8] = include_bytes!("../tests/data/sec-perm-a32.bin");
+    pub const SEC_PLAIN_DEPS: &[u8] = include_bytes!("../tests/data/sec-plain-deps.bin");
+    pub const IMG_V04: &[u8] = include_bytes!("../tests/data/img-v0.4.bin");
+}
+
+/// The image part of an imgtool output (without `--pad` padding).
+fn image_only(file: &[u8]) -> &[u8] {
+    let hdr = ImageHeader::parse(file).unwrap();
+    let mut src = file;
+    let it = mcuboot_image::TlvIter::begin(&mut src, &hdr, None, false).unwrap();
+    &file[..it.end() as usize]
+}
+
+fn signed_cfg(dev: &Dev) -> BootConfig<'_> {
+    let mut cfg = dev.cfg();
+    cfg.signature = Some(SignatureKind::Ed25519);
+    cfg
+}
+
+#[test]
+fn imgtool_pad_and_confirm_trailers_drive_the_swap() {
+    let keys: [&[u8]; 1] = [imgtool::PUBKEY];
+    for (sec, want) in [
+        (imgtool::SEC_TEST, SwapType::Test),
+        (imgtool::SEC_PERM, SwapType::Perm),
+    ] {
+        for strategy in [
+            UpgradeStrategy::SwapScratch,
+            UpgradeStrategy::SwapMove,
+            UpgradeStrategy::OverwriteOnly,
+        ] {
+            let dev = Dev::new(strategy, 4, 0xff);
+            let mut cfg = signed_cfg(&dev);
+            cfg.keys = &keys;
+            let mut f = dev.flash();
+            // A full-slot `--pad --confirm` primary: magic and image_ok set,
+            // no swap requested.
+            f.load(dev.images[0].primary.offset, imgtool::PRI_CONFIRMED);
+            let t = read_trailer(&mut f, &cfg, 0, Slot::Primary).unwrap();
+            assert_eq!((t.magic, t.image_ok), (MagicState::Good, FlagState::Set));
+            let r = boot(&mut f, &cfg).unwrap();
+            assert_eq!((r.swap[0], booted_major(&r, 0)), (SwapType::None, 1));
+            f.load(dev.images[0].secondary.offset, sec);
+            let r = boot(&mut f, &cfg).unwrap();
+            assert_eq!((r.swap[0], booted_major(&r, 0)), (want, 2), "{strategy:?}");
+            let r = boot(&mut f, &cfg).unwrap();
+            let after = match (strategy, want) {
+                (UpgradeStrategy::OverwriteOnly, _) | (_, SwapType::Perm) => (SwapType::None, 2),
+                _ => (SwapType::Revert, 1),
+            };
+            assert_eq!(
+                (r.swap[0], booted_major(&r, 0)),
+                after,
+                "{strategy:?} {want:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn imgtool_max_align_32_trailer() {
+    let keys: [&[u8]; 1] = [imgtool::PUBKEY];
+    let dev = Dev {
+        max_align: 32,
+        ..Dev::new(UpgradeStrategy::SwapScratch, 32, 0xff)
+    };
+    let mut cfg = signed_cfg(&dev);
+    cfg.keys = &keys;
+    let mut f = dev.flash();
+    f.load(
+        dev.images[0].primary.offset,
+        image_only(imgtool::PRI_CONFIRMED),
+    );
+    f.load(dev.images[0].secondary.offset, imgtool::SEC_PERM_A32);
+    let t = read_trailer(&mut f, &cfg, 0, Slot::Secondary).unwrap();
+    assert_eq!((t.magic, t.image_ok), (MagicState::Good, FlagState::Set));
+    let r = boot(&mut f, &cfg).unwrap();
+    assert_eq!((r.swap[0], booted_major(&r, 0)), (SwapType::Perm, 2));
+    // The 8-byte-align magic is not the 32 variant.
+    let dev8 = Dev::new(UpgradeStrategy::SwapScratch, 4, 0xff);
+    let mut f = dev8.flash();
+    f.load(dev8.images[0].secondary.offset, imgtool::SEC_PERM_A32);
+    let t = read_trailer(&mut f, &dev8.cfg(), 0, Slot::Secondary).unwrap();
+    assert_eq!(t.magic, MagicState::Bad);
+}
+
+#[test]
+fn imgtool_dependency_and_security_counter() {
+    let keys: [&[u8]; 1] = [imgtool::PUBKEY];
+    // Image 0's upgrade needs image 1 >= 0.5.0.
+    for (img1, upgraded) in [
+        (image_only(imgtool::PRI_CONFIRMED), true),
+        (imgtool::IMG_V04, false),
+    ] {
+        let dev = Dev {
+            downgrade: DowngradePrevention::SecurityCounter,
+            ..Dev::new(UpgradeStrategy::SwapScratch, 4, 0xff).two_images()
+        };
+        let mut cfg = signed_cfg(&dev);
+        cfg.keys = &keys;
+        let mut f = dev.flash();
+        f.load(
+            dev.images[0].primary.offset,
+            image_only(imgtool::PRI_CONFIRMED),
+        );
+        f.load(dev.images[1].primary.offset, img1);
+        f.load(dev.images[0].secondary.offset, imgtool::SEC_PLAIN_DEPS);
+        set_pending(&mut f, &cfg, 0, true).unwrap();
+        let r = boot(&mut f, &cfg).unwrap();
+        let want = if upgraded {
+            (SwapType::Perm, 2)
+        } else {
+            (SwapType::None, 1)
+        };
+        assert_eq!((r.swap[0], booted_major(&r, 0)), want);
+    }
+}

@@ -413,7 +413,9 @@ impl<F: NorFlash> Loader<'_, '_, '_, F> {
         let first_trailer_pri = self.first_trailer_sector(Slot::Primary)?;
         let mut copy_sz = sz;
         if img_off + sz > pgeo.sector(first_trailer_pri).0 {
-            copy_sz = pri.size - img_off - trailer_sz;
+            // Unsigned arithmetic as in C: when the trailer spans more than
+            // this region the value wraps and the cap below applies.
+            copy_sz = pri.size.wrapping_sub(img_off).wrapping_sub(trailer_sz);
             let scratch_trailer_off = scr_tr.lay.status_off();
             if copy_sz > scratch_trailer_off {
                 copy_sz = scratch_trailer_off;

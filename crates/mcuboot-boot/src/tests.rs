@@ -1186,8 +1186,10 @@ fn swap_scratch_resumes_after_a_cut_at_every_operation() {
     for (w, erased, payload) in [
         (4, 0xff, 9000),
         (1, 0x00, 14000),
-        (8, 0xff, 16 * 1024 - 72 - 240),
+        (8, 0xff, 16 * 1024),
         (32, 0xff, 6000),
+        // W=32: the trailer (1696 bytes) spans two sectors; largest image.
+        (32, 0xff, 16 * 1024),
     ] {
         for permanent in [false, true] {
             let dev = Dev::new(UpgradeStrategy::SwapScratch, w, erased);

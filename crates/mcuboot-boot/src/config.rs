@@ -207,6 +207,10 @@ pub struct BootConfig<'a> {
 /// Maximum number of images ([`BootConfig::images`]).
 pub const MAX_IMAGES: usize = 2;
 
+/// Largest accepted `max_sectors` (MCUboot's Kconfig allows far less; this
+/// only keeps trailer arithmetic in range).
+pub const MAX_SECTORS_LIMIT: u32 = 1 << 20;
+
 impl BootConfig<'_> {
     /// Checks the configuration for consistency (areas, alignment, geometry).
     pub fn check(&self) -> Result<(), ConfigError> {
@@ -223,7 +227,8 @@ impl BootConfig<'_> {
         if !matches!(self.erased_val, 0x00 | 0xff) {
             return Err(ConfigError::ErasedValue(self.erased_val));
         }
-        if self.max_sectors == 0 {
+        // Bounded so that status-area sizes (M * 3 * 32) fit in 32 bits.
+        if self.max_sectors == 0 || self.max_sectors > MAX_SECTORS_LIMIT {
             return Err(ConfigError::MaxSectors(self.max_sectors));
         }
         if let SectorLayout::Uniform(s) = self.sectors {

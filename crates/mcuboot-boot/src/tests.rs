@@ -1468,3 +1468,73 @@ fn imgtool_dependency_and_security_counter() {
         assert_eq!((r.swap[0], booted_major(&r, 0)), want);
     }
 }
+
+// ------------------------------------------------------------- robustness
+
+/// Corrupted trailers, status records and headers must never make `boot`
+/// panic (overflow, out-of-range index): it returns a result either way.
+#[test]
+fn garbage_trailers_and_headers_never_panic() {
+    let mut x: u32 = 0x1234_5678;
+    let mut rnd = move || {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        x
+    };
+    for strategy in [
+        UpgradeStrategy::SwapScratch,
+        UpgradeStrategy::SwapMove,
+        UpgradeStrategy::SwapOffset,
+        UpgradeStrategy::OverwriteOnly,
+    ] {
+        for _ in 0..150 {
+            let dev = Dev::new(strategy, 4, 0xff);
+            let cfg = dev.cfg();
+            let mut f = dev.flash();
+            install(&dev, &mut f, 0, Slot::Primary, &Img::new(1, 0, 5000, 1));
+            install(&dev, &mut f, 0, Slot::Secondary, &Img::new(2, 0, 6000, 2));
+            set_pending(&mut f, &cfg, 0, rnd() % 2 == 0).unwrap();
+            // Optionally interrupt a swap first, then corrupt bytes in the
+            // trailers (fields and status records), the scratch and headers.
+            if rnd() % 2 == 0 {
+                f.cut_at = Some(u64::from(rnd() % 60 + 1));
+                let _ = boot(&mut f, &cfg);
+                f.cut_at = None;
+                f.ops = 0;
+            }
+            for _ in 0..(rnd() % 6 + 1) {
+                let s = &dev.images[0];
+                let (area, window) = match rnd() % 4 {
+                    0 => (s.primary, 256),
+                    1 => (s.secondary, 256),
+                    2 => (dev.scratch, 256),
+                    _ => (
+                        if rnd() % 2 == 0 {
+                            s.primary
+                        } else {
+                            s.secondary
+                        },
+                        0,
+                    ),
+                };
+                let off = if window == 0 {
+                    rnd() % 32
+                        + if strategy == UpgradeStrategy::SwapOffset {
+                            SECTOR * (rnd() % 2)
+                        } else {
+                            0
+                        }
+                } else {
+                    area.size - 1 - rnd() % window
+                };
+                let i = (area.offset + off) as usize;
+                f.mem[i] = rnd() as u8;
+                f.programmed[i] = f.mem[i] != 0xff;
+            }
+            for _ in 0..3 {
+                let _ = boot(&mut f, &cfg);
+            }
+        }
+    }
+}

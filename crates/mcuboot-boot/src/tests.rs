@@ -1538,3 +1538,80 @@ fn garbage_trailers_and_headers_never_panic() {
         }
     }
 }
+
+// ------------------------------------------------- MCUboot's TEST_DEPS table
+
+#[derive(Clone, Copy, PartialEq)]
+enum Dep {
+    Nothing,
+    NoUpgrade,
+    Correct,
+    OldCorrect,
+    Newer,
+}
+
+/// `sim/tests/core.rs` `TEST_DEPS` with `sim/src/depends.rs` versions:
+/// image n, slot s has version (20n + s).0.1; the upgrade of image n
+/// depends on the other image at its upgrade version (Correct), at its
+/// current version (OldCorrect) or at a version nobody has (Newer).
+#[test]
+fn mcuboot_dependency_combinations() {
+    use Dep::*;
+    let table: [([Dep; 2], [bool; 2]); 11] = [
+        ([Nothing, Nothing], [true, true]),
+        ([Correct, Correct], [true, true]),
+        ([Newer, Newer], [false, false]),
+        ([Newer, Correct], [false, false]),
+        ([Correct, Newer], [false, false]),
+        ([Nothing, NoUpgrade], [true, false]),
+        ([OldCorrect, NoUpgrade], [true, false]),
+        ([Newer, NoUpgrade], [false, false]),
+        ([NoUpgrade, Nothing], [false, true]),
+        ([NoUpgrade, OldCorrect], [false, true]),
+        ([NoUpgrade, Newer], [false, false]),
+    ];
+    for strategy in [
+        UpgradeStrategy::SwapScratch,
+        UpgradeStrategy::SwapMove,
+        UpgradeStrategy::SwapOffset,
+    ] {
+        for (deps, upgraded) in table {
+            let dev = Dev::new(strategy, 4, 0xff).two_images();
+            let cfg = dev.cfg();
+            let mut f = dev.flash();
+            let version = |n: usize, s: u8| (20 * n as u8 + s, 0u8, 1u16, 0u32);
+            for n in 0..2 {
+                let mut pri = Img::new(0, 0, 3000 + 500 * n, 10 + n as u8);
+                pri.version = version(n, 0);
+                install(&dev, &mut f, n, Slot::Primary, &pri);
+                if deps[n] == NoUpgrade {
+                    continue;
+                }
+                let other = 1 - n;
+                let dep = match deps[n] {
+                    Correct => Some((other as u8, version(other, 1))),
+                    OldCorrect => Some((other as u8, version(other, 0))),
+                    Newer => Some((other as u8, (20 * other as u8 + 1, 1, 1, 0))),
+                    _ => None,
+                };
+                let mut sec = Img {
+                    dep,
+                    ..Img::new(0, 0, 4000 + 500 * n, 20 + n as u8)
+                };
+                sec.version = version(n, 1);
+                install(&dev, &mut f, n, Slot::Secondary, &sec);
+                set_pending(&mut f, &cfg, n, true).unwrap();
+            }
+            let r = boot(&mut f, &cfg).unwrap();
+            for n in 0..2 {
+                let want = 20 * n as u8 + u8::from(upgraded[n]);
+                assert_eq!(
+                    booted_major(&r, n),
+                    want,
+                    "{strategy:?} image {n}, row {:?}",
+                    upgraded
+                );
+            }
+        }
+    }
+}

@@ -1580,15 +1580,15 @@ fn mcuboot_dependency_combinations() {
             let cfg = dev.cfg();
             let mut f = dev.flash();
             let version = |n: usize, s: u8| (20 * n as u8 + s, 0u8, 1u16, 0u32);
-            for n in 0..2 {
+            for (n, d) in deps.iter().enumerate() {
                 let mut pri = Img::new(0, 0, 3000 + 500 * n, 10 + n as u8);
                 pri.version = version(n, 0);
                 install(&dev, &mut f, n, Slot::Primary, &pri);
-                if deps[n] == NoUpgrade {
+                if *d == NoUpgrade {
                     continue;
                 }
                 let other = 1 - n;
-                let dep = match deps[n] {
+                let dep = match d {
                     Correct => Some((other as u8, version(other, 1))),
                     OldCorrect => Some((other as u8, version(other, 0))),
                     Newer => Some((other as u8, (20 * other as u8 + 1, 1, 1, 0))),
@@ -1603,8 +1603,8 @@ fn mcuboot_dependency_combinations() {
                 set_pending(&mut f, &cfg, n, true).unwrap();
             }
             let r = boot(&mut f, &cfg).unwrap();
-            for n in 0..2 {
-                let want = 20 * n as u8 + u8::from(upgraded[n]);
+            for (n, up) in upgraded.iter().enumerate() {
+                let want = 20 * n as u8 + u8::from(*up);
                 assert_eq!(
                     booted_major(&r, n),
                     want,

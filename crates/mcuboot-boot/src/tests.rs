@@ -50,6 +50,8 @@ struct TestFlash {
     erased: u8,
     ops: u64,
     cut_at: Option<u64>,
+    /// (address, erase?, bytes) of every operation, when recording.
+    log: Option<Vec<(u32, bool, u32)>>,
 }
 
 impl TestFlash {
@@ -63,6 +65,7 @@ impl TestFlash {
             erased,
             ops: 0,
             cut_at: None,
+            log: None,
         }
     }
 
@@ -136,6 +139,9 @@ impl NorFlash for TestFlash {
             return Err(TestFlashError::OutOfBounds);
         }
         self.op()?;
+        if let Some(l) = &mut self.log {
+            l.push((from, true, to - from));
+        }
         self.mem[from as usize..to as usize].fill(self.erased);
         self.programmed[from as usize..to as usize].fill(false);
         Ok(())
@@ -152,6 +158,9 @@ impl NorFlash for TestFlash {
             return Err(TestFlashError::NotErased);
         }
         self.op()?;
+        if let Some(l) = &mut self.log {
+            l.push((offset, false, bytes.len() as u32));
+        }
         self.mem[o..o + bytes.len()].copy_from_slice(bytes);
         for (p, &b) in self.programmed[o..o + bytes.len()].iter_mut().zip(bytes) {
             *p = b != self.erased;
@@ -1613,5 +1622,133 @@ fn mcuboot_dependency_combinations() {
                 );
             }
         }
+    }
+}
+
+// ------------------------------------------------------- MCUboot's op counts
+
+/// (erases, bytes written) per area from a recorded operation log.
+fn cost(log: &[(u32, bool, u32)], area: Area) -> (u32, u32) {
+    let inside = |a: u32| a >= area.offset && a < area.offset + area.size;
+    let erases = log.iter().filter(|(a, e, _)| *e && inside(*a)).count() as u32;
+    let bytes = log
+        .iter()
+        .filter(|(a, e, _)| !*e && inside(*a))
+        .map(|(_, _, n)| n)
+        .sum();
+    (erases, bytes)
+}
+
+/// The per-area erase and write counts MCUboot's own simulator measured for
+/// a permanent upgrade on its K64F layout (4 KiB sectors, 32-sector slots,
+/// 1-sector scratch, align 4, M = 128) with 12-sector images
+/// (reference/mcuboot.md §3.10).
+#[test]
+fn upgrade_costs_match_mcuboot_simulator_counts() {
+    let slot = 32 * 4096;
+    let images = [ImageSlots {
+        primary: Area::new(0, slot),
+        secondary: Area::new(slot, slot),
+    }];
+    let scratch = Area::new(2 * slot, 4096);
+    // (strategy, image size, primary (erases, bytes), secondary, scratch).
+    // 47 072 bytes span 12 sectors; the others are each strategy's largest
+    // image (N = 32 with the trailer in the last region, N = 30, N = 30).
+    let expected = [
+        (
+            UpgradeStrategy::SwapScratch,
+            47_072,
+            (13, 49328),
+            (13, 49152),
+            (13, 49180),
+        ),
+        (
+            UpgradeStrategy::SwapScratch,
+            131_072 - 1584,
+            (32, 129904),
+            (32, 129488),
+            (33, 129524),
+        ),
+        (
+            UpgradeStrategy::SwapMove,
+            47_072,
+            (25, 98480),
+            (13, 49152),
+            (0, 0),
+        ),
+        (
+            UpgradeStrategy::SwapMove,
+            30 * 4096,
+            (61, 246152),
+            (31, 122880),
+            (0, 0),
+        ),
+        (
+            UpgradeStrategy::SwapOffset,
+            47_072,
+            (13, 49284),
+            (13, 49152),
+            (0, 0),
+        ),
+        (
+            UpgradeStrategy::SwapOffset,
+            30 * 4096,
+            (31, 123156),
+            (31, 122880),
+            (0, 0),
+        ),
+        (
+            UpgradeStrategy::OverwriteOnly,
+            47_072,
+            (32, 131072),
+            (2, 0),
+            (0, 0),
+        ),
+    ];
+    for (strategy, size, pri, sec, scr) in expected {
+        let cfg = BootConfig {
+            images: &images,
+            scratch: Some(scratch),
+            strategy,
+            downgrade: DowngradePrevention::Off,
+            write_size: 4,
+            sectors: SectorLayout::Uniform(4096),
+            max_align: 8,
+            erased_val: 0xff,
+            max_sectors: 128,
+            bootstrap: false,
+            keys: &[],
+            signature: None,
+            encryption: None,
+        };
+        let mut f = TestFlash::new((2 * slot + 4096) as usize, 4096, 4, 0xff);
+        let payload = size as usize - 72;
+        assert!(
+            max_image_size(&mut f, &cfg, 0).unwrap() >= size,
+            "{strategy:?}"
+        );
+        f.load(0, &Img::new(1, 0, payload, 1).build());
+        let sec_addr = if strategy == UpgradeStrategy::SwapOffset {
+            slot + 4096
+        } else {
+            slot
+        };
+        f.load(sec_addr, &Img::new(2, 0, payload, 2).build());
+        set_pending(&mut f, &cfg, 0, true).unwrap();
+        f.log = Some(Vec::new());
+        let r = boot(&mut f, &cfg).unwrap();
+        assert_eq!(
+            (r.swap[0], booted_major(&r, 0)),
+            (SwapType::Perm, 2),
+            "{strategy:?}"
+        );
+        let log = f.log.take().unwrap();
+        assert_eq!(cost(&log, images[0].primary), pri, "{strategy:?} primary");
+        assert_eq!(
+            cost(&log, images[0].secondary),
+            sec,
+            "{strategy:?} secondary"
+        );
+        assert_eq!(cost(&log, scratch), scr, "{strategy:?} scratch");
     }
 }

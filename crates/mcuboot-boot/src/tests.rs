@@ -1752,3 +1752,43 @@ fn upgrade_costs_match_mcuboot_simulator_counts() {
         assert_eq!(cost(&log, scratch), scr, "{strategy:?} scratch");
     }
 }
+
+/// Regression: resuming a swap-offset upgrade at its last sector must still
+/// copy the old (larger) image's last sector to the secondary. MCUboot's
+/// header lookup (`bs->idx <= last_idx`, 1-based against 0-based) reads the
+/// new image's header there and skips that copy.
+#[test]
+fn swap_offset_resume_at_last_sector_keeps_the_old_image_tail() {
+    let dev = Dev::new(UpgradeStrategy::SwapOffset, 4, 0xff);
+    let cfg = dev.cfg();
+    let mut base = dev.flash();
+    let old = install(&dev, &mut base, 0, Slot::Primary, &Img::new(1, 0, 12000, 1));
+    install(
+        &dev,
+        &mut base,
+        0,
+        Slot::Secondary,
+        &Img::new(2, 0, 9000, 2),
+    );
+    set_pending(&mut base, &cfg, 0, true).unwrap();
+    let mut clean = base.clone();
+    clean.ops = 0;
+    clean.log = Some(Vec::new());
+    boot(&mut clean, &cfg).unwrap();
+    // The erase of secondary sector 11 (the old image's last sector) in the
+    // upgrade's last step.
+    let sec = dev.images[0].secondary;
+    let log = clean.log.take().unwrap();
+    let n = log
+        .iter()
+        .position(|&(a, erase, _)| erase && a == sec.offset + 11 * SECTOR)
+        .unwrap() as u64
+        + 1;
+    let mut f = base.clone();
+    f.ops = 0;
+    f.cut_at = Some(n);
+    assert!(boot(&mut f, &cfg).is_err());
+    f.cut_at = None;
+    assert_eq!(booted_major(&boot(&mut f, &cfg).unwrap(), 0), 2);
+    assert_eq!(slot_bytes(&f, sec, old.len()), old);
+}

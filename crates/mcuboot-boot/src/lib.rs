@@ -1,2 +1,369 @@
-//! The MCUboot-compatible boot state machine: `no_std`, no allocator.
+//! The MCUboot-compatible boot state machine: `no_std`, no allocator,
+//! `forbid(unsafe_code)`, over the `embedded-storage` [`NorFlash`] traits.
+//!
+//! It reads and writes the same on-flash structures as MCUboot (image
+//! trailer, swap status records, swap types), so images signed by imgtool and
+//! update agents that call `boot_set_pending` / `boot_set_confirmed` (Zephyr,
+//! NuttX) work unchanged, and an upgrade interrupted at any flash operation
+//! resumes exactly as MCUboot would resume it.
+//!
+//! Principal items:
+//! - [`BootConfig`]: flash map ([`ImageSlots`], scratch [`Area`]), geometry
+//!   ([`SectorLayout`], write size, `BOOT_MAX_ALIGN`, erased value,
+//!   `BOOT_MAX_IMG_SECTORS`), [`UpgradeStrategy`], [`DowngradePrevention`],
+//!   embedded keys and the [`SignatureKind`];
+//! - [`boot`]: one power-on of the bootloader; returns a [`BootResponse`]
+//!   (the [`BootedImage`]s and the [`SwapType`] acted upon) or a
+//!   [`BootError`]; flash errors (a power cut in a simulation) abort it
+//!   unchanged, and calling [`boot`] again resumes;
+//! - the application side: [`set_pending`] and [`set_confirmed`];
+//! - inspection: [`read_trailer`], [`read_scratch_trailer`], [`slot_header`],
+//!   [`decide_swap_type`] (the swap-type decision table), [`max_image_size`].
+//!
+//! Image parsing and verification (header checks, TLV iteration, hash,
+//! key-hash lookup, signature, TLV allow-list) come from `mcuboot-image`.
+//!
+//! # Example
+//!
+//! An empty device boots nothing; an image marked pending by the application
+//! is swapped in on the next boot.
+//!
+//! ```
+//! use embedded_storage::nor_flash::{ErrorType, NorFlash, NorFlashErrorKind, ReadNorFlash};
+//! use mcuboot_boot::{
+//!     boot, set_pending, Area, BootConfig, BootError, DowngradePrevention, ImageSlots,
+//!     SectorLayout, UpgradeStrategy,
+//! };
+//!
+//! // A RAM-backed NOR flash (4 KiB sectors, 64 KiB).
+//! struct Ram(Vec<u8>);
+//! impl ErrorType for Ram { type Error = NorFlashErrorKind; }
+//! impl ReadNorFlash for Ram {
+//!     const READ_SIZE: usize = 1;
+//!     fn read(&mut self, off: u32, buf: &mut [u8]) -> Result<(), Self::Error> {
+//!         let o = off as usize;
+//!         buf.copy_from_slice(self.0.get(o..o + buf.len()).ok_or(NorFlashErrorKind::OutOfBounds)?);
+//!         Ok(())
+//!     }
+//!     fn capacity(&self) -> usize { self.0.len() }
+//! }
+//! impl NorFlash for Ram {
+//!     const WRITE_SIZE: usize = 1;
+//!     const ERASE_SIZE: usize = 4096;
+//!     fn erase(&mut self, from: u32, to: u32) -> Result<(), Self::Error> {
+//!         self.0[from as usize..to as usize].fill(0xff);
+//!         Ok(())
+//!     }
+//!     fn write(&mut self, off: u32, data: &[u8]) -> Result<(), Self::Error> {
+//!         let o = off as usize;
+//!         for (d, s) in self.0[o..o + data.len()].iter_mut().zip(data) { *d &= *s; }
+//!         Ok(())
+//!     }
+//! }
+//!
+//! let images = [ImageSlots {
+//!     primary: Area::new(0x0000, 0x6000),
+//!     secondary: Area::new(0x6000, 0x6000),
+//! }];
+//! let cfg = BootConfig {
+//!     images: &images,
+//!     scratch: Some(Area::new(0xc000, 0x1000)),
+//!     strategy: UpgradeStrategy::SwapScratch,
+//!     downgrade: DowngradePrevention::Off,
+//!     write_size: 4,
+//!     sectors: SectorLayout::Uniform(4096),
+//!     max_align: 8,
+//!     erased_val: 0xff,
+//!     max_sectors: 8,
+//!     bootstrap: false,
+//!     keys: &[],
+//!     signature: None,
+//!     encryption: None,
+//! };
+//! let mut flash = Ram(vec![0xff; 0x10000]);
+//! // Nothing to boot on an erased device.
+//! assert!(matches!(boot(&mut flash, &cfg), Err(BootError::NoBootableImage { image: 0 })));
+//! // What `boot_set_pending(0)` writes: magic and swap_info in the secondary trailer.
+//! set_pending(&mut flash, &cfg, 0, false)?;
+//! let t = mcuboot_boot::read_trailer(&mut flash, &cfg, 0, mcuboot_boot::Slot::Secondary)?;
+//! assert_eq!(t.magic, mcuboot_boot::MagicState::Good);
+//! # Ok::<(), BootError<NorFlashErrorKind>>(())
+//! ```
 #![no_std]
+#![forbid(unsafe_code)]
+
+mod config;
+mod enc;
+mod error;
+mod flash;
+mod loader;
+mod scratch;
+mod source;
+mod status;
+mod swap_move;
+mod swap_offset;
+mod trailer;
+
+#[cfg(test)]
+mod tests;
+
+pub use config::{
+    Area, BootConfig, DowngradePrevention, ImageSlots, SectorLayout, SectorRun, Slot,
+    UpgradeStrategy, MAX_IMAGES,
+};
+pub use enc::ImageCipher;
+pub use error::{BootError, ConfigError};
+pub use loader::{BootResponse, BootedImage};
+pub use mcuboot_image::{ImageHeader, ImageVersion, SignatureKind};
+pub use trailer::{
+    magic_for, FlagState, MagicState, SwapType, TrailerState, FLAG_SET, MAGIC_ALIGN8, MAGIC_SIZE,
+    MAGIC_TAIL_WIDE,
+};
+
+use embedded_storage::nor_flash::NorFlash;
+
+use crate::flash::Flash;
+use crate::loader::Loader;
+use crate::trailer::Trailer;
+
+/// One power-on of the bootloader (`boot_go`): finishes an interrupted swap,
+/// decides and performs upgrades/reverts, validates what will run.
+///
+/// # Errors
+/// [`BootError::Flash`] when the flash fails (the state on flash is then
+/// whatever the interrupted operation left, and the next call resumes);
+/// [`BootError::NoBootableImage`] when no valid image ends up in a primary
+/// slot; [`BootError::Config`] for an inconsistent configuration.
+pub fn boot<F: NorFlash>(
+    flash: &mut F,
+    cfg: &BootConfig<'_>,
+) -> Result<BootResponse, BootError<F::Error>> {
+    loader::run(flash, cfg)
+}
+
+/// What the running application calls to request an upgrade of `image` to
+/// the secondary slot's image (`boot_set_pending_multi`): writes the
+/// secondary trailer's magic, image_ok if `permanent`, and swap_info
+/// (TEST or PERM). Nothing happens if the magic is already written.
+///
+/// # Errors
+/// [`BootError::BadTrailerMagic`] when the secondary trailer's magic is
+/// corrupt (`BOOT_EBADIMAGE`); flash and configuration errors.
+pub fn set_pending<F: NorFlash>(
+    flash: &mut F,
+    cfg: &BootConfig<'_>,
+    image: usize,
+    permanent: bool,
+) -> Result<(), BootError<F::Error>> {
+    check_config::<F>(cfg)?;
+    let slots = trailer::image_slots(cfg, image)?;
+    let mut fl = Flash {
+        dev: flash,
+        erased: cfg.erased_val,
+    };
+    let t = Trailer::new(cfg, slots.secondary, false);
+    let st = t.read_state(&mut fl)?;
+    match st.magic {
+        MagicState::Good => Ok(()),
+        MagicState::Bad => Err(BootError::BadTrailerMagic { image }),
+        MagicState::Unset => {
+            t.write_magic(&mut fl)?;
+            if permanent {
+                t.write_image_ok(&mut fl)?;
+            }
+            let ty = if permanent {
+                SwapType::Perm
+            } else {
+                SwapType::Test
+            };
+            t.write_swap_info(&mut fl, ty, image as u8)
+        }
+    }
+}
+
+/// What the running application calls to keep the image it runs
+/// (`boot_set_confirmed_multi`): writes image_ok in the primary trailer when
+/// the magic is good and image_ok is unset. Nothing happens on an erased
+/// trailer.
+///
+/// # Errors
+/// [`BootError::BadTrailerMagic`] when the primary trailer's magic is
+/// corrupt (`BOOT_EBADVECT`); flash and configuration errors.
+pub fn set_confirmed<F: NorFlash>(
+    flash: &mut F,
+    cfg: &BootConfig<'_>,
+    image: usize,
+) -> Result<(), BootError<F::Error>> {
+    check_config::<F>(cfg)?;
+    let slots = trailer::image_slots(cfg, image)?;
+    let mut fl = Flash {
+        dev: flash,
+        erased: cfg.erased_val,
+    };
+    let t = Trailer::new(cfg, slots.primary, false);
+    let st = t.read_state(&mut fl)?;
+    match st.magic {
+        MagicState::Good if st.image_ok == FlagState::Unset => t.write_image_ok(&mut fl),
+        MagicState::Good | MagicState::Unset => Ok(()),
+        MagicState::Bad => Err(BootError::BadTrailerMagic { image }),
+    }
+}
+
+/// Decodes the trailer of one slot (`boot_read_swap_state`).
+///
+/// # Errors
+/// Flash and configuration errors.
+pub fn read_trailer<F: NorFlash>(
+    flash: &mut F,
+    cfg: &BootConfig<'_>,
+    image: usize,
+    slot: Slot,
+) -> Result<TrailerState, BootError<F::Error>> {
+    check_config::<F>(cfg)?;
+    let slots = trailer::image_slots(cfg, image)?;
+    let area = match slot {
+        Slot::Primary => slots.primary,
+        Slot::Secondary => slots.secondary,
+    };
+    let mut fl = Flash {
+        dev: flash,
+        erased: cfg.erased_val,
+    };
+    Trailer::new(cfg, area, false).read_state(&mut fl)
+}
+
+/// Decodes the scratch area's trailer, if there is a scratch area.
+///
+/// # Errors
+/// Flash and configuration errors.
+pub fn read_scratch_trailer<F: NorFlash>(
+    flash: &mut F,
+    cfg: &BootConfig<'_>,
+) -> Result<Option<TrailerState>, BootError<F::Error>> {
+    check_config::<F>(cfg)?;
+    let Some(area) = cfg.scratch else {
+        return Ok(None);
+    };
+    let mut fl = Flash {
+        dev: flash,
+        erased: cfg.erased_val,
+    };
+    Trailer::new(cfg, area, true).read_state(&mut fl).map(Some)
+}
+
+/// The image header in a slot, or `None` if the slot holds no image magic.
+/// For swap-offset's secondary slot, a new image (at sector 1) is preferred
+/// over an old one at offset 0.
+///
+/// # Errors
+/// Flash and configuration errors.
+pub fn slot_header<F: NorFlash>(
+    flash: &mut F,
+    cfg: &BootConfig<'_>,
+    image: usize,
+    slot: Slot,
+) -> Result<Option<ImageHeader>, BootError<F::Error>> {
+    check_config::<F>(cfg)?;
+    let slots = trailer::image_slots(cfg, image)?;
+    let area = match slot {
+        Slot::Primary => slots.primary,
+        Slot::Secondary => slots.secondary,
+    };
+    let mut offsets = [0u32, 0u32];
+    if cfg.strategy == UpgradeStrategy::SwapOffset && slot == Slot::Secondary {
+        offsets[0] = flash::AreaGeometry::new(cfg, area)?.sector(0).1;
+    }
+    let mut fl = Flash {
+        dev: flash,
+        erased: cfg.erased_val,
+    };
+    for off in offsets {
+        let mut raw = [0u8; 32];
+        fl.read(area, off, &mut raw)?;
+        let h = ImageHeader::decode(&raw);
+        if h.magic == mcuboot_image::IMAGE_MAGIC {
+            return Ok(Some(h));
+        }
+    }
+    Ok(None)
+}
+
+/// `bootutil_max_image_size`: the largest image (header, payload and all
+/// TLVs) the bootloader accepts in `image`'s slots with this configuration.
+///
+/// # Errors
+/// Flash and configuration errors.
+pub fn max_image_size<F: NorFlash>(
+    flash: &mut F,
+    cfg: &BootConfig<'_>,
+    image: usize,
+) -> Result<u32, BootError<F::Error>> {
+    check_config::<F>(cfg)?;
+    trailer::image_slots::<F::Error>(cfg, image)?;
+    let mut ld = Loader::new(flash, cfg);
+    ld.cur = image;
+    ld.max_image_size()
+}
+
+/// The swap-type decision table (`boot_swap_type_multi`,
+/// `bootutil_public.c`; mcuboot.md §3.1). Rows in order, first match wins:
+///
+/// | # | pri magic | sec magic | pri image_ok | sec image_ok | pri copy_done | sec copy_done | type |
+/// |---|---|---|---|---|---|---|---|
+/// | 0 (swap-offset only) | any | GOOD | any | UNSET | any | SET | REVERT |
+/// | 1 | any | GOOD | any | UNSET | any | any | TEST |
+/// | 2 | any | GOOD | any | SET | any | any | PERM |
+/// | 3 | GOOD | any | UNSET | any | SET | any | REVERT |
+/// | — | otherwise | | | | | | NONE |
+pub fn decide_swap_type(
+    primary: &TrailerState,
+    secondary: &TrailerState,
+    strategy: UpgradeStrategy,
+) -> SwapType {
+    let sec_good = secondary.magic == MagicState::Good;
+    if strategy == UpgradeStrategy::SwapOffset
+        && sec_good
+        && secondary.image_ok == FlagState::Unset
+        && secondary.copy_done == FlagState::Set
+    {
+        return SwapType::Revert;
+    }
+    if sec_good && secondary.image_ok == FlagState::Unset {
+        return SwapType::Test;
+    }
+    if sec_good && secondary.image_ok == FlagState::Set {
+        return SwapType::Perm;
+    }
+    if primary.magic == MagicState::Good
+        && primary.image_ok == FlagState::Unset
+        && primary.copy_done == FlagState::Set
+    {
+        return SwapType::Revert;
+    }
+    SwapType::None
+}
+
+/// Configuration checks shared by every entry point.
+pub(crate) fn check_config<F: NorFlash>(cfg: &BootConfig<'_>) -> Result<(), ConfigError> {
+    cfg.check()?;
+    if F::WRITE_SIZE == 0 || cfg.write_size as usize % F::WRITE_SIZE != 0 {
+        return Err(ConfigError::FlashWriteSize {
+            flash: F::WRITE_SIZE,
+            configured: cfg.write_size,
+        });
+    }
+    if cfg.encryption.is_some() {
+        return Err(ConfigError::EncryptionUnsupported);
+    }
+    for img in cfg.images {
+        for area in [img.primary, img.secondary] {
+            trailer::Layout::for_area(cfg, area, false).check(area)?;
+        }
+    }
+    if cfg.strategy == UpgradeStrategy::SwapScratch {
+        if let Some(s) = cfg.scratch {
+            trailer::Layout::for_area(cfg, s, true).check(s)?;
+        }
+    }
+    Ok(())
+}

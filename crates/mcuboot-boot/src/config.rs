@@ -1,0 +1,229 @@
+//! Static description of the device: flash map, geometry and policy.
+//!
+//! The fields mirror what MCUboot takes from its compile-time configuration
+//! (`mcuboot_config.h`) and from the flash-map backend (`flash_area_align()`,
+//! `flash_area_get_sectors()`, `flash_area_erased_val()`), but are runtime
+//! values so one binary can model every configuration.
+
+use crate::error::ConfigError;
+
+/// A flash area (slot or scratch) in absolute flash addresses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Area {
+    /// Absolute start address in flash.
+    pub offset: u32,
+    /// Size in bytes.
+    pub size: u32,
+}
+
+impl Area {
+    /// Creates an area.
+    pub const fn new(offset: u32, size: u32) -> Self {
+        Self { offset, size }
+    }
+
+    /// One past the last byte, or `None` on overflow.
+    pub fn end(&self) -> Option<u32> {
+        self.offset.checked_add(self.size)
+    }
+
+    fn overlaps(&self, other: &Area) -> bool {
+        let (a0, a1) = (
+            u64::from(self.offset),
+            u64::from(self.offset) + u64::from(self.size),
+        );
+        let (b0, b1) = (
+            u64::from(other.offset),
+            u64::from(other.offset) + u64::from(other.size),
+        );
+        a0 < b1 && b0 < a1
+    }
+}
+
+/// The two slots of one updatable image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ImageSlots {
+    /// The slot the application runs from (`FLASH_AREA_IMAGE_PRIMARY`).
+    pub primary: Area,
+    /// The upgrade slot (`FLASH_AREA_IMAGE_SECONDARY`).
+    pub secondary: Area,
+}
+
+/// Which slot of an image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Slot {
+    /// `BOOT_SLOT_PRIMARY` (0).
+    Primary,
+    /// `BOOT_SLOT_SECONDARY` (1).
+    Secondary,
+}
+
+impl Slot {
+    /// MCUboot's slot number (0 or 1).
+    pub fn index(self) -> usize {
+        match self {
+            Slot::Primary => 0,
+            Slot::Secondary => 1,
+        }
+    }
+}
+
+/// The upgrade strategy (exactly one is compiled into MCUboot; here it is
+/// chosen at run time). Espressif port keys in parentheses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum UpgradeStrategy {
+    /// `MCUBOOT_SWAP_USING_SCRATCH` (`CONFIG_ESP_BOOT_SWAP_USING_SCRATCH`, the port default).
+    SwapScratch,
+    /// `MCUBOOT_SWAP_USING_MOVE` (`CONFIG_ESP_BOOT_SWAP_USING_MOVE`).
+    SwapMove,
+    /// `MCUBOOT_SWAP_USING_OFFSET` (`CONFIG_ESP_BOOT_SWAP_USING_OFFSET`).
+    SwapOffset,
+    /// `MCUBOOT_OVERWRITE_ONLY` without `_FAST` (`CONFIG_ESP_BOOT_UPGRADE_ONLY`).
+    OverwriteOnly,
+}
+
+impl UpgradeStrategy {
+    /// `BOOT_STATUS_STATE_COUNT`: status records per swap step
+    /// (`bootutil_priv.h`: 3 for scratch and move, 2 for offset).
+    pub fn status_state_count(self) -> u32 {
+        match self {
+            UpgradeStrategy::SwapOffset => 2,
+            _ => 3,
+        }
+    }
+
+    /// Whether the strategy swaps (keeps the old image in the secondary slot).
+    pub fn is_swap(self) -> bool {
+        !matches!(self, UpgradeStrategy::OverwriteOnly)
+    }
+}
+
+/// Software downgrade prevention (`MCUBOOT_DOWNGRADE_PREVENTION`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DowngradePrevention {
+    /// No check.
+    Off,
+    /// Refuse an upgrade whose version is lower than the running one
+    /// (`CONFIG_ESP_DOWNGRADE_PREVENTION`); equal versions are allowed.
+    Version,
+    /// Refuse an upgrade whose security counter is lower
+    /// (`CONFIG_ESP_DOWNGRADE_PREVENTION_SECURITY_COUNTER`); equal allowed.
+    SecurityCounter,
+}
+
+/// A run of equally sized erase sectors, in absolute flash addresses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SectorRun {
+    /// Absolute address of the first sector of the run.
+    pub start: u32,
+    /// Size of each sector.
+    pub sector_size: u32,
+    /// Number of sectors.
+    pub count: u32,
+}
+
+/// The erase-sector map of the flash device (what MCUboot gets from
+/// `flash_area_get_sectors()`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SectorLayout<'a> {
+    /// Every sector has this size, starting at address 0 (ESP: 4 KiB).
+    Uniform(u32),
+    /// Non-uniform devices (e.g. STM32F4's 16/64/128 KiB sectors): runs of
+    /// equal sectors covering at least every configured area.
+    Runs(&'a [SectorRun]),
+}
+
+/// Everything the boot core needs to know about the device.
+#[derive(Clone, Copy, Debug)]
+pub struct BootConfig<'a> {
+    /// One or two updatable images (`CONFIG_ESP_IMAGE_NUMBER`).
+    pub images: &'a [ImageSlots],
+    /// Scratch area; required for [`UpgradeStrategy::SwapScratch`].
+    pub scratch: Option<Area>,
+    /// The upgrade strategy.
+    pub strategy: UpgradeStrategy,
+    /// Downgrade prevention policy.
+    pub downgrade: DowngradePrevention,
+    /// `flash_area_align()`: the write size W used for trailer fields and
+    /// status records (1..=32, a power of two, at most `max_align`, and a
+    /// multiple of the flash's `WRITE_SIZE`). ESP: 4, or 32 with flash encryption.
+    pub write_size: u32,
+    /// The erase-sector map.
+    pub sectors: SectorLayout<'a>,
+    /// `BOOT_MAX_ALIGN` A: 8, 16 or 32. Selects the trailer magic variant and
+    /// the field spacing. ESP: 8, or 32 with flash encryption.
+    pub max_align: u32,
+    /// `flash_area_erased_val()`: 0xff or 0x00.
+    pub erased_val: u8,
+    /// `BOOT_MAX_IMG_SECTORS` M (ESP: 512). Sizes the status area.
+    pub max_sectors: u32,
+    /// `MCUBOOT_BOOTSTRAP`: copy a valid secondary into an empty or invalid primary.
+    pub bootstrap: bool,
+    /// Embedded public keys (`bootutil_keys[]`): the exact DER blobs whose
+    /// hash appears in the KEYHASH TLV (SubjectPublicKeyInfo for EC/EdDSA,
+    /// PKCS#1 RSAPublicKey for RSA), as `imgtool getpub` prints them.
+    pub keys: &'a [&'a [u8]],
+    /// The signature scheme built into the bootloader (`CONFIG_ESP_SIGN_EC256`,
+    /// `_ED25519`, `_RSA` + `_RSA_LEN`); `None` = hash only (no `MCUBOOT_SIGN_*`).
+    /// The image hash is SHA-384 for P-384, else SHA-256.
+    pub signature: Option<mcuboot_image::SignatureKind>,
+    /// Encrypted-image support (`MCUBOOT_ENC_IMAGES`): not implemented yet,
+    /// must be `None`; see [`ImageCipher`](crate::ImageCipher).
+    pub encryption: Option<&'a dyn crate::ImageCipher>,
+}
+
+/// Maximum number of images ([`BootConfig::images`]).
+pub const MAX_IMAGES: usize = 2;
+
+impl BootConfig<'_> {
+    /// Checks the configuration for consistency (areas, alignment, geometry).
+    pub fn check(&self) -> Result<(), ConfigError> {
+        if self.images.is_empty() || self.images.len() > MAX_IMAGES {
+            return Err(ConfigError::ImageCount(self.images.len()));
+        }
+        if !matches!(self.max_align, 8 | 16 | 32) {
+            return Err(ConfigError::MaxAlign(self.max_align));
+        }
+        let w = self.write_size;
+        if w == 0 || !w.is_power_of_two() || w > 32 || w > self.max_align {
+            return Err(ConfigError::WriteSize(w));
+        }
+        if !matches!(self.erased_val, 0x00 | 0xff) {
+            return Err(ConfigError::ErasedValue(self.erased_val));
+        }
+        if self.max_sectors == 0 {
+            return Err(ConfigError::MaxSectors(self.max_sectors));
+        }
+        if let SectorLayout::Uniform(s) = self.sectors {
+            if s == 0 {
+                return Err(ConfigError::SectorSize(s));
+            }
+        }
+        if self.strategy == UpgradeStrategy::SwapScratch && self.scratch.is_none() {
+            return Err(ConfigError::MissingScratch);
+        }
+        let mut all: [Option<Area>; 2 * MAX_IMAGES + 1] = [None; 2 * MAX_IMAGES + 1];
+        for (i, img) in self.images.iter().enumerate() {
+            all[2 * i] = Some(img.primary);
+            all[2 * i + 1] = Some(img.secondary);
+        }
+        if self.strategy == UpgradeStrategy::SwapScratch {
+            all[2 * MAX_IMAGES] = self.scratch;
+        }
+        for (i, a) in all.iter().enumerate() {
+            let Some(a) = a else { continue };
+            if a.end().is_none() || a.size == 0 {
+                return Err(ConfigError::AreaRange(*a));
+            }
+            crate::flash::AreaGeometry::new(self, *a)?;
+            for b in all.iter().skip(i + 1).flatten() {
+                if a.overlaps(b) {
+                    return Err(ConfigError::Overlap(*a, *b));
+                }
+            }
+        }
+        Ok(())
+    }
+}

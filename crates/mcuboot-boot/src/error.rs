@@ -1,0 +1,157 @@
+//! Error types. `E` is the flash driver's error type: it is propagated
+//! unchanged, so a power cut injected by a simulated flash simply aborts the
+//! boot (the next `boot()` resumes, as MCUboot does after a reset).
+
+use core::fmt;
+
+use crate::config::Area;
+
+/// Inconsistent [`BootConfig`](crate::BootConfig).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// `images` must hold 1 or 2 entries.
+    ImageCount(usize),
+    /// `max_align` must be 8, 16 or 32 (`bootutil_public.h`).
+    MaxAlign(u32),
+    /// `write_size` must be a power of two in 1..=32 and at most `max_align`.
+    WriteSize(u32),
+    /// `erased_val` must be 0xff or 0x00.
+    ErasedValue(u8),
+    /// `max_sectors` must be non-zero.
+    MaxSectors(u32),
+    /// A sector size of zero.
+    SectorSize(u32),
+    /// Swap-scratch needs a scratch area.
+    MissingScratch,
+    /// An area is empty or wraps around the address space.
+    AreaRange(Area),
+    /// An area does not start and end on sector boundaries of the layout.
+    NotSectorAligned(Area),
+    /// Two areas overlap.
+    Overlap(Area, Area),
+    /// An image index beyond `images`.
+    ImageIndex(usize),
+    /// Encrypted images are not supported yet (`BootConfig::encryption`).
+    EncryptionUnsupported,
+    /// The flash's `WRITE_SIZE` does not divide `write_size`.
+    FlashWriteSize {
+        /// `NorFlash::WRITE_SIZE` of the driver.
+        flash: usize,
+        /// The configured `write_size`.
+        configured: u32,
+    },
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::ImageCount(n) => write!(f, "image count {n}: expected 1 or 2"),
+            ConfigError::MaxAlign(a) => write!(f, "max align {a}: expected 8, 16 or 32"),
+            ConfigError::WriteSize(w) => {
+                write!(
+                    f,
+                    "write size {w}: expected a power of two in 1..=32, at most max align"
+                )
+            }
+            ConfigError::ErasedValue(v) => {
+                write!(f, "erased value {v:#04x}: expected 0xff or 0x00")
+            }
+            ConfigError::MaxSectors(m) => write!(f, "max sectors {m}: expected at least 1"),
+            ConfigError::SectorSize(s) => write!(f, "sector size {s}: expected non-zero"),
+            ConfigError::MissingScratch => write!(f, "swap using scratch needs a scratch area"),
+            ConfigError::AreaRange(a) => {
+                write!(
+                    f,
+                    "area {:#x}+{:#x}: empty or beyond the address space",
+                    a.offset, a.size
+                )
+            }
+            ConfigError::NotSectorAligned(a) => write!(
+                f,
+                "area {:#x}+{:#x} does not start and end on sector boundaries",
+                a.offset, a.size
+            ),
+            ConfigError::Overlap(a, b) => write!(
+                f,
+                "areas {:#x}+{:#x} and {:#x}+{:#x} overlap",
+                a.offset, a.size, b.offset, b.size
+            ),
+            ConfigError::ImageIndex(i) => write!(f, "image index {i} is not configured"),
+            ConfigError::EncryptionUnsupported => {
+                write!(f, "encrypted images are not supported yet")
+            }
+            ConfigError::FlashWriteSize { flash, configured } => write!(
+                f,
+                "write size {configured} is not a multiple of the flash write size {flash}"
+            ),
+        }
+    }
+}
+
+impl core::error::Error for ConfigError {}
+
+/// Errors of [`boot`](crate::boot) and the application-side API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BootError<E> {
+    /// The flash driver failed (or, in a simulation, the power was cut).
+    Flash(E),
+    /// The configuration is inconsistent.
+    Config(ConfigError),
+    /// After all upgrade steps, the primary slot of this image does not hold a
+    /// valid image (MCUboot: `FIH_FAILURE` from `context_boot_go`; the device
+    /// does not boot).
+    NoBootableImage {
+        /// Image index.
+        image: usize,
+    },
+    /// The trailer magic of the slot is neither erased nor valid
+    /// (`boot_set_pending`: `BOOT_EBADIMAGE`; `boot_set_confirmed`: `BOOT_EBADVECT`).
+    BadTrailerMagic {
+        /// Image index.
+        image: usize,
+    },
+    /// An access beyond the end of a flash area. Reported when an image's
+    /// size fields point outside its slot (the image is then treated as
+    /// invalid) and never otherwise.
+    OutOfBounds {
+        /// The area.
+        area: Area,
+    },
+    /// A swap could not be finished (MCUboot: `BOOT_SWAP_TYPE_PANIC`, which
+    /// asserts and loops forever).
+    Panic {
+        /// Image index.
+        image: usize,
+    },
+}
+
+impl<E> From<ConfigError> for BootError<E> {
+    fn from(e: ConfigError) -> Self {
+        BootError::Config(e)
+    }
+}
+
+impl<E: fmt::Debug> fmt::Display for BootError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BootError::Flash(e) => write!(f, "flash error: {e:?}"),
+            BootError::Config(e) => write!(f, "invalid boot configuration: {e}"),
+            BootError::NoBootableImage { image } => {
+                write!(f, "image {image}: no bootable image in the primary slot")
+            }
+            BootError::BadTrailerMagic { image } => {
+                write!(f, "image {image}: trailer magic is corrupt")
+            }
+            BootError::OutOfBounds { area } => write!(
+                f,
+                "access beyond the area {:#x}+{:#x}",
+                area.offset, area.size
+            ),
+            BootError::Panic { image } => write!(f, "image {image}: swap could not be completed"),
+        }
+    }
+}
+
+impl<E: fmt::Debug> core::error::Error for BootError<E> {}

@@ -1,0 +1,409 @@
+//! The image trailer at the end of every slot (and of the scratch area),
+//! byte-compatible with MCUboot (`bootutil_public.c`, `bootutil_misc.h`,
+//! `bootutil_area.c`; reference mcuboot.md §2).
+//!
+//! ```text
+//!  S - status_off ...  status records: M * STATE_COUNT * W bytes (scratch: STATE_COUNT * W)
+//!  swap_size_off       u32 LE, padded to A
+//! [unprot_tlv_off]     swap-offset only: (sec_tot << 16) | pri_tot
+//!  swap_info_off       (image << 4) | swap_type
+//!  copy_done_off       0x01 when set
+//!  image_ok_off        0x01 when set
+//!  S - 16              magic (16 bytes, written as ALIGN_UP(16, A) bytes)
+//! ```
+//! Field spacing is A (`BOOT_MAX_ALIGN`); a field write is W bytes
+//! (`flash_area_align()`), the magic write is `ALIGN_UP(16, A)` bytes.
+
+use embedded_storage::nor_flash::NorFlash;
+
+use crate::config::{Area, BootConfig, UpgradeStrategy};
+use crate::error::{BootError, ConfigError};
+use crate::flash::{Flash, Res};
+
+/// `BOOT_MAGIC_SZ`.
+pub const MAGIC_SIZE: u32 = 16;
+
+/// The 16-byte trailer magic for `BOOT_MAX_ALIGN == 8` (`boot_img_magic`,
+/// `bootutil_public.c`).
+pub const MAGIC_ALIGN8: [u8; 16] = [
+    0x77, 0xc2, 0x95, 0xf3, 0x60, 0xd2, 0xef, 0x7f, 0x35, 0x52, 0x50, 0x0f, 0x2c, 0xb6, 0x79, 0x80,
+];
+
+/// The last 14 bytes of the magic for `BOOT_MAX_ALIGN` 16/32; the first two
+/// are the alignment as u16 LE (`union boot_img_magic_t`, `bootutil_public.c`).
+pub const MAGIC_TAIL_WIDE: [u8; 14] = [
+    0x2d, 0xe1, 0x5d, 0x29, 0x41, 0x0b, 0x8d, 0x77, 0x67, 0x9c, 0x11, 0x0f, 0x1f, 0x8a,
+];
+
+/// The trailer magic for a given `BOOT_MAX_ALIGN`.
+pub fn magic_for(max_align: u32) -> [u8; 16] {
+    if max_align == 8 {
+        MAGIC_ALIGN8
+    } else {
+        let mut m = [0u8; 16];
+        m[..2].copy_from_slice(&(max_align as u16).to_le_bytes());
+        m[2..].copy_from_slice(&MAGIC_TAIL_WIDE);
+        m
+    }
+}
+
+/// `BOOT_FLAG_SET`.
+pub const FLAG_SET: u8 = 0x01;
+
+/// Decoded trailer magic (`BOOT_MAGIC_GOOD/BAD/UNSET`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MagicState {
+    /// Equal to the expected magic.
+    Good,
+    /// Neither erased nor the expected magic.
+    Bad,
+    /// All bytes erased.
+    Unset,
+}
+
+/// Decoded image_ok / copy_done flag (`BOOT_FLAG_SET/BAD/UNSET`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FlagState {
+    /// 0x01.
+    Set,
+    /// Any other non-erased value.
+    Bad,
+    /// Erased.
+    Unset,
+}
+
+/// Swap types (`BOOT_SWAP_TYPE_*`, `bootutil_public.h`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SwapType {
+    /// 1: no swap.
+    None,
+    /// 2: swap once, revert unless confirmed.
+    Test,
+    /// 3: swap permanently.
+    Perm,
+    /// 4: swap back to the previous image.
+    Revert,
+    /// 5: the upgrade image was invalid.
+    Fail,
+}
+
+impl SwapType {
+    /// The on-flash value of the swap_info low nibble.
+    pub fn raw(self) -> u8 {
+        match self {
+            SwapType::None => 1,
+            SwapType::Test => 2,
+            SwapType::Perm => 3,
+            SwapType::Revert => 4,
+            SwapType::Fail => 5,
+        }
+    }
+
+    /// `BOOT_IS_UPGRADE`: TEST, PERM or REVERT.
+    pub fn is_upgrade(self) -> bool {
+        matches!(self, SwapType::Test | SwapType::Perm | SwapType::Revert)
+    }
+
+    /// Lower-case name as printed by MCUboot's log and `espboot sim`.
+    pub fn name(self) -> &'static str {
+        match self {
+            SwapType::None => "none",
+            SwapType::Test => "test",
+            SwapType::Perm => "perm",
+            SwapType::Revert => "revert",
+            SwapType::Fail => "fail",
+        }
+    }
+}
+
+/// The decoded trailer of one area (`struct boot_swap_state`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TrailerState {
+    /// Magic.
+    pub magic: MagicState,
+    /// Swap type from swap_info (`None` when erased or > REVERT).
+    pub swap_type: SwapType,
+    /// Image number from swap_info (0 when erased or invalid).
+    pub image_num: u8,
+    /// copy_done flag.
+    pub copy_done: FlagState,
+    /// image_ok flag.
+    pub image_ok: FlagState,
+}
+
+/// Trailer geometry for one area: sizes and field offsets (area-relative).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Layout {
+    /// Area size S.
+    pub size: u32,
+    /// `BOOT_MAX_ALIGN`.
+    pub a: u32,
+    /// Write size W.
+    pub w: u32,
+    /// `BOOT_MAX_IMG_SECTORS`.
+    pub m: u32,
+    /// `BOOT_STATUS_STATE_COUNT`.
+    pub states: u32,
+    /// Swap-offset has the extra unprotected-TLV-sizes word.
+    pub offset_mode: bool,
+    /// The scratch area has room for one status entry only.
+    pub scratch: bool,
+}
+
+pub(crate) fn align_up(v: u32, a: u32) -> u32 {
+    v.div_ceil(a) * a
+}
+
+pub(crate) fn align_down(v: u32, a: u32) -> u32 {
+    v / a * a
+}
+
+impl Layout {
+    pub fn for_area(cfg: &BootConfig<'_>, area: Area, scratch: bool) -> Self {
+        Layout {
+            size: area.size,
+            a: cfg.max_align,
+            w: cfg.write_size,
+            m: cfg.max_sectors,
+            states: cfg.strategy.status_state_count(),
+            offset_mode: cfg.strategy == UpgradeStrategy::SwapOffset,
+            scratch,
+        }
+    }
+
+    /// `BOOT_MAGIC_ALIGN_SIZE`.
+    pub fn magic_align_size(&self) -> u32 {
+        align_up(MAGIC_SIZE, self.a)
+    }
+    pub fn magic_off(&self) -> u32 {
+        self.size - MAGIC_SIZE
+    }
+    pub fn image_ok_off(&self) -> u32 {
+        align_down(self.magic_off() - self.a, self.a)
+    }
+    pub fn copy_done_off(&self) -> u32 {
+        self.image_ok_off() - self.a
+    }
+    pub fn swap_info_off(&self) -> u32 {
+        self.copy_done_off() - self.a
+    }
+    pub fn unprot_tlv_sizes_off(&self) -> u32 {
+        self.swap_info_off() - self.a
+    }
+    pub fn swap_size_off(&self) -> u32 {
+        if self.offset_mode {
+            self.unprot_tlv_sizes_off() - self.a
+        } else {
+            self.swap_info_off() - self.a
+        }
+    }
+    /// `boot_trailer_info_sz` (no encryption keys).
+    pub fn info_size(&self) -> u32 {
+        4 * self.a + if self.offset_mode { self.a } else { 0 } + self.magic_align_size()
+    }
+    /// `boot_status_sz(W)`.
+    pub fn status_size(&self) -> u32 {
+        self.m * self.states * self.w
+    }
+    /// `boot_trailer_sz(W)`.
+    pub fn trailer_size(&self) -> u32 {
+        self.status_size() + self.info_size()
+    }
+    /// `boot_scratch_trailer_sz(W)`.
+    pub fn scratch_trailer_size(&self) -> u32 {
+        self.states * self.w + self.info_size()
+    }
+    /// `boot_status_off`.
+    pub fn status_off(&self) -> u32 {
+        let from_end = if self.scratch {
+            self.scratch_trailer_size()
+        } else {
+            self.trailer_size()
+        };
+        self.size.saturating_sub(from_end)
+    }
+    /// `boot_status_entries`.
+    pub fn status_entries(&self) -> u32 {
+        if self.scratch {
+            self.states
+        } else {
+            self.states * self.m
+        }
+    }
+    /// Checks that the trailer fits in the area.
+    pub fn check(&self, area: Area) -> Result<(), ConfigError> {
+        let need = if self.scratch {
+            self.scratch_trailer_size()
+        } else {
+            self.trailer_size()
+        };
+        if need > self.size {
+            return Err(ConfigError::AreaRange(area));
+        }
+        Ok(())
+    }
+}
+
+/// Reads and writes one area's trailer.
+pub(crate) struct Trailer {
+    pub area: Area,
+    pub lay: Layout,
+}
+
+impl Trailer {
+    pub fn new(cfg: &BootConfig<'_>, area: Area, scratch: bool) -> Self {
+        Trailer {
+            area,
+            lay: Layout::for_area(cfg, area, scratch),
+        }
+    }
+
+    fn read_flag<F: NorFlash>(&self, fl: &mut Flash<'_, F>, off: u32) -> Res<FlagState, F> {
+        let mut b = [0u8; 1];
+        fl.read(self.area, off, &mut b)?;
+        Ok(if fl.is_erased(&b) {
+            FlagState::Unset
+        } else if b[0] == FLAG_SET {
+            FlagState::Set
+        } else {
+            FlagState::Bad
+        })
+    }
+
+    pub fn read_magic<F: NorFlash>(&self, fl: &mut Flash<'_, F>) -> Res<MagicState, F> {
+        let mut m = [0u8; 16];
+        fl.read(self.area, self.lay.magic_off(), &mut m)?;
+        Ok(if fl.is_erased(&m) {
+            MagicState::Unset
+        } else if m == magic_for(self.lay.a) {
+            MagicState::Good
+        } else {
+            MagicState::Bad
+        })
+    }
+
+    pub fn read_image_ok<F: NorFlash>(&self, fl: &mut Flash<'_, F>) -> Res<FlagState, F> {
+        self.read_flag(fl, self.lay.image_ok_off())
+    }
+
+    /// Raw swap_info byte.
+    pub fn read_swap_info_raw<F: NorFlash>(&self, fl: &mut Flash<'_, F>) -> Res<(u8, bool), F> {
+        let mut b = [0u8; 1];
+        fl.read(self.area, self.lay.swap_info_off(), &mut b)?;
+        Ok((b[0], fl.is_erased(&b)))
+    }
+
+    /// `boot_read_swap_state`.
+    pub fn read_state<F: NorFlash>(&self, fl: &mut Flash<'_, F>) -> Res<TrailerState, F> {
+        let magic = self.read_magic(fl)?;
+        let (info, erased) = self.read_swap_info_raw(fl)?;
+        let (swap_type, image_num) = match (erased, info & 0x0f) {
+            (false, 2) => (SwapType::Test, info >> 4),
+            (false, 3) => (SwapType::Perm, info >> 4),
+            (false, 4) => (SwapType::Revert, info >> 4),
+            // NONE keeps its image number; erased or > REVERT decode as
+            // NONE, image 0 (`boot_read_swap_state`). A raw 0 matches no
+            // decision-table row and is treated like NONE everywhere.
+            (false, 0 | 1) => (SwapType::None, info >> 4),
+            _ => (SwapType::None, 0),
+        };
+        let copy_done = self.read_flag(fl, self.lay.copy_done_off())?;
+        let image_ok = self.read_flag(fl, self.lay.image_ok_off())?;
+        Ok(TrailerState {
+            magic,
+            swap_type,
+            image_num,
+            copy_done,
+            image_ok,
+        })
+    }
+
+    /// `boot_read_swap_size`.
+    pub fn read_swap_size<F: NorFlash>(&self, fl: &mut Flash<'_, F>) -> Res<u32, F> {
+        let mut b = [0u8; 4];
+        fl.read(self.area, self.lay.swap_size_off(), &mut b)?;
+        Ok(u32::from_le_bytes(b))
+    }
+
+    /// `boot_read_unprotected_tlv_sizes`: (primary, secondary).
+    pub fn read_unprot_tlv_sizes<F: NorFlash>(&self, fl: &mut Flash<'_, F>) -> Res<(u16, u16), F> {
+        let mut b = [0u8; 4];
+        fl.read(self.area, self.lay.unprot_tlv_sizes_off(), &mut b)?;
+        let v = u32::from_le_bytes(b);
+        Ok(((v & 0xffff) as u16, (v >> 16) as u16))
+    }
+
+    /// `boot_write_trailer`: `data` padded with the erased value to a multiple of W.
+    fn write_field<F: NorFlash>(&self, fl: &mut Flash<'_, F>, off: u32, data: &[u8]) -> Res<(), F> {
+        let mut buf = [fl.erased; 32];
+        let n = align_up(data.len() as u32, self.lay.w) as usize;
+        buf[..data.len()].copy_from_slice(data);
+        fl.write(self.area, off, &buf[..n])
+    }
+
+    pub fn write_magic<F: NorFlash>(&self, fl: &mut Flash<'_, F>) -> Res<(), F> {
+        let mut buf = [fl.erased; 32];
+        let n = self.lay.magic_align_size() as usize;
+        buf[n - 16..n].copy_from_slice(&magic_for(self.lay.a));
+        let off = align_down(self.lay.magic_off(), self.lay.a);
+        fl.write(self.area, off, &buf[..n])
+    }
+
+    pub fn write_image_ok<F: NorFlash>(&self, fl: &mut Flash<'_, F>) -> Res<(), F> {
+        self.write_field(fl, self.lay.image_ok_off(), &[FLAG_SET])
+    }
+
+    pub fn write_copy_done<F: NorFlash>(&self, fl: &mut Flash<'_, F>) -> Res<(), F> {
+        self.write_field(fl, self.lay.copy_done_off(), &[FLAG_SET])
+    }
+
+    pub fn write_swap_info<F: NorFlash>(
+        &self,
+        fl: &mut Flash<'_, F>,
+        swap_type: SwapType,
+        image: u8,
+    ) -> Res<(), F> {
+        self.write_field(
+            fl,
+            self.lay.swap_info_off(),
+            &[(image << 4) | swap_type.raw()],
+        )
+    }
+
+    pub fn write_swap_size<F: NorFlash>(&self, fl: &mut Flash<'_, F>, size: u32) -> Res<(), F> {
+        self.write_field(fl, self.lay.swap_size_off(), &size.to_le_bytes())
+    }
+
+    pub fn write_unprot_tlv_sizes<F: NorFlash>(
+        &self,
+        fl: &mut Flash<'_, F>,
+        primary: u16,
+        secondary: u16,
+    ) -> Res<(), F> {
+        let v = (u32::from(secondary) << 16) | u32::from(primary);
+        self.write_field(fl, self.lay.unprot_tlv_sizes_off(), &v.to_le_bytes())
+    }
+
+    /// `boot_write_status`: one record of value `state` at entry `entry`.
+    pub fn write_status_entry<F: NorFlash>(
+        &self,
+        fl: &mut Flash<'_, F>,
+        entry: u32,
+        state: u8,
+    ) -> Res<(), F> {
+        let off = self.lay.status_off() + entry * self.lay.w;
+        self.write_field(fl, off, &[state])
+    }
+}
+
+/// Convenience for the public API: errors for bad image indices.
+pub(crate) fn image_slots<E>(
+    cfg: &BootConfig<'_>,
+    image: usize,
+) -> Result<crate::config::ImageSlots, BootError<E>> {
+    cfg.images
+        .get(image)
+        .copied()
+        .ok_or(BootError::Config(ConfigError::ImageIndex(image)))
+}

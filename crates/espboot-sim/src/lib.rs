@@ -20,3 +20,5 @@
 pub mod config;
 pub mod device;
 pub mod flash;
+pub mod run;
+pub mod scenario;

@@ -189,8 +189,10 @@ impl Setup {
     pub fn slot_states(&self, flash: &mut SimFlash) -> Result<Vec<SlotState>, String> {
         let mut out = Vec::new();
         for (image, slots) in self.images.iter().enumerate() {
-            for (slot, area) in [(Slot::Primary, slots.primary), (Slot::Secondary, slots.secondary)]
-            {
+            for (slot, area) in [
+                (Slot::Primary, slots.primary),
+                (Slot::Secondary, slots.secondary),
+            ] {
                 let trailer = self
                     .trailer(flash, image, slot)
                     .map_err(|e| format!("reading image {image} {slot:?} trailer: {e}"))?;
@@ -332,14 +334,14 @@ impl SlotState {
                     .collect::<Vec<_>>()
                     .join("/")
             };
-            let first_diff = self
-                .images
-                .iter()
-                .zip(&expected.images)
-                .find_map(|(a, b)| match (a, b) {
-                    (Some(a), Some(b)) => a.iter().zip(b).position(|(x, y)| x != y),
-                    _ => None,
-                });
+            let first_diff =
+                self.images
+                    .iter()
+                    .zip(&expected.images)
+                    .find_map(|(a, b)| match (a, b) {
+                        (Some(a), Some(b)) => a.iter().zip(b).position(|(x, y)| x != y),
+                        _ => None,
+                    });
             return Some(format!(
                 "{what} image differs ({} vs expected {}{})",
                 describe(&self.images),
@@ -440,7 +442,13 @@ impl BootReport {
                     None,
                 )
             }
-            Err(e) => (false, Vec::new(), Vec::new(), Vec::new(), Some(e.to_string())),
+            Err(e) => (
+                false,
+                Vec::new(),
+                Vec::new(),
+                Vec::new(),
+                Some(e.to_string()),
+            ),
         };
         Self {
             booted,
@@ -460,12 +468,7 @@ impl BootReport {
 
 /// The setup of a device (its map and embedded keys).
 pub fn device_setup(device: &Device) -> Result<Setup, RunError> {
-    let keys = device
-        .settings
-        .keys
-        .iter()
-        .map(|k| k.der.clone())
-        .collect();
+    let keys = device.settings.keys.iter().map(|k| k.der.clone()).collect();
     Ok(Setup::from_map(&device.settings.map, keys))
 }
 
@@ -615,9 +618,7 @@ pub fn sweep_flash(
     let ops = ref_report.flash_ops;
     let expected = Expected {
         images: ref_report.images.clone(),
-        slots: setup
-            .slot_states(&mut reference)
-            .map_err(RunError::Boot)?,
+        slots: setup.slot_states(&mut reference).map_err(RunError::Boot)?,
     };
     let modes: Vec<CutMode> = if options.torn {
         vec![CutMode::Clean, CutMode::Torn]
@@ -645,7 +646,9 @@ pub fn sweep_flash(
                 let base = work.snapshot();
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(&(k, mode)) = points.get(i) else { break };
+                    let Some(&(k, mode)) = points.get(i) else {
+                        break;
+                    };
                     work.restore(&base);
                     if let Some(failure) = check_point(setup, &mut work, k, mode, &expected) {
                         let label = match mode {
@@ -653,7 +656,11 @@ pub fn sweep_flash(
                             CutMode::Torn => "torn",
                         };
                         if let Ok(mut f) = failures.lock() {
-                            f.push((k, mode == CutMode::Torn, format!("{label} at op {k}: {failure}")));
+                            f.push((
+                                k,
+                                mode == CutMode::Torn,
+                                format!("{label} at op {k}: {failure}"),
+                            ));
                         }
                     }
                     let d = done.fetch_add(1, Ordering::Relaxed) + 1;

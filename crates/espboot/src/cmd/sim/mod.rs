@@ -138,7 +138,8 @@ struct SweepArgs {
 }
 
 fn parse_target(s: &str) -> Result<Target, String> {
-    s.parse().map_err(|e: espboot_sim::config::ConfigError| e.to_string())
+    s.parse()
+        .map_err(|e: espboot_sim::config::ConfigError| e.to_string())
 }
 
 fn parse_addr(s: &str) -> Result<u32, String> {
@@ -187,13 +188,17 @@ fn new(a: NewArgs) -> anyhow::Result<ExitCode> {
 
 fn write(a: WriteArgs) -> anyhow::Result<ExitCode> {
     if a.pairs.len() % 2 != 0 {
-        bail!("ADDR FILE: expected address/file pairs, got {} values", a.pairs.len());
+        bail!(
+            "ADDR FILE: expected address/file pairs, got {} values",
+            a.pairs.len()
+        );
     }
     let mut device = load(&a.dev)?;
     for pair in a.pairs.chunks(2) {
         let addr = parse_addr(&pair[0]).map_err(|e| anyhow::anyhow!("ADDR: {e}"))?;
         let path = Path::new(&pair[1]);
-        let data = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let data =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
         device
             .write_flash(addr, &data)
             .with_context(|| format!("{} at {addr:#x}", path.display()))?;
@@ -221,7 +226,11 @@ fn print_boot(report: &BootReport, json: bool) -> anyhow::Result<()> {
 fn boot(a: BootArgs) -> anyhow::Result<ExitCode> {
     let mut device = load(&a.dev)?;
     let cut = a.cut_after.map(|n| {
-        let mode = if a.torn { CutMode::Torn } else { CutMode::Clean };
+        let mode = if a.torn {
+            CutMode::Torn
+        } else {
+            CutMode::Clean
+        };
         (n, mode)
     });
     let report = run::boot(&mut device, cut);

@@ -70,6 +70,36 @@ impl Slot {
 
 /// The upgrade strategy (exactly one is compiled into MCUboot; here it is
 /// chosen at run time). Espressif port keys in parentheses.
+///
+/// Swap using scratch: regions of as many primary sectors as fit in the
+/// scratch, from the top of the slot down; region `idx` (from 1) goes
+/// through three states, each closed by one status record of its number at
+/// entry `3·(idx-1) + state-1`:
+///
+/// | State | Steps |
+/// |---|---|
+/// | 1 | erase scratch; at idx 1 write a scratch trailer (swap_info, image_ok, swap_size, magic last) and, unless the region holds the primary trailer, re-initialise the primary trailer and erase scratch again; copy secondary → scratch |
+/// | 2 | at idx 1 erase the secondary trailer; erase the secondary region; copy primary → secondary |
+/// | 3 | erase the primary region; copy scratch → primary; if the status lived in scratch, move it and the trailer fields to the primary and erase scratch backwards |
+///
+/// Swap using move (`N` sectors to swap, one spare sector in the primary):
+///
+/// | Phase | Steps | Record |
+/// |---|---|---|
+/// | move, idx N…1 | erase `pri[idx]`, copy `pri[idx-1]` → `pri[idx]` | value 1 at entry `bs.idx-1` |
+/// | swap 1, idx 1…N | erase `pri[idx-1]`, copy `sec[idx-1]` → `pri[idx-1]` | 1 at `M + 2(idx-1)` |
+/// | swap 2, idx 1…N | erase `sec[idx-1]`, copy `pri[idx]` → `sec[idx-1]` | 2 at `M + 2(idx-1) + 1` |
+///
+/// Swap using offset (new image at secondary sector 1; two records per sector):
+///
+/// | Direction | State 1 | State 2 |
+/// |---|---|---|
+/// | upgrade, idx 0…last | erase `sec[idx]`, copy `pri[idx]` → `sec[idx]` | erase `pri[idx]`, copy `sec[idx+1]` → `pri[idx]` |
+/// | revert, idx last…0 | erase `sec[idx+1]`, copy `pri[idx]` → `sec[idx+1]` | erase `pri[idx]`, copy `sec[idx]` → `pri[idx]` |
+///
+/// Overwrite-only: erase every primary sector, copy the whole secondary slot
+/// (trailer included), erase the secondary's first and last sectors; no
+/// status, an interrupted copy is redone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum UpgradeStrategy {
@@ -177,6 +207,10 @@ pub struct BootConfig<'a> {
 /// Maximum number of images ([`BootConfig::images`]).
 pub const MAX_IMAGES: usize = 2;
 
+/// Largest accepted `max_sectors` (MCUboot's Kconfig allows far less; this
+/// only keeps trailer arithmetic in range).
+pub const MAX_SECTORS_LIMIT: u32 = 1 << 20;
+
 impl BootConfig<'_> {
     /// Checks the configuration for consistency (areas, alignment, geometry).
     pub fn check(&self) -> Result<(), ConfigError> {
@@ -193,7 +227,8 @@ impl BootConfig<'_> {
         if !matches!(self.erased_val, 0x00 | 0xff) {
             return Err(ConfigError::ErasedValue(self.erased_val));
         }
-        if self.max_sectors == 0 {
+        // Bounded so that status-area sizes (M * 3 * 32) fit in 32 bits.
+        if self.max_sectors == 0 || self.max_sectors > MAX_SECTORS_LIMIT {
             return Err(ConfigError::MaxSectors(self.max_sectors));
         }
         if let SectorLayout::Uniform(s) = self.sectors {

@@ -18,7 +18,7 @@ pub enum ConfigError {
     WriteSize(u32),
     /// `erased_val` must be 0xff or 0x00.
     ErasedValue(u8),
-    /// `max_sectors` must be non-zero.
+    /// `max_sectors` must be in 1..=2^20.
     MaxSectors(u32),
     /// A sector size of zero.
     SectorSize(u32),
@@ -57,7 +57,7 @@ impl fmt::Display for ConfigError {
             ConfigError::ErasedValue(v) => {
                 write!(f, "erased value {v:#04x}: expected 0xff or 0x00")
             }
-            ConfigError::MaxSectors(m) => write!(f, "max sectors {m}: expected at least 1"),
+            ConfigError::MaxSectors(m) => write!(f, "max sectors {m}: expected 1..=1048576"),
             ConfigError::SectorSize(s) => write!(f, "sector size {s}: expected non-zero"),
             ConfigError::MissingScratch => write!(f, "swap using scratch needs a scratch area"),
             ConfigError::AreaRange(a) => {

@@ -23,6 +23,14 @@
 //! Image parsing and verification (header checks, TLV iteration, hash,
 //! key-hash lookup, signature, TLV allow-list) come from `mcuboot-image`.
 //!
+//! Fidelity notes: flash operations (one erase per sector, copies in
+//! 1 KiB writes, one write per trailer field or status record) are issued
+//! in MCUboot's order, so power-cut points line up with MCUboot's simulator.
+//! One deliberate difference: when resuming a swap-offset upgrade at its
+//! last sector, MCUboot's header lookup mixes a 1-based and a 0-based index
+//! and then skips copying the old image's last sector; this crate does not.
+//! Encrypted images are not supported yet ([`ImageCipher`] is the seam).
+//!
 //! # Example
 //!
 //! An empty device boots nothing; an image marked pending by the application
@@ -128,6 +136,16 @@ use crate::trailer::Trailer;
 
 /// One power-on of the bootloader (`boot_go`): finishes an interrupted swap,
 /// decides and performs upgrades/reverts, validates what will run.
+///
+/// | Step | What happens (`context_boot_go`, `loader.c`) |
+/// |---|---|
+/// | 1 | per image: read the headers; if the slots are compatible, find the swap status (primary or scratch trailer); an interrupted swap is finished (then image_ok for PERM/REVERT, copy_done for upgrades) and the swap type becomes NONE; otherwise the [`decide_swap_type`] table gives the type and the secondary image is validated (invalid → scrambled, NONE); with `bootstrap`, an empty or invalid primary and a valid secondary give REVERT |
+/// | 2 | two images with an upgrade: every DEPENDENCY of the image that will run must be met by the other image's version that will run, else no image is upgraded |
+/// | 3 | per image: TEST/PERM pass downgrade prevention (else the secondary is scrambled) and are performed like REVERT: swap (or copy), then image_ok for PERM/REVERT and copy_done; FAIL writes image_ok |
+/// | 4 | per image: the primary slot is validated (`MCUBOOT_VALIDATE_PRIMARY_SLOT`, as the Espressif port builds MCUboot); failure is [`BootError::NoBootableImage`] |
+///
+/// Each strategy's swap steps and status records are described on
+/// [`UpgradeStrategy`].
 ///
 /// # Errors
 /// [`BootError::Flash`] when the flash fails (the state on flash is then

@@ -77,6 +77,11 @@ pub(crate) struct Loader<'f, 'c, 'a, F> {
     /// Unprotected TLV area sizes per image and slot, recorded by
     /// `boot_read_image_size` (`BOOT_IMG_UNPROTECTED_TLV_SIZE`).
     pub unprot: [[u16; 2]; MAX_IMAGES],
+    /// The boot status left by step 1 (`bs` in `context_boot_go`): with a
+    /// single image MCUboot carries it into step 3 (its status source then
+    /// decides whether swap-move/offset re-initialise the primary trailer);
+    /// with two images step 3 starts from a reset status.
+    pub status: Status,
 }
 
 impl<'f, 'c, 'a, F: NorFlash> Loader<'f, 'c, 'a, F> {
@@ -94,6 +99,7 @@ impl<'f, 'c, 'a, F: NorFlash> Loader<'f, 'c, 'a, F> {
             sec_off: [0; MAX_IMAGES],
             sec_off_set: [false; MAX_IMAGES],
             unprot: [[0; 2]; MAX_IMAGES],
+            status: Status::reset(cfg.strategy),
         }
     }
 
@@ -414,10 +420,17 @@ impl<'f, 'c, 'a, F: NorFlash> Loader<'f, 'c, 'a, F> {
             return Ok(());
         }
         let mut bs = Status::reset(strategy);
+        let r = self.prepare_with_status(image, &mut bs);
+        self.status = bs;
+        r
+    }
+
+    fn prepare_with_status(&mut self, image: usize, bs: &mut Status) -> Res<(), F> {
+        let strategy = self.strategy();
         if strategy.is_swap() {
-            self.swap_read_status(&mut bs)?;
+            self.swap_read_status(bs)?;
             // Headers must be re-read: mid-swap they may sit elsewhere.
-            let ok = self.read_image_headers(!bs.is_reset(strategy), Some(&bs))?;
+            let ok = self.read_image_headers(!bs.is_reset(strategy), Some(bs))?;
             let bootstrapping = self.cfg.bootstrap && self.header_erased(Slot::Primary);
             if !ok && !bootstrapping {
                 self.swap_type[image] = SwapType::None;
@@ -426,16 +439,16 @@ impl<'f, 'c, 'a, F: NorFlash> Loader<'f, 'c, 'a, F> {
         }
         if !bs.is_reset(strategy) {
             self.review_image_swap_types(true);
-            self.complete_partial_swap(&mut bs)?;
+            self.complete_partial_swap(bs)?;
             self.read_image_headers(false, None)?;
             self.resumed[image] = Some(bs.swap_type);
             self.swap_type[image] = SwapType::None;
             return Ok(());
         }
         let t = if bs.swap_type == SwapType::None {
-            self.validated_swap_type(&bs)?
+            self.validated_swap_type(bs)?
         } else {
-            match self.validate_slot(Slot::Secondary, &bs, SwapType::None)? {
+            match self.validate_slot(Slot::Secondary, bs, SwapType::None)? {
                 Validity::Valid => bs.swap_type,
                 Validity::NoBootable => SwapType::Fail,
             }
@@ -444,10 +457,10 @@ impl<'f, 'c, 'a, F: NorFlash> Loader<'f, 'c, 'a, F> {
         self.review_image_swap_types(false);
 
         if self.cfg.bootstrap && self.swap_type[image] == SwapType::None {
-            let pri_ok = self.validate_slot(Slot::Primary, &bs, SwapType::None)?;
+            let pri_ok = self.validate_slot(Slot::Primary, bs, SwapType::None)?;
             if self.header_erased(Slot::Primary) || pri_ok != Validity::Valid {
                 let sec_magic = self.hdr(Slot::Secondary).magic == IMAGE_MAGIC;
-                let sec_ok = self.validate_slot(Slot::Secondary, &bs, SwapType::None)?;
+                let sec_ok = self.validate_slot(Slot::Secondary, bs, SwapType::None)?;
                 if sec_magic && sec_ok == Validity::Valid {
                     self.swap_type[image] = SwapType::Revert;
                 }
@@ -694,7 +707,11 @@ impl<'f, 'c, 'a, F: NorFlash> Loader<'f, 'c, 'a, F> {
     /// Loop 3 of `context_boot_go` for one image.
     pub fn perform(&mut self, image: usize) -> Res<(), F> {
         self.cur = image;
-        let mut bs = Status::reset(self.strategy());
+        let mut bs = if self.cfg.images.len() == 1 {
+            self.status
+        } else {
+            Status::reset(self.strategy())
+        };
         bs.swap_type = self.swap_type[image];
         match self.swap_type[image] {
             SwapType::None => {}

@@ -199,11 +199,12 @@ impl<F: NorFlash> Loader<'_, '_, '_, F> {
     fn read_status_bytes_forward(&mut self, tr: &Trailer, bs: &mut Status) -> Res<(), F> {
         let max = tr.lay.status_entries();
         let states = tr.lay.states;
+        let mut win = ReadWindow::new();
         let mut found = false;
         let mut found_idx = 0u32;
         let mut i = 0;
         while i < max {
-            let written = self.entry_written(tr, i)?;
+            let written = self.entry_written(tr, i, &mut win)?;
             if !written {
                 if found && found_idx == 0 {
                     found_idx = i;
@@ -226,22 +227,23 @@ impl<F: NorFlash> Loader<'_, '_, '_, F> {
     }
 
     /// Status entry `i` is written; status records are spaced by
-    /// `BOOT_WRITE_SZ` whatever area they are in.
-    fn entry_written(&mut self, tr: &Trailer, i: u32) -> Res<bool, F> {
-        let mut b = [0u8; 1];
+    /// `BOOT_WRITE_SZ` whatever area they are in. Reads go through a small
+    /// window so a scan costs a few flash reads rather than one per record.
+    fn entry_written(&mut self, tr: &Trailer, i: u32, win: &mut ReadWindow) -> Res<bool, F> {
         let off = tr.lay.status_off() + i * self.write_sz();
-        self.fl.read(tr.area, off, &mut b)?;
-        Ok(!self.fl.is_erased(&b))
+        let b = win.byte(&mut self.fl, tr.area, off, tr.lay.size)?;
+        Ok(b != self.fl.erased)
     }
 
     /// `swap_read_status_bytes` (move/offset): the last written record.
     fn read_status_bytes_backward(&mut self, tr: &Trailer, bs: &mut Status) -> Res<(), F> {
         let max = tr.lay.status_entries();
         let m = self.cfg.max_sectors;
+        let mut win = ReadWindow::new();
         let mut found = 0u32;
         let mut i = max;
         while i > 0 {
-            if self.entry_written(tr, i - 1)? {
+            if self.entry_written(tr, i - 1, &mut win)? {
                 found = i;
                 break;
             }
@@ -413,7 +415,9 @@ impl<F: NorFlash> Loader<'_, '_, '_, F> {
         let first_trailer_pri = self.first_trailer_sector(Slot::Primary)?;
         let mut copy_sz = sz;
         if img_off + sz > pgeo.sector(first_trailer_pri).0 {
-            copy_sz = pri.size - img_off - trailer_sz;
+            // Unsigned arithmetic as in C: when the trailer spans more than
+            // this region the value wraps and the cap below applies.
+            copy_sz = pri.size.wrapping_sub(img_off).wrapping_sub(trailer_sz);
             let scratch_trailer_off = scr_tr.lay.status_off();
             if copy_sz > scratch_trailer_off {
                 copy_sz = scratch_trailer_off;
@@ -492,5 +496,55 @@ impl<F: NorFlash> Loader<'_, '_, '_, F> {
             }
         }
         Ok(())
+    }
+}
+
+/// A cached 256-byte window of an area, for byte-by-byte scans.
+pub(crate) struct ReadWindow {
+    buf: [u8; 256],
+    start: u32,
+    len: u32,
+    /// (start, len) currently in `buf`.
+    filled: (u32, usize),
+}
+
+impl ReadWindow {
+    pub fn new() -> Self {
+        ReadWindow {
+            buf: [0; 256],
+            start: 0,
+            len: 0,
+            filled: (0, 0),
+        }
+    }
+
+    /// The byte at `off` of `area` (of size `size`), refilling the window
+    /// around it when needed.
+    pub fn byte<F: NorFlash>(
+        &mut self,
+        fl: &mut crate::flash::Flash<'_, F>,
+        area: Area,
+        off: u32,
+        size: u32,
+    ) -> Res<u8, F> {
+        let cap = self.buf.len() as u32;
+        if off >= self.start + self.len {
+            // Forward (or first) read: the window starts at `off`.
+            self.start = off;
+            self.len = size.saturating_sub(off).min(cap);
+        } else if off < self.start {
+            // Backward scan: the window ends at `off`.
+            self.start = off.saturating_sub(cap - 1);
+            self.len = off - self.start + 1;
+        }
+        if off < self.start || off >= self.start + self.len || self.len == 0 {
+            return Err(crate::error::BootError::OutOfBounds { area });
+        }
+        let (s, l) = (self.start, self.len as usize);
+        if self.filled != (s, l) {
+            fl.read(area, s, &mut self.buf[..l])?;
+            self.filled = (s, l);
+        }
+        Ok(self.buf[(off - self.start) as usize])
     }
 }

@@ -5,9 +5,9 @@
 //!
 //! | Phase | idx | Steps | Record (entry) |
 //! |---|---|---|---|
-//! | MOVE | N … 1 (bs.idx 1 … N) | at bs.idx 1: unless resuming from the primary's status, scramble the primary trailer and `swap_status_init(primary)`; scramble the secondary trailer. Erase pri[idx], copy pri[idx-1] → pri[idx] | 1 at `bs.idx - 1` |
-//! | SWAP state 1 | 1 … N | erase pri[idx-1], copy sec[idx-1] → pri[idx-1] | 1 at `M + 2(idx-1)` |
-//! | SWAP state 2 | 1 … N | erase sec[idx-1], copy pri[idx] (the old sector idx-1, moved up) → sec[idx-1] | 2 at `M + 2(idx-1) + 1` |
+//! | MOVE | N … 1 (bs.idx 1 … N) | at bs.idx 1: unless resuming from the primary's status, scramble the primary trailer and `swap_status_init(primary)`; scramble the secondary trailer. Erase `pri[idx]`, copy `pri[idx-1]` → `pri[idx]` | 1 at `bs.idx - 1` |
+//! | SWAP state 1 | 1 … N | erase `pri[idx-1]`, copy `sec[idx-1]` → `pri[idx-1]` | 1 at `M + 2(idx-1)` |
+//! | SWAP state 2 | 1 … N | erase `sec[idx-1]`, copy `pri[idx]` (the old sector idx-1, moved up) → `sec[idx-1]` | 2 at `M + 2(idx-1) + 1` |
 //!
 //! A REVERT that has not started yet first makes the secondary trailer look
 //! like a permanent upgrade (`fixup_revert`), so a reset right after the
@@ -167,7 +167,7 @@ impl<F: NorFlash> Loader<'_, '_, '_, F> {
         Ok(())
     }
 
-    /// `boot_move_sector_up`: pri[idx-1] → pri[idx].
+    /// `boot_move_sector_up`: `pri[idx-1]` → `pri[idx]`.
     fn move_sector_up(&mut self, idx: u32, sz: u32, bs: &mut Status) -> Res<(), F> {
         let pgeo = self.geo(Slot::Primary)?;
         let pri = self.area(Slot::Primary);

@@ -7,8 +7,8 @@
 //!
 //! | Direction | idx | State 1 (record 1) | State 2 (record 2) |
 //! |---|---|---|---|
-//! | upgrade | 0 … last | erase sec[idx], copy pri[idx] → sec[idx] (skipped past the old image) | erase pri[idx], copy sec[idx+1] → pri[idx] (skipped past the new image) |
-//! | revert | last … 0 | erase sec[idx+1], copy pri[idx] → sec[idx+1] | erase pri[idx], copy sec[idx] → pri[idx] |
+//! | upgrade | 0 … last | erase `sec[idx]`, copy `pri[idx]` → `sec[idx]` (skipped past the old image) | erase `pri[idx]`, copy `sec[idx+1]` → `pri[idx]` (skipped past the new image) |
+//! | revert | last … 0 | erase `sec[idx+1]`, copy `pri[idx]` → `sec[idx+1]` | erase `pri[idx]`, copy `sec[idx]` → `pri[idx]` |
 //!
 //! Before the first step, `fixup_revert` marks the secondary (copy_done +
 //! trailer) so a reset right after the primary trailer is re-initialised

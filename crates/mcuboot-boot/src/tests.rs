@@ -44,10 +44,14 @@ struct TestFlash {
     mem: Vec<u8>,
     programmed: Vec<bool>,
     sector: u32,
+    /// Non-uniform sector map; `sector` is used when empty.
+    runs: Vec<SectorRun>,
     write_size: u32,
     erased: u8,
     ops: u64,
     cut_at: Option<u64>,
+    /// (address, erase?, bytes) of every operation, when recording.
+    log: Option<Vec<(u32, bool, u32)>>,
 }
 
 impl TestFlash {
@@ -56,10 +60,12 @@ impl TestFlash {
             mem: vec![erased; size],
             programmed: vec![false; size],
             sector,
+            runs: Vec::new(),
             write_size,
             erased,
             ops: 0,
             cut_at: None,
+            log: None,
         }
     }
 
@@ -73,10 +79,23 @@ impl TestFlash {
 
     /// Programs bytes as the host would (esptool write_flash): erases the
     /// covered sectors first.
+    /// (start, size) of the sector holding `addr`.
+    fn sector_of(&self, addr: u32) -> (u32, u32) {
+        for r in &self.runs {
+            if addr >= r.start && addr < r.start + r.sector_size * r.count {
+                return (
+                    r.start + (addr - r.start) / r.sector_size * r.sector_size,
+                    r.sector_size,
+                );
+            }
+        }
+        (addr / self.sector * self.sector, self.sector)
+    }
+
     fn load(&mut self, addr: u32, data: &[u8]) {
-        let s = self.sector as usize;
-        let start = addr as usize / s * s;
-        let end = (addr as usize + data.len()).div_ceil(s) * s;
+        let start = self.sector_of(addr).0 as usize;
+        let (l, ls) = self.sector_of(addr + data.len() as u32 - 1);
+        let end = (l + ls) as usize;
         self.mem[start..end].fill(self.erased);
         self.programmed[start..end].fill(false);
         let a = addr as usize;
@@ -111,13 +130,18 @@ impl NorFlash for TestFlash {
     const WRITE_SIZE: usize = 1;
     const ERASE_SIZE: usize = 1;
     fn erase(&mut self, from: u32, to: u32) -> Result<(), Self::Error> {
-        if from % self.sector != 0 || to % self.sector != 0 || to <= from {
+        // Exactly one sector per erase, as MCUboot issues them.
+        let (start, size) = self.sector_of(from);
+        if from != start || to != start + size {
             return Err(TestFlashError::NotAligned);
         }
         if to as usize > self.mem.len() {
             return Err(TestFlashError::OutOfBounds);
         }
         self.op()?;
+        if let Some(l) = &mut self.log {
+            l.push((from, true, to - from));
+        }
         self.mem[from as usize..to as usize].fill(self.erased);
         self.programmed[from as usize..to as usize].fill(false);
         Ok(())
@@ -134,6 +158,9 @@ impl NorFlash for TestFlash {
             return Err(TestFlashError::NotErased);
         }
         self.op()?;
+        if let Some(l) = &mut self.log {
+            l.push((offset, false, bytes.len() as u32));
+        }
         self.mem[o..o + bytes.len()].copy_from_slice(bytes);
         for (p, &b) in self.programmed[o..o + bytes.len()].iter_mut().zip(bytes) {
             *p = b != self.erased;
@@ -151,6 +178,20 @@ struct Img {
     sec_cnt: Option<u32>,
     dep: Option<(u8, (u8, u8, u16, u32))>,
     corrupt: bool,
+    /// Ed25519 signing key seed: adds KEYHASH + ED25519 TLVs.
+    signer: Option<[u8; 32]>,
+}
+
+/// Ed25519 SubjectPublicKeyInfo prefix (RFC 8410), as `imgtool getpub` embeds it.
+const ED25519_SPKI_PREFIX: [u8; 12] = [
+    0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+];
+
+fn ed25519_spki(seed: &[u8; 32]) -> Vec<u8> {
+    let sk = ed25519_dalek::SigningKey::from_bytes(seed);
+    let mut v = ED25519_SPKI_PREFIX.to_vec();
+    v.extend_from_slice(sk.verifying_key().as_bytes());
+    v
 }
 
 impl Img {
@@ -162,6 +203,7 @@ impl Img {
             sec_cnt: None,
             dep: None,
             corrupt: false,
+            signer: None,
         }
     }
 
@@ -204,8 +246,24 @@ impl Img {
             v.extend_from_slice(&prot);
         }
         let hash = Sha256::digest(&v);
-        v.extend_from_slice(&[0x07, 0x69, 40, 0, 0x10, 0, 32, 0]);
+        let unprot_len: u16 = if self.signer.is_some() {
+            4 + 36 + 36 + 68
+        } else {
+            40
+        };
+        v.extend_from_slice(&[0x07, 0x69]);
+        v.extend_from_slice(&unprot_len.to_le_bytes());
+        v.extend_from_slice(&[0x10, 0, 32, 0]);
         v.extend_from_slice(&hash);
+        if let Some(seed) = self.signer {
+            // Non-pure Ed25519 signs the 32-byte image digest (mcuboot.md §1.6).
+            use ed25519_dalek::Signer;
+            let sk = ed25519_dalek::SigningKey::from_bytes(&seed);
+            v.extend_from_slice(&[0x01, 0, 32, 0]);
+            v.extend_from_slice(&Sha256::digest(ed25519_spki(&seed)));
+            v.extend_from_slice(&[0x24, 0, 64, 0]);
+            v.extend_from_slice(&sk.sign(&hash).to_bytes());
+        }
         if self.corrupt {
             v[40] ^= 1;
         }
@@ -653,6 +711,164 @@ fn invalid_upgrade_is_refused_and_erased() {
 }
 
 #[test]
+fn signed_upgrades_need_an_embedded_key() {
+    let (good, other) = ([7u8; 32], [9u8; 32]);
+    let spki = ed25519_spki(&good);
+    let keys: [&[u8]; 1] = [&spki];
+    let dev = Dev::new(UpgradeStrategy::SwapScratch, 4, 0xff);
+    let mut cfg = dev.cfg();
+    cfg.keys = &keys;
+    cfg.signature = Some(SignatureKind::Ed25519);
+    let mut f = dev.flash();
+    let signed = |major, seed, signer| Img {
+        signer: Some(signer),
+        ..Img::new(major, 0, 3000, seed)
+    };
+    install(&dev, &mut f, 0, Slot::Primary, &signed(1, 1, good));
+    assert_eq!(booted_major(&boot(&mut f, &cfg).unwrap(), 0), 1);
+    // Signed by an unknown key: refused and erased.
+    install(&dev, &mut f, 0, Slot::Secondary, &signed(2, 2, other));
+    set_pending(&mut f, &cfg, 0, false).unwrap();
+    let r = boot(&mut f, &cfg).unwrap();
+    assert_eq!((r.swap[0], booted_major(&r, 0)), (SwapType::None, 1));
+    assert_eq!(version_of(&mut f, &cfg, 0, Slot::Secondary), None);
+    // Unsigned (hash only): refused.
+    install(&dev, &mut f, 0, Slot::Secondary, &Img::new(2, 0, 3000, 3));
+    set_pending(&mut f, &cfg, 0, false).unwrap();
+    assert_eq!(boot(&mut f, &cfg).unwrap().swap[0], SwapType::None);
+    // Signed by the embedded key: accepted.
+    install(&dev, &mut f, 0, Slot::Secondary, &signed(2, 4, good));
+    set_pending(&mut f, &cfg, 0, false).unwrap();
+    let r = boot(&mut f, &cfg).unwrap();
+    assert_eq!((r.swap[0], booted_major(&r, 0)), (SwapType::Test, 2));
+    // A primary that fails validation does not boot (validated on every boot).
+    set_confirmed(&mut f, &cfg, 0).unwrap();
+    let pri = dev.images[0].primary;
+    let mut byte = [0u8; 1];
+    byte[0] = f.mem[pri.offset as usize + 100] ^ 0xff;
+    f.mem[pri.offset as usize + 100] = byte[0];
+    assert_eq!(
+        boot(&mut f, &cfg),
+        Err(BootError::NoBootableImage { image: 0 })
+    );
+}
+
+#[test]
+fn swap_scratch_on_non_uniform_sectors() {
+    // STM32F4-like, scaled down: the primary has 1K/4K/8K sectors, the
+    // secondary 8K ones, the scratch one 8K sector.
+    let runs = [
+        SectorRun {
+            start: 0,
+            sector_size: 1024,
+            count: 4,
+        },
+        SectorRun {
+            start: 4096,
+            sector_size: 4096,
+            count: 1,
+        },
+        SectorRun {
+            start: 8192,
+            sector_size: 8192,
+            count: 4,
+        },
+    ];
+    let images = [ImageSlots {
+        primary: Area::new(0, 0x4000),
+        secondary: Area::new(0x4000, 0x4000),
+    }];
+    // (Swap-move/offset need equal sectors; MCUboot's simulator excludes
+    // them on such devices.)
+    {
+        let strategy = UpgradeStrategy::SwapScratch;
+        let cfg = BootConfig {
+            images: &images,
+            scratch: Some(Area::new(0x8000, 0x2000)),
+            strategy,
+            downgrade: DowngradePrevention::Off,
+            write_size: 4,
+            sectors: SectorLayout::Runs(&runs),
+            max_align: 8,
+            erased_val: 0xff,
+            max_sectors: 16,
+            bootstrap: false,
+            keys: &[],
+            signature: None,
+            encryption: None,
+        };
+        let mut base = TestFlash::new(0xa000, 1024, 4, 0xff);
+        base.runs = runs.to_vec();
+        let max = max_image_size(&mut base, &cfg, 0).unwrap();
+        assert_eq!(max, 0x4000 - 240);
+        // The new image reaches the trailer's sector: the top region keeps
+        // its status in the scratch trailer.
+        let old = Img::new(1, 0, 7000, 1).build();
+        let new = Img::new(2, 0, 12000, 2).build();
+        base.load(0, &old);
+        base.load(0x4000, &new);
+        set_pending(&mut base, &cfg, 0, true).unwrap();
+        let mut clean = base.clone();
+        clean.ops = 0;
+        assert_eq!(boot(&mut clean, &cfg).unwrap().swap[0], SwapType::Perm);
+        assert_eq!(clean.mem[..new.len()], new[..]);
+        assert_eq!(clean.mem[0x4000..0x4000 + old.len()], old[..]);
+        let want = clean.mem[..0x8000].to_vec();
+        for n in 1..=clean.ops {
+            let mut f = base.clone();
+            f.ops = 0;
+            f.cut_at = Some(n);
+            assert!(boot(&mut f, &cfg).is_err());
+            f.cut_at = None;
+            assert_eq!(booted_major(&boot(&mut f, &cfg).unwrap(), 0), 2, "cut {n}");
+            assert!(f.mem[..0x8000] == want[..], "cut {n}");
+        }
+    }
+}
+
+#[test]
+fn esp32c3_default_layout_upgrade() {
+    // port/esp32c3/bootloader.conf: slots of 0x1C0000 at 0x20000/0x1E0000,
+    // scratch 0x1F000 at 0x3E0000, 4 KiB sectors, M=512, W=4.
+    let images = [ImageSlots {
+        primary: Area::new(0x20000, 0x1C0000),
+        secondary: Area::new(0x1E0000, 0x1C0000),
+    }];
+    let cfg = BootConfig {
+        images: &images,
+        scratch: Some(Area::new(0x3E0000, 0x1F000)),
+        strategy: UpgradeStrategy::SwapScratch,
+        downgrade: DowngradePrevention::Off,
+        write_size: 4,
+        sectors: SectorLayout::Uniform(4096),
+        max_align: 8,
+        erased_val: 0xff,
+        max_sectors: 512,
+        bootstrap: false,
+        keys: &[],
+        signature: None,
+        encryption: None,
+    };
+    let mut f = TestFlash::new(0x400000, 4096, 4, 0xff);
+    let old = Img::new(1, 0, 150_000, 1).build();
+    let new = Img::new(2, 0, 300_000, 2).build();
+    f.load(0x20000, &old);
+    f.load(0x1E0000, &new);
+    set_pending(&mut f, &cfg, 0, false).unwrap();
+    let r = boot(&mut f, &cfg).unwrap();
+    assert_eq!((r.swap[0], booted_major(&r, 0)), (SwapType::Test, 2));
+    assert_eq!(r.images[0].unwrap().area.offset, 0x20000);
+    assert_eq!(f.mem[0x20000..0x20000 + new.len()], new[..]);
+    assert_eq!(f.mem[0x1E0000..0x1E0000 + old.len()], old[..]);
+    // Trailer at the port's documented offsets (mcuboot.md §7): copy_done
+    // at slot+0x1BFFE0 is set, magic at slot+0x1BFFF0.
+    assert_eq!(f.mem[0x20000 + 0x1BFFE0], 0x01);
+    assert_eq!(f.mem[0x20000 + 0x1BFFF0..0x20000 + 0x1C0000], MAGIC_ALIGN8);
+    let r = boot(&mut f, &cfg).unwrap();
+    assert_eq!((r.swap[0], booted_major(&r, 0)), (SwapType::Revert, 1));
+}
+
+#[test]
 fn oversized_upgrade_is_refused() {
     // Swap-scratch: the image must end before the trailer (16 records * 3 * 4 + 48).
     let dev = Dev::new(UpgradeStrategy::SwapScratch, 4, 0xff);
@@ -979,8 +1195,10 @@ fn swap_scratch_resumes_after_a_cut_at_every_operation() {
     for (w, erased, payload) in [
         (4, 0xff, 9000),
         (1, 0x00, 14000),
-        (8, 0xff, 16 * 1024 - 72 - 240),
+        (8, 0xff, 16 * 1024),
         (32, 0xff, 6000),
+        // W=32: the trailer (1696 bytes) spans two sectors; largest image.
+        (32, 0xff, 16 * 1024),
     ] {
         for permanent in [false, true] {
             let dev = Dev::new(UpgradeStrategy::SwapScratch, w, erased);
@@ -1065,6 +1283,46 @@ fn swap_offset_revert_resumes_after_a_cut_at_every_operation() {
 }
 
 #[test]
+fn two_image_upgrades_resume_after_a_cut_at_every_operation() {
+    for strategy in [
+        UpgradeStrategy::SwapScratch,
+        UpgradeStrategy::SwapMove,
+        UpgradeStrategy::SwapOffset,
+    ] {
+        for permanent in [false, true] {
+            let dev = Dev::new(strategy, 4, 0xff).two_images();
+            let cfg = dev.cfg();
+            let prepare = |f: &mut TestFlash| {
+                install(&dev, f, 0, Slot::Primary, &Img::new(1, 0, 5000, 1));
+                install(&dev, f, 1, Slot::Primary, &Img::new(1, 0, 4000, 2));
+                let dep = Some((1, (2, 0, 0, 0)));
+                install(
+                    &dev,
+                    f,
+                    0,
+                    Slot::Secondary,
+                    &Img {
+                        dep,
+                        ..Img::new(2, 0, 6000, 3)
+                    },
+                );
+                install(&dev, f, 1, Slot::Secondary, &Img::new(2, 0, 3000, 4));
+                set_pending(f, &cfg, 0, permanent).unwrap();
+                set_pending(f, &cfg, 1, permanent).unwrap();
+            };
+            // Two boots after the cut: a cut between the two images'
+            // swaps must not turn into a revert of the first.
+            let compare = if permanent {
+                Compare::Slots
+            } else {
+                Compare::Semantic
+            };
+            every_cut_point_with(&dev, &prepare, 1, compare);
+        }
+    }
+}
+
+#[test]
 fn swap_scratch_revert_resumes_after_a_cut_at_every_operation() {
     let dev = Dev::new(UpgradeStrategy::SwapScratch, 4, 0xff);
     let cfg = dev.cfg();
@@ -1092,4 +1350,445 @@ fn overwrite_only_resumes_after_a_cut_at_every_operation() {
         set_pending(f, &cfg, 0, false).unwrap();
     };
     every_cut_point_with(&dev, &prepare, 0, Compare::PrimaryOnly);
+}
+
+// ------------------------------------------------ images made by imgtool 2.5.0
+
+/// Fixtures from `tests/data` (see its README for the imgtool commands).
+mod imgtool {
+    pub const PUBKEY: &[u8] = include_bytes!("../tests/data/ed25519-pub.der");
+    pub const PRI_CONFIRMED: &[u8] = include_bytes!("../tests/data/pri-confirmed.bin");
+    pub const SEC_TEST: &[u8] = include_bytes!("../tests/data/sec-test.bin");
+    pub const SEC_PERM: &[u8] = include_bytes!("../tests/data/sec-perm.bin");
+    pub const SEC_PERM_A32: &[u8] = include_bytes!("../tests/data/sec-perm-a32.bin");
+    pub const SEC_PLAIN_DEPS: &[u8] = include_bytes!("../tests/data/sec-plain-deps.bin");
+    pub const IMG_V04: &[u8] = include_bytes!("../tests/data/img-v0.4.bin");
+}
+
+/// The image part of an imgtool output (without `--pad` padding).
+fn image_only(file: &[u8]) -> &[u8] {
+    let hdr = ImageHeader::parse(file).unwrap();
+    let mut src = file;
+    let it = mcuboot_image::TlvIter::begin(&mut src, &hdr, None, false).unwrap();
+    &file[..it.end() as usize]
+}
+
+fn signed_cfg(dev: &Dev) -> BootConfig<'_> {
+    let mut cfg = dev.cfg();
+    cfg.signature = Some(SignatureKind::Ed25519);
+    cfg
+}
+
+#[test]
+fn imgtool_pad_and_confirm_trailers_drive_the_swap() {
+    let keys: [&[u8]; 1] = [imgtool::PUBKEY];
+    for (sec, want) in [
+        (imgtool::SEC_TEST, SwapType::Test),
+        (imgtool::SEC_PERM, SwapType::Perm),
+    ] {
+        for strategy in [
+            UpgradeStrategy::SwapScratch,
+            UpgradeStrategy::SwapMove,
+            UpgradeStrategy::OverwriteOnly,
+        ] {
+            let dev = Dev::new(strategy, 4, 0xff);
+            let mut cfg = signed_cfg(&dev);
+            cfg.keys = &keys;
+            let mut f = dev.flash();
+            // A full-slot `--pad --confirm` primary: magic and image_ok set,
+            // no swap requested.
+            f.load(dev.images[0].primary.offset, imgtool::PRI_CONFIRMED);
+            let t = read_trailer(&mut f, &cfg, 0, Slot::Primary).unwrap();
+            assert_eq!((t.magic, t.image_ok), (MagicState::Good, FlagState::Set));
+            let r = boot(&mut f, &cfg).unwrap();
+            assert_eq!((r.swap[0], booted_major(&r, 0)), (SwapType::None, 1));
+            f.load(dev.images[0].secondary.offset, sec);
+            let r = boot(&mut f, &cfg).unwrap();
+            assert_eq!((r.swap[0], booted_major(&r, 0)), (want, 2), "{strategy:?}");
+            let r = boot(&mut f, &cfg).unwrap();
+            let after = match (strategy, want) {
+                (UpgradeStrategy::OverwriteOnly, _) | (_, SwapType::Perm) => (SwapType::None, 2),
+                _ => (SwapType::Revert, 1),
+            };
+            assert_eq!(
+                (r.swap[0], booted_major(&r, 0)),
+                after,
+                "{strategy:?} {want:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn imgtool_max_align_32_trailer() {
+    let keys: [&[u8]; 1] = [imgtool::PUBKEY];
+    let dev = Dev {
+        max_align: 32,
+        ..Dev::new(UpgradeStrategy::SwapScratch, 32, 0xff)
+    };
+    let mut cfg = signed_cfg(&dev);
+    cfg.keys = &keys;
+    let mut f = dev.flash();
+    f.load(
+        dev.images[0].primary.offset,
+        image_only(imgtool::PRI_CONFIRMED),
+    );
+    f.load(dev.images[0].secondary.offset, imgtool::SEC_PERM_A32);
+    let t = read_trailer(&mut f, &cfg, 0, Slot::Secondary).unwrap();
+    assert_eq!((t.magic, t.image_ok), (MagicState::Good, FlagState::Set));
+    let r = boot(&mut f, &cfg).unwrap();
+    assert_eq!((r.swap[0], booted_major(&r, 0)), (SwapType::Perm, 2));
+    // The 8-byte-align magic is not the 32 variant.
+    let dev8 = Dev::new(UpgradeStrategy::SwapScratch, 4, 0xff);
+    let mut f = dev8.flash();
+    f.load(dev8.images[0].secondary.offset, imgtool::SEC_PERM_A32);
+    let t = read_trailer(&mut f, &dev8.cfg(), 0, Slot::Secondary).unwrap();
+    assert_eq!(t.magic, MagicState::Bad);
+}
+
+#[test]
+fn imgtool_dependency_and_security_counter() {
+    let keys: [&[u8]; 1] = [imgtool::PUBKEY];
+    // Image 0's upgrade needs image 1 >= 0.5.0.
+    for (img1, upgraded) in [
+        (image_only(imgtool::PRI_CONFIRMED), true),
+        (imgtool::IMG_V04, false),
+    ] {
+        let dev = Dev {
+            downgrade: DowngradePrevention::SecurityCounter,
+            ..Dev::new(UpgradeStrategy::SwapScratch, 4, 0xff).two_images()
+        };
+        let mut cfg = signed_cfg(&dev);
+        cfg.keys = &keys;
+        let mut f = dev.flash();
+        f.load(
+            dev.images[0].primary.offset,
+            image_only(imgtool::PRI_CONFIRMED),
+        );
+        f.load(dev.images[1].primary.offset, img1);
+        f.load(dev.images[0].secondary.offset, imgtool::SEC_PLAIN_DEPS);
+        set_pending(&mut f, &cfg, 0, true).unwrap();
+        let r = boot(&mut f, &cfg).unwrap();
+        let want = if upgraded {
+            (SwapType::Perm, 2)
+        } else {
+            (SwapType::None, 1)
+        };
+        assert_eq!((r.swap[0], booted_major(&r, 0)), want);
+    }
+}
+
+// ------------------------------------------------------------- robustness
+
+/// Corrupted trailers, status records and headers must never make `boot`
+/// panic (overflow, out-of-range index): it returns a result either way.
+#[test]
+fn garbage_trailers_and_headers_never_panic() {
+    let mut x: u32 = 0x1234_5678;
+    let mut rnd = move || {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        x
+    };
+    for strategy in [
+        UpgradeStrategy::SwapScratch,
+        UpgradeStrategy::SwapMove,
+        UpgradeStrategy::SwapOffset,
+        UpgradeStrategy::OverwriteOnly,
+    ] {
+        for _ in 0..150 {
+            let dev = Dev::new(strategy, 4, 0xff);
+            let cfg = dev.cfg();
+            let mut f = dev.flash();
+            install(&dev, &mut f, 0, Slot::Primary, &Img::new(1, 0, 5000, 1));
+            install(&dev, &mut f, 0, Slot::Secondary, &Img::new(2, 0, 6000, 2));
+            set_pending(&mut f, &cfg, 0, rnd() % 2 == 0).unwrap();
+            // Optionally interrupt a swap first, then corrupt bytes in the
+            // trailers (fields and status records), the scratch and headers.
+            if rnd() % 2 == 0 {
+                f.cut_at = Some(u64::from(rnd() % 60 + 1));
+                let _ = boot(&mut f, &cfg);
+                f.cut_at = None;
+                f.ops = 0;
+            }
+            for _ in 0..(rnd() % 6 + 1) {
+                let s = &dev.images[0];
+                let (area, window) = match rnd() % 4 {
+                    0 => (s.primary, 256),
+                    1 => (s.secondary, 256),
+                    2 => (dev.scratch, 256),
+                    _ => (
+                        if rnd() % 2 == 0 {
+                            s.primary
+                        } else {
+                            s.secondary
+                        },
+                        0,
+                    ),
+                };
+                let off = if window == 0 {
+                    rnd() % 32
+                        + if strategy == UpgradeStrategy::SwapOffset {
+                            SECTOR * (rnd() % 2)
+                        } else {
+                            0
+                        }
+                } else {
+                    area.size - 1 - rnd() % window
+                };
+                let i = (area.offset + off) as usize;
+                f.mem[i] = rnd() as u8;
+                f.programmed[i] = f.mem[i] != 0xff;
+            }
+            for _ in 0..3 {
+                let _ = boot(&mut f, &cfg);
+            }
+        }
+    }
+}
+
+// ------------------------------------------------- MCUboot's TEST_DEPS table
+
+#[derive(Clone, Copy, PartialEq)]
+enum Dep {
+    Nothing,
+    NoUpgrade,
+    Correct,
+    OldCorrect,
+    Newer,
+}
+
+/// `sim/tests/core.rs` `TEST_DEPS` with `sim/src/depends.rs` versions:
+/// image n, slot s has version (20n + s).0.1; the upgrade of image n
+/// depends on the other image at its upgrade version (Correct), at its
+/// current version (OldCorrect) or at a version nobody has (Newer).
+#[test]
+fn mcuboot_dependency_combinations() {
+    use Dep::*;
+    let table: [([Dep; 2], [bool; 2]); 11] = [
+        ([Nothing, Nothing], [true, true]),
+        ([Correct, Correct], [true, true]),
+        ([Newer, Newer], [false, false]),
+        ([Newer, Correct], [false, false]),
+        ([Correct, Newer], [false, false]),
+        ([Nothing, NoUpgrade], [true, false]),
+        ([OldCorrect, NoUpgrade], [true, false]),
+        ([Newer, NoUpgrade], [false, false]),
+        ([NoUpgrade, Nothing], [false, true]),
+        ([NoUpgrade, OldCorrect], [false, true]),
+        ([NoUpgrade, Newer], [false, false]),
+    ];
+    for strategy in [
+        UpgradeStrategy::SwapScratch,
+        UpgradeStrategy::SwapMove,
+        UpgradeStrategy::SwapOffset,
+    ] {
+        for (deps, upgraded) in table {
+            let dev = Dev::new(strategy, 4, 0xff).two_images();
+            let cfg = dev.cfg();
+            let mut f = dev.flash();
+            let version = |n: usize, s: u8| (20 * n as u8 + s, 0u8, 1u16, 0u32);
+            for (n, d) in deps.iter().enumerate() {
+                let mut pri = Img::new(0, 0, 3000 + 500 * n, 10 + n as u8);
+                pri.version = version(n, 0);
+                install(&dev, &mut f, n, Slot::Primary, &pri);
+                if *d == NoUpgrade {
+                    continue;
+                }
+                let other = 1 - n;
+                let dep = match d {
+                    Correct => Some((other as u8, version(other, 1))),
+                    OldCorrect => Some((other as u8, version(other, 0))),
+                    Newer => Some((other as u8, (20 * other as u8 + 1, 1, 1, 0))),
+                    _ => None,
+                };
+                let mut sec = Img {
+                    dep,
+                    ..Img::new(0, 0, 4000 + 500 * n, 20 + n as u8)
+                };
+                sec.version = version(n, 1);
+                install(&dev, &mut f, n, Slot::Secondary, &sec);
+                set_pending(&mut f, &cfg, n, true).unwrap();
+            }
+            let r = boot(&mut f, &cfg).unwrap();
+            for (n, up) in upgraded.iter().enumerate() {
+                let want = 20 * n as u8 + u8::from(*up);
+                assert_eq!(
+                    booted_major(&r, n),
+                    want,
+                    "{strategy:?} image {n}, row {:?}",
+                    upgraded
+                );
+            }
+        }
+    }
+}
+
+// ------------------------------------------------------- MCUboot's op counts
+
+/// (erases, bytes written) per area from a recorded operation log.
+fn cost(log: &[(u32, bool, u32)], area: Area) -> (u32, u32) {
+    let inside = |a: u32| a >= area.offset && a < area.offset + area.size;
+    let erases = log.iter().filter(|(a, e, _)| *e && inside(*a)).count() as u32;
+    let bytes = log
+        .iter()
+        .filter(|(a, e, _)| !*e && inside(*a))
+        .map(|(_, _, n)| n)
+        .sum();
+    (erases, bytes)
+}
+
+/// The per-area erase and write counts MCUboot's own simulator measured for
+/// a permanent upgrade on its K64F layout (4 KiB sectors, 32-sector slots,
+/// 1-sector scratch, align 4, M = 128) with 12-sector images
+/// (reference/mcuboot.md §3.10).
+#[test]
+fn upgrade_costs_match_mcuboot_simulator_counts() {
+    let slot = 32 * 4096;
+    let images = [ImageSlots {
+        primary: Area::new(0, slot),
+        secondary: Area::new(slot, slot),
+    }];
+    let scratch = Area::new(2 * slot, 4096);
+    // (strategy, image size, primary (erases, bytes), secondary, scratch).
+    // 47 072 bytes span 12 sectors; the others are each strategy's largest
+    // image (N = 32 with the trailer in the last region, N = 30, N = 30).
+    let expected = [
+        (
+            UpgradeStrategy::SwapScratch,
+            47_072,
+            (13, 49328),
+            (13, 49152),
+            (13, 49180),
+        ),
+        (
+            UpgradeStrategy::SwapScratch,
+            131_072 - 1584,
+            (32, 129904),
+            (32, 129488),
+            (33, 129524),
+        ),
+        (
+            UpgradeStrategy::SwapMove,
+            47_072,
+            (25, 98480),
+            (13, 49152),
+            (0, 0),
+        ),
+        (
+            UpgradeStrategy::SwapMove,
+            30 * 4096,
+            (61, 246152),
+            (31, 122880),
+            (0, 0),
+        ),
+        (
+            UpgradeStrategy::SwapOffset,
+            47_072,
+            (13, 49284),
+            (13, 49152),
+            (0, 0),
+        ),
+        (
+            UpgradeStrategy::SwapOffset,
+            30 * 4096,
+            (31, 123156),
+            (31, 122880),
+            (0, 0),
+        ),
+        (
+            UpgradeStrategy::OverwriteOnly,
+            47_072,
+            (32, 131072),
+            (2, 0),
+            (0, 0),
+        ),
+    ];
+    for (strategy, size, pri, sec, scr) in expected {
+        let cfg = BootConfig {
+            images: &images,
+            scratch: Some(scratch),
+            strategy,
+            downgrade: DowngradePrevention::Off,
+            write_size: 4,
+            sectors: SectorLayout::Uniform(4096),
+            max_align: 8,
+            erased_val: 0xff,
+            max_sectors: 128,
+            bootstrap: false,
+            keys: &[],
+            signature: None,
+            encryption: None,
+        };
+        let mut f = TestFlash::new((2 * slot + 4096) as usize, 4096, 4, 0xff);
+        let payload = size as usize - 72;
+        assert!(
+            max_image_size(&mut f, &cfg, 0).unwrap() >= size,
+            "{strategy:?}"
+        );
+        f.load(0, &Img::new(1, 0, payload, 1).build());
+        let sec_addr = if strategy == UpgradeStrategy::SwapOffset {
+            slot + 4096
+        } else {
+            slot
+        };
+        f.load(sec_addr, &Img::new(2, 0, payload, 2).build());
+        set_pending(&mut f, &cfg, 0, true).unwrap();
+        f.log = Some(Vec::new());
+        let r = boot(&mut f, &cfg).unwrap();
+        assert_eq!(
+            (r.swap[0], booted_major(&r, 0)),
+            (SwapType::Perm, 2),
+            "{strategy:?}"
+        );
+        let log = f.log.take().unwrap();
+        assert_eq!(cost(&log, images[0].primary), pri, "{strategy:?} primary");
+        assert_eq!(
+            cost(&log, images[0].secondary),
+            sec,
+            "{strategy:?} secondary"
+        );
+        assert_eq!(cost(&log, scratch), scr, "{strategy:?} scratch");
+    }
+}
+
+/// Regression: resuming a swap-offset upgrade at its last sector must still
+/// copy the old (larger) image's last sector to the secondary. MCUboot's
+/// header lookup (`bs->idx <= last_idx`, 1-based against 0-based) reads the
+/// new image's header there and skips that copy.
+#[test]
+fn swap_offset_resume_at_last_sector_keeps_the_old_image_tail() {
+    let dev = Dev::new(UpgradeStrategy::SwapOffset, 4, 0xff);
+    let cfg = dev.cfg();
+    let mut base = dev.flash();
+    let old = install(&dev, &mut base, 0, Slot::Primary, &Img::new(1, 0, 12000, 1));
+    install(
+        &dev,
+        &mut base,
+        0,
+        Slot::Secondary,
+        &Img::new(2, 0, 9000, 2),
+    );
+    set_pending(&mut base, &cfg, 0, true).unwrap();
+    let mut clean = base.clone();
+    clean.ops = 0;
+    clean.log = Some(Vec::new());
+    boot(&mut clean, &cfg).unwrap();
+    // The erase of secondary sector 11 (the old image's last sector) in the
+    // upgrade's last step.
+    let sec = dev.images[0].secondary;
+    let log = clean.log.take().unwrap();
+    let n = log
+        .iter()
+        .position(|&(a, erase, _)| erase && a == sec.offset + 11 * SECTOR)
+        .unwrap() as u64
+        + 1;
+    let mut f = base.clone();
+    f.ops = 0;
+    f.cut_at = Some(n);
+    assert!(boot(&mut f, &cfg).is_err());
+    f.cut_at = None;
+    assert_eq!(booted_major(&boot(&mut f, &cfg).unwrap(), 0), 2);
+    assert_eq!(slot_bytes(&f, sec, old.len()), old);
 }

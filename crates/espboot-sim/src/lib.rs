@@ -21,3 +21,5 @@ pub mod chip;
 pub mod config;
 pub mod device;
 pub mod flash;
+pub mod run;
+pub mod scenario;

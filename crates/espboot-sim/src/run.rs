@@ -189,8 +189,10 @@ impl Setup {
     pub fn slot_states(&self, flash: &mut SimFlash) -> Result<Vec<SlotState>, String> {
         let mut out = Vec::new();
         for (image, slots) in self.images.iter().enumerate() {
-            for (slot, area) in [(Slot::Primary, slots.primary), (Slot::Secondary, slots.secondary)]
-            {
+            for (slot, area) in [
+                (Slot::Primary, slots.primary),
+                (Slot::Secondary, slots.secondary),
+            ] {
                 let trailer = self
                     .trailer(flash, image, slot)
                     .map_err(|e| format!("reading image {image} {slot:?} trailer: {e}"))?;
@@ -251,19 +253,18 @@ impl ImageSource for AreaReader<'_> {
     }
 }
 
-/// The whole image (header to the end of its TLVs) at `off` in `area`, if
-/// a well-formed one is there.
-fn image_at(flash: &mut SimFlash, area: Area, off: u32) -> Option<Vec<u8>> {
+/// The flash range of the whole image (header to the end of its TLVs) at
+/// `off` in `area`, if a well-formed one is there.
+fn image_at(flash: &mut SimFlash, area: Area, off: u32) -> Option<std::ops::Range<u32>> {
+    let base = area.offset.checked_add(off)?;
     let mut src = AreaReader {
         flash,
-        base: area.offset.checked_add(off)?,
+        base,
         size: area.size.checked_sub(off)?,
     };
     let header = mcuboot_image::ImageHeader::read_from(&mut src).ok()?;
     let tlvs = mcuboot_image::TlvIter::begin(&mut src, &header, None, false).ok()?;
-    let mut bytes = vec![0u8; tlvs.end() as usize];
-    src.read_at(0, &mut bytes).ok()?;
-    Some(bytes)
+    Some(base..base.checked_add(tlvs.end())?)
 }
 
 /// Trailer fields compared by the invariants.
@@ -308,13 +309,16 @@ pub struct SlotState {
     pub image: usize,
     pub slot: Slot,
     pub trailer: TrailerSummary,
-    /// The image at offset 0 (and, for swap-offset's secondary, at sector 1).
-    pub images: Vec<Option<Vec<u8>>>,
+    /// Flash range of the image at offset 0 (and, for swap-offset's
+    /// secondary, at sector 1).
+    pub images: Vec<Option<std::ops::Range<u32>>>,
 }
 
 impl SlotState {
-    /// What differs from `expected`, in words.
-    pub fn diff(&self, expected: &SlotState) -> Option<String> {
+    /// What differs from `expected`, in words: the trailer fields, or the
+    /// image bytes (`data` is this state's flash, `expected_data` the
+    /// expected state's).
+    pub fn diff(&self, expected: &SlotState, data: &[u8], expected_data: &[u8]) -> Option<String> {
         let what = format!("image {} {:?} slot", self.image, self.slot);
         if self.trailer != expected.trailer {
             return Some(format!(
@@ -322,32 +326,38 @@ impl SlotState {
                 self.trailer, expected.trailer
             ));
         }
-        if self.images != expected.images {
-            let describe = |v: &[Option<Vec<u8>>]| {
-                v.iter()
-                    .map(|i| match i {
-                        Some(b) => format!("{} bytes", b.len()),
-                        None => "none".to_string(),
-                    })
-                    .collect::<Vec<_>>()
-                    .join("/")
+        for (got, want) in self.images.iter().zip(&expected.images) {
+            let bytes = |d: &'_ [u8], r: &Option<std::ops::Range<u32>>| {
+                r.as_ref()
+                    .and_then(|r| d.get(r.start as usize..r.end as usize))
+                    .map(<[u8]>::to_vec)
             };
-            let first_diff = self
-                .images
-                .iter()
-                .zip(&expected.images)
-                .find_map(|(a, b)| match (a, b) {
-                    (Some(a), Some(b)) => a.iter().zip(b).position(|(x, y)| x != y),
-                    _ => None,
-                });
-            return Some(format!(
-                "{what} image differs ({} vs expected {}{})",
-                describe(&self.images),
-                describe(&expected.images),
-                first_diff
-                    .map(|p| format!(", first difference at +{p:#x}"))
-                    .unwrap_or_default()
-            ));
+            let (g, w) = (bytes(data, got), bytes(expected_data, want));
+            let same = match (got, want) {
+                (Some(gr), Some(wr)) => {
+                    gr.len() == wr.len()
+                        && data.get(gr.start as usize..gr.end as usize)
+                            == expected_data.get(wr.start as usize..wr.end as usize)
+                }
+                (None, None) => true,
+                _ => false,
+            };
+            if !same {
+                let first = match (&g, &w) {
+                    (Some(g), Some(w)) => g
+                        .iter()
+                        .zip(w)
+                        .position(|(a, b)| a != b)
+                        .map(|p| format!(", first difference at +{p:#x}"))
+                        .unwrap_or_default(),
+                    _ => String::new(),
+                };
+                return Some(format!(
+                    "{what} image differs ({:?} bytes vs expected {:?}{first})",
+                    g.map(|v| v.len()),
+                    w.map(|v| v.len()),
+                ));
+            }
         }
         None
     }
@@ -360,6 +370,18 @@ pub struct RunningImage {
     pub slot: &'static str,
     /// `maj.min.rev+build`.
     pub version: String,
+}
+
+/// Flash work in one area during a boot.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AreaCounters {
+    pub area: String,
+    pub erases: u64,
+    pub bytes_written: u64,
+    pub writes: u64,
+    pub bytes_read: u64,
+    /// Modelled time, milliseconds.
+    pub time_ms: f64,
 }
 
 /// What one boot did, as `espboot sim boot --json` prints it.
@@ -380,6 +402,8 @@ pub struct BootReport {
     pub flash_ops: u64,
     /// Modelled flash time of this boot, milliseconds.
     pub flash_time_ms: f64,
+    /// Counters per flash area (slots, scratch, then everything else).
+    pub areas: Vec<AreaCounters>,
     /// The power was cut during this boot.
     pub interrupted: bool,
     /// Why nothing was booted.
@@ -440,7 +464,13 @@ impl BootReport {
                     None,
                 )
             }
-            Err(e) => (false, Vec::new(), Vec::new(), Vec::new(), Some(e.to_string())),
+            Err(e) => (
+                false,
+                Vec::new(),
+                Vec::new(),
+                Vec::new(),
+                Some(e.to_string()),
+            ),
         };
         Self {
             booted,
@@ -452,6 +482,18 @@ impl BootReport {
             bytes_written: totals.bytes_written,
             flash_ops: flash.ops(),
             flash_time_ms: totals.time_us / 1000.0,
+            areas: flash
+                .region_counters()
+                .into_iter()
+                .map(|(name, c)| AreaCounters {
+                    area: name.to_string(),
+                    erases: c.erases,
+                    bytes_written: c.bytes_written,
+                    writes: c.writes,
+                    bytes_read: c.bytes_read,
+                    time_ms: c.time_us / 1000.0,
+                })
+                .collect(),
             interrupted: flash.power_lost(),
             error,
         }
@@ -460,12 +502,7 @@ impl BootReport {
 
 /// The setup of a device (its map and embedded keys).
 pub fn device_setup(device: &Device) -> Result<Setup, RunError> {
-    let keys = device
-        .settings
-        .keys
-        .iter()
-        .map(|k| k.der.clone())
-        .collect();
+    let keys = device.settings.keys.iter().map(|k| k.der.clone()).collect();
     Ok(Setup::from_map(&device.settings.map, keys))
 }
 
@@ -591,6 +628,8 @@ pub fn sweep(
 struct Expected {
     images: Vec<RunningImage>,
     slots: Vec<SlotState>,
+    /// The flash after the uninterrupted boot.
+    data: Vec<u8>,
 }
 
 /// Sweeps the next boot of `flash` under `setup`: for every flash operation
@@ -615,9 +654,8 @@ pub fn sweep_flash(
     let ops = ref_report.flash_ops;
     let expected = Expected {
         images: ref_report.images.clone(),
-        slots: setup
-            .slot_states(&mut reference)
-            .map_err(RunError::Boot)?,
+        slots: setup.slot_states(&mut reference).map_err(RunError::Boot)?,
+        data: reference.data().to_vec(),
     };
     let modes: Vec<CutMode> = if options.torn {
         vec![CutMode::Clean, CutMode::Torn]
@@ -645,7 +683,9 @@ pub fn sweep_flash(
                 let base = work.snapshot();
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(&(k, mode)) = points.get(i) else { break };
+                    let Some(&(k, mode)) = points.get(i) else {
+                        break;
+                    };
                     work.restore(&base);
                     if let Some(failure) = check_point(setup, &mut work, k, mode, &expected) {
                         let label = match mode {
@@ -653,7 +693,11 @@ pub fn sweep_flash(
                             CutMode::Torn => "torn",
                         };
                         if let Ok(mut f) = failures.lock() {
-                            f.push((k, mode == CutMode::Torn, format!("{label} at op {k}: {failure}")));
+                            f.push((
+                                k,
+                                mode == CutMode::Torn,
+                                format!("{label} at op {k}: {failure}"),
+                            ));
                         }
                     }
                     let d = done.fetch_add(1, Ordering::Relaxed) + 1;
@@ -724,5 +768,5 @@ fn check_point(
     slots
         .iter()
         .zip(&expected.slots)
-        .find_map(|(got, want)| got.diff(want))
+        .find_map(|(got, want)| got.diff(want, flash.data(), &expected.data))
 }

@@ -46,14 +46,14 @@ struct NewArgs {
     /// Device directory to create (must not exist or be empty).
     dev: PathBuf,
     /// Chip (the port's target name, e.g. esp32c3).
-    #[arg(long, value_parser = parse_target)]
-    target: Target,
+    #[arg(long)]
+    target: String,
     /// bootloader.conf file(s); later files override earlier keys.
     #[arg(long = "config", value_name = "FILE")]
     configs: Vec<PathBuf>,
     /// Flash size (e.g. 4MB); overrides CONFIG_ESP_FLASH_SIZE.
-    #[arg(long = "flash-size", alias = "flash_size", value_parser = parse_size)]
-    flash_size: Option<u32>,
+    #[arg(long = "flash-size", alias = "flash_size")]
+    flash_size: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -70,11 +70,9 @@ struct ReadArgs {
     /// Device directory.
     dev: PathBuf,
     /// Flash address.
-    #[arg(value_parser = parse_addr)]
-    addr: u32,
+    addr: String,
     /// Number of bytes (e.g. 0x1000 or 4MB).
-    #[arg(value_parser = parse_size)]
-    size: u32,
+    size: String,
     /// Output file.
     #[arg(short, long)]
     output: PathBuf,
@@ -137,11 +135,6 @@ struct SweepArgs {
     torn: bool,
 }
 
-fn parse_target(s: &str) -> Result<Target, String> {
-    s.parse()
-        .map_err(|e: espboot_sim::config::ConfigError| e.to_string())
-}
-
 fn parse_addr(s: &str) -> Result<u32, String> {
     parse_number(s).ok_or_else(|| format!("expected an address (decimal or 0x hex), got {s:?}"))
 }
@@ -178,7 +171,14 @@ fn new(a: NewArgs) -> anyhow::Result<ExitCode> {
     if a.dev.join(SETTINGS_FILE).exists() || a.dev.join(FLASH_FILE).exists() {
         bail!("device {}: already exists", a.dev.display());
     }
-    let device = Device::create(a.target, &a.configs, a.flash_size)
+    let target: Target = a.target.parse().context("--target")?;
+    let flash_size = a
+        .flash_size
+        .as_deref()
+        .map(parse_size)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--flash-size: {e}"))?;
+    let device = Device::create(target, &a.configs, flash_size)
         .with_context(|| format!("device {}", a.dev.display()))?;
     std::fs::create_dir_all(&a.dev)
         .with_context(|| format!("cannot create device directory {}", a.dev.display()))?;
@@ -208,8 +208,10 @@ fn write(a: WriteArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn read(a: ReadArgs) -> anyhow::Result<ExitCode> {
+    let addr = parse_addr(&a.addr).map_err(|e| anyhow::anyhow!("ADDR: {e}"))?;
+    let size = parse_size(&a.size).map_err(|e| anyhow::anyhow!("SIZE: {e}"))?;
     let mut device = load(&a.dev)?;
-    let bytes = device.read_flash(a.addr, a.size)?;
+    let bytes = device.read_flash(addr, size)?;
     write_atomic(&a.output, &bytes, false)?;
     Ok(ExitCode::SUCCESS)
 }

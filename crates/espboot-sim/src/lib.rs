@@ -19,6 +19,7 @@
 
 pub mod chip;
 pub mod config;
+pub mod demo;
 pub mod device;
 pub mod flash;
 pub mod run;

@@ -32,6 +32,10 @@ enum Command {
     Efuse(cmd::efuse::Args),
     /// The virtual device: flash, boot, power cuts.
     Sim(cmd::sim::Args),
+    /// Show the whole chain on a fresh virtual device: keys, eFuse
+    /// provisioning, signed bootloader and app, upgrades, revert,
+    /// downgrade and tamper refusal, power-cut recovery.
+    Demo(cmd::demo::Args),
     /// Create `imgtool`, `espsecure` and `espefuse` links to this binary in DIR.
     InstallLinks(cmd::links::Args),
 }
@@ -48,6 +52,7 @@ fn main() -> ExitCode {
         Command::Secure(args) => cmd::secure::run(args),
         Command::Efuse(args) => cmd::efuse::run(args),
         Command::Sim(args) => cmd::sim::run(args),
+        Command::Demo(args) => cmd::demo::run(args),
         Command::InstallLinks(args) => cmd::links::run(args),
     };
     match result {

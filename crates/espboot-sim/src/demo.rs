@@ -1,0 +1,747 @@
+//! `espboot demo`: the whole MCUboot-on-Espressif chain on a fresh virtual
+//! device, narrated step by step, each step checked against what the seed
+//! documents say should happen.
+//!
+//! Everything runs through the same libraries as the CLI: keys and signing
+//! from `mcuboot-image` and `esp-secure`, eFuse burns from `esp-efuse`, and
+//! boots from the boot core through [`crate::run`]. The work directory keeps
+//! every file a user would have (keys, `bootloader.conf`, signed images, the
+//! device's `flash.bin`/`device.json` and `efuse.bin`), so the same state can
+//! be inspected afterwards with `espboot sim`, `espboot efuse` or the
+//! reference tools.
+
+use std::path::{Path, PathBuf};
+
+use esp_efuse::{Efuses, KeyGroup, KeyOptions};
+use esp_image::esp_image::{EspImageBuilder, Segment};
+use esp_image::load_header::{LoadHeader, LoadSegment};
+use esp_image::{Chip, FlashCryptAlgorithm};
+use esp_secure::flash_encryption::{
+    Esp32FlashCrypt, FlashCrypt, FlashEncryptionKey, XtsFlashCrypt,
+};
+use esp_secure::sbv2;
+use esp_secure::sbv2::{SigningKey as Sbv2Key, SigningScheme};
+use mcuboot_image::keys::{KeyType, PrivateKey};
+use mcuboot_image::sign::{self, KeySigner, SignOptions};
+use mcuboot_image::ImageVersion;
+use serde::Serialize;
+
+use crate::config::Target;
+use crate::device::{Device, FLASH_FILE, SETTINGS_FILE};
+use crate::flash::CutMode;
+use crate::run::{self, BootReport, SweepOptions};
+
+/// What to run the demo on.
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    pub chip: Chip,
+    /// The work directory; must exist and be empty.
+    pub dir: PathBuf,
+}
+
+/// One narrated step.
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    pub number: usize,
+    pub title: String,
+    /// What was done and observed, one line each.
+    pub details: Vec<String>,
+    /// The step behaved as the documentation says it should.
+    pub ok: bool,
+}
+
+/// The whole run.
+#[derive(Debug, Clone, Serialize)]
+pub struct DemoReport {
+    pub target: String,
+    pub dir: String,
+    pub steps: Vec<Step>,
+    pub ok: bool,
+}
+
+/// Narration and progress hooks of a run. `Sync` because the power-cut
+/// sweep reports progress from its worker threads.
+pub trait DemoObserver: Sync {
+    /// A step is starting.
+    fn start(&mut self, number: usize, title: &str);
+    /// A step finished.
+    fn finish(&mut self, step: &Step);
+    /// Power-cut sweep progress: points done, total.
+    fn sweep_progress(&self, done: u64, total: u64);
+}
+
+type StepResult = Result<Vec<String>, String>;
+
+/// The key and slot facts shared by the steps.
+struct Demo {
+    chip: Chip,
+    dir: PathBuf,
+    device: Device,
+    efuses: Efuses,
+    /// The MCUboot image signer (the key in `mcuboot-signing-key.pem`).
+    signer: KeySigner,
+    sbv2_key: Sbv2Key,
+    fe_key: FlashEncryptionKey,
+    slot_size: u32,
+    primary: u32,
+    secondary: u32,
+}
+
+/// The MCUboot port's bootloader configuration used by the demo: ECDSA
+/// P-256 image signatures (`imgtool keygen -t ecdsa-p256`) and version-based
+/// downgrade prevention (seed 000 "Downgrade prevention").
+const BOOTLOADER_CONF: &str = "\
+# espboot demo: MCUboot port configuration (see bootloader.conf of the port)
+CONFIG_ESP_SIGN_EC256=y
+CONFIG_ESP_SIGN_KEY_FILE=mcuboot-signing-key.pub.pem
+CONFIG_ESP_DOWNGRADE_PREVENTION=y
+";
+
+/// Runs the demo. Returns `Err` only when the demo itself cannot proceed
+/// (e.g. the work directory cannot be written); a step that does not behave
+/// as documented is reported in the [`DemoReport`] with `ok = false`, and the
+/// run stops there.
+///
+/// # Errors
+/// A one-line description of what could not be set up.
+pub fn run_demo(
+    options: &DemoOptions,
+    observer: &mut dyn DemoObserver,
+) -> Result<DemoReport, String> {
+    let mut report = DemoReport {
+        target: options.chip.name().to_owned(),
+        dir: options.dir.display().to_string(),
+        steps: Vec::new(),
+        ok: true,
+    };
+    let step = |report: &mut DemoReport,
+                observer: &mut dyn DemoObserver,
+                title: &str,
+                body: &mut dyn FnMut(&dyn DemoObserver) -> StepResult|
+     -> bool {
+        let number = report.steps.len() + 1;
+        observer.start(number, title);
+        let (details, ok) = match body(&*observer) {
+            Ok(details) => (details, true),
+            Err(reason) => (vec![reason], false),
+        };
+        let s = Step {
+            number,
+            title: title.to_owned(),
+            details,
+            ok,
+        };
+        observer.finish(&s);
+        report.ok &= ok;
+        report.steps.push(s);
+        ok
+    };
+
+    let mut demo: Option<Demo> = None;
+    let ok = step(
+        &mut report,
+        observer,
+        "Generate the keys: MCUboot image signing, Secure Boot V2 signing, flash encryption",
+        &mut |_| {
+            let (d, lines) = Demo::setup(options)?;
+            demo = Some(d);
+            Ok(lines)
+        },
+    );
+    let Some(mut demo) = demo.filter(|_| ok) else {
+        return Ok(report);
+    };
+    type Action = fn(&mut Demo, &dyn DemoObserver) -> StepResult;
+    let steps: [(&str, Action); 9] = [
+        (
+            "Provision flash encryption from the host (seed 003: burn the key, then the crypt counter)",
+            Demo::provision_flash_encryption,
+        ),
+        (
+            "Provision Secure Boot V2 from the host (seed 003: burn the key digest, then enable)",
+            Demo::provision_secure_boot,
+        ),
+        (
+            "Sign and encrypt the bootloader; check it as the ROM would",
+            Demo::bootloader,
+        ),
+        ("Flash the signed app 1.0.0 and boot", Demo::first_boot),
+        (
+            "Test upgrade to 1.1.0 that is not confirmed: it reverts",
+            Demo::test_upgrade_reverts,
+        ),
+        ("Upgrade to 1.1.0 and confirm it: it stays", Demo::confirmed_upgrade),
+        ("Try to downgrade to 1.0.5: refused", Demo::downgrade_refused),
+        ("Try a tampered 1.2.0: refused", Demo::tampered_refused),
+        (
+            "Cut the power in the middle of the 1.2.0 swap: the next boot recovers",
+            Demo::power_cut_recovers,
+        ),
+    ];
+    for (title, action) in steps {
+        let ok = step(&mut report, observer, title, &mut |obs| {
+            action(&mut demo, obs)
+        });
+        if !ok {
+            break;
+        }
+    }
+    demo.save()
+        .map_err(|e| format!("cannot save the device in {}: {e}", demo.dir.display()))?;
+    Ok(report)
+}
+
+fn write_file(path: &Path, bytes: &[u8], secret: bool) -> Result<(), String> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    if secret {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    #[cfg(not(unix))]
+    let _ = secret;
+    use std::io::Write;
+    options
+        .open(path)
+        .and_then(|mut f| f.write_all(bytes))
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+fn version(text: &str) -> Result<ImageVersion, String> {
+    text.parse().map_err(|e| format!("version {text}: {e:?}"))
+}
+
+fn expect_running(report: &BootReport, version: &str, swap: &str) -> StepResult {
+    if !report.booted {
+        return Err(format!(
+            "expected {version} to boot, nothing booted: {}",
+            report.error.as_deref().unwrap_or("no error reported")
+        ));
+    }
+    let running = report.images.first().map(|i| i.version.as_str());
+    if running != Some(version) || report.swap != swap {
+        return Err(format!(
+            "expected {version} after a '{swap}' boot, got {} after '{}'",
+            running.unwrap_or("nothing"),
+            report.swap
+        ));
+    }
+    Ok(vec![format!("boot: {}", report.summary())])
+}
+
+impl Demo {
+    fn setup(options: &DemoOptions) -> Result<(Demo, Vec<String>), String> {
+        let chip = options.chip;
+        let dir = options.dir.clone();
+        let mut lines = Vec::new();
+
+        let mcuboot_key = PrivateKey::generate(KeyType::EcdsaP256).map_err(|e| e.to_string())?;
+        let pem = mcuboot_key.to_pkcs8_pem(None).map_err(|e| e.to_string())?;
+        write_file(&dir.join("mcuboot-signing-key.pem"), pem.as_bytes(), true)?;
+        let public = mcuboot_key
+            .public_key()
+            .spki_pem()
+            .map_err(|e| e.to_string())?;
+        write_file(
+            &dir.join("mcuboot-signing-key.pub.pem"),
+            public.as_bytes(),
+            false,
+        )?;
+        lines.push("mcuboot-signing-key.pem: ECDSA P-256 (imgtool keygen -t ecdsa-p256)".into());
+        lines.push("mcuboot-signing-key.pub.pem: its public key, embedded in the bootloader (imgtool getpub -e pem)".into());
+
+        // ESP32-C2 verifies only ECDSA signatures in ROM; the others here
+        // support RSA-3072, the seed's default scheme.
+        let scheme = if chip == Chip::Esp32c2 {
+            SigningScheme::Ecdsa256
+        } else {
+            SigningScheme::Rsa3072
+        };
+        let sbv2_key = Sbv2Key::generate(scheme).map_err(|e| e.to_string())?;
+        let pem = sbv2_key.to_pem().map_err(|e| e.to_string())?;
+        write_file(
+            &dir.join("secure-boot-signing-key.pem"),
+            pem.as_bytes(),
+            true,
+        )?;
+        lines.push(format!(
+            "secure-boot-signing-key.pem: {} (espsecure generate-signing-key --version 2 --scheme {})",
+            scheme.name(),
+            scheme.name()
+        ));
+
+        // ESP32-C2 has a single key block: a 128-bit flash encryption key in
+        // its low half leaves the high half for the Secure Boot digest
+        // (seed 003, "For burning both keys together").
+        let (fe_bits, fe_kind) = match chip {
+            Chip::Esp32 => (256, "ESP32 AES-256"),
+            Chip::Esp32c2 => (128, "XTS-AES-128 derived from 128 eFuse bits"),
+            _ => (256, "XTS-AES-128"),
+        };
+        let fe_key = FlashEncryptionKey::generate(fe_bits);
+        write_file(
+            &dir.join("flash-encryption-key.bin"),
+            fe_key.as_bytes(),
+            true,
+        )?;
+        lines.push(format!(
+            "flash-encryption-key.bin: {fe_bits} bits ({fe_kind})"
+        ));
+
+        let conf = dir.join("bootloader.conf");
+        write_file(&conf, BOOTLOADER_CONF.as_bytes(), false)?;
+        let target: Target = chip
+            .name()
+            .parse()
+            .map_err(|e: crate::config::ConfigError| e.to_string())?;
+        let device = Device::create(target, &[conf], None).map_err(|e| e.to_string())?;
+        let slots = device
+            .settings
+            .map
+            .images
+            .first()
+            .ok_or("the flash map has no image slots")?;
+        let (primary, secondary, slot_size) = (
+            slots.primary.offset,
+            slots.secondary.offset,
+            slots.primary.size,
+        );
+        lines.push(format!(
+            "virtual {chip}: primary slot {primary:#x}, secondary {secondary:#x}, {slot_size:#x} bytes each"
+        ));
+        let demo = Demo {
+            chip,
+            dir,
+            device,
+            efuses: Efuses::new(esp_efuse_chip(chip)?),
+            signer: KeySigner::new(mcuboot_key, false).map_err(|e| e.to_string())?,
+            sbv2_key,
+            fe_key,
+            slot_size,
+            primary,
+            secondary,
+        };
+        Ok((demo, lines))
+    }
+
+    fn burn(&mut self) -> Result<(), String> {
+        if self.efuses.plan_burn().map_err(|e| e.to_string())? {
+            self.efuses.execute_burn().map_err(|e| e.to_string())?;
+        }
+        self.efuses.take_log();
+        Ok(())
+    }
+
+    fn field(&self, name: &str) -> Result<String, String> {
+        let id = self.efuses.field(name).map_err(|e| e.to_string())?;
+        Ok(self.efuses.get(id).to_string())
+    }
+
+    fn provision_flash_encryption(&mut self, _: &dyn DemoObserver) -> StepResult {
+        let (block, purpose, counter, max) = match self.chip {
+            Chip::Esp32 => ("flash_encryption", "", "FLASH_CRYPT_CNT", "127"),
+            Chip::Esp32c2 => (
+                "BLOCK_KEY0",
+                "XTS_AES_128_KEY_DERIVED_FROM_128_EFUSE_BITS",
+                "SPI_BOOT_CRYPT_CNT",
+                "7",
+            ),
+            _ => ("BLOCK_KEY0", "XTS_AES_128_KEY", "SPI_BOOT_CRYPT_CNT", "7"),
+        };
+        let mut lines = Vec::new();
+        if self.chip == Chip::Esp32c2 {
+            // One key block for both keys: once the flash encryption key is
+            // burned the block is write-protected, so the seed burns the
+            // Secure Boot digest in the same espefuse run.
+            self.efuses
+                .burn_key_digest(&[self.digest_group()?], KeyOptions::default())
+                .map_err(|e| e.to_string())?;
+            lines.push(
+                "espefuse burn-key-digest secure-boot-signing-key.pem, in the same run as:".into(),
+            );
+        }
+        self.efuses
+            .burn_key(
+                &[KeyGroup {
+                    block: block.into(),
+                    data: self.fe_key.as_bytes().to_vec(),
+                    purpose: purpose.into(),
+                }],
+                KeyOptions::default(),
+            )
+            .map_err(|e| e.to_string())?;
+        self.burn()?;
+        self.efuses
+            .burn_efuse(&[(counter.into(), Some(max.into()))])
+            .map_err(|e| e.to_string())?;
+        self.burn()?;
+        lines.push(
+            format!("espefuse burn-key {block} flash-encryption-key.bin {purpose}")
+                .trim_end()
+                .to_owned(),
+        );
+        lines.push(format!(
+            "espefuse burn-efuse {counter} {max}: {counter} = {}",
+            self.field(counter)?
+        ));
+        let key_block = self.efuses.field(if self.chip == Chip::Esp32 {
+            "BLOCK1"
+        } else {
+            "BLOCK_KEY0"
+        });
+        if let Ok(id) = key_block {
+            if self.efuses.is_readable(id, None) {
+                return Err("the flash encryption key is still readable after burn-key".into());
+            }
+            lines.push("the key is read-protected: software reads it back as zeros".into());
+        }
+        Ok(lines)
+    }
+
+    /// The Secure Boot V2 digest as `burn-key-digest` stages it.
+    fn digest_group(&self) -> Result<KeyGroup, String> {
+        let digest = self.sbv2_key.public_key().digest();
+        write_file(&self.dir.join("secure-boot-digest.bin"), &digest, false)?;
+        let (block, purpose) = match self.chip {
+            Chip::Esp32 => ("secure_boot_v2", ""),
+            Chip::Esp32c2 => ("BLOCK_KEY0", "SECURE_BOOT_DIGEST"),
+            _ => ("BLOCK_KEY1", "SECURE_BOOT_DIGEST0"),
+        };
+        Ok(KeyGroup {
+            block: block.into(),
+            data: digest.to_vec(),
+            purpose: purpose.into(),
+        })
+    }
+
+    fn provision_secure_boot(&mut self, _: &dyn DemoObserver) -> StepResult {
+        let mut lines =
+            vec!["espsecure digest-sbv2-public-key -> secure-boot-digest.bin".to_owned()];
+        if self.chip == Chip::Esp32c2 {
+            lines.push("the digest went into BLOCK_KEY0 with the flash encryption key".into());
+        } else {
+            let group = self.digest_group()?;
+            lines.push(
+                format!(
+                    "espefuse burn-key {} secure-boot-digest.bin {}",
+                    group.block, group.purpose
+                )
+                .trim_end()
+                .to_owned(),
+            );
+            // ESP32 takes the digest file through `burn-key secure_boot_v2`
+            // (seed 003); `burn-key-digest` there needs an ECO3 revision.
+            let staged = if self.chip == Chip::Esp32 {
+                self.efuses.burn_key(&[group], KeyOptions::default())
+            } else {
+                self.efuses.burn_key_digest(&[group], KeyOptions::default())
+            };
+            staged.map_err(|e| e.to_string())?;
+            self.burn()?;
+        }
+        let enable = if self.chip == Chip::Esp32 {
+            "ABS_DONE_1"
+        } else {
+            "SECURE_BOOT_EN"
+        };
+        self.efuses
+            .burn_efuse(&[(enable.into(), None)])
+            .map_err(|e| e.to_string())?;
+        self.burn()?;
+        lines.push(format!(
+            "espefuse burn-efuse {enable}: {enable} = {}",
+            self.field(enable)?
+        ));
+        Ok(lines)
+    }
+
+    fn crypt(&self) -> Result<Box<dyn FlashCrypt>, String> {
+        Ok(match self.chip.flash_crypt_algorithm() {
+            // FLASH_CRYPT_CONFIG 0xF: every key bit tweaked (seed 003).
+            FlashCryptAlgorithm::Esp32Legacy => {
+                Box::new(Esp32FlashCrypt::new(&self.fe_key, 0xF).map_err(|e| e.to_string())?)
+            }
+            _ => Box::new(XtsFlashCrypt::new(&self.fe_key).map_err(|e| e.to_string())?),
+        })
+    }
+
+    fn bootloader(&mut self, _: &dyn DemoObserver) -> StepResult {
+        let map = self.chip.memory_map(false);
+        let [loader, data] = &map.bootloader_regions;
+        let (Some(code_at), Some(data_at)) = (
+            loader.iram.as_ref().map(|r| r.start),
+            data.dram.as_ref().map(|r| r.start),
+        ) else {
+            return Err("the chip's bootloader regions are incomplete".into());
+        };
+        let config: Vec<u8> = BOOTLOADER_CONF.bytes().collect();
+        let image = EspImageBuilder::new(self.chip, code_at)
+            .segment(Segment::new(data_at, config))
+            .segment(Segment::new(code_at, vec![0x13; 256]))
+            .build();
+        let signed = sbv2::sign_image(&image, &[&self.sbv2_key], sbv2::SignOptions::default())
+            .map_err(|e| e.to_string())?;
+        write_file(
+            &self.dir.join("bootloader-signed.bin"),
+            &signed.bytes,
+            false,
+        )?;
+        let digest = self.sbv2_key.public_key().digest();
+        sbv2::verify_with_digests(&signed.bytes, &[digest])
+            .map_err(|e| format!("the ROM check refused our own bootloader: {e}"))?;
+        let mut tampered = signed.bytes.clone();
+        tampered[40] ^= 1;
+        if sbv2::verify_with_digests(&tampered, &[digest]).is_ok() {
+            return Err("a tampered bootloader passed the ROM check".into());
+        }
+        let offset = self.chip.bootloader_offset();
+        let crypt = self.crypt()?;
+        let mut encrypted = signed.bytes.clone();
+        crypt
+            .encrypt(offset, &mut encrypted)
+            .map_err(|e| e.to_string())?;
+        write_file(
+            &self.dir.join("bootloader-signed-enc.bin"),
+            &encrypted,
+            false,
+        )?;
+        let mut back = encrypted.clone();
+        crypt
+            .decrypt(offset, &mut back)
+            .map_err(|e| e.to_string())?;
+        if back != signed.bytes || encrypted == signed.bytes {
+            return Err("flash encryption did not round-trip".into());
+        }
+        Ok(vec![
+            format!(
+                "bootloader.bin: ESP image, {} bytes, signature sector at {:#x}",
+                signed.bytes.len(),
+                signed.data_len
+            ),
+            "ROM check against the burned digest: accepted; with one byte flipped: refused".into(),
+            format!("espsecure encrypt-flash-data --address {offset:#x}: bootloader-signed-enc.bin (decrypts back)"),
+        ])
+    }
+
+    /// An app payload with the port's load header, signed like the seed's
+    /// `imgtool sign --align 4 -v V -H 32 --pad-header -S SLOT`, plus
+    /// `-M 512` to match the port's sector count.
+    fn app(&self, ver: &str, confirm: bool, pad: bool) -> Result<Vec<u8>, String> {
+        let map = self.chip.memory_map(false);
+        let code: Vec<u8> = ver.bytes().cycle().take(1024).collect();
+        let data: Vec<u8> = vec![0x5a; 256];
+        let header_len = 0x20u32;
+        let iram_off = header_len + 96;
+        let dram_off = iram_off + code.len() as u32;
+        let iram_at = map.iram.start + 0x1000;
+        let load = LoadHeader {
+            entry_addr: iram_at,
+            iram: LoadSegment {
+                dest_addr: iram_at,
+                flash_offset: iram_off,
+                size: code.len() as u32,
+            },
+            dram: LoadSegment {
+                dest_addr: map.dram.start + 0x1000,
+                flash_offset: dram_off,
+                size: data.len() as u32,
+            },
+            ..LoadHeader::default()
+        };
+        let mut payload = load.to_bytes().to_vec();
+        payload.extend_from_slice(&code);
+        payload.extend_from_slice(&data);
+        write_file(&self.dir.join(format!("app-{ver}.bin")), &payload, false)?;
+
+        let mut opts = SignOptions::new(version(ver)?, header_len, self.slot_size);
+        opts.pad_header = true;
+        opts.align = 4;
+        opts.max_sectors = Some(512);
+        opts.pad = pad || confirm;
+        opts.confirm = confirm;
+        let built =
+            sign::build(payload, &opts, Some(&self.signer), None).map_err(|e| e.to_string())?;
+        let mut bytes = built.bytes;
+        if opts.pad {
+            sign::pad_to_slot(&mut bytes, &opts, built.enc_tlv_len);
+        }
+        write_file(
+            &self.dir.join(format!("app-{ver}-signed.bin")),
+            &bytes,
+            false,
+        )?;
+        Ok(bytes)
+    }
+
+    fn flash(&mut self, at: u32, image: &[u8]) -> Result<(), String> {
+        self.device
+            .write_flash(at, image)
+            .map_err(|e| e.to_string())
+    }
+
+    fn first_boot(&mut self, _: &dyn DemoObserver) -> StepResult {
+        let image = self.app("1.0.0", true, true)?;
+        self.flash(self.primary, &image)?;
+        let mut lines = vec![format!("write app-1.0.0-signed.bin at {:#x}", self.primary)];
+        lines.extend(expect_running(
+            &run::boot(&mut self.device, None),
+            "1.0.0+0",
+            "none",
+        )?);
+        Ok(lines)
+    }
+
+    fn test_upgrade_reverts(&mut self, _: &dyn DemoObserver) -> StepResult {
+        let image = self.app("1.1.0", false, false)?;
+        self.flash(self.secondary, &image)?;
+        run::app_set_pending(&mut self.device, 0, false).map_err(|e| e.to_string())?;
+        let mut lines = vec![format!(
+            "write app-1.1.0-signed.bin at {:#x}; the running app marks it pending (test)",
+            self.secondary
+        )];
+        lines.extend(expect_running(
+            &run::boot(&mut self.device, None),
+            "1.1.0+0",
+            "test",
+        )?);
+        lines.push("the app does not confirm; reset".into());
+        lines.extend(expect_running(
+            &run::boot(&mut self.device, None),
+            "1.0.0+0",
+            "revert",
+        )?);
+        Ok(lines)
+    }
+
+    fn confirmed_upgrade(&mut self, _: &dyn DemoObserver) -> StepResult {
+        let image = self.app("1.1.0", false, false)?;
+        self.flash(self.secondary, &image)?;
+        run::app_set_pending(&mut self.device, 0, false).map_err(|e| e.to_string())?;
+        let mut lines = expect_running(&run::boot(&mut self.device, None), "1.1.0+0", "test")?;
+        run::app_confirm(&mut self.device, 0).map_err(|e| e.to_string())?;
+        lines.push("the app confirms itself (boot_set_confirmed); reset".into());
+        lines.extend(expect_running(
+            &run::boot(&mut self.device, None),
+            "1.1.0+0",
+            "none",
+        )?);
+        Ok(lines)
+    }
+
+    fn downgrade_refused(&mut self, _: &dyn DemoObserver) -> StepResult {
+        let image = self.app("1.0.5", false, false)?;
+        self.flash(self.secondary, &image)?;
+        run::app_set_pending(&mut self.device, 0, true).map_err(|e| e.to_string())?;
+        let report = run::boot(&mut self.device, None);
+        let running = report.images.first().map(|i| i.version.as_str());
+        if running != Some("1.1.0+0") || report.swap == "perm" {
+            return Err(format!(
+                "the downgrade was not refused: running {}, swap '{}'",
+                running.unwrap_or("nothing"),
+                report.swap
+            ));
+        }
+        Ok(vec![
+            "write app-1.0.5-signed.bin to the secondary slot, mark it pending (permanent)".into(),
+            format!(
+                "boot: {} (CONFIG_ESP_DOWNGRADE_PREVENTION)",
+                report.summary()
+            ),
+        ])
+    }
+
+    fn tampered_refused(&mut self, _: &dyn DemoObserver) -> StepResult {
+        let mut image = self.app("1.2.0", false, false)?;
+        // One bit of the payload, inside the hashed region.
+        let at = 0x20 + 96 + 10;
+        image[at] ^= 0x01;
+        write_file(&self.dir.join("app-1.2.0-tampered.bin"), &image, false)?;
+        self.flash(self.secondary, &image)?;
+        run::app_set_pending(&mut self.device, 0, true).map_err(|e| e.to_string())?;
+        let report = run::boot(&mut self.device, None);
+        let running = report.images.first().map(|i| i.version.as_str());
+        if running != Some("1.1.0+0") {
+            return Err(format!(
+                "the tampered image was not refused: running {}",
+                running.unwrap_or("nothing")
+            ));
+        }
+        Ok(vec![
+            format!(
+                "flip one bit at offset {at:#x} of app-1.2.0-signed.bin, flash it, mark it pending"
+            ),
+            format!(
+                "boot: {} (hash check failed; the slot is erased)",
+                report.summary()
+            ),
+        ])
+    }
+
+    fn power_cut_recovers(&mut self, observer: &dyn DemoObserver) -> StepResult {
+        let image = self.app("1.2.0", false, false)?;
+        self.flash(self.secondary, &image)?;
+        run::app_set_pending(&mut self.device, 0, true).map_err(|e| e.to_string())?;
+        let sweep = run::sweep(&self.device, &SweepOptions::default(), &|done, total| {
+            observer.sweep_progress(done, total)
+        })
+        .map_err(|e| e.to_string())?;
+        if !sweep.failures.is_empty() {
+            return Err(format!(
+                "{} of {} cut points broke the upgrade, first: {}",
+                sweep.failures.len(),
+                sweep.cut_points,
+                sweep.failures[0]
+            ));
+        }
+        let cut_at = sweep.boot_ops / 2;
+        let cut = run::boot(&mut self.device, Some((cut_at, CutMode::Clean)));
+        if !cut.interrupted {
+            return Err("the power cut did not interrupt the swap".into());
+        }
+        let mut lines = vec![format!(
+            "power cut after flash operation {cut_at} of {}: nothing booted",
+            sweep.boot_ops
+        )];
+        let resumed = run::boot(&mut self.device, None);
+        let running = resumed.images.first().map(|i| i.version.as_str());
+        if running != Some("1.2.0+0") {
+            return Err(format!(
+                "after the power cut, expected 1.2.0 to boot, got {}: {}",
+                running.unwrap_or("nothing"),
+                resumed.error.as_deref().unwrap_or("")
+            ));
+        }
+        lines.push(format!(
+            "power back: {} (the swap resumed from its status records)",
+            resumed.summary()
+        ));
+        lines.push(format!(
+            "and at every one of the {} cut points: {} failures ({:.0} cut points/s)",
+            sweep.cut_points,
+            sweep.failures.len(),
+            sweep.points_per_second
+        ));
+        Ok(lines)
+    }
+
+    fn save(&self) -> Result<(), String> {
+        let dev = self.dir.join("device");
+        std::fs::create_dir_all(&dev).map_err(|e| e.to_string())?;
+        write_file(
+            &dev.join(SETTINGS_FILE),
+            &self.device.settings_json(),
+            false,
+        )?;
+        write_file(&dev.join(FLASH_FILE), self.device.flash.data(), false)?;
+        write_file(
+            &dev.join("efuse.bin"),
+            &esp_efuse::virt::to_file_bytes(&self.efuses),
+            false,
+        )
+    }
+}
+
+fn esp_efuse_chip(chip: Chip) -> Result<esp_efuse::Chip, String> {
+    esp_efuse::Chip::from_name(chip.name()).ok_or_else(|| format!("no eFuse table for {chip}"))
+}

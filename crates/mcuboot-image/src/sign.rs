@@ -601,17 +601,12 @@ pub fn build(
     build_with_header_area(payload, opts, signer, encryption)
 }
 
-/// Room to reserve after the input so that TLVs and slot padding never
-/// reallocate the (possibly large) image buffer.
+/// Room to reserve for the input so that the TLVs never reallocate the
+/// (possibly large) image buffer. Slot padding is streamed ([`padding`]).
 #[must_use]
 pub fn output_capacity(input_len: usize, opts: &SignOptions) -> usize {
     // Both TLV areas are at most 64 KiB each; encryption pads up to 15 bytes.
-    let image = input_len + opts.header_size as usize + 2 * 0x1_0000 + 16;
-    if opts.pad {
-        image.max(opts.slot_size as usize)
-    } else {
-        image
-    }
+    input_len + opts.header_size as usize + 2 * 0x1_0000 + 16
 }
 
 /// [`build`] for a buffer whose first `header_size` bytes already are the
@@ -929,26 +924,47 @@ fn check_size(
     Ok(warnings)
 }
 
-/// `Image.pad_to` (plus `save`'s `--pad` logic): pads `bytes` in place to
-/// the slot size with the erased value, writes the boot magic at the end
-/// and, with `--confirm`, image_ok.
-pub fn pad_to_slot(bytes: &mut Vec<u8>, opts: &SignOptions, enc_tlv_len: Option<usize>) {
+/// What `--pad` appends to an image of `len` bytes (`Image.pad_to`):
+/// `erased_run` bytes of the erased value, then `tail` (erased bytes, the
+/// image_ok flag with `--confirm`, the boot magic). Described rather than
+/// materialized so a large slot can be streamed to disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Padding {
+    /// Erased bytes before the tail.
+    pub erased_run: usize,
+    /// The last bytes of the slot.
+    pub tail: Vec<u8>,
+}
+
+/// The padding imgtool's `pad_to` adds after an image of `len` bytes.
+#[must_use]
+pub fn padding(len: usize, opts: &SignOptions, enc_tlv_len: Option<usize>) -> Padding {
     let slot = opts.slot_size as usize;
     let magic = opts.boot_magic();
     // imgtool pads with `size - (len + tsize)` then `tsize - 16` bytes; a
     // negative first count is an empty run in Python.
     let tsize = opts.trailer_size(enc_tlv_len) as usize;
-    let fill = slot.saturating_sub(bytes.len() + tsize) + tsize.saturating_sub(magic.len());
-    let start = bytes.len();
-    bytes.resize(start + fill, opts.erased_val);
-    bytes.extend_from_slice(&magic);
-    if opts.confirm && !opts.overwrite_only {
-        let idx = bytes.len().checked_sub(opts.image_ok_from_end() as usize);
-        // imgtool writes into its padding buffer only.
-        if let Some(i) = idx.filter(|i| *i >= start) {
-            bytes[i] = 0x01;
-        }
+    let total = slot.saturating_sub(len + tsize) + tsize.saturating_sub(magic.len()) + magic.len();
+    let ok_from_end = opts.image_ok_from_end() as usize;
+    let tail_len = total.min(ok_from_end.max(magic.len()));
+    let mut tail = std::vec![opts.erased_val; tail_len];
+    let m = tail_len - magic.len();
+    tail[m..].copy_from_slice(&magic);
+    // imgtool writes image_ok into its padding buffer only.
+    if opts.confirm && !opts.overwrite_only && tail_len >= ok_from_end {
+        tail[tail_len - ok_from_end] = 0x01;
     }
+    Padding {
+        erased_run: total - tail_len,
+        tail,
+    }
+}
+
+/// Pads `bytes` in place (`--pad` for a binary output); see [`padding`].
+pub fn pad_to_slot(bytes: &mut Vec<u8>, opts: &SignOptions, enc_tlv_len: Option<usize>) {
+    let p = padding(bytes.len(), opts, enc_tlv_len);
+    bytes.resize(bytes.len() + p.erased_run, opts.erased_val);
+    bytes.extend_from_slice(&p.tail);
 }
 
 /// The trailer bytes `save` writes into a `.hex` output with `--pad`:

@@ -513,10 +513,25 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
         let text = mcuboot_image::hexfile::write(&refs);
         write_output(Some(&a.outfile), text.as_bytes(), false).context("OUTFILE")?;
     } else {
-        if opts.pad {
-            sign::pad_to_slot(&mut bytes, &opts, enc_tlv_len);
-        }
-        write_output(Some(&a.outfile), &bytes, false).context("OUTFILE")?;
+        // The image, then the slot padding streamed (never held in memory).
+        let pad = opts
+            .pad
+            .then(|| sign::padding(bytes.len(), &opts, enc_tlv_len));
+        crate::fsutil::write_atomic_with(&a.outfile, false, |w| {
+            w.write_all(&bytes)?;
+            if let Some(p) = &pad {
+                let chunk = vec![opts.erased_val; p.erased_run.min(1 << 16)];
+                let mut left = p.erased_run;
+                while left > 0 {
+                    let n = left.min(chunk.len());
+                    w.write_all(&chunk[..n])?;
+                    left -= n;
+                }
+                w.write_all(&p.tail)?;
+            }
+            Ok(())
+        })
+        .context("OUTFILE")?;
     }
     if let Some(path) = &a.sig_out {
         if let Some(sig) = signature {

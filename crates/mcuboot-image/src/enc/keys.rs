@@ -74,8 +74,8 @@ pub enum KeyError {
     /// A key-wrap key that is neither 16 nor 32 bytes.
     #[error("an AES key-wrap key must be 16 or 32 bytes, got {0}")]
     KekLength(usize),
-    /// Neither PEM nor a base64 key-wrap key.
-    #[error("expected a PEM key or a base64-encoded 16/32-byte AES key-wrap key")]
+    /// Neither PEM, DER nor a base64 key-wrap key.
+    #[error("expected a PEM or DER key, or a base64-encoded 16/32-byte AES key-wrap key")]
     UnrecognizedFormat,
 }
 
@@ -336,7 +336,31 @@ fn looks_like_pem(text: &str) -> bool {
     text.trim_start().starts_with("-----BEGIN ")
 }
 
+/// True when `bytes` is exactly one DER SEQUENCE (tag 0x30 and a definite
+/// length covering the rest). A bare tag check is not enough: base64 text may
+/// start with `0` (0x30), as MCUboot's own `enc-aes128kw.b64` does.
+fn looks_like_der_sequence(bytes: &[u8]) -> bool {
+    let (header, body) = match bytes {
+        [0x30, n, ..] if *n < 0x80 => (2, usize::from(*n)),
+        [0x30, 0x81, n, ..] => (3, usize::from(*n)),
+        [0x30, 0x82, hi, lo, ..] => (4, usize::from(u16::from_be_bytes([*hi, *lo]))),
+        _ => return false,
+    };
+    header + body == bytes.len()
+}
+
 fn parse_file(contents: &[u8], password: Option<&[u8]>) -> Result<AnyKey, KeyError> {
+    if looks_like_der_sequence(contents) {
+        let der = match from_spki_der(contents) {
+            Ok(r) => Ok(AnyKey::Public(r)),
+            Err(_) => DecryptionKey::from_der(contents).map(AnyKey::Private),
+        };
+        // Text that merely looks like DER (base64 starting "0+", say) goes on
+        // to the text formats below.
+        if der.is_ok() || core::str::from_utf8(contents).is_err() {
+            return der;
+        }
+    }
     let text = core::str::from_utf8(contents).map_err(|_| KeyError::UnrecognizedFormat)?;
     if looks_like_pem(text) {
         parse_pem(text, password)
@@ -358,7 +382,9 @@ impl Recipient {
     }
 
     /// Reads a recipient from the contents of a key file: PEM as in
-    /// [`Recipient::from_pem`], else a base64 AES key-wrap KEK.
+    /// [`Recipient::from_pem`], DER (SubjectPublicKeyInfo or a private key
+    /// as [`DecryptionKey::from_der`] reads it), else a base64 AES key-wrap
+    /// KEK.
     pub fn from_file_contents(contents: &[u8]) -> Result<Self, KeyError> {
         match parse_file(contents, None)? {
             AnyKey::Public(r) => Ok(r),
@@ -410,7 +436,8 @@ impl DecryptionKey {
     }
 
     /// Reads a private key from the contents of a key file: PEM as in
-    /// [`DecryptionKey::from_pem`], else a base64 AES key-wrap KEK.
+    /// [`DecryptionKey::from_pem`], DER as in [`DecryptionKey::from_der`],
+    /// else a base64 AES key-wrap KEK.
     pub fn from_file_contents(contents: &[u8], password: Option<&[u8]>) -> Result<Self, KeyError> {
         match parse_file(contents, password)? {
             AnyKey::Private(k) => Ok(k),

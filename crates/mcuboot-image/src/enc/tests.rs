@@ -488,3 +488,36 @@ fn unsupported_key_types_are_named() {
         Err(KeyError::UnsupportedPemLabel(_)) | Err(KeyError::Pem(_))
     ));
 }
+
+#[test]
+fn der_key_files_load_like_pem() {
+    use p256::pkcs8::{EncodePrivateKey, EncodePublicKey};
+    let ec = p256::SecretKey::random(&mut OsRng);
+    let spki = ec.public_key().to_public_key_der().expect("der");
+    assert!(matches!(
+        Recipient::from_file_contents(spki.as_bytes()),
+        Ok(Recipient::EcP256(_))
+    ));
+    let pkcs8 = ec.to_pkcs8_der().expect("der");
+    assert!(matches!(
+        DecryptionKey::from_file_contents(pkcs8.as_bytes(), None),
+        Ok(DecryptionKey::EcP256(_))
+    ));
+    assert!(matches!(
+        Recipient::from_file_contents(pkcs8.as_bytes()),
+        Ok(Recipient::EcP256(_))
+    ));
+    // A well-formed SEQUENCE that is no key.
+    assert!(Recipient::from_file_contents(b"\x30\x03\x02\x01\x80").is_err());
+}
+
+/// Regression: a base64 KEK whose first bytes read as a DER SEQUENCE header
+/// of exactly the file's length ("0+" = 0x30 0x2b, 45 bytes with the
+/// newline) was taken for DER and refused.
+#[test]
+fn base64_kek_that_looks_like_a_der_header_still_loads() {
+    let tricky = b"0+9vb29vb29vb29vb29vb29vb29vb29vb29vb29vb28=\n";
+    assert_eq!(tricky.len(), 45);
+    let k = DecryptionKey::from_file_contents(tricky, None).expect("tricky KEK");
+    assert!(matches!(k, DecryptionKey::AesKw(ref kek) if kek.key_len() == AesKeyLen::Aes256));
+}

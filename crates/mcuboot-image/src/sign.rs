@@ -182,16 +182,146 @@ pub trait ImageSigner {
     ) -> Result<Vec<u8>, signature::Error>;
 }
 
-/// A key pair read from a file, signing through the RustCrypto traits.
-pub struct KeySigner {
-    key: PrivateKey,
-    public: PublicKey,
-    pad_sig: bool,
+/// Pads an ECDSA DER signature with zeros to `len` (`--pad-sig`,
+/// `keys/ecdsa.py`). Python's `b'\0' * negative` is empty: never truncate.
+fn pad_der(mut der: Vec<u8>, pad_sig: bool, len: usize) -> Vec<u8> {
+    if pad_sig && der.len() < len {
+        der.resize(len, 0);
+    }
+    der
+}
+
+/// Any RustCrypto Ed25519 signer (a key file, an HSM) as an [`ImageSigner`]:
+/// signs the digest, or the whole region in pure mode.
+#[derive(Debug)]
+pub struct Ed25519Signer<S> {
+    /// The signer's public key.
+    pub public: PublicKey,
+    /// The signer.
+    pub inner: S,
+}
+
+impl<S: signature::Signer<ed25519_dalek::Signature>> ImageSigner for Ed25519Signer<S> {
+    fn public_key(&self) -> &PublicKey {
+        &self.public
+    }
+    fn sign_image(
+        &self,
+        digest: &[u8],
+        region: &[u8],
+        pure: bool,
+    ) -> Result<Vec<u8>, signature::Error> {
+        let msg = if pure { region } else { digest };
+        Ok(self.inner.try_sign(msg)?.to_bytes().to_vec())
+    }
+}
+
+/// Any RustCrypto ECDSA P-256 prehash signer as an [`ImageSigner`] (DER,
+/// zero-padded to 72 bytes with `pad_sig`).
+#[derive(Debug)]
+pub struct EcdsaP256Signer<S> {
+    /// The signer's public key.
+    pub public: PublicKey,
+    /// The signer.
+    pub inner: S,
+    /// `--pad-sig`.
+    pub pad_sig: bool,
+}
+
+impl<S: signature::hazmat::PrehashSigner<p256::ecdsa::Signature>> ImageSigner
+    for EcdsaP256Signer<S>
+{
+    fn public_key(&self) -> &PublicKey {
+        &self.public
+    }
+    fn sign_image(
+        &self,
+        digest: &[u8],
+        _region: &[u8],
+        _pure: bool,
+    ) -> Result<Vec<u8>, signature::Error> {
+        let sig = self.inner.sign_prehash(digest)?;
+        Ok(pad_der(sig.to_der().as_bytes().to_vec(), self.pad_sig, 72))
+    }
+}
+
+/// Any RustCrypto ECDSA P-384 prehash signer as an [`ImageSigner`] (DER,
+/// zero-padded to 103 bytes with `pad_sig`).
+#[derive(Debug)]
+pub struct EcdsaP384Signer<S> {
+    /// The signer's public key.
+    pub public: PublicKey,
+    /// The signer.
+    pub inner: S,
+    /// `--pad-sig`.
+    pub pad_sig: bool,
+}
+
+impl<S: signature::hazmat::PrehashSigner<p384::ecdsa::Signature>> ImageSigner
+    for EcdsaP384Signer<S>
+{
+    fn public_key(&self) -> &PublicKey {
+        &self.public
+    }
+    fn sign_image(
+        &self,
+        digest: &[u8],
+        _region: &[u8],
+        _pure: bool,
+    ) -> Result<Vec<u8>, signature::Error> {
+        let sig = self.inner.sign_prehash(digest)?;
+        Ok(pad_der(sig.to_der().as_bytes().to_vec(), self.pad_sig, 103))
+    }
+}
+
+/// Any RustCrypto randomized RSA-PSS prehash signer as an [`ImageSigner`]
+/// (MCUboot: SHA-256, MGF1-SHA-256, salt length 32, `image_rsa.c`).
+#[derive(Debug)]
+pub struct RsaPssSigner<S> {
+    /// The signer's public key.
+    pub public: PublicKey,
+    /// The signer.
+    pub inner: S,
+}
+
+impl<S: signature::hazmat::RandomizedPrehashSigner<rsa::pss::Signature>> ImageSigner
+    for RsaPssSigner<S>
+{
+    fn public_key(&self) -> &PublicKey {
+        &self.public
+    }
+    fn sign_image(
+        &self,
+        digest: &[u8],
+        _region: &[u8],
+        _pure: bool,
+    ) -> Result<Vec<u8>, signature::Error> {
+        use signature::SignatureEncoding;
+        let sig = self
+            .inner
+            .sign_prehash_with_rng(&mut rand_core::OsRng, digest)?;
+        Ok(sig.to_vec())
+    }
+}
+
+/// A key pair read from a file: one of the RustCrypto adapters above, so a
+/// file key and an external signer go through the same code.
+#[non_exhaustive]
+pub enum KeySigner {
+    /// Ed25519.
+    Ed25519(Ed25519Signer<ed25519_dalek::SigningKey>),
+    /// ECDSA P-256.
+    EcdsaP256(EcdsaP256Signer<p256::ecdsa::SigningKey>),
+    /// ECDSA P-384.
+    EcdsaP384(EcdsaP384Signer<p384::ecdsa::SigningKey>),
+    /// RSA-2048/3072 PSS.
+    Rsa(RsaPssSigner<rsa::pss::SigningKey<sha2::Sha256>>),
 }
 
 impl std::fmt::Debug for KeySigner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "KeySigner({})", self.public.type_name())
+        // Never print key material.
+        write!(f, "KeySigner({})", self.public_key().type_name())
     }
 }
 
@@ -203,64 +333,52 @@ impl KeySigner {
     /// [`SignError::Key`] for X25519, which cannot sign.
     pub fn new(key: PrivateKey, pad_sig: bool) -> Result<Self, SignError> {
         let public = key.public_key();
-        if public.signature_kind().is_none() {
-            return Err(SignError::Key(
-                "-k/--key: an x25519 key cannot sign (it is for encryption, -E)".into(),
-            ));
-        }
-        Ok(Self {
-            key,
-            public,
-            pad_sig,
+        Ok(match key {
+            PrivateKey::Ed25519(k) => Self::Ed25519(Ed25519Signer { public, inner: k }),
+            PrivateKey::P256(k) => Self::EcdsaP256(EcdsaP256Signer {
+                public,
+                inner: p256::ecdsa::SigningKey::from(&k),
+                pad_sig,
+            }),
+            PrivateKey::P384(k) => Self::EcdsaP384(EcdsaP384Signer {
+                public,
+                inner: p384::ecdsa::SigningKey::from(&k),
+                pad_sig,
+            }),
+            // MCUboot accepts salt length 32 only (`image_rsa.c`).
+            PrivateKey::Rsa(k) => Self::Rsa(RsaPssSigner {
+                public,
+                inner: rsa::pss::SigningKey::new_with_salt_len(*k, 32),
+            }),
+            _ => {
+                return Err(SignError::Key(
+                    "-k/--key: an x25519 key cannot sign (it is for encryption, -E)".into(),
+                ))
+            }
         })
+    }
+
+    fn as_signer(&self) -> &dyn ImageSigner {
+        match self {
+            Self::Ed25519(s) => s,
+            Self::EcdsaP256(s) => s,
+            Self::EcdsaP384(s) => s,
+            Self::Rsa(s) => s,
+        }
     }
 }
 
 impl ImageSigner for KeySigner {
     fn public_key(&self) -> &PublicKey {
-        &self.public
+        self.as_signer().public_key()
     }
-
     fn sign_image(
         &self,
         digest: &[u8],
         region: &[u8],
         pure: bool,
     ) -> Result<Vec<u8>, signature::Error> {
-        use signature::hazmat::PrehashSigner;
-        use signature::{SignatureEncoding, Signer};
-        match &self.key {
-            PrivateKey::Ed25519(k) => {
-                let msg = if pure { region } else { digest };
-                Ok(Signer::<ed25519_dalek::Signature>::try_sign(k, msg)?.to_vec())
-            }
-            PrivateKey::P256(k) => {
-                let sk = p256::ecdsa::SigningKey::from(k);
-                let sig: p256::ecdsa::Signature = sk.sign_prehash(digest)?;
-                let mut der = sig.to_der().to_vec();
-                // Python's `b'\0' * negative` is empty: never truncate.
-                if self.pad_sig && der.len() < 72 {
-                    der.resize(72, 0);
-                }
-                Ok(der)
-            }
-            PrivateKey::P384(k) => {
-                let sk = p384::ecdsa::SigningKey::from(k);
-                let sig: p384::ecdsa::Signature = sk.sign_prehash(digest)?;
-                let mut der = sig.to_der().to_vec();
-                if self.pad_sig && der.len() < 103 {
-                    der.resize(103, 0);
-                }
-                Ok(der)
-            }
-            PrivateKey::Rsa(k) => {
-                // MCUboot accepts salt length 32 only (`image_rsa.c`).
-                let scheme = rsa::Pss::new_with_salt::<sha2::Sha256>(32);
-                k.sign_with_rng(&mut rand_core::OsRng, scheme, digest)
-                    .map_err(signature::Error::from_source)
-            }
-            _ => Err(signature::Error::new()),
-        }
+        self.as_signer().sign_image(digest, region, pure)
     }
 }
 

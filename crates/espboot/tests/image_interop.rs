@@ -1078,6 +1078,12 @@ fn dumpinfo_reports_header_tlvs_and_trailer() {
     assert_eq!(v["tlvs"][0]["protected"], true);
     assert_eq!(v["trailer"]["magic_state"], "good");
     assert_eq!(v["trailer"]["image_ok"], "set");
+    let out =
+        common::run_ok(espboot_in(d).args(["verify", "--json", "-k", "ed25519.pem", "s.bin"]));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["version"], "1.2.3+4");
+    assert_eq!(v["signature_checked"], true);
     let out = common::run_ok(espboot_in(d).args(["dumpinfo", "s.bin"]));
     assert!(String::from_utf8_lossy(&out.stdout).contains("KEYHASH"));
     let out = common::run_fail(espboot_in(d).args(["dumpinfo", "app.bin"]));

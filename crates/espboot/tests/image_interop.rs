@@ -954,6 +954,16 @@ fn bad_inputs_give_one_line_errors_and_no_output() {
     std::fs::write(d.join("big.bin"), vec![0u8; 0x4000]).unwrap();
     std::fs::write(d.join("huge-tlv.bin"), vec![7u8; 70_000]).unwrap();
     std::fs::write(d.join("not-a-key.pem"), "hello\n").unwrap();
+    std::fs::write(d.join("half-tlv.bin"), vec![7u8; 40_000]).unwrap();
+    common::run_ok(espboot_in(d).args([
+        "getpub",
+        "-e",
+        "pem",
+        "-k",
+        "ed25519.pem",
+        "-o",
+        "pub.pem",
+    ]));
     let mut c = espboot_in(d);
     c.env("ESPBOOT_PASSWORD", "pw")
         .args(["keygen", "-t", "ed25519", "-p", "-k", "protected.pem"]);
@@ -1003,6 +1013,21 @@ fn bad_inputs_give_one_line_errors_and_no_output() {
             "-L/--load-addr",
         ),
         (&["missing.bin"], "INFILE"),
+        (&["-k", "pub.pem", "app.bin"], "-k/--key"),
+        (
+            &[
+                "-k",
+                "ed25519.pem",
+                "--custom-tlv-file",
+                "0xa0",
+                "half-tlv.bin",
+                "--custom-tlv-file",
+                "0xa1",
+                "half-tlv.bin",
+                "app.bin",
+            ],
+            "protected TLV area",
+        ),
     ];
     common::run_ok(espboot_in(d).args(["keygen", "-t", "x25519", "-k", "x25519.pem"]));
     for (i, (args, needle)) in cases.iter().enumerate() {

@@ -65,9 +65,12 @@ pub enum SignError {
         /// Extra explanation.
         note: String,
     },
-    /// A field overflows its header or TLV width.
-    #[error("{0} does not fit its field")]
+    /// A field overflows its header width.
+    #[error("{0} does not fit its header field")]
     Overflow(&'static str),
+    /// A TLV or TLV area longer than its 16-bit length field allows.
+    #[error("{0} would be larger than 65535 bytes, the most a TLV length field can hold")]
+    TlvOverflow(&'static str),
     /// The key cannot be used this way.
     #[error("{0}")]
     Key(String),
@@ -622,7 +625,7 @@ fn push_tlv(
     value: &[u8],
     what: &'static str,
 ) -> Result<(), SignError> {
-    let len = u16::try_from(value.len()).map_err(|_| SignError::Overflow(what))?;
+    let len = u16::try_from(value.len()).map_err(|_| SignError::TlvOverflow(what))?;
     area.extend_from_slice(&kind.to_le_bytes());
     area.extend_from_slice(&len.to_le_bytes());
     area.extend_from_slice(value);
@@ -634,7 +637,7 @@ fn finish_area(magic: u16, body: &[u8], what: &'static str) -> Result<Vec<u8>, S
     if body.is_empty() {
         return Ok(Vec::new());
     }
-    let tot = u16::try_from(body.len() + 4).map_err(|_| SignError::Overflow(what))?;
+    let tot = u16::try_from(body.len() + 4).map_err(|_| SignError::TlvOverflow(what))?;
     let mut out = Vec::with_capacity(body.len() + 4);
     out.extend_from_slice(&magic.to_le_bytes());
     out.extend_from_slice(&tot.to_le_bytes());
@@ -801,9 +804,14 @@ pub fn build_with_header_area(
     for (kind, value) in &opts.custom_tlvs {
         push_tlv(&mut prot, *kind, value, "a custom TLV (--custom-tlv)")?;
     }
-    let prot_area = finish_area(TLV_PROT_INFO_MAGIC, &prot, "the protected TLV area")?;
-    let protect_tlv_size = u16::try_from(prot_area.len())
-        .map_err(|_| SignError::Overflow("the protected TLV area"))?;
+    let prot_area = finish_area(
+        TLV_PROT_INFO_MAGIC,
+        &prot,
+        "the protected TLV area (-s, -d, --boot-record, --custom-tlv)",
+    )?;
+    let protect_tlv_size = u16::try_from(prot_area.len()).map_err(|_| {
+        SignError::TlvOverflow("the protected TLV area (-s, -d, --boot-record, --custom-tlv)")
+    })?;
 
     // Encrypted payloads are padded to the AES block size before hashing.
     if encryption.is_some() {

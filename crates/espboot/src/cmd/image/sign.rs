@@ -380,13 +380,12 @@ fn options(a: &SignArgs) -> anyhow::Result<SignOptions> {
     o.pad = a.pad || a.confirm || a.test;
     o.align = a.align.parse().unwrap_or(1);
     o.max_align = a.max_align.as_deref().and_then(|m| m.parse().ok());
+    // click's `int` (decimal); 0 is accepted like imgtool does.
     o.max_sectors = match &a.max_sectors {
         Some(m) => Some(
-            m.trim()
-                .parse::<u32>()
-                .ok()
-                .filter(|m| *m > 0)
-                .with_context(|| format!("-M/--max-sectors: '{m}' is not a positive integer"))?,
+            parse_py_int(m)
+                .and_then(|v| u32::try_from(v).ok())
+                .with_context(|| format!("-M/--max-sectors: '{m}' is not a sector count"))?,
         ),
         None => None,
     };

@@ -180,8 +180,8 @@ fn trailer_info(image: &[u8], image_end: usize) -> serde_json::Value {
         "magic_state": state,
     });
     if let Some(a) = max_align.filter(|a| matches!(a, 8 | 16 | 32)) {
-        let off = image.len() - (16usize.div_ceil(a) * a + a);
-        if let Some(b) = image.get(off) {
+        let off = image.len().checked_sub(16usize.div_ceil(a) * a + a);
+        if let Some((off, b)) = off.and_then(|o| image.get(o).map(|b| (o, b))) {
             out["max_align"] = json!(a);
             out["image_ok_offset"] = json!(off);
             out["image_ok"] = json!(match b {

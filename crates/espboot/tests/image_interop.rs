@@ -456,6 +456,40 @@ const SIGN_MATRIX: &[(&str, &[&str], &str)] = &[
         ],
         "in.hex",
     ),
+    (
+        "vid-cid",
+        &[
+            "--vid",
+            "example.com",
+            "--cid",
+            "bootloader-app",
+            "-H",
+            "0x20",
+            "-S",
+            "0x4000",
+            "-v",
+            "1.2.3",
+            "-k",
+            "ed25519.pem",
+        ],
+        "app.bin",
+    ),
+    (
+        "vid-raw",
+        &[
+            "--vid",
+            "12345678-1234-5678-1234-567812345678",
+            "--cid",
+            "0123456789abcdef0123456789ABCDEF",
+            "-H",
+            "0x20",
+            "-S",
+            "0x4000",
+            "-v",
+            "1.2.3",
+        ],
+        "app.bin",
+    ),
     // The seed's Espressif commands (flash encryption: align 32; dependencies).
     (
         "seed-esp-flash-enc",
@@ -1013,6 +1047,7 @@ fn bad_inputs_give_one_line_errors_and_no_output() {
             "-L/--load-addr",
         ),
         (&["missing.bin"], "INFILE"),
+        (&["--cid", "app-class", "app.bin"], "--cid"),
         (&["-k", "pub.pem", "app.bin"], "-k/--key"),
         (
             &[

@@ -465,6 +465,10 @@ pub struct SignOptions {
     pub vector_to_sign: Option<VectorToSign>,
     /// `--save-enctlv`.
     pub save_enctlv: bool,
+    /// `--vid`: vendor UUID (see [`parse_uuid`]).
+    pub vid: Option<[u8; 16]>,
+    /// `--cid`: image class UUID (see [`parse_uuid`]).
+    pub cid: Option<[u8; 16]>,
 }
 
 impl SignOptions {
@@ -496,6 +500,8 @@ impl SignOptions {
             pure: false,
             vector_to_sign: None,
             save_enctlv: false,
+            vid: None,
+            cid: None,
         }
     }
 
@@ -642,6 +648,62 @@ fn finish_area(magic: u16, body: &[u8], what: &'static str) -> Result<Vec<u8>, S
     out.extend_from_slice(&magic.to_le_bytes());
     out.extend_from_slice(&tot.to_le_bytes());
     out.extend_from_slice(body);
+    Ok(out)
+}
+
+/// `uuid.NAMESPACE_DNS` (RFC 4122 appendix C), imgtool's namespace for `--vid`.
+pub const UUID_NAMESPACE_DNS: [u8; 16] = [
+    0x6b, 0xa7, 0xb8, 0x10, 0x9d, 0xad, 0x11, 0xd1, 0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8,
+];
+
+/// imgtool's `parse_uuid` (`image.py`): a raw UUID (`8-4-4-4-12` hex or 32
+/// hex digits), else a printable name hashed into a version-5 UUID under
+/// `namespace` (RFC 4122 §4.3: SHA-1, version and variant bits set).
+///
+/// # Errors
+/// [`SignError::Usage`] for a name without a namespace or unprintable text.
+pub fn parse_uuid(namespace: Option<&[u8; 16]>, value: &str) -> Result<[u8; 16], SignError> {
+    let hex_only = |s: &str| s.bytes().all(|b| b.is_ascii_hexdigit());
+    let groups: Vec<&str> = value.split('-').collect();
+    let dashed = groups.len() == 5
+        && groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+        && groups.iter().all(|g| hex_only(g));
+    let compact: String = if dashed {
+        groups.concat()
+    } else {
+        value.to_string()
+    };
+    if compact.len() == 32 && hex_only(&compact) {
+        let mut out = [0u8; 16];
+        for (i, b) in out.iter_mut().enumerate() {
+            *b = u8::from_str_radix(&compact[2 * i..2 * i + 2], 16)
+                .map_err(|_| SignError::Usage(std::format!("bad UUID {value}")))?;
+        }
+        return Ok(out);
+    }
+    // Python's str.isprintable: no control or separator characters but ' '.
+    if !value
+        .chars()
+        .all(|c| c == ' ' || !(c.is_control() || c.is_whitespace()))
+    {
+        return Err(SignError::Usage(std::format!(
+            "Unknown UUID format: {value:?}"
+        )));
+    }
+    let Some(ns) = namespace else {
+        return Err(SignError::Usage(std::format!(
+            "Unknown namespace for UUID: {value} (give --vid too, or a raw UUID)"
+        )));
+    };
+    use sha1::Digest as _;
+    let mut h = sha1::Sha1::new();
+    h.update(ns);
+    h.update(value.as_bytes());
+    let d = h.finalize();
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&d[..16]);
+    out[6] = (out[6] & 0x0f) | 0x50;
+    out[8] = (out[8] & 0x3f) | 0x80;
     Ok(out)
 }
 
@@ -800,6 +862,12 @@ pub fn build_with_header_area(
             &dep.to_bytes(),
             "a dependency TLV",
         )?;
+    }
+    if let Some(vid) = &opts.vid {
+        push_tlv(&mut prot, TlvKind::UuidVid.code(), vid, "the UUID_VID TLV")?;
+    }
+    if let Some(cid) = &opts.cid {
+        push_tlv(&mut prot, TlvKind::UuidCid.code(), cid, "the UUID_CID TLV")?;
     }
     for (kind, value) in &opts.custom_tlvs {
         push_tlv(&mut prot, *kind, value, "a custom TLV (--custom-tlv)")?;

@@ -137,10 +137,10 @@ pub struct SignArgs {
     /// Write the data to sign externally instead of an image.
     #[arg(long = "vector-to-sign", value_parser = ["payload", "digest"])]
     vector_to_sign: Option<String>,
-    /// Vendor UUID (not supported).
+    /// Vendor UUID: raw, or a domain name (UUIDv5 in the DNS namespace).
     #[arg(long = "vid")]
     vid: Option<String>,
-    /// Class UUID (not supported).
+    /// Image class UUID: raw, or a name (UUIDv5 in the --vid namespace).
     #[arg(long = "cid")]
     cid: Option<String>,
     /// Input image (binary, or Intel HEX when named *.hex).
@@ -440,6 +440,18 @@ fn options(a: &SignArgs) -> anyhow::Result<SignOptions> {
         _ => None,
     };
     o.save_enctlv = a.save_enctlv;
+    o.vid = a
+        .vid
+        .as_deref()
+        .map(|v| sign::parse_uuid(Some(&sign::UUID_NAMESPACE_DNS), v))
+        .transpose()
+        .context("--vid")?;
+    o.cid = a
+        .cid
+        .as_deref()
+        .map(|c| sign::parse_uuid(o.vid.as_ref(), c))
+        .transpose()
+        .context("--cid")?;
     Ok(o)
 }
 
@@ -449,9 +461,6 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
     }
     if a.compression != "disabled" {
         bail!("--compression: compressed images are not supported yet");
-    }
-    if a.vid.is_some() || a.cid.is_some() {
-        bail!("--vid/--cid: UUID TLVs are not supported yet");
     }
     let opts = options(&a)?;
     let (input, input_base) = read_input(&a.infile, &opts)?;

@@ -16,6 +16,14 @@ pub trait ImageSource {
     fn read_at(&mut self, offset: u32, buf: &mut [u8]) -> Result<(), Self::Error>;
 }
 
+impl<S: ImageSource + ?Sized> ImageSource for &mut S {
+    type Error = S::Error;
+
+    fn read_at(&mut self, offset: u32, buf: &mut [u8]) -> Result<(), S::Error> {
+        (**self).read_at(offset, buf)
+    }
+}
+
 /// A read outside the bounds of an in-memory image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OutOfBounds {

@@ -1149,3 +1149,84 @@ fn dumpinfo_reports_header_tlvs_and_trailer() {
     let out = common::run_fail(espboot_in(d).args(["dumpinfo", "app.bin"]));
     common::assert_one_line_error(&out, "app.bin");
 }
+
+/// With -E, only the payload (ciphertext) and the wrapped key are random:
+/// header, hash, signature, trailer layout (`--save-enctlv`, `--confirm`)
+/// must equal imgtool's byte for byte.
+#[test]
+fn encrypted_images_match_imgtool_outside_ciphertext_and_wrapped_key() {
+    let dir = workdir();
+    let d = dir.path();
+    common::run_ok(espboot_in(d).args(["keygen", "-t", "x25519", "-k", "x25519.pem"]));
+    let variants: &[(&str, &[&str])] = &[
+        (
+            "save-enctlv",
+            &["--pad", "--save-enctlv", "--confirm", "--align", "8"],
+        ),
+        (
+            "clear-256",
+            &["--clear", "--encrypt-keylen", "256", "--test"],
+        ),
+    ];
+    let mut jobs = Vec::new();
+    for (tag, extra) in variants {
+        let mut argv = strings(&[
+            "sign",
+            "-H",
+            "0x20",
+            "-S",
+            "0x8000",
+            "-v",
+            "1.2.3",
+            "-k",
+            "ed25519.pem",
+            "-E",
+            "x25519.pem",
+        ]);
+        argv.extend(strings(extra));
+        argv.extend(strings(&["app.bin", &format!("imgtool-{tag}.bin")]));
+        jobs.push(argv);
+    }
+    let Some(results) = imgtool_batch(d, &jobs) else {
+        return;
+    };
+    for ((tag, extra), (code, out)) in variants.iter().zip(results) {
+        assert_eq!(code, 0, "imgtool {tag}: {out}");
+        common::run_ok(
+            espboot_in(d)
+                .args([
+                    "sign",
+                    "-H",
+                    "0x20",
+                    "-S",
+                    "0x8000",
+                    "-v",
+                    "1.2.3",
+                    "-k",
+                    "ed25519.pem",
+                    "-E",
+                    "x25519.pem",
+                ])
+                .args(*extra)
+                .args(["app.bin", &format!("espboot-{tag}.bin")]),
+        );
+        let theirs = std::fs::read(d.join(format!("imgtool-{tag}.bin"))).unwrap();
+        let ours = std::fs::read(d.join(format!("espboot-{tag}.bin"))).unwrap();
+        assert_eq!(ours.len(), theirs.len(), "{tag}");
+        let hdr = ImageHeader::parse(&ours).unwrap();
+        let payload = 0x20..0x20 + hdr.img_size as usize;
+        let (enc, _) = mcuboot_image::SliceTlvs::new(&ours, &hdr)
+            .unwrap()
+            .map(Result::unwrap)
+            .find(|(e, _)| e.kind == mcuboot_image::TlvKind::EncX25519)
+            .unwrap();
+        let wrapped = enc.offset as usize..enc.offset as usize + enc.len as usize;
+        let clear = *tag == "clear-256";
+        for i in 0..ours.len() {
+            if wrapped.contains(&i) || (!clear && payload.contains(&i)) {
+                continue;
+            }
+            assert_eq!(ours[i], theirs[i], "{tag}: byte {i:#x} differs");
+        }
+    }
+}

@@ -611,7 +611,7 @@ fn first_key_block(text: &str) -> Result<(&'static str, Vec<u8>), KeyError> {
         let (head, tail) = block.split_at(end);
         rest = tail;
         match pkcs8::der::pem::decode_vec(head.trim_end().as_bytes()) {
-            Ok((label, der)) if label == "EC PARAMETERS" => drop(Zeroizing::new(der)),
+            Ok(("EC PARAMETERS", der)) => drop(Zeroizing::new(der)),
             Ok((label, der)) => {
                 let label: &'static str = match label {
                     "PRIVATE KEY" => "PRIVATE KEY",

@@ -121,7 +121,7 @@ pub struct DumpinfoArgs {
     /// Machine-readable JSON output.
     #[arg(long = "json")]
     json: bool,
-    /// Output format (`json` is the same as --json).
+    /// Output format (`json` = --json; `yaml` prints the same JSON, which is valid YAML).
     #[arg(short = 'f', long = "format", value_parser = ["human", "yaml", "json"])]
     format: Option<String>,
     /// Write to this file instead of stdout.
@@ -226,7 +226,8 @@ pub fn dumpinfo(a: DumpinfoArgs) -> anyhow::Result<ExitCode> {
     if a.silent {
         return Ok(ExitCode::SUCCESS);
     }
-    let text = if a.json || a.format.as_deref() == Some("json") {
+    // JSON is also valid YAML, so `-f yaml` gets the same document.
+    let text = if a.json || matches!(a.format.as_deref(), Some("json" | "yaml")) {
         serde_json::to_string_pretty(&info)? + "\n"
     } else {
         human(&hdr, &tlvs, &info)

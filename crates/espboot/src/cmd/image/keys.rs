@@ -159,8 +159,10 @@ pub struct KeyinfoArgs {
 }
 
 pub fn keyinfo(a: KeyinfoArgs) -> anyhow::Result<ExitCode> {
-    let pem = std::fs::read(&a.key)
-        .with_context(|| format!("-k/--key: cannot read {}", a.key.display()))?;
+    let pem = zeroize::Zeroizing::new(
+        std::fs::read(&a.key)
+            .with_context(|| format!("-k/--key: cannot read {}", a.key.display()))?,
+    );
     let kind = match KeyFile::from_pem(&pem, None) {
         Ok(KeyFile::Private(_)) => "private",
         Ok(_) => "public",

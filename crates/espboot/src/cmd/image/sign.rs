@@ -346,8 +346,9 @@ fn load_encryption(
         AesKeyLen::Aes128
     };
     let hmac = match a.hmac_sha.as_str() {
+        // imgtool ignores --hmac-sha for RSA; only ECIES-P256 refuses 512.
         "512" => {
-            if !matches!(recipient, Recipient::X25519(_)) {
+            if matches!(recipient, Recipient::EcP256(_)) {
                 bail!("--hmac-sha 512: only ECIES-X25519 supports HMAC-SHA512");
             }
             HmacSha::Sha512
@@ -454,7 +455,7 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
         bail!("--vid/--cid: UUID TLVs are not supported yet");
     }
     let opts = options(&a)?;
-    let (input, input_base) = read_image("INFILE", &a.infile)?;
+    let (input, input_base) = read_input(&a.infile, &opts)?;
 
     let key_signer = match &a.key {
         Some(path) => match load_key("-k/--key", path)? {
@@ -483,7 +484,7 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
     }
     let encryption = load_encryption(&a, signer)?;
 
-    let built = sign::build(input, &opts, signer, encryption.as_ref())
+    let built = sign::build_with_header_area(input, &opts, signer, encryption.as_ref())
         .with_context(|| format!("cannot sign {}", a.infile.display()))?;
     for w in &built.warnings {
         eprintln!("warning: {w}");
@@ -512,10 +513,25 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
         let text = mcuboot_image::hexfile::write(&refs);
         write_output(Some(&a.outfile), text.as_bytes(), false).context("OUTFILE")?;
     } else {
-        if opts.pad {
-            sign::pad_to_slot(&mut bytes, &opts, enc_tlv_len);
-        }
-        write_output(Some(&a.outfile), &bytes, false).context("OUTFILE")?;
+        // The image, then the slot padding streamed (never held in memory).
+        let pad = opts
+            .pad
+            .then(|| sign::padding(bytes.len(), &opts, enc_tlv_len));
+        crate::fsutil::write_atomic_with(&a.outfile, false, |w| {
+            w.write_all(&bytes)?;
+            if let Some(p) = &pad {
+                let chunk = vec![opts.erased_val; p.erased_run.min(1 << 16)];
+                let mut left = p.erased_run;
+                while left > 0 {
+                    let n = left.min(chunk.len());
+                    w.write_all(&chunk[..n])?;
+                    left -= n;
+                }
+                w.write_all(&p.tail)?;
+            }
+            Ok(())
+        })
+        .context("OUTFILE")?;
     }
     if let Some(path) = &a.sig_out {
         if let Some(sig) = signature {
@@ -523,6 +539,32 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Reads INFILE into a buffer that already holds the `--pad-header` area and
+/// has room for the TLVs and slot padding, so the image is never copied.
+fn read_input(path: &Path, opts: &SignOptions) -> anyhow::Result<(Vec<u8>, Option<u32>)> {
+    let prefix = if opts.pad_header {
+        opts.header_size as usize
+    } else {
+        0
+    };
+    if is_hex(path) {
+        let (data, base) = read_image("INFILE", path)?;
+        let mut buf = Vec::with_capacity(sign::output_capacity(data.len(), opts));
+        buf.resize(prefix, opts.erased_val);
+        buf.extend_from_slice(&data);
+        return Ok((buf, base));
+    }
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)
+        .with_context(|| format!("INFILE: cannot read {}", path.display()))?;
+    let len = file.metadata().map(|m| m.len() as usize).unwrap_or(0);
+    let mut buf = Vec::with_capacity(sign::output_capacity(len, opts));
+    buf.resize(prefix, opts.erased_val);
+    file.read_to_end(&mut buf)
+        .with_context(|| format!("INFILE: cannot read {}", path.display()))?;
+    Ok((buf, None))
 }
 
 fn write_sig(path: &Path, sig: &[u8]) -> anyhow::Result<()> {

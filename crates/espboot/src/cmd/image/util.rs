@@ -84,8 +84,9 @@ pub fn read_password(prompt: &str, confirm: bool) -> anyhow::Result<Option<Zeroi
 /// Loads a key file (`arg` names the option), asking for a password when
 /// it is encrypted, like imgtool's `load_key`.
 pub fn load_key(arg: &str, path: &Path) -> anyhow::Result<KeyFile> {
-    let pem =
-        std::fs::read(path).with_context(|| format!("{arg}: cannot read {}", path.display()))?;
+    let pem = Zeroizing::new(
+        std::fs::read(path).with_context(|| format!("{arg}: cannot read {}", path.display()))?,
+    );
     match KeyFile::from_pem(&pem, None) {
         Err(KeyError::PasswordRequired) => {
             let Some(pw) = read_password("Enter key passphrase: ", false)? else {

@@ -94,12 +94,6 @@ pub enum SignError {
         /// The signer's scheme.
         scheme: SigningScheme,
     },
-    /// A pre-calculated signature needs 4 KiB-aligned data (it was made
-    /// over the data as is).
-    #[error(
-        "pre-calculated signatures need data that is a multiple of 4096 bytes (got {0} bytes)"
-    )]
-    Unaligned(usize),
 }
 
 /// Errors of verification.

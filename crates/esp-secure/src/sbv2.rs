@@ -635,6 +635,41 @@ mod tests {
         ));
     }
 
+    /// An external signer (HSM, KMS) plugs in through the RustCrypto
+    /// `PrehashSigner` trait and goes through the same checked path.
+    #[test]
+    fn prehash_signer_adapter_signs_and_a_foreign_signature_is_refused() {
+        struct Device(SigningKey);
+        impl signature::hazmat::PrehashSigner<Sbv2Signature> for Device {
+            fn sign_prehash(&self, prehash: &[u8]) -> Result<Sbv2Signature, signature::Error> {
+                self.0.sign_prehash(prehash)
+            }
+        }
+        let key = SigningKey::generate(SigningScheme::Ecdsa384).unwrap();
+        let hsm = PrehashSigner {
+            public_key: key.public_key(),
+            signer: Device(key.clone()),
+        };
+        let signed = sign_image(&[7; 4096], &[&hsm], SignOptions::default()).unwrap();
+        assert_eq!(verify_image(&signed.bytes, &key.public_key()).unwrap(), 0);
+
+        // A signature over other data, presented as pre-calculated.
+        let other = key
+            .sign_prehash(&SigningScheme::Ecdsa384.image_digest(b"other"))
+            .unwrap();
+        let pre = PrecalculatedSignature {
+            public_key: key.public_key(),
+            signature: other,
+        };
+        assert!(matches!(
+            sign_image(&[7; 4096], &[&pre], SignOptions::default()),
+            Err(SignError::BadSignature {
+                index: 0,
+                scheme: SigningScheme::Ecdsa384
+            })
+        ));
+    }
+
     #[test]
     fn flipped_bytes_fail_verification() {
         let key = SigningKey::generate(SigningScheme::Ecdsa256).unwrap();

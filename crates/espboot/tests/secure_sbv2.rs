@@ -159,6 +159,12 @@ fn key_digests_and_public_keys_match_espsecure_for_every_scheme() {
                 "ours.pub",
             ],
         );
+        // The PEM text itself is identical to espsecure's.
+        assert_eq!(
+            read(d, "ours.pub"),
+            read(d, &format!("py_{s}.pub")),
+            "{s} public key PEM"
+        );
         ok(
             d,
             &["digest-rsa-public-key", "-k", "ours.pub", "-o", "ours.dig"],

@@ -321,11 +321,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 );
             }
             let key = FlashEncryptionKey::generate(keylen as usize);
+            write_atomic(&key_file, key.as_bytes(), true)?;
             println!(
-                "Writing {keylen} random bits to key file \"{}\".",
+                "Wrote {keylen} random bits to key file \"{}\".",
                 key_file.display()
             );
-            write_atomic(&key_file, key.as_bytes(), true)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::EncryptFlashData {

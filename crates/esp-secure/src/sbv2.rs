@@ -101,7 +101,7 @@ pub enum SignError {
 #[non_exhaustive]
 pub enum VerifyError {
     /// The file is shorter than a signature sector or not sector aligned.
-    #[error("signed data must be a non-zero multiple of {SECTOR_SIZE} bytes (got {0})")]
+    #[error("signed data must be at least {SECTOR_SIZE} bytes and a multiple of {SECTOR_SIZE} (unless signed without sector padding); got {0} bytes")]
     Size(usize),
     /// A valid block's stored image digest differs from the image's.
     #[error("signature block {0} image digest does not match the actual image digest")]

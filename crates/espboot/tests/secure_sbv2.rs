@@ -475,6 +475,27 @@ fn signatures_cross_verify_in_both_directions() {
             );
         }
         fail(d, &["verify-signature", "-v", "2", "-k", "other.pem", file]);
+        // --json: the second key's block is the one verified.
+        let out = ok(
+            d,
+            &[
+                "verify-signature",
+                "-v",
+                "2",
+                "--json",
+                "-k",
+                &format!("{}.pem", keys[1]),
+                file,
+            ],
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let status: Vec<&str> = v["blocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["status"].as_str().unwrap())
+            .collect();
+        assert_eq!(status, ["other_key", "verified", "other_key"], "{file}");
         // Digests reported for espsecure's files equal the key digests.
         let expected: Vec<String> = keys
             .iter()

@@ -121,6 +121,9 @@ enum Command {
         /// The file was signed with --skip-padding.
         #[arg(long = "skip-padding", alias = "skip_padding")]
         skip_padding: bool,
+        /// Machine-readable output (per-block outcome).
+        #[arg(long)]
+        json: bool,
         /// Signed file.
         datafile: PathBuf,
     },
@@ -276,6 +279,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             hsm_config,
             keyfile,
             skip_padding,
+            json,
             datafile,
         } => {
             require_v2(version, "verify-signature")?;
@@ -283,7 +287,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             let Some(keyfile) = keyfile else {
                 bail!("--keyfile is required (a PEM public or private key)");
             };
-            verify_signature(&keyfile, skip_padding, &datafile)
+            verify_signature(&keyfile, skip_padding, json, &datafile)
         }
         Command::ExtractPublicKey {
             version,
@@ -542,6 +546,7 @@ fn scheme_family(scheme: SigningScheme) -> &'static str {
 fn verify_signature(
     keyfile: &Path,
     skip_padding: bool,
+    json: bool,
     datafile: &Path,
 ) -> anyhow::Result<ExitCode> {
     let key = load_public_key(keyfile)?;
@@ -558,6 +563,26 @@ fn verify_signature(
         }
         Err(e) => return Err(anyhow::Error::new(e).context(datafile.display().to_string())),
     };
+    if json {
+        let blocks: Vec<serde_json::Value> = outcomes
+            .iter()
+            .enumerate()
+            .map(|(n, outcome)| match outcome {
+                BlockOutcome::Verified(s) => {
+                    serde_json::json!({ "index": n, "status": "verified", "scheme": s.name() })
+                }
+                BlockOutcome::OtherKey(s) => {
+                    serde_json::json!({ "index": n, "status": "other_key", "scheme": s.name() })
+                }
+                _ => serde_json::json!({ "index": n, "status": "invalid" }),
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({ "verified": true, "blocks": blocks })
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     for (n, outcome) in outcomes.iter().enumerate() {
         match outcome {
             BlockOutcome::Verified(s) => {

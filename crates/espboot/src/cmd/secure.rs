@@ -5,7 +5,7 @@
 //! and prints espsecure-style messages.
 
 use std::fs::File;
-use std::io::{IsTerminal, Read};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -745,17 +745,11 @@ fn flash_crypt(args: &CryptArgs, input: &Path, direction: Direction) -> anyhow::
     let mut out = AtomicFile::create(&args.output, false)?;
     let bar = progress_bar(total);
     let written = crypt
-        .stream(
-            direction,
-            address,
-            &mut reader as &mut dyn Read,
-            &mut out,
-            &mut |done| {
-                if let Some(bar) = &bar {
-                    bar.set_position(done);
-                }
-            },
-        )
+        .stream(direction, address, &mut reader, &mut out, &mut |done| {
+            if let Some(bar) = &bar {
+                bar.set_position(done);
+            }
+        })
         .with_context(|| input.display().to_string())?;
     if let Some(bar) = bar {
         bar.finish_and_clear();

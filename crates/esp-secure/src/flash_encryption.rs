@@ -142,13 +142,14 @@ pub trait FlashCrypt: Sync + std::fmt::Debug {
     fn pads_partial_block(&self) -> bool;
 
     /// Runs `direction` over everything `input` yields, writing to `output`
-    /// in constant memory (1 MiB buffer). `progress` is called with the
-    /// number of input bytes done so far. Returns the bytes written.
+    /// in constant memory (two 1 MiB buffers; reading overlaps encryption).
+    /// `progress` is called with the number of input bytes done so far.
+    /// Returns the bytes written.
     fn stream(
         &self,
         direction: Direction,
         address: u32,
-        input: &mut dyn Read,
+        input: &mut (dyn Read + Send),
         output: &mut dyn Write,
         progress: &mut dyn FnMut(u64),
     ) -> Result<u64, FlashCryptError> {
@@ -156,44 +157,63 @@ pub trait FlashCrypt: Sync + std::fmt::Debug {
         // A multiple of the XTS data unit, so chunks never split a unit
         // needlessly (correct either way).
         const CHUNK: usize = 1 << 20;
-        let mut buf = Zeroizing::new(vec![0u8; CHUNK]);
-        let mut done: u64 = 0;
-        let mut at = address;
-        loop {
-            let filled = read_full(input, &mut buf)?;
-            if filled == 0 {
-                break;
-            }
-            let mut len = filled;
-            if filled % 16 != 0 {
-                // Only the very last read can be short.
-                let total = done + filled as u64;
-                if direction == Direction::Encrypt && self.pads_partial_block() {
-                    use rand_core::RngCore;
-                    let padded = filled.next_multiple_of(16);
-                    rand_core::OsRng.fill_bytes(&mut buf[filled..padded]);
-                    len = padded;
-                } else {
-                    return Err(FlashCryptError::UnalignedLength(total));
+        type Filled = std::io::Result<(Zeroizing<Vec<u8>>, usize)>;
+        std::thread::scope(|scope| {
+            // A reader thread fills the next buffer while this one is
+            // encrypted and written: two 1 MiB buffers in rotation.
+            let (to_crypt, filled_buffers) = std::sync::mpsc::sync_channel::<Filled>(1);
+            let (recycle, empty_buffers) = std::sync::mpsc::sync_channel::<Zeroizing<Vec<u8>>>(2);
+            scope.spawn(move || {
+                while let Ok(mut buf) = empty_buffers.recv() {
+                    let result = read_full(input, &mut buf);
+                    let last = !matches!(result, Ok(n) if n == buf.len());
+                    if to_crypt.send(result.map(|n| (buf, n))).is_err() || last {
+                        break;
+                    }
                 }
+            });
+            for _ in 0..2 {
+                // Cannot fail: the reader holds the receiver until it ends.
+                let _ = recycle.send(Zeroizing::new(vec![0u8; CHUNK]));
             }
-            check_range(address, done + len as u64)?;
-            let chunk = &mut buf[..len];
-            parallel_apply(self, direction, at, chunk)?;
-            output.write_all(chunk)?;
-            done += filled as u64;
-            // check_range above guarantees this stays within u32 (or ends
-            // exactly at 4 GiB, after which nothing more can be read).
-            at = at.wrapping_add(len as u32);
-            progress(done);
-            if filled < buf.len() {
-                break;
+            let mut done: u64 = 0;
+            let mut at = address;
+            // The reader stops (dropping its sender) after the last chunk.
+            while let Ok(filled) = filled_buffers.recv() {
+                let (mut buf, filled) = filled?;
+                if filled == 0 {
+                    break;
+                }
+                let mut len = filled;
+                if filled % 16 != 0 {
+                    // Only the very last read can be short.
+                    let total = done + filled as u64;
+                    if direction == Direction::Encrypt && self.pads_partial_block() {
+                        use rand_core::RngCore;
+                        let padded = filled.next_multiple_of(16);
+                        rand_core::OsRng.fill_bytes(&mut buf[filled..padded]);
+                        len = padded;
+                    } else {
+                        return Err(FlashCryptError::UnalignedLength(total));
+                    }
+                }
+                check_range(address, done + len as u64)?;
+                let chunk = &mut buf[..len];
+                parallel_apply(self, direction, at, chunk)?;
+                output.write_all(chunk)?;
+                done += filled as u64;
+                // check_range above guarantees this stays within u32 (or
+                // ends exactly at 4 GiB, after which nothing more is read).
+                at = at.wrapping_add(len as u32);
+                progress(done);
+                // Fails only once the reader has finished: nothing to do.
+                let _ = recycle.send(buf);
             }
-        }
-        if done == 0 && !self.pads_partial_block() {
-            return Err(FlashCryptError::Empty);
-        }
-        Ok(done.next_multiple_of(16))
+            if done == 0 && !self.pads_partial_block() {
+                return Err(FlashCryptError::Empty);
+            }
+            Ok(done.next_multiple_of(16))
+        })
     }
 }
 

@@ -12,7 +12,8 @@
 //!     CRC-checked parsing with typed [`sbv2::BlockError`]s).
 //!   - [`sbv2::sign_image`] with any [`sbv2::Sbv2Signer`] (key files,
 //!     pre-calculated signatures, HSMs through the RustCrypto `signature`
-//!     traits), [`sbv2::verify_image`], [`sbv2::signature_info`], and
+//!     traits), [`sbv2::verify_image`] / [`sbv2::verify_blocks`] (per-slot
+//!     outcomes, as espsecure reports them), [`sbv2::signature_info`], and
 //!     [`sbv2::verify_with_digests`], the ROM's check against eFuse digests.
 //! * [`flash_encryption`]: [`flash_encryption::Esp32FlashCrypt`] (ESP32
 //!   AES-256 with address key tweak) and [`flash_encryption::XtsFlashCrypt`]

@@ -94,12 +94,6 @@ pub enum SignError {
         /// The signer's scheme.
         scheme: SigningScheme,
     },
-    /// A pre-calculated signature needs 4 KiB-aligned data (it was made
-    /// over the data as is).
-    #[error(
-        "pre-calculated signatures need data that is a multiple of 4096 bytes (got {0} bytes)"
-    )]
-    Unaligned(usize),
 }
 
 /// Errors of verification.
@@ -107,7 +101,7 @@ pub enum SignError {
 #[non_exhaustive]
 pub enum VerifyError {
     /// The file is shorter than a signature sector or not sector aligned.
-    #[error("signed data must be a non-zero multiple of {SECTOR_SIZE} bytes (got {0})")]
+    #[error("signed data must be at least {SECTOR_SIZE} bytes and a multiple of {SECTOR_SIZE} (unless signed without sector padding); got {0} bytes")]
     Size(usize),
     /// A valid block's stored image digest differs from the image's.
     #[error("signature block {0} image digest does not match the actual image digest")]
@@ -637,6 +631,41 @@ mod tests {
             Err(SignError::TooManyBlocks {
                 free: 0,
                 requested: 1
+            })
+        ));
+    }
+
+    /// An external signer (HSM, KMS) plugs in through the RustCrypto
+    /// `PrehashSigner` trait and goes through the same checked path.
+    #[test]
+    fn prehash_signer_adapter_signs_and_a_foreign_signature_is_refused() {
+        struct Device(SigningKey);
+        impl signature::hazmat::PrehashSigner<Sbv2Signature> for Device {
+            fn sign_prehash(&self, prehash: &[u8]) -> Result<Sbv2Signature, signature::Error> {
+                self.0.sign_prehash(prehash)
+            }
+        }
+        let key = SigningKey::generate(SigningScheme::Ecdsa384).unwrap();
+        let hsm = PrehashSigner {
+            public_key: key.public_key(),
+            signer: Device(key.clone()),
+        };
+        let signed = sign_image(&[7; 4096], &[&hsm], SignOptions::default()).unwrap();
+        assert_eq!(verify_image(&signed.bytes, &key.public_key()).unwrap(), 0);
+
+        // A signature over other data, presented as pre-calculated.
+        let other = key
+            .sign_prehash(&SigningScheme::Ecdsa384.image_digest(b"other"))
+            .unwrap();
+        let pre = PrecalculatedSignature {
+            public_key: key.public_key(),
+            signature: other,
+        };
+        assert!(matches!(
+            sign_image(&[7; 4096], &[&pre], SignOptions::default()),
+            Err(SignError::BadSignature {
+                index: 0,
+                scheme: SigningScheme::Ecdsa384
             })
         ));
     }

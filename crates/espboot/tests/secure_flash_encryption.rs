@@ -258,6 +258,35 @@ fn esp32_encryption_pads_a_partial_block_with_random_bytes_like_espsecure() {
     );
 }
 
+/// Through an `espsecure` link, espsecure's own command line works.
+#[test]
+fn the_espsecure_link_accepts_the_reference_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    common::run_ok(common::espboot().arg("install-links").arg(d.join("bin")));
+    std::fs::write(d.join("plain.bin"), pattern(512, 8)).unwrap();
+    std::fs::write(d.join("key.bin"), pattern(32, 9)).unwrap();
+    let args = ["-k", "key.bin", "-a", "0x1000", "-x"];
+    common::run_ok(
+        std::process::Command::new(d.join("bin/espsecure"))
+            .current_dir(d)
+            .arg("encrypt_flash_data")
+            .args(args)
+            .args(["-o", "link.bin", "plain.bin"]),
+    );
+    common::run_ok(
+        common::espboot()
+            .current_dir(d)
+            .args(["secure", "encrypt-flash-data"])
+            .args(args)
+            .args(["-o", "direct.bin", "plain.bin"]),
+    );
+    assert_eq!(
+        std::fs::read(d.join("link.bin")).unwrap(),
+        std::fs::read(d.join("direct.bin")).unwrap()
+    );
+}
+
 /// Each bad input: non-zero exit, a one-line error naming the argument or
 /// file, and no output file.
 #[test]

@@ -159,6 +159,12 @@ fn key_digests_and_public_keys_match_espsecure_for_every_scheme() {
                 "ours.pub",
             ],
         );
+        // The PEM text itself is identical to espsecure's.
+        assert_eq!(
+            read(d, "ours.pub"),
+            read(d, &format!("py_{s}.pub")),
+            "{s} public key PEM"
+        );
         ok(
             d,
             &["digest-rsa-public-key", "-k", "ours.pub", "-o", "ours.dig"],
@@ -469,6 +475,27 @@ fn signatures_cross_verify_in_both_directions() {
             );
         }
         fail(d, &["verify-signature", "-v", "2", "-k", "other.pem", file]);
+        // --json: the second key's block is the one verified.
+        let out = ok(
+            d,
+            &[
+                "verify-signature",
+                "-v",
+                "2",
+                "--json",
+                "-k",
+                &format!("{}.pem", keys[1]),
+                file,
+            ],
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let status: Vec<&str> = v["blocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["status"].as_str().unwrap())
+            .collect();
+        assert_eq!(status, ["other_key", "verified", "other_key"], "{file}");
         // Digests reported for espsecure's files equal the key digests.
         let expected: Vec<String> = keys
             .iter()

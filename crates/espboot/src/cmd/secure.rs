@@ -5,7 +5,7 @@
 //! and prints espsecure-style messages.
 
 use std::fs::File;
-use std::io::{IsTerminal, Read};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -121,6 +121,9 @@ enum Command {
         /// The file was signed with --skip-padding.
         #[arg(long = "skip-padding", alias = "skip_padding")]
         skip_padding: bool,
+        /// Machine-readable output (per-block outcome).
+        #[arg(long)]
+        json: bool,
         /// Signed file.
         datafile: PathBuf,
     },
@@ -276,6 +279,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             hsm_config,
             keyfile,
             skip_padding,
+            json,
             datafile,
         } => {
             require_v2(version, "verify-signature")?;
@@ -283,7 +287,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             let Some(keyfile) = keyfile else {
                 bail!("--keyfile is required (a PEM public or private key)");
             };
-            verify_signature(&keyfile, skip_padding, &datafile)
+            verify_signature(&keyfile, skip_padding, json, &datafile)
         }
         Command::ExtractPublicKey {
             version,
@@ -321,11 +325,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 );
             }
             let key = FlashEncryptionKey::generate(keylen as usize);
+            write_atomic(&key_file, key.as_bytes(), true)?;
             println!(
-                "Writing {keylen} random bits to key file \"{}\".",
+                "Wrote {keylen} random bits to key file \"{}\".",
                 key_file.display()
             );
-            write_atomic(&key_file, key.as_bytes(), true)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::EncryptFlashData {
@@ -542,6 +546,7 @@ fn scheme_family(scheme: SigningScheme) -> &'static str {
 fn verify_signature(
     keyfile: &Path,
     skip_padding: bool,
+    json: bool,
     datafile: &Path,
 ) -> anyhow::Result<ExitCode> {
     let key = load_public_key(keyfile)?;
@@ -558,6 +563,26 @@ fn verify_signature(
         }
         Err(e) => return Err(anyhow::Error::new(e).context(datafile.display().to_string())),
     };
+    if json {
+        let blocks: Vec<serde_json::Value> = outcomes
+            .iter()
+            .enumerate()
+            .map(|(n, outcome)| match outcome {
+                BlockOutcome::Verified(s) => {
+                    serde_json::json!({ "index": n, "status": "verified", "scheme": s.name() })
+                }
+                BlockOutcome::OtherKey(s) => {
+                    serde_json::json!({ "index": n, "status": "other_key", "scheme": s.name() })
+                }
+                _ => serde_json::json!({ "index": n, "status": "invalid" }),
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({ "verified": true, "blocks": blocks })
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     for (n, outcome) in outcomes.iter().enumerate() {
         match outcome {
             BlockOutcome::Verified(s) => {
@@ -720,17 +745,11 @@ fn flash_crypt(args: &CryptArgs, input: &Path, direction: Direction) -> anyhow::
     let mut out = AtomicFile::create(&args.output, false)?;
     let bar = progress_bar(total);
     let written = crypt
-        .stream(
-            direction,
-            address,
-            &mut reader as &mut dyn Read,
-            &mut out,
-            &mut |done| {
-                if let Some(bar) = &bar {
-                    bar.set_position(done);
-                }
-            },
-        )
+        .stream(direction, address, &mut reader, &mut out, &mut |done| {
+            if let Some(bar) = &bar {
+                bar.set_position(done);
+            }
+        })
         .with_context(|| input.display().to_string())?;
     if let Some(bar) = bar {
         bar.finish_and_clear();

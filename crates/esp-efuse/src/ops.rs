@@ -334,6 +334,13 @@ impl Efuses {
             Chip::Esp32c2 => return self.burn_key_esp32c2(groups, opts),
             _ => {}
         }
+        if let Some(g) = groups.iter().find(|g| g.purpose.starts_with("ECDSA_KEY")) {
+            // espefuse reads a PEM private key for these and burns its raw scalar
+            return Err(EfuseError::BadValue(format!(
+                "key purpose {} (PEM ECDSA private keys) is not supported by espboot yet",
+                g.purpose
+            )));
+        }
         let groups = self.split_xts_256(groups)?;
         let names: Vec<String> = groups.iter().map(|g| g.block.clone()).collect();
         check_duplicates(&names)?;
@@ -385,7 +392,15 @@ impl Efuses {
                 self.shown_key(&data, opts.show_sensitive_info)
             ));
             if reversed {
-                self.say_pub("\tReversing byte order for AES-XTS hardware peripheral...");
+                // ESP32-H2 names the purpose (esp32h2/operations.py), the others say AES-XTS
+                if self.chip() == Chip::Esp32h2 {
+                    self.say_pub(format!(
+                        "\tReversing byte order for {} hardware peripheral...",
+                        g.purpose
+                    ));
+                } else {
+                    self.say_pub("\tReversing byte order for AES-XTS hardware peripheral...");
+                }
             }
             if data.len() != num_bytes {
                 return Err(EfuseError::refused(format!(
@@ -725,6 +740,9 @@ impl Efuses {
                     )));
                 }
                 let efuse = self.field("BLOCK2")?;
+                if !opts.show_sensitive_info {
+                    self.say_pub("Sensitive data will be hidden (see --show-sensitive-info)");
+                }
                 self.say_pub(format!(
                     " - BLOCK2 -> [{}]",
                     self.shown_key(&g.data, opts.show_sensitive_info)
@@ -736,7 +754,18 @@ impl Efuses {
                 }
                 Ok(())
             }
-            Chip::Esp32c2 => self.burn_key_esp32c2(groups, opts),
+            Chip::Esp32c2 => {
+                // only the first 16 digest bytes fit BLOCK_KEY0_HI_128 (esp32c2/operations.py)
+                let cut: Vec<KeyGroup> = groups
+                    .iter()
+                    .map(|g| KeyGroup {
+                        block: g.block.clone(),
+                        data: g.data.get(..16).unwrap_or(&g.data).to_vec(),
+                        purpose: g.purpose.clone(),
+                    })
+                    .collect();
+                self.burn_key_esp32c2(&cut, opts)
+            }
             _ => {
                 for g in groups {
                     let p = self.table().purpose_by_name(&g.purpose);

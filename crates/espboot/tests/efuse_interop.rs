@@ -61,11 +61,25 @@ impl Pair {
 
     /// One step of a sequence: both tools succeed and the files stay identical.
     fn step(&self, args: &[&str]) {
-        run_ok(&mut self.ours_cmd(&self.ours, args));
+        let ours = run_ok(&mut self.ours_cmd(&self.ours, args));
         let Some(mut t) = self.theirs_cmd(&self.theirs, args) else {
             return;
         };
-        run_ok(&mut t);
+        let theirs = run_ok(&mut t);
+        // The console output matches too, line for line after the banner.
+        let body = |o: &Output| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .skip(1)
+                .map(|l| l.trim_end().to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            body(&ours),
+            body(&theirs),
+            "{}: output of {args:?} differs",
+            self.chip
+        );
         let a = std::fs::read(&self.ours).expect("ours");
         let b = std::fs::read(&self.theirs).expect("theirs");
         assert!(

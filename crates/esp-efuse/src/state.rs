@@ -416,6 +416,7 @@ impl Efuses {
                 FieldValue::Text(name)
             }
             FieldClass::Mac => FieldValue::Text(self.mac_text(id, from_read)),
+            // sign-magnitude, 0.1 degree steps (base_fields.py EfuseTempSensor)
             FieldClass::TempSensor => {
                 let v = bits.to_u64();
                 let n = f.bit_len as u32;
@@ -423,6 +424,8 @@ impl Efuses {
                 let mag = v & ((1u64 << (n - 1)) - 1);
                 FieldValue::Float(sign * mag as f64 * 0.1)
             }
+            // two's-complement delta around TP_xxxx_OFFSET, 4 mV steps
+            // (esp32/fields.py EfuseAdcPointCalibration)
             FieldClass::AdcPoint if self.chip == Chip::Esp32 => {
                 let raw = bits.to_u64() as i64;
                 let (sign_bit, offset) = match f.name {
@@ -434,16 +437,19 @@ impl Efuses {
                 let delta = (raw & (sign_bit - 1)) - (raw & sign_bit);
                 FieldValue::Int(offset + delta * 4)
             }
+            // sign-magnitude, 4 mV steps (base_fields.py EfuseAdcPointCalibration)
             FieldClass::AdcPoint => {
                 let v = bits.to_u64();
                 let n = f.bit_len as u32;
                 let sign = if v >> (n - 1) & 1 == 1 { -1 } else { 1 };
                 FieldValue::Int(sign * (v & ((1u64 << (n - 1)) - 1)) as i64 * 4)
             }
+            // pins 30/31 encode GPIO32/33 (esp32/fields.py EfuseSpiPinField)
             FieldClass::SpiPin => {
                 let v = bits.to_u64();
                 FieldValue::Int(if v >= 30 { v + 2 } else { v } as i64)
             }
+            // 1100 mV + sign-magnitude 7 mV steps (esp32/fields.py EfuseVRefField)
             FieldClass::VRef => {
                 let v = bits.to_u64() as i64;
                 let mag = if v & 0x10 != 0 { -(v & 0x0f) } else { v & 0x0f };

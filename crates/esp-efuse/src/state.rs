@@ -61,6 +61,9 @@ pub struct Efuses {
     /// espefuse's `force_write_always`: None for commands without the option.
     force_write_always: Option<bool>,
     log: Vec<String>,
+    /// What the hardware holds behind read protection, for blocks burned in
+    /// this session (the register image, like espefuse's file, shows zeros).
+    hardware: Vec<Vec<u32>>,
 }
 
 impl Efuses {
@@ -74,6 +77,7 @@ impl Efuses {
             wr: table.blocks.iter().map(|b| vec![0; b.len_words]).collect(),
             force_write_always: None,
             log: Vec::new(),
+            hardware: table.blocks.iter().map(|b| vec![0; b.len_words]).collect(),
         }
     }
 
@@ -1041,10 +1045,12 @@ impl Efuses {
     pub fn execute_burn(&mut self) -> Result<(), EfuseError> {
         let saved_mem = self.mem.clone();
         let saved_wr = self.wr.clone();
+        let saved_hw = self.hardware.clone();
         let r = self.execute_burn_inner();
         if r.is_err() {
             self.mem = saved_mem;
             self.wr = saved_wr;
+            self.hardware = saved_hw;
         }
         r
     }
@@ -1103,6 +1109,9 @@ impl Efuses {
         let masked = self.mask_write_protected(block, &wr);
         let merged: Vec<u32> = before.iter().zip(&masked).map(|(r, w)| r | w).collect();
         self.set_block_words(block, &merged);
+        for (h, m) in self.hardware[block].iter_mut().zip(&merged) {
+            *h |= m;
+        }
         self.apply_read_protection();
         for &(off, v) in self.table.controller_regs {
             let cur = self.read_reg(off);
@@ -1204,6 +1213,19 @@ impl Efuses {
         }
     }
 
+    /// The block as the hardware sees it: peripherals (AES-XTS, HMAC) still
+    /// read keys that software cannot. Read-protected data is only known for
+    /// blocks burned through this value; loaded from a virtual file it reads as
+    /// zeros, because espefuse's file does not keep it.
+    pub fn hardware_block_bytes(&self, block: usize) -> Vec<u8> {
+        let len = self.block_len_words(block);
+        self.block_words(block)
+            .iter()
+            .zip(self.hardware[block].iter().take(len))
+            .flat_map(|(r, h)| (r | h).to_le_bytes())
+            .collect()
+    }
+
     /// Whether a key block is free for a new key (`_key_block_is_unused`).
     pub fn key_block_is_unused(&self, block: usize) -> bool {
         let def = &self.table.blocks[block];
@@ -1223,7 +1245,7 @@ impl Drop for Efuses {
     fn drop(&mut self) {
         use zeroize::Zeroize;
         self.mem.zeroize();
-        for w in &mut self.wr {
+        for w in self.wr.iter_mut().chain(self.hardware.iter_mut()) {
             w.zeroize();
         }
     }

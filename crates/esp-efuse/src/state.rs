@@ -386,16 +386,17 @@ impl Efuses {
         if access == ChipAccess::VirtualFile {
             return Ok(());
         }
-        let locked = self
-            .chip
-            .download_lock_fields()
-            .iter()
-            .any(|n| self.raw_by_name(n, true) != 0);
-        if locked {
-            Err(EfuseError::SecureDownloadMode)
-        } else {
-            Ok(())
+        for name in self.chip.download_disable_fields() {
+            if self.raw_by_name(name, true) != 0 {
+                return Err(EfuseError::DownloadModeDisabled(name));
+            }
         }
+        if let Some(name) = self.chip.secure_download_field() {
+            if self.raw_by_name(name, true) != 0 {
+                return Err(EfuseError::SecureDownloadMode);
+            }
+        }
+        Ok(())
     }
 
     // ---- values --------------------------------------------------------------

@@ -204,7 +204,11 @@ fn download_lock_refuses_port_access_but_not_the_virtual_file() {
     let f = e.field("UART_DOWNLOAD_DIS").unwrap();
     e.stage(f, Bits::from_u64(1, 1).unwrap()).unwrap();
     burn(&mut e);
-    assert!(e.check_access(ChipAccess::Port).is_err());
+    assert!(matches!(
+        e.check_access(ChipAccess::Port),
+        Err(EfuseError::DownloadModeDisabled("UART_DOWNLOAD_DIS"))
+    ));
+    e.check_access(ChipAccess::VirtualFile).unwrap();
 }
 
 #[test]

@@ -363,11 +363,21 @@ impl Efuses {
             let efuse = self.field(bdef.name)?;
             let kp = self.field(kp_name)?;
             let num_bytes = self.def(efuse).bit_len as usize / 8;
-            let pdef = self
+            // A named purpose, or on chips with 4-bit purposes (ESP32-C6) an unused
+            // value as CUSTOM_<n> / CUSTOM_DIGEST_<n> (EfuseKeyPurposeFieldBase).
+            let resolved = match self
                 .table()
                 .purpose_by_name(&g.purpose)
-                .filter(|p| !p.virtual_purpose);
-            let Some(pdef) = pdef else {
+                .filter(|p| !p.virtual_purpose)
+            {
+                Some(p) => Some((p.value as u64, p.reverse, p.need_rd_protect)),
+                None => crate::state::custom_purpose_value(
+                    self.table().custom_key_purpose_bits,
+                    &g.purpose,
+                )
+                .map(|v| (u64::from(v), false, false)),
+            };
+            let Some((purpose_value, reversed, need_rd_protect)) = resolved else {
                 // espefuse's click.Choice refuses unknown purposes before anything runs
                 let allowed: Vec<&str> = self
                     .table()
@@ -382,7 +392,6 @@ impl Efuses {
                 )));
             };
             let mut data = g.data.clone();
-            let reversed = pdef.reverse;
             if reversed {
                 data.reverse();
             }
@@ -409,7 +418,7 @@ impl Efuses {
                     num_bytes * 8
                 )));
             }
-            let read_protect = pdef.need_rd_protect && !opts.no_read_protect;
+            let read_protect = need_rd_protect && !opts.no_read_protect;
             let write_protect = !opts.no_write_protect;
             self.stage(efuse, Bits::from_bytes(&data))?;
             let cur = self.get(kp).to_string();
@@ -418,8 +427,7 @@ impl Efuses {
                 if self.is_writeable(kp) {
                     self.say_pub(format!("\t'{kp_name}': '{cur}' -> '{}'.", g.purpose));
                     let len = self.def(kp).bit_len as usize;
-                    let v =
-                        Bits::from_u64(len, pdef.value as u64).unwrap_or_else(|| Bits::zeros(len));
+                    let v = Bits::from_u64(len, purpose_value).unwrap_or_else(|| Bits::zeros(len));
                     self.stage(kp, v)?;
                     protect_purpose = true;
                 } else {
@@ -769,7 +777,13 @@ impl Efuses {
             _ => {
                 for g in groups {
                     let p = self.table().purpose_by_name(&g.purpose);
-                    if !p.is_some_and(|p| p.digest) {
+                    let custom_digest = g.purpose.starts_with("CUSTOM_DIGEST_")
+                        && crate::state::custom_purpose_value(
+                            self.table().custom_key_purpose_bits,
+                            &g.purpose,
+                        )
+                        .is_some();
+                    if !p.is_some_and(|p| p.digest) && !custom_digest {
                         let allowed: Vec<&str> = self
                             .table()
                             .key_purposes

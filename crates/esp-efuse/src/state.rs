@@ -1339,7 +1339,10 @@ fn custom_purpose_name(bits: u8, v: u64) -> Option<String> {
     Some(format!("CUSTOM_{v}"))
 }
 
-fn custom_purpose_value(bits: u8, s: &str) -> Option<u8> {
+pub(crate) fn custom_purpose_value(bits: u8, s: &str) -> Option<u8> {
+    if bits == 0 {
+        return None;
+    }
     let max = (1u16 << bits) - 1;
     if s == "CUSTOM_MAX" || s == "CUSTOM_DIGEST_MAX" {
         return u8::try_from(max).ok();

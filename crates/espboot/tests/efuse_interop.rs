@@ -436,3 +436,20 @@ fn esp32c2_seed_sequences_match_espefuse() {
     ]);
     q.json_agrees();
 }
+
+/// ESP32-C6 accepts unused 4-bit purpose values as CUSTOM_<n> / CUSTOM_DIGEST_<n>.
+#[test]
+fn esp32c6_custom_key_purposes_match_espefuse() {
+    let p = Pair::new(Chip::Esp32c6);
+    p.step(&[
+        "burn-key",
+        "BLOCK_KEY3",
+        &data("key256.bin"),
+        "CUSTOM_13",
+        "burn-key-digest",
+        "BLOCK_KEY4",
+        &data("rsa3072.pem"),
+        "CUSTOM_DIGEST_14",
+    ]);
+    p.json_agrees();
+}

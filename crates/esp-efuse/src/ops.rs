@@ -391,7 +391,7 @@ impl Efuses {
                     allowed.join(", ")
                 )));
             };
-            let mut data = g.data.clone();
+            let mut data = zeroize::Zeroizing::new(g.data.clone());
             if reversed {
                 data.reverse();
             }
@@ -559,7 +559,7 @@ impl Efuses {
             {
                 num_bytes = 24;
             }
-            let mut data = g.data.clone();
+            let mut data = zeroize::Zeroizing::new(g.data.clone());
             let alias_form = g.block == "flash_encryption" || g.block == "secure_boot_v1";
             if alias_form {
                 data.reverse();
@@ -649,7 +649,7 @@ impl Efuses {
         }
         self.say_pub("Burn keys to blocks:");
         for g in groups {
-            let mut data = g.data.clone();
+            let mut data = zeroize::Zeroizing::new(g.data.clone());
             let efuse_name = match g.purpose.as_str() {
                 "XTS_AES_128_KEY_DERIVED_FROM_128_EFUSE_BITS" => "BLOCK_KEY0_LOW_128",
                 "SECURE_BOOT_DIGEST" => {

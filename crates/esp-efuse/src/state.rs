@@ -1227,6 +1227,16 @@ impl Efuses {
             .collect()
     }
 
+    /// Whether the controller's coding-error registers report errors (never
+    /// the case for files written by espefuse's emulator or this model, but a
+    /// file can be edited or come from a token dump).
+    pub fn has_coding_errors(&self) -> bool {
+        self.table
+            .error_regs
+            .iter()
+            .any(|off| self.read_reg(*off) != 0)
+    }
+
     /// Whether a key block is free for a new key (`_key_block_is_unused`).
     pub fn key_block_is_unused(&self, block: usize) -> bool {
         let def = &self.table.blocks[block];

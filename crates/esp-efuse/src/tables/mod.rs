@@ -177,6 +177,8 @@ pub struct ChipTable {
     pub custom_key_purpose_bits: u8,
     /// Controller registers (offset, value) the emulator leaves set after a burn.
     pub controller_regs: &'static [(usize, u32)],
+    /// Coding-error status registers (offsets), non-zero when a block read back with errors.
+    pub error_regs: &'static [usize],
     /// Where the three RS parity words of the last RS-coded burn stay (None on ESP32).
     pub check_value_offset: Option<usize>,
 }

@@ -775,8 +775,13 @@ fn read_command(s: &mut Session, cmd: &Command) -> anyhow::Result<()> {
                 }
             }
         }
-        Command::CheckError { recovery: _ } => {
-            // espefuse's emulator never records coding errors, nor does ours.
+        Command::CheckError { recovery } => {
+            if e.has_coding_errors() {
+                if *recovery {
+                    bail!("check-error --recovery is not supported by espboot yet");
+                }
+                bail!("Error(s) were detected in eFuses (coding-error registers are not zero).");
+            }
             out!("No errors detected.");
         }
         _ => {}

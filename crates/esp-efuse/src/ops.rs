@@ -344,9 +344,7 @@ impl Efuses {
         let groups = self.split_xts_256(groups)?;
         let names: Vec<String> = groups.iter().map(|g| g.block.clone()).collect();
         check_duplicates(&names)?;
-        if opts.show_sensitive_info {
-            // nothing: espefuse prints the hint only when hiding
-        } else {
+        if !opts.show_sensitive_info {
             self.say_pub("Sensitive data will be hidden (see --show-sensitive-info)");
         }
         self.say_pub("Burn keys to blocks:");

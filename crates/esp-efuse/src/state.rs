@@ -482,7 +482,6 @@ impl Efuses {
 
     fn mac_text(&self, id: FieldId, from_read: bool) -> String {
         let f = self.def(id);
-        let block = f.block as usize;
         let mac: Vec<u8> = match f.name {
             // CUSTOM_MAC is shown in memory order, MAC most significant byte first
             // (EfuseMacFieldBase.get / esp32 EfuseMacField.get: `get_raw()[::-1]` vs `get_raw()`)
@@ -526,7 +525,6 @@ impl Efuses {
             } else {
                 format!("(CRC {stored:#04x} invalid - calculated {computed:#04x})")
             };
-            let _ = block;
             return format!("{} {msg}", hexify(&mac, ":"));
         }
         format!("{} (OK)", hexify(&mac, ":"))

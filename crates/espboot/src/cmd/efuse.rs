@@ -393,13 +393,8 @@ fn run_inner(args: Args) -> anyhow::Result<ExitCode> {
             )
         })?
     };
-    let _ = (
-        global.debug,
-        global.baud,
-        &global.before,
-        &global.after,
-        global.postpone,
-    );
+    // --debug, --baud, --before, --after and --postpone are accepted for
+    // compatibility; they change nothing on virtual eFuses.
     if global.no_postpone {
         bail!("--no-postpone is not supported by espboot (BLOCK0 protection bits are always burned last)");
     }

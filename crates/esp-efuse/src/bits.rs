@@ -144,6 +144,13 @@ impl Bits {
     }
 }
 
+impl Drop for Bits {
+    /// Bit strings carry key material on their way to the key blocks.
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.data);
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

@@ -34,6 +34,11 @@ pub enum EfuseError {
     /// The chip (behind a port) is in Secure Download Mode or has download mode off.
     #[error("Secure Download Mode is enabled. The tool can not read eFuses.")]
     SecureDownloadMode,
+    /// The ROM download mode is disabled: nothing answers on the port.
+    #[error(
+        "download mode is disabled ({0} is burned): the chip does not answer on the serial port"
+    )]
+    DownloadModeDisabled(&'static str),
 }
 
 fn suggest(s: &[String]) -> String {

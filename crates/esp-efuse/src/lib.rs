@@ -10,7 +10,11 @@
 //!   ([`Efuses::plan_burn`]) shown before confirming, and the burn itself
 //!   ([`Efuses::execute_burn`]) with BLOCK0 protection bits postponed;
 //! - [`virt`]: reading and writing the virtual eFuse file;
-//! - [`ChipAccess`]: whether the ROM would still let a port read the eFuses.
+//! - [`ChipAccess`]: whether the ROM would still let a port read the eFuses;
+//! - the ROM's view ([`rom`]): [`Efuses::flash_encryption_enabled`],
+//!   [`Efuses::secure_boot_v2_enabled`], [`Efuses::key_slots`],
+//!   [`Efuses::secure_boot_digests`] and [`Efuses::hardware_block_bytes`] (keys
+//!   the peripherals see behind read protection).
 //!
 //! ```
 //! use esp_efuse::{Chip, Efuses, KeyGroup, KeyOptions};
@@ -36,6 +40,7 @@
 mod bits;
 mod error;
 mod ops;
+pub mod rom;
 pub mod rs;
 mod state;
 mod summary;
@@ -48,6 +53,7 @@ mod tests;
 pub use bits::Bits;
 pub use error::{fold, EfuseError};
 pub use ops::{KeyGroup, KeyOptions};
+pub use rom::KeySlot;
 pub use state::{esp32_mac_crc, hexify, ChipAccess, Efuses, FieldId, FieldValue};
 pub use summary::{python_json, SummaryRow};
 pub use tables::{

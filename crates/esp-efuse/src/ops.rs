@@ -334,12 +334,17 @@ impl Efuses {
             Chip::Esp32c2 => return self.burn_key_esp32c2(groups, opts),
             _ => {}
         }
+        if let Some(g) = groups.iter().find(|g| g.purpose.starts_with("ECDSA_KEY")) {
+            // espefuse reads a PEM private key for these and burns its raw scalar
+            return Err(EfuseError::BadValue(format!(
+                "key purpose {} (PEM ECDSA private keys) is not supported by espboot yet",
+                g.purpose
+            )));
+        }
         let groups = self.split_xts_256(groups)?;
         let names: Vec<String> = groups.iter().map(|g| g.block.clone()).collect();
         check_duplicates(&names)?;
-        if opts.show_sensitive_info {
-            // nothing: espefuse prints the hint only when hiding
-        } else {
+        if !opts.show_sensitive_info {
             self.say_pub("Sensitive data will be hidden (see --show-sensitive-info)");
         }
         self.say_pub("Burn keys to blocks:");
@@ -356,11 +361,21 @@ impl Efuses {
             let efuse = self.field(bdef.name)?;
             let kp = self.field(kp_name)?;
             let num_bytes = self.def(efuse).bit_len as usize / 8;
-            let pdef = self
+            // A named purpose, or on chips with 4-bit purposes (ESP32-C6) an unused
+            // value as CUSTOM_<n> / CUSTOM_DIGEST_<n> (EfuseKeyPurposeFieldBase).
+            let resolved = match self
                 .table()
                 .purpose_by_name(&g.purpose)
-                .filter(|p| !p.virtual_purpose);
-            let Some(pdef) = pdef else {
+                .filter(|p| !p.virtual_purpose)
+            {
+                Some(p) => Some((p.value as u64, p.reverse, p.need_rd_protect)),
+                None => crate::state::custom_purpose_value(
+                    self.table().custom_key_purpose_bits,
+                    &g.purpose,
+                )
+                .map(|v| (u64::from(v), false, false)),
+            };
+            let Some((purpose_value, reversed, need_rd_protect)) = resolved else {
                 // espefuse's click.Choice refuses unknown purposes before anything runs
                 let allowed: Vec<&str> = self
                     .table()
@@ -374,8 +389,7 @@ impl Efuses {
                     allowed.join(", ")
                 )));
             };
-            let mut data = g.data.clone();
-            let reversed = pdef.reverse;
+            let mut data = zeroize::Zeroizing::new(g.data.clone());
             if reversed {
                 data.reverse();
             }
@@ -385,7 +399,15 @@ impl Efuses {
                 self.shown_key(&data, opts.show_sensitive_info)
             ));
             if reversed {
-                self.say_pub("\tReversing byte order for AES-XTS hardware peripheral...");
+                // ESP32-H2 names the purpose (esp32h2/operations.py), the others say AES-XTS
+                if self.chip() == Chip::Esp32h2 {
+                    self.say_pub(format!(
+                        "\tReversing byte order for {} hardware peripheral...",
+                        g.purpose
+                    ));
+                } else {
+                    self.say_pub("\tReversing byte order for AES-XTS hardware peripheral...");
+                }
             }
             if data.len() != num_bytes {
                 return Err(EfuseError::refused(format!(
@@ -394,7 +416,7 @@ impl Efuses {
                     num_bytes * 8
                 )));
             }
-            let read_protect = pdef.need_rd_protect && !opts.no_read_protect;
+            let read_protect = need_rd_protect && !opts.no_read_protect;
             let write_protect = !opts.no_write_protect;
             self.stage(efuse, Bits::from_bytes(&data))?;
             let cur = self.get(kp).to_string();
@@ -403,8 +425,7 @@ impl Efuses {
                 if self.is_writeable(kp) {
                     self.say_pub(format!("\t'{kp_name}': '{cur}' -> '{}'.", g.purpose));
                     let len = self.def(kp).bit_len as usize;
-                    let v =
-                        Bits::from_u64(len, pdef.value as u64).unwrap_or_else(|| Bits::zeros(len));
+                    let v = Bits::from_u64(len, purpose_value).unwrap_or_else(|| Bits::zeros(len));
                     self.stage(kp, v)?;
                     protect_purpose = true;
                 } else {
@@ -536,7 +557,7 @@ impl Efuses {
             {
                 num_bytes = 24;
             }
-            let mut data = g.data.clone();
+            let mut data = zeroize::Zeroizing::new(g.data.clone());
             let alias_form = g.block == "flash_encryption" || g.block == "secure_boot_v1";
             if alias_form {
                 data.reverse();
@@ -626,7 +647,7 @@ impl Efuses {
         }
         self.say_pub("Burn keys to blocks:");
         for g in groups {
-            let mut data = g.data.clone();
+            let mut data = zeroize::Zeroizing::new(g.data.clone());
             let efuse_name = match g.purpose.as_str() {
                 "XTS_AES_128_KEY_DERIVED_FROM_128_EFUSE_BITS" => "BLOCK_KEY0_LOW_128",
                 "SECURE_BOOT_DIGEST" => {
@@ -725,6 +746,9 @@ impl Efuses {
                     )));
                 }
                 let efuse = self.field("BLOCK2")?;
+                if !opts.show_sensitive_info {
+                    self.say_pub("Sensitive data will be hidden (see --show-sensitive-info)");
+                }
                 self.say_pub(format!(
                     " - BLOCK2 -> [{}]",
                     self.shown_key(&g.data, opts.show_sensitive_info)
@@ -736,11 +760,28 @@ impl Efuses {
                 }
                 Ok(())
             }
-            Chip::Esp32c2 => self.burn_key_esp32c2(groups, opts),
+            Chip::Esp32c2 => {
+                // only the first 16 digest bytes fit BLOCK_KEY0_HI_128 (esp32c2/operations.py)
+                let cut: Vec<KeyGroup> = groups
+                    .iter()
+                    .map(|g| KeyGroup {
+                        block: g.block.clone(),
+                        data: g.data.get(..16).unwrap_or(&g.data).to_vec(),
+                        purpose: g.purpose.clone(),
+                    })
+                    .collect();
+                self.burn_key_esp32c2(&cut, opts)
+            }
             _ => {
                 for g in groups {
                     let p = self.table().purpose_by_name(&g.purpose);
-                    if !p.is_some_and(|p| p.digest) {
+                    let custom_digest = g.purpose.starts_with("CUSTOM_DIGEST_")
+                        && crate::state::custom_purpose_value(
+                            self.table().custom_key_purpose_bits,
+                            &g.purpose,
+                        )
+                        .is_some();
+                    if !p.is_some_and(|p| p.digest) && !custom_digest {
                         let allowed: Vec<&str> = self
                             .table()
                             .key_purposes

@@ -61,6 +61,9 @@ pub struct Efuses {
     /// espefuse's `force_write_always`: None for commands without the option.
     force_write_always: Option<bool>,
     log: Vec<String>,
+    /// What the hardware holds behind read protection, for blocks burned in
+    /// this session (the register image, like espefuse's file, shows zeros).
+    hardware: Vec<Vec<u32>>,
 }
 
 impl Efuses {
@@ -74,6 +77,7 @@ impl Efuses {
             wr: table.blocks.iter().map(|b| vec![0; b.len_words]).collect(),
             force_write_always: None,
             log: Vec::new(),
+            hardware: table.blocks.iter().map(|b| vec![0; b.len_words]).collect(),
         }
     }
 
@@ -382,16 +386,17 @@ impl Efuses {
         if access == ChipAccess::VirtualFile {
             return Ok(());
         }
-        let locked = self
-            .chip
-            .download_lock_fields()
-            .iter()
-            .any(|n| self.raw_by_name(n, true) != 0);
-        if locked {
-            Err(EfuseError::SecureDownloadMode)
-        } else {
-            Ok(())
+        for name in self.chip.download_disable_fields() {
+            if self.raw_by_name(name, true) != 0 {
+                return Err(EfuseError::DownloadModeDisabled(name));
+            }
         }
+        if let Some(name) = self.chip.secure_download_field() {
+            if self.raw_by_name(name, true) != 0 {
+                return Err(EfuseError::SecureDownloadMode);
+            }
+        }
+        Ok(())
     }
 
     // ---- values --------------------------------------------------------------
@@ -416,6 +421,7 @@ impl Efuses {
                 FieldValue::Text(name)
             }
             FieldClass::Mac => FieldValue::Text(self.mac_text(id, from_read)),
+            // sign-magnitude, 0.1 degree steps (base_fields.py EfuseTempSensor)
             FieldClass::TempSensor => {
                 let v = bits.to_u64();
                 let n = f.bit_len as u32;
@@ -423,6 +429,8 @@ impl Efuses {
                 let mag = v & ((1u64 << (n - 1)) - 1);
                 FieldValue::Float(sign * mag as f64 * 0.1)
             }
+            // two's-complement delta around TP_xxxx_OFFSET, 4 mV steps
+            // (esp32/fields.py EfuseAdcPointCalibration)
             FieldClass::AdcPoint if self.chip == Chip::Esp32 => {
                 let raw = bits.to_u64() as i64;
                 let (sign_bit, offset) = match f.name {
@@ -434,16 +442,19 @@ impl Efuses {
                 let delta = (raw & (sign_bit - 1)) - (raw & sign_bit);
                 FieldValue::Int(offset + delta * 4)
             }
+            // sign-magnitude, 4 mV steps (base_fields.py EfuseAdcPointCalibration)
             FieldClass::AdcPoint => {
                 let v = bits.to_u64();
                 let n = f.bit_len as u32;
                 let sign = if v >> (n - 1) & 1 == 1 { -1 } else { 1 };
                 FieldValue::Int(sign * (v & ((1u64 << (n - 1)) - 1)) as i64 * 4)
             }
+            // pins 30/31 encode GPIO32/33 (esp32/fields.py EfuseSpiPinField)
             FieldClass::SpiPin => {
                 let v = bits.to_u64();
                 FieldValue::Int(if v >= 30 { v + 2 } else { v } as i64)
             }
+            // 1100 mV + sign-magnitude 7 mV steps (esp32/fields.py EfuseVRefField)
             FieldClass::VRef => {
                 let v = bits.to_u64() as i64;
                 let mag = if v & 0x10 != 0 { -(v & 0x0f) } else { v & 0x0f };
@@ -471,7 +482,6 @@ impl Efuses {
 
     fn mac_text(&self, id: FieldId, from_read: bool) -> String {
         let f = self.def(id);
-        let block = f.block as usize;
         let mac: Vec<u8> = match f.name {
             // CUSTOM_MAC is shown in memory order, MAC most significant byte first
             // (EfuseMacFieldBase.get / esp32 EfuseMacField.get: `get_raw()[::-1]` vs `get_raw()`)
@@ -515,7 +525,6 @@ impl Efuses {
             } else {
                 format!("(CRC {stored:#04x} invalid - calculated {computed:#04x})")
             };
-            let _ = block;
             return format!("{} {msg}", hexify(&mac, ":"));
         }
         format!("{} (OK)", hexify(&mac, ":"))
@@ -1035,10 +1044,12 @@ impl Efuses {
     pub fn execute_burn(&mut self) -> Result<(), EfuseError> {
         let saved_mem = self.mem.clone();
         let saved_wr = self.wr.clone();
+        let saved_hw = self.hardware.clone();
         let r = self.execute_burn_inner();
         if r.is_err() {
             self.mem = saved_mem;
             self.wr = saved_wr;
+            self.hardware = saved_hw;
         }
         r
     }
@@ -1097,6 +1108,9 @@ impl Efuses {
         let masked = self.mask_write_protected(block, &wr);
         let merged: Vec<u32> = before.iter().zip(&masked).map(|(r, w)| r | w).collect();
         self.set_block_words(block, &merged);
+        for (h, m) in self.hardware[block].iter_mut().zip(&merged) {
+            *h |= m;
+        }
         self.apply_read_protection();
         for &(off, v) in self.table.controller_regs {
             let cur = self.read_reg(off);
@@ -1198,6 +1212,29 @@ impl Efuses {
         }
     }
 
+    /// The block as the hardware sees it: peripherals (AES-XTS, HMAC) still
+    /// read keys that software cannot. Read-protected data is only known for
+    /// blocks burned through this value; loaded from a virtual file it reads as
+    /// zeros, because espefuse's file does not keep it.
+    pub fn hardware_block_bytes(&self, block: usize) -> Vec<u8> {
+        let len = self.block_len_words(block);
+        self.block_words(block)
+            .iter()
+            .zip(self.hardware[block].iter().take(len))
+            .flat_map(|(r, h)| (r | h).to_le_bytes())
+            .collect()
+    }
+
+    /// Whether the controller's coding-error registers report errors (never
+    /// the case for files written by espefuse's emulator or this model, but a
+    /// file can be edited or come from a token dump).
+    pub fn has_coding_errors(&self) -> bool {
+        self.table
+            .error_regs
+            .iter()
+            .any(|off| self.read_reg(*off) != 0)
+    }
+
     /// Whether a key block is free for a new key (`_key_block_is_unused`).
     pub fn key_block_is_unused(&self, block: usize) -> bool {
         let def = &self.table.blocks[block];
@@ -1217,7 +1254,7 @@ impl Drop for Efuses {
     fn drop(&mut self) {
         use zeroize::Zeroize;
         self.mem.zeroize();
-        for w in &mut self.wr {
+        for w in self.wr.iter_mut().chain(self.hardware.iter_mut()) {
             w.zeroize();
         }
     }
@@ -1310,7 +1347,10 @@ fn custom_purpose_name(bits: u8, v: u64) -> Option<String> {
     Some(format!("CUSTOM_{v}"))
 }
 
-fn custom_purpose_value(bits: u8, s: &str) -> Option<u8> {
+pub(crate) fn custom_purpose_value(bits: u8, s: &str) -> Option<u8> {
+    if bits == 0 {
+        return None;
+    }
     let max = (1u16 << bits) - 1;
     if s == "CUSTOM_MAX" || s == "CUSTOM_DIGEST_MAX" {
         return u8::try_from(max).ok();

@@ -204,7 +204,11 @@ fn download_lock_refuses_port_access_but_not_the_virtual_file() {
     let f = e.field("UART_DOWNLOAD_DIS").unwrap();
     e.stage(f, Bits::from_u64(1, 1).unwrap()).unwrap();
     burn(&mut e);
-    assert!(e.check_access(ChipAccess::Port).is_err());
+    assert!(matches!(
+        e.check_access(ChipAccess::Port),
+        Err(EfuseError::DownloadModeDisabled("UART_DOWNLOAD_DIS"))
+    ));
+    e.check_access(ChipAccess::VirtualFile).unwrap();
 }
 
 #[test]
@@ -239,4 +243,38 @@ fn unknown_fields_suggest_close_names() {
     let e = Efuses::new(Chip::Esp32c3);
     let err = e.field("SPI_BOOT_CRYPTCNT").unwrap_err();
     assert!(err.to_string().contains("SPI_BOOT_CRYPT_CNT"), "{err}");
+}
+
+#[test]
+fn rom_view_of_security_state_and_hardware_keys() {
+    let mut e = Efuses::new(Chip::Esp32c3);
+    let fe = counting(0x40);
+    let digest = counting(0x80);
+    e.burn_key(
+        &[
+            key("BLOCK_KEY0", &fe, "XTS_AES_128_KEY"),
+            key("BLOCK_KEY1", &digest, "SECURE_BOOT_DIGEST0"),
+        ],
+        KeyOptions::default(),
+    )
+    .unwrap();
+    let cnt = e.field("SPI_BOOT_CRYPT_CNT").unwrap();
+    e.stage(cnt, Bits::from_u64(3, 1).unwrap()).unwrap();
+    burn(&mut e);
+    assert!(e.flash_encryption_enabled());
+    assert!(!e.secure_boot_v2_enabled());
+    assert_eq!(
+        e.blocks_with_purpose(crate::KeyPurpose::XtsAes128Key),
+        vec![4]
+    );
+    assert_eq!(e.secure_boot_digests(), vec![digest]);
+    // software reads zeros, the AES-XTS peripheral reads the (reversed) key
+    assert_eq!(e.block_bytes(4), vec![0; 32]);
+    let mut rev = fe;
+    rev.reverse();
+    assert_eq!(e.hardware_block_bytes(4), rev);
+    let revoke = e.field("SECURE_BOOT_KEY_REVOKE0").unwrap();
+    e.stage(revoke, Bits::from_u64(1, 1).unwrap()).unwrap();
+    burn(&mut e);
+    assert!(e.secure_boot_digests().is_empty());
 }

@@ -232,3 +232,20 @@ fn espefuse_link_name_runs_the_efuse_tool() {
         "espefuse's empty file is created"
     );
 }
+
+/// check-error reports the controller's coding-error registers (espefuse
+/// fails the same way on this file: "Error(s) in BLOCK4 [ERRORS:1 FAIL:False]").
+#[test]
+fn check_error_fails_when_the_error_registers_are_set() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let f = dir.path().join("c3.bin");
+    run_ok(efuse("esp32c3", &f).arg("check-error"));
+    // EFUSE_RD_RS_ERR0_REG (+0x1C0) with BLOCK_KEY0's error count = 1; the file
+    // stores register +off big-endian at SIZE - off - 4 (esptool.md §4.5).
+    let mut bytes = std::fs::read(&f).expect("file");
+    let at = 0x200 - 0x1c0 - 4;
+    bytes[at..at + 4].copy_from_slice(&(1u32 << 12).to_be_bytes());
+    std::fs::write(&f, &bytes).expect("write");
+    let out = run_fail(efuse("esp32c3", &f).arg("check-error"));
+    assert_one_line_error(&out, "Error(s) were detected in eFuses");
+}

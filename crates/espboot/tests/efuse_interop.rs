@@ -61,11 +61,25 @@ impl Pair {
 
     /// One step of a sequence: both tools succeed and the files stay identical.
     fn step(&self, args: &[&str]) {
-        run_ok(&mut self.ours_cmd(&self.ours, args));
+        let ours = run_ok(&mut self.ours_cmd(&self.ours, args));
         let Some(mut t) = self.theirs_cmd(&self.theirs, args) else {
             return;
         };
-        run_ok(&mut t);
+        let theirs = run_ok(&mut t);
+        // The console output matches too, line for line after the banner.
+        let body = |o: &Output| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .skip(1)
+                .map(|l| l.trim_end().to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            body(&ours),
+            body(&theirs),
+            "{}: output of {args:?} differs",
+            self.chip
+        );
         let a = std::fs::read(&self.ours).expect("ours");
         let b = std::fs::read(&self.theirs).expect("theirs");
         assert!(
@@ -421,4 +435,21 @@ fn esp32c2_seed_sequences_match_espefuse() {
         "XTS_AES_128_KEY",
     ]);
     q.json_agrees();
+}
+
+/// ESP32-C6 accepts unused 4-bit purpose values as CUSTOM_<n> / CUSTOM_DIGEST_<n>.
+#[test]
+fn esp32c6_custom_key_purposes_match_espefuse() {
+    let p = Pair::new(Chip::Esp32c6);
+    p.step(&[
+        "burn-key",
+        "BLOCK_KEY3",
+        &data("key256.bin"),
+        "CUSTOM_13",
+        "burn-key-digest",
+        "BLOCK_KEY4",
+        &data("rsa3072.pem"),
+        "CUSTOM_DIGEST_14",
+    ]);
+    p.json_agrees();
 }

@@ -74,5 +74,6 @@ pub static ESP32: ChipTable = ChipTable {
     ],
     custom_key_purpose_bits: 0,
     controller_regs: &[(0xf8, 0xa0), (0xfc, 0x5aa5), (0x118, 0x50)],
+    error_regs: &[0x11c],
     check_value_offset: None,
 };

@@ -72,5 +72,6 @@ pub static ESP32C2: ChipTable = ChipTable {
     ],
     custom_key_purpose_bits: 0,
     controller_regs: &[(0x8c, 0x5aa5), (0x108, 0x28), (0x114, 0x3000), (0x118, 0x190)],
+    error_regs: &[0x80, 0x84],
     check_value_offset: Some(0x20),
 };

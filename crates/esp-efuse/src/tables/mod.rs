@@ -125,12 +125,22 @@ impl Chip {
         }
     }
 
-    /// The field that, once burned, makes the ROM refuse eFuse access over
-    /// the serial port (esptool.md §4.4, §5.3).
-    pub fn download_lock_fields(self) -> &'static [&'static str] {
+    /// Fields that, once burned, make the ROM refuse the serial download
+    /// protocol altogether (esptool.md §4.4: DIS_DOWNLOAD_MODE; ESP32 ≥ v3.0:
+    /// UART_DOWNLOAD_DIS).
+    pub fn download_disable_fields(self) -> &'static [&'static str] {
         match self {
             Chip::Esp32 => &["UART_DOWNLOAD_DIS"],
-            _ => &["ENABLE_SECURITY_DOWNLOAD", "DIS_DOWNLOAD_MODE"],
+            _ => &["DIS_DOWNLOAD_MODE"],
+        }
+    }
+
+    /// The field that switches the ROM to Secure Download Mode, in which
+    /// espefuse refuses to read eFuses (`<chip>/fields.py`, esptool.md §4.4, §5.3).
+    pub fn secure_download_field(self) -> Option<&'static str> {
+        match self {
+            Chip::Esp32 => None,
+            _ => Some("ENABLE_SECURITY_DOWNLOAD"),
         }
     }
 }
@@ -167,6 +177,8 @@ pub struct ChipTable {
     pub custom_key_purpose_bits: u8,
     /// Controller registers (offset, value) the emulator leaves set after a burn.
     pub controller_regs: &'static [(usize, u32)],
+    /// Coding-error status registers (offsets), non-zero when a block read back with errors.
+    pub error_regs: &'static [usize],
     /// Where the three RS parity words of the last RS-coded burn stay (None on ESP32).
     pub check_value_offset: Option<usize>,
 }

@@ -393,13 +393,8 @@ fn run_inner(args: Args) -> anyhow::Result<ExitCode> {
             )
         })?
     };
-    let _ = (
-        global.debug,
-        global.baud,
-        &global.before,
-        &global.after,
-        global.postpone,
-    );
+    // --debug, --baud, --before, --after and --postpone are accepted for
+    // compatibility; they change nothing on virtual eFuses.
     if global.no_postpone {
         bail!("--no-postpone is not supported by espboot (BLOCK0 protection bits are always burned last)");
     }
@@ -775,8 +770,13 @@ fn read_command(s: &mut Session, cmd: &Command) -> anyhow::Result<()> {
                 }
             }
         }
-        Command::CheckError { recovery: _ } => {
-            // espefuse's emulator never records coding errors, nor does ours.
+        Command::CheckError { recovery } => {
+            if e.has_coding_errors() {
+                if *recovery {
+                    bail!("check-error --recovery is not supported by espboot yet");
+                }
+                bail!("Error(s) were detected in eFuses (coding-error registers are not zero).");
+            }
             out!("No errors detected.");
         }
         _ => {}

@@ -12,8 +12,16 @@
 //!   (Ed25519 incl. pure, ECDSA P-256/P-384, RSA-2048/3072 PSS with the
 //!   `rsa` feature), TLV allow-list; [`security_counter`], [`Dependencies`].
 //!
+//! Host side (`std` feature, default):
+//! - [`keys`]: key files as imgtool reads and writes them (PKCS#8 incl.
+//!   encrypted, PKCS#1, SEC1, SPKI), `getpub`/`getpriv` encodings;
+//! - [`sign`]: `imgtool sign` (`sign::build`, `sign::pad_to_slot`), with
+//!   every signer behind [`sign::ImageSigner`] (key file, HSM, `--fix-sig`);
+//! - [`enc`]: image encryption (key wrapping, AES-CTR, decryption);
+//! - [`hexfile`]: Intel HEX exactly as imgtool's `intelhex` writes it.
+//!
 //! Features: `alloc`, `rsa` (RSA-PSS verification; needs `alloc`), `std`
-//! (default; host-side signing and key files).
+//! (default; everything host-side).
 //!
 //! ```
 //! use mcuboot_image::{ImageHeader, ImageVersion, SliceTlvs, TlvKind, IMAGE_MAGIC};
@@ -65,3 +73,12 @@ pub use verify::{
     Dependencies, Dependency, Digest, HashAlg, Hasher, SignatureKind, ValidateError,
     ValidateOptions, Validated,
 };
+
+#[cfg(feature = "std")]
+pub mod enc;
+#[cfg(feature = "std")]
+pub mod hexfile;
+#[cfg(feature = "std")]
+pub mod keys;
+#[cfg(feature = "std")]
+pub mod sign;

@@ -1,0 +1,297 @@
+//! `verify` and `dumpinfo`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use mcuboot_image::keys::{KeyFile, PublicKey};
+use mcuboot_image::sign::{BOOT_MAGIC_ALIGN8, BOOT_MAGIC_TAIL};
+use mcuboot_image::{
+    validate, HashAlg, ImageHeader, SignatureKind, SliceTlvs, TlvKind, ValidateError,
+    ValidateOptions,
+};
+use serde_json::json;
+
+use super::util::{load_key, read_image};
+
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// Public or private key (PEM) the image must be signed with.
+    #[arg(short = 'k', long = "key", value_name = "filename")]
+    key: Option<PathBuf>,
+    /// The image (binary, or Intel HEX when named *.hex).
+    imgfile: PathBuf,
+}
+
+/// Hash algorithms imgtool accepts for a key (`image.py` `ALLOWED_KEY_SHA`).
+fn allowed_hashes(key: &PublicKey, public_only: bool) -> &'static [HashAlg] {
+    match key {
+        PublicKey::P384(_) => &[HashAlg::Sha384],
+        PublicKey::P256(_) if public_only => &[HashAlg::Sha256, HashAlg::Sha512],
+        PublicKey::P256(_) | PublicKey::Rsa(_) => &[HashAlg::Sha256],
+        _ => &[HashAlg::Sha256, HashAlg::Sha512],
+    }
+}
+
+pub fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
+    let file = a.imgfile.display().to_string();
+    let key = a
+        .key
+        .as_ref()
+        .map(|p| load_key("-k/--key", p))
+        .transpose()?;
+    let (image, _) = read_image("IMGFILE", &a.imgfile)?;
+    let hdr =
+        ImageHeader::parse(&image).with_context(|| format!("{file}: not an MCUboot image"))?;
+    let tlvs: Vec<_> = SliceTlvs::new(&image, &hdr)
+        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+        .with_context(|| format!("{file}: invalid TLV area"))?;
+    let pure = tlvs
+        .iter()
+        .any(|(e, _)| e.kind == TlvKind::SigPure && !e.protected);
+    let hash_alg = tlvs
+        .iter()
+        .filter(|(e, _)| !e.protected)
+        .find_map(|(e, _)| HashAlg::from_tlv(e.kind))
+        .with_context(|| format!("{file}: the image has no hash TLV"))?;
+
+    let mut opts = ValidateOptions::new(hash_alg).pure(pure);
+    let mut key_der = Vec::new();
+    if let Some(k) = &key {
+        let public = k.public_key();
+        let kind = public.signature_kind().with_context(|| {
+            format!(
+                "-k/--key: a {} key cannot verify signatures",
+                public.type_name()
+            )
+        })?;
+        if !pure && !allowed_hashes(&public, matches!(k, KeyFile::Public(_))).contains(&hash_alg) {
+            bail!(
+                "-k/--key: a {} key does not match the image's {} hash TLV",
+                public.type_name(),
+                hash_alg.name()
+            );
+        }
+        if pure && kind != SignatureKind::Ed25519 {
+            bail!("-k/--key: the image has a pure signature, which only ed25519 keys make");
+        }
+        key_der = public.embedded_der()?;
+        opts = opts.with_signature(kind);
+    }
+    let mut src = &image[..];
+    let keys: Vec<&[u8]> = if key.is_some() {
+        vec![&key_der]
+    } else {
+        Vec::new()
+    };
+    match validate(&mut src, &hdr, &keys, &opts) {
+        Ok(v) => {
+            let mut text = format!(
+                "Image was correctly validated\nImage version: {}\n",
+                hdr.version
+            );
+            if let Some(h) = v.hash {
+                text += &format!("Image digest: {}\n", hex_string(h.as_bytes()));
+            } else if let Some((_, sig)) = tlvs
+                .iter()
+                .find(|(e, _)| Some(e.kind) == opts.signature.map(SignatureKind::tlv))
+            {
+                text += &format!("Image signature over image: {}\n", hex_string(sig));
+            }
+            super::util::print(&text)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(ValidateError::HashMismatch) => {
+            bail!("{file}: image hash does not match (the image is corrupted or was modified)")
+        }
+        Err(ValidateError::NoMatchingKey) => bail!("{file}: no signature found for the given key"),
+        Err(ValidateError::SignatureInvalid) => bail!("{file}: signature verification failed"),
+        Err(e) => bail!("{file}: {e}"),
+    }
+}
+
+fn hex_string(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DumpinfoArgs {
+    /// The image (binary, or Intel HEX when named *.hex).
+    imgfile: PathBuf,
+    /// Machine-readable JSON output.
+    #[arg(long = "json")]
+    json: bool,
+    /// Output format (`json` = --json; `yaml` prints the same JSON, which is valid YAML).
+    #[arg(short = 'f', long = "format", value_parser = ["human", "yaml", "json"])]
+    format: Option<String>,
+    /// Write to this file instead of stdout.
+    #[arg(short = 'o', long = "outfile", value_name = "filename")]
+    outfile: Option<PathBuf>,
+    /// Print nothing (only check that the image parses).
+    #[arg(short = 's', long = "silent")]
+    silent: bool,
+}
+
+/// The trailer as imgtool writes it: magic variant (→ max-align) and image_ok.
+fn trailer_info(image: &[u8], image_end: usize) -> serde_json::Value {
+    if image.len() < image_end + 16 {
+        return json!({ "present": false });
+    }
+    let Some(magic) = image.get(image.len() - 16..) else {
+        return json!({ "present": false });
+    };
+    let max_align = if magic == BOOT_MAGIC_ALIGN8 {
+        Some(8usize)
+    } else if magic[2..] == BOOT_MAGIC_TAIL {
+        Some(usize::from(u16::from_le_bytes([magic[0], magic[1]])))
+    } else {
+        None
+    };
+    let erased = magic.iter().all(|b| *b == 0xff) || magic.iter().all(|b| *b == 0);
+    let state = match (max_align, erased) {
+        (Some(_), _) => "good",
+        (None, true) => "unset",
+        (None, false) => "bad",
+    };
+    let mut out = json!({
+        "present": true,
+        "slot_size": image.len(),
+        "magic": hex_string(magic),
+        "magic_state": state,
+    });
+    if let Some(a) = max_align.filter(|a| matches!(a, 8 | 16 | 32)) {
+        let off = image.len() - (16usize.div_ceil(a) * a + a);
+        if let Some(b) = image.get(off) {
+            out["max_align"] = json!(a);
+            out["image_ok_offset"] = json!(off);
+            out["image_ok"] = json!(match b {
+                0x01 => "set",
+                0xff | 0x00 => "unset",
+                _ => "bad",
+            });
+        }
+    }
+    out
+}
+
+pub fn dumpinfo(a: DumpinfoArgs) -> anyhow::Result<ExitCode> {
+    let file = a.imgfile.display().to_string();
+    let (image, base) = read_image("IMGFILE", &a.imgfile)?;
+    let hdr =
+        ImageHeader::parse(&image).with_context(|| format!("{file}: not an MCUboot image"))?;
+    let it = SliceTlvs::new(&image, &hdr).with_context(|| format!("{file}: invalid TLV area"))?;
+    let (tlv_start, prot_end, image_end) = (
+        it.bounds().start(),
+        it.bounds().protected_end(),
+        it.bounds().end(),
+    );
+    let tlvs: Vec<_> = it
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| format!("{file}: invalid TLV area"))?;
+    let flags: Vec<&str> = hdr.flags.names().collect();
+    let tlv_json: Vec<_> = tlvs
+        .iter()
+        .map(|(e, d)| {
+            json!({
+                "type": e.kind.code(),
+                "name": e.kind.name().map_or_else(|| match e.kind { TlvKind::Vendor(_) => "vendor".to_string(), _ => "unknown".to_string() }, str::to_string),
+                "protected": e.protected,
+                "offset": e.offset,
+                "len": e.len,
+                "value": hex_string(d),
+            })
+        })
+        .collect();
+    let info = json!({
+        "file": file,
+        "base_address": base,
+        "header": {
+            "magic": format!("{:#010x}", hdr.magic),
+            "load_addr": hdr.load_addr,
+            "hdr_size": hdr.hdr_size,
+            "protect_tlv_size": hdr.protect_tlv_size,
+            "img_size": hdr.img_size,
+            "flags": hdr.flags.bits(),
+            "flag_names": flags,
+            "version": hdr.version.to_string(),
+        },
+        "tlv_area": {
+            "offset": tlv_start,
+            "protected_end": prot_end,
+            "end": image_end,
+        },
+        "tlvs": tlv_json,
+        "trailer": trailer_info(&image, image_end as usize),
+    });
+    if a.silent {
+        return Ok(ExitCode::SUCCESS);
+    }
+    // JSON is also valid YAML, so `-f yaml` gets the same document.
+    let text = if a.json || matches!(a.format.as_deref(), Some("json" | "yaml")) {
+        serde_json::to_string_pretty(&info)? + "\n"
+    } else {
+        human(&hdr, &tlvs, &info)
+    };
+    super::util::write_output(a.outfile.as_deref(), text.as_bytes(), false)
+        .context("-o/--outfile")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn human(
+    hdr: &ImageHeader,
+    tlvs: &[(mcuboot_image::TlvEntry, &[u8])],
+    info: &serde_json::Value,
+) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let _ = writeln!(s, "Image header:");
+    let _ = writeln!(s, "  magic:            {:#010x}", hdr.magic);
+    let _ = writeln!(s, "  load_addr:        {:#x}", hdr.load_addr);
+    let _ = writeln!(s, "  hdr_size:         {:#x}", hdr.hdr_size);
+    let _ = writeln!(s, "  protect_tlv_size: {:#x}", hdr.protect_tlv_size);
+    let _ = writeln!(s, "  img_size:         {:#x}", hdr.img_size);
+    let names: Vec<&str> = hdr.flags.names().collect();
+    let _ = writeln!(
+        s,
+        "  flags:            {:#010x} {}",
+        hdr.flags.bits(),
+        names.join("|")
+    );
+    let _ = writeln!(s, "  version:          {}", hdr.version);
+    let _ = writeln!(s, "TLVs:");
+    for (e, d) in tlvs {
+        let area = if e.protected {
+            "protected"
+        } else {
+            "unprotected"
+        };
+        let shown: String = hex_string(&d[..d.len().min(32)]);
+        let more = if d.len() > 32 { "..." } else { "" };
+        let _ = writeln!(
+            s,
+            "  {:<18} {:#06x} {area:<11} len {:>4}  {shown}{more}",
+            e.kind.to_string(),
+            e.kind.code(),
+            e.len
+        );
+    }
+    let t = &info["trailer"];
+    let _ = writeln!(s, "Trailer:");
+    if t["present"] == json!(true) {
+        let _ = writeln!(
+            s,
+            "  magic:    {} ({})",
+            t["magic"].as_str().unwrap_or(""),
+            t["magic_state"].as_str().unwrap_or("")
+        );
+        if let Some(a) = t.get("max_align") {
+            let _ = writeln!(s, "  max_align: {a}");
+        }
+        if let Some(ok) = t.get("image_ok") {
+            let _ = writeln!(s, "  image_ok: {}", ok.as_str().unwrap_or(""));
+        }
+    } else {
+        let _ = writeln!(s, "  none (the image is not padded to a slot)");
+    }
+    s
+}

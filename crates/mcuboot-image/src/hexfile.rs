@@ -1,0 +1,145 @@
+//! Intel HEX input and output as imgtool does it through the `intelhex`
+//! Python package (`IntelHex.tobinarray`, `write_hex_file`).
+
+use std::string::{String, ToString};
+use std::vec::Vec;
+
+/// Why an Intel HEX file could not be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HexError {
+    /// A record is malformed.
+    #[error("line {line}: {reason}")]
+    Record {
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// No data records.
+    #[error("no data records")]
+    Empty,
+    /// The data spans more than 4 GiB of addresses, or overlaps itself.
+    #[error("{0}")]
+    Layout(String),
+}
+
+/// Reads Intel HEX text: returns the lowest address and the bytes from it
+/// to the highest address, gaps filled with 0xff (`tobinarray`).
+///
+/// # Errors
+/// [`HexError`] for malformed records.
+pub fn read(text: &str) -> Result<(u32, Vec<u8>), HexError> {
+    use ihex::Record;
+    let mut segments: Vec<(u64, Vec<u8>)> = Vec::new();
+    let mut base: u64 = 0;
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let rec = Record::from_record_string(line).map_err(|e| HexError::Record {
+            line: i + 1,
+            reason: e.to_string(),
+        })?;
+        match rec {
+            Record::Data { offset, value } => segments.push((base + u64::from(offset), value)),
+            Record::EndOfFile => break,
+            Record::ExtendedSegmentAddress(seg) => base = u64::from(seg) * 16,
+            Record::ExtendedLinearAddress(hi) => base = u64::from(hi) << 16,
+            Record::StartSegmentAddress { .. } | Record::StartLinearAddress(_) => {}
+        }
+    }
+    let min = segments
+        .iter()
+        .map(|(a, _)| *a)
+        .min()
+        .ok_or(HexError::Empty)?;
+    let max = segments
+        .iter()
+        .map(|(a, d)| a + d.len() as u64)
+        .max()
+        .ok_or(HexError::Empty)?;
+    let min32 =
+        u32::try_from(min).map_err(|_| HexError::Layout("addresses beyond 4 GiB".into()))?;
+    let span = usize::try_from(max - min)
+        .map_err(|_| HexError::Layout("address span too large".into()))?;
+    if max > 1 << 32 {
+        return Err(HexError::Layout("addresses beyond 4 GiB".into()));
+    }
+    let mut out = std::vec![0xffu8; span];
+    for (a, d) in segments {
+        let at = (a - min) as usize;
+        out[at..at + d.len()].copy_from_slice(&d);
+    }
+    Ok((min32, out))
+}
+
+/// Writes `segments` (address, bytes) as Intel HEX text exactly as
+/// `intelhex` 2.3 `write_hex_file` does: 16-byte records that never cross a
+/// 64 KiB boundary or a gap, type-04 records only when the highest address
+/// exceeds 0xffff, no start address, `\n` line ends. Later segments
+/// overwrite earlier ones where they overlap.
+#[must_use]
+pub fn write(segments: &[(u64, &[u8])]) -> String {
+    // Merge into sorted, non-overlapping runs.
+    let mut runs: Vec<(u64, Vec<u8>)> = Vec::new();
+    let mut sorted: Vec<(usize, u64, &[u8])> = segments
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, d))| !d.is_empty())
+        .map(|(i, (a, d))| (i, *a, *d))
+        .collect();
+    sorted.sort_by_key(|(i, a, _)| (*a, *i));
+    for (_, a, d) in sorted {
+        if let Some((ra, rd)) = runs.last_mut() {
+            let rend = *ra + rd.len() as u64;
+            if a <= rend {
+                let off = (a - *ra) as usize;
+                let overlap = rd.len().saturating_sub(off).min(d.len());
+                rd[off..off + overlap].copy_from_slice(&d[..overlap]);
+                rd.extend_from_slice(&d[overlap..]);
+                continue;
+            }
+        }
+        runs.push((a, d.to_vec()));
+    }
+    let mut out = String::new();
+    let Some(maxaddr) = runs.last().map(|(a, d)| a + d.len() as u64 - 1) else {
+        out.push_str(":00000001FF\n");
+        return out;
+    };
+    let need_offset = maxaddr > 0xffff;
+    let mut high: Option<u64> = None;
+    for (start, data) in &runs {
+        let mut pos = 0usize;
+        while pos < data.len() {
+            let addr = start + pos as u64;
+            if need_offset && high != Some(addr >> 16) {
+                high = Some(addr >> 16);
+                push_record(&mut out, 0, 4, &((addr >> 16) as u16).to_be_bytes());
+            }
+            let low = (addr & 0xffff) as usize;
+            let n = 16.min(0x10000 - low).min(data.len() - pos);
+            push_record(&mut out, low as u16, 0, &data[pos..pos + n]);
+            pos += n;
+        }
+    }
+    out.push_str(":00000001FF\n");
+    out
+}
+
+fn push_record(out: &mut String, offset: u16, kind: u8, data: &[u8]) {
+    use std::fmt::Write as _;
+    let mut sum: u8 = data.len() as u8;
+    sum = sum
+        .wrapping_add((offset >> 8) as u8)
+        .wrapping_add(offset as u8)
+        .wrapping_add(kind);
+    let _ = write!(out, ":{:02X}{:04X}{:02X}", data.len(), offset, kind);
+    for b in data {
+        sum = sum.wrapping_add(*b);
+        let _ = write!(out, "{b:02X}");
+    }
+    let _ = writeln!(out, "{:02X}", sum.wrapping_neg());
+}

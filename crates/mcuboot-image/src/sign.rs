@@ -1,0 +1,1010 @@
+//! Building and signing images the way imgtool 2.5.0 does
+//! (`imgtool/image.py` `Image.create`, `pad_to`, `_trailer_size`;
+//! reference/mcuboot.md §1, §2.4). Outputs are byte-identical to imgtool's
+//! for deterministic signatures (Ed25519) and unsigned images.
+
+use std::string::{String, ToString};
+use std::vec::Vec;
+
+use crate::header::{ImageFlags, ImageHeader, ImageVersion, IMAGE_HEADER_SIZE, IMAGE_MAGIC};
+use crate::keys::{PrivateKey, PublicKey};
+use crate::tlv::{TlvKind, TLV_INFO_MAGIC, TLV_PROT_INFO_MAGIC};
+use crate::verify::{Dependency, Digest, HashAlg, SignatureKind};
+
+/// imgtool's `DEFAULT_MAX_SECTORS` (`image.py`).
+pub const DEFAULT_MAX_SECTORS: u32 = 128;
+/// `BOOT_MAX_IMG_SECTORS` of the Espressif port (reference/mcuboot.md §2.3).
+pub const ESPRESSIF_MAX_SECTORS: u32 = 512;
+/// imgtool's `DEFAULT_MAX_ALIGN` (`image.py`).
+pub const DEFAULT_MAX_ALIGN: u32 = 8;
+/// imgtool's `MAX_SW_TYPE_LENGTH` (`image.py`).
+pub const MAX_SW_TYPE_LENGTH: usize = 12;
+/// Boot magic for `BOOT_MAX_ALIGN == 8` (`bootutil_public.c` `boot_img_magic`).
+pub const BOOT_MAGIC_ALIGN8: [u8; 16] = [
+    0x77, 0xc2, 0x95, 0xf3, 0x60, 0xd2, 0xef, 0x7f, 0x35, 0x52, 0x50, 0x0f, 0x2c, 0xb6, 0x79, 0x80,
+];
+/// Boot magic tail for other `BOOT_MAX_ALIGN` values, after the u16 align
+/// (`bootutil_public.c`).
+pub const BOOT_MAGIC_TAIL: [u8; 14] = [
+    0x2d, 0xe1, 0x5d, 0x29, 0x41, 0x0b, 0x8d, 0x77, 0x67, 0x9c, 0x11, 0x0f, 0x1f, 0x8a,
+];
+/// Size of the boot magic (`BOOT_MAGIC_SZ`).
+pub const BOOT_MAGIC_SIZE: u32 = 16;
+
+/// Why an image could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SignError {
+    /// A bad combination of options; the message names them.
+    #[error("{0}")]
+    Usage(String),
+    /// The input does not start with `header_size` zero bytes.
+    #[error("the input's first {0:#x} bytes (header area) are not zero; use --pad-header to prepend a header")]
+    HeaderNotZero(u32),
+    /// The input is shorter than the header it should contain.
+    #[error(
+        "the input ({len:#x} bytes) is shorter than the header size {header:#x}; use --pad-header"
+    )]
+    InputTooShort {
+        /// Input length.
+        len: usize,
+        /// Header size.
+        header: u32,
+    },
+    /// The image and its trailer do not fit the slot.
+    #[error("image size ({image:#x}) + trailer ({trailer:#x}) exceeds the slot size {slot:#x} (-S) by {excess:#x} bytes{note}")]
+    TooLarge {
+        /// Image length with TLVs.
+        image: u64,
+        /// Trailer size.
+        trailer: u64,
+        /// Slot size.
+        slot: u64,
+        /// How much too large.
+        excess: u64,
+        /// Extra explanation.
+        note: String,
+    },
+    /// A field overflows its header or TLV width.
+    #[error("{0} does not fit its field")]
+    Overflow(&'static str),
+    /// The key cannot be used this way.
+    #[error("{0}")]
+    Key(String),
+    /// Signing failed.
+    #[error("signing failed: {0}")]
+    Signature(String),
+}
+
+/// `--public-key-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PublicKeyFormat {
+    /// KEYHASH TLV (default).
+    #[default]
+    Hash,
+    /// PUBKEY TLV with the full key.
+    Full,
+}
+
+/// `--sha`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ShaChoice {
+    /// The key type's default (SHA-256 when unsigned).
+    #[default]
+    Auto,
+    /// SHA-256.
+    Sha256,
+    /// SHA-384.
+    Sha384,
+    /// SHA-512.
+    Sha512,
+}
+
+impl ShaChoice {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Sha256 => "256",
+            Self::Sha384 => "384",
+            Self::Sha512 => "512",
+        }
+    }
+    fn alg(self) -> HashAlg {
+        match self {
+            Self::Auto | Self::Sha256 => HashAlg::Sha256,
+            Self::Sha384 => HashAlg::Sha384,
+            Self::Sha512 => HashAlg::Sha512,
+        }
+    }
+}
+
+/// `-s/--security-counter`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecurityCounter {
+    /// An explicit value.
+    Value(u32),
+    /// `auto`: from the version (`major << 24 | minor << 16 | revision`).
+    Auto,
+}
+
+/// `--vector-to-sign`: output what an external signer must sign instead of an image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VectorToSign {
+    /// Header, payload and protected TLVs.
+    Payload,
+    /// Their digest.
+    Digest,
+}
+
+/// Encryption of the payload (`-E`): a fresh AES key and its wrapped-key
+/// TLV, from [`crate::enc::wrap_new_key`].
+pub struct Encryption {
+    /// The plaintext AES key (16 or 32 bytes; selects the header flag).
+    pub aes_key: zeroize::Zeroizing<Vec<u8>>,
+    /// The ENC_* TLV type.
+    pub tlv_kind: TlvKind,
+    /// Its value (the wrapped key).
+    pub tlv_value: Vec<u8>,
+    /// `-c/--clear`: keep the payload in clear text.
+    pub clear: bool,
+}
+
+impl std::fmt::Debug for Encryption {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Encryption")
+            .field("aes_bits", &(self.aes_key.len() * 8))
+            .field("tlv_kind", &self.tlv_kind)
+            .field("clear", &self.clear)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A signer: a key file, an HSM, or a signature computed elsewhere
+/// (`--fix-sig`). The image code calls only this, so all share one path.
+pub trait ImageSigner {
+    /// The public key (selects the signature TLV and the hash, feeds KEYHASH).
+    fn public_key(&self) -> &PublicKey;
+    /// True when only the public key is available (imgtool allows
+    /// `--sha 512` with a public P-256 key).
+    fn public_only(&self) -> bool {
+        false
+    }
+    /// Signs the image: `digest` is the image hash; `region` is the hashed
+    /// region (header, payload, protected TLVs), signed directly in pure mode.
+    ///
+    /// # Errors
+    /// [`signature::Error`] from the signing backend.
+    fn sign_image(
+        &self,
+        digest: &[u8],
+        region: &[u8],
+        pure: bool,
+    ) -> Result<Vec<u8>, signature::Error>;
+}
+
+/// A key pair read from a file, signing through the RustCrypto traits.
+pub struct KeySigner {
+    key: PrivateKey,
+    public: PublicKey,
+    pad_sig: bool,
+}
+
+impl std::fmt::Debug for KeySigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "KeySigner({})", self.public.type_name())
+    }
+}
+
+impl KeySigner {
+    /// Wraps a private key; `pad_sig` pads ECDSA signatures with zeros to
+    /// 72 (P-256) or 103 (P-384) bytes (`--pad-sig`, `keys/ecdsa.py`).
+    ///
+    /// # Errors
+    /// [`SignError::Key`] for X25519, which cannot sign.
+    pub fn new(key: PrivateKey, pad_sig: bool) -> Result<Self, SignError> {
+        let public = key.public_key();
+        if public.signature_kind().is_none() {
+            return Err(SignError::Key(
+                "-k/--key: an x25519 key cannot sign (it is for encryption, -E)".into(),
+            ));
+        }
+        Ok(Self {
+            key,
+            public,
+            pad_sig,
+        })
+    }
+}
+
+impl ImageSigner for KeySigner {
+    fn public_key(&self) -> &PublicKey {
+        &self.public
+    }
+
+    fn sign_image(
+        &self,
+        digest: &[u8],
+        region: &[u8],
+        pure: bool,
+    ) -> Result<Vec<u8>, signature::Error> {
+        use signature::hazmat::PrehashSigner;
+        use signature::{SignatureEncoding, Signer};
+        match &self.key {
+            PrivateKey::Ed25519(k) => {
+                let msg = if pure { region } else { digest };
+                Ok(Signer::<ed25519_dalek::Signature>::try_sign(k, msg)?.to_vec())
+            }
+            PrivateKey::P256(k) => {
+                let sk = p256::ecdsa::SigningKey::from(k);
+                let sig: p256::ecdsa::Signature = sk.sign_prehash(digest)?;
+                let mut der = sig.to_der().to_vec();
+                // Python's `b'\0' * negative` is empty: never truncate.
+                if self.pad_sig && der.len() < 72 {
+                    der.resize(72, 0);
+                }
+                Ok(der)
+            }
+            PrivateKey::P384(k) => {
+                let sk = p384::ecdsa::SigningKey::from(k);
+                let sig: p384::ecdsa::Signature = sk.sign_prehash(digest)?;
+                let mut der = sig.to_der().to_vec();
+                if self.pad_sig && der.len() < 103 {
+                    der.resize(103, 0);
+                }
+                Ok(der)
+            }
+            PrivateKey::Rsa(k) => {
+                // MCUboot accepts salt length 32 only (`image_rsa.c`).
+                let scheme = rsa::Pss::new_with_salt::<sha2::Sha256>(32);
+                k.sign_with_rng(&mut rand_core::OsRng, scheme, digest)
+                    .map_err(signature::Error::from_source)
+            }
+            _ => Err(signature::Error::new()),
+        }
+    }
+}
+
+/// A signature made elsewhere (`--fix-sig` with `--fix-sig-pubkey`).
+#[derive(Debug)]
+pub struct FixedSigner {
+    /// The signer's public key.
+    pub public: PublicKey,
+    /// True when the key file held only the public key.
+    pub public_only: bool,
+    /// The raw signature bytes (already base64-decoded).
+    pub signature: Vec<u8>,
+}
+
+impl ImageSigner for FixedSigner {
+    fn public_key(&self) -> &PublicKey {
+        &self.public
+    }
+    fn public_only(&self) -> bool {
+        self.public_only
+    }
+    fn sign_image(
+        &self,
+        _digest: &[u8],
+        _region: &[u8],
+        _pure: bool,
+    ) -> Result<Vec<u8>, signature::Error> {
+        Ok(self.signature.clone())
+    }
+}
+
+/// Every `imgtool sign` option that shapes the image.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SignOptions {
+    /// `-v`.
+    pub version: ImageVersion,
+    /// `-H`.
+    pub header_size: u32,
+    /// `--pad-header`.
+    pub pad_header: bool,
+    /// `-S`.
+    pub slot_size: u32,
+    /// `--pad` (implied by `--test`/`--confirm`).
+    pub pad: bool,
+    /// `--test`.
+    pub test: bool,
+    /// `--confirm`.
+    pub confirm: bool,
+    /// `--align`.
+    pub align: u32,
+    /// `--max-align` (default `max(8, align)`).
+    pub max_align: Option<u32>,
+    /// `-M` (default 128).
+    pub max_sectors: Option<u32>,
+    /// `--overwrite-only`.
+    pub overwrite_only: bool,
+    /// `-L`.
+    pub load_addr: Option<u32>,
+    /// `-F`.
+    pub rom_fixed: Option<u32>,
+    /// `-R` (0xff by default).
+    pub erased_val: u8,
+    /// `-s`.
+    pub security_counter: Option<SecurityCounter>,
+    /// `-d`.
+    pub dependencies: Vec<Dependency>,
+    /// `--boot-record`.
+    pub boot_record: Option<String>,
+    /// `--custom-tlv` / `--custom-tlv-file`, in order.
+    pub custom_tlvs: Vec<(u16, Vec<u8>)>,
+    /// `--non-bootable`.
+    pub non_bootable: bool,
+    /// `--public-key-format`.
+    pub public_key_format: PublicKeyFormat,
+    /// `--sha`.
+    pub sha: ShaChoice,
+    /// `--pure`.
+    pub pure: bool,
+    /// `--vector-to-sign`.
+    pub vector_to_sign: Option<VectorToSign>,
+    /// `--save-enctlv`.
+    pub save_enctlv: bool,
+}
+
+impl SignOptions {
+    /// imgtool's defaults for the required `-v`, `-H` and `-S`.
+    #[must_use]
+    pub fn new(version: ImageVersion, header_size: u32, slot_size: u32) -> Self {
+        Self {
+            version,
+            header_size,
+            pad_header: false,
+            slot_size,
+            pad: false,
+            test: false,
+            confirm: false,
+            align: 1,
+            max_align: None,
+            max_sectors: None,
+            overwrite_only: false,
+            load_addr: None,
+            rom_fixed: None,
+            erased_val: 0xff,
+            security_counter: None,
+            dependencies: Vec::new(),
+            boot_record: None,
+            custom_tlvs: Vec::new(),
+            non_bootable: false,
+            public_key_format: PublicKeyFormat::Hash,
+            sha: ShaChoice::Auto,
+            pure: false,
+            vector_to_sign: None,
+            save_enctlv: false,
+        }
+    }
+
+    /// The effective `--max-align`.
+    #[must_use]
+    pub fn effective_max_align(&self) -> u32 {
+        self.max_align.unwrap_or(DEFAULT_MAX_ALIGN.max(self.align))
+    }
+
+    /// The boot magic for the effective max-align (`image.py` `boot_magic`).
+    #[must_use]
+    pub fn boot_magic(&self) -> [u8; 16] {
+        let a = self.effective_max_align();
+        if a == DEFAULT_MAX_ALIGN {
+            BOOT_MAGIC_ALIGN8
+        } else {
+            let mut m = [0u8; 16];
+            m[..2].copy_from_slice(&(a as u16).to_le_bytes());
+            m[2..].copy_from_slice(&BOOT_MAGIC_TAIL);
+            m
+        }
+    }
+
+    /// imgtool's `_trailer_size` with `max_sectors` sectors.
+    #[must_use]
+    pub fn trailer_size_with(&self, max_sectors: u32, enc_tlv_len: Option<usize>) -> u64 {
+        let max_align = u64::from(self.effective_max_align());
+        let magic_align = align_up(u64::from(BOOT_MAGIC_SIZE), max_align);
+        if self.overwrite_only {
+            return max_align * 2 + magic_align;
+        }
+        let mut t = u64::from(max_sectors) * 3 * u64::from(self.align);
+        if let Some(len) = enc_tlv_len {
+            let keylen = if self.save_enctlv {
+                align_up(len as u64, max_align)
+            } else {
+                align_up(16, max_align)
+            };
+            t += keylen * 2;
+        }
+        t + max_align * 4 + magic_align
+    }
+
+    /// imgtool's `_trailer_size` with the configured `-M`.
+    #[must_use]
+    pub fn trailer_size(&self, enc_tlv_len: Option<usize>) -> u64 {
+        self.trailer_size_with(self.max_sectors.unwrap_or(DEFAULT_MAX_SECTORS), enc_tlv_len)
+    }
+
+    /// Offset from the slot end of the image_ok byte (`pad_to`).
+    fn image_ok_from_end(&self) -> u64 {
+        let max_align = u64::from(self.effective_max_align());
+        align_up(u64::from(BOOT_MAGIC_SIZE), max_align) + max_align
+    }
+}
+
+fn align_up(n: u64, a: u64) -> u64 {
+    n.div_ceil(a) * a
+}
+
+/// A built image before padding: what `Image.create` leaves in `payload`.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct BuiltImage {
+    /// Header, payload, TLVs (or, with `--vector-to-sign`, the vector).
+    pub bytes: Vec<u8>,
+    /// The image hash.
+    pub hash: Digest,
+    /// The signature placed in the image, if any.
+    pub signature: Option<Vec<u8>>,
+    /// Length of the ENC_* TLV value, for the trailer size.
+    pub enc_tlv_len: Option<usize>,
+    /// Whether the vector-to-sign was produced instead of an image.
+    pub is_vector: bool,
+    /// Non-fatal remarks (e.g. the Espressif sector count would refuse the image).
+    pub warnings: Vec<String>,
+}
+
+/// Hash selection (`image.py` `key_and_user_sha_to_alg_and_tlv`).
+fn select_hash(
+    key: Option<&dyn ImageSigner>,
+    user: ShaChoice,
+    pure: bool,
+) -> Result<HashAlg, SignError> {
+    let Some(signer) = key else {
+        return Ok(user.alg());
+    };
+    let public = signer.public_key();
+    let allowed: &[ShaChoice] = if pure {
+        match public {
+            PublicKey::Ed25519(_) => &[ShaChoice::Sha512],
+            other => {
+                return Err(SignError::Usage(std::format!(
+                    "--pure: a {} key cannot make pure signatures (only ed25519)",
+                    other.type_name()
+                )))
+            }
+        }
+    } else {
+        match public {
+            PublicKey::P384(_) => &[ShaChoice::Sha384],
+            PublicKey::P256(_) if signer.public_only() => &[ShaChoice::Sha256, ShaChoice::Sha512],
+            PublicKey::P256(_) | PublicKey::Rsa(_) => &[ShaChoice::Sha256],
+            PublicKey::Ed25519(_) | PublicKey::X25519(_) => &[ShaChoice::Sha256, ShaChoice::Sha512],
+        }
+    };
+    if user == ShaChoice::Auto || pure {
+        return Ok(allowed[0].alg());
+    }
+    if allowed.contains(&user) {
+        return Ok(user.alg());
+    }
+    let names: Vec<&str> = allowed.iter().map(|s| s.name()).collect();
+    Err(SignError::Usage(std::format!(
+        "--sha {}: a {} key allows only {}",
+        user.name(),
+        public.type_name(),
+        names.join(", ")
+    )))
+}
+
+/// Appends a TLV, imgtool style: predefined types as `<BBH` (= u16 LE for
+/// types < 0x100), custom ones as `<HH` (same bytes).
+fn push_tlv(
+    area: &mut Vec<u8>,
+    kind: u16,
+    value: &[u8],
+    what: &'static str,
+) -> Result<(), SignError> {
+    let len = u16::try_from(value.len()).map_err(|_| SignError::Overflow(what))?;
+    area.extend_from_slice(&kind.to_le_bytes());
+    area.extend_from_slice(&len.to_le_bytes());
+    area.extend_from_slice(value);
+    Ok(())
+}
+
+/// Wraps TLV records with their info header; empty areas vanish (`TLV.get`).
+fn finish_area(magic: u16, body: &[u8], what: &'static str) -> Result<Vec<u8>, SignError> {
+    if body.is_empty() {
+        return Ok(Vec::new());
+    }
+    let tot = u16::try_from(body.len() + 4).map_err(|_| SignError::Overflow(what))?;
+    let mut out = Vec::with_capacity(body.len() + 4);
+    out.extend_from_slice(&magic.to_le_bytes());
+    out.extend_from_slice(&tot.to_le_bytes());
+    out.extend_from_slice(body);
+    Ok(out)
+}
+
+/// Minimal CBOR encoder for the boot record (`boot_record.py`, RFC 8949).
+fn cbor_head(out: &mut Vec<u8>, major: u8, n: u64) {
+    let m = major << 5;
+    if n < 24 {
+        out.push(m | n as u8);
+    } else if n <= 0xff {
+        out.extend_from_slice(&[m | 24, n as u8]);
+    } else if n <= 0xffff {
+        out.push(m | 25);
+        out.extend_from_slice(&(n as u16).to_be_bytes());
+    } else if n <= 0xffff_ffff {
+        out.push(m | 26);
+        out.extend_from_slice(&(n as u32).to_be_bytes());
+    } else {
+        out.push(m | 27);
+        out.extend_from_slice(&n.to_be_bytes());
+    }
+}
+
+/// The BOOT_RECORD TLV value: `{1: sw_type, 4: "maj.min.rev", 5: signer_id,
+/// 6: "SHA256", 2: zeros(hash_len)}` (reference/mcuboot.md §1.8).
+#[must_use]
+pub fn boot_record(
+    sw_type: &str,
+    version: &ImageVersion,
+    hash: HashAlg,
+    signer_id: &[u8],
+) -> Vec<u8> {
+    let mut out = Vec::new();
+    let text = |out: &mut Vec<u8>, s: &str| {
+        cbor_head(out, 3, s.len() as u64);
+        out.extend_from_slice(s.as_bytes());
+    };
+    let bytes = |out: &mut Vec<u8>, b: &[u8]| {
+        cbor_head(out, 2, b.len() as u64);
+        out.extend_from_slice(b);
+    };
+    cbor_head(&mut out, 5, 5);
+    cbor_head(&mut out, 0, 1);
+    text(&mut out, sw_type);
+    cbor_head(&mut out, 0, 4);
+    text(
+        &mut out,
+        &std::format!("{}.{}.{}", version.major, version.minor, version.revision),
+    );
+    cbor_head(&mut out, 0, 5);
+    bytes(&mut out, signer_id);
+    cbor_head(&mut out, 0, 6);
+    text(&mut out, hash.name());
+    cbor_head(&mut out, 0, 2);
+    bytes(&mut out, &std::vec![0u8; hash.digest_len()]);
+    out
+}
+
+/// Builds (and signs) an image from `payload`, the input file's bytes
+/// (including its zeroed header area unless `--pad-header`), mirroring
+/// `Image.load` + `Image.create`. The buffer is reused for the output.
+///
+/// # Errors
+/// [`SignError`] naming the option at fault.
+pub fn build(
+    mut payload: Vec<u8>,
+    opts: &SignOptions,
+    signer: Option<&dyn ImageSigner>,
+    encryption: Option<&Encryption>,
+) -> Result<BuiltImage, SignError> {
+    validate_options(opts)?;
+    // Image.load: header padding, then check_header.
+    if opts.pad_header && opts.header_size > 0 {
+        payload.splice(
+            0..0,
+            std::iter::repeat_n(opts.erased_val, opts.header_size as usize),
+        );
+    }
+    build_with_header_area(payload, opts, signer, encryption)
+}
+
+/// Room to reserve after the input so that TLVs and slot padding never
+/// reallocate the (possibly large) image buffer.
+#[must_use]
+pub fn output_capacity(input_len: usize, opts: &SignOptions) -> usize {
+    // Both TLV areas are at most 64 KiB each; encryption pads up to 15 bytes.
+    let image = input_len + opts.header_size as usize + 2 * 0x1_0000 + 16;
+    if opts.pad {
+        image.max(opts.slot_size as usize)
+    } else {
+        image
+    }
+}
+
+/// [`build`] for a buffer whose first `header_size` bytes already are the
+/// header area: with `--pad-header`, the caller has placed `header_size`
+/// erased bytes before the input (saving a copy of a large image).
+///
+/// # Errors
+/// As [`build`].
+pub fn build_with_header_area(
+    mut payload: Vec<u8>,
+    opts: &SignOptions,
+    signer: Option<&dyn ImageSigner>,
+    encryption: Option<&Encryption>,
+) -> Result<BuiltImage, SignError> {
+    validate_options(opts)?;
+    let header_size = opts.header_size as usize;
+    if payload.len() < header_size {
+        return Err(SignError::InputTooShort {
+            len: payload.len(),
+            header: opts.header_size,
+        });
+    }
+    if !opts.pad_header && payload[..header_size].iter().any(|b| *b != 0) {
+        return Err(SignError::HeaderNotZero(opts.header_size));
+    }
+
+    let hash_alg = select_hash(signer, opts.sha, opts.pure)?;
+    let pub_der = signer
+        .map(|s| s.public_key().embedded_der())
+        .transpose()
+        .map_err(|e| SignError::Key(e.to_string()))?;
+    let pub_hash: Vec<u8> = match &pub_der {
+        Some(der) => hash_alg.digest(der).as_bytes().to_vec(),
+        None => std::vec![0u8; 32],
+    };
+
+    // Protected TLVs, in imgtool's order.
+    let mut prot = Vec::new();
+    if let Some(sc) = opts.security_counter {
+        let v = match sc {
+            SecurityCounter::Value(v) => v,
+            SecurityCounter::Auto => opts.version.security_counter(),
+        };
+        push_tlv(
+            &mut prot,
+            TlvKind::SecCnt.code(),
+            &v.to_le_bytes(),
+            "the security counter TLV",
+        )?;
+    }
+    if let Some(sw_type) = &opts.boot_record {
+        if sw_type.chars().count() > MAX_SW_TYPE_LENGTH {
+            return Err(SignError::Usage(std::format!(
+                "--boot-record: '{sw_type}' is too long ({} characters); at most {MAX_SW_TYPE_LENGTH}",
+                sw_type.chars().count()
+            )));
+        }
+        let rec = boot_record(sw_type, &opts.version, hash_alg, &pub_hash);
+        push_tlv(
+            &mut prot,
+            TlvKind::BootRecord.code(),
+            &rec,
+            "the boot record TLV",
+        )?;
+    }
+    for dep in &opts.dependencies {
+        push_tlv(
+            &mut prot,
+            TlvKind::Dependency.code(),
+            &dep.to_bytes(),
+            "a dependency TLV",
+        )?;
+    }
+    for (kind, value) in &opts.custom_tlvs {
+        push_tlv(&mut prot, *kind, value, "a custom TLV (--custom-tlv)")?;
+    }
+    let prot_area = finish_area(TLV_PROT_INFO_MAGIC, &prot, "the protected TLV area")?;
+    let protect_tlv_size = u16::try_from(prot_area.len())
+        .map_err(|_| SignError::Overflow("the protected TLV area"))?;
+
+    // Encrypted payloads are padded to the AES block size before hashing.
+    if encryption.is_some() {
+        let rem = payload.len() % 16;
+        if rem > 0 {
+            payload.resize(payload.len() + 16 - rem, 0);
+        }
+    }
+
+    let mut flags = ImageFlags::empty();
+    if let Some(enc) = encryption {
+        flags |= if enc.aes_key.len() == 32 {
+            ImageFlags::ENCRYPTED_AES256
+        } else {
+            ImageFlags::ENCRYPTED_AES128
+        };
+    }
+    let load_addr = opts.load_addr.unwrap_or(0);
+    if load_addr != 0 {
+        flags |= ImageFlags::RAM_LOAD;
+    }
+    let rom_fixed = opts.rom_fixed.unwrap_or(0);
+    if rom_fixed != 0 {
+        flags |= ImageFlags::ROM_FIXED;
+    }
+    if opts.non_bootable {
+        flags |= ImageFlags::NON_BOOTABLE;
+    }
+    let img_size = u32::try_from(payload.len() - header_size)
+        .map_err(|_| SignError::Overflow("the image size"))?;
+    let header = ImageHeader {
+        magic: IMAGE_MAGIC,
+        load_addr: if rom_fixed != 0 { rom_fixed } else { load_addr },
+        hdr_size: u16::try_from(opts.header_size)
+            .map_err(|_| SignError::Overflow("-H/--header-size"))?,
+        protect_tlv_size,
+        img_size,
+        flags,
+        version: opts.version,
+        pad1: 0,
+    };
+    // A header size below 32 is refused by validate_options.
+    payload[..IMAGE_HEADER_SIZE].copy_from_slice(&header.to_bytes());
+    let body_end = payload.len();
+    payload.extend_from_slice(&prot_area);
+
+    let hash = hash_alg.digest(&payload);
+    let mut unprot = Vec::new();
+    push_tlv(
+        &mut unprot,
+        hash_alg.tlv().code(),
+        hash.as_bytes(),
+        "the hash TLV",
+    )?;
+    if opts.pure {
+        push_tlv(
+            &mut unprot,
+            TlvKind::SigPure.code(),
+            &[1],
+            "the SIG_PURE TLV",
+        )?;
+    }
+
+    match opts.vector_to_sign {
+        Some(VectorToSign::Payload) => {
+            return Ok(BuiltImage {
+                bytes: payload,
+                hash,
+                signature: None,
+                enc_tlv_len: None,
+                is_vector: true,
+                warnings: Vec::new(),
+            })
+        }
+        Some(VectorToSign::Digest) => {
+            return Ok(BuiltImage {
+                bytes: hash.as_bytes().to_vec(),
+                hash,
+                signature: None,
+                enc_tlv_len: None,
+                is_vector: true,
+                warnings: Vec::new(),
+            })
+        }
+        None => {}
+    }
+
+    let mut signature = None;
+    if let (Some(signer), Some(der)) = (signer, &pub_der) {
+        let kind = signer
+            .public_key()
+            .signature_kind()
+            .ok_or_else(|| SignError::Key("an x25519 key cannot sign".into()))?;
+        match opts.public_key_format {
+            PublicKeyFormat::Hash => push_tlv(
+                &mut unprot,
+                TlvKind::KeyHash.code(),
+                &pub_hash,
+                "the KEYHASH TLV",
+            )?,
+            PublicKeyFormat::Full => {
+                push_tlv(&mut unprot, TlvKind::PubKey.code(), der, "the PUBKEY TLV")?
+            }
+        }
+        let sig = signer
+            .sign_image(hash.as_bytes(), &payload, opts.pure)
+            .map_err(|e| SignError::Signature(e.to_string()))?;
+        push_tlv(&mut unprot, sig_tlv(kind).code(), &sig, "the signature TLV")?;
+        signature = Some(sig);
+    }
+
+    let mut enc_tlv_len = None;
+    if let Some(enc) = encryption {
+        push_tlv(
+            &mut unprot,
+            enc.tlv_kind.code(),
+            &enc.tlv_value,
+            "the encryption TLV",
+        )?;
+        enc_tlv_len = Some(enc.tlv_value.len());
+        if !enc.clear {
+            // Only the payload is encrypted, never the header or the TLVs.
+            crate::enc::aes_ctr_apply(&enc.aes_key, 0, &mut payload[header_size..body_end])
+                .map_err(|e| SignError::Usage(std::format!("-E/--encrypt: {e}")))?;
+        }
+    }
+    let unprot_area = finish_area(TLV_INFO_MAGIC, &unprot, "the unprotected TLV area")?;
+    payload.extend_from_slice(&unprot_area);
+
+    let warnings = check_size(payload.len() as u64, opts, enc_tlv_len)?;
+    Ok(BuiltImage {
+        bytes: payload,
+        hash,
+        signature,
+        enc_tlv_len,
+        is_vector: false,
+        warnings,
+    })
+}
+
+fn sig_tlv(kind: SignatureKind) -> TlvKind {
+    kind.tlv()
+}
+
+fn validate_options(opts: &SignOptions) -> Result<(), SignError> {
+    if (opts.header_size as usize) < IMAGE_HEADER_SIZE {
+        return Err(SignError::Usage(std::format!(
+            "-H/--header-size: {:#x} is below the minimum {IMAGE_HEADER_SIZE}",
+            opts.header_size
+        )));
+    }
+    if u16::try_from(opts.header_size).is_err() {
+        return Err(SignError::Usage(std::format!(
+            "-H/--header-size: {:#x} does not fit the 16-bit header field",
+            opts.header_size
+        )));
+    }
+    if !matches!(opts.align, 1 | 2 | 4 | 8 | 16 | 32) {
+        return Err(SignError::Usage(std::format!(
+            "--align: {} is not one of 1, 2, 4, 8, 16, 32",
+            opts.align
+        )));
+    }
+    if let Some(m) = opts.max_align {
+        if !matches!(m, 8 | 16 | 32) {
+            return Err(SignError::Usage(std::format!(
+                "--max-align: {m} is not one of 8, 16, 32"
+            )));
+        }
+    }
+    if opts.load_addr.unwrap_or(0) != 0 && opts.rom_fixed.unwrap_or(0) != 0 {
+        return Err(SignError::Usage(
+            "-L/--load-addr and -F/--rom-fixed cannot be used together".into(),
+        ));
+    }
+    if opts.pure && opts.sha != ShaChoice::Auto {
+        return Err(SignError::Usage(
+            "--pure fixes the hash algorithm; do not combine it with --sha".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// imgtool's `check_trailer`, made as strict as the bootloader: for
+/// overwrite-only the bootloader reserves `4 * max_align + magic` (its
+/// `boot_trailer_info_sz`), not imgtool's `2 * max_align + magic`.
+fn check_size(
+    len: u64,
+    opts: &SignOptions,
+    enc_tlv_len: Option<usize>,
+) -> Result<Vec<String>, SignError> {
+    let slot = u64::from(opts.slot_size);
+    let mut warnings = Vec::new();
+    if slot == 0 {
+        return Ok(warnings);
+    }
+    let max_align = u64::from(opts.effective_max_align());
+    let trailer = if opts.overwrite_only {
+        let mut t = max_align * 4 + align_up(u64::from(BOOT_MAGIC_SIZE), max_align);
+        if enc_tlv_len.is_some() {
+            t += 2 * align_up(16, max_align);
+        }
+        t
+    } else {
+        opts.trailer_size(enc_tlv_len)
+    };
+    if len + trailer > slot {
+        let note = if opts.overwrite_only {
+            " (overwrite-only: the bootloader reserves 4*max-align + magic for its trailer)"
+                .to_string()
+        } else {
+            std::format!(
+                " (-M/--max-sectors {}, --align {})",
+                opts.max_sectors.unwrap_or(DEFAULT_MAX_SECTORS),
+                opts.align
+            )
+        };
+        return Err(SignError::TooLarge {
+            image: len,
+            trailer,
+            slot,
+            excess: len + trailer - slot,
+            note,
+        });
+    }
+    if !opts.overwrite_only && opts.max_sectors.is_none() {
+        let esp = opts.trailer_size_with(ESPRESSIF_MAX_SECTORS, enc_tlv_len);
+        if len + esp > slot {
+            warnings.push(std::format!(
+                "image size ({len:#x}) + trailer ({esp:#x}) exceeds the slot size {slot:#x} with \
+                 -M {ESPRESSIF_MAX_SECTORS} (the Espressif port's sector count); it fits only with \
+                 the default -M {DEFAULT_MAX_SECTORS}"
+            ));
+        }
+    }
+    Ok(warnings)
+}
+
+/// `Image.pad_to` (plus `save`'s `--pad` logic): pads `bytes` in place to
+/// the slot size with the erased value, writes the boot magic at the end
+/// and, with `--confirm`, image_ok.
+pub fn pad_to_slot(bytes: &mut Vec<u8>, opts: &SignOptions, enc_tlv_len: Option<usize>) {
+    let slot = opts.slot_size as usize;
+    let magic = opts.boot_magic();
+    // imgtool pads with `size - (len + tsize)` then `tsize - 16` bytes; a
+    // negative first count is an empty run in Python.
+    let tsize = opts.trailer_size(enc_tlv_len) as usize;
+    let fill = slot.saturating_sub(bytes.len() + tsize) + tsize.saturating_sub(magic.len());
+    let start = bytes.len();
+    bytes.resize(start + fill, opts.erased_val);
+    bytes.extend_from_slice(&magic);
+    if opts.confirm && !opts.overwrite_only {
+        let idx = bytes.len().checked_sub(opts.image_ok_from_end() as usize);
+        // imgtool writes into its padding buffer only.
+        if let Some(i) = idx.filter(|i| *i >= start) {
+            bytes[i] = 0x01;
+        }
+    }
+}
+
+/// The trailer bytes `save` writes into a `.hex` output with `--pad`:
+/// `(address offset from the slot start, bytes)` pairs.
+#[must_use]
+pub fn hex_trailer(opts: &SignOptions) -> Vec<(u32, Vec<u8>)> {
+    let slot = opts.slot_size;
+    let max_align = opts.effective_max_align();
+    let mut out = Vec::new();
+    if (opts.test || opts.confirm) && !opts.overwrite_only {
+        let mut flag = std::vec![opts.erased_val; max_align as usize];
+        if opts.confirm {
+            flag[0] = 0x01;
+        }
+        out.push((slot.wrapping_sub(opts.image_ok_from_end() as u32), flag));
+    }
+    out.push((
+        slot.wrapping_sub(BOOT_MAGIC_SIZE),
+        opts.boot_magic().to_vec(),
+    ));
+    out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// Regression: `--pad-sig` used to cut 104-byte P-384 DER signatures to
+    /// 103 bytes; imgtool only ever appends zeros.
+    #[test]
+    fn pad_sig_never_truncates_p384_signatures() {
+        let key = PrivateKey::generate(crate::keys::KeyType::EcdsaP384).unwrap();
+        let signer = KeySigner::new(key, true).unwrap();
+        let mut seen_long = false;
+        for i in 0u8..=255 {
+            let digest = HashAlg::Sha384.digest(&[i]);
+            let sig = signer.sign_image(digest.as_bytes(), &[], false).unwrap();
+            let der_len = usize::from(sig[1]) + 2;
+            assert!(sig.len() >= der_len, "signature truncated");
+            assert_eq!(sig.len(), der_len.max(103));
+            seen_long |= der_len == 104;
+        }
+        assert!(seen_long, "no 104-byte signature in 256 tries");
+    }
+
+    #[test]
+    fn trailer_sizes_match_reference_table() {
+        // reference/mcuboot.md §2.3: 128 sectors, W = A = 8 -> 3120 bytes.
+        let mut o = SignOptions::new(ImageVersion::default(), 32, 0x10000);
+        o.align = 8;
+        assert_eq!(o.trailer_size(None), 3120);
+        o.align = 32;
+        o.max_align = Some(32);
+        assert_eq!(o.trailer_size(None), 12448);
+        o.overwrite_only = true;
+        assert_eq!(o.trailer_size(None), 2 * 32 + 32);
+    }
+}

@@ -77,27 +77,12 @@ mod hex_bytes {
     }
 }
 
-/// OID of `rsaEncryption` (RFC 8017 A.1).
-const RSA_ENCRYPTION: spki::ObjectIdentifier =
-    spki::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
-
-/// The embedded DER of a public key PEM (`-----BEGIN PUBLIC KEY-----`).
-pub fn embedded_key_der(pem: &str) -> Result<Vec<u8>, String> {
-    use spki::der::{DecodePem, Encode};
-    let info = spki::SubjectPublicKeyInfoOwned::from_pem(pem).map_err(|e| {
-        if pem.contains("PRIVATE KEY") {
-            "private key files are not supported yet; give the public key \
-             (imgtool getpub -e pem)"
-                .to_string()
-        } else {
-            format!("expected a PEM public key: {e}")
-        }
-    })?;
-    if info.algorithm.oid == RSA_ENCRYPTION {
-        Ok(info.subject_public_key.raw_bytes().to_vec())
-    } else {
-        info.to_der().map_err(|e| e.to_string())
-    }
+/// The embedded DER of a key file's public key (private or public PEM, as
+/// the port's build accepts for `CONFIG_ESP_SIGN_KEY_FILE`), through the
+/// image crate's key loader (`imgtool getpub -e raw` equivalent).
+pub fn embedded_key_der(pem: &[u8]) -> Result<Vec<u8>, String> {
+    let key = mcuboot_image::keys::KeyFile::from_pem(pem, None).map_err(|e| e.to_string())?;
+    key.public_key().embedded_der().map_err(|e| e.to_string())
 }
 
 /// Contents of `device.json`.
@@ -147,10 +132,13 @@ impl Device {
         let map = FlashMap::resolve(config, flash_size)?;
         let mut keys = Vec::new();
         if let Some(path) = config.sign_key_file() {
-            let pem = std::fs::read_to_string(&path).map_err(|source| DeviceError::KeyFile {
-                path: path.clone(),
-                source,
-            })?;
+            // May be a private key: wiped from memory once parsed.
+            let pem = zeroize::Zeroizing::new(std::fs::read(&path).map_err(|source| {
+                DeviceError::KeyFile {
+                    path: path.clone(),
+                    source,
+                }
+            })?);
             let der = embedded_key_der(&pem).map_err(|reason| DeviceError::BadKey {
                 path: path.clone(),
                 reason,

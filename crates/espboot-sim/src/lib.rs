@@ -1,8 +1,38 @@
-//! The virtual device: NOR flash with power-cut injection.
+//! The virtual device: a NOR flash with power-cut injection, the Espressif
+//! port's `bootloader.conf`, device directories, and the tools that run the
+//! MCUboot-compatible boot core (`mcuboot-boot`) on them.
 //!
+//! Principal types:
 //! - [`flash::SimFlash`]: a NOR flash (runtime sector map, write size,
-//!   erased value) implementing `embedded_storage`'s `NorFlash`, with
-//!   per-region counters, a timing model and power cuts.
+//!   erased value 0xff/0x00) implementing `embedded_storage`'s `NorFlash`
+//!   with write-once cells, per-region counters, a timing model
+//!   ([`flash::TimingModel`]) and clean or torn power cuts
+//!   ([`flash::CutMode`]).
+//! - [`config::ConfigFile`] / [`config::FlashMap`]: `bootloader.conf`
+//!   parsing with the port's rules and per-target defaults
+//!   ([`config::Target`]), resolved and validated into a flash map.
+//! - [`device::Device`]: a device directory (`flash.bin` + `device.json`).
+//! - [`run::Setup`]: the owned twin of `mcuboot_boot::BootConfig`;
+//!   [`run::boot`], [`run::app_set_pending`], [`run::app_confirm`] and the
+//!   power-cut sweep [`run::sweep`] / [`run::sweep_flash`].
+//! - [`scenario`]: MCUboot's simulator scenarios over every configuration
+//!   (strategy × layout × write size × erased value).
+//!
+//! ```
+//! use espboot_sim::config::Target;
+//! use espboot_sim::device::Device;
+//! use espboot_sim::run;
+//!
+//! // An ESP32-C3 with the port's default flash map and an erased flash:
+//! // nothing to boot yet, and the bootloader says so.
+//! let mut device = Device::create(Target::Esp32c3, &[], None)?;
+//! let report = run::boot(&mut device, None);
+//! assert!(!report.booted);
+//! assert_eq!(report.erases, 0);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! The flash on its own:
 //!
 //! ```
 //! use embedded_storage::nor_flash::NorFlash;

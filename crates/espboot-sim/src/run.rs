@@ -765,8 +765,19 @@ fn check_point(
         Ok(s) => s,
         Err(e) => return Some(e),
     };
-    slots
-        .iter()
-        .zip(&expected.slots)
-        .find_map(|(got, want)| got.diff(want, flash.data(), &expected.data))
+    slots.iter().zip(&expected.slots).find_map(|(got, want)| {
+        if setup.strategy == UpgradeStrategy::OverwriteOnly && got.slot == Slot::Secondary {
+            // Overwrite-only leaves a stale secondary trailer when the
+            // power fails between scrambling the secondary's header and
+            // its trailer sector, and (unlike the swap modes,
+            // `boot_validate_slot` in loader.c) never erases a trailer
+            // left behind an erased header. MCUboot's sim does not check
+            // trailers in overwrite mode at all; we still compare the
+            // images.
+            let mut got = got.clone();
+            got.trailer = want.trailer;
+            return got.diff(want, flash.data(), &expected.data);
+        }
+        got.diff(want, flash.data(), &expected.data)
+    })
 }

@@ -1151,3 +1151,33 @@ pub fn dependency_combo(
     }
     Ok(Verdict::Pass)
 }
+
+/// Images built by our own image crate (`mcuboot_image::sign`), with the
+/// options `imgtool sign -v V -H 32 --pad-header [-s N] [-d ...]` would use.
+pub struct OwnMaker;
+
+impl ImageMaker for OwnMaker {
+    fn name(&self) -> &str {
+        "espboot"
+    }
+
+    fn make(&self, spec: &ImageSpec) -> Result<Vec<u8>, String> {
+        use mcuboot_image::sign::{build, SecurityCounter, SignOptions};
+        let parse = |v: &str| {
+            v.parse::<mcuboot_image::ImageVersion>()
+                .map_err(|e| format!("version {v:?}: {e:?}"))
+        };
+        let mut opts = SignOptions::new(parse(&spec.version)?, 32, 0x100_0000);
+        opts.pad_header = true;
+        opts.security_counter = spec.security_counter.map(SecurityCounter::Value);
+        for (id, v) in &spec.dependencies {
+            opts.dependencies.push(mcuboot_image::Dependency {
+                image_id: *id,
+                version: parse(v)?,
+            });
+        }
+        build(spec.payload(), &opts, None, None)
+            .map(|built| built.bytes)
+            .map_err(|e| format!("building image: {e}"))
+    }
+}

@@ -400,3 +400,87 @@ fn bad_input_gives_one_line_errors_and_no_output() {
     let out = run_fail(&mut sim(&["boot", devs]));
     assert_one_line_error(&out, "device.json");
 }
+
+/// With `CONFIG_ESP_SIGN_ED25519` and a key file, only images signed by
+/// that key (checked through the embedded key's hash) boot or install.
+#[test]
+fn signed_images_with_the_embedded_key_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let key = d.join("root.pem");
+    let other = d.join("other.pem");
+    for k in [&key, &other] {
+        let Some(mut keygen) = common::reference_tool("imgtool") else {
+            return;
+        };
+        run_ok(keygen.args(["keygen", "-t", "ed25519", "-k"]).arg(k));
+    }
+    let key_s = key.to_str().expect("utf-8");
+    let other_s = other.to_str().expect("utf-8");
+    let Some(a) = imgtool_image(d, "a", "1.0.0", 30_000, &["-k", key_s]) else {
+        return;
+    };
+    let Some(b) = imgtool_image(d, "b", "2.0.0", 30_000, &["-k", other_s]) else {
+        return;
+    };
+    let Some(c) = imgtool_image(d, "c", "3.0.0", 30_000, &["-k", key_s]) else {
+        return;
+    };
+    // Like the port's build, a private key file works: its public key is
+    // embedded.
+    std::fs::write(
+        d.join("sign.conf"),
+        "CONFIG_ESP_SIGN_ED25519=y\nCONFIG_ESP_USE_TINYCRYPT=y\nCONFIG_ESP_SIGN_KEY_FILE=root.pem\n",
+    )
+    .expect("conf");
+    let dev = d.join("dev");
+    let devs = dev.to_str().expect("utf-8");
+    run_ok(sim(&["new", devs, "--target", "esp32c3", "--config"]).arg(d.join("sign.conf")));
+    run_ok(&mut sim(&[
+        "write",
+        devs,
+        "0x20000",
+        a.to_str().unwrap_or_default(),
+        "0x1E0000",
+        b.to_str().unwrap_or_default(),
+    ]));
+    run_ok(&mut sim(&["app", devs, "set-pending", "--permanent"]));
+    // B is signed by another key: refused (and erased), A keeps running.
+    let v = json(&run_ok(&mut sim(&["boot", devs, "--json"])));
+    assert_eq!(v["images"][0]["version"], "1.0.0+0");
+    assert_ne!(v["swap"], "perm");
+    // C, signed by the embedded key, installs.
+    run_ok(&mut sim(&[
+        "write",
+        devs,
+        "0x1E0000",
+        c.to_str().unwrap_or_default(),
+    ]));
+    run_ok(&mut sim(&["app", devs, "set-pending", "--permanent"]));
+    let v = json(&run_ok(&mut sim(&["boot", devs, "--json"])));
+    assert_eq!(v["images"][0]["version"], "3.0.0+0");
+    assert_eq!(v["swap"], "perm");
+    // A device whose embedded key is `other` refuses A in the primary slot
+    // (the port validates the primary on every boot).
+    std::fs::write(
+        d.join("other.conf"),
+        "CONFIG_ESP_SIGN_ED25519=y\nCONFIG_ESP_SIGN_KEY_FILE=other.pub.pem\n",
+    )
+    .expect("conf");
+    let Some(mut getpub) = common::reference_tool("imgtool") else {
+        return;
+    };
+    let pem = run_ok(getpub.args(["getpub", "-e", "pem", "-k"]).arg(&other));
+    std::fs::write(d.join("other.pub.pem"), &pem.stdout).expect("pub");
+    let dev2 = d.join("dev2");
+    let dev2s = dev2.to_str().expect("utf-8");
+    run_ok(sim(&["new", dev2s, "--target", "esp32c3", "--config"]).arg(d.join("other.conf")));
+    run_ok(&mut sim(&[
+        "write",
+        dev2s,
+        "0x20000",
+        a.to_str().unwrap_or_default(),
+    ]));
+    let out = run_fail(&mut sim(&["boot", dev2s, "--json"]));
+    assert_eq!(json(&out)["booted"], false);
+}

@@ -93,7 +93,7 @@ struct Demo {
 const BOOTLOADER_CONF: &str = "\
 # espboot demo: MCUboot port configuration (see bootloader.conf of the port)
 CONFIG_ESP_SIGN_EC256=y
-CONFIG_ESP_SIGN_KEY_FILE=mcuboot-signing-key.pub.pem
+CONFIG_ESP_SIGN_KEY_FILE=mcuboot-signing-key.pem
 CONFIG_ESP_DOWNGRADE_PREVENTION=y
 ";
 

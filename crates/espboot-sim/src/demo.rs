@@ -239,17 +239,11 @@ impl Demo {
         let mcuboot_key = PrivateKey::generate(KeyType::EcdsaP256).map_err(|e| e.to_string())?;
         let pem = mcuboot_key.to_pkcs8_pem(None).map_err(|e| e.to_string())?;
         write_file(&dir.join("mcuboot-signing-key.pem"), pem.as_bytes(), true)?;
-        let public = mcuboot_key
-            .public_key()
-            .spki_pem()
-            .map_err(|e| e.to_string())?;
-        write_file(
-            &dir.join("mcuboot-signing-key.pub.pem"),
-            public.as_bytes(),
-            false,
-        )?;
-        lines.push("mcuboot-signing-key.pem: ECDSA P-256 (imgtool keygen -t ecdsa-p256)".into());
-        lines.push("mcuboot-signing-key.pub.pem: its public key, embedded in the bootloader (imgtool getpub -e pem)".into());
+        lines.push(
+            "mcuboot-signing-key.pem: ECDSA P-256 (imgtool keygen -t ecdsa-p256); \
+             its public key goes into the bootloader (CONFIG_ESP_SIGN_KEY_FILE)"
+                .into(),
+        );
 
         // ESP32-C2 verifies only ECDSA signatures in ROM; the others here
         // support RSA-3072, the seed's default scheme.

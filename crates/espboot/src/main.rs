@@ -5,6 +5,25 @@
 //! `espefuse`, it accepts that reference tool's own command line, so existing
 //! scripts keep working (`espboot install-links DIR` creates the links).
 
+/// `println!` for command output: a closed stdout (`espboot ... | head`) is
+/// the reader's choice, not a reason to panic, so write errors are ignored.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+/// `print!` with the same treatment of a closed stdout as [`outln!`].
+#[allow(unused_macros)]
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let mut stdout = std::io::stdout().lock();
+        let _ = write!(stdout, $($arg)*).and_then(|()| stdout.flush());
+    }};
+}
+
 mod cmd;
 mod fsutil;
 

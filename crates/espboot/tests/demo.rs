@@ -102,3 +102,27 @@ fn demo_refuses_a_non_empty_keep_directory_and_unknown_targets() {
     let out = common::run_fail(common::espboot().args(["demo", "--target", "esp8266"]));
     common::assert_one_line_error(&out, "--target");
 }
+
+/// `espboot demo | head -1` used to panic with "failed printing to stdout:
+/// Broken pipe" once the reader went away.
+#[test]
+fn regression_closed_stdout_does_not_panic() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let mut child = common::espboot()
+        .arg("demo")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with("espboot demo"), "{first}");
+    // The reader is gone now: the rest of the narration hits a closed pipe.
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(out.status.success(), "{stderr}");
+}

@@ -34,7 +34,7 @@ struct Narrator {
 impl DemoObserver for Narrator {
     fn start(&mut self, number: usize, title: &str) {
         if !self.quiet {
-            println!("\n{number}. {title}");
+            outln!("\n{number}. {title}");
         }
     }
 
@@ -46,9 +46,9 @@ impl DemoObserver for Narrator {
             return;
         }
         for line in &step.details {
-            println!("   {line}");
+            outln!("   {line}");
         }
-        println!("   {}", if step.ok { "ok" } else { "FAILED" });
+        outln!("   {}", if step.ok { "ok" } else { "FAILED" });
     }
 
     fn sweep_progress(&self, done: u64, total: u64) {
@@ -89,7 +89,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     });
     let mut narrator = Narrator { quiet, bar };
     if !quiet {
-        println!(
+        outln!(
             "espboot demo: MCUboot with Secure Boot V2 and flash encryption on a virtual {chip}"
         );
     }
@@ -102,18 +102,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     )
     .map_err(anyhow::Error::msg)?;
     if quiet {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?);
     } else if report.ok {
-        println!("\nEvery step behaved as documented.");
+        outln!("\nEvery step behaved as documented.");
         if args.keep.is_some() {
-            println!(
+            outln!(
                 "Keys, images and the device are in {} (try `espboot sim boot {}`).",
                 dir.display(),
                 dir.join("device").display()
             );
         }
     } else {
-        println!("\nA step did not behave as documented (see FAILED above).");
+        outln!("\nA step did not behave as documented (see FAILED above).");
     }
     Ok(if report.ok {
         ExitCode::SUCCESS

@@ -63,7 +63,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("cannot replace {}", link.display()))?;
         }
         make_link(&exe, &link)?;
-        println!("{} -> {}", link.display(), exe.display());
+        outln!("{} -> {}", link.display(), exe.display());
     }
     Ok(ExitCode::SUCCESS)
 }

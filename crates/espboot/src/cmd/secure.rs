@@ -299,7 +299,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             let key = load_public_key(&keyfile)?;
             let pem = key.to_pem().context("cannot encode the public key")?;
             write_atomic(&public_keyfile, pem.as_bytes(), false)?;
-            println!(
+            outln!(
                 "\"{}\" public key extracted to \"{}\".",
                 keyfile.display(),
                 public_keyfile.display()
@@ -310,7 +310,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             check_not_same(&keyfile, &output)?;
             let key = load_public_key(&keyfile)?;
             write_atomic(&output, &key.digest(), false)?;
-            println!(
+            outln!(
                 "Writing the public key digest of \"{}\" to \"{}\".",
                 keyfile.display(),
                 output.display()
@@ -326,7 +326,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
             let key = FlashEncryptionKey::generate(keylen as usize);
             write_atomic(&key_file, key.as_bytes(), true)?;
-            println!(
+            outln!(
                 "Wrote {keylen} random bits to key file \"{}\".",
                 key_file.display()
             );
@@ -420,7 +420,7 @@ fn generate_signing_key(scheme: SigningScheme, keyfile: &Path) -> anyhow::Result
         SigningScheme::Ecdsa256 => "ECDSA NIST256p",
         _ => "ECDSA NIST384p",
     };
-    println!(
+    outln!(
         "{what} private key in PEM format written to \"{}\".",
         keyfile.display()
     );
@@ -478,7 +478,7 @@ fn sign_data(
                 signature,
             }));
         }
-        println!("Pre-calculated signatures found.");
+        outln!("Pre-calculated signatures found.");
     } else {
         for path in keyfiles {
             signers.push(Box::new(load_signing_key(path)?));
@@ -489,7 +489,7 @@ fn sign_data(
     }
     if data.len() % sbv2::SECTOR_SIZE != 0 {
         if options.skip_padding {
-            println!("Skipping sector padding. Data contents are not sector aligned.");
+            outln!("Skipping sector padding. Data contents are not sector aligned.");
         }
     } else if options.append_signatures {
         let kept = sbv2::sector_blocks(
@@ -500,9 +500,9 @@ fn sign_data(
         .take_while(Result::is_ok)
         .count();
         if kept == 0 {
-            println!("No valid signature blocks found. Discarding --append-signatures and proceeding to sign the image afresh.");
+            outln!("No valid signature blocks found. Discarding --append-signatures and proceeding to sign the image afresh.");
         } else {
-            println!("{kept} valid signature block(s) already present in the signature sector.");
+            outln!("{kept} valid signature block(s) already present in the signature sector.");
         }
     }
     let refs: Vec<&dyn Sbv2Signer> = signers.iter().map(|s| s.as_ref()).collect();
@@ -518,15 +518,15 @@ fn sign_data(
         other => anyhow::Error::new(other),
     })?;
     if signed.padded_by > 0 {
-        println!(
+        outln!(
             "Padding data contents by {} bytes so signature sector aligns at sector boundary.",
             signed.padded_by
         );
     }
-    println!("{} signing key(s) found.", refs.len());
+    outln!("{} signing key(s) found.", refs.len());
     let out = output.unwrap_or(datafile);
     write_atomic(out, &signed.bytes, false)?;
-    println!(
+    outln!(
         "Signed {} bytes of data from \"{}\". Signature sector now has {} signature blocks.",
         signed.data_len,
         datafile.display(),
@@ -577,7 +577,7 @@ fn verify_signature(
                 _ => serde_json::json!({ "index": n, "status": "invalid" }),
             })
             .collect();
-        println!(
+        outln!(
             "{}",
             serde_json::json!({ "verified": true, "blocks": blocks })
         );
@@ -586,17 +586,17 @@ fn verify_signature(
     for (n, outcome) in outcomes.iter().enumerate() {
         match outcome {
             BlockOutcome::Verified(s) => {
-                println!("Signature block {n} is valid ({}).", scheme_family(*s));
-                println!(
+                outln!("Signature block {n} is valid ({}).", scheme_family(*s));
+                outln!(
                     "Signature block {n} verification successful using the supplied key ({}).",
                     scheme_family(*s)
                 );
             }
             BlockOutcome::OtherKey(s) => {
-                println!("Signature block {n} is valid ({}).", scheme_family(*s));
-                println!("Signature block {n} is not signed by the supplied key. Checking the next block...");
+                outln!("Signature block {n} is valid ({}).", scheme_family(*s));
+                outln!("Signature block {n} is not signed by the supplied key. Checking the next block...");
             }
-            _ => println!("Signature block {n} invalid. Skipping."),
+            _ => outln!("Signature block {n} invalid. Skipping."),
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -631,23 +631,23 @@ fn signature_info(datafile: &Path, json: bool) -> anyhow::Result<ExitCode> {
                 })
             })
             .collect();
-        println!("{}", serde_json::json!({ "blocks": blocks }));
+        outln!("{}", serde_json::json!({ "blocks": blocks }));
         return Ok(ExitCode::SUCCESS);
     }
     for info in &infos {
-        println!(
+        outln!(
             "Signature block {} is valid ({}).",
             info.index,
             scheme_family(info.scheme)
         );
-        println!(
+        outln!(
             "Public key digest for block {}: {}",
             info.index,
             hex_spaced(&info.key_digest)
         );
     }
     if infos.len() < sbv2::MAX_BLOCKS {
-        println!(
+        outln!(
             "Signature block {} absent/invalid. Skipping checking next blocks...",
             infos.len()
         );
@@ -678,7 +678,7 @@ fn flash_crypt(args: &CryptArgs, input: &Path, direction: Direction) -> anyhow::
         }
         let xts = XtsFlashCrypt::new(&key)
             .with_context(|| format!("--keyfile {}", args.keyfile.display()))?;
-        println!(
+        outln!(
             "{}",
             match xts.kind() {
                 XtsKeyKind::Aes128Derived => "Using 128-bit key (extended).",
@@ -705,7 +705,7 @@ fn flash_crypt(args: &CryptArgs, input: &Path, direction: Direction) -> anyhow::
         if conf == 0 {
             eprintln!("warning: setting FLASH_CRYPT_CONF to zero is not recommended");
         }
-        println!(
+        outln!(
             "{}",
             if raw.len() == 24 {
                 "Using 192-bit key (extended)."
@@ -756,7 +756,7 @@ fn flash_crypt(args: &CryptArgs, input: &Path, direction: Direction) -> anyhow::
     }
     out.commit()?;
     if direction == Direction::Encrypt && written > total {
-        println!(
+        outln!(
             "Note: Padding with {} bytes of random data (encrypted data must be multiple of 16 bytes long).",
             written - total
         );

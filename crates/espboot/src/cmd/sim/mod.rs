@@ -218,9 +218,9 @@ fn read(a: ReadArgs) -> anyhow::Result<ExitCode> {
 
 fn print_boot(report: &BootReport, json: bool) -> anyhow::Result<()> {
     if json {
-        println!("{}", serde_json::to_string_pretty(report)?);
+        outln!("{}", serde_json::to_string_pretty(report)?);
     } else {
-        println!("{}", report.summary());
+        outln!("{}", report.summary());
     }
     Ok(())
 }
@@ -295,11 +295,11 @@ fn sweep(a: SweepArgs) -> anyhow::Result<ExitCode> {
         bar.finish_and_clear();
     }
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        println!("{}", report.summary());
+        outln!("{}", report.summary());
         for failure in report.failures.iter().take(20) {
-            println!("  {failure}");
+            outln!("  {failure}");
         }
     }
     Ok(if report.failures.is_empty() {

@@ -57,6 +57,6 @@ pub use rom::KeySlot;
 pub use state::{esp32_mac_crc, hexify, ChipAccess, Efuses, FieldId, FieldValue};
 pub use summary::{python_json, SummaryRow};
 pub use tables::{
-    BlockDef, Chip, ChipTable, FieldClass, FieldCoding, FieldDef, FieldType, KeyPurpose,
-    KeyPurposeDef,
+    BlockDef, Chip, ChipEfuses, ChipTable, FieldClass, FieldCoding, FieldDef, FieldType,
+    KeyPurpose, KeyPurposeDef,
 };

@@ -6,6 +6,7 @@
 use crate::bits::Bits;
 use crate::error::EfuseError;
 use crate::rs::rs_parity;
+use crate::tables::ChipEfuses as _;
 use crate::tables::{BlockDef, Chip, ChipTable, FieldClass, FieldCoding, FieldDef, FieldType};
 
 /// Handle to a field of the chip's table.

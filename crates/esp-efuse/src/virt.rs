@@ -5,6 +5,7 @@
 use crate::error::EfuseError;
 use crate::state::Efuses;
 use crate::tables::Chip;
+use crate::tables::ChipEfuses as _;
 
 /// What loading a virtual file found.
 #[derive(Debug)]

@@ -308,7 +308,7 @@ impl Demo {
             chip,
             dir,
             device,
-            efuses: Efuses::new(esp_efuse_chip(chip)?),
+            efuses: Efuses::new(chip),
             signer: KeySigner::new(mcuboot_key, false).map_err(|e| e.to_string())?,
             sbv2_key,
             fe_key,
@@ -734,8 +734,4 @@ impl Demo {
             false,
         )
     }
-}
-
-fn esp_efuse_chip(chip: Chip) -> Result<esp_efuse::Chip, String> {
-    esp_efuse::Chip::from_name(chip.name()).ok_or_else(|| format!("no eFuse table for {chip}"))
 }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::{espboot, run_fail, run_ok};
-use esp_efuse::{Chip, FieldType};
+use esp_efuse::{Chip, ChipEfuses, FieldType};
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/efuse");
 

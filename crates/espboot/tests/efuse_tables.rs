@@ -6,7 +6,7 @@
 mod common;
 
 use common::{espboot, run_ok};
-use esp_efuse::{Chip, Efuses};
+use esp_efuse::{Chip, ChipEfuses, Efuses};
 
 fn espefuse_fresh_json(chip: Chip, dir: &std::path::Path) -> Option<serde_json::Value> {
     let out = dir.join(format!("{}.json", chip.name()));

@@ -23,63 +23,37 @@ mod purposes;
 
 pub use purposes::KeyPurpose;
 
-/// The chips espboot knows eFuse tables for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Chip {
-    /// ESP32 (per-block write registers, coding scheme NONE or 3/4).
-    Esp32,
-    /// ESP32-S2.
-    Esp32s2,
-    /// ESP32-S3.
-    Esp32s3,
-    /// ESP32-C2 (one key block, split into two 128-bit halves).
-    Esp32c2,
-    /// ESP32-C3.
-    Esp32c3,
-    /// ESP32-C6.
-    Esp32c6,
-    /// ESP32-H2.
-    Esp32h2,
+/// The chips, shared with the rest of espboot (`esp_image::Chip`); this
+/// crate adds their eFuse facts through [`ChipEfuses`].
+pub use esp_image::Chip;
+
+/// eFuse facts of each [`Chip`].
+pub trait ChipEfuses: Sized {
+    /// The generated table of this chip.
+    fn table(self) -> &'static ChipTable;
+
+    /// The chips whose KEY_PURPOSE_5 (BLOCK9) cannot hold XTS keys
+    /// (SOC_EFUSE_BLOCK9_KEY_PURPOSE_QUIRK; espefuse `<chip>/fields.py`
+    /// `EfuseKeyPurposeField.save`). H2 only refuses XTS_AES_128_KEY and ECDSA_KEY.
+    fn block9_refuses(self, purpose: KeyPurpose) -> bool;
+
+    /// The BLOCK0 fields espefuse burns in a second pass, after everything
+    /// else (`postpone_efuses_from_block0_to_burn`, base_fields.py).
+    fn postponed_fields(self) -> &'static [&'static str];
+
+    /// Fields that, once burned, make the ROM refuse the serial download
+    /// protocol altogether (esptool.md §4.4: DIS_DOWNLOAD_MODE; ESP32 ≥ v3.0:
+    /// UART_DOWNLOAD_DIS).
+    fn download_disable_fields(self) -> &'static [&'static str];
+
+    /// The field that switches the ROM to Secure Download Mode, in which
+    /// espefuse refuses to read eFuses (`<chip>/fields.py`, esptool.md §4.4, §5.3).
+    fn secure_download_field(self) -> Option<&'static str>;
 }
 
-impl Chip {
-    /// Every supported chip.
-    pub const ALL: [Chip; 7] = [
-        Chip::Esp32,
-        Chip::Esp32s2,
-        Chip::Esp32s3,
-        Chip::Esp32c2,
-        Chip::Esp32c3,
-        Chip::Esp32c6,
-        Chip::Esp32h2,
-    ];
-
-    /// espefuse's `--chip` spelling (`esp32c3`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Chip::Esp32 => "esp32",
-            Chip::Esp32s2 => "esp32s2",
-            Chip::Esp32s3 => "esp32s3",
-            Chip::Esp32c2 => "esp32c2",
-            Chip::Esp32c3 => "esp32c3",
-            Chip::Esp32c6 => "esp32c6",
-            Chip::Esp32h2 => "esp32h2",
-        }
-    }
-
-    /// Parses `esp32c3`, `ESP32-C3`, `esp32_c3`...
-    pub fn from_name(s: &str) -> Option<Chip> {
-        let norm: String = s
-            .chars()
-            .filter(|c| *c != '-' && *c != '_')
-            .flat_map(char::to_lowercase)
-            .collect();
-        Chip::ALL.into_iter().find(|c| c.name() == norm)
-    }
-
+impl ChipEfuses for Chip {
     /// The generated table of this chip.
-    pub fn table(self) -> &'static ChipTable {
+    fn table(self) -> &'static ChipTable {
         match self {
             Chip::Esp32 => &esp32::ESP32,
             Chip::Esp32s2 => &esp32s2::ESP32S2,
@@ -94,7 +68,7 @@ impl Chip {
     /// The chips whose KEY_PURPOSE_5 (BLOCK9) cannot hold XTS keys
     /// (SOC_EFUSE_BLOCK9_KEY_PURPOSE_QUIRK; espefuse `<chip>/fields.py`
     /// `EfuseKeyPurposeField.save`). H2 only refuses XTS_AES_128_KEY and ECDSA_KEY.
-    pub fn block9_refuses(self, purpose: KeyPurpose) -> bool {
+    fn block9_refuses(self, purpose: KeyPurpose) -> bool {
         let name = purpose.name();
         match self {
             Chip::Esp32s3 | Chip::Esp32c3 | Chip::Esp32c6 => name.starts_with("XTS_AES"),
@@ -105,7 +79,7 @@ impl Chip {
 
     /// The BLOCK0 fields espefuse burns in a second pass, after everything
     /// else (`postpone_efuses_from_block0_to_burn`, base_fields.py).
-    pub fn postponed_fields(self) -> &'static [&'static str] {
+    fn postponed_fields(self) -> &'static [&'static str] {
         match self {
             Chip::Esp32 => &[
                 "WR_DIS",
@@ -128,7 +102,7 @@ impl Chip {
     /// Fields that, once burned, make the ROM refuse the serial download
     /// protocol altogether (esptool.md §4.4: DIS_DOWNLOAD_MODE; ESP32 ≥ v3.0:
     /// UART_DOWNLOAD_DIS).
-    pub fn download_disable_fields(self) -> &'static [&'static str] {
+    fn download_disable_fields(self) -> &'static [&'static str] {
         match self {
             Chip::Esp32 => &["UART_DOWNLOAD_DIS"],
             _ => &["DIS_DOWNLOAD_MODE"],
@@ -137,26 +111,11 @@ impl Chip {
 
     /// The field that switches the ROM to Secure Download Mode, in which
     /// espefuse refuses to read eFuses (`<chip>/fields.py`, esptool.md §4.4, §5.3).
-    pub fn secure_download_field(self) -> Option<&'static str> {
+    fn secure_download_field(self) -> Option<&'static str> {
         match self {
             Chip::Esp32 => None,
             _ => Some("ENABLE_SECURITY_DOWNLOAD"),
         }
-    }
-}
-
-impl std::fmt::Display for Chip {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let s = match self {
-            Chip::Esp32 => "ESP32",
-            Chip::Esp32s2 => "ESP32-S2",
-            Chip::Esp32s3 => "ESP32-S3",
-            Chip::Esp32c2 => "ESP32-C2",
-            Chip::Esp32c3 => "ESP32-C3",
-            Chip::Esp32c6 => "ESP32-C6",
-            Chip::Esp32h2 => "ESP32-H2",
-        };
-        f.write_str(s)
     }
 }
 

@@ -381,7 +381,7 @@ fn run_inner(args: Args) -> anyhow::Result<ExitCode> {
         // espefuse's virtual mode falls back to ESP32 when no chip is named
         Chip::Esp32
     } else {
-        Chip::from_name(&global.chip).ok_or_else(|| {
+        global.chip.parse::<Chip>().map_err(|_| {
             anyhow!(
                 "--chip {}: unsupported chip (expected one of: {})",
                 global.chip,

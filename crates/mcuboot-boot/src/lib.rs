@@ -33,8 +33,9 @@
 //!
 //! # Example
 //!
-//! An empty device boots nothing; an image marked pending by the application
-//! is swapped in on the next boot.
+//! An erased device has nothing to boot; `set_pending` writes what
+//! `boot_set_pending` writes into the secondary slot's trailer (the next
+//! `boot` would then validate and swap in the secondary image).
 //!
 //! ```
 //! use embedded_storage::nor_flash::{ErrorType, NorFlash, NorFlashErrorKind, ReadNorFlash};

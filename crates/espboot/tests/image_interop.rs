@@ -456,6 +456,40 @@ const SIGN_MATRIX: &[(&str, &[&str], &str)] = &[
         ],
         "in.hex",
     ),
+    (
+        "vid-cid",
+        &[
+            "--vid",
+            "example.com",
+            "--cid",
+            "bootloader-app",
+            "-H",
+            "0x20",
+            "-S",
+            "0x4000",
+            "-v",
+            "1.2.3",
+            "-k",
+            "ed25519.pem",
+        ],
+        "app.bin",
+    ),
+    (
+        "vid-raw",
+        &[
+            "--vid",
+            "12345678-1234-5678-1234-567812345678",
+            "--cid",
+            "0123456789abcdef0123456789ABCDEF",
+            "-H",
+            "0x20",
+            "-S",
+            "0x4000",
+            "-v",
+            "1.2.3",
+        ],
+        "app.bin",
+    ),
     // The seed's Espressif commands (flash encryption: align 32; dependencies).
     (
         "seed-esp-flash-enc",
@@ -954,6 +988,16 @@ fn bad_inputs_give_one_line_errors_and_no_output() {
     std::fs::write(d.join("big.bin"), vec![0u8; 0x4000]).unwrap();
     std::fs::write(d.join("huge-tlv.bin"), vec![7u8; 70_000]).unwrap();
     std::fs::write(d.join("not-a-key.pem"), "hello\n").unwrap();
+    std::fs::write(d.join("half-tlv.bin"), vec![7u8; 40_000]).unwrap();
+    common::run_ok(espboot_in(d).args([
+        "getpub",
+        "-e",
+        "pem",
+        "-k",
+        "ed25519.pem",
+        "-o",
+        "pub.pem",
+    ]));
     let mut c = espboot_in(d);
     c.env("ESPBOOT_PASSWORD", "pw")
         .args(["keygen", "-t", "ed25519", "-p", "-k", "protected.pem"]);
@@ -1003,6 +1047,22 @@ fn bad_inputs_give_one_line_errors_and_no_output() {
             "-L/--load-addr",
         ),
         (&["missing.bin"], "INFILE"),
+        (&["--cid", "app-class", "app.bin"], "--cid"),
+        (&["-k", "pub.pem", "app.bin"], "-k/--key"),
+        (
+            &[
+                "-k",
+                "ed25519.pem",
+                "--custom-tlv-file",
+                "0xa0",
+                "half-tlv.bin",
+                "--custom-tlv-file",
+                "0xa1",
+                "half-tlv.bin",
+                "app.bin",
+            ],
+            "protected TLV area",
+        ),
     ];
     common::run_ok(espboot_in(d).args(["keygen", "-t", "x25519", "-k", "x25519.pem"]));
     for (i, (args, needle)) in cases.iter().enumerate() {
@@ -1078,8 +1138,95 @@ fn dumpinfo_reports_header_tlvs_and_trailer() {
     assert_eq!(v["tlvs"][0]["protected"], true);
     assert_eq!(v["trailer"]["magic_state"], "good");
     assert_eq!(v["trailer"]["image_ok"], "set");
+    let out =
+        common::run_ok(espboot_in(d).args(["verify", "--json", "-k", "ed25519.pem", "s.bin"]));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["version"], "1.2.3+4");
+    assert_eq!(v["signature_checked"], true);
     let out = common::run_ok(espboot_in(d).args(["dumpinfo", "s.bin"]));
     assert!(String::from_utf8_lossy(&out.stdout).contains("KEYHASH"));
     let out = common::run_fail(espboot_in(d).args(["dumpinfo", "app.bin"]));
     common::assert_one_line_error(&out, "app.bin");
+}
+
+/// With -E, only the payload (ciphertext) and the wrapped key are random:
+/// header, hash, signature, trailer layout (`--save-enctlv`, `--confirm`)
+/// must equal imgtool's byte for byte.
+#[test]
+fn encrypted_images_match_imgtool_outside_ciphertext_and_wrapped_key() {
+    let dir = workdir();
+    let d = dir.path();
+    common::run_ok(espboot_in(d).args(["keygen", "-t", "x25519", "-k", "x25519.pem"]));
+    let variants: &[(&str, &[&str])] = &[
+        (
+            "save-enctlv",
+            &["--pad", "--save-enctlv", "--confirm", "--align", "8"],
+        ),
+        (
+            "clear-256",
+            &["--clear", "--encrypt-keylen", "256", "--test"],
+        ),
+    ];
+    let mut jobs = Vec::new();
+    for (tag, extra) in variants {
+        let mut argv = strings(&[
+            "sign",
+            "-H",
+            "0x20",
+            "-S",
+            "0x8000",
+            "-v",
+            "1.2.3",
+            "-k",
+            "ed25519.pem",
+            "-E",
+            "x25519.pem",
+        ]);
+        argv.extend(strings(extra));
+        argv.extend(strings(&["app.bin", &format!("imgtool-{tag}.bin")]));
+        jobs.push(argv);
+    }
+    let Some(results) = imgtool_batch(d, &jobs) else {
+        return;
+    };
+    for ((tag, extra), (code, out)) in variants.iter().zip(results) {
+        assert_eq!(code, 0, "imgtool {tag}: {out}");
+        common::run_ok(
+            espboot_in(d)
+                .args([
+                    "sign",
+                    "-H",
+                    "0x20",
+                    "-S",
+                    "0x8000",
+                    "-v",
+                    "1.2.3",
+                    "-k",
+                    "ed25519.pem",
+                    "-E",
+                    "x25519.pem",
+                ])
+                .args(*extra)
+                .args(["app.bin", &format!("espboot-{tag}.bin")]),
+        );
+        let theirs = std::fs::read(d.join(format!("imgtool-{tag}.bin"))).unwrap();
+        let ours = std::fs::read(d.join(format!("espboot-{tag}.bin"))).unwrap();
+        assert_eq!(ours.len(), theirs.len(), "{tag}");
+        let hdr = ImageHeader::parse(&ours).unwrap();
+        let payload = 0x20..0x20 + hdr.img_size as usize;
+        let (enc, _) = mcuboot_image::SliceTlvs::new(&ours, &hdr)
+            .unwrap()
+            .map(Result::unwrap)
+            .find(|(e, _)| e.kind == mcuboot_image::TlvKind::EncX25519)
+            .unwrap();
+        let wrapped = enc.offset as usize..enc.offset as usize + enc.len as usize;
+        let clear = *tag == "clear-256";
+        for i in 0..ours.len() {
+            if wrapped.contains(&i) || (!clear && payload.contains(&i)) {
+                continue;
+            }
+            assert_eq!(ours[i], theirs[i], "{tag}: byte {i:#x} differs");
+        }
+    }
 }

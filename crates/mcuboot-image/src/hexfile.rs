@@ -24,6 +24,9 @@ pub enum HexError {
     Layout(String),
 }
 
+/// Largest address span read from a HEX file (larger than any flash slot).
+const MAX_SPAN: usize = 256 << 20;
+
 /// Reads Intel HEX text: returns the lowest address and the bytes from it
 /// to the highest address, gaps filled with 0xff (`tobinarray`).
 ///
@@ -66,6 +69,12 @@ pub fn read(text: &str) -> Result<(u32, Vec<u8>), HexError> {
         .map_err(|_| HexError::Layout("address span too large".into()))?;
     if max > 1 << 32 {
         return Err(HexError::Layout("addresses beyond 4 GiB".into()));
+    }
+    // The gaps are filled, so a sparse file could ask for gigabytes.
+    if span > MAX_SPAN {
+        return Err(HexError::Layout(std::format!(
+            "data spans {span:#x} bytes (from {min32:#x}); at most {MAX_SPAN:#x} are supported"
+        )));
     }
     let mut out = std::vec![0xffu8; span];
     for (a, d) in segments {
@@ -142,4 +151,46 @@ fn push_record(out: &mut String, offset: u16, kind: u8, data: &[u8]) {
         let _ = write!(out, "{b:02X}");
     }
     let _ = writeln!(out, "{:02X}", sum.wrapping_neg());
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_across_64k_boundary_with_gap() {
+        let a: Vec<u8> = (0..40u8).collect();
+        let b = [0xaa_u8; 5];
+        let text = write(&[(0xfff0, &a[..]), (0x1_0040, &b[..])]);
+        // A type-04 record opens each 64 KiB page; data records never cross one.
+        let recs: Vec<ihex::Record> = text
+            .lines()
+            .map(|l| ihex::Record::from_record_string(l).unwrap())
+            .collect();
+        let pages: Vec<u16> = recs
+            .iter()
+            .filter_map(|r| match r {
+                ihex::Record::ExtendedLinearAddress(p) => Some(*p),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(pages, [0, 1]);
+        for r in &recs {
+            if let ihex::Record::Data { offset, value } = r {
+                assert!(value.len() <= 16 && usize::from(*offset) + value.len() <= 0x10000);
+            }
+        }
+        let (base, data) = read(&text).unwrap();
+        assert_eq!(base, 0xfff0);
+        assert_eq!(&data[..40], &a[..]);
+        assert!(data[40..0x50].iter().all(|x| *x == 0xff));
+        assert_eq!(&data[0x50..], &b[..]);
+    }
+
+    #[test]
+    fn sparse_file_spanning_gigabytes_is_refused() {
+        let text = write(&[(0, &[1u8][..]), (0xf000_0000, &[2u8][..])]);
+        assert!(matches!(read(&text), Err(HexError::Layout(_))));
+    }
 }

@@ -63,6 +63,8 @@ pub use header::{
     HeaderError, ImageFlags, ImageHeader, ImageVersion, ReadHeaderError, VersionError,
     IMAGE_HEADER_SIZE, IMAGE_MAGIC, IMAGE_MAGIC_V1,
 };
+#[cfg(feature = "std")]
+pub use source::IoSource;
 pub use source::{ImageSource, OutOfBounds};
 pub use tlv::{
     find_protected, SliceTlvs, TlvEntry, TlvError, TlvIter, TlvKind, TLV_HEADER_SIZE,

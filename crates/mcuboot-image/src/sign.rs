@@ -65,9 +65,12 @@ pub enum SignError {
         /// Extra explanation.
         note: String,
     },
-    /// A field overflows its header or TLV width.
-    #[error("{0} does not fit its field")]
+    /// A field overflows its header width.
+    #[error("{0} does not fit its header field")]
     Overflow(&'static str),
+    /// A TLV or TLV area longer than its 16-bit length field allows.
+    #[error("{0} would be larger than 65535 bytes, the most a TLV length field can hold")]
+    TlvOverflow(&'static str),
     /// The key cannot be used this way.
     #[error("{0}")]
     Key(String),
@@ -182,16 +185,146 @@ pub trait ImageSigner {
     ) -> Result<Vec<u8>, signature::Error>;
 }
 
-/// A key pair read from a file, signing through the RustCrypto traits.
-pub struct KeySigner {
-    key: PrivateKey,
-    public: PublicKey,
-    pad_sig: bool,
+/// Pads an ECDSA DER signature with zeros to `len` (`--pad-sig`,
+/// `keys/ecdsa.py`). Python's `b'\0' * negative` is empty: never truncate.
+fn pad_der(mut der: Vec<u8>, pad_sig: bool, len: usize) -> Vec<u8> {
+    if pad_sig && der.len() < len {
+        der.resize(len, 0);
+    }
+    der
+}
+
+/// Any RustCrypto Ed25519 signer (a key file, an HSM) as an [`ImageSigner`]:
+/// signs the digest, or the whole region in pure mode.
+#[derive(Debug)]
+pub struct Ed25519Signer<S> {
+    /// The signer's public key.
+    pub public: PublicKey,
+    /// The signer.
+    pub inner: S,
+}
+
+impl<S: signature::Signer<ed25519_dalek::Signature>> ImageSigner for Ed25519Signer<S> {
+    fn public_key(&self) -> &PublicKey {
+        &self.public
+    }
+    fn sign_image(
+        &self,
+        digest: &[u8],
+        region: &[u8],
+        pure: bool,
+    ) -> Result<Vec<u8>, signature::Error> {
+        let msg = if pure { region } else { digest };
+        Ok(self.inner.try_sign(msg)?.to_bytes().to_vec())
+    }
+}
+
+/// Any RustCrypto ECDSA P-256 prehash signer as an [`ImageSigner`] (DER,
+/// zero-padded to 72 bytes with `pad_sig`).
+#[derive(Debug)]
+pub struct EcdsaP256Signer<S> {
+    /// The signer's public key.
+    pub public: PublicKey,
+    /// The signer.
+    pub inner: S,
+    /// `--pad-sig`.
+    pub pad_sig: bool,
+}
+
+impl<S: signature::hazmat::PrehashSigner<p256::ecdsa::Signature>> ImageSigner
+    for EcdsaP256Signer<S>
+{
+    fn public_key(&self) -> &PublicKey {
+        &self.public
+    }
+    fn sign_image(
+        &self,
+        digest: &[u8],
+        _region: &[u8],
+        _pure: bool,
+    ) -> Result<Vec<u8>, signature::Error> {
+        let sig = self.inner.sign_prehash(digest)?;
+        Ok(pad_der(sig.to_der().as_bytes().to_vec(), self.pad_sig, 72))
+    }
+}
+
+/// Any RustCrypto ECDSA P-384 prehash signer as an [`ImageSigner`] (DER,
+/// zero-padded to 103 bytes with `pad_sig`).
+#[derive(Debug)]
+pub struct EcdsaP384Signer<S> {
+    /// The signer's public key.
+    pub public: PublicKey,
+    /// The signer.
+    pub inner: S,
+    /// `--pad-sig`.
+    pub pad_sig: bool,
+}
+
+impl<S: signature::hazmat::PrehashSigner<p384::ecdsa::Signature>> ImageSigner
+    for EcdsaP384Signer<S>
+{
+    fn public_key(&self) -> &PublicKey {
+        &self.public
+    }
+    fn sign_image(
+        &self,
+        digest: &[u8],
+        _region: &[u8],
+        _pure: bool,
+    ) -> Result<Vec<u8>, signature::Error> {
+        let sig = self.inner.sign_prehash(digest)?;
+        Ok(pad_der(sig.to_der().as_bytes().to_vec(), self.pad_sig, 103))
+    }
+}
+
+/// Any RustCrypto randomized RSA-PSS prehash signer as an [`ImageSigner`]
+/// (MCUboot: SHA-256, MGF1-SHA-256, salt length 32, `image_rsa.c`).
+#[derive(Debug)]
+pub struct RsaPssSigner<S> {
+    /// The signer's public key.
+    pub public: PublicKey,
+    /// The signer.
+    pub inner: S,
+}
+
+impl<S: signature::hazmat::RandomizedPrehashSigner<rsa::pss::Signature>> ImageSigner
+    for RsaPssSigner<S>
+{
+    fn public_key(&self) -> &PublicKey {
+        &self.public
+    }
+    fn sign_image(
+        &self,
+        digest: &[u8],
+        _region: &[u8],
+        _pure: bool,
+    ) -> Result<Vec<u8>, signature::Error> {
+        use signature::SignatureEncoding;
+        let sig = self
+            .inner
+            .sign_prehash_with_rng(&mut rand_core::OsRng, digest)?;
+        Ok(sig.to_vec())
+    }
+}
+
+/// A key pair read from a file: one of the RustCrypto adapters above, so a
+/// file key and an external signer go through the same code.
+#[non_exhaustive]
+pub enum KeySigner {
+    /// Ed25519.
+    Ed25519(Ed25519Signer<ed25519_dalek::SigningKey>),
+    /// ECDSA P-256.
+    EcdsaP256(EcdsaP256Signer<p256::ecdsa::SigningKey>),
+    /// ECDSA P-384.
+    EcdsaP384(EcdsaP384Signer<p384::ecdsa::SigningKey>),
+    /// RSA-2048/3072 PSS.
+    Rsa(RsaPssSigner<rsa::pss::SigningKey<sha2::Sha256>>),
 }
 
 impl std::fmt::Debug for KeySigner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "KeySigner({})", self.public.type_name())
+        // Never print key material.
+        write!(f, "KeySigner({})", self.public_key().type_name())
     }
 }
 
@@ -203,64 +336,52 @@ impl KeySigner {
     /// [`SignError::Key`] for X25519, which cannot sign.
     pub fn new(key: PrivateKey, pad_sig: bool) -> Result<Self, SignError> {
         let public = key.public_key();
-        if public.signature_kind().is_none() {
-            return Err(SignError::Key(
-                "-k/--key: an x25519 key cannot sign (it is for encryption, -E)".into(),
-            ));
-        }
-        Ok(Self {
-            key,
-            public,
-            pad_sig,
+        Ok(match key {
+            PrivateKey::Ed25519(k) => Self::Ed25519(Ed25519Signer { public, inner: k }),
+            PrivateKey::P256(k) => Self::EcdsaP256(EcdsaP256Signer {
+                public,
+                inner: p256::ecdsa::SigningKey::from(&k),
+                pad_sig,
+            }),
+            PrivateKey::P384(k) => Self::EcdsaP384(EcdsaP384Signer {
+                public,
+                inner: p384::ecdsa::SigningKey::from(&k),
+                pad_sig,
+            }),
+            // MCUboot accepts salt length 32 only (`image_rsa.c`).
+            PrivateKey::Rsa(k) => Self::Rsa(RsaPssSigner {
+                public,
+                inner: rsa::pss::SigningKey::new_with_salt_len(*k, 32),
+            }),
+            _ => {
+                return Err(SignError::Key(
+                    "-k/--key: an x25519 key cannot sign (it is for encryption, -E)".into(),
+                ))
+            }
         })
+    }
+
+    fn as_signer(&self) -> &dyn ImageSigner {
+        match self {
+            Self::Ed25519(s) => s,
+            Self::EcdsaP256(s) => s,
+            Self::EcdsaP384(s) => s,
+            Self::Rsa(s) => s,
+        }
     }
 }
 
 impl ImageSigner for KeySigner {
     fn public_key(&self) -> &PublicKey {
-        &self.public
+        self.as_signer().public_key()
     }
-
     fn sign_image(
         &self,
         digest: &[u8],
         region: &[u8],
         pure: bool,
     ) -> Result<Vec<u8>, signature::Error> {
-        use signature::hazmat::PrehashSigner;
-        use signature::{SignatureEncoding, Signer};
-        match &self.key {
-            PrivateKey::Ed25519(k) => {
-                let msg = if pure { region } else { digest };
-                Ok(Signer::<ed25519_dalek::Signature>::try_sign(k, msg)?.to_vec())
-            }
-            PrivateKey::P256(k) => {
-                let sk = p256::ecdsa::SigningKey::from(k);
-                let sig: p256::ecdsa::Signature = sk.sign_prehash(digest)?;
-                let mut der = sig.to_der().to_vec();
-                // Python's `b'\0' * negative` is empty: never truncate.
-                if self.pad_sig && der.len() < 72 {
-                    der.resize(72, 0);
-                }
-                Ok(der)
-            }
-            PrivateKey::P384(k) => {
-                let sk = p384::ecdsa::SigningKey::from(k);
-                let sig: p384::ecdsa::Signature = sk.sign_prehash(digest)?;
-                let mut der = sig.to_der().to_vec();
-                if self.pad_sig && der.len() < 103 {
-                    der.resize(103, 0);
-                }
-                Ok(der)
-            }
-            PrivateKey::Rsa(k) => {
-                // MCUboot accepts salt length 32 only (`image_rsa.c`).
-                let scheme = rsa::Pss::new_with_salt::<sha2::Sha256>(32);
-                k.sign_with_rng(&mut rand_core::OsRng, scheme, digest)
-                    .map_err(signature::Error::from_source)
-            }
-            _ => Err(signature::Error::new()),
-        }
+        self.as_signer().sign_image(digest, region, pure)
     }
 }
 
@@ -344,6 +465,10 @@ pub struct SignOptions {
     pub vector_to_sign: Option<VectorToSign>,
     /// `--save-enctlv`.
     pub save_enctlv: bool,
+    /// `--vid`: vendor UUID (see [`parse_uuid`]).
+    pub vid: Option<[u8; 16]>,
+    /// `--cid`: image class UUID (see [`parse_uuid`]).
+    pub cid: Option<[u8; 16]>,
 }
 
 impl SignOptions {
@@ -375,6 +500,8 @@ impl SignOptions {
             pure: false,
             vector_to_sign: None,
             save_enctlv: false,
+            vid: None,
+            cid: None,
         }
     }
 
@@ -504,7 +631,7 @@ fn push_tlv(
     value: &[u8],
     what: &'static str,
 ) -> Result<(), SignError> {
-    let len = u16::try_from(value.len()).map_err(|_| SignError::Overflow(what))?;
+    let len = u16::try_from(value.len()).map_err(|_| SignError::TlvOverflow(what))?;
     area.extend_from_slice(&kind.to_le_bytes());
     area.extend_from_slice(&len.to_le_bytes());
     area.extend_from_slice(value);
@@ -516,11 +643,67 @@ fn finish_area(magic: u16, body: &[u8], what: &'static str) -> Result<Vec<u8>, S
     if body.is_empty() {
         return Ok(Vec::new());
     }
-    let tot = u16::try_from(body.len() + 4).map_err(|_| SignError::Overflow(what))?;
+    let tot = u16::try_from(body.len() + 4).map_err(|_| SignError::TlvOverflow(what))?;
     let mut out = Vec::with_capacity(body.len() + 4);
     out.extend_from_slice(&magic.to_le_bytes());
     out.extend_from_slice(&tot.to_le_bytes());
     out.extend_from_slice(body);
+    Ok(out)
+}
+
+/// `uuid.NAMESPACE_DNS` (RFC 4122 appendix C), imgtool's namespace for `--vid`.
+pub const UUID_NAMESPACE_DNS: [u8; 16] = [
+    0x6b, 0xa7, 0xb8, 0x10, 0x9d, 0xad, 0x11, 0xd1, 0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8,
+];
+
+/// imgtool's `parse_uuid` (`image.py`): a raw UUID (`8-4-4-4-12` hex or 32
+/// hex digits), else a printable name hashed into a version-5 UUID under
+/// `namespace` (RFC 4122 §4.3: SHA-1, version and variant bits set).
+///
+/// # Errors
+/// [`SignError::Usage`] for a name without a namespace or unprintable text.
+pub fn parse_uuid(namespace: Option<&[u8; 16]>, value: &str) -> Result<[u8; 16], SignError> {
+    let hex_only = |s: &str| s.bytes().all(|b| b.is_ascii_hexdigit());
+    let groups: Vec<&str> = value.split('-').collect();
+    let dashed = groups.len() == 5
+        && groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+        && groups.iter().all(|g| hex_only(g));
+    let compact: String = if dashed {
+        groups.concat()
+    } else {
+        value.to_string()
+    };
+    if compact.len() == 32 && hex_only(&compact) {
+        let mut out = [0u8; 16];
+        for (i, b) in out.iter_mut().enumerate() {
+            *b = u8::from_str_radix(&compact[2 * i..2 * i + 2], 16)
+                .map_err(|_| SignError::Usage(std::format!("bad UUID {value}")))?;
+        }
+        return Ok(out);
+    }
+    // Python's str.isprintable: no control or separator characters but ' '.
+    if !value
+        .chars()
+        .all(|c| c == ' ' || !(c.is_control() || c.is_whitespace()))
+    {
+        return Err(SignError::Usage(std::format!(
+            "Unknown UUID format: {value:?}"
+        )));
+    }
+    let Some(ns) = namespace else {
+        return Err(SignError::Usage(std::format!(
+            "Unknown namespace for UUID: {value} (give --vid too, or a raw UUID)"
+        )));
+    };
+    use sha1::Digest as _;
+    let mut h = sha1::Sha1::new();
+    h.update(ns);
+    h.update(value.as_bytes());
+    let d = h.finalize();
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&d[..16]);
+    out[6] = (out[6] & 0x0f) | 0x50;
+    out[8] = (out[8] & 0x3f) | 0x80;
     Ok(out)
 }
 
@@ -601,17 +784,12 @@ pub fn build(
     build_with_header_area(payload, opts, signer, encryption)
 }
 
-/// Room to reserve after the input so that TLVs and slot padding never
-/// reallocate the (possibly large) image buffer.
+/// Room to reserve for the input so that the TLVs never reallocate the
+/// (possibly large) image buffer. Slot padding is streamed ([`padding`]).
 #[must_use]
 pub fn output_capacity(input_len: usize, opts: &SignOptions) -> usize {
     // Both TLV areas are at most 64 KiB each; encryption pads up to 15 bytes.
-    let image = input_len + opts.header_size as usize + 2 * 0x1_0000 + 16;
-    if opts.pad {
-        image.max(opts.slot_size as usize)
-    } else {
-        image
-    }
+    input_len + opts.header_size as usize + 2 * 0x1_0000 + 16
 }
 
 /// [`build`] for a buffer whose first `header_size` bytes already are the
@@ -685,12 +863,23 @@ pub fn build_with_header_area(
             "a dependency TLV",
         )?;
     }
+    if let Some(vid) = &opts.vid {
+        push_tlv(&mut prot, TlvKind::UuidVid.code(), vid, "the UUID_VID TLV")?;
+    }
+    if let Some(cid) = &opts.cid {
+        push_tlv(&mut prot, TlvKind::UuidCid.code(), cid, "the UUID_CID TLV")?;
+    }
     for (kind, value) in &opts.custom_tlvs {
         push_tlv(&mut prot, *kind, value, "a custom TLV (--custom-tlv)")?;
     }
-    let prot_area = finish_area(TLV_PROT_INFO_MAGIC, &prot, "the protected TLV area")?;
-    let protect_tlv_size = u16::try_from(prot_area.len())
-        .map_err(|_| SignError::Overflow("the protected TLV area"))?;
+    let prot_area = finish_area(
+        TLV_PROT_INFO_MAGIC,
+        &prot,
+        "the protected TLV area (-s, -d, --boot-record, --custom-tlv)",
+    )?;
+    let protect_tlv_size = u16::try_from(prot_area.len()).map_err(|_| {
+        SignError::TlvOverflow("the protected TLV area (-s, -d, --boot-record, --custom-tlv)")
+    })?;
 
     // Encrypted payloads are padded to the AES block size before hashing.
     if encryption.is_some() {
@@ -929,26 +1118,47 @@ fn check_size(
     Ok(warnings)
 }
 
-/// `Image.pad_to` (plus `save`'s `--pad` logic): pads `bytes` in place to
-/// the slot size with the erased value, writes the boot magic at the end
-/// and, with `--confirm`, image_ok.
-pub fn pad_to_slot(bytes: &mut Vec<u8>, opts: &SignOptions, enc_tlv_len: Option<usize>) {
+/// What `--pad` appends to an image of `len` bytes (`Image.pad_to`):
+/// `erased_run` bytes of the erased value, then `tail` (erased bytes, the
+/// image_ok flag with `--confirm`, the boot magic). Described rather than
+/// materialized so a large slot can be streamed to disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Padding {
+    /// Erased bytes before the tail.
+    pub erased_run: usize,
+    /// The last bytes of the slot.
+    pub tail: Vec<u8>,
+}
+
+/// The padding imgtool's `pad_to` adds after an image of `len` bytes.
+#[must_use]
+pub fn padding(len: usize, opts: &SignOptions, enc_tlv_len: Option<usize>) -> Padding {
     let slot = opts.slot_size as usize;
     let magic = opts.boot_magic();
     // imgtool pads with `size - (len + tsize)` then `tsize - 16` bytes; a
     // negative first count is an empty run in Python.
     let tsize = opts.trailer_size(enc_tlv_len) as usize;
-    let fill = slot.saturating_sub(bytes.len() + tsize) + tsize.saturating_sub(magic.len());
-    let start = bytes.len();
-    bytes.resize(start + fill, opts.erased_val);
-    bytes.extend_from_slice(&magic);
-    if opts.confirm && !opts.overwrite_only {
-        let idx = bytes.len().checked_sub(opts.image_ok_from_end() as usize);
-        // imgtool writes into its padding buffer only.
-        if let Some(i) = idx.filter(|i| *i >= start) {
-            bytes[i] = 0x01;
-        }
+    let total = slot.saturating_sub(len + tsize) + tsize.saturating_sub(magic.len()) + magic.len();
+    let ok_from_end = opts.image_ok_from_end() as usize;
+    let tail_len = total.min(ok_from_end.max(magic.len()));
+    let mut tail = std::vec![opts.erased_val; tail_len];
+    let m = tail_len - magic.len();
+    tail[m..].copy_from_slice(&magic);
+    // imgtool writes image_ok into its padding buffer only.
+    if opts.confirm && !opts.overwrite_only && tail_len >= ok_from_end {
+        tail[tail_len - ok_from_end] = 0x01;
     }
+    Padding {
+        erased_run: total - tail_len,
+        tail,
+    }
+}
+
+/// Pads `bytes` in place (`--pad` for a binary output); see [`padding`].
+pub fn pad_to_slot(bytes: &mut Vec<u8>, opts: &SignOptions, enc_tlv_len: Option<usize>) {
+    let p = padding(bytes.len(), opts, enc_tlv_len);
+    bytes.resize(bytes.len() + p.erased_run, opts.erased_val);
+    bytes.extend_from_slice(&p.tail);
 }
 
 /// The trailer bytes `save` writes into a `.hex` output with `--pad`:

@@ -16,6 +16,14 @@ pub trait ImageSource {
     fn read_at(&mut self, offset: u32, buf: &mut [u8]) -> Result<(), Self::Error>;
 }
 
+impl<S: ImageSource + ?Sized> ImageSource for &mut S {
+    type Error = S::Error;
+
+    fn read_at(&mut self, offset: u32, buf: &mut [u8]) -> Result<(), S::Error> {
+        (**self).read_at(offset, buf)
+    }
+}
+
 /// A read outside the bounds of an in-memory image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OutOfBounds {
@@ -75,4 +83,20 @@ pub(crate) fn stream<S: ImageSource + ?Sized>(
         done += n;
     }
     Ok(())
+}
+
+/// An [`ImageSource`] over any seekable reader (a file), for host tools that
+/// validate large images without loading them.
+#[cfg(feature = "std")]
+#[derive(Debug)]
+pub struct IoSource<R>(pub R);
+
+#[cfg(feature = "std")]
+impl<R: std::io::Read + std::io::Seek> ImageSource for IoSource<R> {
+    type Error = std::io::Error;
+
+    fn read_at(&mut self, offset: u32, buf: &mut [u8]) -> Result<(), std::io::Error> {
+        self.0.seek(std::io::SeekFrom::Start(u64::from(offset)))?;
+        self.0.read_exact(buf)
+    }
 }

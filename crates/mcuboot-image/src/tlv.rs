@@ -59,7 +59,7 @@ macro_rules! tlv_kinds {
     };
 }
 
-/// Vendor range: low byte `0xa0..=0xfe` (`image.h` `IMAGE_TLV_ANY` aside);
+/// Vendor range: low byte `0xa0..=0xff` except `IMAGE_TLV_ANY` (`image.h`);
 /// imgtool's `--custom-tlv` accepts `0xa0..=0xfffe` whose low byte is `>= 0xa0`.
 const fn is_vendor_code(v: u16) -> bool {
     let low = v & 0xff;

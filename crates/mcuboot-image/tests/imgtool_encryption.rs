@@ -273,11 +273,7 @@ fn assert_decrypts_to_signed_plaintext(
         .1
         .clone();
     let digest = Sha256::digest(&decrypted[..prot.end]);
-    assert_eq!(
-        &decrypted[hash_range],
-        digest.as_slice(),
-        "{tag}: SHA256 TLV"
-    );
+    assert_eq!(&decrypted[hash_range], &digest[..], "{tag}: SHA256 TLV");
 
     // The wrapped key itself unwraps to a key of the announced size.
     let key = enc::unwrap_key(private, kind, &encrypted[enc_range]).expect("unwrap");
@@ -379,10 +375,7 @@ fn imgtool_image_encrypted_for_the_signing_key_itself_decrypts() {
         .expect("SHA256 TLV")
         .1
         .clone();
-    assert_eq!(
-        &decrypted[hash],
-        Sha256::digest(&decrypted[..end]).as_slice()
-    );
+    assert_eq!(&decrypted[hash], &Sha256::digest(&decrypted[..end])[..]);
 }
 
 #[test]

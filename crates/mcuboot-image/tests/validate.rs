@@ -207,3 +207,13 @@ fn unprotected_tlv_outside_allow_list_is_refused() {
     let mut src = &bad[..];
     assert!(validate(&mut src, &hdr, &[], &o.tlv_allow_list(false)).is_ok());
 }
+
+#[test]
+fn validate_streams_from_a_file() {
+    let path = format!("{}/tests/data/ecdsa-p384.bin", env!("CARGO_MANIFEST_DIR"));
+    let key = data("ecdsa-p384.pub.der");
+    let mut src = mcuboot_image::IoSource(std::fs::File::open(path).unwrap());
+    let hdr = ImageHeader::read_from(&mut src).unwrap();
+    let opts = ValidateOptions::new(HashAlg::Sha384).with_signature(SignatureKind::EcdsaP384);
+    assert!(validate(&mut src, &hdr, &[&key], &opts).is_ok());
+}

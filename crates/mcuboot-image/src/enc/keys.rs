@@ -1,12 +1,12 @@
 //! Encryption keys: the public side ([`Recipient`], what `imgtool sign -E`
 //! takes) and the private side ([`DecryptionKey`], what the bootloader embeds).
 //!
-//! Key files are PEM (the types imgtool writes and MCUboot embeds) or, for
-//! AES key wrap, a base64 text file holding the raw key-encryption key, the
-//! format of MCUboot's `enc-aes128kw.b64` / `enc-aes256kw.b64`.
-//!
-//! This is a small loader local to encryption; the signing-key loader lives
-//! elsewhere in this crate and the two are meant to be unified.
+//! Key files are PEM, read by the crate's key loader ([`crate::keys::KeyFile`],
+//! the same rules as for signing keys), DER (what a bootloader embeds,
+//! `imgtool getpriv`), or, for AES key wrap, a base64 text file holding the
+//! raw key-encryption key, the format of MCUboot's `enc-aes128kw.b64` /
+//! `enc-aes256kw.b64`. Only the key types MCUboot can decrypt with are
+//! accepted.
 
 extern crate std;
 
@@ -14,8 +14,8 @@ use std::boxed::Box;
 use std::string::String;
 
 use pkcs8::der::{asn1::OctetStringRef, Decode};
-use pkcs8::{DecodePrivateKey, DecodePublicKey, ObjectIdentifier, PrivateKeyInfo, SecretDocument};
-use rsa::pkcs1::{DecodeRsaPrivateKey, DecodeRsaPublicKey};
+use pkcs8::{DecodePrivateKey, ObjectIdentifier, PrivateKeyInfo};
+use rsa::pkcs1::DecodeRsaPrivateKey;
 use rsa::traits::PublicKeyParts;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
@@ -42,12 +42,9 @@ const RSA_ENC_MODULUS_BYTES: usize = 256;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum KeyError {
-    /// Not PEM text, or PEM whose base64/DER body is malformed.
-    #[error("not a valid PEM key ({0})")]
-    Pem(String),
-    /// The PEM block's label is not one of the key kinds we read.
-    #[error("unsupported PEM block \"{0}\" (expected PRIVATE KEY, RSA PRIVATE KEY, EC PRIVATE KEY, PUBLIC KEY or RSA PUBLIC KEY)")]
-    UnsupportedPemLabel(String),
+    /// The PEM file could not be read as a key (crate key loader).
+    #[error(transparent)]
+    File(#[from] crate::keys::KeyError),
     /// The key is of a type MCUboot cannot encrypt images for.
     #[error("{0} keys cannot encrypt MCUboot images (expected RSA-2048, EC P-256, X25519 or an AES key-wrap key)")]
     UnsupportedKeyType(String),
@@ -62,20 +59,14 @@ pub enum KeyError {
         /// Decoder message.
         reason: String,
     },
-    /// An encrypted PEM was given without a password.
-    #[error("the private key is encrypted; a password is required")]
-    PasswordRequired,
-    /// The password did not decrypt the PEM.
-    #[error("could not decrypt the private key (wrong password?)")]
-    WrongPassword,
     /// A public key was given where the private key is needed.
     #[error("this is a public key; decryption needs the private key")]
     PublicKeyOnly,
     /// A key-wrap key that is neither 16 nor 32 bytes.
     #[error("an AES key-wrap key must be 16 or 32 bytes, got {0}")]
     KekLength(usize),
-    /// Neither PEM nor a base64 key-wrap key.
-    #[error("expected a PEM key or a base64-encoded 16/32-byte AES key-wrap key")]
+    /// Neither PEM, DER nor a base64 key-wrap key.
+    #[error("expected a PEM or DER key, or a base64-encoded 16/32-byte AES key-wrap key")]
     UnrecognizedFormat,
 }
 
@@ -205,7 +196,8 @@ fn key_type_name(oid: ObjectIdentifier, params: Option<ObjectIdentifier>) -> Str
 
 /// Decodes a PKCS#8 `PrivateKeyInfo` into a decryption key.
 fn from_pkcs8_der(der: &[u8]) -> Result<DecryptionKey, KeyError> {
-    let info = PrivateKeyInfo::from_der(der).map_err(|e| KeyError::Pem(std::format!("{e}")))?;
+    let info =
+        PrivateKeyInfo::from_der(der).map_err(|e| malformed("PKCS#8")(format_args!("{e}")))?;
     let oid = info.algorithm.oid;
     let params = info.algorithm.parameters_oid().ok();
     match (oid, params) {
@@ -240,37 +232,29 @@ fn from_pkcs8_der(der: &[u8]) -> Result<DecryptionKey, KeyError> {
     }
 }
 
-/// Decodes a DER `SubjectPublicKeyInfo` into a recipient.
-fn from_spki_der(der: &[u8]) -> Result<Recipient, KeyError> {
-    let info = spki::SubjectPublicKeyInfoRef::from_der(der)
-        .map_err(|e| KeyError::Pem(std::format!("{e}")))?;
-    let oid = info.algorithm.oid;
-    let params = info.algorithm.parameters_oid().ok();
-    match (oid, params) {
-        (OID_RSA_ENCRYPTION, _) => {
-            let key = rsa::RsaPublicKey::from_public_key_der(der)
-                .map_err(|e| malformed("RSA")(format_args!("{e}")))?;
-            check_rsa_size(key.size())?;
-            Ok(Recipient::Rsa2048(key))
+fn recipient_from(public: crate::keys::PublicKey) -> Result<Recipient, KeyError> {
+    use crate::keys::PublicKey as P;
+    match public {
+        P::Rsa(k) => {
+            check_rsa_size(k.size())?;
+            Ok(Recipient::Rsa2048(k))
         }
-        (OID_EC_PUBLIC_KEY, Some(OID_SECP256R1)) => {
-            let key = p256::PublicKey::from_public_key_der(der)
-                .map_err(|e| malformed("EC P-256")(format_args!("{e}")))?;
-            Ok(Recipient::EcP256(key))
+        P::P256(k) => Ok(Recipient::EcP256(k)),
+        P::X25519(k) => Ok(Recipient::X25519(k)),
+        other => Err(KeyError::UnsupportedKeyType(other.type_name())),
+    }
+}
+
+fn decryption_key_from(private: crate::keys::PrivateKey) -> Result<DecryptionKey, KeyError> {
+    use crate::keys::PrivateKey as P;
+    match private {
+        P::Rsa(k) => {
+            check_rsa_size(k.size())?;
+            Ok(DecryptionKey::Rsa2048(k))
         }
-        (OID_X25519, _) => {
-            let bits = info.subject_public_key.as_bytes().ok_or_else(|| {
-                malformed("X25519")(format_args!("public key is not whole bytes"))
-            })?;
-            let raw: [u8; 32] = bits.try_into().map_err(|_| {
-                malformed("X25519")(format_args!(
-                    "public key is {} bytes, expected 32",
-                    bits.len()
-                ))
-            })?;
-            Ok(Recipient::X25519(x25519_dalek::PublicKey::from(raw)))
-        }
-        (oid, params) => Err(KeyError::UnsupportedKeyType(key_type_name(oid, params))),
+        P::P256(k) => Ok(DecryptionKey::EcP256(k)),
+        P::X25519(k) => Ok(DecryptionKey::X25519(k)),
+        other => Err(KeyError::UnsupportedKeyType(other.public_key().type_name())),
     }
 }
 
@@ -294,41 +278,16 @@ fn minimal_rsa_from_der(der: &[u8]) -> Option<rsa::RsaPrivateKey> {
     Some(key)
 }
 
+/// Decodes a DER `SubjectPublicKeyInfo` into a recipient.
+fn from_spki_der(der: &[u8]) -> Result<Recipient, KeyError> {
+    recipient_from(crate::keys::PublicKey::from_spki_der(der)?)
+}
+
+/// A PEM key file through the crate's key loader.
 fn parse_pem(pem: &str, password: Option<&[u8]>) -> Result<AnyKey, KeyError> {
-    let (label, doc) =
-        SecretDocument::from_pem(pem).map_err(|e| KeyError::Pem(std::format!("{e}")))?;
-    match label {
-        "PRIVATE KEY" => Ok(AnyKey::Private(from_pkcs8_der(doc.as_bytes())?)),
-        "ENCRYPTED PRIVATE KEY" => {
-            let password = password.ok_or(KeyError::PasswordRequired)?;
-            let info = pkcs8::EncryptedPrivateKeyInfo::from_der(doc.as_bytes())
-                .map_err(|e| KeyError::Pem(std::format!("{e}")))?;
-            let plain = info
-                .decrypt(password)
-                .map_err(|_| KeyError::WrongPassword)?;
-            Ok(AnyKey::Private(from_pkcs8_der(plain.as_bytes())?))
-        }
-        "RSA PRIVATE KEY" => {
-            let key = rsa::RsaPrivateKey::from_pkcs1_der(doc.as_bytes())
-                .map_err(|e| malformed("RSA")(format_args!("{e}")))?;
-            check_rsa_size(key.size())?;
-            Ok(AnyKey::Private(DecryptionKey::Rsa2048(Box::new(key))))
-        }
-        "EC PRIVATE KEY" => {
-            // SEC1 (RFC 5915); only P-256 is usable (its curve parameter, when
-            // present, is checked by the decoder).
-            let key = p256::SecretKey::from_sec1_der(doc.as_bytes())
-                .map_err(|e| malformed("EC P-256")(format_args!("{e}")))?;
-            Ok(AnyKey::Private(DecryptionKey::EcP256(key)))
-        }
-        "PUBLIC KEY" => Ok(AnyKey::Public(from_spki_der(doc.as_bytes())?)),
-        "RSA PUBLIC KEY" => {
-            let key = rsa::RsaPublicKey::from_pkcs1_der(doc.as_bytes())
-                .map_err(|e| malformed("RSA")(format_args!("{e}")))?;
-            check_rsa_size(key.size())?;
-            Ok(AnyKey::Public(Recipient::Rsa2048(key)))
-        }
-        other => Err(KeyError::UnsupportedPemLabel(other.into())),
+    match crate::keys::KeyFile::from_pem(pem.as_bytes(), password)? {
+        crate::keys::KeyFile::Private(k) => Ok(AnyKey::Private(decryption_key_from(k)?)),
+        crate::keys::KeyFile::Public(k) => Ok(AnyKey::Public(recipient_from(k)?)),
     }
 }
 
@@ -336,7 +295,31 @@ fn looks_like_pem(text: &str) -> bool {
     text.trim_start().starts_with("-----BEGIN ")
 }
 
+/// True when `bytes` is exactly one DER SEQUENCE (tag 0x30 and a definite
+/// length covering the rest). A bare tag check is not enough: base64 text may
+/// start with `0` (0x30), as MCUboot's own `enc-aes128kw.b64` does.
+fn looks_like_der_sequence(bytes: &[u8]) -> bool {
+    let (header, body) = match bytes {
+        [0x30, n, ..] if *n < 0x80 => (2, usize::from(*n)),
+        [0x30, 0x81, n, ..] => (3, usize::from(*n)),
+        [0x30, 0x82, hi, lo, ..] => (4, usize::from(u16::from_be_bytes([*hi, *lo]))),
+        _ => return false,
+    };
+    header + body == bytes.len()
+}
+
 fn parse_file(contents: &[u8], password: Option<&[u8]>) -> Result<AnyKey, KeyError> {
+    if looks_like_der_sequence(contents) {
+        let der = match from_spki_der(contents) {
+            Ok(r) => Ok(AnyKey::Public(r)),
+            Err(_) => DecryptionKey::from_der(contents).map(AnyKey::Private),
+        };
+        // Text that merely looks like DER (base64 starting "0+", say) goes on
+        // to the text formats below.
+        if der.is_ok() || core::str::from_utf8(contents).is_err() {
+            return der;
+        }
+    }
     let text = core::str::from_utf8(contents).map_err(|_| KeyError::UnrecognizedFormat)?;
     if looks_like_pem(text) {
         parse_pem(text, password)
@@ -358,7 +341,9 @@ impl Recipient {
     }
 
     /// Reads a recipient from the contents of a key file: PEM as in
-    /// [`Recipient::from_pem`], else a base64 AES key-wrap KEK.
+    /// [`Recipient::from_pem`], DER (SubjectPublicKeyInfo or a private key
+    /// as [`DecryptionKey::from_der`] reads it), else a base64 AES key-wrap
+    /// KEK.
     pub fn from_file_contents(contents: &[u8]) -> Result<Self, KeyError> {
         match parse_file(contents, None)? {
             AnyKey::Public(r) => Ok(r),
@@ -410,7 +395,8 @@ impl DecryptionKey {
     }
 
     /// Reads a private key from the contents of a key file: PEM as in
-    /// [`DecryptionKey::from_pem`], else a base64 AES key-wrap KEK.
+    /// [`DecryptionKey::from_pem`], DER as in [`DecryptionKey::from_der`],
+    /// else a base64 AES key-wrap KEK.
     pub fn from_file_contents(contents: &[u8], password: Option<&[u8]>) -> Result<Self, KeyError> {
         match parse_file(contents, password)? {
             AnyKey::Private(k) => Ok(k),

@@ -47,6 +47,8 @@ use sha2::{Sha256, Sha512};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
+use crate::TlvKind;
+
 pub use keys::{DecryptionKey, Kek, KeyError, Recipient};
 pub use layout::LayoutError;
 
@@ -147,20 +149,25 @@ impl EncTlvKind {
         Self::X25519Sha512,
     ];
 
-    /// The TLV type code (`image.h`).
-    pub const fn type_code(self) -> u16 {
+    /// The codec's TLV kind.
+    pub const fn tlv_kind(self) -> TlvKind {
         match self {
-            Self::Rsa2048 => 0x30,
-            Self::Kw => 0x31,
-            Self::Ec256 => 0x32,
-            Self::X25519 => 0x33,
-            Self::X25519Sha512 => 0x34,
+            Self::Rsa2048 => TlvKind::EncRsa2048,
+            Self::Kw => TlvKind::EncKw,
+            Self::Ec256 => TlvKind::EncEc256,
+            Self::X25519 => TlvKind::EncX25519,
+            Self::X25519Sha512 => TlvKind::EncX25519Sha512,
         }
+    }
+
+    /// The TLV type code (`image.h` `IMAGE_TLV_ENC_*`).
+    pub const fn type_code(self) -> u16 {
+        self.tlv_kind().code()
     }
 
     /// The kind for a TLV type code, if it is an encryption TLV.
     pub fn from_type_code(code: u16) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.type_code() == code)
+        Self::try_from(TlvKind::from_code(code)).ok()
     }
 
     /// MCUboot's name for the TLV.
@@ -198,6 +205,24 @@ impl EncTlvKind {
     }
 }
 
+impl From<EncTlvKind> for TlvKind {
+    fn from(kind: EncTlvKind) -> Self {
+        kind.tlv_kind()
+    }
+}
+
+impl TryFrom<TlvKind> for EncTlvKind {
+    /// The kind given back: it is not an encryption TLV.
+    type Error = TlvKind;
+
+    fn try_from(kind: TlvKind) -> Result<Self, TlvKind> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.tlv_kind() == kind)
+            .ok_or(kind)
+    }
+}
+
 impl core::fmt::Display for EncTlvKind {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(self.name())
@@ -219,7 +244,7 @@ pub enum EncError {
     AesKeyLength(usize),
     /// HMAC-SHA512 was asked for with a recipient other than X25519
     /// (imgtool: "Currently only ECIES-X25519 supports HMAC-SHA512").
-    #[error("--hmac-sha 512 is only supported with X25519 encryption keys, not {0}")]
+    #[error("HMAC-SHA512 is only supported with X25519 encryption keys, not {0}")]
     HmacSha512Unsupported(&'static str),
     /// Key wrap needs the KEK and the image key to be the same size
     /// (MCUboot `key_unwrap`, `encrypted.c`).
@@ -570,8 +595,9 @@ enum CtrCipher {
 /// covers every valid image (`ih_img_size` is a u32).
 ///
 /// Stateful so large payloads can be processed in chunks at any offset;
-/// encryption and decryption are the same operation. The AES key schedule is
-/// zeroized on drop (`aes` `zeroize` feature).
+/// encryption and decryption are the same operation. The AES key schedule
+/// and the buffered keystream are zeroized on drop (`aes`/`ctr` `zeroize`
+/// features).
 pub struct AesCtr {
     cipher: CtrCipher,
 }
@@ -636,13 +662,9 @@ fn image_key(
     // MCUboot looks the TLV up by type over both areas
     // (`bootutil_tlv_iter_begin(..., BOOT_ENC_TLV, false)`), first match wins.
     let (kind, range) = layout
-        .tlvs
-        .iter()
-        .find_map(|(code, range)| {
-            EncTlvKind::from_type_code(*code)
-                .filter(|k| k.opened_by(private))
-                .map(|k| (k, range.clone()))
-        })
+        .enc_tlvs
+        .into_iter()
+        .find(|(kind, _)| kind.opened_by(private))
         .ok_or(EncError::NoEncTlv(private.kind_name()))?;
     let tlv = image
         .get(range)
@@ -662,11 +684,11 @@ fn image_key(
 /// writes to the primary slot.
 pub fn decrypt_image_in_place(image: &mut [u8], private: &DecryptionKey) -> Result<(), EncError> {
     let (key, payload) = image_key(image, private)?;
-    let data = image.get_mut(payload).ok_or(LayoutError::Truncated {
-        what: "payload",
-        need: 0,
-        have: 0,
-    })?;
+    let have = image.len();
+    let need = payload.end;
+    let data = image
+        .get_mut(payload)
+        .ok_or(LayoutError::PayloadTruncated { need, have })?;
     aes_ctr_apply(&key, 0, data)
 }
 

@@ -19,6 +19,9 @@ pub struct VerifyArgs {
     /// Public or private key (PEM) the image must be signed with.
     #[arg(short = 'k', long = "key", value_name = "filename")]
     key: Option<PathBuf>,
+    /// Print the result as JSON.
+    #[arg(long = "json")]
+    json: bool,
     /// The image (binary, or Intel HEX when named *.hex).
     imgfile: PathBuf,
 }
@@ -86,6 +89,23 @@ pub fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
     };
     match validate(&mut src, &hdr, &keys, &opts) {
         Ok(v) => {
+            if a.json {
+                let sig = tlvs
+                    .iter()
+                    .find(|(e, _)| Some(e.kind) == opts.signature.map(SignatureKind::tlv))
+                    .map(|(_, s)| hex_string(s));
+                let doc = json!({
+                    "valid": true,
+                    "version": hdr.version.to_string(),
+                    "hash_alg": hash_alg.name(),
+                    "digest": v.hash.map(|h| hex_string(h.as_bytes())),
+                    "pure": pure,
+                    "signature_checked": opts.signature.is_some(),
+                    "signature": sig,
+                });
+                super::util::print(&(serde_json::to_string_pretty(&doc)? + "\n"))?;
+                return Ok(ExitCode::SUCCESS);
+            }
             let mut text = format!(
                 "Image was correctly validated\nImage version: {}\n",
                 hdr.version
@@ -160,8 +180,8 @@ fn trailer_info(image: &[u8], image_end: usize) -> serde_json::Value {
         "magic_state": state,
     });
     if let Some(a) = max_align.filter(|a| matches!(a, 8 | 16 | 32)) {
-        let off = image.len() - (16usize.div_ceil(a) * a + a);
-        if let Some(b) = image.get(off) {
+        let off = image.len().checked_sub(16usize.div_ceil(a) * a + a);
+        if let Some((off, b)) = off.and_then(|o| image.get(o).map(|b| (o, b))) {
             out["max_align"] = json!(a);
             out["image_ok_offset"] = json!(off);
             out["image_ok"] = json!(match b {

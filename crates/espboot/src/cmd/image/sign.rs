@@ -137,10 +137,10 @@ pub struct SignArgs {
     /// Write the data to sign externally instead of an image.
     #[arg(long = "vector-to-sign", value_parser = ["payload", "digest"])]
     vector_to_sign: Option<String>,
-    /// Vendor UUID (not supported).
+    /// Vendor UUID: raw, or a domain name (UUIDv5 in the DNS namespace).
     #[arg(long = "vid")]
     vid: Option<String>,
-    /// Class UUID (not supported).
+    /// Image class UUID: raw, or a name (UUIDv5 in the --vid namespace).
     #[arg(long = "cid")]
     cid: Option<String>,
     /// Input image (binary, or Intel HEX when named *.hex).
@@ -380,13 +380,12 @@ fn options(a: &SignArgs) -> anyhow::Result<SignOptions> {
     o.pad = a.pad || a.confirm || a.test;
     o.align = a.align.parse().unwrap_or(1);
     o.max_align = a.max_align.as_deref().and_then(|m| m.parse().ok());
+    // click's `int` (decimal); 0 is accepted like imgtool does.
     o.max_sectors = match &a.max_sectors {
         Some(m) => Some(
-            m.trim()
-                .parse::<u32>()
-                .ok()
-                .filter(|m| *m > 0)
-                .with_context(|| format!("-M/--max-sectors: '{m}' is not a positive integer"))?,
+            parse_py_int(m)
+                .and_then(|v| u32::try_from(v).ok())
+                .with_context(|| format!("-M/--max-sectors: '{m}' is not a sector count"))?,
         ),
         None => None,
     };
@@ -441,6 +440,18 @@ fn options(a: &SignArgs) -> anyhow::Result<SignOptions> {
         _ => None,
     };
     o.save_enctlv = a.save_enctlv;
+    o.vid = a
+        .vid
+        .as_deref()
+        .map(|v| sign::parse_uuid(Some(&sign::UUID_NAMESPACE_DNS), v))
+        .transpose()
+        .context("--vid")?;
+    o.cid = a
+        .cid
+        .as_deref()
+        .map(|c| sign::parse_uuid(o.vid.as_ref(), c))
+        .transpose()
+        .context("--cid")?;
     Ok(o)
 }
 
@@ -450,9 +461,6 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
     }
     if a.compression != "disabled" {
         bail!("--compression: compressed images are not supported yet");
-    }
-    if a.vid.is_some() || a.cid.is_some() {
-        bail!("--vid/--cid: UUID TLVs are not supported yet");
     }
     let opts = options(&a)?;
     let (input, input_base) = read_input(&a.infile, &opts)?;
@@ -513,10 +521,25 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
         let text = mcuboot_image::hexfile::write(&refs);
         write_output(Some(&a.outfile), text.as_bytes(), false).context("OUTFILE")?;
     } else {
-        if opts.pad {
-            sign::pad_to_slot(&mut bytes, &opts, enc_tlv_len);
-        }
-        write_output(Some(&a.outfile), &bytes, false).context("OUTFILE")?;
+        // The image, then the slot padding streamed (never held in memory).
+        let pad = opts
+            .pad
+            .then(|| sign::padding(bytes.len(), &opts, enc_tlv_len));
+        crate::fsutil::write_atomic_with(&a.outfile, false, |w| {
+            w.write_all(&bytes)?;
+            if let Some(p) = &pad {
+                let chunk = vec![opts.erased_val; p.erased_run.min(1 << 16)];
+                let mut left = p.erased_run;
+                while left > 0 {
+                    let n = left.min(chunk.len());
+                    w.write_all(&chunk[..n])?;
+                    left -= n;
+                }
+                w.write_all(&p.tail)?;
+            }
+            Ok(())
+        })
+        .context("OUTFILE")?;
     }
     if let Some(path) = &a.sig_out {
         if let Some(sig) = signature {

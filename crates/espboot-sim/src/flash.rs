@@ -6,8 +6,13 @@
 //! - erase works on whole sectors and sets every byte to the erased value
 //!   (0xff or 0x00);
 //! - program (write) must be aligned to the write size in address and length
-//!   and may only touch cells not programmed since their last erase
-//!   ("write once per erase", tracked per byte);
+//!   and may only touch cells that still hold the erased value ("write once
+//!   per erase", tracked per byte). Programming the erased value itself
+//!   changes no bit, so such a cell stays programmable, as on real NOR
+//!   flash: MCUboot relies on that when it copies a whole sector, trailer
+//!   area included, and later sets a flag in it. It is also what a cell
+//!   loaded from a `flash.bin` looks like, so a device behaves the same
+//!   whether or not it was saved in between;
 //! - the sector map is runtime geometry: uniform (the ESP 4 KiB sectors) or
 //!   non-uniform (e.g. the STM32F4 16/64/128 KiB mix).
 //!
@@ -42,7 +47,8 @@ pub enum FlashError {
         len: u32,
         capacity: u32,
     },
-    /// Programming a cell that was already programmed since its last erase.
+    /// Programming a cell that was already programmed (to a value other than
+    /// the erased value) since its last erase.
     #[error("flash write to {address:#x}, which was already programmed since its last erase")]
     NotErased { address: u32 },
     /// The injected power cut happened (at operation `op`), or the device is
@@ -664,7 +670,10 @@ impl NorFlash for SimFlash {
         if n > 0 {
             let done = r.start..r.start + n;
             self.data[done.clone()].copy_from_slice(&bytes[..n]);
-            self.programmed[done].fill(true);
+            let erased = self.geometry.erased;
+            for (p, &b) in self.programmed[done].iter_mut().zip(&bytes[..n]) {
+                *p = b != erased;
+            }
             let first = self.geometry.sector_index(offset);
             let last = self.geometry.sector_index(offset + n as u32 - 1);
             self.dirty[first..=last].fill(true);
@@ -712,15 +721,30 @@ mod tests {
 
     #[test]
     fn program_twice_without_erase_is_refused() {
-        let mut f = esp(1, 0xff);
-        f.write(0x10, &[0xff]).unwrap();
-        // Even programming the erased value counts: write once per erase.
-        assert_eq!(
-            f.write(0x10, &[0x00]),
-            Err(FlashError::NotErased { address: 0x10 })
-        );
-        f.erase(0, 0x1000).unwrap();
-        f.write(0x10, &[0x00]).unwrap();
+        for erased in [0xff, 0x00] {
+            let mut f = esp(1, erased);
+            let other = !erased;
+            f.write(0x10, &[other]).unwrap();
+            assert_eq!(
+                f.write(0x10, &[other]),
+                Err(FlashError::NotErased { address: 0x10 })
+            );
+            f.erase(0, 0x1000).unwrap();
+            f.write(0x10, &[other]).unwrap();
+        }
+    }
+
+    /// Programming the erased value changes no bit, so the cell can still be
+    /// programmed afterwards, as on real NOR flash (MCUboot copies whole
+    /// sectors, erased trailer bytes included, then sets flags in them).
+    #[test]
+    fn programming_the_erased_value_leaves_the_cell_programmable() {
+        for erased in [0xff, 0x00] {
+            let mut f = esp(1, erased);
+            f.write(0x10, &[erased]).unwrap();
+            f.write(0x10, &[0x01]).unwrap();
+            assert_eq!(f.data()[0x10], 0x01);
+        }
     }
 
     #[test]

@@ -115,9 +115,9 @@ scenario_tests!(
 scenario_tests!(
     bootstrap,
     |s: &Setup, m: &dyn ImageMaker| scenario::bootstrap(s, m),
-    scratch: #[ignore = "boot-core bug (branch boot 9ee37a1): a swap-scratch bootstrap copies the \
-                         primary's whole last sector, trailer area included (k64f: 0x3fc00+0x400 of \
-                         erased bytes), so the later image_ok write hits programmed cells (NotErased)"]
+    scratch: #[ignore = "open: after a swap-scratch bootstrap the primary's trailer has image_ok \
+                         and copy_done set but its magic unset; this test expects MCUboot's \
+                         magic GOOD, which the boot core does not write on this path yet"]
 );
 scenario_tests!(oversized_bootstrap, |s: &Setup, m: &dyn ImageMaker| {
     scenario::oversized_bootstrap(s, m)

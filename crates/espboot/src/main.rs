@@ -65,7 +65,10 @@ fn main() -> ExitCode {
         Some(subcommand) => cmd::links::as_espboot_argv(subcommand, argv),
         None => argv,
     };
-    let cli = Cli::parse_from(argv);
+    let cli = match Cli::try_parse_from(argv) {
+        Ok(cli) => cli,
+        Err(err) => return usage_error(&err),
+    };
     let result = match cli.command {
         Command::Image(args) => cmd::image::run(args),
         Command::Secure(args) => cmd::secure::run(args),
@@ -82,4 +85,36 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Prints a command-line error on one line (help and version requests are
+/// printed whole). clap's own rendering spreads a missing-argument error
+/// over several lines followed by the usage; scripts and users want the one
+/// line that names the argument.
+fn usage_error(err: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        // Help goes to stdout; a closed pipe is not an error.
+        let _ = err.print();
+        return if err.use_stderr() {
+            ExitCode::from(2)
+        } else {
+            ExitCode::SUCCESS
+        };
+    }
+    let text = err.render().to_string();
+    let end = ["\n\nUsage:", "\n\nFor more information"]
+        .iter()
+        .filter_map(|marker| text.find(marker))
+        .min()
+        .unwrap_or(text.len());
+    let message = &text[..end];
+    let line = message.split_whitespace().collect::<Vec<_>>().join(" ");
+    eprintln!("{line} (see --help)");
+    ExitCode::from(2)
 }

@@ -27,3 +27,17 @@ fn install_links_creates_one_link_per_tool() {
             .arg(dir.path()),
     );
 }
+
+/// A missing required argument used to print clap's multi-line error and
+/// usage; every command-line error is now one line naming the argument.
+#[test]
+fn regression_missing_argument_is_one_line() {
+    let out = common::run_fail(common::espboot().args(["image", "sign", "in.bin"]));
+    common::assert_one_line_error(&out, "--slot-size");
+    assert_eq!(out.status.code(), Some(2));
+    let out = common::run_fail(common::espboot().args(["image", "keygen", "-t", "rsa-1024"]));
+    common::assert_one_line_error(&out, "--type");
+    // Help still prints in full, on stdout, with success.
+    let out = common::run_ok(common::espboot().args(["image", "--help"]));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Usage:"));
+}

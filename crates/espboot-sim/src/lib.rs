@@ -17,6 +17,9 @@
 //!   power-cut sweep [`run::sweep`] / [`run::sweep_flash`].
 //! - [`scenario`]: MCUboot's simulator scenarios over every configuration
 //!   (strategy × layout × write size × erased value).
+//! - [`chip::port_flash::PortFlash`]: the Espressif port's flash backend
+//!   with transparent flash encryption (groundwork for the virtual chip).
+//! - [`demo`]: `espboot demo`, the whole chain narrated and checked.
 //!
 //! ```
 //! use espboot_sim::config::Target;

@@ -147,7 +147,7 @@ impl Combo {
 }
 
 /// Every combination of `layouts` for `strategy`, excluded layouts left
-/// out (they are listed by [`excluded`]).
+/// out (a layout lists the strategies it cannot host in `Layout::excludes`).
 pub fn combos(layouts: &[Layout], strategy: Strategy) -> Vec<Combo> {
     let mut out = Vec::new();
     for layout in layouts.iter().filter(|l| !l.excludes.contains(&strategy)) {

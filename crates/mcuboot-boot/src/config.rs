@@ -190,6 +190,9 @@ pub struct BootConfig<'a> {
     /// `BOOT_MAX_IMG_SECTORS` M (ESP: 512). Sizes the status area.
     pub max_sectors: u32,
     /// `MCUBOOT_BOOTSTRAP`: copy a valid secondary into an empty or invalid primary.
+    /// Implies `MCUBOOT_OVERWRITE_ONLY_FAST` for that copy (as MCUboot's
+    /// simulator build does, `sim/mcuboot-sys/build.rs`): only the image is
+    /// copied and the primary's trailer magic is written.
     pub bootstrap: bool,
     /// Embedded public keys (`bootutil_keys[]`): the exact DER blobs whose
     /// hash appears in the KEYHASH TLV (SubjectPublicKeyInfo for EC/EdDSA,

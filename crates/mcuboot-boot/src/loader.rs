@@ -750,17 +750,28 @@ impl<'f, 'c, 'a, F: NorFlash> Loader<'f, 'c, 'a, F> {
         self.after_swap(self.swap_type[self.cur])
     }
 
-    /// `boot_copy_image` (overwrite-only, not FAST; also MCUBOOT_BOOTSTRAP in
-    /// swap modes): erase the primary sector by sector, copy the whole
-    /// secondary slot (trailer included), then erase the secondary's first
-    /// and last sectors (`MCUBOOT_OVERWRITE_ONLY_KEEP_BACKUP` off).
+    /// `boot_copy_image` (overwrite-only; also MCUBOOT_BOOTSTRAP in swap
+    /// modes): erase the primary sector by sector, copy the secondary slot,
+    /// then erase the secondary's first and last sectors
+    /// (`MCUBOOT_OVERWRITE_ONLY_KEEP_BACKUP` off; move/offset keep the first).
+    ///
+    /// The "fast" variant (`MCUBOOT_OVERWRITE_ONLY_FAST || SWAP_USING_MOVE ||
+    /// SWAP_USING_OFFSET` in `loader.c`) copies only the image, erases the
+    /// trailer sectors and writes the primary's magic. Plain overwrite-only
+    /// copies the whole slot, trailer included, and writes no magic.
+    /// With [`BootConfig::bootstrap`](crate::BootConfig::bootstrap) the fast
+    /// variant is used in every strategy: MCUboot's simulator build
+    /// (`sim/mcuboot-sys/build.rs`) defines `MCUBOOT_OVERWRITE_ONLY_FAST`
+    /// together with `MCUBOOT_BOOTSTRAP` unless swap-move/offset is selected,
+    /// and its `run_bootstrap` test expects magic GOOD in the primary.
     fn copy_image(&mut self) -> Res<(), F> {
         let pgeo = self.geo(Slot::Primary)?;
         let mut size = 0u32;
-        let fast = matches!(
+        let move_or_offset = matches!(
             self.strategy(),
             UpgradeStrategy::SwapMove | UpgradeStrategy::SwapOffset
         );
+        let fast = move_or_offset || self.cfg.bootstrap;
         let src_size = if fast {
             self.read_image_size(Slot::Secondary)?
                 .ok_or(BootError::Panic { image: self.cur })?
@@ -802,7 +813,7 @@ impl<'f, 'c, 'a, F: NorFlash> Loader<'f, 'c, 'a, F> {
             self.trailer(Slot::Primary).write_magic(&mut self.fl)?;
         }
         let sgeo = self.geo(Slot::Secondary)?;
-        if !fast {
+        if !move_or_offset {
             let (o, s) = sgeo.sector(0);
             self.fl.erase_region(&sgeo, o, s, false)?;
         }

@@ -33,6 +33,14 @@ pub struct Args {
     rest: Vec<String>,
 }
 
+impl Args {
+    /// An espefuse command line (global options first), as `espboot sim
+    /// efuse` builds it for a device.
+    pub fn from_rest(rest: Vec<String>) -> Self {
+        Args { rest }
+    }
+}
+
 /// espefuse's global options.
 #[derive(Debug, Parser)]
 #[command(

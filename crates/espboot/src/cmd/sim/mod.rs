@@ -39,6 +39,18 @@ enum Command {
     /// Repeat the next boot with a power cut at every flash operation and
     /// check it always recovers to the uninterrupted outcome.
     Sweep(SweepArgs),
+    /// Run any `espboot efuse` (espefuse) command on the device's eFuses,
+    /// DEV/efuse.bin: `espboot sim efuse DEV summary`, `... burn-key ...`.
+    Efuse(EfuseArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct EfuseArgs {
+    /// Device directory.
+    dev: PathBuf,
+    /// The espefuse command line, without --chip/--virt/--path-efuse-file.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+    command: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -151,6 +163,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Boot(a) => boot(a),
         Command::App(a) => app(a),
         Command::Sweep(a) => sweep(a),
+        Command::Efuse(a) => efuse(a),
     }
 }
 
@@ -183,7 +196,36 @@ fn new(a: NewArgs) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&a.dev)
         .with_context(|| format!("cannot create device directory {}", a.dev.display()))?;
     save(&a.dev, &device, true)?;
+    // A chip with eFuse tables also gets its (blank) eFuses.
+    if let Ok(chip) = device.settings.target.name().parse::<esp_efuse::Chip>() {
+        let blank = esp_efuse::virt::to_file_bytes(&esp_efuse::Efuses::new(chip));
+        write_atomic(&a.dev.join(EFUSE_FILE), &blank, false)?;
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The device's eFuses, in espefuse's virtual-file format.
+const EFUSE_FILE: &str = "efuse.bin";
+
+fn efuse(a: EfuseArgs) -> anyhow::Result<ExitCode> {
+    let device = load(&a.dev)?;
+    let target = device.settings.target.name();
+    let chip: esp_efuse::Chip = target.parse().map_err(|_| {
+        anyhow::anyhow!(
+            "device {}: no eFuse tables for {target} (supported: esp32, esp32s2, esp32s3, \
+             esp32c2, esp32c3, esp32c6, esp32h2)",
+            a.dev.display()
+        )
+    })?;
+    let mut rest = vec![
+        "--chip".to_owned(),
+        chip.name().to_owned(),
+        "--virt".to_owned(),
+        "--path-efuse-file".to_owned(),
+        a.dev.join(EFUSE_FILE).display().to_string(),
+    ];
+    rest.extend(a.command);
+    crate::cmd::efuse::run(crate::cmd::efuse::Args::from_rest(rest))
 }
 
 fn write(a: WriteArgs) -> anyhow::Result<ExitCode> {

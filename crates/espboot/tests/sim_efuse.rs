@@ -1,0 +1,80 @@
+//! `espboot sim efuse`: the device's eFuses are an espefuse virtual file
+//! that both tools read and burn.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+const CHIPS: [&str; 7] = [
+    "esp32", "esp32s2", "esp32s3", "esp32c2", "esp32c3", "esp32c6", "esp32h2",
+];
+
+#[test]
+fn new_devices_get_espefuse_blank_efuses_and_sim_efuse_burns_them() {
+    let dir = tempfile::tempdir().unwrap();
+    for chip in CHIPS {
+        let dev = dir.path().join(chip);
+        common::run_ok(
+            common::espboot()
+                .args(["sim", "new", "--target", chip])
+                .arg(&dev),
+        );
+        // The blank file is what espefuse itself starts from.
+        let reference = dir.path().join(format!("{chip}-ref.bin"));
+        let mut espefuse = reference_tool!("espefuse");
+        common::run_ok(
+            espefuse
+                .args(["--chip", chip, "--virt", "--path-efuse-file"])
+                .arg(&reference)
+                .arg("summary"),
+        );
+        assert_eq!(
+            std::fs::read(dev.join("efuse.bin")).unwrap(),
+            std::fs::read(&reference).unwrap(),
+            "{chip}: blank eFuse file differs from espefuse's"
+        );
+
+        // Burn through the device, read back with espefuse.
+        let field = if chip == "esp32" {
+            "ABS_DONE_1"
+        } else {
+            "SECURE_BOOT_EN"
+        };
+        common::run_ok(common::espboot().args(["sim", "efuse"]).arg(&dev).args([
+            "--do-not-confirm",
+            "burn-efuse",
+            field,
+        ]));
+        let mut espefuse = reference_tool!("espefuse");
+        let out = common::run_ok(
+            espefuse
+                .args(["--chip", chip, "--virt", "--path-efuse-file"])
+                .arg(dev.join("efuse.bin"))
+                .args(["summary", field]),
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with(field) && l.contains("= True")),
+            "{chip}: {text}"
+        );
+    }
+}
+
+#[test]
+fn sim_efuse_names_targets_without_efuse_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let dev = dir.path().join("c5");
+    common::run_ok(
+        common::espboot()
+            .args(["sim", "new", "--target", "esp32c5"])
+            .arg(&dev),
+    );
+    assert!(!dev.join("efuse.bin").exists());
+    let out = common::run_fail(
+        common::espboot()
+            .args(["sim", "efuse"])
+            .arg(&dev)
+            .arg("summary"),
+    );
+    common::assert_one_line_error(&out, "esp32c5");
+}

@@ -1168,21 +1168,23 @@ fn encrypted_images_match_imgtool_outside_ciphertext_and_wrapped_key() {
             &["--clear", "--encrypt-keylen", "256", "--test"],
         ),
     ];
+    // The same command line for imgtool and for espboot.
+    const SIGN: &[&str] = &[
+        "sign",
+        "-H",
+        "0x20",
+        "-S",
+        "0x8000",
+        "-v",
+        "1.2.3",
+        "-k",
+        "ed25519.pem",
+        "-E",
+        "x25519.pem",
+    ];
     let mut jobs = Vec::new();
     for (tag, extra) in variants {
-        let mut argv = strings(&[
-            "sign",
-            "-H",
-            "0x20",
-            "-S",
-            "0x8000",
-            "-v",
-            "1.2.3",
-            "-k",
-            "ed25519.pem",
-            "-E",
-            "x25519.pem",
-        ]);
+        let mut argv = strings(SIGN);
         argv.extend(strings(extra));
         argv.extend(strings(&["app.bin", &format!("imgtool-{tag}.bin")]));
         jobs.push(argv);
@@ -1194,19 +1196,7 @@ fn encrypted_images_match_imgtool_outside_ciphertext_and_wrapped_key() {
         assert_eq!(code, 0, "imgtool {tag}: {out}");
         common::run_ok(
             espboot_in(d)
-                .args([
-                    "sign",
-                    "-H",
-                    "0x20",
-                    "-S",
-                    "0x8000",
-                    "-v",
-                    "1.2.3",
-                    "-k",
-                    "ed25519.pem",
-                    "-E",
-                    "x25519.pem",
-                ])
+                .args(SIGN)
                 .args(*extra)
                 .args(["app.bin", &format!("espboot-{tag}.bin")]),
         );

@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::device::{embedded_key_der, EmbeddedKey};
+
 /// Errors reading or resolving a configuration.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -71,6 +73,15 @@ pub enum ConfigError {
     /// Conflicting keys.
     #[error("{0}")]
     Conflict(String),
+    /// `CONFIG_ESP_SIGN_KEY_FILE` could not be read.
+    #[error("cannot read signing key {path}: {source}")]
+    KeyFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// `CONFIG_ESP_SIGN_KEY_FILE` is not a key imgtool could read.
+    #[error("signing key {path}: {reason}")]
+    BadKey { path: PathBuf, reason: String },
 }
 
 /// A parsed configuration: keys in file order of last definition.
@@ -177,6 +188,38 @@ impl ConfigFile {
 }
 
 const KEY_FILE: &str = "CONFIG_ESP_SIGN_KEY_FILE";
+
+impl ConfigFile {
+    /// The public key(s) the port's build embeds in the bootloader: the
+    /// key of `CONFIG_ESP_SIGN_KEY_FILE` (private or public PEM, resolved
+    /// against the config file that set it), as `imgtool getpub` turns it
+    /// into `autogen-pubkey.c` (mcuboot.md §7). Empty when no key file is
+    /// configured.
+    ///
+    /// # Errors
+    /// [`ConfigError::KeyFile`] when the file cannot be read,
+    /// [`ConfigError::BadKey`] when it is not a key.
+    pub fn embedded_keys(&self) -> Result<Vec<EmbeddedKey>, ConfigError> {
+        let Some(path) = self.sign_key_file() else {
+            return Ok(Vec::new());
+        };
+        // May be a private key: wiped from memory once parsed.
+        let pem = zeroize::Zeroizing::new(std::fs::read(&path).map_err(|source| {
+            ConfigError::KeyFile {
+                path: path.clone(),
+                source,
+            }
+        })?);
+        let der = embedded_key_der(&pem).map_err(|reason| ConfigError::BadKey {
+            path: path.clone(),
+            reason,
+        })?;
+        Ok(vec![EmbeddedKey {
+            source: path.display().to_string(),
+            der,
+        }])
+    }
+}
 
 /// Parses a number the way C/CMake config values are written: decimal or
 /// `0x` hex.

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use embedded_storage::nor_flash::{NorFlash, ReadNorFlash};
 use serde::{Deserialize, Serialize};
 
+use crate::chip::bootloader;
 use crate::config::{ConfigError, ConfigFile, FlashMap, Target};
 use crate::flash::{FlashError, Geometry, GeometryError, SimFlash};
 
@@ -42,13 +43,8 @@ pub enum DeviceError {
         len: u64,
         flash_size: u32,
     },
-    #[error("signing key {path}: {reason}")]
-    BadKey { path: PathBuf, reason: String },
-    #[error("cannot read signing key {path}: {source}")]
-    KeyFile {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Bootloader(#[from] crate::chip::bootloader::BootloaderError),
 }
 
 /// The embedded public key of the simulated bootloader (what the port
@@ -109,7 +105,9 @@ pub struct Device {
 
 impl Device {
     /// A new device for `target` with the port's defaults overridden by each
-    /// of `configs` in order, and a fully erased flash. `flash_size`
+    /// of `configs` in order: an erased flash holding only, on the chips the
+    /// virtual chip models, an unsigned bootloader built from that
+    /// configuration at the chip's bootloader offset. `flash_size`
     /// overrides `CONFIG_ESP_FLASH_SIZE`.
     pub fn create(
         target: Target,
@@ -130,24 +128,7 @@ impl Device {
         flash_size: Option<u32>,
     ) -> Result<Self, DeviceError> {
         let map = FlashMap::resolve(config, flash_size)?;
-        let mut keys = Vec::new();
-        if let Some(path) = config.sign_key_file() {
-            // May be a private key: wiped from memory once parsed.
-            let pem = zeroize::Zeroizing::new(std::fs::read(&path).map_err(|source| {
-                DeviceError::KeyFile {
-                    path: path.clone(),
-                    source,
-                }
-            })?);
-            let der = embedded_key_der(&pem).map_err(|reason| DeviceError::BadKey {
-                path: path.clone(),
-                reason,
-            })?;
-            keys.push(EmbeddedKey {
-                source: path.display().to_string(),
-                der,
-            });
-        }
+        let keys = config.embedded_keys()?;
         let settings = DeviceSettings {
             format: SETTINGS_FORMAT,
             target,
@@ -156,7 +137,24 @@ impl Device {
             keys,
         };
         let flash = new_flash(&settings.map)?;
-        Ok(Self { settings, flash })
+        let mut device = Self { settings, flash };
+        // A modelled chip gets the port's bootloader, unsigned, built from
+        // the same configuration (what `espboot sim build-bootloader` makes),
+        // where its ROM looks for it.
+        if let Some(chip) = bootloader::modelled_chip(target) {
+            let mut bootloader_config = config.clone();
+            if let Some(size) = flash_size {
+                // The bootloader header carries the real flash size.
+                bootloader_config
+                    .keys
+                    .insert("CONFIG_ESP_FLASH_SIZE".into(), format!("{size:#x}"));
+            }
+            let image =
+                bootloader::build_bootloader(target, &bootloader_config, &device.settings.keys)?;
+            device.write_flash(chip.bootloader_offset(), &image)?;
+            device.flash.reset_counters();
+        }
+        Ok(device)
     }
 
     /// A device from the bytes of `device.json` and `flash.bin`.

@@ -1,0 +1,345 @@
+//! Write-time checks: what `espboot sim write` refuses before it writes
+//! anything (skipped with `--force`, like `esptool --force`).
+//!
+//! The rules, from the chip's and the port's point of view:
+//! - nothing is written beyond the flash;
+//! - at the chip's bootloader offset (the ROM's `BOOTLOADER_FLASH_OFFSET`,
+//!   esptool.md §5.1) goes an ESP image (magic `0xE9`) for this chip;
+//! - an ESP image anywhere else would never be loaded by the ROM;
+//! - at an image slot start goes an MCUboot image (magic `0x96f3b83d`,
+//!   mcuboot.md §1.1) that fits the slot;
+//! - an MCUboot image anywhere else would never be found by the bootloader;
+//! - one write never straddles the boundary of a region of the flash map
+//!   (bootloader, slots, scratch).
+//!
+//! Other data, such as raw blobs between the regions, is allowed. The
+//! checks look at the plaintext being written: with flash encryption on,
+//! the caller passes the data before encryption.
+
+use esp_image::esp_image::{EspImage, EspImageError, ESP_IMAGE_MAGIC, HEADER_LEN, MAX_SEGMENTS};
+use esp_image::Chip;
+use mcuboot_image::{ImageHeader, IMAGE_HEADER_SIZE, IMAGE_MAGIC, TLV_INFO_MAGIC};
+
+use crate::chip::bootloader::modelled_chip;
+use crate::config::{FlashMap, Span, Target};
+
+/// Why a write was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PreflightError {
+    #[error("write {addr:#x}..{end:#x} ends beyond the flash size {flash_size:#x}")]
+    BeyondFlash {
+        addr: u32,
+        end: u64,
+        flash_size: u32,
+    },
+    #[error(
+        "data at the {target} bootloader offset {addr:#x} is not a bootloader image: {reason}"
+    )]
+    NotBootloaderImage {
+        target: Target,
+        addr: u32,
+        reason: EspImageError,
+    },
+    #[error("the ESP image at the bootloader offset {addr:#x} is for {found}, this device is an {expected}")]
+    WrongChip {
+        addr: u32,
+        found: String,
+        expected: Target,
+    },
+    #[error("an ESP image (for {found}) written at {addr:#x}: the {target} ROM loads its bootloader from {bootloader_offset:#x} only; image slots take MCUboot images")]
+    EspImageMisplaced {
+        addr: u32,
+        found: String,
+        target: Target,
+        bootloader_offset: u32,
+    },
+    #[error("data written at the start of the {slot} {range} is not an MCUboot image (magic {found:#010x}, expected 0x96f3b83d)")]
+    NotMcubootImage {
+        slot: String,
+        range: Span,
+        found: u32,
+    },
+    #[error(
+        "the MCUboot image at {addr:#x} is {size:#x} bytes, more than the {slot} {range} holds"
+    )]
+    ImageTooLarge {
+        addr: u32,
+        size: u64,
+        slot: String,
+        range: Span,
+    },
+    #[error("an MCUboot image written at {addr:#x}, which is not a slot start (slots start at {starts})")]
+    McubootMisplaced { addr: u32, starts: String },
+    #[error("write {addr:#x}..{end:#x} crosses the boundary of the {region} {range}")]
+    CrossesRegion {
+        addr: u32,
+        end: u64,
+        region: String,
+        range: Span,
+    },
+}
+
+/// The slots of `map` with their names, in map order.
+fn slots(map: &FlashMap) -> Vec<(String, Span)> {
+    map.regions()
+        .into_iter()
+        .filter(|(name, _)| name.contains("slot"))
+        .collect()
+}
+
+/// True when `data` starts like an ESP image header: magic, 1..=16
+/// segments, a known flash mode, a known chip ID and a hash-appended byte
+/// of 0 or 1 (esptool.md §5.1). Random data rarely passes all of these.
+fn looks_like_esp_image(data: &[u8]) -> Option<u16> {
+    let header = data.get(..HEADER_LEN)?;
+    let chip_id = u16::from_le_bytes([header[12], header[13]]);
+    let plausible = header[0] == ESP_IMAGE_MAGIC
+        && (1..=MAX_SEGMENTS).contains(&usize::from(header[1]))
+        && header[2] <= 3
+        && header[23] <= 1
+        && Chip::from_image_chip_id(chip_id).is_some();
+    plausible.then_some(chip_id)
+}
+
+fn chip_name(chip_id: u16) -> String {
+    Chip::from_image_chip_id(chip_id)
+        .map_or_else(|| format!("chip ID {chip_id}"), |c| c.name().to_owned())
+}
+
+/// The extent of the MCUboot image at the start of `data`, as its header
+/// and TLV info declare it (header, payload, protected and unprotected
+/// TLVs), or the data length when those are not readable.
+fn mcuboot_image_len(header: &ImageHeader, data: &[u8]) -> u64 {
+    let Some(hashed) = header.hashed_len() else {
+        return u64::MAX;
+    };
+    let at = hashed as usize;
+    let tlvs = data
+        .get(at..at + 4)
+        .filter(|info| u16::from_le_bytes([info[0], info[1]]) == TLV_INFO_MAGIC)
+        .map_or(0, |info| u64::from(u16::from_le_bytes([info[2], info[3]])));
+    (u64::from(hashed) + tlvs).max(data.len() as u64)
+}
+
+/// Checks a write of `data` (plaintext) at `addr` on a `target` device with
+/// flash map `map`, before anything is written.
+///
+/// # Errors
+/// The first [`PreflightError`] found.
+pub fn check_write(
+    target: Target,
+    map: &FlashMap,
+    addr: u32,
+    data: &[u8],
+) -> Result<(), PreflightError> {
+    let end = u64::from(addr) + data.len() as u64;
+    if end > u64::from(map.flash_size) {
+        return Err(PreflightError::BeyondFlash {
+            addr,
+            end,
+            flash_size: map.flash_size,
+        });
+    }
+    let chip = modelled_chip(target);
+    let bootloader_offset = chip.map_or(map.bootloader.offset, Chip::bootloader_offset);
+
+    if addr == bootloader_offset {
+        // Unmodelled targets: no image parser for them, accept as is.
+        if let Some(chip) = chip {
+            match EspImage::parse(data, chip) {
+                Ok(_) => {}
+                Err(EspImageError::WrongChip { found, .. }) => {
+                    return Err(PreflightError::WrongChip {
+                        addr,
+                        found: chip_name(found),
+                        expected: target,
+                    })
+                }
+                Err(reason) => {
+                    return Err(PreflightError::NotBootloaderImage {
+                        target,
+                        addr,
+                        reason,
+                    })
+                }
+            }
+        }
+    } else if let Some(chip_id) = looks_like_esp_image(data) {
+        return Err(PreflightError::EspImageMisplaced {
+            addr,
+            found: chip_name(chip_id),
+            target,
+            bootloader_offset,
+        });
+    }
+
+    let slots = slots(map);
+    let magic = data
+        .get(..4)
+        .map(|m| u32::from_le_bytes([m[0], m[1], m[2], m[3]]));
+    if let Some((slot, range)) = slots.iter().find(|(_, span)| span.offset == addr) {
+        let header = data
+            .get(..IMAGE_HEADER_SIZE)
+            .and_then(|h| ImageHeader::parse(h).ok())
+            .ok_or_else(|| PreflightError::NotMcubootImage {
+                slot: slot.clone(),
+                range: *range,
+                found: magic.unwrap_or(0),
+            })?;
+        let size = mcuboot_image_len(&header, data);
+        if size > u64::from(range.size) {
+            return Err(PreflightError::ImageTooLarge {
+                addr,
+                size,
+                slot: slot.clone(),
+                range: *range,
+            });
+        }
+    } else if magic == Some(IMAGE_MAGIC) {
+        let starts = slots
+            .iter()
+            .map(|(name, span)| format!("{:#x} ({name})", span.offset))
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(PreflightError::McubootMisplaced { addr, starts });
+    }
+
+    if !data.is_empty() {
+        for (region, range) in map.regions() {
+            let overlaps = u64::from(addr) < range.end() && end > u64::from(range.offset);
+            let inside = addr >= range.offset && end <= range.end();
+            if overlaps && !inside {
+                return Err(PreflightError::CrossesRegion {
+                    addr,
+                    end,
+                    region,
+                    range,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::chip::bootloader::build_bootloader;
+
+    fn map(target: Target) -> FlashMap {
+        FlashMap::resolve(&target.default_config(), None).unwrap()
+    }
+
+    fn mcuboot_image(payload: usize) -> Vec<u8> {
+        let hdr = ImageHeader {
+            magic: IMAGE_MAGIC,
+            hdr_size: 32,
+            img_size: payload as u32,
+            ..ImageHeader::default()
+        };
+        let mut image = hdr.to_bytes().to_vec();
+        image.resize(32 + payload, 0xAB);
+        image.extend_from_slice(&[0x07, 0x69, 4, 0]);
+        image
+    }
+
+    #[test]
+    fn valid_writes_pass() {
+        let t = Target::Esp32c3;
+        let m = map(t);
+        let boot = build_bootloader(t, &t.default_config(), &[]).unwrap();
+        check_write(t, &m, 0x0, &boot).unwrap();
+        check_write(t, &m, 0x20000, &mcuboot_image(1000)).unwrap();
+        check_write(t, &m, 0x1E0000, &mcuboot_image(1000)).unwrap();
+        // Raw data between regions and inside a region (not at its start).
+        check_write(t, &m, 0x10000, &[0xE9; 16]).unwrap();
+        check_write(t, &m, 0x21000, &[1; 100]).unwrap();
+        check_write(t, &m, 0x1000, &[]).unwrap();
+        // ESP32: the bootloader lives at 0x1000.
+        let t = Target::Esp32;
+        let boot = build_bootloader(t, &t.default_config(), &[]).unwrap();
+        check_write(t, &map(t), 0x1000, &boot).unwrap();
+    }
+
+    #[test]
+    fn every_refusal_names_the_place() {
+        let t = Target::Esp32c3;
+        let m = map(t);
+        let boot = build_bootloader(t, &t.default_config(), &[]).unwrap();
+        let s3_boot =
+            build_bootloader(Target::Esp32s3, &Target::Esp32s3.default_config(), &[]).unwrap();
+        let cases: Vec<(u32, Vec<u8>, &str)> = vec![
+            (0x3FFFF0, vec![0; 32], "ends beyond the flash size 0x400000"),
+            (
+                0x0,
+                vec![0xff; 64],
+                "not a bootloader image: not an ESP image",
+            ),
+            (
+                0x0,
+                s3_boot.clone(),
+                "is for esp32s3, this device is an esp32c3",
+            ),
+            (0x20000, boot.clone(), "loads its bootloader from 0x0 only"),
+            (0x8000, s3_boot, "(for esp32s3) written at 0x8000"),
+            (
+                0x20000,
+                vec![0; 64],
+                "start of the image 0 primary slot 0x20000..0x1e0000",
+            ),
+            (
+                0x1E0000,
+                mcuboot_image(0x1C0000),
+                "more than the image 0 secondary slot",
+            ),
+            (
+                0x30000,
+                mcuboot_image(10),
+                "slots start at 0x20000 (image 0 primary slot), 0x1e0000",
+            ),
+            (
+                0x1F000,
+                vec![0; 0x2000],
+                "crosses the boundary of the image 0 primary slot",
+            ),
+            (
+                0xE000,
+                vec![0; 0x2000],
+                "crosses the boundary of the bootloader 0x0..0xf000",
+            ),
+        ];
+        for (addr, data, what) in cases {
+            let err = check_write(t, &m, addr, &data).unwrap_err();
+            assert!(err.to_string().contains(what), "{addr:#x}: {err}");
+        }
+        // A damaged bootloader is refused with the image error.
+        let mut bad = boot;
+        bad[40] ^= 1;
+        assert!(matches!(
+            check_write(t, &m, 0, &bad),
+            Err(PreflightError::NotBootloaderImage {
+                reason: EspImageError::BadChecksum { .. },
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn esp32_bootloader_offset_is_0x1000() {
+        let t = Target::Esp32;
+        let boot = build_bootloader(t, &t.default_config(), &[]).unwrap();
+        let err = check_write(t, &map(t), 0x0, &boot).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                PreflightError::EspImageMisplaced {
+                    bootloader_offset: 0x1000,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+}

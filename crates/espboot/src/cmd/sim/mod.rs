@@ -6,12 +6,15 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
+use espboot_sim::chip::preflight::{check_write, PreflightError};
 use espboot_sim::config::{parse_flash_size, parse_number, Target};
 use espboot_sim::device::{Device, FLASH_FILE, SETTINGS_FILE};
 use espboot_sim::flash::CutMode;
 use espboot_sim::run::{self, BootReport, SweepOptions};
 
 use crate::fsutil::write_atomic;
+
+mod build;
 
 /// Arguments of `espboot sim`.
 #[derive(Debug, clap::Args)]
@@ -22,13 +25,23 @@ pub struct Args {
 
 #[derive(Debug, clap::Subcommand)]
 enum Command {
-    /// Create a device directory: erased flash plus settings from the
-    /// target's port defaults and each --config file in order.
+    /// Create a device directory: settings from the target's port defaults
+    /// and each --config file in order, an erased flash holding an unsigned
+    /// bootloader built from that configuration.
     New(NewArgs),
     /// Erase the sectors covered by each FILE and program it at ADDR (like
-    /// `esptool write_flash`).
+    /// `esptool write_flash`). Refuses, before writing anything, a file
+    /// that does not belong at its address (--force writes it anyway).
     #[command(alias = "write_flash", alias = "write-flash")]
     Write(WriteArgs),
+    /// Build the simulated MCUboot bootloader (an ESP image carrying its
+    /// configuration and public keys) for a target and bootloader.conf.
+    #[command(alias = "build_bootloader")]
+    BuildBootloader(build::BuildBootloaderArgs),
+    /// Build an app payload (load header, IRAM and DRAM segments) to sign
+    /// with `-H 32 --pad-header` into an MCUboot image.
+    #[command(alias = "build_app")]
+    BuildApp(build::BuildAppArgs),
     /// Read SIZE bytes of flash at ADDR into a file.
     #[command(alias = "read_flash", alias = "read-flash")]
     Read(ReadArgs),
@@ -75,6 +88,11 @@ struct WriteArgs {
     /// ADDR FILE pairs.
     #[arg(value_name = "ADDR FILE", num_args = 2.., required = true)]
     pairs: Vec<String>,
+    /// Skip the checks of what is written where (bootloader image at the
+    /// bootloader offset, MCUboot images at slot starts, no write across a
+    /// region boundary), like `esptool --force`.
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -159,6 +177,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
         Command::New(a) => new(a),
         Command::Write(a) => write(a),
+        Command::BuildBootloader(a) => build::build_bootloader_cmd(a),
+        Command::BuildApp(a) => build::build_app_cmd(a),
         Command::Read(a) => read(a),
         Command::Boot(a) => boot(a),
         Command::App(a) => app(a),
@@ -236,11 +256,27 @@ fn write(a: WriteArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let mut device = load(&a.dev)?;
+    // Every file is read and checked before the first one is written.
+    let mut writes = Vec::new();
     for pair in a.pairs.chunks(2) {
         let addr = parse_addr(&pair[0]).map_err(|e| anyhow::anyhow!("ADDR: {e}"))?;
         let path = Path::new(&pair[1]);
         let data =
             std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        if !a.force {
+            let settings = &device.settings;
+            check_write(settings.target, &settings.map, addr, &data).map_err(|e| {
+                // --force cannot make the flash larger.
+                let hint = match e {
+                    PreflightError::BeyondFlash { .. } => "",
+                    _ => " (--force writes it anyway)",
+                };
+                anyhow::anyhow!("{} at {addr:#x}: {e}{hint}", path.display())
+            })?;
+        }
+        writes.push((addr, path, data));
+    }
+    for (addr, path, data) in writes {
         device
             .write_flash(addr, &data)
             .with_context(|| format!("{} at {addr:#x}", path.display()))?;

@@ -799,6 +799,29 @@ mod tests {
     }
 
     #[test]
+    fn embedded_keys_name_the_key_file() {
+        let dir = std::env::temp_dir().join(format!("espboot-keys-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("junk.pem"), "not a key").unwrap();
+        let mut c = Target::Esp32c3.default_config();
+        assert_eq!(c.embedded_keys().unwrap(), vec![]);
+        c.apply_str(
+            "CONFIG_ESP_SIGN_KEY_FILE=missing.pem\n",
+            &dir.join("a.conf"),
+        )
+        .unwrap();
+        let e = c.embedded_keys().unwrap_err();
+        assert!(matches!(e, ConfigError::KeyFile { .. }), "{e}");
+        assert!(e.to_string().contains("missing.pem"), "{e}");
+        c.apply_str("CONFIG_ESP_SIGN_KEY_FILE=junk.pem\n", &dir.join("a.conf"))
+            .unwrap();
+        let e = c.embedded_keys().unwrap_err();
+        assert!(matches!(e, ConfigError::BadKey { .. }), "{e}");
+        assert!(e.to_string().contains("junk.pem"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn flash_sizes() {
         assert_eq!(parse_flash_size("4MB"), Some(0x400000));
         assert_eq!(parse_flash_size("16m"), Some(0x1000000));

@@ -326,6 +326,27 @@ mod tests {
         ));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn check_never_panics(
+            addr in 0u32..0x40_0000,
+            head in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
+            len in 0usize..0x3000,
+            magic in 0u8..3,
+        ) {
+            let prefix: &[u8] = match magic {
+                0 => &IMAGE_MAGIC.to_le_bytes(),
+                1 => &[ESP_IMAGE_MAGIC],
+                _ => &[],
+            };
+            let mut data = [prefix, &head].concat();
+            data.resize(data.len().max(len), 0xff);
+            for target in [Target::Esp32, Target::Esp32c3, Target::Esp32p4] {
+                let _ = check_write(target, &map(target), addr, &data);
+            }
+        }
+    }
+
     #[test]
     fn esp32_bootloader_offset_is_0x1000() {
         let t = Target::Esp32;

@@ -146,6 +146,30 @@ fn esptool_accepts_the_bootloader_for_every_chip_and_espsecure_signs_it() {
             .arg(&key)
             .arg(&signed),
     );
+    // Signed by espboot's own espsecure: the real espsecure verifies it
+    // (ECDSA signatures are randomized, so both directions are checked).
+    let ours = d.join("ours-signed.bin");
+    run_ok(
+        espboot()
+            .args(["secure", "sign-data", "--version", "2", "--keyfile"])
+            .arg(&key)
+            .arg("-o")
+            .arg(&ours)
+            .arg(unsigned),
+    );
+    let mut verify = reference_tool!("espsecure");
+    run_ok(
+        verify
+            .args(["verify-signature", "--version", "2", "--keyfile"])
+            .arg(&key)
+            .arg(&ours),
+    );
+    run_ok(
+        espboot()
+            .args(["secure", "verify-signature", "--version", "2", "--keyfile"])
+            .arg(&key)
+            .arg(&signed),
+    );
     let signed_bytes = std::fs::read(&signed).expect("signed");
     assert_eq!(signed_bytes.len(), 0x2000);
     let dev = d.join("dev");
@@ -153,6 +177,9 @@ fn esptool_accepts_the_bootloader_for_every_chip_and_espsecure_signs_it() {
     run_ok(&mut sim(&["write", s(&dev), "0x0", s(&signed)]));
     let flash = std::fs::read(dev.join("flash.bin")).expect("flash");
     assert_eq!(&flash[..0x2000], &signed_bytes[..]);
+    run_ok(&mut sim(&["write", s(&dev), "0x0", s(&ours)]));
+    let flash = std::fs::read(dev.join("flash.bin")).expect("flash");
+    assert_eq!(&flash[..0x2000], &std::fs::read(&ours).expect("ours")[..]);
 }
 
 #[test]

@@ -108,7 +108,9 @@ pub enum BootloaderError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BootloaderContents {
     pub target: Target,
-    /// The merged configuration keys it was built with.
+    /// The merged configuration keys it was built with. A
+    /// `CONFIG_ESP_SIGN_KEY_FILE` in it is informational only (a host path,
+    /// not resolved): the keys themselves are in `keys`.
     pub config: ConfigFile,
     /// The embedded public keys (`CONFIG_ESP_SIGN_KEY_FILE`).
     pub keys: Vec<EmbeddedKey>,
@@ -116,6 +118,28 @@ pub struct BootloaderContents {
     /// SHA-256.
     pub image_len: usize,
 }
+
+impl BootloaderContents {
+    /// The flash map of the configuration the bootloader carries.
+    ///
+    /// # Errors
+    /// The [`ConfigError`] of [`FlashMap::resolve`]; not expected for a
+    /// bootloader made by [`build_bootloader`], which resolved it first.
+    pub fn flash_map(&self) -> Result<FlashMap, ConfigError> {
+        FlashMap::resolve(&self.config, None)
+    }
+
+    /// Offset, from the bootloader start, of the Secure Boot V2 signature
+    /// sector `espsecure sign-data --version 2` appends: the image length
+    /// rounded up to 4 KiB (esptool.md §1.4).
+    pub fn signature_sector_offset(&self) -> usize {
+        self.image_len.next_multiple_of(SIGNATURE_SECTOR_ALIGN)
+    }
+}
+
+/// Secure Boot V2 signs whole 4 KiB sectors and puts its signature sector
+/// on the next boundary (`sign_secure_boot_v2`, esptool.md §1.4).
+const SIGNATURE_SECTOR_ALIGN: usize = 0x1000;
 
 /// The JSON of the blob.
 #[derive(Debug, Serialize, Deserialize)]
@@ -307,6 +331,11 @@ mod tests {
             assert_eq!(parsed.config.keys, config.keys);
             assert_eq!(parsed.keys, vec![key()]);
             assert_eq!(parsed.image_len, bytes.len());
+            assert_eq!(parsed.signature_sector_offset(), 0x1000);
+            assert_eq!(
+                parsed.flash_map().unwrap(),
+                FlashMap::resolve(&config, None).unwrap()
+            );
 
             let image = EspImage::parse(&bytes, chip).unwrap();
             let map = chip.memory_map(false);

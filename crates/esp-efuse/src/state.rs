@@ -1226,6 +1226,53 @@ impl Efuses {
             .collect()
     }
 
+    /// Read-protected bits the hardware holds but the register image (and so
+    /// espefuse's virtual file) shows as zeros: `(block, bytes)` for every
+    /// block with such bits. A simulator keeps these beside the virtual file
+    /// so the chip's peripherals still find their keys after a reload.
+    pub fn hidden_blocks(&self) -> Vec<(usize, Vec<u8>)> {
+        (0..self.hardware.len())
+            .filter(|&block| {
+                let visible = self.block_words(block);
+                self.hardware[block]
+                    .iter()
+                    .zip(visible.iter().chain(std::iter::repeat(&0)))
+                    .any(|(h, v)| h & !v != 0)
+            })
+            .map(|block| {
+                let bytes = self.hardware[block]
+                    .iter()
+                    .flat_map(|w| w.to_le_bytes())
+                    .collect();
+                (block, bytes)
+            })
+            .collect()
+    }
+
+    /// Restores what [`Efuses::hidden_blocks`] returned after the register
+    /// image was loaded from a virtual file. Bits are ORed in (eFuse bits only
+    /// go 0→1); a block number or length that does not fit the chip is refused.
+    pub fn restore_hidden_block(&mut self, block: usize, bytes: &[u8]) -> Result<(), EfuseError> {
+        if block >= self.hardware.len() {
+            return Err(EfuseError::BadValue(format!(
+                "hidden eFuse data for block {block}: the chip has no such block"
+            )));
+        }
+        let len = self.block_len_words(block);
+        let words = &mut self.hardware[block];
+        if bytes.len() != len * 4 || words.len() < len {
+            return Err(EfuseError::BadValue(format!(
+                "hidden eFuse data for block {block}: expected {} bytes, got {}",
+                len * 4,
+                bytes.len()
+            )));
+        }
+        for (w, chunk) in words.iter_mut().zip(bytes.chunks_exact(4)) {
+            *w |= u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+        }
+        Ok(())
+    }
+
     /// Whether the controller's coding-error registers report errors (never
     /// the case for files written by espefuse's emulator or this model, but a
     /// file can be edited or come from a token dump).

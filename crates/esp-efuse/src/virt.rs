@@ -94,3 +94,93 @@ pub fn to_file_bytes(efuses: &Efuses) -> Vec<u8> {
     v.reverse();
     v
 }
+
+/// A companion to the virtual file for the read-protected key bits it cannot
+/// hold ([`Efuses::hidden_blocks`]): one line per block, `BLOCK<n> <hex>`.
+/// It holds key material: keep it private (mode 0600).
+pub fn hidden_to_text(efuses: &Efuses) -> zeroize::Zeroizing<String> {
+    let mut out = zeroize::Zeroizing::new(String::new());
+    for (block, bytes) in efuses.hidden_blocks() {
+        let bytes = zeroize::Zeroizing::new(bytes);
+        out.push_str(&format!("BLOCK{block} {}\n", hex_lower(&bytes).as_str()));
+    }
+    out
+}
+
+fn hex_lower(bytes: &[u8]) -> zeroize::Zeroizing<String> {
+    let mut s = zeroize::Zeroizing::new(String::with_capacity(bytes.len() * 2));
+    for b in bytes {
+        s.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
+        s.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
+    }
+    s
+}
+
+/// Applies text written by [`hidden_to_text`] to `efuses`.
+pub fn apply_hidden_text(efuses: &mut Efuses, text: &str) -> Result<(), EfuseError> {
+    for (index, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let bad = || {
+            EfuseError::BadValue(format!(
+                "hidden eFuse data, line {}: expected `BLOCK<n> <hex>`",
+                index + 1
+            ))
+        };
+        let (name, hex) = line.split_once(' ').ok_or_else(bad)?;
+        let block: usize = name
+            .strip_prefix("BLOCK")
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(bad)?;
+        if hex.len() % 2 != 0 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(bad());
+        }
+        let bytes: zeroize::Zeroizing<Vec<u8>> = zeroize::Zeroizing::new(
+            (0..hex.len())
+                .step_by(2)
+                .filter_map(|i| u8::from_str_radix(&hex[i..i + 2], 16).ok())
+                .collect(),
+        );
+        efuses.restore_hidden_block(block, &bytes)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod hidden_tests {
+    use super::*;
+    use crate::{KeyGroup, KeyOptions};
+
+    #[test]
+    fn read_protected_key_survives_a_reload_through_the_hidden_text() {
+        let mut efuses = Efuses::new(Chip::Esp32c3);
+        let key: Vec<u8> = (0u8..32).collect();
+        efuses
+            .burn_key(
+                &[KeyGroup {
+                    block: "BLOCK_KEY0".into(),
+                    data: key,
+                    purpose: "XTS_AES_128_KEY".into(),
+                }],
+                KeyOptions::default(),
+            )
+            .unwrap();
+        efuses.plan_burn().unwrap();
+        efuses.execute_burn().unwrap();
+        let hidden = hidden_to_text(&efuses);
+        assert!(hidden.starts_with("BLOCK4 "));
+        let file = to_file_bytes(&efuses);
+        let mut reloaded = load(Chip::Esp32c3, Some(&file)).unwrap().efuses;
+        assert_eq!(reloaded.hardware_block_bytes(4), vec![0; 32]);
+        apply_hidden_text(&mut reloaded, &hidden).unwrap();
+        assert_eq!(
+            reloaded.hardware_block_bytes(4),
+            efuses.hardware_block_bytes(4)
+        );
+        assert!(apply_hidden_text(&mut reloaded, "BLOCK99 00").is_err());
+        assert!(apply_hidden_text(&mut reloaded, "BLOCK4 0").is_err());
+    }
+}

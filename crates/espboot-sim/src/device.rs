@@ -19,6 +19,12 @@ use crate::flash::{FlashError, Geometry, GeometryError, SimFlash};
 pub const FLASH_FILE: &str = "flash.bin";
 /// Name of the settings file in a device directory.
 pub const SETTINGS_FILE: &str = "device.json";
+/// Name of the chip's eFuses in a device directory: espefuse's virtual
+/// eFuse file (`--virt --path-efuse-file`).
+pub const EFUSE_FILE: &str = "efuse.bin";
+/// Name of the companion holding the read-protected key bits that
+/// espefuse's file format cannot keep (key material: mode 0600).
+pub const EFUSE_HIDDEN_FILE: &str = "efuse-hidden.txt";
 /// Version of the `device.json` layout.
 pub const SETTINGS_FORMAT: u32 = 1;
 
@@ -34,6 +40,8 @@ pub enum DeviceError {
     Flash(#[from] FlashError),
     #[error("{SETTINGS_FILE}: {0}")]
     Settings(String),
+    #[error("{0}")]
+    Efuse(String),
     #[error("{FLASH_FILE} is {actual:#x} bytes, expected the flash size {expected:#x}")]
     FlashFileSize { actual: u64, expected: u32 },
     #[error("{what} {offset:#x}+{len:#x} is beyond the flash size {flash_size:#x}")]
@@ -101,6 +109,9 @@ pub struct DeviceSettings {
 pub struct Device {
     pub settings: DeviceSettings,
     pub flash: SimFlash,
+    /// The chip's eFuses (targets the virtual chip models; `None` for the
+    /// others, which boot without a ROM stage).
+    pub efuses: Option<esp_efuse::Efuses>,
 }
 
 impl Device {
@@ -137,11 +148,16 @@ impl Device {
             keys,
         };
         let flash = new_flash(&settings.map)?;
-        let mut device = Self { settings, flash };
+        let efuses = crate::chip::modelled(target).map(crate::chip::new_efuses);
+        let mut device = Self {
+            settings,
+            flash,
+            efuses,
+        };
         // A modelled chip gets the port's bootloader, unsigned, built from
         // the same configuration (what `espboot sim build-bootloader` makes),
         // where its ROM looks for it.
-        if let Some(chip) = bootloader::modelled_chip(target) {
+        if let Some(chip) = crate::chip::modelled(target) {
             let mut bootloader_config = config.clone();
             if let Some(size) = flash_size {
                 // The bootloader header carries the real flash size.
@@ -176,15 +192,67 @@ impl Device {
         }
         let mut flash = SimFlash::from_bytes(geometry(&settings.map)?, flash_bin)?;
         add_regions(&mut flash, &settings.map);
-        Ok(Self { settings, flash })
+        let efuses = crate::chip::modelled(settings.target).map(crate::chip::new_efuses);
+        Ok(Self {
+            settings,
+            flash,
+            efuses,
+        })
+    }
+
+    /// Replaces the eFuses with the content of a virtual eFuse file and its
+    /// hidden-bits companion (`None`: the file does not exist, blank eFuses).
+    pub fn load_efuses(
+        &mut self,
+        file: Option<&[u8]>,
+        hidden: Option<&str>,
+    ) -> Result<(), DeviceError> {
+        let Some(chip) = crate::chip::modelled(self.settings.target) else {
+            return Ok(());
+        };
+        let mut efuses = match file {
+            Some(bytes) => {
+                esp_efuse::virt::load(chip, Some(bytes))
+                    .map_err(|e| DeviceError::Efuse(format!("{EFUSE_FILE}: {e}")))?
+                    .efuses
+            }
+            None => crate::chip::new_efuses(chip),
+        };
+        if let Some(text) = hidden {
+            esp_efuse::virt::apply_hidden_text(&mut efuses, text)
+                .map_err(|e| DeviceError::Efuse(format!("{EFUSE_HIDDEN_FILE}: {e}")))?;
+        }
+        self.efuses = Some(efuses);
+        Ok(())
     }
 
     /// Loads a device directory.
     pub fn load(dir: &Path) -> Result<Self, std::io::Error> {
         let settings = std::fs::read(dir.join(SETTINGS_FILE))?;
         let flash = std::fs::read(dir.join(FLASH_FILE))?;
-        Self::from_files(&settings, &flash)
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+        let mut device = Self::from_files(&settings, &flash)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+        let optional = |name: &str| match std::fs::read(dir.join(name)) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        };
+        let efuse = optional(EFUSE_FILE)?;
+        let hidden = zeroize::Zeroizing::new(optional(EFUSE_HIDDEN_FILE)?);
+        let hidden_text = hidden
+            .as_deref()
+            .map(std::str::from_utf8)
+            .transpose()
+            .map_err(|_| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("{EFUSE_HIDDEN_FILE}: not text"),
+                )
+            })?;
+        device
+            .load_efuses(efuse.as_deref(), hidden_text)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+        Ok(device)
     }
 
     /// `device.json` contents.
@@ -249,10 +317,14 @@ impl Device {
 /// The flash geometry of a device map: uniform sectors, the map's write
 /// size and erased value.
 pub fn geometry(map: &FlashMap) -> Result<Geometry, GeometryError> {
+    // The SPI flash itself programs any 4-byte aligned word; the 32-byte
+    // alignment of an encrypted configuration is the port's
+    // (`flash_area_align()`), which it only applies once encryption is on.
     Geometry::uniform(
         map.sector_size,
         map.flash_size / map.sector_size,
-        map.write_size,
+        map.write_size
+            .min(crate::chip::port_flash::PORT_ALIGN_PLAIN),
         map.erased_val,
     )
 }

@@ -435,8 +435,17 @@ impl BootReport {
     }
 
     fn new(result: &Result<BootResponse, BootError<FlashError>>, flash: &SimFlash) -> Self {
+        match result {
+            Ok(rsp) => Self::from_outcome(Ok(rsp), flash),
+            Err(e) => Self::from_outcome(Err(e.to_string()), flash),
+        }
+    }
+
+    /// The report of a boot that ended with `outcome` (the boot core's
+    /// response, or why nothing runs), with `flash`'s counters.
+    pub fn from_outcome(outcome: Result<&BootResponse, String>, flash: &SimFlash) -> Self {
         let totals = flash.total_counters();
-        let (booted, images, swaps, resumed, error) = match result {
+        let (booted, images, swaps, resumed, error) = match outcome {
             Ok(rsp) => {
                 let images: Vec<RunningImage> = rsp
                     .images
@@ -464,13 +473,7 @@ impl BootReport {
                     None,
                 )
             }
-            Err(e) => (
-                false,
-                Vec::new(),
-                Vec::new(),
-                Vec::new(),
-                Some(e.to_string()),
-            ),
+            Err(e) => (false, Vec::new(), Vec::new(), Vec::new(), Some(e)),
         };
         Self {
             booted,

@@ -19,8 +19,9 @@ fn json(out: &std::process::Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).expect("JSON on stdout")
 }
 
-/// Signs `payload_len` pseudo-random bytes with imgtool for the ESP32-C3
-/// default slot (`-M 512` like the port).
+/// Signs an ESP32-C3 app payload of `payload_len` bytes (`espboot sim
+/// build-app`: the port's load header, segments, padding) with imgtool for
+/// the default slot (`-M 512` like the port).
 fn imgtool_image(
     dir: &Path,
     name: &str,
@@ -29,10 +30,18 @@ fn imgtool_image(
     extra: &[&str],
 ) -> Option<PathBuf> {
     let raw = dir.join(format!("{name}.raw"));
-    let payload: Vec<u8> = (0..payload_len)
-        .map(|i| (i * 31 % 251) as u8 ^ name.len() as u8)
-        .collect();
-    std::fs::write(&raw, payload).expect("write payload");
+    let plain_version = version.split('+').next().unwrap_or(version);
+    run_ok(
+        sim(&[
+            "build-app",
+            "--target",
+            "esp32c3",
+            "--version",
+            plain_version,
+        ])
+        .args(["--size", &payload_len.to_string(), "-o"])
+        .arg(&raw),
+    );
     let out = dir.join(format!("{name}.bin"));
     let mut it = common::reference_tool("imgtool")?;
     it.args([

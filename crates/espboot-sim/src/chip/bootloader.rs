@@ -149,17 +149,12 @@ struct Blob {
     keys: Vec<EmbeddedKey>,
 }
 
-/// The chip model of a port target, if the virtual chip has one.
-pub fn modelled_chip(target: Target) -> Option<Chip> {
-    target.name().parse().ok()
-}
-
-/// Like [`modelled_chip`], as an error for the unmodelled targets.
+/// Like [`super::modelled`], as an error for the unmodelled targets.
 ///
 /// # Errors
 /// [`BootloaderError::NotModelled`].
 pub fn require_chip(target: Target) -> Result<Chip, BootloaderError> {
-    modelled_chip(target).ok_or(BootloaderError::NotModelled(target))
+    super::modelled(target).ok_or(BootloaderError::NotModelled(target))
 }
 
 /// Legacy `min_rev` the port passes to elf2image (mcuboot.md §7: esp32 3,
@@ -274,7 +269,7 @@ pub fn parse_bootloader(chip: Chip, bytes: &[u8]) -> Result<BootloaderContents, 
         })?;
     let blob: Blob =
         serde_json::from_slice(json).map_err(|e| BootloaderError::BadBlob(e.to_string()))?;
-    if modelled_chip(blob.target) != Some(chip) {
+    if super::modelled(blob.target) != Some(chip) {
         return Err(BootloaderError::BadBlob(format!(
             "configuration for target {} in an image for {chip}",
             blob.target
@@ -322,7 +317,7 @@ mod tests {
                 .apply_str("CONFIG_ESP_SIGN_EC256=y\n", Path::new("x.conf"))
                 .unwrap();
             let bytes = build_bootloader(target, &config, &[key()]).unwrap();
-            let chip = modelled_chip(target).unwrap();
+            let chip = crate::chip::modelled(target).unwrap();
             // Trailing bytes (padding, a signature sector) are ignored.
             let mut flash = bytes.clone();
             flash.resize(0x2000, 0xff);

@@ -10,6 +10,10 @@
 //!   ([`app::build_app`]).
 //! - [`preflight`]: what `sim write` refuses before writing
 //!   ([`preflight::check_write`]).
+//! - [`fuses`]: what the hardware reads from the eFuses (flash-encryption
+//!   key, Secure Boot V2 digests).
+//! - [`boot`]: one power-on: the ROM stage, the port's first boot, MCUboot
+//!   and app loading ([`boot::power_on`]).
 //!
 //! ```
 //! use espboot_sim::chip::{app, bootloader, preflight};
@@ -34,6 +38,36 @@
 //! ```
 
 pub mod app;
+pub mod boot;
 pub mod bootloader;
+pub mod fuses;
 pub mod port_flash;
 pub mod preflight;
+
+use crate::config::Target;
+
+/// The chip a target is modelled as, if the virtual chip models it (the
+/// seven chips with eFuse tables; esp32c5, esp32c61 and esp32p4 boot
+/// without a ROM stage).
+pub fn modelled(target: Target) -> Option<esp_image::Chip> {
+    target.name().parse().ok()
+}
+
+/// The eFuses of a new chip: blank, as espefuse's virtual chip starts,
+/// except that an ESP32 is a v3.0 (ECO3) part (`CHIP_VER_REV1` and
+/// `CHIP_VER_REV2` burned), the revision the port is built for
+/// (`--min-rev 3`, mcuboot.md §7) and the first with Secure Boot V2.
+pub fn new_efuses(chip: esp_image::Chip) -> esp_efuse::Efuses {
+    let mut efuses = esp_efuse::Efuses::new(chip);
+    if chip == esp_image::Chip::Esp32 {
+        let one = |name: &str| (name.to_string(), Some("1".to_string()));
+        let burned = efuses
+            .burn_efuse(&[one("CHIP_VER_REV1"), one("CHIP_VER_REV2")])
+            .and_then(|_| efuses.plan_burn())
+            .and_then(|_| efuses.execute_burn());
+        // both fields exist in the generated ESP32 table and start at 0
+        debug_assert!(burned.is_ok());
+        efuses.take_log();
+    }
+    efuses
+}

@@ -20,7 +20,6 @@ use esp_image::esp_image::{EspImage, EspImageError, ESP_IMAGE_MAGIC, HEADER_LEN,
 use esp_image::Chip;
 use mcuboot_image::{ImageHeader, IMAGE_HEADER_SIZE, IMAGE_MAGIC, TLV_INFO_MAGIC};
 
-use crate::chip::bootloader::modelled_chip;
 use crate::config::{FlashMap, Span, Target};
 
 /// Why a write was refused.
@@ -141,7 +140,7 @@ pub fn check_write(
             flash_size: map.flash_size,
         });
     }
-    let chip = modelled_chip(target);
+    let chip = crate::chip::modelled(target);
     let bootloader_offset = chip.map_or(map.bootloader.offset, Chip::bootloader_offset);
 
     if addr == bootloader_offset {

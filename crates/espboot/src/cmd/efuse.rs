@@ -31,13 +31,23 @@ macro_rules! out {
 pub struct Args {
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     rest: Vec<String>,
+    /// A simulated device's companion to the virtual file, holding the
+    /// read-protected key bits espefuse's file format drops (never set from
+    /// the espefuse command line).
+    #[arg(skip)]
+    hidden: Option<PathBuf>,
 }
 
 impl Args {
     /// An espefuse command line (global options first), as `espboot sim
-    /// efuse` builds it for a device.
-    pub fn from_rest(rest: Vec<String>) -> Self {
-        Args { rest }
+    /// efuse` builds it for a device, also loading and saving the
+    /// read-protected key bits in `hidden` (see
+    /// `esp_efuse::virt::hidden_to_text`).
+    pub fn with_hidden(rest: Vec<String>, hidden: PathBuf) -> Self {
+        Args {
+            rest,
+            hidden: Some(hidden),
+        }
     }
 }
 
@@ -301,6 +311,7 @@ enum AfterBurn {
 struct Session {
     efuses: Efuses,
     path: Option<PathBuf>,
+    hidden: Option<PathBuf>,
     do_not_confirm: bool,
     dirty: bool,
 }
@@ -407,7 +418,7 @@ fn run_inner(args: Args) -> anyhow::Result<ExitCode> {
         bail!("--no-postpone is not supported by espboot (BLOCK0 protection bits are always burned last)");
     }
 
-    let efuses = match &global.path_efuse_file {
+    let mut efuses = match &global.path_efuse_file {
         Some(path) => {
             let content = match std::fs::read(path) {
                 Ok(c) => Some(c),
@@ -424,9 +435,18 @@ fn run_inner(args: Args) -> anyhow::Result<ExitCode> {
         }
         None => Efuses::new(chip),
     };
+    if let Some(hidden) = &args.hidden {
+        match std::fs::read_to_string(hidden) {
+            Ok(text) => virt::apply_hidden_text(&mut efuses, &text)
+                .with_context(|| format!("{}", hidden.display()))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", hidden.display())),
+        }
+    }
     let mut s = Session {
         efuses,
         path: global.path_efuse_file.clone(),
+        hidden: args.hidden.clone(),
         do_not_confirm: global.do_not_confirm,
         dirty: false,
     };
@@ -678,6 +698,9 @@ fn burn(s: &mut Session) -> anyhow::Result<bool> {
 fn save(s: &mut Session) -> anyhow::Result<()> {
     if let (Some(path), true) = (&s.path, s.dirty) {
         write_atomic(path, &virt::to_file_bytes(&s.efuses), false)?;
+        if let Some(hidden) = &s.hidden {
+            write_atomic(hidden, virt::hidden_to_text(&s.efuses).as_bytes(), true)?;
+        }
         s.dirty = false;
     }
     Ok(())

@@ -6,11 +6,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
+use espboot_sim::chip::boot::{self as chip_boot, AppCall, ChipBootReport};
+use espboot_sim::chip::fuses::{self, DownloadMode};
 use espboot_sim::chip::preflight::{check_write, PreflightError};
 use espboot_sim::config::{parse_flash_size, parse_number, Target};
-use espboot_sim::device::{Device, FLASH_FILE, SETTINGS_FILE};
+use espboot_sim::device::{Device, EFUSE_FILE, EFUSE_HIDDEN_FILE, FLASH_FILE, SETTINGS_FILE};
 use espboot_sim::flash::CutMode;
-use espboot_sim::run::{self, BootReport, SweepOptions};
+use espboot_sim::run::{self, SweepOptions};
 
 use crate::fsutil::write_atomic;
 
@@ -85,6 +87,11 @@ struct NewArgs {
 struct WriteArgs {
     /// Device directory.
     dev: PathBuf,
+    /// Encrypt the data with the chip's flash-encryption key as it is
+    /// written (esptool `write_flash --encrypt`: the ROM encrypts; refused
+    /// when the eFuses disable manual encryption).
+    #[arg(long)]
+    encrypt: bool,
     /// ADDR FILE pairs.
     #[arg(value_name = "ADDR FILE", num_args = 2.., required = true)]
     pairs: Vec<String>,
@@ -191,13 +198,46 @@ fn load(dev: &Path) -> anyhow::Result<Device> {
     Device::load(dev).with_context(|| format!("device {}", dev.display()))
 }
 
-/// Saves the flash (and settings) atomically: each file goes through a
-/// temporary file and a rename.
+/// Saves the flash, the eFuses (and settings) atomically: each file goes
+/// through a temporary file and a rename. The eFuses' hidden key bits are
+/// key material: mode 0600.
 fn save(dev: &Path, device: &Device, settings: bool) -> anyhow::Result<()> {
     if settings {
         write_atomic(&dev.join(SETTINGS_FILE), &device.settings_json(), false)?;
     }
+    if let Some(efuses) = &device.efuses {
+        write_atomic(
+            &dev.join(EFUSE_FILE),
+            &esp_efuse::virt::to_file_bytes(efuses),
+            false,
+        )?;
+        let hidden = esp_efuse::virt::hidden_to_text(efuses);
+        if !hidden.is_empty() || dev.join(EFUSE_HIDDEN_FILE).exists() {
+            write_atomic(&dev.join(EFUSE_HIDDEN_FILE), hidden.as_bytes(), true)?;
+        }
+    }
     write_atomic(&dev.join(FLASH_FILE), device.flash.data(), false)
+}
+
+/// What the ROM's download mode lets esptool do: `write` needs it enabled
+/// or secure, `read` needs it fully enabled.
+fn check_download_mode(dev: &Path, device: &Device, read: bool) -> anyhow::Result<()> {
+    let Some(efuses) = &device.efuses else {
+        return Ok(());
+    };
+    match fuses::download_mode(efuses) {
+        DownloadMode::Disabled => bail!(
+            "device {}: ROM download mode is disabled in eFuse (DIS_DOWNLOAD_MODE): \
+             esptool cannot connect, so the flash can no longer be read or written",
+            dev.display()
+        ),
+        DownloadMode::Secure if read => bail!(
+            "device {}: the ROM is in secure download mode (ENABLE_SECURITY_DOWNLOAD): \
+             flash reads are refused",
+            dev.display()
+        ),
+        _ => Ok(()),
+    }
 }
 
 fn new(a: NewArgs) -> anyhow::Result<ExitCode> {
@@ -215,17 +255,10 @@ fn new(a: NewArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("device {}", a.dev.display()))?;
     std::fs::create_dir_all(&a.dev)
         .with_context(|| format!("cannot create device directory {}", a.dev.display()))?;
+    // a modelled chip also gets its (blank) eFuses
     save(&a.dev, &device, true)?;
-    // A chip with eFuse tables also gets its (blank) eFuses.
-    if let Ok(chip) = device.settings.target.name().parse::<esp_efuse::Chip>() {
-        let blank = esp_efuse::virt::to_file_bytes(&esp_efuse::Efuses::new(chip));
-        write_atomic(&a.dev.join(EFUSE_FILE), &blank, false)?;
-    }
     Ok(ExitCode::SUCCESS)
 }
-
-/// The device's eFuses, in espefuse's virtual-file format.
-const EFUSE_FILE: &str = "efuse.bin";
 
 fn efuse(a: EfuseArgs) -> anyhow::Result<ExitCode> {
     let device = load(&a.dev)?;
@@ -245,7 +278,10 @@ fn efuse(a: EfuseArgs) -> anyhow::Result<ExitCode> {
         a.dev.join(EFUSE_FILE).display().to_string(),
     ];
     rest.extend(a.command);
-    crate::cmd::efuse::run(crate::cmd::efuse::Args::from_rest(rest))
+    crate::cmd::efuse::run(crate::cmd::efuse::Args::with_hidden(
+        rest,
+        a.dev.join(EFUSE_HIDDEN_FILE),
+    ))
 }
 
 fn write(a: WriteArgs) -> anyhow::Result<ExitCode> {
@@ -256,16 +292,52 @@ fn write(a: WriteArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let mut device = load(&a.dev)?;
+    check_download_mode(&a.dev, &device, false)?;
+    let crypt = if a.encrypt {
+        let efuses = device.efuses.as_ref().ok_or_else(|| {
+            anyhow::anyhow!(
+                "--encrypt: device {} has no eFuses (target {})",
+                a.dev.display(),
+                device.settings.target.name()
+            )
+        })?;
+        if !fuses::manual_encrypt_allowed(efuses) {
+            bail!("--encrypt: manual flash encryption through the ROM is disabled in eFuse (DIS_DOWNLOAD_MANUAL_ENCRYPT); write data encrypted on the host with `espboot secure encrypt-flash-data` instead");
+        }
+        let key = fuses::flash_encryption_key(efuses)
+            .map_err(|e| anyhow::anyhow!("--encrypt: {e}"))?
+            .ok_or_else(|| {
+                anyhow::anyhow!("--encrypt: no flash-encryption key is burned in eFuse")
+            })?;
+        Some(fuses::crypt_for(efuses, &key).map_err(|e| anyhow::anyhow!("--encrypt: {e}"))?)
+    } else {
+        None
+    };
+    // With flash encryption on, what the chip will see of raw data is its
+    // decryption: that is what the checks look at.
+    let chip_view = match (&crypt, &device.efuses) {
+        (None, Some(efuses)) => fuses::flash_crypt(efuses).ok().flatten(),
+        _ => None,
+    };
     // Every file is read and checked before the first one is written.
     let mut writes = Vec::new();
     for pair in a.pairs.chunks(2) {
         let addr = parse_addr(&pair[0]).map_err(|e| anyhow::anyhow!("ADDR: {e}"))?;
         let path = Path::new(&pair[1]);
-        let data =
+        let mut data =
             std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
         if !a.force {
             let settings = &device.settings;
-            check_write(settings.target, &settings.map, addr, &data).map_err(|e| {
+            let mut view = std::borrow::Cow::Borrowed(&data[..]);
+            if let Some(chip_crypt) = &chip_view {
+                let mut plain = data.clone();
+                plain.resize(data.len().div_ceil(32) * 32, 0xff);
+                if chip_crypt.decrypt(addr, &mut plain).is_ok() {
+                    plain.truncate(data.len());
+                    view = std::borrow::Cow::Owned(plain);
+                }
+            }
+            check_write(settings.target, &settings.map, addr, &view).map_err(|e| {
                 // --force cannot make the flash larger.
                 let hint = match e {
                     PreflightError::BeyondFlash { .. } => "",
@@ -273,6 +345,13 @@ fn write(a: WriteArgs) -> anyhow::Result<ExitCode> {
                 };
                 anyhow::anyhow!("{} at {addr:#x}: {e}{hint}", path.display())
             })?;
+        }
+        if let Some(crypt) = &crypt {
+            // esptool pads encrypted writes to the 32-byte block size
+            data.resize(data.len().div_ceil(32) * 32, 0xff);
+            crypt
+                .encrypt(addr, &mut data)
+                .map_err(|e| anyhow::anyhow!("{} at {addr:#x}: --encrypt: {e}", path.display()))?;
         }
         writes.push((addr, path, data));
     }
@@ -289,16 +368,19 @@ fn read(a: ReadArgs) -> anyhow::Result<ExitCode> {
     let addr = parse_addr(&a.addr).map_err(|e| anyhow::anyhow!("ADDR: {e}"))?;
     let size = parse_size(&a.size).map_err(|e| anyhow::anyhow!("SIZE: {e}"))?;
     let mut device = load(&a.dev)?;
+    check_download_mode(&a.dev, &device, true)?;
     let bytes = device.read_flash(addr, size)?;
     write_atomic(&a.output, &bytes, false)?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_boot(report: &BootReport, json: bool) -> anyhow::Result<()> {
+fn print_boot(report: &ChipBootReport, json: bool) -> anyhow::Result<()> {
     if json {
         outln!("{}", serde_json::to_string_pretty(report)?);
     } else {
-        outln!("{}", report.summary());
+        for line in report.lines() {
+            outln!("{line}");
+        }
     }
     Ok(())
 }
@@ -313,17 +395,17 @@ fn boot(a: BootArgs) -> anyhow::Result<ExitCode> {
         };
         (n, mode)
     });
-    let report = run::boot(&mut device, cut);
+    let report = chip_boot::power_on(&mut device, cut);
     // The flash state after the boot (or after the power cut) is the
     // device's new state, whatever the outcome.
     save(&a.dev, &device, false)?;
     print_boot(&report, a.json)?;
-    if let Some(error) = &report.error {
-        if !a.json {
+    if let Some(error) = &report.boot.error {
+        if !a.json && !report.boot.interrupted {
             eprintln!("error: boot failed: {error}");
         }
     }
-    Ok(if report.booted {
+    Ok(if report.boot.booted {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
@@ -332,19 +414,20 @@ fn boot(a: BootArgs) -> anyhow::Result<ExitCode> {
 
 fn app(a: AppArgs) -> anyhow::Result<ExitCode> {
     let mut device = load(&a.dev)?;
-    match a.action {
-        AppAction::Confirm { image } => run::app_confirm(&mut device, image),
-        AppAction::SetPending { permanent, image } => {
-            run::app_set_pending(&mut device, image, permanent)
-        }
-    }
-    .with_context(|| format!("device {}", a.dev.display()))?;
+    let (image, call) = match a.action {
+        AppAction::Confirm { image } => (image, AppCall::Confirm),
+        AppAction::SetPending { permanent, image } => (image, AppCall::SetPending { permanent }),
+    };
+    chip_boot::app_call(&mut device, image, call)
+        .map_err(|e| anyhow::anyhow!("device {}: {e}", a.dev.display()))?;
     save(&a.dev, &device, false)?;
     Ok(ExitCode::SUCCESS)
 }
 
 fn sweep(a: SweepArgs) -> anyhow::Result<ExitCode> {
-    let device = load(&a.dev)?;
+    let mut device = load(&a.dev)?;
+    let (setup, crypt) = chip_boot::flashed_setup(&mut device)
+        .map_err(|e| anyhow::anyhow!("device {}: {e}", a.dev.display()))?;
     let bar = if std::io::stderr().is_terminal() {
         let bar = indicatif::ProgressBar::new(0);
         bar.set_style(
@@ -367,8 +450,16 @@ fn sweep(a: SweepArgs) -> anyhow::Result<ExitCode> {
             bar.set_position(done);
         }
     };
-    let report = run::sweep(&device, &options, &progress)
-        .with_context(|| format!("device {}", a.dev.display()))?;
+    // With flash encryption on, every point runs the whole chip (the
+    // port's encrypted flash backend); otherwise the boot core's parallel
+    // sweep.
+    let report = if crypt.is_some() {
+        chip_boot::sweep(&device, a.torn, &progress)
+            .map_err(|e| anyhow::anyhow!("device {}: {e}", a.dev.display()))?
+    } else {
+        run::sweep_flash(&setup, &device.flash, &options, &progress)
+            .with_context(|| format!("device {}", a.dev.display()))?
+    };
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }

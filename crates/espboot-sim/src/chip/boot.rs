@@ -708,15 +708,21 @@ impl PowerOn {
         let fail = |m: String| Stop::Failed(format!("flash encryption first boot: {m}"));
         let config = &contents.config;
         // 1. the key: the host's, already burned, or generated on chip
-        let key =
-            match fuses::flash_encryption_key(&self.efuses).map_err(|e| fail(e.to_string()))? {
-                Some(key) => {
-                    self.first_boot
-                        .push("flash encryption: using the key already in eFuse".into());
-                    key
+        let key = match fuses::flash_encryption_key(&self.efuses)
+            .map_err(|e| fail(e.to_string()))?
+        {
+            Some(key) => {
+                self.first_boot
+                    .push("flash encryption: using the key already in eFuse".into());
+                if self.chip == Chip::Esp32 {
+                    // a host key leaves FLASH_CRYPT_CONFIG at 0; the
+                    // bootloader sets every tweak bit before enabling
+                    burn_field(&mut self.efuses, "FLASH_CRYPT_CONFIG", Some(0xF)).map_err(fail)?;
                 }
-                None => self.generate_key(config).map_err(fail)?,
-            };
+                key
+            }
+            None => self.generate_key(config).map_err(fail)?,
+        };
         let crypt = fuses::crypt_for(&self.efuses, &key).map_err(|e| fail(e.to_string()))?;
         // 2. encrypt in place
         let mut regions: Vec<(String, u32, u32)> = Vec::new();

@@ -355,15 +355,6 @@ fn app_overlapping_the_bootloader_regions_is_refused_by_name() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let dev = new_device(d, "esp32c3", "");
-    // the bootloader's regions on the ESP32-C3 (seed 000 memory map)
-    let bootloader = d.join("bl.bin");
-    run_ok(&mut sim(&[
-        "build-bootloader",
-        "--target",
-        "esp32c3",
-        "-o",
-        s(&bootloader),
-    ]));
     for (flag, region) in [
         ("--iram-addr", "iram_loader_seg"),
         ("--dram-addr", "dram_seg"),

@@ -172,6 +172,7 @@ pub fn power_on(device: &mut Device, cut: Option<(u64, CutMode)>) -> ChipBootRep
         first_boot: Vec::new(),
         rom: None,
         cpus: Vec::new(),
+        deferred_digests: Vec::new(),
     };
     let mut resets = 0;
     let outcome = loop {
@@ -308,15 +309,11 @@ fn read_bootloader(
     Ok(buf)
 }
 
-fn align_up(x: u32, a: u32) -> u32 {
-    x.div_ceil(a).saturating_mul(a)
-}
-
 /// The valid signature blocks of a signed bootloader (`buf` from the
 /// bootloader offset): `(index, key digest)` of each block whose image
 /// digest matches and whose signature verifies with its own key.
-fn signed_blocks(buf: &[u8], image_len: usize) -> Vec<(usize, [u8; 32])> {
-    let signed_len = align_up(image_len as u32, SECTOR) as usize;
+fn signed_blocks(buf: &[u8], contents: &BootloaderContents) -> Vec<(usize, [u8; 32])> {
+    let signed_len = contents.signature_sector_offset();
     let (Some(data), Some(sector)) = (
         buf.get(..signed_len),
         buf.get(signed_len..signed_len + SECTOR as usize),
@@ -397,6 +394,9 @@ struct PowerOn {
     first_boot: Vec<String>,
     rom: Option<RomReport>,
     cpus: Vec<CpuStart>,
+    /// Secure Boot digests that go into the same eFuse batch as the
+    /// flash-encryption key (ESP32-C2's shared key block).
+    deferred_digests: Vec<KeyGroup>,
 }
 
 impl PowerOn {
@@ -427,7 +427,7 @@ impl PowerOn {
         };
         if self.efuses.secure_boot_v2_enabled() {
             let trusted = fuses::trusted_digests(&self.efuses);
-            let blocks = signed_blocks(&buf, contents.image_len);
+            let blocks = signed_blocks(&buf, &contents);
             let verified = blocks
                 .iter()
                 .find(|(_, d)| fuses::digest_trusted(&trusted, d));
@@ -492,9 +492,10 @@ impl PowerOn {
         };
 
         // --- secure boot enable --------------------------------------------------
-        if let Some((efuses, actions)) = pending {
-            self.efuses = efuses;
-            self.first_boot.extend(actions);
+        if let Some(staged) = pending {
+            self.efuses = staged.efuses;
+            self.first_boot.extend(staged.actions);
+            self.deferred_digests = staged.deferred;
         }
 
         // --- flash encryption, first boot ----------------------------------------
@@ -559,9 +560,9 @@ impl PowerOn {
         &self,
         buf: &[u8],
         contents: &BootloaderContents,
-    ) -> Result<(Efuses, Vec<String>), Stop> {
+    ) -> Result<StagedSecureBoot, Stop> {
         let fail = |m: String| Stop::Failed(format!("secure boot first boot: {m}"));
-        let blocks = signed_blocks(buf, contents.image_len);
+        let blocks = signed_blocks(buf, contents);
         if blocks.is_empty() {
             return Err(fail(
                 "CONFIG_SECURE_BOOT is set but the bootloader has no valid Secure Boot V2 \
@@ -572,7 +573,34 @@ impl PowerOn {
         let mut efuses = self.efuses.clone();
         let mut actions = Vec::new();
         let trusted = fuses::trusted_digests(&efuses);
-        if trusted.is_empty() {
+        // ESP32-C2 has one key block for the digest and the flash-encryption
+        // key: the port burns both in one batch
+        // (CONFIG_SECURE_BOOT_FLASH_ENC_KEYS_BURN_TOGETHER), so the block
+        // stays writable until the key is in.
+        let config = &contents.config;
+        let shared_block = self.chip == Chip::Esp32c2
+            && config.is_set("CONFIG_SECURE_FLASH_ENC_ENABLED")
+            && !self.efuses.flash_encryption_enabled();
+        if shared_block
+            && !(config.is_set("CONFIG_SECURE_BOOT_FLASH_ENC_KEYS_BURN_TOGETHER")
+                && config.is_set("CONFIG_SECURE_FLASH_ENCRYPTION_AES128_DERIVED"))
+        {
+            return Err(fail(
+                "ESP32-C2 keeps the Secure Boot digest and the flash-encryption key in its one \
+                 key block: set CONFIG_SECURE_BOOT_FLASH_ENC_KEYS_BURN_TOGETHER=y and \
+                 CONFIG_SECURE_FLASH_ENCRYPTION_AES128_DERIVED=y"
+                    .into(),
+            ));
+        }
+        let mut deferred = Vec::new();
+        if trusted.is_empty() && shared_block {
+            // burned with the flash-encryption key, in one batch
+            deferred = self.digest_groups(&efuses, &blocks).map_err(fail)?;
+            actions.push(
+                "Secure Boot V2 key digest deferred to the flash-encryption key's eFuse batch"
+                    .into(),
+            );
+        } else if trusted.is_empty() {
             let groups = self.digest_groups(&efuses, &blocks).map_err(fail)?;
             efuses
                 .burn_key_digest(&groups, KeyOptions::default())
@@ -596,7 +624,6 @@ impl PowerOn {
         } else {
             actions.push("using the Secure Boot V2 key digests already in eFuse".into());
         }
-        let config = &contents.config;
         let mut fields: Vec<(&str, Option<u64>)> = Vec::new();
         if self.chip == Chip::Esp32 {
             fields.push(("ABS_DONE_1", None));
@@ -649,7 +676,11 @@ impl PowerOn {
             "secure boot enabled (burned {})",
             burned.join(", ")
         ));
-        Ok((efuses, actions))
+        Ok(StagedSecureBoot {
+            efuses,
+            actions,
+            deferred,
+        })
     }
 
     /// `burn-key-digest` groups for the bootloader's signing keys.
@@ -727,8 +758,9 @@ impl PowerOn {
         // 2. encrypt in place
         let mut regions: Vec<(String, u32, u32)> = Vec::new();
         let offset = self.chip.bootloader_offset();
-        let mut bootloader_len = align_up(contents.image_len as u32, SECTOR);
-        if !signed_blocks(plain_bootloader, contents.image_len).is_empty() {
+        let mut bootloader_len = u32::try_from(contents.signature_sector_offset())
+            .map_err(|_| fail("bootloader too large".into()))?;
+        if !signed_blocks(plain_bootloader, contents).is_empty() {
             bootloader_len += SECTOR;
         }
         regions.push(("bootloader".into(), offset, bootloader_len));
@@ -864,10 +896,23 @@ impl PowerOn {
             data: key.as_bytes().to_vec(),
             purpose: purpose.clone(),
         };
+        let deferred = std::mem::take(&mut self.deferred_digests);
+        if !deferred.is_empty() {
+            self.efuses
+                .burn_key_digest(&deferred, KeyOptions::default())
+                .map_err(|e| e.to_string())?;
+        }
         self.efuses
             .burn_key(&[group], KeyOptions::default())
             .map_err(|e| e.to_string())?;
         commit(&mut self.efuses)?;
+        for g in &deferred {
+            self.first_boot.push(format!(
+                "burned Secure Boot V2 key digest {} into {} with the key",
+                hex_digest(&g.data),
+                g.block
+            ));
+        }
         if self.chip == Chip::Esp32 {
             // FLASH_CRYPT_CONFIG 0xF: every key-tweak bit in use
             burn_field(&mut self.efuses, "FLASH_CRYPT_CONFIG", Some(0xF))?;
@@ -878,6 +923,14 @@ impl PowerOn {
         ));
         Ok(key)
     }
+}
+
+/// What the secure-boot first boot staged, committed once MCUboot succeeds.
+struct StagedSecureBoot {
+    efuses: Efuses,
+    actions: Vec<String>,
+    /// Digests to burn with the flash-encryption key.
+    deferred: Vec<KeyGroup>,
 }
 
 /// `esp_flash_encrypt_region`: sector by sector, read the plaintext, erase,
@@ -1265,8 +1318,16 @@ mod tests {
 
     #[test]
     fn secure_boot_first_boot_burns_the_digest_then_the_rom_enforces_it() {
+        // ESP32: BLOCK2 and ABS_DONE_1; ESP32-C2: the digest's first 128
+        // bits in BLOCK_KEY0; the others: a SECURE_BOOT_DIGEST0 key block
+        for target in [Target::Esp32c3, Target::Esp32, Target::Esp32c2] {
+            secure_boot_first_boot_on(target);
+        }
+    }
+
+    fn secure_boot_first_boot_on(target: Target) {
         let mut bench = Bench::new(
-            Target::Esp32c3,
+            target,
             "CONFIG_SECURE_BOOT=y\nCONFIG_SECURE_BOOT_V2_ENABLED=y\n",
         );
         let (primary, _) = bench.slot(0, true);
@@ -1303,11 +1364,13 @@ mod tests {
             &fuses::trusted_digests(efuses),
             &key.public_key().digest()
         ));
-        // unused digest slots were revoked
-        assert_eq!(
-            efuses.raw(efuses.field("SECURE_BOOT_KEY_REVOKE1").unwrap()),
-            1
-        );
+        if target == Target::Esp32c3 {
+            // unused digest slots were revoked
+            assert_eq!(
+                efuses.raw(efuses.field("SECURE_BOOT_KEY_REVOKE1").unwrap()),
+                1
+            );
+        }
 
         let report = bench.boot();
         assert_eq!(report.rom.as_ref().unwrap().secure_boot, "verified");
@@ -1331,6 +1394,10 @@ mod tests {
         // the burned key, revoked: refused
         bench.flash_bootloader(&signed);
         assert!(bench.boot().boot.booted);
+        if target != Target::Esp32c3 {
+            // one digest, no revocation bits
+            return;
+        }
         let efuses = bench.device.efuses.as_mut().unwrap();
         efuses
             .burn_efuse(&[("SECURE_BOOT_KEY_REVOKE0".into(), Some("1".into()))])
@@ -1495,6 +1562,51 @@ mod tests {
         assert!(report.failures.len() * 100 < report.cut_points as usize);
         for failure in &report.failures {
             assert!(failure.contains(ERASE_BEFORE_WRITE_HAZARD), "{failure}");
+        }
+    }
+
+    #[test]
+    fn esp32c2_burns_digest_and_flash_encryption_key_into_its_one_block() {
+        let both = "CONFIG_SECURE_BOOT=y\nCONFIG_SECURE_BOOT_V2_ENABLED=y\n\
+                    CONFIG_SECURE_FLASH_ENC_ENABLED=y\n";
+        for (extra, works) in [
+            ("", false),
+            (
+                "CONFIG_SECURE_BOOT_FLASH_ENC_KEYS_BURN_TOGETHER=y\n\
+                 CONFIG_SECURE_FLASH_ENCRYPTION_AES128_DERIVED=y\n",
+                true,
+            ),
+        ] {
+            let mut bench = Bench::new(Target::Esp32c2, &format!("{both}{extra}"));
+            let (primary, _) = bench.slot(0, true);
+            let app = bench.app("1.0.0", 0, true);
+            bench.device.write_flash(primary, &app).unwrap();
+            let key = Sbv2Key::generate(SigningScheme::Ecdsa256).unwrap();
+            let signed = sbv2_signed(&bench.bootloader(), &key);
+            bench.flash_bootloader(&signed);
+            let report = bench.boot();
+            if !works {
+                assert!(!report.boot.booted);
+                let error = report.boot.error.unwrap();
+                assert!(
+                    error.contains("CONFIG_SECURE_BOOT_FLASH_ENC_KEYS_BURN_TOGETHER"),
+                    "{error}"
+                );
+                continue;
+            }
+            assert!(
+                report.boot.booted,
+                "{:?} {:?}",
+                report.boot.error, report.first_boot
+            );
+            assert_eq!(report.resets, 1);
+            let efuses = bench.device.efuses.as_ref().unwrap();
+            assert!(efuses.secure_boot_v2_enabled() && efuses.flash_encryption_enabled());
+            assert_eq!(
+                fuses::flash_encryption_key(efuses).unwrap().unwrap().bits(),
+                128
+            );
+            assert_eq!(bench.boot().rom.unwrap().secure_boot, "verified");
         }
     }
 }

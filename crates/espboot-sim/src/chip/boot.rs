@@ -745,6 +745,15 @@ impl PowerOn {
             Some(key) => {
                 self.first_boot
                     .push("flash encryption: using the key already in eFuse".into());
+                let deferred = std::mem::take(&mut self.deferred_digests);
+                if !deferred.is_empty() {
+                    // the host burned the key alone: the shared block may
+                    // refuse the digest now (it is written once)
+                    self.efuses
+                        .burn_key_digest(&deferred, KeyOptions::default())
+                        .map_err(|e| fail(e.to_string()))?;
+                    commit(&mut self.efuses).map_err(fail)?;
+                }
                 if self.chip == Chip::Esp32 {
                     // a host key leaves FLASH_CRYPT_CONFIG at 0; the
                     // bootloader sets every tweak bit before enabling

@@ -1089,6 +1089,54 @@ fn erased_mid_rewrite(before: &Device, after: &Device) -> Option<u32> {
         .map(|index| (index * sector) as u32)
 }
 
+/// One cut point of [`sweep`]: power on with the cut after operation
+/// `k - 1`, power on again, compare. `None` when it recovered as expected.
+fn sweep_point(
+    device: &Device,
+    k: u64,
+    mode: CutMode,
+    encrypted: bool,
+    expected: &Observed,
+) -> Option<String> {
+    let mut trial = device.clone();
+    let cut = power_on(&mut trial, Some((k - 1, mode)));
+    let hazard = if encrypted {
+        erased_mid_rewrite(device, &trial)
+    } else {
+        None
+    };
+    let resumed = power_on(&mut trial, None);
+    let label = match hazard {
+        Some(sector) => {
+            format!("cut at operation {k} ({mode:?}) [{ERASE_BEFORE_WRITE_HAZARD} at {sector:#x}]")
+        }
+        None => format!("cut at operation {k} ({mode:?})"),
+    };
+    if !cut.boot.interrupted && !cut.boot.booted {
+        return Some(format!(
+            "{label}: the cut boot failed without a power cut: {:?}",
+            cut.boot.error
+        ));
+    }
+    if !resumed.boot.booted {
+        return Some(format!(
+            "{label}: no bootable image afterwards: {}",
+            resumed.boot.error.as_deref().unwrap_or("unknown")
+        ));
+    }
+    match observed(&mut trial, &resumed) {
+        Ok(seen) if seen == *expected => None,
+        Ok(seen) if seen.images != expected.images => Some(format!(
+            "{label}: started {:?}, expected {:?}",
+            seen.images, expected.images
+        )),
+        Ok(_) => Some(format!(
+            "{label}: slot contents differ from the uninterrupted outcome"
+        )),
+        Err(e) => Some(format!("{label}: {e}")),
+    }
+}
+
 /// A power-cut sweep of the whole chip (ROM, first boot, MCUboot through
 /// the port's flash backend, app loading): for every flash operation k of
 /// the next uninterrupted power-on, power on with the cut at k, power on
@@ -1098,7 +1146,7 @@ fn erased_mid_rewrite(before: &Device, after: &Device) -> Option<u32> {
 pub fn sweep(
     device: &Device,
     torn: bool,
-    progress: &dyn Fn(u64, u64),
+    progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<run::SweepReport, String> {
     let started = std::time::Instant::now();
     let mut reference = device.clone();
@@ -1116,56 +1164,42 @@ pub fn sweep(
     } else {
         &[CutMode::Clean]
     };
-    let total = ops * modes.len() as u64;
-    let mut failures = Vec::new();
-    let mut done = 0;
-    for &mode in modes {
-        for k in 1..=ops {
-            let mut trial = device.clone();
-            let cut = power_on(&mut trial, Some((k - 1, mode)));
-            let hazard = if device
-                .efuses
-                .as_ref()
-                .is_some_and(Efuses::flash_encryption_enabled)
-            {
-                erased_mid_rewrite(device, &trial)
-            } else {
-                None
-            };
-            let resumed = power_on(&mut trial, None);
-            let label = match hazard {
-                Some(sector) => format!(
-                    "cut at operation {k} ({mode:?}) [{ERASE_BEFORE_WRITE_HAZARD} at {sector:#x}]"
-                ),
-                None => format!("cut at operation {k} ({mode:?})"),
-            };
-            if !cut.boot.interrupted && !cut.boot.booted {
-                failures.push(format!(
-                    "{label}: the cut boot failed without a power cut: {:?}",
-                    cut.boot.error
-                ));
-            } else if !resumed.boot.booted {
-                failures.push(format!(
-                    "{label}: no bootable image afterwards: {}",
-                    resumed.boot.error.as_deref().unwrap_or("unknown")
-                ));
-            } else {
-                match observed(&mut trial, &resumed) {
-                    Ok(seen) if seen == expected => {}
-                    Ok(seen) if seen.images != expected.images => failures.push(format!(
-                        "{label}: started {:?}, expected {:?}",
-                        seen.images, expected.images
-                    )),
-                    Ok(_) => failures.push(format!(
-                        "{label}: slot contents differ from the uninterrupted outcome"
-                    )),
-                    Err(e) => failures.push(format!("{label}: {e}")),
+    let points: Vec<(u64, CutMode)> = modes
+        .iter()
+        .flat_map(|&m| (1..=ops).map(move |k| (k, m)))
+        .collect();
+    let total = points.len() as u64;
+    let encrypted = device
+        .efuses
+        .as_ref()
+        .is_some_and(Efuses::flash_encryption_enabled);
+    // Points are independent: each starts from a copy of the device.
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let done = std::sync::atomic::AtomicU64::new(0);
+    let failures = std::sync::Mutex::new(Vec::new());
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(points.len().max(1));
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| loop {
+                let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(&(k, mode)) = points.get(index) else {
+                    break;
+                };
+                if let Some(failure) = sweep_point(device, k, mode, encrypted, &expected) {
+                    if let Ok(mut list) = failures.lock() {
+                        list.push((index, failure));
+                    }
                 }
-            }
-            done += 1;
-            progress(done, total);
+                let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                progress(n, total);
+            });
         }
-    }
+    });
+    let mut failures = failures.into_inner().unwrap_or_default();
+    failures.sort_by_key(|(index, _)| *index);
+    let failures: Vec<String> = failures.into_iter().map(|(_, f)| f).collect();
     let seconds = started.elapsed().as_secs_f64();
     Ok(run::SweepReport {
         cut_points: total,

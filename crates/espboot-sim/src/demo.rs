@@ -62,7 +62,8 @@ pub struct DemoReport {
     pub ok: bool,
 }
 
-/// Narration and progress hooks of a run.
+/// Narration and progress hooks of a run. `Sync` because the power-cut
+/// sweep reports progress from its worker threads.
 pub trait DemoObserver: Sync {
     /// A step is starting.
     fn start(&mut self, number: usize, title: &str);

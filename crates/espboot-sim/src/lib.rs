@@ -11,27 +11,36 @@
 //! - [`config::ConfigFile`] / [`config::FlashMap`]: `bootloader.conf`
 //!   parsing with the port's rules and per-target defaults
 //!   ([`config::Target`]), resolved and validated into a flash map.
-//! - [`device::Device`]: a device directory (`flash.bin` + `device.json`).
+//! - [`device::Device`]: a device directory (`flash.bin`, `device.json`,
+//!   and for the modelled chips `efuse.bin`).
 //! - [`run::Setup`]: the owned twin of `mcuboot_boot::BootConfig`;
 //!   [`run::boot`], [`run::app_set_pending`], [`run::app_confirm`] and the
 //!   power-cut sweep [`run::sweep`] / [`run::sweep_flash`].
 //! - [`scenario`]: MCUboot's simulator scenarios over every configuration
 //!   (strategy × layout × write size × erased value).
-//! - [`chip::port_flash::PortFlash`]: the Espressif port's flash backend
-//!   with transparent flash encryption (groundwork for the virtual chip).
+//! - [`chip`]: the virtual ESP chip. [`chip::boot::power_on`] runs one
+//!   power-on: the ROM stage (bootloader parse, Secure Boot V2 against the
+//!   burned digests, flash decryption), the port's first boot (digests,
+//!   flash-encryption key, in-place encryption, crypt counter), MCUboot over
+//!   the port's flash backend ([`chip::port_flash::PortFlash`]) and app
+//!   loading; [`chip::bootloader`] and [`chip::app`] build what it runs,
+//!   [`chip::fuses`] reads the keys the hardware sees, [`chip::preflight`]
+//!   checks what `sim write` is given.
 //! - [`demo`]: `espboot demo`, the whole chain narrated and checked.
 //!
 //! ```
+//! use espboot_sim::chip::boot::power_on;
 //! use espboot_sim::config::Target;
 //! use espboot_sim::device::Device;
-//! use espboot_sim::run;
 //!
-//! // An ESP32-C3 with the port's default flash map and an erased flash:
-//! // nothing to boot yet, and the bootloader says so.
+//! // An ESP32-C3 with the port's defaults: its ROM finds the (unsigned)
+//! // bootloader `Device::create` flashed, but the slots are empty, so
+//! // MCUboot has nothing to boot.
 //! let mut device = Device::create(Target::Esp32c3, &[], None)?;
-//! let report = run::boot(&mut device, None);
-//! assert!(!report.booted);
-//! assert_eq!(report.erases, 0);
+//! let report = power_on(&mut device, None);
+//! assert_eq!(report.rom.as_ref().map(|r| r.secure_boot), Some("disabled"));
+//! assert!(!report.boot.booted);
+//! assert_eq!(report.boot.erases, 0);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!

@@ -332,7 +332,19 @@ pub struct Region {
 #[derive(Debug, Clone)]
 pub struct Snapshot {
     data: Vec<u8>,
-    programmed: Vec<bool>,
+}
+
+/// One flash operation as the flash saw it, recorded by
+/// [`SimFlash::start_recording`]; issuing it again with [`SimFlash::replay`]
+/// has exactly the original's effect (and counts as one operation, so an
+/// armed power cut applies to it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FlashOp {
+    /// Erase of one sector (an erase call over several sectors is one
+    /// operation per sector).
+    Erase { sector: usize },
+    /// One write call.
+    Write { offset: u32, bytes: Vec<u8> },
 }
 
 impl Snapshot {
@@ -353,9 +365,10 @@ struct PowerCut {
 #[derive(Debug, Clone)]
 pub struct SimFlash {
     geometry: Geometry,
+    /// The cell contents. Whether a cell may be programmed is not stored
+    /// separately: a cell is programmable exactly when it holds the erased
+    /// value (see the module documentation), so `data` alone decides.
     data: Vec<u8>,
-    /// Per byte: programmed since the last erase.
-    programmed: Vec<bool>,
     /// Per sector: changed since the last snapshot restore.
     dirty: Vec<bool>,
     regions: Vec<Region>,
@@ -367,6 +380,8 @@ pub struct SimFlash {
     cut: Option<PowerCut>,
     /// The operation at which power was lost, while the device is off.
     lost_at: Option<u64>,
+    /// Operations performed since [`Self::start_recording`], if recording.
+    recording: Option<Vec<FlashOp>>,
 }
 
 impl SimFlash {
@@ -376,7 +391,6 @@ impl SimFlash {
         let sectors = geometry.sector_count();
         Self {
             data: vec![geometry.erased; size],
-            programmed: vec![false; size],
             dirty: vec![false; sectors],
             geometry,
             regions: Vec::new(),
@@ -385,6 +399,7 @@ impl SimFlash {
             ops: 0,
             cut: None,
             lost_at: None,
+            recording: None,
         }
     }
 
@@ -401,10 +416,6 @@ impl SimFlash {
             });
         }
         flash.data.copy_from_slice(contents);
-        let erased = flash.geometry.erased;
-        for (p, &b) in flash.programmed.iter_mut().zip(contents) {
-            *p = b != erased;
-        }
         Ok(flash)
     }
 
@@ -489,7 +500,55 @@ impl SimFlash {
         self.dirty.fill(false);
         Snapshot {
             data: self.data.clone(),
-            programmed: self.programmed.clone(),
+        }
+    }
+
+    /// Brings `snapshot` (taken from this flash) up to date with the
+    /// current contents, copying only the sectors changed since the last
+    /// snapshot, restore or update, and marks every sector clean: a later
+    /// [`Self::restore`] returns to the present state.
+    pub fn update_snapshot(&mut self, snapshot: &mut Snapshot) {
+        for (index, dirty) in self.dirty.iter_mut().enumerate() {
+            if *dirty {
+                let r = self.geometry.sector(index);
+                let r = r.start as usize..r.end as usize;
+                snapshot.data[r.clone()].copy_from_slice(&self.data[r]);
+                *dirty = false;
+            }
+        }
+    }
+
+    /// Starts recording every operation performed (cut operations
+    /// excepted), dropping an earlier recording.
+    pub fn start_recording(&mut self) {
+        self.recording = Some(Vec::new());
+    }
+
+    /// Stops recording and returns the operations performed since
+    /// [`Self::start_recording`], in order.
+    pub fn take_recording(&mut self) -> Vec<FlashOp> {
+        self.recording.take().unwrap_or_default()
+    }
+
+    /// Issues `op` again, exactly as the original call did: one operation,
+    /// subject to an armed power cut.
+    ///
+    /// # Errors
+    /// As [`NorFlash::erase`] and [`NorFlash::write`].
+    pub fn replay(&mut self, op: &FlashOp) -> Result<(), FlashError> {
+        match op {
+            FlashOp::Erase { sector } => {
+                if *sector >= self.geometry.sector_count() {
+                    return Err(FlashError::OutOfBounds {
+                        offset: self.geometry.capacity(),
+                        len: 0,
+                        capacity: self.geometry.capacity(),
+                    });
+                }
+                let r = self.geometry.sector(*sector);
+                self.erase(r.start, r.end)
+            }
+            FlashOp::Write { offset, bytes } => self.write(*offset, bytes),
         }
     }
 
@@ -500,8 +559,7 @@ impl SimFlash {
             if *dirty {
                 let r = self.geometry.sector(index);
                 let r = r.start as usize..r.end as usize;
-                self.data[r.clone()].copy_from_slice(&snapshot.data[r.clone()]);
-                self.programmed[r.clone()].copy_from_slice(&snapshot.programmed[r]);
+                self.data[r.clone()].copy_from_slice(&snapshot.data[r]);
                 *dirty = false;
             }
         }
@@ -558,8 +616,12 @@ impl SimFlash {
             Some(CutMode::Clean) => return,
         };
         self.data[start..end].fill(self.geometry.erased);
-        self.programmed[start..end].fill(false);
         self.dirty[index] = true;
+        if mode.is_none() {
+            if let Some(log) = &mut self.recording {
+                log.push(FlashOp::Erase { sector: index });
+            }
+        }
         let time = self.timing.erase_us(size);
         let c = self.counters_for(r.start);
         c.erases += 1;
@@ -567,15 +629,22 @@ impl SimFlash {
     }
 }
 
-/// Index of the first `true` in `flags`. Compares 4 KiB at a time with an
-/// all-clear block (a vectorised `memcmp`), because this check runs over
-/// every programmed byte and dominated sweep profiles.
-fn first_set(flags: &[bool]) -> Option<usize> {
-    static CLEAR: [bool; 4096] = [false; 4096];
+/// Index of the first byte of `cells` that does not hold `erased` (a
+/// programmed cell). Compares 4 KiB at a time with an all-erased block (a
+/// vectorised `memcmp`), because this check runs over every programmed byte
+/// and dominated sweep profiles.
+fn first_programmed(cells: &[u8], erased: u8) -> Option<usize> {
+    static ONES: [u8; 4096] = [0xff; 4096];
+    static ZEROS: [u8; 4096] = [0x00; 4096];
+    let block: &[u8] = match erased {
+        0xff => &ONES,
+        0x00 => &ZEROS,
+        _ => return cells.iter().position(|&b| b != erased),
+    };
     let mut base = 0;
-    for chunk in flags.chunks(CLEAR.len()) {
-        if chunk != &CLEAR[..chunk.len()] {
-            return chunk.iter().position(|&f| f).map(|i| base + i);
+    for chunk in cells.chunks(block.len()) {
+        if chunk != &block[..chunk.len()] {
+            return chunk.iter().position(|&b| b != erased).map(|i| base + i);
         }
         base += chunk.len();
     }
@@ -653,7 +722,7 @@ impl NorFlash for SimFlash {
             });
         }
         let r = self.check_range(offset, bytes.len())?;
-        if let Some(i) = first_set(&self.programmed[r.clone()]) {
+        if let Some(i) = first_programmed(&self.data[r.clone()], self.geometry.erased) {
             return Err(FlashError::NotErased {
                 address: offset + i as u32,
             });
@@ -669,10 +738,14 @@ impl NorFlash for SimFlash {
         };
         if n > 0 {
             let done = r.start..r.start + n;
-            self.data[done.clone()].copy_from_slice(&bytes[..n]);
-            let erased = self.geometry.erased;
-            for (p, &b) in self.programmed[done].iter_mut().zip(&bytes[..n]) {
-                *p = b != erased;
+            self.data[done].copy_from_slice(&bytes[..n]);
+            if mode.is_none() {
+                if let Some(log) = &mut self.recording {
+                    log.push(FlashOp::Write {
+                        offset,
+                        bytes: bytes.to_vec(),
+                    });
+                }
             }
             let first = self.geometry.sector_index(offset);
             let last = self.geometry.sector_index(offset + n as u32 - 1);
@@ -873,6 +946,61 @@ mod tests {
             "programmed state restored too"
         );
         assert_eq!(f.total_counters(), Counters::default());
+    }
+
+    #[test]
+    fn update_snapshot_moves_the_restore_point() {
+        let mut f = esp(4, 0xff);
+        let mut snap = f.snapshot();
+        f.write(0x1000, &[1; 4]).unwrap();
+        f.update_snapshot(&mut snap);
+        assert_eq!(&snap.data()[0x1000..0x1004], &[1; 4]);
+        f.erase(0x1000, 0x2000).unwrap();
+        f.write(0x2000, &[2; 4]).unwrap();
+        f.restore(&snap);
+        assert_eq!(f.data(), snap.data());
+        assert_eq!(&f.data()[0x1000..0x1004], &[1; 4]);
+        assert_eq!(&f.data()[0x2000..0x2004], &[0xff; 4]);
+    }
+
+    /// Replaying a recording on the starting state reproduces the end
+    /// state; the cut operation is not recorded, and a replayed operation
+    /// obeys an armed cut like the original call.
+    #[test]
+    fn replay_reproduces_recorded_operations() {
+        let mut f = esp(4, 0xff);
+        f.write(0x3000, &[9; 8]).unwrap();
+        let start = f.clone();
+        f.start_recording();
+        f.erase(0x3000, 0x5000).unwrap();
+        f.write(0x3000, &[1; 8]).unwrap();
+        f.arm_power_cut(1, CutMode::Torn);
+        assert!(f.write(0x4000, &[2; 8]).is_err());
+        let log = f.take_recording();
+        assert_eq!(
+            log,
+            vec![
+                FlashOp::Erase { sector: 3 },
+                FlashOp::Erase { sector: 4 },
+                FlashOp::Write {
+                    offset: 0x3000,
+                    bytes: vec![1; 8]
+                },
+            ]
+        );
+        let mut g = start.clone();
+        for op in &log {
+            g.replay(op).unwrap();
+        }
+        g.arm_power_cut(1, CutMode::Torn);
+        assert!(g
+            .replay(&FlashOp::Write {
+                offset: 0x4000,
+                bytes: vec![2; 8]
+            })
+            .is_err());
+        assert_eq!(f.data(), g.data());
+        assert!(g.replay(&FlashOp::Erase { sector: 8 }).is_err());
     }
 
     #[derive(Debug, Clone)]

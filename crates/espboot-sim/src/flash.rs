@@ -346,6 +346,8 @@ pub struct Region {
 #[derive(Debug, Clone)]
 pub struct Snapshot {
     data: Vec<u8>,
+    /// The flash's per-sector erased marks for `data`.
+    erased_from: Vec<u32>,
 }
 
 /// One flash operation as the flash saw it, recorded by
@@ -387,9 +389,9 @@ pub struct SimFlash {
     dirty: Vec<bool>,
     /// Per sector: an address from which every byte to the sector's end
     /// holds the erased value (the sector end when nothing is known). A
-    /// write at or above it needs no check for programmed cells; NOR is
+    /// write at or above it needs no check for programmed cells (NOR is
     /// mostly programmed upwards after an erase, so most writes take that
-    /// path.
+    /// path), and erasing a sector whose mark is its start changes nothing.
     erased_from: Vec<u32>,
     regions: Vec<Region>,
     /// One entry per region, then one for "outside every region".
@@ -437,9 +439,15 @@ impl SimFlash {
             });
         }
         flash.data.copy_from_slice(contents);
-        flash
-            .erased_from
-            .copy_from_slice(&flash.geometry.bounds[1..]);
+        let erased = flash.geometry.erased;
+        for (index, mark) in flash.erased_from.iter_mut().enumerate() {
+            let r = flash.geometry.sector(index);
+            let cells = &flash.data[r.start as usize..r.end as usize];
+            *mark = match cells.iter().rposition(|&b| b != erased) {
+                Some(last) => r.start + last as u32 + 1,
+                None => r.start,
+            };
+        }
         Ok(flash)
     }
 
@@ -524,6 +532,7 @@ impl SimFlash {
         self.dirty.fill(false);
         Snapshot {
             data: self.data.clone(),
+            erased_from: self.erased_from.clone(),
         }
     }
 
@@ -537,6 +546,7 @@ impl SimFlash {
                 let r = self.geometry.sector(index);
                 let r = r.start as usize..r.end as usize;
                 snapshot.data[r.clone()].copy_from_slice(&self.data[r]);
+                snapshot.erased_from[index] = self.erased_from[index];
                 *dirty = false;
             }
         }
@@ -584,7 +594,7 @@ impl SimFlash {
                 let r = self.geometry.sector(index);
                 let r = r.start as usize..r.end as usize;
                 self.data[r.clone()].copy_from_slice(&snapshot.data[r]);
-                self.erased_from[index] = self.geometry.bounds[index + 1];
+                self.erased_from[index] = snapshot.erased_from[index];
                 *dirty = false;
             }
         }
@@ -640,13 +650,17 @@ impl SimFlash {
             Some(CutMode::Torn) => start + (end - start) / 2,
             Some(CutMode::Clean) => return,
         };
-        self.data[start..end].fill(self.geometry.erased);
-        self.dirty[index] = true;
-        // A torn erase leaves the upper half as it was.
-        self.erased_from[index] = match mode {
-            None => r.start,
-            Some(_) => r.end,
-        };
+        // A sector known to be erased already stays as it is: no bytes
+        // change, so it is not dirty either (the operation still counts).
+        if self.erased_from[index] != r.start {
+            self.data[start..end].fill(self.geometry.erased);
+            self.dirty[index] = true;
+            // A torn erase leaves the upper half as it was.
+            self.erased_from[index] = match mode {
+                None => r.start,
+                Some(_) => r.end,
+            };
+        }
         if mode.is_none() {
             if let Some(log) = &mut self.recording {
                 log.push(FlashOp::Erase { sector: index });
@@ -1168,6 +1182,14 @@ mod tests {
                 }
                 f.power_cycle();
                 prop_assert_eq!(f.data(), &model[..]);
+                // Every erased mark holds, and a loaded copy's marks too.
+                let loaded = SimFlash::from_bytes(f.geometry().clone(), f.data()).unwrap();
+                for g in [&f, &loaded] {
+                    for (index, &mark) in g.erased_from.iter().enumerate() {
+                        let end = g.geometry.sector(index).end;
+                        prop_assert!(g.data[mark as usize..end as usize].iter().all(|&b| b == erased));
+                    }
+                }
             }
         }
     }

@@ -275,15 +275,29 @@ impl TimingModel {
     /// Time to program `len` bytes at `offset`, page by page.
     pub fn program_us(&self, offset: u32, len: u32) -> f64 {
         let page = self.page_size.max(1);
+        let piece = |n: u32| {
+            let partial = self.first_byte_us + f64::from(n.saturating_sub(1)) * self.next_byte_us;
+            partial.min(self.page_program_us)
+        };
         let mut total = 0.0;
         let mut at = offset;
         let end = offset.saturating_add(len);
-        while at < end {
-            let page_end = (at / page + 1).saturating_mul(page).min(end);
-            let n = page_end - at;
-            let partial = self.first_byte_us + f64::from(n.saturating_sub(1)) * self.next_byte_us;
-            total += partial.min(self.page_program_us);
-            at = page_end;
+        // Pieces in address order, each added as it comes (the sum is the
+        // same, bit for bit, as adding page by page); whole pages cost the
+        // same, so that piece is computed once (this runs for every write
+        // of a sweep).
+        let first_end = (at / page).saturating_add(1).saturating_mul(page).min(end);
+        if at < end {
+            total += piece(first_end - at);
+            at = first_end;
+        }
+        let whole = piece(page);
+        while end - at >= page {
+            total += whole;
+            at += page;
+        }
+        if at < end {
+            total += piece(end - at);
         }
         total
     }
@@ -332,7 +346,21 @@ pub struct Region {
 #[derive(Debug, Clone)]
 pub struct Snapshot {
     data: Vec<u8>,
-    programmed: Vec<bool>,
+    /// The flash's per-sector erased marks for `data`.
+    erased_from: Vec<u32>,
+}
+
+/// One flash operation as the flash saw it, recorded by
+/// [`SimFlash::start_recording`]; issuing it again with [`SimFlash::replay`]
+/// has exactly the original's effect (and counts as one operation, so an
+/// armed power cut applies to it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FlashOp {
+    /// Erase of one sector (an erase call over several sectors is one
+    /// operation per sector).
+    Erase { sector: usize },
+    /// One write call.
+    Write { offset: u32, bytes: Vec<u8> },
 }
 
 impl Snapshot {
@@ -353,11 +381,18 @@ struct PowerCut {
 #[derive(Debug, Clone)]
 pub struct SimFlash {
     geometry: Geometry,
+    /// The cell contents. Whether a cell may be programmed is not stored
+    /// separately: a cell is programmable exactly when it holds the erased
+    /// value (see the module documentation), so `data` alone decides.
     data: Vec<u8>,
-    /// Per byte: programmed since the last erase.
-    programmed: Vec<bool>,
     /// Per sector: changed since the last snapshot restore.
     dirty: Vec<bool>,
+    /// Per sector: an address from which every byte to the sector's end
+    /// holds the erased value (the sector end when nothing is known). A
+    /// write at or above it needs no check for programmed cells (NOR is
+    /// mostly programmed upwards after an erase, so most writes take that
+    /// path), and erasing a sector whose mark is its start changes nothing.
+    erased_from: Vec<u32>,
     regions: Vec<Region>,
     /// One entry per region, then one for "outside every region".
     counters: Vec<Counters>,
@@ -367,6 +402,8 @@ pub struct SimFlash {
     cut: Option<PowerCut>,
     /// The operation at which power was lost, while the device is off.
     lost_at: Option<u64>,
+    /// Operations performed since [`Self::start_recording`], if recording.
+    recording: Option<Vec<FlashOp>>,
 }
 
 impl SimFlash {
@@ -376,8 +413,8 @@ impl SimFlash {
         let sectors = geometry.sector_count();
         Self {
             data: vec![geometry.erased; size],
-            programmed: vec![false; size],
             dirty: vec![false; sectors],
+            erased_from: geometry.bounds[..sectors].to_vec(),
             geometry,
             regions: Vec::new(),
             counters: vec![Counters::default()],
@@ -385,6 +422,7 @@ impl SimFlash {
             ops: 0,
             cut: None,
             lost_at: None,
+            recording: None,
         }
     }
 
@@ -402,8 +440,13 @@ impl SimFlash {
         }
         flash.data.copy_from_slice(contents);
         let erased = flash.geometry.erased;
-        for (p, &b) in flash.programmed.iter_mut().zip(contents) {
-            *p = b != erased;
+        for (index, mark) in flash.erased_from.iter_mut().enumerate() {
+            let r = flash.geometry.sector(index);
+            let cells = &flash.data[r.start as usize..r.end as usize];
+            *mark = match cells.iter().rposition(|&b| b != erased) {
+                Some(last) => r.start + last as u32 + 1,
+                None => r.start,
+            };
         }
         Ok(flash)
     }
@@ -489,7 +532,57 @@ impl SimFlash {
         self.dirty.fill(false);
         Snapshot {
             data: self.data.clone(),
-            programmed: self.programmed.clone(),
+            erased_from: self.erased_from.clone(),
+        }
+    }
+
+    /// Brings `snapshot` (taken from this flash) up to date with the
+    /// current contents, copying only the sectors changed since the last
+    /// snapshot, restore or update, and marks every sector clean: a later
+    /// [`Self::restore`] returns to the present state.
+    pub fn update_snapshot(&mut self, snapshot: &mut Snapshot) {
+        for (index, dirty) in self.dirty.iter_mut().enumerate() {
+            if *dirty {
+                let r = self.geometry.sector(index);
+                let r = r.start as usize..r.end as usize;
+                snapshot.data[r.clone()].copy_from_slice(&self.data[r]);
+                snapshot.erased_from[index] = self.erased_from[index];
+                *dirty = false;
+            }
+        }
+    }
+
+    /// Starts recording every operation performed (cut operations
+    /// excepted), dropping an earlier recording.
+    pub fn start_recording(&mut self) {
+        self.recording = Some(Vec::new());
+    }
+
+    /// Stops recording and returns the operations performed since
+    /// [`Self::start_recording`], in order.
+    pub fn take_recording(&mut self) -> Vec<FlashOp> {
+        self.recording.take().unwrap_or_default()
+    }
+
+    /// Issues `op` again, exactly as the original call did: one operation,
+    /// subject to an armed power cut.
+    ///
+    /// # Errors
+    /// As [`NorFlash::erase`] and [`NorFlash::write`].
+    pub fn replay(&mut self, op: &FlashOp) -> Result<(), FlashError> {
+        match op {
+            FlashOp::Erase { sector } => {
+                if *sector >= self.geometry.sector_count() {
+                    return Err(FlashError::OutOfBounds {
+                        offset: self.geometry.capacity(),
+                        len: 0,
+                        capacity: self.geometry.capacity(),
+                    });
+                }
+                let r = self.geometry.sector(*sector);
+                self.erase(r.start, r.end)
+            }
+            FlashOp::Write { offset, bytes } => self.write(*offset, bytes),
         }
     }
 
@@ -500,8 +593,8 @@ impl SimFlash {
             if *dirty {
                 let r = self.geometry.sector(index);
                 let r = r.start as usize..r.end as usize;
-                self.data[r.clone()].copy_from_slice(&snapshot.data[r.clone()]);
-                self.programmed[r.clone()].copy_from_slice(&snapshot.programmed[r]);
+                self.data[r.clone()].copy_from_slice(&snapshot.data[r]);
+                self.erased_from[index] = snapshot.erased_from[index];
                 *dirty = false;
             }
         }
@@ -557,9 +650,22 @@ impl SimFlash {
             Some(CutMode::Torn) => start + (end - start) / 2,
             Some(CutMode::Clean) => return,
         };
-        self.data[start..end].fill(self.geometry.erased);
-        self.programmed[start..end].fill(false);
-        self.dirty[index] = true;
+        // A sector known to be erased already stays as it is: no bytes
+        // change, so it is not dirty either (the operation still counts).
+        if self.erased_from[index] != r.start {
+            self.data[start..end].fill(self.geometry.erased);
+            self.dirty[index] = true;
+            // A torn erase leaves the upper half as it was.
+            self.erased_from[index] = match mode {
+                None => r.start,
+                Some(_) => r.end,
+            };
+        }
+        if mode.is_none() {
+            if let Some(log) = &mut self.recording {
+                log.push(FlashOp::Erase { sector: index });
+            }
+        }
         let time = self.timing.erase_us(size);
         let c = self.counters_for(r.start);
         c.erases += 1;
@@ -567,15 +673,22 @@ impl SimFlash {
     }
 }
 
-/// Index of the first `true` in `flags`. Compares 4 KiB at a time with an
-/// all-clear block (a vectorised `memcmp`), because this check runs over
-/// every programmed byte and dominated sweep profiles.
-fn first_set(flags: &[bool]) -> Option<usize> {
-    static CLEAR: [bool; 4096] = [false; 4096];
+/// Index of the first byte of `cells` that does not hold `erased` (a
+/// programmed cell). Compares 4 KiB at a time with an all-erased block (a
+/// vectorised `memcmp`), because this check runs over every programmed byte
+/// and dominated sweep profiles.
+fn first_programmed(cells: &[u8], erased: u8) -> Option<usize> {
+    static ONES: [u8; 4096] = [0xff; 4096];
+    static ZEROS: [u8; 4096] = [0x00; 4096];
+    let block: &[u8] = match erased {
+        0xff => &ONES,
+        0x00 => &ZEROS,
+        _ => return cells.iter().position(|&b| b != erased),
+    };
     let mut base = 0;
-    for chunk in flags.chunks(CLEAR.len()) {
-        if chunk != &CLEAR[..chunk.len()] {
-            return chunk.iter().position(|&f| f).map(|i| base + i);
+    for chunk in cells.chunks(block.len()) {
+        if chunk != &block[..chunk.len()] {
+            return chunk.iter().position(|&b| b != erased).map(|i| base + i);
         }
         base += chunk.len();
     }
@@ -653,13 +766,19 @@ impl NorFlash for SimFlash {
             });
         }
         let r = self.check_range(offset, bytes.len())?;
-        if let Some(i) = first_set(&self.programmed[r.clone()]) {
-            return Err(FlashError::NotErased {
-                address: offset + i as u32,
-            });
-        }
         if bytes.is_empty() {
             return Ok(());
+        }
+        let first = self.geometry.sector_index(offset);
+        let last_byte = offset + (len32 - 1);
+        let known_erased =
+            self.erased_from[first] <= offset && last_byte < self.geometry.bounds[first + 1];
+        if !known_erased {
+            if let Some(i) = first_programmed(&self.data[r.clone()], self.geometry.erased) {
+                return Err(FlashError::NotErased {
+                    address: offset + i as u32,
+                });
+            }
         }
         let mode = self.begin_op()?;
         let n = match mode {
@@ -669,14 +788,25 @@ impl NorFlash for SimFlash {
         };
         if n > 0 {
             let done = r.start..r.start + n;
-            self.data[done.clone()].copy_from_slice(&bytes[..n]);
-            let erased = self.geometry.erased;
-            for (p, &b) in self.programmed[done].iter_mut().zip(&bytes[..n]) {
-                *p = b != erased;
+            self.data[done].copy_from_slice(&bytes[..n]);
+            if mode.is_none() {
+                if let Some(log) = &mut self.recording {
+                    log.push(FlashOp::Write {
+                        offset,
+                        bytes: bytes.to_vec(),
+                    });
+                }
             }
-            let first = self.geometry.sector_index(offset);
-            let last = self.geometry.sector_index(offset + n as u32 - 1);
+            let end = offset + n as u32;
+            let last = self.geometry.sector_index(end - 1);
             self.dirty[first..=last].fill(true);
+            // Every cell written was erased before, and those above the
+            // written range in each sector are untouched.
+            for index in first..=last {
+                let sector_end = self.geometry.bounds[index + 1];
+                let mark = &mut self.erased_from[index];
+                *mark = (*mark).max(end.min(sector_end));
+            }
             let time = self.timing.program_us(offset, n as u32);
             let c = self.counters_for(offset);
             c.writes += 1;
@@ -875,6 +1005,91 @@ mod tests {
         assert_eq!(f.total_counters(), Counters::default());
     }
 
+    /// The page-wise program time: partial first and last pages, whole
+    /// pages in between (the reference is the page-by-page definition).
+    #[test]
+    fn program_time_is_the_sum_over_pages() {
+        let t = TimingModel {
+            first_byte_us: 0.3,
+            next_byte_us: 0.1,
+            page_program_us: 7.7,
+            page_size: 16,
+            ..TimingModel::default()
+        };
+        for offset in 0..40u32 {
+            for len in 0..70u32 {
+                let mut want = 0.0;
+                let mut at = offset;
+                while at < offset + len {
+                    let page_end = ((at / 16 + 1) * 16).min(offset + len);
+                    let n = page_end - at;
+                    want += (0.3 + f64::from(n - 1) * 0.1).min(7.7);
+                    at = page_end;
+                }
+                assert_eq!(
+                    t.program_us(offset, len).to_bits(),
+                    want.to_bits(),
+                    "{offset}+{len}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn update_snapshot_moves_the_restore_point() {
+        let mut f = esp(4, 0xff);
+        let mut snap = f.snapshot();
+        f.write(0x1000, &[1; 4]).unwrap();
+        f.update_snapshot(&mut snap);
+        assert_eq!(&snap.data()[0x1000..0x1004], &[1; 4]);
+        f.erase(0x1000, 0x2000).unwrap();
+        f.write(0x2000, &[2; 4]).unwrap();
+        f.restore(&snap);
+        assert_eq!(f.data(), snap.data());
+        assert_eq!(&f.data()[0x1000..0x1004], &[1; 4]);
+        assert_eq!(&f.data()[0x2000..0x2004], &[0xff; 4]);
+    }
+
+    /// Replaying a recording on the starting state reproduces the end
+    /// state; the cut operation is not recorded, and a replayed operation
+    /// obeys an armed cut like the original call.
+    #[test]
+    fn replay_reproduces_recorded_operations() {
+        let mut f = esp(4, 0xff);
+        f.write(0x3000, &[9; 8]).unwrap();
+        let start = f.clone();
+        f.start_recording();
+        f.erase(0x3000, 0x5000).unwrap();
+        f.write(0x3000, &[1; 8]).unwrap();
+        f.arm_power_cut(1, CutMode::Torn);
+        assert!(f.write(0x4000, &[2; 8]).is_err());
+        let log = f.take_recording();
+        assert_eq!(
+            log,
+            vec![
+                FlashOp::Erase { sector: 3 },
+                FlashOp::Erase { sector: 4 },
+                FlashOp::Write {
+                    offset: 0x3000,
+                    bytes: vec![1; 8]
+                },
+            ]
+        );
+        let mut g = start.clone();
+        for op in &log {
+            g.replay(op).unwrap();
+        }
+        g.arm_power_cut(1, CutMode::Torn);
+        assert!(g
+            .replay(&FlashOp::Write {
+                offset: 0x4000,
+                bytes: vec![2; 8]
+            })
+            .is_err());
+        assert_eq!(f.data(), g.data());
+        assert!(g.replay(&FlashOp::Erase { sector: 8 }).is_err());
+    }
+
     #[derive(Debug, Clone)]
     enum Op {
         Erase(usize),
@@ -887,6 +1102,96 @@ mod tests {
             (0u32..0x4000, proptest::collection::vec(any::<u8>(), 0..64))
                 .prop_map(|(o, b)| Op::Write(o, b)),
         ]
+    }
+
+    #[derive(Debug, Clone)]
+    enum Step {
+        Erase(usize),
+        Write(u32, Vec<u8>),
+        TornErase(usize),
+        TornWrite(u32, Vec<u8>),
+        Snapshot,
+        Restore,
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        let bytes =
+            || proptest::collection::vec(prop_oneof![Just(0xffu8), Just(0x00), any::<u8>()], 0..48);
+        // Offsets cluster at the start and the end of the sectors, so
+        // writes overlap each other and cross sector boundaries.
+        let offset =
+            || (0u32..4, prop_oneof![0u32..96, 0xfa0u32..0x1000]).prop_map(|(s, o)| s * 0x1000 + o);
+        prop_oneof![
+            (0usize..4).prop_map(Step::Erase),
+            (offset(), bytes()).prop_map(|(o, b)| Step::Write(o, b)),
+            (0usize..4).prop_map(Step::TornErase),
+            (offset(), bytes()).prop_map(|(o, b)| Step::TornWrite(o, b)),
+            Just(Step::Snapshot),
+            Just(Step::Restore),
+        ]
+    }
+
+    proptest! {
+        /// A write is accepted exactly when every cell it covers holds the
+        /// erased value (the definition; the flash short-cuts the check
+        /// with per-sector marks), through torn operations, snapshots and
+        /// restores.
+        #[test]
+        fn write_acceptance_matches_the_erased_value_rule(
+            steps in proptest::collection::vec(step(), 1..60),
+            erased in prop_oneof![Just(0xffu8), Just(0x00)],
+        ) {
+            let g = Geometry::uniform(0x1000, 4, 1, erased).unwrap();
+            let mut f = SimFlash::new(g);
+            let mut model = vec![erased; 0x4000];
+            let mut snap = (f.snapshot(), model.clone());
+            for st in &steps {
+                match st {
+                    Step::Erase(s) | Step::TornErase(s) => {
+                        let torn = matches!(st, Step::TornErase(_));
+                        if torn { f.arm_power_cut(1, CutMode::Torn); }
+                        let r = f.erase(*s as u32 * 0x1000, (*s as u32 + 1) * 0x1000);
+                        prop_assert_eq!(r.is_err(), torn);
+                        let n = if torn { 0x800 } else { 0x1000 };
+                        model[s * 0x1000..s * 0x1000 + n].fill(erased);
+                    }
+                    Step::Write(o, b) | Step::TornWrite(o, b) => {
+                        let torn = matches!(st, Step::TornWrite(..));
+                        let o = *o as usize;
+                        let fits = o + b.len() <= 0x4000;
+                        let ok = fits && model[o..o + b.len()].iter().all(|&c| c == erased);
+                        if torn { f.arm_power_cut(1, CutMode::Torn); }
+                        let r = f.write(o as u32, b);
+                        if !ok {
+                            let refused = r.is_err() && !matches!(r, Err(FlashError::PowerLost { .. }));
+                            prop_assert!(refused, "{:?}", r);
+                        } else if torn && !b.is_empty() {
+                            let lost = matches!(r, Err(FlashError::PowerLost { .. }));
+                            prop_assert!(lost);
+                            model[o..o + b.len() / 2].copy_from_slice(&b[..b.len() / 2]);
+                        } else {
+                            prop_assert!(r.is_ok(), "{:?}", r);
+                            model[o..o + b.len()].copy_from_slice(b);
+                        }
+                    }
+                    Step::Snapshot => snap = (f.snapshot(), model.clone()),
+                    Step::Restore => {
+                        f.restore(&snap.0);
+                        model.clone_from(&snap.1);
+                    }
+                }
+                f.power_cycle();
+                prop_assert_eq!(f.data(), &model[..]);
+                // Every erased mark holds, and a loaded copy's marks too.
+                let loaded = SimFlash::from_bytes(f.geometry().clone(), f.data()).unwrap();
+                for g in [&f, &loaded] {
+                    for (index, &mark) in g.erased_from.iter().enumerate() {
+                        let end = g.geometry.sector(index).end;
+                        prop_assert!(g.data[mark as usize..end as usize].iter().all(|&b| b == erased));
+                    }
+                }
+            }
+        }
     }
 
     proptest! {

@@ -16,6 +16,9 @@
 //!   (the [`BootedImage`]s and the [`SwapType`] acted upon) or a
 //!   [`BootError`]; flash errors (a power cut in a simulation) abort it
 //!   unchanged, and calling [`boot`] again resumes;
+//! - [`boot_cached`]: the same boot taking image validation results from a
+//!   [`ValidationCache`] that vouches for unchanged image bytes (for
+//!   simulators that boot the same images thousands of times);
 //! - the application side: [`set_pending`] and [`set_confirmed`];
 //! - inspection: [`read_trailer`], [`read_scratch_trailer`], [`slot_header`],
 //!   [`decide_swap_type`] (the swap-type decision table), [`max_image_size`].
@@ -101,6 +104,7 @@
 #![no_std]
 #![forbid(unsafe_code)]
 
+mod cache;
 mod config;
 mod enc;
 mod error;
@@ -116,6 +120,7 @@ mod trailer;
 #[cfg(test)]
 mod tests;
 
+pub use cache::ValidationCache;
 pub use config::{
     Area, BootConfig, DowngradePrevention, ImageSlots, SectorLayout, SectorRun, Slot,
     UpgradeStrategy, MAX_IMAGES,
@@ -157,7 +162,22 @@ pub fn boot<F: NorFlash>(
     flash: &mut F,
     cfg: &BootConfig<'_>,
 ) -> Result<BootResponse, BootError<F::Error>> {
-    loader::run(flash, cfg)
+    loader::run(flash, cfg, None)
+}
+
+/// [`boot`] with remembered validation results: an image whose flash bytes
+/// `cache` vouches for is not hashed again. Flash operations, their order
+/// and the outcome are those of [`boot`] as long as `cache` keeps the
+/// [`ValidationCache`] contract; only reads are saved.
+///
+/// # Errors
+/// As [`boot`].
+pub fn boot_cached<F: NorFlash>(
+    flash: &mut F,
+    cfg: &BootConfig<'_>,
+    cache: &mut dyn ValidationCache<F>,
+) -> Result<BootResponse, BootError<F::Error>> {
+    loader::run(flash, cfg, Some(cache))
 }
 
 /// What the running application calls to request an upgrade of `image` to

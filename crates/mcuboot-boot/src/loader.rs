@@ -14,6 +14,7 @@ use mcuboot_image::{
     ValidateOptions, IMAGE_MAGIC,
 };
 
+use crate::cache::ValidationCache;
 use crate::config::{
     Area, BootConfig, DowngradePrevention, ImageSlots, Slot, UpgradeStrategy, MAX_IMAGES,
 };
@@ -82,6 +83,8 @@ pub(crate) struct Loader<'f, 'c, 'a, F> {
     /// decides whether swap-move/offset re-initialise the primary trailer);
     /// with two images step 3 starts from a reset status.
     pub status: Status,
+    /// Remembered validation results (see [`crate::ValidationCache`]).
+    pub cache: Option<&'f mut dyn ValidationCache<F>>,
 }
 
 impl<'f, 'c, 'a, F: NorFlash> Loader<'f, 'c, 'a, F> {
@@ -100,6 +103,7 @@ impl<'f, 'c, 'a, F: NorFlash> Loader<'f, 'c, 'a, F> {
             sec_off_set: [false; MAX_IMAGES],
             unprot: [[0; 2]; MAX_IMAGES],
             status: Status::reset(cfg.strategy),
+            cache: None,
         }
     }
 
@@ -283,8 +287,64 @@ impl<'f, 'c, 'a, F: NorFlash> Loader<'f, 'c, 'a, F> {
         Ok(o)
     }
 
-    /// `boot_check_image` / `bootutil_img_validate`.
+    /// `boot_check_image` / `bootutil_img_validate`, through the
+    /// validation cache when one is given.
     fn check_image(&mut self, slot: Slot) -> Res<bool, F> {
+        let cached = match self.cache.is_some() {
+            true => self.cacheable_range(slot)?,
+            false => None,
+        };
+        if let (Some(range), Some(cache)) = (&cached, self.cache.as_deref_mut()) {
+            if let Some(valid) = cache.lookup(self.fl.dev, range.clone()) {
+                return Ok(valid);
+            }
+        }
+        let valid = self.validate_image(slot)?;
+        if let (Some(range), Some(cache)) = (cached, self.cache.as_deref_mut()) {
+            cache.store(self.fl.dev, range, valid);
+        }
+        Ok(valid)
+    }
+
+    /// The absolute flash range whose bytes alone decide `slot`'s
+    /// validation result: from the image start to the end of its TLV area,
+    /// provided the header held in memory is the one on flash (mid-swap it
+    /// may have been read elsewhere). `None` when that cannot be
+    /// established; the image is then validated without the cache.
+    fn cacheable_range(&mut self, slot: Slot) -> Res<Option<core::ops::Range<u32>>, F> {
+        let raw = self.raw[self.cur][slot.index()];
+        let hdr = self.hdr(slot);
+        let area = self.area(slot);
+        let base = self.image_base(slot)?;
+        let mut on_flash = [0u8; 32];
+        match self.fl.read(area, base, &mut on_flash) {
+            Ok(()) => {}
+            Err(BootError::Flash(e)) => return Err(BootError::Flash(e)),
+            Err(_) => return Ok(None),
+        }
+        if on_flash != raw {
+            return Ok(None);
+        }
+        let mut src = AreaSource {
+            fl: &mut self.fl,
+            area,
+            base,
+        };
+        let end = match TlvIter::begin(&mut src, &hdr, None, false) {
+            Ok(it) => it.end(),
+            Err(TlvError::Read(BootError::Flash(e))) => return Err(BootError::Flash(e)),
+            Err(_) => return Ok(None),
+        };
+        let start = area.offset.checked_add(base);
+        let stop = start.and_then(|s| s.checked_add(end));
+        Ok(match (start, stop, area.end()) {
+            (Some(s), Some(e), Some(area_end)) if e <= area_end => Some(s..e),
+            _ => None,
+        })
+    }
+
+    /// `bootutil_img_validate` proper.
+    fn validate_image(&mut self, slot: Slot) -> Res<bool, F> {
         let hdr = self.hdr(slot);
         let opts = self.validate_options()?;
         let area = self.area(slot);
@@ -842,10 +902,16 @@ impl<'f, 'c, 'a, F: NorFlash> Loader<'f, 'c, 'a, F> {
     }
 }
 
-/// Runs one boot; see [`boot`](crate::boot).
-pub(crate) fn run<F: NorFlash>(flash: &mut F, cfg: &BootConfig<'_>) -> Res<BootResponse, F> {
+/// Runs one boot; see [`boot`](crate::boot) and
+/// [`boot_cached`](crate::boot_cached).
+pub(crate) fn run<'f, F: NorFlash>(
+    flash: &'f mut F,
+    cfg: &BootConfig<'_>,
+    cache: Option<&'f mut dyn ValidationCache<F>>,
+) -> Res<BootResponse, F> {
     crate::check_config::<F>(cfg)?;
     let mut ld = Loader::new(flash, cfg);
+    ld.cache = cache;
     let n = cfg.images.len();
     let mut has_upgrade = false;
     for i in 0..n {

@@ -1792,3 +1792,68 @@ fn swap_offset_resume_at_last_sector_keeps_the_old_image_tail() {
     assert_eq!(booted_major(&boot(&mut f, &cfg).unwrap(), 0), 2);
     assert_eq!(slot_bytes(&f, sec, old.len()), old);
 }
+
+/// A [`ValidationCache`] that remembers nothing and notes what it is
+/// asked and told.
+#[derive(Default)]
+struct NotingCache {
+    lookups: Vec<core::ops::Range<u32>>,
+    stored: Vec<(core::ops::Range<u32>, bool)>,
+}
+
+impl ValidationCache<TestFlash> for NotingCache {
+    fn lookup(&mut self, _: &mut TestFlash, image: core::ops::Range<u32>) -> Option<bool> {
+        self.lookups.push(image);
+        None
+    }
+    fn store(&mut self, _: &mut TestFlash, image: core::ops::Range<u32>, valid: bool) {
+        self.stored.push((image, valid));
+    }
+}
+
+/// `boot_cached` performs what `boot` performs, and asks the cache about
+/// exactly the flash range header..end of TLVs of each image it validates
+/// (the upgrade in the secondary, then the new primary), valid or not.
+#[test]
+fn boot_cached_asks_about_whole_images_and_changes_nothing_else() {
+    for strategy in [
+        UpgradeStrategy::SwapScratch,
+        UpgradeStrategy::SwapMove,
+        UpgradeStrategy::SwapOffset,
+        UpgradeStrategy::OverwriteOnly,
+    ] {
+        let dev = Dev::new(strategy, 4, 0xff);
+        let cfg = dev.cfg();
+        let mut f = dev.flash();
+        install(&dev, &mut f, 0, Slot::Primary, &Img::new(1, 0, 5000, 1));
+        let new = install(&dev, &mut f, 0, Slot::Secondary, &Img::new(2, 0, 7000, 2));
+        set_pending(&mut f, &cfg, 0, true).unwrap();
+        let mut plain = f.clone();
+        let want = boot(&mut plain, &cfg);
+        let mut cache = NotingCache::default();
+        let got = boot_cached(&mut f, &cfg, &mut cache);
+        assert_eq!(got, want, "{strategy:?}");
+        assert!(f.mem == plain.mem, "{strategy:?}: flash differs");
+        let sec = image_addr(&dev, 0, Slot::Secondary);
+        let pri = dev.images[0].primary.offset;
+        let len = new.len() as u32;
+        assert_eq!(
+            cache.stored,
+            vec![(sec..sec + len, true), (pri..pri + len, true)],
+            "{strategy:?}"
+        );
+        assert_eq!(cache.lookups, vec![sec..sec + len, pri..pri + len]);
+
+        // A corrupt upgrade is asked about and remembered as invalid.
+        let mut f = dev.flash();
+        install(&dev, &mut f, 0, Slot::Primary, &Img::new(1, 0, 5000, 1));
+        let mut bad = Img::new(2, 0, 7000, 2);
+        bad.corrupt = true;
+        let bad = install(&dev, &mut f, 0, Slot::Secondary, &bad);
+        set_pending(&mut f, &cfg, 0, true).unwrap();
+        let mut cache = NotingCache::default();
+        let r = boot_cached(&mut f, &cfg, &mut cache).unwrap();
+        assert_eq!(booted_major(&r, 0), 1);
+        assert_eq!(cache.stored[0], (sec..sec + bad.len() as u32, false));
+    }
+}

@@ -689,15 +689,22 @@ impl PowerOn {
         efuses: &Efuses,
         blocks: &[(usize, [u8; 32])],
     ) -> Result<Vec<KeyGroup>, String> {
+        // ESP32 and ESP32-C2 hold one digest: the first block's key
+        let first = || {
+            blocks
+                .first()
+                .map(|(_, digest)| digest.to_vec())
+                .ok_or_else(|| "the bootloader has no signature block".to_string())
+        };
         match self.chip {
             Chip::Esp32 => Ok(vec![KeyGroup {
                 block: "BLOCK2".into(),
-                data: blocks[0].1.to_vec(),
+                data: first()?,
                 purpose: String::new(),
             }]),
             Chip::Esp32c2 => Ok(vec![KeyGroup {
                 block: "BLOCK_KEY0".into(),
-                data: blocks[0].1.to_vec(),
+                data: first()?,
                 purpose: "SECURE_BOOT_DIGEST".into(),
             }]),
             _ => {

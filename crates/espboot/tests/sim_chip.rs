@@ -193,6 +193,22 @@ fn encrypted_slot_equals_espsecure_encrypt_flash_data() {
             "{line}"
         );
 
+        // plaintext written to the encrypted chip is refused before writing;
+        // development mode burned DIS_DOWNLOAD_MANUAL_ENCRYPT (no
+        // CONFIG_SECURE_FLASH_UART_BOOTLOADER_ALLOW_ENC), so --encrypt is too;
+        // espsecure's ciphertext is what the chip can read
+        let out = run_fail(&mut sim(&["write", s(&dev), "0x20000", s(&app)]));
+        assert_one_line_error(&out, "flash encryption is on");
+        let out = run_fail(&mut sim(&[
+            "write",
+            s(&dev),
+            "--encrypt",
+            "0x20000",
+            s(&app),
+        ]));
+        assert_one_line_error(&out, "manual flash encryption");
+        run_ok(&mut sim(&["write", s(&dev), "0x20000", s(&expected)]));
+
         // the next boot goes straight through the decrypting reads
         let v = json(&run_ok(&mut sim(&["boot", s(&dev), "--json"])));
         assert_eq!(

@@ -341,6 +341,12 @@ fn write(a: WriteArgs) -> anyhow::Result<ExitCode> {
                 // --force cannot make the flash larger.
                 let hint = match e {
                     PreflightError::BeyondFlash { .. } => "",
+                    // plaintext written to an encrypted chip reads as garbage
+                    _ if chip_view.is_some() => {
+                        " (flash encryption is on and the chip decrypts what it reads: write \
+                         data encrypted with `espboot secure encrypt-flash-data`, or use \
+                         --encrypt; --force writes it anyway)"
+                    }
                     _ => " (--force writes it anyway)",
                 };
                 anyhow::anyhow!("{} at {addr:#x}: {e}{hint}", path.display())

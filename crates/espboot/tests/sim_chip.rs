@@ -219,7 +219,8 @@ fn encrypted_slot_equals_espsecure_encrypt_flash_data() {
 }
 
 /// Secure Boot V2 through the port's first boot: a bootloader signed by
-/// espsecure gets its key digest burned and secure boot enabled (espefuse
+/// espsecure (RSA-3072, the scheme the ESP32-C3 ROM verifies) gets its key
+/// digest burned and secure boot enabled (espefuse
 /// shows it); afterwards the ROM refuses a bootloader signed by an unburned
 /// key, and the burned key once revoked. The app is signed by imgtool.
 #[test]
@@ -256,7 +257,7 @@ fn rom_accepts_only_the_burned_unrevoked_key() {
         "--version",
         "2",
         "--scheme",
-        "ecdsa256",
+        "rsa3072",
         s(&key),
     ]));
     let mut espsecure = reference_tool!("espsecure");
@@ -328,7 +329,7 @@ fn rom_accepts_only_the_burned_unrevoked_key() {
         "--version",
         "2",
         "--scheme",
-        "ecdsa256",
+        "rsa3072",
         s(&other),
     ]));
     run_ok(common::espboot().args([

@@ -312,7 +312,7 @@ fn read_bootloader(
 /// The valid signature blocks of a signed bootloader (`buf` from the
 /// bootloader offset): `(index, key digest)` of each block whose image
 /// digest matches and whose signature verifies with its own key.
-fn signed_blocks(buf: &[u8], contents: &BootloaderContents) -> Vec<(usize, [u8; 32])> {
+fn signed_blocks(buf: &[u8], contents: &BootloaderContents) -> Vec<SignedBlock> {
     let signed_len = contents.signature_sector_offset();
     let (Some(data), Some(sector)) = (
         buf.get(..signed_len),
@@ -331,9 +331,40 @@ fn signed_blocks(buf: &[u8], contents: &BootloaderContents) -> Vec<(usize, [u8; 
             }
             let key = block.public_key().ok()?;
             block.verify_signature(&digest, &key).ok()?;
-            Some((index, block.key_digest()))
+            Some(SignedBlock {
+                index,
+                scheme: block.scheme(),
+                key_digest: block.key_digest(),
+            })
         })
         .collect()
+}
+
+/// A valid signature block of the bootloader.
+struct SignedBlock {
+    index: usize,
+    scheme: sbv2::SigningScheme,
+    key_digest: [u8; 32],
+}
+
+/// The blocks the chip's ROM would look at, or why none.
+fn rom_blocks(chip: Chip, blocks: Vec<SignedBlock>) -> Result<Vec<SignedBlock>, String> {
+    if blocks.is_empty() {
+        return Err("the bootloader has no valid Secure Boot V2 signature block".into());
+    }
+    let schemes: Vec<&str> = blocks.iter().map(|b| b.scheme.name()).collect();
+    let usable: Vec<SignedBlock> = blocks
+        .into_iter()
+        .filter(|b| fuses::rom_verifies(chip, b.scheme, b.index))
+        .collect();
+    if usable.is_empty() {
+        return Err(format!(
+            "the bootloader is signed with {} but the {chip} ROM verifies {}",
+            schemes.join(", "),
+            fuses::rom_schemes(chip)
+        ));
+    }
+    Ok(usable)
 }
 
 fn hex_digest(d: &[u8]) -> String {
@@ -427,38 +458,34 @@ impl PowerOn {
         };
         if self.efuses.secure_boot_v2_enabled() {
             let trusted = fuses::trusted_digests(&self.efuses);
-            let blocks = signed_blocks(&buf, &contents);
-            let verified = blocks
-                .iter()
-                .find(|(_, d)| fuses::digest_trusted(&trusted, d));
-            match verified {
-                Some((index, _)) => {
-                    rom.secure_boot = "verified";
-                    rom.secure_boot_block = Some(*index);
-                }
-                None => {
-                    self.rom = Some(rom);
-                    let why = if blocks.is_empty() {
-                        "the bootloader has no valid Secure Boot V2 signature block".to_string()
-                    } else {
-                        format!(
-                            "the bootloader is signed by key digest(s) {} but the eFuses trust only {} (unburned or revoked key)",
-                            blocks
-                                .iter()
-                                .map(|(_, d)| hex_digest(d))
-                                .collect::<Vec<_>>()
-                                .join(", "),
-                            if trusted.is_empty() {
+            let checked = rom_blocks(chip, signed_blocks(&buf, &contents)).and_then(|blocks| {
+                blocks
+                    .iter()
+                    .find(|b| fuses::digest_trusted(&trusted, &b.key_digest))
+                    .map(|b| b.index)
+                    .ok_or_else(|| {
+                        let list = |ds: &mut dyn Iterator<Item = &[u8]>| {
+                            let v: Vec<String> = ds.map(hex_digest).collect();
+                            if v.is_empty() {
                                 "none".to_string()
                             } else {
-                                trusted
-                                    .iter()
-                                    .map(|d| hex_digest(d))
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
+                                v.join(", ")
                             }
+                        };
+                        format!(
+                            "the bootloader is signed by key digest(s) {} but the eFuses trust only {} (unburned or revoked key)",
+                            list(&mut blocks.iter().map(|b| &b.key_digest[..])),
+                            list(&mut trusted.iter().map(Vec::as_slice)),
                         )
-                    };
+                    })
+            });
+            match checked {
+                Ok(index) => {
+                    rom.secure_boot = "verified";
+                    rom.secure_boot_block = Some(index);
+                }
+                Err(why) => {
+                    self.rom = Some(rom);
                     return Err(Stop::Failed(format!(
                         "ROM: secure boot check failed: {why}"
                     )));
@@ -562,14 +589,11 @@ impl PowerOn {
         contents: &BootloaderContents,
     ) -> Result<StagedSecureBoot, Stop> {
         let fail = |m: String| Stop::Failed(format!("secure boot first boot: {m}"));
-        let blocks = signed_blocks(buf, contents);
-        if blocks.is_empty() {
-            return Err(fail(
-                "CONFIG_SECURE_BOOT is set but the bootloader has no valid Secure Boot V2 \
-                 signature block (sign it with `espboot secure sign-data --version 2`)"
-                    .into(),
-            ));
-        }
+        let blocks = rom_blocks(self.chip, signed_blocks(buf, contents)).map_err(|why| {
+            fail(format!(
+                "CONFIG_SECURE_BOOT is set but {why} (sign it with `espboot secure sign-data --version 2`)"
+            ))
+        })?;
         let mut efuses = self.efuses.clone();
         let mut actions = Vec::new();
         let trusted = fuses::trusted_digests(&efuses);
@@ -615,7 +639,7 @@ impl PowerOn {
             }
         } else if !blocks
             .iter()
-            .any(|(_, d)| fuses::digest_trusted(&trusted, d))
+            .any(|b| fuses::digest_trusted(&trusted, &b.key_digest))
         {
             return Err(fail(
                 "the key digests already in eFuse do not match any signature block of the bootloader"
@@ -687,13 +711,13 @@ impl PowerOn {
     fn digest_groups(
         &self,
         efuses: &Efuses,
-        blocks: &[(usize, [u8; 32])],
+        blocks: &[SignedBlock],
     ) -> Result<Vec<KeyGroup>, String> {
         // ESP32 and ESP32-C2 hold one digest: the first block's key
         let first = || {
             blocks
                 .first()
-                .map(|(_, digest)| digest.to_vec())
+                .map(|b| b.key_digest.to_vec())
                 .ok_or_else(|| "the bootloader has no signature block".to_string())
         };
         match self.chip {
@@ -719,13 +743,13 @@ impl PowerOn {
                 blocks
                     .iter()
                     .enumerate()
-                    .map(|(slot, (_, digest))| {
+                    .map(|(slot, signed)| {
                         let block = free.next().ok_or_else(|| {
                             "no free key block for the Secure Boot V2 digest".to_string()
                         })?;
                         Ok(KeyGroup {
                             block: block.into(),
-                            data: digest.to_vec(),
+                            data: signed.key_digest.to_vec(),
                             purpose: format!("SECURE_BOOT_DIGEST{slot}"),
                         })
                     })
@@ -1331,6 +1355,19 @@ mod tests {
         }
     }
 
+    /// Two Secure Boot V2 keys of a scheme the chip's ROM verifies (RSA-3072
+    /// keys are slow to generate: made once per test binary).
+    fn sb_keys(chip: Chip) -> &'static [Sbv2Key; 2] {
+        static RSA: std::sync::OnceLock<[Sbv2Key; 2]> = std::sync::OnceLock::new();
+        static ECDSA: std::sync::OnceLock<[Sbv2Key; 2]> = std::sync::OnceLock::new();
+        let (cell, scheme) = if chip == Chip::Esp32c2 {
+            (&ECDSA, SigningScheme::Ecdsa256)
+        } else {
+            (&RSA, SigningScheme::Rsa3072)
+        };
+        cell.get_or_init(|| [0, 1].map(|_| Sbv2Key::generate(scheme).unwrap()))
+    }
+
     fn sbv2_signed(bootloader: &[u8], key: &Sbv2Key) -> Vec<u8> {
         sbv2::sign_image(bootloader, &[key], sbv2::SignOptions::default())
             .unwrap()
@@ -1399,8 +1436,15 @@ mod tests {
             .unwrap()
             .secure_boot_v2_enabled());
 
-        let key = Sbv2Key::generate(SigningScheme::Ecdsa256).unwrap();
-        let signed = sbv2_signed(&bench.bootloader(), &key);
+        let [key, other] = sb_keys(bench.chip);
+        if bench.chip != Chip::Esp32c2 {
+            // an ECDSA-signed bootloader: this ROM only verifies RSA-3072
+            let ecdsa = &sb_keys(Chip::Esp32c2)[0];
+            bench.flash_bootloader(&sbv2_signed(&bench.bootloader(), ecdsa));
+            let error = bench.boot().boot.error.unwrap();
+            assert!(error.contains("ROM verifies RSA-3072"), "{error}");
+        }
+        let signed = sbv2_signed(&bench.bootloader(), key);
         bench.flash_bootloader(&signed);
         let report = bench.boot();
         assert!(report.boot.booted, "{:?}", report.boot.error);
@@ -1427,8 +1471,7 @@ mod tests {
         assert!(report.first_boot.is_empty());
 
         // signed by a key whose digest is not burned: refused by the ROM
-        let other = Sbv2Key::generate(SigningScheme::Ecdsa256).unwrap();
-        bench.flash_bootloader(&sbv2_signed(&bench.bootloader(), &other));
+        bench.flash_bootloader(&sbv2_signed(&bench.bootloader(), other));
         let report = bench.boot();
         assert!(!report.boot.booted);
         let error = report.boot.error.unwrap();

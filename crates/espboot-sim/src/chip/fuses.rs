@@ -15,6 +15,7 @@ use esp_image::Chip;
 use esp_secure::flash_encryption::{
     Esp32FlashCrypt, FlashCrypt, FlashCryptError, FlashEncryptionKey, XtsFlashCrypt,
 };
+use esp_secure::sbv2::SigningScheme;
 
 /// Why the chip's flash encryption cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -202,6 +203,32 @@ pub fn trusted_digests(efuses: &Efuses) -> Vec<Vec<u8>> {
         .into_iter()
         .filter(|d| d.iter().any(|b| *b != 0))
         .collect()
+}
+
+/// Whether the chip's ROM verifies a Secure Boot V2 block of `scheme` in
+/// signature slot `index` (esptool.md §1.3, from the ESP-IDF Secure Boot V2
+/// pages): ESP32 (v3.0) RSA-3072 in the first block only; ESP32-S2/S3/C3
+/// RSA-3072; ESP32-C6/H2 RSA-3072 or ECDSA P-192/P-256; ESP32-C2 ECDSA
+/// P-192/P-256 only. P-384 is for newer chips than these.
+pub fn rom_verifies(chip: Chip, scheme: SigningScheme, index: usize) -> bool {
+    let ecdsa = matches!(scheme, SigningScheme::Ecdsa192 | SigningScheme::Ecdsa256);
+    let rsa = scheme == SigningScheme::Rsa3072;
+    match chip {
+        Chip::Esp32 => rsa && index == 0,
+        Chip::Esp32s2 | Chip::Esp32s3 | Chip::Esp32c3 => rsa,
+        Chip::Esp32c6 | Chip::Esp32h2 => rsa || ecdsa,
+        Chip::Esp32c2 => ecdsa,
+    }
+}
+
+/// The schemes [`rom_verifies`] accepts on `chip`, for messages.
+pub fn rom_schemes(chip: Chip) -> &'static str {
+    match chip {
+        Chip::Esp32 => "RSA-3072, first signature block only",
+        Chip::Esp32s2 | Chip::Esp32s3 | Chip::Esp32c3 => "RSA-3072",
+        Chip::Esp32c6 | Chip::Esp32h2 => "RSA-3072, ECDSA P-192/P-256",
+        Chip::Esp32c2 => "ECDSA P-192/P-256",
+    }
 }
 
 /// Whether `key_digest` (SHA-256 of a signature block's key) matches one of

@@ -5,7 +5,7 @@
 //! and prints espsecure-style messages.
 
 use std::fs::File;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -369,6 +369,26 @@ fn read_file(path: &Path, what: &str) -> anyhow::Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("cannot read {what} {}", path.display()))
 }
 
+/// Reads the data file for `sign-data` into a buffer with room for the
+/// padding and the signature sector, so signing appends in place (no copy
+/// or reallocation of a large image).
+fn read_image(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let read = || -> std::io::Result<Vec<u8>> {
+        let mut file = File::open(path)?;
+        let len = file.metadata().map_or(0, |m| m.len());
+        let mut data = Vec::new();
+        data.try_reserve_exact(
+            usize::try_from(len)
+                .unwrap_or(usize::MAX)
+                .saturating_add(2 * sbv2::SECTOR_SIZE),
+        )
+        .map_err(std::io::Error::other)?;
+        file.read_to_end(&mut data)?;
+        Ok(data)
+    };
+    read().with_context(|| format!("cannot read data file {}", path.display()))
+}
+
 fn read_pem(path: &Path, what: &str) -> anyhow::Result<Zeroizing<String>> {
     let bytes = Zeroizing::new(read_file(path, what)?);
     let text = std::str::from_utf8(&bytes)
@@ -435,7 +455,7 @@ fn sign_data(
     signatures: &[PathBuf],
     datafile: &Path,
 ) -> anyhow::Result<ExitCode> {
-    let data = read_file(datafile, "data file")?;
+    let data = read_image(datafile)?;
     let mut signers: Vec<Box<dyn Sbv2Signer>> = Vec::new();
     if !signatures.is_empty() || !pub_keys.is_empty() {
         if !keyfiles.is_empty() {
@@ -506,7 +526,7 @@ fn sign_data(
         }
     }
     let refs: Vec<&dyn Sbv2Signer> = signers.iter().map(|s| s.as_ref()).collect();
-    let signed = sbv2::sign_image(&data, &refs, options).map_err(|e| match e {
+    let signed = sbv2::sign_image_owned(data, &refs, options).map_err(|e| match e {
         sbv2::SignError::BadSignature { index, .. } if !signatures.is_empty() => anyhow::anyhow!(
             "--signature {}: signature verification failed: the pre-calculated signature was not made with the given public key over the SHA-256 (SHA-384 for P-384) digest of the data, or not with RSA-PSS salt 32 (a PKCS#1 v1.5 signature from `openssl dgst -sign` does not work)",
             signatures.get(index).map_or_else(String::new, |p| p.display().to_string())

@@ -35,6 +35,9 @@ pub const BOOT_MAGIC_SIZE: u32 = 16;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SignError {
+    /// Writing the image early ([`build_with_header_area_writing`]) failed.
+    #[error("cannot write the image: {0}")]
+    Write(#[source] std::io::Error),
     /// A bad combination of options; the message names them.
     #[error("{0}")]
     Usage(String),
@@ -799,11 +802,40 @@ pub fn output_capacity(input_len: usize, opts: &SignOptions) -> usize {
 /// # Errors
 /// As [`build`].
 pub fn build_with_header_area(
-    mut payload: Vec<u8>,
+    payload: Vec<u8>,
     opts: &SignOptions,
     signer: Option<&dyn ImageSigner>,
     encryption: Option<&Encryption>,
 ) -> Result<BuiltImage, SignError> {
+    build_impl(payload, opts, signer, encryption, None).map(|(built, _)| built)
+}
+
+/// [`build_with_header_area`] that also writes the image to `out` as early
+/// as it can: when the header and payload are final before hashing (no
+/// payload encryption, no `--vector-to-sign`), a second thread writes them
+/// while this one computes the image hash, the costly part of signing a
+/// large image. Returns the image and how many of its leading bytes were
+/// written; the caller writes `built.bytes[written..]`.
+///
+/// # Errors
+/// As [`build`], and [`SignError::Write`] when `out` fails.
+pub fn build_with_header_area_writing(
+    payload: Vec<u8>,
+    opts: &SignOptions,
+    signer: Option<&dyn ImageSigner>,
+    encryption: Option<&Encryption>,
+    out: &mut (dyn std::io::Write + Send),
+) -> Result<(BuiltImage, usize), SignError> {
+    build_impl(payload, opts, signer, encryption, Some(out))
+}
+
+fn build_impl(
+    mut payload: Vec<u8>,
+    opts: &SignOptions,
+    signer: Option<&dyn ImageSigner>,
+    encryption: Option<&Encryption>,
+    early_out: Option<&mut (dyn std::io::Write + Send)>,
+) -> Result<(BuiltImage, usize), SignError> {
     validate_options(opts)?;
     let header_size = opts.header_size as usize;
     if payload.len() < header_size {
@@ -926,7 +958,25 @@ pub fn build_with_header_area(
     let body_end = payload.len();
     payload.extend_from_slice(&prot_area);
 
-    let hash = hash_alg.digest(&payload);
+    // Header and payload are final here unless the payload gets
+    // encrypted below or a vector is produced instead of an image.
+    let body_final = encryption.is_none_or(|e| e.clear) && opts.vector_to_sign.is_none();
+    let (hash, written) = match early_out {
+        Some(out) if body_final => {
+            let body = &payload[..body_end];
+            let (hash, wrote) = std::thread::scope(|scope| {
+                let writer = scope.spawn(move || out.write_all(body));
+                let hash = hash_alg.digest(&payload);
+                let wrote = writer
+                    .join()
+                    .unwrap_or_else(|_| Err(std::io::Error::other("writer thread panicked")));
+                (hash, wrote)
+            });
+            wrote.map_err(SignError::Write)?;
+            (hash, body_end)
+        }
+        _ => (hash_alg.digest(&payload), 0),
+    };
     let mut unprot = Vec::new();
     push_tlv(
         &mut unprot,
@@ -945,24 +995,30 @@ pub fn build_with_header_area(
 
     match opts.vector_to_sign {
         Some(VectorToSign::Payload) => {
-            return Ok(BuiltImage {
-                bytes: payload,
-                hash,
-                signature: None,
-                enc_tlv_len: None,
-                is_vector: true,
-                warnings: Vec::new(),
-            })
+            return Ok((
+                BuiltImage {
+                    bytes: payload,
+                    hash,
+                    signature: None,
+                    enc_tlv_len: None,
+                    is_vector: true,
+                    warnings: Vec::new(),
+                },
+                written,
+            ))
         }
         Some(VectorToSign::Digest) => {
-            return Ok(BuiltImage {
-                bytes: hash.as_bytes().to_vec(),
-                hash,
-                signature: None,
-                enc_tlv_len: None,
-                is_vector: true,
-                warnings: Vec::new(),
-            })
+            return Ok((
+                BuiltImage {
+                    bytes: hash.as_bytes().to_vec(),
+                    hash,
+                    signature: None,
+                    enc_tlv_len: None,
+                    is_vector: true,
+                    warnings: Vec::new(),
+                },
+                written,
+            ))
         }
         None => {}
     }
@@ -1010,14 +1066,17 @@ pub fn build_with_header_area(
     payload.extend_from_slice(&unprot_area);
 
     let warnings = check_size(payload.len() as u64, opts, enc_tlv_len)?;
-    Ok(BuiltImage {
-        bytes: payload,
-        hash,
-        signature,
-        enc_tlv_len,
-        is_vector: false,
-        warnings,
-    })
+    Ok((
+        BuiltImage {
+            bytes: payload,
+            hash,
+            signature,
+            enc_tlv_len,
+            is_vector: false,
+            warnings,
+        },
+        written,
+    ))
 }
 
 fn sig_tlv(kind: SignatureKind) -> TlvKind {
@@ -1203,6 +1262,42 @@ mod tests {
             seen_long |= der_len == 104;
         }
         assert!(seen_long, "no 104-byte signature in 256 tries");
+    }
+
+    /// The writing variant (header and payload written on a second thread
+    /// while hashing) yields the same image, and the bytes it wrote plus
+    /// the rest are exactly that image; a failing writer is an error.
+    #[test]
+    fn build_writing_equals_build_and_writes_the_image_prefix() {
+        let key = PrivateKey::generate(crate::keys::KeyType::Ed25519).unwrap();
+        let signer = KeySigner::new(key, false).unwrap();
+        let mut opts = SignOptions::new(ImageVersion::default(), 0x20, 0x20_0000);
+        opts.pad_header = true;
+        let mut input = std::vec![0xFFu8; 0x20];
+        input.extend((0..300_000u32).map(|i| (i * 31 + 7) as u8));
+        for signer in [None, Some(&signer as &dyn ImageSigner)] {
+            let plain = build_with_header_area(input.clone(), &opts, signer, None).unwrap();
+            let mut out = Vec::new();
+            let (built, written) =
+                build_with_header_area_writing(input.clone(), &opts, signer, None, &mut out)
+                    .unwrap();
+            assert_eq!(built.bytes, plain.bytes);
+            assert_eq!(written, 0x20 + 300_000);
+            assert_eq!(out[..], built.bytes[..written]);
+        }
+        struct Broken;
+        impl std::io::Write for Broken {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                Err(std::io::Error::other("disk full"))
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        assert!(matches!(
+            build_with_header_area_writing(input, &opts, None, None, &mut Broken),
+            Err(SignError::Write(_))
+        ));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! `sign` (alias `create`): imgtool 2.5.0's options and semantics.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -492,8 +493,27 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
     }
     let encryption = load_encryption(&a, signer)?;
 
-    let built = sign::build_with_header_area(input, &opts, signer, encryption.as_ref())
-        .with_context(|| format!("cannot sign {}", a.infile.display()))?;
+    // A binary output is written while the image hash is computed (the
+    // header and payload go out on a second thread); a .hex output is
+    // produced from the finished image.
+    let mut early_out = if is_hex(&a.outfile) {
+        None
+    } else {
+        Some(crate::fsutil::AtomicFile::create(&a.outfile, false).context("OUTFILE")?)
+    };
+    let (built, written) = match early_out.as_mut() {
+        Some(out) => {
+            sign::build_with_header_area_writing(input, &opts, signer, encryption.as_ref(), out)
+        }
+        None => sign::build_with_header_area(input, &opts, signer, encryption.as_ref())
+            .map(|built| (built, 0)),
+    }
+    .map_err(|e| match e {
+        sign::SignError::Write(io) => anyhow::Error::new(io)
+            .context(format!("cannot write {}", a.outfile.display()))
+            .context("OUTFILE"),
+        other => anyhow::Error::new(other).context(format!("cannot sign {}", a.infile.display())),
+    })?;
     for w in &built.warnings {
         eprintln!("warning: {w}");
     }
@@ -525,21 +545,33 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
         let pad = opts
             .pad
             .then(|| sign::padding(bytes.len(), &opts, enc_tlv_len));
-        crate::fsutil::write_atomic_with(&a.outfile, false, |w| {
-            w.write_all(&bytes)?;
+        // A temporary file renamed into place (never half-written), without
+        // the fsync of `write_atomic`: the signed image is a derived file
+        // that can be rebuilt, and fsyncing 16 MiB costs about as much as
+        // signing it (scripts/bench-image); the same trade-off as
+        // `encrypt-flash-data` (fsutil::AtomicFile::commit).
+        let Some(mut out) = early_out else {
+            bail!("OUTFILE: internal error: no output file");
+        };
+        let rest = bytes.get(written..).unwrap_or_default();
+        let finished = (|| -> std::io::Result<()> {
+            out.write_all(rest)?;
             if let Some(p) = &pad {
                 let chunk = vec![opts.erased_val; p.erased_run.min(1 << 16)];
                 let mut left = p.erased_run;
                 while left > 0 {
                     let n = left.min(chunk.len());
-                    w.write_all(&chunk[..n])?;
+                    out.write_all(&chunk[..n])?;
                     left -= n;
                 }
-                w.write_all(&p.tail)?;
+                out.write_all(&p.tail)?;
             }
-            Ok(())
-        })
-        .context("OUTFILE")?;
+            out.flush()
+        })();
+        finished
+            .with_context(|| format!("cannot write {}", a.outfile.display()))
+            .context("OUTFILE")?;
+        out.commit().context("OUTFILE")?;
     }
     if let Some(path) = &a.sig_out {
         if let Some(sig) = signature {
@@ -564,14 +596,14 @@ fn read_input(path: &Path, opts: &SignOptions) -> anyhow::Result<(Vec<u8>, Optio
         buf.extend_from_slice(&data);
         return Ok((buf, base));
     }
-    use std::io::Read;
-    let mut file = std::fs::File::open(path)
-        .with_context(|| format!("INFILE: cannot read {}", path.display()))?;
-    let len = file.metadata().map(|m| m.len() as usize).unwrap_or(0);
-    let mut buf = Vec::with_capacity(sign::output_capacity(len, opts));
-    buf.resize(prefix, opts.erased_val);
-    file.read_to_end(&mut buf)
-        .with_context(|| format!("INFILE: cannot read {}", path.display()))?;
+    let len = std::fs::metadata(path).map_or(0, |m| m.len() as usize);
+    let buf = crate::fsutil::read_file_with_room(
+        path,
+        prefix,
+        opts.erased_val,
+        sign::output_capacity(len, opts).saturating_sub(prefix + len),
+    )
+    .with_context(|| format!("INFILE: cannot read {}", path.display()))?;
     Ok((buf, None))
 }
 

@@ -137,53 +137,26 @@ impl Write for AtomicFile {
 /// Reads the whole file at `path` into a new buffer after `prefix` bytes of
 /// `prefix_byte`, with `room` bytes of spare capacity for what the caller
 /// appends (signature sector, TLVs), so a large image is never copied or
-/// reallocated.
-///
-/// Large files are read by two threads, one half each: most of the cost of
-/// reading 16 MiB from the page cache is faulting in and copying to fresh
-/// memory, which then runs on both cores (scripts/bench-image). The buffer
-/// comes from a zeroed allocation, which the OS maps lazily, so nothing is
-/// written twice.
+/// reallocated. (Reading on two threads was tried: no faster on this VM,
+/// page faults and page-cache copies of the two halves contend.)
 pub fn read_file_with_room(
     path: &Path,
     prefix: usize,
     prefix_byte: u8,
     room: usize,
 ) -> std::io::Result<Vec<u8>> {
-    use std::io::{Read, Seek, SeekFrom};
+    use std::io::Read;
     let mut file = std::fs::File::open(path)?;
     let len = usize::try_from(file.metadata()?.len()).map_err(std::io::Error::other)?;
     let total = prefix
         .checked_add(len)
         .and_then(|n| n.checked_add(room))
         .ok_or_else(|| std::io::Error::other("file too large"))?;
-    // Zeroed allocation: fresh pages the OS maps on first write.
-    let mut buf = vec![0u8; total];
-    buf.truncate(prefix + len);
-    buf[..prefix].fill(prefix_byte);
-    let body = &mut buf[prefix..];
-    #[cfg(unix)]
-    if len >= 4 << 20 {
-        use std::os::unix::fs::FileExt;
-        let half = len / 2;
-        let (first, second) = body.split_at_mut(half);
-        let shared = &file;
-        std::thread::scope(|scope| {
-            let other = scope.spawn(move || shared.read_exact_at(second, half as u64));
-            let mine = shared.read_exact_at(first, 0);
-            let theirs = other
-                .join()
-                .unwrap_or_else(|_| Err(std::io::Error::other("reader thread panicked")));
-            mine.and(theirs)
-        })?;
-        // Positional reads leave the cursor at 0.
-        file.seek(SeekFrom::Start(len as u64))?;
-    } else {
-        file.read_exact(body)?;
-    }
-    #[cfg(not(unix))]
-    file.read_exact(body)?;
-    // A file that grew meanwhile is read to its end, as `fs::read` would.
+    let mut buf = Vec::new();
+    buf.try_reserve_exact(total)
+        .map_err(std::io::Error::other)?;
+    buf.resize(prefix, prefix_byte);
+    // A file that changed size meanwhile is read to its end, as `fs::read`.
     file.read_to_end(&mut buf)?;
     Ok(buf)
 }

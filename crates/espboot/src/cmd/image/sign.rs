@@ -464,7 +464,20 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
         bail!("--compression: compressed images are not supported yet");
     }
     let opts = options(&a)?;
-    let (input, input_base) = read_input(&a.infile, &opts)?;
+    // A plain binary image (the common case) streams: read, hashed and
+    // written in overlapping chunks, never held in memory.
+    let streaming = !is_hex(&a.infile)
+        && !is_hex(&a.outfile)
+        && a.encrypt.is_none()
+        && !opts.pure
+        && opts.vector_to_sign.is_none();
+    let (mut input, input_base, mut stream_in) = if streaming {
+        let (head, file, len) = open_streamed_input(&a.infile, &opts)?;
+        (head, None, Some((file, len)))
+    } else {
+        let (input, base) = read_input(&a.infile, &opts)?;
+        (input, base, None)
+    };
 
     let key_signer = match &a.key {
         Some(path) => match load_key("-k/--key", path)? {
@@ -501,19 +514,50 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
     } else {
         Some(crate::fsutil::AtomicFile::create(&a.outfile, false).context("OUTFILE")?)
     };
-    let (built, written) = match early_out.as_mut() {
-        Some(out) => {
-            sign::build_with_header_area_writing(input, &opts, signer, encryption.as_ref(), out)
-        }
-        None => sign::build_with_header_area(input, &opts, signer, encryption.as_ref())
-            .map(|built| (built, 0)),
+    let (built, written) = match (early_out.as_mut(), stream_in.as_mut()) {
+        (Some(out), Some((file, len))) => sign::build_streaming(
+            std::mem::take(&mut input),
+            &opts,
+            signer,
+            sign::PayloadStream {
+                reader: file,
+                len: *len,
+                out,
+            },
+        )
+        .map(|built| (built, opts.header_size as usize)),
+        (Some(out), None) => sign::build_with_header_area_writing(
+            std::mem::take(&mut input),
+            &opts,
+            signer,
+            encryption.as_ref(),
+            out,
+        ),
+        (None, _) => sign::build_with_header_area(
+            std::mem::take(&mut input),
+            &opts,
+            signer,
+            encryption.as_ref(),
+        )
+        .map(|built| (built, 0)),
     }
     .map_err(|e| match e {
-        sign::SignError::Write(io) => anyhow::Error::new(io)
-            .context(format!("cannot write {}", a.outfile.display()))
-            .context("OUTFILE"),
+        sign::SignError::Io(io) => {
+            let what = if io.kind() == std::io::ErrorKind::UnexpectedEof {
+                format!("INFILE: {} changed while it was read", a.infile.display())
+            } else {
+                format!(
+                    "cannot stream {} to OUTFILE {}",
+                    a.infile.display(),
+                    a.outfile.display()
+                )
+            };
+            anyhow::Error::new(io).context(what)
+        }
         other => anyhow::Error::new(other).context(format!("cannot sign {}", a.infile.display())),
     })?;
+    // Streamed, the payload is not in `built.bytes` but was written.
+    let streamed_len = stream_in.as_ref().map_or(0, |(_, len)| *len);
     for w in &built.warnings {
         eprintln!("warning: {w}");
     }
@@ -544,7 +588,7 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
         // The image, then the slot padding streamed (never held in memory).
         let pad = opts
             .pad
-            .then(|| sign::padding(bytes.len(), &opts, enc_tlv_len));
+            .then(|| sign::padding(bytes.len() + streamed_len, &opts, enc_tlv_len));
         // A temporary file renamed into place (never half-written), without
         // the fsync of `write_atomic`: the signed image is a derived file
         // that can be rebuilt, and fsyncing 16 MiB costs about as much as
@@ -579,6 +623,32 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Opens INFILE for [`sign::build_streaming`]: the header area (erased
+/// bytes with `--pad-header`, else the file's first `header_size` bytes),
+/// the file positioned after it, and how many payload bytes follow.
+fn open_streamed_input(
+    path: &Path,
+    opts: &SignOptions,
+) -> anyhow::Result<(Vec<u8>, std::fs::File, usize)> {
+    use std::io::Read;
+    let header_size = opts.header_size as usize;
+    let open = || -> std::io::Result<(Vec<u8>, std::fs::File, usize)> {
+        let mut file = std::fs::File::open(path)?;
+        let len = usize::try_from(file.metadata()?.len()).map_err(std::io::Error::other)?;
+        if opts.pad_header {
+            return Ok((vec![opts.erased_val; header_size], file, len));
+        }
+        // The header area is part of the input (it must be zeros).
+        let mut head = Vec::with_capacity(header_size);
+        (&mut file)
+            .take(header_size as u64)
+            .read_to_end(&mut head)?;
+        let rest = len.saturating_sub(head.len());
+        Ok((head, file, rest))
+    };
+    open().with_context(|| format!("INFILE: cannot read {}", path.display()))
 }
 
 /// Reads INFILE into a buffer that already holds the `--pad-header` area and

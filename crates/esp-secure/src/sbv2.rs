@@ -375,18 +375,31 @@ pub fn sign_image(
     signers: &[&dyn Sbv2Signer],
     options: SignOptions,
 ) -> Result<SignedImage, SignError> {
+    let mut bytes = Vec::with_capacity(image.len() + 2 * SECTOR_SIZE);
+    bytes.extend_from_slice(image);
+    sign_image_owned(bytes, signers, options)
+}
+
+/// [`sign_image`] taking the image by value: pads it and appends the
+/// signature sector in place, so a large image is not copied (the
+/// `sign-data` path; give `image` `2 * SECTOR_SIZE` spare capacity to
+/// avoid a reallocation).
+pub fn sign_image_owned(
+    mut bytes: Vec<u8>,
+    signers: &[&dyn Sbv2Signer],
+    options: SignOptions,
+) -> Result<SignedImage, SignError> {
     if signers.is_empty() {
         return Err(SignError::NoSigners);
     }
-    let mut data = image;
     let mut padded_by = 0;
     let mut kept: Vec<SignatureBlock> = Vec::new();
-    if image.len() % SECTOR_SIZE != 0 {
+    if bytes.len() % SECTOR_SIZE != 0 {
         if !options.skip_padding {
-            padded_by = SECTOR_SIZE - image.len() % SECTOR_SIZE;
+            padded_by = SECTOR_SIZE - bytes.len() % SECTOR_SIZE;
         }
-    } else if options.append_signatures && image.len() >= SECTOR_SIZE {
-        let (rest, sector) = image.split_at(image.len() - SECTOR_SIZE);
+    } else if options.append_signatures && bytes.len() >= SECTOR_SIZE {
+        let sector = &bytes[bytes.len() - SECTOR_SIZE..];
         for slot in sector.chunks_exact(SIG_BLOCK_SIZE).take(MAX_BLOCKS) {
             match SignatureBlock::parse(slot) {
                 Ok(block) => kept.push(block),
@@ -394,7 +407,8 @@ pub fn sign_image(
             }
         }
         if !kept.is_empty() {
-            data = rest;
+            // Re-sign the data before the old sector.
+            bytes.truncate(bytes.len() - SECTOR_SIZE);
         }
     }
     if kept.len() + signers.len() > MAX_BLOCKS {
@@ -403,9 +417,7 @@ pub fn sign_image(
             requested: signers.len(),
         });
     }
-    let mut bytes = Vec::with_capacity(data.len() + padded_by + SECTOR_SIZE);
-    bytes.extend_from_slice(data);
-    bytes.resize(data.len() + padded_by, 0xFF);
+    bytes.resize(bytes.len() + padded_by, 0xFF);
     let data_len = bytes.len();
     let mut digests: [Option<Vec<u8>>; 2] = [None, None];
     let mut sector = Vec::with_capacity(SECTOR_SIZE);
@@ -417,7 +429,7 @@ pub fn sign_image(
         let scheme = key.scheme();
         let slot = usize::from(scheme == SigningScheme::Ecdsa384);
         let digest = digests[slot]
-            .get_or_insert_with(|| scheme.image_digest(&bytes[..data_len]))
+            .get_or_insert_with(|| scheme.image_digest(&bytes))
             .clone();
         let bad = || SignError::BadSignature { index, scheme };
         let signature = signer.sign_prehash(&digest).map_err(|_| bad())?;
@@ -633,6 +645,53 @@ mod tests {
                 requested: 1
             })
         ));
+    }
+
+    /// Signing in place (the CLI's path) appends and re-signs exactly as
+    /// the borrowing form: same data, padding, kept blocks and digests.
+    #[test]
+    fn sign_image_owned_matches_sign_image_aligned_unaligned_and_appending() {
+        let keys = keys();
+        let one: Vec<&dyn Sbv2Signer> = vec![&keys[1]];
+        let two: Vec<&dyn Sbv2Signer> = vec![&keys[2]];
+        let append = SignOptions {
+            append_signatures: true,
+            skip_padding: false,
+        };
+        let aligned: Vec<u8> = (0..8192u32).map(|i| (i * 7) as u8).collect();
+        let unaligned = aligned[..5000].to_vec();
+        let first = sign_image(&aligned, &one, SignOptions::default()).unwrap();
+        for (image, signers, options) in [
+            (&aligned, &one, SignOptions::default()),
+            (&unaligned, &one, SignOptions::default()),
+            (&first.bytes, &two, append),
+        ] {
+            let borrowed = sign_image(image, signers, options).unwrap();
+            let owned = sign_image_owned(image.clone(), signers, options).unwrap();
+            assert_eq!(owned.data_len, borrowed.data_len);
+            assert_eq!(owned.padded_by, borrowed.padded_by);
+            assert_eq!(owned.kept_blocks, borrowed.kept_blocks);
+            assert_eq!(owned.total_blocks, borrowed.total_blocks);
+            assert_eq!(owned.bytes.len(), borrowed.bytes.len());
+            assert_eq!(
+                owned.bytes[..owned.data_len],
+                borrowed.bytes[..borrowed.data_len]
+            );
+            let (ours, theirs) = (
+                signature_info(&owned.bytes).unwrap(),
+                signature_info(&borrowed.bytes).unwrap(),
+            );
+            assert_eq!(
+                ours.iter().map(|i| i.key_digest).collect::<Vec<_>>(),
+                theirs.iter().map(|i| i.key_digest).collect::<Vec<_>>()
+            );
+            for key in [&keys[1], &keys[2]] {
+                let verify = |bytes: &[u8]| {
+                    verify_blocks(bytes, &key.public_key(), true).map_err(|e| e.to_string())
+                };
+                assert_eq!(verify(&owned.bytes), verify(&borrowed.bytes));
+            }
+        }
     }
 
     /// An external signer (HSM, KMS) plugs in through the RustCrypto

@@ -35,6 +35,10 @@ pub const BOOT_MAGIC_SIZE: u32 = 16;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SignError {
+    /// Reading the payload or writing the image failed
+    /// ([`build_with_header_area_writing`], [`build_streaming`]).
+    #[error("{0}")]
+    Io(#[source] std::io::Error),
     /// A bad combination of options; the message names them.
     #[error("{0}")]
     Usage(String),
@@ -799,12 +803,170 @@ pub fn output_capacity(input_len: usize, opts: &SignOptions) -> usize {
 /// # Errors
 /// As [`build`].
 pub fn build_with_header_area(
-    mut payload: Vec<u8>,
+    payload: Vec<u8>,
     opts: &SignOptions,
     signer: Option<&dyn ImageSigner>,
     encryption: Option<&Encryption>,
 ) -> Result<BuiltImage, SignError> {
+    build_impl(payload, opts, signer, encryption, None).map(|(built, _)| built)
+}
+
+/// [`build_with_header_area`] that also writes the image to `out` as early
+/// as it can: when the header and payload are final before hashing (no
+/// payload encryption, no `--vector-to-sign`), a second thread writes them
+/// while this one computes the image hash, the costly part of signing a
+/// large image. Returns the image and how many of its leading bytes were
+/// written; the caller writes `built.bytes[written..]`.
+///
+/// # Errors
+/// As [`build`], and [`SignError::Io`] when `out` fails.
+pub fn build_with_header_area_writing(
+    payload: Vec<u8>,
+    opts: &SignOptions,
+    signer: Option<&dyn ImageSigner>,
+    encryption: Option<&Encryption>,
+    out: &mut (dyn std::io::Write + Send),
+) -> Result<(BuiltImage, usize), SignError> {
+    build_impl(payload, opts, signer, encryption, Some(Sink::Early(out)))
+}
+
+/// The payload of [`build_streaming`]: `len` bytes from `reader`, and where
+/// the image goes.
+pub struct PayloadStream<'a> {
+    /// The payload after the header area.
+    pub reader: &'a mut (dyn std::io::Read + Send),
+    /// How many bytes `reader` yields (the file length); fewer is an error.
+    pub len: usize,
+    /// Where the header area and the payload are written, in order.
+    pub out: &'a mut (dyn std::io::Write + Send),
+}
+
+impl std::fmt::Debug for PayloadStream<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PayloadStream")
+            .field("len", &self.len)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Signs an image whose payload is never held in memory: the header is
+/// computed from the payload length first, then the payload is read,
+/// hashed and written to `stream.out` in 1 MiB chunks by three threads at
+/// once (reading, hashing and writing overlap), which is what makes a
+/// 16 MiB image cost little more than its hash.
+///
+/// `header_area` is the header area only (`header_size` bytes: erased bytes
+/// with `--pad-header`, else the input's first bytes). Returns the image
+/// without its payload: `bytes` is the header area followed directly by
+/// the TLVs, of which the first `header_size` bytes (the header area) were
+/// written before the payload; the caller writes `bytes[header_size..]`
+/// after it. The image length is `bytes.len() + stream.len`.
+///
+/// Payload encryption, `--pure` and `--vector-to-sign` need the whole
+/// payload in memory: use [`build_with_header_area`] for those.
+///
+/// # Errors
+/// As [`build`]; [`SignError::Io`] when reading or writing fails;
+/// [`SignError::Usage`] for the options this form does not support.
+pub fn build_streaming(
+    header_area: Vec<u8>,
+    opts: &SignOptions,
+    signer: Option<&dyn ImageSigner>,
+    stream: PayloadStream<'_>,
+) -> Result<BuiltImage, SignError> {
+    if opts.pure || opts.vector_to_sign.is_some() {
+        return Err(SignError::Usage(
+            "--pure and --vector-to-sign need the payload in memory".into(),
+        ));
+    }
+    if header_area.len() != opts.header_size as usize {
+        return Err(SignError::InputTooShort {
+            len: header_area.len(),
+            header: opts.header_size,
+        });
+    }
+    build_impl(header_area, opts, signer, None, Some(Sink::Stream(stream))).map(|(b, _)| b)
+}
+
+/// Where [`build_impl`] sends the image while hashing.
+enum Sink<'a> {
+    /// The whole image is in the buffer: write its header and payload.
+    Early(&'a mut (dyn std::io::Write + Send)),
+    /// The buffer holds the header area only; the payload streams through.
+    Stream(PayloadStream<'a>),
+}
+
+/// Reads `len` bytes of `reader` in chunks on one thread, hashes them on
+/// this one and writes `head` then the chunks to `out` on a third.
+fn hash_and_write_stream(
+    hasher: &mut crate::verify::Hasher,
+    head: &[u8],
+    stream: PayloadStream<'_>,
+) -> std::io::Result<()> {
+    use std::sync::mpsc::sync_channel;
+    const CHUNK: usize = 1 << 20;
+    const BUFFERS: usize = 4;
+    let PayloadStream { reader, len, out } = stream;
+    std::thread::scope(|scope| {
+        let (to_hash, filled) = sync_channel::<Vec<u8>>(BUFFERS);
+        let (to_write, hashed) = sync_channel::<Vec<u8>>(BUFFERS);
+        let (recycle, empty) = sync_channel::<Vec<u8>>(BUFFERS);
+        for _ in 0..BUFFERS {
+            // Cannot fail: `empty` lives until the reader ends.
+            let _ = recycle.send(Vec::with_capacity(CHUNK));
+        }
+        let reading = scope.spawn(move || -> std::io::Result<()> {
+            let mut left = len;
+            while left > 0 {
+                let Ok(mut buf) = empty.recv() else {
+                    return Ok(()); // the writer failed; it reports why
+                };
+                let n = left.min(CHUNK);
+                buf.resize(n, 0);
+                reader.read_exact(&mut buf)?;
+                left -= n;
+                if to_hash.send(buf).is_err() {
+                    return Ok(());
+                }
+            }
+            Ok(())
+        });
+        let writing = scope.spawn(move || -> std::io::Result<()> {
+            out.write_all(head)?;
+            for buf in hashed {
+                out.write_all(&buf)?;
+                // Fails only once the reader has finished.
+                let _ = recycle.send(buf);
+            }
+            Ok(())
+        });
+        for buf in filled {
+            hasher.update(&buf);
+            if to_write.send(buf).is_err() {
+                break;
+            }
+        }
+        drop(to_write);
+        let panicked = || Err(std::io::Error::other("an image streaming thread panicked"));
+        let read = reading.join().unwrap_or_else(|_| panicked());
+        let written = writing.join().unwrap_or_else(|_| panicked());
+        read.and(written)
+    })
+}
+
+fn build_impl(
+    mut payload: Vec<u8>,
+    opts: &SignOptions,
+    signer: Option<&dyn ImageSigner>,
+    encryption: Option<&Encryption>,
+    sink: Option<Sink<'_>>,
+) -> Result<(BuiltImage, usize), SignError> {
     validate_options(opts)?;
+    // The payload bytes not in `payload` (streamed through).
+    let streamed_len = match &sink {
+        Some(Sink::Stream(stream)) => stream.len,
+        _ => 0,
+    };
     let header_size = opts.header_size as usize;
     if payload.len() < header_size {
         return Err(SignError::InputTooShort {
@@ -908,8 +1070,11 @@ pub fn build_with_header_area(
     if opts.non_bootable {
         flags |= ImageFlags::NON_BOOTABLE;
     }
-    let img_size = u32::try_from(payload.len() - header_size)
-        .map_err(|_| SignError::Overflow("the image size"))?;
+    let img_size = payload
+        .len()
+        .checked_add(streamed_len)
+        .and_then(|n| u32::try_from(n - header_size).ok())
+        .ok_or(SignError::Overflow("the image size"))?;
     let header = ImageHeader {
         magic: IMAGE_MAGIC,
         load_addr: if rom_fixed != 0 { rom_fixed } else { load_addr },
@@ -926,7 +1091,34 @@ pub fn build_with_header_area(
     let body_end = payload.len();
     payload.extend_from_slice(&prot_area);
 
-    let hash = hash_alg.digest(&payload);
+    // Header and payload are final here unless the payload gets
+    // encrypted below or a vector is produced instead of an image.
+    let body_final = encryption.is_none_or(|e| e.clear) && opts.vector_to_sign.is_none();
+    let (hash, written) = match sink {
+        Some(Sink::Early(out)) if body_final => {
+            let body = &payload[..body_end];
+            let (hash, wrote) = std::thread::scope(|scope| {
+                let writer = scope.spawn(move || out.write_all(body));
+                let hash = hash_alg.digest(&payload);
+                let wrote = writer
+                    .join()
+                    .unwrap_or_else(|_| Err(std::io::Error::other("writer thread panicked")));
+                (hash, wrote)
+            });
+            wrote.map_err(SignError::Io)?;
+            (hash, body_end)
+        }
+        Some(Sink::Stream(stream)) => {
+            // `payload` is the header area, then the protected TLVs.
+            let (head, prot_tlvs) = payload.split_at(body_end);
+            let mut hasher = hash_alg.hasher();
+            hasher.update(head);
+            hash_and_write_stream(&mut hasher, head, stream).map_err(SignError::Io)?;
+            hasher.update(prot_tlvs);
+            (hasher.finalize(), body_end)
+        }
+        _ => (hash_alg.digest(&payload), 0),
+    };
     let mut unprot = Vec::new();
     push_tlv(
         &mut unprot,
@@ -945,24 +1137,30 @@ pub fn build_with_header_area(
 
     match opts.vector_to_sign {
         Some(VectorToSign::Payload) => {
-            return Ok(BuiltImage {
-                bytes: payload,
-                hash,
-                signature: None,
-                enc_tlv_len: None,
-                is_vector: true,
-                warnings: Vec::new(),
-            })
+            return Ok((
+                BuiltImage {
+                    bytes: payload,
+                    hash,
+                    signature: None,
+                    enc_tlv_len: None,
+                    is_vector: true,
+                    warnings: Vec::new(),
+                },
+                written,
+            ))
         }
         Some(VectorToSign::Digest) => {
-            return Ok(BuiltImage {
-                bytes: hash.as_bytes().to_vec(),
-                hash,
-                signature: None,
-                enc_tlv_len: None,
-                is_vector: true,
-                warnings: Vec::new(),
-            })
+            return Ok((
+                BuiltImage {
+                    bytes: hash.as_bytes().to_vec(),
+                    hash,
+                    signature: None,
+                    enc_tlv_len: None,
+                    is_vector: true,
+                    warnings: Vec::new(),
+                },
+                written,
+            ))
         }
         None => {}
     }
@@ -1009,15 +1207,18 @@ pub fn build_with_header_area(
     let unprot_area = finish_area(TLV_INFO_MAGIC, &unprot, "the unprotected TLV area")?;
     payload.extend_from_slice(&unprot_area);
 
-    let warnings = check_size(payload.len() as u64, opts, enc_tlv_len)?;
-    Ok(BuiltImage {
-        bytes: payload,
-        hash,
-        signature,
-        enc_tlv_len,
-        is_vector: false,
-        warnings,
-    })
+    let warnings = check_size((payload.len() + streamed_len) as u64, opts, enc_tlv_len)?;
+    Ok((
+        BuiltImage {
+            bytes: payload,
+            hash,
+            signature,
+            enc_tlv_len,
+            is_vector: false,
+            warnings,
+        },
+        written,
+    ))
 }
 
 fn sig_tlv(kind: SignatureKind) -> TlvKind {
@@ -1203,6 +1404,99 @@ mod tests {
             seen_long |= der_len == 104;
         }
         assert!(seen_long, "no 104-byte signature in 256 tries");
+    }
+
+    /// The writing variant (header and payload written on a second thread
+    /// while hashing) yields the same image, and the bytes it wrote plus
+    /// the rest are exactly that image; a failing writer is an error.
+    #[test]
+    fn build_writing_equals_build_and_writes_the_image_prefix() {
+        let key = PrivateKey::generate(crate::keys::KeyType::Ed25519).unwrap();
+        let signer = KeySigner::new(key, false).unwrap();
+        let mut opts = SignOptions::new(ImageVersion::default(), 0x20, 0x20_0000);
+        opts.pad_header = true;
+        let mut input = std::vec![0xFFu8; 0x20];
+        input.extend((0..300_000u32).map(|i| (i * 31 + 7) as u8));
+        for signer in [None, Some(&signer as &dyn ImageSigner)] {
+            let plain = build_with_header_area(input.clone(), &opts, signer, None).unwrap();
+            let mut out = Vec::new();
+            let (built, written) =
+                build_with_header_area_writing(input.clone(), &opts, signer, None, &mut out)
+                    .unwrap();
+            assert_eq!(built.bytes, plain.bytes);
+            assert_eq!(written, 0x20 + 300_000);
+            assert_eq!(out[..], built.bytes[..written]);
+        }
+        struct Broken;
+        impl std::io::Write for Broken {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                Err(std::io::Error::other("disk full"))
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        assert!(matches!(
+            build_with_header_area_writing(input, &opts, None, None, &mut Broken),
+            Err(SignError::Io(_))
+        ));
+    }
+
+    /// The streamed form (payload read, hashed and written in chunks)
+    /// writes exactly the image the in-memory form builds, for payloads
+    /// around the chunk size, with and without --pad-header; a short
+    /// reader is an I/O error.
+    #[test]
+    fn build_streaming_writes_the_same_image_as_build() {
+        let key = PrivateKey::generate(crate::keys::KeyType::Ed25519).unwrap();
+        let signer = KeySigner::new(key, false).unwrap();
+        for (len, pad_header) in [
+            (0usize, true),
+            (5000, false),
+            ((1 << 20) + 17, true),
+            (3 << 20, false),
+        ] {
+            let mut opts = SignOptions::new(ImageVersion::default(), 0x20, 0x80_0000);
+            opts.pad_header = pad_header;
+            let body: Vec<u8> = (0..len as u32).map(|i| (i * 13 + 5) as u8).collect();
+            let head = if pad_header {
+                std::vec![0xFF; 0x20]
+            } else {
+                std::vec![0; 0x20]
+            };
+            let mut whole = head.clone();
+            whole.extend_from_slice(&body);
+            for signer in [None, Some(&signer as &dyn ImageSigner)] {
+                let plain = build_with_header_area(whole.clone(), &opts, signer, None).unwrap();
+                let mut out = Vec::new();
+                let built = build_streaming(
+                    head.clone(),
+                    &opts,
+                    signer,
+                    PayloadStream {
+                        reader: &mut &body[..],
+                        len,
+                        out: &mut out,
+                    },
+                )
+                .unwrap();
+                out.extend_from_slice(&built.bytes[0x20..]);
+                assert!(out == plain.bytes, "len {len} pad_header {pad_header}");
+                assert_eq!(built.hash.as_bytes(), plain.hash.as_bytes());
+            }
+        }
+        let opts = SignOptions::new(ImageVersion::default(), 0x20, 0x80_0000);
+        let short = build_streaming(
+            std::vec![0; 0x20],
+            &opts,
+            None,
+            PayloadStream {
+                reader: &mut &[1u8; 10][..],
+                len: 11,
+                out: &mut Vec::new(),
+            },
+        );
+        assert!(matches!(short, Err(SignError::Io(_))));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! `sign` (alias `create`): imgtool 2.5.0's options and semantics.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -463,7 +464,20 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
         bail!("--compression: compressed images are not supported yet");
     }
     let opts = options(&a)?;
-    let (input, input_base) = read_input(&a.infile, &opts)?;
+    // A plain binary image (the common case) streams: read, hashed and
+    // written in overlapping chunks, never held in memory.
+    let streaming = !is_hex(&a.infile)
+        && !is_hex(&a.outfile)
+        && a.encrypt.is_none()
+        && !opts.pure
+        && opts.vector_to_sign.is_none();
+    let (mut input, input_base, mut stream_in) = if streaming {
+        let (head, file, len) = open_streamed_input(&a.infile, &opts)?;
+        (head, None, Some((file, len)))
+    } else {
+        let (input, base) = read_input(&a.infile, &opts)?;
+        (input, base, None)
+    };
 
     let key_signer = match &a.key {
         Some(path) => match load_key("-k/--key", path)? {
@@ -492,8 +506,58 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
     }
     let encryption = load_encryption(&a, signer)?;
 
-    let built = sign::build_with_header_area(input, &opts, signer, encryption.as_ref())
-        .with_context(|| format!("cannot sign {}", a.infile.display()))?;
+    // A binary output is written while the image hash is computed (the
+    // header and payload go out on a second thread); a .hex output is
+    // produced from the finished image.
+    let mut early_out = if is_hex(&a.outfile) {
+        None
+    } else {
+        Some(crate::fsutil::AtomicFile::create(&a.outfile, false).context("OUTFILE")?)
+    };
+    let (built, written) = match (early_out.as_mut(), stream_in.as_mut()) {
+        (Some(out), Some((file, len))) => sign::build_streaming(
+            std::mem::take(&mut input),
+            &opts,
+            signer,
+            sign::PayloadStream {
+                reader: file,
+                len: *len,
+                out,
+            },
+        )
+        .map(|built| (built, opts.header_size as usize)),
+        (Some(out), None) => sign::build_with_header_area_writing(
+            std::mem::take(&mut input),
+            &opts,
+            signer,
+            encryption.as_ref(),
+            out,
+        ),
+        (None, _) => sign::build_with_header_area(
+            std::mem::take(&mut input),
+            &opts,
+            signer,
+            encryption.as_ref(),
+        )
+        .map(|built| (built, 0)),
+    }
+    .map_err(|e| match e {
+        sign::SignError::Io(io) => {
+            let what = if io.kind() == std::io::ErrorKind::UnexpectedEof {
+                format!("INFILE: {} changed while it was read", a.infile.display())
+            } else {
+                format!(
+                    "cannot stream {} to OUTFILE {}",
+                    a.infile.display(),
+                    a.outfile.display()
+                )
+            };
+            anyhow::Error::new(io).context(what)
+        }
+        other => anyhow::Error::new(other).context(format!("cannot sign {}", a.infile.display())),
+    })?;
+    // Streamed, the payload is not in `built.bytes` but was written.
+    let streamed_len = stream_in.as_ref().map_or(0, |(_, len)| *len);
     for w in &built.warnings {
         eprintln!("warning: {w}");
     }
@@ -524,22 +588,34 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
         // The image, then the slot padding streamed (never held in memory).
         let pad = opts
             .pad
-            .then(|| sign::padding(bytes.len(), &opts, enc_tlv_len));
-        crate::fsutil::write_atomic_with(&a.outfile, false, |w| {
-            w.write_all(&bytes)?;
+            .then(|| sign::padding(bytes.len() + streamed_len, &opts, enc_tlv_len));
+        // A temporary file renamed into place (never half-written), without
+        // the fsync of `write_atomic`: the signed image is a derived file
+        // that can be rebuilt, and fsyncing 16 MiB costs about as much as
+        // signing it (scripts/bench-image); the same trade-off as
+        // `encrypt-flash-data` (fsutil::AtomicFile::commit).
+        let Some(mut out) = early_out else {
+            bail!("OUTFILE: internal error: no output file");
+        };
+        let rest = bytes.get(written..).unwrap_or_default();
+        let finished = (|| -> std::io::Result<()> {
+            out.write_all(rest)?;
             if let Some(p) = &pad {
                 let chunk = vec![opts.erased_val; p.erased_run.min(1 << 16)];
                 let mut left = p.erased_run;
                 while left > 0 {
                     let n = left.min(chunk.len());
-                    w.write_all(&chunk[..n])?;
+                    out.write_all(&chunk[..n])?;
                     left -= n;
                 }
-                w.write_all(&p.tail)?;
+                out.write_all(&p.tail)?;
             }
-            Ok(())
-        })
-        .context("OUTFILE")?;
+            out.flush()
+        })();
+        finished
+            .with_context(|| format!("cannot write {}", a.outfile.display()))
+            .context("OUTFILE")?;
+        out.commit().context("OUTFILE")?;
     }
     if let Some(path) = &a.sig_out {
         if let Some(sig) = signature {
@@ -547,6 +623,32 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Opens INFILE for [`sign::build_streaming`]: the header area (erased
+/// bytes with `--pad-header`, else the file's first `header_size` bytes),
+/// the file positioned after it, and how many payload bytes follow.
+fn open_streamed_input(
+    path: &Path,
+    opts: &SignOptions,
+) -> anyhow::Result<(Vec<u8>, std::fs::File, usize)> {
+    use std::io::Read;
+    let header_size = opts.header_size as usize;
+    let open = || -> std::io::Result<(Vec<u8>, std::fs::File, usize)> {
+        let mut file = std::fs::File::open(path)?;
+        let len = usize::try_from(file.metadata()?.len()).map_err(std::io::Error::other)?;
+        if opts.pad_header {
+            return Ok((vec![opts.erased_val; header_size], file, len));
+        }
+        // The header area is part of the input (it must be zeros).
+        let mut head = Vec::with_capacity(header_size);
+        (&mut file)
+            .take(header_size as u64)
+            .read_to_end(&mut head)?;
+        let rest = len.saturating_sub(head.len());
+        Ok((head, file, rest))
+    };
+    open().with_context(|| format!("INFILE: cannot read {}", path.display()))
 }
 
 /// Reads INFILE into a buffer that already holds the `--pad-header` area and
@@ -564,14 +666,14 @@ fn read_input(path: &Path, opts: &SignOptions) -> anyhow::Result<(Vec<u8>, Optio
         buf.extend_from_slice(&data);
         return Ok((buf, base));
     }
-    use std::io::Read;
-    let mut file = std::fs::File::open(path)
-        .with_context(|| format!("INFILE: cannot read {}", path.display()))?;
-    let len = file.metadata().map(|m| m.len() as usize).unwrap_or(0);
-    let mut buf = Vec::with_capacity(sign::output_capacity(len, opts));
-    buf.resize(prefix, opts.erased_val);
-    file.read_to_end(&mut buf)
-        .with_context(|| format!("INFILE: cannot read {}", path.display()))?;
+    let len = std::fs::metadata(path).map_or(0, |m| m.len() as usize);
+    let buf = crate::fsutil::read_file_with_room(
+        path,
+        prefix,
+        opts.erased_val,
+        sign::output_capacity(len, opts).saturating_sub(prefix + len),
+    )
+    .with_context(|| format!("INFILE: cannot read {}", path.display()))?;
     Ok((buf, None))
 }
 

@@ -119,39 +119,10 @@ impl AtomicFile {
             .into_inner()
             .map_err(|e| e.into_error())
             .with_context(|| format!("cannot write {}", path.display()))?;
-        #[cfg(target_os = "linux")]
-        let Some(tmp) = replace_by_exchange(tmp, &path) else {
-            return Ok(());
-        };
         tmp.persist(&path)
             .with_context(|| format!("cannot write {}", path.display()))?;
         Ok(())
     }
-}
-
-/// Linux: puts the finished temporary file at `path` by exchanging the two
-/// (`renameat2(RENAME_EXCHANGE)`, as atomic as a rename), then deletes the
-/// old contents, now under the temporary name. A plain rename over an
-/// existing file makes ext4 start writing the new file back inside the
-/// rename (its `auto_da_alloc` crash heuristic): 8.5 ms for 16 MiB against
-/// 3.5 ms for exchange + unlink (scripts/bench-image), and `commit` does
-/// not promise durability anyway. Hands `tmp` back (nothing changed) when
-/// `path` is not an existing regular file or the exchange is refused
-/// (other filesystems), for the ordinary rename.
-#[cfg(target_os = "linux")]
-fn replace_by_exchange(
-    tmp: tempfile::NamedTempFile,
-    path: &Path,
-) -> Option<tempfile::NamedTempFile> {
-    use rustix::fs::{renameat_with, RenameFlags, CWD};
-    let replaces_a_file = std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file());
-    if !replaces_a_file || renameat_with(CWD, tmp.path(), CWD, path, RenameFlags::EXCHANGE).is_err()
-    {
-        return Some(tmp);
-    }
-    // `tmp` now names the old contents: dropping it deletes them.
-    drop(tmp);
-    None
 }
 
 impl Write for AtomicFile {
@@ -188,51 +159,4 @@ pub fn read_file_with_room(
     // A file that changed size meanwhile is read to its end, as `fs::read`.
     file.read_to_end(&mut buf)?;
     Ok(buf)
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    fn committed(path: &Path, bytes: &[u8]) {
-        let mut out = AtomicFile::create(path, false).unwrap();
-        out.write_all(bytes).unwrap();
-        out.commit().unwrap();
-    }
-
-    fn entries(dir: &Path) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    }
-
-    /// Commit replaces an existing file (by exchange on Linux), creates a
-    /// new one, replaces a symlink itself (as rename), and leaves no
-    /// temporary file behind.
-    #[test]
-    fn atomic_file_commit_replaces_like_rename_and_leaves_no_temporary() {
-        let dir = tempfile::tempdir().unwrap();
-        let out = dir.path().join("out.bin");
-        committed(&out, b"first");
-        assert_eq!(std::fs::read(&out).unwrap(), b"first");
-        committed(&out, b"second, longer");
-        assert_eq!(std::fs::read(&out).unwrap(), b"second, longer");
-        assert_eq!(entries(dir.path()), ["out.bin"]);
-        #[cfg(unix)]
-        {
-            let target = dir.path().join("target.bin");
-            std::fs::write(&target, b"kept").unwrap();
-            let link = dir.path().join("link.bin");
-            std::os::unix::fs::symlink(&target, &link).unwrap();
-            committed(&link, b"new");
-            assert!(!std::fs::symlink_metadata(&link).unwrap().is_symlink());
-            assert_eq!(std::fs::read(&link).unwrap(), b"new");
-            assert_eq!(std::fs::read(&target).unwrap(), b"kept");
-            assert_eq!(entries(dir.path()), ["link.bin", "out.bin", "target.bin"]);
-        }
-    }
 }

@@ -132,7 +132,7 @@ impl Bits {
     /// Python `str(bitstring)`: `0x…` when the length is a multiple of 4,
     /// `0b…` otherwise, most significant bit first.
     pub fn python_str(&self) -> String {
-        if self.len % 4 == 0 {
+        if self.len.is_multiple_of(4) {
             format!("0x{}", self.hex_msb())
         } else {
             let mut s = String::from("0b");

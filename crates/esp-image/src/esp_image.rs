@@ -237,7 +237,7 @@ impl EspImage {
             need(bytes, "a segment header", pos + 8)?;
             let load_addr = u32_at(bytes, pos);
             let len = u32_at(bytes, pos + 4);
-            if len % 4 != 0 || len >= MAX_SEGMENT_LEN {
+            if !len.is_multiple_of(4) || len >= MAX_SEGMENT_LEN {
                 return Err(EspImageError::BadSegmentLength { index, len });
             }
             let start = pos + 8;

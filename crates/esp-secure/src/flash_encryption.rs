@@ -295,7 +295,7 @@ fn read_full(input: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
 }
 
 fn check_aligned_address(address: u32) -> Result<(), FlashCryptError> {
-    if address % BLOCK_ALIGN != 0 {
+    if !address.is_multiple_of(BLOCK_ALIGN) {
         return Err(FlashCryptError::UnalignedAddress(address));
     }
     Ok(())
@@ -310,7 +310,7 @@ fn check_range(address: u32, length: u64) -> Result<(), FlashCryptError> {
 
 fn check_chunk(address: u32, data: &[u8]) -> Result<(), FlashCryptError> {
     check_aligned_address(address)?;
-    if data.len() % 16 != 0 {
+    if !data.len().is_multiple_of(16) {
         return Err(FlashCryptError::UnalignedLength(data.len() as u64));
     }
     check_range(address, data.len() as u64)

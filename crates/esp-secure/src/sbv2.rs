@@ -394,7 +394,7 @@ pub fn sign_image_owned(
     }
     let mut padded_by = 0;
     let mut kept: Vec<SignatureBlock> = Vec::new();
-    if bytes.len() % SECTOR_SIZE != 0 {
+    if !bytes.len().is_multiple_of(SECTOR_SIZE) {
         if !options.skip_padding {
             padded_by = SECTOR_SIZE - bytes.len() % SECTOR_SIZE;
         }
@@ -451,7 +451,7 @@ pub fn sign_image_owned(
 /// With `require_aligned` the length must be a non-zero multiple of 4096
 /// (as espsecure without `--skip-padding`), else at least 4096.
 pub fn split_signed(image: &[u8], require_aligned: bool) -> Result<(&[u8], &[u8]), VerifyError> {
-    if image.len() < SECTOR_SIZE || (require_aligned && image.len() % SECTOR_SIZE != 0) {
+    if image.len() < SECTOR_SIZE || (require_aligned && !image.len().is_multiple_of(SECTOR_SIZE)) {
         return Err(VerifyError::Size(image.len()));
     }
     Ok(image.split_at(image.len() - SECTOR_SIZE))

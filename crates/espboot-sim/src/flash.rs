@@ -190,7 +190,7 @@ impl Geometry {
     /// Whether `address` is a sector boundary (the capacity counts as one).
     pub fn is_sector_boundary(&self, address: u32) -> bool {
         match self.uniform {
-            Some(size) => address % size == 0 && address <= self.capacity(),
+            Some(size) => address.is_multiple_of(size) && address <= self.capacity(),
             None => self.bounds.binary_search(&address).is_ok(),
         }
     }
@@ -758,7 +758,7 @@ impl NorFlash for SimFlash {
         }
         let align = self.geometry.write_size;
         let len32 = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
-        if offset % align != 0 || len32 % align != 0 {
+        if !offset.is_multiple_of(align) || len32 % align != 0 {
             return Err(FlashError::NotAligned {
                 offset,
                 len: len32,
@@ -1225,7 +1225,7 @@ mod tests {
                     }
                     Op::Write(o, b) => {
                         let o = *o as usize;
-                        let ok = o % ws as usize == 0 && b.len() % ws as usize == 0
+                        let ok = o.is_multiple_of(ws as usize) && b.len() % ws as usize == 0
                             && o + b.len() <= 0x4000 && !prog[o..o + b.len()].iter().any(|&p| p);
                         if !ok { let refused = r.is_err() && !matches!(r, Err(FlashError::PowerLost { .. })); prop_assert!(refused); continue; }
                         if b.is_empty() { prop_assert!(r.is_ok()); continue; }

@@ -745,7 +745,7 @@ pub fn sweep_flash_with(
             }
         }
         let d = done.fetch_add(1, Ordering::Relaxed) + 1;
-        if d % 64 == 0 || d == total {
+        if d.is_multiple_of(64) || d == total {
             progress(d, total);
         }
     };

@@ -28,44 +28,6 @@ pub fn write_atomic(path: &Path, bytes: &[u8], secret: bool) -> anyhow::Result<(
     Ok(())
 }
 
-/// Like [`write_atomic`], for outputs produced piece by piece (large
-/// images): `produce` writes into a buffered temporary file, which is
-/// flushed, synced and renamed over `path` only if it succeeds.
-// No caller since `image sign` moved to `AtomicFile` (no fsync, branch
-// perfcrypto); kept for durable streamed outputs.
-#[allow(dead_code)]
-pub fn write_atomic_with(
-    path: &Path,
-    secret: bool,
-    produce: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
-) -> anyhow::Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let tmp = tempfile::Builder::new()
-        .prefix(".espboot-")
-        .tempfile_in(dir)
-        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-    if !secret {
-        set_mode(tmp.path(), 0o644)?;
-    }
-    let mut out = std::io::BufWriter::with_capacity(1 << 20, tmp);
-    produce(&mut out)
-        .and_then(|()| out.flush())
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    let tmp = out
-        .into_inner()
-        .map_err(|e| e.into_error())
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    tmp.as_file()
-        .sync_all()
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    tmp.persist(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
-}
-
 #[cfg(unix)]
 fn set_mode(path: &Path, mode: u32) -> anyhow::Result<()> {
     use std::os::unix::fs::PermissionsExt;

@@ -32,7 +32,7 @@ impl<'a> AreaGeometry<'a> {
                 if s == 0 {
                     return Err(ConfigError::SectorSize(s));
                 }
-                if area.offset % s != 0 || area.size % s != 0 {
+                if !area.offset.is_multiple_of(s) || !area.size.is_multiple_of(s) {
                     return Err(ConfigError::NotSectorAligned(area));
                 }
                 area.size / s

@@ -385,7 +385,7 @@ pub fn decide_swap_type(
 /// Configuration checks shared by every entry point.
 pub(crate) fn check_config<F: NorFlash>(cfg: &BootConfig<'_>) -> Result<(), ConfigError> {
     cfg.check()?;
-    if F::WRITE_SIZE == 0 || cfg.write_size as usize % F::WRITE_SIZE != 0 {
+    if F::WRITE_SIZE == 0 || !(cfg.write_size as usize).is_multiple_of(F::WRITE_SIZE) {
         return Err(ConfigError::FlashWriteSize {
             flash: F::WRITE_SIZE,
             configured: cfg.write_size,

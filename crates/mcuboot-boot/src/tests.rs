@@ -147,7 +147,9 @@ impl NorFlash for TestFlash {
         Ok(())
     }
     fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), Self::Error> {
-        if offset % self.write_size != 0 || bytes.len() as u32 % self.write_size != 0 {
+        if !offset.is_multiple_of(self.write_size)
+            || !(bytes.len() as u32).is_multiple_of(self.write_size)
+        {
             return Err(TestFlashError::NotAligned);
         }
         let o = offset as usize;

@@ -158,7 +158,7 @@ impl<'f> PortFlash<'f> {
             (false, _) => PORT_ALIGN_PLAIN,
         };
         let size = u32::try_from(src.len()).unwrap_or(u32::MAX);
-        if dest % alignment == 0 && size % alignment == 0 {
+        if dest.is_multiple_of(alignment) && size % alignment == 0 {
             if encrypted && erase {
                 self.flash.erase(dest, dest + size)?;
             }
@@ -200,7 +200,7 @@ impl<'f> PortFlash<'f> {
     /// tail (read, erase, write back).
     fn aligned_erase(&mut self, addr: u32, size: u32) -> Result<(), PortFlashError> {
         let sector = PORT_SECTOR_SIZE;
-        if addr % sector == 0 && size % sector == 0 {
+        if addr.is_multiple_of(sector) && size.is_multiple_of(sector) {
             return Ok(self.flash.erase(addr, addr + size)?);
         }
         let start = align_down(addr, sector);

@@ -518,7 +518,7 @@ fn read_file(path: &str, what: &str) -> anyhow::Result<Zeroizing<Vec<u8>>> {
 }
 
 fn groups_of(items: &[String], n: usize, usage: &str) -> anyhow::Result<Vec<Vec<String>>> {
-    if items.is_empty() || items.len() % n != 0 {
+    if items.is_empty() || !items.len().is_multiple_of(n) {
         bail!("expected {usage} (got {} argument(s))", items.len());
     }
     Ok(items.chunks(n).map(<[String]>::to_vec).collect())

@@ -273,7 +273,7 @@ fn parse_custom_tlvs(a: &SignArgs) -> anyhow::Result<Vec<(u16, Vec<u8>)>> {
 /// Python's `bytes.fromhex` on an even-length string (whitespace between bytes allowed).
 fn decode_hex(s: &str) -> Option<Vec<u8>> {
     let digits: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return None;
     }
     digits

@@ -285,7 +285,7 @@ fn efuse(a: EfuseArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn write(a: WriteArgs) -> anyhow::Result<ExitCode> {
-    if a.pairs.len() % 2 != 0 {
+    if !a.pairs.len().is_multiple_of(2) {
         bail!(
             "ADDR FILE: expected address/file pairs, got {} values",
             a.pairs.len()

@@ -46,7 +46,50 @@ fn set_mode(_path: &Path, _mode: u32) -> anyhow::Result<()> {
 /// nothing half-written is ever left at `path`.
 pub struct AtomicFile {
     path: std::path::PathBuf,
-    tmp: std::io::BufWriter<tempfile::NamedTempFile>,
+    tmp: std::io::BufWriter<EarlyWriteback>,
+}
+
+/// The temporary file, asking the kernel to start writing each finished
+/// stretch back to disk while the rest is still being produced. A rename
+/// over an existing file makes ext4 write the whole new file back inside the
+/// rename (`auto_da_alloc`, the protection against empty files after a
+/// crash); started early, that work overlaps the hashing and encryption
+/// instead of adding ~5-8 ms per 16 MiB at the end. Nothing is waited for
+/// and nothing about atomicity or durability changes.
+struct EarlyWriteback {
+    file: tempfile::NamedTempFile,
+    written: u64,
+    started: u64,
+}
+
+/// How much finished output to hand to writeback at a time.
+const WRITEBACK_STRIDE: u64 = 4 << 20;
+
+impl Write for EarlyWriteback {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.written += n as u64;
+        if self.written - self.started >= WRITEBACK_STRIDE {
+            #[cfg(target_os = "linux")]
+            {
+                // POSIX_FADV_DONTNEED starts asynchronous writeback of the
+                // range's dirty pages (mm/fadvise.c); a failure only loses
+                // the head start.
+                let len = std::num::NonZeroU64::new(self.written - self.started);
+                let _ = rustix::fs::fadvise(
+                    self.file.as_file(),
+                    self.started,
+                    len,
+                    rustix::fs::Advice::DontNeed,
+                );
+            }
+            self.started = self.written;
+        }
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
 }
 
 impl AtomicFile {
@@ -65,7 +108,14 @@ impl AtomicFile {
         }
         Ok(Self {
             path: path.to_path_buf(),
-            tmp: std::io::BufWriter::with_capacity(1 << 20, tmp),
+            tmp: std::io::BufWriter::with_capacity(
+                1 << 20,
+                EarlyWriteback {
+                    file: tmp,
+                    written: 0,
+                    started: 0,
+                },
+            ),
         })
     }
 
@@ -81,7 +131,8 @@ impl AtomicFile {
             .into_inner()
             .map_err(|e| e.into_error())
             .with_context(|| format!("cannot write {}", path.display()))?;
-        tmp.persist(&path)
+        tmp.file
+            .persist(&path)
             .with_context(|| format!("cannot write {}", path.display()))?;
         Ok(())
     }

@@ -610,7 +610,7 @@ impl Demo {
     }
 
     fn app_call(&mut self, call: AppCall) -> Result<(), String> {
-        chip_boot::app_call(&mut self.device, 0, call)
+        chip_boot::app_call(&mut self.device, 0, call).map_err(|e| e.to_string())
     }
 
     fn first_boot(&mut self, _: &dyn DemoObserver) -> StepResult {
@@ -727,7 +727,8 @@ impl Demo {
         self.app_call(AppCall::SetPending { permanent: true })?;
         let sweep = chip_boot::sweep(&self.device, false, &|done, total| {
             observer.sweep_progress(done, total)
-        })?;
+        })
+        .map_err(|e| e.to_string())?;
         // With flash encryption the port erases a whole sector before each
         // encrypted write; cuts in that window lose the sector on silicon
         // too. Anything else is a failure of the demo.

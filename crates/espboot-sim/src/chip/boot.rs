@@ -39,10 +39,10 @@ use esp_secure::sbv2;
 use mcuboot_boot::BootResponse;
 use serde::Serialize;
 
-use super::bootloader::{parse_bootloader, BootloaderContents};
-use super::fuses;
+use super::bootloader::{parse_bootloader, BootloaderContents, BootloaderError};
+use super::fuses::{self, FuseError};
 use super::port_flash::{PortFlash, PORT_ALIGN_ENCRYPTED, PORT_ALIGN_PLAIN};
-use crate::config::{ConfigFile, FlashMap};
+use crate::config::{ConfigError, ConfigFile, FlashMap};
 use crate::device::Device;
 use crate::flash::{CutMode, SimFlash};
 use crate::run::{self, BootReport, Setup};
@@ -131,6 +131,33 @@ impl ChipBootReport {
     }
 }
 
+/// Errors of the application-side calls and sweeps on a chip.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ChipError {
+    #[error("flash encryption: {0}")]
+    FlashEncryption(#[from] FuseError),
+    #[error("reading the bootloader: {0}")]
+    ReadBootloader(String),
+    #[error("no valid bootloader at {offset:#x}: {source}")]
+    Bootloader {
+        offset: u32,
+        source: BootloaderError,
+    },
+    #[error("bootloader configuration: {0}")]
+    Config(#[from] ConfigError),
+    #[error("image {image} is not configured (the bootloader has {count} image(s))")]
+    NoSuchImage { image: usize, count: usize },
+    /// The boot core refused the call.
+    #[error("{0}")]
+    Boot(String),
+    #[error("the uninterrupted boot fails, nothing to sweep against: {0}")]
+    ReferenceFails(String),
+    /// A target without a ROM stage: the boot core alone.
+    #[error(transparent)]
+    Run(#[from] run::RunError),
+}
+
 /// Why a (re)boot stopped.
 enum Stop {
     /// Something refused to run: the message says what and why.
@@ -212,10 +239,11 @@ pub fn power_on(device: &mut Device, cut: Option<(u64, CutMode)>) -> ChipBootRep
 /// The configuration the flashed bootloader carries, read the way the ROM
 /// reads it (decrypting when flash encryption is on), for the application
 /// side (`boot_set_pending`, `boot_set_confirmed`) and sweeps.
-pub fn flashed_setup(device: &mut Device) -> Result<(Setup, Option<Box<dyn FlashCrypt>>), String> {
+pub fn flashed_setup(
+    device: &mut Device,
+) -> Result<(Setup, Option<Box<dyn FlashCrypt>>), ChipError> {
     let Some(chip) = super::modelled(device.settings.target) else {
-        let setup = run::device_setup(device).map_err(|e| e.to_string())?;
-        return Ok((setup, None));
+        return Ok((run::device_setup(device)?, None));
     };
     let blank;
     let efuses = match &device.efuses {
@@ -225,14 +253,12 @@ pub fn flashed_setup(device: &mut Device) -> Result<(Setup, Option<Box<dyn Flash
             &blank
         }
     };
-    let crypt = fuses::flash_crypt(efuses).map_err(|e| format!("flash encryption: {e}"))?;
+    let crypt = fuses::flash_crypt(efuses)?;
     let buf = read_bootloader(chip, &mut device.flash, crypt.as_deref())
-        .map_err(|e| format!("reading the bootloader: {e}"))?;
-    let contents = parse_bootloader(chip, &buf).map_err(|e| {
-        format!(
-            "no valid bootloader at {:#x}: {e}",
-            chip.bootloader_offset()
-        )
+        .map_err(ChipError::ReadBootloader)?;
+    let contents = parse_bootloader(chip, &buf).map_err(|source| ChipError::Bootloader {
+        offset: chip.bootloader_offset(),
+        source,
     })?;
     let setup = port_setup(
         &contents,
@@ -245,13 +271,13 @@ pub fn flashed_setup(device: &mut Device) -> Result<(Setup, Option<Box<dyn Flash
 /// `boot_set_confirmed` / `boot_set_pending` as the running app calls them:
 /// through the port's flash backend, with the flashed bootloader's
 /// configuration.
-pub fn app_call(device: &mut Device, image: usize, call: AppCall) -> Result<(), String> {
+pub fn app_call(device: &mut Device, image: usize, call: AppCall) -> Result<(), ChipError> {
     let (setup, crypt) = flashed_setup(device)?;
     if image >= setup.images.len() {
-        return Err(format!(
-            "image {image} is not configured (the bootloader has {} image(s))",
-            setup.images.len()
-        ));
+        return Err(ChipError::NoSuchImage {
+            image,
+            count: setup.images.len(),
+        });
     }
     device.flash.power_cycle();
     let mut port = PortFlash::new(&mut device.flash, crypt.as_deref());
@@ -261,7 +287,7 @@ pub fn app_call(device: &mut Device, image: usize, call: AppCall) -> Result<(), 
             mcuboot_boot::set_pending(&mut port, cfg, image, permanent)
         }
     });
-    result.map_err(|e| e.to_string())
+    result.map_err(|e| ChipError::Boot(e.to_string()))
 }
 
 /// What the running application asks MCUboot for.
@@ -275,9 +301,8 @@ fn port_setup(
     contents: &BootloaderContents,
     capacity: u32,
     encrypted: bool,
-) -> Result<Setup, String> {
-    let map = FlashMap::resolve(&contents.config, Some(capacity))
-        .map_err(|e| format!("bootloader configuration: {e}"))?;
+) -> Result<Setup, ConfigError> {
+    let map = FlashMap::resolve(&contents.config, Some(capacity))?;
     let keys = contents.keys.iter().map(|k| k.der.clone()).collect();
     let mut setup = Setup::from_map(&map, keys);
     // flash_area_align() of the port: 4, or 32 once flash encryption is on
@@ -496,7 +521,8 @@ impl PowerOn {
 
         // --- the port: configuration, secure boot key digests ----------------
         let capacity = flash.geometry().capacity();
-        let setup = port_setup(&contents, capacity, crypt.is_some()).map_err(Stop::Failed)?;
+        let setup = port_setup(&contents, capacity, crypt.is_some())
+            .map_err(|e| Stop::Failed(format!("bootloader configuration: {e}")))?;
         let config = &contents.config;
         let wants_secure_boot =
             config.is_set("CONFIG_SECURE_BOOT") || config.is_set("CONFIG_SECURE_BOOT_V2_ENABLED");
@@ -1060,7 +1086,7 @@ struct Observed {
 }
 
 /// Observes `device` after the boot that produced `report`.
-fn observed(device: &mut Device, report: &ChipBootReport) -> Result<Observed, String> {
+fn observed(device: &mut Device, report: &ChipBootReport) -> Result<Observed, ChipError> {
     let images = report
         .boot
         .images
@@ -1075,7 +1101,7 @@ fn observed(device: &mut Device, report: &ChipBootReport) -> Result<Observed, St
             // read the header and TLV infos first, then just the image
             let mut probe = vec![0u8; 0x20];
             port.read(area.offset, &mut probe)
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| ChipError::Boot(e.to_string()))?;
             let mut len = 0x20usize;
             let image = loop {
                 match image_extent_len(&probe) {
@@ -1087,7 +1113,7 @@ fn observed(device: &mut Device, report: &ChipBootReport) -> Result<Observed, St
                     Extent::NeedBytes(n) if n <= area.size as usize && n > len => {
                         probe.resize(n, 0);
                         port.read(area.offset + len as u32, &mut probe[len..])
-                            .map_err(|e| e.to_string())?;
+                            .map_err(|e| ChipError::Boot(e.to_string()))?;
                         len = n;
                     }
                     Extent::NeedBytes(_) => break None,
@@ -1178,14 +1204,17 @@ pub fn sweep(
     device: &Device,
     torn: bool,
     progress: &(dyn Fn(u64, u64) + Sync),
-) -> Result<run::SweepReport, String> {
+) -> Result<run::SweepReport, ChipError> {
     let started = std::time::Instant::now();
     let mut reference = device.clone();
     let ref_report = power_on(&mut reference, None);
     if !ref_report.boot.booted {
-        return Err(format!(
-            "the uninterrupted boot fails, nothing to sweep against: {}",
-            ref_report.boot.error.as_deref().unwrap_or("unknown")
+        return Err(ChipError::ReferenceFails(
+            ref_report
+                .boot
+                .error
+                .clone()
+                .unwrap_or_else(|| "unknown".into()),
         ));
     }
     let expected = observed(&mut reference, &ref_report)?;

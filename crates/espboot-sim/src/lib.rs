@@ -14,8 +14,8 @@
 //! - [`device::Device`]: a device directory (`flash.bin`, `device.json`,
 //!   and for the modelled chips `efuse.bin`).
 //! - [`run::Setup`]: the owned twin of `mcuboot_boot::BootConfig`;
-//!   [`run::boot`], [`run::app_set_pending`], [`run::app_confirm`] and the
-//!   power-cut sweep [`run::sweep`] / [`run::sweep_flash`].
+//!   [`run::boot`] (the boot core alone) and the power-cut sweep
+//!   [`run::sweep_flash`].
 //! - [`scenario`]: MCUboot's simulator scenarios over every configuration
 //!   (strategy × layout × write size × erased value).
 //! - [`chip`]: the virtual ESP chip. [`chip::boot::power_on`] runs one

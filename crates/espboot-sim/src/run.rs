@@ -26,8 +26,6 @@ use crate::flash::{CutMode, FlashError, FlashOp, Geometry, GeometryError, SimFla
 pub enum RunError {
     #[error("{0}")]
     Boot(String),
-    #[error("image {image} is not configured (the device has {count} image(s))")]
-    NoSuchImage { image: usize, count: usize },
     #[error("flash geometry: {0}")]
     Geometry(#[from] GeometryError),
     #[error("the uninterrupted boot fails, nothing to sweep against: {0}")]
@@ -555,34 +553,6 @@ pub fn boot_with(setup: &Setup, flash: &mut SimFlash, cut: Option<(u64, CutMode)
     report
 }
 
-fn check_image(setup: &Setup, image: usize) -> Result<(), RunError> {
-    if image >= setup.images.len() {
-        return Err(RunError::NoSuchImage {
-            image,
-            count: setup.images.len(),
-        });
-    }
-    Ok(())
-}
-
-/// `boot_set_confirmed` on a device.
-pub fn app_confirm(device: &mut Device, image: usize) -> Result<(), RunError> {
-    let setup = device_setup(device)?;
-    check_image(&setup, image)?;
-    setup
-        .set_confirmed(&mut device.flash, image)
-        .map_err(|e| RunError::Boot(e.to_string()))
-}
-
-/// `boot_set_pending` on a device.
-pub fn app_set_pending(device: &mut Device, image: usize, permanent: bool) -> Result<(), RunError> {
-    let setup = device_setup(device)?;
-    check_image(&setup, image)?;
-    setup
-        .set_pending(&mut device.flash, image, permanent)
-        .map_err(|e| RunError::Boot(e.to_string()))
-}
-
 /// Options of a sweep.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SweepOptions {
@@ -624,16 +594,6 @@ impl SweepReport {
             self.points_per_second
         )
     }
-}
-
-/// Sweeps the next boot of `device` (not modified).
-pub fn sweep(
-    device: &Device,
-    options: &SweepOptions,
-    progress: &(dyn Fn(u64, u64) + Sync),
-) -> Result<SweepReport, RunError> {
-    let setup = device_setup(device)?;
-    sweep_flash(&setup, &device.flash, options, progress)
 }
 
 /// The outcome of a boot that the invariants compare.

@@ -239,31 +239,33 @@ pub fn strategy(s: Strategy) -> UpgradeStrategy {
     }
 }
 
-/// Reads image bytes from a flash area (an [`ImageSource`]).
-struct AreaReader<'a> {
-    flash: &'a mut SimFlash,
+/// Reads image bytes from a flash area (an [`ImageSource`]); a read
+/// outside the area fails with `None`.
+struct AreaReader<'a, F> {
+    flash: &'a mut F,
     base: u32,
     size: u32,
 }
 
-impl ImageSource for AreaReader<'_> {
-    type Error = FlashError;
-    fn read_at(&mut self, offset: u32, buf: &mut [u8]) -> Result<(), FlashError> {
-        let len = u32::try_from(buf.len()).unwrap_or(u32::MAX);
+impl<F: embedded_storage::nor_flash::ReadNorFlash> ImageSource for AreaReader<'_, F> {
+    type Error = Option<F::Error>;
+    fn read_at(&mut self, offset: u32, buf: &mut [u8]) -> Result<(), Self::Error> {
+        let len = u32::try_from(buf.len()).map_err(|_| None)?;
         if offset.checked_add(len).is_none_or(|end| end > self.size) {
-            return Err(FlashError::OutOfBounds {
-                offset,
-                len,
-                capacity: self.size,
-            });
+            return Err(None);
         }
-        embedded_storage::nor_flash::ReadNorFlash::read(self.flash, self.base + offset, buf)
+        self.flash.read(self.base + offset, buf).map_err(Some)
     }
 }
 
 /// The flash range of the whole image (header to the end of its TLVs) at
-/// `off` in `area`, if a well-formed one is there.
-fn image_at(flash: &mut SimFlash, area: Area, off: u32) -> Option<std::ops::Range<u32>> {
+/// `off` in `area`, if a well-formed one is there. `flash` is the physical
+/// flash, or the port's decrypting view of it.
+pub(crate) fn image_at<F: embedded_storage::nor_flash::ReadNorFlash>(
+    flash: &mut F,
+    area: Area,
+    off: u32,
+) -> Option<std::ops::Range<u32>> {
     let base = area.offset.checked_add(off)?;
     let mut src = AreaReader {
         flash,

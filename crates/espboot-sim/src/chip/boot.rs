@@ -1034,48 +1034,6 @@ fn encrypt_in_place(
     Ok(())
 }
 
-/// How much of a slot's start is its MCUboot image.
-enum Extent {
-    /// No image header.
-    NoImage,
-    /// The image (header, payload, protected and unprotected TLV areas)
-    /// is this many bytes.
-    Complete(usize),
-    /// Read at least this many bytes from the slot start and ask again.
-    NeedBytes(usize),
-}
-
-fn image_extent_len(prefix: &[u8]) -> Extent {
-    let Some(header) = prefix.get(..32).and_then(|h| <&[u8; 32]>::try_from(h).ok()) else {
-        return Extent::NeedBytes(32);
-    };
-    let header = mcuboot_image::ImageHeader::decode(header);
-    if header.magic != mcuboot_image::IMAGE_MAGIC {
-        return Extent::NoImage;
-    }
-    let mut end = usize::from(header.hdr_size).saturating_add(header.img_size as usize);
-    // the protected area (if any) and the TLV area each start with a
-    // 4-byte info header carrying their total length
-    for _ in 0..2 {
-        let Some(info) = prefix.get(end..end + 4) else {
-            return Extent::NeedBytes(end + 4);
-        };
-        let magic = u16::from_le_bytes([info[0], info[1]]);
-        if magic != mcuboot_image::TLV_PROT_INFO_MAGIC && magic != mcuboot_image::TLV_INFO_MAGIC {
-            break;
-        }
-        end = end.saturating_add(usize::from(u16::from_le_bytes([info[2], info[3]])));
-        if magic == mcuboot_image::TLV_INFO_MAGIC {
-            break;
-        }
-    }
-    if prefix.len() >= end {
-        Extent::Complete(end)
-    } else {
-        Extent::NeedBytes(end)
-    }
-}
-
 /// What a sweep compares after each resumed boot.
 #[derive(Debug, PartialEq, Eq)]
 struct Observed {
@@ -1098,26 +1056,14 @@ fn observed(device: &mut Device, report: &ChipBootReport) -> Result<Observed, Ch
     let mut slots = Vec::new();
     for pair in &setup.images {
         for area in [pair.primary, pair.secondary] {
-            // read the header and TLV infos first, then just the image
-            let mut probe = vec![0u8; 0x20];
-            port.read(area.offset, &mut probe)
-                .map_err(|e| ChipError::Boot(e.to_string()))?;
-            let mut len = 0x20usize;
-            let image = loop {
-                match image_extent_len(&probe) {
-                    Extent::NoImage => break None,
-                    Extent::Complete(n) => {
-                        probe.truncate(n);
-                        break Some(probe);
-                    }
-                    Extent::NeedBytes(n) if n <= area.size as usize && n > len => {
-                        probe.resize(n, 0);
-                        port.read(area.offset + len as u32, &mut probe[len..])
-                            .map_err(|e| ChipError::Boot(e.to_string()))?;
-                        len = n;
-                    }
-                    Extent::NeedBytes(_) => break None,
+            let image = match run::image_at(&mut port, area, 0) {
+                Some(range) => {
+                    let mut bytes = vec![0u8; range.len()];
+                    port.read(range.start, &mut bytes)
+                        .map_err(|e| ChipError::Boot(e.to_string()))?;
+                    Some(bytes)
                 }
+                None => None,
             };
             slots.push(image);
         }

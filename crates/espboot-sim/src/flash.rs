@@ -93,6 +93,16 @@ pub enum CutMode {
     Torn,
 }
 
+impl CutMode {
+    /// `clean` or `torn`, as sweep reports name the modes.
+    pub fn name(self) -> &'static str {
+        match self {
+            CutMode::Clean => "clean",
+            CutMode::Torn => "torn",
+        }
+    }
+}
+
 /// The physical layout of a flash device.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Geometry {

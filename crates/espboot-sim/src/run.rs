@@ -584,6 +584,32 @@ pub struct SweepReport {
 }
 
 impl SweepReport {
+    /// The report of a sweep started at `started` over `boot_ops`
+    /// operations in each of `modes`.
+    pub fn finish(
+        boot_ops: u64,
+        modes: &[CutMode],
+        failures: Vec<String>,
+        started: Instant,
+        reference: BootReport,
+    ) -> Self {
+        let cut_points = boot_ops * modes.len() as u64;
+        let seconds = started.elapsed().as_secs_f64();
+        SweepReport {
+            cut_points,
+            boot_ops,
+            modes: modes.iter().map(|m| m.name()).collect(),
+            failures,
+            seconds,
+            points_per_second: if seconds > 0.0 {
+                cut_points as f64 / seconds
+            } else {
+                0.0
+            },
+            reference,
+        }
+    }
+
     /// A one-line human summary.
     pub fn summary(&self) -> String {
         format!(
@@ -776,26 +802,13 @@ pub fn sweep_flash_with(
     });
     let mut failures = failures.into_inner().unwrap_or_default();
     failures.sort();
-    let seconds = started.elapsed().as_secs_f64();
-    Ok(SweepReport {
-        cut_points: total,
-        boot_ops: ops,
-        modes: modes
-            .iter()
-            .map(|m| match m {
-                CutMode::Clean => "clean",
-                CutMode::Torn => "torn",
-            })
-            .collect(),
-        failures: failures.into_iter().map(|(_, _, s)| s).collect(),
-        seconds,
-        points_per_second: if seconds > 0.0 {
-            total as f64 / seconds
-        } else {
-            0.0
-        },
-        reference: ref_report,
-    })
+    Ok(SweepReport::finish(
+        ops,
+        &modes,
+        failures.into_iter().map(|(_, _, s)| s).collect(),
+        started,
+        ref_report,
+    ))
 }
 
 /// Validation results remembered together with a copy of the image bytes

@@ -1206,26 +1206,13 @@ pub fn sweep(
     let mut failures = failures.into_inner().unwrap_or_default();
     failures.sort_by_key(|(index, _)| *index);
     let failures: Vec<String> = failures.into_iter().map(|(_, f)| f).collect();
-    let seconds = started.elapsed().as_secs_f64();
-    Ok(run::SweepReport {
-        cut_points: total,
-        boot_ops: ops,
-        modes: modes
-            .iter()
-            .map(|m| match m {
-                CutMode::Clean => "clean",
-                CutMode::Torn => "torn",
-            })
-            .collect(),
+    Ok(run::SweepReport::finish(
+        ops,
+        modes,
         failures,
-        seconds,
-        points_per_second: if seconds > 0.0 {
-            total as f64 / seconds
-        } else {
-            0.0
-        },
-        reference: ref_report.boot,
-    })
+        started,
+        ref_report.boot,
+    ))
 }
 
 #[cfg(test)]

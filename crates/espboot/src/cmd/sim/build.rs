@@ -15,16 +15,8 @@ use crate::fsutil::write_atomic;
 
 #[derive(Debug, clap::Args)]
 pub(super) struct BuildBootloaderArgs {
-    /// Chip (the port's target name, e.g. esp32c3).
-    #[arg(long)]
-    target: String,
-    /// bootloader.conf file(s) over the target's defaults; later files
-    /// override earlier keys (like `sim new`).
-    #[arg(long = "config", value_name = "FILE")]
-    configs: Vec<PathBuf>,
-    /// Flash size (e.g. 4MB); overrides CONFIG_ESP_FLASH_SIZE.
-    #[arg(long = "flash-size", alias = "flash_size")]
-    flash_size: Option<String>,
+    #[command(flatten)]
+    port: super::PortConfigArgs,
     /// Output file (the unsigned bootloader; sign it with
     /// `espboot secure sign-data --version 2` or espsecure).
     #[arg(short, long)]
@@ -74,16 +66,10 @@ fn target(text: &str) -> anyhow::Result<Target> {
 }
 
 pub(super) fn build_bootloader_cmd(a: BuildBootloaderArgs) -> anyhow::Result<ExitCode> {
-    let target = target(&a.target)?;
+    let (target, flash_size) = a.port.target_and_size()?;
     require_chip(target).context("--target")?;
-    let flash_size = a
-        .flash_size
-        .as_deref()
-        .map(parse_size)
-        .transpose()
-        .map_err(|e| anyhow::anyhow!("--flash-size: {e}"))?;
     let mut config = target.default_config();
-    for path in &a.configs {
+    for path in &a.port.configs {
         config.apply_file(path)?;
     }
     if let Some(size) = flash_size {

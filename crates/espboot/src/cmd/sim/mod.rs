@@ -72,15 +72,38 @@ struct EfuseArgs {
 struct NewArgs {
     /// Device directory to create (must not exist or be empty).
     dev: PathBuf,
+    #[command(flatten)]
+    port: PortConfigArgs,
+}
+
+/// The target and bootloader configuration, as `sim new` and `sim
+/// build-bootloader` take them.
+#[derive(Debug, clap::Args)]
+struct PortConfigArgs {
     /// Chip (the port's target name, e.g. esp32c3).
     #[arg(long)]
     target: String,
-    /// bootloader.conf file(s); later files override earlier keys.
+    /// bootloader.conf file(s) over the target's defaults; later files
+    /// override earlier keys.
     #[arg(long = "config", value_name = "FILE")]
     configs: Vec<PathBuf>,
     /// Flash size (e.g. 4MB); overrides CONFIG_ESP_FLASH_SIZE.
     #[arg(long = "flash-size", alias = "flash_size")]
     flash_size: Option<String>,
+}
+
+impl PortConfigArgs {
+    /// The parsed target and flash-size override.
+    fn target_and_size(&self) -> anyhow::Result<(Target, Option<u32>)> {
+        let target: Target = self.target.parse().context("--target")?;
+        let flash_size = self
+            .flash_size
+            .as_deref()
+            .map(parse_size)
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("--flash-size: {e}"))?;
+        Ok((target, flash_size))
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -244,14 +267,8 @@ fn new(a: NewArgs) -> anyhow::Result<ExitCode> {
     if a.dev.join(SETTINGS_FILE).exists() || a.dev.join(FLASH_FILE).exists() {
         bail!("device {}: already exists", a.dev.display());
     }
-    let target: Target = a.target.parse().context("--target")?;
-    let flash_size = a
-        .flash_size
-        .as_deref()
-        .map(parse_size)
-        .transpose()
-        .map_err(|e| anyhow::anyhow!("--flash-size: {e}"))?;
-    let device = Device::create(target, &a.configs, flash_size)
+    let (target, flash_size) = a.port.target_and_size()?;
+    let device = Device::create(target, &a.port.configs, flash_size)
         .with_context(|| format!("device {}", a.dev.display()))?;
     std::fs::create_dir_all(&a.dev)
         .with_context(|| format!("cannot create device directory {}", a.dev.display()))?;

@@ -1,0 +1,248 @@
+//! Integers exactly as Python's `int(text, 0)` reads them.
+//!
+//! imgtool, espsecure, espefuse and esptool read every number on their
+//! command lines with `int(text, 0)` (click's `BasedIntParamType`, esptool's
+//! `arg_auto_int`, espefuse's `check_arg_value`). A drop-in replacement must
+//! accept and refuse exactly the same spellings, or a script that passes
+//! `--address 0160` gets ciphertext for the wrong address instead of an error.
+//! This crate is the one implementation of those rules in espboot; every
+//! command line and configuration value goes through it.
+//!
+//! The rules (CPython `Objects/longobject.c`, `PyLong_FromString` with base 0):
+//! - surrounding ASCII whitespace is ignored, one optional `+` or `-` sign;
+//! - `0x`/`0X` hexadecimal, `0o`/`0O` octal, `0b`/`0B` binary prefixes; a
+//!   single `_` may follow the prefix;
+//! - single `_` separators between digits, never leading, trailing or doubled;
+//! - a decimal number has no leading zero unless all its digits are zero
+//!   (`010` is refused: Python 3 removed C's implicit octal).
+//!
+//! One deliberate difference: Python also accepts non-ASCII decimal digits
+//! (`int("١٢", 0) == 12`); this parser takes ASCII digits only.
+//!
+//! ```
+//! assert_eq!(py_int::parse("0x1_000"), Ok(0x1000));
+//! assert_eq!(py_int::parse(" -0b101 "), Ok(-5));
+//! assert_eq!(py_int::parse("0160"), Err(py_int::ParseIntError::Invalid));
+//! assert_eq!(py_int::parse_u32("0x1_0000_0000"), Err(py_int::ParseIntError::OutOfRange));
+//! ```
+#![no_std]
+#![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub)]
+
+use core::fmt;
+
+/// Why a text is not an acceptable integer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ParseIntError {
+    /// Python's `int(text, 0)` raises `ValueError` for this text.
+    Invalid,
+    /// A valid integer, but outside the range the caller asked for.
+    OutOfRange,
+}
+
+impl fmt::Display for ParseIntError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ParseIntError::Invalid => "not a valid integer",
+            ParseIntError::OutOfRange => "out of range",
+        })
+    }
+}
+
+impl core::error::Error for ParseIntError {}
+
+/// Parses `text` as Python's `int(text, 0)` does.
+///
+/// Values that need more than 128 bits are [`ParseIntError::OutOfRange`]
+/// (Python's integers are unbounded; nothing on these command lines is that
+/// wide).
+///
+/// # Errors
+/// [`ParseIntError::Invalid`] for any spelling Python refuses.
+pub fn parse(text: &str) -> Result<i128, ParseIntError> {
+    let text = text.trim_matches(|c: char| c.is_ascii_whitespace());
+    let (negative, unsigned) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let (radix, digits) = split_radix(unsigned);
+    let magnitude = parse_digits(digits, radix)?;
+    let magnitude = i128::try_from(magnitude).map_err(|_| ParseIntError::OutOfRange)?;
+    Ok(if negative { -magnitude } else { magnitude })
+}
+
+/// [`parse`] into a `u32` (addresses, sizes, alignments).
+///
+/// # Errors
+/// [`ParseIntError::Invalid`] as [`parse`]; [`ParseIntError::OutOfRange`] for
+/// negative values and values above `u32::MAX`.
+pub fn parse_u32(text: &str) -> Result<u32, ParseIntError> {
+    u32::try_from(parse(text)?).map_err(|_| ParseIntError::OutOfRange)
+}
+
+/// [`parse`] into a `u64` (eFuse values, 64-bit addresses).
+///
+/// # Errors
+/// [`ParseIntError::Invalid`] as [`parse`]; [`ParseIntError::OutOfRange`] for
+/// negative values and values above `u64::MAX`.
+pub fn parse_u64(text: &str) -> Result<u64, ParseIntError> {
+    u64::try_from(parse(text)?).map_err(|_| ParseIntError::OutOfRange)
+}
+
+/// Splits off a base prefix and the single `_` Python allows right after it.
+fn split_radix(text: &str) -> (u32, &str) {
+    let bytes = text.as_bytes();
+    if bytes.len() >= 2 && bytes[0] == b'0' {
+        let radix = match bytes[1] {
+            b'x' | b'X' => 16,
+            b'o' | b'O' => 8,
+            b'b' | b'B' => 2,
+            _ => return (10, text),
+        };
+        let rest = &text[2..];
+        return (radix, rest.strip_prefix('_').unwrap_or(rest));
+    }
+    (10, text)
+}
+
+/// Accumulates `digits` in `radix`, enforcing the separator and
+/// leading-zero rules.
+fn parse_digits(digits: &str, radix: u32) -> Result<u128, ParseIntError> {
+    if digits.is_empty() {
+        return Err(ParseIntError::Invalid);
+    }
+    let mut value: u128 = 0;
+    let mut previous_was_separator = true; // no leading '_'
+    let mut first_digit = None;
+    let mut nonzero_seen = false;
+    for c in digits.chars() {
+        if c == '_' {
+            if previous_was_separator {
+                return Err(ParseIntError::Invalid);
+            }
+            previous_was_separator = true;
+            continue;
+        }
+        let digit = c.to_digit(radix).ok_or(ParseIntError::Invalid)?;
+        first_digit.get_or_insert(digit);
+        nonzero_seen |= digit != 0;
+        previous_was_separator = false;
+        value = value
+            .checked_mul(u128::from(radix))
+            .and_then(|v| v.checked_add(u128::from(digit)))
+            .ok_or(ParseIntError::OutOfRange)?;
+    }
+    if previous_was_separator {
+        return Err(ParseIntError::Invalid); // trailing '_'
+    }
+    if radix == 10 && first_digit == Some(0) && nonzero_seen {
+        return Err(ParseIntError::Invalid); // "010": no implicit octal
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each row was checked against CPython 3.11's `int(text, 0)` (except the
+    /// last, a documented difference).
+    const CASES: &[(&str, Option<i128>)] = &[
+        ("0", Some(0)),
+        ("00", Some(0)),
+        ("0_0", Some(0)),
+        ("000_000", Some(0)),
+        ("7", Some(7)),
+        ("1_000", Some(1000)),
+        ("  42\t\n", Some(42)),
+        ("+42", Some(42)),
+        ("-42", Some(-42)),
+        ("0x1F", Some(31)),
+        ("0X1f", Some(31)),
+        ("0x_1f", Some(31)),
+        ("0xdead_beef", Some(0xdead_beef)),
+        ("-0x10", Some(-16)),
+        ("0o17", Some(15)),
+        ("0O17", Some(15)),
+        ("0b101", Some(5)),
+        ("0B_1_0", Some(2)),
+        ("010", None),
+        ("0160", None),
+        ("00_1", None),
+        ("0x", None),
+        ("0x_", None),
+        ("0x__1", None),
+        ("1__0", None),
+        ("_1", None),
+        ("1_", None),
+        ("0b102", None),
+        ("0o8", None),
+        ("0xg", None),
+        ("", None),
+        ("   ", None),
+        ("+", None),
+        ("--1", None),
+        ("+-1", None),
+        ("- 1", None),
+        ("1 2", None),
+        ("1.0", None),
+        ("0x1 f", None),
+        ("0_7", None),
+        ("0x1_", None),
+        ("0b", None),
+        ("0_", None),
+        ("-0", Some(0)),
+        ("-00", Some(0)),
+        ("١٢", None), // Python: 12; see the crate docs
+    ];
+
+    #[test]
+    fn matches_cpython_int_base_0() {
+        for &(text, expected) in CASES {
+            assert_eq!(parse(text).ok(), expected, "int({text:?}, 0)");
+        }
+    }
+
+    #[test]
+    fn regression_leading_zero_decimal_is_refused_not_read_as_160() {
+        // espsecure refuses `--address 0160`; an earlier espboot parser
+        // stripped the zero and encrypted for address 160.
+        assert_eq!(parse_u32("0160"), Err(ParseIntError::Invalid));
+    }
+
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_u32("0xffffffff"), Ok(u32::MAX));
+        assert_eq!(parse_u32("0x100000000"), Err(ParseIntError::OutOfRange));
+        assert_eq!(parse_u32("-1"), Err(ParseIntError::OutOfRange));
+        assert_eq!(parse_u64("0xffff_ffff_ffff_ffff"), Ok(u64::MAX));
+        assert_eq!(
+            parse("0x1_0000_0000_0000_0000_0000_0000_0000_0000"),
+            Err(ParseIntError::OutOfRange)
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn round_trips_every_python_spelling(v in proptest::num::i64::ANY) {
+            let m = v.unsigned_abs();
+            let sign = if v < 0 { "-" } else { "" };
+            for text in [
+                alloc_fmt(format_args!("{sign}{m}")),
+                alloc_fmt(format_args!("{sign}0x{m:x}")),
+                alloc_fmt(format_args!("{sign}0X{m:X}")),
+                alloc_fmt(format_args!("{sign}0o{m:o}")),
+                alloc_fmt(format_args!("{sign}0b{m:b}")),
+            ] {
+                proptest::prop_assert_eq!(parse(&text), Ok(i128::from(v)));
+            }
+        }
+    }
+
+    extern crate std;
+    fn alloc_fmt(args: fmt::Arguments<'_>) -> std::string::String {
+        std::fmt::format(args)
+    }
+}

@@ -563,31 +563,6 @@ impl Efuses {
         Ok(())
     }
 
-    /// Parses an integer the way Python's `int(s, 0)` does (decimal, 0x, 0o, 0b).
-    pub fn parse_int(s: &str) -> Option<u64> {
-        let t = s.trim().replace('_', "");
-        let (neg, t) = match t.strip_prefix('-') {
-            Some(r) => (true, r.to_string()),
-            None => (false, t.strip_prefix('+').unwrap_or(&t).to_string()),
-        };
-        if neg {
-            return None;
-        }
-        let lower = t.to_ascii_lowercase();
-        let v = if let Some(h) = lower.strip_prefix("0x") {
-            u64::from_str_radix(h, 16).ok()
-        } else if let Some(o) = lower.strip_prefix("0o") {
-            u64::from_str_radix(o, 8).ok()
-        } else if let Some(b) = lower.strip_prefix("0b") {
-            u64::from_str_radix(b, 2).ok()
-        } else if lower.len() > 1 && lower.starts_with('0') && lower.chars().any(|c| c != '0') {
-            None
-        } else {
-            lower.parse().ok()
-        };
-        v
-    }
-
     /// Turns a command-line value into the field's new bits, as espefuse's
     /// `CheckArgValue` + `check_format` + `convert_to_bitstring` do. `None`
     /// means the value was omitted (bools take 1, bit counters the next bit).
@@ -620,7 +595,7 @@ impl Efuses {
             FieldType::Bool => {
                 let v = match value {
                     None => 1,
-                    Some(s) => Self::parse_int(s).ok_or_else(|| {
+                    Some(s) => py_int::parse_u64(s).map_err(|_| {
                         EfuseError::BadValue(format!(
                             "invalid value '{s}' for eFuse '{}': expected an integer",
                             f.name
@@ -665,7 +640,7 @@ impl Efuses {
                     } else {
                         s.to_string()
                     };
-                    let v = Self::parse_int(&s).ok_or_else(|| {
+                    let v = py_int::parse_u64(&s).map_err(|_| {
                         EfuseError::BadValue(format!(
                             "invalid value '{s}' for eFuse '{}': expected an integer",
                             f.name
@@ -1356,8 +1331,8 @@ fn parse_mac(s: &str) -> Result<Vec<u8>, EfuseError> {
 }
 
 fn spi_pin_format(s: &str) -> Result<String, EfuseError> {
-    let v = Efuses::parse_int(s)
-        .ok_or_else(|| EfuseError::BadValue(format!("invalid pin number '{s}'")))?;
+    let v = py_int::parse_u64(s)
+        .map_err(|_| EfuseError::BadValue(format!("invalid pin number '{s}'")))?;
     match v {
         30 | 31 => Err(EfuseError::refused(
             "IO pins 30 & 31 cannot be set for SPI flash. 0-29, 32 & 33 only.",

@@ -163,10 +163,10 @@ impl ConfigFile {
     fn number(&self, key: &'static str) -> Result<Option<u32>, ConfigError> {
         self.get(key)
             .map(|v| {
-                parse_number(v).ok_or_else(|| ConfigError::Value {
+                py_int::parse_u32(v).map_err(|_| ConfigError::Value {
                     key: key.to_string(),
                     value: v.to_string(),
-                    expected: "a number (decimal or 0x-prefixed hex)",
+                    expected: "a number (decimal or 0x-prefixed hex, as Python's int(x, 0))",
                 })
             })
             .transpose()
@@ -221,16 +221,6 @@ impl ConfigFile {
     }
 }
 
-/// Parses a number the way C/CMake config values are written: decimal or
-/// `0x` hex.
-pub fn parse_number(text: &str) -> Option<u32> {
-    let t = text.trim();
-    match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
-        Some(hex) => u32::from_str_radix(hex, 16).ok(),
-        None => t.parse().ok(),
-    }
-}
-
 /// Parses a flash size: `4MB` (esptool's spelling, also `4M`, `512KB`) or a
 /// byte count.
 pub fn parse_flash_size(text: &str) -> Option<u32> {
@@ -241,7 +231,7 @@ pub fn parse_flash_size(text: &str) -> Option<u32> {
     } else if let Some(d) = upper.strip_suffix("KB").or(upper.strip_suffix('K')) {
         (d, 1u32 << 10)
     } else {
-        return parse_number(t).filter(|&n| n > 0);
+        return py_int::parse_u32(t).ok().filter(|&n| n > 0);
     };
     let n: u32 = digits.trim().parse().ok()?;
     n.checked_mul(unit).filter(|&n| n > 0)

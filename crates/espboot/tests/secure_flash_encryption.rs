@@ -491,3 +491,32 @@ fn bad_flash_encryption_input_gives_one_line_error_and_no_output() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+/// `--address 0160` is not a Python integer: espsecure refuses it. An earlier
+/// espboot parser read it as decimal 160 and wrote ciphertext for the wrong
+/// address.
+#[test]
+fn regression_address_with_a_leading_zero_is_refused_as_espsecure_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("plain.bin"), pattern(64, 9)).unwrap();
+    std::fs::write(d.join("key.bin"), pattern(32, 10)).unwrap();
+    let argv = [
+        "encrypt-flash-data",
+        "--aes-xts",
+        "--keyfile",
+        "key.bin",
+        "--address",
+        "0160",
+        "--output",
+        "out.bin",
+        "plain.bin",
+    ];
+    let out = common::run_fail(common::espboot().current_dir(d).arg("secure").args(argv));
+    common::assert_one_line_error(&out, "0160");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--address"));
+    assert!(!d.join("out.bin").exists());
+    if let Some(results) = python_batch(d, &[espsecure(&argv)]) {
+        assert_eq!(results[0]["ok"], false, "espsecure accepted --address 0160");
+    }
+}

@@ -214,27 +214,14 @@ struct CryptArgs {
     #[arg(short = 'o', long)]
     output: PathBuf,
     /// Flash address of the data (decimal or 0x hex; a multiple of 16).
-    #[arg(short = 'a', long, value_parser = parse_any_int)]
+    #[arg(short = 'a', long, value_parser = py_int::parse_u64)]
     address: u64,
     /// FLASH_CRYPT_CONFIG eFuse value (ESP32 algorithm only).
-    #[arg(long = "flash-crypt-conf", alias = "flash_crypt_conf", value_parser = parse_any_int, default_value = "0xF")]
+    #[arg(long = "flash-crypt-conf", alias = "flash_crypt_conf", value_parser = py_int::parse_u64, default_value = "0xF")]
     flash_crypt_conf: u64,
     /// Use XTS-AES (ESP32-S2, S3, C2, C3, C6, H2 and later) instead of the ESP32 algorithm.
     #[arg(short = 'x', long = "aes-xts", alias = "aes_xts")]
     aes_xts: bool,
-}
-
-/// Integers as espsecure's `AnyIntType` (Python `int(x, 0)`): decimal,
-/// `0x`, `0o`, `0b`, with optional `_` separators.
-fn parse_any_int(text: &str) -> Result<u64, String> {
-    let t = text.trim().replace('_', "");
-    let (digits, radix) = match t.get(..2).map(str::to_ascii_lowercase).as_deref() {
-        Some("0x") => (&t[2..], 16),
-        Some("0o") => (&t[2..], 8),
-        Some("0b") => (&t[2..], 2),
-        _ => (t.as_str(), 10),
-    };
-    u64::from_str_radix(digits, radix).map_err(|_| format!("'{text}' is not a valid integer"))
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -796,18 +783,4 @@ fn progress_bar(total: u64) -> Option<indicatif::ProgressBar> {
         bar.set_style(style);
     }
     Some(bar)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_any_int;
-
-    #[test]
-    fn any_int_accepts_python_literals() {
-        assert_eq!(parse_any_int("0x1000"), Ok(0x1000));
-        assert_eq!(parse_any_int("4096"), Ok(4096));
-        assert_eq!(parse_any_int("0X1_000"), Ok(0x1000));
-        assert_eq!(parse_any_int("0b101"), Ok(5));
-        assert!(parse_any_int("12z").is_err());
-    }
 }

@@ -14,7 +14,7 @@ use mcuboot_image::sign::{
 };
 use mcuboot_image::{Dependency, ImageVersion, TlvKind};
 
-use super::util::{is_hex, load_key, parse_py_int, parse_u32, read_image, write_output};
+use super::util::{is_hex, load_key, parse_u32, read_image, write_output};
 
 /// imgtool's `TLV_VENDOR_RES_MIN`/`MAX` (`image.py`): the custom TLV range.
 const CUSTOM_TLV_MIN: u16 = 0x00a0;
@@ -235,7 +235,8 @@ fn parse_custom_tlvs(a: &SignArgs) -> anyhow::Result<Vec<(u16, Vec<u8>)>> {
         } else {
             "--custom-tlv"
         };
-        let tag = parse_py_int(&tag_text)
+        let tag = py_int::parse(&tag_text)
+            .ok()
             .with_context(|| format!("{arg}: tag '{tag_text}' is not a valid integer"))?;
         let tag = u16::try_from(tag)
             .ok()
@@ -384,8 +385,8 @@ fn options(a: &SignArgs) -> anyhow::Result<SignOptions> {
     // click's `int` (decimal); 0 is accepted like imgtool does.
     o.max_sectors = match &a.max_sectors {
         Some(m) => Some(
-            parse_py_int(m)
-                .and_then(|v| u32::try_from(v).ok())
+            py_int::parse_u32(m)
+                .ok()
                 .with_context(|| format!("-M/--max-sectors: '{m}' is not a sector count"))?,
         ),
         None => None,

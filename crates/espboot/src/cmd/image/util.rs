@@ -9,46 +9,16 @@ use zeroize::Zeroizing;
 /// Environment variable holding the key password for non-interactive use.
 pub const PASSWORD_ENV: &str = "ESPBOOT_PASSWORD";
 
-/// Parses an integer like Python's `int(text, 0)`: decimal without leading
-/// zeros, `0x`/`0o`/`0b` prefixes, single underscores between digits.
-pub fn parse_py_int(text: &str) -> Option<i128> {
-    let t = text.trim();
-    let (neg, t) = match t.as_bytes().first() {
-        Some(b'-') => (true, &t[1..]),
-        Some(b'+') => (false, &t[1..]),
-        _ => (false, t),
-    };
-    let lower = t.to_ascii_lowercase();
-    let (radix, digits) = if let Some(d) = lower.strip_prefix("0x") {
-        (16, d.strip_prefix('_').unwrap_or(d))
-    } else if let Some(d) = lower.strip_prefix("0o") {
-        (8, d.strip_prefix('_').unwrap_or(d))
-    } else if let Some(d) = lower.strip_prefix("0b") {
-        (2, d.strip_prefix('_').unwrap_or(d))
-    } else {
-        (10, lower.as_str())
-    };
-    if digits.is_empty()
-        || digits.starts_with('_')
-        || digits.ends_with('_')
-        || digits.contains("__")
-    {
-        return None;
-    }
-    let clean: String = digits.chars().filter(|c| *c != '_').collect();
-    if radix == 10 && clean.len() > 1 && clean.starts_with('0') && clean.chars().any(|c| c != '0') {
-        return None;
-    }
-    let v = i128::from_str_radix(&clean, radix).ok()?;
-    Some(if neg { -v } else { v })
-}
-
-/// [`parse_py_int`] into a `u32`, naming `arg` in the error.
+/// A Python-style integer ([`py_int`]) as a `u32`, naming `arg` in the error.
 pub fn parse_u32(arg: &str, text: &str) -> anyhow::Result<u32> {
-    let v = parse_py_int(text).with_context(|| {
-        format!("{arg}: '{text}' is not a valid integer (use 0x/0o/0b prefixes as needed)")
-    })?;
-    u32::try_from(v).map_err(|_| anyhow::anyhow!("{arg}: {text} is out of range (0..=0xffffffff)"))
+    py_int::parse_u32(text).map_err(|e| match e {
+        py_int::ParseIntError::OutOfRange => {
+            anyhow::anyhow!("{arg}: {text} is out of range (0..=0xffffffff)")
+        }
+        _ => anyhow::anyhow!(
+            "{arg}: '{text}' is not a valid integer (use 0x/0o/0b prefixes as needed)"
+        ),
+    })
 }
 
 fn password_from_env() -> Option<Zeroizing<Vec<u8>>> {
@@ -148,26 +118,5 @@ pub fn read_image(arg: &str, path: &Path) -> anyhow::Result<(Vec<u8>, Option<u32
         let data = std::fs::read(path)
             .with_context(|| format!("{arg}: cannot read {}", path.display()))?;
         Ok((data, None))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_py_int;
-
-    #[test]
-    fn python_int_literals() {
-        assert_eq!(parse_py_int("0x20"), Some(32));
-        assert_eq!(parse_py_int("0X1_0"), Some(16));
-        assert_eq!(parse_py_int("0x_10"), Some(16));
-        assert_eq!(parse_py_int("0o17"), Some(15));
-        assert_eq!(parse_py_int("0b101"), Some(5));
-        assert_eq!(parse_py_int("1_000"), Some(1000));
-        assert_eq!(parse_py_int(" 42 "), Some(42));
-        assert_eq!(parse_py_int("00"), Some(0));
-        assert_eq!(parse_py_int("-5"), Some(-5));
-        for bad in ["010", "0x", "1__0", "_1", "1_", "abc", "", "0x1g"] {
-            assert_eq!(parse_py_int(bad), None, "{bad}");
-        }
     }
 }

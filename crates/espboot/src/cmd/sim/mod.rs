@@ -9,7 +9,7 @@ use anyhow::{bail, Context};
 use espboot_sim::chip::boot::{self as chip_boot, AppCall, ChipBootReport};
 use espboot_sim::chip::fuses::{self, DownloadMode};
 use espboot_sim::chip::preflight::{check_write, PreflightError};
-use espboot_sim::config::{parse_flash_size, parse_number, Target};
+use espboot_sim::config::{parse_flash_size, Target};
 use espboot_sim::device::{Device, EFUSE_FILE, EFUSE_HIDDEN_FILE, FLASH_FILE, SETTINGS_FILE};
 use espboot_sim::flash::CutMode;
 use espboot_sim::run::{self, SweepOptions};
@@ -196,7 +196,7 @@ struct SweepArgs {
 }
 
 fn parse_addr(s: &str) -> Result<u32, String> {
-    parse_number(s).ok_or_else(|| format!("expected an address (decimal or 0x hex), got {s:?}"))
+    py_int::parse_u32(s).map_err(|_| format!("expected an address (decimal or 0x hex), got {s:?}"))
 }
 
 fn parse_size(s: &str) -> Result<u32, String> {

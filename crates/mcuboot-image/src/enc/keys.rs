@@ -226,8 +226,10 @@ fn parse_pem(pem: &str, password: Option<&[u8]>) -> Result<AnyKey, KeyError> {
     any_key_from(KeyFile::from_pem(pem.as_bytes(), password)?)
 }
 
+/// True when the shared scanner finds a PEM block, wherever it starts (a
+/// base64 KEK file never holds a `-----BEGIN` line).
 fn looks_like_pem(text: &str) -> bool {
-    text.trim_start().starts_with("-----BEGIN ")
+    key_files::pem::blocks(text.as_bytes()).next().is_some()
 }
 
 /// True when `bytes` is exactly one DER SEQUENCE (tag 0x30 and a definite

@@ -518,6 +518,17 @@ fn der_key_files_load_like_pem() {
     assert!(Recipient::from_file_contents(b"\x30\x03\x02\x01\x80").is_err());
 }
 
+/// An OpenSSL export with `Bag Attributes` before the block is PEM, not a
+/// base64 KEK.
+#[test]
+fn pem_after_leading_text_is_not_taken_for_a_kek() {
+    let x25519 = "Bag Attributes\n    friendlyName: enc\n-----BEGIN PRIVATE KEY-----\n\
+                  MC4CAQAwBQYDK2VuBCIEINQC9Fz5hE6BbnbC4Sp/eZFl9Ce2tqVJw2dDu6BQBuBv\n\
+                  -----END PRIVATE KEY-----\n";
+    let k = DecryptionKey::from_file_contents(x25519.as_bytes(), None).expect("x25519");
+    assert!(matches!(k, DecryptionKey::X25519(_)));
+}
+
 /// Regression: a base64 KEK whose first bytes read as a DER SEQUENCE header
 /// of exactly the file's length ("0+" = 0x30 0x2b, 45 bytes with the
 /// newline) was taken for DER and refused.

@@ -1,17 +1,18 @@
-//! Secure Boot V2 keys: schemes, PEM loading and writing, generation.
+//! Secure Boot V2 keys: schemes, the key types SBv2 accepts, generation.
 //!
-//! Accepted PEM formats are those espsecure accepts (`_get_sbv2_pub_key`,
-//! `_load_sbv2_signing_key` in espsecure/__init__.py L364-L441): PKCS#1
-//! `RSA PRIVATE KEY`, SEC1 `EC PRIVATE KEY`, PKCS#8 `PRIVATE KEY` and SPKI
-//! `PUBLIC KEY`, unencrypted. Keys are written the way
-//! `generate-signing-key` writes them (traditional OpenSSL PEM: PKCS#1 or
-//! SEC1), public keys as SPKI.
+//! Key files are read by the shared loader ([`key_files`], the one imgtool's
+//! commands use too): any PEM line width, PKCS#1 `RSA PRIVATE KEY`, SEC1
+//! `EC PRIVATE KEY`, PKCS#8 `PRIVATE KEY` (also encrypted, with a
+//! password) and SPKI `PUBLIC KEY`. What Secure Boot V2 accepts is checked
+//! here (`_load_sbv2_signing_key`, `_load_sbv2_pub_key` in
+//! espsecure/__init__.py L364-L416): RSA-3072 and ECDSA P-192/P-256/P-384.
+//! Keys are written the way `generate-signing-key` writes them
+//! (traditional OpenSSL PEM: PKCS#1 or SEC1), public keys as SPKI.
 
 use ecdsa::elliptic_curve::sec1::ToEncodedPoint;
 use ecdsa::elliptic_curve::NonZeroScalar;
+use key_files::{KeyFile, KeyFileError, KeyKind};
 use p192::NistP192;
-use pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePublicKey, LineEnding};
-use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPrivateKey};
 use rsa::traits::PublicKeyParts;
 use rsa::{BigUint, RsaPrivateKey, RsaPublicKey};
 use sha2::{Digest, Sha256};
@@ -19,10 +20,7 @@ use signature::hazmat::{PrehashVerifier, RandomizedPrehashSigner};
 use signature::SignatureEncoding;
 use zeroize::Zeroizing;
 
-/// `p192` has no `SecretKey`/`PublicKey` aliases; these are the generic
-/// `elliptic-curve` types for its curve, like the aliases p256/p384 define.
-pub type P192SecretKey = ecdsa::elliptic_curve::SecretKey<NistP192>;
-pub type P192PublicKey = ecdsa::elliptic_curve::PublicKey<NistP192>;
+pub use key_files::{P192PublicKey, P192SecretKey};
 
 /// RSA modulus size Secure Boot V2 supports (`_load_sbv2_signing_key`).
 pub const RSA_BITS: usize = 3072;
@@ -109,38 +107,27 @@ impl std::fmt::Display for SigningScheme {
     }
 }
 
-/// Errors loading, parsing or using keys.
+/// Why a key cannot be used for Secure Boot V2.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum KeyError {
-    /// No PEM block espsecure accepts.
-    #[error("not a PEM private or public key (expected RSA PRIVATE KEY, EC PRIVATE KEY, PRIVATE KEY or PUBLIC KEY)")]
-    NotPem,
-    /// A private key was required but the PEM holds a public key.
+    /// The key file could not be read, or a key not encoded.
+    #[error(transparent)]
+    File(#[from] KeyFileError),
+    /// A private key was required but the file holds a public key.
     #[error("this is a public key; a private signing key is required")]
     PublicKeyGiven,
-    /// A PEM block that did not decode.
-    #[error("malformed {label} PEM: {reason}")]
-    Malformed {
-        /// The PEM label.
-        label: &'static str,
-        /// The decoder's message.
-        reason: String,
-    },
     /// RSA of a size other than 3072 bits.
     #[error("RSA key has {0} bits; Secure Boot V2 supports only RSA-3072")]
     RsaKeySize(usize),
     /// An EC key on another curve, or another key algorithm.
     #[error(
-        "unsupported key type; Secure Boot V2 supports RSA-3072 and ECDSA NIST P-192, P-256, P-384"
+        "{0} keys are not supported; Secure Boot V2 supports RSA-3072 and ECDSA NIST P-192, P-256, P-384"
     )]
-    Unsupported,
+    Unsupported(KeyKind),
     /// Key material stored in a signature block is not a valid key.
     #[error("the public key in the signature block is invalid")]
     InvalidBlockKey,
-    /// Key generation or encoding failed.
-    #[error("key encoding failed: {0}")]
-    Encoding(String),
 }
 
 /// A Secure Boot V2 verification key.
@@ -292,159 +279,111 @@ impl Sbv2Signature {
     }
 }
 
-/// SEC1 `EC PRIVATE KEY` PEM with the named-curve parameters and the
-/// public key, the form OpenSSL and Python `cryptography` write (and need:
-/// they reject SEC1 keys without the curve OID, which is what
-/// `elliptic-curve`'s own `to_sec1_pem` produces).
-fn sec1_pem(
-    scalar: &[u8],
-    public_point: &[u8],
-    curve: pkcs8::ObjectIdentifier,
-) -> Result<Zeroizing<String>, KeyError> {
-    use sec1::der::Encode;
-    let key = sec1::EcPrivateKey {
-        private_key: scalar,
-        parameters: Some(sec1::EcParameters::NamedCurve(curve)),
-        public_key: Some(public_point),
-    };
-    let der = Zeroizing::new(
-        key.to_der()
-            .map_err(|e| KeyError::Encoding(e.to_string()))?,
-    );
-    sec1::der::pem::encode_string("EC PRIVATE KEY", LineEnding::LF, &der)
-        .map(Zeroizing::new)
-        .map_err(|e| KeyError::Encoding(e.to_string()))
-}
+impl TryFrom<key_files::PrivateKey> for SigningKey {
+    type Error = KeyError;
 
-/// Extracts the first PEM block with one of `labels`, with its label.
-fn pem_block(text: &str, labels: &[&'static str]) -> Option<(&'static str, Zeroizing<String>)> {
-    let mut best: Option<(usize, &'static str, Zeroizing<String>)> = None;
-    for label in labels {
-        let begin = format!("-----BEGIN {label}-----");
-        let end = format!("-----END {label}-----");
-        if let Some(start) = text.find(&begin) {
-            let body_start = start + begin.len();
-            if let Some(stop) = text[body_start..].find(&end) {
-                if best.as_ref().is_none_or(|(at, _, _)| start < *at) {
-                    let body = &text[body_start..body_start + stop];
-                    best = Some((start, label, Zeroizing::new(normalized_pem(label, body))));
-                }
-            }
+    fn try_from(key: key_files::PrivateKey) -> Result<Self, KeyError> {
+        use key_files::PrivateKey as P;
+        match key {
+            P::Rsa(k) if k.size() * 8 == RSA_BITS => Ok(Self::Rsa3072(*k)),
+            P::Rsa(k) => Err(KeyError::RsaKeySize(k.size() * 8)),
+            P::P192(k) => Ok(Self::Ecdsa192(k)),
+            P::P256(k) => Ok(Self::Ecdsa256(k)),
+            P::P384(k) => Ok(Self::Ecdsa384(k)),
+            other => Err(KeyError::Unsupported(other.kind())),
         }
     }
-    best.map(|(_, label, block)| (label, block))
 }
 
-/// Re-wraps a PEM body at 64 columns with LF line ends. OpenSSL and Python
-/// `cryptography` accept any line length (esptool's own test keys use 76
-/// columns), the RustCrypto PEM decoder only RFC 7468's strict 64.
-fn normalized_pem(label: &str, body: &str) -> String {
-    let base64: String = body.chars().filter(|c| !c.is_whitespace()).collect();
-    let mut out = format!("-----BEGIN {label}-----\n");
-    for line in base64.as_bytes().chunks(64) {
-        out.push_str(&String::from_utf8_lossy(line));
-        out.push('\n');
+/// A key file as espsecure's `--keyfile` for signing: the private key.
+impl TryFrom<KeyFile> for SigningKey {
+    type Error = KeyError;
+
+    fn try_from(file: KeyFile) -> Result<Self, KeyError> {
+        match file {
+            KeyFile::Private(k) => Self::try_from(k),
+            _ => Err(KeyError::PublicKeyGiven),
+        }
     }
-    out.push_str(&format!("-----END {label}-----\n"));
-    out
 }
 
-fn malformed(label: &'static str) -> impl Fn(String) -> KeyError {
-    move |reason| KeyError::Malformed { label, reason }
+impl From<SigningKey> for key_files::PrivateKey {
+    fn from(key: SigningKey) -> Self {
+        match key {
+            SigningKey::Rsa3072(k) => Self::Rsa(Box::new(k)),
+            SigningKey::Ecdsa192(k) => Self::P192(k),
+            SigningKey::Ecdsa256(k) => Self::P256(k),
+            SigningKey::Ecdsa384(k) => Self::P384(k),
+        }
+    }
+}
+
+impl TryFrom<key_files::PublicKey> for PublicKey {
+    type Error = KeyError;
+
+    fn try_from(key: key_files::PublicKey) -> Result<Self, KeyError> {
+        use key_files::PublicKey as P;
+        match key {
+            P::Rsa(k) if k.size() * 8 == RSA_BITS => Ok(Self::Rsa3072(k)),
+            P::Rsa(k) => Err(KeyError::RsaKeySize(k.size() * 8)),
+            P::P192(k) => Ok(Self::Ecdsa192(k)),
+            P::P256(k) => Ok(Self::Ecdsa256(k)),
+            P::P384(k) => Ok(Self::Ecdsa384(k)),
+            other => Err(KeyError::Unsupported(other.kind())),
+        }
+    }
+}
+
+/// A key file as espsecure's verification `--keyfile`: a public key, or
+/// the public half of a private key (`_get_sbv2_pub_key`). A private key
+/// of a type SBv2 refuses is refused, as espsecure loads it as a signing
+/// key first.
+impl TryFrom<KeyFile> for PublicKey {
+    type Error = KeyError;
+
+    fn try_from(file: KeyFile) -> Result<Self, KeyError> {
+        match file {
+            KeyFile::Private(k) => Ok(SigningKey::try_from(k)?.public_key()),
+            KeyFile::Public(k) => Self::try_from(k),
+            _ => Err(KeyError::Unsupported(file.kind())),
+        }
+    }
+}
+
+impl From<PublicKey> for key_files::PublicKey {
+    fn from(key: PublicKey) -> Self {
+        match key {
+            PublicKey::Rsa3072(k) => Self::Rsa(k),
+            PublicKey::Ecdsa192(k) => Self::P192(k),
+            PublicKey::Ecdsa256(k) => Self::P256(k),
+            PublicKey::Ecdsa384(k) => Self::P384(k),
+        }
+    }
 }
 
 impl SigningKey {
-    /// Loads a PEM private key (PKCS#1, SEC1 or PKCS#8), as espsecure's
-    /// `--keyfile` for signing.
+    /// Loads a PEM private key (PKCS#1, SEC1 or PKCS#8, unencrypted), as
+    /// espsecure's `--keyfile` for signing. For encrypted keys read the
+    /// file with [`KeyFile::from_pem`] and a password, then convert.
     pub fn from_pem(text: &str) -> Result<Self, KeyError> {
-        let (label, block) = pem_block(
-            text,
-            &[
-                "RSA PRIVATE KEY",
-                "EC PRIVATE KEY",
-                "PRIVATE KEY",
-                "PUBLIC KEY",
-            ],
-        )
-        .ok_or(KeyError::NotPem)?;
-        let block: &str = &block;
-        let key = match label {
-            "RSA PRIVATE KEY" => Self::Rsa3072(
-                RsaPrivateKey::from_pkcs1_pem(block)
-                    .map_err(|e| malformed(label)(e.to_string()))?,
-            ),
-            "EC PRIVATE KEY" => {
-                if let Ok(k) = p256::SecretKey::from_sec1_pem(block) {
-                    Self::Ecdsa256(k)
-                } else if let Ok(k) = p384::SecretKey::from_sec1_pem(block) {
-                    Self::Ecdsa384(k)
-                } else if let Ok(k) = P192SecretKey::from_sec1_pem(block) {
-                    Self::Ecdsa192(k)
-                } else {
-                    return Err(KeyError::Unsupported);
-                }
-            }
-            "PRIVATE KEY" => {
-                if let Ok(k) = RsaPrivateKey::from_pkcs8_pem(block) {
-                    Self::Rsa3072(k)
-                } else if let Ok(k) = p256::SecretKey::from_pkcs8_pem(block) {
-                    Self::Ecdsa256(k)
-                } else if let Ok(k) = p384::SecretKey::from_pkcs8_pem(block) {
-                    Self::Ecdsa384(k)
-                } else if let Ok(k) = P192SecretKey::from_pkcs8_pem(block) {
-                    Self::Ecdsa192(k)
-                } else {
-                    return Err(KeyError::Unsupported);
-                }
-            }
-            _ => return Err(KeyError::PublicKeyGiven),
-        };
-        if let Self::Rsa3072(k) = &key {
-            let bits = k.size() * 8;
-            if bits != RSA_BITS {
-                return Err(KeyError::RsaKeySize(k.n().bits()));
-            }
-        }
-        Ok(key)
+        Self::try_from(KeyFile::from_pem(text.as_bytes(), None)?)
     }
 
     /// Generates a fresh key for `scheme` (RSA with e = 65537, as espsecure).
     pub fn generate(scheme: SigningScheme) -> Result<Self, KeyError> {
-        let mut rng = rand_core::OsRng;
-        Ok(match scheme {
-            SigningScheme::Rsa3072 => Self::Rsa3072(
-                RsaPrivateKey::new(&mut rng, RSA_BITS)
-                    .map_err(|e| KeyError::Encoding(e.to_string()))?,
-            ),
-            SigningScheme::Ecdsa192 => Self::Ecdsa192(P192SecretKey::random(&mut rng)),
-            SigningScheme::Ecdsa256 => Self::Ecdsa256(p256::SecretKey::random(&mut rng)),
-            SigningScheme::Ecdsa384 => Self::Ecdsa384(p384::SecretKey::random(&mut rng)),
-        })
+        let kind = match scheme {
+            SigningScheme::Rsa3072 => KeyKind::RSA_3072,
+            SigningScheme::Ecdsa192 => KeyKind::EcdsaP192,
+            SigningScheme::Ecdsa256 => KeyKind::EcdsaP256,
+            SigningScheme::Ecdsa384 => KeyKind::EcdsaP384,
+        };
+        Self::try_from(key_files::PrivateKey::generate(kind)?)
     }
 
     /// The key as traditional OpenSSL PEM (`RSA PRIVATE KEY` or
-    /// `EC PRIVATE KEY`), like `generate-signing-key`.
+    /// `EC PRIVATE KEY` with the named curve), like `generate-signing-key`.
     pub fn to_pem(&self) -> Result<Zeroizing<String>, KeyError> {
-        use ecdsa::elliptic_curve::pkcs8::AssociatedOid;
-        let enc = |e: &dyn std::fmt::Display| KeyError::Encoding(e.to_string());
-        match self {
-            Self::Rsa3072(k) => k.to_pkcs1_pem(LineEnding::LF).map_err(|e| enc(&e)),
-            Self::Ecdsa192(k) => sec1_pem(
-                &k.to_bytes(),
-                k.public_key().to_encoded_point(false).as_bytes(),
-                NistP192::OID,
-            ),
-            Self::Ecdsa256(k) => sec1_pem(
-                &k.to_bytes(),
-                k.public_key().to_encoded_point(false).as_bytes(),
-                p256::NistP256::OID,
-            ),
-            Self::Ecdsa384(k) => sec1_pem(
-                &k.to_bytes(),
-                k.public_key().to_encoded_point(false).as_bytes(),
-                p384::NistP384::OID,
-            ),
-        }
+        Ok(key_files::PrivateKey::from(self.clone()).to_traditional_pem()?)
     }
 
     /// The scheme of this key.
@@ -531,47 +470,12 @@ impl PublicKey {
     /// Loads a PEM key for verification: a public key (SPKI) or any private
     /// key espsecure accepts (its public half), as `_get_sbv2_pub_key`.
     pub fn from_pem(text: &str) -> Result<Self, KeyError> {
-        match pem_block(text, &["PUBLIC KEY"]) {
-            Some((label, block))
-                if pem_block(text, &["RSA PRIVATE KEY", "EC PRIVATE KEY", "PRIVATE KEY"])
-                    .is_none() =>
-            {
-                let block: &str = &block;
-                let key = if let Ok(k) = RsaPublicKey::from_public_key_pem(block) {
-                    Self::Rsa3072(k)
-                } else if let Ok(k) = p256::PublicKey::from_public_key_pem(block) {
-                    Self::Ecdsa256(k)
-                } else if let Ok(k) = p384::PublicKey::from_public_key_pem(block) {
-                    Self::Ecdsa384(k)
-                } else if let Ok(k) = P192PublicKey::from_public_key_pem(block) {
-                    Self::Ecdsa192(k)
-                } else if spki::Document::from_pem(block).is_ok() {
-                    return Err(KeyError::Unsupported);
-                } else {
-                    return Err(malformed(label)(
-                        "cannot decode SubjectPublicKeyInfo".into(),
-                    ));
-                };
-                if let Self::Rsa3072(k) = &key {
-                    if k.size() * 8 != RSA_BITS {
-                        return Err(KeyError::RsaKeySize(k.n().bits()));
-                    }
-                }
-                Ok(key)
-            }
-            _ => Ok(SigningKey::from_pem(text)?.public_key()),
-        }
+        Self::try_from(KeyFile::from_pem(text.as_bytes(), None)?)
     }
 
     /// The public key as SPKI PEM (`extract-public-key --version 2`).
     pub fn to_pem(&self) -> Result<String, KeyError> {
-        let r = match self {
-            Self::Rsa3072(k) => k.to_public_key_pem(LineEnding::LF),
-            Self::Ecdsa192(k) => k.to_public_key_pem(LineEnding::LF),
-            Self::Ecdsa256(k) => k.to_public_key_pem(LineEnding::LF),
-            Self::Ecdsa384(k) => k.to_public_key_pem(LineEnding::LF),
-        };
-        r.map_err(|e| KeyError::Encoding(e.to_string()))
+        Ok(key_files::PublicKey::from(self.clone()).to_spki_pem()?)
     }
 
     /// The scheme of this key.
@@ -769,6 +673,39 @@ mod tests {
         let again = SigningKey::from_pem(&rewrapped).unwrap();
         assert_eq!(again.public_key(), key.public_key());
         assert_eq!(PublicKey::from_pem(&rewrapped).unwrap(), key.public_key());
+    }
+
+    #[test]
+    fn only_secure_boot_v2_key_types_convert() {
+        use key_files::{KeyFile, PrivateKey as AnyKey};
+        let rsa2048 = AnyKey::generate(KeyKind::RSA_2048).unwrap();
+        assert!(matches!(
+            SigningKey::try_from(rsa2048.clone()),
+            Err(KeyError::RsaKeySize(2048))
+        ));
+        assert!(matches!(
+            PublicKey::try_from(rsa2048.public_key()),
+            Err(KeyError::RsaKeySize(2048))
+        ));
+        let ed = AnyKey::generate(KeyKind::Ed25519).unwrap();
+        assert!(matches!(
+            PublicKey::try_from(KeyFile::Private(ed)),
+            Err(KeyError::Unsupported(KeyKind::Ed25519))
+        ));
+        // A public key verifies but cannot sign.
+        let key = SigningKey::generate(SigningScheme::Ecdsa192).unwrap();
+        let public =
+            KeyFile::from_pem(key.public_key().to_pem().unwrap().as_bytes(), None).unwrap();
+        assert!(matches!(
+            SigningKey::try_from(public.clone()),
+            Err(KeyError::PublicKeyGiven)
+        ));
+        assert_eq!(PublicKey::try_from(public).unwrap(), key.public_key());
+        // espsecure writes SEC1 with the named curve for P-192.
+        assert!(key
+            .to_pem()
+            .unwrap()
+            .starts_with("-----BEGIN EC PRIVATE KEY-----\n"));
     }
 
     #[test]

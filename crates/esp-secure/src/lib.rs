@@ -5,9 +5,10 @@
 //!
 //! * [`sbv2`]: Secure Boot V2.
 //!   - [`sbv2::SigningKey`] / [`sbv2::PublicKey`]: RSA-3072 and ECDSA
-//!     P-192/P-256/P-384 keys, loaded from the PEM files espsecure reads
-//!     and writes. [`sbv2::PublicKey::digest`] is the 32-byte key digest
-//!     burned into eFuse.
+//!     P-192/P-256/P-384 keys, read from the PEM files espsecure reads and
+//!     writes through the shared `key-files` loader (`TryFrom<KeyFile>`
+//!     applies Secure Boot V2's rules). [`sbv2::PublicKey::digest`] is the
+//!     32-byte key digest burned into eFuse.
 //!   - [`sbv2::SignatureBlock`]: the 1216-byte block codec (bounded,
 //!     CRC-checked parsing with typed [`sbv2::BlockError`]s).
 //!   - [`sbv2::sign_image`] with any [`sbv2::Sbv2Signer`] (key files,

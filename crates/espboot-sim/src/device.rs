@@ -85,7 +85,8 @@ mod hex_bytes {
 /// the port's build accepts for `CONFIG_ESP_SIGN_KEY_FILE`), through the
 /// image crate's key loader (`imgtool getpub -e raw` equivalent).
 pub fn embedded_key_der(pem: &[u8]) -> Result<Vec<u8>, String> {
-    let key = mcuboot_image::keys::KeyFile::from_pem(pem, None).map_err(|e| e.to_string())?;
+    use mcuboot_image::keys::McubootKey as _;
+    let key = mcuboot_image::keys::load_pem(pem, None).map_err(|e| e.to_string())?;
     key.public_key().embedded_der().map_err(|e| e.to_string())
 }
 

@@ -1,57 +1,26 @@
-//! Key files as imgtool reads and writes them (`imgtool/keys/*.py`):
-//! PEM PKCS#8 (optionally encrypted), PKCS#1 RSA, SEC1 EC, SubjectPublicKeyInfo.
+//! MCUboot's view of key files: which keys imgtool accepts, the public key
+//! bytes a bootloader embeds, and imgtool's `getpub`/`getpriv` encodings.
+//!
+//! Reading and writing key files (PEM of any line width, PKCS#8 incl.
+//! encrypted, PKCS#1, SEC1, SPKI) is the [`key_files`] crate's, shared with
+//! espsecure's commands; its types are re-exported here. imgtool accepts
+//! RSA-2048/3072, ECDSA P-256/P-384, Ed25519 and X25519
+//! (`imgtool/keys/__init__.py` `load`): [`load_pem`] and
+//! [`check_supported`] refuse the rest.
 //!
 //! The public key bytes embedded in a bootloader (and hashed into KEYHASH)
-//! are [`PublicKey::embedded_der`]: PKCS#1 `RSAPublicKey` for RSA,
+//! are [`McubootKey::embedded_der`]: PKCS#1 `RSAPublicKey` for RSA,
 //! SubjectPublicKeyInfo for everything else (reference/mcuboot.md §1.6).
 
 use std::fmt::Write as _;
-use std::string::{String, ToString};
+use std::string::String;
 use std::vec::Vec;
 
-use pkcs8::der::Decode;
-use pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey, LineEnding, ObjectIdentifier};
-use rand_core::{CryptoRngCore, OsRng, RngCore};
-use rsa::pkcs1::{
-    DecodeRsaPrivateKey, DecodeRsaPublicKey, EncodeRsaPrivateKey, EncodeRsaPublicKey,
-};
-use rsa::traits::PublicKeyParts;
 use zeroize::Zeroizing;
 
+pub use key_files::{KeyFile, KeyFileError, KeyKind, PrivateKey, PublicKey};
+
 use crate::verify::SignatureKind;
-
-/// `rsaEncryption` (RFC 8017).
-const OID_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
-/// `id-ecPublicKey` (RFC 5480).
-const OID_EC: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
-/// `secp256r1` (RFC 5480).
-const OID_P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
-/// `secp384r1` (RFC 5480).
-const OID_P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
-/// `id-Ed25519` (RFC 8410).
-const OID_ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
-/// `id-X25519` (RFC 8410).
-const OID_X25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.110");
-
-/// PKCS#8 v1 prefix of an Ed25519 private key, as OpenSSL writes it (RFC 8410 §7).
-const ED25519_PKCS8_PREFIX: [u8; 16] = [
-    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
-];
-/// PKCS#8 v1 prefix of an X25519 private key (RFC 8410 §7).
-const X25519_PKCS8_PREFIX: [u8; 16] = [
-    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20,
-];
-/// SubjectPublicKeyInfo prefix of an X25519 public key (RFC 8410 §4).
-const X25519_SPKI_PREFIX: [u8; 12] = [
-    0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x03, 0x21, 0x00,
-];
-/// SubjectPublicKeyInfo prefix of an Ed25519 public key (RFC 8410 §4).
-const ED25519_SPKI_PREFIX: [u8; 12] = [
-    0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
-];
-
-/// PBKDF2 iterations for password-protected key files.
-const PBKDF2_ITERATIONS: u32 = 100_000;
 
 /// Key types of `imgtool keygen -t`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -94,6 +63,25 @@ impl KeyType {
             Self::X25519 => "x25519",
         }
     }
+
+    /// The key-file type.
+    #[must_use]
+    pub const fn kind(self) -> KeyKind {
+        match self {
+            Self::Rsa2048 => KeyKind::RSA_2048,
+            Self::Rsa3072 => KeyKind::RSA_3072,
+            Self::EcdsaP256 => KeyKind::EcdsaP256,
+            Self::EcdsaP384 => KeyKind::EcdsaP384,
+            Self::Ed25519 => KeyKind::Ed25519,
+            Self::X25519 => KeyKind::X25519,
+        }
+    }
+}
+
+impl From<KeyType> for KeyKind {
+    fn from(t: KeyType) -> Self {
+        t.kind()
+    }
 }
 
 impl std::str::FromStr for KeyType {
@@ -102,7 +90,7 @@ impl std::str::FromStr for KeyType {
         Self::ALL
             .into_iter()
             .find(|t| t.name() == s)
-            .ok_or_else(|| KeyError::Unsupported(s.to_string()))
+            .ok_or(KeyError::UnknownKeyType)
     }
 }
 
@@ -112,526 +100,122 @@ impl std::fmt::Display for KeyType {
     }
 }
 
-/// Why a key could not be read, generated or written.
+/// Why a key cannot be used with imgtool's rules, or not encoded.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum KeyError {
-    /// Not a PEM document.
-    #[error("not a PEM key file ({0})")]
-    NotPem(String),
-    /// An encrypted key and no password was given.
-    #[error("the key is encrypted; a password is required (--password)")]
-    PasswordRequired,
-    /// Decryption failed (wrong password or unsupported cipher).
-    #[error("cannot decrypt the key: wrong password or unsupported encryption")]
-    Decrypt,
-    /// OpenSSL's legacy `Proc-Type: 4,ENCRYPTED` PEM encryption.
-    #[error("legacy OpenSSL-encrypted PEM is not supported; convert it to encrypted PKCS#8 (openssl pkcs8 -topk8)")]
-    LegacyEncryption,
-    /// A key algorithm, curve or size imgtool does not support.
-    #[error("unsupported key: {0}")]
-    Unsupported(String),
-    /// The DER inside the PEM is malformed.
-    #[error("malformed {label} key: {reason}")]
-    Malformed {
-        /// PEM label.
-        label: String,
-        /// What failed.
-        reason: String,
+    /// The key file could not be read or the key not encoded.
+    #[error(transparent)]
+    File(#[from] KeyFileError),
+    /// A key type imgtool does not load (RSA-4096, P-192, …).
+    #[error("imgtool does not support {0} keys (expected rsa-2048, rsa-3072, ecdsa-p256, ecdsa-p384, ed25519 or x25519)")]
+    Unsupported(KeyKind),
+    /// A name that is not one of [`KeyType::ALL`].
+    #[error(
+        "unknown key type (expected rsa-2048, rsa-3072, ecdsa-p256, ecdsa-p384, ed25519 or x25519)"
+    )]
+    UnknownKeyType,
+    /// `getpriv` for a key type imgtool has no private encoding for.
+    #[error("Operation not supported with {key} keys")]
+    OperationNotSupported {
+        /// imgtool's short name of the key type.
+        key: &'static str,
     },
-    /// Encoding a key failed.
-    #[error("cannot encode the key: {0}")]
-    Encode(String),
-    /// An operation the key type does not support (e.g. signing with X25519).
-    #[error("{0}")]
-    Usage(String),
+    /// `getpriv -f` with a format the key type lacks.
+    #[error("{key} does not support {format}")]
+    FormatNotSupported {
+        /// imgtool's short name of the key type.
+        key: &'static str,
+        /// The format asked for.
+        format: PrivateFormat,
+    },
+    /// `getpriv --minimal` found an unexpected RSA layout (imgtool's message).
+    #[error("Error parsing {part} while minimizing")]
+    Minimize {
+        /// The field being skipped.
+        part: &'static str,
+    },
+    /// `getpriv --minimal` found an unexpected EC layout (imgtool's message).
+    #[error("Error parsing ecdsa key. Please submit an issue!")]
+    MinimizeEcdsa,
 }
 
-fn malformed(label: &str, e: impl std::fmt::Display) -> KeyError {
-    KeyError::Malformed {
-        label: label.to_string(),
-        reason: e.to_string(),
+/// Refuses key types imgtool does not load (`imgtool/keys/__init__.py`
+/// `load`: RSA sizes in `RSA_KEY_SIZES`, curves secp256r1 and secp384r1).
+///
+/// # Errors
+/// [`KeyError::Unsupported`].
+pub fn check_supported(kind: KeyKind) -> Result<(), KeyError> {
+    match kind {
+        KeyKind::RSA_2048
+        | KeyKind::RSA_3072
+        | KeyKind::EcdsaP256
+        | KeyKind::EcdsaP384
+        | KeyKind::Ed25519
+        | KeyKind::X25519 => Ok(()),
+        other => Err(KeyError::Unsupported(other)),
     }
 }
 
-/// A public key of any type imgtool handles.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum PublicKey {
-    /// RSA-2048 or RSA-3072.
-    Rsa(rsa::RsaPublicKey),
-    /// ECDSA P-256.
-    P256(p256::PublicKey),
-    /// ECDSA P-384.
-    P384(p384::PublicKey),
-    /// Ed25519.
-    Ed25519(ed25519_dalek::VerifyingKey),
-    /// X25519 (encryption).
-    X25519(x25519_dalek::PublicKey),
+/// Reads a PEM key file as imgtool's `keys.load` accepts it, through the
+/// shared lenient loader ([`KeyFile::from_pem`]), then
+/// [`check_supported`].
+///
+/// # Errors
+/// [`KeyError::File`] (e.g. [`KeyFileError::PasswordRequired`]) or
+/// [`KeyError::Unsupported`].
+pub fn load_pem(pem: &[u8], password: Option<&[u8]>) -> Result<KeyFile, KeyError> {
+    let file = KeyFile::from_pem(pem, password)?;
+    check_supported(file.kind())?;
+    Ok(file)
 }
 
-impl PublicKey {
-    /// imgtool's `shortname()`, used in `getpub` symbol names.
-    #[must_use]
-    pub fn shortname(&self) -> &'static str {
+/// What MCUboot makes of a public key.
+pub trait McubootKey {
+    /// imgtool's `shortname()`, used in `getpub` symbol names (`rsa`,
+    /// `ecdsa`, `ecdsap384`, `ed25519`, `x25519`).
+    fn shortname(&self) -> &'static str;
+    /// The signature this key verifies; `None` for X25519 and for types
+    /// MCUboot cannot verify with.
+    fn signature_kind(&self) -> Option<SignatureKind>;
+    /// The bytes a bootloader embeds and KEYHASH hashes (`imgtool getpub
+    /// -e raw`): PKCS#1 for RSA, SubjectPublicKeyInfo otherwise.
+    ///
+    /// # Errors
+    /// Only if DER encoding fails (not expected for valid keys).
+    fn embedded_der(&self) -> Result<Vec<u8>, KeyError>;
+}
+
+impl McubootKey for PublicKey {
+    fn shortname(&self) -> &'static str {
         match self {
             Self::Rsa(_) => "rsa",
             Self::P256(_) => "ecdsa",
             Self::P384(_) => "ecdsap384",
             Self::Ed25519(_) => "ed25519",
             Self::X25519(_) => "x25519",
+            // Not an imgtool type; named in imgtool's pattern.
+            _ => "ecdsap192",
         }
     }
 
-    /// Human name of the key type.
-    #[must_use]
-    pub fn type_name(&self) -> String {
-        match self {
-            Self::Rsa(k) => std::format!("rsa-{}", k.size() * 8),
-            Self::P256(_) => "ecdsa-p256".into(),
-            Self::P384(_) => "ecdsa-p384".into(),
-            Self::Ed25519(_) => "ed25519".into(),
-            Self::X25519(_) => "x25519".into(),
+    fn signature_kind(&self) -> Option<SignatureKind> {
+        match self.kind() {
+            KeyKind::RSA_2048 => Some(SignatureKind::Rsa2048),
+            KeyKind::RSA_3072 => Some(SignatureKind::Rsa3072),
+            KeyKind::EcdsaP256 => Some(SignatureKind::EcdsaP256),
+            KeyKind::EcdsaP384 => Some(SignatureKind::EcdsaP384),
+            KeyKind::Ed25519 => Some(SignatureKind::Ed25519),
+            _ => None,
         }
     }
 
-    /// The signature this key verifies, `None` for X25519.
-    #[must_use]
-    pub fn signature_kind(&self) -> Option<SignatureKind> {
-        match self {
-            Self::Rsa(k) if k.size() == 256 => Some(SignatureKind::Rsa2048),
-            Self::Rsa(_) => Some(SignatureKind::Rsa3072),
-            Self::P256(_) => Some(SignatureKind::EcdsaP256),
-            Self::P384(_) => Some(SignatureKind::EcdsaP384),
-            Self::Ed25519(_) => Some(SignatureKind::Ed25519),
-            Self::X25519(_) => None,
-        }
-    }
-
-    /// The bytes a bootloader embeds and KEYHASH hashes (`imgtool getpub -e raw`):
-    /// PKCS#1 for RSA, SubjectPublicKeyInfo otherwise.
-    ///
-    /// # Errors
-    /// Only if DER encoding fails (not expected for valid keys).
-    pub fn embedded_der(&self) -> Result<Vec<u8>, KeyError> {
-        let enc = |e: &dyn std::fmt::Display| KeyError::Encode(e.to_string());
-        match self {
-            Self::Rsa(k) => Ok(k.to_pkcs1_der().map_err(|e| enc(&e))?.into_vec()),
-            _ => self.spki_der(),
-        }
-    }
-
-    /// SubjectPublicKeyInfo DER.
-    ///
-    /// # Errors
-    /// Only if DER encoding fails.
-    pub fn spki_der(&self) -> Result<Vec<u8>, KeyError> {
-        let enc = |e: &dyn std::fmt::Display| KeyError::Encode(e.to_string());
+    fn embedded_der(&self) -> Result<Vec<u8>, KeyError> {
         Ok(match self {
-            Self::Rsa(k) => k.to_public_key_der().map_err(|e| enc(&e))?.into_vec(),
-            Self::P256(k) => k.to_public_key_der().map_err(|e| enc(&e))?.into_vec(),
-            Self::P384(k) => k.to_public_key_der().map_err(|e| enc(&e))?.into_vec(),
-            Self::Ed25519(k) => [&ED25519_SPKI_PREFIX[..], k.as_bytes()].concat(),
-            Self::X25519(k) => [&X25519_SPKI_PREFIX[..], k.as_bytes()].concat(),
+            Self::Rsa(_) => self.to_pkcs1_der()?,
+            _ => self.to_spki_der()?,
         })
     }
-
-    /// SubjectPublicKeyInfo PEM (`imgtool getpub -e pem`).
-    ///
-    /// # Errors
-    /// Only if encoding fails.
-    pub fn spki_pem(&self) -> Result<String, KeyError> {
-        let der = self.spki_der()?;
-        pem_encode("PUBLIC KEY", &der).map(|s| s.to_string())
-    }
-
-    /// Parses SubjectPublicKeyInfo DER.
-    ///
-    /// # Errors
-    /// [`KeyError`] for other algorithms or malformed input.
-    pub fn from_spki_der(der: &[u8]) -> Result<Self, KeyError> {
-        let label = "PUBLIC";
-        let spki =
-            pkcs8::spki::SubjectPublicKeyInfoRef::from_der(der).map_err(|e| malformed(label, e))?;
-        let oid = spki.algorithm.oid;
-        let raw = spki.subject_public_key.raw_bytes();
-        if oid == OID_RSA {
-            let k = rsa::RsaPublicKey::from_pkcs1_der(raw).map_err(|e| malformed(label, e))?;
-            check_rsa_size(k.size())?;
-            Ok(Self::Rsa(k))
-        } else if oid == OID_EC {
-            let curve = spki
-                .algorithm
-                .parameters_oid()
-                .map_err(|e| malformed(label, e))?;
-            if curve == OID_P256 {
-                Ok(Self::P256(
-                    p256::PublicKey::from_sec1_bytes(raw).map_err(|e| malformed(label, e))?,
-                ))
-            } else if curve == OID_P384 {
-                Ok(Self::P384(
-                    p384::PublicKey::from_sec1_bytes(raw).map_err(|e| malformed(label, e))?,
-                ))
-            } else {
-                Err(KeyError::Unsupported(std::format!("EC curve {curve}")))
-            }
-        } else if oid == OID_ED25519 {
-            let b: [u8; 32] = raw
-                .try_into()
-                .map_err(|_| malformed(label, "Ed25519 key is not 32 bytes"))?;
-            Ok(Self::Ed25519(
-                ed25519_dalek::VerifyingKey::from_bytes(&b).map_err(|e| malformed(label, e))?,
-            ))
-        } else if oid == OID_X25519 {
-            let b: [u8; 32] = raw
-                .try_into()
-                .map_err(|_| malformed(label, "X25519 key is not 32 bytes"))?;
-            Ok(Self::X25519(x25519_dalek::PublicKey::from(b)))
-        } else {
-            Err(KeyError::Unsupported(std::format!("algorithm {oid}")))
-        }
-    }
-}
-
-fn check_rsa_size(bytes: usize) -> Result<(), KeyError> {
-    match bytes * 8 {
-        2048 | 3072 => Ok(()),
-        bits => Err(KeyError::Unsupported(std::format!(
-            "RSA key size {bits} (expected 2048 or 3072)"
-        ))),
-    }
-}
-
-/// A private key of any type imgtool handles. Secret material is zeroized
-/// on drop by the underlying crates.
-#[non_exhaustive]
-pub enum PrivateKey {
-    /// RSA-2048 or RSA-3072.
-    Rsa(std::boxed::Box<rsa::RsaPrivateKey>),
-    /// ECDSA P-256.
-    P256(p256::SecretKey),
-    /// ECDSA P-384.
-    P384(p384::SecretKey),
-    /// Ed25519.
-    Ed25519(ed25519_dalek::SigningKey),
-    /// X25519 (encryption).
-    X25519(x25519_dalek::StaticSecret),
-}
-
-impl std::fmt::Debug for PrivateKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Never print secret material.
-        write!(f, "PrivateKey({})", self.public_key().type_name())
-    }
-}
-
-impl PrivateKey {
-    /// A fresh key from the OS random generator.
-    ///
-    /// # Errors
-    /// RSA generation failure (not expected).
-    pub fn generate(kind: KeyType) -> Result<Self, KeyError> {
-        Self::generate_with(kind, &mut OsRng)
-    }
-
-    /// A fresh key from `rng`.
-    ///
-    /// # Errors
-    /// RSA generation failure (not expected).
-    pub fn generate_with(kind: KeyType, rng: &mut impl CryptoRngCore) -> Result<Self, KeyError> {
-        Ok(match kind {
-            KeyType::Rsa2048 | KeyType::Rsa3072 => {
-                let bits = if kind == KeyType::Rsa2048 { 2048 } else { 3072 };
-                let k = rsa::RsaPrivateKey::new(rng, bits)
-                    .map_err(|e| KeyError::Encode(e.to_string()))?;
-                Self::Rsa(std::boxed::Box::new(k))
-            }
-            KeyType::EcdsaP256 => Self::P256(p256::SecretKey::random(rng)),
-            KeyType::EcdsaP384 => Self::P384(p384::SecretKey::random(rng)),
-            KeyType::Ed25519 => Self::Ed25519(ed25519_dalek::SigningKey::generate(rng)),
-            KeyType::X25519 => {
-                let mut b = Zeroizing::new([0u8; 32]);
-                rng.fill_bytes(&mut b[..]);
-                Self::X25519(x25519_dalek::StaticSecret::from(*b))
-            }
-        })
-    }
-
-    /// The matching public key.
-    #[must_use]
-    pub fn public_key(&self) -> PublicKey {
-        match self {
-            Self::Rsa(k) => PublicKey::Rsa(k.to_public_key()),
-            Self::P256(k) => PublicKey::P256(k.public_key()),
-            Self::P384(k) => PublicKey::P384(k.public_key()),
-            Self::Ed25519(k) => PublicKey::Ed25519(k.verifying_key()),
-            Self::X25519(k) => PublicKey::X25519(x25519_dalek::PublicKey::from(k)),
-        }
-    }
-
-    /// Unencrypted PKCS#8 DER, as OpenSSL writes it (v1 for Ed25519/X25519).
-    ///
-    /// # Errors
-    /// Only if encoding fails.
-    pub fn pkcs8_der(&self) -> Result<Zeroizing<Vec<u8>>, KeyError> {
-        let enc = |e: &dyn std::fmt::Display| KeyError::Encode(e.to_string());
-        Ok(match self {
-            Self::Rsa(k) => {
-                Zeroizing::new(k.to_pkcs8_der().map_err(|e| enc(&e))?.as_bytes().to_vec())
-            }
-            Self::P256(k) => {
-                Zeroizing::new(k.to_pkcs8_der().map_err(|e| enc(&e))?.as_bytes().to_vec())
-            }
-            Self::P384(k) => {
-                Zeroizing::new(k.to_pkcs8_der().map_err(|e| enc(&e))?.as_bytes().to_vec())
-            }
-            Self::Ed25519(k) => Zeroizing::new([&ED25519_PKCS8_PREFIX[..], k.as_bytes()].concat()),
-            Self::X25519(k) => Zeroizing::new([&X25519_PKCS8_PREFIX[..], k.as_bytes()].concat()),
-        })
-    }
-
-    /// The "traditional OpenSSL" DER (`imgtool getpriv -f openssl`): PKCS#1
-    /// for RSA, SEC1 for EC; other types have none.
-    ///
-    /// # Errors
-    /// [`KeyError::Usage`] for Ed25519/X25519.
-    pub fn openssl_der(&self) -> Result<Zeroizing<Vec<u8>>, KeyError> {
-        let enc = |e: &dyn std::fmt::Display| KeyError::Encode(e.to_string());
-        match self {
-            Self::Rsa(k) => Ok(Zeroizing::new(
-                k.to_pkcs1_der().map_err(|e| enc(&e))?.as_bytes().to_vec(),
-            )),
-            Self::P256(k) => sec1_with_curve(
-                &k.to_bytes(),
-                k.public_key().to_sec1_bytes().as_ref(),
-                OID_P256,
-            ),
-            Self::P384(k) => sec1_with_curve(
-                &k.to_bytes(),
-                k.public_key().to_sec1_bytes().as_ref(),
-                OID_P384,
-            ),
-            other => Err(KeyError::Usage(std::format!(
-                "{} does not support openssl",
-                other.public_key().shortname()
-            ))),
-        }
-    }
-
-    /// PKCS#8 PEM, encrypted (PBES2: PBKDF2-HMAC-SHA256 + AES-256-CBC) when a
-    /// password is given, like imgtool's `export_private`.
-    ///
-    /// # Errors
-    /// Only if encoding or encryption fails.
-    pub fn to_pkcs8_pem(&self, password: Option<&[u8]>) -> Result<Zeroizing<String>, KeyError> {
-        let der = self.pkcs8_der()?;
-        match password {
-            None => pem_encode("PRIVATE KEY", &der),
-            Some(pw) => {
-                let info = pkcs8::PrivateKeyInfo::from_der(&der)
-                    .map_err(|e| KeyError::Encode(e.to_string()))?;
-                let mut salt = [0u8; 16];
-                let mut iv = [0u8; 16];
-                OsRng.fill_bytes(&mut salt);
-                OsRng.fill_bytes(&mut iv);
-                let params = pkcs8::pkcs5::pbes2::Parameters::pbkdf2_sha256_aes256cbc(
-                    PBKDF2_ITERATIONS,
-                    &salt,
-                    &iv,
-                )
-                .map_err(|e| KeyError::Encode(e.to_string()))?;
-                let doc = info
-                    .encrypt_with_params(params, pw)
-                    .map_err(|e| KeyError::Encode(e.to_string()))?;
-                pem_encode("ENCRYPTED PRIVATE KEY", doc.as_bytes())
-            }
-        }
-    }
-
-    fn from_pkcs8_der(der: &[u8]) -> Result<Self, KeyError> {
-        let label = "PKCS#8";
-        let info = pkcs8::PrivateKeyInfo::from_der(der).map_err(|e| malformed(label, e))?;
-        let oid = info.algorithm.oid;
-        if oid == OID_RSA {
-            let k = rsa::RsaPrivateKey::from_pkcs8_der(der).map_err(|e| malformed(label, e))?;
-            check_rsa_size(k.size())?;
-            Ok(Self::Rsa(std::boxed::Box::new(k)))
-        } else if oid == OID_EC {
-            let curve = info
-                .algorithm
-                .parameters_oid()
-                .map_err(|e| malformed(label, e))?;
-            if curve == OID_P256 {
-                Ok(Self::P256(
-                    p256::SecretKey::from_pkcs8_der(der).map_err(|e| malformed(label, e))?,
-                ))
-            } else if curve == OID_P384 {
-                Ok(Self::P384(
-                    p384::SecretKey::from_pkcs8_der(der).map_err(|e| malformed(label, e))?,
-                ))
-            } else {
-                Err(KeyError::Unsupported(std::format!("EC curve {curve}")))
-            }
-        } else if oid == OID_ED25519 {
-            Ok(Self::Ed25519(
-                ed25519_dalek::SigningKey::from_pkcs8_der(der).map_err(|e| malformed(label, e))?,
-            ))
-        } else if oid == OID_X25519 {
-            // privateKey is an OCTET STRING wrapping the 32-byte key (RFC 8410 §7).
-            let inner = info.private_key;
-            let key: [u8; 32] = inner
-                .strip_prefix(&[0x04, 0x20][..])
-                .and_then(|k| k.try_into().ok())
-                .ok_or_else(|| malformed(label, "X25519 key is not a 32-byte OCTET STRING"))?;
-            Ok(Self::X25519(x25519_dalek::StaticSecret::from(key)))
-        } else {
-            Err(KeyError::Unsupported(std::format!("algorithm {oid}")))
-        }
-    }
-
-    fn from_sec1_der(der: &[u8]) -> Result<Self, KeyError> {
-        let label = "EC";
-        let k = sec1::EcPrivateKey::from_der(der).map_err(|e| malformed(label, e))?;
-        let curve = k
-            .parameters
-            .and_then(|p| p.named_curve())
-            .ok_or_else(|| malformed(label, "no named curve"))?;
-        if curve == OID_P256 {
-            Ok(Self::P256(
-                p256::SecretKey::from_sec1_der(der).map_err(|e| malformed(label, e))?,
-            ))
-        } else if curve == OID_P384 {
-            Ok(Self::P384(
-                p384::SecretKey::from_sec1_der(der).map_err(|e| malformed(label, e))?,
-            ))
-        } else {
-            Err(KeyError::Unsupported(std::format!("EC curve {curve}")))
-        }
-    }
-}
-
-/// SEC1 `ECPrivateKey` with the named curve, as OpenSSL's traditional format.
-fn sec1_with_curve(
-    secret: &[u8],
-    public: &[u8],
-    curve: ObjectIdentifier,
-) -> Result<Zeroizing<Vec<u8>>, KeyError> {
-    use pkcs8::der::Encode as _;
-    let key = sec1::EcPrivateKey {
-        private_key: secret,
-        parameters: Some(sec1::EcParameters::NamedCurve(curve)),
-        public_key: Some(public),
-    };
-    key.to_der()
-        .map(Zeroizing::new)
-        .map_err(|e| KeyError::Encode(e.to_string()))
-}
-
-fn pem_encode(label: &str, der: &[u8]) -> Result<Zeroizing<String>, KeyError> {
-    pkcs8::der::pem::encode_string(label, LineEnding::LF, der)
-        .map(Zeroizing::new)
-        .map_err(|e| KeyError::Encode(e.to_string()))
-}
-
-/// What a key file holds.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum KeyFile {
-    /// A key pair.
-    Private(PrivateKey),
-    /// A public key only.
-    Public(PublicKey),
-}
-
-impl KeyFile {
-    /// The public half.
-    #[must_use]
-    pub fn public_key(&self) -> PublicKey {
-        match self {
-            Self::Private(k) => k.public_key(),
-            Self::Public(k) => k.clone(),
-        }
-    }
-
-    /// Parses a PEM key file as imgtool's `keys.load` accepts it.
-    ///
-    /// # Errors
-    /// [`KeyError::PasswordRequired`] for an encrypted key without
-    /// `password`, [`KeyError::Decrypt`] for a wrong one, others for
-    /// malformed or unsupported keys.
-    pub fn from_pem(pem: &[u8], password: Option<&[u8]>) -> Result<Self, KeyError> {
-        let text = std::str::from_utf8(pem).map_err(|_| KeyError::NotPem("not text".into()))?;
-        if text.contains("Proc-Type: 4,ENCRYPTED") {
-            return Err(KeyError::LegacyEncryption);
-        }
-        let (label, der) = first_key_block(text)?;
-        let der = Zeroizing::new(der);
-        match label {
-            "PRIVATE KEY" => Ok(Self::Private(PrivateKey::from_pkcs8_der(&der)?)),
-            "ENCRYPTED PRIVATE KEY" => {
-                let pw = password.ok_or(KeyError::PasswordRequired)?;
-                let enc = pkcs8::EncryptedPrivateKeyInfo::from_der(&der)
-                    .map_err(|e| malformed(label, e))?;
-                let plain = enc.decrypt(pw).map_err(|_| KeyError::Decrypt)?;
-                Ok(Self::Private(PrivateKey::from_pkcs8_der(plain.as_bytes())?))
-            }
-            "RSA PRIVATE KEY" => {
-                let k =
-                    rsa::RsaPrivateKey::from_pkcs1_der(&der).map_err(|e| malformed(label, e))?;
-                check_rsa_size(k.size())?;
-                Ok(Self::Private(PrivateKey::Rsa(std::boxed::Box::new(k))))
-            }
-            "EC PRIVATE KEY" => Ok(Self::Private(PrivateKey::from_sec1_der(&der)?)),
-            "PUBLIC KEY" => Ok(Self::Public(PublicKey::from_spki_der(&der)?)),
-            "RSA PUBLIC KEY" => {
-                let k = rsa::RsaPublicKey::from_pkcs1_der(&der).map_err(|e| malformed(label, e))?;
-                check_rsa_size(k.size())?;
-                Ok(Self::Public(PublicKey::Rsa(k)))
-            }
-            other => Err(KeyError::Unsupported(std::format!("PEM label {other:?}"))),
-        }
-    }
-}
-
-/// The first PEM block that is not `EC PARAMETERS` (which `openssl ecparam
-/// -genkey` puts before the key); text around the blocks is ignored, as
-/// OpenSSL does. CRLF line ends are accepted.
-fn first_key_block(text: &str) -> Result<(&'static str, Vec<u8>), KeyError> {
-    let text = text.replace("\r\n", "\n");
-    let mut rest = text.as_str();
-    let mut last_err = None;
-    while let Some(start) = rest.find("-----BEGIN ") {
-        let block = &rest[start..];
-        let Some(end_label) = block.find("-----END ") else {
-            return Err(KeyError::NotPem("no -----END line".into()));
-        };
-        let end = block[end_label..]
-            .find('\n')
-            .map_or(block.len(), |n| end_label + n);
-        let (head, tail) = block.split_at(end);
-        rest = tail;
-        match pkcs8::der::pem::decode_vec(head.trim_end().as_bytes()) {
-            Ok(("EC PARAMETERS", der)) => drop(Zeroizing::new(der)),
-            Ok((label, der)) => {
-                let label: &'static str = match label {
-                    "PRIVATE KEY" => "PRIVATE KEY",
-                    "ENCRYPTED PRIVATE KEY" => "ENCRYPTED PRIVATE KEY",
-                    "RSA PRIVATE KEY" => "RSA PRIVATE KEY",
-                    "EC PRIVATE KEY" => "EC PRIVATE KEY",
-                    "PUBLIC KEY" => "PUBLIC KEY",
-                    "RSA PUBLIC KEY" => "RSA PUBLIC KEY",
-                    other => {
-                        return Err(KeyError::Unsupported(std::format!("PEM label {other:?}")))
-                    }
-                };
-                return Ok((label, der));
-            }
-            Err(e) => last_err = Some(e.to_string()),
-        }
-    }
-    Err(KeyError::NotPem(
-        last_err.unwrap_or_else(|| "no -----BEGIN line".into()),
-    ))
 }
 
 /// `/* Autogenerated ... */` banner of imgtool's C/Rust emitters (`keys/general.py`).
@@ -722,45 +306,69 @@ pub fn public_key_hash_c(key: &PublicKey, suffix: &str) -> Result<String, KeyErr
     Ok(out)
 }
 
-/// imgtool's `getpriv` DER (`keys/*.py` `get_private_bytes`): `format` is
-/// `pkcs8` or `openssl` (`None` = the key type's default: `openssl` for RSA,
-/// `pkcs8` otherwise); `minimal` drops what MCUboot does not need (RSA CRT
-/// parameters, the EC public key), byte for byte as imgtool does.
+/// The DER flavours of `imgtool getpriv -f`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PrivateFormat {
+    /// `pkcs8`: PKCS#8 `PrivateKeyInfo`.
+    Pkcs8,
+    /// `openssl`: the traditional PKCS#1 (RSA) or SEC1 (EC) structure.
+    Openssl,
+}
+
+impl PrivateFormat {
+    /// imgtool's name (`pkcs8`, `openssl`).
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Pkcs8 => "pkcs8",
+            Self::Openssl => "openssl",
+        }
+    }
+}
+
+impl std::fmt::Display for PrivateFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// imgtool's `getpriv` DER (`keys/*.py` `get_private_bytes`): `format`
+/// `None` is the key type's default (`openssl` for RSA, `pkcs8` otherwise);
+/// `minimal` drops what MCUboot does not need (RSA CRT parameters, the EC
+/// public key), byte for byte as imgtool does.
 ///
 /// # Errors
-/// [`KeyError::Usage`] for a format the key type lacks (imgtool's messages),
-/// or Ed25519 (unsupported).
+/// [`KeyError::FormatNotSupported`] for a format the key type lacks,
+/// [`KeyError::OperationNotSupported`] for Ed25519 (imgtool's messages).
 pub fn private_key_der(
     key: &PrivateKey,
-    format: Option<&str>,
+    format: Option<PrivateFormat>,
     minimal: bool,
 ) -> Result<Zeroizing<Vec<u8>>, KeyError> {
-    let name = key.public_key().shortname();
-    let (valid, default): (&[&str], &str) = match key {
-        PrivateKey::Rsa(_) => (&["openssl"], "openssl"),
-        PrivateKey::P256(_) | PrivateKey::P384(_) => (&["pkcs8", "openssl"], "pkcs8"),
-        PrivateKey::X25519(_) => (&["pkcs8"], "pkcs8"),
-        PrivateKey::Ed25519(_) => {
-            return Err(KeyError::Usage(std::format!(
-                "Operation not supported with {name} keys"
-            )))
-        }
+    use PrivateFormat::{Openssl, Pkcs8};
+    let key_name = key.public_key().shortname();
+    let (valid, default): (&[PrivateFormat], PrivateFormat) = match key {
+        PrivateKey::Rsa(_) => (&[Openssl], Openssl),
+        PrivateKey::P256(_) | PrivateKey::P384(_) => (&[Pkcs8, Openssl], Pkcs8),
+        PrivateKey::X25519(_) => (&[Pkcs8], Pkcs8),
+        _ => return Err(KeyError::OperationNotSupported { key: key_name }),
     };
     let format = format.unwrap_or(default);
     if !valid.contains(&format) {
-        return Err(KeyError::Usage(std::format!(
-            "{name} does not support {format}"
-        )));
+        return Err(KeyError::FormatNotSupported {
+            key: key_name,
+            format,
+        });
     }
-    let der = if format == "pkcs8" {
-        key.pkcs8_der()?
-    } else {
-        key.openssl_der()?
+    let der = match format {
+        Pkcs8 => key.to_pkcs8_der()?,
+        Openssl => key.to_traditional_der()?,
     };
     if !minimal {
         return Ok(der);
     }
-    let bad = |what: &str| KeyError::Usage(std::format!("Error parsing {what} while minimizing"));
+    let bad = |part: &'static str| KeyError::Minimize { part };
     match key {
         PrivateKey::Rsa(_) => {
             // PKCS#1: SEQUENCE(82 LL LL){version, n, e, d, p, q, dp, dq, qinv};
@@ -796,10 +404,10 @@ pub fn private_key_der(
             b.truncate(off);
             Ok(Zeroizing::new(b))
         }
-        PrivateKey::P256(_) | PrivateKey::P384(_) if format == "pkcs8" => {
+        PrivateKey::P256(_) | PrivateKey::P384(_) if format == Pkcs8 => {
             // Offsets of imgtool's `_build_minimal_ecdsa_privkey` (P-256 layout).
             let off_pub = 68usize;
-            let err = || KeyError::Usage("Error parsing ecdsa key. Please submit an issue!".into());
+            let err = || KeyError::MinimizeEcdsa;
             if der.get(off_pub) != Some(&0xa1) {
                 return Err(err());
             }
@@ -819,7 +427,7 @@ pub fn private_key_der(
         }
         PrivateKey::P256(_) | PrivateKey::P384(_) => {
             let off_pub = 51usize;
-            let err = || KeyError::Usage("Error parsing ecdsa key. Please submit an issue!".into());
+            let err = || KeyError::MinimizeEcdsa;
             if der.get(off_pub) != Some(&0xa1) {
                 return Err(err());
             }
@@ -841,7 +449,7 @@ pub fn private_key_der(
 /// As [`private_key_der`].
 pub fn private_key_c(
     key: &PrivateKey,
-    format: Option<&str>,
+    format: Option<PrivateFormat>,
     minimal: bool,
 ) -> Result<Zeroizing<String>, KeyError> {
     let der = private_key_der(key, format, minimal)?;
@@ -860,38 +468,57 @@ pub fn private_key_c(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use std::string::ToString;
 
-    /// `openssl ecparam -genkey` output: an EC PARAMETERS block, then a SEC1
-    /// key; also with CRLF line ends.
     #[test]
-    fn sec1_key_after_ec_parameters_block_with_crlf() {
-        let key = PrivateKey::generate(KeyType::EcdsaP256).unwrap();
-        let params = pem_encode(
-            "EC PARAMETERS",
-            &[0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07],
-        )
-        .unwrap();
-        let sec1 = pem_encode("EC PRIVATE KEY", &key.openssl_der().unwrap()).unwrap();
-        let text = std::format!("{}{}", *params, *sec1).replace('\n', "\r\n");
-        let KeyFile::Private(loaded) = KeyFile::from_pem(text.as_bytes(), None).unwrap() else {
-            panic!("expected a private key");
-        };
-        assert_eq!(loaded.public_key(), key.public_key());
+    fn imgtool_key_types_load_and_others_are_refused() {
+        for t in KeyType::ALL {
+            let key = PrivateKey::generate(t).unwrap();
+            assert_eq!(key.kind(), t.kind());
+            let pem = key.to_pkcs8_pem(None).unwrap();
+            assert_eq!(load_pem(pem.as_bytes(), None).unwrap().kind(), t.kind());
+            assert_eq!(t.name().parse::<KeyType>().unwrap(), t);
+        }
+        let p192 = PrivateKey::generate(KeyKind::EcdsaP192).unwrap();
+        let pem = p192.to_pkcs8_pem(None).unwrap();
+        assert!(matches!(
+            load_pem(pem.as_bytes(), None),
+            Err(KeyError::Unsupported(KeyKind::EcdsaP192))
+        ));
+        assert!(matches!(
+            check_supported(KeyKind::RSA_4096),
+            Err(KeyError::Unsupported(KeyKind::RSA_4096))
+        ));
+        assert!(matches!(
+            "rsa-4096".parse::<KeyType>(),
+            Err(KeyError::UnknownKeyType)
+        ));
     }
 
     #[test]
-    fn encrypted_pkcs8_needs_the_right_password() {
-        let key = PrivateKey::generate(KeyType::Ed25519).unwrap();
-        let pem = key.to_pkcs8_pem(Some(b"pw")).unwrap();
+    fn embedded_der_is_pkcs1_for_rsa_and_spki_otherwise() {
+        let rsa = PrivateKey::generate(KeyType::Rsa2048).unwrap().public_key();
+        assert_eq!(rsa.embedded_der().unwrap(), rsa.to_pkcs1_der().unwrap());
+        assert_eq!(rsa.signature_kind(), Some(SignatureKind::Rsa2048));
+        let ed = PrivateKey::generate(KeyType::Ed25519).unwrap().public_key();
+        assert_eq!(ed.embedded_der().unwrap(), ed.to_spki_der().unwrap());
+        assert_eq!(ed.shortname(), "ed25519");
+        let x = PrivateKey::generate(KeyType::X25519).unwrap().public_key();
+        assert_eq!(x.signature_kind(), None);
+    }
+
+    #[test]
+    fn getpriv_formats_follow_imgtool() {
+        let ed = PrivateKey::generate(KeyType::Ed25519).unwrap();
         assert!(matches!(
-            KeyFile::from_pem(pem.as_bytes(), None),
-            Err(KeyError::PasswordRequired)
+            private_key_der(&ed, None, false),
+            Err(KeyError::OperationNotSupported { key: "ed25519" })
         ));
-        assert!(matches!(
-            KeyFile::from_pem(pem.as_bytes(), Some(b"nope")),
-            Err(KeyError::Decrypt)
-        ));
-        let loaded = KeyFile::from_pem(pem.as_bytes(), Some(b"pw")).unwrap();
-        assert_eq!(loaded.public_key(), key.public_key());
+        let rsa = PrivateKey::generate(KeyType::Rsa2048).unwrap();
+        let err = private_key_der(&rsa, Some(PrivateFormat::Pkcs8), false).unwrap_err();
+        assert_eq!(err.to_string(), "rsa does not support pkcs8");
+        let minimal = private_key_der(&rsa, None, true).unwrap();
+        let full = private_key_der(&rsa, None, false).unwrap();
+        assert!(minimal.len() < full.len());
     }
 }

@@ -13,8 +13,9 @@
 //!   `rsa` feature), TLV allow-list; [`security_counter`], [`Dependencies`].
 //!
 //! Host side (`std` feature, default):
-//! - [`keys`]: key files as imgtool reads and writes them (PKCS#8 incl.
-//!   encrypted, PKCS#1, SEC1, SPKI), `getpub`/`getpriv` encodings;
+//! - [`keys`]: imgtool's key rules on top of the shared `key-files` loader
+//!   (PEM of any line width; PKCS#8 incl. encrypted, PKCS#1, SEC1, SPKI),
+//!   the embedded public key bytes, `getpub`/`getpriv` encodings;
 //! - [`sign`]: `imgtool sign` (`sign::build`, `sign::pad_to_slot`), with
 //!   every signer behind [`sign::ImageSigner`] (key file, HSM, `--fix-sig`);
 //! - [`enc`]: image encryption (key wrapping, AES-CTR, decryption);

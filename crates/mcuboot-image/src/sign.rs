@@ -7,7 +7,7 @@ use std::string::{String, ToString};
 use std::vec::Vec;
 
 use crate::header::{ImageFlags, ImageHeader, ImageVersion, IMAGE_HEADER_SIZE, IMAGE_MAGIC};
-use crate::keys::{PrivateKey, PublicKey};
+use crate::keys::{McubootKey as _, PrivateKey, PublicKey};
 use crate::tlv::{TlvKind, TLV_INFO_MAGIC, TLV_PROT_INFO_MAGIC};
 use crate::verify::{Dependency, Digest, HashAlg, SignatureKind};
 
@@ -328,7 +328,7 @@ pub enum KeySigner {
 impl std::fmt::Debug for KeySigner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print key material.
-        write!(f, "KeySigner({})", self.public_key().type_name())
+        write!(f, "KeySigner({})", self.public_key().kind())
     }
 }
 
@@ -600,7 +600,7 @@ fn select_hash(
             other => {
                 return Err(SignError::Usage(std::format!(
                     "--pure: a {} key cannot make pure signatures (only ed25519)",
-                    other.type_name()
+                    other.kind()
                 )))
             }
         }
@@ -610,6 +610,12 @@ fn select_hash(
             PublicKey::P256(_) if signer.public_only() => &[ShaChoice::Sha256, ShaChoice::Sha512],
             PublicKey::P256(_) | PublicKey::Rsa(_) => &[ShaChoice::Sha256],
             PublicKey::Ed25519(_) | PublicKey::X25519(_) => &[ShaChoice::Sha256, ShaChoice::Sha512],
+            other => {
+                return Err(SignError::Key(std::format!(
+                    "-k/--key: imgtool does not sign with {} keys",
+                    other.kind()
+                )))
+            }
         }
     };
     if user == ShaChoice::Auto || pure {
@@ -622,7 +628,7 @@ fn select_hash(
     Err(SignError::Usage(std::format!(
         "--sha {}: a {} key allows only {}",
         user.name(),
-        public.type_name(),
+        public.kind(),
         names.join(", ")
     )))
 }

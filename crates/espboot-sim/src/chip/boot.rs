@@ -1224,7 +1224,7 @@ mod tests {
     use crate::config::Target;
     use crate::device::EmbeddedKey;
     use esp_secure::sbv2::{SigningKey as Sbv2Key, SigningScheme};
-    use mcuboot_image::keys::{KeyType, PrivateKey};
+    use mcuboot_image::keys::{KeyType, McubootKey as _, PrivateKey};
     use mcuboot_image::sign::{self, KeySigner, SignOptions};
 
     /// A device of `target` whose flashed (unsigned) bootloader was built

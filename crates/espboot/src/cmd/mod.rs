@@ -4,6 +4,7 @@
 pub mod demo;
 pub mod efuse;
 pub mod image;
+pub mod key_file;
 pub mod links;
 pub mod secure;
 pub mod sim;

@@ -283,7 +283,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         } => {
             require_v2(version, "extract-public-key")?;
             check_not_same(&keyfile, &public_keyfile)?;
-            let key = load_public_key(&keyfile)?;
+            let key = load_public_key("--keyfile", &keyfile)?;
             let pem = key.to_pem().context("cannot encode the public key")?;
             write_atomic(&public_keyfile, pem.as_bytes(), false)?;
             outln!(
@@ -295,7 +295,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         Command::DigestSbv2PublicKey { keyfile, output } => {
             check_not_same(&keyfile, &output)?;
-            let key = load_public_key(&keyfile)?;
+            let key = load_public_key("--keyfile", &keyfile)?;
             write_atomic(&output, &key.digest(), false)?;
             outln!(
                 "Writing the public key digest of \"{}\" to \"{}\".",
@@ -364,21 +364,18 @@ fn read_image(path: &Path) -> anyhow::Result<Vec<u8>> {
         .with_context(|| format!("cannot read data file {}", path.display()))
 }
 
-fn read_pem(path: &Path, what: &str) -> anyhow::Result<Zeroizing<String>> {
-    let bytes = Zeroizing::new(read_file(path, what)?);
-    let text = std::str::from_utf8(&bytes)
-        .map_err(|_| anyhow::anyhow!("{what} {}: not a PEM text file", path.display()))?;
-    Ok(Zeroizing::new(text.to_owned()))
+/// Loads a Secure Boot V2 signing key through the shared loader (a
+/// password is asked for when the key is encrypted).
+fn load_signing_key(arg: &str, path: &Path) -> anyhow::Result<SigningKey> {
+    let file = crate::cmd::key_file::load(arg, path)?;
+    SigningKey::try_from(file).with_context(|| format!("{arg}: {}", path.display()))
 }
 
-fn load_signing_key(path: &Path) -> anyhow::Result<SigningKey> {
-    let pem = read_pem(path, "--keyfile")?;
-    SigningKey::from_pem(&pem).with_context(|| format!("--keyfile {}", path.display()))
-}
-
-fn load_public_key(path: &Path) -> anyhow::Result<sbv2::PublicKey> {
-    let pem = read_pem(path, "--keyfile")?;
-    sbv2::PublicKey::from_pem(&pem).with_context(|| format!("--keyfile {}", path.display()))
+/// Loads a Secure Boot V2 verification key: a public key, or the public
+/// half of a private key (`_get_sbv2_pub_key`).
+fn load_public_key(arg: &str, path: &Path) -> anyhow::Result<sbv2::PublicKey> {
+    let file = crate::cmd::key_file::load(arg, path)?;
+    sbv2::PublicKey::try_from(file).with_context(|| format!("{arg}: {}", path.display()))
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {
@@ -451,9 +448,7 @@ fn sign_data(
             );
         }
         for (key_path, sig_path) in pub_keys.iter().zip(signatures) {
-            let public_key = load_public_key(key_path).map_err(|e| {
-                anyhow::anyhow!("{}", format!("{e:#}").replacen("--keyfile", "--pub-key", 1))
-            })?;
+            let public_key = load_public_key("--pub-key", key_path)?;
             let raw = read_file(sig_path, "--signature")?;
             let signature =
                 Sbv2Signature::from_external(public_key.scheme(), &raw).map_err(|_| {
@@ -476,7 +471,7 @@ fn sign_data(
         outln!("Pre-calculated signatures found.");
     } else {
         for path in keyfiles {
-            signers.push(Box::new(load_signing_key(path)?));
+            signers.push(Box::new(load_signing_key("--keyfile", path)?));
         }
     }
     if signers.is_empty() {
@@ -557,7 +552,7 @@ fn verify_signature(
     json: bool,
     datafile: &Path,
 ) -> anyhow::Result<ExitCode> {
-    let key = load_public_key(keyfile)?;
+    let key = load_public_key("--keyfile", keyfile)?;
     let image = read_file(datafile, "data file")?;
     let outcomes = sbv2::verify_blocks(&image, &key, !skip_padding);
     let outcomes = match outcomes {

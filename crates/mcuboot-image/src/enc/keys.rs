@@ -1,38 +1,22 @@
 //! Encryption keys: the public side ([`Recipient`], what `imgtool sign -E`
 //! takes) and the private side ([`DecryptionKey`], what the bootloader embeds).
 //!
-//! Key files are PEM, read by the crate's key loader ([`crate::keys::KeyFile`],
-//! the same rules as for signing keys), DER (what a bootloader embeds,
-//! `imgtool getpriv`), or, for AES key wrap, a base64 text file holding the
-//! raw key-encryption key, the format of MCUboot's `enc-aes128kw.b64` /
-//! `enc-aes256kw.b64`. Only the key types MCUboot can decrypt with are
-//! accepted.
+//! Key files are PEM or DER, read by the shared loader ([`key_files`], the
+//! same rules as for signing keys), or, for AES key wrap, a base64 text
+//! file holding the raw key-encryption key, the format of MCUboot's
+//! `enc-aes128kw.b64` / `enc-aes256kw.b64`. Only the key types MCUboot can
+//! decrypt with are accepted.
 
 extern crate std;
 
 use std::boxed::Box;
-use std::string::String;
 
-use pkcs8::der::{asn1::OctetStringRef, Decode};
-use pkcs8::{DecodePrivateKey, ObjectIdentifier, PrivateKeyInfo};
-use rsa::pkcs1::DecodeRsaPrivateKey;
+use key_files::{KeyFile, KeyFileError, KeyKind};
+use pkcs8::der::Decode;
 use rsa::traits::PublicKeyParts;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use super::AesKeyLen;
-
-/// `rsaEncryption` (RFC 8017 appendix C).
-const OID_RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
-/// `id-ecPublicKey` (RFC 5480 §2.1.1).
-const OID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
-/// `secp256r1` (RFC 5480 §2.1.1.1).
-const OID_SECP256R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
-/// `secp384r1` (RFC 5480 §2.1.1.1), only recognised to name it in errors.
-const OID_SECP384R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
-/// `id-X25519` (RFC 8410 §3).
-const OID_X25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.110");
-/// `id-Ed25519` (RFC 8410 §3), only recognised to name it in errors.
-const OID_ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
 
 /// The only RSA modulus size MCUboot decrypts with: `ENC_RSA2048` is exactly
 /// 256 bytes (`BOOT_ENC_TLV_SIZE`, `bootutil/enc_key_public.h`).
@@ -42,23 +26,15 @@ const RSA_ENC_MODULUS_BYTES: usize = 256;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum KeyError {
-    /// The PEM file could not be read as a key (crate key loader).
+    /// The file could not be read as a key (the shared loader).
     #[error(transparent)]
-    File(#[from] crate::keys::KeyError),
+    File(#[from] KeyFileError),
     /// The key is of a type MCUboot cannot encrypt images for.
     #[error("{0} keys cannot encrypt MCUboot images (expected RSA-2048, EC P-256, X25519 or an AES key-wrap key)")]
-    UnsupportedKeyType(String),
+    UnsupportedKeyType(KeyKind),
     /// RSA key of a size other than 2048 bits.
     #[error("RSA-{0} cannot encrypt MCUboot images (ENC_RSA2048 needs a 2048-bit key)")]
     RsaKeySize(usize),
-    /// The key's DER structure is wrong for its declared type.
-    #[error("malformed {kind} key ({reason})")]
-    Malformed {
-        /// Key type being decoded.
-        kind: &'static str,
-        /// Decoder message.
-        reason: String,
-    },
     /// A public key was given where the private key is needed.
     #[error("this is a public key; decryption needs the private key")]
     PublicKeyOnly,
@@ -170,13 +146,6 @@ enum AnyKey {
     Private(DecryptionKey),
 }
 
-fn malformed(kind: &'static str) -> impl FnOnce(core::fmt::Arguments<'_>) -> KeyError {
-    move |reason| KeyError::Malformed {
-        kind,
-        reason: std::format!("{reason}"),
-    }
-}
-
 fn check_rsa_size(n_bytes: usize) -> Result<(), KeyError> {
     if n_bytes == RSA_ENC_MODULUS_BYTES {
         Ok(())
@@ -185,55 +154,8 @@ fn check_rsa_size(n_bytes: usize) -> Result<(), KeyError> {
     }
 }
 
-fn key_type_name(oid: ObjectIdentifier, params: Option<ObjectIdentifier>) -> String {
-    match (oid, params) {
-        (OID_EC_PUBLIC_KEY, Some(OID_SECP384R1)) => "EC P-384".into(),
-        (OID_EC_PUBLIC_KEY, _) => "EC (non-P-256)".into(),
-        (OID_ED25519, _) => "Ed25519".into(),
-        (oid, _) => std::format!("OID {oid}"),
-    }
-}
-
-/// Decodes a PKCS#8 `PrivateKeyInfo` into a decryption key.
-fn from_pkcs8_der(der: &[u8]) -> Result<DecryptionKey, KeyError> {
-    let info =
-        PrivateKeyInfo::from_der(der).map_err(|e| malformed("PKCS#8")(format_args!("{e}")))?;
-    let oid = info.algorithm.oid;
-    let params = info.algorithm.parameters_oid().ok();
-    match (oid, params) {
-        (OID_RSA_ENCRYPTION, _) => {
-            let key = rsa::RsaPrivateKey::from_pkcs8_der(der)
-                .map_err(|e| malformed("RSA")(format_args!("{e}")))?;
-            check_rsa_size(key.size())?;
-            Ok(DecryptionKey::Rsa2048(Box::new(key)))
-        }
-        (OID_EC_PUBLIC_KEY, Some(OID_SECP256R1)) => {
-            let key = p256::SecretKey::from_pkcs8_der(der)
-                .map_err(|e| malformed("EC P-256")(format_args!("{e}")))?;
-            Ok(DecryptionKey::EcP256(key))
-        }
-        (OID_X25519, _) => {
-            // RFC 8410 §7: privateKey is an OCTET STRING wrapping the
-            // 32-byte CurvePrivateKey OCTET STRING.
-            let inner = OctetStringRef::from_der(info.private_key)
-                .map_err(|e| malformed("X25519")(format_args!("{e}")))?;
-            let raw: [u8; 32] = inner.as_bytes().try_into().map_err(|_| {
-                malformed("X25519")(format_args!(
-                    "private key is {} bytes, expected 32",
-                    inner.as_bytes().len()
-                ))
-            })?;
-            let secret = x25519_dalek::StaticSecret::from(raw);
-            let mut raw = raw;
-            raw.zeroize();
-            Ok(DecryptionKey::X25519(secret))
-        }
-        (oid, params) => Err(KeyError::UnsupportedKeyType(key_type_name(oid, params))),
-    }
-}
-
-fn recipient_from(public: crate::keys::PublicKey) -> Result<Recipient, KeyError> {
-    use crate::keys::PublicKey as P;
+fn recipient_from(public: key_files::PublicKey) -> Result<Recipient, KeyError> {
+    use key_files::PublicKey as P;
     match public {
         P::Rsa(k) => {
             check_rsa_size(k.size())?;
@@ -241,12 +163,12 @@ fn recipient_from(public: crate::keys::PublicKey) -> Result<Recipient, KeyError>
         }
         P::P256(k) => Ok(Recipient::EcP256(k)),
         P::X25519(k) => Ok(Recipient::X25519(k)),
-        other => Err(KeyError::UnsupportedKeyType(other.type_name())),
+        other => Err(KeyError::UnsupportedKeyType(other.kind())),
     }
 }
 
-fn decryption_key_from(private: crate::keys::PrivateKey) -> Result<DecryptionKey, KeyError> {
-    use crate::keys::PrivateKey as P;
+fn decryption_key_from(private: key_files::PrivateKey) -> Result<DecryptionKey, KeyError> {
+    use key_files::PrivateKey as P;
     match private {
         P::Rsa(k) => {
             check_rsa_size(k.size())?;
@@ -254,7 +176,7 @@ fn decryption_key_from(private: crate::keys::PrivateKey) -> Result<DecryptionKey
         }
         P::P256(k) => Ok(DecryptionKey::EcP256(k)),
         P::X25519(k) => Ok(DecryptionKey::X25519(k)),
-        other => Err(KeyError::UnsupportedKeyType(other.public_key().type_name())),
+        other => Err(KeyError::UnsupportedKeyType(other.kind())),
     }
 }
 
@@ -278,21 +200,36 @@ fn minimal_rsa_from_der(der: &[u8]) -> Option<rsa::RsaPrivateKey> {
     Some(key)
 }
 
-/// Decodes a DER `SubjectPublicKeyInfo` into a recipient.
-fn from_spki_der(der: &[u8]) -> Result<Recipient, KeyError> {
-    recipient_from(crate::keys::PublicKey::from_spki_der(der)?)
-}
-
-/// A PEM key file through the crate's key loader.
-fn parse_pem(pem: &str, password: Option<&[u8]>) -> Result<AnyKey, KeyError> {
-    match crate::keys::KeyFile::from_pem(pem.as_bytes(), password)? {
-        crate::keys::KeyFile::Private(k) => Ok(AnyKey::Private(decryption_key_from(k)?)),
-        crate::keys::KeyFile::Public(k) => Ok(AnyKey::Public(recipient_from(k)?)),
+/// A key file's key as either half.
+fn any_key_from(file: KeyFile) -> Result<AnyKey, KeyError> {
+    match file {
+        KeyFile::Private(k) => Ok(AnyKey::Private(decryption_key_from(k)?)),
+        KeyFile::Public(k) => Ok(AnyKey::Public(recipient_from(k)?)),
+        _ => Err(KeyError::UnrecognizedFormat),
     }
 }
 
+/// DER through the shared loader, plus imgtool's `getpriv --minimal` RSA form.
+fn any_key_from_der(der: &[u8], password: Option<&[u8]>) -> Result<AnyKey, KeyError> {
+    match KeyFile::from_der(der, password) {
+        Err(KeyFileError::NotDer) => {
+            let key = minimal_rsa_from_der(der).ok_or(KeyFileError::NotDer)?;
+            check_rsa_size(key.size())?;
+            Ok(AnyKey::Private(DecryptionKey::Rsa2048(Box::new(key))))
+        }
+        other => any_key_from(other?),
+    }
+}
+
+/// A PEM key file through the shared loader.
+fn parse_pem(pem: &str, password: Option<&[u8]>) -> Result<AnyKey, KeyError> {
+    any_key_from(KeyFile::from_pem(pem.as_bytes(), password)?)
+}
+
+/// True when the shared scanner finds a PEM block, wherever it starts (a
+/// base64 KEK file never holds a `-----BEGIN` line).
 fn looks_like_pem(text: &str) -> bool {
-    text.trim_start().starts_with("-----BEGIN ")
+    key_files::pem::blocks(text.as_bytes()).next().is_some()
 }
 
 /// True when `bytes` is exactly one DER SEQUENCE (tag 0x30 and a definite
@@ -310,10 +247,7 @@ fn looks_like_der_sequence(bytes: &[u8]) -> bool {
 
 fn parse_file(contents: &[u8], password: Option<&[u8]>) -> Result<AnyKey, KeyError> {
     if looks_like_der_sequence(contents) {
-        let der = match from_spki_der(contents) {
-            Ok(r) => Ok(AnyKey::Public(r)),
-            Err(_) => DecryptionKey::from_der(contents).map(AnyKey::Private),
-        };
+        let der = any_key_from_der(contents, password);
         // Text that merely looks like DER (base64 starting "0+", say) goes on
         // to the text formats below.
         if der.is_ok() || core::str::from_utf8(contents).is_err() {
@@ -376,22 +310,10 @@ impl DecryptionKey {
     /// getpriv`): PKCS#8 (RSA, EC P-256, X25519, also the `--minimal` form),
     /// PKCS#1 RSA or SEC1 EC (`-f openssl`).
     pub fn from_der(der: &[u8]) -> Result<Self, KeyError> {
-        if PrivateKeyInfo::from_der(der).is_ok() {
-            return from_pkcs8_der(der);
+        match any_key_from_der(der, None)? {
+            AnyKey::Private(k) => Ok(k),
+            AnyKey::Public(_) => Err(KeyError::PublicKeyOnly),
         }
-        if let Some(key) = rsa::RsaPrivateKey::from_pkcs1_der(der)
-            .ok()
-            .or_else(|| minimal_rsa_from_der(der))
-        {
-            check_rsa_size(key.size())?;
-            return Ok(Self::Rsa2048(Box::new(key)));
-        }
-        p256::SecretKey::from_sec1_der(der)
-            .map(Self::EcP256)
-            .map_err(|_| KeyError::Malformed {
-                kind: "DER private",
-                reason: "neither PKCS#8, PKCS#1 RSA nor SEC1 EC P-256".into(),
-            })
     }
 
     /// Reads a private key from the contents of a key file: PEM as in

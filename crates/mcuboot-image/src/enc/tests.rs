@@ -406,11 +406,11 @@ fn key_files_load_in_every_pem_flavour() {
         .to_owned();
     assert!(matches!(
         DecryptionKey::from_pem(&enc, None),
-        Err(KeyError::File(crate::keys::KeyError::PasswordRequired))
+        Err(KeyError::File(crate::keys::KeyFileError::PasswordRequired))
     ));
     assert!(matches!(
         DecryptionKey::from_pem(&enc, Some(b"wrong")),
-        Err(KeyError::File(crate::keys::KeyError::Decrypt))
+        Err(KeyError::File(crate::keys::KeyFileError::WrongPassword))
     ));
     assert!(matches!(
         DecryptionKey::from_pem(&enc, Some(b"hunter2")),
@@ -484,7 +484,10 @@ fn unsupported_key_types_are_named() {
               -----END PRIVATE KEY-----\n";
     let err = DecryptionKey::from_pem(ed, None).expect_err("ed25519");
     assert!(
-        matches!(&err, KeyError::UnsupportedKeyType(n) if n == "ed25519"),
+        matches!(
+            &err,
+            KeyError::UnsupportedKeyType(crate::keys::KeyKind::Ed25519)
+        ),
         "{err}"
     );
     assert!(matches!(
@@ -513,6 +516,17 @@ fn der_key_files_load_like_pem() {
     ));
     // A well-formed SEQUENCE that is no key.
     assert!(Recipient::from_file_contents(b"\x30\x03\x02\x01\x80").is_err());
+}
+
+/// An OpenSSL export with `Bag Attributes` before the block is PEM, not a
+/// base64 KEK.
+#[test]
+fn pem_after_leading_text_is_not_taken_for_a_kek() {
+    let x25519 = "Bag Attributes\n    friendlyName: enc\n-----BEGIN PRIVATE KEY-----\n\
+                  MC4CAQAwBQYDK2VuBCIEINQC9Fz5hE6BbnbC4Sp/eZFl9Ce2tqVJw2dDu6BQBuBv\n\
+                  -----END PRIVATE KEY-----\n";
+    let k = DecryptionKey::from_file_contents(x25519.as_bytes(), None).expect("x25519");
+    assert!(matches!(k, DecryptionKey::X25519(_)));
 }
 
 /// Regression: a base64 KEK whose first bytes read as a DER SEQUENCE header

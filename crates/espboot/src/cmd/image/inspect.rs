@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
-use mcuboot_image::keys::{KeyFile, PublicKey};
+use mcuboot_image::keys::{KeyFile, McubootKey as _, PublicKey};
 use mcuboot_image::sign::{BOOT_MAGIC_ALIGN8, BOOT_MAGIC_TAIL};
 use mcuboot_image::{
     validate, HashAlg, ImageHeader, SignatureKind, SliceTlvs, TlvKind, ValidateError,
@@ -63,15 +63,12 @@ pub fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
     if let Some(k) = &key {
         let public = k.public_key();
         let kind = public.signature_kind().with_context(|| {
-            format!(
-                "-k/--key: a {} key cannot verify signatures",
-                public.type_name()
-            )
+            format!("-k/--key: a {} key cannot verify signatures", public.kind())
         })?;
         if !pure && !allowed_hashes(&public, matches!(k, KeyFile::Public(_))).contains(&hash_alg) {
             bail!(
                 "-k/--key: a {} key does not match the image's {} hash TLV",
-                public.type_name(),
+                public.kind(),
                 hash_alg.name()
             );
         }

@@ -4,7 +4,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
-use mcuboot_image::keys::{self, KeyFile, KeyType, PrivateKey};
+use mcuboot_image::keys::{
+    self, KeyFile, KeyFileError, KeyType, McubootKey as _, PrivateFormat, PrivateKey,
+};
 
 use super::util::{load_key, read_password, write_output, PASSWORD_ENV};
 
@@ -84,7 +86,7 @@ pub fn getpub(a: GetpubArgs) -> anyhow::Result<ExitCode> {
     let bytes = match enc.as_str() {
         "lang-c" => keys::public_key_c(&public, &a.name_suffix)?.into_bytes(),
         "lang-rust" => keys::public_key_rust(&public, &a.name_suffix)?.into_bytes(),
-        "pem" => public.spki_pem()?.into_bytes(),
+        "pem" => public.to_spki_pem()?.into_bytes(),
         _ => public.embedded_der()?,
     };
     write_output(a.output.as_deref(), &bytes, false).context("-o/--output")?;
@@ -143,7 +145,11 @@ pub fn getpriv(a: GetprivArgs) -> anyhow::Result<ExitCode> {
             a.key.display()
         );
     };
-    let text = keys::private_key_c(&key, a.format.as_deref(), a.minimal).context("-k/--key")?;
+    let format = a.format.as_deref().map(|f| match f {
+        "pkcs8" => PrivateFormat::Pkcs8,
+        _ => PrivateFormat::Openssl,
+    });
+    let text = keys::private_key_c(&key, format, a.minimal).context("-k/--key")?;
     write_output(None, text.as_bytes(), false)?;
     Ok(ExitCode::SUCCESS)
 }
@@ -166,7 +172,7 @@ pub fn keyinfo(a: KeyinfoArgs) -> anyhow::Result<ExitCode> {
     let kind = match KeyFile::from_pem(&pem, None) {
         Ok(KeyFile::Private(_)) => "private",
         Ok(_) => "public",
-        Err(mcuboot_image::keys::KeyError::PasswordRequired) => bail!(
+        Err(KeyFileError::PasswordRequired) => bail!(
             "-k/--key: cannot inspect {}: the key is password-protected",
             a.key.display()
         ),

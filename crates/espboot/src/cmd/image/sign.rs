@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use base64ct::Encoding as _;
 use mcuboot_image::enc::{self, AesKeyLen, HmacSha, Recipient};
-use mcuboot_image::keys::{KeyFile, PublicKey};
+use mcuboot_image::keys::{KeyFile, McubootKey as _, PublicKey};
 use mcuboot_image::sign::{
     self, Encryption, FixedSigner, ImageSigner, KeySigner, PublicKeyFormat, SecurityCounter,
     ShaChoice, SignOptions, VectorToSign,
@@ -338,7 +338,7 @@ fn load_encryption(
             bail!(
                 "-E/--encrypt: a {} encryption key cannot be combined with a {} signing key (imgtool requires the same key type)",
                 recipient.kind_name(),
-                s.public_key().type_name()
+                s.public_key().kind()
             );
         }
     }

@@ -1,13 +1,11 @@
-//! Shared helpers: Python-style integers, key loading with passwords, file I/O.
+//! Shared helpers: Python-style integers, imgtool's key loading, file I/O.
 
 use std::path::Path;
 
-use anyhow::{bail, Context};
-use mcuboot_image::keys::{KeyError, KeyFile};
-use zeroize::Zeroizing;
+use anyhow::Context;
+use mcuboot_image::keys::KeyFile;
 
-/// Environment variable holding the key password for non-interactive use.
-pub const PASSWORD_ENV: &str = "ESPBOOT_PASSWORD";
+pub use crate::cmd::key_file::{read_password, PASSWORD_ENV};
 
 /// A Python-style integer ([`py_int`]) as a `u32`, naming `arg` in the error.
 pub fn parse_u32(arg: &str, text: &str) -> anyhow::Result<u32> {
@@ -21,54 +19,14 @@ pub fn parse_u32(arg: &str, text: &str) -> anyhow::Result<u32> {
     })
 }
 
-fn password_from_env() -> Option<Zeroizing<Vec<u8>>> {
-    std::env::var_os(PASSWORD_ENV).map(|v| Zeroizing::new(v.to_string_lossy().as_bytes().to_vec()))
-}
-
-/// Reads a password: `$ESPBOOT_PASSWORD`, else a prompt on the terminal.
-pub fn read_password(prompt: &str, confirm: bool) -> anyhow::Result<Option<Zeroizing<Vec<u8>>>> {
-    if let Some(pw) = password_from_env() {
-        return Ok(Some(pw));
-    }
-    use std::io::IsTerminal;
-    if !std::io::stdin().is_terminal() {
-        return Ok(None);
-    }
-    loop {
-        let a =
-            Zeroizing::new(rpassword::prompt_password(prompt).context("cannot read the password")?);
-        if !confirm {
-            return Ok(Some(Zeroizing::new(a.as_bytes().to_vec())));
-        }
-        let b = Zeroizing::new(
-            rpassword::prompt_password("Reenter passphrase: ")
-                .context("cannot read the password")?,
-        );
-        if *a == *b {
-            return Ok(Some(Zeroizing::new(a.as_bytes().to_vec())));
-        }
-        eprintln!("Passwords do not match, try again");
-    }
-}
-
-/// Loads a key file (`arg` names the option), asking for a password when
-/// it is encrypted, like imgtool's `load_key`.
+/// Loads a key file (`arg` names the option) as imgtool's `load_key`
+/// does: asking for a password when it is encrypted, refusing key types
+/// imgtool does not load.
 pub fn load_key(arg: &str, path: &Path) -> anyhow::Result<KeyFile> {
-    let pem = Zeroizing::new(
-        std::fs::read(path).with_context(|| format!("{arg}: cannot read {}", path.display()))?,
-    );
-    match KeyFile::from_pem(&pem, None) {
-        Err(KeyError::PasswordRequired) => {
-            let Some(pw) = read_password("Enter key passphrase: ", false)? else {
-                bail!(
-                    "{arg}: {} is encrypted; set {PASSWORD_ENV} or run on a terminal to enter its password",
-                    path.display()
-                );
-            };
-            KeyFile::from_pem(&pem, Some(&pw)).with_context(|| format!("{arg}: {}", path.display()))
-        }
-        other => other.with_context(|| format!("{arg}: {}", path.display())),
-    }
+    let file = crate::cmd::key_file::load(arg, path)?;
+    mcuboot_image::keys::check_supported(file.kind())
+        .with_context(|| format!("{arg}: {}", path.display()))?;
+    Ok(file)
 }
 
 /// Writes `bytes` to `path` (temp file + rename), or to stdout when `path` is None.

@@ -1,0 +1,77 @@
+//! The one table of algorithm and curve identifiers the key files use.
+//!
+//! Each constant is checked against the RustCrypto crate that implements
+//! the algorithm (see the tests), so a typo cannot survive.
+
+use der::asn1::ObjectIdentifier;
+
+/// `rsaEncryption` (RFC 8017 appendix A.1), in PKCS#8 and SPKI.
+pub const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+/// `id-ecPublicKey` (RFC 5480 §2.1.1); the curve is the parameter.
+pub const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+/// `secp192r1` / `prime192v1` (RFC 5480 §2.1.1.1).
+pub const SECP192R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.1");
+/// `secp256r1` / `prime256v1` (RFC 5480 §2.1.1.1).
+pub const SECP256R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+/// `secp384r1` (RFC 5480 §2.1.1.1).
+pub const SECP384R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
+/// `id-X25519` (RFC 8410 §3).
+pub const X25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.110");
+/// `id-Ed25519` (RFC 8410 §3).
+pub const ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
+
+/// A key algorithm this crate reads, from an `AlgorithmIdentifier`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Algorithm {
+    Rsa,
+    EcP192,
+    EcP256,
+    EcP384,
+    Ed25519,
+    X25519,
+}
+
+impl Algorithm {
+    /// Identifies the algorithm of a PKCS#8 or SPKI `AlgorithmIdentifier`.
+    pub(crate) fn identify(
+        algorithm: &spki::AlgorithmIdentifierRef<'_>,
+    ) -> Result<Self, crate::KeyFileError> {
+        match algorithm.oid {
+            RSA_ENCRYPTION => Ok(Self::Rsa),
+            EC_PUBLIC_KEY => {
+                let curve = algorithm
+                    .parameters_oid()
+                    .map_err(|_| crate::KeyFileError::MissingCurve)?;
+                Self::from_curve(curve)
+            }
+            ED25519 => Ok(Self::Ed25519),
+            X25519 => Ok(Self::X25519),
+            oid => Err(crate::KeyFileError::UnsupportedAlgorithm { oid }),
+        }
+    }
+
+    /// The ECDSA algorithm of a named curve.
+    pub(crate) fn from_curve(curve: ObjectIdentifier) -> Result<Self, crate::KeyFileError> {
+        match curve {
+            SECP192R1 => Ok(Self::EcP192),
+            SECP256R1 => Ok(Self::EcP256),
+            SECP384R1 => Ok(Self::EcP384),
+            oid => Err(crate::KeyFileError::UnsupportedCurve { oid }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pkcs8::AssociatedOid;
+
+    #[test]
+    fn curve_oids_match_the_curve_crates() {
+        assert_eq!(SECP192R1, p192::NistP192::OID);
+        assert_eq!(SECP256R1, p256::NistP256::OID);
+        assert_eq!(SECP384R1, p384::NistP384::OID);
+        assert_eq!(EC_PUBLIC_KEY, sec1::ALGORITHM_OID);
+        assert_eq!(RSA_ENCRYPTION, rsa::pkcs1::ALGORITHM_OID);
+    }
+}

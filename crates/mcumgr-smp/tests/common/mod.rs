@@ -75,3 +75,4 @@ pub fn run_with_input(cmd: &mut Command, stdin: &[u8]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+pub mod pty;

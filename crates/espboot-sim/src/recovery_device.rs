@@ -253,3 +253,185 @@ impl RecoveryDevice for SimRecoveryDevice<'_> {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::chip::app::{build_app, AppOptions};
+    use crate::chip::bootloader::build_bootloader;
+    use crate::config::Target;
+    use crate::device::EmbeddedKey;
+    use mcuboot_image::keys::{KeyType, PrivateKey};
+    use mcuboot_image::sign::{self, KeySigner, SignOptions};
+    use mcumgr_smp::client::{decode_reply, Reply, Request};
+    use mcumgr_smp::frame::{Decoded, Decoder, DecoderConfig, LineChars};
+    use mcumgr_smp::image::{
+        ImageStateReadRequest, ImageStateResponse, ImageStateWriteRequest, ImageUploadRequest,
+    };
+    use mcumgr_smp::recovery::{Event, Recovery};
+
+    const PRIMARY: u32 = 0x20000;
+
+    /// An ESP32-C3 whose flashed bootloader embeds a fresh EC256 key and has
+    /// `conf`, and that key's signer.
+    fn bench(conf: &str) -> (Device, KeySigner, bool) {
+        let target = Target::Esp32c3;
+        let mut config = target.default_config();
+        let text = format!("CONFIG_ESP_MCUBOOT_SERIAL=y\nCONFIG_ESP_SIGN_EC256=y\n{conf}");
+        config
+            .apply_str(&text, std::path::Path::new("t.conf"))
+            .unwrap();
+        let private = PrivateKey::generate(KeyType::EcdsaP256).unwrap();
+        let key = EmbeddedKey {
+            source: "test".into(),
+            der: private.public_key().embedded_der().unwrap(),
+        };
+        let mut device = Device::from_config(target, &config, None).unwrap();
+        let bootloader = build_bootloader(target, &config, std::slice::from_ref(&key)).unwrap();
+        device.write_flash(0, &bootloader).unwrap();
+        let encrypted = config.is_set("CONFIG_SECURE_FLASH_ENC_ENABLED");
+        (device, KeySigner::new(private, false).unwrap(), encrypted)
+    }
+
+    fn app(signer: &KeySigner, version: &str, encrypted: bool) -> Vec<u8> {
+        let chip = crate::chip::modelled(Target::Esp32c3).unwrap();
+        let mut options = AppOptions::new(version);
+        options.size = Some(3000);
+        let payload = build_app(chip, &options).unwrap();
+        let mut opts = SignOptions::new(version.parse().unwrap(), 32, 0x1C0000);
+        opts.pad_header = true;
+        opts.align = if encrypted { 32 } else { 4 };
+        if encrypted {
+            opts.max_align = Some(32);
+        }
+        sign::build(payload, &opts, Some(signer), None)
+            .unwrap()
+            .bytes
+    }
+
+    fn exchange<R: Request>(rec: &mut Recovery, dev: &mut Device, req: &R) -> Reply<R::Response> {
+        let bytes = req.frame(1, 0, LineChars::MCUBOOT).unwrap();
+        let mut target = SimRecoveryDevice::new(dev).unwrap();
+        let out = rec.on_bytes(&bytes, &mut target);
+        match Decoder::new(DecoderConfig::CLIENT)
+            .push(&out.bytes)
+            .as_slice()
+        {
+            [Decoded::Message(m)] => decode_reply::<R>(1, m).unwrap(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// Uploads `image` in 128-byte chunks as a client would.
+    fn upload(rec: &mut Recovery, dev: &mut Device, image: &[u8]) {
+        let mut off = 0usize;
+        while off < image.len() {
+            let end = (off + 128).min(image.len());
+            let req = ImageUploadRequest {
+                off: off as u32,
+                data: image[off..end].to_vec(),
+                image: Some(0),
+                len: (off == 0).then_some(image.len() as u32),
+                ..ImageUploadRequest::default()
+            };
+            let Reply::Ok(r) = exchange(rec, dev, &req) else {
+                panic!("upload at {off}")
+            };
+            assert_eq!(r.rc, Some(0));
+            off = r.off.unwrap() as usize;
+        }
+    }
+
+    fn list(rec: &mut Recovery, dev: &mut Device) -> ImageStateResponse {
+        match exchange(rec, dev, &ImageStateReadRequest) {
+            Reply::Ok(l) => l,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn upload_list_and_state_set_through_the_boot_core() {
+        let (mut dev, signer, _) = bench("CONFIG_ESP_MCUBOOT_SERIAL_FULL=y\n");
+        let config = SimRecoveryDevice::new(&mut dev).unwrap().recovery_config();
+        assert_eq!(config.features, Features::FULL);
+        assert_eq!(config.erase, EraseMode::WholeSlot);
+        let mut rec = Recovery::new(config);
+        // A corrupt image uploads but is not listed.
+        let good = app(&signer, "1.2.3", false);
+        let mut bad = good.clone();
+        bad[0x100] ^= 1;
+        upload(&mut rec, &mut dev, &bad);
+        assert!(list(&mut rec, &mut dev).images.is_empty());
+        upload(&mut rec, &mut dev, &good);
+        assert_eq!(dev.read_flash(PRIMARY, good.len() as u32).unwrap(), good);
+        let l = list(&mut rec, &mut dev);
+        assert_eq!(l.images.len(), 1);
+        let s = &l.images[0];
+        assert_eq!((s.slot, s.version.as_str()), (0, "1.2.3"));
+        assert_eq!((s.confirmed, s.active), (Some(true), Some(true)));
+        let hash = s.hash.clone().unwrap();
+        // State set by hash: boot_set_pending writes the secondary trailer.
+        let set = ImageStateWriteRequest {
+            hash: Some(hash),
+            confirm: Some(false),
+        };
+        assert!(matches!(exchange(&mut rec, &mut dev, &set), Reply::Ok(_)));
+        let (setup, _) = crate::chip::boot::flashed_setup(&mut dev).unwrap();
+        let t = setup
+            .trailer(&mut dev.flash, 0, BootSlot::Secondary)
+            .unwrap();
+        assert_eq!(t.swap_type, mcuboot_boot::SwapType::Test);
+        // The image runs at the next boot.
+        let report = crate::chip::boot::power_on(&mut dev, None);
+        assert!(report.boot.booted, "{:?}", report.boot.error);
+    }
+
+    #[test]
+    fn progressive_erase_is_configured_by_the_bootloader() {
+        let (mut dev, signer, _) = bench("CONFIG_ESP_MCUBOOT_ERASE_PROGRESSIVELY=y\n");
+        let target = SimRecoveryDevice::new(&mut dev).unwrap();
+        let config = target.recovery_config();
+        assert_eq!(
+            (config.features, config.erase),
+            (Features::ESP_PORT, EraseMode::Progressive)
+        );
+        assert_eq!(target.layout(0).unwrap().status_offset, 0x1C0000 - 0x1830);
+        assert_eq!(target.layout(0).unwrap().align, 4);
+        drop(target);
+        let mut rec = Recovery::new(config);
+        upload(&mut rec, &mut dev, &app(&signer, "1.0.0", false));
+        let erases: Vec<(u32, u32)> = rec
+            .take_events()
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::Erased { offset, len, .. } => Some((offset, len)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(erases.first(), Some(&(0, 0x1000)));
+        assert_eq!(erases.last(), Some(&(0x1BE000, 0x1000)));
+    }
+
+    #[test]
+    fn encrypted_device_aligns_to_32_and_stores_ciphertext() {
+        let (mut dev, signer, encrypted) = bench("CONFIG_SECURE_FLASH_ENC_ENABLED=y\n");
+        assert!(encrypted);
+        dev.write_flash(PRIMARY, &app(&signer, "1.0.0", true))
+            .unwrap();
+        assert!(crate::chip::boot::power_on(&mut dev, None).boot.booted);
+        let target = SimRecoveryDevice::new(&mut dev).unwrap();
+        assert_eq!(target.layout(0).unwrap().align, 32);
+        let config = target.recovery_config();
+        let mut rec = Recovery::new(config);
+        let image = app(&signer, "2.0.0", true);
+        upload(&mut rec, &mut dev, &image);
+        let physical = dev.read_flash(PRIMARY, image.len() as u32).unwrap();
+        assert_ne!(physical, image, "ciphertext on flash");
+        let l = list(&mut rec, &mut dev);
+        assert_eq!(l.images.first().map(|s| s.version.as_str()), Some("2.0.0"));
+        let report = crate::chip::boot::power_on(&mut dev, None);
+        assert!(report.boot.booted, "{:?}", report.boot.error);
+        assert_eq!(report.boot.images[0].version, "2.0.0+0");
+    }
+}

@@ -389,3 +389,66 @@ proptest! {
         prop_assert_eq!(reply.is_some(), op == 0 || op == 2);
     }
 }
+
+/// Go mcumgr keeps up to 5 upload requests in flight (serial.md §6.5):
+/// requests whose offset went stale through alignment trimming are answered
+/// with the expected offset, in order, and the client's resends complete the
+/// image.
+#[test]
+fn pipelined_uploads_with_stale_offsets() {
+    let image: Vec<u8> = (0..1500u32).map(|i| (i % 251) as u8).collect();
+    let mut dev = Ram::new(4);
+    let mut rec = Recovery::new(RecoveryConfig::default());
+    let chunk = 150usize;
+    let mut next = 0usize;
+    let mut seq = 0u8;
+    let mut rounds = 0;
+    while next < image.len() {
+        rounds += 1;
+        assert!(rounds < 50, "no progress");
+        // A window of 5 requests sent back to back from the client's view
+        // of the offset, Go mcumgr's "image" key always present.
+        let mut input = Vec::new();
+        let mut sent = Vec::new();
+        for k in 0..5 {
+            let off = next + k * chunk;
+            if off >= image.len() {
+                break;
+            }
+            let end = (off + chunk).min(image.len());
+            let req = ImageUploadRequest {
+                off: off as u32,
+                data: image[off..end].to_vec(),
+                image: Some(0),
+                len: (off == 0).then_some(image.len() as u32),
+                ..ImageUploadRequest::default()
+            };
+            seq = seq.wrapping_add(1);
+            sent.push(seq);
+            input.extend(
+                req.frame(
+                    seq,
+                    version::V1,
+                    LineChars::new(252).unwrap_or(LineChars::MCUBOOT),
+                )
+                .unwrap_or_default(),
+            );
+        }
+        let out = rec.on_bytes(&input, &mut dev);
+        let replies = Decoder::new(DecoderConfig::CLIENT).push(&out.bytes);
+        assert_eq!(replies.len(), sent.len(), "one reply per request, in order");
+        for (reply, seq) in replies.iter().zip(&sent) {
+            let Decoded::Message(m) = reply else {
+                panic!("{reply:?}")
+            };
+            let Ok(Reply::Ok(r)) = decode_reply::<ImageUploadRequest>(*seq, m) else {
+                panic!("reply to {seq}")
+            };
+            assert_eq!(r.rc, Some(0));
+            // The client continues from the last offset the server reported.
+            next = r.off.unwrap_or(0) as usize;
+        }
+    }
+    assert_eq!(next, image.len());
+    assert_eq!(&dev.slot[..image.len()], image.as_slice());
+}

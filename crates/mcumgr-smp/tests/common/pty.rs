@@ -45,8 +45,32 @@ pub struct RecoveryPty {
     pub log: Arc<Mutex<Log>>,
     /// Resets performed.
     pub resets: Arc<AtomicUsize>,
+    server: Server,
+}
+
+/// The server thread, stopped and joined when dropped.
+struct Server {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
+}
+
+impl Server {
+    fn join(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            t.join()
+                .unwrap_or_else(|_| panic!("server thread panicked"));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 fn open_master() -> (OwnedFd, PathBuf) {
@@ -118,8 +142,10 @@ impl RecoveryPty {
             device,
             log,
             resets,
-            stop,
-            thread: Some(thread),
+            server: Server {
+                stop,
+                thread: Some(thread),
+            },
         }
     }
 
@@ -140,31 +166,11 @@ impl RecoveryPty {
 
     /// Stops the server and returns the device.
     pub fn stop(mut self) -> Device {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            t.join()
-                .unwrap_or_else(|_| panic!("server thread panicked"));
-        }
-        let device = std::mem::replace(
-            &mut *self.device.lock().unwrap_or_else(|e| e.into_inner()),
-            placeholder(),
-        );
-        device
+        self.server.join();
+        let device = Arc::try_unwrap(self.device)
+            .unwrap_or_else(|_| panic!("the device is still shared after the server stopped"));
+        device.into_inner().unwrap_or_else(|e| e.into_inner())
     }
-}
-
-impl Drop for RecoveryPty {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-fn placeholder() -> Device {
-    Device::create(espboot_sim::config::Target::Esp32c3, &[], None)
-        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn serve(

@@ -117,6 +117,8 @@ pub(super) fn set<D: RecoveryDevice>(rec: &mut Recovery, body: &[u8], device: &m
             }
         }
     }
+    // Even a failed trailer write may have written part of it.
+    rec.changed = true;
     match device.set_pending(image, confirm) {
         Ok(()) => list(rec, device),
         Err(e) => {

@@ -212,6 +212,8 @@ pub struct Output {
     /// Set once a reset was accepted: write `bytes`, wait this long, then
     /// reset the device (power it on again in the boot mode it has).
     pub reset_after: Option<Duration>,
+    /// The device's flash was erased or written (save it).
+    pub flash_changed: bool,
 }
 
 /// MCUboot's serial recovery for one boot: create it when the device enters
@@ -223,6 +225,8 @@ pub struct Recovery {
     decoder: Decoder,
     upload: upload::UploadState,
     reset: bool,
+    /// Flash erased or written since the last [`Output`].
+    changed: bool,
     events: Vec<Event>,
 }
 
@@ -234,6 +238,7 @@ impl Recovery {
             decoder: Decoder::new(DecoderConfig::MCUBOOT),
             upload: upload::UploadState::default(),
             reset: false,
+            changed: false,
             events: Vec::new(),
         }
     }
@@ -283,6 +288,7 @@ impl Recovery {
         if self.reset {
             out.reset_after = Some(RESET_DELAY);
         }
+        out.flash_changed = std::mem::take(&mut self.changed);
         out
     }
 
@@ -334,7 +340,15 @@ impl Recovery {
                 }
             }
             (group::OS, os_id::ECHO) if f.echo => match EchoRequest::decode(body) {
-                Ok(req) => EchoResponse { r: req.d }.encode_zcbor(),
+                Ok(req) => {
+                    let reply = EchoResponse { r: req.d }.encode_zcbor();
+                    if reply.len() <= out_max(f, device.image_count()) {
+                        reply
+                    } else {
+                        // zcbor runs out of bs_obuf: bs_echo answers ENOMEM.
+                        RcResponse::new(i64::from(MgmtErr::NoMem.code())).encode_zcbor()
+                    }
+                }
                 Err(_) => RcResponse::new(i64::from(MgmtErr::Inval.code())).encode_zcbor(),
             },
             (group::OS, os_id::CONS_ECHO_CTRL) => RcResponse::new(0).encode_zcbor(),
@@ -365,6 +379,19 @@ impl Recovery {
             error: Box::new(e),
         });
     }
+}
+
+/// `BOOT_SERIAL_OUT_MAX`, the size of the reply buffer `bs_obuf`
+/// (`boot_serial.c:105-127`): 128 bytes per image, plus 48 with image
+/// state and 36 with hashes, or 164 with slot info if that is larger.
+fn out_max(f: Features, images: usize) -> usize {
+    let message = 128 + if f.image_state { 48 } else { 0 } + if f.image_hash { 36 } else { 0 };
+    let message = if f.slot_info {
+        message.max(164)
+    } else {
+        message
+    };
+    message * images.max(1)
 }
 
 /// The `rc` of a reply body, for the log.

@@ -21,6 +21,7 @@ struct Ram {
     writes: Vec<(u32, usize)>,
     listed: Option<SlotImage>,
     pending: Vec<(usize, bool)>,
+    changed_outputs: usize,
 }
 
 impl Ram {
@@ -32,6 +33,7 @@ impl Ram {
             writes: Vec::new(),
             listed: None,
             pending: Vec::new(),
+            changed_outputs: 0,
         }
     }
 }
@@ -90,6 +92,9 @@ fn exchange<R: Request>(rec: &mut Recovery, dev: &mut Ram, req: &R, seq: u8) -> 
         .frame(seq, version::V2, LineChars::MCUBOOT)
         .unwrap_or_default();
     let out = rec.on_bytes(&bytes, dev);
+    if out.flash_changed {
+        dev.changed_outputs += 1;
+    }
     let mut d = Decoder::new(DecoderConfig::CLIENT);
     match d.push(&out.bytes).as_slice() {
         [Decoded::Message(m)] => match decode_reply::<R>(seq, m) {
@@ -156,6 +161,15 @@ fn upload_trims_to_alignment_and_pads_the_last_chunk() {
     }
     assert_eq!(off, 1000);
     assert_eq!(&dev.slot[..1000], image.as_slice());
+    // Chunks that wrote said so; a stale chunk and a list do not.
+    let writing = dev.changed_outputs;
+    assert!(writing >= 8, "{writing}");
+    assert_eq!(
+        upload(&mut rec, &mut dev, 84, &image[84..100], None),
+        (0, Some(1000))
+    );
+    let _ = exchange(&mut rec, &mut dev, &ImageStateReadRequest, 2);
+    assert_eq!(dev.changed_outputs, writing);
     assert!(dev.slot[1000..].iter().all(|&b| b == 0xff));
 }
 
@@ -267,6 +281,25 @@ fn esp_build_answers_enotsup_and_full_build_answers() {
         }
     }
     assert_eq!(dev.pending, vec![(0, true)]);
+}
+
+/// The full build's reply buffer holds 212 bytes for one image: a longer
+/// echo is answered ENOMEM, as `bs_echo` does when zcbor runs out of room.
+#[test]
+fn long_echo_exceeds_the_reply_buffer() {
+    let mut dev = Ram::new(4);
+    let mut rec = Recovery::new(RecoveryConfig {
+        features: Features::FULL,
+        ..RecoveryConfig::default()
+    });
+    // map start + "r" + tstr header (2 bytes) + text + break = 212.
+    let fits = crate::os::EchoRequest { d: "x".repeat(206) };
+    assert!(matches!(exchange(&mut rec, &mut dev, &fits, 1), Reply::Ok(r) if r.r.len() == 206));
+    let too_long = crate::os::EchoRequest { d: "x".repeat(207) };
+    assert!(matches!(
+        exchange(&mut rec, &mut dev, &too_long, 2),
+        Reply::Rc(RcResponse { rc: 2, .. })
+    ));
 }
 
 #[test]

@@ -92,6 +92,7 @@ fn chunk<D: RecoveryDevice>(rec: &mut Recovery, req: &ImageUploadRequest, device
         }
         match rec.config.erase {
             super::EraseMode::WholeSlot => {
+                rec.changed = true;
                 if let Err(e) = device.erase(image, 0, layout.primary_size) {
                     rec.device_failed(DeviceOp::Erase, e);
                     return rc(MgmtErr::Inval);
@@ -131,6 +132,7 @@ fn chunk<D: RecoveryDevice>(rec: &mut Recovery, req: &ImageUploadRequest, device
         return rc(MgmtErr::Inval);
     };
     if aligned > 0 {
+        rec.changed = true;
         if let Err(e) = device.write(image, at, &data[..aligned as usize]) {
             rec.device_failed(DeviceOp::Write, e);
             return rc(MgmtErr::Inval);
@@ -142,6 +144,7 @@ fn chunk<D: RecoveryDevice>(rec: &mut Recovery, req: &ImageUploadRequest, device
         let Ok(tail_at) = u32::try_from(curr + aligned) else {
             return rc(MgmtErr::Inval);
         };
+        rec.changed = true;
         if let Err(e) = device.write(image, tail_at, &unit) {
             rec.device_failed(DeviceOp::Write, e);
             return rc(MgmtErr::Inval);
@@ -180,6 +183,7 @@ fn erase_range<D: RecoveryDevice>(
     let last_end = (end as u64 / sector + 1) * sector;
     let len = u32::try_from(last_end - start).ok()?;
     let offset = u32::try_from(start).ok()?;
+    rec.changed = true;
     if let Err(e) = device.erase(image, offset, len) {
         rec.device_failed(DeviceOp::Erase, e);
         return None;

@@ -25,6 +25,25 @@
 //! One deliberate difference: `bs_slot_info` answers a write with
 //! `{"rc":8}` and then, lacking a `return`, a second malformed reply; here
 //! only the first is sent.
+//!
+//! # Serving it
+//!
+//! A server that enters recovery (the bootloader has serial recovery and
+//! the detect GPIO is held at power-on) creates one [`Recovery`] for that
+//! boot with the bootloader's [`RecoveryConfig`], then for every read from
+//! the recovery UART:
+//!
+//! 1. calls [`Recovery::on_bytes`] with the bytes and its
+//!    [`RecoveryDevice`];
+//! 2. writes [`Output::bytes`] back;
+//! 3. saves the device when [`Output::flash_changed`];
+//! 4. when [`Output::reset_after`] is set, waits that long, resets the
+//!    device (a power-on in its boot mode) and, if that boot enters
+//!    recovery again, starts a new [`Recovery`].
+//!
+//! A client closing the port is not a reset: MCUboot keeps its upload
+//! state, so the same [`Recovery`] serves the next client.
+//! [`Recovery::take_events`] tells what happened, for a log.
 
 mod device;
 mod list;

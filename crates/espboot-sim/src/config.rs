@@ -15,6 +15,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::device::{embedded_key_der, EmbeddedKey};
 
+pub mod serial_recovery;
+pub use serial_recovery::{DetectPin, RecoveryPort, SerialRecovery};
+
 /// Errors reading or resolving a configuration.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -26,6 +26,8 @@
 //!   loading; [`chip::bootloader`] and [`chip::app`] build what it runs,
 //!   [`chip::fuses`] reads the keys the hardware sees, [`chip::preflight`]
 //!   checks what `sim write` is given.
+//! - [`recovery_device`]: the device under MCUboot's serial recovery, a
+//!   `mcumgr_smp::recovery::RecoveryDevice` over the port's flash backend.
 //! - [`demo`]: `espboot demo`, the whole chain narrated and checked.
 //!
 //! ```
@@ -64,5 +66,6 @@ pub mod config;
 pub mod demo;
 pub mod device;
 pub mod flash;
+pub mod recovery_device;
 pub mod run;
 pub mod scenario;

@@ -21,7 +21,9 @@
 //!   simulators that boot the same images thousands of times);
 //! - the application side: [`set_pending`] and [`set_confirmed`];
 //! - inspection: [`read_trailer`], [`read_scratch_trailer`], [`slot_header`],
-//!   [`decide_swap_type`] (the swap-type decision table), [`max_image_size`].
+//!   [`decide_swap_type`] (the swap-type decision table), [`max_image_size`];
+//! - for serial recovery: [`validate_slot_image`] (`bs_list`'s check) and
+//!   [`status_offset`] (`boot_status_off`).
 //!
 //! Image parsing and verification (header checks, TLV iteration, hash,
 //! key-hash lookup, signature, TLV allow-list) come from `mcuboot-image`.
@@ -110,6 +112,7 @@ mod enc;
 mod error;
 mod flash;
 mod loader;
+mod recovery;
 mod scratch;
 mod source;
 mod status;
@@ -129,6 +132,7 @@ pub use enc::ImageCipher;
 pub use error::{BootError, ConfigError};
 pub use loader::{BootResponse, BootedImage};
 pub use mcuboot_image::{ImageHeader, ImageVersion, SignatureKind};
+pub use recovery::{status_offset, validate_slot_image, SlotImage};
 pub use trailer::{
     magic_for, FlagState, MagicState, SwapType, TrailerState, FLAG_SET, MAGIC_ALIGN8, MAGIC_SIZE,
     MAGIC_TAIL_WIDE,

@@ -345,6 +345,12 @@ impl<'f, 'c, 'a, F: NorFlash> Loader<'f, 'c, 'a, F> {
 
     /// `bootutil_img_validate` proper.
     fn validate_image(&mut self, slot: Slot) -> Res<bool, F> {
+        Ok(self.validated(slot)?.is_some())
+    }
+
+    /// `bootutil_img_validate` with its outcome: `None` when the image
+    /// does not validate; flash errors abort.
+    pub(crate) fn validated(&mut self, slot: Slot) -> Res<Option<mcuboot_image::Validated>, F> {
         let hdr = self.hdr(slot);
         let opts = self.validate_options()?;
         let area = self.area(slot);
@@ -356,12 +362,12 @@ impl<'f, 'c, 'a, F: NorFlash> Loader<'f, 'c, 'a, F> {
             base,
         };
         match validate(&mut src, &hdr, keys, &opts) {
-            Ok(_) => Ok(true),
+            Ok(v) => Ok(Some(v)),
             Err(ValidateError::Read(BootError::Flash(e)))
             | Err(ValidateError::Tlv(TlvError::Read(BootError::Flash(e)))) => {
                 Err(BootError::Flash(e))
             }
-            Err(_) => Ok(false),
+            Err(_) => Ok(None),
         }
     }
 

@@ -1859,3 +1859,5 @@ fn boot_cached_asks_about_whole_images_and_changes_nothing_else() {
         assert_eq!(cache.stored[0], (sec..sec + bad.len() as u32, false));
     }
 }
+
+mod serial_recovery;

@@ -242,8 +242,33 @@ pub fn power_on(device: &mut Device, cut: Option<(u64, CutMode)>) -> ChipBootRep
 pub fn flashed_setup(
     device: &mut Device,
 ) -> Result<(Setup, Option<Box<dyn FlashCrypt>>), ChipError> {
+    flashed_bootloader(device).map(|b| (b.setup, b.crypt))
+}
+
+/// What the flashed bootloader runs with.
+pub struct FlashedBootloader {
+    /// The boot core's setup.
+    pub setup: Setup,
+    /// The flash encryption the eFuses enable.
+    pub crypt: Option<Box<dyn FlashCrypt>>,
+    /// The whole configuration the bootloader carries (the device's own
+    /// configuration on targets without a ROM stage).
+    pub config: ConfigFile,
+}
+
+/// [`flashed_setup`] plus the bootloader's whole configuration, for what
+/// the bootloader does beyond booting (serial recovery).
+pub fn flashed_bootloader(device: &mut Device) -> Result<FlashedBootloader, ChipError> {
     let Some(chip) = super::modelled(device.settings.target) else {
-        return Ok((run::device_setup(device)?, None));
+        let config = ConfigFile {
+            keys: device.settings.config.clone(),
+            key_file_base: None,
+        };
+        return Ok(FlashedBootloader {
+            setup: run::device_setup(device)?,
+            crypt: None,
+            config,
+        });
     };
     let blank;
     let efuses = match &device.efuses {
@@ -265,7 +290,11 @@ pub fn flashed_setup(
         device.flash.geometry().capacity(),
         crypt.is_some(),
     )?;
-    Ok((setup, crypt))
+    Ok(FlashedBootloader {
+        setup,
+        crypt,
+        config: contents.config,
+    })
 }
 
 /// `boot_set_confirmed` / `boot_set_pending` as the running app calls them:

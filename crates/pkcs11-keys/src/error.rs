@@ -69,25 +69,25 @@ pub enum Pkcs11Error {
         count: usize,
     },
     /// The token refused the PIN.
-    #[error("PKCS#11 token {token}: wrong PIN")]
+    #[error("PKCS#11 token `{token}`: wrong PIN")]
     WrongPin {
         /// The token's label.
         token: String,
     },
     /// The token's user PIN is locked after too many wrong tries.
-    #[error("PKCS#11 token {token}: the user PIN is locked")]
+    #[error("PKCS#11 token `{token}`: the user PIN is locked")]
     PinLocked {
         /// The token's label.
         token: String,
     },
     /// The token needs a login, no PIN was given and it has no PIN pad.
-    #[error("PKCS#11 token {token} needs a PIN (pin-value=/pin-source= in the URI, or credentials= in the HSM config)")]
+    #[error("PKCS#11 token `{token}` needs a PIN (pin-value=/pin-source= in the URI, or credentials= in the HSM config)")]
     PinRequired {
         /// The token's label.
         token: String,
     },
     /// No key object matches the selector.
-    #[error("PKCS#11 token {token} has no {class} key {selector}")]
+    #[error("PKCS#11 token `{token}` has no {class} key {selector}")]
     NoSuchKey {
         /// Private or public.
         class: KeyClass,
@@ -97,7 +97,7 @@ pub enum Pkcs11Error {
         token: String,
     },
     /// Several key objects match the selector.
-    #[error("PKCS#11 token {token} has {count} {class} keys matching {selector}; add object= or id= to pick one")]
+    #[error("PKCS#11 token `{token}` has {count} {class} keys matching {selector}; add object= or id= to pick one")]
     AmbiguousKey {
         /// Private or public.
         class: KeyClass,
@@ -109,7 +109,7 @@ pub enum Pkcs11Error {
         count: usize,
     },
     /// A key to be generated already exists.
-    #[error("PKCS#11 token {token} already has a key {selector}; pick another object= or id=")]
+    #[error("PKCS#11 token `{token}` already has a key {selector}; pick another object= or id=")]
     KeyExists {
         /// The selector.
         selector: String,
@@ -117,14 +117,14 @@ pub enum Pkcs11Error {
         token: String,
     },
     /// A key to be generated has no label or id to find it by.
-    #[error("a key generated on PKCS#11 token {token} needs object= or id= to be found again")]
+    #[error("a key generated on PKCS#11 token `{token}` needs object= or id= to be found again")]
     UnnamedKey {
         /// The token's label.
         token: String,
     },
     /// The private key may not sign (`CKA_SIGN` false).
     #[error(
-        "PKCS#11 token {token}: private key {selector} is not allowed to sign (CKA_SIGN is false)"
+        "PKCS#11 token `{token}`: private key {selector} is not allowed to sign (CKA_SIGN is false)"
     )]
     CannotSign {
         /// The selector.
@@ -133,7 +133,7 @@ pub enum Pkcs11Error {
         token: String,
     },
     /// A key type or curve this crate does not sign with.
-    #[error("PKCS#11 token {token}: key {selector} is {found}; supported: RSA, ECDSA P-192/P-256/P-384, Ed25519")]
+    #[error("PKCS#11 token `{token}`: key {selector} is {found}; supported: RSA, ECDSA P-192/P-256/P-384, Ed25519")]
     UnsupportedKey {
         /// The selector.
         selector: String,
@@ -143,7 +143,7 @@ pub enum Pkcs11Error {
         found: String,
     },
     /// A key attribute the token returned cannot be decoded.
-    #[error("PKCS#11 token {token}: key {selector} has a malformed {attribute}")]
+    #[error("PKCS#11 token `{token}`: key {selector} has a malformed {attribute}")]
     MalformedKey {
         /// The selector.
         selector: String,
@@ -154,7 +154,7 @@ pub enum Pkcs11Error {
     },
     /// The public key object does not belong to the private key.
     #[error(
-        "PKCS#11 token {token}: the public key {public} does not match the private key {private}"
+        "PKCS#11 token `{token}`: the public key {public} does not match the private key {private}"
     )]
     KeyPairMismatch {
         /// The private key selector.
@@ -167,7 +167,7 @@ pub enum Pkcs11Error {
     /// A signature the token made does not verify with the public key
     /// read from it: the public key object belongs to another key (or the
     /// token is faulty). Every signature is checked before it is returned.
-    #[error("PKCS#11 token {token}: a {mechanism} signature by private key {selector} does not verify with the public key read from the token (is the public key object from another key pair?)")]
+    #[error("PKCS#11 token `{token}`: a {mechanism} signature by private key {selector} does not verify with the public key read from the token (is the public key object from another key pair?)")]
     SignatureMismatch {
         /// The mechanism.
         mechanism: &'static str,
@@ -178,7 +178,7 @@ pub enum Pkcs11Error {
     },
     /// The token does not offer the signing mechanism the key needs.
     #[error(
-        "PKCS#11 token {token} does not support {mechanism} signing (needed for key {selector})"
+        "PKCS#11 token `{token}` does not support {mechanism} signing (needed for key {selector})"
     )]
     MechanismUnsupported {
         /// The mechanism (`CKM_RSA_PKCS_PSS`, `CKM_ECDSA`, `CKM_EDDSA`).
@@ -199,15 +199,17 @@ pub enum Pkcs11Error {
         actual: KeyAlgorithm,
     },
     /// A prehash of the wrong length for the mechanism.
-    #[error("{mechanism} with SHA-256 signs a 32-byte digest, got {len} bytes")]
+    #[error("{mechanism} cannot sign a {len}-byte digest: it needs {expected}")]
     DigestLength {
         /// The mechanism.
         mechanism: &'static str,
+        /// What it needs.
+        expected: &'static str,
         /// The length given.
         len: usize,
     },
     /// The token returned a signature that cannot be decoded.
-    #[error("PKCS#11 token {token} returned a malformed {mechanism} signature ({len} bytes)")]
+    #[error("PKCS#11 token `{token}` returned a malformed {mechanism} signature ({len} bytes)")]
     MalformedSignature {
         /// The mechanism.
         mechanism: &'static str,
@@ -217,7 +219,7 @@ pub enum Pkcs11Error {
         len: usize,
     },
     /// Any other failure reported by the module.
-    #[error("PKCS#11 {function} failed on token {token}: {rv:?}")]
+    #[error("PKCS#11 {function} failed on token `{token}`: {rv:?}")]
     Token {
         /// The PKCS#11 function (`C_Sign`, …).
         function: String,
@@ -227,7 +229,7 @@ pub enum Pkcs11Error {
         rv: RvError,
     },
     /// A failure inside the cryptoki wrapper (not a module return value).
-    #[error("PKCS#11 {context} on token {token}: {source}")]
+    #[error("PKCS#11 {context} on token `{token}`: {source}")]
     Wrapper {
         /// What was being done.
         context: &'static str,

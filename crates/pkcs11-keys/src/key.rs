@@ -44,7 +44,7 @@ impl std::fmt::Debug for Pkcs11Key {
         f.debug_struct("Pkcs11Key")
             .field("token", &self.token_label)
             .field("key", &self.selector)
-            .field("algorithm", &self.algorithm())
+            .field("algorithm", &format_args!("{}", self.algorithm()))
             .finish_non_exhaustive()
     }
 }
@@ -301,15 +301,23 @@ impl Pkcs11Key {
             let public = public_attributes
                 .as_ref()
                 .ok_or_else(|| no_such(KeyClass::Public, public_selector))?;
-            let params = private_attributes
+            // Modules may spell the same curve differently on the two
+            // objects (an OID on one, `edwards25519` on the other).
+            let private_curve = private_attributes
                 .ec_params
                 .as_ref()
-                .or(public.ec_params.as_ref())
-                .ok_or_else(|| at.problem(DecodeProblem::Malformed("CKA_EC_PARAMS")))?;
-            if public.ec_params.as_ref().is_some_and(|p| p != params) {
-                return Err(mismatch());
-            }
-            let curve = curve_from_ec_params(params).map_err(|p| at.problem(p))?;
+                .map(|p| curve_from_ec_params(p).map_err(|p| at.problem(p)))
+                .transpose()?;
+            let public_curve = public
+                .ec_params
+                .as_ref()
+                .map(|p| curve_from_ec_params(p).map_err(|p| public_at.problem(p)))
+                .transpose()?;
+            let curve = match (private_curve, public_curve) {
+                (Some(a), Some(b)) if a != b => return Err(mismatch()),
+                (Some(curve), _) | (None, Some(curve)) => curve,
+                (None, None) => return Err(at.problem(DecodeProblem::Malformed("CKA_EC_PARAMS"))),
+            };
             let point = public
                 .ec_point
                 .as_ref()
@@ -368,12 +376,25 @@ impl Pkcs11Key {
     ///
     /// # Errors
     /// [`Pkcs11Error::DigestLength`] for an RSA digest that is not 32
-    /// bytes; [`Pkcs11Error::Token`] when the token refuses.
+    /// bytes or an ECDSA digest shorter than half the curve;
+    /// [`Pkcs11Error::Token`] when the token refuses.
     pub fn sign_raw(&self, input: &[u8]) -> Result<Vec<u8>, Pkcs11Error> {
-        let (mechanism, name) = mechanism_for(self.algorithm());
-        if matches!(self.algorithm(), KeyAlgorithm::Rsa { .. }) && input.len() != 32 {
+        let algorithm = self.algorithm();
+        let (mechanism, name) = mechanism_for(algorithm);
+        // RSA-PSS is parameterised with SHA-256; ECDSA needs at least half
+        // the curve size (SEC 1 §4.1.3 truncates longer digests; RustCrypto
+        // refuses to verify shorter ones).
+        let expected = match algorithm {
+            KeyAlgorithm::Rsa { .. } => (input.len() != 32).then_some("a 32-byte SHA-256 digest"),
+            KeyAlgorithm::EcdsaP192 => (input.len() < 12).then_some("at least 12 bytes"),
+            KeyAlgorithm::EcdsaP256 => (input.len() < 16).then_some("at least 16 bytes"),
+            KeyAlgorithm::EcdsaP384 => (input.len() < 24).then_some("at least 24 bytes"),
+            KeyAlgorithm::Ed25519 => None,
+        };
+        if let Some(expected) = expected {
             return Err(Pkcs11Error::DigestLength {
                 mechanism: name,
+                expected,
                 len: input.len(),
             });
         }

@@ -186,22 +186,31 @@ impl HsmConfig {
             })
             .transpose()
         };
-        // espsecure checks these three first (`section_options`, L38-L41).
+        // espsecure checks these three are present before reading any
+        // value (`section_options`, L38-L41), then reads them in the order
+        // below (`establish_session`, `get_privkey_info`, `get_pubkey`).
+        for option in ["pkcs11_lib", "slot", "label"] {
+            if !section.contains_key(option) && !defaults.contains_key(option) {
+                return Err(HsmConfigError::MissingOption { option });
+            }
+        }
         let required =
             |option: &'static str| get(option)?.ok_or(HsmConfigError::MissingOption { option });
         let pkcs11_lib = PathBuf::from(required("pkcs11_lib")?);
         let slot_text = required("slot")?;
-        let label = required("label")?;
         let slot = py_int::parse_decimal(&slot_text)
             .ok()
             .and_then(|n| u64::try_from(n).ok())
             .ok_or(HsmConfigError::Slot { value: slot_text })?;
+        let credentials = get("credentials")?.map(Pin::new);
+        let label = required("label")?;
+        let label_pubkey = get("label_pubkey")?;
         Ok(Self {
             pkcs11_lib,
-            credentials: get("credentials")?.map(Pin::new),
+            credentials,
             slot,
             label,
-            label_pubkey: get("label_pubkey")?,
+            label_pubkey,
         })
     }
 

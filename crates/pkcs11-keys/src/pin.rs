@@ -38,6 +38,12 @@ impl Pin {
         Ok(Self::new(text.to_owned()))
     }
 
+    /// The PIN's text, for handing to another API that needs it. Never
+    /// print or log it.
+    pub fn expose_secret(&self) -> &str {
+        &self.0
+    }
+
     /// The PIN as cryptoki's login argument (itself zeroized on drop).
     pub(crate) fn auth_pin(&self) -> cryptoki::types::AuthPin {
         cryptoki::types::AuthPin::from(self.0.as_str())

@@ -144,8 +144,11 @@ pub enum InterpolationProblem {
     TooDeep,
 }
 
+/// A value that may be the PIN: wiped when dropped.
+type Secret = zeroize::Zeroizing<String>;
+
 /// One parsed section: option (lower case) → raw value.
-type Section = BTreeMap<String, String>;
+type Section = BTreeMap<String, Secret>;
 
 impl HsmConfig {
     /// Reads and parses an `--hsm-config` file.
@@ -173,7 +176,7 @@ impl HsmConfig {
         let section = sections
             .get(SECTION)
             .ok_or(HsmConfigError::MissingSection)?;
-        let get = |option: &str| -> Result<Option<String>, HsmConfigError> {
+        let get = |option: &str| -> Result<Option<Secret>, HsmConfigError> {
             let raw = section.get(option).or_else(|| defaults.get(option));
             raw.map(|raw| {
                 // configparser's `before_get` starts at depth 1.
@@ -196,15 +199,17 @@ impl HsmConfig {
         }
         let required =
             |option: &'static str| get(option)?.ok_or(HsmConfigError::MissingOption { option });
-        let pkcs11_lib = PathBuf::from(required("pkcs11_lib")?);
+        let pkcs11_lib = PathBuf::from(required("pkcs11_lib")?.as_str());
         let slot_text = required("slot")?;
         let slot = py_int::parse_decimal(&slot_text)
             .ok()
             .and_then(|n| u64::try_from(n).ok())
-            .ok_or(HsmConfigError::Slot { value: slot_text })?;
-        let credentials = get("credentials")?.map(Pin::new);
-        let label = required("label")?;
-        let label_pubkey = get("label_pubkey")?;
+            .ok_or_else(|| HsmConfigError::Slot {
+                value: slot_text.to_string(),
+            })?;
+        let credentials = get("credentials")?.map(Pin::from_zeroizing);
+        let label = required("label")?.to_string();
+        let label_pubkey = get("label_pubkey")?.map(|l| l.to_string());
         Ok(Self {
             pkcs11_lib,
             credentials,
@@ -235,7 +240,7 @@ fn parse_ini(text: &str) -> Result<(Section, BTreeMap<String, Section>), HsmConf
     let mut defaults = Section::new();
     let mut sections: BTreeMap<String, Section> = BTreeMap::new();
     // Values as lists of lines until the end, as configparser joins them.
-    let mut lines_of: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    let mut lines_of: BTreeMap<(String, String), Vec<Secret>> = BTreeMap::new();
     let mut current: Option<String> = None;
     let mut option: Option<String> = None;
     let mut indent_level = usize::MAX;
@@ -252,7 +257,7 @@ fn parse_ini(text: &str) -> Result<(Section, BTreeMap<String, Section>), HsmConf
             if !is_comment {
                 if let (Some(section), Some(option)) = (&current, &option) {
                     if let Some(lines) = lines_of.get_mut(&(section.clone(), option.clone())) {
-                        lines.push(String::new());
+                        lines.push(Secret::default());
                     }
                 }
             }
@@ -262,7 +267,7 @@ fn parse_ini(text: &str) -> Result<(Section, BTreeMap<String, Section>), HsmConf
         if current.is_some() && option.is_some() && indent > indent_level {
             if let (Some(section), Some(option)) = (&current, &option) {
                 if let Some(lines) = lines_of.get_mut(&(section.clone(), option.clone())) {
-                    lines.push(stripped.to_owned());
+                    lines.push(Secret::new(stripped.to_owned()));
                 }
             }
             continue;
@@ -304,7 +309,10 @@ fn parse_ini(text: &str) -> Result<(Section, BTreeMap<String, Section>), HsmConf
                 line: number,
             });
         }
-        lines_of.insert(key, vec![stripped[split + 1..].trim().to_owned()]);
+        lines_of.insert(
+            key,
+            vec![Secret::new(stripped[split + 1..].trim().to_owned())],
+        );
         option = Some(name);
     }
     // configparser collects parsing errors and raises them after the loop.
@@ -312,7 +320,14 @@ fn parse_ini(text: &str) -> Result<(Section, BTreeMap<String, Section>), HsmConf
         return Err(HsmConfigError::Syntax { line });
     }
     for ((section, option), lines) in lines_of {
-        let value = lines.join("\n").trim_end().to_owned();
+        let joined = Secret::new(
+            lines
+                .iter()
+                .map(|l| l.as_str())
+                .collect::<Vec<_>>()
+                .join("\n"),
+        );
+        let value = Secret::new(joined.trim_end().to_owned());
         if section == DEFAULT_SECTION {
             defaults.insert(option, value);
         } else if let Some(options) = sections.get_mut(&section) {
@@ -336,11 +351,12 @@ fn interpolate(
     section: &Section,
     defaults: &Section,
     depth: usize,
-) -> Result<String, InterpolationProblem> {
+) -> Result<Secret, InterpolationProblem> {
     if depth > MAX_INTERPOLATION_DEPTH {
         return Err(InterpolationProblem::TooDeep);
     }
-    let mut out = String::with_capacity(raw.len());
+    // Room for a few references, so growing rarely leaves a copy behind.
+    let mut out = Secret::new(String::with_capacity(raw.len() + 256));
     let mut rest = raw;
     while let Some(p) = rest.find('%') {
         out.push_str(&rest[..p]);

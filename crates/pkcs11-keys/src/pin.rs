@@ -16,6 +16,11 @@ impl Pin {
         Self(Zeroizing::new(pin))
     }
 
+    /// Wraps a PIN already held in zeroizing memory, without a copy.
+    pub(crate) fn from_zeroizing(pin: Zeroizing<String>) -> Self {
+        Self(pin)
+    }
+
     /// Reads a PIN from a file, as RFC 7512's `pin-source=file:…` and
     /// p11-kit do: the whole file, less one trailing line break. The read
     /// buffer is zeroized too.

@@ -252,3 +252,33 @@ fn hsm_config_file_opens_the_key_espsecure_would() {
     locator.pin = Some(Pin::new(USER_PIN.into()));
     Pkcs11Key::open(&locator).expect("open with the prompted PIN");
 }
+
+#[test]
+fn a_token_without_the_signing_mechanism_is_refused_by_name() {
+    skip_without_interop!();
+    // SoftHSM2 can take mechanisms away (softhsm2.conf(5), slots.mechanisms);
+    // key generation stays possible. SoftHSM2 2.6.1 ignores the first name
+    // after the `-`, hence the unknown (ignored) placeholder.
+    let hsm = SoftHsm::with_config("slots.mechanisms = -CKM_PLACEHOLDER,CKM_ECDSA,CKM_EDDSA");
+    hsm.init_token(TOKEN);
+    for (label, algorithm, mechanism) in [
+        ("ec", KeyAlgorithm::EcdsaP256, "CKM_ECDSA"),
+        ("ed", KeyAlgorithm::Ed25519, "CKM_EDDSA"),
+    ] {
+        let err = Pkcs11Key::generate(&hsm.locator(TOKEN, label), algorithm)
+            .expect_err("no signing mechanism");
+        assert!(
+            matches!(&err, Pkcs11Error::MechanismUnsupported { mechanism: m, token, .. }
+                if *m == mechanism && token == TOKEN),
+            "{err}"
+        );
+        assert!(err.to_string().contains(mechanism), "{err}");
+        // The key was made; opening it fails the same way.
+        assert!(matches!(
+            open_err(&hsm.locator(TOKEN, label)),
+            Pkcs11Error::MechanismUnsupported { .. }
+        ));
+    }
+    Pkcs11Key::generate(&hsm.locator(TOKEN, "rsa"), KeyAlgorithm::Rsa { bits: 2048 })
+        .expect("RSA-PSS is still there");
+}

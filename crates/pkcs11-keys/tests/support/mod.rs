@@ -126,6 +126,12 @@ pub struct SoftHsm {
 impl SoftHsm {
     /// A fresh token directory, made the one this process's SoftHSM2 uses.
     pub fn new() -> Self {
+        Self::with_config("")
+    }
+
+    /// [`SoftHsm::new`] with extra `softhsm2.conf` lines (e.g.
+    /// `slots.mechanisms = -CKM_ECDSA` to take a mechanism away).
+    pub fn with_config(extra: &str) -> Self {
         let lock = TOKEN_LOCK.lock().unwrap_or_else(PoisonError::into_inner);
         let module = softhsm_module();
         let dir = tempfile::tempdir().expect("tempdir");
@@ -135,7 +141,7 @@ impl SoftHsm {
         std::fs::write(
             &conf,
             format!(
-                "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+                "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n{extra}\n",
                 tokens.display()
             ),
         )

@@ -1,16 +1,16 @@
 //! espsecure's `--hsm-config` file.
 //!
 //! espsecure 5.6.0 reads it with Python's `configparser.ConfigParser`
-//! (`espsecure/esp_hsm_sign/__init__.py`, `read_hsm_config`, L31-L50) and
+//! (`espsecure/esp_hsm_sign/__init__.py`, `read_hsm_config`, L32-L51) and
 //! uses section `[hsm_config]`:
 //!
 //! | option | required | use (same file) |
 //! |---|---|---|
-//! | `pkcs11_lib` | yes | module path (`establish_session`, L56-L59) |
-//! | `slot` | yes | `CK_SLOT_ID`, read with `int()` (L61-L63) |
-//! | `label` | yes | `CKA_LABEL` of the private key (`get_privkey_info`, L78-L81) |
-//! | `credentials` | no | user PIN; espsecure prompts when absent (L45-L48) |
-//! | `label_pubkey` | no | `CKA_LABEL` of the public key, else `label` (`get_pubkey`, L106-L114) |
+//! | `pkcs11_lib` | yes | module path (`establish_session`, L57-L58) |
+//! | `slot` | yes | `CK_SLOT_ID`, read with `int()` (L61-L62) |
+//! | `label` | yes | `CKA_LABEL` of the private key (`get_privkey_info`, L79-L80) |
+//! | `credentials` | no | user PIN; espsecure prompts when absent (L45-L49) |
+//! | `label_pubkey` | no | `CKA_LABEL` of the public key, else `label` (`get_pubkey`, L110-L117) |
 //!
 //! This parser follows `configparser`'s defaults (CPython 3.11
 //! `Lib/configparser.py`, `RawConfigParser._read` and
@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 use crate::locator::{KeyLocator, ObjectSelector, TokenSelector};
 use crate::pin::Pin;
 
-/// The section espsecure reads (`read_hsm_config`, L35).
+/// The section espsecure reads (`read_hsm_config`, L36).
 pub(crate) const SECTION: &str = "hsm_config";
 /// configparser's `default_section`.
 const DEFAULT_SECTION: &str = "DEFAULT";
@@ -190,7 +190,7 @@ impl HsmConfig {
             .transpose()
         };
         // espsecure checks these three are present before reading any
-        // value (`section_options`, L38-L41), then reads them in the order
+        // value (`section_options`, L40-L43), then reads them in the order
         // below (`establish_session`, `get_privkey_info`, `get_pubkey`).
         for option in ["pkcs11_lib", "slot", "label"] {
             if !section.contains_key(option) && !defaults.contains_key(option) {

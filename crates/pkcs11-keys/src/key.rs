@@ -16,10 +16,10 @@ use crate::public_key::{
     curve_from_ec_params, ec_public_key, rsa_public_key, DecodeProblem, KeyAlgorithm, PublicKey,
 };
 
-/// RSA-PSS salt length: espsecure (`sign_payload`/`get_mechanism`,
-/// esp_hsm_sign/__init__.py L186-L191, and `generate_signature_block_using
-/// _private_key`, espsecure/__init__.py L821-L824) and imgtool
-/// (`keys/rsa.py` L170-L175) both sign with MGF1-SHA-256 and salt 32.
+/// RSA-PSS salt length: espsecure (`get_mechanism`, esp_hsm_sign/__init__.py
+/// L189-L197, and `generate_signature_block_using_private_key`,
+/// espsecure/__init__.py L824-L829) and imgtool (`keys/rsa.py` L169-L175)
+/// all sign with SHA-256, MGF1-SHA-256 and salt 32.
 pub const RSA_PSS_SALT_LEN: usize = 32;
 
 /// A signing key held by a PKCS#11 token. The private key never leaves

@@ -29,7 +29,40 @@
 //! Errors are typed ([`Pkcs11Error`], [`UriError`], [`HsmConfigError`]) and
 //! name the module, token and object, never the PIN.
 //!
-//! # Example
+//! # Examples
+//!
+//! A URI and an espsecure `--hsm-config` naming the same key resolve to
+//! the same locator; messages show the URI without its PIN:
+//!
+//! ```
+//! use pkcs11_keys::{HsmConfig, ObjectSelector, Pkcs11Uri, TokenSelector, UriError};
+//!
+//! let uri: Pkcs11Uri = "pkcs11:slot-id=1108821954;object=sbv2-key\
+//!     ?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-value=1234"
+//!     .parse()?;
+//! let from_uri = uri.locator(None)?;
+//! let config = HsmConfig::parse(
+//!     "[hsm_config]\n\
+//!      pkcs11_lib = /usr/lib/softhsm/libsofthsm2.so\n\
+//!      credentials = 1234\n\
+//!      slot = 1108821954\n\
+//!      label = sbv2-key\n",
+//! )?;
+//! let from_config = config.locator();
+//! assert_eq!(from_uri.module, from_config.module);
+//! assert_eq!(from_uri.token, TokenSelector::with_slot_id(1108821954));
+//! assert_eq!(from_uri.token, from_config.token);
+//! assert_eq!(from_config.key, ObjectSelector::with_label("sbv2-key"));
+//! assert_eq!(
+//!     from_uri.to_string(),
+//!     "pkcs11:slot-id=1108821954;object=sbv2-key?module-path=/usr/lib/softhsm/libsofthsm2.so"
+//! );
+//! assert!(matches!(
+//!     "pkcs11:objcet=sbv2-key".parse::<Pkcs11Uri>(),
+//!     Err(UriError::UnknownAttribute { .. })
+//! ));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 //!
 //! Sign a Secure Boot V2 image digest with a token-held P-256 key (the
 //! module, token and key are those of the reader's HSM):

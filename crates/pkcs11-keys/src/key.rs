@@ -183,6 +183,74 @@ fn read_attributes(
     Ok(attributes)
 }
 
+/// Reads only the public key `locator` names (its
+/// [`KeyLocator::public_key_selector`]), as espsecure's
+/// `verify-signature --hsm` does: no private key or signing mechanism is
+/// needed. Logs in when the locator has a PIN (espsecure does too).
+///
+/// # Errors
+/// The module, token and PIN errors of [`Pkcs11Key::open`];
+/// [`Pkcs11Error::NoSuchKey`] for the public key; `UnsupportedKey` /
+/// `MalformedKey` for what cannot be decoded.
+pub fn read_public_key(locator: &KeyLocator) -> Result<PublicKey, Pkcs11Error> {
+    let module = Module::open(&locator.module)?;
+    let token = module.find_token(&locator.token)?;
+    let label = token.info.label();
+    let session = match &locator.pin {
+        Some(pin) => module.login(&token, Some(pin), false)?,
+        // Public objects are readable without a login.
+        None => module
+            .open_session(&token)
+            .map_err(|e| Pkcs11Error::from_cryptoki("open session", label, e))?,
+    };
+    let selector = locator.public_key_selector();
+    let at = Where {
+        token: label,
+        selector,
+    };
+    let handle = find_one(&session, label, KeyClass::Public, selector)?.ok_or_else(|| {
+        Pkcs11Error::NoSuchKey {
+            class: KeyClass::Public,
+            selector: selector.to_string(),
+            token: label.to_owned(),
+        }
+    })?;
+    let attributes = read_attributes(
+        &session,
+        &at,
+        handle,
+        &[
+            AttributeType::KeyType,
+            AttributeType::EcParams,
+            AttributeType::EcPoint,
+            AttributeType::Modulus,
+            AttributeType::PublicExponent,
+        ],
+    )?;
+    let key_type = attributes
+        .key_type
+        .ok_or_else(|| at.problem(DecodeProblem::Malformed("CKA_KEY_TYPE")))?;
+    if key_type == KeyType::RSA {
+        match (&attributes.modulus, &attributes.public_exponent) {
+            (Some(n), Some(e)) => rsa_public_key(n, e).map_err(|p| at.problem(p)),
+            _ => Err(at.problem(DecodeProblem::Malformed("CKA_MODULUS/CKA_PUBLIC_EXPONENT"))),
+        }
+    } else if key_type == KeyType::EC || key_type == KeyType::EC_EDWARDS {
+        let params = attributes
+            .ec_params
+            .as_ref()
+            .ok_or_else(|| at.problem(DecodeProblem::Malformed("CKA_EC_PARAMS")))?;
+        let curve = curve_from_ec_params(params).map_err(|p| at.problem(p))?;
+        let point = attributes
+            .ec_point
+            .as_ref()
+            .ok_or_else(|| at.problem(DecodeProblem::Malformed("CKA_EC_POINT")))?;
+        ec_public_key(curve, point).map_err(|p| at.problem(p))
+    } else {
+        Err(at.problem(DecodeProblem::Unsupported(format!("a {key_type} key"))))
+    }
+}
+
 impl Pkcs11Key {
     /// Opens the key `locator` names: loads the module (once per process),
     /// selects the token, logs in, finds the private key and reads the

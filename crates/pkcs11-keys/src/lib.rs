@@ -14,8 +14,9 @@
 //! - **Opening it.** [`Pkcs11Key::open`] loads the module (once per
 //!   process), picks the token, logs in, finds the private key and reads
 //!   its public key ([`PublicKey`], the RustCrypto type; SPKI DER through
-//!   `spki::EncodePublicKey`). [`Pkcs11Key::generate`] makes a new key pair
-//!   inside the token.
+//!   `spki::EncodePublicKey`). [`read_public_key`] reads only the public
+//!   key (espsecure's `verify-signature --hsm`). [`Pkcs11Key::generate`]
+//!   makes a new key pair inside the token.
 //! - **Signing.** [`TypedKey`] turns it into the signer its
 //!   [`KeyAlgorithm`] calls for:
 //!   - [`RsaPssKey`]: `CKM_RSA_PKCS_PSS` (SHA-256, MGF1-SHA-256, salt 32,
@@ -104,7 +105,7 @@ mod uri;
 
 pub use error::{KeyClass, Pkcs11Error};
 pub use hsm_config::{HsmConfig, HsmConfigError, InterpolationProblem};
-pub use key::{Pkcs11Key, RSA_PSS_SALT_LEN};
+pub use key::{read_public_key, Pkcs11Key, RSA_PSS_SALT_LEN};
 pub use locator::{KeyLocator, ObjectSelector, TokenSelector};
 pub use pin::{Pin, PinFileError};
 pub use public_key::{KeyAlgorithm, P192PublicKey, PublicKey};

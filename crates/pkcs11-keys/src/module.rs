@@ -179,6 +179,11 @@ impl Module {
         }
     }
 
+    /// A read-only session on `token`, without a login.
+    pub(crate) fn open_session(&self, token: &Token) -> Result<Session, CryptokiError> {
+        self.ctx().open_ro_session(token.slot)
+    }
+
     /// Opens a session on `token` (read-write when `rw`) and logs the user
     /// in with `pin`, through the PIN pad when there is no PIN and the token
     /// has one, or not at all when the token needs no login.

@@ -282,3 +282,40 @@ fn a_token_without_the_signing_mechanism_is_refused_by_name() {
     Pkcs11Key::generate(&hsm.locator(TOKEN, "rsa"), KeyAlgorithm::Rsa { bits: 2048 })
         .expect("RSA-PSS is still there");
 }
+
+#[test]
+fn public_key_alone_reads_as_the_signing_key_sees_it() {
+    skip_without_interop!();
+    let hsm = SoftHsm::new();
+    hsm.init_token(TOKEN);
+    for (label, algorithm) in [
+        ("rsa", KeyAlgorithm::Rsa { bits: 2048 }),
+        ("p384", KeyAlgorithm::EcdsaP384),
+        ("ed", KeyAlgorithm::Ed25519),
+    ] {
+        let key = Pkcs11Key::generate(&hsm.locator(TOKEN, label), algorithm).expect("generate");
+        let expected = key.public_key().clone();
+        drop(key);
+        // With the PIN, as espsecure logs in, and without: public objects
+        // need no login.
+        let mut locator = hsm.locator(TOKEN, label);
+        assert_eq!(
+            pkcs11_keys::read_public_key(&locator).expect("read"),
+            expected
+        );
+        locator.pin = None;
+        assert_eq!(
+            pkcs11_keys::read_public_key(&locator).expect("read"),
+            expected
+        );
+        // `label_pubkey` points elsewhere.
+        locator.public_key = Some(ObjectSelector::with_label("absent"));
+        assert!(matches!(
+            pkcs11_keys::read_public_key(&locator),
+            Err(Pkcs11Error::NoSuchKey {
+                class: KeyClass::Public,
+                ..
+            })
+        ));
+    }
+}

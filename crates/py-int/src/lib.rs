@@ -25,6 +25,10 @@
 //! assert_eq!(py_int::parse("0160"), Err(py_int::ParseIntError::Invalid));
 //! assert_eq!(py_int::parse_u32("0x1_0000_0000"), Err(py_int::ParseIntError::OutOfRange));
 //! ```
+//!
+//! [`parse_decimal`] is the base-10 sibling, Python's `int(text)`, for the
+//! values espsecure reads that way (the `slot` of an `--hsm-config` file):
+//! leading zeros are allowed there and prefixes are not.
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
@@ -68,7 +72,26 @@ pub fn parse(text: &str) -> Result<i128, ParseIntError> {
         _ => (false, text),
     };
     let (radix, digits) = split_radix(unsigned);
-    let magnitude = parse_digits(digits, radix)?;
+    let magnitude = parse_digits(digits, radix, LeadingZeros::RefusedInDecimal)?;
+    let magnitude = i128::try_from(magnitude).map_err(|_| ParseIntError::OutOfRange)?;
+    Ok(if negative { -magnitude } else { magnitude })
+}
+
+/// Parses `text` as Python's `int(text)` (base 10) does: the same
+/// whitespace, sign and `_` rules as [`parse`], no base prefix, and leading
+/// zeros allowed (`int("007") == 7`).
+///
+/// # Errors
+/// [`ParseIntError::Invalid`] for any spelling Python refuses;
+/// [`ParseIntError::OutOfRange`] beyond 128 bits.
+pub fn parse_decimal(text: &str) -> Result<i128, ParseIntError> {
+    let text = text.trim_matches(|c: char| c.is_ascii_whitespace());
+    let (negative, digits) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let magnitude = parse_digits(digits, 10, LeadingZeros::Allowed)?;
     let magnitude = i128::try_from(magnitude).map_err(|_| ParseIntError::OutOfRange)?;
     Ok(if negative { -magnitude } else { magnitude })
 }
@@ -107,9 +130,16 @@ fn split_radix(text: &str) -> (u32, &str) {
     (10, text)
 }
 
+/// Whether `010` is refused (`int(x, 0)`) or read as 10 (`int(x)`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum LeadingZeros {
+    RefusedInDecimal,
+    Allowed,
+}
+
 /// Accumulates `digits` in `radix`, enforcing the separator and
 /// leading-zero rules.
-fn parse_digits(digits: &str, radix: u32) -> Result<u128, ParseIntError> {
+fn parse_digits(digits: &str, radix: u32, zeros: LeadingZeros) -> Result<u128, ParseIntError> {
     if digits.is_empty() {
         return Err(ParseIntError::Invalid);
     }
@@ -137,7 +167,11 @@ fn parse_digits(digits: &str, radix: u32) -> Result<u128, ParseIntError> {
     if previous_was_separator {
         return Err(ParseIntError::Invalid); // trailing '_'
     }
-    if radix == 10 && first_digit == Some(0) && nonzero_seen {
+    if zeros == LeadingZeros::RefusedInDecimal
+        && radix == 10
+        && first_digit == Some(0)
+        && nonzero_seen
+    {
         return Err(ParseIntError::Invalid); // "010": no implicit octal
     }
     Ok(value)
@@ -202,6 +236,34 @@ mod tests {
     fn matches_cpython_int_base_0() {
         for &(text, expected) in CASES {
             assert_eq!(parse(text).ok(), expected, "int({text:?}, 0)");
+        }
+    }
+
+    /// Each row was checked against CPython 3.11's `int(text)`.
+    const DECIMAL_CASES: &[(&str, Option<i128>)] = &[
+        ("0", Some(0)),
+        ("007", Some(7)),
+        ("0_7", Some(7)),
+        ("00_1", Some(1)),
+        ("1_000", Some(1000)),
+        ("  42\t\n", Some(42)),
+        ("+42", Some(42)),
+        ("-42", Some(-42)),
+        ("0x10", None),
+        ("", None),
+        ("+", None),
+        ("1__0", None),
+        ("_1", None),
+        ("1_", None),
+        ("1.0", None),
+        ("- 1", None),
+        ("1 2", None),
+    ];
+
+    #[test]
+    fn matches_cpython_int_base_10() {
+        for &(text, expected) in DECIMAL_CASES {
+            assert_eq!(parse_decimal(text).ok(), expected, "int({text:?})");
         }
     }
 

@@ -1,0 +1,395 @@
+//! espsecure's `--hsm-config` file.
+//!
+//! espsecure 5.6.0 reads it with Python's `configparser.ConfigParser`
+//! (`espsecure/esp_hsm_sign/__init__.py`, `read_hsm_config`, L32-L51) and
+//! uses section `[hsm_config]`:
+//!
+//! | option | required | use (same file) |
+//! |---|---|---|
+//! | `pkcs11_lib` | yes | module path (`establish_session`, L57-L58) |
+//! | `slot` | yes | `CK_SLOT_ID`, read with `int()` (L61-L62) |
+//! | `label` | yes | `CKA_LABEL` of the private key (`get_privkey_info`, L79-L80) |
+//! | `credentials` | no | user PIN; espsecure prompts when absent (L45-L49) |
+//! | `label_pubkey` | no | `CKA_LABEL` of the public key, else `label` (`get_pubkey`, L110-L117) |
+//!
+//! This parser follows `configparser`'s defaults (CPython 3.11
+//! `Lib/configparser.py`, `RawConfigParser._read` and
+//! `BasicInterpolation`): `=` or `:` delimiters, `#`/`;` whole-line
+//! comments, case-insensitive option names, case-sensitive section names,
+//! `[DEFAULT]` options inherited, duplicate sections or options refused,
+//! indented continuation lines, and `%%` / `%(name)s` interpolation (so a
+//! PIN with a `%` must be written `%%`, as espsecure needs it too).
+//!
+//! One deliberate difference: espsecure falls back to the *last* slot
+//! with a token when no slot has the configured id (its loop leaves the
+//! last slot bound); espboot refuses with [`crate::Pkcs11Error::NoSuchToken`].
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::locator::{KeyLocator, ObjectSelector, TokenSelector};
+use crate::pin::Pin;
+
+/// The section espsecure reads (`read_hsm_config`, L36).
+pub(crate) const SECTION: &str = "hsm_config";
+/// configparser's `default_section`.
+const DEFAULT_SECTION: &str = "DEFAULT";
+/// configparser's `MAX_INTERPOLATION_DEPTH`.
+const MAX_INTERPOLATION_DEPTH: usize = 10;
+
+/// The contents of an espsecure `--hsm-config` file.
+#[derive(Debug, Clone)]
+pub struct HsmConfig {
+    /// `pkcs11_lib`: the vendor's PKCS#11 module.
+    pub pkcs11_lib: PathBuf,
+    /// `credentials`: the user PIN; `None` when the file has none (the
+    /// caller prompts, as espsecure does).
+    pub credentials: Option<Pin>,
+    /// `slot`: the `CK_SLOT_ID`.
+    pub slot: u64,
+    /// `label`: the private key's `CKA_LABEL`.
+    pub label: String,
+    /// `label_pubkey`: the public key's `CKA_LABEL` when it differs.
+    pub label_pubkey: Option<String>,
+}
+
+/// Why an `--hsm-config` file cannot be used. Messages name the line or
+/// option, never the `credentials` value.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HsmConfigError {
+    /// An error inside a named file.
+    #[error("{}: {source}", path.display())]
+    InFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        #[source]
+        source: Box<HsmConfigError>,
+    },
+    /// The file cannot be read.
+    #[error("cannot read the file: {0}")]
+    Read(#[source] std::io::Error),
+    /// The file is not UTF-8 text.
+    #[error("the file is not UTF-8 text")]
+    NotUtf8,
+    /// An option before any `[section]` line.
+    #[error("line {line}: an option before any [section] header (expected [{SECTION}] first)")]
+    MissingSectionHeader {
+        /// 1-based line number.
+        line: usize,
+    },
+    /// A line that is no header, option, comment or continuation.
+    #[error("line {line}: expected `[section]`, `name = value`, or a `#` comment")]
+    Syntax {
+        /// 1-based line number.
+        line: usize,
+    },
+    /// A section given twice.
+    #[error("line {line}: section [{section}] appears twice")]
+    DuplicateSection {
+        /// The section.
+        section: String,
+        /// 1-based line number of the second.
+        line: usize,
+    },
+    /// An option given twice in one section.
+    #[error("line {line}: option `{option}` appears twice in [{section}]")]
+    DuplicateOption {
+        /// The section.
+        section: String,
+        /// The option (lower case).
+        option: String,
+        /// 1-based line number of the second.
+        line: usize,
+    },
+    /// No `[hsm_config]` section.
+    #[error("no [{SECTION}] section")]
+    MissingSection,
+    /// A required option is absent.
+    #[error("[{SECTION}] has no `{option}` option")]
+    MissingOption {
+        /// The option.
+        option: &'static str,
+    },
+    /// A `%` that is not `%%` or `%(name)s`, a reference to a missing
+    /// option, or references nested too deeply.
+    #[error("option `{option}`: {problem} (write a literal % as %%)")]
+    Interpolation {
+        /// The option whose value is wrong.
+        option: String,
+        /// What is wrong.
+        problem: InterpolationProblem,
+    },
+    /// `slot` is not a non-negative decimal integer.
+    #[error("option `slot` must be a decimal CK_SLOT_ID (a non-negative integer), got `{value}`")]
+    Slot {
+        /// The value given.
+        value: String,
+    },
+}
+
+/// What is wrong with a `%` in a value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InterpolationProblem {
+    /// `%` followed by neither `%` nor `(`, or an unterminated `%(`.
+    #[error("`%` must be followed by `%` or `(name)s`")]
+    Syntax,
+    /// `%(name)s` naming no option of the section or `[DEFAULT]`.
+    #[error("`%({0})s` names no option")]
+    MissingOption(String),
+    /// More than configparser's ten levels of references.
+    #[error("references nest more than {MAX_INTERPOLATION_DEPTH} deep")]
+    TooDeep,
+}
+
+/// A value that may be the PIN: wiped when dropped.
+type Secret = zeroize::Zeroizing<String>;
+
+/// One parsed section: option (lower case) → raw value.
+type Section = BTreeMap<String, Secret>;
+
+impl HsmConfig {
+    /// Reads and parses an `--hsm-config` file.
+    ///
+    /// # Errors
+    /// [`HsmConfigError::InFile`] naming `path`.
+    pub fn read(path: &Path) -> Result<Self, HsmConfigError> {
+        let in_file = |source| HsmConfigError::InFile {
+            path: path.to_path_buf(),
+            source: Box::new(source),
+        };
+        let bytes = zeroize::Zeroizing::new(
+            std::fs::read(path).map_err(|e| in_file(HsmConfigError::Read(e)))?,
+        );
+        let text = std::str::from_utf8(&bytes).map_err(|_| in_file(HsmConfigError::NotUtf8))?;
+        Self::parse(text).map_err(in_file)
+    }
+
+    /// Parses the text of an `--hsm-config` file.
+    ///
+    /// # Errors
+    /// [`HsmConfigError`] naming the line or option.
+    pub fn parse(text: &str) -> Result<Self, HsmConfigError> {
+        let (defaults, sections) = parse_ini(text)?;
+        let section = sections
+            .get(SECTION)
+            .ok_or(HsmConfigError::MissingSection)?;
+        let get = |option: &str| -> Result<Option<Secret>, HsmConfigError> {
+            let raw = section.get(option).or_else(|| defaults.get(option));
+            raw.map(|raw| {
+                // configparser's `before_get` starts at depth 1.
+                interpolate(raw, section, &defaults, 1).map_err(|problem| {
+                    HsmConfigError::Interpolation {
+                        option: option.to_owned(),
+                        problem,
+                    }
+                })
+            })
+            .transpose()
+        };
+        // espsecure checks these three are present before reading any
+        // value (`section_options`, L40-L43), then reads them in the order
+        // below (`establish_session`, `get_privkey_info`, `get_pubkey`).
+        for option in ["pkcs11_lib", "slot", "label"] {
+            if !section.contains_key(option) && !defaults.contains_key(option) {
+                return Err(HsmConfigError::MissingOption { option });
+            }
+        }
+        let required =
+            |option: &'static str| get(option)?.ok_or(HsmConfigError::MissingOption { option });
+        let pkcs11_lib = PathBuf::from(required("pkcs11_lib")?.as_str());
+        let slot_text = required("slot")?;
+        let slot = py_int::parse_decimal(&slot_text)
+            .ok()
+            .and_then(|n| u64::try_from(n).ok())
+            .ok_or_else(|| HsmConfigError::Slot {
+                value: slot_text.to_string(),
+            })?;
+        let credentials = get("credentials")?.map(Pin::from_zeroizing);
+        let label = required("label")?.to_string();
+        let label_pubkey = get("label_pubkey")?.map(|l| l.to_string());
+        Ok(Self {
+            pkcs11_lib,
+            credentials,
+            slot,
+            label,
+            label_pubkey,
+        })
+    }
+
+    /// The key this configuration names: private key `label` and public key
+    /// `label_pubkey` (else `label`) on the token in slot `slot` of module
+    /// `pkcs11_lib`, with the `credentials` PIN.
+    pub fn locator(&self) -> KeyLocator {
+        let mut locator = KeyLocator::new(
+            &self.pkcs11_lib,
+            TokenSelector::with_slot_id(self.slot),
+            ObjectSelector::with_label(&self.label),
+        );
+        locator.public_key = self.label_pubkey.as_ref().map(ObjectSelector::with_label);
+        locator.pin = self.credentials.clone();
+        locator
+    }
+}
+
+/// `RawConfigParser._read` with the default options: returns the
+/// `[DEFAULT]` options and the other sections, values joined and raw.
+fn parse_ini(text: &str) -> Result<(Section, BTreeMap<String, Section>), HsmConfigError> {
+    let mut defaults = Section::new();
+    let mut sections: BTreeMap<String, Section> = BTreeMap::new();
+    // Values as lists of lines until the end, as configparser joins them.
+    let mut lines_of: BTreeMap<(String, String), Vec<Secret>> = BTreeMap::new();
+    let mut current: Option<String> = None;
+    let mut option: Option<String> = None;
+    let mut indent_level = usize::MAX;
+    let mut seen_sections: Vec<String> = Vec::new();
+    let mut first_syntax_error = None;
+
+    for (index, line) in text.lines().enumerate() {
+        let number = index + 1;
+        let stripped = line.trim();
+        let is_comment = stripped.starts_with('#') || stripped.starts_with(';');
+        if is_comment || stripped.is_empty() {
+            // An empty line inside a value is kept (empty_lines_in_values);
+            // a comment line is not.
+            if !is_comment {
+                if let (Some(section), Some(option)) = (&current, &option) {
+                    if let Some(lines) = lines_of.get_mut(&(section.clone(), option.clone())) {
+                        lines.push(Secret::default());
+                    }
+                }
+            }
+            continue;
+        }
+        let indent = line.len() - line.trim_start().len();
+        if current.is_some() && option.is_some() && indent > indent_level {
+            if let (Some(section), Some(option)) = (&current, &option) {
+                if let Some(lines) = lines_of.get_mut(&(section.clone(), option.clone())) {
+                    lines.push(Secret::new(stripped.to_owned()));
+                }
+            }
+            continue;
+        }
+        indent_level = indent;
+        if let Some(header) = section_header(stripped) {
+            if header != DEFAULT_SECTION {
+                if seen_sections.iter().any(|s| s == header) {
+                    return Err(HsmConfigError::DuplicateSection {
+                        section: header.to_owned(),
+                        line: number,
+                    });
+                }
+                seen_sections.push(header.to_owned());
+                sections.entry(header.to_owned()).or_default();
+            }
+            current = Some(header.to_owned());
+            option = None;
+            continue;
+        }
+        let Some(section) = current.clone() else {
+            return Err(HsmConfigError::MissingSectionHeader { line: number });
+        };
+        // OPTCRE: the name runs to the first `=` or `:`.
+        let Some(split) = stripped.find(['=', ':']) else {
+            first_syntax_error.get_or_insert(number);
+            continue;
+        };
+        let name = stripped[..split].trim_end().to_lowercase();
+        if name.is_empty() {
+            first_syntax_error.get_or_insert(number);
+            continue;
+        }
+        let key = (section.clone(), name.clone());
+        if lines_of.contains_key(&key) {
+            return Err(HsmConfigError::DuplicateOption {
+                section,
+                option: name,
+                line: number,
+            });
+        }
+        lines_of.insert(
+            key,
+            vec![Secret::new(stripped[split + 1..].trim().to_owned())],
+        );
+        option = Some(name);
+    }
+    // configparser collects parsing errors and raises them after the loop.
+    if let Some(line) = first_syntax_error {
+        return Err(HsmConfigError::Syntax { line });
+    }
+    for ((section, option), lines) in lines_of {
+        let joined = Secret::new(
+            lines
+                .iter()
+                .map(|l| l.as_str())
+                .collect::<Vec<_>>()
+                .join("\n"),
+        );
+        let value = Secret::new(joined.trim_end().to_owned());
+        if section == DEFAULT_SECTION {
+            defaults.insert(option, value);
+        } else if let Some(options) = sections.get_mut(&section) {
+            options.insert(option, value);
+        }
+    }
+    Ok((defaults, sections))
+}
+
+/// SECTCRE `\[(?P<header>.+)\]`, matched at the start of the stripped line
+/// (greedy: the header runs to the last `]`, text after it is ignored).
+fn section_header(stripped: &str) -> Option<&str> {
+    let rest = stripped.strip_prefix('[')?;
+    let end = rest.rfind(']')?;
+    (end > 0).then(|| &rest[..end])
+}
+
+/// `BasicInterpolation._interpolate_some`.
+fn interpolate(
+    raw: &str,
+    section: &Section,
+    defaults: &Section,
+    depth: usize,
+) -> Result<Secret, InterpolationProblem> {
+    if depth > MAX_INTERPOLATION_DEPTH {
+        return Err(InterpolationProblem::TooDeep);
+    }
+    // Room for a few references, so growing rarely leaves a copy behind.
+    let mut out = Secret::new(String::with_capacity(raw.len() + 256));
+    let mut rest = raw;
+    while let Some(p) = rest.find('%') {
+        out.push_str(&rest[..p]);
+        rest = &rest[p..];
+        if let Some(after) = rest.strip_prefix("%%") {
+            out.push('%');
+            rest = after;
+        } else if let Some(after) = rest.strip_prefix("%(") {
+            // KEYCRE `%\(([^)]+)\)s`
+            let close = after.find(')').ok_or(InterpolationProblem::Syntax)?;
+            let name = &after[..close];
+            if name.is_empty() || !after[close + 1..].starts_with('s') {
+                return Err(InterpolationProblem::Syntax);
+            }
+            rest = &after[close + 2..];
+            let name = name.to_lowercase();
+            let value = section
+                .get(&name)
+                .or_else(|| defaults.get(&name))
+                .ok_or_else(|| InterpolationProblem::MissingOption(name.clone()))?;
+            if value.contains('%') {
+                out.push_str(&interpolate(value, section, defaults, depth + 1)?);
+            } else {
+                out.push_str(value);
+            }
+        } else {
+            return Err(InterpolationProblem::Syntax);
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[cfg(test)]
+#[path = "hsm_config_tests.rs"]
+mod tests;

@@ -1,0 +1,172 @@
+use super::*;
+
+const ESPSECURE_EXAMPLE: &str = "\
+# Config file for the external Hardware Security Module
+# to be used to generate signature.
+
+[hsm_config]
+
+# PKCS11 shared object/library module of the HSM vendor
+pkcs11_lib = /usr/local/lib/softhsm/libsofthsm2.so
+
+# HSM login credentials
+credentials = 1234
+
+# Slot number to be used
+slot = 1108821954
+
+# Label of the object used to store the private key
+label = Private key for signing
+
+# Label of the object used to store corresponding public key
+label_pubkey = Public key for signing
+";
+
+fn parse_err(text: &str) -> HsmConfigError {
+    match HsmConfig::parse(text) {
+        Ok(config) => panic!("parsed: {config:?}"),
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn espsecure_documented_example() {
+    let config = HsmConfig::parse(ESPSECURE_EXAMPLE).expect("parse");
+    assert_eq!(
+        config.pkcs11_lib,
+        Path::new("/usr/local/lib/softhsm/libsofthsm2.so")
+    );
+    assert_eq!(config.slot, 1_108_821_954);
+    assert_eq!(config.label, "Private key for signing");
+    assert_eq!(
+        config.label_pubkey.as_deref(),
+        Some("Public key for signing")
+    );
+    assert!(config.credentials.is_some());
+    let locator = config.locator();
+    assert_eq!(locator.token, TokenSelector::with_slot_id(1_108_821_954));
+    assert_eq!(
+        locator.key,
+        ObjectSelector::with_label("Private key for signing")
+    );
+    assert_eq!(
+        locator.public_key_selector(),
+        &ObjectSelector::with_label("Public key for signing")
+    );
+}
+
+#[test]
+fn configparser_rules() {
+    let config = HsmConfig::parse(
+        "[DEFAULT]\nPKCS11_LIB: /lib/%(vendor)s.so\nvendor = acme\n\
+         [other]\nlabel = ignored\n\
+         [hsm_config]\n  SLOT = 007\nLabel=k%%1\n  continued\n\n   more\n\
+         ; comment\ncredentials=\n",
+    )
+    .expect("parse");
+    assert_eq!(config.pkcs11_lib, Path::new("/lib/acme.so"));
+    assert_eq!(config.slot, 7);
+    assert_eq!(config.label, "k%1\ncontinued\n\nmore");
+    assert!(
+        config.credentials.is_some(),
+        "an empty credentials option is a (empty) PIN"
+    );
+    assert!(config.label_pubkey.is_none());
+    let locator = config.locator();
+    assert_eq!(locator.public_key_selector(), &locator.key);
+}
+
+#[test]
+fn missing_pieces_are_named() {
+    assert!(matches!(parse_err(""), HsmConfigError::MissingSection));
+    assert!(matches!(
+        parse_err("[HSM_CONFIG]\npkcs11_lib=x\nslot=1\nlabel=k\n"),
+        HsmConfigError::MissingSection
+    ));
+    for (text, option) in [
+        ("[hsm_config]\nslot=1\nlabel=k\n", "pkcs11_lib"),
+        ("[hsm_config]\npkcs11_lib=x\nlabel=k\n", "slot"),
+        ("[hsm_config]\npkcs11_lib=x\nslot=1\n", "label"),
+    ] {
+        let err = parse_err(text);
+        assert!(
+            matches!(err, HsmConfigError::MissingOption { option: o } if o == option),
+            "{text:?}: {err}"
+        );
+        assert!(err.to_string().contains(option), "{err}");
+    }
+    let config = HsmConfig::parse("[hsm_config]\npkcs11_lib=x\nslot=1\nlabel=k\n").expect("parse");
+    assert!(config.credentials.is_none(), "the caller prompts");
+}
+
+#[test]
+fn syntax_errors_name_the_line() {
+    assert!(matches!(
+        parse_err("pkcs11_lib = x\n[hsm_config]\n"),
+        HsmConfigError::MissingSectionHeader { line: 1 }
+    ));
+    assert!(matches!(
+        parse_err("[hsm_config]\npkcs11_lib=x\nslot=1\nlabel=k\njust words\n"),
+        HsmConfigError::Syntax { line: 5 }
+    ));
+    assert!(matches!(
+        parse_err("[hsm_config]\n= value\n"),
+        HsmConfigError::Syntax { line: 2 }
+    ));
+    assert!(matches!(
+        parse_err("[hsm_config]\nslot=1\n[x]\n[hsm_config]\n"),
+        HsmConfigError::DuplicateSection { line: 4, .. }
+    ));
+    assert!(matches!(
+        parse_err("[hsm_config]\nslot=1\nSlot=2\n"),
+        HsmConfigError::DuplicateOption { line: 3, ref option, .. } if option == "slot"
+    ));
+    for bad in ["-1", "0x10", "one", "1.0", ""] {
+        let err = parse_err(&format!(
+            "[hsm_config]\npkcs11_lib=x\nslot={bad}\nlabel=k\n"
+        ));
+        assert!(matches!(err, HsmConfigError::Slot { .. }), "{bad}: {err}");
+    }
+}
+
+#[test]
+fn interpolation_errors_never_quote_the_pin() {
+    let base = "[hsm_config]\npkcs11_lib=x\nslot=1\nlabel=k\n";
+    for (credentials, problem) in [
+        ("12%34", InterpolationProblem::Syntax),
+        ("12%(pin", InterpolationProblem::Syntax),
+        (
+            "12%(nope)s",
+            InterpolationProblem::MissingOption("nope".into()),
+        ),
+    ] {
+        let err = parse_err(&format!("{base}credentials = {credentials}\n"));
+        assert!(
+            matches!(&err, HsmConfigError::Interpolation { option, problem: p }
+                if option == "credentials" && *p == problem),
+            "{credentials}: {err}"
+        );
+        assert!(!err.to_string().contains("12"), "{err}");
+    }
+    let err = parse_err(&format!(
+        "{base}a = %(b)s\nb = %(a)s\ncredentials = %(a)s\n"
+    ));
+    assert!(matches!(
+        err,
+        HsmConfigError::Interpolation {
+            problem: InterpolationProblem::TooDeep,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn read_names_the_file() {
+    let err = HsmConfig::read(Path::new("/nonexistent/hsm.ini")).expect_err("missing");
+    assert!(matches!(&err, HsmConfigError::InFile { source, .. }
+        if matches!(**source, HsmConfigError::Read(_))));
+    assert!(
+        err.to_string().starts_with("/nonexistent/hsm.ini: "),
+        "{err}"
+    );
+}

@@ -262,7 +262,7 @@ mod tests {
     use crate::chip::bootloader::build_bootloader;
     use crate::config::Target;
     use crate::device::EmbeddedKey;
-    use mcuboot_image::keys::{KeyType, PrivateKey};
+    use mcuboot_image::keys::{KeyType, McubootKey as _, PrivateKey};
     use mcuboot_image::sign::{self, KeySigner, SignOptions};
     use mcumgr_smp::client::{decode_reply, Reply, Request};
     use mcumgr_smp::frame::{Decoded, Decoder, DecoderConfig, LineChars};

@@ -109,30 +109,27 @@ mod config;
 mod enc;
 mod error;
 mod flash;
+mod geometry;
 mod loader;
-mod scratch;
 mod source;
 mod status;
-mod swap_move;
-mod swap_offset;
+mod swap;
 mod trailer;
 
 #[cfg(test)]
 mod tests;
 
 pub use cache::ValidationCache;
-pub use config::{
-    Area, BootConfig, DowngradePrevention, ImageSlots, SectorLayout, SectorRun, Slot,
-    UpgradeStrategy, MAX_IMAGES,
-};
+pub use config::{BootConfig, DowngradePrevention, ImageSlots, Slot, UpgradeStrategy, MAX_IMAGES};
 pub use enc::ImageCipher;
 pub use error::{BootError, ConfigError};
+pub use geometry::{Area, GeometryError, SectorLayout, SectorRun};
 pub use loader::{BootResponse, BootedImage};
-pub use mcuboot_image::{ImageHeader, ImageVersion, SignatureKind};
-pub use trailer::{
-    magic_for, FlagState, MagicState, SwapType, TrailerState, FLAG_SET, MAGIC_ALIGN8, MAGIC_SIZE,
-    MAGIC_TAIL_WIDE,
+pub use mcuboot_image::codec::trailer::{
+    magic_for, FLAG_SET, MAGIC_ALIGN8, MAGIC_SIZE, MAGIC_TAIL_WIDE,
 };
+pub use mcuboot_image::{ImageHeader, ImageVersion, SignatureKind};
+pub use trailer::{FlagState, MagicState, SwapType, TrailerState};
 
 use embedded_storage::nor_flash::NorFlash;
 
@@ -310,7 +307,10 @@ pub fn slot_header<F: NorFlash>(
     };
     let mut offsets = [0u32, 0u32];
     if cfg.strategy == UpgradeStrategy::SwapOffset && slot == Slot::Secondary {
-        offsets[0] = flash::AreaGeometry::new(cfg, area)?.sector(0).1;
+        offsets[0] = geometry::AreaGeometry::new(cfg.sectors, area)
+            .map_err(ConfigError::from)?
+            .sector(0)
+            .1;
     }
     let mut fl = Flash {
         dev: flash,

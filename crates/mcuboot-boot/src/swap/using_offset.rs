@@ -25,7 +25,9 @@ use crate::error::BootError;
 use crate::flash::Res;
 use crate::loader::Loader;
 use crate::status::{Op, Source, Status};
-use crate::trailer::{align_up, MagicState, SwapType};
+use mcuboot_image::codec::trailer::align_up;
+
+use crate::trailer::{MagicState, SwapType};
 
 impl<F: NorFlash> Loader<'_, '_, '_, F> {
     /// `boot_slots_compatible` (offset): equal sector counts or one more in

@@ -15,12 +15,15 @@
 
 use embedded_storage::nor_flash::NorFlash;
 
-use crate::config::{Area, Slot};
+use crate::config::Slot;
 use crate::error::BootError;
 use crate::flash::Res;
+use crate::geometry::Area;
 use crate::loader::Loader;
 use crate::status::{Op, Source, Status};
-use crate::trailer::{align_up, MagicState, SwapType};
+use mcuboot_image::codec::trailer::align_up;
+
+use crate::trailer::{MagicState, SwapType};
 
 impl<F: NorFlash> Loader<'_, '_, '_, F> {
     /// Size of primary sector 0: the unit of swap-move and swap-offset.

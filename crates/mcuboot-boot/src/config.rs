@@ -17,6 +17,17 @@ pub struct ImageSlots {
     pub secondary: Area,
 }
 
+impl ImageSlots {
+    /// The area of `slot`.
+    #[must_use]
+    pub const fn area(&self, slot: Slot) -> Area {
+        match slot {
+            Slot::Primary => self.primary,
+            Slot::Secondary => self.secondary,
+        }
+    }
+}
+
 /// Which slot of an image.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Slot {
@@ -158,7 +169,7 @@ pub const MAX_IMAGES: usize = 2;
 
 /// Largest accepted `max_sectors` (MCUboot's Kconfig allows far less; this
 /// only keeps trailer arithmetic in range).
-pub const MAX_SECTORS_LIMIT: u32 = 1 << 20;
+pub(crate) const MAX_SECTORS_LIMIT: u32 = 1 << 20;
 
 impl BootConfig<'_> {
     /// Checks the configuration for consistency (areas, alignment, geometry).

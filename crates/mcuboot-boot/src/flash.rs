@@ -34,12 +34,12 @@ fn bounds<E>(area: Area, off: u32, len: usize) -> Result<u32, BootError<E>> {
 }
 
 impl<F: NorFlash> Flash<'_, F> {
-    pub fn read(&mut self, area: Area, off: u32, buf: &mut [u8]) -> Res<(), F> {
+    pub(crate) fn read(&mut self, area: Area, off: u32, buf: &mut [u8]) -> Res<(), F> {
         let abs = bounds(area, off, buf.len())?;
         self.dev.read(abs, buf).map_err(BootError::Flash)
     }
 
-    pub fn write(&mut self, area: Area, off: u32, data: &[u8]) -> Res<(), F> {
+    pub(crate) fn write(&mut self, area: Area, off: u32, data: &[u8]) -> Res<(), F> {
         let abs = bounds(area, off, data.len())?;
         self.dev.write(abs, data).map_err(BootError::Flash)
     }
@@ -52,7 +52,7 @@ impl<F: NorFlash> Flash<'_, F> {
 
     /// `boot_erase_region`: erases every sector touched by `[off, off+size)`,
     /// one sector per operation, forwards or backwards.
-    pub fn erase_region(
+    pub(crate) fn erase_region(
         &mut self,
         geo: &AreaGeometry<'_>,
         off: u32,
@@ -84,13 +84,13 @@ impl<F: NorFlash> Flash<'_, F> {
 
     /// `boot_scramble_slot` without `MCUBOOT_MINIMAL_SCRAMBLE`: erase the
     /// whole area, forwards.
-    pub fn scramble_area(&mut self, geo: &AreaGeometry<'_>) -> Res<(), F> {
+    pub(crate) fn scramble_area(&mut self, geo: &AreaGeometry<'_>) -> Res<(), F> {
         self.erase_region(geo, 0, geo.area.size, false)
     }
 
     /// `boot_copy_region` (no encryption): copies in [`COPY_CHUNK`]-byte
     /// pieces. The destination must be erased.
-    pub fn copy(
+    pub(crate) fn copy(
         &mut self,
         src: Area,
         src_off: u32,
@@ -111,7 +111,7 @@ impl<F: NorFlash> Flash<'_, F> {
     }
 
     /// `bootutil_buffer_is_erased`.
-    pub fn is_erased(&self, buf: &[u8]) -> bool {
+    pub(crate) fn is_erased(&self, buf: &[u8]) -> bool {
         !buf.is_empty() && buf.iter().all(|&b| b == self.erased)
     }
 }

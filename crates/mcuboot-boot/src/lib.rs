@@ -103,6 +103,12 @@
 //! ```
 #![no_std]
 #![forbid(unsafe_code)]
+#![warn(
+    missing_docs,
+    unreachable_pub,
+    clippy::std_instead_of_core,
+    clippy::alloc_instead_of_core
+)]
 
 mod cache;
 mod config;
@@ -117,6 +123,7 @@ mod swap;
 mod trailer;
 
 #[cfg(test)]
+#[allow(unreachable_pub)] // fixture modules inside the tests
 mod tests;
 
 pub use cache::ValidationCache;
@@ -191,12 +198,7 @@ pub fn set_pending<F: NorFlash>(
     image: usize,
     permanent: bool,
 ) -> Result<(), BootError<F::Error>> {
-    check_config::<F>(cfg)?;
-    let slots = trailer::image_slots(cfg, image)?;
-    let mut fl = Flash {
-        dev: flash,
-        erased: cfg.erased_val,
-    };
+    let (mut fl, slots) = open(flash, cfg, image)?;
     let t = Trailer::new(cfg, slots.secondary, false);
     let st = t.read_state(&mut fl)?;
     match st.magic {
@@ -230,12 +232,7 @@ pub fn set_confirmed<F: NorFlash>(
     cfg: &BootConfig<'_>,
     image: usize,
 ) -> Result<(), BootError<F::Error>> {
-    check_config::<F>(cfg)?;
-    let slots = trailer::image_slots(cfg, image)?;
-    let mut fl = Flash {
-        dev: flash,
-        erased: cfg.erased_val,
-    };
+    let (mut fl, slots) = open(flash, cfg, image)?;
     let t = Trailer::new(cfg, slots.primary, false);
     let st = t.read_state(&mut fl)?;
     match st.magic {
@@ -255,17 +252,8 @@ pub fn read_trailer<F: NorFlash>(
     image: usize,
     slot: Slot,
 ) -> Result<TrailerState, BootError<F::Error>> {
-    check_config::<F>(cfg)?;
-    let slots = trailer::image_slots(cfg, image)?;
-    let area = match slot {
-        Slot::Primary => slots.primary,
-        Slot::Secondary => slots.secondary,
-    };
-    let mut fl = Flash {
-        dev: flash,
-        erased: cfg.erased_val,
-    };
-    Trailer::new(cfg, area, false).read_state(&mut fl)
+    let (mut fl, slots) = open(flash, cfg, image)?;
+    Trailer::new(cfg, slots.area(slot), false).read_state(&mut fl)
 }
 
 /// Decodes the scratch area's trailer, if there is a scratch area.
@@ -299,12 +287,8 @@ pub fn slot_header<F: NorFlash>(
     image: usize,
     slot: Slot,
 ) -> Result<Option<ImageHeader>, BootError<F::Error>> {
-    check_config::<F>(cfg)?;
-    let slots = trailer::image_slots(cfg, image)?;
-    let area = match slot {
-        Slot::Primary => slots.primary,
-        Slot::Secondary => slots.secondary,
-    };
+    let (mut fl, slots) = open(flash, cfg, image)?;
+    let area = slots.area(slot);
     let mut offsets = [0u32, 0u32];
     if cfg.strategy == UpgradeStrategy::SwapOffset && slot == Slot::Secondary {
         offsets[0] = geometry::AreaGeometry::new(cfg.sectors, area)
@@ -312,10 +296,6 @@ pub fn slot_header<F: NorFlash>(
             .sector(0)
             .1;
     }
-    let mut fl = Flash {
-        dev: flash,
-        erased: cfg.erased_val,
-    };
     for off in offsets {
         let mut raw = [0u8; 32];
         fl.read(area, off, &mut raw)?;
@@ -380,6 +360,22 @@ pub fn decide_swap_type(
         return SwapType::Revert;
     }
     SwapType::None
+}
+
+/// What every application-side entry point starts with: the configuration
+/// checked against the driver, `image`'s slots, and area-relative access.
+fn open<'f, F: NorFlash>(
+    flash: &'f mut F,
+    cfg: &BootConfig<'_>,
+    image: usize,
+) -> Result<(Flash<'f, F>, ImageSlots), BootError<F::Error>> {
+    check_config::<F>(cfg)?;
+    let slots = trailer::image_slots(cfg, image)?;
+    let fl = Flash {
+        dev: flash,
+        erased: cfg.erased_val,
+    };
+    Ok((fl, slots))
 }
 
 /// Configuration checks shared by every entry point.

@@ -38,7 +38,7 @@ pub(crate) struct Status {
 
 impl Status {
     /// `boot_status_reset`.
-    pub fn reset(strategy: UpgradeStrategy) -> Self {
+    pub(crate) fn reset(strategy: UpgradeStrategy) -> Self {
         Status {
             op: if strategy == UpgradeStrategy::SwapOffset {
                 Op::Swap
@@ -55,7 +55,7 @@ impl Status {
     }
 
     /// `boot_status_is_reset`.
-    pub fn is_reset(&self, strategy: UpgradeStrategy) -> bool {
+    pub(crate) fn is_reset(&self, strategy: UpgradeStrategy) -> bool {
         let op0 = if strategy == UpgradeStrategy::SwapOffset {
             Op::Swap
         } else {
@@ -240,7 +240,7 @@ pub(crate) struct ReadWindow {
 }
 
 impl ReadWindow {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         ReadWindow {
             buf: [0; 256],
             start: 0,
@@ -251,7 +251,7 @@ impl ReadWindow {
 
     /// The byte at `off` of `area` (of size `size`), refilling the window
     /// around it when needed.
-    pub fn byte<F: NorFlash>(
+    pub(crate) fn byte<F: NorFlash>(
         &mut self,
         fl: &mut crate::flash::Flash<'_, F>,
         area: Area,

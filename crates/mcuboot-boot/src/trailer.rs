@@ -192,7 +192,7 @@ pub(crate) struct Trailer {
 }
 
 impl Trailer {
-    pub fn new(cfg: &BootConfig<'_>, area: Area, scratch: bool) -> Self {
+    pub(crate) fn new(cfg: &BootConfig<'_>, area: Area, scratch: bool) -> Self {
         Trailer {
             area,
             lay: Layout::for_area(cfg, area, scratch),
@@ -211,7 +211,7 @@ impl Trailer {
         })
     }
 
-    pub fn read_magic<F: NorFlash>(&self, fl: &mut Flash<'_, F>) -> Res<MagicState, F> {
+    pub(crate) fn read_magic<F: NorFlash>(&self, fl: &mut Flash<'_, F>) -> Res<MagicState, F> {
         let mut m = [0u8; 16];
         fl.read(self.area, self.lay.magic_off(), &mut m)?;
         Ok(if fl.is_erased(&m) {
@@ -223,19 +223,22 @@ impl Trailer {
         })
     }
 
-    pub fn read_image_ok<F: NorFlash>(&self, fl: &mut Flash<'_, F>) -> Res<FlagState, F> {
+    pub(crate) fn read_image_ok<F: NorFlash>(&self, fl: &mut Flash<'_, F>) -> Res<FlagState, F> {
         self.read_flag(fl, self.lay.image_ok_off())
     }
 
     /// Raw swap_info byte.
-    pub fn read_swap_info_raw<F: NorFlash>(&self, fl: &mut Flash<'_, F>) -> Res<(u8, bool), F> {
+    pub(crate) fn read_swap_info_raw<F: NorFlash>(
+        &self,
+        fl: &mut Flash<'_, F>,
+    ) -> Res<(u8, bool), F> {
         let mut b = [0u8; 1];
         fl.read(self.area, self.lay.swap_info_off(), &mut b)?;
         Ok((b[0], fl.is_erased(&b)))
     }
 
     /// `boot_read_swap_state`.
-    pub fn read_state<F: NorFlash>(&self, fl: &mut Flash<'_, F>) -> Res<TrailerState, F> {
+    pub(crate) fn read_state<F: NorFlash>(&self, fl: &mut Flash<'_, F>) -> Res<TrailerState, F> {
         let magic = self.read_magic(fl)?;
         let (info, erased) = self.read_swap_info_raw(fl)?;
         let (swap_type, image_num) = match (erased, info & 0x0f) {
@@ -260,14 +263,17 @@ impl Trailer {
     }
 
     /// `boot_read_swap_size`.
-    pub fn read_swap_size<F: NorFlash>(&self, fl: &mut Flash<'_, F>) -> Res<u32, F> {
+    pub(crate) fn read_swap_size<F: NorFlash>(&self, fl: &mut Flash<'_, F>) -> Res<u32, F> {
         let mut b = [0u8; 4];
         fl.read(self.area, self.lay.swap_size_off(), &mut b)?;
         Ok(u32::from_le_bytes(b))
     }
 
     /// `boot_read_unprotected_tlv_sizes`: (primary, secondary).
-    pub fn read_unprot_tlv_sizes<F: NorFlash>(&self, fl: &mut Flash<'_, F>) -> Res<(u16, u16), F> {
+    pub(crate) fn read_unprot_tlv_sizes<F: NorFlash>(
+        &self,
+        fl: &mut Flash<'_, F>,
+    ) -> Res<(u16, u16), F> {
         let mut b = [0u8; 4];
         fl.read(self.area, self.lay.unprot_tlv_sizes_off(), &mut b)?;
         let v = u32::from_le_bytes(b);
@@ -282,7 +288,7 @@ impl Trailer {
         fl.write(self.area, off, &buf[..n])
     }
 
-    pub fn write_magic<F: NorFlash>(&self, fl: &mut Flash<'_, F>) -> Res<(), F> {
+    pub(crate) fn write_magic<F: NorFlash>(&self, fl: &mut Flash<'_, F>) -> Res<(), F> {
         let mut buf = [fl.erased; 32];
         let n = self.lay.fields.magic_align_size() as usize;
         buf[n - 16..n].copy_from_slice(&magic_for(self.lay.max_align()));
@@ -290,15 +296,15 @@ impl Trailer {
         fl.write(self.area, off, &buf[..n])
     }
 
-    pub fn write_image_ok<F: NorFlash>(&self, fl: &mut Flash<'_, F>) -> Res<(), F> {
+    pub(crate) fn write_image_ok<F: NorFlash>(&self, fl: &mut Flash<'_, F>) -> Res<(), F> {
         self.write_field(fl, self.lay.image_ok_off(), &[FLAG_SET])
     }
 
-    pub fn write_copy_done<F: NorFlash>(&self, fl: &mut Flash<'_, F>) -> Res<(), F> {
+    pub(crate) fn write_copy_done<F: NorFlash>(&self, fl: &mut Flash<'_, F>) -> Res<(), F> {
         self.write_field(fl, self.lay.copy_done_off(), &[FLAG_SET])
     }
 
-    pub fn write_swap_info<F: NorFlash>(
+    pub(crate) fn write_swap_info<F: NorFlash>(
         &self,
         fl: &mut Flash<'_, F>,
         swap_type: SwapType,
@@ -311,11 +317,15 @@ impl Trailer {
         )
     }
 
-    pub fn write_swap_size<F: NorFlash>(&self, fl: &mut Flash<'_, F>, size: u32) -> Res<(), F> {
+    pub(crate) fn write_swap_size<F: NorFlash>(
+        &self,
+        fl: &mut Flash<'_, F>,
+        size: u32,
+    ) -> Res<(), F> {
         self.write_field(fl, self.lay.swap_size_off(), &size.to_le_bytes())
     }
 
-    pub fn write_unprot_tlv_sizes<F: NorFlash>(
+    pub(crate) fn write_unprot_tlv_sizes<F: NorFlash>(
         &self,
         fl: &mut Flash<'_, F>,
         primary: u16,
@@ -326,7 +336,7 @@ impl Trailer {
     }
 
     /// `boot_write_status`: one record of value `state` at entry `entry`.
-    pub fn write_status_entry<F: NorFlash>(
+    pub(crate) fn write_status_entry<F: NorFlash>(
         &self,
         fl: &mut Flash<'_, F>,
         entry: u32,

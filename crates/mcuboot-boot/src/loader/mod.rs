@@ -89,7 +89,7 @@ pub(crate) struct Loader<'f, 'c, 'a, F> {
 }
 
 impl<'f, 'c, 'a, F: NorFlash> Loader<'f, 'c, 'a, F> {
-    pub fn new(dev: &'f mut F, cfg: &'c BootConfig<'a>) -> Self {
+    pub(crate) fn new(dev: &'f mut F, cfg: &'c BootConfig<'a>) -> Self {
         Loader {
             fl: Flash {
                 dev,
@@ -108,65 +108,62 @@ impl<'f, 'c, 'a, F: NorFlash> Loader<'f, 'c, 'a, F> {
         }
     }
 
-    pub fn strategy(&self) -> UpgradeStrategy {
+    pub(crate) fn strategy(&self) -> UpgradeStrategy {
         self.cfg.strategy
     }
 
-    pub fn slots(&self) -> ImageSlots {
+    pub(crate) fn slots(&self) -> ImageSlots {
         self.cfg.images[self.cur]
     }
 
-    pub fn area(&self, slot: Slot) -> Area {
-        match slot {
-            Slot::Primary => self.slots().primary,
-            Slot::Secondary => self.slots().secondary,
-        }
+    pub(crate) fn area(&self, slot: Slot) -> Area {
+        self.slots().area(slot)
     }
 
-    pub fn geo(&self, slot: Slot) -> Res<AreaGeometry<'a>, F> {
+    pub(crate) fn geo(&self, slot: Slot) -> Res<AreaGeometry<'a>, F> {
         Ok(AreaGeometry::new(self.cfg.sectors, self.area(slot)).map_err(ConfigError::from)?)
     }
 
-    pub fn scratch_area(&self) -> Res<Area, F> {
+    pub(crate) fn scratch_area(&self) -> Res<Area, F> {
         self.cfg
             .scratch
             .ok_or(BootError::Config(crate::error::ConfigError::MissingScratch))
     }
 
-    pub fn scratch_geo(&self) -> Res<AreaGeometry<'a>, F> {
+    pub(crate) fn scratch_geo(&self) -> Res<AreaGeometry<'a>, F> {
         Ok(AreaGeometry::new(self.cfg.sectors, self.scratch_area()?).map_err(ConfigError::from)?)
     }
 
-    pub fn trailer(&self, slot: Slot) -> Trailer {
+    pub(crate) fn trailer(&self, slot: Slot) -> Trailer {
         Trailer::new(self.cfg, self.area(slot), false)
     }
 
-    pub fn scratch_trailer(&self) -> Res<Trailer, F> {
+    pub(crate) fn scratch_trailer(&self) -> Res<Trailer, F> {
         Ok(Trailer::new(self.cfg, self.scratch_area()?, true))
     }
 
-    pub fn hdr(&self, slot: Slot) -> ImageHeader {
+    pub(crate) fn hdr(&self, slot: Slot) -> ImageHeader {
         ImageHeader::decode(&self.raw[self.cur][slot.index()])
     }
 
     /// `boot_check_header_erased`: the magic word is all erased.
-    pub fn header_erased(&self, slot: Slot) -> bool {
+    pub(crate) fn header_erased(&self, slot: Slot) -> bool {
         self.fl.is_erased(&self.raw[self.cur][slot.index()][..4])
     }
 
     /// `BOOT_WRITE_SZ`.
-    pub fn write_sz(&self) -> u32 {
+    pub(crate) fn write_sz(&self) -> u32 {
         self.cfg.write_size
     }
 
     /// `boot_trailer_sz(BOOT_WRITE_SZ)` of a slot.
-    pub fn trailer_sz(&self) -> u32 {
+    pub(crate) fn trailer_sz(&self) -> u32 {
         self.trailer(Slot::Primary).lay.trailer_size()
     }
 
     /// Offset where the image starts in `slot` (`boot_get_state_secondary_offset`):
     /// one sector into the secondary slot for swap-offset, else 0.
-    pub fn image_base(&self, slot: Slot) -> Res<u32, F> {
+    pub(crate) fn image_base(&self, slot: Slot) -> Res<u32, F> {
         if self.strategy() == UpgradeStrategy::SwapOffset && slot == Slot::Secondary {
             Ok(self.sec_off[self.cur])
         } else {
@@ -180,7 +177,11 @@ impl<'f, 'c, 'a, F: NorFlash> Loader<'f, 'c, 'a, F> {
     /// the swap status says it must be (swap-move/offset check the magic
     /// when given a status); a missing secondary header is tolerated unless
     /// `require_all`.
-    pub fn read_image_headers(&mut self, require_all: bool, bs: Option<&Status>) -> Res<bool, F> {
+    pub(crate) fn read_image_headers(
+        &mut self,
+        require_all: bool,
+        bs: Option<&Status>,
+    ) -> Res<bool, F> {
         for slot in [Slot::Primary, Slot::Secondary] {
             let raw = if self.strategy() == UpgradeStrategy::SwapOffset {
                 self.offset_read_header(slot, bs)?
@@ -215,7 +216,7 @@ impl<'f, 'c, 'a, F: NorFlash> Loader<'f, 'c, 'a, F> {
     }
 
     /// `boot_read_image_size`: end of the unprotected TLV area.
-    pub fn read_image_size(&mut self, slot: Slot) -> Res<Option<u32>, F> {
+    pub(crate) fn read_image_size(&mut self, slot: Slot) -> Res<Option<u32>, F> {
         let hdr = self.hdr(slot);
         let area = self.area(slot);
         let base = self.image_base(slot)?;
@@ -238,13 +239,13 @@ impl<'f, 'c, 'a, F: NorFlash> Loader<'f, 'c, 'a, F> {
     // --------------------------------------------------------- decision table
 
     /// `boot_read_swap_state` of a slot of the current image.
-    pub fn read_state(&mut self, slot: Slot) -> Res<TrailerState, F> {
+    pub(crate) fn read_state(&mut self, slot: Slot) -> Res<TrailerState, F> {
         let t = self.trailer(slot);
         t.read_state(&mut self.fl)
     }
 
     /// `boot_swap_type_multi`.
-    pub fn swap_type_multi(&mut self, image: usize) -> Res<SwapType, F> {
+    pub(crate) fn swap_type_multi(&mut self, image: usize) -> Res<SwapType, F> {
         let saved = self.cur;
         self.cur = image;
         let pri = self.read_state(Slot::Primary);

@@ -26,7 +26,7 @@ impl<F: NorFlash> Loader<'_, '_, '_, F> {
     }
 
     /// `boot_prepare_image_for_update`.
-    pub fn prepare_image(&mut self, image: usize) -> Res<(), F> {
+    pub(crate) fn prepare_image(&mut self, image: usize) -> Res<(), F> {
         self.cur = image;
         let strategy = self.strategy();
         self.read_image_headers(false, None)?;

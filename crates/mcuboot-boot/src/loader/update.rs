@@ -19,7 +19,7 @@ impl<F: NorFlash> Loader<'_, '_, '_, F> {
 
     /// `boot_verify_dependencies` (swap and overwrite modes): any unmet or
     /// malformed dependency disables every upgrade.
-    pub fn verify_dependencies(&mut self) -> Res<(), F> {
+    pub(crate) fn verify_dependencies(&mut self) -> Res<(), F> {
         let n = self.cfg.images.len();
         for image in 0..n {
             self.cur = image;
@@ -129,7 +129,7 @@ impl<F: NorFlash> Loader<'_, '_, '_, F> {
     }
 
     /// Loop 3 of `context_boot_go` for one image.
-    pub fn perform(&mut self, image: usize) -> Res<(), F> {
+    pub(crate) fn perform(&mut self, image: usize) -> Res<(), F> {
         self.cur = image;
         let mut bs = if self.cfg.images.len() == 1 {
             self.status
@@ -248,7 +248,7 @@ impl<F: NorFlash> Loader<'_, '_, '_, F> {
     // ---------------------------------------------------------------- step 4
 
     /// Loop 4 of `context_boot_go`: validate the primary slot.
-    pub fn finish_image(&mut self, image: usize) -> Res<BootedImage, F> {
+    pub(crate) fn finish_image(&mut self, image: usize) -> Res<BootedImage, F> {
         self.cur = image;
         if self.swap_type[image] != SwapType::None {
             self.read_image_headers(false, None)?;

@@ -46,7 +46,7 @@ impl<F: NorFlash> Loader<'_, '_, '_, F> {
     }
 
     /// `bootutil_max_image_size` for the configured strategy.
-    pub fn max_image_size(&self) -> Res<u32, F> {
+    pub(crate) fn max_image_size(&self) -> Res<u32, F> {
         match self.strategy() {
             UpgradeStrategy::OverwriteOnly => Ok(self.trailer(Slot::Primary).lay.swap_info_off()),
             UpgradeStrategy::SwapScratch => self.scratch_app_max_size(),
@@ -55,7 +55,7 @@ impl<F: NorFlash> Loader<'_, '_, '_, F> {
         }
     }
 
-    pub fn validate_options(&self) -> Res<ValidateOptions, F> {
+    pub(crate) fn validate_options(&self) -> Res<ValidateOptions, F> {
         let hash = self
             .cfg
             .signature
@@ -148,7 +148,7 @@ impl<F: NorFlash> Loader<'_, '_, '_, F> {
     }
 
     /// `boot_validate_slot`. Invalid secondary images are scrambled.
-    pub fn validate_slot(
+    pub(crate) fn validate_slot(
         &mut self,
         slot: Slot,
         bs: &Status,

@@ -46,7 +46,7 @@ impl<F: NorFlash> Loader<'_, '_, '_, F> {
     }
 
     /// `boot_swap_image`: swap (or resume swapping) the two slots.
-    pub fn swap_image(&mut self, bs: &mut Status) -> Res<(), F> {
+    pub(crate) fn swap_image(&mut self, bs: &mut Status) -> Res<(), F> {
         let strategy = self.strategy();
         if bs.is_reset(strategy) {
             let mut copy_size = 0;
@@ -75,7 +75,7 @@ impl<F: NorFlash> Loader<'_, '_, '_, F> {
     }
 
     /// `boot_find_status`: the scratch trailer if its magic is good, else the primary's.
-    pub fn find_status_trailer(&mut self) -> Res<Trailer, F> {
+    pub(crate) fn find_status_trailer(&mut self) -> Res<Trailer, F> {
         if self.strategy() == UpgradeStrategy::SwapScratch {
             let t = self.scratch_trailer()?;
             if t.read_magic(&mut self.fl)? == MagicState::Good {
@@ -87,7 +87,7 @@ impl<F: NorFlash> Loader<'_, '_, '_, F> {
 
     /// `swap_scramble_trailer_sectors`: erase, backwards, every sector from the
     /// one holding the start of the trailer to the end of the slot.
-    pub fn scramble_trailer_sectors(&mut self, slot: Slot) -> Res<(), F> {
+    pub(crate) fn scramble_trailer_sectors(&mut self, slot: Slot) -> Res<(), F> {
         let geo = self.geo(slot)?;
         let size = geo.area.size;
         let start = size.saturating_sub(self.trailer_sz());
@@ -97,7 +97,7 @@ impl<F: NorFlash> Loader<'_, '_, '_, F> {
 
     /// `swap_status_init`: swap_info, image_ok (copied from the secondary),
     /// swap_size, [TLV sizes], then the magic last: the commit point.
-    pub fn swap_status_init(&mut self, tr: &Trailer, bs: &Status) -> Res<(), F> {
+    pub(crate) fn swap_status_init(&mut self, tr: &Trailer, bs: &Status) -> Res<(), F> {
         let sec = self.read_state(Slot::Secondary)?;
         if bs.swap_type != SwapType::None {
             tr.write_swap_info(&mut self.fl, bs.swap_type, self.cur as u8)?;
@@ -114,7 +114,7 @@ impl<F: NorFlash> Loader<'_, '_, '_, F> {
     }
 
     /// `boot_write_status`.
-    pub fn write_status(&mut self, bs: &Status) -> Res<(), F> {
+    pub(crate) fn write_status(&mut self, bs: &Status) -> Res<(), F> {
         let tr = if bs.use_scratch {
             self.scratch_trailer()?
         } else {
@@ -123,4 +123,49 @@ impl<F: NorFlash> Loader<'_, '_, '_, F> {
         let entry = self.status_entry(bs);
         tr.write_status_entry(&mut self.fl, entry, bs.state)
     }
+
+    /// One sector step of swap-move and swap-offset (`boot_swap_sectors`):
+    /// two states, each copying one sector (or skipping the copy) and
+    /// closing with its status record, resumable at `bs.state`.
+    pub(crate) fn two_state_step(
+        &mut self,
+        bs: &mut Status,
+        sz: u32,
+        first: Option<SectorCopy>,
+        second: Option<SectorCopy>,
+    ) -> Res<(), F> {
+        if bs.state == 1 {
+            if let Some(copy) = first {
+                self.copy_sector(copy, sz)?;
+            }
+            self.write_status(bs)?;
+            bs.state = 2;
+        }
+        if bs.state == 2 {
+            if let Some(copy) = second {
+                self.copy_sector(copy, sz)?;
+            }
+            self.write_status(bs)?;
+            bs.idx += 1;
+            bs.state = 1;
+        }
+        Ok(())
+    }
+
+    /// Erases the destination sector, then copies `sz` bytes into it.
+    fn copy_sector(&mut self, copy: SectorCopy, sz: u32) -> Res<(), F> {
+        let to = self.geo(copy.to)?;
+        self.fl.erase_region(&to, copy.to_off, sz, false)?;
+        let from = self.area(copy.from);
+        self.fl.copy(from, copy.from_off, to.area, copy.to_off, sz)
+    }
+}
+
+/// A sector copy within an image's slots (area-relative offsets).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SectorCopy {
+    pub(crate) from: Slot,
+    pub(crate) from_off: u32,
+    pub(crate) to: Slot,
+    pub(crate) to_off: u32,
 }

@@ -15,6 +15,7 @@
 
 use embedded_storage::nor_flash::NorFlash;
 
+use super::SectorCopy;
 use crate::config::Slot;
 use crate::error::BootError;
 use crate::flash::Res;
@@ -191,27 +192,25 @@ impl<F: NorFlash> Loader<'_, '_, '_, F> {
         Ok(())
     }
 
-    /// `boot_swap_sectors` (move).
+    /// `boot_swap_sectors` (move): `sec[idx-1]` → `pri[idx-1]`, then the
+    /// old sector, moved up to `pri[idx]`, → `sec[idx-1]`.
     fn move_swap_sectors(&mut self, idx: u32, sz: u32, bs: &mut Status) -> Res<(), F> {
         let pgeo = self.geo(Slot::Primary)?;
         let sgeo = self.geo(Slot::Secondary)?;
-        let (pri, sec) = (self.area(Slot::Primary), self.area(Slot::Secondary));
-        let pri_up_off = pgeo.sector(idx).0;
         let pri_off = pgeo.sector(idx - 1).0;
         let sec_off = sgeo.sector(idx - 1).0;
-        if bs.state == 1 {
-            self.fl.erase_region(&pgeo, pri_off, sz, false)?;
-            self.fl.copy(sec, sec_off, pri, pri_off, sz)?;
-            self.write_status(bs)?;
-            bs.state = 2;
-        }
-        if bs.state == 2 {
-            self.fl.erase_region(&sgeo, sec_off, sz, false)?;
-            self.fl.copy(pri, pri_up_off, sec, sec_off, sz)?;
-            self.write_status(bs)?;
-            bs.idx += 1;
-            bs.state = 1;
-        }
-        Ok(())
+        let to_primary = SectorCopy {
+            from: Slot::Secondary,
+            from_off: sec_off,
+            to: Slot::Primary,
+            to_off: pri_off,
+        };
+        let to_secondary = SectorCopy {
+            from: Slot::Primary,
+            from_off: pgeo.sector(idx).0,
+            to: Slot::Secondary,
+            to_off: sec_off,
+        };
+        self.two_state_step(bs, sz, Some(to_primary), Some(to_secondary))
     }
 }

@@ -130,11 +130,12 @@ pub struct Digest {
 impl Digest {
     fn from_slice(s: &[u8]) -> Self {
         let mut bytes = [0u8; 64];
-        let n = s.len().min(64);
+        let n = s.len().min(bytes.len());
         bytes[..n].copy_from_slice(&s[..n]);
         Self {
             bytes,
-            len: n as u8,
+            // At most 64.
+            len: u8::try_from(n).unwrap_or(u8::MAX),
         }
     }
     /// The digest bytes.

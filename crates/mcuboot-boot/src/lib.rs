@@ -24,7 +24,17 @@
 //!   [`decide_swap_type`] (the swap-type decision table), [`max_image_size`].
 //!
 //! Image parsing and verification (header checks, TLV iteration, hash,
-//! key-hash lookup, signature, TLV allow-list) come from `mcuboot-image`.
+//! key-hash lookup, signature, TLV allow-list) come from `mcuboot-image`,
+//! and so does the trailer's format (`mcuboot_image::codec::trailer`: the
+//! magic, [`magic_for`], the layout), which the signer writes from the same
+//! definitions.
+//!
+//! Modules, by what they do: `geometry` (areas and sectors, a leaf),
+//! `config` (the [`BootConfig`] and its checks), `flash` (area-relative
+//! access, MCUboot's erase and copy granularity), `trailer` and `status`
+//! (the trailer fields and the swap progress records), `loader` (the boot
+//! flow, one file per step) and `swap` (one file per strategy, with the
+//! sector step swap-move and swap-offset share).
 //!
 //! Fidelity notes: flash operations (one erase per sector, copies in
 //! 1 KiB writes, one write per trailer field or status record) are issued

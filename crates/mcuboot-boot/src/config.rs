@@ -38,6 +38,15 @@ pub enum Slot {
 }
 
 impl Slot {
+    /// The other slot of the image.
+    #[must_use]
+    pub const fn other(self) -> Self {
+        match self {
+            Slot::Primary => Slot::Secondary,
+            Slot::Secondary => Slot::Primary,
+        }
+    }
+
     /// MCUboot's slot number (0 or 1).
     pub fn index(self) -> usize {
         match self {

@@ -205,13 +205,23 @@ impl<'f, 'c, 'a, F: NorFlash> Loader<'f, 'c, 'a, F> {
 
     /// Where `slot`'s header currently is (`boot_read_image_header` of each
     /// strategy; mid-swap the headers may sit in the other slot or scratch).
+    /// Before a swap has started, every header is in its own slot.
     fn header_location(&mut self, slot: Slot, bs: Option<&Status>) -> Res<(Area, u32), F> {
-        match self.strategy() {
-            UpgradeStrategy::SwapScratch => self.scratch_header_location(slot, bs),
-            UpgradeStrategy::SwapMove => self.move_header_location(slot, bs),
-            UpgradeStrategy::SwapOffset | UpgradeStrategy::OverwriteOnly => {
-                Ok((self.area(slot), 0))
+        let strategy = self.strategy();
+        let in_place = Ok((self.area(slot), 0));
+        let Some(bs) = bs.filter(|bs| !bs.is_reset(strategy)) else {
+            return in_place;
+        };
+        match strategy {
+            UpgradeStrategy::SwapScratch => {
+                let swap_size = self.find_status_trailer()?.read_swap_size(&mut self.fl)?;
+                self.scratch_header_location(slot, bs, swap_size)
             }
+            UpgradeStrategy::SwapMove => {
+                let swap_size = self.find_status_trailer()?.read_swap_size(&mut self.fl)?;
+                self.move_header_location(slot, bs, swap_size)
+            }
+            UpgradeStrategy::SwapOffset | UpgradeStrategy::OverwriteOnly => in_place,
         }
     }
 

@@ -84,16 +84,9 @@ impl<F: NorFlash> Loader<'_, '_, '_, F> {
     pub(crate) fn move_header_location(
         &mut self,
         slot: Slot,
-        bs: Option<&Status>,
+        bs: &Status,
+        swap_size: u32,
     ) -> Res<(Area, u32), F> {
-        let Some(bs) = bs else {
-            return Ok((self.area(slot), 0));
-        };
-        if bs.is_reset(self.strategy()) {
-            return Ok((self.area(slot), 0));
-        }
-        let tr = self.find_status_trailer()?;
-        let swap_size = tr.read_swap_size(&mut self.fl)?;
         let last = self.move_last_idx(swap_size)?;
         let sz = self.unit()?;
         let mut slot = slot;
@@ -106,10 +99,7 @@ impl<F: NorFlash> Loader<'_, '_, '_, F> {
             }
             Op::Swap => {
                 if bs.idx > 1 && bs.idx <= last {
-                    slot = match slot {
-                        Slot::Primary => Slot::Secondary,
-                        Slot::Secondary => Slot::Primary,
-                    };
+                    slot = slot.other();
                 } else if bs.idx == 1 {
                     if slot == Slot::Primary {
                         off = sz;

@@ -129,24 +129,13 @@ impl<F: NorFlash> Loader<'_, '_, '_, F> {
     pub(crate) fn scratch_header_location(
         &mut self,
         slot: Slot,
-        bs: Option<&Status>,
+        bs: &Status,
+        swap_size: u32,
     ) -> Res<(Area, u32), F> {
-        let Some(bs) = bs else {
-            return Ok((self.area(slot), 0));
-        };
-        if bs.is_reset(self.strategy()) {
-            return Ok((self.area(slot), 0));
-        }
-        let tr = self.find_status_trailer()?;
-        let swap_size = tr.read_swap_size(&mut self.fl)?;
         let count = self.find_swap_count(swap_size)?;
         let done = bs.idx - 1;
-        let other = match slot {
-            Slot::Primary => Slot::Secondary,
-            Slot::Secondary => Slot::Primary,
-        };
         if done >= count {
-            return Ok((self.area(other), 0));
+            return Ok((self.area(slot.other()), 0));
         }
         if done + 1 == count {
             if slot == Slot::Secondary && bs.state >= 2 {

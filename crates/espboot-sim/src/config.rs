@@ -440,13 +440,13 @@ pub struct SlotPair {
 /// (`FLASH_SECTOR_SIZE`, `port/esp_mcuboot.c`, mcuboot.md §7).
 pub const ESP_SECTOR_SIZE: u32 = 0x1000;
 /// `MCUBOOT_MAX_IMG_SECTORS` of the port (`mcuboot_config.h`, mcuboot.md §7).
-pub const ESP_MAX_IMG_SECTORS: u32 = 512;
+pub use mcuboot_image::codec::trailer::ESPRESSIF_MAX_SECTORS as ESP_MAX_IMG_SECTORS;
 /// `flash_area_align()` of the port without flash encryption (mcuboot.md §7).
 pub const ESP_WRITE_SIZE: u32 = 4;
 /// `flash_area_align()` and `MCUBOOT_BOOT_MAX_ALIGN` with flash encryption.
 pub const ESP_ENCRYPTED_ALIGN: u32 = 32;
 /// `BOOT_MAX_ALIGN` default (mcuboot.md §2.1).
-pub const DEFAULT_MAX_ALIGN: u32 = 8;
+pub use mcuboot_image::codec::trailer::DEFAULT_MAX_ALIGN;
 
 /// The flash map and boot options resolved from a merged configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

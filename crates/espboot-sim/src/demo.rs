@@ -20,7 +20,7 @@ use esp_secure::flash_encryption::{FlashCrypt, FlashEncryptionKey};
 use esp_secure::sbv2;
 use esp_secure::sbv2::{SigningKey as Sbv2Key, SigningScheme};
 use mcuboot_image::keys::{KeyType, PrivateKey};
-use mcuboot_image::sign::{self, KeySigner, SignOptions};
+use mcuboot_image::sign::{ImageBuilder, KeySigner, SignOptions, Trailer};
 use mcuboot_image::ImageVersion;
 use serde::Serialize;
 
@@ -560,14 +560,11 @@ impl Demo {
         opts.align = 4;
         opts.max_align = Some(32);
         opts.max_sectors = Some(512);
-        opts.pad = pad || confirm;
-        opts.confirm = confirm;
-        let built =
-            sign::build(payload, &opts, Some(&self.signer), None).map_err(|e| e.to_string())?;
-        let mut bytes = built.bytes;
-        if opts.pad {
-            sign::pad_to_slot(&mut bytes, &opts, built.enc_tlv_len);
-        }
+        opts.trailer = Trailer::from_flags(pad, false, confirm);
+        let bytes = ImageBuilder::new(&opts)
+            .signer(Some(&self.signer))
+            .to_vec(payload)
+            .map_err(|e| e.to_string())?;
         write_file(
             &self.dir.join(format!("app-{ver}-signed.bin")),
             &bytes,

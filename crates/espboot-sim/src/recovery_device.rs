@@ -263,7 +263,7 @@ mod tests {
     use crate::config::Target;
     use crate::device::EmbeddedKey;
     use mcuboot_image::keys::{KeyType, McubootKey as _, PrivateKey};
-    use mcuboot_image::sign::{self, KeySigner, SignOptions};
+    use mcuboot_image::sign::{ImageBuilder, KeySigner, SignOptions};
     use mcumgr_smp::client::{decode_reply, Reply, Request};
     use mcumgr_smp::frame::{Decoded, Decoder, DecoderConfig, LineChars};
     use mcumgr_smp::image::{
@@ -305,9 +305,10 @@ mod tests {
         if encrypted {
             opts.max_align = Some(32);
         }
-        sign::build(payload, &opts, Some(signer), None)
+        ImageBuilder::new(&opts)
+            .signer(Some(signer))
+            .to_vec(payload)
             .unwrap()
-            .bytes
     }
 
     fn exchange<R: Request>(rec: &mut Recovery, dev: &mut Device, req: &R) -> Reply<R::Response> {

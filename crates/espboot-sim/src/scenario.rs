@@ -1162,7 +1162,7 @@ impl ImageMaker for OwnMaker {
     }
 
     fn make(&self, spec: &ImageSpec) -> Result<Vec<u8>, String> {
-        use mcuboot_image::sign::{build, SecurityCounter, SignOptions};
+        use mcuboot_image::sign::{ImageBuilder, SecurityCounter, SignOptions};
         let parse = |v: &str| {
             v.parse::<mcuboot_image::ImageVersion>()
                 .map_err(|e| format!("version {v:?}: {e:?}"))
@@ -1176,8 +1176,8 @@ impl ImageMaker for OwnMaker {
                 version: parse(v)?,
             });
         }
-        build(spec.payload(), &opts, None, None)
-            .map(|built| built.bytes)
+        ImageBuilder::new(&opts)
+            .to_vec(spec.payload())
             .map_err(|e| format!("building image: {e}"))
     }
 }

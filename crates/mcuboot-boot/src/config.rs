@@ -6,39 +6,7 @@
 //! values so one binary can model every configuration.
 
 use crate::error::ConfigError;
-
-/// A flash area (slot or scratch) in absolute flash addresses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Area {
-    /// Absolute start address in flash.
-    pub offset: u32,
-    /// Size in bytes.
-    pub size: u32,
-}
-
-impl Area {
-    /// Creates an area.
-    pub const fn new(offset: u32, size: u32) -> Self {
-        Self { offset, size }
-    }
-
-    /// One past the last byte, or `None` on overflow.
-    pub fn end(&self) -> Option<u32> {
-        self.offset.checked_add(self.size)
-    }
-
-    fn overlaps(&self, other: &Area) -> bool {
-        let (a0, a1) = (
-            u64::from(self.offset),
-            u64::from(self.offset) + u64::from(self.size),
-        );
-        let (b0, b1) = (
-            u64::from(other.offset),
-            u64::from(other.offset) + u64::from(other.size),
-        );
-        a0 < b1 && b0 < a1
-    }
-}
+use crate::geometry::{Area, AreaGeometry, SectorLayout};
 
 /// The two slots of one updatable image.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -47,6 +15,17 @@ pub struct ImageSlots {
     pub primary: Area,
     /// The upgrade slot (`FLASH_AREA_IMAGE_SECONDARY`).
     pub secondary: Area,
+}
+
+impl ImageSlots {
+    /// The area of `slot`.
+    #[must_use]
+    pub const fn area(&self, slot: Slot) -> Area {
+        match slot {
+            Slot::Primary => self.primary,
+            Slot::Secondary => self.secondary,
+        }
+    }
 }
 
 /// Which slot of an image.
@@ -59,6 +38,15 @@ pub enum Slot {
 }
 
 impl Slot {
+    /// The other slot of the image.
+    #[must_use]
+    pub const fn other(self) -> Self {
+        match self {
+            Slot::Primary => Slot::Secondary,
+            Slot::Secondary => Slot::Primary,
+        }
+    }
+
     /// MCUboot's slot number (0 or 1).
     pub fn index(self) -> usize {
         match self {
@@ -143,28 +131,6 @@ pub enum DowngradePrevention {
     SecurityCounter,
 }
 
-/// A run of equally sized erase sectors, in absolute flash addresses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct SectorRun {
-    /// Absolute address of the first sector of the run.
-    pub start: u32,
-    /// Size of each sector.
-    pub sector_size: u32,
-    /// Number of sectors.
-    pub count: u32,
-}
-
-/// The erase-sector map of the flash device (what MCUboot gets from
-/// `flash_area_get_sectors()`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum SectorLayout<'a> {
-    /// Every sector has this size, starting at address 0 (ESP: 4 KiB).
-    Uniform(u32),
-    /// Non-uniform devices (e.g. STM32F4's 16/64/128 KiB sectors): runs of
-    /// equal sectors covering at least every configured area.
-    Runs(&'a [SectorRun]),
-}
-
 /// Everything the boot core needs to know about the device.
 #[derive(Clone, Copy, Debug)]
 pub struct BootConfig<'a> {
@@ -212,7 +178,7 @@ pub const MAX_IMAGES: usize = 2;
 
 /// Largest accepted `max_sectors` (MCUboot's Kconfig allows far less; this
 /// only keeps trailer arithmetic in range).
-pub const MAX_SECTORS_LIMIT: u32 = 1 << 20;
+pub(crate) const MAX_SECTORS_LIMIT: u32 = 1 << 20;
 
 impl BootConfig<'_> {
     /// Checks the configuration for consistency (areas, alignment, geometry).
@@ -234,11 +200,6 @@ impl BootConfig<'_> {
         if self.max_sectors == 0 || self.max_sectors > MAX_SECTORS_LIMIT {
             return Err(ConfigError::MaxSectors(self.max_sectors));
         }
-        if let SectorLayout::Uniform(s) = self.sectors {
-            if s == 0 {
-                return Err(ConfigError::SectorSize(s));
-            }
-        }
         if self.strategy == UpgradeStrategy::SwapScratch && self.scratch.is_none() {
             return Err(ConfigError::MissingScratch);
         }
@@ -252,10 +213,7 @@ impl BootConfig<'_> {
         }
         for (i, a) in all.iter().enumerate() {
             let Some(a) = a else { continue };
-            if a.end().is_none() || a.size == 0 {
-                return Err(ConfigError::AreaRange(*a));
-            }
-            crate::flash::AreaGeometry::new(self, *a)?;
+            AreaGeometry::new(self.sectors, *a)?;
             for b in all.iter().skip(i + 1).flatten() {
                 if a.overlaps(b) {
                     return Err(ConfigError::Overlap(*a, *b));

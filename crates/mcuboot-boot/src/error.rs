@@ -4,7 +4,7 @@
 
 use core::fmt;
 
-use crate::config::Area;
+use crate::geometry::{Area, GeometryError};
 
 /// Inconsistent [`BootConfig`](crate::BootConfig).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,14 +20,12 @@ pub enum ConfigError {
     ErasedValue(u8),
     /// `max_sectors` must be in 1..=2^20.
     MaxSectors(u32),
-    /// A sector size of zero.
-    SectorSize(u32),
     /// Swap-scratch needs a scratch area.
     MissingScratch,
-    /// An area is empty or wraps around the address space.
-    AreaRange(Area),
-    /// An area does not start and end on sector boundaries of the layout.
-    NotSectorAligned(Area),
+    /// An area does not fit the sector layout.
+    Geometry(GeometryError),
+    /// The trailer does not fit in this area.
+    TrailerTooLarge(Area),
     /// Two areas overlap.
     Overlap(Area, Area),
     /// An image index beyond `images`.
@@ -58,18 +56,11 @@ impl fmt::Display for ConfigError {
                 write!(f, "erased value {v:#04x}: expected 0xff or 0x00")
             }
             ConfigError::MaxSectors(m) => write!(f, "max sectors {m}: expected 1..=1048576"),
-            ConfigError::SectorSize(s) => write!(f, "sector size {s}: expected non-zero"),
             ConfigError::MissingScratch => write!(f, "swap using scratch needs a scratch area"),
-            ConfigError::AreaRange(a) => {
-                write!(
-                    f,
-                    "area {:#x}+{:#x}: empty or beyond the address space",
-                    a.offset, a.size
-                )
-            }
-            ConfigError::NotSectorAligned(a) => write!(
+            ConfigError::Geometry(e) => e.fmt(f),
+            ConfigError::TrailerTooLarge(a) => write!(
                 f,
-                "area {:#x}+{:#x} does not start and end on sector boundaries",
+                "the trailer does not fit in the area {:#x}+{:#x}",
                 a.offset, a.size
             ),
             ConfigError::Overlap(a, b) => write!(
@@ -90,6 +81,12 @@ impl fmt::Display for ConfigError {
 }
 
 impl core::error::Error for ConfigError {}
+
+impl From<GeometryError> for ConfigError {
+    fn from(e: GeometryError) -> Self {
+        ConfigError::Geometry(e)
+    }
+}
 
 /// Errors of [`boot`](crate::boot) and the application-side API.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

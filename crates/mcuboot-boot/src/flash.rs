@@ -10,116 +10,11 @@
 
 use embedded_storage::nor_flash::NorFlash;
 
-use crate::config::{Area, BootConfig, SectorLayout, SectorRun};
-use crate::error::{BootError, ConfigError};
+use crate::error::BootError;
+use crate::geometry::{Area, AreaGeometry};
 
 /// `BUF_SZ` of `boot_copy_region` (`loader.c`: 1024 unless `BOOT_MAX_ALIGN` > 1024).
 pub(crate) const COPY_CHUNK: usize = 1024;
-
-/// The sectors of one area.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct AreaGeometry<'a> {
-    pub area: Area,
-    layout: SectorLayout<'a>,
-    count: u32,
-}
-
-impl<'a> AreaGeometry<'a> {
-    pub fn new(cfg: &BootConfig<'a>, area: Area) -> Result<Self, ConfigError> {
-        let end = area.end().ok_or(ConfigError::AreaRange(area))?;
-        let count = match cfg.sectors {
-            SectorLayout::Uniform(s) => {
-                if s == 0 {
-                    return Err(ConfigError::SectorSize(s));
-                }
-                if !area.offset.is_multiple_of(s) || !area.size.is_multiple_of(s) {
-                    return Err(ConfigError::NotSectorAligned(area));
-                }
-                area.size / s
-            }
-            SectorLayout::Runs(runs) => {
-                let mut n = 0u32;
-                let mut at = area.offset;
-                while at < end {
-                    let (start, size) =
-                        sector_containing(runs, at).ok_or(ConfigError::NotSectorAligned(area))?;
-                    if start != at {
-                        return Err(ConfigError::NotSectorAligned(area));
-                    }
-                    at = at.checked_add(size).ok_or(ConfigError::AreaRange(area))?;
-                    n += 1;
-                }
-                if at != end {
-                    return Err(ConfigError::NotSectorAligned(area));
-                }
-                n
-            }
-        };
-        Ok(Self {
-            area,
-            layout: cfg.sectors,
-            count,
-        })
-    }
-
-    /// Number of sectors in the area.
-    pub fn num_sectors(&self) -> u32 {
-        self.count
-    }
-
-    /// (area-relative offset, size) of sector `i`.
-    pub fn sector(&self, i: u32) -> (u32, u32) {
-        match self.layout {
-            SectorLayout::Uniform(s) => (i * s, s),
-            SectorLayout::Runs(runs) => {
-                let mut at = self.area.offset;
-                let mut k = 0;
-                loop {
-                    let Some((_, size)) = sector_containing(runs, at) else {
-                        return (at - self.area.offset, 0);
-                    };
-                    if k == i {
-                        return (at - self.area.offset, size);
-                    }
-                    at += size;
-                    k += 1;
-                }
-            }
-        }
-    }
-
-    /// (index, area-relative start, size) of the sector holding `off`.
-    pub fn sector_at(&self, off: u32) -> (u32, u32, u32) {
-        match self.layout {
-            SectorLayout::Uniform(s) => (off / s, off / s * s, s),
-            SectorLayout::Runs(_) => {
-                let mut i = 0;
-                loop {
-                    let (o, sz) = self.sector(i);
-                    if sz == 0 || off < o + sz || i + 1 >= self.count {
-                        return (i, o, sz);
-                    }
-                    i += 1;
-                }
-            }
-        }
-    }
-}
-
-/// Absolute (start, size) of the sector containing `addr` in a run list.
-fn sector_containing(runs: &[SectorRun], addr: u32) -> Option<(u32, u32)> {
-    for r in runs {
-        if r.sector_size == 0 {
-            continue;
-        }
-        let len = u64::from(r.sector_size) * u64::from(r.count);
-        if addr >= r.start && u64::from(addr - r.start) < len {
-            let k = (addr - r.start) / r.sector_size;
-            return Some((r.start + k * r.sector_size, r.sector_size));
-        }
-    }
-    None
-}
 
 /// The flash device plus the few settings every access needs.
 pub(crate) struct Flash<'f, F> {
@@ -139,12 +34,12 @@ fn bounds<E>(area: Area, off: u32, len: usize) -> Result<u32, BootError<E>> {
 }
 
 impl<F: NorFlash> Flash<'_, F> {
-    pub fn read(&mut self, area: Area, off: u32, buf: &mut [u8]) -> Res<(), F> {
+    pub(crate) fn read(&mut self, area: Area, off: u32, buf: &mut [u8]) -> Res<(), F> {
         let abs = bounds(area, off, buf.len())?;
         self.dev.read(abs, buf).map_err(BootError::Flash)
     }
 
-    pub fn write(&mut self, area: Area, off: u32, data: &[u8]) -> Res<(), F> {
+    pub(crate) fn write(&mut self, area: Area, off: u32, data: &[u8]) -> Res<(), F> {
         let abs = bounds(area, off, data.len())?;
         self.dev.write(abs, data).map_err(BootError::Flash)
     }
@@ -157,7 +52,7 @@ impl<F: NorFlash> Flash<'_, F> {
 
     /// `boot_erase_region`: erases every sector touched by `[off, off+size)`,
     /// one sector per operation, forwards or backwards.
-    pub fn erase_region(
+    pub(crate) fn erase_region(
         &mut self,
         geo: &AreaGeometry<'_>,
         off: u32,
@@ -189,13 +84,13 @@ impl<F: NorFlash> Flash<'_, F> {
 
     /// `boot_scramble_slot` without `MCUBOOT_MINIMAL_SCRAMBLE`: erase the
     /// whole area, forwards.
-    pub fn scramble_area(&mut self, geo: &AreaGeometry<'_>) -> Res<(), F> {
+    pub(crate) fn scramble_area(&mut self, geo: &AreaGeometry<'_>) -> Res<(), F> {
         self.erase_region(geo, 0, geo.area.size, false)
     }
 
     /// `boot_copy_region` (no encryption): copies in [`COPY_CHUNK`]-byte
     /// pieces. The destination must be erased.
-    pub fn copy(
+    pub(crate) fn copy(
         &mut self,
         src: Area,
         src_off: u32,
@@ -216,7 +111,7 @@ impl<F: NorFlash> Flash<'_, F> {
     }
 
     /// `bootutil_buffer_is_erased`.
-    pub fn is_erased(&self, buf: &[u8]) -> bool {
+    pub(crate) fn is_erased(&self, buf: &[u8]) -> bool {
         !buf.is_empty() && buf.iter().all(|&b| b == self.erased)
     }
 }

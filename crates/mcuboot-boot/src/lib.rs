@@ -26,7 +26,17 @@
 //!   [`status_offset`] (`boot_status_off`).
 //!
 //! Image parsing and verification (header checks, TLV iteration, hash,
-//! key-hash lookup, signature, TLV allow-list) come from `mcuboot-image`.
+//! key-hash lookup, signature, TLV allow-list) come from `mcuboot-image`,
+//! and so does the trailer's format (`mcuboot_image::codec::trailer`: the
+//! magic, [`magic_for`], the layout), which the signer writes from the same
+//! definitions.
+//!
+//! Modules, by what they do: `geometry` (areas and sectors, a leaf),
+//! `config` (the [`BootConfig`] and its checks), `flash` (area-relative
+//! access, MCUboot's erase and copy granularity), `trailer` and `status`
+//! (the trailer fields and the swap progress records), `loader` (the boot
+//! flow, one file per step) and `swap` (one file per strategy, with the
+//! sector step swap-move and swap-offset share).
 //!
 //! Fidelity notes: flash operations (one erase per sector, copies in
 //! 1 KiB writes, one write per trailer field or status record) are issued
@@ -105,38 +115,42 @@
 //! ```
 #![no_std]
 #![forbid(unsafe_code)]
+#![warn(
+    missing_docs,
+    unreachable_pub,
+    clippy::std_instead_of_core,
+    clippy::alloc_instead_of_core
+)]
 
 mod cache;
 mod config;
 mod enc;
 mod error;
 mod flash;
+mod geometry;
 mod loader;
 mod recovery;
-mod scratch;
 mod source;
 mod status;
-mod swap_move;
-mod swap_offset;
+mod swap;
 mod trailer;
 
 #[cfg(test)]
+#[allow(unreachable_pub)] // fixture modules inside the tests
 mod tests;
 
 pub use cache::ValidationCache;
-pub use config::{
-    Area, BootConfig, DowngradePrevention, ImageSlots, SectorLayout, SectorRun, Slot,
-    UpgradeStrategy, MAX_IMAGES,
-};
+pub use config::{BootConfig, DowngradePrevention, ImageSlots, Slot, UpgradeStrategy, MAX_IMAGES};
 pub use enc::ImageCipher;
 pub use error::{BootError, ConfigError};
+pub use geometry::{Area, GeometryError, SectorLayout, SectorRun};
 pub use loader::{BootResponse, BootedImage};
+pub use mcuboot_image::codec::trailer::{
+    magic_for, FLAG_SET, MAGIC_ALIGN8, MAGIC_SIZE, MAGIC_TAIL_WIDE,
+};
 pub use mcuboot_image::{ImageHeader, ImageVersion, SignatureKind};
 pub use recovery::{status_offset, validate_slot_image, SlotImage};
-pub use trailer::{
-    magic_for, FlagState, MagicState, SwapType, TrailerState, FLAG_SET, MAGIC_ALIGN8, MAGIC_SIZE,
-    MAGIC_TAIL_WIDE,
-};
+pub use trailer::{FlagState, MagicState, SwapType, TrailerState};
 
 use embedded_storage::nor_flash::NorFlash;
 
@@ -198,12 +212,7 @@ pub fn set_pending<F: NorFlash>(
     image: usize,
     permanent: bool,
 ) -> Result<(), BootError<F::Error>> {
-    check_config::<F>(cfg)?;
-    let slots = trailer::image_slots(cfg, image)?;
-    let mut fl = Flash {
-        dev: flash,
-        erased: cfg.erased_val,
-    };
+    let (mut fl, slots) = open(flash, cfg, image)?;
     let t = Trailer::new(cfg, slots.secondary, false);
     let st = t.read_state(&mut fl)?;
     match st.magic {
@@ -237,12 +246,7 @@ pub fn set_confirmed<F: NorFlash>(
     cfg: &BootConfig<'_>,
     image: usize,
 ) -> Result<(), BootError<F::Error>> {
-    check_config::<F>(cfg)?;
-    let slots = trailer::image_slots(cfg, image)?;
-    let mut fl = Flash {
-        dev: flash,
-        erased: cfg.erased_val,
-    };
+    let (mut fl, slots) = open(flash, cfg, image)?;
     let t = Trailer::new(cfg, slots.primary, false);
     let st = t.read_state(&mut fl)?;
     match st.magic {
@@ -262,17 +266,8 @@ pub fn read_trailer<F: NorFlash>(
     image: usize,
     slot: Slot,
 ) -> Result<TrailerState, BootError<F::Error>> {
-    check_config::<F>(cfg)?;
-    let slots = trailer::image_slots(cfg, image)?;
-    let area = match slot {
-        Slot::Primary => slots.primary,
-        Slot::Secondary => slots.secondary,
-    };
-    let mut fl = Flash {
-        dev: flash,
-        erased: cfg.erased_val,
-    };
-    Trailer::new(cfg, area, false).read_state(&mut fl)
+    let (mut fl, slots) = open(flash, cfg, image)?;
+    Trailer::new(cfg, slots.area(slot), false).read_state(&mut fl)
 }
 
 /// Decodes the scratch area's trailer, if there is a scratch area.
@@ -306,20 +301,15 @@ pub fn slot_header<F: NorFlash>(
     image: usize,
     slot: Slot,
 ) -> Result<Option<ImageHeader>, BootError<F::Error>> {
-    check_config::<F>(cfg)?;
-    let slots = trailer::image_slots(cfg, image)?;
-    let area = match slot {
-        Slot::Primary => slots.primary,
-        Slot::Secondary => slots.secondary,
-    };
+    let (mut fl, slots) = open(flash, cfg, image)?;
+    let area = slots.area(slot);
     let mut offsets = [0u32, 0u32];
     if cfg.strategy == UpgradeStrategy::SwapOffset && slot == Slot::Secondary {
-        offsets[0] = flash::AreaGeometry::new(cfg, area)?.sector(0).1;
+        offsets[0] = geometry::AreaGeometry::new(cfg.sectors, area)
+            .map_err(ConfigError::from)?
+            .sector(0)
+            .1;
     }
-    let mut fl = Flash {
-        dev: flash,
-        erased: cfg.erased_val,
-    };
     for off in offsets {
         let mut raw = [0u8; 32];
         fl.read(area, off, &mut raw)?;
@@ -384,6 +374,22 @@ pub fn decide_swap_type(
         return SwapType::Revert;
     }
     SwapType::None
+}
+
+/// What every application-side entry point starts with: the configuration
+/// checked against the driver, `image`'s slots, and area-relative access.
+fn open<'f, F: NorFlash>(
+    flash: &'f mut F,
+    cfg: &BootConfig<'_>,
+    image: usize,
+) -> Result<(Flash<'f, F>, ImageSlots), BootError<F::Error>> {
+    check_config::<F>(cfg)?;
+    let slots = trailer::image_slots(cfg, image)?;
+    let fl = Flash {
+        dev: flash,
+        erased: cfg.erased_val,
+    };
+    Ok((fl, slots))
 }
 
 /// Configuration checks shared by every entry point.

@@ -8,7 +8,7 @@ use mcuboot_image::{ImageHeader, Validated, IMAGE_MAGIC};
 
 use crate::config::{BootConfig, Slot, UpgradeStrategy};
 use crate::error::{BootError, ConfigError};
-use crate::flash::AreaGeometry;
+use crate::geometry::AreaGeometry;
 use crate::loader::Loader;
 use crate::trailer::{self, Layout};
 
@@ -43,7 +43,10 @@ pub fn validate_slot_image<F: NorFlash>(
         && slot == Slot::Secondary
         && ld.swap_type_multi(image)? != crate::SwapType::Revert
     {
-        ld.sec_off[image] = AreaGeometry::new(cfg, slots.secondary)?.sector(0).1;
+        ld.sec_off[image] = AreaGeometry::new(cfg.sectors, slots.secondary)
+            .map_err(ConfigError::from)?
+            .sector(0)
+            .1;
     }
     let area = ld.area(slot);
     let base = ld.image_base(slot)?;

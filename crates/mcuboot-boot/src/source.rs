@@ -4,9 +4,9 @@
 use embedded_storage::nor_flash::NorFlash;
 use mcuboot_image::ImageSource;
 
-use crate::config::Area;
 use crate::error::BootError;
 use crate::flash::Flash;
+use crate::geometry::Area;
 
 /// Reads an image that starts `base` bytes into `area`
 /// (`base` is non-zero only for a new image in swap-offset's secondary slot).

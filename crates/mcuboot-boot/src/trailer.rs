@@ -1,54 +1,16 @@
-//! The image trailer at the end of every slot (and of the scratch area),
-//! byte-compatible with MCUboot (`bootutil_public.c`, `bootutil_misc.h`,
-//! `bootutil_area.c`; reference mcuboot.md §2).
-//!
-//! ```text
-//!  S - status_off ...  status records: M * STATE_COUNT * W bytes (scratch: STATE_COUNT * W)
-//!  swap_size_off       u32 LE, padded to A
-//! [unprot_tlv_off]     swap-offset only: (sec_tot << 16) | pri_tot
-//!  swap_info_off       (image << 4) | swap_type
-//!  copy_done_off       0x01 when set
-//!  image_ok_off        0x01 when set
-//!  S - 16              magic (16 bytes, written as ALIGN_UP(16, A) bytes)
-//! ```
-//! Field spacing is A (`BOOT_MAX_ALIGN`); a field write is W bytes
-//! (`flash_area_align()`), the magic write is `ALIGN_UP(16, A)` bytes.
+//! Reading and writing the image trailer at the end of every slot (and of
+//! the scratch area). Its format — the magic, the flags, the layout and its
+//! sizes — is defined once in `mcuboot_image::codec::trailer`, which the
+//! signer uses too (reference mcuboot.md §2); a field write is W bytes
+//! (`flash_area_align()`), the magic write `ALIGN_UP(16, A)` bytes.
 
 use embedded_storage::nor_flash::NorFlash;
+use mcuboot_image::codec::trailer::{align_down, align_up, magic_for, TrailerLayout, FLAG_SET};
 
-use crate::config::{Area, BootConfig, UpgradeStrategy};
+use crate::config::{BootConfig, UpgradeStrategy};
 use crate::error::{BootError, ConfigError};
 use crate::flash::{Flash, Res};
-
-/// `BOOT_MAGIC_SZ`.
-pub const MAGIC_SIZE: u32 = 16;
-
-/// The 16-byte trailer magic for `BOOT_MAX_ALIGN == 8` (`boot_img_magic`,
-/// `bootutil_public.c`).
-pub const MAGIC_ALIGN8: [u8; 16] = [
-    0x77, 0xc2, 0x95, 0xf3, 0x60, 0xd2, 0xef, 0x7f, 0x35, 0x52, 0x50, 0x0f, 0x2c, 0xb6, 0x79, 0x80,
-];
-
-/// The last 14 bytes of the magic for `BOOT_MAX_ALIGN` 16/32; the first two
-/// are the alignment as u16 LE (`union boot_img_magic_t`, `bootutil_public.c`).
-pub const MAGIC_TAIL_WIDE: [u8; 14] = [
-    0x2d, 0xe1, 0x5d, 0x29, 0x41, 0x0b, 0x8d, 0x77, 0x67, 0x9c, 0x11, 0x0f, 0x1f, 0x8a,
-];
-
-/// The trailer magic for a given `BOOT_MAX_ALIGN`.
-pub fn magic_for(max_align: u32) -> [u8; 16] {
-    if max_align == 8 {
-        MAGIC_ALIGN8
-    } else {
-        let mut m = [0u8; 16];
-        m[..2].copy_from_slice(&(max_align as u16).to_le_bytes());
-        m[2..].copy_from_slice(&MAGIC_TAIL_WIDE);
-        m
-    }
-}
-
-/// `BOOT_FLAG_SET`.
-pub const FLAG_SET: u8 = 0x01;
+use crate::geometry::Area;
 
 /// Decoded trailer magic (`BOOT_MAGIC_GOOD/BAD/UNSET`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -132,90 +94,68 @@ pub struct TrailerState {
     pub image_ok: FlagState,
 }
 
-/// Trailer geometry for one area: sizes and field offsets (area-relative).
+/// One area's trailer: its size S, whether it is the scratch area (room for
+/// one sector's status records), and the shared layout.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Layout {
     /// Area size S.
-    pub size: u32,
-    /// `BOOT_MAX_ALIGN`.
-    pub a: u32,
-    /// Write size W.
-    pub w: u32,
-    /// `BOOT_MAX_IMG_SECTORS`.
-    pub m: u32,
-    /// `BOOT_STATUS_STATE_COUNT`.
-    pub states: u32,
-    /// Swap-offset has the extra unprotected-TLV-sizes word.
-    pub offset_mode: bool,
-    /// The scratch area has room for one status entry only.
-    pub scratch: bool,
-}
-
-pub(crate) fn align_up(v: u32, a: u32) -> u32 {
-    v.div_ceil(a) * a
-}
-
-pub(crate) fn align_down(v: u32, a: u32) -> u32 {
-    v / a * a
+    pub(crate) size: u32,
+    /// The scratch area's trailer (`boot_scratch_trailer_sz`).
+    pub(crate) scratch: bool,
+    /// Sizes and field positions (`bootutil_misc.h`).
+    pub(crate) fields: TrailerLayout,
 }
 
 impl Layout {
-    pub fn for_area(cfg: &BootConfig<'_>, area: Area, scratch: bool) -> Self {
+    pub(crate) fn for_area(cfg: &BootConfig<'_>, area: Area, scratch: bool) -> Self {
+        let strategy = cfg.strategy;
         Layout {
             size: area.size,
-            a: cfg.max_align,
-            w: cfg.write_size,
-            m: cfg.max_sectors,
-            states: cfg.strategy.status_state_count(),
-            offset_mode: cfg.strategy == UpgradeStrategy::SwapOffset,
             scratch,
+            fields: TrailerLayout {
+                status_states: strategy.status_state_count(),
+                swap_offset: strategy == UpgradeStrategy::SwapOffset,
+                ..TrailerLayout::new(cfg.max_align, cfg.write_size, cfg.max_sectors)
+            },
         }
     }
 
-    /// `BOOT_MAGIC_ALIGN_SIZE`.
-    pub fn magic_align_size(&self) -> u32 {
-        align_up(MAGIC_SIZE, self.a)
+    /// `BOOT_MAX_ALIGN`.
+    pub(crate) fn max_align(&self) -> u32 {
+        self.fields.max_align
     }
-    pub fn magic_off(&self) -> u32 {
-        self.size - MAGIC_SIZE
+    /// `BOOT_STATUS_STATE_COUNT`.
+    pub(crate) fn states(&self) -> u32 {
+        self.fields.status_states
     }
-    pub fn image_ok_off(&self) -> u32 {
-        align_down(self.magic_off() - self.a, self.a)
+    pub(crate) fn magic_off(&self) -> u32 {
+        self.fields.magic_off(self.size)
     }
-    pub fn copy_done_off(&self) -> u32 {
-        self.image_ok_off() - self.a
+    pub(crate) fn image_ok_off(&self) -> u32 {
+        self.fields.image_ok_off(self.size)
     }
-    pub fn swap_info_off(&self) -> u32 {
-        self.copy_done_off() - self.a
+    pub(crate) fn copy_done_off(&self) -> u32 {
+        self.fields.copy_done_off(self.size)
     }
-    pub fn unprot_tlv_sizes_off(&self) -> u32 {
-        self.swap_info_off() - self.a
+    pub(crate) fn swap_info_off(&self) -> u32 {
+        self.fields.swap_info_off(self.size)
     }
-    pub fn swap_size_off(&self) -> u32 {
-        if self.offset_mode {
-            self.unprot_tlv_sizes_off() - self.a
-        } else {
-            self.swap_info_off() - self.a
-        }
+    pub(crate) fn unprot_tlv_sizes_off(&self) -> u32 {
+        self.fields.unprot_tlv_sizes_off(self.size)
     }
-    /// `boot_trailer_info_sz` (no encryption keys).
-    pub fn info_size(&self) -> u32 {
-        4 * self.a + if self.offset_mode { self.a } else { 0 } + self.magic_align_size()
-    }
-    /// `boot_status_sz(W)`.
-    pub fn status_size(&self) -> u32 {
-        self.m * self.states * self.w
+    pub(crate) fn swap_size_off(&self) -> u32 {
+        self.fields.swap_size_off(self.size)
     }
     /// `boot_trailer_sz(W)`.
-    pub fn trailer_size(&self) -> u32 {
-        self.status_size() + self.info_size()
+    pub(crate) fn trailer_size(&self) -> u32 {
+        self.fields.size()
     }
     /// `boot_scratch_trailer_sz(W)`.
-    pub fn scratch_trailer_size(&self) -> u32 {
-        self.states * self.w + self.info_size()
+    pub(crate) fn scratch_trailer_size(&self) -> u32 {
+        self.fields.scratch_size()
     }
     /// `boot_status_off`.
-    pub fn status_off(&self) -> u32 {
+    pub(crate) fn status_off(&self) -> u32 {
         let from_end = if self.scratch {
             self.scratch_trailer_size()
         } else {
@@ -224,22 +164,22 @@ impl Layout {
         self.size.saturating_sub(from_end)
     }
     /// `boot_status_entries`.
-    pub fn status_entries(&self) -> u32 {
+    pub(crate) fn status_entries(&self) -> u32 {
         if self.scratch {
-            self.states
+            self.states()
         } else {
-            self.states * self.m
+            self.states() * self.fields.max_sectors
         }
     }
     /// Checks that the trailer fits in the area.
-    pub fn check(&self, area: Area) -> Result<(), ConfigError> {
+    pub(crate) fn check(&self, area: Area) -> Result<(), ConfigError> {
         let need = if self.scratch {
             self.scratch_trailer_size()
         } else {
             self.trailer_size()
         };
         if need > self.size {
-            return Err(ConfigError::AreaRange(area));
+            return Err(ConfigError::TrailerTooLarge(area));
         }
         Ok(())
     }
@@ -252,7 +192,7 @@ pub(crate) struct Trailer {
 }
 
 impl Trailer {
-    pub fn new(cfg: &BootConfig<'_>, area: Area, scratch: bool) -> Self {
+    pub(crate) fn new(cfg: &BootConfig<'_>, area: Area, scratch: bool) -> Self {
         Trailer {
             area,
             lay: Layout::for_area(cfg, area, scratch),
@@ -271,31 +211,34 @@ impl Trailer {
         })
     }
 
-    pub fn read_magic<F: NorFlash>(&self, fl: &mut Flash<'_, F>) -> Res<MagicState, F> {
+    pub(crate) fn read_magic<F: NorFlash>(&self, fl: &mut Flash<'_, F>) -> Res<MagicState, F> {
         let mut m = [0u8; 16];
         fl.read(self.area, self.lay.magic_off(), &mut m)?;
         Ok(if fl.is_erased(&m) {
             MagicState::Unset
-        } else if m == magic_for(self.lay.a) {
+        } else if m == magic_for(self.lay.max_align()) {
             MagicState::Good
         } else {
             MagicState::Bad
         })
     }
 
-    pub fn read_image_ok<F: NorFlash>(&self, fl: &mut Flash<'_, F>) -> Res<FlagState, F> {
+    pub(crate) fn read_image_ok<F: NorFlash>(&self, fl: &mut Flash<'_, F>) -> Res<FlagState, F> {
         self.read_flag(fl, self.lay.image_ok_off())
     }
 
     /// Raw swap_info byte.
-    pub fn read_swap_info_raw<F: NorFlash>(&self, fl: &mut Flash<'_, F>) -> Res<(u8, bool), F> {
+    pub(crate) fn read_swap_info_raw<F: NorFlash>(
+        &self,
+        fl: &mut Flash<'_, F>,
+    ) -> Res<(u8, bool), F> {
         let mut b = [0u8; 1];
         fl.read(self.area, self.lay.swap_info_off(), &mut b)?;
         Ok((b[0], fl.is_erased(&b)))
     }
 
     /// `boot_read_swap_state`.
-    pub fn read_state<F: NorFlash>(&self, fl: &mut Flash<'_, F>) -> Res<TrailerState, F> {
+    pub(crate) fn read_state<F: NorFlash>(&self, fl: &mut Flash<'_, F>) -> Res<TrailerState, F> {
         let magic = self.read_magic(fl)?;
         let (info, erased) = self.read_swap_info_raw(fl)?;
         let (swap_type, image_num) = match (erased, info & 0x0f) {
@@ -320,14 +263,17 @@ impl Trailer {
     }
 
     /// `boot_read_swap_size`.
-    pub fn read_swap_size<F: NorFlash>(&self, fl: &mut Flash<'_, F>) -> Res<u32, F> {
+    pub(crate) fn read_swap_size<F: NorFlash>(&self, fl: &mut Flash<'_, F>) -> Res<u32, F> {
         let mut b = [0u8; 4];
         fl.read(self.area, self.lay.swap_size_off(), &mut b)?;
         Ok(u32::from_le_bytes(b))
     }
 
     /// `boot_read_unprotected_tlv_sizes`: (primary, secondary).
-    pub fn read_unprot_tlv_sizes<F: NorFlash>(&self, fl: &mut Flash<'_, F>) -> Res<(u16, u16), F> {
+    pub(crate) fn read_unprot_tlv_sizes<F: NorFlash>(
+        &self,
+        fl: &mut Flash<'_, F>,
+    ) -> Res<(u16, u16), F> {
         let mut b = [0u8; 4];
         fl.read(self.area, self.lay.unprot_tlv_sizes_off(), &mut b)?;
         let v = u32::from_le_bytes(b);
@@ -337,28 +283,28 @@ impl Trailer {
     /// `boot_write_trailer`: `data` padded with the erased value to a multiple of W.
     fn write_field<F: NorFlash>(&self, fl: &mut Flash<'_, F>, off: u32, data: &[u8]) -> Res<(), F> {
         let mut buf = [fl.erased; 32];
-        let n = align_up(data.len() as u32, self.lay.w) as usize;
+        let n = align_up(data.len() as u32, self.lay.fields.write_size) as usize;
         buf[..data.len()].copy_from_slice(data);
         fl.write(self.area, off, &buf[..n])
     }
 
-    pub fn write_magic<F: NorFlash>(&self, fl: &mut Flash<'_, F>) -> Res<(), F> {
+    pub(crate) fn write_magic<F: NorFlash>(&self, fl: &mut Flash<'_, F>) -> Res<(), F> {
         let mut buf = [fl.erased; 32];
-        let n = self.lay.magic_align_size() as usize;
-        buf[n - 16..n].copy_from_slice(&magic_for(self.lay.a));
-        let off = align_down(self.lay.magic_off(), self.lay.a);
+        let n = self.lay.fields.magic_align_size() as usize;
+        buf[n - 16..n].copy_from_slice(&magic_for(self.lay.max_align()));
+        let off = align_down(self.lay.magic_off(), self.lay.max_align());
         fl.write(self.area, off, &buf[..n])
     }
 
-    pub fn write_image_ok<F: NorFlash>(&self, fl: &mut Flash<'_, F>) -> Res<(), F> {
+    pub(crate) fn write_image_ok<F: NorFlash>(&self, fl: &mut Flash<'_, F>) -> Res<(), F> {
         self.write_field(fl, self.lay.image_ok_off(), &[FLAG_SET])
     }
 
-    pub fn write_copy_done<F: NorFlash>(&self, fl: &mut Flash<'_, F>) -> Res<(), F> {
+    pub(crate) fn write_copy_done<F: NorFlash>(&self, fl: &mut Flash<'_, F>) -> Res<(), F> {
         self.write_field(fl, self.lay.copy_done_off(), &[FLAG_SET])
     }
 
-    pub fn write_swap_info<F: NorFlash>(
+    pub(crate) fn write_swap_info<F: NorFlash>(
         &self,
         fl: &mut Flash<'_, F>,
         swap_type: SwapType,
@@ -371,11 +317,15 @@ impl Trailer {
         )
     }
 
-    pub fn write_swap_size<F: NorFlash>(&self, fl: &mut Flash<'_, F>, size: u32) -> Res<(), F> {
+    pub(crate) fn write_swap_size<F: NorFlash>(
+        &self,
+        fl: &mut Flash<'_, F>,
+        size: u32,
+    ) -> Res<(), F> {
         self.write_field(fl, self.lay.swap_size_off(), &size.to_le_bytes())
     }
 
-    pub fn write_unprot_tlv_sizes<F: NorFlash>(
+    pub(crate) fn write_unprot_tlv_sizes<F: NorFlash>(
         &self,
         fl: &mut Flash<'_, F>,
         primary: u16,
@@ -386,13 +336,13 @@ impl Trailer {
     }
 
     /// `boot_write_status`: one record of value `state` at entry `entry`.
-    pub fn write_status_entry<F: NorFlash>(
+    pub(crate) fn write_status_entry<F: NorFlash>(
         &self,
         fl: &mut Flash<'_, F>,
         entry: u32,
         state: u8,
     ) -> Res<(), F> {
-        let off = self.lay.status_off() + entry * self.lay.w;
+        let off = self.lay.status_off() + entry * self.lay.fields.write_size;
         self.write_field(fl, off, &[state])
     }
 }

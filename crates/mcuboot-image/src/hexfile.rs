@@ -1,7 +1,7 @@
 //! Intel HEX input and output as imgtool does it through the `intelhex`
 //! Python package (`IntelHex.tobinarray`, `write_hex_file`).
 
-use std::string::{String, ToString};
+use std::string::String;
 use std::vec::Vec;
 
 /// Why an Intel HEX file could not be read.
@@ -9,19 +9,29 @@ use std::vec::Vec;
 #[non_exhaustive]
 pub enum HexError {
     /// A record is malformed.
-    #[error("line {line}: {reason}")]
+    #[error("line {line}: {error}")]
     Record {
         /// 1-based line number.
         line: usize,
         /// What is wrong.
-        reason: String,
+        #[source]
+        error: ihex::ReaderError,
     },
     /// No data records.
     #[error("no data records")]
     Empty,
-    /// The data spans more than 4 GiB of addresses, or overlaps itself.
-    #[error("{0}")]
-    Layout(String),
+    /// Data beyond the 32-bit address space.
+    #[error("addresses beyond 4 GiB")]
+    BeyondFourGiB,
+    /// The data spans more addresses than a slot image can (the gaps
+    /// would be filled).
+    #[error("data spans {span:#x} bytes (from {start:#x}); at most {MAX_SPAN:#x} are supported")]
+    SpanTooLarge {
+        /// The lowest address.
+        start: u32,
+        /// Bytes from the lowest to the highest address.
+        span: u64,
+    },
 }
 
 /// Largest address span read from a HEX file (larger than any flash slot).
@@ -41,10 +51,8 @@ pub fn read(text: &str) -> Result<(u32, Vec<u8>), HexError> {
         if line.is_empty() {
             continue;
         }
-        let rec = Record::from_record_string(line).map_err(|e| HexError::Record {
-            line: i + 1,
-            reason: e.to_string(),
-        })?;
+        let rec = Record::from_record_string(line)
+            .map_err(|error| HexError::Record { line: i + 1, error })?;
         match rec {
             Record::Data { offset, value } => segments.push((base + u64::from(offset), value)),
             Record::EndOfFile => break,
@@ -63,19 +71,18 @@ pub fn read(text: &str) -> Result<(u32, Vec<u8>), HexError> {
         .map(|(a, d)| a + d.len() as u64)
         .max()
         .ok_or(HexError::Empty)?;
-    let min32 =
-        u32::try_from(min).map_err(|_| HexError::Layout("addresses beyond 4 GiB".into()))?;
-    let span = usize::try_from(max - min)
-        .map_err(|_| HexError::Layout("address span too large".into()))?;
+    let min32 = u32::try_from(min).map_err(|_| HexError::BeyondFourGiB)?;
     if max > 1 << 32 {
-        return Err(HexError::Layout("addresses beyond 4 GiB".into()));
+        return Err(HexError::BeyondFourGiB);
     }
     // The gaps are filled, so a sparse file could ask for gigabytes.
-    if span > MAX_SPAN {
-        return Err(HexError::Layout(std::format!(
-            "data spans {span:#x} bytes (from {min32:#x}); at most {MAX_SPAN:#x} are supported"
-        )));
-    }
+    let span = usize::try_from(max - min)
+        .ok()
+        .filter(|s| *s <= MAX_SPAN)
+        .ok_or(HexError::SpanTooLarge {
+            start: min32,
+            span: max - min,
+        })?;
     let mut out = std::vec![0xffu8; span];
     for (a, d) in segments {
         let at = (a - min) as usize;
@@ -191,6 +198,12 @@ mod tests {
     #[test]
     fn sparse_file_spanning_gigabytes_is_refused() {
         let text = write(&[(0, &[1u8][..]), (0xf000_0000, &[2u8][..])]);
-        assert!(matches!(read(&text), Err(HexError::Layout(_))));
+        assert!(matches!(
+            read(&text),
+            Err(HexError::SpanTooLarge {
+                start: 0,
+                span: 0xf000_0001
+            })
+        ));
     }
 }

@@ -2,11 +2,15 @@
 //! bootloader does it, all `no_std` and allocation-free (RSA aside); behind
 //! the `std` feature, building and signing images the way imgtool does.
 //!
-//! Principal types:
-//! - [`ImageHeader`] (32 bytes), [`ImageFlags`], [`ImageVersion`]
-//!   (`maj.min.rev+build`, imgtool's parsing rules);
-//! - [`TlvKind`] (every `IMAGE_TLV_*` type), [`TlvIter`] (mirrors
-//!   `boot/bootutil/src/tlv.c`), [`SliceTlvs`] for in-memory images;
+//! Principal items:
+//! - [`codec`]: the on-flash formats, decoded and encoded in one place:
+//!   [`ImageHeader`] (32 bytes), [`ImageFlags`], [`ImageVersion`]
+//!   (`maj.min.rev+build`, imgtool's parsing rules); [`TlvKind`] (every
+//!   `IMAGE_TLV_*` type), [`TlvIter`] (mirrors `boot/bootutil/src/tlv.c`),
+//!   [`SliceTlvs`] for in-memory images, [`codec::tlv::TlvWriter`];
+//!   [`Dependency`]; the slot trailer ([`codec::trailer`]: boot magic,
+//!   flags, [`codec::trailer::TrailerLayout`]), shared by the signer and
+//!   the boot core;
 //! - [`ImageSource`]: random-access reads from flash, a file or a slice;
 //! - [`validate`] with [`ValidateOptions`]: hash, key lookup, signature
 //!   (Ed25519 incl. pure, ECDSA P-256/P-384, RSA-2048/3072 PSS with the
@@ -16,8 +20,9 @@
 //! - [`keys`]: imgtool's key rules on top of the shared `key-files` loader
 //!   (PEM of any line width; PKCS#8 incl. encrypted, PKCS#1, SEC1, SPKI),
 //!   the embedded public key bytes, `getpub`/`getpriv` encodings;
-//! - [`sign`]: `imgtool sign` (`sign::build`, `sign::pad_to_slot`), with
-//!   every signer behind [`sign::ImageSigner`] (key file, HSM, `--fix-sig`);
+//! - [`sign`]: `imgtool sign`: [`sign::SignOptions`] →
+//!   [`sign::ImageBuilder`] → [`sign::BuiltImage::write_to`], with every
+//!   signer behind [`sign::ImageSigner`] (key file, HSM, `--fix-sig`);
 //! - [`enc`]: image encryption (key wrapping, AES-CTR, decryption);
 //! - [`hexfile`]: Intel HEX exactly as imgtool's `intelhex` writes it.
 //!
@@ -47,34 +52,34 @@
 //! ```
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_cfg))]
+#![warn(missing_docs, unreachable_pub)]
 
 #[cfg(feature = "alloc")]
 extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
-mod header;
-#[cfg(feature = "rsa")]
-mod rsa_verify;
+pub mod codec;
 mod source;
-mod tlv;
 mod verify;
 
-pub use header::{
-    HeaderError, ImageFlags, ImageHeader, ImageVersion, ReadHeaderError, VersionError,
-    IMAGE_HEADER_SIZE, IMAGE_MAGIC, IMAGE_MAGIC_V1,
+pub use codec::dependency::Dependency;
+pub use codec::header::{
+    HeaderError, ImageFlags, ImageHeader, ReadHeaderError, IMAGE_HEADER_SIZE, IMAGE_MAGIC,
+    IMAGE_MAGIC_V1,
 };
-#[cfg(feature = "std")]
-pub use source::IoSource;
-pub use source::{ImageSource, OutOfBounds};
-pub use tlv::{
+pub use codec::tlv::{
     find_protected, SliceTlvs, TlvEntry, TlvError, TlvIter, TlvKind, TLV_HEADER_SIZE,
     TLV_INFO_MAGIC, TLV_PROT_INFO_MAGIC,
 };
+pub use codec::version::{ImageVersion, VersionError};
+#[cfg(feature = "std")]
+pub use source::IoSource;
+pub use source::{ImageSource, OutOfBounds};
 pub use verify::{
     allowed_unprotected, ed25519_key_from_spki, image_hash, security_counter, validate,
-    Dependencies, Dependency, Digest, HashAlg, Hasher, SignatureKind, ValidateError,
-    ValidateOptions, Validated,
+    Dependencies, Digest, HashAlg, Hasher, SignatureKind, ValidateError, ValidateOptions,
+    Validated,
 };
 
 #[cfg(feature = "std")]

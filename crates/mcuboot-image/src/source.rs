@@ -1,5 +1,7 @@
 //! Where image bytes come from: a flash area, a file, or a slice in memory.
 
+#![warn(clippy::std_instead_of_core, clippy::alloc_instead_of_core)]
+
 /// Random-access reader over an image (or a whole slot), addressed from the
 /// image's first byte (the header).
 ///

@@ -1254,7 +1254,7 @@ mod tests {
     use crate::device::EmbeddedKey;
     use esp_secure::sbv2::{SigningKey as Sbv2Key, SigningScheme};
     use mcuboot_image::keys::{KeyType, McubootKey as _, PrivateKey};
-    use mcuboot_image::sign::{self, KeySigner, SignOptions};
+    use mcuboot_image::sign::{ImageBuilder, KeySigner, SignOptions, Trailer};
 
     /// A device of `target` whose flashed (unsigned) bootloader was built
     /// with the port defaults plus `conf`, and the MCUboot signer whose key
@@ -1331,14 +1331,11 @@ mod tests {
             if self.config.is_set("CONFIG_SECURE_FLASH_ENC_ENABLED") {
                 opts.max_align = Some(32);
             }
-            opts.pad = confirm;
-            opts.confirm = confirm;
-            let built = sign::build(payload, &opts, Some(&self.mcuboot), None).unwrap();
-            let mut bytes = built.bytes;
-            if confirm {
-                sign::pad_to_slot(&mut bytes, &opts, built.enc_tlv_len);
-            }
-            bytes
+            opts.trailer = Trailer::from_flags(false, false, confirm);
+            ImageBuilder::new(&opts)
+                .signer(Some(&self.mcuboot))
+                .to_vec(payload)
+                .unwrap()
         }
 
         fn boot(&mut self) -> ChipBootReport {
@@ -1583,8 +1580,11 @@ mod tests {
         let mut opts = SignOptions::new("1.0.0".parse().unwrap(), 32, slot_size);
         opts.pad_header = true;
         opts.align = 4;
-        let built = sign::build(payload, &opts, Some(&bench.mcuboot), None).unwrap();
-        bench.device.write_flash(primary, &built.bytes).unwrap();
+        let image = ImageBuilder::new(&opts)
+            .signer(Some(&bench.mcuboot))
+            .to_vec(payload)
+            .unwrap();
+        bench.device.write_flash(primary, &image).unwrap();
         let report = bench.boot();
         assert!(!report.boot.booted);
         let error = report.boot.error.unwrap();

@@ -4,8 +4,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
-use mcuboot_image::keys::{KeyFile, McubootKey as _, PublicKey};
-use mcuboot_image::sign::{BOOT_MAGIC_ALIGN8, BOOT_MAGIC_TAIL};
+use mcuboot_image::codec::trailer::{max_align_of_magic, TrailerLayout, MAGIC_SIZE};
+use mcuboot_image::keys::{KeyFile, McubootKey as _};
+use mcuboot_image::sign::allowed_hashes;
 use mcuboot_image::{
     validate, HashAlg, ImageHeader, SignatureKind, SliceTlvs, TlvKind, ValidateError,
     ValidateOptions,
@@ -24,16 +25,6 @@ pub struct VerifyArgs {
     json: bool,
     /// The image (binary, or Intel HEX when named *.hex).
     imgfile: PathBuf,
-}
-
-/// Hash algorithms imgtool accepts for a key (`image.py` `ALLOWED_KEY_SHA`).
-fn allowed_hashes(key: &PublicKey, public_only: bool) -> &'static [HashAlg] {
-    match key {
-        PublicKey::P384(_) => &[HashAlg::Sha384],
-        PublicKey::P256(_) if public_only => &[HashAlg::Sha256, HashAlg::Sha512],
-        PublicKey::P256(_) | PublicKey::Rsa(_) => &[HashAlg::Sha256],
-        _ => &[HashAlg::Sha256, HashAlg::Sha512],
-    }
 }
 
 pub fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
@@ -65,7 +56,7 @@ pub fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
         let kind = public.signature_kind().with_context(|| {
             format!("-k/--key: a {} key cannot verify signatures", public.kind())
         })?;
-        if !pure && !allowed_hashes(&public, matches!(k, KeyFile::Public(_))).contains(&hash_alg) {
+        if !pure && !allowed_hashes(kind, matches!(k, KeyFile::Public(_))).contains(&hash_alg) {
             bail!(
                 "-k/--key: a {} key does not match the image's {} hash TLV",
                 public.kind(),
@@ -131,6 +122,14 @@ fn hex_string(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
+/// `dumpinfo -f`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum DumpFormat {
+    Human,
+    Yaml,
+    Json,
+}
+
 #[derive(Debug, clap::Args)]
 pub struct DumpinfoArgs {
     /// The image (binary, or Intel HEX when named *.hex).
@@ -139,8 +138,8 @@ pub struct DumpinfoArgs {
     #[arg(long = "json")]
     json: bool,
     /// Output format (`json` = --json; `yaml` prints the same JSON, which is valid YAML).
-    #[arg(short = 'f', long = "format", value_parser = ["human", "yaml", "json"])]
-    format: Option<String>,
+    #[arg(short = 'f', long = "format", value_enum)]
+    format: Option<DumpFormat>,
     /// Write to this file instead of stdout.
     #[arg(short = 'o', long = "outfile", value_name = "filename")]
     outfile: Option<PathBuf>,
@@ -151,19 +150,17 @@ pub struct DumpinfoArgs {
 
 /// The trailer as imgtool writes it: magic variant (→ max-align) and image_ok.
 fn trailer_info(image: &[u8], image_end: usize) -> serde_json::Value {
-    if image.len() < image_end + 16 {
-        return json!({ "present": false });
-    }
-    let Some(magic) = image.get(image.len() - 16..) else {
+    let magic_len = MAGIC_SIZE as usize;
+    let Some(magic) = image
+        .len()
+        .checked_sub(magic_len)
+        .filter(|start| *start >= image_end)
+        .and_then(|start| image.get(start..))
+        .and_then(|m| <&[u8; 16]>::try_from(m).ok())
+    else {
         return json!({ "present": false });
     };
-    let max_align = if magic == BOOT_MAGIC_ALIGN8 {
-        Some(8usize)
-    } else if magic[2..] == BOOT_MAGIC_TAIL {
-        Some(usize::from(u16::from_le_bytes([magic[0], magic[1]])))
-    } else {
-        None
-    };
+    let max_align = max_align_of_magic(magic);
     let erased = magic.iter().all(|b| *b == 0xff) || magic.iter().all(|b| *b == 0);
     let state = match (max_align, erased) {
         (Some(_), _) => "good",
@@ -177,7 +174,8 @@ fn trailer_info(image: &[u8], image_end: usize) -> serde_json::Value {
         "magic_state": state,
     });
     if let Some(a) = max_align.filter(|a| matches!(a, 8 | 16 | 32)) {
-        let off = image.len().checked_sub(16usize.div_ceil(a) * a + a);
+        let from_end = TrailerLayout::new(a, 1, 0).image_ok_from_end() as usize;
+        let off = image.len().checked_sub(from_end);
         if let Some((off, b)) = off.and_then(|o| image.get(o).map(|b| (o, b))) {
             out["max_align"] = json!(a);
             out["image_ok_offset"] = json!(off);
@@ -244,7 +242,7 @@ pub fn dumpinfo(a: DumpinfoArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     // JSON is also valid YAML, so `-f yaml` gets the same document.
-    let text = if a.json || matches!(a.format.as_deref(), Some("json" | "yaml")) {
+    let text = if a.json || matches!(a.format, Some(DumpFormat::Json | DumpFormat::Yaml)) {
         serde_json::to_string_pretty(&info)? + "\n"
     } else {
         human(&hdr, &tlvs, &info)

@@ -1,9 +1,10 @@
-//! The 32-byte MCUboot image header and image version
-//! (`boot/bootutil/include/bootutil/image.h`, reference/mcuboot.md §1.1, §1.2, §1.8).
+//! The 32-byte MCUboot image header (`boot/bootutil/include/bootutil/image.h`,
+//! reference/mcuboot.md §1.1, §1.2).
 
 use core::fmt;
-use core::str::FromStr;
 
+use super::reader::{ArrayWriter, Reader};
+use super::version::ImageVersion;
 use crate::source::ImageSource;
 
 /// `IMAGE_MAGIC` (`image.h`).
@@ -119,144 +120,6 @@ impl fmt::Debug for ImageFlags {
     }
 }
 
-/// `struct image_version` (`image.h`): 8 bytes, `u8 major, u8 minor,
-/// u16 revision, u32 build_num`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
-pub struct ImageVersion {
-    /// `iv_major`.
-    pub major: u8,
-    /// `iv_minor`.
-    pub minor: u8,
-    /// `iv_revision`.
-    pub revision: u16,
-    /// `iv_build_num`.
-    pub build: u32,
-}
-
-impl ImageVersion {
-    /// Encoded size.
-    pub const SIZE: usize = 8;
-
-    /// Little-endian encoding, as in the header and the DEPENDENCY TLV.
-    #[must_use]
-    pub fn to_bytes(self) -> [u8; 8] {
-        let mut b = [0u8; 8];
-        b[0] = self.major;
-        b[1] = self.minor;
-        b[2..4].copy_from_slice(&self.revision.to_le_bytes());
-        b[4..8].copy_from_slice(&self.build.to_le_bytes());
-        b
-    }
-
-    /// Decodes the 8-byte little-endian encoding.
-    #[must_use]
-    pub fn from_bytes(b: &[u8; 8]) -> Self {
-        Self {
-            major: b[0],
-            minor: b[1],
-            revision: u16::from_le_bytes([b[2], b[3]]),
-            build: u32::from_le_bytes([b[4], b[5], b[6], b[7]]),
-        }
-    }
-
-    /// imgtool's `-s auto` security counter: `major << 24 | minor << 16 | revision`
-    /// (`image.py` `Image.create`).
-    #[must_use]
-    pub fn security_counter(self) -> u32 {
-        (u32::from(self.major) << 24) | (u32::from(self.minor) << 16) | u32::from(self.revision)
-    }
-
-    /// `boot_compare_version` (`bootutil_loader.c`): major, minor, revision,
-    /// and the build number only when `with_build` (`MCUBOOT_VERSION_CMP_USE_BUILD_NUMBER`).
-    #[must_use]
-    pub fn compare(&self, other: &Self, with_build: bool) -> core::cmp::Ordering {
-        let a = (self.major, self.minor, self.revision);
-        let b = (other.major, other.minor, other.revision);
-        a.cmp(&b).then(if with_build {
-            self.build.cmp(&other.build)
-        } else {
-            core::cmp::Ordering::Equal
-        })
-    }
-}
-
-impl fmt::Display for ImageVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}.{}.{}+{}",
-            self.major, self.minor, self.revision, self.build
-        )
-    }
-}
-
-/// Why a version string was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum VersionError {
-    /// Not of the form `maj[.min[.rev[+build]]]` with decimal parts
-    /// without leading zeros (imgtool `version.py` `version_re`).
-    Syntax,
-    /// A part is too large for its header field (major/minor 255,
-    /// revision 65535, build 4294967295).
-    OutOfRange,
-}
-
-impl fmt::Display for VersionError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Syntax => f.write_str(
-                "expected maj.min.rev+build (decimal, later parts optional, no leading zeros)",
-            ),
-            Self::OutOfRange => f.write_str(
-                "a part is out of range (major and minor <= 255, revision <= 65535, build <= 4294967295)",
-            ),
-        }
-    }
-}
-
-impl core::error::Error for VersionError {}
-
-/// One decimal part as imgtool's regex accepts it: `0` or `[1-9][0-9]*`.
-fn version_part(s: &str) -> Result<u64, VersionError> {
-    let bytes = s.as_bytes();
-    let ok = !bytes.is_empty()
-        && bytes.iter().all(u8::is_ascii_digit)
-        && (bytes.len() == 1 || bytes.first() != Some(&b'0'));
-    if !ok {
-        return Err(VersionError::Syntax);
-    }
-    // More than 20 digits cannot fit any field; report range, not syntax.
-    s.parse::<u64>().map_err(|_| VersionError::OutOfRange)
-}
-
-impl FromStr for ImageVersion {
-    type Err = VersionError;
-
-    /// Parses `maj[.min[.rev[+build]]]` exactly as imgtool's `decode_version`:
-    /// missing parts are 0, `+build` only after a revision.
-    fn from_str(s: &str) -> Result<Self, VersionError> {
-        let (main, build) = match s.split_once('+') {
-            Some((m, b)) => (m, Some(b)),
-            None => (s, None),
-        };
-        let mut parts = main.split('.');
-        let major = version_part(parts.next().ok_or(VersionError::Syntax)?)?;
-        let minor = parts.next().map(version_part).transpose()?;
-        let revision = parts.next().map(version_part).transpose()?;
-        if parts.next().is_some() || (build.is_some() && revision.is_none()) {
-            return Err(VersionError::Syntax);
-        }
-        let build = build.map(version_part).transpose()?;
-        Ok(Self {
-            major: u8::try_from(major).map_err(|_| VersionError::OutOfRange)?,
-            minor: u8::try_from(minor.unwrap_or(0)).map_err(|_| VersionError::OutOfRange)?,
-            revision: u16::try_from(revision.unwrap_or(0)).map_err(|_| VersionError::OutOfRange)?,
-            build: u32::try_from(build.unwrap_or(0)).map_err(|_| VersionError::OutOfRange)?,
-        })
-    }
-}
-
 /// Why a header was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -317,20 +180,21 @@ impl ImageHeader {
     /// Decodes the 32 bytes without judging them (any magic).
     #[must_use]
     pub fn decode(b: &[u8; 32]) -> Self {
-        let u16_at = |i: usize| u16::from_le_bytes([b[i], b[i + 1]]);
-        let u32_at = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
-        let mut ver = [0u8; 8];
-        ver.copy_from_slice(&b[0x14..0x1c]);
-        Self {
-            magic: u32_at(0),
-            load_addr: u32_at(4),
-            hdr_size: u16_at(8),
-            protect_tlv_size: u16_at(10),
-            img_size: u32_at(12),
-            flags: ImageFlags(u32_at(16)),
-            version: ImageVersion::from_bytes(&ver),
-            pad1: u32_at(0x1c),
-        }
+        // 32 bytes always hold every field.
+        Self::read(&mut Reader::new(b)).unwrap_or_default()
+    }
+
+    fn read(r: &mut Reader<'_>) -> Option<Self> {
+        Some(Self {
+            magic: r.u32()?,
+            load_addr: r.u32()?,
+            hdr_size: r.u16()?,
+            protect_tlv_size: r.u16()?,
+            img_size: r.u32()?,
+            flags: ImageFlags(r.u32()?),
+            version: ImageVersion::read(r)?,
+            pad1: r.u32()?,
+        })
     }
 
     /// Parses the start of `bytes` as a valid header: right magic, a header
@@ -376,16 +240,16 @@ impl ImageHeader {
     /// Encodes the header.
     #[must_use]
     pub fn to_bytes(&self) -> [u8; 32] {
-        let mut b = [0u8; 32];
-        b[0..4].copy_from_slice(&self.magic.to_le_bytes());
-        b[4..8].copy_from_slice(&self.load_addr.to_le_bytes());
-        b[8..10].copy_from_slice(&self.hdr_size.to_le_bytes());
-        b[10..12].copy_from_slice(&self.protect_tlv_size.to_le_bytes());
-        b[12..16].copy_from_slice(&self.img_size.to_le_bytes());
-        b[16..20].copy_from_slice(&self.flags.0.to_le_bytes());
-        b[20..28].copy_from_slice(&self.version.to_bytes());
-        b[28..32].copy_from_slice(&self.pad1.to_le_bytes());
-        b
+        ArrayWriter::<IMAGE_HEADER_SIZE>::new()
+            .u32(self.magic)
+            .u32(self.load_addr)
+            .u16(self.hdr_size)
+            .u16(self.protect_tlv_size)
+            .u32(self.img_size)
+            .u32(self.flags.0)
+            .put(&self.version.to_bytes())
+            .u32(self.pad1)
+            .finish()
     }
 
     /// `BOOT_TLV_OFF(hdr)`: offset of the first TLV info header
@@ -428,31 +292,7 @@ impl<E: fmt::Debug + fmt::Display> core::error::Error for ReadHeaderError<E> {}
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    extern crate std;
     use super::*;
-    use std::string::ToString;
-
-    #[test]
-    fn version_parse_follows_imgtool_rules() {
-        let v: ImageVersion = "1.2.3+4".parse().unwrap();
-        assert_eq!((v.major, v.minor, v.revision, v.build), (1, 2, 3, 4));
-        assert_eq!("7".parse::<ImageVersion>().unwrap().to_string(), "7.0.0+0");
-        assert_eq!("0.5".parse::<ImageVersion>().unwrap().minor, 5);
-        for bad in [
-            "", "01", "1.", "1..2", "1.2+3", "1.2.3.4", "a", "1.2.3+", "-1", " 1",
-        ] {
-            assert_eq!(
-                bad.parse::<ImageVersion>(),
-                Err(VersionError::Syntax),
-                "{bad}"
-            );
-        }
-        assert_eq!("256".parse::<ImageVersion>(), Err(VersionError::OutOfRange));
-        assert_eq!(
-            "1.2.65536".parse::<ImageVersion>(),
-            Err(VersionError::OutOfRange)
-        );
-    }
 
     #[test]
     fn header_round_trip() {

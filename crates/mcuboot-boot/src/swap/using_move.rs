@@ -15,12 +15,16 @@
 
 use embedded_storage::nor_flash::NorFlash;
 
-use crate::config::{Area, Slot};
+use super::SectorCopy;
+use crate::config::Slot;
 use crate::error::BootError;
 use crate::flash::Res;
+use crate::geometry::Area;
 use crate::loader::Loader;
 use crate::status::{Op, Source, Status};
-use crate::trailer::{align_up, MagicState, SwapType};
+use mcuboot_image::codec::trailer::align_up;
+
+use crate::trailer::{MagicState, SwapType};
 
 impl<F: NorFlash> Loader<'_, '_, '_, F> {
     /// Size of primary sector 0: the unit of swap-move and swap-offset.
@@ -80,16 +84,9 @@ impl<F: NorFlash> Loader<'_, '_, '_, F> {
     pub(crate) fn move_header_location(
         &mut self,
         slot: Slot,
-        bs: Option<&Status>,
+        bs: &Status,
+        swap_size: u32,
     ) -> Res<(Area, u32), F> {
-        let Some(bs) = bs else {
-            return Ok((self.area(slot), 0));
-        };
-        if bs.is_reset(self.strategy()) {
-            return Ok((self.area(slot), 0));
-        }
-        let tr = self.find_status_trailer()?;
-        let swap_size = tr.read_swap_size(&mut self.fl)?;
         let last = self.move_last_idx(swap_size)?;
         let sz = self.unit()?;
         let mut slot = slot;
@@ -102,10 +99,7 @@ impl<F: NorFlash> Loader<'_, '_, '_, F> {
             }
             Op::Swap => {
                 if bs.idx > 1 && bs.idx <= last {
-                    slot = match slot {
-                        Slot::Primary => Slot::Secondary,
-                        Slot::Secondary => Slot::Primary,
-                    };
+                    slot = slot.other();
                 } else if bs.idx == 1 {
                     if slot == Slot::Primary {
                         off = sz;
@@ -188,27 +182,25 @@ impl<F: NorFlash> Loader<'_, '_, '_, F> {
         Ok(())
     }
 
-    /// `boot_swap_sectors` (move).
+    /// `boot_swap_sectors` (move): `sec[idx-1]` → `pri[idx-1]`, then the
+    /// old sector, moved up to `pri[idx]`, → `sec[idx-1]`.
     fn move_swap_sectors(&mut self, idx: u32, sz: u32, bs: &mut Status) -> Res<(), F> {
         let pgeo = self.geo(Slot::Primary)?;
         let sgeo = self.geo(Slot::Secondary)?;
-        let (pri, sec) = (self.area(Slot::Primary), self.area(Slot::Secondary));
-        let pri_up_off = pgeo.sector(idx).0;
         let pri_off = pgeo.sector(idx - 1).0;
         let sec_off = sgeo.sector(idx - 1).0;
-        if bs.state == 1 {
-            self.fl.erase_region(&pgeo, pri_off, sz, false)?;
-            self.fl.copy(sec, sec_off, pri, pri_off, sz)?;
-            self.write_status(bs)?;
-            bs.state = 2;
-        }
-        if bs.state == 2 {
-            self.fl.erase_region(&sgeo, sec_off, sz, false)?;
-            self.fl.copy(pri, pri_up_off, sec, sec_off, sz)?;
-            self.write_status(bs)?;
-            bs.idx += 1;
-            bs.state = 1;
-        }
-        Ok(())
+        let to_primary = SectorCopy {
+            from: Slot::Secondary,
+            from_off: sec_off,
+            to: Slot::Primary,
+            to_off: pri_off,
+        };
+        let to_secondary = SectorCopy {
+            from: Slot::Primary,
+            from_off: pgeo.sector(idx).0,
+            to: Slot::Secondary,
+            to_off: sec_off,
+        };
+        self.two_state_step(bs, sz, Some(to_primary), Some(to_secondary))
     }
 }

@@ -20,12 +20,15 @@
 use embedded_storage::nor_flash::NorFlash;
 use mcuboot_image::{ImageHeader, IMAGE_MAGIC};
 
+use super::SectorCopy;
 use crate::config::Slot;
 use crate::error::BootError;
 use crate::flash::Res;
 use crate::loader::Loader;
 use crate::status::{Op, Source, Status};
-use crate::trailer::{align_up, MagicState, SwapType};
+use mcuboot_image::codec::trailer::align_up;
+
+use crate::trailer::{MagicState, SwapType};
 
 impl<F: NorFlash> Loader<'_, '_, '_, F> {
     /// `boot_slots_compatible` (offset): equal sector counts or one more in
@@ -247,7 +250,8 @@ impl<F: NorFlash> Loader<'_, '_, '_, F> {
         Ok(())
     }
 
-    /// `boot_swap_sectors` (offset upgrade).
+    /// `boot_swap_sectors` (offset upgrade): `pri[idx]` → `sec[idx]` (the
+    /// old image moves down one sector), then `sec[idx+1]` → `pri[idx]`.
     fn offset_swap_sectors(
         &mut self,
         idx: u32,
@@ -258,31 +262,29 @@ impl<F: NorFlash> Loader<'_, '_, '_, F> {
     ) -> Res<(), F> {
         let pgeo = self.geo(Slot::Primary)?;
         let sgeo = self.geo(Slot::Secondary)?;
-        let (pri, sec) = (self.area(Slot::Primary), self.area(Slot::Secondary));
         let pri_off = pgeo.sector(idx).0;
-        let sec_off = sgeo.sector(idx).0;
-        let sec_up_off = pgeo.sector(idx + 1).0;
-        if bs.state == 1 {
-            if !skip_primary {
-                self.fl.erase_region(&sgeo, sec_off, sz, false)?;
-                self.fl.copy(pri, pri_off, sec, sec_off, sz)?;
-            }
-            self.write_status(bs)?;
-            bs.state = 2;
-        }
-        if bs.state == 2 {
-            if !skip_secondary {
-                self.fl.erase_region(&pgeo, pri_off, sz, false)?;
-                self.fl.copy(sec, sec_up_off, pri, pri_off, sz)?;
-            }
-            self.write_status(bs)?;
-            bs.idx += 1;
-            bs.state = 1;
-        }
-        Ok(())
+        let old_down = SectorCopy {
+            from: Slot::Primary,
+            from_off: pri_off,
+            to: Slot::Secondary,
+            to_off: sgeo.sector(idx).0,
+        };
+        let new_in = SectorCopy {
+            from: Slot::Secondary,
+            from_off: pgeo.sector(idx + 1).0,
+            to: Slot::Primary,
+            to_off: pri_off,
+        };
+        self.two_state_step(
+            bs,
+            sz,
+            (!skip_primary).then_some(old_down),
+            (!skip_secondary).then_some(new_in),
+        )
     }
 
-    /// `boot_swap_sectors_revert` (offset).
+    /// `boot_swap_sectors_revert` (offset): `pri[idx]` → `sec[idx+1]`, then
+    /// `sec[idx]` → `pri[idx]`.
     fn offset_revert_sectors(
         &mut self,
         idx: u32,
@@ -293,27 +295,24 @@ impl<F: NorFlash> Loader<'_, '_, '_, F> {
     ) -> Res<(), F> {
         let pgeo = self.geo(Slot::Primary)?;
         let sgeo = self.geo(Slot::Secondary)?;
-        let (pri, sec) = (self.area(Slot::Primary), self.area(Slot::Secondary));
         let pri_off = pgeo.sector(idx).0;
-        let sec_off = sgeo.sector(idx + 1).0;
-        let sec_up_off = pgeo.sector(idx).0;
-        if bs.state == 1 {
-            if !skip_primary {
-                self.fl.erase_region(&sgeo, sec_off, sz, false)?;
-                self.fl.copy(pri, pri_off, sec, sec_off, sz)?;
-            }
-            self.write_status(bs)?;
-            bs.state = 2;
-        }
-        if bs.state == 2 {
-            if !skip_secondary {
-                self.fl.erase_region(&pgeo, pri_off, sz, false)?;
-                self.fl.copy(sec, sec_up_off, pri, pri_off, sz)?;
-            }
-            self.write_status(bs)?;
-            bs.idx += 1;
-            bs.state = 1;
-        }
-        Ok(())
+        let new_up = SectorCopy {
+            from: Slot::Primary,
+            from_off: pri_off,
+            to: Slot::Secondary,
+            to_off: sgeo.sector(idx + 1).0,
+        };
+        let old_in = SectorCopy {
+            from: Slot::Secondary,
+            from_off: pgeo.sector(idx).0,
+            to: Slot::Primary,
+            to_off: pri_off,
+        };
+        self.two_state_step(
+            bs,
+            sz,
+            (!skip_primary).then_some(new_up),
+            (!skip_secondary).then_some(old_in),
+        )
     }
 }

@@ -1,146 +1,10 @@
-//! TLV areas after the payload and their iterator, mirroring
-//! `boot/bootutil/src/tlv.c` (reference/mcuboot.md §1.3, §1.4).
+//! Reading the TLV areas (`boot/bootutil/src/tlv.c`).
 
 use core::fmt;
 
-use crate::header::ImageHeader;
-use crate::source::ImageSource;
-
-/// `IMAGE_TLV_INFO_MAGIC` (`image.h`): the unprotected area's info header.
-pub const TLV_INFO_MAGIC: u16 = 0x6907;
-/// `IMAGE_TLV_PROT_INFO_MAGIC` (`image.h`): the protected area's info header.
-pub const TLV_PROT_INFO_MAGIC: u16 = 0x6908;
-/// Size of `struct image_tlv_info` and of `struct image_tlv` (`image.h`).
-pub const TLV_HEADER_SIZE: u32 = 4;
-
-macro_rules! tlv_kinds {
-    ($( $(#[$doc:meta])* $name:ident = $val:literal => $cname:literal, )*) => {
-        /// A TLV type (`IMAGE_TLV_*` in `image.h`; imgtool `TLV_VALUES`).
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        #[non_exhaustive]
-        pub enum TlvKind {
-            $( $(#[$doc])* $name, )*
-            /// Vendor-defined type (`0xXXa0..=0xXXfe`, imgtool `--custom-tlv`).
-            Vendor(u16),
-            /// Any other value.
-            Unknown(u16),
-        }
-
-        impl TlvKind {
-            /// The 16-bit `it_type`.
-            #[must_use]
-            pub const fn code(self) -> u16 {
-                match self {
-                    $( Self::$name => $val, )*
-                    Self::Vendor(v) | Self::Unknown(v) => v,
-                }
-            }
-
-            /// Classifies a raw `it_type`.
-            #[must_use]
-            pub const fn from_code(code: u16) -> Self {
-                match code {
-                    $( $val => Self::$name, )*
-                    v if is_vendor_code(v) => Self::Vendor(v),
-                    v => Self::Unknown(v),
-                }
-            }
-
-            /// MCUboot's name without the `IMAGE_TLV_` prefix (`"SHA256"`), or
-            /// `None` for vendor and unknown types.
-            #[must_use]
-            pub const fn name(self) -> Option<&'static str> {
-                match self {
-                    $( Self::$name => Some($cname), )*
-                    Self::Vendor(_) | Self::Unknown(_) => None,
-                }
-            }
-        }
-    };
-}
-
-/// Vendor range: low byte `0xa0..=0xff` except `IMAGE_TLV_ANY` (`image.h`);
-/// imgtool's `--custom-tlv` accepts `0xa0..=0xfffe` whose low byte is `>= 0xa0`.
-const fn is_vendor_code(v: u16) -> bool {
-    let low = v & 0xff;
-    low >= 0xa0 && v != 0xffff
-}
-
-tlv_kinds! {
-    /// Hash of the signing public key.
-    KeyHash = 0x01 => "KEYHASH",
-    /// The full public key (DER).
-    PubKey = 0x02 => "PUBKEY",
-    /// SHA-256 of the hashed region.
-    Sha256 = 0x10 => "SHA256",
-    /// SHA-384 of the hashed region.
-    Sha384 = 0x11 => "SHA384",
-    /// SHA-512 of the hashed region.
-    Sha512 = 0x12 => "SHA512",
-    /// RSA-2048 PSS signature.
-    Rsa2048Pss = 0x20 => "RSA2048_PSS",
-    /// Obsolete ECDSA P-224 signature.
-    Ecdsa224 = 0x21 => "ECDSA224",
-    /// ECDSA (P-256 or P-384) DER signature.
-    EcdsaSig = 0x22 => "ECDSA_SIG",
-    /// RSA-3072 PSS signature.
-    Rsa3072Pss = 0x23 => "RSA3072_PSS",
-    /// Ed25519 signature.
-    Ed25519 = 0x24 => "ED25519",
-    /// Signature over the image itself, not its digest (value 1).
-    SigPure = 0x25 => "SIG_PURE",
-    /// RSA-OAEP wrapped AES key.
-    EncRsa2048 = 0x30 => "ENC_RSA2048",
-    /// AES key-wrapped AES key.
-    EncKw = 0x31 => "ENC_KW",
-    /// ECIES-P256 wrapped AES key.
-    EncEc256 = 0x32 => "ENC_EC256",
-    /// ECIES-X25519 (SHA-256) wrapped AES key.
-    EncX25519 = 0x33 => "ENC_X25519",
-    /// ECIES-X25519 (SHA-512) wrapped AES key.
-    EncX25519Sha512 = 0x34 => "ENC_X25519_SHA512",
-    /// Dependency on another image's version.
-    Dependency = 0x40 => "DEPENDENCY",
-    /// Security counter.
-    SecCnt = 0x50 => "SEC_CNT",
-    /// Measured-boot record (CBOR).
-    BootRecord = 0x60 => "BOOT_RECORD",
-    /// Decompressed size.
-    DecompSize = 0x70 => "DECOMP_SIZE",
-    /// Hash of the decompressed image.
-    DecompSha = 0x71 => "DECOMP_SHA",
-    /// Signature of the decompressed image.
-    DecompSignature = 0x72 => "DECOMP_SIGNATURE",
-    /// Compressed and decrypted size.
-    CompDecSize = 0x73 => "COMP_DEC_SIZE",
-    /// Vendor UUID.
-    UuidVid = 0x74 => "UUID_VID",
-    /// Class UUID.
-    UuidCid = 0x75 => "UUID_CID",
-    /// Iterator wildcard (`IMAGE_TLV_ANY`); never stored.
-    Any = 0xffff => "ANY",
-}
-
-impl From<u16> for TlvKind {
-    fn from(code: u16) -> Self {
-        Self::from_code(code)
-    }
-}
-
-impl From<TlvKind> for u16 {
-    fn from(kind: TlvKind) -> u16 {
-        kind.code()
-    }
-}
-
-impl fmt::Display for TlvKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.name() {
-            Some(n) => f.write_str(n),
-            None => write!(f, "{:#06x}", self.code()),
-        }
-    }
-}
+use super::{TlvKind, TLV_HEADER_SIZE, TLV_INFO_MAGIC, TLV_PROT_INFO_MAGIC};
+use crate::codec::header::ImageHeader;
+use crate::source::{ImageSource, OutOfBounds};
 
 /// The TLV area is malformed (`tlv.c` returns -1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -262,7 +126,7 @@ impl TlvIter {
         prot_only: bool,
     ) -> Result<Self, TlvError<S::Error>> {
         let off = hdr.tlv_offset().ok_or(TlvError::Overflow)?;
-        let (mut magic, mut tot) = read_info(src, off)?;
+        let (mut magic, mut tot) = read_pair(src, off)?;
         if magic == TLV_PROT_INFO_MAGIC {
             if hdr.protect_tlv_size != tot {
                 return Err(TlvError::ProtectedSizeMismatch {
@@ -276,7 +140,7 @@ impl TlvIter {
                 return Err(TlvError::BadInfoSize(tot));
             }
             let next = off.checked_add(u32::from(tot)).ok_or(TlvError::Overflow)?;
-            (magic, tot) = read_info(src, next)?;
+            (magic, tot) = read_pair(src, next)?;
         } else if hdr.protect_tlv_size != 0 {
             return Err(TlvError::MissingProtectedArea);
         }
@@ -321,12 +185,6 @@ impl TlvIter {
         self.tlv_end
     }
 
-    /// `bootutil_tlv_iter_is_prot`: whether data at `offset` is protected.
-    #[must_use]
-    pub fn is_protected(&self, offset: u32) -> bool {
-        offset < self.prot_end
-    }
-
     /// `bootutil_tlv_iter_next`: the next matching TLV, `Ok(None)` at the end.
     ///
     /// # Errors
@@ -354,10 +212,7 @@ impl TlvIter {
             if data_off > area_end {
                 return Err(TlvError::Overrun { offset: at });
             }
-            let mut raw = [0u8; 4];
-            src.read_at(at, &mut raw).map_err(TlvError::Read)?;
-            let code = u16::from_le_bytes([raw[0], raw[1]]);
-            let len = u16::from_le_bytes([raw[2], raw[3]]);
+            let (code, len) = read_pair(src, at)?;
             let next = data_off
                 .checked_add(u32::from(len))
                 .ok_or(TlvError::Overflow)?;
@@ -379,16 +234,16 @@ impl TlvIter {
     }
 }
 
-fn read_info<S: ImageSource + ?Sized>(
+/// Reads the two `u16` fields of an info header (`it_magic`, `it_tlv_tot`)
+/// or a TLV header (`it_type`, `it_len`) at `off`.
+fn read_pair<S: ImageSource + ?Sized>(
     src: &mut S,
     off: u32,
 ) -> Result<(u16, u16), TlvError<S::Error>> {
     let mut raw = [0u8; 4];
     src.read_at(off, &mut raw).map_err(TlvError::Read)?;
-    Ok((
-        u16::from_le_bytes([raw[0], raw[1]]),
-        u16::from_le_bytes([raw[2], raw[3]]),
-    ))
+    let [a, b, c, d] = raw;
+    Ok((u16::from_le_bytes([a, b]), u16::from_le_bytes([c, d])))
 }
 
 /// Finds the first TLV of `kind` in the protected area, reading at most
@@ -418,10 +273,7 @@ impl<'a> SliceTlvs<'a> {
     ///
     /// # Errors
     /// [`TlvError`] when the info headers are inconsistent.
-    pub fn new(
-        image: &'a [u8],
-        hdr: &ImageHeader,
-    ) -> Result<Self, TlvError<crate::source::OutOfBounds>> {
+    pub fn new(image: &'a [u8], hdr: &ImageHeader) -> Result<Self, TlvError<OutOfBounds>> {
         let mut src = image;
         let iter = TlvIter::begin(&mut src, hdr, None, false)?;
         Ok(Self {
@@ -439,7 +291,7 @@ impl<'a> SliceTlvs<'a> {
 }
 
 impl<'a> Iterator for SliceTlvs<'a> {
-    type Item = Result<(TlvEntry, &'a [u8]), TlvError<crate::source::OutOfBounds>>;
+    type Item = Result<(TlvEntry, &'a [u8]), TlvError<OutOfBounds>>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.failed {
@@ -451,7 +303,7 @@ impl<'a> Iterator for SliceTlvs<'a> {
                 Some(d) => Some(Ok((e, d))),
                 None => {
                     self.failed = true;
-                    Some(Err(TlvError::Read(crate::source::OutOfBounds {
+                    Some(Err(TlvError::Read(OutOfBounds {
                         offset: e.offset,
                         len: usize::from(e.len),
                     })))

@@ -1,0 +1,375 @@
+//! The protected TLVs (hashed with the image), in imgtool's order
+//! (`image.py` `Image.create`): security counter, boot record,
+//! dependencies, vendor and class UUIDs, custom TLVs; and imgtool's text
+//! forms of them (`-d`, `--vid`/`--cid`, `--custom-tlv`).
+
+use std::sync::LazyLock;
+use std::vec::Vec;
+
+use uuid::Uuid;
+
+use super::error::{OptionError, SignError};
+use super::options::{SecurityCounter, SignOptions};
+use crate::codec::tlv::{TlvArea, TlvKind, TlvWriter};
+use crate::{Dependency, HashAlg, ImageVersion, VersionError};
+
+/// Custom protected TLVs (`--custom-tlv`, `--custom-tlv-file`), in order,
+/// each type at most once.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CustomTlvs(Vec<(TlvKind, Vec<u8>)>);
+
+impl CustomTlvs {
+    /// Adds a TLV of type `code`, by imgtool's rules: not the same type
+    /// twice, a type inside [`crate::codec::tlv::CUSTOM_TLV_RANGE`], a
+    /// value a TLV can hold.
+    ///
+    /// # Errors
+    /// [`OptionError::DuplicateCustomTlv`], [`OptionError::CustomTlvType`]
+    /// or [`OptionError::CustomTlvTooLong`].
+    pub fn push(&mut self, code: u64, value: Vec<u8>) -> Result<(), OptionError> {
+        if let Some(dup) = self.0.iter().find(|(k, _)| u64::from(k.code()) == code) {
+            return Err(OptionError::DuplicateCustomTlv(dup.0.code()));
+        }
+        let kind = TlvKind::custom(code)?;
+        if u16::try_from(value.len()).is_err() {
+            return Err(OptionError::CustomTlvTooLong {
+                kind: kind.code(),
+                len: value.len(),
+            });
+        }
+        self.0.push((kind, value));
+        Ok(())
+    }
+
+    /// The TLVs in the order they were added.
+    pub fn iter(&self) -> impl Iterator<Item = (TlvKind, &[u8])> {
+        self.0.iter().map(|(k, v)| (*k, v.as_slice()))
+    }
+
+    /// True when there are none.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// imgtool's `--custom-tlv TAG VALUE` value: `0x` and an even number of
+/// hex digits (Python's `bytes.fromhex`, whitespace between bytes
+/// allowed), else the text itself in UTF-8.
+///
+/// # Errors
+/// [`OptionError::CustomTlvHex`] for bad hex after `0x`.
+pub fn custom_tlv_value(text: &str) -> Result<Vec<u8>, OptionError> {
+    let Some(digits) = text.strip_prefix("0x") else {
+        return Ok(text.as_bytes().to_vec());
+    };
+    if digits.len() % 2 != 0 {
+        return Err(OptionError::CustomTlvHex);
+    }
+    let compact: Vec<u8> = digits
+        .bytes()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
+    hex::decode(compact).map_err(|_| OptionError::CustomTlvHex)
+}
+
+/// imgtool's `-d` text could not be read (`main.py` `get_dependencies`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DependencyError {
+    /// No `(<image_ID>` in the text.
+    #[error("expected \"(<image_ID>,<image_version>), ...\"")]
+    Syntax,
+    /// Different numbers of image ids and versions.
+    #[error("{images} image ids but {versions} versions; expected \"(<image_ID>,<image_version>), ...\"")]
+    CountMismatch {
+        /// Image ids found.
+        images: usize,
+        /// Versions found.
+        versions: usize,
+    },
+    /// An image id beyond the one byte a DEPENDENCY TLV holds.
+    #[error("image id {0} is out of range (0..=255)")]
+    ImageId(u64),
+    /// A version imgtool's `decode_version` refuses.
+    #[error("version {index}: {error}")]
+    Version {
+        /// Its position in the list, from 1.
+        index: usize,
+        /// Why.
+        error: VersionError,
+    },
+}
+
+/// `\((\d+)`: image ids (`get_dependencies`).
+static DEPENDENCY_IDS: LazyLock<Option<regex_lite::Regex>> =
+    LazyLock::new(|| regex_lite::Regex::new(r"\((\d+)").ok());
+/// `,\s*([0-9.+]+)\)`: versions (`get_dependencies`).
+static DEPENDENCY_VERSIONS: LazyLock<Option<regex_lite::Regex>> =
+    LazyLock::new(|| regex_lite::Regex::new(r",\s*([0-9.+]+)\)").ok());
+
+/// Reads `-d` as imgtool's `get_dependencies` does: every image id matched
+/// by `\((\d+)` is paired with the version matched by `,\s*([0-9.+]+)\)`
+/// at the same position (`\d` and `\s` are ASCII here, Unicode in Python).
+///
+/// # Errors
+/// [`DependencyError`].
+pub fn parse_dependencies(text: &str) -> Result<Vec<Dependency>, DependencyError> {
+    let found = |re: &LazyLock<Option<regex_lite::Regex>>| -> Vec<&str> {
+        re.as_ref().map_or_else(Vec::new, |re| {
+            re.captures_iter(text)
+                .filter_map(|c| c.get(1).map(|m| m.as_str()))
+                .collect()
+        })
+    };
+    let ids = found(&DEPENDENCY_IDS);
+    let versions = found(&DEPENDENCY_VERSIONS);
+    if ids.is_empty() {
+        return Err(DependencyError::Syntax);
+    }
+    if ids.len() != versions.len() {
+        return Err(DependencyError::CountMismatch {
+            images: ids.len(),
+            versions: versions.len(),
+        });
+    }
+    ids.iter()
+        .zip(&versions)
+        .enumerate()
+        .map(|(i, (id, version))| {
+            let id_value = id.parse::<u64>().unwrap_or(u64::MAX);
+            Ok(Dependency {
+                image_id: u8::try_from(id_value).map_err(|_| DependencyError::ImageId(id_value))?,
+                version: version.parse::<ImageVersion>().map_err(|error| {
+                    DependencyError::Version {
+                        index: i + 1,
+                        error,
+                    }
+                })?,
+            })
+        })
+        .collect()
+}
+
+/// A `--vid` or `--cid` imgtool cannot read (`image.py` `parse_uuid`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UuidError {
+    /// Not a raw UUID and not printable text.
+    #[error("unknown UUID format (neither a UUID nor printable text)")]
+    Format,
+    /// A class name without a vendor UUID to derive it from.
+    #[error("a class name needs a vendor UUID as its namespace (or give a raw UUID)")]
+    NoNamespace,
+}
+
+/// imgtool's `parse_uuid`: a raw UUID (`8-4-4-4-12` hex digits, or 32 hex
+/// digits), else printable text hashed into a version-5 UUID under
+/// `namespace` (RFC 4122 §4.3).
+///
+/// # Errors
+/// [`UuidError`].
+pub fn parse_uuid(namespace: Option<&Uuid>, value: &str) -> Result<Uuid, UuidError> {
+    let hex_only = |s: &str| s.bytes().all(|b| b.is_ascii_hexdigit());
+    let groups: Vec<&str> = value.split('-').collect();
+    let dashed = groups.len() == 5
+        && groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+        && groups.iter().all(|g| hex_only(g));
+    let compact = value.len() == 32 && hex_only(value);
+    if dashed || compact {
+        return Uuid::try_parse(value).map_err(|_| UuidError::Format);
+    }
+    // Python's str.isprintable: no control or separator characters but ' '.
+    if !value
+        .chars()
+        .all(|c| c == ' ' || !(c.is_control() || c.is_whitespace()))
+    {
+        return Err(UuidError::Format);
+    }
+    let namespace = namespace.ok_or(UuidError::NoNamespace)?;
+    Ok(Uuid::new_v5(namespace, value.as_bytes()))
+}
+
+/// `--vid` and `--cid` as imgtool reads them: the vendor UUID in the DNS
+/// namespace, the class UUID in the vendor's.
+///
+/// # Errors
+/// [`OptionError::Vid`] or [`OptionError::Cid`].
+pub fn parse_vid_cid(
+    vid: Option<&str>,
+    cid: Option<&str>,
+) -> Result<(Option<Uuid>, Option<Uuid>), OptionError> {
+    let vid = vid
+        .map(|v| parse_uuid(Some(&Uuid::NAMESPACE_DNS), v))
+        .transpose()
+        .map_err(OptionError::Vid)?;
+    let cid = cid
+        .map(|c| parse_uuid(vid.as_ref(), c))
+        .transpose()
+        .map_err(OptionError::Cid)?;
+    Ok((vid, cid))
+}
+
+/// `SwComponent` keys of the boot record (`boot_record.py`).
+mod sw_component {
+    pub(super) const TYPE: u8 = 1;
+    pub(super) const MEASUREMENT_VALUE: u8 = 2;
+    pub(super) const VERSION: u8 = 4;
+    pub(super) const SIGNER_ID: u8 = 5;
+    pub(super) const MEASUREMENT_DESCRIPTION: u8 = 6;
+}
+
+/// The BOOT_RECORD TLV value (`boot_record.py` `create_sw_component_data`,
+/// reference/mcuboot.md §1.8): a CBOR map `{1: sw_type, 4: "maj.min.rev",
+/// 5: signer_id, 6: hash name, 2: zeros}` whose measurement value the
+/// bootloader fills in later, so it comes last.
+#[must_use]
+pub fn boot_record(
+    sw_type: &str,
+    version: &ImageVersion,
+    hash: HashAlg,
+    signer_id: &[u8],
+) -> Vec<u8> {
+    use sw_component::*;
+    let sw_version = std::format!("{}.{}.{}", version.major, version.minor, version.revision);
+    let zeros = std::vec![0u8; hash.digest_len()];
+    let mut out = Vec::new();
+    let mut e = minicbor::Encoder::new(&mut out);
+    let encoded = (|| {
+        e.map(5)?
+            .u8(TYPE)?
+            .str(sw_type)?
+            .u8(VERSION)?
+            .str(&sw_version)?
+            .u8(SIGNER_ID)?
+            .bytes(signer_id)?
+            .u8(MEASUREMENT_DESCRIPTION)?
+            .str(hash.name())?
+            .u8(MEASUREMENT_VALUE)?
+            .bytes(&zeros)?;
+        Ok::<_, minicbor::encode::Error<core::convert::Infallible>>(())
+    })();
+    // Writing primitives into a Vec cannot fail.
+    debug_assert!(encoded.is_ok());
+    out
+}
+
+/// The protected TLV area for `opts` (empty when there is nothing to
+/// protect). `signer_id` is the hash of the signing key (zeros unsigned).
+pub(super) fn protected_area(
+    opts: &SignOptions,
+    hash: HashAlg,
+    signer_id: &[u8],
+) -> Result<Vec<u8>, SignError> {
+    let mut area = TlvWriter::new(TlvArea::Protected);
+    if let Some(sc) = opts.security_counter {
+        let value = match sc {
+            SecurityCounter::Value(v) => v,
+            SecurityCounter::Auto => opts.version.security_counter(),
+        };
+        area.push(TlvKind::SecCnt, &value.to_le_bytes())?;
+    }
+    if let Some(sw_type) = &opts.boot_record {
+        let record = boot_record(sw_type, &opts.version, hash, signer_id);
+        area.push(TlvKind::BootRecord, &record)?;
+    }
+    for dep in &opts.dependencies {
+        area.push(TlvKind::Dependency, &dep.to_bytes())?;
+    }
+    if let Some(vid) = &opts.vid {
+        area.push(TlvKind::UuidVid, vid.as_bytes())?;
+    }
+    if let Some(cid) = &opts.cid {
+        area.push(TlvKind::UuidCid, cid.as_bytes())?;
+    }
+    for (kind, value) in opts.custom_tlvs.iter() {
+        area.push(kind, value)?;
+    }
+    Ok(area.finish()?)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use std::string::ToString;
+
+    #[test]
+    fn dependencies_follow_imgtools_regexes() {
+        let deps = parse_dependencies("(1, 1.2.3+4), (0,0.5)").unwrap();
+        assert_eq!(deps.len(), 2);
+        assert_eq!(deps[0].image_id, 1);
+        assert_eq!(deps[0].version.to_string(), "1.2.3+4");
+        assert_eq!(deps[1].version.to_string(), "0.5.0+0");
+        assert_eq!(parse_dependencies("nothing"), Err(DependencyError::Syntax));
+        assert_eq!(
+            parse_dependencies("(1, 1.x)"),
+            Err(DependencyError::CountMismatch {
+                images: 1,
+                versions: 0
+            })
+        );
+        assert_eq!(
+            parse_dependencies("(256,1)"),
+            Err(DependencyError::ImageId(256))
+        );
+        assert!(matches!(
+            parse_dependencies("(1,01)"),
+            Err(DependencyError::Version { index: 1, .. })
+        ));
+    }
+
+    #[test]
+    fn uuids_are_raw_or_version_5() {
+        let raw = "12345678-1234-5678-1234-567812345678";
+        assert_eq!(parse_uuid(None, raw).unwrap().to_string(), raw);
+        assert_eq!(
+            parse_uuid(None, "12345678123456781234567812345678").unwrap(),
+            parse_uuid(None, raw).unwrap()
+        );
+        // uuid.uuid5(uuid.NAMESPACE_DNS, "example.com") in Python.
+        assert_eq!(
+            parse_uuid(Some(&Uuid::NAMESPACE_DNS), "example.com")
+                .unwrap()
+                .to_string(),
+            "cfbff0d1-9375-5685-968c-48ce8b15ae17"
+        );
+        assert_eq!(parse_uuid(None, "name"), Err(UuidError::NoNamespace));
+        assert_eq!(parse_uuid(None, "a\tb"), Err(UuidError::Format));
+    }
+
+    #[test]
+    fn custom_tlvs_keep_imgtools_rules() {
+        let mut t = CustomTlvs::default();
+        t.push(0xa0, custom_tlv_value("0x0102").unwrap()).unwrap();
+        assert_eq!(
+            t.push(0xa0, std::vec![]),
+            Err(OptionError::DuplicateCustomTlv(0xa0))
+        );
+        assert!(matches!(
+            t.push(0x10, std::vec![]),
+            Err(OptionError::CustomTlvType(_))
+        ));
+        assert_eq!(custom_tlv_value("0x123"), Err(OptionError::CustomTlvHex));
+        assert_eq!(custom_tlv_value("text").unwrap(), b"text");
+        assert_eq!(
+            t.iter().next(),
+            Some((TlvKind::Vendor(0xa0), &[1u8, 2][..]))
+        );
+    }
+
+    #[test]
+    fn boot_record_is_the_cbor_imgtool_writes() {
+        let v: ImageVersion = "1.2.3".parse().unwrap();
+        let rec = boot_record("app", &v, HashAlg::Sha256, &[0xaa; 2]);
+        let mut want = std::vec![0xa5, 0x01, 0x63];
+        want.extend_from_slice(b"app");
+        want.extend_from_slice(&[0x04, 0x65]);
+        want.extend_from_slice(b"1.2.3");
+        want.extend_from_slice(&[0x05, 0x42, 0xaa, 0xaa, 0x06, 0x66]);
+        want.extend_from_slice(b"SHA256");
+        want.extend_from_slice(&[0x02, 0x58, 0x20]);
+        want.extend_from_slice(&[0; 32]);
+        assert_eq!(rec, want);
+    }
+}

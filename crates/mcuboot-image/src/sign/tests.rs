@@ -1,0 +1,205 @@
+//! The streamed, early-writing and in-memory paths of
+//! [`BuiltImage::write_to`] produce the same bytes, and fail cleanly.
+
+#![allow(clippy::unwrap_used)]
+
+use std::vec::Vec;
+
+use super::*;
+use crate::keys::{KeyType, PrivateKey};
+use crate::ImageVersion;
+
+fn signer() -> KeySigner {
+    KeySigner::new(PrivateKey::generate(KeyType::Ed25519).unwrap(), false).unwrap()
+}
+
+/// Builds from memory into a Vec.
+fn in_memory(
+    opts: &SignOptions,
+    signer: Option<&dyn ImageSigner>,
+    data: Vec<u8>,
+    format: OutputFormat,
+) -> Result<(Vec<u8>, SignedImage), SignError> {
+    let mut out = Vec::new();
+    let signed = ImageBuilder::new(opts)
+        .signer(signer)
+        .build(Input::Bytes {
+            data,
+            address: None,
+        })?
+        .write_to(&mut out, format)?;
+    Ok((out, signed))
+}
+
+/// Builds from a reader (streamed for binary outputs) into a Vec.
+fn from_reader(
+    opts: &SignOptions,
+    signer: Option<&dyn ImageSigner>,
+    data: &[u8],
+    len: u64,
+) -> Result<(Vec<u8>, SignedImage), SignError> {
+    let mut out = Vec::new();
+    let signed = ImageBuilder::new(opts)
+        .signer(signer)
+        .build(Input::Reader {
+            reader: &mut &data[..],
+            len,
+        })?
+        .write_to(&mut out, OutputFormat::Binary)?;
+    Ok((out, signed))
+}
+
+/// The streamed form writes exactly the image the in-memory form builds,
+/// for payloads around the 1 MiB chunk size, with and without
+/// `--pad-header` and slot padding.
+#[test]
+fn streamed_and_in_memory_images_are_identical() {
+    let signer = signer();
+    for (len, pad_header, trailer) in [
+        (0usize, true, Trailer::None),
+        (5000, false, Trailer::Confirm),
+        ((1 << 20) + 17, true, Trailer::Pad),
+        (3 << 20, false, Trailer::None),
+    ] {
+        let mut opts = SignOptions::new(ImageVersion::default(), 0x20, 0x80_0000);
+        opts.pad_header = pad_header;
+        opts.trailer = trailer;
+        let mut input = if pad_header {
+            Vec::new()
+        } else {
+            std::vec![0; 0x20]
+        };
+        input.extend((0..len as u32).map(|i| (i * 13 + 5) as u8));
+        for signer in [None, Some(&signer as &dyn ImageSigner)] {
+            let (whole, built) =
+                in_memory(&opts, signer, input.clone(), OutputFormat::Binary).unwrap();
+            let (streamed, signed) =
+                from_reader(&opts, signer, &input, input.len() as u64).unwrap();
+            assert!(streamed == whole, "len {len} pad_header {pad_header}");
+            assert_eq!(signed.hash.as_bytes(), built.hash.as_bytes());
+            assert_eq!(signed.len, built.len);
+            if trailer.pads() {
+                assert_eq!(whole.len(), 0x80_0000);
+            }
+        }
+    }
+}
+
+/// A reader that ends early is a changed input; a failing writer is an
+/// output error; neither panics.
+#[test]
+fn short_inputs_and_failing_outputs_are_errors() {
+    let opts = SignOptions::new(ImageVersion::default(), 0x20, 0x80_0000);
+    let data = [0u8; 0x30];
+    assert!(matches!(
+        from_reader(&opts, None, &data, 0x31),
+        Err(SignError::InputChanged)
+    ));
+    assert!(matches!(
+        from_reader(&opts, None, &data[..0x10], 0x10),
+        Err(SignError::InputTooShort { len: 0x10, .. })
+    ));
+    struct Broken;
+    impl std::io::Write for Broken {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::other("disk full"))
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let big = std::vec![0u8; 300_000];
+    for input in [
+        Input::Bytes {
+            data: big.clone(),
+            address: None,
+        },
+        Input::Reader {
+            reader: &mut &big[..],
+            len: big.len() as u64,
+        },
+    ] {
+        let r = ImageBuilder::new(&opts)
+            .build(input)
+            .unwrap()
+            .write_to(&mut Broken, OutputFormat::Binary);
+        assert!(matches!(r, Err(SignError::WriteOutput(_))), "{r:?}");
+    }
+}
+
+/// The header area must be zero unless it is prepended.
+#[test]
+fn a_non_zero_header_area_is_refused() {
+    let opts = SignOptions::new(ImageVersion::default(), 0x20, 0);
+    let mut data = std::vec![0u8; 0x40];
+    data[3] = 1;
+    assert!(matches!(
+        in_memory(&opts, None, data, OutputFormat::Binary),
+        Err(SignError::HeaderNotZero(0x20))
+    ));
+}
+
+/// An Intel HEX output needs an address from somewhere; with `--pad` the
+/// trailer's records sit at the end of the slot.
+#[test]
+fn hex_output_takes_its_address_from_the_option_or_the_input() {
+    let mut opts = SignOptions::new(ImageVersion::default(), 0x20, 0x1000);
+    opts.pad_header = true;
+    opts.trailer = Trailer::Confirm;
+    assert!(matches!(
+        in_memory(
+            &opts,
+            None,
+            std::vec![1; 16],
+            OutputFormat::IntelHex { address: None }
+        ),
+        Err(SignError::HexAddressRequired)
+    ));
+    let (text, _) = in_memory(
+        &opts,
+        None,
+        std::vec![1; 16],
+        OutputFormat::IntelHex {
+            address: Some(0x8000),
+        },
+    )
+    .unwrap();
+    let (base, data) = crate::hexfile::read(std::str::from_utf8(&text).unwrap()).unwrap();
+    assert_eq!(base, 0x8000);
+    assert_eq!(data.len(), 0x1000);
+    assert_eq!(data[0x1000 - 16..], crate::codec::trailer::MAGIC_ALIGN8);
+    assert_eq!(data[0x1000 - 24], 0x01);
+    // From an input address, moved down by the prepended header.
+    let mut out = Vec::new();
+    ImageBuilder::new(&opts)
+        .build(Input::Bytes {
+            data: std::vec![1; 16],
+            address: Some(0x8020),
+        })
+        .unwrap()
+        .write_to(&mut out, OutputFormat::IntelHex { address: None })
+        .unwrap();
+    assert_eq!(out, text);
+}
+
+/// The Espressif sector count is a warning when only imgtool's default fits.
+#[test]
+fn espressif_sector_count_is_a_warning_and_overflow_an_error() {
+    let mut opts = SignOptions::new(ImageVersion::default(), 0x20, 0x4000);
+    opts.align = 4;
+    let (_, signed) = in_memory(
+        &opts,
+        None,
+        std::vec![0; 0x4000 - 0x700],
+        OutputFormat::Binary,
+    )
+    .unwrap();
+    assert!(matches!(
+        signed.warnings[..],
+        [SignWarning::EspressifSectorCount { slot: 0x4000, .. }]
+    ));
+    assert!(matches!(
+        in_memory(&opts, None, std::vec![0; 0x4000], OutputFormat::Binary),
+        Err(SignError::TooLarge { slot: 0x4000, .. })
+    ));
+}

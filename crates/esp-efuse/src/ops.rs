@@ -88,7 +88,7 @@ impl Efuses {
             if !in_block.is_empty() {
                 lines.push(format!("  from BLOCK{b}"));
                 for id in in_block {
-                    lines.push(format!("     - {}", self.def(*id).name));
+                    lines.push(format!("     - {}", self.def(*id).name()));
                 }
             }
         }
@@ -101,7 +101,7 @@ impl Efuses {
             let f = self.def(*id);
             self.say_pub(format!(
                 "    - '{}' ({}) {} -> {}",
-                f.name,
+                f.name(),
                 f.description,
                 self.field_bits(*id, true).python_str(),
                 new.python_str()
@@ -147,7 +147,7 @@ impl Efuses {
             if !self.is_readable(*id, None) {
                 self.say_pub(format!(
                     "Efuse {} is read-protected. Read back the burn value is not possible.",
-                    f.name
+                    f.name()
                 ));
             } else {
                 let got = self.field_bits(*id, true);
@@ -156,7 +156,7 @@ impl Efuses {
                         "{} -> {} Efuse {} failed to burn. Protected?",
                         got.python_str(),
                         new.python_str(),
-                        f.name
+                        f.name()
                     ));
                     failed = true;
                 }
@@ -181,7 +181,7 @@ impl Efuses {
                 )));
             }
             if !self.is_readable(id, None) {
-                self.say_pub(format!("Efuse {} is already read protected", f.name));
+                self.say_pub(format!("Efuse {} is already read protected", f.name()));
                 continue;
             }
             match self.chip() {
@@ -210,7 +210,7 @@ impl Efuses {
                 }
                 _ => {
                     if let Some(b) = self.table().blocks.iter().find(|b| b.name == name.as_str()) {
-                        if let Some(kp) = b.key_purpose.and_then(|n| self.field(n).ok()) {
+                        if let Some(kp) = b.key_purpose.and_then(|n| self.field(n.name()).ok()) {
                             let v = self.raw(kp);
                             let need = u8::try_from(v)
                                 .ok()
@@ -231,7 +231,7 @@ impl Efuses {
                 .iter()
                 .enumerate()
                 .filter(|(i, g)| self.is_shown(FieldId(*i)) && g.rd_dis == f.rd_dis)
-                .map(|(_, g)| g.name)
+                .map(|(_, g)| g.name())
                 .collect();
             self.say_pub(format!(
                 "Permanently read-disabling eFuse{} {}",
@@ -255,7 +255,7 @@ impl Efuses {
                 )));
             }
             if !self.is_writeable(id) {
-                self.say_pub(format!("Efuse {} is already write protected.", f.name));
+                self.say_pub(format!("Efuse {} is already write protected.", f.name()));
                 continue;
             }
             let sharing: Vec<&str> = self
@@ -264,7 +264,7 @@ impl Efuses {
                 .iter()
                 .enumerate()
                 .filter(|(i, g)| self.is_shown(FieldId(*i)) && g.wr_dis == f.wr_dis)
-                .map(|(_, g)| g.name)
+                .map(|(_, g)| g.name())
                 .collect();
             self.say_pub(format!(
                 "Permanently write-disabling eFuse{} {}",
@@ -290,7 +290,7 @@ impl Efuses {
             if !ok {
                 self.say_pub(format!(
                     "Efuse {} is not {}-protected.",
-                    self.def(id).name,
+                    self.def(id).name(),
                     if read { "read" } else { "write" }
                 ));
                 failed = true;
@@ -359,7 +359,7 @@ impl Efuses {
                 )));
             };
             let efuse = self.field(bdef.name)?;
-            let kp = self.field(kp_name)?;
+            let kp = self.field(kp_name.name())?;
             let num_bytes = self.def(efuse).bit_len as usize / 8;
             // A named purpose, or on chips with 4-bit purposes (ESP32-C6) an unused
             // value as CUSTOM_<n> / CUSTOM_DIGEST_<n> (EfuseKeyPurposeFieldBase).
@@ -377,11 +377,11 @@ impl Efuses {
             };
             let Some((purpose_value, reversed, need_rd_protect)) = resolved else {
                 // espefuse's click.Choice refuses unknown purposes before anything runs
-                let allowed: Vec<&str> = self
+                let allowed: Vec<String> = self
                     .table()
                     .key_purposes
                     .iter()
-                    .map(|p| p.purpose.name())
+                    .map(|p| p.purpose.to_string())
                     .collect();
                 return Err(EfuseError::BadValue(format!(
                     "invalid key purpose '{}' (choose from {})",
@@ -782,12 +782,12 @@ impl Efuses {
                         )
                         .is_some();
                     if !p.is_some_and(|p| p.digest) && !custom_digest {
-                        let allowed: Vec<&str> = self
+                        let allowed: Vec<String> = self
                             .table()
                             .key_purposes
                             .iter()
                             .filter(|p| p.digest)
-                            .map(|p| p.purpose.name())
+                            .map(|p| p.purpose.to_string())
                             .collect();
                         return Err(EfuseError::BadValue(format!(
                             "invalid key purpose '{}' for burn-key-digest (choose from {})",

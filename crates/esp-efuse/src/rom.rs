@@ -48,7 +48,7 @@ impl Efuses {
         for b in t.blocks {
             match b.key_purpose {
                 Some(kp) => {
-                    let raw = self.raw_named(kp);
+                    let raw = self.raw_named(kp.name());
                     let purpose = u8::try_from(raw)
                         .ok()
                         .and_then(|r| t.purpose_by_value(r))

@@ -219,7 +219,7 @@ impl Efuses {
             .table
             .fields
             .iter()
-            .flat_map(|f| std::iter::once(f.name).chain(f.alt_names.iter().copied()))
+            .flat_map(|f| std::iter::once(f.name()).chain(f.alt_names.iter().copied()))
             .map(|n| {
                 let d = if n.contains(up.as_str()) && up.len() >= 3 {
                     1
@@ -259,7 +259,7 @@ impl Efuses {
     fn named(&self, name: &str) -> Option<FieldId> {
         let f = self.table.fields;
         f.iter()
-            .position(|d| d.name == name && self.coding_matches(d))
+            .position(|d| d.name() == name && self.coding_matches(d))
             .or_else(|| {
                 f.iter()
                     .position(|d| d.alt_names.contains(&name) && self.coding_matches(d))
@@ -416,7 +416,7 @@ impl Efuses {
                 let name = u8::try_from(v)
                     .ok()
                     .and_then(|v| self.table.purpose_by_value(v))
-                    .map(|p| p.purpose.name().to_string())
+                    .map(|p| p.purpose.to_string().to_string())
                     .or_else(|| custom_purpose_name(self.table.custom_key_purpose_bits, v))
                     .unwrap_or_else(|| "FORBIDDEN_STATE".to_string());
                 FieldValue::Text(name)
@@ -434,7 +434,7 @@ impl Efuses {
             // (esp32/fields.py EfuseAdcPointCalibration)
             FieldClass::AdcPoint if self.chip == Chip::Esp32 => {
                 let raw = bits.to_u64() as i64;
-                let (sign_bit, offset) = match f.name {
+                let (sign_bit, offset) = match f.name() {
                     "ADC1_TP_LOW" => (0x40, 278),
                     "ADC2_TP_LOW" => (0x40, 421),
                     "ADC1_TP_HIGH" => (0x100, 3265),
@@ -483,7 +483,7 @@ impl Efuses {
 
     fn mac_text(&self, id: FieldId, from_read: bool) -> String {
         let f = self.def(id);
-        let mac: Vec<u8> = match f.name {
+        let mac: Vec<u8> = match f.name() {
             // CUSTOM_MAC is shown in memory order, MAC most significant byte first
             // (EfuseMacFieldBase.get / esp32 EfuseMacField.get: `get_raw()[::-1]` vs `get_raw()`)
             "CUSTOM_MAC" => self.field_bits(id, from_read).bytes().to_vec(),
@@ -514,7 +514,7 @@ impl Efuses {
             }
         };
         if self.chip == Chip::Esp32 {
-            let crc_name = if f.name == "CUSTOM_MAC" {
+            let crc_name = if f.name() == "CUSTOM_MAC" {
                 "CUSTOM_MAC_CRC"
             } else {
                 "MAC_CRC"
@@ -549,7 +549,7 @@ impl Efuses {
     }
 
     fn check_wr_rd_protect_field(&mut self, id: FieldId) -> Result<(), EfuseError> {
-        let name = self.def(id).name;
+        let name = self.def(id).name();
         if !self.is_readable(id, None) {
             self.print_error_msg(format!(
                 "\t{name} is read-protected. The written value can not be read, the eFuse/block looks as all 0.\n\tBurn in this case may damage an already written value."
@@ -573,8 +573,8 @@ impl Efuses {
     ) -> Result<Bits, EfuseError> {
         let f = self.def(id);
         let len = f.bit_len as usize;
-        if f.class == FieldClass::Mac && (f.name != "CUSTOM_MAC" || self.chip == Chip::Esp32) {
-            if f.name == "CUSTOM_MAC" {
+        if f.class == FieldClass::Mac && (f.name() != "CUSTOM_MAC" || self.chip == Chip::Esp32) {
+            if f.name() == "CUSTOM_MAC" {
                 // ESP32 also burns MAC_VERSION and a CRC with it (esp32/fields.py)
                 return Err(EfuseError::BadValue(
                     "burning the ESP32 CUSTOM_MAC is not supported by espboot yet".into(),
@@ -582,13 +582,13 @@ impl Efuses {
             }
             return Err(EfuseError::refused(format!(
                 "Burning {} is not supported.",
-                f.name
+                f.name()
             )));
         }
         if f.word.is_none() {
             return Err(EfuseError::refused(format!(
                 "Burning {} is not supported.",
-                f.name
+                f.name()
             )));
         }
         match f.ty {
@@ -598,14 +598,14 @@ impl Efuses {
                     Some(s) => py_int::parse_u64(s).map_err(|_| {
                         EfuseError::BadValue(format!(
                             "invalid value '{s}' for eFuse '{}': expected an integer",
-                            f.name
+                            f.name()
                         ))
                     })?,
                 };
                 if v != 1 {
                     return Err(EfuseError::refused(format!(
                         "New value is not accepted for eFuse '{}' (will always burn 0->1), given value={v}",
-                        f.name
+                        f.name()
                     )));
                 }
                 Ok(Bits::from_u64(1, 1).unwrap_or_else(|| Bits::zeros(1)))
@@ -615,7 +615,7 @@ impl Efuses {
                     let s = value.ok_or_else(|| {
                         EfuseError::refused(format!(
                             "New value required for eFuse '{}' (given None)",
-                            f.name
+                            f.name()
                         ))
                     })?;
                     self.key_purpose_value(s)? as u64
@@ -632,7 +632,7 @@ impl Efuses {
                     let s = value.ok_or_else(|| {
                         EfuseError::refused(format!(
                             "New value required for eFuse '{}' (given None)",
-                            f.name
+                            f.name()
                         ))
                     })?;
                     let s = if f.class == FieldClass::SpiPin {
@@ -643,13 +643,13 @@ impl Efuses {
                     let v = py_int::parse_u64(&s).map_err(|_| {
                         EfuseError::BadValue(format!(
                             "invalid value '{s}' for eFuse '{}': expected an integer",
-                            f.name
+                            f.name()
                         ))
                     })?;
                     if v == 0 && f.class != FieldClass::BitCount {
                         return Err(EfuseError::refused(format!(
                             "New value should not be 0 for '{}' (given value= 0)",
-                            f.name
+                            f.name()
                         )));
                     }
                     v
@@ -665,7 +665,7 @@ impl Efuses {
                 let s = value.ok_or_else(|| {
                     EfuseError::refused(format!(
                         "New value required for eFuse '{}' (given None)",
-                        f.name
+                        f.name()
                     ))
                 })?;
                 let bytes = if f.class == FieldClass::Mac {
@@ -675,7 +675,7 @@ impl Efuses {
                     let mut b = hex_decode(h).ok_or_else(|| {
                         EfuseError::BadValue(format!(
                             "invalid hex value '{s}' for eFuse '{}'",
-                            f.name
+                            f.name()
                         ))
                     })?;
                     b.reverse();
@@ -684,14 +684,14 @@ impl Efuses {
                     hex_decode(s).ok_or_else(|| {
                         EfuseError::BadValue(format!(
                             "invalid hex value '{s}' for eFuse '{}'",
-                            f.name
+                            f.name()
                         ))
                     })?
                 };
                 if bytes.len() * 8 != len {
                     return Err(EfuseError::BadValue(format!(
                         "The length of eFuse '{}' ({len} bits) (given len of the new value= {} bits)",
-                        f.name,
+                        f.name(),
                         bytes.len() * 8
                     )));
                 }
@@ -735,7 +735,7 @@ impl Efuses {
     /// Stages a field's new bits with espefuse's checks (`EfuseFieldBase.save`).
     pub fn stage(&mut self, id: FieldId, new: Bits) -> Result<(), EfuseError> {
         let f = self.def(id);
-        if f.class == FieldClass::KeyPurpose && f.name == "KEY_PURPOSE_5" {
+        if f.class == FieldClass::KeyPurpose && f.name() == "KEY_PURPOSE_5" {
             let v = new.to_u64();
             if let Some(p) = u8::try_from(v)
                 .ok()
@@ -744,7 +744,7 @@ impl Efuses {
                 if self.chip.block9_refuses(p.purpose) {
                     return Err(EfuseError::refused(format!(
                         "KEY_PURPOSE_5 can not have {} key due to a hardware bug (please see TRM for more details)",
-                        p.purpose.name()
+                        p.purpose
                     )));
                 }
             }
@@ -765,7 +765,7 @@ impl Efuses {
         if new.len() != old.len() {
             return Err(EfuseError::refused(format!(
                 "For {} eFuse, the length of the new value is wrong, expected {} bits, was {} bits.",
-                f.name,
+                f.name(),
                 old.len(),
                 new.len()
             )));
@@ -773,18 +773,18 @@ impl Efuses {
         if new == old || new.and(&read) == new {
             self.say(format!(
                 "\tThe same value for {} is already burned. Do not change the eFuse.",
-                f.name
+                f.name()
             ));
             return Ok(Bits::zeros(new.len()));
         }
         if new == staged {
             self.say(format!(
                 "\tThe same value for {} is already prepared for the burn operation.",
-                f.name
+                f.name()
             ));
             return Ok(Bits::zeros(new.len()));
         }
-        if f.name != "WR_DIS" && f.name != "RD_DIS" && new.or(&old) != new {
+        if f.name() != "WR_DIS" && f.name() != "RD_DIS" && new.or(&old) != new {
             self.print_error_msg(format!(
                 "\tNew value contains some bits that cannot be cleared (value will be {})",
                 old.or(&new).python_str()
@@ -1261,7 +1261,7 @@ impl Efuses {
     /// Whether a key block is free for a new key (`_key_block_is_unused`).
     pub fn key_block_is_unused(&self, block: usize) -> bool {
         let def = &self.table.blocks[block];
-        let Some(kp) = def.key_purpose.and_then(|n| self.named(n)) else {
+        let Some(kp) = def.key_purpose.and_then(|n| self.named(n.name())) else {
             return false;
         };
         self.is_block_readable(block)

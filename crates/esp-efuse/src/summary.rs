@@ -117,7 +117,7 @@ impl Efuses {
         for (_, rows) in self.summary_rows() {
             for r in rows {
                 let f = self.def(r.id);
-                if !only.is_empty() && !only.iter().any(|n| n == f.name) {
+                if !only.is_empty() && !only.iter().any(|n| n == f.name()) {
                     continue;
                 }
                 if active && r.readable && r.writeable && self.field_bits(r.id, true).is_zero() {
@@ -144,14 +144,14 @@ impl Efuses {
                 e.insert("category".into(), f.category.into());
                 e.insert("description".into(), f.description.into());
                 e.insert("efuse_type".into(), f.efuse_type.into());
-                e.insert("name".into(), f.name.into());
+                e.insert("name".into(), f.name().into());
                 e.insert("pos".into(), opt(f.pos));
                 e.insert("raw_value".into(), raw.into());
                 e.insert("readable".into(), r.readable.into());
                 e.insert("value".into(), value);
                 e.insert("word".into(), opt(f.word));
                 e.insert("writeable".into(), r.writeable.into());
-                map.insert(f.name.to_string(), serde_json::Value::Object(e));
+                map.insert(f.name().to_string(), serde_json::Value::Object(e));
             }
         }
         serde_json::Value::Object(map)
@@ -179,7 +179,7 @@ impl Efuses {
                 if active && bits.is_zero() && r.readable && r.writeable {
                     continue;
                 }
-                if !only.is_empty() && !only.iter().any(|n| n == f.name) {
+                if !only.is_empty() && !only.iter().any(|n| n == f.name()) {
                     continue;
                 }
                 let raw = if f.ty == FieldType::Bytes {
@@ -193,14 +193,14 @@ impl Efuses {
                     (false, true) => "-/W",
                     (false, false) => "-/-",
                 };
-                let mut info = format!("{} (BLOCK{})", f.name, f.block);
+                let mut info = format!("{} (BLOCK{})", f.name(), f.block);
                 if f.class == crate::tables::FieldClass::KeyBlock {
                     let kp = self
                         .table()
                         .blocks
                         .get(f.block as usize)
                         .and_then(|b| b.key_purpose);
-                    if let Some(kp) = kp.and_then(|n| self.field(n).ok()) {
+                    if let Some(kp) = kp.and_then(|n| self.field(n.name()).ok()) {
                         info.push_str(&format!("\n  Purpose: {}\n ", self.get(kp)));
                     }
                 }

@@ -19,13 +19,33 @@ mod esp32s2;
 #[rustfmt::skip]
 mod esp32s3;
 #[rustfmt::skip]
+mod fields;
+#[rustfmt::skip]
+mod key_blocks;
+#[rustfmt::skip]
 mod purposes;
 
+pub use fields::Field;
+pub use key_blocks::KeyBlock;
 pub use purposes::KeyPurpose;
 
 /// The chips, shared with the rest of espboot (`esp_image::Chip`); this
 /// crate adds their eFuse facts through [`ChipEfuses`].
 pub use esp_image::Chip;
+
+impl core::fmt::Display for Field {
+    /// espefuse's canonical name.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl core::fmt::Display for KeyBlock {
+    /// espefuse's spelling.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// eFuse facts of each [`Chip`].
 pub trait ChipEfuses: Sized {
@@ -69,9 +89,15 @@ impl ChipEfuses for Chip {
     /// (SOC_EFUSE_BLOCK9_KEY_PURPOSE_QUIRK; espefuse `<chip>/fields.py`
     /// `EfuseKeyPurposeField.save`). H2 only refuses XTS_AES_128_KEY and ECDSA_KEY.
     fn block9_refuses(self, purpose: KeyPurpose) -> bool {
-        let name = purpose.name();
         match self {
-            Chip::Esp32s3 | Chip::Esp32c3 | Chip::Esp32c6 => name.starts_with("XTS_AES"),
+            Chip::Esp32s3 | Chip::Esp32c3 | Chip::Esp32c6 => matches!(
+                purpose,
+                KeyPurpose::XtsAes128Key
+                    | KeyPurpose::XtsAes256Key
+                    | KeyPurpose::XtsAes256Key1
+                    | KeyPurpose::XtsAes256Key2
+                    | KeyPurpose::XtsAes128KeyDerivedFrom128EfuseBits
+            ),
             Chip::Esp32h2 => matches!(purpose, KeyPurpose::XtsAes128Key | KeyPurpose::EcdsaKey),
             _ => false,
         }
@@ -128,6 +154,8 @@ pub struct ChipTable {
     pub base_addr: u32,
     /// Blocks in id order.
     pub blocks: &'static [BlockDef],
+    /// The blocks `burn-key` accepts, under every spelling it accepts.
+    pub key_blocks: &'static [KeyBlockDef],
     /// Fields in espefuse's order (summary order within a category).
     pub fields: &'static [FieldDef],
     /// Named key purposes with their numeric values.
@@ -162,7 +190,18 @@ pub struct BlockDef {
     /// Length in 32-bit words.
     pub len_words: usize,
     /// The KEY_PURPOSE_n field of a key block.
-    pub key_purpose: Option<&'static str>,
+    pub key_purpose: Option<Field>,
+}
+
+/// A spelling of a key block `burn-key` accepts.
+#[derive(Debug)]
+pub struct KeyBlockDef {
+    /// The spelling (`BLOCK_KEY0`, `BLOCK4`, `flash_encryption`).
+    pub name: &'static str,
+    /// The key block it names.
+    pub key_block: KeyBlock,
+    /// Block number.
+    pub block: u8,
 }
 
 /// How a field's bits are interpreted.
@@ -208,8 +247,8 @@ pub enum FieldClass {
 /// One named eFuse field.
 #[derive(Debug)]
 pub struct FieldDef {
-    /// Name.
-    pub name: &'static str,
+    /// The field.
+    pub field: Field,
     /// Alternative names.
     pub alt_names: &'static [&'static str],
     /// Block number.
@@ -257,6 +296,11 @@ pub enum FieldCoding {
 }
 
 impl FieldDef {
+    /// espefuse's canonical name.
+    pub fn name(&self) -> &'static str {
+        self.field.name()
+    }
+
     /// Absolute bit offset inside the block, if the field is stored.
     pub fn bit_offset(&self) -> Option<usize> {
         Some(self.word? as usize * 32 + self.pos? as usize)
@@ -285,7 +329,7 @@ impl ChipTable {
     pub fn field_index(&self, name: &str) -> Option<usize> {
         self.fields
             .iter()
-            .position(|f| f.name == name)
+            .position(|f| f.name() == name)
             .or_else(|| self.fields.iter().position(|f| f.alt_names.contains(&name)))
     }
 
@@ -298,7 +342,9 @@ impl ChipTable {
 
     /// Key purpose definition by name.
     pub fn purpose_by_name(&self, name: &str) -> Option<&'static KeyPurposeDef> {
-        self.key_purposes.iter().find(|p| p.purpose.name() == name)
+        self.key_purposes
+            .iter()
+            .find(|p| KeyPurpose::from_name(name) == Some(p.purpose))
     }
 
     /// Key purpose definition by numeric value (non-virtual).

@@ -4,7 +4,7 @@
 
 use super::*;
 
-pub static ESP32: ChipTable = ChipTable {
+pub(super) static ESP32: ChipTable = ChipTable {
     mem_size: 0x120,
     base_addr: 0x3ff5a000,
     blocks: &[

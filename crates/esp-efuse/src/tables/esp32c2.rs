@@ -4,7 +4,7 @@
 
 use super::*;
 
-pub static ESP32C2: ChipTable = ChipTable {
+pub(super) static ESP32C2: ChipTable = ChipTable {
     mem_size: 0x200,
     base_addr: 0x60008800,
     blocks: &[

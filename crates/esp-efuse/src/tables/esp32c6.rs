@@ -4,7 +4,7 @@
 
 use super::*;
 
-pub static ESP32C6: ChipTable = ChipTable {
+pub(super) static ESP32C6: ChipTable = ChipTable {
     mem_size: 0x200,
     base_addr: 0x600b0800,
     blocks: &[

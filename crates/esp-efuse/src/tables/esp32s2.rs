@@ -4,7 +4,7 @@
 
 use super::*;
 
-pub static ESP32S2: ChipTable = ChipTable {
+pub(super) static ESP32S2: ChipTable = ChipTable {
     mem_size: 0x200,
     base_addr: 0x3f41a000,
     blocks: &[

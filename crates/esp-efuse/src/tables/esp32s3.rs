@@ -4,7 +4,7 @@
 
 use super::*;
 
-pub static ESP32S3: ChipTable = ChipTable {
+pub(super) static ESP32S3: ChipTable = ChipTable {
     mem_size: 0x200,
     base_addr: 0x60007000,
     blocks: &[

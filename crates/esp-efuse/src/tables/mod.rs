@@ -59,16 +59,7 @@ pub trait ChipEfuses: Sized {
 
     /// The BLOCK0 fields espefuse burns in a second pass, after everything
     /// else (`postpone_efuses_from_block0_to_burn`, base_fields.py).
-    fn postponed_fields(self) -> &'static [&'static str];
-
-    /// Fields that, once burned, make the ROM refuse the serial download
-    /// protocol altogether (esptool.md §4.4: DIS_DOWNLOAD_MODE; ESP32 ≥ v3.0:
-    /// UART_DOWNLOAD_DIS).
-    fn download_disable_fields(self) -> &'static [&'static str];
-
-    /// The field that switches the ROM to Secure Download Mode, in which
-    /// espefuse refuses to read eFuses (`<chip>/fields.py`, esptool.md §4.4, §5.3).
-    fn secure_download_field(self) -> Option<&'static str>;
+    fn postponed_fields(self) -> &'static [Field];
 }
 
 impl ChipEfuses for Chip {
@@ -105,42 +96,23 @@ impl ChipEfuses for Chip {
 
     /// The BLOCK0 fields espefuse burns in a second pass, after everything
     /// else (`postpone_efuses_from_block0_to_burn`, base_fields.py).
-    fn postponed_fields(self) -> &'static [&'static str] {
+    fn postponed_fields(self) -> &'static [Field] {
         match self {
             Chip::Esp32 => &[
-                "WR_DIS",
-                "RD_DIS",
-                "UART_DOWNLOAD_DIS",
-                "ABS_DONE_1",
-                "FLASH_CRYPT_CNT",
+                Field::WrDis,
+                Field::RdDis,
+                Field::UartDownloadDis,
+                Field::AbsDone1,
+                Field::FlashCryptCnt,
             ],
             _ => &[
-                "WR_DIS",
-                "RD_DIS",
-                "ENABLE_SECURITY_DOWNLOAD",
-                "DIS_DOWNLOAD_MODE",
-                "SPI_BOOT_CRYPT_CNT",
-                "SECURE_BOOT_EN",
+                Field::WrDis,
+                Field::RdDis,
+                Field::EnableSecurityDownload,
+                Field::DisDownloadMode,
+                Field::SpiBootCryptCnt,
+                Field::SecureBootEn,
             ],
-        }
-    }
-
-    /// Fields that, once burned, make the ROM refuse the serial download
-    /// protocol altogether (esptool.md §4.4: DIS_DOWNLOAD_MODE; ESP32 ≥ v3.0:
-    /// UART_DOWNLOAD_DIS).
-    fn download_disable_fields(self) -> &'static [&'static str] {
-        match self {
-            Chip::Esp32 => &["UART_DOWNLOAD_DIS"],
-            _ => &["DIS_DOWNLOAD_MODE"],
-        }
-    }
-
-    /// The field that switches the ROM to Secure Download Mode, in which
-    /// espefuse refuses to read eFuses (`<chip>/fields.py`, esptool.md §4.4, §5.3).
-    fn secure_download_field(self) -> Option<&'static str> {
-        match self {
-            Chip::Esp32 => None,
-            _ => Some("ENABLE_SECURITY_DOWNLOAD"),
         }
     }
 }
@@ -333,6 +305,11 @@ impl ChipTable {
             .or_else(|| self.fields.iter().position(|f| f.alt_names.contains(&name)))
     }
 
+    /// The field a name or alternative name stands for on this chip.
+    pub fn field_by_name(&self, name: &str) -> Option<Field> {
+        self.field_index(name).map(|i| self.fields[i].field)
+    }
+
     /// Block by name or alias.
     pub fn block_by_name(&self, name: &str) -> Option<&'static BlockDef> {
         self.blocks
@@ -340,17 +317,88 @@ impl ChipTable {
             .find(|b| b.name == name || b.aliases.contains(&name))
     }
 
-    /// Key purpose definition by name.
-    pub fn purpose_by_name(&self, name: &str) -> Option<&'static KeyPurposeDef> {
-        self.key_purposes
+    /// The key block `burn-key` accepts under `name` on this chip.
+    pub fn key_block_by_name(&self, name: &str) -> Option<KeyBlock> {
+        self.key_blocks
             .iter()
-            .find(|p| KeyPurpose::from_name(name) == Some(p.purpose))
+            .find(|d| d.name == name)
+            .map(|d| d.key_block)
     }
 
-    /// Key purpose definition by numeric value (non-virtual).
+    /// Where a key block is on this chip.
+    pub fn key_block_def(&self, block: KeyBlock) -> Option<&'static KeyBlockDef> {
+        self.key_blocks.iter().find(|d| d.key_block == block)
+    }
+
+    /// The block a key block is (BLOCK2 for the ESP32's `secure_boot_v2`).
+    pub fn block_of_key(&self, block: KeyBlock) -> Option<&'static BlockDef> {
+        self.key_block_def(block)
+            .and_then(|d| self.blocks.get(usize::from(d.block)))
+    }
+
+    /// The key block named after block number `block` (`BLOCK_KEY0` for
+    /// BLOCK4 on the ESP32-C3).
+    pub fn canonical_key_block(&self, block: u8) -> Option<KeyBlock> {
+        let name = self.blocks.get(usize::from(block))?.name;
+        self.key_blocks
+            .iter()
+            .find(|d| d.block == block && d.name == name)
+            .map(|d| d.key_block)
+    }
+
+    /// How this chip encodes `purpose`: a named purpose, or one of
+    /// espefuse's `CUSTOM_<n>` names for a value no named purpose uses
+    /// (base_fields.py `EfuseKeyPurposeFieldBase.__init_subclass__`).
+    pub fn purpose_def(&self, purpose: KeyPurpose) -> Option<KeyPurposeDef> {
+        if let Some(p) = self.key_purposes.iter().find(|p| p.purpose == purpose) {
+            return Some(*p);
+        }
+        let bits = self.custom_key_purpose_bits;
+        if bits == 0 {
+            return None;
+        }
+        let max = u8::try_from((1u16 << bits) - 1).ok()?;
+        let (value, digest) = match purpose {
+            KeyPurpose::Custom(v) => (v, false),
+            KeyPurpose::CustomDigest(v) => (v, true),
+            KeyPurpose::CustomMax => (max, false),
+            KeyPurpose::CustomDigestMax => (max, true),
+            _ => return None,
+        };
+        let named = |v: u8| {
+            self.key_purposes
+                .iter()
+                .any(|p| p.value >= 0 && p.value as u8 == v)
+        };
+        let custom_value = matches!(purpose, KeyPurpose::Custom(_) | KeyPurpose::CustomDigest(_));
+        if value > max || (custom_value && named(value)) {
+            return None;
+        }
+        Some(KeyPurposeDef {
+            purpose,
+            value: i8::try_from(value).ok()?,
+            digest,
+            virtual_purpose: false,
+            reverse: false,
+            need_rd_protect: false,
+        })
+    }
+
+    /// Key purpose definition by numeric value (named, non-virtual).
     pub fn purpose_by_value(&self, value: u8) -> Option<&'static KeyPurposeDef> {
         self.key_purposes
             .iter()
             .find(|p| !p.virtual_purpose && p.value >= 0 && p.value as u8 == value)
+    }
+
+    /// What a KEY_PURPOSE_n value reads as: a named purpose, else (on chips
+    /// with custom purposes) `CUSTOM_<n>` (espefuse lists `CUSTOM_<n>`
+    /// before `CUSTOM_MAX`, so an unused maximum reads as `CUSTOM_15`).
+    pub fn purpose_from_value(&self, value: u8) -> Option<KeyPurpose> {
+        if let Some(p) = self.purpose_by_value(value) {
+            return Some(p.purpose);
+        }
+        let bits = self.custom_key_purpose_bits;
+        (bits > 0 && u16::from(value) < 1u16 << bits).then_some(KeyPurpose::Custom(value))
     }
 }

@@ -66,7 +66,7 @@ pub use error::{
     ReadableReason, Repeated, Unsupported, ValueError,
 };
 pub use model::fields::{esp32_mac_crc, hexify};
-pub use model::{Burn, ChipAccess, Efuses, FieldValue, ForceWrite, KeyGroup, KeyOptions};
+pub use model::{Burn, ChipAccess, Efuses, FieldValue, KeyGroup, KeyOptions};
 pub use rom::{DownloadMode, KeySlot};
 pub use tables::{
     BlockDef, Chip, ChipEfuses, ChipTable, Field, FieldClass, FieldCoding, FieldDef, FieldType,

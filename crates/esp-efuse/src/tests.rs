@@ -5,8 +5,9 @@
 
 use crate::{
     espefuse, Bits, Burn, Chip, ChipAccess, ChipEfuses as _, EfuseError, Efuses, Field, FieldClass,
-    FileError, ForceWrite, KeyBlock, KeyGroup, KeyOptions, KeyPurpose, VirtualFile,
+    FileError, KeyBlock, KeyGroup, KeyOptions, KeyPurpose, VirtualFile,
 };
+use espefuse::ForceWrite;
 
 fn key(block: KeyBlock, data: &[u8], purpose: KeyPurpose) -> KeyGroup {
     KeyGroup::new(block, purpose, data)

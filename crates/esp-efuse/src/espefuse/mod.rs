@@ -15,7 +15,8 @@
 //!   [`crate::Efuses::summary_json`], [`python_json`]).
 //!
 //! ```
-//! use esp_efuse::{espefuse, Chip, Efuses, ForceWrite};
+//! use esp_efuse::espefuse::{self, ForceWrite};
+//! use esp_efuse::{Chip, Efuses};
 //!
 //! let mut efuses = Efuses::new(Chip::Esp32c3);
 //! let values = espefuse::parse_burn_pairs(

@@ -1,8 +1,6 @@
 //! A little-endian bit string: bit `i` of a field is bit `i % 8` of byte `i / 8`,
 //! i.e. the field's bytes in block memory order (esptool.md §4.1).
 
-use std::fmt::Write as _;
-
 /// A fixed-length bit string.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bits {
@@ -115,18 +113,11 @@ impl Bits {
     /// Hex digits most significant first, padded with leading zero bits to
     /// a multiple of 4 (espefuse's JSON `raw_value` without `0x`).
     pub fn hex_msb(&self) -> String {
+        let msb_first: Vec<u8> = self.data.iter().rev().copied().collect();
+        let hex = hex::encode(msb_first);
+        // bits past the end are zero: drop the padding nibble, if any
         let digits = self.len.div_ceil(4);
-        let mut s = String::with_capacity(digits);
-        for d in (0..digits).rev() {
-            let mut nib = 0u8;
-            for k in 0..4 {
-                if self.get(d * 4 + k) {
-                    nib |= 1 << k;
-                }
-            }
-            let _ = write!(s, "{nib:x}");
-        }
-        s
+        hex[hex.len() - digits..].to_string()
     }
 
     /// Python `str(bitstring)`: `0x…` when the length is a multiple of 4,

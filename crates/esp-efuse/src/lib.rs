@@ -1,62 +1,75 @@
-//! eFuse tables, burn semantics and espefuse's virtual eFuse file.
+//! eFuses of the Espressif chips: tables, burn semantics, the per-chip
+//! security layout and espefuse's virtual eFuse file.
 //!
 //! Principal types:
 //! - [`Chip`] and its generated [`ChipTable`] (blocks, fields, key purposes),
-//!   regenerated from espefuse 5.6.0 by `scripts/gen-efuse-tables`;
-//! - [`Efuses`]: the state of one chip's eFuses (the controller register image,
-//!   exactly what espefuse's `--virt --path-efuse-file` holds) with typed field
-//!   handles ([`FieldId`]), staging with espefuse's checks (bits only go 0→1,
-//!   protections, Reed-Solomon blocks written once, BLOCK9 quirk...), a burn plan
-//!   ([`Efuses::plan_burn`]) shown before confirming, and the burn itself
-//!   ([`Efuses::execute_burn`]) with BLOCK0 protection bits postponed;
-//! - [`virt`]: reading and writing the virtual eFuse file;
-//! - [`ChipAccess`]: whether the ROM would still let a port read the eFuses;
-//! - the ROM's view ([`rom`]): [`Efuses::flash_encryption_enabled`],
-//!   [`Efuses::secure_boot_v2_enabled`], [`Efuses::key_slots`],
-//!   [`Efuses::secure_boot_digests`] and [`Efuses::hardware_block_bytes`] (keys
-//!   the peripherals see behind read protection).
+//!   regenerated from espefuse 5.6.0 by `scripts/gen-efuse-tables`, which
+//!   also generates the typed handles [`Field`], [`KeyBlock`] and
+//!   [`KeyPurpose`]. Below the command line, fields and blocks are never
+//!   named by strings: a misspelt field does not compile, and a field the
+//!   chip lacks is [`EfuseError::NotOnChip`], never a 0 that reads as
+//!   "not burned".
+//! - [`Efuses`]: one chip's eFuses (the controller register image, exactly
+//!   what espefuse's `--virt --path-efuse-file` holds). Reads
+//!   ([`Efuses::raw`], [`Efuses::get`]), staging with espefuse's checks
+//!   ([`Efuses::stage`] with a [`Burn`], [`Efuses::stage_keys`] with
+//!   [`KeyGroup`]s), and [`Efuses::commit`], which burns everything staged
+//!   all or nothing, BLOCK0's protection bits last. [`Efuses::burn`] does
+//!   one field in one call.
+//! - [`policy`]: which field or block holds what on each chip (Secure Boot
+//!   digests, flash-encryption key and counter, download mode).
+//! - [`rom`]: what the ROM and the hardware read (flash encryption and
+//!   Secure Boot state, [`Efuses::flash_encryption_key`] behind read
+//!   protection, [`DownloadMode`]).
+//! - [`VirtualFile`]: espefuse's virtual file and the companion that keeps
+//!   read-protected key bits, saved atomically.
+//! - [`espefuse`]: espefuse's command line over all this: names and values
+//!   as text, and what espefuse prints, as a [`espefuse::Transcript`].
 //!
 //! ```
-//! use esp_efuse::{Chip, Efuses, KeyGroup, KeyOptions};
+//! use esp_efuse::{policy, Burn, Chip, Efuses, Field, KeyOptions};
 //!
+//! // Flash encryption on an ESP32-C3: the key into its slot, then the counter.
 //! let mut efuses = Efuses::new(Chip::Esp32c3);
-//! let key = vec![0x11u8; 32];
-//! efuses
-//!     .burn_key(
-//!         &[KeyGroup { block: "BLOCK_KEY0".into(), data: key, purpose: "XTS_AES_128_KEY".into() }],
-//!         KeyOptions::default(),
-//!     )
-//!     .unwrap();
-//! assert!(efuses.plan_burn().unwrap());
-//! efuses.execute_burn().unwrap();
-//! let purpose = efuses.field("KEY_PURPOSE_0").unwrap();
-//! assert_eq!(efuses.get(purpose).to_string(), "XTS_AES_128_KEY");
-//! // the key is read-protected: it reads back as zeros and is absent from the file
-//! let key0 = efuses.field("BLOCK_KEY0").unwrap();
-//! assert!(!efuses.is_readable(key0, None));
-//! assert!(esp_efuse::virt::to_file_bytes(&efuses).len() == 512);
+//! let key = policy::flash_encryption_key_group(&efuses, &[0x11; 32])?;
+//! efuses.stage_keys(&[key], KeyOptions::default())?;
+//! efuses.stage(policy::crypt_counter(Chip::Esp32c3), Burn::NextBit)?;
+//! assert!(efuses.commit()?);
+//! assert!(efuses.flash_encryption_enabled());
+//! assert_eq!(efuses.get(Field::KeyPurpose0)?.to_string(), "XTS_AES_128_KEY");
+//! // software reads the key block as zeros; the AES-XTS block reads the key
+//! assert!(!efuses.is_readable(Field::BlockKey0, None)?);
+//! assert_eq!(efuses.flash_encryption_key()?.as_deref().map(Vec::as_slice), Some(&[0x11; 32][..]));
+//! // a field the chip does not have is an error, not "not burned"
+//! assert!(efuses.raw(Field::FlashCryptCnt).is_err());
+//! # Ok::<(), esp_efuse::EfuseError>(())
 //! ```
+
+#![warn(missing_docs, unreachable_pub)]
 
 mod bits;
 mod error;
-mod ops;
+pub mod espefuse;
+mod model;
+pub mod policy;
 pub mod rom;
 pub mod rs;
-mod state;
-mod summary;
 mod tables;
-pub mod virt;
+mod virt;
 
 #[cfg(test)]
 mod tests;
 
 pub use bits::Bits;
-pub use error::{fold, EfuseError};
-pub use ops::{KeyGroup, KeyOptions};
-pub use rom::KeySlot;
-pub use state::{esp32_mac_crc, hexify, ChipAccess, Efuses, FieldId, FieldValue};
-pub use summary::{python_json, SummaryRow};
-pub use tables::{
-    BlockDef, Chip, ChipEfuses, ChipTable, FieldClass, FieldCoding, FieldDef, FieldType,
-    KeyPurpose, KeyPurposeDef,
+pub use error::{
+    BlockDataError, BurnCheck, Coding, EfuseError, FileError, KeyError, ProtectBlocker, Protected,
+    ReadableReason, Repeated, Unsupported, ValueError,
 };
+pub use model::fields::{esp32_mac_crc, hexify};
+pub use model::{Burn, ChipAccess, Efuses, FieldValue, KeyGroup, KeyOptions};
+pub use rom::{DownloadMode, KeySlot};
+pub use tables::{
+    BlockDef, Chip, ChipEfuses, ChipTable, Field, FieldClass, FieldCoding, FieldDef, FieldType,
+    KeyBlock, KeyBlockDef, KeyPurpose, KeyPurposeDef,
+};
+pub use virt::VirtualFile;

@@ -1,8 +1,14 @@
-//! What the ROM and the bootloader read from the eFuses: flash-encryption and
-//! Secure Boot state, key blocks by purpose. For the virtual chip.
+//! What the ROM and the hardware read from the eFuses: flash-encryption
+//! and Secure Boot state, the download mode, key blocks by purpose, and the
+//! flash-encryption key the AES block uses. For the virtual chip; which
+//! field means what on each chip comes from [`crate::policy`].
 
-use crate::state::Efuses;
-use crate::tables::{Chip, KeyPurpose};
+use zeroize::Zeroizing;
+
+use crate::error::EfuseError;
+use crate::model::Efuses;
+use crate::policy::{self, FlashKeyLength};
+use crate::tables::{Chip, Field, KeyPurpose};
 
 /// A key block and the purpose it was burned for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,17 +19,34 @@ pub struct KeySlot {
     pub purpose: Option<KeyPurpose>,
 }
 
-impl Efuses {
-    fn raw_named(&self, name: &str) -> u64 {
-        self.field(name).map(|id| self.raw(id)).unwrap_or(0)
-    }
+/// What the ROM's serial download mode still allows (esptool.md §4;
+/// `DIS_DOWNLOAD_MODE`, ESP32 `UART_DOWNLOAD_DIS`, `ENABLE_SECURITY_DOWNLOAD`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DownloadMode {
+    /// Full download mode: esptool reads and writes flash.
+    Enabled,
+    /// Secure download mode: flash writes only, no reads.
+    Secure,
+    /// Download mode disabled: no esptool access at all.
+    Disabled,
+}
 
+impl DownloadMode {
+    /// Lower-case name for reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            DownloadMode::Enabled => "enabled",
+            DownloadMode::Secure => "secure",
+            DownloadMode::Disabled => "disabled",
+        }
+    }
+}
+
+impl Efuses {
     /// The flash-encryption counter (`SPI_BOOT_CRYPT_CNT`, ESP32 `FLASH_CRYPT_CNT`).
     pub fn flash_crypt_cnt(&self) -> u64 {
-        match self.chip() {
-            Chip::Esp32 => self.raw_named("FLASH_CRYPT_CNT"),
-            _ => self.raw_named("SPI_BOOT_CRYPT_CNT"),
-        }
+        self.raw_present(policy::crypt_counter(self.chip()))
     }
 
     /// Flash encryption is on when an odd number of counter bits is set
@@ -34,10 +57,27 @@ impl Efuses {
 
     /// Secure Boot V2 is enforced by the ROM (`SECURE_BOOT_EN`, ESP32 `ABS_DONE_1`).
     pub fn secure_boot_v2_enabled(&self) -> bool {
-        match self.chip() {
-            Chip::Esp32 => self.raw_named("ABS_DONE_1") != 0,
-            _ => self.raw_named("SECURE_BOOT_EN") != 0,
+        self.raw_present(policy::secure_boot_enable(self.chip())) != 0
+    }
+
+    /// The download mode the eFuses leave.
+    pub fn download_mode(&self) -> DownloadMode {
+        let chip = self.chip();
+        let burned = |f: &Field| self.raw_present(*f) != 0;
+        if policy::download_disable(chip).iter().any(burned) {
+            DownloadMode::Disabled
+        } else if policy::secure_download(chip).as_ref().is_some_and(burned) {
+            DownloadMode::Secure
+        } else {
+            DownloadMode::Enabled
         }
+    }
+
+    /// Whether esptool's `--encrypt` (the ROM encrypting what it writes) is
+    /// still allowed: development-mode flash encryption without
+    /// `DIS_DOWNLOAD_MANUAL_ENCRYPT` (ESP32 `DISABLE_DL_ENCRYPT`).
+    pub fn manual_encrypt_allowed(&self) -> bool {
+        self.raw_present(policy::manual_encrypt_disable(self.chip())) == 0
     }
 
     /// Key blocks and their purposes (chips with KEY_PURPOSE_n fields; ESP32-C2
@@ -48,8 +88,7 @@ impl Efuses {
         for b in t.blocks {
             match b.key_purpose {
                 Some(kp) => {
-                    let raw = self.raw_named(kp);
-                    let purpose = u8::try_from(raw)
+                    let purpose = u8::try_from(self.raw_present(kp))
                         .ok()
                         .and_then(|r| t.purpose_by_value(r))
                         .map(|p| p.purpose);
@@ -79,30 +118,103 @@ impl Efuses {
             .collect()
     }
 
-    /// The Secure Boot V2 digests the ROM accepts: SECURE_BOOT_DIGESTn blocks
-    /// whose SECURE_BOOT_KEY_REVOKEn is not set (ESP32: BLOCK2; ESP32-C2: the
-    /// 16-byte BLOCK_KEY0 high half).
+    /// The Secure Boot V2 digests the ROM accepts, slot by slot, skipping
+    /// revoked slots (ESP32: BLOCK2; ESP32-C2: the 16-byte BLOCK_KEY0 high
+    /// half; the others: SECURE_BOOT_DIGESTn blocks whose
+    /// SECURE_BOOT_KEY_REVOKEn is not set). Empty slots read as zeros.
     pub fn secure_boot_digests(&self) -> Vec<Vec<u8>> {
-        match self.chip() {
-            Chip::Esp32 => vec![self.block_bytes(2)],
-            Chip::Esp32c2 => vec![self.block_bytes(3).get(16..).unwrap_or(&[]).to_vec()],
-            _ => {
-                let slots = [
-                    (KeyPurpose::SecureBootDigest0, "SECURE_BOOT_KEY_REVOKE0"),
-                    (KeyPurpose::SecureBootDigest1, "SECURE_BOOT_KEY_REVOKE1"),
-                    (KeyPurpose::SecureBootDigest2, "SECURE_BOOT_KEY_REVOKE2"),
-                ];
-                let mut out = Vec::new();
-                for (p, revoke) in slots {
-                    if self.raw_named(revoke) != 0 {
-                        continue;
-                    }
-                    for b in self.blocks_with_purpose(p) {
-                        out.push(self.block_bytes(b));
-                    }
-                }
-                out
+        let chip = self.chip();
+        let mut out = Vec::new();
+        for index in 0..policy::secure_boot_digest_slots(chip) {
+            let Some(slot) = policy::secure_boot_digest(chip, index) else {
+                continue;
+            };
+            if slot.revoke.is_some_and(|f| self.raw_present(f) != 0) {
+                continue;
+            }
+            let blocks = match slot.block {
+                Some(kb) => self
+                    .table()
+                    .key_block_def(kb)
+                    .map(|d| vec![usize::from(d.block)])
+                    .unwrap_or_default(),
+                None => slot
+                    .purpose
+                    .map(|p| self.blocks_with_purpose(p))
+                    .unwrap_or_default(),
+            };
+            for b in blocks {
+                // the digest is in the block's high bytes (ESP32-C2: BLOCK_KEY0_HI_128)
+                let bytes = self.block_bytes(b);
+                out.push(bytes[bytes.len().saturating_sub(slot.len)..].to_vec());
             }
         }
+        out
+    }
+
+    /// The flash-encryption key the AES block uses, in espsecure's key-file
+    /// byte order (espefuse burns AES-XTS keys, and ESP32 keys given as
+    /// `flash_encryption`, reversed); `Ok(None)` when no key is burned.
+    /// A read-protected key whose bits the model does not hold is
+    /// [`EfuseError::HiddenKeyUnknown`].
+    pub fn flash_encryption_key(&self) -> Result<Option<Zeroizing<Vec<u8>>>, EfuseError> {
+        let chip = self.chip();
+        let fixed = |len| {
+            policy::flash_encryption_key(chip, len)
+                .and_then(|s| s.block)
+                .and_then(|kb| self.table().key_block_def(kb))
+                .map(|d| usize::from(d.block))
+        };
+        match chip {
+            Chip::Esp32 | Chip::Esp32c2 => {
+                let (block, field, len) = if chip == Chip::Esp32 {
+                    // 3/4 coding leaves room for 192 bits
+                    let len = if self.coding_is_34() { 24 } else { 32 };
+                    (fixed(FlashKeyLength::Bits256), Field::Block1, len)
+                } else {
+                    // the whole block (XTS_KEY_LENGTH_256) or its low 128 bits,
+                    // from which the AES block derives the XTS key
+                    let whole =
+                        policy::xts_key_length_256(chip).is_some_and(|f| self.raw_present(f) != 0);
+                    let len = if whole { 32 } else { 16 };
+                    (fixed(FlashKeyLength::Bits256), Field::BlockKey0, len)
+                };
+                let Some(block) = block else { return Ok(None) };
+                let hw = Zeroizing::new(self.hardware_block_bytes(block));
+                let protected = !self.is_readable(field, Some(0))?;
+                if hw.get(..len).is_none_or(|b| b.iter().all(|x| *x == 0)) && !protected {
+                    return Ok(None);
+                }
+                self.hardware_key(block, len).map(Some)
+            }
+            _ => {
+                let first = self.blocks_with_purpose(KeyPurpose::XtsAes256Key1);
+                let second = self.blocks_with_purpose(KeyPurpose::XtsAes256Key2);
+                if let (Some(a), Some(b)) = (first.first(), second.first()) {
+                    let mut key = self.hardware_key(*a, 32)?;
+                    key.extend_from_slice(&self.hardware_key(*b, 32)?);
+                    return Ok(Some(key));
+                }
+                match self.blocks_with_purpose(KeyPurpose::XtsAes128Key).first() {
+                    Some(block) => self.hardware_key(*block, 32).map(Some),
+                    None => Ok(None),
+                }
+            }
+        }
+    }
+
+    /// The first `len` bytes of `block` as the hardware sees them, reversed
+    /// into key-file order.
+    fn hardware_key(&self, block: usize, len: usize) -> Result<Zeroizing<Vec<u8>>, EfuseError> {
+        let all = Zeroizing::new(self.hardware_block_bytes(block));
+        let mut key = Zeroizing::new(all.get(..len).unwrap_or(&[]).to_vec());
+        if key.iter().all(|b| *b == 0) {
+            return Err(EfuseError::HiddenKeyUnknown {
+                block,
+                name: self.table().blocks[block].name,
+            });
+        }
+        key.reverse();
+        Ok(key)
     }
 }

@@ -3,40 +3,60 @@
 //! crates/espboot/tests/efuse_interop.rs.
 #![allow(clippy::unwrap_used)]
 
-use crate::{virt, Bits, Chip, ChipAccess, EfuseError, Efuses, KeyGroup, KeyOptions};
+use crate::{
+    espefuse, Bits, Burn, Chip, ChipAccess, ChipEfuses as _, EfuseError, Efuses, Field, FieldClass,
+    FileError, KeyBlock, KeyGroup, KeyOptions, KeyPurpose, VirtualFile,
+};
+use espefuse::ForceWrite;
 
-fn key(block: &str, data: &[u8], purpose: &str) -> KeyGroup {
-    KeyGroup {
-        block: block.into(),
-        data: data.to_vec(),
-        purpose: purpose.into(),
-    }
+fn key(block: KeyBlock, data: &[u8], purpose: KeyPurpose) -> KeyGroup {
+    KeyGroup::new(block, purpose, data)
 }
 
 fn burn(e: &mut Efuses) {
-    assert!(e.plan_burn().unwrap());
-    e.execute_burn().unwrap();
+    assert!(e.commit().unwrap());
 }
 
 fn counting(start: u8) -> Vec<u8> {
     (start..start + 32).collect()
 }
 
+/// Stages `bits` for `field` as `burn-efuse` does (the new value must
+/// contain the burned bits).
+fn stage_exact(e: &mut Efuses, field: Field, bits: Bits) -> Result<(), EfuseError> {
+    let i = e.index(field).unwrap();
+    e.stage_at(i, bits, ForceWrite::Unavailable, &mut ())
+}
+
 #[test]
 fn bits_only_go_from_zero_to_one() {
     let mut e = Efuses::new(Chip::Esp32c3);
-    let f = e.field("KEY_PURPOSE_1").unwrap();
-    e.stage(f, Bits::from_u64(4, 9).unwrap()).unwrap();
+    let f = Field::KeyPurpose1;
+    stage_exact(&mut e, f, Bits::from_u64(4, 9).unwrap()).unwrap();
     burn(&mut e);
-    let err = e.stage(f, Bits::from_u64(4, 4).unwrap()).unwrap_err();
+    let err = stage_exact(&mut e, f, Bits::from_u64(4, 4).unwrap()).unwrap_err();
     assert!(
         err.to_string()
             .contains("cannot be cleared (value will be 0xd)"),
         "{err}"
     );
+    assert!(matches!(
+        err,
+        EfuseError::Check {
+            check: crate::BurnCheck::BitsCannotBeCleared {
+                field: Field::KeyPurpose1,
+                ..
+            },
+            hint: false
+        }
+    ));
     // a subset of what is burned is a no-op, not an error
-    e.stage(f, Bits::from_u64(4, 8).unwrap()).unwrap();
+    stage_exact(&mut e, f, Bits::from_u64(4, 8).unwrap()).unwrap();
     assert!(!e.has_staged());
+    // the typed burn sets bits and never clears any
+    assert!(!e.burn(f, Burn::Bits(8)).unwrap());
+    assert!(e.burn(f, Burn::Bits(4)).unwrap());
+    assert_eq!(e.raw(f).unwrap(), 0xd);
 }
 
 #[test]
@@ -44,36 +64,34 @@ fn rs_coded_key_blocks_are_written_once() {
     let mut e = Efuses::new(Chip::Esp32c3);
     let opts = KeyOptions {
         no_write_protect: true,
-        ..KeyOptions::default()
+        no_read_protect: true,
     };
-    e.burn_key(
-        &[key("BLOCK_KEY1", &counting(1), "HMAC_UP")],
-        KeyOptions {
-            no_read_protect: true,
-            ..opts
-        },
+    e.stage_keys(
+        &[key(KeyBlock::BlockKey1, &counting(1), KeyPurpose::HmacUp)],
+        opts,
     )
     .unwrap();
     burn(&mut e);
-    let blk = e.field("BLOCK_KEY1").unwrap();
     let mut other = counting(1);
     other[0] |= 0x80;
-    e.stage(blk, Bits::from_bytes(&other)).unwrap();
-    let err = e.plan_burn().unwrap_err();
+    stage_exact(&mut e, Field::BlockKey1, Bits::from_bytes(&other)).unwrap();
+    let before = e.register_image().to_vec();
+    let err = e.commit().unwrap_err();
     assert!(
         err.to_string()
             .contains("RS coding scheme does not allow this"),
         "{err}"
     );
+    assert_eq!(e.register_image(), before, "a refused commit burns nothing");
+    assert!(!e.has_staged(), "and leaves nothing staged");
 }
 
 #[test]
 fn write_protected_fields_refuse_burns() {
     let mut e = Efuses::new(Chip::Esp32c3);
-    let rd = e.field("RD_DIS").unwrap();
-    e.disable_write(rd).unwrap();
+    e.stage_write_protect(Field::RdDis).unwrap();
     burn(&mut e);
-    let err = e.stage(rd, Bits::from_u64(7, 2).unwrap()).unwrap_err();
+    let err = stage_exact(&mut e, Field::RdDis, Bits::from_u64(7, 2).unwrap()).unwrap_err();
     assert!(
         err.to_string().contains("RD_DIS is write-protected"),
         "{err}"
@@ -85,10 +103,10 @@ fn xts_keys_are_reversed_and_read_protected_digests_are_not() {
     let mut e = Efuses::new(Chip::Esp32s3);
     let fe = counting(0x40);
     let digest = counting(0x80);
-    e.burn_key(
+    e.stage_keys(
         &[
-            key("BLOCK_KEY0", &fe, "XTS_AES_128_KEY"),
-            key("BLOCK_KEY1", &digest, "SECURE_BOOT_DIGEST0"),
+            key(KeyBlock::BlockKey0, &fe, KeyPurpose::XtsAes128Key),
+            key(KeyBlock::BlockKey1, &digest, KeyPurpose::SecureBootDigest0),
         ],
         KeyOptions::default(),
     )
@@ -98,15 +116,14 @@ fn xts_keys_are_reversed_and_read_protected_digests_are_not() {
     assert!(!e.is_block_readable(4));
     assert_eq!(e.block_bytes(4), vec![0; 32]);
     assert_eq!(e.block_bytes(5), digest, "digests are stored in file order");
-    let kp = e.field("KEY_PURPOSE_1").unwrap();
     assert!(
-        !e.is_writeable(kp),
+        !e.is_writeable(Field::KeyPurpose1).unwrap(),
         "purposes are write-protected with their keys"
     );
 
     let mut open = Efuses::new(Chip::Esp32s3);
-    open.burn_key(
-        &[key("BLOCK_KEY0", &fe, "XTS_AES_128_KEY")],
+    open.stage_keys(
+        &[key(KeyBlock::BlockKey0, &fe, KeyPurpose::XtsAes128Key)],
         KeyOptions {
             no_read_protect: true,
             ..KeyOptions::default()
@@ -132,13 +149,18 @@ fn block9_refuses_xts_purposes_on_quirky_chips_only() {
         (Chip::Esp32s2, false),
     ] {
         let mut e = Efuses::new(chip);
-        let r = e.burn_key(
-            &[key("BLOCK_KEY5", &counting(0), "XTS_AES_128_KEY")],
+        let r = e.stage_keys(
+            &[key(
+                KeyBlock::BlockKey5,
+                &counting(0),
+                KeyPurpose::XtsAes128Key,
+            )],
             KeyOptions::default(),
         );
         assert_eq!(r.is_err(), refused, "{chip}: {r:?}");
         if let Err(err) = r {
             assert!(err.to_string().contains("hardware bug"), "{err}");
+            assert!(matches!(err, EfuseError::Block9Quirk { .. }));
         }
     }
 }
@@ -147,53 +169,56 @@ fn block9_refuses_xts_purposes_on_quirky_chips_only() {
 fn xts_aes_256_key_takes_two_free_blocks() {
     let mut e = Efuses::new(Chip::Esp32s3);
     let k: Vec<u8> = (0..64).collect();
-    e.burn_key(
-        &[key("BLOCK_KEY4", &k, "XTS_AES_256_KEY")],
+    e.stage_keys(
+        &[key(KeyBlock::BlockKey4, &k, KeyPurpose::XtsAes256Key)],
         KeyOptions::default(),
     )
     .unwrap_err(); // second half lands on BLOCK9
     let mut e = Efuses::new(Chip::Esp32s3);
-    e.burn_key(
-        &[key("BLOCK_KEY2", &k, "XTS_AES_256_KEY")],
+    e.stage_keys(
+        &[key(KeyBlock::BlockKey2, &k, KeyPurpose::XtsAes256Key)],
         KeyOptions::default(),
     )
     .unwrap();
     burn(&mut e);
-    let p2 = e.field("KEY_PURPOSE_2").unwrap();
-    let p3 = e.field("KEY_PURPOSE_3").unwrap();
-    assert_eq!(e.get(p2).to_string(), "XTS_AES_256_KEY_1");
-    assert_eq!(e.get(p3).to_string(), "XTS_AES_256_KEY_2");
+    assert_eq!(
+        e.get(Field::KeyPurpose2).unwrap().to_string(),
+        "XTS_AES_256_KEY_1"
+    );
+    assert_eq!(
+        e.get(Field::KeyPurpose3).unwrap().to_string(),
+        "XTS_AES_256_KEY_2"
+    );
 }
 
 #[test]
 fn block0_protection_bits_are_burned_in_a_second_pass() {
     let mut e = Efuses::new(Chip::Esp32c3);
-    let f = e.field("DIS_ICACHE").unwrap();
-    e.stage(f, Bits::from_u64(1, 1).unwrap()).unwrap();
-    e.disable_write(f).unwrap();
-    assert!(e.plan_burn().unwrap());
-    e.execute_burn().unwrap();
-    let log = e.take_log();
+    e.stage(Field::DisIcache, Burn::All).unwrap();
+    e.stage_write_protect(Field::DisIcache).unwrap();
+    let (any, _) = espefuse::plan(&mut e, ForceWrite::Unavailable).unwrap();
+    assert!(any);
+    let log = espefuse::burn(&mut e, ForceWrite::Unavailable).unwrap();
     let first = log
+        .lines()
         .iter()
         .position(|l| l.starts_with("BURN BLOCK0"))
         .unwrap();
     let postponed = log
+        .lines()
         .iter()
         .position(|l| l == "Burn postponed eFuses from BLOCK0.")
         .unwrap();
     assert!(first < postponed);
-    assert_eq!(e.raw(f), 1);
-    assert!(!e.is_writeable(f));
+    assert_eq!(e.raw(Field::DisIcache).unwrap(), 1);
+    assert!(!e.is_writeable(Field::DisIcache).unwrap());
 }
 
 #[test]
 fn download_lock_refuses_port_access_but_not_the_virtual_file() {
     let mut e = Efuses::new(Chip::Esp32c3);
     e.check_access(ChipAccess::Port).unwrap();
-    let f = e.field("ENABLE_SECURITY_DOWNLOAD").unwrap();
-    e.stage(f, Bits::from_u64(1, 1).unwrap()).unwrap();
-    burn(&mut e);
+    e.burn(Field::EnableSecurityDownload, Burn::All).unwrap();
     assert!(matches!(
         e.check_access(ChipAccess::Port),
         Err(EfuseError::SecureDownloadMode)
@@ -201,48 +226,100 @@ fn download_lock_refuses_port_access_but_not_the_virtual_file() {
     e.check_access(ChipAccess::VirtualFile).unwrap();
 
     let mut e = Efuses::new(Chip::Esp32);
-    let f = e.field("UART_DOWNLOAD_DIS").unwrap();
-    e.stage(f, Bits::from_u64(1, 1).unwrap()).unwrap();
-    burn(&mut e);
+    e.burn(Field::UartDownloadDis, Burn::All).unwrap();
     assert!(matches!(
         e.check_access(ChipAccess::Port),
-        Err(EfuseError::DownloadModeDisabled("UART_DOWNLOAD_DIS"))
+        Err(EfuseError::DownloadModeDisabled(Field::UartDownloadDis))
     ));
     e.check_access(ChipAccess::VirtualFile).unwrap();
 }
 
 #[test]
 fn virtual_file_round_trips_and_rejects_other_chips() {
+    let dir = tempfile::tempdir().unwrap();
     let mut e = Efuses::new(Chip::Esp32c3);
-    e.burn_key(
-        &[key("BLOCK_KEY1", &counting(7), "HMAC_UP")],
+    e.stage_keys(
+        &[key(KeyBlock::BlockKey1, &counting(7), KeyPurpose::HmacUp)],
         KeyOptions::default(),
     )
     .unwrap();
     burn(&mut e);
-    let file = virt::to_file_bytes(&e);
-    assert_eq!(file.len(), 0x200);
-    let back = virt::load(Chip::Esp32c3, Some(&file)).unwrap();
-    assert!(back.grown_file.is_none());
-    assert_eq!(back.efuses.register_image(), e.register_image());
+    let file = VirtualFile::espefuse(dir.path().join("c3.bin"));
+    file.save(&e).unwrap();
+    assert_eq!(std::fs::read(file.path()).unwrap().len(), 0x200);
+    let back = file.load(Chip::Esp32c3).unwrap().unwrap();
+    assert_eq!(back.register_image(), e.register_image());
     assert!(matches!(
-        virt::load(Chip::Esp32, Some(&file)),
-        Err(EfuseError::ChipMismatch(_))
+        file.load(Chip::Esp32),
+        Err(EfuseError::File(FileError::Size { .. }))
     ));
     assert!(matches!(
-        virt::load(Chip::Esp32s3, Some(&file)),
-        Err(EfuseError::ChipMismatch(_))
+        file.load(Chip::Esp32s3),
+        Err(EfuseError::File(FileError::OtherChip { .. }))
     ));
     // a missing file starts empty and is grown the way espefuse grows it
-    let fresh = virt::load(Chip::Esp32, None).unwrap();
-    assert_eq!(fresh.grown_file.unwrap().len(), 0x120);
+    let missing = VirtualFile::espefuse(dir.path().join("esp32.bin"));
+    assert!(missing.load(Chip::Esp32).unwrap().is_none());
+    missing.open(Chip::Esp32).unwrap();
+    assert_eq!(std::fs::read(missing.path()).unwrap().len(), 0x120);
 }
 
 #[test]
 fn unknown_fields_suggest_close_names() {
-    let e = Efuses::new(Chip::Esp32c3);
-    let err = e.field("SPI_BOOT_CRYPTCNT").unwrap_err();
+    let err = espefuse::field(Chip::Esp32c3, "SPI_BOOT_CRYPTCNT").unwrap_err();
     assert!(err.to_string().contains("SPI_BOOT_CRYPT_CNT"), "{err}");
+}
+
+/// `raw()` of a field the chip lacks once read 0, i.e. "not burned"; it is
+/// an error now, and names below the command line are compile-time
+/// handles (a misspelling does not compile: see `Efuses::bits`).
+#[test]
+fn regression_unknown_field_reads_as_not_burned() {
+    let e = Efuses::new(Chip::Esp32c3);
+    assert!(matches!(
+        e.raw(Field::FlashCryptCnt),
+        Err(EfuseError::NotOnChip {
+            field: Field::FlashCryptCnt,
+            chip: Chip::Esp32c3
+        })
+    ));
+    assert!(matches!(
+        e.clone().burn(Field::AbsDone1, Burn::All),
+        Err(EfuseError::NotOnChip { .. })
+    ));
+}
+
+/// The inputs of calculated fields and of `summary`'s flash-voltage line
+/// exist wherever they are read.
+#[test]
+fn calculated_fields_have_their_inputs() {
+    for chip in Chip::ALL {
+        let e = Efuses::new(chip);
+        for f in chip.table().fields {
+            let inputs: &[Field] = match f.class {
+                FieldClass::Wafer if chip == Chip::Esp32 => {
+                    &[Field::ChipVerRev1, Field::ChipVerRev2]
+                }
+                FieldClass::Wafer => &[Field::WaferVersionMinorHi, Field::WaferVersionMinorLo],
+                FieldClass::Package => &[Field::ChipPackage4bit, Field::ChipPackage],
+                FieldClass::PsramCap => &[Field::PsramCap3, Field::PsramCap],
+                _ => &[],
+            };
+            for input in inputs {
+                assert!(e.has(*input), "{chip}: {} needs {input}", f.name());
+            }
+        }
+        let voltage: &[Field] = match chip {
+            Chip::Esp32 => &[Field::XpdSdioForce, Field::XpdSdioReg, Field::XpdSdioTieh],
+            Chip::Esp32s2 | Chip::Esp32s3 => {
+                &[Field::VddSpiForce, Field::VddSpiXpd, Field::VddSpiTieh]
+            }
+            _ => &[],
+        };
+        for f in voltage {
+            assert!(e.has(*f), "{chip}: {f}");
+        }
+    }
 }
 
 #[test]
@@ -250,31 +327,51 @@ fn rom_view_of_security_state_and_hardware_keys() {
     let mut e = Efuses::new(Chip::Esp32c3);
     let fe = counting(0x40);
     let digest = counting(0x80);
-    e.burn_key(
+    e.stage_keys(
         &[
-            key("BLOCK_KEY0", &fe, "XTS_AES_128_KEY"),
-            key("BLOCK_KEY1", &digest, "SECURE_BOOT_DIGEST0"),
+            key(KeyBlock::BlockKey0, &fe, KeyPurpose::XtsAes128Key),
+            key(KeyBlock::BlockKey1, &digest, KeyPurpose::SecureBootDigest0),
         ],
         KeyOptions::default(),
     )
     .unwrap();
-    let cnt = e.field("SPI_BOOT_CRYPT_CNT").unwrap();
-    e.stage(cnt, Bits::from_u64(3, 1).unwrap()).unwrap();
+    e.stage(Field::SpiBootCryptCnt, Burn::Bits(1)).unwrap();
     burn(&mut e);
     assert!(e.flash_encryption_enabled());
     assert!(!e.secure_boot_v2_enabled());
-    assert_eq!(
-        e.blocks_with_purpose(crate::KeyPurpose::XtsAes128Key),
-        vec![4]
-    );
+    assert_eq!(e.blocks_with_purpose(KeyPurpose::XtsAes128Key), vec![4]);
     assert_eq!(e.secure_boot_digests(), vec![digest]);
     // software reads zeros, the AES-XTS peripheral reads the (reversed) key
     assert_eq!(e.block_bytes(4), vec![0; 32]);
-    let mut rev = fe;
+    let mut rev = fe.clone();
     rev.reverse();
     assert_eq!(e.hardware_block_bytes(4), rev);
-    let revoke = e.field("SECURE_BOOT_KEY_REVOKE0").unwrap();
-    e.stage(revoke, Bits::from_u64(1, 1).unwrap()).unwrap();
-    burn(&mut e);
+    assert_eq!(e.flash_encryption_key().unwrap().as_deref(), Some(&fe));
+    e.burn(Field::SecureBootKeyRevoke0, Burn::All).unwrap();
     assert!(e.secure_boot_digests().is_empty());
+}
+
+#[test]
+fn custom_key_purposes_exist_only_where_espefuse_has_them() {
+    let c6 = Chip::Esp32c6.table();
+    let used = c6.key_purposes.iter().map(|p| p.value).max().unwrap();
+    let free = u8::try_from(used + 1).unwrap();
+    assert!(c6.purpose_def(KeyPurpose::Custom(free)).is_some());
+    assert!(
+        c6.purpose_def(KeyPurpose::Custom(1)).is_none(),
+        "1 is a named purpose"
+    );
+    assert!(c6
+        .purpose_def(KeyPurpose::CustomDigest(free))
+        .is_some_and(|p| p.digest));
+    assert!(Chip::Esp32c3
+        .table()
+        .purpose_def(KeyPurpose::Custom(free))
+        .is_none());
+    assert_eq!(
+        KeyPurpose::from_name("CUSTOM_DIGEST_14"),
+        Some(KeyPurpose::CustomDigest(14))
+    );
+    assert_eq!(KeyPurpose::from_name("CUSTOM_014"), None);
+    assert_eq!(KeyPurpose::CustomMax.to_string(), "CUSTOM_MAX");
 }

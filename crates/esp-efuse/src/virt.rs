@@ -1,55 +1,181 @@
-//! espefuse's virtual eFuse file (`--virt --path-efuse-file`), esptool.md §4.5:
-//! the controller's little-endian register image of `EFUSE_MEM_SIZE` bytes,
-//! reversed byte for byte (`file[k] = image[SIZE-1-k]`).
+//! espefuse's virtual eFuse file (`--virt --path-efuse-file`), esptool.md
+//! §4.5: the controller's little-endian register image of `EFUSE_MEM_SIZE`
+//! bytes, reversed byte for byte (`file[k] = image[SIZE-1-k]`), and the
+//! companion that keeps what that format cannot: read-protected key bits
+//! ([`Efuses::hidden_blocks`]). [`VirtualFile`] is the only code that knows
+//! either format.
 
-use crate::error::EfuseError;
-use crate::state::Efuses;
-use crate::tables::Chip;
-use crate::tables::ChipEfuses as _;
+use std::path::{Path, PathBuf};
 
-/// What loading a virtual file found.
-#[derive(Debug)]
-pub struct LoadedFile {
-    /// The eFuses.
-    pub efuses: Efuses,
-    /// espefuse appends `SIZE` zero bytes to a missing or too short file when it
-    /// opens it (mode `a+b`); this is the content the file then has.
-    pub grown_file: Option<Vec<u8>>,
+use zeroize::Zeroizing;
+
+use crate::error::{EfuseError, FileError};
+use crate::model::Efuses;
+use crate::tables::{Chip, ChipEfuses as _};
+
+/// A virtual eFuse file, optionally with its hidden-bits companion.
+///
+/// ```
+/// use esp_efuse::{Burn, Chip, Efuses, Field, VirtualFile};
+///
+/// let dir = tempfile::tempdir()?;
+/// let file = VirtualFile::with_hidden_bits(dir.path().join("efuse.bin"));
+/// assert!(file.load(Chip::Esp32c3)?.is_none(), "no file yet");
+/// let mut efuses = Efuses::new(Chip::Esp32c3);
+/// efuses.burn(Field::SecureBootEn, Burn::All)?;
+/// file.save(&efuses)?;
+/// let back = file.load(Chip::Esp32c3)?.expect("saved");
+/// assert_eq!(back.register_image(), efuses.register_image());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VirtualFile {
+    path: PathBuf,
+    hidden: Option<PathBuf>,
 }
 
-/// Parses file content (None: the file does not exist).
-pub fn load(chip: Chip, content: Option<&[u8]>) -> Result<LoadedFile, EfuseError> {
-    let table = chip.table();
-    let size = table.mem_size;
-    let mut efuses = Efuses::new(chip);
-    match content {
-        Some(c) if c.len() >= size => {
-            let mut mem: Vec<u8> = c[..size].to_vec();
-            mem.reverse();
-            check_chip(chip, &mem, c.len())?;
-            efuses.set_register_image(mem);
-            Ok(LoadedFile {
-                efuses,
-                grown_file: None,
-            })
-        }
-        other => {
-            let mut grown = other.map(<[u8]>::to_vec).unwrap_or_default();
-            if !grown.is_empty() && grown.iter().any(|b| *b != 0) {
-                // A short, non-empty file is most likely another chip's file
-                // (ESP32 files are 288 bytes): refuse instead of growing it.
-                return Err(EfuseError::ChipMismatch(format!(
-                    "virtual eFuse file is {} bytes but a {chip} eFuse file is {size} bytes (wrong --chip?)",
-                    grown.len()
-                )));
-            }
-            grown.extend(std::iter::repeat_n(0u8, size));
-            Ok(LoadedFile {
-                efuses,
-                grown_file: Some(grown),
-            })
+/// The companion of `efuse.bin` is `efuse-hidden.txt` beside it.
+fn hidden_path_for(path: &Path) -> PathBuf {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!("{stem}-hidden.txt"))
+}
+
+impl VirtualFile {
+    /// espefuse's file alone (`--path-efuse-file`): read-protected key bits
+    /// are lost on save, as with espefuse.
+    pub fn espefuse(path: impl Into<PathBuf>) -> VirtualFile {
+        VirtualFile {
+            path: path.into(),
+            hidden: None,
         }
     }
+
+    /// The file plus its companion `<stem>-hidden.txt` (mode 0600: key
+    /// material), which keeps the read-protected key bits so a simulated
+    /// chip's peripherals still find their keys after a reload.
+    pub fn with_hidden_bits(path: impl Into<PathBuf>) -> VirtualFile {
+        let path = path.into();
+        let hidden = hidden_path_for(&path);
+        VirtualFile {
+            path,
+            hidden: Some(hidden),
+        }
+    }
+
+    /// The virtual eFuse file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The hidden-bits companion, if kept.
+    pub fn hidden_path(&self) -> Option<&Path> {
+        self.hidden.as_deref()
+    }
+
+    /// The eFuses in the file (and its companion); `None` when the file
+    /// does not exist.
+    pub fn load(&self, chip: Chip) -> Result<Option<Efuses>, EfuseError> {
+        let Some(content) = read_optional(&self.path)? else {
+            return Ok(None);
+        };
+        let mut efuses = match parse(chip, &content)? {
+            Parsed::Efuses(e) => e,
+            // a file too short to hold anything: what espefuse would start from
+            Parsed::Grown(_) => Efuses::new(chip),
+        };
+        self.apply_hidden(&mut efuses)?;
+        Ok(Some(efuses))
+    }
+
+    /// Opens the file the way espefuse does: a missing or empty file is
+    /// created with a blank chip's image (espefuse opens it in mode `a+b`
+    /// and appends `SIZE` zero bytes when it is shorter than that).
+    pub fn open(&self, chip: Chip) -> Result<Efuses, EfuseError> {
+        let content = read_optional(&self.path)?.unwrap_or_default();
+        let mut efuses = match parse(chip, &content)? {
+            Parsed::Efuses(e) => e,
+            Parsed::Grown(grown) => {
+                atomic_write::write_atomic(&self.path, &grown, false).map_err(FileError::from)?;
+                Efuses::new(chip)
+            }
+        };
+        self.apply_hidden(&mut efuses)?;
+        Ok(efuses)
+    }
+
+    /// Saves `efuses` (and the companion's hidden bits) atomically: each
+    /// file goes through a temporary file and a rename. The companion is
+    /// written when there are hidden bits or it already exists.
+    pub fn save(&self, efuses: &Efuses) -> Result<(), EfuseError> {
+        atomic_write::write_atomic(&self.path, &to_file_bytes(efuses), false)
+            .map_err(FileError::from)?;
+        if let Some(hidden) = &self.hidden {
+            let text = hidden_text(efuses);
+            if !text.is_empty() || hidden.exists() {
+                atomic_write::write_atomic(hidden, text.as_bytes(), true)
+                    .map_err(FileError::from)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn apply_hidden(&self, efuses: &mut Efuses) -> Result<(), EfuseError> {
+        let Some(hidden) = &self.hidden else {
+            return Ok(());
+        };
+        let Some(bytes) = read_optional(hidden)?.map(Zeroizing::new) else {
+            return Ok(());
+        };
+        let text = std::str::from_utf8(&bytes).map_err(|_| FileError::HiddenLine { line: 1 })?;
+        apply_hidden_text(efuses, text)
+    }
+}
+
+fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, EfuseError> {
+    match std::fs::read(path) {
+        Ok(c) => Ok(Some(c)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(FileError::Read {
+            path: path.to_path_buf(),
+            source,
+        }
+        .into()),
+    }
+}
+
+/// What a file's bytes hold.
+enum Parsed {
+    /// A chip's eFuses.
+    Efuses(Efuses),
+    /// Nothing yet: the content espefuse grows the file to.
+    Grown(Vec<u8>),
+}
+
+fn parse(chip: Chip, content: &[u8]) -> Result<Parsed, EfuseError> {
+    let size = chip.table().mem_size;
+    if content.len() >= size {
+        let mut mem: Vec<u8> = content[..size].to_vec();
+        mem.reverse();
+        check_chip(chip, &mem, content.len())?;
+        let mut efuses = Efuses::new(chip);
+        efuses.set_register_image(mem);
+        return Ok(Parsed::Efuses(efuses));
+    }
+    if content.iter().any(|b| *b != 0) {
+        // A short, non-empty file is most likely another chip's file
+        // (ESP32 files are 288 bytes): refuse instead of growing it.
+        return Err(FileError::Size {
+            len: content.len(),
+            chip,
+        }
+        .into());
+    }
+    let mut grown = content.to_vec();
+    grown.extend(std::iter::repeat_n(0u8, size));
+    Ok(Parsed::Grown(grown))
 }
 
 /// Heuristic check that a register image belongs to `chip`: once anything was
@@ -58,10 +184,11 @@ pub fn load(chip: Chip, content: Option<&[u8]>) -> Result<LoadedFile, EfuseError
 fn check_chip(chip: Chip, mem: &[u8], file_len: usize) -> Result<(), EfuseError> {
     let table = chip.table();
     if file_len != table.mem_size {
-        return Err(EfuseError::ChipMismatch(format!(
-            "virtual eFuse file is {file_len} bytes but a {chip} eFuse file is {} bytes (wrong --chip?)",
-            table.mem_size
-        )));
+        return Err(FileError::Size {
+            len: file_len,
+            chip,
+        }
+        .into());
     }
     let reg = |off: usize| -> u32 {
         mem.get(off..off + 4)
@@ -81,99 +208,77 @@ fn check_chip(chip: Chip, mem: &[u8], file_len: usize) -> Result<(), EfuseError>
                 && t.controller_regs.iter().all(|(off, v)| reg(*off) & v == *v)
         });
     if !burned_here && other_family {
-        return Err(EfuseError::ChipMismatch(format!(
-            "virtual eFuse file was not written for {chip} (its controller registers belong to another chip; wrong --chip?)"
-        )));
+        return Err(FileError::OtherChip { chip }.into());
     }
     Ok(())
 }
 
 /// The file content for the current state.
-pub fn to_file_bytes(efuses: &Efuses) -> Vec<u8> {
+pub(crate) fn to_file_bytes(efuses: &Efuses) -> Vec<u8> {
     let mut v = efuses.register_image().to_vec();
     v.reverse();
     v
 }
 
-/// A companion to the virtual file for the read-protected key bits it cannot
-/// hold ([`Efuses::hidden_blocks`]): one line per block, `BLOCK<n> <hex>`.
-/// It holds key material: keep it private (mode 0600).
-pub fn hidden_to_text(efuses: &Efuses) -> zeroize::Zeroizing<String> {
-    let mut out = zeroize::Zeroizing::new(String::new());
+/// The companion's text: one line per block with hidden bits, `BLOCK<n> <hex>`.
+fn hidden_text(efuses: &Efuses) -> Zeroizing<String> {
+    let mut out = Zeroizing::new(String::new());
     for (block, bytes) in efuses.hidden_blocks() {
-        let bytes = zeroize::Zeroizing::new(bytes);
-        out.push_str(&format!("BLOCK{block} {}\n", hex_lower(&bytes).as_str()));
+        let mut hex = Zeroizing::new(vec![0u8; bytes.len() * 2]);
+        // constant-time encoding of key material
+        let digits = base16ct::lower::encode_str(&bytes, &mut hex).unwrap_or_default();
+        out.push_str(&format!("BLOCK{block} {digits}\n"));
     }
     out
 }
 
-fn hex_lower(bytes: &[u8]) -> zeroize::Zeroizing<String> {
-    let mut s = zeroize::Zeroizing::new(String::with_capacity(bytes.len() * 2));
-    for b in bytes {
-        s.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
-        s.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
-    }
-    s
-}
-
-/// Applies text written by [`hidden_to_text`] to `efuses`.
-pub fn apply_hidden_text(efuses: &mut Efuses, text: &str) -> Result<(), EfuseError> {
+/// Applies text written by [`hidden_text`] to `efuses`.
+fn apply_hidden_text(efuses: &mut Efuses, text: &str) -> Result<(), EfuseError> {
     for (index, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() {
             continue;
         }
-        let bad = || {
-            EfuseError::BadValue(format!(
-                "hidden eFuse data, line {}: expected `BLOCK<n> <hex>`",
-                index + 1
-            ))
-        };
+        let bad = || FileError::HiddenLine { line: index + 1 };
         let (name, hex) = line.split_once(' ').ok_or_else(bad)?;
         let block: usize = name
             .strip_prefix("BLOCK")
             .and_then(|n| n.parse().ok())
             .ok_or_else(bad)?;
-        if hex.len() % 2 != 0 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(bad());
-        }
-        let bytes: zeroize::Zeroizing<Vec<u8>> = zeroize::Zeroizing::new(
-            (0..hex.len())
-                .step_by(2)
-                .filter_map(|i| u8::from_str_radix(&hex[i..i + 2], 16).ok())
-                .collect(),
-        );
-        efuses.restore_hidden_block(block, &bytes)?;
+        let mut bytes = Zeroizing::new(vec![0u8; hex.len() / 2]);
+        let decoded = base16ct::mixed::decode(hex, &mut bytes).map_err(|_| bad())?;
+        efuses.restore_hidden_block(block, decoded)?;
     }
     Ok(())
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
-mod hidden_tests {
+mod tests {
     use super::*;
-    use crate::{KeyGroup, KeyOptions};
+    use crate::{KeyBlock, KeyGroup, KeyOptions, KeyPurpose};
 
     #[test]
     fn read_protected_key_survives_a_reload_through_the_hidden_text() {
         let mut efuses = Efuses::new(Chip::Esp32c3);
         let key: Vec<u8> = (0u8..32).collect();
         efuses
-            .burn_key(
-                &[KeyGroup {
-                    block: "BLOCK_KEY0".into(),
-                    data: key,
-                    purpose: "XTS_AES_128_KEY".into(),
-                }],
+            .stage_keys(
+                &[KeyGroup::new(
+                    KeyBlock::BlockKey0,
+                    KeyPurpose::XtsAes128Key,
+                    &key,
+                )],
                 KeyOptions::default(),
             )
             .unwrap();
-        efuses.plan_burn().unwrap();
-        efuses.execute_burn().unwrap();
-        let hidden = hidden_to_text(&efuses);
+        efuses.commit().unwrap();
+        let hidden = hidden_text(&efuses);
         assert!(hidden.starts_with("BLOCK4 "));
         let file = to_file_bytes(&efuses);
-        let mut reloaded = load(Chip::Esp32c3, Some(&file)).unwrap().efuses;
+        let Parsed::Efuses(mut reloaded) = parse(Chip::Esp32c3, &file).unwrap() else {
+            panic!("not loaded")
+        };
         assert_eq!(reloaded.hardware_block_bytes(4), vec![0; 32]);
         apply_hidden_text(&mut reloaded, &hidden).unwrap();
         assert_eq!(
@@ -182,5 +287,31 @@ mod hidden_tests {
         );
         assert!(apply_hidden_text(&mut reloaded, "BLOCK99 00").is_err());
         assert!(apply_hidden_text(&mut reloaded, "BLOCK4 0").is_err());
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn the_companion_is_private_and_written_only_when_needed() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let file = VirtualFile::with_hidden_bits(dir.path().join("efuse.bin"));
+        assert_eq!(
+            file.hidden_path(),
+            Some(dir.path().join("efuse-hidden.txt").as_path())
+        );
+        let mut efuses = Efuses::new(Chip::Esp32c3);
+        file.save(&efuses).unwrap();
+        assert!(!dir.path().join("efuse-hidden.txt").exists());
+        let key = KeyGroup::new(KeyBlock::BlockKey1, KeyPurpose::XtsAes128Key, &[9; 32]);
+        efuses.stage_keys(&[key], KeyOptions::default()).unwrap();
+        efuses.commit().unwrap();
+        file.save(&efuses).unwrap();
+        let meta = std::fs::metadata(dir.path().join("efuse-hidden.txt")).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+        let back = file.load(Chip::Esp32c3).unwrap().unwrap();
+        assert_eq!(back.hardware_block_bytes(5), efuses.hardware_block_bytes(5));
+        // espefuse's view of the same file does not have them
+        let plain = VirtualFile::espefuse(file.path()).load(Chip::Esp32c3);
+        assert_eq!(plain.unwrap().unwrap().hardware_block_bytes(5), vec![0; 32]);
     }
 }

@@ -14,7 +14,7 @@
 
 use std::path::{Path, PathBuf};
 
-use esp_efuse::{Efuses, KeyGroup, KeyOptions};
+use esp_efuse::{policy, Burn, Efuses, Field, KeyGroup, KeyOptions};
 use esp_image::Chip;
 use esp_secure::flash_encryption::{FlashCrypt, FlashEncryptionKey};
 use esp_secure::sbv2;
@@ -30,7 +30,7 @@ use crate::chip::bootloader::build_bootloader;
 use crate::chip::fuses;
 use crate::chip::port_flash::PortFlash;
 use crate::config::{ConfigFile, Target};
-use crate::device::{Device, EFUSE_FILE, EFUSE_HIDDEN_FILE, FLASH_FILE, SETTINGS_FILE};
+use crate::device::{Device, FLASH_FILE, SETTINGS_FILE};
 use crate::flash::CutMode;
 use crate::run::BootReport;
 
@@ -342,32 +342,20 @@ impl Demo {
             .ok_or_else(|| format!("{} has no eFuse model", self.chip))
     }
 
+    /// Burns what is staged.
     fn burn(&mut self) -> Result<(), String> {
-        let efuses = self.efuses()?;
-        if efuses.plan_burn().map_err(|e| e.to_string())? {
-            efuses.execute_burn().map_err(|e| e.to_string())?;
-        }
-        efuses.take_log();
+        self.efuses()?.commit().map_err(|e| e.to_string())?;
         Ok(())
     }
 
-    fn field(&mut self, name: &str) -> Result<String, String> {
-        let efuses = self.efuses()?;
-        let id = efuses.field(name).map_err(|e| e.to_string())?;
-        Ok(efuses.get(id).to_string())
+    /// A field's value as espefuse shows it.
+    fn field(&mut self, field: Field) -> Result<String, String> {
+        let value = self.efuses()?.get(field).map_err(|e| e.to_string())?;
+        Ok(value.to_string())
     }
 
     fn provision_flash_encryption(&mut self, _: &dyn DemoObserver) -> StepResult {
-        let (block, purpose, counter, max) = match self.chip {
-            Chip::Esp32 => ("flash_encryption", "", "FLASH_CRYPT_CNT", "127"),
-            Chip::Esp32c2 => (
-                "BLOCK_KEY0",
-                "XTS_AES_128_KEY_DERIVED_FROM_128_EFUSE_BITS",
-                "SPI_BOOT_CRYPT_CNT",
-                "7",
-            ),
-            _ => ("BLOCK_KEY0", "XTS_AES_128_KEY", "SPI_BOOT_CRYPT_CNT", "7"),
-        };
+        let counter = policy::crypt_counter(self.chip);
         let mut lines = Vec::new();
         if self.chip == Chip::Esp32c2 {
             // One key block for both keys: once the flash encryption key is
@@ -375,42 +363,42 @@ impl Demo {
             // Secure Boot digest in the same espefuse run.
             let group = self.digest_group()?;
             self.efuses()?
-                .burn_key_digest(&[group], KeyOptions::default())
+                .stage_key_digests(&[group], KeyOptions::default())
                 .map_err(|e| e.to_string())?;
             lines.push(
                 "espefuse burn-key-digest secure-boot-signing-key.pem, in the same run as:".into(),
             );
         }
-        let group = KeyGroup {
-            block: block.into(),
-            data: self.fe_key.as_bytes().to_vec(),
-            purpose: purpose.into(),
-        };
-        self.efuses()?
-            .burn_key(&[group], KeyOptions::default())
+        let key = zeroize::Zeroizing::new(self.fe_key.as_bytes().to_vec());
+        let efuses = self.efuses()?;
+        let group = policy::flash_encryption_key_group(efuses, &key).map_err(|e| e.to_string())?;
+        efuses
+            .stage_keys(std::slice::from_ref(&group), KeyOptions::default())
             .map_err(|e| e.to_string())?;
         self.burn()?;
-        self.efuses()?
-            .burn_efuse(&[(counter.into(), Some(max.into()))])
-            .map_err(|e| e.to_string())?;
-        self.burn()?;
+        let efuses = self.efuses()?;
+        efuses.burn(counter, Burn::All).map_err(|e| e.to_string())?;
+        let max = efuses.raw(counter).map_err(|e| e.to_string())?;
         lines.push(
-            format!("espefuse burn-key {block} flash-encryption-key.bin {purpose}")
-                .trim_end()
-                .to_owned(),
+            format!(
+                "espefuse burn-key {} flash-encryption-key.bin {}",
+                group.block,
+                group.purpose.map(|p| p.to_string()).unwrap_or_default()
+            )
+            .trim_end()
+            .to_owned(),
         );
         lines.push(format!(
             "espefuse burn-efuse {counter} {max}: {counter} = {}",
             self.field(counter)?
         ));
-        let key_block = if self.chip == Chip::Esp32 {
-            "BLOCK1"
-        } else {
-            "BLOCK_KEY0"
-        };
         let efuses = self.efuses()?;
-        if let Ok(id) = efuses.field(key_block) {
-            if efuses.is_readable(id, None) {
+        let key_field = efuses
+            .table()
+            .block_of_key(group.block)
+            .and_then(|b| Field::from_name(b.name));
+        if let Some(field) = key_field {
+            if efuses.is_readable(field, None).map_err(|e| e.to_string())? {
                 return Err("the flash encryption key is still readable after burn-key".into());
             }
             lines.push("the key is read-protected: software reads it back as zeros".into());
@@ -418,20 +406,15 @@ impl Demo {
         Ok(lines)
     }
 
-    /// The Secure Boot V2 digest as `burn-key-digest` stages it.
-    fn digest_group(&self) -> Result<KeyGroup, String> {
+    /// The Secure Boot V2 digest as `burn-key-digest` stages it, in its
+    /// slot ([`policy::secure_boot_digest_groups`]).
+    fn digest_group(&mut self) -> Result<KeyGroup, String> {
         let digest = self.sbv2_key.public_key().digest();
         write_file(&self.dir.join("secure-boot-digest.bin"), &digest, false)?;
-        let (block, purpose) = match self.chip {
-            Chip::Esp32 => ("secure_boot_v2", ""),
-            Chip::Esp32c2 => ("BLOCK_KEY0", "SECURE_BOOT_DIGEST"),
-            _ => ("BLOCK_KEY1", "SECURE_BOOT_DIGEST0"),
-        };
-        Ok(KeyGroup {
-            block: block.into(),
-            data: digest.to_vec(),
-            purpose: purpose.into(),
-        })
+        policy::secure_boot_digest_groups(self.efuses()?, &[digest])
+            .map_err(|e| e.to_string())?
+            .pop()
+            .ok_or_else(|| "no Secure Boot V2 digest slot".to_string())
     }
 
     fn provision_secure_boot(&mut self, _: &dyn DemoObserver) -> StepResult {
@@ -444,7 +427,8 @@ impl Demo {
             lines.push(
                 format!(
                     "espefuse burn-key {} secure-boot-digest.bin {}",
-                    group.block, group.purpose
+                    group.block,
+                    group.purpose.map(|p| p.to_string()).unwrap_or_default()
                 )
                 .trim_end()
                 .to_owned(),
@@ -454,22 +438,17 @@ impl Demo {
             let esp32 = self.chip == Chip::Esp32;
             let efuses = self.efuses()?;
             let staged = if esp32 {
-                efuses.burn_key(&[group], KeyOptions::default())
+                efuses.stage_keys(&[group], KeyOptions::default())
             } else {
-                efuses.burn_key_digest(&[group], KeyOptions::default())
+                efuses.stage_key_digests(&[group], KeyOptions::default())
             };
             staged.map_err(|e| e.to_string())?;
             self.burn()?;
         }
-        let enable = if self.chip == Chip::Esp32 {
-            "ABS_DONE_1"
-        } else {
-            "SECURE_BOOT_EN"
-        };
+        let enable = policy::secure_boot_enable(self.chip);
         self.efuses()?
-            .burn_efuse(&[(enable.into(), None)])
+            .burn(enable, Burn::All)
             .map_err(|e| e.to_string())?;
-        self.burn()?;
         lines.push(format!(
             "espefuse burn-efuse {enable}: {enable} = {}",
             self.field(enable)?
@@ -804,18 +783,6 @@ impl Demo {
             false,
         )?;
         write_file(&dev.join(FLASH_FILE), self.device.flash.data(), false)?;
-        if let Some(efuses) = &self.device.efuses {
-            write_file(
-                &dev.join(EFUSE_FILE),
-                &esp_efuse::virt::to_file_bytes(efuses),
-                false,
-            )?;
-            write_file(
-                &dev.join(EFUSE_HIDDEN_FILE),
-                esp_efuse::virt::hidden_to_text(efuses).as_bytes(),
-                true,
-            )?;
-        }
-        Ok(())
+        self.device.save_efuses(&dev).map_err(|e| e.to_string())
     }
 }

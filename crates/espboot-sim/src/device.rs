@@ -2,8 +2,11 @@
 //! `bootloader.conf`, embedded keys) and its flash.
 //!
 //! On disk a device is a directory holding `flash.bin` (the raw physical
-//! flash bytes) and `device.json` ([`DeviceSettings`]). This module only
-//! converts between those bytes and a [`Device`]; writing the files
+//! flash bytes), `device.json` ([`DeviceSettings`]) and, for the modelled
+//! chips, its eFuses ([`efuse_file`]: espefuse's virtual file and the
+//! companion with the read-protected key bits, loaded and saved atomically
+//! by [`esp_efuse::VirtualFile`]). For the flash and the settings this
+//! module only converts between bytes and a [`Device`]; writing those files
 //! atomically is the caller's job.
 
 use std::path::{Path, PathBuf};
@@ -20,11 +23,9 @@ pub const FLASH_FILE: &str = "flash.bin";
 /// Name of the settings file in a device directory.
 pub const SETTINGS_FILE: &str = "device.json";
 /// Name of the chip's eFuses in a device directory: espefuse's virtual
-/// eFuse file (`--virt --path-efuse-file`).
+/// eFuse file (`--virt --path-efuse-file`), with the companion that keeps
+/// the read-protected key bits its format cannot ([`efuse_file`]).
 pub const EFUSE_FILE: &str = "efuse.bin";
-/// Name of the companion holding the read-protected key bits that
-/// espefuse's file format cannot keep (key material: mode 0600).
-pub const EFUSE_HIDDEN_FILE: &str = "efuse-hidden.txt";
 /// Version of the `device.json` layout.
 pub const SETTINGS_FORMAT: u32 = 1;
 
@@ -40,8 +41,8 @@ pub enum DeviceError {
     Flash(#[from] FlashError),
     #[error("{SETTINGS_FILE}: {0}")]
     Settings(String),
-    #[error("{0}")]
-    Efuse(String),
+    #[error("{EFUSE_FILE}: {0}")]
+    Efuse(#[from] esp_efuse::EfuseError),
     #[error("{FLASH_FILE} is {actual:#x} bytes, expected the flash size {expected:#x}")]
     FlashFileSize { actual: u64, expected: u32 },
     #[error("{what} {offset:#x}+{len:#x} is beyond the flash size {flash_size:#x}")]
@@ -53,6 +54,12 @@ pub enum DeviceError {
     },
     #[error(transparent)]
     Bootloader(#[from] crate::chip::bootloader::BootloaderError),
+}
+
+/// The eFuse file of the device directory `dir`: espefuse's virtual file
+/// `efuse.bin` and the companion that keeps read-protected key bits.
+pub fn efuse_file(dir: &Path) -> esp_efuse::VirtualFile {
+    esp_efuse::VirtualFile::with_hidden_bits(dir.join(EFUSE_FILE))
 }
 
 /// The embedded public key of the simulated bootloader (what the port
@@ -201,29 +208,25 @@ impl Device {
         })
     }
 
-    /// Replaces the eFuses with the content of a virtual eFuse file and its
-    /// hidden-bits companion (`None`: the file does not exist, blank eFuses).
-    pub fn load_efuses(
-        &mut self,
-        file: Option<&[u8]>,
-        hidden: Option<&str>,
-    ) -> Result<(), DeviceError> {
+    /// Replaces the eFuses with those of the device directory `dir`
+    /// ([`efuse_file`]; blank eFuses when there is no file).
+    pub fn load_efuses(&mut self, dir: &Path) -> Result<(), DeviceError> {
         let Some(chip) = crate::chip::modelled(self.settings.target) else {
             return Ok(());
         };
-        let mut efuses = match file {
-            Some(bytes) => {
-                esp_efuse::virt::load(chip, Some(bytes))
-                    .map_err(|e| DeviceError::Efuse(format!("{EFUSE_FILE}: {e}")))?
-                    .efuses
-            }
-            None => crate::chip::new_efuses(chip),
-        };
-        if let Some(text) = hidden {
-            esp_efuse::virt::apply_hidden_text(&mut efuses, text)
-                .map_err(|e| DeviceError::Efuse(format!("{EFUSE_HIDDEN_FILE}: {e}")))?;
-        }
+        let efuses = efuse_file(dir)
+            .load(chip)?
+            .unwrap_or_else(|| crate::chip::new_efuses(chip));
         self.efuses = Some(efuses);
+        Ok(())
+    }
+
+    /// Saves the eFuses (of a modelled chip) into the device directory
+    /// `dir`, atomically ([`efuse_file`]).
+    pub fn save_efuses(&self, dir: &Path) -> Result<(), DeviceError> {
+        if let Some(efuses) = &self.efuses {
+            efuse_file(dir).save(efuses)?;
+        }
         Ok(())
     }
 
@@ -233,25 +236,8 @@ impl Device {
         let flash = std::fs::read(dir.join(FLASH_FILE))?;
         let mut device = Self::from_files(&settings, &flash)
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
-        let optional = |name: &str| match std::fs::read(dir.join(name)) {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
-        };
-        let efuse = optional(EFUSE_FILE)?;
-        let hidden = zeroize::Zeroizing::new(optional(EFUSE_HIDDEN_FILE)?);
-        let hidden_text = hidden
-            .as_deref()
-            .map(std::str::from_utf8)
-            .transpose()
-            .map_err(|_| {
-                std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    format!("{EFUSE_HIDDEN_FILE}: not text"),
-                )
-            })?;
         device
-            .load_efuses(efuse.as_deref(), hidden_text)
+            .load_efuses(dir)
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
         Ok(device)
     }

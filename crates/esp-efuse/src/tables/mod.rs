@@ -19,13 +19,33 @@ mod esp32s2;
 #[rustfmt::skip]
 mod esp32s3;
 #[rustfmt::skip]
+mod fields;
+#[rustfmt::skip]
+mod key_blocks;
+#[rustfmt::skip]
 mod purposes;
 
+pub use fields::Field;
+pub use key_blocks::KeyBlock;
 pub use purposes::KeyPurpose;
 
 /// The chips, shared with the rest of espboot (`esp_image::Chip`); this
 /// crate adds their eFuse facts through [`ChipEfuses`].
 pub use esp_image::Chip;
+
+impl core::fmt::Display for Field {
+    /// espefuse's canonical name.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl core::fmt::Display for KeyBlock {
+    /// espefuse's spelling.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// eFuse facts of each [`Chip`].
 pub trait ChipEfuses: Sized {
@@ -39,16 +59,7 @@ pub trait ChipEfuses: Sized {
 
     /// The BLOCK0 fields espefuse burns in a second pass, after everything
     /// else (`postpone_efuses_from_block0_to_burn`, base_fields.py).
-    fn postponed_fields(self) -> &'static [&'static str];
-
-    /// Fields that, once burned, make the ROM refuse the serial download
-    /// protocol altogether (esptool.md §4.4: DIS_DOWNLOAD_MODE; ESP32 ≥ v3.0:
-    /// UART_DOWNLOAD_DIS).
-    fn download_disable_fields(self) -> &'static [&'static str];
-
-    /// The field that switches the ROM to Secure Download Mode, in which
-    /// espefuse refuses to read eFuses (`<chip>/fields.py`, esptool.md §4.4, §5.3).
-    fn secure_download_field(self) -> Option<&'static str>;
+    fn postponed_fields(self) -> &'static [Field];
 }
 
 impl ChipEfuses for Chip {
@@ -69,9 +80,15 @@ impl ChipEfuses for Chip {
     /// (SOC_EFUSE_BLOCK9_KEY_PURPOSE_QUIRK; espefuse `<chip>/fields.py`
     /// `EfuseKeyPurposeField.save`). H2 only refuses XTS_AES_128_KEY and ECDSA_KEY.
     fn block9_refuses(self, purpose: KeyPurpose) -> bool {
-        let name = purpose.name();
         match self {
-            Chip::Esp32s3 | Chip::Esp32c3 | Chip::Esp32c6 => name.starts_with("XTS_AES"),
+            Chip::Esp32s3 | Chip::Esp32c3 | Chip::Esp32c6 => matches!(
+                purpose,
+                KeyPurpose::XtsAes128Key
+                    | KeyPurpose::XtsAes256Key
+                    | KeyPurpose::XtsAes256Key1
+                    | KeyPurpose::XtsAes256Key2
+                    | KeyPurpose::XtsAes128KeyDerivedFrom128EfuseBits
+            ),
             Chip::Esp32h2 => matches!(purpose, KeyPurpose::XtsAes128Key | KeyPurpose::EcdsaKey),
             _ => false,
         }
@@ -79,42 +96,23 @@ impl ChipEfuses for Chip {
 
     /// The BLOCK0 fields espefuse burns in a second pass, after everything
     /// else (`postpone_efuses_from_block0_to_burn`, base_fields.py).
-    fn postponed_fields(self) -> &'static [&'static str] {
+    fn postponed_fields(self) -> &'static [Field] {
         match self {
             Chip::Esp32 => &[
-                "WR_DIS",
-                "RD_DIS",
-                "UART_DOWNLOAD_DIS",
-                "ABS_DONE_1",
-                "FLASH_CRYPT_CNT",
+                Field::WrDis,
+                Field::RdDis,
+                Field::UartDownloadDis,
+                Field::AbsDone1,
+                Field::FlashCryptCnt,
             ],
             _ => &[
-                "WR_DIS",
-                "RD_DIS",
-                "ENABLE_SECURITY_DOWNLOAD",
-                "DIS_DOWNLOAD_MODE",
-                "SPI_BOOT_CRYPT_CNT",
-                "SECURE_BOOT_EN",
+                Field::WrDis,
+                Field::RdDis,
+                Field::EnableSecurityDownload,
+                Field::DisDownloadMode,
+                Field::SpiBootCryptCnt,
+                Field::SecureBootEn,
             ],
-        }
-    }
-
-    /// Fields that, once burned, make the ROM refuse the serial download
-    /// protocol altogether (esptool.md §4.4: DIS_DOWNLOAD_MODE; ESP32 ≥ v3.0:
-    /// UART_DOWNLOAD_DIS).
-    fn download_disable_fields(self) -> &'static [&'static str] {
-        match self {
-            Chip::Esp32 => &["UART_DOWNLOAD_DIS"],
-            _ => &["DIS_DOWNLOAD_MODE"],
-        }
-    }
-
-    /// The field that switches the ROM to Secure Download Mode, in which
-    /// espefuse refuses to read eFuses (`<chip>/fields.py`, esptool.md §4.4, §5.3).
-    fn secure_download_field(self) -> Option<&'static str> {
-        match self {
-            Chip::Esp32 => None,
-            _ => Some("ENABLE_SECURITY_DOWNLOAD"),
         }
     }
 }
@@ -128,6 +126,8 @@ pub struct ChipTable {
     pub base_addr: u32,
     /// Blocks in id order.
     pub blocks: &'static [BlockDef],
+    /// The blocks `burn-key` accepts, under every spelling it accepts.
+    pub key_blocks: &'static [KeyBlockDef],
     /// Fields in espefuse's order (summary order within a category).
     pub fields: &'static [FieldDef],
     /// Named key purposes with their numeric values.
@@ -162,7 +162,18 @@ pub struct BlockDef {
     /// Length in 32-bit words.
     pub len_words: usize,
     /// The KEY_PURPOSE_n field of a key block.
-    pub key_purpose: Option<&'static str>,
+    pub key_purpose: Option<Field>,
+}
+
+/// A spelling of a key block `burn-key` accepts.
+#[derive(Debug)]
+pub struct KeyBlockDef {
+    /// The spelling (`BLOCK_KEY0`, `BLOCK4`, `flash_encryption`).
+    pub name: &'static str,
+    /// The key block it names.
+    pub key_block: KeyBlock,
+    /// Block number.
+    pub block: u8,
 }
 
 /// How a field's bits are interpreted.
@@ -208,8 +219,8 @@ pub enum FieldClass {
 /// One named eFuse field.
 #[derive(Debug)]
 pub struct FieldDef {
-    /// Name.
-    pub name: &'static str,
+    /// The field.
+    pub field: Field,
     /// Alternative names.
     pub alt_names: &'static [&'static str],
     /// Block number.
@@ -257,6 +268,11 @@ pub enum FieldCoding {
 }
 
 impl FieldDef {
+    /// espefuse's canonical name.
+    pub fn name(&self) -> &'static str {
+        self.field.name()
+    }
+
     /// Absolute bit offset inside the block, if the field is stored.
     pub fn bit_offset(&self) -> Option<usize> {
         Some(self.word? as usize * 32 + self.pos? as usize)
@@ -285,8 +301,13 @@ impl ChipTable {
     pub fn field_index(&self, name: &str) -> Option<usize> {
         self.fields
             .iter()
-            .position(|f| f.name == name)
+            .position(|f| f.name() == name)
             .or_else(|| self.fields.iter().position(|f| f.alt_names.contains(&name)))
+    }
+
+    /// The field a name or alternative name stands for on this chip.
+    pub fn field_by_name(&self, name: &str) -> Option<Field> {
+        self.field_index(name).map(|i| self.fields[i].field)
     }
 
     /// Block by name or alias.
@@ -296,15 +317,88 @@ impl ChipTable {
             .find(|b| b.name == name || b.aliases.contains(&name))
     }
 
-    /// Key purpose definition by name.
-    pub fn purpose_by_name(&self, name: &str) -> Option<&'static KeyPurposeDef> {
-        self.key_purposes.iter().find(|p| p.purpose.name() == name)
+    /// The key block `burn-key` accepts under `name` on this chip.
+    pub fn key_block_by_name(&self, name: &str) -> Option<KeyBlock> {
+        self.key_blocks
+            .iter()
+            .find(|d| d.name == name)
+            .map(|d| d.key_block)
     }
 
-    /// Key purpose definition by numeric value (non-virtual).
+    /// Where a key block is on this chip.
+    pub fn key_block_def(&self, block: KeyBlock) -> Option<&'static KeyBlockDef> {
+        self.key_blocks.iter().find(|d| d.key_block == block)
+    }
+
+    /// The block a key block is (BLOCK2 for the ESP32's `secure_boot_v2`).
+    pub fn block_of_key(&self, block: KeyBlock) -> Option<&'static BlockDef> {
+        self.key_block_def(block)
+            .and_then(|d| self.blocks.get(usize::from(d.block)))
+    }
+
+    /// The key block named after block number `block` (`BLOCK_KEY0` for
+    /// BLOCK4 on the ESP32-C3).
+    pub fn canonical_key_block(&self, block: u8) -> Option<KeyBlock> {
+        let name = self.blocks.get(usize::from(block))?.name;
+        self.key_blocks
+            .iter()
+            .find(|d| d.block == block && d.name == name)
+            .map(|d| d.key_block)
+    }
+
+    /// How this chip encodes `purpose`: a named purpose, or one of
+    /// espefuse's `CUSTOM_<n>` names for a value no named purpose uses
+    /// (base_fields.py `EfuseKeyPurposeFieldBase.__init_subclass__`).
+    pub fn purpose_def(&self, purpose: KeyPurpose) -> Option<KeyPurposeDef> {
+        if let Some(p) = self.key_purposes.iter().find(|p| p.purpose == purpose) {
+            return Some(*p);
+        }
+        let bits = self.custom_key_purpose_bits;
+        if bits == 0 {
+            return None;
+        }
+        let max = u8::try_from((1u16 << bits) - 1).ok()?;
+        let (value, digest) = match purpose {
+            KeyPurpose::Custom(v) => (v, false),
+            KeyPurpose::CustomDigest(v) => (v, true),
+            KeyPurpose::CustomMax => (max, false),
+            KeyPurpose::CustomDigestMax => (max, true),
+            _ => return None,
+        };
+        let named = |v: u8| {
+            self.key_purposes
+                .iter()
+                .any(|p| p.value >= 0 && p.value as u8 == v)
+        };
+        let custom_value = matches!(purpose, KeyPurpose::Custom(_) | KeyPurpose::CustomDigest(_));
+        if value > max || (custom_value && named(value)) {
+            return None;
+        }
+        Some(KeyPurposeDef {
+            purpose,
+            value: i8::try_from(value).ok()?,
+            digest,
+            virtual_purpose: false,
+            reverse: false,
+            need_rd_protect: false,
+        })
+    }
+
+    /// Key purpose definition by numeric value (named, non-virtual).
     pub fn purpose_by_value(&self, value: u8) -> Option<&'static KeyPurposeDef> {
         self.key_purposes
             .iter()
             .find(|p| !p.virtual_purpose && p.value >= 0 && p.value as u8 == value)
+    }
+
+    /// What a KEY_PURPOSE_n value reads as: a named purpose, else (on chips
+    /// with custom purposes) `CUSTOM_<n>` (espefuse lists `CUSTOM_<n>`
+    /// before `CUSTOM_MAX`, so an unused maximum reads as `CUSTOM_15`).
+    pub fn purpose_from_value(&self, value: u8) -> Option<KeyPurpose> {
+        if let Some(p) = self.purpose_by_value(value) {
+            return Some(p.purpose);
+        }
+        let bits = self.custom_key_purpose_bits;
+        (bits > 0 && u16::from(value) < 1u16 << bits).then_some(KeyPurpose::Custom(value))
     }
 }

@@ -31,7 +31,8 @@
 //! silicon.
 
 use embedded_storage::nor_flash::{NorFlash, ReadNorFlash};
-use esp_efuse::{Efuses, KeyGroup, KeyOptions};
+use esp_efuse::policy::{self, FlashKeyLength};
+use esp_efuse::{Burn, Efuses, Field, KeyBlock, KeyGroup, KeyOptions};
 use esp_image::load_header::{LoadHeader, LOAD_HEADER_LEN, LOAD_HEADER_MAGIC};
 use esp_image::Chip;
 use esp_secure::flash_encryption::{FlashCrypt, FlashEncryptionKey};
@@ -429,48 +430,25 @@ fn hex_digest(d: &[u8]) -> String {
         + "…"
 }
 
-/// Stages and burns `name := value` (value ORed into the current bits;
-/// `None` = all bits), skipping fields the chip does not have and values
-/// already burned. Returns whether anything was burned.
-fn burn_field(efuses: &mut Efuses, name: &str, value: Option<u64>) -> Result<bool, String> {
-    let Ok(id) = efuses.field(name) else {
-        return Ok(false);
-    };
-    let bits = efuses.def(id).bit_len;
-    let all = if bits >= 64 {
-        u64::MAX
-    } else {
-        (1u64 << bits) - 1
-    };
-    let current = efuses.raw(id);
-    let new = current | value.unwrap_or(all);
-    if new == current {
-        return Ok(false);
-    }
+/// Burns `value` into `field` (bits only go 0→1); whether anything changed.
+fn burn_field(efuses: &mut Efuses, field: Field, value: Burn) -> Result<bool, String> {
     efuses
-        .burn_efuse(&[(name.to_string(), Some(new.to_string()))])
-        .map_err(|e| format!("{name}: {e}"))?;
-    commit(efuses).map_err(|e| format!("{name}: {e}"))?;
-    Ok(true)
+        .burn(field, value)
+        .map_err(|e| format!("{field}: {e}"))
 }
 
+/// Burns everything staged.
 fn commit(efuses: &mut Efuses) -> Result<(), String> {
-    efuses.plan_burn().map_err(|e| e.to_string())?;
-    let r = efuses.execute_burn().map_err(|e| e.to_string());
-    // espefuse's console lines are not part of a boot log
-    efuses.take_log();
-    r
+    efuses.commit().map(|_| ()).map_err(|e| e.to_string())
 }
 
-/// The lowest unset bit of a counter field (the development-mode way of
-/// making the crypt counter odd).
-fn next_counter_bit(efuses: &Efuses, name: &str) -> Option<u64> {
-    let id = efuses.field(name).ok()?;
-    let bits = efuses.def(id).bit_len;
-    let current = efuses.raw(id);
-    (0..bits.min(64))
-        .map(|b| 1u64 << b)
-        .find(|bit| current & bit == 0)
+/// The name of the block a key group went to (`BLOCK2` for the ESP32's
+/// `secure_boot_v2`).
+fn block_name(efuses: &Efuses, block: KeyBlock) -> &'static str {
+    efuses
+        .table()
+        .block_of_key(block)
+        .map_or(block.name(), |b| b.name)
 }
 
 struct PowerOn {
@@ -682,14 +660,14 @@ impl PowerOn {
         } else if trusted.is_empty() {
             let groups = self.digest_groups(&efuses, &blocks).map_err(fail)?;
             efuses
-                .burn_key_digest(&groups, KeyOptions::default())
+                .stage_key_digests(&groups, KeyOptions::default())
                 .map_err(|e| fail(e.to_string()))?;
             commit(&mut efuses).map_err(fail)?;
             for g in &groups {
                 actions.push(format!(
                     "burned Secure Boot V2 key digest {} into {}",
                     hex_digest(&g.data),
-                    g.block
+                    block_name(&efuses, g.block)
                 ));
             }
         } else if !blocks
@@ -703,52 +681,31 @@ impl PowerOn {
         } else {
             actions.push("using the Secure Boot V2 key digests already in eFuse".into());
         }
-        let mut fields: Vec<(&str, Option<u64>)> = Vec::new();
-        if self.chip == Chip::Esp32 {
-            fields.push(("ABS_DONE_1", None));
-            if !config.is_set("CONFIG_SECURE_BOOT_ALLOW_JTAG") {
-                fields.push(("JTAG_DISABLE", None));
-            }
-            if !config.is_set("CONFIG_SECURE_BOOT_ALLOW_ROM_BASIC") {
-                fields.push(("CONSOLE_DEBUG_DISABLE", None));
-            }
-        } else {
-            fields.push(("SECURE_BOOT_EN", None));
-            if !config.is_set("CONFIG_SECURE_BOOT_ALLOW_JTAG") {
-                fields.extend([
-                    ("DIS_PAD_JTAG", None),
-                    ("DIS_USB_JTAG", None),
-                    ("SOFT_DIS_JTAG", None),
-                ]);
-            }
-            if config.is_set("CONFIG_SECURE_BOOT_ENABLE_AGGRESSIVE_KEY_REVOKE") {
-                fields.push(("SECURE_BOOT_AGGRESSIVE_REVOKE", None));
-            }
-            // digest slots left empty are revoked, so no key can be added later
-            let used = fuses::trusted_digests(&efuses).len();
-            for slot in used..3 {
-                if self.chip != Chip::Esp32c2 {
-                    fields.push((
-                        [
-                            "SECURE_BOOT_KEY_REVOKE0",
-                            "SECURE_BOOT_KEY_REVOKE1",
-                            "SECURE_BOOT_KEY_REVOKE2",
-                        ][slot],
-                        None,
-                    ));
-                }
-            }
+        let chip = self.chip;
+        let mut fields: Vec<Field> = vec![policy::secure_boot_enable(chip)];
+        if !config.is_set("CONFIG_SECURE_BOOT_ALLOW_JTAG") {
+            fields.extend(policy::jtag_disable(chip));
+        }
+        if !config.is_set("CONFIG_SECURE_BOOT_ALLOW_ROM_BASIC") {
+            fields.extend(policy::rom_basic_disable(chip));
+        }
+        if config.is_set("CONFIG_SECURE_BOOT_ENABLE_AGGRESSIVE_KEY_REVOKE") {
+            fields.extend(policy::aggressive_revoke(chip));
+        }
+        // digest slots left empty are revoked, so no key can be added later
+        let used = fuses::trusted_digests(&efuses).len();
+        for slot in used..policy::secure_boot_digest_slots(chip) {
+            fields.extend(policy::secure_boot_digest(chip, slot).and_then(|s| s.revoke));
         }
         if config.is_set("CONFIG_SECURE_DISABLE_ROM_DL_MODE") {
-            fields.push(("DIS_DOWNLOAD_MODE", None));
-            fields.push(("UART_DOWNLOAD_DIS", None));
+            fields.extend(policy::download_disable(chip));
         } else if config.is_set("CONFIG_SECURE_ENABLE_SECURE_ROM_DL_MODE") {
-            fields.push(("ENABLE_SECURITY_DOWNLOAD", None));
+            fields.extend(policy::secure_download(chip));
         }
         let mut burned = Vec::new();
-        for (name, value) in fields {
-            if burn_field(&mut efuses, name, value).map_err(fail)? {
-                burned.push(name);
+        for field in fields {
+            if burn_field(&mut efuses, field, Burn::All).map_err(fail)? {
+                burned.push(field.name());
             }
         }
         actions.push(format!(
@@ -762,55 +719,23 @@ impl PowerOn {
         })
     }
 
-    /// `burn-key-digest` groups for the bootloader's signing keys.
+    /// `burn-key-digest` groups for the bootloader's signing keys, one per
+    /// digest slot the chip has (ESP32 and ESP32-C2: the first block's key).
     fn digest_groups(
         &self,
         efuses: &Efuses,
         blocks: &[SignedBlock],
     ) -> Result<Vec<KeyGroup>, String> {
-        // ESP32 and ESP32-C2 hold one digest: the first block's key
-        let first = || {
-            blocks
-                .first()
-                .map(|b| b.key_digest.to_vec())
-                .ok_or_else(|| "the bootloader has no signature block".to_string())
-        };
-        match self.chip {
-            Chip::Esp32 => Ok(vec![KeyGroup {
-                block: "BLOCK2".into(),
-                data: first()?,
-                purpose: String::new(),
-            }]),
-            Chip::Esp32c2 => Ok(vec![KeyGroup {
-                block: "BLOCK_KEY0".into(),
-                data: first()?,
-                purpose: "SECURE_BOOT_DIGEST".into(),
-            }]),
-            _ => {
-                let mut free = efuses
-                    .table()
-                    .blocks
-                    .iter()
-                    .filter(|b| {
-                        b.key_purpose.is_some() && efuses.key_block_is_unused(b.id as usize)
-                    })
-                    .map(|b| b.name);
-                blocks
-                    .iter()
-                    .enumerate()
-                    .map(|(slot, signed)| {
-                        let block = free.next().ok_or_else(|| {
-                            "no free key block for the Secure Boot V2 digest".to_string()
-                        })?;
-                        Ok(KeyGroup {
-                            block: block.into(),
-                            data: signed.key_digest.to_vec(),
-                            purpose: format!("SECURE_BOOT_DIGEST{slot}"),
-                        })
-                    })
-                    .collect()
-            }
+        let digests: Vec<[u8; 32]> = blocks
+            .iter()
+            .take(policy::secure_boot_digest_slots(self.chip))
+            .map(|b| b.key_digest)
+            .collect();
+        if digests.is_empty() {
+            return Err("the bootloader has no signature block".into());
         }
+        policy::secure_boot_digest_groups(efuses, &digests)
+            .map_err(|e| format!("Secure Boot V2 digest: {e}"))
     }
 
     /// `esp_flash_encrypt_init`, `esp_flash_encrypt_contents` and
@@ -825,30 +750,29 @@ impl PowerOn {
         let fail = |m: String| Stop::Failed(format!("flash encryption first boot: {m}"));
         let config = &contents.config;
         // 1. the key: the host's, already burned, or generated on chip
-        let key = match fuses::flash_encryption_key(&self.efuses)
-            .map_err(|e| fail(e.to_string()))?
-        {
-            Some(key) => {
-                self.first_boot
-                    .push("flash encryption: using the key already in eFuse".into());
-                let deferred = std::mem::take(&mut self.deferred_digests);
-                if !deferred.is_empty() {
-                    // the host burned the key alone: the shared block may
-                    // refuse the digest now (it is written once)
-                    self.efuses
-                        .burn_key_digest(&deferred, KeyOptions::default())
-                        .map_err(|e| fail(e.to_string()))?;
-                    commit(&mut self.efuses).map_err(fail)?;
+        let key =
+            match fuses::flash_encryption_key(&self.efuses).map_err(|e| fail(e.to_string()))? {
+                Some(key) => {
+                    self.first_boot
+                        .push("flash encryption: using the key already in eFuse".into());
+                    let deferred = std::mem::take(&mut self.deferred_digests);
+                    if !deferred.is_empty() {
+                        // the host burned the key alone: the shared block may
+                        // refuse the digest now (it is written once)
+                        self.efuses
+                            .stage_key_digests(&deferred, KeyOptions::default())
+                            .map_err(|e| fail(e.to_string()))?;
+                        commit(&mut self.efuses).map_err(fail)?;
+                    }
+                    if let Some(config) = policy::crypt_config(self.chip) {
+                        // a host key leaves FLASH_CRYPT_CONFIG at 0; the
+                        // bootloader sets every tweak bit before enabling
+                        burn_field(&mut self.efuses, config, Burn::Bits(0xF)).map_err(fail)?;
+                    }
+                    key
                 }
-                if self.chip == Chip::Esp32 {
-                    // a host key leaves FLASH_CRYPT_CONFIG at 0; the
-                    // bootloader sets every tweak bit before enabling
-                    burn_field(&mut self.efuses, "FLASH_CRYPT_CONFIG", Some(0xF)).map_err(fail)?;
-                }
-                key
-            }
-            None => self.generate_key(config).map_err(fail)?,
-        };
+                None => self.generate_key(config).map_err(fail)?,
+            };
         let crypt = fuses::crypt_for(&self.efuses, &key).map_err(|e| fail(e.to_string()))?;
         // 2. encrypt in place
         let mut regions: Vec<(String, u32, u32)> = Vec::new();
@@ -897,54 +821,35 @@ impl PowerOn {
         }
         // 3. the crypt counter and the download-mode restrictions
         let release = config.is_set("CONFIG_SECURE_FLASH_ENCRYPTION_MODE_RELEASE");
-        let counter = if self.chip == Chip::Esp32 {
-            "FLASH_CRYPT_CNT"
-        } else {
-            "SPI_BOOT_CRYPT_CNT"
-        };
-        let value = if release {
-            None
-        } else {
-            next_counter_bit(&self.efuses, counter)
-        };
+        let chip = self.chip;
+        let counter = policy::crypt_counter(chip);
+        // development mode: one more counter bit makes it odd
+        let value = if release { Burn::All } else { Burn::NextBit };
         burn_field(&mut self.efuses, counter, value).map_err(fail)?;
-        let mut restrictions: Vec<&str> = Vec::new();
-        let esp32 = self.chip == Chip::Esp32;
+        let mut restrictions: Vec<Field> = Vec::new();
         if release || !config.is_set("CONFIG_SECURE_FLASH_UART_BOOTLOADER_ALLOW_ENC") {
-            restrictions.push(if esp32 {
-                "DISABLE_DL_ENCRYPT"
-            } else {
-                "DIS_DOWNLOAD_MANUAL_ENCRYPT"
-            });
+            restrictions.push(policy::manual_encrypt_disable(chip));
         }
-        if esp32 && (release || !config.is_set("CONFIG_SECURE_FLASH_UART_BOOTLOADER_ALLOW_DEC")) {
-            restrictions.push("DISABLE_DL_DECRYPT");
+        if release || !config.is_set("CONFIG_SECURE_FLASH_UART_BOOTLOADER_ALLOW_DEC") {
+            restrictions.extend(policy::download_decrypt_disable(chip));
         }
         if release || !config.is_set("CONFIG_SECURE_FLASH_UART_BOOTLOADER_ALLOW_CACHE") {
-            restrictions.extend(if esp32 {
-                &["DISABLE_DL_CACHE"][..]
-            } else {
-                &["DIS_DOWNLOAD_ICACHE", "DIS_DOWNLOAD_DCACHE"][..]
-            });
+            restrictions.extend(policy::download_cache_disable(chip));
         }
         let mut burned = Vec::new();
-        for name in restrictions {
-            if burn_field(&mut self.efuses, name, None).map_err(fail)? {
-                burned.push(name);
+        for field in restrictions {
+            if burn_field(&mut self.efuses, field, Burn::All).map_err(fail)? {
+                burned.push(field.name());
             }
         }
         if release {
             self.efuses
-                .write_protect(&[counter.to_string()])
+                .stage_write_protect(counter)
                 .map_err(|e| fail(e.to_string()))?;
             commit(&mut self.efuses).map_err(fail)?;
             burned.push("write protection of the counter");
         }
-        let raw = self
-            .efuses
-            .field(counter)
-            .map(|id| self.efuses.raw(id))
-            .unwrap_or(0);
+        let raw = self.efuses.raw(counter).map_err(|e| fail(e.to_string()))?;
         self.first_boot.push(format!(
             "flash encryption enabled in {} mode ({counter} = {raw:#b}{}{})",
             if release { "release" } else { "development" },
@@ -957,64 +862,48 @@ impl PowerOn {
     /// Generates the chip's flash-encryption key and burns it read- and
     /// write-protected, as the port does when the host provided none.
     fn generate_key(&mut self, config: &ConfigFile) -> Result<FlashEncryptionKey, String> {
-        let (bits, block, purpose) = match self.chip {
-            Chip::Esp32 => (256, "flash_encryption".to_string(), String::new()),
-            Chip::Esp32c2 if config.is_set("CONFIG_SECURE_FLASH_ENCRYPTION_AES128_DERIVED") => (
-                128,
-                "BLOCK_KEY0".into(),
-                "XTS_AES_128_KEY_DERIVED_FROM_128_EFUSE_BITS".into(),
-            ),
-            Chip::Esp32c2 => (256, "BLOCK_KEY0".into(), "XTS_AES_128_KEY".into()),
-            chip => {
-                let free = self
-                    .efuses
-                    .table()
-                    .blocks
-                    .iter()
-                    .find(|b| {
-                        b.key_purpose.is_some() && self.efuses.key_block_is_unused(b.id as usize)
-                    })
-                    .map(|b| b.name.to_string())
-                    .ok_or("no free key block for the flash-encryption key")?;
-                if config.is_set("CONFIG_SECURE_FLASH_ENCRYPTION_AES256")
-                    && matches!(chip, Chip::Esp32s2 | Chip::Esp32s3)
-                {
-                    (512, free, "XTS_AES_256_KEY".into())
-                } else {
-                    (256, free, "XTS_AES_128_KEY".into())
-                }
-            }
+        // the length the configuration asks for, where the chip has it
+        let supported = |length| policy::flash_encryption_key(self.chip, length).is_some();
+        let length = if config.is_set("CONFIG_SECURE_FLASH_ENCRYPTION_AES128_DERIVED")
+            && supported(FlashKeyLength::Derived128)
+        {
+            FlashKeyLength::Derived128
+        } else if config.is_set("CONFIG_SECURE_FLASH_ENCRYPTION_AES256")
+            && supported(FlashKeyLength::Bits512)
+        {
+            FlashKeyLength::Bits512
+        } else {
+            FlashKeyLength::Bits256
         };
+        let bits = length.bytes() * 8;
         let key = FlashEncryptionKey::generate(bits);
-        let group = KeyGroup {
-            block: block.clone(),
-            data: key.as_bytes().to_vec(),
-            purpose: purpose.clone(),
-        };
+        let group = policy::flash_encryption_key_group(&self.efuses, key.as_bytes())
+            .map_err(|e| format!("the flash-encryption key: {e}"))?;
         let deferred = std::mem::take(&mut self.deferred_digests);
         if !deferred.is_empty() {
             self.efuses
-                .burn_key_digest(&deferred, KeyOptions::default())
+                .stage_key_digests(&deferred, KeyOptions::default())
                 .map_err(|e| e.to_string())?;
         }
         self.efuses
-            .burn_key(&[group], KeyOptions::default())
+            .stage_keys(std::slice::from_ref(&group), KeyOptions::default())
             .map_err(|e| e.to_string())?;
         commit(&mut self.efuses)?;
         for g in &deferred {
             self.first_boot.push(format!(
                 "burned Secure Boot V2 key digest {} into {} with the key",
                 hex_digest(&g.data),
-                g.block
+                block_name(&self.efuses, g.block)
             ));
         }
-        if self.chip == Chip::Esp32 {
+        if let Some(config) = policy::crypt_config(self.chip) {
             // FLASH_CRYPT_CONFIG 0xF: every key-tweak bit in use
-            burn_field(&mut self.efuses, "FLASH_CRYPT_CONFIG", Some(0xF))?;
+            burn_field(&mut self.efuses, config, Burn::Bits(0xF))?;
         }
         self.first_boot.push(format!(
-            "flash encryption: generated a {bits}-bit key on chip and burned it into {block}{} (read- and write-protected)",
-            if purpose.is_empty() { String::new() } else { format!(" ({purpose})") }
+            "flash encryption: generated a {bits}-bit key on chip and burned it into {}{} (read- and write-protected)",
+            group.block,
+            group.purpose.map(|p| format!(" ({p})")).unwrap_or_default()
         ));
         Ok(key)
     }
@@ -1448,10 +1337,7 @@ mod tests {
         ));
         if target == Target::Esp32c3 {
             // unused digest slots were revoked
-            assert_eq!(
-                efuses.raw(efuses.field("SECURE_BOOT_KEY_REVOKE1").unwrap()),
-                1
-            );
+            assert_eq!(efuses.raw(Field::SecureBootKeyRevoke1).unwrap(), 1);
         }
 
         let report = bench.boot();
@@ -1480,10 +1366,7 @@ mod tests {
             return;
         }
         let efuses = bench.device.efuses.as_mut().unwrap();
-        efuses
-            .burn_efuse(&[("SECURE_BOOT_KEY_REVOKE0".into(), Some("1".into()))])
-            .unwrap();
-        commit(efuses).unwrap();
+        efuses.burn(Field::SecureBootKeyRevoke0, Burn::All).unwrap();
         let report = bench.boot();
         assert!(!report.boot.booted);
         assert!(report

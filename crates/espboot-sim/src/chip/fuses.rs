@@ -10,12 +10,14 @@
 //! order, so the same [`FlashCrypt`] implementation serves `espboot secure
 //! encrypt-flash-data` and the chip.
 
-use esp_efuse::{Efuses, KeyPurpose};
-use esp_image::Chip;
+use esp_efuse::{policy, EfuseError, Efuses};
+use esp_image::{Chip, FlashCryptAlgorithm};
 use esp_secure::flash_encryption::{
     Esp32FlashCrypt, FlashCrypt, FlashCryptError, FlashEncryptionKey, XtsFlashCrypt,
 };
 use esp_secure::sbv2::SigningScheme;
+
+pub use esp_efuse::DownloadMode;
 
 /// Why the chip's flash encryption cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -34,97 +36,27 @@ pub enum FuseError {
     KeyUnknown { block: String },
     #[error(transparent)]
     Crypt(#[from] FlashCryptError),
+    #[error(transparent)]
+    Efuse(EfuseError),
 }
 
-fn raw(efuses: &Efuses, name: &str) -> u64 {
-    efuses.field(name).map(|id| efuses.raw(id)).unwrap_or(0)
-}
-
-fn block_name(efuses: &Efuses, block: usize) -> String {
-    efuses
-        .table()
-        .blocks
-        .get(block)
-        .map_or_else(|| format!("BLOCK{block}"), |b| b.name.to_string())
-}
-
-/// The bytes of `block` the hardware sees, or `KeyUnknown` when they are
-/// all zero although the block is read-protected.
-fn key_bytes(
-    efuses: &Efuses,
-    block: usize,
-    range: std::ops::Range<usize>,
-) -> Result<Vec<u8>, FuseError> {
-    let all = zeroize::Zeroizing::new(efuses.hardware_block_bytes(block));
-    let bytes = all.get(range).unwrap_or(&[]).to_vec();
-    if bytes.iter().all(|b| *b == 0) {
-        return Err(FuseError::KeyUnknown {
-            block: block_name(efuses, block),
-        });
+impl From<EfuseError> for FuseError {
+    fn from(e: EfuseError) -> Self {
+        match e {
+            EfuseError::HiddenKeyUnknown { name, .. } => FuseError::KeyUnknown {
+                block: name.to_string(),
+            },
+            other => FuseError::Efuse(other),
+        }
     }
-    Ok(bytes)
 }
 
 /// The flash-encryption key burned in `efuses`, in espsecure key-file byte
 /// order; `Ok(None)` when no key block is assigned to flash encryption.
 pub fn flash_encryption_key(efuses: &Efuses) -> Result<Option<FlashEncryptionKey>, FuseError> {
-    let reversed = |mut v: Vec<u8>| {
-        v.reverse();
-        let key = FlashEncryptionKey::from_bytes(&v);
-        zeroize::Zeroize::zeroize(&mut v);
-        key
-    };
-    match efuses.chip() {
-        Chip::Esp32 => {
-            // BLOCK1 holds the key; 3/4 coding leaves room for 192 bits.
-            let len = if raw(efuses, "CODING_SCHEME") == 1 {
-                24
-            } else {
-                32
-            };
-            let visible = efuses.block_bytes(1);
-            let hw = efuses.hardware_block_bytes(1);
-            if hw.iter().chain(visible.iter()).all(|b| *b == 0) && raw(efuses, "RD_DIS") & 1 == 0 {
-                return Ok(None);
-            }
-            Ok(Some(reversed(key_bytes(efuses, 1, 0..len)?)))
-        }
-        Chip::Esp32c2 => {
-            // BLOCK_KEY0: the whole block (XTS_KEY_LENGTH_256) or its low
-            // 128 bits, from which the AES block derives the XTS key.
-            let full = raw(efuses, "XTS_KEY_LENGTH_256") != 0;
-            let range = if full { 0..32 } else { 0..16 };
-            let hw = efuses.hardware_block_bytes(3);
-            if hw
-                .get(range.clone())
-                .is_none_or(|b| b.iter().all(|x| *x == 0))
-                && raw(efuses, "RD_DIS") & 1 == 0
-            {
-                return Ok(None);
-            }
-            Ok(Some(reversed(key_bytes(efuses, 3, range)?)))
-        }
-        _ => {
-            let one = efuses.blocks_with_purpose(KeyPurpose::XtsAes128Key);
-            let first = efuses.blocks_with_purpose(KeyPurpose::XtsAes256Key1);
-            let second = efuses.blocks_with_purpose(KeyPurpose::XtsAes256Key2);
-            if let (Some(a), Some(b)) = (first.first(), second.first()) {
-                let mut key = key_bytes(efuses, *a, 0..32)?;
-                key.reverse();
-                let mut high = key_bytes(efuses, *b, 0..32)?;
-                high.reverse();
-                key.extend_from_slice(&high);
-                zeroize::Zeroize::zeroize(&mut high);
-                let k = FlashEncryptionKey::from_bytes(&key);
-                zeroize::Zeroize::zeroize(&mut key);
-                return Ok(Some(k));
-            }
-            match one.first() {
-                Some(block) => Ok(Some(reversed(key_bytes(efuses, *block, 0..32)?))),
-                None => Ok(None),
-            }
-        }
-    }
+    Ok(efuses
+        .flash_encryption_key()?
+        .map(|bytes| FlashEncryptionKey::from_bytes(&bytes)))
 }
 
 /// The chip's transparent flash encryption, `Some` when the crypt counter
@@ -143,55 +75,28 @@ pub fn crypt_for(
     efuses: &Efuses,
     key: &FlashEncryptionKey,
 ) -> Result<Box<dyn FlashCrypt>, FuseError> {
-    Ok(match efuses.chip() {
-        Chip::Esp32 => {
-            let conf = u32::try_from(raw(efuses, "FLASH_CRYPT_CONFIG")).unwrap_or(0);
+    Ok(match efuses.chip().flash_crypt_algorithm() {
+        FlashCryptAlgorithm::Esp32Legacy => {
+            let conf = match policy::crypt_config(efuses.chip()) {
+                Some(field) => u32::try_from(efuses.raw(field)?).unwrap_or(0),
+                None => 0,
+            };
             Box::new(Esp32FlashCrypt::new(key, conf)?)
         }
         _ => Box::new(XtsFlashCrypt::new(key)?),
     })
 }
 
-/// What the ROM's serial download mode still allows (esptool.md §4;
-/// `DIS_DOWNLOAD_MODE`, ESP32 `UART_DOWNLOAD_DIS`, `ENABLE_SECURITY_DOWNLOAD`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum DownloadMode {
-    /// Full download mode: esptool reads and writes flash.
-    Enabled,
-    /// Secure download mode: flash writes only, no reads.
-    Secure,
-    /// Download mode disabled: no esptool access at all.
-    Disabled,
-}
-
-impl DownloadMode {
-    /// Lower-case name for reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            DownloadMode::Enabled => "enabled",
-            DownloadMode::Secure => "secure",
-            DownloadMode::Disabled => "disabled",
-        }
-    }
-}
-
 /// The download mode the eFuses leave.
 pub fn download_mode(efuses: &Efuses) -> DownloadMode {
-    if raw(efuses, "DIS_DOWNLOAD_MODE") != 0 || raw(efuses, "UART_DOWNLOAD_DIS") != 0 {
-        DownloadMode::Disabled
-    } else if raw(efuses, "ENABLE_SECURITY_DOWNLOAD") != 0 {
-        DownloadMode::Secure
-    } else {
-        DownloadMode::Enabled
-    }
+    efuses.download_mode()
 }
 
 /// Whether esptool's `--encrypt` (the ROM encrypting what it writes) is
 /// still allowed: development-mode flash encryption without
 /// `DIS_DOWNLOAD_MANUAL_ENCRYPT` (ESP32 `DISABLE_DL_ENCRYPT`).
 pub fn manual_encrypt_allowed(efuses: &Efuses) -> bool {
-    raw(efuses, "DIS_DOWNLOAD_MANUAL_ENCRYPT") == 0 && raw(efuses, "DISABLE_DL_ENCRYPT") == 0
+    efuses.manual_encrypt_allowed()
 }
 
 /// The Secure Boot V2 public-key digests the ROM accepts (unrevoked
@@ -243,21 +148,20 @@ pub fn digest_trusted(trusted: &[Vec<u8>], key_digest: &[u8; 32]) -> bool {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use esp_efuse::{KeyGroup, KeyOptions};
+    use esp_efuse::{Burn, Field, KeyBlock, KeyGroup, KeyOptions, KeyPurpose, VirtualFile};
 
-    fn burn(chip: Chip, groups: &[(&str, Vec<u8>, &str)]) -> Efuses {
+    fn burn(chip: Chip, groups: &[(KeyBlock, Vec<u8>, Option<KeyPurpose>)]) -> Efuses {
         let mut efuses = Efuses::new(chip);
         let groups: Vec<KeyGroup> = groups
             .iter()
             .map(|(b, d, p)| KeyGroup {
-                block: (*b).into(),
-                data: d.clone(),
-                purpose: (*p).into(),
+                block: *b,
+                data: d.clone().into(),
+                purpose: *p,
             })
             .collect();
-        efuses.burn_key(&groups, KeyOptions::default()).unwrap();
-        efuses.plan_burn().unwrap();
-        efuses.execute_burn().unwrap();
+        efuses.stage_keys(&groups, KeyOptions::default()).unwrap();
+        efuses.commit().unwrap();
         efuses
     }
 
@@ -268,50 +172,55 @@ mod tests {
         let k16: Vec<u8> = (1u8..=16).collect();
         let k32: Vec<u8> = (1u8..=32).collect();
         let k64: Vec<u8> = (1u8..=64).collect();
-        type Case = (Chip, Vec<(&'static str, Vec<u8>, &'static str)>, Vec<u8>);
+        type Case = (Chip, Vec<(KeyBlock, Vec<u8>, Option<KeyPurpose>)>, Vec<u8>);
+        let xts128 = Some(KeyPurpose::XtsAes128Key);
         let cases: Vec<Case> = vec![
             (
                 Chip::Esp32,
-                vec![("flash_encryption", k32.clone(), "")],
+                vec![(KeyBlock::FlashEncryption, k32.clone(), None)],
                 k32.clone(),
             ),
             (
                 Chip::Esp32s2,
-                vec![("BLOCK_KEY0", k64.clone(), "XTS_AES_256_KEY")],
+                vec![(
+                    KeyBlock::BlockKey0,
+                    k64.clone(),
+                    Some(KeyPurpose::XtsAes256Key),
+                )],
                 k64.clone(),
             ),
             (
                 Chip::Esp32s3,
-                vec![("BLOCK_KEY1", k32.clone(), "XTS_AES_128_KEY")],
+                vec![(KeyBlock::BlockKey1, k32.clone(), xts128)],
                 k32.clone(),
             ),
             (
                 Chip::Esp32c3,
-                vec![("BLOCK_KEY0", k32.clone(), "XTS_AES_128_KEY")],
+                vec![(KeyBlock::BlockKey0, k32.clone(), xts128)],
                 k32.clone(),
             ),
             (
                 Chip::Esp32c6,
-                vec![("BLOCK_KEY0", k32.clone(), "XTS_AES_128_KEY")],
+                vec![(KeyBlock::BlockKey0, k32.clone(), xts128)],
                 k32.clone(),
             ),
             (
                 Chip::Esp32h2,
-                vec![("BLOCK_KEY0", k32.clone(), "XTS_AES_128_KEY")],
+                vec![(KeyBlock::BlockKey0, k32.clone(), xts128)],
                 k32.clone(),
             ),
             (
                 Chip::Esp32c2,
                 vec![(
-                    "BLOCK_KEY0",
+                    KeyBlock::BlockKey0,
                     k16.clone(),
-                    "XTS_AES_128_KEY_DERIVED_FROM_128_EFUSE_BITS",
+                    Some(KeyPurpose::XtsAes128KeyDerivedFrom128EfuseBits),
                 )],
                 k16.clone(),
             ),
             (
                 Chip::Esp32c2,
-                vec![("BLOCK_KEY0", k32.clone(), "XTS_AES_128_KEY")],
+                vec![(KeyBlock::BlockKey0, k32.clone(), xts128)],
                 k32.clone(),
             ),
         ];
@@ -320,8 +229,10 @@ mod tests {
             let key = flash_encryption_key(&efuses).unwrap().unwrap();
             assert_eq!(key.as_bytes(), &expected[..], "{chip}");
             // reloaded from the virtual file alone the key is unknown
-            let file = esp_efuse::virt::to_file_bytes(&efuses);
-            let reloaded = esp_efuse::virt::load(chip, Some(&file)).unwrap().efuses;
+            let dir = tempfile::tempdir().unwrap();
+            let file = VirtualFile::espefuse(dir.path().join("efuse.bin"));
+            file.save(&efuses).unwrap();
+            let reloaded = file.load(chip).unwrap().unwrap();
             assert!(
                 matches!(
                     flash_encryption_key(&reloaded),
@@ -344,28 +255,15 @@ mod tests {
             let mut efuses = Efuses::new(chip);
             if chip == Chip::Esp32 {
                 // Secure Boot V2 needs an ESP32 v3.0 (ECO3)
-                let rev = |n: &str| (n.to_string(), Some("1".to_string()));
-                efuses
-                    .burn_efuse(&[rev("CHIP_VER_REV1"), rev("CHIP_VER_REV2")])
-                    .unwrap();
-                efuses.plan_burn().unwrap();
-                efuses.execute_burn().unwrap();
+                efuses.stage(Field::ChipVerRev1, Burn::All).unwrap();
+                efuses.stage(Field::ChipVerRev2, Burn::All).unwrap();
+                efuses.commit().unwrap();
             }
-            let (block, purpose) = match chip {
-                Chip::Esp32 => ("BLOCK2", ""),
-                Chip::Esp32c2 => ("BLOCK_KEY0", "SECURE_BOOT_DIGEST"),
-                _ => ("BLOCK_KEY1", "SECURE_BOOT_DIGEST0"),
-            };
-            let group = KeyGroup {
-                block: block.into(),
-                data: digest.clone(),
-                purpose: purpose.into(),
-            };
+            let groups = esp_efuse::policy::secure_boot_digest_groups(&efuses, &[d32]).unwrap();
             efuses
-                .burn_key_digest(&[group], KeyOptions::default())
+                .stage_key_digests(&groups, KeyOptions::default())
                 .unwrap();
-            efuses.plan_burn().unwrap();
-            efuses.execute_burn().unwrap();
+            efuses.commit().unwrap();
             let trusted = trusted_digests(&efuses);
             assert!(digest_trusted(&trusted, &d32), "{chip}: {trusted:02x?}");
             let mut other = d32;

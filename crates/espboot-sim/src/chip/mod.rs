@@ -58,16 +58,16 @@ pub fn modelled(target: Target) -> Option<esp_image::Chip> {
 /// `CHIP_VER_REV2` burned), the revision the port is built for
 /// (`--min-rev 3`, mcuboot.md §7) and the first with Secure Boot V2.
 pub fn new_efuses(chip: esp_image::Chip) -> esp_efuse::Efuses {
+    use esp_efuse::{Burn, Field};
     let mut efuses = esp_efuse::Efuses::new(chip);
     if chip == esp_image::Chip::Esp32 {
-        let one = |name: &str| (name.to_string(), Some("1".to_string()));
+        // one batch, as `espefuse burn-efuse CHIP_VER_REV1 1 CHIP_VER_REV2 1`
         let burned = efuses
-            .burn_efuse(&[one("CHIP_VER_REV1"), one("CHIP_VER_REV2")])
-            .and_then(|_| efuses.plan_burn())
-            .and_then(|_| efuses.execute_burn());
+            .stage(Field::ChipVerRev1, Burn::All)
+            .and_then(|_| efuses.stage(Field::ChipVerRev2, Burn::All))
+            .and_then(|_| efuses.commit());
         // both fields exist in the generated ESP32 table and start at 0
         debug_assert!(burned.is_ok());
-        efuses.take_log();
     }
     efuses
 }

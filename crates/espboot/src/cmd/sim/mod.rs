@@ -10,7 +10,7 @@ use espboot_sim::chip::boot::{self as chip_boot, AppCall, ChipBootReport};
 use espboot_sim::chip::fuses::{self, DownloadMode};
 use espboot_sim::chip::preflight::{check_write, PreflightError};
 use espboot_sim::config::{parse_flash_size, Target};
-use espboot_sim::device::{Device, EFUSE_FILE, EFUSE_HIDDEN_FILE, FLASH_FILE, SETTINGS_FILE};
+use espboot_sim::device::{self, Device, FLASH_FILE, SETTINGS_FILE};
 use espboot_sim::flash::CutMode;
 use espboot_sim::run::{self, SweepOptions};
 
@@ -228,17 +228,7 @@ fn save(dev: &Path, device: &Device, settings: bool) -> anyhow::Result<()> {
     if settings {
         write_atomic(&dev.join(SETTINGS_FILE), &device.settings_json(), false)?;
     }
-    if let Some(efuses) = &device.efuses {
-        write_atomic(
-            &dev.join(EFUSE_FILE),
-            &esp_efuse::virt::to_file_bytes(efuses),
-            false,
-        )?;
-        let hidden = esp_efuse::virt::hidden_to_text(efuses);
-        if !hidden.is_empty() || dev.join(EFUSE_HIDDEN_FILE).exists() {
-            write_atomic(&dev.join(EFUSE_HIDDEN_FILE), hidden.as_bytes(), true)?;
-        }
-    }
+    device.save_efuses(dev)?;
     write_atomic(&dev.join(FLASH_FILE), device.flash.data(), false)
 }
 
@@ -287,18 +277,7 @@ fn efuse(a: EfuseArgs) -> anyhow::Result<ExitCode> {
             a.dev.display()
         )
     })?;
-    let mut rest = vec![
-        "--chip".to_owned(),
-        chip.name().to_owned(),
-        "--virt".to_owned(),
-        "--path-efuse-file".to_owned(),
-        a.dev.join(EFUSE_FILE).display().to_string(),
-    ];
-    rest.extend(a.command);
-    crate::cmd::efuse::run(crate::cmd::efuse::Args::with_hidden(
-        rest,
-        a.dev.join(EFUSE_HIDDEN_FILE),
-    ))
+    crate::cmd::efuse::run_on_device(chip, device::efuse_file(&a.dev), a.command)
 }
 
 fn write(a: WriteArgs) -> anyhow::Result<ExitCode> {

@@ -1,14 +1,18 @@
 //! `summary` output: espefuse's text table and its `--format json`
 //! (base_operations.py `summary`, esptool.md §4.6).
 
-use crate::state::{Efuses, FieldId, FieldValue};
-use crate::tables::FieldType;
+use crate::error::EfuseError;
+use crate::model::{Efuses, FieldValue};
+use crate::tables::{Chip, Field, FieldClass, FieldType};
 
 /// One row of the summary.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct SummaryRow {
     /// Field.
-    pub id: FieldId,
+    pub field: Field,
+    /// Position of its definition in the table.
+    index: usize,
     /// Shown value (with `?` for unreadable zero fields).
     pub value: FieldValue,
     /// Readable.
@@ -37,13 +41,32 @@ fn title(s: &str) -> String {
     out
 }
 
+/// The fields `summary NAME…` shows: espefuse filters on the canonical
+/// names given (an alternative name is accepted but matches no row);
+/// `None` without names (every field). Unknown names are refused.
+pub fn summary_filter(chip: Chip, names: &[String]) -> Result<Option<Vec<Field>>, EfuseError> {
+    if names.is_empty() {
+        return Ok(None);
+    }
+    let mut only = Vec::new();
+    for name in names {
+        let field = super::field(chip, name)?;
+        if field.name() == name {
+            only.push(field);
+        }
+    }
+    Ok(Some(only))
+}
+
+fn keep(only: Option<&[Field]>, field: Field) -> bool {
+    only.is_none_or(|o| o.contains(&field))
+}
+
 impl Efuses {
     /// Fields shown by `summary`, grouped by category in espefuse's order.
     pub fn summary_rows(&self) -> Vec<(String, Vec<SummaryRow>)> {
         let fields = self.table().fields;
-        let shown: Vec<bool> = (0..fields.len())
-            .map(|i| self.is_shown(FieldId(i)))
-            .collect();
+        let shown: Vec<bool> = (0..fields.len()).map(|i| self.is_shown_at(i)).collect();
         let mut cats: Vec<&str> = Vec::new();
         for f in fields
             .iter()
@@ -62,35 +85,35 @@ impl Efuses {
                     .iter()
                     .enumerate()
                     .filter(|(i, f)| shown[*i] && f.category == cat)
-                    .map(|(i, _)| self.summary_row(FieldId(i)))
+                    .map(|(i, _)| self.summary_row(i))
                     .collect();
                 (cat.to_string(), rows)
             })
             .collect()
     }
 
-    fn summary_row(&self, id: FieldId) -> SummaryRow {
-        let f = self.def(id);
-        let readable = self.is_readable(id, None);
-        let writeable = self.is_writeable(id);
-        let mut value = self.meaning(id);
+    fn summary_row(&self, index: usize) -> SummaryRow {
+        let f = self.def_at(index);
+        let readable = self.is_readable_at(index, None);
+        let writeable = self.is_writeable_at(index);
+        let mut value = self.meaning_at(index);
         if !readable {
             let s = value.to_string();
             let shown = if f.rd_dis.len() == 2 {
                 let half = s.len() / 2;
                 let (a, b) = s.split_at(half);
-                let a = if self.is_readable(id, Some(0)) {
+                let a = if self.is_readable_at(index, Some(0)) {
                     a.to_string()
                 } else {
                     a.replace('0', "?")
                 };
-                let b = if self.is_readable(id, Some(1)) {
+                let b = if self.is_readable_at(index, Some(1)) {
                     b.to_string()
                 } else {
                     b.replace('0', "?")
                 };
                 a + &b
-            } else if self.field_bits(id, true).is_zero() {
+            } else if self.field_bits_at(index, true).is_zero() {
                 s.replace('0', "?")
             } else {
                 s
@@ -98,35 +121,38 @@ impl Efuses {
             value = FieldValue::Text(shown);
         }
         SummaryRow {
-            id,
+            field: f.field,
+            index,
             value,
             readable,
             writeable,
         }
     }
 
-    /// `summary --format json` as a JSON value (keys sorted like espefuse's `sort_keys=True`).
-    pub fn summary_json(&self, only: &[String]) -> serde_json::Value {
-        self.summary_json_filtered(only, false)
+    /// `summary --format json` as a JSON value (keys sorted like espefuse's
+    /// `sort_keys=True`), of the fields in `only` (every field when empty).
+    pub fn summary_json(&self, only: &[Field]) -> serde_json::Value {
+        self.summary_json_filtered((!only.is_empty()).then_some(only), false)
     }
 
-    /// `summary --format json [--active]`: with `active`, only non-zero or
-    /// protected fields.
-    pub fn summary_json_filtered(&self, only: &[String], active: bool) -> serde_json::Value {
+    /// `summary --format json [--active] [NAME…]`: with `active`, only
+    /// non-zero or protected fields; with `only` (see [`summary_filter`]),
+    /// only those.
+    pub fn summary_json_filtered(&self, only: Option<&[Field]>, active: bool) -> serde_json::Value {
         let mut map = serde_json::Map::new();
         for (_, rows) in self.summary_rows() {
             for r in rows {
-                let f = self.def(r.id);
-                if !only.is_empty() && !only.iter().any(|n| n == f.name) {
+                let f = self.def_at(r.index);
+                if !keep(only, r.field) {
                     continue;
                 }
-                if active && r.readable && r.writeable && self.field_bits(r.id, true).is_zero() {
+                let bits = self.field_bits_at(r.index, true);
+                if active && r.readable && r.writeable && bits.is_zero() {
                     continue;
                 }
-                let bits = self.field_bits(r.id, true);
                 let raw = if f.ty == FieldType::Bytes {
                     // the text value's byte order (memory order), util.json_raw_value_hex
-                    format!("0x{}", crate::state::hexify(bits.bytes(), ""))
+                    format!("0x{}", hex::encode(bits.bytes()))
                 } else {
                     format!("0x{}", bits.hex_msb())
                 };
@@ -144,21 +170,32 @@ impl Efuses {
                 e.insert("category".into(), f.category.into());
                 e.insert("description".into(), f.description.into());
                 e.insert("efuse_type".into(), f.efuse_type.into());
-                e.insert("name".into(), f.name.into());
+                e.insert("name".into(), f.name().into());
                 e.insert("pos".into(), opt(f.pos));
                 e.insert("raw_value".into(), raw.into());
                 e.insert("readable".into(), r.readable.into());
                 e.insert("value".into(), value);
                 e.insert("word".into(), opt(f.word));
                 e.insert("writeable".into(), r.writeable.into());
-                map.insert(f.name.to_string(), serde_json::Value::Object(e));
+                map.insert(f.name().to_string(), serde_json::Value::Object(e));
             }
         }
         serde_json::Value::Object(map)
     }
 
-    /// The summary text table (`summary`), without the banner lines.
-    pub fn summary_text(&self, only: &[String], active: bool) -> String {
+    /// The `value_only` summary of one field: its value as the text table
+    /// shows it; `None` when no shown row is in `only`.
+    pub fn summary_value(&self, only: &[Field]) -> Option<String> {
+        self.summary_rows()
+            .into_iter()
+            .flat_map(|(_, rows)| rows)
+            .find(|r| only.contains(&r.field))
+            .map(|r| r.value.to_string())
+    }
+
+    /// The summary text table (`summary [--active] [NAME…]`), without the
+    /// banner lines; `only` as in [`Efuses::summary_json_filtered`].
+    pub fn summary_text(&self, only: Option<&[Field]>, active: bool) -> String {
         let mut out: Vec<String> = Vec::new();
         out.push(format!(
             "{:<12} {:<12}{} = {} {} {}",
@@ -174,12 +211,12 @@ impl Efuses {
             let header = format!("{} fuses:", title(&cat));
             out.push(header.clone());
             for r in rows {
-                let f = self.def(r.id);
-                let bits = self.field_bits(r.id, true);
+                let f = self.def_at(r.index);
+                let bits = self.field_bits_at(r.index, true);
                 if active && bits.is_zero() && r.readable && r.writeable {
                     continue;
                 }
-                if !only.is_empty() && !only.iter().any(|n| n == f.name) {
+                if !keep(only, r.field) {
                     continue;
                 }
                 let raw = if f.ty == FieldType::Bytes {
@@ -193,15 +230,15 @@ impl Efuses {
                     (false, true) => "-/W",
                     (false, false) => "-/-",
                 };
-                let mut info = format!("{} (BLOCK{})", f.name, f.block);
-                if f.class == crate::tables::FieldClass::KeyBlock {
+                let mut info = format!("{} (BLOCK{})", f.name(), f.block);
+                if f.class == FieldClass::KeyBlock {
                     let kp = self
                         .table()
                         .blocks
                         .get(f.block as usize)
                         .and_then(|b| b.key_purpose);
-                    if let Some(kp) = kp.and_then(|n| self.field(n).ok()) {
-                        info.push_str(&format!("\n  Purpose: {}\n ", self.get(kp)));
+                    if let Some(purpose) = kp.and_then(|kp| self.get(kp).ok()) {
+                        info.push_str(&format!("\n  Purpose: {purpose}\n "));
                     }
                 }
                 let value = r.value.to_string();
@@ -227,7 +264,7 @@ impl Efuses {
                     i += 50;
                 }
             }
-            if !only.is_empty() && out.last() == Some(&header) {
+            if only.is_some() && out.last() == Some(&header) {
                 out.pop();
             } else {
                 out.push(String::new());
@@ -235,8 +272,8 @@ impl Efuses {
         }
         // the chip's own summary() line: ESP32 explains VDD_SDIO, the others print ""
         out.push(match self.chip() {
-            crate::Chip::Esp32 => esp32_flash_voltage(self),
-            crate::Chip::Esp32s2 | crate::Chip::Esp32s3 => s2_s3_flash_voltage(self),
+            Chip::Esp32 => esp32_flash_voltage(self),
+            Chip::Esp32s2 | Chip::Esp32s3 => s2_s3_flash_voltage(self),
             _ => String::new(),
         });
         out.join("\n")
@@ -245,13 +282,13 @@ impl Efuses {
 
 fn esp32_flash_voltage(e: &Efuses) -> String {
     // esp32/fields.py `summary()`: where the flash voltage comes from.
-    let get = |n: &str| e.field(n).map(|id| e.raw(id)).unwrap_or(0);
-    if get("XPD_SDIO_FORCE") == 0 {
+    let get = |f: Field| e.raw_present(f);
+    if get(Field::XpdSdioForce) == 0 {
         "Flash voltage (VDD_SDIO) determined by GPIO12 on reset (High for 1.8V, Low/NC for 3.3V)"
             .into()
-    } else if get("XPD_SDIO_REG") == 0 {
+    } else if get(Field::XpdSdioReg) == 0 {
         "Flash voltage (VDD_SDIO) internal regulator disabled by efuse.".into()
-    } else if get("XPD_SDIO_TIEH") == 0 {
+    } else if get(Field::XpdSdioTieh) == 0 {
         "Flash voltage (VDD_SDIO) set to 1.8V by efuse.".into()
     } else {
         "Flash voltage (VDD_SDIO) set to 3.3V by efuse.".into()
@@ -260,12 +297,12 @@ fn esp32_flash_voltage(e: &Efuses) -> String {
 
 fn s2_s3_flash_voltage(e: &Efuses) -> String {
     // esp32s2/fields.py and esp32s3/fields.py `summary()`.
-    let get = |n: &str| e.field(n).map(|id| e.raw(id)).unwrap_or(0);
-    if get("VDD_SPI_FORCE") == 0 {
+    let get = |f: Field| e.raw_present(f);
+    if get(Field::VddSpiForce) == 0 {
         "Flash voltage (VDD_SPI) determined by GPIO45 on reset (GPIO45=High: VDD_SPI pin is powered from internal 1.8V LDO\nGPIO45=Low or NC: VDD_SPI pin is powered directly from VDD3P3_RTC_IO via resistor Rspi. Typically this voltage is 3.3 V).".into()
-    } else if get("VDD_SPI_XPD") == 0 {
+    } else if get(Field::VddSpiXpd) == 0 {
         "Flash voltage (VDD_SPI) internal regulator disabled by efuse.".into()
-    } else if get("VDD_SPI_TIEH") == 0 {
+    } else if get(Field::VddSpiTieh) == 0 {
         "Flash voltage (VDD_SPI) set to 1.8V by efuse.".into()
     } else {
         "Flash voltage (VDD_SPI) set to 3.3V by efuse.".into()

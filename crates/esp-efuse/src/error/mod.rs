@@ -1,0 +1,266 @@
+//! Errors of the eFuse model, typed so callers and tests can match on them.
+//!
+//! The messages are espefuse's own where espefuse refuses the same thing
+//! (its tab-indented, multi-line messages folded onto one line), so the
+//! command line reports what espefuse would.
+
+mod burn;
+mod command;
+mod file;
+mod value;
+
+use burn::must_stay_readable;
+pub use burn::{BurnCheck, Coding, ProtectBlocker, Protected, ReadableReason};
+pub use command::{BlockDataError, KeyError, Repeated, Unsupported};
+pub use file::FileError;
+pub use value::ValueError;
+
+use crate::tables::{Chip, ChipEfuses as _, Field, KeyBlock, KeyPurpose};
+
+/// Everything that can refuse an eFuse operation or a virtual file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EfuseError {
+    /// The field does not exist on this chip.
+    #[error("{chip} has no eFuse {field}")]
+    NotOnChip {
+        /// The field.
+        field: Field,
+        /// The chip.
+        chip: Chip,
+    },
+    /// The key block does not exist on this chip.
+    #[error("{chip} has no key block {block} (use one of {})", key_block_names(*chip))]
+    KeyBlockNotOnChip {
+        /// The key block.
+        block: KeyBlock,
+        /// The chip.
+        chip: Chip,
+    },
+    /// The key purpose does not exist on this chip.
+    #[error("invalid key purpose '{purpose}' for {chip} (choose from {})", purpose_names(*chip))]
+    PurposeNotOnChip {
+        /// The purpose.
+        purpose: KeyPurpose,
+        /// The chip.
+        chip: Chip,
+    },
+    /// A field name (from the command line) is not in the chip's table.
+    #[error("unknown eFuse '{name}' for {chip}{}", suggest(suggestions))]
+    UnknownField {
+        /// Given name.
+        name: String,
+        /// Chip.
+        chip: Chip,
+        /// Closest existing names.
+        suggestions: Vec<&'static str>,
+    },
+    /// A block name (from the command line) is not in the chip's table.
+    #[error("unknown block '{name}' for {chip}")]
+    UnknownBlock {
+        /// Given name.
+        name: String,
+        /// Chip.
+        chip: Chip,
+    },
+    /// A key block name (from the command line) is not one `burn-key` accepts.
+    #[error("block '{name}' is not a key block (use one of {})", key_block_names(*chip))]
+    UnknownKeyBlock {
+        /// Given name.
+        name: String,
+        /// Chip.
+        chip: Chip,
+    },
+    /// A key purpose name (from the command line) is not one the chip knows.
+    #[error("invalid key purpose '{name}' (choose from {})", purpose_names(*chip))]
+    UnknownPurpose {
+        /// Given name.
+        name: String,
+        /// Chip.
+        chip: Chip,
+    },
+    /// A value given in espefuse's text form does not fit the field.
+    #[error(transparent)]
+    Value(#[from] ValueError),
+    /// One of espefuse's burn checks refused (`print_error_msg`).
+    #[error("{check}{}", if *hint { "(use '--force-write-always' option to ignore it)" } else { "" })]
+    Check {
+        /// What was refused.
+        check: BurnCheck,
+        /// The command offers espefuse's `--force-write-always` (not given).
+        hint: bool,
+    },
+    /// A new value has the wrong number of bits for its field.
+    #[error(
+        "For {field} eFuse, the length of the new value is wrong, expected {expected} bits, was {got} bits."
+    )]
+    NewValueLength {
+        /// The field.
+        field: Field,
+        /// Its length in bits.
+        expected: usize,
+        /// The new value's length.
+        got: usize,
+    },
+    /// KEY_PURPOSE_5 (BLOCK9) cannot hold this purpose on this chip.
+    #[error(
+        "KEY_PURPOSE_5 can not have {purpose} key due to a hardware bug (please see TRM for more details)"
+    )]
+    Block9Quirk {
+        /// The refused purpose.
+        purpose: KeyPurpose,
+    },
+    /// The field cannot be read-protected.
+    #[error("This eFuse cannot be read-disabled{}", reason.suffix())]
+    CannotReadProtect {
+        /// The field.
+        field: Field,
+        /// Why.
+        reason: ProtectBlocker,
+    },
+    /// The field cannot be write-protected.
+    #[error("This eFuse cannot be write-disabled{}", reason.suffix_write())]
+    CannotWriteProtect {
+        /// The field.
+        field: Field,
+        /// Why.
+        reason: ProtectBlocker,
+    },
+    /// Staged data is longer than the block holds under its coding scheme.
+    #[error("Data does not fit: block{block} size {size} bytes, data {data} bytes")]
+    BlockOverflow {
+        /// Block number.
+        block: usize,
+        /// What the block holds.
+        size: usize,
+        /// What was staged.
+        data: usize,
+    },
+    /// A burned block did not read back (espefuse's post-burn check).
+    #[error("Burn {name} ({}) was not successful.", python_list(aliases))]
+    BurnFailed {
+        /// Block number.
+        block: usize,
+        /// Block name.
+        name: &'static str,
+        /// Its aliases.
+        aliases: &'static [&'static str],
+    },
+    /// After a burn, a field does not hold its new value, or a protection
+    /// is not in place (espefuse's "Checking eFuses...").
+    #[error("The burn was not successful.")]
+    BurnNotSuccessful,
+    /// The same name twice in one command.
+    #[error("Found repeated {0} in the name list.")]
+    Repeated(Repeated),
+    /// ESP32-S3: USB JTAG and USB Serial/JTAG disabled together.
+    #[error("Incompatible eFuse settings detected, abort. (use --force flag to skip it).")]
+    IncompatibleSettings,
+    /// `read-protect-efuse`/`write-protect-efuse` on a field without such a bit.
+    #[error("'{field}' has no {}-protection bit", if *read { "read" } else { "write" })]
+    NoProtectionBit {
+        /// The field.
+        field: Field,
+        /// Read (else write) protection.
+        read: bool,
+    },
+    /// `read-protect-efuse` on a block the chip must keep readable.
+    #[error("{}", must_stay_readable(*field, *reason))]
+    MustStayReadable {
+        /// The field.
+        field: Field,
+        /// Why.
+        reason: ReadableReason,
+    },
+    /// A key (or digest) refused by `burn-key`/`burn-key-digest`.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// `burn-bit`: a bit number past the end of the block.
+    #[error("{name} has bit_number in [0..{max}]")]
+    BitNumber {
+        /// Block name.
+        name: &'static str,
+        /// The last bit.
+        max: usize,
+    },
+    /// `burn-block-data`: data or offset does not fit.
+    #[error(transparent)]
+    BlockData(#[from] BlockDataError),
+    /// A virtual eFuse file cannot be used.
+    #[error(transparent)]
+    File(#[from] FileError),
+    /// Read-protected key bits the model does not hold: loaded from
+    /// espefuse's virtual file alone, which drops them.
+    #[error("the key in {name} is read-protected and its value is not in the virtual eFuse file")]
+    HiddenKeyUnknown {
+        /// Block number.
+        block: usize,
+        /// Block name.
+        name: &'static str,
+    },
+    /// The chip (behind a port) is in Secure Download Mode.
+    #[error("Secure Download Mode is enabled. The tool can not read eFuses.")]
+    SecureDownloadMode,
+    /// The ROM download mode is disabled: nothing answers on the port.
+    #[error(
+        "download mode is disabled ({0} is burned): the chip does not answer on the serial port"
+    )]
+    DownloadModeDisabled(Field),
+    /// espefuse does this, espboot does not yet.
+    #[error("{0} is not supported by espboot yet")]
+    Unsupported(Unsupported),
+}
+
+fn suggest(s: &[&str]) -> String {
+    if s.is_empty() {
+        String::new()
+    } else {
+        format!(" (did you mean {}?)", s.join(", "))
+    }
+}
+
+fn key_block_names(chip: Chip) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    for d in chip.table().key_blocks {
+        if !names.contains(&d.key_block.name()) {
+            names.push(d.key_block.name());
+        }
+    }
+    names.join(", ")
+}
+
+fn purpose_names(chip: Chip) -> String {
+    chip.table()
+        .key_purposes
+        .iter()
+        // espboot does not burn USER keys into the ESP32-C2's one key block
+        .filter(|p| !(chip == Chip::Esp32c2 && p.purpose == KeyPurpose::User))
+        .map(|p| p.purpose.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub(crate) fn digest_purpose_names(chip: Chip) -> String {
+    chip.table()
+        .key_purposes
+        .iter()
+        .filter(|p| p.digest)
+        .map(|p| p.purpose.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A Python list of strings (`['A', 'B']`), as espefuse prints lists.
+pub(crate) fn python_list<S: AsRef<str>>(items: &[S]) -> String {
+    let quoted: Vec<String> = items.iter().map(|s| format!("'{}'", s.as_ref())).collect();
+    format!("[{}]", quoted.join(", "))
+}
+
+/// Folds espefuse's tab-indented, multi-line messages onto one line.
+pub(crate) fn fold(msg: &str) -> String {
+    msg.split(['\n', '\t'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}

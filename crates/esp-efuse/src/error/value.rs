@@ -1,0 +1,112 @@
+//! Refusals of `burn-efuse` values in espefuse's text form.
+
+use crate::tables::Field;
+
+/// A value in espefuse's text form (`burn-efuse NAME VALUE`) that does not
+/// fit its field (`CheckArgValue`, `check_format`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ValueError {
+    /// Not an integer.
+    #[error("invalid value '{value}' for eFuse '{field}': expected an integer")]
+    NotAnInteger {
+        /// The field.
+        field: Field,
+        /// The text given.
+        value: String,
+    },
+    /// A bool field takes 1 only.
+    #[error(
+        "New value is not accepted for eFuse '{field}' (will always burn 0->1), given value={value}"
+    )]
+    BoolNotOne {
+        /// The field.
+        field: Field,
+        /// The value given.
+        value: u64,
+    },
+    /// The field needs a value.
+    #[error("New value required for eFuse '{field}' (given None)")]
+    Required {
+        /// The field.
+        field: Field,
+    },
+    /// 0 burns nothing.
+    #[error("New value should not be 0 for '{field}' (given value= 0)")]
+    Zero {
+        /// The field.
+        field: Field,
+    },
+    /// The integer does not fit the field.
+    #[error(
+        "{value} is too large an unsigned integer for a bitstring of length {bits}. The allowed range is [0, {}].",
+        if *bits >= 64 { u64::MAX } else { (1u64 << bits) - 1 }
+    )]
+    TooLarge {
+        /// The value.
+        value: u64,
+        /// The field's length.
+        bits: usize,
+    },
+    /// Not hex digits.
+    #[error("invalid hex value '{value}' for eFuse '{field}'")]
+    NotHex {
+        /// The field.
+        field: Field,
+        /// The text given.
+        value: String,
+    },
+    /// A byte value of the wrong length.
+    #[error(
+        "The length of eFuse '{field}' ({expected} bits) (given len of the new value= {got} bits)"
+    )]
+    Length {
+        /// The field.
+        field: Field,
+        /// Its length.
+        expected: usize,
+        /// The value's length.
+        got: usize,
+    },
+    /// Not `AA:BB:CC:DD:EE:FF`.
+    #[error("MAC Address needs to be a 6-byte hexadecimal format separated by colons (:)!")]
+    MacFormat,
+    /// Not six hex bytes.
+    #[error("MAC Address needs to be a 6-byte hexadecimal number (12 hexadecimal characters)!")]
+    MacDigits,
+    /// A multicast MAC.
+    #[error("Custom MAC must be a unicast MAC!")]
+    MacMulticast,
+    /// ESP32 SPI pad configuration: a pin the flash cannot use.
+    #[error("{}", spi_pin_message(*pin))]
+    SpiPin {
+        /// The pin.
+        pin: u64,
+    },
+    /// The field cannot be burned with `burn-efuse`.
+    #[error("Burning {field} is not supported.")]
+    NotBurnable {
+        /// The field.
+        field: Field,
+    },
+    /// A key purpose value no purpose uses (`check_format`).
+    #[error("'{value}' can not be set (value out of range)")]
+    PurposeOutOfRange {
+        /// The value, as given or as the purpose's number.
+        value: String,
+    },
+    /// Not a key purpose name.
+    #[error("'{name}' unknown name")]
+    PurposeName {
+        /// The text given.
+        name: String,
+    },
+}
+
+fn spi_pin_message(pin: u64) -> String {
+    if pin == 30 || pin == 31 {
+        "IO pins 30 & 31 cannot be set for SPI flash. 0-29, 32 & 33 only.".into()
+    } else {
+        format!("IO pin {pin} cannot be set for SPI flash. 0-29, 32 & 33 only.")
+    }
+}

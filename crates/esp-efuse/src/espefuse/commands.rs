@@ -1,0 +1,437 @@
+//! espefuse's burn commands (`base_operations.py`, `<chip>/operations.py`;
+//! esptool.md §4.3) on typed arguments. Each stages its writes with
+//! espefuse's checks and returns what espefuse prints; [`plan`] and
+//! [`burn`] then burn everything staged, as espefuse's confirmation
+//! protocol does.
+
+use super::transcript::{Console, Failed, Transcript};
+use crate::bits::Bits;
+use crate::error::{BlockDataError, EfuseError, ReadableReason, Repeated};
+use crate::model::keys::repeated;
+use crate::model::{Efuses, ForceWrite, KeyGroup, KeyOptions};
+use crate::tables::{Chip, Field};
+
+/// Options of `burn-key` and `burn-key-digest`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct KeyCommandOptions {
+    /// How the keys are protected.
+    pub protection: KeyOptions,
+    /// `--force-write-always`.
+    pub force_write_always: bool,
+    /// `--show-sensitive-info`: print key bytes.
+    pub show_sensitive_info: bool,
+}
+
+fn forced(flag: bool) -> ForceWrite {
+    if flag {
+        ForceWrite::On
+    } else {
+        ForceWrite::Off
+    }
+}
+
+/// `burn-efuse NAME VALUE …` with the values already turned into bits
+/// ([`super::parse_burn_pairs`]). `force` skips the ESP32-S3's
+/// incompatible-settings check (`--force`).
+pub fn burn_efuse(
+    efuses: &mut Efuses,
+    values: &[(Field, Bits)],
+    force: bool,
+) -> Result<Transcript, Failed> {
+    let chip = efuses.chip();
+    Console::new(chip)
+        .run(|out| {
+            let fields: Vec<Field> = values.iter().map(|(f, _)| *f).collect();
+            let mut indices = Vec::new();
+            for f in &fields {
+                indices.push(efuses.index(*f)?);
+            }
+            out.say("The eFuses to burn:");
+            for b in 0..efuses.table().blocks.len() {
+                let in_block: Vec<&Field> = fields
+                    .iter()
+                    .zip(&indices)
+                    .filter(|(_, i)| efuses.def_at(**i).block as usize == b)
+                    .map(|(f, _)| f)
+                    .collect();
+                if !in_block.is_empty() {
+                    out.say(format!("  from BLOCK{b}"));
+                    for f in in_block {
+                        out.say(format!("     - {f}"));
+                    }
+                }
+            }
+            out.say("\nBurning eFuses:");
+            for (i, (_, new)) in indices.iter().zip(values) {
+                let f = efuses.def_at(*i);
+                out.say(format!(
+                    "    - '{}' ({}) {} -> {}",
+                    f.name(),
+                    f.description,
+                    efuses.field_bits_at(*i, true).python_str(),
+                    new.python_str()
+                ));
+                efuses.stage_at(*i, new.clone(), ForceWrite::Unavailable, out)?;
+            }
+            out.say("");
+            if fields.contains(&Field::EnableSecurityDownload) {
+                out.say("ENABLE_SECURITY_DOWNLOAD -> 1: eFuses will not be read back for confirmation because this mode disables any SRAM and register operations.");
+                out.say("                               espefuse will not work.");
+                out.say("                               esptool can read/write only flash.");
+            }
+            if fields.contains(&Field::DisDownloadMode) {
+                out.say("DIS_DOWNLOAD_MODE -> 1: eFuses will not be read back for confirmation because this mode disables any communication with the chip.");
+                out.say("                        espefuse/esptool will not work because they will not be able to connect to the chip.");
+            }
+            if chip == Chip::Esp32s3 && !force {
+                // esp32s3/fields.py is_efuses_incompatible_for_burn
+                let set = |f: Field| {
+                    efuses.index(f).is_ok_and(|i| {
+                        !efuses.field_bits_at(i, true).is_zero()
+                            || !efuses.field_bits_at(i, false).is_zero()
+                    })
+                };
+                if set(Field::DisUsbJtag) && set(Field::DisUsbSerialJtag) {
+                    return Err(EfuseError::IncompatibleSettings);
+                }
+            }
+            Ok(())
+        })
+        .map(|((), t)| t)
+}
+
+/// After `burn-efuse`: espefuse's "Checking eFuses..." comparison.
+pub fn check_burned(efuses: &Efuses, values: &[(Field, Bits)]) -> Result<Transcript, Failed> {
+    Console::new(efuses.chip())
+        .run(|out| {
+            out.say("Checking eFuses...");
+            let mut failed = false;
+            for (field, new) in values {
+                let i = efuses.index(*field)?;
+                if !efuses.is_readable_at(i, None) {
+                    out.say(format!(
+                        "Efuse {field} is read-protected. Read back the burn value is not possible."
+                    ));
+                } else {
+                    let got = efuses.field_bits_at(i, true);
+                    if &got != new && new.and(&got) != *new {
+                        out.say(format!(
+                            "{} -> {} Efuse {field} failed to burn. Protected?",
+                            got.python_str(),
+                            new.python_str(),
+                        ));
+                        failed = true;
+                    }
+                }
+            }
+            if failed {
+                Err(EfuseError::BurnNotSuccessful)
+            } else {
+                Ok(())
+            }
+        })
+        .map(|((), t)| t)
+}
+
+/// `read-protect-efuse NAME…` (names checked with [`check_repeated`]).
+pub fn read_protect(efuses: &mut Efuses, fields: &[Field]) -> Result<Transcript, Failed> {
+    Console::new(efuses.chip())
+        .run(|out| {
+            for field in fields {
+                let i = efuses.index(*field)?;
+                let f = efuses.def_at(i);
+                if f.rd_dis.is_empty() {
+                    return Err(EfuseError::NoProtectionBit {
+                        field: *field,
+                        read: true,
+                    });
+                }
+                if !efuses.is_readable_at(i, None) {
+                    out.say(format!("Efuse {field} is already read protected"));
+                    continue;
+                }
+                must_stay_readable(efuses, *field, out)?;
+                let sharing: Vec<&str> = (0..efuses.table().fields.len())
+                    .filter(|j| efuses.is_shown_at(*j) && efuses.def_at(*j).rd_dis == f.rd_dis)
+                    .map(|j| efuses.def_at(j).name())
+                    .collect();
+                out.say(format!(
+                    "Permanently read-disabling eFuse{} {}",
+                    if sharing.len() > 1 { "s" } else { "" },
+                    sharing.join(", ")
+                ));
+                efuses.disable_read(i, ForceWrite::Unavailable, out)?;
+            }
+            Ok(())
+        })
+        .map(|((), t)| t)
+}
+
+/// The per-chip blocks `read-protect-efuse` must leave readable.
+fn must_stay_readable(efuses: &Efuses, field: Field, out: &mut Console) -> Result<(), EfuseError> {
+    let refuse = |reason| Err(EfuseError::MustStayReadable { field, reason });
+    match efuses.chip() {
+        Chip::Esp32 => {
+            let rev = efuses.chip_revision();
+            if field == Field::Block2 && efuses.raw_present(Field::AbsDone0) == 0 && rev >= 300 {
+                if efuses.raw_present(Field::AbsDone1) != 0 {
+                    return refuse(ReadableReason::SecureBootV2On);
+                }
+                out.say("If Secure Boot V2 is used, BLOCK2 must be readable, please stop this operation!");
+            }
+        }
+        Chip::Esp32c2 => {
+            let mut error =
+                efuses.raw_present(Field::XtsKeyLength256) == 0 && field == Field::BlockKey0;
+            error |= efuses.raw_present(Field::SecureBootEn) != 0
+                && (field == Field::BlockKey0 || field == Field::BlockKey0Hi128);
+            if error {
+                return refuse(ReadableReason::Purpose);
+            }
+        }
+        _ => {
+            let purpose_field = efuses
+                .table()
+                .blocks
+                .iter()
+                .find(|b| b.name == field.name())
+                .and_then(|b| b.key_purpose);
+            if let Some(kp) = purpose_field {
+                let need = u8::try_from(efuses.raw_present(kp))
+                    .ok()
+                    .and_then(|v| efuses.table().purpose_by_value(v))
+                    .is_some_and(|p| p.need_rd_protect);
+                if !need {
+                    return refuse(ReadableReason::Purpose);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `write-protect-efuse NAME…` (names checked with [`check_repeated`]).
+pub fn write_protect(efuses: &mut Efuses, fields: &[Field]) -> Result<Transcript, Failed> {
+    Console::new(efuses.chip())
+        .run(|out| {
+            for field in fields {
+                let i = efuses.index(*field)?;
+                let f = efuses.def_at(i);
+                if f.wr_dis.is_none() {
+                    return Err(EfuseError::NoProtectionBit {
+                        field: *field,
+                        read: false,
+                    });
+                }
+                if !efuses.is_writeable_at(i) {
+                    out.say(format!("Efuse {field} is already write protected."));
+                    continue;
+                }
+                let sharing: Vec<&str> = (0..efuses.table().fields.len())
+                    .filter(|j| efuses.is_shown_at(*j) && efuses.def_at(*j).wr_dis == f.wr_dis)
+                    .map(|j| efuses.def_at(j).name())
+                    .collect();
+                out.say(format!(
+                    "Permanently write-disabling eFuse{} {}",
+                    if sharing.len() > 1 { "s" } else { "" },
+                    sharing.join(", ")
+                ));
+                efuses.disable_write(i, ForceWrite::Unavailable, out)?;
+            }
+            Ok(())
+        })
+        .map(|((), t)| t)
+}
+
+/// Refuses names given twice in one command, as espefuse does before
+/// anything else (`check_duplicate_name_in_list`: names as given, so an
+/// alternative name and its field's name are not repeats).
+pub fn check_repeated<S: AsRef<str>>(names: &[S]) -> Result<(), EfuseError> {
+    let names: Vec<String> = names.iter().map(|n| n.as_ref().to_string()).collect();
+    let dup = repeated(&names);
+    if dup.is_empty() {
+        Ok(())
+    } else {
+        Err(EfuseError::Repeated(Repeated::Names(dup)))
+    }
+}
+
+/// After a protect command: each field must now be protected.
+pub fn check_protected(
+    efuses: &Efuses,
+    fields: &[Field],
+    read: bool,
+) -> Result<Transcript, Failed> {
+    Console::new(efuses.chip())
+        .run(|out| {
+            out.say("Checking eFuses...");
+            let mut failed = false;
+            for field in fields {
+                let i = efuses.index(*field)?;
+                let protected = if read {
+                    !efuses.is_readable_at(i, None)
+                } else {
+                    !efuses.is_writeable_at(i)
+                };
+                if !protected {
+                    out.say(format!(
+                        "Efuse {field} is not {}-protected.",
+                        if read { "read" } else { "write" }
+                    ));
+                    failed = true;
+                }
+            }
+            if failed {
+                Err(EfuseError::BurnNotSuccessful)
+            } else {
+                Ok(())
+            }
+        })
+        .map(|((), t)| t)
+}
+
+/// `burn-key` (ESP32: `BLOCK KEYFILE` pairs, `purpose: None`).
+pub fn burn_key(
+    efuses: &mut Efuses,
+    groups: &[KeyGroup],
+    opts: KeyCommandOptions,
+) -> Result<Transcript, Failed> {
+    Console::new(efuses.chip())
+        .showing_keys(opts.show_sensitive_info)
+        .run(|out| {
+            efuses.stage_keys_with(
+                groups,
+                opts.protection,
+                forced(opts.force_write_always),
+                out,
+            )
+        })
+        .map(|((), t)| t)
+}
+
+/// `burn-key-digest` with the digests already computed from the public
+/// keys (ESP32 and ESP32-C2 take one `KEYFILE`, in the block and with the
+/// purpose [`crate::policy::secure_boot_digest`] names).
+pub fn burn_key_digest(
+    efuses: &mut Efuses,
+    groups: &[KeyGroup],
+    opts: KeyCommandOptions,
+) -> Result<Transcript, Failed> {
+    Console::new(efuses.chip())
+        .showing_keys(opts.show_sensitive_info)
+        .run(|out| {
+            efuses.stage_key_digests_with(
+                groups,
+                opts.protection,
+                forced(opts.force_write_always),
+                out,
+            )
+        })
+        .map(|((), t)| t)
+}
+
+/// `burn-bit BLOCK BIT…` (its `--force-write-always` applies to [`plan`]).
+pub fn burn_bit(efuses: &mut Efuses, block: usize, bits: &[u64]) -> Result<Transcript, Failed> {
+    Console::new(efuses.chip())
+        .run(|out| {
+            let def = &efuses.table().blocks[block];
+            let words = efuses.block_len_words(block);
+            let len = words * 32;
+            let mut data = vec![0u32; words];
+            for bit in bits {
+                let bit = usize::try_from(*bit).ok().filter(|v| *v < len).ok_or(
+                    EfuseError::BitNumber {
+                        name: def.name,
+                        max: len - 1,
+                    },
+                )?;
+                data[bit / 32] |= 1 << (bit % 32);
+            }
+            let hex: String = data.iter().rev().map(|w| format!("{w:08x}")).collect();
+            out.say(format!(
+                "bit_number:   [{:03}]........................................................[0]",
+                len - 1
+            ));
+            out.say(format!("BLOCK{:>2}   : 0x{hex}", def.id));
+            let alias: String = def.aliases.join(" ").chars().take(16).collect();
+            out.say(format!(
+                "{:<15} ({alias:<16}) [{:<2}] regs_to_write: {}",
+                def.name,
+                def.id,
+                data.iter()
+                    .map(|w| format!("{w:08x}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ));
+            let bytes = crate::model::registers::words_to_bytes(&data);
+            efuses.stage_block_bytes(block, &bytes);
+            Ok(())
+        })
+        .map(|((), t)| t)
+}
+
+/// `burn-block-data BLOCK FILE … [--offset N]` (no byte reversal; its
+/// `--force-write-always` applies to [`plan`]).
+pub fn burn_block_data(
+    efuses: &mut Efuses,
+    items: &[(usize, Vec<u8>)],
+    offset: usize,
+) -> Result<Transcript, Failed> {
+    Console::new(efuses.chip())
+        .run(|out| {
+            if offset > 0 && items.len() > 1 {
+                return Err(BlockDataError::OffsetWithSeveralBlocks.into());
+            }
+            for (block, data) in items {
+                let block = *block;
+                let size = efuses.block_len_words(block) * 4;
+                if offset > 0 && offset >= size {
+                    return Err(BlockDataError::Offset { block, size }.into());
+                }
+                let mut buf = data.clone();
+                if offset > 0 {
+                    let mut v = vec![0u8; offset];
+                    v.extend_from_slice(data);
+                    if v.len() < size {
+                        v.resize(size, 0);
+                    }
+                    buf = v;
+                }
+                if buf.len() != size {
+                    return Err(BlockDataError::DoesNotFit {
+                        block,
+                        size,
+                        len: buf.len(),
+                        offset,
+                    }
+                    .into());
+                }
+                out.say(format!(
+                    "[{block:02}] {:<20} size={:02} bytes, offset={:02} -> [{}]",
+                    efuses.table().blocks[block].name,
+                    buf.len(),
+                    offset,
+                    crate::hexify(&buf, " ")
+                ));
+                efuses.stage_block_bytes(block, &buf);
+            }
+            Ok(())
+        })
+        .map(|((), t)| t)
+}
+
+/// The burn plan espefuse shows before asking for confirmation: checks
+/// every staged block; `false` when there is nothing to burn. `force` is
+/// the last burn command's `--force-write-always`.
+pub fn plan(efuses: &mut Efuses, force: ForceWrite) -> Result<(bool, Transcript), Failed> {
+    Console::new(efuses.chip()).run(|out| efuses.plan_burn(force, out))
+}
+
+/// Burns everything staged after [`plan`] (BLOCK0's protection bits last,
+/// staged again with `force` as for the plan); on a refusal the eFuses are
+/// as before.
+pub fn burn(efuses: &mut Efuses, force: ForceWrite) -> Result<Transcript, Failed> {
+    Console::new(efuses.chip())
+        .run(|out| efuses.execute_burn(force, out))
+        .map(|((), t)| t)
+}

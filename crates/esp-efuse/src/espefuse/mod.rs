@@ -1,0 +1,50 @@
+//! espefuse 5.6.0's personality over the model: the edge where names and
+//! values arrive as text, and where what espefuse prints is produced.
+//!
+//! - [`field`], [`block`], [`key_block`], [`key_purpose`]: command-line
+//!   names to typed handles (the only lookups by spelling; unknown fields
+//!   get did-you-mean suggestions);
+//! - [`parse_burn_pairs`], [`parse_value`]: `burn-efuse` values (Python
+//!   integers, hex, MAC addresses, SPI pins, key purposes) to bits;
+//! - the commands ([`burn_efuse`], [`burn_key`], [`burn_key_digest`],
+//!   [`burn_bit`], [`burn_block_data`], [`read_protect`],
+//!   [`write_protect`]), then [`plan`] and [`burn`]: each stages or burns
+//!   on an [`Efuses`](crate::Efuses) and returns the [`Transcript`] of what
+//!   espefuse prints, or on a refusal [`Failed`] with what it printed first;
+//! - `summary` ([`crate::Efuses::summary_text`],
+//!   [`crate::Efuses::summary_json`], [`python_json`]).
+//!
+//! ```
+//! use esp_efuse::espefuse::{self, ForceWrite};
+//! use esp_efuse::{Chip, Efuses};
+//!
+//! let mut efuses = Efuses::new(Chip::Esp32c3);
+//! let values = espefuse::parse_burn_pairs(
+//!     &efuses,
+//!     &[("SPI_BOOT_CRYPT_CNT".to_string(), Some("7".to_string()))],
+//! )?;
+//! let staged = espefuse::burn_efuse(&mut efuses, &values, false)?;
+//! assert!(staged.lines().iter().any(|l| l.contains("0b000 -> 0b111")));
+//! let (any, _plan) = espefuse::plan(&mut efuses, ForceWrite::Unavailable)?;
+//! assert!(any);
+//! let burned = espefuse::burn(&mut efuses, ForceWrite::Unavailable)?;
+//! assert_eq!(burned.lines().last().map(String::as_str), Some("Reading updated eFuses..."));
+//! espefuse::check_burned(&efuses, &values)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod commands;
+mod names;
+mod summary;
+mod transcript;
+mod values;
+
+pub use crate::model::ForceWrite;
+pub use commands::{
+    burn, burn_bit, burn_block_data, burn_efuse, burn_key, burn_key_digest, check_burned,
+    check_protected, check_repeated, plan, read_protect, write_protect, KeyCommandOptions,
+};
+pub use names::{block, field, key_block, key_purpose};
+pub use summary::{python_json, summary_filter, SummaryRow};
+pub use transcript::{Failed, Transcript};
+pub use values::{parse_burn_pairs, parse_value};

@@ -1,0 +1,269 @@
+//! espefuse's console: the [`Transcript`] a command returns, and the
+//! rendering of the model's notes into espefuse's exact lines.
+
+use crate::error::{Coding, EfuseError};
+use crate::model::{Note, Observer};
+use crate::tables::{Chip, ChipEfuses as _};
+
+/// What an espefuse command printed, line by line, as espefuse prints it
+/// (tabs expanded the way its console does). A line may hold a line break
+/// where espefuse prints two lines in one call.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Transcript {
+    lines: Vec<String>,
+}
+
+impl Transcript {
+    /// The lines.
+    pub fn lines(&self) -> &[String] {
+        &self.lines
+    }
+
+    /// Whether nothing was printed.
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+}
+
+/// A refused espefuse command: what it printed before the refusal (espefuse
+/// shows that too), and the refusal.
+#[derive(Debug, thiserror::Error)]
+#[error("{error}")]
+pub struct Failed {
+    /// The lines printed before the refusal.
+    pub printed: Transcript,
+    /// The refusal.
+    pub error: EfuseError,
+}
+
+/// The console a command writes to while it runs.
+pub(crate) struct Console {
+    chip: Chip,
+    show_sensitive: bool,
+    lines: Vec<String>,
+}
+
+impl Console {
+    pub(crate) fn new(chip: Chip) -> Console {
+        Console {
+            chip,
+            show_sensitive: false,
+            lines: Vec::new(),
+        }
+    }
+
+    /// Key bytes are printed (`--show-sensitive-info`).
+    pub(crate) fn showing_keys(mut self, show: bool) -> Console {
+        self.show_sensitive = show;
+        self
+    }
+
+    pub(crate) fn say(&mut self, line: impl AsRef<str>) {
+        self.lines.push(expand_tabs(line.as_ref()));
+    }
+
+    /// Runs `f` on this console: its result with what it printed.
+    pub(crate) fn run<T>(
+        mut self,
+        f: impl FnOnce(&mut Console) -> Result<T, EfuseError>,
+    ) -> Result<(T, Transcript), Failed> {
+        let r = f(&mut self);
+        let printed = Transcript { lines: self.lines };
+        match r {
+            Ok(v) => Ok((v, printed)),
+            Err(error) => Err(Failed { printed, error }),
+        }
+    }
+
+    fn block_name(&self, block: usize) -> &'static str {
+        self.chip.table().blocks.get(block).map_or("", |b| b.name)
+    }
+
+    fn key_text(&self, data: &[u8]) -> String {
+        if self.show_sensitive {
+            crate::hexify(data, " ")
+        } else {
+            vec!["??"; data.len()].join(" ")
+        }
+    }
+}
+
+/// `0x` and the words most significant first.
+fn block_hex(words: &[u32]) -> String {
+    let mut s = String::from("0x");
+    for w in words.iter().rev() {
+        s.push_str(&format!("{w:08x}"));
+    }
+    s
+}
+
+impl Observer for Console {
+    fn note(&mut self, note: Note<'_>) {
+        match note {
+            Note::AlreadyBurned(f) => self.say(format!(
+                "\tThe same value for {f} is already burned. Do not change the eFuse."
+            )),
+            Note::AlreadyStaged(f) => self.say(format!(
+                "\tThe same value for {f} is already prepared for the burn operation."
+            )),
+            Note::Forced(check) => self.say(format!(
+                "{} Skipped because '--force-write-always' option.",
+                check.espefuse_message()
+            )),
+            Note::PlanStart => {
+                self.say("\nCheck all blocks for burn...");
+                self.say("idx, BLOCK_NAME,          Conclusion");
+            }
+            Note::BlockEmpty(b) => self.say(format!(
+                "[{b:02}] {:<20} is empty, will burn the new value",
+                self.block_name(b)
+            )),
+            Note::BlockSameValue(b) => self.say(format!(
+                "[{b:02}] {:<20} is already written the same value, continue with EMPTY_BLOCK",
+                self.block_name(b)
+            )),
+            Note::BlockNotEmpty {
+                block,
+                written,
+                to_write,
+            } => {
+                self.say(format!(
+                    "[{block:02}] {:<20} is not empty",
+                    self.block_name(block)
+                ));
+                self.say(format!("\t(written ): {}", block_hex(written)));
+                self.say(format!("\t(to write): {}", block_hex(to_write)));
+            }
+            Note::AllBitsSet => self.say(
+                "\tAll wr_data bits are set in the written block, continue with EMPTY_BLOCK.",
+            ),
+            Note::Coding(c) => self.say(match c {
+                Coding::ThreeFour => "\t(coding scheme = 3/4)",
+                Coding::ReedSolomon => "\t(coding scheme = RS)",
+                Coding::None => "\t(coding scheme = NONE)",
+            }),
+            Note::ChunkSame(k) => self.say(format!(
+                "\twritten chunk [{k}] and wr_chunk are not empty. wr_chunk == rd_chunk. Continue with empty chunk."
+            )),
+            Note::ChunkConflict {
+                k,
+                written,
+                to_write,
+            } => {
+                self.say(format!(
+                    "\twritten chunk [{k}] and wr_chunk are not empty. wr_chunk != rd_chunk. Can not burn."
+                ));
+                let msb = |c: &[u8]| hex::encode(c.iter().rev().copied().collect::<Vec<u8>>());
+                self.say(format!("\twritten  0x{}", msb(written)));
+                self.say(format!("\tto write 0x{}", msb(to_write)));
+            }
+            Note::NothingToBurn => self.say("Nothing to burn, see messages above."),
+            Note::PostponedPass => self.say("Burn postponed eFuses from BLOCK0."),
+            Note::BlockBurned { block, exact } => self.say(if exact {
+                format!("BURN BLOCK{block:<2} - OK (write block == read block)")
+            } else {
+                format!("BURN BLOCK{block:<2} - OK (all write block bits are set)")
+            }),
+            Note::BurnedReadProtected(block) => {
+                let def = &self.chip.table().blocks[block];
+                let alias = def
+                    .aliases
+                    .iter()
+                    .map(|a| format!("'{a}'"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                self.say(format!(
+                    "{} ([{alias}]) is read-protected. Read back the burn value is not possible.",
+                    def.name
+                ));
+                self.say("Read all '0'");
+            }
+            Note::Reading => self.say("Reading updated eFuses..."),
+            Note::KeysStart => {
+                if !self.show_sensitive {
+                    self.say("Sensitive data will be hidden (see --show-sensitive-info)");
+                }
+                self.say("Burn keys to blocks:");
+            }
+            Note::DigestStart => {
+                if !self.show_sensitive {
+                    self.say("Sensitive data will be hidden (see --show-sensitive-info)");
+                }
+            }
+            Note::Key { name, data } => {
+                let shown = self.key_text(data);
+                self.say(format!(" - {name} -> [{shown}]"));
+            }
+            Note::Reversing(purpose) => match (self.chip, purpose) {
+                (Chip::Esp32, _) => self.say("\tReversing the byte order..."),
+                // ESP32-H2 names the purpose (esp32h2/operations.py)
+                (Chip::Esp32h2, Some(p)) => self.say(format!(
+                    "\tReversing byte order for {p} hardware peripheral..."
+                )),
+                _ => self.say("\tReversing byte order for AES-XTS hardware peripheral..."),
+            },
+            Note::PurposeChange { field, from, to } => {
+                self.say(format!("\t'{field}': '{from}' -> '{to}'."))
+            }
+            Note::PurposeAlready { field, purpose } => {
+                self.say(format!("\t'{field}' is already '{purpose}'."))
+            }
+            Note::DisablingPurposeWrite(field) => {
+                self.say(format!("\tDisabling write to '{field}'..."))
+            }
+            Note::DisablingKeyRead => self.say("\tDisabling read to key block..."),
+            Note::DisablingKeyWrite => self.say("\tDisabling write to key block..."),
+            Note::DisablingDigestWrite => self.say("Disabling write to eFuse BLOCK2..."),
+            Note::KeyDone => self.say(""),
+            Note::KeysEnd {
+                no_write_protect,
+                no_read_protect,
+            } => {
+                if self.chip == Chip::Esp32 {
+                    if no_write_protect {
+                        self.say("Key is left unprotected as per --no-protect-key argument.");
+                        self.say("Burn keys in eFuse blocks.\nThe key block will be left readable and writeable (due to --no-protect-key). \n");
+                    } else {
+                        self.say("Burn keys in eFuse blocks.\nThe key block will be read and write protected (no further changes or readback). \n");
+                    }
+                    return;
+                }
+                if no_write_protect {
+                    self.say("Keys will remain writeable (due to --no-write-protect).");
+                }
+                if no_read_protect {
+                    self.say("Keys will remain readable (due to --no-read-protect).");
+                }
+            }
+            Note::DigestTruncated => self.say("\tProgramming only left-most 128-bits from SHA256 hash of public key to highest 128-bits of BLOCK KEY0"),
+            Note::XtsKeyLength256 { already: true } => {
+                self.say("\t'XTS_KEY_LENGTH_256' is already '1'")
+            }
+            Note::XtsKeyLength256 { already: false } => self.say("\tXTS_KEY_LENGTH_256 -> 1"),
+        }
+    }
+}
+
+/// espefuse prints through Rich, which expands tabs to 8-column stops.
+fn expand_tabs(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut col = 0;
+    for c in line.chars() {
+        match c {
+            '\t' => {
+                let n = 8 - col % 8;
+                out.extend(std::iter::repeat_n(' ', n));
+                col += n;
+            }
+            '\n' => {
+                out.push(c);
+                col = 0;
+            }
+            _ => {
+                out.push(c);
+                col += 1;
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,223 @@
+//! `burn-efuse` values in espefuse's text form to bits (`CheckArgValue`,
+//! `check_format`, `convert_to_bitstring` in base_fields.py): Python
+//! integers, hex bytes, MAC addresses, ESP32 SPI pins, key purposes.
+
+use crate::bits::Bits;
+use crate::error::{EfuseError, Unsupported, ValueError};
+use crate::model::Efuses;
+use crate::tables::{Chip, Field, FieldClass, FieldType, KeyPurpose};
+
+/// `burn-efuse NAME [VALUE] …`: looks the names up, refuses repeated ones,
+/// and turns each value into the field's new bits, in espefuse's order.
+pub fn parse_burn_pairs(
+    efuses: &Efuses,
+    pairs: &[(String, Option<String>)],
+) -> Result<Vec<(Field, Bits)>, EfuseError> {
+    let mut fields = Vec::new();
+    for (name, _) in pairs {
+        fields.push(super::field(efuses.chip(), name)?);
+    }
+    let names: Vec<&str> = pairs.iter().map(|(n, _)| n.as_str()).collect();
+    super::check_repeated(&names)?;
+    fields
+        .iter()
+        .zip(pairs)
+        .map(|(f, (_, v))| Ok((*f, parse_value(efuses, *f, v.as_deref())?)))
+        .collect()
+}
+
+/// A field's new bits from its command-line value. `None` means the value
+/// was omitted: bools take 1, bit counters the next bit.
+pub fn parse_value(efuses: &Efuses, field: Field, value: Option<&str>) -> Result<Bits, EfuseError> {
+    let f = efuses.def(field)?;
+    let len = f.bit_len as usize;
+    let chip = efuses.chip();
+    if f.class == FieldClass::Mac && (field != Field::CustomMac || chip == Chip::Esp32) {
+        if field == Field::CustomMac {
+            // ESP32 also burns MAC_VERSION and a CRC with it (esp32/fields.py)
+            return Err(EfuseError::Unsupported(Unsupported::Esp32CustomMac));
+        }
+        return Err(ValueError::NotBurnable { field }.into());
+    }
+    if f.word.is_none() {
+        return Err(ValueError::NotBurnable { field }.into());
+    }
+    let required = || ValueError::Required { field };
+    let integer = |s: &str| {
+        py_int::parse_u64(s).map_err(|_| ValueError::NotAnInteger {
+            field,
+            value: s.to_string(),
+        })
+    };
+    match f.ty {
+        FieldType::Bool => {
+            let v = value.map_or(Ok(1), integer)?;
+            if v != 1 {
+                return Err(ValueError::BoolNotOne { field, value: v }.into());
+            }
+            Ok(Bits::from_u64(1, 1).unwrap_or_else(|| Bits::zeros(1)))
+        }
+        FieldType::Uint => {
+            let v = if f.class == FieldClass::KeyPurpose {
+                u64::from(key_purpose_value(chip, value.ok_or_else(required)?)?)
+            } else if f.class == FieldClass::BitCount && value.is_none() {
+                // the lowest bit not yet set (past the field's end when it is
+                // full: refused as too large, as espefuse does)
+                let old = efuses.raw(field)?;
+                (0..64)
+                    .map(|b| old | 1 << b)
+                    .find(|new| *new != old)
+                    .unwrap_or(old)
+            } else {
+                let s = value.ok_or_else(required)?;
+                let v = if f.class == FieldClass::SpiPin {
+                    spi_pin(integer(s)?)?
+                } else {
+                    integer(s)?
+                };
+                if v == 0 && f.class != FieldClass::BitCount {
+                    return Err(ValueError::Zero { field }.into());
+                }
+                v
+            };
+            Ok(Bits::from_u64(len, v).ok_or(ValueError::TooLarge {
+                value: v,
+                bits: len,
+            })?)
+        }
+        FieldType::Bytes => {
+            let s = value.ok_or_else(required)?;
+            let not_hex = || ValueError::NotHex {
+                field,
+                value: s.to_string(),
+            };
+            let bytes = if f.class == FieldClass::Mac {
+                // the MAC as written ends up in memory order
+                parse_mac(s)?
+            } else if let Some(h) = s.strip_prefix("0x") {
+                let mut b = hex::decode(h).map_err(|_| not_hex())?;
+                b.reverse();
+                b
+            } else {
+                hex::decode(s).map_err(|_| not_hex())?
+            };
+            if bytes.len() * 8 != len {
+                return Err(ValueError::Length {
+                    field,
+                    expected: len,
+                    got: bytes.len() * 8,
+                }
+                .into());
+            }
+            Ok(Bits::from_bytes(&bytes))
+        }
+    }
+}
+
+/// The numeric value for a key purpose name or number
+/// (`EfuseKeyPurposeFieldBase.check_format`).
+fn key_purpose_value(chip: Chip, s: &str) -> Result<u8, ValueError> {
+    use crate::tables::ChipEfuses as _;
+    let table = chip.table();
+    let out_of_range = |value: String| ValueError::PurposeOutOfRange { value };
+    if let Some(p) = KeyPurpose::from_name(s).and_then(|p| table.purpose_def(p)) {
+        return u8::try_from(p.value)
+            .ok()
+            .filter(|v| *v > 0 && !p.virtual_purpose)
+            .ok_or_else(|| out_of_range(p.value.to_string()));
+    }
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) {
+        let bits = table.custom_key_purpose_bits;
+        let known = s.parse::<u8>().ok().filter(|v| {
+            *v > 0
+                && (table.purpose_by_value(*v).is_some()
+                    || (bits > 0 && u32::from(*v) < (1u32 << bits)))
+        });
+        return known.ok_or_else(|| out_of_range(s.to_string()));
+    }
+    Err(ValueError::PurposeName {
+        name: s.to_string(),
+    })
+}
+
+/// `AA:BB:CC:DD:EE:FF`, a unicast address.
+fn parse_mac(s: &str) -> Result<Vec<u8>, ValueError> {
+    if s.matches(':').count() != 5 {
+        return Err(ValueError::MacFormat);
+    }
+    let b = hex::decode(s.replace(':', ""))
+        .ok()
+        .filter(|b| b.len() == 6)
+        .ok_or(ValueError::MacDigits)?;
+    if b[0] & 1 != 0 {
+        return Err(ValueError::MacMulticast);
+    }
+    Ok(b)
+}
+
+/// ESP32 SPI pad pins: GPIO32/33 are stored as 30/31 (esp32/fields.py
+/// `EfuseSpiPinField.check_format`).
+fn spi_pin(pin: u64) -> Result<u64, ValueError> {
+    match pin {
+        30 | 31 => Err(ValueError::SpiPin { pin }),
+        32 | 33 => Ok(pin - 2),
+        p if p > 33 => Err(ValueError::SpiPin { pin }),
+        _ => Ok(pin),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_follow_espefuse_rules() {
+        let e = Efuses::new(Chip::Esp32c3);
+        let v = |f, s: Option<&str>| parse_value(&e, f, s);
+        assert_eq!(v(Field::SpiBootCryptCnt, Some("0b11")).unwrap().to_u64(), 3);
+        assert_eq!(v(Field::SpiBootCryptCnt, None).unwrap().to_u64(), 1);
+        assert!(matches!(
+            v(Field::SpiBootCryptCnt, Some("8")),
+            Err(EfuseError::Value(ValueError::TooLarge {
+                value: 8,
+                bits: 3
+            }))
+        ));
+        assert!(matches!(
+            v(Field::SecureBootEn, Some("2")),
+            Err(EfuseError::Value(ValueError::BoolNotOne { value: 2, .. }))
+        ));
+        assert_eq!(
+            v(Field::KeyPurpose0, Some("XTS_AES_128_KEY"))
+                .unwrap()
+                .to_u64(),
+            4
+        );
+        assert!(matches!(
+            v(Field::KeyPurpose0, Some("USER")),
+            Err(EfuseError::Value(ValueError::PurposeOutOfRange { .. }))
+        ));
+        assert!(matches!(
+            v(Field::CustomMac, Some("01:00:00:00:00:00")),
+            Err(EfuseError::Value(ValueError::MacMulticast))
+        ));
+        assert_eq!(
+            v(Field::CustomMac, Some("02:00:00:00:00:01"))
+                .unwrap()
+                .bytes(),
+            [2, 0, 0, 0, 0, 1]
+        );
+        let esp32 = Efuses::new(Chip::Esp32);
+        assert!(matches!(
+            parse_value(&esp32, Field::SpiPadConfigClk, Some("31")),
+            Err(EfuseError::Value(ValueError::SpiPin { pin: 31 }))
+        ));
+        assert_eq!(
+            parse_value(&esp32, Field::SpiPadConfigClk, Some("33"))
+                .unwrap()
+                .to_u64(),
+            31
+        );
+    }
+}

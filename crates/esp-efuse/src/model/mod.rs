@@ -1,0 +1,206 @@
+//! The eFuse state of one chip ([`Efuses`]) and what can be done with it:
+//!
+//! - [`registers`]: the controller's register image (what espefuse's
+//!   virtual file holds), block words and the coding scheme;
+//! - [`fields`]: reading fields ([`Efuses::raw`], [`Efuses::get`]) and
+//!   their protections;
+//! - [`stage`]: staging new values with espefuse's checks, and the typed
+//!   [`Efuses::burn`] for library callers;
+//! - [`burn`]: planning and burning what is staged (`burn_all`);
+//! - [`keys`]: staging keys and digests the way `burn-key` does;
+//! - [`hidden`]: read-protected bits the hardware holds but software (and
+//!   the virtual file) cannot see.
+//!
+//! None of this produces text: what espefuse prints about it is rendered
+//! from [`Note`]s by [`crate::espefuse`].
+
+pub(crate) mod burn;
+pub(crate) mod fields;
+pub(crate) mod hidden;
+pub(crate) mod keys;
+pub(crate) mod registers;
+pub(crate) mod stage;
+
+use crate::error::EfuseError;
+use crate::tables::{Chip, ChipEfuses as _, ChipTable, Field, FieldCoding, FieldDef};
+
+pub use fields::{ChipAccess, FieldValue};
+pub use keys::{KeyGroup, KeyOptions};
+pub use stage::{Burn, ForceWrite};
+
+/// The eFuses of one chip.
+#[derive(Debug, Clone)]
+pub struct Efuses {
+    chip: Chip,
+    table: &'static ChipTable,
+    /// Little-endian register image of the controller, `mem_size` bytes.
+    mem: Vec<u8>,
+    /// Staged write data per block (block words).
+    wr: Vec<Vec<u32>>,
+    /// What the hardware holds behind read protection, for blocks burned in
+    /// this session (the register image, like espefuse's file, shows zeros).
+    hardware: Vec<Vec<u32>>,
+}
+
+impl Efuses {
+    /// A fresh chip: everything zero (espefuse's virtual chip v0.0).
+    pub fn new(chip: Chip) -> Efuses {
+        let table = chip.table();
+        Efuses {
+            chip,
+            table,
+            mem: vec![0; table.mem_size],
+            wr: table.blocks.iter().map(|b| vec![0; b.len_words]).collect(),
+            hardware: table.blocks.iter().map(|b| vec![0; b.len_words]).collect(),
+        }
+    }
+
+    /// The chip.
+    pub fn chip(&self) -> Chip {
+        self.chip
+    }
+
+    /// The chip's table.
+    pub fn table(&self) -> &'static ChipTable {
+        self.table
+    }
+
+    /// Whether the chip has `field`.
+    pub fn has(&self, field: Field) -> bool {
+        self.index(field).is_ok()
+    }
+
+    /// The definition of `field` (for the ESP32's key blocks, the one of the
+    /// current coding scheme).
+    pub fn def(&self, field: Field) -> Result<&'static FieldDef, EfuseError> {
+        self.index(field).map(|i| &self.table.fields[i])
+    }
+
+    /// Position of `field`'s definition in the table.
+    pub(crate) fn index(&self, field: Field) -> Result<usize, EfuseError> {
+        self.table
+            .fields
+            .iter()
+            .position(|d| d.field == field && self.coding_matches(d))
+            .ok_or(EfuseError::NotOnChip {
+                field,
+                chip: self.chip,
+            })
+    }
+
+    /// Whether a definition applies under the current coding scheme.
+    pub(crate) fn coding_matches(&self, f: &FieldDef) -> bool {
+        match f.coding {
+            FieldCoding::Any => true,
+            FieldCoding::NoneOnly => !self.coding_is_34(),
+            FieldCoding::ThreeFourOnly => self.coding_is_34(),
+        }
+    }
+}
+
+impl Drop for Efuses {
+    /// Staged words and the register image may hold key material.
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        self.mem.zeroize();
+        for w in self.wr.iter_mut().chain(self.hardware.iter_mut()) {
+            w.zeroize();
+        }
+    }
+}
+
+/// What the model did, for whoever shows it (espefuse's console lines are
+/// rendered from these by [`crate::espefuse`]). Library callers do not see
+/// them: their operations run with the silent observer `()`.
+#[derive(Debug)]
+pub(crate) enum Note<'a> {
+    /// The value is already burned: nothing staged.
+    AlreadyBurned(Field),
+    /// The value is already staged.
+    AlreadyStaged(Field),
+    /// A check skipped because of `--force-write-always`.
+    Forced(&'a crate::error::BurnCheck),
+    /// The burn plan's header.
+    PlanStart,
+    /// A block to burn that is empty.
+    BlockEmpty(usize),
+    /// A block that already holds what is staged.
+    BlockSameValue(usize),
+    /// A block to burn that already holds data.
+    BlockNotEmpty {
+        block: usize,
+        written: &'a [u32],
+        to_write: &'a [u32],
+    },
+    /// Everything staged is already set in the block.
+    AllBitsSet,
+    /// The block's coding scheme.
+    Coding(crate::error::Coding),
+    /// 3/4 coding: chunk `k` already holds the staged data.
+    ChunkSame(usize),
+    /// 3/4 coding: chunk `k` holds other data.
+    ChunkConflict {
+        k: usize,
+        written: &'a [u8],
+        to_write: &'a [u8],
+    },
+    /// Nothing left to burn.
+    NothingToBurn,
+    /// The second pass with BLOCK0's protection bits.
+    PostponedPass,
+    /// A block burned and read back.
+    BlockBurned { block: usize, exact: bool },
+    /// A block burned that is read-protected: not read back.
+    BurnedReadProtected(usize),
+    /// The burn is done.
+    Reading,
+    /// `burn-key` starts (after its checks).
+    KeysStart,
+    /// ESP32 `burn-key-digest` starts.
+    DigestStart,
+    /// A key about to be staged (as burned, after any reversal).
+    Key { name: &'static str, data: &'a [u8] },
+    /// The key was reversed for the peripheral that reads it.
+    Reversing(Option<crate::tables::KeyPurpose>),
+    /// A block's purpose changes.
+    PurposeChange {
+        field: Field,
+        from: String,
+        to: crate::tables::KeyPurpose,
+    },
+    /// A block's purpose is already the one asked for.
+    PurposeAlready {
+        field: Field,
+        purpose: crate::tables::KeyPurpose,
+    },
+    /// The purpose field gets write-protected.
+    DisablingPurposeWrite(Field),
+    /// The key block gets read-protected.
+    DisablingKeyRead,
+    /// The key block gets write-protected.
+    DisablingKeyWrite,
+    /// ESP32 `burn-key-digest`: BLOCK2 gets write-protected.
+    DisablingDigestWrite,
+    /// One key group done.
+    KeyDone,
+    /// All key groups staged.
+    KeysEnd {
+        no_write_protect: bool,
+        no_read_protect: bool,
+    },
+    /// ESP32-C2: only the first 128 digest bits fit.
+    DigestTruncated,
+    /// ESP32-C2: XTS_KEY_LENGTH_256 for a whole-block key.
+    XtsKeyLength256 { already: bool },
+}
+
+/// Receives the model's [`Note`]s.
+pub(crate) trait Observer {
+    /// One note.
+    fn note(&mut self, note: Note<'_>);
+}
+
+/// The silent observer of library callers.
+impl Observer for () {
+    fn note(&mut self, _: Note<'_>) {}
+}

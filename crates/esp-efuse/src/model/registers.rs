@@ -1,0 +1,126 @@
+//! The controller's register image (exactly what espefuse's virtual file
+//! holds, esptool.md §4.5), block words and the ESP32's coding scheme.
+
+use super::Efuses;
+use crate::tables::{Chip, Field};
+
+impl Efuses {
+    /// Raw controller register image (little-endian words from the base).
+    pub fn register_image(&self) -> &[u8] {
+        &self.mem
+    }
+
+    /// Replaces the register image (the virtual-file loader checked its size).
+    pub(crate) fn set_register_image(&mut self, mem: Vec<u8>) {
+        self.mem = mem;
+    }
+
+    /// Reads the register at `offset` from the base (0 past the end).
+    pub fn read_reg(&self, offset: usize) -> u32 {
+        match self.mem.get(offset..offset + 4) {
+            Some(b) => u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+            None => 0,
+        }
+    }
+
+    pub(crate) fn write_reg(&mut self, offset: usize, v: u32) {
+        if let Some(b) = self.mem.get_mut(offset..offset + 4) {
+            b.copy_from_slice(&v.to_le_bytes());
+        }
+    }
+
+    /// ESP32 with the 3/4 coding scheme (CODING_SCHEME = 1; 3 reads as NONE,
+    /// esp32/fields.py `read_coding_scheme`).
+    pub fn coding_is_34(&self) -> bool {
+        if self.chip != Chip::Esp32 {
+            return false;
+        }
+        // CODING_SCHEME is word 6 bits 0-1 of BLOCK0 (esptool.md §4.2 esp32
+        // table); looked up without the coding-dependent resolution, which
+        // depends on this.
+        self.table
+            .fields
+            .iter()
+            .find(|f| f.field == Field::CodingScheme)
+            .and_then(|f| f.bit_offset())
+            .map(|off| {
+                let w = self.read_reg(self.table.blocks[0].rd_offset + 4 * (off / 32));
+                (w >> (off % 32)) & 3 == 1
+            })
+            .unwrap_or(false)
+    }
+
+    /// Whether a block is Reed-Solomon coded (every block but BLOCK0 on the
+    /// chips after the ESP32).
+    pub(crate) fn coding_is_rs(&self, block: usize) -> bool {
+        self.chip != Chip::Esp32 && block != 0
+    }
+
+    /// Words a block holds under the current coding scheme (3/4 keeps 24 of 32 bytes).
+    pub fn block_len_words(&self, block: usize) -> usize {
+        let n = self.table.blocks[block].len_words;
+        if block != 0 && self.coding_is_34() {
+            n * 3 / 4
+        } else {
+            n
+        }
+    }
+
+    /// The read words of a block.
+    pub fn block_words(&self, block: usize) -> Vec<u32> {
+        let b = &self.table.blocks[block];
+        (0..self.block_len_words(block))
+            .map(|i| self.read_reg(b.rd_offset + 4 * i))
+            .collect()
+    }
+
+    pub(crate) fn set_block_words(&mut self, block: usize, words: &[u32]) {
+        let off = self.table.blocks[block].rd_offset;
+        for (i, w) in words.iter().enumerate() {
+            self.write_reg(off + 4 * i, *w);
+        }
+    }
+
+    /// The block's bytes in memory order.
+    pub fn block_bytes(&self, block: usize) -> Vec<u8> {
+        words_to_bytes(&self.block_words(block))
+    }
+
+    /// Whether the controller's coding-error registers report errors (never
+    /// the case for files written by espefuse's emulator or this model, but a
+    /// file can be edited or come from a token dump).
+    pub fn has_coding_errors(&self) -> bool {
+        self.table
+            .error_regs
+            .iter()
+            .any(|off| self.read_reg(*off) != 0)
+    }
+}
+
+/// Little-endian words as bytes in memory order.
+pub(crate) fn words_to_bytes(words: &[u32]) -> Vec<u8> {
+    words.iter().flat_map(|w| w.to_le_bytes()).collect()
+}
+
+/// Bytes in memory order as little-endian words (a partial last word is
+/// zero-padded).
+pub(crate) fn bytes_to_words(bytes: &[u8]) -> Vec<u32> {
+    bytes
+        .chunks(4)
+        .map(|c| {
+            let mut w = [0u8; 4];
+            w[..c.len()].copy_from_slice(c);
+            u32::from_le_bytes(w)
+        })
+        .collect()
+}
+
+/// Clears `len` bits of `words` from bit `off`.
+pub(crate) fn clear_bits(words: &mut [u32], off: usize, len: usize) {
+    for i in 0..len {
+        let bit = off + i;
+        if let Some(w) = words.get_mut(bit / 32) {
+            *w &= !(1 << (bit % 32));
+        }
+    }
+}

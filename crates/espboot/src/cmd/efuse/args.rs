@@ -1,0 +1,350 @@
+//! espefuse's command line: global options, then one or more commands,
+//! each parsed by clap on its own.
+
+use std::path::PathBuf;
+
+use anyhow::bail;
+use clap::{CommandFactory, Parser, Subcommand};
+
+/// espefuse's global options.
+#[derive(Debug, Parser)]
+#[command(
+    name = "espefuse",
+    no_binary_name = true,
+    about = "eFuses, virtual (espefuse-compatible)",
+    override_usage = "espefuse [OPTIONS] COMMAND [ARGS]... [COMMAND [ARGS]...]...",
+    after_help = COMMANDS_HELP,
+    after_long_help = COMMANDS_HELP
+)]
+pub(super) struct Global {
+    /// Target chip.
+    #[arg(short = 'c', long, env = "ESPTOOL_CHIP", default_value = "auto")]
+    pub(super) chip: String,
+    /// Serial port (real chips are not supported yet: use --virt).
+    #[arg(short = 'p', long, env = "ESPTOOL_PORT")]
+    pub(super) port: Option<String>,
+    /// Baud rate (ignored in virtual mode).
+    #[arg(short = 'b', long)]
+    baud: Option<u32>,
+    /// Reset mode before connecting (ignored in virtual mode).
+    #[arg(long)]
+    before: Option<String>,
+    /// Reset mode after the operation (ignored in virtual mode).
+    #[arg(long)]
+    after: Option<String>,
+    /// Debug output.
+    #[arg(short = 'd', long)]
+    debug: bool,
+    /// Work on virtual eFuses (no chip).
+    #[arg(long)]
+    pub(super) virt: bool,
+    /// Virtual eFuse file (espefuse's format); without it nothing persists.
+    #[arg(long, alias = "path_efuse_file")]
+    pub(super) path_efuse_file: Option<PathBuf>,
+    /// Burn without asking for `BURN`.
+    #[arg(long, alias = "do_not_confirm")]
+    pub(super) do_not_confirm: bool,
+    /// Postpone BLOCK0 protection bits to a second pass (default).
+    #[arg(long, overrides_with = "no_postpone")]
+    postpone: bool,
+    /// Burn BLOCK0 protection bits together with everything else.
+    #[arg(long)]
+    pub(super) no_postpone: bool,
+}
+
+#[derive(Debug, Parser)]
+#[command(name = "espefuse", no_binary_name = true)]
+struct OneCommand {
+    #[command(subcommand)]
+    cmd: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(super) enum SummaryFormat {
+    Summary,
+    Json,
+    #[value(name = "value_only", alias = "value-only")]
+    ValueOnly,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(super) enum DumpFormat {
+    Default,
+    Split,
+    Joint,
+}
+
+#[derive(Debug, clap::Args, Clone)]
+pub(super) struct ProtectOpts {
+    /// Leave the key block writeable.
+    #[arg(long, alias = "no_write_protect")]
+    pub(super) no_write_protect: bool,
+    /// Leave the key block readable.
+    #[arg(long, alias = "no_read_protect")]
+    pub(super) no_read_protect: bool,
+    /// Ignore read/write-protection errors (as espefuse).
+    #[arg(long, alias = "force_write_always")]
+    pub(super) force_write_always: bool,
+    /// Print key bytes.
+    #[arg(long, alias = "show_sensitive_info")]
+    pub(super) show_sensitive_info: bool,
+    /// ESP32: leave the key unprotected.
+    #[arg(long, alias = "no_protect_key")]
+    pub(super) no_protect_key: bool,
+}
+
+#[derive(Debug, Subcommand, Clone)]
+pub(super) enum Command {
+    /// Print a summary of the eFuses.
+    Summary {
+        /// Only these fields.
+        names: Vec<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "summary")]
+        format: SummaryFormat,
+        /// Only non-zero or protected fields.
+        #[arg(long)]
+        active: bool,
+        /// Write to this file instead of stdout.
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
+    /// Print the raw block registers.
+    Dump {
+        /// Output format.
+        #[arg(long, value_enum, default_value = "default")]
+        format: DumpFormat,
+        /// Write the blocks to files.
+        #[arg(long, alias = "file_name")]
+        file_name: Option<PathBuf>,
+    },
+    /// Check for coding errors.
+    #[command(name = "check-error", alias = "check_error")]
+    CheckError {
+        /// Try to recover (nothing to recover on virtual eFuses).
+        #[arg(long)]
+        recovery: bool,
+    },
+    /// Burn eFuses: NAME [VALUE] pairs.
+    #[command(name = "burn-efuse", alias = "burn_efuse")]
+    BurnEfuse {
+        /// NAME VALUE pairs (bool fields and bit counters may omit VALUE).
+        #[arg(required = true, allow_hyphen_values = true)]
+        pairs: Vec<String>,
+        /// Skip the incompatible-settings check.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Burn individual bits of a block.
+    #[command(name = "burn-bit", alias = "burn_bit")]
+    BurnBit {
+        /// Block name.
+        block: String,
+        /// Bit numbers (0 = LSB of word 0).
+        #[arg(required = true)]
+        bits: Vec<u64>,
+        #[arg(long, alias = "force_write_always")]
+        force_write_always: bool,
+    },
+    /// Burn raw data to blocks: BLOCK FILE pairs.
+    #[command(name = "burn-block-data", alias = "burn_block_data")]
+    BurnBlockData {
+        /// BLOCK FILE pairs.
+        #[arg(required = true)]
+        items: Vec<String>,
+        /// Byte offset in the block.
+        #[arg(short = 'o', long, default_value_t = 0)]
+        offset: usize,
+        #[arg(long, alias = "force_write_always")]
+        force_write_always: bool,
+    },
+    /// Burn keys: BLOCK KEYFILE PURPOSE groups (ESP32: BLOCK KEYFILE pairs).
+    #[command(name = "burn-key", alias = "burn_key")]
+    BurnKey {
+        /// Arguments.
+        #[arg(required = true)]
+        items: Vec<String>,
+        #[command(flatten)]
+        opts: ProtectOpts,
+    },
+    /// Burn Secure Boot V2 public-key digests: BLOCK KEYFILE PURPOSE groups
+    /// (ESP32, ESP32-C2: KEYFILE).
+    #[command(name = "burn-key-digest", alias = "burn_key_digest")]
+    BurnKeyDigest {
+        /// Arguments.
+        #[arg(required = true)]
+        items: Vec<String>,
+        #[command(flatten)]
+        opts: ProtectOpts,
+    },
+    /// Disable reading of eFuses.
+    #[command(name = "read-protect-efuse", alias = "read_protect_efuse")]
+    ReadProtectEfuse {
+        /// Field names.
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// Disable writing of eFuses.
+    #[command(name = "write-protect-efuse", alias = "write_protect_efuse")]
+    WriteProtectEfuse {
+        /// Field names.
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+}
+
+const COMMANDS_HELP: &str =
+    "Commands (chain several; with more than one burn command the burns are batched):
+  summary, dump, check-error, burn-efuse, burn-bit, burn-block-data, burn-key,
+  burn-key-digest, read-protect-efuse, write-protect-efuse
+
+`espefuse COMMAND --help` shows a command's arguments.";
+
+/// espefuse commands espboot does not implement (yet).
+const UNSUPPORTED: &[&str] = &[
+    "adc-info",
+    "burn-custom-mac",
+    "get-custom-mac",
+    "set-flash-voltage",
+    "execute-scripts",
+    "burn-efuse-from-file",
+];
+
+impl Command {
+    /// A command that stages a burn (the others only read).
+    pub(super) fn is_burn(&self) -> bool {
+        !matches!(
+            self,
+            Command::Summary { .. } | Command::Dump { .. } | Command::CheckError { .. }
+        )
+    }
+
+    /// espefuse's name of the command.
+    pub(super) fn name(&self) -> &'static str {
+        match self {
+            Command::Summary { .. } => "summary",
+            Command::Dump { .. } => "dump",
+            Command::CheckError { .. } => "check-error",
+            Command::BurnEfuse { .. } => "burn-efuse",
+            Command::BurnBit { .. } => "burn-bit",
+            Command::BurnBlockData { .. } => "burn-block-data",
+            Command::BurnKey { .. } => "burn-key",
+            Command::BurnKeyDigest { .. } => "burn-key-digest",
+            Command::ReadProtectEfuse { .. } => "read-protect-efuse",
+            Command::WriteProtectEfuse { .. } => "write-protect-efuse",
+        }
+    }
+}
+
+/// What the command line asks for.
+pub(super) enum Parsed {
+    /// `--help` (or a command's): printed, nothing else to do.
+    Help,
+    /// The global options and the chained commands.
+    Run {
+        global: Global,
+        /// The global options' own tokens (what `sim efuse` checks).
+        global_tokens: Vec<String>,
+        commands: Vec<Command>,
+    },
+}
+
+/// The command names (and underscore aliases) clap knows, with a token's
+/// `_` read as `-`.
+fn command_name(tok: &str) -> Option<String> {
+    let name = tok.replace('_', "-");
+    let known = OneCommand::command().find_subcommand(&name).is_some();
+    (known || UNSUPPORTED.contains(&name.as_str())).then_some(name)
+}
+
+/// Splits the command line into the global part and the chained commands
+/// and parses each.
+pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
+    let mut global_tokens: Vec<String> = Vec::new();
+    let mut segments: Vec<Vec<String>> = Vec::new();
+    for tok in argv {
+        match command_name(&tok) {
+            Some(name) if segments.is_empty() || !expects_value(&global_tokens, &segments) => {
+                segments.push(vec![name]);
+            }
+            _ => match segments.last_mut() {
+                Some(seg) => seg.push(tok),
+                None => global_tokens.push(tok),
+            },
+        }
+    }
+    let global = match Global::try_parse_from(&global_tokens) {
+        Ok(g) => g,
+        Err(e) => return clap_error(e, "espefuse"),
+    };
+    if segments.is_empty() {
+        let names: Vec<String> = OneCommand::command()
+            .get_subcommands()
+            .map(|c| c.get_name().to_string())
+            .collect();
+        bail!("no command given (expected one of: {})", names.join(", "));
+    }
+    let mut commands: Vec<Command> = Vec::new();
+    for seg in &segments {
+        if UNSUPPORTED.contains(&seg[0].as_str()) {
+            bail!(
+                "espefuse command '{}' is not supported by espboot yet",
+                seg[0]
+            );
+        }
+        match OneCommand::try_parse_from(seg) {
+            Ok(c) => commands.push(c.cmd),
+            Err(e) => return clap_error(e, &seg[0]),
+        }
+    }
+    Ok(Parsed::Run {
+        global,
+        global_tokens,
+        commands,
+    })
+}
+
+/// A command name right after an option that takes a value is that value.
+fn expects_value(global: &[String], segments: &[Vec<String>]) -> bool {
+    let last = match segments.last() {
+        Some(seg) => seg.last(),
+        None => global.last(),
+    };
+    matches!(
+        last.map(String::as_str),
+        Some(
+            "--chip"
+                | "-c"
+                | "--port"
+                | "-p"
+                | "--path-efuse-file"
+                | "--path_efuse_file"
+                | "--file"
+                | "--file-name"
+        )
+    )
+}
+
+/// Help is printed and ends the run; anything else is a one-line error
+/// naming the command.
+fn clap_error(e: clap::Error, what: &str) -> anyhow::Result<Parsed> {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            use std::io::Write as _;
+            let _ = write!(std::io::stdout().lock(), "{e}");
+            Ok(Parsed::Help)
+        }
+        _ => {
+            let text = e.to_string();
+            let first = text
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .unwrap_or("invalid arguments")
+                .trim_start_matches("error: ")
+                .to_string();
+            bail!("{what}: {first}")
+        }
+    }
+}

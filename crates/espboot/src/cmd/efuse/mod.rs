@@ -1,0 +1,531 @@
+//! `espboot efuse` (and `espefuse` through the multi-call link): espefuse's
+//! command line over `esp_efuse::espefuse`, on virtual eFuse files.
+//!
+//! Like espefuse, several commands can be chained in one invocation
+//! (`burn-key … burn-efuse … summary`); with more than one burn command the
+//! burns are batched into a single confirmation and burn at the end.
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{anyhow, bail, Context};
+use esp_efuse::espefuse::{self, Failed, ForceWrite, KeyCommandOptions, Transcript};
+use esp_efuse::{policy, Bits, Chip, Efuses, Field, KeyGroup, KeyOptions, VirtualFile};
+use zeroize::Zeroizing;
+
+use crate::fsutil::write_atomic;
+
+mod args;
+
+use args::{Command, DumpFormat, Parsed, ProtectOpts, SummaryFormat};
+
+/// Console output that never panics (a closed pipe, e.g. `| head`, is not an error).
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($t)*);
+    }};
+}
+
+/// Arguments of `espboot efuse`: espefuse's global options followed by one
+/// or more commands.
+#[derive(Debug, clap::Args)]
+#[command(disable_help_flag = true)]
+pub struct Args {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    rest: Vec<String>,
+}
+
+/// `espboot efuse ARGS…`.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let Parsed::Run {
+        global, commands, ..
+    } = args::parse(args.rest)?
+    else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    if !global.virt {
+        match &global.port {
+            Some(p) => bail!(
+                "--port {p}: only virtual eFuses are supported yet (use --virt [--path-efuse-file FILE])"
+            ),
+            None => bail!("--port is required unless --virt is given (only virtual eFuses are supported yet)"),
+        }
+    }
+    let chip = if global.chip == "auto" {
+        // espefuse's virtual mode falls back to ESP32 when no chip is named
+        Chip::Esp32
+    } else {
+        global.chip.parse::<Chip>().map_err(|_| {
+            anyhow!(
+                "--chip {}: unsupported chip (expected one of: {})",
+                global.chip,
+                Chip::ALL
+                    .iter()
+                    .map(|c| c.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })?
+    };
+    // --debug, --baud, --before, --after and --postpone are accepted for
+    // compatibility; they change nothing on virtual eFuses.
+    if global.no_postpone {
+        bail!("--no-postpone is not supported by espboot (BLOCK0 protection bits are always burned last)");
+    }
+    let file = global.path_efuse_file.map(VirtualFile::espefuse);
+    run_commands(chip, file, global.do_not_confirm, commands)
+}
+
+/// `espboot sim efuse DEV ARGS…`: espefuse's commands on a device's eFuse
+/// file (with its hidden key bits); the chip and the file are the device's.
+pub fn run_on_device(chip: Chip, file: VirtualFile, argv: Vec<String>) -> anyhow::Result<ExitCode> {
+    let Parsed::Run {
+        global,
+        global_tokens,
+        commands,
+    } = args::parse(argv)?
+    else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    let device_option = global_tokens.iter().find(|t| {
+        let name = t.split('=').next().unwrap_or_default();
+        matches!(
+            name,
+            "--chip"
+                | "-c"
+                | "--port"
+                | "-p"
+                | "--virt"
+                | "--path-efuse-file"
+                | "--path_efuse_file"
+        )
+    });
+    if let Some(option) = device_option {
+        bail!("{option}: the device sets the chip and its eFuse file");
+    }
+    if global.no_postpone {
+        bail!("--no-postpone is not supported by espboot (BLOCK0 protection bits are always burned last)");
+    }
+    run_commands(chip, Some(file), global.do_not_confirm, commands)
+}
+
+/// What a staged burn command needs checked after the burn.
+enum AfterBurn {
+    Nothing,
+    Fields(Vec<(Field, Bits)>),
+    Protected(Vec<Field>, bool),
+}
+
+struct Session {
+    efuses: Efuses,
+    file: Option<VirtualFile>,
+    do_not_confirm: bool,
+    /// The last burn command's `--force-write-always`, for the burn plan.
+    force: ForceWrite,
+}
+
+fn print(t: &Transcript) {
+    for line in t.lines() {
+        out!("{line}");
+    }
+}
+
+/// The command's result; on a refusal, what it printed first (as espefuse
+/// shows it) and the refusal as the error.
+fn printed<T>(r: Result<T, Failed>) -> anyhow::Result<T> {
+    r.map_err(|f| {
+        print(&f.printed);
+        anyhow::Error::new(f.error)
+    })
+}
+
+fn run_commands(
+    chip: Chip,
+    file: Option<VirtualFile>,
+    do_not_confirm: bool,
+    mut commands: Vec<Command>,
+) -> anyhow::Result<ExitCode> {
+    let efuses = match &file {
+        Some(f) => f
+            .open(chip)
+            .with_context(|| format!("--path-efuse-file {}", f.path().display()))?,
+        None => Efuses::new(chip),
+    };
+    let mut s = Session {
+        efuses,
+        file,
+        do_not_confirm,
+        force: ForceWrite::Unavailable,
+    };
+
+    out!("espefuse v5.6.0 (espboot)");
+    let burns = commands.iter().filter(|c| c.is_burn()).count();
+    let batch = burns > 1;
+    // espefuse (cli_util.py repeat_read_commands): with burn and read commands
+    // mixed, the read commands run once more at the end of the chain. In batch
+    // mode that is still before the single burn, exactly as espefuse does it.
+    if burns > 0 {
+        let reads: Vec<Command> = commands.iter().filter(|c| !c.is_burn()).cloned().collect();
+        commands.extend(reads);
+    }
+    for cmd in &commands {
+        out!("\n=== Run \"{}\" command ===", cmd.name());
+        if cmd.is_burn() {
+            let after = stage(&mut s, cmd)?;
+            if batch {
+                out!("\nBatch mode is enabled, the burn will be done at the end of the command.");
+            } else {
+                if !burn(&mut s)? {
+                    return Ok(ExitCode::SUCCESS);
+                }
+                check_after(&s, &after)?;
+                out!("Successful.");
+            }
+        } else {
+            read_command(&s, cmd)?;
+        }
+    }
+    if batch {
+        if !burn(&mut s)? {
+            return Ok(ExitCode::SUCCESS);
+        }
+        out!("Successful.");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read_file(path: &str, what: &str) -> anyhow::Result<Zeroizing<Vec<u8>>> {
+    std::fs::read(path)
+        .map(Zeroizing::new)
+        .with_context(|| format!("{what} {path}: cannot read file"))
+}
+
+fn groups_of(items: &[String], n: usize, usage: &str) -> anyhow::Result<Vec<Vec<String>>> {
+    if items.is_empty() || !items.len().is_multiple_of(n) {
+        bail!("expected {usage} (got {} argument(s))", items.len());
+    }
+    Ok(items.chunks(n).map(<[String]>::to_vec).collect())
+}
+
+/// The Secure Boot V2 digest of a public key file.
+fn sbv2_digest(path: &str) -> anyhow::Result<[u8; 32]> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("key file {path}: cannot read file"))?;
+    let key = esp_secure::sbv2::PublicKey::from_pem(&text)
+        .map_err(|e| anyhow!("key file {path}: not a Secure Boot V2 key: {e}"))?;
+    Ok(key.digest())
+}
+
+fn force_flag(given: bool) -> ForceWrite {
+    if given {
+        ForceWrite::On
+    } else {
+        ForceWrite::Off
+    }
+}
+
+/// Maps one burn command's arguments to typed values and stages it,
+/// printing what espefuse prints.
+fn stage(s: &mut Session, cmd: &Command) -> anyhow::Result<AfterBurn> {
+    let chip = s.efuses.chip();
+    let e = &mut s.efuses;
+    s.force = ForceWrite::Unavailable;
+    let (after, printed_lines) = match cmd {
+        Command::BurnEfuse { pairs, force } => {
+            // espefuse (EfuseValuePairType): one token is a name alone (bool
+            // fields and bit counters take their implicit value), more must pair up.
+            let list: Vec<(String, Option<String>)> = match pairs.len() {
+                1 => vec![(pairs[0].clone(), None)],
+                n if n % 2 == 1 => {
+                    bail!("burn-efuse: the list does not have a valid pair (name value) {pairs:?}")
+                }
+                _ => pairs
+                    .chunks(2)
+                    .map(|c| (c[0].clone(), Some(c[1].clone())))
+                    .collect(),
+            };
+            let values = espefuse::parse_burn_pairs(e, &list)?;
+            let t = printed(espefuse::burn_efuse(e, &values, *force))?;
+            (AfterBurn::Fields(values), t)
+        }
+        Command::BurnBit {
+            block,
+            bits,
+            force_write_always,
+        } => {
+            s.force = force_flag(*force_write_always);
+            let block = espefuse::block(chip, block)?;
+            (
+                AfterBurn::Nothing,
+                printed(espefuse::burn_bit(e, block, bits))?,
+            )
+        }
+        Command::BurnBlockData {
+            items,
+            offset,
+            force_write_always,
+        } => {
+            s.force = force_flag(*force_write_always);
+            let groups = groups_of(items, 2, "BLOCK DATAFILE pairs")?;
+            espefuse::check_repeated(&groups.iter().map(|g| &g[0]).collect::<Vec<_>>())?;
+            let mut list = Vec::new();
+            for g in groups {
+                let data = read_file(&g[1], "data file")?;
+                list.push((espefuse::block(chip, &g[0])?, data.to_vec()));
+            }
+            (
+                AfterBurn::Nothing,
+                printed(espefuse::burn_block_data(e, &list, *offset))?,
+            )
+        }
+        Command::BurnKey { items, opts } => {
+            s.force = force_flag(opts.force_write_always);
+            let groups = key_groups(chip, items, false)?;
+            let t = printed(espefuse::burn_key(e, &groups, key_options(chip, opts)))?;
+            (AfterBurn::Nothing, t)
+        }
+        Command::BurnKeyDigest { items, opts } => {
+            s.force = force_flag(opts.force_write_always);
+            let groups = key_groups(chip, items, true)?;
+            let t = printed(espefuse::burn_key_digest(
+                e,
+                &groups,
+                key_options(chip, opts),
+            ))?;
+            (AfterBurn::Nothing, t)
+        }
+        Command::ReadProtectEfuse { names } => {
+            let fields = fields_named(chip, names)?;
+            let t = printed(espefuse::read_protect(e, &fields))?;
+            (AfterBurn::Protected(fields, true), t)
+        }
+        Command::WriteProtectEfuse { names } => {
+            let fields = fields_named(chip, names)?;
+            let t = printed(espefuse::write_protect(e, &fields))?;
+            (AfterBurn::Protected(fields, false), t)
+        }
+        Command::Summary { .. } | Command::Dump { .. } | Command::CheckError { .. } => {
+            (AfterBurn::Nothing, Transcript::default())
+        }
+    };
+    print(&printed_lines);
+    Ok(after)
+}
+
+/// `burn-key` and `burn-key-digest` arguments to key groups: BLOCK KEYFILE
+/// PURPOSE groups (ESP32 `burn-key`: BLOCK KEYFILE pairs; ESP32 and
+/// ESP32-C2 `burn-key-digest`: KEYFILEs, into the chip's one digest slot).
+/// `digest`: the files are public keys, burned as their digests.
+fn key_groups(chip: Chip, items: &[String], digest: bool) -> anyhow::Result<Vec<KeyGroup>> {
+    let data = |path: &str| -> anyhow::Result<Zeroizing<Vec<u8>>> {
+        if digest {
+            Ok(Zeroizing::new(sbv2_digest(path)?.to_vec()))
+        } else {
+            read_file(path, "key file")
+        }
+    };
+    if digest && policy::secure_boot_digest_slots(chip) == 1 {
+        let slot = policy::secure_boot_digest(chip, 0)
+            .ok_or_else(|| anyhow!("{chip} has no Secure Boot V2 digest slot"))?;
+        let block = slot
+            .block
+            .ok_or_else(|| anyhow!("{chip}: no fixed Secure Boot V2 digest block"))?;
+        return groups_of(items, 1, "KEYFILE")?
+            .iter()
+            .map(|g| {
+                Ok(KeyGroup {
+                    block,
+                    purpose: slot.purpose,
+                    data: data(&g[0])?,
+                })
+            })
+            .collect();
+    }
+    let esp32 = chip == Chip::Esp32;
+    let groups = if esp32 {
+        groups_of(items, 2, "BLOCK KEYFILE pairs")?
+    } else {
+        groups_of(items, 3, "BLOCK KEYFILE PURPOSE groups")?
+    };
+    // espefuse refuses block names given twice (as given); the ESP32-C2's
+    // groups all name BLOCK_KEY0 and are told apart by purpose instead
+    if chip != Chip::Esp32c2 {
+        espefuse::check_repeated(&groups.iter().map(|g| &g[0]).collect::<Vec<_>>())?;
+    }
+    groups
+        .iter()
+        .map(|g| {
+            let data = data(&g[1])?;
+            let block = espefuse::key_block(chip, &g[0])?;
+            let purpose = match g.get(2) {
+                Some(name) => Some(espefuse::key_purpose(chip, name)?),
+                None => None,
+            };
+            Ok(KeyGroup {
+                block,
+                purpose,
+                data,
+            })
+        })
+        .collect()
+}
+
+/// Field names (refusing repeats and unknown names) to fields.
+fn fields_named(chip: Chip, names: &[String]) -> anyhow::Result<Vec<Field>> {
+    espefuse::check_repeated(names)?;
+    Ok(names
+        .iter()
+        .map(|n| espefuse::field(chip, n))
+        .collect::<Result<Vec<_>, _>>()?)
+}
+
+fn key_options(chip: Chip, o: &ProtectOpts) -> KeyCommandOptions {
+    KeyCommandOptions {
+        protection: KeyOptions {
+            no_write_protect: o.no_write_protect || (chip == Chip::Esp32 && o.no_protect_key),
+            no_read_protect: o.no_read_protect,
+        },
+        force_write_always: o.force_write_always,
+        show_sensitive_info: o.show_sensitive_info,
+    }
+}
+
+/// Plans, confirms and applies the staged burn; false when the user aborted.
+fn burn(s: &mut Session) -> anyhow::Result<bool> {
+    let (any, plan) = printed(espefuse::plan(&mut s.efuses, s.force))?;
+    print(&plan);
+    if !any {
+        return Ok(true);
+    }
+    out!(". \nThis is an irreversible operation!");
+    if !s.do_not_confirm {
+        out!("Type 'BURN' (all capitals) to continue.");
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("cannot read the confirmation from stdin")?;
+        if line.trim_end_matches(['\n', '\r']) != "BURN" {
+            // espefuse exits with status 0 here, with nothing written
+            out!("Aborting.");
+            return Ok(false);
+        }
+    }
+    print(&printed(espefuse::burn(&mut s.efuses, s.force))?);
+    if let Some(file) = &s.file {
+        file.save(&s.efuses)?;
+    }
+    Ok(true)
+}
+
+fn check_after(s: &Session, after: &AfterBurn) -> anyhow::Result<()> {
+    let t = match after {
+        AfterBurn::Nothing => return Ok(()),
+        AfterBurn::Fields(values) => espefuse::check_burned(&s.efuses, values),
+        AfterBurn::Protected(fields, read) => espefuse::check_protected(&s.efuses, fields, *read),
+    };
+    print(&printed(t)?);
+    Ok(())
+}
+
+fn read_command(s: &Session, cmd: &Command) -> anyhow::Result<()> {
+    let e = &s.efuses;
+    match cmd {
+        Command::Summary {
+            names,
+            format,
+            active,
+            file,
+        } => {
+            let only = espefuse::summary_filter(e.chip(), names)?;
+            let text = match format {
+                SummaryFormat::Json => {
+                    espefuse::python_json(&e.summary_json_filtered(only.as_deref(), *active))
+                }
+                SummaryFormat::ValueOnly => {
+                    if names.len() != 1 {
+                        bail!("The 'value_only' format can be used exactly for one eFuse.");
+                    }
+                    e.summary_value(only.as_deref().unwrap_or_default())
+                        .unwrap_or_default()
+                }
+                SummaryFormat::Summary => e.summary_text(only.as_deref(), *active),
+            };
+            match file {
+                Some(path) => {
+                    out!("Saving eFuse values to {}", path.display());
+                    let mut t = text;
+                    // json.dump() leaves no newline at the end; the text summary ends with one
+                    if *format != SummaryFormat::Json {
+                        t.push('\n');
+                    }
+                    write_atomic(path, t.as_bytes(), false)?;
+                }
+                None => out!("{text}"),
+            }
+        }
+        Command::Dump { format, file_name } => dump(e, *format, file_name.as_deref())?,
+        Command::CheckError { recovery } => {
+            if e.has_coding_errors() {
+                if *recovery {
+                    bail!("check-error --recovery is not supported by espboot yet");
+                }
+                bail!("Error(s) were detected in eFuses (coding-error registers are not zero).");
+            }
+            out!("No errors detected.");
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn dump(e: &Efuses, format: DumpFormat, file_name: Option<&Path>) -> anyhow::Result<()> {
+    let t = e.table();
+    match (format, file_name) {
+        (DumpFormat::Default, None) => {
+            for b in t.blocks {
+                let words = e.block_words(b.id as usize);
+                let alias: String = b.aliases.join(" ").chars().take(16).collect();
+                out!(
+                    "{:<15} ({:<16}) [{:<2}] dump: {}",
+                    b.name,
+                    alias,
+                    b.id,
+                    words
+                        .iter()
+                        .map(|w| format!("{w:08x}"))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                );
+            }
+        }
+        (DumpFormat::Joint, Some(path)) => {
+            out!("Dump eFuse blocks -> {}", path.display());
+            let mut all = Vec::new();
+            for b in t.blocks {
+                all.extend(e.block_bytes(b.id as usize));
+            }
+            write_atomic(path, &all, false)?;
+        }
+        (_, Some(path)) => {
+            let stem = path.with_extension("");
+            let ext = path
+                .extension()
+                .map(|x| format!(".{}", x.to_string_lossy()))
+                .unwrap_or_default();
+            for b in t.blocks {
+                let p = PathBuf::from(format!("{}{}{}", stem.display(), b.id, ext));
+                out!("Dump eFuse block{} -> {}", b.id, p.display());
+                write_atomic(&p, &e.block_bytes(b.id as usize), false)?;
+            }
+        }
+        (_, None) => {
+            for b in t.blocks {
+                out!("{}", esp_efuse::hexify(&e.block_bytes(b.id as usize), ""));
+            }
+        }
+    }
+    Ok(())
+}

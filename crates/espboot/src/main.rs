@@ -61,10 +61,17 @@ enum Command {
 
 fn main() -> ExitCode {
     let argv: Vec<OsString> = std::env::args_os().collect();
-    let argv = match cmd::links::personality(&argv) {
-        Some(subcommand) => cmd::links::as_espboot_argv(subcommand, argv),
-        None => argv,
-    };
+    match cmd::links::Personality::of(&argv) {
+        // Invoked as `imgtool`, `espsecure`, `espefuse`: that tool's module
+        // owns the command line, its messages and its exit statuses.
+        Some(personality) => personality.main(argv),
+        None => run_espboot(argv),
+    }
+}
+
+/// Runs an `espboot …` command line: parse, one library call, one-line
+/// errors (`error: …`, exit 1; usage errors exit 2).
+pub(crate) fn run_espboot(argv: Vec<OsString>) -> ExitCode {
     let cli = match Cli::try_parse_from(argv) {
         Ok(cli) => cli,
         Err(err) => return usage_error(&err),

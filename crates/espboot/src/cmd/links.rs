@@ -6,12 +6,54 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-/// Link names and the `espboot` subcommand each one stands for.
-pub const PERSONALITIES: &[(&str, &str)] = &[
-    ("imgtool", "image"),
-    ("espsecure", "secure"),
-    ("espefuse", "efuse"),
-];
+/// A reference tool espboot stands in for when invoked under its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Personality {
+    /// imgtool 2.5.0 (`espboot image`).
+    Imgtool,
+    /// espsecure 5.6.0 (`espboot secure`).
+    Espsecure,
+    /// espefuse 5.6.0 (`espboot efuse`).
+    Espefuse,
+}
+
+impl Personality {
+    /// Every personality, in the order `install-links` creates them.
+    pub const ALL: [Personality; 3] = [
+        Personality::Imgtool,
+        Personality::Espsecure,
+        Personality::Espefuse,
+    ];
+
+    /// The tool's own name, which is also the link's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Personality::Imgtool => "imgtool",
+            Personality::Espsecure => "espsecure",
+            Personality::Espefuse => "espefuse",
+        }
+    }
+
+    /// The personality the program name stands for, if espboot was invoked
+    /// through a link (`imgtool`, `imgtool.py`, `espsecure.exe`, ...).
+    pub fn of(argv: &[OsString]) -> Option<Personality> {
+        let program = Path::new(argv.first()?).file_name()?.to_str()?;
+        let stem = program
+            .strip_suffix(".py")
+            .or_else(|| program.strip_suffix(".exe"))
+            .unwrap_or(program);
+        Personality::ALL.into_iter().find(|p| p.name() == stem)
+    }
+
+    /// Runs the tool's command line (argv\[0\] is the tool's name).
+    pub fn main(self, argv: Vec<OsString>) -> ExitCode {
+        match self {
+            Personality::Imgtool => super::image::personality(argv),
+            Personality::Espsecure => super::secure::personality(argv),
+            Personality::Espefuse => super::efuse::personality(argv),
+        }
+    }
+}
 
 /// Arguments of `espboot install-links`.
 #[derive(Debug, clap::Args)]
@@ -21,20 +63,6 @@ pub struct Args {
     /// Replace existing files of the same names.
     #[arg(long)]
     force: bool,
-}
-
-/// The subcommand the program name stands for, if it was invoked through a
-/// link (`imgtool`, `imgtool.py`, `espsecure.exe`, ...).
-pub fn personality(argv: &[OsString]) -> Option<&'static str> {
-    let program = Path::new(argv.first()?).file_name()?.to_str()?;
-    let stem = program
-        .strip_suffix(".py")
-        .or_else(|| program.strip_suffix(".exe"))
-        .unwrap_or(program);
-    PERSONALITIES
-        .iter()
-        .find(|(name, _)| *name == stem)
-        .map(|(_, sub)| *sub)
 }
 
 /// Rewrites `imgtool sign ...` into `espboot image sign ...`.
@@ -50,8 +78,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let exe = std::env::current_exe().context("cannot locate the espboot executable")?;
     std::fs::create_dir_all(&args.dir)
         .with_context(|| format!("cannot create directory {}", args.dir.display()))?;
-    for (name, _) in PERSONALITIES {
-        let link = args.dir.join(name);
+    for personality in Personality::ALL {
+        let link = args.dir.join(personality.name());
         if link.symlink_metadata().is_ok() {
             if !args.force {
                 anyhow::bail!(

@@ -205,6 +205,11 @@ enum Command {
     },
 }
 
+/// `espsecure` through the multi-call link: espsecure's own command line.
+pub fn personality(argv: Vec<std::ffi::OsString>) -> ExitCode {
+    crate::run_espboot(super::links::as_espboot_argv("secure", argv))
+}
+
 #[derive(Debug, clap::Args)]
 struct CryptArgs {
     /// Flash encryption key file (raw bytes).

@@ -37,6 +37,11 @@ pub struct Args {
     rest: Vec<String>,
 }
 
+/// `espefuse` through the multi-call link: espefuse's own command line.
+pub fn personality(argv: Vec<std::ffi::OsString>) -> ExitCode {
+    crate::run_espboot(super::links::as_espboot_argv("efuse", argv))
+}
+
 /// `espboot efuse ARGS…`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let Parsed::Run {

@@ -40,6 +40,11 @@ enum Command {
     Version,
 }
 
+/// `imgtool` through the multi-call link: imgtool's own command line.
+pub fn personality(argv: Vec<std::ffi::OsString>) -> ExitCode {
+    crate::run_espboot(super::links::as_espboot_argv("image", argv))
+}
+
 /// Runs `espboot image …`.
 ///
 /// # Errors

@@ -10,6 +10,7 @@ mod support;
 mod demo;
 mod efuse;
 mod multicall;
+mod readme;
 mod sim;
 mod sim_build;
 mod sim_chip;

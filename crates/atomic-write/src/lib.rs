@@ -11,7 +11,17 @@
 //!   encrypted images), renamed into place by [`AtomicFile::commit`].
 //!
 //! With `secret`, the file is created with mode 0600 (key material);
-//! otherwise it gets the usual 0644.
+//! otherwise it gets the usual 0644, whatever the umask.
+//!
+//! On Linux the temporary file is anonymous (`O_TMPFILE`): it has no name
+//! until it is complete, so a process killed mid-write (SIGKILL, or SIGINT
+//! and SIGTERM with their default action) leaves nothing behind; the kernel
+//! frees the inode with the process. The finished file is linked under a
+//! short-lived name and renamed over the target. Where `O_TMPFILE` is not
+//! available the temporary is a named file from the start. Either way its
+//! name, `.espboot-<pid>-…`, says which process owns it, and the next write
+//! into the same directory removes the temporaries of processes that no
+//! longer exist.
 //!
 //! ```
 //! use std::io::Write as _;
@@ -72,51 +82,201 @@ pub enum WriteError {
 /// directory, flushed to disk, then renamed over the target. With `secret`,
 /// the file is created with mode 0600 (private keys).
 pub fn write_atomic(path: &Path, bytes: &[u8], secret: bool) -> Result<(), WriteError> {
-    let mut tmp = temp_file_for(path, secret)?;
+    let tmp = Temp::create(path, secret)?;
     let write_error = |source| WriteError::Write {
         path: path.to_path_buf(),
         source,
     };
-    tmp.write_all(bytes)
-        .and_then(|()| tmp.as_file().sync_all())
+    let mut file = tmp.file();
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
         .map_err(write_error)?;
-    tmp.persist(path).map_err(|e| write_error(e.error))?;
-    Ok(())
+    tmp.persist(path).map_err(write_error)
 }
 
-/// A temporary file in `path`'s directory, mode 0600 (tempfile's default)
-/// or 0644.
-fn temp_file_for(path: &Path, secret: bool) -> Result<tempfile::NamedTempFile, WriteError> {
-    let dir = match path.parent() {
+/// The directory a target lives in (`.` for a bare file name).
+fn dir_of(path: &Path) -> &Path {
+    match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
-    };
-    let tmp = tempfile::Builder::new()
-        .prefix(".espboot-")
-        .tempfile_in(dir)
-        .map_err(|source| WriteError::TempFile {
+    }
+}
+
+/// What every temporary of ours is called: `.espboot-<pid>-<suffix>`, so
+/// a later run can tell whether its owner is still alive.
+const TEMP_PREFIX: &str = ".espboot-";
+
+fn temp_prefix() -> String {
+    format!("{TEMP_PREFIX}{}-", std::process::id())
+}
+
+/// A temporary file in the target's directory, with its final mode.
+#[derive(Debug)]
+enum Temp {
+    /// An `O_TMPFILE` inode: no name until [`Temp::persist`].
+    #[cfg(target_os = "linux")]
+    Anonymous {
+        /// The open file.
+        file: std::fs::File,
+        /// Where it will be linked.
+        dir: PathBuf,
+    },
+    /// A named temporary (no `O_TMPFILE` here): removed when dropped.
+    Named(tempfile::NamedTempFile),
+}
+
+impl Temp {
+    /// A temporary for `path`, mode 0600 (`secret`) or 0644. First removes
+    /// temporaries that dead processes left in the same directory.
+    fn create(path: &Path, secret: bool) -> Result<Self, WriteError> {
+        let dir = dir_of(path);
+        remove_stale_temporaries(dir);
+        let mode = if secret { 0o600 } else { 0o644 };
+        let temp_error = |source| WriteError::TempFile {
             dir: dir.to_path_buf(),
             source,
-        })?;
-    if !secret {
-        set_mode(tmp.path(), 0o644)?;
+        };
+        #[cfg(target_os = "linux")]
+        {
+            use rustix::fs::{Mode, OFlags};
+            let flags = OFlags::TMPFILE | OFlags::WRONLY | OFlags::CLOEXEC;
+            match rustix::fs::open(dir, flags, Mode::from_raw_mode(mode)) {
+                Ok(fd) => {
+                    let file = std::fs::File::from(fd);
+                    // The umask applied to open's mode; set it exactly.
+                    set_mode(&file, mode, dir)?;
+                    return Ok(Temp::Anonymous {
+                        file,
+                        dir: dir.to_path_buf(),
+                    });
+                }
+                // Filesystems without O_TMPFILE answer EOPNOTSUPP (or
+                // EISDIR/EINVAL on old kernels): fall back to a named file.
+                Err(e)
+                    if e == rustix::io::Errno::OPNOTSUPP
+                        || e == rustix::io::Errno::ISDIR
+                        || e == rustix::io::Errno::INVAL => {}
+                Err(e) => return Err(temp_error(e.into())),
+            }
+        }
+        let named = tempfile::Builder::new()
+            .prefix(&temp_prefix())
+            .tempfile_in(dir)
+            .map_err(temp_error)?;
+        set_mode(named.as_file(), mode, named.path())?;
+        Ok(Temp::Named(named))
     }
-    Ok(tmp)
+
+    fn file(&self) -> &std::fs::File {
+        match self {
+            #[cfg(target_os = "linux")]
+            Temp::Anonymous { file, .. } => file,
+            Temp::Named(named) => named.as_file(),
+        }
+    }
+
+    /// Makes the complete file appear at `path`, replacing what was there.
+    fn persist(self, path: &Path) -> std::io::Result<()> {
+        match self {
+            #[cfg(target_os = "linux")]
+            Temp::Anonymous { file, dir } => link_and_rename(&file, &dir, path),
+            Temp::Named(named) => named.persist(path).map(drop).map_err(|e| e.error),
+        }
+    }
+}
+
+/// Gives an `O_TMPFILE` inode a name (through its `/proc/self/fd` link, as
+/// open(2) documents), then renames that name over `path`. Only between
+/// these two calls does a name exist that a kill could leave behind.
+#[cfg(target_os = "linux")]
+fn link_and_rename(file: &std::fs::File, dir: &Path, path: &Path) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let proc_link = format!("/proc/self/fd/{}", file.as_raw_fd());
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    for attempt in 0u32..16 {
+        let name = dir.join(format!("{}{stamp:08x}{attempt:x}", temp_prefix()));
+        match rustix::fs::linkat(
+            rustix::fs::CWD,
+            proc_link.as_str(),
+            rustix::fs::CWD,
+            &name,
+            rustix::fs::AtFlags::SYMLINK_FOLLOW,
+        ) {
+            Ok(()) => {
+                return std::fs::rename(&name, path).inspect_err(|_| {
+                    let _ = std::fs::remove_file(&name);
+                });
+            }
+            Err(rustix::io::Errno::EXIST) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::AlreadyExists,
+        "no free temporary name",
+    ))
+}
+
+/// Removes `.espboot-<pid>-…` files in `dir` whose process is gone: what a
+/// run killed between link and rename, or one without `O_TMPFILE`, left
+/// behind. Best effort: a directory that cannot be listed is left alone.
+fn remove_stale_temporaries(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(TEMP_PREFIX))
+            .and_then(|rest| rest.split_once('-'))
+            .and_then(|(pid, _)| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !process_exists(pid) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Whether a process with this id exists (signal 0 probes without
+/// sending; EPERM means it exists but is not ours).
+#[cfg(target_os = "linux")]
+fn process_exists(pid: u32) -> bool {
+    let Some(pid) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    else {
+        return false;
+    };
+    !matches!(
+        rustix::process::test_kill_process(pid),
+        Err(rustix::io::Errno::SRCH)
+    )
+}
+
+/// Without a way to probe, assume every owner is alive: never remove a
+/// temporary that may still be written.
+#[cfg(not(target_os = "linux"))]
+fn process_exists(_pid: u32) -> bool {
+    true
 }
 
 #[cfg(unix)]
-fn set_mode(path: &Path, mode: u32) -> Result<(), WriteError> {
+fn set_mode(file: &std::fs::File, mode: u32, path: &Path) -> Result<(), WriteError> {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(|source| {
-        WriteError::Permissions {
+    file.set_permissions(std::fs::Permissions::from_mode(mode))
+        .map_err(|source| WriteError::Permissions {
             path: path.to_path_buf(),
             source,
-        }
-    })
+        })
 }
 
 #[cfg(not(unix))]
-fn set_mode(_path: &Path, _mode: u32) -> Result<(), WriteError> {
+fn set_mode(_file: &std::fs::File, _mode: u32, _path: &Path) -> Result<(), WriteError> {
     Ok(())
 }
 
@@ -139,7 +299,7 @@ pub struct AtomicFile {
 /// and nothing about atomicity or durability changes.
 #[derive(Debug)]
 struct EarlyWriteback {
-    file: tempfile::NamedTempFile,
+    file: Temp,
     written: u64,
     started: u64,
 }
@@ -149,7 +309,7 @@ const WRITEBACK_STRIDE: u64 = 4 << 20;
 
 impl Write for EarlyWriteback {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.file.write(buf)?;
+        let n = self.file.file().write(buf)?;
         self.written += n as u64;
         if self.written - self.started >= WRITEBACK_STRIDE {
             #[cfg(target_os = "linux")]
@@ -159,7 +319,7 @@ impl Write for EarlyWriteback {
                 // the head start.
                 let len = std::num::NonZeroU64::new(self.written - self.started);
                 let _ = rustix::fs::fadvise(
-                    self.file.as_file(),
+                    self.file.file(),
                     self.started,
                     len,
                     rustix::fs::Advice::DontNeed,
@@ -170,14 +330,14 @@ impl Write for EarlyWriteback {
         Ok(n)
     }
     fn flush(&mut self) -> std::io::Result<()> {
-        self.file.flush()
+        self.file.file().flush()
     }
 }
 
 impl AtomicFile {
     /// Starts writing `path` (mode 0644, or 0600 with `secret`).
     pub fn create(path: &Path, secret: bool) -> Result<Self, WriteError> {
-        let tmp = temp_file_for(path, secret)?;
+        let tmp = Temp::create(path, secret)?;
         Ok(Self {
             path: path.to_path_buf(),
             tmp: std::io::BufWriter::with_capacity(
@@ -206,8 +366,7 @@ impl AtomicFile {
             .tmp
             .into_inner()
             .map_err(|e| write_error(e.into_error()))?;
-        tmp.file.persist(&path).map_err(|e| write_error(e.error))?;
-        Ok(())
+        tmp.file.persist(&path).map_err(write_error)
     }
 }
 
@@ -253,6 +412,44 @@ mod tests {
         drop(out);
         assert_eq!(std::fs::read(&path).unwrap(), b"old");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_stream_has_no_name_in_the_directory_until_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out");
+        let mut out = AtomicFile::create(&path, false).unwrap();
+        out.write_all(&[0x5a; 3 << 20]).unwrap();
+        out.flush().unwrap();
+        // O_TMPFILE: a kill at this point would leave nothing to clean up.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        out.commit().unwrap();
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["out"]);
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn temporaries_of_dead_processes_are_removed_and_live_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        // A process that has certainly exited (and been reaped).
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let stale = dir.path().join(format!("{TEMP_PREFIX}{dead}-0001"));
+        let live = dir.path().join(format!("{}0002", temp_prefix()));
+        let unrelated = dir.path().join(".espboot-notapid-0003");
+        for p in [&stale, &live, &unrelated] {
+            std::fs::write(p, b"left behind").unwrap();
+        }
+        write_atomic(&dir.path().join("key"), b"k", true).unwrap();
+        assert!(!stale.exists(), "a dead run's temporary is removed");
+        assert!(live.exists(), "a running process's temporary is kept");
+        assert!(unrelated.exists(), "names that are not ours are kept");
     }
 
     #[test]

@@ -166,3 +166,73 @@ fn regression_pem_wrapped_at_76_columns_loads_in_image_and_secure() {
         ]));
     }
 }
+
+/// Issue 16: runs killed mid-write (SIGKILL, SIGTERM, SIGINT) left their
+/// `.espboot-*` temporary beside the output, 64 MiB each. The temporary is
+/// now an `O_TMPFILE` inode that has no name until it is complete, and the
+/// next write removes what a dead run might still have left.
+#[test]
+#[cfg(target_os = "linux")]
+fn regression_killed_runs_leave_no_temporary_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("plain.bin");
+    let key = dir.path().join("key.bin");
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    // Large enough that the encryption and the write take a while; the
+    // content does not matter.
+    std::fs::write(&input, vec![0xa5; 96 << 20]).unwrap();
+    std::fs::write(&key, [0x42; 32]).unwrap();
+    let output = out_dir.join("flash.enc");
+    let mut killed_mid_run = 0;
+    for (round, signal) in ["KILL", "TERM", "INT"].iter().cycle().take(9).enumerate() {
+        let mut child = support::espboot()
+            .args([
+                "secure",
+                "encrypt-flash-data",
+                "--aes-xts",
+                "--address",
+                "0x10000",
+            ])
+            .arg("--keyfile")
+            .arg(&key)
+            .arg("--output")
+            .arg(&output)
+            .arg(&input)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(15 + 20 * round as u64));
+        // By process id, and only if it is still ours to signal.
+        if child.try_wait().unwrap().is_none() {
+            let status = Command::new("kill")
+                .arg(format!("-{signal}"))
+                .arg(child.id().to_string())
+                .status()
+                .unwrap();
+            assert!(status.success());
+        }
+        let status = child.wait().unwrap();
+        if !status.success() {
+            killed_mid_run += 1;
+        }
+        let litter: Vec<_> = std::fs::read_dir(&out_dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name != "flash.enc")
+            .collect();
+        assert!(
+            litter.is_empty(),
+            "SIG{signal} in round {round} left {litter:?}"
+        );
+        if output.exists() {
+            assert_eq!(
+                std::fs::metadata(&output).unwrap().len(),
+                96 << 20,
+                "never partial"
+            );
+        }
+    }
+    assert!(killed_mid_run > 0, "no run was killed before it finished");
+}

@@ -12,12 +12,23 @@ use core::str::FromStr;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[allow(clippy::exhaustive_enums)]
 pub enum Chip {
+    /// ESP32: dual-core Xtensa LX6, ROM loads the bootloader from 0x1000,
+    /// legacy AES flash encryption (`IMAGE_CHIP_ID` 0).
     Esp32,
+    /// ESP32-S2: single-core Xtensa LX7, bootloader at 0x1000
+    /// (`IMAGE_CHIP_ID` 2).
     Esp32s2,
+    /// ESP32-S3: dual-core Xtensa LX7 (`IMAGE_CHIP_ID` 9).
     Esp32s3,
+    /// ESP32-C2 (ESP8684): single-core RISC-V, no RTC memory
+    /// (`IMAGE_CHIP_ID` 12).
     Esp32c2,
+    /// ESP32-C3: single-core RISC-V (`IMAGE_CHIP_ID` 5).
     Esp32c3,
+    /// ESP32-C6: single-core RISC-V HP core with an LP core
+    /// (`IMAGE_CHIP_ID` 13).
     Esp32c6,
+    /// ESP32-H2: single-core RISC-V (`IMAGE_CHIP_ID` 16).
     Esp32h2,
 }
 
@@ -36,8 +47,14 @@ pub enum FlashCryptAlgorithm {
 /// the data bus (DRAM) where the chip maps it on both.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemoryRegion {
+    /// The region's name in the linker script (`iram_loader_seg`,
+    /// `dram_seg`), used in error messages.
     pub name: &'static str,
+    /// Half-open address range on the instruction bus, `None` when the
+    /// region is not reachable there.
     pub iram: Option<Range<u32>>,
+    /// Half-open address range on the data bus, `None` when the region is
+    /// not reachable there.
     pub dram: Option<Range<u32>>,
 }
 
@@ -305,7 +322,10 @@ impl fmt::Display for Chip {
 /// A chip name that is not one of [`Chip::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown chip {0:?} (expected one of esp32, esp32s2, esp32s3, esp32c2, esp32c3, esp32c6, esp32h2)")]
-pub struct UnknownChip(pub String);
+pub struct UnknownChip(
+    /// The name as the user gave it.
+    pub String,
+);
 
 impl FromStr for Chip {
     type Err = UnknownChip;

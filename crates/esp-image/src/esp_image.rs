@@ -41,9 +41,14 @@ pub const WP_PIN_DISABLED: u8 = 0xEE;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum FlashMode {
+    /// Quad I/O: address and data on four lines (esptool `qio`).
     Qio = 0,
+    /// Quad output: address on one line, data on four (esptool `qout`).
     Qout = 1,
+    /// Dual I/O: address and data on two lines (esptool `dio`), what the
+    /// MCUboot port's build uses.
     Dio = 2,
+    /// Dual output: address on one line, data on two (esptool `dout`).
     Dout = 3,
 }
 
@@ -63,13 +68,21 @@ impl FlashMode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum FlashSize {
+    /// 1 MB (esptool `1MB`).
     Mb1 = 0,
+    /// 2 MB (esptool `2MB`).
     Mb2 = 1,
+    /// 4 MB (esptool `4MB`), the MCUboot port's default.
     Mb4 = 2,
+    /// 8 MB (esptool `8MB`).
     Mb8 = 3,
+    /// 16 MB (esptool `16MB`).
     Mb16 = 4,
+    /// 32 MB (esptool `32MB`).
     Mb32 = 5,
+    /// 64 MB (esptool `64MB`).
     Mb64 = 6,
+    /// 128 MB (esptool `128MB`).
     Mb128 = 7,
 }
 
@@ -103,11 +116,16 @@ impl FlashSize {
 /// One loadable segment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Segment {
+    /// Address the ROM copies the data to (RAM) or where the cache maps it
+    /// (flash-mapped IROM/DROM).
     pub load_addr: u32,
+    /// The segment's bytes. In a parsed image its length is a multiple of
+    /// 4; [`EspImageBuilder::segment`] pads it to one.
     pub data: Vec<u8>,
 }
 
 impl Segment {
+    /// A segment loaded at `load_addr` holding `data`.
     pub fn new(load_addr: u32, data: Vec<u8>) -> Self {
         Segment { load_addr, data }
     }
@@ -117,31 +135,63 @@ impl Segment {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum EspImageError {
+    /// The bytes end before a part of the image that the header says is
+    /// there.
     #[error("image is truncated: {what} needs bytes up to offset {needed:#x}, file has {len:#x}")]
     Truncated {
+        /// The part being read ("the image header", "segment data", ...).
         what: &'static str,
+        /// Offset just past the end of that part.
         needed: usize,
+        /// Length of the input.
         len: usize,
     },
+    /// Byte 0 is not [`ESP_IMAGE_MAGIC`]; carries the byte found.
     #[error("not an ESP image: magic byte is {0:#04x}, expected 0xe9")]
     BadMagic(u8),
+    /// The segment count (byte 1) is over [`MAX_SEGMENTS`]; carries the
+    /// count.
     #[error("image has {0} segments, the ROM loads at most 16")]
     TooManySegments(u8),
+    /// A segment's length is not a multiple of 4 or is at least
+    /// [`MAX_SEGMENT_LEN`], which esptool's loader refuses.
     #[error("segment {index} length {len:#x} is not a multiple of 4 or is 16 MiB or more")]
-    BadSegmentLength { index: usize, len: u32 },
+    BadSegmentLength {
+        /// Zero-based position of the segment in the image.
+        index: usize,
+        /// The length from its segment header.
+        len: u32,
+    },
+    /// Byte 2 is not one of the [`FlashMode`] codes; carries the byte.
     #[error("unknown SPI flash mode {0} in header byte 2")]
     BadFlashMode(u8),
+    /// Byte 23 is neither 0 nor 1 (esptool raises `Invalid value for
+    /// append_digest field` here); carries the byte.
     #[error("invalid hash-appended byte {0} (expected 0 or 1)")]
     BadHashAppended(u8),
+    /// The header's chip ID is not the expected chip's `IMAGE_CHIP_ID`.
     #[error("image is for chip ID {found} ({found_name}), expected {expected} ({expected_name})")]
     WrongChip {
+        /// Chip ID in the image header.
         found: u16,
+        /// Name of the chip with that ID, or `"unknown"`.
         found_name: &'static str,
+        /// [`Chip::image_chip_id`] of the expected chip.
         expected: u16,
+        /// [`Chip::name`] of the expected chip.
         expected_name: &'static str,
     },
+    /// The checksum byte does not equal [`ESP_CHECKSUM_MAGIC`] XOR every
+    /// segment data byte.
     #[error("checksum mismatch: stored {stored:#04x}, computed {computed:#04x}")]
-    BadChecksum { stored: u8, computed: u8 },
+    BadChecksum {
+        /// The checksum byte in the image.
+        stored: u8,
+        /// The checksum computed over the segment data.
+        computed: u8,
+    },
+    /// The hash-appended flag is set and the 32 bytes after the checksum
+    /// are not the SHA-256 of everything before them.
     #[error("appended SHA-256 does not match the image")]
     BadHash,
 }
@@ -149,18 +199,28 @@ pub enum EspImageError {
 /// A parsed and checked ESP image.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EspImage {
+    /// `IMAGE_CHIP_ID` from bytes 12..14 (see [`Chip::from_image_chip_id`]).
     pub chip_id: u16,
+    /// SPI flash mode, byte 2.
     pub flash_mode: FlashMode,
     /// `None` when the nibble is not a size this crate knows.
     pub flash_size: Option<FlashSize>,
     /// Chip-specific frequency code (esptool `FLASH_FREQUENCY`).
     pub flash_freq: u8,
+    /// Entry point address, bytes 4..8: where the ROM jumps after loading.
     pub entry: u32,
+    /// SPI WP pin, byte 8; [`WP_PIN_DISABLED`] when not used.
     pub wp_pin: u8,
+    /// Legacy minimum chip revision, byte 14 (deprecated in favour of
+    /// `min_chip_rev_full`).
     pub min_rev: u8,
+    /// Minimum chip revision as major * 100 + minor, bytes 15..17.
     pub min_chip_rev_full: u16,
+    /// Maximum chip revision as major * 100 + minor, bytes 17..19.
     pub max_chip_rev_full: u16,
+    /// Byte 23: a SHA-256 of the image follows the checksum byte.
     pub hash_appended: bool,
+    /// The segments in file order.
     pub segments: Vec<Segment>,
     /// Offset of the checksum byte.
     pub checksum_offset: usize,
@@ -315,6 +375,9 @@ impl EspImageBuilder {
         }
     }
 
+    /// Sets header bytes 2 and 3: SPI flash mode, size, and the
+    /// chip-specific frequency code (esptool `FLASH_FREQUENCY` in
+    /// `esptool/targets/<chip>.py`; only its low nibble is kept).
     #[must_use]
     pub fn flash_params(mut self, mode: FlashMode, size: FlashSize, freq_code: u8) -> Self {
         self.flash_mode = mode;
@@ -323,6 +386,9 @@ impl EspImageBuilder {
         self
     }
 
+    /// Sets the chip revision range the image accepts: the legacy
+    /// `min_rev` byte and `min_chip_rev_full`/`max_chip_rev_full`
+    /// (major * 100 + minor, esptool `--min-rev-full`/`--max-rev-full`).
     #[must_use]
     pub fn chip_revisions(mut self, min_rev: u8, min_full: u16, max_full: u16) -> Self {
         self.min_rev = min_rev;

@@ -18,19 +18,31 @@ pub const LOAD_HEADER_LEN: usize = 96;
 /// One RAM segment the loader copies from flash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct LoadSegment {
+    /// RAM address the loader copies to (`*_dest_addr`), or for IROM/DROM
+    /// the address the app maps the flash at (`*_map_addr`).
     pub dest_addr: u32,
-    /// Offset from the slot start.
+    /// Offset from the slot start (`*_flash_offset`), which includes the
+    /// MCUboot header.
     pub flash_offset: u32,
+    /// Length in bytes (`*_size`); 0 for an unused RTC/LP segment.
     pub size: u32,
 }
 
 /// `esp_image_load_header_t`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct LoadHeader {
+    /// Where the loader jumps after copying (`entry_addr`); must lie in
+    /// IRAM.
     pub entry_addr: u32,
+    /// Code copied into IRAM (`iram_*`, words 2..5).
     pub iram: LoadSegment,
+    /// Data copied into DRAM (`dram_*`, words 5..8).
     pub dram: LoadSegment,
+    /// Code copied into RTC fast / LP memory (`lp_rtc_iram_*`, words
+    /// 8..11); size 0 when unused.
     pub lp_rtc_iram: LoadSegment,
+    /// Data copied into RTC slow / LP memory (`lp_rtc_dram_*`, words
+    /// 11..14); size 0 when unused. The port skips it on deep-sleep wake.
     pub lp_rtc_dram: LoadSegment,
     /// XIP text, mapped by the app itself, not by MCUboot.
     pub irom: LoadSegment,
@@ -42,13 +54,18 @@ pub struct LoadHeader {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SegmentKind {
+    /// [`LoadHeader::iram`].
     Iram,
+    /// [`LoadHeader::dram`].
     Dram,
+    /// [`LoadHeader::lp_rtc_iram`].
     RtcIram,
+    /// [`LoadHeader::lp_rtc_dram`].
     RtcDram,
 }
 
 impl SegmentKind {
+    /// The segment's name in messages (`IRAM`, `RTC/LP DRAM`, ...).
     pub fn name(self) -> &'static str {
         match self {
             SegmentKind::Iram => "IRAM",
@@ -63,19 +80,36 @@ impl SegmentKind {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum LoadError {
+    /// Fewer than [`LOAD_HEADER_LEN`] bytes; carries the length given.
     #[error("load header is truncated: {0} bytes, expected 96")]
     Truncated(usize),
+    /// The first word is not [`LOAD_HEADER_MAGIC`] (the port panics with
+    /// "Load header magic verification failed"); carries the word.
     #[error("load header magic verification failed: {0:#010x}, expected 0xace637d3")]
     BadMagic(u32),
+    /// A RAM segment's start or end lies outside the chip's RAM of its
+    /// kind (or the chip has no RTC/LP memory for it).
     #[error("{} region {start:#010x}..{end:#010x} in load header is not valid for {chip}", kind.name())]
     OutOfRange {
+        /// Which segment.
         kind: SegmentKind,
+        /// The chip checked against.
         chip: Chip,
+        /// The segment's destination address.
         start: u32,
+        /// Destination address plus size (may exceed `u32::MAX`).
         end: u64,
     },
+    /// The entry point is not in the chip's IRAM.
     #[error("application entry point {entry:#010x} is not in IRAM of {chip}")]
-    EntryNotInIram { entry: u32, chip: Chip },
+    EntryNotInIram {
+        /// [`LoadHeader::entry_addr`].
+        entry: u32,
+        /// The chip checked against.
+        chip: Chip,
+    },
+    /// A RAM segment would be copied over the running bootloader's
+    /// `iram_loader_seg` or `dram_seg`.
     #[error(
         "{} segment {start:#010x}..{end:#010x} overlaps the bootloader's {region} \
          (IRAM {iram}, DRAM {dram}); move it in the app's linker script",
@@ -84,18 +118,30 @@ pub enum LoadError {
         dram = fmt_range(.dram)
     )]
     OverlapsBootloader {
+        /// Which segment.
         kind: SegmentKind,
+        /// [`MemoryRegion::name`](crate::MemoryRegion::name) of the
+        /// bootloader region hit.
         region: &'static str,
+        /// The segment's destination address.
         start: u32,
+        /// Destination address plus size.
         end: u64,
+        /// The bootloader region on the instruction bus.
         iram: Option<Range<u32>>,
+        /// The bootloader region on the data bus.
         dram: Option<Range<u32>>,
     },
+    /// A RAM segment's flash range ends past the image.
     #[error("{} segment at slot offset {offset:#x} + {size:#x} runs past the image ({image_len:#x} bytes)", kind.name())]
     BeyondImage {
+        /// Which segment.
         kind: SegmentKind,
+        /// [`LoadSegment::flash_offset`].
         offset: u32,
+        /// [`LoadSegment::size`].
         size: u32,
+        /// The image length passed to [`LoadHeader::check`].
         image_len: u32,
     },
 }

@@ -9,6 +9,10 @@
 //!   (`boot/zcbor/src/zcbor_encode.c:345-366`; the port's CMakeLists does not
 //!   define `ZCBOR_CANONICAL`), keys in `boot_serial.c`'s order.
 
+// Wire codec: every narrowing conversion is checked (try_from with a
+// typed error), never a silent `as` truncation (issue 10, Guards).
+#![warn(clippy::cast_possible_truncation)]
+
 use minicbor::data::Type;
 use minicbor::{Decoder, Encoder};
 

@@ -13,6 +13,10 @@
 //! `n`, the base64 characters per line, is always a multiple of 4 so every
 //! line decodes on its own: smpclient and mcumgr decode line by line.
 
+// Wire codec: every narrowing conversion is checked (try_from with a
+// typed error), never a silent `as` truncation (issue 10, Guards).
+#![warn(clippy::cast_possible_truncation)]
+
 use base64ct::{Base64, Encoding};
 
 use crate::error::FrameError;

@@ -10,6 +10,10 @@
 //! 7        command id
 //! ```
 
+// Wire codec: every narrowing conversion is checked (try_from with a
+// typed error), never a silent `as` truncation (issue 10, Guards).
+#![warn(clippy::cast_possible_truncation)]
+
 use crate::error::CodecError;
 
 /// Size of the header on the wire.

@@ -4,6 +4,10 @@
 //! and MCUboot's `boot_serial.c` (`bs_list`, `bs_set`, `bs_upload`,
 //! `bs_slot_info`).
 
+// Wire codec: every narrowing conversion is checked (try_from with a
+// typed error), never a silent `as` truncation (issue 10, Guards).
+#![warn(clippy::cast_possible_truncation)]
+
 use minicbor::data::Type;
 use minicbor::Decoder;
 

@@ -2,6 +2,10 @@
 //! group shares (`smp/os_management.py`, `smp/error.py`; `boot_serial.c`
 //! `bs_echo`, `bs_reset`, `bs_mcumgr_params`, `bs_rc_rsp`).
 
+// Wire codec: every narrowing conversion is checked (try_from with a
+// typed error), never a silent `as` truncation (issue 10, Guards).
+#![warn(clippy::cast_possible_truncation)]
+
 use crate::cbor::{decode_map, i64_value, once, required, u32_value, Writer};
 use crate::error::{CodecError, MgmtErr};
 

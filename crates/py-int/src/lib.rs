@@ -31,7 +31,12 @@
 //! leading zeros are allowed there and prefixes are not.
 #![no_std]
 #![forbid(unsafe_code)]
-#![warn(missing_docs, unreachable_pub)]
+#![warn(
+    missing_docs,
+    unreachable_pub,
+    clippy::std_instead_of_core,
+    clippy::alloc_instead_of_core
+)]
 
 use core::fmt;
 

@@ -31,8 +31,8 @@ use crate::chip::fuses;
 use crate::chip::port_flash::PortFlash;
 use crate::config::{ConfigFile, Target};
 use crate::device::{Device, FLASH_FILE, SETTINGS_FILE};
-use crate::flash::CutMode;
-use crate::run::BootReport;
+use flash_sim::flash::CutMode;
+use flash_sim::run::BootReport;
 
 /// What to run the demo on.
 #[derive(Debug, Clone)]

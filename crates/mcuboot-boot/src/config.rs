@@ -102,6 +102,27 @@ pub enum UpgradeStrategy {
 }
 
 impl UpgradeStrategy {
+    /// Every strategy, in the order above.
+    pub const ALL: [UpgradeStrategy; 4] = [
+        UpgradeStrategy::SwapScratch,
+        UpgradeStrategy::SwapMove,
+        UpgradeStrategy::SwapOffset,
+        UpgradeStrategy::OverwriteOnly,
+    ];
+
+    /// Short label: `swap-scratch`, `swap-move`, `swap-offset`,
+    /// `overwrite-only` (as the simulator's configuration and reports name
+    /// them).
+    #[must_use]
+    pub const fn label(self) -> &'static str {
+        match self {
+            UpgradeStrategy::SwapScratch => "swap-scratch",
+            UpgradeStrategy::SwapMove => "swap-move",
+            UpgradeStrategy::SwapOffset => "swap-offset",
+            UpgradeStrategy::OverwriteOnly => "overwrite-only",
+        }
+    }
+
     /// `BOOT_STATUS_STATE_COUNT`: status records per swap step
     /// (`bootutil_priv.h`: 3 for scratch and move, 2 for offset).
     pub fn status_state_count(self) -> u32 {
@@ -114,6 +135,12 @@ impl UpgradeStrategy {
     /// Whether the strategy swaps (keeps the old image in the secondary slot).
     pub fn is_swap(self) -> bool {
         !matches!(self, UpgradeStrategy::OverwriteOnly)
+    }
+}
+
+impl core::fmt::Display for UpgradeStrategy {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.label())
     }
 }
 

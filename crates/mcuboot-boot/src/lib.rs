@@ -122,6 +122,9 @@
     clippy::alloc_instead_of_core
 )]
 
+#[cfg(feature = "alloc")]
+extern crate alloc;
+
 mod cache;
 mod config;
 mod enc;
@@ -129,6 +132,8 @@ mod error;
 mod flash;
 mod geometry;
 mod loader;
+#[cfg(feature = "alloc")]
+pub mod owned;
 mod recovery;
 mod source;
 mod status;

@@ -45,8 +45,11 @@ use super::fuses::{self, FuseError};
 use super::port_flash::{PortFlash, PORT_ALIGN_ENCRYPTED, PORT_ALIGN_PLAIN};
 use crate::config::{ConfigError, ConfigFile, FlashMap};
 use crate::device::Device;
-use crate::flash::{CutMode, SimFlash};
-use crate::run::{self, BootReport, Setup};
+use crate::run;
+use flash_sim::flash::{CutMode, SimFlash};
+use flash_sim::run::{BootReport, RunError};
+use flash_sim::sweep::SweepReport;
+use mcuboot_boot::owned::OwnedBootConfig;
 
 /// Flash sector size of every modelled chip (`FLASH_SECTOR_SIZE`), also the
 /// Secure Boot V2 signature sector size.
@@ -156,7 +159,7 @@ pub enum ChipError {
     ReferenceFails(String),
     /// A target without a ROM stage: the boot core alone.
     #[error(transparent)]
-    Run(#[from] run::RunError),
+    Run(#[from] RunError),
 }
 
 /// Why a (re)boot stopped.
@@ -242,14 +245,14 @@ pub fn power_on(device: &mut Device, cut: Option<(u64, CutMode)>) -> ChipBootRep
 /// side (`boot_set_pending`, `boot_set_confirmed`) and sweeps.
 pub fn flashed_setup(
     device: &mut Device,
-) -> Result<(Setup, Option<Box<dyn FlashCrypt>>), ChipError> {
+) -> Result<(OwnedBootConfig, Option<Box<dyn FlashCrypt>>), ChipError> {
     flashed_bootloader(device).map(|b| (b.setup, b.crypt))
 }
 
 /// What the flashed bootloader runs with.
 pub struct FlashedBootloader {
     /// The boot core's setup.
-    pub setup: Setup,
+    pub setup: OwnedBootConfig,
     /// The flash encryption the eFuses enable.
     pub crypt: Option<Box<dyn FlashCrypt>>,
     /// The whole configuration the bootloader carries (the device's own
@@ -266,7 +269,7 @@ pub fn flashed_bootloader(device: &mut Device) -> Result<FlashedBootloader, Chip
             key_file_base: None,
         };
         return Ok(FlashedBootloader {
-            setup: run::device_setup(device)?,
+            setup: run::device_boot_config(device),
             crypt: None,
             config,
         });
@@ -331,10 +334,10 @@ fn port_setup(
     contents: &BootloaderContents,
     capacity: u32,
     encrypted: bool,
-) -> Result<Setup, ConfigError> {
+) -> Result<OwnedBootConfig, ConfigError> {
     let map = FlashMap::resolve(&contents.config, Some(capacity))?;
     let keys = contents.keys.iter().map(|k| k.der.clone()).collect();
-    let mut setup = Setup::from_map(&map, keys);
+    let mut setup = run::boot_config(&map, keys);
     // flash_area_align() of the port: 4, or 32 once flash encryption is on
     // (the trailer's max-align is fixed at build time by the configuration).
     setup.write_size = if encrypted {
@@ -745,7 +748,7 @@ impl PowerOn {
         flash: &mut SimFlash,
         plain_bootloader: &[u8],
         contents: &BootloaderContents,
-        setup: &Setup,
+        setup: &OwnedBootConfig,
     ) -> Result<(), Stop> {
         let fail = |m: String| Stop::Failed(format!("flash encryption first boot: {m}"));
         let config = &contents.config;
@@ -934,7 +937,7 @@ fn encrypt_in_place(
         crypt
             .encrypt(addr, &mut sector)
             .map_err(|e| Some(e.to_string()))?;
-        let lost = |e: crate::flash::FlashError, f: &SimFlash| {
+        let lost = |e: flash_sim::flash::FlashError, f: &SimFlash| {
             if f.power_lost() {
                 None
             } else {
@@ -974,7 +977,7 @@ fn observed(device: &mut Device, report: &ChipBootReport) -> Result<Observed, Ch
     let mut slots = Vec::new();
     for pair in &setup.images {
         for area in [pair.primary, pair.secondary] {
-            let image = match run::image_at(&mut port, area, 0) {
+            let image = match flash_sim::run::image_at(&mut port, area, 0) {
                 Some(range) => {
                     let mut bytes = vec![0u8; range.len()];
                     port.read(range.start, &mut bytes)
@@ -1063,12 +1066,12 @@ fn sweep_point(
 /// the next uninterrupted power-on, power on with the cut at k, power on
 /// again, and compare the images started and every slot's image (as the
 /// app reads it) with the uninterrupted outcome. The device is not
-/// modified. Unlike [`run::sweep_flash`] it also covers flash encryption.
+/// modified. Unlike [`flash_sim::sweep::sweep_flash`] it also covers flash encryption.
 pub fn sweep(
     device: &Device,
     torn: bool,
     progress: &(dyn Fn(u64, u64) + Sync),
-) -> Result<run::SweepReport, ChipError> {
+) -> Result<SweepReport, ChipError> {
     let started = std::time::Instant::now();
     let mut reference = device.clone();
     let ref_report = power_on(&mut reference, None);
@@ -1124,7 +1127,7 @@ pub fn sweep(
     let mut failures = failures.into_inner().unwrap_or_default();
     failures.sort_by_key(|(index, _)| *index);
     let failures: Vec<String> = failures.into_iter().map(|(_, f)| f).collect();
-    Ok(run::SweepReport::finish(
+    Ok(SweepReport::finish(
         ops,
         modes,
         failures,

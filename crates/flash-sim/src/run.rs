@@ -1,0 +1,428 @@
+//! One boot of the boot core on a simulated flash, and what it did: the
+//! [`BootReport`] (`--json` shape), the per-slot state the sweep's
+//! invariants compare, and the flash built from an [`OwnedBootConfig`].
+
+use std::ops::Range;
+
+use mcuboot_boot::owned::OwnedBootConfig;
+use mcuboot_boot::{
+    Area, BootError, BootResponse, FlagState, MagicState, Slot, SwapType, TrailerState,
+    UpgradeStrategy,
+};
+use mcuboot_image::ImageSource;
+use serde::Serialize;
+
+use crate::flash::{CutMode, FlashError, Geometry, GeometryError, SimFlash};
+
+/// Errors of the application-side calls and of sweeps.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// The boot core failed where the harness needed an answer (reading a
+    /// trailer for the invariants).
+    #[error("reading image {image} {slot:?} trailer: {source}")]
+    Trailer {
+        /// Image index.
+        image: usize,
+        /// Slot read.
+        slot: Slot,
+        /// What the boot core reported.
+        source: BootError<FlashError>,
+    },
+    /// The flash recording and the operation count of a boot disagree.
+    #[error("recorded {recorded} flash operations of the uninterrupted boot, counted {counted}")]
+    Recording {
+        /// Operations recorded.
+        recorded: u64,
+        /// Operations counted.
+        counted: u64,
+    },
+    /// The sector map of the configuration is not a valid flash.
+    #[error("flash geometry: {0}")]
+    Geometry(#[from] GeometryError),
+    /// A sweep needs a bootable reference.
+    #[error("the uninterrupted boot fails, nothing to sweep against: {0}")]
+    ReferenceFails(String),
+}
+
+/// The physical flash geometry of `config` (its sector map, write size and
+/// erased value).
+///
+/// # Errors
+/// The sector map is not a valid flash ([`GeometryError`]).
+pub fn geometry(config: &OwnedBootConfig) -> Result<Geometry, GeometryError> {
+    Geometry::from_runs(&config.sector_runs, config.write_size, config.erased_val)
+}
+
+/// A fully erased flash of `config`, with counters per area.
+///
+/// # Errors
+/// As [`geometry`].
+pub fn new_flash(config: &OwnedBootConfig) -> Result<SimFlash, GeometryError> {
+    let mut flash = SimFlash::new(geometry(config)?);
+    for (i, slots) in config.images.iter().enumerate() {
+        flash.add_region(format!("image {i} primary slot"), range(slots.primary));
+        flash.add_region(format!("image {i} secondary slot"), range(slots.secondary));
+    }
+    if let Some(s) = config.scratch {
+        flash.add_region("scratch", range(s));
+    }
+    Ok(flash)
+}
+
+/// The state the invariants compare: image bytes and trailers of every
+/// slot.
+///
+/// # Errors
+/// [`RunError::Trailer`] when a trailer cannot be read.
+pub fn slot_states(
+    config: &OwnedBootConfig,
+    flash: &mut SimFlash,
+) -> Result<Vec<SlotState>, RunError> {
+    let mut out = Vec::new();
+    for (image, slots) in config.images.iter().enumerate() {
+        for (slot, area) in [
+            (Slot::Primary, slots.primary),
+            (Slot::Secondary, slots.secondary),
+        ] {
+            let trailer =
+                config
+                    .trailer(flash, image, slot)
+                    .map_err(|source| RunError::Trailer {
+                        image,
+                        slot,
+                        source,
+                    })?;
+            let mut offsets = vec![0u32];
+            if config.strategy == UpgradeStrategy::SwapOffset && slot == Slot::Secondary {
+                let g = flash.geometry().clone();
+                offsets.push(g.sector(g.sector_index(area.offset)).len() as u32);
+            }
+            let images = offsets
+                .into_iter()
+                .map(|off| image_at(flash, area, off))
+                .collect();
+            out.push(SlotState {
+                image,
+                slot,
+                trailer: TrailerSummary::from(&trailer),
+                images,
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn range(a: Area) -> Range<u32> {
+    a.offset..a.offset.saturating_add(a.size)
+}
+struct AreaReader<'a, F> {
+    flash: &'a mut F,
+    base: u32,
+    size: u32,
+}
+
+impl<F: embedded_storage::nor_flash::ReadNorFlash> ImageSource for AreaReader<'_, F> {
+    type Error = Option<F::Error>;
+    fn read_at(&mut self, offset: u32, buf: &mut [u8]) -> Result<(), Self::Error> {
+        let len = u32::try_from(buf.len()).map_err(|_| None)?;
+        if offset.checked_add(len).is_none_or(|end| end > self.size) {
+            return Err(None);
+        }
+        self.flash.read(self.base + offset, buf).map_err(Some)
+    }
+}
+
+/// The flash range of the whole image (header to the end of its TLVs) at
+/// `off` in `area`, if a well-formed one is there. `flash` is the physical
+/// flash, or a port's decrypting view of it.
+pub fn image_at<F: embedded_storage::nor_flash::ReadNorFlash>(
+    flash: &mut F,
+    area: Area,
+    off: u32,
+) -> Option<Range<u32>> {
+    let base = area.offset.checked_add(off)?;
+    let mut src = AreaReader {
+        flash,
+        base,
+        size: area.size.checked_sub(off)?,
+    };
+    let header = mcuboot_image::ImageHeader::read_from(&mut src).ok()?;
+    let tlvs = mcuboot_image::TlvIter::begin(&mut src, &header, None, false).ok()?;
+    Some(base..base.checked_add(tlvs.end())?)
+}
+
+/// Trailer fields compared by the invariants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct TrailerSummary {
+    /// `good`, `bad` or `unset`.
+    pub magic: &'static str,
+    /// `set`, `bad` or `unset`.
+    pub image_ok: &'static str,
+    /// `set`, `bad` or `unset`.
+    pub copy_done: &'static str,
+    /// The swap type's name.
+    pub swap_type: &'static str,
+}
+
+fn magic_name(m: MagicState) -> &'static str {
+    match m {
+        MagicState::Good => "good",
+        MagicState::Bad => "bad",
+        MagicState::Unset => "unset",
+    }
+}
+
+fn flag_name(f: FlagState) -> &'static str {
+    match f {
+        FlagState::Set => "set",
+        FlagState::Bad => "bad",
+        FlagState::Unset => "unset",
+    }
+}
+
+impl From<&TrailerState> for TrailerSummary {
+    fn from(t: &TrailerState) -> Self {
+        Self {
+            magic: magic_name(t.magic),
+            image_ok: flag_name(t.image_ok),
+            copy_done: flag_name(t.copy_done),
+            swap_type: t.swap_type.name(),
+        }
+    }
+}
+
+/// One slot's contents for the invariants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlotState {
+    /// Image index.
+    pub image: usize,
+    /// Which slot.
+    pub slot: Slot,
+    /// Its trailer.
+    pub trailer: TrailerSummary,
+    /// Flash range of the image at offset 0 (and, for swap-offset's
+    /// secondary, at sector 1).
+    pub images: Vec<Option<Range<u32>>>,
+}
+
+impl SlotState {
+    /// What differs from `expected`, in words: the trailer fields, or the
+    /// image bytes (`data` is this state's flash, `expected_data` the
+    /// expected state's).
+    pub fn diff<'a>(
+        &self,
+        expected: &SlotState,
+        data: &'a [u8],
+        expected_data: &'a [u8],
+    ) -> Option<String> {
+        let what = format!("image {} {:?} slot", self.image, self.slot);
+        if self.trailer != expected.trailer {
+            return Some(format!(
+                "{what} trailer {:?}, expected {:?}",
+                self.trailer, expected.trailer
+            ));
+        }
+        for (got, want) in self.images.iter().zip(&expected.images) {
+            let bytes = |d: &'a [u8], r: &Option<Range<u32>>| -> Option<&'a [u8]> {
+                r.as_ref()
+                    .and_then(|r| d.get(r.start as usize..r.end as usize))
+            };
+            let (g, w) = (bytes(data, got), bytes(expected_data, want));
+            let same = match (got, want) {
+                (Some(_), Some(_)) => g == w,
+                (None, None) => true,
+                _ => false,
+            };
+            if !same {
+                let first = match (g, w) {
+                    (Some(g), Some(w)) => g
+                        .iter()
+                        .zip(w.iter())
+                        .position(|(a, b)| a != b)
+                        .map(|p| format!(", first difference at +{p:#x}"))
+                        .unwrap_or_default(),
+                    _ => String::new(),
+                };
+                return Some(format!(
+                    "{what} image differs ({:?} bytes vs expected {:?}{first})",
+                    g.map(|v| v.len()),
+                    w.map(|v| v.len()),
+                ));
+            }
+        }
+        None
+    }
+}
+
+/// One image chosen to run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RunningImage {
+    /// Image index.
+    pub image: usize,
+    /// `primary` or `secondary`.
+    pub slot: &'static str,
+    /// `maj.min.rev+build`.
+    pub version: String,
+}
+
+/// Flash work in one area during a boot.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AreaCounters {
+    /// Region name (`image 0 primary slot`, `scratch`, `other`).
+    pub area: String,
+    /// Sectors erased.
+    pub erases: u64,
+    /// Bytes programmed.
+    pub bytes_written: u64,
+    /// Write calls.
+    pub writes: u64,
+    /// Bytes read.
+    pub bytes_read: u64,
+    /// Modelled time, milliseconds.
+    pub time_ms: f64,
+}
+
+/// What one boot did, as `espboot sim boot --json` prints it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BootReport {
+    /// An image was chosen to run.
+    pub booted: bool,
+    /// The images chosen to run.
+    pub images: Vec<RunningImage>,
+    /// Swap type of image 0 acted upon (`none|test|perm|revert|fail`).
+    pub swap: &'static str,
+    /// Swap type per image.
+    pub swaps: Vec<&'static str>,
+    /// Per image: the type of an interrupted swap this boot finished.
+    pub resumed: Vec<Option<&'static str>>,
+    /// Sectors erased.
+    pub erases: u64,
+    /// Bytes programmed.
+    pub bytes_written: u64,
+    /// Flash operations (sector erases and writes) performed.
+    pub flash_ops: u64,
+    /// Modelled flash time of this boot, milliseconds.
+    pub flash_time_ms: f64,
+    /// Counters per flash area (slots, scratch, then everything else).
+    pub areas: Vec<AreaCounters>,
+    /// The power was cut during this boot.
+    pub interrupted: bool,
+    /// Why nothing was booted.
+    pub error: Option<String>,
+}
+
+impl BootReport {
+    /// A one-line human summary.
+    pub fn summary(&self) -> String {
+        let state = if self.interrupted {
+            "power cut".to_string()
+        } else if self.booted {
+            let imgs: Vec<String> = self
+                .images
+                .iter()
+                .map(|i| format!("image {} {} (primary slot)", i.image, i.version))
+                .collect();
+            format!("booted {}", imgs.join(", "))
+        } else {
+            format!(
+                "no bootable image: {}",
+                self.error.as_deref().unwrap_or("unknown")
+            )
+        };
+        format!(
+            "{state}; swap {}; {} erases, {} bytes written, {} flash ops, {:.1} ms modelled flash time",
+            self.swap, self.erases, self.bytes_written, self.flash_ops, self.flash_time_ms
+        )
+    }
+
+    pub(crate) fn new(
+        result: &Result<BootResponse, BootError<FlashError>>,
+        flash: &SimFlash,
+    ) -> Self {
+        match result {
+            Ok(rsp) => Self::from_outcome(Ok(rsp), flash),
+            Err(e) => Self::from_outcome(Err(e.to_string()), flash),
+        }
+    }
+
+    /// The report of a boot that ended with `outcome` (the boot core's
+    /// response, or why nothing runs), with `flash`'s counters.
+    pub fn from_outcome(outcome: Result<&BootResponse, String>, flash: &SimFlash) -> Self {
+        let totals = flash.total_counters();
+        let (booted, images, swaps, resumed, error) = match outcome {
+            Ok(rsp) => {
+                let images: Vec<RunningImage> = rsp
+                    .images
+                    .iter()
+                    .flatten()
+                    .map(|b| RunningImage {
+                        image: b.image,
+                        slot: match b.slot {
+                            Slot::Primary => "primary",
+                            Slot::Secondary => "secondary",
+                        },
+                        version: b.header.version.to_string(),
+                    })
+                    .collect();
+                let n = images.len().max(1);
+                (
+                    !images.is_empty(),
+                    images,
+                    rsp.swap.iter().take(n).map(|s| s.name()).collect(),
+                    rsp.resumed
+                        .iter()
+                        .take(n)
+                        .map(|r| r.map(SwapType::name))
+                        .collect(),
+                    None,
+                )
+            }
+            Err(e) => (false, Vec::new(), Vec::new(), Vec::new(), Some(e)),
+        };
+        Self {
+            booted,
+            images,
+            swap: swaps.first().copied().unwrap_or("none"),
+            swaps,
+            resumed,
+            erases: totals.erases,
+            bytes_written: totals.bytes_written,
+            flash_ops: flash.ops(),
+            flash_time_ms: totals.time_us / 1000.0,
+            areas: flash
+                .region_counters()
+                .into_iter()
+                .map(|(name, c)| AreaCounters {
+                    area: name.to_string(),
+                    erases: c.erases,
+                    bytes_written: c.bytes_written,
+                    writes: c.writes,
+                    bytes_read: c.bytes_read,
+                    time_ms: c.time_us / 1000.0,
+                })
+                .collect(),
+            interrupted: flash.power_lost(),
+            error,
+        }
+    }
+}
+
+/// One boot of `config` on `flash`, counters reset first. With
+/// `cut = Some((n, mode))`, the power fails after `n` flash operations
+/// (operation `n + 1` is cut).
+pub fn boot_with(
+    config: &OwnedBootConfig,
+    flash: &mut SimFlash,
+    cut: Option<(u64, CutMode)>,
+) -> BootReport {
+    flash.reset_counters();
+    flash.power_cycle();
+    if let Some((n, mode)) = cut {
+        flash.arm_power_cut(n.saturating_add(1), mode);
+    }
+    let result = config.boot(flash);
+    let report = BootReport::new(&result, flash);
+    flash.power_cycle();
+    report
+}

@@ -25,7 +25,7 @@ use mcuboot_image::ImageVersion;
 use serde::Serialize;
 
 use crate::chip::app::{build_app, AppOptions};
-use crate::chip::boot::{self as chip_boot, AppCall, ChipBootReport, ERASE_BEFORE_WRITE_HAZARD};
+use crate::chip::boot::{self as chip_boot, AppCall, ChipBootReport};
 use crate::chip::bootloader::build_bootloader;
 use crate::chip::fuses;
 use crate::chip::port_flash::PortFlash;
@@ -708,16 +708,8 @@ impl Demo {
         // With flash encryption the port erases a whole sector before each
         // encrypted write; cuts in that window lose the sector on silicon
         // too. Anything else is a failure of the demo.
-        let hazards = sweep
-            .failures
-            .iter()
-            .filter(|f| f.contains(ERASE_BEFORE_WRITE_HAZARD))
-            .count();
-        if let Some(other) = sweep
-            .failures
-            .iter()
-            .find(|f| !f.contains(ERASE_BEFORE_WRITE_HAZARD))
-        {
+        let hazards = sweep.failures.iter().filter(|f| f.hazard.is_some()).count();
+        if let Some(other) = sweep.failures.iter().find(|f| f.hazard.is_none()) {
             return Err(format!(
                 "{} of {} cut points broke the upgrade, first: {other}",
                 sweep.failures.len() - hazards,
@@ -725,15 +717,7 @@ impl Demo {
             ));
         }
         // a cut in the middle of the swap, at a point outside that window
-        let failing: Vec<u64> = sweep
-            .failures
-            .iter()
-            .filter_map(|f| {
-                f.strip_prefix("cut at operation ")
-                    .and_then(|r| r.split(' ').next())
-                    .and_then(|n| n.parse().ok())
-            })
-            .collect();
+        let failing: Vec<u64> = sweep.failures.iter().map(|f| f.operation).collect();
         let cut_at = (sweep.boot_ops / 2..sweep.boot_ops)
             .find(|k| !failing.contains(&(k + 1)))
             .ok_or("no cut point recovers")?;

@@ -13,6 +13,7 @@ use mcuboot_image::ImageSource;
 use serde::Serialize;
 
 use crate::flash::{CutMode, FlashError, Geometry, GeometryError, SimFlash};
+use crate::sweep::failure::{image_difference, Failure};
 
 /// Errors of the application-side calls and of sweeps.
 #[derive(Debug, thiserror::Error)]
@@ -155,14 +156,14 @@ pub fn image_at<F: embedded_storage::nor_flash::ReadNorFlash>(
 /// Trailer fields compared by the invariants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct TrailerSummary {
-    /// `good`, `bad` or `unset`.
-    pub magic: &'static str,
-    /// `set`, `bad` or `unset`.
-    pub image_ok: &'static str,
-    /// `set`, `bad` or `unset`.
-    pub copy_done: &'static str,
-    /// The swap type's name.
-    pub swap_type: &'static str,
+    /// The magic.
+    pub magic: MagicState,
+    /// image_ok.
+    pub image_ok: FlagState,
+    /// copy_done.
+    pub copy_done: FlagState,
+    /// The swap type in swap_info.
+    pub swap_type: SwapType,
 }
 
 fn magic_name(m: MagicState) -> &'static str {
@@ -184,11 +185,24 @@ fn flag_name(f: FlagState) -> &'static str {
 impl From<&TrailerState> for TrailerSummary {
     fn from(t: &TrailerState) -> Self {
         Self {
-            magic: magic_name(t.magic),
-            image_ok: flag_name(t.image_ok),
-            copy_done: flag_name(t.copy_done),
-            swap_type: t.swap_type.name(),
+            magic: t.magic,
+            image_ok: t.image_ok,
+            copy_done: t.copy_done,
+            swap_type: t.swap_type,
         }
+    }
+}
+
+impl std::fmt::Display for TrailerSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "magic {}, image_ok {}, copy_done {}, swap_type {}",
+            magic_name(self.magic),
+            flag_name(self.image_ok),
+            flag_name(self.copy_done),
+            self.swap_type.name()
+        )
     }
 }
 
@@ -207,52 +221,33 @@ pub struct SlotState {
 }
 
 impl SlotState {
-    /// What differs from `expected`, in words: the trailer fields, or the
-    /// image bytes (`data` is this state's flash, `expected_data` the
-    /// expected state's).
-    pub fn diff<'a>(
-        &self,
-        expected: &SlotState,
-        data: &'a [u8],
-        expected_data: &'a [u8],
-    ) -> Option<String> {
-        let what = format!("image {} {:?} slot", self.image, self.slot);
+    /// What differs from `expected`: the trailer, or the image bytes
+    /// (`data` is this state's flash, `expected_data` the expected
+    /// state's); `None` when nothing does.
+    pub fn diff(&self, expected: &SlotState, data: &[u8], expected_data: &[u8]) -> Option<Failure> {
         if self.trailer != expected.trailer {
-            return Some(format!(
-                "{what} trailer {:?}, expected {:?}",
-                self.trailer, expected.trailer
-            ));
+            return Some(Failure::TrailerDiffers {
+                image: self.image,
+                slot: self.slot,
+                expected: expected.trailer,
+                observed: self.trailer,
+            });
         }
-        for (got, want) in self.images.iter().zip(&expected.images) {
-            let bytes = |d: &'a [u8], r: &Option<Range<u32>>| -> Option<&'a [u8]> {
-                r.as_ref()
-                    .and_then(|r| d.get(r.start as usize..r.end as usize))
-            };
-            let (g, w) = (bytes(data, got), bytes(expected_data, want));
-            let same = match (got, want) {
-                (Some(_), Some(_)) => g == w,
-                (None, None) => true,
-                _ => false,
-            };
-            if !same {
-                let first = match (g, w) {
-                    (Some(g), Some(w)) => g
-                        .iter()
-                        .zip(w.iter())
-                        .position(|(a, b)| a != b)
-                        .map(|p| format!(", first difference at +{p:#x}"))
-                        .unwrap_or_default(),
-                    _ => String::new(),
-                };
-                return Some(format!(
-                    "{what} image differs ({:?} bytes vs expected {:?}{first})",
-                    g.map(|v| v.len()),
-                    w.map(|v| v.len()),
-                ));
-            }
-        }
-        None
+        self.images
+            .iter()
+            .zip(&expected.images)
+            .find_map(|(got, want)| {
+                let (g, w) = (slice(data, got), slice(expected_data, want));
+                image_difference(self.image, self.slot, g, w)
+            })
     }
+}
+
+/// The bytes of `range` in `data`, if there is a range and it is inside.
+fn slice<'d>(data: &'d [u8], range: &Option<Range<u32>>) -> Option<&'d [u8]> {
+    range
+        .as_ref()
+        .and_then(|r| data.get(r.start as usize..r.end as usize))
 }
 
 /// One image chosen to run.

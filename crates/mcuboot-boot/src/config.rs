@@ -30,6 +30,8 @@ impl ImageSlots {
 
 /// Which slot of an image.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
 pub enum Slot {
     /// `BOOT_SLOT_PRIMARY` (0).
     Primary,
@@ -89,6 +91,8 @@ impl Slot {
 /// (trailer included), erase the secondary's first and last sectors; no
 /// status, an interrupted copy is redone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 #[non_exhaustive]
 pub enum UpgradeStrategy {
     /// `MCUBOOT_SWAP_USING_SCRATCH` (`CONFIG_ESP_BOOT_SWAP_USING_SCRATCH`, the port default).
@@ -146,6 +150,8 @@ impl core::fmt::Display for UpgradeStrategy {
 
 /// Software downgrade prevention (`MCUBOOT_DOWNGRADE_PREVENTION`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 #[non_exhaustive]
 pub enum DowngradePrevention {
     /// No check.

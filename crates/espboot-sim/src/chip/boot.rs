@@ -37,7 +37,7 @@ use esp_image::load_header::{LoadHeader, LOAD_HEADER_LEN, LOAD_HEADER_MAGIC};
 use esp_image::Chip;
 use esp_secure::flash_encryption::{FlashCrypt, FlashEncryptionKey};
 use esp_secure::sbv2;
-use mcuboot_boot::BootResponse;
+use mcuboot_boot::{BootResponse, Slot};
 use serde::Serialize;
 
 use super::bootloader::{parse_bootloader, BootloaderContents, BootloaderError};
@@ -47,8 +47,9 @@ use crate::config::{ConfigError, ConfigFile, FlashMap};
 use crate::device::Device;
 use crate::run;
 use flash_sim::flash::{CutMode, SimFlash};
-use flash_sim::run::{BootReport, RunError};
-use flash_sim::sweep::SweepReport;
+use flash_sim::run::{BootReport, RunError, RunningImage};
+use flash_sim::sweep::failure::image_difference;
+use flash_sim::sweep::{Failure, Hazard, SweepFailure, SweepReport};
 use mcuboot_boot::owned::OwnedBootConfig;
 
 /// Flash sector size of every modelled chip (`FLASH_SECTOR_SIZE`), also the
@@ -959,19 +960,14 @@ fn encrypt_in_place(
 #[derive(Debug, PartialEq, Eq)]
 struct Observed {
     /// The images started.
-    images: Vec<String>,
+    images: Vec<RunningImage>,
     /// Per slot, the image it holds as the app reads it (decrypted).
     slots: Vec<Option<Vec<u8>>>,
 }
 
 /// Observes `device` after the boot that produced `report`.
 fn observed(device: &mut Device, report: &ChipBootReport) -> Result<Observed, ChipError> {
-    let images = report
-        .boot
-        .images
-        .iter()
-        .map(|i| format!("image {} {}", i.image, i.version))
-        .collect();
+    let images = report.boot.images.clone();
     let (setup, crypt) = flashed_setup(device)?;
     let mut port = PortFlash::new(&mut device.flash, crypt.as_deref());
     let mut slots = Vec::new();
@@ -991,13 +987,6 @@ fn observed(device: &mut Device, report: &ChipBootReport) -> Result<Observed, Ch
     }
     Ok(Observed { images, slots })
 }
-
-/// How sweep failures caused by the port's encrypted writes are tagged:
-/// with flash encryption on, `esp_mcuboot.c` (`aligned_flash_write` with
-/// `erase = true`) erases the whole 4 KiB sector before writing it back
-/// encrypted, so a power cut in between loses the sector's other bytes.
-/// That is the port's behaviour on silicon, not a simulator artefact.
-pub const ERASE_BEFORE_WRITE_HAZARD: &str = "port erase-before-write hazard";
 
 /// The first sector that a cut left physically erased although it held
 /// data before the boot: with flash encryption on, the port writes every
@@ -1021,44 +1010,61 @@ fn sweep_point(
     mode: CutMode,
     encrypted: bool,
     expected: &Observed,
-) -> Option<String> {
+) -> Option<SweepFailure> {
     let mut trial = device.clone();
     let cut = power_on(&mut trial, Some((k - 1, mode)));
+    // With flash encryption on, `esp_mcuboot.c` (`aligned_flash_write`
+    // with `erase = true`) erases the whole 4 KiB sector before writing it
+    // back encrypted, so a power cut in between loses the sector's other
+    // bytes: the port's behaviour on silicon, not a simulator artefact.
     let hazard = if encrypted {
-        erased_mid_rewrite(device, &trial)
+        erased_mid_rewrite(device, &trial).map(|sector| Hazard::EraseBeforeWrite { sector })
     } else {
         None
     };
     let resumed = power_on(&mut trial, None);
-    let label = match hazard {
-        Some(sector) => {
-            format!("cut at operation {k} ({mode:?}) [{ERASE_BEFORE_WRITE_HAZARD} at {sector:#x}]")
+    let failure = if !cut.boot.interrupted && !cut.boot.booted {
+        Failure::CutBootFailed {
+            error: cut.boot.error.unwrap_or_default(),
         }
-        None => format!("cut at operation {k} ({mode:?})"),
+    } else if !resumed.boot.booted {
+        Failure::NotBootable {
+            error: resumed
+                .boot
+                .error
+                .clone()
+                .unwrap_or_else(|| "unknown".into()),
+        }
+    } else {
+        match observed(&mut trial, &resumed) {
+            Ok(seen) if seen.images != expected.images => Failure::WrongImages {
+                expected: expected.images.clone(),
+                observed: seen.images,
+            },
+            Ok(seen) => seen
+                .slots
+                .iter()
+                .zip(&expected.slots)
+                .enumerate()
+                .find_map(|(index, (got, want))| {
+                    let slot = if index % 2 == 0 {
+                        Slot::Primary
+                    } else {
+                        Slot::Secondary
+                    };
+                    image_difference(index / 2, slot, got.as_deref(), want.as_deref())
+                })?,
+            Err(e) => Failure::Inspection {
+                error: e.to_string(),
+            },
+        }
     };
-    if !cut.boot.interrupted && !cut.boot.booted {
-        return Some(format!(
-            "{label}: the cut boot failed without a power cut: {:?}",
-            cut.boot.error
-        ));
-    }
-    if !resumed.boot.booted {
-        return Some(format!(
-            "{label}: no bootable image afterwards: {}",
-            resumed.boot.error.as_deref().unwrap_or("unknown")
-        ));
-    }
-    match observed(&mut trial, &resumed) {
-        Ok(seen) if seen == *expected => None,
-        Ok(seen) if seen.images != expected.images => Some(format!(
-            "{label}: started {:?}, expected {:?}",
-            seen.images, expected.images
-        )),
-        Ok(_) => Some(format!(
-            "{label}: slot contents differ from the uninterrupted outcome"
-        )),
-        Err(e) => Some(format!("{label}: {e}")),
-    }
+    Some(SweepFailure {
+        operation: k,
+        mode,
+        hazard,
+        failure,
+    })
 }
 
 /// A power-cut sweep of the whole chip (ROM, first boot, MCUboot through
@@ -1126,7 +1132,7 @@ pub fn sweep(
     });
     let mut failures = failures.into_inner().unwrap_or_default();
     failures.sort_by_key(|(index, _)| *index);
-    let failures: Vec<String> = failures.into_iter().map(|(_, f)| f).collect();
+    let failures: Vec<SweepFailure> = failures.into_iter().map(|(_, f)| f).collect();
     Ok(SweepReport::finish(
         ops,
         modes,
@@ -1531,7 +1537,7 @@ mod tests {
         assert!(!report.failures.is_empty());
         assert!(report.failures.len() * 100 < report.cut_points as usize);
         for failure in &report.failures {
-            assert!(failure.contains(ERASE_BEFORE_WRITE_HAZARD), "{failure}");
+            assert!(failure.hazard.is_some(), "{failure}");
         }
     }
 

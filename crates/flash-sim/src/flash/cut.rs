@@ -7,7 +7,8 @@ use embedded_storage::nor_flash::NorFlash;
 use super::{FlashError, SimFlash};
 
 /// How an armed power cut treats the interrupted operation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum CutMode {
     /// The interrupted operation does not happen at all.
     Clean,

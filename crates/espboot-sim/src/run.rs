@@ -5,9 +5,9 @@
 use flash_sim::flash::CutMode;
 use flash_sim::run::{boot_with, BootReport};
 use mcuboot_boot::owned::OwnedBootConfig;
-use mcuboot_boot::{Area, DowngradePrevention, ImageSlots, SignatureKind, UpgradeStrategy};
+use mcuboot_boot::{Area, ImageSlots, SignatureKind};
 
-use crate::config::{Downgrade, FlashMap, Signature, Span, Strategy};
+use crate::config::{FlashMap, Signature, Span};
 use crate::device::Device;
 
 /// The boot configuration of a device's flash map with its embedded keys
@@ -24,12 +24,8 @@ pub fn boot_config(map: &FlashMap, keys: Vec<Vec<u8>>) -> OwnedBootConfig {
             })
             .collect(),
         scratch: map.scratch.map(area),
-        strategy: strategy(map.strategy),
-        downgrade: match map.downgrade {
-            Downgrade::Off => DowngradePrevention::Off,
-            Downgrade::Version => DowngradePrevention::Version,
-            Downgrade::SecurityCounter => DowngradePrevention::SecurityCounter,
-        },
+        strategy: map.strategy,
+        downgrade: map.downgrade,
         write_size: map.write_size,
         max_align: map.max_align,
         erased_val: map.erased_val,
@@ -44,16 +40,6 @@ pub fn boot_config(map: &FlashMap, keys: Vec<Vec<u8>>) -> OwnedBootConfig {
             Signature::Rsa3072 => Some(SignatureKind::Rsa3072),
         },
         sector_runs: vec![(map.sector_size, map.flash_size / map.sector_size)],
-    }
-}
-
-/// The boot core's strategy for a config strategy.
-pub fn strategy(s: Strategy) -> UpgradeStrategy {
-    match s {
-        Strategy::SwapScratch => UpgradeStrategy::SwapScratch,
-        Strategy::SwapMove => UpgradeStrategy::SwapMove,
-        Strategy::SwapOffset => UpgradeStrategy::SwapOffset,
-        Strategy::OverwriteOnly => UpgradeStrategy::OverwriteOnly,
     }
 }
 

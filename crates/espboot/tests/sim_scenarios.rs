@@ -9,12 +9,12 @@ mod sim_support;
 
 use flash_sim::flash::CutMode;
 use flash_sim::scenario::{
-    self, combos, layouts, multi_layout, ImageMaker, ImageSpec, OwnMaker, Verdict,
+    self, combos, layouts, multi_layout, ImageMaker, ImageSpec, OwnMaker, ScenarioError, Verdict,
 };
 use mcuboot_boot::owned::OwnedBootConfig;
 use mcuboot_boot::{DowngradePrevention, UpgradeStrategy};
 
-type Scenario = dyn Fn(&OwnedBootConfig, &dyn ImageMaker) -> Result<Verdict, String> + Sync;
+type Scenario = dyn Fn(&OwnedBootConfig, &dyn ImageMaker) -> Result<Verdict, ScenarioError> + Sync;
 
 /// Scenarios that sweep every cut point run once, on our images (proven
 /// byte-identical to imgtool's by `own_images_are_imgtools`); the others run
@@ -208,8 +208,11 @@ fn dependency_combos(strategy: UpgradeStrategy) {
     let report = scenario::run_all(&all, &|combo| {
         let setup = combo.setup();
         for (i, dep) in scenario::TEST_DEPS.iter().enumerate() {
-            scenario::dependency_combo(&setup, maker, dep)
-                .map_err(|e| format!("TEST_DEPS[{i}]: {e}"))?;
+            scenario::dependency_combo(&setup, maker, dep).map_err(|e| ScenarioError::Case {
+                table: "TEST_DEPS",
+                index: i,
+                source: Box::new(e),
+            })?;
         }
         Ok(Verdict::Pass)
     });

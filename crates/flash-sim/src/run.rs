@@ -41,9 +41,13 @@ pub enum RunError {
     /// The sector map of the configuration is not a valid flash.
     #[error("flash geometry: {0}")]
     Geometry(#[from] GeometryError),
-    /// A sweep needs a bootable reference.
+    /// A sweep needs a bootable reference: the uninterrupted boot failed.
     #[error("the uninterrupted boot fails, nothing to sweep against: {0}")]
-    ReferenceFails(String),
+    ReferenceFails(#[source] BootError<FlashError>),
+    /// A sweep needs a bootable reference: the uninterrupted boot chose
+    /// no image.
+    #[error("the uninterrupted boot fails, nothing to sweep against: no image booted")]
+    NothingBooted,
 }
 
 /// The physical flash geometry of `config` (its sector map, write size and
@@ -411,6 +415,15 @@ pub fn boot_with(
     flash: &mut SimFlash,
     cut: Option<(u64, CutMode)>,
 ) -> BootReport {
+    boot_outcome(config, flash, cut).1
+}
+
+/// [`boot_with`], also returning the boot core's own result.
+pub(crate) fn boot_outcome(
+    config: &OwnedBootConfig,
+    flash: &mut SimFlash,
+    cut: Option<(u64, CutMode)>,
+) -> (Result<BootResponse, BootError<FlashError>>, BootReport) {
     flash.reset_counters();
     flash.power_cycle();
     if let Some((n, mode)) = cut {
@@ -419,5 +432,5 @@ pub fn boot_with(
     let result = config.boot(flash);
     let report = BootReport::new(&result, flash);
     flash.power_cycle();
-    report
+    (result, report)
 }

@@ -2,7 +2,8 @@
 
 use mcuboot_boot::owned::OwnedBootConfig;
 
-use super::fixture::{expect, is_swap, Fixture, PRIMARY_PAYLOAD, UPGRADE_PAYLOAD};
+use super::error::ScenarioError;
+use super::fixture::{is_swap, Fixture, PRIMARY_PAYLOAD, UPGRADE_PAYLOAD};
 use super::{ImageMaker, ImageSpec, Verdict};
 
 /// The kinds of dependency of MCUboot sim's `DepType`.
@@ -93,9 +94,9 @@ pub fn dependency_combo(
     setup: &OwnedBootConfig,
     maker: &dyn ImageMaker,
     dep: &DepTest,
-) -> Result<Verdict, String> {
+) -> Result<Verdict, ScenarioError> {
     if setup.images.len() != 2 {
-        return Err("dependency scenarios need a two-image layout".into());
+        return Err(ScenarioError::NeedsTwoImages);
     }
     let mut fx = Fixture::empty(setup.clone())?;
     for image in 0..2u8 {
@@ -140,14 +141,13 @@ pub fn dependency_combo(
         } else {
             fx.primary_holds(image, &fx.primaries[image])
         };
-        expect(
-            holds,
-            &format!(
-                "{:?}: image {image} should be {}",
-                dep.depends,
-                if want_new { "upgraded" } else { "held" }
-            ),
-        )?;
+        if !holds {
+            return Err(ScenarioError::Dependency {
+                case: dep.depends,
+                image,
+                upgrade: want_new,
+            });
+        }
     }
     Ok(Verdict::Pass)
 }

@@ -5,6 +5,7 @@ use embedded_storage::nor_flash::NorFlash;
 use mcuboot_boot::owned::OwnedBootConfig;
 use mcuboot_boot::{magic_for, Area, BootError, FlagState, MagicState, Slot, UpgradeStrategy};
 
+use super::error::{flash, ScenarioError};
 use super::{ImageMaker, ImageSpec};
 use crate::flash::{CutMode, FlashError, SimFlash};
 use crate::run::new_flash;
@@ -28,14 +29,10 @@ pub struct Fixture {
     pub upgrades: Vec<Option<Vec<u8>>>,
 }
 
-pub(super) fn err<E: std::fmt::Debug>(what: &str) -> impl FnOnce(E) -> String + '_ {
-    move |e| format!("{what}: {e:?}")
-}
-
 impl Fixture {
     /// An erased flash for `setup`.
-    pub fn empty(setup: OwnedBootConfig) -> Result<Self, String> {
-        let flash = new_flash(&setup).map_err(err("flash"))?;
+    pub fn empty(setup: OwnedBootConfig) -> Result<Self, ScenarioError> {
+        let flash = new_flash(&setup)?;
         Ok(Self {
             setup,
             flash,
@@ -58,20 +55,20 @@ impl Fixture {
 
     /// Programs `bytes` at `area + off` (padded with the erased value to the
     /// write size), on erased flash.
-    pub fn install(&mut self, area: Area, off: u32, bytes: &[u8]) -> Result<(), String> {
+    pub fn install(&mut self, area: Area, off: u32, bytes: &[u8]) -> Result<(), ScenarioError> {
         let w = self.setup.write_size as usize;
         let mut buf = bytes.to_vec();
         buf.resize(buf.len().div_ceil(w) * w, self.setup.erased_val);
         if off as usize + buf.len() > area.size as usize {
-            return Err(format!("{} bytes do not fit in the slot", bytes.len()));
+            return Err(ScenarioError::DoesNotFit { bytes: bytes.len() });
         }
         self.flash
             .write(area.offset + off, &buf)
-            .map_err(err("installing image"))
+            .map_err(flash("installing image"))
     }
 
     /// imgtool `--pad`: the trailer magic at the end of `area`.
-    pub fn mark_magic(&mut self, area: Area) -> Result<(), String> {
+    pub fn mark_magic(&mut self, area: Area) -> Result<(), ScenarioError> {
         let a = self.setup.max_align;
         let len = 16u32.div_ceil(a) * a;
         let mut buf = vec![self.setup.erased_val; len as usize];
@@ -80,18 +77,18 @@ impl Fixture {
         buf[start..].copy_from_slice(&magic);
         self.flash
             .write(area.offset + area.size - len, &buf)
-            .map_err(err("writing magic"))
+            .map_err(flash("writing magic"))
     }
 
     /// imgtool `--confirm`: image_ok at `S - (ALIGN_UP(16, A) + A)`.
-    pub fn mark_image_ok(&mut self, area: Area) -> Result<(), String> {
+    pub fn mark_image_ok(&mut self, area: Area) -> Result<(), ScenarioError> {
         let a = self.setup.max_align;
         let off = area.size - (16u32.div_ceil(a) * a + a);
         let mut buf = vec![self.setup.erased_val; self.setup.write_size as usize];
         buf[0] = 0x01;
         self.flash
             .write(area.offset + off, &buf)
-            .map_err(err("writing image_ok"))
+            .map_err(flash("writing image_ok"))
     }
 
     /// Whether `area + off` holds exactly `image`.
@@ -113,16 +110,16 @@ impl Fixture {
     }
 
     /// One boot; `Ok` with the response, `Err` with the reason.
-    pub fn boot(&mut self) -> Result<mcuboot_boot::BootResponse, String> {
+    pub fn boot(&mut self) -> Result<mcuboot_boot::BootResponse, ScenarioError> {
         self.flash.power_cycle();
         self.setup
             .boot(&mut self.flash)
-            .map_err(|e| format!("boot failed: {e}"))
+            .map_err(ScenarioError::Boot)
     }
 
     /// One boot with the power cut at operation `at` (1-based); `Ok(true)`
     /// when it was interrupted, `Ok(false)` when it finished first.
-    pub fn boot_cut(&mut self, at: u64, mode: CutMode) -> Result<bool, String> {
+    pub fn boot_cut(&mut self, at: u64, mode: CutMode) -> Result<bool, ScenarioError> {
         self.flash.power_cycle();
         self.flash.arm_power_cut(at, mode);
         let r = self.setup.boot(&mut self.flash);
@@ -130,7 +127,7 @@ impl Fixture {
         match r {
             Err(BootError::Flash(FlashError::PowerLost { .. })) => Ok(true),
             Ok(_) => Ok(false),
-            Err(e) => Err(format!("cut boot failed otherwise: {e}")),
+            Err(e) => Err(ScenarioError::CutBoot(e)),
         }
     }
 
@@ -142,7 +139,7 @@ impl Fixture {
         magic: Option<MagicState>,
         image_ok: Option<FlagState>,
         copy_done: Option<FlagState>,
-    ) -> Result<(), String> {
+    ) -> Result<(), ScenarioError> {
         if self.setup.strategy == UpgradeStrategy::OverwriteOnly {
             return Ok(());
         }
@@ -150,16 +147,24 @@ impl Fixture {
             let t = self
                 .setup
                 .trailer(&mut self.flash, image, slot)
-                .map_err(|e| format!("reading trailer: {e}"))?;
+                .map_err(|source| ScenarioError::Call {
+                    call: "reading trailer",
+                    source,
+                })?;
             let ok = magic.is_none_or(|m| m == t.magic)
                 && image_ok.is_none_or(|f| f == t.image_ok)
                 && copy_done.is_none_or(|f| f == t.copy_done);
             if !ok {
-                return Err(format!(
-                    "image {image} {slot:?} trailer is magic {:?} image_ok {:?} copy_done {:?}, \
-                     expected {magic:?} {image_ok:?} {copy_done:?}",
-                    t.magic, t.image_ok, t.copy_done
-                ));
+                return Err(ScenarioError::Trailer {
+                    image,
+                    slot,
+                    magic: t.magic,
+                    image_ok: t.image_ok,
+                    copy_done: t.copy_done,
+                    expected_magic: magic,
+                    expected_image_ok: image_ok,
+                    expected_copy_done: copy_done,
+                });
             }
         }
         Ok(())
@@ -173,7 +178,7 @@ pub fn upgrade_fixture(
     combo_setup: OwnedBootConfig,
     maker: &dyn ImageMaker,
     permanent: bool,
-) -> Result<Fixture, String> {
+) -> Result<Fixture, ScenarioError> {
     let mut fx = Fixture::empty(combo_setup)?;
     for image in 0..fx.setup.images.len() {
         let seed = image as u32 * 16;
@@ -199,14 +204,6 @@ pub fn upgrade_fixture(
         fx.upgrades.push(Some(b));
     }
     Ok(fx)
-}
-
-pub(super) fn expect(cond: bool, what: &str) -> Result<(), String> {
-    if cond {
-        Ok(())
-    } else {
-        Err(what.to_string())
-    }
 }
 
 pub(super) fn all_primaries(fx: &Fixture, upgraded: bool) -> bool {

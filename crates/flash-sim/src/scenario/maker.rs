@@ -4,6 +4,8 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use super::error::MakeError;
+
 /// What an image looks like; the maker turns it into signed bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ImageSpec {
@@ -52,7 +54,11 @@ pub trait ImageMaker: Sync {
     /// Name for labels (`imgtool`, `espboot`).
     fn name(&self) -> &str;
     /// The image bytes for `spec`.
-    fn make(&self, spec: &ImageSpec) -> Result<Vec<u8>, String>;
+    ///
+    /// # Errors
+    /// Whatever the maker reports (boxed: makers run tools or libraries of
+    /// their own).
+    fn make(&self, spec: &ImageSpec) -> Result<Vec<u8>, MakeError>;
 }
 
 /// Caches another maker's images.
@@ -75,7 +81,7 @@ impl<M: ImageMaker> ImageMaker for CachedMaker<M> {
     fn name(&self) -> &str {
         self.inner.name()
     }
-    fn make(&self, spec: &ImageSpec) -> Result<Vec<u8>, String> {
+    fn make(&self, spec: &ImageSpec) -> Result<Vec<u8>, MakeError> {
         if let Some(hit) = self.cache.lock().ok().and_then(|c| c.get(spec).cloned()) {
             return Ok(hit);
         }
@@ -95,12 +101,9 @@ impl ImageMaker for OwnMaker {
         "espboot"
     }
 
-    fn make(&self, spec: &ImageSpec) -> Result<Vec<u8>, String> {
+    fn make(&self, spec: &ImageSpec) -> Result<Vec<u8>, MakeError> {
         use mcuboot_image::sign::{ImageBuilder, SecurityCounter, SignOptions};
-        let parse = |v: &str| {
-            v.parse::<mcuboot_image::ImageVersion>()
-                .map_err(|e| format!("version {v:?}: {e:?}"))
-        };
+        let parse = |v: &str| v.parse::<mcuboot_image::ImageVersion>();
         let mut opts = SignOptions::new(parse(&spec.version)?, 32, 0x100_0000);
         opts.pad_header = true;
         opts.security_counter = spec.security_counter.map(SecurityCounter::Value);
@@ -112,6 +115,6 @@ impl ImageMaker for OwnMaker {
         }
         ImageBuilder::new(&opts)
             .to_vec(spec.payload())
-            .map_err(|e| format!("building image: {e}"))
+            .map_err(MakeError::from)
     }
 }

@@ -18,11 +18,13 @@ use mcuboot_boot::owned::OwnedBootConfig;
 use mcuboot_boot::{Area, DowngradePrevention, ImageSlots, UpgradeStrategy};
 
 mod dependency;
+mod error;
 mod fixture;
 mod maker;
 mod upgrade;
 
 pub use dependency::{dependency_combo, DepTest, DepType, TEST_DEPS};
+pub use error::{MakeError, ScenarioError};
 pub use fixture::{upgrade_fixture, Fixture, PRIMARY_PAYLOAD, UPGRADE_PAYLOAD};
 pub use maker::{CachedMaker, ImageMaker, ImageSpec, OwnMaker};
 pub use upgrade::{
@@ -229,7 +231,7 @@ impl Report {
 /// Runs `scenario` on every combination (in parallel) and collects results.
 pub fn run_all(
     combos: &[Combo],
-    scenario: &(dyn Fn(&Combo) -> Result<Verdict, String> + Sync),
+    scenario: &(dyn Fn(&Combo) -> Result<Verdict, ScenarioError> + Sync),
 ) -> Report {
     let results = Mutex::new(Vec::new());
     let next = std::sync::atomic::AtomicUsize::new(0);
@@ -243,7 +245,7 @@ pub fn run_all(
                 let Some(combo) = combos.get(i) else { break };
                 let outcome =
                     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| scenario(combo)))
-                        .unwrap_or_else(|_| Err("panicked".to_string()));
+                        .unwrap_or_else(|_| Err(ScenarioError::Panicked));
                 if let Ok(mut r) = results.lock() {
                     r.push((combo.label(), outcome));
                 }

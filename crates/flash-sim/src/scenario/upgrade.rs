@@ -5,8 +5,9 @@
 use mcuboot_boot::owned::OwnedBootConfig;
 use mcuboot_boot::{DowngradePrevention, FlagState, MagicState, Slot, UpgradeStrategy};
 
+use super::error::{expect, ScenarioError};
 use super::fixture::{
-    all_primaries, all_secondaries_hold_originals, err, expect, is_swap, upgrade_fixture, Fixture,
+    all_primaries, all_secondaries_hold_originals, is_swap, upgrade_fixture, Fixture,
     PRIMARY_PAYLOAD, UPGRADE_PAYLOAD,
 };
 use super::{ImageMaker, ImageSpec, Verdict};
@@ -22,7 +23,7 @@ pub fn basic_upgrade_ops(
     setup: &OwnedBootConfig,
     maker: &dyn ImageMaker,
     permanent: bool,
-) -> Result<u64, String> {
+) -> Result<u64, ScenarioError> {
     let mut fx = upgrade_fixture(setup.clone(), maker, permanent)?;
     fx.boot()?;
     expect(
@@ -37,7 +38,7 @@ pub fn basic_upgrade_ops(
 pub fn bad_secondary_slot(
     setup: &OwnedBootConfig,
     maker: &dyn ImageMaker,
-) -> Result<Verdict, String> {
+) -> Result<Verdict, ScenarioError> {
     let mut fx = upgrade_fixture_with(setup.clone(), maker, |b| {
         // Flip a payload byte: the SHA-256 TLV no longer matches.
         if let Some(x) = b.get_mut(0x40) {
@@ -59,7 +60,7 @@ pub(super) fn upgrade_fixture_with(
     setup: OwnedBootConfig,
     maker: &dyn ImageMaker,
     tamper: impl Fn(&mut Vec<u8>),
-) -> Result<Fixture, String> {
+) -> Result<Fixture, ScenarioError> {
     let mut fx = Fixture::empty(setup)?;
     let a = maker.make(&ImageSpec::new(1, PRIMARY_PAYLOAD, "0.0.1+0"))?;
     let mut b = maker.make(&ImageSpec::new(2, UPGRADE_PAYLOAD, "1.0.1+1"))?;
@@ -79,7 +80,7 @@ pub(super) fn upgrade_fixture_with(
 pub fn secondary_trailer_leftover(
     setup: &OwnedBootConfig,
     maker: &dyn ImageMaker,
-) -> Result<Verdict, String> {
+) -> Result<Verdict, ScenarioError> {
     let mut fx = Fixture::empty(setup.clone())?;
     let a = maker.make(&ImageSpec::new(1, PRIMARY_PAYLOAD, "0.0.1+0"))?;
     let slots = fx.setup.images[0];
@@ -98,7 +99,10 @@ pub fn secondary_trailer_leftover(
 
 /// `bootstrap`: an empty primary is filled from the secondary
 /// (`MCUBOOT_BOOTSTRAP`).
-pub fn bootstrap(setup: &OwnedBootConfig, maker: &dyn ImageMaker) -> Result<Verdict, String> {
+pub fn bootstrap(
+    setup: &OwnedBootConfig,
+    maker: &dyn ImageMaker,
+) -> Result<Verdict, ScenarioError> {
     let mut setup = setup.clone();
     setup.bootstrap = true;
     let mut fx = Fixture::empty(setup)?;
@@ -124,22 +128,25 @@ fn oversized_image(
     maker: &dyn ImageMaker,
     image: usize,
     seed: u32,
-) -> Result<Vec<u8>, String> {
-    let mut probe_flash = new_flash(setup).map_err(err("flash"))?;
+) -> Result<Vec<u8>, ScenarioError> {
+    let mut probe_flash = new_flash(setup)?;
     let max = setup
         .with_config(|cfg| mcuboot_boot::max_image_size(&mut probe_flash, cfg, image))
-        .map_err(|e| format!("max_image_size: {e}"))?;
+        .map_err(|source| ScenarioError::Call {
+            call: "max_image_size",
+            source,
+        })?;
     let probe = maker.make(&ImageSpec::new(seed, 0x100, "1.0.1+1"))?;
     let overhead = probe.len() as u32 - 0x100;
-    let payload = (max + 8)
-        .checked_sub(overhead)
-        .ok_or("slot too small for an oversized image")?;
+    let payload = (max + 8).checked_sub(overhead).ok_or(ScenarioError::Check(
+        "slot too small for an oversized image",
+    ))?;
     let img = maker.make(&ImageSpec::new(seed, payload, "1.0.1+1"))?;
     if img.len() as u32 <= max {
-        return Err(format!(
-            "oversized image is only {} bytes (max {max})",
-            img.len()
-        ));
+        return Err(ScenarioError::NotOversized {
+            len: img.len(),
+            max,
+        });
     }
     Ok(img)
 }
@@ -149,7 +156,7 @@ fn oversized_image(
 pub fn oversized_bootstrap(
     setup: &OwnedBootConfig,
     maker: &dyn ImageMaker,
-) -> Result<Verdict, String> {
+) -> Result<Verdict, ScenarioError> {
     let mut setup = setup.clone();
     setup.bootstrap = true;
     let big = oversized_image(&setup, maker, 0, 3)?;
@@ -171,7 +178,10 @@ pub fn oversized_bootstrap(
     let t = fx
         .setup
         .trailer(&mut fx.flash, 0, Slot::Primary)
-        .map_err(|e| e.to_string())?;
+        .map_err(|source| ScenarioError::Call {
+            call: "reading trailer",
+            source,
+        })?;
     expect(
         !(t.magic == GOOD && t.image_ok == SET && t.copy_done == SET),
         "primary trailer says an image was installed",
@@ -184,7 +194,7 @@ pub fn oversized_bootstrap(
 pub fn oversized_secondary_slot(
     setup: &OwnedBootConfig,
     maker: &dyn ImageMaker,
-) -> Result<Verdict, String> {
+) -> Result<Verdict, ScenarioError> {
     let big = oversized_image(setup, maker, 0, 4)?;
     let mut fx = Fixture::empty(setup.clone())?;
     let a = maker.make(&ImageSpec::new(1, PRIMARY_PAYLOAD, "0.0.1+0"))?;
@@ -213,7 +223,7 @@ pub fn oversized_secondary_slot(
 pub fn norevert_newimage(
     setup: &OwnedBootConfig,
     maker: &dyn ImageMaker,
-) -> Result<Verdict, String> {
+) -> Result<Verdict, ScenarioError> {
     let mut fx = Fixture::empty(setup.clone())?;
     let a = maker.make(&ImageSpec::new(1, PRIMARY_PAYLOAD, "0.0.1+0"))?;
     let slots = fx.setup.images[0];
@@ -231,7 +241,10 @@ pub fn norevert_newimage(
 
 /// `basic_revert`: a TEST upgrade that is never confirmed reverts; after 2,
 /// 3 and 4 boots the original image is back.
-pub fn basic_revert(setup: &OwnedBootConfig, maker: &dyn ImageMaker) -> Result<Verdict, String> {
+pub fn basic_revert(
+    setup: &OwnedBootConfig,
+    maker: &dyn ImageMaker,
+) -> Result<Verdict, ScenarioError> {
     if !is_swap(setup) {
         return Ok(Verdict::NotApplicable("overwrite-only never reverts"));
     }
@@ -245,16 +258,15 @@ pub fn basic_revert(setup: &OwnedBootConfig, maker: &dyn ImageMaker) -> Result<V
         for _ in 1..count {
             fx.boot()?;
         }
-        expect(
-            all_primaries(&fx, false),
-            &format!("not reverted after {count} boots"),
-        )?;
+        if !all_primaries(&fx, false) {
+            return Err(ScenarioError::NotReverted { boots: count });
+        }
     }
     Ok(Verdict::Pass)
 }
 
 /// `norevert`: a TEST upgrade confirmed by the application stays.
-pub fn norevert(setup: &OwnedBootConfig, maker: &dyn ImageMaker) -> Result<Verdict, String> {
+pub fn norevert(setup: &OwnedBootConfig, maker: &dyn ImageMaker) -> Result<Verdict, ScenarioError> {
     if !is_swap(setup) {
         return Ok(Verdict::NotApplicable("overwrite-only never reverts"));
     }
@@ -267,7 +279,10 @@ pub fn norevert(setup: &OwnedBootConfig, maker: &dyn ImageMaker) -> Result<Verdi
     for image in 0..fx.setup.images.len() {
         fx.setup
             .set_confirmed(&mut fx.flash, image)
-            .map_err(|e| format!("set_confirmed: {e}"))?;
+            .map_err(|source| ScenarioError::Call {
+                call: "set_confirmed",
+                source,
+            })?;
     }
     fx.check_trailer(Slot::Primary, Some(GOOD), Some(SET), Some(SET))?;
     fx.boot()?;
@@ -276,7 +291,7 @@ pub fn norevert(setup: &OwnedBootConfig, maker: &dyn ImageMaker) -> Result<Verdi
     Ok(Verdict::Pass)
 }
 
-pub(super) fn check_perm_done(fx: &mut Fixture) -> Result<(), String> {
+pub(super) fn check_perm_done(fx: &mut Fixture) -> Result<(), ScenarioError> {
     expect(all_primaries(fx, true), "primary is not the new image")?;
     fx.check_trailer(Slot::Primary, Some(GOOD), Some(SET), Some(SET))?;
     fx.check_trailer(Slot::Secondary, Some(MUNSET), Some(UNSET), Some(UNSET))?;
@@ -295,7 +310,7 @@ pub fn perm_with_fails(
     setup: &OwnedBootConfig,
     maker: &dyn ImageMaker,
     mode: CutMode,
-) -> Result<Verdict, String> {
+) -> Result<Verdict, ScenarioError> {
     let total = basic_upgrade_ops(setup, maker, true)?;
     let base = upgrade_fixture(setup.clone(), maker, true)?;
     let mut fx = base;
@@ -309,22 +324,28 @@ pub fn perm_with_fails(
             check_perm_done(&mut fx)
         })();
         if let Err(e) = r {
-            failures.push(format!("cut at {i}/{total}: {e}"));
+            failures.push(ScenarioError::AtCut {
+                at: i,
+                total,
+                source: Box::new(e),
+            });
         }
     }
     summarize(failures, total)
 }
 
-pub(super) fn summarize(failures: Vec<String>, total: u64) -> Result<Verdict, String> {
-    if failures.is_empty() {
-        Ok(Verdict::Pass)
-    } else {
-        Err(format!(
-            "{} of {} cut points failed; first: {}",
-            failures.len(),
-            total.saturating_sub(1),
-            failures[0]
-        ))
+pub(super) fn summarize(
+    failures: Vec<ScenarioError>,
+    total: u64,
+) -> Result<Verdict, ScenarioError> {
+    let failed = failures.len();
+    match failures.into_iter().next() {
+        None => Ok(Verdict::Pass),
+        Some(first) => Err(ScenarioError::Cuts {
+            failed,
+            points: total.saturating_sub(1),
+            first: Box::new(first),
+        }),
     }
 }
 
@@ -335,7 +356,7 @@ pub fn revert_with_fails(
     setup: &OwnedBootConfig,
     maker: &dyn ImageMaker,
     mode: CutMode,
-) -> Result<Verdict, String> {
+) -> Result<Verdict, ScenarioError> {
     if !is_swap(setup) {
         return Ok(Verdict::NotApplicable("overwrite-only never reverts"));
     }
@@ -382,7 +403,11 @@ pub fn revert_with_fails(
             )
         })();
         if let Err(e) = r {
-            failures.push(format!("cut at {i}/{total}: {e}"));
+            failures.push(ScenarioError::AtCut {
+                at: i,
+                total,
+                source: Box::new(e),
+            });
         }
     }
     summarize(failures, total)
@@ -395,7 +420,7 @@ pub fn perm_with_cuts(
     setup: &OwnedBootConfig,
     maker: &dyn ImageMaker,
     cuts: &[(u64, CutMode)],
-) -> Result<Verdict, String> {
+) -> Result<Verdict, ScenarioError> {
     let mut fx = upgrade_fixture(setup.clone(), maker, true)?;
     for &(at, mode) in cuts {
         if !fx.boot_cut(at.max(1), mode)? {
@@ -414,7 +439,7 @@ pub fn downgrade_prevention(
     setup: &OwnedBootConfig,
     maker: &dyn ImageMaker,
     policy: DowngradePrevention,
-) -> Result<Verdict, String> {
+) -> Result<Verdict, ScenarioError> {
     let mut setup = setup.clone();
     setup.downgrade = policy;
     let mut fx = Fixture::empty(setup)?;
@@ -468,7 +493,7 @@ pub fn downgrade_equal_allowed(
     setup: &OwnedBootConfig,
     maker: &dyn ImageMaker,
     policy: DowngradePrevention,
-) -> Result<Verdict, String> {
+) -> Result<Verdict, ScenarioError> {
     let mut setup = setup.clone();
     setup.downgrade = policy;
     let mut fx = Fixture::empty(setup)?;

@@ -11,7 +11,7 @@ use mcuboot_boot::{BootError, BootResponse, Slot, UpgradeStrategy};
 use serde::Serialize;
 
 use crate::flash::{CutMode, FlashError, FlashOp, SimFlash};
-use crate::run::{boot_with, slot_states, BootReport, RunError, RunningImage, SlotState};
+use crate::run::{boot_outcome, slot_states, BootReport, RunError, RunningImage, SlotState};
 
 pub mod failure;
 mod memo;
@@ -152,12 +152,13 @@ pub fn sweep_flash_with(
     let started = Instant::now();
     let mut reference = flash.clone();
     reference.start_recording();
-    let ref_report = boot_with(setup, &mut reference, None);
+    let (ref_result, ref_report) = boot_outcome(setup, &mut reference, None);
     let log = reference.take_recording();
+    if let Err(e) = ref_result {
+        return Err(RunError::ReferenceFails(e));
+    }
     if !ref_report.booted {
-        return Err(RunError::ReferenceFails(
-            ref_report.error.clone().unwrap_or_default(),
-        ));
+        return Err(RunError::NothingBooted);
     }
     let ops = ref_report.flash_ops;
     if log.len() as u64 != ops {

@@ -104,7 +104,7 @@ impl NorFlashError for FlashError {
     }
 }
 
-/// The simulated NOR flash. Implements [`NorFlash`] with `WRITE_SIZE = 1`
+/// The simulated NOR flash. Implements [`NorFlash`](embedded_storage::nor_flash::NorFlash) with `WRITE_SIZE = 1`
 /// and `ERASE_SIZE = 1`; the real geometry is enforced at run time.
 #[derive(Debug, Clone)]
 pub struct SimFlash {

@@ -19,6 +19,7 @@ use esp_image::Chip;
 use esp_secure::flash_encryption::{FlashCrypt, FlashEncryptionKey};
 use esp_secure::sbv2;
 use esp_secure::sbv2::{SigningKey as Sbv2Key, SigningScheme};
+use mcuboot_boot::SwapType;
 use mcuboot_image::keys::{KeyType, PrivateKey};
 use mcuboot_image::sign::{ImageBuilder, KeySigner, SignOptions, Trailer};
 use mcuboot_image::ImageVersion;
@@ -233,11 +234,11 @@ fn expect_running(report: &BootReport, version: &str, swap: &str) -> StepResult 
         ));
     }
     let running = report.images.first().map(|i| i.version.as_str());
-    if running != Some(version) || report.swap != swap {
+    if running != Some(version) || report.swap.name() != swap {
         return Err(format!(
             "expected {version} after a '{swap}' boot, got {} after '{}'",
             running.unwrap_or("nothing"),
-            report.swap
+            report.swap.name()
         ));
     }
     Ok(vec![format!("boot: {}", report.summary())])
@@ -654,11 +655,11 @@ impl Demo {
         self.app_call(AppCall::SetPending { permanent: true })?;
         let report = self.power_on().boot;
         let running = report.images.first().map(|i| i.version.as_str());
-        if running != Some("1.1.0+0") || report.swap == "perm" {
+        if running != Some("1.1.0+0") || report.swap == SwapType::Perm {
             return Err(format!(
                 "the downgrade was not refused: running {}, swap '{}'",
                 running.unwrap_or("nothing"),
-                report.swap
+                report.swap.name()
             ));
         }
         Ok(vec![

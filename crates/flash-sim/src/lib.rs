@@ -40,7 +40,7 @@
 //! // The uninterrupted boot swaps in the upgrade.
 //! let report = boot_with(&fixture.setup, &mut fixture.flash.clone(), None);
 //! assert!(report.booted);
-//! assert_eq!(report.swap, "perm");
+//! assert_eq!(report.swap, mcuboot_boot::SwapType::Perm);
 //!
 //! // Cut the power at each of its flash operations: every resuming boot
 //! // ends like the uninterrupted one.

@@ -259,8 +259,8 @@ fn slice<'d>(data: &'d [u8], range: &Option<Range<u32>>) -> Option<&'d [u8]> {
 pub struct RunningImage {
     /// Image index.
     pub image: usize,
-    /// `primary` or `secondary`.
-    pub slot: &'static str,
+    /// The slot it runs from (`primary` or `secondary` in JSON).
+    pub slot: Slot,
     /// `maj.min.rev+build`.
     pub version: String,
 }
@@ -290,11 +290,11 @@ pub struct BootReport {
     /// The images chosen to run.
     pub images: Vec<RunningImage>,
     /// Swap type of image 0 acted upon (`none|test|perm|revert|fail`).
-    pub swap: &'static str,
+    pub swap: SwapType,
     /// Swap type per image.
-    pub swaps: Vec<&'static str>,
+    pub swaps: Vec<SwapType>,
     /// Per image: the type of an interrupted swap this boot finished.
-    pub resumed: Vec<Option<&'static str>>,
+    pub resumed: Vec<Option<SwapType>>,
     /// Sectors erased.
     pub erases: u64,
     /// Bytes programmed.
@@ -331,7 +331,9 @@ impl BootReport {
         };
         format!(
             "{state}; swap {}; {} erases, {} bytes written, {} flash ops, {:.1} ms modelled flash time",
-            self.swap, self.erases, self.bytes_written, self.flash_ops, self.flash_time_ms
+            self.swap.name(),
+            self.erases,
+            self.bytes_written, self.flash_ops, self.flash_time_ms
         )
     }
 
@@ -357,10 +359,7 @@ impl BootReport {
                     .flatten()
                     .map(|b| RunningImage {
                         image: b.image,
-                        slot: match b.slot {
-                            Slot::Primary => "primary",
-                            Slot::Secondary => "secondary",
-                        },
+                        slot: b.slot,
                         version: b.header.version.to_string(),
                     })
                     .collect();
@@ -368,12 +367,8 @@ impl BootReport {
                 (
                     !images.is_empty(),
                     images,
-                    rsp.swap.iter().take(n).map(|s| s.name()).collect(),
-                    rsp.resumed
-                        .iter()
-                        .take(n)
-                        .map(|r| r.map(SwapType::name))
-                        .collect(),
+                    rsp.swap.iter().take(n).copied().collect(),
+                    rsp.resumed.iter().take(n).copied().collect(),
                     None,
                 )
             }
@@ -382,7 +377,7 @@ impl BootReport {
         Self {
             booted,
             images,
-            swap: swaps.first().copied().unwrap_or("none"),
+            swap: swaps.first().copied().unwrap_or(SwapType::None),
             swaps,
             resumed,
             erases: totals.erases,

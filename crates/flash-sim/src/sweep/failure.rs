@@ -181,7 +181,7 @@ fn images_text(images: &[RunningImage]) -> String {
     }
     images
         .iter()
-        .map(|i| format!("image {} {} ({})", i.image, i.version, i.slot))
+        .map(|i| format!("image {} {} ({})", i.image, i.version, slot_label(i.slot)))
         .collect::<Vec<_>>()
         .join(", ")
 }

@@ -343,13 +343,17 @@ impl BootReport {
     ) -> Self {
         match result {
             Ok(rsp) => Self::from_outcome(Ok(rsp), flash),
-            Err(e) => Self::from_outcome(Err(e.to_string()), flash),
+            Err(e) => Self::from_outcome(Err(e), flash),
         }
     }
 
     /// The report of a boot that ended with `outcome` (the boot core's
-    /// response, or why nothing runs), with `flash`'s counters.
-    pub fn from_outcome(outcome: Result<&BootResponse, String>, flash: &SimFlash) -> Self {
+    /// response, or why nothing runs: a boot-core error, or a chip model's
+    /// own reason), with `flash`'s counters.
+    pub fn from_outcome(
+        outcome: Result<&BootResponse, &dyn std::fmt::Display>,
+        flash: &SimFlash,
+    ) -> Self {
         let totals = flash.total_counters();
         let (booted, images, swaps, resumed, error) = match outcome {
             Ok(rsp) => {
@@ -372,7 +376,13 @@ impl BootReport {
                     None,
                 )
             }
-            Err(e) => (false, Vec::new(), Vec::new(), Vec::new(), Some(e)),
+            Err(e) => (
+                false,
+                Vec::new(),
+                Vec::new(),
+                Vec::new(),
+                Some(e.to_string()),
+            ),
         };
         Self {
             booted,

@@ -218,9 +218,9 @@ pub fn power_on(device: &mut Device, cut: Option<(u64, CutMode)>) -> ChipBootRep
     };
     let boot = match &outcome {
         Ok(rsp) => BootReport::from_outcome(Ok(rsp), flash),
-        Err(Stop::Failed(msg)) => BootReport::from_outcome(Err(msg.clone()), flash),
-        Err(Stop::PowerLost) => BootReport::from_outcome(Err("power lost".into()), flash),
-        Err(Stop::Reset) => BootReport::from_outcome(Err("reset loop".into()), flash),
+        Err(Stop::Failed(msg)) => BootReport::from_outcome(Err(msg), flash),
+        Err(Stop::PowerLost) => BootReport::from_outcome(Err(&"power lost"), flash),
+        Err(Stop::Reset) => BootReport::from_outcome(Err(&"reset loop"), flash),
     };
     flash.power_cycle();
     let PowerOn {

@@ -21,6 +21,8 @@ mod dependency;
 mod error;
 mod fixture;
 mod maker;
+#[cfg(test)]
+mod tests;
 mod upgrade;
 
 pub use dependency::{dependency_combo, DepTest, DepType, TEST_DEPS};
@@ -202,10 +204,10 @@ pub enum Verdict {
 pub struct Report {
     /// Labels of the combinations that passed.
     pub passed: Vec<String>,
-    /// `label: why` of the combinations the scenario does not apply to.
-    pub not_applicable: Vec<String>,
-    /// `label: failure` of the failed combinations.
-    pub failed: Vec<String>,
+    /// Labels of the combinations the scenario does not apply to, and why.
+    pub not_applicable: Vec<(String, &'static str)>,
+    /// Labels of the failed combinations, and why they failed.
+    pub failed: Vec<(String, ScenarioError)>,
 }
 
 impl Report {
@@ -222,7 +224,11 @@ impl Report {
             if self.failed.is_empty() {
                 "nothing passed".to_string()
             } else {
-                self.failed.join("\n  ")
+                self.failed
+                    .iter()
+                    .map(|(label, e)| format!("{label}: {e}"))
+                    .collect::<Vec<_>>()
+                    .join("\n  ")
             }
         );
     }
@@ -258,10 +264,8 @@ pub fn run_all(
     for (label, outcome) in results {
         match outcome {
             Ok(Verdict::Pass) => report.passed.push(label),
-            Ok(Verdict::NotApplicable(why)) => {
-                report.not_applicable.push(format!("{label}: {why}"))
-            }
-            Err(e) => report.failed.push(format!("{label}: {e}")),
+            Ok(Verdict::NotApplicable(why)) => report.not_applicable.push((label, why)),
+            Err(e) => report.failed.push((label, e)),
         }
     }
     report

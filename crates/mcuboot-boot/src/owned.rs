@@ -161,3 +161,53 @@ impl OwnedBootConfig {
         self.with_config(|cfg| crate::read_trailer(flash, cfg, image, slot))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(sector_runs: Vec<(u32, u32)>) -> OwnedBootConfig {
+        OwnedBootConfig {
+            images: alloc::vec![ImageSlots {
+                primary: Area::new(0x20000, 0x20000),
+                secondary: Area::new(0x40000, 0x20000),
+            }],
+            scratch: Some(Area::new(0x60000, 0x20000)),
+            strategy: UpgradeStrategy::SwapScratch,
+            downgrade: DowngradePrevention::Off,
+            write_size: 4,
+            max_align: 8,
+            erased_val: 0xff,
+            max_sectors: 128,
+            bootstrap: false,
+            keys: alloc::vec![alloc::vec![1, 2, 3]],
+            signature: None,
+            sector_runs,
+        }
+    }
+
+    /// One run is lent as a uniform layout, several as runs with their
+    /// start addresses; the keys and fields are passed through.
+    #[test]
+    fn lends_the_sector_map_and_keys() {
+        let uniform = config(alloc::vec![(0x1000, 128)]);
+        assert_eq!(uniform.flash_size(), Some(0x80000));
+        uniform.with_config(|cfg| {
+            assert_eq!(cfg.sectors, SectorLayout::Uniform(0x1000));
+            assert_eq!(cfg.keys, &[&[1u8, 2, 3][..]]);
+            assert_eq!(cfg.check(), Ok(()));
+        });
+        // STM32F4-like: 4 x 16 KiB, 64 KiB, 3 x 128 KiB.
+        let mixed = config(alloc::vec![(0x4000, 4), (0x10000, 1), (0x20000, 3)]);
+        assert_eq!(mixed.flash_size(), Some(0x80000));
+        mixed.with_config(|cfg| {
+            let SectorLayout::Runs(runs) = cfg.sectors else {
+                panic!("expected runs, got {:?}", cfg.sectors);
+            };
+            let starts: alloc::vec::Vec<u32> = runs.iter().map(|r| r.start).collect();
+            assert_eq!(starts, [0, 0x10000, 0x20000]);
+            assert_eq!(cfg.check(), Ok(()));
+        });
+        assert_eq!(config(alloc::vec![(0x8000_0000, 2)]).flash_size(), None);
+    }
+}

@@ -15,10 +15,13 @@
 //!   on a flash ([`run::boot_with`]) and its [`run::BootReport`].
 //! - [`sweep`]: the power-cut sweep ([`sweep::sweep_flash`]): a cut at
 //!   every flash operation of a boot, then a resuming boot checked against
-//!   the uninterrupted outcome.
+//!   the uninterrupted outcome; each failed point is a typed
+//!   [`sweep::SweepFailure`] (operation, cut mode, hazard, and what was
+//!   expected and observed), serializable for reports.
 //! - [`scenario`]: MCUboot's simulator scenarios over every configuration
 //!   (strategy × sector layout × write size × erased value), with images
-//!   from any [`scenario::ImageMaker`].
+//!   from any [`scenario::ImageMaker`]; failures are
+//!   [`scenario::ScenarioError`]s.
 //!
 //! # Example
 //!

@@ -21,7 +21,8 @@
 //! - [`scenario`]: MCUboot's simulator scenarios over every configuration
 //!   (strategy × sector layout × write size × erased value), with images
 //!   from any [`scenario::ImageMaker`]; failures are
-//!   [`scenario::ScenarioError`]s.
+//!   [`scenario::ScenarioError`]s. Behind the default `scenario` feature
+//!   (it signs images with `mcuboot-image`'s host-side signer).
 //!
 //! # Example
 //!
@@ -71,5 +72,6 @@
 
 pub mod flash;
 pub mod run;
+#[cfg(feature = "scenario")]
 pub mod scenario;
 pub mod sweep;

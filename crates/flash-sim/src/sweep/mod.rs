@@ -16,7 +16,7 @@ use crate::run::{boot_outcome, slot_states, BootReport, RunError, RunningImage, 
 pub mod failure;
 mod memo;
 
-#[cfg(test)]
+#[cfg(all(test, feature = "scenario"))]
 mod tests;
 
 pub use failure::{Failure, Hazard, SweepFailure};

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use mcuboot_boot::{DowngradePrevention, UpgradeStrategy};
 use serde::{Deserialize, Serialize};
 
 use crate::device::{embedded_key_der, EmbeddedKey};
@@ -368,54 +369,6 @@ impl fmt::Display for Span {
     }
 }
 
-/// The upgrade strategy selected by the config (mcuboot_config.h of the
-/// port: `CONFIG_ESP_BOOT_SWAP_USING_SCRATCH` is the default).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-#[non_exhaustive]
-pub enum Strategy {
-    SwapScratch,
-    SwapMove,
-    SwapOffset,
-    OverwriteOnly,
-}
-
-impl Strategy {
-    /// Every strategy the simulator runs.
-    pub const ALL: [Strategy; 4] = [
-        Strategy::SwapScratch,
-        Strategy::SwapMove,
-        Strategy::SwapOffset,
-        Strategy::OverwriteOnly,
-    ];
-
-    /// Short label (`swap-scratch`, ...).
-    pub fn label(self) -> &'static str {
-        match self {
-            Strategy::SwapScratch => "swap-scratch",
-            Strategy::SwapMove => "swap-move",
-            Strategy::SwapOffset => "swap-offset",
-            Strategy::OverwriteOnly => "overwrite-only",
-        }
-    }
-}
-
-impl fmt::Display for Strategy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.label())
-    }
-}
-
-/// Downgrade prevention (`CONFIG_ESP_DOWNGRADE_PREVENTION[_SECURITY_COUNTER]`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-#[non_exhaustive]
-pub enum Downgrade {
-    Off,
-    Version,
-    SecurityCounter,
-}
-
 /// The image signature scheme (`CONFIG_ESP_SIGN_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -456,8 +409,12 @@ pub struct FlashMap {
     pub bootloader: Span,
     pub images: Vec<SlotPair>,
     pub scratch: Option<Span>,
-    pub strategy: Strategy,
-    pub downgrade: Downgrade,
+    /// The upgrade strategy (the port's `mcuboot_config.h`:
+    /// `CONFIG_ESP_BOOT_SWAP_USING_SCRATCH` is the default).
+    pub strategy: UpgradeStrategy,
+    /// Downgrade prevention
+    /// (`CONFIG_ESP_DOWNGRADE_PREVENTION[_SECURITY_COUNTER]`).
+    pub downgrade: DowngradePrevention,
     pub signature: Signature,
     pub write_size: u32,
     pub max_align: u32,
@@ -492,17 +449,26 @@ impl FlashMap {
                 return Err(ConfigError::Unsupported(unsupported.to_string()));
             }
         }
-        let modes: Vec<(&str, Strategy)> = [
-            ("CONFIG_ESP_BOOT_SWAP_USING_SCRATCH", Strategy::SwapScratch),
-            ("CONFIG_ESP_BOOT_SWAP_USING_MOVE", Strategy::SwapMove),
-            ("CONFIG_ESP_BOOT_SWAP_USING_OFFSET", Strategy::SwapOffset),
-            ("CONFIG_ESP_BOOT_UPGRADE_ONLY", Strategy::OverwriteOnly),
+        let modes: Vec<(&str, UpgradeStrategy)> = [
+            (
+                "CONFIG_ESP_BOOT_SWAP_USING_SCRATCH",
+                UpgradeStrategy::SwapScratch,
+            ),
+            ("CONFIG_ESP_BOOT_SWAP_USING_MOVE", UpgradeStrategy::SwapMove),
+            (
+                "CONFIG_ESP_BOOT_SWAP_USING_OFFSET",
+                UpgradeStrategy::SwapOffset,
+            ),
+            (
+                "CONFIG_ESP_BOOT_UPGRADE_ONLY",
+                UpgradeStrategy::OverwriteOnly,
+            ),
         ]
         .into_iter()
         .filter(|(k, _)| config.is_set(k))
         .collect();
         let strategy = match modes.as_slice() {
-            [] => Strategy::SwapScratch,
+            [] => UpgradeStrategy::SwapScratch,
             [(_, s)] => *s,
             [(a, _), (b, _), ..] => {
                 return Err(ConfigError::Conflict(format!(
@@ -512,14 +478,14 @@ impl FlashMap {
         };
         let downgrade = if config.is_set("CONFIG_ESP_DOWNGRADE_PREVENTION") {
             if config.is_set("CONFIG_ESP_DOWNGRADE_PREVENTION_SECURITY_COUNTER") {
-                Downgrade::SecurityCounter
+                DowngradePrevention::SecurityCounter
             } else {
-                Downgrade::Version
+                DowngradePrevention::Version
             }
         } else {
             // The port only reads the _SECURITY_COUNTER key inside
             // `#ifdef CONFIG_ESP_DOWNGRADE_PREVENTION` (mcuboot_config.h).
-            Downgrade::Off
+            DowngradePrevention::Off
         };
         let signature = if config.is_set("CONFIG_ESP_SIGN_RSA") {
             match config.get("CONFIG_ESP_SIGN_RSA_LEN").unwrap_or("2048") {
@@ -566,7 +532,7 @@ impl FlashMap {
             });
         }
         let scratch = match strategy {
-            Strategy::SwapScratch => Some(Span {
+            UpgradeStrategy::SwapScratch => Some(Span {
                 offset: config.required("CONFIG_ESP_SCRATCH_OFFSET")?,
                 size: config.required("CONFIG_ESP_SCRATCH_SIZE")?,
             }),
@@ -691,7 +657,7 @@ mod tests {
         .unwrap();
         assert!(!c.is_set("CONFIG_ESP_MCUBOOT_WDT_ENABLE"));
         let map = FlashMap::resolve(&c, None).unwrap();
-        assert_eq!(map.strategy, Strategy::SwapMove);
+        assert_eq!(map.strategy, UpgradeStrategy::SwapMove);
         assert_eq!(map.images[0].primary.size, 0x100000);
         assert_eq!(map.scratch, None);
     }
@@ -712,7 +678,7 @@ mod tests {
     fn esp32c3_defaults_match_the_port() {
         let map = FlashMap::resolve(&Target::Esp32c3.default_config(), None).unwrap();
         assert_eq!(map.flash_size, 0x400000);
-        assert_eq!(map.strategy, Strategy::SwapScratch);
+        assert_eq!(map.strategy, UpgradeStrategy::SwapScratch);
         assert_eq!(map.images.len(), 1);
         assert_eq!(
             map.images[0].primary,
@@ -787,7 +753,7 @@ mod tests {
         assert_eq!(map.images.len(), 2);
         assert_eq!(map.images[1].secondary.offset, 0x190000);
         assert_eq!(map.signature, Signature::Rsa3072);
-        assert_eq!(map.downgrade, Downgrade::SecurityCounter);
+        assert_eq!(map.downgrade, DowngradePrevention::SecurityCounter);
         assert_eq!(c.sign_key_file(), Some(PathBuf::from("/cfg/keys/root.pem")));
     }
 

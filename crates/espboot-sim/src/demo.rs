@@ -19,20 +19,21 @@ use esp_image::Chip;
 use esp_secure::flash_encryption::{FlashCrypt, FlashEncryptionKey};
 use esp_secure::sbv2;
 use esp_secure::sbv2::{SigningKey as Sbv2Key, SigningScheme};
+use mcuboot_boot::SwapType;
 use mcuboot_image::keys::{KeyType, PrivateKey};
 use mcuboot_image::sign::{ImageBuilder, KeySigner, SignOptions, Trailer};
 use mcuboot_image::ImageVersion;
 use serde::Serialize;
 
 use crate::chip::app::{build_app, AppOptions};
-use crate::chip::boot::{self as chip_boot, AppCall, ChipBootReport, ERASE_BEFORE_WRITE_HAZARD};
+use crate::chip::boot::{self as chip_boot, AppCall, ChipBootReport};
 use crate::chip::bootloader::build_bootloader;
 use crate::chip::fuses;
 use crate::chip::port_flash::PortFlash;
 use crate::config::{ConfigFile, Target};
 use crate::device::{Device, FLASH_FILE, SETTINGS_FILE};
-use crate::flash::CutMode;
-use crate::run::BootReport;
+use flash_sim::flash::CutMode;
+use flash_sim::run::BootReport;
 
 /// What to run the demo on.
 #[derive(Debug, Clone)]
@@ -233,11 +234,11 @@ fn expect_running(report: &BootReport, version: &str, swap: &str) -> StepResult 
         ));
     }
     let running = report.images.first().map(|i| i.version.as_str());
-    if running != Some(version) || report.swap != swap {
+    if running != Some(version) || report.swap.name() != swap {
         return Err(format!(
             "expected {version} after a '{swap}' boot, got {} after '{}'",
             running.unwrap_or("nothing"),
-            report.swap
+            report.swap.name()
         ));
     }
     Ok(vec![format!("boot: {}", report.summary())])
@@ -654,11 +655,11 @@ impl Demo {
         self.app_call(AppCall::SetPending { permanent: true })?;
         let report = self.power_on().boot;
         let running = report.images.first().map(|i| i.version.as_str());
-        if running != Some("1.1.0+0") || report.swap == "perm" {
+        if running != Some("1.1.0+0") || report.swap == SwapType::Perm {
             return Err(format!(
                 "the downgrade was not refused: running {}, swap '{}'",
                 running.unwrap_or("nothing"),
-                report.swap
+                report.swap.name()
             ));
         }
         Ok(vec![
@@ -708,16 +709,8 @@ impl Demo {
         // With flash encryption the port erases a whole sector before each
         // encrypted write; cuts in that window lose the sector on silicon
         // too. Anything else is a failure of the demo.
-        let hazards = sweep
-            .failures
-            .iter()
-            .filter(|f| f.contains(ERASE_BEFORE_WRITE_HAZARD))
-            .count();
-        if let Some(other) = sweep
-            .failures
-            .iter()
-            .find(|f| !f.contains(ERASE_BEFORE_WRITE_HAZARD))
-        {
+        let hazards = sweep.failures.iter().filter(|f| f.hazard.is_some()).count();
+        if let Some(other) = sweep.failures.iter().find(|f| f.hazard.is_none()) {
             return Err(format!(
                 "{} of {} cut points broke the upgrade, first: {other}",
                 sweep.failures.len() - hazards,
@@ -725,15 +718,7 @@ impl Demo {
             ));
         }
         // a cut in the middle of the swap, at a point outside that window
-        let failing: Vec<u64> = sweep
-            .failures
-            .iter()
-            .filter_map(|f| {
-                f.strip_prefix("cut at operation ")
-                    .and_then(|r| r.split(' ').next())
-                    .and_then(|n| n.parse().ok())
-            })
-            .collect();
+        let failing: Vec<u64> = sweep.failures.iter().map(|f| f.operation).collect();
         let cut_at = (sweep.boot_ops / 2..sweep.boot_ops)
             .find(|k| !failing.contains(&(k + 1)))
             .ok_or("no cut point recovers")?;

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::chip::bootloader;
 use crate::config::{ConfigError, ConfigFile, FlashMap, Target};
-use crate::flash::{FlashError, Geometry, GeometryError, SimFlash};
+use flash_sim::flash::{FlashError, Geometry, GeometryError, SimFlash};
 
 /// Name of the flash image file in a device directory.
 pub const FLASH_FILE: &str = "flash.bin";

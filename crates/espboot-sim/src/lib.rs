@@ -1,23 +1,18 @@
-//! The virtual device: a NOR flash with power-cut injection, the Espressif
-//! port's `bootloader.conf`, device directories, and the tools that run the
-//! MCUboot-compatible boot core (`mcuboot-boot`) on them.
+//! The virtual ESP device: the Espressif port's `bootloader.conf`, device
+//! directories, and the chip (ROM, first boot, MCUboot through the port,
+//! app load) on top of `flash-sim`'s simulated NOR flash, which also
+//! supplies the boot harness, the power-cut sweep and MCUboot's simulator
+//! scenarios.
 //!
 //! Principal types:
-//! - [`flash::SimFlash`]: a NOR flash (runtime sector map, write size,
-//!   erased value 0xff/0x00) implementing `embedded_storage`'s `NorFlash`
-//!   with write-once cells, per-region counters, a timing model
-//!   ([`flash::TimingModel`]) and clean or torn power cuts
-//!   ([`flash::CutMode`]).
 //! - [`config::ConfigFile`] / [`config::FlashMap`]: `bootloader.conf`
 //!   parsing with the port's rules and per-target defaults
 //!   ([`config::Target`]), resolved and validated into a flash map.
 //! - [`device::Device`]: a device directory (`flash.bin`, `device.json`,
 //!   and for the modelled chips `efuse.bin`).
-//! - [`run::Setup`]: the owned twin of `mcuboot_boot::BootConfig`;
-//!   [`run::boot`] (the boot core alone) and the power-cut sweep
-//!   [`run::sweep_flash`].
-//! - [`scenario`]: MCUboot's simulator scenarios over every configuration
-//!   (strategy × layout × write size × erased value).
+//! - [`run::device_boot_config`]: the boot core's configuration
+//!   (`mcuboot_boot::owned::OwnedBootConfig`) of a device; [`run::boot`]
+//!   runs the boot core alone on it.
 //! - [`chip`]: the virtual ESP chip. [`chip::boot::power_on`] runs one
 //!   power-on: the ROM stage (bootloader parse, Secure Boot V2 against the
 //!   burned digests, flash decryption), the port's first boot (digests,
@@ -45,27 +40,10 @@
 //! assert_eq!(report.boot.erases, 0);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
-//!
-//! The flash on its own:
-//!
-//! ```
-//! use embedded_storage::nor_flash::NorFlash;
-//! use espboot_sim::flash::{CutMode, FlashError, Geometry, SimFlash};
-//!
-//! let mut flash = SimFlash::new(Geometry::uniform(0x1000, 16, 4, 0xff)?);
-//! flash.arm_power_cut(2, CutMode::Clean);
-//! flash.write(0, &[1, 2, 3, 4])?;
-//! assert!(matches!(flash.erase(0, 0x1000), Err(FlashError::PowerLost { op: 2 })));
-//! flash.power_cycle();
-//! assert_eq!(&flash.data()[..4], &[1, 2, 3, 4]);
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
 
 pub mod chip;
 pub mod config;
 pub mod demo;
 pub mod device;
-pub mod flash;
 pub mod recovery_device;
 pub mod run;
-pub mod scenario;

@@ -40,8 +40,8 @@ use crate::chip::boot::{flashed_bootloader, ChipError, FlashedBootloader};
 use crate::chip::port_flash::{PortFlash, PortFlashError};
 use crate::config::SerialRecovery;
 use crate::device::Device;
-use crate::run::Setup;
 use esp_secure::flash_encryption::FlashCrypt;
+use mcuboot_boot::owned::OwnedBootConfig;
 
 /// Errors of the virtual device under recovery.
 #[derive(Debug, thiserror::Error)]
@@ -68,7 +68,7 @@ pub enum SimRecoveryError {
 /// A device in serial recovery, as its flashed bootloader sees it.
 pub struct SimRecoveryDevice<'d> {
     device: &'d mut Device,
-    setup: Setup,
+    setup: OwnedBootConfig,
     crypt: Option<Box<dyn FlashCrypt>>,
     serial: SerialRecovery,
     layouts: Vec<ImageLayout>,

@@ -30,6 +30,8 @@ impl ImageSlots {
 
 /// Which slot of an image.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
 pub enum Slot {
     /// `BOOT_SLOT_PRIMARY` (0).
     Primary,
@@ -89,6 +91,8 @@ impl Slot {
 /// (trailer included), erase the secondary's first and last sectors; no
 /// status, an interrupted copy is redone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 #[non_exhaustive]
 pub enum UpgradeStrategy {
     /// `MCUBOOT_SWAP_USING_SCRATCH` (`CONFIG_ESP_BOOT_SWAP_USING_SCRATCH`, the port default).
@@ -102,6 +106,27 @@ pub enum UpgradeStrategy {
 }
 
 impl UpgradeStrategy {
+    /// Every strategy, in the order above.
+    pub const ALL: [UpgradeStrategy; 4] = [
+        UpgradeStrategy::SwapScratch,
+        UpgradeStrategy::SwapMove,
+        UpgradeStrategy::SwapOffset,
+        UpgradeStrategy::OverwriteOnly,
+    ];
+
+    /// Short label: `swap-scratch`, `swap-move`, `swap-offset`,
+    /// `overwrite-only` (as the simulator's configuration and reports name
+    /// them).
+    #[must_use]
+    pub const fn label(self) -> &'static str {
+        match self {
+            UpgradeStrategy::SwapScratch => "swap-scratch",
+            UpgradeStrategy::SwapMove => "swap-move",
+            UpgradeStrategy::SwapOffset => "swap-offset",
+            UpgradeStrategy::OverwriteOnly => "overwrite-only",
+        }
+    }
+
     /// `BOOT_STATUS_STATE_COUNT`: status records per swap step
     /// (`bootutil_priv.h`: 3 for scratch and move, 2 for offset).
     pub fn status_state_count(self) -> u32 {
@@ -117,8 +142,16 @@ impl UpgradeStrategy {
     }
 }
 
+impl core::fmt::Display for UpgradeStrategy {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
 /// Software downgrade prevention (`MCUBOOT_DOWNGRADE_PREVENTION`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 #[non_exhaustive]
 pub enum DowngradePrevention {
     /// No check.

@@ -31,6 +31,11 @@
 //! magic, [`magic_for`], the layout), which the signer writes from the same
 //! definitions.
 //!
+//! Features: `rsa` (RSA-PSS signatures; the `rsa` crate allocates),
+//! `alloc` (`owned::OwnedBootConfig`, a configuration that owns its
+//! slices, for hosts such as simulators that build configurations at run
+//! time), `serde` (derives on the configuration and trailer enums).
+//!
 //! Modules, by what they do: `geometry` (areas and sectors, a leaf),
 //! `config` (the [`BootConfig`] and its checks), `flash` (area-relative
 //! access, MCUboot's erase and copy granularity), `trailer` and `status`
@@ -122,6 +127,9 @@
     clippy::alloc_instead_of_core
 )]
 
+#[cfg(feature = "alloc")]
+extern crate alloc;
+
 mod cache;
 mod config;
 mod enc;
@@ -129,6 +137,8 @@ mod error;
 mod flash;
 mod geometry;
 mod loader;
+#[cfg(feature = "alloc")]
+pub mod owned;
 mod recovery;
 mod source;
 mod status;

@@ -14,6 +14,8 @@ use crate::geometry::Area;
 
 /// Decoded trailer magic (`BOOT_MAGIC_GOOD/BAD/UNSET`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
 pub enum MagicState {
     /// Equal to the expected magic.
     Good,
@@ -25,6 +27,8 @@ pub enum MagicState {
 
 /// Decoded image_ok / copy_done flag (`BOOT_FLAG_SET/BAD/UNSET`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
 pub enum FlagState {
     /// 0x01.
     Set,
@@ -36,6 +40,8 @@ pub enum FlagState {
 
 /// Swap types (`BOOT_SWAP_TYPE_*`, `bootutil_public.h`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
 #[non_exhaustive]
 pub enum SwapType {
     /// 1: no swap.

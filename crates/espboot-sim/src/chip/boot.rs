@@ -37,7 +37,7 @@ use esp_image::load_header::{LoadHeader, LOAD_HEADER_LEN, LOAD_HEADER_MAGIC};
 use esp_image::Chip;
 use esp_secure::flash_encryption::{FlashCrypt, FlashEncryptionKey};
 use esp_secure::sbv2;
-use mcuboot_boot::BootResponse;
+use mcuboot_boot::{BootResponse, Slot};
 use serde::Serialize;
 
 use super::bootloader::{parse_bootloader, BootloaderContents, BootloaderError};
@@ -45,8 +45,12 @@ use super::fuses::{self, FuseError};
 use super::port_flash::{PortFlash, PORT_ALIGN_ENCRYPTED, PORT_ALIGN_PLAIN};
 use crate::config::{ConfigError, ConfigFile, FlashMap};
 use crate::device::Device;
-use crate::flash::{CutMode, SimFlash};
-use crate::run::{self, BootReport, Setup};
+use crate::run;
+use flash_sim::flash::{CutMode, SimFlash};
+use flash_sim::run::{BootReport, RunError, RunningImage};
+use flash_sim::sweep::failure::image_difference;
+use flash_sim::sweep::{Failure, Hazard, SweepFailure, SweepReport};
+use mcuboot_boot::owned::OwnedBootConfig;
 
 /// Flash sector size of every modelled chip (`FLASH_SECTOR_SIZE`), also the
 /// Secure Boot V2 signature sector size.
@@ -156,7 +160,7 @@ pub enum ChipError {
     ReferenceFails(String),
     /// A target without a ROM stage: the boot core alone.
     #[error(transparent)]
-    Run(#[from] run::RunError),
+    Run(#[from] RunError),
 }
 
 /// Why a (re)boot stopped.
@@ -214,9 +218,9 @@ pub fn power_on(device: &mut Device, cut: Option<(u64, CutMode)>) -> ChipBootRep
     };
     let boot = match &outcome {
         Ok(rsp) => BootReport::from_outcome(Ok(rsp), flash),
-        Err(Stop::Failed(msg)) => BootReport::from_outcome(Err(msg.clone()), flash),
-        Err(Stop::PowerLost) => BootReport::from_outcome(Err("power lost".into()), flash),
-        Err(Stop::Reset) => BootReport::from_outcome(Err("reset loop".into()), flash),
+        Err(Stop::Failed(msg)) => BootReport::from_outcome(Err(msg), flash),
+        Err(Stop::PowerLost) => BootReport::from_outcome(Err(&"power lost"), flash),
+        Err(Stop::Reset) => BootReport::from_outcome(Err(&"reset loop"), flash),
     };
     flash.power_cycle();
     let PowerOn {
@@ -242,14 +246,14 @@ pub fn power_on(device: &mut Device, cut: Option<(u64, CutMode)>) -> ChipBootRep
 /// side (`boot_set_pending`, `boot_set_confirmed`) and sweeps.
 pub fn flashed_setup(
     device: &mut Device,
-) -> Result<(Setup, Option<Box<dyn FlashCrypt>>), ChipError> {
+) -> Result<(OwnedBootConfig, Option<Box<dyn FlashCrypt>>), ChipError> {
     flashed_bootloader(device).map(|b| (b.setup, b.crypt))
 }
 
 /// What the flashed bootloader runs with.
 pub struct FlashedBootloader {
     /// The boot core's setup.
-    pub setup: Setup,
+    pub setup: OwnedBootConfig,
     /// The flash encryption the eFuses enable.
     pub crypt: Option<Box<dyn FlashCrypt>>,
     /// The whole configuration the bootloader carries (the device's own
@@ -266,7 +270,7 @@ pub fn flashed_bootloader(device: &mut Device) -> Result<FlashedBootloader, Chip
             key_file_base: None,
         };
         return Ok(FlashedBootloader {
-            setup: run::device_setup(device)?,
+            setup: run::device_boot_config(device),
             crypt: None,
             config,
         });
@@ -331,10 +335,10 @@ fn port_setup(
     contents: &BootloaderContents,
     capacity: u32,
     encrypted: bool,
-) -> Result<Setup, ConfigError> {
+) -> Result<OwnedBootConfig, ConfigError> {
     let map = FlashMap::resolve(&contents.config, Some(capacity))?;
     let keys = contents.keys.iter().map(|k| k.der.clone()).collect();
-    let mut setup = Setup::from_map(&map, keys);
+    let mut setup = run::boot_config(&map, keys);
     // flash_area_align() of the port: 4, or 32 once flash encryption is on
     // (the trailer's max-align is fixed at build time by the configuration).
     setup.write_size = if encrypted {
@@ -745,7 +749,7 @@ impl PowerOn {
         flash: &mut SimFlash,
         plain_bootloader: &[u8],
         contents: &BootloaderContents,
-        setup: &Setup,
+        setup: &OwnedBootConfig,
     ) -> Result<(), Stop> {
         let fail = |m: String| Stop::Failed(format!("flash encryption first boot: {m}"));
         let config = &contents.config;
@@ -934,7 +938,7 @@ fn encrypt_in_place(
         crypt
             .encrypt(addr, &mut sector)
             .map_err(|e| Some(e.to_string()))?;
-        let lost = |e: crate::flash::FlashError, f: &SimFlash| {
+        let lost = |e: flash_sim::flash::FlashError, f: &SimFlash| {
             if f.power_lost() {
                 None
             } else {
@@ -956,25 +960,20 @@ fn encrypt_in_place(
 #[derive(Debug, PartialEq, Eq)]
 struct Observed {
     /// The images started.
-    images: Vec<String>,
+    images: Vec<RunningImage>,
     /// Per slot, the image it holds as the app reads it (decrypted).
     slots: Vec<Option<Vec<u8>>>,
 }
 
 /// Observes `device` after the boot that produced `report`.
 fn observed(device: &mut Device, report: &ChipBootReport) -> Result<Observed, ChipError> {
-    let images = report
-        .boot
-        .images
-        .iter()
-        .map(|i| format!("image {} {}", i.image, i.version))
-        .collect();
+    let images = report.boot.images.clone();
     let (setup, crypt) = flashed_setup(device)?;
     let mut port = PortFlash::new(&mut device.flash, crypt.as_deref());
     let mut slots = Vec::new();
     for pair in &setup.images {
         for area in [pair.primary, pair.secondary] {
-            let image = match run::image_at(&mut port, area, 0) {
+            let image = match flash_sim::run::image_at(&mut port, area, 0) {
                 Some(range) => {
                     let mut bytes = vec![0u8; range.len()];
                     port.read(range.start, &mut bytes)
@@ -988,13 +987,6 @@ fn observed(device: &mut Device, report: &ChipBootReport) -> Result<Observed, Ch
     }
     Ok(Observed { images, slots })
 }
-
-/// How sweep failures caused by the port's encrypted writes are tagged:
-/// with flash encryption on, `esp_mcuboot.c` (`aligned_flash_write` with
-/// `erase = true`) erases the whole 4 KiB sector before writing it back
-/// encrypted, so a power cut in between loses the sector's other bytes.
-/// That is the port's behaviour on silicon, not a simulator artefact.
-pub const ERASE_BEFORE_WRITE_HAZARD: &str = "port erase-before-write hazard";
 
 /// The first sector that a cut left physically erased although it held
 /// data before the boot: with flash encryption on, the port writes every
@@ -1018,44 +1010,61 @@ fn sweep_point(
     mode: CutMode,
     encrypted: bool,
     expected: &Observed,
-) -> Option<String> {
+) -> Option<SweepFailure> {
     let mut trial = device.clone();
     let cut = power_on(&mut trial, Some((k - 1, mode)));
+    // With flash encryption on, `esp_mcuboot.c` (`aligned_flash_write`
+    // with `erase = true`) erases the whole 4 KiB sector before writing it
+    // back encrypted, so a power cut in between loses the sector's other
+    // bytes: the port's behaviour on silicon, not a simulator artefact.
     let hazard = if encrypted {
-        erased_mid_rewrite(device, &trial)
+        erased_mid_rewrite(device, &trial).map(|sector| Hazard::EraseBeforeWrite { sector })
     } else {
         None
     };
     let resumed = power_on(&mut trial, None);
-    let label = match hazard {
-        Some(sector) => {
-            format!("cut at operation {k} ({mode:?}) [{ERASE_BEFORE_WRITE_HAZARD} at {sector:#x}]")
+    let failure = if !cut.boot.interrupted && !cut.boot.booted {
+        Failure::CutBootFailed {
+            error: cut.boot.error.unwrap_or_default(),
         }
-        None => format!("cut at operation {k} ({mode:?})"),
+    } else if !resumed.boot.booted {
+        Failure::NotBootable {
+            error: resumed
+                .boot
+                .error
+                .clone()
+                .unwrap_or_else(|| "unknown".into()),
+        }
+    } else {
+        match observed(&mut trial, &resumed) {
+            Ok(seen) if seen.images != expected.images => Failure::WrongImages {
+                expected: expected.images.clone(),
+                observed: seen.images,
+            },
+            Ok(seen) => seen
+                .slots
+                .iter()
+                .zip(&expected.slots)
+                .enumerate()
+                .find_map(|(index, (got, want))| {
+                    let slot = if index % 2 == 0 {
+                        Slot::Primary
+                    } else {
+                        Slot::Secondary
+                    };
+                    image_difference(index / 2, slot, got.as_deref(), want.as_deref())
+                })?,
+            Err(e) => Failure::Inspection {
+                error: e.to_string(),
+            },
+        }
     };
-    if !cut.boot.interrupted && !cut.boot.booted {
-        return Some(format!(
-            "{label}: the cut boot failed without a power cut: {:?}",
-            cut.boot.error
-        ));
-    }
-    if !resumed.boot.booted {
-        return Some(format!(
-            "{label}: no bootable image afterwards: {}",
-            resumed.boot.error.as_deref().unwrap_or("unknown")
-        ));
-    }
-    match observed(&mut trial, &resumed) {
-        Ok(seen) if seen == *expected => None,
-        Ok(seen) if seen.images != expected.images => Some(format!(
-            "{label}: started {:?}, expected {:?}",
-            seen.images, expected.images
-        )),
-        Ok(_) => Some(format!(
-            "{label}: slot contents differ from the uninterrupted outcome"
-        )),
-        Err(e) => Some(format!("{label}: {e}")),
-    }
+    Some(SweepFailure {
+        operation: k,
+        mode,
+        hazard,
+        failure,
+    })
 }
 
 /// A power-cut sweep of the whole chip (ROM, first boot, MCUboot through
@@ -1063,12 +1072,12 @@ fn sweep_point(
 /// the next uninterrupted power-on, power on with the cut at k, power on
 /// again, and compare the images started and every slot's image (as the
 /// app reads it) with the uninterrupted outcome. The device is not
-/// modified. Unlike [`run::sweep_flash`] it also covers flash encryption.
+/// modified. Unlike [`flash_sim::sweep::sweep_flash`] it also covers flash encryption.
 pub fn sweep(
     device: &Device,
     torn: bool,
     progress: &(dyn Fn(u64, u64) + Sync),
-) -> Result<run::SweepReport, ChipError> {
+) -> Result<SweepReport, ChipError> {
     let started = std::time::Instant::now();
     let mut reference = device.clone();
     let ref_report = power_on(&mut reference, None);
@@ -1123,8 +1132,8 @@ pub fn sweep(
     });
     let mut failures = failures.into_inner().unwrap_or_default();
     failures.sort_by_key(|(index, _)| *index);
-    let failures: Vec<String> = failures.into_iter().map(|(_, f)| f).collect();
-    Ok(run::SweepReport::finish(
+    let failures: Vec<SweepFailure> = failures.into_iter().map(|(_, f)| f).collect();
+    Ok(SweepReport::finish(
         ops,
         modes,
         failures,
@@ -1528,7 +1537,7 @@ mod tests {
         assert!(!report.failures.is_empty());
         assert!(report.failures.len() * 100 < report.cut_points as usize);
         for failure in &report.failures {
-            assert!(failure.contains(ERASE_BEFORE_WRITE_HAZARD), "{failure}");
+            assert!(failure.hazard.is_some(), "{failure}");
         }
     }
 

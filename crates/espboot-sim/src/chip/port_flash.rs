@@ -29,7 +29,7 @@ use embedded_storage::nor_flash::{
 use esp_secure::flash_encryption::{FlashCrypt, FlashCryptError};
 use zeroize::Zeroizing;
 
-use crate::flash::{FlashError, SimFlash};
+use flash_sim::flash::{FlashError, SimFlash};
 
 /// `FLASH_SECTOR_SIZE` of the port.
 pub const PORT_SECTOR_SIZE: u32 = 0x1000;
@@ -287,8 +287,8 @@ impl NorFlash for PortFlash<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flash::{CutMode, Geometry};
     use esp_secure::flash_encryption::{FlashEncryptionKey, XtsFlashCrypt};
+    use flash_sim::flash::{CutMode, Geometry};
 
     const SIZE: u32 = 0x8000;
 

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 
-use espboot_sim::scenario::{CachedMaker, ImageMaker, ImageSpec};
+use flash_sim::scenario::{CachedMaker, ImageMaker, ImageSpec, MakeError};
 
 /// Reads one JSON argument vector per line, runs `imgtool <args>` with
 /// imgtool's own stdout sent to stderr, answers `ok` or `err <reason>`.
@@ -92,7 +92,7 @@ impl ImageMaker for Imgtool {
         "imgtool"
     }
 
-    fn make(&self, spec: &ImageSpec) -> Result<Vec<u8>, String> {
+    fn make(&self, spec: &ImageSpec) -> Result<Vec<u8>, MakeError> {
         let n = self
             .counter
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);

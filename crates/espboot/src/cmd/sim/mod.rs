@@ -11,8 +11,8 @@ use espboot_sim::chip::fuses::{self, DownloadMode};
 use espboot_sim::chip::preflight::{check_write, PreflightError};
 use espboot_sim::config::{parse_flash_size, Target};
 use espboot_sim::device::{self, Device, FLASH_FILE, SETTINGS_FILE};
-use espboot_sim::flash::CutMode;
-use espboot_sim::run::{self, SweepOptions};
+use flash_sim::flash::CutMode;
+use flash_sim::sweep::{self, SweepOptions};
 
 use crate::fsutil::write_atomic;
 
@@ -459,7 +459,7 @@ fn sweep(a: SweepArgs) -> anyhow::Result<ExitCode> {
         chip_boot::sweep(&device, a.torn, &progress)
             .map_err(|e| anyhow::anyhow!("device {}: {e}", a.dev.display()))?
     } else {
-        run::sweep_flash(&setup, &device.flash, &options, &progress)
+        sweep::sweep_flash(&setup, &device.flash, &options, &progress)
             .with_context(|| format!("device {}", a.dev.display()))?
     };
     if let Some(bar) = &bar {

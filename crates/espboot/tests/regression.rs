@@ -166,3 +166,51 @@ fn regression_pem_wrapped_at_76_columns_loads_in_image_and_secure() {
         ]));
     }
 }
+
+/// The demo wrote `device/flash.bin` and `device.json` in place (open,
+/// truncate, write) where every `sim` command replaces them atomically: a
+/// save that failed half way left a truncated flash image behind. Run the
+/// demo with a file-size limit far below the flash size (a full disk in
+/// small): the save must fail and leave no device file, whole or not, and
+/// no temporary file.
+#[cfg(unix)]
+#[test]
+fn regression_demo_saves_the_device_atomically() {
+    let dir = tempfile::tempdir().unwrap();
+    let keep = dir.path().join("work");
+    // `ulimit -f` counts 512- or 1024-byte blocks: at most 1 MiB either
+    // way, below the demo's 4 MiB flash and above its keys and images.
+    // SIGXFSZ is ignored (inherited through exec) so an oversized write
+    // fails with EFBIG instead of killing the process.
+    let out = Command::new("sh")
+        .args(["-c", "ulimit -f 1024 && trap '' XFSZ && exec \"$0\" \"$@\""])
+        .arg(env!("CARGO_BIN_EXE_espboot"))
+        .args(["demo", "--json", "--target", "esp32c3", "--keep"])
+        .arg(&keep)
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "the demo cannot have saved a 4 MiB flash: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let device = keep.join("device");
+    for name in ["flash.bin", "device.json"] {
+        let file = device.join(name);
+        assert!(
+            !file.exists(),
+            "{name} was left behind ({} bytes)",
+            std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0)
+        );
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(&device)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|name| name.starts_with(".espboot-"))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+}

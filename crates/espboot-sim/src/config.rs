@@ -282,6 +282,23 @@ impl Target {
         Self::NAMES[index]
     }
 
+    /// The chip the virtual chip models this target as: the seven chips
+    /// with eFuse tables (esp-image's [`esp_image::Chip`]); `None` for
+    /// esp32c5, esp32c61 and esp32p4, which boot without a ROM stage.
+    pub fn chip(self) -> Option<esp_image::Chip> {
+        use esp_image::Chip;
+        match self {
+            Target::Esp32 => Some(Chip::Esp32),
+            Target::Esp32s2 => Some(Chip::Esp32s2),
+            Target::Esp32s3 => Some(Chip::Esp32s3),
+            Target::Esp32c2 => Some(Chip::Esp32c2),
+            Target::Esp32c3 => Some(Chip::Esp32c3),
+            Target::Esp32c6 => Some(Chip::Esp32c6),
+            Target::Esp32h2 => Some(Chip::Esp32h2),
+            Target::Esp32c5 | Target::Esp32c61 | Target::Esp32p4 => None,
+        }
+    }
+
     /// The port's default `bootloader.conf` for this target
     /// (`boot/espressif/port/<target>/bootloader.conf` at MCUboot
     /// 2d4bacc3, tabulated in mcuboot.md §7), as a parsed config.
@@ -660,6 +677,15 @@ impl FlashMap {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn target_chip_is_the_chip_of_the_same_name() {
+        for target in Target::ALL {
+            let by_name: Option<esp_image::Chip> = target.name().parse().ok();
+            assert_eq!(target.chip(), by_name, "{}", target.name());
+        }
+        assert_eq!(Target::ALL.iter().filter(|t| t.chip().is_some()).count(), 7);
+    }
 
     fn parse(text: &str) -> ConfigFile {
         let mut c = ConfigFile::default();

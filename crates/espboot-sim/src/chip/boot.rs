@@ -174,7 +174,7 @@ enum Stop {
 /// does not model run the boot core alone ([`run::boot`]).
 pub fn power_on(device: &mut Device, cut: Option<(u64, CutMode)>) -> ChipBootReport {
     let target = device.settings.target;
-    let Some(chip) = super::modelled(target) else {
+    let Some(chip) = target.chip() else {
         return ChipBootReport {
             boot: run::boot(device, cut),
             chip: target.name(),
@@ -260,7 +260,7 @@ pub struct FlashedBootloader {
 /// [`flashed_setup`] plus the bootloader's whole configuration, for what
 /// the bootloader does beyond booting (serial recovery).
 pub fn flashed_bootloader(device: &mut Device) -> Result<FlashedBootloader, ChipError> {
-    let Some(chip) = super::modelled(device.settings.target) else {
+    let Some(chip) = device.settings.target.chip() else {
         let config = ConfigFile {
             keys: device.settings.config.clone(),
             key_file_base: None,
@@ -1171,7 +1171,7 @@ mod tests {
                 der: private.public_key().embedded_der().unwrap(),
             };
             let mut device = Device::from_config(target, &config, None).unwrap();
-            let chip = crate::chip::modelled(target).unwrap();
+            let chip = target.chip().unwrap();
             let bootloader = build_bootloader(target, &config, std::slice::from_ref(&key)).unwrap();
             device
                 .write_flash(chip.bootloader_offset(), &bootloader)

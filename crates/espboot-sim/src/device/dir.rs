@@ -215,7 +215,7 @@ impl DeviceDir {
         let settings = self.read(SETTINGS_FILE)?;
         let flash = self.read(FLASH_FILE)?;
         let mut device = Device::from_files(&settings, &flash).map_err(|e| self.device_error(e))?;
-        if let Some(chip) = crate::chip::modelled(device.settings.target) {
+        if let Some(chip) = device.settings.target.chip() {
             let efuses = self
                 .efuse_file()
                 .load(chip)

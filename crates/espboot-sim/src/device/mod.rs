@@ -166,7 +166,7 @@ impl Device {
             keys,
         };
         let flash = new_flash(&settings.map)?;
-        let efuses = crate::chip::modelled(target).map(crate::chip::new_efuses);
+        let efuses = target.chip().map(crate::chip::new_efuses);
         let mut device = Self {
             settings,
             flash,
@@ -175,7 +175,7 @@ impl Device {
         // A modelled chip gets the port's bootloader, unsigned, built from
         // the same configuration (what `espboot sim build-bootloader` makes),
         // where its ROM looks for it.
-        if let Some(chip) = crate::chip::modelled(target) {
+        if let Some(chip) = target.chip() {
             let mut bootloader_config = config.clone();
             if let Some(size) = flash_size {
                 // The bootloader header carries the real flash size.
@@ -209,7 +209,7 @@ impl Device {
         }
         let mut flash = SimFlash::from_bytes(geometry(&settings.map)?, flash_bin)?;
         add_regions(&mut flash, &settings.map);
-        let efuses = crate::chip::modelled(settings.target).map(crate::chip::new_efuses);
+        let efuses = settings.target.chip().map(crate::chip::new_efuses);
         Ok(Self {
             settings,
             flash,

@@ -214,3 +214,39 @@ fn regression_demo_saves_the_device_atomically() {
         .unwrap_or_default();
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
 }
+
+/// issue 15: when the ROM's Secure Boot V2 check refused the bootloader,
+/// the report said `secure boot disabled` (JSON `"secure_boot":
+/// "disabled"`) right before `secure boot check failed`. Burn
+/// SECURE_BOOT_EN under the unsigned bootloader `sim new` flashes: the
+/// report must say the check failed, in text and JSON.
+#[test]
+fn regression_rom_report_does_not_say_disabled_when_the_check_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let dev = dir.path().join("dev");
+    let sim = |args: &[&str]| {
+        let mut cmd = common::espboot();
+        cmd.arg("sim").args(args);
+        cmd
+    };
+    let devs = dev.to_str().unwrap();
+    common::run_ok(&mut sim(&["new", devs, "--target", "esp32c3"]));
+    common::run_ok(&mut sim(&[
+        "efuse",
+        devs,
+        "--do-not-confirm",
+        "burn-efuse",
+        "SECURE_BOOT_EN",
+    ]));
+    let out = common::run_fail(&mut sim(&["boot", devs]));
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(stderr.contains("secure boot check failed"), "{stderr}");
+    assert!(!stdout.contains("secure boot disabled"), "{stdout}");
+    assert!(stdout.contains("secure boot failed"), "{stdout}");
+    let out = common::run_fail(&mut sim(&["boot", devs, "--json"]));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["rom"]["secure_boot"], "failed", "{report}");
+}

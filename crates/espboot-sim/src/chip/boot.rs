@@ -64,7 +64,8 @@ const MAX_RESETS: u32 = 3;
 pub struct RomReport {
     /// Where the bootloader was read (hex).
     pub bootloader_offset: String,
-    /// `disabled`, or `verified` when Secure Boot V2 checked the bootloader.
+    /// `disabled`; with Secure Boot V2 enabled, `verified` when the
+    /// bootloader's signature checked out and `failed` when it did not.
     pub secure_boot: &'static str,
     /// The signature block that verified.
     pub secure_boot_block: Option<usize>,
@@ -517,6 +518,8 @@ impl PowerOn {
                     rom.secure_boot_block = Some(index);
                 }
                 Err(why) => {
+                    // enabled but refused: never report it as disabled
+                    rom.secure_boot = "failed";
                     self.rom = Some(rom);
                     return Err(Stop::Failed(format!(
                         "ROM: secure boot check failed: {why}"

@@ -250,3 +250,38 @@ fn regression_rom_report_does_not_say_disabled_when_the_check_failed() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["rom"]["secure_boot"], "failed", "{report}");
 }
+
+/// issue 16: a hex key file given as `--config` was quoted whole in the
+/// error (key material on the terminal and in logs), and a base64 key was
+/// accepted as a `NAME=VALUE` line (its `=` padding). Both are refused,
+/// quoting only a short prefix.
+#[test]
+fn regression_config_errors_do_not_echo_or_accept_key_material() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let hex_key = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+    let base64_key = "ABEiM0RVZneImaq7zN3u/wARIjNEVWZ3iJmqu8zd7v8=";
+    for (name, key) in [("hex.key", hex_key), ("b64.key", base64_key)] {
+        let path = d.join(name);
+        std::fs::write(&path, format!("{key}\n")).unwrap();
+        let dev = d.join(format!("dev-{name}"));
+        let out = common::run_fail(
+            common::espboot()
+                .args(["sim", "new"])
+                .arg(&dev)
+                .args(["--target", "esp32c3", "--config"])
+                .arg(&path),
+        );
+        common::assert_one_line_error(&out, &format!("{name}:1"));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&key[..8]),
+            "the line is recognisable: {stderr}"
+        );
+        assert!(
+            !stderr.contains(&key[..24]),
+            "key material echoed: {stderr}"
+        );
+        assert!(!dev.exists(), "no device from {name}");
+    }
+}

@@ -36,6 +36,15 @@ pub enum ConfigError {
         line: usize,
         text: String,
     },
+    /// A `NAME=VALUE` line whose name is no `CONFIG_` option name (a key
+    /// or other data given as `--config`): only a short prefix is quoted.
+    #[error("{path}:{line}: expected a CONFIG_<NAME>=VALUE option, found {text:?}")]
+    Name {
+        path: PathBuf,
+        line: usize,
+        /// At most [`QUOTE_LIMIT`] characters of the line.
+        text: String,
+    },
     /// A key whose value is not what it should be.
     #[error("{key}={value}: expected {expected}")]
     Value {
@@ -99,6 +108,26 @@ pub struct ConfigFile {
     pub key_file_base: Option<PathBuf>,
 }
 
+/// How much of a line that is not configuration an error quotes: enough
+/// to recognise it, too little to echo a key given as `--config` whole.
+pub const QUOTE_LIMIT: usize = 16;
+
+/// The first [`QUOTE_LIMIT`] characters of `line`, with `...` when cut.
+fn quote_prefix(line: &str) -> String {
+    match line.char_indices().nth(QUOTE_LIMIT) {
+        Some((end, _)) => format!("{}...", &line[..end]),
+        None => line.to_string(),
+    }
+}
+
+/// A `bootloader.conf` option name: `CONFIG_` then letters, digits and
+/// underscores (Kconfig's symbol syntax).
+fn is_option_name(name: &str) -> bool {
+    name.strip_prefix("CONFIG_").is_some_and(|rest| {
+        !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    })
+}
+
 impl ConfigFile {
     /// Applies the lines of `text` (read from `path`, used in errors and as
     /// the base of a relative `CONFIG_ESP_SIGN_KEY_FILE`) over this config.
@@ -115,15 +144,15 @@ impl ConfigFile {
                 return Err(ConfigError::Syntax {
                     path: path.to_path_buf(),
                     line: index + 1,
-                    text: raw.to_string(),
+                    text: quote_prefix(raw),
                 });
             };
             let name = name.trim();
-            if name.is_empty() || name.contains(char::is_whitespace) {
-                return Err(ConfigError::Syntax {
+            if !is_option_name(name) {
+                return Err(ConfigError::Name {
                     path: path.to_path_buf(),
                     line: index + 1,
-                    text: raw.to_string(),
+                    text: quote_prefix(raw),
                 });
             }
             let value = value.trim();
@@ -281,6 +310,23 @@ impl Target {
     pub fn name(self) -> &'static str {
         let index = Self::ALL.iter().position(|&t| t == self).unwrap_or(0);
         Self::NAMES[index]
+    }
+
+    /// The chip the virtual chip models this target as: the seven chips
+    /// with eFuse tables (esp-image's [`esp_image::Chip`]); `None` for
+    /// esp32c5, esp32c61 and esp32p4, which boot without a ROM stage.
+    pub fn chip(self) -> Option<esp_image::Chip> {
+        use esp_image::Chip;
+        match self {
+            Target::Esp32 => Some(Chip::Esp32),
+            Target::Esp32s2 => Some(Chip::Esp32s2),
+            Target::Esp32s3 => Some(Chip::Esp32s3),
+            Target::Esp32c2 => Some(Chip::Esp32c2),
+            Target::Esp32c3 => Some(Chip::Esp32c3),
+            Target::Esp32c6 => Some(Chip::Esp32c6),
+            Target::Esp32h2 => Some(Chip::Esp32h2),
+            Target::Esp32c5 | Target::Esp32c61 | Target::Esp32p4 => None,
+        }
     }
 
     /// The port's default `bootloader.conf` for this target
@@ -627,6 +673,15 @@ impl FlashMap {
 mod tests {
     use super::*;
 
+    #[test]
+    fn target_chip_is_the_chip_of_the_same_name() {
+        for target in Target::ALL {
+            let by_name: Option<esp_image::Chip> = target.name().parse().ok();
+            assert_eq!(target.chip(), by_name, "{}", target.name());
+        }
+        assert_eq!(Target::ALL.iter().filter(|t| t.chip().is_some()).count(), 7);
+    }
+
     fn parse(text: &str) -> ConfigFile {
         let mut c = ConfigFile::default();
         c.apply_str(text, Path::new("/cfg/bootloader.conf"))
@@ -672,6 +727,18 @@ mod tests {
             e.to_string(),
             "x.conf:2: expected NAME=VALUE, found \"not a key\""
         );
+        let e = c
+            .apply_str(
+                "ABEiM0RVZneImaq7zN3u/wARIjNEVWZ3iJmqu8zd7v8=\n",
+                Path::new("k"),
+            )
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "k:1: expected a CONFIG_<NAME>=VALUE option, found \"ABEiM0RVZneImaq7...\""
+        );
+        assert!(c.apply_str("CONFIG_A B=1\n", Path::new("k")).is_err());
+        assert!(c.apply_str("CONFIG_=1\n", Path::new("k")).is_err());
     }
 
     #[test]

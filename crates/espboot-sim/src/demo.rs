@@ -31,7 +31,7 @@ use crate::chip::bootloader::build_bootloader;
 use crate::chip::fuses;
 use crate::chip::port_flash::PortFlash;
 use crate::config::{ConfigFile, Target};
-use crate::device::{Device, FLASH_FILE, SETTINGS_FILE};
+use crate::device::{Device, DeviceDir};
 use flash_sim::flash::CutMode;
 use flash_sim::run::BootReport;
 
@@ -81,6 +81,8 @@ struct Demo {
     chip: Chip,
     dir: PathBuf,
     device: Device,
+    /// `device/` in the work directory, locked for the whole run.
+    device_dir: DeviceDir,
     /// The merged bootloader configuration (port defaults + bootloader.conf).
     config: ConfigFile,
     /// The MCUboot image signer (the key in `mcuboot-signing-key.pem`).
@@ -205,21 +207,21 @@ pub fn run_demo(
     Ok(report)
 }
 
+/// Writes one of the demo's files (keys, images, `bootloader.conf`)
+/// atomically; key material with mode 0600.
 fn write_file(path: &Path, bytes: &[u8], secret: bool) -> Result<(), String> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    if secret {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
+    atomic_write::write_atomic(path, bytes, secret).map_err(|e| error_chain(&e))
+}
+
+/// An error and its sources on one line (`a: b: c`).
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
     }
-    #[cfg(not(unix))]
-    let _ = secret;
-    use std::io::Write;
-    options
-        .open(path)
-        .and_then(|mut f| f.write_all(bytes))
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+    text
 }
 
 fn version(text: &str) -> Result<ImageVersion, String> {
@@ -306,6 +308,8 @@ impl Demo {
         let mut config = target.default_config();
         config.apply_file(&conf).map_err(|e| e.to_string())?;
         let device = Device::from_config(target, &config, None).map_err(|e| e.to_string())?;
+        let device_dir =
+            DeviceDir::create(dir.join("device"), &device).map_err(|e| error_chain(&e))?;
         let slots = device
             .settings
             .map
@@ -324,6 +328,7 @@ impl Demo {
             chip,
             dir,
             device,
+            device_dir,
             config,
             signer: KeySigner::new(mcuboot_key, false).map_err(|e| e.to_string())?,
             sbv2_key,
@@ -760,14 +765,8 @@ impl Demo {
     }
 
     fn save(&self) -> Result<(), String> {
-        let dev = self.dir.join("device");
-        std::fs::create_dir_all(&dev).map_err(|e| e.to_string())?;
-        write_file(
-            &dev.join(SETTINGS_FILE),
-            &self.device.settings_json(),
-            false,
-        )?;
-        write_file(&dev.join(FLASH_FILE), self.device.flash.data(), false)?;
-        self.device.save_efuses(&dev).map_err(|e| e.to_string())
+        self.device_dir
+            .save(&self.device)
+            .map_err(|e| error_chain(&e))
     }
 }

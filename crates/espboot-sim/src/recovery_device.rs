@@ -295,7 +295,7 @@ mod tests {
     }
 
     fn app(signer: &KeySigner, version: &str, encrypted: bool) -> Vec<u8> {
-        let chip = crate::chip::modelled(Target::Esp32c3).unwrap();
+        let chip = Target::Esp32c3.chip().unwrap();
         let mut options = AppOptions::new(version);
         options.size = Some(3000);
         let payload = build_app(chip, &options).unwrap();

@@ -1,5 +1,5 @@
 //! Regression tests, each named after the bug it covers (`regression_<what>`).
-//! Interop checks run the pinned reference tools (see `common`).
+//! Interop checks run the pinned reference tools (see `support`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
@@ -235,4 +235,123 @@ fn regression_killed_runs_leave_no_temporary_files() {
         }
     }
     assert!(killed_mid_run > 0, "no run was killed before it finished");
+}
+
+/// The demo wrote `device/flash.bin` and `device.json` in place (open,
+/// truncate, write) where every `sim` command replaces them atomically: a
+/// save that failed half way left a truncated flash image behind. Run the
+/// demo with a file-size limit far below the flash size (a full disk in
+/// small): the save must fail and leave no device file, whole or not, and
+/// no temporary file.
+#[cfg(unix)]
+#[test]
+fn regression_demo_saves_the_device_atomically() {
+    let dir = tempfile::tempdir().unwrap();
+    let keep = dir.path().join("work");
+    // `ulimit -f` counts 512- or 1024-byte blocks: at most 1 MiB either
+    // way, below the demo's 4 MiB flash and above its keys and images.
+    // SIGXFSZ is ignored (inherited through exec) so an oversized write
+    // fails with EFBIG instead of killing the process.
+    let out = Command::new("sh")
+        .args(["-c", "ulimit -f 1024 && trap '' XFSZ && exec \"$0\" \"$@\""])
+        .arg(env!("CARGO_BIN_EXE_espboot"))
+        .args(["demo", "--json", "--target", "esp32c3", "--keep"])
+        .arg(&keep)
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "the demo cannot have saved a 4 MiB flash: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let device = keep.join("device");
+    for name in ["flash.bin", "device.json"] {
+        let file = device.join(name);
+        assert!(
+            !file.exists(),
+            "{name} was left behind ({} bytes)",
+            std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0)
+        );
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(&device)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|name| name.starts_with(".espboot-"))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+}
+
+/// issue 15: when the ROM's Secure Boot V2 check refused the bootloader,
+/// the report said `secure boot disabled` (JSON `"secure_boot":
+/// "disabled"`) right before `secure boot check failed`. Burn
+/// SECURE_BOOT_EN under the unsigned bootloader `sim new` flashes: the
+/// report must say the check failed, in text and JSON.
+#[test]
+fn regression_rom_report_does_not_say_disabled_when_the_check_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let dev = dir.path().join("dev");
+    let sim = |args: &[&str]| {
+        let mut cmd = support::espboot();
+        cmd.arg("sim").args(args);
+        cmd
+    };
+    let devs = dev.to_str().unwrap();
+    support::run_ok(&mut sim(&["new", devs, "--target", "esp32c3"]));
+    support::run_ok(&mut sim(&[
+        "efuse",
+        devs,
+        "--do-not-confirm",
+        "burn-efuse",
+        "SECURE_BOOT_EN",
+    ]));
+    let out = support::run_fail(&mut sim(&["boot", devs]));
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(stderr.contains("secure boot check failed"), "{stderr}");
+    assert!(!stdout.contains("secure boot disabled"), "{stdout}");
+    assert!(stdout.contains("secure boot failed"), "{stdout}");
+    let out = support::run_fail(&mut sim(&["boot", devs, "--json"]));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["rom"]["secure_boot"], "failed", "{report}");
+}
+
+/// issue 16: a hex key file given as `--config` was quoted whole in the
+/// error (key material on the terminal and in logs), and a base64 key was
+/// accepted as a `NAME=VALUE` line (its `=` padding). Both are refused,
+/// quoting only a short prefix.
+#[test]
+fn regression_config_errors_do_not_echo_or_accept_key_material() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let hex_key = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+    let base64_key = "ABEiM0RVZneImaq7zN3u/wARIjNEVWZ3iJmqu8zd7v8=";
+    for (name, key) in [("hex.key", hex_key), ("b64.key", base64_key)] {
+        let path = d.join(name);
+        std::fs::write(&path, format!("{key}\n")).unwrap();
+        let dev = d.join(format!("dev-{name}"));
+        let out = support::run_fail(
+            support::espboot()
+                .args(["sim", "new"])
+                .arg(&dev)
+                .args(["--target", "esp32c3", "--config"])
+                .arg(&path),
+        );
+        support::assert_one_line_error(&out, &format!("{name}:1"));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&key[..8]),
+            "the line is recognisable: {stderr}"
+        );
+        assert!(
+            !stderr.contains(&key[..24]),
+            "key material echoed: {stderr}"
+        );
+        assert!(!dev.exists(), "no device from {name}");
+    }
 }

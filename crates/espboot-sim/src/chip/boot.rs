@@ -68,7 +68,8 @@ const MAX_RESETS: u32 = 3;
 pub struct RomReport {
     /// Where the bootloader was read (hex).
     pub bootloader_offset: String,
-    /// `disabled`, or `verified` when Secure Boot V2 checked the bootloader.
+    /// `disabled`; with Secure Boot V2 enabled, `verified` when the
+    /// bootloader's signature checked out and `failed` when it did not.
     pub secure_boot: &'static str,
     /// The signature block that verified.
     pub secure_boot_block: Option<usize>,
@@ -178,7 +179,7 @@ enum Stop {
 /// does not model run the boot core alone ([`run::boot`]).
 pub fn power_on(device: &mut Device, cut: Option<(u64, CutMode)>) -> ChipBootReport {
     let target = device.settings.target;
-    let Some(chip) = super::modelled(target) else {
+    let Some(chip) = target.chip() else {
         return ChipBootReport {
             boot: run::boot(device, cut),
             chip: target.name(),
@@ -264,7 +265,7 @@ pub struct FlashedBootloader {
 /// [`flashed_setup`] plus the bootloader's whole configuration, for what
 /// the bootloader does beyond booting (serial recovery).
 pub fn flashed_bootloader(device: &mut Device) -> Result<FlashedBootloader, ChipError> {
-    let Some(chip) = super::modelled(device.settings.target) else {
+    let Some(chip) = device.settings.target.chip() else {
         let config = ConfigFile {
             keys: device.settings.config.clone(),
             key_file_base: None,
@@ -521,6 +522,8 @@ impl PowerOn {
                     rom.secure_boot_block = Some(index);
                 }
                 Err(why) => {
+                    // enabled but refused: never report it as disabled
+                    rom.secure_boot = "failed";
                     self.rom = Some(rom);
                     return Err(Stop::Failed(format!(
                         "ROM: secure boot check failed: {why}"
@@ -1180,7 +1183,7 @@ mod tests {
                 der: private.public_key().embedded_der().unwrap(),
             };
             let mut device = Device::from_config(target, &config, None).unwrap();
-            let chip = crate::chip::modelled(target).unwrap();
+            let chip = target.chip().unwrap();
             let bootloader = build_bootloader(target, &config, std::slice::from_ref(&key)).unwrap();
             device
                 .write_flash(chip.bootloader_offset(), &bootloader)

@@ -154,7 +154,7 @@ struct Blob {
 /// # Errors
 /// [`BootloaderError::NotModelled`].
 pub fn require_chip(target: Target) -> Result<Chip, BootloaderError> {
-    super::modelled(target).ok_or(BootloaderError::NotModelled(target))
+    target.chip().ok_or(BootloaderError::NotModelled(target))
 }
 
 /// Legacy `min_rev` the port passes to elf2image (mcuboot.md §7: esp32 3,
@@ -269,7 +269,7 @@ pub fn parse_bootloader(chip: Chip, bytes: &[u8]) -> Result<BootloaderContents, 
         })?;
     let blob: Blob =
         serde_json::from_slice(json).map_err(|e| BootloaderError::BadBlob(e.to_string()))?;
-    if super::modelled(blob.target) != Some(chip) {
+    if blob.target.chip() != Some(chip) {
         return Err(BootloaderError::BadBlob(format!(
             "configuration for target {} in an image for {chip}",
             blob.target
@@ -317,7 +317,7 @@ mod tests {
                 .apply_str("CONFIG_ESP_SIGN_EC256=y\n", Path::new("x.conf"))
                 .unwrap();
             let bytes = build_bootloader(target, &config, &[key()]).unwrap();
-            let chip = crate::chip::modelled(target).unwrap();
+            let chip = target.chip().unwrap();
             // Trailing bytes (padding, a signature sector) are ignored.
             let mut flash = bytes.clone();
             flash.resize(0x2000, 0xff);

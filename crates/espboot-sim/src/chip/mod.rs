@@ -46,11 +46,10 @@ pub mod preflight;
 
 use crate::config::Target;
 
-/// The chip a target is modelled as, if the virtual chip models it (the
-/// seven chips with eFuse tables; esp32c5, esp32c61 and esp32p4 boot
-/// without a ROM stage).
+/// The chip a target is modelled as, if the virtual chip models it: the
+/// same as [`Target::chip`], kept for existing callers.
 pub fn modelled(target: Target) -> Option<esp_image::Chip> {
-    target.name().parse().ok()
+    target.chip()
 }
 
 /// The eFuses of a new chip: blank, as espefuse's virtual chip starts,

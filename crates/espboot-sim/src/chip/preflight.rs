@@ -140,7 +140,7 @@ pub fn check_write(
             flash_size: map.flash_size,
         });
     }
-    let chip = crate::chip::modelled(target);
+    let chip = target.chip();
     let bootloader_offset = chip.map_or(map.bootloader.offset, Chip::bootloader_offset);
 
     if addr == bootloader_offset {

@@ -397,6 +397,14 @@ fn bad_input_gives_one_line_errors_and_no_output() {
     let out = run_fail(&mut sim(&["app", devs, "confirm", "--image", "1"]));
     assert_one_line_error(&out, "image 1 is not configured");
 
+    // A device another process holds (its lock) is refused after a short
+    // wait, naming the directory, and left as it was.
+    let held = espboot_sim::device::DeviceDir::open(&dev).expect("lock the device");
+    let out = run_fail(&mut sim(&["app", devs, "confirm"]));
+    assert_one_line_error(&out, "in use by another process");
+    assert!(String::from_utf8_lossy(&out.stderr).contains(devs));
+    drop(held);
+
     // A missing or corrupt device directory.
     let out = run_fail(&mut sim(&[
         "boot",

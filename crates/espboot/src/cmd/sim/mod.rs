@@ -10,7 +10,7 @@ use espboot_sim::chip::boot::{self as chip_boot, AppCall, ChipBootReport};
 use espboot_sim::chip::fuses::{self, DownloadMode};
 use espboot_sim::chip::preflight::{check_write, PreflightError};
 use espboot_sim::config::{parse_flash_size, Target};
-use espboot_sim::device::{self, Device, FLASH_FILE, SETTINGS_FILE};
+use espboot_sim::device::{Device, DeviceDir};
 use flash_sim::flash::CutMode;
 use flash_sim::sweep::{self, SweepOptions};
 
@@ -217,19 +217,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn load(dev: &Path) -> anyhow::Result<Device> {
-    Device::load(dev).with_context(|| format!("device {}", dev.display()))
-}
-
-/// Saves the flash, the eFuses (and settings) atomically: each file goes
-/// through a temporary file and a rename. The eFuses' hidden key bits are
-/// key material: mode 0600.
-fn save(dev: &Path, device: &Device, settings: bool) -> anyhow::Result<()> {
-    if settings {
-        write_atomic(&dev.join(SETTINGS_FILE), &device.settings_json(), false)?;
-    }
-    device.save_efuses(dev)?;
-    write_atomic(&dev.join(FLASH_FILE), device.flash.data(), false)
+/// Opens the device directory `dev` (taking its lock for the whole
+/// command) and loads the device.
+fn load(dev: &Path) -> anyhow::Result<(DeviceDir, Device)> {
+    let dir = DeviceDir::open(dev)?;
+    let device = dir.load()?;
+    Ok((dir, device))
 }
 
 /// What the ROM's download mode lets esptool do: `write` needs it enabled
@@ -254,21 +247,19 @@ fn check_download_mode(dev: &Path, device: &Device, read: bool) -> anyhow::Resul
 }
 
 fn new(a: NewArgs) -> anyhow::Result<ExitCode> {
-    if a.dev.join(SETTINGS_FILE).exists() || a.dev.join(FLASH_FILE).exists() {
+    if DeviceDir::holds_device(&a.dev) {
         bail!("device {}: already exists", a.dev.display());
     }
     let (target, flash_size) = a.port.target_and_size()?;
     let device = Device::create(target, &a.port.configs, flash_size)
         .with_context(|| format!("device {}", a.dev.display()))?;
-    std::fs::create_dir_all(&a.dev)
-        .with_context(|| format!("cannot create device directory {}", a.dev.display()))?;
     // a modelled chip also gets its (blank) eFuses
-    save(&a.dev, &device, true)?;
+    DeviceDir::create(&a.dev, &device)?;
     Ok(ExitCode::SUCCESS)
 }
 
 fn efuse(a: EfuseArgs) -> anyhow::Result<ExitCode> {
-    let device = load(&a.dev)?;
+    let (dir, device) = load(&a.dev)?;
     let target = device.settings.target.name();
     let chip: esp_efuse::Chip = target.parse().map_err(|_| {
         anyhow::anyhow!(
@@ -277,7 +268,8 @@ fn efuse(a: EfuseArgs) -> anyhow::Result<ExitCode> {
             a.dev.display()
         )
     })?;
-    crate::cmd::efuse::run_on_device(chip, device::efuse_file(&a.dev), a.command)
+    // `dir` keeps the device locked while the command runs
+    crate::cmd::efuse::run_on_device(chip, dir.efuse_file(), a.command)
 }
 
 fn write(a: WriteArgs) -> anyhow::Result<ExitCode> {
@@ -287,7 +279,7 @@ fn write(a: WriteArgs) -> anyhow::Result<ExitCode> {
             a.pairs.len()
         );
     }
-    let mut device = load(&a.dev)?;
+    let (dir, mut device) = load(&a.dev)?;
     check_download_mode(&a.dev, &device, false)?;
     let crypt = if a.encrypt {
         let efuses = device.efuses.as_ref().ok_or_else(|| {
@@ -362,14 +354,14 @@ fn write(a: WriteArgs) -> anyhow::Result<ExitCode> {
             .write_flash(addr, &data)
             .with_context(|| format!("{} at {addr:#x}", path.display()))?;
     }
-    save(&a.dev, &device, false)?;
+    dir.save(&device)?;
     Ok(ExitCode::SUCCESS)
 }
 
 fn read(a: ReadArgs) -> anyhow::Result<ExitCode> {
     let addr = parse_addr(&a.addr).map_err(|e| anyhow::anyhow!("ADDR: {e}"))?;
     let size = parse_size(&a.size).map_err(|e| anyhow::anyhow!("SIZE: {e}"))?;
-    let mut device = load(&a.dev)?;
+    let (_dir, mut device) = load(&a.dev)?;
     check_download_mode(&a.dev, &device, true)?;
     let bytes = device.read_flash(addr, size)?;
     write_atomic(&a.output, &bytes, false)?;
@@ -388,7 +380,7 @@ fn print_boot(report: &ChipBootReport, json: bool) -> anyhow::Result<()> {
 }
 
 fn boot(a: BootArgs) -> anyhow::Result<ExitCode> {
-    let mut device = load(&a.dev)?;
+    let (dir, mut device) = load(&a.dev)?;
     let cut = a.cut_after.map(|n| {
         let mode = if a.torn {
             CutMode::Torn
@@ -400,7 +392,7 @@ fn boot(a: BootArgs) -> anyhow::Result<ExitCode> {
     let report = chip_boot::power_on(&mut device, cut);
     // The flash state after the boot (or after the power cut) is the
     // device's new state, whatever the outcome.
-    save(&a.dev, &device, false)?;
+    dir.save(&device)?;
     print_boot(&report, a.json)?;
     if let Some(error) = &report.boot.error {
         if !a.json && !report.boot.interrupted {
@@ -415,19 +407,19 @@ fn boot(a: BootArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn app(a: AppArgs) -> anyhow::Result<ExitCode> {
-    let mut device = load(&a.dev)?;
+    let (dir, mut device) = load(&a.dev)?;
     let (image, call) = match a.action {
         AppAction::Confirm { image } => (image, AppCall::Confirm),
         AppAction::SetPending { permanent, image } => (image, AppCall::SetPending { permanent }),
     };
     chip_boot::app_call(&mut device, image, call)
         .map_err(|e| anyhow::anyhow!("device {}: {e}", a.dev.display()))?;
-    save(&a.dev, &device, false)?;
+    dir.save(&device)?;
     Ok(ExitCode::SUCCESS)
 }
 
 fn sweep(a: SweepArgs) -> anyhow::Result<ExitCode> {
-    let mut device = load(&a.dev)?;
+    let (_dir, mut device) = load(&a.dev)?;
     let (setup, crypt) = chip_boot::flashed_setup(&mut device)
         .map_err(|e| anyhow::anyhow!("device {}: {e}", a.dev.display()))?;
     let bar = if std::io::stderr().is_terminal() {

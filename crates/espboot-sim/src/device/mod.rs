@@ -1,15 +1,14 @@
 //! A simulated device: its settings (target, flash map, merged
-//! `bootloader.conf`, embedded keys) and its flash.
+//! `bootloader.conf`, embedded keys), its flash and its eFuses.
 //!
-//! On disk a device is a directory holding `flash.bin` (the raw physical
-//! flash bytes), `device.json` ([`DeviceSettings`]) and, for the modelled
-//! chips, its eFuses ([`efuse_file`]: espefuse's virtual file and the
-//! companion with the read-protected key bits, loaded and saved atomically
-//! by [`esp_efuse::VirtualFile`]). For the flash and the settings this
-//! module only converts between bytes and a [`Device`]; writing those files
-//! atomically is the caller's job.
+//! [`Device`] lives in memory; [`DeviceDir`] is the only code that knows a
+//! device directory's files and writes them (atomically, under the
+//! directory's lock). This module converts between those files' bytes and
+//! a [`Device`].
 
-use std::path::{Path, PathBuf};
+mod dir;
+
+use std::path::PathBuf;
 
 use embedded_storage::nor_flash::{NorFlash, ReadNorFlash};
 use serde::{Deserialize, Serialize};
@@ -18,14 +17,8 @@ use crate::chip::bootloader;
 use crate::config::{ConfigError, ConfigFile, FlashMap, Target};
 use flash_sim::flash::{FlashError, Geometry, GeometryError, SimFlash};
 
-/// Name of the flash image file in a device directory.
-pub const FLASH_FILE: &str = "flash.bin";
-/// Name of the settings file in a device directory.
-pub const SETTINGS_FILE: &str = "device.json";
-/// Name of the chip's eFuses in a device directory: espefuse's virtual
-/// eFuse file (`--virt --path-efuse-file`), with the companion that keeps
-/// the read-protected key bits its format cannot ([`efuse_file`]).
-pub const EFUSE_FILE: &str = "efuse.bin";
+pub use dir::{DeviceDir, DirError, EFUSE_FILE, FLASH_FILE, LOCK_FILE, LOCK_WAIT, SETTINGS_FILE};
+
 /// Version of the `device.json` layout.
 pub const SETTINGS_FORMAT: u32 = 1;
 
@@ -33,33 +26,50 @@ pub const SETTINGS_FORMAT: u32 = 1;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DeviceError {
+    /// The bootloader configuration is invalid.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// The flash map gives no valid flash geometry.
     #[error("flash geometry: {0}")]
     Geometry(#[from] GeometryError),
+    /// A flash operation failed.
     #[error(transparent)]
     Flash(#[from] FlashError),
+    /// `device.json` is not valid JSON for [`DeviceSettings`].
     #[error("{SETTINGS_FILE}: {0}")]
-    Settings(String),
+    Settings(#[source] serde_json::Error),
+    /// `device.json` has a layout version this build does not read.
+    #[error("{SETTINGS_FILE}: format {found} is not supported (expected {SETTINGS_FORMAT})")]
+    SettingsFormat {
+        /// The version in the file.
+        found: u32,
+    },
+    /// The eFuse file cannot be read or written.
     #[error("{EFUSE_FILE}: {0}")]
     Efuse(#[from] esp_efuse::EfuseError),
+    /// `flash.bin` does not have the flash size of the map.
     #[error("{FLASH_FILE} is {actual:#x} bytes, expected the flash size {expected:#x}")]
-    FlashFileSize { actual: u64, expected: u32 },
+    FlashFileSize {
+        /// Its length.
+        actual: u64,
+        /// The map's flash size.
+        expected: u32,
+    },
+    /// A read or write beyond the end of the flash.
     #[error("{what} {offset:#x}+{len:#x} is beyond the flash size {flash_size:#x}")]
     OutOfRange {
+        /// `read` or `write`.
         what: &'static str,
+        /// Its start.
         offset: u32,
+        /// Its length.
         len: u64,
+        /// The flash size.
         flash_size: u32,
     },
+    /// The device's bootloader cannot be built.
     #[error(transparent)]
     Bootloader(#[from] crate::chip::bootloader::BootloaderError),
-}
-
-/// The eFuse file of the device directory `dir`: espefuse's virtual file
-/// `efuse.bin` and the companion that keeps read-protected key bits.
-pub fn efuse_file(dir: &Path) -> esp_efuse::VirtualFile {
-    esp_efuse::VirtualFile::with_hidden_bits(dir.join(EFUSE_FILE))
 }
 
 /// The embedded public key of the simulated bootloader (what the port
@@ -156,7 +166,7 @@ impl Device {
             keys,
         };
         let flash = new_flash(&settings.map)?;
-        let efuses = crate::chip::modelled(target).map(crate::chip::new_efuses);
+        let efuses = target.chip().map(crate::chip::new_efuses);
         let mut device = Self {
             settings,
             flash,
@@ -165,7 +175,7 @@ impl Device {
         // A modelled chip gets the port's bootloader, unsigned, built from
         // the same configuration (what `espboot sim build-bootloader` makes),
         // where its ROM looks for it.
-        if let Some(chip) = crate::chip::modelled(target) {
+        if let Some(chip) = target.chip() {
             let mut bootloader_config = config.clone();
             if let Some(size) = flash_size {
                 // The bootloader header carries the real flash size.
@@ -183,13 +193,12 @@ impl Device {
 
     /// A device from the bytes of `device.json` and `flash.bin`.
     pub fn from_files(settings_json: &[u8], flash_bin: &[u8]) -> Result<Self, DeviceError> {
-        let settings: DeviceSettings = serde_json::from_slice(settings_json)
-            .map_err(|e| DeviceError::Settings(e.to_string()))?;
+        let settings: DeviceSettings =
+            serde_json::from_slice(settings_json).map_err(DeviceError::Settings)?;
         if settings.format != SETTINGS_FORMAT {
-            return Err(DeviceError::Settings(format!(
-                "format {} is not supported (expected {SETTINGS_FORMAT})",
-                settings.format
-            )));
+            return Err(DeviceError::SettingsFormat {
+                found: settings.format,
+            });
         }
         settings.map.validate()?;
         if flash_bin.len() as u64 != u64::from(settings.map.flash_size) {
@@ -200,46 +209,12 @@ impl Device {
         }
         let mut flash = SimFlash::from_bytes(geometry(&settings.map)?, flash_bin)?;
         add_regions(&mut flash, &settings.map);
-        let efuses = crate::chip::modelled(settings.target).map(crate::chip::new_efuses);
+        let efuses = settings.target.chip().map(crate::chip::new_efuses);
         Ok(Self {
             settings,
             flash,
             efuses,
         })
-    }
-
-    /// Replaces the eFuses with those of the device directory `dir`
-    /// ([`efuse_file`]; blank eFuses when there is no file).
-    pub fn load_efuses(&mut self, dir: &Path) -> Result<(), DeviceError> {
-        let Some(chip) = crate::chip::modelled(self.settings.target) else {
-            return Ok(());
-        };
-        let efuses = efuse_file(dir)
-            .load(chip)?
-            .unwrap_or_else(|| crate::chip::new_efuses(chip));
-        self.efuses = Some(efuses);
-        Ok(())
-    }
-
-    /// Saves the eFuses (of a modelled chip) into the device directory
-    /// `dir`, atomically ([`efuse_file`]).
-    pub fn save_efuses(&self, dir: &Path) -> Result<(), DeviceError> {
-        if let Some(efuses) = &self.efuses {
-            efuse_file(dir).save(efuses)?;
-        }
-        Ok(())
-    }
-
-    /// Loads a device directory.
-    pub fn load(dir: &Path) -> Result<Self, std::io::Error> {
-        let settings = std::fs::read(dir.join(SETTINGS_FILE))?;
-        let flash = std::fs::read(dir.join(FLASH_FILE))?;
-        let mut device = Self::from_files(&settings, &flash)
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
-        device
-            .load_efuses(dir)
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
-        Ok(device)
     }
 
     /// `device.json` contents.

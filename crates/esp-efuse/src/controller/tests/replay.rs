@@ -1,0 +1,1 @@
+//! Replays espefuse register traffic.

@@ -213,3 +213,38 @@ fn espefuse_register_traffic_burns_what_espefuse_burns_on_every_chip() {
         }
     });
 }
+
+/// ESP32 3/4 coding: espefuse encodes 24 bytes into 8 words per block; the
+/// controller decodes and checks them (serial.md 7.3 E8).
+#[test]
+fn espefuse_three_quarter_coding_traffic_matches_espefuse() {
+    let Some(bin) = reference_bin() else { return };
+    let chip = Chip::Esp32;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("24.bin");
+    std::fs::write(&data, (1u8..=24).collect::<Vec<_>>()).unwrap();
+    let reference = dir.path().join("reference.bin");
+    let mut ours = Efuses::new(chip);
+    let mut ctrl = EfuseController::new(chip);
+    let data_arg = data.to_string_lossy().into_owned();
+    for cmd in [
+        vec!["burn-efuse", "CODING_SCHEME", "1"],
+        vec!["burn-block-data", "BLOCK3", &data_arg],
+    ] {
+        let args: Vec<String> = cmd.iter().map(|s| s.to_string()).collect();
+        let ops = trace(&bin, chip, &reference, &args);
+        replay(&mut ctrl, &mut ours, &ops, &format!("{cmd:?}"));
+    }
+    assert!(ours.coding_is_34());
+    assert_eq!(ours.block_bytes(3), (1u8..=24).collect::<Vec<_>>());
+    let theirs = VirtualFile::espefuse(&reference)
+        .load(chip)
+        .unwrap()
+        .unwrap();
+    for b in 0..4 {
+        assert_eq!(ours.block_words(b), theirs.block_words(b), "block {b}");
+    }
+    let saved = dir.path().join("efuse.bin");
+    VirtualFile::espefuse(&saved).save(&ours).unwrap();
+    assert_eq!(summary(&bin, chip, &saved), summary(&bin, chip, &reference));
+}

@@ -21,6 +21,8 @@
 //! - [`rom`]: what the ROM and the hardware read (flash encryption and
 //!   Secure Boot state, [`Efuses::flash_encryption_key`] behind read
 //!   protection, [`DownloadMode`]).
+//! - [`controller`]: the eFuse controller's registers as esptool and
+//!   espefuse drive them over a serial port, over the same model.
 //! - [`VirtualFile`]: espefuse's virtual file and the companion that keeps
 //!   read-protected key bits, saved atomically.
 //! - [`espefuse`]: espefuse's command line over all this: names and values
@@ -48,6 +50,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 mod bits;
+pub mod controller;
 mod error;
 pub mod espefuse;
 mod model;

@@ -242,6 +242,30 @@ pub fn secure_download(chip: Chip) -> Option<Field> {
     }
 }
 
+/// When the running ROM notices newly burned download-mode eFuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TakesEffect {
+    /// After the eFuse read command that loads them: the ROM checks the
+    /// eFuse registers after each command (espefuse `<chip>/fields.py`
+    /// `efuse_read`, serial.md §5.3).
+    AtOnce,
+    /// At the next reset: the ESP32's `UART_DOWNLOAD_DIS` is read back by
+    /// espefuse in the same session (espefuse base_operations.py "eFuses
+    /// will be read for confirmation, but after that connection to the chip
+    /// will become impossible").
+    AtReset,
+}
+
+/// When burning [`download_disable`] or [`secure_download`] fields changes
+/// the download mode of a running ROM.
+pub fn download_mode_takes_effect(chip: Chip) -> TakesEffect {
+    match chip {
+        Chip::Esp32 => TakesEffect::AtReset,
+        _ => TakesEffect::AtOnce,
+    }
+}
+
 /// Disables the ROM's encryption of what esptool writes (`--encrypt`).
 pub fn manual_encrypt_disable(chip: Chip) -> Field {
     match chip {

@@ -60,16 +60,41 @@ impl Efuses {
         self.raw_present(policy::secure_boot_enable(self.chip())) != 0
     }
 
-    /// The download mode the eFuses leave.
+    /// The download mode the eFuses leave: what the ROM enters at a reset.
     pub fn download_mode(&self) -> DownloadMode {
-        let chip = self.chip();
-        let burned = |f: &Field| self.raw_present(*f) != 0;
-        if policy::download_disable(chip).iter().any(burned) {
+        if self.download_mode_disabled() {
             DownloadMode::Disabled
-        } else if policy::secure_download(chip).as_ref().is_some_and(burned) {
+        } else if self.secure_download_enabled() {
             DownloadMode::Secure
         } else {
             DownloadMode::Enabled
+        }
+    }
+
+    /// Secure Download Mode is burned (`ENABLE_SECURITY_DOWNLOAD`; the
+    /// ESP32 has none): the ROM answers only the commands serial.md §5.1
+    /// lists.
+    pub fn secure_download_enabled(&self) -> bool {
+        policy::secure_download(self.chip()).is_some_and(|f| self.raw_present(f) != 0)
+    }
+
+    /// The serial download protocol is disabled (`DIS_DOWNLOAD_MODE`, ESP32
+    /// `UART_DOWNLOAD_DIS`): the ROM does not answer at all.
+    pub fn download_mode_disabled(&self) -> bool {
+        policy::download_disable(self.chip())
+            .iter()
+            .any(|f| self.raw_present(*f) != 0)
+    }
+
+    /// The download mode a ROM running in `running` switches to when it
+    /// re-reads the eFuses after an eFuse read command (serial.md §5.3):
+    /// Secure Download Mode and `DIS_DOWNLOAD_MODE` apply at once, the
+    /// ESP32's `UART_DOWNLOAD_DIS` only at the next reset
+    /// ([`policy::download_mode_takes_effect`]).
+    pub fn download_mode_after_read(&self, running: DownloadMode) -> DownloadMode {
+        match policy::download_mode_takes_effect(self.chip()) {
+            policy::TakesEffect::AtOnce => self.download_mode(),
+            policy::TakesEffect::AtReset => running,
         }
     }
 

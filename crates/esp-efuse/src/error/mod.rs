@@ -63,6 +63,14 @@ pub enum EfuseError {
         /// Chip.
         chip: Chip,
     },
+    /// A block number the chip does not have.
+    #[error("{chip} has no eFuse block {block}")]
+    NoSuchBlock {
+        /// Block number.
+        block: usize,
+        /// Chip.
+        chip: Chip,
+    },
     /// A key block name (from the command line) is not one `burn-key` accepts.
     #[error("block '{name}' is not a key block (use one of {})", key_block_names(*chip))]
     UnknownKeyBlock {

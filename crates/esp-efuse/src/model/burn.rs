@@ -217,13 +217,7 @@ impl Efuses {
                 self.write_reg(chk + 4 * i, u32::from_le_bytes([w[0], w[1], w[2], w[3]]));
             }
         }
-        let masked = self.mask_write_protected(block, &wr);
-        let merged: Vec<u32> = before.iter().zip(&masked).map(|(r, w)| r | w).collect();
-        self.set_block_words(block, &merged);
-        for (h, m) in self.hardware[block].iter_mut().zip(&merged) {
-            *h |= m;
-        }
-        self.apply_read_protection();
+        self.program_words(block, &wr);
         for &(off, v) in self.table.controller_regs {
             let cur = self.read_reg(off);
             self.write_reg(off, cur | v);
@@ -252,6 +246,55 @@ impl Efuses {
         Ok(())
     }
 
+    /// Programs `words` into `block` as the controller does once its coding
+    /// check passed: bits under write protection are dropped, the rest are
+    /// ORed into the read registers (and into what the hardware holds), then
+    /// read protection is applied. Returns whether `RD_DIS` changed. The one
+    /// implementation of programming, for staged burns ([`Efuses::commit`])
+    /// and for the register-level controller ([`Efuses::program_block`]).
+    pub(crate) fn program_words(&mut self, block: usize, words: &[u32]) -> bool {
+        let rd_dis_before = self.rd_dis();
+        let before = self.block_words(block);
+        let masked = self.mask_write_protected(block, words);
+        let merged: Vec<u32> = before
+            .iter()
+            .zip(masked.iter().chain(std::iter::repeat(&0)))
+            .map(|(r, w)| r | w)
+            .collect();
+        self.set_block_words(block, &merged);
+        for (h, m) in self.hardware[block].iter_mut().zip(&merged) {
+            *h |= m;
+        }
+        self.apply_read_protection();
+        self.rd_dis() != rd_dis_before
+    }
+
+    /// Programs `words` (block words, memory order) into `block` as the
+    /// eFuse controller does once the block's coding check passed: bits
+    /// under write protection are dropped, the rest ORed in, then read
+    /// protection applied, capturing newly read-protected bits into what
+    /// the hardware holds ([`Efuses::hidden_blocks`], serial.md §4.7).
+    /// This is what a program command of [`crate::controller`] does; staged
+    /// burns ([`Efuses::commit`]) go through the same code. Returns whether
+    /// `RD_DIS` changed.
+    pub fn program_block(&mut self, block: usize, words: &[u32]) -> Result<bool, EfuseError> {
+        if block >= self.table.blocks.len() {
+            return Err(EfuseError::NoSuchBlock {
+                block,
+                chip: self.chip,
+            });
+        }
+        let len = self.block_len_words(block);
+        if words.len() > len {
+            return Err(EfuseError::BlockOverflow {
+                block,
+                size: len * 4,
+                data: words.len() * 4,
+            });
+        }
+        Ok(self.program_words(block, words))
+    }
+
     /// espefuse emulator `check_wr_protection_area`.
     fn mask_write_protected(&self, block: usize, wr: &[u32]) -> Vec<u32> {
         let wr_dis = self.wr_dis();
@@ -276,12 +319,19 @@ impl Efuses {
     }
 
     /// espefuse emulator `check_rd_protection_area`: read-protected data is
-    /// zero in memory (and so absent from the virtual file).
+    /// zero in memory (and so absent from the virtual file). What becomes
+    /// unreadable is captured first into what the hardware holds
+    /// (serial.md §4.7): the key engines still read a key that software no
+    /// longer can, also when the key was burned before this value was
+    /// loaded from a file.
     fn apply_read_protection(&mut self) {
         let rd_dis = self.rd_dis();
         for block in 0..self.table.blocks.len() {
             let def = &self.table.blocks[block];
             let mut words = self.block_words(block);
+            for (h, w) in self.hardware[block].iter_mut().zip(&words) {
+                *h |= w;
+            }
             if !def.rd_dis.is_empty() && rd_dis & mask(def.rd_dis) != 0 {
                 if def.rd_dis.len() == 2 {
                     // ESP32-C2 BLOCK_KEY0: first bit hides the low half, second the high half.

@@ -571,7 +571,7 @@ impl Command {
             }
             Opcode::Sync => Command::Sync,
             Opcode::WriteReg => {
-                if d.is_empty() || d.len() % 16 != 0 {
+                if d.is_empty() || !d.len().is_multiple_of(16) {
                     return Err(CommandError::RegEntries(d.len()));
                 }
                 let mut entries = Vec::with_capacity(d.len() / 16);

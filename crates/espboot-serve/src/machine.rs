@@ -1,0 +1,236 @@
+//! The device behind the serial line: the device directory's flash and
+//! eFuses in memory, the chip's registers, and the saving of what changed.
+//!
+//! Flash writes use the same model as `espboot sim write`
+//! ([`espboot_sim::flash::SimFlash`] erase-then-program, with its
+//! operation counters; encryption with the chip's key through
+//! [`espboot_sim::chip::fuses::manual_encrypt_crypt`]). Reads return the
+//! physical bytes. eFuse-controller registers go through
+//! [`EfuseRegisters`], everything else through [`Registers`].
+
+use std::path::{Path, PathBuf};
+
+use embedded_storage::nor_flash::{NorFlash, ReadNorFlash};
+use esp_efuse::Efuses;
+use esp_image::Chip;
+use espboot_sim::device::{Device, FLASH_FILE};
+use espboot_sim::flash::FlashError;
+
+use crate::regs::{RegEffect, Registers};
+use crate::ServeError;
+
+/// The eFuse controller's registers as the loader sees them: reads of the
+/// controller's register image (the block read registers esptool decodes
+/// MAC, revision and security flags from, serial.md §3.5). Writes to the
+/// controller are accepted and ignored until the programming controller
+/// (serial.md §4) is connected here.
+#[derive(Debug, Clone)]
+pub struct EfuseRegisters {
+    base: u32,
+}
+
+/// What an eFuse-controller write changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EfuseChange {
+    /// Blocks were programmed: save the eFuses.
+    pub programmed: bool,
+}
+
+impl EfuseRegisters {
+    /// The controller of `efuses`' chip.
+    pub fn new(efuses: &Efuses) -> Self {
+        EfuseRegisters {
+            base: efuses.table().base_addr,
+        }
+    }
+
+    fn offset(&self, efuses: &Efuses, address: u32) -> Option<usize> {
+        let offset = address.checked_sub(self.base)?;
+        let offset = usize::try_from(offset).ok()?;
+        (offset < efuses.register_image().len()).then_some(offset)
+    }
+
+    /// The register at `address`; `None` outside the controller.
+    pub fn read(&self, efuses: &Efuses, address: u32) -> Option<u32> {
+        self.offset(efuses, address).map(|o| efuses.read_reg(o))
+    }
+
+    /// A write to the controller; `None` outside it.
+    pub fn write(&mut self, efuses: &mut Efuses, address: u32, _value: u32) -> Option<EfuseChange> {
+        self.offset(efuses, address).map(|_| EfuseChange::default())
+    }
+}
+
+/// The device and its chip state.
+pub struct Machine {
+    dir: PathBuf,
+    /// The device (flash, settings, eFuses).
+    pub device: Device,
+    /// The chip.
+    pub chip: Chip,
+    /// Non-eFuse registers.
+    pub regs: Registers,
+    efuse_regs: EfuseRegisters,
+    efuses: Efuses,
+    flash_dirty: bool,
+    efuses_dirty: bool,
+}
+
+impl Machine {
+    /// Loads the device directory `dir`.
+    pub fn load(dir: &Path) -> Result<Self, ServeError> {
+        let mut device = Device::load(dir).map_err(|source| ServeError::Device {
+            dir: dir.to_path_buf(),
+            source,
+        })?;
+        let target = device.settings.target;
+        let chip = espboot_sim::chip::modelled(target).ok_or_else(|| ServeError::NotAChip {
+            dir: dir.to_path_buf(),
+            target: target.name(),
+        })?;
+        let efuses = device
+            .efuses
+            .take()
+            .unwrap_or_else(|| espboot_sim::chip::new_efuses(chip));
+        let flash_size = device.settings.map.flash_size;
+        Ok(Machine {
+            dir: dir.to_path_buf(),
+            device,
+            chip,
+            regs: Registers::new(chip, flash_size),
+            efuse_regs: EfuseRegisters::new(&efuses),
+            efuses,
+            flash_dirty: false,
+            efuses_dirty: false,
+        })
+    }
+
+    /// The device directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The chip's eFuses.
+    pub fn efuses(&self) -> &Efuses {
+        &self.efuses
+    }
+
+    /// Lends the eFuses to the device for `f` (power-on, recovery), which
+    /// may burn them (the port's first boot). Flash changes are the
+    /// caller's to report ([`Machine::mark_flash_dirty`]).
+    pub fn with_device<T>(&mut self, f: impl FnOnce(&mut Device) -> T) -> T {
+        let before = self.efuses.register_image().to_vec();
+        self.device.efuses = Some(self.efuses.clone());
+        let out = f(&mut self.device);
+        if let Some(efuses) = self.device.efuses.take() {
+            if efuses.register_image() != before.as_slice() {
+                self.efuses_dirty = true;
+            }
+            self.efuses = efuses;
+        }
+        out
+    }
+
+    /// Marks the flash as changed (after [`Machine::with_device`]).
+    pub fn mark_flash_dirty(&mut self) {
+        self.flash_dirty = true;
+    }
+
+    /// Flash size in bytes.
+    pub fn flash_size(&self) -> u32 {
+        self.device.settings.map.flash_size
+    }
+
+    /// The sector containing `address`.
+    pub fn sector_of(&self, address: u32) -> std::ops::Range<u32> {
+        let g = self.device.flash.geometry();
+        g.sector(g.sector_index(address.min(self.flash_size().saturating_sub(1))))
+    }
+
+    /// The flash program granularity.
+    pub fn write_size(&self) -> u32 {
+        self.device.flash.geometry().write_size()
+    }
+
+    /// Reads a register (eFuse controller first).
+    pub fn read_reg(&self, address: u32) -> u32 {
+        self.efuse_regs
+            .read(&self.efuses, address)
+            .unwrap_or_else(|| self.regs.read(address))
+    }
+
+    /// Writes a register.
+    pub fn write_reg(&mut self, address: u32, value: u32) -> RegEffect {
+        if let Some(change) = self.efuse_regs.write(&mut self.efuses, address, value) {
+            if change.programmed {
+                self.efuses_dirty = true;
+            }
+            return RegEffect::None;
+        }
+        self.regs.write(address, value)
+    }
+
+    /// Erases the sectors covering `from..to` (clamped to the flash).
+    pub fn erase(&mut self, from: u32, to: u32) -> Result<(), FlashError> {
+        let to = to.min(self.flash_size());
+        if from >= to {
+            return Ok(());
+        }
+        let start = self.sector_of(from).start;
+        let end = self.sector_of(to - 1).end;
+        self.flash_dirty = true;
+        self.device.flash.erase(start, end)
+    }
+
+    /// Programs `data` at `address` (NOR: the cells must be erased), padded
+    /// with the erased value to the program granularity on both ends.
+    pub fn program(&mut self, address: u32, data: &[u8]) -> Result<(), FlashError> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        let align = self.write_size().max(1);
+        let erased = self.device.flash.geometry().erased_value();
+        let start = address - address % align;
+        let mut buf = vec![erased; (address - start) as usize];
+        buf.extend_from_slice(data);
+        buf.resize(buf.len().div_ceil(align as usize) * align as usize, erased);
+        let room = (self.flash_size().saturating_sub(start)) as usize;
+        buf.truncate(room);
+        self.flash_dirty = true;
+        self.device.flash.write(start, &buf)
+    }
+
+    /// `len` physical bytes at `address` (zeros past the end of the flash).
+    pub fn read(&mut self, address: u32, len: u32) -> Vec<u8> {
+        let mut out = vec![0u8; len as usize];
+        let size = self.flash_size();
+        if address < size {
+            let n = (size - address).min(len) as usize;
+            if self.device.flash.read(address, &mut out[..n]).is_err() {
+                out.fill(0);
+            }
+        }
+        out
+    }
+
+    /// Whether anything is unsaved.
+    pub fn dirty(&self) -> bool {
+        self.flash_dirty || self.efuses_dirty
+    }
+
+    /// Saves what changed, atomically (temporary file and rename).
+    pub fn save(&mut self) -> Result<(), ServeError> {
+        if self.flash_dirty {
+            atomic_write::write_atomic(&self.dir.join(FLASH_FILE), self.device.flash.data(), false)
+                .map_err(ServeError::SaveFlash)?;
+            self.flash_dirty = false;
+        }
+        if self.efuses_dirty {
+            espboot_sim::device::efuse_file(&self.dir)
+                .save(&self.efuses)
+                .map_err(ServeError::SaveEfuses)?;
+            self.efuses_dirty = false;
+        }
+        Ok(())
+    }
+}

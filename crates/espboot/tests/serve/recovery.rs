@@ -1,0 +1,183 @@
+//! S1-S4, S6 with smpmgr through MCUboot serial recovery on the recovery
+//! PTY, and the boot into the uploaded image afterwards.
+
+use std::path::Path;
+
+use crate::common;
+use crate::harness::{new_device, tool, wait_file_slice, Served};
+
+const PRIMARY: usize = 0x20000;
+
+fn smpmgr(served: &Served, args: &[&str]) -> crate::harness::Ran {
+    let port = served
+        .recovery
+        .as_ref()
+        .unwrap_or(&served.port)
+        .display()
+        .to_string();
+    let mut all: Vec<String> = vec!["--port".into(), port, "--timeout".into(), "2".into()];
+    all.extend(args.iter().map(|s| s.to_string()));
+    tool("smpmgr", &all)
+}
+
+/// A signed app (`imgtool sign -k KEY -H 32 --pad-header --align 4
+/// -S 0x1C0000 -v 1.2.3`, the README's line) for `chip`.
+fn signed_app(dir: &Path, key: &Path, chip: &str) -> std::path::PathBuf {
+    let raw = dir.join("app-raw.bin");
+    common::run_ok(
+        common::espboot()
+            .args([
+                "sim",
+                "build-app",
+                "--target",
+                chip,
+                "--version",
+                "1.2.3",
+                "-o",
+            ])
+            .arg(&raw),
+    );
+    let signed = dir.join("app-signed.bin");
+    tool(
+        "imgtool",
+        &[
+            "sign".into(),
+            "-k".into(),
+            key.display().to_string(),
+            "-H".into(),
+            "32".into(),
+            "--pad-header".into(),
+            "--align".into(),
+            "4".into(),
+            "-S".into(),
+            "0x1C0000".into(),
+            "-v".into(),
+            "1.2.3".into(),
+            raw.display().to_string(),
+            signed.display().to_string(),
+        ],
+    )
+    .ok();
+    signed
+}
+
+#[test]
+fn s1_s2_s3_s4_s6_recovery_upload_and_boot() {
+    if common::interop_skipped() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tmp.path();
+    let key = dir.join("root.pem");
+    tool(
+        "imgtool",
+        &[
+            "keygen".into(),
+            "-t".into(),
+            "ecdsa-p256".into(),
+            "-k".into(),
+            key.display().to_string(),
+        ],
+    )
+    .ok();
+    let conf = dir.join("bl.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "CONFIG_ESP_MCUBOOT_SERIAL=y\nCONFIG_ESP_SIGN_EC256=y\nCONFIG_ESP_SIGN_KEY_FILE={}\n",
+            key.display()
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let dev = dir.join("c3");
+    new_device(&dev, "esp32c3", Some(&conf));
+    let app = signed_app(dir, &key, "esp32c3");
+    let app_bytes = std::fs::read(&app).unwrap_or_default();
+    let served = Served::start(&dev, dir, "recovery", true);
+    served.wait_log("reset: serial recovery");
+
+    // S1: nothing to list yet; MCUmgr params answered (no 2 s stall).
+    let out = smpmgr(&served, &["image", "state-read"]).ok();
+    assert!(out.contains("No images on device!"), "{out}");
+    // S2: upload lands in the primary slot, saved to flash.bin.
+    smpmgr(&served, &["image", "upload", &app.display().to_string()]).ok();
+    wait_file_slice(&dev.join("flash.bin"), PRIMARY, &app_bytes);
+    let out = smpmgr(&served, &["image", "state-read"]).ok();
+    assert!(
+        out.contains("slot=0") && out.contains("version='1.2.3'"),
+        "{out}"
+    );
+    // S4: the ESP build has no echo.
+    let out = smpmgr(&served, &["os", "echo", "hello"]).ok();
+    assert!(out.contains("ENOTSUP"), "{out}");
+    // S6 and S3: with the detect pin released, SMP reset boots the image.
+    common::run_ok(
+        common::espboot()
+            .args(["sim", "boot-mode"])
+            .arg(&dev)
+            .arg("normal"),
+    );
+    served.wait_log("boot mode: normal");
+    let out = smpmgr(&served, &["os", "reset"]).ok();
+    assert!(out.contains("EOK"), "{out}");
+    served.wait_log("reset: normal boot");
+    let log = served.log();
+    let boot = log
+        .lines()
+        .rfind(|l| l.starts_with("reset: normal boot"))
+        .unwrap_or_default();
+    assert!(
+        !boot.contains("no bootable") && !boot.contains("fail"),
+        "{log}"
+    );
+    drop(served);
+    let report = common::run_ok(common::espboot().args(["sim", "boot", "--json"]).arg(&dev));
+    let json: serde_json::Value =
+        serde_json::from_slice(&report.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(json["booted"], true, "{json}");
+}
+
+/// The console of a normal boot: the ROM banner, then MCUboot's lines.
+#[test]
+fn boot_log_on_the_console() {
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tmp.path();
+    let dev = dir.join("c3");
+    new_device(&dev, "esp32c3", None);
+    let served = Served::start(&dev, dir, "download", false);
+    // A reader on the port, as `cat PTY` would be.
+    let port = std::fs::File::open(&served.port).unwrap_or_else(|e| panic!("{e}"));
+    let reader = std::thread::spawn(move || {
+        use std::io::Read;
+        let mut text = Vec::new();
+        let mut buf = [0u8; 4096];
+        let mut port = port;
+        while !String::from_utf8_lossy(&text).contains("MCUboot") || !text.ends_with(b"\r\n") {
+            match port.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => text.extend_from_slice(&buf[..n]),
+            }
+        }
+        String::from_utf8_lossy(&text).into_owned()
+    });
+    common::run_ok(
+        common::espboot()
+            .args(["sim", "boot-mode"])
+            .arg(&dev)
+            .args(["normal", "--reset"]),
+    );
+    served.wait_log("reset: normal boot");
+    let text = reader.join().unwrap_or_else(|_| panic!("reader"));
+    assert!(
+        text.starts_with("ESP-ROM:esp32c3-api1-20210207\r\n"),
+        "{text:?}"
+    );
+    assert!(
+        text.contains("[esp32c3] [INF] *** Booting MCUboot"),
+        "{text:?}"
+    );
+    assert!(
+        text.contains("[esp32c3] [INF] ROM: bootloader at 0x0"),
+        "{text:?}"
+    );
+}

@@ -144,6 +144,17 @@ impl Chip {
         })
     }
 
+    /// The ROM's `rom_spiflash_legacy_funcs.read` pointer, which esptool
+    /// points at the uploaded stub on an ESP32-S3 with Secure Boot (whose
+    /// ROM will not jump to RAM code) before a READ_FLASH_SLOW that makes
+    /// the ROM call it (`et:loader.py:1476-1528`).
+    pub fn stub_hijack_read_ptr(self) -> Option<u32> {
+        match self {
+            Chip::Esp32s3 => Some(0x3FCE_F688),
+            _ => None,
+        }
+    }
+
     /// `FLASH_ENCRYPTED_WRITE_ALIGN`: encrypted writes are padded to this.
     pub fn encrypted_write_align(self) -> u32 {
         match self {

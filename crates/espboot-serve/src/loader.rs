@@ -45,8 +45,11 @@ const SECURITY_INFO_API_VERSION: u32 = 0;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LoaderExit {
     /// Reboot into the configured boot mode (FLASH_END flag 0, the stub's
-    /// reboot, or the RTC watchdog).
+    /// reboot).
     Reboot,
+    /// The RTC watchdog armed by `--after watchdog-reset` fired: a system
+    /// reset into the configured boot mode.
+    Watchdog,
     /// Leave the loader and boot from flash (ROM FLASH_END flag 1,
     /// RUN_USER_CODE).
     RunUserCode,
@@ -89,6 +92,8 @@ struct FlashRead {
 /// The download-mode loader of one session.
 pub struct Loader {
     stub: bool,
+    /// A RAM download ended without a jump (the stub is in RAM).
+    stub_loaded: bool,
     secure: bool,
     write: Option<FlashWrite>,
     read: Option<FlashRead>,
@@ -101,6 +106,7 @@ impl Loader {
     pub fn new(secure: bool) -> Self {
         Loader {
             stub: false,
+            stub_loaded: false,
             secure,
             write: None,
             read: None,
@@ -222,7 +228,7 @@ impl Loader {
                     }
                     let value = e.apply(machine.read_reg(e.address));
                     if machine.write_reg(e.address, value) == RegEffect::WatchdogReset {
-                        exit = Some(LoaderExit::Reboot);
+                        exit = Some(LoaderExit::Watchdog);
                     }
                 }
                 ok(self, out);
@@ -246,6 +252,8 @@ impl Loader {
                     // The uploaded stub starts and greets.
                     slip::encode(OHAI, out);
                     self.stub = true;
+                } else {
+                    self.stub_loaded = true;
                 }
             }
             Command::FlashBegin(b) => self.flash_begin(machine, b, false, op, out),
@@ -279,6 +287,12 @@ impl Loader {
                     lower_hex(&digest).into_bytes()
                 };
                 self.reply(out, &Response::with_data(op, data));
+            }
+            Command::ReadFlashSlow { .. } if !self.stub && self.stub_hijacked(machine) => {
+                // The ROM's flash read now jumps into the stub, which
+                // greets instead of answering.
+                slip::encode(OHAI, out);
+                self.stub = true;
             }
             Command::ReadFlashSlow { offset, len } if !self.stub => {
                 if len > READ_SLOW_LEN {
@@ -348,6 +362,16 @@ impl Loader {
             }
         }
         None
+    }
+
+    /// Whether the ROM's flash read function points into an uploaded stub
+    /// (ESP32-S3 with Secure Boot, serial.md §3.3).
+    fn stub_hijacked(&self, machine: &Machine) -> bool {
+        self.stub_loaded
+            && machine
+                .chip
+                .stub_hijack_read_ptr()
+                .is_some_and(|ptr| machine.read_reg(ptr) != 0)
     }
 
     fn security_info(&self, machine: &Machine, op: Opcode, out: &mut Vec<u8>) {

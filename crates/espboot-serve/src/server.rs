@@ -233,7 +233,14 @@ impl<'l> Server<'l> {
                 if let Some(exit) = exit {
                     let reset = match exit {
                         LoaderExit::Reboot => Reset::BootMode,
-                        LoaderExit::RunUserCode => Reset::RunUserCode,
+                        LoaderExit::Watchdog => {
+                            (self.log)("watchdog reset");
+                            Reset::BootMode
+                        }
+                        LoaderExit::RunUserCode => {
+                            (self.log)("run user code");
+                            Reset::RunUserCode
+                        }
                     };
                     self.reset(reset);
                 }

@@ -402,6 +402,27 @@ fn r12_soft_reset_boots_and_logs() {
     let r = tool_soft_reset(&served);
     assert_eq!(r.code, 0, "{}", r.out);
     served.wait_log("reset: normal boot");
+    // `--after watchdog-reset` arms the RTC watchdog (C3): a system reset.
+    common::run_ok(
+        common::espboot()
+            .args(["sim", "boot-mode"])
+            .arg(&dev)
+            .args(["download", "--reset"]),
+    );
+    let r = crate::harness::tool(
+        "esptool",
+        &[
+            "--port".into(),
+            served.port_arg(),
+            "--before".into(),
+            "no-reset".into(),
+            "--after".into(),
+            "watchdog-reset".into(),
+            "chip-id".into(),
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.out);
+    served.wait_log("watchdog reset");
     // `sim boot-mode --reset` reboots into download mode again.
     common::run_ok(
         common::espboot()
@@ -427,4 +448,25 @@ fn tool_soft_reset(served: &Served) -> crate::harness::Ran {
             "chip-id".into(),
         ],
     )
+}
+
+/// ESP32-S3 with Secure Boot: its ROM will not jump to the stub, so esptool
+/// points the ROM's flash read at it (serial.md §3.3); the stub greets
+/// from there.
+#[test]
+fn s3_secure_boot_starts_the_stub_through_the_rom_read_pointer() {
+    if common::interop_skipped() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tmp.path();
+    let dev = dir.join("s3");
+    new_device(&dev, "esp32s3", None);
+    efuse(&dev, &["burn-efuse", "SECURE_BOOT_EN", "1"]);
+    let served = Served::start(&dev, dir, "download", false);
+    let out = esptool(&served, &[], &["flash-id"]).ok();
+    assert!(out.contains("Stub flasher running."), "{out}");
+    assert!(out.contains("Detected flash size: 4MB"), "{out}");
+    let out = esptool(&served, &[], &["get-security-info"]).ok();
+    assert!(out.contains("Secure Boot: Enabled"), "{out}");
 }

@@ -129,11 +129,6 @@ impl Pty {
             Err(_) => None,
         }
     }
-
-    /// Drops what the client has not read yet (a reset of the line).
-    pub fn discard_output(&self) {
-        let _ = rustix::termios::tcflush(&self.master, rustix::termios::QueueSelector::IOFlush);
-    }
 }
 
 impl AsFd for Pty {

@@ -365,9 +365,8 @@ impl<'l> Server<'l> {
     }
 
     fn console(&mut self, text: &str) {
+        // after any reply still queued (FLASH_END's, then the boot)
         let port = &mut self.ports[0];
-        port.pty.discard_output();
-        port.out.clear();
         port.out.extend_from_slice(text.as_bytes());
         port.flush();
     }

@@ -23,7 +23,18 @@ fn smpmgr(served: &Served, args: &[&str]) -> crate::harness::Ran {
 /// A signed app (`imgtool sign -k KEY -H 32 --pad-header --align 4
 /// -S 0x1C0000 -v 1.2.3`, the README's line) for `chip`.
 fn signed_app(dir: &Path, key: &Path, chip: &str) -> std::path::PathBuf {
-    let raw = dir.join("app-raw.bin");
+    signed_app_version(dir, key, chip, "1.2.3", "4")
+}
+
+/// A signed app of `version` with `--align ALIGN` (32 for flash encryption).
+fn signed_app_version(
+    dir: &Path,
+    key: &Path,
+    chip: &str,
+    version: &str,
+    align: &str,
+) -> std::path::PathBuf {
+    let raw = dir.join(format!("app-{version}-raw.bin"));
     common::run_ok(
         common::espboot()
             .args([
@@ -32,42 +43,41 @@ fn signed_app(dir: &Path, key: &Path, chip: &str) -> std::path::PathBuf {
                 "--target",
                 chip,
                 "--version",
-                "1.2.3",
+                version,
                 "-o",
             ])
             .arg(&raw),
     );
-    let signed = dir.join("app-signed.bin");
-    tool(
-        "imgtool",
-        &[
-            "sign".into(),
-            "-k".into(),
-            key.display().to_string(),
-            "-H".into(),
-            "32".into(),
-            "--pad-header".into(),
-            "--align".into(),
-            "4".into(),
-            "-S".into(),
-            "0x1C0000".into(),
-            "-v".into(),
-            "1.2.3".into(),
-            raw.display().to_string(),
-            signed.display().to_string(),
-        ],
-    )
-    .ok();
+    let signed = dir.join(format!("app-{version}-signed.bin"));
+    let mut args: Vec<String> = vec![
+        "sign".into(),
+        "-k".into(),
+        key.display().to_string(),
+        "-H".into(),
+        "32".into(),
+        "--pad-header".into(),
+        "--align".into(),
+        align.into(),
+    ];
+    if align == "32" {
+        // imgtool's --max-align takes 8, 16 or 32 only
+        args.extend(["--max-align".into(), "32".into()]);
+    }
+    args.extend([
+        "-S".into(),
+        "0x1C0000".into(),
+        "-v".into(),
+        version.into(),
+        raw.display().to_string(),
+        signed.display().to_string(),
+    ]);
+    tool("imgtool", &args).ok();
     signed
 }
 
-#[test]
-fn s1_s2_s3_s4_s6_recovery_upload_and_boot() {
-    if common::interop_skipped() {
-        return;
-    }
-    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let dir = tmp.path();
+/// A signing key and an ESP32-C3 `DEV` whose bootloader has serial
+/// recovery and `extra` configuration.
+fn recovery_device(dir: &Path, extra: &str) -> (std::path::PathBuf, std::path::PathBuf) {
     let key = dir.join("root.pem");
     tool(
         "imgtool",
@@ -84,13 +94,24 @@ fn s1_s2_s3_s4_s6_recovery_upload_and_boot() {
     std::fs::write(
         &conf,
         format!(
-            "CONFIG_ESP_MCUBOOT_SERIAL=y\nCONFIG_ESP_SIGN_EC256=y\nCONFIG_ESP_SIGN_KEY_FILE={}\n",
+            "CONFIG_ESP_MCUBOOT_SERIAL=y\nCONFIG_ESP_SIGN_EC256=y\nCONFIG_ESP_SIGN_KEY_FILE={}\n{extra}",
             key.display()
         ),
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let dev = dir.join("c3");
     new_device(&dev, "esp32c3", Some(&conf));
+    (key, dev)
+}
+
+#[test]
+fn s1_s2_s3_s4_s6_recovery_upload_and_boot() {
+    if common::interop_skipped() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tmp.path();
+    let (key, dev) = recovery_device(dir, "");
     let app = signed_app(dir, &key, "esp32c3");
     let app_bytes = std::fs::read(&app).unwrap_or_default();
     let served = Served::start(&dev, dir, "recovery", true);
@@ -180,4 +201,53 @@ fn boot_log_on_the_console() {
         text.contains("[esp32c3] [INF] ROM: bootloader at 0x0"),
         "{text:?}"
     );
+}
+
+/// S10: with flash encryption on, uploads are stored as ciphertext and the
+/// device boots them; recovery is served on the console PTY (no
+/// --recovery-pty).
+#[test]
+fn s10_encrypted_device_on_the_console_port() {
+    if common::interop_skipped() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tmp.path();
+    let (key, dev) = recovery_device(dir, "CONFIG_SECURE_FLASH_ENC_ENABLED=y\n");
+    let first = signed_app_version(dir, &key, "esp32c3", "1.0.0", "32");
+    common::run_ok(
+        common::espboot()
+            .args(["sim", "write"])
+            .arg(&dev)
+            .arg("0x20000")
+            .arg(&first),
+    );
+    // The first boot generates the key, encrypts the flash, burns the counter.
+    common::run_ok(common::espboot().args(["sim", "boot"]).arg(&dev));
+    let app = signed_app_version(dir, &key, "esp32c3", "2.0.0", "32");
+    let app_bytes = std::fs::read(&app).unwrap_or_default();
+    let served = Served::start(&dev, dir, "recovery", false);
+    served.wait_log("reset: serial recovery");
+    smpmgr(&served, &["image", "upload", &app.display().to_string()]).ok();
+    let out = smpmgr(&served, &["image", "state-read"]).ok();
+    assert!(out.contains("version='2.0.0'"), "{out}");
+    common::run_ok(
+        common::espboot()
+            .args(["sim", "boot-mode"])
+            .arg(&dev)
+            .arg("normal"),
+    );
+    served.wait_log("boot mode: normal");
+    let out = smpmgr(&served, &["os", "reset"]).ok();
+    assert!(out.contains("EOK"), "{out}");
+    served.wait_log("reset: normal boot");
+    drop(served);
+    let flash = std::fs::read(dev.join("flash.bin")).unwrap_or_default();
+    let stored = &flash[PRIMARY..PRIMARY + app_bytes.len()];
+    assert_ne!(stored, app_bytes.as_slice(), "the slot holds ciphertext");
+    let report = common::run_ok(common::espboot().args(["sim", "boot", "--json"]).arg(&dev));
+    let json: serde_json::Value =
+        serde_json::from_slice(&report.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(json["booted"], true, "{json}");
+    assert!(json.to_string().contains("2.0.0"), "{json}");
 }

@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
-mod common;
+mod support;
 
 use std::path::Path;
 use std::process::Command;
@@ -34,13 +34,13 @@ fn rewrap_76_crlf(pem: &[u8]) -> Vec<u8> {
 }
 
 fn tool(name: &str, dir: &Path) -> Option<Command> {
-    let mut cmd = common::reference_tool(name)?;
+    let mut cmd = support::reference_tool(name)?;
     cmd.current_dir(dir);
     Some(cmd)
 }
 
 fn espboot(dir: &Path, personality: &str) -> Command {
-    let mut cmd = common::espboot();
+    let mut cmd = support::espboot();
     cmd.current_dir(dir).arg(personality);
     cmd
 }
@@ -57,8 +57,8 @@ fn regression_pem_wrapped_at_76_columns_loads_in_image_and_secure() {
         return;
     };
     // imgtool writes PKCS#8, espsecure traditional PKCS#1.
-    common::run_ok(imgtool_keygen.args(["keygen", "-t", "ecdsa-p256", "-k", "p256.pem"]));
-    common::run_ok(tool("espsecure", d).unwrap().args([
+    support::run_ok(imgtool_keygen.args(["keygen", "-t", "ecdsa-p256", "-k", "p256.pem"]));
+    support::run_ok(tool("espsecure", d).unwrap().args([
         "generate-signing-key",
         "-v",
         "2",
@@ -80,27 +80,27 @@ fn regression_pem_wrapped_at_76_columns_loads_in_image_and_secure() {
     let sign = [
         "sign", "-H", "0x20", "-S", "0x4000", "-v", "1.2.3", "--align", "4",
     ];
-    common::run_ok(espboot(d, "image").args(sign).args([
+    support::run_ok(espboot(d, "image").args(sign).args([
         "-k",
         "p256-76.pem",
         "app.bin",
         "ours.bin",
     ]));
-    common::run_ok(espboot(d, "image").args(["verify", "-k", "p256-76.pem", "ours.bin"]));
-    common::run_ok(
+    support::run_ok(espboot(d, "image").args(["verify", "-k", "p256-76.pem", "ours.bin"]));
+    support::run_ok(
         tool("imgtool", d)
             .unwrap()
             .args(["verify", "-k", "p256.pem", "ours.bin"]),
     );
-    common::run_ok(tool("imgtool", d).unwrap().args(sign).args([
+    support::run_ok(tool("imgtool", d).unwrap().args(sign).args([
         "-k",
         "p256.pem",
         "app.bin",
         "theirs.bin",
     ]));
-    common::run_ok(espboot(d, "image").args(["verify", "-k", "p256-76.pem", "theirs.bin"]));
+    support::run_ok(espboot(d, "image").args(["verify", "-k", "p256-76.pem", "theirs.bin"]));
     // imgtool itself reads the re-wrapped key: refusing it was our bug.
-    common::run_ok(
+    support::run_ok(
         tool("imgtool", d)
             .unwrap()
             .args(["verify", "-k", "p256-76.pem", "ours.bin"]),
@@ -112,7 +112,7 @@ fn regression_pem_wrapped_at_76_columns_loads_in_image_and_secure() {
         let wide = format!("{key}-76.pem");
         let ours = format!("sbv2-ours-{key}.bin");
         let theirs = format!("sbv2-theirs-{key}.bin");
-        common::run_ok(espboot(d, "secure").args([
+        support::run_ok(espboot(d, "secure").args([
             "sign-data",
             "-v",
             "2",
@@ -122,7 +122,7 @@ fn regression_pem_wrapped_at_76_columns_loads_in_image_and_secure() {
             &ours,
             "data.bin",
         ]));
-        common::run_ok(espboot(d, "secure").args([
+        support::run_ok(espboot(d, "secure").args([
             "verify-signature",
             "-v",
             "2",
@@ -130,7 +130,7 @@ fn regression_pem_wrapped_at_76_columns_loads_in_image_and_secure() {
             &wide,
             &ours,
         ]));
-        common::run_ok(tool("espsecure", d).unwrap().args([
+        support::run_ok(tool("espsecure", d).unwrap().args([
             "verify-signature",
             "-v",
             "2",
@@ -138,7 +138,7 @@ fn regression_pem_wrapped_at_76_columns_loads_in_image_and_secure() {
             &format!("{key}.pem"),
             &ours,
         ]));
-        common::run_ok(tool("espsecure", d).unwrap().args([
+        support::run_ok(tool("espsecure", d).unwrap().args([
             "sign-data",
             "-v",
             "2",
@@ -148,7 +148,7 @@ fn regression_pem_wrapped_at_76_columns_loads_in_image_and_secure() {
             &theirs,
             "data.bin",
         ]));
-        common::run_ok(espboot(d, "secure").args([
+        support::run_ok(espboot(d, "secure").args([
             "verify-signature",
             "-v",
             "2",
@@ -156,7 +156,7 @@ fn regression_pem_wrapped_at_76_columns_loads_in_image_and_secure() {
             &wide,
             &theirs,
         ]));
-        common::run_ok(tool("espsecure", d).unwrap().args([
+        support::run_ok(tool("espsecure", d).unwrap().args([
             "verify-signature",
             "-v",
             "2",

@@ -3,14 +3,12 @@
 //! word, position, type, length, category, description, permissions) must be
 //! exactly what the `esp-efuse` tables produce, and what `espboot efuse` prints.
 
-mod common;
-
-use common::{espboot, run_ok};
+use crate::support::{espboot, run_ok};
 use esp_efuse::{Chip, ChipEfuses, Efuses};
 
 fn espefuse_fresh_json(chip: Chip, dir: &std::path::Path) -> Option<serde_json::Value> {
     let out = dir.join(format!("{}.json", chip.name()));
-    let mut t = common::reference_tool("espefuse")?;
+    let mut t = crate::support::reference_tool("espefuse")?;
     t.args([
         "--chip",
         chip.name(),

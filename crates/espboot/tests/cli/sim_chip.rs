@@ -4,15 +4,13 @@
 //! port's first boot.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{assert_one_line_error, run_fail, run_ok};
+use crate::support::{assert_one_line_error, run_fail, run_ok};
 
 fn sim(args: &[&str]) -> Command {
-    let mut c = common::espboot();
+    let mut c = crate::support::espboot();
     c.arg("sim").args(args);
     c
 }
@@ -48,7 +46,7 @@ fn imgtool_app(
     } else {
         "0x1C0000"
     };
-    let mut imgtool = common::reference_tool("imgtool")?;
+    let mut imgtool = crate::support::reference_tool("imgtool")?;
     run_ok(
         imgtool
             .args([
@@ -78,7 +76,7 @@ fn new_device(dir: &Path, target: &str, conf: &str) -> PathBuf {
 }
 
 fn espefuse_summary(dev: &Path, chip: &str, fields: &[&str]) -> Option<String> {
-    let mut espefuse = common::reference_tool("espefuse")?;
+    let mut espefuse = crate::support::reference_tool("espefuse")?;
     let out = run_ok(
         espefuse
             .args(["--chip", chip, "--virt", "--path-efuse-file"])
@@ -284,7 +282,7 @@ fn rom_accepts_only_the_burned_unrevoked_key() {
 
     // espefuse sees secure boot enabled with our key's digest in BLOCK_KEY0
     let digest = d.join("digest.bin");
-    run_ok(common::espboot().args([
+    run_ok(crate::support::espboot().args([
         "secure",
         "digest-sbv2-public-key",
         "--keyfile",
@@ -323,7 +321,7 @@ fn rom_accepts_only_the_burned_unrevoked_key() {
     // a bootloader signed by a key whose digest is not burned
     let other = d.join("other.pem");
     let other_signed = d.join("bootloader-other.bin");
-    run_ok(common::espboot().args([
+    run_ok(crate::support::espboot().args([
         "secure",
         "generate-signing-key",
         "--version",
@@ -332,7 +330,7 @@ fn rom_accepts_only_the_burned_unrevoked_key() {
         "rsa3072",
         s(&other),
     ]));
-    run_ok(common::espboot().args([
+    run_ok(crate::support::espboot().args([
         "secure",
         "sign-data",
         "--version",

@@ -2,8 +2,6 @@
 #![allow(clippy::unwrap_used)]
 //! and esptool's verdicts on corrupted copies match ours.
 
-mod common;
-
 use esp_image::esp_image::{EspImage, EspImageBuilder, Segment};
 use esp_image::Chip;
 
@@ -27,7 +25,7 @@ fn esptool_image_info_accepts_our_images_for_every_chip() {
         let path = dir.path().join(format!("{chip}.bin"));
         std::fs::write(&path, &bytes).unwrap();
         let mut esptool = reference_tool!("esptool");
-        let out = common::run_ok(
+        let out = crate::support::run_ok(
             esptool
                 .args(["--chip", chip.name(), "image-info"])
                 .arg(&path),

@@ -4,12 +4,10 @@
 //! step; `summary --format json` from either tool on either file must agree;
 //! each refusal must fail in both tools and leave both files untouched.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{espboot, run_fail, run_ok};
+use crate::support::{espboot, run_fail, run_ok};
 use esp_efuse::{Chip, ChipEfuses, FieldType};
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/efuse");
@@ -51,7 +49,7 @@ impl Pair {
     }
 
     fn theirs_cmd(&self, file: &Path, args: &[&str]) -> Option<Command> {
-        let mut c = common::reference_tool("espefuse")?;
+        let mut c = crate::support::reference_tool("espefuse")?;
         c.args(["--chip", self.chip.name(), "--virt", "--path-efuse-file"])
             .arg(file)
             .arg("--do-not-confirm");

@@ -2,8 +2,6 @@
 //! that both tools read and burn.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 const CHIPS: [&str; 7] = [
     "esp32", "esp32s2", "esp32s3", "esp32c2", "esp32c3", "esp32c6", "esp32h2",
 ];
@@ -13,8 +11,8 @@ fn new_devices_get_espefuse_blank_efuses_and_sim_efuse_burns_them() {
     let dir = tempfile::tempdir().unwrap();
     for chip in CHIPS {
         let dev = dir.path().join(chip);
-        common::run_ok(
-            common::espboot()
+        crate::support::run_ok(
+            crate::support::espboot()
                 .args(["sim", "new", "--target", chip])
                 .arg(&dev),
         );
@@ -37,7 +35,7 @@ fn new_devices_get_espefuse_blank_efuses_and_sim_efuse_burns_them() {
         } else {
             espefuse.arg("summary");
         }
-        common::run_ok(&mut espefuse);
+        crate::support::run_ok(&mut espefuse);
         assert_eq!(
             std::fs::read(dev.join("efuse.bin")).unwrap(),
             std::fs::read(&reference).unwrap(),
@@ -50,13 +48,14 @@ fn new_devices_get_espefuse_blank_efuses_and_sim_efuse_burns_them() {
         } else {
             "SECURE_BOOT_EN"
         };
-        common::run_ok(common::espboot().args(["sim", "efuse"]).arg(&dev).args([
-            "--do-not-confirm",
-            "burn-efuse",
-            field,
-        ]));
+        crate::support::run_ok(
+            crate::support::espboot()
+                .args(["sim", "efuse"])
+                .arg(&dev)
+                .args(["--do-not-confirm", "burn-efuse", field]),
+        );
         let mut espefuse = reference_tool!("espefuse");
-        let out = common::run_ok(
+        let out = crate::support::run_ok(
             espefuse
                 .args(["--chip", chip, "--virt", "--path-efuse-file"])
                 .arg(dev.join("efuse.bin"))
@@ -75,17 +74,17 @@ fn new_devices_get_espefuse_blank_efuses_and_sim_efuse_burns_them() {
 fn sim_efuse_names_targets_without_efuse_tables() {
     let dir = tempfile::tempdir().unwrap();
     let dev = dir.path().join("c5");
-    common::run_ok(
-        common::espboot()
+    crate::support::run_ok(
+        crate::support::espboot()
             .args(["sim", "new", "--target", "esp32c5"])
             .arg(&dev),
     );
     assert!(!dev.join("efuse.bin").exists());
-    let out = common::run_fail(
-        common::espboot()
+    let out = crate::support::run_fail(
+        crate::support::espboot()
             .args(["sim", "efuse"])
             .arg(&dev)
             .arg("summary"),
     );
-    common::assert_one_line_error(&out, "esp32c5");
+    crate::support::assert_one_line_error(&out, "esp32c5");
 }

@@ -2,13 +2,11 @@
 //! bad-input list (one-line error naming the problem, file untouched).
 //! Behaviour shared with espefuse is checked against it in efuse_interop.rs.
 
-mod common;
-
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use common::{assert_one_line_error, espboot, run_fail, run_ok};
+use crate::support::{assert_one_line_error, espboot, run_fail, run_ok};
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/efuse");
 

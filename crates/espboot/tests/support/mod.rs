@@ -55,7 +55,7 @@ pub fn reference_tool(name: &str) -> Option<Command> {
 #[macro_export]
 macro_rules! reference_tool {
     ($name:expr) => {
-        match $crate::common::reference_tool($name) {
+        match $crate::support::reference_tool($name) {
             Some(cmd) => cmd,
             None => return,
         }
@@ -102,3 +102,6 @@ pub fn assert_one_line_error(out: &Output, needle: &str) {
     );
     assert!(!stderr.contains("panicked"), "panic: {stderr}");
 }
+
+pub mod secure;
+pub mod sim;

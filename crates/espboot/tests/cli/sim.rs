@@ -2,12 +2,10 @@
 //! boots with power cuts, the application API, sweeps, and bad input.
 //! Images and keys come from the real imgtool.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{assert_one_line_error, espboot, run_fail, run_ok};
+use crate::support::{assert_one_line_error, espboot, run_fail, run_ok};
 
 fn sim(args: &[&str]) -> Command {
     let mut c = espboot();
@@ -43,7 +41,7 @@ fn imgtool_image(
         .arg(&raw),
     );
     let out = dir.join(format!("{name}.bin"));
-    let mut it = common::reference_tool("imgtool")?;
+    let mut it = crate::support::reference_tool("imgtool")?;
     it.args([
         "sign",
         "-v",
@@ -188,7 +186,7 @@ fn power_cut_then_resume_and_sweep() {
 fn config_files_override_defaults_and_key_file_is_relative() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
-    let Some(mut keygen) = common::reference_tool("imgtool") else {
+    let Some(mut keygen) = crate::support::reference_tool("imgtool") else {
         return;
     };
     std::fs::create_dir(d.join("keys")).expect("mkdir");
@@ -199,7 +197,7 @@ fn config_files_override_defaults_and_key_file_is_relative() {
             .arg(&key)
             .args(["-t", "ed25519"]),
     );
-    let Some(mut getpub) = common::reference_tool("imgtool") else {
+    let Some(mut getpub) = crate::support::reference_tool("imgtool") else {
         return;
     };
     let pubkey = d.join("keys/pub.pem");
@@ -244,7 +242,7 @@ fn config_files_override_defaults_and_key_file_is_relative() {
     assert_eq!(settings["map"]["images"][0]["primary"]["size"], 0x100000);
     assert_eq!(settings["map"]["signature"], "ed25519");
     // The embedded key is the SPKI DER imgtool prints with `getpub -e raw`...
-    let Some(mut raw) = common::reference_tool("imgtool") else {
+    let Some(mut raw) = crate::support::reference_tool("imgtool") else {
         return;
     };
     let raw = run_ok(raw.args(["getpub", "-e", "raw", "-k"]).arg(&key));
@@ -266,16 +264,16 @@ fn config_files_override_defaults_and_key_file_is_relative() {
         ("ecdsa-p256", "CONFIG_ESP_SIGN_EC256=y"),
     ] {
         let key = d.join(format!("keys/{kind}.pem"));
-        let Some(mut keygen) = common::reference_tool("imgtool") else {
+        let Some(mut keygen) = crate::support::reference_tool("imgtool") else {
             return;
         };
         run_ok(keygen.args(["keygen", "-k"]).arg(&key).args(["-t", kind]));
-        let Some(mut getpub) = common::reference_tool("imgtool") else {
+        let Some(mut getpub) = crate::support::reference_tool("imgtool") else {
             return;
         };
         let pem = run_ok(getpub.args(["getpub", "-e", "pem", "-k"]).arg(&key));
         std::fs::write(d.join(format!("keys/{kind}.pub.pem")), &pem.stdout).expect("pub");
-        let Some(mut raw) = common::reference_tool("imgtool") else {
+        let Some(mut raw) = crate::support::reference_tool("imgtool") else {
             return;
         };
         let raw = run_ok(raw.args(["getpub", "-e", "raw", "-k"]).arg(&key));
@@ -419,7 +417,7 @@ fn signed_images_with_the_embedded_key_only() {
     let key = d.join("root.pem");
     let other = d.join("other.pem");
     for k in [&key, &other] {
-        let Some(mut keygen) = common::reference_tool("imgtool") else {
+        let Some(mut keygen) = crate::support::reference_tool("imgtool") else {
             return;
         };
         run_ok(keygen.args(["keygen", "-t", "ed25519", "-k"]).arg(k));
@@ -476,7 +474,7 @@ fn signed_images_with_the_embedded_key_only() {
         "CONFIG_ESP_SIGN_ED25519=y\nCONFIG_ESP_SIGN_KEY_FILE=other.pub.pem\n",
     )
     .expect("conf");
-    let Some(mut getpub) = common::reference_tool("imgtool") else {
+    let Some(mut getpub) = crate::support::reference_tool("imgtool") else {
         return;
     };
     let pem = run_ok(getpub.args(["getpub", "-e", "pem", "-k"]).arg(&other));

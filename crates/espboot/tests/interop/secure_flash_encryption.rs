@@ -3,12 +3,9 @@
 //! length, several addresses and FLASH_CRYPT_CONFIG values; bad input.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-mod secure_common;
-
 use std::path::Path;
 
-use secure_common::{espsecure, pattern, python_batch};
+use crate::support::secure::{espsecure, pattern, python_batch};
 
 struct Case {
     xts: bool,
@@ -68,7 +65,12 @@ fn crypt_args(case: &Case, op: &str, input: &str, output: &str) -> Vec<String> {
 }
 
 fn espboot_secure(dir: &Path, argv: &[String]) -> std::process::Output {
-    common::run_ok(common::espboot().current_dir(dir).arg("secure").args(argv))
+    crate::support::run_ok(
+        crate::support::espboot()
+            .current_dir(dir)
+            .arg("secure")
+            .args(argv),
+    )
 }
 
 #[test]
@@ -164,8 +166,8 @@ fn large_files_stream_to_the_same_bytes_as_espsecure() {
     };
     for (i, (argv, r)) in runs.iter().zip(&results).enumerate() {
         assert_eq!(r["ok"], true, "{r}");
-        common::run_ok(
-            common::espboot()
+        crate::support::run_ok(
+            crate::support::espboot()
                 .current_dir(d)
                 .arg("secure")
                 .args(*argv)
@@ -207,8 +209,18 @@ fn underscore_spellings_and_short_options_are_accepted() {
         "b.bin",
         "plain.bin",
     ];
-    common::run_ok(common::espboot().current_dir(d).arg("secure").args(long));
-    common::run_ok(common::espboot().current_dir(d).arg("secure").args(old));
+    crate::support::run_ok(
+        crate::support::espboot()
+            .current_dir(d)
+            .arg("secure")
+            .args(long),
+    );
+    crate::support::run_ok(
+        crate::support::espboot()
+            .current_dir(d)
+            .arg("secure")
+            .args(old),
+    );
     assert_eq!(
         std::fs::read(d.join("a.bin")).unwrap(),
         std::fs::read(d.join("b.bin")).unwrap()
@@ -225,7 +237,12 @@ fn underscore_spellings_and_short_options_are_accepted() {
         "c.bin",
         "plain.bin",
     ];
-    common::run_ok(common::espboot().current_dir(d).arg("secure").args(esp32));
+    crate::support::run_ok(
+        crate::support::espboot()
+            .current_dir(d)
+            .arg("secure")
+            .args(esp32),
+    );
 }
 
 #[test]
@@ -236,8 +253,8 @@ fn esp32_encryption_pads_a_partial_block_with_random_bytes_like_espsecure() {
     std::fs::write(d.join("plain.bin"), &plain).unwrap();
     std::fs::write(d.join("key.bin"), pattern(32, 5)).unwrap();
     let base = ["-k", "key.bin", "-a", "0x2000"];
-    common::run_ok(
-        common::espboot()
+    crate::support::run_ok(
+        crate::support::espboot()
             .current_dir(d)
             .args(["secure", "encrypt-flash-data"])
             .args(base)
@@ -245,8 +262,8 @@ fn esp32_encryption_pads_a_partial_block_with_random_bytes_like_espsecure() {
     );
     let enc = std::fs::read(d.join("enc.bin")).unwrap();
     assert_eq!(enc.len(), 112);
-    common::run_ok(
-        common::espboot()
+    crate::support::run_ok(
+        crate::support::espboot()
             .current_dir(d)
             .args(["secure", "decrypt-flash-data"])
             .args(base)
@@ -263,19 +280,23 @@ fn esp32_encryption_pads_a_partial_block_with_random_bytes_like_espsecure() {
 fn the_espsecure_link_accepts_the_reference_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    common::run_ok(common::espboot().arg("install-links").arg(d.join("bin")));
+    crate::support::run_ok(
+        crate::support::espboot()
+            .arg("install-links")
+            .arg(d.join("bin")),
+    );
     std::fs::write(d.join("plain.bin"), pattern(512, 8)).unwrap();
     std::fs::write(d.join("key.bin"), pattern(32, 9)).unwrap();
     let args = ["-k", "key.bin", "-a", "0x1000", "-x"];
-    common::run_ok(
+    crate::support::run_ok(
         std::process::Command::new(d.join("bin/espsecure"))
             .current_dir(d)
             .arg("encrypt_flash_data")
             .args(args)
             .args(["-o", "link.bin", "plain.bin"]),
     );
-    common::run_ok(
-        common::espboot()
+    crate::support::run_ok(
+        crate::support::espboot()
             .current_dir(d)
             .args(["secure", "encrypt-flash-data"])
             .args(args)
@@ -479,8 +500,13 @@ fn bad_flash_encryption_input_gives_one_line_error_and_no_output() {
         ),
     ];
     for (argv, needle) in cases {
-        let out = common::run_fail(common::espboot().current_dir(d).arg("secure").args(*argv));
-        common::assert_one_line_error(&out, needle);
+        let out = crate::support::run_fail(
+            crate::support::espboot()
+                .current_dir(d)
+                .arg("secure")
+                .args(*argv),
+        );
+        crate::support::assert_one_line_error(&out, needle);
         assert!(!d.join("out.bin").exists(), "{argv:?} left an output file");
     }
     // No temporary files left behind either.
@@ -512,8 +538,13 @@ fn regression_address_with_a_leading_zero_is_refused_as_espsecure_does() {
         "out.bin",
         "plain.bin",
     ];
-    let out = common::run_fail(common::espboot().current_dir(d).arg("secure").args(argv));
-    common::assert_one_line_error(&out, "0160");
+    let out = crate::support::run_fail(
+        crate::support::espboot()
+            .current_dir(d)
+            .arg("secure")
+            .args(argv),
+    );
+    crate::support::assert_one_line_error(&out, "0160");
     assert!(String::from_utf8_lossy(&out.stderr).contains("--address"));
     assert!(!d.join("out.bin").exists());
     if let Some(results) = python_batch(d, &[espsecure(&argv)]) {

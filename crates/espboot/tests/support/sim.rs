@@ -139,11 +139,11 @@ impl ImageMaker for Imgtool {
 /// deliberately skipped (ESPBOOT_SKIP_INTEROP=1). A missing imgtool fails.
 pub fn imgtool() -> Option<&'static CachedMaker<Imgtool>> {
     static MAKER: OnceLock<CachedMaker<Imgtool>> = OnceLock::new();
-    if crate::common::interop_skipped() {
+    if crate::support::interop_skipped() {
         return None;
     }
     Some(MAKER.get_or_init(|| {
-        let dir = crate::common::reference_bin_dir();
+        let dir = crate::support::reference_bin_dir();
         assert!(
             dir.join("imgtool").is_file(),
             "reference tool imgtool not found in {} (run scripts/test)",

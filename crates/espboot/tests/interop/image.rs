@@ -8,8 +8,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -24,8 +22,8 @@ fn fixtures() -> PathBuf {
 /// one's exit code and stdout. `None` when interop is skipped on purpose.
 fn imgtool_batch(dir: &Path, jobs: &[Vec<String>]) -> Option<Vec<(i32, String)>> {
     // Fails the test if imgtool is missing (unless ESPBOOT_SKIP_INTEROP=1).
-    common::reference_tool("imgtool")?;
-    let python = common::reference_bin_dir().join("python3");
+    crate::support::reference_tool("imgtool")?;
+    let python = crate::support::reference_bin_dir().join("python3");
     let driver = r#"
 import contextlib, io, json, sys
 from imgtool.main import imgtool
@@ -48,7 +46,7 @@ json.dump(results, open(sys.argv[2], "w"))
     let jobs_path = dir.join("jobs.json");
     let results_path = dir.join("results.json");
     std::fs::write(&jobs_path, serde_json::to_string(jobs).unwrap()).unwrap();
-    common::run_ok(
+    crate::support::run_ok(
         Command::new(python)
             .arg("-c")
             .arg(driver)
@@ -84,7 +82,7 @@ fn workdir() -> tempfile::TempDir {
 }
 
 fn espboot_in(dir: &Path) -> Command {
-    let mut c = common::espboot();
+    let mut c = crate::support::espboot();
     c.current_dir(dir).arg("image");
     c
 }
@@ -570,7 +568,7 @@ fn sign_matrix_is_byte_identical_to_imgtool() {
     for ((name, args, input), (code, out)) in SIGN_MATRIX.iter().zip(results) {
         assert_eq!(code, 0, "imgtool failed for {name}: {out}");
         let ours = format!("espboot-{name}");
-        common::run_ok(espboot_in(d).arg("sign").args(*args).arg(input).arg(&ours));
+        crate::support::run_ok(espboot_in(d).arg("sign").args(*args).arg(input).arg(&ours));
         let a = std::fs::read(d.join(format!("imgtool-{name}"))).unwrap();
         let b = std::fs::read(d.join(&ours)).unwrap();
         assert!(
@@ -589,7 +587,7 @@ fn external_signature_fix_sig_matches_imgtool() {
     let base = strings(&["-H", "0x20", "-S", "0x4000", "-v", "1.2.3"]);
     // The digest to sign, then an Ed25519 signature made by imgtool's own
     // key through `--sig-out`, used as an external signature.
-    common::run_ok(espboot_in(d).arg("sign").args(&base).args([
+    crate::support::run_ok(espboot_in(d).arg("sign").args(&base).args([
         "--vector-to-sign",
         "digest",
         "-k",
@@ -597,7 +595,7 @@ fn external_signature_fix_sig_matches_imgtool() {
         "app.bin",
         "digest.bin",
     ]));
-    common::run_ok(espboot_in(d).arg("sign").args(&base).args([
+    crate::support::run_ok(espboot_in(d).arg("sign").args(&base).args([
         "--sig-out",
         "sig.b64",
         "-k",
@@ -605,7 +603,7 @@ fn external_signature_fix_sig_matches_imgtool() {
         "app.bin",
         "signed.bin",
     ]));
-    common::run_ok(espboot_in(d).args([
+    crate::support::run_ok(espboot_in(d).args([
         "getpub",
         "-e",
         "pem",
@@ -628,7 +626,7 @@ fn external_signature_fix_sig_matches_imgtool() {
         return;
     };
     assert_eq!(results[0].0, 0, "{}", results[0].1);
-    common::run_ok(espboot_in(d).arg("sign").args(&base).args([
+    crate::support::run_ok(espboot_in(d).arg("sign").args(&base).args([
         "--fix-sig",
         "sig.b64",
         "--fix-sig-pubkey",
@@ -675,7 +673,7 @@ fn rsa_and_ecdsa_cross_verify_both_ways() {
                 args.push("--pad-sig");
             }
             let pem = format!("{key}.pem");
-            common::run_ok(espboot_in(d).arg("sign").args(&args).args([
+            crate::support::run_ok(espboot_in(d).arg("sign").args(&args).args([
                 "-k",
                 &pem,
                 "app.bin",
@@ -706,8 +704,12 @@ fn rsa_and_ecdsa_cross_verify_both_ways() {
             out.contains("Image was correctly validated"),
             "{tag}: {out}"
         );
-        let ours =
-            common::run_ok(espboot_in(d).args(["verify", "-k", pem, &format!("theirs-{tag}.bin")]));
+        let ours = crate::support::run_ok(espboot_in(d).args([
+            "verify",
+            "-k",
+            pem,
+            &format!("theirs-{tag}.bin"),
+        ]));
         assert!(String::from_utf8_lossy(&ours.stdout).contains("Image was correctly validated"));
         // Outside the signature TLV (and its length), the images agree.
         let a = std::fs::read(d.join(format!("ours-{tag}.bin"))).unwrap();
@@ -721,13 +723,13 @@ fn rsa_and_ecdsa_cross_verify_both_ways() {
         );
     }
     // A key of another type is refused.
-    let out = common::run_fail(espboot_in(d).args([
+    let out = crate::support::run_fail(espboot_in(d).args([
         "verify",
         "-k",
         "ecdsa-p256.pem",
         "theirs-rsa-2048.bin",
     ]));
-    common::assert_one_line_error(&out, "theirs-rsa-2048.bin");
+    crate::support::assert_one_line_error(&out, "theirs-rsa-2048.bin");
 }
 
 #[test]
@@ -737,7 +739,7 @@ fn one_byte_flips_in_hashed_region_or_signature_fail_verify() {
     for key in SIGNING_KEYS {
         let pem = format!("{key}.pem");
         let name = format!("{key}.bin");
-        common::run_ok(espboot_in(d).args([
+        crate::support::run_ok(espboot_in(d).args([
             "sign", "-H", "0x20", "-S", "0x4000", "-v", "1.2.3", "-s", "5", "-k", &pem, "app.bin",
             &name,
         ]));
@@ -780,8 +782,9 @@ fn one_byte_flips_in_hashed_region_or_signature_fail_verify() {
             bad[pos] ^= 0x40;
             let path = d.join(format!("flip-{key}-{pos}.bin"));
             std::fs::write(&path, &bad).unwrap();
-            let out = common::run_fail(espboot_in(d).args(["verify", "-k", &pem]).arg(&path));
-            common::assert_one_line_error(&out, "flip-");
+            let out =
+                crate::support::run_fail(espboot_in(d).args(["verify", "-k", &pem]).arg(&path));
+            crate::support::assert_one_line_error(&out, "flip-");
         }
     }
 }
@@ -794,7 +797,7 @@ fn keys_generated_by_espboot_match_imgtool_encodings() {
     let mut jobs = Vec::new();
     for t in types {
         let key = format!("gen-{t}.pem");
-        common::run_ok(espboot_in(d).args(["keygen", "-t", t, "-k", &key]));
+        crate::support::run_ok(espboot_in(d).args(["keygen", "-t", t, "-k", &key]));
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -843,7 +846,7 @@ fn keys_generated_by_espboot_match_imgtool_encodings() {
         "-k",
         pw_key,
     ]);
-    common::run_ok(&mut c);
+    crate::support::run_ok(&mut c);
     let Some(results) = imgtool_batch(d, &jobs) else {
         return;
     };
@@ -851,20 +854,20 @@ fn keys_generated_by_espboot_match_imgtool_encodings() {
     for t in types {
         let key = format!("gen-{t}.pem");
         for e in ["lang-c", "lang-rust", "pem", "raw"] {
-            let ours = common::run_ok(espboot_in(d).args(["getpub", "-k", &key, "-e", e]));
+            let ours = crate::support::run_ok(espboot_in(d).args(["getpub", "-k", &key, "-e", e]));
             assert_eq!(
                 ours.stdout,
                 std::fs::read(d.join(format!("imgtool-{t}-{e}"))).unwrap(),
                 "getpub {t} {e}"
             );
         }
-        let ours = common::run_ok(espboot_in(d).args(["getpubhash", "-k", &key]));
+        let ours = crate::support::run_ok(espboot_in(d).args(["getpubhash", "-k", &key]));
         assert_eq!(
             ours.stdout,
             std::fs::read(d.join(format!("imgtool-{t}-hash"))).unwrap(),
             "getpubhash {t}"
         );
-        let ours = common::run_ok(espboot_in(d).args(["getpub", "-k", &key]));
+        let ours = crate::support::run_ok(espboot_in(d).args(["getpub", "-k", &key]));
         assert_eq!(
             ours.stdout,
             std::fs::read(d.join(format!("imgtool-{t}-default"))).unwrap(),
@@ -872,8 +875,8 @@ fn keys_generated_by_espboot_match_imgtool_encodings() {
         );
     }
     // imgtool decrypts our protected key with the password.
-    let python = common::reference_bin_dir().join("python3");
-    let out = common::run_ok(Command::new(python).current_dir(d).args([
+    let python = crate::support::reference_bin_dir().join("python3");
+    let out = crate::support::run_ok(Command::new(python).current_dir(d).args([
         "-c",
         "from imgtool import keys; k = keys.load('gen-protected.pem', b'correct horse'); print(type(k).__name__)",
     ]));
@@ -882,17 +885,17 @@ fn keys_generated_by_espboot_match_imgtool_encodings() {
     let mut c = espboot_in(d);
     c.env_remove("ESPBOOT_PASSWORD")
         .args(["getpub", "-k", pw_key]);
-    let out = common::run_fail(&mut c);
-    common::assert_one_line_error(&out, "-k/--key");
+    let out = crate::support::run_fail(&mut c);
+    crate::support::assert_one_line_error(&out, "-k/--key");
     let mut c = espboot_in(d);
     c.env("ESPBOOT_PASSWORD", "wrong")
         .args(["getpub", "-k", pw_key]);
-    let out = common::run_fail(&mut c);
-    common::assert_one_line_error(&out, "-k/--key");
+    let out = crate::support::run_fail(&mut c);
+    crate::support::assert_one_line_error(&out, "-k/--key");
     let mut c = espboot_in(d);
     c.env("ESPBOOT_PASSWORD", "correct horse")
         .args(["getpub", "-k", pw_key]);
-    common::run_ok(&mut c);
+    crate::support::run_ok(&mut c);
 }
 
 #[test]
@@ -909,7 +912,7 @@ fn encrypted_images_decrypt_to_the_signed_plaintext() {
         ("x25519-sha512", "x25519.pem", &["--hmac-sha", "512"]),
         ("kw", "kek.b64", &[]),
     ];
-    common::run_ok(espboot_in(d).args(["keygen", "-t", "x25519", "-k", "x25519.pem"]));
+    crate::support::run_ok(espboot_in(d).args(["keygen", "-t", "x25519", "-k", "x25519.pem"]));
     let mut jobs = Vec::new();
     for (tag, enc_key, extra) in cases {
         let signer = if *tag == "rsa" {
@@ -920,7 +923,7 @@ fn encrypted_images_decrypt_to_the_signed_plaintext() {
             "ed25519.pem"
         };
         let out = format!("enc-{tag}.bin");
-        common::run_ok(
+        crate::support::run_ok(
             espboot_in(d)
                 .args([
                     "sign", "-H", "0x20", "-S", "0x8000", "-v", "1.2.3", "-k", signer, "-E",
@@ -946,7 +949,8 @@ fn encrypted_images_decrypt_to_the_signed_plaintext() {
         );
         // The decrypted image validates (hash and signature over plaintext).
         let signer_pub =
-            common::run_ok(espboot_in(d).args(["getpub", "-e", "raw", "-k", signer])).stdout;
+            crate::support::run_ok(espboot_in(d).args(["getpub", "-e", "raw", "-k", signer]))
+                .stdout;
         let kind = match signer {
             "rsa-2048.pem" => SignatureKind::Rsa2048,
             "ecdsa-p256.pem" => SignatureKind::EcdsaP256,
@@ -989,7 +993,7 @@ fn bad_inputs_give_one_line_errors_and_no_output() {
     std::fs::write(d.join("huge-tlv.bin"), vec![7u8; 70_000]).unwrap();
     std::fs::write(d.join("not-a-key.pem"), "hello\n").unwrap();
     std::fs::write(d.join("half-tlv.bin"), vec![7u8; 40_000]).unwrap();
-    common::run_ok(espboot_in(d).args([
+    crate::support::run_ok(espboot_in(d).args([
         "getpub",
         "-e",
         "pem",
@@ -1001,7 +1005,7 @@ fn bad_inputs_give_one_line_errors_and_no_output() {
     let mut c = espboot_in(d);
     c.env("ESPBOOT_PASSWORD", "pw")
         .args(["keygen", "-t", "ed25519", "-p", "-k", "protected.pem"]);
-    common::run_ok(&mut c);
+    crate::support::run_ok(&mut c);
     let base = ["-H", "0x20", "-S", "0x4000", "-v", "1.2.3"];
     let cases: &[(&[&str], &str)] = &[
         (&["-k", "ed25519.pem", "big.bin"], "slot size"),
@@ -1064,7 +1068,7 @@ fn bad_inputs_give_one_line_errors_and_no_output() {
             "protected TLV area",
         ),
     ];
-    common::run_ok(espboot_in(d).args(["keygen", "-t", "x25519", "-k", "x25519.pem"]));
+    crate::support::run_ok(espboot_in(d).args(["keygen", "-t", "x25519", "-k", "x25519.pem"]));
     for (i, (args, needle)) in cases.iter().enumerate() {
         let out_name = format!("out-{i}.bin");
         let mut c = espboot_in(d);
@@ -1073,29 +1077,29 @@ fn bad_inputs_give_one_line_errors_and_no_output() {
             .args(base)
             .args(*args)
             .arg(&out_name);
-        let out = common::run_fail(&mut c);
-        common::assert_one_line_error(&out, needle);
+        let out = crate::support::run_fail(&mut c);
+        crate::support::assert_one_line_error(&out, needle);
         assert!(
             !d.join(&out_name).exists(),
             "case {i} {args:?} left an output file"
         );
     }
     // A malformed version names -v.
-    let out = common::run_fail(espboot_in(d).args([
+    let out = crate::support::run_fail(espboot_in(d).args([
         "sign", "-H", "0x20", "-S", "0x4000", "-v", "1.02", "app.bin", "v.bin",
     ]));
-    common::assert_one_line_error(&out, "-v/--version");
+    crate::support::assert_one_line_error(&out, "-v/--version");
     assert!(!d.join("v.bin").exists());
     // The trailer check mirrors the bootloader: numbers in the message, and
     // the Espressif sector count is mentioned when only the default fits.
-    let out = common::run_fail(espboot_in(d).args([
+    let out = crate::support::run_fail(espboot_in(d).args([
         "sign", "-H", "0x20", "-S", "0x4000", "-v", "1", "big.bin", "b.bin",
     ]));
     let msg = String::from_utf8_lossy(&out.stderr);
     assert!(msg.contains("0x4000") && msg.contains("trailer"), "{msg}");
     let mid = vec![0u8; 0x4000 - 0x600 - 0x100];
     std::fs::write(d.join("mid.bin"), mid).unwrap();
-    let ok = common::run_ok(espboot_in(d).args([
+    let ok = crate::support::run_ok(espboot_in(d).args([
         "sign", "--align", "4", "-H", "0x20", "-S", "0x4000", "-v", "1", "mid.bin", "m.bin",
     ]));
     assert!(
@@ -1108,7 +1112,7 @@ fn bad_inputs_give_one_line_errors_and_no_output() {
 fn dumpinfo_reports_header_tlvs_and_trailer() {
     let dir = workdir();
     let d = dir.path();
-    common::run_ok(espboot_in(d).args([
+    crate::support::run_ok(espboot_in(d).args([
         "sign",
         "--confirm",
         "-H",
@@ -1124,7 +1128,7 @@ fn dumpinfo_reports_header_tlvs_and_trailer() {
         "app.bin",
         "s.bin",
     ]));
-    let out = common::run_ok(espboot_in(d).args(["dumpinfo", "--json", "s.bin"]));
+    let out = crate::support::run_ok(espboot_in(d).args(["dumpinfo", "--json", "s.bin"]));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["header"]["version"], "1.2.3+4");
     assert_eq!(v["header"]["img_size"], 1000);
@@ -1138,16 +1142,21 @@ fn dumpinfo_reports_header_tlvs_and_trailer() {
     assert_eq!(v["tlvs"][0]["protected"], true);
     assert_eq!(v["trailer"]["magic_state"], "good");
     assert_eq!(v["trailer"]["image_ok"], "set");
-    let out =
-        common::run_ok(espboot_in(d).args(["verify", "--json", "-k", "ed25519.pem", "s.bin"]));
+    let out = crate::support::run_ok(espboot_in(d).args([
+        "verify",
+        "--json",
+        "-k",
+        "ed25519.pem",
+        "s.bin",
+    ]));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["valid"], true);
     assert_eq!(v["version"], "1.2.3+4");
     assert_eq!(v["signature_checked"], true);
-    let out = common::run_ok(espboot_in(d).args(["dumpinfo", "s.bin"]));
+    let out = crate::support::run_ok(espboot_in(d).args(["dumpinfo", "s.bin"]));
     assert!(String::from_utf8_lossy(&out.stdout).contains("KEYHASH"));
-    let out = common::run_fail(espboot_in(d).args(["dumpinfo", "app.bin"]));
-    common::assert_one_line_error(&out, "app.bin");
+    let out = crate::support::run_fail(espboot_in(d).args(["dumpinfo", "app.bin"]));
+    crate::support::assert_one_line_error(&out, "app.bin");
 }
 
 /// With -E, only the payload (ciphertext) and the wrapped key are random:
@@ -1157,7 +1166,7 @@ fn dumpinfo_reports_header_tlvs_and_trailer() {
 fn encrypted_images_match_imgtool_outside_ciphertext_and_wrapped_key() {
     let dir = workdir();
     let d = dir.path();
-    common::run_ok(espboot_in(d).args(["keygen", "-t", "x25519", "-k", "x25519.pem"]));
+    crate::support::run_ok(espboot_in(d).args(["keygen", "-t", "x25519", "-k", "x25519.pem"]));
     let variants: &[(&str, &[&str])] = &[
         (
             "save-enctlv",
@@ -1194,7 +1203,7 @@ fn encrypted_images_match_imgtool_outside_ciphertext_and_wrapped_key() {
     };
     for ((tag, extra), (code, out)) in variants.iter().zip(results) {
         assert_eq!(code, 0, "imgtool {tag}: {out}");
-        common::run_ok(
+        crate::support::run_ok(
             espboot_in(d)
                 .args(SIGN)
                 .args(*extra)

@@ -4,23 +4,30 @@
 //! tampering, and bad input.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-mod secure_common;
-
 use std::path::Path;
 use std::process::Output;
 
-use secure_common::{espsecure, pattern, python_batch};
+use crate::support::secure::{espsecure, pattern, python_batch};
 use serde_json::{json, Value};
 
 const SCHEMES: [&str; 4] = ["rsa3072", "ecdsa192", "ecdsa256", "ecdsa384"];
 
 fn ok(d: &Path, args: &[&str]) -> Output {
-    common::run_ok(common::espboot().current_dir(d).arg("secure").args(args))
+    crate::support::run_ok(
+        crate::support::espboot()
+            .current_dir(d)
+            .arg("secure")
+            .args(args),
+    )
 }
 
 fn fail(d: &Path, args: &[&str]) -> Output {
-    common::run_fail(common::espboot().current_dir(d).arg("secure").args(args))
+    crate::support::run_fail(
+        crate::support::espboot()
+            .current_dir(d)
+            .arg("secure")
+            .args(args),
+    )
 }
 
 fn read(d: &Path, name: &str) -> Vec<u8> {
@@ -455,7 +462,7 @@ fn signatures_cross_verify_in_both_directions() {
                 &format!("py_{s}.bin"),
             ],
         );
-        common::assert_one_line_error(&out, &format!("py_{s}.bin"));
+        crate::support::assert_one_line_error(&out, &format!("py_{s}.bin"));
     }
     for (file, keys) in [
         ("py_app3.bin", ["rsa3072", "ecdsa192", "ecdsa384"]),
@@ -588,7 +595,7 @@ fn tampered_images_and_blocks_fail_verification_in_both_tools() {
             let name = format!("{what}_{file}");
             std::fs::write(d.join(&name), bytes).unwrap();
             let out = fail(d, &["verify-signature", "-v", "2", "-k", key, &name]);
-            common::assert_one_line_error(&out, &name);
+            crate::support::assert_one_line_error(&out, &name);
             steps.push(espsecure(&[
                 "verify-signature",
                 "-v",
@@ -763,7 +770,7 @@ fn precalculated_signatures_give_byte_identical_files() {
             "data.bin",
         ],
     );
-    common::assert_one_line_error(&out, "v15.sig");
+    crate::support::assert_one_line_error(&out, "v15.sig");
     assert!(String::from_utf8_lossy(&out.stderr).contains("PSS"));
     assert!(!d.join("ours_v15.bin").exists());
     // A signature that belongs to another key is refused the same way.
@@ -782,7 +789,7 @@ fn precalculated_signatures_give_byte_identical_files() {
             "data.bin",
         ],
     );
-    common::assert_one_line_error(&out, "ecdsa384.sig");
+    crate::support::assert_one_line_error(&out, "ecdsa384.sig");
     assert!(!d.join("ours_bad.bin").exists());
 }
 
@@ -1049,7 +1056,7 @@ fn bad_signing_input_gives_one_line_error_and_no_output() {
     ];
     for (argv, needle) in cases {
         let out = fail(d, argv);
-        common::assert_one_line_error(&out, needle);
+        crate::support::assert_one_line_error(&out, needle);
         assert!(!d.join("out.bin").exists(), "{argv:?} left an output file");
     }
     assert_eq!(read(d, "k3.existing"), b"keep me");

@@ -4,9 +4,6 @@
 //! Each test runs one scenario for one strategy over all its combinations
 //! and reports every failing combination together.
 
-mod common;
-mod sim_support;
-
 use espboot_sim::config::Strategy;
 use espboot_sim::flash::CutMode;
 use espboot_sim::run::Setup;
@@ -34,7 +31,7 @@ fn run(name: &str, strategy: Strategy, scenario: &Scenario) {
     if SWEEPS.contains(&name) {
         return;
     }
-    let Some(imgtool) = sim_support::imgtool() else {
+    let Some(imgtool) = crate::support::sim::imgtool() else {
         return;
     };
     let report = scenario::run_all(&all, &|combo| scenario(&combo.setup(), imgtool));
@@ -49,7 +46,7 @@ fn run(name: &str, strategy: Strategy, scenario: &Scenario) {
 /// sizes), so the scenarios exercise imgtool's images either way.
 #[test]
 fn own_images_are_imgtools() {
-    let Some(imgtool) = sim_support::imgtool() else {
+    let Some(imgtool) = crate::support::sim::imgtool() else {
         return;
     };
     let mut specs = vec![
@@ -194,7 +191,7 @@ scenario_tests!(
 /// The 11 dependency combinations of MCUboot's `TEST_DEPS`, on a two-image
 /// layout, per strategy × write size × erased value.
 fn dependency_combos(strategy: Strategy) {
-    let Some(maker) = sim_support::imgtool() else {
+    let Some(maker) = crate::support::sim::imgtool() else {
         return;
     };
     let all = combos(&[multi_layout()], strategy);

@@ -67,8 +67,8 @@ json.dump(out, sys.stdout)
 /// Returns `None` when interop tests are deliberately skipped.
 pub fn python_batch(cwd: &Path, steps: &[Value]) -> Option<Vec<Value>> {
     // Checks the pinned tool is installed (or that interop is skipped).
-    crate::common::reference_tool("espsecure")?;
-    let python = crate::common::reference_bin_dir().join("python");
+    crate::support::reference_tool("espsecure")?;
+    let python = crate::support::reference_bin_dir().join("python");
     let mut child = std::process::Command::new(python)
         .arg("-c")
         .arg(PYTHON_BATCH)

@@ -9,13 +9,11 @@
 //! imgtool-encrypted images are covered by
 //! `crates/mcuboot-image/tests/imgtool_encryption.rs`.
 
-mod common;
-
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use common::{assert_one_line_error, espboot, run_fail, run_ok};
+use crate::support::{assert_one_line_error, espboot, run_fail, run_ok};
 use mcuboot_image::enc::{self, DecryptionKey, EncTlvKind};
 use mcuboot_image::{ImageHeader, SliceTlvs, TlvKind};
 
@@ -65,7 +63,7 @@ fn fixture() -> Option<&'static Fixture> {
     static FIXTURE: OnceLock<Option<Fixture>> = OnceLock::new();
     FIXTURE
         .get_or_init(|| {
-            common::reference_tool("imgtool")?;
+            crate::support::reference_tool("imgtool")?;
             let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
                 .join(format!("image_encryption.{}", std::process::id()));
             std::fs::create_dir_all(&dir).expect("create fixture dir");
@@ -76,14 +74,14 @@ fn fixture() -> Option<&'static Fixture> {
                 ("ed.pem", "ed25519"),
             ] {
                 run_ok(
-                    common::reference_tool("imgtool")?
+                    crate::support::reference_tool("imgtool")?
                         .args(["keygen", "-t", kind, "-k"])
                         .arg(dir.join(name)),
                 );
             }
             for name in ["rsa", "ec", "x"] {
                 run_ok(
-                    common::reference_tool("imgtool")?
+                    crate::support::reference_tool("imgtool")?
                         .args(["getpub", "-e", "pem", "-k"])
                         .arg(dir.join(format!("{name}.pem")))
                         .arg("-o")
@@ -109,7 +107,7 @@ fn sign(fx: &Fixture, ours: bool, extra: &[&str], out: &str) -> Vec<u8> {
         c.arg("image");
         c
     } else {
-        common::reference_tool("imgtool").expect("fixture exists, so interop is on")
+        crate::support::reference_tool("imgtool").expect("fixture exists, so interop is on")
     };
     run_ok(
         cmd.args(["sign", "-k"])

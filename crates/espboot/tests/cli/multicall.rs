@@ -1,27 +1,33 @@
 //! The multi-call binary: links named after the reference tools.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::process::Command;
 
 #[test]
 fn install_links_creates_one_link_per_tool() {
     let dir = tempfile::tempdir().unwrap();
-    common::run_ok(common::espboot().arg("install-links").arg(dir.path()));
+    crate::support::run_ok(
+        crate::support::espboot()
+            .arg("install-links")
+            .arg(dir.path()),
+    );
     for name in ["imgtool", "espsecure", "espefuse"] {
         let link = dir.path().join(name);
         let meta = link.symlink_metadata().unwrap();
         assert!(meta.file_type().is_symlink(), "{name} is not a link");
         // The link answers --help as that tool (clap names the subcommand).
-        let out = common::run_ok(Command::new(&link).arg("--help"));
+        let out = crate::support::run_ok(Command::new(&link).arg("--help"));
         assert!(!out.stdout.is_empty());
     }
     // A second run refuses to clobber without --force.
-    let out = common::run_fail(common::espboot().arg("install-links").arg(dir.path()));
-    common::assert_one_line_error(&out, "--force");
-    common::run_ok(
-        common::espboot()
+    let out = crate::support::run_fail(
+        crate::support::espboot()
+            .arg("install-links")
+            .arg(dir.path()),
+    );
+    crate::support::assert_one_line_error(&out, "--force");
+    crate::support::run_ok(
+        crate::support::espboot()
             .arg("install-links")
             .arg("--force")
             .arg(dir.path()),
@@ -32,12 +38,14 @@ fn install_links_creates_one_link_per_tool() {
 /// usage; every command-line error is now one line naming the argument.
 #[test]
 fn regression_missing_argument_is_one_line() {
-    let out = common::run_fail(common::espboot().args(["image", "sign", "in.bin"]));
-    common::assert_one_line_error(&out, "--slot-size");
+    let out = crate::support::run_fail(crate::support::espboot().args(["image", "sign", "in.bin"]));
+    crate::support::assert_one_line_error(&out, "--slot-size");
     assert_eq!(out.status.code(), Some(2));
-    let out = common::run_fail(common::espboot().args(["image", "keygen", "-t", "rsa-1024"]));
-    common::assert_one_line_error(&out, "--type");
+    let out = crate::support::run_fail(
+        crate::support::espboot().args(["image", "keygen", "-t", "rsa-1024"]),
+    );
+    crate::support::assert_one_line_error(&out, "--type");
     // Help still prints in full, on stdout, with success.
-    let out = common::run_ok(common::espboot().args(["image", "--help"]));
+    let out = crate::support::run_ok(crate::support::espboot().args(["image", "--help"]));
     assert!(String::from_utf8_lossy(&out.stdout).contains("Usage:"));
 }

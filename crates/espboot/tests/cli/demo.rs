@@ -3,8 +3,6 @@
 //! file with the provisioned security state.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use serde_json::Value;
 
 const CHIPS: [&str; 7] = [
@@ -36,8 +34,8 @@ fn demo_behaves_as_documented_on_every_chip() {
     for chip in CHIPS {
         let dir = tempfile::tempdir().unwrap();
         let keep = dir.path().join("demo");
-        let out = common::run_ok(
-            common::espboot()
+        let out = crate::support::run_ok(
+            crate::support::espboot()
                 .args(["demo", "--json", "--target", chip, "--keep"])
                 .arg(&keep),
         );
@@ -63,8 +61,8 @@ fn demo_behaves_as_documented_on_every_chip() {
         }
 
         // The device left behind runs the last upgrade, 1.2.0.
-        let out = common::run_ok(
-            common::espboot()
+        let out = crate::support::run_ok(
+            crate::support::espboot()
                 .args(["sim", "boot", "--json"])
                 .arg(keep.join("device")),
         );
@@ -74,7 +72,7 @@ fn demo_behaves_as_documented_on_every_chip() {
 
         // espefuse reads the provisioned eFuse file.
         let mut espefuse = reference_tool!("espefuse");
-        let out = common::run_ok(
+        let out = crate::support::run_ok(
             espefuse
                 .args(["--chip", chip, "--virt", "--path-efuse-file"])
                 .arg(keep.join("device/efuse.bin"))
@@ -93,14 +91,19 @@ fn demo_behaves_as_documented_on_every_chip() {
 fn demo_refuses_a_non_empty_keep_directory_and_unknown_targets() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("precious.txt"), b"x").unwrap();
-    let out = common::run_fail(common::espboot().args(["demo", "--keep"]).arg(dir.path()));
-    common::assert_one_line_error(&out, "--keep");
+    let out = crate::support::run_fail(
+        crate::support::espboot()
+            .args(["demo", "--keep"])
+            .arg(dir.path()),
+    );
+    crate::support::assert_one_line_error(&out, "--keep");
     assert_eq!(
         std::fs::read(dir.path().join("precious.txt")).unwrap(),
         b"x"
     );
-    let out = common::run_fail(common::espboot().args(["demo", "--target", "esp8266"]));
-    common::assert_one_line_error(&out, "--target");
+    let out =
+        crate::support::run_fail(crate::support::espboot().args(["demo", "--target", "esp8266"]));
+    crate::support::assert_one_line_error(&out, "--target");
 }
 
 /// `espboot demo | head -1` used to panic with "failed printing to stdout:
@@ -109,7 +112,7 @@ fn demo_refuses_a_non_empty_keep_directory_and_unknown_targets() {
 fn regression_closed_stdout_does_not_panic() {
     use std::io::{BufRead, BufReader};
     use std::process::Stdio;
-    let mut child = common::espboot()
+    let mut child = crate::support::espboot()
         .arg("demo")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -3,12 +3,10 @@
 //! is checked against esptool's `image-info` and espsecure's Secure Boot V2
 //! signing; the app payload against imgtool's signing.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{assert_one_line_error, espboot, run_fail, run_ok};
+use crate::support::{assert_one_line_error, espboot, run_fail, run_ok};
 use esp_image::esp_image::EspImage;
 use esp_image::load_header::LoadHeader;
 use esp_image::Chip;
@@ -32,7 +30,7 @@ fn build_bootloader(dir: &Path, target: &str, extra: &[&str]) -> PathBuf {
 /// The `image-info` text esptool prints for each (chip, file), from one
 /// Python process.
 fn esptool_image_info(files: &[(Chip, PathBuf)]) -> Option<Vec<String>> {
-    let python = common::reference_tool("python")?;
+    let python = crate::support::reference_tool("python")?;
     let script = r#"
 import contextlib, io, json, sys
 import esptool

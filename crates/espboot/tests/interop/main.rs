@@ -1,0 +1,16 @@
+//! espboot against the pinned reference tools (imgtool 2.5.0, espsecure and
+//! espefuse 5.6.0, esptool 5.6.0): deterministic outputs byte-identical,
+//! randomized ones cross-verified both ways. A missing tool fails these
+//! tests; `ESPBOOT_SKIP_INTEROP=1` skips them on purpose.
+
+#[macro_use]
+#[path = "../support/mod.rs"]
+mod support;
+
+mod efuse;
+mod efuse_tables;
+mod esp_image;
+mod image;
+mod image_encryption;
+mod secure_flash_encryption;
+mod secure_sbv2;

@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use crate::common;
-use crate::harness::{data, esptool, new_device, wait_file_slice, wait_files_equal, Served};
+use crate::support as common;
+use crate::support::serve::{data, esptool, new_device, wait_file_slice, wait_files_equal, Served};
 
 /// What esptool prints for each chip.
 struct ChipCase {
@@ -229,7 +229,7 @@ fn r6_encrypted_writes_match_espsecure() {
         let dev = dir.join(chip);
         let twin = dir.join(format!("{chip}-twin"));
         let key = dir.join(format!("{chip}-key.bin"));
-        crate::harness::tool(
+        crate::support::serve::tool(
             "espsecure",
             &[
                 "generate-flash-encryption-key".into(),
@@ -287,7 +287,7 @@ fn r6_encrypted_writes_match_espsecure() {
                 expected.display().to_string(),
                 app_file.display().to_string(),
             ]);
-            crate::harness::tool("espsecure", &args).ok();
+            crate::support::serve::tool("espsecure", &args).ok();
             let expected = std::fs::read(&expected).unwrap_or_default();
             wait_file_slice(&dev.join("flash.bin"), addr as usize, &expected);
             common::run_ok(
@@ -409,7 +409,7 @@ fn r12_soft_reset_boots_and_logs() {
             .arg(&dev)
             .args(["download", "--reset"]),
     );
-    let r = crate::harness::tool(
+    let r = crate::support::serve::tool(
         "esptool",
         &[
             "--port".into(),
@@ -434,8 +434,8 @@ fn r12_soft_reset_boots_and_logs() {
     esptool(&served, &[], &["chip-id"]).ok();
 }
 
-fn tool_soft_reset(served: &Served) -> crate::harness::Ran {
-    crate::harness::tool(
+fn tool_soft_reset(served: &Served) -> crate::support::serve::Ran {
+    crate::support::serve::tool(
         "esptool",
         &[
             "--port".into(),

@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::common;
+use crate::support as common;
 
 /// A running `espboot sim serve`.
 pub struct Served {

@@ -3,8 +3,8 @@
 //! the server up and the device files whole. Raw bytes go through
 //! pyserial from the pinned venv, the way esptool opens the port.
 
-use crate::common;
-use crate::harness::{esptool, new_device, Served};
+use crate::support as common;
+use crate::support::serve::{esptool, new_device, Served};
 
 /// Sends `steps` (hex strings; `read` waits for a reply frame and prints
 /// it as hex) on the port with pyserial.

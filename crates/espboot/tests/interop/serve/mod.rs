@@ -5,5 +5,6 @@
 //! id when its guard drops (`support::serve::Served`).
 
 mod esptool;
+mod readme;
 mod recovery;
 mod robustness;

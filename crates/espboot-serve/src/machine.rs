@@ -79,10 +79,15 @@ pub struct Machine {
 impl Machine {
     /// Loads the device directory `dir`.
     pub fn load(dir: &Path) -> Result<Self, ServeError> {
-        let mut device = Device::load(dir).map_err(|source| ServeError::Device {
+        let device = Device::load(dir).map_err(|source| ServeError::Device {
             dir: dir.to_path_buf(),
             source,
         })?;
+        Self::new(dir, device)
+    }
+
+    /// `device`, saved into `dir`.
+    pub fn new(dir: &Path, mut device: Device) -> Result<Self, ServeError> {
         let target = device.settings.target;
         let chip = espboot_sim::chip::modelled(target).ok_or_else(|| ServeError::NotAChip {
             dir: dir.to_path_buf(),

@@ -97,8 +97,11 @@ pub struct Loader {
     secure: bool,
     write: Option<FlashWrite>,
     read: Option<FlashRead>,
-    /// Opcodes answered (for the server's log).
-    pub handled: Vec<Opcode>,
+    /// A command that ends a step of the client's work was handled (any
+    /// command but a data block, or the block that completes a write):
+    /// the device should be saved before the reply goes out, so a client
+    /// that sees the reply sees the files.
+    save_point: bool,
 }
 
 impl Loader {
@@ -110,13 +113,18 @@ impl Loader {
             secure,
             write: None,
             read: None,
-            handled: Vec::new(),
+            save_point: false,
         }
     }
 
     /// True once the stub answers.
     pub fn is_stub(&self) -> bool {
         self.stub
+    }
+
+    /// Whether a save point passed since the last call.
+    pub fn take_save_point(&mut self) -> bool {
+        std::mem::take(&mut self.save_point)
     }
 
     /// Switches to or from Secure Download Mode (an eFuse burned live).
@@ -176,7 +184,12 @@ impl Loader {
             }
         };
         let op = request.op;
-        self.handled.push(op);
+        if !matches!(
+            op,
+            Opcode::FlashData | Opcode::FlashDeflData | Opcode::MemData
+        ) {
+            self.save_point = true;
+        }
         let command = match Command::parse(&request) {
             Ok(c) => c,
             Err(_) => {
@@ -501,6 +514,7 @@ impl Loader {
         }
         let last =
             w.stream_end || (w.inflate.is_none() && w.written + w.pending.len() as u32 >= w.limit);
+        self.save_point |= last;
         if flush(w, machine, last).is_err() {
             self.write = None;
             self.fail(out, op, Failure::FlashWrite);

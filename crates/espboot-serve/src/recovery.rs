@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use espboot_sim::config::SerialRecovery;
 use espboot_sim::recovery_device::SimRecoveryDevice;
-use mcumgr_smp::recovery::Recovery;
+use mcumgr_smp::header::{group, image_id};
+use mcumgr_smp::recovery::{Event, Recovery};
 
 use crate::machine::Machine;
 
@@ -33,6 +34,9 @@ pub struct RecoveryOutput {
     pub bytes: Vec<u8>,
     /// The device resets after this delay (SMP reset).
     pub reset_after: Option<Duration>,
+    /// A request other than an upload chunk was answered: save before the
+    /// reply goes out (upload chunks are saved when the line goes idle).
+    pub save_point: bool,
 }
 
 /// Enters recovery if the flashed bootloader has it.
@@ -65,16 +69,21 @@ impl RecoverySession {
                 if output.flash_changed {
                     machine.mark_flash_dirty();
                 }
-                let _ = recovery.take_events();
+                let save_point = recovery.take_events().iter().any(|e| {
+                    matches!(e, Event::Request { header, .. }
+                        if !(header.group == group::IMAGE && header.id == image_id::UPLOAD))
+                });
                 RecoveryOutput {
                     bytes: output.bytes,
                     reset_after: output.reset_after,
+                    save_point,
                 }
             }
             // the bootloader vanished under us (cannot happen through SMP)
             None => RecoveryOutput {
                 bytes: Vec::new(),
                 reset_after: None,
+                save_point: false,
             },
         }
     }

@@ -227,6 +227,11 @@ impl<'l> Server<'l> {
                     }
                     exit = loader.on_frame(&mut self.machine, &frame, &mut out);
                 }
+                if loader.take_save_point() && self.machine.dirty() {
+                    if let Err(e) = self.machine.save() {
+                        (self.log)(&format!("error: saving the device: {e}"));
+                    }
+                }
                 self.ports[0].out.extend_from_slice(&out);
                 self.ports[0].flush();
                 self.follow_efuses();
@@ -247,6 +252,11 @@ impl<'l> Server<'l> {
             }
             Running::Recovery(session) if recovery_here => {
                 let output = session.on_bytes(&mut self.machine, bytes);
+                if output.save_point && self.machine.dirty() {
+                    if let Err(e) = self.machine.save() {
+                        (self.log)(&format!("error: saving the device: {e}"));
+                    }
+                }
                 self.ports[index].out.extend_from_slice(&output.bytes);
                 self.ports[index].flush();
                 if let Some(delay) = output.reset_after {
@@ -277,6 +287,7 @@ impl<'l> Server<'l> {
     fn hang_up(&mut self, index: usize) {
         self.ports[index].out.clear();
         if index != 0 {
+            self.save();
             return;
         }
         // Closing the port is the reset line of a board with auto-reset

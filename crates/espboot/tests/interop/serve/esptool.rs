@@ -387,7 +387,7 @@ fn r13_r14_secure_and_disabled_download_mode() {
     assert!(r.out.contains("No serial data received."), "{}", r.out);
 }
 
-/// R12: ROM soft reset leaves download mode and boots from flash; the
+/// R10: default resets only warn. R12: ROM soft reset leaves download mode and boots from flash; the
 /// console shows the ROM banner and MCUboot's lines.
 #[test]
 fn r12_soft_reset_boots_and_logs() {
@@ -399,6 +399,16 @@ fn r12_soft_reset_boots_and_logs() {
     let dev = dir.join("c3");
     new_device(&dev, "esp32c3", None);
     let served = Served::start(&dev, dir, "download", false);
+    // R10: esptool's default reset strategies only warn on a PTY.
+    let out = crate::support::serve::tool(
+        "esptool",
+        &["--port".into(), served.port_arg(), "chip-id".into()],
+    )
+    .ok();
+    assert!(
+        out.contains("Setting RTS/DTR lines is not supported"),
+        "{out}"
+    );
     let r = tool_soft_reset(&served);
     assert_eq!(r.code, 0, "{}", r.out);
     served.wait_log("reset: normal boot");

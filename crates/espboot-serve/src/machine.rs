@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 
 use embedded_storage::nor_flash::{NorFlash, ReadNorFlash};
-use esp_efuse::Efuses;
+use esp_efuse::{DownloadMode, Efuses};
 use esp_image::Chip;
 use espboot_sim::device::{Device, FLASH_FILE};
 use espboot_sim::flash::FlashError;
@@ -21,31 +21,47 @@ use crate::ServeError;
 
 /// The eFuse controller's registers as the loader sees them: reads of the
 /// controller's register image (the block read registers esptool decodes
-/// MAC, revision and security flags from, serial.md §3.5). Writes to the
-/// controller are accepted and ignored until the programming controller
-/// (serial.md §4) is connected here.
+/// MAC, revision and security flags from, serial.md §3.5), and the
+/// download mode the ROM runs in. Writes to the controller are accepted
+/// and change nothing until the programming controller (serial.md §4,
+/// `esp_efuse::controller`) is connected here; its API is mirrored so it
+/// replaces this type one for one.
 #[derive(Debug, Clone)]
 pub struct EfuseRegisters {
     base: u32,
+    running: DownloadMode,
 }
 
-/// What an eFuse-controller write changed.
+/// What an eFuse-controller write did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct EfuseChange {
-    /// Blocks were programmed: save the eFuses.
-    pub programmed: bool,
+pub struct EfuseEvent {
+    /// The eFuses changed: save them.
+    pub save: bool,
+    /// The ROM's download mode changed at once (serial.md §5.3).
+    pub download_mode: Option<DownloadMode>,
 }
 
 impl EfuseRegisters {
-    /// The controller of `efuses`' chip.
-    pub fn new(efuses: &Efuses) -> Self {
+    /// The controller of `chip`.
+    pub fn new(chip: Chip) -> Self {
         EfuseRegisters {
-            base: efuses.table().base_addr,
+            base: esp_efuse::ChipEfuses::table(chip).base_addr,
+            running: DownloadMode::Enabled,
         }
     }
 
+    /// A chip reset: the ROM reads the eFuses.
+    pub fn reset(&mut self, efuses: &Efuses) {
+        self.running = efuses.download_mode();
+    }
+
+    /// The download mode the ROM runs in.
+    pub fn download_mode(&self) -> DownloadMode {
+        self.running
+    }
+
     fn offset(&self, efuses: &Efuses, address: u32) -> Option<usize> {
-        let offset = address.checked_sub(self.base)?;
+        let offset = address.checked_sub(self.base)? & !3;
         let offset = usize::try_from(offset).ok()?;
         (offset < efuses.register_image().len()).then_some(offset)
     }
@@ -56,8 +72,8 @@ impl EfuseRegisters {
     }
 
     /// A write to the controller; `None` outside it.
-    pub fn write(&mut self, efuses: &mut Efuses, address: u32, _value: u32) -> Option<EfuseChange> {
-        self.offset(efuses, address).map(|_| EfuseChange::default())
+    pub fn write(&mut self, efuses: &mut Efuses, address: u32, _value: u32) -> Option<EfuseEvent> {
+        self.offset(efuses, address).map(|_| EfuseEvent::default())
     }
 }
 
@@ -74,6 +90,8 @@ pub struct Machine {
     efuses: Efuses,
     flash_dirty: bool,
     efuses_dirty: bool,
+    /// A download-mode change from an eFuse read command, not yet acted on.
+    download_mode_change: Option<DownloadMode>,
 }
 
 impl Machine {
@@ -103,10 +121,11 @@ impl Machine {
             device,
             chip,
             regs: Registers::new(chip, flash_size),
-            efuse_regs: EfuseRegisters::new(&efuses),
+            efuse_regs: EfuseRegisters::new(chip),
             efuses,
             flash_dirty: false,
             efuses_dirty: false,
+            download_mode_change: None,
         })
     }
 
@@ -157,6 +176,25 @@ impl Machine {
         self.device.flash.geometry().write_size()
     }
 
+    /// A chip reset: registers to their reset values, the ROM reads the
+    /// eFuses (download mode, ESP32's UART_DOWNLOAD_DIS).
+    pub fn reset_chip(&mut self) {
+        self.regs = Registers::new(self.chip, self.flash_size());
+        self.efuse_regs.reset(&self.efuses);
+        self.download_mode_change = None;
+    }
+
+    /// The download mode the ROM runs in.
+    pub fn download_mode(&self) -> DownloadMode {
+        self.efuse_regs.download_mode()
+    }
+
+    /// A download-mode change an eFuse read command made since the last
+    /// call.
+    pub fn take_download_mode_change(&mut self) -> Option<DownloadMode> {
+        self.download_mode_change.take()
+    }
+
     /// Reads a register (eFuse controller first).
     pub fn read_reg(&self, address: u32) -> u32 {
         self.efuse_regs
@@ -166,9 +204,12 @@ impl Machine {
 
     /// Writes a register.
     pub fn write_reg(&mut self, address: u32, value: u32) -> RegEffect {
-        if let Some(change) = self.efuse_regs.write(&mut self.efuses, address, value) {
-            if change.programmed {
+        if let Some(event) = self.efuse_regs.write(&mut self.efuses, address, value) {
+            if event.save {
                 self.efuses_dirty = true;
+            }
+            if event.download_mode.is_some() {
+                self.download_mode_change = event.download_mode;
             }
             return RegEffect::None;
         }

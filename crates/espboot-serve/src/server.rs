@@ -234,7 +234,7 @@ impl<'l> Server<'l> {
                 }
                 self.ports[0].out.extend_from_slice(&out);
                 self.ports[0].flush();
-                self.follow_efuses();
+                self.follow_download_mode();
                 if let Some(exit) = exit {
                     let reset = match exit {
                         LoaderExit::Reboot => Reset::BootMode,
@@ -268,15 +268,22 @@ impl<'l> Server<'l> {
         }
     }
 
-    /// Download-mode eFuses take effect at once (serial.md §5.3), except
-    /// the ESP32's UART_DOWNLOAD_DIS, which waits for the next reset.
-    fn follow_efuses(&mut self) {
+    /// Download-mode eFuses burned over the port take effect when the
+    /// controller's read command loads them (serial.md §5.3; ESP32's
+    /// UART_DOWNLOAD_DIS waits for the next reset, the controller decides).
+    fn follow_download_mode(&mut self) {
+        let Some(mode) = self.machine.take_download_mode_change() else {
+            return;
+        };
         let Running::Loader(loader) = &mut self.running else {
             return;
         };
-        match self.machine.efuses().download_mode() {
-            DownloadMode::Secure => loader.set_secure(true),
-            DownloadMode::Disabled if self.machine.chip != Chip::Esp32 => {
+        match mode {
+            DownloadMode::Secure => {
+                (self.log)("secure download mode enabled in eFuse");
+                loader.set_secure(true);
+            }
+            DownloadMode::Disabled => {
                 (self.log)("download mode disabled in eFuse: the ROM stops answering");
                 self.running = Running::Silent;
             }
@@ -321,8 +328,9 @@ impl<'l> Server<'l> {
             Reset::RunUserCode => BootMode::Normal,
             Reset::BootMode => self.boot_mode,
         };
+        self.machine.reset_chip();
         self.running = match mode {
-            BootMode::Download => match self.machine.efuses().download_mode() {
+            BootMode::Download => match self.machine.download_mode() {
                 DownloadMode::Disabled => {
                     (self.log)("reset: download mode (disabled in eFuse: silent)");
                     Running::Silent

@@ -2,6 +2,7 @@
 //! PTY, and the boot into the uploaded image afterwards.
 
 use std::path::Path;
+use std::process::Command;
 
 use crate::support as common;
 use crate::support::serve::{new_device, tool, wait_file_slice, Served};
@@ -205,4 +206,59 @@ fn s10_encrypted_device_on_the_console_port() {
         serde_json::from_slice(&report.stdout).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(json["booted"], true, "{json}");
     assert!(json.to_string().contains("2.0.0"), "{json}");
+}
+
+/// S9: Go mcumgr, when a `mcumgr` binary is on PATH (this machine kind has
+/// no Go toolchain; skipped with the reason printed otherwise): image list,
+/// windowed upload, reset, with the seed's connection string.
+#[test]
+fn s9_go_mcumgr_when_installed() {
+    if common::interop_skipped() {
+        return;
+    }
+    let Some(mcumgr) = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join("mcumgr"))
+            .find(|p| p.is_file())
+    }) else {
+        eprintln!("S9 skipped: no `mcumgr` on PATH (Go mcumgr cannot be built on this machine)");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tmp.path();
+    let (key, dev) = recovery_device(dir, "");
+    let app = signed_app(dir, &key, "esp32c3");
+    let app_bytes = std::fs::read(&app).unwrap_or_default();
+    let served = Served::start(&dev, dir, "recovery", true);
+    served.wait_log("reset: serial recovery");
+    let rec = served
+        .recovery
+        .as_ref()
+        .unwrap_or(&served.port)
+        .display()
+        .to_string();
+    let conn = format!("dev={rec},baud=115200,mtu=256");
+    let run = |args: &[&str]| {
+        let out = Command::new(&mcumgr)
+            .args(["--conntype", "serial", "--connstring", &conn])
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("mcumgr: {e}"));
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "mcumgr {args:?}: {text}");
+        text
+    };
+    run(&["image", "upload", &app.display().to_string()]);
+    wait_file_slice(&dev.join("flash.bin"), PRIMARY, &app_bytes);
+    let out = run(&["image", "list"]);
+    assert!(
+        out.contains("1.2.3") && out.contains("hash: Unavailable"),
+        "{out}"
+    );
+    let out = run(&["reset"]);
+    assert!(out.contains("Done"), "{out}");
 }

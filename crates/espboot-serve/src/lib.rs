@@ -26,6 +26,7 @@
 //!     pty: "/tmp/esp-tty".into(),
 //!     recovery_pty: None,
 //!     boot: BootMode::Download,
+//!     trace: false,
 //! };
 //! // Blocks until SIGINT/SIGTERM; `esptool --port /tmp/esp-tty
 //! // --before no-reset chip-id` talks to the device meanwhile.
@@ -99,6 +100,8 @@ pub struct ServeOptions {
     pub recovery_pty: Option<PathBuf>,
     /// The boot mode at power-on and at each reset.
     pub boot: BootMode,
+    /// Log every ROM/stub request by name (`cmd SYNC`, ...).
+    pub trace: bool,
 }
 
 /// Errors of the server.

@@ -102,6 +102,8 @@ pub struct Loader {
     /// the device should be saved before the reply goes out, so a client
     /// that sees the reply sees the files.
     save_point: bool,
+    /// Every request answered, in order (for a trace).
+    requests: Vec<Opcode>,
 }
 
 impl Loader {
@@ -114,12 +116,18 @@ impl Loader {
             write: None,
             read: None,
             save_point: false,
+            requests: Vec::new(),
         }
     }
 
     /// True once the stub answers.
     pub fn is_stub(&self) -> bool {
         self.stub
+    }
+
+    /// The requests received since the last call.
+    pub fn take_requests(&mut self) -> Vec<Opcode> {
+        std::mem::take(&mut self.requests)
     }
 
     /// Whether a save point passed since the last call.
@@ -184,6 +192,7 @@ impl Loader {
             }
         };
         let op = request.op;
+        self.requests.push(op);
         if !matches!(
             op,
             Opcode::FlashData | Opcode::FlashDeflData | Opcode::MemData

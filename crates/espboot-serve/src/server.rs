@@ -79,6 +79,7 @@ pub(crate) struct Server<'l> {
     /// Index of the port recovery is served on.
     recovery_port: usize,
     reset_at: Option<Instant>,
+    trace: bool,
     log: &'l mut dyn FnMut(&str),
 }
 
@@ -111,6 +112,7 @@ impl<'l> Server<'l> {
             ports,
             recovery_port,
             reset_at: None,
+            trace: options.trace,
             log,
         }
     }
@@ -226,6 +228,12 @@ impl<'l> Server<'l> {
                         break;
                     }
                     exit = loader.on_frame(&mut self.machine, &frame, &mut out);
+                }
+                let requests = loader.take_requests();
+                if self.trace {
+                    for op in requests {
+                        (self.log)(&format!("cmd {}", op.name()));
+                    }
                 }
                 if loader.take_save_point() && self.machine.dirty() {
                     if let Err(e) = self.machine.save() {

@@ -34,7 +34,7 @@ impl Served {
             .arg(dev)
             .arg("--pty")
             .arg(&port)
-            .args(["--boot", boot]);
+            .args(["--boot", boot, "--trace"]);
         if let Some(rec) = &rec {
             cmd.arg("--recovery-pty").arg(rec);
         }

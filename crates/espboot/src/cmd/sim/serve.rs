@@ -22,6 +22,9 @@ pub struct ServeArgs {
     /// normal, or recovery (MCUboot's detect pin held).
     #[arg(long, value_name = "MODE", default_value = "download", value_parser = parse_mode)]
     boot: BootMode,
+    /// Print every ROM/stub request received (`cmd SYNC`, `cmd READ_REG`, ...).
+    #[arg(long)]
+    trace: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -47,6 +50,7 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
         pty: a.pty,
         recovery_pty: a.recovery_pty,
         boot: a.boot,
+        trace: a.trace,
     };
     espboot_serve::serve(
         &options,

@@ -376,6 +376,21 @@ fn r13_r14_secure_and_disabled_download_mode() {
         "{out}"
     );
     wait_file_slice(&dev.join("flash.bin"), 0x20000, &app);
+    // esptool sent only what Secure Download Mode allows (serial.md §5.1)
+    let allowed = [
+        "SYNC",
+        "SPI_ATTACH",
+        "SPI_SET_PARAMS",
+        "CHANGE_BAUDRATE",
+        "FLASH_BEGIN",
+        "FLASH_DATA",
+        "FLASH_END",
+        "GET_SECURITY_INFO",
+    ];
+    let log = served.log();
+    let sent: Vec<&str> = log.lines().filter_map(|l| l.strip_prefix("cmd ")).collect();
+    assert!(sent.contains(&"FLASH_DATA"), "{log}");
+    assert!(sent.iter().all(|op| allowed.contains(op)), "{sent:?}");
     drop(served);
 
     let dev = dir.join("silent");

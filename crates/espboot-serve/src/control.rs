@@ -151,3 +151,35 @@ pub fn take_request(dir: &Path) -> Option<(BootMode, bool)> {
     let reset = words.next() == Some("reset");
     Some((mode, reset))
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_lock_per_device_and_requests_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let lock1 = lock(dir.path()).unwrap();
+        assert!(matches!(
+            lock(dir.path()),
+            Err(ControlError::AlreadyServed { pid: Some(p), .. }) if p == std::process::id()
+        ));
+        assert!(served(dir.path()).unwrap());
+        std::fs::write(dir.path().join(CONTROL_FILE), "normal reset\n").unwrap();
+        assert_eq!(take_request(dir.path()), Some((BootMode::Normal, true)));
+        assert_eq!(take_request(dir.path()), None, "taken once");
+        std::fs::write(dir.path().join(CONTROL_FILE), "bogus\n").unwrap();
+        assert_eq!(take_request(dir.path()), None);
+        assert!(
+            !dir.path().join(CONTROL_FILE).exists(),
+            "unreadable requests are dropped"
+        );
+        drop(lock1);
+        assert!(!served(dir.path()).unwrap());
+        assert!(matches!(
+            request_boot_mode(dir.path(), BootMode::Download, false),
+            Err(ControlError::NotServed { .. })
+        ));
+    }
+}

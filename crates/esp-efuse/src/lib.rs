@@ -70,7 +70,7 @@ pub use error::{
 };
 pub use model::fields::{esp32_mac_crc, hexify};
 pub use model::{Burn, ChipAccess, Efuses, FieldValue, KeyGroup, KeyOptions};
-pub use rom::{DownloadMode, KeySlot};
+pub use rom::{DownloadMode, KeySlot, SecurityInfo};
 pub use tables::{
     BlockDef, Chip, ChipEfuses, ChipTable, Field, FieldClass, FieldCoding, FieldDef, FieldType,
     KeyBlock, KeyBlockDef, KeyPurpose, KeyPurposeDef,

@@ -43,6 +43,41 @@ impl DownloadMode {
     }
 }
 
+/// What the ROM's GET_SECURITY_INFO reports (serial.md §3.2;
+/// `et:loader.py:1264-1336`, `et:cmds.py:2735-2812`), derived from the
+/// eFuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SecurityInfo {
+    /// The flag word ([`SecurityInfo::SECURE_BOOT_EN`] ...).
+    pub flags: u32,
+    /// The raw crypt counter (`SPI_BOOT_CRYPT_CNT`).
+    pub flash_crypt_cnt: u8,
+    /// `KEY_PURPOSE_0..5` raw values; the 7th byte is 0.
+    pub key_purposes: [u8; 7],
+}
+
+impl SecurityInfo {
+    /// `SECURE_BOOT_EN`.
+    pub const SECURE_BOOT_EN: u32 = 1 << 0;
+    /// `SECURE_BOOT_AGGRESSIVE_REVOKE`.
+    pub const SECURE_BOOT_AGGRESSIVE_REVOKE: u32 = 1 << 1;
+    /// `ENABLE_SECURITY_DOWNLOAD`: Secure Download Mode.
+    pub const SECURE_DOWNLOAD_ENABLE: u32 = 1 << 2;
+    /// `SECURE_BOOT_KEY_REVOKE0` (1 and 2 follow).
+    pub const SECURE_BOOT_KEY_REVOKE0: u32 = 1 << 3;
+    /// `SOFT_DIS_JTAG` (odd number of bits set).
+    pub const SOFT_DIS_JTAG: u32 = 1 << 6;
+    /// `DIS_PAD_JTAG`.
+    pub const HARD_DIS_JTAG: u32 = 1 << 7;
+    /// `DIS_USB_OTG` (S2/S3), `DIS_USB_JTAG` (C3/C6/H2), `DIS_USB`; the
+    /// ROM's mapping is not published and esptool only prints it.
+    pub const DIS_USB: u32 = 1 << 8;
+    /// `DIS_DOWNLOAD_DCACHE`.
+    pub const DIS_DOWNLOAD_DCACHE: u32 = 1 << 9;
+    /// `DIS_DOWNLOAD_ICACHE`.
+    pub const DIS_DOWNLOAD_ICACHE: u32 = 1 << 10;
+}
+
 impl Efuses {
     /// The flash-encryption counter (`SPI_BOOT_CRYPT_CNT`, ESP32 `FLASH_CRYPT_CNT`).
     pub fn flash_crypt_cnt(&self) -> u64 {
@@ -103,6 +138,71 @@ impl Efuses {
     /// `DIS_DOWNLOAD_MANUAL_ENCRYPT` (ESP32 `DISABLE_DL_ENCRYPT`).
     pub fn manual_encrypt_allowed(&self) -> bool {
         self.raw_present(policy::manual_encrypt_disable(self.chip())) == 0
+    }
+
+    /// GET_SECURITY_INFO's fields from these eFuses (fields a chip lacks
+    /// read as 0, like the ESP32-C2's key purposes).
+    pub fn security_info(&self) -> SecurityInfo {
+        let set = |f: Field| self.raw_present(f) != 0;
+        let mut flags = 0;
+        let bits = [
+            (Field::SecureBootEn, SecurityInfo::SECURE_BOOT_EN),
+            (
+                Field::SecureBootAggressiveRevoke,
+                SecurityInfo::SECURE_BOOT_AGGRESSIVE_REVOKE,
+            ),
+            (
+                Field::EnableSecurityDownload,
+                SecurityInfo::SECURE_DOWNLOAD_ENABLE,
+            ),
+            (
+                Field::SecureBootKeyRevoke0,
+                SecurityInfo::SECURE_BOOT_KEY_REVOKE0,
+            ),
+            (
+                Field::SecureBootKeyRevoke1,
+                SecurityInfo::SECURE_BOOT_KEY_REVOKE0 << 1,
+            ),
+            (
+                Field::SecureBootKeyRevoke2,
+                SecurityInfo::SECURE_BOOT_KEY_REVOKE0 << 2,
+            ),
+            (Field::DisPadJtag, SecurityInfo::HARD_DIS_JTAG),
+            (Field::DisUsbOtg, SecurityInfo::DIS_USB),
+            (Field::DisUsbJtag, SecurityInfo::DIS_USB),
+            (Field::DisUsb, SecurityInfo::DIS_USB),
+            (Field::DisDownloadDcache, SecurityInfo::DIS_DOWNLOAD_DCACHE),
+            (Field::DisDownloadIcache, SecurityInfo::DIS_DOWNLOAD_ICACHE),
+        ];
+        for (field, bit) in bits {
+            if self.has(field) && set(field) {
+                flags |= bit;
+            }
+        }
+        if self.has(Field::SoftDisJtag)
+            && self.raw_present(Field::SoftDisJtag).count_ones() % 2 == 1
+        {
+            flags |= SecurityInfo::SOFT_DIS_JTAG;
+        }
+        let mut key_purposes = [0u8; 7];
+        let purposes = [
+            Field::KeyPurpose0,
+            Field::KeyPurpose1,
+            Field::KeyPurpose2,
+            Field::KeyPurpose3,
+            Field::KeyPurpose4,
+            Field::KeyPurpose5,
+        ];
+        for (slot, field) in key_purposes.iter_mut().zip(purposes) {
+            if self.has(field) {
+                *slot = u8::try_from(self.raw_present(field)).unwrap_or(0);
+            }
+        }
+        SecurityInfo {
+            flags,
+            flash_crypt_cnt: u8::try_from(self.flash_crypt_cnt()).unwrap_or(0),
+            key_purposes,
+        }
     }
 
     /// Key blocks and their purposes (chips with KEY_PURPOSE_n fields; ESP32-C2

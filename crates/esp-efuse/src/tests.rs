@@ -375,3 +375,21 @@ fn custom_key_purposes_exist_only_where_espefuse_has_them() {
     assert_eq!(KeyPurpose::from_name("CUSTOM_014"), None);
     assert_eq!(KeyPurpose::CustomMax.to_string(), "CUSTOM_MAX");
 }
+
+/// GET_SECURITY_INFO follows the burns (serial.md §3.2).
+#[test]
+fn security_info_follows_the_burns() {
+    use crate::SecurityInfo;
+    let mut e = Efuses::new(Chip::Esp32c3);
+    assert_eq!(e.security_info().flags, 0);
+    e.burn(Field::EnableSecurityDownload, Burn::All).unwrap();
+    e.burn(Field::SpiBootCryptCnt, Burn::NextBit).unwrap();
+    e.burn(Field::KeyPurpose1, Burn::Bits(4)).unwrap();
+    let info = e.security_info();
+    assert_eq!(info.flags, SecurityInfo::SECURE_DOWNLOAD_ENABLE);
+    assert_eq!(info.flash_crypt_cnt, 1);
+    assert_eq!(info.key_purposes, [0, 4, 0, 0, 0, 0, 0]);
+    // the ESP32-C2 has no key purposes: zeros
+    let c2 = Efuses::new(Chip::Esp32c2);
+    assert_eq!(c2.security_info().key_purposes, [0; 7]);
+}

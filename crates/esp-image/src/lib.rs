@@ -31,5 +31,6 @@
 pub mod chip;
 pub mod esp_image;
 pub mod load_header;
+pub mod rom_loader;
 
 pub use chip::{Chip, FlashCryptAlgorithm, MemoryMap, MemoryRegion};

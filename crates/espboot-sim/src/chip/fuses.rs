@@ -99,6 +99,33 @@ pub fn manual_encrypt_allowed(efuses: &Efuses) -> bool {
     efuses.manual_encrypt_allowed()
 }
 
+/// Why the ROM cannot encrypt what it writes (esptool `--encrypt`).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ManualEncryptError {
+    /// `DIS_DOWNLOAD_MANUAL_ENCRYPT` (ESP32 `DISABLE_DL_ENCRYPT`) is burned.
+    #[error("manual flash encryption through the ROM is disabled in eFuse (DIS_DOWNLOAD_MANUAL_ENCRYPT)")]
+    Disabled,
+    /// No flash-encryption key is burned.
+    #[error("no flash-encryption key is burned in eFuse")]
+    NoKey,
+    /// The key cannot be used.
+    #[error(transparent)]
+    Fuse(#[from] FuseError),
+}
+
+/// The AES block the ROM (or the flasher stub) encrypts `--encrypt` writes
+/// with: the burned key, whatever the crypt counter says, unless manual
+/// encryption is disabled. `espboot sim write --encrypt` and the serial
+/// server's encrypted FLASH_BEGIN both use it.
+pub fn manual_encrypt_crypt(efuses: &Efuses) -> Result<Box<dyn FlashCrypt>, ManualEncryptError> {
+    if !manual_encrypt_allowed(efuses) {
+        return Err(ManualEncryptError::Disabled);
+    }
+    let key = flash_encryption_key(efuses)?.ok_or(ManualEncryptError::NoKey)?;
+    Ok(crypt_for(efuses, &key)?)
+}
+
 /// The Secure Boot V2 public-key digests the ROM accepts (unrevoked
 /// SECURE_BOOT_DIGESTn blocks; ESP32 BLOCK2; ESP32-C2 the 128-bit digest
 /// prefix in BLOCK_KEY0's high half), with empty (all-zero) slots dropped.

@@ -46,6 +46,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::{Device, DeviceError};
+use flash_sim::flash::SimFlash;
 
 /// Name of the flash image file in a device directory.
 pub const FLASH_FILE: &str = "flash.bin";
@@ -229,13 +230,24 @@ impl DeviceDir {
     /// Saves what a device changes as it runs: the flash and the eFuses.
     /// The settings are fixed when the device is created.
     pub fn save(&self, device: &Device) -> Result<(), DirError> {
-        self.write(FLASH_FILE, device.flash.data())?;
+        self.save_flash(&device.flash)?;
         if let Some(efuses) = &device.efuses {
-            self.efuse_file()
-                .save(efuses)
-                .map_err(|e| self.device_error(e.into()))?;
+            self.save_efuses(efuses)?;
         }
         Ok(())
+    }
+
+    /// Saves only the flash (a long-running user such as the serial server
+    /// saves what changed).
+    pub fn save_flash(&self, flash: &SimFlash) -> Result<(), DirError> {
+        self.write(FLASH_FILE, flash.data())
+    }
+
+    /// Saves only the eFuses.
+    pub fn save_efuses(&self, efuses: &esp_efuse::Efuses) -> Result<(), DirError> {
+        self.efuse_file()
+            .save(efuses)
+            .map_err(|e| self.device_error(e.into()))
     }
 
     /// Saves every file: the flash and eFuses first, then the settings, so

@@ -14,3 +14,4 @@ mod image;
 mod image_encryption;
 mod secure_flash_encryption;
 mod secure_sbv2;
+mod serve;

@@ -104,4 +104,5 @@ pub fn assert_one_line_error(out: &Output, needle: &str) {
 }
 
 pub mod secure;
+pub mod serve;
 pub mod sim;

@@ -17,6 +17,7 @@ use flash_sim::sweep::{self, SweepOptions};
 use crate::fsutil::write_atomic;
 
 mod build;
+mod serve;
 
 /// Arguments of `espboot sim`.
 #[derive(Debug, clap::Args)]
@@ -57,6 +58,14 @@ enum Command {
     /// Run any `espboot efuse` (espefuse) command on the device's eFuses,
     /// DEV/efuse.bin: `espboot sim efuse DEV summary`, `... burn-key ...`.
     Efuse(EfuseArgs),
+    /// Serve the device on a pseudo-terminal as the chip answers on its
+    /// UART: esptool (ROM loader and flasher stub), MCUboot serial
+    /// recovery (smpmgr, mcumgr), the boot log. Prints one `ready` line,
+    /// then runs until SIGINT/SIGTERM.
+    Serve(serve::ServeArgs),
+    /// Change the boot mode of a running `sim serve` (and reset with --reset).
+    #[command(alias = "boot_mode")]
+    BootMode(serve::BootModeArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -214,6 +223,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::App(a) => app(a),
         Command::Sweep(a) => sweep(a),
         Command::Efuse(a) => efuse(a),
+        Command::Serve(a) => serve::serve(a),
+        Command::BootMode(a) => serve::boot_mode(a),
     }
 }
 
@@ -289,15 +300,12 @@ fn write(a: WriteArgs) -> anyhow::Result<ExitCode> {
                 device.settings.target.name()
             )
         })?;
-        if !fuses::manual_encrypt_allowed(efuses) {
-            bail!("--encrypt: manual flash encryption through the ROM is disabled in eFuse (DIS_DOWNLOAD_MANUAL_ENCRYPT); write data encrypted on the host with `espboot secure encrypt-flash-data` instead");
-        }
-        let key = fuses::flash_encryption_key(efuses)
-            .map_err(|e| anyhow::anyhow!("--encrypt: {e}"))?
-            .ok_or_else(|| {
-                anyhow::anyhow!("--encrypt: no flash-encryption key is burned in eFuse")
-            })?;
-        Some(fuses::crypt_for(efuses, &key).map_err(|e| anyhow::anyhow!("--encrypt: {e}"))?)
+        Some(fuses::manual_encrypt_crypt(efuses).map_err(|e| match e {
+            fuses::ManualEncryptError::Disabled => anyhow::anyhow!(
+                "--encrypt: {e}; write data encrypted on the host with `espboot secure encrypt-flash-data` instead"
+            ),
+            e => anyhow::anyhow!("--encrypt: {e}"),
+        })?)
     } else {
         None
     };

@@ -1,0 +1,264 @@
+//! The harness: `espboot sim serve` as a child on a temporary PTY path,
+//! stopped by its process id when dropped; the pinned clients run against
+//! it with a deadline.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::support as common;
+
+/// A running `espboot sim serve`.
+pub struct Served {
+    child: Child,
+    /// UART0's path.
+    pub port: PathBuf,
+    /// The recovery UART's path, when asked for.
+    pub recovery: Option<PathBuf>,
+    log: Arc<Mutex<String>>,
+}
+
+impl Served {
+    /// Starts a server on `dev`, publishing `dir/tty` (and `dir/rec` with
+    /// `recovery`), and waits for its `ready` line.
+    pub fn start(dev: &Path, dir: &Path, boot: &str, recovery: bool) -> Served {
+        let port = dir.join(format!(
+            "tty-{}",
+            dev.file_name().and_then(|n| n.to_str()).unwrap_or("dev")
+        ));
+        let rec = recovery.then(|| port.with_extension("rec"));
+        let mut cmd = common::espboot();
+        cmd.args(["sim", "serve"])
+            .arg(dev)
+            .arg("--pty")
+            .arg(&port)
+            .args(["--boot", boot, "--trace"]);
+        if let Some(rec) = &rec {
+            cmd.arg("--recovery-pty").arg(rec);
+        }
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("sim serve: {e}"));
+        let stdout = child.stdout.take().unwrap_or_else(|| panic!("stdout"));
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                let mut tx = Some(tx);
+                for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                    if line.starts_with("ready ") {
+                        if let Some(tx) = tx.take() {
+                            let _ = tx.send(());
+                        }
+                    }
+                    let mut log = log.lock().unwrap_or_else(|e| e.into_inner());
+                    log.push_str(&line);
+                    log.push('\n');
+                }
+            });
+        }
+        let mut served = Served {
+            child,
+            port,
+            recovery: rec,
+            log,
+        };
+        if rx.recv_timeout(Duration::from_secs(20)).is_err() {
+            let _ = served.child.kill();
+            let out = served.child.wait_with_output_stderr();
+            panic!("sim serve printed no ready line: {out}");
+        }
+        served
+    }
+
+    /// What the server printed so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Waits until the server's log contains `needle`.
+    #[track_caller]
+    pub fn wait_log(&self, needle: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.log().contains(needle) {
+            assert!(
+                Instant::now() < deadline,
+                "server log lacks {needle:?}:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The port as an argument.
+    pub fn port_arg(&self) -> String {
+        self.port.display().to_string()
+    }
+}
+
+trait StderrText {
+    fn wait_with_output_stderr(&mut self) -> String;
+}
+
+impl StderrText for Child {
+    fn wait_with_output_stderr(&mut self) -> String {
+        let mut text = String::new();
+        if let Some(mut e) = self.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut e, &mut text);
+        }
+        let _ = self.wait();
+        text
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        // SIGTERM by pid, as a user stops it, then reap.
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(_)) => break,
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                _ => {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// What a client printed.
+pub struct Ran {
+    pub code: i32,
+    pub out: String,
+}
+
+impl Ran {
+    #[track_caller]
+    pub fn ok(self) -> String {
+        assert_eq!(self.code, 0, "client failed:\n{}", self.out);
+        self.out
+    }
+}
+
+/// Runs a pinned tool with a deadline.
+pub fn tool(name: &str, args: &[String]) -> Ran {
+    let program = common::reference_bin_dir().join(name);
+    let start = Instant::now();
+    let mut child = Command::new(&program)
+        .args(args)
+        .env("COLUMNS", "300")
+        .env("NO_COLOR", "1")
+        .env("TERM", "dumb")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{}: {e}", program.display()));
+    let deadline = Duration::from_secs(60);
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if start.elapsed() > deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{name} {args:?} did not finish in {deadline:?}");
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+            Err(e) => panic!("{e}"),
+        }
+    }
+    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    Ran {
+        code: out.status.code().unwrap_or(-1),
+        out: format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    }
+}
+
+/// `esptool --port P --before no-reset --after no-reset [extra] args`.
+pub fn esptool(served: &Served, extra: &[&str], args: &[&str]) -> Ran {
+    let mut all: Vec<String> = vec![
+        "--port".into(),
+        served.port_arg(),
+        "--before".into(),
+        "no-reset".into(),
+        "--after".into(),
+        "no-reset".into(),
+    ];
+    all.extend(extra.iter().map(|s| s.to_string()));
+    all.extend(args.iter().map(|s| s.to_string()));
+    tool("esptool", &all)
+}
+
+/// Waits until `file` holds `expected` at `offset` (the server saves when
+/// the line goes idle); panics with the first difference otherwise.
+#[track_caller]
+pub fn wait_file_slice(file: &Path, offset: usize, expected: &[u8]) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let bytes = std::fs::read(file).unwrap_or_default();
+        let got = bytes.get(offset..offset + expected.len());
+        if got == Some(expected) {
+            return;
+        }
+        if Instant::now() > deadline {
+            let first = got
+                .map(|g| g.iter().zip(expected).position(|(a, b)| a != b))
+                .unwrap_or(None);
+            panic!(
+                "{} at {offset:#x}: differs (first difference at {first:?}, file {} bytes)",
+                file.display(),
+                bytes.len()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Waits until `a` and `b` have identical contents.
+#[track_caller]
+pub fn wait_files_equal(a: &Path, b: &Path) {
+    let expected = std::fs::read(b).unwrap_or_else(|e| panic!("{}: {e}", b.display()));
+    wait_file_slice(a, 0, &expected);
+    let len = std::fs::metadata(a).map(|m| m.len()).unwrap_or(0);
+    assert_eq!(len, expected.len() as u64);
+}
+
+/// Deterministic test data.
+pub fn data(len: usize, seed: u32) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect()
+}
+
+/// `espboot sim new DEV --target CHIP [--config FILE]`.
+pub fn new_device(dev: &Path, chip: &str, config: Option<&Path>) {
+    let mut cmd = common::espboot();
+    cmd.args(["sim", "new"]).arg(dev).args(["--target", chip]);
+    if let Some(c) = config {
+        cmd.arg("--config").arg(c);
+    }
+    common::run_ok(&mut cmd);
+}

@@ -16,7 +16,7 @@ use clap::{CommandFactory, Parser, Subcommand};
     after_help = COMMANDS_HELP,
     after_long_help = COMMANDS_HELP
 )]
-pub(super) struct Global {
+pub(crate) struct Global {
     /// Target chip.
     #[arg(short = 'c', long, env = "ESPTOOL_CHIP", default_value = "auto")]
     pub(super) chip: String,
@@ -32,9 +32,9 @@ pub(super) struct Global {
     /// Reset mode after the operation (ignored in virtual mode).
     #[arg(long)]
     after: Option<String>,
-    /// Debug output.
-    #[arg(short = 'd', long)]
-    debug: bool,
+    /// Debug output (click accepts the flag repeated).
+    #[arg(short = 'd', long, action = clap::ArgAction::Count)]
+    debug: u8,
     /// Work on virtual eFuses (no chip).
     #[arg(long)]
     pub(super) virt: bool,
@@ -325,6 +325,37 @@ fn expects_value(global: &[String], segments: &[Vec<String>]) -> bool {
     )
 }
 
+/// A command-line error, as click reports it (exit status 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{command}: {message}")]
+pub(super) struct UsageError {
+    /// `espefuse` for the global options, else the command's name.
+    command: String,
+    /// clap's one-line description of what is wrong.
+    message: String,
+}
+
+impl UsageError {
+    /// click's plain rendering: the usage line, the help hint and the error.
+    pub(super) fn click_text(&self) -> String {
+        let (usage, hint) = if self.command == "espefuse" {
+            (
+                "espefuse [OPTIONS] COMMAND1 [ARGS]... [COMMAND2 [ARGS]...]...".to_string(),
+                "espefuse -h".to_string(),
+            )
+        } else {
+            (
+                format!("espefuse {} [OPTIONS] ...", self.command),
+                format!("espefuse {} -h", self.command),
+            )
+        };
+        format!(
+            "Usage: {usage}\nTry '{hint}' for help\n\nError: {}\n",
+            self.message
+        )
+    }
+}
+
 /// Help is printed and ends the run; anything else is a one-line error
 /// naming the command.
 fn clap_error(e: clap::Error, what: &str) -> anyhow::Result<Parsed> {
@@ -344,7 +375,11 @@ fn clap_error(e: clap::Error, what: &str) -> anyhow::Result<Parsed> {
                 .unwrap_or("invalid arguments")
                 .trim_start_matches("error: ")
                 .to_string();
-            bail!("{what}: {first}")
+            Err(UsageError {
+                command: what.to_string(),
+                message: first,
+            }
+            .into())
         }
     }
 }

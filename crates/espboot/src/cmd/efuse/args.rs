@@ -336,6 +336,14 @@ pub(super) struct UsageError {
 }
 
 impl UsageError {
+    /// A bad value of `command`'s arguments (click's `Invalid value for …`).
+    pub(super) fn invalid_value(command: &str, argument: &str, message: &str) -> Self {
+        UsageError {
+            command: command.to_string(),
+            message: format!("Invalid value for '{argument}': {message}"),
+        }
+    }
+
     /// click's plain rendering: the usage line, the help hint and the error.
     pub(super) fn click_text(&self) -> String {
         let (usage, hint) = if self.command == "espefuse" {

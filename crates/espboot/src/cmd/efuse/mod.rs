@@ -279,6 +279,38 @@ fn run_commands(
         Banner::Espefuse => out!("espefuse v5.6.0"),
         Banner::Espboot => out!("espefuse v5.6.0 (espboot)"),
     }
+    // click converts every command's arguments before any command runs
+    // (after the group's banner): names and pairing of burn-efuse
+    for cmd in &commands {
+        if let Command::BurnEfuse { pairs, .. } = cmd {
+            let argument = "[<EFUSE_NAME> <VALUE>] ...";
+            if pairs.len() > 1 && pairs.len() % 2 == 1 {
+                let quoted: Vec<String> = pairs.iter().map(|p| format!("'{p}'")).collect();
+                return Err(args::UsageError::invalid_value(
+                    "burn-efuse",
+                    argument,
+                    &format!(
+                        "The list does not have a valid pair (name value) ({})",
+                        quoted.join(", ")
+                    ),
+                )
+                .into());
+            }
+            for name in pairs.iter().step_by(2) {
+                if espefuse::field(chip, name).is_err() {
+                    return Err(args::UsageError::invalid_value(
+                        "burn-efuse",
+                        argument,
+                        &format!("Invalid eFuse name '{name}'."),
+                    )
+                    .into());
+                }
+            }
+            // the values too (EfuseValuePairType's check_arg): their
+            // errors are fatal, printed before any command runs
+            espefuse::parse_burn_pairs(&s.efuses, &name_value_list(pairs))?;
+        }
+    }
     let burns = commands.iter().filter(|c| c.is_burn()).count();
     let batch = burns > 1;
     // espefuse (cli_util.py repeat_read_commands): with burn and read commands
@@ -340,6 +372,19 @@ fn force_flag(given: bool) -> ForceWrite {
     }
 }
 
+/// `burn-efuse` arguments as (name, value) pairs: one token is a name alone
+/// (bool fields and bit counters take their implicit value), more pair up
+/// (their count is checked before, as click does).
+fn name_value_list(pairs: &[String]) -> Vec<(String, Option<String>)> {
+    if let [name] = pairs {
+        return vec![(name.clone(), None)];
+    }
+    pairs
+        .chunks(2)
+        .map(|c| (c[0].clone(), c.get(1).cloned()))
+        .collect()
+}
+
 /// Maps one burn command's arguments to typed values and stages it,
 /// printing what espefuse prints.
 fn stage(s: &mut Session, cmd: &Command) -> anyhow::Result<AfterBurn> {
@@ -350,16 +395,7 @@ fn stage(s: &mut Session, cmd: &Command) -> anyhow::Result<AfterBurn> {
         Command::BurnEfuse { pairs, force } => {
             // espefuse (EfuseValuePairType): one token is a name alone (bool
             // fields and bit counters take their implicit value), more must pair up.
-            let list: Vec<(String, Option<String>)> = match pairs.len() {
-                1 => vec![(pairs[0].clone(), None)],
-                n if n % 2 == 1 => {
-                    bail!("burn-efuse: the list does not have a valid pair (name value) {pairs:?}")
-                }
-                _ => pairs
-                    .chunks(2)
-                    .map(|c| (c[0].clone(), Some(c[1].clone())))
-                    .collect(),
-            };
+            let list = name_value_list(pairs);
             let values = espefuse::parse_burn_pairs(e, &list)?;
             let t = printed(espefuse::burn_efuse(e, &values, *force))?;
             (AfterBurn::Fields(values), t)

@@ -266,3 +266,25 @@ fn regression_espefuse_refusals_exit_2_with_a_fatal_error() {
     let d = espefuse_personality(dir.path(), &file, &["-d", "-d", "summary"]);
     assert!(d.status.success(), "{d:?}");
 }
+
+/// issue 15: `espboot efuse … summary --format json` mixes espefuse's banner
+/// and headers into stdout; `summary --json` (espboot's own name) is clean
+/// JSON, while the `espefuse` personality refuses the option as espefuse does.
+#[test]
+fn regression_efuse_summary_json_is_clean_json() {
+    let out = support::espboot()
+        .args(["efuse", "--virt", "-c", "esp32c3", "summary", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with('{') && text.trim_end().ends_with('}'),
+        "{text}"
+    );
+    assert!(text.contains("\"WDT_DELAY_SEL\""), "{text}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("efuse.bin");
+    let out = espefuse_personality(dir.path(), &file, &["summary", "--json"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+}

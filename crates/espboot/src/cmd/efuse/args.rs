@@ -108,6 +108,10 @@ pub(super) enum Command {
         /// Write to this file instead of stdout.
         #[arg(long)]
         file: Option<PathBuf>,
+        /// espboot's own: only the JSON summary on stdout, no banner or
+        /// headers (`espboot efuse … summary --json`; not an espefuse option).
+        #[arg(long)]
+        json: bool,
     },
     /// Print the raw block registers.
     Dump {
@@ -336,6 +340,14 @@ pub(super) struct UsageError {
 }
 
 impl UsageError {
+    /// An option the command does not have (click's `No such option`).
+    pub(super) fn no_such_option(command: &str, option: &str) -> Self {
+        UsageError {
+            command: command.to_string(),
+            message: format!("No such option '{option}'."),
+        }
+    }
+
     /// A bad value of `command`'s arguments (click's `Invalid value for …`).
     pub(super) fn invalid_value(command: &str, argument: &str, message: &str) -> Self {
         UsageError {

@@ -275,8 +275,27 @@ fn run_commands(
         force: ForceWrite::Unavailable,
     };
 
+    let json_only = matches!(
+        commands.as_slice(),
+        [Command::Summary {
+            json: true,
+            file: None,
+            ..
+        }]
+    );
     match banner {
-        Banner::Espefuse => out!("espefuse v5.6.0"),
+        Banner::Espefuse => {
+            // click prints the group's banner before it parses a command's options
+            out!("espefuse v5.6.0");
+            if commands
+                .iter()
+                .any(|c| matches!(c, Command::Summary { json: true, .. }))
+            {
+                return Err(args::UsageError::no_such_option("summary", "--json").into());
+            }
+        }
+        // issue 15: `summary --json` alone prints nothing but the JSON
+        Banner::Espboot if json_only => {}
         Banner::Espboot => out!("espefuse v5.6.0 (espboot)"),
     }
     // click converts every command's arguments before any command runs
@@ -321,7 +340,9 @@ fn run_commands(
         commands.extend(reads);
     }
     for cmd in &commands {
-        out!("\n=== Run \"{}\" command ===", cmd.name());
+        if !json_only {
+            out!("\n=== Run \"{}\" command ===", cmd.name());
+        }
         if cmd.is_burn() {
             let after = stage(&mut s, cmd)?;
             if batch {
@@ -594,8 +615,10 @@ fn read_command(s: &Session, cmd: &Command) -> anyhow::Result<()> {
             format,
             active,
             file,
+            json,
         } => {
             let only = espefuse::summary_filter(e.chip(), names)?;
+            let format = if *json { &SummaryFormat::Json } else { format };
             let text = match format {
                 SummaryFormat::Json => {
                     espefuse::python_json(&e.summary_json_filtered(only.as_deref(), *active))

@@ -316,7 +316,11 @@ fn run_commands(
                 .into());
             }
             for name in pairs.iter().step_by(2) {
-                if espefuse::field(chip, name).is_err() {
+                if let Err(e) = espefuse::field(chip, name) {
+                    if banner == Banner::Espboot {
+                        // our own name keeps the clearer message (did-you-mean)
+                        return Err(e.into());
+                    }
                     return Err(args::UsageError::invalid_value(
                         "burn-efuse",
                         argument,

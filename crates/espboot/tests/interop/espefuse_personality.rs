@@ -47,7 +47,7 @@ fn crypt_cnt(chip: &str) -> &'static str {
 /// The scenarios for one chip; each runs on a fresh pair of files.
 fn scenarios(chip: &str) -> Vec<Vec<Step>> {
     let cnt = crypt_cnt(chip);
-    vec![
+    let mut all = vec![
         // a refusal after a burn: clearing bits of the counter
         vec![
             step(&["burn-efuse", cnt, "7"]),
@@ -77,8 +77,36 @@ fn scenarios(chip: &str) -> Vec<Vec<Step>> {
                 usage: true,
                 ..step(&["burn-efuse", cnt, "1", cnt])
             },
+            // after `--force` click starts the next command
+            Step {
+                usage: true,
+                ..step(&["burn-efuse", cnt, "1", "--force", cnt, "3"])
+            },
         ],
-    ]
+        // `--force` after the pairs
+        vec![step(&["burn-efuse", cnt, "1", "--force"])],
+    ];
+    if chip == "esp32s3" {
+        // the ROM bug check, refused and forced
+        all.push(vec![
+            step(&[
+                "burn-efuse",
+                "DIS_USB_JTAG",
+                "1",
+                "DIS_USB_SERIAL_JTAG",
+                "1",
+            ]),
+            step(&[
+                "burn-efuse",
+                "DIS_USB_JTAG",
+                "1",
+                "DIS_USB_SERIAL_JTAG",
+                "1",
+                "--force",
+            ]),
+        ]);
+    }
+    all
 }
 
 fn run(mut cmd: Command, stdin: Option<&str>) -> Output {

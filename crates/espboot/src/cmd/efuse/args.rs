@@ -272,6 +272,15 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
                 segments.push(vec![name]);
             }
             _ => match segments.last_mut() {
+                // click ends burn-efuse's pairs at `--force`: what follows
+                // is the next command (`No such command` if it is none)
+                Some(seg)
+                    if seg[0] == "burn-efuse"
+                        && seg.iter().any(|t| t == "--force")
+                        && !tok.starts_with('-') =>
+                {
+                    segments.push(vec![tok]);
+                }
                 Some(seg) => seg.push(tok),
                 None => global_tokens.push(tok),
             },
@@ -290,15 +299,31 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
     }
     let mut commands: Vec<Command> = Vec::new();
     for seg in &segments {
+        if command_name(&seg[0]).is_none() {
+            return Err(UsageError {
+                command: "espefuse".to_string(),
+                message: format!("No such command '{}'.", seg[0]),
+                after_banner: true,
+            }
+            .into());
+        }
         if UNSUPPORTED.contains(&seg[0].as_str()) {
             bail!(
                 "espefuse command '{}' is not supported by espboot yet",
                 seg[0]
             );
         }
-        match OneCommand::try_parse_from(seg) {
+        // click takes `--force` anywhere among burn-efuse's pairs (its
+        // values never start with `--`); clap's hyphen-accepting list would
+        // swallow it, so it is moved in front of the pairs
+        let mut seg = seg.clone();
+        if seg[0] == "burn-efuse" && seg.iter().skip(1).any(|t| t == "--force") {
+            seg.retain(|t| t != "--force");
+            seg.insert(1, "--force".to_string());
+        }
+        match OneCommand::try_parse_from(&seg) {
             Ok(c) => commands.push(c.cmd),
-            Err(e) => return clap_error(e, &seg[0]),
+            Err(e) => return clap_error(e, &seg[0]).map_err(after_banner),
         }
     }
     Ok(Parsed::Run {
@@ -337,6 +362,20 @@ pub(super) struct UsageError {
     command: String,
     /// clap's one-line description of what is wrong.
     message: String,
+    /// Found while click converts a command's arguments, which is after
+    /// the group has printed its banner (the banner is still due).
+    pub(super) after_banner: bool,
+}
+
+/// Marks a command's usage error as found after the banner.
+fn after_banner(e: anyhow::Error) -> anyhow::Error {
+    match e.downcast::<UsageError>() {
+        Ok(mut u) => {
+            u.after_banner = true;
+            u.into()
+        }
+        Err(e) => e,
+    }
 }
 
 impl UsageError {
@@ -345,6 +384,7 @@ impl UsageError {
         UsageError {
             command: command.to_string(),
             message: format!("No such option '{option}'."),
+            after_banner: false,
         }
     }
 
@@ -353,6 +393,7 @@ impl UsageError {
         UsageError {
             command: command.to_string(),
             message: format!("Invalid value for '{argument}': {message}"),
+            after_banner: false,
         }
     }
 
@@ -398,6 +439,7 @@ fn clap_error(e: clap::Error, what: &str) -> anyhow::Result<Parsed> {
             Err(UsageError {
                 command: what.to_string(),
                 message: first,
+                after_banner: false,
             }
             .into())
         }

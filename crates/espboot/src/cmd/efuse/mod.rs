@@ -70,6 +70,9 @@ fn espefuse_failure(err: &anyhow::Error) -> ExitCode {
         return ExitCode::from(1);
     }
     if let Some(usage) = err.downcast_ref::<args::UsageError>() {
+        if usage.after_banner {
+            out!("espefuse v5.6.0");
+        }
         let _ = write!(stderr, "{}", usage.click_text());
         return ExitCode::from(2);
     }

@@ -83,8 +83,12 @@ fn scenarios(chip: &str) -> Vec<Vec<Step>> {
                 ..step(&["burn-efuse", cnt, "1", "--force", cnt, "3"])
             },
         ],
-        // `--force` after the pairs
-        vec![step(&["burn-efuse", cnt, "1", "--force"])],
+        // `--force` after the pairs; underscore spellings warn
+        vec![
+            step(&["burn-efuse", cnt, "1", "--force"]),
+            step(&["check_error"]),
+            step(&["burn_efuse", cnt, "3"]),
+        ],
     ];
     if chip == "esp32s3" {
         // the ROM bug check, refused and forced

@@ -266,7 +266,26 @@ fn command_name(tok: &str) -> Option<String> {
 pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
     let mut global_tokens: Vec<String> = Vec::new();
     let mut segments: Vec<Vec<String>> = Vec::new();
+    // esptool/cli_util.py: the group warns first of deprecated options
+    // (_replace_deprecated_args), then of each underscore command name
+    // (get_command), on stderr
+    let mut warnings: Vec<String> = Vec::new();
+    for tok in &argv {
+        if tok.split('=').next() == Some("--file_name") {
+            warnings.push(
+                "WARNING: Deprecated: Option '--file_name' is deprecated. Use '--file-name' instead."
+                    .to_string(),
+            );
+        }
+    }
     for tok in argv {
+        if tok.contains('_') && !expects_value(&global_tokens, &segments) {
+            if let Some(name) = command_name(&tok) {
+                warnings.push(format!(
+                    "WARNING: Deprecated: Command '{tok}' is deprecated. Use '{name}' instead."
+                ));
+            }
+        }
         match command_name(&tok) {
             Some(name) if segments.is_empty() || !expects_value(&global_tokens, &segments) => {
                 segments.push(vec![name]);
@@ -285,6 +304,9 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
                 None => global_tokens.push(tok),
             },
         }
+    }
+    for warning in &warnings {
+        eprintln!("{warning}");
     }
     let global = match Global::try_parse_from(&global_tokens) {
         Ok(g) => g,

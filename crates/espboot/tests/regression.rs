@@ -288,3 +288,38 @@ fn regression_efuse_summary_json_is_clean_json() {
     let out = espefuse_personality(dir.path(), &file, &["summary", "--json"]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
 }
+
+/// issue 11: `--force` after the `burn-efuse` pairs was taken as an eFuse
+/// name; click reads it as the command's option.
+#[test]
+fn regression_espefuse_force_after_burn_efuse_pairs() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("efuse.bin");
+    let out = espefuse_personality(
+        dir.path(),
+        &file,
+        &[
+            "--do-not-confirm",
+            "burn-efuse",
+            "WDT_DELAY_SEL",
+            "1",
+            "--force",
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("'WDT_DELAY_SEL'"));
+}
+
+/// issue 11: underscore spellings (`burn_bit`) ran silently; espefuse warns
+/// on stderr that they are deprecated.
+#[test]
+fn regression_espefuse_underscore_commands_warn() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("efuse.bin");
+    let out = espefuse_personality(dir.path(), &file, &["check_error"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "WARNING: Deprecated: Command 'check_error' is deprecated. Use 'check-error' instead.\n"
+    );
+}

@@ -88,6 +88,9 @@ fn scenarios(chip: &str) -> Vec<Vec<Step>> {
             step(&["burn-efuse", cnt, "1", "--force"]),
             step(&["check_error"]),
             step(&["burn_efuse", cnt, "3"]),
+            // read commands repeat after burns only when both are spelled
+            // with hyphens
+            step(&["burn_efuse", cnt, "7", "check-error"]),
         ],
     ];
     if chip == "esp32s3" {

@@ -50,6 +50,10 @@ pub(crate) struct Global {
     /// Burn BLOCK0 protection bits together with everything else.
     #[arg(long)]
     pub(super) no_postpone: bool,
+    /// Per command, whether it was spelled with hyphens as given (espefuse
+    /// repeats only those read commands after burns).
+    #[arg(skip)]
+    pub(super) hyphenated: Vec<bool>,
 }
 
 #[derive(Debug, Parser)]
@@ -241,6 +245,8 @@ impl Command {
 }
 
 /// What the command line asks for.
+// parsed once per run: the size difference costs nothing
+#[allow(clippy::large_enum_variant)]
 pub(super) enum Parsed {
     /// `--help` (or a command's): printed, nothing else to do.
     Help,
@@ -270,6 +276,7 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
     // (_replace_deprecated_args), then of each underscore command name
     // (get_command), on stderr
     let mut warnings: Vec<String> = Vec::new();
+    let mut hyphenated: Vec<bool> = Vec::new();
     for tok in &argv {
         if tok.split('=').next() == Some("--file_name") {
             warnings.push(
@@ -288,6 +295,7 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
         }
         match command_name(&tok) {
             Some(name) if segments.is_empty() || !expects_value(&global_tokens, &segments) => {
+                hyphenated.push(name == tok);
                 segments.push(vec![name]);
             }
             _ => match segments.last_mut() {
@@ -309,7 +317,10 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
         eprintln!("{warning}");
     }
     let global = match Global::try_parse_from(&global_tokens) {
-        Ok(g) => g,
+        Ok(mut g) => {
+            g.hyphenated = hyphenated;
+            g
+        }
         Err(e) => return clap_error(e, "espefuse"),
     };
     if segments.is_empty() {

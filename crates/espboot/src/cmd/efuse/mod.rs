@@ -186,7 +186,14 @@ fn run_global(
         bail!("--no-postpone is not supported by espboot (BLOCK0 protection bits are always burned last)");
     }
     let file = global.path_efuse_file.map(VirtualFile::espefuse);
-    run_commands(chip, file, global.do_not_confirm, commands, banner)
+    run_commands(
+        chip,
+        file,
+        global.do_not_confirm,
+        commands,
+        &global.hyphenated,
+        banner,
+    )
 }
 
 /// `espboot sim efuse DEV ARGS…`: espefuse's commands on a device's eFuse
@@ -224,6 +231,7 @@ pub fn run_on_device(chip: Chip, file: VirtualFile, argv: Vec<String>) -> anyhow
         Some(file),
         global.do_not_confirm,
         commands,
+        &global.hyphenated,
         Banner::Espboot,
     )
 }
@@ -263,6 +271,7 @@ fn run_commands(
     file: Option<VirtualFile>,
     do_not_confirm: bool,
     mut commands: Vec<Command>,
+    hyphenated: &[bool],
     banner: Banner,
 ) -> anyhow::Result<ExitCode> {
     let efuses = match &file {
@@ -342,8 +351,22 @@ fn run_commands(
     // espefuse (cli_util.py repeat_read_commands): with burn and read commands
     // mixed, the read commands run once more at the end of the chain. In batch
     // mode that is still before the single burn, exactly as espefuse does it.
-    if burns > 0 {
-        let reads: Vec<Command> = commands.iter().filter(|c| !c.is_burn()).cloned().collect();
+    // Only commands spelled with hyphens count there (cli_util.py compares
+    // the tokens as given), though batch mode counts every spelling.
+    let as_given = |i: usize| hyphenated.get(i).copied().unwrap_or(true);
+    let given = |burn: bool| {
+        commands
+            .iter()
+            .enumerate()
+            .any(|(i, c)| c.is_burn() == burn && as_given(i))
+    };
+    if given(true) && given(false) {
+        let reads: Vec<Command> = commands
+            .iter()
+            .enumerate()
+            .filter(|(i, c)| !c.is_burn() && as_given(*i))
+            .map(|(_, c)| c.clone())
+            .collect();
         commands.extend(reads);
     }
     for cmd in &commands {

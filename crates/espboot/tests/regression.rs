@@ -355,3 +355,160 @@ fn regression_config_errors_do_not_echo_or_accept_key_material() {
         assert!(!dev.exists(), "no device from {name}");
     }
 }
+
+/// Runs `espefuse` (the personality, through a link named after the tool)
+/// with `args` on `file`, stdin closed.
+fn espefuse_personality(link_dir: &Path, file: &Path, args: &[&str]) -> std::process::Output {
+    let link = link_dir.join("espefuse");
+    if !link.exists() {
+        std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_espboot"), &link).unwrap();
+    }
+    Command::new(link)
+        .args(["--virt", "-c", "esp32c3", "--path-efuse-file"])
+        .arg(file)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// issue 11: without `--do-not-confirm` and with no terminal, a burn printed
+/// `Aborting.`, burned nothing and exited 0, so provisioning scripts
+/// "succeeded". espefuse exits 1 (click's `Aborted.`); so must we, under
+/// both names, and nothing may be written.
+#[test]
+fn regression_unconfirmed_burn_never_exits_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("efuse.bin");
+    let out = espefuse_personality(dir.path(), &file, &["summary"]);
+    assert!(out.status.success());
+    let fresh = std::fs::read(&file).unwrap();
+    let out = espefuse_personality(dir.path(), &file, &["burn-efuse", "WDT_DELAY_SEL", "1"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "\nAborted.\n");
+    assert_eq!(std::fs::read(&file).unwrap(), fresh, "nothing burned");
+    for answer in ["", "no\n"] {
+        let mut child = support::espboot()
+            .args(["efuse", "--virt", "-c", "esp32c3", "--path-efuse-file"])
+            .arg(&file)
+            .args(["burn-efuse", "WDT_DELAY_SEL", "1"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write as _;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(answer.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(!out.status.success(), "answer {answer:?} exited 0");
+        assert_eq!(std::fs::read(&file).unwrap(), fresh, "nothing burned");
+    }
+}
+
+/// issue 11 / 16: the personality printed `error: …` and exited 1 where
+/// espefuse prints `A fatal error occurred: …` and exits 2, and clearing
+/// bits of a counter (SPI_BOOT_CRYPT_CNT 3 over 7) succeeded. The exact
+/// texts are compared with espefuse in interop::espefuse_personality.
+#[test]
+fn regression_espefuse_refusals_exit_2_with_a_fatal_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("efuse.bin");
+    let ok = espefuse_personality(
+        dir.path(),
+        &file,
+        &["--do-not-confirm", "burn-efuse", "SPI_BOOT_CRYPT_CNT", "7"],
+    );
+    assert!(ok.status.success(), "{ok:?}");
+    let stdout = String::from_utf8_lossy(&ok.stdout);
+    assert!(stdout.starts_with("espefuse v5.6.0\n"), "{stdout}");
+    let out = espefuse_personality(
+        dir.path(),
+        &file,
+        &["--do-not-confirm", "burn-efuse", "SPI_BOOT_CRYPT_CNT", "3"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("ERROR: \nA fatal error occurred: "),
+        "{stderr}"
+    );
+    // the same field twice is accepted (the last value wins), as espefuse does
+    let twice = espefuse_personality(
+        dir.path(),
+        &file,
+        &[
+            "--do-not-confirm",
+            "burn-efuse",
+            "WDT_DELAY_SEL",
+            "1",
+            "WDT_DELAY_SEL",
+            "3",
+        ],
+    );
+    assert!(twice.status.success(), "{twice:?}");
+    // repeated -d is accepted like click
+    let d = espefuse_personality(dir.path(), &file, &["-d", "-d", "summary"]);
+    assert!(d.status.success(), "{d:?}");
+}
+
+/// issue 15: `espboot efuse … summary --format json` mixes espefuse's banner
+/// and headers into stdout; `summary --json` (espboot's own name) is clean
+/// JSON, while the `espefuse` personality refuses the option as espefuse does.
+#[test]
+fn regression_efuse_summary_json_is_clean_json() {
+    let out = support::espboot()
+        .args(["efuse", "--virt", "-c", "esp32c3", "summary", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with('{') && text.trim_end().ends_with('}'),
+        "{text}"
+    );
+    assert!(text.contains("\"WDT_DELAY_SEL\""), "{text}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("efuse.bin");
+    let out = espefuse_personality(dir.path(), &file, &["summary", "--json"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+}
+
+/// issue 11: `--force` after the `burn-efuse` pairs was taken as an eFuse
+/// name; click reads it as the command's option.
+#[test]
+fn regression_espefuse_force_after_burn_efuse_pairs() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("efuse.bin");
+    let out = espefuse_personality(
+        dir.path(),
+        &file,
+        &[
+            "--do-not-confirm",
+            "burn-efuse",
+            "WDT_DELAY_SEL",
+            "1",
+            "--force",
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("'WDT_DELAY_SEL'"));
+}
+
+/// issue 11: underscore spellings (`burn_bit`) ran silently; espefuse warns
+/// on stderr that they are deprecated.
+#[test]
+fn regression_espefuse_underscore_commands_warn() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("efuse.bin");
+    let out = espefuse_personality(dir.path(), &file, &["check_error"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "WARNING: Deprecated: Command 'check_error' is deprecated. Use 'check-error' instead.\n"
+    );
+}

@@ -83,16 +83,25 @@ pub fn burn_efuse(
                 out.say("DIS_DOWNLOAD_MODE -> 1: eFuses will not be read back for confirmation because this mode disables any communication with the chip.");
                 out.say("                        espefuse/esptool will not work because they will not be able to connect to the chip.");
             }
-            if chip == Chip::Esp32s3 && !force {
-                // esp32s3/fields.py is_efuses_incompatible_for_burn
-                let set = |f: Field| {
-                    efuses.index(f).is_ok_and(|i| {
-                        !efuses.field_bits_at(i, true).is_zero()
-                            || !efuses.field_bits_at(i, false).is_zero()
-                    })
+            if chip == Chip::Esp32s3 {
+                // esp32s3/fields.py is_efuses_incompatible_for_burn: one of
+                // the two being burned now while the other is or gets set
+                let bit = |f: Field, read: bool| {
+                    efuses
+                        .index(f)
+                        .is_ok_and(|i| !efuses.field_bits_at(i, read).is_zero())
                 };
-                if set(Field::DisUsbJtag) && set(Field::DisUsbSerialJtag) {
-                    return Err(EfuseError::IncompatibleSettings);
+                let (jtag_now, jtag_new) = (bit(Field::DisUsbJtag, true), bit(Field::DisUsbJtag, false));
+                let (serial_now, serial_new) = (
+                    bit(Field::DisUsbSerialJtag, true),
+                    bit(Field::DisUsbSerialJtag, false),
+                );
+                if (jtag_now && serial_new) || (jtag_new && serial_now) || (jtag_new && serial_new) {
+                    out.say("DIS_USB_JTAG and DIS_USB_SERIAL_JTAG cannot be set together due to a bug in the ROM bootloader!");
+                    if !force {
+                        return Err(EfuseError::IncompatibleSettings);
+                    }
+                    out.say("Ignore incompatible eFuse settings.");
                 }
             }
             Ok(())
@@ -114,7 +123,9 @@ pub fn check_burned(efuses: &Efuses, values: &[(Field, Bits)]) -> Result<Transcr
                     ));
                 } else {
                     let got = efuses.field_bits_at(i, true);
-                    if &got != new && new.and(&got) != *new {
+                    // espefuse compares the whole field: bits already set that the new
+                    // value lacks (SPI_BOOT_CRYPT_CNT 3 over 7) fail the check too
+                    if &got != new {
                         out.say(format!(
                             "{} -> {} Efuse {field} failed to burn. Protected?",
                             got.python_str(),

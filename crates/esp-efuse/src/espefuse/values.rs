@@ -7,22 +7,25 @@ use crate::error::{EfuseError, Unsupported, ValueError};
 use crate::model::Efuses;
 use crate::tables::{Chip, Field, FieldClass, FieldType, KeyPurpose};
 
-/// `burn-efuse NAME [VALUE] …`: looks the names up, refuses repeated ones,
-/// and turns each value into the field's new bits, in espefuse's order.
+/// `burn-efuse NAME [VALUE] …`: looks the names up and turns each value
+/// into the field's new bits, in espefuse's order. A name given twice keeps
+/// its first place and its last value, as espefuse's `EfuseValuePairType`
+/// does (it collects the pairs into a Python dict).
 pub fn parse_burn_pairs(
     efuses: &Efuses,
     pairs: &[(String, Option<String>)],
 ) -> Result<Vec<(Field, Bits)>, EfuseError> {
-    let mut fields = Vec::new();
-    for (name, _) in pairs {
-        fields.push(super::field(efuses.chip(), name)?);
+    let mut unique: Vec<(&str, Field, Option<&str>)> = Vec::new();
+    for (name, value) in pairs {
+        let field = super::field(efuses.chip(), name)?;
+        match unique.iter_mut().find(|(n, _, _)| n == name) {
+            Some(slot) => slot.2 = value.as_deref(),
+            None => unique.push((name, field, value.as_deref())),
+        }
     }
-    let names: Vec<&str> = pairs.iter().map(|(n, _)| n.as_str()).collect();
-    super::check_repeated(&names)?;
-    fields
-        .iter()
-        .zip(pairs)
-        .map(|(f, (_, v))| Ok((*f, parse_value(efuses, *f, v.as_deref())?)))
+    unique
+        .into_iter()
+        .map(|(_, f, v)| Ok((f, parse_value(efuses, f, v)?)))
         .collect()
 }
 

@@ -16,7 +16,7 @@ use clap::{CommandFactory, Parser, Subcommand};
     after_help = COMMANDS_HELP,
     after_long_help = COMMANDS_HELP
 )]
-pub(super) struct Global {
+pub(crate) struct Global {
     /// Target chip.
     #[arg(short = 'c', long, env = "ESPTOOL_CHIP", default_value = "auto")]
     pub(super) chip: String,
@@ -32,9 +32,9 @@ pub(super) struct Global {
     /// Reset mode after the operation (ignored in virtual mode).
     #[arg(long)]
     after: Option<String>,
-    /// Debug output.
-    #[arg(short = 'd', long)]
-    debug: bool,
+    /// Debug output (click accepts the flag repeated).
+    #[arg(short = 'd', long, action = clap::ArgAction::Count)]
+    debug: u8,
     /// Work on virtual eFuses (no chip).
     #[arg(long)]
     pub(super) virt: bool,
@@ -50,6 +50,10 @@ pub(super) struct Global {
     /// Burn BLOCK0 protection bits together with everything else.
     #[arg(long)]
     pub(super) no_postpone: bool,
+    /// Per command, whether it was spelled with hyphens as given (espefuse
+    /// repeats only those read commands after burns).
+    #[arg(skip)]
+    pub(super) hyphenated: Vec<bool>,
 }
 
 #[derive(Debug, Parser)]
@@ -108,6 +112,10 @@ pub(super) enum Command {
         /// Write to this file instead of stdout.
         #[arg(long)]
         file: Option<PathBuf>,
+        /// espboot's own: only the JSON summary on stdout, no banner or
+        /// headers (`espboot efuse … summary --json`; not an espefuse option).
+        #[arg(long)]
+        json: bool,
     },
     /// Print the raw block registers.
     Dump {
@@ -237,6 +245,8 @@ impl Command {
 }
 
 /// What the command line asks for.
+// parsed once per run: the size difference costs nothing
+#[allow(clippy::large_enum_variant)]
 pub(super) enum Parsed {
     /// `--help` (or a command's): printed, nothing else to do.
     Help,
@@ -262,19 +272,55 @@ fn command_name(tok: &str) -> Option<String> {
 pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
     let mut global_tokens: Vec<String> = Vec::new();
     let mut segments: Vec<Vec<String>> = Vec::new();
+    // esptool/cli_util.py: the group warns first of deprecated options
+    // (_replace_deprecated_args), then of each underscore command name
+    // (get_command), on stderr
+    let mut warnings: Vec<String> = Vec::new();
+    let mut hyphenated: Vec<bool> = Vec::new();
+    for tok in &argv {
+        if tok.split('=').next() == Some("--file_name") {
+            warnings.push(
+                "WARNING: Deprecated: Option '--file_name' is deprecated. Use '--file-name' instead."
+                    .to_string(),
+            );
+        }
+    }
     for tok in argv {
+        if tok.contains('_') && !expects_value(&global_tokens, &segments) {
+            if let Some(name) = command_name(&tok) {
+                warnings.push(format!(
+                    "WARNING: Deprecated: Command '{tok}' is deprecated. Use '{name}' instead."
+                ));
+            }
+        }
         match command_name(&tok) {
             Some(name) if segments.is_empty() || !expects_value(&global_tokens, &segments) => {
+                hyphenated.push(name == tok);
                 segments.push(vec![name]);
             }
             _ => match segments.last_mut() {
+                // click ends burn-efuse's pairs at `--force`: what follows
+                // is the next command (`No such command` if it is none)
+                Some(seg)
+                    if seg[0] == "burn-efuse"
+                        && seg.iter().any(|t| t == "--force")
+                        && !tok.starts_with('-') =>
+                {
+                    segments.push(vec![tok]);
+                }
                 Some(seg) => seg.push(tok),
                 None => global_tokens.push(tok),
             },
         }
     }
+    for warning in &warnings {
+        eprintln!("{warning}");
+    }
     let global = match Global::try_parse_from(&global_tokens) {
-        Ok(g) => g,
+        Ok(mut g) => {
+            g.hyphenated = hyphenated;
+            g
+        }
         Err(e) => return clap_error(e, "espefuse"),
     };
     if segments.is_empty() {
@@ -286,15 +332,31 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
     }
     let mut commands: Vec<Command> = Vec::new();
     for seg in &segments {
+        if command_name(&seg[0]).is_none() {
+            return Err(UsageError {
+                command: "espefuse".to_string(),
+                message: format!("No such command '{}'.", seg[0]),
+                after_banner: true,
+            }
+            .into());
+        }
         if UNSUPPORTED.contains(&seg[0].as_str()) {
             bail!(
                 "espefuse command '{}' is not supported by espboot yet",
                 seg[0]
             );
         }
-        match OneCommand::try_parse_from(seg) {
+        // click takes `--force` anywhere among burn-efuse's pairs (its
+        // values never start with `--`); clap's hyphen-accepting list would
+        // swallow it, so it is moved in front of the pairs
+        let mut seg = seg.clone();
+        if seg[0] == "burn-efuse" && seg.iter().skip(1).any(|t| t == "--force") {
+            seg.retain(|t| t != "--force");
+            seg.insert(1, "--force".to_string());
+        }
+        match OneCommand::try_parse_from(&seg) {
             Ok(c) => commands.push(c.cmd),
-            Err(e) => return clap_error(e, &seg[0]),
+            Err(e) => return clap_error(e, &seg[0]).map_err(after_banner),
         }
     }
     Ok(Parsed::Run {
@@ -325,6 +387,69 @@ fn expects_value(global: &[String], segments: &[Vec<String>]) -> bool {
     )
 }
 
+/// A command-line error, as click reports it (exit status 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{command}: {message}")]
+pub(super) struct UsageError {
+    /// `espefuse` for the global options, else the command's name.
+    command: String,
+    /// clap's one-line description of what is wrong.
+    message: String,
+    /// Found while click converts a command's arguments, which is after
+    /// the group has printed its banner (the banner is still due).
+    pub(super) after_banner: bool,
+}
+
+/// Marks a command's usage error as found after the banner.
+fn after_banner(e: anyhow::Error) -> anyhow::Error {
+    match e.downcast::<UsageError>() {
+        Ok(mut u) => {
+            u.after_banner = true;
+            u.into()
+        }
+        Err(e) => e,
+    }
+}
+
+impl UsageError {
+    /// An option the command does not have (click's `No such option`).
+    pub(super) fn no_such_option(command: &str, option: &str) -> Self {
+        UsageError {
+            command: command.to_string(),
+            message: format!("No such option '{option}'."),
+            after_banner: false,
+        }
+    }
+
+    /// A bad value of `command`'s arguments (click's `Invalid value for …`).
+    pub(super) fn invalid_value(command: &str, argument: &str, message: &str) -> Self {
+        UsageError {
+            command: command.to_string(),
+            message: format!("Invalid value for '{argument}': {message}"),
+            after_banner: false,
+        }
+    }
+
+    /// click's plain rendering: the usage line, the help hint and the error.
+    pub(super) fn click_text(&self) -> String {
+        let (usage, hint) = if self.command == "espefuse" {
+            (
+                "espefuse [OPTIONS] COMMAND1 [ARGS]... [COMMAND2 [ARGS]...]...".to_string(),
+                "espefuse -h".to_string(),
+            )
+        } else {
+            (
+                format!("espefuse {} [OPTIONS] ...", self.command),
+                format!("espefuse {} -h", self.command),
+            )
+        };
+        format!(
+            "Usage: {usage}\nTry '{hint}' for help\n\nError: {}\n",
+            self.message
+        )
+    }
+}
+
 /// Help is printed and ends the run; anything else is a one-line error
 /// naming the command.
 fn clap_error(e: clap::Error, what: &str) -> anyhow::Result<Parsed> {
@@ -344,7 +469,12 @@ fn clap_error(e: clap::Error, what: &str) -> anyhow::Result<Parsed> {
                 .unwrap_or("invalid arguments")
                 .trim_start_matches("error: ")
                 .to_string();
-            bail!("{what}: {first}")
+            Err(UsageError {
+                command: what.to_string(),
+                message: first,
+                after_banner: false,
+            }
+            .into())
         }
     }
 }

@@ -37,9 +37,107 @@ pub struct Args {
     rest: Vec<String>,
 }
 
-/// `espefuse` through the multi-call link: espefuse's own command line.
+/// `espefuse` through the multi-call link: espefuse's own command line,
+/// banner, messages and exit statuses (fatal errors: `A fatal error
+/// occurred: …` on stderr, exit 2; usage errors: exit 2; a confirmation
+/// that never came: `Aborted.`, exit 1).
 pub fn personality(argv: Vec<std::ffi::OsString>) -> ExitCode {
-    crate::run_espboot(super::links::as_espboot_argv("efuse", argv))
+    let argv: Vec<String> = argv
+        .into_iter()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let result = match args::parse(argv) {
+        Ok(Parsed::Help) => return ExitCode::SUCCESS,
+        Ok(Parsed::Run {
+            global, commands, ..
+        }) => run_global(global, commands, Banner::Espefuse),
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => espefuse_failure(&err),
+    }
+}
+
+/// How espefuse reports a failure, and its exit status.
+fn espefuse_failure(err: &anyhow::Error) -> ExitCode {
+    use std::io::Write as _;
+    let mut stderr = std::io::stderr().lock();
+    if err.downcast_ref::<Aborted>().is_some() {
+        // click turns the EOF of input() into Abort: "\nAborted.", exit 1
+        let _ = writeln!(stderr, "\nAborted.");
+        return ExitCode::from(1);
+    }
+    if let Some(usage) = err.downcast_ref::<args::UsageError>() {
+        if usage.after_banner {
+            out!("espefuse v5.6.0");
+        }
+        let _ = write!(stderr, "{}", usage.click_text());
+        return ExitCode::from(2);
+    }
+    // espefuse/__init__.py _main: log.die("\nA fatal error occurred: …", 2);
+    // the console expands tabs to 8 columns
+    let message = match err.downcast_ref::<esp_efuse::EfuseError>() {
+        // the burn checks' messages keep espefuse's tabs and line breaks
+        Some(esp_efuse::EfuseError::Check { check, hint }) => format!(
+            "{}{}",
+            check.espefuse_message(),
+            if *hint {
+                "(use '--force-write-always' option to ignore it)"
+            } else {
+                ""
+            }
+        ),
+        _ => format!("{err:#}"),
+    };
+    let text = format!("ERROR: \nA fatal error occurred: {message}");
+    let _ = writeln!(stderr, "{}", expand_tabs(&text));
+    ExitCode::from(2)
+}
+
+/// Tabs expanded to the next multiple of 8 columns on each line (as rich,
+/// espefuse's console, prints them).
+fn expand_tabs(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut column = 0;
+    for c in text.chars() {
+        match c {
+            '\t' => {
+                let n = 8 - column % 8;
+                out.extend(std::iter::repeat_n(' ', n));
+                column += n;
+            }
+            '\n' => {
+                out.push(c);
+                column = 0;
+            }
+            _ => {
+                out.push(c);
+                column += 1;
+            }
+        }
+    }
+    out
+}
+
+/// stdin ended before the `BURN` confirmation (espefuse: click's Abort).
+#[derive(Debug, thiserror::Error)]
+#[error("no confirmation on stdin (type 'BURN' or pass --do-not-confirm): nothing was burned")]
+struct Aborted;
+
+/// The confirmation was answered with something other than `BURN`.
+#[derive(Debug, thiserror::Error)]
+#[error("the burn was not confirmed with 'BURN': nothing was burned")]
+struct NotConfirmed;
+
+/// Which banner the run prints first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Banner {
+    /// espefuse's own (the personality).
+    Espefuse,
+    /// espefuse's, marked as espboot's (`espboot efuse`).
+    Espboot,
 }
 
 /// `espboot efuse ARGS…`.
@@ -50,6 +148,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     else {
         return Ok(ExitCode::SUCCESS);
     };
+    run_global(global, commands, Banner::Espboot)
+}
+
+fn run_global(
+    global: args::Global,
+    commands: Vec<Command>,
+    banner: Banner,
+) -> anyhow::Result<ExitCode> {
     if !global.virt {
         match &global.port {
             Some(p) => bail!(
@@ -80,7 +186,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         bail!("--no-postpone is not supported by espboot (BLOCK0 protection bits are always burned last)");
     }
     let file = global.path_efuse_file.map(VirtualFile::espefuse);
-    run_commands(chip, file, global.do_not_confirm, commands)
+    run_commands(
+        chip,
+        file,
+        global.do_not_confirm,
+        commands,
+        &global.hyphenated,
+        banner,
+    )
 }
 
 /// `espboot sim efuse DEV ARGS…`: espefuse's commands on a device's eFuse
@@ -113,7 +226,14 @@ pub fn run_on_device(chip: Chip, file: VirtualFile, argv: Vec<String>) -> anyhow
     if global.no_postpone {
         bail!("--no-postpone is not supported by espboot (BLOCK0 protection bits are always burned last)");
     }
-    run_commands(chip, Some(file), global.do_not_confirm, commands)
+    run_commands(
+        chip,
+        Some(file),
+        global.do_not_confirm,
+        commands,
+        &global.hyphenated,
+        Banner::Espboot,
+    )
 }
 
 /// What a staged burn command needs checked after the burn.
@@ -151,6 +271,8 @@ fn run_commands(
     file: Option<VirtualFile>,
     do_not_confirm: bool,
     mut commands: Vec<Command>,
+    hyphenated: &[bool],
+    banner: Banner,
 ) -> anyhow::Result<ExitCode> {
     let efuses = match &file {
         Some(f) => f
@@ -165,26 +287,98 @@ fn run_commands(
         force: ForceWrite::Unavailable,
     };
 
-    out!("espefuse v5.6.0 (espboot)");
+    let json_only = matches!(
+        commands.as_slice(),
+        [Command::Summary {
+            json: true,
+            file: None,
+            ..
+        }]
+    );
+    match banner {
+        Banner::Espefuse => {
+            // click prints the group's banner before it parses a command's options
+            out!("espefuse v5.6.0");
+            if commands
+                .iter()
+                .any(|c| matches!(c, Command::Summary { json: true, .. }))
+            {
+                return Err(args::UsageError::no_such_option("summary", "--json").into());
+            }
+        }
+        // issue 15: `summary --json` alone prints nothing but the JSON
+        Banner::Espboot if json_only => {}
+        Banner::Espboot => out!("espefuse v5.6.0 (espboot)"),
+    }
+    // click converts every command's arguments before any command runs
+    // (after the group's banner): names and pairing of burn-efuse
+    for cmd in &commands {
+        if let Command::BurnEfuse { pairs, .. } = cmd {
+            let argument = "[<EFUSE_NAME> <VALUE>] ...";
+            if pairs.len() > 1 && pairs.len() % 2 == 1 {
+                let quoted: Vec<String> = pairs.iter().map(|p| format!("'{p}'")).collect();
+                return Err(args::UsageError::invalid_value(
+                    "burn-efuse",
+                    argument,
+                    &format!(
+                        "The list does not have a valid pair (name value) ({})",
+                        quoted.join(", ")
+                    ),
+                )
+                .into());
+            }
+            for name in pairs.iter().step_by(2) {
+                if let Err(e) = espefuse::field(chip, name) {
+                    if banner == Banner::Espboot {
+                        // our own name keeps the clearer message (did-you-mean)
+                        return Err(e.into());
+                    }
+                    return Err(args::UsageError::invalid_value(
+                        "burn-efuse",
+                        argument,
+                        &format!("Invalid eFuse name '{name}'."),
+                    )
+                    .into());
+                }
+            }
+            // the values too (EfuseValuePairType's check_arg): their
+            // errors are fatal, printed before any command runs
+            espefuse::parse_burn_pairs(&s.efuses, &name_value_list(pairs))?;
+        }
+    }
     let burns = commands.iter().filter(|c| c.is_burn()).count();
     let batch = burns > 1;
     // espefuse (cli_util.py repeat_read_commands): with burn and read commands
     // mixed, the read commands run once more at the end of the chain. In batch
     // mode that is still before the single burn, exactly as espefuse does it.
-    if burns > 0 {
-        let reads: Vec<Command> = commands.iter().filter(|c| !c.is_burn()).cloned().collect();
+    // Only commands spelled with hyphens count there (cli_util.py compares
+    // the tokens as given), though batch mode counts every spelling.
+    let as_given = |i: usize| hyphenated.get(i).copied().unwrap_or(true);
+    let given = |burn: bool| {
+        commands
+            .iter()
+            .enumerate()
+            .any(|(i, c)| c.is_burn() == burn && as_given(i))
+    };
+    if given(true) && given(false) {
+        let reads: Vec<Command> = commands
+            .iter()
+            .enumerate()
+            .filter(|(i, c)| !c.is_burn() && as_given(*i))
+            .map(|(_, c)| c.clone())
+            .collect();
         commands.extend(reads);
     }
     for cmd in &commands {
-        out!("\n=== Run \"{}\" command ===", cmd.name());
+        if !json_only {
+            out!("\n=== Run \"{}\" command ===", cmd.name());
+        }
         if cmd.is_burn() {
             let after = stage(&mut s, cmd)?;
             if batch {
                 out!("\nBatch mode is enabled, the burn will be done at the end of the command.");
             } else {
-                if !burn(&mut s)? {
-                    return Ok(ExitCode::SUCCESS);
-                }
+                burn(&mut s)?;
                 check_after(&s, &after)?;
                 out!("Successful.");
             }
@@ -193,9 +387,7 @@ fn run_commands(
         }
     }
     if batch {
-        if !burn(&mut s)? {
-            return Ok(ExitCode::SUCCESS);
-        }
+        burn(&mut s)?;
         out!("Successful.");
     }
     Ok(ExitCode::SUCCESS)
@@ -231,6 +423,19 @@ fn force_flag(given: bool) -> ForceWrite {
     }
 }
 
+/// `burn-efuse` arguments as (name, value) pairs: one token is a name alone
+/// (bool fields and bit counters take their implicit value), more pair up
+/// (their count is checked before, as click does).
+fn name_value_list(pairs: &[String]) -> Vec<(String, Option<String>)> {
+    if let [name] = pairs {
+        return vec![(name.clone(), None)];
+    }
+    pairs
+        .chunks(2)
+        .map(|c| (c[0].clone(), c.get(1).cloned()))
+        .collect()
+}
+
 /// Maps one burn command's arguments to typed values and stages it,
 /// printing what espefuse prints.
 fn stage(s: &mut Session, cmd: &Command) -> anyhow::Result<AfterBurn> {
@@ -241,16 +446,7 @@ fn stage(s: &mut Session, cmd: &Command) -> anyhow::Result<AfterBurn> {
         Command::BurnEfuse { pairs, force } => {
             // espefuse (EfuseValuePairType): one token is a name alone (bool
             // fields and bit counters take their implicit value), more must pair up.
-            let list: Vec<(String, Option<String>)> = match pairs.len() {
-                1 => vec![(pairs[0].clone(), None)],
-                n if n % 2 == 1 => {
-                    bail!("burn-efuse: the list does not have a valid pair (name value) {pairs:?}")
-                }
-                _ => pairs
-                    .chunks(2)
-                    .map(|c| (c[0].clone(), Some(c[1].clone())))
-                    .collect(),
-            };
+            let list = name_value_list(pairs);
             let values = espefuse::parse_burn_pairs(e, &list)?;
             let t = printed(espefuse::burn_efuse(e, &values, *force))?;
             (AfterBurn::Fields(values), t)
@@ -397,32 +593,38 @@ fn key_options(chip: Chip, o: &ProtectOpts) -> KeyCommandOptions {
     }
 }
 
-/// Plans, confirms and applies the staged burn; false when the user aborted.
-fn burn(s: &mut Session) -> anyhow::Result<bool> {
+/// Plans, confirms and applies the staged burn. Without a confirmation it
+/// fails ([`Aborted`] at the end of stdin, [`NotConfirmed`] for another
+/// answer): a run that burned nothing never succeeds.
+fn burn(s: &mut Session) -> anyhow::Result<()> {
     let (any, plan) = printed(espefuse::plan(&mut s.efuses, s.force))?;
     print(&plan);
     if !any {
-        return Ok(true);
+        return Ok(());
     }
     out!(". \nThis is an irreversible operation!");
     if !s.do_not_confirm {
         out!("Type 'BURN' (all capitals) to continue.");
         let mut line = String::new();
-        std::io::stdin()
+        let read = std::io::stdin()
             .lock()
             .read_line(&mut line)
             .context("cannot read the confirmation from stdin")?;
+        if read == 0 {
+            return Err(Aborted.into());
+        }
         if line.trim_end_matches(['\n', '\r']) != "BURN" {
-            // espefuse exits with status 0 here, with nothing written
+            // espefuse prints this and exits with status 0; espboot fails
+            // instead, so that a script never mistakes it for a burn
             out!("Aborting.");
-            return Ok(false);
+            return Err(NotConfirmed.into());
         }
     }
     print(&printed(espefuse::burn(&mut s.efuses, s.force))?);
     if let Some(file) = &s.file {
         file.save(&s.efuses)?;
     }
-    Ok(true)
+    Ok(())
 }
 
 fn check_after(s: &Session, after: &AfterBurn) -> anyhow::Result<()> {
@@ -443,8 +645,10 @@ fn read_command(s: &Session, cmd: &Command) -> anyhow::Result<()> {
             format,
             active,
             file,
+            json,
         } => {
             let only = espefuse::summary_filter(e.chip(), names)?;
+            let format = if *json { &SummaryFormat::Json } else { format };
             let text = match format {
                 SummaryFormat::Json => {
                     espefuse::python_json(&e.summary_json_filtered(only.as_deref(), *active))

@@ -1,0 +1,182 @@
+//! The `espefuse` personality against the pinned espefuse 5.6.0 (`--virt`),
+//! on every chip: one table of command-line sequences, each step run through
+//! both tools on twin eFuse files; exit status, stdout, stderr (temp paths
+//! normalized) and the eFuse files after every step must agree.
+//!
+//! Known, deliberate difference: click/rich usage errors are drawn in boxes
+//! by espefuse; for those steps stderr is not compared.
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use crate::support;
+
+const CHIPS: [&str; 7] = [
+    "esp32", "esp32s2", "esp32s3", "esp32c2", "esp32c3", "esp32c6", "esp32h2",
+];
+
+/// One step: arguments after the global options, stdin (None: closed, i.e.
+/// empty), whether `--do-not-confirm` is given, and whether it is a usage
+/// error (exit status compared only).
+struct Step {
+    args: Vec<String>,
+    stdin: Option<&'static str>,
+    confirm: bool,
+    usage: bool,
+}
+
+fn step(args: &[&str]) -> Step {
+    Step {
+        args: args.iter().map(|s| s.to_string()).collect(),
+        stdin: None,
+        confirm: true,
+        usage: false,
+    }
+}
+
+/// The chip's flash-encryption counter (ESP32: FLASH_CRYPT_CNT).
+fn crypt_cnt(chip: &str) -> &'static str {
+    if chip == "esp32" {
+        "FLASH_CRYPT_CNT"
+    } else {
+        "SPI_BOOT_CRYPT_CNT"
+    }
+}
+
+/// The scenarios for one chip; each runs on a fresh pair of files.
+fn scenarios(chip: &str) -> Vec<Vec<Step>> {
+    let cnt = crypt_cnt(chip);
+    let mut all = vec![
+        // a refusal after a burn: clearing bits of the counter
+        vec![
+            step(&["burn-efuse", cnt, "7"]),
+            step(&["burn-efuse", cnt, "3"]),
+            step(&["summary", "--format", "value_only", cnt]),
+        ],
+        // a batch with one bad value burns nothing
+        vec![
+            step(&["burn-efuse", cnt, "1"]),
+            step(&["burn-efuse", cnt, "0", "WR_DIS", "1"]),
+            step(&["summary", "--format", "json"]),
+        ],
+        // the same field named twice is accepted, the last value wins
+        vec![step(&["burn-efuse", cnt, "1", cnt, "3"])],
+        // an unconfirmed burn from a closed stdin: Aborted., exit 1
+        vec![Step {
+            confirm: false,
+            ..step(&["burn-efuse", cnt, "1"])
+        }],
+        // usage errors: unknown name, odd number of values, unknown option
+        vec![
+            Step {
+                usage: true,
+                ..step(&["burn-efuse", "NO_SUCH_EFUSE", "1"])
+            },
+            Step {
+                usage: true,
+                ..step(&["burn-efuse", cnt, "1", cnt])
+            },
+            // after `--force` click starts the next command
+            Step {
+                usage: true,
+                ..step(&["burn-efuse", cnt, "1", "--force", cnt, "3"])
+            },
+        ],
+        // `--force` after the pairs; underscore spellings warn
+        vec![
+            step(&["burn-efuse", cnt, "1", "--force"]),
+            step(&["check_error"]),
+            step(&["burn_efuse", cnt, "3"]),
+            // read commands repeat after burns only when both are spelled
+            // with hyphens
+            step(&["burn_efuse", cnt, "7", "check-error"]),
+        ],
+    ];
+    if chip == "esp32s3" {
+        // the ROM bug check, refused and forced
+        all.push(vec![
+            step(&[
+                "burn-efuse",
+                "DIS_USB_JTAG",
+                "1",
+                "DIS_USB_SERIAL_JTAG",
+                "1",
+            ]),
+            step(&[
+                "burn-efuse",
+                "DIS_USB_JTAG",
+                "1",
+                "DIS_USB_SERIAL_JTAG",
+                "1",
+                "--force",
+            ]),
+        ]);
+    }
+    all
+}
+
+fn run(mut cmd: Command, stdin: Option<&str>) -> Output {
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn");
+    let mut input = child.stdin.take().expect("stdin");
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).expect("write stdin");
+    }
+    drop(input);
+    child.wait_with_output().expect("wait")
+}
+
+fn text(bytes: &[u8], dir: &Path) -> String {
+    String::from_utf8_lossy(bytes).replace(&dir.display().to_string(), "<dir>")
+}
+
+#[test]
+fn espefuse_personality_matches_espefuse_on_every_chip() {
+    let reference = support::reference_bin_dir().join("espefuse");
+    if support::reference_tool("espefuse").is_none() {
+        return;
+    }
+    let links = tempfile::tempdir().expect("tempdir");
+    let ours = links.path().join("espefuse");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_espboot"), &ours).expect("link");
+    let mut compared = 0;
+    for chip in CHIPS {
+        for (n, scenario) in scenarios(chip).into_iter().enumerate() {
+            let ref_dir = tempfile::tempdir().expect("tempdir");
+            let our_dir = tempfile::tempdir().expect("tempdir");
+            for st in &scenario {
+                let mut outputs = Vec::new();
+                for (tool, dir) in [(&reference, &ref_dir), (&ours, &our_dir)] {
+                    let mut cmd = Command::new(tool);
+                    cmd.args(["--virt", "-c", chip, "--path-efuse-file"])
+                        .arg(dir.path().join("efuse.bin"));
+                    if st.confirm {
+                        cmd.arg("--do-not-confirm");
+                    }
+                    cmd.args(&st.args);
+                    let out = run(cmd, st.stdin);
+                    let file = std::fs::read(dir.path().join("efuse.bin")).ok();
+                    outputs.push((
+                        out.status.code(),
+                        text(&out.stdout, dir.path()),
+                        text(&out.stderr, dir.path()),
+                        file,
+                    ));
+                }
+                let what = format!("{chip} scenario {n}: espefuse {}", st.args.join(" "));
+                let (r, o) = (&outputs[0], &outputs[1]);
+                assert_eq!(r.0, o.0, "{what}: exit status\n{}\n{}", r.2, o.2);
+                assert_eq!(r.1, o.1, "{what}: stdout");
+                if !st.usage {
+                    assert_eq!(r.2, o.2, "{what}: stderr");
+                }
+                assert!(r.3 == o.3, "{what}: the eFuse files differ");
+                compared += 1;
+            }
+        }
+    }
+    assert!(compared >= CHIPS.len() * 8, "{compared} steps compared");
+}

@@ -205,9 +205,31 @@ enum Command {
     },
 }
 
-/// `espsecure` through the multi-call link: espsecure's own command line.
-pub fn personality(argv: Vec<std::ffi::OsString>) -> ExitCode {
-    crate::run_espboot(super::links::as_espboot_argv("secure", argv))
+mod personality;
+pub use personality::personality;
+
+/// A failure that espsecure 5.6.0 words differently from espboot: the
+/// `espboot secure` names print `ours`, the `espsecure` personality prints
+/// espsecure's own text (scripts match on it).
+#[derive(Debug, thiserror::Error)]
+#[error("{ours}")]
+struct Fatal {
+    ours: String,
+    espsecure: String,
+}
+
+impl Fatal {
+    fn espsecure(&self) -> &str {
+        &self.espsecure
+    }
+}
+
+/// An error with espboot's message and espsecure's reference message.
+fn fatal(ours: impl Into<String>, espsecure: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(Fatal {
+        ours: ours.into(),
+        espsecure: espsecure.into(),
+    })
 }
 
 #[derive(Debug, clap::Args)]
@@ -286,8 +308,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             keyfile,
             public_keyfile,
         } => {
-            require_v2(version, "extract-public-key")?;
             check_not_same(&keyfile, &public_keyfile)?;
+            require_v2(version, "extract-public-key")?;
             let key = load_public_key("--keyfile", &keyfile)?;
             let pem = key.to_pem().context("cannot encode the public key")?;
             write_atomic(&public_keyfile, pem.as_bytes(), false)?;
@@ -392,21 +414,31 @@ fn same_file(a: &Path, b: &Path) -> bool {
 
 fn check_not_same(input: &Path, output: &Path) -> anyhow::Result<()> {
     if same_file(input, output) {
-        bail!(
-            "the input \"{}\" and output \"{}\" should not be the same",
-            input.display(),
-            output.display()
-        );
+        return Err(fatal(
+            format!(
+                "the input \"{}\" and output \"{}\" should not be the same",
+                input.display(),
+                output.display()
+            ),
+            format!(
+                "The input \"{}\" and output \"{}\" should not be the same!",
+                input.display(),
+                output.display()
+            ),
+        ));
     }
     Ok(())
 }
 
 fn generate_signing_key(scheme: SigningScheme, keyfile: &Path) -> anyhow::Result<ExitCode> {
     if keyfile.symlink_metadata().is_ok() {
-        bail!(
-            "key file {} already exists; refusing to overwrite it",
-            keyfile.display()
-        );
+        return Err(fatal(
+            format!(
+                "key file {} already exists; refusing to overwrite it",
+                keyfile.display()
+            ),
+            format!("ERROR: Key file {} already exists.", keyfile.display()),
+        ));
     }
     let key = SigningKey::generate(scheme).context("key generation failed")?;
     let pem = key.to_pem().context("cannot encode the key")?;
@@ -563,11 +595,24 @@ fn verify_signature(
     let outcomes = match outcomes {
         Ok(o) => o,
         Err(sbv2::VerifyError::NoValidSignature) => {
-            bail!(
-                "{}: checked all blocks; the signature could not be verified with the key {}",
-                datafile.display(),
-                keyfile.display()
-            )
+            return Err(fatal(
+                format!(
+                    "{}: checked all blocks; the signature could not be verified with the key {}",
+                    datafile.display(),
+                    keyfile.display()
+                ),
+                "Checked all blocks. Signature could not be verified with the provided key.",
+            ));
+        }
+        Err(e @ sbv2::VerifyError::Size(_)) => {
+            return Err(fatal(
+                format!("{}: {e}", datafile.display()),
+                if skip_padding {
+                    "Invalid datafile. File too small (must be at least 4096 bytes)."
+                } else {
+                    "Invalid datafile. Data size should be non-zero & a multiple of 4096."
+                },
+            ));
         }
         Err(e) => return Err(anyhow::Error::new(e).context(datafile.display().to_string())),
     };
@@ -618,15 +663,46 @@ fn hex_spaced(bytes: &[u8]) -> String {
         .join(" ")
 }
 
+fn print_block_info(info: &sbv2::BlockInfo) {
+    outln!(
+        "Signature block {} is valid ({}).",
+        info.index,
+        scheme_family(info.scheme)
+    );
+    outln!(
+        "Public key digest for block {}: {}",
+        info.index,
+        hex_spaced(&info.key_digest)
+    );
+}
+
 fn signature_info(datafile: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let image = read_file(datafile, "data file")?;
-    let infos = sbv2::signature_info(&image).with_context(|| datafile.display().to_string())?;
+    let infos = sbv2::signature_info(&image).map_err(|e| match e {
+        sbv2::VerifyError::Size(_) => fatal(
+            format!("{}: {e}", datafile.display()),
+            "Invalid datafile. Data size should be non-zero & a multiple of 4096.",
+        ),
+        other => anyhow::Error::new(other).context(datafile.display().to_string()),
+    })?;
     if let Some(bad) = infos.iter().find(|i| !i.image_digest_ok) {
-        bail!(
-            "{}: the image digest in signature block {} does not match the data",
-            datafile.display(),
-            bad.index
-        );
+        // espsecure reports the blocks before the bad one first.
+        if !json {
+            for info in infos.iter().take_while(|i| i.image_digest_ok) {
+                print_block_info(info);
+            }
+        }
+        return Err(fatal(
+            format!(
+                "{}: the image digest in signature block {} does not match the data",
+                datafile.display(),
+                bad.index
+            ),
+            format!(
+                "Digest in signature block {} doesn't match the image digest.",
+                bad.index
+            ),
+        ));
     }
     if json {
         let blocks: Vec<serde_json::Value> = infos
@@ -643,16 +719,7 @@ fn signature_info(datafile: &Path, json: bool) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     for info in &infos {
-        outln!(
-            "Signature block {} is valid ({}).",
-            info.index,
-            scheme_family(info.scheme)
-        );
-        outln!(
-            "Public key digest for block {}: {}",
-            info.index,
-            hex_spaced(&info.key_digest)
-        );
+        print_block_info(info);
     }
     if infos.len() < sbv2::MAX_BLOCKS {
         outln!(

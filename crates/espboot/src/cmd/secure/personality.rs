@@ -93,12 +93,29 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
     outln!("{BANNER}");
 
     let mut parser_argv = vec![OsString::from("espsecure")];
+    let rest_copy = rest.clone();
     parser_argv.extend(rest);
     let cmd = Cli::command();
     let matches = match cmd.clone().try_get_matches_from(parser_argv) {
         Ok(m) => m,
-        Err(err) => return clap_error(&cmd, command, &err),
+        Err(err) => {
+            if err.kind() == ErrorKind::MissingRequiredArgument {
+                let missing = context_str(&err, ContextKind::InvalidArg).unwrap_or_default();
+                if !missing.starts_with("--") {
+                    if let Some(message) = unreadable_eaten_input(&cmd, command, &rest_copy) {
+                        return usage_error(Some(command), &message);
+                    }
+                }
+            }
+            return clap_error(&cmd, command, &err);
+        }
     };
+    if let Some(message) = matches
+        .subcommand_matches(command)
+        .and_then(|sub| unreadable_input(&cmd, command, sub))
+    {
+        return usage_error(Some(command), &message);
+    }
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(err) => return clap_error(&cmd, command, &err),
@@ -187,6 +204,88 @@ fn context_str(err: &clap::Error, kind: ContextKind) -> Option<String> {
         ContextValue::Strings(v) => v.first().cloned(),
         _ => None,
     }
+}
+
+/// Arguments espsecure declares as `click.File("rb")`/`("r")`: click opens
+/// them while parsing and reports a file it cannot open as a usage error.
+const INPUT_FILE_ARGS: &[&str] = &[
+    "keyfile",
+    "hsm_config",
+    "pub_key",
+    "signature",
+    "datafile",
+    "plaintext_file",
+    "encrypted_file",
+];
+
+/// click's message for the first input file (in declaration order) that
+/// cannot be opened.
+fn unreadable_input(cmd: &clap::Command, command: &str, sub: &clap::ArgMatches) -> Option<String> {
+    let def = cmd.find_subcommand(command)?;
+    for arg in def.get_arguments() {
+        let id = arg.get_id().as_str();
+        if !INPUT_FILE_ARGS.contains(&id) {
+            continue;
+        }
+        let Ok(Some(values)) = sub.try_get_raw(id) else {
+            continue;
+        };
+        for value in values {
+            if let Err(e) = std::fs::File::open(value) {
+                let name = match arg.get_long() {
+                    Some(long) => click_option_name(cmd, command, &format!("--{long}")),
+                    None => format!("'{}'", id.to_uppercase()),
+                };
+                return Some(format!(
+                    "Invalid value for {name}: '{}': {}",
+                    value.to_string_lossy(),
+                    strerror(&e)
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// The C library's text for an I/O error (Python's `strerror`), without
+/// Rust's ` (os error N)` suffix.
+fn strerror(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" (os error ") {
+        Some(at) => text[..at].to_owned(),
+        None => text,
+    }
+}
+
+/// Raw-token scan for eat-all file options when clap stopped on a missing
+/// positional (click would have opened the eaten values first).
+fn unreadable_eaten_input(cmd: &clap::Command, command: &str, args: &[OsString]) -> Option<String> {
+    let def = cmd.find_subcommand(command)?;
+    let mut tokens = args.iter().skip(1).peekable();
+    while let Some(token) = tokens.next() {
+        let Some(text) = token.to_str() else { continue };
+        let Some(arg) = def.get_arguments().find(|a| {
+            a.get_long().is_some_and(|l| text == format!("--{l}"))
+                || a.get_short().is_some_and(|c| text == format!("-{c}"))
+        }) else {
+            continue;
+        };
+        if !INPUT_FILE_ARGS.contains(&arg.get_id().as_str()) {
+            continue;
+        }
+        while let Some(value) = tokens.next_if(|t| !t.to_string_lossy().starts_with('-')) {
+            if let Err(e) = std::fs::File::open(value) {
+                let long = format!("--{}", arg.get_long().unwrap_or_default());
+                return Some(format!(
+                    "Invalid value for {}: '{}': {}",
+                    click_option_name(cmd, command, &long),
+                    value.to_string_lossy(),
+                    strerror(&e)
+                ));
+            }
+        }
+    }
+    None
 }
 
 /// Maps a clap parse error to click's message for the same mistake.

@@ -591,19 +591,8 @@ fn verify_signature(
 ) -> anyhow::Result<ExitCode> {
     let key = load_public_key("--keyfile", keyfile)?;
     let image = read_file(datafile, "data file")?;
-    let outcomes = sbv2::verify_blocks(&image, &key, !skip_padding);
-    let outcomes = match outcomes {
-        Ok(o) => o,
-        Err(sbv2::VerifyError::NoValidSignature) => {
-            return Err(fatal(
-                format!(
-                    "{}: checked all blocks; the signature could not be verified with the key {}",
-                    datafile.display(),
-                    keyfile.display()
-                ),
-                "Checked all blocks. Signature could not be verified with the provided key.",
-            ));
-        }
+    let report = match sbv2::report_blocks(&image, &key, !skip_padding) {
+        Ok(report) => report,
         Err(e @ sbv2::VerifyError::Size(_)) => {
             return Err(fatal(
                 format!("{}: {e}", datafile.display()),
@@ -617,7 +606,11 @@ fn verify_signature(
         Err(e) => return Err(anyhow::Error::new(e).context(datafile.display().to_string())),
     };
     if json {
-        let blocks: Vec<serde_json::Value> = outcomes
+        if report.mismatch.is_some() || !report.verified() {
+            return Err(verify_failure(&report, keyfile, datafile));
+        }
+        let blocks: Vec<serde_json::Value> = report
+            .outcomes
             .iter()
             .enumerate()
             .map(|(n, outcome)| match outcome {
@@ -636,7 +629,8 @@ fn verify_signature(
         );
         return Ok(ExitCode::SUCCESS);
     }
-    for (n, outcome) in outcomes.iter().enumerate() {
+    // espsecure reports each slot as it checks it, then fails.
+    for (n, outcome) in report.outcomes.iter().enumerate() {
         match outcome {
             BlockOutcome::Verified(s) => {
                 outln!("Signature block {n} is valid ({}).", scheme_family(*s));
@@ -652,7 +646,69 @@ fn verify_signature(
             _ => outln!("Signature block {n} invalid. Skipping."),
         }
     }
+    if let Some(m) = &report.mismatch {
+        outln!(
+            "Signature block {} is valid ({}).",
+            m.index,
+            scheme_family(m.scheme)
+        );
+    }
+    if report.mismatch.is_some() || !report.verified() {
+        return Err(verify_failure(&report, keyfile, datafile));
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Python's `repr()` of a bytes object (espsecure prints digests that way).
+fn py_bytes_repr(bytes: &[u8]) -> String {
+    // Python quotes with " when the bytes hold ' but no ".
+    let quote = if bytes.contains(&b'\'') && !bytes.contains(&b'"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut out = format!("b{quote}");
+    for &b in bytes {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            _ if char::from(b) == quote => {
+                out.push('\\');
+                out.push(quote);
+            }
+            b'\t' => out.push_str("\\t"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            0x20..=0x7e => out.push(char::from(b)),
+            _ => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    out.push(quote);
+    out
+}
+
+fn verify_failure(report: &sbv2::BlockReport, keyfile: &Path, datafile: &Path) -> anyhow::Error {
+    match &report.mismatch {
+        Some(m) => fatal(
+            format!(
+                "{}: signature block {} image digest does not match the actual image digest",
+                datafile.display(),
+                m.index
+            ),
+            format!(
+                "Signature block image digest does not match the actual image digest {}. Expected {}.",
+                py_bytes_repr(&m.actual),
+                py_bytes_repr(&m.stored)
+            ),
+        ),
+        None => fatal(
+            format!(
+                "{}: checked all blocks; the signature could not be verified with the key {}",
+                datafile.display(),
+                keyfile.display()
+            ),
+            "Checked all blocks. Signature could not be verified with the provided key.",
+        ),
+    }
 }
 
 fn hex_spaced(bytes: &[u8]) -> String {
@@ -691,6 +747,11 @@ fn signature_info(datafile: &Path, json: bool) -> anyhow::Result<ExitCode> {
             for info in infos.iter().take_while(|i| i.image_digest_ok) {
                 print_block_info(info);
             }
+            outln!(
+                "Signature block {} is valid ({}).",
+                bad.index,
+                scheme_family(bad.scheme)
+            );
         }
         return Err(fatal(
             format!(

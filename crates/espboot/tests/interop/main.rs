@@ -10,6 +10,7 @@ mod support;
 mod efuse;
 mod efuse_tables;
 mod esp_image;
+mod espsecure_personality;
 mod image;
 mod image_encryption;
 mod secure_flash_encryption;

@@ -341,7 +341,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             let key = FlashEncryptionKey::generate(keylen as usize);
             write_atomic(&key_file, key.as_bytes(), true)?;
             outln!(
-                "Wrote {keylen} random bits to key file \"{}\".",
+                "Writing {keylen} random bits to key file \"{}\".",
                 key_file.display()
             );
             Ok(ExitCode::SUCCESS)
@@ -464,26 +464,98 @@ fn sign_data(
     signatures: &[PathBuf],
     datafile: &Path,
 ) -> anyhow::Result<ExitCode> {
+    // espsecure's order: input/output checks, padding (or the blocks kept
+    // for --append-signatures), key counts, then signing.
+    for key in keyfiles {
+        if let Some(out) = output {
+            check_not_same(key, out)?;
+        }
+    }
+    if let Some(out) = output {
+        check_not_same(datafile, out)?;
+    }
     let data = read_image(datafile)?;
-    let mut signers: Vec<Box<dyn Sbv2Signer>> = Vec::new();
-    if !signatures.is_empty() || !pub_keys.is_empty() {
-        if !keyfiles.is_empty() {
-            bail!("--keyfile cannot be combined with --pub-key/--signature; sign either with private keys or with pre-calculated signatures");
+    let precalculated = !signatures.is_empty();
+    let mut kept = 0;
+    if data.len() % sbv2::SECTOR_SIZE != 0 {
+        if precalculated {
+            return Err(fatal(
+                format!(
+                    "{}: pre-calculated signatures need data that is a multiple of 4096 bytes (got {}); sign the padded file",
+                    datafile.display(),
+                    data.len()
+                ),
+                "Secure Boot V2 requires the signature block to start from a 4KB aligned sector but the datafile supplied is not sector aligned.",
+            ));
+        } else if options.skip_padding {
+            outln!("Skipping sector padding. Data contents are not sector aligned.");
+        } else {
+            outln!(
+                "Padding data contents by {} bytes so signature sector aligns at sector boundary.",
+                sbv2::SECTOR_SIZE - data.len() % sbv2::SECTOR_SIZE
+            );
         }
+    } else if options.append_signatures {
+        let sector = data
+            .get(data.len().saturating_sub(sbv2::SECTOR_SIZE)..)
+            .unwrap_or_default();
+        for block in sbv2::sector_blocks(sector)
+            .into_iter()
+            .map_while(Result::ok)
+        {
+            outln!(
+                "Signature block {kept} is valid ({}).",
+                scheme_family(block.scheme())
+            );
+            kept += 1;
+        }
+        if kept == 0 {
+            outln!("No valid signature blocks found. Discarding --append-signature and proceeding to sign the image afresh.");
+        } else {
+            outln!("{kept} valid signature block(s) already present in the signature sector.");
+            if kept == sbv2::MAX_BLOCKS {
+                return Err(fatal(
+                    format!(
+                        "{}: the signature sector already holds {kept} blocks; up to 3 signature blocks are supported (1 on ESP32)",
+                        datafile.display()
+                    ),
+                    "Up to 3 signature blocks are supported (For ESP32-ECO3 only 1 signature block is supported).",
+                ));
+            }
+        }
+    }
+    let key_count = if precalculated {
+        outln!("Pre-calculated signatures found...");
         if pub_keys.len() != signatures.len() {
-            bail!(
-                "--pub-key: the number of public keys ({}) is not equal to the number of signatures ({})",
-                pub_keys.len(),
-                signatures.len()
-            );
+            return Err(fatal(
+                format!(
+                    "--pub-key: the number of public keys ({}) is not equal to the number of signatures ({})",
+                    pub_keys.len(),
+                    signatures.len()
+                ),
+                format!(
+                    "Number of public keys ({}) not equal to the number of signatures ({}).",
+                    pub_keys.len(),
+                    signatures.len()
+                ),
+            ));
         }
-        if data.len() % sbv2::SECTOR_SIZE != 0 {
-            bail!(
-                "{}: pre-calculated signatures need data that is a multiple of 4096 bytes (got {}); sign the padded file",
-                datafile.display(),
-                data.len()
-            );
-        }
+        pub_keys.len()
+    } else {
+        keyfiles.len()
+    };
+    let free = sbv2::MAX_BLOCKS - kept;
+    if key_count > free {
+        return Err(fatal(
+            format!(
+                "{}: the signature sector has room for {free} more block(s) but {key_count} key(s) were given; up to 3 signature blocks are supported (1 on ESP32)",
+                datafile.display()
+            ),
+            format!("Number of keys ({key_count}) more than the empty signature blocks ({free})."),
+        ));
+    }
+    let mut signers: Vec<Box<dyn Sbv2Signer>> = Vec::new();
+    if precalculated {
         for (key_path, sig_path) in pub_keys.iter().zip(signatures) {
             let public_key = load_public_key("--pub-key", key_path)?;
             let raw = read_file(sig_path, "--signature")?;
@@ -505,32 +577,17 @@ fn sign_data(
                 signature,
             }));
         }
-        outln!("Pre-calculated signatures found.");
     } else {
         for path in keyfiles {
             signers.push(Box::new(load_signing_key("--keyfile", path)?));
         }
     }
+    outln!("{key_count} signing key(s) found.");
     if signers.is_empty() {
-        bail!("--keyfile: no signing key given (or pass --pub-key with --signature)");
-    }
-    if data.len() % sbv2::SECTOR_SIZE != 0 {
-        if options.skip_padding {
-            outln!("Skipping sector padding. Data contents are not sector aligned.");
-        }
-    } else if options.append_signatures {
-        let kept = sbv2::sector_blocks(
-            data.get(data.len().saturating_sub(sbv2::SECTOR_SIZE)..)
-                .unwrap_or_default(),
-        )
-        .into_iter()
-        .take_while(Result::is_ok)
-        .count();
-        if kept == 0 {
-            outln!("No valid signature blocks found. Discarding --append-signatures and proceeding to sign the image afresh.");
-        } else {
-            outln!("{kept} valid signature block(s) already present in the signature sector.");
-        }
+        return Err(fatal(
+            "--keyfile: no signing key given (or pass --pub-key with --signature)",
+            "Signature Block generation failed.",
+        ));
     }
     let refs: Vec<&dyn Sbv2Signer> = signers.iter().map(|s| s.as_ref()).collect();
     let signed = sbv2::sign_image_owned(data, &refs, options).map_err(|e| match e {
@@ -544,13 +601,6 @@ fn sign_data(
         ),
         other => anyhow::Error::new(other),
     })?;
-    if signed.padded_by > 0 {
-        outln!(
-            "Padding data contents by {} bytes so signature sector aligns at sector boundary.",
-            signed.padded_by
-        );
-    }
-    outln!("{} signing key(s) found.", refs.len());
     match output {
         // A separate output file is derived data (it can be signed again):
         // temporary file + rename without the fsync of `write_atomic`,
@@ -839,7 +889,7 @@ fn flash_crypt(args: &CryptArgs, input: &Path, direction: Direction) -> anyhow::
             );
         }
         if conf == 0 {
-            eprintln!("warning: setting FLASH_CRYPT_CONF to zero is not recommended");
+            eprintln!("WARNING: Setting FLASH_CRYPT_CONF to zero is not recommended.");
         }
         outln!(
             "{}",

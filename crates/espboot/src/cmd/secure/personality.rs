@@ -83,8 +83,14 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
     if *command == "digest-rsa-public-key" {
         eprintln!("DeprecationWarning: The command 'digest-rsa-public-key' is deprecated.");
     }
+    // clap knows `digest-rsa-public-key` as an alias of its successor.
+    let command: &str = if *command == "digest-rsa-public-key" {
+        "digest-sbv2-public-key"
+    } else {
+        command
+    };
     if let Some(slot) = args.first_mut() {
-        *slot = OsString::from(*command);
+        *slot = OsString::from(command);
     }
     let mut rest: Vec<OsString> = Vec::with_capacity(args.len());
     for arg in args {
@@ -221,6 +227,10 @@ const INPUT_FILE_ARGS: &[&str] = &[
 /// click's message for the first input file (in declaration order) that
 /// cannot be opened.
 fn unreadable_input(cmd: &clap::Command, command: &str, sub: &clap::ArgMatches) -> Option<String> {
+    // generate-signing-key's KEYFILE is an output (`click.Path`).
+    if command == "generate-signing-key" {
+        return None;
+    }
     let def = cmd.find_subcommand(command)?;
     for arg in def.get_arguments() {
         let id = arg.get_id().as_str();

@@ -471,9 +471,8 @@ fn sign_data(
             check_not_same(key, out)?;
         }
     }
-    if let Some(out) = output {
-        check_not_same(datafile, out)?;
-    }
+    // Deliberately unlike espsecure, `-o` may name the data file itself
+    // (signing in place, as without `-o`).
     let data = read_image(datafile)?;
     let precalculated = !signatures.is_empty();
     let mut kept = 0;

@@ -490,6 +490,60 @@ pub fn verify_blocks(
     key: &PublicKey,
     require_aligned: bool,
 ) -> Result<Vec<BlockOutcome>, VerifyError> {
+    let report = report_blocks(image, key, require_aligned)?;
+    if let Some(mismatch) = report.mismatch {
+        return Err(VerifyError::ImageDigest(mismatch.index));
+    }
+    if report.verified() {
+        Ok(report.outcomes)
+    } else {
+        Err(VerifyError::NoValidSignature)
+    }
+}
+
+/// A signature block whose stored image digest differs from the image's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DigestMismatch {
+    /// The block's slot.
+    pub index: BlockIndex,
+    /// The block's (valid) signing scheme.
+    pub scheme: SigningScheme,
+    /// The digest the block carries.
+    pub stored: Vec<u8>,
+    /// The digest of the data before the signature sector.
+    pub actual: Vec<u8>,
+}
+
+/// The slots checked by [`report_blocks`], in order, up to the first
+/// stored image digest mismatch (espsecure reports the slots before it
+/// and then fails).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct BlockReport {
+    /// One outcome per slot checked.
+    pub outcomes: Vec<BlockOutcome>,
+    /// The slot where checking stopped, if a digest mismatched.
+    pub mismatch: Option<DigestMismatch>,
+}
+
+impl BlockReport {
+    /// Whether some slot verified with the key.
+    pub fn verified(&self) -> bool {
+        self.outcomes
+            .iter()
+            .any(|o| matches!(o, BlockOutcome::Verified(_)))
+    }
+}
+
+/// Checks the slots of a signed image against `key` without deciding the
+/// overall verdict, so callers can report every slot as espsecure does.
+/// Fails only when the image is too short or not sector aligned.
+pub fn report_blocks(
+    image: &[u8],
+    key: &PublicKey,
+    require_aligned: bool,
+) -> Result<BlockReport, VerifyError> {
     let (data, sector) = split_signed(image, require_aligned)?;
     let mut digests: [Option<Vec<u8>>; 2] = [None, None];
     let mut outcomes = Vec::with_capacity(MAX_BLOCKS);
@@ -505,21 +559,25 @@ pub fn verify_blocks(
         let slot = usize::from(scheme == SigningScheme::Ecdsa384);
         let digest = digests[slot].get_or_insert_with(|| scheme.image_digest(data));
         if block.image_digest() != &digest[..] {
-            return Err(VerifyError::ImageDigest(index));
+            return Ok(BlockReport {
+                outcomes,
+                mismatch: Some(DigestMismatch {
+                    index,
+                    scheme,
+                    stored: block.image_digest().to_vec(),
+                    actual: digest.clone(),
+                }),
+            });
         }
         outcomes.push(match block.verify_signature(digest, key) {
             Ok(()) => BlockOutcome::Verified(scheme),
             Err(_) => BlockOutcome::OtherKey(scheme),
         });
     }
-    if outcomes
-        .iter()
-        .any(|o| matches!(o, BlockOutcome::Verified(_)))
-    {
-        Ok(outcomes)
-    } else {
-        Err(VerifyError::NoValidSignature)
-    }
+    Ok(BlockReport {
+        outcomes,
+        mismatch: None,
+    })
 }
 
 /// Verifies a 4 KiB-aligned signed image with `key`; returns the index of

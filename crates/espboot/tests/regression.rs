@@ -512,3 +512,35 @@ fn regression_espefuse_underscore_commands_warn() {
         "WARNING: Deprecated: Command 'check_error' is deprecated. Use 'check-error' instead.\n"
     );
 }
+
+/// Issue 11: through the `espsecure` name a fatal error is espsecure's
+/// `A fatal error occurred: <message>` with exit status 2, not espboot's
+/// `error: ...` with exit 1; compared with the pinned espsecure.
+#[test]
+fn regression_espsecure_fatal_error_exits_2_with_its_prefix() {
+    let Some(mut reference) = support::reference_tool("espsecure") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("data.bin"), [0x5a_u8; 100]).unwrap();
+    let link = dir.path().join("espsecure");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_espboot"), &link).unwrap();
+    let args = ["signature-info-v2", "data.bin"];
+    let theirs = reference
+        .args(args)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let ours = Command::new(&link)
+        .args(args)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(theirs.status.code(), Some(2));
+    assert_eq!(ours.status.code(), theirs.status.code());
+    assert_eq!(ours.stdout, theirs.stdout);
+    assert_eq!(
+        String::from_utf8_lossy(&ours.stderr),
+        String::from_utf8_lossy(&theirs.stderr)
+    );
+}

@@ -11,6 +11,7 @@ mod efuse;
 mod efuse_tables;
 mod esp_image;
 mod espefuse_personality;
+mod espsecure_personality;
 mod image;
 mod image_encryption;
 mod secure_flash_encryption;

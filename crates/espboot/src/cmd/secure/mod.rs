@@ -205,9 +205,31 @@ enum Command {
     },
 }
 
-/// `espsecure` through the multi-call link: espsecure's own command line.
-pub fn personality(argv: Vec<std::ffi::OsString>) -> ExitCode {
-    crate::run_espboot(super::links::as_espboot_argv("secure", argv))
+mod personality;
+pub use personality::personality;
+
+/// A failure that espsecure 5.6.0 words differently from espboot: the
+/// `espboot secure` names print `ours`, the `espsecure` personality prints
+/// espsecure's own text (scripts match on it).
+#[derive(Debug, thiserror::Error)]
+#[error("{ours}")]
+struct Fatal {
+    ours: String,
+    espsecure: String,
+}
+
+impl Fatal {
+    fn espsecure(&self) -> &str {
+        &self.espsecure
+    }
+}
+
+/// An error with espboot's message and espsecure's reference message.
+fn fatal(ours: impl Into<String>, espsecure: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(Fatal {
+        ours: ours.into(),
+        espsecure: espsecure.into(),
+    })
 }
 
 #[derive(Debug, clap::Args)]
@@ -286,8 +308,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             keyfile,
             public_keyfile,
         } => {
-            require_v2(version, "extract-public-key")?;
             check_not_same(&keyfile, &public_keyfile)?;
+            require_v2(version, "extract-public-key")?;
             let key = load_public_key("--keyfile", &keyfile)?;
             let pem = key.to_pem().context("cannot encode the public key")?;
             write_atomic(&public_keyfile, pem.as_bytes(), false)?;
@@ -319,7 +341,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             let key = FlashEncryptionKey::generate(keylen as usize);
             write_atomic(&key_file, key.as_bytes(), true)?;
             outln!(
-                "Wrote {keylen} random bits to key file \"{}\".",
+                "Writing {keylen} random bits to key file \"{}\".",
                 key_file.display()
             );
             Ok(ExitCode::SUCCESS)
@@ -392,21 +414,31 @@ fn same_file(a: &Path, b: &Path) -> bool {
 
 fn check_not_same(input: &Path, output: &Path) -> anyhow::Result<()> {
     if same_file(input, output) {
-        bail!(
-            "the input \"{}\" and output \"{}\" should not be the same",
-            input.display(),
-            output.display()
-        );
+        return Err(fatal(
+            format!(
+                "the input \"{}\" and output \"{}\" should not be the same",
+                input.display(),
+                output.display()
+            ),
+            format!(
+                "The input \"{}\" and output \"{}\" should not be the same!",
+                input.display(),
+                output.display()
+            ),
+        ));
     }
     Ok(())
 }
 
 fn generate_signing_key(scheme: SigningScheme, keyfile: &Path) -> anyhow::Result<ExitCode> {
     if keyfile.symlink_metadata().is_ok() {
-        bail!(
-            "key file {} already exists; refusing to overwrite it",
-            keyfile.display()
-        );
+        return Err(fatal(
+            format!(
+                "key file {} already exists; refusing to overwrite it",
+                keyfile.display()
+            ),
+            format!("ERROR: Key file {} already exists.", keyfile.display()),
+        ));
     }
     let key = SigningKey::generate(scheme).context("key generation failed")?;
     let pem = key.to_pem().context("cannot encode the key")?;
@@ -432,26 +464,97 @@ fn sign_data(
     signatures: &[PathBuf],
     datafile: &Path,
 ) -> anyhow::Result<ExitCode> {
+    // espsecure's order: input/output checks, padding (or the blocks kept
+    // for --append-signatures), key counts, then signing.
+    for key in keyfiles {
+        if let Some(out) = output {
+            check_not_same(key, out)?;
+        }
+    }
+    // Deliberately unlike espsecure, `-o` may name the data file itself
+    // (signing in place, as without `-o`).
     let data = read_image(datafile)?;
-    let mut signers: Vec<Box<dyn Sbv2Signer>> = Vec::new();
-    if !signatures.is_empty() || !pub_keys.is_empty() {
-        if !keyfiles.is_empty() {
-            bail!("--keyfile cannot be combined with --pub-key/--signature; sign either with private keys or with pre-calculated signatures");
+    let precalculated = !signatures.is_empty();
+    let mut kept = 0;
+    if data.len() % sbv2::SECTOR_SIZE != 0 {
+        if precalculated {
+            return Err(fatal(
+                format!(
+                    "{}: pre-calculated signatures need data that is a multiple of 4096 bytes (got {}); sign the padded file",
+                    datafile.display(),
+                    data.len()
+                ),
+                "Secure Boot V2 requires the signature block to start from a 4KB aligned sector but the datafile supplied is not sector aligned.",
+            ));
+        } else if options.skip_padding {
+            outln!("Skipping sector padding. Data contents are not sector aligned.");
+        } else {
+            outln!(
+                "Padding data contents by {} bytes so signature sector aligns at sector boundary.",
+                sbv2::SECTOR_SIZE - data.len() % sbv2::SECTOR_SIZE
+            );
         }
+    } else if options.append_signatures {
+        let sector = data
+            .get(data.len().saturating_sub(sbv2::SECTOR_SIZE)..)
+            .unwrap_or_default();
+        for block in sbv2::sector_blocks(sector)
+            .into_iter()
+            .map_while(Result::ok)
+        {
+            outln!(
+                "Signature block {kept} is valid ({}).",
+                scheme_family(block.scheme())
+            );
+            kept += 1;
+        }
+        if kept == 0 {
+            outln!("No valid signature blocks found. Discarding --append-signature and proceeding to sign the image afresh.");
+        } else {
+            outln!("{kept} valid signature block(s) already present in the signature sector.");
+            if kept == sbv2::MAX_BLOCKS {
+                return Err(fatal(
+                    format!(
+                        "{}: the signature sector already holds {kept} blocks; up to 3 signature blocks are supported (1 on ESP32)",
+                        datafile.display()
+                    ),
+                    "Up to 3 signature blocks are supported (For ESP32-ECO3 only 1 signature block is supported).",
+                ));
+            }
+        }
+    }
+    let key_count = if precalculated {
+        outln!("Pre-calculated signatures found...");
         if pub_keys.len() != signatures.len() {
-            bail!(
-                "--pub-key: the number of public keys ({}) is not equal to the number of signatures ({})",
-                pub_keys.len(),
-                signatures.len()
-            );
+            return Err(fatal(
+                format!(
+                    "--pub-key: the number of public keys ({}) is not equal to the number of signatures ({})",
+                    pub_keys.len(),
+                    signatures.len()
+                ),
+                format!(
+                    "Number of public keys ({}) not equal to the number of signatures ({}).",
+                    pub_keys.len(),
+                    signatures.len()
+                ),
+            ));
         }
-        if data.len() % sbv2::SECTOR_SIZE != 0 {
-            bail!(
-                "{}: pre-calculated signatures need data that is a multiple of 4096 bytes (got {}); sign the padded file",
-                datafile.display(),
-                data.len()
-            );
-        }
+        pub_keys.len()
+    } else {
+        keyfiles.len()
+    };
+    let free = sbv2::MAX_BLOCKS - kept;
+    if key_count > free {
+        return Err(fatal(
+            format!(
+                "{}: the signature sector has room for {free} more block(s) but {key_count} key(s) were given; up to 3 signature blocks are supported (1 on ESP32)",
+                datafile.display()
+            ),
+            format!("Number of keys ({key_count}) more than the empty signature blocks ({free})."),
+        ));
+    }
+    let mut signers: Vec<Box<dyn Sbv2Signer>> = Vec::new();
+    if precalculated {
         for (key_path, sig_path) in pub_keys.iter().zip(signatures) {
             let public_key = load_public_key("--pub-key", key_path)?;
             let raw = read_file(sig_path, "--signature")?;
@@ -473,32 +576,17 @@ fn sign_data(
                 signature,
             }));
         }
-        outln!("Pre-calculated signatures found.");
     } else {
         for path in keyfiles {
             signers.push(Box::new(load_signing_key("--keyfile", path)?));
         }
     }
+    outln!("{key_count} signing key(s) found.");
     if signers.is_empty() {
-        bail!("--keyfile: no signing key given (or pass --pub-key with --signature)");
-    }
-    if data.len() % sbv2::SECTOR_SIZE != 0 {
-        if options.skip_padding {
-            outln!("Skipping sector padding. Data contents are not sector aligned.");
-        }
-    } else if options.append_signatures {
-        let kept = sbv2::sector_blocks(
-            data.get(data.len().saturating_sub(sbv2::SECTOR_SIZE)..)
-                .unwrap_or_default(),
-        )
-        .into_iter()
-        .take_while(Result::is_ok)
-        .count();
-        if kept == 0 {
-            outln!("No valid signature blocks found. Discarding --append-signatures and proceeding to sign the image afresh.");
-        } else {
-            outln!("{kept} valid signature block(s) already present in the signature sector.");
-        }
+        return Err(fatal(
+            "--keyfile: no signing key given (or pass --pub-key with --signature)",
+            "Signature Block generation failed.",
+        ));
     }
     let refs: Vec<&dyn Sbv2Signer> = signers.iter().map(|s| s.as_ref()).collect();
     let signed = sbv2::sign_image_owned(data, &refs, options).map_err(|e| match e {
@@ -512,13 +600,6 @@ fn sign_data(
         ),
         other => anyhow::Error::new(other),
     })?;
-    if signed.padded_by > 0 {
-        outln!(
-            "Padding data contents by {} bytes so signature sector aligns at sector boundary.",
-            signed.padded_by
-        );
-    }
-    outln!("{} signing key(s) found.", refs.len());
     match output {
         // A separate output file is derived data (it can be signed again):
         // temporary file + rename without the fsync of `write_atomic`,
@@ -559,20 +640,26 @@ fn verify_signature(
 ) -> anyhow::Result<ExitCode> {
     let key = load_public_key("--keyfile", keyfile)?;
     let image = read_file(datafile, "data file")?;
-    let outcomes = sbv2::verify_blocks(&image, &key, !skip_padding);
-    let outcomes = match outcomes {
-        Ok(o) => o,
-        Err(sbv2::VerifyError::NoValidSignature) => {
-            bail!(
-                "{}: checked all blocks; the signature could not be verified with the key {}",
-                datafile.display(),
-                keyfile.display()
-            )
+    let report = match sbv2::report_blocks(&image, &key, !skip_padding) {
+        Ok(report) => report,
+        Err(e @ sbv2::VerifyError::Size(_)) => {
+            return Err(fatal(
+                format!("{}: {e}", datafile.display()),
+                if skip_padding {
+                    "Invalid datafile. File too small (must be at least 4096 bytes)."
+                } else {
+                    "Invalid datafile. Data size should be non-zero & a multiple of 4096."
+                },
+            ));
         }
         Err(e) => return Err(anyhow::Error::new(e).context(datafile.display().to_string())),
     };
     if json {
-        let blocks: Vec<serde_json::Value> = outcomes
+        if report.mismatch.is_some() || !report.verified() {
+            return Err(verify_failure(&report, keyfile, datafile));
+        }
+        let blocks: Vec<serde_json::Value> = report
+            .outcomes
             .iter()
             .enumerate()
             .map(|(n, outcome)| match outcome {
@@ -591,7 +678,8 @@ fn verify_signature(
         );
         return Ok(ExitCode::SUCCESS);
     }
-    for (n, outcome) in outcomes.iter().enumerate() {
+    // espsecure reports each slot as it checks it, then fails.
+    for (n, outcome) in report.outcomes.iter().enumerate() {
         match outcome {
             BlockOutcome::Verified(s) => {
                 outln!("Signature block {n} is valid ({}).", scheme_family(*s));
@@ -607,7 +695,69 @@ fn verify_signature(
             _ => outln!("Signature block {n} invalid. Skipping."),
         }
     }
+    if let Some(m) = &report.mismatch {
+        outln!(
+            "Signature block {} is valid ({}).",
+            m.index,
+            scheme_family(m.scheme)
+        );
+    }
+    if report.mismatch.is_some() || !report.verified() {
+        return Err(verify_failure(&report, keyfile, datafile));
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Python's `repr()` of a bytes object (espsecure prints digests that way).
+fn py_bytes_repr(bytes: &[u8]) -> String {
+    // Python quotes with " when the bytes hold ' but no ".
+    let quote = if bytes.contains(&b'\'') && !bytes.contains(&b'"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut out = format!("b{quote}");
+    for &b in bytes {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            _ if char::from(b) == quote => {
+                out.push('\\');
+                out.push(quote);
+            }
+            b'\t' => out.push_str("\\t"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            0x20..=0x7e => out.push(char::from(b)),
+            _ => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    out.push(quote);
+    out
+}
+
+fn verify_failure(report: &sbv2::BlockReport, keyfile: &Path, datafile: &Path) -> anyhow::Error {
+    match &report.mismatch {
+        Some(m) => fatal(
+            format!(
+                "{}: signature block {} image digest does not match the actual image digest",
+                datafile.display(),
+                m.index
+            ),
+            format!(
+                "Signature block image digest does not match the actual image digest {}. Expected {}.",
+                py_bytes_repr(&m.actual),
+                py_bytes_repr(&m.stored)
+            ),
+        ),
+        None => fatal(
+            format!(
+                "{}: checked all blocks; the signature could not be verified with the key {}",
+                datafile.display(),
+                keyfile.display()
+            ),
+            "Checked all blocks. Signature could not be verified with the provided key.",
+        ),
+    }
 }
 
 fn hex_spaced(bytes: &[u8]) -> String {
@@ -618,15 +768,51 @@ fn hex_spaced(bytes: &[u8]) -> String {
         .join(" ")
 }
 
+fn print_block_info(info: &sbv2::BlockInfo) {
+    outln!(
+        "Signature block {} is valid ({}).",
+        info.index,
+        scheme_family(info.scheme)
+    );
+    outln!(
+        "Public key digest for block {}: {}",
+        info.index,
+        hex_spaced(&info.key_digest)
+    );
+}
+
 fn signature_info(datafile: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let image = read_file(datafile, "data file")?;
-    let infos = sbv2::signature_info(&image).with_context(|| datafile.display().to_string())?;
+    let infos = sbv2::signature_info(&image).map_err(|e| match e {
+        sbv2::VerifyError::Size(_) => fatal(
+            format!("{}: {e}", datafile.display()),
+            "Invalid datafile. Data size should be non-zero & a multiple of 4096.",
+        ),
+        other => anyhow::Error::new(other).context(datafile.display().to_string()),
+    })?;
     if let Some(bad) = infos.iter().find(|i| !i.image_digest_ok) {
-        bail!(
-            "{}: the image digest in signature block {} does not match the data",
-            datafile.display(),
-            bad.index
-        );
+        // espsecure reports the blocks before the bad one first.
+        if !json {
+            for info in infos.iter().take_while(|i| i.image_digest_ok) {
+                print_block_info(info);
+            }
+            outln!(
+                "Signature block {} is valid ({}).",
+                bad.index,
+                scheme_family(bad.scheme)
+            );
+        }
+        return Err(fatal(
+            format!(
+                "{}: the image digest in signature block {} does not match the data",
+                datafile.display(),
+                bad.index
+            ),
+            format!(
+                "Digest in signature block {} doesn't match the image digest.",
+                bad.index
+            ),
+        ));
     }
     if json {
         let blocks: Vec<serde_json::Value> = infos
@@ -643,16 +829,7 @@ fn signature_info(datafile: &Path, json: bool) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     for info in &infos {
-        outln!(
-            "Signature block {} is valid ({}).",
-            info.index,
-            scheme_family(info.scheme)
-        );
-        outln!(
-            "Public key digest for block {}: {}",
-            info.index,
-            hex_spaced(&info.key_digest)
-        );
+        print_block_info(info);
     }
     if infos.len() < sbv2::MAX_BLOCKS {
         outln!(
@@ -711,7 +888,7 @@ fn flash_crypt(args: &CryptArgs, input: &Path, direction: Direction) -> anyhow::
             );
         }
         if conf == 0 {
-            eprintln!("warning: setting FLASH_CRYPT_CONF to zero is not recommended");
+            eprintln!("WARNING: Setting FLASH_CRYPT_CONF to zero is not recommended.");
         }
         outln!(
             "{}",

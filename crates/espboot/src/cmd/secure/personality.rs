@@ -1,0 +1,479 @@
+//! `espsecure` through the multi-call link: espsecure 5.6.0's command line
+//! as scripts see it.
+//!
+//! espsecure is a rich-click group (`espsecure/__init__.py`, `cli()`): it
+//! prints the banner `espsecure v5.6.0` once the command name resolved,
+//! warns about deprecated spellings on stderr, renders usage errors as a
+//! rich "Error" panel 80 columns wide on stderr with exit status 2, and
+//! turns every `FatalError` into `ERROR: \nA fatal error occurred: <message>`
+//! with exit status 2 (`_main()`). This module reproduces that frame around
+//! the same command implementations `espboot secure` runs.
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{CommandFactory, FromArgMatches};
+
+/// espsecure's version line (`log.print(f"espsecure v{esptool.__version__}")`).
+const BANNER: &str = "espsecure v5.6.0";
+
+/// Width rich renders to when stderr is not a terminal (rich's default
+/// console width).
+const PANEL_WIDTH: usize = 80;
+
+/// Exit status of click usage errors and of espsecure's fatal errors.
+const EXIT_USAGE_OR_FATAL: u8 = 2;
+
+/// espsecure's commands and the positional arguments in their usage line
+/// (click upper-cases argument names and turns `-` into `_`).
+const COMMANDS: &[(&str, &str)] = &[
+    ("digest-secure-bootloader", " IMAGE"),
+    ("generate-signing-key", " KEYFILE"),
+    ("sign-data", " DATAFILE"),
+    ("verify-signature", " DATAFILE"),
+    ("extract-public-key", " PUBLIC_KEYFILE"),
+    ("digest-rsa-public-key", ""),
+    ("digest-sbv2-public-key", ""),
+    ("signature-info-v2", " DATAFILE"),
+    ("digest-private-key", " DIGEST_FILE"),
+    ("generate-flash-encryption-key", " KEY_FILE"),
+    ("decrypt-flash-data", " ENCRYPTED_FILE"),
+    ("encrypt-flash-data", " PLAINTEXT_FILE"),
+    ("generate-sdc-certificate", ""),
+    ("digest-sdc-public-key", ""),
+];
+
+/// Options espsecure still accepts in their underscore spelling, with a
+/// warning (`EspsecureGroup.DEPRECATED_OPTIONS`).
+const DEPRECATED_OPTIONS: &[(&str, &str)] = &[
+    ("--aes_xts", "--aes-xts"),
+    ("--flash_crypt_conf", "--flash-crypt-conf"),
+    ("--append_signatures", "--append-signatures"),
+];
+
+#[derive(Debug, clap::Parser)]
+#[command(name = "espsecure", disable_help_subcommand = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: super::Command,
+}
+
+/// Runs espsecure's command line (`argv[0]` is the tool's name).
+pub fn personality(argv: Vec<OsString>) -> ExitCode {
+    let mut args: Vec<OsString> = argv.into_iter().skip(1).collect();
+    // The group's only option is -h/--help; the first other word names
+    // the command.
+    let Some(first) = args.first().and_then(|a| a.to_str()).map(str::to_owned) else {
+        return group_help();
+    };
+    if first == "-h" || first == "--help" {
+        return group_help();
+    }
+    if first.starts_with('-') {
+        return usage_error(None, &format!("No such option '{first}'."));
+    }
+    let canonical = first.replace('_', "-");
+    let Some((command, _)) = COMMANDS.iter().find(|(name, _)| *name == canonical) else {
+        return usage_error(None, &format!("No such command '{first}'."));
+    };
+    if canonical != first {
+        eprintln!("WARNING: Deprecated: Command '{first}' is deprecated. Use '{command}' instead.");
+    }
+    if *command == "digest-rsa-public-key" {
+        eprintln!("DeprecationWarning: The command 'digest-rsa-public-key' is deprecated.");
+    }
+    // clap knows `digest-rsa-public-key` as an alias of its successor.
+    let command: &str = if *command == "digest-rsa-public-key" {
+        "digest-sbv2-public-key"
+    } else {
+        command
+    };
+    if let Some(slot) = args.first_mut() {
+        *slot = OsString::from(command);
+    }
+    let mut rest: Vec<OsString> = Vec::with_capacity(args.len());
+    for arg in args {
+        rest.push(replace_deprecated_option(arg));
+    }
+    outln!("{BANNER}");
+
+    let mut parser_argv = vec![OsString::from("espsecure")];
+    let rest_copy = rest.clone();
+    parser_argv.extend(rest);
+    let cmd = Cli::command();
+    let matches = match cmd.clone().try_get_matches_from(parser_argv) {
+        Ok(m) => m,
+        Err(err) => {
+            if err.kind() == ErrorKind::MissingRequiredArgument {
+                let missing = context_str(&err, ContextKind::InvalidArg).unwrap_or_default();
+                if !missing.starts_with("--") {
+                    if let Some(message) = unreadable_eaten_input(&cmd, command, &rest_copy) {
+                        return usage_error(Some(command), &message);
+                    }
+                }
+            }
+            return clap_error(&cmd, command, &err);
+        }
+    };
+    if let Some(message) = matches
+        .subcommand_matches(command)
+        .and_then(|sub| unreadable_input(&cmd, command, sub))
+    {
+        return usage_error(Some(command), &message);
+    }
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(err) => return clap_error(&cmd, command, &err),
+    };
+    match super::run(super::Args {
+        command: cli.command,
+    }) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("ERROR: \nA fatal error occurred: {}", fatal_message(&err));
+            ExitCode::from(EXIT_USAGE_OR_FATAL)
+        }
+    }
+}
+
+/// espsecure's wording of a failure: the reference text where the command
+/// recorded one, else espboot's own message.
+fn fatal_message(err: &anyhow::Error) -> String {
+    err.chain()
+        .find_map(|e| e.downcast_ref::<super::Fatal>())
+        .map_or_else(|| format!("{err:#}"), |f| f.espsecure().to_owned())
+}
+
+/// Rewrites `--aes_xts[=v]` to `--aes-xts[=v]` with espsecure's warning.
+fn replace_deprecated_option(arg: OsString) -> OsString {
+    let Some(text) = arg.to_str() else {
+        return arg;
+    };
+    let (name, value) = match text.split_once('=') {
+        Some((n, v)) => (n, Some(v)),
+        None => (text, None),
+    };
+    let Some((old, new)) = DEPRECATED_OPTIONS.iter().find(|(old, _)| *old == name) else {
+        return arg;
+    };
+    eprintln!("WARNING: Deprecated: Option '{old}' is deprecated. Use '{new}' instead.");
+    match value {
+        Some(v) => OsString::from(format!("{new}={v}")),
+        None => OsString::from(*new),
+    }
+}
+
+/// The group help (also shown for a bare `espsecure`, as click's
+/// `no_args_is_help` does). Deliberate difference: clap's layout, not
+/// rich-click's panels.
+fn group_help() -> ExitCode {
+    let mut cmd = Cli::command();
+    let _ = cmd.print_help();
+    ExitCode::SUCCESS
+}
+
+/// click's rendering of an option: `'--version' / '-v'`.
+fn click_option_name(cmd: &clap::Command, command: &str, long: &str) -> String {
+    let short = cmd
+        .find_subcommand(command)
+        .and_then(|sub| {
+            sub.get_arguments()
+                .find(|a| a.get_long() == Some(long.trim_start_matches("--")))
+        })
+        .and_then(clap::Arg::get_short);
+    match short {
+        Some(s) => format!("'{long}' / '-{s}'"),
+        None => format!("'{long}'"),
+    }
+}
+
+/// The values a choice option accepts, from its clap definition.
+fn choices(cmd: &clap::Command, command: &str, long: &str) -> Vec<String> {
+    cmd.find_subcommand(command)
+        .and_then(|sub| {
+            sub.get_arguments()
+                .find(|a| a.get_long() == Some(long.trim_start_matches("--")))
+        })
+        .map(|a| {
+            a.get_possible_values()
+                .iter()
+                .map(|v| v.get_name().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn context_str(err: &clap::Error, kind: ContextKind) -> Option<String> {
+    match err.get(kind)? {
+        ContextValue::String(s) => Some(s.clone()),
+        ContextValue::Strings(v) => v.first().cloned(),
+        _ => None,
+    }
+}
+
+/// Arguments espsecure declares as `click.File("rb")`/`("r")`: click opens
+/// them while parsing and reports a file it cannot open as a usage error.
+const INPUT_FILE_ARGS: &[&str] = &[
+    "keyfile",
+    "hsm_config",
+    "pub_key",
+    "signature",
+    "datafile",
+    "plaintext_file",
+    "encrypted_file",
+];
+
+/// click's message for the first input file (in declaration order) that
+/// cannot be opened.
+fn unreadable_input(cmd: &clap::Command, command: &str, sub: &clap::ArgMatches) -> Option<String> {
+    // generate-signing-key's KEYFILE is an output (`click.Path`).
+    if command == "generate-signing-key" {
+        return None;
+    }
+    let def = cmd.find_subcommand(command)?;
+    for arg in def.get_arguments() {
+        let id = arg.get_id().as_str();
+        if !INPUT_FILE_ARGS.contains(&id) {
+            continue;
+        }
+        let Ok(Some(values)) = sub.try_get_raw(id) else {
+            continue;
+        };
+        for value in values {
+            if let Err(e) = std::fs::File::open(value) {
+                let name = match arg.get_long() {
+                    Some(long) => click_option_name(cmd, command, &format!("--{long}")),
+                    None => format!("'{}'", id.to_uppercase()),
+                };
+                return Some(format!(
+                    "Invalid value for {name}: '{}': {}",
+                    value.to_string_lossy(),
+                    strerror(&e)
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// The C library's text for an I/O error (Python's `strerror`), without
+/// Rust's ` (os error N)` suffix.
+fn strerror(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" (os error ") {
+        Some(at) => text[..at].to_owned(),
+        None => text,
+    }
+}
+
+/// Raw-token scan for eat-all file options when clap stopped on a missing
+/// positional (click would have opened the eaten values first).
+fn unreadable_eaten_input(cmd: &clap::Command, command: &str, args: &[OsString]) -> Option<String> {
+    let def = cmd.find_subcommand(command)?;
+    let mut tokens = args.iter().skip(1).peekable();
+    while let Some(token) = tokens.next() {
+        let Some(text) = token.to_str() else { continue };
+        let Some(arg) = def.get_arguments().find(|a| {
+            a.get_long().is_some_and(|l| text == format!("--{l}"))
+                || a.get_short().is_some_and(|c| text == format!("-{c}"))
+        }) else {
+            continue;
+        };
+        if !INPUT_FILE_ARGS.contains(&arg.get_id().as_str()) {
+            continue;
+        }
+        while let Some(value) = tokens.next_if(|t| !t.to_string_lossy().starts_with('-')) {
+            if let Err(e) = std::fs::File::open(value) {
+                let long = format!("--{}", arg.get_long().unwrap_or_default());
+                return Some(format!(
+                    "Invalid value for {}: '{}': {}",
+                    click_option_name(cmd, command, &long),
+                    value.to_string_lossy(),
+                    strerror(&e)
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// Maps a clap parse error to click's message for the same mistake.
+fn clap_error(cmd: &clap::Command, command: &str, err: &clap::Error) -> ExitCode {
+    if matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = err.print();
+        return ExitCode::SUCCESS;
+    }
+    let arg = context_str(err, ContextKind::InvalidArg).unwrap_or_default();
+    // clap renders an option as `--version <VERSION>` and a positional as
+    // `<DATAFILE>`.
+    let long = arg
+        .split_whitespace()
+        .next()
+        .filter(|s| s.starts_with("--"))
+        .map(str::to_owned);
+    let message = match (err.kind(), &long) {
+        (ErrorKind::MissingRequiredArgument, Some(long)) => {
+            let name = click_option_name(cmd, command, long);
+            let choices = choices(cmd, command, long);
+            if choices.is_empty() {
+                format!("Missing option {name}.")
+            } else {
+                // click lists the choices one per line, tab-indented
+                // (rich expands the tab to 8 columns).
+                format!(
+                    "Missing option {name}. Choose from:\n        {},",
+                    choices.join(",\n        ")
+                )
+                .trim_end_matches(',')
+                .to_owned()
+            }
+        }
+        (ErrorKind::MissingRequiredArgument, None) => {
+            let name = arg
+                .trim_start_matches('<')
+                .trim_end_matches('>')
+                .replace('-', "_");
+            format!("Missing argument '{}'.", name.to_uppercase())
+        }
+        (ErrorKind::InvalidValue, Some(long)) => {
+            let name = click_option_name(cmd, command, long);
+            let value = context_str(err, ContextKind::InvalidValue).unwrap_or_default();
+            let choices = choices(cmd, command, long);
+            if choices.is_empty() {
+                format!("Invalid value for {name}: '{value}'.")
+            } else {
+                let quoted: Vec<String> = choices.iter().map(|c| format!("'{c}'")).collect();
+                format!(
+                    "Invalid value for {name}: '{value}' is not one of {}.",
+                    quoted.join(", ")
+                )
+            }
+        }
+        (ErrorKind::UnknownArgument, _) => {
+            let name = arg.split('=').next().unwrap_or_default().to_owned();
+            if name.starts_with('-') {
+                format!("No such option '{name}'.")
+            } else {
+                format!("Got unexpected extra argument ({name})")
+            }
+        }
+        _ => {
+            // Anything else: clap's own first line without its prefix.
+            let rendered = err.render().to_string();
+            rendered
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .trim_start_matches("error: ")
+                .to_owned()
+        }
+    };
+    usage_error(Some(command), &message)
+}
+
+/// Prints click's usage block and rich's Error panel on stderr, exit 2.
+fn usage_error(command: Option<&str>, message: &str) -> ExitCode {
+    eprint!("{}", render_usage_error(command, message));
+    ExitCode::from(EXIT_USAGE_OR_FATAL)
+}
+
+fn pad(line: &str) -> String {
+    let width = line.chars().count();
+    format!("{line}{}", " ".repeat(PANEL_WIDTH.saturating_sub(width)))
+}
+
+/// Greedy word wrap of one paragraph at `width` columns, splitting words
+/// longer than a line (rich's `fold` behaviour).
+fn wrap(paragraph: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    // Leading indentation is kept on the first line (click's choice list).
+    let indent_len = paragraph.len() - paragraph.trim_start_matches(' ').len();
+    line.push_str(&paragraph[..indent_len]);
+    for word in paragraph[indent_len..].split(' ') {
+        let line_len = line.chars().count();
+        let word_len = word.chars().count();
+        let sep = usize::from(line_len > indent_len);
+        if line_len + sep + word_len <= width {
+            if sep == 1 {
+                line.push(' ');
+            }
+            line.push_str(word);
+            continue;
+        }
+        if line_len > 0 {
+            lines.push(std::mem::take(&mut line));
+        }
+        let mut chars: Vec<char> = word.chars().collect();
+        while chars.len() > width {
+            let tail = chars.split_off(width);
+            lines.push(chars.into_iter().collect());
+            chars = tail;
+        }
+        line = chars.into_iter().collect();
+    }
+    lines.push(line);
+    lines
+}
+
+/// Text of a click usage error as rich-click renders it without a terminal.
+fn render_usage_error(command: Option<&str>, message: &str) -> String {
+    let (usage, try_help) = match command {
+        Some(cmd) => {
+            let positional = COMMANDS
+                .iter()
+                .find(|(name, _)| *name == cmd)
+                .map_or("", |(_, p)| p);
+            (
+                format!(" Usage: espsecure {cmd} [OPTIONS]{positional}"),
+                format!(" Try 'espsecure {cmd} -h' for help"),
+            )
+        }
+        None => (
+            " Usage: espsecure [OPTIONS] COMMAND [ARGS]...".to_owned(),
+            " Try 'espsecure -h' for help".to_owned(),
+        ),
+    };
+    let inner = PANEL_WIDTH - 4;
+    let mut out = String::new();
+    for line in ["", &usage, "", &try_help] {
+        out.push_str(&pad(line));
+        out.push('\n');
+    }
+    let title = "╭─ Error ";
+    out.push_str(title);
+    out.push_str(&"─".repeat(PANEL_WIDTH - title.chars().count() - 1));
+    out.push_str("╮\n");
+    for paragraph in message.split('\n') {
+        for line in wrap(paragraph, inner) {
+            let len = line.chars().count();
+            out.push_str("│ ");
+            out.push_str(&line);
+            out.push_str(&" ".repeat(inner.saturating_sub(len)));
+            out.push_str(" │\n");
+        }
+    }
+    out.push('╰');
+    out.push_str(&"─".repeat(PANEL_WIDTH - 2));
+    out.push_str("╯\n");
+    out.push_str(&pad(""));
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrap_splits_long_words_like_rich() {
+        let long = format!("'{}': x", "a".repeat(90));
+        let lines = wrap(&format!("Invalid value: {long}"), 76);
+        assert_eq!(lines.len(), 3);
+        assert!(lines.iter().all(|l| l.chars().count() <= 76));
+    }
+}

@@ -1,0 +1,317 @@
+//! The `espsecure` personality against espsecure 5.6.0 as scripts see it:
+//! one table of command lines, each run through the pinned tool (all rows
+//! in one Python process, through espsecure's `_main()`) and through a
+//! link named `espsecure` to the espboot binary under test, in two copies
+//! of the same fixture directory. Compared: exit status, stdout, stderr,
+//! and the bytes of every file the rows write (files named `rand_*` hold
+//! randomized output — keys, ECDSA/PSS signatures — and are instead
+//! cross-verified: ours by espsecure, espsecure's by ours).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Write;
+use std::path::Path;
+use std::process::Stdio;
+
+use crate::support::secure::pattern;
+use serde_json::Value;
+
+/// Runs each argv through `espsecure._main()` with captured stdout/stderr.
+const RUNNER: &str = r#"
+import io, json, sys
+import espsecure
+rows = json.load(sys.stdin)
+real_out, real_err = sys.stdout, sys.stderr
+res = []
+for argv in rows:
+    o, e = io.StringIO(), io.StringIO()
+    sys.stdout, sys.stderr = o, e
+    sys.argv = ["espsecure"] + argv
+    code = 0
+    try:
+        espsecure._main()
+    except SystemExit as x:
+        code = x.code if isinstance(x.code, int) else (0 if x.code is None else 1)
+    except BaseException:
+        import traceback; traceback.print_exc(); code = 1
+    finally:
+        sys.stdout, sys.stderr = real_out, real_err
+    res.append({"code": code, "stdout": o.getvalue(), "stderr": e.getvalue()})
+real_out.write("\n" + json.dumps(res))
+"#;
+
+/// One result: exit status, stdout, stderr.
+#[derive(Debug, PartialEq, Eq)]
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs `rows` through the pinned espsecure in `cwd`, in one process.
+fn reference_runs(cwd: &Path, rows: &[Vec<String>]) -> Option<Vec<Run>> {
+    crate::support::reference_tool("espsecure")?;
+    let python = crate::support::reference_bin_dir().join("python");
+    let mut child = std::process::Command::new(python)
+        .arg("-c")
+        .arg(RUNNER)
+        .current_dir(cwd)
+        .env("COLUMNS", "80")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the reference Python");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(serde_json::to_string(rows).unwrap().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "reference batch failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let json = text.rsplit('\n').next().unwrap();
+    let values: Vec<Value> = serde_json::from_str(json).unwrap();
+    Some(
+        values
+            .into_iter()
+            .map(|v| Run {
+                code: i32::try_from(v["code"].as_i64().unwrap()).unwrap(),
+                stdout: v["stdout"].as_str().unwrap().to_owned(),
+                stderr: v["stderr"].as_str().unwrap().to_owned(),
+            })
+            .collect(),
+    )
+}
+
+/// Runs one argv through the `espsecure` link in `cwd`.
+fn personality_run(link: &Path, cwd: &Path, argv: &[String]) -> Run {
+    let out = std::process::Command::new(link)
+        .args(argv)
+        .current_dir(cwd)
+        .output()
+        .expect("run the espsecure link");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+fn row(line: &str) -> Vec<String> {
+    line.split_whitespace().map(str::to_owned).collect()
+}
+
+/// The fixtures both sides start from: keys made by espsecure itself,
+/// deterministic data, and files signed by espsecure.
+const FIXTURE_ROWS: &[&str] = &[
+    "generate-signing-key -v 2 -s rsa3072 rsa.pem",
+    "generate-signing-key -v 2 -s ecdsa192 ec192.pem",
+    "generate-signing-key -v 2 -s ecdsa256 ec256.pem",
+    "generate-signing-key -v 2 -s ecdsa384 ec384.pem",
+    "generate-signing-key -v 2 -s ecdsa256 other.pem",
+    "extract-public-key -v 2 -k ec256.pem ec256.pub",
+    "sign-data -v 2 -k ec256.pem -o signed_ec256.bin data.bin",
+    "sign-data -v 2 -k rsa.pem ec384.pem -o signed_two.bin data.bin",
+];
+
+/// Every row: espsecure's commands and options, their error paths, and
+/// the deprecated spellings.
+const ROWS: &[&str] = &[
+    // Group-level errors.
+    "bogus",
+    "--foo",
+    // Usage errors of commands.
+    "sign-data data.bin",
+    "sign-data -v 3 data.bin",
+    "sign-data --bogus",
+    "sign-data -v 2 -k nofile data.bin",
+    "sign-data -v 2 -k ec256.pem data.bin nofile",
+    "verify-signature -v 2 -k ec256.pem",
+    "encrypt-flash-data -k fek32.bin -o enc.bin d4k.bin",
+    "encrypt-flash-data -k fek32.bin -a 0 d4k.bin",
+    "digest-sbv2-public-key -k ec256.pem",
+    "signature-info-v2 nofile",
+    "generate-signing-key -v 2 -s ecdsa999 x.pem",
+    // Signing (randomized output: cross-verified below).
+    "sign-data -v 2 -k rsa.pem -o rand_rsa.bin data.bin",
+    "sign_data -v 2 -k ec256.pem -o rand_ec256.bin data.bin",
+    "sign-data -v 2 -k ec192.pem --skip-padding -o rand_skip.bin data.bin",
+    "sign-data -v 2 -k ec256.pem rsa.pem ec384.pem -o rand_three.bin data.bin",
+    "sign-data -v 2 -a -k ec384.pem -o rand_app.bin signed_ec256.bin",
+    "sign-data -v 2 --append_signatures -k rsa.pem -o rand_app2.bin signed_ec256.bin",
+    "sign-data -v 2 -a -k ec384.pem -o rand_app3.bin data.bin",
+    "sign-data -v 2 -k ec256.pem rsa.pem ec384.pem other.pem -o x.bin data.bin",
+    "sign-data -v 2 --pub-key ec256.pub -o x.bin d4k.bin",
+    // Verification.
+    "verify-signature -v 2 -k ec256.pem signed_ec256.bin",
+    "verify-signature -v 2 -k ec256.pub signed_ec256.bin",
+    "verify-signature -v 2 -k other.pem signed_ec256.bin",
+    "verify_signature -v 2 -k ec256.pem signed_ec256.bin",
+    "verify-signature -v 2 -k ec256.pem data.bin",
+    "verify-signature -v 2 -k ec256.pem --skip-padding small.bin",
+    "verify-signature -v 2 -k ec256.pem tampered.bin",
+    "verify-signature -v 2 -k ec256.pem rand_ec256.bin",
+    "verify-signature -v 2 -k ec192.pem --skip-padding rand_skip.bin",
+    // Keys and digests (deterministic).
+    "extract-public-key -v 2 -k rsa.pem rsa.pub",
+    "extract_public_key -v 2 -k ec384.pem ec384.pub",
+    "extract-public-key -v 2 -k ec256.pem ec256.pem",
+    "digest-sbv2-public-key -k rsa.pem -o dig_rsa.bin",
+    "digest-sbv2-public-key -k ec256.pub -o dig_ec256.bin",
+    "digest_sbv2_public_key -k ec192.pem -o dig_ec192.bin",
+    "digest-rsa-public-key -k rsa.pem -o dig_rsa2.bin",
+    "digest-sbv2-public-key -k rsa.pem -o rsa.pem",
+    "generate-signing-key -v 2 -s ecdsa256 ec256.pem",
+    "generate-signing-key -v 2 -s ecdsa384 rand_gen.pem",
+    // signature-info-v2.
+    "signature-info-v2 signed_ec256.bin",
+    "signature-info-v2 signed_two.bin",
+    "signature_info_v2 rand_three.bin",
+    "signature-info-v2 data.bin",
+    "signature-info-v2 tampered.bin",
+    // Flash encryption (ESP32 algorithm and XTS-AES are deterministic).
+    "generate-flash-encryption-key rand_fek.bin",
+    "generate-flash-encryption-key -l 512 rand_fek512.bin",
+    "generate_flash_encryption_key --keylen 128 rand_fek128.bin",
+    "encrypt-flash-data -k fek32.bin -a 0x10000 -o enc32.bin d4k.bin",
+    "encrypt-flash-data -k fek24.bin -a 0x1000 -o enc24.bin d4k.bin",
+    "encrypt-flash-data -k fek32.bin -a 0x10000 --flash-crypt-conf 0x3 -o enc_conf.bin d4k.bin",
+    "encrypt-flash-data -k fek32.bin -a 0x10000 --flash_crypt_conf 0 -o enc_conf0.bin d4k.bin",
+    "encrypt-flash-data -k fek64.bin -a 0x20000 --aes-xts -o xts64.bin d4k.bin",
+    "encrypt_flash_data -k fek32.bin -a 0x20000 -x -o xts32.bin d4k.bin",
+    "encrypt-flash-data -k fek16.bin -a 0x20000 --aes_xts -o xts16.bin d4k.bin",
+    "decrypt-flash-data -k fek32.bin -a 0x10000 -o dec32.bin enc32.bin",
+    "decrypt-flash-data -k fek64.bin -a 0x20000 --aes-xts -o dec64.bin xts64.bin",
+    "decrypt_flash_data -k fek16.bin -a 0x20000 -x -o dec16.bin xts16.bin",
+    "encrypt-flash-data -k fek32.bin -a 0 -o d4k.bin d4k.bin",
+];
+
+/// Writes the deterministic inputs both sides share.
+fn write_inputs(dir: &Path) {
+    let data = pattern(5000, 1);
+    std::fs::write(dir.join("data.bin"), &data).unwrap();
+    std::fs::write(dir.join("d4k.bin"), pattern(4096, 2)).unwrap();
+    std::fs::write(dir.join("small.bin"), pattern(100, 3)).unwrap();
+    for (name, len) in [
+        ("fek16.bin", 16),
+        ("fek24.bin", 24),
+        ("fek32.bin", 32),
+        ("fek64.bin", 64),
+    ] {
+        std::fs::write(dir.join(name), pattern(len, len as u32)).unwrap();
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+}
+
+#[test]
+fn espsecure_personality_matches_espsecure_row_by_row() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fixtures = tmp.path().join("fixtures");
+    std::fs::create_dir_all(&fixtures).unwrap();
+    write_inputs(&fixtures);
+    let setup: Vec<Vec<String>> = FIXTURE_ROWS.iter().map(|l| row(l)).collect();
+    let Some(runs) = reference_runs(&fixtures, &setup) else {
+        return;
+    };
+    for (line, run) in FIXTURE_ROWS.iter().zip(&runs) {
+        assert_eq!(run.code, 0, "fixture `{line}` failed: {run:?}");
+    }
+    // A file whose first data byte changed after signing.
+    let mut tampered = std::fs::read(fixtures.join("signed_ec256.bin")).unwrap();
+    tampered[7] ^= 0x01;
+    std::fs::write(fixtures.join("tampered.bin"), tampered).unwrap();
+
+    let ref_dir = tmp.path().join("ref");
+    let our_dir = tmp.path().join("our");
+    copy_dir(&fixtures, &ref_dir);
+    copy_dir(&fixtures, &our_dir);
+    let link = tmp.path().join("espsecure");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_espboot"), &link).unwrap();
+
+    let rows: Vec<Vec<String>> = ROWS.iter().map(|l| row(l)).collect();
+    let theirs = reference_runs(&ref_dir, &rows).unwrap();
+    let mut failures = Vec::new();
+    for ((line, argv), reference) in ROWS.iter().zip(&rows).zip(&theirs) {
+        let ours = personality_run(&link, &our_dir, argv);
+        if ours != *reference {
+            failures.push(format!(
+                "`espsecure {line}`\n--- espsecure: exit {}\n{}{}\n--- personality: exit {}\n{}{}",
+                reference.code,
+                reference.stdout,
+                reference.stderr,
+                ours.code,
+                ours.stdout,
+                ours.stderr
+            ));
+        }
+    }
+
+    // Every file written: same names; same bytes unless randomized.
+    let names = |dir: &Path| {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        v.sort();
+        v
+    };
+    let (ref_names, our_names) = (names(&ref_dir), names(&our_dir));
+    if ref_names != our_names {
+        failures.push(format!(
+            "files written differ: espsecure {ref_names:?}, personality {our_names:?}"
+        ));
+    }
+    for name in ref_names.iter().filter(|n| our_names.contains(n)) {
+        let a = std::fs::read(ref_dir.join(name)).unwrap();
+        let b = std::fs::read(our_dir.join(name)).unwrap();
+        if name.starts_with("rand_") {
+            assert_eq!(a.len(), b.len(), "{name}: lengths differ");
+        } else if a != b {
+            failures.push(format!("{name}: bytes differ"));
+        }
+    }
+
+    // Randomized signatures cross-verify: ours with espsecure, theirs with
+    // the personality.
+    let cross = [
+        "verify-signature -v 2 -k rsa.pem rand_rsa.bin",
+        "verify-signature -v 2 -k ec256.pem rand_ec256.bin",
+        "verify-signature -v 2 -k ec192.pem --skip-padding rand_skip.bin",
+        "verify-signature -v 2 -k rsa.pem rand_app2.bin",
+        "verify-signature -v 2 -k ec384.pem rand_app.bin",
+    ];
+    let cross_rows: Vec<Vec<String>> = cross.iter().map(|l| row(l)).collect();
+    let by_espsecure = reference_runs(&our_dir, &cross_rows).unwrap();
+    for ((line, argv), theirs_on_ours) in cross.iter().zip(&cross_rows).zip(&by_espsecure) {
+        if theirs_on_ours.code != 0 {
+            failures.push(format!(
+                "espsecure rejects our `{line}` output: {theirs_on_ours:?}"
+            ));
+        }
+        let ours_on_theirs = personality_run(&link, &ref_dir, argv);
+        if ours_on_theirs.code != 0 {
+            failures.push(format!(
+                "the personality rejects espsecure's `{line}` output: {ours_on_theirs:?}"
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} rows differ:\n\n{}",
+        failures.len(),
+        ROWS.len(),
+        failures.join("\n\n")
+    );
+}

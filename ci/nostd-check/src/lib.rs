@@ -2,10 +2,30 @@
 //! Cargo.toml). The exported functions keep the linker from discarding the
 //! code paths a bootloader would use.
 #![no_std]
-// `no_mangle` (exported C symbols) is the only unsafe attribute here.
+// `no_mangle` (exported C symbols) and the allocator are the only unsafe
+// code here.
 #![deny(unsafe_code)]
 
+extern crate alloc;
+
+use core::alloc::{GlobalAlloc, Layout};
 use core::panic::PanicInfo;
+
+/// esp-rom-protocol needs `alloc`; a device supplies its own allocator.
+/// This one always fails, which is enough to prove the crate links without
+/// std (an allocation failure would call the default error handler).
+struct NoHeap;
+
+#[allow(unsafe_code)]
+unsafe impl GlobalAlloc for NoHeap {
+    unsafe fn alloc(&self, _: Layout) -> *mut u8 {
+        core::ptr::null_mut()
+    }
+    unsafe fn dealloc(&self, _: *mut u8, _: Layout) {}
+}
+
+#[global_allocator]
+static HEAP: NoHeap = NoHeap;
 
 /// 1 when the 32 bytes hold a valid MCUboot image header.
 #[allow(unsafe_code)]
@@ -30,6 +50,13 @@ pub extern "C" fn nostd_check_int(text: &[u8; 16]) -> i64 {
 #[no_mangle]
 pub extern "C" fn nostd_check_boot_response_size() -> usize {
     core::mem::size_of::<mcuboot_boot::BootResponse>()
+}
+
+/// 1 when the 64 bytes parse as a ROM loader request frame (esp-rom-protocol).
+#[allow(unsafe_code)]
+#[no_mangle]
+pub extern "C" fn nostd_check_rom_request(frame: &[u8; 64]) -> i32 {
+    i32::from(esp_rom_protocol::command::Request::parse(frame).is_ok())
 }
 
 #[panic_handler]

@@ -67,6 +67,28 @@ impl Fixture {
             .map_err(flash("installing image"))
     }
 
+    /// Image 0's `current` image in its primary slot and `upgrade` staged
+    /// in its secondary slot (at [`upgrade_offset`](Self::upgrade_offset)),
+    /// as imgtool `--pad` writes it, and with `--confirm` (a permanent
+    /// upgrade) when `permanent` and the strategy swaps.
+    pub fn stage_upgrade(
+        &mut self,
+        current: Vec<u8>,
+        upgrade: Vec<u8>,
+        permanent: bool,
+    ) -> Result<(), ScenarioError> {
+        let slots = self.setup.images[0];
+        self.install(slots.primary, 0, &current)?;
+        self.install(slots.secondary, self.upgrade_offset(0), &upgrade)?;
+        self.mark_magic(slots.secondary)?;
+        if permanent && is_swap(&self.setup) {
+            self.mark_image_ok(slots.secondary)?;
+        }
+        self.primaries.push(current);
+        self.upgrades.push(Some(upgrade));
+        Ok(())
+    }
+
     /// imgtool `--pad`: the trailer magic at the end of `area`.
     pub fn mark_magic(&mut self, area: Area) -> Result<(), ScenarioError> {
         let a = self.setup.max_align;

@@ -65,13 +65,7 @@ pub(super) fn upgrade_fixture_with(
     let a = maker.make(&ImageSpec::new(1, PRIMARY_PAYLOAD, "0.0.1+0"))?;
     let mut b = maker.make(&ImageSpec::new(2, UPGRADE_PAYLOAD, "1.0.1+1"))?;
     tamper(&mut b);
-    let slots = fx.setup.images[0];
-    fx.install(slots.primary, 0, &a)?;
-    let off = fx.upgrade_offset(0);
-    fx.install(slots.secondary, off, &b)?;
-    fx.mark_magic(slots.secondary)?;
-    fx.primaries.push(a);
-    fx.upgrades.push(Some(b));
+    fx.stage_upgrade(a, b, false)?;
     Ok(fx)
 }
 
@@ -459,16 +453,7 @@ pub fn downgrade_prevention(
     };
     let a = maker.make(&cur)?;
     let b = maker.make(&new)?;
-    let slots = fx.setup.images[0];
-    fx.install(slots.primary, 0, &a)?;
-    let off = fx.upgrade_offset(0);
-    fx.install(slots.secondary, off, &b)?;
-    fx.mark_magic(slots.secondary)?;
-    if is_swap(&fx.setup) {
-        fx.mark_image_ok(slots.secondary)?;
-    }
-    fx.primaries.push(a);
-    fx.upgrades.push(Some(b));
+    fx.stage_upgrade(a, b, true)?;
     fx.boot()?;
     if policy == DowngradePrevention::SecurityCounter
         && fx.setup.strategy == UpgradeStrategy::OverwriteOnly
@@ -503,16 +488,7 @@ pub fn downgrade_equal_allowed(
     new.security_counter = Some(7);
     let a = maker.make(&cur)?;
     let b = maker.make(&new)?;
-    let slots = fx.setup.images[0];
-    fx.install(slots.primary, 0, &a)?;
-    let off = fx.upgrade_offset(0);
-    fx.install(slots.secondary, off, &b)?;
-    fx.mark_magic(slots.secondary)?;
-    if is_swap(&fx.setup) {
-        fx.mark_image_ok(slots.secondary)?;
-    }
-    fx.primaries.push(a);
-    fx.upgrades.push(Some(b));
+    fx.stage_upgrade(a, b, true)?;
     fx.boot()?;
     expect(
         all_primaries(&fx, true),

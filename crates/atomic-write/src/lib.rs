@@ -368,6 +368,23 @@ impl AtomicFile {
             .map_err(|e| write_error(e.into_error()))?;
         tmp.file.persist(&path).map_err(write_error)
     }
+
+    /// [`commit`](Self::commit), flushing the file to disk (`fsync`) before
+    /// the rename, as [`write_atomic`] does: for an output that replaces
+    /// its own input, which cannot be regenerated.
+    pub fn commit_synced(self) -> Result<(), WriteError> {
+        let path = self.path;
+        let write_error = |source| WriteError::Write {
+            path: path.clone(),
+            source,
+        };
+        let tmp = self
+            .tmp
+            .into_inner()
+            .map_err(|e| write_error(e.into_error()))?;
+        tmp.file.file().sync_all().map_err(write_error)?;
+        tmp.file.persist(&path).map_err(write_error)
+    }
 }
 
 impl Write for AtomicFile {

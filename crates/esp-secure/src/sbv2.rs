@@ -369,82 +369,220 @@ pub struct SignedImage {
 /// 0xFF to 4 KiB (unless `skip_padding`), or with `append_signatures` on an
 /// aligned image keeps the existing valid blocks and re-signs the data
 /// before the old sector; then one block per signer, in order, and 0xFF
-/// filler to the end of the sector.
+/// filler to the end of the sector. In memory; [`sign_stream`] does the
+/// same from a reader to a writer.
 pub fn sign_image(
     image: &[u8],
     signers: &[&dyn Sbv2Signer],
     options: SignOptions,
 ) -> Result<SignedImage, SignError> {
-    let mut bytes = Vec::with_capacity(image.len() + 2 * SECTOR_SIZE);
-    bytes.extend_from_slice(image);
-    sign_image_owned(bytes, signers, options)
-}
-
-/// [`sign_image`] taking the image by value: pads it and appends the
-/// signature sector in place, so a large image is not copied (the
-/// `sign-data` path; give `image` `2 * SECTOR_SIZE` spare capacity to
-/// avoid a reallocation).
-pub fn sign_image_owned(
-    mut bytes: Vec<u8>,
-    signers: &[&dyn Sbv2Signer],
-    options: SignOptions,
-) -> Result<SignedImage, SignError> {
-    if signers.is_empty() {
-        return Err(SignError::NoSigners);
-    }
-    let mut padded_by = 0;
-    let mut kept: Vec<SignatureBlock> = Vec::new();
-    if !bytes.len().is_multiple_of(SECTOR_SIZE) {
-        if !options.skip_padding {
-            padded_by = SECTOR_SIZE - bytes.len() % SECTOR_SIZE;
-        }
-    } else if options.append_signatures && bytes.len() >= SECTOR_SIZE {
-        let sector = &bytes[bytes.len() - SECTOR_SIZE..];
-        for slot in sector.chunks_exact(SIG_BLOCK_SIZE).take(MAX_BLOCKS) {
-            match SignatureBlock::parse(slot) {
-                Ok(block) => kept.push(block),
-                Err(_) => break,
-            }
-        }
-        if !kept.is_empty() {
-            // Re-sign the data before the old sector.
-            bytes.truncate(bytes.len() - SECTOR_SIZE);
-        }
-    }
-    if kept.len() + signers.len() > MAX_BLOCKS {
-        return Err(SignError::TooManyBlocks {
-            free: MAX_BLOCKS - kept.len(),
-            requested: signers.len(),
-        });
-    }
-    bytes.resize(bytes.len() + padded_by, 0xFF);
+    let tail = &image[image.len().saturating_sub(SECTOR_SIZE)..];
+    let layout = SignPlan::decide(image.len(), tail, signers, options)?;
+    let data = if layout.kept.is_empty() {
+        image
+    } else {
+        &image[..image.len() - SECTOR_SIZE]
+    };
+    let mut bytes = Vec::with_capacity(data.len() + layout.padded_by + SECTOR_SIZE);
+    bytes.extend_from_slice(data);
+    bytes.resize(bytes.len() + layout.padded_by, 0xFF);
+    let mut hashes = Hashes::for_signers(signers);
+    hashes.update(&bytes);
     let data_len = bytes.len();
-    let mut digests: [Option<Vec<u8>>; 2] = [None, None];
-    let mut sector = Vec::with_capacity(SECTOR_SIZE);
-    for block in &kept {
-        sector.extend_from_slice(block.as_bytes());
-    }
-    for (index, signer) in signers.iter().enumerate() {
-        let key = signer.public_key();
-        let scheme = key.scheme();
-        let slot = usize::from(scheme == SigningScheme::Ecdsa384);
-        let digest = digests[slot]
-            .get_or_insert_with(|| scheme.image_digest(&bytes))
-            .clone();
-        let bad = || SignError::BadSignature { index, scheme };
-        let signature = signer.sign_prehash(&digest).map_err(|_| bad())?;
-        key.verify_prehash(&digest, &signature).map_err(|_| bad())?;
-        sector.extend_from_slice(SignatureBlock::new(&digest, &key, &signature).as_bytes());
-    }
-    sector.resize(SECTOR_SIZE, 0xFF);
-    bytes.extend_from_slice(&sector);
+    bytes.extend_from_slice(&layout.sector(hashes, signers)?);
     Ok(SignedImage {
         bytes,
         data_len,
-        padded_by,
-        kept_blocks: kept.len(),
-        total_blocks: kept.len() + signers.len(),
+        padded_by: layout.padded_by,
+        kept_blocks: layout.kept.len(),
+        total_blocks: layout.kept.len() + signers.len(),
     })
+}
+
+/// What [`sign_stream`] wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignSummary {
+    /// Length of the signed data (before the signature sector).
+    pub data_len: usize,
+    /// 0xFF bytes added to reach a 4 KiB boundary.
+    pub padded_by: usize,
+    /// Valid blocks kept from the input (with `append_signatures`).
+    pub kept_blocks: usize,
+    /// Blocks in the sector now.
+    pub total_blocks: usize,
+}
+
+/// Why [`sign_stream`] failed. The output is incomplete in every case:
+/// write it to a temporary file that is discarded on error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SignStreamError {
+    /// Reading the data failed.
+    #[error("reading the data: {0}")]
+    Read(#[source] std::io::Error),
+    /// Writing the signed image failed.
+    #[error("writing the signed image: {0}")]
+    Write(#[source] std::io::Error),
+    /// Signing failed.
+    #[error(transparent)]
+    Sign(#[from] SignError),
+}
+
+/// How much [`sign_stream`] reads at a time.
+const STREAM_CHUNK: usize = 1 << 20;
+
+/// [`sign_image`] from `input` to `output`, in constant memory: the data
+/// is hashed and written as it is read, then the padding and the signature
+/// sector follow. The last 4 KiB read are held back until the end, since
+/// with `append_signatures` they may be the old signature sector rather
+/// than data.
+pub fn sign_stream(
+    mut input: impl std::io::Read,
+    output: &mut impl std::io::Write,
+    signers: &[&dyn Sbv2Signer],
+    options: SignOptions,
+) -> Result<SignSummary, SignStreamError> {
+    if signers.is_empty() {
+        return Err(SignError::NoSigners.into());
+    }
+    let mut hashes = Hashes::for_signers(signers);
+    let mut data_len = 0;
+    let mut feed = |bytes: &[u8], hashes: &mut Hashes| {
+        hashes.update(bytes);
+        data_len += bytes.len();
+        output.write_all(bytes).map_err(SignStreamError::Write)
+    };
+    let mut buf = vec![0u8; STREAM_CHUNK + SECTOR_SIZE];
+    let mut held = 0;
+    let mut streamed = 0;
+    loop {
+        let n = match input.read(&mut buf[held..]) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(SignStreamError::Read(e)),
+        };
+        held += n;
+        if held > SECTOR_SIZE {
+            let ready = held - SECTOR_SIZE;
+            feed(&buf[..ready], &mut hashes)?;
+            streamed += ready;
+            buf.copy_within(ready..held, 0);
+            held = SECTOR_SIZE;
+        }
+    }
+    let tail = &buf[..held];
+    let layout = SignPlan::decide(streamed + held, tail, signers, options)?;
+    if layout.kept.is_empty() {
+        feed(tail, &mut hashes)?;
+    }
+    feed(&[0xFF; SECTOR_SIZE][..layout.padded_by], &mut hashes)?;
+    let sector = layout.sector(hashes, signers)?;
+    output.write_all(&sector).map_err(SignStreamError::Write)?;
+    Ok(SignSummary {
+        data_len,
+        padded_by: layout.padded_by,
+        kept_blocks: layout.kept.len(),
+        total_blocks: layout.kept.len() + signers.len(),
+    })
+}
+
+/// How an input of a given length is signed: the padding it gets and the
+/// blocks kept from its old signature sector.
+struct SignPlan {
+    padded_by: usize,
+    kept: Vec<SignatureBlock>,
+}
+
+impl SignPlan {
+    /// For an input of `len` bytes ending in `tail` (its last sector, or
+    /// all of it when shorter).
+    fn decide(
+        len: usize,
+        tail: &[u8],
+        signers: &[&dyn Sbv2Signer],
+        options: SignOptions,
+    ) -> Result<Self, SignError> {
+        if signers.is_empty() {
+            return Err(SignError::NoSigners);
+        }
+        let mut layout = SignPlan {
+            padded_by: 0,
+            kept: Vec::new(),
+        };
+        if !len.is_multiple_of(SECTOR_SIZE) {
+            if !options.skip_padding {
+                layout.padded_by = SECTOR_SIZE - len % SECTOR_SIZE;
+            }
+        } else if options.append_signatures && len >= SECTOR_SIZE {
+            for slot in tail.chunks_exact(SIG_BLOCK_SIZE).take(MAX_BLOCKS) {
+                match SignatureBlock::parse(slot) {
+                    Ok(block) => layout.kept.push(block),
+                    Err(_) => break,
+                }
+            }
+        }
+        if layout.kept.len() + signers.len() > MAX_BLOCKS {
+            return Err(SignError::TooManyBlocks {
+                free: MAX_BLOCKS - layout.kept.len(),
+                requested: signers.len(),
+            });
+        }
+        Ok(layout)
+    }
+
+    /// The new signature sector: the kept blocks, one block per signer over
+    /// the data's digest, 0xFF filler.
+    fn sector(&self, hashes: Hashes, signers: &[&dyn Sbv2Signer]) -> Result<Vec<u8>, SignError> {
+        let sha256 = hashes.sha256.map(|h| h.finalize().to_vec());
+        let sha384 = hashes.sha384.map(|h| h.finalize().to_vec());
+        let mut sector = Vec::with_capacity(SECTOR_SIZE);
+        for block in &self.kept {
+            sector.extend_from_slice(block.as_bytes());
+        }
+        for (index, signer) in signers.iter().enumerate() {
+            let key = signer.public_key();
+            let scheme = key.scheme();
+            let bad = || SignError::BadSignature { index, scheme };
+            let digest = if scheme == SigningScheme::Ecdsa384 {
+                sha384.as_deref()
+            } else {
+                sha256.as_deref()
+            }
+            .ok_or_else(bad)?;
+            let signature = signer.sign_prehash(digest).map_err(|_| bad())?;
+            key.verify_prehash(digest, &signature).map_err(|_| bad())?;
+            sector.extend_from_slice(SignatureBlock::new(digest, &key, &signature).as_bytes());
+        }
+        sector.resize(SECTOR_SIZE, 0xFF);
+        Ok(sector)
+    }
+}
+
+/// The data's digests, only those the signers' schemes need (SHA-384 for
+/// P-384, SHA-256 for the others).
+struct Hashes {
+    sha256: Option<Sha256>,
+    sha384: Option<sha2::Sha384>,
+}
+
+impl Hashes {
+    fn for_signers(signers: &[&dyn Sbv2Signer]) -> Self {
+        let p384 = |s: &&dyn Sbv2Signer| s.public_key().scheme() == SigningScheme::Ecdsa384;
+        Hashes {
+            sha256: signers.iter().any(|s| !p384(s)).then(Sha256::new),
+            sha384: signers.iter().any(p384).then(sha2::Sha384::new),
+        }
+    }
+
+    fn update(&mut self, bytes: &[u8]) {
+        if let Some(h) = &mut self.sha256 {
+            h.update(bytes);
+        }
+        if let Some(h) = &mut self.sha384 {
+            h.update(bytes);
+        }
+    }
 }
 
 /// Splits a signed image into signed data and its 4 KiB signature sector.
@@ -705,51 +843,139 @@ mod tests {
         ));
     }
 
-    /// Signing in place (the CLI's path) appends and re-signs exactly as
-    /// the borrowing form: same data, padding, kept blocks and digests.
+    /// A reader that hands out at most `step` bytes per read, so the
+    /// stream's hold-back of the last sector meets every split.
+    struct Trickle<'a> {
+        data: &'a [u8],
+        step: usize,
+    }
+
+    impl std::io::Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.step.min(buf.len()).min(self.data.len());
+            buf[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    /// The streaming signer (the CLI's path) pads, keeps blocks and signs
+    /// exactly as the in-memory one: same data, padding, kept blocks and
+    /// digests, across sector and read-chunk boundaries and short reads.
     #[test]
-    fn sign_image_owned_matches_sign_image_aligned_unaligned_and_appending() {
+    fn sign_stream_matches_sign_image_across_lengths_options_and_short_reads() {
         let keys = keys();
         let one: Vec<&dyn Sbv2Signer> = vec![&keys[1]];
-        let two: Vec<&dyn Sbv2Signer> = vec![&keys[2]];
+        let mixed: Vec<&dyn Sbv2Signer> = vec![&keys[2], &keys[0]];
         let append = SignOptions {
             append_signatures: true,
             skip_padding: false,
         };
-        let aligned: Vec<u8> = (0..8192u32).map(|i| (i * 7) as u8).collect();
-        let unaligned = aligned[..5000].to_vec();
-        let first = sign_image(&aligned, &one, SignOptions::default()).unwrap();
-        for (image, signers, options) in [
-            (&aligned, &one, SignOptions::default()),
-            (&unaligned, &one, SignOptions::default()),
-            (&first.bytes, &two, append),
+        let skip = SignOptions {
+            append_signatures: false,
+            skip_padding: true,
+        };
+        let bytes = |len: usize| -> Vec<u8> { (0..len).map(|i| (i * 7 + i / 251) as u8).collect() };
+        let signed_once = sign_image(&bytes(8192), &one, SignOptions::default())
+            .unwrap()
+            .bytes;
+        let chunk = STREAM_CHUNK + SECTOR_SIZE;
+        let mut cases: Vec<(Vec<u8>, &Vec<&dyn Sbv2Signer>, SignOptions)> = Vec::new();
+        for len in [
+            0,
+            1,
+            4095,
+            4096,
+            4097,
+            8192,
+            chunk - 1,
+            chunk,
+            chunk + 1,
+            2 * chunk + 100,
         ] {
-            let borrowed = sign_image(image, signers, options).unwrap();
-            let owned = sign_image_owned(image.clone(), signers, options).unwrap();
-            assert_eq!(owned.data_len, borrowed.data_len);
-            assert_eq!(owned.padded_by, borrowed.padded_by);
-            assert_eq!(owned.kept_blocks, borrowed.kept_blocks);
-            assert_eq!(owned.total_blocks, borrowed.total_blocks);
-            assert_eq!(owned.bytes.len(), borrowed.bytes.len());
-            assert_eq!(
-                owned.bytes[..owned.data_len],
-                borrowed.bytes[..borrowed.data_len]
-            );
-            let (ours, theirs) = (
-                signature_info(&owned.bytes).unwrap(),
-                signature_info(&borrowed.bytes).unwrap(),
-            );
-            assert_eq!(
-                ours.iter().map(|i| i.key_digest).collect::<Vec<_>>(),
-                theirs.iter().map(|i| i.key_digest).collect::<Vec<_>>()
-            );
-            for key in [&keys[1], &keys[2]] {
-                let verify = |bytes: &[u8]| {
-                    verify_blocks(bytes, &key.public_key(), true).map_err(|e| e.to_string())
+            cases.push((bytes(len), &one, SignOptions::default()));
+        }
+        cases.push((bytes(5000), &mixed, SignOptions::default()));
+        cases.push((bytes(5000), &one, skip));
+        cases.push((signed_once.clone(), &one, append));
+        cases.push((signed_once, &mixed, append));
+        for (image, signers, options) in &cases {
+            let memory = sign_image(image, signers, *options).unwrap();
+            for step in [usize::MAX, 4095, 1000] {
+                let mut out = Vec::new();
+                let input = Trickle { data: image, step };
+                let summary = sign_stream(input, &mut out, signers, *options).unwrap();
+                let what = format!("len {} step {step} {options:?}", image.len());
+                assert_eq!(summary.data_len, memory.data_len, "{what}");
+                assert_eq!(summary.padded_by, memory.padded_by, "{what}");
+                assert_eq!(summary.kept_blocks, memory.kept_blocks, "{what}");
+                assert_eq!(summary.total_blocks, memory.total_blocks, "{what}");
+                assert_eq!(out.len(), memory.bytes.len(), "{what}");
+                assert_eq!(
+                    out[..summary.data_len],
+                    memory.bytes[..memory.data_len],
+                    "{what}"
+                );
+                let sector = |b: &[u8]| -> Vec<_> {
+                    sector_blocks(&b[b.len() - SECTOR_SIZE..])
+                        .into_iter()
+                        .map(|b| b.map(|b| (b.image_digest().to_vec(), b.key_digest())).ok())
+                        .collect()
                 };
-                assert_eq!(verify(&owned.bytes), verify(&borrowed.bytes));
+                assert_eq!(sector(&out), sector(&memory.bytes), "{what}");
+                for key in &keys {
+                    let verify = |bytes: &[u8]| {
+                        verify_blocks(bytes, &key.public_key(), !options.skip_padding)
+                            .map_err(|e| e.to_string())
+                    };
+                    assert_eq!(verify(&out), verify(&memory.bytes), "{what}");
+                }
             }
         }
+    }
+
+    #[test]
+    fn sign_stream_reports_read_errors_and_too_many_blocks() {
+        struct Broken;
+        impl std::io::Read for Broken {
+            fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+                Err(std::io::Error::other("device gone"))
+            }
+        }
+        let keys = keys();
+        let one: Vec<&dyn Sbv2Signer> = vec![&keys[1]];
+        let err = sign_stream(Broken, &mut Vec::new(), &one, SignOptions::default()).unwrap_err();
+        assert!(matches!(err, SignStreamError::Read(_)), "{err}");
+        let four: Vec<&dyn Sbv2Signer> = vec![&keys[0], &keys[1], &keys[2], &keys[1]];
+        let err = sign_stream(
+            &[0u8; 10][..],
+            &mut Vec::new(),
+            &four,
+            SignOptions::default(),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                SignStreamError::Sign(SignError::TooManyBlocks {
+                    free: 3,
+                    requested: 4
+                })
+            ),
+            "{err}"
+        );
+        let none: Vec<&dyn Sbv2Signer> = Vec::new();
+        let err = sign_stream(
+            &[0u8; 10][..],
+            &mut Vec::new(),
+            &none,
+            SignOptions::default(),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, SignStreamError::Sign(SignError::NoSigners)),
+            "{err}"
+        );
     }
 
     /// An external signer (HSM, KMS) plugs in through the RustCrypto

@@ -5,7 +5,7 @@
 //! and prints espsecure-style messages.
 
 use std::fs::File;
-use std::io::{IsTerminal, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -386,9 +386,70 @@ fn read_file(path: &Path, what: &str) -> anyhow::Result<Vec<u8>> {
 /// Reads the data file for `sign-data` into a buffer with room for the
 /// padding and the signature sector, so signing appends in place (no copy
 /// or reallocation of a large image).
-fn read_image(path: &Path) -> anyhow::Result<Vec<u8>> {
-    crate::fsutil::read_file_with_room(path, 0, 0, 2 * sbv2::SECTOR_SIZE)
-        .with_context(|| format!("cannot read data file {}", path.display()))
+/// The data file of `sign-data`: its length and last sector are known
+/// before signing (espsecure prints its padding and kept-block messages
+/// first), and its bytes are streamed through the signer afterwards. A
+/// regular file is not read into memory; anything else (a pipe) is.
+enum DataFile {
+    Regular {
+        file: std::fs::File,
+        len: usize,
+        last_sector: Vec<u8>,
+    },
+    Buffered(Vec<u8>),
+}
+
+impl DataFile {
+    fn open(path: &Path) -> anyhow::Result<Self> {
+        let context = || format!("cannot read data file {}", path.display());
+        let file = std::fs::File::open(path).with_context(context)?;
+        let meta = file.metadata().with_context(context)?;
+        if !meta.is_file() {
+            let mut data = Vec::new();
+            (&file).read_to_end(&mut data).with_context(context)?;
+            return Ok(DataFile::Buffered(data));
+        }
+        let len = usize::try_from(meta.len()).with_context(context)?;
+        let tail = len.min(sbv2::SECTOR_SIZE);
+        let mut last_sector = vec![0; tail];
+        std::os::unix::fs::FileExt::read_exact_at(&file, &mut last_sector, (len - tail) as u64)
+            .with_context(context)?;
+        Ok(DataFile::Regular {
+            file,
+            len,
+            last_sector,
+        })
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            DataFile::Regular { len, .. } => *len,
+            DataFile::Buffered(data) => data.len(),
+        }
+    }
+
+    fn last_sector(&self) -> &[u8] {
+        match self {
+            DataFile::Regular { last_sector, .. } => last_sector,
+            DataFile::Buffered(data) => &data[data.len().saturating_sub(sbv2::SECTOR_SIZE)..],
+        }
+    }
+
+    /// Signs the data into `out` (see [`sbv2::sign_stream`]).
+    fn sign_into(
+        self,
+        out: &mut impl Write,
+        signers: &[&dyn Sbv2Signer],
+        options: SignOptions,
+    ) -> Result<sbv2::SignSummary, sbv2::SignStreamError> {
+        match self {
+            DataFile::Regular { file, len, .. } => {
+                // The length the messages were printed for.
+                sbv2::sign_stream(file.take(len as u64), out, signers, options)
+            }
+            DataFile::Buffered(data) => sbv2::sign_stream(&data[..], out, signers, options),
+        }
+    }
 }
 
 /// Loads a Secure Boot V2 signing key through the shared loader (a
@@ -473,7 +534,7 @@ fn sign_data(
     }
     // Deliberately unlike espsecure, `-o` may name the data file itself
     // (signing in place, as without `-o`).
-    let data = read_image(datafile)?;
+    let data = DataFile::open(datafile)?;
     let precalculated = !signatures.is_empty();
     let mut kept = 0;
     if data.len() % sbv2::SECTOR_SIZE != 0 {
@@ -495,9 +556,7 @@ fn sign_data(
             );
         }
     } else if options.append_signatures {
-        let sector = data
-            .get(data.len().saturating_sub(sbv2::SECTOR_SIZE)..)
-            .unwrap_or_default();
+        let sector = data.last_sector();
         for block in sbv2::sector_blocks(sector)
             .into_iter()
             .map_while(Result::ok)
@@ -589,31 +648,43 @@ fn sign_data(
         ));
     }
     let refs: Vec<&dyn Sbv2Signer> = signers.iter().map(|s| s.as_ref()).collect();
-    let signed = sbv2::sign_image_owned(data, &refs, options).map_err(|e| match e {
-        sbv2::SignError::BadSignature { index, .. } if !signatures.is_empty() => anyhow::anyhow!(
-            "--signature {}: signature verification failed: the pre-calculated signature was not made with the given public key over the SHA-256 (SHA-384 for P-384) digest of the data, or not with RSA-PSS salt 32 (a PKCS#1 v1.5 signature from `openssl dgst -sign` does not work)",
-            signatures.get(index).map_or_else(String::new, |p| p.display().to_string())
-        ),
-        sbv2::SignError::TooManyBlocks { free, requested } => anyhow::anyhow!(
-            "{}: the signature sector has room for {free} more block(s) but {requested} key(s) were given; up to 3 signature blocks are supported (1 on ESP32)",
-            datafile.display()
-        ),
-        other => anyhow::Error::new(other),
-    })?;
-    match output {
-        // A separate output file is derived data (it can be signed again):
-        // temporary file + rename without the fsync of `write_atomic`,
-        // which costs a quarter of the whole 16 MiB signing
-        // (scripts/bench-secure), as `encrypt-flash-data` does.
-        Some(out) if !same_file(out, datafile) => {
-            let mut file = AtomicFile::create(out, false)?;
-            file.write_all(&signed.bytes)
-                .and_then(|()| file.flush())
-                .with_context(|| format!("cannot write {}", out.display()))?;
-            file.commit()?;
+    let sign_error = |e: sbv2::SignStreamError| match e {
+        sbv2::SignStreamError::Sign(sbv2::SignError::BadSignature { index, .. })
+            if !signatures.is_empty() =>
+        {
+            anyhow::anyhow!(
+                "--signature {}: signature verification failed: the pre-calculated signature was not made with the given public key over the SHA-256 (SHA-384 for P-384) digest of the data, or not with RSA-PSS salt 32 (a PKCS#1 v1.5 signature from `openssl dgst -sign` does not work)",
+                signatures.get(index).map_or_else(String::new, |p| p.display().to_string())
+            )
         }
-        // Replacing the input itself: keep the durable write.
-        _ => write_atomic(output.unwrap_or(datafile), &signed.bytes, false)?,
+        sbv2::SignStreamError::Sign(sbv2::SignError::TooManyBlocks { free, requested }) => {
+            anyhow::anyhow!(
+                "{}: the signature sector has room for {free} more block(s) but {requested} key(s) were given; up to 3 signature blocks are supported (1 on ESP32)",
+                datafile.display()
+            )
+        }
+        sbv2::SignStreamError::Read(e) => {
+            anyhow::Error::new(e).context(format!("cannot read data file {}", datafile.display()))
+        }
+        other => anyhow::Error::new(other),
+    };
+    // The data streams from the input into a temporary file renamed over
+    // the output. Replacing the input itself also flushes it to disk first
+    // (the original is gone after the rename); a separate output is
+    // derived data and skips the fsync, which would cost a quarter of the
+    // whole 16 MiB signing (scripts/bench-secure).
+    let target = output.unwrap_or(datafile);
+    let in_place = same_file(target, datafile);
+    let mut file = AtomicFile::create(target, false)?;
+    let signed = data
+        .sign_into(&mut file, &refs, options)
+        .map_err(sign_error)?;
+    file.flush()
+        .with_context(|| format!("cannot write {}", target.display()))?;
+    if in_place {
+        file.commit_synced()?;
+    } else {
+        file.commit()?;
     }
     outln!(
         "Signed {} bytes of data from \"{}\". Signature sector now has {} signature blocks.",

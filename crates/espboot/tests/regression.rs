@@ -544,3 +544,78 @@ fn regression_espsecure_fatal_error_exits_2_with_its_prefix() {
         String::from_utf8_lossy(&theirs.stderr)
     );
 }
+
+/// Issue 16: `image sign` from a pipe, `/dev/stdin` or a procfs file wrote
+/// an image with an empty payload and exited 0: the streaming path took the
+/// payload size from the file's metadata, which is 0 for those inputs. Each
+/// kind of input must give the bytes signing a regular file gives.
+#[test]
+#[cfg(target_os = "linux")]
+fn regression_image_sign_from_pipes_and_procfs_signs_what_was_read() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sign = [
+        "image",
+        "sign",
+        "-H",
+        "0x20",
+        "--pad-header",
+        "--align",
+        "4",
+        "-v",
+        "1.0.0",
+        "-S",
+        "0x10000",
+    ];
+    let expected = |content: &[u8], name: &str| {
+        std::fs::write(d.join(name), content).unwrap();
+        support::run_ok(
+            support::espboot()
+                .current_dir(d)
+                .args(sign)
+                .args([name, "want.img"]),
+        );
+        std::fs::read(d.join("want.img")).unwrap()
+    };
+    let payload: Vec<u8> = (0..5000u32).map(|i| (i * 31 % 251) as u8).collect();
+    let want = expected(&payload, "app.bin");
+    assert_eq!(
+        want.len(),
+        0x20 + payload.len() + 40,
+        "header, payload, SHA-256 TLV"
+    );
+
+    // A pipe, seen as /dev/stdin.
+    let mut child = support::espboot()
+        .current_dir(d)
+        .args(sign)
+        .args(["/dev/stdin", "pipe.img"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&payload).unwrap();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(
+        std::fs::read(d.join("pipe.img")).unwrap(),
+        want,
+        "/dev/stdin pipe"
+    );
+
+    // A procfs file: st_size 0, yet it has content.
+    let version = std::fs::read("/proc/version").unwrap();
+    assert!(!version.is_empty());
+    assert_eq!(std::fs::metadata("/proc/version").unwrap().len(), 0);
+    let want = expected(&version, "version.bin");
+    support::run_ok(
+        support::espboot()
+            .current_dir(d)
+            .args(sign)
+            .args(["/proc/version", "proc.img"]),
+    );
+    assert_eq!(
+        std::fs::read(d.join("proc.img")).unwrap(),
+        want,
+        "/proc/version"
+    );
+}

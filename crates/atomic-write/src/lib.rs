@@ -9,6 +9,9 @@
 //!   (`fsync`) before the rename: keys, eFuse files, device state.
 //! - [`AtomicFile`]: a large output produced as a stream (signed or
 //!   encrypted images), renamed into place by [`AtomicFile::commit`].
+//! - [`FileLock`]: an exclusive lock for a read-modify-write of a shared
+//!   file (a device directory, a virtual eFuse file), so concurrent runs
+//!   do not lose each other's updates.
 //!
 //! With `secret`, the file is created with mode 0600 (key material);
 //! otherwise it gets the usual 0644, whatever the umask.
@@ -41,6 +44,9 @@
 //! ```
 
 #![warn(missing_docs, unreachable_pub)]
+
+mod lock;
+pub use lock::{FileLock, LockError};
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

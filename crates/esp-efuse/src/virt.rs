@@ -95,6 +95,16 @@ impl VirtualFile {
         self.hidden.as_deref()
     }
 
+    /// The eFuses that the bytes of an espefuse file hold (without the
+    /// companion); `None` for a short, blank file that espefuse would grow
+    /// to a blank chip's image.
+    pub fn decode(chip: Chip, content: &[u8]) -> Result<Option<Efuses>, EfuseError> {
+        Ok(match parse(chip, content)? {
+            Parsed::Efuses(e) => Some(e),
+            Parsed::Grown(_) => None,
+        })
+    }
+
     /// The eFuses in the file (and its companion); `None` when the file
     /// does not exist.
     pub fn load(&self, chip: Chip) -> Result<Option<Efuses>, EfuseError> {

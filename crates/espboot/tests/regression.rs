@@ -664,3 +664,92 @@ fn regression_concurrent_burns_on_one_efuse_file_lose_nothing() {
         "a concurrent burn was lost"
     );
 }
+
+/// Issue 15: `sim app DEV set-pending` with nothing in the secondary slot
+/// succeeded silently (and a sweep then reported "2 cut points, 0
+/// failures"); it is refused, naming the slot. Garbage there is refused as
+/// not an image.
+#[test]
+fn regression_set_pending_without_an_upgrade_image_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let dev = dir.path().join("dev");
+    support::run_ok(
+        support::espboot()
+            .args(["sim", "new"])
+            .arg(&dev)
+            .args(["--target", "esp32c3"]),
+    );
+    let set_pending = || {
+        let mut cmd = support::espboot();
+        cmd.args(["sim", "app"]).arg(&dev).arg("set-pending");
+        cmd
+    };
+    let out = support::run_fail(&mut set_pending());
+    support::assert_one_line_error(&out, "secondary slot (0x1e0000..0x3a0000) holds no image");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("it is erased"));
+    let garbage = dir.path().join("garbage.bin");
+    std::fs::write(&garbage, [0x42; 64]).unwrap();
+    support::run_ok(
+        support::espboot()
+            .args(["sim", "write", "--force"])
+            .arg(&dev)
+            .arg("0x1e0000")
+            .arg(&garbage),
+    );
+    let out = support::run_fail(&mut set_pending());
+    support::assert_one_line_error(&out, "no MCUboot image header there");
+}
+
+/// Issue 15: `sim new --target esp32c5` (also esp32c61, esp32p4) was
+/// accepted silently though the virtual chip has no model of it: it now
+/// says what the device lacks, and every `sim new` says what it created.
+#[test]
+fn regression_sim_new_says_what_it_created_and_what_is_not_modelled() {
+    let dir = tempfile::tempdir().unwrap();
+    for (target, modelled) in [("esp32c3", true), ("esp32c5", false), ("esp32p4", false)] {
+        let dev = dir.path().join(target);
+        let out = support::run_ok(
+            support::espboot()
+                .args(["sim", "new"])
+                .arg(&dev)
+                .args(["--target", target]),
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            stdout.starts_with(&format!("created {} ({target}): ", dev.display()))
+                && stdout.contains("image 0 primary slot 0x")
+                && stdout.lines().count() == 1,
+            "{stdout}"
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            stderr.contains("has no chip model"),
+            !modelled,
+            "{target}: {stderr}"
+        );
+    }
+}
+
+/// Issue 15: `cannot read bootloader.conf: No such file or directory (os
+/// error 2): No such file or directory (os error 2)` printed its cause
+/// twice.
+#[test]
+fn regression_error_causes_are_printed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = support::run_fail(support::espboot().current_dir(dir.path()).args([
+        "sim",
+        "new",
+        "dev",
+        "--target",
+        "esp32c3",
+        "--config",
+        "bootloader.conf",
+    ]));
+    support::assert_one_line_error(&out, "cannot read bootloader.conf");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr.matches("No such file or directory").count(),
+        1,
+        "{stderr}"
+    );
+}

@@ -162,6 +162,31 @@ pub enum ChipError {
     /// A target without a ROM stage: the boot core alone.
     #[error(transparent)]
     Run(#[from] RunError),
+    /// `set-pending` with nothing to upgrade to: MCUboot would find no
+    /// image at the next boot and erase the slot's trailer again.
+    #[error("image {image}: the secondary slot ({:#x}..{:#x}) holds no image to upgrade to: {why}", slot.offset, u64::from(slot.offset) + u64::from(slot.size))]
+    NoUpgradeImage {
+        image: usize,
+        slot: mcuboot_boot::Area,
+        why: NoUpgradeImage,
+    },
+}
+
+/// Why the secondary slot holds no upgrade image.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NoUpgradeImage {
+    /// The image's place in the slot is erased.
+    #[error("it is erased; write a signed image there first")]
+    Erased,
+    /// Erased, on a device whose flash is encrypted: through the port's
+    /// encrypted backend erased flash reads back as garbage, so MCUboot sees
+    /// a corrupt image rather than an empty slot.
+    #[error("it is erased, and with flash encryption on erased flash reads back as garbage, not as an image; write an encrypted signed image there first")]
+    ErasedEncrypted,
+    /// Something is there, but not an MCUboot image.
+    #[error("no MCUboot image header there ({0})")]
+    NotAnImage(mcuboot_image::HeaderError),
 }
 
 /// Why a (re)boot stopped.
@@ -315,6 +340,9 @@ pub fn app_call(device: &mut Device, image: usize, call: AppCall) -> Result<(), 
         });
     }
     device.flash.power_cycle();
+    if let AppCall::SetPending { .. } = call {
+        check_upgrade_image(device, &setup, crypt.as_deref(), image)?;
+    }
     let mut port = PortFlash::new(&mut device.flash, crypt.as_deref());
     let result = setup.with_config(|cfg| match call {
         AppCall::Confirm => mcuboot_boot::set_confirmed(&mut port, cfg, image),
@@ -323,6 +351,50 @@ pub fn app_call(device: &mut Device, image: usize, call: AppCall) -> Result<(), 
         }
     });
     result.map_err(|e| ChipError::Boot(e.to_string()))
+}
+
+/// Refuses a `set-pending` of `image` whose secondary slot holds no image
+/// header where MCUboot looks for one (the slot start, one sector further
+/// for swap-offset), reading through the port's backend as the app would.
+fn check_upgrade_image(
+    device: &mut Device,
+    setup: &OwnedBootConfig,
+    crypt: Option<&dyn FlashCrypt>,
+    image: usize,
+) -> Result<(), ChipError> {
+    let slot = setup.images[image].secondary;
+    let offset = if setup.strategy == mcuboot_boot::UpgradeStrategy::SwapOffset {
+        device.settings.map.sector_size
+    } else {
+        0
+    };
+    let at = slot.offset.saturating_add(offset);
+    let mut raw = [0u8; mcuboot_image::IMAGE_HEADER_SIZE];
+    device
+        .flash
+        .read(at, &mut raw)
+        .map_err(|e| ChipError::Boot(e.to_string()))?;
+    let erased = device.flash.geometry().erased_value();
+    let refuse = |why| ChipError::NoUpgradeImage { image, slot, why };
+    if raw.iter().all(|&b| b == erased) {
+        return Err(refuse(if crypt.is_some() {
+            NoUpgradeImage::ErasedEncrypted
+        } else {
+            NoUpgradeImage::Erased
+        }));
+    }
+    let mut header = raw;
+    if let Some(c) = crypt {
+        c.decrypt(at, &mut header)
+            .map_err(|e| ChipError::Boot(e.to_string()))?;
+    }
+    if header.iter().all(|&b| b == erased) {
+        // Erased as the app sees it: the port wrote encrypted erased bytes.
+        return Err(refuse(NoUpgradeImage::Erased));
+    }
+    mcuboot_image::ImageHeader::parse(&header)
+        .map(drop)
+        .map_err(|e| refuse(NoUpgradeImage::NotAnImage(e)))
 }
 
 /// What the running application asks MCUboot for.

@@ -145,6 +145,11 @@ fn encrypted_slot_equals_espsecure_encrypt_flash_data() {
             actions.contains("using the key already in eFuse"),
             "{actions}"
         );
+        // Issue 15: nothing staged yet: the secondary slot reads as erased
+        // through the encrypted backend, and set-pending says so instead
+        // of succeeding.
+        let out = run_fail(&mut sim(&["app", s(&dev), "set-pending"]));
+        assert_one_line_error(&out, "holds no image to upgrade to: it is erased");
 
         let len = std::fs::metadata(&app).unwrap().len();
         let physical = d.join(format!("{target}-physical.bin"));

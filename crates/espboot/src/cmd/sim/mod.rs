@@ -266,6 +266,20 @@ fn new(a: NewArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("device {}", a.dev.display()))?;
     // a modelled chip also gets its (blank) eFuses
     DeviceDir::create(&a.dev, &device)?;
+    outln!(
+        "created {} ({}): {}",
+        a.dev.display(),
+        target.name(),
+        device.settings.map
+    );
+    if target.chip().is_none() {
+        eprintln!(
+            "note: {} has no chip model here (no ROM stage, eFuses, Secure Boot or flash \
+             encryption): the device runs MCUboot's boot core alone; modelled chips: esp32, \
+             esp32s2, esp32s3, esp32c2, esp32c3, esp32c6, esp32h2",
+            target.name()
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

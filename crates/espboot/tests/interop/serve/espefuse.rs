@@ -137,7 +137,13 @@ fn e2_to_e9_burns_over_the_port_equal_the_same_burns_on_a_virtual_file() {
         ],
         vec!["write-protect-efuse", "DIS_USB_JTAG"],
         // E6: a key burned readable, then read-protected on its own.
-        vec!["burn-key", "BLOCK_KEY3", &key32, "HMAC_UP", "--no-read-protect"],
+        vec![
+            "burn-key",
+            "BLOCK_KEY3",
+            &key32,
+            "HMAC_UP",
+            "--no-read-protect",
+        ],
         vec!["read-protect-efuse", "BLOCK_KEY3"],
         vec!["burn-block-data", "BLOCK_USR_DATA", &block32],
     ];

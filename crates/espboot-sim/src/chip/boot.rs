@@ -162,6 +162,9 @@ pub enum ChipError {
     /// A target without a ROM stage: the boot core alone.
     #[error(transparent)]
     Run(#[from] RunError),
+    /// An update larger than the secondary slot's room for it.
+    #[error("image {image}: the update is {len} bytes but its slot has room for {room}")]
+    UpdateTooLarge { image: usize, len: usize, room: u32 },
     /// `set-pending` with nothing to upgrade to: MCUboot would find no
     /// image at the next boot and erase the slot's trailer again.
     #[error("image {image}: the secondary slot ({:#x}..{:#x}) holds no image to upgrade to: {why}", slot.offset, u64::from(slot.offset) + u64::from(slot.size))]
@@ -351,6 +354,45 @@ pub fn app_call(device: &mut Device, image: usize, call: AppCall) -> Result<(), 
         }
     });
     result.map_err(|e| ChipError::Boot(e.to_string()))
+}
+
+/// What a running application's update agent does with a downloaded
+/// image: erase `image`'s secondary slot and write `bytes` where MCUboot
+/// looks for the upgrade (the slot start, one sector further for
+/// swap-offset), both through the port's flash backend
+/// (`flash_area_erase`/`flash_area_write`). With flash encryption on, the
+/// image lands encrypted with the chip's own key, which the host never
+/// has (a device-generated key): this is the only way to stage an update
+/// on such a device.
+pub fn app_write_update(device: &mut Device, image: usize, bytes: &[u8]) -> Result<(), ChipError> {
+    let (setup, crypt) = flashed_setup(device)?;
+    let Some(slots) = setup.images.get(image) else {
+        return Err(ChipError::NoSuchImage {
+            image,
+            count: setup.images.len(),
+        });
+    };
+    let slot = slots.secondary;
+    let offset = if setup.strategy == mcuboot_boot::UpgradeStrategy::SwapOffset {
+        device.settings.map.sector_size
+    } else {
+        0
+    };
+    let align = setup.write_size.max(1) as usize;
+    let mut padded = bytes.to_vec();
+    padded.resize(bytes.len().div_ceil(align) * align, setup.erased_val);
+    if padded.len() as u64 + u64::from(offset) > u64::from(slot.size) {
+        return Err(ChipError::UpdateTooLarge {
+            image,
+            len: bytes.len(),
+            room: slot.size.saturating_sub(offset),
+        });
+    }
+    device.flash.power_cycle();
+    let mut port = PortFlash::new(&mut device.flash, crypt.as_deref());
+    port.erase(slot.offset, slot.offset + slot.size)
+        .and_then(|()| port.write(slot.offset + offset, &padded))
+        .map_err(|e| ChipError::Boot(e.to_string()))
 }
 
 /// Refuses a `set-pending` of `image` whose secondary slot holds no image

@@ -16,7 +16,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::device::{embedded_key_der, EmbeddedKey};
 
+pub mod security;
 pub mod serial_recovery;
+pub use security::{
+    FlashEncryptionConfig, GeneratedKey, RomDownload, SecureBootConfig, SecurityConfig,
+};
 pub use serial_recovery::{DetectPin, RecoveryPort, SerialRecovery};
 
 /// Errors reading or resolving a configuration.

@@ -96,7 +96,7 @@ pub(crate) fn run_espboot(argv: Vec<OsString>) -> ExitCode {
 /// The error's chain joined with ": " on one line, each cause once: many
 /// library errors already end with their cause's text (`cannot read F:
 /// <io error>`), which `{:#}` would print a second time.
-fn one_line(err: &anyhow::Error) -> String {
+pub(crate) fn one_line(err: &anyhow::Error) -> String {
     let mut line = String::new();
     for cause in err.chain() {
         let text = cause.to_string();

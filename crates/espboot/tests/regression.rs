@@ -753,3 +753,57 @@ fn regression_error_causes_are_printed_once() {
         "{stderr}"
     );
 }
+
+/// Issue 11: through the `imgtool` name, `verify` printed espboot's
+/// `error: …` on stderr where imgtool prints its verdict on stdout (exit
+/// 1), and a usage error was clap's text where scripts expect click's
+/// (`Try 'imgtool sign --help' for help.`, `Error: Missing argument
+/// 'INFILE'.`, exit 2); `version` printed espboot's own version.
+#[test]
+fn regression_imgtool_verify_and_usage_errors_speak_imgtool() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let link = d.join("imgtool");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_espboot"), &link).unwrap();
+    let imgtool = || {
+        let mut cmd = Command::new(&link);
+        cmd.current_dir(d);
+        cmd
+    };
+    std::fs::write(d.join("app.bin"), [7u8; 600]).unwrap();
+    support::run_ok(imgtool().args(["keygen", "-t", "ecdsa-p256", "-k", "a.pem"]));
+    support::run_ok(imgtool().args(["keygen", "-t", "ecdsa-p256", "-k", "b.pem"]));
+    support::run_ok(imgtool().args([
+        "sign",
+        "-k",
+        "a.pem",
+        "-v",
+        "1.0.0",
+        "-H",
+        "0x20",
+        "--pad-header",
+        "-S",
+        "0x10000",
+        "app.bin",
+        "signed.bin",
+    ]));
+    let out = imgtool()
+        .args(["verify", "-k", "b.pem", "signed.bin"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "No signature found for the given key\n"
+    );
+    assert!(out.stderr.is_empty());
+    let out = imgtool().arg("sign").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "Usage: imgtool sign [OPTIONS] INFILE OUTFILE\nTry 'imgtool sign --help' for help.\n\n\
+         Error: Missing argument 'INFILE'.\n"
+    );
+    let out = support::run_ok(imgtool().arg("version"));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "2.5.0\n");
+}

@@ -88,24 +88,6 @@ fn declared_at(command: &str, long: &str) -> usize {
         .unwrap_or(usize::MAX)
 }
 
-/// The values a choice option of `command` accepts (its clap definition).
-fn choices(command: &str, long: &str) -> Vec<String> {
-    let parser = <super::Args as clap::Args>::augment_args(clap::Command::new("imgtool"));
-    parser
-        .find_subcommand(command)
-        .and_then(|sub| {
-            sub.get_arguments()
-                .find(|a| a.get_long() == Some(long.trim_start_matches("--")))
-        })
-        .map(|a| {
-            a.get_possible_values()
-                .iter()
-                .map(|v| v.get_name().to_owned())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 fn context_strings(err: &clap::Error, kind: ContextKind) -> Vec<String> {
     match err.get(kind) {
         Some(ContextValue::String(s)) => vec![s.clone()],
@@ -162,7 +144,8 @@ fn clap_error(command: &str, err: &clap::Error, typed: &[OsString]) -> ExitCode 
                 .unwrap_or_default()
                 .to_owned();
             let bad = value.first().cloned().unwrap_or_default();
-            let quoted: Vec<String> = choices(command, &long)
+            let parser = <super::Args as clap::Args>::augment_args(clap::Command::new("imgtool"));
+            let quoted: Vec<String> = crate::cmd::choices(&parser, command, &long)
                 .iter()
                 .map(|c| format!("'{c}'"))
                 .collect();

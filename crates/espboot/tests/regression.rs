@@ -824,7 +824,15 @@ fn regression_concurrent_sim_boots_on_one_device_are_serialized() {
     let raw = d.join("app.raw");
     support::run_ok(
         support::espboot()
-            .args(["sim", "build-app", "--target", "esp32c3", "--version", "1.0.0", "-o"])
+            .args([
+                "sim",
+                "build-app",
+                "--target",
+                "esp32c3",
+                "--version",
+                "1.0.0",
+                "-o",
+            ])
             .arg(&raw),
     );
     let app = d.join("app.bin");
@@ -872,7 +880,10 @@ fn regression_concurrent_sim_boots_on_one_device_are_serialized() {
         let out = support::run_ok(&mut boot());
         let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(report["booted"], true, "round {round}: {report}");
-        assert_eq!(report["rom"]["flash_encryption"], true, "round {round}: {report}");
+        assert_eq!(
+            report["rom"]["flash_encryption"], true,
+            "round {round}: {report}"
+        );
         assert_eq!(
             report["images"][0]["version"], "1.0.0+0",
             "round {round}: {report}"

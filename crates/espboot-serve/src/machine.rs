@@ -6,14 +6,14 @@
 //! operation counters; encryption with the chip's key through
 //! [`espboot_sim::chip::fuses::manual_encrypt_crypt`]). Reads return the
 //! physical bytes. eFuse-controller registers go through
-//! [`esp_efuse::controller::EfuseController`] (the one controller model:
-//! programming, coding checks, read protection, download-mode changes),
-//! everything else through [`Registers`].
+//! [`esp_efuse::controller::EfuseController`], the model espefuse's
+//! register traffic is tested against, everything else through
+//! [`Registers`].
 
 use std::path::{Path, PathBuf};
 
 use embedded_storage::nor_flash::{NorFlash, ReadNorFlash};
-use esp_efuse::controller::{ControllerEvent, EfuseController};
+use esp_efuse::controller::EfuseController;
 use esp_efuse::{DownloadMode, Efuses};
 use esp_image::Chip;
 use espboot_sim::device::{Device, DeviceDir};
@@ -152,25 +152,18 @@ impl Machine {
             .unwrap_or_else(|| self.regs.read(address))
     }
 
-    /// Writes a register (the whole word: WRITE_REG's mask is applied by
-    /// the caller). A command of the eFuse controller marks the eFuses for
-    /// saving (with the captured read-protected bits) and may change the
-    /// ROM's download mode at once (serial.md §4.4, §5.3).
+    /// Writes a register.
     pub fn write_reg(&mut self, address: u32, value: u32) -> RegEffect {
         if let Some(event) = self.efuse_ctrl.write(&mut self.efuses, address, value) {
-            self.follow_efuse_event(&event);
+            if event.should_save() {
+                self.efuses_dirty = true;
+            }
+            if event.download_mode.is_some() {
+                self.download_mode_change = event.download_mode;
+            }
             return RegEffect::None;
         }
         self.regs.write(address, value)
-    }
-
-    fn follow_efuse_event(&mut self, event: &ControllerEvent) {
-        if event.should_save() {
-            self.efuses_dirty = true;
-        }
-        if event.download_mode.is_some() {
-            self.download_mode_change = event.download_mode;
-        }
     }
 
     /// Erases the sectors covering `from..to` (clamped to the flash).

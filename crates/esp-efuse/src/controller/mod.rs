@@ -215,14 +215,12 @@ impl EfuseController {
     /// a register of this chip's eFuse controller (the ESP32's
     /// `APB_CTL_DATE`, which carries a chip-revision bit, is answered too).
     pub fn read(&self, efuses: &Efuses, addr: u32) -> Option<u32> {
-        // outside the eFuse controller, but its bit 31 is the third bit of
-        // the ESP32's chip revision that esptool and espefuse compute with
-        // the eFuses; the virtual chip is the ECO3 silicon espefuse's
-        // emulator assumes (esp32/emulate_efuse_controller.py `read_reg`),
-        // so the eFuse bits alone decide between v0.0 and v3.0
-        if let Some((date_addr, date)) = self.chip.apb_ctl_date() {
-            if addr & !3 == date_addr {
-                return Some(date);
+        // ESP32 `APB_CTL_DATE`: outside the controller, but its bit 31 is
+        // the third bit of the chip revision espefuse computes with the
+        // eFuses; the value is the ECO3 silicon espefuse's emulator assumes.
+        if let Some((reg, value)) = self.chip.apb_ctl_date() {
+            if addr & !3 == reg {
+                return Some(value);
             }
         }
         let offset = self.offset(efuses, addr)?;

@@ -46,6 +46,10 @@ pub struct RtcWdtRegs {
 /// `RTC_CNTL_WDTCONFIG0` enable bit.
 pub const RTC_WDT_ENABLE: u32 = 1 << 31;
 
+/// Where esptool reads the chip-detect magic ([`Chip::detect_magic`];
+/// `CHIP_DETECT_MAGIC_REG_ADDR`, `et:loader.py:388`).
+pub const CHIP_DETECT_MAGIC_REG_ADDR: u32 = 0x4000_1000;
+
 /// `CHIP_ID` values GET_SECURITY_INFO reports (the image chip id).
 pub fn security_info_chip_id(chip: Chip) -> Option<u32> {
     match chip {
@@ -56,7 +60,7 @@ pub fn security_info_chip_id(chip: Chip) -> Option<u32> {
 }
 
 impl Chip {
-    /// The word at `0x40001000` esptool compares on chips detected by magic
+    /// The word at [`CHIP_DETECT_MAGIC_REG_ADDR`] esptool compares on chips detected by magic
     /// (`CHIP_DETECT_MAGIC_VALUE`, `USES_MAGIC_VALUE`); `None` on chips
     /// detected by GET_SECURITY_INFO's chip id.
     pub fn detect_magic(self) -> Option<u32> {
@@ -116,6 +120,8 @@ impl Chip {
 
     /// `APB_CTL_DATE_ADDR` and the value an ECO3 (v3.0) ESP32 returns: bit
     /// 31 set, which esptool needs for revision 3 (`et:targets/esp32.py:62-65`).
+    /// The eFuse controller model answers it (`esp_efuse::controller`),
+    /// since it is a bit of the chip revision the eFuses carry.
     pub fn apb_ctl_date(self) -> Option<(u32, u32)> {
         match self {
             Chip::Esp32 => Some((0x3FF6_607C, 0x8000_0000)),

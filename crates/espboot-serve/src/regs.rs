@@ -1,21 +1,20 @@
 //! The non-eFuse registers esptool reads and writes in download mode
 //! (serial.md §3.3, §3.4): a plain 32-bit register file (writes stored,
 //! unknown registers read 0) plus the chip-detect magic, the UART clock
-//! divider, ESP32's APB_CTL_DATE, the RTC watchdog that
-//! `--after watchdog-reset` arms, and the SPI flash user-command engine
-//! that answers flash-id, SFDP and status commands. Every address comes
-//! from [`esp_image::rom_loader`].
+//! divider, the RTC watchdog that `--after watchdog-reset` arms, and the
+//! SPI flash user-command engine that answers flash-id, SFDP and status
+//! commands. Every address comes from [`esp_image::rom_loader`]. ESP32's
+//! `APB_CTL_DATE`, a chip-revision bit, is the eFuse controller's to
+//! answer ([`esp_efuse::controller`]), as the [`crate::machine`] asks it
+//! first.
 
 use std::collections::HashMap;
 
 use esp_image::rom_loader::{
-    flash_jedec_id, RtcWdtRegs, SpiFlashRegs, RTC_WDT_ENABLE, SFDP_SIGNATURE, SPI_CMD_USR,
+    flash_jedec_id, RtcWdtRegs, SpiFlashRegs, CHIP_DETECT_MAGIC_REG_ADDR, RTC_WDT_ENABLE,
+    SFDP_SIGNATURE, SPI_CMD_USR,
 };
 use esp_image::Chip;
-
-/// Address esptool reads the chip-detect magic from
-/// (`CHIP_DETECT_MAGIC_REG_ADDR`, `et:loader.py:388`).
-pub const CHIP_DETECT_MAGIC_REG: u32 = 0x4000_1000;
 
 /// SPI flash commands the engine answers (JEDEC / SFDP opcodes,
 /// `et:loader.py:1953-2148`).
@@ -66,18 +65,13 @@ impl Registers {
 
     /// Reads a register.
     pub fn read(&self, address: u32) -> u32 {
-        if address == CHIP_DETECT_MAGIC_REG {
+        if address == CHIP_DETECT_MAGIC_REG_ADDR {
             if let Some(magic) = self.chip.detect_magic() {
                 return magic;
             }
         }
         if address == self.chip.uart_clkdiv_reg() {
             return self.chip.uart_clkdiv_40mhz();
-        }
-        if let Some((reg, value)) = self.chip.apb_ctl_date() {
-            if address == reg {
-                return value;
-            }
         }
         self.values.get(&address).copied().unwrap_or(0)
     }
@@ -170,7 +164,7 @@ mod tests {
             RegEffect::WatchdogReset
         );
         assert_eq!(
-            Registers::new(Chip::Esp32, 4 << 20).read(CHIP_DETECT_MAGIC_REG),
+            Registers::new(Chip::Esp32, 4 << 20).read(CHIP_DETECT_MAGIC_REG_ADDR),
             0x00F0_1D83
         );
     }

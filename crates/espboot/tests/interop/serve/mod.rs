@@ -4,6 +4,7 @@
 //! S10) and the boot log, robustness. Each server is stopped by its process
 //! id when its guard drops (`support::serve::Served`).
 
+mod efuse_burns;
 mod espefuse;
 mod esptool;
 mod readme;

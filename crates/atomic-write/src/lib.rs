@@ -9,6 +9,9 @@
 //!   (`fsync`) before the rename: keys, eFuse files, device state.
 //! - [`AtomicFile`]: a large output produced as a stream (signed or
 //!   encrypted images), renamed into place by [`AtomicFile::commit`].
+//! - [`FileLock`]: an exclusive lock for a read-modify-write of a shared
+//!   file (a device directory, a virtual eFuse file), so concurrent runs
+//!   do not lose each other's updates.
 //!
 //! With `secret`, the file is created with mode 0600 (key material);
 //! otherwise it gets the usual 0644, whatever the umask.
@@ -41,6 +44,9 @@
 //! ```
 
 #![warn(missing_docs, unreachable_pub)]
+
+mod lock;
+pub use lock::{FileLock, LockError};
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -357,22 +363,17 @@ impl AtomicFile {
     /// whole encryption (scripts/bench-secure). The rename still makes the
     /// output appear complete or not at all.
     pub fn commit(self) -> Result<(), WriteError> {
-        let path = self.path;
-        let write_error = |source| WriteError::Write {
-            path: path.clone(),
-            source,
-        };
-        let tmp = self
-            .tmp
-            .into_inner()
-            .map_err(|e| write_error(e.into_error()))?;
-        tmp.file.persist(&path).map_err(write_error)
+        self.finish(false)
     }
 
     /// [`commit`](Self::commit), flushing the file to disk (`fsync`) before
     /// the rename, as [`write_atomic`] does: for an output that replaces
     /// its own input, which cannot be regenerated.
     pub fn commit_synced(self) -> Result<(), WriteError> {
+        self.finish(true)
+    }
+
+    fn finish(self, sync: bool) -> Result<(), WriteError> {
         let path = self.path;
         let write_error = |source| WriteError::Write {
             path: path.clone(),
@@ -382,7 +383,9 @@ impl AtomicFile {
             .tmp
             .into_inner()
             .map_err(|e| write_error(e.into_error()))?;
-        tmp.file.file().sync_all().map_err(write_error)?;
+        if sync {
+            tmp.file.file().sync_all().map_err(write_error)?;
+        }
         tmp.file.persist(&path).map_err(write_error)
     }
 }

@@ -44,6 +44,12 @@ fn hidden_path_for(path: &Path) -> PathBuf {
 }
 
 impl VirtualFile {
+    /// How long [`lock`](Self::lock) callers wait by default for another
+    /// command on the same file: long enough for a queue of burns run in
+    /// parallel by a script (each takes tens of milliseconds), short enough
+    /// that a stuck holder is reported.
+    pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
     /// espefuse's file alone (`--path-efuse-file`): read-protected key bits
     /// are lost on save, as with espefuse.
     pub fn espefuse(path: impl Into<PathBuf>) -> VirtualFile {
@@ -65,6 +71,20 @@ impl VirtualFile {
         }
     }
 
+    /// Locks the file against other processes for a read-modify-write
+    /// (open, burn, save), waiting up to `wait` for another holder. The
+    /// lock is `.<name>.lock` beside the file; it is released when the
+    /// returned guard is dropped, or when the process ends.
+    pub fn lock(&self, wait: std::time::Duration) -> Result<atomic_write::FileLock, EfuseError> {
+        let name = self
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let lock = self.path.with_file_name(format!(".{name}.lock"));
+        Ok(atomic_write::FileLock::acquire(&lock, wait).map_err(FileError::from)?)
+    }
+
     /// The virtual eFuse file.
     pub fn path(&self) -> &Path {
         &self.path
@@ -73,6 +93,16 @@ impl VirtualFile {
     /// The hidden-bits companion, if kept.
     pub fn hidden_path(&self) -> Option<&Path> {
         self.hidden.as_deref()
+    }
+
+    /// The eFuses that the bytes of an espefuse file hold (without the
+    /// companion); `None` for a short, blank file that espefuse would grow
+    /// to a blank chip's image.
+    pub fn decode(chip: Chip, content: &[u8]) -> Result<Option<Efuses>, EfuseError> {
+        Ok(match parse(chip, content)? {
+            Parsed::Efuses(e) => Some(e),
+            Parsed::Grown(_) => None,
+        })
     }
 
     /// The eFuses in the file (and its companion); `None` when the file

@@ -6,11 +6,14 @@
 //! operation counters; encryption with the chip's key through
 //! [`espboot_sim::chip::fuses::manual_encrypt_crypt`]). Reads return the
 //! physical bytes. eFuse-controller registers go through
-//! [`EfuseRegisters`], everything else through [`Registers`].
+//! [`esp_efuse::controller::EfuseController`], the model espefuse's
+//! register traffic is tested against, everything else through
+//! [`Registers`].
 
 use std::path::{Path, PathBuf};
 
 use embedded_storage::nor_flash::{NorFlash, ReadNorFlash};
+use esp_efuse::controller::EfuseController;
 use esp_efuse::{DownloadMode, Efuses};
 use esp_image::Chip;
 use espboot_sim::device::{Device, DeviceDir};
@@ -18,64 +21,6 @@ use flash_sim::flash::FlashError;
 
 use crate::regs::{RegEffect, Registers};
 use crate::ServeError;
-
-/// The eFuse controller's registers as the loader sees them: reads of the
-/// controller's register image (the block read registers esptool decodes
-/// MAC, revision and security flags from, serial.md §3.5), and the
-/// download mode the ROM runs in. Writes to the controller are accepted
-/// and change nothing until the programming controller (serial.md §4,
-/// `esp_efuse::controller`) is connected here; its API is mirrored so it
-/// replaces this type one for one.
-#[derive(Debug, Clone)]
-pub struct EfuseRegisters {
-    base: u32,
-    running: DownloadMode,
-}
-
-/// What an eFuse-controller write did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct EfuseEvent {
-    /// The eFuses changed: save them.
-    pub save: bool,
-    /// The ROM's download mode changed at once (serial.md §5.3).
-    pub download_mode: Option<DownloadMode>,
-}
-
-impl EfuseRegisters {
-    /// The controller of `chip`.
-    pub fn new(chip: Chip) -> Self {
-        EfuseRegisters {
-            base: esp_efuse::ChipEfuses::table(chip).base_addr,
-            running: DownloadMode::Enabled,
-        }
-    }
-
-    /// A chip reset: the ROM reads the eFuses.
-    pub fn reset(&mut self, efuses: &Efuses) {
-        self.running = efuses.download_mode();
-    }
-
-    /// The download mode the ROM runs in.
-    pub fn download_mode(&self) -> DownloadMode {
-        self.running
-    }
-
-    fn offset(&self, efuses: &Efuses, address: u32) -> Option<usize> {
-        let offset = address.checked_sub(self.base)? & !3;
-        let offset = usize::try_from(offset).ok()?;
-        (offset < efuses.register_image().len()).then_some(offset)
-    }
-
-    /// The register at `address`; `None` outside the controller.
-    pub fn read(&self, efuses: &Efuses, address: u32) -> Option<u32> {
-        self.offset(efuses, address).map(|o| efuses.read_reg(o))
-    }
-
-    /// A write to the controller; `None` outside it.
-    pub fn write(&mut self, efuses: &mut Efuses, address: u32, _value: u32) -> Option<EfuseEvent> {
-        self.offset(efuses, address).map(|_| EfuseEvent::default())
-    }
-}
 
 /// The device and its chip state.
 pub struct Machine {
@@ -90,7 +35,7 @@ pub struct Machine {
     pub chip: Chip,
     /// Non-eFuse registers.
     pub regs: Registers,
-    efuse_regs: EfuseRegisters,
+    efuse_ctrl: EfuseController,
     efuses: Efuses,
     flash_dirty: bool,
     efuses_dirty: bool,
@@ -126,7 +71,7 @@ impl Machine {
             device,
             chip,
             regs: Registers::new(chip, flash_size),
-            efuse_regs: EfuseRegisters::new(chip),
+            efuse_ctrl: EfuseController::new(chip),
             efuses,
             flash_dirty: false,
             efuses_dirty: false,
@@ -185,13 +130,13 @@ impl Machine {
     /// eFuses (download mode, ESP32's UART_DOWNLOAD_DIS).
     pub fn reset_chip(&mut self) {
         self.regs = Registers::new(self.chip, self.flash_size());
-        self.efuse_regs.reset(&self.efuses);
+        self.efuse_ctrl.reset(&self.efuses);
         self.download_mode_change = None;
     }
 
     /// The download mode the ROM runs in.
     pub fn download_mode(&self) -> DownloadMode {
-        self.efuse_regs.download_mode()
+        self.efuse_ctrl.download_mode()
     }
 
     /// A download-mode change an eFuse read command made since the last
@@ -202,15 +147,15 @@ impl Machine {
 
     /// Reads a register (eFuse controller first).
     pub fn read_reg(&self, address: u32) -> u32 {
-        self.efuse_regs
+        self.efuse_ctrl
             .read(&self.efuses, address)
             .unwrap_or_else(|| self.regs.read(address))
     }
 
     /// Writes a register.
     pub fn write_reg(&mut self, address: u32, value: u32) -> RegEffect {
-        if let Some(event) = self.efuse_regs.write(&mut self.efuses, address, value) {
-            if event.save {
+        if let Some(event) = self.efuse_ctrl.write(&mut self.efuses, address, value) {
+            if event.should_save() {
                 self.efuses_dirty = true;
             }
             if event.download_mode.is_some() {

@@ -16,7 +16,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::device::{embedded_key_der, EmbeddedKey};
 
+pub mod security;
 pub mod serial_recovery;
+pub use security::{
+    FlashEncryptionConfig, GeneratedKey, RomDownload, SecureBootConfig, SecurityConfig,
+};
 pub use serial_recovery::{DetectPin, RecoveryPort, SerialRecovery};
 
 /// Errors reading or resolving a configuration.
@@ -466,6 +470,25 @@ pub struct FlashMap {
     pub max_align: u32,
     pub erased_val: u8,
     pub max_sectors: u32,
+}
+
+/// One line: flash size, strategy and every region, e.g. `4 MiB flash,
+/// swap using scratch; bootloader 0x0..0xf000, image 0 primary slot
+/// 0x10000..0x1d0000, …`.
+impl fmt::Display for FlashMap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.flash_size.is_multiple_of(1 << 20) {
+            write!(f, "{} MiB flash", self.flash_size >> 20)?;
+        } else {
+            write!(f, "{:#x} bytes of flash", self.flash_size)?;
+        }
+        write!(f, ", {}", self.strategy)?;
+        for (i, (name, span)) in self.regions().iter().enumerate() {
+            f.write_str(if i == 0 { "; " } else { ", " })?;
+            write!(f, "{name} {span}")?;
+        }
+        Ok(())
+    }
 }
 
 impl FlashMap {

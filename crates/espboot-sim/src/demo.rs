@@ -29,7 +29,6 @@ use crate::chip::app::{build_app, AppOptions};
 use crate::chip::boot::{self as chip_boot, AppCall, ChipBootReport};
 use crate::chip::bootloader::build_bootloader;
 use crate::chip::fuses;
-use crate::chip::port_flash::PortFlash;
 use crate::config::{ConfigFile, Target};
 use crate::device::{Device, DeviceDir};
 use flash_sim::flash::CutMode;
@@ -574,15 +573,7 @@ impl Demo {
     /// backend (`flash_area_erase`/`flash_area_write`), so the slot reads
     /// as erased through the decrypting cache and the image lands encrypted.
     fn download_update(&mut self, image: &[u8]) -> Result<(), String> {
-        use embedded_storage::nor_flash::NorFlash;
-        let crypt = self.crypt()?;
-        let mut bytes = image.to_vec();
-        bytes.resize(image.len().div_ceil(32) * 32, 0xff);
-        let mut port = PortFlash::new(&mut self.device.flash, Some(crypt.as_ref()));
-        port.erase(self.secondary, self.secondary + self.slot_size)
-            .map_err(|e| e.to_string())?;
-        port.write(self.secondary, &bytes)
-            .map_err(|e| e.to_string())
+        chip_boot::app_write_update(&mut self.device, 0, image).map_err(|e| e.to_string())
     }
 
     fn flash(&mut self, at: u32, image: &[u8]) -> Result<(), String> {

@@ -87,11 +87,28 @@ pub(crate) fn run_espboot(argv: Vec<OsString>) -> ExitCode {
     match result {
         Ok(code) => code,
         Err(err) => {
-            // One line: the context chain joined with ": ".
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", one_line(&err));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error's chain joined with ": " on one line, each cause once: many
+/// library errors already end with their cause's text (`cannot read F:
+/// <io error>`), which `{:#}` would print a second time.
+pub(crate) fn one_line(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || line.ends_with(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
 }
 
 /// Prints a command-line error on one line (help and version requests are

@@ -544,3 +544,266 @@ fn regression_espsecure_fatal_error_exits_2_with_its_prefix() {
         String::from_utf8_lossy(&theirs.stderr)
     );
 }
+
+/// Issue 16: `image sign` from a pipe, `/dev/stdin` or a procfs file wrote
+/// an image with an empty payload and exited 0: the streaming path took the
+/// payload size from the file's metadata, which is 0 for those inputs. Each
+/// kind of input must give the bytes signing a regular file gives.
+#[test]
+#[cfg(target_os = "linux")]
+fn regression_image_sign_from_pipes_and_procfs_signs_what_was_read() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sign = [
+        "image",
+        "sign",
+        "-H",
+        "0x20",
+        "--pad-header",
+        "--align",
+        "4",
+        "-v",
+        "1.0.0",
+        "-S",
+        "0x10000",
+    ];
+    let expected = |content: &[u8], name: &str| {
+        std::fs::write(d.join(name), content).unwrap();
+        support::run_ok(
+            support::espboot()
+                .current_dir(d)
+                .args(sign)
+                .args([name, "want.img"]),
+        );
+        std::fs::read(d.join("want.img")).unwrap()
+    };
+    let payload: Vec<u8> = (0..5000u32).map(|i| (i * 31 % 251) as u8).collect();
+    let want = expected(&payload, "app.bin");
+    assert_eq!(
+        want.len(),
+        0x20 + payload.len() + 40,
+        "header, payload, SHA-256 TLV"
+    );
+
+    // A pipe, seen as /dev/stdin.
+    let mut child = support::espboot()
+        .current_dir(d)
+        .args(sign)
+        .args(["/dev/stdin", "pipe.img"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&payload).unwrap();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(
+        std::fs::read(d.join("pipe.img")).unwrap(),
+        want,
+        "/dev/stdin pipe"
+    );
+
+    // A procfs file: st_size 0, yet it has content.
+    let version = std::fs::read("/proc/version").unwrap();
+    assert!(!version.is_empty());
+    assert_eq!(std::fs::metadata("/proc/version").unwrap().len(), 0);
+    let want = expected(&version, "version.bin");
+    support::run_ok(
+        support::espboot()
+            .current_dir(d)
+            .args(sign)
+            .args(["/proc/version", "proc.img"]),
+    );
+    assert_eq!(
+        std::fs::read(d.join("proc.img")).unwrap(),
+        want,
+        "/proc/version"
+    );
+}
+
+/// Issue 16: 20 concurrent `burn-efuse` runs on one virtual eFuse file lost
+/// 129 burns over 10 rounds, all exiting 0: each run saved the state it had
+/// read. The file is now locked for the whole read-modify-write, so 20
+/// concurrent burns of distinct bits end exactly as the same burns run one
+/// after another.
+#[test]
+fn regression_concurrent_burns_on_one_efuse_file_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let burn = |file: &Path, bit: u32| {
+        let mut cmd = support::espboot();
+        cmd.args(["efuse", "--chip", "esp32", "--virt", "--path-efuse-file"])
+            .arg(file)
+            .args(["--do-not-confirm", "burn-bit", "BLOCK3"])
+            .arg(bit.to_string())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        cmd
+    };
+    let bits: Vec<u32> = (0..20).map(|i| i * 11 + 3).collect();
+    let sequential = dir.path().join("sequential.bin");
+    for &bit in &bits {
+        support::run_ok(&mut burn(&sequential, bit));
+    }
+    let concurrent = dir.path().join("concurrent.bin");
+    // Created first, so every run starts from the same blank file.
+    support::run_ok(&mut burn(&concurrent, bits[0]));
+    let children: Vec<_> = bits[1..]
+        .iter()
+        .map(|&bit| (bit, burn(&concurrent, bit).spawn().unwrap()))
+        .collect();
+    for (bit, child) in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "bit {bit}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(
+        std::fs::read(&concurrent).unwrap(),
+        std::fs::read(&sequential).unwrap(),
+        "a concurrent burn was lost"
+    );
+}
+
+/// Issue 15: `sim app DEV set-pending` with nothing in the secondary slot
+/// succeeded silently (and a sweep then reported "2 cut points, 0
+/// failures"); it is refused, naming the slot. Garbage there is refused as
+/// not an image.
+#[test]
+fn regression_set_pending_without_an_upgrade_image_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let dev = dir.path().join("dev");
+    support::run_ok(
+        support::espboot()
+            .args(["sim", "new"])
+            .arg(&dev)
+            .args(["--target", "esp32c3"]),
+    );
+    let set_pending = || {
+        let mut cmd = support::espboot();
+        cmd.args(["sim", "app"]).arg(&dev).arg("set-pending");
+        cmd
+    };
+    let out = support::run_fail(&mut set_pending());
+    support::assert_one_line_error(&out, "secondary slot (0x1e0000..0x3a0000) holds no image");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("it is erased"));
+    let garbage = dir.path().join("garbage.bin");
+    std::fs::write(&garbage, [0x42; 64]).unwrap();
+    support::run_ok(
+        support::espboot()
+            .args(["sim", "write", "--force"])
+            .arg(&dev)
+            .arg("0x1e0000")
+            .arg(&garbage),
+    );
+    let out = support::run_fail(&mut set_pending());
+    support::assert_one_line_error(&out, "no MCUboot image header there");
+}
+
+/// Issue 15: `sim new --target esp32c5` (also esp32c61, esp32p4) was
+/// accepted silently though the virtual chip has no model of it: it now
+/// says what the device lacks, and every `sim new` says what it created.
+#[test]
+fn regression_sim_new_says_what_it_created_and_what_is_not_modelled() {
+    let dir = tempfile::tempdir().unwrap();
+    for (target, modelled) in [("esp32c3", true), ("esp32c5", false), ("esp32p4", false)] {
+        let dev = dir.path().join(target);
+        let out = support::run_ok(
+            support::espboot()
+                .args(["sim", "new"])
+                .arg(&dev)
+                .args(["--target", target]),
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            stdout.starts_with(&format!("created {} ({target}): ", dev.display()))
+                && stdout.contains("image 0 primary slot 0x")
+                && stdout.lines().count() == 1,
+            "{stdout}"
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            stderr.contains("has no chip model"),
+            !modelled,
+            "{target}: {stderr}"
+        );
+    }
+}
+
+/// Issue 15: `cannot read bootloader.conf: No such file or directory (os
+/// error 2): No such file or directory (os error 2)` printed its cause
+/// twice.
+#[test]
+fn regression_error_causes_are_printed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = support::run_fail(support::espboot().current_dir(dir.path()).args([
+        "sim",
+        "new",
+        "dev",
+        "--target",
+        "esp32c3",
+        "--config",
+        "bootloader.conf",
+    ]));
+    support::assert_one_line_error(&out, "cannot read bootloader.conf");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr.matches("No such file or directory").count(),
+        1,
+        "{stderr}"
+    );
+}
+
+/// Issue 11: through the `imgtool` name, `verify` printed espboot's
+/// `error: …` on stderr where imgtool prints its verdict on stdout (exit
+/// 1), and a usage error was clap's text where scripts expect click's
+/// (`Try 'imgtool sign --help' for help.`, `Error: Missing argument
+/// 'INFILE'.`, exit 2); `version` printed espboot's own version.
+#[test]
+fn regression_imgtool_verify_and_usage_errors_speak_imgtool() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let link = d.join("imgtool");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_espboot"), &link).unwrap();
+    let imgtool = || {
+        let mut cmd = Command::new(&link);
+        cmd.current_dir(d);
+        cmd
+    };
+    std::fs::write(d.join("app.bin"), [7u8; 600]).unwrap();
+    support::run_ok(imgtool().args(["keygen", "-t", "ecdsa-p256", "-k", "a.pem"]));
+    support::run_ok(imgtool().args(["keygen", "-t", "ecdsa-p256", "-k", "b.pem"]));
+    support::run_ok(imgtool().args([
+        "sign",
+        "-k",
+        "a.pem",
+        "-v",
+        "1.0.0",
+        "-H",
+        "0x20",
+        "--pad-header",
+        "-S",
+        "0x10000",
+        "app.bin",
+        "signed.bin",
+    ]));
+    let out = imgtool()
+        .args(["verify", "-k", "b.pem", "signed.bin"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "No signature found for the given key\n"
+    );
+    assert!(out.stderr.is_empty());
+    let out = imgtool().arg("sign").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "Usage: imgtool sign [OPTIONS] INFILE OUTFILE\nTry 'imgtool sign --help' for help.\n\n\
+         Error: Missing argument 'INFILE'.\n"
+    );
+    let out = support::run_ok(imgtool().arg("version"));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "2.5.0\n");
+}

@@ -67,15 +67,6 @@ pub const CMD_PROGRAM: u32 = 0x2;
 /// `CMD` bit: read the eFuse array into the read registers (`EFUSE_READ_CMD`).
 pub const CMD_READ: u32 = 0x1;
 
-/// ESP32 `APB_CTL_DATE` (esptool targets/esp32.py `APB_CTL_DATE_ADDR`):
-/// outside the eFuse controller, but its bit 31 is the third bit of the
-/// chip revision esptool and espefuse compute together with the eFuses.
-pub const ESP32_APB_CTL_DATE_ADDR: u32 = 0x3FF6_607C;
-/// What the virtual ESP32 answers there: bit 31 set, the ECO3 silicon
-/// espefuse's emulator assumes (esp32/emulate_efuse_controller.py
-/// `read_reg`), so the eFuse bits alone decide between v0.0 and v3.0.
-const ESP32_APB_CTL_DATE: u32 = 0x8000_0000;
-
 /// Where a chip's controller registers are, as offsets from
 /// `DR_REG_EFUSE_BASE` (espefuse `<chip>/mem_definition.py`
 /// `EfuseDefineRegisters`; serial.md §4.2).
@@ -224,8 +215,13 @@ impl EfuseController {
     /// a register of this chip's eFuse controller (the ESP32's
     /// `APB_CTL_DATE`, which carries a chip-revision bit, is answered too).
     pub fn read(&self, efuses: &Efuses, addr: u32) -> Option<u32> {
-        if self.chip == Chip::Esp32 && addr & !3 == ESP32_APB_CTL_DATE_ADDR {
-            return Some(ESP32_APB_CTL_DATE);
+        // ESP32 `APB_CTL_DATE`: outside the controller, but its bit 31 is
+        // the third bit of the chip revision espefuse computes with the
+        // eFuses; the value is the ECO3 silicon espefuse's emulator assumes.
+        if let Some((reg, value)) = self.chip.apb_ctl_date() {
+            if addr & !3 == reg {
+                return Some(value);
+            }
         }
         let offset = self.offset(efuses, addr)?;
         Some(efuses.read_reg(offset))

@@ -81,7 +81,10 @@ fn esptool_chip_facts_read_through_the_controller() {
     // ESP32: CHIP_VER_REV1/REV2 plus APB_CTL_DATE bit 31 make v3.0
     let mut e = Efuses::new(Chip::Esp32);
     let ctrl = EfuseController::new(Chip::Esp32);
-    assert_eq!(ctrl.read(&e, ESP32_APB_CTL_DATE_ADDR), Some(0x8000_0000));
+    assert_eq!(
+        ctrl.read(&e, Chip::Esp32.apb_ctl_date().expect("ESP32").0),
+        Some(0x8000_0000)
+    );
     e.burn(Field::ChipVerRev1, Burn::All).unwrap();
     e.burn(Field::ChipVerRev2, Burn::All).unwrap();
     assert_eq!(ctrl.read(&e, 0x3FF5_A00C).unwrap() & (1 << 15), 1 << 15);
@@ -89,7 +92,7 @@ fn esptool_chip_facts_read_through_the_controller() {
     assert_eq!(e.chip_revision(), 300);
     // the APB register is not the C3's
     assert_eq!(
-        EfuseController::new(Chip::Esp32c3).read(&e, ESP32_APB_CTL_DATE_ADDR),
+        EfuseController::new(Chip::Esp32c3).read(&e, Chip::Esp32.apb_ctl_date().expect("ESP32").0),
         None
     );
 }

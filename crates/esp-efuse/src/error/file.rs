@@ -18,6 +18,10 @@ pub enum FileError {
     /// The file (or its companion) cannot be written.
     #[error(transparent)]
     Write(#[from] atomic_write::WriteError),
+    /// Another process kept the file locked (a concurrent burn), or the
+    /// lock could not be taken.
+    #[error("virtual eFuse file in use: {0}; try again when the other command is done")]
+    Lock(#[from] atomic_write::LockError),
     /// The file has another chip's size.
     #[error("virtual eFuse file is {len} bytes but a {chip} eFuse file is {} bytes (wrong --chip?)", chip.table().mem_size)]
     Size {

@@ -43,7 +43,10 @@ use serde::Serialize;
 use super::bootloader::{parse_bootloader, BootloaderContents, BootloaderError};
 use super::fuses::{self, FuseError};
 use super::port_flash::{PortFlash, PORT_ALIGN_ENCRYPTED, PORT_ALIGN_PLAIN};
-use crate::config::{ConfigError, ConfigFile, FlashMap};
+use crate::config::{
+    ConfigError, ConfigFile, FlashEncryptionConfig, FlashMap, GeneratedKey, RomDownload,
+    SecureBootConfig, SecurityConfig,
+};
 use crate::device::Device;
 use crate::run;
 use flash_sim::flash::{CutMode, SimFlash};
@@ -162,6 +165,34 @@ pub enum ChipError {
     /// A target without a ROM stage: the boot core alone.
     #[error(transparent)]
     Run(#[from] RunError),
+    /// An update larger than the secondary slot's room for it.
+    #[error("image {image}: the update is {len} bytes but its slot has room for {room}")]
+    UpdateTooLarge { image: usize, len: usize, room: u32 },
+    /// `set-pending` with nothing to upgrade to: MCUboot would find no
+    /// image at the next boot and erase the slot's trailer again.
+    #[error("image {image}: the secondary slot ({:#x}..{:#x}) holds no image to upgrade to: {why}", slot.offset, u64::from(slot.offset) + u64::from(slot.size))]
+    NoUpgradeImage {
+        image: usize,
+        slot: mcuboot_boot::Area,
+        why: NoUpgradeImage,
+    },
+}
+
+/// Why the secondary slot holds no upgrade image.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NoUpgradeImage {
+    /// The image's place in the slot is erased.
+    #[error("it is erased; write a signed image there first")]
+    Erased,
+    /// Erased, on a device whose flash is encrypted: through the port's
+    /// encrypted backend erased flash reads back as garbage, so MCUboot sees
+    /// a corrupt image rather than an empty slot.
+    #[error("it is erased, and with flash encryption on erased flash reads back as garbage, not as an image; write an encrypted signed image there first")]
+    ErasedEncrypted,
+    /// Something is there, but not an MCUboot image.
+    #[error("no MCUboot image header there ({0})")]
+    NotAnImage(mcuboot_image::HeaderError),
 }
 
 /// Why a (re)boot stopped.
@@ -315,6 +346,9 @@ pub fn app_call(device: &mut Device, image: usize, call: AppCall) -> Result<(), 
         });
     }
     device.flash.power_cycle();
+    if let AppCall::SetPending { .. } = call {
+        check_upgrade_image(device, &setup, crypt.as_deref(), image)?;
+    }
     let mut port = PortFlash::new(&mut device.flash, crypt.as_deref());
     let result = setup.with_config(|cfg| match call {
         AppCall::Confirm => mcuboot_boot::set_confirmed(&mut port, cfg, image),
@@ -323,6 +357,89 @@ pub fn app_call(device: &mut Device, image: usize, call: AppCall) -> Result<(), 
         }
     });
     result.map_err(|e| ChipError::Boot(e.to_string()))
+}
+
+/// What a running application's update agent does with a downloaded
+/// image: erase `image`'s secondary slot and write `bytes` where MCUboot
+/// looks for the upgrade (the slot start, one sector further for
+/// swap-offset), both through the port's flash backend
+/// (`flash_area_erase`/`flash_area_write`). With flash encryption on, the
+/// image lands encrypted with the chip's own key, which the host never
+/// has (a device-generated key): this is the only way to stage an update
+/// on such a device.
+pub fn app_write_update(device: &mut Device, image: usize, bytes: &[u8]) -> Result<(), ChipError> {
+    let (setup, crypt) = flashed_setup(device)?;
+    let Some(slots) = setup.images.get(image) else {
+        return Err(ChipError::NoSuchImage {
+            image,
+            count: setup.images.len(),
+        });
+    };
+    let slot = slots.secondary;
+    let offset = if setup.strategy == mcuboot_boot::UpgradeStrategy::SwapOffset {
+        device.settings.map.sector_size
+    } else {
+        0
+    };
+    let align = setup.write_size.max(1) as usize;
+    let mut padded = bytes.to_vec();
+    padded.resize(bytes.len().div_ceil(align) * align, setup.erased_val);
+    if padded.len() as u64 + u64::from(offset) > u64::from(slot.size) {
+        return Err(ChipError::UpdateTooLarge {
+            image,
+            len: bytes.len(),
+            room: slot.size.saturating_sub(offset),
+        });
+    }
+    device.flash.power_cycle();
+    let mut port = PortFlash::new(&mut device.flash, crypt.as_deref());
+    port.erase(slot.offset, slot.offset + slot.size)
+        .and_then(|()| port.write(slot.offset + offset, &padded))
+        .map_err(|e| ChipError::Boot(e.to_string()))
+}
+
+/// Refuses a `set-pending` of `image` whose secondary slot holds no image
+/// header where MCUboot looks for one (the slot start, one sector further
+/// for swap-offset), reading through the port's backend as the app would.
+fn check_upgrade_image(
+    device: &mut Device,
+    setup: &OwnedBootConfig,
+    crypt: Option<&dyn FlashCrypt>,
+    image: usize,
+) -> Result<(), ChipError> {
+    let slot = setup.images[image].secondary;
+    let offset = if setup.strategy == mcuboot_boot::UpgradeStrategy::SwapOffset {
+        device.settings.map.sector_size
+    } else {
+        0
+    };
+    let at = slot.offset.saturating_add(offset);
+    let mut raw = [0u8; mcuboot_image::IMAGE_HEADER_SIZE];
+    device
+        .flash
+        .read(at, &mut raw)
+        .map_err(|e| ChipError::Boot(e.to_string()))?;
+    let erased = device.flash.geometry().erased_value();
+    let refuse = |why| ChipError::NoUpgradeImage { image, slot, why };
+    if raw.iter().all(|&b| b == erased) {
+        return Err(refuse(if crypt.is_some() {
+            NoUpgradeImage::ErasedEncrypted
+        } else {
+            NoUpgradeImage::Erased
+        }));
+    }
+    let mut header = raw;
+    if let Some(c) = crypt {
+        c.decrypt(at, &mut header)
+            .map_err(|e| ChipError::Boot(e.to_string()))?;
+    }
+    if header.iter().all(|&b| b == erased) {
+        // Erased as the app sees it: the port wrote encrypted erased bytes.
+        return Err(refuse(NoUpgradeImage::Erased));
+    }
+    mcuboot_image::ImageHeader::parse(&header)
+        .map(drop)
+        .map_err(|e| refuse(NoUpgradeImage::NotAnImage(e)))
 }
 
 /// What the running application asks MCUboot for.
@@ -537,13 +654,12 @@ impl PowerOn {
         let capacity = flash.geometry().capacity();
         let setup = port_setup(&contents, capacity, crypt.is_some())
             .map_err(|e| Stop::Failed(format!("bootloader configuration: {e}")))?;
-        let config = &contents.config;
-        let wants_secure_boot =
-            config.is_set("CONFIG_SECURE_BOOT") || config.is_set("CONFIG_SECURE_BOOT_V2_ENABLED");
-        let pending = if wants_secure_boot && !self.efuses.secure_boot_v2_enabled() {
-            Some(self.stage_secure_boot(&buf, &contents)?)
-        } else {
-            None
+        let security = SecurityConfig::resolve(&contents.config);
+        let pending = match security.secure_boot {
+            Some(options) if !self.efuses.secure_boot_v2_enabled() => {
+                Some(self.stage_secure_boot(&buf, &contents, &security, options)?)
+            }
+            _ => None,
         };
 
         // --- MCUboot -----------------------------------------------------------
@@ -566,15 +682,13 @@ impl PowerOn {
         }
 
         // --- flash encryption, first boot ----------------------------------------
-        if config.is_set("CONFIG_SECURE_FLASH_ENC_ENABLED") && crypt.is_none() {
-            self.enable_flash_encryption(flash, &buf, &contents, &setup)?;
+        if let (Some(options), None) = (security.flash_encryption, &crypt) {
+            self.enable_flash_encryption(flash, &buf, &contents, &setup, options)?;
             return Err(Stop::Reset);
         }
 
         // --- app loading ---------------------------------------------------------
-        let multi = config.is_set("CONFIG_ESP_MULTI_PROCESSOR_BOOT")
-            && chip.has_app_cpu()
-            && setup.images.len() == 2;
+        let multi = security.multi_processor_boot && chip.has_app_cpu() && setup.images.len() == 2;
         let memory = chip.memory_map(multi);
         let mut port = PortFlash::new(flash, crypt.as_deref());
         let mut entries = Vec::new();
@@ -627,6 +741,8 @@ impl PowerOn {
         &self,
         buf: &[u8],
         contents: &BootloaderContents,
+        security: &SecurityConfig,
+        options: SecureBootConfig,
     ) -> Result<StagedSecureBoot, Stop> {
         let fail = |m: String| Stop::Failed(format!("secure boot first boot: {m}"));
         let blocks = rom_blocks(self.chip, signed_blocks(buf, contents)).map_err(|why| {
@@ -641,14 +757,13 @@ impl PowerOn {
         // key: the port burns both in one batch
         // (CONFIG_SECURE_BOOT_FLASH_ENC_KEYS_BURN_TOGETHER), so the block
         // stays writable until the key is in.
-        let config = &contents.config;
         let shared_block = self.chip == Chip::Esp32c2
-            && config.is_set("CONFIG_SECURE_FLASH_ENC_ENABLED")
+            && security.flash_encryption.is_some()
             && !self.efuses.flash_encryption_enabled();
-        if shared_block
-            && !(config.is_set("CONFIG_SECURE_BOOT_FLASH_ENC_KEYS_BURN_TOGETHER")
-                && config.is_set("CONFIG_SECURE_FLASH_ENCRYPTION_AES128_DERIVED"))
-        {
+        let derived_key = security
+            .flash_encryption
+            .is_some_and(|fe| fe.generated_key == GeneratedKey::Aes128Derived);
+        if shared_block && !(options.keys_burn_together && derived_key) {
             return Err(fail(
                 "ESP32-C2 keeps the Secure Boot digest and the flash-encryption key in its one \
                  key block: set CONFIG_SECURE_BOOT_FLASH_ENC_KEYS_BURN_TOGETHER=y and \
@@ -690,13 +805,13 @@ impl PowerOn {
         }
         let chip = self.chip;
         let mut fields: Vec<Field> = vec![policy::secure_boot_enable(chip)];
-        if !config.is_set("CONFIG_SECURE_BOOT_ALLOW_JTAG") {
+        if !options.allow_jtag {
             fields.extend(policy::jtag_disable(chip));
         }
-        if !config.is_set("CONFIG_SECURE_BOOT_ALLOW_ROM_BASIC") {
+        if !options.allow_rom_basic {
             fields.extend(policy::rom_basic_disable(chip));
         }
-        if config.is_set("CONFIG_SECURE_BOOT_ENABLE_AGGRESSIVE_KEY_REVOKE") {
+        if options.aggressive_revoke {
             fields.extend(policy::aggressive_revoke(chip));
         }
         // digest slots left empty are revoked, so no key can be added later
@@ -704,10 +819,10 @@ impl PowerOn {
         for slot in used..policy::secure_boot_digest_slots(chip) {
             fields.extend(policy::secure_boot_digest(chip, slot).and_then(|s| s.revoke));
         }
-        if config.is_set("CONFIG_SECURE_DISABLE_ROM_DL_MODE") {
-            fields.extend(policy::download_disable(chip));
-        } else if config.is_set("CONFIG_SECURE_ENABLE_SECURE_ROM_DL_MODE") {
-            fields.extend(policy::secure_download(chip));
+        match options.rom_download {
+            RomDownload::Disable => fields.extend(policy::download_disable(chip)),
+            RomDownload::Secure => fields.extend(policy::secure_download(chip)),
+            _ => {}
         }
         let mut burned = Vec::new();
         for field in fields {
@@ -753,9 +868,9 @@ impl PowerOn {
         plain_bootloader: &[u8],
         contents: &BootloaderContents,
         setup: &OwnedBootConfig,
+        options: FlashEncryptionConfig,
     ) -> Result<(), Stop> {
         let fail = |m: String| Stop::Failed(format!("flash encryption first boot: {m}"));
-        let config = &contents.config;
         // 1. the key: the host's, already burned, or generated on chip
         let key =
             match fuses::flash_encryption_key(&self.efuses).map_err(|e| fail(e.to_string()))? {
@@ -778,7 +893,7 @@ impl PowerOn {
                     }
                     key
                 }
-                None => self.generate_key(config).map_err(fail)?,
+                None => self.generate_key(options.generated_key).map_err(fail)?,
             };
         let crypt = fuses::crypt_for(&self.efuses, &key).map_err(|e| fail(e.to_string()))?;
         // 2. encrypt in place
@@ -827,20 +942,20 @@ impl PowerOn {
             ));
         }
         // 3. the crypt counter and the download-mode restrictions
-        let release = config.is_set("CONFIG_SECURE_FLASH_ENCRYPTION_MODE_RELEASE");
+        let release = options.release;
         let chip = self.chip;
         let counter = policy::crypt_counter(chip);
         // development mode: one more counter bit makes it odd
         let value = if release { Burn::All } else { Burn::NextBit };
         burn_field(&mut self.efuses, counter, value).map_err(fail)?;
         let mut restrictions: Vec<Field> = Vec::new();
-        if release || !config.is_set("CONFIG_SECURE_FLASH_UART_BOOTLOADER_ALLOW_ENC") {
+        if release || !options.uart_allow_encrypt {
             restrictions.push(policy::manual_encrypt_disable(chip));
         }
-        if release || !config.is_set("CONFIG_SECURE_FLASH_UART_BOOTLOADER_ALLOW_DEC") {
+        if release || !options.uart_allow_decrypt {
             restrictions.extend(policy::download_decrypt_disable(chip));
         }
-        if release || !config.is_set("CONFIG_SECURE_FLASH_UART_BOOTLOADER_ALLOW_CACHE") {
+        if release || !options.uart_allow_cache {
             restrictions.extend(policy::download_cache_disable(chip));
         }
         let mut burned = Vec::new();
@@ -868,19 +983,15 @@ impl PowerOn {
 
     /// Generates the chip's flash-encryption key and burns it read- and
     /// write-protected, as the port does when the host provided none.
-    fn generate_key(&mut self, config: &ConfigFile) -> Result<FlashEncryptionKey, String> {
+    fn generate_key(&mut self, generated: GeneratedKey) -> Result<FlashEncryptionKey, String> {
         // the length the configuration asks for, where the chip has it
         let supported = |length| policy::flash_encryption_key(self.chip, length).is_some();
-        let length = if config.is_set("CONFIG_SECURE_FLASH_ENCRYPTION_AES128_DERIVED")
-            && supported(FlashKeyLength::Derived128)
-        {
-            FlashKeyLength::Derived128
-        } else if config.is_set("CONFIG_SECURE_FLASH_ENCRYPTION_AES256")
-            && supported(FlashKeyLength::Bits512)
-        {
-            FlashKeyLength::Bits512
-        } else {
-            FlashKeyLength::Bits256
+        let length = match generated {
+            GeneratedKey::Aes128Derived if supported(FlashKeyLength::Derived128) => {
+                FlashKeyLength::Derived128
+            }
+            GeneratedKey::Aes256 if supported(FlashKeyLength::Bits512) => FlashKeyLength::Bits512,
+            _ => FlashKeyLength::Bits256,
         };
         let bits = length.bytes() * 8;
         let key = FlashEncryptionKey::generate(bits);

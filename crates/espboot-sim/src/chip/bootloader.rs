@@ -44,7 +44,7 @@ use esp_image::esp_image::{
 use esp_image::Chip;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{ConfigError, ConfigFile, FlashMap, Target};
+use crate::config::{ConfigError, ConfigFile, FlashMap, SecurityConfig, Target};
 use crate::device::EmbeddedKey;
 
 /// First bytes of the configuration blob in the DRAM segment.
@@ -183,7 +183,7 @@ pub fn build_bootloader(
     let map = FlashMap::resolve(config, None)?;
     let flash_size =
         FlashSize::from_bytes(map.flash_size).ok_or(BootloaderError::FlashSize(map.flash_size))?;
-    let memory = chip.memory_map(config.is_set("CONFIG_ESP_MULTI_PROCESSOR_BOOT"));
+    let memory = chip.memory_map(SecurityConfig::resolve(config).multi_processor_boot);
     let [iram_loader_seg, dram_seg] = &memory.bootloader_regions;
     // Every chip's iram_loader_seg has an instruction-bus range and every
     // dram_seg a data-bus one (checked by esp-image's tests); the fallbacks

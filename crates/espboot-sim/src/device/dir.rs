@@ -41,9 +41,10 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use atomic_write::{FileLock, LockError};
 
 use super::{Device, DeviceError};
 use flash_sim::flash::SimFlash;
@@ -64,9 +65,6 @@ pub const LOCK_FILE: &str = ".device.lock";
 /// one short command (a `sim boot` or `sim write`), short enough that a
 /// stuck holder is reported rather than waited for.
 pub const LOCK_WAIT: Duration = Duration::from_secs(2);
-
-/// How often a waiting open retries the lock.
-const LOCK_POLL: Duration = Duration::from_millis(20);
 
 /// Why a device directory could not be opened, read or written.
 #[derive(Debug, thiserror::Error)]
@@ -143,8 +141,8 @@ pub enum DirError {
 #[derive(Debug)]
 pub struct DeviceDir {
     path: PathBuf,
-    /// The open lock file; its `flock` is released when it is closed.
-    _lock: File,
+    /// Held while this value lives.
+    _lock: FileLock,
 }
 
 impl DeviceDir {
@@ -291,37 +289,21 @@ fn read_error(dir: &Path, name: &str, source: std::io::Error) -> DirError {
     }
 }
 
-/// Takes the exclusive `flock` of `dir`'s lock file, retrying for up to
-/// `wait`.
-fn lock(dir: &Path, wait: Duration) -> Result<File, DirError> {
-    use rustix::fs::{flock, FlockOperation};
-    let lock_error = |source: std::io::Error| DirError::Lock {
-        dir: dir.to_path_buf(),
-        source,
-    };
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(dir.join(LOCK_FILE))
-        .map_err(lock_error)?;
-    let deadline = Instant::now() + wait;
-    loop {
-        match flock(&file, FlockOperation::NonBlockingLockExclusive) {
-            Ok(()) => return Ok(file),
-            Err(rustix::io::Errno::WOULDBLOCK) if Instant::now() < deadline => {
-                std::thread::sleep(LOCK_POLL);
-            }
-            Err(rustix::io::Errno::WOULDBLOCK) => {
-                return Err(DirError::Locked {
-                    dir: dir.to_path_buf(),
-                })
-            }
-            Err(rustix::io::Errno::INTR) => {}
-            Err(e) => return Err(lock_error(e.into())),
-        }
-    }
+/// Takes the exclusive lock of `dir`'s lock file, waiting up to `wait`.
+fn lock(dir: &Path, wait: Duration) -> Result<FileLock, DirError> {
+    FileLock::acquire(&dir.join(LOCK_FILE), wait).map_err(|e| match e {
+        LockError::Busy { .. } => DirError::Locked {
+            dir: dir.to_path_buf(),
+        },
+        LockError::Io { source, .. } => DirError::Lock {
+            dir: dir.to_path_buf(),
+            source,
+        },
+        other => DirError::Lock {
+            dir: dir.to_path_buf(),
+            source: std::io::Error::other(other),
+        },
+    })
 }
 
 #[cfg(test)]
@@ -329,6 +311,7 @@ fn lock(dir: &Path, wait: Duration) -> Result<File, DirError> {
 mod tests {
     use super::*;
     use crate::config::Target;
+    use std::time::Instant;
 
     #[test]
     fn lock_is_exclusive_and_released_on_drop() {

@@ -65,15 +65,6 @@ pub struct Args {
     force: bool,
 }
 
-/// Rewrites `imgtool sign ...` into `espboot image sign ...`.
-pub fn as_espboot_argv(subcommand: &str, argv: Vec<OsString>) -> Vec<OsString> {
-    let mut out = Vec::with_capacity(argv.len() + 1);
-    out.push(OsString::from("espboot"));
-    out.push(OsString::from(subcommand));
-    out.extend(argv.into_iter().skip(1));
-    out
-}
-
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let exe = std::env::current_exe().context("cannot locate the espboot executable")?;
     std::fs::create_dir_all(&args.dir)

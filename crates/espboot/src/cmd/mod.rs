@@ -8,3 +8,20 @@ pub mod key_file;
 pub mod links;
 pub mod secure;
 pub mod sim;
+
+/// The values a choice option (`--long`) of subcommand `command` accepts,
+/// from its clap definition: what click lists in an "is not one of" error.
+pub(crate) fn choices(cmd: &clap::Command, command: &str, long: &str) -> Vec<String> {
+    cmd.find_subcommand(command)
+        .and_then(|sub| {
+            sub.get_arguments()
+                .find(|a| a.get_long() == Some(long.trim_start_matches("--")))
+        })
+        .map(|a| {
+            a.get_possible_values()
+                .iter()
+                .map(|v| v.get_name().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -72,3 +72,45 @@ fn sign_data_signs_files_pipes_and_in_place_alike() {
         ]));
     }
 }
+
+/// `encrypt-flash-data` checks the data length before encrypting; a pipe
+/// (size 0 in its metadata) is read whole and encrypts as the same file.
+#[test]
+fn encrypt_flash_data_from_a_pipe_equals_the_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let data: Vec<u8> = (0..8192u32).map(|i| (i * 13 % 256) as u8).collect();
+    std::fs::write(dir.join("plain.bin"), &data).unwrap();
+    std::fs::write(dir.join("key.bin"), [0x5a; 32]).unwrap();
+    for algorithm in [&["--aes-xts"][..], &[][..]] {
+        let encrypt = |input: &str, output: &str| {
+            let mut cmd = support::espboot();
+            cmd.current_dir(dir)
+                .args(["secure", "encrypt-flash-data"])
+                .args(algorithm)
+                .args([
+                    "--keyfile",
+                    "key.bin",
+                    "--address",
+                    "0x10000",
+                    "-o",
+                    output,
+                    input,
+                ]);
+            cmd
+        };
+        support::run_ok(&mut encrypt("plain.bin", "from-file.bin"));
+        let mut child = encrypt("/dev/stdin", "from-pipe.bin")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(&data).unwrap();
+        assert!(child.wait().unwrap().success(), "{algorithm:?}");
+        assert_eq!(
+            std::fs::read(dir.join("from-pipe.bin")).unwrap(),
+            std::fs::read(dir.join("from-file.bin")).unwrap(),
+            "{algorithm:?}"
+        );
+    }
+}

@@ -145,6 +145,11 @@ fn encrypted_slot_equals_espsecure_encrypt_flash_data() {
             actions.contains("using the key already in eFuse"),
             "{actions}"
         );
+        // Issue 15: nothing staged yet: the secondary slot reads as erased
+        // through the encrypted backend, and set-pending says so instead
+        // of succeeding.
+        let out = run_fail(&mut sim(&["app", s(&dev), "set-pending"]));
+        assert_one_line_error(&out, "holds no image to upgrade to: it is erased");
 
         let len = std::fs::metadata(&app).unwrap().len();
         let physical = d.join(format!("{target}-physical.bin"));
@@ -464,4 +469,49 @@ fn download_mode_efuses_are_honoured() {
     ]));
     assert_one_line_error(&out, "download mode is disabled");
     assert_eq!(std::fs::read(dev.join("flash.bin")).unwrap(), before);
+}
+
+/// Issue 15, seed 000 by hand: with a device-generated flash-encryption key
+/// the host never has the key, plain `sim write` of an update lands
+/// unencrypted and `--encrypt` cannot work. `sim app write-update` is the
+/// running app's own update path (through the port's encrypted backend):
+/// stage 2.0.0 with it, set it pending, and the next boot runs it.
+#[test]
+fn device_generated_key_update_is_staged_by_the_app_and_boots() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let dev = new_device(d, "esp32c3", "CONFIG_SECURE_FLASH_ENC_ENABLED=y\n");
+    let Some(v1) = imgtool_app(
+        d,
+        "esp32c3",
+        "v1",
+        "1.0.0",
+        &[],
+        &["--max-align", "32", "--pad", "--confirm"],
+    ) else {
+        return;
+    };
+    run_ok(&mut sim(&["write", s(&dev), "0x20000", s(&v1)]));
+    // first boot: the port generates the key in eFuse, encrypts in place
+    let first = json(&run_ok(&mut sim(&["boot", s(&dev), "--json"])));
+    assert_eq!(first["booted"], true, "{first}");
+    assert_eq!(first["rom"]["flash_encryption"], true, "{first}");
+    assert_eq!(first["images"][0]["version"], "1.0.0+0", "{first}");
+
+    let Some(v2) = imgtool_app(d, "esp32c3", "v2", "2.0.0", &[], &["--max-align", "32"]) else {
+        return;
+    };
+    let out = run_ok(&mut sim(&["app", s(&dev), "write-update", s(&v2)]));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("secondary slot"));
+    run_ok(&mut sim(&["app", s(&dev), "set-pending"]));
+    let second = json(&run_ok(&mut sim(&["boot", s(&dev), "--json"])));
+    assert_eq!(second["booted"], true, "{second}");
+    assert_eq!(second["images"][0]["version"], "2.0.0+0", "{second}");
+    assert_eq!(second["swap"], "test", "{second}");
+
+    // An update that does not fit its slot is refused, nothing written.
+    let big = d.join("big.bin");
+    std::fs::write(&big, vec![0u8; 0x1c0001]).unwrap();
+    let out = run_fail(&mut sim(&["app", s(&dev), "write-update", s(&big)]));
+    assert_one_line_error(&out, "has room for");
 }

@@ -14,6 +14,7 @@ mod espefuse_personality;
 mod espsecure_personality;
 mod image;
 mod image_encryption;
+mod imgtool_personality;
 mod secure_flash_encryption;
 mod secure_sbv2;
 mod serve;

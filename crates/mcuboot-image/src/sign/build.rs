@@ -35,7 +35,10 @@ pub enum Input<'r> {
     Reader {
         /// The input.
         reader: &'r mut (dyn Read + Send),
-        /// How many bytes it yields; fewer is [`SignError::InputChanged`].
+        /// How many bytes it yields; fewer or more is
+        /// [`SignError::InputChanged`]. Know it before reading (a regular
+        /// file's size): pipes and procfs files report none, read those
+        /// into [`Input::Bytes`].
         len: u64,
     },
 }

@@ -255,7 +255,8 @@ pub enum SignError {
     /// The input could not be read.
     #[error("cannot read the input")]
     ReadInput(#[source] std::io::Error),
-    /// The input ended before the length announced for it.
+    /// The input ended before the length announced for it, or went on
+    /// after it.
     #[error("the input changed while it was read")]
     InputChanged,
     /// The output could not be written.

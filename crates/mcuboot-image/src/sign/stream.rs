@@ -72,7 +72,17 @@ pub(super) fn hash_and_copy(
                     return Ok(());
                 }
             }
-            Ok(())
+            // More than announced: the header already records `len`, so
+            // signing on would silently drop the rest.
+            let mut probe = [0u8; 1];
+            loop {
+                return match reader.read(&mut probe) {
+                    Ok(0) => Ok(()),
+                    Ok(_) => Err(SignError::InputChanged),
+                    Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                    Err(e) => Err(SignError::ReadInput(e)),
+                };
+            }
         });
         let writing = scope.spawn(move || -> std::io::Result<()> {
             out.write_all(head)?;

@@ -127,6 +127,26 @@ fn short_inputs_and_failing_outputs_are_errors() {
     }
 }
 
+/// A reader that yields fewer or more bytes than announced is refused:
+/// the header already records the announced size.
+#[test]
+fn a_reader_that_is_shorter_or_longer_than_announced_is_refused() {
+    let opts = SignOptions::new(ImageVersion::default(), 0x20, 0);
+    let data = std::vec![0u8; 0x20 + 5000];
+    for announced in [data.len() as u64 - 1, data.len() as u64 + 1] {
+        let r = ImageBuilder::new(&opts)
+            .build(Input::Reader {
+                reader: &mut &data[..],
+                len: announced,
+            })
+            .and_then(|built| built.write_to(&mut std::vec::Vec::new(), OutputFormat::Binary));
+        assert!(
+            matches!(r, Err(SignError::InputChanged)),
+            "{announced}: {r:?}"
+        );
+    }
+}
+
 /// The header area must be zero unless it is prepended.
 #[test]
 fn a_non_zero_header_area_is_refused() {

@@ -274,6 +274,16 @@ fn run_commands(
     hyphenated: &[bool],
     banner: Banner,
 ) -> anyhow::Result<ExitCode> {
+    // Held until every command has run and saved: concurrent runs on one
+    // file would otherwise each burn into the state they read and the last
+    // save would drop the others' burns.
+    let _lock = match &file {
+        Some(f) => Some(
+            f.lock(VirtualFile::LOCK_WAIT)
+                .with_context(|| format!("--path-efuse-file {}", f.path().display()))?,
+        ),
+        None => None,
+    };
     let efuses = match &file {
         Some(f) => f
             .open(chip)

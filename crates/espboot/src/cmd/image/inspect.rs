@@ -27,7 +27,47 @@ pub struct VerifyArgs {
     imgfile: PathBuf,
 }
 
-pub fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
+/// Why an image does not verify: imgtool's `VerifyResult` cases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refused {
+    /// No MCUboot header.
+    Magic,
+    /// No valid TLV area.
+    TlvInfo,
+    /// The hash TLV does not match the image.
+    Hash,
+    /// No signature TLV verifies with the given key.
+    Signature,
+    /// The key's type cannot verify this image's TLVs.
+    KeyType,
+}
+
+impl Refused {
+    /// imgtool's line for the verdict (`imgtool/main.py` `verify`).
+    fn imgtool_text(self) -> &'static str {
+        match self {
+            Refused::Magic => "Invalid image magic; is this an MCUboot image?",
+            Refused::TlvInfo => "Invalid TLV info magic; is this an MCUboot image?",
+            Refused::Hash => "Image has an invalid hash",
+            Refused::Signature => "No signature found for the given key",
+            Refused::KeyType => "Key type does not match TLV record",
+        }
+    }
+}
+
+/// A verified image, and what verified it.
+struct Verified {
+    version: String,
+    hash_alg: HashAlg,
+    digest: Option<Vec<u8>>,
+    pure: bool,
+    signature_checked: bool,
+    signature: Option<Vec<u8>>,
+}
+
+/// Checks the image; `Err` for unreadable input, `Ok(Err(…))` for an image
+/// that does not verify (with espboot's own explanation).
+fn check(a: &VerifyArgs) -> anyhow::Result<Result<Verified, (Refused, String)>> {
     let file = a.imgfile.display().to_string();
     let key = a
         .key
@@ -35,19 +75,25 @@ pub fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
         .map(|p| load_key("-k/--key", p))
         .transpose()?;
     let (image, _) = read_image("IMGFILE", &a.imgfile)?;
-    let hdr =
-        ImageHeader::parse(&image).with_context(|| format!("{file}: not an MCUboot image"))?;
-    let tlvs: Vec<_> = SliceTlvs::new(&image, &hdr)
-        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-        .with_context(|| format!("{file}: invalid TLV area"))?;
+    let refuse = |why: Refused, message: String| Ok(Err((why, message)));
+    let hdr = match ImageHeader::parse(&image) {
+        Ok(h) => h,
+        Err(e) => return refuse(Refused::Magic, format!("{file}: not an MCUboot image: {e}")),
+    };
+    let tlvs: Vec<_> = match SliceTlvs::new(&image, &hdr).and_then(|it| it.collect()) {
+        Ok(t) => t,
+        Err(e) => return refuse(Refused::TlvInfo, format!("{file}: invalid TLV area: {e}")),
+    };
     let pure = tlvs
         .iter()
         .any(|(e, _)| e.kind == TlvKind::SigPure && !e.protected);
-    let hash_alg = tlvs
+    let Some(hash_alg) = tlvs
         .iter()
         .filter(|(e, _)| !e.protected)
         .find_map(|(e, _)| HashAlg::from_tlv(e.kind))
-        .with_context(|| format!("{file}: the image has no hash TLV"))?;
+    else {
+        return refuse(Refused::Hash, format!("{file}: the image has no hash TLV"));
+    };
 
     let mut opts = ValidateOptions::new(hash_alg).pure(pure);
     let mut key_der = Vec::new();
@@ -57,14 +103,20 @@ pub fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
             format!("-k/--key: a {} key cannot verify signatures", public.kind())
         })?;
         if !pure && !allowed_hashes(kind, matches!(k, KeyFile::Public(_))).contains(&hash_alg) {
-            bail!(
-                "-k/--key: a {} key does not match the image's {} hash TLV",
-                public.kind(),
-                hash_alg.name()
+            return refuse(
+                Refused::KeyType,
+                format!(
+                    "-k/--key: a {} key does not match the image's {} hash TLV",
+                    public.kind(),
+                    hash_alg.name()
+                ),
             );
         }
         if pure && kind != SignatureKind::Ed25519 {
-            bail!("-k/--key: the image has a pure signature, which only ed25519 keys make");
+            return refuse(
+                Refused::KeyType,
+                "-k/--key: the image has a pure signature, which only ed25519 keys make".into(),
+            );
         }
         key_der = public.embedded_der()?;
         opts = opts.with_signature(kind);
@@ -76,45 +128,86 @@ pub fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
         Vec::new()
     };
     match validate(&mut src, &hdr, &keys, &opts) {
-        Ok(v) => {
-            if a.json {
-                let sig = tlvs
-                    .iter()
-                    .find(|(e, _)| Some(e.kind) == opts.signature.map(SignatureKind::tlv))
-                    .map(|(_, s)| hex_string(s));
-                let doc = json!({
-                    "valid": true,
-                    "version": hdr.version.to_string(),
-                    "hash_alg": hash_alg.name(),
-                    "digest": v.hash.map(|h| hex_string(h.as_bytes())),
-                    "pure": pure,
-                    "signature_checked": opts.signature.is_some(),
-                    "signature": sig,
-                });
-                super::util::print(&(serde_json::to_string_pretty(&doc)? + "\n"))?;
-                return Ok(ExitCode::SUCCESS);
-            }
-            let mut text = format!(
-                "Image was correctly validated\nImage version: {}\n",
-                hdr.version
-            );
-            if let Some(h) = v.hash {
-                text += &format!("Image digest: {}\n", hex_string(h.as_bytes()));
-            } else if let Some((_, sig)) = tlvs
+        Ok(v) => Ok(Ok(Verified {
+            version: hdr.version.to_string(),
+            hash_alg,
+            digest: v.hash.map(|h| h.as_bytes().to_vec()),
+            pure,
+            signature_checked: opts.signature.is_some(),
+            signature: tlvs
                 .iter()
                 .find(|(e, _)| Some(e.kind) == opts.signature.map(SignatureKind::tlv))
-            {
-                text += &format!("Image signature over image: {}\n", hex_string(sig));
-            }
-            super::util::print(&text)?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(ValidateError::HashMismatch) => {
-            bail!("{file}: image hash does not match (the image is corrupted or was modified)")
-        }
-        Err(ValidateError::NoMatchingKey) => bail!("{file}: no signature found for the given key"),
-        Err(ValidateError::SignatureInvalid) => bail!("{file}: signature verification failed"),
+                .map(|(_, s)| s.to_vec()),
+        })),
+        Err(ValidateError::HashMismatch) => refuse(
+            Refused::Hash,
+            format!("{file}: image hash does not match (the image is corrupted or was modified)"),
+        ),
+        Err(ValidateError::NoMatchingKey) => refuse(
+            Refused::Signature,
+            format!("{file}: no signature found for the given key"),
+        ),
+        Err(ValidateError::SignatureInvalid) => refuse(
+            Refused::Signature,
+            format!("{file}: signature verification failed"),
+        ),
         Err(e) => bail!("{file}: {e}"),
+    }
+}
+
+/// The verified image as imgtool prints it.
+fn verified_text(v: &Verified) -> String {
+    let mut text = format!(
+        "Image was correctly validated\nImage version: {}\n",
+        v.version
+    );
+    if let Some(h) = &v.digest {
+        text += &format!("Image digest: {}\n", hex_string(h));
+    } else if let Some(sig) = &v.signature {
+        text += &format!("Image signature over image: {}\n", hex_string(sig));
+    }
+    text
+}
+
+/// `espboot image verify`: the verdict, or a one-line error saying why.
+pub fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
+    let v = match check(&a)? {
+        Ok(v) => v,
+        Err((_, message)) => bail!("{message}"),
+    };
+    if a.json {
+        let doc = json!({
+            "valid": true,
+            "version": v.version,
+            "hash_alg": v.hash_alg.name(),
+            "digest": v.digest.as_deref().map(hex_string),
+            "pure": v.pure,
+            "signature_checked": v.signature_checked,
+            "signature": v.signature.as_deref().map(hex_string),
+        });
+        super::util::print(&(serde_json::to_string_pretty(&doc)? + "\n"))?;
+    } else {
+        super::util::print(&verified_text(&v))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `imgtool verify`: imgtool's verdict lines on stdout, exit 1 when the
+/// image does not verify.
+pub fn verify_as_imgtool(a: VerifyArgs) -> ExitCode {
+    match check(&a) {
+        Ok(Ok(v)) => {
+            outln!("{}", verified_text(&v).trim_end());
+            ExitCode::SUCCESS
+        }
+        Ok(Err((why, _))) => {
+            outln!("{}", why.imgtool_text());
+            ExitCode::FAILURE
+        }
+        Err(err) => {
+            eprintln!("Error: {}", crate::one_line(&err));
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 
 mod inspect;
 mod keys;
+mod personality;
 mod sign;
 mod util;
 
@@ -42,7 +43,7 @@ enum Command {
 
 /// `imgtool` through the multi-call link: imgtool's own command line.
 pub fn personality(argv: Vec<std::ffi::OsString>) -> ExitCode {
-    crate::run_espboot(super::links::as_espboot_argv("image", argv))
+    personality::personality(argv)
 }
 
 /// Runs `espboot image …`.

@@ -528,15 +528,25 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
         let (data, address) = read_image("INFILE", &a.infile)?;
         Input::Bytes { data, address }
     } else {
-        file = std::fs::File::open(&a.infile)
-            .with_context(|| format!("INFILE: cannot read {}", a.infile.display()))?;
-        let len = file
-            .metadata()
-            .with_context(|| format!("INFILE: cannot read {}", a.infile.display()))?
-            .len();
-        Input::Reader {
-            reader: &mut file,
-            len,
+        let cannot_read = || format!("INFILE: cannot read {}", a.infile.display());
+        file = std::fs::File::open(&a.infile).with_context(cannot_read)?;
+        let meta = file.metadata().with_context(cannot_read)?;
+        // The header records the payload size before the payload, so only
+        // a file whose size is known up front streams. Pipes, /dev/stdin
+        // and procfs files (size 0 though they have content) are read
+        // whole: trusting their size signed an empty payload.
+        if meta.is_file() && meta.len() > 0 {
+            Input::Reader {
+                reader: &mut file,
+                len: meta.len(),
+            }
+        } else {
+            let mut data = Vec::new();
+            std::io::Read::read_to_end(&mut file, &mut data).with_context(cannot_read)?;
+            Input::Bytes {
+                data,
+                address: None,
+            }
         }
     };
     // A temporary file renamed into place (never half-written), without

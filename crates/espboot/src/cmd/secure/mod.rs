@@ -975,8 +975,19 @@ fn flash_crypt(args: &CryptArgs, input: &Path, direction: Direction) -> anyhow::
         )
     };
     drop(key);
-    let file = File::open(input).with_context(|| format!("cannot read {}", input.display()))?;
-    let total = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let cannot_read = || format!("cannot read {}", input.display());
+    let mut file = File::open(input).with_context(cannot_read)?;
+    let meta = file.metadata().with_context(cannot_read)?;
+    // The length checks come first (as espsecure's), so a pipe or a procfs
+    // file, whose size says 0, is read whole; a regular file streams.
+    let (total, source): (u64, Box<dyn std::io::Read + Send>) = if meta.is_file() && meta.len() > 0
+    {
+        (meta.len(), Box::new(file))
+    } else {
+        let mut data = Vec::new();
+        file.read_to_end(&mut data).with_context(cannot_read)?;
+        (data.len() as u64, Box::new(std::io::Cursor::new(data)))
+    };
     if args.aes_xts || direction == Direction::Decrypt {
         if total % 16 != 0 {
             bail!(
@@ -997,7 +1008,7 @@ fn flash_crypt(args: &CryptArgs, input: &Path, direction: Direction) -> anyhow::
             input.display()
         );
     }
-    let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
+    let mut reader = std::io::BufReader::with_capacity(1 << 16, source);
     let mut out = AtomicFile::create(&args.output, false)?;
     let bar = progress_bar(total);
     let written = crypt

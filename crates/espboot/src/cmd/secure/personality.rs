@@ -13,6 +13,8 @@ use std::ffi::OsString;
 use std::process::ExitCode;
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
+
+use crate::cmd::choices;
 use clap::{CommandFactory, FromArgMatches};
 
 /// espsecure's version line (`log.print(f"espsecure v{esptool.__version__}")`).
@@ -186,22 +188,6 @@ fn click_option_name(cmd: &clap::Command, command: &str, long: &str) -> String {
         Some(s) => format!("'{long}' / '-{s}'"),
         None => format!("'{long}'"),
     }
-}
-
-/// The values a choice option accepts, from its clap definition.
-fn choices(cmd: &clap::Command, command: &str, long: &str) -> Vec<String> {
-    cmd.find_subcommand(command)
-        .and_then(|sub| {
-            sub.get_arguments()
-                .find(|a| a.get_long() == Some(long.trim_start_matches("--")))
-        })
-        .map(|a| {
-            a.get_possible_values()
-                .iter()
-                .map(|v| v.get_name().to_owned())
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn context_str(err: &clap::Error, kind: ContextKind) -> Option<String> {

@@ -179,6 +179,17 @@ enum AppAction {
         #[arg(long, default_value_t = 0)]
         image: usize,
     },
+    /// The app's update agent: erase the secondary slot and write FILE (a
+    /// signed image) through the port's flash backend, encrypted with the
+    /// chip's own key when flash encryption is on (how an update is staged
+    /// on a device whose key never left it). Then `set-pending`.
+    WriteUpdate {
+        /// The signed image.
+        file: PathBuf,
+        /// Image number (0 or 1).
+        #[arg(long, default_value_t = 0)]
+        image: usize,
+    },
     /// boot_set_pending: request an upgrade to the secondary slot's image.
     #[command(alias = "set_pending")]
     SetPending {
@@ -266,6 +277,20 @@ fn new(a: NewArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("device {}", a.dev.display()))?;
     // a modelled chip also gets its (blank) eFuses
     DeviceDir::create(&a.dev, &device)?;
+    outln!(
+        "created {} ({}): {}",
+        a.dev.display(),
+        target.name(),
+        device.settings.map
+    );
+    if target.chip().is_none() {
+        eprintln!(
+            "note: {} has no chip model here (no ROM stage, eFuses, Secure Boot or flash \
+             encryption): the device runs MCUboot's boot core alone; modelled chips: esp32, \
+             esp32s2, esp32s3, esp32c2, esp32c3, esp32c6, esp32h2",
+            target.name()
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -419,6 +444,19 @@ fn app(a: AppArgs) -> anyhow::Result<ExitCode> {
     let (image, call) = match a.action {
         AppAction::Confirm { image } => (image, AppCall::Confirm),
         AppAction::SetPending { permanent, image } => (image, AppCall::SetPending { permanent }),
+        AppAction::WriteUpdate { file, image } => {
+            let bytes = std::fs::read(&file)
+                .with_context(|| format!("FILE: cannot read {}", file.display()))?;
+            chip_boot::app_write_update(&mut device, image, &bytes)
+                .map_err(|e| anyhow::anyhow!("device {}: {e}", a.dev.display()))?;
+            dir.save(&device)?;
+            outln!(
+                "wrote {} ({} bytes) to image {image}'s secondary slot through the app's flash backend",
+                file.display(),
+                bytes.len()
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
     };
     chip_boot::app_call(&mut device, image, call)
         .map_err(|e| anyhow::anyhow!("device {}: {e}", a.dev.display()))?;

@@ -1,0 +1,251 @@
+//! `imgtool`: espboot behaving as imgtool 2.5.0 does for scripts.
+//!
+//! The commands are `espboot image`'s (same bytes); what differs is the
+//! edge: imgtool's help texts (captured from the pinned tool under
+//! `imgtool_help/`), click's usage errors (usage line, `Try 'imgtool CMD
+//! --help' for help.`, `Error: …`, exit 2), `version` printing `2.5.0`, and
+//! `verify`'s verdicts on stdout with exit 1.
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::FromArgMatches as _;
+
+/// click's exit status for usage errors.
+const EXIT_USAGE: u8 = 2;
+
+/// imgtool 2.5.0's `--help` of the group and of each command (click 8.x,
+/// 80 columns, captured from the pinned tool).
+const HELP: &[(&str, &str)] = &[
+    ("imgtool", include_str!("imgtool_help/imgtool.txt")),
+    ("dumpinfo", include_str!("imgtool_help/dumpinfo.txt")),
+    ("getpriv", include_str!("imgtool_help/getpriv.txt")),
+    ("getpub", include_str!("imgtool_help/getpub.txt")),
+    ("getpubhash", include_str!("imgtool_help/getpubhash.txt")),
+    ("keygen", include_str!("imgtool_help/keygen.txt")),
+    ("keyinfo", include_str!("imgtool_help/keyinfo.txt")),
+    ("sign", include_str!("imgtool_help/sign.txt")),
+    ("verify", include_str!("imgtool_help/verify.txt")),
+    ("version", include_str!("imgtool_help/version.txt")),
+];
+
+fn help(command: &str) -> &'static str {
+    HELP.iter()
+        .find(|(name, _)| *name == command)
+        .map_or("", |(_, text)| text)
+}
+
+/// The command's usage line (`Usage: imgtool sign [OPTIONS] INFILE OUTFILE`).
+fn usage_line(command: &str) -> &'static str {
+    help(command).lines().next().unwrap_or_default()
+}
+
+/// click's usage error: usage line, the help hint, the message; exit 2.
+fn usage_error(command: Option<&str>, message: &str) -> ExitCode {
+    let (usage, hint) = match command {
+        Some(c) => (usage_line(c), format!("imgtool {c} --help")),
+        None => (usage_line("imgtool"), "imgtool --help".to_owned()),
+    };
+    eprint!("{usage}\nTry '{hint}' for help.\n\nError: {message}\n");
+    ExitCode::from(EXIT_USAGE)
+}
+
+/// The option's names as click prints them, in declaration order
+/// (`'-k' / '--key'`), read from the command's help text.
+fn option_names(command: &str, long: &str) -> String {
+    help(command)
+        .lines()
+        .map(str::trim_start)
+        .filter(|l| l.starts_with('-'))
+        .find_map(|l| {
+            let names: Vec<&str> = l
+                .split_whitespace()
+                .map(|w| w.trim_end_matches(','))
+                .take_while(|w| w.starts_with('-'))
+                .collect();
+            names.contains(&long).then(|| {
+                names
+                    .iter()
+                    .map(|n| format!("'{n}'"))
+                    .collect::<Vec<_>>()
+                    .join(" / ")
+            })
+        })
+        .unwrap_or_else(|| format!("'{long}'"))
+}
+
+/// Where `long` is declared in the command's help text (click reports the
+/// first missing option in that order).
+fn declared_at(command: &str, long: &str) -> usize {
+    help(command)
+        .lines()
+        .position(|l| {
+            l.trim_start().starts_with('-')
+                && l.split_whitespace()
+                    .any(|w| w.trim_end_matches(',') == long)
+        })
+        .unwrap_or(usize::MAX)
+}
+
+fn context_strings(err: &clap::Error, kind: ContextKind) -> Vec<String> {
+    match err.get(kind) {
+        Some(ContextValue::String(s)) => vec![s.clone()],
+        Some(ContextValue::Strings(v)) => v.clone(),
+        _ => Vec::new(),
+    }
+}
+
+/// click's message for the parse error clap found in `command`'s line
+/// (`typed`: the words after the command name).
+fn clap_error(command: &str, err: &clap::Error, typed: &[OsString]) -> ExitCode {
+    let args = context_strings(err, ContextKind::InvalidArg);
+    let value = context_strings(err, ContextKind::InvalidValue);
+    if err.kind() == ErrorKind::InvalidValue && value.iter().all(String::is_empty) {
+        // An option at the end of the line without its value: click says
+        // so without the usage block.
+        let option = typed
+            .last()
+            .map(|o| o.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        eprintln!("Error: Option '{option}' requires an argument.");
+        return ExitCode::from(EXIT_USAGE);
+    }
+    let message = match err.kind() {
+        ErrorKind::MissingRequiredArgument => {
+            // click checks the arguments (INFILE, …) before the options,
+            // and options in their declaration order.
+            let positional = args.iter().find(|a| !a.starts_with('-'));
+            match positional {
+                Some(p) => format!(
+                    "Missing argument '{}'.",
+                    p.trim_start_matches('<')
+                        .trim_end_matches('>')
+                        .to_uppercase()
+                ),
+                None => {
+                    let longs: Vec<&str> = args
+                        .iter()
+                        .filter_map(|a| a.split_whitespace().next())
+                        .collect();
+                    let first = longs
+                        .iter()
+                        .min_by_key(|l| declared_at(command, l))
+                        .copied()
+                        .unwrap_or_default();
+                    format!("Missing option {}.", option_names(command, first))
+                }
+            }
+        }
+        ErrorKind::InvalidValue => {
+            let long = args
+                .first()
+                .and_then(|a| a.split_whitespace().next())
+                .unwrap_or_default()
+                .to_owned();
+            let bad = value.first().cloned().unwrap_or_default();
+            let parser = <super::Args as clap::Args>::augment_args(clap::Command::new("imgtool"));
+            let quoted: Vec<String> = crate::cmd::choices(&parser, command, &long)
+                .iter()
+                .map(|c| format!("'{c}'"))
+                .collect();
+            if quoted.is_empty() {
+                format!(
+                    "Invalid value for {}: '{bad}'.",
+                    option_names(command, &long)
+                )
+            } else {
+                format!(
+                    "Invalid value for {}: '{bad}' is not one of {}.",
+                    option_names(command, &long),
+                    quoted.join(", ")
+                )
+            }
+        }
+        ErrorKind::UnknownArgument => {
+            let name = args
+                .first()
+                .map(|a| a.split('=').next().unwrap_or_default().to_owned())
+                .unwrap_or_default();
+            if name.starts_with('-') {
+                format!("No such option '{name}'.")
+            } else {
+                format!("Got unexpected extra argument ({name})")
+            }
+        }
+        _ => err
+            .render()
+            .to_string()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim_start_matches("error: ")
+            .to_owned(),
+    };
+    usage_error(Some(command), &message)
+}
+
+/// Runs an `imgtool …` command line (`argv[0]` is the tool's name).
+pub fn personality(argv: Vec<OsString>) -> ExitCode {
+    let args: Vec<OsString> = argv.into_iter().skip(1).collect();
+    let Some(first) = args.first().map(|a| a.to_string_lossy().into_owned()) else {
+        // click prints the group's help on stderr when no command is given
+        eprint!("{}", help("imgtool"));
+        return ExitCode::from(EXIT_USAGE);
+    };
+    if first == "-h" || first == "--help" {
+        print!("{}", help("imgtool"));
+        return ExitCode::SUCCESS;
+    }
+    if first.starts_with('-') {
+        return usage_error(None, &format!("No such option '{first}'."));
+    }
+    // imgtool's `create` is `sign` under its older name.
+    let command = if first == "create" {
+        "sign"
+    } else {
+        first.as_str()
+    };
+    if help(command).is_empty() || command == "imgtool" {
+        return usage_error(None, &format!("No such command '{first}'."));
+    }
+    // click handles --help eagerly, wherever it stands
+    if args.iter().skip(1).any(|a| a == "-h" || a == "--help") {
+        let text = help(command);
+        if first == "create" {
+            print!(
+                "{}",
+                text.replacen("Usage: imgtool sign", "Usage: imgtool create", 1)
+            );
+        } else {
+            print!("{text}");
+        }
+        return ExitCode::SUCCESS;
+    }
+    if command == "version" {
+        outln!("2.5.0");
+        return ExitCode::SUCCESS;
+    }
+    let typed: Vec<OsString> = args.into_iter().skip(1).collect();
+    let mut parser_argv = vec![OsString::from("imgtool"), OsString::from(command)];
+    parser_argv.extend(typed.iter().cloned());
+    let parser = <super::Args as clap::Args>::augment_args(clap::Command::new("imgtool"));
+    let matches = match parser.try_get_matches_from(parser_argv) {
+        Ok(m) => m,
+        Err(err) => return clap_error(command, &err, &typed),
+    };
+    let parsed = match super::Args::from_arg_matches(&matches) {
+        Ok(parsed) => parsed,
+        Err(err) => return clap_error(command, &err, &typed),
+    };
+    if let super::Command::Verify(a) = parsed.command {
+        return super::inspect::verify_as_imgtool(a);
+    }
+    match super::run(parsed) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("Error: {}", crate::one_line(&err));
+            ExitCode::FAILURE
+        }
+    }
+}

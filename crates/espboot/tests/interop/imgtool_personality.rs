@@ -1,0 +1,157 @@
+//! The `imgtool` personality against imgtool 2.5.0 as scripts see it: one
+//! table of command lines, each run by the pinned imgtool and by a link
+//! named `imgtool` to the espboot binary under test, in two copies of one
+//! fixture directory. Compared: exit status, stdout, stderr, and the bytes
+//! of the files the rows write (deterministic outputs only: unsigned
+//! images and public keys).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+/// The fixture: a payload, a key pair, a signed and an unsigned image,
+/// made by the pinned imgtool.
+fn fixture(dir: &Path) -> Option<()> {
+    let imgtool = || crate::support::reference_tool("imgtool");
+    imgtool()?;
+    std::fs::write(dir.join("app.bin"), crate::support::serve::data(3000, 7)).unwrap();
+    std::fs::write(dir.join("nonzero.bin"), [0x5a; 512]).unwrap();
+    let run = |args: &[&str]| {
+        crate::support::run_ok(imgtool().unwrap().current_dir(dir).args(args));
+    };
+    run(&["keygen", "-t", "ecdsa-p256", "-k", "ec.pem"]);
+    run(&["keygen", "-t", "ed25519", "-k", "other.pem"]);
+    let sign = [
+        "sign",
+        "-v",
+        "1.2.3",
+        "-H",
+        "0x20",
+        "--pad-header",
+        "-S",
+        "0x10000",
+    ];
+    run(&[&sign[..], &["-k", "ec.pem", "app.bin", "signed.bin"]].concat());
+    run(&[&sign[..], &["app.bin", "unsigned.bin"]].concat());
+    // a corrupted copy: one payload byte flipped
+    let mut bad = std::fs::read(dir.join("signed.bin")).unwrap();
+    bad[0x100] ^= 1;
+    std::fs::write(dir.join("corrupt.bin"), bad).unwrap();
+    Some(())
+}
+
+/// Runs `args` with `program` in `dir`: exit status, stdout, stderr.
+fn run(program: &Path, dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(program)
+        .current_dir(dir)
+        .args(args)
+        .env("COLUMNS", "80")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn imgtool_personality_matches_imgtool_exit_status_and_text() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (theirs, ours) = (tmp.path().join("theirs"), tmp.path().join("ours"));
+    std::fs::create_dir_all(&theirs).unwrap();
+    if fixture(&theirs).is_none() {
+        return;
+    }
+    std::fs::create_dir_all(&ours).unwrap();
+    for entry in std::fs::read_dir(&theirs).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), ours.join(entry.file_name())).unwrap();
+    }
+    let link = tmp.path().join("bin/imgtool");
+    std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_espboot"), &link).unwrap();
+    let reference = crate::support::reference_bin_dir().join("imgtool");
+    let sign = "sign -v 1.2.3 -H 0x20 -S 0x10000";
+    let rows: Vec<String> = [
+        // the group
+        "",
+        "--help",
+        "-h",
+        "--bogus",
+        "bogus",
+        "version",
+        // help of every command, also via the old name `create`
+        "sign --help",
+        "create --help",
+        "verify --help",
+        "keygen --help",
+        "getpub --help",
+        "getpubhash --help",
+        "getpriv --help",
+        "dumpinfo --help",
+        // usage errors: missing arguments and options, unknown options,
+        // bad choices and values, an option without its value
+        "sign",
+        "sign app.bin",
+        "sign app.bin out.bin",
+        "sign --bogus",
+        "verify",
+        "getpub",
+        "getpub -k",
+        "getpub -k ec.pem -e bogus",
+        "keygen -t bogus -k x.pem",
+        "sign -v 1.2.3 -H 0x20 -S 0x10000 --align 3 app.bin x.bin",
+        // verify's verdicts on stdout
+        "verify -k ec.pem signed.bin",
+        "verify signed.bin",
+        "verify -k other.pem signed.bin",
+        "verify -k ec.pem corrupt.bin",
+        "verify -k ec.pem app.bin",
+        "verify -k ec.pem unsigned.bin",
+        // deterministic outputs, compared byte for byte below
+        "getpub -k ec.pem",
+        "getpub -k ec.pem -e pem",
+        "getpubhash -k ec.pem",
+    ]
+    .iter()
+    .map(|r| r.to_string())
+    .chain([
+        format!("{sign} --pad-header app.bin out-unsigned.bin"),
+        format!("{sign} --pad-header --pad --confirm app.bin out-padded.bin"),
+        format!("{sign} --pad-header -x 0x10000 app.bin out.hex"),
+    ])
+    .collect();
+    let mut differences = Vec::new();
+    for row in &rows {
+        let args: Vec<&str> = row.split_whitespace().collect();
+        let want = run(&reference, &theirs, &args);
+        let got = run(&link, &ours, &args);
+        if want != got {
+            differences.push(format!(
+                "imgtool {row}\n  imgtool: {want:?}\n  espboot: {got:?}"
+            ));
+        }
+    }
+    for name in ["out-unsigned.bin", "out-padded.bin", "out.hex"] {
+        let (a, b) = (
+            std::fs::read(theirs.join(name)),
+            std::fs::read(ours.join(name)),
+        );
+        if a.is_err() || a.as_ref().ok() != b.as_ref().ok() {
+            differences.push(format!(
+                "{name}: imgtool {:?} bytes, espboot {:?} bytes",
+                a.map(|v| v.len()),
+                b.map(|v| v.len())
+            ));
+        }
+    }
+    assert!(
+        differences.is_empty(),
+        "{} of {} rows differ:\n{}",
+        differences.len(),
+        rows.len(),
+        differences.join("\n")
+    );
+}

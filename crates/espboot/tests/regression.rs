@@ -890,3 +890,58 @@ fn regression_concurrent_sim_boots_on_one_device_are_serialized() {
         );
     }
 }
+
+/// Issue 11: sign's runtime checks (public-only key, non-zero header area,
+/// missing input, bad version, header size below 32) are imgtool usage
+/// errors through the `imgtool` name: usage block on stderr, exit 2, and
+/// imgtool's own wording, compared with the pinned imgtool.
+#[test]
+fn regression_imgtool_sign_runtime_errors_are_usage_errors() {
+    let Some(_) = support::reference_tool("imgtool") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let link = d.join("imgtool");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_espboot"), &link).unwrap();
+    std::fs::write(d.join("app.bin"), [0u8; 600]).unwrap();
+    std::fs::write(d.join("nonzero.bin"), [7u8; 600]).unwrap();
+    support::run_ok(
+        support::reference_tool("imgtool")
+            .unwrap()
+            .current_dir(d)
+            .args(["keygen", "-t", "ecdsa-p256", "-k", "a.pem"]),
+    );
+    support::run_ok(
+        support::reference_tool("imgtool")
+            .unwrap()
+            .current_dir(d)
+            .args(["getpub", "-k", "a.pem", "-e", "pem", "-o", "pub.pem"]),
+    );
+    let rows: [&[&str]; 5] = [
+        &["-k", "pub.pem", "-v", "1.0", "-H", "32", "app.bin", "x.bin"],
+        &["-v", "1.0", "-H", "32", "nonzero.bin", "x.bin"],
+        &["-v", "1.0", "-H", "32", "missing.bin", "x.bin"],
+        &["-v", "1.x", "-H", "32", "app.bin", "x.bin"],
+        &["-v", "1.0", "-H", "16", "app.bin", "x.bin"],
+    ];
+    for row in rows {
+        let run = |mut cmd: Command| {
+            let out = cmd
+                .current_dir(d)
+                .args(["sign", "-S", "0x10000"])
+                .args(row)
+                .output()
+                .unwrap();
+            (
+                out.status.code(),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            )
+        };
+        let want = run(support::reference_tool("imgtool").unwrap());
+        let got = run(Command::new(&link));
+        assert_eq!(want.0, Some(2), "{row:?}: {want:?}");
+        assert_eq!(got, want, "{row:?}");
+    }
+}

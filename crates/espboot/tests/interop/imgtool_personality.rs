@@ -21,6 +21,7 @@ fn fixture(dir: &Path) -> Option<()> {
     };
     run(&["keygen", "-t", "ecdsa-p256", "-k", "ec.pem"]);
     run(&["keygen", "-t", "ed25519", "-k", "other.pem"]);
+    run(&["getpub", "-k", "ec.pem", "-e", "pem", "-o", "ec-public.pem"]);
     let sign = [
         "sign",
         "-v",
@@ -121,6 +122,12 @@ fn imgtool_personality_matches_imgtool_exit_status_and_text() {
         format!("{sign} --pad-header app.bin out-unsigned.bin"),
         format!("{sign} --pad-header --pad --confirm app.bin out-padded.bin"),
         format!("{sign} --pad-header -x 0x10000 app.bin out.hex"),
+        // sign's runtime checks, which imgtool raises as usage errors
+        format!("{sign} -k ec-public.pem --pad-header app.bin x.bin"),
+        format!("{sign} nonzero.bin x.bin"),
+        format!("{sign} missing.bin x.bin"),
+        "sign -v 1.x -H 0x20 -S 0x10000 app.bin x.bin".to_owned(),
+        "sign -v 1.2.3 -H 8 -S 0x10000 app.bin x.bin".to_owned(),
     ])
     .collect();
     let mut differences = Vec::new();

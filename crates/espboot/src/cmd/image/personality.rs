@@ -241,11 +241,65 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
     if let super::Command::Verify(a) = parsed.command {
         return super::inspect::verify_as_imgtool(a);
     }
+    if let super::Command::Sign(a) = &parsed.command {
+        if let Some(message) = sign_parse_time_error(a) {
+            return usage_error(Some(command), &message);
+        }
+    }
     match super::run(parsed) {
         Ok(code) => code,
         Err(err) => {
+            if let Some(message) = sign_usage_error(&err) {
+                return usage_error(Some(command), message);
+            }
             eprintln!("Error: {}", crate::one_line(&err));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The checks imgtool's `sign` makes before it reads the key, as click usage
+/// errors (imgtool/main.py: the `--version` callback, then `Image.load`).
+fn sign_parse_time_error(a: &super::sign::SignArgs) -> Option<String> {
+    if a.version.parse::<mcuboot_image::ImageVersion>().is_err() {
+        // imgtool/main.py validate_version
+        return Some(
+            "Invalid value for '-v' / '--version': Invalid version number, \
+             should be maj.min.rev+build with later parts optional"
+                .to_owned(),
+        );
+    }
+    let minimum = mcuboot_image::IMAGE_HEADER_SIZE;
+    if py_int::parse_u32(&a.header_size).is_ok_and(|size| (size as usize) < minimum) {
+        // imgtool/main.py validate_header_size
+        return Some(format!(
+            "Invalid value for '-H' / '--header-size': \
+             Minimum value for -H/--header-size is {minimum}"
+        ));
+    }
+    if !a.infile.exists() {
+        // imgtool/image.py Image.load
+        return Some("Input file not found".to_owned());
+    }
+    None
+}
+
+/// imgtool's wording of `sign`'s runtime errors that it raises as
+/// `click.UsageError` (usage block, exit 2).
+fn sign_usage_error(err: &anyhow::Error) -> Option<&'static str> {
+    for cause in err.chain() {
+        if cause.is::<super::sign::PublicOnlyKey>() {
+            // imgtool/main.py sign
+            return Some("Cannot sign with a public-only PEM; signing requires the private key.");
+        }
+        let sign_error = cause
+            .downcast_ref::<super::sign::HintedSignError>()
+            .map(|hinted| &hinted.error)
+            .or_else(|| cause.downcast_ref());
+        if let Some(mcuboot_image::sign::SignError::HeaderNotZero(_)) = sign_error {
+            // imgtool/image.py Image.load
+            return Some("Header padding was not requested and image does not start with zeros");
+        }
+    }
+    None
 }

@@ -132,7 +132,7 @@ pub struct SignArgs {
     max_align: Option<MaxAlignArg>,
     /// Image version, maj.min.rev+build.
     #[arg(short = 'v', long = "version")]
-    version: String,
+    pub(super) version: String,
     /// Security counter value, or `auto` (from the version).
     #[arg(short = 's', long = "security-counter")]
     security_counter: Option<String>,
@@ -144,7 +144,7 @@ pub struct SignArgs {
     pad_sig: bool,
     /// Header size (0x prefix allowed).
     #[arg(short = 'H', long = "header-size")]
-    header_size: String,
+    pub(super) header_size: String,
     /// Prepend --header-size erased bytes to the input for the header.
     #[arg(long = "pad-header")]
     pad_header: bool,
@@ -236,7 +236,7 @@ pub struct SignArgs {
     #[arg(long = "cid")]
     cid: Option<String>,
     /// Input image (binary, or Intel HEX when named *.hex).
-    infile: PathBuf,
+    pub(super) infile: PathBuf,
     /// Output image (binary, or Intel HEX when named *.hex).
     outfile: PathBuf,
 }
@@ -272,6 +272,16 @@ fn option_error(err: OptionError, a: &SignArgs) -> anyhow::Error {
     anyhow::Error::new(err).context(name)
 }
 
+/// A signing error with its flag and a hint in one line; the typed error
+/// stays reachable (the imgtool personality reports some in imgtool's words).
+#[derive(Debug, thiserror::Error)]
+#[error("{flag}: {error}{hint}")]
+pub struct HintedSignError {
+    flag: &'static str,
+    pub(super) error: SignError,
+    hint: &'static str,
+}
+
 /// A signing error, naming its flag and adding imgtool's hints.
 fn sign_error(err: SignError, a: &SignArgs) -> anyhow::Error {
     let name = match (&err, err.field()) {
@@ -292,11 +302,14 @@ fn sign_error(err: SignError, a: &SignArgs) -> anyhow::Error {
         (_, Some(SignField::Output)) => format!(" {}", a.outfile.display()),
         _ => String::new(),
     };
-    let err = anyhow::Error::new(err);
     if hint.is_empty() {
-        err.context(format!("{name}{path}"))
+        anyhow::Error::new(err).context(format!("{name}{path}"))
     } else {
-        anyhow::anyhow!("{name}: {err:#}{hint}")
+        anyhow::Error::new(HintedSignError {
+            flag: name,
+            error: err,
+            hint,
+        })
     }
 }
 
@@ -427,12 +440,15 @@ fn load_key_signer(a: &SignArgs) -> anyhow::Result<Option<KeySigner>> {
                 format!("-k/--key: {}", path.display())
             })?))
         }
-        _ => bail!(
-            "-k/--key: {} holds a public key only; signing requires the private key",
-            path.display()
-        ),
+        _ => Err(PublicOnlyKey(path.clone()).into()),
     }
 }
+
+/// `-k/--key` names a public key: signing needs the private key. Typed so
+/// that the imgtool personality can report it as imgtool's usage error.
+#[derive(Debug, thiserror::Error)]
+#[error("-k/--key: {} holds a public key only; signing requires the private key", .0.display())]
+pub struct PublicOnlyKey(std::path::PathBuf);
 
 fn load_fixed_signer(a: &SignArgs) -> anyhow::Result<Option<FixedSigner>> {
     let Some(sig_path) = &a.fix_sig else {

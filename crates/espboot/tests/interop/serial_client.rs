@@ -50,6 +50,42 @@ fn client_detects_chip_and_hashes_flash_like_esptool() {
             .flash_md5(0x10000, payload.len() as u32)
             .unwrap_or_else(|e| panic!("{chip}: {e}"));
         assert_eq!(md5.as_slice(), Md5::digest(&payload).as_slice(), "{chip}");
+        drop(client);
+
+        // the CLI: the same chip, and a wrong --chip refused in one line
+        let port = served.port_arg();
+        let out = common::espboot()
+            .args(["flash", "--port", &port, "--before", "no-reset", "chip-id"])
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            text.contains(&format!("Detecting chip type... {chip}")),
+            "{text}"
+        );
+        let other = if chip == "esp32c6" {
+            "esp32c3"
+        } else {
+            "esp32c6"
+        };
+        let out = common::espboot()
+            .args([
+                "flash", "--port", &port, "--before", "no-reset", "--chip", other, "chip-id",
+            ])
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.contains("Wrong --chip argument?") && err.contains(&port),
+            "{err}"
+        );
     }
 }
 

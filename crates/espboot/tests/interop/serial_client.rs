@@ -98,4 +98,15 @@ fn client_names_the_missing_port() {
         err.to_string().contains("/nonexistent/tty-espboot"),
         "{err}"
     );
+    let out = common::espboot()
+        .args(["flash", "--port", "/nonexistent/tty-espboot", "chip-id"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(
+        text.contains("could not open port /nonexistent/tty-espboot"),
+        "{text}"
+    );
 }

@@ -51,6 +51,8 @@ enum Command {
     Efuse(cmd::efuse::Args),
     /// The virtual device: flash, boot, power cuts.
     Sim(cmd::sim::Args),
+    /// esptool's jobs on a serial port (first increment: chip-id).
+    Flash(cmd::flash::Args),
     /// Show the whole chain on a fresh virtual device: keys, eFuse
     /// provisioning, signed bootloader and app, upgrades, revert,
     /// downgrade and tamper refusal, power-cut recovery.
@@ -81,6 +83,7 @@ pub(crate) fn run_espboot(argv: Vec<OsString>) -> ExitCode {
         Command::Secure(args) => cmd::secure::run(args),
         Command::Efuse(args) => cmd::efuse::run(args),
         Command::Sim(args) => cmd::sim::run(args),
+        Command::Flash(args) => cmd::flash::run(args),
         Command::Demo(args) => cmd::demo::run(args),
         Command::InstallLinks(args) => cmd::links::run(args),
     };

@@ -3,6 +3,7 @@
 
 pub mod demo;
 pub mod efuse;
+pub mod flash;
 pub mod image;
 pub mod key_file;
 pub mod links;

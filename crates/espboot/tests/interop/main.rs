@@ -17,4 +17,5 @@ mod image_encryption;
 mod imgtool_personality;
 mod secure_flash_encryption;
 mod secure_sbv2;
+mod serial_client;
 mod serve;

@@ -1,0 +1,385 @@
+//! The host side of the Espressif ROM download protocol on a serial port
+//! (a USB-UART bridge, USB-Serial-JTAG, or the PTY of `espboot sim serve`).
+//!
+//! This crate is a thin trust boundary: it parses what a device sends, so
+//! every reply is decoded with a bounded SLIP decoder and checked before use;
+//! device data never panics. Framing, requests and responses are
+//! `esp-rom-protocol`'s (the same codec the virtual chip serves with); chip
+//! facts (detection magic words, security-info chip ids) are `esp-image`'s.
+//!
+//! - [`reset`]: esptool's reset strategies as recorded DTR/RTS line-state
+//!   sequences (data, so they are testable without hardware).
+//! - [`Client`]: connect (reset + sync with esptool's retries), READ_REG,
+//!   GET_SECURITY_INFO, chip detection, SPI_FLASH_MD5.
+//!
+//! ```no_run
+//! use esp_serial_client::{Client, reset::Before};
+//! let mut client = Client::open("/dev/ttyUSB0", 115_200)?;
+//! client.connect(Before::DefaultReset, 7)?;
+//! let chip = client.detect_chip()?;
+//! println!("Detecting chip type... {}", chip.name());
+//! # Ok::<(), esp_serial_client::Error>(())
+//! ```
+//!
+//! Sources: serial.md §1.4 and §2.1; esptool 5.6.0 `loader.py`
+//! (`connect`, `sync`, `command`, `check_command`) and `reset.py`.
+
+pub mod reset;
+
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+use esp_image::Chip;
+use esp_rom_protocol::command::{Opcode, Request};
+use esp_rom_protocol::response::{Response, Status};
+use esp_rom_protocol::slip::{self, Decoder};
+
+/// The register esptool reads to detect chips without a security-info chip
+/// id (`CHIP_DETECT_MAGIC_REG_ADDR`, esptool `loader.py`).
+pub const CHIP_DETECT_MAGIC_REG: u32 = 0x4000_1000;
+
+/// Default timeout of one command (`DEFAULT_TIMEOUT` = 3 s, esptool
+/// `loader.py`).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Timeout of one SYNC attempt (`SYNC_TIMEOUT` = 0.1 s, esptool `loader.py`).
+pub const SYNC_TIMEOUT: Duration = Duration::from_millis(100);
+
+/// Largest frame accepted from a device: a READ_FLASH block plus headers
+/// with room to spare; longer frames are garbage and are dropped.
+const MAX_FRAME: usize = 0x4000 + 64;
+
+/// How many replies esptool skips looking for the answer to its request
+/// before giving up (`command` reads up to 100 responses).
+const MAX_STALE_REPLIES: usize = 100;
+
+/// What went wrong, naming the port and the operation.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The port could not be opened.
+    #[error("could not open port {port}: {source}")]
+    Open {
+        /// The port.
+        port: String,
+        /// Why.
+        source: serialport::Error,
+    },
+    /// Reading, writing or setting lines on the port failed.
+    #[error("{port}: {operation} failed: {source}")]
+    Io {
+        /// The port.
+        port: String,
+        /// The operation.
+        operation: &'static str,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Setting DTR/RTS failed.
+    #[error("{port}: {operation} failed: {source}")]
+    Lines {
+        /// The port.
+        port: String,
+        /// The operation.
+        operation: &'static str,
+        /// Why.
+        source: serialport::Error,
+    },
+    /// No valid reply in time.
+    #[error("{port}: {operation}: timed out waiting for a reply")]
+    Timeout {
+        /// The port.
+        port: String,
+        /// The operation.
+        operation: &'static str,
+    },
+    /// Every connection attempt failed.
+    #[error("{port}: failed to connect to an Espressif device after {attempts} attempts: no serial data received")]
+    Connect {
+        /// The port.
+        port: String,
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// The device answered with a failure status.
+    #[error("{port}: {operation} failed: {}", status.describe())]
+    Device {
+        /// The port.
+        port: String,
+        /// The operation.
+        operation: &'static str,
+        /// The status the device sent.
+        status: Status,
+    },
+    /// The device's reply is malformed (wrong length, wrong encoding).
+    #[error("{port}: {operation}: malformed reply ({what})")]
+    Malformed {
+        /// The port.
+        port: String,
+        /// The operation.
+        operation: &'static str,
+        /// What is wrong.
+        what: &'static str,
+    },
+    /// The chip is none esptool knows.
+    #[error("{port}: unexpected chip id value {magic:#010x}")]
+    UnknownChip {
+        /// The port.
+        port: String,
+        /// The magic word or chip id read.
+        magic: u32,
+    },
+}
+
+/// A connection to a device in download mode.
+pub struct Client {
+    port_name: String,
+    port: Box<dyn serialport::SerialPort>,
+    decoder: Decoder,
+    pending: Vec<Vec<u8>>,
+}
+
+impl Client {
+    /// Opens `port` at `baud`, 8N1, without touching DTR/RTS yet.
+    pub fn open(port: &str, baud: u32) -> Result<Client, Error> {
+        let handle = serialport::new(port, baud)
+            .timeout(Duration::from_millis(10))
+            .open()
+            .map_err(|source| Error::Open {
+                port: port.to_owned(),
+                source,
+            })?;
+        Ok(Client {
+            port_name: port.to_owned(),
+            port: handle,
+            decoder: Decoder::new(MAX_FRAME),
+            pending: Vec::new(),
+        })
+    }
+
+    /// The port's name as given to [`Client::open`].
+    pub fn port_name(&self) -> &str {
+        &self.port_name
+    }
+
+    /// Resets into download mode as `before` says and syncs, up to
+    /// `attempts` times (esptool's `--connect-attempts`, default 7); each
+    /// attempt sends up to 5 SYNCs (esptool `_connect_attempt`).
+    pub fn connect(&mut self, before: reset::Before, attempts: u32) -> Result<(), Error> {
+        let attempts = attempts.max(1);
+        for _ in 0..attempts {
+            self.apply_reset(before)?;
+            if before == reset::Before::NoResetNoSync {
+                return Ok(());
+            }
+            for _ in 0..5 {
+                self.flush_input()?;
+                if self.sync().is_ok() {
+                    return Ok(());
+                }
+            }
+        }
+        Err(Error::Connect {
+            port: self.port_name.clone(),
+            attempts,
+        })
+    }
+
+    fn apply_reset(&mut self, before: reset::Before) -> Result<(), Error> {
+        for step in before.sequence() {
+            match step {
+                reset::Step::Dtr(level) => self
+                    .port
+                    .write_data_terminal_ready(level)
+                    .map_err(|source| self.lines_error(source))?,
+                reset::Step::Rts(level) => self
+                    .port
+                    .write_request_to_send(level)
+                    .map_err(|source| self.lines_error(source))?,
+                reset::Step::Wait(d) => std::thread::sleep(d),
+            }
+        }
+        Ok(())
+    }
+
+    fn lines_error(&self, source: serialport::Error) -> Error {
+        Error::Lines {
+            port: self.port_name.clone(),
+            operation: "reset (DTR/RTS)",
+            source,
+        }
+    }
+
+    /// One SYNC, and the 7 extra replies the ROM sends drained (esptool
+    /// `sync`).
+    pub fn sync(&mut self) -> Result<(), Error> {
+        let mut data = vec![0x07, 0x07, 0x12, 0x20];
+        data.extend_from_slice(&[0x55; 32]);
+        let req = Request::new(Opcode::Sync, data, 0);
+        self.command(&req, 0, SYNC_TIMEOUT, "sync")?;
+        // the ROM answers SYNC 8 times; drain the rest without failing
+        for _ in 0..7 {
+            if self.reply(Opcode::Sync, 0, SYNC_TIMEOUT, "sync").is_err() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// READ_REG.
+    pub fn read_reg(&mut self, address: u32) -> Result<u32, Error> {
+        let req = Request::words(Opcode::ReadReg, &[address]);
+        Ok(self
+            .command(&req, 0, DEFAULT_TIMEOUT, "read register")?
+            .value)
+    }
+
+    /// GET_SECURITY_INFO's raw data (20 bytes on chips with a chip id, 12 on
+    /// the ESP32-S2; the ESP32's ROM refuses the command).
+    pub fn security_info(&mut self) -> Result<Vec<u8>, Error> {
+        let req = Request::new(Opcode::GetSecurityInfo, Vec::new(), 0);
+        let resp = self.command(&req, 20, DEFAULT_TIMEOUT, "get security info")?;
+        Ok(resp.data)
+    }
+
+    /// Detects the chip as esptool 5.6.0 does: the chip id of
+    /// GET_SECURITY_INFO where the ROM has it, else the magic word at
+    /// [`CHIP_DETECT_MAGIC_REG`].
+    pub fn detect_chip(&mut self) -> Result<Chip, Error> {
+        if let Ok(info) = self.security_info() {
+            if let Some(id) = info.get(12..16) {
+                let id = u32::from_le_bytes([id[0], id[1], id[2], id[3]]);
+                return Chip::ALL
+                    .into_iter()
+                    .find(|c| esp_image::rom_loader::security_info_chip_id(*c) == Some(id))
+                    .ok_or(Error::UnknownChip {
+                        port: self.port_name.clone(),
+                        magic: id,
+                    });
+            }
+        }
+        let magic = self.read_reg(CHIP_DETECT_MAGIC_REG)?;
+        Chip::ALL
+            .into_iter()
+            .find(|c| c.detect_magic() == Some(magic))
+            .ok_or(Error::UnknownChip {
+                port: self.port_name.clone(),
+                magic,
+            })
+    }
+
+    /// SPI_FLASH_MD5 of `size` bytes at `address`: the ROM's 32 hex digits
+    /// or the stub's 16 raw bytes, returned as 16 bytes.
+    pub fn flash_md5(&mut self, address: u32, size: u32) -> Result<[u8; 16], Error> {
+        let req = Request::words(Opcode::SpiFlashMd5, &[address, size, 0, 0]);
+        // generous: the ROM hashes at roughly 8 s per MiB (esptool
+        // `MD5_TIMEOUT_PER_MB`)
+        let per_mib = Duration::from_secs(8);
+        let timeout = DEFAULT_TIMEOUT.max(per_mib * (size / 0x10_0000 + 1));
+        let resp = self.command(&req, 32, timeout, "flash MD5")?;
+        let op = "flash MD5";
+        let malformed = |what| Error::Malformed {
+            port: self.port_name.clone(),
+            operation: op,
+            what,
+        };
+        let hex = resp
+            .data
+            .get(..32)
+            .ok_or_else(|| malformed("short digest"))?;
+        let mut out = [0u8; 16];
+        for (o, pair) in out.iter_mut().zip(hex.chunks_exact(2)) {
+            let s = std::str::from_utf8(pair).map_err(|_| malformed("digest not hex"))?;
+            *o = u8::from_str_radix(s, 16).map_err(|_| malformed("digest not hex"))?;
+        }
+        Ok(out)
+    }
+
+    /// Sends `req` and waits for its reply (`data_len` data bytes before the
+    /// status), failing on a device error status.
+    fn command(
+        &mut self,
+        req: &Request,
+        data_len: usize,
+        timeout: Duration,
+        operation: &'static str,
+    ) -> Result<Response, Error> {
+        let wire = slip::encoded(&req.to_bytes());
+        self.port.write_all(&wire).map_err(|source| Error::Io {
+            port: self.port_name.clone(),
+            operation,
+            source,
+        })?;
+        let resp = self.reply(req.op, data_len, timeout, operation)?;
+        match resp.status {
+            Status::Ok => Ok(resp),
+            status => Err(Error::Device {
+                port: self.port_name.clone(),
+                operation,
+                status,
+            }),
+        }
+    }
+
+    /// The next reply to `op`, skipping garbage and stale replies to other
+    /// opcodes (esptool `command` skips up to 100).
+    fn reply(
+        &mut self,
+        op: Opcode,
+        data_len: usize,
+        timeout: Duration,
+        operation: &'static str,
+    ) -> Result<Response, Error> {
+        let deadline = Instant::now() + timeout;
+        let mut skipped = 0;
+        loop {
+            while let Some(frame) = (!self.pending.is_empty()).then(|| self.pending.remove(0)) {
+                if let Ok(resp) = Response::parse(&frame, data_len) {
+                    if resp.op == op {
+                        return Ok(resp);
+                    }
+                }
+                skipped += 1;
+                if skipped > MAX_STALE_REPLIES {
+                    return Err(Error::Malformed {
+                        port: self.port_name.clone(),
+                        operation,
+                        what: "no reply to the request among 100 frames",
+                    });
+                }
+            }
+            if Instant::now() >= deadline {
+                return Err(Error::Timeout {
+                    port: self.port_name.clone(),
+                    operation,
+                });
+            }
+            let mut buf = [0u8; 4096];
+            match self.port.read(&mut buf) {
+                Ok(n) => {
+                    let got = buf.get(..n).unwrap_or_default();
+                    for frame in self.decoder.push_all(got).into_iter().flatten() {
+                        self.pending.push(frame);
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(source) => {
+                    return Err(Error::Io {
+                        port: self.port_name.clone(),
+                        operation,
+                        source,
+                    })
+                }
+            }
+        }
+    }
+
+    fn flush_input(&mut self) -> Result<(), Error> {
+        self.pending.clear();
+        self.decoder.reset();
+        self.port
+            .clear(serialport::ClearBuffer::Input)
+            .map_err(|source| self.lines_error(source))
+    }
+}

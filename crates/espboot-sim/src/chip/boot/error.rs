@@ -27,6 +27,10 @@ pub enum ChipError {
     /// A target without a ROM stage: the boot core alone.
     #[error(transparent)]
     Run(#[from] RunError),
+    /// The boot core's parallel sweep ([`sweep_device`] without flash
+    /// encryption) failed.
+    #[error(transparent)]
+    FlashSweep(RunError),
     /// An update larger than the secondary slot's room for it.
     #[error("image {image}: the update is {len} bytes but its slot has room for {room}")]
     UpdateTooLarge { image: usize, len: usize, room: u32 },

@@ -78,7 +78,7 @@ pub use app_calls::{app_call, app_write_update, AppCall};
 pub use error::{ChipError, NoUpgradeImage};
 pub use report::{ChipBootReport, CpuStart, RomReport};
 use rom::{hex_digest, read_bootloader, rom_blocks, signed_blocks, SignedBlock};
-pub use sweep::sweep;
+pub use sweep::{sweep, sweep_device};
 
 /// Why a (re)boot stopped.
 enum Stop {

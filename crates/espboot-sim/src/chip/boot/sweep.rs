@@ -188,3 +188,23 @@ pub fn sweep(
         ref_report.boot,
     ))
 }
+
+/// The power-cut sweep `espboot sim sweep` runs, with the engine chosen by
+/// the device: with flash encryption on, every point runs the whole chip
+/// ([`sweep`], through the port's encrypted flash backend); otherwise the
+/// boot core's parallel sweep ([`flash_sim::sweep::sweep_flash`], on all
+/// cores). The device is not modified.
+pub fn sweep_device(
+    device: &mut Device,
+    torn: bool,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<SweepReport, ChipError> {
+    let (setup, crypt) = flashed_setup(device)?;
+    if crypt.is_some() {
+        sweep(device, torn, progress)
+    } else {
+        let options = flash_sim::sweep::SweepOptions { torn, threads: 0 };
+        flash_sim::sweep::sweep_flash(&setup, &device.flash, &options, progress)
+            .map_err(ChipError::FlashSweep)
+    }
+}

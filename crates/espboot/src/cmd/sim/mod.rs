@@ -12,7 +12,6 @@ use espboot_sim::chip::preflight::{check_write, PreflightError};
 use espboot_sim::config::{parse_flash_size, Target};
 use espboot_sim::device::{Device, DeviceDir};
 use flash_sim::flash::CutMode;
-use flash_sim::sweep::{self, SweepOptions};
 
 use crate::fsutil::write_atomic;
 
@@ -466,8 +465,6 @@ fn app(a: AppArgs) -> anyhow::Result<ExitCode> {
 
 fn sweep(a: SweepArgs) -> anyhow::Result<ExitCode> {
     let (_dir, mut device) = load(&a.dev)?;
-    let (setup, crypt) = chip_boot::flashed_setup(&mut device)
-        .map_err(|e| anyhow::anyhow!("device {}: {e}", a.dev.display()))?;
     let bar = if std::io::stderr().is_terminal() {
         let bar = indicatif::ProgressBar::new(0);
         bar.set_style(
@@ -480,26 +477,18 @@ fn sweep(a: SweepArgs) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
-    let options = SweepOptions {
-        torn: a.torn,
-        threads: 0,
-    };
     let progress = |done: u64, total: u64| {
         if let Some(bar) = &bar {
             bar.set_length(total);
             bar.set_position(done);
         }
     };
-    // With flash encryption on, every point runs the whole chip (the
-    // port's encrypted flash backend); otherwise the boot core's parallel
-    // sweep.
-    let report = if crypt.is_some() {
-        chip_boot::sweep(&device, a.torn, &progress)
-            .map_err(|e| anyhow::anyhow!("device {}: {e}", a.dev.display()))?
-    } else {
-        sweep::sweep_flash(&setup, &device.flash, &options, &progress)
-            .with_context(|| format!("device {}", a.dev.display()))?
-    };
+    let report = chip_boot::sweep_device(&mut device, a.torn, &progress).map_err(|e| match e {
+        chip_boot::ChipError::FlashSweep(e) => {
+            anyhow::Error::new(e).context(format!("device {}", a.dev.display()))
+        }
+        e => anyhow::anyhow!("device {}: {e}", a.dev.display()),
+    })?;
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }

@@ -1,0 +1,62 @@
+//! Errors of the application-side calls and sweeps on a chip.
+
+use super::*;
+
+/// Errors of the application-side calls and sweeps on a chip.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ChipError {
+    #[error("flash encryption: {0}")]
+    FlashEncryption(#[from] FuseError),
+    #[error("reading the bootloader: {0}")]
+    ReadBootloader(String),
+    #[error("no valid bootloader at {offset:#x}: {source}")]
+    Bootloader {
+        offset: u32,
+        source: BootloaderError,
+    },
+    #[error("bootloader configuration: {0}")]
+    Config(#[from] ConfigError),
+    #[error("image {image} is not configured (the bootloader has {count} image(s))")]
+    NoSuchImage { image: usize, count: usize },
+    /// The boot core refused the call.
+    #[error("{0}")]
+    Boot(String),
+    #[error("the uninterrupted boot fails, nothing to sweep against: {0}")]
+    ReferenceFails(String),
+    /// A target without a ROM stage: the boot core alone.
+    #[error(transparent)]
+    Run(#[from] RunError),
+    /// The boot core's parallel sweep ([`sweep_device`] without flash
+    /// encryption) failed.
+    #[error(transparent)]
+    FlashSweep(RunError),
+    /// An update larger than the secondary slot's room for it.
+    #[error("image {image}: the update is {len} bytes but its slot has room for {room}")]
+    UpdateTooLarge { image: usize, len: usize, room: u32 },
+    /// `set-pending` with nothing to upgrade to: MCUboot would find no
+    /// image at the next boot and erase the slot's trailer again.
+    #[error("image {image}: the secondary slot ({:#x}..{:#x}) holds no image to upgrade to: {why}", slot.offset, u64::from(slot.offset) + u64::from(slot.size))]
+    NoUpgradeImage {
+        image: usize,
+        slot: mcuboot_boot::Area,
+        why: NoUpgradeImage,
+    },
+}
+
+/// Why the secondary slot holds no upgrade image.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NoUpgradeImage {
+    /// The image's place in the slot is erased.
+    #[error("it is erased; write a signed image there first")]
+    Erased,
+    /// Erased, on a device whose flash is encrypted: through the port's
+    /// encrypted backend erased flash reads back as garbage, so MCUboot sees
+    /// a corrupt image rather than an empty slot.
+    #[error("it is erased, and with flash encryption on erased flash reads back as garbage, not as an image; write an encrypted signed image there first")]
+    ErasedEncrypted,
+    /// Something is there, but not an MCUboot image.
+    #[error("no MCUboot image header there ({0})")]
+    NotAnImage(mcuboot_image::HeaderError),
+}

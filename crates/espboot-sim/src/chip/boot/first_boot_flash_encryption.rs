@@ -1,0 +1,210 @@
+//! Flash encryption, first boot: key generation or reuse, in-place
+//! encryption of the flash contents, burning the crypt counter.
+
+use super::*;
+
+impl PowerOn {
+    /// `esp_flash_encrypt_init`, `esp_flash_encrypt_contents` and
+    /// `esp_flash_encrypt_enable`.
+    pub(super) fn enable_flash_encryption(
+        &mut self,
+        flash: &mut SimFlash,
+        plain_bootloader: &[u8],
+        contents: &BootloaderContents,
+        setup: &OwnedBootConfig,
+        options: FlashEncryptionConfig,
+    ) -> Result<(), Stop> {
+        let fail = |m: String| Stop::Failed(format!("flash encryption first boot: {m}"));
+        // 1. the key: the host's, already burned, or generated on chip
+        let key =
+            match fuses::flash_encryption_key(&self.efuses).map_err(|e| fail(e.to_string()))? {
+                Some(key) => {
+                    self.first_boot
+                        .push("flash encryption: using the key already in eFuse".into());
+                    let deferred = std::mem::take(&mut self.deferred_digests);
+                    if !deferred.is_empty() {
+                        // the host burned the key alone: the shared block may
+                        // refuse the digest now (it is written once)
+                        self.efuses
+                            .stage_key_digests(&deferred, KeyOptions::default())
+                            .map_err(|e| fail(e.to_string()))?;
+                        commit(&mut self.efuses).map_err(fail)?;
+                    }
+                    if let Some(config) = policy::crypt_config(self.chip) {
+                        // a host key leaves FLASH_CRYPT_CONFIG at 0; the
+                        // bootloader sets every tweak bit before enabling
+                        burn_field(&mut self.efuses, config, Burn::Bits(0xF)).map_err(fail)?;
+                    }
+                    key
+                }
+                None => self.generate_key(options.generated_key).map_err(fail)?,
+            };
+        let crypt = fuses::crypt_for(&self.efuses, &key).map_err(|e| fail(e.to_string()))?;
+        // 2. encrypt in place
+        let mut regions: Vec<(String, u32, u32)> = Vec::new();
+        let offset = self.chip.bootloader_offset();
+        let mut bootloader_len = u32::try_from(contents.signature_sector_offset())
+            .map_err(|_| fail("bootloader too large".into()))?;
+        if !signed_blocks(plain_bootloader, contents).is_empty() {
+            bootloader_len += SECTOR;
+        }
+        regions.push(("bootloader".into(), offset, bootloader_len));
+        for (i, slots) in setup.images.iter().enumerate() {
+            let primary_has_app = i > 0 || {
+                let mut magic = [0u8; 4];
+                flash.read(slots.primary.offset + 0x20, &mut magic).is_ok()
+                    && u32::from_le_bytes(magic) == LOAD_HEADER_MAGIC
+            };
+            if primary_has_app {
+                regions.push((
+                    format!("image {i} primary slot"),
+                    slots.primary.offset,
+                    slots.primary.size,
+                ));
+            } else {
+                self.first_boot.push(format!(
+                    "flash encryption: image {i} primary slot holds no plaintext app (no load header at +0x20), left as is"
+                ));
+            }
+            regions.push((
+                format!("image {i} secondary slot"),
+                slots.secondary.offset,
+                slots.secondary.size,
+            ));
+        }
+        if let Some(s) = setup.scratch {
+            regions.push(("scratch".into(), s.offset, s.size));
+        }
+        for (name, start, len) in &regions {
+            encrypt_in_place(flash, crypt.as_ref(), *start, *len).map_err(|e| match e {
+                Some(msg) => fail(format!("{name}: {msg}")),
+                None => Stop::PowerLost,
+            })?;
+            self.first_boot.push(format!(
+                "flash encryption: encrypted {name} {start:#x}..{:#x} in place",
+                u64::from(*start) + u64::from(*len)
+            ));
+        }
+        // 3. the crypt counter and the download-mode restrictions
+        let release = options.release;
+        let chip = self.chip;
+        let counter = policy::crypt_counter(chip);
+        // development mode: one more counter bit makes it odd
+        let value = if release { Burn::All } else { Burn::NextBit };
+        burn_field(&mut self.efuses, counter, value).map_err(fail)?;
+        let mut restrictions: Vec<Field> = Vec::new();
+        if release || !options.uart_allow_encrypt {
+            restrictions.push(policy::manual_encrypt_disable(chip));
+        }
+        if release || !options.uart_allow_decrypt {
+            restrictions.extend(policy::download_decrypt_disable(chip));
+        }
+        if release || !options.uart_allow_cache {
+            restrictions.extend(policy::download_cache_disable(chip));
+        }
+        let mut burned = Vec::new();
+        for field in restrictions {
+            if burn_field(&mut self.efuses, field, Burn::All).map_err(fail)? {
+                burned.push(field.name());
+            }
+        }
+        if release {
+            self.efuses
+                .stage_write_protect(counter)
+                .map_err(|e| fail(e.to_string()))?;
+            commit(&mut self.efuses).map_err(fail)?;
+            burned.push("write protection of the counter");
+        }
+        let raw = self.efuses.raw(counter).map_err(|e| fail(e.to_string()))?;
+        self.first_boot.push(format!(
+            "flash encryption enabled in {} mode ({counter} = {raw:#b}{}{})",
+            if release { "release" } else { "development" },
+            if burned.is_empty() { "" } else { "; burned " },
+            burned.join(", ")
+        ));
+        Ok(())
+    }
+
+    /// Generates the chip's flash-encryption key and burns it read- and
+    /// write-protected, as the port does when the host provided none.
+    pub(super) fn generate_key(
+        &mut self,
+        generated: GeneratedKey,
+    ) -> Result<FlashEncryptionKey, String> {
+        // the length the configuration asks for, where the chip has it
+        let supported = |length| policy::flash_encryption_key(self.chip, length).is_some();
+        let length = match generated {
+            GeneratedKey::Aes128Derived if supported(FlashKeyLength::Derived128) => {
+                FlashKeyLength::Derived128
+            }
+            GeneratedKey::Aes256 if supported(FlashKeyLength::Bits512) => FlashKeyLength::Bits512,
+            _ => FlashKeyLength::Bits256,
+        };
+        let bits = length.bytes() * 8;
+        let key = FlashEncryptionKey::generate(bits);
+        let group = policy::flash_encryption_key_group(&self.efuses, key.as_bytes())
+            .map_err(|e| format!("the flash-encryption key: {e}"))?;
+        let deferred = std::mem::take(&mut self.deferred_digests);
+        if !deferred.is_empty() {
+            self.efuses
+                .stage_key_digests(&deferred, KeyOptions::default())
+                .map_err(|e| e.to_string())?;
+        }
+        self.efuses
+            .stage_keys(std::slice::from_ref(&group), KeyOptions::default())
+            .map_err(|e| e.to_string())?;
+        commit(&mut self.efuses)?;
+        for g in &deferred {
+            self.first_boot.push(format!(
+                "burned Secure Boot V2 key digest {} into {} with the key",
+                hex_digest(&g.data),
+                block_name(&self.efuses, g.block)
+            ));
+        }
+        if let Some(config) = policy::crypt_config(self.chip) {
+            // FLASH_CRYPT_CONFIG 0xF: every key-tweak bit in use
+            burn_field(&mut self.efuses, config, Burn::Bits(0xF))?;
+        }
+        self.first_boot.push(format!(
+            "flash encryption: generated a {bits}-bit key on chip and burned it into {}{} (read- and write-protected)",
+            group.block,
+            group.purpose.map(|p| format!(" ({p})")).unwrap_or_default()
+        ));
+        Ok(key)
+    }
+}
+
+/// `esp_flash_encrypt_region`: sector by sector, read the plaintext, erase,
+/// write it back encrypted. `Err(None)` is a power cut.
+pub(super) fn encrypt_in_place(
+    flash: &mut SimFlash,
+    crypt: &dyn FlashCrypt,
+    start: u32,
+    len: u32,
+) -> Result<(), Option<String>> {
+    let mut sector = vec![0u8; SECTOR as usize];
+    let mut addr = start;
+    while addr < start.saturating_add(len) {
+        flash
+            .read(addr, &mut sector)
+            .map_err(|e| Some(e.to_string()))?;
+        crypt
+            .encrypt(addr, &mut sector)
+            .map_err(|e| Some(e.to_string()))?;
+        let lost = |e: flash_sim::flash::FlashError, f: &SimFlash| {
+            if f.power_lost() {
+                None
+            } else {
+                Some(e.to_string())
+            }
+        };
+        if let Err(e) = flash.erase(addr, addr + SECTOR) {
+            return Err(lost(e, flash));
+        }
+        if let Err(e) = flash.write(addr, &sector) {
+            return Err(lost(e, flash));
+        }
+        addr += SECTOR;
+    }
+    Ok(())
+}

@@ -1,0 +1,89 @@
+//! The ROM stage: reading the bootloader window (decrypting when flash
+//! encryption is on) and finding the signature blocks the ROM verifies.
+
+use super::*;
+
+/// The bootloader window as the ROM sees it.
+pub(super) fn read_bootloader(
+    chip: Chip,
+    flash: &mut SimFlash,
+    crypt: Option<&dyn FlashCrypt>,
+) -> Result<Vec<u8>, String> {
+    let offset = chip.bootloader_offset();
+    let end = flash
+        .geometry()
+        .capacity()
+        .min(offset.saturating_add(BOOTLOADER_WINDOW));
+    let mut buf = vec![0u8; end.saturating_sub(offset) as usize];
+    flash.read(offset, &mut buf).map_err(|e| e.to_string())?;
+    if let Some(c) = crypt {
+        c.decrypt(offset, &mut buf).map_err(|e| e.to_string())?;
+    }
+    Ok(buf)
+}
+
+/// The valid signature blocks of a signed bootloader (`buf` from the
+/// bootloader offset): `(index, key digest)` of each block whose image
+/// digest matches and whose signature verifies with its own key.
+pub(super) fn signed_blocks(buf: &[u8], contents: &BootloaderContents) -> Vec<SignedBlock> {
+    let signed_len = contents.signature_sector_offset();
+    let (Some(data), Some(sector)) = (
+        buf.get(..signed_len),
+        buf.get(signed_len..signed_len + SECTOR as usize),
+    ) else {
+        return Vec::new();
+    };
+    sbv2::sector_blocks(sector)
+        .into_iter()
+        .enumerate()
+        .filter_map(|(index, block)| {
+            let block = block.ok()?;
+            let digest = block.scheme().image_digest(data);
+            if block.image_digest() != &digest[..] {
+                return None;
+            }
+            let key = block.public_key().ok()?;
+            block.verify_signature(&digest, &key).ok()?;
+            Some(SignedBlock {
+                index,
+                scheme: block.scheme(),
+                key_digest: block.key_digest(),
+            })
+        })
+        .collect()
+}
+
+/// A valid signature block of the bootloader.
+pub(super) struct SignedBlock {
+    pub(super) index: usize,
+    pub(super) scheme: sbv2::SigningScheme,
+    pub(super) key_digest: [u8; 32],
+}
+
+/// The blocks the chip's ROM would look at, or why none.
+pub(super) fn rom_blocks(chip: Chip, blocks: Vec<SignedBlock>) -> Result<Vec<SignedBlock>, String> {
+    if blocks.is_empty() {
+        return Err("the bootloader has no valid Secure Boot V2 signature block".into());
+    }
+    let schemes: Vec<&str> = blocks.iter().map(|b| b.scheme.name()).collect();
+    let usable: Vec<SignedBlock> = blocks
+        .into_iter()
+        .filter(|b| fuses::rom_verifies(chip, b.scheme, b.index))
+        .collect();
+    if usable.is_empty() {
+        return Err(format!(
+            "the bootloader is signed with {} but the {chip} ROM verifies {}",
+            schemes.join(", "),
+            fuses::rom_schemes(chip)
+        ));
+    }
+    Ok(usable)
+}
+
+pub(super) fn hex_digest(d: &[u8]) -> String {
+    d.iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>()
+        + "…"
+}

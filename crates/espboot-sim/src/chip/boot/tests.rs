@@ -1,0 +1,440 @@
+use super::*;
+use crate::chip::app::{build_app, AppOptions};
+use crate::chip::bootloader::build_bootloader;
+use crate::config::Target;
+use crate::device::EmbeddedKey;
+use esp_secure::sbv2::{SigningKey as Sbv2Key, SigningScheme};
+use mcuboot_image::keys::{KeyType, McubootKey as _, PrivateKey};
+use mcuboot_image::sign::{ImageBuilder, KeySigner, SignOptions, Trailer};
+
+/// A device of `target` whose flashed (unsigned) bootloader was built
+/// with the port defaults plus `conf`, and the MCUboot signer whose key
+/// it embeds.
+struct Bench {
+    device: Device,
+    chip: Chip,
+    config: ConfigFile,
+    mcuboot: KeySigner,
+    key: EmbeddedKey,
+}
+
+impl Bench {
+    fn new(target: Target, conf: &str) -> Bench {
+        let mut config = target.default_config();
+        config
+            .apply_str(
+                &format!("CONFIG_ESP_SIGN_EC256=y\n{conf}"),
+                std::path::Path::new("test.conf"),
+            )
+            .unwrap();
+        let private = PrivateKey::generate(KeyType::EcdsaP256).unwrap();
+        let key = EmbeddedKey {
+            source: "test".into(),
+            der: private.public_key().embedded_der().unwrap(),
+        };
+        let mut device = Device::from_config(target, &config, None).unwrap();
+        let chip = target.chip().unwrap();
+        let bootloader = build_bootloader(target, &config, std::slice::from_ref(&key)).unwrap();
+        device
+            .write_flash(chip.bootloader_offset(), &bootloader)
+            .unwrap();
+        Bench {
+            device,
+            chip,
+            config,
+            mcuboot: KeySigner::new(private, false).unwrap(),
+            key,
+        }
+    }
+
+    fn bootloader(&self) -> Vec<u8> {
+        build_bootloader(
+            self.device.settings.target,
+            &self.config,
+            std::slice::from_ref(&self.key),
+        )
+        .unwrap()
+    }
+
+    fn flash_bootloader(&mut self, bytes: &[u8]) {
+        let at = self.chip.bootloader_offset();
+        self.device.write_flash(at, bytes).unwrap();
+    }
+
+    fn slot(&self, image: usize, primary: bool) -> (u32, u32) {
+        let s = &self.device.settings.map.images[image];
+        let span = if primary { s.primary } else { s.secondary };
+        (span.offset, span.size)
+    }
+
+    /// `imgtool sign -H 32 --pad-header --align 4 [--max-align 32] -M 512 -v V -S SLOT [--pad --confirm]`
+    fn app(&self, version: &str, image: usize, confirm: bool) -> Vec<u8> {
+        let multi = self.config.is_set("CONFIG_ESP_MULTI_PROCESSOR_BOOT");
+        let mut options = AppOptions::new(version);
+        options.image = image;
+        options.multi_processor = multi;
+        let payload = build_app(self.chip, &options).unwrap();
+        let (_, slot_size) = self.slot(image, true);
+        let mut opts = SignOptions::new(version.parse().unwrap(), 32, slot_size);
+        opts.pad_header = true;
+        opts.align = 4;
+        opts.max_sectors = Some(512);
+        if self.config.is_set("CONFIG_SECURE_FLASH_ENC_ENABLED") {
+            opts.max_align = Some(32);
+        }
+        opts.trailer = Trailer::from_flags(false, false, confirm);
+        ImageBuilder::new(&opts)
+            .signer(Some(&self.mcuboot))
+            .to_vec(payload)
+            .unwrap()
+    }
+
+    fn boot(&mut self) -> ChipBootReport {
+        power_on(&mut self.device, None)
+    }
+}
+
+/// Two Secure Boot V2 keys of a scheme the chip's ROM verifies (RSA-3072
+/// keys are slow to generate: made once per test binary).
+fn sb_keys(chip: Chip) -> &'static [Sbv2Key; 2] {
+    static RSA: std::sync::OnceLock<[Sbv2Key; 2]> = std::sync::OnceLock::new();
+    static ECDSA: std::sync::OnceLock<[Sbv2Key; 2]> = std::sync::OnceLock::new();
+    let (cell, scheme) = if chip == Chip::Esp32c2 {
+        (&ECDSA, SigningScheme::Ecdsa256)
+    } else {
+        (&RSA, SigningScheme::Rsa3072)
+    };
+    cell.get_or_init(|| [0, 1].map(|_| Sbv2Key::generate(scheme).unwrap()))
+}
+
+fn sbv2_signed(bootloader: &[u8], key: &Sbv2Key) -> Vec<u8> {
+    sbv2::sign_image(bootloader, &[key], sbv2::SignOptions::default())
+        .unwrap()
+        .bytes
+}
+
+fn running(report: &ChipBootReport) -> Option<&str> {
+    report.boot.images.first().map(|i| i.version.as_str())
+}
+
+#[test]
+fn plain_chip_runs_the_rom_then_mcuboot_then_starts_the_app() {
+    let mut bench = Bench::new(Target::Esp32c3, "");
+    let (primary, _) = bench.slot(0, true);
+    let app = bench.app("1.0.0", 0, true);
+    bench.device.write_flash(primary, &app).unwrap();
+    let report = bench.boot();
+    assert!(report.boot.booted, "{:?}", report.boot.error);
+    let rom = report.rom.as_ref().unwrap();
+    assert_eq!((rom.secure_boot, rom.flash_encryption), ("disabled", false));
+    assert_eq!(report.cpus.len(), 1);
+    assert_eq!((report.cpus[0].cpu, report.cpus[0].image), ("PRO", 0));
+    assert!(report.first_boot.is_empty());
+
+    // an erased bootloader region: the ROM finds nothing to run
+    bench.device.write_flash(0, &[0xff; 0x1000]).unwrap();
+    let report = bench.boot();
+    assert!(!report.boot.booted);
+    assert!(report
+        .boot
+        .error
+        .unwrap()
+        .contains("ROM: no valid bootloader at 0x0"));
+}
+
+#[test]
+fn secure_boot_first_boot_burns_the_digest_then_the_rom_enforces_it() {
+    // ESP32: BLOCK2 and ABS_DONE_1; ESP32-C2: the digest's first 128
+    // bits in BLOCK_KEY0; the others: a SECURE_BOOT_DIGEST0 key block
+    for target in [Target::Esp32c3, Target::Esp32, Target::Esp32c2] {
+        secure_boot_first_boot_on(target);
+    }
+}
+
+fn secure_boot_first_boot_on(target: Target) {
+    let mut bench = Bench::new(
+        target,
+        "CONFIG_SECURE_BOOT=y\nCONFIG_SECURE_BOOT_V2_ENABLED=y\n",
+    );
+    let (primary, _) = bench.slot(0, true);
+    let app = bench.app("1.0.0", 0, true);
+    bench.device.write_flash(primary, &app).unwrap();
+
+    // unsigned: the port refuses to enable secure boot, nothing burned
+    let report = bench.boot();
+    assert!(!report.boot.booted);
+    assert!(report
+        .boot
+        .error
+        .unwrap()
+        .contains("no valid Secure Boot V2 signature block"));
+    assert!(!bench
+        .device
+        .efuses
+        .as_ref()
+        .unwrap()
+        .secure_boot_v2_enabled());
+
+    let [key, other] = sb_keys(bench.chip);
+    if bench.chip != Chip::Esp32c2 {
+        // an ECDSA-signed bootloader: this ROM only verifies RSA-3072
+        let ecdsa = &sb_keys(Chip::Esp32c2)[0];
+        bench.flash_bootloader(&sbv2_signed(&bench.bootloader(), ecdsa));
+        let error = bench.boot().boot.error.unwrap();
+        assert!(error.contains("ROM verifies RSA-3072"), "{error}");
+    }
+    let signed = sbv2_signed(&bench.bootloader(), key);
+    bench.flash_bootloader(&signed);
+    let report = bench.boot();
+    assert!(report.boot.booted, "{:?}", report.boot.error);
+    assert!(report
+        .first_boot
+        .iter()
+        .any(|a| a.contains("burned Secure Boot V2 key digest")));
+    let efuses = bench.device.efuses.as_ref().unwrap();
+    assert!(efuses.secure_boot_v2_enabled());
+    assert!(fuses::digest_trusted(
+        &fuses::trusted_digests(efuses),
+        &key.public_key().digest()
+    ));
+    if target == Target::Esp32c3 {
+        // unused digest slots were revoked
+        assert_eq!(efuses.raw(Field::SecureBootKeyRevoke1).unwrap(), 1);
+    }
+
+    let report = bench.boot();
+    assert_eq!(report.rom.as_ref().unwrap().secure_boot, "verified");
+    assert!(report.first_boot.is_empty());
+
+    // signed by a key whose digest is not burned: refused by the ROM
+    bench.flash_bootloader(&sbv2_signed(&bench.bootloader(), other));
+    let report = bench.boot();
+    assert!(!report.boot.booted);
+    let error = report.boot.error.unwrap();
+    assert!(error.contains("ROM: secure boot check failed"), "{error}");
+    assert!(error.contains("unburned or revoked"), "{error}");
+
+    // one flipped byte in the signed data: refused
+    let mut tampered = signed.clone();
+    tampered[0x40] ^= 1;
+    bench.flash_bootloader(&tampered);
+    assert!(!bench.boot().boot.booted);
+
+    // the burned key, revoked: refused
+    bench.flash_bootloader(&signed);
+    assert!(bench.boot().boot.booted);
+    if target != Target::Esp32c3 {
+        // one digest, no revocation bits
+        return;
+    }
+    let efuses = bench.device.efuses.as_mut().unwrap();
+    efuses.burn(Field::SecureBootKeyRevoke0, Burn::All).unwrap();
+    let report = bench.boot();
+    assert!(!report.boot.booted);
+    assert!(report
+        .boot
+        .error
+        .unwrap()
+        .contains("secure boot check failed"));
+}
+
+#[test]
+fn flash_encryption_first_boot_encrypts_in_place_and_resets() {
+    for target in [
+        Target::Esp32,
+        Target::Esp32c3,
+        Target::Esp32c2,
+        Target::Esp32s3,
+    ] {
+        let mut bench = Bench::new(target, "CONFIG_SECURE_FLASH_ENC_ENABLED=y\n");
+        let (primary, slot_size) = bench.slot(0, true);
+        let app = bench.app("1.0.0", 0, true);
+        bench.device.write_flash(primary, &app).unwrap();
+        let bootloader = bench.bootloader();
+        let report = bench.boot();
+        assert!(report.boot.booted, "{target:?}: {:?}", report.boot.error);
+        assert_eq!(report.resets, 1, "{target:?}");
+        assert!(report.rom.as_ref().unwrap().flash_encryption);
+        let efuses = bench.device.efuses.as_ref().unwrap();
+        assert!(efuses.flash_encryption_enabled());
+        // the physical slot is the plaintext encrypted for its address
+        let key = fuses::flash_encryption_key(efuses).unwrap().unwrap();
+        let crypt = fuses::crypt_for(efuses, &key).unwrap();
+        let mut expected = app.clone();
+        expected.resize(slot_size as usize, 0xff);
+        crypt.encrypt(primary, &mut expected).unwrap();
+        let physical = bench.device.read_flash(primary, slot_size).unwrap();
+        assert!(physical == expected, "{target:?}: slot ciphertext");
+        let at = bench.chip.bootloader_offset();
+        let mut expected = bootloader.clone();
+        expected.resize(bootloader.len().div_ceil(0x1000) * 0x1000, 0xff);
+        crypt.encrypt(at, &mut expected).unwrap();
+        let physical = bench.device.read_flash(at, expected.len() as u32).unwrap();
+        assert!(physical == expected, "{target:?}: bootloader ciphertext");
+        // the next power-on boots straight through the decrypting reads
+        let report = bench.boot();
+        assert!(report.boot.booted && report.resets == 0 && report.first_boot.is_empty());
+    }
+}
+
+#[test]
+fn power_cut_during_first_boot_encryption_leaves_an_unbootable_chip() {
+    let mut bench = Bench::new(Target::Esp32c3, "CONFIG_SECURE_FLASH_ENC_ENABLED=y\n");
+    let (primary, _) = bench.slot(0, true);
+    let app = bench.app("1.0.0", 0, true);
+    bench.device.write_flash(primary, &app).unwrap();
+    let mut cut_early = bench.device.clone();
+    // after the first bootloader sector was erased and rewritten encrypted
+    let report = power_on(&mut bench.device, Some((2, CutMode::Clean)));
+    assert!(report.boot.interrupted);
+    let efuses = bench.device.efuses.as_ref().unwrap();
+    assert!(
+        fuses::flash_encryption_key(efuses).unwrap().is_some(),
+        "key burned first"
+    );
+    assert!(!efuses.flash_encryption_enabled(), "counter not yet burned");
+    let report = bench.boot();
+    assert!(!report.boot.booted);
+    assert!(report
+        .boot
+        .error
+        .unwrap()
+        .contains("ROM: no valid bootloader"));
+
+    // cut before anything was encrypted: the next boot reuses the burned key
+    let report = power_on(&mut cut_early, Some((0, CutMode::Clean)));
+    assert!(report.boot.interrupted);
+    let report = power_on(&mut cut_early, None);
+    assert!(report.boot.booted, "{:?}", report.boot.error);
+    assert!(report
+        .first_boot
+        .iter()
+        .any(|a| a.contains("using the key already in eFuse")));
+}
+
+#[test]
+fn app_overlapping_the_loader_is_refused_with_the_region_named() {
+    let mut bench = Bench::new(Target::Esp32c3, "");
+    let (primary, slot_size) = bench.slot(0, true);
+    let loader = bench.chip.memory_map(false).bootloader_regions[0].clone();
+    let iram = loader.iram.clone().unwrap();
+    let mut options = AppOptions::new("1.0.0");
+    options.iram_addr = Some(iram.start);
+    options.unchecked = true;
+    let payload = build_app(bench.chip, &options).unwrap();
+    let mut opts = SignOptions::new("1.0.0".parse().unwrap(), 32, slot_size);
+    opts.pad_header = true;
+    opts.align = 4;
+    let image = ImageBuilder::new(&opts)
+        .signer(Some(&bench.mcuboot))
+        .to_vec(payload)
+        .unwrap();
+    bench.device.write_flash(primary, &image).unwrap();
+    let report = bench.boot();
+    assert!(!report.boot.booted);
+    let error = report.boot.error.unwrap();
+    assert!(error.contains("the loader refuses the app"), "{error}");
+    assert!(error.contains(loader.name), "{error}");
+}
+
+#[test]
+fn esp32_multi_processor_boot_starts_image_1_on_the_app_cpu_first() {
+    let conf = "CONFIG_ESP_IMAGE_NUMBER=2\nCONFIG_ESP_MULTI_PROCESSOR_BOOT=y\n\
+                CONFIG_ESP_APPLICATION_SIZE=0x80000\n\
+                CONFIG_ESP_IMAGE0_PRIMARY_START_ADDRESS=0x10000\n\
+                CONFIG_ESP_IMAGE0_SECONDARY_START_ADDRESS=0x90000\n\
+                CONFIG_ESP_IMAGE1_PRIMARY_START_ADDRESS=0x110000\n\
+                CONFIG_ESP_IMAGE1_SECONDARY_START_ADDRESS=0x190000\n\
+                CONFIG_ESP_SCRATCH_OFFSET=0x210000\nCONFIG_ESP_SCRATCH_SIZE=0x40000\n";
+    let mut bench = Bench::new(Target::Esp32, conf);
+    for image in [0, 1] {
+        let (at, _) = bench.slot(image, true);
+        let app = bench.app("1.0.0", image, true);
+        bench.device.write_flash(at, &app).unwrap();
+    }
+    let report = bench.boot();
+    assert!(report.boot.booted, "{:?}", report.boot.error);
+    let order: Vec<(&str, usize)> = report.cpus.iter().map(|c| (c.cpu, c.image)).collect();
+    assert_eq!(order, [("APP", 1), ("PRO", 0)]);
+    assert_eq!(running(&report), Some("1.0.0+0"));
+}
+
+#[test]
+fn encrypted_swap_sweep_finds_only_the_port_erase_before_write_hazard() {
+    let mut bench = Bench::new(Target::Esp32c3, "CONFIG_SECURE_FLASH_ENC_ENABLED=y\n");
+    let (primary, _) = bench.slot(0, true);
+    let (secondary, _) = bench.slot(0, false);
+    let app = bench.app("1.0.0", 0, true);
+    bench.device.write_flash(primary, &app).unwrap();
+    assert!(bench.boot().boot.booted);
+    // the upgrade is written through the encrypted flash, as an OTA agent does
+    let update = bench.app("1.1.0", 0, false);
+    let efuses = bench.device.efuses.as_ref().unwrap();
+    let key = fuses::flash_encryption_key(efuses).unwrap().unwrap();
+    let crypt = fuses::crypt_for(efuses, &key).unwrap();
+    let mut encrypted = update.clone();
+    encrypted.resize(update.len().div_ceil(32) * 32, 0xff);
+    crypt.encrypt(secondary, &mut encrypted).unwrap();
+    bench.device.write_flash(secondary, &encrypted).unwrap();
+    app_call(
+        &mut bench.device,
+        0,
+        AppCall::SetPending { permanent: true },
+    )
+    .unwrap();
+    let report = sweep(&bench.device, false, &|_, _| {}).unwrap();
+    assert!(report.cut_points > 1000);
+    assert_eq!(report.reference.images[0].version, "1.1.0+0");
+    // every failure is a cut between the port's sector erase and its
+    // encrypted write-back (esp_mcuboot.c); they are rare but real
+    assert!(!report.failures.is_empty());
+    assert!(report.failures.len() * 100 < report.cut_points as usize);
+    for failure in &report.failures {
+        assert!(failure.hazard.is_some(), "{failure}");
+    }
+}
+
+#[test]
+fn esp32c2_burns_digest_and_flash_encryption_key_into_its_one_block() {
+    let both = "CONFIG_SECURE_BOOT=y\nCONFIG_SECURE_BOOT_V2_ENABLED=y\n\
+                CONFIG_SECURE_FLASH_ENC_ENABLED=y\n";
+    for (extra, works) in [
+        ("", false),
+        (
+            "CONFIG_SECURE_BOOT_FLASH_ENC_KEYS_BURN_TOGETHER=y\n\
+             CONFIG_SECURE_FLASH_ENCRYPTION_AES128_DERIVED=y\n",
+            true,
+        ),
+    ] {
+        let mut bench = Bench::new(Target::Esp32c2, &format!("{both}{extra}"));
+        let (primary, _) = bench.slot(0, true);
+        let app = bench.app("1.0.0", 0, true);
+        bench.device.write_flash(primary, &app).unwrap();
+        let key = Sbv2Key::generate(SigningScheme::Ecdsa256).unwrap();
+        let signed = sbv2_signed(&bench.bootloader(), &key);
+        bench.flash_bootloader(&signed);
+        let report = bench.boot();
+        if !works {
+            assert!(!report.boot.booted);
+            let error = report.boot.error.unwrap();
+            assert!(
+                error.contains("CONFIG_SECURE_BOOT_FLASH_ENC_KEYS_BURN_TOGETHER"),
+                "{error}"
+            );
+            continue;
+        }
+        assert!(
+            report.boot.booted,
+            "{:?} {:?}",
+            report.boot.error, report.first_boot
+        );
+        assert_eq!(report.resets, 1);
+        let efuses = bench.device.efuses.as_ref().unwrap();
+        assert!(efuses.secure_boot_v2_enabled() && efuses.flash_encryption_enabled());
+        assert_eq!(
+            fuses::flash_encryption_key(efuses).unwrap().unwrap().bits(),
+            128
+        );
+        assert_eq!(bench.boot().rom.unwrap().secure_boot, "verified");
+    }
+}

@@ -155,18 +155,44 @@ impl Ran {
 
 /// Runs a pinned tool with a deadline.
 pub fn tool(name: &str, args: &[String]) -> Ran {
+    tool_with_input(name, args, None, None)
+}
+
+/// Runs a pinned tool with a deadline, `input` on its stdin (closed
+/// otherwise) and in `cwd` if given; the client is killed by its process
+/// id if it overruns.
+pub fn tool_with_input(
+    name: &str,
+    args: &[String],
+    input: Option<&str>,
+    cwd: Option<&Path>,
+) -> Ran {
     let program = common::reference_bin_dir().join(name);
     let start = Instant::now();
-    let mut child = Command::new(&program)
-        .args(args)
+    let mut cmd = Command::new(&program);
+    cmd.args(args)
         .env("COLUMNS", "300")
         .env("NO_COLOR", "1")
         .env("TERM", "dumb")
-        .stdin(Stdio::null())
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(dir) = cwd {
+        cmd.current_dir(dir);
+    }
+    let mut child = cmd
         .spawn()
         .unwrap_or_else(|e| panic!("{}: {e}", program.display()));
+    if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
+        use std::io::Write as _;
+        stdin
+            .write_all(text.as_bytes())
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
     let deadline = Duration::from_secs(60);
     loop {
         match child.try_wait() {

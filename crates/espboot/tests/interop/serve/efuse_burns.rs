@@ -10,13 +10,13 @@
 //! `summary --format json`. One server per device, devices in parallel.
 //! Seed 003's `espefuse.py --port` lines run verbatim in the last test.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::support as common;
-use crate::support::serve::{data, esptool, new_device, tool, wait_file_slice, Ran, Served};
+use crate::support::serve::{
+    data, esptool, new_device, tool, tool_with_input, wait_file_slice, Ran, Served,
+};
 
 /// A device served on a PTY and its twin eFuse file for `espefuse --virt`.
 struct Twin {
@@ -196,50 +196,9 @@ fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(&text[start..=end]).unwrap_or_else(|e| panic!("{e}: {text}"))
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn hex_reversed(bytes: &[u8]) -> String {
     let reversed: Vec<u8> = bytes.iter().rev().copied().collect();
-    hex(&reversed)
-}
-
-/// `name args` in `cwd` with `input` on stdin, with a deadline.
-fn tool_with_input(name: &str, args: &[String], input: &str, cwd: &Path) -> Ran {
-    let program = common::reference_bin_dir().join(name);
-    let mut child = Command::new(&program)
-        .args(args)
-        .current_dir(cwd)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{}: {e}", program.display()));
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(input.as_bytes())
-            .unwrap_or_else(|e| panic!("{e}"));
-    }
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while child.try_wait().ok().flatten().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{name} {args:?} did not finish");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
-    Ran {
-        code: out.status.code().unwrap_or(-1),
-        out: format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    }
+    hex::encode(reversed)
 }
 
 fn make_key(dir: &Path, name: &str, bits: &str) -> (PathBuf, Vec<u8>) {
@@ -344,11 +303,11 @@ fn c3_scenario(dir: &Path, key: &(PathBuf, Vec<u8>)) {
     // E11: the interactive confirmation (before E5 protects the field)
     {
         let args = t.port_args(&["burn-efuse", "DIS_PAD_JTAG", "1"]);
-        let r = tool_with_input("espefuse", &args, "no\n", dir);
+        let r = tool_with_input("espefuse", &args, Some("no\n"), Some(dir));
         assert_eq!(r.code, 0, "{}", r.out);
         assert!(r.out.contains("Aborting."), "{}", r.out);
         t.assert_same_registers(&["burn-efuse DIS_PAD_JTAG 1, answered no"]);
-        let r = tool_with_input("espefuse", &args, "BURN\n", dir);
+        let r = tool_with_input("espefuse", &args, Some("BURN\n"), Some(dir));
         assert_eq!(r.code, 0, "{}", r.out);
         t.virt(&["--do-not-confirm", "burn-efuse", "DIS_PAD_JTAG", "1"])
             .ok();
@@ -528,7 +487,7 @@ fn seed_003_espefuse_port_lines_run_verbatim() {
                         0
                     };
                     let run = |args: &[String]| {
-                        let r = tool_with_input(program, args, "BURN\n", dir);
+                        let r = tool_with_input(program, args, Some("BURN\n"), Some(dir));
                         assert_eq!(r.code, expected, "{line}:\n{}", r.out);
                         r.out
                     };

@@ -123,13 +123,9 @@ impl std::fmt::Debug for SignatureBlock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SignatureBlock")
             .field("scheme", &self.scheme)
-            .field("key_digest", &hex_string(&self.key_digest()))
+            .field("key_digest", &hex::encode(self.key_digest()))
             .finish()
     }
-}
-
-fn hex_string(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Byte ranges of a block's fields for a scheme (reference/esptool.md

@@ -306,7 +306,7 @@ impl Loader {
                 let data = if self.stub {
                     digest.to_vec()
                 } else {
-                    lower_hex(&digest).into_bytes()
+                    hex::encode(digest).into_bytes()
                 };
                 self.reply(out, &Response::with_data(op, data));
             }
@@ -573,14 +573,6 @@ fn sdm_allows(op: Opcode) -> bool {
             | Opcode::FlashEnd
             | Opcode::GetSecurityInfo
     )
-}
-
-fn lower_hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
 }
 
 /// Inflates `input` into the write's pending bytes (bounded by the write).

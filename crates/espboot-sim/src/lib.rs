@@ -26,7 +26,8 @@
 //! - [`demo`]: `espboot demo`, the whole chain narrated and checked.
 //!
 //! ```
-//! use espboot_sim::chip::boot::power_on;
+//! use espboot_sim::chip::boot::{power_on, RomSecureBoot};
+//! use mcuboot_boot::SlotRefusal;
 //! use espboot_sim::config::Target;
 //! use espboot_sim::device::Device;
 //!
@@ -35,8 +36,14 @@
 //! // MCUboot has nothing to boot.
 //! let mut device = Device::create(Target::Esp32c3, &[], None)?;
 //! let report = power_on(&mut device, None);
-//! assert_eq!(report.rom.as_ref().map(|r| r.secure_boot), Some("disabled"));
+//! assert_eq!(
+//!     report.rom.as_ref().map(|r| r.secure_boot),
+//!     Some(RomSecureBoot::Disabled)
+//! );
 //! assert!(!report.boot.booted);
+//! // MCUboot's reason, typed:
+//! let refusal = report.mcuboot_refusal().map(|r| r.reason);
+//! assert_eq!(refusal, Some(SlotRefusal::Erased));
 //! assert_eq!(report.boot.erases, 0);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

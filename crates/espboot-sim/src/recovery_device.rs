@@ -98,7 +98,7 @@ impl<'d> SimRecoveryDevice<'d> {
                         mcuboot_boot::max_image_size(&mut port, cfg, image),
                     )
                 });
-                let status_offset = status_offset.map_err(|e| ChipError::Boot(e.to_string()))?;
+                let status_offset = status_offset.map_err(ChipError::BootConfig)?;
                 layouts.push(ImageLayout {
                     primary_size: slots.primary.size,
                     secondary_size: slots.secondary.size,

@@ -945,3 +945,105 @@ fn regression_imgtool_sign_runtime_errors_are_usage_errors() {
         assert_eq!(got, want, "{row:?}");
     }
 }
+
+/// Issue 15: an app signed with another key than the bootloader's gave only
+/// `no bootable image in the primary slot`, and the reason was printed
+/// twice (in the stdout summary and again on stderr). MCUboot's refusal now
+/// names the check that failed, in text and as a typed `--json` field, and
+/// the terminal gets it once, on stderr.
+#[test]
+fn regression_boot_failure_names_mcuboot_refusal_and_is_printed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let run = |args: &[&str]| {
+        let mut cmd = support::espboot();
+        cmd.current_dir(d).args(args);
+        cmd
+    };
+    for key in ["root.pem", "other.pem"] {
+        support::run_ok(&mut run(&[
+            "image",
+            "keygen",
+            "-k",
+            key,
+            "-t",
+            "ecdsa-p256",
+        ]));
+    }
+    std::fs::write(
+        d.join("bootloader.conf"),
+        "CONFIG_ESP_SIGN_EC256=y\nCONFIG_ESP_SIGN_KEY_FILE=root.pem\n",
+    )
+    .unwrap();
+    support::run_ok(&mut run(&[
+        "sim",
+        "new",
+        "dev",
+        "--target",
+        "esp32c3",
+        "--config",
+        "bootloader.conf",
+    ]));
+    support::run_ok(&mut run(&[
+        "sim",
+        "build-app",
+        "--target",
+        "esp32c3",
+        "--version",
+        "1.0.0",
+        "--size",
+        "0x1000",
+        "-o",
+        "app.bin",
+    ]));
+    support::run_ok(&mut run(&[
+        "image",
+        "sign",
+        "-k",
+        "other.pem",
+        "--align",
+        "4",
+        "-v",
+        "1.0.0",
+        "-H",
+        "32",
+        "--pad-header",
+        "-S",
+        "0x1c0000",
+        "-M",
+        "512",
+        "app.bin",
+        "app-signed.bin",
+    ]));
+    support::run_ok(&mut run(&[
+        "sim",
+        "write",
+        "dev",
+        "0x20000",
+        "app-signed.bin",
+    ]));
+
+    let out = support::run_fail(&mut run(&["sim", "boot", "dev"]));
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    let reason =
+        "no bootable image in the primary slot: the image is not signed by any of the given keys";
+    assert!(stderr.contains(reason), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stdout.contains("no bootable image; swap none;"), "{stdout}");
+    assert!(
+        !stdout.contains("MCUboot"),
+        "the reason is printed twice: {stdout}"
+    );
+
+    let out = support::run_fail(&mut run(&["sim", "boot", "dev", "--json"]));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["mcuboot_refusal"]["image"], 0, "{report}");
+    assert_eq!(report["mcuboot_refusal"]["check"], "key_hash", "{report}");
+    assert!(
+        report["error"].as_str().unwrap().contains(reason),
+        "{report}"
+    );
+}

@@ -314,6 +314,16 @@ pub struct BootReport {
 impl BootReport {
     /// A one-line human summary.
     pub fn summary(&self) -> String {
+        self.summary_with(true)
+    }
+
+    /// [`summary`](Self::summary) without the reason of a failed boot, for
+    /// a caller that prints the reason apart (once, on stderr).
+    pub fn summary_without_error(&self) -> String {
+        self.summary_with(false)
+    }
+
+    fn summary_with(&self, with_error: bool) -> String {
         let state = if self.interrupted {
             "power cut".to_string()
         } else if self.booted {
@@ -323,11 +333,13 @@ impl BootReport {
                 .map(|i| format!("image {} {} (primary slot)", i.image, i.version))
                 .collect();
             format!("booted {}", imgs.join(", "))
-        } else {
+        } else if with_error {
             format!(
                 "no bootable image: {}",
                 self.error.as_deref().unwrap_or("unknown")
             )
+        } else {
+            "no bootable image".to_string()
         };
         format!(
             "{state}; swap {}; {} erases, {} bytes written, {} flash ops, {:.1} ms modelled flash time",

@@ -152,3 +152,63 @@ impl<E: fmt::Debug> fmt::Display for BootError<E> {
 }
 
 impl<E: fmt::Debug> core::error::Error for BootError<E> {}
+
+/// Why the boot core refuses the image in a primary slot: the checks of
+/// `boot_validate_slot` in order (`MCUBOOT_VALIDATE_PRIMARY_SLOT`), for
+/// [`primary_slot_refusal`](crate::primary_slot_refusal).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SlotRefusal {
+    /// The header's magic word is erased: no image was written there.
+    Erased,
+    /// The image is flagged `IMAGE_F_NON_BOOTABLE`.
+    NonBootable,
+    /// The header's magic is not `IMAGE_MAGIC` (`boot_check_header_valid`).
+    BadMagic(u32),
+    /// Header, payload and protected TLVs do not fit in the slot.
+    BeyondSlot,
+    /// An encrypted image, which a build without `MCUBOOT_ENC_IMAGES`
+    /// refuses.
+    Encrypted,
+    /// A compressed image, which a build without
+    /// `MCUBOOT_DECOMPRESS_IMAGES` refuses.
+    Compressed,
+    /// `bootutil_img_validate` refused it: the hash, the key hash, the
+    /// signature, the TLV area or the size.
+    Invalid(mcuboot_image::ValidateError<ReadBeyondSlot>),
+}
+
+impl fmt::Display for SlotRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SlotRefusal::Erased => f.write_str("the slot is erased"),
+            SlotRefusal::NonBootable => f.write_str("the image is flagged non-bootable"),
+            SlotRefusal::BadMagic(m) => write!(
+                f,
+                "no image header (magic {m:#010x}, expected {:#010x})",
+                mcuboot_image::IMAGE_MAGIC
+            ),
+            SlotRefusal::BeyondSlot => f.write_str("the image's sizes reach beyond the slot"),
+            SlotRefusal::Encrypted => {
+                f.write_str("the image is encrypted, and this bootloader decrypts no images")
+            }
+            SlotRefusal::Compressed => {
+                f.write_str("the image is compressed, and this bootloader decompresses no images")
+            }
+            SlotRefusal::Invalid(e) => e.fmt(f),
+        }
+    }
+}
+
+impl core::error::Error for SlotRefusal {}
+
+/// A read during validation that fell outside the slot: the image's size
+/// fields point beyond it ([`BootError::OutOfBounds`] in the boot flow).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReadBeyondSlot;
+
+impl fmt::Display for ReadBeyondSlot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("its sizes point beyond the slot")
+    }
+}

@@ -152,7 +152,7 @@ mod tests;
 pub use cache::ValidationCache;
 pub use config::{BootConfig, DowngradePrevention, ImageSlots, Slot, UpgradeStrategy, MAX_IMAGES};
 pub use enc::ImageCipher;
-pub use error::{BootError, ConfigError};
+pub use error::{BootError, ConfigError, ReadBeyondSlot, SlotRefusal};
 pub use geometry::{Area, GeometryError, SectorLayout, SectorRun};
 pub use loader::{BootResponse, BootedImage};
 pub use mcuboot_image::codec::trailer::{
@@ -329,6 +329,25 @@ pub fn slot_header<F: NorFlash>(
         }
     }
     Ok(None)
+}
+
+/// Why the primary slot of `image` would not boot, as the last step of
+/// [`boot`] validates it, or `None` when it holds a bootable image. Reads
+/// only: for reporting a [`BootError::NoBootableImage`] with its reason.
+///
+/// # Errors
+/// Flash and configuration errors.
+pub fn primary_slot_refusal<F: NorFlash>(
+    flash: &mut F,
+    cfg: &BootConfig<'_>,
+    image: usize,
+) -> Result<Option<SlotRefusal>, BootError<F::Error>> {
+    check_config::<F>(cfg)?;
+    trailer::image_slots::<F::Error>(cfg, image)?;
+    let mut ld = Loader::new(flash, cfg);
+    ld.cur = image;
+    ld.read_image_headers(false, None)?;
+    ld.primary_refusal()
 }
 
 /// `bootutil_max_image_size`: the largest image (header, payload and all

@@ -98,16 +98,22 @@ impl AppOptions {
 #[non_exhaustive]
 pub enum AppError {
     #[error("--version {text:?}: {source}")]
+    /// `--version` is not an MCUboot version.
     Version { text: String, source: VersionError },
     #[error("--image {0}: expected 0 or 1")]
+    /// `--image` beyond the two images the port loads.
     ImageNumber(usize),
     #[error("--multi-processor: {0} has no APP CPU (only esp32 and esp32s3 do)")]
+    /// Image 1 (multi-processor boot) on a chip with one CPU.
     NoAppCpu(Chip),
     #[error("--rtc: {0} has no RTC fast memory")]
+    /// An RTC fast-memory segment on a chip without one.
     NoRtc(Chip),
     #[error("--size {requested}: the payload needs at least {minimum} bytes")]
+    /// `--size` below what the segments need.
     SizeTooSmall { requested: usize, minimum: usize },
     #[error("--size {0}: a payload must stay below 4 GiB")]
+    /// `--size` beyond what a 32-bit length holds.
     SizeTooLarge(usize),
     /// The layout fails the port loader's checks.
     #[error("the app would be refused by the bootloader: {0} (--unchecked builds it anyway)")]

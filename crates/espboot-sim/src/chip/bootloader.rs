@@ -88,6 +88,7 @@ pub enum BootloaderError {
     #[error(
         "the bootloader is an image for {found} (chip ID {found_id}), this chip is an {expected}"
     )]
+    /// The image was built for another chip.
     WrongChip {
         found: &'static str,
         found_id: u16,
@@ -107,6 +108,7 @@ pub enum BootloaderError {
 /// What a simulated bootloader carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BootloaderContents {
+    /// The target it was built for.
     pub target: Target,
     /// The merged configuration keys it was built with. A
     /// `CONFIG_ESP_SIGN_KEY_FILE` in it is informational only (a host path,

@@ -33,10 +33,13 @@ pub enum FuseError {
          simulator (espefuse's virtual file does not keep read-protected bits; burn keys with \
          `espboot sim efuse DEV burn-key …` so the device keeps them)"
     )]
+    /// The key is read-protected and its value was never known.
     KeyUnknown { block: String },
     #[error(transparent)]
+    /// The key does not fit the cipher.
     Crypt(#[from] FlashCryptError),
     #[error(transparent)]
+    /// Reading the eFuses failed.
     Efuse(EfuseError),
 }
 

@@ -40,6 +40,7 @@ const FLASH_BUFFER_SIZE: u32 = 256;
 pub const PORT_ERASED_VALUE: u8 = 0xff;
 /// `flash_area_align()` without and with flash encryption.
 pub const PORT_ALIGN_PLAIN: u32 = 4;
+/// `flash_area_align()` with flash encryption: one AES-XTS block pair.
 pub const PORT_ALIGN_ENCRYPTED: u32 = 32;
 
 /// Errors of the port's flash backend.
@@ -47,8 +48,10 @@ pub const PORT_ALIGN_ENCRYPTED: u32 = 32;
 #[non_exhaustive]
 pub enum PortFlashError {
     #[error(transparent)]
+    /// The flash failed (or the power was cut).
     Flash(#[from] FlashError),
     #[error("flash encryption: {0}")]
+    /// Encrypting or decrypting failed.
     Crypt(#[from] FlashCryptError),
     /// The port refuses reads and writes that run past the flash.
     #[error("flash access {offset:#x}+{len:#x} is beyond the flash")]

@@ -112,6 +112,7 @@ pub fn embedded_key_der(pem: &[u8]) -> Result<Vec<u8>, String> {
 pub struct DeviceSettings {
     /// Layout version of this file.
     pub format: u32,
+    /// The chip.
     pub target: Target,
     /// The merged configuration (defaults, then each `--config` file).
     pub config: std::collections::BTreeMap<String, String>,
@@ -125,7 +126,9 @@ pub struct DeviceSettings {
 /// A device: settings plus flash.
 #[derive(Debug, Clone)]
 pub struct Device {
+    /// What `device.json` holds.
     pub settings: DeviceSettings,
+    /// The flash contents (`flash.bin`).
     pub flash: SimFlash,
     /// The chip's eFuses (targets the virtual chip models; `None` for the
     /// others, which boot without a ROM stage).

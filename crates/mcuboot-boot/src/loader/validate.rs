@@ -9,7 +9,7 @@ use mcuboot_image::{
 
 use super::{Loader, Validity};
 use crate::config::{DowngradePrevention, Slot, UpgradeStrategy};
-use crate::error::BootError;
+use crate::error::{BootError, ReadBeyondSlot, SlotRefusal};
 use crate::flash::Res;
 use crate::source::AreaSource;
 use crate::status::Status;
@@ -20,9 +20,14 @@ impl<F: NorFlash> Loader<'_, '_, '_, F> {
 
     /// `boot_check_header_valid`.
     fn header_valid(&self, slot: Slot) -> bool {
+        self.header_refusal(slot).is_none()
+    }
+
+    /// Why `boot_check_header_valid` refuses `slot`'s header, if it does.
+    pub(crate) fn header_refusal(&self, slot: Slot) -> Option<SlotRefusal> {
         let h = self.hdr(slot);
         if h.magic != IMAGE_MAGIC {
-            return false;
+            return Some(SlotRefusal::BadMagic(h.magic));
         }
         let size = h
             .img_size
@@ -30,19 +35,19 @@ impl<F: NorFlash> Loader<'_, '_, '_, F> {
             .and_then(|s| s.checked_add(u32::from(h.protect_tlv_size)));
         match size {
             Some(s) if s < self.area(slot).size => {}
-            _ => return false,
+            _ => return Some(SlotRefusal::BeyondSlot),
         }
         // Built without MCUBOOT_ENC_IMAGES / MCUBOOT_DECOMPRESS_IMAGES: such
         // images are refused (see `ImageCipher` for the encryption seam).
         if h.flags.is_encrypted() {
-            return false;
+            return Some(SlotRefusal::Encrypted);
         }
         if h.flags
             .intersects(ImageFlags::COMPRESSED_LZMA1 | ImageFlags::COMPRESSED_LZMA2)
         {
-            return false;
+            return Some(SlotRefusal::Compressed);
         }
-        true
+        None
     }
 
     /// `bootutil_max_image_size` for the configured strategy.
@@ -133,6 +138,15 @@ impl<F: NorFlash> Loader<'_, '_, '_, F> {
     /// `bootutil_img_validate` with its outcome: `None` when the image does
     /// not validate; flash errors abort.
     pub(crate) fn validated(&mut self, slot: Slot) -> Res<Option<mcuboot_image::Validated>, F> {
+        Ok(self.validation(slot)?.ok())
+    }
+
+    /// `bootutil_img_validate` with why it refuses the image; flash errors
+    /// abort.
+    pub(crate) fn validation(
+        &mut self,
+        slot: Slot,
+    ) -> Res<Result<mcuboot_image::Validated, ValidateError<ReadBeyondSlot>>, F> {
         let hdr = self.hdr(slot);
         let opts = self.validate_options()?;
         let area = self.area(slot);
@@ -144,13 +158,32 @@ impl<F: NorFlash> Loader<'_, '_, '_, F> {
             base,
         };
         match validate(&mut src, &hdr, keys, &opts) {
-            Ok(v) => Ok(Some(v)),
+            Ok(v) => Ok(Ok(v)),
             Err(ValidateError::Read(BootError::Flash(e)))
             | Err(ValidateError::Tlv(TlvError::Read(BootError::Flash(e)))) => {
                 Err(BootError::Flash(e))
             }
-            Err(_) => Ok(None),
+            // any other read error is an access beyond the slot: the
+            // image's sizes point outside it, so the image is invalid
+            Err(e) => Ok(Err(e.map_read(|_| ReadBeyondSlot))),
         }
+    }
+
+    /// Why the primary slot of the current image does not boot (the
+    /// checks of step 4, `boot_validate_slot` on the primary slot, in
+    /// order), or `None` when it does.
+    pub(crate) fn primary_refusal(&mut self) -> Res<Option<SlotRefusal>, F> {
+        let slot = Slot::Primary;
+        if self.header_erased(slot) {
+            return Ok(Some(SlotRefusal::Erased));
+        }
+        if self.hdr(slot).flags.contains(ImageFlags::NON_BOOTABLE) {
+            return Ok(Some(SlotRefusal::NonBootable));
+        }
+        if let Some(r) = self.header_refusal(slot) {
+            return Ok(Some(r));
+        }
+        Ok(self.validation(slot)?.err().map(SlotRefusal::Invalid))
     }
 
     /// `boot_validate_slot`. Invalid secondary images are scrambled.

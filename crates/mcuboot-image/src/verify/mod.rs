@@ -163,6 +163,28 @@ impl<E: fmt::Display> fmt::Display for ValidateError<E> {
 
 impl<E: fmt::Debug + fmt::Display> core::error::Error for ValidateError<E> {}
 
+impl<E> ValidateError<E> {
+    /// The same error with the read error converted by `f` (for example
+    /// into [`core::convert::Infallible`] once read errors are handled).
+    pub fn map_read<G>(self, f: impl FnOnce(E) -> G) -> ValidateError<G> {
+        match self {
+            Self::Read(e) => ValidateError::Read(f(e)),
+            Self::Tlv(e) => ValidateError::Tlv(e.map_read(f)),
+            Self::HashMissing => ValidateError::HashMissing,
+            Self::HashLength(l) => ValidateError::HashLength(l),
+            Self::HashMismatch => ValidateError::HashMismatch,
+            Self::KeyHashLength(l) => ValidateError::KeyHashLength(l),
+            Self::BadEmbeddedKey(i) => ValidateError::BadEmbeddedKey(i),
+            Self::NoMatchingKey => ValidateError::NoMatchingKey,
+            Self::SignatureInvalid => ValidateError::SignatureInvalid,
+            Self::SigPureMissing => ValidateError::SigPureMissing,
+            Self::TlvNotAllowed(k) => ValidateError::TlvNotAllowed(k),
+            Self::TooLarge { end, max } => ValidateError::TooLarge { end, max },
+            Self::Unsupported => ValidateError::Unsupported,
+        }
+    }
+}
+
 impl<E> From<TlvError<E>> for ValidateError<E> {
     fn from(e: TlvError<E>) -> Self {
         match e {

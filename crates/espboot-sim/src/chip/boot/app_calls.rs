@@ -25,7 +25,7 @@ pub fn app_call(device: &mut Device, image: usize, call: AppCall) -> Result<(), 
             mcuboot_boot::set_pending(&mut port, cfg, image, permanent)
         }
     });
-    result.map_err(|e| ChipError::Boot(e.to_string()))
+    result.map_err(ChipError::Boot)
 }
 
 /// What a running application's update agent does with a downloaded
@@ -64,7 +64,7 @@ pub fn app_write_update(device: &mut Device, image: usize, bytes: &[u8]) -> Resu
     let mut port = PortFlash::new(&mut device.flash, crypt.as_deref());
     port.erase(slot.offset, slot.offset + slot.size)
         .and_then(|()| port.write(slot.offset + offset, &padded))
-        .map_err(|e| ChipError::Boot(e.to_string()))
+        .map_err(ChipError::PortFlash)
 }
 
 /// Refuses a `set-pending` of `image` whose secondary slot holds no image
@@ -84,10 +84,7 @@ fn check_upgrade_image(
     };
     let at = slot.offset.saturating_add(offset);
     let mut raw = [0u8; mcuboot_image::IMAGE_HEADER_SIZE];
-    device
-        .flash
-        .read(at, &mut raw)
-        .map_err(|e| ChipError::Boot(e.to_string()))?;
+    device.flash.read(at, &mut raw)?;
     let erased = device.flash.geometry().erased_value();
     let refuse = |why| ChipError::NoUpgradeImage { image, slot, why };
     if raw.iter().all(|&b| b == erased) {
@@ -99,8 +96,7 @@ fn check_upgrade_image(
     }
     let mut header = raw;
     if let Some(c) = crypt {
-        c.decrypt(at, &mut header)
-            .map_err(|e| ChipError::Boot(e.to_string()))?;
+        c.decrypt(at, &mut header)?;
     }
     if header.iter().all(|&b| b == erased) {
         // Erased as the app sees it: the port wrote encrypted erased bytes.
@@ -114,6 +110,9 @@ fn check_upgrade_image(
 /// What the running application asks MCUboot for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AppCall {
+    /// `boot_set_confirmed`: the running image marks itself good.
     Confirm,
+    /// `boot_set_pending`: test (or, `permanent`, keep) the secondary
+    /// slot's image at the next boot.
     SetPending { permanent: bool },
 }

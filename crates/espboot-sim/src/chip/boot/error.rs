@@ -7,23 +7,44 @@ use super::*;
 #[non_exhaustive]
 pub enum ChipError {
     #[error("flash encryption: {0}")]
+    /// The eFuses' flash encryption cannot be used.
     FlashEncryption(#[from] FuseError),
     #[error("reading the bootloader: {0}")]
-    ReadBootloader(String),
+    /// The bootloader could not be read.
+    ReadBootloader(ReadBootloaderError),
     #[error("no valid bootloader at {offset:#x}: {source}")]
+    /// No valid bootloader at the chip's bootloader offset.
     Bootloader {
+        /// The bootloader offset.
         offset: u32,
+        /// What is wrong with it.
         source: BootloaderError,
     },
     #[error("bootloader configuration: {0}")]
+    /// The configuration the bootloader carries is inconsistent.
     Config(#[from] ConfigError),
     #[error("image {image} is not configured (the bootloader has {count} image(s))")]
+    /// An image index the bootloader does not configure.
     NoSuchImage { image: usize, count: usize },
     /// The boot core refused the call.
-    #[error("{0}")]
-    Boot(String),
-    #[error("the uninterrupted boot fails, nothing to sweep against: {0}")]
-    ReferenceFails(String),
+    #[error(transparent)]
+    Boot(BootError<PortFlashError>),
+    /// The boot configuration the bootloader carries is inconsistent.
+    #[error(transparent)]
+    BootConfig(mcuboot_boot::ConfigError),
+    /// Reading or writing through the port's flash backend failed.
+    #[error(transparent)]
+    PortFlash(#[from] PortFlashError),
+    /// Reading the flash directly failed.
+    #[error(transparent)]
+    Flash(#[from] flash_sim::flash::FlashError),
+    /// Decrypting what was read failed.
+    #[error(transparent)]
+    Decrypt(#[from] FlashCryptError),
+    /// A sweep needs a bootable reference: the uninterrupted power-on
+    /// (its report) started nothing.
+    #[error("the uninterrupted boot fails, nothing to sweep against: {}", .0.boot.error.as_deref().unwrap_or("unknown"))]
+    ReferenceFails(Box<ChipBootReport>),
     /// A target without a ROM stage: the boot core alone.
     #[error(transparent)]
     Run(#[from] RunError),

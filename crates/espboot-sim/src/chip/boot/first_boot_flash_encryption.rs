@@ -1,6 +1,7 @@
 //! Flash encryption, first boot: key generation or reuse, in-place
 //! encryption of the flash contents, burning the crypt counter.
 
+use super::first_boot_secure_boot::digest_bytes;
 use super::*;
 
 impl PowerOn {
@@ -14,41 +15,46 @@ impl PowerOn {
         setup: &OwnedBootConfig,
         options: FlashEncryptionConfig,
     ) -> Result<(), Stop> {
-        let fail = |m: String| Stop::Failed(format!("flash encryption first boot: {m}"));
+        let fail = |e: FlashEncryptionFirstBootError| {
+            Stop::Failed(BootFailure::FlashEncryptionFirstBoot(e))
+        };
+        let burn_fail = |e: FieldBurnError| fail(FlashEncryptionFirstBootError::Burn(e));
+        let efuse_fail = |e| fail(FlashEncryptionFirstBootError::Efuse(e));
         // 1. the key: the host's, already burned, or generated on chip
-        let key =
-            match fuses::flash_encryption_key(&self.efuses).map_err(|e| fail(e.to_string()))? {
-                Some(key) => {
-                    self.first_boot
-                        .push("flash encryption: using the key already in eFuse".into());
-                    let deferred = std::mem::take(&mut self.deferred_digests);
-                    if !deferred.is_empty() {
-                        // the host burned the key alone: the shared block may
-                        // refuse the digest now (it is written once)
-                        self.efuses
-                            .stage_key_digests(&deferred, KeyOptions::default())
-                            .map_err(|e| fail(e.to_string()))?;
-                        commit(&mut self.efuses).map_err(fail)?;
-                    }
-                    if let Some(config) = policy::crypt_config(self.chip) {
-                        // a host key leaves FLASH_CRYPT_CONFIG at 0; the
-                        // bootloader sets every tweak bit before enabling
-                        burn_field(&mut self.efuses, config, Burn::Bits(0xF)).map_err(fail)?;
-                    }
-                    key
+        let key = match fuses::flash_encryption_key(&self.efuses)
+            .map_err(|e| fail(FlashEncryptionFirstBootError::Key(e)))?
+        {
+            Some(key) => {
+                self.first_boot.push(FirstBootEvent::FlashKeyInEfuse);
+                let deferred = std::mem::take(&mut self.deferred_digests);
+                if !deferred.is_empty() {
+                    // the host burned the key alone: the shared block may
+                    // refuse the digest now (it is written once)
+                    self.efuses
+                        .stage_key_digests(&deferred, KeyOptions::default())
+                        .map_err(efuse_fail)?;
+                    commit(&mut self.efuses).map_err(efuse_fail)?;
                 }
-                None => self.generate_key(options.generated_key).map_err(fail)?,
-            };
-        let crypt = fuses::crypt_for(&self.efuses, &key).map_err(|e| fail(e.to_string()))?;
+                if let Some(config) = policy::crypt_config(self.chip) {
+                    // a host key leaves FLASH_CRYPT_CONFIG at 0; the
+                    // bootloader sets every tweak bit before enabling
+                    burn_field(&mut self.efuses, config, Burn::Bits(0xF)).map_err(burn_fail)?;
+                }
+                key
+            }
+            None => self.generate_key(options.generated_key).map_err(fail)?,
+        };
+        let crypt = fuses::crypt_for(&self.efuses, &key)
+            .map_err(|e| fail(FlashEncryptionFirstBootError::Key(e)))?;
         // 2. encrypt in place
-        let mut regions: Vec<(String, u32, u32)> = Vec::new();
+        let mut regions: Vec<(FlashRegion, u32, u32)> = Vec::new();
         let offset = self.chip.bootloader_offset();
         let mut bootloader_len = u32::try_from(contents.signature_sector_offset())
-            .map_err(|_| fail("bootloader too large".into()))?;
+            .map_err(|_| fail(FlashEncryptionFirstBootError::BootloaderTooLarge))?;
         if !signed_blocks(plain_bootloader, contents).is_empty() {
             bootloader_len += SECTOR;
         }
-        regions.push(("bootloader".into(), offset, bootloader_len));
+        regions.push((FlashRegion::Bootloader, offset, bootloader_len));
         for (i, slots) in setup.images.iter().enumerate() {
             let primary_has_app = i > 0 || {
                 let mut magic = [0u8; 4];
@@ -57,33 +63,33 @@ impl PowerOn {
             };
             if primary_has_app {
                 regions.push((
-                    format!("image {i} primary slot"),
+                    FlashRegion::Primary(i),
                     slots.primary.offset,
                     slots.primary.size,
                 ));
             } else {
-                self.first_boot.push(format!(
-                    "flash encryption: image {i} primary slot holds no plaintext app (no load header at +0x20), left as is"
-                ));
+                self.first_boot
+                    .push(FirstBootEvent::PrimaryLeftPlain { image: i });
             }
             regions.push((
-                format!("image {i} secondary slot"),
+                FlashRegion::Secondary(i),
                 slots.secondary.offset,
                 slots.secondary.size,
             ));
         }
         if let Some(s) = setup.scratch {
-            regions.push(("scratch".into(), s.offset, s.size));
+            regions.push((FlashRegion::Scratch, s.offset, s.size));
         }
-        for (name, start, len) in &regions {
-            encrypt_in_place(flash, crypt.as_ref(), *start, *len).map_err(|e| match e {
-                Some(msg) => fail(format!("{name}: {msg}")),
+        for (region, start, len) in regions {
+            encrypt_in_place(flash, crypt.as_ref(), start, len).map_err(|e| match e {
+                Some(source) => fail(FlashEncryptionFirstBootError::Encrypt { region, source }),
                 None => Stop::PowerLost,
             })?;
-            self.first_boot.push(format!(
-                "flash encryption: encrypted {name} {start:#x}..{:#x} in place",
-                u64::from(*start) + u64::from(*len)
-            ));
+            self.first_boot.push(FirstBootEvent::RegionEncrypted {
+                region,
+                start,
+                end: u64::from(start) + u64::from(len),
+            });
         }
         // 3. the crypt counter and the download-mode restrictions
         let release = options.release;
@@ -91,7 +97,7 @@ impl PowerOn {
         let counter = policy::crypt_counter(chip);
         // development mode: one more counter bit makes it odd
         let value = if release { Burn::All } else { Burn::NextBit };
-        burn_field(&mut self.efuses, counter, value).map_err(fail)?;
+        burn_field(&mut self.efuses, counter, value).map_err(burn_fail)?;
         let mut restrictions: Vec<Field> = Vec::new();
         if release || !options.uart_allow_encrypt {
             restrictions.push(policy::manual_encrypt_disable(chip));
@@ -104,24 +110,25 @@ impl PowerOn {
         }
         let mut burned = Vec::new();
         for field in restrictions {
-            if burn_field(&mut self.efuses, field, Burn::All).map_err(fail)? {
-                burned.push(field.name());
+            if burn_field(&mut self.efuses, field, Burn::All).map_err(burn_fail)? {
+                burned.push(field);
             }
         }
         if release {
             self.efuses
                 .stage_write_protect(counter)
-                .map_err(|e| fail(e.to_string()))?;
-            commit(&mut self.efuses).map_err(fail)?;
-            burned.push("write protection of the counter");
+                .map_err(efuse_fail)?;
+            commit(&mut self.efuses).map_err(efuse_fail)?;
         }
-        let raw = self.efuses.raw(counter).map_err(|e| fail(e.to_string()))?;
-        self.first_boot.push(format!(
-            "flash encryption enabled in {} mode ({counter} = {raw:#b}{}{})",
-            if release { "release" } else { "development" },
-            if burned.is_empty() { "" } else { "; burned " },
-            burned.join(", ")
-        ));
+        let counter_value = self.efuses.raw(counter).map_err(efuse_fail)?;
+        self.first_boot
+            .push(FirstBootEvent::FlashEncryptionEnabled {
+                release,
+                counter,
+                counter_value,
+                burned,
+                counter_write_protected: release,
+            });
         Ok(())
     }
 
@@ -130,7 +137,7 @@ impl PowerOn {
     pub(super) fn generate_key(
         &mut self,
         generated: GeneratedKey,
-    ) -> Result<FlashEncryptionKey, String> {
+    ) -> Result<FlashEncryptionKey, FlashEncryptionFirstBootError> {
         // the length the configuration asks for, where the chip has it
         let supported = |length| policy::flash_encryption_key(self.chip, length).is_some();
         let length = match generated {
@@ -143,33 +150,34 @@ impl PowerOn {
         let bits = length.bytes() * 8;
         let key = FlashEncryptionKey::generate(bits);
         let group = policy::flash_encryption_key_group(&self.efuses, key.as_bytes())
-            .map_err(|e| format!("the flash-encryption key: {e}"))?;
+            .map_err(FlashEncryptionFirstBootError::KeyBlock)?;
         let deferred = std::mem::take(&mut self.deferred_digests);
         if !deferred.is_empty() {
             self.efuses
                 .stage_key_digests(&deferred, KeyOptions::default())
-                .map_err(|e| e.to_string())?;
+                .map_err(FlashEncryptionFirstBootError::Efuse)?;
         }
         self.efuses
             .stage_keys(std::slice::from_ref(&group), KeyOptions::default())
-            .map_err(|e| e.to_string())?;
-        commit(&mut self.efuses)?;
+            .map_err(FlashEncryptionFirstBootError::Efuse)?;
+        commit(&mut self.efuses).map_err(FlashEncryptionFirstBootError::Efuse)?;
         for g in &deferred {
-            self.first_boot.push(format!(
-                "burned Secure Boot V2 key digest {} into {} with the key",
-                hex_digest(&g.data),
-                block_name(&self.efuses, g.block)
-            ));
+            self.first_boot.push(FirstBootEvent::DigestBurned {
+                digest: digest_bytes(&g.data),
+                block: block_name(&self.efuses, g.block),
+                with_key: true,
+            });
         }
         if let Some(config) = policy::crypt_config(self.chip) {
             // FLASH_CRYPT_CONFIG 0xF: every key-tweak bit in use
-            burn_field(&mut self.efuses, config, Burn::Bits(0xF))?;
+            burn_field(&mut self.efuses, config, Burn::Bits(0xF))
+                .map_err(FlashEncryptionFirstBootError::Burn)?;
         }
-        self.first_boot.push(format!(
-            "flash encryption: generated a {bits}-bit key on chip and burned it into {}{} (read- and write-protected)",
-            group.block,
-            group.purpose.map(|p| format!(" ({p})")).unwrap_or_default()
-        ));
+        self.first_boot.push(FirstBootEvent::FlashKeyGenerated {
+            bits,
+            block: group.block,
+            purpose: group.purpose,
+        });
         Ok(key)
     }
 }
@@ -181,21 +189,21 @@ pub(super) fn encrypt_in_place(
     crypt: &dyn FlashCrypt,
     start: u32,
     len: u32,
-) -> Result<(), Option<String>> {
+) -> Result<(), Option<EncryptError>> {
     let mut sector = vec![0u8; SECTOR as usize];
     let mut addr = start;
     while addr < start.saturating_add(len) {
         flash
             .read(addr, &mut sector)
-            .map_err(|e| Some(e.to_string()))?;
+            .map_err(|e| Some(EncryptError::Flash(e)))?;
         crypt
             .encrypt(addr, &mut sector)
-            .map_err(|e| Some(e.to_string()))?;
+            .map_err(|e| Some(EncryptError::Crypt(e)))?;
         let lost = |e: flash_sim::flash::FlashError, f: &SimFlash| {
             if f.power_lost() {
                 None
             } else {
-                Some(e.to_string())
+                Some(EncryptError::Flash(e))
             }
         };
         if let Err(e) = flash.erase(addr, addr + SECTOR) {

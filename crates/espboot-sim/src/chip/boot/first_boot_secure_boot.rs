@@ -14,12 +14,11 @@ impl PowerOn {
         security: &SecurityConfig,
         options: SecureBootConfig,
     ) -> Result<StagedSecureBoot, Stop> {
-        let fail = |m: String| Stop::Failed(format!("secure boot first boot: {m}"));
-        let blocks = rom_blocks(self.chip, signed_blocks(buf, contents)).map_err(|why| {
-            fail(format!(
-                "CONFIG_SECURE_BOOT is set but {why} (sign it with `espboot secure sign-data --version 2`)"
-            ))
-        })?;
+        let fail = |e: SecureBootFirstBootError| Stop::Failed(BootFailure::SecureBootFirstBoot(e));
+        let burn_fail = |e: FieldBurnError| fail(SecureBootFirstBootError::Burn(e));
+        let efuse_fail = |e| fail(SecureBootFirstBootError::Efuse(e));
+        let blocks = rom_blocks(self.chip, signed_blocks(buf, contents))
+            .map_err(|why| fail(SecureBootFirstBootError::Unsigned(why)))?;
         let mut efuses = self.efuses.clone();
         let mut actions = Vec::new();
         let trusted = fuses::trusted_digests(&efuses);
@@ -34,44 +33,33 @@ impl PowerOn {
             .flash_encryption
             .is_some_and(|fe| fe.generated_key == GeneratedKey::Aes128Derived);
         if shared_block && !(options.keys_burn_together && derived_key) {
-            return Err(fail(
-                "ESP32-C2 keeps the Secure Boot digest and the flash-encryption key in its one \
-                 key block: set CONFIG_SECURE_BOOT_FLASH_ENC_KEYS_BURN_TOGETHER=y and \
-                 CONFIG_SECURE_FLASH_ENCRYPTION_AES128_DERIVED=y"
-                    .into(),
-            ));
+            return Err(fail(SecureBootFirstBootError::SharedKeyBlockOptions));
         }
         let mut deferred = Vec::new();
         if trusted.is_empty() && shared_block {
             // burned with the flash-encryption key, in one batch
             deferred = self.digest_groups(&efuses, &blocks).map_err(fail)?;
-            actions.push(
-                "Secure Boot V2 key digest deferred to the flash-encryption key's eFuse batch"
-                    .into(),
-            );
+            actions.push(FirstBootEvent::DigestDeferred);
         } else if trusted.is_empty() {
             let groups = self.digest_groups(&efuses, &blocks).map_err(fail)?;
             efuses
                 .stage_key_digests(&groups, KeyOptions::default())
-                .map_err(|e| fail(e.to_string()))?;
-            commit(&mut efuses).map_err(fail)?;
+                .map_err(efuse_fail)?;
+            commit(&mut efuses).map_err(efuse_fail)?;
             for g in &groups {
-                actions.push(format!(
-                    "burned Secure Boot V2 key digest {} into {}",
-                    hex_digest(&g.data),
-                    block_name(&efuses, g.block)
-                ));
+                actions.push(FirstBootEvent::DigestBurned {
+                    digest: digest_bytes(&g.data),
+                    block: block_name(&efuses, g.block),
+                    with_key: false,
+                });
             }
         } else if !blocks
             .iter()
             .any(|b| fuses::digest_trusted(&trusted, &b.key_digest))
         {
-            return Err(fail(
-                "the key digests already in eFuse do not match any signature block of the bootloader"
-                    .into(),
-            ));
+            return Err(fail(SecureBootFirstBootError::DigestMismatch));
         } else {
-            actions.push("using the Secure Boot V2 key digests already in eFuse".into());
+            actions.push(FirstBootEvent::DigestsInEfuse);
         }
         let chip = self.chip;
         let mut fields: Vec<Field> = vec![policy::secure_boot_enable(chip)];
@@ -96,14 +84,11 @@ impl PowerOn {
         }
         let mut burned = Vec::new();
         for field in fields {
-            if burn_field(&mut efuses, field, Burn::All).map_err(fail)? {
-                burned.push(field.name());
+            if burn_field(&mut efuses, field, Burn::All).map_err(burn_fail)? {
+                burned.push(field);
             }
         }
-        actions.push(format!(
-            "secure boot enabled (burned {})",
-            burned.join(", ")
-        ));
+        actions.push(FirstBootEvent::SecureBootEnabled { burned });
         Ok(StagedSecureBoot {
             efuses,
             actions,
@@ -117,24 +102,34 @@ impl PowerOn {
         &self,
         efuses: &Efuses,
         blocks: &[SignedBlock],
-    ) -> Result<Vec<KeyGroup>, String> {
+    ) -> Result<Vec<KeyGroup>, SecureBootFirstBootError> {
         let digests: Vec<[u8; 32]> = blocks
             .iter()
             .take(policy::secure_boot_digest_slots(self.chip))
             .map(|b| b.key_digest)
             .collect();
         if digests.is_empty() {
-            return Err("the bootloader has no signature block".into());
+            return Err(SecureBootFirstBootError::NoSignatureBlock);
         }
         policy::secure_boot_digest_groups(efuses, &digests)
-            .map_err(|e| format!("Secure Boot V2 digest: {e}"))
+            .map_err(SecureBootFirstBootError::DigestBlocks)
     }
 }
 
 /// What the secure-boot first boot staged, committed once MCUboot succeeds.
 pub(super) struct StagedSecureBoot {
     pub(super) efuses: Efuses,
-    pub(super) actions: Vec<String>,
+    pub(super) actions: Vec<FirstBootEvent>,
     /// Digests to burn with the flash-encryption key.
     pub(super) deferred: Vec<KeyGroup>,
+}
+
+/// A digest as the fixed-size array events carry (SHA-256; shorter input
+/// is zero-padded, which the port's digests never are).
+pub(super) fn digest_bytes(data: &[u8]) -> [u8; 32] {
+    let mut digest = [0u8; 32];
+    for (d, b) in digest.iter_mut().zip(data) {
+        *d = *b;
+    }
+    digest
 }

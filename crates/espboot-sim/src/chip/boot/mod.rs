@@ -37,18 +37,19 @@ use esp_image::load_header::{LoadHeader, LOAD_HEADER_LEN, LOAD_HEADER_MAGIC};
 use esp_image::Chip;
 use esp_secure::flash_encryption::{FlashCrypt, FlashEncryptionKey};
 use esp_secure::sbv2;
-use mcuboot_boot::{BootResponse, Slot};
+use mcuboot_boot::{BootError, BootResponse, Slot};
 use serde::Serialize;
 
 use super::bootloader::{parse_bootloader, BootloaderContents, BootloaderError};
 use super::fuses::{self, FuseError};
-use super::port_flash::{PortFlash, PORT_ALIGN_ENCRYPTED, PORT_ALIGN_PLAIN};
+use super::port_flash::{PortFlash, PortFlashError, PORT_ALIGN_ENCRYPTED, PORT_ALIGN_PLAIN};
 use crate::config::{
     ConfigError, ConfigFile, FlashEncryptionConfig, FlashMap, GeneratedKey, RomDownload,
     SecureBootConfig, SecurityConfig,
 };
 use crate::device::Device;
 use crate::run;
+use esp_secure::flash_encryption::FlashCryptError;
 use flash_sim::flash::{CutMode, SimFlash};
 use flash_sim::run::{BootReport, RunError, RunningImage};
 use flash_sim::sweep::failure::image_difference;
@@ -68,6 +69,8 @@ const MAX_RESETS: u32 = 3;
 
 mod app_calls;
 mod error;
+mod events;
+mod failure;
 mod first_boot_flash_encryption;
 mod first_boot_secure_boot;
 mod report;
@@ -76,14 +79,19 @@ mod sweep;
 
 pub use app_calls::{app_call, app_write_update, AppCall};
 pub use error::{ChipError, NoUpgradeImage};
-pub use report::{ChipBootReport, CpuStart, RomReport};
+pub use events::{FirstBootEvent, FlashRegion};
+pub use failure::{
+    BootFailure, EncryptError, FieldBurnError, FlashEncryptionFirstBootError, McubootRefusal,
+    ReadBootloaderError, SecureBootFirstBootError, SecureBootRefusal,
+};
+pub use report::{ChipBootReport, Cpu, CpuStart, RomReport, RomSecureBoot};
 use rom::{hex_digest, read_bootloader, rom_blocks, signed_blocks, SignedBlock};
 pub use sweep::{sweep, sweep_device};
 
 /// Why a (re)boot stopped.
 enum Stop {
-    /// Something refused to run: the message says what and why.
-    Failed(String),
+    /// Something refused to run: what and why.
+    Failed(BootFailure),
     /// The power was cut.
     PowerLost,
     /// The port reset the chip (after enabling flash encryption).
@@ -103,6 +111,7 @@ pub fn power_on(device: &mut Device, cut: Option<(u64, CutMode)>) -> ChipBootRep
             first_boot: Vec::new(),
             resets: 0,
             cpus: Vec::new(),
+            failure: None,
         };
     };
     let efuses = device
@@ -128,16 +137,25 @@ pub fn power_on(device: &mut Device, cut: Option<(u64, CutMode)>) -> ChipBootRep
         match run.boot_once(flash) {
             Err(Stop::Reset) if resets < MAX_RESETS => {
                 resets += 1;
-                run.first_boot.push("reset".into());
+                run.first_boot.push(FirstBootEvent::Reset);
             }
             other => break other,
         }
     };
-    let boot = match &outcome {
-        Ok(rsp) => BootReport::from_outcome(Ok(rsp), flash),
-        Err(Stop::Failed(msg)) => BootReport::from_outcome(Err(msg), flash),
-        Err(Stop::PowerLost) => BootReport::from_outcome(Err(&"power lost"), flash),
-        Err(Stop::Reset) => BootReport::from_outcome(Err(&"reset loop"), flash),
+    let (boot, failure) = match outcome {
+        Ok(rsp) => (BootReport::from_outcome(Ok(&rsp), flash), None),
+        Err(Stop::PowerLost) => (BootReport::from_outcome(Err(&"power lost"), flash), None),
+        Err(Stop::Failed(failure)) => (
+            BootReport::from_outcome(Err(&failure), flash),
+            Some(failure),
+        ),
+        Err(Stop::Reset) => {
+            let failure = BootFailure::ResetLoop;
+            (
+                BootReport::from_outcome(Err(&failure), flash),
+                Some(failure),
+            )
+        }
     };
     flash.power_cycle();
     let PowerOn {
@@ -155,6 +173,7 @@ pub fn power_on(device: &mut Device, cut: Option<(u64, CutMode)>) -> ChipBootRep
         first_boot,
         resets,
         cpus,
+        failure: failure.map(std::sync::Arc::new),
     }
 }
 
@@ -237,16 +256,17 @@ fn port_setup(
     Ok(setup)
 }
 
-/// Burns `value` into `field` (bits only go 0→1); whether anything changed.
-fn burn_field(efuses: &mut Efuses, field: Field, value: Burn) -> Result<bool, String> {
+/// Burns `value` into `field` (bits only go 0→1); whether anything
+/// changed, or the field and why it could not be burned.
+fn burn_field(efuses: &mut Efuses, field: Field, value: Burn) -> Result<bool, FieldBurnError> {
     efuses
         .burn(field, value)
-        .map_err(|e| format!("{field}: {e}"))
+        .map_err(|source| FieldBurnError { field, source })
 }
 
 /// Burns everything staged.
-fn commit(efuses: &mut Efuses) -> Result<(), String> {
-    efuses.commit().map(|_| ()).map_err(|e| e.to_string())
+fn commit(efuses: &mut Efuses) -> Result<(), esp_efuse::EfuseError> {
+    efuses.commit().map(|_| ())
 }
 
 /// The name of the block a key group went to (`BLOCK2` for the ESP32's
@@ -261,7 +281,7 @@ fn block_name(efuses: &Efuses, block: KeyBlock) -> &'static str {
 struct PowerOn {
     chip: Chip,
     efuses: Efuses,
-    first_boot: Vec<String>,
+    first_boot: Vec<FirstBootEvent>,
     rom: Option<RomReport>,
     cpus: Vec<CpuStart>,
     /// Secure Boot digests that go into the same eFuse batch as the
@@ -274,26 +294,23 @@ impl PowerOn {
         let chip = self.chip;
         // --- ROM -------------------------------------------------------------
         let crypt = fuses::flash_crypt(&self.efuses)
-            .map_err(|e| Stop::Failed(format!("ROM: flash encryption: {e}")))?;
+            .map_err(|e| Stop::Failed(BootFailure::RomFlashEncryption(e)))?;
         let offset = chip.bootloader_offset();
         let buf = read_bootloader(chip, flash, crypt.as_deref())
-            .map_err(|e| Stop::Failed(format!("ROM: reading the bootloader: {e}")))?;
-        let contents = parse_bootloader(chip, &buf).map_err(|e| {
-            Stop::Failed(format!(
-                "ROM: no valid bootloader at {offset:#x}{}: {e}",
-                if crypt.is_some() {
-                    " (read through flash decryption)"
-                } else {
-                    ""
-                }
-            ))
+            .map_err(|e| Stop::Failed(BootFailure::RomRead(e)))?;
+        let contents = parse_bootloader(chip, &buf).map_err(|source| {
+            Stop::Failed(BootFailure::RomNoBootloader {
+                offset,
+                decrypted: crypt.is_some(),
+                source,
+            })
         })?;
         let mut rom = RomReport {
-            bootloader_offset: format!("{offset:#x}"),
-            secure_boot: "disabled",
+            bootloader_offset: offset,
+            secure_boot: RomSecureBoot::Disabled,
             secure_boot_block: None,
             flash_encryption: crypt.is_some(),
-            download_mode: fuses::download_mode(&self.efuses).name(),
+            download_mode: fuses::download_mode(&self.efuses),
         };
         if self.efuses.secure_boot_v2_enabled() {
             let trusted = fuses::trusted_digests(&self.efuses);
@@ -302,34 +319,21 @@ impl PowerOn {
                     .iter()
                     .find(|b| fuses::digest_trusted(&trusted, &b.key_digest))
                     .map(|b| b.index)
-                    .ok_or_else(|| {
-                        let list = |ds: &mut dyn Iterator<Item = &[u8]>| {
-                            let v: Vec<String> = ds.map(hex_digest).collect();
-                            if v.is_empty() {
-                                "none".to_string()
-                            } else {
-                                v.join(", ")
-                            }
-                        };
-                        format!(
-                            "the bootloader is signed by key digest(s) {} but the eFuses trust only {} (unburned or revoked key)",
-                            list(&mut blocks.iter().map(|b| &b.key_digest[..])),
-                            list(&mut trusted.iter().map(Vec::as_slice)),
-                        )
+                    .ok_or_else(|| SecureBootRefusal::UntrustedKey {
+                        signed: blocks.iter().map(|b| b.key_digest).collect(),
+                        trusted: trusted.clone(),
                     })
             });
             match checked {
                 Ok(index) => {
-                    rom.secure_boot = "verified";
+                    rom.secure_boot = RomSecureBoot::Verified;
                     rom.secure_boot_block = Some(index);
                 }
                 Err(why) => {
                     // enabled but refused: never report it as disabled
-                    rom.secure_boot = "failed";
+                    rom.secure_boot = RomSecureBoot::Failed;
                     self.rom = Some(rom);
-                    return Err(Stop::Failed(format!(
-                        "ROM: secure boot check failed: {why}"
-                    )));
+                    return Err(Stop::Failed(BootFailure::RomSecureBoot(why)));
                 }
             }
         }
@@ -338,7 +342,7 @@ impl PowerOn {
         // --- the port: configuration, secure boot key digests ----------------
         let capacity = flash.geometry().capacity();
         let setup = port_setup(&contents, capacity, crypt.is_some())
-            .map_err(|e| Stop::Failed(format!("bootloader configuration: {e}")))?;
+            .map_err(|e| Stop::Failed(BootFailure::Config(e)))?;
         let security = SecurityConfig::resolve(&contents.config);
         let pending = match security.secure_boot {
             Some(options) if !self.efuses.secure_boot_v2_enabled() => {
@@ -356,7 +360,15 @@ impl PowerOn {
             Ok(rsp) => rsp,
             Err(_) if flash.power_lost() => return Err(Stop::PowerLost),
             // the staged eFuse batch is dropped with `pending`
-            Err(e) => return Err(Stop::Failed(format!("MCUboot: {e}"))),
+            Err(error) => {
+                let refusal = match error {
+                    BootError::NoBootableImage { image } => {
+                        mcuboot_refusal(flash, crypt.as_deref(), &setup, image)
+                    }
+                    _ => None,
+                };
+                return Err(Stop::Failed(BootFailure::Mcuboot { error, refusal }));
+            }
         };
 
         // --- secure boot enable --------------------------------------------------
@@ -384,26 +396,21 @@ impl PowerOn {
             }
             let header_at = booted.area.offset + u32::from(booted.header.hdr_size);
             let mut raw = [0u8; LOAD_HEADER_LEN];
-            port.read(header_at, &mut raw).map_err(|e| {
-                Stop::Failed(format!(
-                    "image {}: reading the load header: {e}",
-                    booted.image
-                ))
-            })?;
-            let header = LoadHeader::parse(&raw).map_err(|e| {
-                Stop::Failed(format!(
-                    "image {}: load header at {header_at:#x}: {e} (\"Load header magic verification failed\")",
-                    booted.image
-                ))
+            let image = booted.image;
+            port.read(header_at, &mut raw)
+                .map_err(|source| Stop::Failed(BootFailure::LoadHeaderRead { image, source }))?;
+            let header = LoadHeader::parse(&raw).map_err(|source| {
+                Stop::Failed(BootFailure::LoadHeader {
+                    image,
+                    at: header_at,
+                    source,
+                })
             })?;
             let image_len =
                 u32::from(booted.header.hdr_size).saturating_add(booted.header.img_size);
-            header.check(chip, &memory, image_len).map_err(|e| {
-                Stop::Failed(format!(
-                    "image {}: the loader refuses the app: {e}",
-                    booted.image
-                ))
-            })?;
+            header
+                .check(chip, &memory, image_len)
+                .map_err(|source| Stop::Failed(BootFailure::AppRefused { image, source }))?;
             entries.push((booted.image, header.entry_addr));
         }
         // image 1 goes to the APP CPU first (appcpu_start), then image 0 runs
@@ -411,13 +418,30 @@ impl PowerOn {
         self.cpus = entries
             .into_iter()
             .map(|(image, entry)| CpuStart {
-                cpu: if image == 1 { "APP" } else { "PRO" },
+                cpu: if image == 1 { Cpu::App } else { Cpu::Pro },
                 image,
-                entry: format!("{entry:#010x}"),
+                entry,
             })
             .collect();
         Ok(rsp)
     }
+}
+
+/// Why MCUboot refused `image`'s primary slot, found by validating it
+/// again on a copy of the flash (the boot's own counters stay as they
+/// are).
+fn mcuboot_refusal(
+    flash: &SimFlash,
+    crypt: Option<&dyn FlashCrypt>,
+    setup: &OwnedBootConfig,
+    image: usize,
+) -> Option<McubootRefusal> {
+    let mut copy = SimFlash::from_bytes(flash.geometry().clone(), flash.data()).ok()?;
+    let mut port = PortFlash::new(&mut copy, crypt);
+    let reason = setup
+        .with_config(|cfg| mcuboot_boot::primary_slot_refusal(&mut port, cfg, image))
+        .ok()??;
+    Some(McubootRefusal { image, reason })
 }
 
 #[cfg(test)]

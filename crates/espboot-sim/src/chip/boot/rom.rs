@@ -8,16 +8,19 @@ pub(super) fn read_bootloader(
     chip: Chip,
     flash: &mut SimFlash,
     crypt: Option<&dyn FlashCrypt>,
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, ReadBootloaderError> {
     let offset = chip.bootloader_offset();
     let end = flash
         .geometry()
         .capacity()
         .min(offset.saturating_add(BOOTLOADER_WINDOW));
     let mut buf = vec![0u8; end.saturating_sub(offset) as usize];
-    flash.read(offset, &mut buf).map_err(|e| e.to_string())?;
+    flash
+        .read(offset, &mut buf)
+        .map_err(ReadBootloaderError::Flash)?;
     if let Some(c) = crypt {
-        c.decrypt(offset, &mut buf).map_err(|e| e.to_string())?;
+        c.decrypt(offset, &mut buf)
+            .map_err(ReadBootloaderError::Decrypt)?;
     }
     Ok(buf)
 }
@@ -61,29 +64,26 @@ pub(super) struct SignedBlock {
 }
 
 /// The blocks the chip's ROM would look at, or why none.
-pub(super) fn rom_blocks(chip: Chip, blocks: Vec<SignedBlock>) -> Result<Vec<SignedBlock>, String> {
+pub(super) fn rom_blocks(
+    chip: Chip,
+    blocks: Vec<SignedBlock>,
+) -> Result<Vec<SignedBlock>, SecureBootRefusal> {
     if blocks.is_empty() {
-        return Err("the bootloader has no valid Secure Boot V2 signature block".into());
+        return Err(SecureBootRefusal::NoSignatureBlock);
     }
-    let schemes: Vec<&str> = blocks.iter().map(|b| b.scheme.name()).collect();
+    let schemes: Vec<sbv2::SigningScheme> = blocks.iter().map(|b| b.scheme).collect();
     let usable: Vec<SignedBlock> = blocks
         .into_iter()
         .filter(|b| fuses::rom_verifies(chip, b.scheme, b.index))
         .collect();
     if usable.is_empty() {
-        return Err(format!(
-            "the bootloader is signed with {} but the {chip} ROM verifies {}",
-            schemes.join(", "),
-            fuses::rom_schemes(chip)
-        ));
+        return Err(SecureBootRefusal::SchemeNotVerified { chip, schemes });
     }
     Ok(usable)
 }
 
+/// The first 8 bytes of a digest in hex, then `…`: how reports name a key
+/// digest.
 pub(super) fn hex_digest(d: &[u8]) -> String {
-    d.iter()
-        .take(8)
-        .map(|b| format!("{b:02x}"))
-        .collect::<String>()
-        + "…"
+    hex::encode(d.get(..8).unwrap_or(d)) + "…"
 }

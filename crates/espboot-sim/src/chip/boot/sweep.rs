@@ -23,8 +23,7 @@ fn observed(device: &mut Device, report: &ChipBootReport) -> Result<Observed, Ch
             let image = match flash_sim::run::image_at(&mut port, area, 0) {
                 Some(range) => {
                     let mut bytes = vec![0u8; range.len()];
-                    port.read(range.start, &mut bytes)
-                        .map_err(|e| ChipError::Boot(e.to_string()))?;
+                    port.read(range.start, &mut bytes)?;
                     Some(bytes)
                 }
                 None => None,
@@ -129,13 +128,7 @@ pub fn sweep(
     let mut reference = device.clone();
     let ref_report = power_on(&mut reference, None);
     if !ref_report.boot.booted {
-        return Err(ChipError::ReferenceFails(
-            ref_report
-                .boot
-                .error
-                .clone()
-                .unwrap_or_else(|| "unknown".into()),
-        ));
+        return Err(ChipError::ReferenceFails(Box::new(ref_report)));
     }
     let expected = observed(&mut reference, &ref_report)?;
     let ops = ref_report.boot.flash_ops;

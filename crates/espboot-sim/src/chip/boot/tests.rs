@@ -126,9 +126,12 @@ fn plain_chip_runs_the_rom_then_mcuboot_then_starts_the_app() {
     let report = bench.boot();
     assert!(report.boot.booted, "{:?}", report.boot.error);
     let rom = report.rom.as_ref().unwrap();
-    assert_eq!((rom.secure_boot, rom.flash_encryption), ("disabled", false));
+    assert_eq!(
+        (rom.secure_boot, rom.flash_encryption),
+        (RomSecureBoot::Disabled, false)
+    );
     assert_eq!(report.cpus.len(), 1);
-    assert_eq!((report.cpus[0].cpu, report.cpus[0].image), ("PRO", 0));
+    assert_eq!((report.cpus[0].cpu, report.cpus[0].image), (Cpu::Pro, 0));
     assert!(report.first_boot.is_empty());
 
     // an erased bootloader region: the ROM finds nothing to run
@@ -190,7 +193,7 @@ fn secure_boot_first_boot_on(target: Target) {
     assert!(report
         .first_boot
         .iter()
-        .any(|a| a.contains("burned Secure Boot V2 key digest")));
+        .any(|a| matches!(a, FirstBootEvent::DigestBurned { .. })));
     let efuses = bench.device.efuses.as_ref().unwrap();
     assert!(efuses.secure_boot_v2_enabled());
     assert!(fuses::digest_trusted(
@@ -203,7 +206,10 @@ fn secure_boot_first_boot_on(target: Target) {
     }
 
     let report = bench.boot();
-    assert_eq!(report.rom.as_ref().unwrap().secure_boot, "verified");
+    assert_eq!(
+        report.rom.as_ref().unwrap().secure_boot,
+        RomSecureBoot::Verified
+    );
     assert!(report.first_boot.is_empty());
 
     // signed by a key whose digest is not burned: refused by the ROM
@@ -309,7 +315,7 @@ fn power_cut_during_first_boot_encryption_leaves_an_unbootable_chip() {
     assert!(report
         .first_boot
         .iter()
-        .any(|a| a.contains("using the key already in eFuse")));
+        .any(|a| *a == FirstBootEvent::FlashKeyInEfuse));
 }
 
 #[test]
@@ -354,8 +360,8 @@ fn esp32_multi_processor_boot_starts_image_1_on_the_app_cpu_first() {
     }
     let report = bench.boot();
     assert!(report.boot.booted, "{:?}", report.boot.error);
-    let order: Vec<(&str, usize)> = report.cpus.iter().map(|c| (c.cpu, c.image)).collect();
-    assert_eq!(order, [("APP", 1), ("PRO", 0)]);
+    let order: Vec<(Cpu, usize)> = report.cpus.iter().map(|c| (c.cpu, c.image)).collect();
+    assert_eq!(order, [(Cpu::App, 1), (Cpu::Pro, 0)]);
     assert_eq!(running(&report), Some("1.0.0+0"));
 }
 
@@ -435,6 +441,9 @@ fn esp32c2_burns_digest_and_flash_encryption_key_into_its_one_block() {
             fuses::flash_encryption_key(efuses).unwrap().unwrap().bits(),
             128
         );
-        assert_eq!(bench.boot().rom.unwrap().secure_boot, "verified");
+        assert_eq!(
+            bench.boot().rom.unwrap().secure_boot,
+            RomSecureBoot::Verified
+        );
     }
 }

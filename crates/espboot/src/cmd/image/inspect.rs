@@ -162,9 +162,9 @@ fn verified_text(v: &Verified) -> String {
         v.version
     );
     if let Some(h) = &v.digest {
-        text += &format!("Image digest: {}\n", hex_string(h));
+        text += &format!("Image digest: {}\n", hex::encode(h));
     } else if let Some(sig) = &v.signature {
-        text += &format!("Image signature over image: {}\n", hex_string(sig));
+        text += &format!("Image signature over image: {}\n", hex::encode(sig));
     }
     text
 }
@@ -180,10 +180,10 @@ pub fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
             "valid": true,
             "version": v.version,
             "hash_alg": v.hash_alg.name(),
-            "digest": v.digest.as_deref().map(hex_string),
+            "digest": v.digest.as_deref().map(hex::encode),
             "pure": v.pure,
             "signature_checked": v.signature_checked,
-            "signature": v.signature.as_deref().map(hex_string),
+            "signature": v.signature.as_deref().map(hex::encode),
         });
         super::util::print(&(serde_json::to_string_pretty(&doc)? + "\n"))?;
     } else {
@@ -209,10 +209,6 @@ pub fn verify_as_imgtool(a: VerifyArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn hex_string(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// `dumpinfo -f`.
@@ -263,7 +259,7 @@ fn trailer_info(image: &[u8], image_end: usize) -> serde_json::Value {
     let mut out = json!({
         "present": true,
         "slot_size": image.len(),
-        "magic": hex_string(magic),
+        "magic": hex::encode(magic),
         "magic_state": state,
     });
     if let Some(a) = max_align.filter(|a| matches!(a, 8 | 16 | 32)) {
@@ -306,7 +302,7 @@ pub fn dumpinfo(a: DumpinfoArgs) -> anyhow::Result<ExitCode> {
                 "protected": e.protected,
                 "offset": e.offset,
                 "len": e.len,
-                "value": hex_string(d),
+                "value": hex::encode(d),
             })
         })
         .collect();
@@ -373,7 +369,7 @@ fn human(
         } else {
             "unprotected"
         };
-        let shown: String = hex_string(&d[..d.len().min(32)]);
+        let shown: String = hex::encode(&d[..d.len().min(32)]);
         let more = if d.len() > 32 { "..." } else { "" };
         let _ = writeln!(
             s,

@@ -831,14 +831,6 @@ fn verify_failure(report: &sbv2::BlockReport, keyfile: &Path, datafile: &Path) -
     }
 }
 
-fn hex_spaced(bytes: &[u8]) -> String {
-    bytes
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 fn print_block_info(info: &sbv2::BlockInfo) {
     outln!(
         "Signature block {} is valid ({}).",
@@ -848,7 +840,7 @@ fn print_block_info(info: &sbv2::BlockInfo) {
     outln!(
         "Public key digest for block {}: {}",
         info.index,
-        hex_spaced(&info.key_digest)
+        esp_efuse::hexify(&info.key_digest, " ")
     );
 }
 
@@ -892,7 +884,7 @@ fn signature_info(datafile: &Path, json: bool) -> anyhow::Result<ExitCode> {
                 serde_json::json!({
                     "index": i.index,
                     "scheme": i.scheme.name(),
-                    "key_digest": i.key_digest.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+                    "key_digest": hex::encode(i.key_digest),
                 })
             })
             .collect();

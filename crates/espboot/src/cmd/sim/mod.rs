@@ -400,12 +400,18 @@ fn read(a: ReadArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Prints the report: JSON, or the lines on stdout and the failure once,
+/// on stderr.
 fn print_boot(report: &ChipBootReport, json: bool) -> anyhow::Result<()> {
     if json {
         outln!("{}", serde_json::to_string_pretty(report)?);
     } else {
-        for line in report.lines() {
+        let (lines, error) = report.terminal_lines();
+        for line in lines {
             outln!("{line}");
+        }
+        if let Some(error) = error {
+            eprintln!("error: boot failed: {error}");
         }
     }
     Ok(())
@@ -426,11 +432,6 @@ fn boot(a: BootArgs) -> anyhow::Result<ExitCode> {
     // device's new state, whatever the outcome.
     dir.save(&device)?;
     print_boot(&report, a.json)?;
-    if let Some(error) = &report.boot.error {
-        if !a.json && !report.boot.interrupted {
-            eprintln!("error: boot failed: {error}");
-        }
-    }
     Ok(if report.boot.booted {
         ExitCode::SUCCESS
     } else {

@@ -62,6 +62,24 @@ impl<E: fmt::Display> fmt::Display for TlvError<E> {
 
 impl<E: fmt::Debug + fmt::Display> core::error::Error for TlvError<E> {}
 
+impl<E> TlvError<E> {
+    /// The same error with the read error converted by `f` (for example
+    /// into [`core::convert::Infallible`] once read errors are handled).
+    pub fn map_read<G>(self, f: impl FnOnce(E) -> G) -> TlvError<G> {
+        match self {
+            Self::Read(e) => TlvError::Read(f(e)),
+            Self::Overflow => TlvError::Overflow,
+            Self::ProtectedSizeMismatch { header, info } => {
+                TlvError::ProtectedSizeMismatch { header, info }
+            }
+            Self::MissingProtectedArea => TlvError::MissingProtectedArea,
+            Self::BadInfoMagic(m) => TlvError::BadInfoMagic(m),
+            Self::BadInfoSize(s) => TlvError::BadInfoSize(s),
+            Self::Overrun { offset } => TlvError::Overrun { offset },
+        }
+    }
+}
+
 /// One TLV found by [`TlvIter`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TlvEntry {

@@ -35,21 +35,28 @@ pub enum ConfigError {
     /// The file could not be read.
     #[error("cannot read {path}: {source}")]
     Read {
+        /// The file.
         path: PathBuf,
+        /// Why.
         source: std::io::Error,
     },
     /// A non-comment line without `NAME=VALUE` shape.
     #[error("{path}:{line}: expected NAME=VALUE, found {text:?}")]
     Syntax {
+        /// The file.
         path: PathBuf,
+        /// The line number (from 1).
         line: usize,
+        /// The line as found.
         text: String,
     },
     /// A `NAME=VALUE` line whose name is no `CONFIG_` option name (a key
     /// or other data given as `--config`): only a short prefix is quoted.
     #[error("{path}:{line}: expected a CONFIG_<NAME>=VALUE option, found {text:?}")]
     Name {
+        /// The file.
         path: PathBuf,
+        /// The line number (from 1).
         line: usize,
         /// At most [`QUOTE_LIMIT`] characters of the line.
         text: String,
@@ -57,8 +64,11 @@ pub enum ConfigError {
     /// A key whose value is not what it should be.
     #[error("{key}={value}: expected {expected}")]
     Value {
+        /// The option name.
         key: String,
+        /// Its value.
         value: String,
+        /// What was expected.
         expected: &'static str,
     },
     /// A key the flash map needs is missing.
@@ -70,23 +80,33 @@ pub enum ConfigError {
     /// Two regions of the flash map overlap.
     #[error("{a} {a_range} overlaps {b} {b_range}")]
     Overlap {
+        /// The first region.
         a: String,
+        /// Its range.
         a_range: Span,
+        /// The second region.
         b: String,
+        /// Its range.
         b_range: Span,
     },
     /// A region does not fit in the flash.
     #[error("{name} {range} ends beyond the flash size {flash_size:#x}")]
     BeyondFlash {
+        /// The region.
         name: String,
+        /// Its range.
         range: Span,
+        /// The flash size.
         flash_size: u32,
     },
     /// A region not on sector boundaries.
     #[error("{name} {range} is not aligned to the {sector:#x}-byte flash sectors")]
     Unaligned {
+        /// The region.
         name: String,
+        /// Its range.
         range: Span,
+        /// The sector size.
         sector: u32,
     },
     /// A feature of the port the simulator does not model.
@@ -98,12 +118,19 @@ pub enum ConfigError {
     /// `CONFIG_ESP_SIGN_KEY_FILE` could not be read.
     #[error("cannot read signing key {path}: {source}")]
     KeyFile {
+        /// The file.
         path: PathBuf,
+        /// Why.
         source: std::io::Error,
     },
     /// `CONFIG_ESP_SIGN_KEY_FILE` is not a key imgtool could read.
     #[error("signing key {path}: {reason}")]
-    BadKey { path: PathBuf, reason: String },
+    BadKey {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// A parsed configuration: keys in file order of last definition.

@@ -99,7 +99,12 @@ impl AppOptions {
 pub enum AppError {
     #[error("--version {text:?}: {source}")]
     /// `--version` is not an MCUboot version.
-    Version { text: String, source: VersionError },
+    Version {
+        /// The version as given.
+        text: String,
+        /// Why.
+        source: VersionError,
+    },
     #[error("--image {0}: expected 0 or 1")]
     /// `--image` beyond the two images the port loads.
     ImageNumber(usize),
@@ -111,7 +116,12 @@ pub enum AppError {
     NoRtc(Chip),
     #[error("--size {requested}: the payload needs at least {minimum} bytes")]
     /// `--size` below what the segments need.
-    SizeTooSmall { requested: usize, minimum: usize },
+    SizeTooSmall {
+        /// The requested size.
+        requested: usize,
+        /// The smallest size the segments fit in.
+        minimum: usize,
+    },
     #[error("--size {0}: a payload must stay below 4 GiB")]
     /// `--size` beyond what a 32-bit length holds.
     SizeTooLarge(usize),

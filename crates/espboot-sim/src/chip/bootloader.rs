@@ -77,21 +77,29 @@ pub enum BootloaderError {
     /// The configuration blob does not fit the bootloader's `dram_seg`.
     #[error("the bootloader configuration ({len} bytes) does not fit the {chip} bootloader dram_seg ({capacity} bytes)")]
     TooLarge {
+        /// The length in bytes.
         len: usize,
+        /// The room for it in bytes.
         capacity: u32,
+        /// The chip.
         chip: Chip,
     },
     /// The first byte is not the ESP image magic.
     #[error("not an ESP image: byte 0 of the bootloader is {found:#04x}, expected the magic 0xe9")]
-    NotEspImage { found: u8 },
+    NotEspImage {
+        /// What was found.
+        found: u8,
+    },
     /// An image built for another chip.
     #[error(
         "the bootloader is an image for {found} (chip ID {found_id}), this chip is an {expected}"
     )]
-    /// The image was built for another chip.
     WrongChip {
+        /// What was found.
         found: &'static str,
+        /// The image's chip ID.
         found_id: u16,
+        /// What was expected.
         expected: Chip,
     },
     /// The image is damaged (checksum, SHA-256, truncation, segment table).

@@ -34,7 +34,10 @@ pub enum FuseError {
          `espboot sim efuse DEV burn-key …` so the device keeps them)"
     )]
     /// The key is read-protected and its value was never known.
-    KeyUnknown { block: String },
+    KeyUnknown {
+        /// The key block.
+        block: String,
+    },
     #[error(transparent)]
     /// The key does not fit the cipher.
     Crypt(#[from] FlashCryptError),

@@ -55,7 +55,12 @@ pub enum PortFlashError {
     Crypt(#[from] FlashCryptError),
     /// The port refuses reads and writes that run past the flash.
     #[error("flash access {offset:#x}+{len:#x} is beyond the flash")]
-    OutOfBounds { offset: u32, len: u32 },
+    OutOfBounds {
+        /// The address.
+        offset: u32,
+        /// The length in bytes.
+        len: u32,
+    },
 }
 
 impl NorFlashError for PortFlashError {

@@ -26,55 +26,92 @@ use crate::config::{FlashMap, Span, Target};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum PreflightError {
+    /// A write beyond the end of the flash.
     #[error("write {addr:#x}..{end:#x} ends beyond the flash size {flash_size:#x}")]
     BeyondFlash {
+        /// The write's address.
         addr: u32,
+        /// Where the write ends (exclusive).
         end: u64,
+        /// The flash size.
         flash_size: u32,
     },
     #[error(
         "data at the {target} bootloader offset {addr:#x} is not a bootloader image: {reason}"
     )]
+    /// Something other than an ESP image at the bootloader offset.
     NotBootloaderImage {
+        /// The device's target.
         target: Target,
+        /// The write's address.
         addr: u32,
+        /// Why.
         reason: EspImageError,
     },
+    /// An ESP image for another chip at the bootloader offset.
     #[error("the ESP image at the bootloader offset {addr:#x} is for {found}, this device is an {expected}")]
     WrongChip {
+        /// The write's address.
         addr: u32,
+        /// What was found.
         found: String,
+        /// What was expected.
         expected: Target,
     },
+    /// An ESP image somewhere the ROM never loads from.
     #[error("an ESP image (for {found}) written at {addr:#x}: the {target} ROM loads its bootloader from {bootloader_offset:#x} only; image slots take MCUboot images")]
     EspImageMisplaced {
+        /// The write's address.
         addr: u32,
+        /// What was found.
         found: String,
+        /// The device's target.
         target: Target,
+        /// Where the ROM loads its bootloader from.
         bootloader_offset: u32,
     },
+    /// Something other than an MCUboot image at a slot start.
     #[error("data written at the start of the {slot} {range} is not an MCUboot image (magic {found:#010x}, expected 0x96f3b83d)")]
     NotMcubootImage {
+        /// The slot.
         slot: String,
+        /// Its range.
         range: Span,
+        /// What was found.
         found: u32,
     },
     #[error(
         "the MCUboot image at {addr:#x} is {size:#x} bytes, more than the {slot} {range} holds"
     )]
+    /// An MCUboot image larger than its slot.
     ImageTooLarge {
+        /// The write's address.
         addr: u32,
+        /// The image's size in bytes.
         size: u64,
+        /// The slot.
         slot: String,
+        /// Its range.
         range: Span,
     },
     #[error("an MCUboot image written at {addr:#x}, which is not a slot start (slots start at {starts})")]
-    McubootMisplaced { addr: u32, starts: String },
+    /// An MCUboot image where no slot starts.
+    McubootMisplaced {
+        /// The write's address.
+        addr: u32,
+        /// The slot starts.
+        starts: String,
+    },
+    /// A write across a region boundary of the flash map.
     #[error("write {addr:#x}..{end:#x} crosses the boundary of the {region} {range}")]
     CrossesRegion {
+        /// The write's address.
         addr: u32,
+        /// Where the write ends (exclusive).
         end: u64,
+        /// The region.
         region: String,
+        /// Its range.
         range: Span,
     },
 }

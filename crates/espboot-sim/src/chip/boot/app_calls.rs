@@ -114,5 +114,8 @@ pub enum AppCall {
     Confirm,
     /// `boot_set_pending`: test (or, `permanent`, keep) the secondary
     /// slot's image at the next boot.
-    SetPending { permanent: bool },
+    SetPending {
+        /// Keep the image without a test boot (`--permanent`).
+        permanent: bool,
+    },
 }

@@ -25,7 +25,12 @@ pub enum ChipError {
     Config(#[from] ConfigError),
     #[error("image {image} is not configured (the bootloader has {count} image(s))")]
     /// An image index the bootloader does not configure.
-    NoSuchImage { image: usize, count: usize },
+    NoSuchImage {
+        /// The image.
+        image: usize,
+        /// How many images the bootloader configures.
+        count: usize,
+    },
     /// The boot core refused the call.
     #[error(transparent)]
     Boot(BootError<PortFlashError>),
@@ -54,13 +59,23 @@ pub enum ChipError {
     FlashSweep(RunError),
     /// An update larger than the secondary slot's room for it.
     #[error("image {image}: the update is {len} bytes but its slot has room for {room}")]
-    UpdateTooLarge { image: usize, len: usize, room: u32 },
+    UpdateTooLarge {
+        /// The image.
+        image: usize,
+        /// The length in bytes.
+        len: usize,
+        /// The room in the slot, in bytes.
+        room: u32,
+    },
     /// `set-pending` with nothing to upgrade to: MCUboot would find no
     /// image at the next boot and erase the slot's trailer again.
     #[error("image {image}: the secondary slot ({:#x}..{:#x}) holds no image to upgrade to: {why}", slot.offset, u64::from(slot.offset) + u64::from(slot.size))]
     NoUpgradeImage {
+        /// The image.
         image: usize,
+        /// The slot.
         slot: mcuboot_boot::Area,
+        /// Why.
         why: NoUpgradeImage,
     },
 }

@@ -312,10 +312,7 @@ fn power_cut_during_first_boot_encryption_leaves_an_unbootable_chip() {
     assert!(report.boot.interrupted);
     let report = power_on(&mut cut_early, None);
     assert!(report.boot.booted, "{:?}", report.boot.error);
-    assert!(report
-        .first_boot
-        .iter()
-        .any(|a| *a == FirstBootEvent::FlashKeyInEfuse));
+    assert!(report.first_boot.contains(&FirstBootEvent::FlashKeyInEfuse));
 }
 
 #[test]

@@ -111,10 +111,15 @@ pub enum ConfigError {
     },
     /// A feature of the port the simulator does not model.
     #[error("{0} is not supported by the simulator")]
-    Unsupported(String),
+    Unsupported(&'static str),
     /// Conflicting keys.
-    #[error("{0}")]
-    Conflict(String),
+    #[error("{a} and {b} both select an upgrade mode; set only one")]
+    Conflict {
+        /// The first option.
+        a: &'static str,
+        /// The second option.
+        b: &'static str,
+    },
     /// `CONFIG_ESP_SIGN_KEY_FILE` could not be read.
     #[error("cannot read signing key {path}: {source}")]
     KeyFile {
@@ -506,7 +511,7 @@ mod tests {
         .unwrap();
         assert!(matches!(
             FlashMap::resolve(&c, None),
-            Err(ConfigError::Conflict(_))
+            Err(ConfigError::Conflict { .. })
         ));
     }
 }

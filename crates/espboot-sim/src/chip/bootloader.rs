@@ -110,7 +110,41 @@ pub enum BootloaderError {
     NoConfig,
     /// The configuration segment is damaged or of an unknown version.
     #[error("bad espboot configuration blob in the bootloader: {0}")]
-    BadBlob(String),
+    BadBlob(BadBlob),
+}
+
+/// What is wrong with the configuration segment of a bootloader.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BadBlob {
+    /// The segment is shorter than its header.
+    #[error("truncated header")]
+    TruncatedHeader,
+    /// A format version this espboot does not read.
+    #[error("format version {found}, this espboot reads version {BLOB_VERSION}")]
+    Version {
+        /// The version in the segment.
+        found: u32,
+    },
+    /// The JSON length runs past the segment.
+    #[error("JSON length {len} runs past the segment ({segment} bytes)")]
+    Length {
+        /// The length in the header.
+        len: usize,
+        /// The segment's length.
+        segment: usize,
+    },
+    /// The JSON does not parse (or, building, does not serialize).
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    /// The configuration names another chip than the image.
+    #[error("configuration for target {target} in an image for {chip}")]
+    WrongTarget {
+        /// The configuration's target.
+        target: Target,
+        /// The image's chip.
+        chip: Chip,
+    },
 }
 
 /// What a simulated bootloader carries.
@@ -206,7 +240,7 @@ pub fn build_bootloader(
         config: config.keys.clone(),
         keys: keys.to_vec(),
     })
-    .map_err(|e| BootloaderError::BadBlob(e.to_string()))?;
+    .map_err(|e| BootloaderError::BadBlob(BadBlob::Json(e)))?;
     let mut blob = Vec::with_capacity(BLOB_HEADER_LEN + json.len());
     blob.extend_from_slice(&BLOB_MAGIC);
     blob.extend_from_slice(&BLOB_VERSION.to_le_bytes());
@@ -260,30 +294,28 @@ pub fn parse_bootloader(chip: Chip, bytes: &[u8]) -> Result<BootloaderContents, 
         data.get(at..at + 4)
             .and_then(|w| <[u8; 4]>::try_from(w).ok())
             .map(u32::from_le_bytes)
-            .ok_or_else(|| BootloaderError::BadBlob("truncated header".into()))
+            .ok_or(BootloaderError::BadBlob(BadBlob::TruncatedHeader))
     };
     let version = word(8)?;
     if version != BLOB_VERSION {
-        return Err(BootloaderError::BadBlob(format!(
-            "format version {version}, this espboot reads version {BLOB_VERSION}"
-        )));
+        return Err(BootloaderError::BadBlob(BadBlob::Version {
+            found: version,
+        }));
     }
     let len = word(12)? as usize;
     let json = data
         .get(BLOB_HEADER_LEN..BLOB_HEADER_LEN.saturating_add(len))
-        .ok_or_else(|| {
-            BootloaderError::BadBlob(format!(
-                "JSON length {len} runs past the segment ({} bytes)",
-                data.len()
-            ))
-        })?;
+        .ok_or(BootloaderError::BadBlob(BadBlob::Length {
+            len,
+            segment: data.len(),
+        }))?;
     let blob: Blob =
-        serde_json::from_slice(json).map_err(|e| BootloaderError::BadBlob(e.to_string()))?;
+        serde_json::from_slice(json).map_err(|e| BootloaderError::BadBlob(BadBlob::Json(e)))?;
     if blob.target.chip() != Some(chip) {
-        return Err(BootloaderError::BadBlob(format!(
-            "configuration for target {} in an image for {chip}",
-            blob.target
-        )));
+        return Err(BootloaderError::BadBlob(BadBlob::WrongTarget {
+            target: blob.target,
+            chip,
+        }));
     }
     Ok(BootloaderContents {
         target: blob.target,

@@ -146,10 +146,10 @@ impl FlashMap {
             "CONFIG_ESP_SINGLE_APPLICATION_SLOT",
         ] {
             if config.is_set(unsupported) {
-                return Err(ConfigError::Unsupported(unsupported.to_string()));
+                return Err(ConfigError::Unsupported(unsupported));
             }
         }
-        let modes: Vec<(&str, UpgradeStrategy)> = [
+        let modes: Vec<(&'static str, UpgradeStrategy)> = [
             (
                 "CONFIG_ESP_BOOT_SWAP_USING_SCRATCH",
                 UpgradeStrategy::SwapScratch,
@@ -171,9 +171,8 @@ impl FlashMap {
             [] => UpgradeStrategy::SwapScratch,
             [(_, s)] => *s,
             [(a, _), (b, _), ..] => {
-                return Err(ConfigError::Conflict(format!(
-                    "{a} and {b} both select an upgrade mode; set only one"
-                )))
+                let (a, b) = (*a, *b);
+                return Err(ConfigError::Conflict { a, b });
             }
         };
         let downgrade = if config.is_set("CONFIG_ESP_DOWNGRADE_PREVENTION") {

@@ -945,3 +945,88 @@ fn regression_imgtool_sign_runtime_errors_are_usage_errors() {
         assert_eq!(got, want, "{row:?}");
     }
 }
+
+/// Issue 15: with swap-offset, `sim write` refused the new image at the
+/// secondary slot + one sector (where MCUboot looks for it) and accepted it
+/// at the slot start (where MCUboot rejects and erases it). The placement
+/// check follows the strategy and names the `-S` to sign with; a padded
+/// image that does not end at the slot end is refused; the upgrade then
+/// runs through the CLI.
+#[test]
+fn regression_swap_offset_new_image_goes_one_sector_into_the_secondary_slot() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sim = |args: &[&str]| {
+        let mut cmd = support::espboot();
+        cmd.current_dir(d).arg("sim").args(args);
+        cmd
+    };
+    std::fs::write(
+        d.join("offset.conf"),
+        "CONFIG_ESP_BOOT_SWAP_USING_OFFSET=y\n",
+    )
+    .unwrap();
+    support::run_ok(&mut sim(&[
+        "new",
+        "dev",
+        "--target",
+        "esp32c3",
+        "--config",
+        "offset.conf",
+    ]));
+    // (name, version, -S, extra): the slots are 0x1c0000 bytes, the new
+    // image has one sector less
+    let images = [
+        ("old", "1.0.0", "0x1C0000", "--confirm"),
+        ("new", "1.1.0", "0x1BF000", "--pad"),
+        ("new-whole-slot", "1.1.0", "0x1C0000", "--pad"),
+    ];
+    for (name, version, slot_size, extra) in images {
+        support::run_ok(&mut sim(&[
+            "build-app",
+            "--target",
+            "esp32c3",
+            "--version",
+            version,
+            "-o",
+            &format!("{name}.raw"),
+        ]));
+        let Some(mut imgtool) = tool("imgtool", d) else {
+            return;
+        };
+        support::run_ok(
+            imgtool
+                .args(["sign", "-v", version, "-H", "32", "--pad-header"])
+                .args(["--align", "4", "-M", "512", "-S", slot_size, extra])
+                .arg(format!("{name}.raw"))
+                .arg(format!("{name}.bin")),
+        );
+    }
+    support::run_ok(&mut sim(&["write", "dev", "0x20000", "old.bin"]));
+    support::run_ok(&mut sim(&["boot", "dev"]));
+    let out = support::run_fail(&mut sim(&["write", "dev", "0x1E0000", "new.bin"]));
+    support::assert_one_line_error(
+        &out,
+        "with swap-offset MCUboot looks for the new image one sector in, at 0x1e1000 (sign it \
+         with -S 0x1bf000",
+    );
+    let out = support::run_fail(&mut sim(&[
+        "write",
+        "dev",
+        "0x1E1000",
+        "new-whole-slot.bin",
+    ]));
+    support::assert_one_line_error(&out, "(sign with -S 0x1bf000)");
+    let out = support::run_ok(&mut sim(&["write", "dev", "0x1E1000", "new.bin"]));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("at 0x1e1000..0x3a0000"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    support::run_ok(&mut sim(&["app", "dev", "set-pending"]));
+    let out = support::run_ok(&mut sim(&["boot", "dev", "--json"]));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["booted"], true, "{v}");
+    assert_eq!(v["swap"], "test", "{v}");
+    assert_eq!(v["images"][0]["version"], "1.1.0+0", "{v}");
+}

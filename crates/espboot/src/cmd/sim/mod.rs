@@ -7,10 +7,9 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use espboot_sim::chip::boot::{self as chip_boot, AppCall, ChipBootReport};
-use espboot_sim::chip::fuses::{self, DownloadMode};
-use espboot_sim::chip::preflight::{check_write, PreflightError};
+use espboot_sim::chip::flash_write::{self, FileWrite, FlashAccess, WriteError, WriteOptions};
 use espboot_sim::config::{parse_flash_size, Target};
-use espboot_sim::device::{Device, DeviceDir};
+use espboot_sim::device::{Device, DeviceDir, DeviceSummary};
 use flash_sim::flash::CutMode;
 
 use crate::fsutil::write_atomic;
@@ -82,6 +81,10 @@ struct NewArgs {
     dev: PathBuf,
     #[command(flatten)]
     port: PortConfigArgs,
+    /// Machine-readable report on stdout: target, chip model, flash map,
+    /// and per slot where its image goes and the `imgtool sign -S` to use.
+    #[arg(long)]
+    json: bool,
 }
 
 /// The target and bootloader configuration, as `sim new` and `sim
@@ -127,10 +130,15 @@ struct WriteArgs {
     #[arg(value_name = "ADDR FILE", num_args = 2.., required = true)]
     pairs: Vec<String>,
     /// Skip the checks of what is written where (bootloader image at the
-    /// bootloader offset, MCUboot images at slot starts, no write across a
+    /// bootloader offset, MCUboot images at image starts (one sector into
+    /// swap-offset's secondary slots) and padded to end at the slot end, no write across a
     /// region boundary), like `esptool --force`.
     #[arg(long)]
     force: bool,
+    /// Machine-readable report (each file's address, size, end, region) on
+    /// stdout.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -246,25 +254,12 @@ fn load(dev: &Path) -> anyhow::Result<(DeviceDir, Device)> {
     Ok((dir, device))
 }
 
-/// What the ROM's download mode lets esptool do: `write` needs it enabled
-/// or secure, `read` needs it fully enabled.
-fn check_download_mode(dev: &Path, device: &Device, read: bool) -> anyhow::Result<()> {
-    let Some(efuses) = &device.efuses else {
-        return Ok(());
-    };
-    match fuses::download_mode(efuses) {
-        DownloadMode::Disabled => bail!(
-            "device {}: ROM download mode is disabled in eFuse (DIS_DOWNLOAD_MODE): \
-             esptool cannot connect, so the flash can no longer be read or written",
-            dev.display()
-        ),
-        DownloadMode::Secure if read => bail!(
-            "device {}: the ROM is in secure download mode (ENABLE_SECURITY_DOWNLOAD): \
-             flash reads are refused",
-            dev.display()
-        ),
-        _ => Ok(()),
-    }
+/// `sim new --json`: the device directory and its summary.
+#[derive(serde::Serialize)]
+struct Created<'a> {
+    device: &'a Path,
+    #[serde(flatten)]
+    summary: &'a DeviceSummary,
 }
 
 fn new(a: NewArgs) -> anyhow::Result<ExitCode> {
@@ -276,12 +271,24 @@ fn new(a: NewArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("device {}", a.dev.display()))?;
     // a modelled chip also gets its (blank) eFuses
     DeviceDir::create(&a.dev, &device)?;
-    outln!(
-        "created {} ({}): {}",
-        a.dev.display(),
-        target.name(),
-        device.settings.map
-    );
+    let summary = DeviceSummary::of(&device);
+    if a.json {
+        let report = Created {
+            device: &a.dev,
+            summary: &summary,
+        };
+        outln!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        outln!(
+            "created {} ({}): {}",
+            a.dev.display(),
+            target.name(),
+            device.settings.map
+        );
+        if let Some(note) = summary.new_image_note() {
+            eprintln!("note: {note}");
+        }
+    }
     if target.chip().is_none() {
         eprintln!(
             "note: {} has no chip model here (no ROM stage, eFuses, Secure Boot or flash \
@@ -314,79 +321,63 @@ fn write(a: WriteArgs) -> anyhow::Result<ExitCode> {
             a.pairs.len()
         );
     }
-    let (dir, mut device) = load(&a.dev)?;
-    check_download_mode(&a.dev, &device, false)?;
-    let crypt = if a.encrypt {
-        let efuses = device.efuses.as_ref().ok_or_else(|| {
-            anyhow::anyhow!(
-                "--encrypt: device {} has no eFuses (target {})",
-                a.dev.display(),
-                device.settings.target.name()
-            )
-        })?;
-        Some(fuses::manual_encrypt_crypt(efuses).map_err(|e| match e {
-            fuses::ManualEncryptError::Disabled => anyhow::anyhow!(
-                "--encrypt: {e}; write data encrypted on the host with `espboot secure encrypt-flash-data` instead"
-            ),
-            e => anyhow::anyhow!("--encrypt: {e}"),
-        })?)
-    } else {
-        None
-    };
-    // With flash encryption on, what the chip will see of raw data is its
-    // decryption: that is what the checks look at.
-    let chip_view = match (&crypt, &device.efuses) {
-        (None, Some(efuses)) => fuses::flash_crypt(efuses).ok().flatten(),
-        _ => None,
-    };
-    // Every file is read and checked before the first one is written.
-    let mut writes = Vec::new();
+    let mut files = Vec::new();
     for pair in a.pairs.chunks(2) {
         let addr = parse_addr(&pair[0]).map_err(|e| anyhow::anyhow!("ADDR: {e}"))?;
-        let path = Path::new(&pair[1]);
-        let mut data =
-            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        if !a.force {
-            let settings = &device.settings;
-            let mut view = std::borrow::Cow::Borrowed(&data[..]);
-            if let Some(chip_crypt) = &chip_view {
-                let mut plain = data.clone();
-                plain.resize(data.len().div_ceil(32) * 32, 0xff);
-                if chip_crypt.decrypt(addr, &mut plain).is_ok() {
-                    plain.truncate(data.len());
-                    view = std::borrow::Cow::Owned(plain);
-                }
-            }
-            check_write(settings.target, &settings.map, addr, &view).map_err(|e| {
-                // --force cannot make the flash larger.
-                let hint = match e {
-                    PreflightError::BeyondFlash { .. } => "",
-                    // plaintext written to an encrypted chip reads as garbage
-                    _ if chip_view.is_some() => {
-                        " (flash encryption is on and the chip decrypts what it reads: write \
-                         data encrypted with `espboot secure encrypt-flash-data`, or use \
-                         --encrypt; --force writes it anyway)"
-                    }
-                    _ => " (--force writes it anyway)",
-                };
-                anyhow::anyhow!("{} at {addr:#x}: {e}{hint}", path.display())
-            })?;
-        }
-        if let Some(crypt) = &crypt {
-            // esptool pads encrypted writes to the 32-byte block size
-            data.resize(data.len().div_ceil(32) * 32, 0xff);
-            crypt
-                .encrypt(addr, &mut data)
-                .map_err(|e| anyhow::anyhow!("{} at {addr:#x}: --encrypt: {e}", path.display()))?;
-        }
-        writes.push((addr, path, data));
+        let path = PathBuf::from(&pair[1]);
+        let data =
+            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        files.push((addr, path, data));
     }
-    for (addr, path, data) in writes {
-        device
-            .write_flash(addr, &data)
-            .with_context(|| format!("{} at {addr:#x}", path.display()))?;
+    let (dir, mut device) = load(&a.dev)?;
+    let writes: Vec<FileWrite<'_>> = files
+        .iter()
+        .map(|(addr, _, data)| FileWrite { addr: *addr, data })
+        .collect();
+    let options = WriteOptions {
+        encrypt: a.encrypt,
+        force: a.force,
+    };
+    let result = flash_write::write_files(&mut device, &writes, options);
+    if let Err(WriteError::Device { .. }) = &result {
+        // what was written before the failure is on the device
+        dir.save(&device)?;
     }
+    let report = result.map_err(|e| match e.file() {
+        Some((index, addr)) => {
+            let path = files.get(index).map_or(Path::new(""), |(_, p, _)| p);
+            anyhow::anyhow!("{} at {addr:#x}: {e}", path.display())
+        }
+        None => anyhow::anyhow!("device {}: {e}", a.dev.display()),
+    })?;
     dir.save(&device)?;
+    if a.json {
+        outln!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        let written: Vec<String> = report
+            .files
+            .iter()
+            .zip(&files)
+            .map(|(file, (_, path, _))| {
+                format!(
+                    "{} ({} bytes) at {:#x}..{:#x}",
+                    path.display(),
+                    file.size,
+                    file.addr,
+                    file.end
+                )
+            })
+            .collect();
+        outln!(
+            "wrote {}{}",
+            written.join(", "),
+            if report.encrypted {
+                ", encrypted by the ROM"
+            } else {
+                ""
+            }
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -394,7 +385,8 @@ fn read(a: ReadArgs) -> anyhow::Result<ExitCode> {
     let addr = parse_addr(&a.addr).map_err(|e| anyhow::anyhow!("ADDR: {e}"))?;
     let size = parse_size(&a.size).map_err(|e| anyhow::anyhow!("SIZE: {e}"))?;
     let (_dir, mut device) = load(&a.dev)?;
-    check_download_mode(&a.dev, &device, true)?;
+    flash_write::check_download_mode(&device, FlashAccess::Read)
+        .map_err(|e| anyhow::anyhow!("device {}: {e}", a.dev.display()))?;
     let bytes = device.read_flash(addr, size)?;
     write_atomic(&a.output, &bytes, false)?;
     Ok(ExitCode::SUCCESS)

@@ -1030,3 +1030,104 @@ fn regression_swap_offset_new_image_goes_one_sector_into_the_secondary_slot() {
     assert_eq!(v["swap"], "test", "{v}");
     assert_eq!(v["images"][0]["version"], "1.1.0+0", "{v}");
 }
+
+/// Issue 15: `sim write`, `sim app … confirm/set-pending/write-update`
+/// succeeded silently, and `sim new/write/app` had no `--json` form. Each
+/// prints one line per thing it did (`sim write`: one per file, its size
+/// and address range) and a typed JSON report with `--json`; `sim efuse DEV
+/// summary --json` is clean JSON.
+#[test]
+fn regression_sim_commands_say_what_they_did_and_have_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sim = |args: &[&str]| {
+        let mut cmd = support::espboot();
+        cmd.current_dir(d).arg("sim").args(args);
+        cmd
+    };
+    let json = |out: &std::process::Output| -> serde_json::Value {
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let out = support::run_ok(&mut sim(&["new", "dev", "--target", "esp32c3", "--json"]));
+    let v = json(&out);
+    assert_eq!(v["device"], "dev", "{v}");
+    assert_eq!(v["chip_model"], true, "{v}");
+    assert_eq!(v["map"]["strategy"], "swap-scratch", "{v}");
+    assert_eq!(v["images"][0]["secondary"]["image_start"], 0x1e0000, "{v}");
+    assert_eq!(v["images"][0]["secondary"]["sign_size"], 0x1c0000, "{v}");
+
+    std::fs::write(d.join("a.bin"), [0x5a; 0x100]).unwrap();
+    std::fs::write(d.join("b.bin"), [0x33; 0x10]).unwrap();
+    let out = support::run_ok(&mut sim(&[
+        "write", "dev", "0x3ff000", "a.bin", "0x21000", "b.bin",
+    ]));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        text,
+        "wrote a.bin (256 bytes) at 0x3ff000..0x3ff100\n\
+         wrote b.bin (16 bytes) at 0x21000..0x21010, image 0 primary slot\n"
+    );
+    let out = support::run_ok(&mut sim(&["write", "dev", "0x21000", "b.bin", "--json"]));
+    let v = json(&out);
+    assert_eq!(v["encrypted"], false, "{v}");
+    assert_eq!(v["files"][0]["addr"], 0x21000, "{v}");
+    assert_eq!(v["files"][0]["size"], 16, "{v}");
+    assert_eq!(v["files"][0]["end"], 0x21010, "{v}");
+    assert_eq!(v["files"][0]["region"], "image 0 primary slot", "{v}");
+
+    // an image for the secondary slot, through the app's update path
+    support::run_ok(&mut sim(&[
+        "build-app",
+        "--target",
+        "esp32c3",
+        "--version",
+        "1.0.0",
+        "-o",
+        "app.raw",
+    ]));
+    let Some(mut imgtool) = tool("imgtool", d) else {
+        return;
+    };
+    support::run_ok(imgtool.args([
+        "sign",
+        "-v",
+        "1.0.0",
+        "-H",
+        "32",
+        "--pad-header",
+        "--align",
+        "4",
+        "-M",
+        "512",
+        "-S",
+        "0x1C0000",
+        "app.raw",
+        "app.bin",
+    ]));
+    let out = support::run_ok(&mut sim(&[
+        "app",
+        "dev",
+        "write-update",
+        "app.bin",
+        "--json",
+    ]));
+    let v = json(&out);
+    assert_eq!(v["addr"], 0x1e0000, "{v}");
+    assert_eq!(v["encrypted"], false, "{v}");
+    let out = support::run_ok(&mut sim(&["app", "dev", "set-pending"]));
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "image 0: the next boot upgrades to the secondary slot's image (test: reverted unless \
+         confirmed)\n"
+    );
+    let out = support::run_ok(&mut sim(&["app", "dev", "--json", "confirm"]));
+    let v = json(&out);
+    assert_eq!(v["call"], "confirm", "{v}");
+    assert_eq!(v["image"], 0, "{v}");
+
+    let out = support::run_ok(&mut sim(&["efuse", "dev", "summary", "--json"]));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with('{'), "{text}");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!(v.get("WDT_DELAY_SEL").is_some(), "{v}");
+}

@@ -74,7 +74,7 @@ mod report;
 mod rom;
 mod sweep;
 
-pub use app_calls::{app_call, app_write_update, AppCall};
+pub use app_calls::{app_call, app_write_update, AppCall, UpdateWritten};
 pub use error::{ChipError, NoUpgradeImage};
 pub use report::{ChipBootReport, CpuStart, RomReport};
 use rom::{hex_digest, read_bootloader, rom_blocks, signed_blocks, SignedBlock};

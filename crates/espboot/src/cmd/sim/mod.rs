@@ -174,6 +174,9 @@ struct BootArgs {
 struct AppArgs {
     /// Device directory.
     dev: PathBuf,
+    /// Machine-readable report on stdout.
+    #[arg(long, global = true)]
+    json: bool,
     #[command(subcommand)]
     action: AppAction,
 }
@@ -354,29 +357,23 @@ fn write(a: WriteArgs) -> anyhow::Result<ExitCode> {
     if a.json {
         outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        let written: Vec<String> = report
-            .files
-            .iter()
-            .zip(&files)
-            .map(|(file, (_, path, _))| {
-                format!(
-                    "{} ({} bytes) at {:#x}..{:#x}",
-                    path.display(),
-                    file.size,
-                    file.addr,
-                    file.end
-                )
-            })
-            .collect();
-        outln!(
-            "wrote {}{}",
-            written.join(", "),
-            if report.encrypted {
-                ", encrypted by the ROM"
-            } else {
-                ""
-            }
-        );
+        for (file, (_, path, _)) in report.files.iter().zip(&files) {
+            outln!(
+                "wrote {} ({} bytes) at {:#x}..{:#x}{}{}",
+                path.display(),
+                file.size,
+                file.addr,
+                file.end,
+                file.region
+                    .as_deref()
+                    .map_or(String::new(), |r| format!(", {r}")),
+                if report.encrypted {
+                    ", encrypted by the ROM"
+                } else {
+                    ""
+                }
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -430,6 +427,14 @@ fn boot(a: BootArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// `sim app DEV confirm|set-pending --json`: the call made.
+#[derive(serde::Serialize)]
+struct AppCalled {
+    image: usize,
+    call: &'static str,
+    permanent: bool,
+}
+
 fn app(a: AppArgs) -> anyhow::Result<ExitCode> {
     let (dir, mut device) = load(&a.dev)?;
     let (image, call) = match a.action {
@@ -438,20 +443,57 @@ fn app(a: AppArgs) -> anyhow::Result<ExitCode> {
         AppAction::WriteUpdate { file, image } => {
             let bytes = std::fs::read(&file)
                 .with_context(|| format!("FILE: cannot read {}", file.display()))?;
-            chip_boot::app_write_update(&mut device, image, &bytes)
+            let written = chip_boot::app_write_update(&mut device, image, &bytes)
                 .map_err(|e| anyhow::anyhow!("device {}: {e}", a.dev.display()))?;
             dir.save(&device)?;
-            outln!(
-                "wrote {} ({} bytes) to image {image}'s secondary slot through the app's flash backend",
-                file.display(),
-                bytes.len()
-            );
+            if a.json {
+                outln!("{}", serde_json::to_string_pretty(&written)?);
+            } else {
+                outln!(
+                    "wrote {} ({} bytes) at {:#x}..{:#x}, image {image}'s secondary slot, through \
+                     the app's flash backend{}",
+                    file.display(),
+                    written.size,
+                    written.addr,
+                    u64::from(written.addr) + u64::from(written.size),
+                    if written.encrypted {
+                        " (encrypted with the chip's key)"
+                    } else {
+                        ""
+                    }
+                );
+            }
             return Ok(ExitCode::SUCCESS);
         }
     };
     chip_boot::app_call(&mut device, image, call)
         .map_err(|e| anyhow::anyhow!("device {}: {e}", a.dev.display()))?;
     dir.save(&device)?;
+    let (name, permanent, said) = match call {
+        AppCall::Confirm => ("confirm", false, "confirmed the running image".to_string()),
+        AppCall::SetPending { permanent } => (
+            "set-pending",
+            permanent,
+            format!(
+                "the next boot upgrades to the secondary slot's image ({})",
+                if permanent {
+                    "permanent"
+                } else {
+                    "test: reverted unless confirmed"
+                }
+            ),
+        ),
+    };
+    if a.json {
+        let called = AppCalled {
+            image,
+            call: name,
+            permanent,
+        };
+        outln!("{}", serde_json::to_string_pretty(&called)?);
+    } else {
+        outln!("image {image}: {said}");
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1131,3 +1131,49 @@ fn regression_sim_commands_say_what_they_did_and_have_json() {
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert!(v.get("WDT_DELAY_SEL").is_some(), "{v}");
 }
+
+/// Issue 15: `unknown block 'BLOCK'` did not say which blocks exist, and a
+/// `burn-key` with its arguments in the wrong order (as two lines of the
+/// documentation write it: `burn_key BLOCK SECURE_BOOT_DIGEST0 digest.bin`)
+/// only said the purpose name was not a readable key file. The block error
+/// lists the blocks; the order error names the order and the fixed line;
+/// nothing is burned.
+#[test]
+fn regression_efuse_block_list_and_burn_key_order_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sim = |args: &[&str]| {
+        let mut cmd = support::espboot();
+        cmd.current_dir(d).arg("sim").args(args);
+        cmd
+    };
+    support::run_ok(&mut sim(&["new", "dev", "--target", "esp32c3"]));
+    std::fs::write(d.join("digest.bin"), [0x11; 32]).unwrap();
+    let before = std::fs::read(d.join("dev/efuse.bin")).unwrap();
+    let out = support::run_fail(&mut sim(&[
+        "efuse",
+        "dev",
+        "burn-block-data",
+        "BLOCK",
+        "digest.bin",
+    ]));
+    support::assert_one_line_error(
+        &out,
+        "unknown block 'BLOCK' for esp32c3 (use one of BLOCK0, MAC_SPI_8M_0 (BLOCK1)",
+    );
+    let out = support::run_fail(&mut sim(&[
+        "efuse",
+        "dev",
+        "burn-key",
+        "BLOCK_KEY0",
+        "SECURE_BOOT_DIGEST0",
+        "digest.bin",
+    ]));
+    support::assert_one_line_error(
+        &out,
+        "burn-key takes BLOCK KEYFILE KEYPURPOSE, in that order: 'SECURE_BOOT_DIGEST0' is not a \
+         key file, 'digest.bin' is (did you mean `burn-key BLOCK_KEY0 digest.bin \
+         SECURE_BOOT_DIGEST0`?)",
+    );
+    assert_eq!(std::fs::read(d.join("dev/efuse.bin")).unwrap(), before);
+}

@@ -11,6 +11,7 @@ use espboot_sim::chip::flash_write::{self, FileWrite, FlashAccess, WriteError, W
 use espboot_sim::config::{parse_flash_size, Target};
 use espboot_sim::device::{Device, DeviceDir, DeviceSummary};
 use flash_sim::flash::CutMode;
+use flash_sim::sweep::{Hazard, SweepFailure, SweepReport};
 
 use crate::fsutil::write_atomic;
 
@@ -223,6 +224,40 @@ struct SweepArgs {
     /// point.
     #[arg(long)]
     torn: bool,
+    /// Accept the cut points of a known, documented hazard: they are
+    /// counted and reported apart and do not fail the sweep.
+    /// `port-erase-before-write`: with flash encryption on, MCUboot's
+    /// Espressif port erases a whole sector before each encrypted write
+    /// (esp_mcuboot.c), so a cut in between loses that sector, on silicon
+    /// too.
+    #[arg(long = "allow", value_name = "HAZARD", value_enum)]
+    allow: Vec<AllowedHazard>,
+}
+
+/// A known hazard `sim sweep --allow` accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum AllowedHazard {
+    /// [`Hazard::EraseBeforeWrite`].
+    PortEraseBeforeWrite,
+}
+
+impl AllowedHazard {
+    fn covers(self, hazard: &Hazard) -> bool {
+        match (self, hazard) {
+            (AllowedHazard::PortEraseBeforeWrite, Hazard::EraseBeforeWrite { .. }) => true,
+            #[allow(unreachable_patterns)] // Hazard is non-exhaustive
+            _ => false,
+        }
+    }
+}
+
+/// `sim sweep --json`: the report, whose `failures` are the cut points
+/// that fail the sweep, and the cut points of allowed hazards apart.
+#[derive(serde::Serialize)]
+struct SweepJson<'a> {
+    #[serde(flatten)]
+    report: &'a SweepReport,
+    allowed: &'a [SweepFailure],
 }
 
 fn parse_addr(s: &str) -> Result<u32, String> {
@@ -526,10 +561,31 @@ fn sweep(a: SweepArgs) -> anyhow::Result<ExitCode> {
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
+    let mut report = report;
+    let (allowed, failures): (Vec<SweepFailure>, Vec<SweepFailure>) =
+        std::mem::take(&mut report.failures)
+            .into_iter()
+            .partition(|f| {
+                f.hazard
+                    .as_ref()
+                    .is_some_and(|h| a.allow.iter().any(|allow| allow.covers(h)))
+            });
+    report.failures = failures;
     if a.json {
-        outln!("{}", serde_json::to_string_pretty(&report)?);
+        let out = SweepJson {
+            report: &report,
+            allowed: &allowed,
+        };
+        outln!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         outln!("{}", report.summary());
+        if let Some(first) = allowed.first() {
+            outln!(
+                "{} more cut points fall into an allowed hazard (--allow): what the device does \
+                 after such a cut, e.g. {first}",
+                allowed.len()
+            );
+        }
         for failure in report.failures.iter().take(20) {
             outln!("  {failure}");
         }

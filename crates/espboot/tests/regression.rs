@@ -1267,3 +1267,81 @@ fn regression_sweep_allows_the_port_erase_before_write_hazard() {
         "{v}"
     );
 }
+
+/// Issue 15: an app signed with `-H 0x200` (a Zephyr habit) "booted",
+/// though the port's loader copies the segments from where the load header
+/// says (laid out for a 32-byte MCUboot header) and would copy header bytes
+/// on silicon. The boot refuses it naming the header size the port
+/// requires, and `sim write` warns when it is written. An app built as
+/// 2.0.0 but signed 1.0.0 gets a warning too.
+#[test]
+fn regression_header_size_0x200_fails_and_version_mismatch_warns() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sim = |args: &[&str]| {
+        let mut cmd = support::espboot();
+        cmd.current_dir(d).arg("sim").args(args);
+        cmd
+    };
+    support::run_ok(&mut sim(&["new", "dev", "--target", "esp32c3"]));
+    support::run_ok(&mut sim(&[
+        "build-app",
+        "--target",
+        "esp32c3",
+        "--version",
+        "2.0.0",
+        "-o",
+        "app.raw",
+    ]));
+    for (name, header, version) in [("h200", "0x200", "2.0.0"), ("v1", "32", "1.0.0")] {
+        let Some(mut imgtool) = tool("imgtool", d) else {
+            return;
+        };
+        support::run_ok(imgtool.args([
+            "sign",
+            "-v",
+            version,
+            "-H",
+            header,
+            "--pad-header",
+            "--align",
+            "4",
+            "-M",
+            "512",
+            "-S",
+            "0x1C0000",
+            "app.raw",
+            &format!("{name}.bin"),
+        ]));
+    }
+    let out = support::run_ok(&mut sim(&["write", "dev", "0x20000", "h200.bin"]));
+    let warned = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        warned.contains("warning: h200.bin: the image at 0x20000 will not boot")
+            && warned.contains("sign it with -H 32 --pad-header"),
+        "{warned}"
+    );
+    let out = support::run_fail(&mut sim(&["boot", "dev", "--json"]));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["booted"], false, "{v}");
+    let error = v["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("the loader refuses the app")
+            && error.contains("MCUboot header 0x200 bytes")
+            && error.contains("sign it with -H 32 --pad-header"),
+        "{v}"
+    );
+
+    let out = support::run_ok(&mut sim(&["write", "dev", "0x20000", "v1.bin", "--json"]));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["warnings"][0]["kind"], "version-mismatch", "{v}");
+    assert_eq!(v["warnings"][0]["signed"], "1.0.0+0", "{v}");
+    assert_eq!(v["warnings"][0]["built"], "2.0.0+0", "{v}");
+    let out = support::run_ok(&mut sim(&["write", "dev", "0x20000", "v1.bin"]));
+    let warned = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        warned.contains("warning: v1.bin: the app at 0x20000 was built as version 2.0.0+0 but signed as 1.0.0+0"),
+        "{warned}"
+    );
+    support::run_ok(&mut sim(&["boot", "dev"]));
+}

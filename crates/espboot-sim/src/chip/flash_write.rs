@@ -35,6 +35,10 @@
 use esp_secure::flash_encryption::{FlashCrypt, FlashCryptError};
 use serde::Serialize;
 
+use esp_image::load_header::{LoadHeader, LOAD_HEADER_LEN};
+use mcuboot_image::{ImageHeader, IMAGE_HEADER_SIZE};
+
+use super::app::{built_version, check_header_size, HeaderSizeMismatch};
 use super::fuses::{self, DownloadMode, ManualEncryptError};
 use super::preflight::{check_write, PreflightError};
 use crate::config::Target;
@@ -69,6 +73,86 @@ pub struct WriteReport {
     pub files: Vec<WrittenFile>,
     /// Encrypted by the ROM as written (`--encrypt`).
     pub encrypted: bool,
+    /// What was written but looks wrong.
+    pub warnings: Vec<WriteWarning>,
+}
+
+/// Something written that will not do what it seems to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum WriteWarning {
+    /// An app built (`sim build-app --version`) as one version and signed
+    /// (`imgtool sign -v`) as another: MCUboot compares the signed version,
+    /// the app reports the built one.
+    #[error(
+        "the app at {addr:#x} was built as version {built} but signed as {signed} (MCUboot's \
+         upgrade and downgrade checks see {signed})"
+    )]
+    VersionMismatch {
+        file: usize,
+        addr: u32,
+        /// The MCUboot header's version.
+        signed: String,
+        /// The version the payload carries.
+        built: String,
+    },
+    /// An image whose MCUboot header size does not match its app's layout:
+    /// the port's loader will refuse it (silicon would crash).
+    #[error("the image at {addr:#x} will not boot: {mismatch}")]
+    HeaderSize {
+        file: usize,
+        addr: u32,
+        mismatch: HeaderSizeMismatch,
+    },
+}
+
+impl WriteWarning {
+    /// The index of the file the warning is about.
+    pub fn file(&self) -> usize {
+        match self {
+            WriteWarning::VersionMismatch { file, .. } | WriteWarning::HeaderSize { file, .. } => {
+                *file
+            }
+        }
+    }
+}
+
+/// The warnings about an MCUboot image `data` written at `addr` (file
+/// number `file`); none for other data.
+fn image_warnings(file: usize, addr: u32, data: &[u8]) -> Vec<WriteWarning> {
+    let mut out = Vec::new();
+    let Some(header) = data
+        .get(..IMAGE_HEADER_SIZE)
+        .and_then(|h| ImageHeader::parse(h).ok())
+    else {
+        return out;
+    };
+    let at = usize::from(header.hdr_size);
+    if let Some(load) = data
+        .get(at..at.saturating_add(LOAD_HEADER_LEN))
+        .and_then(|raw| LoadHeader::parse(raw).ok())
+    {
+        if let Err(mismatch) = check_header_size(&load, u32::from(header.hdr_size)) {
+            out.push(WriteWarning::HeaderSize {
+                file,
+                addr,
+                mismatch,
+            });
+        }
+    }
+    if let Some(built) = built_version(data) {
+        let signed = header.version.to_string();
+        if built != signed {
+            out.push(WriteWarning::VersionMismatch {
+                file,
+                addr,
+                signed,
+                built,
+            });
+        }
+    }
+    out
 }
 
 /// One written file.
@@ -217,21 +301,22 @@ pub fn write_files(
         _ => None,
     };
     let mut writes = Vec::with_capacity(files.len());
+    let mut warnings = Vec::new();
     for (index, file) in files.iter().enumerate() {
         let addr = file.addr;
-        if !options.force {
-            let mut view = std::borrow::Cow::Borrowed(file.data);
-            if let Some(chip_crypt) = &chip_view {
-                let mut plain = file.data.to_vec();
-                plain.resize(
-                    file.data.len().div_ceil(ENCRYPT_BLOCK) * ENCRYPT_BLOCK,
-                    0xff,
-                );
-                if chip_crypt.decrypt(addr, &mut plain).is_ok() {
-                    plain.truncate(file.data.len());
-                    view = std::borrow::Cow::Owned(plain);
-                }
+        let mut view = std::borrow::Cow::Borrowed(file.data);
+        if let Some(chip_crypt) = &chip_view {
+            let mut plain = file.data.to_vec();
+            plain.resize(
+                file.data.len().div_ceil(ENCRYPT_BLOCK) * ENCRYPT_BLOCK,
+                0xff,
+            );
+            if chip_crypt.decrypt(addr, &mut plain).is_ok() {
+                plain.truncate(file.data.len());
+                view = std::borrow::Cow::Owned(plain);
             }
+        }
+        if !options.force {
             let settings = &device.settings;
             check_write(settings.target, &settings.map, addr, &view).map_err(|reason| {
                 WriteError::Refused {
@@ -242,6 +327,7 @@ pub fn write_files(
                 }
             })?;
         }
+        warnings.extend(image_warnings(index, addr, &view));
         let mut data = file.data.to_vec();
         if let Some(crypt) = &crypt {
             data.resize(data.len().div_ceil(ENCRYPT_BLOCK) * ENCRYPT_BLOCK, 0xff);
@@ -259,6 +345,7 @@ pub fn write_files(
     let mut report = WriteReport {
         files: Vec::with_capacity(writes.len()),
         encrypted: crypt.is_some(),
+        warnings,
     };
     for (index, (addr, data)) in writes.into_iter().enumerate() {
         device

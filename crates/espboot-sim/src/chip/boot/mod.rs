@@ -396,6 +396,15 @@ impl PowerOn {
                     booted.image
                 ))
             })?;
+            // -H other than the 32 bytes the app was laid out for shifts
+            // every segment: silicon copies header bytes and crashes
+            crate::chip::app::check_header_size(&header, u32::from(booted.header.hdr_size))
+                .map_err(|e| {
+                    Stop::Failed(format!(
+                        "image {}: the loader refuses the app: {e}",
+                        booted.image
+                    ))
+                })?;
             let image_len =
                 u32::from(booted.header.hdr_size).saturating_add(booted.header.img_size);
             header.check(chip, &memory, image_len).map_err(|e| {

@@ -392,6 +392,12 @@ fn write(a: WriteArgs) -> anyhow::Result<ExitCode> {
     if a.json {
         outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
+        for warning in &report.warnings {
+            let path = files
+                .get(warning.file())
+                .map_or(Path::new(""), |(_, p, _)| p);
+            eprintln!("warning: {}: {warning}", path.display());
+        }
         for (file, (_, path, _)) in report.files.iter().zip(&files) {
             outln!(
                 "wrote {} ({} bytes) at {:#x}..{:#x}{}{}",

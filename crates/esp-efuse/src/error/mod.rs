@@ -56,12 +56,31 @@ pub enum EfuseError {
         suggestions: Vec<&'static str>,
     },
     /// A block name (from the command line) is not in the chip's table.
-    #[error("unknown block '{name}' for {chip}")]
+    #[error("unknown block '{name}' for {chip} (use one of {})", block_names(*chip))]
     UnknownBlock {
         /// Given name.
         name: String,
         /// Chip.
         chip: Chip,
+    },
+    /// `burn-key`/`burn-key-digest` arguments whose key file is not in the
+    /// KEYFILE place while another argument of the group is a file.
+    #[error(
+        "{command} takes {usage}, in that order: '{}' is not a key file, '{}' is (did you mean \
+         `{command} {}`?)",
+        given.get(1).map_or("", String::as_str),
+        suggested.get(1).map_or("", String::as_str),
+        suggested.join(" ")
+    )]
+    KeyArgumentOrder {
+        /// `burn-key`.
+        command: &'static str,
+        /// `BLOCK KEYFILE KEYPURPOSE`.
+        usage: &'static str,
+        /// The group as given.
+        given: Vec<String>,
+        /// The same arguments in the order the command takes them.
+        suggested: Vec<String>,
     },
     /// A block number the chip does not have.
     #[error("{chip} has no eFuse block {block}")]
@@ -225,6 +244,19 @@ fn suggest(s: &[&str]) -> String {
     } else {
         format!(" (did you mean {}?)", s.join(", "))
     }
+}
+
+/// Every block name of `chip`, with its `BLOCKn` alias when it differs.
+fn block_names(chip: Chip) -> String {
+    chip.table()
+        .blocks
+        .iter()
+        .map(|b| match b.aliases.iter().find(|a| **a != b.name) {
+            Some(alias) => format!("{} ({alias})", b.name),
+            None => b.name.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn key_block_names(chip: Chip) -> String {

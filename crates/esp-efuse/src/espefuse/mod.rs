@@ -44,7 +44,7 @@ pub use commands::{
     burn, burn_bit, burn_block_data, burn_efuse, burn_key, burn_key_digest, check_burned,
     check_protected, check_repeated, plan, read_protect, write_protect, KeyCommandOptions,
 };
-pub use names::{block, field, key_block, key_purpose};
+pub use names::{block, check_key_group_order, field, key_block, key_purpose};
 pub use summary::{python_json, summary_filter, SummaryRow};
 pub use transcript::{Failed, Transcript};
 pub use values::{parse_burn_pairs, parse_value};

@@ -77,6 +77,57 @@ pub fn key_block(chip: Chip, name: &str) -> Result<KeyBlock, EfuseError> {
         })
 }
 
+/// Refuses a `burn-key` group (`BLOCK KEYFILE [KEYPURPOSE]`) whose KEYFILE
+/// place does not hold a file while another argument does, as in the
+/// documentation's `burn_key BLOCK SECURE_BOOT_DIGEST0 digest.bin`: the
+/// error names the order and the group reordered (block, the file, then the
+/// purpose). `is_file` says whether an argument names a readable file.
+/// Groups with the file in place, or with no file at all, pass (the file
+/// read reports those).
+///
+/// # Errors
+/// [`EfuseError::KeyArgumentOrder`].
+pub fn check_key_group_order(
+    chip: Chip,
+    group: &[String],
+    is_file: &dyn Fn(&str) -> bool,
+) -> Result<(), EfuseError> {
+    let Some(in_place) = group.get(1) else {
+        return Ok(());
+    };
+    if is_file(in_place) {
+        return Ok(());
+    }
+    let Some(file_at) = group.iter().position(|a| is_file(a)) else {
+        return Ok(());
+    };
+    let mut others: Vec<&String> = group
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != file_at)
+        .map(|(_, a)| a)
+        .collect();
+    if let [first, second] = others.as_slice() {
+        let purpose = |a: &str| key_purpose(chip, a).is_ok();
+        let block = |a: &str| key_block(chip, a).is_ok();
+        if (purpose(first) && !purpose(second)) || (block(second) && !block(first)) {
+            others.swap(0, 1);
+        }
+    }
+    let mut suggested: Vec<String> = others.iter().map(|a| (*a).clone()).collect();
+    suggested.insert(1.min(suggested.len()), group[file_at].clone());
+    Err(EfuseError::KeyArgumentOrder {
+        command: "burn-key",
+        usage: if group.len() == 2 {
+            "BLOCK KEYFILE"
+        } else {
+            "BLOCK KEYFILE KEYPURPOSE"
+        },
+        given: group.to_vec(),
+        suggested,
+    })
+}
+
 /// The key purpose `name` stands for on `chip` (espefuse's `KEY_PURPOSES`
 /// names, with `CUSTOM_<n>` on chips that accept unused values).
 pub fn key_purpose(chip: Chip, name: &str) -> Result<KeyPurpose, EfuseError> {
@@ -86,4 +137,77 @@ pub fn key_purpose(chip: Chip, name: &str) -> Result<KeyPurpose, EfuseError> {
             name: name.to_string(),
             chip,
         })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn group(args: &[&str]) -> Vec<String> {
+        args.iter().map(|a| (*a).to_string()).collect()
+    }
+
+    #[test]
+    fn key_group_order_names_the_order_and_the_fix() {
+        let is_file = |a: &str| a.ends_with(".bin");
+        let c3 = Chip::Esp32c3;
+        // the documentation's swapped lines, and other permutations
+        for (given, suggested) in [
+            (
+                ["BLOCK", "SECURE_BOOT_DIGEST0", "digest.bin"],
+                "BLOCK digest.bin SECURE_BOOT_DIGEST0",
+            ),
+            (
+                ["SECURE_BOOT_DIGEST0", "BLOCK_KEY0", "digest.bin"],
+                "BLOCK_KEY0 digest.bin SECURE_BOOT_DIGEST0",
+            ),
+            (
+                ["digest.bin", "BLOCK_KEY0", "SECURE_BOOT_DIGEST0"],
+                "BLOCK_KEY0 digest.bin SECURE_BOOT_DIGEST0",
+            ),
+        ] {
+            let err = check_key_group_order(c3, &group(&given), &is_file).unwrap_err();
+            let text = err.to_string();
+            assert!(
+                text.starts_with("burn-key takes BLOCK KEYFILE KEYPURPOSE, in that order")
+                    && text.contains(&format!("(did you mean `burn-key {suggested}`?)")),
+                "{given:?}: {text}"
+            );
+        }
+        // in order, or no file at all: the file read speaks
+        for given in [
+            ["BLOCK_KEY0", "key.bin", "XTS_AES_128_KEY"],
+            ["BLOCK_KEY0", "missing", "XTS_AES_128_KEY"],
+        ] {
+            check_key_group_order(c3, &group(&given), &is_file).unwrap();
+        }
+        // ESP32 pairs
+        let err = check_key_group_order(
+            Chip::Esp32,
+            &group(&["key.bin", "flash_encryption"]),
+            &is_file,
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("takes BLOCK KEYFILE, in that order")
+                && err
+                    .to_string()
+                    .contains("`burn-key flash_encryption key.bin`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unknown_block_lists_the_blocks() {
+        let err = block(Chip::Esp32c3, "BLOCK").unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.starts_with("unknown block 'BLOCK' for esp32c3 (use one of BLOCK0, ")
+                && text.contains("BLOCK_KEY0 (BLOCK4)")
+                && text.ends_with("BLOCK_SYS_DATA2 (BLOCK10))"),
+            "{text}"
+        );
+    }
 }

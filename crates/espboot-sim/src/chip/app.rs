@@ -178,6 +178,71 @@ fn filler(seed_text: &str, len: usize) -> Vec<u8> {
         .collect()
 }
 
+/// An image whose MCUboot header is not the size its load header was laid
+/// out for: a RAM segment's flash offset (counted from the slot start)
+/// points into the MCUboot header or the load header, so the port's loader
+/// would copy header bytes instead of the segment and the app would crash
+/// on silicon (`esp_loader.c` copies `*_flash_offset` from the slot start).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
+#[error(
+    "the load header's {segment} segment is at slot offset {offset:#x}, inside the image's \
+     headers (MCUboot header {hdr_size:#x} bytes, then the 96-byte load header, up to \
+     {headers_end:#x}): the app is laid out for a {MCUBOOT_HEADER_SIZE}-byte MCUboot header \
+     and the loader would copy the wrong bytes; sign it with -H {MCUBOOT_HEADER_SIZE} \
+     --pad-header"
+)]
+pub struct HeaderSizeMismatch {
+    /// `IRAM`, `DRAM`, ...
+    pub segment: &'static str,
+    /// The segment's `*_flash_offset`.
+    pub offset: u32,
+    /// The image's MCUboot header size (`imgtool sign -H`).
+    pub hdr_size: u32,
+    /// End of the MCUboot header plus the load header.
+    pub headers_end: u32,
+}
+
+/// Checks that every RAM segment of `header` starts after the image's
+/// headers when the image has an `hdr_size`-byte MCUboot header.
+///
+/// # Errors
+/// [`HeaderSizeMismatch`] naming the lowest segment inside the headers.
+pub fn check_header_size(header: &LoadHeader, hdr_size: u32) -> Result<(), HeaderSizeMismatch> {
+    let headers_end = hdr_size.saturating_add(LOAD_HEADER_LEN as u32);
+    match header
+        .ram_segments()
+        .into_iter()
+        .filter(|(_, seg)| seg.size > 0 && seg.flash_offset < headers_end)
+        .min_by_key(|(_, seg)| seg.flash_offset)
+    {
+        Some((kind, seg)) => Err(HeaderSizeMismatch {
+            segment: kind.name(),
+            offset: seg.flash_offset,
+            hdr_size,
+            headers_end,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The version an app built by [`build_app`] carries in its IRAM segment
+/// (`maj.min.rev+build`), read from `image` (an MCUboot image from its slot
+/// start); `None` for other apps or when the segment is not where the load
+/// header says.
+pub fn built_version(image: &[u8]) -> Option<String> {
+    let header =
+        mcuboot_image::ImageHeader::parse(image.get(..mcuboot_image::IMAGE_HEADER_SIZE)?).ok()?;
+    let at = usize::from(header.hdr_size);
+    let load = LoadHeader::parse(image.get(at..at + LOAD_HEADER_LEN)?).ok()?;
+    let start = load.iram.flash_offset as usize;
+    let iram = image.get(start..start.checked_add(load.iram.size as usize)?)?;
+    let ident = iram.strip_prefix(APP_MARKER)?;
+    let text = std::str::from_utf8(ident.split(|b| *b == 0).next()?).ok()?;
+    let (_, rest) = text.split_once(" version ")?;
+    let (version, _) = rest.split_once(" (")?;
+    Some(version.to_string())
+}
+
 /// Builds the payload of an MCUboot image for `chip` (see the module
 /// documentation for the layout; it assumes `-H 32`).
 ///
@@ -312,6 +377,45 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// An MCUboot image of `payload` with an `hdr_size`-byte header, as
+    /// `imgtool sign -H hdr_size --pad-header -v version` lays it out.
+    fn signed(payload: &[u8], hdr_size: u16, version: &str) -> Vec<u8> {
+        let header = mcuboot_image::ImageHeader {
+            magic: mcuboot_image::IMAGE_MAGIC,
+            hdr_size,
+            img_size: payload.len() as u32,
+            version: version.parse().unwrap(),
+            ..mcuboot_image::ImageHeader::default()
+        };
+        let mut image = header.to_bytes().to_vec();
+        image.resize(usize::from(hdr_size), 0);
+        image.extend_from_slice(payload);
+        image
+    }
+
+    #[test]
+    fn header_size_and_built_version() {
+        let payload = build_app(Chip::Esp32c3, &AppOptions::new("2.0.0")).unwrap();
+        let h = header(&payload);
+        check_header_size(&h, 32).unwrap();
+        let err = check_header_size(&h, 0x200).unwrap_err();
+        assert_eq!(
+            (err.segment, err.offset, err.headers_end),
+            ("IRAM", 0x80, 0x260)
+        );
+        assert!(
+            err.to_string().contains("sign it with -H 32 --pad-header"),
+            "{err}"
+        );
+        assert_eq!(
+            built_version(&signed(&payload, 32, "1.0.0")).as_deref(),
+            Some("2.0.0+0")
+        );
+        // with the wrong header size the segment is not where it says
+        assert_eq!(built_version(&signed(&payload, 0x200, "2.0.0")), None);
+        assert_eq!(built_version(&signed(&[0; 200], 32, "1.0.0")), None);
     }
 
     #[test]

@@ -9,7 +9,8 @@
 //! - [`app`]: app payloads with the port's load header
 //!   ([`app::build_app`]).
 //! - [`preflight`]: what `sim write` refuses before writing
-//!   ([`preflight::check_write`]).
+//!   ([`preflight::check_write`]); [`flash_write`]: `sim write` itself
+//!   ([`flash_write::write_files`], `--encrypt`, download mode).
 //! - [`fuses`]: what the hardware reads from the eFuses (flash-encryption
 //!   key, Secure Boot V2 digests).
 //! - [`boot`]: one power-on: the ROM stage, the port's first boot, MCUboot
@@ -40,6 +41,7 @@
 pub mod app;
 pub mod boot;
 pub mod bootloader;
+pub mod flash_write;
 pub mod fuses;
 pub mod port_flash;
 pub mod preflight;

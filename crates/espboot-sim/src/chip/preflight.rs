@@ -6,8 +6,13 @@
 //! - at the chip's bootloader offset (the ROM's `BOOTLOADER_FLASH_OFFSET`,
 //!   esptool.md §5.1) goes an ESP image (magic `0xE9`) for this chip;
 //! - an ESP image anywhere else would never be loaded by the ROM;
-//! - at an image slot start goes an MCUboot image (magic `0x96f3b83d`,
-//!   mcuboot.md §1.1) that fits the slot;
+//! - at an image start goes an MCUboot image (magic `0x96f3b83d`,
+//!   mcuboot.md §1.1) that fits the slot: the image start is the slot start,
+//!   except in swap-offset's secondary slots, where MCUboot looks for the new
+//!   image one sector in (`boot_get_image_offset`, swap_offset.c) and an
+//!   image at the slot start is rejected and erased;
+//! - an image padded with its trailer (`imgtool sign --pad`) ends at the slot
+//!   end, where MCUboot reads the trailer;
 //! - an MCUboot image anywhere else would never be found by the bootloader;
 //! - one write never straddles the boundary of a region of the flash map
 //!   (bootloader, slots, scratch).
@@ -18,6 +23,8 @@
 
 use esp_image::esp_image::{EspImage, EspImageError, ESP_IMAGE_MAGIC, HEADER_LEN, MAX_SEGMENTS};
 use esp_image::Chip;
+use mcuboot_boot::UpgradeStrategy;
+use mcuboot_image::codec::trailer::{max_align_of_magic, MAGIC_SIZE};
 use mcuboot_image::{ImageHeader, IMAGE_HEADER_SIZE, IMAGE_MAGIC, TLV_INFO_MAGIC};
 
 use crate::config::{FlashMap, Span, Target};
@@ -80,10 +87,12 @@ pub enum PreflightError {
         /// What was found.
         found: u32,
     },
+    /// The image does not fit between its image start and the slot end
+    /// (`room`); `sign_size` is the `imgtool sign -S` that fits.
     #[error(
-        "the MCUboot image at {addr:#x} is {size:#x} bytes, more than the {slot} {range} holds"
+        "the MCUboot image at {addr:#x} is {size:#x} bytes, more than the {room:#x} bytes from \
+         there to the end of the {slot} {range} (sign with -S {room:#x})"
     )]
-    /// An MCUboot image larger than its slot.
     ImageTooLarge {
         /// The write's address.
         addr: u32,
@@ -93,14 +102,52 @@ pub enum PreflightError {
         slot: String,
         /// Its range.
         range: Span,
+        /// Bytes from the image start to the slot end.
+        room: u32,
     },
-    #[error("an MCUboot image written at {addr:#x}, which is not a slot start (slots start at {starts})")]
-    /// An MCUboot image where no slot starts.
+    #[error("an MCUboot image written at {addr:#x}, which is not an image start (images start at {starts})")]
+    /// An MCUboot image where no image starts.
     McubootMisplaced {
         /// The write's address.
         addr: u32,
-        /// The slot starts.
+        /// The image starts.
         starts: String,
+    },
+    /// swap-offset: the new image goes one sector into the secondary slot
+    /// (`boot_get_image_offset`, swap_offset.c); at the slot start MCUboot
+    /// rejects it and erases the slot.
+    #[error(
+        "an MCUboot image written at the start of the {slot} {range}: with swap-offset MCUboot \
+         looks for the new image one sector in, at {image_start:#x} (sign it with -S \
+         {sign_size:#x} so that the padded image ends at the slot end)"
+    )]
+    SwapOffsetSlotStart {
+        /// The slot.
+        slot: String,
+        /// Its range.
+        range: Span,
+        /// Where MCUboot looks for the new image.
+        image_start: u32,
+        /// The `imgtool sign -S` that makes the padded image end at the slot end.
+        sign_size: u32,
+    },
+    /// An image padded with its trailer that does not end at the slot end:
+    /// MCUboot reads the trailer at the slot end and finds none.
+    #[error(
+        "the padded MCUboot image at {addr:#x} ends at {end:#x}, not at the end of the {slot} \
+         {range} where MCUboot reads its trailer (sign it with -S {sign_size:#x})"
+    )]
+    PaddedImageEnd {
+        /// The write's address.
+        addr: u32,
+        /// Where the padded image ends (exclusive).
+        end: u64,
+        /// The slot.
+        slot: String,
+        /// Its range.
+        range: Span,
+        /// The `imgtool sign -S` that makes the padded image end at the slot end.
+        sign_size: u32,
     },
     /// A write across a region boundary of the flash map.
     #[error("write {addr:#x}..{end:#x} crosses the boundary of the {region} {range}")]
@@ -116,12 +163,44 @@ pub enum PreflightError {
     },
 }
 
-/// The slots of `map` with their names, in map order.
-fn slots(map: &FlashMap) -> Vec<(String, Span)> {
-    map.regions()
-        .into_iter()
-        .filter(|(name, _)| name.contains("slot"))
-        .collect()
+/// Where MCUboot looks for the image in `slot`: the slot start, except for
+/// a secondary slot under swap-offset, where the new image starts one sector
+/// in (`boot_get_image_offset`, swap_offset.c; mcuboot.md §3.5).
+pub fn image_start(map: &FlashMap, slot: Span, secondary: bool) -> u32 {
+    if secondary && map.strategy == UpgradeStrategy::SwapOffset {
+        slot.offset + map.sector_size.min(slot.size)
+    } else {
+        slot.offset
+    }
+}
+
+/// Every slot with its name and [`image_start`], in map order.
+fn image_starts(map: &FlashMap) -> Vec<(String, Span, u32)> {
+    let mut out = Vec::new();
+    for (i, pair) in map.images.iter().enumerate() {
+        out.push((
+            format!("image {i} primary slot"),
+            pair.primary,
+            image_start(map, pair.primary, false),
+        ));
+        out.push((
+            format!("image {i} secondary slot"),
+            pair.secondary,
+            image_start(map, pair.secondary, true),
+        ));
+    }
+    out
+}
+
+/// True when `data` ends with an MCUboot trailer magic (any `BOOT_MAX_ALIGN`
+/// form): an image signed with `--pad` or `--confirm`.
+fn ends_with_trailer_magic(data: &[u8]) -> bool {
+    let tail = data
+        .len()
+        .checked_sub(MAGIC_SIZE as usize)
+        .and_then(|at| data.get(at..))
+        .and_then(|t| <&[u8; 16]>::try_from(t).ok());
+    tail.is_some_and(|t| max_align_of_magic(t).is_some())
 }
 
 /// True when `data` starts like an ESP image header: magic, 1..=16
@@ -210,11 +289,11 @@ pub fn check_write(
         });
     }
 
-    let slots = slots(map);
+    let starts = image_starts(map);
     let magic = data
         .get(..4)
         .map(|m| u32::from_le_bytes([m[0], m[1], m[2], m[3]]));
-    if let Some((slot, range)) = slots.iter().find(|(_, span)| span.offset == addr) {
+    if let Some((slot, range, start)) = starts.iter().find(|(_, _, start)| *start == addr) {
         let header = data
             .get(..IMAGE_HEADER_SIZE)
             .and_then(|h| ImageHeader::parse(h).ok())
@@ -223,19 +302,41 @@ pub fn check_write(
                 range: *range,
                 found: magic.unwrap_or(0),
             })?;
+        let room = (range.end() - u64::from(*start)) as u32;
         let size = mcuboot_image_len(&header, data);
-        if size > u64::from(range.size) {
+        if size > u64::from(room) {
             return Err(PreflightError::ImageTooLarge {
                 addr,
                 size,
                 slot: slot.clone(),
                 range: *range,
+                room,
+            });
+        }
+        if ends_with_trailer_magic(data) && end != range.end() {
+            return Err(PreflightError::PaddedImageEnd {
+                addr,
+                end,
+                slot: slot.clone(),
+                range: *range,
+                sign_size: room,
             });
         }
     } else if magic == Some(IMAGE_MAGIC) {
-        let starts = slots
+        if let Some((slot, range, start)) = starts
             .iter()
-            .map(|(name, span)| format!("{:#x} ({name})", span.offset))
+            .find(|(_, range, start)| range.offset == addr && *start != addr)
+        {
+            return Err(PreflightError::SwapOffsetSlotStart {
+                slot: slot.clone(),
+                range: *range,
+                image_start: *start,
+                sign_size: (range.end() - u64::from(*start)) as u32,
+            });
+        }
+        let starts = starts
+            .iter()
+            .map(|(name, _, start)| format!("{start:#x} ({name})"))
             .collect::<Vec<_>>()
             .join(", ");
         return Err(PreflightError::McubootMisplaced { addr, starts });
@@ -328,12 +429,12 @@ mod tests {
             (
                 0x1E0000,
                 mcuboot_image(0x1C0000),
-                "more than the image 0 secondary slot",
+                "to the end of the image 0 secondary slot 0x1e0000..0x3a0000 (sign with -S 0x1c0000)",
             ),
             (
                 0x30000,
                 mcuboot_image(10),
-                "slots start at 0x20000 (image 0 primary slot), 0x1e0000",
+                "images start at 0x20000 (image 0 primary slot), 0x1e0000",
             ),
             (
                 0x1F000,
@@ -381,6 +482,71 @@ mod tests {
                 let _ = check_write(target, &map(target), addr, &data);
             }
         }
+    }
+
+    /// An image signed with `--pad` and the slot size as `-S`: header,
+    /// payload, TLVs, erased bytes, then the trailer magic at the very end.
+    fn padded_image(payload: usize, sign_size: usize) -> Vec<u8> {
+        let mut image = mcuboot_image(payload);
+        image.resize(sign_size - MAGIC_SIZE as usize, 0xff);
+        image.extend_from_slice(&mcuboot_image::codec::trailer::MAGIC_ALIGN8);
+        image
+    }
+
+    #[test]
+    fn swap_offset_images_go_one_sector_into_the_secondary_slot() {
+        let t = Target::Esp32c3;
+        let mut config = t.default_config();
+        config
+            .apply_str(
+                "CONFIG_ESP_BOOT_SWAP_USING_SCRATCH=n\nCONFIG_ESP_BOOT_SWAP_USING_OFFSET=y\n",
+                std::path::Path::new("offset.conf"),
+            )
+            .unwrap();
+        let m = FlashMap::resolve(&config, None).unwrap();
+        assert_eq!(m.strategy, UpgradeStrategy::SwapOffset);
+        // The primary slot's image starts at the slot start, padded to it.
+        check_write(t, &m, 0x20000, &padded_image(1000, 0x1C0000)).unwrap();
+        // The new image one sector in, padded to end at the slot end.
+        check_write(t, &m, 0x1E1000, &padded_image(1000, 0x1BF000)).unwrap();
+        check_write(t, &m, 0x1E1000, &mcuboot_image(1000)).unwrap();
+        // At the slot start MCUboot would reject and erase it.
+        let err = check_write(t, &m, 0x1E0000, &mcuboot_image(1000)).unwrap_err();
+        assert_eq!(
+            err,
+            PreflightError::SwapOffsetSlotStart {
+                slot: "image 0 secondary slot".into(),
+                range: Span {
+                    offset: 0x1E0000,
+                    size: 0x1C0000
+                },
+                image_start: 0x1E1000,
+                sign_size: 0x1BF000,
+            }
+        );
+        // Padded to the whole slot, it does not fit one sector in.
+        let err = check_write(t, &m, 0x1E1000, &padded_image(1000, 0x1C0000)).unwrap_err();
+        assert!(err.to_string().contains("(sign with -S 0x1bf000)"), "{err}");
+        // The other strategies: the new image at the slot start.
+        let m = map(t);
+        check_write(t, &m, 0x1E0000, &padded_image(1000, 0x1C0000)).unwrap();
+        let err = check_write(t, &m, 0x1E1000, &mcuboot_image(1000)).unwrap_err();
+        assert!(
+            matches!(err, PreflightError::McubootMisplaced { .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn padded_images_end_at_the_slot_end() {
+        let t = Target::Esp32c3;
+        let err = check_write(t, &map(t), 0x1E0000, &padded_image(1000, 0x1BF000)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the padded MCUboot image at 0x1e0000 ends at 0x39f000, not at the end of the image 0 \
+             secondary slot 0x1e0000..0x3a0000 where MCUboot reads its trailer (sign it with -S \
+             0x1c0000)"
+        );
     }
 
     #[test]

@@ -219,7 +219,9 @@ impl Demo {
     /// backend (`flash_area_erase`/`flash_area_write`), so the slot reads
     /// as erased through the decrypting cache and the image lands encrypted.
     pub(super) fn download_update(&mut self, image: &[u8]) -> Result<(), String> {
-        chip_boot::app_write_update(&mut self.device, 0, image).map_err(|e| e.to_string())
+        chip_boot::app_write_update(&mut self.device, 0, image)
+            .map(drop)
+            .map_err(|e| e.to_string())
     }
 
     pub(super) fn flash(&mut self, at: u32, image: &[u8]) -> Result<(), String> {

@@ -7,6 +7,7 @@
 //! a [`Device`].
 
 mod dir;
+mod summary;
 
 use std::path::PathBuf;
 
@@ -18,6 +19,7 @@ use crate::config::{ConfigError, ConfigFile, FlashMap, Target};
 use flash_sim::flash::{FlashError, Geometry, GeometryError, SimFlash};
 
 pub use dir::{DeviceDir, DirError, EFUSE_FILE, FLASH_FILE, LOCK_FILE, LOCK_WAIT, SETTINGS_FILE};
+pub use summary::{DeviceSummary, ImagePlacement, SlotPlacement};
 
 /// Version of the `device.json` layout.
 pub const SETTINGS_FORMAT: u32 = 1;

@@ -468,7 +468,7 @@ fn sim_write_refuses_misplaced_data_and_leaves_the_flash_unchanged() {
         ("0x0", &erased, "not an ESP image"),
         ("0x20000", &c3_boot, "loads its bootloader from 0x0 only"),
         ("0x20000", &payload, "start of the image 0 primary slot 0x20000..0x1e0000 is not an MCUboot image"),
-        ("0x30000", &signed, "not a slot start (slots start at 0x20000 (image 0 primary slot), 0x1e0000 (image 0 secondary slot))"),
+        ("0x30000", &signed, "not an image start (images start at 0x20000 (image 0 primary slot), 0x1e0000 (image 0 secondary slot))"),
         ("0x1F000", &blob, "crosses the boundary of the image 0 primary slot 0x20000..0x1e0000"),
     ];
     let before = std::fs::read(dev.join("flash.bin")).expect("flash");

@@ -287,3 +287,100 @@ mod perm_with_random_fails {
         random_fails(UpgradeStrategy::OverwriteOnly);
     }
 }
+
+/// The upgrade scenario through the command line on each strategy, with
+/// imgtool's images: `sim new` with the strategy, the old image confirmed
+/// in the primary slot, the new one (`--pad`, its `-S` ending it at the
+/// slot end) where the strategy's MCUboot looks for it (one sector into the
+/// secondary slot for swap-offset, as `sim new --json` reports), a power-cut
+/// sweep of the upgrade boot, the test boot, then the revert (none for
+/// overwrite-only).
+#[test]
+fn cli_upgrade_on_each_strategy() {
+    use crate::support::{espboot, run_ok};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let sim = |args: &[&str]| {
+        let mut cmd = espboot();
+        cmd.current_dir(d).arg("sim").args(args);
+        cmd
+    };
+    let sign = |name: &str, version: &str, sign_size: &str, extra: &str| -> bool {
+        run_ok(&mut sim(&[
+            "build-app",
+            "--target",
+            "esp32c3",
+            "--version",
+            version,
+            "-o",
+            &format!("{name}.raw"),
+        ]));
+        let Some(mut imgtool) = crate::support::reference_tool("imgtool") else {
+            return false;
+        };
+        run_ok(
+            imgtool
+                .current_dir(d)
+                .args(["sign", "-v", version, "-H", "32", "--pad-header"])
+                .args(["--align", "4", "-M", "512", "-S", sign_size, extra])
+                .arg(format!("{name}.raw"))
+                .arg(format!("{name}.bin")),
+        );
+        true
+    };
+    if !(sign("old", "1.0.0", "0x1C0000", "--confirm")
+        && sign("new", "1.1.0", "0x1C0000", "--pad")
+        && sign("new-offset", "1.1.0", "0x1BF000", "--pad"))
+    {
+        return;
+    }
+    let version = |out: &std::process::Output| {
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("boot JSON");
+        v["images"][0]["version"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    for (strategy, key, new) in [
+        (
+            "swap-scratch",
+            "CONFIG_ESP_BOOT_SWAP_USING_SCRATCH",
+            "new.bin",
+        ),
+        ("swap-move", "CONFIG_ESP_BOOT_SWAP_USING_MOVE", "new.bin"),
+        (
+            "swap-offset",
+            "CONFIG_ESP_BOOT_SWAP_USING_OFFSET",
+            "new-offset.bin",
+        ),
+        ("overwrite-only", "CONFIG_ESP_BOOT_UPGRADE_ONLY", "new.bin"),
+    ] {
+        let conf = format!("{strategy}.conf");
+        std::fs::write(d.join(&conf), format!("{key}=y\n")).expect("conf");
+        let out = run_ok(&mut sim(&[
+            "new", strategy, "--target", "esp32c3", "--config", &conf, "--json",
+        ]));
+        let created: serde_json::Value = serde_json::from_slice(&out.stdout).expect("new JSON");
+        assert_eq!(created["map"]["strategy"], strategy, "{created}");
+        let start = created["images"][0]["secondary"]["image_start"]
+            .as_u64()
+            .expect("image start");
+        run_ok(&mut sim(&["write", strategy, "0x20000", "old.bin"]));
+        assert_eq!(
+            version(&run_ok(&mut sim(&["boot", strategy, "--json"]))),
+            "1.0.0+0"
+        );
+        run_ok(&mut sim(&["write", strategy, &format!("{start:#x}"), new]));
+        run_ok(&mut sim(&["app", strategy, "set-pending"]));
+        run_ok(&mut sim(&["sweep", strategy]));
+        let after = version(&run_ok(&mut sim(&["boot", strategy, "--json"])));
+        assert_eq!(after, "1.1.0+0", "{strategy}: upgrade");
+        let reverted = version(&run_ok(&mut sim(&["boot", strategy, "--json"])));
+        let expected = if strategy == "overwrite-only" {
+            "1.1.0+0"
+        } else {
+            "1.0.0+0"
+        };
+        assert_eq!(reverted, expected, "{strategy}: revert");
+    }
+}

@@ -36,7 +36,11 @@ pub fn app_call(device: &mut Device, image: usize, call: AppCall) -> Result<(), 
 /// image lands encrypted with the chip's own key, which the host never
 /// has (a device-generated key): this is the only way to stage an update
 /// on such a device.
-pub fn app_write_update(device: &mut Device, image: usize, bytes: &[u8]) -> Result<(), ChipError> {
+pub fn app_write_update(
+    device: &mut Device,
+    image: usize,
+    bytes: &[u8],
+) -> Result<UpdateWritten, ChipError> {
     let (setup, crypt) = flashed_setup(device)?;
     let Some(slots) = setup.images.get(image) else {
         return Err(ChipError::NoSuchImage {
@@ -64,7 +68,26 @@ pub fn app_write_update(device: &mut Device, image: usize, bytes: &[u8]) -> Resu
     let mut port = PortFlash::new(&mut device.flash, crypt.as_deref());
     port.erase(slot.offset, slot.offset + slot.size)
         .and_then(|()| port.write(slot.offset + offset, &padded))
-        .map_err(ChipError::PortFlash)
+        .map_err(ChipError::PortFlash)?;
+    Ok(UpdateWritten {
+        image,
+        addr: slot.offset + offset,
+        size: padded.len() as u32,
+        encrypted: crypt.is_some(),
+    })
+}
+
+/// What [`app_write_update`] wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct UpdateWritten {
+    /// Image number.
+    pub image: usize,
+    /// Where the update starts (the secondary slot's image start).
+    pub addr: u32,
+    /// Bytes written (padded to the port's write alignment).
+    pub size: u32,
+    /// Written through the chip's transparent flash encryption.
+    pub encrypted: bool,
 }
 
 /// Refuses a `set-pending` of `image` whose secondary slot holds no image

@@ -86,6 +86,15 @@ pub enum BootFailure {
         /// Why.
         source: LoadError,
     },
+    /// The app was signed with another MCUboot header size than it was laid
+    /// out for, so its segments overlap the headers.
+    #[error("image {image}: the loader refuses the app: {source}")]
+    HeaderSize {
+        /// The image.
+        image: usize,
+        /// Which segment overlaps the headers.
+        source: crate::chip::app::HeaderSizeMismatch,
+    },
     /// The chip kept resetting.
     #[error("reset loop")]
     ResetLoop,

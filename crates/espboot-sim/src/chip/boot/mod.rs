@@ -77,7 +77,7 @@ mod report;
 mod rom;
 mod sweep;
 
-pub use app_calls::{app_call, app_write_update, AppCall};
+pub use app_calls::{app_call, app_write_update, AppCall, UpdateWritten};
 pub use error::{ChipError, NoUpgradeImage};
 pub use events::{FirstBootEvent, FlashRegion};
 pub use failure::{
@@ -406,6 +406,10 @@ impl PowerOn {
                     source,
                 })
             })?;
+            // -H other than the 32 bytes the app was laid out for shifts
+            // every segment: silicon copies header bytes and crashes
+            crate::chip::app::check_header_size(&header, u32::from(booted.header.hdr_size))
+                .map_err(|source| Stop::Failed(BootFailure::HeaderSize { image, source }))?;
             let image_len =
                 u32::from(booted.header.hdr_size).saturating_add(booted.header.img_size);
             header

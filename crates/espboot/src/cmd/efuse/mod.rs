@@ -565,9 +565,11 @@ fn key_groups(chip: Chip, items: &[String], digest: bool) -> anyhow::Result<Vec<
     if chip != Chip::Esp32c2 {
         espefuse::check_repeated(&groups.iter().map(|g| &g[0]).collect::<Vec<_>>())?;
     }
+    let is_file = |path: &str| std::path::Path::new(path).is_file();
     groups
         .iter()
         .map(|g| {
+            espefuse::check_key_group_order(chip, g, &is_file)?;
             let data = data(&g[1])?;
             let block = espefuse::key_block(chip, &g[0])?;
             let purpose = match g.get(2) {

@@ -7,11 +7,11 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use espboot_sim::chip::boot::{self as chip_boot, AppCall, ChipBootReport};
-use espboot_sim::chip::fuses::{self, DownloadMode};
-use espboot_sim::chip::preflight::{check_write, PreflightError};
+use espboot_sim::chip::flash_write::{self, FileWrite, FlashAccess, WriteError, WriteOptions};
 use espboot_sim::config::{parse_flash_size, Target};
-use espboot_sim::device::{Device, DeviceDir};
+use espboot_sim::device::{Device, DeviceDir, DeviceSummary};
 use flash_sim::flash::CutMode;
+use flash_sim::sweep::{Hazard, SweepFailure, SweepReport};
 
 use crate::fsutil::write_atomic;
 
@@ -82,6 +82,10 @@ struct NewArgs {
     dev: PathBuf,
     #[command(flatten)]
     port: PortConfigArgs,
+    /// Machine-readable report on stdout: target, chip model, flash map,
+    /// and per slot where its image goes and the `imgtool sign -S` to use.
+    #[arg(long)]
+    json: bool,
 }
 
 /// The target and bootloader configuration, as `sim new` and `sim
@@ -127,10 +131,15 @@ struct WriteArgs {
     #[arg(value_name = "ADDR FILE", num_args = 2.., required = true)]
     pairs: Vec<String>,
     /// Skip the checks of what is written where (bootloader image at the
-    /// bootloader offset, MCUboot images at slot starts, no write across a
+    /// bootloader offset, MCUboot images at image starts (one sector into
+    /// swap-offset's secondary slots) and padded to end at the slot end, no write across a
     /// region boundary), like `esptool --force`.
     #[arg(long)]
     force: bool,
+    /// Machine-readable report (each file's address, size, end, region) on
+    /// stdout.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -166,6 +175,9 @@ struct BootArgs {
 struct AppArgs {
     /// Device directory.
     dev: PathBuf,
+    /// Machine-readable report on stdout.
+    #[arg(long, global = true)]
+    json: bool,
     #[command(subcommand)]
     action: AppAction,
 }
@@ -212,6 +224,40 @@ struct SweepArgs {
     /// point.
     #[arg(long)]
     torn: bool,
+    /// Accept the cut points of a known, documented hazard: they are
+    /// counted and reported apart and do not fail the sweep.
+    /// `port-erase-before-write`: with flash encryption on, MCUboot's
+    /// Espressif port erases a whole sector before each encrypted write
+    /// (esp_mcuboot.c), so a cut in between loses that sector, on silicon
+    /// too.
+    #[arg(long = "allow", value_name = "HAZARD", value_enum)]
+    allow: Vec<AllowedHazard>,
+}
+
+/// A known hazard `sim sweep --allow` accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum AllowedHazard {
+    /// [`Hazard::EraseBeforeWrite`].
+    PortEraseBeforeWrite,
+}
+
+impl AllowedHazard {
+    fn covers(self, hazard: &Hazard) -> bool {
+        match (self, hazard) {
+            (AllowedHazard::PortEraseBeforeWrite, Hazard::EraseBeforeWrite { .. }) => true,
+            #[allow(unreachable_patterns)] // Hazard is non-exhaustive
+            _ => false,
+        }
+    }
+}
+
+/// `sim sweep --json`: the report, whose `failures` are the cut points
+/// that fail the sweep, and the cut points of allowed hazards apart.
+#[derive(serde::Serialize)]
+struct SweepJson<'a> {
+    #[serde(flatten)]
+    report: &'a SweepReport,
+    allowed: &'a [SweepFailure],
 }
 
 fn parse_addr(s: &str) -> Result<u32, String> {
@@ -246,25 +292,12 @@ fn load(dev: &Path) -> anyhow::Result<(DeviceDir, Device)> {
     Ok((dir, device))
 }
 
-/// What the ROM's download mode lets esptool do: `write` needs it enabled
-/// or secure, `read` needs it fully enabled.
-fn check_download_mode(dev: &Path, device: &Device, read: bool) -> anyhow::Result<()> {
-    let Some(efuses) = &device.efuses else {
-        return Ok(());
-    };
-    match fuses::download_mode(efuses) {
-        DownloadMode::Disabled => bail!(
-            "device {}: ROM download mode is disabled in eFuse (DIS_DOWNLOAD_MODE): \
-             esptool cannot connect, so the flash can no longer be read or written",
-            dev.display()
-        ),
-        DownloadMode::Secure if read => bail!(
-            "device {}: the ROM is in secure download mode (ENABLE_SECURITY_DOWNLOAD): \
-             flash reads are refused",
-            dev.display()
-        ),
-        _ => Ok(()),
-    }
+/// `sim new --json`: the device directory and its summary.
+#[derive(serde::Serialize)]
+struct Created<'a> {
+    device: &'a Path,
+    #[serde(flatten)]
+    summary: &'a DeviceSummary,
 }
 
 fn new(a: NewArgs) -> anyhow::Result<ExitCode> {
@@ -276,12 +309,24 @@ fn new(a: NewArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("device {}", a.dev.display()))?;
     // a modelled chip also gets its (blank) eFuses
     DeviceDir::create(&a.dev, &device)?;
-    outln!(
-        "created {} ({}): {}",
-        a.dev.display(),
-        target.name(),
-        device.settings.map
-    );
+    let summary = DeviceSummary::of(&device);
+    if a.json {
+        let report = Created {
+            device: &a.dev,
+            summary: &summary,
+        };
+        outln!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        outln!(
+            "created {} ({}): {}",
+            a.dev.display(),
+            target.name(),
+            device.settings.map
+        );
+        if let Some(note) = summary.new_image_note() {
+            eprintln!("note: {note}");
+        }
+    }
     if target.chip().is_none() {
         eprintln!(
             "note: {} has no chip model here (no ROM stage, eFuses, Secure Boot or flash \
@@ -314,79 +359,63 @@ fn write(a: WriteArgs) -> anyhow::Result<ExitCode> {
             a.pairs.len()
         );
     }
-    let (dir, mut device) = load(&a.dev)?;
-    check_download_mode(&a.dev, &device, false)?;
-    let crypt = if a.encrypt {
-        let efuses = device.efuses.as_ref().ok_or_else(|| {
-            anyhow::anyhow!(
-                "--encrypt: device {} has no eFuses (target {})",
-                a.dev.display(),
-                device.settings.target.name()
-            )
-        })?;
-        Some(fuses::manual_encrypt_crypt(efuses).map_err(|e| match e {
-            fuses::ManualEncryptError::Disabled => anyhow::anyhow!(
-                "--encrypt: {e}; write data encrypted on the host with `espboot secure encrypt-flash-data` instead"
-            ),
-            e => anyhow::anyhow!("--encrypt: {e}"),
-        })?)
-    } else {
-        None
-    };
-    // With flash encryption on, what the chip will see of raw data is its
-    // decryption: that is what the checks look at.
-    let chip_view = match (&crypt, &device.efuses) {
-        (None, Some(efuses)) => fuses::flash_crypt(efuses).ok().flatten(),
-        _ => None,
-    };
-    // Every file is read and checked before the first one is written.
-    let mut writes = Vec::new();
+    let mut files = Vec::new();
     for pair in a.pairs.chunks(2) {
         let addr = parse_addr(&pair[0]).map_err(|e| anyhow::anyhow!("ADDR: {e}"))?;
-        let path = Path::new(&pair[1]);
-        let mut data =
-            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        if !a.force {
-            let settings = &device.settings;
-            let mut view = std::borrow::Cow::Borrowed(&data[..]);
-            if let Some(chip_crypt) = &chip_view {
-                let mut plain = data.clone();
-                plain.resize(data.len().div_ceil(32) * 32, 0xff);
-                if chip_crypt.decrypt(addr, &mut plain).is_ok() {
-                    plain.truncate(data.len());
-                    view = std::borrow::Cow::Owned(plain);
-                }
-            }
-            check_write(settings.target, &settings.map, addr, &view).map_err(|e| {
-                // --force cannot make the flash larger.
-                let hint = match e {
-                    PreflightError::BeyondFlash { .. } => "",
-                    // plaintext written to an encrypted chip reads as garbage
-                    _ if chip_view.is_some() => {
-                        " (flash encryption is on and the chip decrypts what it reads: write \
-                         data encrypted with `espboot secure encrypt-flash-data`, or use \
-                         --encrypt; --force writes it anyway)"
-                    }
-                    _ => " (--force writes it anyway)",
-                };
-                anyhow::anyhow!("{} at {addr:#x}: {e}{hint}", path.display())
-            })?;
-        }
-        if let Some(crypt) = &crypt {
-            // esptool pads encrypted writes to the 32-byte block size
-            data.resize(data.len().div_ceil(32) * 32, 0xff);
-            crypt
-                .encrypt(addr, &mut data)
-                .map_err(|e| anyhow::anyhow!("{} at {addr:#x}: --encrypt: {e}", path.display()))?;
-        }
-        writes.push((addr, path, data));
+        let path = PathBuf::from(&pair[1]);
+        let data =
+            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        files.push((addr, path, data));
     }
-    for (addr, path, data) in writes {
-        device
-            .write_flash(addr, &data)
-            .with_context(|| format!("{} at {addr:#x}", path.display()))?;
+    let (dir, mut device) = load(&a.dev)?;
+    let writes: Vec<FileWrite<'_>> = files
+        .iter()
+        .map(|(addr, _, data)| FileWrite { addr: *addr, data })
+        .collect();
+    let options = WriteOptions {
+        encrypt: a.encrypt,
+        force: a.force,
+    };
+    let result = flash_write::write_files(&mut device, &writes, options);
+    if let Err(WriteError::Device { .. }) = &result {
+        // what was written before the failure is on the device
+        dir.save(&device)?;
     }
+    let report = result.map_err(|e| match e.file() {
+        Some((index, addr)) => {
+            let path = files.get(index).map_or(Path::new(""), |(_, p, _)| p);
+            anyhow::anyhow!("{} at {addr:#x}: {e}", path.display())
+        }
+        None => anyhow::anyhow!("device {}: {e}", a.dev.display()),
+    })?;
     dir.save(&device)?;
+    if a.json {
+        outln!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        for warning in &report.warnings {
+            let path = files
+                .get(warning.file())
+                .map_or(Path::new(""), |(_, p, _)| p);
+            eprintln!("warning: {}: {warning}", path.display());
+        }
+        for (file, (_, path, _)) in report.files.iter().zip(&files) {
+            outln!(
+                "wrote {} ({} bytes) at {:#x}..{:#x}{}{}",
+                path.display(),
+                file.size,
+                file.addr,
+                file.end,
+                file.region
+                    .as_deref()
+                    .map_or(String::new(), |r| format!(", {r}")),
+                if report.encrypted {
+                    ", encrypted by the ROM"
+                } else {
+                    ""
+                }
+            );
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -394,7 +423,8 @@ fn read(a: ReadArgs) -> anyhow::Result<ExitCode> {
     let addr = parse_addr(&a.addr).map_err(|e| anyhow::anyhow!("ADDR: {e}"))?;
     let size = parse_size(&a.size).map_err(|e| anyhow::anyhow!("SIZE: {e}"))?;
     let (_dir, mut device) = load(&a.dev)?;
-    check_download_mode(&a.dev, &device, true)?;
+    flash_write::check_download_mode(&device, FlashAccess::Read)
+        .map_err(|e| anyhow::anyhow!("device {}: {e}", a.dev.display()))?;
     let bytes = device.read_flash(addr, size)?;
     write_atomic(&a.output, &bytes, false)?;
     Ok(ExitCode::SUCCESS)
@@ -439,6 +469,14 @@ fn boot(a: BootArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// `sim app DEV confirm|set-pending --json`: the call made.
+#[derive(serde::Serialize)]
+struct AppCalled {
+    image: usize,
+    call: &'static str,
+    permanent: bool,
+}
+
 fn app(a: AppArgs) -> anyhow::Result<ExitCode> {
     let (dir, mut device) = load(&a.dev)?;
     let (image, call) = match a.action {
@@ -447,20 +485,57 @@ fn app(a: AppArgs) -> anyhow::Result<ExitCode> {
         AppAction::WriteUpdate { file, image } => {
             let bytes = std::fs::read(&file)
                 .with_context(|| format!("FILE: cannot read {}", file.display()))?;
-            chip_boot::app_write_update(&mut device, image, &bytes)
+            let written = chip_boot::app_write_update(&mut device, image, &bytes)
                 .map_err(|e| anyhow::anyhow!("device {}: {e}", a.dev.display()))?;
             dir.save(&device)?;
-            outln!(
-                "wrote {} ({} bytes) to image {image}'s secondary slot through the app's flash backend",
-                file.display(),
-                bytes.len()
-            );
+            if a.json {
+                outln!("{}", serde_json::to_string_pretty(&written)?);
+            } else {
+                outln!(
+                    "wrote {} ({} bytes) at {:#x}..{:#x}, image {image}'s secondary slot, through \
+                     the app's flash backend{}",
+                    file.display(),
+                    written.size,
+                    written.addr,
+                    u64::from(written.addr) + u64::from(written.size),
+                    if written.encrypted {
+                        " (encrypted with the chip's key)"
+                    } else {
+                        ""
+                    }
+                );
+            }
             return Ok(ExitCode::SUCCESS);
         }
     };
     chip_boot::app_call(&mut device, image, call)
         .map_err(|e| anyhow::anyhow!("device {}: {e}", a.dev.display()))?;
     dir.save(&device)?;
+    let (name, permanent, said) = match call {
+        AppCall::Confirm => ("confirm", false, "confirmed the running image".to_string()),
+        AppCall::SetPending { permanent } => (
+            "set-pending",
+            permanent,
+            format!(
+                "the next boot upgrades to the secondary slot's image ({})",
+                if permanent {
+                    "permanent"
+                } else {
+                    "test: reverted unless confirmed"
+                }
+            ),
+        ),
+    };
+    if a.json {
+        let called = AppCalled {
+            image,
+            call: name,
+            permanent,
+        };
+        outln!("{}", serde_json::to_string_pretty(&called)?);
+    } else {
+        outln!("image {image}: {said}");
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -493,10 +568,31 @@ fn sweep(a: SweepArgs) -> anyhow::Result<ExitCode> {
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
+    let mut report = report;
+    let (allowed, failures): (Vec<SweepFailure>, Vec<SweepFailure>) =
+        std::mem::take(&mut report.failures)
+            .into_iter()
+            .partition(|f| {
+                f.hazard
+                    .as_ref()
+                    .is_some_and(|h| a.allow.iter().any(|allow| allow.covers(h)))
+            });
+    report.failures = failures;
     if a.json {
-        outln!("{}", serde_json::to_string_pretty(&report)?);
+        let out = SweepJson {
+            report: &report,
+            allowed: &allowed,
+        };
+        outln!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         outln!("{}", report.summary());
+        if let Some(first) = allowed.first() {
+            outln!(
+                "{} more cut points fall into an allowed hazard (--allow): what the device does \
+                 after such a cut, e.g. {first}",
+                allowed.len()
+            );
+        }
         for failure in report.failures.iter().take(20) {
             outln!("  {failure}");
         }

@@ -380,7 +380,7 @@ fn merge_bin_matches_esptool_byte_for_byte() {
                     .map(|a| if *a == "{out}" { "f.ref" } else { a })
                     .collect();
                 crate::support::run_ok(
-                    &mut crate::support::espboot()
+                    crate::support::espboot()
                         .current_dir(d)
                         .arg("flash")
                         .args(&ours_args),

@@ -36,6 +36,26 @@ fn espboot(dir: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// The `esptool` link `espboot install-links` creates, once the esptool
+/// personality exists (then every comparison also runs through it, banner
+/// included); `None` before.
+fn esptool_link() -> Option<&'static Path> {
+    static LINK: std::sync::OnceLock<Option<(tempfile::TempDir, std::path::PathBuf)>> =
+        std::sync::OnceLock::new();
+    LINK.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        crate::support::run_ok(
+            crate::support::espboot()
+                .arg("install-links")
+                .arg(dir.path()),
+        );
+        let link = dir.path().join("esptool");
+        link.exists().then_some((dir, link))
+    })
+    .as_ref()
+    .map(|(_, link)| link.as_path())
+}
+
 /// Runs `args` through both tools (the output file name, if any, given as
 /// `{out}` and replaced per tool) and asserts the same success, stdout
 /// and stderr; returns both output files' bytes when `out` is given.
@@ -75,6 +95,28 @@ fn both(dir: &Path, args: &[&str], out: Option<&str>) -> Option<(Vec<u8>, Vec<u8
         String::from_utf8_lossy(&reference.stderr),
         "stderr differs: {context}"
     );
+    if let Some(link) = esptool_link() {
+        // Through the `esptool` name the banner is there too.
+        let linked = std::process::Command::new(link)
+            .current_dir(dir)
+            .args(&our_refs)
+            .output()
+            .unwrap();
+        assert!(linked.status.success(), "esptool link failed: {context}");
+        assert_eq!(
+            unify(String::from_utf8_lossy(&linked.stdout).into_owned(), "ours"),
+            unify(
+                String::from_utf8_lossy(&reference.stdout).into_owned(),
+                "ref"
+            ),
+            "stdout through the esptool link differs: {context}"
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&linked.stderr),
+            String::from_utf8_lossy(&reference.stderr),
+            "stderr through the esptool link differs: {context}"
+        );
+    }
     let ext = out?;
     Some((
         std::fs::read(dir.join(format!("ref.{ext}"))).unwrap(),

@@ -206,7 +206,7 @@ fn chip_for(data: &[u8], chip: Option<Chip>) -> Result<Chip, ImageInfoError> {
 }
 
 /// Runs `image-info`; `chip` is the group's `--chip`.
-pub fn run(chip: Option<Chip>, args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(chip: Option<Chip>, args: &Args) -> anyhow::Result<ExitCode> {
     let bytes = std::fs::read(&args.filename)
         .with_context(|| format!("cannot read {}", args.filename.display()))?;
     let files = split_hex_input(bytes, None);

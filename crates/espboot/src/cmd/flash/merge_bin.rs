@@ -143,7 +143,7 @@ fn read_inputs(pairs: &[String]) -> anyhow::Result<Vec<Input>> {
 }
 
 /// Runs `merge-bin`; `chip` is the group's `--chip`.
-pub fn run(chip: Option<Chip>, args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(chip: Option<Chip>, args: &Args) -> anyhow::Result<ExitCode> {
     let inputs = read_inputs(&args.addr_filename)?;
     let Some(chip) = chip else {
         let names: Vec<&str> = Chip::ALL.iter().map(|c| c.name()).collect();

@@ -57,7 +57,8 @@ enum FlashCommand {
 
 /// Runs `espboot flash`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    match args.command {
+    // Host-only commands: no port, no connection.
+    match &args.command {
         FlashCommand::MergeBin(sub) => return merge_bin::run(args.chip, sub),
         FlashCommand::ImageInfo(sub) => return image_info::run(args.chip, sub),
         FlashCommand::ChipId => {}

@@ -140,6 +140,137 @@ impl Chip {
         }
     }
 
+    /// esptool's `CHIP_NAME` (`ESP32-C3`), as `image-info` prints it.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Chip::Esp32 => "ESP32",
+            Chip::Esp32s2 => "ESP32-S2",
+            Chip::Esp32s3 => "ESP32-S3",
+            Chip::Esp32c2 => "ESP32-C2",
+            Chip::Esp32c3 => "ESP32-C3",
+            Chip::Esp32c6 => "ESP32-C6",
+            Chip::Esp32h2 => "ESP32-H2",
+        }
+    }
+
+    /// The UF2 family ID esptool's `merge-bin --format uf2` writes
+    /// (`UF2_FAMILY_ID` in `esptool/targets/<chip>.py`).
+    pub fn uf2_family_id(self) -> u32 {
+        match self {
+            Chip::Esp32 => 0x1C5F_21B0,
+            Chip::Esp32s2 => 0xBFDD_4EEE,
+            Chip::Esp32s3 => 0xC47E_5767,
+            Chip::Esp32c2 => 0x2B88_D29C,
+            Chip::Esp32c3 => 0xD42B_A06C,
+            Chip::Esp32c6 => 0x540D_DF62,
+            Chip::Esp32h2 => 0x3327_26F6,
+        }
+    }
+
+    /// The flash frequency names and their header codes, in esptool's
+    /// order (`FLASH_FREQUENCY` in `esptool/targets/<chip>.py`). A code can
+    /// have two names (ESP32-C6: `80m` and `40m` are both 0); esptool
+    /// prints the first.
+    pub fn flash_frequencies(self) -> &'static [(&'static str, u8)] {
+        match self {
+            Chip::Esp32 | Chip::Esp32s2 | Chip::Esp32s3 | Chip::Esp32c3 => {
+                &[("80m", 0xF), ("40m", 0x0), ("26m", 0x1), ("20m", 0x2)]
+            }
+            Chip::Esp32c2 => &[("60m", 0xF), ("30m", 0x0), ("20m", 0x1), ("15m", 0x2)],
+            Chip::Esp32c6 => &[("80m", 0x0), ("40m", 0x0), ("20m", 0x2)],
+            Chip::Esp32h2 => &[("48m", 0xF), ("24m", 0x0), ("16m", 0x1), ("12m", 0x2)],
+        }
+    }
+
+    /// esptool's `MEMORY_MAP` (`esptool/targets/<chip>.py`): half-open
+    /// address ranges and the memory type names `image-info` lists for a
+    /// segment starting in them, in esptool's order.
+    pub fn memory_types(self) -> &'static [(u32, u32, &'static str)] {
+        match self {
+            Chip::Esp32 => &[
+                (0x0000_0000, 0x0001_0000, "PADDING"),
+                (0x3F40_0000, 0x3F80_0000, "DROM"),
+                (0x3F80_0000, 0x3FC0_0000, "EXTRAM_DATA"),
+                (0x3FF8_0000, 0x3FF8_2000, "RTC_DRAM"),
+                (0x3FF9_0000, 0x4000_0000, "BYTE_ACCESSIBLE"),
+                (0x3FFA_E000, 0x4000_0000, "DRAM"),
+                (0x3FFE_0000, 0x3FFF_FFFC, "DIRAM_DRAM"),
+                (0x4000_0000, 0x4007_0000, "IROM"),
+                (0x4007_0000, 0x4007_8000, "CACHE_PRO"),
+                (0x4007_8000, 0x4008_0000, "CACHE_APP"),
+                (0x4008_0000, 0x400A_0000, "IRAM"),
+                (0x400A_0000, 0x400B_FFFC, "DIRAM_IRAM"),
+                (0x400C_0000, 0x400C_2000, "RTC_IRAM"),
+                (0x400D_0000, 0x4040_0000, "IROM"),
+                (0x5000_0000, 0x5000_2000, "RTC_DATA"),
+            ],
+            Chip::Esp32s2 => &[
+                (0x0000_0000, 0x0001_0000, "PADDING"),
+                (0x3F00_0000, 0x3FF8_0000, "DROM"),
+                (0x3F50_0000, 0x3FF8_0000, "EXTRAM_DATA"),
+                (0x3FF9_E000, 0x3FFA_0000, "RTC_DRAM"),
+                (0x3FF9_E000, 0x4000_0000, "BYTE_ACCESSIBLE"),
+                (0x3FF9_E000, 0x4007_2000, "MEM_INTERNAL"),
+                (0x3FFB_0000, 0x4000_0000, "DRAM"),
+                (0x4000_0000, 0x4001_A100, "IROM_MASK"),
+                (0x4002_0000, 0x4007_0000, "IRAM"),
+                (0x4007_0000, 0x4007_2000, "RTC_IRAM"),
+                (0x4008_0000, 0x4080_0000, "IROM"),
+                (0x5000_0000, 0x5000_2000, "RTC_DATA"),
+            ],
+            Chip::Esp32s3 => &[
+                (0x0000_0000, 0x0001_0000, "PADDING"),
+                (0x3C00_0000, 0x3D00_0000, "DROM"),
+                (0x3D00_0000, 0x3E00_0000, "EXTRAM_DATA"),
+                (0x600F_E000, 0x6010_0000, "RTC_DRAM"),
+                (0x3FC8_8000, 0x3FD0_0000, "BYTE_ACCESSIBLE"),
+                (0x3FC8_8000, 0x403E_2000, "MEM_INTERNAL"),
+                (0x3FC8_8000, 0x3FD0_0000, "DRAM"),
+                (0x4000_0000, 0x4001_A100, "IROM_MASK"),
+                (0x4037_0000, 0x403E_0000, "IRAM"),
+                (0x600F_E000, 0x6010_0000, "RTC_IRAM"),
+                (0x4200_0000, 0x4280_0000, "IROM"),
+                (0x5000_0000, 0x5000_2000, "RTC_DATA"),
+            ],
+            Chip::Esp32c2 => &[
+                (0x0000_0000, 0x0001_0000, "PADDING"),
+                (0x3C00_0000, 0x3C40_0000, "DROM"),
+                (0x3FCA_0000, 0x3FCE_0000, "DRAM"),
+                (0x3FC8_8000, 0x3FD0_0000, "BYTE_ACCESSIBLE"),
+                (0x3FF0_0000, 0x3FF5_0000, "DROM_MASK"),
+                (0x4000_0000, 0x4009_0000, "IROM_MASK"),
+                (0x4200_0000, 0x4240_0000, "IROM"),
+                (0x4037_C000, 0x403C_0000, "IRAM"),
+            ],
+            Chip::Esp32c3 => &[
+                (0x0000_0000, 0x0001_0000, "PADDING"),
+                (0x3C00_0000, 0x3C80_0000, "DROM"),
+                (0x3FC8_0000, 0x3FCE_0000, "DRAM"),
+                (0x3FC8_8000, 0x3FD0_0000, "BYTE_ACCESSIBLE"),
+                (0x3FF0_0000, 0x3FF2_0000, "DROM_MASK"),
+                (0x4000_0000, 0x4006_0000, "IROM_MASK"),
+                (0x4200_0000, 0x4280_0000, "IROM"),
+                (0x4037_C000, 0x403E_0000, "IRAM"),
+                (0x5000_0000, 0x5000_2000, "RTC_IRAM"),
+                (0x5000_0000, 0x5000_2000, "RTC_DRAM"),
+                (0x600F_E000, 0x6010_0000, "MEM_INTERNAL2"),
+            ],
+            Chip::Esp32c6 | Chip::Esp32h2 => &[
+                (0x0000_0000, 0x0001_0000, "PADDING"),
+                (0x4200_0000, 0x4300_0000, "DROM"),
+                (0x4080_0000, 0x4088_0000, "DRAM"),
+                (0x4080_0000, 0x4088_0000, "BYTE_ACCESSIBLE"),
+                (0x4004_AC00, 0x4005_0000, "DROM_MASK"),
+                (0x4000_0000, 0x4004_AC00, "IROM_MASK"),
+                (0x4200_0000, 0x4300_0000, "IROM"),
+                (0x4080_0000, 0x4088_0000, "IRAM"),
+                (0x5000_0000, 0x5000_4000, "RTC_IRAM"),
+                (0x5000_0000, 0x5000_4000, "RTC_DRAM"),
+                (0x600F_E000, 0x6010_0000, "MEM_INTERNAL2"),
+            ],
+        }
+    }
+
     /// The chip's flash-encryption algorithm.
     pub fn flash_crypt_algorithm(self) -> FlashCryptAlgorithm {
         match self {

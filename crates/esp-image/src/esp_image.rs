@@ -53,7 +53,18 @@ pub enum FlashMode {
 }
 
 impl FlashMode {
-    fn from_byte(b: u8) -> Option<Self> {
+    /// esptool's name (`qio`, `qout`, `dio`, `dout`; `FLASH_MODES`).
+    pub fn name(self) -> &'static str {
+        match self {
+            FlashMode::Qio => "qio",
+            FlashMode::Qout => "qout",
+            FlashMode::Dio => "dio",
+            FlashMode::Dout => "dout",
+        }
+    }
+
+    /// The mode for header byte 2, if it is one of the four codes.
+    pub fn from_byte(b: u8) -> Option<Self> {
         Some(match b {
             0 => FlashMode::Qio,
             1 => FlashMode::Qout,
@@ -108,7 +119,29 @@ impl FlashSize {
         .find(|s| s.bytes() == bytes)
     }
 
-    fn from_nibble(n: u8) -> Option<Self> {
+    /// esptool's name (`4MB`; `FLASH_SIZES`).
+    pub fn name(self) -> &'static str {
+        match self {
+            FlashSize::Mb1 => "1MB",
+            FlashSize::Mb2 => "2MB",
+            FlashSize::Mb4 => "4MB",
+            FlashSize::Mb8 => "8MB",
+            FlashSize::Mb16 => "16MB",
+            FlashSize::Mb32 => "32MB",
+            FlashSize::Mb64 => "64MB",
+            FlashSize::Mb128 => "128MB",
+        }
+    }
+
+    /// The size esptool calls `name` (`4MB`), if the header can hold it.
+    pub fn from_name(name: &str) -> Option<Self> {
+        (0..8u8)
+            .filter_map(Self::from_nibble)
+            .find(|s| s.name() == name)
+    }
+
+    /// The size encoded by the high nibble `n` of header byte 3.
+    pub fn from_nibble(n: u8) -> Option<Self> {
         Self::from_bytes((1024 * 1024u32).checked_shl(u32::from(n))?).filter(|s| *s as u8 == n)
     }
 }
@@ -355,6 +388,7 @@ pub struct EspImageBuilder {
     min_rev: u8,
     min_chip_rev_full: u16,
     max_chip_rev_full: u16,
+    hash_appended: bool,
     segments: Vec<Segment>,
 }
 
@@ -371,8 +405,17 @@ impl EspImageBuilder {
             min_rev: 0,
             min_chip_rev_full: 0,
             max_chip_rev_full: 0,
+            hash_appended: true,
             segments: Vec::new(),
         }
+    }
+
+    /// Whether to append the SHA-256 (header byte 23; esptool
+    /// `elf2image` appends it unless told not to).
+    #[must_use]
+    pub fn hash_appended(mut self, appended: bool) -> Self {
+        self.hash_appended = appended;
+        self
     }
 
     /// Sets header bytes 2 and 3: SPI flash mode, size, and the
@@ -426,7 +469,7 @@ impl EspImageBuilder {
         out.extend_from_slice(&self.min_chip_rev_full.to_le_bytes());
         out.extend_from_slice(&self.max_chip_rev_full.to_le_bytes());
         out.extend_from_slice(&[0; 4]);
-        out.push(1); // hash appended
+        out.push(u8::from(self.hash_appended));
         let mut checksum = ESP_CHECKSUM_MAGIC;
         for seg in &self.segments {
             debug_assert!((seg.data.len() as u64) < u64::from(MAX_SEGMENT_LEN));
@@ -438,8 +481,10 @@ impl EspImageBuilder {
         let pad = 15 - out.len() % 16;
         out.resize(out.len() + pad, 0);
         out.push(checksum);
-        let digest = Sha256::digest(&out);
-        out.extend_from_slice(&digest);
+        if self.hash_appended {
+            let digest = Sha256::digest(&out);
+            out.extend_from_slice(&digest);
+        }
         out
     }
 }

@@ -8,6 +8,10 @@
 //!   [`esp_image::EspImage::parse`] checks an image the way the ROM does;
 //!   [`esp_image::EspImageBuilder`] writes one that `esptool image-info`
 //!   accepts.
+//! - [`image_info`]: an image as `esptool image-info` reads it, corrupt
+//!   checksums and digests included, with the app or bootloader description.
+//! - [`merge`]: `esptool merge-bin`: raw, Intel HEX and UF2 outputs, with
+//!   esptool's rewrite of the bootloader's flash parameters.
 //! - [`load_header`]: the `esp_image_load_header_t` at the start of an
 //!   MCUboot image's payload, and the checks the port's loader makes before
 //!   copying the app into RAM, plus the overlap check against the
@@ -30,7 +34,9 @@
 #![warn(missing_docs, unreachable_pub)]
 pub mod chip;
 pub mod esp_image;
+pub mod image_info;
 pub mod load_header;
+pub mod merge;
 pub mod rom_loader;
 
 pub use chip::{Chip, FlashCryptAlgorithm, MemoryMap, MemoryRegion};

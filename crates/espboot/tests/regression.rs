@@ -1447,3 +1447,120 @@ fn regression_header_size_0x200_fails_and_version_mismatch_warns() {
     );
     support::run_ok(&mut sim(&["boot", "dev"]));
 }
+
+/// Runs `args` with `input` on stdin through the pinned imgtool and through
+/// a link named `imgtool` to espboot, each in its own copy of `files`;
+/// returns (exit status, stdout, stderr) of both, Python's `GetPassWarning`
+/// lines (naming its own source file) left out.
+fn imgtool_both(
+    files: &[(&str, &[u8])],
+    setup: &[&[&str]],
+    args: &[&str],
+    input: &[u8],
+) -> Option<[(i32, String, String); 2]> {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let reference = support::reference_tool("imgtool")?.get_program().to_owned();
+    let tmp = tempfile::tempdir().unwrap();
+    let link = tmp.path().join("imgtool");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_espboot"), &link).unwrap();
+    let mut results = Vec::new();
+    for (name, program) in [
+        ("theirs", reference.as_os_str()),
+        ("ours", link.as_os_str()),
+    ] {
+        let dir = tmp.path().join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        for (file, bytes) in files {
+            std::fs::write(dir.join(file), bytes).unwrap();
+        }
+        // Setup steps run with the reference tool in both copies.
+        for step in setup {
+            support::run_ok(Command::new(&reference).current_dir(&dir).args(*step));
+        }
+        let mut child = Command::new(program)
+            .current_dir(&dir)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let _ = child.stdin.take().unwrap().write_all(input);
+        let out = child.wait_with_output().unwrap();
+        let stderr: String = String::from_utf8_lossy(&out.stderr)
+            .split_inclusive('\n')
+            .filter(|l| !l.contains("GetPassWarning") && !l.contains("fallback_getpass("))
+            .collect();
+        results.push((
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr,
+        ));
+    }
+    let ours = results.pop().unwrap();
+    let theirs = results.pop().unwrap();
+    Some([theirs, ours])
+}
+
+#[test]
+fn regression_imgtool_sign_prints_image_py_progress_lines() {
+    let app = [0u8; 600];
+    for key_type in ["ed25519", "ecdsa-p256"] {
+        let Some([theirs, ours]) = imgtool_both(
+            &[("app.bin", &app)],
+            &[&["keygen", "-t", key_type, "-k", "k.pem"]],
+            &[
+                "sign",
+                "-v",
+                "1.0.0",
+                "-H",
+                "32",
+                "--pad-header",
+                "-S",
+                "0x4000",
+                "-k",
+                "k.pem",
+                "app.bin",
+                "s.bin",
+            ],
+            b"",
+        ) else {
+            return;
+        };
+        assert!(theirs.1.starts_with("image.py: sign the"), "{theirs:?}");
+        assert_eq!(ours, theirs, "{key_type}");
+    }
+}
+
+#[test]
+fn regression_imgtool_keyinfo_refusals_are_usage_errors() {
+    let Some([theirs, ours]) = imgtool_both(
+        &[],
+        &[
+            &["keygen", "-t", "ecdsa-p256", "-k", "k.pem"],
+            &["getpub", "-k", "k.pem", "-e", "pem", "-o", "pub.pem"],
+        ],
+        &["keyinfo", "-k", "pub.pem", "--require", "private"],
+        b"",
+    ) else {
+        return;
+    };
+    assert_eq!(theirs.0, 2, "{theirs:?}");
+    assert_eq!(ours, theirs);
+}
+
+#[test]
+fn regression_imgtool_keygen_password_is_read_from_stdin_without_a_terminal() {
+    for input in [&b"pw\npw\n"[..], b"a\nb\nc\nc\n", b"pw\n"] {
+        let Some([theirs, ours]) = imgtool_both(
+            &[],
+            &[],
+            &["keygen", "-t", "ed25519", "-k", "k.pem", "-p"],
+            input,
+        ) else {
+            return;
+        };
+        assert_eq!(ours, theirs, "{:?}", String::from_utf8_lossy(input));
+    }
+}

@@ -84,8 +84,10 @@ pub use verify::{
 
 #[cfg(feature = "std")]
 pub mod enc;
+/// Intel HEX exactly as imgtool's `intelhex` writes it (the shared
+/// `intel-hex` crate).
 #[cfg(feature = "std")]
-pub mod hexfile;
+pub use intel_hex as hexfile;
 #[cfg(feature = "std")]
 pub mod keys;
 #[cfg(feature = "std")]

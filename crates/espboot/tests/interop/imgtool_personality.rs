@@ -34,6 +34,18 @@ fn fixture(dir: &Path) -> Option<()> {
     ];
     run(&[&sign[..], &["-k", "ec.pem", "app.bin", "signed.bin"]].concat());
     run(&[&sign[..], &["app.bin", "unsigned.bin"]].concat());
+    run(&[
+        &sign[..],
+        &["-k", "ec.pem", "--sig-out", "ec.sig", "app.bin", "sig.bin"],
+    ]
+    .concat());
+    // a password-protected key, through getpass's stdin fallback
+    let mut keygen = imgtool().unwrap();
+    keygen
+        .current_dir(dir)
+        .args(["keygen", "-t", "ecdsa-p256", "-k", "enc.pem", "-p"]);
+    let out = with_stdin(&mut keygen, b"pw\npw\n");
+    assert!(out.0 == 0, "imgtool keygen -p: {out:?}");
     // a corrupted copy: one payload byte flipped
     let mut bad = std::fs::read(dir.join("signed.bin")).unwrap();
     bad[0x100] ^= 1;
@@ -43,17 +55,36 @@ fn fixture(dir: &Path) -> Option<()> {
 
 /// Runs `args` with `program` in `dir`: exit status, stdout, stderr.
 fn run(program: &Path, dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(program)
-        .current_dir(dir)
-        .args(args)
+    let mut cmd = Command::new(program);
+    cmd.current_dir(dir).args(args);
+    with_stdin(&mut cmd, b"")
+}
+
+/// Runs `cmd` (no terminal) with `input` on stdin: exit status, stdout,
+/// stderr without the `GetPassWarning` Python prints naming its own source
+/// file (`getpass.py:91: GetPassWarning: …` and the source line after it).
+fn with_stdin(cmd: &mut Command, input: &[u8]) -> (i32, String, String) {
+    use std::io::Write as _;
+    let mut child = cmd
         .env("COLUMNS", "80")
-        .stdin(Stdio::null())
-        .output()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // The tool may exit before reading everything.
+    let _ = stdin.write_all(input);
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let stderr: String = String::from_utf8_lossy(&out.stderr)
+        .split_inclusive('\n')
+        .filter(|l| !l.contains("GetPassWarning") && !l.contains("fallback_getpass("))
+        .collect();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+        stderr,
     )
 }
 
@@ -128,6 +159,25 @@ fn imgtool_personality_matches_imgtool_exit_status_and_text() {
         format!("{sign} missing.bin x.bin"),
         "sign -v 1.x -H 0x20 -S 0x10000 app.bin x.bin".to_owned(),
         "sign -v 1.2.3 -H 8 -S 0x10000 app.bin x.bin".to_owned(),
+        // what sign prints on stdout while it builds (imgtool/image.py)
+        format!("{sign} --pad-header -k ec.pem app.bin out-ec.bin"),
+        format!("{sign} --pad-header -k other.pem app.bin out-ed.bin"),
+        format!("{sign} --pad-header -k ec.pem --vector-to-sign payload app.bin out-vp.bin"),
+        format!("{sign} --pad-header -k ec.pem --vector-to-sign digest app.bin out-vd.bin"),
+        format!("{sign} --pad-header --vector-to-sign digest app.bin out-vn.bin"),
+        format!("{sign} --pad-header --fix-sig ec.sig --fix-sig-pubkey ec.pem app.bin out-fp.bin"),
+        format!(
+            "{sign} --pad-header --fix-sig ec.sig --fix-sig-pubkey ec-public.pem app.bin out-fq.bin"
+        ),
+        // keyinfo: the kind on stdout; its refusals are usage errors
+        "keyinfo -k ec.pem".to_owned(),
+        "keyinfo --key ec-public.pem".to_owned(),
+        "keyinfo -k ec-public.pem --require private".to_owned(),
+        "keyinfo -k ec-public.pem --require public".to_owned(),
+        "keyinfo -k ec.pem --require public".to_owned(),
+        "keyinfo -k enc.pem".to_owned(),
+        "keyinfo".to_owned(),
+        "keyinfo -k ec.pem --require bogus".to_owned(),
     ])
     .collect();
     let mut differences = Vec::new();
@@ -141,7 +191,39 @@ fn imgtool_personality_matches_imgtool_exit_status_and_text() {
             ));
         }
     }
-    for name in ["out-unsigned.bin", "out-padded.bin", "out.hex"] {
+    // keygen -p without a terminal: getpass reads stdin (matching
+    // passphrases, a mismatch then a match, end of input).
+    let prompts: [(&str, &[u8]); 3] = [
+        ("pw-a.pem", b"secret\nsecret\n"),
+        ("pw-b.pem", b"one\ntwo\nthree\nthree\n"),
+        ("pw-c.pem", b"only-once\n"),
+    ];
+    for (key, input) in prompts {
+        let args = ["keygen", "-t", "ed25519", "-k", key, "-p"];
+        let want = with_stdin(
+            Command::new(&reference).current_dir(&theirs).args(args),
+            input,
+        );
+        let got = with_stdin(Command::new(&link).current_dir(&ours).args(args), input);
+        if want != got || theirs.join(key).exists() != ours.join(key).exists() {
+            differences.push(format!(
+                "imgtool {} <<< {:?}\n  imgtool: {want:?}\n  espboot: {got:?}",
+                args.join(" "),
+                String::from_utf8_lossy(input)
+            ));
+        }
+    }
+    for name in [
+        "out-unsigned.bin",
+        "out-padded.bin",
+        "out.hex",
+        "out-ed.bin",
+        "out-vp.bin",
+        "out-vd.bin",
+        "out-vn.bin",
+        "out-fp.bin",
+        "out-fq.bin",
+    ] {
         let (a, b) = (
             std::fs::read(theirs.join(name)),
             std::fs::read(ours.join(name)),

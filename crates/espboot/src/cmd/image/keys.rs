@@ -22,11 +22,76 @@ pub struct KeygenArgs {
     /// Protect the key with a password ($ESPBOOT_PASSWORD, else prompted).
     #[arg(short = 'p', long = "password")]
     password: bool,
+    /// Prompt as imgtool does through Python's `getpass`, stdin fallback
+    /// included (set by the `imgtool` personality, not an option).
+    #[arg(skip)]
+    pub(super) imgtool_prompts: bool,
+}
+
+/// One line of Python's `getpass` fallback when there is no terminal
+/// (`getpass.fallback_getpass`): a warning and the prompt on stderr, a line
+/// from stdin without its newline; `None` at end of input. Python also
+/// emits a `GetPassWarning` naming its own source file first; that line
+/// is left out.
+fn getpass_fallback(prompt: &str) -> anyhow::Result<Option<zeroize::Zeroizing<String>>> {
+    use std::io::{BufRead as _, Write as _};
+    let mut stderr = std::io::stderr().lock();
+    let _ = write!(stderr, "Warning: Password input may be echoed.\n{prompt}");
+    let _ = stderr.flush();
+    let mut line = zeroize::Zeroizing::new(String::new());
+    if std::io::stdin().lock().read_line(&mut line)? == 0 {
+        return Ok(None);
+    }
+    // getpass ends the prompt's line once it has read one.
+    let _ = writeln!(stderr);
+    if line.ends_with('\n') {
+        line.pop();
+    }
+    Ok(Some(line))
+}
+
+/// imgtool's `get_password` (imgtool/main.py): the passphrase twice until
+/// both agree, through `getpass` (the terminal, else the stdin fallback).
+/// `None` when input ends, which click reports as `Aborted!`.
+fn imgtool_password() -> anyhow::Result<Option<zeroize::Zeroizing<Vec<u8>>>> {
+    let has_terminal = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .is_ok();
+    let ask = |prompt: &str| -> anyhow::Result<Option<zeroize::Zeroizing<String>>> {
+        if has_terminal {
+            Ok(Some(zeroize::Zeroizing::new(
+                rpassword::prompt_password(prompt).context("cannot read the password")?,
+            )))
+        } else {
+            getpass_fallback(prompt)
+        }
+    };
+    loop {
+        let Some(first) = ask("Enter key passphrase: ")? else {
+            return Ok(None);
+        };
+        let Some(second) = ask("Reenter passphrase: ")? else {
+            return Ok(None);
+        };
+        if *first == *second {
+            return Ok(Some(zeroize::Zeroizing::new(first.as_bytes().to_vec())));
+        }
+        outln!("Passwords do not match, try again");
+    }
 }
 
 pub fn keygen(a: KeygenArgs) -> anyhow::Result<ExitCode> {
     let kind: KeyType = a.key_type.parse().context("-t/--type")?;
-    let password = if a.password {
+    let password = if a.password && a.imgtool_prompts {
+        let Some(pw) = imgtool_password()? else {
+            // click's handling of EOFError (click/core.py `main`)
+            eprintln!("\nAborted!");
+            return Ok(ExitCode::FAILURE);
+        };
+        Some(pw)
+    } else if a.password {
         let pw = read_password("Enter key passphrase: ", true)?;
         if pw.is_none() {
             bail!("-p/--password: set {PASSWORD_ENV} or run on a terminal to enter the password");
@@ -172,20 +237,61 @@ pub fn keyinfo(a: KeyinfoArgs) -> anyhow::Result<ExitCode> {
     let kind = match KeyFile::from_pem(&pem, None) {
         Ok(KeyFile::Private(_)) => "private",
         Ok(_) => "public",
-        Err(KeyFileError::PasswordRequired) => bail!(
-            "-k/--key: cannot inspect {}: the key is password-protected",
-            a.key.display()
-        ),
+        Err(KeyFileError::PasswordRequired) => {
+            return Err(KeyinfoError::PasswordProtected(a.key.clone()).into())
+        }
         Err(e) => return Err(e).with_context(|| format!("-k/--key: {}", a.key.display())),
     };
     super::util::print(&format!("{kind}\n"))?;
-    if let Some(req) = a.require {
-        if req != kind {
-            bail!(
-                "-k/--key: {} is {kind}, but {req} was required",
-                a.key.display()
-            );
+    if let Some(required) = a.require {
+        if required != kind {
+            return Err(KeyinfoError::WrongKind {
+                key: a.key,
+                kind,
+                required,
+            }
+            .into());
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `keyinfo`'s refusals, typed so that the `imgtool` personality can
+/// report them as imgtool's usage errors.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyinfoError {
+    /// The key is encrypted; keyinfo never prompts.
+    #[error("-k/--key: cannot inspect {}: the key is password-protected", .0.display())]
+    PasswordProtected(PathBuf),
+    /// `--require` named the other kind.
+    #[error("-k/--key: {} is {kind}, but {required} was required", .key.display())]
+    WrongKind {
+        /// The key file.
+        key: PathBuf,
+        /// What it holds (`private` or `public`).
+        kind: &'static str,
+        /// What `--require` asked for.
+        required: String,
+    },
+}
+
+impl KeyinfoError {
+    /// imgtool's text of the same refusal (imgtool/main.py `keyinfo`).
+    pub fn imgtool_message(&self) -> String {
+        match self {
+            KeyinfoError::PasswordProtected(key) => format!(
+                "Cannot inspect {}: key is password-protected or unreadable. keyinfo runs \
+                 non-interactively and does not prompt for a passphrase.",
+                key.display()
+            ),
+            KeyinfoError::WrongKind {
+                key,
+                kind,
+                required,
+            } => format!(
+                "Key {} is {kind}, but {required} was required.",
+                key.display()
+            ),
+        }
+    }
 }

@@ -234,10 +234,15 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
         Ok(m) => m,
         Err(err) => return clap_error(command, &err, &typed),
     };
-    let parsed = match super::Args::from_arg_matches(&matches) {
+    let mut parsed = match super::Args::from_arg_matches(&matches) {
         Ok(parsed) => parsed,
         Err(err) => return clap_error(command, &err, &typed),
     };
+    match &mut parsed.command {
+        super::Command::Sign(a) => a.imgtool_notices = true,
+        super::Command::Keygen(a) => a.imgtool_prompts = true,
+        _ => {}
+    }
     if let super::Command::Verify(a) = parsed.command {
         return super::inspect::verify_as_imgtool(a);
     }
@@ -251,6 +256,9 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
         Err(err) => {
             if let Some(message) = sign_usage_error(&err) {
                 return usage_error(Some(command), message);
+            }
+            if let Some(refusal) = err.downcast_ref::<super::keys::KeyinfoError>() {
+                return usage_error(Some(command), &refusal.imgtool_message());
             }
             eprintln!("Error: {}", crate::one_line(&err));
             ExitCode::FAILURE

@@ -235,6 +235,10 @@ pub struct SignArgs {
     /// Image class UUID: raw, or a name (UUIDv5 in the --vid namespace).
     #[arg(long = "cid")]
     cid: Option<String>,
+    /// Print the progress lines imgtool's `Image.create` prints on stdout
+    /// (set by the `imgtool` personality, not an option).
+    #[arg(skip)]
+    pub(super) imgtool_notices: bool,
     /// Input image (binary, or Intel HEX when named *.hex).
     pub(super) infile: PathBuf,
     /// Output image (binary, or Intel HEX when named *.hex).
@@ -565,6 +569,11 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
             }
         }
     };
+    if a.imgtool_notices {
+        for line in imgtool_notices(&a, key_signer.as_ref(), fixed.as_ref()) {
+            outln!("{line}");
+        }
+    }
     // A temporary file renamed into place (never half-written), without
     // the fsync of `write_atomic`: the signed image is a derived file that
     // can be rebuilt, and fsyncing 16 MiB costs about as much as signing it
@@ -584,6 +593,40 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
         write_sig(path, sig)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The lines imgtool's `Image.create` prints on stdout while it builds
+/// (imgtool/image.py, named after that file): RSA and ECDSA keys sign the
+/// payload, Ed25519 keys the digest; `--vector-to-sign` exports instead of
+/// signing; a private key given as `--fix-sig-pubkey` announces a payload
+/// signature too.
+fn imgtool_notices(
+    a: &SignArgs,
+    key: Option<&KeySigner>,
+    fixed: Option<&FixedSigner>,
+) -> Vec<&'static str> {
+    use mcuboot_image::SignatureKind;
+    let signs_payload =
+        |kind: Option<SignatureKind>| kind.is_some_and(|k| !matches!(k, SignatureKind::Ed25519));
+    let mut lines = Vec::new();
+    if let (None, Some(f)) = (key, fixed) {
+        if !f.public_only && signs_payload(f.public.signature_kind()) {
+            lines.push("image.py: sign the payload");
+        }
+    }
+    match (a.vector_to_sign, key) {
+        (Some(VectorArg::Payload), _) => lines.push("image.py: export payload"),
+        (Some(VectorArg::Digest), _) => lines.push("image.py: export digest"),
+        (None, Some(k)) if fixed.is_none() => {
+            if signs_payload(k.public_key().signature_kind()) {
+                lines.push("image.py: sign the payload");
+            } else {
+                lines.push("image.py: sign the digest");
+            }
+        }
+        (None, _) => {}
+    }
+    lines
 }
 
 fn write_sig(path: &Path, sig: &[u8]) -> anyhow::Result<()> {

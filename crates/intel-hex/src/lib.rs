@@ -1,8 +1,20 @@
-//! Intel HEX input and output as imgtool does it through the `intelhex`
-//! Python package (`IntelHex.tobinarray`, `write_hex_file`).
+//! Intel HEX input and output exactly as the `intelhex` 2.3 Python package
+//! does it, which both imgtool (`IntelHex.tobinarray`, `write_hex_file`) and
+//! esptool (`merge-bin --format hex`, HEX inputs split at their gaps by
+//! `intel_hex_to_bin`) use: one implementation for `mcuboot-image` and
+//! `esp-image`.
+//!
+//! ```
+//! let text = intel_hex::write(&[(0x1_0000, &[1u8, 2, 3][..]), (0x1_0010, &[4u8][..])]);
+//! assert!(text.starts_with(":020000040001F9\n"));
+//! let runs = intel_hex::read_runs(&text)?;
+//! assert_eq!(runs, vec![(0x1_0000, vec![1, 2, 3]), (0x1_0010, vec![4])]);
+//! let (base, filled) = intel_hex::read(&text)?;
+//! assert_eq!((base, filled.len(), filled[3]), (0x1_0000, 0x11, 0xff));
+//! # Ok::<(), intel_hex::HexError>(())
+//! ```
 
-use std::string::String;
-use std::vec::Vec;
+#![warn(missing_docs, unreachable_pub)]
 
 /// Why an Intel HEX file could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -37,12 +49,8 @@ pub enum HexError {
 /// Largest address span read from a HEX file (larger than any flash slot).
 const MAX_SPAN: usize = 256 << 20;
 
-/// Reads Intel HEX text: returns the lowest address and the bytes from it
-/// to the highest address, gaps filled with 0xff (`tobinarray`).
-///
-/// # Errors
-/// [`HexError`] for malformed records.
-pub fn read(text: &str) -> Result<(u32, Vec<u8>), HexError> {
+/// The data records of `text` as (absolute address, bytes), in file order.
+fn data_records(text: &str) -> Result<Vec<(u64, Vec<u8>)>, HexError> {
     use ihex::Record;
     let mut segments: Vec<(u64, Vec<u8>)> = Vec::new();
     let mut base: u64 = 0;
@@ -61,6 +69,16 @@ pub fn read(text: &str) -> Result<(u32, Vec<u8>), HexError> {
             Record::StartSegmentAddress { .. } | Record::StartLinearAddress(_) => {}
         }
     }
+    Ok(segments)
+}
+
+/// Reads Intel HEX text: returns the lowest address and the bytes from it
+/// to the highest address, gaps filled with 0xff (`tobinarray`).
+///
+/// # Errors
+/// [`HexError`] for malformed records.
+pub fn read(text: &str) -> Result<(u32, Vec<u8>), HexError> {
+    let segments = data_records(text)?;
     let min = segments
         .iter()
         .map(|(a, _)| *a)
@@ -83,12 +101,42 @@ pub fn read(text: &str) -> Result<(u32, Vec<u8>), HexError> {
             start: min32,
             span: max - min,
         })?;
-    let mut out = std::vec![0xffu8; span];
+    let mut out = vec![0xffu8; span];
     for (a, d) in segments {
         let at = (a - min) as usize;
         out[at..at + d.len()].copy_from_slice(&d);
     }
     Ok((min32, out))
+}
+
+/// Reads Intel HEX text as its contiguous runs of data, lowest address
+/// first, as esptool's `intel_hex_to_bin` splits a HEX input (one binary per
+/// run of consecutive addresses; a later record overwrites an earlier one at
+/// the same address, as `IntelHex.loadhex` does).
+///
+/// # Errors
+/// [`HexError`] for malformed records, no data, or data beyond 4 GiB.
+pub fn read_runs(text: &str) -> Result<Vec<(u32, Vec<u8>)>, HexError> {
+    let mut bytes = std::collections::BTreeMap::new();
+    for (addr, data) in data_records(text)? {
+        for (i, b) in data.into_iter().enumerate() {
+            let at = u32::try_from(addr + i as u64).map_err(|_| HexError::BeyondFourGiB)?;
+            bytes.insert(at, b);
+        }
+    }
+    let mut runs: Vec<(u32, Vec<u8>)> = Vec::new();
+    for (addr, b) in bytes {
+        match runs.last_mut() {
+            Some((start, data)) if u64::from(*start) + data.len() as u64 == u64::from(addr) => {
+                data.push(b);
+            }
+            _ => runs.push((addr, vec![b])),
+        }
+    }
+    if runs.is_empty() {
+        return Err(HexError::Empty);
+    }
+    Ok(runs)
 }
 
 /// Writes `segments` (address, bytes) as Intel HEX text exactly as

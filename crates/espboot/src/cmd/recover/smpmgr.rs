@@ -250,7 +250,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                             outln!("No images on device!");
                         }
                         for image in &list.images {
-                            outln!("{}", image_state_repr(image));
+                            outln!("{}", image_state_repr(image).pretty());
                         }
                         if let Some(split) = list.split_status {
                             outln!("splitStatus: {split}");
@@ -295,14 +295,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 outln!("⠋ {d} OK");
                 match &reply {
                     Reply::Ok(echo) => {
-                        outln!(
-                            "{}",
-                            response_repr(
-                                &client,
-                                "EchoWriteResponse",
-                                &format!("r={}", py_str(&echo.r))
-                            )
-                        );
+                        let fields = vec![("r", Repr::leaf(py_str(&echo.r)))];
+                        let repr = response_repr(&client, "EchoWriteResponse", fields);
+                        outln!("{}", repr.pretty());
                     }
                     _ => print_not_ok(&client, "OS", &reply),
                 }
@@ -322,7 +317,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .request(&ResetRequest::default(), Operation::Reset, timeout)
                     .map_err(|e| transport_failure(e, d))?;
                 outln!("⠋ {d} OK");
-                print_not_ok(&client, "OS", &reply);
+                match &reply {
+                    // smpclient's reset reply has no fields, so MCUboot's
+                    // {"rc": 0} reads as an error reply with EOK
+                    Reply::Ok(rc) => print_error_v1(&client, "OS", rc.rc, rc.rsn.as_deref()),
+                    _ => print_not_ok(&client, "OS", &reply),
+                }
             }
         },
         SmpmgrCommand::Upgrade { slot, confirm, .. } => {
@@ -360,7 +360,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Reply::GroupError(e) => e.rc,
             };
             if rc != 0 {
-                print_not_ok(&client, "OS", &reply);
+                print_error_v1(&client, "OS", rc, None);
                 return Ok(ExitCode::FAILURE);
             }
             outln!("Upgrade complete.");
@@ -426,71 +426,151 @@ fn print_not_ok<T>(client: &Client, group: &str, reply: &Reply<T>) {
     }
 }
 
-/// `<Group>ManagementErrorV1(...)` as rich pretty-prints it.
+/// `<Group>ManagementErrorV1(...)` as rich prints it.
 fn print_error_v1(client: &Client, group: &str, rc: i64, rsn: Option<&str>) {
     let rc_repr = match MgmtErr::from_code(rc) {
         Some(e) => format!("<MGMT_ERR.{}: {rc}>", e.name()),
         None => rc.to_string(),
     };
     let rsn = rsn.map_or_else(|| "None".to_owned(), py_str);
+    let fields = vec![("rc", Repr::leaf(rc_repr)), ("rsn", Repr::leaf(rsn))];
     outln!(
         "{}",
-        response_repr(
-            client,
-            &format!("{group}ManagementErrorV1"),
-            &format!("rc={rc_repr},\n    rsn={rsn}")
-        )
+        response_repr(client, &format!("{group}ManagementErrorV1"), fields).pretty()
     );
 }
 
-/// A reply model's repr: header, version, sequence, raw bytes, `fields`.
-fn response_repr(client: &Client, class: &str, fields: &str) -> String {
-    let raw = client.last_reply();
-    let Ok(h) = Header::decode(raw) else {
-        return format!("{class}(\n    smp_data={},\n    {fields}\n)", py_bytes(raw));
-    };
-    let op = match h.kind() {
-        Some(Op::Read) => "<OP.READ: 0>".to_owned(),
-        Some(Op::ReadResponse) => "<OP.READ_RSP: 1>".to_owned(),
-        Some(Op::Write) => "<OP.WRITE: 2>".to_owned(),
-        Some(Op::WriteResponse) => "<OP.WRITE_RSP: 3>".to_owned(),
-        _ => h.op.to_string(),
-    };
-    let ver = if h.version == version::V2 {
-        "<Version.V2: 1>".to_owned()
-    } else {
-        "<Version.V1: 0>".to_owned()
-    };
-    format!(
-        "{class}(\n    header=Header(op={op}, version={ver}, flags=<Flag.UNUSED: {}>, length={}, group_id={}, sequence={}, command_id={}),\n    version={ver},\n    sequence={},\n    smp_data={},\n    {fields}\n)",
-        h.flags,
-        h.len,
-        h.group,
-        h.seq,
-        h.id,
-        h.seq,
-        py_bytes(raw)
-    )
+/// A Python object's repr as rich's pretty printer lays it out: on one line
+/// when it fits the console width, else one attribute per line, indented by
+/// 4, recursively (`rich/pretty.py` `Node.render`).
+enum Repr {
+    Leaf(String),
+    Call(String, Vec<(&'static str, Repr)>),
 }
 
-/// `ImageState(...)` as pydantic's repr prints it.
-fn image_state_repr(image: &ImageState) -> String {
-    let opt_bool = |b: Option<bool>| match b {
-        Some(true) => "True",
-        Some(false) => "False",
-        None => "None",
+impl Repr {
+    fn leaf(text: impl Into<String>) -> Repr {
+        Repr::Leaf(text.into())
+    }
+
+    fn flat(&self) -> String {
+        match self {
+            Repr::Leaf(t) => t.clone(),
+            Repr::Call(class, fields) => {
+                let inner: Vec<String> = fields
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", v.flat()))
+                    .collect();
+                format!("{class}({})", inner.join(", "))
+            }
+        }
+    }
+
+    /// Lines for the console width: `COLUMNS` as rich reads it when the
+    /// output is not a terminal, else 80.
+    fn pretty(&self) -> String {
+        let width = std::env::var("COLUMNS")
+            .ok()
+            .and_then(|c| c.parse::<usize>().ok())
+            .filter(|w| *w > 0)
+            .unwrap_or(80);
+        let mut lines = Vec::new();
+        self.render("", 0, "", width, &mut lines);
+        lines.join("\n")
+    }
+
+    fn render(&self, key: &str, indent: usize, suffix: &str, width: usize, out: &mut Vec<String>) {
+        let ws = " ".repeat(indent);
+        let line = format!("{ws}{key}{}{suffix}", self.flat());
+        match self {
+            Repr::Call(class, fields) if line.chars().count() > width && !fields.is_empty() => {
+                out.push(format!("{ws}{key}{class}("));
+                for (i, (k, v)) in fields.iter().enumerate() {
+                    let sep = if i + 1 < fields.len() { "," } else { "" };
+                    v.render(&format!("{k}="), indent + 4, sep, width, out);
+                }
+                out.push(format!("{ws}){suffix}"));
+            }
+            _ => out.push(line),
+        }
+    }
+}
+
+/// A reply model: header, version, sequence, raw bytes, then `fields`.
+fn response_repr(client: &Client, class: &str, fields: Vec<(&'static str, Repr)>) -> Repr {
+    let raw = client.last_reply();
+    let mut all = Vec::new();
+    if let Ok(h) = Header::decode(raw) {
+        let op = match h.kind() {
+            Some(Op::Read) => "<OP.READ: 0>".to_owned(),
+            Some(Op::ReadResponse) => "<OP.READ_RSP: 1>".to_owned(),
+            Some(Op::Write) => "<OP.WRITE: 2>".to_owned(),
+            Some(Op::WriteResponse) => "<OP.WRITE_RSP: 3>".to_owned(),
+            _ => h.op.to_string(),
+        };
+        let ver = if h.version == version::V2 {
+            "<Version.V2: 1>"
+        } else {
+            "<Version.V1: 0>"
+        };
+        let header = Repr::Call(
+            "Header".into(),
+            vec![
+                ("op", Repr::leaf(op)),
+                ("version", Repr::leaf(ver)),
+                ("flags", Repr::leaf(format!("<Flag.UNUSED: {}>", h.flags))),
+                ("length", Repr::leaf(h.len.to_string())),
+                ("group_id", Repr::leaf(h.group.to_string())),
+                ("sequence", Repr::leaf(h.seq.to_string())),
+                ("command_id", Repr::leaf(h.id.to_string())),
+            ],
+        );
+        all.push(("header", header));
+        all.push(("version", Repr::leaf(ver)));
+        all.push(("sequence", Repr::leaf(h.seq.to_string())));
+    }
+    all.push(("smp_data", Repr::leaf(py_bytes(raw))));
+    all.extend(fields);
+    Repr::Call(class.to_owned(), all)
+}
+
+/// `ImageState(...)` as smpmgr prints it.
+fn image_state_repr(image: &ImageState) -> Repr {
+    let opt_bool = |b: Option<bool>| {
+        Repr::leaf(match b {
+            Some(true) => "True",
+            Some(false) => "False",
+            None => "None",
+        })
     };
-    format!(
-        "ImageState(slot={}, version={}, image={}, hash={}, bootable={}, pending={}, confirmed={}, active={}, permanent={})",
-        image.slot,
-        py_str(&image.version),
-        image.image.map_or_else(|| "None".to_owned(), |i| i.to_string()),
-        image.hash.as_deref().map_or_else(|| "None".to_owned(), py_bytes),
-        opt_bool(image.bootable),
-        opt_bool(image.pending),
-        opt_bool(image.confirmed),
-        opt_bool(image.active),
-        opt_bool(image.permanent),
+    Repr::Call(
+        "ImageState".into(),
+        vec![
+            ("slot", Repr::leaf(image.slot.to_string())),
+            ("version", Repr::leaf(py_str(&image.version))),
+            (
+                "image",
+                Repr::leaf(
+                    image
+                        .image
+                        .map_or_else(|| "None".to_owned(), |i| i.to_string()),
+                ),
+            ),
+            (
+                "hash",
+                Repr::leaf(
+                    image
+                        .hash
+                        .as_deref()
+                        .map_or_else(|| "None".to_owned(), py_bytes),
+                ),
+            ),
+            ("bootable", opt_bool(image.bootable)),
+            ("pending", opt_bool(image.pending)),
+            ("confirmed", opt_bool(image.confirmed)),
+            ("active", opt_bool(image.active)),
+            ("permanent", opt_bool(image.permanent)),
+        ],
     )
 }
 

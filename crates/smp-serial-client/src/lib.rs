@@ -45,6 +45,10 @@ use sha2::{Digest, Sha256};
 /// (`nmserial.NewXportCfg`: 128); the ESP port's documentation uses 256.
 pub const MCUMGR_DEFAULT_MTU: usize = 128;
 
+/// The `mtu` of the Espressif port's documented connection string
+/// (`dev=<PORT>,baud=115200,mtu=256`, serial.md §6.6).
+pub const ESP_PORT_MTU: usize = 256;
+
 /// `OMP_MSG_OVERHEAD` (`nmxact/omp/omp.go`): what mcumgr keeps free of
 /// `mtu * 3 / 4` for a message (`serial_sesn.go` `MtuOut`).
 const MCUMGR_MSG_OVERHEAD: usize = 13;
@@ -154,10 +158,10 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             baud: 115_200,
-            framing: Framing {
+            framing: Framing::mcumgr(ESP_PORT_MTU).unwrap_or(Framing {
                 line_chars: LineChars::MCUBOOT,
-                max_message: 256 * 3 / 4 - MCUMGR_MSG_OVERHEAD,
-            },
+                max_message: ESP_PORT_MTU * 3 / 4 - MCUMGR_MSG_OVERHEAD,
+            }),
             timeout: Duration::from_secs(3),
             first_upload_timeout: Duration::from_secs(40),
             tries: 3,
@@ -191,6 +195,8 @@ pub enum Operation {
     Reset,
     /// Echo.
     Echo,
+    /// Image state write (test or confirm).
+    ImageStateWrite,
     /// Another request.
     Request,
 }
@@ -202,6 +208,7 @@ impl fmt::Display for Operation {
             Operation::Upload => "image upload",
             Operation::Reset => "reset",
             Operation::Echo => "echo",
+            Operation::ImageStateWrite => "image state write",
             Operation::Request => "request",
         })
     }
@@ -279,9 +286,12 @@ pub enum Error {
         /// What the device did.
         what: UploadFault,
     },
-    /// A request that cannot be framed with this configuration.
-    #[error("cannot frame the request: {0}")]
+    /// A line width that cannot carry base64.
+    #[error("cannot frame requests: {0}")]
     Framing(FrameError),
+    /// A request that cannot be encoded or framed.
+    #[error("cannot encode the request: {0}")]
+    Encode(RequestError),
     /// The MTU leaves no room for a message.
     #[error("mtu {mtu} is too small to carry an SMP message")]
     MtuTooSmall {
@@ -407,15 +417,7 @@ impl Client {
             let seq = self.next_seq();
             let lines = request
                 .frame(seq, self.config.version, self.config.framing.line_chars)
-                .map_err(|e| match e {
-                    RequestError::Frame(f) => Error::Framing(f),
-                    RequestError::Codec(source) => Error::Malformed {
-                        port: self.port_name.clone(),
-                        operation,
-                        source,
-                    },
-                    _ => Error::Framing(FrameError::MessageTooLong { len: 0 }),
-                })?;
+                .map_err(Error::Encode)?;
             self.decoder.clear();
             self.port
                 .write_all(&lines)
@@ -667,6 +669,10 @@ mod tests {
         assert_eq!(f.line_chars().get(), 124);
         assert_eq!(f.max_message(), 83);
         assert!(Framing::mcumgr(16).is_err());
+        assert_eq!(
+            Config::default().framing,
+            Framing::mcumgr(256).unwrap_or_else(|e| panic!("{e}"))
+        );
     }
 
     #[test]

@@ -20,7 +20,6 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::Parser;
@@ -322,7 +321,7 @@ fn connection(cli: &Cli) -> anyhow::Result<(String, Config)> {
         timeout,
         // mcumgr gives every request, the first upload chunk included, the
         // same timeout
-        first_upload_timeout: timeout.max(Duration::from_secs(10)),
+        first_upload_timeout: timeout,
         tries: cli.tries.max(1),
         version: version::V1,
     };

@@ -274,12 +274,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                             hash,
                             confirm: Some(confirm),
                         },
-                        Operation::Request,
+                        Operation::ImageStateWrite,
                         timeout,
                     )
                     .map_err(|e| transport_failure(e, d))?;
                 outln!("⠋ {d} OK");
                 print_not_ok(&client, "Image", &reply);
+                explain_not_supported(&port, Operation::ImageStateWrite, &reply);
             }
             ImageCommand::Upload { slot, .. } => {
                 let (file, data, _) = upload.unwrap_or_default();
@@ -301,15 +302,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     }
                     _ => print_not_ok(&client, "OS", &reply),
                 }
-                if matches!(&reply, Reply::Rc(rc) if rc.rc == i64::from(MgmtErr::NotSup.code())) {
-                    eprintln!(
-                        "{}",
-                        smp_serial_client::Error::NotSupported {
-                            port: port.clone(),
-                            operation: Operation::Echo
-                        }
-                    );
-                }
+                explain_not_supported(&port, Operation::Echo, &reply);
             }
             OsCommand::Reset => {
                 let d = "Waiting for response to ResetWrite...";
@@ -340,13 +333,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                             hash,
                             confirm: Some(confirm),
                         },
-                        Operation::Request,
+                        Operation::ImageStateWrite,
                         timeout,
                     )
                     .map_err(|e| transport_failure(e, d))?;
                 outln!("⠋ {d} OK");
                 if !matches!(reply, Reply::Ok(_)) {
                     print_not_ok(&client, "Image", &reply);
+                    explain_not_supported(&port, Operation::ImageStateWrite, &reply);
                     return Ok(ExitCode::FAILURE);
                 }
             }
@@ -415,6 +409,20 @@ fn image_hash(data: &[u8]) -> Option<Vec<u8>> {
             )
         })
         .map(|(_, d)| d.to_vec())
+}
+
+/// After smpmgr's lines for an ENOTSUP reply, one line on stderr saying
+/// what it means on the Espressif port.
+fn explain_not_supported<T>(port: &str, operation: Operation, reply: &Reply<T>) {
+    if matches!(reply, Reply::Rc(rc) if rc.rc == i64::from(MgmtErr::NotSup.code())) {
+        eprintln!(
+            "{}",
+            smp_serial_client::Error::NotSupported {
+                port: port.to_owned(),
+                operation,
+            }
+        );
+    }
 }
 
 /// Prints a reply that is not the command's success the way smpmgr does.

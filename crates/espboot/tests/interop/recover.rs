@@ -324,11 +324,13 @@ fn smpmgr_link_prints_what_smpmgr_prints() {
         all.extend(args.iter().map(|s| s.to_string()));
         tool("smpmgr", &all)
     };
-    // the reply models smpmgr prints (rich's lines, spinners finished)
+    // the reply models smpmgr prints; smpclient's log lines (WARNING and
+    // their continuations) and rich's spinner lines (how many frames a
+    // spinner shows depends on the machine's load) aside
     let printed = |s: &str| -> Vec<String> {
-        // smpclient's log lines (WARNING and their continuations) aside
         s.lines()
             .filter(|l| !l.contains("WARNING") && !l.starts_with(&" ".repeat(10)))
+            .filter(|l| !l.starts_with(|c: char| ('\u{2800}'..='\u{28ff}').contains(&c)))
             .map(|l| l.trim_end().to_owned())
             .collect::<Vec<_>>()
     };

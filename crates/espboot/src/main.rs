@@ -53,11 +53,15 @@ enum Command {
     Sim(cmd::sim::Args),
     /// esptool's jobs on a serial port (first increment: chip-id).
     Flash(cmd::flash::Args),
+    /// MCUboot serial recovery on a port (mcumgr / smpmgr): list, upload,
+    /// reset, echo.
+    Recover(cmd::recover::Args),
     /// Show the whole chain on a fresh virtual device: keys, eFuse
     /// provisioning, signed bootloader and app, upgrades, revert,
     /// downgrade and tamper refusal, power-cut recovery.
     Demo(cmd::demo::Args),
-    /// Create `imgtool`, `espsecure` and `espefuse` links to this binary in DIR.
+    /// Create `imgtool`, `espsecure`, `espefuse`, `mcumgr` and `smpmgr` links
+    /// to this binary in DIR.
     InstallLinks(cmd::links::Args),
 }
 
@@ -84,6 +88,7 @@ pub(crate) fn run_espboot(argv: Vec<OsString>) -> ExitCode {
         Command::Efuse(args) => cmd::efuse::run(args),
         Command::Sim(args) => cmd::sim::run(args),
         Command::Flash(args) => cmd::flash::run(args),
+        Command::Recover(args) => cmd::recover::run(args),
         Command::Demo(args) => cmd::demo::run(args),
         Command::InstallLinks(args) => cmd::links::run(args),
     };

@@ -1,4 +1,5 @@
-//! Multi-call support: `imgtool`, `espsecure` and `espefuse` personalities.
+//! Multi-call support: `imgtool`, `espsecure`, `espefuse`, `mcumgr` and
+//! `smpmgr` personalities.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -15,14 +16,20 @@ pub enum Personality {
     Espsecure,
     /// espefuse 5.6.0 (`espboot efuse`).
     Espefuse,
+    /// Go mcumgr's serial commands (`espboot recover`).
+    Mcumgr,
+    /// smpmgr 0.19.1's serial commands (`espboot recover`).
+    Smpmgr,
 }
 
 impl Personality {
     /// Every personality, in the order `install-links` creates them.
-    pub const ALL: [Personality; 3] = [
+    pub const ALL: [Personality; 5] = [
         Personality::Imgtool,
         Personality::Espsecure,
         Personality::Espefuse,
+        Personality::Mcumgr,
+        Personality::Smpmgr,
     ];
 
     /// The tool's own name, which is also the link's name.
@@ -31,6 +38,8 @@ impl Personality {
             Personality::Imgtool => "imgtool",
             Personality::Espsecure => "espsecure",
             Personality::Espefuse => "espefuse",
+            Personality::Mcumgr => "mcumgr",
+            Personality::Smpmgr => "smpmgr",
         }
     }
 
@@ -51,6 +60,8 @@ impl Personality {
             Personality::Imgtool => super::image::personality(argv),
             Personality::Espsecure => super::secure::personality(argv),
             Personality::Espefuse => super::efuse::personality(argv),
+            Personality::Mcumgr => super::recover::mcumgr::personality(argv),
+            Personality::Smpmgr => super::recover::smpmgr::personality(argv),
         }
     }
 }

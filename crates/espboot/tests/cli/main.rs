@@ -11,6 +11,7 @@ mod demo;
 mod efuse;
 mod multicall;
 mod readme;
+mod recover;
 mod secure;
 mod serve;
 mod sim;

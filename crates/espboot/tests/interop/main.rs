@@ -16,6 +16,7 @@ mod esptool_host;
 mod image;
 mod image_encryption;
 mod imgtool_personality;
+mod recover;
 mod secure_flash_encryption;
 mod secure_sbv2;
 mod serial_client;

@@ -106,3 +106,4 @@ pub fn assert_one_line_error(out: &Output, needle: &str) {
 pub mod secure;
 pub mod serve;
 pub mod sim;
+pub mod smp_fake;

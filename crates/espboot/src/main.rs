@@ -53,6 +53,9 @@ enum Command {
     Sim(cmd::sim::Args),
     /// esptool's jobs on a serial port (first increment: chip-id).
     Flash(cmd::flash::Args),
+    /// Production provisioning: seed 003's flash encryption and Secure
+    /// Boot V2 workflows as a checked, resumable, recorded plan.
+    Provision(cmd::provision::Args),
     /// Show the whole chain on a fresh virtual device: keys, eFuse
     /// provisioning, signed bootloader and app, upgrades, revert,
     /// downgrade and tamper refusal, power-cut recovery.
@@ -84,6 +87,7 @@ pub(crate) fn run_espboot(argv: Vec<OsString>) -> ExitCode {
         Command::Efuse(args) => cmd::efuse::run(args),
         Command::Sim(args) => cmd::sim::run(args),
         Command::Flash(args) => cmd::flash::run(args),
+        Command::Provision(args) => cmd::provision::run(args),
         Command::Demo(args) => cmd::demo::run(args),
         Command::InstallLinks(args) => cmd::links::run(args),
     };

@@ -7,6 +7,7 @@ pub mod flash;
 pub mod image;
 pub mod key_file;
 pub mod links;
+pub mod provision;
 pub mod secure;
 pub mod sim;
 

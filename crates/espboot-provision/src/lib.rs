@@ -37,5 +37,6 @@
 
 #![warn(missing_docs)]
 
+pub mod check;
 pub mod plan;
 pub mod steps;

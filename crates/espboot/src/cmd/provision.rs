@@ -25,6 +25,16 @@ enum ProvisionCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Check the plan and its files before anything is burned (file-only):
+    /// step order, key blocks and lengths, app signing and load segments,
+    /// the bootloader's chip, download mode before the last write.
+    Check {
+        /// The plan file (TOML).
+        file: PathBuf,
+        /// Findings as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Runs `espboot provision`.
@@ -60,6 +70,25 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 }
             }
             Ok(ExitCode::SUCCESS)
+        }
+        ProvisionCommand::Check { file, json } => {
+            let plan = Plan::load(&file)?;
+            let findings = espboot_provision::check::check(&plan);
+            if json {
+                outln!("{}", serde_json::to_string_pretty(&findings)?);
+            } else if findings.is_empty() {
+                outln!("{}: no problems found", file.display());
+            }
+            if !json {
+                for finding in &findings {
+                    eprintln!("error: {}", finding.message);
+                }
+            }
+            Ok(if findings.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
     }
 }

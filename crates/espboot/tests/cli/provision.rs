@@ -203,3 +203,240 @@ fn provision_plan_refuses_unknown_keys_naming_the_key_and_line() {
         "flash_encryption.final.efuses.JTAG_DISABLE: not one of seed 003",
     );
 }
+
+/// Files for the check tests: bootloaders, apps signed by the pinned
+/// imgtool in several ways, a Secure Boot key.
+struct Fixtures {
+    dir: tempfile::TempDir,
+}
+
+impl Fixtures {
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// `None` when interop is deliberately skipped (imgtool signs the apps).
+    fn new() -> Option<Fixtures> {
+        let dir = tempfile::tempdir().unwrap();
+        let f = Fixtures { dir };
+        for target in ["esp32c3", "esp32s3"] {
+            run_ok(
+                espboot()
+                    .args(["sim", "build-bootloader", "--target", target, "-o"])
+                    .arg(f.path(&format!("bl-{target}.bin"))),
+            );
+        }
+        run_ok(
+            espboot()
+                .args(["image", "keygen", "-t", "ecdsa-p256", "-k"])
+                .arg(f.path("app-key.pem")),
+        );
+        run_ok(
+            espboot()
+                .args([
+                    "secure",
+                    "generate-signing-key",
+                    "--version",
+                    "2",
+                    "--scheme",
+                    "ecdsa256",
+                ])
+                .arg(f.path("sb0.pem")),
+        );
+        std::fs::write(f.path("fe16.bin"), [0x5a; 16]).unwrap();
+        // a payload whose IRAM segment lands on the bootloader's iram_loader_seg
+        let map = esp_image::Chip::Esp32c3.memory_map(false);
+        let loader = map
+            .bootloader_regions
+            .iter()
+            .find_map(|r| r.iram.clone())
+            .unwrap();
+        let payloads: [(&str, &str, Vec<String>); 3] = [
+            ("app.bin", "0x10000", vec![]),
+            ("big.bin", "0xF8000", vec![]),
+            (
+                "overlap.bin",
+                "0x10000",
+                vec![
+                    "--iram-addr".into(),
+                    format!("{:#x}", loader.start + 0x100),
+                    "--unchecked".into(),
+                ],
+            ),
+        ];
+        for (name, size, extra) in payloads {
+            run_ok(
+                espboot()
+                    .args([
+                        "sim",
+                        "build-app",
+                        "--target",
+                        "esp32c3",
+                        "--version",
+                        "1.0.0",
+                    ])
+                    .args(["--size", size, "-o"])
+                    .arg(f.path(name))
+                    .args(extra),
+            );
+        }
+        let signed: [(&str, &str, &[&str]); 4] = [
+            (
+                "app.bin",
+                "good.bin",
+                &["--align", "32", "-M", "512", "--pad"],
+            ),
+            ("app.bin", "align4.bin", &["--align", "4", "--pad"]),
+            // imgtool's default -M 128 lets it through; the port's 512 does not fit
+            ("big.bin", "big-signed.bin", &["--align", "32"]),
+            (
+                "overlap.bin",
+                "overlap-signed.bin",
+                &["--align", "32", "-M", "512"],
+            ),
+        ];
+        for (input, output, extra) in signed {
+            let Some(mut imgtool) = crate::support::reference_tool("imgtool") else {
+                return None;
+            };
+            run_ok(
+                imgtool
+                    .args(["sign", "-k"])
+                    .arg(f.path("app-key.pem"))
+                    .args(["-H", "32", "--pad-header", "-S", "0x100000", "-v", "1.0.0"])
+                    .args(extra)
+                    .arg(f.path(input))
+                    .arg(f.path(output)),
+            );
+        }
+        Some(f)
+    }
+}
+
+/// A correct ESP32-C3 plan (both workflows, bootloader and app) with
+/// `replace` applied to its text.
+fn c3_plan(replace: &[(&str, &str)]) -> String {
+    let mut text = r#"
+chip = "esp32c3"
+stages = ["flash_encryption", "secure_boot"]
+[flash_encryption]
+mode = "release"
+key_bits = 256
+[flash_encryption.final]
+efuses = { DIS_DOWNLOAD_ICACHE = true, DIS_PAD_JTAG = true, DIS_USB_JTAG = true, DIS_DOWNLOAD_MANUAL_ENCRYPT = true }
+write_protect = true
+download_mode = "keep"
+[secure_boot]
+scheme = "ecdsa256"
+keys = ["sb0.pem"]
+revoke_unused = true
+[secure_boot.final]
+efuses = { SECURE_BOOT_AGGRESSIVE_REVOKE = true }
+write_protect_rd_dis = true
+download_mode = "secure"
+[[firmware]]
+kind = "bootloader"
+file = "bl-esp32c3.bin"
+address = 0x0
+[[firmware]]
+kind = "app"
+file = "good.bin"
+address = 0x10000
+slot_size = 0x100000
+"#
+    .to_owned();
+    for (from, to) in replace {
+        assert!(text.contains(from), "{from}");
+        text = text.replacen(from, to, 1);
+    }
+    text
+}
+
+#[test]
+fn provision_check_reports_each_mistake_with_its_fix_and_passes_a_correct_plan() {
+    let Some(f) = Fixtures::new() else { return };
+    let dir = f.dir.path();
+    let good = write_plan(dir, &c3_plan(&[]));
+    let out = run_ok(espboot().args(["provision", "check"]).arg(&good));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no problems found"));
+
+    let cases: &[(&str, &[(&str, &str)], &str)] = &[
+        (
+            "stage_order",
+            &[
+                (
+                    "[\"flash_encryption\", \"secure_boot\"]",
+                    "[\"secure_boot\", \"flash_encryption\"]",
+                ),
+                ("download_mode = \"secure\"", "download_mode = \"keep\""),
+            ],
+            "before the flash-encryption key",
+        ),
+        (
+            "key_block_reused",
+            &[
+                ("key_bits = 256", "key_bits = 256\nblock = \"BLOCK_KEY1\""),
+                ("revoke_unused", "blocks = [\"BLOCK_KEY1\"]\nrevoke_unused"),
+            ],
+            "BLOCK_KEY1 is used twice",
+        ),
+        (
+            "purpose_missing",
+            &[("key_bits = 256", "key_bits = 512")],
+            "no XTS_AES_256_KEY_1 key purpose",
+        ),
+        (
+            "key_length",
+            &[("key_bits = 256", "key_bits = 384")],
+            "no 384-bit flash-encryption key; fix: flash_encryption.key_bits = 256",
+        ),
+        (
+            "key_length",
+            &[("key_bits = 256", "key_bits = 256\nkey_file = \"fe16.bin\"")],
+            "16 bytes, a 256-bit key has 32",
+        ),
+        (
+            "block_unusable",
+            &[("key_bits = 256", "key_bits = 256\nblock = \"BLOCK_KEY5\"")],
+            "BLOCK_KEY5 (BLOCK9) cannot hold XTS_AES_128_KEY",
+        ),
+        ("app_alignment", &[("good.bin", "align4.bin")], "--align 32"),
+        ("app_too_large", &[("good.bin", "big-signed.bin")], "-M 512"),
+        (
+            "app_load_segments",
+            &[("good.bin", "overlap-signed.bin")],
+            "iram_loader_seg",
+        ),
+        (
+            "bootloader_chip",
+            &[("bl-esp32c3.bin", "bl-esp32s3.bin")],
+            "built for esp32s3",
+        ),
+        (
+            "download_mode_order",
+            &[("download_mode = \"keep\"", "download_mode = \"disabled\"")],
+            "DIS_DOWNLOAD_MODE disables download mode before secure_boot step 3",
+        ),
+        (
+            "download_mode_order",
+            &[("download_mode = \"keep\"", "download_mode = \"secure\"")],
+            "stops espefuse",
+        ),
+    ];
+    for (kind, replace, needle) in cases {
+        let plan = write_plan(dir, &c3_plan(replace));
+        let out = run_fail(espboot().args(["provision", "check", "--json"]).arg(&plan));
+        let findings: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let kinds: Vec<&str> = findings
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["kind"].as_str().unwrap())
+            .collect();
+        assert_eq!(kinds, [*kind], "{replace:?}: {findings}");
+        let out = run_fail(espboot().args(["provision", "check"]).arg(&plan));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(needle), "{kind}: {stderr}");
+        assert!(stderr.contains("fix:"), "{kind}: {stderr}");
+    }
+}

@@ -38,5 +38,8 @@
 #![warn(missing_docs)]
 
 pub mod check;
+pub mod device;
 pub mod plan;
+pub mod record;
+pub mod run;
 pub mod steps;

@@ -46,6 +46,11 @@ pub enum Action {
         purpose: Option<KeyPurpose>,
         /// Which bytes of the key.
         part: KeyPart,
+        /// Leave the block writeable (`--no-write-protect`): the ESP32-C2's
+        /// BLOCK_KEY0 still takes the Secure Boot digest in its high half,
+        /// whose burn write-protects the block (the seed burns both in one
+        /// espefuse command).
+        no_write_protect: bool,
     },
     /// A field set to a value (FE 4, 6A, 6C; SB 4, 7A, 7B-ii, 7C).
     BurnEfuse {
@@ -146,15 +151,21 @@ impl Step {
                 block,
                 purpose,
                 part,
+                no_write_protect,
             } => {
+                let efuse = if *no_write_protect {
+                    format!("{efuse} burn-key --no-write-protect")
+                } else {
+                    format!("{efuse} burn-key")
+                };
                 let file = match part {
                     KeyPart::Whole => FE_KEY_FILE.to_owned(),
                     KeyPart::FirstHalf => format!("{FE_KEY_FILE}.aa"),
                     KeyPart::SecondHalf => format!("{FE_KEY_FILE}.ab"),
                 };
                 match purpose {
-                    Some(p) => format!("{efuse} burn-key {block} {file} {p}"),
-                    None => format!("{efuse} burn-key {block} {file}"),
+                    Some(p) => format!("{efuse} {block} {file} {p}"),
+                    None => format!("{efuse} {block} {file}"),
                 }
             }
             Action::BurnEfuse { field, value } => {
@@ -202,10 +213,12 @@ impl Step {
                 block,
                 purpose,
                 part,
+                no_write_protect,
             } => serde_json::json!({
                 "block": block.name(),
                 "purpose": purpose.map(|p| p.to_string()),
                 "part": format!("{part:?}"),
+                "no_write_protect": no_write_protect,
             }),
             Action::BurnEfuse { field, value } => {
                 serde_json::json!({ "field": field.name(), "value": value })
@@ -354,6 +367,7 @@ pub fn steps(plan: &Plan) -> Result<Vec<Step>, LayoutError> {
                             block: first,
                             purpose: Some(KeyPurpose::XtsAes256Key1),
                             part: KeyPart::FirstHalf,
+                            no_write_protect: false,
                         },
                     );
                     push(
@@ -362,6 +376,7 @@ pub fn steps(plan: &Plan) -> Result<Vec<Step>, LayoutError> {
                             block: second,
                             purpose: Some(KeyPurpose::XtsAes256Key2),
                             part: KeyPart::SecondHalf,
+                            no_write_protect: false,
                         },
                     );
                 } else {
@@ -381,6 +396,7 @@ pub fn steps(plan: &Plan) -> Result<Vec<Step>, LayoutError> {
                             block,
                             purpose: slot.purpose,
                             part: KeyPart::Whole,
+                            no_write_protect: chip == Chip::Esp32c2 && plan.secure_boot.is_some(),
                         },
                     );
                 }

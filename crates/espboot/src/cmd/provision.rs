@@ -4,7 +4,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use espboot_provision::device::VirtualDevice;
 use espboot_provision::plan::Plan;
+use espboot_provision::record::SqliteStore;
+use espboot_provision::run::{self as executor, RunOptions};
 use espboot_provision::steps;
 
 /// Arguments of `espboot provision`.
@@ -34,6 +37,26 @@ enum ProvisionCommand {
         /// Findings as JSON on stdout.
         #[arg(long)]
         json: bool,
+    },
+    /// Run the plan on a device: checks first, then each step that the
+    /// device does not already show done, verified and recorded. Run it
+    /// again after an interruption to resume.
+    Run {
+        /// The plan file (TOML).
+        file: PathBuf,
+        /// A virtual device directory (`espboot sim new`).
+        #[arg(long)]
+        device: PathBuf,
+        /// The record database (SQLite).
+        #[arg(long, default_value = "provision.db")]
+        record: PathBuf,
+        /// The result as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Fault injection: stop after this many device actions, before
+        /// recording the last (what a killed run leaves).
+        #[arg(long, hide = true)]
+        stop_after: Option<usize>,
     },
 }
 
@@ -89,6 +112,38 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             } else {
                 ExitCode::FAILURE
             })
+        }
+        ProvisionCommand::Run {
+            file,
+            device,
+            record,
+            json,
+            stop_after,
+        } => {
+            let plan = Plan::load(&file)?;
+            let mut store = SqliteStore::open(&record)?;
+            let mut dev = VirtualDevice::new(&device);
+            let report = executor::run(&plan, &mut dev, &mut store, RunOptions { stop_after })?;
+            if json {
+                let doc = serde_json::json!({
+                    "run_id": report.run_id,
+                    "mac": report.mac,
+                    "done": report.done,
+                    "already_done": report.already_done,
+                    "outcome": "complete",
+                });
+                outln!("{doc}");
+            } else {
+                outln!(
+                    "{}: {} ({}): complete, {} step(s) done, {} found already done",
+                    device.display(),
+                    plan.chip.name(),
+                    report.mac,
+                    report.done,
+                    report.already_done
+                );
+            }
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

@@ -440,3 +440,100 @@ fn provision_check_reports_each_mistake_with_its_fix_and_passes_a_correct_plan()
         assert!(stderr.contains("fix:"), "{kind}: {stderr}");
     }
 }
+
+/// Every file of a device directory but its lock.
+fn device_files(path: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<_> = std::fs::read_dir(path)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_name() != ".device.lock")
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn provision_run_resumes_after_an_interruption_and_espefuse_reads_the_final_state() {
+    let Some(f) = Fixtures::new() else { return };
+    let dir = f.dir.path();
+    std::fs::write(f.path("fe.bin"), [0x3c; 32]).unwrap();
+    let plan = write_plan(
+        dir,
+        &c3_plan(&[("key_bits = 256", "key_bits = 256\nkey_file = \"fe.bin\"")]),
+    );
+    let db = f.path("provision.db");
+    let new_device = |name: &str| {
+        let dev = f.path(name);
+        run_ok(
+            espboot()
+                .args(["sim", "new", "--target", "esp32c3"])
+                .arg(&dev),
+        );
+        dev
+    };
+    let provision = |dev: &Path| {
+        let mut c = espboot();
+        c.args(["provision", "run"])
+            .arg(&plan)
+            .arg("--device")
+            .arg(dev)
+            .arg("--record")
+            .arg(&db)
+            .arg("--json");
+        c
+    };
+    let reference = new_device("reference");
+    let out = run_ok(&mut provision(&reference));
+    let full: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let actions = full["done"].as_u64().unwrap();
+
+    let dev = new_device("dev");
+    let out = run_fail(provision(&dev).args(["--stop-after", "7"]));
+    assert_one_line_error(&out, "interrupted after 7 device action(s)");
+    let out = run_ok(&mut provision(&dev));
+    let resumed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(resumed["already_done"], 7);
+    assert_eq!(resumed["done"].as_u64().unwrap(), actions - 7);
+    assert_eq!(device_files(&dev), device_files(&reference));
+
+    // the pinned espefuse reads the seed's final state from the device's eFuses
+    let mut espefuse = reference_tool!("espefuse");
+    let out = run_ok(
+        espefuse
+            .args(["--chip", "esp32c3", "--virt", "--path-efuse-file"])
+            .arg(dev.join("efuse.bin"))
+            .arg("summary"),
+    );
+    let summary = String::from_utf8_lossy(&out.stdout);
+    let line = |name: &str| {
+        summary
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("{name} missing:\n{summary}"))
+            .to_owned()
+    };
+    assert!(line("SPI_BOOT_CRYPT_CNT").contains("= Enable"), "{summary}");
+    assert!(line("SECURE_BOOT_EN").contains("= True"), "{summary}");
+    assert!(
+        line("ENABLE_SECURITY_DOWNLOAD").contains("= True"),
+        "{summary}"
+    );
+    assert!(
+        line("KEY_PURPOSE_0").contains("= XTS_AES_128_KEY"),
+        "{summary}"
+    );
+    assert!(
+        line("KEY_PURPOSE_1").contains("= SECURE_BOOT_DIGEST0"),
+        "{summary}"
+    );
+    assert!(
+        line("SECURE_BOOT_KEY_REVOKE2").contains("= True"),
+        "{summary}"
+    );
+}

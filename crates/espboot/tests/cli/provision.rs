@@ -1,5 +1,6 @@
 //! `espboot provision`: plans laid out in seed 003's order, pre-flight
 //! checks, resumable runs on virtual devices.
+#![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
 
@@ -296,9 +297,7 @@ impl Fixtures {
             ),
         ];
         for (input, output, extra) in signed {
-            let Some(mut imgtool) = crate::support::reference_tool("imgtool") else {
-                return None;
-            };
+            let mut imgtool = crate::support::reference_tool("imgtool")?;
             run_ok(
                 imgtool
                     .args(["sign", "-k"])
@@ -352,6 +351,9 @@ slot_size = 0x100000
     text
 }
 
+/// A check's name, the plan edits that trigger it, and text its message holds.
+type CheckCase<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+
 #[test]
 fn provision_check_reports_each_mistake_with_its_fix_and_passes_a_correct_plan() {
     let Some(f) = Fixtures::new() else { return };
@@ -360,7 +362,7 @@ fn provision_check_reports_each_mistake_with_its_fix_and_passes_a_correct_plan()
     let out = run_ok(espboot().args(["provision", "check"]).arg(&good));
     assert!(String::from_utf8_lossy(&out.stdout).contains("no problems found"));
 
-    let cases: &[(&str, &[(&str, &str)], &str)] = &[
+    let cases: &[CheckCase] = &[
         (
             "stage_order",
             &[

@@ -50,13 +50,8 @@ pub enum DeviceError {
 pub trait Device {
     /// The chip's eFuses as read now.
     fn efuses(&mut self) -> Result<Efuses, DeviceError>;
-    /// `burn-key` (`digests`: `burn-key` of SBv2 digests).
-    fn burn_keys(
-        &mut self,
-        groups: &[KeyGroup],
-        digests: bool,
-        opts: KeyOptions,
-    ) -> Result<(), DeviceError>;
+    /// `burn-key` of `keys` and SBv2 `digests`, in one burn.
+    fn burn_keys(&mut self, keys: &[KeyGroup], digests: &[KeyGroup]) -> Result<(), DeviceError>;
     /// `burn-efuse FIELD VALUE`.
     fn burn_field(&mut self, field: Field, value: u64) -> Result<(), DeviceError>;
     /// `write-protect-efuse FIELD`.
@@ -143,17 +138,13 @@ impl Device for VirtualDevice {
             .ok_or_else(|| DeviceError::NoEfuses(self.path.clone()))
     }
 
-    fn burn_keys(
-        &mut self,
-        groups: &[KeyGroup],
-        digests: bool,
-        opts: KeyOptions,
-    ) -> Result<(), DeviceError> {
+    fn burn_keys(&mut self, keys: &[KeyGroup], digests: &[KeyGroup]) -> Result<(), DeviceError> {
         self.with_efuses(|efuses| {
-            if digests {
-                efuses.stage_key_digests(groups, opts)?;
-            } else {
-                efuses.stage_keys(groups, opts)?;
+            if !keys.is_empty() {
+                efuses.stage_keys(keys, KeyOptions::default())?;
+            }
+            if !digests.is_empty() {
+                efuses.stage_key_digests(digests, KeyOptions::default())?;
             }
             efuses.commit()?;
             Ok(())

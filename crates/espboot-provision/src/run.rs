@@ -5,7 +5,7 @@
 //! journal, decides what is left, so nothing is burned twice and the device
 //! ends as an uninterrupted run leaves it.
 
-use esp_efuse::{policy, ChipEfuses, EfuseError, Efuses, KeyGroup, KeyOptions};
+use esp_efuse::{policy, Chip, ChipEfuses, EfuseError, Efuses, KeyGroup};
 use zeroize::Zeroizing;
 
 use crate::check::{check, Finding};
@@ -155,7 +155,12 @@ pub fn run(
     };
     let mut actions = 0usize;
     let mut fe_key: Option<Zeroizing<Vec<u8>>> = None;
-    let mut digests: Vec<[u8; 32]> = Vec::new();
+    // every digest up front: the ESP32-C2 burns digest 0 with the key at FE 3
+    let digests: Vec<[u8; 32]> = plan
+        .sb_keys
+        .iter()
+        .map(key_digest)
+        .collect::<Result<_, _>>()?;
     let mut first_half_found = false;
 
     for (i, step) in steps.iter().enumerate() {
@@ -171,7 +176,7 @@ pub fn run(
                     fe_key = Some(flash_key(plan, *bits)?);
                 }
                 Action::DeleteFlashKey => fe_key = None,
-                Action::DigestKey { key, .. } => digests.push(key_digest(key)?),
+                Action::DigestKey { .. } => {} // computed before the first step
                 _ => {}
             }
             journal(store, StepResult::Host)?;
@@ -284,6 +289,43 @@ fn key_digest(key: &KeySource) -> Result<[u8; 32], RunError> {
     }
 }
 
+/// The chip of a device.
+fn efuses_chip(device: &mut dyn Device) -> Result<Chip, RunError> {
+    device
+        .efuses()
+        .map(|e| e.chip())
+        .map_err(|source| RunError::Device {
+            index: 0,
+            kind: "read eFuses",
+            source: Box::new(source),
+        })
+}
+
+/// Digest 0 in its fixed slot (the ESP32-C2's BLOCK_KEY0 high half).
+fn digest_group(
+    chip: Chip,
+    digests: &[[u8; 32]],
+    index: usize,
+    kind: &'static str,
+) -> Result<KeyGroup, RunError> {
+    let unreachable = RunError::Unreachable {
+        index,
+        kind,
+        reason: "no digest computed for Secure Boot key 0",
+    };
+    let slot = policy::secure_boot_digest(chip, 0).ok_or(RunError::Unreachable {
+        index,
+        kind,
+        reason: "the chip has no Secure Boot digest slot",
+    })?;
+    let digest = digests.first().ok_or(unreachable)?;
+    Ok(KeyGroup {
+        block: slot.block.unwrap_or(esp_efuse::KeyBlock::BlockKey0),
+        purpose: slot.purpose,
+        data: zeroize::Zeroizing::new(digest.to_vec()),
+    })
+}
+
 /// The block number of a key block on this chip.
 fn block_number(efuses: &Efuses, block: esp_efuse::KeyBlock) -> Option<usize> {
     efuses
@@ -317,6 +359,23 @@ fn is_done(
                 Some((j, _)) => is_done(device, efuses, steps, j, digests)?,
                 None => false,
             }
+        }
+        Action::BurnKey {
+            with_digest: Some(_),
+            ..
+        } => {
+            let key = match efuses.flash_encryption_key() {
+                Ok(key) => key.is_some(),
+                Err(EfuseError::HiddenKeyUnknown { .. }) => true,
+                Err(e) => return Err(e.into()),
+            };
+            let len = policy::secure_boot_digest(efuses.chip(), 0).map_or(32, |s| s.len);
+            key && digests.first().is_some_and(|d| {
+                efuses
+                    .secure_boot_digests()
+                    .iter()
+                    .any(|b| b.as_slice() == d.get(..len).unwrap_or(d))
+            })
         }
         Action::BurnKey { block, purpose, .. } => match (purpose, block_number(efuses, *block)) {
             (Some(p), Some(b))
@@ -386,7 +445,7 @@ fn act(
             block,
             purpose,
             part,
-            no_write_protect,
+            with_digest,
         } => {
             let key = fe_key.ok_or(RunError::Unreachable {
                 index,
@@ -403,11 +462,11 @@ fn act(
                 purpose: *purpose,
                 data: Zeroizing::new(data.to_vec()),
             };
-            let opts = KeyOptions {
-                no_write_protect: *no_write_protect,
-                ..KeyOptions::default()
+            let digest = match with_digest {
+                Some(_) => vec![digest_group(efuses_chip(device)?, digests, index, kind)?],
+                None => Vec::new(),
             };
-            device.burn_keys(&[group], false, opts).map_err(dev)
+            device.burn_keys(&[group], &digest).map_err(dev)
         }
         Action::BurnKeyDigest {
             index: slot,
@@ -424,9 +483,7 @@ fn act(
                 purpose: *purpose,
                 data: Zeroizing::new(digest.to_vec()),
             };
-            device
-                .burn_keys(&[group], true, KeyOptions::default())
-                .map_err(dev)
+            device.burn_keys(&[], &[group]).map_err(dev)
         }
         Action::BurnEfuse { field, value } => device.burn_field(*field, *value).map_err(dev),
         Action::WriteProtect { field } => device.write_protect(*field).map_err(dev),

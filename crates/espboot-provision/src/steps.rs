@@ -46,11 +46,11 @@ pub enum Action {
         purpose: Option<KeyPurpose>,
         /// Which bytes of the key.
         part: KeyPart,
-        /// Leave the block writeable (`--no-write-protect`): the ESP32-C2's
-        /// BLOCK_KEY0 still takes the Secure Boot digest in its high half,
-        /// whose burn write-protects the block (the seed burns both in one
-        /// espefuse command).
-        no_write_protect: bool,
+        /// ESP32-C2 with Secure Boot: the first key's digest goes into
+        /// BLOCK_KEY0's high half in the same burn, because burning the key
+        /// write-protects the whole block (seed 003: "For burning both keys
+        /// together").
+        with_digest: Option<KeySource>,
     },
     /// A field set to a value (FE 4, 6A, 6C; SB 4, 7A, 7B-ii, 7C).
     BurnEfuse {
@@ -151,12 +151,11 @@ impl Step {
                 block,
                 purpose,
                 part,
-                no_write_protect,
+                with_digest,
             } => {
-                let efuse = if *no_write_protect {
-                    format!("{efuse} burn-key --no-write-protect")
-                } else {
-                    format!("{efuse} burn-key")
+                let efuse = match with_digest {
+                    Some(key) => format!("{efuse} burn-key-digest {key} burn-key"),
+                    None => format!("{efuse} burn-key"),
                 };
                 let file = match part {
                     KeyPart::Whole => FE_KEY_FILE.to_owned(),
@@ -213,12 +212,12 @@ impl Step {
                 block,
                 purpose,
                 part,
-                no_write_protect,
+                with_digest,
             } => serde_json::json!({
                 "block": block.name(),
                 "purpose": purpose.map(|p| p.to_string()),
                 "part": format!("{part:?}"),
-                "no_write_protect": no_write_protect,
+                "with_digest": with_digest.as_ref().map(|k| k.to_string()),
             }),
             Action::BurnEfuse { field, value } => {
                 serde_json::json!({ "field": field.name(), "value": value })
@@ -308,6 +307,11 @@ pub fn steps(plan: &Plan) -> Result<Vec<Step>, LayoutError> {
     let chip = plan.chip;
     let mut used: Vec<KeyBlock> = Vec::new();
     let mut out = Vec::new();
+    // ESP32-C2, both workflows: key and digest share BLOCK_KEY0 and one burn
+    let c2_together = chip == Chip::Esp32c2
+        && plan.secure_boot.is_some()
+        && plan.stages.first() == Some(&Stage::FlashEncryption)
+        && plan.fe_key_length() == Some(policy::FlashKeyLength::Derived128);
     let encrypt = plan.flash_encryption.is_some();
     let writes_at = if encrypt {
         Stage::FlashEncryption
@@ -367,7 +371,7 @@ pub fn steps(plan: &Plan) -> Result<Vec<Step>, LayoutError> {
                             block: first,
                             purpose: Some(KeyPurpose::XtsAes256Key1),
                             part: KeyPart::FirstHalf,
-                            no_write_protect: false,
+                            with_digest: None,
                         },
                     );
                     push(
@@ -376,7 +380,7 @@ pub fn steps(plan: &Plan) -> Result<Vec<Step>, LayoutError> {
                             block: second,
                             purpose: Some(KeyPurpose::XtsAes256Key2),
                             part: KeyPart::SecondHalf,
-                            no_write_protect: false,
+                            with_digest: None,
                         },
                     );
                 } else {
@@ -396,7 +400,9 @@ pub fn steps(plan: &Plan) -> Result<Vec<Step>, LayoutError> {
                             block,
                             purpose: slot.purpose,
                             part: KeyPart::Whole,
-                            no_write_protect: chip == Chip::Esp32c2 && plan.secure_boot.is_some(),
+                            with_digest: c2_together
+                                .then(|| plan.sb_keys.first().cloned())
+                                .flatten(),
                         },
                     );
                 }
@@ -459,6 +465,9 @@ pub fn steps(plan: &Plan) -> Result<Vec<Step>, LayoutError> {
                     );
                 }
                 for index in 0..plan.sb_keys.len() {
+                    if c2_together {
+                        continue; // burned with the key at FE 3
+                    }
                     let Some(slot) = policy::secure_boot_digest(chip, index) else {
                         continue;
                     };

@@ -197,7 +197,7 @@ fn a_run_interrupted_after_any_device_action_resumes_to_the_uninterrupted_state(
 
 #[test]
 fn each_chips_flow_burns_its_key_layout() {
-    let cases: [(Target, &str, &str, &str); 2] = [
+    let cases: [(Target, &str, &str, &str); 3] = [
         (
             Target::Esp32,
             "esp32",
@@ -209,6 +209,12 @@ fn each_chips_flow_burns_its_key_layout() {
             "esp32s3",
             "mode = \"release\"\nkey_bits = 512",
             "rsa3072",
+        ),
+        (
+            Target::Esp32c2,
+            "esp32c2",
+            "mode = \"release\"\nkey_bits = 128",
+            "ecdsa256",
         ),
     ];
     for (target, chip, fe, scheme) in cases {

@@ -144,7 +144,8 @@ download_mode = "disabled"
         "secure_boot 7C BurnEfuse UART_DOWNLOAD_DIS"
     );
 
-    // ESP32-C2: the 128-bit derived key and the digest share BLOCK_KEY0
+    // ESP32-C2: the 128-bit derived key and the digest share BLOCK_KEY0 and
+    // are burned together (the seed's combined command)
     let plan = write_plan(
         dir.path(),
         r#"
@@ -163,9 +164,18 @@ keys = ["sb0.pem"]
         key["purpose"],
         "XTS_AES_128_KEY_DERIVED_FROM_128_EFUSE_BITS"
     );
-    let digest = steps.iter().find(|s| s["type"] == "BurnKeyDigest").unwrap();
-    assert_eq!(digest["block"], "BLOCK_KEY0");
-    assert_eq!(digest["purpose"], "SECURE_BOOT_DIGEST");
+    assert_eq!(key["block"], "BLOCK_KEY0");
+    let sb0 = dir.path().join("sb0.pem");
+    assert_eq!(key["with_digest"], sb0.to_str().unwrap());
+    assert_eq!(
+        key["command"],
+        format!(
+            "espefuse --port PORT --chip esp32c2 burn-key-digest {} burn-key BLOCK_KEY0 \
+             my_flash_encryption_key.bin XTS_AES_128_KEY_DERIVED_FROM_128_EFUSE_BITS",
+            sb0.display()
+        )
+    );
+    assert!(!steps.iter().any(|s| s["type"] == "BurnKeyDigest"));
 
     // ESP32-S3: a 512-bit key split over two blocks
     let plan = write_plan(

@@ -143,9 +143,15 @@ pub fn run(
             plan: chip.name(),
         });
     }
+    // espefuse shows "aa:bb:cc:dd:ee:ff (OK)": the address alone
     let mac = efuses
         .get(esp_efuse::Field::Mac)
         .map_or_else(|_| "unknown".to_owned(), |v| v.to_string());
+    let mac = mac
+        .split_whitespace()
+        .next()
+        .unwrap_or("unknown")
+        .to_owned();
     let sha: String = plan.sha256.iter().map(|b| format!("{b:02x}")).collect();
     let run_id = store.begin_run(&mac, chip.name(), &sha)?;
     let mut report = RunReport {

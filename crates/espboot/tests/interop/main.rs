@@ -15,6 +15,7 @@ mod espsecure_personality;
 mod image;
 mod image_encryption;
 mod imgtool_personality;
+mod provision;
 mod secure_flash_encryption;
 mod secure_sbv2;
 mod serial_client;

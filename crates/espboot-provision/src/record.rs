@@ -99,6 +99,25 @@ pub struct StepRecord {
     pub result: String,
 }
 
+/// One device's line of `provision report`: its latest run.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DeviceReport {
+    /// The MAC.
+    pub mac: String,
+    /// The chip.
+    pub chip: String,
+    /// The plan's SHA-256.
+    pub plan_sha256: String,
+    /// Runs recorded (more than one: resumed).
+    pub runs: u32,
+    /// The latest run's outcome (`complete`, `interrupted`, none: still running or killed).
+    pub outcome: Option<String>,
+    /// Steps of the latest run done now.
+    pub done: u32,
+    /// Steps of the latest run found already done.
+    pub already_done: u32,
+}
+
 /// Where records go.
 pub trait RecordStore {
     /// Starts a run of `plan_sha256` on device `mac`; refuses a device on
@@ -118,6 +137,8 @@ pub trait RecordStore {
     fn finish_run(&mut self, run: i64, outcome: &str) -> Result<(), RecordError>;
     /// The steps recorded for a run.
     fn run_steps(&self, run: i64) -> Result<Vec<StepRecord>, RecordError>;
+    /// Every device with its latest run, by MAC.
+    fn report(&self) -> Result<Vec<DeviceReport>, RecordError>;
 }
 
 /// Records in an SQLite file.
@@ -252,6 +273,36 @@ impl RecordStore for SqliteStore {
                     seed_step: r.get(1)?,
                     kind: r.get(2)?,
                     result: r.get(3)?,
+                })
+            })
+            .map_err(self.err())?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(self.err())
+    }
+
+    fn report(&self) -> Result<Vec<DeviceReport>, RecordError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT d.mac, d.chip, d.plan_sha256,
+                        (SELECT COUNT(*) FROM runs r WHERE r.mac = d.mac),
+                        l.outcome,
+                        (SELECT COUNT(*) FROM steps s WHERE s.run_id = l.id AND s.result = 'done'),
+                        (SELECT COUNT(*) FROM steps s WHERE s.run_id = l.id AND s.result = 'already_done')
+                 FROM devices d
+                 JOIN runs l ON l.id = (SELECT MAX(id) FROM runs r WHERE r.mac = d.mac)
+                 ORDER BY d.mac",
+            )
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(DeviceReport {
+                    mac: r.get(0)?,
+                    chip: r.get(1)?,
+                    plan_sha256: r.get(2)?,
+                    runs: r.get(3)?,
+                    outcome: r.get(4)?,
+                    done: r.get(5)?,
+                    already_done: r.get(6)?,
                 })
             })
             .map_err(self.err())?;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use espboot_provision::device::VirtualDevice;
 use espboot_provision::plan::Plan;
-use espboot_provision::record::SqliteStore;
+use espboot_provision::record::{RecordStore, SqliteStore};
 use espboot_provision::run::{self as executor, RunOptions};
 use espboot_provision::steps;
 
@@ -58,6 +58,22 @@ enum ProvisionCommand {
         #[arg(long, hide = true)]
         stop_after: Option<usize>,
     },
+    /// List the recorded devices with their latest run.
+    Report {
+        /// The record database (SQLite).
+        #[arg(long, default_value = "provision.db")]
+        record: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: ReportFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ReportFormat {
+    Table,
+    Json,
+    Csv,
 }
 
 /// Runs `espboot provision`.
@@ -142,6 +158,56 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     report.done,
                     report.already_done
                 );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ProvisionCommand::Report { record, format } => {
+            if !record.exists() {
+                anyhow::bail!("record database {}: no such file", record.display());
+            }
+            let store = SqliteStore::open(&record)?;
+            let rows = store.report()?;
+            match format {
+                ReportFormat::Json => outln!("{}", serde_json::to_string_pretty(&rows)?),
+                ReportFormat::Csv => {
+                    outln!("mac,chip,plan_sha256,runs,outcome,done,already_done");
+                    for r in &rows {
+                        outln!(
+                            "{},{},{},{},{},{},{}",
+                            r.mac,
+                            r.chip,
+                            r.plan_sha256,
+                            r.runs,
+                            r.outcome.as_deref().unwrap_or(""),
+                            r.done,
+                            r.already_done
+                        );
+                    }
+                }
+                ReportFormat::Table => {
+                    outln!(
+                        "{:<17}  {:<8}  {:<12}  {:>4}  {:<11}  {:>4}  {:>12}",
+                        "MAC",
+                        "CHIP",
+                        "PLAN",
+                        "RUNS",
+                        "OUTCOME",
+                        "DONE",
+                        "ALREADY DONE"
+                    );
+                    for r in &rows {
+                        outln!(
+                            "{:<17}  {:<8}  {:<12}  {:>4}  {:<11}  {:>4}  {:>12}",
+                            r.mac,
+                            r.chip,
+                            r.plan_sha256.get(..12).unwrap_or(&r.plan_sha256),
+                            r.runs,
+                            r.outcome.as_deref().unwrap_or("-"),
+                            r.done,
+                            r.already_done
+                        );
+                    }
+                }
             }
             Ok(ExitCode::SUCCESS)
         }

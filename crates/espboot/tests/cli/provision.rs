@@ -514,6 +514,26 @@ fn provision_run_resumes_after_an_interruption_and_espefuse_reads_the_final_stat
     assert_eq!(resumed["done"].as_u64().unwrap(), actions - 7);
     assert_eq!(device_files(&dev), device_files(&reference));
 
+    // both devices have the same (all-zero) virtual MAC: one device on
+    // record, its latest run the resumed one
+    let out = run_ok(
+        espboot()
+            .args(["provision", "report", "--format", "csv", "--record"])
+            .arg(&db),
+    );
+    let csv = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "mac,chip,plan_sha256,runs,outcome,done,already_done"
+    );
+    assert_eq!(lines.len(), 2, "{csv}");
+    assert!(lines[1].starts_with("00:00:00:00:00:00,esp32c3,"), "{csv}");
+    assert!(
+        lines[1].ends_with(&format!(",3,complete,{},7", actions - 7)),
+        "{csv}"
+    );
+
     // the pinned espefuse reads the seed's final state from the device's eFuses
     let mut espefuse = reference_tool!("espefuse");
     let out = run_ok(

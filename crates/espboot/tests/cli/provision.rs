@@ -569,3 +569,53 @@ fn provision_run_resumes_after_an_interruption_and_espefuse_reads_the_final_stat
         "{summary}"
     );
 }
+
+#[test]
+fn provision_run_refuses_bad_input_with_one_line_and_burns_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let dev = d.join("dev");
+    run_ok(
+        espboot()
+            .args(["sim", "new", "--target", "esp32c3"])
+            .arg(&dev),
+    );
+    let before = device_files(&dev);
+    let run = |plan: &Path, record: &Path| {
+        let mut c = espboot();
+        c.args(["provision", "run"])
+            .arg(plan)
+            .arg("--device")
+            .arg(&dev)
+            .arg("--record")
+            .arg(record);
+        c
+    };
+    let db = d.join("r.db");
+    let fe = "chip = \"esp32c3\"\n[flash_encryption]\nmode = \"release\"\nkey_bits = 256\n";
+
+    // a plan the checks refuse
+    let plan = write_plan(
+        d,
+        &fe.replace("key_bits = 256", "key_bits = 256\nblock = \"BLOCK_KEY5\""),
+    );
+    let out = run_fail(&mut run(&plan, &db));
+    assert_one_line_error(&out, "BLOCK_KEY5 (BLOCK9) cannot hold");
+    // a plan for another chip
+    let plan = write_plan(d, &fe.replace("esp32c3", "esp32c6"));
+    let out = run_fail(&mut run(&plan, &db));
+    assert_one_line_error(&out, "device is an esp32c3, the plan is for esp32c6");
+    // a record database that cannot be opened
+    let plan = write_plan(d, fe);
+    let out = run_fail(&mut run(&plan, &d.join("missing/dir/r.db")));
+    assert_one_line_error(&out, "record database");
+    // an impossible value
+    let plan = write_plan(d, &fe.replace("\"release\"", "\"sometimes\""));
+    let out = run_fail(&mut run(&plan, &db));
+    assert_one_line_error(&out, "plan.toml:3: unknown variant `sometimes`");
+    assert_eq!(
+        device_files(&dev),
+        before,
+        "something was burned or written"
+    );
+}

@@ -420,8 +420,11 @@ fn is_done(
             encrypt,
             ..
         } => {
-            let data = std::fs::read(file).unwrap_or_default();
-            device.flash_matches(*address, &data, *encrypt)?
+            // unreadable now: not done (the write then reports the file)
+            match std::fs::read(file) {
+                Ok(data) => device.flash_matches(*address, &data, *encrypt)?,
+                Err(_) => false,
+            }
         }
         Action::GenerateFlashKey { .. } | Action::DeleteFlashKey | Action::DigestKey { .. } => true,
     })

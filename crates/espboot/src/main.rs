@@ -56,6 +56,9 @@ enum Command {
     /// MCUboot serial recovery on a port (mcumgr / smpmgr): list, upload,
     /// reset, echo.
     Recover(cmd::recover::Args),
+    /// Production provisioning: seed 003's flash encryption and Secure
+    /// Boot V2 workflows as a checked, resumable, recorded plan.
+    Provision(cmd::provision::Args),
     /// Show the whole chain on a fresh virtual device: keys, eFuse
     /// provisioning, signed bootloader and app, upgrades, revert,
     /// downgrade and tamper refusal, power-cut recovery.
@@ -89,6 +92,7 @@ pub(crate) fn run_espboot(argv: Vec<OsString>) -> ExitCode {
         Command::Sim(args) => cmd::sim::run(args),
         Command::Flash(args) => cmd::flash::run(args),
         Command::Recover(args) => cmd::recover::run(args),
+        Command::Provision(args) => cmd::provision::run(args),
         Command::Demo(args) => cmd::demo::run(args),
         Command::InstallLinks(args) => cmd::links::run(args),
     };

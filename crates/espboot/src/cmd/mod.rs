@@ -8,6 +8,7 @@ pub mod image;
 pub mod key_file;
 pub mod links;
 pub mod recover;
+pub mod provision;
 pub mod secure;
 pub mod sim;
 

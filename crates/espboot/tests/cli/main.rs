@@ -10,6 +10,7 @@ mod support;
 mod demo;
 mod efuse;
 mod multicall;
+mod provision;
 mod readme;
 mod recover;
 mod secure;

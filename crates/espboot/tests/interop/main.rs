@@ -17,6 +17,7 @@ mod image;
 mod image_encryption;
 mod imgtool_personality;
 mod recover;
+mod provision;
 mod secure_flash_encryption;
 mod secure_sbv2;
 mod serial_client;

@@ -1,0 +1,621 @@
+//! `espboot provision`: plans laid out in seed 003's order, pre-flight
+//! checks, resumable runs on virtual devices.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+
+use crate::support::{assert_one_line_error, espboot, run_fail, run_ok};
+
+/// Writes `text` as `plan.toml` in `dir`.
+fn write_plan(dir: &Path, text: &str) -> PathBuf {
+    let path = dir.join("plan.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// `provision plan --json`: the steps' types and seed numbers.
+fn plan_json(plan: &Path) -> Vec<serde_json::Value> {
+    let out = run_ok(espboot().args(["provision", "plan", "--json"]).arg(plan));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    doc["steps"].as_array().unwrap().clone()
+}
+
+fn summary(steps: &[serde_json::Value]) -> Vec<String> {
+    steps
+        .iter()
+        .map(|s| {
+            let what = s
+                .get("field")
+                .or_else(|| s.get("purpose"))
+                .and_then(|v| v.as_str())
+                .unwrap_or("");
+            format!(
+                "{} {} {} {what}",
+                s["stage"].as_str().unwrap(),
+                s["seed_step"].as_str().unwrap(),
+                s["type"].as_str().unwrap()
+            )
+            .trim_end()
+            .to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn provision_plan_lists_both_workflows_in_the_seed_order_on_an_esp32c3() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = write_plan(
+        dir.path(),
+        r#"
+chip = "esp32c3"
+[flash_encryption]
+mode = "release"
+key_bits = 256
+[flash_encryption.final]
+efuses = { DIS_PAD_JTAG = true, DIS_DOWNLOAD_ICACHE = true, DIS_USB_JTAG = false }
+write_protect = true
+[secure_boot]
+scheme = "rsa3072"
+keys = ["sb0.pem"]
+revoke_unused = true
+[secure_boot.final]
+efuses = { SECURE_BOOT_AGGRESSIVE_REVOKE = true }
+write_protect_rd_dis = true
+download_mode = "secure"
+[[firmware]]
+kind = "bootloader"
+file = "bootloader.bin"
+address = 0x0
+"#,
+    );
+    let steps = plan_json(&plan);
+    assert_eq!(
+        summary(&steps),
+        [
+            "flash_encryption 1 EraseFlash",
+            "flash_encryption 2 GenerateFlashKey",
+            "flash_encryption 3 BurnKey XTS_AES_128_KEY",
+            "flash_encryption 4 BurnEfuse SPI_BOOT_CRYPT_CNT",
+            "flash_encryption 5 FlashWrite",
+            // the seed's list order, not the file's
+            "flash_encryption 6A BurnEfuse DIS_DOWNLOAD_ICACHE",
+            "flash_encryption 6A BurnEfuse DIS_PAD_JTAG",
+            "flash_encryption 6B WriteProtect DIS_ICACHE",
+            "flash_encryption 7 DeleteFlashKey",
+            "secure_boot 2 DigestKey",
+            "secure_boot 3 BurnKeyDigest SECURE_BOOT_DIGEST0",
+            "secure_boot 4 BurnEfuse SECURE_BOOT_EN",
+            "secure_boot 7A BurnEfuse SECURE_BOOT_AGGRESSIVE_REVOKE",
+            "secure_boot 7B-i WriteProtect RD_DIS",
+            "secure_boot 7B-ii BurnEfuse SECURE_BOOT_KEY_REVOKE1",
+            "secure_boot 7B-ii BurnEfuse SECURE_BOOT_KEY_REVOKE2",
+            "secure_boot 7C BurnEfuse ENABLE_SECURITY_DOWNLOAD",
+        ]
+    );
+    // the digest goes to the block after the flash-encryption key
+    assert_eq!(steps[2]["block"], "BLOCK_KEY0");
+    assert_eq!(steps[10]["block"], "BLOCK_KEY1");
+    assert_eq!(steps[4]["encrypt"], true);
+    let text = run_ok(espboot().args(["provision", "plan"]).arg(&plan));
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(text.contains(
+        "espefuse --port PORT --chip esp32c3 burn-key BLOCK_KEY1 digest0.bin SECURE_BOOT_DIGEST0"
+    ));
+    assert!(text.contains("esptool --port PORT --chip esp32c3 write-flash --encrypt 0x0 "));
+}
+
+#[test]
+fn provision_plan_follows_each_chips_key_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    // ESP32: fixed blocks, FLASH_CRYPT_CONFIG, the MAC write protection, UART_DOWNLOAD_DIS
+    let plan = write_plan(
+        dir.path(),
+        r#"
+chip = "esp32"
+[flash_encryption]
+mode = "development"
+key_bits = 256
+[flash_encryption.final]
+efuses = { DISABLE_DL_ENCRYPT = true, DISABLE_DL_DECRYPT = true, DISABLE_DL_CACHE = true, JTAG_DISABLE = true }
+write_protect = true
+[secure_boot]
+scheme = "rsa3072"
+keys = ["sb0.pem"]
+[secure_boot.final]
+write_protect_rd_dis = true
+download_mode = "disabled"
+"#,
+    );
+    let steps = plan_json(&plan);
+    let s = summary(&steps);
+    assert_eq!(s[2], "flash_encryption 3 BurnKey");
+    assert_eq!(steps[2]["block"], "flash_encryption");
+    assert_eq!(s[3], "flash_encryption 4 BurnEfuse FLASH_CRYPT_CNT");
+    assert_eq!(steps[3]["value"], 1, "development mode: one counter bit");
+    assert_eq!(s[4], "flash_encryption 4 BurnEfuse FLASH_CRYPT_CONFIG");
+    assert_eq!(steps[4]["value"], 0xF);
+    assert!(s.contains(&"flash_encryption 6B WriteProtect MAC".to_owned()));
+    assert_eq!(
+        steps.iter().find(|s| s["type"] == "BurnKeyDigest").unwrap()["block"],
+        "secure_boot_v2"
+    );
+    assert_eq!(
+        s.last().unwrap(),
+        "secure_boot 7C BurnEfuse UART_DOWNLOAD_DIS"
+    );
+
+    // ESP32-C2: the 128-bit derived key and the digest share BLOCK_KEY0 and
+    // are burned together (the seed's combined command)
+    let plan = write_plan(
+        dir.path(),
+        r#"
+chip = "esp32c2"
+[flash_encryption]
+mode = "release"
+key_bits = 128
+[secure_boot]
+scheme = "ecdsa256"
+keys = ["sb0.pem"]
+"#,
+    );
+    let steps = plan_json(&plan);
+    let key = steps.iter().find(|s| s["type"] == "BurnKey").unwrap();
+    assert_eq!(
+        key["purpose"],
+        "XTS_AES_128_KEY_DERIVED_FROM_128_EFUSE_BITS"
+    );
+    assert_eq!(key["block"], "BLOCK_KEY0");
+    let sb0 = dir.path().join("sb0.pem");
+    assert_eq!(key["with_digest"], sb0.to_str().unwrap());
+    assert_eq!(
+        key["command"],
+        format!(
+            "espefuse --port PORT --chip esp32c2 burn-key-digest {} burn-key BLOCK_KEY0 \
+             my_flash_encryption_key.bin XTS_AES_128_KEY_DERIVED_FROM_128_EFUSE_BITS",
+            sb0.display()
+        )
+    );
+    assert!(!steps.iter().any(|s| s["type"] == "BurnKeyDigest"));
+
+    // ESP32-S3: a 512-bit key split over two blocks
+    let plan = write_plan(
+        dir.path(),
+        "chip = \"esp32s3\"\n[flash_encryption]\nmode = \"release\"\nkey_bits = 512\n",
+    );
+    let steps = plan_json(&plan);
+    let keys: Vec<_> = steps.iter().filter(|s| s["type"] == "BurnKey").collect();
+    assert_eq!(keys.len(), 2);
+    assert_eq!(keys[0]["purpose"], "XTS_AES_256_KEY_1");
+    assert_eq!(keys[1]["purpose"], "XTS_AES_256_KEY_2");
+    assert_eq!(keys[1]["block"], "BLOCK_KEY1");
+    assert!(keys[1]["command"]
+        .as_str()
+        .unwrap()
+        .ends_with("my_flash_encryption_key.bin.ab XTS_AES_256_KEY_2"));
+}
+
+#[test]
+fn provision_plan_refuses_unknown_keys_naming_the_key_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = write_plan(
+        dir.path(),
+        "chip = \"esp32c3\"\n[flash_encryption]\nmode = \"release\"\nkey_bits = 256\nkeybits = 3\n",
+    );
+    let out = run_fail(espboot().args(["provision", "plan"]).arg(&plan));
+    assert_one_line_error(&out, "plan.toml:5: unknown field `keybits`");
+
+    let plan = write_plan(
+        dir.path(),
+        "chip = \"esp32c3\"\n[flash_encryption]\nmode = \"release\"\nkey_bits = 256\n[flash_encryption.final]\nefuses = { JTAG_DISABLE = true }\n",
+    );
+    let out = run_fail(espboot().args(["provision", "plan"]).arg(&plan));
+    assert_one_line_error(
+        &out,
+        "flash_encryption.final.efuses.JTAG_DISABLE: not one of seed 003",
+    );
+}
+
+/// Files for the check tests: bootloaders, apps signed by the pinned
+/// imgtool in several ways, a Secure Boot key.
+struct Fixtures {
+    dir: tempfile::TempDir,
+}
+
+impl Fixtures {
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// `None` when interop is deliberately skipped (imgtool signs the apps).
+    fn new() -> Option<Fixtures> {
+        let dir = tempfile::tempdir().unwrap();
+        let f = Fixtures { dir };
+        for target in ["esp32c3", "esp32s3"] {
+            run_ok(
+                espboot()
+                    .args(["sim", "build-bootloader", "--target", target, "-o"])
+                    .arg(f.path(&format!("bl-{target}.bin"))),
+            );
+        }
+        run_ok(
+            espboot()
+                .args(["image", "keygen", "-t", "ecdsa-p256", "-k"])
+                .arg(f.path("app-key.pem")),
+        );
+        run_ok(
+            espboot()
+                .args([
+                    "secure",
+                    "generate-signing-key",
+                    "--version",
+                    "2",
+                    "--scheme",
+                    "ecdsa256",
+                ])
+                .arg(f.path("sb0.pem")),
+        );
+        std::fs::write(f.path("fe16.bin"), [0x5a; 16]).unwrap();
+        // a payload whose IRAM segment lands on the bootloader's iram_loader_seg
+        let map = esp_image::Chip::Esp32c3.memory_map(false);
+        let loader = map
+            .bootloader_regions
+            .iter()
+            .find_map(|r| r.iram.clone())
+            .unwrap();
+        let payloads: [(&str, &str, Vec<String>); 3] = [
+            ("app.bin", "0x10000", vec![]),
+            ("big.bin", "0xF8000", vec![]),
+            (
+                "overlap.bin",
+                "0x10000",
+                vec![
+                    "--iram-addr".into(),
+                    format!("{:#x}", loader.start + 0x100),
+                    "--unchecked".into(),
+                ],
+            ),
+        ];
+        for (name, size, extra) in payloads {
+            run_ok(
+                espboot()
+                    .args([
+                        "sim",
+                        "build-app",
+                        "--target",
+                        "esp32c3",
+                        "--version",
+                        "1.0.0",
+                    ])
+                    .args(["--size", size, "-o"])
+                    .arg(f.path(name))
+                    .args(extra),
+            );
+        }
+        let signed: [(&str, &str, &[&str]); 4] = [
+            (
+                "app.bin",
+                "good.bin",
+                &["--align", "32", "-M", "512", "--pad"],
+            ),
+            ("app.bin", "align4.bin", &["--align", "4", "--pad"]),
+            // imgtool's default -M 128 lets it through; the port's 512 does not fit
+            ("big.bin", "big-signed.bin", &["--align", "32"]),
+            (
+                "overlap.bin",
+                "overlap-signed.bin",
+                &["--align", "32", "-M", "512"],
+            ),
+        ];
+        for (input, output, extra) in signed {
+            let mut imgtool = crate::support::reference_tool("imgtool")?;
+            run_ok(
+                imgtool
+                    .args(["sign", "-k"])
+                    .arg(f.path("app-key.pem"))
+                    .args(["-H", "32", "--pad-header", "-S", "0x100000", "-v", "1.0.0"])
+                    .args(extra)
+                    .arg(f.path(input))
+                    .arg(f.path(output)),
+            );
+        }
+        Some(f)
+    }
+}
+
+/// A correct ESP32-C3 plan (both workflows, bootloader and app) with
+/// `replace` applied to its text.
+fn c3_plan(replace: &[(&str, &str)]) -> String {
+    let mut text = r#"
+chip = "esp32c3"
+stages = ["flash_encryption", "secure_boot"]
+[flash_encryption]
+mode = "release"
+key_bits = 256
+[flash_encryption.final]
+efuses = { DIS_DOWNLOAD_ICACHE = true, DIS_PAD_JTAG = true, DIS_USB_JTAG = true, DIS_DOWNLOAD_MANUAL_ENCRYPT = true }
+write_protect = true
+download_mode = "keep"
+[secure_boot]
+scheme = "ecdsa256"
+keys = ["sb0.pem"]
+revoke_unused = true
+[secure_boot.final]
+efuses = { SECURE_BOOT_AGGRESSIVE_REVOKE = true }
+write_protect_rd_dis = true
+download_mode = "secure"
+[[firmware]]
+kind = "bootloader"
+file = "bl-esp32c3.bin"
+address = 0x0
+[[firmware]]
+kind = "app"
+file = "good.bin"
+address = 0x10000
+slot_size = 0x100000
+"#
+    .to_owned();
+    for (from, to) in replace {
+        assert!(text.contains(from), "{from}");
+        text = text.replacen(from, to, 1);
+    }
+    text
+}
+
+/// A check's name, the plan edits that trigger it, and text its message holds.
+type CheckCase<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+
+#[test]
+fn provision_check_reports_each_mistake_with_its_fix_and_passes_a_correct_plan() {
+    let Some(f) = Fixtures::new() else { return };
+    let dir = f.dir.path();
+    let good = write_plan(dir, &c3_plan(&[]));
+    let out = run_ok(espboot().args(["provision", "check"]).arg(&good));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no problems found"));
+
+    let cases: &[CheckCase] = &[
+        (
+            "stage_order",
+            &[
+                (
+                    "[\"flash_encryption\", \"secure_boot\"]",
+                    "[\"secure_boot\", \"flash_encryption\"]",
+                ),
+                ("download_mode = \"secure\"", "download_mode = \"keep\""),
+            ],
+            "before the flash-encryption key",
+        ),
+        (
+            "key_block_reused",
+            &[
+                ("key_bits = 256", "key_bits = 256\nblock = \"BLOCK_KEY1\""),
+                ("revoke_unused", "blocks = [\"BLOCK_KEY1\"]\nrevoke_unused"),
+            ],
+            "BLOCK_KEY1 is used twice",
+        ),
+        (
+            "purpose_missing",
+            &[("key_bits = 256", "key_bits = 512")],
+            "no XTS_AES_256_KEY_1 key purpose",
+        ),
+        (
+            "key_length",
+            &[("key_bits = 256", "key_bits = 384")],
+            "no 384-bit flash-encryption key; fix: flash_encryption.key_bits = 256",
+        ),
+        (
+            "key_length",
+            &[("key_bits = 256", "key_bits = 256\nkey_file = \"fe16.bin\"")],
+            "16 bytes, a 256-bit key has 32",
+        ),
+        (
+            "block_unusable",
+            &[("key_bits = 256", "key_bits = 256\nblock = \"BLOCK_KEY5\"")],
+            "BLOCK_KEY5 (BLOCK9) cannot hold XTS_AES_128_KEY",
+        ),
+        ("app_alignment", &[("good.bin", "align4.bin")], "--align 32"),
+        ("app_too_large", &[("good.bin", "big-signed.bin")], "-M 512"),
+        (
+            "app_load_segments",
+            &[("good.bin", "overlap-signed.bin")],
+            "iram_loader_seg",
+        ),
+        (
+            "bootloader_chip",
+            &[("bl-esp32c3.bin", "bl-esp32s3.bin")],
+            "built for esp32s3",
+        ),
+        (
+            "download_mode_order",
+            &[("download_mode = \"keep\"", "download_mode = \"disabled\"")],
+            "DIS_DOWNLOAD_MODE disables download mode before secure_boot step 3",
+        ),
+        (
+            "download_mode_order",
+            &[("download_mode = \"keep\"", "download_mode = \"secure\"")],
+            "stops espefuse",
+        ),
+    ];
+    for (kind, replace, needle) in cases {
+        let plan = write_plan(dir, &c3_plan(replace));
+        let out = run_fail(espboot().args(["provision", "check", "--json"]).arg(&plan));
+        let findings: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let kinds: Vec<&str> = findings
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["kind"].as_str().unwrap())
+            .collect();
+        assert_eq!(kinds, [*kind], "{replace:?}: {findings}");
+        let out = run_fail(espboot().args(["provision", "check"]).arg(&plan));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(needle), "{kind}: {stderr}");
+        assert!(stderr.contains("fix:"), "{kind}: {stderr}");
+    }
+}
+
+/// Every file of a device directory but its lock.
+fn device_files(path: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<_> = std::fs::read_dir(path)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_name() != ".device.lock")
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn provision_run_resumes_after_an_interruption_and_espefuse_reads_the_final_state() {
+    let Some(f) = Fixtures::new() else { return };
+    let dir = f.dir.path();
+    std::fs::write(f.path("fe.bin"), [0x3c; 32]).unwrap();
+    let plan = write_plan(
+        dir,
+        &c3_plan(&[("key_bits = 256", "key_bits = 256\nkey_file = \"fe.bin\"")]),
+    );
+    let db = f.path("provision.db");
+    let new_device = |name: &str| {
+        let dev = f.path(name);
+        run_ok(
+            espboot()
+                .args(["sim", "new", "--target", "esp32c3"])
+                .arg(&dev),
+        );
+        dev
+    };
+    let provision = |dev: &Path| {
+        let mut c = espboot();
+        c.args(["provision", "run"])
+            .arg(&plan)
+            .arg("--device")
+            .arg(dev)
+            .arg("--record")
+            .arg(&db)
+            .arg("--json");
+        c
+    };
+    let reference = new_device("reference");
+    let out = run_ok(&mut provision(&reference));
+    let full: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let actions = full["done"].as_u64().unwrap();
+
+    let dev = new_device("dev");
+    let out = run_fail(provision(&dev).args(["--stop-after", "7"]));
+    assert_one_line_error(&out, "interrupted after 7 device action(s)");
+    let out = run_ok(&mut provision(&dev));
+    let resumed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(resumed["already_done"], 7);
+    assert_eq!(resumed["done"].as_u64().unwrap(), actions - 7);
+    assert_eq!(device_files(&dev), device_files(&reference));
+
+    // both devices have the same (all-zero) virtual MAC: one device on
+    // record, its latest run the resumed one
+    let out = run_ok(
+        espboot()
+            .args(["provision", "report", "--format", "csv", "--record"])
+            .arg(&db),
+    );
+    let csv = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "mac,chip,plan_sha256,runs,outcome,done,already_done"
+    );
+    assert_eq!(lines.len(), 2, "{csv}");
+    assert!(lines[1].starts_with("00:00:00:00:00:00,esp32c3,"), "{csv}");
+    assert!(
+        lines[1].ends_with(&format!(",3,complete,{},7", actions - 7)),
+        "{csv}"
+    );
+
+    // the pinned espefuse reads the seed's final state from the device's eFuses
+    let mut espefuse = reference_tool!("espefuse");
+    let out = run_ok(
+        espefuse
+            .args(["--chip", "esp32c3", "--virt", "--path-efuse-file"])
+            .arg(dev.join("efuse.bin"))
+            .arg("summary"),
+    );
+    let summary = String::from_utf8_lossy(&out.stdout);
+    let line = |name: &str| {
+        summary
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("{name} missing:\n{summary}"))
+            .to_owned()
+    };
+    assert!(line("SPI_BOOT_CRYPT_CNT").contains("= Enable"), "{summary}");
+    assert!(line("SECURE_BOOT_EN").contains("= True"), "{summary}");
+    assert!(
+        line("ENABLE_SECURITY_DOWNLOAD").contains("= True"),
+        "{summary}"
+    );
+    assert!(
+        line("KEY_PURPOSE_0").contains("= XTS_AES_128_KEY"),
+        "{summary}"
+    );
+    assert!(
+        line("KEY_PURPOSE_1").contains("= SECURE_BOOT_DIGEST0"),
+        "{summary}"
+    );
+    assert!(
+        line("SECURE_BOOT_KEY_REVOKE2").contains("= True"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn provision_run_refuses_bad_input_with_one_line_and_burns_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let dev = d.join("dev");
+    run_ok(
+        espboot()
+            .args(["sim", "new", "--target", "esp32c3"])
+            .arg(&dev),
+    );
+    let before = device_files(&dev);
+    let run = |plan: &Path, record: &Path| {
+        let mut c = espboot();
+        c.args(["provision", "run"])
+            .arg(plan)
+            .arg("--device")
+            .arg(&dev)
+            .arg("--record")
+            .arg(record);
+        c
+    };
+    let db = d.join("r.db");
+    let fe = "chip = \"esp32c3\"\n[flash_encryption]\nmode = \"release\"\nkey_bits = 256\n";
+
+    // a plan the checks refuse
+    let plan = write_plan(
+        d,
+        &fe.replace("key_bits = 256", "key_bits = 256\nblock = \"BLOCK_KEY5\""),
+    );
+    let out = run_fail(&mut run(&plan, &db));
+    assert_one_line_error(&out, "BLOCK_KEY5 (BLOCK9) cannot hold");
+    // a plan for another chip
+    let plan = write_plan(d, &fe.replace("esp32c3", "esp32c6"));
+    let out = run_fail(&mut run(&plan, &db));
+    assert_one_line_error(&out, "device is an esp32c3, the plan is for esp32c6");
+    // a record database that cannot be opened
+    let plan = write_plan(d, fe);
+    let out = run_fail(&mut run(&plan, &d.join("missing/dir/r.db")));
+    assert_one_line_error(&out, "record database");
+    // an impossible value
+    let plan = write_plan(d, &fe.replace("\"release\"", "\"sometimes\""));
+    let out = run_fail(&mut run(&plan, &db));
+    assert_one_line_error(&out, "plan.toml:3: unknown variant `sometimes`");
+    assert_eq!(
+        device_files(&dev),
+        before,
+        "something was burned or written"
+    );
+}

@@ -200,24 +200,25 @@ fn memo_saves_the_primary_validation() {
 /// one line.
 #[test]
 fn failures_serialize_as_typed_records() {
-    let failure = SweepFailure {
-        operation: 7,
-        mode: CutMode::Torn,
-        hazard: Some(Hazard::EraseBeforeWrite { sector: 0x3000 }),
-        failure: Failure::ImageDiffers {
+    let failure = SweepFailure::new(
+        7,
+        CutMode::Torn,
+        Some(Hazard::EraseBeforeWrite { sector: 0x3000 }),
+        Failure::ImageDiffers {
             image: 0,
             slot: mcuboot_boot::Slot::Secondary,
             expected_len: Some(10),
             observed_len: None,
             first_difference: None,
         },
-    };
+    );
     assert_eq!(
         serde_json::to_value(&failure).unwrap(),
         serde_json::json!({
             "operation": 7,
             "mode": "torn",
             "hazard": {"kind": "erase-before-write", "sector": 0x3000},
+            "safety": "safe",
             "failure": {
                 "kind": "image-differs",
                 "image": 0,
@@ -230,7 +231,7 @@ fn failures_serialize_as_typed_records() {
     );
     assert_eq!(
         failure.to_string(),
-        "torn at op 7 [port erase-before-write hazard at 0x3000]: \
+        "torn at op 7 [port erase-before-write hazard at 0x3000; safe]: \
          image 0 secondary slot image differs (no image vs expected 10 bytes)"
     );
 }

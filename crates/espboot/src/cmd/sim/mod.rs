@@ -212,6 +212,11 @@ struct SweepArgs {
     /// point.
     #[arg(long)]
     torn: bool,
+    /// With flash encryption on, run the port with the opt-in fix of its
+    /// encrypted writes (erase without writing 0xff back, program erased
+    /// cells without erasing them) instead of esp_mcuboot.c as shipped.
+    #[arg(long)]
+    port_fix: bool,
 }
 
 fn parse_addr(s: &str) -> Result<u32, String> {
@@ -483,7 +488,17 @@ fn sweep(a: SweepArgs) -> anyhow::Result<ExitCode> {
             bar.set_position(done);
         }
     };
-    let report = chip_boot::sweep_device(&mut device, a.torn, &progress).map_err(|e| match e {
+    let report = chip_boot::sweep_device(
+        &mut device,
+        a.torn,
+        if a.port_fix {
+            chip_boot::EncryptedWrites::ProgramErased
+        } else {
+            chip_boot::EncryptedWrites::AsShipped
+        },
+        &progress,
+    )
+    .map_err(|e| match e {
         chip_boot::ChipError::FlashSweep(e) => {
             anyhow::Error::new(e).context(format!("device {}", a.dev.display()))
         }
@@ -496,6 +511,9 @@ fn sweep(a: SweepArgs) -> anyhow::Result<ExitCode> {
         outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         outln!("{}", report.summary());
+        if !report.failures.is_empty() {
+            outln!("{}", report.class_summary());
+        }
         for failure in report.failures.iter().take(20) {
             outln!("  {failure}");
         }

@@ -28,8 +28,21 @@ pub struct SweepFailure {
 }
 
 impl SweepFailure {
-    /// A failed cut point; its [`Safety`] follows from `failure`.
+    /// A failed cut point; its [`Safety`] follows from `failure`, and a
+    /// failure that is only a different swap type recorded in a trailer is
+    /// classed [`Hazard::SwapTypeRecordOnly`] whatever the cut.
     pub fn new(operation: u64, mode: CutMode, hazard: Option<Hazard>, failure: Failure) -> Self {
+        let hazard = match &failure {
+            Failure::TrailerDiffers {
+                expected, observed, ..
+            } if expected.magic == observed.magic
+                && expected.image_ok == observed.image_ok
+                && expected.copy_done == observed.copy_done =>
+            {
+                Some(Hazard::SwapTypeRecordOnly)
+            }
+            _ => hazard,
+        };
         SweepFailure {
             operation,
             mode,
@@ -137,6 +150,17 @@ pub enum Hazard {
         /// Its address (sector address for an erase).
         address: u32,
     },
+    /// The right images run and every slot holds the right image; a
+    /// trailer differs only in the swap type its `swap_info` records. Seen
+    /// when a cut lands before a revert's status is written: the next boot
+    /// finds the primary trailer erased and the secondary's good, decides
+    /// the swap afresh from MCUboot's swap table (`boot_swap_type`), which
+    /// gives a permanent swap of the same images, and records `perm` where
+    /// the uninterrupted revert records `revert`. `swap_info` is not read
+    /// again once `copy_done` is set, and MCUboot's simulator does not
+    /// compare it (`verify_trailer` in `sim/src/image.rs` checks magic,
+    /// image_ok and copy_done only).
+    SwapTypeRecordOnly,
 }
 
 impl Hazard {
@@ -146,6 +170,7 @@ impl Hazard {
             Hazard::EraseBeforeWrite { .. } => HazardKind::EraseBeforeWrite,
             Hazard::EraseWriteBack { .. } => HazardKind::EraseWriteBack,
             Hazard::TornOperation { .. } => HazardKind::TornOperation,
+            Hazard::SwapTypeRecordOnly => HazardKind::SwapTypeRecordOnly,
         }
     }
 }
@@ -164,6 +189,7 @@ impl fmt::Display for Hazard {
                 "torn {} at {address:#x}",
                 if *erase { "erase" } else { "write" }
             ),
+            Hazard::SwapTypeRecordOnly => f.write_str(HazardKind::SwapTypeRecordOnly.name()),
         }
     }
 }
@@ -180,6 +206,8 @@ pub enum HazardKind {
     EraseWriteBack,
     /// [`Hazard::TornOperation`].
     TornOperation,
+    /// [`Hazard::SwapTypeRecordOnly`].
+    SwapTypeRecordOnly,
     /// No known hazard explains the failure: a bug of the boot core or of
     /// the simulator until shown otherwise.
     Unexplained,
@@ -192,6 +220,7 @@ impl HazardKind {
             HazardKind::EraseBeforeWrite => ERASE_BEFORE_WRITE_HAZARD,
             HazardKind::EraseWriteBack => "port erase write-back hazard",
             HazardKind::TornOperation => "torn operation",
+            HazardKind::SwapTypeRecordOnly => "swap type record only",
             HazardKind::Unexplained => "unexplained",
         }
     }

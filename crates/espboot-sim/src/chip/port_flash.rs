@@ -88,18 +88,60 @@ fn align_up(x: u32, a: u32) -> u32 {
     x.div_ceil(a) * a
 }
 
+/// How the backend writes and erases with flash encryption on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum EncryptedWrites {
+    /// `esp_mcuboot.c` as shipped: `flash_area_write` erases every sector
+    /// it writes (`aligned_flash_write(.., erase = true)`), and
+    /// `flash_area_erase` writes the erased value back encrypted. A power
+    /// cut inside either loses a sector (the erase-before-write and
+    /// erase write-back hazards of the power-cut sweep).
+    #[default]
+    AsShipped,
+    /// An opt-in fix of the port, modelled here: `flash_area_erase` only
+    /// erases; reads return 0xff for 16-byte blocks that are physically
+    /// erased (checked with `bootloader_flash_read(.., allow_decrypt =
+    /// false)`) and decrypt the rest; `flash_area_write` programs the
+    /// encrypted data straight into physically erased cells and falls back
+    /// to the shipped erase-then-write only where the destination is not
+    /// erased (data from before the fix). MCUboot erases before it writes
+    /// and writes each `flash_area_align()` unit once, so every backend
+    /// operation is again one physical erase or program, as on plain flash.
+    /// The cost: a ciphertext block that is all 0xff (probability 2^-128)
+    /// would read as erased.
+    ProgramErased,
+}
+
 /// The port's flash backend over `flash`, encrypting with `crypt` when flash
 /// encryption is enabled on the chip.
 pub struct PortFlash<'f> {
     flash: &'f mut SimFlash,
     crypt: Option<&'f dyn FlashCrypt>,
+    writes: EncryptedWrites,
 }
 
 impl<'f> PortFlash<'f> {
     /// The backend; `crypt` is `Some` when the chip's flash encryption is
     /// enabled (an odd number of crypt-counter bits burned).
     pub fn new(flash: &'f mut SimFlash, crypt: Option<&'f dyn FlashCrypt>) -> Self {
-        PortFlash { flash, crypt }
+        PortFlash {
+            flash,
+            crypt,
+            writes: EncryptedWrites::AsShipped,
+        }
+    }
+
+    /// The backend writing as `writes` says when encryption is on.
+    pub fn with_writes(mut self, writes: EncryptedWrites) -> Self {
+        self.writes = writes;
+        self
+    }
+
+    /// True when the fixed backend treats physically erased cells as erased.
+    fn program_erased(&self) -> bool {
+        self.crypt.is_some() && self.writes == EncryptedWrites::ProgramErased
     }
 
     /// `flash_area_align()`: what the boot core must use as its write size.
@@ -138,7 +180,17 @@ impl<'f> PortFlash<'f> {
         let end = align_up(offset + len, 16);
         let mut buf = Zeroizing::new(vec![0u8; (end - start) as usize]);
         self.flash.read(start, &mut buf)?;
-        crypt.decrypt(start, &mut buf)?;
+        if self.writes == EncryptedWrites::ProgramErased {
+            let raw = Zeroizing::new(buf.to_vec());
+            crypt.decrypt(start, &mut buf)?;
+            for (plain, cipher) in buf.chunks_mut(16).zip(raw.chunks(16)) {
+                if cipher.iter().all(|b| *b == PORT_ERASED_VALUE) {
+                    plain.fill(PORT_ERASED_VALUE);
+                }
+            }
+        } else {
+            crypt.decrypt(start, &mut buf)?;
+        }
         let skip = (offset - start) as usize;
         out.copy_from_slice(&buf[skip..skip + out.len()]);
         Ok(())
@@ -271,7 +323,7 @@ impl NorFlash for PortFlash<'_> {
         })?;
         self.check(from, size as usize)?;
         self.aligned_erase(from, size)?;
-        if self.crypt.is_some() {
+        if self.crypt.is_some() && !self.program_erased() {
             // Make erased cells read as 0xff through the decrypting cache.
             let fill = [PORT_ERASED_VALUE; FLASH_BUFFER_SIZE as usize];
             let mut offset = from;
@@ -286,8 +338,17 @@ impl NorFlash for PortFlash<'_> {
 
     /// `flash_area_write`.
     fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), PortFlashError> {
-        self.check(offset, bytes.len())?;
-        let erase = self.crypt.is_some();
+        let len = self.check(offset, bytes.len())?;
+        let mut erase = self.crypt.is_some();
+        if erase && self.program_erased() {
+            // Whole 32-byte units, as the encrypted program writes them.
+            let start = align_down(offset, PORT_ALIGN_ENCRYPTED);
+            let end =
+                align_up(offset + len, PORT_ALIGN_ENCRYPTED).min(self.flash.geometry().capacity());
+            let mut raw = vec![0u8; (end - start) as usize];
+            self.flash.read(start, &mut raw)?;
+            erase = raw.iter().any(|b| *b != PORT_ERASED_VALUE);
+        }
         self.aligned_write(offset, bytes, erase)
     }
 }

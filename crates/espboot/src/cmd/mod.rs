@@ -7,8 +7,8 @@ pub mod flash;
 pub mod image;
 pub mod key_file;
 pub mod links;
-pub mod recover;
 pub mod provision;
+pub mod recover;
 pub mod secure;
 pub mod sim;
 

@@ -169,6 +169,9 @@ fn power_cut_then_resume_and_sweep() {
     assert!(ops > 10);
     assert_eq!(v["cut_points"].as_u64(), Some(2 * ops));
     assert_eq!(v["failures"].as_array().map(Vec::len), Some(0), "{v}");
+    // the report names the strategy and counts failures per class
+    assert!(v["strategy"].is_string(), "{v}");
+    assert_eq!(v["classes"].as_array().map(Vec::len), Some(0), "{v}");
     assert_eq!(std::fs::read(dev.join("flash.bin")).expect("flash"), before);
 
     // Cut after 5 operations: nothing boots in that power cycle...

@@ -18,11 +18,44 @@ pub struct SweepFailure {
     pub operation: u64,
     /// How the operation was cut.
     pub mode: CutMode,
-    /// A known hazard this cut point falls into, if the sweep recognised
-    /// one.
+    /// The failure class: the known hazard this cut point falls into, if
+    /// the sweep recognised one (`None`: unexplained, a bug candidate).
     pub hazard: Option<Hazard>,
+    /// Whether the device survives it (derived from `failure`).
+    pub safety: Safety,
     /// What went wrong.
     pub failure: Failure,
+}
+
+impl SweepFailure {
+    /// A failed cut point; its [`Safety`] follows from `failure`, and a
+    /// failure that is only a different swap type recorded in a trailer is
+    /// classed [`Hazard::SwapTypeRecordOnly`] whatever the cut.
+    pub fn new(operation: u64, mode: CutMode, hazard: Option<Hazard>, failure: Failure) -> Self {
+        let hazard = match &failure {
+            Failure::TrailerDiffers {
+                expected, observed, ..
+            } if expected.magic == observed.magic
+                && expected.image_ok == observed.image_ok
+                && expected.copy_done == observed.copy_done =>
+            {
+                Some(Hazard::SwapTypeRecordOnly)
+            }
+            _ => hazard,
+        };
+        SweepFailure {
+            operation,
+            mode,
+            hazard,
+            safety: Safety::of(&failure),
+            failure,
+        }
+    }
+
+    /// The class this failure is counted under.
+    pub fn class(&self) -> HazardKind {
+        self.hazard.map_or(HazardKind::Unexplained, |h| h.kind())
+    }
 }
 
 impl fmt::Display for SweepFailure {
@@ -32,27 +65,114 @@ impl fmt::Display for SweepFailure {
             CutMode::Torn => "torn",
         };
         write!(f, "{label} at op {}", self.operation)?;
-        if let Some(hazard) = &self.hazard {
-            write!(f, " [{hazard}]")?;
+        match &self.hazard {
+            Some(hazard) => write!(f, " [{hazard}; {}]", self.safety)?,
+            None => write!(f, " [unexplained; {}]", self.safety)?,
         }
         write!(f, ": {}", self.failure)
     }
 }
 
-/// A cut point in a window where losing data is the bootloader's known
-/// behaviour rather than a bug of the upgrade logic.
+/// What a failed cut point leaves the device able to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Safety {
+    /// A valid image still boots (the old one, or the right one with a
+    /// trailer or a slot copy other than the uninterrupted boot leaves):
+    /// the device keeps running and can retry the upgrade.
+    Safe,
+    /// Nothing boots after the cut, and nothing will on any later power-on
+    /// (the boot is deterministic): the device needs reflashing.
+    Brick,
+}
+
+impl Safety {
+    /// The safety of a failure: a brick when the boot after the cut started
+    /// nothing (or the sweep could not tell).
+    pub fn of(failure: &Failure) -> Safety {
+        match failure {
+            Failure::WrongImages { observed, .. } if !observed.is_empty() => Safety::Safe,
+            Failure::TrailerDiffers { .. } | Failure::ImageDiffers { .. } => Safety::Safe,
+            _ => Safety::Brick,
+        }
+    }
+
+    /// `safe` or `brick`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Safety::Safe => "safe",
+            Safety::Brick => "brick",
+        }
+    }
+}
+
+impl fmt::Display for Safety {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A cut point in a window where losing data is known behaviour of the
+/// flash or of the bootloader's flash backend rather than a bug of the
+/// upgrade logic: the failure classes of a sweep.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum Hazard {
     /// The bootloader's flash backend erases a whole sector to write part
-    /// of it back (as MCUboot's Espressif port does for encrypted writes):
+    /// of it back (as MCUboot's Espressif port does for every encrypted
+    /// write, `aligned_flash_write(.., erase = true)` in `esp_mcuboot.c`):
     /// a cut between the erase and the write-back loses the sector's other
-    /// bytes. `sector` is the address of the sector found erased.
+    /// bytes, which then read as the decryption of erased flash. `sector`
+    /// is the address of the sector found erased.
     EraseBeforeWrite {
         /// Address of the sector left erased.
         sector: u32,
     },
+    /// The backend's erase is a physical erase followed by writing the
+    /// erased value back encrypted (`flash_area_erase` in `esp_mcuboot.c`,
+    /// so that erased flash reads 0xff through the decrypting cache): a cut
+    /// before the write-back is complete leaves part of the erased range
+    /// reading as garbage instead of 0xff. `sector` is the first sector
+    /// left (partly) unfilled.
+    EraseWriteBack {
+        /// Address of the first sector whose write-back is missing.
+        sector: u32,
+    },
+    /// The cut operation was torn (half done), a state MCUboot's design
+    /// excludes: it assumes a write of `flash_area_align()` bytes and a
+    /// sector erase either happen or not (MCUboot's simulator never tears
+    /// an operation).
+    TornOperation {
+        /// Whether the torn operation was an erase (else a write).
+        erase: bool,
+        /// Its address (sector address for an erase).
+        address: u32,
+    },
+    /// The right images run and every slot holds the right image; a
+    /// trailer differs only in the swap type its `swap_info` records. Seen
+    /// when a cut lands before a revert's status is written: the next boot
+    /// finds the primary trailer erased and the secondary's good, decides
+    /// the swap afresh from MCUboot's swap table (`boot_swap_type`), which
+    /// gives a permanent swap of the same images, and records `perm` where
+    /// the uninterrupted revert records `revert`. `swap_info` is not read
+    /// again once `copy_done` is set, and MCUboot's simulator does not
+    /// compare it (`verify_trailer` in `sim/src/image.rs` checks magic,
+    /// image_ok and copy_done only).
+    SwapTypeRecordOnly,
+}
+
+impl Hazard {
+    /// The class without its address.
+    pub fn kind(&self) -> HazardKind {
+        match self {
+            Hazard::EraseBeforeWrite { .. } => HazardKind::EraseBeforeWrite,
+            Hazard::EraseWriteBack { .. } => HazardKind::EraseWriteBack,
+            Hazard::TornOperation { .. } => HazardKind::TornOperation,
+            Hazard::SwapTypeRecordOnly => HazardKind::SwapTypeRecordOnly,
+        }
+    }
 }
 
 impl fmt::Display for Hazard {
@@ -61,7 +181,54 @@ impl fmt::Display for Hazard {
             Hazard::EraseBeforeWrite { sector } => {
                 write!(f, "{ERASE_BEFORE_WRITE_HAZARD} at {sector:#x}")
             }
+            Hazard::EraseWriteBack { sector } => {
+                write!(f, "{} at {sector:#x}", HazardKind::EraseWriteBack)
+            }
+            Hazard::TornOperation { erase, address } => write!(
+                f,
+                "torn {} at {address:#x}",
+                if *erase { "erase" } else { "write" }
+            ),
+            Hazard::SwapTypeRecordOnly => f.write_str(HazardKind::SwapTypeRecordOnly.name()),
         }
+    }
+}
+
+/// A failure class of a sweep, without its address: how sweep summaries
+/// group failures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum HazardKind {
+    /// [`Hazard::EraseBeforeWrite`].
+    EraseBeforeWrite,
+    /// [`Hazard::EraseWriteBack`].
+    EraseWriteBack,
+    /// [`Hazard::TornOperation`].
+    TornOperation,
+    /// [`Hazard::SwapTypeRecordOnly`].
+    SwapTypeRecordOnly,
+    /// No known hazard explains the failure: a bug of the boot core or of
+    /// the simulator until shown otherwise.
+    Unexplained,
+}
+
+impl HazardKind {
+    /// How the class is named in text.
+    pub fn name(self) -> &'static str {
+        match self {
+            HazardKind::EraseBeforeWrite => ERASE_BEFORE_WRITE_HAZARD,
+            HazardKind::EraseWriteBack => "port erase write-back hazard",
+            HazardKind::TornOperation => "torn operation",
+            HazardKind::SwapTypeRecordOnly => "swap type record only",
+            HazardKind::Unexplained => "unexplained",
+        }
+    }
+}
+
+impl fmt::Display for HazardKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 

@@ -19,7 +19,7 @@ mod memo;
 #[cfg(all(test, feature = "scenario"))]
 mod tests;
 
-pub use failure::{Failure, Hazard, SweepFailure};
+pub use failure::{Failure, Hazard, HazardKind, Safety, SweepFailure};
 pub use memo::ValidationMemo;
 
 /// Options of a sweep.
@@ -31,15 +31,48 @@ pub struct SweepOptions {
     pub threads: usize,
 }
 
+/// How many failed cut points fell into one class with one outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ClassCount {
+    /// The failure class.
+    pub class: HazardKind,
+    /// Whether the device survives these cut points.
+    pub safety: Safety,
+    /// Failed cut points of this class and outcome.
+    pub count: u64,
+}
+
+/// The failures of `failures` counted per class and outcome, in class
+/// order (safe before brick).
+pub fn class_counts(failures: &[SweepFailure]) -> Vec<ClassCount> {
+    let mut counts: std::collections::BTreeMap<(HazardKind, Safety), u64> =
+        std::collections::BTreeMap::new();
+    for failure in failures {
+        *counts.entry((failure.class(), failure.safety)).or_default() += 1;
+    }
+    counts
+        .into_iter()
+        .map(|((class, safety), count)| ClassCount {
+            class,
+            safety,
+            count,
+        })
+        .collect()
+}
+
 /// Result of a sweep.
 #[derive(Debug, Clone, Serialize)]
 pub struct SweepReport {
+    /// The upgrade strategy of the bootloader swept.
+    pub strategy: UpgradeStrategy,
     /// Cut points tried (operations × modes).
     pub cut_points: u64,
     /// Flash operations of the uninterrupted boot.
     pub boot_ops: u64,
     /// Modes swept (`clean`, `torn`).
     pub modes: Vec<CutMode>,
+    /// The failures per class and outcome ([`class_counts`]).
+    pub classes: Vec<ClassCount>,
     /// The failed cut points.
     pub failures: Vec<SweepFailure>,
     /// Wall time, seconds.
@@ -54,6 +87,7 @@ impl SweepReport {
     /// The report of a sweep started at `started` over `boot_ops`
     /// operations in each of `modes`.
     pub fn finish(
+        strategy: UpgradeStrategy,
         boot_ops: u64,
         modes: &[CutMode],
         failures: Vec<SweepFailure>,
@@ -63,6 +97,8 @@ impl SweepReport {
         let cut_points = boot_ops * modes.len() as u64;
         let seconds = started.elapsed().as_secs_f64();
         SweepReport {
+            strategy,
+            classes: class_counts(&failures),
             cut_points,
             boot_ops,
             modes: modes.to_vec(),
@@ -92,6 +128,28 @@ impl SweepReport {
             self.seconds,
             self.points_per_second
         )
+    }
+
+    /// The per-class line: the strategy, then each class with its count and
+    /// whether it is safe or a brick, e.g. `swap-move: 3 safe, 12 bricks
+    /// (port erase-before-write hazard: 12 brick; torn operation: 3 safe)`.
+    pub fn class_summary(&self) -> String {
+        let count = |safety| self.failures.iter().filter(|f| f.safety == safety).count();
+        let (safe, bricks) = (count(Safety::Safe), count(Safety::Brick));
+        let mut line = format!(
+            "{}: {safe} safe, {bricks} brick{}",
+            self.strategy.label(),
+            if bricks == 1 { "" } else { "s" }
+        );
+        if !self.classes.is_empty() {
+            let parts: Vec<String> = self
+                .classes
+                .iter()
+                .map(|c| format!("{}: {} {}", c.class, c.count, c.safety))
+                .collect();
+            line.push_str(&format!(" ({})", parts.join("; ")));
+        }
+        line
     }
 }
 
@@ -193,12 +251,14 @@ pub fn sweep_flash_with(
     let report_point = |k: u64, mode: CutMode, failure: Option<Failure>| {
         if let Some(failure) = failure {
             if let Ok(mut f) = failures.lock() {
-                f.push(SweepFailure {
-                    operation: k,
-                    mode,
-                    hazard: None,
-                    failure,
-                });
+                let hazard = match mode {
+                    CutMode::Clean => None,
+                    CutMode::Torn => usize::try_from(k - 1)
+                        .ok()
+                        .and_then(|i| log.get(i))
+                        .map(|op| torn_hazard(flash, op)),
+                };
+                f.push(SweepFailure::new(k, mode, hazard, failure));
             }
         }
         let d = done.fetch_add(1, Ordering::Relaxed) + 1;
@@ -273,8 +333,28 @@ pub fn sweep_flash_with(
     let mut failures = failures.into_inner().unwrap_or_default();
     failures.sort_by_key(|f| (f.operation, f.mode == CutMode::Torn));
     Ok(SweepReport::finish(
-        ops, &modes, failures, started, ref_report,
+        setup.strategy,
+        ops,
+        &modes,
+        failures,
+        started,
+        ref_report,
     ))
+}
+
+/// The class of a torn cut of `op`: [`Hazard::TornOperation`] at its
+/// address.
+pub fn torn_hazard(flash: &SimFlash, op: &FlashOp) -> Hazard {
+    match op {
+        FlashOp::Erase { sector } => Hazard::TornOperation {
+            erase: true,
+            address: flash.geometry().sector(*sector).start,
+        },
+        FlashOp::Write { offset, .. } => Hazard::TornOperation {
+            erase: false,
+            address: *offset,
+        },
+    }
 }
 
 /// One cut point of [`SweepMethod::Replay`]: `flash` holds the state after

@@ -200,24 +200,25 @@ fn memo_saves_the_primary_validation() {
 /// one line.
 #[test]
 fn failures_serialize_as_typed_records() {
-    let failure = SweepFailure {
-        operation: 7,
-        mode: CutMode::Torn,
-        hazard: Some(Hazard::EraseBeforeWrite { sector: 0x3000 }),
-        failure: Failure::ImageDiffers {
+    let failure = SweepFailure::new(
+        7,
+        CutMode::Torn,
+        Some(Hazard::EraseBeforeWrite { sector: 0x3000 }),
+        Failure::ImageDiffers {
             image: 0,
             slot: mcuboot_boot::Slot::Secondary,
             expected_len: Some(10),
             observed_len: None,
             first_difference: None,
         },
-    };
+    );
     assert_eq!(
         serde_json::to_value(&failure).unwrap(),
         serde_json::json!({
             "operation": 7,
             "mode": "torn",
             "hazard": {"kind": "erase-before-write", "sector": 0x3000},
+            "safety": "safe",
             "failure": {
                 "kind": "image-differs",
                 "image": 0,
@@ -230,7 +231,51 @@ fn failures_serialize_as_typed_records() {
     );
     assert_eq!(
         failure.to_string(),
-        "torn at op 7 [port erase-before-write hazard at 0x3000]: \
+        "torn at op 7 [port erase-before-write hazard at 0x3000; safe]: \
          image 0 secondary slot image differs (no image vs expected 10 bytes)"
     );
+}
+
+/// A cut before a swap-move revert writes its status leaves the same
+/// images in place with `perm` recorded in swap_info instead of `revert`
+/// (seen by `espboot sim sweep` on a pending revert): classed as a
+/// swap-type record only difference, safe, not unexplained.
+#[test]
+fn regression_revert_restart_records_perm_is_classified_safe() {
+    use crate::run::TrailerSummary;
+    use mcuboot_boot::{FlagState, MagicState, SwapType};
+    let trailer = |swap_type| TrailerSummary {
+        magic: MagicState::Good,
+        image_ok: FlagState::Set,
+        copy_done: FlagState::Set,
+        swap_type,
+    };
+    let failure = SweepFailure::new(
+        6,
+        CutMode::Clean,
+        None,
+        Failure::TrailerDiffers {
+            image: 0,
+            slot: mcuboot_boot::Slot::Primary,
+            expected: trailer(SwapType::Revert),
+            observed: trailer(SwapType::Perm),
+        },
+    );
+    assert_eq!(failure.hazard, Some(Hazard::SwapTypeRecordOnly));
+    assert_eq!(failure.safety, Safety::Safe);
+    // a trailer that differs in more than the swap type stays unexplained
+    let mut observed = trailer(SwapType::Perm);
+    observed.copy_done = FlagState::Unset;
+    let other = SweepFailure::new(
+        6,
+        CutMode::Clean,
+        None,
+        Failure::TrailerDiffers {
+            image: 0,
+            slot: mcuboot_boot::Slot::Primary,
+            expected: trailer(SwapType::Revert),
+            observed,
+        },
+    );
+    assert_eq!(other.class(), HazardKind::Unexplained);
 }

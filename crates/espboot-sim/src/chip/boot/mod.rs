@@ -42,6 +42,7 @@ use serde::Serialize;
 
 use super::bootloader::{parse_bootloader, BootloaderContents, BootloaderError};
 use super::fuses::{self, FuseError};
+pub use super::port_flash::EncryptedWrites;
 use super::port_flash::{PortFlash, PortFlashError, PORT_ALIGN_ENCRYPTED, PORT_ALIGN_PLAIN};
 use crate::config::{
     ConfigError, ConfigFile, FlashEncryptionConfig, FlashMap, GeneratedKey, RomDownload,
@@ -86,7 +87,7 @@ pub use failure::{
 };
 pub use report::{ChipBootReport, Cpu, CpuStart, RomReport, RomSecureBoot};
 use rom::{hex_digest, read_bootloader, rom_blocks, signed_blocks, SignedBlock};
-pub use sweep::{sweep, sweep_device};
+pub use sweep::{sweep, sweep_device, sweep_with};
 
 /// Why a (re)boot stopped.
 enum Stop {
@@ -102,6 +103,17 @@ enum Stop {
 /// after `n` flash operations (`cut = Some((n, mode))`). Targets the chip
 /// does not model run the boot core alone ([`run::boot`]).
 pub fn power_on(device: &mut Device, cut: Option<(u64, CutMode)>) -> ChipBootReport {
+    power_on_with(device, cut, EncryptedWrites::AsShipped)
+}
+
+/// [`power_on`] with the port's encrypted writes done as `writes` says
+/// (the opt-in fix of the port's power-cut hazards, see
+/// [`EncryptedWrites::ProgramErased`]).
+pub fn power_on_with(
+    device: &mut Device,
+    cut: Option<(u64, CutMode)>,
+    writes: EncryptedWrites,
+) -> ChipBootReport {
     let target = device.settings.target;
     let Some(chip) = target.chip() else {
         return ChipBootReport {
@@ -131,6 +143,7 @@ pub fn power_on(device: &mut Device, cut: Option<(u64, CutMode)>) -> ChipBootRep
         rom: None,
         cpus: Vec::new(),
         deferred_digests: Vec::new(),
+        writes,
     };
     let mut resets = 0;
     let outcome = loop {
@@ -287,6 +300,8 @@ struct PowerOn {
     /// Secure Boot digests that go into the same eFuse batch as the
     /// flash-encryption key (ESP32-C2's shared key block).
     deferred_digests: Vec<KeyGroup>,
+    /// How the port's backend writes with flash encryption on.
+    writes: EncryptedWrites,
 }
 
 impl PowerOn {
@@ -353,7 +368,7 @@ impl PowerOn {
 
         // --- MCUboot -----------------------------------------------------------
         let rsp = {
-            let mut port = PortFlash::new(flash, crypt.as_deref());
+            let mut port = PortFlash::new(flash, crypt.as_deref()).with_writes(self.writes);
             setup.with_config(|cfg| mcuboot_boot::boot(&mut port, cfg))
         };
         let rsp = match rsp {
@@ -387,7 +402,7 @@ impl PowerOn {
         // --- app loading ---------------------------------------------------------
         let multi = security.multi_processor_boot && chip.has_app_cpu() && setup.images.len() == 2;
         let memory = chip.memory_map(multi);
-        let mut port = PortFlash::new(flash, crypt.as_deref());
+        let mut port = PortFlash::new(flash, crypt.as_deref()).with_writes(self.writes);
         let mut entries = Vec::new();
         for booted in rsp.images.iter().flatten() {
             if booted.image > 0 && !multi {

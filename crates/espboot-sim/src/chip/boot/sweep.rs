@@ -2,6 +2,8 @@
 //! loading), including flash encryption.
 
 use super::*;
+use flash_sim::flash::FlashOp;
+use flash_sim::sweep::torn_hazard;
 
 /// What a sweep compares after each resumed boot.
 #[derive(Debug, PartialEq, Eq)]
@@ -13,10 +15,14 @@ struct Observed {
 }
 
 /// Observes `device` after the boot that produced `report`.
-fn observed(device: &mut Device, report: &ChipBootReport) -> Result<Observed, ChipError> {
+fn observed(
+    device: &mut Device,
+    report: &ChipBootReport,
+    writes: EncryptedWrites,
+) -> Result<Observed, ChipError> {
     let images = report.boot.images.clone();
     let (setup, crypt) = flashed_setup(device)?;
-    let mut port = PortFlash::new(&mut device.flash, crypt.as_deref());
+    let mut port = PortFlash::new(&mut device.flash, crypt.as_deref()).with_writes(writes);
     let mut slots = Vec::new();
     for pair in &setup.images {
         for area in [pair.primary, pair.secondary] {
@@ -34,18 +40,56 @@ fn observed(device: &mut Device, report: &ChipBootReport) -> Result<Observed, Ch
     Ok(Observed { images, slots })
 }
 
-/// The first sector that a cut left physically erased although it held
-/// data before the boot: with flash encryption on, the port writes every
-/// erased sector back (encrypted 0xff), so a raw-erased sector only exists
-/// between a sector erase and its write-back.
-fn erased_mid_rewrite(before: &Device, after: &Device) -> Option<u32> {
-    let sector = SECTOR as usize;
-    let old = before.flash.data();
-    let new = after.flash.data();
-    old.chunks(sector)
-        .zip(new.chunks(sector))
-        .position(|(o, n)| n.iter().all(|b| *b == 0xff) && o.iter().any(|b| *b != 0xff))
-        .map(|index| (index * sector) as u32)
+/// The class of a clean cut before operation `k` of the recorded
+/// uninterrupted boot `log`, on a device with flash encryption on.
+///
+/// Every operation of the port's encrypted backend starts with a physical
+/// erase (`esp_mcuboot.c`: `flash_area_write` erases the sectors it writes,
+/// `aligned_flash_write(.., erase = true)`; `flash_area_erase` erases, then
+/// writes the erased value back encrypted). So a clean cut before a
+/// physical write, or between the erases of consecutive sectors, lands
+/// inside one backend operation, with sectors erased and not yet written
+/// back: they read as the decryption of erased flash. When the data that
+/// was about to be written decrypts to all 0xff, the cut interrupted an
+/// erase's write-back ([`Hazard::EraseWriteBack`]); otherwise a write's
+/// erase-before-write ([`Hazard::EraseBeforeWrite`]). A cut before an
+/// erase that follows a write is at a backend-operation boundary: the
+/// state a plain NOR flash can also be in, which MCUboot must survive
+/// (`None`).
+fn encrypted_cut_hazard(
+    log: &[FlashOp],
+    k: u64,
+    flash: &SimFlash,
+    crypt: &dyn FlashCrypt,
+) -> Option<Hazard> {
+    let index = usize::try_from(k.checked_sub(1)?).ok()?;
+    let previous = log.get(index.checked_sub(1)?)?;
+    let inside = match log.get(index)? {
+        FlashOp::Write { .. } => true,
+        FlashOp::Erase { .. } => matches!(previous, FlashOp::Erase { .. }),
+    };
+    if !inside {
+        return None;
+    }
+    // The sector erased and not yet written back: the one of the last
+    // erase before the cut.
+    let sector = log[..index].iter().rev().find_map(|op| match op {
+        FlashOp::Erase { sector } => Some(flash.geometry().sector(*sector).start),
+        FlashOp::Write { .. } => None,
+    })?;
+    // What the backend operation was about to write: the next write.
+    let fill = log[index..].iter().find_map(|op| match op {
+        FlashOp::Write { offset, bytes } => {
+            let mut plain = bytes.clone();
+            Some(crypt.decrypt(*offset, &mut plain).is_ok() && plain.iter().all(|b| *b == 0xff))
+        }
+        FlashOp::Erase { .. } => None,
+    })?;
+    Some(if fill {
+        Hazard::EraseWriteBack { sector }
+    } else {
+        Hazard::EraseBeforeWrite { sector }
+    })
 }
 
 /// One cut point of [`sweep`]: power on with the cut after operation
@@ -54,21 +98,22 @@ fn sweep_point(
     device: &Device,
     k: u64,
     mode: CutMode,
-    encrypted: bool,
+    crypt: Option<&dyn FlashCrypt>,
+    log: &[FlashOp],
     expected: &Observed,
+    writes: EncryptedWrites,
 ) -> Option<SweepFailure> {
     let mut trial = device.clone();
-    let cut = power_on(&mut trial, Some((k - 1, mode)));
-    // With flash encryption on, `esp_mcuboot.c` (`aligned_flash_write`
-    // with `erase = true`) erases the whole 4 KiB sector before writing it
-    // back encrypted, so a power cut in between loses the sector's other
-    // bytes: the port's behaviour on silicon, not a simulator artefact.
-    let hazard = if encrypted {
-        erased_mid_rewrite(device, &trial).map(|sector| Hazard::EraseBeforeWrite { sector })
-    } else {
-        None
+    let cut = power_on_with(&mut trial, Some((k - 1, mode)), writes);
+    let hazard = match (mode, crypt) {
+        (CutMode::Torn, _) => usize::try_from(k - 1)
+            .ok()
+            .and_then(|i| log.get(i))
+            .map(|op| torn_hazard(&device.flash, op)),
+        (CutMode::Clean, Some(crypt)) => encrypted_cut_hazard(log, k, &device.flash, crypt),
+        (CutMode::Clean, None) => None,
     };
-    let resumed = power_on(&mut trial, None);
+    let resumed = power_on_with(&mut trial, None, writes);
     let failure = if !cut.boot.interrupted && !cut.boot.booted {
         Failure::CutBootFailed {
             error: cut.boot.error.unwrap_or_default(),
@@ -82,7 +127,7 @@ fn sweep_point(
                 .unwrap_or_else(|| "unknown".into()),
         }
     } else {
-        match observed(&mut trial, &resumed) {
+        match observed(&mut trial, &resumed, writes) {
             Ok(seen) if seen.images != expected.images => Failure::WrongImages {
                 expected: expected.images.clone(),
                 observed: seen.images,
@@ -105,12 +150,7 @@ fn sweep_point(
             },
         }
     };
-    Some(SweepFailure {
-        operation: k,
-        mode,
-        hazard,
-        failure,
-    })
+    Some(SweepFailure::new(k, mode, hazard, failure))
 }
 
 /// A power-cut sweep of the whole chip (ROM, first boot, MCUboot through
@@ -124,13 +164,27 @@ pub fn sweep(
     torn: bool,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<SweepReport, ChipError> {
+    sweep_with(device, torn, EncryptedWrites::AsShipped, progress)
+}
+
+/// [`sweep`] with the port's encrypted writes done as `writes` says: with
+/// [`EncryptedWrites::ProgramErased`] it shows what the opt-in fix of the
+/// port removes.
+pub fn sweep_with(
+    device: &Device,
+    torn: bool,
+    writes: EncryptedWrites,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<SweepReport, ChipError> {
     let started = std::time::Instant::now();
     let mut reference = device.clone();
-    let ref_report = power_on(&mut reference, None);
+    reference.flash.start_recording();
+    let ref_report = power_on_with(&mut reference, None, writes);
+    let log = reference.flash.take_recording();
     if !ref_report.boot.booted {
         return Err(ChipError::ReferenceFails(Box::new(ref_report)));
     }
-    let expected = observed(&mut reference, &ref_report)?;
+    let expected = observed(&mut reference, &ref_report, writes)?;
     let ops = ref_report.boot.flash_ops;
     let modes: &[CutMode] = if torn {
         &[CutMode::Clean, CutMode::Torn]
@@ -142,10 +196,7 @@ pub fn sweep(
         .flat_map(|&m| (1..=ops).map(move |k| (k, m)))
         .collect();
     let total = points.len() as u64;
-    let encrypted = device
-        .efuses
-        .as_ref()
-        .is_some_and(Efuses::flash_encryption_enabled);
+    let (setup, crypt) = flashed_setup(&mut device.clone())?;
     // Points are independent: each starts from a copy of the device.
     let next = std::sync::atomic::AtomicUsize::new(0);
     let done = std::sync::atomic::AtomicU64::new(0);
@@ -160,7 +211,9 @@ pub fn sweep(
                 let Some(&(k, mode)) = points.get(index) else {
                     break;
                 };
-                if let Some(failure) = sweep_point(device, k, mode, encrypted, &expected) {
+                if let Some(failure) =
+                    sweep_point(device, k, mode, crypt.as_deref(), &log, &expected, writes)
+                {
                     if let Ok(mut list) = failures.lock() {
                         list.push((index, failure));
                     }
@@ -174,6 +227,7 @@ pub fn sweep(
     failures.sort_by_key(|(index, _)| *index);
     let failures: Vec<SweepFailure> = failures.into_iter().map(|(_, f)| f).collect();
     Ok(SweepReport::finish(
+        setup.strategy,
         ops,
         modes,
         failures,
@@ -190,11 +244,12 @@ pub fn sweep(
 pub fn sweep_device(
     device: &mut Device,
     torn: bool,
+    writes: EncryptedWrites,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<SweepReport, ChipError> {
     let (setup, crypt) = flashed_setup(device)?;
     if crypt.is_some() {
-        sweep(device, torn, progress)
+        sweep_with(device, torn, writes, progress)
     } else {
         let options = flash_sim::sweep::SweepOptions { torn, threads: 0 };
         flash_sim::sweep::sweep_flash(&setup, &device.flash, &options, progress)

@@ -232,6 +232,11 @@ struct SweepArgs {
     /// too.
     #[arg(long = "allow", value_name = "HAZARD", value_enum)]
     allow: Vec<AllowedHazard>,
+    /// With flash encryption on, run the port with the opt-in fix of its
+    /// encrypted writes (erase without writing 0xff back, program erased
+    /// cells without erasing them) instead of esp_mcuboot.c as shipped.
+    #[arg(long)]
+    port_fix: bool,
 }
 
 /// A known hazard `sim sweep --allow` accepts.
@@ -559,7 +564,17 @@ fn sweep(a: SweepArgs) -> anyhow::Result<ExitCode> {
             bar.set_position(done);
         }
     };
-    let report = chip_boot::sweep_device(&mut device, a.torn, &progress).map_err(|e| match e {
+    let report = chip_boot::sweep_device(
+        &mut device,
+        a.torn,
+        if a.port_fix {
+            chip_boot::EncryptedWrites::ProgramErased
+        } else {
+            chip_boot::EncryptedWrites::AsShipped
+        },
+        &progress,
+    )
+    .map_err(|e| match e {
         chip_boot::ChipError::FlashSweep(e) => {
             anyhow::Error::new(e).context(format!("device {}", a.dev.display()))
         }
@@ -586,6 +601,9 @@ fn sweep(a: SweepArgs) -> anyhow::Result<ExitCode> {
         outln!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         outln!("{}", report.summary());
+        if !report.failures.is_empty() || !allowed.is_empty() {
+            outln!("{}", report.class_summary());
+        }
         if let Some(first) = allowed.first() {
             outln!(
                 "{} more cut points fall into an allowed hazard (--allow): what the device does \

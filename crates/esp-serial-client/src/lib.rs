@@ -10,6 +10,7 @@
 //! - [`reset`]: esptool's reset strategies as recorded DTR/RTS line-state
 //!   sequences (data, so they are testable without hardware).
 //! - [`Client`]: connect (reset + sync with esptool's retries), READ_REG,
+//!   WRITE_REG,
 //!   GET_SECURITY_INFO, chip detection, SPI_FLASH_MD5.
 //!
 //! ```no_run
@@ -232,6 +233,21 @@ impl Client {
         Ok(self
             .command(&req, 0, DEFAULT_TIMEOUT, "read register")?
             .value)
+    }
+
+    /// WRITE_REG: `new = value & mask | old & !mask`, then the ROM waits
+    /// `delay_us` microseconds before answering (esptool `write_reg`,
+    /// serial.md §4.4).
+    pub fn write_reg(
+        &mut self,
+        address: u32,
+        value: u32,
+        mask: u32,
+        delay_us: u32,
+    ) -> Result<(), Error> {
+        let req = Request::words(Opcode::WriteReg, &[address, value, mask, delay_us]);
+        self.command(&req, 0, DEFAULT_TIMEOUT, "write register")?;
+        Ok(())
     }
 
     /// GET_SECURITY_INFO's raw data (20 bytes on chips with a chip id, 12 on

@@ -41,8 +41,9 @@ mod values;
 
 pub use crate::model::ForceWrite;
 pub use commands::{
-    burn, burn_bit, burn_block_data, burn_efuse, burn_key, burn_key_digest, check_burned,
-    check_protected, check_repeated, plan, read_protect, write_protect, KeyCommandOptions,
+    burn, burn_bit, burn_block_data, burn_efuse, burn_key, burn_key_digest, burn_with,
+    check_burned, check_protected, check_repeated, plan, read_protect, write_protect,
+    KeyCommandOptions,
 };
 pub use names::{block, field, key_block, key_purpose};
 pub use summary::{python_json, summary_filter, SummaryRow};

@@ -170,6 +170,68 @@ pub struct BlockErrors {
 }
 
 impl Efuses {
+    /// The Reed-Solomon error registers (`RD_RS_ERR0/1`, the ESP32-C2's
+    /// one `RD_RS_ERR`): the last of the chip's error registers.
+    pub(crate) fn rs_error_regs(&self) -> &'static [usize] {
+        let regs = self.table().error_regs;
+        let n = match self.chip() {
+            Chip::Esp32 => 0,
+            Chip::Esp32c2 => 1,
+            _ => 2,
+        };
+        regs.get(regs.len().saturating_sub(n)..).unwrap_or_default()
+    }
+
+    /// Sets `block`'s fail bit in `RD_RS_ERR` (an RS-coded block that
+    /// reads back with an uncorrectable error), where espefuse reads it;
+    /// a block without a fail bit gets its error count at the maximum.
+    /// Nothing for BLOCK0 or the ESP32.
+    pub(crate) fn set_rs_fail(&mut self, block: usize) {
+        let rs = self.rs_error_regs();
+        let (count, fail) = rs_error_bits(self.chip(), block);
+        let (reg, mask) = match (fail, count) {
+            (Some((r, bit)), _) => (r, 1 << bit),
+            (None, Some((r, shift))) => (r, 0x7 << shift),
+            (None, None) => return,
+        };
+        if let Some(off) = rs.get(reg).copied() {
+            let v = self.read_reg(off) | mask;
+            self.write_reg(off, v);
+        }
+    }
+
+    /// Whether the summary marks the field at `index` `[error]`
+    /// (base_fields.py `get_info`): a BLOCK0 field whose bits have repeat
+    /// errors, a field of another block that has errors.
+    pub(crate) fn field_has_error(&self, index: usize) -> bool {
+        let f = &self.table().fields[index];
+        let block = usize::from(f.block);
+        if block != 0 {
+            return self.block_errors().iter().any(|e| e.block == block);
+        }
+        if self.chip() == Chip::Esp32 {
+            return false;
+        }
+        // BLOCK0's err_bitarray: the repeat-error registers line up with
+        // BLOCK0's last words (its first word, WR_DIS, has none)
+        let regs = self.table().error_regs;
+        let repeat = regs
+            .get(..regs.len() - self.rs_error_regs().len())
+            .unwrap_or_default();
+        let n = self.block_len_words(0);
+        let first = n.saturating_sub(repeat.len());
+        let Some(off) = f.bit_offset() else {
+            return false;
+        };
+        (off..off + f.bit_len as usize).any(|bit| {
+            let word = bit / 32;
+            word >= first
+                && repeat
+                    .get(word - first)
+                    .is_some_and(|r| self.read_reg(*r) & (1 << (bit % 32)) != 0)
+        })
+    }
+
     /// The errors of every block that has some, as the controller's error
     /// registers say (`<chip>/mem_definition.py` `BLOCK_ERRORS`: RS chips
     /// keep 4 bits per block in `RD_RS_ERR0/1`, the low 3 a count, the top
@@ -193,9 +255,8 @@ impl Efuses {
             return out;
         }
         // the RS_ERR registers follow the repeat-error ones in `error_regs`
-        let rs_regs = if self.chip() == Chip::Esp32c2 { 1 } else { 2 };
-        let split = regs.len().saturating_sub(rs_regs);
-        let (repeat, rs) = regs.split_at(split);
+        let rs = self.rs_error_regs();
+        let repeat = regs.get(..regs.len() - rs.len()).unwrap_or_default();
         let n0: u32 = repeat.iter().map(|r| self.read_reg(*r).count_ones()).sum();
         if n0 != 0 {
             out.push(BlockErrors {
@@ -204,20 +265,48 @@ impl Efuses {
                 fail: true,
             });
         }
+        let bit = |at: Option<ErrorBits>, mask: u32| -> u32 {
+            at.and_then(|(r, shift)| rs.get(r).map(|off| (self.read_reg(*off) >> shift) & mask))
+                .unwrap_or(0)
+        };
         for b in 1..table.blocks.len() {
-            let (reg, shift) = ((b - 1) / 8, 4 * ((b - 1) % 8));
-            let Some(r) = rs.get(reg) else { continue };
-            let nibble = (self.read_reg(*r) >> shift) & 0xF;
-            if nibble != 0 {
+            let (count, fail) = rs_error_bits(self.chip(), b);
+            let num_errors = bit(count, 0x7);
+            let fail = bit(fail, 1) != 0;
+            if num_errors != 0 || fail {
                 out.push(BlockErrors {
                     block: b,
-                    num_errors: nibble & 0x7,
-                    fail: nibble & 0x8 != 0,
+                    num_errors,
+                    fail,
                 });
             }
         }
         out
     }
+}
+
+/// A place in the `RD_RS_ERR` registers: register index, bit shift.
+type ErrorBits = (usize, u32);
+
+/// Where a block's error count (register index among `RD_RS_ERR0/1`,
+/// shift of the 3-bit count) and fail bit (register index, bit) are, as
+/// espefuse reads them (`<chip>/mem_definition.py` `BLOCK_ERRORS`: four
+/// bits per block from BLOCK1, the count then the fail bit). The ESP32-C3
+/// is read differently (`esp32c3/mem_definition.py` `BLOCK_FAIL_BIT`):
+/// each block's fail bit is the top bit of the next block's nibble, and
+/// BLOCK_SYS_DATA2 has none.
+fn rs_error_bits(chip: Chip, block: usize) -> (Option<ErrorBits>, Option<ErrorBits>) {
+    let Some(b) = block.checked_sub(1) else {
+        return (None, None);
+    };
+    let nibble = |n: usize| (n / 8, u32::try_from(4 * (n % 8)).unwrap_or(0));
+    let count = Some(nibble(b));
+    let fail = if chip == Chip::Esp32c3 {
+        (b + 1 < 10).then(|| nibble(b + 1))
+    } else {
+        Some(nibble(b))
+    };
+    (count, fail.map(|(r, s)| (r, s + 3)))
 }
 
 #[cfg(test)]
@@ -269,8 +358,9 @@ mod tests {
     fn coding_errors_are_retried_three_times() {
         let chip = Chip::Esp32c3;
         let mut model = Efuses::new(chip);
-        // RD_RS_ERR0: BLOCK_USR_DATA (BLOCK3) fail bit and one error
-        model.write_reg(0x1C0, 0x9 << 8);
+        // RD_RS_ERR0: BLOCK_USR_DATA (BLOCK3) one error (bits 8-10) and
+        // its fail bit where espefuse reads it on the C3 (bit 15)
+        model.write_reg(0x1C0, 1 << 8 | 1 << 15);
         let mut port = Port::new((EfuseController::new(chip), model));
         let mut efuses = port.load(chip).unwrap();
         let events = port.program(&mut efuses, 3, &[1; 8]).unwrap();

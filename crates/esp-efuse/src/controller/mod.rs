@@ -342,6 +342,11 @@ impl EfuseController {
                 let len = efuses.block_len_words(block).min(PGM_DATA_WORDS);
                 self.program(efuses, block, &data[..len], event);
             } else {
+                // serial.md §4.4: burn nothing, and report the block as
+                // the controller reports a Reed-Solomon failure on a read:
+                // its fail bit in RD_RS_ERR, which espefuse shows as
+                // "Error(s) in BLOCKn"
+                efuses.set_rs_fail(block);
                 event.coding_errors.push(block);
             }
         }

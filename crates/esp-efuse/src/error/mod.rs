@@ -153,6 +153,9 @@ pub enum EfuseError {
         /// The port's error.
         error: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// The controller reports coding errors (`check-error`).
+    #[error("Error(s) were detected in eFuses.")]
+    CodingErrors,
     /// The controller stayed busy (espefuse `wait_efuse_idle`).
     #[error("Timed out waiting for eFuse controller command to complete.")]
     ControllerBusy,

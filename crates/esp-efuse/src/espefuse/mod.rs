@@ -34,6 +34,7 @@
 //! ```
 
 mod commands;
+mod errors;
 mod names;
 mod summary;
 mod transcript;
@@ -45,6 +46,7 @@ pub use commands::{
     check_burned, check_protected, check_repeated, plan, read_protect, write_protect,
     KeyCommandOptions,
 };
+pub use errors::{check_error, coding_scheme_warnings};
 pub use names::{block, field, key_block, key_purpose};
 pub use summary::{python_json, summary_filter, SummaryRow};
 pub use transcript::{Failed, Transcript};

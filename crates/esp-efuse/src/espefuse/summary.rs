@@ -213,9 +213,6 @@ impl Efuses {
             for r in rows {
                 let f = self.def_at(r.index);
                 let bits = self.field_bits_at(r.index, true);
-                if active && bits.is_zero() && r.readable && r.writeable {
-                    continue;
-                }
                 if !keep(only, r.field) {
                     continue;
                 }
@@ -231,6 +228,14 @@ impl Efuses {
                     (false, false) => "-/-",
                 };
                 let mut info = format!("{} (BLOCK{})", f.name(), f.block);
+                let error = self.field_has_error(r.index);
+                if error {
+                    info.push_str("[error]");
+                }
+                // --active keeps fields with errors too
+                if active && bits.is_zero() && r.readable && r.writeable && !error {
+                    continue;
+                }
                 if f.class == FieldClass::KeyBlock {
                     let kp = self
                         .table()

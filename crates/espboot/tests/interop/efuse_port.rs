@@ -257,3 +257,59 @@ fn efuse_port_burns_and_summaries_equal_espefuse_on_a_twin_device() {
         "{compared} steps compared"
     );
 }
+
+/// issue 12: each device leaves `sim new` with a factory MAC of its own,
+/// deterministic from its name; esptool's `read-mac`, espefuse's summary
+/// over the port and `espboot efuse --port` all read the same one.
+#[test]
+fn each_device_has_its_own_factory_mac_that_every_tool_reads() {
+    if common::interop_skipped() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tmp.path();
+    let mut macs = Vec::new();
+    for (name, chip) in [("one", "esp32c3"), ("two", "esp32c3"), ("three", "esp32")] {
+        let dev = dir.join(name);
+        new_device(&dev, chip, None);
+        let served = Served::start(&dev, dir, "download", false);
+        let read_mac = crate::support::serve::esptool(&served, &[], &["read-mac"]).ok();
+        let mac = read_mac
+            .lines()
+            .find_map(|l| l.strip_prefix("MAC:"))
+            .map(|m| m.trim().to_string())
+            .unwrap_or_else(|| panic!("{name}: no MAC in {read_mac}"));
+        assert_ne!(mac, "00:00:00:00:00:00", "{name}");
+        let args = ["--port", &served.port_arg(), "--before", "no-reset"]
+            .into_iter()
+            .chain(["summary", "--format", "json", "MAC"])
+            .map(String::from)
+            .collect::<Vec<_>>();
+        let theirs = json_of(&tool("espefuse", &args).ok());
+        let value = theirs["MAC"]["value"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            value.starts_with(&mac),
+            "{name}: espefuse {value}, esptool {mac}"
+        );
+        let out = common::run_ok(
+            common::espboot()
+                .args(["efuse", "--port"])
+                .arg(served.port_arg())
+                .args(["--before", "no-reset", "summary", "--json", "MAC"]),
+        );
+        let ours: serde_json::Value =
+            serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(ours["MAC"], theirs["MAC"], "{name}");
+        macs.push(mac);
+        drop(served);
+    }
+    assert_ne!(macs[0], macs[1], "distinct devices, distinct MACs");
+    // the same name gives the same MAC
+    let again = dir.join("again").join("one");
+    new_device(&again, "esp32c3", None);
+    let file = |d: &Path| std::fs::read(d.join("efuse.bin")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(file(&again), file(&dir.join("one")));
+}

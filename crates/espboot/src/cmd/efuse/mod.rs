@@ -473,6 +473,16 @@ fn run_commands(
         force: ForceWrite::Unavailable,
     };
     let json_only = json_only(&commands);
+    // reading the eFuses reports the controller's coding errors
+    // (`get_coding_scheme_warnings`), before any command runs
+    let (warnings, _) = espefuse::coding_scheme_warnings(&s.efuses);
+    for line in warnings.lines() {
+        if json_only {
+            eprintln!("{line}");
+        } else {
+            out!("{line}");
+        }
+    }
     // click converts every command's arguments before any command runs
     // (after the group's banner): names and pairing of burn-efuse
     for cmd in &commands {
@@ -825,7 +835,17 @@ fn read_command(s: &Session, cmd: &Command) -> anyhow::Result<()> {
                     e.summary_value(only.as_deref().unwrap_or_default())
                         .unwrap_or_default()
                 }
-                SummaryFormat::Summary => e.summary_text(only.as_deref(), *active),
+                SummaryFormat::Summary => {
+                    // base_operations.py summary: the warnings again, and a
+                    // last line when a block failed
+                    let (warnings, failed) = espefuse::coding_scheme_warnings(e);
+                    print(&warnings);
+                    let mut text = e.summary_text(only.as_deref(), *active);
+                    if failed {
+                        text.push_str("\nWARNING: Coding scheme has encoding bit error warnings");
+                    }
+                    text
+                }
             };
             match file {
                 Some(path) => {
@@ -842,13 +862,10 @@ fn read_command(s: &Session, cmd: &Command) -> anyhow::Result<()> {
         }
         Command::Dump { format, file_name } => dump(e, *format, file_name.as_deref())?,
         Command::CheckError { recovery } => {
-            if e.has_coding_errors() {
-                if *recovery {
-                    bail!("check-error --recovery is not supported by espboot yet");
-                }
-                bail!("Error(s) were detected in eFuses (coding-error registers are not zero).");
+            if *recovery && !e.block_errors().is_empty() {
+                bail!("check-error --recovery is not supported by espboot yet");
             }
-            out!("No errors detected.");
+            print(&printed(espefuse::check_error(e))?);
         }
         _ => {}
     }

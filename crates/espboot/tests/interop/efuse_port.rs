@@ -313,3 +313,77 @@ fn each_device_has_its_own_factory_mac_that_every_tool_reads() {
     let file = |d: &Path| std::fs::read(d.join("efuse.bin")).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(file(&again), file(&dir.join("one")));
 }
+
+/// issue 12, RD_RS_ERR (serial.md §4.4): a program command whose
+/// Reed-Solomon check words do not match its data (sent register by
+/// register with esptool's `write-mem`) burns nothing and leaves the
+/// block's fail bit in RD_RS_ERR0. espefuse over the port then reports the
+/// error, its summary marks the block, `check-error` fails; espboot over
+/// the same port prints the same lines and fails the same way.
+#[test]
+fn a_reed_solomon_error_reads_back_as_espefuse_reports_it() {
+    if common::interop_skipped() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tmp.path();
+    let link = dir.join("espefuse");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_espboot"), &link)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let dev = dir.join("rs");
+    new_device(&dev, "esp32c3", None);
+    let served = Served::start(&dev, dir, "download", false);
+    // ESP32-C3 controller at 0x60008800 (serial.md §4.2): PGM_DATA0 = 1
+    // with CHECK_VALUE0..2 left at 0, the write opcode in CONF, then a
+    // program command for BLOCK3 in CMD; one session (the server keeps
+    // unsaved registers only while the line is open)
+    let mut client = esp_serial_client::Client::open(&served.port_arg(), 115_200)
+        .unwrap_or_else(|e| panic!("{e}"));
+    client
+        .connect(esp_serial_client::reset::Before::NoReset, 3)
+        .unwrap_or_else(|e| panic!("{e}"));
+    for (addr, value) in [
+        (0x6000_8800, 0x1),
+        (0x6000_89CC, 0x5A5A),
+        (0x6000_89D4, 0x2 | 3 << 2),
+    ] {
+        client
+            .write_reg(addr, value, u32::MAX, 0)
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    // CONF/CMD at +0x1CC/+0x1D4; RD_RS_ERR0 at +0x1C0 now holds BLOCK3's
+    // fail bit where espefuse reads it on this chip (bit 15)
+    assert_eq!(client.read_reg(0x6000_89C0).ok(), Some(1 << 15));
+    drop(client);
+    // from the first coding-error line on (the connection lines differ)
+    let report = |text: &str| -> Vec<String> {
+        text.lines()
+            .skip_while(|l| !l.starts_with("Error(s) in BLOCK"))
+            .filter(|l| !l.starts_with("NOTE:"))
+            .map(str::to_owned)
+            .collect()
+    };
+    for command in [&["summary"][..], &["check-error"], &["dump"]] {
+        let args: Vec<String> = ["--port", &served.port_arg(), "--before", "no-reset"]
+            .into_iter()
+            .chain(command.iter().copied())
+            .map(String::from)
+            .collect();
+        let theirs = tool("espefuse", &args);
+        let mine = ours(&link, &args);
+        assert_eq!(
+            mine.code, theirs.code,
+            "{command:?}: {}\n{}",
+            mine.out, theirs.out
+        );
+        let expected = report(&theirs.out);
+        assert!(
+            expected
+                .first()
+                .is_some_and(|l| l.starts_with("Error(s) in BLOCK3 [ERRORS:0 FAIL:True]")),
+            "{command:?}: espefuse does not see the error: {}",
+            theirs.out
+        );
+        assert_eq!(report(&mine.out), expected, "{command:?}");
+    }
+}

@@ -150,7 +150,12 @@ impl Efuses {
                 if active && r.readable && r.writeable && bits.is_zero() {
                     continue;
                 }
-                let raw = if f.ty == FieldType::Bytes {
+                let raw = if let (Field::MacEui64, FieldValue::Text(text)) = (f.field, &r.value) {
+                    // a calculated field: its raw value is the EUI-64 as shown
+                    // (MAC with MAC_EXT inserted), base_fields.py `get_raw`
+                    let eui64 = text.split(' ').next().unwrap_or_default();
+                    format!("0x{}", eui64.replace(':', ""))
+                } else if f.ty == FieldType::Bytes {
                     // the text value's byte order (memory order), util.json_raw_value_hex
                     format!("0x{}", hex::encode(bits.bytes()))
                 } else {

@@ -387,3 +387,73 @@ fn a_reed_solomon_error_reads_back_as_espefuse_reports_it() {
         assert_eq!(report(&mine.out), expected, "{command:?}");
     }
 }
+
+/// issue 12/13: seed 000's `espefuse.py --port` lines (flash encryption
+/// key, ESP32 and the XTS chips), placeholders filled in and otherwise
+/// verbatim (default reset, interactive `BURN`), through espboot's
+/// `espefuse.py` name on one device and the pinned espefuse on its twin:
+/// the eFuse files end byte-identical.
+#[test]
+fn seed_000_espefuse_port_lines_run_verbatim_through_both_tools() {
+    if common::interop_skipped() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tmp.path();
+    let link = dir.join("espefuse.py");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_espboot"), &link)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let key = dir.join("FLASH_ENCRYPTION_KEY.bin");
+    std::fs::write(&key, data(32, 7)).unwrap_or_else(|e| panic!("{e}"));
+    let key = key.display().to_string();
+    for (chip, line) in [
+        (
+            "esp32",
+            "espefuse.py --port PORT burn_key flash_encryption KEY",
+        ),
+        (
+            "esp32c3",
+            "espefuse.py --port PORT burn_key BLOCK_KEY0 KEY XTS_AES_128_KEY",
+        ),
+    ] {
+        let a = dir.join(format!("{chip}-seed-a"));
+        let b = dir.join(format!("{chip}-seed-b"));
+        new_device(&a, chip, None);
+        new_device(&b, chip, None);
+        std::fs::copy(a.join("efuse.bin"), b.join("efuse.bin")).unwrap_or_else(|e| panic!("{e}"));
+        let served_a = Served::start(&a, dir, "download", false);
+        let served_b = Served::start(&b, dir, "download", false);
+        let args = |served: &Served| -> Vec<String> {
+            line.split(' ')
+                .skip(1)
+                .map(|w| match w {
+                    "PORT" => served.port_arg(),
+                    "KEY" => key.clone(),
+                    w => w.to_string(),
+                })
+                .collect()
+        };
+        let mut ours = Command::new(&link);
+        ours.args(args(&served_a))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = ours.spawn().unwrap_or_else(|e| panic!("{e}"));
+        if let Some(mut stdin) = child.stdin.take() {
+            use std::io::Write as _;
+            stdin.write_all(b"BURN\n").unwrap_or_else(|e| panic!("{e}"));
+        }
+        let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && said.contains("Successful"),
+            "{chip} {line}: {said}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        crate::support::serve::tool_with_input("espefuse", &args(&served_b), Some("BURN\n"), None)
+            .ok();
+        wait_files_equal(&a.join("efuse.bin"), &b.join("efuse.bin"));
+        drop(served_a);
+        drop(served_b);
+    }
+}

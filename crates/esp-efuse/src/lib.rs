@@ -23,6 +23,9 @@
 //!   protection, [`DownloadMode`]).
 //! - [`controller`]: the eFuse controller's registers as esptool and
 //!   espefuse drive them over a serial port, over the same model.
+//! - [`backend`]: where the eFuses live ([`backend::EfuseBackend`]): an
+//!   emulated chip, the virtual file, or a chip's controller over a port
+//!   ([`backend::Port`]); burns go through one of them.
 //! - [`VirtualFile`]: espefuse's virtual file and the companion that keeps
 //!   read-protected key bits, saved atomically.
 //! - [`espefuse`]: espefuse's command line over all this: names and values
@@ -49,6 +52,7 @@
 
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod backend;
 mod bits;
 pub mod controller;
 mod error;

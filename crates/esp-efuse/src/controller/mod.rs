@@ -71,21 +71,21 @@ pub const CMD_READ: u32 = 0x1;
 /// `DR_REG_EFUSE_BASE` (espefuse `<chip>/mem_definition.py`
 /// `EfuseDefineRegisters`; serial.md §4.2).
 #[derive(Debug)]
-struct Layout {
+pub(crate) struct Layout {
     /// `EFUSE_CONF_REG` (ESP32 `EFUSE_REG_CONF`): the opcode.
-    conf: usize,
+    pub(crate) conf: usize,
     /// `EFUSE_CMD_REG` (ESP32 `EFUSE_REG_CMD`).
-    cmd: usize,
+    pub(crate) cmd: usize,
     /// `EFUSE_STATUS_REG` (read-only).
-    status: usize,
+    pub(crate) status: usize,
     /// The writable configuration registers, from `EFUSE_CLK_REG` up to
     /// (not including) `EFUSE_DATE_REG` (ESP32: `EFUSE_REG_DEC_STATUS`):
     /// clock, opcode, command, interrupts, DAC and timing registers.
-    config: core::ops::Range<usize>,
+    pub(crate) config: core::ops::Range<usize>,
     /// `EFUSE_PGM_DATA0_REG`: the eight data registers, then
     /// `EFUSE_CHECK_VALUE0..2_REG` (RS chips; the ESP32 has per-block write
     /// registers in its block table instead).
-    pgm_data: Option<usize>,
+    pub(crate) pgm_data: Option<usize>,
 }
 
 /// S2, S3, C3, C6 and H2 share the same controller offsets
@@ -118,12 +118,21 @@ static ESP32_LAYOUT: Layout = Layout {
     pgm_data: None,
 };
 
+/// The controller layout of `chip`.
+pub(crate) fn layout(chip: Chip) -> &'static Layout {
+    match chip {
+        Chip::Esp32 => &ESP32_LAYOUT,
+        Chip::Esp32c2 => &C2_LAYOUT,
+        Chip::Esp32s2 | Chip::Esp32s3 | Chip::Esp32c3 | Chip::Esp32c6 | Chip::Esp32h2 => &RS_LAYOUT,
+    }
+}
+
 /// Data registers of one program command (`PGM_DATA0..7`).
-const PGM_DATA_WORDS: usize = 8;
+pub(crate) const PGM_DATA_WORDS: usize = 8;
 /// ESP32 3/4 coding: each 8 encoded bytes carry 6 data bytes, their XOR and
 /// the sum of `(i + 1) * popcount(byte i)` (esp32/fields.py `apply_coding_scheme`).
-const CHUNK_ENCODED: usize = 8;
-const CHUNK_DATA: usize = 6;
+pub(crate) const CHUNK_ENCODED: usize = 8;
+pub(crate) const CHUNK_DATA: usize = 6;
 
 /// A command the controller ran.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -178,16 +187,9 @@ impl EfuseController {
     /// The controller of `chip`; its ROM runs in full download mode until
     /// [`EfuseController::reset`] reads the eFuses.
     pub fn new(chip: Chip) -> EfuseController {
-        let layout = match chip {
-            Chip::Esp32 => &ESP32_LAYOUT,
-            Chip::Esp32c2 => &C2_LAYOUT,
-            Chip::Esp32s2 | Chip::Esp32s3 | Chip::Esp32c3 | Chip::Esp32c6 | Chip::Esp32h2 => {
-                &RS_LAYOUT
-            }
-        };
         EfuseController {
             chip,
-            layout,
+            layout: layout(chip),
             running: DownloadMode::Enabled,
         }
     }
@@ -280,7 +282,7 @@ impl EfuseController {
 
     /// ESP32 write registers per block: 7 for BLOCK0, 8 for the others
     /// (also under 3/4 coding, where they hold the encoded words).
-    fn esp32_write_words(block: u8) -> usize {
+    pub(crate) fn esp32_write_words(block: u8) -> usize {
         if block == 0 {
             7
         } else {
@@ -340,6 +342,11 @@ impl EfuseController {
                 let len = efuses.block_len_words(block).min(PGM_DATA_WORDS);
                 self.program(efuses, block, &data[..len], event);
             } else {
+                // serial.md §4.4: burn nothing, and report the block as
+                // the controller reports a Reed-Solomon failure on a read:
+                // its fail bit in RD_RS_ERR, which espefuse shows as
+                // "Error(s) in BLOCKn"
+                efuses.set_rs_fail(block);
                 event.coding_errors.push(block);
             }
         }

@@ -141,6 +141,17 @@ fn program_checks_opcode_and_rs_parity() {
     assert_eq!(ev.coding_errors, vec![3]);
     assert!(ev.programmed.is_empty());
     assert_eq!(e.block_words(3), vec![0; 8]);
+    // the block's fail bit in RD_RS_ERR0 where espefuse reads it (ESP32-C3:
+    // BLOCK3's is bit 15, esp32c3/mem_definition.py BLOCK_FAIL_BIT)
+    assert_eq!(ctrl.read(&e, base + 0x1C0), Some(1 << 15));
+    assert_eq!(
+        e.block_errors(),
+        vec![crate::backend::BlockErrors {
+            block: 3,
+            num_errors: 0,
+            fail: true
+        }]
+    );
     let ev = program(&mut ctrl, &mut e, &parity, CONF_WRITE_OPCODE);
     assert_eq!(ev.programmed, vec![3]);
     assert_eq!(e.block_words(3), data);

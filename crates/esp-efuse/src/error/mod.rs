@@ -163,6 +163,21 @@ pub enum EfuseError {
         /// What was staged.
         data: usize,
     },
+    /// Talking to the chip's eFuse controller failed (the port's error
+    /// names the port and the request).
+    #[error("{operation}: {error}")]
+    Port {
+        /// What was being done (`read eFuses`, `burn BLOCK4`).
+        operation: &'static str,
+        /// The port's error.
+        error: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The controller reports coding errors (`check-error`).
+    #[error("Error(s) were detected in eFuses.")]
+    CodingErrors,
+    /// The controller stayed busy (espefuse `wait_efuse_idle`).
+    #[error("Timed out waiting for eFuse controller command to complete.")]
+    ControllerBusy,
     /// A burned block did not read back (espefuse's post-burn check).
     #[error("Burn {name} ({}) was not successful.", python_list(aliases))]
     BurnFailed {

@@ -442,7 +442,17 @@ pub fn plan(efuses: &mut Efuses, force: ForceWrite) -> Result<(bool, Transcript)
 /// staged again with `force` as for the plan); on a refusal the eFuses are
 /// as before.
 pub fn burn(efuses: &mut Efuses, force: ForceWrite) -> Result<Transcript, Failed> {
+    burn_with(efuses, force, &mut crate::backend::Emulated)
+}
+
+/// [`burn`] through `backend` (a virtual file, a chip on a port): each
+/// block is programmed there and read back from there.
+pub fn burn_with(
+    efuses: &mut Efuses,
+    force: ForceWrite,
+    backend: &mut dyn crate::backend::EfuseBackend,
+) -> Result<Transcript, Failed> {
     Console::new(efuses.chip())
-        .run(|out| efuses.execute_burn(force, out))
+        .run(|out| efuses.execute_burn(force, out, backend))
         .map(|((), t)| t)
 }

@@ -34,6 +34,7 @@
 //! ```
 
 mod commands;
+mod errors;
 mod names;
 mod summary;
 mod transcript;
@@ -41,9 +42,11 @@ mod values;
 
 pub use crate::model::ForceWrite;
 pub use commands::{
-    burn, burn_bit, burn_block_data, burn_efuse, burn_key, burn_key_digest, check_burned,
-    check_protected, check_repeated, plan, read_protect, write_protect, KeyCommandOptions,
+    burn, burn_bit, burn_block_data, burn_efuse, burn_key, burn_key_digest, burn_with,
+    check_burned, check_protected, check_repeated, plan, read_protect, write_protect,
+    KeyCommandOptions,
 };
+pub use errors::{check_error, coding_scheme_warnings};
 pub use names::{block, check_key_group_order, field, key_block, key_purpose};
 pub use summary::{python_json, summary_filter, SummaryRow};
 pub use transcript::{Failed, Transcript};

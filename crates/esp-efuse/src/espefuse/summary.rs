@@ -150,7 +150,12 @@ impl Efuses {
                 if active && r.readable && r.writeable && bits.is_zero() {
                     continue;
                 }
-                let raw = if f.ty == FieldType::Bytes {
+                let raw = if let (Field::MacEui64, FieldValue::Text(text)) = (f.field, &r.value) {
+                    // a calculated field: its raw value is the EUI-64 as shown
+                    // (MAC with MAC_EXT inserted), base_fields.py `get_raw`
+                    let eui64 = text.split(' ').next().unwrap_or_default();
+                    format!("0x{}", eui64.replace(':', ""))
+                } else if f.ty == FieldType::Bytes {
                     // the text value's byte order (memory order), util.json_raw_value_hex
                     format!("0x{}", hex::encode(bits.bytes()))
                 } else {
@@ -213,9 +218,6 @@ impl Efuses {
             for r in rows {
                 let f = self.def_at(r.index);
                 let bits = self.field_bits_at(r.index, true);
-                if active && bits.is_zero() && r.readable && r.writeable {
-                    continue;
-                }
                 if !keep(only, r.field) {
                     continue;
                 }
@@ -231,6 +233,14 @@ impl Efuses {
                     (false, false) => "-/-",
                 };
                 let mut info = format!("{} (BLOCK{})", f.name(), f.block);
+                let error = self.field_has_error(r.index);
+                if error {
+                    info.push_str("[error]");
+                }
+                // --active keeps fields with errors too
+                if active && bits.is_zero() && r.readable && r.writeable && !error {
+                    continue;
+                }
                 if f.class == FieldClass::KeyBlock {
                     let kp = self
                         .table()

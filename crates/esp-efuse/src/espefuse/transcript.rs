@@ -1,6 +1,7 @@
 //! espefuse's console: the [`Transcript`] a command returns, and the
 //! rendering of the model's notes into espefuse's exact lines.
 
+use crate::backend::ProgramEvent;
 use crate::error::{Coding, EfuseError};
 use crate::model::{Note, Observer};
 use crate::tables::{Chip, ChipEfuses as _};
@@ -179,6 +180,23 @@ impl Observer for Console {
                 self.say("Read all '0'");
             }
             Note::Reading => self.say("Reading updated eFuses..."),
+            // base_fields.py `burn_words`
+            Note::Program { block, event } => match event {
+                ProgramEvent::CodingErrors {
+                    attempt,
+                    fail,
+                    num_errors,
+                } => self.say(format!(
+                    "Error in BLOCK{block}, re-burn it again (#{attempt}) to fix. fail_bit={}, num_errors={num_errors}",
+                    if *fail { "True" } else { "False" }
+                )),
+                ProgramEvent::Repeat { next } => self.say(format!(
+                    "\nRepeat burning BLOCK{block} (#{next}) because not all bits were set"
+                )),
+                ProgramEvent::GaveUp { attempts } => self.say(format!(
+                    "\nAfter {attempts} attempts, the required data was not set to BLOCK{block}"
+                )),
+            },
             Note::KeysStart => {
                 if !self.show_sensitive {
                     self.say("Sensitive data will be hidden (see --show-sensitive-info)");

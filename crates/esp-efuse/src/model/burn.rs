@@ -6,9 +6,9 @@
 use super::fields::mask;
 use super::registers::{clear_bits, words_to_bytes};
 use super::{Efuses, ForceWrite, Note, Observer};
+use crate::backend::EfuseBackend;
 use crate::bits::Bits;
 use crate::error::{BurnCheck, Coding, EfuseError, Protected};
-use crate::rs::rs_parity;
 use crate::tables::ChipEfuses as _;
 
 impl Efuses {
@@ -17,10 +17,22 @@ impl Efuses {
     /// burned. All or nothing: on a refusal the eFuses are as before the
     /// call and nothing stays staged.
     pub fn commit(&mut self) -> Result<bool, EfuseError> {
+        self.commit_to(&mut crate::backend::Emulated)
+    }
+
+    /// [`Efuses::commit`] through `backend`: each block is programmed by
+    /// the backend (an emulated chip, a virtual file, a chip on a port) and
+    /// read back from it. All or nothing as far as the checks go; a chip
+    /// that fails midway keeps what it burned, and the value is what it
+    /// read back last.
+    pub fn commit_to(
+        &mut self,
+        backend: &mut dyn crate::backend::EfuseBackend,
+    ) -> Result<bool, EfuseError> {
         let saved = (self.mem.clone(), self.hardware.clone());
         let r = match self.plan_burn(ForceWrite::Unavailable, &mut ()) {
             Ok(true) => self
-                .execute_burn(ForceWrite::Unavailable, &mut ())
+                .execute_burn(ForceWrite::Unavailable, &mut (), backend)
                 .map(|()| true),
             other => other,
         };
@@ -159,9 +171,10 @@ impl Efuses {
         &mut self,
         force: ForceWrite,
         obs: &mut dyn Observer,
+        backend: &mut dyn EfuseBackend,
     ) -> Result<(), EfuseError> {
         let saved = (self.mem.clone(), self.wr.clone(), self.hardware.clone());
-        let r = self.execute_burn_inner(force, obs);
+        let r = self.execute_burn_inner(force, obs, backend);
         if r.is_err() {
             (self.mem, self.wr, self.hardware) = saved;
         }
@@ -172,6 +185,7 @@ impl Efuses {
         &mut self,
         force: ForceWrite,
         obs: &mut dyn Observer,
+        backend: &mut dyn EfuseBackend,
     ) -> Result<(), EfuseError> {
         for block in (0..self.table.blocks.len()).rev() {
             // espefuse always takes the postponed path for BLOCK0: its test
@@ -188,39 +202,37 @@ impl Efuses {
                     self.reset_staged(*i);
                 }
             }
-            self.burn_block(block, obs)?;
+            self.burn_block(block, obs, backend)?;
             if block == 0 && !postponed.is_empty() {
                 obs.note(Note::PostponedPass);
                 for (i, bits) in postponed {
                     self.stage_at(i, bits, force, obs)?;
                 }
-                self.burn_block(0, obs)?;
+                self.burn_block(0, obs, backend)?;
             }
         }
         obs.note(Note::Reading);
         Ok(())
     }
 
-    /// One block through espefuse's emulator: coding, write-protection mask,
-    /// OR into the read registers, read-protection zeroing, controller registers.
-    fn burn_block(&mut self, block: usize, obs: &mut dyn Observer) -> Result<(), EfuseError> {
+    /// One block through the backend (espefuse's `burn`: program, read
+    /// back, compare).
+    fn burn_block(
+        &mut self,
+        block: usize,
+        obs: &mut dyn Observer,
+        backend: &mut dyn EfuseBackend,
+    ) -> Result<(), EfuseError> {
         let wr = self.wr[block][..self.block_len_words(block)].to_vec();
         if wr.iter().all(|w| *w == 0) {
             return Ok(());
         }
         let before = self.block_words(block);
-        if let (true, Some(chk)) = (self.coding_is_rs(block), self.table.check_value_offset) {
-            let mut data = words_to_bytes(&wr);
-            data.resize(32, 0);
-            let parity = rs_parity(&data);
-            for (i, w) in parity.chunks_exact(4).enumerate() {
-                self.write_reg(chk + 4 * i, u32::from_le_bytes([w[0], w[1], w[2], w[3]]));
-            }
-        }
-        self.program_words(block, &wr);
-        for &(off, v) in self.table.controller_regs {
-            let cur = self.read_reg(off);
-            self.write_reg(off, cur | v);
+        for event in backend.program(self, block, &wr)? {
+            obs.note(Note::Program {
+                block,
+                event: &event,
+            });
         }
         let after = self.block_words(block);
         if !self.is_block_readable(block) {

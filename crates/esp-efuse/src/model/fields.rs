@@ -272,7 +272,17 @@ impl Efuses {
             };
             return format!("{} {msg}", hexify(&mac, ":"));
         }
-        format!("{} (OK)", hexify(&mac, ":"))
+        // base_fields.py EfuseMacFieldBase.check: the block's coding errors
+        let block = usize::from(f.block);
+        let check = match self.block_errors().into_iter().find(|e| e.block == block) {
+            Some(e) => format!(
+                "Block{block} has ERRORS:{} FAIL:{}",
+                e.num_errors,
+                if e.fail { "True" } else { "False" }
+            ),
+            None => "OK".to_string(),
+        };
+        format!("{} ({check})", hexify(&mac, ":"))
     }
 
     pub(crate) fn is_readable_at(&self, i: usize, part: Option<usize>) -> bool {

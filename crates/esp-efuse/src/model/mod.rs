@@ -154,6 +154,11 @@ pub(crate) enum Note<'a> {
     BurnedReadProtected(usize),
     /// The burn is done.
     Reading,
+    /// What programming a block on a chip reported (errors, repeats).
+    Program {
+        block: usize,
+        event: &'a crate::backend::ProgramEvent,
+    },
     /// `burn-key` starts (after its checks).
     KeysStart,
     /// ESP32 `burn-key-digest` starts.

@@ -196,6 +196,15 @@ impl Device {
         Ok(device)
     }
 
+    /// Gives a modelled chip its factory MAC (see
+    /// [`crate::chip::factory_mac`]); nothing for the other targets.
+    pub fn program_factory_mac(&mut self, mac: [u8; 6]) -> Result<(), esp_efuse::EfuseError> {
+        match &mut self.efuses {
+            Some(efuses) => crate::chip::program_factory_mac(efuses, mac),
+            None => Ok(()),
+        }
+    }
+
     /// A device from the bytes of `device.json` and `flash.bin`.
     pub fn from_files(settings_json: &[u8], flash_bin: &[u8]) -> Result<Self, DeviceError> {
         let settings: DeviceSettings =

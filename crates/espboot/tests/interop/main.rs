@@ -8,6 +8,7 @@
 mod support;
 
 mod efuse;
+mod efuse_port;
 mod efuse_tables;
 mod esp_image;
 mod espefuse_personality;

@@ -20,15 +20,15 @@ pub(crate) struct Global {
     /// Target chip.
     #[arg(short = 'c', long, env = "ESPTOOL_CHIP", default_value = "auto")]
     pub(super) chip: String,
-    /// Serial port (real chips are not supported yet: use --virt).
+    /// Serial port of the chip (a device or a PTY path).
     #[arg(short = 'p', long, env = "ESPTOOL_PORT")]
     pub(super) port: Option<String>,
     /// Baud rate (ignored in virtual mode).
-    #[arg(short = 'b', long)]
-    baud: Option<u32>,
+    #[arg(short = 'b', long, env = "ESPTOOL_BAUD")]
+    pub(super) baud: Option<u32>,
     /// Reset mode before connecting (ignored in virtual mode).
     #[arg(long)]
-    before: Option<String>,
+    pub(super) before: Option<String>,
     /// Reset mode after the operation (ignored in virtual mode).
     #[arg(long)]
     after: Option<String>,

@@ -1,5 +1,7 @@
 //! `espboot efuse` (and `espefuse` through the multi-call link): espefuse's
-//! command line over `esp_efuse::espefuse`, on virtual eFuse files.
+//! command line over `esp_efuse::espefuse`, on virtual eFuse files
+//! (`--virt`) or on a chip over a serial port (`--port`): one model, two
+//! backends (`esp_efuse::backend`), the same checks and messages.
 //!
 //! Like espefuse, several commands can be chained in one invocation
 //! (`burn-key … burn-efuse … summary`); with more than one burn command the
@@ -10,8 +12,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{anyhow, bail, Context};
+use esp_efuse::backend::{EfuseBackend, Emulated};
 use esp_efuse::espefuse::{self, Failed, ForceWrite, KeyCommandOptions, Transcript};
 use esp_efuse::{policy, Bits, Chip, Efuses, Field, KeyGroup, KeyOptions, VirtualFile};
+use esp_serial_client::reset::Before;
+use esp_serial_client::Client;
 use zeroize::Zeroizing;
 
 use crate::fsutil::write_atomic;
@@ -156,19 +161,15 @@ fn run_global(
     commands: Vec<Command>,
     banner: Banner,
 ) -> anyhow::Result<ExitCode> {
-    if !global.virt {
-        match &global.port {
-            Some(p) => bail!(
-                "--port {p}: only virtual eFuses are supported yet (use --virt [--path-efuse-file FILE])"
-            ),
-            None => bail!("--port is required unless --virt is given (only virtual eFuses are supported yet)"),
-        }
+    // --debug, --after and --postpone are accepted for compatibility;
+    // --baud and --before apply to a port only.
+    if global.no_postpone {
+        bail!("--no-postpone is not supported by espboot (BLOCK0 protection bits are always burned last)");
     }
-    let chip = if global.chip == "auto" {
-        // espefuse's virtual mode falls back to ESP32 when no chip is named
-        Chip::Esp32
+    let named = if global.chip == "auto" {
+        None
     } else {
-        global.chip.parse::<Chip>().map_err(|_| {
+        Some(global.chip.parse::<Chip>().map_err(|_| {
             anyhow!(
                 "--chip {}: unsupported chip (expected one of: {})",
                 global.chip,
@@ -178,15 +179,33 @@ fn run_global(
                     .collect::<Vec<_>>()
                     .join(", ")
             )
-        })?
+        })?)
     };
-    // --debug, --baud, --before, --after and --postpone are accepted for
-    // compatibility; they change nothing on virtual eFuses.
-    if global.no_postpone {
-        bail!("--no-postpone is not supported by espboot (BLOCK0 protection bits are always burned last)");
+    if !global.virt {
+        let Some(port) = global.port.clone() else {
+            bail!("--port (or ESPTOOL_PORT) is required unless --virt is given");
+        };
+        if !print_banner(banner, &commands)? {
+            return Ok(ExitCode::SUCCESS);
+        }
+        let mut chip_port = connect(&port, named, &global, json_only(&commands))?;
+        let chip = chip_port.io().chip;
+        let efuses = chip_port
+            .load(chip)
+            .with_context(|| format!("{port}: reading the eFuses"))?;
+        return run_commands(
+            efuses,
+            Box::new(chip_port),
+            global.do_not_confirm,
+            commands,
+            &global.hyphenated,
+            banner,
+        );
     }
+    // espefuse's virtual mode falls back to ESP32 when no chip is named
+    let chip = named.unwrap_or(Chip::Esp32);
     let file = global.path_efuse_file.map(VirtualFile::espefuse);
-    run_commands(
+    run_on_file(
         chip,
         file,
         global.do_not_confirm,
@@ -194,6 +213,177 @@ fn run_global(
         &global.hyphenated,
         banner,
     )
+}
+
+/// The register access of a chip on a serial port, for the eFuse
+/// backend ([`esp_efuse::backend::Port`]).
+struct SerialRegisters {
+    client: Client,
+    chip: Chip,
+}
+
+impl esp_efuse::backend::RegisterIo for SerialRegisters {
+    type Error = esp_serial_client::Error;
+
+    fn read_reg(&mut self, addr: u32) -> Result<u32, Self::Error> {
+        self.client.read_reg(addr)
+    }
+
+    fn write_reg(
+        &mut self,
+        addr: u32,
+        value: u32,
+        mask: u32,
+        delay_us: u32,
+    ) -> Result<(), Self::Error> {
+        self.client.write_reg(addr, value, mask, delay_us)
+    }
+}
+
+/// espefuse's `--before` choices (underscores too).
+fn before_option(given: Option<&str>) -> anyhow::Result<Before> {
+    Ok(
+        match given.unwrap_or("default-reset").replace('_', "-").as_str() {
+            "default-reset" | "usb-reset" => Before::DefaultReset,
+            "no-reset" => Before::NoReset,
+            "no-reset-no-sync" => Before::NoResetNoSync,
+            other => bail!(
+                "--before {other}: expected one of default-reset, usb-reset, no-reset, no-reset-no-sync"
+            ),
+        },
+    )
+}
+
+/// Connects to the chip on `port` as espefuse does (esptool's connect,
+/// chip detection, no stub) and checks it is the `--chip` named, outside
+/// Secure Download Mode.
+/// `quiet`: the connection lines go to stderr (stdout is only JSON).
+fn connect(
+    port: &str,
+    named: Option<Chip>,
+    global: &args::Global,
+    quiet: bool,
+) -> anyhow::Result<esp_efuse::backend::Port<SerialRegisters>> {
+    let say = |line: String| {
+        if quiet {
+            eprintln!("{line}");
+        } else {
+            out!("{line}");
+        }
+    };
+    let before = before_option(global.before.as_deref())?;
+    let mut client = Client::open(port, global.baud.unwrap_or(115_200))?;
+    say("Connecting...".into());
+    client.connect(before, 7)?;
+    let chip = client.detect_chip()?;
+    say(format!("Detecting chip type... {}", esptool_name(chip)));
+    if let Some(expected) = named {
+        if expected != chip {
+            bail!(
+                "{port}: this chip is {}, not {}. Wrong --chip argument?",
+                esptool_name(chip),
+                esptool_name(expected)
+            );
+        }
+    }
+    // efuse/<chip>/fields.py: the eFuses cannot be read in Secure Download
+    // Mode (GET_SECURITY_INFO flag bit 2; the ESP32 has neither)
+    if chip != Chip::Esp32 {
+        let info = client.security_info()?;
+        let flags = info
+            .get(..4)
+            .map_or(0, |f| u32::from_le_bytes([f[0], f[1], f[2], f[3]]));
+        if flags & (1 << 2) != 0 {
+            bail!("{port}: Secure Download Mode is enabled. The tool can not read eFuses.");
+        }
+    }
+    Ok(esp_efuse::backend::Port::new(SerialRegisters {
+        client,
+        chip,
+    }))
+}
+
+/// The chip's name as esptool prints it (`ESP32-C3`).
+fn esptool_name(chip: Chip) -> String {
+    let name = chip.name().to_uppercase();
+    match name.strip_prefix("ESP32") {
+        Some(rest) if !rest.is_empty() => format!("ESP32-{rest}"),
+        _ => name,
+    }
+}
+
+/// Runs `commands` on a virtual file (or a blank chip in memory), holding
+/// the file's lock until every command has run and saved: concurrent runs
+/// on one file would otherwise each burn into the state they read and the
+/// last save would drop the others' burns.
+fn run_on_file(
+    chip: Chip,
+    file: Option<VirtualFile>,
+    do_not_confirm: bool,
+    commands: Vec<Command>,
+    hyphenated: &[bool],
+    banner: Banner,
+) -> anyhow::Result<ExitCode> {
+    let _lock = match &file {
+        Some(f) => Some(
+            f.lock(VirtualFile::LOCK_WAIT)
+                .with_context(|| format!("--path-efuse-file {}", f.path().display()))?,
+        ),
+        None => None,
+    };
+    let (efuses, backend): (Efuses, Box<dyn EfuseBackend>) = match file {
+        Some(f) => {
+            let efuses = f
+                .open(chip)
+                .with_context(|| format!("--path-efuse-file {}", f.path().display()))?;
+            (efuses, Box::new(f))
+        }
+        None => (Efuses::new(chip), Box::new(Emulated)),
+    };
+    if !print_banner(banner, &commands)? {
+        return Ok(ExitCode::SUCCESS);
+    }
+    run_commands(
+        efuses,
+        backend,
+        do_not_confirm,
+        commands,
+        hyphenated,
+        banner,
+    )
+}
+
+/// Whether only `summary --json` runs (it prints nothing but the JSON).
+fn json_only(commands: &[Command]) -> bool {
+    matches!(
+        commands,
+        [Command::Summary {
+            json: true,
+            file: None,
+            ..
+        }]
+    )
+}
+
+/// Prints the banner the run starts with; refuses what espefuse's own
+/// command line does not have. Returns whether to go on.
+fn print_banner(banner: Banner, commands: &[Command]) -> anyhow::Result<bool> {
+    match banner {
+        Banner::Espefuse => {
+            // click prints the group's banner before it parses a command's options
+            out!("espefuse v5.6.0");
+            if commands
+                .iter()
+                .any(|c| matches!(c, Command::Summary { json: true, .. }))
+            {
+                return Err(args::UsageError::no_such_option("summary", "--json").into());
+            }
+        }
+        // issue 15: `summary --json` alone prints nothing but the JSON
+        Banner::Espboot if json_only(commands) => {}
+        Banner::Espboot => out!("espefuse v5.6.0 (espboot)"),
+    }
+    Ok(true)
 }
 
 /// `espboot sim efuse DEV ARGS…`: espefuse's commands on a device's eFuse
@@ -226,7 +416,7 @@ pub fn run_on_device(chip: Chip, file: VirtualFile, argv: Vec<String>) -> anyhow
     if global.no_postpone {
         bail!("--no-postpone is not supported by espboot (BLOCK0 protection bits are always burned last)");
     }
-    run_commands(
+    run_on_file(
         chip,
         Some(file),
         global.do_not_confirm,
@@ -245,7 +435,8 @@ enum AfterBurn {
 
 struct Session {
     efuses: Efuses,
-    file: Option<VirtualFile>,
+    /// Where the eFuses live: burns program and read back there.
+    backend: Box<dyn EfuseBackend>,
     do_not_confirm: bool,
     /// The last burn command's `--force-write-always`, for the burn plan.
     force: ForceWrite,
@@ -267,58 +458,30 @@ fn printed<T>(r: Result<T, Failed>) -> anyhow::Result<T> {
 }
 
 fn run_commands(
-    chip: Chip,
-    file: Option<VirtualFile>,
+    efuses: Efuses,
+    backend: Box<dyn EfuseBackend>,
     do_not_confirm: bool,
     mut commands: Vec<Command>,
     hyphenated: &[bool],
     banner: Banner,
 ) -> anyhow::Result<ExitCode> {
-    // Held until every command has run and saved: concurrent runs on one
-    // file would otherwise each burn into the state they read and the last
-    // save would drop the others' burns.
-    let _lock = match &file {
-        Some(f) => Some(
-            f.lock(VirtualFile::LOCK_WAIT)
-                .with_context(|| format!("--path-efuse-file {}", f.path().display()))?,
-        ),
-        None => None,
-    };
-    let efuses = match &file {
-        Some(f) => f
-            .open(chip)
-            .with_context(|| format!("--path-efuse-file {}", f.path().display()))?,
-        None => Efuses::new(chip),
-    };
+    let chip = efuses.chip();
     let mut s = Session {
         efuses,
-        file,
+        backend,
         do_not_confirm,
         force: ForceWrite::Unavailable,
     };
-
-    let json_only = matches!(
-        commands.as_slice(),
-        [Command::Summary {
-            json: true,
-            file: None,
-            ..
-        }]
-    );
-    match banner {
-        Banner::Espefuse => {
-            // click prints the group's banner before it parses a command's options
-            out!("espefuse v5.6.0");
-            if commands
-                .iter()
-                .any(|c| matches!(c, Command::Summary { json: true, .. }))
-            {
-                return Err(args::UsageError::no_such_option("summary", "--json").into());
-            }
+    let json_only = json_only(&commands);
+    // reading the eFuses reports the controller's coding errors
+    // (`get_coding_scheme_warnings`), before any command runs
+    let (warnings, _) = espefuse::coding_scheme_warnings(&s.efuses);
+    for line in warnings.lines() {
+        if json_only {
+            eprintln!("{line}");
+        } else {
+            out!("{line}");
         }
-        // issue 15: `summary --json` alone prints nothing but the JSON
-        Banner::Espboot if json_only => {}
-        Banner::Espboot => out!("espefuse v5.6.0 (espboot)"),
     }
     // click converts every command's arguments before any command runs
     // (after the group's banner): names and pairing of burn-efuse
@@ -632,10 +795,12 @@ fn burn(s: &mut Session) -> anyhow::Result<()> {
             return Err(NotConfirmed.into());
         }
     }
-    print(&printed(espefuse::burn(&mut s.efuses, s.force))?);
-    if let Some(file) = &s.file {
-        file.save(&s.efuses)?;
-    }
+    print(&printed(espefuse::burn_with(
+        &mut s.efuses,
+        s.force,
+        s.backend.as_mut(),
+    ))?);
+    s.backend.store(&s.efuses)?;
     Ok(())
 }
 
@@ -672,7 +837,17 @@ fn read_command(s: &Session, cmd: &Command) -> anyhow::Result<()> {
                     e.summary_value(only.as_deref().unwrap_or_default())
                         .unwrap_or_default()
                 }
-                SummaryFormat::Summary => e.summary_text(only.as_deref(), *active),
+                SummaryFormat::Summary => {
+                    // base_operations.py summary: the warnings again, and a
+                    // last line when a block failed
+                    let (warnings, failed) = espefuse::coding_scheme_warnings(e);
+                    print(&warnings);
+                    let mut text = e.summary_text(only.as_deref(), *active);
+                    if failed {
+                        text.push_str("\nWARNING: Coding scheme has encoding bit error warnings");
+                    }
+                    text
+                }
             };
             match file {
                 Some(path) => {
@@ -689,13 +864,10 @@ fn read_command(s: &Session, cmd: &Command) -> anyhow::Result<()> {
         }
         Command::Dump { format, file_name } => dump(e, *format, file_name.as_deref())?,
         Command::CheckError { recovery } => {
-            if e.has_coding_errors() {
-                if *recovery {
-                    bail!("check-error --recovery is not supported by espboot yet");
-                }
-                bail!("Error(s) were detected in eFuses (coding-error registers are not zero).");
+            if *recovery && !e.block_errors().is_empty() {
+                bail!("check-error --recovery is not supported by espboot yet");
             }
-            out!("No errors detected.");
+            print(&printed(espefuse::check_error(e))?);
         }
         _ => {}
     }

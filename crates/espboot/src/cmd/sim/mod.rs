@@ -310,9 +310,15 @@ fn new(a: NewArgs) -> anyhow::Result<ExitCode> {
         bail!("device {}: already exists", a.dev.display());
     }
     let (target, flash_size) = a.port.target_and_size()?;
-    let device = Device::create(target, &a.port.configs, flash_size)
+    let mut device = Device::create(target, &a.port.configs, flash_size)
         .with_context(|| format!("device {}", a.dev.display()))?;
-    // a modelled chip also gets its (blank) eFuses
+    // a modelled chip also gets its eFuses: blank but for a factory MAC of
+    // its own, deterministic from the device's name
+    let name = a.dev.file_name().map(|n| n.to_string_lossy().into_owned());
+    let mac = espboot_sim::chip::factory_mac(&name.unwrap_or_default());
+    device
+        .program_factory_mac(mac)
+        .with_context(|| format!("device {}", a.dev.display()))?;
     DeviceDir::create(&a.dev, &device)?;
     let summary = DeviceSummary::of(&device);
     if a.json {

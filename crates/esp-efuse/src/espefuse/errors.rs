@@ -1,0 +1,116 @@
+//! The coding-error reports of espefuse: `get_coding_scheme_warnings`
+//! (printed when espefuse reads the eFuses and again by `summary` and
+//! `check-error`) and `check-error`'s per-block summary
+//! (`base_operations.py` `get_error_summary`, `check_error`;
+//! `<chip>/fields.py` `get_coding_scheme_warnings`, `print_status_regs`).
+
+use super::transcript::{Console, Failed, Transcript};
+use crate::error::EfuseError;
+use crate::model::Efuses;
+use crate::tables::Chip;
+
+/// `get_coding_scheme_warnings()`: one line per block with errors, then,
+/// when a block failed, the status registers. Returns the lines and
+/// whether a block failed (espefuse's return value).
+pub fn coding_scheme_warnings(efuses: &Efuses) -> (Transcript, bool) {
+    let errors = efuses.block_errors();
+    let chip = efuses.chip();
+    let mut out = Console::new(chip);
+    for e in &errors {
+        let fail = if e.fail { "True" } else { "False" };
+        // the ESP32's line has no full stop (esp32/fields.py)
+        let stop = if chip == Chip::Esp32 { "" } else { "." };
+        out.say(format!(
+            "Error(s) in BLOCK{} [ERRORS:{} FAIL:{fail}]{stop}",
+            e.block, e.num_errors
+        ));
+    }
+    let failed = errors.iter().any(|e| e.fail);
+    if failed {
+        out.say("");
+        let reg = |name: &str, off: usize| format!("{name:27} 0x{:08x}", efuses.read_reg(off));
+        let regs = efuses.table().error_regs;
+        match chip {
+            Chip::Esp32 => {
+                if let Some(off) = regs.first() {
+                    out.say(reg("EFUSE_REG_DEC_STATUS", *off));
+                }
+            }
+            _ => {
+                // BLOCK0's repeat-error registers as its err_bitarray prints them
+                let rs = efuses.rs_error_regs();
+                let repeat = regs.get(..regs.len() - rs.len()).unwrap_or_default();
+                let len = efuses.block_len_words(0).max(repeat.len());
+                let mut words = vec![0u32; len - repeat.len()];
+                words.extend(repeat.iter().map(|off| efuses.read_reg(*off)));
+                let def = &efuses.table().blocks[0];
+                let alias: String = def.aliases.join(" ").chars().take(16).collect();
+                out.say(format!(
+                    "{:<15} ({alias:<16}) [{:<2}] err__regs: {}",
+                    def.name,
+                    def.id,
+                    words
+                        .iter()
+                        .map(|w| format!("{w:08x}"))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                ));
+                if chip == Chip::Esp32c2 {
+                    if let Some(off) = rs.first() {
+                        out.say(reg("EFUSE_RD_RS_ERR_REG", *off));
+                    }
+                } else {
+                    for (i, off) in rs.iter().enumerate() {
+                        out.say(reg(&format!("EFUSE_RD_RS_ERR{i}_REG"), *off));
+                    }
+                }
+            }
+        }
+    }
+    let lines = out.run(|_| Ok(())).map(|((), t)| t).unwrap_or_default();
+    (lines, failed)
+}
+
+/// `check-error` (without `--recovery`): the warnings, then one line per
+/// block with errors; refuses with espefuse's message when there are any.
+/// BLOCK0's errors are listed per block, not per field as espefuse does.
+pub fn check_error(efuses: &Efuses) -> Result<Transcript, Failed> {
+    let (warnings, _) = coding_scheme_warnings(efuses);
+    Console::new(efuses.chip())
+        .run(|out| {
+            for line in warnings.lines() {
+                out.say(line);
+            }
+            let errors = efuses.block_errors();
+            if errors.is_empty() {
+                out.say("No errors detected.");
+                return Ok(());
+            }
+            let mut writable = true;
+            for e in &errors {
+                let def = &efuses.table().blocks[e.block];
+                let wr = efuses.is_block_writeable(e.block);
+                writable &= wr;
+                let name = format!(
+                    "{} [ERRORS:{} FAIL:{}]",
+                    def.name,
+                    e.num_errors,
+                    u8::from(e.fail)
+                );
+                let mut hex = String::from("0x");
+                for b in efuses.block_bytes(e.block).iter().rev() {
+                    hex.push_str(&format!("{b:02x}"));
+                }
+                out.say(format!(
+                    "BLOCK{:<2}: {name:<40} = {hex:<8} ({})",
+                    e.block,
+                    if wr { "writable" } else { "not writable" }
+                ));
+            }
+            if !writable {
+                out.say("Not all errors can be fixed because some fields are write-protected!");
+            }
+            Err(EfuseError::CodingErrors)
+        })
+        .map(|((), t)| t)
+}

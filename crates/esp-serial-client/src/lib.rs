@@ -234,6 +234,22 @@ impl Client {
             .value)
     }
 
+    /// WRITE_REG of one register: `value` under `mask` (bits outside the
+    /// mask keep their value), then `delay_us` microseconds (esptool
+    /// `write_reg`, `loader.py`; the 4-word entry `address, value, mask,
+    /// delay_us` is [`esp_rom_protocol::command::RegWrite`]).
+    pub fn write_reg(
+        &mut self,
+        address: u32,
+        value: u32,
+        mask: u32,
+        delay_us: u32,
+    ) -> Result<(), Error> {
+        let req = Request::words(Opcode::WriteReg, &[address, value, mask, delay_us]);
+        self.command(&req, 0, DEFAULT_TIMEOUT, "write register")?;
+        Ok(())
+    }
+
     /// GET_SECURITY_INFO's raw data (20 bytes on chips with a chip id, 12 on
     /// the ESP32-S2; the ESP32's ROM refuses the command).
     pub fn security_info(&mut self) -> Result<Vec<u8>, Error> {

@@ -161,6 +161,20 @@ impl Chip {
         }
     }
 
+    /// esptool's `CHIP_NAME` ("ESP32-C3"), as it prints the chip
+    /// (`et:targets/*.py`).
+    pub fn esptool_name(self) -> &'static str {
+        match self {
+            Chip::Esp32 => "ESP32",
+            Chip::Esp32s2 => "ESP32-S2",
+            Chip::Esp32s3 => "ESP32-S3",
+            Chip::Esp32c2 => "ESP32-C2",
+            Chip::Esp32c3 => "ESP32-C3",
+            Chip::Esp32c6 => "ESP32-C6",
+            Chip::Esp32h2 => "ESP32-H2",
+        }
+    }
+
     /// `FLASH_ENCRYPTED_WRITE_ALIGN`: encrypted writes are padded to this.
     pub fn encrypted_write_align(self) -> u32 {
         match self {

@@ -1,0 +1,91 @@
+//! `espboot flash …` (and the `esptool`/`esptool.py` names): esptool's
+//! jobs. This file only declares the options and dispatches; each command
+//! is in its own module, device commands connect through [`connect`].
+
+use std::process::ExitCode;
+
+use esp_image::Chip;
+
+mod chip_id;
+mod connect;
+mod erase;
+mod progress;
+mod read_flash;
+mod verify_flash;
+mod write_flash;
+
+/// Arguments of `espboot flash` (esptool's global options).
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Serial port (a device or a PTY path).
+    #[arg(short = 'p', long, env = "ESPTOOL_PORT", global = true)]
+    port: Option<String>,
+    /// Expected chip; the detected one must match.
+    #[arg(short = 'c', long, global = true)]
+    chip: Option<Chip>,
+    /// Baud rate.
+    #[arg(
+        short = 'b',
+        long,
+        env = "ESPTOOL_BAUD",
+        default_value_t = 115_200,
+        global = true
+    )]
+    baud: u32,
+    /// What to do before connecting.
+    #[arg(long, value_enum, default_value = "default-reset", global = true)]
+    before: connect::BeforeArg,
+    /// What to do after the command.
+    #[arg(long, value_enum, default_value = "hard-reset", global = true)]
+    after: connect::AfterArg,
+    /// Talk to the ROM loader only; do not upload the flasher stub.
+    #[arg(long, global = true)]
+    no_stub: bool,
+    /// Connection attempts (0 counts as 1).
+    #[arg(long, default_value_t = 7, global = true)]
+    connect_attempts: u32,
+    #[command(subcommand)]
+    command: FlashCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum FlashCommand {
+    /// Connect and print the detected chip.
+    #[command(alias = "chip_id")]
+    ChipId,
+    /// Write files to flash at addresses, then check each by MD5.
+    #[command(alias = "write_flash")]
+    WriteFlash(write_flash::Args),
+    /// Read flash to a file.
+    #[command(alias = "read_flash")]
+    ReadFlash(read_flash::Args),
+    /// Check flash against files by MD5.
+    #[command(alias = "verify_flash")]
+    VerifyFlash(verify_flash::Args),
+    /// Erase the whole flash (stub).
+    #[command(alias = "erase_flash")]
+    EraseFlash(erase::FlashArgs),
+    /// Erase a sector-aligned region.
+    #[command(alias = "erase_region")]
+    EraseRegion(erase::RegionArgs),
+}
+
+/// Runs `espboot flash`.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let mut session = connect::Session::open(&args)?;
+    match &args.command {
+        FlashCommand::ChipId => chip_id::run(&mut session)?,
+        FlashCommand::WriteFlash(a) => write_flash::run(&mut session, a)?,
+        FlashCommand::ReadFlash(a) => read_flash::run(&mut session, a)?,
+        FlashCommand::VerifyFlash(a) => verify_flash::run(&mut session, a)?,
+        FlashCommand::EraseFlash(a) => erase::flash(&mut session, a)?,
+        FlashCommand::EraseRegion(a) => erase::region(&mut session, a)?,
+    }
+    session.finish(args.after)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// An address argument (Python `int(x, 0)`).
+fn parse_address(s: &str) -> Result<u32, String> {
+    py_int::parse_u32(s).map_err(|_| format!("expected an address (decimal or 0x hex), got {s:?}"))
+}

@@ -12,6 +12,7 @@ mod efuse_tables;
 mod esp_image;
 mod espefuse_personality;
 mod espsecure_personality;
+mod flash_twin;
 mod image;
 mod image_encryption;
 mod imgtool_personality;

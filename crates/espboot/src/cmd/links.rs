@@ -1,4 +1,5 @@
-//! Multi-call support: `imgtool`, `espsecure` and `espefuse` personalities.
+//! Multi-call support: `imgtool`, `espsecure`, `espefuse` and `esptool`
+//! personalities.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -15,14 +16,17 @@ pub enum Personality {
     Espsecure,
     /// espefuse 5.6.0 (`espboot efuse`).
     Espefuse,
+    /// esptool 5.6.0 (`espboot flash`).
+    Esptool,
 }
 
 impl Personality {
     /// Every personality, in the order `install-links` creates them.
-    pub const ALL: [Personality; 3] = [
+    pub const ALL: [Personality; 4] = [
         Personality::Imgtool,
         Personality::Espsecure,
         Personality::Espefuse,
+        Personality::Esptool,
     ];
 
     /// The tool's own name, which is also the link's name.
@@ -31,6 +35,7 @@ impl Personality {
             Personality::Imgtool => "imgtool",
             Personality::Espsecure => "espsecure",
             Personality::Espefuse => "espefuse",
+            Personality::Esptool => "esptool",
         }
     }
 
@@ -51,6 +56,7 @@ impl Personality {
             Personality::Imgtool => super::image::personality(argv),
             Personality::Espsecure => super::secure::personality(argv),
             Personality::Espefuse => super::efuse::personality(argv),
+            Personality::Esptool => super::flash::personality(argv),
         }
     }
 }

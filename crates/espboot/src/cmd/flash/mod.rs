@@ -6,9 +6,12 @@ use std::process::ExitCode;
 
 use esp_image::Chip;
 
+pub use personality::personality;
+
 mod chip_id;
 mod connect;
 mod erase;
+mod personality;
 mod progress;
 mod read_flash;
 mod verify_flash;
@@ -73,16 +76,17 @@ enum FlashCommand {
 /// Runs `espboot flash`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut session = connect::Session::open(&args)?;
-    match &args.command {
-        FlashCommand::ChipId => chip_id::run(&mut session)?,
-        FlashCommand::WriteFlash(a) => write_flash::run(&mut session, a)?,
-        FlashCommand::ReadFlash(a) => read_flash::run(&mut session, a)?,
-        FlashCommand::VerifyFlash(a) => verify_flash::run(&mut session, a)?,
-        FlashCommand::EraseFlash(a) => erase::flash(&mut session, a)?,
-        FlashCommand::EraseRegion(a) => erase::region(&mut session, a)?,
-    }
+    let result = match &args.command {
+        FlashCommand::ChipId => chip_id::run(&mut session),
+        FlashCommand::WriteFlash(a) => write_flash::run(&mut session, a),
+        FlashCommand::ReadFlash(a) => read_flash::run(&mut session, a),
+        FlashCommand::VerifyFlash(a) => verify_flash::run(&mut session, a),
+        FlashCommand::EraseFlash(a) => erase::flash(&mut session, a),
+        FlashCommand::EraseRegion(a) => erase::region(&mut session, a),
+    };
+    // esptool runs the --after action also when the command failed
     session.finish(args.after)?;
-    Ok(ExitCode::SUCCESS)
+    result.map(|()| ExitCode::SUCCESS)
 }
 
 /// An address argument (Python `int(x, 0)`).

@@ -182,6 +182,15 @@ pub enum Error {
     },
 }
 
+/// A chip's factory MAC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mac {
+    /// The base MAC.
+    pub base: [u8; 6],
+    /// The EUI-64 form (ESP32-C6, H2).
+    pub eui64: Option<[u8; 8]>,
+}
+
 /// A connection to a device in download mode.
 pub struct Client {
     port_name: String,
@@ -312,6 +321,32 @@ impl Client {
         let req = Request::words(Opcode::WriteReg, &[address, value, mask, delay_us]);
         self.command(&req, 0, DEFAULT_TIMEOUT, "write register")?;
         Ok(())
+    }
+
+    /// The factory MAC from eFuse, as esptool's `read_mac` assembles it:
+    /// the big-endian bytes of `word1:word0` without the top two (on the
+    /// ESP32 those are the MAC's CRC). On the C6/H2 also the EUI-64
+    /// (base MAC with the two extension bytes of word 1 in the middle).
+    pub fn read_mac(&mut self) -> Result<Mac, Error> {
+        let chip = match self.chip {
+            Some(c) => c,
+            None => self.detect_chip()?,
+        };
+        let reg = chip.mac_efuse_reg();
+        let low = self.read_reg(reg)?;
+        let high = self.read_reg(reg + 4)?;
+        let mut joined = [0u8; 8];
+        joined[..4].copy_from_slice(&high.to_be_bytes());
+        joined[4..].copy_from_slice(&low.to_be_bytes());
+        let mut base = [0u8; 6];
+        base.copy_from_slice(&joined[2..]);
+        let eui64 = chip.has_eui64().then(|| {
+            let ext = ((high >> 16) as u16).to_be_bytes();
+            [
+                base[0], base[1], base[2], ext[0], ext[1], base[3], base[4], base[5],
+            ]
+        });
+        Ok(Mac { base, eui64 })
     }
 
     /// GET_SECURITY_INFO's raw data (20 bytes on chips with a chip id, 12 on

@@ -33,7 +33,26 @@ fn espboot_flash(link: &Path, served: &Served, extra: &[&str], args: &[&str]) ->
 /// speeds and compressed sizes (zlib implementations differ in the
 /// exact compressed bytes; the flash contents do not).
 fn result_lines(out: &str) -> Vec<String> {
-    const KEEP: [&str; 10] = [
+    // esptool's connection header ("Connected to …" up to the next blank
+    // line) also shows the MAC: leave it out
+    let mut skipping = false;
+    let mut body = Vec::new();
+    for line in out.lines() {
+        if line.starts_with("Connected to ") {
+            skipping = true;
+            continue;
+        }
+        if skipping {
+            skipping = !line.trim().is_empty();
+            continue;
+        }
+        body.push(line);
+    }
+    const KEEP: [&str; 14] = [
+        "MAC:",
+        "BASE MAC:",
+        "MAC_EXT:",
+        "WARNING: ESP32",
         "ERROR: A fatal error occurred",
         "Flash will be erased from",
         "Wrote ",
@@ -45,7 +64,7 @@ fn result_lines(out: &str) -> Vec<String> {
         "Flash memory erased successfully",
         "Flash memory region erased successfully",
     ];
-    out.lines()
+    body.into_iter()
         .map(str::trim)
         .filter(|l| KEEP.iter().any(|k| l.starts_with(k)))
         .map(|l| {
@@ -98,6 +117,8 @@ fn writes_and_erases_leave_the_same_flash_as_esptool() {
         // tools talk to the ROM there
         let stub = chip != "esp32c2";
         let mut steps: Vec<(Vec<&str>, Vec<&str>)> = vec![
+            (vec![], vec!["chip-id"]),
+            (vec![], vec!["read_mac"]),
             (
                 vec![],
                 vec!["write-flash", "0x10000", &text_bin, "0x30000", &noise_bin],

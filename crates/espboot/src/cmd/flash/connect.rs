@@ -66,7 +66,7 @@ impl Session {
             outln!("Stub flasher is already running. No upload is necessary.");
         } else if args.no_stub {
         } else if client.stub_disabled()? {
-            outln!(
+            eprintln!(
                 "WARNING: Stub flasher has been disabled for compatibility, set --no-stub to suppress this warning."
             );
         } else {

@@ -8,12 +8,12 @@ use esp_image::Chip;
 
 pub use personality::personality;
 
-mod chip_id;
 mod connect;
 mod erase;
 mod personality;
 mod progress;
 mod read_flash;
+mod read_mac;
 mod verify_flash;
 mod write_flash;
 
@@ -53,9 +53,12 @@ pub struct Args {
 
 #[derive(Debug, clap::Subcommand)]
 enum FlashCommand {
-    /// Connect and print the detected chip.
+    /// The chip id, or (no chip here has one) the MAC.
     #[command(alias = "chip_id")]
     ChipId,
+    /// The factory MAC from eFuse.
+    #[command(alias = "read_mac")]
+    ReadMac,
     /// Write files to flash at addresses, then check each by MD5.
     #[command(alias = "write_flash")]
     WriteFlash(write_flash::Args),
@@ -77,7 +80,8 @@ enum FlashCommand {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut session = connect::Session::open(&args)?;
     let result = match &args.command {
-        FlashCommand::ChipId => chip_id::run(&mut session),
+        FlashCommand::ChipId => read_mac::chip_id(&mut session),
+        FlashCommand::ReadMac => read_mac::read_mac(&mut session),
         FlashCommand::WriteFlash(a) => write_flash::run(&mut session, a),
         FlashCommand::ReadFlash(a) => read_flash::run(&mut session, a),
         FlashCommand::VerifyFlash(a) => verify_flash::run(&mut session, a),

@@ -161,6 +161,41 @@ impl Chip {
         }
     }
 
+    /// esptool's `CHIP_NAME` ("ESP32-C3"), as it prints the chip
+    /// (`et:targets/*.py`).
+    pub fn esptool_name(self) -> &'static str {
+        match self {
+            Chip::Esp32 => "ESP32",
+            Chip::Esp32s2 => "ESP32-S2",
+            Chip::Esp32s3 => "ESP32-S3",
+            Chip::Esp32c2 => "ESP32-C2",
+            Chip::Esp32c3 => "ESP32-C3",
+            Chip::Esp32c6 => "ESP32-C6",
+            Chip::Esp32h2 => "ESP32-H2",
+        }
+    }
+
+    /// The eFuse read register holding the MAC's low word; the next word
+    /// holds its top 16 bits (and on the C6/H2 the EUI-64 extension above
+    /// them). esptool `MAC_EFUSE_REG` (`et:targets/*.py`); on the ESP32
+    /// `EFUSE_RD_REG_BASE` + 4 (`read_efuse(1)`, `read_efuse(2)`).
+    pub fn mac_efuse_reg(self) -> u32 {
+        match self {
+            Chip::Esp32 => 0x3FF5_A004,
+            Chip::Esp32s2 => 0x3F41_A044,
+            Chip::Esp32s3 => 0x6000_7044,
+            Chip::Esp32c2 => 0x6000_8840,
+            Chip::Esp32c3 => 0x6000_8844,
+            Chip::Esp32c6 | Chip::Esp32h2 => 0x600B_0844,
+        }
+    }
+
+    /// Whether esptool prints an EUI-64 MAC for the chip (the ESP32-C6
+    /// and H2 `read_mac`).
+    pub fn has_eui64(self) -> bool {
+        matches!(self, Chip::Esp32c6 | Chip::Esp32h2)
+    }
+
     /// `FLASH_ENCRYPTED_WRITE_ALIGN`: encrypted writes are padded to this.
     pub fn encrypted_write_align(self) -> u32 {
         match self {

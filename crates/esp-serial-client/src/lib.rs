@@ -25,7 +25,11 @@
 //! Sources: serial.md §1.4 and §2.1; esptool 5.6.0 `loader.py`
 //! (`connect`, `sync`, `command`, `check_command`) and `reset.py`.
 
+pub mod flash;
 pub mod reset;
+pub mod stub;
+
+pub use flash::{ReadProgress, WriteOptions, WriteReport};
 
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
@@ -49,6 +53,13 @@ pub const SYNC_TIMEOUT: Duration = Duration::from_millis(100);
 /// Largest frame accepted from a device: a READ_FLASH block plus headers
 /// with room to spare; longer frames are garbage and are dropped.
 const MAX_FRAME: usize = 0x4000 + 64;
+
+/// esptool's `timeout_per_mb`: `seconds_per_mb` per million bytes, never
+/// below [`DEFAULT_TIMEOUT`].
+pub fn timeout_per_mb(seconds_per_mb: f64, size: u32) -> Duration {
+    let t = seconds_per_mb * f64::from(size) / 1e6;
+    DEFAULT_TIMEOUT.max(Duration::from_secs_f64(t))
+}
 
 /// How many replies esptool skips looking for the answer to its request
 /// before giving up (`command` reads up to 100 responses).
@@ -122,6 +133,46 @@ pub enum Error {
         /// What is wrong.
         what: &'static str,
     },
+    /// The ROM loader lacks a command only the stub has (esptool
+    /// `NotImplementedInROMError`).
+    #[error("{port}: {chip} ROM does not support function {function}.")]
+    RomUnsupported {
+        /// The port.
+        port: String,
+        /// esptool's chip name.
+        chip: &'static str,
+        /// esptool's function name.
+        function: &'static str,
+    },
+    /// The stub did not greet after MEM_END.
+    #[error("{port}: Failed to start stub flasher. There was no response.")]
+    StubNoGreeting {
+        /// The port.
+        port: String,
+    },
+    /// Flash MD5 after a write or in verify differs from the data's.
+    #[error("{port}: {operation}: MD5 of file does not match data in flash (file {expected}, flash {actual})")]
+    DigestMismatch {
+        /// The port.
+        port: String,
+        /// The operation.
+        operation: &'static str,
+        /// MD5 of the data, hex.
+        expected: String,
+        /// MD5 the device reported, hex.
+        actual: String,
+    },
+    /// An argument the device cannot take (unaligned erase, a range
+    /// beyond 4 GiB).
+    #[error("{port}: {operation}: {what}")]
+    BadRequest {
+        /// The port.
+        port: String,
+        /// The operation.
+        operation: &'static str,
+        /// What is wrong.
+        what: &'static str,
+    },
     /// The chip is none esptool knows.
     #[error("{port}: unexpected chip id value {magic:#010x}")]
     UnknownChip {
@@ -132,12 +183,27 @@ pub enum Error {
     },
 }
 
+/// A chip's factory MAC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mac {
+    /// The base MAC.
+    pub base: [u8; 6],
+    /// The EUI-64 form (ESP32-C6, H2).
+    pub eui64: Option<[u8; 8]>,
+}
+
 /// A connection to a device in download mode.
 pub struct Client {
     port_name: String,
     port: Box<dyn serialport::SerialPort>,
     decoder: Decoder,
     pending: Vec<Vec<u8>>,
+    /// The flasher stub answers (2 status bytes, stub-only commands).
+    stub: bool,
+    /// The last SYNC reply carried value 0: a stub is already running.
+    stub_on_sync: bool,
+    /// The chip, once detected.
+    chip: Option<Chip>,
 }
 
 impl Client {
@@ -155,6 +221,9 @@ impl Client {
             port: handle,
             decoder: Decoder::new(MAX_FRAME),
             pending: Vec::new(),
+            stub: false,
+            stub_on_sync: false,
+            chip: None,
         })
     }
 
@@ -220,7 +289,11 @@ impl Client {
         let mut data = vec![0x07, 0x07, 0x12, 0x20];
         data.extend_from_slice(&[0x55; 32]);
         let req = Request::new(Opcode::Sync, data, 0);
-        self.command(&req, 0, SYNC_TIMEOUT, "sync")?;
+        let first = self.command(&req, 0, SYNC_TIMEOUT, "sync")?;
+        // the stub answers SYNC with value 0, the ROM with 0x20120707
+        // (esptool `sync`, `sync_stub_detected`)
+        self.stub_on_sync = first.value == 0;
+        self.stub = self.stub_on_sync;
         // the ROM answers SYNC 8 times; drain the rest without failing
         for _ in 0..7 {
             if self.reply(Opcode::Sync, 0, SYNC_TIMEOUT, "sync").is_err() {
@@ -253,6 +326,32 @@ impl Client {
         Ok(())
     }
 
+    /// The factory MAC from eFuse, as esptool's `read_mac` assembles it:
+    /// the big-endian bytes of `word1:word0` without the top two (on the
+    /// ESP32 those are the MAC's CRC). On the C6/H2 also the EUI-64
+    /// (base MAC with the two extension bytes of word 1 in the middle).
+    pub fn read_mac(&mut self) -> Result<Mac, Error> {
+        let chip = match self.chip {
+            Some(c) => c,
+            None => self.detect_chip()?,
+        };
+        let reg = chip.mac_efuse_reg();
+        let low = self.read_reg(reg)?;
+        let high = self.read_reg(reg + 4)?;
+        let mut joined = [0u8; 8];
+        joined[..4].copy_from_slice(&high.to_be_bytes());
+        joined[4..].copy_from_slice(&low.to_be_bytes());
+        let mut base = [0u8; 6];
+        base.copy_from_slice(&joined[2..]);
+        let eui64 = chip.has_eui64().then(|| {
+            let ext = ((high >> 16) as u16).to_be_bytes();
+            [
+                base[0], base[1], base[2], ext[0], ext[1], base[3], base[4], base[5],
+            ]
+        });
+        Ok(Mac { base, eui64 })
+    }
+
     /// GET_SECURITY_INFO's raw data (20 bytes on chips with a chip id, 12 on
     /// the ESP32-S2; the ESP32's ROM refuses the command).
     pub fn security_info(&mut self) -> Result<Vec<u8>, Error> {
@@ -268,50 +367,79 @@ impl Client {
         if let Ok(info) = self.security_info() {
             if let Some(id) = info.get(12..16) {
                 let id = u32::from_le_bytes([id[0], id[1], id[2], id[3]]);
-                return Chip::ALL
+                let chip = Chip::ALL
                     .into_iter()
                     .find(|c| esp_image::rom_loader::security_info_chip_id(*c) == Some(id))
                     .ok_or(Error::UnknownChip {
                         port: self.port_name.clone(),
                         magic: id,
-                    });
+                    })?;
+                self.chip = Some(chip);
+                return Ok(chip);
             }
         }
         let magic = self.read_reg(CHIP_DETECT_MAGIC_REG)?;
-        Chip::ALL
+        let chip = Chip::ALL
             .into_iter()
             .find(|c| c.detect_magic() == Some(magic))
             .ok_or(Error::UnknownChip {
                 port: self.port_name.clone(),
                 magic,
-            })
+            })?;
+        self.chip = Some(chip);
+        Ok(chip)
     }
 
     /// SPI_FLASH_MD5 of `size` bytes at `address`: the ROM's 32 hex digits
     /// or the stub's 16 raw bytes, returned as 16 bytes.
     pub fn flash_md5(&mut self, address: u32, size: u32) -> Result<[u8; 16], Error> {
         let req = Request::words(Opcode::SpiFlashMd5, &[address, size, 0, 0]);
-        // generous: the ROM hashes at roughly 8 s per MiB (esptool
-        // `MD5_TIMEOUT_PER_MB`)
-        let per_mib = Duration::from_secs(8);
-        let timeout = DEFAULT_TIMEOUT.max(per_mib * (size / 0x10_0000 + 1));
-        let resp = self.command(&req, 32, timeout, "flash MD5")?;
+        // the ROM hashes at roughly 8 s per MB (esptool `MD5_TIMEOUT_PER_MB`)
+        let timeout = timeout_per_mb(8.0, size);
         let op = "flash MD5";
-        let malformed = |what| Error::Malformed {
-            port: self.port_name.clone(),
-            operation: op,
-            what,
-        };
+        if self.stub {
+            let resp = self.command(&req, 16, timeout, op)?;
+            return resp
+                .data
+                .get(..16)
+                .and_then(|d| <[u8; 16]>::try_from(d).ok())
+                .ok_or_else(|| self.malformed(op, "short digest"));
+        }
+        let resp = self.command(&req, 32, timeout, op)?;
         let hex = resp
             .data
             .get(..32)
-            .ok_or_else(|| malformed("short digest"))?;
+            .ok_or_else(|| self.malformed(op, "short digest"))?;
         let mut out = [0u8; 16];
         for (o, pair) in out.iter_mut().zip(hex.chunks_exact(2)) {
-            let s = std::str::from_utf8(pair).map_err(|_| malformed("digest not hex"))?;
-            *o = u8::from_str_radix(s, 16).map_err(|_| malformed("digest not hex"))?;
+            let s = std::str::from_utf8(pair).map_err(|_| self.malformed(op, "digest not hex"))?;
+            *o = u8::from_str_radix(s, 16).map_err(|_| self.malformed(op, "digest not hex"))?;
         }
         Ok(out)
+    }
+
+    fn malformed(&self, operation: &'static str, what: &'static str) -> Error {
+        Error::Malformed {
+            port: self.port_name.clone(),
+            operation,
+            what,
+        }
+    }
+
+    /// Whether the flasher stub answers.
+    pub fn is_stub(&self) -> bool {
+        self.stub
+    }
+
+    /// Whether the last SYNC found a stub already running (esptool: "Stub
+    /// flasher is already running. No upload is necessary.").
+    pub fn stub_was_running(&self) -> bool {
+        self.stub_on_sync
+    }
+
+    /// The detected chip.
+    pub fn chip(&self) -> Option<Chip> {
+        self.chip
     }
 
     /// Sends `req` and waits for its reply (`data_len` data bytes before the
@@ -350,22 +478,23 @@ impl Client {
         operation: &'static str,
     ) -> Result<Response, Error> {
         let deadline = Instant::now() + timeout;
-        let mut skipped = 0;
+        for _ in 0..=MAX_STALE_REPLIES {
+            let frame = self.next_frame(deadline, operation)?;
+            if let Ok(resp) = Response::parse(&frame, data_len) {
+                if resp.op == op {
+                    return Ok(resp);
+                }
+            }
+        }
+        Err(self.malformed(operation, "no reply to the request among 100 frames"))
+    }
+
+    /// The next decoded SLIP frame, whatever it holds (a reply, the stub's
+    /// `OHAI`, a READ_FLASH data packet).
+    fn next_frame(&mut self, deadline: Instant, operation: &'static str) -> Result<Vec<u8>, Error> {
         loop {
-            while let Some(frame) = (!self.pending.is_empty()).then(|| self.pending.remove(0)) {
-                if let Ok(resp) = Response::parse(&frame, data_len) {
-                    if resp.op == op {
-                        return Ok(resp);
-                    }
-                }
-                skipped += 1;
-                if skipped > MAX_STALE_REPLIES {
-                    return Err(Error::Malformed {
-                        port: self.port_name.clone(),
-                        operation,
-                        what: "no reply to the request among 100 frames",
-                    });
-                }
+            if !self.pending.is_empty() {
+                return Ok(self.pending.remove(0));
             }
             if Instant::now() >= deadline {
                 return Err(Error::Timeout {
@@ -392,6 +521,15 @@ impl Client {
                 }
             }
         }
+    }
+
+    /// Writes raw bytes (already framed) to the port.
+    fn write_raw(&mut self, bytes: &[u8], operation: &'static str) -> Result<(), Error> {
+        self.port.write_all(bytes).map_err(|source| Error::Io {
+            port: self.port_name.clone(),
+            operation,
+            source,
+        })
     }
 
     fn flush_input(&mut self) -> Result<(), Error> {

@@ -1,5 +1,5 @@
-//! Multi-call support: `imgtool`, `espsecure`, `espefuse`, `mcumgr` and
-//! `smpmgr` personalities.
+//! Multi-call support: `imgtool`, `espsecure`, `espefuse`, `esptool`,
+//! `mcumgr` and `smpmgr` personalities.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -16,6 +16,8 @@ pub enum Personality {
     Espsecure,
     /// espefuse 5.6.0 (`espboot efuse`).
     Espefuse,
+    /// esptool 5.6.0 (`espboot flash`).
+    Esptool,
     /// Go mcumgr's serial commands (`espboot recover`).
     Mcumgr,
     /// smpmgr 0.19.1's serial commands (`espboot recover`).
@@ -24,10 +26,11 @@ pub enum Personality {
 
 impl Personality {
     /// Every personality, in the order `install-links` creates them.
-    pub const ALL: [Personality; 5] = [
+    pub const ALL: [Personality; 6] = [
         Personality::Imgtool,
         Personality::Espsecure,
         Personality::Espefuse,
+        Personality::Esptool,
         Personality::Mcumgr,
         Personality::Smpmgr,
     ];
@@ -38,6 +41,7 @@ impl Personality {
             Personality::Imgtool => "imgtool",
             Personality::Espsecure => "espsecure",
             Personality::Espefuse => "espefuse",
+            Personality::Esptool => "esptool",
             Personality::Mcumgr => "mcumgr",
             Personality::Smpmgr => "smpmgr",
         }
@@ -60,6 +64,7 @@ impl Personality {
             Personality::Imgtool => super::image::personality(argv),
             Personality::Espsecure => super::secure::personality(argv),
             Personality::Espefuse => super::efuse::personality(argv),
+            Personality::Esptool => super::flash::personality(argv),
             Personality::Mcumgr => super::recover::mcumgr::personality(argv),
             Personality::Smpmgr => super::recover::smpmgr::personality(argv),
         }

@@ -14,6 +14,7 @@ mod esp_image;
 mod espefuse_personality;
 mod espsecure_personality;
 mod esptool_host;
+mod flash_twin;
 mod image;
 mod image_encryption;
 mod imgtool_personality;

@@ -1,86 +1,116 @@
-//! `espboot flash --port P …`: esptool's jobs on a serial port through
-//! `esp-serial-client`. First increment: connect and detect (`chip-id`).
-
-mod image_info;
-mod merge_bin;
+//! `espboot flash …` (and the `esptool`/`esptool.py` names): esptool's
+//! jobs. This file only declares the options and dispatches; each command
+//! is in its own module, device commands connect through [`connect`].
 
 use std::process::ExitCode;
 
-use anyhow::bail;
 use esp_image::Chip;
-use esp_serial_client::reset::Before;
-use esp_serial_client::Client;
 
-/// Arguments of `espboot flash`.
+pub use personality::personality;
+
+mod connect;
+mod erase;
+mod image_info;
+mod merge_bin;
+mod personality;
+mod progress;
+mod read_flash;
+mod read_mac;
+mod verify_flash;
+mod write_flash;
+
+/// Arguments of `espboot flash` (esptool's global options).
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Serial port (a device or a PTY path); not needed by the host-only
     /// `merge-bin` and `image-info`.
-    #[arg(short = 'p', long, env = "ESPTOOL_PORT")]
+    #[arg(short = 'p', long, env = "ESPTOOL_PORT", global = true)]
     port: Option<String>,
     /// Expected chip; the detected one must match.
-    #[arg(short = 'c', long)]
+    #[arg(short = 'c', long, global = true)]
     chip: Option<Chip>,
     /// Baud rate.
-    #[arg(short = 'b', long, default_value_t = 115_200)]
+    #[arg(
+        short = 'b',
+        long,
+        env = "ESPTOOL_BAUD",
+        default_value_t = 115_200,
+        global = true
+    )]
     baud: u32,
     /// What to do before connecting.
-    #[arg(long, value_enum, default_value = "default-reset")]
-    before: BeforeArg,
+    #[arg(long, value_enum, default_value = "default-reset", global = true)]
+    before: connect::BeforeArg,
+    /// What to do after the command.
+    #[arg(long, value_enum, default_value = "hard-reset", global = true)]
+    after: connect::AfterArg,
+    /// Talk to the ROM loader only; do not upload the flasher stub.
+    #[arg(long, global = true)]
+    no_stub: bool,
     /// Connection attempts (0 counts as 1).
-    #[arg(long, default_value_t = 7)]
+    #[arg(long, default_value_t = 7, global = true)]
     connect_attempts: u32,
     #[command(subcommand)]
     command: FlashCommand,
 }
 
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-enum BeforeArg {
-    DefaultReset,
-    NoReset,
-    NoResetNoSync,
-}
-
 #[derive(Debug, clap::Subcommand)]
 enum FlashCommand {
-    /// Connect and print the detected chip.
+    /// The chip id, or (no chip here has one) the MAC.
     #[command(alias = "chip_id")]
     ChipId,
+    /// The factory MAC from eFuse.
+    #[command(alias = "read_mac")]
+    ReadMac,
+    /// Write files to flash at addresses, then check each by MD5.
+    #[command(alias = "write_flash")]
+    WriteFlash(write_flash::Args),
+    /// Read flash to a file.
+    #[command(alias = "read_flash")]
+    ReadFlash(read_flash::Args),
+    /// Check flash against files by MD5.
+    #[command(alias = "verify_flash")]
+    VerifyFlash(verify_flash::Args),
+    /// Erase the whole flash (stub).
+    #[command(alias = "erase_flash")]
+    EraseFlash(erase::FlashArgs),
+    /// Erase a sector-aligned region.
+    #[command(alias = "erase_region")]
+    EraseRegion(erase::RegionArgs),
     /// Merge binaries at their flash addresses into one raw, Intel HEX or
-    /// UF2 file (host only, like `esptool merge-bin`).
+    /// UF2 file (host only).
     #[command(alias = "merge_bin")]
     MergeBin(merge_bin::Args),
-    /// Print what an ESP image holds (host only, like `esptool image-info`).
+    /// Print what an ESP image holds (host only).
     #[command(alias = "image_info")]
     ImageInfo(image_info::Args),
 }
 
 /// Runs `espboot flash`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    // Host-only commands: no port, no connection.
+    // host-only commands: no port, no connection
     match &args.command {
-        FlashCommand::MergeBin(sub) => return merge_bin::run(args.chip, sub),
-        FlashCommand::ImageInfo(sub) => return image_info::run(args.chip, sub),
-        FlashCommand::ChipId => {}
+        FlashCommand::MergeBin(a) => return merge_bin::run(args.chip, a),
+        FlashCommand::ImageInfo(a) => return image_info::run(args.chip, a),
+        _ => {}
     }
-    let Some(port) = args.port else {
-        bail!("--port is required to talk to a chip (or set ESPTOOL_PORT)");
+    let mut session = connect::Session::open(&args)?;
+    let result = match &args.command {
+        FlashCommand::ChipId => read_mac::chip_id(&mut session),
+        FlashCommand::ReadMac => read_mac::read_mac(&mut session),
+        FlashCommand::WriteFlash(a) => write_flash::run(&mut session, a),
+        FlashCommand::ReadFlash(a) => read_flash::run(&mut session, a),
+        FlashCommand::VerifyFlash(a) => verify_flash::run(&mut session, a),
+        FlashCommand::EraseFlash(a) => erase::flash(&mut session, a),
+        FlashCommand::EraseRegion(a) => erase::region(&mut session, a),
+        FlashCommand::MergeBin(_) | FlashCommand::ImageInfo(_) => Ok(()),
     };
-    let before = match args.before {
-        BeforeArg::DefaultReset => Before::DefaultReset,
-        BeforeArg::NoReset => Before::NoReset,
-        BeforeArg::NoResetNoSync => Before::NoResetNoSync,
-    };
-    let mut client = Client::open(&port, args.baud)?;
-    outln!("Connecting...");
-    client.connect(before, args.connect_attempts)?;
-    let detected = client.detect_chip()?;
-    if let Some(expected) = args.chip {
-        if expected != detected {
-            bail!("{port}: this chip is {detected}, not {expected}. Wrong --chip argument?");
-        }
-    }
-    // ChipId: the only serial command so far.
-    outln!("Detecting chip type... {detected}");
-    Ok(ExitCode::SUCCESS)
+    // esptool runs the --after action also when the command failed
+    session.finish(args.after)?;
+    result.map(|()| ExitCode::SUCCESS)
+}
+
+/// An address argument (Python `int(x, 0)`).
+fn parse_address(s: &str) -> Result<u32, String> {
+    py_int::parse_u32(s).map_err(|_| format!("expected an address (decimal or 0x hex), got {s:?}"))
 }

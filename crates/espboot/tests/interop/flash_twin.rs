@@ -1,0 +1,192 @@
+//! Same effect as esptool: every write and erase is done by espboot's
+//! esptool side on device A and by the pinned esptool on its twin B (both
+//! `espboot sim serve` on a PTY); the flash files must end byte-identical,
+//! and the result lines scripts read must be esptool's.
+
+use std::path::Path;
+
+use crate::support as common;
+use crate::support::serve::{data, esptool, new_device, wait_files_equal, Ran, Served};
+
+/// espboot through its `esptool.py` link, with the same command line the
+/// pinned esptool gets: `--port P --before no_reset --after no-reset
+/// [extra] args` (one underscore spelling on purpose).
+fn espboot_flash(link: &Path, served: &Served, extra: &[&str], args: &[&str]) -> Ran {
+    let out = std::process::Command::new(link)
+        .args(["--port", &served.port_arg(), "--before", "no_reset"])
+        .args(["--after", "no-reset"])
+        .args(extra)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    Ran {
+        code: out.status.code().unwrap_or(-1),
+        out: format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    }
+}
+
+/// The lines a script reads from a write/erase/verify: without timings,
+/// speeds and compressed sizes (zlib implementations differ in the
+/// exact compressed bytes; the flash contents do not).
+fn result_lines(out: &str) -> Vec<String> {
+    // esptool's connection header ("Connected to …" up to the next blank
+    // line) also shows the MAC: leave it out
+    let mut skipping = false;
+    let mut body = Vec::new();
+    for line in out.lines() {
+        if line.starts_with("Connected to ") {
+            skipping = true;
+            continue;
+        }
+        if skipping {
+            skipping = !line.trim().is_empty();
+            continue;
+        }
+        body.push(line);
+    }
+    const KEEP: [&str; 14] = [
+        "MAC:",
+        "BASE MAC:",
+        "MAC_EXT:",
+        "WARNING: ESP32",
+        "ERROR: A fatal error occurred",
+        "Flash will be erased from",
+        "Wrote ",
+        "Hash of data verified.",
+        "Verifying written data...",
+        "Verification ",
+        "Verifying 0x",
+        "Read ",
+        "Flash memory erased successfully",
+        "Flash memory region erased successfully",
+    ];
+    body.into_iter()
+        .map(str::trim)
+        .filter(|l| KEEP.iter().any(|k| l.starts_with(k)))
+        .map(|l| {
+            // "Wrote N bytes (M compressed) at A in T seconds (S kbit/s)."
+            let l = l.split(" in ").next().unwrap_or(l);
+            let l = match (l.find(" ("), l.find(" compressed)")) {
+                (Some(a), Some(b)) if a < b => format!("{}{}", &l[..a], &l[b + 12..]),
+                _ => l.to_owned(),
+            };
+            l.to_owned()
+        })
+        .collect()
+}
+
+fn path(p: &Path) -> String {
+    p.display().to_string()
+}
+
+#[test]
+fn writes_and_erases_leave_the_same_flash_as_esptool() {
+    if common::interop_skipped() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tmp.path();
+    // compressible, incompressible, and a small unaligned one
+    let text: Vec<u8> = b"espboot twin test ".repeat(6000);
+    let files = [
+        ("text.bin", text),
+        ("noise.bin", data(40_000, 7)),
+        ("small.bin", data(3001, 9)),
+    ];
+    for (name, bytes) in &files {
+        std::fs::write(dir.join(name), bytes).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let f = |n: &str| path(&dir.join(n));
+    let link = dir.join("esptool.py");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_espboot"), &link)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (text_bin, noise_bin, small_bin) = (f("text.bin"), f("noise.bin"), f("small.bin"));
+
+    for chip in ["esp32", "esp32s3", "esp32c3", "esp32c2", "esp32c6"] {
+        let dev_a = dir.join(format!("{chip}-a"));
+        let dev_b = dir.join(format!("{chip}-b"));
+        new_device(&dev_a, chip, None);
+        new_device(&dev_b, chip, None);
+        let a = Served::start(&dev_a, dir, "download", false);
+        let b = Served::start(&dev_b, dir, "download", false);
+        // the ESP32-C2 v0.0 runs no stub (esptool disables it): both
+        // tools talk to the ROM there
+        let stub = chip != "esp32c2";
+        let mut steps: Vec<(Vec<&str>, Vec<&str>)> = vec![
+            (vec![], vec!["chip-id"]),
+            (vec![], vec!["read_mac"]),
+            (
+                vec![],
+                vec!["write-flash", "0x10000", &text_bin, "0x30000", &noise_bin],
+            ),
+            (
+                vec![],
+                vec!["write-flash", "--no-compress", "0x50001", &small_bin],
+            ),
+            (vec![], vec!["erase-region", "0x31000", "0x2000"]),
+            (vec![], vec!["verify-flash", "0x10000", &text_bin]),
+            // a mismatch: both fail with esptool's status and line
+            (vec![], vec!["verify-flash", "0x50000", &text_bin]),
+            (
+                vec!["--no-stub"],
+                vec!["write-flash", "0x60000", &noise_bin],
+            ),
+            (vec!["--no-stub"], vec!["erase-region", "0x61000", "0x1000"]),
+        ];
+        if stub {
+            steps.insert(2, (vec![], vec!["read-flash", "0x10000", "0x2000", "READ"]));
+            steps.push((vec![], vec!["erase-flash"]));
+            steps.push((vec![], vec!["write-flash", "0x8000", &small_bin]));
+        } else {
+            // the ROM has no ERASE_FLASH: both refuse the same way
+            steps.push((vec![], vec!["erase-flash"]));
+        }
+        for (extra, args) in &steps {
+            let read_a = f(&format!("{chip}-read-a.bin"));
+            let read_b = f(&format!("{chip}-read-b.bin"));
+            let args_a: Vec<&str> = args
+                .iter()
+                .map(|s| if *s == "READ" { read_a.as_str() } else { s })
+                .collect();
+            let args_b: Vec<&str> = args
+                .iter()
+                .map(|s| if *s == "READ" { read_b.as_str() } else { s })
+                .collect();
+            let ours = espboot_flash(&link, &a, extra, &args_a);
+            let theirs = esptool(&b, extra, &args_b);
+            let what = format!("{chip} {extra:?} {args:?}");
+            assert_eq!(
+                ours.code, theirs.code,
+                "{what}: exit status\nespboot:\n{}\nesptool:\n{}",
+                ours.out, theirs.out
+            );
+            // espboot's errors name the port; the port paths differ
+            let ours_text = ours
+                .out
+                .replace(&read_a, "OUT")
+                .replace(&format!("{}: ", a.port_arg()), "");
+            let ours_lines = result_lines(&ours_text);
+            let theirs_lines = result_lines(&theirs.out.replace(&read_b, "OUT"));
+            assert!(!theirs_lines.is_empty(), "{what}: {}", theirs.out);
+            assert_eq!(
+                ours_lines, theirs_lines,
+                "{what}\nespboot:\n{}\nesptool:\n{}",
+                ours.out, theirs.out
+            );
+            if args[0] == "read-flash" {
+                let ra = std::fs::read(&read_a).unwrap_or_else(|e| panic!("{what}: {e}"));
+                let rb = std::fs::read(&read_b).unwrap_or_else(|e| panic!("{what}: {e}"));
+                assert_eq!(ra, rb, "{what}");
+            }
+        }
+        let (fa, fb) = (dev_a.join("flash.bin"), dev_b.join("flash.bin"));
+        wait_files_equal(&fa, &fb);
+        wait_files_equal(&fb, &fa);
+        drop(a);
+        drop(b);
+    }
+}

@@ -430,7 +430,9 @@ impl UsageError {
         }
     }
 
-    /// click's plain rendering: the usage line, the help hint and the error.
+    /// rich-click's rendering (espefuse 5.6.0 without a terminal): the
+    /// usage line and the help hint, padded to the console width, then the
+    /// message in an `Error` box (rich-click `rich_format_error`).
     pub(super) fn click_text(&self) -> String {
         let (usage, hint) = if self.command == "espefuse" {
             (
@@ -439,15 +441,100 @@ impl UsageError {
             )
         } else {
             (
-                format!("espefuse {} [OPTIONS] ...", self.command),
+                format!(
+                    "espefuse {} [OPTIONS]{}",
+                    self.command,
+                    usage_arguments(&self.command)
+                ),
                 format!("espefuse {} -h", self.command),
             )
         };
-        format!(
-            "Usage: {usage}\nTry '{hint}' for help\n\nError: {}\n",
-            self.message
-        )
+        let width = console_width();
+        let blank = " ".repeat(width);
+        let mut text = String::new();
+        let mut line = |s: &str| {
+            text.push_str(s);
+            text.push('\n');
+        };
+        line(&blank);
+        line(&padded(&format!(" Usage: {usage}"), width));
+        line(&blank);
+        line(&padded(&format!(" Try '{hint}' for help"), width));
+        let inner = width.saturating_sub(4).max(1);
+        let title = "\u{2500} Error ";
+        let rule = width.saturating_sub(2 + title.chars().count());
+        line(&format!(
+            "\u{256d}{title}{}\u{256e}",
+            "\u{2500}".repeat(rule)
+        ));
+        for row in wrap(&self.message, inner) {
+            line(&format!("\u{2502} {} \u{2502}", padded(&row, inner)));
+        }
+        line(&format!(
+            "\u{2570}{}\u{256f}",
+            "\u{2500}".repeat(width.saturating_sub(2))
+        ));
+        line(&blank);
+        text
     }
+}
+
+/// The arguments part of a command's click usage line (espefuse 5.6.0,
+/// the commands' `@click.argument`s; the chip-independent ones).
+fn usage_arguments(command: &str) -> &'static str {
+    match command {
+        "summary" => " [EFUSES_TO_SHOW]...",
+        "burn-efuse" => " [<EFUSE_NAME> <VALUE>] ...",
+        "burn-key-digest" => " KEYFILE",
+        "burn-custom-mac" => " MAC",
+        _ => "",
+    }
+}
+
+/// rich's console width without a terminal: `COLUMNS`, else 80.
+fn console_width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|&w| w > 4)
+        .unwrap_or(80)
+}
+
+/// `s` padded with spaces to `width` characters.
+fn padded(s: &str, width: usize) -> String {
+    let n = s.chars().count();
+    format!("{s}{}", " ".repeat(width.saturating_sub(n)))
+}
+
+/// rich's word wrap: words (split at spaces) fill each line greedily; a
+/// word longer than a line is folded.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut rows = Vec::new();
+    for source in text.lines() {
+        let mut row = String::new();
+        for word in source.split(' ').filter(|w| !w.is_empty()) {
+            let (rn, wn) = (row.chars().count(), word.chars().count());
+            if rn > 0 && rn + 1 + wn <= width {
+                row.push(' ');
+                row.push_str(word);
+                continue;
+            }
+            if rn > 0 {
+                rows.push(std::mem::take(&mut row));
+            }
+            let chars: Vec<char> = word.chars().collect();
+            let mut chunks = chars.chunks(width).peekable();
+            while let Some(chunk) = chunks.next() {
+                if chunks.peek().is_some() {
+                    rows.push(chunk.iter().collect());
+                } else {
+                    row = chunk.iter().collect();
+                }
+            }
+        }
+        rows.push(row);
+    }
+    rows
 }
 
 /// Help is printed and ends the run; anything else is a one-line error
@@ -459,6 +546,14 @@ fn clap_error(e: clap::Error, what: &str) -> anyhow::Result<Parsed> {
             use std::io::Write as _;
             let _ = write!(std::io::stdout().lock(), "{e}");
             Ok(Parsed::Help)
+        }
+        // click: `No such option '--x'.`
+        ErrorKind::UnknownArgument => {
+            let option = match e.get(clap::error::ContextKind::InvalidArg) {
+                Some(clap::error::ContextValue::String(arg)) => arg.clone(),
+                _ => String::new(),
+            };
+            Err(UsageError::no_such_option(what, &option).into())
         }
         _ => {
             let text = e.to_string();

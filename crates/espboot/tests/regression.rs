@@ -513,6 +513,46 @@ fn regression_espefuse_underscore_commands_warn() {
     );
 }
 
+/// issue 11: espefuse's usage errors (arity of burn-efuse's pairs, an
+/// unknown option of a command) printed clap's plain text; espefuse draws
+/// rich-click's Error box under a padded usage line and exits 2. Compared
+/// with the pinned espefuse at a fixed console width.
+#[test]
+fn regression_espefuse_usage_errors_in_rich_click_box() {
+    let Some(_) = support::reference_tool("espefuse") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("espefuse");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_espboot"), &link).unwrap();
+    let reference = support::reference_bin_dir().join("espefuse");
+    for args in [
+        &["burn-efuse", "WDT_DELAY_SEL", "1", "WDT_DELAY_SEL"][..],
+        &["summary", "--no-such-option"][..],
+    ] {
+        let run = |tool: &Path, file: &str| {
+            Command::new(tool)
+                .env("COLUMNS", "80")
+                .args(["--virt", "-c", "esp32c3", "--path-efuse-file"])
+                .arg(dir.path().join(file))
+                .args(args)
+                .stdin(std::process::Stdio::null())
+                .output()
+                .unwrap()
+        };
+        let theirs = run(&reference, "theirs.bin");
+        let ours = run(&link, "ours.bin");
+        assert_eq!(theirs.status.code(), Some(2), "{args:?}");
+        assert_eq!(ours.status.code(), theirs.status.code(), "{args:?}");
+        assert_eq!(ours.stdout, theirs.stdout, "{args:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&ours.stderr),
+            String::from_utf8_lossy(&theirs.stderr),
+            "{args:?}"
+        );
+    }
+}
+
 /// Issue 11: through the `espsecure` name a fatal error is espsecure's
 /// `A fatal error occurred: <message>` with exit status 2, not espboot's
 /// `error: ...` with exit 1; compared with the pinned espsecure.

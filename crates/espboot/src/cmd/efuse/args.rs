@@ -337,6 +337,7 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
                 command: "espefuse".to_string(),
                 message: format!("No such command '{}'.", seg[0]),
                 after_banner: true,
+                usage_args: None,
             }
             .into());
         }
@@ -398,6 +399,9 @@ pub(super) struct UsageError {
     /// Found while click converts a command's arguments, which is after
     /// the group has printed its banner (the banner is still due).
     pub(super) after_banner: bool,
+    /// The usage line's arguments when they depend on the chip (click
+    /// names the argument by them).
+    usage_args: Option<String>,
 }
 
 /// Marks a command's usage error as found after the banner.
@@ -418,6 +422,7 @@ impl UsageError {
             command: command.to_string(),
             message: format!("No such option '{option}'."),
             after_banner: false,
+            usage_args: None,
         }
     }
 
@@ -427,6 +432,7 @@ impl UsageError {
             command: command.to_string(),
             message: format!("Invalid value for '{argument}': {message}"),
             after_banner: false,
+            usage_args: Some(format!(" {argument}")),
         }
     }
 
@@ -434,21 +440,24 @@ impl UsageError {
     /// usage line and the help hint, padded to the console width, then the
     /// message in an `Error` box (rich-click `rich_format_error`).
     pub(super) fn click_text(&self) -> String {
-        let (usage, hint) = if self.command == "espefuse" {
+        let (prog, args, hint) = if self.command == "espefuse" {
             (
-                "espefuse [OPTIONS] COMMAND1 [ARGS]... [COMMAND2 [ARGS]...]...".to_string(),
+                "espefuse".to_string(),
+                " [OPTIONS] COMMAND1 [ARGS]... [COMMAND2 [ARGS]...]...".to_string(),
                 "espefuse -h".to_string(),
             )
         } else {
+            let args = match &self.usage_args {
+                Some(a) => a.clone(),
+                None => usage_arguments(&self.command).to_string(),
+            };
             (
-                format!(
-                    "espefuse {} [OPTIONS]{}",
-                    self.command,
-                    usage_arguments(&self.command)
-                ),
+                format!("espefuse {}", self.command),
+                format!("[OPTIONS]{args}"),
                 format!("espefuse {} -h", self.command),
             )
         };
+        let args = args.trim_start().to_string();
         let width = console_width();
         let blank = " ".repeat(width);
         let mut text = String::new();
@@ -457,7 +466,23 @@ impl UsageError {
             text.push('\n');
         };
         line(&blank);
-        line(&padded(&format!(" Usage: {usage}"), width));
+        // rich Columns of (`Usage:`, prog, args) with one space between
+        // cells, as many per row as fit in the padded width
+        let room = width.saturating_sub(2);
+        let (u, p, a) = ("Usage:".len(), prog.chars().count(), args.chars().count());
+        if u + 1 + p + 1 + a <= room {
+            line(&padded(&format!(" Usage: {prog} {args}"), width));
+        } else if u.max(a) + 1 + p <= room {
+            line(&padded(
+                &format!(" {} {prog}", padded("Usage:", u.max(a))),
+                width,
+            ));
+            line(&padded(&format!(" {args}"), width));
+        } else {
+            for cell in ["Usage:", &prog, &args] {
+                line(&padded(&format!(" {cell}"), width));
+            }
+        }
         line(&blank);
         line(&padded(&format!(" Try '{hint}' for help"), width));
         let inner = width.saturating_sub(4).max(1);
@@ -568,6 +593,7 @@ fn clap_error(e: clap::Error, what: &str) -> anyhow::Result<Parsed> {
                 command: what.to_string(),
                 message: first,
                 after_banner: false,
+                usage_args: None,
             }
             .into())
         }

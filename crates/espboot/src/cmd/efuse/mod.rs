@@ -486,6 +486,9 @@ fn run_commands(
     // click converts every command's arguments before any command runs
     // (after the group's banner): names and pairing of burn-efuse
     for cmd in &commands {
+        if let (Command::BurnKey { items, .. }, Banner::Espefuse) = (cmd, banner) {
+            burn_key_arity(chip, items)?;
+        }
         if let Command::BurnEfuse { pairs, .. } = cmd {
             let argument = "[<EFUSE_NAME> <VALUE>] ...";
             if pairs.len() > 1 && pairs.len() % 2 == 1 {
@@ -570,6 +573,39 @@ fn read_file(path: &str, what: &str) -> anyhow::Result<Zeroizing<Vec<u8>>> {
     std::fs::read(path)
         .map(Zeroizing::new)
         .with_context(|| format!("{what} {path}: cannot read file"))
+}
+
+/// click's arity check of burn-key's arguments (espefuse 5.6.0
+/// `cli_util.py` TupleParameter: `Expected multiple of N values, got M
+/// (values: (…))`). The usage text's group limit is the number of block
+/// names the chip's burn-key accepts (`efuse/<chip>/operations.py`): two
+/// names (block and alias) per key block, ESP32's 3 blocks and the
+/// ESP32-C2's single key block.
+fn burn_key_arity(chip: Chip, items: &[String]) -> anyhow::Result<()> {
+    let (n, argument) = match chip {
+        Chip::Esp32 => (2, "[<BLOCK> <KEYFILE>] ... (max 6 groups)"),
+        Chip::Esp32c2 => (3, "[<BLOCK> <KEYFILE> <KEYPURPOSE>] ... (max 2 groups)"),
+        _ => (3, "[<BLOCK> <KEYFILE> <KEYPURPOSE>] ... (max 12 groups)"),
+    };
+    if items.len().is_multiple_of(n) {
+        return Ok(());
+    }
+    // Python's repr of a tuple of strings
+    let quoted: Vec<String> = items.iter().map(|i| format!("'{i}'")).collect();
+    let tuple = if quoted.len() == 1 {
+        format!("({},)", quoted.join(""))
+    } else {
+        format!("({})", quoted.join(", "))
+    };
+    Err(args::UsageError::invalid_value(
+        "burn-key",
+        argument,
+        &format!(
+            "Expected multiple of {n} values, got {} (values: {tuple})",
+            items.len()
+        ),
+    )
+    .into())
 }
 
 fn groups_of(items: &[String], n: usize, usage: &str) -> anyhow::Result<Vec<Vec<String>>> {

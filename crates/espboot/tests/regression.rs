@@ -513,8 +513,9 @@ fn regression_espefuse_underscore_commands_warn() {
     );
 }
 
-/// issue 11: espefuse's usage errors (arity of burn-efuse's pairs, an
-/// unknown option of a command) printed clap's plain text; espefuse draws
+/// issue 11: espefuse's usage errors (arity of burn-efuse's pairs and of
+/// burn-key's groups, an unknown option of a command) printed clap's plain
+/// text; espefuse draws
 /// rich-click's Error box under a padded usage line and exits 2. Compared
 /// with the pinned espefuse at a fixed console width.
 #[test]
@@ -529,6 +530,7 @@ fn regression_espefuse_usage_errors_in_rich_click_box() {
     for args in [
         &["burn-efuse", "WDT_DELAY_SEL", "1", "WDT_DELAY_SEL"][..],
         &["summary", "--no-such-option"][..],
+        &["burn-key", "BLOCK_KEY0", "key.bin"][..],
     ] {
         let run = |tool: &Path, file: &str| {
             Command::new(tool)

@@ -75,8 +75,9 @@ const MAX_STALE_REPLIES: usize = 100;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The port could not be opened.
-    #[error("could not open port {port}: {source}")]
+    /// The port could not be opened (esptool 5.6.0 `loader.py`'s text,
+    /// then the serial library's reason in parentheses, on one line).
+    #[error("Could not open {port}, the port is busy or doesn't exist. (could not open port {port}: {source})")]
     Open {
         /// The port.
         port: String,

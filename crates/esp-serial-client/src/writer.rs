@@ -32,6 +32,7 @@ pub(crate) struct PortWriter {
     done: Receiver<std::io::Result<()>>,
     /// A write timed out and may still be blocked in the thread.
     dead: bool,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl PortWriter {
@@ -39,7 +40,7 @@ impl PortWriter {
     pub(crate) fn spawn(mut port: Box<dyn serialport::SerialPort>) -> PortWriter {
         let (jobs, job_rx) = mpsc::channel::<(Vec<u8>, Instant)>();
         let (done_tx, done) = mpsc::channel();
-        std::thread::spawn(move || {
+        let thread = std::thread::spawn(move || {
             for (bytes, deadline) in job_rx {
                 let result = write_until(port.as_mut(), &bytes, deadline);
                 if done_tx.send(result).is_err() {
@@ -51,6 +52,7 @@ impl PortWriter {
             jobs: Some(jobs),
             done,
             dead: false,
+            thread: Some(thread),
         }
     }
 
@@ -91,8 +93,16 @@ impl PortWriter {
 
 impl Drop for PortWriter {
     fn drop(&mut self) {
-        // closing the job channel ends the thread once its write returns
+        // closing the job channel ends an idle thread; wait for it so its
+        // copy of the port (and the port's exclusive lock) is gone when the
+        // client is, and the port can be opened again at once. A thread
+        // stuck in a write is left behind.
         self.jobs = None;
+        if let Some(thread) = self.thread.take() {
+            if !self.dead {
+                let _ = thread.join();
+            }
+        }
     }
 }
 

@@ -28,10 +28,11 @@
 pub mod flash;
 pub mod reset;
 pub mod stub;
+mod writer;
 
 pub use flash::{ReadProgress, WriteOptions, WriteReport};
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::time::{Duration, Instant};
 
 use esp_image::Chip;
@@ -46,6 +47,11 @@ pub const CHIP_DETECT_MAGIC_REG: u32 = 0x4000_1000;
 /// Default timeout of one command (`DEFAULT_TIMEOUT` = 3 s, esptool
 /// `loader.py`).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Longest a write to the port may take before the client gives up
+/// (`DEFAULT_SERIAL_WRITE_TIMEOUT` = 10 s, esptool `loader.py`): a device
+/// that stops reading must not hang the host.
+pub const SERIAL_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Timeout of one SYNC attempt (`SYNC_TIMEOUT` = 0.1 s, esptool `loader.py`).
 pub const SYNC_TIMEOUT: Duration = Duration::from_millis(100);
@@ -69,8 +75,9 @@ const MAX_STALE_REPLIES: usize = 100;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The port could not be opened.
-    #[error("could not open port {port}: {source}")]
+    /// The port could not be opened (esptool 5.6.0 `loader.py`'s text,
+    /// then the serial library's reason in parentheses, on one line).
+    #[error("Could not open {port}, the port is busy or doesn't exist. (could not open port {port}: {source})")]
     Open {
         /// The port.
         port: String,
@@ -100,6 +107,15 @@ pub enum Error {
     /// No valid reply in time.
     #[error("{port}: {operation}: timed out waiting for a reply")]
     Timeout {
+        /// The port.
+        port: String,
+        /// The operation.
+        operation: &'static str,
+    },
+    /// The device stopped taking data: a write did not finish within
+    /// [`SERIAL_WRITE_TIMEOUT`].
+    #[error("{port}: {operation}: timed out writing to the port (the device stopped reading)")]
+    WriteTimeout {
         /// The port.
         port: String,
         /// The operation.
@@ -196,6 +212,7 @@ pub struct Mac {
 pub struct Client {
     port_name: String,
     port: Box<dyn serialport::SerialPort>,
+    writer: writer::PortWriter,
     decoder: Decoder,
     pending: Vec<Vec<u8>>,
     /// The flasher stub answers (2 status bytes, stub-only commands).
@@ -216,9 +233,17 @@ impl Client {
                 port: port.to_owned(),
                 source,
             })?;
+        // serialport leaves the descriptor blocking, so one write of a large
+        // frame blocks until the device has read all of it; a separate
+        // writer on a clone of the port lets every write have a deadline
+        let writer_port = handle.try_clone().map_err(|source| Error::Open {
+            port: port.to_owned(),
+            source,
+        })?;
         Ok(Client {
             port_name: port.to_owned(),
             port: handle,
+            writer: writer::PortWriter::spawn(writer_port),
             decoder: Decoder::new(MAX_FRAME),
             pending: Vec::new(),
             stub: false,
@@ -452,11 +477,7 @@ impl Client {
         operation: &'static str,
     ) -> Result<Response, Error> {
         let wire = slip::encoded(&req.to_bytes());
-        self.port.write_all(&wire).map_err(|source| Error::Io {
-            port: self.port_name.clone(),
-            operation,
-            source,
-        })?;
+        self.write_owned(wire, operation)?;
         let resp = self.reply(req.op, data_len, timeout, operation)?;
         match resp.status {
             Status::Ok => Ok(resp),
@@ -525,11 +546,23 @@ impl Client {
 
     /// Writes raw bytes (already framed) to the port.
     fn write_raw(&mut self, bytes: &[u8], operation: &'static str) -> Result<(), Error> {
-        self.port.write_all(bytes).map_err(|source| Error::Io {
-            port: self.port_name.clone(),
-            operation,
-            source,
-        })
+        self.write_owned(bytes.to_vec(), operation)
+    }
+
+    /// Writes `bytes`, giving up after [`SERIAL_WRITE_TIMEOUT`].
+    fn write_owned(&mut self, bytes: Vec<u8>, operation: &'static str) -> Result<(), Error> {
+        match self.writer.write(bytes, SERIAL_WRITE_TIMEOUT) {
+            Ok(()) => Ok(()),
+            Err(writer::WriteFailure::TimedOut) => Err(Error::WriteTimeout {
+                port: self.port_name.clone(),
+                operation,
+            }),
+            Err(writer::WriteFailure::Io(source)) => Err(Error::Io {
+                port: self.port_name.clone(),
+                operation,
+                source,
+            }),
+        }
     }
 
     fn flush_input(&mut self) -> Result<(), Error> {

@@ -1606,3 +1606,79 @@ fn regression_imgtool_keygen_password_is_read_from_stdin_without_a_terminal() {
         assert_eq!(ours, theirs, "{:?}", String::from_utf8_lossy(input));
     }
 }
+
+/// Resumes a paused process by pid when dropped (before its owner kills it).
+struct ResumeOnDrop(u32);
+
+impl Drop for ResumeOnDrop {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-CONT", &self.0.to_string()])
+            .status();
+    }
+}
+
+/// Kills and reaps a child by its pid when dropped.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+        }
+        let _ = self.0.wait();
+    }
+}
+
+/// `write-flash` blocked forever when the device stopped reading mid-write:
+/// one large blocking write to the port ignored every timeout. With the
+/// server paused (SIGSTOP) after FLASH_BEGIN, espboot must fail within a
+/// bounded time, non-zero, with one line naming the port and the operation.
+#[test]
+fn regression_write_flash_hangs_when_the_device_stops_reading() {
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let dev = d.join("c3");
+    support::serve::new_device(&dev, "esp32c3", None);
+    let served = support::serve::Served::start(&dev, d, "download", false);
+    std::fs::write(d.join("big.bin"), support::serve::data(2 << 20, 3)).unwrap();
+    let port = served.port_arg();
+    let child = support::espboot()
+        .current_dir(d)
+        .args(["flash", "--port", &port, "--before", "no-reset"])
+        .args(["--after", "no-reset", "write-flash", "--no-compress"])
+        .args(["0x100000", "big.bin"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = KillOnDrop(child);
+    served.wait_log("cmd FLASH_BEGIN");
+    let stop = Command::new("kill")
+        .args(["-STOP", &served.pid().to_string()])
+        .status()
+        .unwrap();
+    let _resume = ResumeOnDrop(served.pid());
+    assert!(stop.success());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "espboot still running 60 s after the device stopped reading"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(child.0.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert!(!status.success(), "reported success: {err}");
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "expected one error line: {err}");
+    assert!(
+        lines[0].contains(&port) && (lines[0].contains("flash") || lines[0].contains("write")),
+        "the line names neither the port nor the operation: {err}"
+    );
+}

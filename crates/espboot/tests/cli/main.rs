@@ -9,6 +9,7 @@ mod support;
 
 mod demo;
 mod efuse;
+mod flash;
 mod multicall;
 mod provision;
 mod readme;

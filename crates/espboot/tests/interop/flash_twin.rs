@@ -110,7 +110,15 @@ fn writes_and_erases_leave_the_same_flash_as_esptool() {
         let dev_a = dir.join(format!("{chip}-a"));
         let dev_b = dir.join(format!("{chip}-b"));
         new_device(&dev_a, chip, None);
-        new_device(&dev_b, chip, None);
+        // a copy, not a second `sim new`: each new device gets its own
+        // factory MAC, and the twins must print the same one
+        let copied = std::process::Command::new("cp")
+            .arg("-a")
+            .arg(&dev_a)
+            .arg(&dev_b)
+            .status()
+            .unwrap_or_else(|e| panic!("cp: {e}"));
+        assert!(copied.success(), "cp -a {}", dev_a.display());
         let a = Served::start(&dev_a, dir, "download", false);
         let b = Served::start(&dev_b, dir, "download", false);
         // the ESP32-C2 v0.0 runs no stub (esptool disables it): both

@@ -95,6 +95,11 @@ impl Served {
         }
     }
 
+    /// The server's process id (to pause it with SIGSTOP in tests).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The port as an argument.
     pub fn port_arg(&self) -> String {
         self.port.display().to_string()
@@ -118,7 +123,11 @@ impl StderrText for Child {
 
 impl Drop for Served {
     fn drop(&mut self) {
-        // SIGTERM by pid, as a user stops it, then reap.
+        // SIGCONT first (a test may have paused it), then SIGTERM by pid,
+        // as a user stops it, then reap.
+        let _ = Command::new("kill")
+            .args(["-CONT", &self.child.id().to_string()])
+            .status();
         let _ = Command::new("kill")
             .arg(self.child.id().to_string())
             .status();

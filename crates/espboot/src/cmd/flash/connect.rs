@@ -46,8 +46,8 @@ impl Session {
             BeforeArg::NoReset => Before::NoReset,
             BeforeArg::NoResetNoSync => Before::NoResetNoSync,
         };
-        let mut client = Client::open(&port, args.baud)?;
         outln!("Serial port {port}:");
+        let mut client = Client::open(&port, args.baud)?;
         outln!("Connecting...");
         client.connect(before, args.connect_attempts)?;
         let detected = client.detect_chip()?;

@@ -50,6 +50,11 @@ pub enum CheckKind {
     /// Mode, an eFuse step), or an encrypted write after the ROM's manual
     /// encryption is disabled.
     DownloadModeOrder,
+    /// The device read over a port is another chip than the plan's.
+    DeviceChip,
+    /// The device's eFuses are not in a state the plan starts from (or
+    /// resumes from): a field holds bits the plan does not burn.
+    DeviceState,
 }
 
 /// One problem.
@@ -547,4 +552,44 @@ fn app_checks(
             format!("app {name}: {e}; fix: build the app for the MCUboot Espressif port"),
         ),
     }
+}
+
+/// The checks of a device read before a run (`provision check --port`):
+/// the chip is the plan's, and every eFuse field the plan burns is blank or
+/// holds only bits the plan burns (a fresh chip, or one a run of this plan
+/// left part way). An empty list means the plan may run on that device.
+pub fn check_device(plan: &Plan, efuses: &esp_efuse::Efuses) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if efuses.chip() != plan.chip {
+        out.push(Finding {
+            kind: CheckKind::DeviceChip,
+            message: format!(
+                "the device is an {}, the plan is for {}: use a plan for this chip or connect the right device",
+                efuses.chip().name(),
+                plan.chip.name()
+            ),
+        });
+        return out;
+    }
+    let Ok(steps) = steps::steps(plan) else {
+        return out;
+    };
+    for step in &steps {
+        if let Action::BurnEfuse { field, value } = &step.action {
+            match efuses.raw(*field) {
+                Ok(now) if now & !value != 0 => out.push(Finding {
+                    kind: CheckKind::DeviceState,
+                    message: format!(
+                        "{field} is {now:#x} on the device, the plan burns {value:#x}: this device was provisioned otherwise; set it aside (eFuses cannot be cleared)"
+                    ),
+                }),
+                Ok(_) => {}
+                Err(e) => out.push(Finding {
+                    kind: CheckKind::DeviceState,
+                    message: format!("{field}: cannot be read on the device: {e}"),
+                }),
+            }
+        }
+    }
+    out
 }

@@ -41,6 +41,17 @@ pub enum DeviceError {
     /// A (test or transport) interruption: the port went away.
     #[error("device connection lost")]
     Disconnected,
+    /// The serial protocol failed (port, connect, command refused).
+    #[cfg(feature = "port")]
+    #[error(transparent)]
+    Serial(#[from] esp_serial_client::Error),
+    /// The chip on the port is in Secure Download Mode: its eFuses and
+    /// flash cannot be read.
+    #[error("{0}: Secure Download Mode is enabled: the eFuses and flash cannot be read")]
+    SecureDownloadMode(String),
+    /// An operation this kind of device does not offer yet.
+    #[error("{0} is not supported over a serial port yet")]
+    PortUnsupported(&'static str),
 }
 
 /// A device being provisioned. Each mutating method is atomic on the

@@ -10,7 +10,8 @@
 //!   the espefuse/esptool command line that does the same.
 //! - [`check`]: file-only pre-flight checks, each naming its fix.
 //! - [`device`]: what a run needs of a device, and the virtual device
-//!   directory's implementation.
+//!   directory's implementation; [`port`] (feature `port`): a chip on a
+//!   serial port.
 //! - [`record`]: run records (SQLite; the store is a trait so that other
 //!   databases can be added).
 //! - [`run`]: the resumable executor.
@@ -40,6 +41,8 @@
 pub mod check;
 pub mod device;
 pub mod plan;
+#[cfg(feature = "port")]
+pub mod port;
 pub mod record;
 pub mod run;
 pub mod steps;

@@ -2,10 +2,13 @@
 //! (library: `espboot-provision`; this module maps arguments and prints).
 
 use std::path::PathBuf;
+
+use anyhow::Context;
 use std::process::ExitCode;
 
-use espboot_provision::device::VirtualDevice;
+use espboot_provision::device::{Device, VirtualDevice};
 use espboot_provision::plan::Plan;
+use espboot_provision::port::PortDevice;
 use espboot_provision::record::{RecordStore, SqliteStore};
 use espboot_provision::run::{self as executor, RunOptions};
 use espboot_provision::steps;
@@ -37,6 +40,14 @@ enum ProvisionCommand {
         /// Findings as JSON on stdout.
         #[arg(long)]
         json: bool,
+        /// Also read the chip on this serial port (download mode) and check
+        /// it is the plan's chip with its eFuses in a state the plan starts
+        /// or resumes from.
+        #[arg(long)]
+        port: Option<String>,
+        /// The port's baud rate.
+        #[arg(long, default_value_t = 115_200)]
+        baud: u32,
     },
     /// Run the plan on a device: checks first, then each step that the
     /// device does not already show done, verified and recorded. Run it
@@ -45,8 +56,14 @@ enum ProvisionCommand {
         /// The plan file (TOML).
         file: PathBuf,
         /// A virtual device directory (`espboot sim new`).
+        #[arg(long, required_unless_present = "port", conflicts_with = "port")]
+        device: Option<PathBuf>,
+        /// A chip in download mode on this serial port.
         #[arg(long)]
-        device: PathBuf,
+        port: Option<String>,
+        /// The port's baud rate.
+        #[arg(long, default_value_t = 115_200)]
+        baud: u32,
         /// The record database (SQLite).
         #[arg(long, default_value = "provision.db")]
         record: PathBuf,
@@ -110,9 +127,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        ProvisionCommand::Check { file, json } => {
+        ProvisionCommand::Check {
+            file,
+            json,
+            port,
+            baud,
+        } => {
             let plan = Plan::load(&file)?;
-            let findings = espboot_provision::check::check(&plan);
+            let mut findings = espboot_provision::check::check(&plan);
+            if let Some(port) = port {
+                let efuses = PortDevice::connect(&port, baud)
+                    .and_then(|mut dev| dev.efuses())
+                    .with_context(|| format!("--port {port}: reading the chip"))?;
+                findings.extend(espboot_provision::check::check_device(&plan, &efuses));
+            }
             if json {
                 outln!("{}", serde_json::to_string_pretty(&findings)?);
             } else if findings.is_empty() {
@@ -132,14 +160,29 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ProvisionCommand::Run {
             file,
             device,
+            port,
+            baud,
             record,
             json,
             stop_after,
         } => {
             let plan = Plan::load(&file)?;
             let mut store = SqliteStore::open(&record)?;
-            let mut dev = VirtualDevice::new(&device);
-            let report = executor::run(&plan, &mut dev, &mut store, RunOptions { stop_after })?;
+            let (mut dev, name): (Box<dyn Device>, String) = match (device, port) {
+                (Some(device), _) => (
+                    Box::new(VirtualDevice::new(&device)),
+                    device.display().to_string(),
+                ),
+                (None, Some(port)) => (
+                    Box::new(
+                        PortDevice::connect(&port, baud)
+                            .with_context(|| format!("--port {port}: connecting"))?,
+                    ),
+                    port,
+                ),
+                (None, None) => anyhow::bail!("--device or --port is required"),
+            };
+            let report = executor::run(&plan, dev.as_mut(), &mut store, RunOptions { stop_after })?;
             if json {
                 let doc = serde_json::json!({
                     "run_id": report.run_id,
@@ -152,7 +195,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             } else {
                 outln!(
                     "{}: {} ({}): complete, {} step(s) done, {} found already done",
-                    device.display(),
+                    name,
                     plan.chip.name(),
                     report.mac,
                     report.done,

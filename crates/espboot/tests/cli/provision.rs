@@ -501,11 +501,14 @@ fn provision_run_resumes_after_an_interruption_and_espefuse_reads_the_final_stat
         c
     };
     let reference = new_device("reference");
+    let dev = new_device("dev");
+    // the same factory eFuses on both (each new device has its own MAC)
+    std::fs::copy(reference.join("efuse.bin"), dev.join("efuse.bin")).unwrap();
     let out = run_ok(&mut provision(&reference));
     let full: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let actions = full["done"].as_u64().unwrap();
+    let mac = full["mac"].as_str().unwrap().to_owned();
 
-    let dev = new_device("dev");
     let out = run_fail(provision(&dev).args(["--stop-after", "7"]));
     assert_one_line_error(&out, "interrupted after 7 device action(s)");
     let out = run_ok(&mut provision(&dev));
@@ -514,8 +517,8 @@ fn provision_run_resumes_after_an_interruption_and_espefuse_reads_the_final_stat
     assert_eq!(resumed["done"].as_u64().unwrap(), actions - 7);
     assert_eq!(device_files(&dev), device_files(&reference));
 
-    // both devices have the same (all-zero) virtual MAC: one device on
-    // record, its latest run the resumed one
+    // both devices have the same MAC: one device on record, its latest
+    // run the resumed one
     let out = run_ok(
         espboot()
             .args(["provision", "report", "--format", "csv", "--record"])
@@ -528,7 +531,7 @@ fn provision_run_resumes_after_an_interruption_and_espefuse_reads_the_final_stat
         "mac,chip,plan_sha256,runs,outcome,done,already_done"
     );
     assert_eq!(lines.len(), 2, "{csv}");
-    assert!(lines[1].starts_with("00:00:00:00:00:00,esp32c3,"), "{csv}");
+    assert!(lines[1].starts_with(&format!("{mac},esp32c3,")), "{csv}");
     assert!(
         lines[1].ends_with(&format!(",3,complete,{},7", actions - 7)),
         "{csv}"
@@ -617,5 +620,159 @@ fn provision_run_refuses_bad_input_with_one_line_and_burns_nothing() {
         device_files(&dev),
         before,
         "something was burned or written"
+    );
+}
+
+/// Waits until served device `dev` holds the flash and eFuses of device
+/// directory `twin`. The eFuse files are compared from the end of the
+/// controller's program-data registers on (ESP32-C3 TRM, eFuse register
+/// summary: EFUSE_PGM_DATA0..7_REG at 0x00..0x1F): a burn over the port
+/// leaves the last block it programmed there, as the chip does, while the
+/// directory's emulated burn does not write them; every eFuse value, the
+/// check words and the controller state after them must be identical.
+#[track_caller]
+fn assert_same_device(dev: &Path, twin: &Path) {
+    use crate::support::serve::{wait_file_slice, wait_files_equal};
+    const PGM_DATA_END: usize = 0x20;
+    wait_files_equal(&dev.join("flash.bin"), &twin.join("flash.bin"));
+    let expected = std::fs::read(twin.join("efuse.bin")).unwrap();
+    wait_file_slice(
+        &dev.join("efuse.bin"),
+        PGM_DATA_END,
+        &expected[PGM_DATA_END..],
+    );
+    let len = std::fs::metadata(dev.join("efuse.bin")).unwrap().len();
+    assert_eq!(len, expected.len() as u64);
+}
+
+/// A Secure Boot V2 plan for an ESP32-C3 whose download mode stays (flash
+/// stays readable, so a resumed run can verify the firmware writes).
+const C3_SB_PLAN: &str = r#"
+chip = "esp32c3"
+stages = ["secure_boot"]
+[secure_boot]
+scheme = "ecdsa256"
+keys = ["sb0.pem"]
+revoke_unused = true
+[secure_boot.final]
+efuses = { SECURE_BOOT_AGGRESSIVE_REVOKE = true }
+write_protect_rd_dis = true
+download_mode = "keep"
+[[firmware]]
+kind = "bootloader"
+file = "bl-esp32c3.bin"
+address = 0x0
+[[firmware]]
+kind = "app"
+file = "good.bin"
+address = 0x10000
+slot_size = 0x100000
+"#;
+
+#[test]
+fn provision_run_over_a_port_ends_like_a_run_on_a_twin_device_directory_and_resumes() {
+    use crate::support::serve::{new_device, Served};
+    let Some(f) = Fixtures::new() else { return };
+    let dir = f.dir.path();
+    let plan = write_plan(dir, C3_SB_PLAN);
+    let db = f.path("provision.db");
+    let provision = |target: &[&std::ffi::OsStr]| {
+        let mut c = espboot();
+        c.args(["provision", "run"])
+            .arg(&plan)
+            .args(target)
+            .arg("--record")
+            .arg(&db)
+            .arg("--json");
+        c
+    };
+    // three devices with the same factory eFuses: the twin directory, one
+    // run straight over the port, one interrupted then resumed over it
+    let twin = f.path("twin");
+    let straight = f.path("straight");
+    let resumed = f.path("resumed");
+    let twin_resumed = f.path("twin-resumed");
+    for dev in [&twin, &straight, &resumed, &twin_resumed] {
+        new_device(dev, "esp32c3", None);
+    }
+    for dev in [&straight, &resumed, &twin_resumed] {
+        std::fs::copy(twin.join("efuse.bin"), dev.join("efuse.bin")).unwrap();
+    }
+    let out = run_ok(&mut provision(&["--device".as_ref(), twin.as_os_str()]));
+    let reference: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mac = reference["mac"].as_str().unwrap().to_owned();
+    assert!(mac.len() == 17 && mac != "00:00:00:00:00:00", "{mac}");
+
+    // pre-flight over the port: the blank chip is in the plan's starting state
+    let served = Served::start(&straight, dir, "download", false);
+    let port = served.port_arg();
+    run_ok(
+        espboot()
+            .args(["provision", "check"])
+            .arg(&plan)
+            .args(["--port", &port]),
+    );
+    let out = run_ok(&mut provision(&["--port".as_ref(), port.as_ref()]));
+    let over_port: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(over_port["mac"], reference["mac"]);
+    assert_eq!(over_port["done"], reference["done"]);
+    assert_same_device(&straight, &twin);
+    // after the run the chip holds bits the plan burns: check still passes
+    // (a resumable state), and a plan for another chip is refused
+    run_ok(
+        espboot()
+            .args(["provision", "check"])
+            .arg(&plan)
+            .args(["--port", &port]),
+    );
+    let other = f.path("other.toml");
+    std::fs::write(&other, C3_SB_PLAN.replacen("\"esp32c3\"", "\"esp32c6\"", 1)).unwrap();
+    let out = run_fail(
+        espboot()
+            .args(["provision", "check"])
+            .arg(&other)
+            .args(["--port", &port]),
+    );
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        text.contains("the device is an esp32c3, the plan is for esp32c6"),
+        "{text}"
+    );
+    drop(served);
+
+    let served = Served::start(&resumed, dir, "download", false);
+    let port = served.port_arg();
+    let out = run_fail(provision(&["--port".as_ref(), port.as_ref()]).args(["--stop-after", "3"]));
+    assert_one_line_error(&out, "interrupted after 3 device action(s)");
+    let out = run_ok(&mut provision(&["--port".as_ref(), port.as_ref()]));
+    let second: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // the same interruption on a device directory resumes the same way
+    let out = run_fail(
+        provision(&["--device".as_ref(), twin_resumed.as_os_str()]).args(["--stop-after", "3"]),
+    );
+    assert_one_line_error(&out, "interrupted after 3 device action(s)");
+    let out = run_ok(&mut provision(&[
+        "--device".as_ref(),
+        twin_resumed.as_os_str(),
+    ]));
+    let expected: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(second["already_done"].as_u64().unwrap() >= 3, "{second}");
+    assert_eq!(second["already_done"], expected["already_done"]);
+    assert_eq!(second["done"], expected["done"]);
+    assert_same_device(&resumed, &twin);
+    assert_same_device(&twin_resumed, &twin);
+    drop(served);
+
+    // the record holds the device's MAC (the three devices share it)
+    let out = run_ok(
+        espboot()
+            .args(["provision", "report", "--format", "csv", "--record"])
+            .arg(&db),
+    );
+    let csv = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        csv.lines()
+            .any(|l| l.starts_with(&format!("{mac},esp32c3,"))),
+        "{csv}"
     );
 }

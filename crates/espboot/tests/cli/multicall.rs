@@ -11,7 +11,14 @@ fn install_links_creates_one_link_per_tool() {
             .arg("install-links")
             .arg(dir.path()),
     );
-    for name in ["imgtool", "espsecure", "espefuse", "esptool", "mcumgr", "smpmgr"] {
+    for name in [
+        "imgtool",
+        "espsecure",
+        "espefuse",
+        "esptool",
+        "mcumgr",
+        "smpmgr",
+    ] {
         let link = dir.path().join(name);
         let meta = link.symlink_metadata().unwrap();
         assert!(meta.file_type().is_symlink(), "{name} is not a link");

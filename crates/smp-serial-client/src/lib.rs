@@ -28,6 +28,7 @@
 //! Sources: serial.md §6.2-§6.5; mcumgr's serial transport
 //! (`nmxact/nmserial/serial_xport.go`, `serial_sesn.go` `MtuOut`) and
 //! smpclient 7.3.0 (`smpclient/__init__.py` `request`, `upload`).
+#![warn(missing_docs, unreachable_pub)]
 
 use std::fmt;
 use std::io::{Read, Write};

@@ -22,12 +22,6 @@ use zeroize::Zeroizing;
 use crate::fsutil::write_atomic;
 
 mod args;
-mod operands;
-mod port;
-mod session;
-
-use port::connect;
-use session::run_commands;
 
 use args::{Command, DumpFormat, Parsed, ProtectOpts, SummaryFormat};
 
@@ -38,6 +32,15 @@ macro_rules! out {
         let _ = writeln!(std::io::stdout().lock(), $($t)*);
     }};
 }
+
+// Declared after `out!` so the command modules use this writeln-based
+// `out!`, not the crate root's (macro_rules! scoping is textual).
+mod operands;
+mod port;
+mod session;
+
+use port::connect;
+use session::run_commands;
 
 /// Arguments of `espboot efuse`: espefuse's global options followed by one
 /// or more commands.

@@ -22,7 +22,8 @@ fn prefix(chip: Chip, level: &str) -> String {
 }
 
 /// The whole console text of a boot: ROM lines, then one MCUboot line per
-/// stage of `report`, the failure as an error line. Lines end in `\r\n`
+/// stage of `report`, a failed boot's error as one error line (not also in
+/// the summary). Lines end in `\r\n`
 /// as the port's console does.
 pub fn boot_text(chip: Chip, report: &ChipBootReport) -> String {
     let mut lines = rom_lines(chip);
@@ -30,10 +31,13 @@ pub fn boot_text(chip: Chip, report: &ChipBootReport) -> String {
     lines.push(format!(
         "{inf} *** Booting MCUboot (espboot virtual chip) ***"
     ));
-    for line in report.lines() {
+    // `terminal_lines` leaves the failure out of the summary line, so it is
+    // printed once, as the error line.
+    let (report_lines, error) = report.terminal_lines();
+    for line in report_lines {
         lines.push(format!("{inf} {line}"));
     }
-    if let Some(error) = &report.boot.error {
+    if let Some(error) = error {
         lines.push(format!("{} {error}", prefix(chip, "ERR")));
     }
     join(&lines)

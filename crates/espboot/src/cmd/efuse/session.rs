@@ -1,0 +1,385 @@
+//! One invocation's chain of espefuse commands on an eFuse image: staging
+//! burns, the burn itself with its checks, and the read-only commands.
+
+use super::operands::{
+    burn_key_arity, fields_named, force_flag, groups_of, key_groups, key_options, name_value_list,
+    read_file,
+};
+use super::*;
+
+/// What a staged burn command needs checked after the burn.
+pub(super) enum AfterBurn {
+    Nothing,
+    Fields(Vec<(Field, Bits)>),
+    Protected(Vec<Field>, bool),
+}
+
+pub(super) struct Session {
+    efuses: Efuses,
+    /// Where the eFuses live: burns program and read back there.
+    backend: Box<dyn EfuseBackend>,
+    do_not_confirm: bool,
+    /// The last burn command's `--force-write-always`, for the burn plan.
+    force: ForceWrite,
+}
+
+pub(super) fn print(t: &Transcript) {
+    for line in t.lines() {
+        out!("{line}");
+    }
+}
+
+/// The command's result; on a refusal, what it printed first (as espefuse
+/// shows it) and the refusal as the error.
+pub(super) fn printed<T>(r: Result<T, Failed>) -> anyhow::Result<T> {
+    r.map_err(|f| {
+        print(&f.printed);
+        anyhow::Error::new(f.error)
+    })
+}
+
+pub(super) fn run_commands(
+    efuses: Efuses,
+    backend: Box<dyn EfuseBackend>,
+    do_not_confirm: bool,
+    mut commands: Vec<Command>,
+    hyphenated: &[bool],
+    banner: Banner,
+) -> anyhow::Result<ExitCode> {
+    let chip = efuses.chip();
+    let mut s = Session {
+        efuses,
+        backend,
+        do_not_confirm,
+        force: ForceWrite::Unavailable,
+    };
+    let json_only = json_only(&commands);
+    // reading the eFuses reports the controller's coding errors
+    // (`get_coding_scheme_warnings`), before any command runs
+    let (warnings, _) = espefuse::coding_scheme_warnings(&s.efuses);
+    for line in warnings.lines() {
+        if json_only {
+            eprintln!("{line}");
+        } else {
+            out!("{line}");
+        }
+    }
+    // click converts every command's arguments before any command runs
+    // (after the group's banner): names and pairing of burn-efuse
+    for cmd in &commands {
+        if let (Command::BurnKey { items, .. }, Banner::Espefuse) = (cmd, banner) {
+            burn_key_arity(chip, items)?;
+        }
+        if let Command::BurnEfuse { pairs, .. } = cmd {
+            let argument = "[<EFUSE_NAME> <VALUE>] ...";
+            if pairs.len() > 1 && pairs.len() % 2 == 1 {
+                let quoted: Vec<String> = pairs.iter().map(|p| format!("'{p}'")).collect();
+                return Err(args::UsageError::invalid_value(
+                    "burn-efuse",
+                    argument,
+                    &format!(
+                        "The list does not have a valid pair (name value) ({})",
+                        quoted.join(", ")
+                    ),
+                )
+                .into());
+            }
+            for name in pairs.iter().step_by(2) {
+                if let Err(e) = espefuse::field(chip, name) {
+                    if banner == Banner::Espboot {
+                        // our own name keeps the clearer message (did-you-mean)
+                        return Err(e.into());
+                    }
+                    return Err(args::UsageError::invalid_value(
+                        "burn-efuse",
+                        argument,
+                        &format!("Invalid eFuse name '{name}'."),
+                    )
+                    .into());
+                }
+            }
+            // the values too (EfuseValuePairType's check_arg): their
+            // errors are fatal, printed before any command runs
+            espefuse::parse_burn_pairs(&s.efuses, &name_value_list(pairs))?;
+        }
+    }
+    let burns = commands.iter().filter(|c| c.is_burn()).count();
+    let batch = burns > 1;
+    // espefuse (cli_util.py repeat_read_commands): with burn and read commands
+    // mixed, the read commands run once more at the end of the chain. In batch
+    // mode that is still before the single burn, exactly as espefuse does it.
+    // Only commands spelled with hyphens count there (cli_util.py compares
+    // the tokens as given), though batch mode counts every spelling.
+    let as_given = |i: usize| hyphenated.get(i).copied().unwrap_or(true);
+    let given = |burn: bool| {
+        commands
+            .iter()
+            .enumerate()
+            .any(|(i, c)| c.is_burn() == burn && as_given(i))
+    };
+    if given(true) && given(false) {
+        let reads: Vec<Command> = commands
+            .iter()
+            .enumerate()
+            .filter(|(i, c)| !c.is_burn() && as_given(*i))
+            .map(|(_, c)| c.clone())
+            .collect();
+        commands.extend(reads);
+    }
+    for cmd in &commands {
+        if !json_only {
+            out!("\n=== Run \"{}\" command ===", cmd.name());
+        }
+        if cmd.is_burn() {
+            let after = stage(&mut s, cmd)?;
+            if batch {
+                out!("\nBatch mode is enabled, the burn will be done at the end of the command.");
+            } else {
+                burn(&mut s)?;
+                check_after(&s, &after)?;
+                out!("Successful.");
+            }
+        } else {
+            read_command(&s, cmd)?;
+        }
+    }
+    if batch {
+        burn(&mut s)?;
+        out!("Successful.");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Maps one burn command's arguments to typed values and stages it,
+/// printing what espefuse prints.
+pub(super) fn stage(s: &mut Session, cmd: &Command) -> anyhow::Result<AfterBurn> {
+    let chip = s.efuses.chip();
+    let e = &mut s.efuses;
+    s.force = ForceWrite::Unavailable;
+    let (after, printed_lines) = match cmd {
+        Command::BurnEfuse { pairs, force } => {
+            // espefuse (EfuseValuePairType): one token is a name alone (bool
+            // fields and bit counters take their implicit value), more must pair up.
+            let list = name_value_list(pairs);
+            let values = espefuse::parse_burn_pairs(e, &list)?;
+            let t = printed(espefuse::burn_efuse(e, &values, *force))?;
+            (AfterBurn::Fields(values), t)
+        }
+        Command::BurnBit {
+            block,
+            bits,
+            force_write_always,
+        } => {
+            s.force = force_flag(*force_write_always);
+            let block = espefuse::block(chip, block)?;
+            (
+                AfterBurn::Nothing,
+                printed(espefuse::burn_bit(e, block, bits))?,
+            )
+        }
+        Command::BurnBlockData {
+            items,
+            offset,
+            force_write_always,
+        } => {
+            s.force = force_flag(*force_write_always);
+            let groups = groups_of(items, 2, "BLOCK DATAFILE pairs")?;
+            espefuse::check_repeated(&groups.iter().map(|g| &g[0]).collect::<Vec<_>>())?;
+            let mut list = Vec::new();
+            for g in groups {
+                let data = read_file(&g[1], "data file")?;
+                list.push((espefuse::block(chip, &g[0])?, data.to_vec()));
+            }
+            (
+                AfterBurn::Nothing,
+                printed(espefuse::burn_block_data(e, &list, *offset))?,
+            )
+        }
+        Command::BurnKey { items, opts } => {
+            s.force = force_flag(opts.force_write_always);
+            let groups = key_groups(chip, items, false)?;
+            let t = printed(espefuse::burn_key(e, &groups, key_options(chip, opts)))?;
+            (AfterBurn::Nothing, t)
+        }
+        Command::BurnKeyDigest { items, opts } => {
+            s.force = force_flag(opts.force_write_always);
+            let groups = key_groups(chip, items, true)?;
+            let t = printed(espefuse::burn_key_digest(
+                e,
+                &groups,
+                key_options(chip, opts),
+            ))?;
+            (AfterBurn::Nothing, t)
+        }
+        Command::ReadProtectEfuse { names } => {
+            let fields = fields_named(chip, names)?;
+            let t = printed(espefuse::read_protect(e, &fields))?;
+            (AfterBurn::Protected(fields, true), t)
+        }
+        Command::WriteProtectEfuse { names } => {
+            let fields = fields_named(chip, names)?;
+            let t = printed(espefuse::write_protect(e, &fields))?;
+            (AfterBurn::Protected(fields, false), t)
+        }
+        Command::Summary { .. } | Command::Dump { .. } | Command::CheckError { .. } => {
+            (AfterBurn::Nothing, Transcript::default())
+        }
+    };
+    print(&printed_lines);
+    Ok(after)
+}
+
+/// Plans, confirms and applies the staged burn. Without a confirmation it
+/// fails ([`Aborted`] at the end of stdin, [`NotConfirmed`] for another
+/// answer): a run that burned nothing never succeeds.
+pub(super) fn burn(s: &mut Session) -> anyhow::Result<()> {
+    let (any, plan) = printed(espefuse::plan(&mut s.efuses, s.force))?;
+    print(&plan);
+    if !any {
+        return Ok(());
+    }
+    out!(". \nThis is an irreversible operation!");
+    if !s.do_not_confirm {
+        out!("Type 'BURN' (all capitals) to continue.");
+        let mut line = String::new();
+        let read = std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("cannot read the confirmation from stdin")?;
+        if read == 0 {
+            return Err(Aborted.into());
+        }
+        if line.trim_end_matches(['\n', '\r']) != "BURN" {
+            // espefuse prints this and exits with status 0; espboot fails
+            // instead, so that a script never mistakes it for a burn
+            out!("Aborting.");
+            return Err(NotConfirmed.into());
+        }
+    }
+    print(&printed(espefuse::burn_with(
+        &mut s.efuses,
+        s.force,
+        s.backend.as_mut(),
+    ))?);
+    s.backend.store(&s.efuses)?;
+    Ok(())
+}
+
+pub(super) fn check_after(s: &Session, after: &AfterBurn) -> anyhow::Result<()> {
+    let t = match after {
+        AfterBurn::Nothing => return Ok(()),
+        AfterBurn::Fields(values) => espefuse::check_burned(&s.efuses, values),
+        AfterBurn::Protected(fields, read) => espefuse::check_protected(&s.efuses, fields, *read),
+    };
+    print(&printed(t)?);
+    Ok(())
+}
+
+pub(super) fn read_command(s: &Session, cmd: &Command) -> anyhow::Result<()> {
+    let e = &s.efuses;
+    match cmd {
+        Command::Summary {
+            names,
+            format,
+            active,
+            file,
+            json,
+        } => {
+            let only = espefuse::summary_filter(e.chip(), names)?;
+            let format = if *json { &SummaryFormat::Json } else { format };
+            let text = match format {
+                SummaryFormat::Json => {
+                    espefuse::python_json(&e.summary_json_filtered(only.as_deref(), *active))
+                }
+                SummaryFormat::ValueOnly => {
+                    if names.len() != 1 {
+                        bail!("The 'value_only' format can be used exactly for one eFuse.");
+                    }
+                    e.summary_value(only.as_deref().unwrap_or_default())
+                        .unwrap_or_default()
+                }
+                SummaryFormat::Summary => {
+                    // base_operations.py summary: the warnings again, and a
+                    // last line when a block failed
+                    let (warnings, failed) = espefuse::coding_scheme_warnings(e);
+                    print(&warnings);
+                    let mut text = e.summary_text(only.as_deref(), *active);
+                    if failed {
+                        text.push_str("\nWARNING: Coding scheme has encoding bit error warnings");
+                    }
+                    text
+                }
+            };
+            match file {
+                Some(path) => {
+                    out!("Saving eFuse values to {}", path.display());
+                    let mut t = text;
+                    // json.dump() leaves no newline at the end; the text summary ends with one
+                    if *format != SummaryFormat::Json {
+                        t.push('\n');
+                    }
+                    write_atomic(path, t.as_bytes(), false)?;
+                }
+                None => out!("{text}"),
+            }
+        }
+        Command::Dump { format, file_name } => dump(e, *format, file_name.as_deref())?,
+        Command::CheckError { recovery } => {
+            if *recovery && !e.block_errors().is_empty() {
+                bail!("check-error --recovery is not supported by espboot yet");
+            }
+            print(&printed(espefuse::check_error(e))?);
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+pub(super) fn dump(e: &Efuses, format: DumpFormat, file_name: Option<&Path>) -> anyhow::Result<()> {
+    let t = e.table();
+    match (format, file_name) {
+        (DumpFormat::Default, None) => {
+            for b in t.blocks {
+                let words = e.block_words(b.id as usize);
+                let alias: String = b.aliases.join(" ").chars().take(16).collect();
+                out!(
+                    "{:<15} ({:<16}) [{:<2}] dump: {}",
+                    b.name,
+                    alias,
+                    b.id,
+                    words
+                        .iter()
+                        .map(|w| format!("{w:08x}"))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                );
+            }
+        }
+        (DumpFormat::Joint, Some(path)) => {
+            out!("Dump eFuse blocks -> {}", path.display());
+            let mut all = Vec::new();
+            for b in t.blocks {
+                all.extend(e.block_bytes(b.id as usize));
+            }
+            write_atomic(path, &all, false)?;
+        }
+        (_, Some(path)) => {
+            let stem = path.with_extension("");
+            let ext = path
+                .extension()
+                .map(|x| format!(".{}", x.to_string_lossy()))
+                .unwrap_or_default();
+            for b in t.blocks {
+                let p = PathBuf::from(format!("{}{}{}", stem.display(), b.id, ext));
+                out!("Dump eFuse block{} -> {}", b.id, p.display());
+                write_atomic(&p, &e.block_bytes(b.id as usize), false)?;
+            }
+        }
+        (_, None) => {
+            for b in t.blocks {
+                out!("{}", esp_efuse::hexify(&e.block_bytes(b.id as usize), ""));
+            }
+        }
+    }
+    Ok(())
+}

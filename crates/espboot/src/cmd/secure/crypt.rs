@@ -1,0 +1,141 @@
+//! `encrypt-flash-data` and `decrypt-flash-data`: flash encryption of a file
+//! for a given flash address.
+
+use super::*;
+
+pub(super) fn flash_crypt(
+    args: &CryptArgs,
+    input: &Path,
+    direction: Direction,
+) -> anyhow::Result<ExitCode> {
+    check_not_same(input, &args.output)?;
+    let raw = Zeroizing::new(read_file(&args.keyfile, "--keyfile")?);
+    let key = FlashEncryptionKey::from_bytes(&raw);
+    let address = u32::try_from(args.address).map_err(|_| {
+        anyhow::anyhow!(
+            "--address {:#x}: beyond the 32-bit flash address space",
+            args.address
+        )
+    })?;
+    if address % 16 != 0 {
+        bail!("--address {address:#x}: must be a multiple of 16");
+    }
+    let crypt: Box<dyn FlashCrypt> = if args.aes_xts {
+        if !matches!(raw.len(), 16 | 32 | 64) {
+            bail!(
+                "--keyfile {}: {} bits; XTS-AES (--aes-xts) takes 128-, 256- or 512-bit keys",
+                args.keyfile.display(),
+                raw.len() * 8
+            );
+        }
+        let xts = XtsFlashCrypt::new(&key)
+            .with_context(|| format!("--keyfile {}", args.keyfile.display()))?;
+        outln!(
+            "{}",
+            match xts.kind() {
+                XtsKeyKind::Aes128Derived => "Using 128-bit key (extended).",
+                XtsKeyKind::Aes128 => "Using 256-bit key.",
+                _ => "Using 512-bit key.",
+            }
+        );
+        Box::new(xts)
+    } else {
+        if !matches!(raw.len(), 24 | 32) {
+            bail!(
+                "--keyfile {}: {} bits; the ESP32 algorithm takes 192- or 256-bit keys (use --aes-xts for ESP32-S2/S3/C2/C3/C6/H2 and later)",
+                args.keyfile.display(),
+                raw.len() * 8
+            );
+        }
+        let conf = u32::try_from(args.flash_crypt_conf).unwrap_or(u32::MAX);
+        if conf > 0xF {
+            bail!(
+                "--flash-crypt-conf {:#x}: expected a 4-bit value 0x0..0xF",
+                args.flash_crypt_conf
+            );
+        }
+        if conf == 0 {
+            eprintln!("WARNING: Setting FLASH_CRYPT_CONF to zero is not recommended.");
+        }
+        outln!(
+            "{}",
+            if raw.len() == 24 {
+                "Using 192-bit key (extended)."
+            } else {
+                "Using 256-bit key."
+            }
+        );
+        Box::new(
+            Esp32FlashCrypt::new(&key, conf)
+                .with_context(|| format!("--keyfile {}", args.keyfile.display()))?,
+        )
+    };
+    drop(key);
+    let cannot_read = || format!("cannot read {}", input.display());
+    let mut file = File::open(input).with_context(cannot_read)?;
+    let meta = file.metadata().with_context(cannot_read)?;
+    // The length checks come first (as espsecure's), so a pipe or a procfs
+    // file, whose size says 0, is read whole; a regular file streams.
+    let (total, source): (u64, Box<dyn std::io::Read + Send>) = if meta.is_file() && meta.len() > 0
+    {
+        (meta.len(), Box::new(file))
+    } else {
+        let mut data = Vec::new();
+        file.read_to_end(&mut data).with_context(cannot_read)?;
+        (data.len() as u64, Box::new(std::io::Cursor::new(data)))
+    };
+    if args.aes_xts || direction == Direction::Decrypt {
+        if total % 16 != 0 {
+            bail!(
+                "{}: data length {total} must be a multiple of 16",
+                input.display()
+            );
+        }
+        if args.aes_xts && total == 0 {
+            bail!(
+                "{}: input data must be longer than 0 bytes",
+                input.display()
+            );
+        }
+    }
+    if u64::from(address) + total > 1 << 32 {
+        bail!(
+            "{}: {total} bytes at --address {address:#x} extend past the 4 GiB flash address space",
+            input.display()
+        );
+    }
+    let mut reader = std::io::BufReader::with_capacity(1 << 16, source);
+    let mut out = AtomicFile::create(&args.output, false)?;
+    let bar = progress_bar(total);
+    let written = crypt
+        .stream(direction, address, &mut reader, &mut out, &mut |done| {
+            if let Some(bar) = &bar {
+                bar.set_position(done);
+            }
+        })
+        .with_context(|| input.display().to_string())?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    out.commit()?;
+    if direction == Direction::Encrypt && written > total {
+        outln!(
+            "Note: Padding with {} bytes of random data (encrypted data must be multiple of 16 bytes long).",
+            written - total
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn progress_bar(total: u64) -> Option<indicatif::ProgressBar> {
+    if !std::io::stderr().is_terminal() || total < (8 << 20) {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(total);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec}")
+    {
+        bar.set_style(style);
+    }
+    Some(bar)
+}

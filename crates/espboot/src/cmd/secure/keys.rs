@@ -1,0 +1,47 @@
+//! Secure Boot V2 signing keys: loading them through the shared key loader and
+//! `generate-signing-key`.
+
+use super::*;
+
+/// Loads a Secure Boot V2 signing key through the shared loader (a
+/// password is asked for when the key is encrypted).
+pub(super) fn load_signing_key(arg: &str, path: &Path) -> anyhow::Result<SigningKey> {
+    let file = crate::cmd::key_file::load(arg, path)?;
+    SigningKey::try_from(file).with_context(|| format!("{arg}: {}", path.display()))
+}
+
+/// Loads a Secure Boot V2 verification key: a public key, or the public
+/// half of a private key (`_get_sbv2_pub_key`).
+pub(super) fn load_public_key(arg: &str, path: &Path) -> anyhow::Result<sbv2::PublicKey> {
+    let file = crate::cmd::key_file::load(arg, path)?;
+    sbv2::PublicKey::try_from(file).with_context(|| format!("{arg}: {}", path.display()))
+}
+
+pub(super) fn generate_signing_key(
+    scheme: SigningScheme,
+    keyfile: &Path,
+) -> anyhow::Result<ExitCode> {
+    if keyfile.symlink_metadata().is_ok() {
+        return Err(fatal(
+            format!(
+                "key file {} already exists; refusing to overwrite it",
+                keyfile.display()
+            ),
+            format!("ERROR: Key file {} already exists.", keyfile.display()),
+        ));
+    }
+    let key = SigningKey::generate(scheme).context("key generation failed")?;
+    let pem = key.to_pem().context("cannot encode the key")?;
+    write_atomic(keyfile, pem.as_bytes(), true)?;
+    let what = match scheme {
+        SigningScheme::Rsa3072 => "RSA 3072",
+        SigningScheme::Ecdsa192 => "ECDSA NIST192p",
+        SigningScheme::Ecdsa256 => "ECDSA NIST256p",
+        _ => "ECDSA NIST384p",
+    };
+    outln!(
+        "{what} private key in PEM format written to \"{}\".",
+        keyfile.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,205 @@
+//! `verify-signature` and `signature-info-v2`: checking and describing the
+//! Secure Boot V2 signature blocks of an image.
+
+use super::keys::load_public_key;
+use super::*;
+
+pub(super) fn verify_signature(
+    keyfile: &Path,
+    skip_padding: bool,
+    json: bool,
+    datafile: &Path,
+) -> anyhow::Result<ExitCode> {
+    let key = load_public_key("--keyfile", keyfile)?;
+    let image = read_file(datafile, "data file")?;
+    let report = match sbv2::report_blocks(&image, &key, !skip_padding) {
+        Ok(report) => report,
+        Err(e @ sbv2::VerifyError::Size(_)) => {
+            return Err(fatal(
+                format!("{}: {e}", datafile.display()),
+                if skip_padding {
+                    "Invalid datafile. File too small (must be at least 4096 bytes)."
+                } else {
+                    "Invalid datafile. Data size should be non-zero & a multiple of 4096."
+                },
+            ));
+        }
+        Err(e) => return Err(anyhow::Error::new(e).context(datafile.display().to_string())),
+    };
+    if json {
+        if report.mismatch.is_some() || !report.verified() {
+            return Err(verify_failure(&report, keyfile, datafile));
+        }
+        let blocks: Vec<serde_json::Value> = report
+            .outcomes
+            .iter()
+            .enumerate()
+            .map(|(n, outcome)| match outcome {
+                BlockOutcome::Verified(s) => {
+                    serde_json::json!({ "index": n, "status": "verified", "scheme": s.name() })
+                }
+                BlockOutcome::OtherKey(s) => {
+                    serde_json::json!({ "index": n, "status": "other_key", "scheme": s.name() })
+                }
+                _ => serde_json::json!({ "index": n, "status": "invalid" }),
+            })
+            .collect();
+        outln!(
+            "{}",
+            serde_json::json!({ "verified": true, "blocks": blocks })
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    // espsecure reports each slot as it checks it, then fails.
+    for (n, outcome) in report.outcomes.iter().enumerate() {
+        match outcome {
+            BlockOutcome::Verified(s) => {
+                outln!("Signature block {n} is valid ({}).", scheme_family(*s));
+                outln!(
+                    "Signature block {n} verification successful using the supplied key ({}).",
+                    scheme_family(*s)
+                );
+            }
+            BlockOutcome::OtherKey(s) => {
+                outln!("Signature block {n} is valid ({}).", scheme_family(*s));
+                outln!("Signature block {n} is not signed by the supplied key. Checking the next block...");
+            }
+            _ => outln!("Signature block {n} invalid. Skipping."),
+        }
+    }
+    if let Some(m) = &report.mismatch {
+        outln!(
+            "Signature block {} is valid ({}).",
+            m.index,
+            scheme_family(m.scheme)
+        );
+    }
+    if report.mismatch.is_some() || !report.verified() {
+        return Err(verify_failure(&report, keyfile, datafile));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Python's `repr()` of a bytes object (espsecure prints digests that way).
+fn py_bytes_repr(bytes: &[u8]) -> String {
+    // Python quotes with " when the bytes hold ' but no ".
+    let quote = if bytes.contains(&b'\'') && !bytes.contains(&b'"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut out = format!("b{quote}");
+    for &b in bytes {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            _ if char::from(b) == quote => {
+                out.push('\\');
+                out.push(quote);
+            }
+            b'\t' => out.push_str("\\t"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            0x20..=0x7e => out.push(char::from(b)),
+            _ => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    out.push(quote);
+    out
+}
+
+fn verify_failure(report: &sbv2::BlockReport, keyfile: &Path, datafile: &Path) -> anyhow::Error {
+    match &report.mismatch {
+        Some(m) => fatal(
+            format!(
+                "{}: signature block {} image digest does not match the actual image digest",
+                datafile.display(),
+                m.index
+            ),
+            format!(
+                "Signature block image digest does not match the actual image digest {}. Expected {}.",
+                py_bytes_repr(&m.actual),
+                py_bytes_repr(&m.stored)
+            ),
+        ),
+        None => fatal(
+            format!(
+                "{}: checked all blocks; the signature could not be verified with the key {}",
+                datafile.display(),
+                keyfile.display()
+            ),
+            "Checked all blocks. Signature could not be verified with the provided key.",
+        ),
+    }
+}
+
+fn print_block_info(info: &sbv2::BlockInfo) {
+    outln!(
+        "Signature block {} is valid ({}).",
+        info.index,
+        scheme_family(info.scheme)
+    );
+    outln!(
+        "Public key digest for block {}: {}",
+        info.index,
+        esp_efuse::hexify(&info.key_digest, " ")
+    );
+}
+
+pub(super) fn signature_info(datafile: &Path, json: bool) -> anyhow::Result<ExitCode> {
+    let image = read_file(datafile, "data file")?;
+    let infos = sbv2::signature_info(&image).map_err(|e| match e {
+        sbv2::VerifyError::Size(_) => fatal(
+            format!("{}: {e}", datafile.display()),
+            "Invalid datafile. Data size should be non-zero & a multiple of 4096.",
+        ),
+        other => anyhow::Error::new(other).context(datafile.display().to_string()),
+    })?;
+    if let Some(bad) = infos.iter().find(|i| !i.image_digest_ok) {
+        // espsecure reports the blocks before the bad one first.
+        if !json {
+            for info in infos.iter().take_while(|i| i.image_digest_ok) {
+                print_block_info(info);
+            }
+            outln!(
+                "Signature block {} is valid ({}).",
+                bad.index,
+                scheme_family(bad.scheme)
+            );
+        }
+        return Err(fatal(
+            format!(
+                "{}: the image digest in signature block {} does not match the data",
+                datafile.display(),
+                bad.index
+            ),
+            format!(
+                "Digest in signature block {} doesn't match the image digest.",
+                bad.index
+            ),
+        ));
+    }
+    if json {
+        let blocks: Vec<serde_json::Value> = infos
+            .iter()
+            .map(|i| {
+                serde_json::json!({
+                    "index": i.index,
+                    "scheme": i.scheme.name(),
+                    "key_digest": hex::encode(i.key_digest),
+                })
+            })
+            .collect();
+        outln!("{}", serde_json::json!({ "blocks": blocks }));
+        return Ok(ExitCode::SUCCESS);
+    }
+    for info in &infos {
+        print_block_info(info);
+    }
+    if infos.len() < sbv2::MAX_BLOCKS {
+        outln!(
+            "Signature block {} absent/invalid. Skipping checking next blocks...",
+            infos.len()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -34,7 +34,10 @@ use crate::device::{Device, DeviceDir};
 use flash_sim::flash::CutMode;
 use flash_sim::run::BootReport;
 
+mod error;
 mod steps;
+
+pub use error::DemoError;
 
 /// What to run the demo on.
 #[derive(Debug, Clone)]
@@ -82,7 +85,7 @@ pub trait DemoObserver: Sync {
     fn sweep_progress(&self, done: u64, total: u64);
 }
 
-type StepResult = Result<Vec<String>, String>;
+type StepResult = Result<Vec<String>, DemoError>;
 
 /// The key and slot facts shared by the steps.
 struct Demo {
@@ -124,11 +127,11 @@ CONFIG_SECURE_FLASH_ENCRYPTION_MODE_RELEASE=y
 /// run stops there.
 ///
 /// # Errors
-/// A one-line description of what could not be set up.
+/// [`DemoError::SaveDevice`] when the device cannot be saved at the end.
 pub fn run_demo(
     options: &DemoOptions,
     observer: &mut dyn DemoObserver,
-) -> Result<DemoReport, String> {
+) -> Result<DemoReport, DemoError> {
     let mut report = DemoReport {
         target: options.chip.name().to_owned(),
         dir: options.dir.display().to_string(),
@@ -144,7 +147,7 @@ pub fn run_demo(
         observer.start(number, title);
         let (details, ok) = match body(&*observer) {
             Ok(details) => (details, true),
-            Err(reason) => (vec![reason], false),
+            Err(reason) => (vec![reason.to_string()], false),
         };
         let s = Step {
             number,
@@ -210,58 +213,59 @@ pub fn run_demo(
             break;
         }
     }
-    demo.save()
-        .map_err(|e| format!("cannot save the device in {}: {e}", demo.dir.display()))?;
+    demo.device_dir
+        .save(&demo.device)
+        .map_err(|source| DemoError::SaveDevice {
+            dir: demo.dir.clone(),
+            source: Box::new(source),
+        })?;
     Ok(report)
 }
 
 /// Writes one of the demo's files (keys, images, `bootloader.conf`)
 /// atomically; key material with mode 0600.
-fn write_file(path: &Path, bytes: &[u8], secret: bool) -> Result<(), String> {
-    atomic_write::write_atomic(path, bytes, secret).map_err(|e| error_chain(&e))
+fn write_file(path: &Path, bytes: &[u8], secret: bool) -> Result<(), DemoError> {
+    atomic_write::write_atomic(path, bytes, secret).map_err(|source| DemoError::WriteFile {
+        path: path.to_owned(),
+        source,
+    })
 }
 
-/// An error and its sources on one line (`a: b: c`).
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(&format!(": {cause}"));
-        source = cause.source();
-    }
-    text
+fn version(text: &str) -> Result<ImageVersion, DemoError> {
+    text.parse().map_err(|source| DemoError::Version {
+        text: text.to_owned(),
+        source,
+    })
 }
 
-fn version(text: &str) -> Result<ImageVersion, String> {
-    text.parse().map_err(|e| format!("version {text}: {e:?}"))
-}
-
-fn expect_running(report: &BootReport, version: &str, swap: &str) -> StepResult {
+fn expect_running(report: &BootReport, expected: &str, expected_swap: SwapType) -> StepResult {
+    let expected = version(expected)?;
     if !report.booted {
-        return Err(format!(
-            "expected {version} to boot, nothing booted: {}",
-            report.error.as_deref().unwrap_or("no error reported")
-        ));
+        return Err(DemoError::NothingBooted {
+            expected,
+            error: report.error.clone(),
+        });
     }
-    let running = report.images.first().map(|i| i.version.as_str());
-    if running != Some(version) || report.swap.name() != swap {
-        return Err(format!(
-            "expected {version} after a '{swap}' boot, got {} after '{}'",
-            running.unwrap_or("nothing"),
-            report.swap.name()
-        ));
+    let running = report.images.first().map(|i| i.version.clone());
+    if running.as_deref() != Some(expected.to_string().as_str()) || report.swap != expected_swap {
+        return Err(DemoError::WrongImage {
+            expected,
+            expected_swap,
+            running,
+            swap: report.swap,
+        });
     }
     Ok(vec![format!("boot: {}", report.summary())])
 }
 
 impl Demo {
-    fn setup(options: &DemoOptions) -> Result<(Demo, Vec<String>), String> {
+    fn setup(options: &DemoOptions) -> Result<(Demo, Vec<String>), DemoError> {
         let chip = options.chip;
         let dir = options.dir.clone();
         let mut lines = Vec::new();
 
-        let mcuboot_key = PrivateKey::generate(KeyType::EcdsaP256).map_err(|e| e.to_string())?;
-        let pem = mcuboot_key.to_pkcs8_pem(None).map_err(|e| e.to_string())?;
+        let mcuboot_key = PrivateKey::generate(KeyType::EcdsaP256)?;
+        let pem = mcuboot_key.to_pkcs8_pem(None)?;
         write_file(&dir.join("mcuboot-signing-key.pem"), pem.as_bytes(), true)?;
         lines.push(
             "mcuboot-signing-key.pem: ECDSA P-256 (imgtool keygen -t ecdsa-p256); \
@@ -276,8 +280,8 @@ impl Demo {
         } else {
             SigningScheme::Rsa3072
         };
-        let sbv2_key = Sbv2Key::generate(scheme).map_err(|e| e.to_string())?;
-        let pem = sbv2_key.to_pem().map_err(|e| e.to_string())?;
+        let sbv2_key = Sbv2Key::generate(scheme)?;
+        let pem = sbv2_key.to_pem()?;
         write_file(
             &dir.join("secure-boot-signing-key.pem"),
             pem.as_bytes(),
@@ -309,21 +313,21 @@ impl Demo {
 
         let conf = dir.join("bootloader.conf");
         write_file(&conf, BOOTLOADER_CONF.as_bytes(), false)?;
-        let target: Target = chip
-            .name()
-            .parse()
-            .map_err(|e: crate::config::ConfigError| e.to_string())?;
+        let target: Target = chip.name().parse()?;
         let mut config = target.default_config();
-        config.apply_file(&conf).map_err(|e| e.to_string())?;
-        let device = Device::from_config(target, &config, None).map_err(|e| e.to_string())?;
-        let device_dir =
-            DeviceDir::create(dir.join("device"), &device).map_err(|e| error_chain(&e))?;
+        config.apply_file(&conf)?;
+        let device = Device::from_config(target, &config, None)?;
+        let device_dir = DeviceDir::create(dir.join("device"), &device).map_err(|source| {
+            DemoError::CreateDeviceDir {
+                source: Box::new(source),
+            }
+        })?;
         let slots = device
             .settings
             .map
             .images
             .first()
-            .ok_or("the flash map has no image slots")?;
+            .ok_or(DemoError::NoImageSlots)?;
         let (primary, secondary, slot_size) = (
             slots.primary.offset,
             slots.secondary.offset,
@@ -338,7 +342,7 @@ impl Demo {
             device,
             device_dir,
             config,
-            signer: KeySigner::new(mcuboot_key, false).map_err(|e| e.to_string())?,
+            signer: KeySigner::new(mcuboot_key, false)?,
             sbv2_key,
             fe_key,
             slot_size,
@@ -349,28 +353,22 @@ impl Demo {
     }
 
     /// The device's eFuses (every demo chip is modelled).
-    fn efuses(&mut self) -> Result<&mut Efuses, String> {
+    fn efuses(&mut self) -> Result<&mut Efuses, DemoError> {
         self.device
             .efuses
             .as_mut()
-            .ok_or_else(|| format!("{} has no eFuse model", self.chip))
+            .ok_or(DemoError::NoEfuseModel { chip: self.chip })
     }
 
     /// Burns what is staged.
-    fn burn(&mut self) -> Result<(), String> {
-        self.efuses()?.commit().map_err(|e| e.to_string())?;
+    fn burn(&mut self) -> Result<(), DemoError> {
+        self.efuses()?.commit()?;
         Ok(())
     }
 
     /// A field's value as espefuse shows it.
-    fn field(&mut self, field: Field) -> Result<String, String> {
-        let value = self.efuses()?.get(field).map_err(|e| e.to_string())?;
+    fn field(&mut self, field: Field) -> Result<String, DemoError> {
+        let value = self.efuses()?.get(field)?;
         Ok(value.to_string())
-    }
-
-    fn save(&self) -> Result<(), String> {
-        self.device_dir
-            .save(&self.device)
-            .map_err(|e| error_chain(&e))
     }
 }

@@ -14,22 +14,19 @@ impl Demo {
             // Secure Boot digest in the same espefuse run.
             let group = self.digest_group()?;
             self.efuses()?
-                .stage_key_digests(&[group], KeyOptions::default())
-                .map_err(|e| e.to_string())?;
+                .stage_key_digests(&[group], KeyOptions::default())?;
             lines.push(
                 "espefuse burn-key-digest secure-boot-signing-key.pem, in the same run as:".into(),
             );
         }
         let key = zeroize::Zeroizing::new(self.fe_key.as_bytes().to_vec());
         let efuses = self.efuses()?;
-        let group = policy::flash_encryption_key_group(efuses, &key).map_err(|e| e.to_string())?;
-        efuses
-            .stage_keys(std::slice::from_ref(&group), KeyOptions::default())
-            .map_err(|e| e.to_string())?;
+        let group = policy::flash_encryption_key_group(efuses, &key)?;
+        efuses.stage_keys(std::slice::from_ref(&group), KeyOptions::default())?;
         self.burn()?;
         let efuses = self.efuses()?;
-        efuses.burn(counter, Burn::All).map_err(|e| e.to_string())?;
-        let max = efuses.raw(counter).map_err(|e| e.to_string())?;
+        efuses.burn(counter, Burn::All)?;
+        let max = efuses.raw(counter)?;
         lines.push(
             format!(
                 "espefuse burn-key {} flash-encryption-key.bin {}",
@@ -49,8 +46,8 @@ impl Demo {
             .block_of_key(group.block)
             .and_then(|b| Field::from_name(b.name));
         if let Some(field) = key_field {
-            if efuses.is_readable(field, None).map_err(|e| e.to_string())? {
-                return Err("the flash encryption key is still readable after burn-key".into());
+            if efuses.is_readable(field, None)? {
+                return Err(DemoError::FlashEncryptionKeyReadable);
             }
             lines.push("the key is read-protected: software reads it back as zeros".into());
         }
@@ -59,13 +56,12 @@ impl Demo {
 
     /// The Secure Boot V2 digest as `burn-key-digest` stages it, in its
     /// slot ([`policy::secure_boot_digest_groups`]).
-    pub(super) fn digest_group(&mut self) -> Result<KeyGroup, String> {
+    pub(super) fn digest_group(&mut self) -> Result<KeyGroup, DemoError> {
         let digest = self.sbv2_key.public_key().digest();
         write_file(&self.dir.join("secure-boot-digest.bin"), &digest, false)?;
-        policy::secure_boot_digest_groups(self.efuses()?, &[digest])
-            .map_err(|e| e.to_string())?
+        policy::secure_boot_digest_groups(self.efuses()?, &[digest])?
             .pop()
-            .ok_or_else(|| "no Secure Boot V2 digest slot".to_string())
+            .ok_or(DemoError::NoDigestSlot)
     }
 
     pub(super) fn provision_secure_boot(&mut self, _: &dyn DemoObserver) -> StepResult {
@@ -93,13 +89,11 @@ impl Demo {
             } else {
                 efuses.stage_key_digests(&[group], KeyOptions::default())
             };
-            staged.map_err(|e| e.to_string())?;
+            staged?;
             self.burn()?;
         }
         let enable = policy::secure_boot_enable(self.chip);
-        self.efuses()?
-            .burn(enable, Burn::All)
-            .map_err(|e| e.to_string())?;
+        self.efuses()?.burn(enable, Burn::All)?;
         lines.push(format!(
             "espefuse burn-efuse {enable}: {enable} = {}",
             self.field(enable)?
@@ -109,11 +103,9 @@ impl Demo {
 
     /// The chip's flash encryption as the eFuses configure it (what the
     /// host uses with `espsecure encrypt-flash-data` and the same key file).
-    pub(super) fn crypt(&mut self) -> Result<Box<dyn FlashCrypt>, String> {
+    pub(super) fn crypt(&mut self) -> Result<Box<dyn FlashCrypt>, DemoError> {
         let efuses = self.efuses()?;
-        fuses::flash_crypt(efuses)
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| "flash encryption is not enabled in eFuse".to_string())
+        fuses::flash_crypt(efuses)?.ok_or(DemoError::FlashEncryptionNotEnabled)
     }
 
     pub(super) fn power_on(&mut self) -> ChipBootReport {
@@ -121,12 +113,10 @@ impl Demo {
     }
 
     pub(super) fn bootloader(&mut self, _: &dyn DemoObserver) -> StepResult {
-        let keys = self.config.embedded_keys().map_err(|e| e.to_string())?;
-        let image = build_bootloader(self.device.settings.target, &self.config, &keys)
-            .map_err(|e| e.to_string())?;
+        let keys = self.config.embedded_keys()?;
+        let image = build_bootloader(self.device.settings.target, &self.config, &keys)?;
         write_file(&self.dir.join("bootloader.bin"), &image, false)?;
-        let signed = sbv2::sign_image(&image, &[&self.sbv2_key], sbv2::SignOptions::default())
-            .map_err(|e| e.to_string())?;
+        let signed = sbv2::sign_image(&image, &[&self.sbv2_key], sbv2::SignOptions::default())?;
         write_file(
             &self.dir.join("bootloader-signed.bin"),
             &signed.bytes,
@@ -134,9 +124,9 @@ impl Demo {
         )?;
         let offset = self.chip.bootloader_offset();
         let crypt = self.crypt()?;
-        let encrypt = |bytes: &[u8]| -> Result<Vec<u8>, String> {
+        let encrypt = |bytes: &[u8]| -> Result<Vec<u8>, DemoError> {
             let mut out = bytes.to_vec();
-            crypt.encrypt(offset, &mut out).map_err(|e| e.to_string())?;
+            crypt.encrypt(offset, &mut out)?;
             Ok(out)
         };
         let encrypted = encrypt(&signed.bytes)?;
@@ -150,14 +140,13 @@ impl Demo {
         // refuse it.
         let mut weakened = self.config.clone();
         weakened.keys.remove("CONFIG_ESP_DOWNGRADE_PREVENTION");
-        let mut tampered = build_bootloader(self.device.settings.target, &weakened, &keys)
-            .map_err(|e| e.to_string())?;
+        let mut tampered = build_bootloader(self.device.settings.target, &weakened, &keys)?;
         tampered.resize(signed.data_len, 0xff);
         tampered.extend_from_slice(signed.bytes.get(signed.data_len..).unwrap_or(&[]));
         self.flash(offset, &encrypt(&tampered)?)?;
         let refused = self.power_on();
         if refused.boot.booted {
-            return Err("the ROM ran a tampered bootloader".into());
+            return Err(DemoError::TamperedBootloaderRan);
         }
         self.flash(offset, &encrypted)?;
         Ok(vec![
@@ -182,8 +171,8 @@ impl Demo {
     /// build-app`), signed like the seed's `imgtool sign --align 4 -v V -H 32
     /// --pad-header -S SLOT`, plus `--max-align 32` (flash encryption) and
     /// `-M 512` to match the port.
-    pub(super) fn app(&self, ver: &str, confirm: bool, pad: bool) -> Result<Vec<u8>, String> {
-        let payload = build_app(self.chip, &AppOptions::new(ver)).map_err(|e| e.to_string())?;
+    pub(super) fn app(&self, ver: &str, confirm: bool, pad: bool) -> Result<Vec<u8>, DemoError> {
+        let payload = build_app(self.chip, &AppOptions::new(ver))?;
         write_file(&self.dir.join(format!("app-{ver}.bin")), &payload, false)?;
         let mut opts = SignOptions::new(version(ver)?, 0x20, self.slot_size);
         opts.pad_header = true;
@@ -193,8 +182,7 @@ impl Demo {
         opts.trailer = Trailer::from_flags(pad, false, confirm);
         let bytes = ImageBuilder::new(&opts)
             .signer(Some(&self.signer))
-            .to_vec(payload)
-            .map_err(|e| e.to_string())?;
+            .to_vec(payload)?;
         write_file(
             &self.dir.join(format!("app-{ver}-signed.bin")),
             &bytes,
@@ -205,12 +193,10 @@ impl Demo {
 
     /// Writes `image` at `at` encrypted with the chip's key, as
     /// `espsecure encrypt-flash-data` then `esptool write_flash` does.
-    pub(super) fn flash_encrypted(&mut self, at: u32, image: &[u8]) -> Result<(), String> {
+    pub(super) fn flash_encrypted(&mut self, at: u32, image: &[u8]) -> Result<(), DemoError> {
         let mut bytes = image.to_vec();
         bytes.resize(image.len().div_ceil(32) * 32, 0xff);
-        self.crypt()?
-            .encrypt(at, &mut bytes)
-            .map_err(|e| e.to_string())?;
+        self.crypt()?.encrypt(at, &mut bytes)?;
         self.flash(at, &bytes)
     }
 
@@ -218,20 +204,19 @@ impl Demo {
     /// secondary slot and write the image, both through the port's flash
     /// backend (`flash_area_erase`/`flash_area_write`), so the slot reads
     /// as erased through the decrypting cache and the image lands encrypted.
-    pub(super) fn download_update(&mut self, image: &[u8]) -> Result<(), String> {
-        chip_boot::app_write_update(&mut self.device, 0, image)
-            .map(drop)
-            .map_err(|e| e.to_string())
+    pub(super) fn download_update(&mut self, image: &[u8]) -> Result<(), DemoError> {
+        chip_boot::app_write_update(&mut self.device, 0, image)?;
+        Ok(())
     }
 
-    pub(super) fn flash(&mut self, at: u32, image: &[u8]) -> Result<(), String> {
-        self.device
-            .write_flash(at, image)
-            .map_err(|e| e.to_string())
+    pub(super) fn flash(&mut self, at: u32, image: &[u8]) -> Result<(), DemoError> {
+        self.device.write_flash(at, image)?;
+        Ok(())
     }
 
-    pub(super) fn app_call(&mut self, call: AppCall) -> Result<(), String> {
-        chip_boot::app_call(&mut self.device, 0, call).map_err(|e| e.to_string())
+    pub(super) fn app_call(&mut self, call: AppCall) -> Result<(), DemoError> {
+        chip_boot::app_call(&mut self.device, 0, call)?;
+        Ok(())
     }
 
     pub(super) fn first_boot(&mut self, _: &dyn DemoObserver) -> StepResult {
@@ -242,26 +227,17 @@ impl Demo {
             self.primary
         )];
         let report = self.power_on();
-        let rom = report
-            .rom
-            .as_ref()
-            .ok_or("the chip reported no ROM stage")?;
+        let rom = report.rom.as_ref().ok_or(DemoError::NoRomStage)?;
         if rom.secure_boot != chip_boot::RomSecureBoot::Verified || !rom.flash_encryption {
-            return Err(format!(
-                "expected the ROM to verify the bootloader and decrypt the flash, got secure boot '{}', flash encryption {}",
-                rom.secure_boot, rom.flash_encryption
-            ));
+            return Err(DemoError::RomChecksSkipped {
+                secure_boot: rom.secure_boot,
+                flash_encryption: rom.flash_encryption,
+            });
         }
         if !report.first_boot.is_empty() {
-            return Err(format!(
-                "the host provisioned everything, yet the port's first boot acted: {}",
-                report
-                    .first_boot
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            ));
+            return Err(DemoError::FirstBootActed {
+                events: report.first_boot.clone(),
+            });
         }
         lines.extend(
             report
@@ -269,7 +245,7 @@ impl Demo {
                 .into_iter()
                 .take(report.lines().len().saturating_sub(1)),
         );
-        lines.extend(expect_running(&report.boot, "1.0.0+0", "none")?);
+        lines.extend(expect_running(&report.boot, "1.0.0+0", SwapType::None)?);
         Ok(lines)
     }
 
@@ -281,9 +257,17 @@ impl Demo {
             "the running app downloads app-1.1.0-signed.bin into the secondary slot {:#x} (encrypted by the flash backend) and marks it pending (test)",
             self.secondary
         )];
-        lines.extend(expect_running(&self.power_on().boot, "1.1.0+0", "test")?);
+        lines.extend(expect_running(
+            &self.power_on().boot,
+            "1.1.0+0",
+            SwapType::Test,
+        )?);
         lines.push("the app does not confirm; reset".into());
-        lines.extend(expect_running(&self.power_on().boot, "1.0.0+0", "revert")?);
+        lines.extend(expect_running(
+            &self.power_on().boot,
+            "1.0.0+0",
+            SwapType::Revert,
+        )?);
         Ok(lines)
     }
 
@@ -291,10 +275,14 @@ impl Demo {
         let image = self.app("1.1.0", false, false)?;
         self.download_update(&image)?;
         self.app_call(AppCall::SetPending { permanent: false })?;
-        let mut lines = expect_running(&self.power_on().boot, "1.1.0+0", "test")?;
+        let mut lines = expect_running(&self.power_on().boot, "1.1.0+0", SwapType::Test)?;
         self.app_call(AppCall::Confirm)?;
         lines.push("the app confirms itself (boot_set_confirmed); reset".into());
-        lines.extend(expect_running(&self.power_on().boot, "1.1.0+0", "none")?);
+        lines.extend(expect_running(
+            &self.power_on().boot,
+            "1.1.0+0",
+            SwapType::None,
+        )?);
         Ok(lines)
     }
 
@@ -305,11 +293,10 @@ impl Demo {
         let report = self.power_on().boot;
         let running = report.images.first().map(|i| i.version.as_str());
         if running != Some("1.1.0+0") || report.swap == SwapType::Perm {
-            return Err(format!(
-                "the downgrade was not refused: running {}, swap '{}'",
-                running.unwrap_or("nothing"),
-                report.swap.name()
-            ));
+            return Err(DemoError::DowngradeNotRefused {
+                running: running.map(str::to_owned),
+                swap: report.swap,
+            });
         }
         Ok(vec![
             "write app-1.0.5-signed.bin to the secondary slot, mark it pending (permanent)".into(),
@@ -331,10 +318,9 @@ impl Demo {
         let report = self.power_on().boot;
         let running = report.images.first().map(|i| i.version.as_str());
         if running != Some("1.1.0+0") {
-            return Err(format!(
-                "the tampered image was not refused: running {}",
-                running.unwrap_or("nothing")
-            ));
+            return Err(DemoError::TamperedImageNotRefused {
+                running: running.map(str::to_owned),
+            });
         }
         Ok(vec![
             format!(
@@ -353,27 +339,26 @@ impl Demo {
         self.app_call(AppCall::SetPending { permanent: true })?;
         let sweep = chip_boot::sweep(&self.device, false, &|done, total| {
             observer.sweep_progress(done, total)
-        })
-        .map_err(|e| e.to_string())?;
+        })?;
         // With flash encryption the port erases a whole sector before each
         // encrypted write; cuts in that window lose the sector on silicon
         // too. Anything else is a failure of the demo.
         let hazards = sweep.failures.iter().filter(|f| f.hazard.is_some()).count();
         if let Some(other) = sweep.failures.iter().find(|f| f.hazard.is_none()) {
-            return Err(format!(
-                "{} of {} cut points broke the upgrade, first: {other}",
-                sweep.failures.len() - hazards,
-                sweep.cut_points
-            ));
+            return Err(DemoError::CutPointsBroke {
+                broken: sweep.failures.len() - hazards,
+                cut_points: sweep.cut_points,
+                first: Box::new(other.clone()),
+            });
         }
         // a cut in the middle of the swap, at a point outside that window
         let failing: Vec<u64> = sweep.failures.iter().map(|f| f.operation).collect();
         let cut_at = (sweep.boot_ops / 2..sweep.boot_ops)
             .find(|k| !failing.contains(&(k + 1)))
-            .ok_or("no cut point recovers")?;
+            .ok_or(DemoError::NoRecoveringCutPoint)?;
         let cut = chip_boot::power_on(&mut self.device, Some((cut_at, CutMode::Clean)));
         if !cut.boot.interrupted {
-            return Err("the power cut did not interrupt the swap".into());
+            return Err(DemoError::CutDidNotInterrupt);
         }
         let mut lines = vec![format!(
             "power cut after flash operation {cut_at} of {}: nothing booted",
@@ -382,11 +367,10 @@ impl Demo {
         let resumed = self.power_on().boot;
         let running = resumed.images.first().map(|i| i.version.as_str());
         if running != Some("1.2.0+0") {
-            return Err(format!(
-                "after the power cut, expected 1.2.0 to boot, got {}: {}",
-                running.unwrap_or("nothing"),
-                resumed.error.as_deref().unwrap_or("")
-            ));
+            return Err(DemoError::NotResumed {
+                running: running.map(str::to_owned),
+                error: resumed.error.clone(),
+            });
         }
         lines.push(format!(
             "power back: {} (the swap resumed from its status records)",

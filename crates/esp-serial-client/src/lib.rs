@@ -71,6 +71,22 @@ pub fn timeout_per_mb(seconds_per_mb: f64, size: u32) -> Duration {
 /// before giving up (`command` reads up to 100 responses).
 const MAX_STALE_REPLIES: usize = 100;
 
+/// GET_SECURITY_INFO's reply, decoded (serial.md §3.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SecurityInfo {
+    /// The flag word (bit meanings: `SECURITY_INFO_FLAG_MAP`,
+    /// `et:loader.py:1286-1298`).
+    pub flags: u32,
+    /// `SPI_BOOT_CRYPT_CNT` (ESP32 `FLASH_CRYPT_CNT`) as the ROM reports it.
+    pub flash_crypt_cnt: u8,
+    /// `KEY_PURPOSE_0..5` and a 7th byte.
+    pub key_purposes: [u8; 7],
+    /// The chip id (absent on the ESP32-S2).
+    pub chip_id: Option<u32>,
+    /// The ROM API version (absent on the ESP32-S2).
+    pub api_version: Option<u32>,
+}
+
 /// What went wrong, naming the port and the operation.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -221,6 +237,26 @@ pub struct Client {
     stub_on_sync: bool,
     /// The chip, once detected.
     chip: Option<Chip>,
+}
+
+impl Error {
+    /// esptool's own text for a failure status the device sent
+    /// (`FatalError.WithResult`: "Failed to OP (result was CODE: TEXT)"),
+    /// for commands whose error line scripts compare; `None` for other
+    /// errors.
+    pub fn esptool_result_text(&self) -> Option<String> {
+        match self {
+            Error::Device {
+                operation,
+                status: Status::Error(code),
+                ..
+            } => Some(format!(
+                "Failed to {operation} (result was {code:04X}: {})",
+                Status::Error(*code).describe()
+            )),
+            _ => None,
+        }
+    }
 }
 
 impl Client {
@@ -383,6 +419,39 @@ impl Client {
         let req = Request::new(Opcode::GetSecurityInfo, Vec::new(), 0);
         let resp = self.command(&req, 20, DEFAULT_TIMEOUT, "get security info")?;
         Ok(resp.data)
+    }
+
+    /// GET_SECURITY_INFO decoded as esptool 5.6.0 does: 20 bytes first,
+    /// then (any failure, as esptool catches every fatal error there) 12
+    /// bytes, the ESP32-S2's form (`et:loader.py:1264-1336`).
+    pub fn security_info_decoded(&mut self) -> Result<SecurityInfo, Error> {
+        let op = "get security info";
+        let data = match self.security_info() {
+            Ok(data) => data,
+            Err(_) => {
+                let req = Request::new(Opcode::GetSecurityInfo, Vec::new(), 0);
+                self.command(&req, 12, DEFAULT_TIMEOUT, op)?.data
+            }
+        };
+        let word = |at: usize| {
+            data.get(at..at + 4)
+                .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]))
+        };
+        let flags = word(0).ok_or_else(|| self.malformed(op, "short reply"))?;
+        let flash_crypt_cnt = *data
+            .get(4)
+            .ok_or_else(|| self.malformed(op, "short reply"))?;
+        let key_purposes: [u8; 7] = data
+            .get(5..12)
+            .and_then(|k| <[u8; 7]>::try_from(k).ok())
+            .ok_or_else(|| self.malformed(op, "short reply"))?;
+        Ok(SecurityInfo {
+            flags,
+            flash_crypt_cnt,
+            key_purposes,
+            chip_id: word(12),
+            api_version: word(16),
+        })
     }
 
     /// Detects the chip as esptool 5.6.0 does: the chip id of

@@ -112,6 +112,18 @@ pub fn esptool_key_purposes(chip: Chip) -> Option<&'static [(u8, &'static str)]>
     }
 }
 
+/// Where esptool's `flash-id` reads the flash type (quad or octal):
+/// `EFUSE_RD_REPEAT_DATA3_REG` and its `FLASH_TYPE` bit
+/// (`esptool/targets/esp32s2.py`, `esp32s3.py`: `EFUSE_BASE + 0x3C`,
+/// `1 << 9`); `None` on chips where esptool prints no flash type.
+pub fn flash_type_efuse(chip: Chip) -> Option<(u32, u32)> {
+    match chip {
+        Chip::Esp32s2 => Some((0x3F41_A000 + 0x3C, 1 << 9)),
+        Chip::Esp32s3 => Some((0x6000_7000 + 0x3C, 1 << 9)),
+        _ => None,
+    }
+}
+
 /// The highest key block esptool lists (`EFUSE_MAX_KEY`, 5 on every chip
 /// here).
 pub const ESPTOOL_EFUSE_MAX_KEY: usize = 5;

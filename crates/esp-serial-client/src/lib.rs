@@ -454,6 +454,45 @@ impl Client {
         })
     }
 
+    /// The SPI flash's JEDEC id (RDID, 0x9F; 24 bits read back) through the
+    /// SPI peripheral's user-command registers, the way esptool 5.6.0's
+    /// `run_spiflash_command` drives them on the ESP32 and later chips
+    /// (`et:loader.py:1953-2086`): the user registers are restored after.
+    pub fn flash_jedec_id(&mut self) -> Result<u32, Error> {
+        // SPI_USR register flags and SPI_USR2 command-length shift (loader.py)
+        const SPI_USR_COMMAND: u32 = 1 << 31;
+        const SPI_USR_MISO: u32 = 1 << 28;
+        const SPI_USR2_COMMAND_LEN_SHIFT: u32 = 28;
+        const RDID: u32 = 0x9F;
+        const READ_BITS: u32 = 24;
+        const ALL: u32 = 0xFFFF_FFFF;
+        let chip = self
+            .chip
+            .ok_or_else(|| self.malformed("SPI flash id", "chip not detected"))?;
+        let spi = chip.spi_flash_regs();
+        let old_usr = self.read_reg(spi.usr)?;
+        let old_usr2 = self.read_reg(spi.usr2)?;
+        self.write_reg(spi.miso_dlen, READ_BITS - 1, ALL, 0)?;
+        self.write_reg(spi.usr, SPI_USR_COMMAND | SPI_USR_MISO, ALL, 0)?;
+        self.write_reg(spi.usr2, (7 << SPI_USR2_COMMAND_LEN_SHIFT) | RDID, ALL, 0)?;
+        self.write_reg(spi.w0, 0, ALL, 0)?;
+        self.write_reg(spi.cmd, esp_image::rom_loader::SPI_CMD_USR, ALL, 0)?;
+        let mut done = false;
+        for _ in 0..10 {
+            if self.read_reg(spi.cmd)? & esp_image::rom_loader::SPI_CMD_USR == 0 {
+                done = true;
+                break;
+            }
+        }
+        if !done {
+            return Err(self.malformed("SPI flash id", "SPI command did not complete in time"));
+        }
+        let id = self.read_reg(spi.w0)?;
+        self.write_reg(spi.usr, old_usr, ALL, 0)?;
+        self.write_reg(spi.usr2, old_usr2, ALL, 0)?;
+        Ok(id)
+    }
+
     /// Detects the chip as esptool 5.6.0 does: the chip id of
     /// GET_SECURITY_INFO where the ROM has it, else the magic word at
     /// [`CHIP_DETECT_MAGIC_REG`].

@@ -63,6 +63,13 @@ fn result_lines(out: &str) -> Vec<String> {
         "Read ",
         "Flash memory erased successfully",
         "Flash memory region erased successfully",
+        // flash-id
+        "Flash Memory Information:",
+        "Manufacturer: ",
+        "Device: ",
+        "Detected flash size: ",
+        "Flash type set in eFuse",
+        "Flash voltage set by eFuse",
         // get-security-info
         "Security Information:",
         "=====",
@@ -145,6 +152,8 @@ fn writes_and_erases_leave_the_same_flash_as_esptool() {
             (vec![], vec!["read_mac"]),
             (vec![], vec!["get-security-info"]),
             (vec!["--no-stub"], vec!["get_security_info"]),
+            (vec![], vec!["flash-id"]),
+            (vec!["--no-stub"], vec!["flash_id"]),
             (
                 vec![],
                 vec!["write-flash", "0x10000", &text_bin, "0x30000", &noise_bin],

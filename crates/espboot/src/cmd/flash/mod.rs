@@ -10,6 +10,7 @@ pub use personality::personality;
 
 mod connect;
 mod erase;
+mod flash_id;
 mod image_info;
 mod merge_bin;
 mod personality;
@@ -66,6 +67,9 @@ enum FlashCommand {
     /// Security flags, key purposes and crypt counter (GET_SECURITY_INFO).
     #[command(alias = "get_security_info")]
     GetSecurityInfo,
+    /// The SPI flash's manufacturer, device id and size (RDID).
+    #[command(alias = "flash_id")]
+    FlashId,
     /// Write files to flash at addresses, then check each by MD5.
     #[command(alias = "write_flash")]
     WriteFlash(write_flash::Args),
@@ -103,6 +107,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         FlashCommand::ChipId => read_mac::chip_id(&mut session),
         FlashCommand::ReadMac => read_mac::read_mac(&mut session),
         FlashCommand::GetSecurityInfo => security_info::run(&mut session),
+        FlashCommand::FlashId => flash_id::run(&mut session),
         FlashCommand::WriteFlash(a) => write_flash::run(&mut session, a),
         FlashCommand::ReadFlash(a) => read_flash::run(&mut session, a),
         FlashCommand::VerifyFlash(a) => verify_flash::run(&mut session, a),

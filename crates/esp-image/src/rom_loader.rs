@@ -124,6 +124,69 @@ pub fn flash_type_efuse(chip: Chip) -> Option<(u32, u32)> {
     }
 }
 
+/// The registers esptool's `flash-id` reads to report the flash voltage
+/// (`get_flash_voltage`, `esptool/targets/esp32.py`, with the ESP32-S2/S3
+/// constants of their target files).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlashVoltageRegs {
+    /// `RTC_CNTL_SDIO_CONF_REG` (ESP32 only; the S2/S3 report none).
+    pub rtc_sdio_conf: Option<u32>,
+    /// `EFUSE_VDD_SPI_REG`.
+    pub efuse_vdd_spi: u32,
+    /// `VDD_SPI_XPD`, `VDD_SPI_TIEH`, `VDD_SPI_FORCE` bits.
+    pub efuse_xpd: u32,
+    /// See [`FlashVoltageRegs::efuse_xpd`].
+    pub efuse_tieh: u32,
+    /// See [`FlashVoltageRegs::efuse_xpd`].
+    pub efuse_force: u32,
+    /// `GPIO_STRAP_REG`.
+    pub strap: u32,
+    /// `GPIO_STRAP_VDDSPI_MASK`: set selects 1.8V.
+    pub strap_vddspi: u32,
+}
+
+/// `RTC_CNTL_SDIO_CONF_REG` bits (`esptool/targets/esp32.py`).
+pub const RTC_CNTL_SDIO_FORCE: u32 = 1 << 22;
+/// See [`RTC_CNTL_SDIO_FORCE`].
+pub const RTC_CNTL_DREFH_SDIO_M: u32 = 3 << 29;
+/// See [`RTC_CNTL_SDIO_FORCE`].
+pub const RTC_CNTL_XPD_SDIO_REG: u32 = 1 << 31;
+
+/// Where esptool reads the flash voltage; `None` where it reports none
+/// (C2, C3, C6, H2 raise `NotSupportedError`).
+pub fn flash_voltage_regs(chip: Chip) -> Option<FlashVoltageRegs> {
+    match chip {
+        Chip::Esp32 => Some(FlashVoltageRegs {
+            rtc_sdio_conf: Some(0x3FF4_8074),
+            efuse_vdd_spi: 0x3FF5_A000 + 0x10,
+            efuse_xpd: 1 << 14,
+            efuse_tieh: 1 << 15,
+            efuse_force: 1 << 16,
+            strap: 0x3FF4_4038,
+            strap_vddspi: 1 << 5,
+        }),
+        Chip::Esp32s2 => Some(FlashVoltageRegs {
+            rtc_sdio_conf: None,
+            efuse_vdd_spi: 0x3F41_A000 + 0x34,
+            efuse_xpd: 1 << 4,
+            efuse_tieh: 1 << 5,
+            efuse_force: 1 << 6,
+            strap: 0x3F40_4038,
+            strap_vddspi: 1 << 4,
+        }),
+        Chip::Esp32s3 => Some(FlashVoltageRegs {
+            rtc_sdio_conf: None,
+            efuse_vdd_spi: 0x6000_7000 + 0x34,
+            efuse_xpd: 1 << 4,
+            efuse_tieh: 1 << 5,
+            efuse_force: 1 << 6,
+            strap: 0x6000_4038,
+            strap_vddspi: 1 << 4,
+        }),
+        _ => None,
+    }
+}
+
 /// The highest key block esptool lists (`EFUSE_MAX_KEY`, 5 on every chip
 /// here).
 pub const ESPTOOL_EFUSE_MAX_KEY: usize = 5;

@@ -69,7 +69,7 @@ fn result_lines(out: &str) -> Vec<String> {
         "Device: ",
         "Detected flash size: ",
         "Flash type set in eFuse",
-        "Flash voltage set by eFuse",
+        "Flash voltage set by ",
         // get-security-info
         "Security Information:",
         "=====",

@@ -1,7 +1,10 @@
 //! `flash-id`: the SPI flash's JEDEC id decoded as esptool 5.6.0's
 //! `flash_id` / `print_flash_id` print it (`et:cmds.py:2444-2477`).
 
-use esp_image::rom_loader::flash_type_efuse;
+use esp_image::rom_loader::{
+    flash_type_efuse, flash_voltage_regs, FlashVoltageRegs, RTC_CNTL_DREFH_SDIO_M,
+    RTC_CNTL_SDIO_FORCE, RTC_CNTL_XPD_SDIO_REG,
+};
 
 use super::connect::Session;
 
@@ -40,5 +43,48 @@ pub fn run(session: &mut Session) -> anyhow::Result<()> {
         };
         outln!("Flash type set in eFuse: {kind}");
     }
+    if let Some(regs) = session.client.chip().and_then(flash_voltage_regs) {
+        let (source, voltage) = flash_voltage(session, &regs)?;
+        outln!("Flash voltage set by {source}: {voltage}");
+    }
     Ok(())
+}
+
+/// esptool's decision order: an RTC override, then the eFuse, then the
+/// strapping pin (`get_flash_voltage`, `esptool/targets/esp32.py`).
+fn flash_voltage(
+    session: &mut Session,
+    regs: &FlashVoltageRegs,
+) -> anyhow::Result<(&'static str, &'static str)> {
+    if let Some(conf_reg) = regs.rtc_sdio_conf {
+        let conf = session.client.read_reg(conf_reg)?;
+        if conf & RTC_CNTL_SDIO_FORCE != 0 {
+            let v = if conf & RTC_CNTL_DREFH_SDIO_M != 0 {
+                "1.9V"
+            } else if conf & RTC_CNTL_XPD_SDIO_REG != 0 {
+                "1.8V"
+            } else {
+                "OFF"
+            };
+            return Ok(("RTC_CNTL", v));
+        }
+    }
+    let efuse = session.client.read_reg(regs.efuse_vdd_spi)?;
+    if efuse & regs.efuse_force != 0 {
+        let v = if efuse & regs.efuse_xpd == 0 {
+            "OFF"
+        } else if efuse & regs.efuse_tieh == 0 {
+            "1.8V"
+        } else {
+            "3.3V"
+        };
+        return Ok(("eFuse", v));
+    }
+    let strap = session.client.read_reg(regs.strap)?;
+    let v = if strap & regs.strap_vddspi != 0 {
+        "1.8V"
+    } else {
+        "3.3V"
+    };
+    Ok(("a strapping pin", v))
 }

@@ -59,6 +59,138 @@ pub fn security_info_chip_id(chip: Chip) -> Option<u32> {
     }
 }
 
+/// The key-purpose names esptool's `get-security-info` prints for
+/// GET_SECURITY_INFO's `KEY_PURPOSE_n` bytes (`KEY_PURPOSES`,
+/// `esptool/targets/<chip>.py`); `None` where esptool has no table for the
+/// chip (ESP32, ESP32-C2: it prints no key purposes at all).
+pub fn esptool_key_purposes(chip: Chip) -> Option<&'static [(u8, &'static str)]> {
+    const S2_S3: &[(u8, &str)] = &[
+        (0, "USER/EMPTY"),
+        (1, "RESERVED"),
+        (2, "XTS_AES_256_KEY_1"),
+        (3, "XTS_AES_256_KEY_2"),
+        (4, "XTS_AES_128_KEY"),
+        (5, "HMAC_DOWN_ALL"),
+        (6, "HMAC_DOWN_JTAG"),
+        (7, "HMAC_DOWN_DIGITAL_SIGNATURE"),
+        (8, "HMAC_UP"),
+        (9, "SECURE_BOOT_DIGEST0"),
+        (10, "SECURE_BOOT_DIGEST1"),
+        (11, "SECURE_BOOT_DIGEST2"),
+    ];
+    const C3_C6: &[(u8, &str)] = &[
+        (0, "USER/EMPTY"),
+        (1, "RESERVED"),
+        (4, "XTS_AES_128_KEY"),
+        (5, "HMAC_DOWN_ALL"),
+        (6, "HMAC_DOWN_JTAG"),
+        (7, "HMAC_DOWN_DIGITAL_SIGNATURE"),
+        (8, "HMAC_UP"),
+        (9, "SECURE_BOOT_DIGEST0"),
+        (10, "SECURE_BOOT_DIGEST1"),
+        (11, "SECURE_BOOT_DIGEST2"),
+    ];
+    const H2: &[(u8, &str)] = &[
+        (0, "USER/EMPTY"),
+        (1, "ECDSA_KEY"),
+        (2, "XTS_AES_256_KEY_1"),
+        (3, "XTS_AES_256_KEY_2"),
+        (4, "XTS_AES_128_KEY"),
+        (5, "HMAC_DOWN_ALL"),
+        (6, "HMAC_DOWN_JTAG"),
+        (7, "HMAC_DOWN_DIGITAL_SIGNATURE"),
+        (8, "HMAC_UP"),
+        (9, "SECURE_BOOT_DIGEST0"),
+        (10, "SECURE_BOOT_DIGEST1"),
+        (11, "SECURE_BOOT_DIGEST2"),
+    ];
+    match chip {
+        Chip::Esp32 | Chip::Esp32c2 => None,
+        Chip::Esp32s2 | Chip::Esp32s3 => Some(S2_S3),
+        Chip::Esp32c3 | Chip::Esp32c6 => Some(C3_C6),
+        Chip::Esp32h2 => Some(H2),
+    }
+}
+
+/// Where esptool's `flash-id` reads the flash type (quad or octal):
+/// `EFUSE_RD_REPEAT_DATA3_REG` and its `FLASH_TYPE` bit
+/// (`esptool/targets/esp32s2.py`, `esp32s3.py`: `EFUSE_BASE + 0x3C`,
+/// `1 << 9`); `None` on chips where esptool prints no flash type.
+pub fn flash_type_efuse(chip: Chip) -> Option<(u32, u32)> {
+    match chip {
+        Chip::Esp32s2 => Some((0x3F41_A000 + 0x3C, 1 << 9)),
+        Chip::Esp32s3 => Some((0x6000_7000 + 0x3C, 1 << 9)),
+        _ => None,
+    }
+}
+
+/// The registers esptool's `flash-id` reads to report the flash voltage
+/// (`get_flash_voltage`, `esptool/targets/esp32.py`, with the ESP32-S2/S3
+/// constants of their target files).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlashVoltageRegs {
+    /// `RTC_CNTL_SDIO_CONF_REG` (ESP32 only; the S2/S3 report none).
+    pub rtc_sdio_conf: Option<u32>,
+    /// `EFUSE_VDD_SPI_REG`.
+    pub efuse_vdd_spi: u32,
+    /// `VDD_SPI_XPD`, `VDD_SPI_TIEH`, `VDD_SPI_FORCE` bits.
+    pub efuse_xpd: u32,
+    /// See [`FlashVoltageRegs::efuse_xpd`].
+    pub efuse_tieh: u32,
+    /// See [`FlashVoltageRegs::efuse_xpd`].
+    pub efuse_force: u32,
+    /// `GPIO_STRAP_REG`.
+    pub strap: u32,
+    /// `GPIO_STRAP_VDDSPI_MASK`: set selects 1.8V.
+    pub strap_vddspi: u32,
+}
+
+/// `RTC_CNTL_SDIO_CONF_REG` bits (`esptool/targets/esp32.py`).
+pub const RTC_CNTL_SDIO_FORCE: u32 = 1 << 22;
+/// See [`RTC_CNTL_SDIO_FORCE`].
+pub const RTC_CNTL_DREFH_SDIO_M: u32 = 3 << 29;
+/// See [`RTC_CNTL_SDIO_FORCE`].
+pub const RTC_CNTL_XPD_SDIO_REG: u32 = 1 << 31;
+
+/// Where esptool reads the flash voltage; `None` where it reports none
+/// (C2, C3, C6, H2 raise `NotSupportedError`).
+pub fn flash_voltage_regs(chip: Chip) -> Option<FlashVoltageRegs> {
+    match chip {
+        Chip::Esp32 => Some(FlashVoltageRegs {
+            rtc_sdio_conf: Some(0x3FF4_8074),
+            efuse_vdd_spi: 0x3FF5_A000 + 0x10,
+            efuse_xpd: 1 << 14,
+            efuse_tieh: 1 << 15,
+            efuse_force: 1 << 16,
+            strap: 0x3FF4_4038,
+            strap_vddspi: 1 << 5,
+        }),
+        Chip::Esp32s2 => Some(FlashVoltageRegs {
+            rtc_sdio_conf: None,
+            efuse_vdd_spi: 0x3F41_A000 + 0x34,
+            efuse_xpd: 1 << 4,
+            efuse_tieh: 1 << 5,
+            efuse_force: 1 << 6,
+            strap: 0x3F40_4038,
+            strap_vddspi: 1 << 4,
+        }),
+        Chip::Esp32s3 => Some(FlashVoltageRegs {
+            rtc_sdio_conf: None,
+            efuse_vdd_spi: 0x6000_7000 + 0x34,
+            efuse_xpd: 1 << 4,
+            efuse_tieh: 1 << 5,
+            efuse_force: 1 << 6,
+            strap: 0x6000_4038,
+            strap_vddspi: 1 << 4,
+        }),
+        _ => None,
+    }
+}
+
+/// The highest key block esptool lists (`EFUSE_MAX_KEY`, 5 on every chip
+/// here).
+pub const ESPTOOL_EFUSE_MAX_KEY: usize = 5;
+
 impl Chip {
     /// The word at [`CHIP_DETECT_MAGIC_REG_ADDR`] esptool compares on chips detected by magic
     /// (`CHIP_DETECT_MAGIC_VALUE`, `USES_MAGIC_VALUE`); `None` on chips

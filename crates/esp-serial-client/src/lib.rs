@@ -71,6 +71,22 @@ pub fn timeout_per_mb(seconds_per_mb: f64, size: u32) -> Duration {
 /// before giving up (`command` reads up to 100 responses).
 const MAX_STALE_REPLIES: usize = 100;
 
+/// GET_SECURITY_INFO's reply, decoded (serial.md §3.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SecurityInfo {
+    /// The flag word (bit meanings: `SECURITY_INFO_FLAG_MAP`,
+    /// `et:loader.py:1286-1298`).
+    pub flags: u32,
+    /// `SPI_BOOT_CRYPT_CNT` (ESP32 `FLASH_CRYPT_CNT`) as the ROM reports it.
+    pub flash_crypt_cnt: u8,
+    /// `KEY_PURPOSE_0..5` and a 7th byte.
+    pub key_purposes: [u8; 7],
+    /// The chip id (absent on the ESP32-S2).
+    pub chip_id: Option<u32>,
+    /// The ROM API version (absent on the ESP32-S2).
+    pub api_version: Option<u32>,
+}
+
 /// What went wrong, naming the port and the operation.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -221,6 +237,26 @@ pub struct Client {
     stub_on_sync: bool,
     /// The chip, once detected.
     chip: Option<Chip>,
+}
+
+impl Error {
+    /// esptool's own text for a failure status the device sent
+    /// (`FatalError.WithResult`: "Failed to OP (result was CODE: TEXT)"),
+    /// for commands whose error line scripts compare; `None` for other
+    /// errors.
+    pub fn esptool_result_text(&self) -> Option<String> {
+        match self {
+            Error::Device {
+                operation,
+                status: Status::Error(code),
+                ..
+            } => Some(format!(
+                "Failed to {operation} (result was {code:04X}: {})",
+                Status::Error(*code).describe()
+            )),
+            _ => None,
+        }
+    }
 }
 
 impl Client {
@@ -383,6 +419,78 @@ impl Client {
         let req = Request::new(Opcode::GetSecurityInfo, Vec::new(), 0);
         let resp = self.command(&req, 20, DEFAULT_TIMEOUT, "get security info")?;
         Ok(resp.data)
+    }
+
+    /// GET_SECURITY_INFO decoded as esptool 5.6.0 does: 20 bytes first,
+    /// then (any failure, as esptool catches every fatal error there) 12
+    /// bytes, the ESP32-S2's form (`et:loader.py:1264-1336`).
+    pub fn security_info_decoded(&mut self) -> Result<SecurityInfo, Error> {
+        let op = "get security info";
+        let data = match self.security_info() {
+            Ok(data) => data,
+            Err(_) => {
+                let req = Request::new(Opcode::GetSecurityInfo, Vec::new(), 0);
+                self.command(&req, 12, DEFAULT_TIMEOUT, op)?.data
+            }
+        };
+        let word = |at: usize| {
+            data.get(at..at + 4)
+                .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]))
+        };
+        let flags = word(0).ok_or_else(|| self.malformed(op, "short reply"))?;
+        let flash_crypt_cnt = *data
+            .get(4)
+            .ok_or_else(|| self.malformed(op, "short reply"))?;
+        let key_purposes: [u8; 7] = data
+            .get(5..12)
+            .and_then(|k| <[u8; 7]>::try_from(k).ok())
+            .ok_or_else(|| self.malformed(op, "short reply"))?;
+        Ok(SecurityInfo {
+            flags,
+            flash_crypt_cnt,
+            key_purposes,
+            chip_id: word(12),
+            api_version: word(16),
+        })
+    }
+
+    /// The SPI flash's JEDEC id (RDID, 0x9F; 24 bits read back) through the
+    /// SPI peripheral's user-command registers, the way esptool 5.6.0's
+    /// `run_spiflash_command` drives them on the ESP32 and later chips
+    /// (`et:loader.py:1953-2086`): the user registers are restored after.
+    pub fn flash_jedec_id(&mut self) -> Result<u32, Error> {
+        // SPI_USR register flags and SPI_USR2 command-length shift (loader.py)
+        const SPI_USR_COMMAND: u32 = 1 << 31;
+        const SPI_USR_MISO: u32 = 1 << 28;
+        const SPI_USR2_COMMAND_LEN_SHIFT: u32 = 28;
+        const RDID: u32 = 0x9F;
+        const READ_BITS: u32 = 24;
+        const ALL: u32 = 0xFFFF_FFFF;
+        let chip = self
+            .chip
+            .ok_or_else(|| self.malformed("SPI flash id", "chip not detected"))?;
+        let spi = chip.spi_flash_regs();
+        let old_usr = self.read_reg(spi.usr)?;
+        let old_usr2 = self.read_reg(spi.usr2)?;
+        self.write_reg(spi.miso_dlen, READ_BITS - 1, ALL, 0)?;
+        self.write_reg(spi.usr, SPI_USR_COMMAND | SPI_USR_MISO, ALL, 0)?;
+        self.write_reg(spi.usr2, (7 << SPI_USR2_COMMAND_LEN_SHIFT) | RDID, ALL, 0)?;
+        self.write_reg(spi.w0, 0, ALL, 0)?;
+        self.write_reg(spi.cmd, esp_image::rom_loader::SPI_CMD_USR, ALL, 0)?;
+        let mut done = false;
+        for _ in 0..10 {
+            if self.read_reg(spi.cmd)? & esp_image::rom_loader::SPI_CMD_USR == 0 {
+                done = true;
+                break;
+            }
+        }
+        if !done {
+            return Err(self.malformed("SPI flash id", "SPI command did not complete in time"));
+        }
+        let id = self.read_reg(spi.w0)?;
+        self.write_reg(spi.usr, old_usr, ALL, 0)?;
+        self.write_reg(spi.usr2, old_usr2, ALL, 0)?;
+        Ok(id)
     }
 
     /// Detects the chip as esptool 5.6.0 does: the chip id of

@@ -48,7 +48,7 @@ fn result_lines(out: &str) -> Vec<String> {
         }
         body.push(line);
     }
-    const KEEP: [&str; 14] = [
+    const KEEP: &[&str] = &[
         "MAC:",
         "BASE MAC:",
         "MAC_EXT:",
@@ -63,6 +63,29 @@ fn result_lines(out: &str) -> Vec<String> {
         "Read ",
         "Flash memory erased successfully",
         "Flash memory region erased successfully",
+        // flash-id
+        "Flash Memory Information:",
+        "Manufacturer: ",
+        "Device: ",
+        "Detected flash size: ",
+        "Flash type set in eFuse",
+        "Flash voltage set by ",
+        // get-security-info
+        "Security Information:",
+        "=====",
+        "Flags: ",
+        "Key Purposes: ",
+        "BLOCK_KEY",
+        "Chip ID: ",
+        "API Version: ",
+        "Secure Boot",
+        "Flash Encryption: ",
+        "SPI Boot Crypt Count",
+        "Flash Crypt Count",
+        "Dcache in UART",
+        "Icache in UART",
+        "JTAG: ",
+        "USB Access: ",
     ];
     body.into_iter()
         .map(str::trim)
@@ -127,6 +150,10 @@ fn writes_and_erases_leave_the_same_flash_as_esptool() {
         let mut steps: Vec<(Vec<&str>, Vec<&str>)> = vec![
             (vec![], vec!["chip-id"]),
             (vec![], vec!["read_mac"]),
+            (vec![], vec!["get-security-info"]),
+            (vec!["--no-stub"], vec!["get_security_info"]),
+            (vec![], vec!["flash-id"]),
+            (vec!["--no-stub"], vec!["flash_id"]),
             (
                 vec![],
                 vec!["write-flash", "0x10000", &text_bin, "0x30000", &noise_bin],

@@ -10,12 +10,14 @@ pub use personality::personality;
 
 mod connect;
 mod erase;
+mod flash_id;
 mod image_info;
 mod merge_bin;
 mod personality;
 mod progress;
 mod read_flash;
 mod read_mac;
+mod security_info;
 mod verify_flash;
 mod write_flash;
 
@@ -62,6 +64,12 @@ enum FlashCommand {
     /// The factory MAC from eFuse.
     #[command(alias = "read_mac")]
     ReadMac,
+    /// Security flags, key purposes and crypt counter (GET_SECURITY_INFO).
+    #[command(alias = "get_security_info")]
+    GetSecurityInfo,
+    /// The SPI flash's manufacturer, device id and size (RDID).
+    #[command(alias = "flash_id")]
+    FlashId,
     /// Write files to flash at addresses, then check each by MD5.
     #[command(alias = "write_flash")]
     WriteFlash(write_flash::Args),
@@ -98,6 +106,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let result = match &args.command {
         FlashCommand::ChipId => read_mac::chip_id(&mut session),
         FlashCommand::ReadMac => read_mac::read_mac(&mut session),
+        FlashCommand::GetSecurityInfo => security_info::run(&mut session),
+        FlashCommand::FlashId => flash_id::run(&mut session),
         FlashCommand::WriteFlash(a) => write_flash::run(&mut session, a),
         FlashCommand::ReadFlash(a) => read_flash::run(&mut session, a),
         FlashCommand::VerifyFlash(a) => verify_flash::run(&mut session, a),

@@ -87,6 +87,18 @@ pub struct SecurityInfo {
     pub api_version: Option<u32>,
 }
 
+/// GET_SECURITY_INFO flag: Secure Download Mode is on, so eFuse and flash
+/// reads are refused (`SECURITY_INFO_FLAG_MAP`, `et:loader.py:1286-1298`;
+/// serial.md §4.3).
+const SECURE_DOWNLOAD_ENABLE: u32 = 1 << 2;
+
+impl SecurityInfo {
+    /// The ROM runs in Secure Download Mode.
+    pub fn secure_download_mode(&self) -> bool {
+        self.flags & SECURE_DOWNLOAD_ENABLE != 0
+    }
+}
+
 /// What went wrong, naming the port and the operation.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -454,6 +466,19 @@ impl Client {
         })
     }
 
+    /// Whether the chip's ROM runs in Secure Download Mode. The ESP32 has
+    /// no such mode (and its ROM no GET_SECURITY_INFO): always `false`.
+    pub fn secure_download_mode(&mut self) -> Result<bool, Error> {
+        let chip = match self.chip {
+            Some(c) => c,
+            None => self.detect_chip()?,
+        };
+        if chip == Chip::Esp32 {
+            return Ok(false);
+        }
+        Ok(self.security_info_decoded()?.secure_download_mode())
+    }
+
     /// The SPI flash's JEDEC id (RDID, 0x9F; 24 bits read back) through the
     /// SPI peripheral's user-command registers, the way esptool 5.6.0's
     /// `run_spiflash_command` drives them on the ESP32 and later chips
@@ -679,5 +704,19 @@ impl Client {
         self.port
             .clear(serialport::ClearBuffer::Input)
             .map_err(|source| self.lines_error(source))
+    }
+}
+
+/// The eFuse backend's register access over this port: espefuse's READ_REG
+/// and WRITE_REG requests ([`esp_efuse::backend::Port`]).
+impl esp_efuse::backend::RegisterIo for Client {
+    type Error = Error;
+
+    fn read_reg(&mut self, addr: u32) -> Result<u32, Error> {
+        Client::read_reg(self, addr)
+    }
+
+    fn write_reg(&mut self, addr: u32, value: u32, mask: u32, delay_us: u32) -> Result<(), Error> {
+        Client::write_reg(self, addr, value, mask, delay_us)
     }
 }

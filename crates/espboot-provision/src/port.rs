@@ -6,7 +6,7 @@
 //! Encrypted writes (`write-flash --encrypt`) are not supported yet over a
 //! port: they are refused with [`DeviceError::PortUnsupported`].
 
-use esp_efuse::backend::{EfuseBackend, Port, RegisterIo};
+use esp_efuse::backend::{EfuseBackend, Port};
 use esp_efuse::{Burn, Efuses, Field, KeyGroup, KeyOptions};
 use esp_image::Chip;
 use esp_serial_client::flash::WriteOptions;
@@ -17,36 +17,9 @@ use crate::device::{Device, DeviceError};
 
 /// Connection attempts, as esptool's default (`--connect-attempts 7`).
 const CONNECT_ATTEMPTS: u32 = 7;
-/// GET_SECURITY_INFO flag: Secure Download Mode is on (serial.md §4.3,
-/// `efuse/<chip>/fields.py`).
-const SECURE_DOWNLOAD_FLAG: u32 = 1 << 2;
-
-/// The register access of a chip on a serial port.
-struct SerialRegisters {
-    client: Client,
-}
-
-impl RegisterIo for SerialRegisters {
-    type Error = esp_serial_client::Error;
-
-    fn read_reg(&mut self, addr: u32) -> Result<u32, Self::Error> {
-        self.client.read_reg(addr)
-    }
-
-    fn write_reg(
-        &mut self,
-        addr: u32,
-        value: u32,
-        mask: u32,
-        delay_us: u32,
-    ) -> Result<(), Self::Error> {
-        self.client.write_reg(addr, value, mask, delay_us)
-    }
-}
-
 /// A chip in download mode on a serial port.
 pub struct PortDevice {
-    port: Port<SerialRegisters>,
+    port: Port<Client>,
     chip: Chip,
     spi_attached: bool,
 }
@@ -54,7 +27,7 @@ pub struct PortDevice {
 impl std::fmt::Debug for PortDevice {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PortDevice")
-            .field("port", &self.port.io().client.port_name())
+            .field("port", &self.port.io().port_name())
             .field("chip", &self.chip)
             .finish()
     }
@@ -67,14 +40,14 @@ impl PortDevice {
         let mut client = Client::open(port, baud)?;
         client.connect(Before::DefaultReset, CONNECT_ATTEMPTS)?;
         let chip = client.detect_chip()?;
-        if chip != Chip::Esp32 && secure_download(&mut client)? {
+        if client.secure_download_mode()? {
             return Err(DeviceError::SecureDownloadMode(port.to_owned()));
         }
         if !client.stub_disabled()? {
             client.run_stub()?;
         }
         Ok(PortDevice {
-            port: Port::new(SerialRegisters { client }),
+            port: Port::new(client),
             chip,
             spi_attached: false,
         })
@@ -86,7 +59,7 @@ impl PortDevice {
     }
 
     fn client(&mut self) -> Result<&mut Client, DeviceError> {
-        let client = &mut self.port.io_mut().client;
+        let client = self.port.io_mut();
         if !self.spi_attached {
             client.spi_attach()?;
             self.spi_attached = true;
@@ -105,16 +78,6 @@ impl PortDevice {
         efuses.commit_to(&mut self.port)?;
         Ok(())
     }
-}
-
-/// Whether the chip reports Secure Download Mode (eFuses and flash reads
-/// are refused then).
-fn secure_download(client: &mut Client) -> Result<bool, DeviceError> {
-    let info = client.security_info()?;
-    let flags = info
-        .get(..4)
-        .map_or(0, |f| u32::from_le_bytes([f[0], f[1], f[2], f[3]]));
-    Ok(flags & SECURE_DOWNLOAD_FLAG != 0)
 }
 
 impl Device for PortDevice {

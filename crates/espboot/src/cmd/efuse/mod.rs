@@ -197,8 +197,7 @@ fn run_global(
         if !print_banner(banner, &commands)? {
             return Ok(ExitCode::SUCCESS);
         }
-        let mut chip_port = connect(&port, named, &global, json_only(&commands))?;
-        let chip = chip_port.io().chip;
+        let (mut chip_port, chip) = connect(&port, named, &global, json_only(&commands))?;
         let efuses = chip_port
             .load(chip)
             .with_context(|| format!("{port}: reading the eFuses"))?;

@@ -25,12 +25,16 @@
 //! Sources: serial.md §1.4 and §2.1; esptool 5.6.0 `loader.py`
 //! (`connect`, `sync`, `command`, `check_command`) and `reset.py`.
 
+mod error;
 pub mod flash;
 pub mod reset;
+mod security_info;
 pub mod stub;
 mod writer;
 
+pub use error::Error;
 pub use flash::{ReadProgress, WriteOptions, WriteReport};
+pub use security_info::SecurityInfo;
 
 use std::io::Read;
 use std::time::{Duration, Instant};
@@ -71,162 +75,6 @@ pub fn timeout_per_mb(seconds_per_mb: f64, size: u32) -> Duration {
 /// before giving up (`command` reads up to 100 responses).
 const MAX_STALE_REPLIES: usize = 100;
 
-/// GET_SECURITY_INFO's reply, decoded (serial.md §3.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SecurityInfo {
-    /// The flag word (bit meanings: `SECURITY_INFO_FLAG_MAP`,
-    /// `et:loader.py:1286-1298`).
-    pub flags: u32,
-    /// `SPI_BOOT_CRYPT_CNT` (ESP32 `FLASH_CRYPT_CNT`) as the ROM reports it.
-    pub flash_crypt_cnt: u8,
-    /// `KEY_PURPOSE_0..5` and a 7th byte.
-    pub key_purposes: [u8; 7],
-    /// The chip id (absent on the ESP32-S2).
-    pub chip_id: Option<u32>,
-    /// The ROM API version (absent on the ESP32-S2).
-    pub api_version: Option<u32>,
-}
-
-/// GET_SECURITY_INFO flag: Secure Download Mode is on, so eFuse and flash
-/// reads are refused (`SECURITY_INFO_FLAG_MAP`, `et:loader.py:1286-1298`;
-/// serial.md §4.3).
-const SECURE_DOWNLOAD_ENABLE: u32 = 1 << 2;
-
-impl SecurityInfo {
-    /// The ROM runs in Secure Download Mode.
-    pub fn secure_download_mode(&self) -> bool {
-        self.flags & SECURE_DOWNLOAD_ENABLE != 0
-    }
-}
-
-/// What went wrong, naming the port and the operation.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    /// The port could not be opened (esptool 5.6.0 `loader.py`'s text,
-    /// then the serial library's reason in parentheses, on one line).
-    #[error("Could not open {port}, the port is busy or doesn't exist. (could not open port {port}: {source})")]
-    Open {
-        /// The port.
-        port: String,
-        /// Why.
-        source: serialport::Error,
-    },
-    /// Reading, writing or setting lines on the port failed.
-    #[error("{port}: {operation} failed: {source}")]
-    Io {
-        /// The port.
-        port: String,
-        /// The operation.
-        operation: &'static str,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// Setting DTR/RTS failed.
-    #[error("{port}: {operation} failed: {source}")]
-    Lines {
-        /// The port.
-        port: String,
-        /// The operation.
-        operation: &'static str,
-        /// Why.
-        source: serialport::Error,
-    },
-    /// No valid reply in time.
-    #[error("{port}: {operation}: timed out waiting for a reply")]
-    Timeout {
-        /// The port.
-        port: String,
-        /// The operation.
-        operation: &'static str,
-    },
-    /// The device stopped taking data: a write did not finish within
-    /// [`SERIAL_WRITE_TIMEOUT`].
-    #[error("{port}: {operation}: timed out writing to the port (the device stopped reading)")]
-    WriteTimeout {
-        /// The port.
-        port: String,
-        /// The operation.
-        operation: &'static str,
-    },
-    /// Every connection attempt failed.
-    #[error("{port}: failed to connect to an Espressif device after {attempts} attempts: no serial data received")]
-    Connect {
-        /// The port.
-        port: String,
-        /// Attempts made.
-        attempts: u32,
-    },
-    /// The device answered with a failure status.
-    #[error("{port}: {operation} failed: {}", status.describe())]
-    Device {
-        /// The port.
-        port: String,
-        /// The operation.
-        operation: &'static str,
-        /// The status the device sent.
-        status: Status,
-    },
-    /// The device's reply is malformed (wrong length, wrong encoding).
-    #[error("{port}: {operation}: malformed reply ({what})")]
-    Malformed {
-        /// The port.
-        port: String,
-        /// The operation.
-        operation: &'static str,
-        /// What is wrong.
-        what: &'static str,
-    },
-    /// The ROM loader lacks a command only the stub has (esptool
-    /// `NotImplementedInROMError`).
-    #[error("{port}: {chip} ROM does not support function {function}.")]
-    RomUnsupported {
-        /// The port.
-        port: String,
-        /// esptool's chip name.
-        chip: &'static str,
-        /// esptool's function name.
-        function: &'static str,
-    },
-    /// The stub did not greet after MEM_END.
-    #[error("{port}: Failed to start stub flasher. There was no response.")]
-    StubNoGreeting {
-        /// The port.
-        port: String,
-    },
-    /// Flash MD5 after a write or in verify differs from the data's.
-    #[error("{port}: {operation}: MD5 of file does not match data in flash (file {expected}, flash {actual})")]
-    DigestMismatch {
-        /// The port.
-        port: String,
-        /// The operation.
-        operation: &'static str,
-        /// MD5 of the data, hex.
-        expected: String,
-        /// MD5 the device reported, hex.
-        actual: String,
-    },
-    /// An argument the device cannot take (unaligned erase, a range
-    /// beyond 4 GiB).
-    #[error("{port}: {operation}: {what}")]
-    BadRequest {
-        /// The port.
-        port: String,
-        /// The operation.
-        operation: &'static str,
-        /// What is wrong.
-        what: &'static str,
-    },
-    /// The chip is none esptool knows.
-    #[error("{port}: unexpected chip id value {magic:#010x}")]
-    UnknownChip {
-        /// The port.
-        port: String,
-        /// The magic word or chip id read.
-        magic: u32,
-    },
-}
-
 /// A chip's factory MAC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Mac {
@@ -249,26 +97,6 @@ pub struct Client {
     stub_on_sync: bool,
     /// The chip, once detected.
     chip: Option<Chip>,
-}
-
-impl Error {
-    /// esptool's own text for a failure status the device sent
-    /// (`FatalError.WithResult`: "Failed to OP (result was CODE: TEXT)"),
-    /// for commands whose error line scripts compare; `None` for other
-    /// errors.
-    pub fn esptool_result_text(&self) -> Option<String> {
-        match self {
-            Error::Device {
-                operation,
-                status: Status::Error(code),
-                ..
-            } => Some(format!(
-                "Failed to {operation} (result was {code:04X}: {})",
-                Status::Error(*code).describe()
-            )),
-            _ => None,
-        }
-    }
 }
 
 impl Client {

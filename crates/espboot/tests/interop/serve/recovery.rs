@@ -1,4 +1,4 @@
-//! S1-S4, S6 with smpmgr through MCUboot serial recovery on the recovery
+//! S1-S10 with smpmgr through MCUboot serial recovery on the recovery
 //! PTY, and the boot into the uploaded image afterwards.
 
 use std::path::Path;
@@ -157,6 +157,133 @@ fn s1_s2_s3_s4_s6_recovery_upload_and_boot() {
     let json: serde_json::Value =
         serde_json::from_slice(&report.stdout).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(json["booted"], true, "{json}");
+}
+
+/// A signed app already in the secondary slot (0x1E0000 on the default
+/// ESP32-C3 layout), written as `espboot sim write` does.
+fn stage_in_secondary(dev: &Path, app: &Path) {
+    common::run_ok(
+        common::espboot()
+            .args(["sim", "write"])
+            .arg(dev)
+            .arg("0x1E0000")
+            .arg(app),
+    );
+}
+
+/// The version `espboot sim boot --json` reports running after a boot of
+/// `dev` (the server stopped).
+fn booted_version(dev: &Path) -> String {
+    let report = common::run_ok(common::espboot().args(["sim", "boot", "--json"]).arg(dev));
+    let json: serde_json::Value =
+        serde_json::from_slice(&report.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(json["booted"], true, "{json}");
+    json.to_string()
+}
+
+/// S5 and S8: image state set through `smpmgr image state-write`, on the
+/// ESP port's build (no image-state command: ENOTSUP, nothing changes) and
+/// on the full build (`CONFIG_ESP_MCUBOOT_SERIAL_FULL`: a permanent
+/// upgrade request, `boot_set_pending_multi(0, true)`, which the next boot
+/// carries out). smpmgr reads MCUmgr params first: the ESP build answers
+/// ENOTSUP, so smpmgr warns and goes on.
+#[test]
+fn s5_s8_image_state_write_on_the_esp_and_the_full_build() {
+    if common::interop_skipped() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    for (build, extra, supported) in [
+        ("esp", "", false),
+        ("full", "CONFIG_ESP_MCUBOOT_SERIAL_FULL=y\n", true),
+    ] {
+        let dir = tmp.path().join(build);
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        let (key, dev) = recovery_device(&dir, extra);
+        let old = signed_app_version(&dir, &key, "esp32c3", "1.2.3", "4");
+        let new = signed_app_version(&dir, &key, "esp32c3", "2.0.0", "4");
+        common::run_ok(
+            common::espboot()
+                .args(["sim", "write"])
+                .arg(&dev)
+                .arg("0x20000")
+                .arg(&old),
+        );
+        stage_in_secondary(&dev, &new);
+        let served = Served::start(&dev, &dir, "recovery", true);
+        served.wait_log("reset: serial recovery");
+        let listed = smpmgr(&served, &["image", "state-read"]).ok();
+        let write = smpmgr(&served, &["image", "state-write", "--confirm"]);
+        let after = smpmgr(&served, &["image", "state-read"]).ok();
+        if supported {
+            assert_eq!(write.code, 0, "{build}: {}", write.out);
+            assert!(!write.out.contains("ENOTSUP"), "{build}: {}", write.out);
+            assert!(listed.contains("version='2.0.0'"), "{build}: {listed}");
+            let slot1 = after.split("slot=1").nth(1).unwrap_or_default();
+            assert!(
+                slot1.contains("pending=True") && slot1.contains("permanent=True"),
+                "{build}: the secondary is not pending permanently: {after}"
+            );
+        } else {
+            assert!(write.out.contains("ENOTSUP"), "{build}: {}", write.out);
+            assert!(!after.contains("pending=True"), "{build}: {after}");
+            // S8: the MCUmgr params request is answered ENOTSUP.
+            assert!(
+                listed.contains("Error reading MCUMgr parameters")
+                    || write.out.contains("Error reading MCUMgr parameters"),
+                "{build}: {listed}"
+            );
+        }
+        drop(served);
+        let running = booted_version(&dev);
+        let expected = if supported { "2.0.0" } else { "1.2.3" };
+        assert!(running.contains(expected), "{build}: {running}");
+    }
+}
+
+/// S7: MCUboot drops console lines longer than its 512-byte buffer
+/// (`MCUBOOT_SERIAL_MAX_RECEIVE_SIZE`, `boot_serial.c`): smpmgr's
+/// `--line-length 512` upload works, `--line-length 600` gets no answer.
+#[test]
+fn s7_line_length_limit_of_the_recovery_console() {
+    if common::interop_skipped() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tmp.path();
+    let (key, dev) = recovery_device(dir, "");
+    let app = signed_app(dir, &key, "esp32c3");
+    let app_bytes = std::fs::read(&app).unwrap_or_default();
+    let served = Served::start(&dev, dir, "recovery", true);
+    served.wait_log("reset: serial recovery");
+    let file = app.display().to_string();
+    let long = smpmgr(
+        &served,
+        &[
+            "--line-length",
+            "600",
+            "--line-buffers",
+            "1",
+            "image",
+            "upload",
+            &file,
+        ],
+    );
+    assert_ne!(long.code, 0, "600-byte lines were answered: {}", long.out);
+    smpmgr(
+        &served,
+        &[
+            "--line-length",
+            "512",
+            "--line-buffers",
+            "1",
+            "image",
+            "upload",
+            &file,
+        ],
+    )
+    .ok();
+    wait_file_slice(&dev.join("flash.bin"), PRIMARY, &app_bytes);
 }
 
 /// S10: with flash encryption on, uploads are stored as ciphertext and the

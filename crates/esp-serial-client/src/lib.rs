@@ -547,4 +547,15 @@ impl esp_efuse::backend::RegisterIo for Client {
     fn write_reg(&mut self, addr: u32, value: u32, mask: u32, delay_us: u32) -> Result<(), Error> {
         Client::write_reg(self, addr, value, mask, delay_us)
     }
+
+    /// espefuse's `reconnect_chip`: reset (the default sequence), sync with
+    /// esptool's seven attempts, detect the chip, read the security info.
+    fn reconnect(&mut self) -> Result<esp_efuse::backend::Reconnected, Error> {
+        self.stub = false;
+        self.connect(reset::Before::DefaultReset, 7)?;
+        self.detect_chip()?;
+        Ok(esp_efuse::backend::Reconnected {
+            secure_download_mode: self.secure_download_mode()?,
+        })
+    }
 }

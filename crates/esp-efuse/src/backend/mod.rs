@@ -32,7 +32,7 @@
 
 mod port;
 
-pub use port::{Port, RegisterIo};
+pub use port::{Port, Reconnected, RegisterIo};
 
 use crate::error::EfuseError;
 use crate::model::Efuses;

@@ -13,7 +13,7 @@ use crate::error::EfuseError;
 use crate::model::registers::{bytes_to_words, words_to_bytes};
 use crate::model::Efuses;
 use crate::rs::rs_parity;
-use crate::tables::{Chip, ChipEfuses as _};
+use crate::tables::{Chip, ChipEfuses as _, Field};
 
 /// Register access to a chip (the ROM's READ_REG and WRITE_REG). The CLI
 /// implements it over a serial port; tests over the register model.
@@ -33,6 +33,17 @@ pub trait RegisterIo {
         mask: u32,
         delay_us: u32,
     ) -> Result<(), Self::Error>;
+
+    /// Connects again after the chip stopped answering in the middle of a
+    /// burn (espefuse's `reconnect_chip`: close, reset, sync, detect).
+    fn reconnect(&mut self) -> Result<Reconnected, Self::Error>;
+}
+
+/// What a reconnection found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reconnected {
+    /// The chip answers in Secure Download Mode.
+    pub secure_download_mode: bool,
 }
 
 /// The register model answers as the chip would ([`EfuseController`] over
@@ -53,6 +64,13 @@ impl RegisterIo for (EfuseController, Efuses) {
     ) -> Result<(), Self::Error> {
         let _ = self.0.write_masked(&mut self.1, addr, value, mask);
         Ok(())
+    }
+
+    /// The model keeps answering, outside Secure Download Mode.
+    fn reconnect(&mut self) -> Result<Reconnected, Self::Error> {
+        Ok(Reconnected {
+            secure_download_mode: false,
+        })
     }
 }
 
@@ -132,12 +150,45 @@ const READS_PER_ATTEMPT: usize = 5;
 #[derive(Debug)]
 pub struct Port<I> {
     io: I,
+    /// The download-mode eFuses the BLOCK0 program in progress burns: the
+    /// chip may stop answering as they take effect.
+    burning: DownloadModeBurn,
+}
+
+/// Which eFuses that cut the host off a BLOCK0 program sets.
+#[derive(Debug, Clone, Copy, Default)]
+struct DownloadModeBurn {
+    secure_download: bool,
+    download_disabled: bool,
+}
+
+impl DownloadModeBurn {
+    /// What `words` (BLOCK0's data) newly set.
+    fn of(efuses: &Efuses, block: usize, words: &[u32]) -> DownloadModeBurn {
+        let sets = |field: Field| {
+            block == 0
+                && efuses.def(field).is_ok_and(|def| {
+                    let (Some(word), Some(pos)) = (def.word, def.pos) else {
+                        return false;
+                    };
+                    let new = words.get(usize::from(word)).copied().unwrap_or(0) >> pos;
+                    new & 1 == 1 && efuses.raw(field).is_ok_and(|old| old == 0)
+                })
+        };
+        DownloadModeBurn {
+            secure_download: sets(Field::EnableSecurityDownload),
+            download_disabled: sets(Field::DisDownloadMode),
+        }
+    }
 }
 
 impl<I: RegisterIo> Port<I> {
     /// The controller reached through `io`.
     pub fn new(io: I) -> Port<I> {
-        Port { io }
+        Port {
+            io,
+            burning: DownloadModeBurn::default(),
+        }
     }
 
     /// The register access.
@@ -222,8 +273,32 @@ impl<I: RegisterIo> Port<I> {
         } else {
             READ_DELAY_US
         };
-        self.write(chip, l.cmd, CMD_READ, delay, op)?;
-        self.wait_idle(chip)
+        let reloaded = self
+            .write(chip, l.cmd, CMD_READ, delay, op)
+            .and_then(|()| self.wait_idle(chip));
+        match reloaded {
+            Ok(()) => Ok(()),
+            Err(error) => self.after_lost_chip(error),
+        }
+    }
+
+    /// espefuse's `efuse_read` when the read command fails: a burn of
+    /// ENABLE_SECURITY_DOWNLOAD or DIS_DOWNLOAD_MODE has just taken effect
+    /// (the ROM checks the eFuses after each command). Reconnecting tells
+    /// which; either ends the burn as done. Any other failure stands.
+    fn after_lost_chip(&mut self, error: EfuseError) -> Result<(), EfuseError> {
+        let burning = self.burning;
+        if !burning.secure_download && !burning.download_disabled {
+            return Err(error);
+        }
+        match self.io.reconnect() {
+            Ok(r) if r.secure_download_mode && burning.secure_download => {
+                Err(EfuseError::SecureDownloadModeBurned)
+            }
+            Ok(_) => Err(error),
+            Err(_) if burning.download_disabled => Err(EfuseError::DownloadModeBurned),
+            Err(_) => Err(error),
+        }
     }
 
     /// The timing registers for a burn.
@@ -343,6 +418,7 @@ impl<I: RegisterIo> EfuseBackend for Port<I> {
     ) -> Result<Vec<ProgramEvent>, EfuseError> {
         let chip = efuses.chip();
         let coded = Self::coded_words(efuses, block, words);
+        self.burning = DownloadModeBurn::of(efuses, block, words);
         let mut events = Vec::new();
         for attempt in 0..ATTEMPTS {
             self.program_once(efuses, block, &coded)?;

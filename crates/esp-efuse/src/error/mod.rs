@@ -178,6 +178,17 @@ pub enum EfuseError {
     /// The controller stayed busy (espefuse `wait_efuse_idle`).
     #[error("Timed out waiting for eFuse controller command to complete.")]
     ControllerBusy,
+    /// The burn of `ENABLE_SECURITY_DOWNLOAD` took effect at the read
+    /// command: the chip came back in Secure Download Mode, where eFuses
+    /// cannot be read back. espefuse ends such a burn successfully
+    /// (`efuse/<chip>/fields.py` `efuse_read`).
+    #[error("Secure download mode is enabled: espefuse can not continue to work in Secure download mode")]
+    SecureDownloadModeBurned,
+    /// The burn of `DIS_DOWNLOAD_MODE` took effect at the read command: the
+    /// chip no longer answers in download mode. espefuse ends such a burn
+    /// successfully.
+    #[error("DIS_DOWNLOAD_MODE is enabled: the chip can no longer be reached in download mode")]
+    DownloadModeBurned,
     /// A burned block did not read back (espefuse's post-burn check).
     #[error("Burn {name} ({}) was not successful.", python_list(aliases))]
     BurnFailed {

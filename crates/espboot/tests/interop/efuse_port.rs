@@ -457,3 +457,62 @@ fn seed_000_espefuse_port_lines_run_verbatim_through_both_tools() {
         drop(served_b);
     }
 }
+
+/// Regression: burning ENABLE_SECURITY_DOWNLOAD (or DIS_DOWNLOAD_MODE) over
+/// a port failed with `read register failed` and exit 2, because the chip
+/// stops answering register reads as the burn takes effect. espefuse
+/// reconnects, finds the chip in Secure Download Mode (or gone) and ends
+/// with `Successful.`, exit 0; so must the personality, leaving the same
+/// eFuses as espefuse on a twin.
+#[test]
+fn regression_download_mode_burns_over_a_port_end_successfully() {
+    if common::interop_skipped() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tmp.path();
+    let link = dir.join("espefuse");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_espboot"), &link)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let link = link.as_path();
+    std::thread::scope(|s| {
+        for (field, said) in [
+            (
+                "ENABLE_SECURITY_DOWNLOAD",
+                "Secure download mode is enabled.",
+            ),
+            ("DIS_DOWNLOAD_MODE", "Can not re-connect to the chip."),
+        ] {
+            s.spawn(move || {
+                let a = dir.join(format!("{field}-a"));
+                let b = dir.join(format!("{field}-b"));
+                new_device(&a, "esp32c3", None);
+                new_device(&b, "esp32c3", None);
+                std::fs::copy(a.join("efuse.bin"), b.join("efuse.bin"))
+                    .unwrap_or_else(|e| panic!("{e}"));
+                let served_a = Served::start(&a, dir, "download", false);
+                let served_b = Served::start(&b, dir, "download", false);
+                let args = |served: &Served| -> Vec<String> {
+                    vec![
+                        "--port".into(),
+                        served.port_arg(),
+                        "--do-not-confirm".into(),
+                        "burn-efuse".into(),
+                        field.into(),
+                    ]
+                };
+                let theirs = tool("espefuse", &args(&served_b));
+                let mine = ours(link, &args(&served_a));
+                assert_eq!(theirs.code, 0, "espefuse {field}: {}", theirs.out);
+                assert_eq!(mine.code, 0, "espboot {field}: {}", mine.out);
+                for out in [&theirs.out, &mine.out] {
+                    let after = out.split(said).nth(1).unwrap_or_default();
+                    assert!(after.contains("Successful."), "{field}: {out}");
+                }
+                wait_files_equal(&a.join("efuse.bin"), &b.join("efuse.bin"));
+                drop(served_a);
+                drop(served_b);
+            });
+        }
+    });
+}

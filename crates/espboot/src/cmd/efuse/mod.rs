@@ -201,7 +201,8 @@ fn run_global(
         let efuses = chip_port
             .load(chip)
             .with_context(|| format!("{port}: reading the eFuses"))?;
-        return run_commands(
+        let baud = global.baud.unwrap_or(115_200);
+        let result = run_commands(
             efuses,
             Box::new(chip_port),
             global.do_not_confirm,
@@ -209,6 +210,7 @@ fn run_global(
             &global.hyphenated,
             banner,
         );
+        return port::download_mode_burned(result, &port, baud, chip);
     }
     // espefuse's virtual mode falls back to ESP32 when no chip is named
     let chip = named.unwrap_or(Chip::Esp32);

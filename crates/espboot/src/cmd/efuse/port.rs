@@ -56,3 +56,41 @@ pub(super) fn connect(
     }
     Ok((esp_efuse::backend::Port::new(client), chip))
 }
+
+/// A burn that cut the host off: ENABLE_SECURITY_DOWNLOAD put the chip in
+/// Secure Download Mode, or DIS_DOWNLOAD_MODE silenced it, at the read
+/// command after the program. espefuse reconnects, says so, and ends with
+/// success (`efuse/<chip>/fields.py` `efuse_read`, `base_fields.py`
+/// `reconnect_chip`); the same lines here, printed once the library has
+/// reported which.
+pub(super) fn download_mode_burned(
+    result: anyhow::Result<ExitCode>,
+    port: &str,
+    baud: u32,
+    chip: Chip,
+) -> anyhow::Result<ExitCode> {
+    let Err(err) = result else {
+        return result;
+    };
+    let burned = match err.downcast_ref::<esp_efuse::EfuseError>() {
+        Some(e @ esp_efuse::EfuseError::SecureDownloadModeBurned)
+        | Some(e @ esp_efuse::EfuseError::DownloadModeBurned) => e,
+        _ => return Err(err),
+    };
+    out!("Re-connecting...");
+    out!("Port: {port}, Baudrate: {baud}, Connect mode: default-reset");
+    out!("Connecting...");
+    if matches!(burned, esp_efuse::EfuseError::SecureDownloadModeBurned) {
+        out!("Detecting chip type... {}", chip.esptool_name());
+        out!("Established a connection with the chip.");
+        out!("Secure download mode is enabled.");
+        out!("espefuse can not continue to work in Secure download mode.");
+        out!("ENABLE_SECURITY_DOWNLOAD is enabled.");
+    } else {
+        out!("Can not re-connect to the chip.");
+        out!("This is the correct behavior as we are actually burning DIS_DOWNLOAD_MODE which disables the connection to the chip.");
+        out!("DIS_DOWNLOAD_MODE is enabled.");
+    }
+    out!("Successful.");
+    Ok(ExitCode::SUCCESS)
+}

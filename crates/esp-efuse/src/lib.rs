@@ -74,7 +74,10 @@ pub use error::{
 };
 pub use model::fields::{esp32_mac_crc, hexify};
 pub use model::{Burn, ChipAccess, Efuses, FieldValue, KeyGroup, KeyOptions};
-pub use rom::{DownloadMode, KeySlot, SecurityInfo};
+pub use rom::{
+    esptool_key_purpose, esptool_key_purpose_name, esptool_names_key_purposes, DownloadMode,
+    KeySlot, SecurityInfo,
+};
 pub use tables::{
     BlockDef, Chip, ChipEfuses, ChipTable, Field, FieldClass, FieldCoding, FieldDef, FieldType,
     KeyBlock, KeyBlockDef, KeyPurpose, KeyPurposeDef,

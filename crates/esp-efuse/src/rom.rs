@@ -8,7 +8,7 @@ use zeroize::Zeroizing;
 use crate::error::EfuseError;
 use crate::model::Efuses;
 use crate::policy::{self, FlashKeyLength};
-use crate::tables::{Chip, Field, KeyPurpose};
+use crate::tables::{Chip, ChipEfuses, Field, KeyPurpose};
 
 /// A key block and the purpose it was burned for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -341,5 +341,94 @@ impl Efuses {
         }
         key.reverse();
         Ok(key)
+    }
+}
+
+/// Whether esptool's `get-security-info` names the `KEY_PURPOSE_n` bytes
+/// of GET_SECURITY_INFO for `chip`: its `KEY_PURPOSES` table is empty for
+/// the ESP32-C2 and absent for the ESP32 (`esptool/targets/<chip>.py`), so
+/// it prints no key purposes there.
+pub fn esptool_names_key_purposes(chip: Chip) -> bool {
+    !matches!(chip, Chip::Esp32 | Chip::Esp32c2)
+}
+
+/// The key purpose esptool's `get-security-info` reports for a
+/// `KEY_PURPOSE_n` value: the chip's own eFuse table (the one table of
+/// purpose numbers), except on the ESP32-H2, where esptool 5.6.0's
+/// `KEY_PURPOSES` (`esptool/targets/esp32h2.py`) names 2 and 3
+/// `XTS_AES_256_KEY_1`/`_2` while the chip (espefuse's table) has
+/// `RESERVED` at 2 and nothing at 3. `None`: esptool prints `UNKNOWN`.
+pub fn esptool_key_purpose(chip: Chip, value: u8) -> Option<KeyPurpose> {
+    if !esptool_names_key_purposes(chip) {
+        return None;
+    }
+    match (chip, value) {
+        (Chip::Esp32h2, 2) => Some(KeyPurpose::XtsAes256Key1),
+        (Chip::Esp32h2, 3) => Some(KeyPurpose::XtsAes256Key2),
+        _ => chip.table().purpose_by_value(value).map(|def| def.purpose),
+    }
+}
+
+/// How esptool's `get-security-info` spells a key purpose: espefuse's name,
+/// except `USER`, which it prints as `USER/EMPTY`.
+pub fn esptool_key_purpose_name(purpose: KeyPurpose) -> std::borrow::Cow<'static, str> {
+    match purpose {
+        KeyPurpose::User => "USER/EMPTY".into(),
+        other => other.to_string().into(),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod esptool_key_purpose_tests {
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+
+    /// esptool's own `KEY_PURPOSES` tables, read from the pinned esptool:
+    /// every value 0..=255 must name the same purpose (or `UNKNOWN`).
+    #[test]
+    fn key_purpose_names_match_esptool_tables() {
+        if std::env::var("ESPBOOT_SKIP_INTEROP").is_ok_and(|v| v == "1") {
+            eprintln!("ESPBOOT_SKIP_INTEROP=1: skipping the esptool KEY_PURPOSES comparison");
+            return;
+        }
+        let bin = std::env::var_os("ESPBOOT_REFERENCE_BIN").map_or_else(
+            || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin"),
+            PathBuf::from,
+        );
+        let out = std::process::Command::new(bin.join("python"))
+            .args([
+                "-c",
+                "import json\nfrom esptool.targets import CHIP_DEFS\n\
+                 print(json.dumps({k: getattr(v, 'KEY_PURPOSES', None) or {} \
+                 for k, v in CHIP_DEFS.items()}))",
+            ])
+            .output()
+            .unwrap_or_else(|e| panic!("python in {}: {e}", bin.display()));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let tables: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        for chip in Chip::ALL {
+            let table = &tables[chip.name()];
+            let names = table.as_object().unwrap();
+            assert_eq!(
+                esptool_names_key_purposes(chip),
+                !names.is_empty(),
+                "{chip:?}"
+            );
+            if names.is_empty() {
+                continue;
+            }
+            for value in 0..=u8::MAX {
+                let theirs = table[value.to_string()].as_str().unwrap_or("UNKNOWN");
+                let ours = esptool_key_purpose(chip, value)
+                    .map_or("UNKNOWN".into(), esptool_key_purpose_name);
+                assert_eq!(ours, theirs, "{chip:?} KEY_PURPOSE value {value}");
+            }
+        }
     }
 }

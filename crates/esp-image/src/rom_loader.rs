@@ -59,59 +59,6 @@ pub fn security_info_chip_id(chip: Chip) -> Option<u32> {
     }
 }
 
-/// The key-purpose names esptool's `get-security-info` prints for
-/// GET_SECURITY_INFO's `KEY_PURPOSE_n` bytes (`KEY_PURPOSES`,
-/// `esptool/targets/<chip>.py`); `None` where esptool has no table for the
-/// chip (ESP32, ESP32-C2: it prints no key purposes at all).
-pub fn esptool_key_purposes(chip: Chip) -> Option<&'static [(u8, &'static str)]> {
-    const S2_S3: &[(u8, &str)] = &[
-        (0, "USER/EMPTY"),
-        (1, "RESERVED"),
-        (2, "XTS_AES_256_KEY_1"),
-        (3, "XTS_AES_256_KEY_2"),
-        (4, "XTS_AES_128_KEY"),
-        (5, "HMAC_DOWN_ALL"),
-        (6, "HMAC_DOWN_JTAG"),
-        (7, "HMAC_DOWN_DIGITAL_SIGNATURE"),
-        (8, "HMAC_UP"),
-        (9, "SECURE_BOOT_DIGEST0"),
-        (10, "SECURE_BOOT_DIGEST1"),
-        (11, "SECURE_BOOT_DIGEST2"),
-    ];
-    const C3_C6: &[(u8, &str)] = &[
-        (0, "USER/EMPTY"),
-        (1, "RESERVED"),
-        (4, "XTS_AES_128_KEY"),
-        (5, "HMAC_DOWN_ALL"),
-        (6, "HMAC_DOWN_JTAG"),
-        (7, "HMAC_DOWN_DIGITAL_SIGNATURE"),
-        (8, "HMAC_UP"),
-        (9, "SECURE_BOOT_DIGEST0"),
-        (10, "SECURE_BOOT_DIGEST1"),
-        (11, "SECURE_BOOT_DIGEST2"),
-    ];
-    const H2: &[(u8, &str)] = &[
-        (0, "USER/EMPTY"),
-        (1, "ECDSA_KEY"),
-        (2, "XTS_AES_256_KEY_1"),
-        (3, "XTS_AES_256_KEY_2"),
-        (4, "XTS_AES_128_KEY"),
-        (5, "HMAC_DOWN_ALL"),
-        (6, "HMAC_DOWN_JTAG"),
-        (7, "HMAC_DOWN_DIGITAL_SIGNATURE"),
-        (8, "HMAC_UP"),
-        (9, "SECURE_BOOT_DIGEST0"),
-        (10, "SECURE_BOOT_DIGEST1"),
-        (11, "SECURE_BOOT_DIGEST2"),
-    ];
-    match chip {
-        Chip::Esp32 | Chip::Esp32c2 => None,
-        Chip::Esp32s2 | Chip::Esp32s3 => Some(S2_S3),
-        Chip::Esp32c3 | Chip::Esp32c6 => Some(C3_C6),
-        Chip::Esp32h2 => Some(H2),
-    }
-}
-
 /// Where esptool's `flash-id` reads the flash type (quad or octal):
 /// `EFUSE_RD_REPEAT_DATA3_REG` and its `FLASH_TYPE` bit
 /// (`esptool/targets/esp32s2.py`, `esp32s3.py`: `EFUSE_BASE + 0x3C`,

@@ -40,6 +40,8 @@
 
 pub mod check;
 pub mod device;
+#[cfg(feature = "test-fixtures")]
+pub mod fixtures;
 pub mod plan;
 #[cfg(feature = "port")]
 pub mod port;

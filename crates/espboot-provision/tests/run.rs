@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use esp_efuse::{Field, KeyPurpose};
 use espboot_provision::device::VirtualDevice;
+use espboot_provision::fixtures::{self, FeSbPlan};
 use espboot_provision::plan::Plan;
 use espboot_provision::record::{RecordStore, SqliteStore};
 use espboot_provision::run::{run, RunError, RunOptions};
@@ -22,19 +23,7 @@ fn new_device(path: &Path, target: Target) {
 
 /// Every file of a device directory but its lock, by name.
 fn device_files(path: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut files: Vec<_> = std::fs::read_dir(path)
-        .unwrap()
-        .map(|e| e.unwrap())
-        .filter(|e| e.file_name() != ".device.lock")
-        .map(|e| {
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                std::fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect();
-    files.sort();
-    files
+    fixtures::device_files(path).unwrap()
 }
 
 /// Fixed keys and firmware files, and a plan using them.
@@ -48,7 +37,7 @@ fn write_inputs(
 ) -> PathBuf {
     std::fs::write(
         dir.join("fe.bin"),
-        &(0u8..64).map(|b| b.wrapping_mul(37)).collect::<Vec<_>>()[..fe_len(fe)],
+        fixtures::flash_encryption_key(fe_len(fe)),
     )
     .unwrap();
     let scheme = match sb_scheme {
@@ -63,20 +52,13 @@ fn write_inputs(
         (0..0x2000u32).map(|i| (i * 7) as u8).collect::<Vec<_>>(),
     )
     .unwrap();
-    let plan = format!(
-        r#"
-chip = "{chip}"
-[flash_encryption]
-{fe}
-key_file = "fe.bin"
-[flash_encryption.final]
-{final_fe}
-[secure_boot]
-scheme = "{sb_scheme}"
-keys = ["sb0.pem"]
-revoke_unused = true
-[secure_boot.final]
-{final_sb}
+    let plan = FeSbPlan {
+        chip,
+        flash_encryption: fe,
+        flash_encryption_final: final_fe,
+        secure_boot_scheme: sb_scheme,
+        secure_boot_final: final_sb,
+        firmware: r#"
 [[firmware]]
 kind = "partition_table"
 file = "table.bin"
@@ -85,8 +67,9 @@ address = 0x8000
 kind = "data"
 file = "data.bin"
 address = 0x20000
-"#
-    );
+"#,
+    }
+    .text();
     let path = dir.join("plan.toml");
     std::fs::write(&path, plan).unwrap();
     path

@@ -64,28 +64,7 @@ impl Pty {
     /// anything else is [`PtyError::PathTaken`].
     pub fn create(link: &Path) -> Result<Self, PtyError> {
         check_link_free(link)?;
-        let master =
-            rustix::pty::openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC)
-                .map_err(sys("openpt"))?;
-        rustix::pty::grantpt(&master).map_err(sys("grantpt"))?;
-        rustix::pty::unlockpt(&master).map_err(sys("unlockpt"))?;
-        let name = rustix::pty::ptsname(&master, Vec::new()).map_err(sys("ptsname"))?;
-        let slave = PathBuf::from(name.to_string_lossy().into_owned());
-        // Raw mode now: clients write before they configure the line, and
-        // a cooked line would echo the server's replies back to it.
-        {
-            let fd = rustix::fs::open(
-                &slave,
-                OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,
-                Mode::empty(),
-            )
-            .map_err(sys("opening the PTY slave"))?;
-            let mut termios = rustix::termios::tcgetattr(&fd).map_err(sys("tcgetattr"))?;
-            termios.make_raw();
-            rustix::termios::tcsetattr(&fd, rustix::termios::OptionalActions::Now, &termios)
-                .map_err(sys("tcsetattr"))?;
-        }
-        rustix::fs::fcntl_setfl(&master, OFlags::NONBLOCK | OFlags::RDWR).map_err(sys("fcntl"))?;
+        let (master, slave) = open_raw()?;
         if link.symlink_metadata().is_ok() {
             std::fs::remove_file(link).map_err(|source| PtyError::Sys {
                 what: "removing a stale link",
@@ -144,6 +123,36 @@ impl Drop for Pty {
             let _ = std::fs::remove_file(&self.link);
         }
     }
+}
+
+/// Opens a PTY pair: the master, non-blocking, and the path of its slave,
+/// already in raw mode and not held open, so the master reads `EIO` while
+/// no client has the port (serial.md §1.2). [`Pty::create`] publishes one
+/// at the user's path; tests that play a device on a port use it directly.
+pub fn open_raw() -> Result<(OwnedFd, PathBuf), PtyError> {
+    let master =
+        rustix::pty::openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC)
+            .map_err(sys("openpt"))?;
+    rustix::pty::grantpt(&master).map_err(sys("grantpt"))?;
+    rustix::pty::unlockpt(&master).map_err(sys("unlockpt"))?;
+    let name = rustix::pty::ptsname(&master, Vec::new()).map_err(sys("ptsname"))?;
+    let slave = PathBuf::from(name.to_string_lossy().into_owned());
+    // Raw mode now: clients write before they configure the line, and
+    // a cooked line would echo the server's replies back to it.
+    {
+        let fd = rustix::fs::open(
+            &slave,
+            OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(sys("opening the PTY slave"))?;
+        let mut termios = rustix::termios::tcgetattr(&fd).map_err(sys("tcgetattr"))?;
+        termios.make_raw();
+        rustix::termios::tcsetattr(&fd, rustix::termios::OptionalActions::Now, &termios)
+            .map_err(sys("tcsetattr"))?;
+    }
+    rustix::fs::fcntl_setfl(&master, OFlags::NONBLOCK | OFlags::RDWR).map_err(sys("fcntl"))?;
+    Ok((master, slave))
 }
 
 /// `link` may be (re)created: it does not exist, or it is a dangling link

@@ -1,6 +1,8 @@
 #![allow(clippy::unwrap_used)]
 
 use super::*;
+use aes::cipher::{generic_array::GenericArray, BlockDecrypt, BlockEncrypt, KeyInit};
+use aes::{Aes128, Aes256};
 use proptest::prelude::*;
 
 /// Below 16 MiB the multiply form must equal the per-bit description

@@ -455,19 +455,7 @@ fn provision_check_reports_each_mistake_with_its_fix_and_passes_a_correct_plan()
 
 /// Every file of a device directory but its lock.
 fn device_files(path: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut files: Vec<_> = std::fs::read_dir(path)
-        .unwrap()
-        .map(|e| e.unwrap())
-        .filter(|e| e.file_name() != ".device.lock")
-        .map(|e| {
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                std::fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect();
-    files.sort();
-    files
+    espboot_provision::fixtures::device_files(path).unwrap()
 }
 
 #[test]

@@ -2,6 +2,8 @@
 //! by the pinned espefuse, exactly what `provision run` does.
 #![allow(clippy::unwrap_used)]
 
+use espboot_provision::fixtures::{self, FeSbPlan};
+
 use crate::support::{espboot, run_ok};
 
 /// For each chip's FE + SB plan: `provision run` on a virtual device, and
@@ -29,7 +31,7 @@ fn provision_plan_espefuse_lines_burn_what_provision_run_burns() {
         let d = dir.path();
         std::fs::write(
             d.join("fe.bin"),
-            (0..key_bits / 8).map(|i| i as u8 ^ 0x5a).collect::<Vec<u8>>(),
+            fixtures::flash_encryption_key(key_bits / 8),
         )
         .unwrap();
         run_ok(
@@ -38,16 +40,17 @@ fn provision_plan_espefuse_lines_burn_what_provision_run_burns() {
                 .arg(d.join("sb0.pem")),
         );
         let plan = d.join("plan.toml");
-        std::fs::write(
-            &plan,
-            format!(
-                "chip = \"{chip}\"\n[flash_encryption]\nmode = \"release\"\nkey_bits = {key_bits}\n\
-                 key_file = \"fe.bin\"\n[flash_encryption.final]\n{final_fe}\n[secure_boot]\n\
-                 scheme = \"{scheme}\"\nkeys = [\"sb0.pem\"]\nrevoke_unused = true\n\
-                 [secure_boot.final]\n{final_sb}\n"
-            ),
-        )
-        .unwrap();
+        let fe = format!("mode = \"release\"\nkey_bits = {key_bits}");
+        let text = FeSbPlan {
+            chip,
+            flash_encryption: &fe,
+            flash_encryption_final: final_fe,
+            secure_boot_scheme: scheme,
+            secure_boot_final: final_sb,
+            firmware: "",
+        }
+        .text();
+        std::fs::write(&plan, text).unwrap();
         let dev = d.join("dev");
         run_ok(espboot().args(["sim", "new", "--target", chip]).arg(&dev));
         // espefuse starts from the device's factory eFuses (its own MAC)

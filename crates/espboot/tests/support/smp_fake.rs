@@ -15,9 +15,7 @@ use mcumgr_smp::frame::{self, Decoded, Decoder, DecoderConfig, LineChars};
 use mcumgr_smp::header::{Header, Packet};
 use mcumgr_smp::image::{ImageUploadRequest, ImageUploadResponse};
 use rustix::fd::OwnedFd;
-use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
-use rustix::pty::OpenptFlags;
 
 /// What the fake does.
 #[derive(Debug, Clone, Copy, Default)]
@@ -56,28 +54,8 @@ pub struct FakeDevice {
 impl FakeDevice {
     /// Starts serving `script` on a new PTY.
     pub fn start(script: Script) -> FakeDevice {
-        let master =
-            rustix::pty::openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC)
-                .unwrap_or_else(|e| panic!("openpt: {e}"));
-        rustix::pty::grantpt(&master).unwrap_or_else(|e| panic!("grantpt: {e}"));
-        rustix::pty::unlockpt(&master).unwrap_or_else(|e| panic!("unlockpt: {e}"));
-        let name =
-            rustix::pty::ptsname(&master, Vec::new()).unwrap_or_else(|e| panic!("ptsname: {e}"));
-        let path = PathBuf::from(name.to_string_lossy().into_owned());
-        let slave = rustix::fs::open(
-            &path,
-            OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,
-            Mode::empty(),
-        )
-        .unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
-        let mut termios =
-            rustix::termios::tcgetattr(&slave).unwrap_or_else(|e| panic!("tcgetattr: {e}"));
-        termios.make_raw();
-        rustix::termios::tcsetattr(&slave, rustix::termios::OptionalActions::Now, &termios)
-            .unwrap_or_else(|e| panic!("tcsetattr: {e}"));
-        drop(slave);
-        rustix::fs::fcntl_setfl(&master, OFlags::NONBLOCK | OFlags::RDWR)
-            .unwrap_or_else(|e| panic!("fcntl: {e}"));
+        let (master, path) =
+            espboot_serve::pty::open_raw().unwrap_or_else(|e| panic!("opening a PTY: {e}"));
         let seen = Arc::new(Mutex::new(Seen::default()));
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {

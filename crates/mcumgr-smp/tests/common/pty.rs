@@ -16,9 +16,7 @@ use espboot_sim::device::Device;
 use espboot_sim::recovery_device::SimRecoveryDevice;
 use mcumgr_smp::recovery::{Event, Recovery};
 use rustix::fd::OwnedFd;
-use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
-use rustix::pty::OpenptFlags;
 
 /// What the server thread saw, for assertions.
 #[derive(Debug, Default)]
@@ -74,29 +72,7 @@ impl Drop for Server {
 }
 
 fn open_master() -> (OwnedFd, PathBuf) {
-    let master =
-        rustix::pty::openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC)
-            .unwrap_or_else(|e| panic!("openpt: {e}"));
-    rustix::pty::grantpt(&master).unwrap_or_else(|e| panic!("grantpt: {e}"));
-    rustix::pty::unlockpt(&master).unwrap_or_else(|e| panic!("unlockpt: {e}"));
-    let name = rustix::pty::ptsname(&master, Vec::new()).unwrap_or_else(|e| panic!("ptsname: {e}"));
-    let path = PathBuf::from(name.to_string_lossy().into_owned());
-    // Raw mode now: clients write before they configure the line.
-    let slave = rustix::fs::open(
-        &path,
-        OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
-    let mut termios =
-        rustix::termios::tcgetattr(&slave).unwrap_or_else(|e| panic!("tcgetattr: {e}"));
-    termios.make_raw();
-    rustix::termios::tcsetattr(&slave, rustix::termios::OptionalActions::Now, &termios)
-        .unwrap_or_else(|e| panic!("tcsetattr: {e}"));
-    drop(slave);
-    rustix::fs::fcntl_setfl(&master, OFlags::NONBLOCK | OFlags::RDWR)
-        .unwrap_or_else(|e| panic!("fcntl: {e}"));
-    (master, path)
+    espboot_serve::pty::open_raw().unwrap_or_else(|e| panic!("opening a PTY: {e}"))
 }
 
 fn write_all(master: &OwnedFd, mut bytes: &[u8]) {

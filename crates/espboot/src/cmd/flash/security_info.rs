@@ -1,7 +1,8 @@
 //! `get-security-info`: GET_SECURITY_INFO decoded and printed as esptool
 //! 5.6.0's `get_security_info` does (`et:cmds.py:2735-2812`).
 
-use esp_image::rom_loader::{esptool_key_purposes, ESPTOOL_EFUSE_MAX_KEY};
+use esp_efuse::{esptool_key_purpose, esptool_key_purpose_name, esptool_names_key_purposes};
+use esp_image::rom_loader::ESPTOOL_EFUSE_MAX_KEY;
 use esp_image::Chip;
 
 use super::connect::Session;
@@ -31,7 +32,7 @@ pub fn run(session: &mut Session) -> anyhow::Result<()> {
     outln!("{title}");
     outln!("{}", "=".repeat(title.len()));
     outln!("Flags: {:#010x} ({:#b})", info.flags, info.flags);
-    if let Some(names) = chip.and_then(esptool_key_purposes) {
+    if let Some(chip) = chip.filter(|c| esptool_names_key_purposes(*c)) {
         // Python prints the tuple: "(0, 0, 0, 0, 0, 0, 0)"
         let raw: Vec<String> = info.key_purposes.iter().map(u8::to_string).collect();
         outln!("Key Purposes: ({})", raw.join(", "));
@@ -41,10 +42,8 @@ pub fn run(session: &mut Session) -> anyhow::Result<()> {
             .take(ESPTOOL_EFUSE_MAX_KEY + 1)
             .enumerate()
             .map(|(n, p)| {
-                let name = names
-                    .iter()
-                    .find(|(v, _)| v == p)
-                    .map_or("UNKNOWN", |(_, name)| name);
+                let name = esptool_key_purpose(chip, *p)
+                    .map_or("UNKNOWN".into(), esptool_key_purpose_name);
                 format!("BLOCK_KEY{n} - {name}")
             })
             .collect();

@@ -134,7 +134,8 @@ fn no_modem_lines(e: &serialport::Error) -> bool {
     e.kind == serialport::ErrorKind::Unknown
         && matches!(
             e.description.as_str(),
-            "Inappropriate ioctl for device" | "Invalid argument"
+            // ENOTTY as nix and glibc spell it, EINVAL
+            "Not a typewriter" | "Inappropriate ioctl for device" | "Invalid argument"
         )
 }
 
@@ -185,7 +186,7 @@ impl Client {
         // what DTR was left at, for the DTR re-write after an RTS change
         for s in steps {
             match *s {
-                Step::Dtr(level) | Step::DtrRts { dtr: level, .. } => self.dtr = level,
+                Step::Dtr(level) => self.dtr = level,
                 _ => {}
             }
         }

@@ -131,8 +131,9 @@ impl Builder {
         self.steps.push(Step::Dtr(self.dtr));
         self
     }
+    /// `set_dtr_rts`: an ioctl behind pyserial's back, so the DTR level
+    /// pyserial re-writes after an RTS change is not updated.
     fn both(&mut self, dtr: bool, rts: bool) -> &mut Self {
-        self.dtr = dtr;
         self.steps.push(Step::DtrRts { dtr, rts });
         self
     }

@@ -46,6 +46,20 @@ pub struct RtcWdtRegs {
 /// `RTC_CNTL_WDTCONFIG0` enable bit.
 pub const RTC_WDT_ENABLE: u32 = 1 << 31;
 
+/// `RTC_CNTL_WDT_WKEY`: the value that unlocks the RTC watchdog's
+/// registers when written to `wprotect` (the same on every chip with
+/// [`Chip::rtc_wdt`]; `et:targets/esp32c3.py`, `esp32s2.py`, `esp32s3.py`).
+pub const RTC_WDT_WKEY: u32 = 0x50D8_3AA1;
+
+/// What esptool's `watchdog_reset` writes to `config0`: enabled, stage 0
+/// resets the whole system (5 << 28), reset pulse length (1 << 8), the
+/// flash-boot protection mode 2 (`et:targets/esp32c3.py` `watchdog_reset`).
+pub const RTC_WDT_RESET_CONFIG0: u32 = RTC_WDT_ENABLE | (5 << 28) | (1 << 8) | 2;
+
+/// The stage-0 timeout esptool's `watchdog_reset` writes to `config1`
+/// (2000 slow-clock cycles).
+pub const RTC_WDT_RESET_TIMEOUT: u32 = 2000;
+
 /// Where esptool reads the chip-detect magic ([`Chip::detect_magic`];
 /// `CHIP_DETECT_MAGIC_REG_ADDR`, `et:loader.py:388`).
 pub const CHIP_DETECT_MAGIC_REG_ADDR: u32 = 0x4000_1000;

@@ -52,6 +52,13 @@ pub enum Error {
         /// The operation.
         operation: &'static str,
     },
+    /// `--after soft-reset` with the flasher stub running (esptool
+    /// `soft_reset`: only the ESP8266's stub can).
+    #[error("{port}: Soft resetting is currently only supported on ESP8266")]
+    SoftResetFromStub {
+        /// The port.
+        port: String,
+    },
     /// Every connection attempt failed.
     #[error("{port}: failed to connect to an Espressif device after {attempts} attempts: no serial data received")]
     Connect {

@@ -246,7 +246,7 @@ impl Client {
     }
 
     /// FLASH_BEGIN: the ROM erases `size` bytes at `offset` now.
-    fn flash_begin(&mut self, size: u32, offset: u32) -> Result<(), Error> {
+    pub(crate) fn flash_begin(&mut self, size: u32, offset: u32) -> Result<(), Error> {
         let blocks = (size as usize).div_ceil(self.write_block_size()) as u32;
         let req = Request::words(Opcode::FlashBegin, &self.begin_words(size, blocks, offset));
         let timeout = if self.stub {

@@ -25,6 +25,7 @@
 //! Sources: serial.md §1.4 and §2.1; esptool 5.6.0 `loader.py`
 //! (`connect`, `sync`, `command`, `check_command`) and `reset.py`.
 
+pub mod control;
 mod error;
 pub mod flash;
 pub mod reset;
@@ -32,6 +33,7 @@ mod security_info;
 pub mod stub;
 mod writer;
 
+pub use control::{HardReset, Warning};
 pub use error::Error;
 pub use flash::{ReadProgress, WriteOptions, WriteReport};
 pub use security_info::SecurityInfo;
@@ -59,6 +61,10 @@ pub const SERIAL_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Timeout of one SYNC attempt (`SYNC_TIMEOUT` = 0.1 s, esptool `loader.py`).
 pub const SYNC_TIMEOUT: Duration = Duration::from_millis(100);
+
+/// Pause after a failed SYNC before the next (`time.sleep(0.05)`, esptool
+/// `_connect_attempt`).
+const SYNC_RETRY_PAUSE: Duration = Duration::from_millis(50);
 
 /// Largest frame accepted from a device: a READ_FLASH block plus headers
 /// with room to spare; longer frames are garbage and are dropped.
@@ -97,6 +103,16 @@ pub struct Client {
     stub_on_sync: bool,
     /// The chip, once detected.
     chip: Option<Chip>,
+    /// The DTR level last set (pyserial opens with it asserted).
+    dtr: bool,
+    /// The port's current speed.
+    baud: u32,
+    /// The port's USB ids, once looked up (`Some(None)`: not USB).
+    usb: Option<Option<reset::UsbIds>>,
+    /// Warnings not yet taken by the caller.
+    warnings: Vec<Warning>,
+    /// The no-modem-lines warning was given (esptool prints it once).
+    lines_warned: bool,
 }
 
 impl Client {
@@ -125,6 +141,11 @@ impl Client {
             stub: false,
             stub_on_sync: false,
             chip: None,
+            dtr: true,
+            baud,
+            usb: None,
+            warnings: Vec::new(),
+            lines_warned: false,
         })
     }
 
@@ -134,46 +155,39 @@ impl Client {
     }
 
     /// Resets into download mode as `before` says and syncs, up to
-    /// `attempts` times (esptool's `--connect-attempts`, default 7); each
-    /// attempt sends up to 5 SYNCs (esptool `_connect_attempt`).
+    /// `attempts` times (esptool's `--connect-attempts`, default 7; 0
+    /// counts as 1). Each attempt plays the next of esptool's reset
+    /// sequences for this port ([`reset::Before::strategies`], cycling),
+    /// then sends up to 5 SYNCs 50 ms apart (esptool `connect`,
+    /// `_connect_attempt`).
     pub fn connect(&mut self, before: reset::Before, attempts: u32) -> Result<(), Error> {
         let attempts = attempts.max(1);
-        for _ in 0..attempts {
-            self.apply_reset(before)?;
-            if before == reset::Before::NoResetNoSync {
-                return Ok(());
+        if before == reset::Before::NoResetNoSync {
+            return Ok(());
+        }
+        let usb = match before {
+            reset::Before::NoReset => None,
+            _ => self.usb(),
+        };
+        let strategies = before.strategies(usb, self.dtr);
+        for attempt in 0..attempts as usize {
+            if let Some(steps) = strategies.get(attempt % strategies.len().max(1)) {
+                // empty the input first to isolate the boot log
+                self.flush_input()?;
+                self.play_reset(steps)?;
             }
             for _ in 0..5 {
                 self.flush_input()?;
                 if self.sync().is_ok() {
                     return Ok(());
                 }
+                std::thread::sleep(SYNC_RETRY_PAUSE);
             }
         }
         Err(Error::Connect {
             port: self.port_name.clone(),
             attempts,
         })
-    }
-
-    fn apply_reset(&mut self, before: reset::Before) -> Result<(), Error> {
-        for step in before.sequence() {
-            let set = match step {
-                reset::Step::Dtr(level) => self.port.write_data_terminal_ready(level),
-                reset::Step::Rts(level) => self.port.write_request_to_send(level),
-                reset::Step::Wait(d) => {
-                    std::thread::sleep(d);
-                    Ok(())
-                }
-            };
-            // A port without modem lines (a pseudo-terminal such as `espboot
-            // sim serve`'s answers ENOTTY) cannot be reset: as esptool does,
-            // go on and let the sync decide whether the chip is there.
-            if set.is_err() {
-                return Ok(());
-            }
-        }
-        Ok(())
     }
 
     fn lines_error(&self, source: serialport::Error) -> Error {

@@ -7,6 +7,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod connection;
 mod efuse;
 mod efuse_port;
 mod efuse_tables;

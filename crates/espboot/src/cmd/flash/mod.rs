@@ -9,6 +9,7 @@ use esp_image::Chip;
 pub use personality::personality;
 
 mod connect;
+mod dump_mem;
 mod erase;
 mod flash_id;
 mod image_info;
@@ -17,9 +18,12 @@ mod personality;
 mod progress;
 mod read_flash;
 mod read_mac;
+mod read_mem;
+mod run;
 mod security_info;
 mod verify_flash;
 mod write_flash;
+mod write_mem;
 
 /// Arguments of `espboot flash` (esptool's global options).
 #[derive(Debug, clap::Args)]
@@ -92,6 +96,40 @@ enum FlashCommand {
     /// Print what an ESP image holds (host only).
     #[command(alias = "image_info")]
     ImageInfo(image_info::Args),
+    /// Read one word of memory.
+    #[command(alias = "read_mem")]
+    ReadMem(read_mem::Args),
+    /// Write one word of memory, with an optional mask.
+    #[command(alias = "write_mem")]
+    WriteMem(write_mem::Args),
+    /// Dump memory to a file.
+    #[command(alias = "dump_mem")]
+    DumpMem(dump_mem::Args),
+    /// Run the application in flash.
+    Run,
+}
+
+impl FlashCommand {
+    /// esptool's name of the command (its messages use it).
+    fn esptool_name(&self) -> &'static str {
+        match self {
+            FlashCommand::ChipId => "chip-id",
+            FlashCommand::ReadMac => "read-mac",
+            FlashCommand::GetSecurityInfo => "get-security-info",
+            FlashCommand::FlashId => "flash-id",
+            FlashCommand::WriteFlash(_) => "write-flash",
+            FlashCommand::ReadFlash(_) => "read-flash",
+            FlashCommand::VerifyFlash(_) => "verify-flash",
+            FlashCommand::EraseFlash(_) => "erase-flash",
+            FlashCommand::EraseRegion(_) => "erase-region",
+            FlashCommand::MergeBin(_) => "merge-bin",
+            FlashCommand::ImageInfo(_) => "image-info",
+            FlashCommand::ReadMem(_) => "read-mem",
+            FlashCommand::WriteMem(_) => "write-mem",
+            FlashCommand::DumpMem(_) => "dump-mem",
+            FlashCommand::Run => "run",
+        }
+    }
 }
 
 /// Runs `espboot flash`.
@@ -102,7 +140,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         FlashCommand::ImageInfo(a) => return image_info::run(args.chip, a),
         _ => {}
     }
-    let mut session = connect::Session::open(&args)?;
+    let mut session = connect::Session::open(&args, args.command.esptool_name())?;
     let result = match &args.command {
         FlashCommand::ChipId => read_mac::chip_id(&mut session),
         FlashCommand::ReadMac => read_mac::read_mac(&mut session),
@@ -113,6 +151,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         FlashCommand::VerifyFlash(a) => verify_flash::run(&mut session, a),
         FlashCommand::EraseFlash(a) => erase::flash(&mut session, a),
         FlashCommand::EraseRegion(a) => erase::region(&mut session, a),
+        FlashCommand::ReadMem(a) => read_mem::run(&mut session, a),
+        FlashCommand::WriteMem(a) => write_mem::run(&mut session, a),
+        FlashCommand::DumpMem(a) => dump_mem::run(&mut session, a),
+        FlashCommand::Run => run::run(&mut session),
         FlashCommand::MergeBin(_) | FlashCommand::ImageInfo(_) => Ok(()),
     };
     // esptool runs the --after action also when the command failed

@@ -171,34 +171,76 @@ impl ChipState {
     }
 }
 
-/// `_validate_image_compatibility` (chip ids only): another chip's image
-/// at the bootloader offset is refused, elsewhere noted.
+/// `_validate_image_compatibility` (`et:cmds.py:1229-1308`): an image for
+/// another chip or chip revision is refused at the bootloader offset and
+/// noted elsewhere; what does not parse as an image is not looked at.
 fn check_images(state: &ChipState, files: &[FileArg]) -> anyhow::Result<()> {
     let chip = state.chip;
+    let revision = state.efuses.as_ref().map_or(0, Efuses::chip_revision);
     for f in files {
-        let Some(header) = f.data.get(..24) else {
+        let Some(problem) = image_incompatibility(chip, revision, f) else {
             continue;
         };
-        if header[0] != esp_image::esp_image::ESP_IMAGE_MAGIC {
-            continue;
-        }
-        let image_chip_id = u16::from_le_bytes([header[12], header[13]]);
-        if image_chip_id == chip.image_chip_id() {
-            continue;
-        }
-        // esptool loads it as an image of the connected chip's kind and
-        // skips what does not parse
-        let as_chip = Chip::from_image_chip_id(image_chip_id).unwrap_or(chip);
-        if esp_image::image_info::ImageInfo::read(&f.data, as_chip).is_err() {
-            continue;
-        }
-        let problem = format!("'{}' is not an {} image", f.name, chip.esptool_name());
         if f.address == chip.bootloader_offset() {
             bail!("{problem}. Use --force to flash anyway.");
         }
         outln!("NOTE: {problem}");
     }
     Ok(())
+}
+
+/// `_get_image_incompatibility`: why `file` cannot run on `chip` at
+/// `revision` (major * 100 + minor), if it is an image at all.
+fn image_incompatibility(chip: Chip, revision: u32, file: &FileArg) -> Option<String> {
+    let header = file.data.get(..24)?;
+    if header[0] != esp_image::esp_image::ESP_IMAGE_MAGIC {
+        return None;
+    }
+    let image_chip_id = u16::from_le_bytes([header[12], header[13]]);
+    // esptool loads it as an image of the connected chip's kind and skips
+    // what does not parse
+    let as_chip = Chip::from_image_chip_id(image_chip_id).unwrap_or(chip);
+    let info = esp_image::image_info::ImageInfo::read(&file.data, as_chip).ok()?;
+    let name = &file.name;
+    if image_chip_id != chip.image_chip_id() {
+        return Some(format!("'{name}' is not an {} image", chip.esptool_name()));
+    }
+    let (min_full, max_full) = (u32::from(info.min_rev_full), u32::from(info.max_rev_full));
+    let use_full_fields = match max_full {
+        0 => false,
+        0xFFFF => !(min_full == 0 && info.min_rev != 0),
+        _ => true,
+    };
+    let v = |r: u32| format!("v{}.{}", r / 100, r % 100);
+    if use_full_fields {
+        if (min_full..=max_full).contains(&revision) {
+            return None;
+        }
+        let requirement = if max_full == 0xFFFF {
+            format!("{} or higher", v(min_full))
+        } else if min_full == 0 {
+            format!("{} or lower", v(max_full))
+        } else {
+            format!("in range {} - {}", v(min_full), v(max_full))
+        };
+        return Some(format!(
+            "'{name}' requires chip revision {requirement} (this chip is revision {})",
+            v(revision)
+        ));
+    }
+    // the legacy byte is the minor revision on the ESP32-C3, the major
+    // one elsewhere
+    let rev = if chip == Chip::Esp32c3 {
+        revision % 100
+    } else {
+        revision / 100
+    };
+    (rev < u32::from(info.min_rev)).then(|| {
+        format!(
+            "'{name}' requires chip revision {} or higher (this chip is revision {rev})",
+            info.min_rev
+        )
+    })
 }
 
 /// The checks esptool makes before an encrypted write (`et:cmds.py:1471-1530`).
@@ -380,6 +422,7 @@ fn check_fit(
 
 pub fn run(session: &mut Session, args: &Args, files: Files) -> anyhow::Result<()> {
     let client = &mut session.client;
+    outln!();
     client.spi_attach()?;
     let state = ChipState::read(client)?;
     let chip = state.chip;
@@ -400,7 +443,6 @@ pub fn run(session: &mut Session, args: &Args, files: Files) -> anyhow::Result<(
     } else if !args.force {
         check_plain(client, &state)?;
     }
-    outln!();
     let (header_size, detected) = set_flash_size(client, &state, &args.flash_size)?;
     check_fit(
         &files.plain,

@@ -441,6 +441,8 @@ fn encrypted_writes_and_header_patches_leave_the_same_flash_as_esptool() {
                 vec!["write-flash", "--encrypt", "0x50000", &small_bin],
             ),
             // the bootloader header: explicit, detect, keep, one of three
+            // (`--force`: the sim's ESP32-C3 bootloader asks for a later
+            // revision than the sim's chip, which the first one refuses)
             (
                 vec![],
                 vec![
@@ -457,16 +459,46 @@ fn encrypted_writes_and_header_patches_leave_the_same_flash_as_esptool() {
             ),
             (
                 vec![],
-                vec!["write-flash", "--flash-size", "detect", boot, &boot_bin],
-            ),
-            (
-                vec![],
-                vec!["write-flash", "--flash_mode", "qout", boot, &boot_bin],
+                vec![
+                    "write-flash",
+                    "--force",
+                    "-fm",
+                    "dout",
+                    "-ff",
+                    freq,
+                    "-fs",
+                    "2MB",
+                    boot,
+                    &boot_bin,
+                ],
             ),
             (
                 vec![],
                 vec![
                     "write-flash",
+                    "--force",
+                    "--flash-size",
+                    "detect",
+                    boot,
+                    &boot_bin,
+                ],
+            ),
+            (
+                vec![],
+                vec![
+                    "write-flash",
+                    "--force",
+                    "--flash_mode",
+                    "qout",
+                    boot,
+                    &boot_bin,
+                ],
+            ),
+            (
+                vec![],
+                vec![
+                    "write-flash",
+                    "--force",
                     "--flash-size",
                     "keep",
                     "--flash-freq",
@@ -479,6 +511,7 @@ fn encrypted_writes_and_header_patches_leave_the_same_flash_as_esptool() {
                 vec![],
                 vec![
                     "write-flash",
+                    "--force",
                     "-fs",
                     "8MB",
                     boot,
@@ -490,7 +523,15 @@ fn encrypted_writes_and_header_patches_leave_the_same_flash_as_esptool() {
             (vec![], vec!["write-flash", "-fm", "dio", boot, &small_bin]),
             (
                 vec![],
-                vec!["write-flash", "--encrypt", "-fm", "dout", boot, &boot_bin],
+                vec![
+                    "write-flash",
+                    "--force",
+                    "--encrypt",
+                    "-fm",
+                    "dout",
+                    boot,
+                    &boot_bin,
+                ],
             ),
             // bad input
             (vec![], vec!["write-flash", boot, &other_bin]),

@@ -552,5 +552,41 @@ fn encrypted_writes_and_header_patches_leave_the_same_flash_as_esptool() {
         wait_files_equal(&fb, &fa);
         drop(a);
         drop(b);
+        if !matches!(chip, "esp32" | "esp32c3") {
+            continue;
+        }
+        // production-mode flash encryption: manual encryption disabled and
+        // the counter odd; both tools refuse encrypted and plain writes
+        let (disable, counter) = if chip == "esp32" {
+            ("DISABLE_DL_ENCRYPT", "FLASH_CRYPT_CNT")
+        } else {
+            ("DIS_DOWNLOAD_MANUAL_ENCRYPT", "SPI_BOOT_CRYPT_CNT")
+        };
+        for dev in [&dev_a, &dev_b] {
+            common::run_ok(
+                common::espboot()
+                    .args(["sim", "efuse"])
+                    .arg(dev)
+                    .arg("--do-not-confirm")
+                    .args(["burn-efuse", disable, "1", counter, "1"]),
+            );
+        }
+        let a = Served::start(&dev_a, dir, "download", false);
+        let b = Served::start(&dev_b, dir, "download", false);
+        let steps: Vec<(Vec<&str>, Vec<&str>)> = vec![
+            (
+                vec![],
+                vec!["write-flash", "--encrypt", "0x10000", &small_bin],
+            ),
+            (vec![], vec!["write-flash", "0x10000", &small_bin]),
+            (
+                vec![],
+                vec!["write-flash", "--force", "0x10000", &small_bin],
+            ),
+        ];
+        run_twin_steps(&link, &a, &b, chip, &steps);
+        wait_files_equal(&fa, &fb);
+        drop(a);
+        drop(b);
     }
 }

@@ -140,6 +140,55 @@ impl Efuses {
         self.raw_present(policy::manual_encrypt_disable(self.chip())) == 0
     }
 
+    /// Whether a flash-encryption key is burned, decided as esptool's
+    /// `is_flash_encryption_key_valid` decides it before `write-flash
+    /// --encrypt` (`et:targets/esp32.py:134`, `esp32c2.py:164`,
+    /// `esp32c3.py:217`, `esp32s3.py:267`, `esp32c6.py:198`): on the ESP32
+    /// and the ESP32-C2 the key block is read-protected or reads non-zero
+    /// (C2: its low 128 bits unless `XTS_KEY_LENGTH_256`); on the others a
+    /// key block has the XTS-AES-128 purpose (S2/S3: or both XTS-AES-256
+    /// halves). On eFuses read from a chip, protected blocks read as zeros.
+    pub fn flash_encryption_key_burned(&self) -> bool {
+        match self.chip() {
+            Chip::Esp32 => self.rd_dis() & 1 != 0 || self.block_bytes(1).iter().any(|b| *b != 0),
+            Chip::Esp32c2 => {
+                let long = self.raw_present(Field::XtsKeyLength256) != 0;
+                let (protected, len) = if long { (3, 32) } else { (1, 16) };
+                self.rd_dis() & 3 == protected
+                    || self.block_bytes(3).iter().take(len).any(|b| *b != 0)
+            }
+            _ => {
+                let has = |p| !self.blocks_with_purpose(p).is_empty();
+                has(KeyPurpose::XtsAes128Key)
+                    || (has(KeyPurpose::XtsAes256Key1) && has(KeyPurpose::XtsAes256Key2))
+            }
+        }
+    }
+
+    /// The ESP32's `FLASH_CRYPT_CONFIG` as esptool checks it before `--encrypt`
+    /// (`get_flash_crypt_config`, `et:targets/esp32.py:157`): 0xF when RD_DIS
+    /// bit 3 hides it; `None` on the chips that have none.
+    pub fn flash_crypt_config_for_write(&self) -> Option<u64> {
+        let field = policy::crypt_config(self.chip())?;
+        Some(if self.rd_dis() & 0b1000 != 0 {
+            0xF
+        } else {
+            self.raw_present(field)
+        })
+    }
+
+    /// Secure Boot as esptool's `get_secure_boot_enabled` reads it before
+    /// rewriting a bootloader's flash parameters: ESP32 `ABS_DONE_0` or
+    /// `ABS_DONE_1`, the others `SECURE_BOOT_EN`.
+    pub fn secure_boot_enabled_any(&self) -> bool {
+        match self.chip() {
+            Chip::Esp32 => {
+                self.raw_present(Field::AbsDone0) != 0 || self.raw_present(Field::AbsDone1) != 0
+            }
+            _ => self.secure_boot_v2_enabled(),
+        }
+    }
+
     /// GET_SECURITY_INFO's fields from these eFuses (fields a chip lacks
     /// read as 0, like the ESP32-C2's key purposes).
     pub fn security_info(&self) -> SecurityInfo {

@@ -393,3 +393,47 @@ fn security_info_follows_the_burns() {
     let c2 = Efuses::new(Chip::Esp32c2);
     assert_eq!(c2.security_info().key_purposes, [0; 7]);
 }
+
+/// What esptool checks before `write-flash --encrypt`: a key is burned
+/// (by purpose, or on the ESP32 by BLOCK1 being read-protected or
+/// non-zero), and the ESP32's FLASH_CRYPT_CONFIG.
+#[test]
+fn flash_encryption_key_burned_as_esptool_decides() {
+    for chip in [
+        Chip::Esp32,
+        Chip::Esp32c2,
+        Chip::Esp32c3,
+        Chip::Esp32s3,
+        Chip::Esp32c6,
+    ] {
+        let blank = Efuses::new(chip);
+        assert!(!blank.flash_encryption_key_burned(), "{chip:?}");
+        assert!(!blank.secure_boot_enabled_any(), "{chip:?}");
+    }
+    let mut e = Efuses::new(Chip::Esp32c3);
+    e.stage_keys(
+        &[key(
+            KeyBlock::BlockKey1,
+            &counting(1),
+            KeyPurpose::XtsAes128Key,
+        )],
+        KeyOptions::default(),
+    )
+    .unwrap();
+    burn(&mut e);
+    assert!(e.flash_encryption_key_burned());
+    assert_eq!(e.flash_crypt_config_for_write(), None);
+
+    let mut e = Efuses::new(Chip::Esp32);
+    assert_eq!(e.flash_crypt_config_for_write(), Some(0));
+    e.burn(Field::FlashCryptConfig, Burn::Bits(0xF)).unwrap();
+    assert_eq!(e.flash_crypt_config_for_write(), Some(0xF));
+    // a key burned read-protected reads as zeros but counts
+    let group = crate::policy::flash_encryption_key_group(&e, &counting(2)).unwrap();
+    e.stage_keys(&[group], KeyOptions::default()).unwrap();
+    burn(&mut e);
+    assert_eq!(e.block_bytes(1), vec![0; 32]);
+    assert!(e.flash_encryption_key_burned());
+    e.burn(Field::AbsDone0, Burn::All).unwrap();
+    assert!(e.secure_boot_enabled_any());
+}

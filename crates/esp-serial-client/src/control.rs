@@ -269,7 +269,7 @@ impl Client {
     /// `run` (esptool `run`): an empty FLASH_BEGIN, then FLASH_END asking
     /// to run the user code (`reboot` false) or to reboot.
     pub fn run_user_code(&mut self, reboot: bool) -> Result<(), Error> {
-        self.flash_begin(0, 0)?;
+        self.flash_begin(0, 0, false)?;
         let req = Request::words(Opcode::FlashEnd, &[u32::from(!reboot)]);
         self.command(&req, 0, DEFAULT_TIMEOUT, "leave flash download mode")?;
         Ok(())

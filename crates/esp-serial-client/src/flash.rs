@@ -38,11 +38,47 @@ const READ_INFLIGHT: u32 = 64;
 const SLOW_READ_BLOCK: usize = 64;
 
 /// How to write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct WriteOptions {
     /// Send zlib-compressed data (FLASH_DEFL_*), when the loader can take
     /// it (the stub, or the ESP32 ROM) and it is smaller.
     pub compress: bool,
+    /// Have the loader encrypt the data with the chip's flash-encryption
+    /// key (the `encrypted` word of FLASH_BEGIN/FLASH_DEFL_BEGIN): the data
+    /// is padded to the chip's encryption block, and not checked by MD5
+    /// afterwards since the flash then holds ciphertext (`et:cmds.py`
+    /// `write_flash`).
+    pub encrypt: bool,
+    /// End a compressed stub write with FLASH_END rather than
+    /// FLASH_DEFL_END: esptool picks the end command by whether the *last*
+    /// file of the command is encrypted (`last_file_encrypted`,
+    /// `et:cmds.py:1905-1914`), and the stub answers both.
+    pub end_as_uncompressed: bool,
+}
+
+impl WriteOptions {
+    /// A plain write, compressed or not.
+    pub fn new(compress: bool) -> Self {
+        WriteOptions {
+            compress,
+            ..WriteOptions::default()
+        }
+    }
+
+    /// The same write through the chip's flash encryption.
+    pub fn encrypted(self, encrypt: bool) -> Self {
+        WriteOptions { encrypt, ..self }
+    }
+
+    /// The same write ended as esptool ends it when the command's last file
+    /// is encrypted.
+    pub fn ending_as_uncompressed(self, end_as_uncompressed: bool) -> Self {
+        WriteOptions {
+            end_as_uncompressed,
+            ..self
+        }
+    }
 }
 
 /// What a write did, for esptool's lines.
@@ -111,6 +147,9 @@ pub enum WriteEvent {
     Verifying,
     /// MD5 matched.
     Verified,
+    /// The data went encrypted: the flash holds ciphertext, nothing to
+    /// compare the MD5 with.
+    CannotVerify,
 }
 
 /// Progress of a read: bytes read so far, total.
@@ -236,19 +275,22 @@ impl Client {
         }
     }
 
-    fn begin_words(&self, size: u32, blocks: u32, offset: u32) -> Vec<u32> {
+    fn begin_words(&self, size: u32, blocks: u32, offset: u32, encrypt: bool) -> Vec<u32> {
         let mut w = vec![size, blocks, self.write_block_size() as u32, offset];
         // the ESP32 ROM takes four words (`et:loader.py:1198-1201`)
         if self.stub || self.chip.is_some_and(Chip::rom_encrypts) {
-            w.push(0);
+            w.push(u32::from(encrypt));
         }
         w
     }
 
     /// FLASH_BEGIN: the ROM erases `size` bytes at `offset` now.
-    pub(crate) fn flash_begin(&mut self, size: u32, offset: u32) -> Result<(), Error> {
+    pub(crate) fn flash_begin(&mut self, size: u32, offset: u32, encrypt: bool) -> Result<(), Error> {
         let blocks = (size as usize).div_ceil(self.write_block_size()) as u32;
-        let req = Request::words(Opcode::FlashBegin, &self.begin_words(size, blocks, offset));
+        let req = Request::words(
+            Opcode::FlashBegin,
+            &self.begin_words(size, blocks, offset, encrypt),
+        );
         let timeout = if self.stub {
             DEFAULT_TIMEOUT
         } else {
@@ -290,8 +332,18 @@ impl Client {
         on: &mut dyn FnMut(WriteEvent),
     ) -> Result<WriteReport, Error> {
         let op = "write flash";
+        let encrypt = options.encrypt;
+        if encrypt && !self.stub && !self.chip.is_some_and(Chip::rom_encrypts) {
+            return Err(self.rom_unsupported("encrypted write_flash"));
+        }
+        // encrypted data goes in whole encryption blocks (`pad_to(image,
+        // FLASH_ENCRYPTED_WRITE_ALIGN)`)
+        let pad = match self.chip {
+            Some(chip) if encrypt => chip.encrypted_write_align() as usize,
+            _ => 4,
+        };
         let mut image = data.to_vec();
-        image.resize(data.len().next_multiple_of(4), 0xFF);
+        image.resize(data.len().next_multiple_of(pad), 0xFF);
         let orig_address = address;
         let mut address = address;
         if !self.stub {
@@ -351,7 +403,7 @@ impl Client {
             };
             let req = Request::words(
                 Opcode::FlashDeflBegin,
-                &self.begin_words(write_size, blocks, address),
+                &self.begin_words(write_size, blocks, address, encrypt),
             );
             let timeout = if self.stub {
                 DEFAULT_TIMEOUT
@@ -360,7 +412,7 @@ impl Client {
             };
             self.command(&req, 0, timeout, "enter compressed flash mode")?;
         } else {
-            self.flash_begin(size, address)?;
+            self.flash_begin(size, address, encrypt)?;
         }
         if !self.stub {
             on(WriteEvent::RomErased {
@@ -409,7 +461,7 @@ impl Client {
         if self.stub {
             // the stub writes after acknowledging; its END reply comes
             // once the last block is in flash (`et:cmds.py:1897-1914`)
-            let (op_end, name) = if compressed {
+            let (op_end, name) = if compressed && !options.end_as_uncompressed {
                 (Opcode::FlashDeflEnd, "leave compressed flash mode")
             } else {
                 (Opcode::FlashEnd, "leave flash download mode")
@@ -431,6 +483,10 @@ impl Client {
         };
         on(WriteEvent::Wrote(report.clone()));
         on(WriteEvent::Verifying);
+        if encrypt {
+            on(WriteEvent::CannotVerify);
+            return Ok(report);
+        }
         let flash = hex_lower(&self.flash_md5(address, size)?);
         if flash != image_md5 {
             let erased = md5_hex(&vec![0xFF; image.len()]);
@@ -552,7 +608,7 @@ impl Client {
             self.command(&req, 0, timeout_per_mb(ERASE_PER_MB, size), op)?;
         } else {
             self.spi_set_params(flash_size)?;
-            self.flash_begin(size, offset)?;
+            self.flash_begin(size, offset, false)?;
         }
         Ok(())
     }

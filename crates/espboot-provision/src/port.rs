@@ -116,7 +116,7 @@ impl Device for PortDevice {
         }
         let client = self.client()?;
         let compress = client.is_stub();
-        client.write_flash(address, data, WriteOptions { compress }, &mut |_| {})?;
+        client.write_flash(address, data, WriteOptions::new(compress), &mut |_| {})?;
         Ok(())
     }
 

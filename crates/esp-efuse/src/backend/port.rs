@@ -46,6 +46,30 @@ pub struct Reconnected {
     pub secure_download_mode: bool,
 }
 
+/// A borrowed connection works as well (a command that reads the eFuses
+/// and then goes on using its port).
+impl<T: RegisterIo + ?Sized> RegisterIo for &mut T {
+    type Error = T::Error;
+
+    fn read_reg(&mut self, addr: u32) -> Result<u32, Self::Error> {
+        (**self).read_reg(addr)
+    }
+
+    fn write_reg(
+        &mut self,
+        addr: u32,
+        value: u32,
+        mask: u32,
+        delay_us: u32,
+    ) -> Result<(), Self::Error> {
+        (**self).write_reg(addr, value, mask, delay_us)
+    }
+
+    fn reconnect(&mut self) -> Result<Reconnected, Self::Error> {
+        (**self).reconnect()
+    }
+}
+
 /// The register model answers as the chip would ([`EfuseController`] over
 /// an [`Efuses`]), so the port backend can be tested without a port.
 impl RegisterIo for (EfuseController, Efuses) {

@@ -10,7 +10,7 @@ use super::connect::Session;
 
 /// esptool's `DETECTED_FLASH_SIZES` for the capacity byte (`et:cmds.py:82`):
 /// `1 << id` bytes for the W25Q-style ids 0x12..0x1C.
-fn detected_flash_size(size_id: u32) -> Option<String> {
+pub(super) fn detected_flash_size(size_id: u32) -> Option<String> {
     match size_id {
         0x12 | 0x13 => Some(format!("{}KB", (1u32 << size_id) >> 10)),
         0x14..=0x1C => Some(format!("{}MB", (1u32 << size_id) >> 20)),

@@ -22,7 +22,7 @@ enum FormatArg {
 
 /// `--flash-mode` (esptool's choices, `keep` included).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum FlashModeArg {
+pub(super) enum FlashModeArg {
     Keep,
     Qio,
     Qout,
@@ -30,8 +30,45 @@ enum FlashModeArg {
     Dout,
 }
 
+impl FlashModeArg {
+    /// The mode to write, `None` for `keep`.
+    pub(super) fn mode(self) -> Option<FlashMode> {
+        match self {
+            FlashModeArg::Keep => None,
+            FlashModeArg::Qio => Some(FlashMode::Qio),
+            FlashModeArg::Qout => Some(FlashMode::Qout),
+            FlashModeArg::Dio => Some(FlashMode::Dio),
+            FlashModeArg::Dout => Some(FlashMode::Dout),
+        }
+    }
+}
+
+/// What `_update_image_flash_params` prints (`merge-bin` and
+/// `write-flash` share it): the new header bytes, the SHA-256 fix-up, or
+/// why the file was left alone.
+pub(super) fn print_flash_param_events(chip: Chip, events: &[MergeEvent]) {
+    for event in events {
+        match event {
+            MergeEvent::FlashParamsSet(value) => {
+                outln!("Flash parameters set to {value:#06x}.");
+            }
+            MergeEvent::ShaUpdated => outln!("SHA digest in image updated."),
+            MergeEvent::NotAnImage { addr } => eprintln!(
+                "WARNING: Image file at {addr:#x} doesn't look like an image file, so not \
+                 changing any flash settings."
+            ),
+            MergeEvent::NotAValidImage { addr } => eprintln!(
+                "WARNING: Image file at {addr:#x} is not a valid {} image, so not changing any \
+                 flash settings.",
+                chip.display_name()
+            ),
+            _ => {}
+        }
+    }
+}
+
 /// esptool's `--flash-freq` choices (`add_spi_flash_options`).
-const FLASH_FREQ_CHOICES: [&str; 14] = [
+pub(super) const FLASH_FREQ_CHOICES: [&str; 14] = [
     "keep", "80m", "64m", "60m", "48m", "40m", "32m", "30m", "26m", "24m", "20m", "16m", "15m",
     "12m",
 ];
@@ -101,7 +138,7 @@ fn parse_chunk_size(text: &str) -> Result<u64, String> {
 }
 
 /// `flash_size_bytes` for esptool's size names (`4MB`, `256KB`).
-fn size_bytes(name: &str) -> Option<u64> {
+pub(super) fn size_bytes(name: &str) -> Option<u64> {
     let (num, unit) = if let Some(n) = name.strip_suffix("MB") {
         (n, 1024 * 1024)
     } else {
@@ -110,7 +147,7 @@ fn size_bytes(name: &str) -> Option<u64> {
     num.parse::<u64>().ok().map(|n| n * unit)
 }
 
-fn keep_or(value: &str) -> Option<String> {
+pub(super) fn keep_or(value: &str) -> Option<String> {
     (value != "keep").then(|| value.to_owned())
 }
 
@@ -157,13 +194,7 @@ pub fn run(chip: Option<Chip>, args: &Args) -> anyhow::Result<ExitCode> {
         FormatArg::Hex => MergeFormat::Hex,
         FormatArg::Uf2 => MergeFormat::Uf2,
     };
-    let mode = match args.flash_mode {
-        FlashModeArg::Keep => None,
-        FlashModeArg::Qio => Some(FlashMode::Qio),
-        FlashModeArg::Qout => Some(FlashMode::Qout),
-        FlashModeArg::Dio => Some(FlashMode::Dio),
-        FlashModeArg::Dout => Some(FlashMode::Dout),
-    };
+    let mode = args.flash_mode.mode();
     let mut options = MergeOptions::new(chip, format);
     options.flash_params = FlashParams {
         mode,
@@ -198,27 +229,14 @@ pub fn run(chip: Option<Chip>, args: &Args) -> anyhow::Result<ExitCode> {
     }
     let merged = merge::merge(&merge_inputs, &options)?;
     for event in &merged.events {
-        match event {
-            MergeEvent::Adding { input, addr } => outln!(
+        if let MergeEvent::Adding { input, addr } = event {
+            outln!(
                 "Adding '{}' at {addr:#x}...",
                 inputs.get(*input).map_or("", |i| i.name.as_str())
-            ),
-            MergeEvent::FlashParamsSet(value) => {
-                outln!("Flash parameters set to {value:#06x}.");
-            }
-            MergeEvent::ShaUpdated => outln!("SHA digest in image updated."),
-            MergeEvent::NotAnImage { addr } => eprintln!(
-                "WARNING: Image file at {addr:#x} doesn't look like an image file, so not \
-                 changing any flash settings."
-            ),
-            MergeEvent::NotAValidImage { addr } => eprintln!(
-                "WARNING: Image file at {addr:#x} is not a valid {} image, so not changing any \
-                 flash settings.",
-                chip.display_name()
-            ),
-            _ => {}
+            );
         }
     }
+    print_flash_param_events(chip, &merged.events);
     crate::fsutil::write_atomic(&args.output, &merged.bytes, false)
         .with_context(|| format!("cannot write {}", args.output.display()))?;
     let out = args.output.display();

@@ -140,13 +140,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         FlashCommand::ImageInfo(a) => return image_info::run(args.chip, a),
         _ => {}
     }
+    // esptool reads write-flash's files while parsing its command line
+    let mut write_files = match &args.command {
+        FlashCommand::WriteFlash(a) => Some(write_flash::load(a)?),
+        _ => None,
+    };
     let mut session = connect::Session::open(&args, args.command.esptool_name())?;
     let result = match &args.command {
         FlashCommand::ChipId => read_mac::chip_id(&mut session),
         FlashCommand::ReadMac => read_mac::read_mac(&mut session),
         FlashCommand::GetSecurityInfo => security_info::run(&mut session),
         FlashCommand::FlashId => flash_id::run(&mut session),
-        FlashCommand::WriteFlash(a) => write_flash::run(&mut session, a),
+        FlashCommand::WriteFlash(a) => match write_files.take() {
+            Some(files) => write_flash::run(&mut session, a, files),
+            None => Ok(()),
+        },
         FlashCommand::ReadFlash(a) => read_flash::run(&mut session, a),
         FlashCommand::VerifyFlash(a) => verify_flash::run(&mut session, a),
         FlashCommand::EraseFlash(a) => erase::flash(&mut session, a),

@@ -31,7 +31,9 @@ fn modernize(argv: Vec<OsString>) -> Vec<OsString> {
             value_next = false;
             continue;
         };
-        let fixed = if value_next {
+        let fixed = if let Some(long) = short_spi_option(text) {
+            long.to_owned()
+        } else if value_next {
             text.replace('_', "-")
         } else if let Some(long) = text.strip_prefix("--") {
             // --flash_mode=dio → --flash-mode=dio (the name only)
@@ -53,6 +55,17 @@ fn modernize(argv: Vec<OsString>) -> Vec<OsString> {
         out.push(OsString::from(fixed));
     }
     out
+}
+
+/// esptool's two-letter short options (click takes `-fm`; clap's short
+/// options are one letter), as their long names.
+fn short_spi_option(arg: &str) -> Option<&'static str> {
+    match arg {
+        "-fm" => Some("--flash-mode"),
+        "-ff" => Some("--flash-freq"),
+        "-fs" => Some("--flash-size"),
+        _ => None,
+    }
 }
 
 /// Runs esptool's command line (argv\[0\] is the link's name).
@@ -96,6 +109,8 @@ mod tests {
                 "write_flash",
                 "--flash_mode",
                 "dio",
+                "-fs",
+                "4MB",
                 "0x1000",
                 "a_b.bin",
             ]
@@ -109,6 +124,8 @@ mod tests {
             "write_flash",
             "--flash-mode",
             "dio",
+            "--flash-size",
+            "4MB",
             "0x1000",
             "a_b.bin",
         ]

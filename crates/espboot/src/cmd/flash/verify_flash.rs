@@ -19,7 +19,8 @@ pub fn run(session: &mut Session, args: &Args) -> anyhow::Result<()> {
     outln!("Configuring flash size...");
     client.spi_attach()?;
     let mut mismatch = false;
-    for (address, name, data) in &files {
+    for file in &files {
+        let (address, name, data) = (&file.address, &file.name, &file.data);
         let size = data.len().next_multiple_of(4);
         outln!(
             "Verifying {size:#x} ({size}) bytes at {address:#010x} in flash against '{name}'..."

@@ -495,3 +495,84 @@ fn s3_secure_boot_starts_the_stub_through_the_rom_read_pointer() {
     let out = esptool(&served, &[], &["get-security-info"]).ok();
     assert!(out.contains("Secure Boot: Enabled"), "{out}");
 }
+
+/// R1, R2 and R10 on the two chips the R1-R11 scenario leaves out: the
+/// ESP32-S2 (no chip id: esptool falls back to the MAC; its security info
+/// has no chip id either) and the ESP32-H2 (32 MHz crystal, EUI-64 MAC).
+/// Detection, the MAC the real espefuse decodes from the device's eFuse
+/// file, the flash size the device was made with, and the security info
+/// before and after flash encryption and Secure Boot are enabled.
+#[test]
+fn r1_r2_r10_detection_flash_id_and_security_info_on_s2_and_h2() {
+    if common::interop_skipped() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tmp.path();
+    for (chip, name, size, crypt_cnt) in [
+        ("esp32s2", "ESP32-S2", "8MB", "SPI_BOOT_CRYPT_CNT"),
+        ("esp32h2", "ESP32-H2", "2MB", "SPI_BOOT_CRYPT_CNT"),
+    ] {
+        let dev = dir.join(chip);
+        common::run_ok(common::espboot().args(["sim", "new"]).arg(&dev).args([
+            "--target",
+            chip,
+            "--flash-size",
+            size,
+        ]));
+        let summary = crate::support::serve::tool(
+            "espefuse",
+            &[
+                "--chip".into(),
+                chip.into(),
+                "--virt".into(),
+                "--path-efuse-file".into(),
+                dev.join("efuse.bin").display().to_string(),
+                "summary".into(),
+                "--format".into(),
+                "json".into(),
+            ],
+        )
+        .ok();
+        let json = &summary[summary.find('{').unwrap_or(0)..];
+        let fields: serde_json::Value =
+            serde_json::from_str(json).unwrap_or_else(|e| panic!("{chip}: {e}: {summary}"));
+        let mac = fields["MAC"]["value"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let mac = mac.split(' ').next().unwrap_or_default().to_owned();
+        assert!(!mac.is_empty(), "{chip}: {summary}");
+
+        let served = Served::start(&dev, dir, "download", false);
+        let out = esptool(&served, &[], &["chip-id"]).ok();
+        assert!(
+            out.contains(&format!("Detecting chip type... {name}")),
+            "{out}"
+        );
+        assert!(out.contains(&mac), "{chip}: MAC {mac} not in {out}");
+        let out = esptool(&served, &[], &["flash-id"]).ok();
+        assert!(
+            out.contains(&format!("Detected flash size: {size}")),
+            "{out}"
+        );
+        let out = esptool(&served, &[], &["get-security-info"]).ok();
+        assert!(
+            out.contains("Secure Boot: Disabled") && out.contains("Flash Encryption: Disabled"),
+            "{out}"
+        );
+        drop(served);
+
+        efuse(&dev, &["burn-efuse", crypt_cnt, "1", "SECURE_BOOT_EN", "1"]);
+        let served = Served::start(&dev, dir, "download", false);
+        let out = esptool(&served, &[], &["get-security-info"]).ok();
+        assert!(
+            out.contains("Secure Boot: Enabled") && out.contains("Flash Encryption: Enabled"),
+            "{chip}: {out}"
+        );
+        assert!(
+            out.contains(&format!("({crypt_cnt}): 0x1")),
+            "{chip}: {out}"
+        );
+    }
+}

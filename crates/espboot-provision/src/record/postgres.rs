@@ -13,7 +13,7 @@ use super::{Backend, DbError, Exec, RecordError, Value};
 /// Serialises `CREATE TABLE IF NOT EXISTS` across stations starting at once:
 /// PostgreSQL can fail two concurrent creations of one table on its catalog's
 /// unique index. Any fixed number; this is "espboot" in ASCII.
-const SCHEMA_LOCK: i64 = 0x6573_7062_6f6f_74;
+const SCHEMA_LOCK: i64 = 0x0065_7370_626f_6f74;
 
 /// A PostgreSQL database.
 pub struct Postgres {

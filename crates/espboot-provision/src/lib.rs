@@ -12,8 +12,8 @@
 //! - [`device`]: what a run needs of a device, and the virtual device
 //!   directory's implementation; [`port`] (feature `port`): a chip on a
 //!   serial port.
-//! - [`record`]: run records (SQLite; the store is a trait so that other
-//!   databases can be added).
+//! - [`record`]: run records in SQLite or PostgreSQL (one schema, one code
+//!   path), with a claim per MAC so two stations never provision one device.
 //! - [`run`]: the resumable executor.
 //!
 //! ```

@@ -174,7 +174,16 @@ pub fn run(
         let kind = step.action.kind();
         let command = step.command(chip);
         let journal = |store: &mut dyn RecordStore, result| {
-            store.step(run_id, index, step.seed_step, kind, &command, result)
+            let detail = crate::record::step_detail(step, &digests);
+            store.step(
+                run_id,
+                index,
+                step.seed_step,
+                kind,
+                &command,
+                &detail,
+                result,
+            )
         };
         if !step.action.on_device() {
             match &step.action {

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use espboot_provision::device::{Device, VirtualDevice};
 use espboot_provision::plan::Plan;
 use espboot_provision::port::PortDevice;
-use espboot_provision::record::{RecordStore, SqliteStore};
+use espboot_provision::record::{self, DeviceReport, Station};
 use espboot_provision::run::{self as executor, RunOptions};
 use espboot_provision::steps;
 
@@ -64,9 +64,14 @@ enum ProvisionCommand {
         /// The port's baud rate.
         #[arg(long, default_value_t = 115_200)]
         baud: u32,
-        /// The record database (SQLite).
-        #[arg(long, default_value = "provision.db")]
-        record: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
+        /// This station's name in the records (default: the host name).
+        #[arg(long)]
+        station: Option<String>,
+        /// The operator's name in the records (default: the login name).
+        #[arg(long)]
+        operator: Option<String>,
         /// The result as JSON.
         #[arg(long)]
         json: bool,
@@ -77,13 +82,41 @@ enum ProvisionCommand {
     },
     /// List the recorded devices with their latest run.
     Report {
-        /// The record database (SQLite).
-        #[arg(long, default_value = "provision.db")]
-        record: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
         /// Output format.
         #[arg(long, value_enum, default_value = "table")]
         format: ReportFormat,
+        /// Short for `--format json`.
+        #[arg(long, conflicts_with = "format")]
+        json: bool,
     },
+}
+
+/// Where the records are.
+#[derive(Debug, clap::Args)]
+struct DbArgs {
+    /// The record database: an SQLite file, or a PostgreSQL URL
+    /// (`postgres://user@host/db`) shared by several stations.
+    #[arg(long = "db", visible_alias = "record", default_value = "provision.db")]
+    db: String,
+    /// Seconds to wait for a locked database or a connection.
+    #[arg(long, default_value_t = 5)]
+    db_timeout: u64,
+}
+
+impl DbArgs {
+    fn is_url(&self) -> bool {
+        self.db.starts_with("postgres://") || self.db.starts_with("postgresql://")
+    }
+
+    fn open(&self, station: Station) -> anyhow::Result<Box<dyn record::RecordStore>> {
+        Ok(record::open(
+            &self.db,
+            station,
+            std::time::Duration::from_secs(self.db_timeout),
+        )?)
+    }
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -162,12 +195,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             device,
             port,
             baud,
-            record,
+            db,
+            station,
+            operator,
             json,
             stop_after,
         } => {
             let plan = Plan::load(&file)?;
-            let mut store = SqliteStore::open(&record)?;
+            let local = Station::local();
+            // the database first: locked or unreachable fails before the device is touched
+            let mut store = db.open(Station {
+                name: station.unwrap_or(local.name),
+                operator: operator.unwrap_or(local.operator),
+            })?;
             let (mut dev, name): (Box<dyn Device>, String) = match (device, port) {
                 (Some(device), _) => (
                     Box::new(VirtualDevice::new(&device)),
@@ -182,7 +222,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 ),
                 (None, None) => anyhow::bail!("--device or --port is required"),
             };
-            let report = executor::run(&plan, dev.as_mut(), &mut store, RunOptions { stop_after })?;
+            let report = match executor::run(
+                &plan,
+                dev.as_mut(),
+                store.as_mut(),
+                RunOptions { stop_after },
+            ) {
+                Ok(report) => report,
+                Err(err) => {
+                    // the run's record ends with why, and its claim is released;
+                    // the run's own error is the one reported
+                    let _ = store.abandon(&format!("failed: {err}"));
+                    return Err(err.into());
+                }
+            };
             if json {
                 let doc = serde_json::json!({
                     "run_id": report.run_id,
@@ -204,35 +257,29 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        ProvisionCommand::Report { record, format } => {
-            if !record.exists() {
-                anyhow::bail!("record database {}: no such file", record.display());
+        ProvisionCommand::Report { db, format, json } => {
+            if !db.is_url() && !std::path::Path::new(&db.db).exists() {
+                anyhow::bail!("record database {}: no such file", db.db);
             }
-            let store = SqliteStore::open(&record)?;
-            let rows = store.report()?;
+            let rows = db.open(Station::local())?.report()?;
+            let format = if json { ReportFormat::Json } else { format };
             match format {
                 ReportFormat::Json => outln!("{}", serde_json::to_string_pretty(&rows)?),
                 ReportFormat::Csv => {
-                    outln!("mac,chip,plan_sha256,runs,outcome,done,already_done");
+                    outln!("{}", CSV_COLUMNS.join(","));
                     for r in &rows {
-                        outln!(
-                            "{},{},{},{},{},{},{}",
-                            r.mac,
-                            r.chip,
-                            r.plan_sha256,
-                            r.runs,
-                            r.outcome.as_deref().unwrap_or(""),
-                            r.done,
-                            r.already_done
-                        );
+                        let line: Vec<String> = csv_row(r).iter().map(|f| csv_field(f)).collect();
+                        outln!("{}", line.join(","));
                     }
                 }
                 ReportFormat::Table => {
                     outln!(
-                        "{:<17}  {:<8}  {:<12}  {:>4}  {:<11}  {:>4}  {:>12}",
+                        "{:<17}  {:<8}  {:<12}  {:<10}  {:<20}  {:>4}  {:<11}  {:>4}  {:>12}",
                         "MAC",
                         "CHIP",
-                        "PLAN",
+                        "STATION",
+                        "OPERATOR",
+                        "FINISHED (UTC)",
                         "RUNS",
                         "OUTCOME",
                         "DONE",
@@ -240,10 +287,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     );
                     for r in &rows {
                         outln!(
-                            "{:<17}  {:<8}  {:<12}  {:>4}  {:<11}  {:>4}  {:>12}",
+                            "{:<17}  {:<8}  {:<12}  {:<10}  {:<20}  {:>4}  {:<11}  {:>4}  {:>12}",
                             r.mac,
                             r.chip,
-                            r.plan_sha256.get(..12).unwrap_or(&r.plan_sha256),
+                            r.station,
+                            r.operator,
+                            r.finished_ms.map_or_else(|| "-".to_owned(), utc),
                             r.runs,
                             r.outcome.as_deref().unwrap_or("-"),
                             r.done,
@@ -255,4 +304,74 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `provision report --format csv` columns.
+const CSV_COLUMNS: [&str; 15] = [
+    "mac",
+    "chip",
+    "station",
+    "operator",
+    "first_recorded",
+    "started",
+    "finished",
+    "efuses",
+    "keys",
+    "firmware",
+    "plan_sha256",
+    "runs",
+    "outcome",
+    "done",
+    "already_done",
+];
+
+fn csv_row(r: &DeviceReport) -> [String; 15] {
+    [
+        r.mac.clone(),
+        r.chip.clone(),
+        r.station.clone(),
+        r.operator.clone(),
+        utc(r.first_ms),
+        utc(r.started_ms),
+        r.finished_ms.map(utc).unwrap_or_default(),
+        r.efuses.join("; "),
+        r.keys.join("; "),
+        r.firmware.join("; "),
+        r.plan_sha256.clone(),
+        r.runs.to_string(),
+        r.outcome.clone().unwrap_or_default(),
+        r.done.to_string(),
+        r.already_done.to_string(),
+    ]
+}
+
+/// A CSV field, quoted when it holds a comma, quote or line break (RFC 4180).
+fn csv_field(field: &str) -> String {
+    if field.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", field.replace('"', "\"\""))
+    } else {
+        field.to_owned()
+    }
+}
+
+/// Unix milliseconds as `YYYY-MM-DDTHH:MM:SSZ` (UTC), by the days-to-civil
+/// conversion of H. Hinnant's "chrono-Compatible Low-Level Date Algorithms".
+fn utc(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (days, day_secs) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        day_secs / 3600,
+        day_secs % 3600 / 60,
+        day_secs % 60
+    )
 }

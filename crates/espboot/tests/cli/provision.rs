@@ -516,7 +516,8 @@ fn provision_run_resumes_after_an_interruption_and_espefuse_reads_the_final_stat
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
         lines[0],
-        "mac,chip,plan_sha256,runs,outcome,done,already_done"
+        "mac,chip,station,operator,first_recorded,started,finished,efuses,keys,firmware,\
+         plan_sha256,runs,outcome,done,already_done"
     );
     assert_eq!(lines.len(), 2, "{csv}");
     assert!(lines[1].starts_with(&format!("{mac},esp32c3,")), "{csv}");

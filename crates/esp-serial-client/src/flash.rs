@@ -328,7 +328,7 @@ impl Client {
         let mut payload = image.clone();
         let mut compressed = false;
         if options.compress && can_inflate {
-            let z = miniz_oxide::deflate::compress_to_vec_zlib(&image, 9);
+            let z = crate::wire::deflate(&image);
             if z.len() < image.len() {
                 payload = z;
                 compressed = true;

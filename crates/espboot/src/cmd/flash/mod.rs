@@ -19,6 +19,7 @@ mod read_flash;
 mod read_mac;
 mod security_info;
 mod verify_flash;
+mod wire_time;
 mod write_flash;
 
 /// Arguments of `espboot flash` (esptool's global options).
@@ -92,6 +93,10 @@ enum FlashCommand {
     /// Print what an ESP image holds (host only).
     #[command(alias = "image_info")]
     ImageInfo(image_info::Args),
+    /// Model what writing and verifying a file costs on a real serial line
+    /// (host only).
+    #[command(hide = true)]
+    WireTime(wire_time::Args),
 }
 
 /// Runs `espboot flash`.
@@ -100,6 +105,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match &args.command {
         FlashCommand::MergeBin(a) => return merge_bin::run(args.chip, a),
         FlashCommand::ImageInfo(a) => return image_info::run(args.chip, a),
+        FlashCommand::WireTime(a) => return wire_time::run(args.chip, a),
         _ => {}
     }
     let mut session = connect::Session::open(&args)?;
@@ -113,7 +119,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         FlashCommand::VerifyFlash(a) => verify_flash::run(&mut session, a),
         FlashCommand::EraseFlash(a) => erase::flash(&mut session, a),
         FlashCommand::EraseRegion(a) => erase::region(&mut session, a),
-        FlashCommand::MergeBin(_) | FlashCommand::ImageInfo(_) => Ok(()),
+        FlashCommand::MergeBin(_) | FlashCommand::ImageInfo(_) | FlashCommand::WireTime(_) => {
+            Ok(())
+        }
     };
     // esptool runs the --after action also when the command failed
     session.finish(args.after)?;

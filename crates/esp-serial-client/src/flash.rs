@@ -310,10 +310,17 @@ impl Client {
     ) -> Result<(), Error> {
         let req = Request::block(op, seq, block);
         let mut last = None;
+        // esptool's `flash_block`/`flash_defl_block` resend the block on
+        // any `FatalError` from `check_command`: an error status, a reply
+        // that never came, noise or a short frame. A port that fails or
+        // stops taking data (pyserial's `SerialException`, not a
+        // `FatalError`) ends the write at once.
         for _ in 0..WRITE_BLOCK_ATTEMPTS {
             match self.command(&req, 0, timeout, operation) {
                 Ok(_) => return Ok(()),
-                Err(e @ (Error::Io { .. } | Error::Lines { .. })) => return Err(e),
+                Err(e @ (Error::Io { .. } | Error::Lines { .. } | Error::WriteTimeout { .. })) => {
+                    return Err(e)
+                }
                 Err(e) => last = Some(e),
             }
         }
@@ -373,7 +380,7 @@ impl Client {
         let mut payload = image.clone();
         let mut compressed = false;
         if options.compress && can_inflate {
-            let z = miniz_oxide::deflate::compress_to_vec_zlib(&image, 9);
+            let z = crate::wire::deflate(&image);
             if z.len() < image.len() {
                 payload = z;
                 compressed = true;

@@ -12,6 +12,8 @@
 //! - [`Client`]: connect (reset + sync with esptool's retries), READ_REG,
 //!   WRITE_REG,
 //!   GET_SECURITY_INFO, chip detection, SPI_FLASH_MD5.
+//! - [`wire`]: what a flash write costs on a real line (bytes, round
+//!   trips, seconds per baud rate).
 //!
 //! ```no_run
 //! use esp_serial_client::{Client, reset::Before};
@@ -31,6 +33,7 @@ pub mod flash;
 pub mod reset;
 mod security_info;
 pub mod stub;
+pub mod wire;
 mod writer;
 
 pub use control::{HardReset, Warning};

@@ -16,6 +16,7 @@ mod espefuse_personality;
 mod espsecure_personality;
 mod esptool_host;
 mod flash_twin;
+mod hostile;
 mod image;
 mod image_encryption;
 mod imgtool_personality;

@@ -103,6 +103,7 @@ pub fn assert_one_line_error(out: &Output, needle: &str) {
     assert!(!stderr.contains("panicked"), "panic: {stderr}");
 }
 
+pub mod hostile;
 pub mod secure;
 pub mod serve;
 pub mod sim;

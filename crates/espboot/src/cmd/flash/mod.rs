@@ -22,6 +22,7 @@ mod read_mem;
 mod run;
 mod security_info;
 mod verify_flash;
+mod wire_time;
 mod write_flash;
 mod write_mem;
 
@@ -107,6 +108,10 @@ enum FlashCommand {
     DumpMem(dump_mem::Args),
     /// Run the application in flash.
     Run,
+    /// Model what writing and verifying a file costs on a real serial line
+    /// (host only).
+    #[command(hide = true)]
+    WireTime(wire_time::Args),
 }
 
 impl FlashCommand {
@@ -128,6 +133,7 @@ impl FlashCommand {
             FlashCommand::WriteMem(_) => "write-mem",
             FlashCommand::DumpMem(_) => "dump-mem",
             FlashCommand::Run => "run",
+            FlashCommand::WireTime(_) => "wire-time",
         }
     }
 }
@@ -138,6 +144,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match &args.command {
         FlashCommand::MergeBin(a) => return merge_bin::run(args.chip, a),
         FlashCommand::ImageInfo(a) => return image_info::run(args.chip, a),
+        FlashCommand::WireTime(a) => return wire_time::run(args.chip, a),
         _ => {}
     }
     // esptool reads write-flash's files while parsing its command line
@@ -163,7 +170,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         FlashCommand::WriteMem(a) => write_mem::run(&mut session, a),
         FlashCommand::DumpMem(a) => dump_mem::run(&mut session, a),
         FlashCommand::Run => run::run(&mut session),
-        FlashCommand::MergeBin(_) | FlashCommand::ImageInfo(_) => Ok(()),
+        FlashCommand::MergeBin(_) | FlashCommand::ImageInfo(_) | FlashCommand::WireTime(_) => {
+            Ok(())
+        }
     };
     // esptool runs the --after action also when the command failed
     session.finish(args.after)?;

@@ -3,8 +3,10 @@
 //! does), flash written and verified with esptool's protocol through
 //! `esp-serial-client` (stub flasher, SPI_FLASH_MD5).
 //!
-//! Encrypted writes (`write-flash --encrypt`) are not supported yet over a
-//! port: they are refused with [`DeviceError::PortUnsupported`].
+//! A provisioning run encrypts firmware on the host (seed 003, FE step 5,
+//! `encrypt-flash-data`) and writes the ciphertext as it is; the ROM's own
+//! encryption (`write-flash --encrypt`) is not offered over a port and is
+//! refused with [`DeviceError::PortUnsupported`].
 
 use esp_efuse::backend::{EfuseBackend, Port};
 use esp_efuse::{Burn, Efuses, Field, KeyGroup, KeyOptions};

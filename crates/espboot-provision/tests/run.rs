@@ -255,6 +255,21 @@ fn each_chips_flow_burns_its_key_layout() {
             "{chip}"
         );
         assert!(!e.is_writeable(Field::RdDis).unwrap(), "{chip}");
+        // the firmware the host encrypted is what the chip's AES block
+        // makes of it with the burned key (the device's own `--encrypt`)
+        for (file, address) in [("table.bin", 0x8000), ("data.bin", 0x20000)] {
+            let data = std::fs::read(d.join(file)).unwrap();
+            assert!(
+                espboot_provision::device::Device::flash_matches(
+                    &mut VirtualDevice::new(&dev),
+                    address,
+                    &data,
+                    true
+                )
+                .unwrap(),
+                "{chip}: {file} as the device would encrypt it"
+            );
+        }
         if chip == "esp32s3" {
             assert_eq!(e.blocks_with_purpose(KeyPurpose::XtsAes256Key1), [4]);
             assert_eq!(e.blocks_with_purpose(KeyPurpose::XtsAes256Key2), [5]);

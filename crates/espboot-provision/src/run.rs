@@ -249,6 +249,27 @@ pub fn run(
             ) {
                 first_half_found = true;
             }
+            // a generated key an earlier run burned is gone: unless that run
+            // also wrote the firmware, stop before burning anything more
+            let stale_key = fe_key.as_ref().is_some_and(|k| !k.on_device);
+            if stale_key && matches!(step.action, Action::BurnKey { .. }) {
+                let write = steps
+                    .iter()
+                    .position(|s| matches!(s.action, Action::FlashWrite { encrypt: true, .. }));
+                if let Some(j) = write {
+                    if !is_done(device, &efuses, &steps, j, &ctx).map_err(dev(index, kind))? {
+                        return Err(RunError::Stranded {
+                            index: j + 1,
+                            kind: "FlashWrite",
+                            reason:
+                                "an earlier run burned a generated flash-encryption key, which \
+                                     is lost (never stored), before writing the firmware: the \
+                                     firmware cannot be encrypted for this device",
+                            burned,
+                        });
+                    }
+                }
+            }
             report.already_done += 1;
             journal(store, StepResult::AlreadyDone)?;
             continue;

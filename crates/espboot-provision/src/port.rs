@@ -3,8 +3,10 @@
 //! does), flash written and verified with esptool's protocol through
 //! `esp-serial-client` (stub flasher, SPI_FLASH_MD5).
 //!
-//! Encrypted writes (`write-flash --encrypt`) are not supported yet over a
-//! port: they are refused with [`DeviceError::PortUnsupported`].
+//! A provisioning run encrypts firmware on the host (seed 003, FE step 5,
+//! `encrypt-flash-data`) and writes the ciphertext as it is; the ROM's own
+//! encryption (`write-flash --encrypt`) is not offered over a port and is
+//! refused with [`DeviceError::PortUnsupported`].
 
 use esp_efuse::backend::{EfuseBackend, Port};
 use esp_efuse::{Burn, Efuses, Field, KeyGroup, KeyOptions};
@@ -106,7 +108,21 @@ impl Device for PortDevice {
     }
 
     fn erase_flash(&mut self) -> Result<(), DeviceError> {
-        self.client()?.erase_flash()?;
+        let client = self.client()?;
+        if client.is_stub() {
+            client.erase_flash()?;
+            return Ok(());
+        }
+        // a ROM without ERASE_FLASH (the ESP32-C2 v0.0, which gets no
+        // stub): the whole chip written with 0xFF, its size from the JEDEC
+        // id's capacity byte (2^n bytes, esptool's `DETECTED_FLASH_SIZES`)
+        let capacity = (client.flash_jedec_id()? >> 16) & 0xFF;
+        let size = match capacity {
+            0x12..=0x1A => 1u32 << capacity,
+            _ => return Err(DeviceError::PortUnsupported("erase-flash on this flash chip")),
+        };
+        let blank = vec![0xFF; size as usize];
+        client.write_flash(0, &blank, WriteOptions { compress: false }, &mut |_| {})?;
         Ok(())
     }
 

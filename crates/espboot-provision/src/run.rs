@@ -6,6 +6,9 @@
 //! ends as an uninterrupted run leaves it.
 
 use esp_efuse::{policy, Chip, ChipEfuses, EfuseError, Efuses, KeyGroup};
+use esp_secure::flash_encryption::{
+    Esp32FlashCrypt, FlashCrypt, FlashEncryptionKey, XtsFlashCrypt,
+};
 use zeroize::Zeroizing;
 
 use crate::check::{check, Finding};
@@ -65,6 +68,34 @@ pub enum RunError {
         kind: &'static str,
         /// Why.
         reason: &'static str,
+    },
+    /// The device holds eFuses this plan cannot build on: resuming would
+    /// need something an earlier run had and lost (a generated
+    /// flash-encryption key, never stored). Nothing more is done.
+    #[error("step {index} ({kind}): the device cannot reach the plan's end state: {reason}; already burned: {}", if .burned.is_empty() { "nothing".to_owned() } else { .burned.join("; ") })]
+    Stranded {
+        /// Step position (1-based).
+        index: usize,
+        /// Step type.
+        kind: &'static str,
+        /// Why.
+        reason: &'static str,
+        /// The commands of the burns the device already shows.
+        burned: Vec<String>,
+    },
+    /// The flash-encryption key cannot encrypt the firmware (wrong length
+    /// for the chip's cipher).
+    #[error("step {index} ({kind}): encrypting {path} on the host: {source}")]
+    Encrypt {
+        /// Step position (1-based).
+        index: usize,
+        /// Step type.
+        kind: &'static str,
+        /// The firmware file.
+        path: String,
+        /// What the cipher said.
+        #[source]
+        source: esp_secure::flash_encryption::FlashCryptError,
     },
     /// A Secure Boot key could not be read.
     #[error("secure_boot.keys: {key}: {reason}")]
@@ -160,7 +191,9 @@ pub fn run(
         ..RunReport::default()
     };
     let mut actions = 0usize;
-    let mut fe_key: Option<Zeroizing<Vec<u8>>> = None;
+    let mut fe_key: Option<HostKey> = None;
+    // the burns the device shows, for a stranded device's report
+    let mut burned: Vec<String> = Vec::new();
     // every digest up front: the ESP32-C2 burns digest 0 with the key at FE 3
     let digests: Vec<[u8; 32]> = plan
         .sb_keys
@@ -188,7 +221,13 @@ pub fn run(
         if !step.action.on_device() {
             match &step.action {
                 Action::GenerateFlashKey { bits } => {
-                    fe_key = Some(flash_key(plan, *bits)?);
+                    fe_key = Some(HostKey {
+                        key: flash_key(plan, *bits)?,
+                        on_device: plan
+                            .flash_encryption
+                            .as_ref()
+                            .is_some_and(|f| f.key_file.is_some()),
+                    });
                 }
                 Action::DeleteFlashKey => fe_key = None,
                 Action::DigestKey { .. } => {} // computed before the first step
@@ -198,7 +237,18 @@ pub fn run(
             continue;
         }
         let efuses = device.efuses().map_err(dev(index, kind))?;
-        if is_done(device, &efuses, &steps, i, &digests).map_err(dev(index, kind))? {
+        let cipher = match fe_key.as_ref().filter(|k| k.on_device) {
+            Some(k) => Some(host_cipher(plan, &k.key).map_err(|e| dev(index, kind)(e.into()))?),
+            None => None,
+        };
+        let ctx = Ctx {
+            digests: &digests,
+            cipher: cipher.as_deref(),
+        };
+        if is_done(device, &efuses, &steps, i, &ctx).map_err(dev(index, kind))? {
+            if is_burn(&step.action) {
+                burned.push(command.clone());
+            }
             if matches!(
                 step.action,
                 Action::BurnKey {
@@ -207,6 +257,27 @@ pub fn run(
                 }
             ) {
                 first_half_found = true;
+            }
+            // a generated key an earlier run burned is gone: unless that run
+            // also wrote the firmware, stop before burning anything more
+            let stale_key = fe_key.as_ref().is_some_and(|k| !k.on_device);
+            if stale_key && matches!(step.action, Action::BurnKey { .. }) {
+                let write = steps
+                    .iter()
+                    .position(|s| matches!(s.action, Action::FlashWrite { encrypt: true, .. }));
+                if let Some(j) = write {
+                    if !is_done(device, &efuses, &steps, j, &ctx).map_err(dev(index, kind))? {
+                        return Err(RunError::Stranded {
+                            index: j + 1,
+                            kind: "FlashWrite",
+                            reason:
+                                "an earlier run burned a generated flash-encryption key, which \
+                                     is lost (never stored), before writing the firmware: the \
+                                     firmware cannot be encrypted for this device",
+                            burned,
+                        });
+                    }
+                }
             }
             report.already_done += 1;
             journal(store, StepResult::AlreadyDone)?;
@@ -227,30 +298,55 @@ pub fn run(
                 }
             )
         {
-            return Err(RunError::Unreachable {
+            return Err(RunError::Stranded {
                 index,
                 kind,
                 reason: "an earlier run burned the first half of a generated 512-bit key, which is lost; \
                          this device cannot get the second half",
+                burned,
+            });
+        }
+        if matches!(step.action, Action::FlashWrite { encrypt: true, .. }) && ctx.cipher.is_none() {
+            return Err(RunError::Stranded {
+                index,
+                kind,
+                reason: "an earlier run burned a generated flash-encryption key, which is lost \
+                         (never stored): the firmware cannot be encrypted for this device",
+                burned,
             });
         }
         act(
             device,
             &steps,
             i,
-            fe_key.as_deref().map(Vec::as_slice),
-            &digests,
+            fe_key.as_ref().map(|k| k.key.as_bytes()),
+            &ctx,
         )?;
+        if let (Action::BurnKey { .. }, Some(k)) = (&step.action, fe_key.as_mut()) {
+            // burned by this run: the key in memory is the device's
+            k.on_device = true;
+        }
         actions += 1;
         if opts.stop_after == Some(actions) {
             store.finish_run(run_id, "interrupted")?;
             return Err(RunError::Interrupted(actions));
         }
         let after = device.efuses().map_err(dev(index, kind))?;
+        let cipher = match fe_key.as_ref().filter(|k| k.on_device) {
+            Some(k) => Some(host_cipher(plan, &k.key).map_err(|e| dev(index, kind)(e.into()))?),
+            None => None,
+        };
+        let ctx = Ctx {
+            digests: &digests,
+            cipher: cipher.as_deref(),
+        };
         // an erase shows only through the steps after it (see `is_done`)
         let erase = matches!(step.action, Action::EraseFlash);
-        if !erase && !is_done(device, &after, &steps, i, &digests).map_err(dev(index, kind))? {
+        if !erase && !is_done(device, &after, &steps, i, &ctx).map_err(dev(index, kind))? {
             return Err(RunError::NotVerified { index, kind });
+        }
+        if is_burn(&step.action) {
+            burned.push(command.clone());
         }
         report.done += 1;
         journal(store, StepResult::Done)?;
@@ -259,25 +355,85 @@ pub fn run(
     Ok(report)
 }
 
+/// The flash-encryption key a run holds in memory (never on disk).
+struct HostKey {
+    /// The key (zeroized on drop).
+    key: FlashEncryptionKey,
+    /// Whether the device holds this key: read from the plan's key file,
+    /// or generated and burned by this run. A key generated for a device
+    /// whose key an earlier run burned is not the device's.
+    on_device: bool,
+}
+
+/// What the device checks of a run need besides the device.
+struct Ctx<'a> {
+    /// The Secure Boot V2 key digests, by slot.
+    digests: &'a [[u8; 32]],
+    /// The host's flash-encryption cipher with the device's key, when the
+    /// run knows it.
+    cipher: Option<&'a dyn FlashCrypt>,
+}
+
+/// Whether a step burns eFuses.
+fn is_burn(action: &Action) -> bool {
+    matches!(
+        action,
+        Action::BurnKey { .. }
+            | Action::BurnEfuse { .. }
+            | Action::WriteProtect { .. }
+            | Action::BurnKeyDigest { .. }
+    )
+}
+
+/// The chip's flash-encryption cipher with `key`, as espsecure's
+/// `encrypt-flash-data` uses it (seed 003, FE step 5): the ESP32's AES with
+/// the FLASH_CRYPT_CONFIG the plan burns, XTS-AES on the other chips
+/// (256/512-bit keys, the ESP32-C2's key derived from 128 bits).
+fn host_cipher(
+    plan: &Plan,
+    key: &FlashEncryptionKey,
+) -> Result<Box<dyn FlashCrypt>, esp_secure::flash_encryption::FlashCryptError> {
+    Ok(match plan.chip.flash_crypt_algorithm() {
+        esp_image::FlashCryptAlgorithm::Esp32Legacy => {
+            let conf = plan
+                .flash_encryption
+                .as_ref()
+                .and_then(|f| f.crypt_config)
+                .unwrap_or(0xF);
+            Box::new(Esp32FlashCrypt::new(key, u32::from(conf))?)
+        }
+        _ => Box::new(XtsFlashCrypt::new(key)?),
+    })
+}
+
+/// `data` encrypted on the host for `address`, padded with 0xFF to the
+/// 32-byte flash-encryption block as the ROM pads `--encrypt` writes.
+fn host_ciphertext(
+    cipher: &dyn FlashCrypt,
+    address: u32,
+    data: &[u8],
+) -> Result<Vec<u8>, esp_secure::flash_encryption::FlashCryptError> {
+    let mut buf = data.to_vec();
+    buf.resize(data.len().div_ceil(32) * 32, 0xFF);
+    cipher.encrypt(address, &mut buf)?;
+    Ok(buf)
+}
+
 /// The flash-encryption key: the plan's key file, or a fresh key.
-fn flash_key(plan: &Plan, bits: u32) -> Result<Zeroizing<Vec<u8>>, RunError> {
+fn flash_key(plan: &Plan, bits: u32) -> Result<FlashEncryptionKey, RunError> {
     match plan
         .flash_encryption
         .as_ref()
         .and_then(|f| f.key_file.as_ref())
     {
-        Some(path) => {
-            std::fs::read(path)
-                .map(Zeroizing::new)
-                .map_err(|source| RunError::Firmware {
-                    path: path.display().to_string(),
-                    source,
-                })
-        }
-        None => {
-            let key = esp_secure::flash_encryption::FlashEncryptionKey::generate(bits as usize);
-            Ok(Zeroizing::new(key.as_bytes().to_vec()))
-        }
+        Some(path) => std::fs::read(path)
+            .map(Zeroizing::new)
+            .map(|bytes| FlashEncryptionKey::from_bytes(&bytes))
+            .map_err(|source| RunError::Firmware {
+                path: path.display().to_string(),
+                source,
+            }),
+        None => Ok(FlashEncryptionKey::generate(bits as usize)),
     }
 }
 
@@ -356,8 +512,9 @@ fn is_done(
     efuses: &Efuses,
     steps: &[Step],
     i: usize,
-    digests: &[[u8; 32]],
+    ctx: &Ctx<'_>,
 ) -> Result<bool, DeviceError> {
+    let digests = ctx.digests;
     let Some(step) = steps.get(i) else {
         return Ok(false);
     };
@@ -371,7 +528,7 @@ fn is_done(
                 .skip(i + 1)
                 .find(|(_, s)| s.action.on_device());
             match later {
-                Some((j, _)) => is_done(device, efuses, steps, j, digests)?,
+                Some((j, _)) => is_done(device, efuses, steps, j, ctx)?,
                 None => false,
             }
         }
@@ -430,9 +587,27 @@ fn is_done(
             ..
         } => {
             // unreadable now: not done (the write then reports the file)
-            match std::fs::read(file) {
-                Ok(data) => device.flash_matches(*address, &data, *encrypt)?,
-                Err(_) => false,
+            let Ok(data) = std::fs::read(file) else {
+                return Ok(false);
+            };
+            match (encrypt, ctx.cipher) {
+                (false, _) => device.flash_matches(*address, &data, false)?,
+                (true, Some(cipher)) => {
+                    let ciphertext = host_ciphertext(cipher, *address, &data)?;
+                    device.flash_matches(*address, &ciphertext, false)?
+                }
+                // the key is gone (generated by an earlier run): a run only
+                // goes past a write once it verified it, so the write is done
+                // when the first device step after the writes is
+                (true, None) => {
+                    let later = steps.iter().enumerate().skip(i + 1).find(|(_, s)| {
+                        s.action.on_device() && !matches!(s.action, Action::FlashWrite { .. })
+                    });
+                    match later {
+                        Some((j, _)) => is_done(device, efuses, steps, j, ctx)?,
+                        None => false,
+                    }
+                }
             }
         }
         Action::GenerateFlashKey { .. } | Action::DeleteFlashKey | Action::DigestKey { .. } => true,
@@ -445,8 +620,9 @@ fn act(
     steps: &[Step],
     i: usize,
     fe_key: Option<&[u8]>,
-    digests: &[[u8; 32]],
+    ctx: &Ctx<'_>,
 ) -> Result<(), RunError> {
+    let digests = ctx.digests;
     let index = i + 1;
     let Some(step) = steps.get(i) else {
         return Ok(());
@@ -515,7 +691,29 @@ fn act(
                 path: file.display().to_string(),
                 source,
             })?;
-            device.write_flash(*address, &data, *encrypt).map_err(dev)
+            // seed 003 FE step 5: encrypted on the host (`encrypt-flash-data`),
+            // written as it is (`write-flash` without `--encrypt`)
+            let data = match (encrypt, ctx.cipher) {
+                (false, _) => data,
+                (true, Some(cipher)) => {
+                    host_ciphertext(cipher, *address, &data).map_err(|source| {
+                        RunError::Encrypt {
+                            index,
+                            kind,
+                            path: file.display().to_string(),
+                            source,
+                        }
+                    })?
+                }
+                (true, None) => {
+                    return Err(RunError::Unreachable {
+                        index,
+                        kind,
+                        reason: "no flash-encryption key of this device in memory",
+                    })
+                }
+            };
+            device.write_flash(*address, &data, false).map_err(dev)
         }
         Action::GenerateFlashKey { .. } | Action::DeleteFlashKey | Action::DigestKey { .. } => {
             Ok(())

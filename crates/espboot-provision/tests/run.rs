@@ -238,9 +238,115 @@ fn each_chips_flow_burns_its_key_layout() {
             "{chip}"
         );
         assert!(!e.is_writeable(Field::RdDis).unwrap(), "{chip}");
+        // the firmware the host encrypted is what the chip's AES block
+        // makes of it with the burned key (the device's own `--encrypt`)
+        for (file, address) in [("table.bin", 0x8000), ("data.bin", 0x20000)] {
+            let data = std::fs::read(d.join(file)).unwrap();
+            assert!(
+                espboot_provision::device::Device::flash_matches(
+                    &mut VirtualDevice::new(&dev),
+                    address,
+                    &data,
+                    true
+                )
+                .unwrap(),
+                "{chip}: {file} as the device would encrypt it"
+            );
+        }
         if chip == "esp32s3" {
             assert_eq!(e.blocks_with_purpose(KeyPurpose::XtsAes256Key1), [4]);
             assert_eq!(e.blocks_with_purpose(KeyPurpose::XtsAes256Key2), [5]);
         }
     }
+}
+
+#[test]
+fn a_generated_key_is_never_stored_and_a_run_that_lost_it_reports_the_device_stranded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let plan_path = write_inputs(
+        d,
+        "esp32c3",
+        "mode = \"release\"\nkey_bits = 256",
+        "ecdsa256",
+        "write_protect = true",
+        "write_protect_rd_dis = true",
+    );
+    let text = std::fs::read_to_string(&plan_path).unwrap();
+    std::fs::write(&plan_path, text.replace("key_file = \"fe.bin\"\n", "")).unwrap();
+    std::fs::remove_file(d.join("fe.bin")).unwrap();
+    let plan = Plan::load(&plan_path).unwrap();
+    let listing = |dir: &Path| {
+        let mut names: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        names
+    };
+    let mut store = SqliteStore::open(&d.join("records.db")).unwrap();
+
+    // uninterrupted: complete, and a second run finds every step done
+    // (the writes through the steps after them: their key is gone)
+    let dev = d.join("dev");
+    new_device(&dev, Target::Esp32c3);
+    let before = listing(d);
+    let full = run(
+        &plan,
+        &mut VirtualDevice::new(&dev),
+        &mut store,
+        RunOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(listing(d), before, "a key file was written");
+    let e = espboot_provision::device::Device::efuses(&mut VirtualDevice::new(&dev)).unwrap();
+    assert!(e.flash_encryption_enabled());
+    let key = e.flash_encryption_key().unwrap();
+    assert!(key.is_some_and(|k| k.iter().any(|b| *b != 0)));
+    let again = run(
+        &plan,
+        &mut VirtualDevice::new(&dev),
+        &mut store,
+        RunOptions::default(),
+    )
+    .unwrap();
+    assert_eq!((again.done, again.already_done), (0, full.done));
+
+    // killed after the key burn (erase, key): the key is lost, the
+    // firmware cannot be encrypted for it; the report lists the burn and
+    // nothing more is done
+    let lost = d.join("lost");
+    new_device(&lost, Target::Esp32c3);
+    let err = run(
+        &plan,
+        &mut VirtualDevice::new(&lost),
+        &mut store,
+        RunOptions {
+            stop_after: Some(2),
+        },
+    )
+    .unwrap_err();
+    assert!(matches!(err, RunError::Interrupted(2)), "{err}");
+    let files = device_files(&lost);
+    let err = run(
+        &plan,
+        &mut VirtualDevice::new(&lost),
+        &mut store,
+        RunOptions::default(),
+    )
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        matches!(&err, RunError::Stranded { burned, .. } if burned.len() == 1),
+        "{text}"
+    );
+    assert!(text.contains("cannot reach the plan's end state"), "{text}");
+    assert!(
+        text.contains("burn-key BLOCK_KEY0 my_flash_encryption_key.bin XTS_AES_128_KEY"),
+        "{text}"
+    );
+    assert!(
+        device_files(&lost) == files,
+        "a stranded run changed the device"
+    );
 }

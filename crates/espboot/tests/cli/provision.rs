@@ -765,3 +765,221 @@ fn provision_run_over_a_port_ends_like_a_run_on_a_twin_device_directory_and_resu
         "{csv}"
     );
 }
+
+/// As [`assert_same_device`] for any chip: the eFuse controller's
+/// write-data registers, which a burn over the port leaves holding the last
+/// block it programmed, are left out: EFUSE_PGM_DATA0..7 at 0x00..0x1F on
+/// the chips after the ESP32, EFUSE_BLK0_WDATA0..6 at 0x1C..0x37 on the
+/// ESP32 (ESP32 TRM, eFuse register summary).
+#[track_caller]
+fn assert_same_chip(dev: &Path, twin: &Path, chip: &str) {
+    use crate::support::serve::{wait_file_slice, wait_files_equal};
+    let (start, end) = if chip == "esp32" {
+        (0x1C, 0x38)
+    } else {
+        (0, 0x20)
+    };
+    wait_files_equal(&dev.join("flash.bin"), &twin.join("flash.bin"));
+    let expected = std::fs::read(twin.join("efuse.bin")).unwrap();
+    wait_file_slice(&dev.join("efuse.bin"), end, &expected[end..]);
+    let got = std::fs::read(dev.join("efuse.bin")).unwrap();
+    assert_eq!(got.len(), expected.len(), "{chip}");
+    assert!(got[..start] == expected[..start], "{chip}: eFuses differ");
+}
+
+/// `espefuse summary` of a device's eFuse file by the pinned espefuse (on
+/// a copy: espefuse's virtual mode may rewrite its file).
+fn espefuse_summary(chip: &str, efuse: &Path, scratch: &Path) -> Option<String> {
+    let copy = scratch.join(format!("summary-{chip}.bin"));
+    std::fs::copy(efuse, &copy).unwrap();
+    let mut espefuse = crate::support::reference_tool("espefuse")?;
+    let out = run_ok(
+        espefuse
+            .args(["--chip", chip, "--virt", "--path-efuse-file"])
+            .arg(&copy)
+            .arg("summary"),
+    );
+    Some(String::from_utf8(out.stdout).unwrap())
+}
+
+/// The line of `summary` that shows `field`.
+fn summary_line<'a>(summary: &'a str, field: &str) -> &'a str {
+    summary
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(field))
+        .unwrap_or_else(|| panic!("no {field} in:\n{summary}"))
+}
+
+/// Seed 003's flash encryption + Secure Boot V2 flow over `sim serve` on
+/// each chip's key layout (ESP32 FLASH_CRYPT_CONFIG, XTS-128, the S3's
+/// split XTS-256 key, the C2's key derived from 128 bits with the digest
+/// in the same block): the firmware is encrypted on the host and written
+/// as is, and the chip ends byte for byte as the same plan leaves a device
+/// directory (whose own `--encrypt` the host's ciphertext must equal);
+/// the pinned espefuse reads the seed's final state. On two chips the run
+/// is interrupted after the key burns and resumed over the port.
+#[test]
+fn provision_run_over_a_port_encrypts_on_the_host_on_each_chip_and_resumes() {
+    use crate::support::serve::{new_device, Served};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("table.bin"), vec![0xAA; 0xC00]).unwrap();
+    std::fs::write(
+        d.join("data.bin"),
+        (0..0x3000u32).map(|i| (i * 7 + 3) as u8).collect::<Vec<_>>(),
+    )
+    .unwrap();
+    for scheme in ["rsa3072", "ecdsa256"] {
+        run_ok(
+            espboot()
+                .args(["secure", "generate-signing-key", "--version", "2", "--scheme", scheme])
+                .arg(d.join(format!("sb-{scheme}.pem"))),
+        );
+    }
+    // chip, flash encryption, SB scheme, FE 6 efuses, crypt counter, SB
+    // enable field, interrupted after this many device actions
+    let cases: [(&str, &str, &str, &str, &str, &str, Option<usize>); 5] = [
+        (
+            "esp32",
+            "mode = \"release\"\nkey_bits = 256",
+            "rsa3072",
+            "efuses = { DISABLE_DL_ENCRYPT = true, DISABLE_DL_DECRYPT = true }",
+            "FLASH_CRYPT_CNT",
+            "ABS_DONE_1",
+            None,
+        ),
+        (
+            "esp32c3",
+            "mode = \"release\"\nkey_bits = 256",
+            "ecdsa256",
+            "efuses = { DIS_DOWNLOAD_ICACHE = true, DIS_PAD_JTAG = true, DIS_DOWNLOAD_MANUAL_ENCRYPT = true }",
+            "SPI_BOOT_CRYPT_CNT",
+            "SECURE_BOOT_EN",
+            Some(2),
+        ),
+        (
+            "esp32s3",
+            "mode = \"release\"\nkey_bits = 512",
+            "rsa3072",
+            "efuses = { DIS_DOWNLOAD_ICACHE = true, DIS_DOWNLOAD_DCACHE = true, DIS_DOWNLOAD_MANUAL_ENCRYPT = true }",
+            "SPI_BOOT_CRYPT_CNT",
+            "SECURE_BOOT_EN",
+            Some(4),
+        ),
+        (
+            "esp32c2",
+            "mode = \"release\"\nkey_bits = 128",
+            "ecdsa256",
+            "efuses = { DIS_DOWNLOAD_ICACHE = true, DIS_DOWNLOAD_MANUAL_ENCRYPT = true }",
+            "SPI_BOOT_CRYPT_CNT",
+            "SECURE_BOOT_EN",
+            None,
+        ),
+        (
+            "esp32c6",
+            "mode = \"development\"\nkey_bits = 256",
+            "ecdsa256",
+            "efuses = { DIS_PAD_JTAG = true }",
+            "SPI_BOOT_CRYPT_CNT",
+            "SECURE_BOOT_EN",
+            None,
+        ),
+    ];
+    for (chip, fe, scheme, final_fe, counter, sb_enable, interrupt) in cases {
+        let key_bytes = match fe.rsplit(' ').next() {
+            Some("512") => 64,
+            Some("128") => 16,
+            _ => 32,
+        };
+        std::fs::write(
+            d.join("fe.bin"),
+            (0..key_bytes).map(|i| (i as u8).wrapping_mul(29) ^ 0xC3).collect::<Vec<u8>>(),
+        )
+        .unwrap();
+        let plan = write_plan(
+            d,
+            &format!(
+                "chip = \"{chip}\"\n[flash_encryption]\n{fe}\nkey_file = \"fe.bin\"\n\
+                 [flash_encryption.final]\n{final_fe}\nwrite_protect = true\n\
+                 [secure_boot]\nscheme = \"{scheme}\"\nkeys = [\"sb-{scheme}.pem\"]\n\
+                 revoke_unused = true\n[secure_boot.final]\nwrite_protect_rd_dis = true\n\
+                 download_mode = \"keep\"\n\
+                 [[firmware]]\nkind = \"partition_table\"\nfile = \"table.bin\"\naddress = 0x8000\n\
+                 [[firmware]]\nkind = \"data\"\nfile = \"data.bin\"\naddress = 0x20000\n"
+            ),
+        );
+        let provision = |target: &[&std::ffi::OsStr]| {
+            let mut c = espboot();
+            c.args(["provision", "run"])
+                .arg(&plan)
+                .args(target)
+                .arg("--record")
+                .arg(d.join(format!("{chip}.db")))
+                .arg("--json");
+            c
+        };
+        let twin = d.join(format!("{chip}-twin"));
+        let served_dev = d.join(format!("{chip}-port"));
+        new_device(&twin, chip, None);
+        new_device(&served_dev, chip, None);
+        std::fs::copy(twin.join("efuse.bin"), served_dev.join("efuse.bin")).unwrap();
+        let out = run_ok(&mut provision(&["--device".as_ref(), twin.as_os_str()]));
+        let reference: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+
+        let served = Served::start(&served_dev, d, "download", false);
+        let port = served.port_arg();
+        if let Some(k) = interrupt {
+            let out = run_fail(
+                provision(&["--port".as_ref(), port.as_ref()]).args(["--stop-after", &k.to_string()]),
+            );
+            assert_one_line_error(&out, &format!("interrupted after {k} device action(s)"));
+        }
+        let out = run_ok(&mut provision(&["--port".as_ref(), port.as_ref()]));
+        let over_port: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(over_port["mac"], reference["mac"], "{chip}");
+        let total = |v: &serde_json::Value| {
+            v["done"].as_u64().unwrap() + v["already_done"].as_u64().unwrap()
+        };
+        assert_eq!(total(&over_port), total(&reference), "{chip}");
+        if let Some(k) = interrupt {
+            assert_eq!(over_port["already_done"], k as u64, "{chip}: {over_port}");
+        }
+        assert_same_chip(&served_dev, &twin, chip);
+        drop(served);
+
+        // the host's ciphertext is what the chip's AES block makes of the
+        // firmware with the burned key
+        let decrypted = d.join(format!("{chip}-data.bin"));
+        run_ok(
+            espboot()
+                .args(["secure", "decrypt-flash-data", "--keyfile"])
+                .arg(d.join("fe.bin"))
+                .args(["--address", "0x20000", "--output"])
+                .arg(&decrypted)
+                .args(if chip == "esp32" { &[][..] } else { &["--aes-xts"][..] })
+                .arg(&{
+                    let flash = std::fs::read(served_dev.join("flash.bin")).unwrap();
+                    let path = d.join(format!("{chip}-enc.bin"));
+                    std::fs::write(&path, &flash[0x20000..0x23000]).unwrap();
+                    path
+                }),
+        );
+        assert!(
+            std::fs::read(&decrypted).unwrap() == std::fs::read(d.join("data.bin")).unwrap(),
+            "{chip}: the flash does not decrypt to the firmware"
+        );
+
+        let Some(summary) = espefuse_summary(chip, &served_dev.join("efuse.bin"), d) else {
+            continue;
+        };
+        let crypt = summary_line(&summary, counter);
+        let want = if fe.contains("development") { "(0b001)" } else { "(0b111)" };
+        let want = if chip == "esp32" { "(0b1111111)" } else { want };
+        assert!(crypt.contains(want), "{chip}: {crypt}");
+        let sb = summary_line(&summary, sb_enable);
+        assert!(sb.contains("= True"), "{chip}: {sb}");
+        assert!(summary_line(&summary, "RD_DIS").contains("R/-"), "{chip}: RD_DIS writable");
+        std::fs::remove_dir_all(&twin).unwrap();
+        std::fs::remove_dir_all(&served_dev).unwrap();
+    }
+}

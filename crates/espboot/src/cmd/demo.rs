@@ -37,7 +37,7 @@ impl DemoObserver for Narrator {
         if !self.quiet {
             self.bar.suspend(|| outln!("\n{number}. {title}"));
         }
-        self.bar.set_message(format!("step {number}"));
+        self.bar.set_message("");
     }
 
     fn finish(&mut self, step: &Step) {
@@ -55,7 +55,7 @@ impl DemoObserver for Narrator {
 
     fn sweep_progress(&self, done: u64, total: u64) {
         self.bar
-            .set_message(format!("power-cut sweep: {done}/{total} cut points"));
+            .set_message(format!("(power-cut sweep {done}/{total})"));
     }
 }
 
@@ -79,17 +79,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     };
     let quiet = args.json;
-    let bar = if quiet {
-        Progress::hidden()
-    } else {
-        Progress::new(Unit::Items, Some(DEMO_STEPS as u64), "demo")
-    };
-    let mut narrator = Narrator { quiet, bar };
     if !quiet {
         outln!(
             "espboot demo: MCUboot with Secure Boot V2 and flash encryption on a virtual {chip}"
         );
     }
+    let bar = if quiet {
+        Progress::hidden()
+    } else {
+        Progress::new(Unit::Items, Some(DEMO_STEPS as u64), "demo steps")
+    };
+    let mut narrator = Narrator { quiet, bar };
     let report = run_demo(
         &DemoOptions {
             chip,

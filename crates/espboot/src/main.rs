@@ -26,6 +26,7 @@ macro_rules! out {
 
 mod cmd;
 mod fsutil;
+mod progress;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

@@ -1490,6 +1490,174 @@ fn regression_header_size_0x200_fails_and_version_mismatch_warns() {
     support::run_ok(&mut sim(&["boot", "dev"]));
 }
 
+/// Issue 15: the "built as 2.0.0 but signed 1.0.0" warning must come only
+/// from a version the payload itself records (apps made by `sim
+/// build-app`), never be guessed for a foreign app. An app whose load
+/// header and IRAM segment are in place and whose text reads like a version
+/// string, but which lacks `sim build-app`'s marker, gets no warning; the
+/// same app with the marker does.
+#[test]
+fn regression_version_warning_only_for_apps_that_record_their_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sim = |args: &[&str]| {
+        let mut cmd = support::espboot();
+        cmd.current_dir(d).arg("sim").args(args);
+        cmd
+    };
+    support::run_ok(&mut sim(&["new", "dev", "--target", "esp32c3"]));
+    support::run_ok(&mut sim(&[
+        "build-app",
+        "--target",
+        "esp32c3",
+        "--version",
+        "2.0.0",
+        "-o",
+        "ours.raw",
+    ]));
+    // the foreign app: the same layout, its identity no longer
+    // `sim build-app`'s (the marker's first byte changed)
+    let mut foreign = std::fs::read(d.join("ours.raw")).unwrap();
+    let marker = b"espboot sim app\0";
+    let at = foreign
+        .windows(marker.len())
+        .position(|w| w == marker)
+        .expect("sim build-app's marker");
+    foreign[at] = b'E';
+    assert!(String::from_utf8_lossy(&foreign).contains(" version 2.0.0"));
+    std::fs::write(d.join("foreign.raw"), &foreign).unwrap();
+    for name in ["ours", "foreign"] {
+        let Some(mut imgtool) = tool("imgtool", d) else {
+            return;
+        };
+        support::run_ok(imgtool.args([
+            "sign",
+            "-v",
+            "1.0.0",
+            "-H",
+            "32",
+            "--pad-header",
+            "--align",
+            "4",
+            "-M",
+            "512",
+            "-S",
+            "0x1C0000",
+            &format!("{name}.raw"),
+            &format!("{name}.bin"),
+        ]));
+    }
+    let out = support::run_ok(&mut sim(&[
+        "write",
+        "dev",
+        "0x20000",
+        "foreign.bin",
+        "--json",
+    ]));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let kinds: Vec<&str> = v["warnings"]
+        .as_array()
+        .map(|w| w.iter().filter_map(|w| w["kind"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(!kinds.contains(&"version-mismatch"), "{v}");
+    let out = support::run_ok(&mut sim(&["write", "dev", "0x20000", "foreign.bin"]));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("was built as"), "{stderr}");
+    // the app that records its version is still warned about
+    let out = support::run_ok(&mut sim(&["write", "dev", "0x20000", "ours.bin"]));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("was built as version 2.0.0+0 but signed as 1.0.0+0"),
+        "{stderr}"
+    );
+}
+
+/// Issue 15: the demo said "ok" about the cut points that hit the port's
+/// erase-before-write hazard without saying what the device does after
+/// such a cut. It now narrates one (which image boots, or that nothing
+/// boots) and keeps the swap-pending device in `device-swap-pending`;
+/// `sim sweep --allow port-erase-before-write` on that device must report
+/// the same cut point, the same sector and the same outcome.
+#[test]
+fn regression_demo_narrates_the_port_hazard_cut_as_the_sweep_reports() {
+    use serde_json::Value;
+    let dir = tempfile::tempdir().unwrap();
+    let keep = dir.path().join("demo");
+    let out = support::run_ok(
+        support::espboot()
+            .args(["demo", "--json", "--target", "esp32c3", "--keep"])
+            .arg(&keep),
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["ok"], true, "{report:#}");
+    let prefix = "a cut at flash operation ";
+    let line = report["steps"][9]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .find(|l| l.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no hazard cut narrated: {report:#}"))
+        .to_owned();
+    let operation: u64 = line[prefix.len()..]
+        .split(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{line}"));
+
+    let out = support::run_ok(
+        support::espboot()
+            .args([
+                "sim",
+                "sweep",
+                "--allow",
+                "port-erase-before-write",
+                "--json",
+            ])
+            .arg(keep.join("device-swap-pending")),
+    );
+    let sweep: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let point = sweep["allowed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["operation"] == operation)
+        .unwrap_or_else(|| panic!("the sweep has no allowed cut at {operation}: {sweep:#}"));
+    assert_eq!(point["hazard"]["kind"], "erase-before-write", "{point}");
+    let sector = point["hazard"]["sector"].as_u64().unwrap();
+    assert!(
+        line.contains(&format!("(port erase-before-write hazard at {sector:#x})")),
+        "{line}\n{point}"
+    );
+    let images = |list: &Value| -> Vec<String> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|i| format!("image {} {}", i["image"], i["version"].as_str().unwrap()))
+            .collect()
+    };
+    let booted = match point["failure"]["kind"].as_str().unwrap() {
+        "wrong-images" => images(&point["failure"]["observed"]),
+        "not-bootable" => Vec::new(),
+        // a trailer or slot copy differs: the expected images run
+        _ => images(&sweep["reference"]["images"]),
+    };
+    match point["safety"].as_str().unwrap() {
+        "safe" => {
+            assert!(!booted.is_empty(), "{point}");
+            assert!(
+                line.contains(&format!("the device boots {} (", booted.join(", "))),
+                "{line}\n{point}"
+            );
+        }
+        "brick" => {
+            assert!(booted.is_empty(), "{point}");
+            assert!(line.contains("the device boots nothing"), "{line}\n{point}");
+        }
+        other => panic!("safety {other}: {point}"),
+    }
+}
+
 /// Runs `args` with `input` on stdin through the pinned imgtool and through
 /// a link named `imgtool` to espboot, each in its own copy of `files`;
 /// returns (exit status, stdout, stderr) of both, Python's `GetPassWarning`

@@ -39,6 +39,15 @@ mod steps;
 
 pub use error::DemoError;
 
+/// How many steps a demo run has when every step behaves as documented
+/// (the first, key generation, and the nine after it).
+pub const DEMO_STEPS: usize = 10;
+
+/// The device directory, in the work directory, that keeps the device as
+/// it was before the power-cut step's swap (1.2.0 pending), so the step's
+/// sweep can be run by hand with `espboot sim sweep`.
+pub const SWAP_PENDING_DIR: &str = "device-swap-pending";
+
 /// What to run the demo on.
 #[derive(Debug, Clone)]
 pub struct DemoOptions {
@@ -176,7 +185,7 @@ pub fn run_demo(
         return Ok(report);
     };
     type Action = fn(&mut Demo, &dyn DemoObserver) -> StepResult;
-    let steps: [(&str, Action); 9] = [
+    let steps: [(&str, Action); DEMO_STEPS - 1] = [
         (
             "Provision flash encryption from the host (seed 003: burn the key, then the crypt counter)",
             Demo::provision_flash_encryption,

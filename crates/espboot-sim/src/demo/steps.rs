@@ -3,6 +3,7 @@
 //! helpers they share.
 
 use super::*;
+use flash_sim::sweep::{Hazard, SweepFailure};
 
 impl Demo {
     pub(super) fn provision_flash_encryption(&mut self, _: &dyn DemoObserver) -> StepResult {
@@ -351,6 +352,18 @@ impl Demo {
                 first: Box::new(other.clone()),
             });
         }
+        // The same swap-pending state, kept for `espboot sim sweep` by hand
+        // (`--allow port-erase-before-write` accepts the hazard's points).
+        DeviceDir::create(self.dir.join(SWAP_PENDING_DIR), &self.device).map_err(|source| {
+            DemoError::CreateDeviceDir {
+                source: Box::new(source),
+            }
+        })?;
+        let hazard_cut = sweep
+            .failures
+            .iter()
+            .find(|f| matches!(f.hazard, Some(Hazard::EraseBeforeWrite { .. })))
+            .map(|f| self.after_hazard_cut(f));
         // a cut in the middle of the swap, at a point outside that window
         let failing: Vec<u64> = sweep.failures.iter().map(|f| f.operation).collect();
         let cut_at = (sweep.boot_ops / 2..sweep.boot_ops)
@@ -389,6 +402,55 @@ impl Demo {
                  sector, as they would on silicon"
             ));
         }
+        lines.extend(hazard_cut);
+        if hazards > 0 {
+            lines.push(format!(
+                "the same sweep by hand: espboot sim sweep {} --allow port-erase-before-write",
+                self.dir.join(SWAP_PENDING_DIR).display()
+            ));
+        }
         Ok(lines)
+    }
+
+    /// What the device does after the power is cut at `hazard`'s flash
+    /// operation, one line: the cut is made on a copy of the device and the
+    /// power comes back once, as `espboot sim sweep` does at that point.
+    fn after_hazard_cut(&self, hazard: &SweepFailure) -> String {
+        let mut copy = self.device.clone();
+        // the sweep's operations count from 1; a cut "after" n operations
+        // stops operation n + 1
+        let after_ops = hazard.operation.saturating_sub(1);
+        let cut = chip_boot::power_on(&mut copy, Some((after_ops, CutMode::Clean)));
+        let kind = hazard
+            .hazard
+            .map_or_else(|| "unexplained".to_owned(), |h| h.to_string());
+        if !cut.boot.interrupted {
+            return format!(
+                "a cut at flash operation {} ({kind}) did not interrupt the boot",
+                hazard.operation
+            );
+        }
+        let back = chip_boot::power_on(&mut copy, None).boot;
+        let outcome = if back.booted {
+            let images: Vec<String> = back
+                .images
+                .iter()
+                .map(|i| format!("image {} {}", i.image, i.version))
+                .collect();
+            format!(
+                "boots {} (swap {}): it keeps running and can take the upgrade again",
+                images.join(", "),
+                back.swap.name()
+            )
+        } else {
+            format!(
+                "boots nothing ({}), on every later power-on too: it needs reflashing",
+                back.error.as_deref().unwrap_or("no bootable image")
+            )
+        };
+        format!(
+            "a cut at flash operation {} ({kind}): the power comes back and the device {outcome}",
+            hazard.operation
+        )
     }
 }

@@ -1,13 +1,13 @@
 //! `espboot demo`: the whole chain on a fresh virtual device, narrated.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use esp_image::Chip;
-use espboot_sim::demo::{run_demo, DemoObserver, DemoOptions, Step};
-use indicatif::{ProgressBar, ProgressStyle};
+use espboot_sim::demo::{run_demo, DemoObserver, DemoOptions, Step, DEMO_STEPS};
+
+use crate::progress::{Progress, Unit};
 
 /// Arguments of `espboot demo`.
 #[derive(Debug, clap::Args)]
@@ -24,38 +24,38 @@ pub struct Args {
     json: bool,
 }
 
-/// Prints each step as it happens; a progress bar during the power-cut
-/// sweep when stderr is a terminal.
+/// Prints each step as it happens, and on a terminal keeps one bar over
+/// all the steps below the narration, the power-cut sweep's count in its
+/// message while the sweep runs.
 struct Narrator {
     quiet: bool,
-    bar: Option<ProgressBar>,
+    bar: Progress,
 }
 
 impl DemoObserver for Narrator {
     fn start(&mut self, number: usize, title: &str) {
         if !self.quiet {
-            outln!("\n{number}. {title}");
+            self.bar.suspend(|| outln!("\n{number}. {title}"));
         }
+        self.bar.set_message("");
     }
 
     fn finish(&mut self, step: &Step) {
-        if let Some(bar) = self.bar.take() {
-            bar.finish_and_clear();
-        }
+        self.bar.inc();
         if self.quiet {
             return;
         }
-        for line in &step.details {
-            outln!("   {line}");
-        }
-        outln!("   {}", if step.ok { "ok" } else { "FAILED" });
+        self.bar.suspend(|| {
+            for line in &step.details {
+                outln!("   {line}");
+            }
+            outln!("   {}", if step.ok { "ok" } else { "FAILED" });
+        });
     }
 
     fn sweep_progress(&self, done: u64, total: u64) {
-        if let Some(bar) = &self.bar {
-            bar.set_length(total);
-            bar.set_position(done);
-        }
+        self.bar
+            .set_message(format!("(power-cut sweep {done}/{total})"));
     }
 }
 
@@ -79,20 +79,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     };
     let quiet = args.json;
-    let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
-        let bar = ProgressBar::new(0);
-        bar.set_style(
-            ProgressStyle::with_template("   power-cut sweep {bar:40} {pos}/{len}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        bar
-    });
-    let mut narrator = Narrator { quiet, bar };
     if !quiet {
         outln!(
             "espboot demo: MCUboot with Secure Boot V2 and flash encryption on a virtual {chip}"
         );
     }
+    let bar = if quiet {
+        Progress::hidden()
+    } else {
+        Progress::new(Unit::Items, Some(DEMO_STEPS as u64), "demo steps")
+    };
+    let mut narrator = Narrator { quiet, bar };
     let report = run_demo(
         &DemoOptions {
             chip,
@@ -101,6 +98,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         &mut narrator,
     )
     .map_err(anyhow::Error::msg)?;
+    narrator.bar.finish();
     if quiet {
         outln!("{}", serde_json::to_string_pretty(&report)?);
     } else if report.ok {

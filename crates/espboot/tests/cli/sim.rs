@@ -173,6 +173,16 @@ fn power_cut_then_resume_and_sweep() {
     assert!(v["strategy"].is_string(), "{v}");
     assert_eq!(v["classes"].as_array().map(Vec::len), Some(0), "{v}");
     assert_eq!(std::fs::read(dev.join("flash.bin")).expect("flash"), before);
+    // piped, the progress adapter draws nothing: stderr stays empty and
+    // stdout holds only the report
+    let out = run_ok(&mut sim(&["sweep", devs]));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains('\r') && !text.contains('\u{1b}'), "{text}");
 
     // Cut after 5 operations: nothing boots in that power cycle...
     let out = run_fail(&mut sim(&["boot", devs, "--json", "--cut-after", "5"]));

@@ -497,6 +497,13 @@ fn device_generated_key_update_is_staged_by_the_app_and_boots() {
     assert_eq!(first["booted"], true, "{first}");
     assert_eq!(first["rom"]["flash_encryption"], true, "{first}");
     assert_eq!(first["images"][0]["version"], "1.0.0+0", "{first}");
+    // issue 15: with the secondary still erased (the port wrote it back
+    // encrypted, so the app reads 0xff), set-pending is refused saying so,
+    // not that a trailer is corrupt
+    let out = run_fail(&mut sim(&["app", s(&dev), "set-pending"]));
+    assert_one_line_error(&out, "holds no image to upgrade to: it is erased");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!said.contains("trailer magic"), "{said}");
 
     let Some(v2) = imgtool_app(d, "esp32c3", "v2", "2.0.0", &[], &["--max-align", "32"]) else {
         return;

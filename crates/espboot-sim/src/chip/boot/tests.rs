@@ -477,3 +477,40 @@ fn esp32c2_burns_digest_and_flash_encryption_key_into_its_one_block() {
         );
     }
 }
+
+/// Issue 15: on an encrypted device whose secondary slot is physically
+/// erased, MCUboot reads garbage through the port's decrypting backend;
+/// `set-pending` says so (erased flash reads as garbage) instead of calling
+/// it a corrupt trailer or a bad header.
+#[test]
+fn set_pending_on_encrypted_erased_secondary_says_it_reads_as_garbage() {
+    let mut bench = Bench::new(Target::Esp32c3, "CONFIG_SECURE_FLASH_ENC_ENABLED=y\n");
+    let (primary, _) = bench.slot(0, true);
+    let app = bench.app("1.0.0", 0, true);
+    bench.device.write_flash(primary, &app).unwrap();
+    assert!(bench.boot().boot.booted);
+    // erase the secondary's first sector physically (a host-side erase)
+    let (secondary, _) = bench.slot(0, false);
+    bench.device.write_flash(secondary, &[0xff; 32]).unwrap();
+    let error = app_call(
+        &mut bench.device,
+        0,
+        AppCall::SetPending { permanent: false },
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            ChipError::NoUpgradeImage {
+                why: NoUpgradeImage::ErasedEncrypted,
+                ..
+            }
+        ),
+        "{error}"
+    );
+    let text = error.to_string();
+    assert!(
+        text.contains("erased flash reads back as garbage") && !text.contains("trailer"),
+        "{text}"
+    );
+}

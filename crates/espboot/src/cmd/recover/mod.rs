@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
+use crate::progress::{Progress, Unit};
 use anyhow::Context;
 use smp_serial_client::{Client, Config, Framing};
 
@@ -70,22 +71,6 @@ pub(crate) fn read_image(file: &Path) -> anyhow::Result<Vec<u8>> {
     std::fs::read(file).with_context(|| format!("cannot read image file {}", file.display()))
 }
 
-/// A byte progress bar on stderr when it is a terminal (hidden otherwise).
-pub(crate) fn progress_bar(total: u64, prefix: &str) -> indicatif::ProgressBar {
-    let bar = indicatif::ProgressBar::with_draw_target(
-        Some(total),
-        indicatif::ProgressDrawTarget::stderr(),
-    );
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{prefix} {bar:40} {percent:>3}% {bytes}/{total_bytes} {bytes_per_sec} {eta}",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    bar.set_prefix(prefix.to_owned());
-    bar
-}
-
 /// Uploads with a progress bar.
 pub(crate) fn upload_with_progress(
     client: &mut Client,
@@ -93,7 +78,7 @@ pub(crate) fn upload_with_progress(
     image_number: u32,
     name: &str,
 ) -> Result<(), smp_serial_client::Error> {
-    let bar = progress_bar(image.len() as u64, name);
+    let bar = Progress::new(Unit::Bytes, Some(image.len() as u64), name);
     let result = client.upload(image, image_number, &mut |done, _| {
         bar.set_position(u64::from(done));
     });

@@ -2,6 +2,7 @@
 //! for a given flash address.
 
 use super::*;
+use crate::progress::{Progress, Unit};
 
 pub(super) fn flash_crypt(
     args: &CryptArgs,
@@ -115,7 +116,7 @@ pub(super) fn flash_crypt(
         })
         .with_context(|| input.display().to_string())?;
     if let Some(bar) = bar {
-        bar.finish_and_clear();
+        bar.finish();
     }
     out.commit()?;
     if direction == Direction::Encrypt && written > total {
@@ -127,15 +128,7 @@ pub(super) fn flash_crypt(
     Ok(ExitCode::SUCCESS)
 }
 
-fn progress_bar(total: u64) -> Option<indicatif::ProgressBar> {
-    if !std::io::stderr().is_terminal() || total < (8 << 20) {
-        return None;
-    }
-    let bar = indicatif::ProgressBar::new(total);
-    if let Ok(style) =
-        indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec}")
-    {
-        bar.set_style(style);
-    }
-    Some(bar)
+/// A byte bar for files large enough to take a while (8 MiB and more).
+fn progress_bar(total: u64) -> Option<Progress> {
+    (total >= (8 << 20)).then(|| Progress::new(Unit::Bytes, Some(total), ""))
 }

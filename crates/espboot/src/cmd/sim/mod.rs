@@ -1,7 +1,6 @@
 //! `espboot sim`: the virtual device (a directory with `flash.bin` and
 //! `device.json`), its bootloader runs, power cuts and power-cut sweeps.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -14,6 +13,7 @@ use flash_sim::flash::CutMode;
 use flash_sim::sweep::{Hazard, SweepFailure, SweepReport};
 
 use crate::fsutil::write_atomic;
+use crate::progress::{Progress, Unit};
 
 mod build;
 mod serve;
@@ -552,24 +552,10 @@ fn app(a: AppArgs) -> anyhow::Result<ExitCode> {
 
 fn sweep(a: SweepArgs) -> anyhow::Result<ExitCode> {
     let (_dir, mut device) = load(&a.dev)?;
-    let bar = if std::io::stderr().is_terminal() {
-        let bar = indicatif::ProgressBar::new(0);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} cut points {pos}/{len} [{elapsed_precise}] {per_sec} {msg}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        Some(bar)
-    } else {
-        None
-    };
-    let progress = |done: u64, total: u64| {
-        if let Some(bar) = &bar {
-            bar.set_length(total);
-            bar.set_position(done);
-        }
-    };
+    // a spinner while the uninterrupted boot is recorded, then a bar over
+    // the cut points with rate and ETA
+    let bar = Progress::new(Unit::Items, None, "cut points");
+    let progress = |done: u64, total: u64| bar.update(done, total);
     let report = chip_boot::sweep_device(
         &mut device,
         a.torn,
@@ -586,9 +572,7 @@ fn sweep(a: SweepArgs) -> anyhow::Result<ExitCode> {
         }
         e => anyhow::anyhow!("device {}: {e}", a.dev.display()),
     })?;
-    if let Some(bar) = &bar {
-        bar.finish_and_clear();
-    }
+    bar.finish();
     let mut report = report;
     let (allowed, failures): (Vec<SweepFailure>, Vec<SweepFailure>) =
         std::mem::take(&mut report.failures)

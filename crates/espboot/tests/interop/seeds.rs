@@ -727,3 +727,56 @@ fn seed_003_workflows_run_start_to_end_with_both_tool_sets() {
         flows.len()
     );
 }
+
+/// Seed 000's serial recovery example (`000_b14e26da2b907e72.txt`,
+/// "MCUMGR image upload example": upload, then reset) in smpmgr's
+/// spelling, `--port` on the recovery UART: with the pinned smpmgr on one
+/// ESP32-C3 and espboot's `smpmgr` name on another, both end with the same
+/// primary slot and boot the uploaded image after the reset. (The
+/// `mcumgr` lines themselves run through espboot's `mcumgr` name in
+/// `recover::seed_mcumgr_lines_run_verbatim_through_the_link`.)
+#[test]
+fn seed_000_recovery_upload_and_reset_with_smpmgr_and_espboots_smpmgr() {
+    use super::recover::{boots, normal_boot_mode, rec_port, Fixture};
+    if common::interop_skipped() {
+        return;
+    }
+    let fx = Fixture::new();
+    let links = fx.links();
+    let app = fx.signed_app("esp32c3", "2.0.1", 25_000);
+    let app_arg = app.display().to_string();
+    let mut flashes = Vec::new();
+    for (name, program) in [
+        ("pinned", common::reference_bin_dir().join("smpmgr")),
+        ("espboot", links.join("smpmgr")),
+    ] {
+        let dev = fx.device(name, "esp32c3", "");
+        let served = Served::start(&dev, &fx.dir, "recovery", true);
+        served.wait_log("reset: serial recovery");
+        let port = rec_port(&served);
+        let smpmgr = |args: &[&str]| {
+            let out = Command::new(&program)
+                .arg("--port")
+                .arg(&port)
+                .args(args)
+                .env("COLUMNS", "300")
+                .stdin(Stdio::null())
+                .output()
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert!(
+                out.status.success(),
+                "{name} smpmgr {args:?}: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        smpmgr(&["image", "upload", &app_arg]);
+        normal_boot_mode(&served, &dev);
+        smpmgr(&["os", "reset"]);
+        served.wait_log("reset: normal boot");
+        drop(served);
+        boots(&dev, "2.0.1");
+        flashes.push(read(&dev.join("flash.bin")));
+    }
+    assert!(flashes[0] == flashes[1], "the two primary slots differ");
+}

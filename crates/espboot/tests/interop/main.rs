@@ -24,5 +24,6 @@ mod provision;
 mod recover;
 mod secure_flash_encryption;
 mod secure_sbv2;
+mod seeds;
 mod serial_client;
 mod serve;

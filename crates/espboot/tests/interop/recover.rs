@@ -25,14 +25,14 @@ const SEED_LINES: [&str; 3] = [
 ];
 
 /// A signing key and a bootloader configuration with serial recovery.
-struct Fixture {
+pub(super) struct Fixture {
     _tmp: tempfile::TempDir,
-    dir: PathBuf,
+    pub(super) dir: PathBuf,
     key: PathBuf,
 }
 
 impl Fixture {
-    fn new() -> Fixture {
+    pub(super) fn new() -> Fixture {
         let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let dir = tmp.path().to_path_buf();
         let key = dir.join("root.pem");
@@ -55,7 +55,7 @@ impl Fixture {
     }
 
     /// A device `name` for `chip` with serial recovery and `extra` keys.
-    fn device(&self, name: &str, chip: &str, extra: &str) -> PathBuf {
+    pub(super) fn device(&self, name: &str, chip: &str, extra: &str) -> PathBuf {
         let conf = self.dir.join(format!("{name}.conf"));
         std::fs::write(
             &conf,
@@ -71,7 +71,7 @@ impl Fixture {
     }
 
     /// An app of `size` payload bytes signed by imgtool as the README says.
-    fn signed_app(&self, chip: &str, version: &str, size: usize) -> PathBuf {
+    pub(super) fn signed_app(&self, chip: &str, version: &str, size: usize) -> PathBuf {
         let raw = self.dir.join(format!("{chip}-{version}-raw.bin"));
         common::run_ok(
             common::espboot()
@@ -104,14 +104,14 @@ impl Fixture {
     }
 
     /// `espboot install-links` into the fixture: the personalities' names.
-    fn links(&self) -> PathBuf {
+    pub(super) fn links(&self) -> PathBuf {
         let dir = self.dir.join("bin");
         common::run_ok(common::espboot().arg("install-links").arg(&dir));
         dir
     }
 }
 
-fn rec_port(served: &Served) -> String {
+pub(super) fn rec_port(served: &Served) -> String {
     served
         .recovery
         .as_ref()
@@ -168,7 +168,7 @@ fn espboot_images(out: &str) -> Vec<(u32, String)> {
 /// Asserts the device's next normal boot runs `version` from the primary
 /// slot (`espboot sim boot --json`, the server stopped).
 #[track_caller]
-fn boots(dev: &Path, version: &str) {
+pub(super) fn boots(dev: &Path, version: &str) {
     let report = common::run_ok(common::espboot().args(["sim", "boot", "--json"]).arg(dev));
     let json: serde_json::Value =
         serde_json::from_slice(&report.stdout).unwrap_or_else(|e| panic!("{e}"));
@@ -181,7 +181,7 @@ fn boots(dev: &Path, version: &str) {
 }
 
 /// Releases the detect pin so the next reset boots normally.
-fn normal_boot_mode(served: &Served, dev: &Path) {
+pub(super) fn normal_boot_mode(served: &Served, dev: &Path) {
     common::run_ok(
         common::espboot()
             .args(["sim", "boot-mode"])

@@ -122,7 +122,7 @@ impl Device for PortDevice {
             _ => return Err(DeviceError::PortUnsupported("erase-flash on this flash chip")),
         };
         let blank = vec![0xFF; size as usize];
-        client.write_flash(0, &blank, WriteOptions { compress: false }, &mut |_| {})?;
+        client.write_flash(0, &blank, WriteOptions::new(false), &mut |_| {})?;
         Ok(())
     }
 

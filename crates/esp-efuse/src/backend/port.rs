@@ -431,59 +431,10 @@ impl<I: RegisterIo> EfuseBackend for Port<I> {
         Ok(efuses)
     }
 
-    /// espefuse's `burn_words` ([`Port::program_attempts`]); a port error
-    /// while the burn turns the download mode off or secure is
-    /// [`EfuseError::DownloadModeBurned`], as espefuse's `efuse_read` treats it.
-    fn program(
-        &mut self,
-        efuses: &mut Efuses,
-        block: usize,
-        words: &[u32],
-    ) -> Result<Vec<ProgramEvent>, EfuseError> {
-        match self.program_attempts(efuses, block, words) {
-            Err(EfuseError::Port { operation, error }) => {
-                match download_mode_being_burned(efuses, block) {
-                    Some(mode) => Err(EfuseError::DownloadModeBurned(mode)),
-                    None => Err(EfuseError::Port { operation, error }),
-                }
-            }
-            other => other,
-        }
-    }
-
-    fn store(&mut self, _: &Efuses) -> Result<(), EfuseError> {
-        Ok(())
-    }
-}
-
-/// The download mode a BLOCK0 burn is changing: `DIS_DOWNLOAD_MODE` or
-/// `ENABLE_SECURITY_DOWNLOAD` staged and not yet read back. The ROM applies
-/// either as soon as the controller reloads BLOCK0 (serial.md §5), so the
-/// chip stops answering the reads that follow the program command.
-fn download_mode_being_burned(efuses: &Efuses, block: usize) -> Option<crate::rom::DownloadMode> {
-    use crate::rom::DownloadMode;
-    use crate::tables::Field;
-    if block != 0 {
-        return None;
-    }
-    [
-        (Field::DisDownloadMode, DownloadMode::Disabled),
-        (Field::EnableSecurityDownload, DownloadMode::Secure),
-    ]
-    .into_iter()
-    .find(|(field, _)| {
-        efuses.index(*field).is_ok_and(|i| {
-            !efuses.field_bits_at(i, false).is_zero() && efuses.field_bits_at(i, true).is_zero()
-        })
-    })
-    .map(|(_, mode)| mode)
-}
-
-impl<I: RegisterIo> Port<I> {
     /// espefuse's `burn_words`: up to three attempts, each read back five
     /// times while the controller reports no coding error for the block,
     /// repeated while a staged bit does not read back set.
-    fn program_attempts(
+    fn program(
         &mut self,
         efuses: &mut Efuses,
         block: usize,
@@ -531,6 +482,10 @@ impl<I: RegisterIo> Port<I> {
         }
         self.refresh(efuses)?;
         Ok(events)
+    }
+
+    fn store(&mut self, _: &Efuses) -> Result<(), EfuseError> {
+        Ok(())
     }
 }
 

@@ -172,12 +172,6 @@ pub enum EfuseError {
         /// The port's error.
         error: Box<dyn std::error::Error + Send + Sync>,
     },
-    /// A burn programmed `ENABLE_SECURITY_DOWNLOAD` or `DIS_DOWNLOAD_MODE`
-    /// over a port and the chip stopped answering register reads, as it
-    /// does once either takes effect: espefuse's `efuse_read` (e.g.
-    /// `efuse/esp32c3/fields.py`) ends the run successfully at that point.
-    #[error("the download mode is now {}: the chip no longer answers eFuse register reads", .0.name())]
-    DownloadModeBurned(crate::rom::DownloadMode),
     /// The controller reports coding errors (`check-error`).
     #[error("Error(s) were detected in eFuses.")]
     CodingErrors,

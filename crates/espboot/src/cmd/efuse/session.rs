@@ -135,9 +135,7 @@ pub(super) fn run_commands(
             if batch {
                 out!("\nBatch mode is enabled, the burn will be done at the end of the command.");
             } else {
-                if let Some(code) = download_mode_locked(burn(&mut s))? {
-                    return Ok(code);
-                }
+                burn(&mut s)?;
                 check_after(&s, &after)?;
                 out!("Successful.");
             }
@@ -146,38 +144,10 @@ pub(super) fn run_commands(
         }
     }
     if batch {
-        if let Some(code) = download_mode_locked(burn(&mut s))? {
-            return Ok(code);
-        }
+        burn(&mut s)?;
         out!("Successful.");
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// A burn that made the chip stop answering because it burned
-/// `ENABLE_SECURITY_DOWNLOAD` or `DIS_DOWNLOAD_MODE` ends the run
-/// successfully with espefuse's closing lines (`efuse/<chip>/fields.py`
-/// `efuse_read`); the commands after it do not run, as in espefuse.
-fn download_mode_locked(burned: anyhow::Result<()>) -> anyhow::Result<Option<ExitCode>> {
-    use esp_efuse::rom::DownloadMode;
-    let Err(err) = burned else {
-        return Ok(None);
-    };
-    match err.downcast_ref::<esp_efuse::EfuseError>() {
-        Some(esp_efuse::EfuseError::DownloadModeBurned(DownloadMode::Secure)) => {
-            out!("Secure download mode is enabled.");
-            out!("espefuse can not continue to work in Secure download mode.");
-            out!("ENABLE_SECURITY_DOWNLOAD is enabled.");
-        }
-        Some(esp_efuse::EfuseError::DownloadModeBurned(_)) => {
-            out!("Can not re-connect to the chip.");
-            out!("This is the correct behavior as we are actually burning DIS_DOWNLOAD_MODE which disables the connection to the chip.");
-            out!("DIS_DOWNLOAD_MODE is enabled.");
-        }
-        _ => return Err(err),
-    }
-    out!("Successful.");
-    Ok(Some(ExitCode::SUCCESS))
 }
 
 /// Maps one burn command's arguments to typed values and stages it,

@@ -32,7 +32,7 @@
 
 mod port;
 
-pub use port::{Port, Reconnected, RegisterIo};
+pub use port::{program_data_registers, timing_registers, Port, Reconnected, RegisterIo};
 
 use crate::error::EfuseError;
 use crate::model::Efuses;

@@ -12,7 +12,7 @@ use crate::controller::{
 use crate::error::EfuseError;
 use crate::model::registers::{bytes_to_words, words_to_bytes};
 use crate::model::Efuses;
-use crate::rs::rs_parity;
+use crate::rs::{rs_parity, RS_PARITY_LEN};
 use crate::tables::{Chip, ChipEfuses as _, Field};
 
 /// Register access to a chip (the ROM's READ_REG and WRITE_REG). The CLI
@@ -143,6 +143,42 @@ const TIMING_S2: &[Timing] = &[
 /// ESP32 at 40 MHz (`esp32/mem_definition.py` `EFUSE_CLK_SETTINGS`):
 /// DAC_CLK_DIV, CLK_SEL0, CLK_SEL1.
 const TIMING_ESP32: &[Timing] = &[(0x118, 0xFF, 80), (0xF8, 0xFF, 160), (0xF8, 0xFF00, 255)];
+
+/// The timing-register updates espefuse makes before a burn on `chip`.
+fn timing(chip: Chip) -> &'static [Timing] {
+    match chip {
+        Chip::Esp32 => TIMING_ESP32,
+        Chip::Esp32c2 => TIMING_C2,
+        Chip::Esp32s2 => TIMING_S2,
+        Chip::Esp32s3 => TIMING_S3,
+        Chip::Esp32c3 | Chip::Esp32c6 | Chip::Esp32h2 => TIMING_C3,
+    }
+}
+
+/// The timing registers (byte ranges from the controller's base) espefuse
+/// sets before every burn on `chip`. Over a port it writes them with
+/// esptool's shifting `update_reg`, while its `--virt` emulator and a
+/// device directory's emulated burn leave other values (serial.md §4.6),
+/// so tests comparing eFuse files leave them out.
+pub fn timing_registers(chip: Chip) -> Vec<core::ops::Range<usize>> {
+    let mut ranges: Vec<core::ops::Range<usize>> = timing(chip)
+        .iter()
+        .map(|&(offset, _, _)| offset..offset + 4)
+        .collect();
+    ranges.sort_by_key(|r| r.start);
+    ranges.dedup();
+    ranges
+}
+
+/// The program-data and check-value registers (`PGM_DATA0..7`,
+/// `CHECK_VALUE0..2`) of the chips that have them: after a burn over a
+/// port (or espefuse `--virt`) they hold the last block programmed, as
+/// the chip's do; a device directory's emulated burn does not write them.
+pub fn program_data_registers(chip: Chip) -> Option<core::ops::Range<usize>> {
+    layout(chip)
+        .pgm_data
+        .map(|pgm| pgm..pgm + 4 * (PGM_DATA_WORDS + RS_PARITY_LEN / 4))
+}
 
 /// espefuse's `EFUSE_BURN_TIMEOUT` (`mem_definition_base.py`): how long
 /// `wait_efuse_idle` polls.
@@ -327,14 +363,7 @@ impl<I: RegisterIo> Port<I> {
 
     /// The timing registers for a burn.
     fn set_timing(&mut self, chip: Chip) -> Result<(), EfuseError> {
-        let steps = match chip {
-            Chip::Esp32 => TIMING_ESP32,
-            Chip::Esp32c2 => TIMING_C2,
-            Chip::Esp32s2 => TIMING_S2,
-            Chip::Esp32s3 => TIMING_S3,
-            Chip::Esp32c3 | Chip::Esp32c6 | Chip::Esp32h2 => TIMING_C3,
-        };
-        for step in steps {
+        for step in timing(chip) {
             self.update(chip, *step)?;
         }
         Ok(())

@@ -612,26 +612,11 @@ fn provision_run_refuses_bad_input_with_one_line_and_burns_nothing() {
     );
 }
 
-/// Waits until served device `dev` holds the flash and eFuses of device
-/// directory `twin`. The eFuse files are compared from the end of the
-/// controller's program-data registers on (ESP32-C3 TRM, eFuse register
-/// summary: EFUSE_PGM_DATA0..7_REG at 0x00..0x1F): a burn over the port
-/// leaves the last block it programmed there, as the chip does, while the
-/// directory's emulated burn does not write them; every eFuse value, the
-/// check words and the controller state after them must be identical.
+/// Waits until served ESP32-C3 `dev` holds the flash and eFuses of device
+/// directory `twin`.
 #[track_caller]
 fn assert_same_device(dev: &Path, twin: &Path) {
-    use crate::support::serve::{wait_file_slice, wait_files_equal};
-    const PGM_DATA_END: usize = 0x20;
-    wait_files_equal(&dev.join("flash.bin"), &twin.join("flash.bin"));
-    let expected = std::fs::read(twin.join("efuse.bin")).unwrap();
-    wait_file_slice(
-        &dev.join("efuse.bin"),
-        PGM_DATA_END,
-        &expected[PGM_DATA_END..],
-    );
-    let len = std::fs::metadata(dev.join("efuse.bin")).unwrap().len();
-    assert_eq!(len, expected.len() as u64);
+    assert_same_chip(dev, twin, "esp32c3");
 }
 
 /// A Secure Boot V2 plan for an ESP32-C3 whose download mode stays (flash
@@ -766,25 +751,13 @@ fn provision_run_over_a_port_ends_like_a_run_on_a_twin_device_directory_and_resu
     );
 }
 
-/// As [`assert_same_device`] for any chip: the eFuse controller's
-/// write-data registers, which a burn over the port leaves holding the last
-/// block it programmed, are left out: EFUSE_PGM_DATA0..7 at 0x00..0x1F on
-/// the chips after the ESP32, EFUSE_BLK0_WDATA0..6 at 0x1C..0x37 on the
-/// ESP32 (ESP32 TRM, eFuse register summary).
+/// As [`assert_same_device`] for any chip: the flash byte for byte, the
+/// eFuse files outside the registers only a burn over a port writes.
 #[track_caller]
 fn assert_same_chip(dev: &Path, twin: &Path, chip: &str) {
-    use crate::support::serve::{wait_file_slice, wait_files_equal};
-    let (start, end) = if chip == "esp32" {
-        (0x1C, 0x38)
-    } else {
-        (0, 0x20)
-    };
+    use crate::support::serve::{wait_efuse_files_equal, wait_files_equal};
     wait_files_equal(&dev.join("flash.bin"), &twin.join("flash.bin"));
-    let expected = std::fs::read(twin.join("efuse.bin")).unwrap();
-    wait_file_slice(&dev.join("efuse.bin"), end, &expected[end..]);
-    let got = std::fs::read(dev.join("efuse.bin")).unwrap();
-    assert_eq!(got.len(), expected.len(), "{chip}");
-    assert!(got[..start] == expected[..start], "{chip}: eFuses differ");
+    wait_efuse_files_equal(chip, &dev.join("efuse.bin"), &twin.join("efuse.bin"));
 }
 
 /// `espefuse summary` of a device's eFuse file by the pinned espefuse (on
@@ -826,13 +799,22 @@ fn provision_run_over_a_port_encrypts_on_the_host_on_each_chip_and_resumes() {
     std::fs::write(d.join("table.bin"), vec![0xAA; 0xC00]).unwrap();
     std::fs::write(
         d.join("data.bin"),
-        (0..0x3000u32).map(|i| (i * 7 + 3) as u8).collect::<Vec<_>>(),
+        (0..0x3000u32)
+            .map(|i| (i * 7 + 3) as u8)
+            .collect::<Vec<_>>(),
     )
     .unwrap();
     for scheme in ["rsa3072", "ecdsa256"] {
         run_ok(
             espboot()
-                .args(["secure", "generate-signing-key", "--version", "2", "--scheme", scheme])
+                .args([
+                    "secure",
+                    "generate-signing-key",
+                    "--version",
+                    "2",
+                    "--scheme",
+                    scheme,
+                ])
                 .arg(d.join(format!("sb-{scheme}.pem"))),
         );
     }
@@ -893,7 +875,9 @@ fn provision_run_over_a_port_encrypts_on_the_host_on_each_chip_and_resumes() {
         };
         std::fs::write(
             d.join("fe.bin"),
-            (0..key_bytes).map(|i| (i as u8).wrapping_mul(29) ^ 0xC3).collect::<Vec<u8>>(),
+            (0..key_bytes)
+                .map(|i| (i as u8).wrapping_mul(29) ^ 0xC3)
+                .collect::<Vec<u8>>(),
         )
         .unwrap();
         let plan = write_plan(
@@ -930,7 +914,8 @@ fn provision_run_over_a_port_encrypts_on_the_host_on_each_chip_and_resumes() {
         let port = served.port_arg();
         if let Some(k) = interrupt {
             let out = run_fail(
-                provision(&["--port".as_ref(), port.as_ref()]).args(["--stop-after", &k.to_string()]),
+                provision(&["--port".as_ref(), port.as_ref()])
+                    .args(["--stop-after", &k.to_string()]),
             );
             assert_one_line_error(&out, &format!("interrupted after {k} device action(s)"));
         }
@@ -956,7 +941,11 @@ fn provision_run_over_a_port_encrypts_on_the_host_on_each_chip_and_resumes() {
                 .arg(d.join("fe.bin"))
                 .args(["--address", "0x20000", "--output"])
                 .arg(&decrypted)
-                .args(if chip == "esp32" { &[][..] } else { &["--aes-xts"][..] })
+                .args(if chip == "esp32" {
+                    &[][..]
+                } else {
+                    &["--aes-xts"][..]
+                })
                 .arg(&{
                     let flash = std::fs::read(served_dev.join("flash.bin")).unwrap();
                     let path = d.join(format!("{chip}-enc.bin"));
@@ -973,12 +962,19 @@ fn provision_run_over_a_port_encrypts_on_the_host_on_each_chip_and_resumes() {
             continue;
         };
         let crypt = summary_line(&summary, counter);
-        let want = if fe.contains("development") { "(0b001)" } else { "(0b111)" };
+        let want = if fe.contains("development") {
+            "(0b001)"
+        } else {
+            "(0b111)"
+        };
         let want = if chip == "esp32" { "(0b1111111)" } else { want };
         assert!(crypt.contains(want), "{chip}: {crypt}");
         let sb = summary_line(&summary, sb_enable);
         assert!(sb.contains("= True"), "{chip}: {sb}");
-        assert!(summary_line(&summary, "RD_DIS").contains("R/-"), "{chip}: RD_DIS writable");
+        assert!(
+            summary_line(&summary, "RD_DIS").contains("R/-"),
+            "{chip}: RD_DIS writable"
+        );
         std::fs::remove_dir_all(&twin).unwrap();
         std::fs::remove_dir_all(&served_dev).unwrap();
     }

@@ -297,3 +297,70 @@ pub fn new_device(dev: &Path, chip: &str, config: Option<&Path>) {
     }
     common::run_ok(&mut cmd);
 }
+
+/// Which registers an eFuse file comparison leaves out.
+#[derive(Clone, Copy)]
+pub enum Twin {
+    /// espefuse `--virt` on a copy: it writes the program-data registers
+    /// as a port burn does, the timing registers differently.
+    Virt,
+    /// A device directory: its emulated burn writes neither.
+    Directory,
+}
+
+/// An eFuse file (the register image reversed byte for byte, serial.md
+/// §4.1) with the registers that differ from a `twin`'s after the same
+/// burns zeroed (`esp_efuse::backend::{timing_registers,
+/// program_data_registers}`).
+pub fn efuse_file_masked(chip: &str, twin: Twin, file: &Path) -> Vec<u8> {
+    use esp_efuse::backend::{program_data_registers, timing_registers};
+    let chip: esp_efuse::Chip = chip.parse().unwrap_or_else(|e| panic!("{chip}: {e}"));
+    let mut bytes = std::fs::read(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    let mut masked = timing_registers(chip);
+    if let Twin::Directory = twin {
+        masked.extend(program_data_registers(chip));
+    }
+    let len = bytes.len();
+    for byte in masked.into_iter().flatten() {
+        if let Some(b) = len.checked_sub(1 + byte).and_then(|i| bytes.get_mut(i)) {
+            *b = 0;
+        }
+    }
+    bytes
+}
+
+/// Waits until the served device's eFuse file equals device directory
+/// `twin`'s outside the registers only a port burn writes (the server
+/// saves when the line goes idle); panics naming the differing register
+/// bytes otherwise.
+#[track_caller]
+pub fn wait_efuse_files_equal(chip: &str, served: &Path, twin: &Path) {
+    let expected = efuse_file_masked(chip, Twin::Directory, twin);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let got = efuse_file_masked(chip, Twin::Directory, served);
+        if got == expected {
+            return;
+        }
+        if Instant::now() > deadline {
+            let len = got.len();
+            let diff: Vec<String> = got
+                .iter()
+                .zip(&expected)
+                .enumerate()
+                .filter(|(_, (a, b))| a != b)
+                .map(|(i, (a, b))| {
+                    format!("register byte {:#x}: {a:#04x} != {b:#04x}", len - 1 - i)
+                })
+                .collect();
+            panic!(
+                "{chip}: {} differs from {} ({} and {} bytes): {diff:?}",
+                served.display(),
+                twin.display(),
+                len,
+                expected.len()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

@@ -125,27 +125,10 @@ impl Twin {
         }
     }
 
-    /// The eFuse file with the timing registers zeroed. The file is the
-    /// register image reversed byte for byte (serial.md §4.1).
+    /// The eFuse file without the timing registers, which espefuse
+    /// writes differently over a port and under `--virt`.
     fn masked(&self, file: &Path) -> Vec<u8> {
-        let mut bytes = std::fs::read(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-        // serial.md §4.6: written with esptool's shifting update_reg over a
-        // port, with the emulator's non-shifting one under --virt
-        let timing: &[usize] = match self.chip {
-            "esp32" => &[0x0F8],
-            "esp32s3" => &[0x1E8, 0x1F4],
-            "esp32c2" => &[0x108, 0x110, 0x114],
-            _ => &[0x1E8, 0x1F0],
-        };
-        let len = bytes.len();
-        for reg in timing {
-            for byte in *reg..*reg + 4 {
-                if let Some(b) = len.checked_sub(1 + byte).and_then(|i| bytes.get_mut(i)) {
-                    *b = 0;
-                }
-            }
-        }
-        bytes
+        crate::support::serve::efuse_file_masked(self.chip, crate::support::serve::Twin::Virt, file)
     }
 
     /// Both files give the same fields.

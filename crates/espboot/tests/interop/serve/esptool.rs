@@ -498,7 +498,7 @@ fn s3_secure_boot_starts_the_stub_through_the_rom_read_pointer() {
 
 /// R1, R2 and R10 on the two chips the R1-R11 scenario leaves out: the
 /// ESP32-S2 (no chip id: esptool falls back to the MAC; its security info
-/// has no chip id either) and the ESP32-H2 (32 MHz crystal, EUI-64 MAC).
+/// has no chip id either) and the ESP32-H2 (32 MHz crystal, EUI-64 MAC), at flash sizes other than the default.
 /// Detection, the MAC the real espefuse decodes from the device's eFuse
 /// file, the flash size the device was made with, and the security info
 /// before and after flash encryption and Secure Boot are enabled.
@@ -512,7 +512,7 @@ fn r1_r2_r10_detection_flash_id_and_security_info_on_s2_and_h2() {
     let crypt_cnt = "SPI_BOOT_CRYPT_CNT";
     for (chip, name, size) in [
         ("esp32s2", "ESP32-S2", "8MB"),
-        ("esp32h2", "ESP32-H2", "2MB"),
+        ("esp32h2", "ESP32-H2", "16MB"),
     ] {
         let dev = dir.join(chip);
         common::run_ok(common::espboot().args(["sim", "new"]).arg(&dev).args([

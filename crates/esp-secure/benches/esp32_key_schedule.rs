@@ -39,7 +39,9 @@ fn key_schedules(key: &[u8; 32]) -> Duration {
 
 fn encrypt(crypt: &Esp32FlashCrypt, data: &mut [u8]) -> Duration {
     let start = Instant::now();
-    crypt.encrypt(0, black_box(data)).expect("16 MiB at 0 is aligned");
+    crypt
+        .encrypt(0, black_box(data))
+        .expect("16 MiB at 0 is aligned");
     start.elapsed()
 }
 

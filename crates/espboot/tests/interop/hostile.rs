@@ -82,7 +82,11 @@ impl Bench {
         let device = Hostile::start(&self.dev, &self.dir, who, fault);
         let mut all: Vec<String> = ["--port", &device.port_arg(), "--before", "no-reset"]
             .into_iter()
-            .chain(["--after", "no-reset"])
+            // not `no-reset`: with the stub, that sends FLASH_BEGIN and
+            // FLASH_END after the command, also after a failed one
+            // (esptool's teardown), and a silent device's timeout there
+            // would replace the failure under test
+            .chain(["--after", "no-reset-stub"])
             .map(str::to_owned)
             .collect();
         all.extend(

@@ -85,9 +85,11 @@ fn client_detects_chip_and_hashes_flash_like_esptool() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{err}");
         assert_eq!(err.lines().count(), 1, "{err}");
+        // esptool's text; the port is named by the line before it
+        let text = String::from_utf8_lossy(&out.stdout);
         assert!(
-            err.contains("Wrong chip argument?") && err.contains(&port),
-            "{err}"
+            err.contains("Wrong chip argument?") && text.contains(&format!("Serial port {port}:")),
+            "{text}{err}"
         );
     }
 }
@@ -112,4 +114,37 @@ fn client_names_the_missing_port() {
         text.contains("could not open port /nonexistent/tty-espboot"),
         "{text}"
     );
+}
+
+/// Issue 13 asks for the same or fewer bytes on the wire than esptool:
+/// the client's compressed stream is the one esptool's
+/// `zlib.compress(image, 9)` makes, byte for byte, on machine code (the
+/// test binary itself) and on erased flash.
+#[test]
+fn regression_write_flash_stream_is_longer_than_esptools() {
+    use std::io::Write as _;
+    if common::interop_skipped() {
+        return;
+    }
+    let exe = std::fs::read(std::env::current_exe().unwrap()).unwrap_or_else(|e| panic!("{e}"));
+    for image in [&exe[..exe.len().min(1 << 20)], &[0xFF; 256 * 1024][..]] {
+        let mut python = std::process::Command::new(common::reference_bin_dir().join("python"))
+            .args([
+                "-c",
+                "import sys, zlib; sys.stdout.buffer.write(zlib.compress(sys.stdin.buffer.read(), 9))",
+            ])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("python: {e}"));
+        let mut stdin = python.stdin.take().unwrap();
+        let input = image.to_vec();
+        let writer = std::thread::spawn(move || stdin.write_all(&input));
+        let out = python.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+        writer.join().unwrap().unwrap_or_else(|e| panic!("{e}"));
+        assert!(out.status.success());
+        let ours = esp_serial_client::wire::deflate(image);
+        assert_eq!(ours.len(), out.stdout.len(), "{} bytes in", image.len());
+        assert!(ours == out.stdout, "same length, other bytes");
+    }
 }

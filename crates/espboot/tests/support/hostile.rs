@@ -98,10 +98,28 @@ impl Hostile {
         self.port.display().to_string()
     }
 
-    /// How many requests `op` the device received.
+    /// How many requests `op` the device received. Called after the
+    /// client exited, whose last request may still sit unread in the PTY
+    /// on a loaded machine: the count is taken once it has held still
+    /// for half a second.
     pub fn requests(&self, op: Opcode) -> usize {
-        let counts = self.requests.lock().unwrap_or_else(|e| e.into_inner());
-        counts.get(&op.byte()).copied().unwrap_or(0)
+        let count = || {
+            let counts = self.requests.lock().unwrap_or_else(|e| e.into_inner());
+            counts.get(&op.byte()).copied().unwrap_or(0)
+        };
+        let mut last = count();
+        let mut since = std::time::Instant::now();
+        let deadline = since + std::time::Duration::from_secs(5);
+        while since.elapsed() < std::time::Duration::from_millis(500)
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            let now = count();
+            if now != last {
+                (last, since) = (now, std::time::Instant::now());
+            }
+        }
+        last
     }
 }
 

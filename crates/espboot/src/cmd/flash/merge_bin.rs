@@ -43,12 +43,18 @@ impl FlashModeArg {
     }
 }
 
-/// What `_update_image_flash_params` prints (`merge-bin` and
-/// `write-flash` share it): the new header bytes, the SHA-256 fix-up, or
-/// why the file was left alone.
-pub(super) fn print_flash_param_events(chip: Chip, events: &[MergeEvent]) {
+/// What esptool prints while it merges, in its order: `merge-bin`'s
+/// `Adding` lines (UF2, naming the input from `names`) and what
+/// `_update_image_flash_params` prints (`merge-bin` and `write-flash`
+/// share it): the new header bytes, the SHA-256 fix-up, or why the file
+/// was left alone.
+pub(super) fn print_merge_events(chip: Chip, events: &[MergeEvent], names: &[&str]) {
     for event in events {
         match event {
+            MergeEvent::Adding { input, addr } => outln!(
+                "Adding '{}' at {addr:#x}...",
+                names.get(*input).copied().unwrap_or_default()
+            ),
             MergeEvent::FlashParamsSet(value) => {
                 outln!("Flash parameters set to {value:#06x}.");
             }
@@ -228,15 +234,8 @@ pub fn run(chip: Option<Chip>, args: &Args) -> anyhow::Result<ExitCode> {
         _ => {}
     }
     let merged = merge::merge(&merge_inputs, &options)?;
-    for event in &merged.events {
-        if let MergeEvent::Adding { input, addr } = event {
-            outln!(
-                "Adding '{}' at {addr:#x}...",
-                inputs.get(*input).map_or("", |i| i.name.as_str())
-            );
-        }
-    }
-    print_flash_param_events(chip, &merged.events);
+    let names: Vec<&str> = inputs.iter().map(|i| i.name.as_str()).collect();
+    print_merge_events(chip, &merged.events, &names);
     crate::fsutil::write_atomic(&args.output, &merged.bytes, false)
         .with_context(|| format!("cannot write {}", args.output.display()))?;
     let out = args.output.display();

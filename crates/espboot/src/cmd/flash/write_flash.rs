@@ -14,7 +14,7 @@ use esp_serial_client::flash::WriteEvent;
 use esp_serial_client::{Client, WriteOptions};
 
 use super::connect::Session;
-use super::merge_bin::{keep_or, print_flash_param_events, size_bytes, FlashModeArg};
+use super::merge_bin::{keep_or, print_merge_events, size_bytes, FlashModeArg};
 use super::progress::Progress;
 
 /// esptool's `--flash-size` choices for `write-flash` (`detect` and `keep`
@@ -491,7 +491,7 @@ pub fn run(session: &mut Session, args: &Args, files: Files) -> anyhow::Result<(
         if !state.secure_download && !secure_boot {
             let mut events = Vec::new();
             image = update_image_flash_params(chip, address, &params, &image, &mut events)?;
-            print_flash_param_events(chip, &events);
+            print_merge_events(chip, &events, &[]);
         } else {
             eprintln!("WARNING: Security features enabled, so not changing any flash settings.");
         }

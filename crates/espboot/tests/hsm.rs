@@ -487,3 +487,137 @@ fn image_sign_token_failures_are_one_line_naming_the_uri_without_the_pin() {
         assert!(!hsm.path("out.bin").exists(), "{why}: output written");
     }
 }
+
+/// A Secure Boot V2 only plan for an ESP32-C3 with one key source.
+fn sb_plan(hsm: &SoftHsm, name: &str, scheme: &str, key: &str) -> PathBuf {
+    let path = hsm.path(name);
+    std::fs::write(
+        &path,
+        format!(
+            "chip = \"esp32c3\"\nstages = [\"secure_boot\"]\n[secure_boot]\nscheme = \"{scheme}\"\n\
+             keys = [\"{key}\"]\nrevoke_unused = true\n[secure_boot.final]\n\
+             efuses = {{ SECURE_BOOT_AGGRESSIVE_REVOKE = true }}\nwrite_protect_rd_dis = true\n\
+             download_mode = \"secure\"\n"
+        ),
+    )
+    .expect("write plan");
+    path
+}
+
+fn new_device(hsm: &SoftHsm, name: &str) -> PathBuf {
+    let dev = hsm.path(name);
+    run(espboot()
+        .args(["sim", "new", "--target", "esp32c3"])
+        .arg(&dev));
+    dev
+}
+
+/// Regression for `key_digest` refusing `KeySource::Pkcs11`: a plan whose
+/// Secure Boot key is in a token burns exactly what the same plan with the
+/// key's public PEM burns, and the pinned espefuse reads the digest.
+#[test]
+fn provision_run_with_a_token_key_burns_the_same_digest_as_its_pem() {
+    skip_without_interop!();
+    let hsm = SoftHsm::new();
+    hsm.init_token(TOKEN);
+    let public = token_key(&hsm, Kind::P256, "sb", 1);
+    let pin_file = hsm.path("pin");
+    std::fs::write(&pin_file, USER_PIN).expect("pin file");
+    let token_uri = format!(
+        "pkcs11:token={TOKEN};object=sb?module-path={}&pin-source=file:{}",
+        hsm.module.display(),
+        pin_file.display()
+    );
+    let from_token = sb_plan(&hsm, "token.toml", "ecdsa256", &token_uri);
+    let from_file = sb_plan(&hsm, "file.toml", "ecdsa256", &public.display().to_string());
+    let dev = new_device(&hsm, "dev");
+    let twin = new_device(&hsm, "twin");
+    std::fs::copy(dev.join("efuse.bin"), twin.join("efuse.bin")).expect("same eFuses");
+    for (plan, device, db) in [(&from_token, &dev, "a.db"), (&from_file, &twin, "b.db")] {
+        run(espboot()
+            .args(["provision", "run"])
+            .arg(plan)
+            .arg("--device")
+            .arg(device)
+            .arg("--record")
+            .arg(hsm.path(db)));
+    }
+    let efuses = std::fs::read(dev.join("efuse.bin")).expect("dev eFuses");
+    assert_eq!(efuses, std::fs::read(twin.join("efuse.bin")).expect("twin"));
+
+    // The burned digest is the SHA-256 of the key espsecure digests.
+    run(reference(&hsm, "espsecure")
+        .args(["digest-sbv2-public-key", "-k"])
+        .arg(&public)
+        .arg("-o")
+        .arg(hsm.path("digest.bin")));
+    let digest = std::fs::read(hsm.path("digest.bin")).expect("digest");
+    let summary = run(reference(&hsm, "espefuse")
+        .args(["--chip", "esp32c3", "--virt", "--path-efuse-file"])
+        .arg(dev.join("efuse.bin"))
+        .arg("summary"));
+    let summary = text(&summary.stdout);
+    let expected = digest
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(summary.contains(&expected), "{expected} not in\n{summary}");
+}
+
+#[test]
+fn provision_with_a_bad_token_key_is_one_line_without_the_pin_and_burns_nothing() {
+    skip_without_interop!();
+    let hsm = SoftHsm::new();
+    hsm.init_token(TOKEN);
+    token_key(&hsm, Kind::P256, "sb", 1);
+    let secret_pin = "4321-wrong";
+    let dev = new_device(&hsm, "dev");
+    let before = std::fs::read(dev.join("efuse.bin")).expect("eFuses");
+    let cases = [
+        ("ecdsa256", uri(&hsm, "sb", secret_pin), "wrong PIN"),
+        (
+            "ecdsa256",
+            uri(&hsm, "nope", USER_PIN),
+            "no public key object=nope",
+        ),
+        // The token key is P-256; the plan says P-384.
+        (
+            "ecdsa384",
+            uri(&hsm, "sb", USER_PIN),
+            "a ecdsa256 key, the plan's scheme is ecdsa384",
+        ),
+    ];
+    for (scheme, key, why) in cases {
+        let plan = sb_plan(&hsm, "plan.toml", scheme, &key);
+        for command in ["check", "run"] {
+            let mut cmd = espboot();
+            cmd.args(["provision", command]).arg(&plan);
+            if command == "run" {
+                cmd.arg("--device")
+                    .arg(&dev)
+                    .arg("--record")
+                    .arg(hsm.path("r.db"));
+            }
+            let out = cmd.output().expect("run");
+            assert_one_line(
+                &out,
+                &[
+                    "secure_boot.keys[0] pkcs11:token=factory",
+                    why,
+                    "pin-value=***",
+                ],
+            );
+            let stderr = text(&out.stderr);
+            assert!(
+                !stderr.contains(secret_pin) && !stderr.contains(USER_PIN),
+                "{stderr}"
+            );
+        }
+        assert_eq!(
+            std::fs::read(dev.join("efuse.bin")).expect("eFuses"),
+            before,
+            "{why}"
+        );
+    }
+}

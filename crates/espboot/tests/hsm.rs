@@ -621,3 +621,43 @@ fn provision_with_a_bad_token_key_is_one_line_without_the_pin_and_burns_nothing(
         );
     }
 }
+
+/// `--hsm` with `--pub-key`: espsecure reads no key from the token and
+/// embeds the given one; a key that is not the token key's is refused
+/// after signing, with nothing written.
+#[test]
+fn espsecure_hsm_with_pub_key_matches_the_pinned_espsecure() {
+    skip_without_interop!();
+    let hsm = SoftHsm::new();
+    let slot = hsm.init_token(TOKEN);
+    let data = data_file(&hsm, "data.bin");
+    let own = token_key(&hsm, Kind::P256, "sb", 1);
+    let other = token_key(&hsm, Kind::P256, "other", 2);
+    let config = hsm_config(&hsm, "sb.ini", slot, "sb", USER_PIN);
+    for (public, succeeds) in [(&own, true), (&other, false)] {
+        let _ = std::fs::remove_file(hsm.path("ours.bin"));
+        let sign = |cmd: &mut Command, out: &str| -> Output {
+            cmd.args(["sign-data", "--version", "2", "--hsm", "--hsm-config"])
+                .arg(&config)
+                .arg("--pub-key")
+                .arg(public)
+                .arg("-o")
+                .arg(hsm.path(out))
+                .arg(&data)
+                .output()
+                .expect("run")
+        };
+        let theirs = sign(&mut reference(&hsm, "espsecure"), "theirs.bin");
+        let ours = sign(&mut personality(&hsm, "espsecure"), "ours.bin");
+        assert_eq!(
+            theirs.status.success(),
+            succeeds,
+            "{}",
+            text(&theirs.stderr)
+        );
+        assert_eq!(ours.status.code(), theirs.status.code());
+        assert_eq!(text(&ours.stdout), text(&theirs.stdout));
+        assert_eq!(text(&ours.stderr), text(&theirs.stderr));
+        assert_eq!(hsm.path("ours.bin").exists(), succeeds);
+    }
+}

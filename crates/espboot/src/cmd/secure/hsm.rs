@@ -113,8 +113,10 @@ impl Hsm {
 
     /// Opens the private key for signing (`get_privkey_info`); its lines
     /// are printed when it signs ([`HsmSigner`]), where espsecure prints
-    /// them.
-    pub(super) fn signer(&self) -> anyhow::Result<HsmSigner<'_>> {
+    /// them. `public` is the key the block carries: the token's, or the
+    /// `--pub-key` given with `--hsm` (espsecure then reads none from the
+    /// token, and a signature it does not verify is refused).
+    pub(super) fn signer(&self, public: Option<sbv2::PublicKey>) -> anyhow::Result<HsmSigner<'_>> {
         let key = Pkcs11Key::open(&self.locator).map_err(|e| {
             outln!("Trying to establish a session with the HSM...");
             self.failure(Stage::PrivateKey, e)
@@ -122,7 +124,12 @@ impl Hsm {
         let token = TokenSigner::try_from(key).map_err(|e| {
             anyhow::Error::new(e).context(format!("--hsm-config {}", self.path.display()))
         })?;
-        Ok(HsmSigner { hsm: self, token })
+        let public = public.unwrap_or_else(|| token.public_key());
+        Ok(HsmSigner {
+            hsm: self,
+            token,
+            public,
+        })
     }
 
     fn session_opened(&self) {
@@ -203,11 +210,12 @@ impl Hsm {
 pub(super) struct HsmSigner<'a> {
     hsm: &'a Hsm,
     token: TokenSigner,
+    public: sbv2::PublicKey,
 }
 
 impl Sbv2Signer for HsmSigner<'_> {
     fn public_key(&self) -> sbv2::PublicKey {
-        self.token.public_key()
+        self.public.clone()
     }
 
     fn sign_prehash(&self, image_digest: &[u8]) -> Result<Sbv2Signature, signature::Error> {

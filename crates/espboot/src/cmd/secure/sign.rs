@@ -151,10 +151,31 @@ pub(super) fn sign_data(
             )
         })
         .transpose()?;
+    let mut given_public = None;
     if let Some(hsm) = &hsm {
-        hsm.public_key()?;
+        match pub_keys {
+            [] => {
+                hsm.public_key()?;
+            }
+            [path] => given_public = Some(load_public_key("--pub-key", path)?),
+            _ => {
+                return Err(fatal(
+                    format!(
+                        "--pub-key: {} public keys given for the one HSM signature",
+                        pub_keys.len()
+                    ),
+                    format!(
+                        "Number of public keys ({}) not equal to the number of signatures (1).",
+                        pub_keys.len()
+                    ),
+                ))
+            }
+        }
     }
-    let hsm_signer = hsm.as_ref().map(super::hsm::Hsm::signer).transpose()?;
+    let hsm_signer = hsm
+        .as_ref()
+        .map(|hsm| hsm.signer(given_public))
+        .transpose()?;
     let key_count = if hsm_signer.is_some() {
         1
     } else if precalculated {
@@ -231,6 +252,20 @@ pub(super) fn sign_data(
         refs.push(signer);
     }
     let sign_error = |e: sbv2::SignStreamError| match e {
+        sbv2::SignStreamError::Sign(sbv2::SignError::BadSignature { .. })
+            if hsm_signer.is_some() =>
+        {
+            // espsecure reaches its pre-calculated-signature check.
+            outln!("Pre-calculated signatures found...");
+            outln!("1 signing key(s) found.");
+            fatal(
+                format!(
+                    "--pub-key {}: not the public key of the HSM key (its signature does not verify with it)",
+                    pub_keys.first().map_or_else(String::new, |p| p.display().to_string())
+                ),
+                "Signature verification failed: Invalid Signature\nThe pre-calculated signature has not been signed using the given public key.",
+            )
+        }
         sbv2::SignStreamError::Sign(sbv2::SignError::BadSignature { index, .. })
             if !signatures.is_empty() =>
         {

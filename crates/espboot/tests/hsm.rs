@@ -328,6 +328,16 @@ fn espsecure_hsm_failures_match_the_pinned_espsecure() {
         format!("[hsm_config]\npkcs11_lib = /nonexistent/libpkcs11.so\ncredentials = {USER_PIN}\nslot = {slot}\nlabel = sb\n"),
     )
     .expect("write");
+    let not_a_module = hsm.path("not-a-module.ini");
+    std::fs::write(hsm.path("fake.so"), "not a shared library\n").expect("write");
+    std::fs::write(
+        &not_a_module,
+        format!(
+            "[hsm_config]\npkcs11_lib = {}\ncredentials = {USER_PIN}\nslot = {slot}\nlabel = sb\n",
+            hsm.path("fake.so").display()
+        ),
+    )
+    .expect("write");
     let no_label = hsm.path("no-label.ini");
     std::fs::write(
         &no_label,
@@ -337,7 +347,11 @@ fn espsecure_hsm_failures_match_the_pinned_espsecure() {
         ),
     )
     .expect("write");
-    let cases: [(&str, Vec<String>); 6] = [
+    let cases: [(&str, Vec<String>); 7] = [
+        (
+            "not a module",
+            vec!["--hsm-config".into(), not_a_module.display().to_string()],
+        ),
         (
             "wrong PIN",
             vec!["--hsm-config".into(), wrong_pin.display().to_string()],
@@ -450,7 +464,14 @@ fn image_sign_token_failures_are_one_line_naming_the_uri_without_the_pin() {
         "pkcs11:token=other;object=k?module-path={}&pin-value={USER_PIN}",
         hsm.module.display()
     );
+    let fake = hsm.path("fake.so");
+    std::fs::write(&fake, "not a shared library\n").expect("write");
+    let not_a_module = format!(
+        "pkcs11:token={TOKEN};object=k?module-path={}&pin-value={USER_PIN}",
+        fake.display()
+    );
     let cases = [
+        (not_a_module, "cannot load PKCS#11 module"),
         (uri(&hsm, "k", secret_pin), "wrong PIN"),
         (no_token, "no PKCS#11 token matches token=other"),
         (

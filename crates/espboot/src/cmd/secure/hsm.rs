@@ -179,9 +179,13 @@ impl Hsm {
                 "<class 'pkcs11.exceptions.PinLocked'>: ".into(),
                 session.into(),
             ],
-            Pkcs11Error::ModuleLoad { .. }
-            | Pkcs11Error::ModuleInit { .. }
-            | Pkcs11Error::PinRequired { .. } => vec![e.to_string(), session.into()],
+            // python-pkcs11 raises its base class for a file that is no
+            // PKCS#11 module.
+            Pkcs11Error::ModuleLoad { .. } | Pkcs11Error::ModuleInit { .. } => vec![
+                "<class 'pkcs11.exceptions.PKCS11Error'>: ".into(),
+                session.into(),
+            ],
+            Pkcs11Error::PinRequired { .. } => vec![e.to_string(), session.into()],
             Pkcs11Error::NoSuchKey { class, .. } => {
                 self.session_opened();
                 if *class == KeyClass::Public {

@@ -682,3 +682,59 @@ fn espsecure_hsm_with_pub_key_matches_the_pinned_espsecure() {
         assert_eq!(hsm.path("ours.bin").exists(), succeeds);
     }
 }
+
+/// An `--hsm-config` without `credentials`: espsecure asks for the PIN,
+/// and without a terminal Python's getpass reads it from stdin; so does
+/// the personality (stderr differs: Python warns that the PIN may echo).
+#[test]
+fn espsecure_hsm_reads_a_missing_pin_from_stdin_as_espsecure_does() {
+    skip_without_interop!();
+    let hsm = SoftHsm::new();
+    let slot = hsm.init_token(TOKEN);
+    let data = data_file(&hsm, "data.bin");
+    token_key(&hsm, Kind::P256, "sb", 1);
+    let config = hsm.path("no-pin.ini");
+    std::fs::write(
+        &config,
+        format!(
+            "[hsm_config]\npkcs11_lib = {}\nslot = {slot}\nlabel = sb\n",
+            hsm.module.display()
+        ),
+    )
+    .expect("write");
+    let sign = |cmd: &mut Command, out: &str| -> Output {
+        use std::io::Write;
+        let mut child = cmd
+            .args(["sign-data", "--version", "2", "--hsm", "--hsm-config"])
+            .arg(&config)
+            .arg("-o")
+            .arg(hsm.path(out))
+            .arg(&data)
+            .env_remove("ESPBOOT_PASSWORD")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(format!("{USER_PIN}\n").as_bytes())
+            .expect("write PIN");
+        child.wait_with_output().expect("wait")
+    };
+    let theirs = sign(&mut reference(&hsm, "espsecure"), "theirs.bin");
+    let ours = sign(&mut personality(&hsm, "espsecure"), "ours.bin");
+    assert!(theirs.status.success(), "{}", text(&theirs.stderr));
+    assert_eq!(
+        ours.status.code(),
+        theirs.status.code(),
+        "{}",
+        text(&ours.stderr)
+    );
+    assert_eq!(text(&ours.stdout), text(&theirs.stdout));
+    assert!(text(&ours.stderr).contains("Please enter the PIN of your HSM:"));
+    assert!(!text(&ours.stderr).contains(USER_PIN));
+    assert!(hsm.path("ours.bin").exists());
+}

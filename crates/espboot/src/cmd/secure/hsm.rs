@@ -75,14 +75,18 @@ impl Hsm {
         })?;
         let mut locator = config.locator();
         if locator.pin.is_none() {
-            let Some(pin) =
-                crate::cmd::key_file::read_password("Please enter the PIN of your HSM:\n", false)?
-            else {
-                bail!(
-                    "--hsm-config {}: no `credentials` (the PIN); add it, set {} or run on a terminal to enter it",
-                    path.display(),
-                    crate::cmd::key_file::PASSWORD_ENV
-                );
+            let prompt = "Please enter the PIN of your HSM:\n";
+            let pin = match crate::cmd::key_file::read_password(prompt, false)? {
+                Some(pin) => pin,
+                // Python's getpass falls back to a line of stdin when there
+                // is no terminal; scripts pipe the PIN in that way.
+                None => read_pin_line(prompt).with_context(|| {
+                    format!(
+                        "--hsm-config {}: no `credentials` (the PIN); add it, set {} or pipe it on stdin",
+                        path.display(),
+                        crate::cmd::key_file::PASSWORD_ENV
+                    )
+                })?,
             };
             let pin = String::from_utf8(pin.to_vec()).map_err(|_| {
                 anyhow::anyhow!("--hsm-config {}: the PIN is not UTF-8", path.display())
@@ -206,6 +210,22 @@ impl Hsm {
             lines,
         })
     }
+}
+
+/// getpass's fallback without a terminal: the prompt on stderr, one line
+/// of stdin without its line end.
+fn read_pin_line(prompt: &str) -> std::io::Result<zeroize::Zeroizing<Vec<u8>>> {
+    use std::io::BufRead;
+    eprint!("{prompt}");
+    let mut line = zeroize::Zeroizing::new(String::new());
+    if std::io::stdin().lock().read_line(&mut line)? == 0 {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "stdin is empty",
+        ));
+    }
+    let pin = line.trim_end_matches(['\n', '\r']);
+    Ok(zeroize::Zeroizing::new(pin.as_bytes().to_vec()))
 }
 
 /// The token key as a Secure Boot V2 signer that prints espsecure's lines

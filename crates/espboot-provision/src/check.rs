@@ -195,34 +195,30 @@ fn key_checks(plan: &Plan, add: &mut impl FnMut(CheckKind, String)) {
     }
     if plan.secure_boot.is_some() {
         for (index, key) in plan.sb_keys.iter().enumerate() {
-            if let KeySource::File(path) = key {
-                let scheme = std::fs::read_to_string(path)
-                    .map_err(|e| e.to_string())
-                    .and_then(|pem| {
-                        esp_secure::sbv2::PublicKey::from_pem(&pem).map_err(|e| e.to_string())
-                    });
-                match scheme {
-                    Ok(k) if Some(k.scheme()) != plan.sb_scheme => add(
-                        CheckKind::SigningKey,
-                        format!(
-                            "secure_boot.keys[{index}] {}: a {} key, the plan's scheme is {}; \
-                             fix: espsecure generate-signing-key --version 2 --scheme {} FILE",
-                            path.display(),
-                            k.scheme().name(),
-                            plan.sb_scheme.map_or("?", |s| s.name()),
-                            plan.sb_scheme.map_or("?", |s| s.name())
-                        ),
+            match key.sbv2_public_key() {
+                Ok(k) if Some(k.scheme()) != plan.sb_scheme => add(
+                    CheckKind::SigningKey,
+                    format!(
+                        "secure_boot.keys[{index}] {key}: a {} key, the plan's scheme is {}; \
+                         fix: espsecure generate-signing-key --version 2 --scheme {} FILE",
+                        k.scheme().name(),
+                        plan.sb_scheme.map_or("?", |s| s.name()),
+                        plan.sb_scheme.map_or("?", |s| s.name())
                     ),
-                    Ok(_) => {}
-                    Err(e) => add(
-                        CheckKind::SigningKey,
-                        format!(
-                            "secure_boot.keys[{index}] {}: {e}; fix: a PEM Secure Boot V2 key \
-                             (public or private)",
-                            path.display()
-                        ),
+                ),
+                Ok(_) => {}
+                Err(e) => add(
+                    CheckKind::SigningKey,
+                    format!(
+                        "secure_boot.keys[{index}] {key}: {e}; fix: {}",
+                        match key {
+                            KeySource::File(_) => "a PEM Secure Boot V2 key (public or private)",
+                            KeySource::Pkcs11(_) =>
+                                "a pkcs11: URI naming the token, the key object and the PIN \
+                                 (module-path=, pin-source=)",
+                        }
                     ),
-                }
+                ),
             }
         }
         if let Some(blocks) = &plan.sb_blocks {

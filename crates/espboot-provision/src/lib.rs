@@ -42,6 +42,7 @@ pub mod check;
 pub mod device;
 #[cfg(feature = "test-fixtures")]
 pub mod fixtures;
+pub mod keys;
 pub mod plan;
 #[cfg(feature = "port")]
 pub mod port;

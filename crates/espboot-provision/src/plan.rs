@@ -228,7 +228,8 @@ impl std::fmt::Display for KeySource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             KeySource::File(p) => write!(f, "{}", p.display()),
-            KeySource::Pkcs11(uri) => f.write_str(uri),
+            // Plans, reports and errors show the URI, never its PIN.
+            KeySource::Pkcs11(uri) => f.write_str(&pkcs11_keys::redact_pin(uri)),
         }
     }
 }

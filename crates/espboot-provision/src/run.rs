@@ -13,7 +13,8 @@ use zeroize::Zeroizing;
 
 use crate::check::{check, Finding};
 use crate::device::{Device, DeviceError};
-use crate::plan::{KeySource, Plan};
+use crate::keys::{flash_key, key_digest};
+use crate::plan::Plan;
 use crate::record::{RecordError, RecordStore, StepResult};
 use crate::steps::{self, Action, KeyPart, LayoutError, Step};
 
@@ -417,47 +418,6 @@ fn host_ciphertext(
     buf.resize(data.len().div_ceil(32) * 32, 0xFF);
     cipher.encrypt(address, &mut buf)?;
     Ok(buf)
-}
-
-/// The flash-encryption key: the plan's key file, or a fresh key.
-fn flash_key(plan: &Plan, bits: u32) -> Result<FlashEncryptionKey, RunError> {
-    match plan
-        .flash_encryption
-        .as_ref()
-        .and_then(|f| f.key_file.as_ref())
-    {
-        Some(path) => std::fs::read(path)
-            .map(Zeroizing::new)
-            .map(|bytes| FlashEncryptionKey::from_bytes(&bytes))
-            .map_err(|source| RunError::Firmware {
-                path: path.display().to_string(),
-                source,
-            }),
-        None => Ok(FlashEncryptionKey::generate(bits as usize)),
-    }
-}
-
-/// The Secure Boot V2 digest of a key source.
-fn key_digest(key: &KeySource) -> Result<[u8; 32], RunError> {
-    match key {
-        KeySource::File(path) => {
-            let pem = std::fs::read_to_string(path).map_err(|e| RunError::Key {
-                key: key.to_string(),
-                reason: e.to_string(),
-            })?;
-            let public =
-                esp_secure::sbv2::PublicKey::from_pem(&pem).map_err(|e| RunError::Key {
-                    key: key.to_string(),
-                    reason: e.to_string(),
-                })?;
-            Ok(public.digest())
-        }
-        KeySource::Pkcs11(_) => Err(RunError::Key {
-            key: key.to_string(),
-            reason: "PKCS#11 key sources are not supported by `run` yet (use the public key file)"
-                .to_owned(),
-        }),
-    }
 }
 
 /// The chip of a device.

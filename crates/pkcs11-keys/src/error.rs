@@ -239,6 +239,10 @@ pub enum Pkcs11Error {
         #[source]
         source: cryptoki::error::Error,
     },
+    /// The PKCS#11 URI naming the key is malformed or cannot be resolved
+    /// ([`crate::Pkcs11Key::open_uri`], [`crate::read_public_key_uri`]).
+    #[error(transparent)]
+    Uri(#[from] crate::uri::UriError),
 }
 
 impl Pkcs11Error {

@@ -15,6 +15,7 @@ use crate::module::{Module, Token};
 use crate::public_key::{
     curve_from_ec_params, ec_public_key, rsa_public_key, DecodeProblem, KeyAlgorithm, PublicKey,
 };
+use crate::uri::Pkcs11Uri;
 
 /// RSA-PSS salt length: espsecure (`get_mechanism`, esp_hsm_sign/__init__.py
 /// L189-L197, and `generate_signature_block_using_private_key`,
@@ -251,7 +252,28 @@ pub fn read_public_key(locator: &KeyLocator) -> Result<PublicKey, Pkcs11Error> {
     }
 }
 
+/// [`read_public_key`] for the key a PKCS#11 URI names (the module comes
+/// from the URI's `module-path`/`module-name`).
+///
+/// # Errors
+/// [`Pkcs11Error::Uri`] for a URI that does not parse or resolve, else
+/// those of [`read_public_key`].
+pub fn read_public_key_uri(uri: &str) -> Result<PublicKey, Pkcs11Error> {
+    read_public_key(&Pkcs11Uri::parse(uri)?.locator(None)?)
+}
+
 impl Pkcs11Key {
+    /// [`Pkcs11Key::open`] for the key a PKCS#11 URI names (the module
+    /// comes from the URI's `module-path`/`module-name`). Callers naming
+    /// the URI in a message show [`crate::redact_pin`] of it.
+    ///
+    /// # Errors
+    /// [`Pkcs11Error::Uri`] for a URI that does not parse or resolve, else
+    /// those of [`Pkcs11Key::open`].
+    pub fn open_uri(uri: &str) -> Result<Self, Pkcs11Error> {
+        Self::open(&Pkcs11Uri::parse(uri)?.locator(None)?)
+    }
+
     /// Opens the key `locator` names: loads the module (once per process),
     /// selects the token, logs in, finds the private key and reads the
     /// public key, and checks that the token offers the key's signing

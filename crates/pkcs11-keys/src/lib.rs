@@ -105,12 +105,12 @@ mod uri;
 
 pub use error::{KeyClass, Pkcs11Error};
 pub use hsm_config::{HsmConfig, HsmConfigError, InterpolationProblem};
-pub use key::{read_public_key, Pkcs11Key, RSA_PSS_SALT_LEN};
+pub use key::{read_public_key, read_public_key_uri, Pkcs11Key, RSA_PSS_SALT_LEN};
 pub use locator::{KeyLocator, ObjectSelector, TokenSelector};
 pub use pin::{Pin, PinFileError};
 pub use public_key::{KeyAlgorithm, P192PublicKey, PublicKey};
 pub use signers::{EcdsaKey, Ed25519Key, RsaPssKey, TypedKey};
-pub use uri::{ObjectType, PinSpec, Pkcs11Uri, UriError};
+pub use uri::{redact_pin, ObjectType, PinSpec, Pkcs11Uri, UriError};
 
 /// The `cryptoki` crate this one is built on (its `RvError` appears in
 /// [`Pkcs11Error`]).

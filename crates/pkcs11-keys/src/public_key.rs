@@ -73,6 +73,21 @@ impl PublicKey {
     }
 }
 
+/// The key-file crate's public key type, so the Secure Boot V2 and MCUboot
+/// rules for which keys they accept (written once, for key files) apply to
+/// token keys unchanged.
+impl From<PublicKey> for key_files::PublicKey {
+    fn from(key: PublicKey) -> Self {
+        match key {
+            PublicKey::Rsa(k) => Self::Rsa(k),
+            PublicKey::EcdsaP192(k) => Self::P192(k),
+            PublicKey::EcdsaP256(k) => Self::P256(k),
+            PublicKey::EcdsaP384(k) => Self::P384(k),
+            PublicKey::Ed25519(k) => Self::Ed25519(k),
+        }
+    }
+}
+
 /// SubjectPublicKeyInfo DER/PEM of whichever key it is (what
 /// `openssl pkey -pubout` and espsecure `extract-public-key` write).
 impl EncodePublicKey for PublicKey {

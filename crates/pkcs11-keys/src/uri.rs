@@ -198,6 +198,23 @@ const PATH_ATTRIBUTES: &[&str] = &[
 ];
 const QUERY_ATTRIBUTES: &[&str] = &["module-path", "module-name", "pin-value", "pin-source"];
 
+/// `text` with the value of every `pin-value` attribute replaced by `***`,
+/// for messages about a URI that may not parse (a parsed URI's `Display`
+/// has no PIN at all).
+pub fn redact_pin(text: &str) -> String {
+    let Some((path, query)) = text.split_once('?') else {
+        return text.to_owned();
+    };
+    let query: Vec<String> = query
+        .split('&')
+        .map(|attribute| match attribute.split_once('=') {
+            Some((name, _)) if name == "pin-value" => format!("{name}=***"),
+            _ => attribute.to_owned(),
+        })
+        .collect();
+    format!("{path}?{}", query.join("&"))
+}
+
 impl Pkcs11Uri {
     /// Parses a PKCS#11 URI (the scheme is case-insensitive).
     ///

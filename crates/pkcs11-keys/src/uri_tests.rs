@@ -241,3 +241,16 @@ fn locator_resolves_module_and_pin() {
     assert!(matches!(err, UriError::PinFile(PinFileError::Read { .. })));
     assert!(err.to_string().contains("/nonexistent/pin"), "{err}");
 }
+
+#[test]
+fn redact_pin_hides_only_the_pin_value() {
+    assert_eq!(
+        redact_pin("pkcs11:object=k?module-path=/m.so&pin-value=1234"),
+        "pkcs11:object=k?module-path=/m.so&pin-value=***"
+    );
+    assert_eq!(
+        redact_pin("pkcs11:object=k?pin-value=12%2634&pin-source=x"),
+        "pkcs11:object=k?pin-value=***&pin-source=x"
+    );
+    assert_eq!(redact_pin("pkcs11:object=k"), "pkcs11:object=k");
+}

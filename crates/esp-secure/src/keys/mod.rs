@@ -207,6 +207,18 @@ impl Sbv2Signature {
         })
     }
 
+    /// An RSA-3072 PSS signature (from a key file or a token), left-padded
+    /// to the 384 bytes of the modulus as the block stores it.
+    pub(crate) fn from_rsa_pss(sig: &rsa::pss::Signature) -> Result<Self, signature::Error> {
+        let bytes = sig.to_vec();
+        let mut raw = [0u8; RSA_BYTES];
+        let start = RSA_BYTES
+            .checked_sub(bytes.len())
+            .ok_or_else(signature::Error::new)?;
+        raw[start..].copy_from_slice(&bytes);
+        Ok(Self::Rsa3072(Box::new(raw)))
+    }
+
     /// The signature as laid out in a block: RSA reversed (little-endian);
     /// ECDSA `r_LE ‖ s_LE` (reference/esptool.md §1.2-1.3).
     pub(crate) fn block_bytes(&self) -> Vec<u8> {
@@ -418,13 +430,7 @@ impl SigningKey {
                     RSA_PSS_SALT_LEN,
                 );
                 let sig: rsa::pss::Signature = signer.sign_prehash_with_rng(&mut rng, digest)?;
-                let bytes = sig.to_vec();
-                let mut raw = [0u8; RSA_BYTES];
-                let start = RSA_BYTES
-                    .checked_sub(bytes.len())
-                    .ok_or_else(signature::Error::new)?;
-                raw[start..].copy_from_slice(&bytes);
-                Sbv2Signature::Rsa3072(Box::new(raw))
+                Sbv2Signature::from_rsa_pss(&sig)?
             }
             Self::Ecdsa192(k) => {
                 Sbv2Signature::Ecdsa192(P192Signer(k).sign_prehash_with_rng(&mut rng, digest)?)

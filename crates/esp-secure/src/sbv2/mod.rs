@@ -581,6 +581,11 @@ impl Hashes {
     }
 }
 
+#[cfg(feature = "pkcs11")]
+mod token;
+#[cfg(feature = "pkcs11")]
+pub use token::TokenSigner;
+
 mod verify;
 pub use verify::{
     report_blocks, sector_blocks, signature_info, split_signed, verify_blocks, verify_image,

@@ -11,6 +11,7 @@ pub mod provision;
 pub mod recover;
 pub mod secure;
 pub mod sim;
+pub mod token;
 
 /// The values a choice option (`--long`) of subcommand `command` accepts,
 /// from its clap definition: what click lists in an "is not one of" error.

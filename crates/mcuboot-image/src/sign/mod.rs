@@ -73,5 +73,10 @@ pub use signer::{
 };
 pub use write::{OutputFormat, SignedImage};
 
+#[cfg(feature = "pkcs11")]
+mod token;
+#[cfg(feature = "pkcs11")]
+pub use token::TokenSigner;
+
 #[cfg(test)]
 mod tests;

@@ -13,7 +13,7 @@ use mcuboot_image::sign::{
     custom_tlv_value, parse_dependencies, parse_vid_cid, Encryption, FixedSigner, HashChoice,
     ImageBuilder, ImageSigner, Input, KeySigner, LoadAddress, OptionError, OutputFormat,
     PublicKeyFormat, SecurityCounter, SignError, SignField, SignOptions, SignWarning, Signing,
-    Trailer, VectorToSign,
+    TokenSigner, Trailer, VectorToSign,
 };
 use mcuboot_image::ImageVersion;
 
@@ -118,7 +118,8 @@ enum VectorArg {
 
 #[derive(Debug, clap::Args)]
 pub struct SignArgs {
-    /// Signing key (PEM).
+    /// Signing key (PEM), or (`espboot image` only) a key in a PKCS#11
+    /// token: `pkcs11:token=…;object=…?module-path=…&pin-source=…`.
     #[arg(short = 'k', long = "key", value_name = "filename")]
     key: Option<PathBuf>,
     /// Put the key's hash (KEYHASH) or the full key (PUBKEY) in the image.
@@ -434,16 +435,38 @@ fn options(a: &SignArgs) -> anyhow::Result<SignOptions> {
     Ok(o)
 }
 
-fn load_key_signer(a: &SignArgs) -> anyhow::Result<Option<KeySigner>> {
+/// The `-k/--key` signer: a key file, or a token key named by a PKCS#11
+/// URI. Both sign through [`ImageSigner`]; imgtool has no PKCS#11, so its
+/// personality reads every `-k` as a file name.
+enum KeyArgSigner {
+    File(KeySigner),
+    Token(TokenSigner),
+}
+
+impl KeyArgSigner {
+    fn as_signer(&self) -> &dyn ImageSigner {
+        match self {
+            Self::File(k) => k,
+            Self::Token(k) => k,
+        }
+    }
+}
+
+fn load_key_signer(a: &SignArgs) -> anyhow::Result<Option<KeyArgSigner>> {
     let Some(path) = &a.key else {
         return Ok(None);
     };
+    if !a.imgtool_notices && crate::cmd::token::is_uri(path.as_os_str()) {
+        let key = crate::cmd::token::open("-k/--key", path.as_os_str())?;
+        let uri = pkcs11_keys::redact_pin(&path.to_string_lossy());
+        let signer = TokenSigner::new(key, a.pad_sig).with_context(|| format!("-k/--key {uri}"))?;
+        return Ok(Some(KeyArgSigner::Token(signer)));
+    }
     match load_key("-k/--key", path)? {
-        KeyFile::Private(k) => {
-            Ok(Some(KeySigner::new(k, a.pad_sig).with_context(|| {
-                format!("-k/--key: {}", path.display())
-            })?))
-        }
+        KeyFile::Private(k) => Ok(Some(KeyArgSigner::File(
+            KeySigner::new(k, a.pad_sig)
+                .with_context(|| format!("-k/--key: {}", path.display()))?,
+        ))),
         _ => Err(PublicOnlyKey(path.clone()).into()),
     }
 }
@@ -523,7 +546,7 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
     let fixed = load_fixed_signer(&a)?;
     let signer: Option<&dyn ImageSigner> = match (&key_signer, &fixed) {
         (Some(_), Some(_)) => bail!("-k/--key and --fix-sig cannot be used together"),
-        (Some(k), None) => Some(k),
+        (Some(k), None) => Some(k.as_signer()),
         (None, Some(f)) => Some(f),
         (None, None) => None,
     };
@@ -570,7 +593,11 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
         }
     };
     if a.imgtool_notices {
-        for line in imgtool_notices(&a, key_signer.as_ref(), fixed.as_ref()) {
+        for line in imgtool_notices(
+            &a,
+            key_signer.as_ref().map(KeyArgSigner::as_signer),
+            fixed.as_ref(),
+        ) {
             outln!("{line}");
         }
     }
@@ -602,7 +629,7 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
 /// signature too.
 fn imgtool_notices(
     a: &SignArgs,
-    key: Option<&KeySigner>,
+    key: Option<&dyn ImageSigner>,
     fixed: Option<&FixedSigner>,
 ) -> Vec<&'static str> {
     use mcuboot_image::SignatureKind;

@@ -85,10 +85,10 @@ enum Command {
         /// Keep existing valid signature blocks and add new ones after them.
         #[arg(short = 'a', long = "append-signatures", alias = "append_signatures")]
         append_signatures: bool,
-        /// Sign with an external HSM (not supported by espboot).
+        /// Sign with a key in a PKCS#11 token (HSM), named by --hsm-config.
         #[arg(long)]
         hsm: bool,
-        /// HSM configuration file (not supported by espboot).
+        /// espsecure's HSM configuration file ([hsm_config]: pkcs11_lib, slot, label, credentials, label_pubkey).
         #[arg(long = "hsm-config", alias = "hsm_config")]
         hsm_config: Option<PathBuf>,
         /// Public key(s) of pre-calculated signatures (PEM).
@@ -109,10 +109,10 @@ enum Command {
         /// Secure Boot version (only 2 is supported).
         #[arg(short = 'v', long = "version")]
         version: SbVersion,
-        /// Verify with an external HSM (not supported by espboot).
+        /// Verify with the public key of a key in a PKCS#11 token (HSM), named by --hsm-config.
         #[arg(long)]
         hsm: bool,
-        /// HSM configuration file (not supported by espboot).
+        /// espsecure's HSM configuration file ([hsm_config]: pkcs11_lib, slot, label, credentials, label_pubkey).
         #[arg(long = "hsm-config", alias = "hsm_config")]
         hsm_config: Option<PathBuf>,
         /// Public or private key (PEM).
@@ -206,6 +206,7 @@ enum Command {
 }
 
 mod crypt;
+mod hsm;
 mod keys;
 mod personality;
 mod sign;
@@ -215,7 +216,7 @@ pub use personality::personality;
 use crypt::flash_crypt;
 use keys::{generate_signing_key, load_public_key};
 use sign::sign_data;
-use verify::{signature_info, verify_signature};
+use verify::{signature_info, verify_signature, VerifyKey};
 
 /// A failure that espsecure 5.6.0 words differently from espboot: the
 /// `espboot secure` names print `ours`, the `espsecure` personality prints
@@ -283,9 +284,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             datafile,
         } => {
             require_v2(version, "sign-data")?;
-            reject_hsm(hsm || hsm_config.is_some())?;
             sign_data(
                 &keyfile,
+                // espsecure reads --hsm-config only with --hsm.
+                hsm.then_some(hsm_config.as_deref()),
                 output.as_deref(),
                 SignOptions {
                     append_signatures,
@@ -306,11 +308,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             datafile,
         } => {
             require_v2(version, "verify-signature")?;
-            reject_hsm(hsm || hsm_config.is_some())?;
-            let Some(keyfile) = keyfile else {
-                bail!("--keyfile is required (a PEM public or private key)");
+            let key = if hsm {
+                VerifyKey::Hsm(hsm_config)
+            } else {
+                let Some(keyfile) = keyfile else {
+                    bail!("--keyfile is required (a PEM public or private key), or --hsm with --hsm-config");
+                };
+                VerifyKey::File(keyfile)
             };
-            verify_signature(&keyfile, skip_padding, json, &datafile)
+            verify_signature(&key, skip_padding, json, &datafile)
         }
         Command::ExtractPublicKey {
             version,
@@ -377,13 +383,6 @@ fn require_v2(version: SbVersion, command: &str) -> anyhow::Result<()> {
         bail!(
             "{command} --version 1: Secure Boot V1 is not supported by espboot; pass --version 2"
         );
-    }
-    Ok(())
-}
-
-fn reject_hsm(hsm: bool) -> anyhow::Result<()> {
-    if hsm {
-        bail!("--hsm: PKCS#11 HSM signing is not supported by espboot; sign on the HSM and pass --pub-key and --signature");
     }
     Ok(())
 }

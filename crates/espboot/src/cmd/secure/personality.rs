@@ -133,6 +133,17 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
     }) {
         Ok(code) => code,
         Err(err) => {
+            // espsecure's HSM code ends with `log.die`: plain `ERROR:` lines
+            // and exit status 1, not a FatalError.
+            if let Some(died) = err
+                .chain()
+                .find_map(|e| e.downcast_ref::<super::hsm::Died>())
+            {
+                for line in died.lines() {
+                    eprintln!("ERROR: {line}");
+                }
+                return ExitCode::FAILURE;
+            }
             eprintln!("ERROR: \nA fatal error occurred: {}", fatal_message(&err));
             ExitCode::from(EXIT_USAGE_OR_FATAL)
         }

@@ -72,8 +72,12 @@ impl DataFile {
     }
 }
 
+/// `hsm` is `Some(--hsm-config)` with `--hsm`: the one key is in a PKCS#11
+/// token (espsecure then ignores `--keyfile`).
+#[allow(clippy::too_many_arguments)] // sign-data's options, one each
 pub(super) fn sign_data(
     keyfiles: &[PathBuf],
+    hsm: Option<Option<&Path>>,
     output: Option<&Path>,
     options: SignOptions,
     pub_keys: &[PathBuf],
@@ -137,7 +141,44 @@ pub(super) fn sign_data(
             }
         }
     }
-    let key_count = if precalculated {
+    // espsecure talks to the HSM here, after the padding and kept-block
+    // lines, and prints its "found" lines only once the token has signed.
+    let hsm = hsm
+        .map(|path| {
+            super::hsm::Hsm::read(
+                path,
+                "Config file is required to generate signature using an external HSM.",
+            )
+        })
+        .transpose()?;
+    let mut given_public = None;
+    if let Some(hsm) = &hsm {
+        match pub_keys {
+            [] => {
+                hsm.public_key()?;
+            }
+            [path] => given_public = Some(load_public_key("--pub-key", path)?),
+            _ => {
+                return Err(fatal(
+                    format!(
+                        "--pub-key: {} public keys given for the one HSM signature",
+                        pub_keys.len()
+                    ),
+                    format!(
+                        "Number of public keys ({}) not equal to the number of signatures (1).",
+                        pub_keys.len()
+                    ),
+                ))
+            }
+        }
+    }
+    let hsm_signer = hsm
+        .as_ref()
+        .map(|hsm| hsm.signer(given_public))
+        .transpose()?;
+    let key_count = if hsm_signer.is_some() {
+        1
+    } else if precalculated {
         outln!("Pre-calculated signatures found...");
         if pub_keys.len() != signatures.len() {
             return Err(fatal(
@@ -168,7 +209,9 @@ pub(super) fn sign_data(
         ));
     }
     let mut signers: Vec<Box<dyn Sbv2Signer>> = Vec::new();
-    if precalculated {
+    if hsm_signer.is_some() {
+        // The token signs below.
+    } else if precalculated {
         for (key_path, sig_path) in pub_keys.iter().zip(signatures) {
             let public_key = load_public_key("--pub-key", key_path)?;
             let raw = read_file(sig_path, "--signature")?;
@@ -195,15 +238,34 @@ pub(super) fn sign_data(
             signers.push(Box::new(load_signing_key("--keyfile", path)?));
         }
     }
-    outln!("{key_count} signing key(s) found.");
-    if signers.is_empty() {
+    if hsm_signer.is_none() {
+        outln!("{key_count} signing key(s) found.");
+    }
+    if signers.is_empty() && hsm_signer.is_none() {
         return Err(fatal(
             "--keyfile: no signing key given (or pass --pub-key with --signature)",
             "Signature Block generation failed.",
         ));
     }
-    let refs: Vec<&dyn Sbv2Signer> = signers.iter().map(|s| s.as_ref()).collect();
+    let mut refs: Vec<&dyn Sbv2Signer> = signers.iter().map(|s| s.as_ref()).collect();
+    if let Some(signer) = &hsm_signer {
+        refs.push(signer);
+    }
     let sign_error = |e: sbv2::SignStreamError| match e {
+        sbv2::SignStreamError::Sign(sbv2::SignError::BadSignature { .. })
+            if hsm_signer.is_some() =>
+        {
+            // espsecure reaches its pre-calculated-signature check.
+            outln!("Pre-calculated signatures found...");
+            outln!("1 signing key(s) found.");
+            fatal(
+                format!(
+                    "--pub-key {}: not the public key of the HSM key (its signature does not verify with it)",
+                    pub_keys.first().map_or_else(String::new, |p| p.display().to_string())
+                ),
+                "Signature verification failed: Invalid Signature\nThe pre-calculated signature has not been signed using the given public key.",
+            )
+        }
         sbv2::SignStreamError::Sign(sbv2::SignError::BadSignature { index, .. })
             if !signatures.is_empty() =>
         {
@@ -236,6 +298,12 @@ pub(super) fn sign_data(
         .map_err(sign_error)?;
     file.flush()
         .with_context(|| format!("cannot write {}", target.display()))?;
+    if hsm_signer.is_some() {
+        // espsecure signs with the HSM first, then builds the block on its
+        // pre-calculated-signature path.
+        outln!("Pre-calculated signatures found...");
+        outln!("{key_count} signing key(s) found.");
+    }
     if in_place {
         file.commit_synced()?;
     } else {

@@ -4,13 +4,31 @@
 use super::keys::load_public_key;
 use super::*;
 
+/// The key `verify-signature` checks with.
+pub(super) enum VerifyKey {
+    /// `--keyfile`: a PEM public or private key.
+    File(PathBuf),
+    /// `--hsm --hsm-config`: the public key of a key in a PKCS#11 token.
+    Hsm(Option<PathBuf>),
+}
+
 pub(super) fn verify_signature(
-    keyfile: &Path,
+    key: &VerifyKey,
     skip_padding: bool,
     json: bool,
     datafile: &Path,
 ) -> anyhow::Result<ExitCode> {
-    let key = load_public_key("--keyfile", keyfile)?;
+    let (key, keyfile) = match key {
+        VerifyKey::File(path) => (load_public_key("--keyfile", path)?, path.as_path()),
+        VerifyKey::Hsm(config) => {
+            let hsm = super::hsm::Hsm::read(
+                config.as_deref(),
+                "Config file is required to extract public key from an external HSM.",
+            )?;
+            let key = hsm.public_key()?;
+            (key, config.as_deref().unwrap_or(Path::new("--hsm-config")))
+        }
+    };
     let image = read_file(datafile, "data file")?;
     let report = match sbv2::report_blocks(&image, &key, !skip_padding) {
         Ok(report) => report,

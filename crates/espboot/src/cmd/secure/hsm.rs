@@ -1,0 +1,258 @@
+//! `--hsm --hsm-config FILE` of `sign-data` and `verify-signature`: the
+//! Secure Boot V2 key is in a PKCS#11 token. `pkcs11-keys` reads the file
+//! and opens the key, `esp_secure::sbv2::TokenSigner` signs through the
+//! same path as a key file; this module prints espsecure 5.6.0's progress
+//! lines and failure texts (`espsecure/esp_hsm_sign/__init__.py`:
+//! `establish_session`, `get_privkey_info`, `get_pubkey`, `sign_payload`,
+//! `close_connection`, and `exceptions.py` `handle_exceptions`).
+
+use esp_secure::sbv2::TokenSigner;
+use pkcs11_keys::{HsmConfig, HsmConfigError, KeyClass, KeyLocator, Pin, Pkcs11Error, Pkcs11Key};
+
+use super::*;
+
+/// A failure espsecure reports with `log.err` / `log.die` (one `ERROR: …`
+/// line each, exit status 1) rather than as a `FatalError`. The
+/// `espboot secure` names print `ours`, one line naming the config file.
+#[derive(Debug, thiserror::Error)]
+#[error("{ours}")]
+pub(super) struct Died {
+    ours: String,
+    lines: Vec<String>,
+}
+
+impl Died {
+    /// espsecure's `ERROR:` lines, in order.
+    pub(super) fn lines(&self) -> &[String] {
+        &self.lines
+    }
+}
+
+/// The `--hsm-config` file and the key it names.
+pub(super) struct Hsm {
+    path: PathBuf,
+    config: HsmConfig,
+    locator: KeyLocator,
+}
+
+/// Which operation of espsecure's a token failure interrupted: it decides
+/// the progress lines printed before it and espsecure's closing `ERROR:`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    PublicKey,
+    PrivateKey,
+}
+
+impl Hsm {
+    /// Reads `--hsm-config`; `missing` is espsecure's fatal message when
+    /// `--hsm` came without it. Asks for the PIN when the file has no
+    /// `credentials`, as espsecure does (`$ESPBOOT_PASSWORD`, else the
+    /// terminal).
+    pub(super) fn read(path: Option<&Path>, missing: &str) -> anyhow::Result<Self> {
+        let Some(path) = path else {
+            return Err(fatal(
+                "--hsm needs --hsm-config FILE (the HSM's PKCS#11 module, slot, key label and PIN)",
+                missing,
+            ));
+        };
+        let config = HsmConfig::read(path).map_err(|e| {
+            let inner = match &e {
+                HsmConfigError::InFile { source, .. } => source.as_ref(),
+                other => other,
+            };
+            // Python's configparser wording inside espsecure's message.
+            let python = match inner {
+                HsmConfigError::MissingSection => "No section: 'hsm_config'".to_owned(),
+                HsmConfigError::MissingOption { option } => {
+                    format!("No option '{option}' in section: 'hsm_config'")
+                }
+                other => other.to_string(),
+            };
+            fatal(
+                format!("--hsm-config {e}"),
+                format!("Incorrect HSM config file format ({python})."),
+            )
+        })?;
+        let mut locator = config.locator();
+        if locator.pin.is_none() {
+            let prompt = "Please enter the PIN of your HSM:\n";
+            let pin = match crate::cmd::key_file::read_password(prompt, false)? {
+                Some(pin) => pin,
+                // Python's getpass falls back to a line of stdin when there
+                // is no terminal; scripts pipe the PIN in that way.
+                None => read_pin_line(prompt).with_context(|| {
+                    format!(
+                        "--hsm-config {}: no `credentials` (the PIN); add it, set {} or pipe it on stdin",
+                        path.display(),
+                        crate::cmd::key_file::PASSWORD_ENV
+                    )
+                })?,
+            };
+            let pin = String::from_utf8(pin.to_vec()).map_err(|_| {
+                anyhow::anyhow!("--hsm-config {}: the PIN is not UTF-8", path.display())
+            })?;
+            locator.pin = Some(Pin::new(pin));
+        }
+        Ok(Self {
+            path: path.to_path_buf(),
+            config,
+            locator,
+        })
+    }
+
+    /// The token's public key (`extract_pubkey_from_hsm`), with
+    /// espsecure's lines.
+    pub(super) fn public_key(&self) -> anyhow::Result<sbv2::PublicKey> {
+        outln!("Trying to establish a session with the HSM...");
+        let public = pkcs11_keys::read_public_key(&self.locator)
+            .map_err(|e| self.failure(Stage::PublicKey, e))?;
+        self.session_opened();
+        self.extracting_public_key();
+        outln!("Got public key with label {}.", self.public_label());
+        outln!("Connection closed successfully.");
+        sbv2::PublicKey::try_from(public).map_err(|e| {
+            anyhow::Error::new(e).context(format!("--hsm-config {}", self.path.display()))
+        })
+    }
+
+    /// Opens the private key for signing (`get_privkey_info`); its lines
+    /// are printed when it signs ([`HsmSigner`]), where espsecure prints
+    /// them. `public` is the key the block carries: the token's, or the
+    /// `--pub-key` given with `--hsm` (espsecure then reads none from the
+    /// token, and a signature it does not verify is refused).
+    pub(super) fn signer(&self, public: Option<sbv2::PublicKey>) -> anyhow::Result<HsmSigner<'_>> {
+        let key = Pkcs11Key::open(&self.locator).map_err(|e| {
+            outln!("Trying to establish a session with the HSM...");
+            self.failure(Stage::PrivateKey, e)
+        })?;
+        let token = TokenSigner::try_from(key).map_err(|e| {
+            anyhow::Error::new(e).context(format!("--hsm-config {}", self.path.display()))
+        })?;
+        let public = public.unwrap_or_else(|| token.public_key());
+        Ok(HsmSigner {
+            hsm: self,
+            token,
+            public,
+        })
+    }
+
+    fn session_opened(&self) {
+        outln!(
+            "Session creation successful with HSM slot {}.",
+            self.config.slot
+        );
+    }
+
+    fn extracting_public_key(&self) {
+        outln!("Trying to extract public key from the HSM...");
+        if self.config.label_pubkey.is_none() {
+            outln!("Config option 'label_pubkey' not found, using config option 'label' for public key.");
+        }
+    }
+
+    fn public_label(&self) -> &str {
+        self.config
+            .label_pubkey
+            .as_deref()
+            .unwrap_or(&self.config.label)
+    }
+
+    /// The error for a token failure at `stage`, after the progress lines
+    /// espsecure prints before that failure.
+    fn failure(&self, stage: Stage, e: Pkcs11Error) -> anyhow::Error {
+        let closing = match stage {
+            Stage::PublicKey => "Failed to extract the public key.",
+            Stage::PrivateKey => "Failed to get the private key.",
+        };
+        let session = "Session establishment failed.";
+        let lines: Vec<String> = match &e {
+            Pkcs11Error::ModuleLoad { path, .. } if !path.exists() => {
+                vec![format!(
+                    "LIB file does not exist at \"{}\".",
+                    path.display()
+                )]
+            }
+            Pkcs11Error::NoSuchToken { .. } | Pkcs11Error::AmbiguousToken { .. } => {
+                vec!["No such token found.".into(), session.into()]
+            }
+            Pkcs11Error::WrongPin { .. } => vec![
+                "<class 'pkcs11.exceptions.PinIncorrect'>: ".into(),
+                session.into(),
+            ],
+            Pkcs11Error::PinLocked { .. } => vec![
+                "<class 'pkcs11.exceptions.PinLocked'>: ".into(),
+                session.into(),
+            ],
+            // python-pkcs11 raises its base class for a file that is no
+            // PKCS#11 module.
+            Pkcs11Error::ModuleLoad { .. } | Pkcs11Error::ModuleInit { .. } => vec![
+                "<class 'pkcs11.exceptions.PKCS11Error'>: ".into(),
+                session.into(),
+            ],
+            Pkcs11Error::PinRequired { .. } => vec![e.to_string(), session.into()],
+            Pkcs11Error::NoSuchKey { class, .. } => {
+                self.session_opened();
+                if *class == KeyClass::Public {
+                    self.extracting_public_key();
+                }
+                vec!["No such key found.".into(), closing.into()]
+            }
+            _ => {
+                self.session_opened();
+                if stage == Stage::PublicKey {
+                    self.extracting_public_key();
+                }
+                vec![e.to_string(), closing.into()]
+            }
+        };
+        anyhow::Error::new(Died {
+            ours: format!("--hsm-config {}: {e}", self.path.display()),
+            lines,
+        })
+    }
+}
+
+/// getpass's fallback without a terminal: the prompt on stderr, one line
+/// of stdin without its line end.
+fn read_pin_line(prompt: &str) -> std::io::Result<zeroize::Zeroizing<Vec<u8>>> {
+    use std::io::BufRead;
+    eprint!("{prompt}");
+    let mut line = zeroize::Zeroizing::new(String::new());
+    if std::io::stdin().lock().read_line(&mut line)? == 0 {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "stdin is empty",
+        ));
+    }
+    let pin = line.trim_end_matches(['\n', '\r']);
+    Ok(zeroize::Zeroizing::new(pin.as_bytes().to_vec()))
+}
+
+/// The token key as a Secure Boot V2 signer that prints espsecure's lines
+/// around the token's signature (`get_privkey_info`, `sign_payload`,
+/// `close_connection`).
+pub(super) struct HsmSigner<'a> {
+    hsm: &'a Hsm,
+    token: TokenSigner,
+    public: sbv2::PublicKey,
+}
+
+impl Sbv2Signer for HsmSigner<'_> {
+    fn public_key(&self) -> sbv2::PublicKey {
+        self.public.clone()
+    }
+
+    fn sign_prehash(&self, image_digest: &[u8]) -> Result<Sbv2Signature, signature::Error> {
+        outln!("Trying to establish a session with the HSM...");
+        self.hsm.session_opened();
+        outln!(
+            "Got private key metadata with label {}.",
+            self.hsm.config.label
+        );
+        outln!("Signing payload using the HSM...");
+        let signature = self.token.sign_prehash(image_digest)?;
+        outln!("Signature generation successful.");
+        outln!("Connection closed successfully.");
+        Ok(signature)
+    }
+}

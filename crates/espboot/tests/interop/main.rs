@@ -17,6 +17,7 @@ mod espsecure_personality;
 mod esptool_host;
 mod flash_twin;
 mod hostile;
+mod hsm;
 mod image;
 mod image_encryption;
 mod imgtool_personality;

@@ -13,18 +13,19 @@
 //!   is one line naming the URI or config file without the PIN, and
 //!   nothing is written.
 //!
-//! The SoftHSM2 helpers are pkcs11-keys' own (`tests/support`): each test
+//! The SoftHSM2 helpers are pkcs11-keys' own (its `tests/support`, here `softhsm`): each test
 //! has its own token directory and `SOFTHSM2_CONF`, which the espboot and
 //! reference processes inherit.
 
-#[path = "../../pkcs11-keys/tests/support/mod.rs"]
-mod support;
+#[macro_use]
+#[path = "../../../pkcs11-keys/tests/support/mod.rs"]
+mod softhsm;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use base64ct::{Base64, Encoding};
-use support::{python_generate, reference_tool, run, Kind, SoftHsm, USER_PIN};
+use softhsm::{python_generate, reference_tool, run, Kind, SoftHsm, USER_PIN};
 
 const TOKEN: &str = "factory";
 

@@ -129,6 +129,10 @@ pub struct RunOptions {
     /// Stop right after this many device actions, before journaling the
     /// last: what a killed process leaves (fault-injection tests).
     pub stop_after: Option<usize>,
+    /// At `stop_after`, the process kills itself (SIGKILL) instead of
+    /// returning: nothing more is recorded, the run stays open and its
+    /// claim held by a process that is gone, as `kill -9` leaves them.
+    pub kill: bool,
 }
 
 /// What a run did.
@@ -306,6 +310,28 @@ pub fn run(
                 burned,
             });
         }
+        // a cut inside an earlier run's burn-key (the key block programmed,
+        // its purpose not yet) leaves the block holding the key: the plan's
+        // key file gives the same bits again and the burn completes, but a
+        // generated key is lost, and burning a new one over it would OR two
+        // keys together (espefuse's refusal would print the mixed bits)
+        if let Action::BurnKey { block, .. } = &step.action {
+            let device_key = fe_key.as_ref().is_some_and(|k| k.on_device);
+            if !device_key && key_block_holds_data(&efuses, *block) {
+                burned.push(format!(
+                    "{block}: key data without its key purpose (a burn-key cut short)"
+                ));
+                return Err(RunError::Stranded {
+                    index,
+                    kind,
+                    reason: "an earlier run was cut off while burning a generated \
+                             flash-encryption key, which is lost (never stored): its data is \
+                             in the key block, its purpose is not, and no other key can be \
+                             burned over it",
+                    burned,
+                });
+            }
+        }
         if matches!(step.action, Action::FlashWrite { encrypt: true, .. }) && ctx.cipher.is_none() {
             return Err(RunError::Stranded {
                 index,
@@ -328,6 +354,12 @@ pub fn run(
         }
         actions += 1;
         if opts.stop_after == Some(actions) {
+            if opts.kill {
+                let _ = rustix::process::kill_process(
+                    rustix::process::getpid(),
+                    rustix::process::Signal::KILL,
+                );
+            }
             store.finish_run(run_id, "interrupted")?;
             return Err(RunError::Interrupted(actions));
         }
@@ -504,6 +536,13 @@ fn block_number(efuses: &Efuses, block: esp_efuse::KeyBlock) -> Option<usize> {
         .table()
         .key_block_def(block)
         .map(|d| usize::from(d.block))
+}
+
+/// Whether key block `block` holds readable non-zero data.
+fn key_block_holds_data(efuses: &Efuses, block: esp_efuse::KeyBlock) -> bool {
+    block_number(efuses, block).is_some_and(|b| {
+        efuses.is_block_readable(b) && efuses.block_bytes(b).iter().any(|&x| x != 0)
+    })
 }
 
 /// Whether the device shows step `i` done.

@@ -538,6 +538,21 @@ fn block_number(efuses: &Efuses, block: esp_efuse::KeyBlock) -> Option<usize> {
         .map(|d| usize::from(d.block))
 }
 
+/// Whether key block `b` holding a key of `purpose` has the protections
+/// `burn-key` gives it (esp-efuse's `stage_keys` with the default
+/// [`esp_efuse::KeyOptions`]: the block write-protected, and read-protected
+/// where the purpose needs it). espefuse burns them after the key and its
+/// purpose, in a burn of their own: a run cut off between the two left the
+/// key readable and writable, and its step is not done.
+fn key_block_protected(efuses: &Efuses, b: usize, purpose: esp_efuse::KeyPurpose) -> bool {
+    let read_protect = efuses
+        .table()
+        .purpose_def(purpose)
+        .is_some_and(|d| d.need_rd_protect);
+    let key_readable = read_protect && efuses.is_block_readable(b);
+    !(efuses.is_block_writeable(b) || key_readable)
+}
+
 /// Whether key block `block` holds readable non-zero data.
 fn key_block_holds_data(efuses: &Efuses, block: esp_efuse::KeyBlock) -> bool {
     block_number(efuses, block).is_some_and(|b| {
@@ -596,7 +611,7 @@ fn is_done(
                     .iter()
                     .any(|d| d.key_purpose.is_some()) =>
             {
-                efuses.blocks_with_purpose(*p).contains(&b)
+                efuses.blocks_with_purpose(*p).contains(&b) && key_block_protected(efuses, b, *p)
             }
             // ESP32, ESP32-C2: no purpose field; the key is there when the
             // AES block has one (read-protected keys the host cannot see
@@ -607,15 +622,25 @@ fn is_done(
                 Err(e) => return Err(e.into()),
             },
         },
-        Action::BurnKeyDigest { index, .. } => {
+        Action::BurnKeyDigest {
+            index,
+            block,
+            purpose,
+        } => {
             let len = policy::secure_boot_digest(efuses.chip(), *index).map_or(32, |s| s.len);
-            match digests.get(*index) {
+            let burned = match digests.get(*index) {
                 Some(d) => efuses
                     .secure_boot_digests()
                     .iter()
                     .any(|burned| burned.as_slice() == d.get(..len).unwrap_or(d)),
                 None => false,
-            }
+            };
+            // a digest in a key block with a purpose: protected as burn-key leaves it
+            let protected = match (purpose, block_number(efuses, *block)) {
+                (Some(p), Some(b)) => key_block_protected(efuses, b, *p),
+                _ => true,
+            };
+            burned && protected
         }
         Action::BurnEfuse { field, value } => efuses.raw(*field)? & value == *value,
         Action::WriteProtect { field } => !efuses.is_writeable(*field)?,

@@ -27,6 +27,7 @@
 //! Every faulted run also resumes what the fault before it left, so one
 //! device walks through all the points and the uninterrupted run is made
 //! once.
+#![allow(clippy::unwrap_used)]
 
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};

@@ -237,3 +237,34 @@ pub fn serve(
     let mut server = server::Server::new(machine, options, main, recovery, &mut log);
     server.run(&stop)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pause_points_parse_as_op_and_count_and_refuse_anything_else() {
+        assert_eq!(
+            "WRITE_REG:3".parse::<PauseAt>().unwrap(),
+            PauseAt {
+                op: "WRITE_REG".into(),
+                nth: 3
+            }
+        );
+        assert_eq!(
+            "EFUSE_PROGRAM:1".parse::<PauseAt>().unwrap().op,
+            EFUSE_PROGRAM
+        );
+        for bad in [
+            "WRITE_REG",
+            "WRITE_REG:0",
+            ":2",
+            "WRITE_REG:x",
+            "WRITE_REG:-1",
+        ] {
+            let err = bad.parse::<PauseAt>().unwrap_err();
+            assert!(err.to_string().contains("expected OP:N"), "{bad}: {err}");
+        }
+    }
+}

@@ -248,6 +248,7 @@ pub fn run(
         let ctx = Ctx {
             digests: &digests,
             cipher: cipher.as_deref(),
+            key_len: fe_key.as_ref().map_or(0, |k| k.key.as_bytes().len()),
         };
         if is_done(device, &efuses, &steps, i, &ctx).map_err(dev(index, kind))? {
             if is_burn(&step.action) {
@@ -371,6 +372,7 @@ pub fn run(
         let ctx = Ctx {
             digests: &digests,
             cipher: cipher.as_deref(),
+            key_len: fe_key.as_ref().map_or(0, |k| k.key.as_bytes().len()),
         };
         // an erase shows only through the steps after it (see `is_done`)
         let erase = matches!(step.action, Action::EraseFlash);
@@ -404,6 +406,8 @@ struct Ctx<'a> {
     /// The host's flash-encryption cipher with the device's key, when the
     /// run knows it.
     cipher: Option<&'a dyn FlashCrypt>,
+    /// The length of the flash-encryption key in memory (0: none).
+    key_len: usize,
 }
 
 /// Whether a step burns eFuses.
@@ -553,6 +557,51 @@ fn key_block_protected(efuses: &Efuses, b: usize, purpose: esp_efuse::KeyPurpose
     !(efuses.is_block_writeable(b) || key_readable)
 }
 
+/// Whether the device has the read and write protection that `burn-key`
+/// of `action` gives its block, as esp-efuse's own staging of the same burn
+/// with a stand-in key of `key_len` bytes sets them on a blank chip of the
+/// same kind (the ESP32 and the ESP32-C2, which have no key purpose to
+/// check: espefuse burns the protection after the key, and a run cut off
+/// between the two left the key readable). Without a key length, or a burn
+/// the blank chip refuses, the key's presence alone decides, as before.
+fn key_protections_burned(efuses: &Efuses, action: &Action, key_len: usize) -> bool {
+    let Action::BurnKey {
+        block,
+        purpose,
+        part,
+        ..
+    } = action
+    else {
+        return true;
+    };
+    let len = match part {
+        KeyPart::Whole => key_len,
+        KeyPart::FirstHalf | KeyPart::SecondHalf => key_len / 2,
+    };
+    if len == 0 {
+        return true;
+    }
+    let mut blank = Efuses::new(efuses.chip());
+    let group = KeyGroup {
+        block: *block,
+        purpose: *purpose,
+        data: Zeroizing::new(vec![0x5A; len]),
+    };
+    if blank
+        .stage_keys(&[group], esp_efuse::KeyOptions::default())
+        .and_then(|()| blank.commit())
+        .is_err()
+    {
+        return true;
+    }
+    [esp_efuse::Field::RdDis, esp_efuse::Field::WrDis]
+        .iter()
+        .all(|f| match (blank.raw(*f), efuses.raw(*f)) {
+            (Ok(want), Ok(have)) => want & !have == 0,
+            _ => true,
+        })
+}
+
 /// Whether key block `block` holds readable non-zero data.
 fn key_block_holds_data(efuses: &Efuses, block: esp_efuse::KeyBlock) -> bool {
     block_number(efuses, block).is_some_and(|b| {
@@ -616,11 +665,14 @@ fn is_done(
             // ESP32, ESP32-C2: no purpose field; the key is there when the
             // AES block has one (read-protected keys the host cannot see
             // count as present)
-            _ => match efuses.flash_encryption_key() {
-                Ok(key) => key.is_some(),
-                Err(EfuseError::HiddenKeyUnknown { .. }) => true,
-                Err(e) => return Err(e.into()),
-            },
+            _ => {
+                let present = match efuses.flash_encryption_key() {
+                    Ok(key) => key.is_some(),
+                    Err(EfuseError::HiddenKeyUnknown { .. }) => true,
+                    Err(e) => return Err(e.into()),
+                };
+                present && key_protections_burned(efuses, &step.action, ctx.key_len)
+            }
         },
         Action::BurnKeyDigest {
             index,

@@ -77,16 +77,21 @@ const DEADLINE: Duration = Duration::from_secs(60);
 /// (all with one factory eFuse file, so one MAC) and the record databases.
 struct Bench {
     dir: tempfile::TempDir,
+    chip: &'static str,
 }
 
 impl Bench {
-    fn new(plan: &str) -> Bench {
+    /// The files of `plan` for `chip` (its flash-encryption key: 16 bytes on
+    /// the ESP32-C2, whose plans here use 128-bit keys, else 32).
+    fn new(plan: &str, chip: &'static str) -> Bench {
         let b = Bench {
             dir: tempfile::tempdir().unwrap(),
+            chip,
         };
+        let key_len: u8 = if chip == "esp32c2" { 16 } else { 32 };
         std::fs::write(
             b.path("fe.bin"),
-            (0..32u8)
+            (0..key_len)
                 .map(|i| i.wrapping_mul(29) ^ 0xC3)
                 .collect::<Vec<_>>(),
         )
@@ -100,7 +105,7 @@ impl Bench {
                 .arg(b.path("sb.pem")),
         );
         std::fs::write(b.path("plan.toml"), plan).unwrap();
-        new_device(&b.path("factory"), "esp32c3", None);
+        new_device(&b.path("factory"), chip, None);
         b
     }
 
@@ -115,7 +120,7 @@ impl Bench {
     /// A new device with the factory eFuses.
     fn device(&self, name: &str) -> PathBuf {
         let dev = self.path(name);
-        new_device(&dev, "esp32c3", None);
+        new_device(&dev, self.chip, None);
         std::fs::copy(self.path("factory/efuse.bin"), dev.join("efuse.bin")).unwrap();
         dev
     }
@@ -336,7 +341,7 @@ fn points(step: &serde_json::Value) -> (&'static str, Option<&'static str>, &'st
 #[test]
 fn provision_run_over_a_port_resumes_after_every_fault_at_every_step_and_ends_as_an_uninterrupted_run(
 ) {
-    let b = Bench::new(PLAN);
+    let b = Bench::new(PLAN, "esp32c3");
     let (reference, full, reference_log) = uninterrupted(&b, "reference");
     let steps = device_steps(&b);
     assert_eq!(full["done"], steps.len(), "{full}");
@@ -415,29 +420,38 @@ fn provision_run_over_a_port_resumes_after_every_fault_at_every_step_and_ends_as
     );
 }
 
-/// Regression: espefuse's burn-key programs the key and its purpose, then
-/// the key's read and write protection in a burn of its own; a run cut off
-/// between the two was resumed as if the key were burned, leaving the
-/// flash-encryption key readable.
+/// Regression: espefuse's burn-key programs the key (and its purpose where
+/// the chip has one), then the key's read and write protection in a burn of
+/// its own; a run cut off between the two was resumed as if the key were
+/// burned, leaving the flash-encryption key readable. On the ESP32-C3 the
+/// cut follows the purpose (the second program), on the ESP32 and the
+/// ESP32-C2, which have no purpose, the key block (the first).
 #[test]
 fn provision_run_cut_between_a_key_and_its_protection_resumes_to_a_read_protected_key() {
-    let plan = "chip = \"esp32c3\"\n[flash_encryption]\nmode = \"release\"\nkey_bits = 256\n\
-                key_file = \"fe.bin\"\n";
-    let b = Bench::new(plan);
-    let (reference, _, reference_log) = uninterrupted(&b, "reference");
-    let dev = b.device("dev");
-    // after the key block and the purpose (the second program)
-    let mut log = cut(&b, &dev, "dev.db", "EFUSE_PROGRAM:2", Fault::Server);
-    let served = Served::start(&dev, b.dir(), "download", false);
-    run_ok(&mut b.provision(&served.port, "dev.db", &[]));
-    log += &served.log();
-    drop(served);
-    assert!(
-        std::fs::read(dev.join("efuse.bin")).unwrap()
-            == std::fs::read(reference.join("efuse.bin")).unwrap(),
-        "the eFuses differ from an uninterrupted run's (the key's protection)"
-    );
-    assert_eq!(burns(&log), burns(&reference_log));
+    for (chip, bits, point) in [
+        ("esp32c3", 256, "EFUSE_PROGRAM:2"),
+        ("esp32c2", 128, "EFUSE_PROGRAM:1"),
+        ("esp32", 256, "EFUSE_PROGRAM:1"),
+    ] {
+        let plan = format!(
+            "chip = \"{chip}\"\n[flash_encryption]\nmode = \"release\"\nkey_bits = {bits}\n\
+             key_file = \"fe.bin\"\n"
+        );
+        let b = Bench::new(&plan, chip);
+        let (reference, _, reference_log) = uninterrupted(&b, "reference");
+        let dev = b.device("dev");
+        let mut log = cut(&b, &dev, "dev.db", point, Fault::Server);
+        let served = Served::start(&dev, b.dir(), "download", false);
+        run_ok(&mut b.provision(&served.port, "dev.db", &[]));
+        log += &served.log();
+        drop(served);
+        assert!(
+            std::fs::read(dev.join("efuse.bin")).unwrap()
+                == std::fs::read(reference.join("efuse.bin")).unwrap(),
+            "{chip}: the eFuses differ from an uninterrupted run's (the key's protection)"
+        );
+        assert_eq!(burns(&log), burns(&reference_log), "{chip}");
+    }
 }
 
 /// Regression: a power cut inside the burn of a generated flash-encryption
@@ -447,7 +461,7 @@ fn provision_run_cut_between_a_key_and_its_protection_resumes_to_a_read_protecte
 /// the plan's end: the run says so, with what was burned, and burns nothing.
 #[test]
 fn provision_run_after_a_cut_inside_a_generated_key_burn_reports_the_stranded_device() {
-    let b = Bench::new(&PLAN.replacen("key_file = \"fe.bin\"\n", "", 1));
+    let b = Bench::new(&PLAN.replacen("key_file = \"fe.bin\"\n", "", 1), "esp32c3");
     let dev = b.device("dev");
     cut(&b, &dev, "dev.db", "EFUSE_PROGRAM:1", Fault::Server);
     let before = std::fs::read(dev.join("efuse.bin")).unwrap();

@@ -312,22 +312,21 @@ pub fn run(
             });
         }
         // a cut inside an earlier run's burn-key (the key block programmed,
-        // its purpose not yet) leaves the block holding the key: the plan's
-        // key file gives the same bits again and the burn completes, but a
-        // generated key is lost, and burning a new one over it would OR two
-        // keys together (espefuse's refusal would print the mixed bits)
+        // its purpose or protection not yet) leaves the block holding the
+        // key: the plan's key file gives the same bits again and the burn
+        // completes, but a generated key is lost, and burning a new one over
+        // it would OR two keys together (espefuse's refusal would print the
+        // mixed bits)
         if let Action::BurnKey { block, .. } = &step.action {
             let device_key = fe_key.as_ref().is_some_and(|k| k.on_device);
             if !device_key && key_block_holds_data(&efuses, *block) {
-                burned.push(format!(
-                    "{block}: key data without its key purpose (a burn-key cut short)"
-                ));
+                burned.push(format!("{block}: key data of an unfinished burn-key"));
                 return Err(RunError::Stranded {
                     index,
                     kind,
                     reason: "an earlier run was cut off while burning a generated \
-                             flash-encryption key, which is lost (never stored): its data is \
-                             in the key block, its purpose is not, and no other key can be \
+                             flash-encryption key, which is lost (never stored): the key block \
+                             holds its data, the burn did not finish, and no other key can be \
                              burned over it",
                     burned,
                 });

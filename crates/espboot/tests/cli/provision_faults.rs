@@ -475,7 +475,7 @@ fn provision_run_after_a_cut_inside_a_generated_key_burn_reports_the_stranded_de
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("already burned: BLOCK_KEY0: key data without its key purpose"),
+        stderr.contains("already burned: BLOCK_KEY0: key data of an unfinished burn-key"),
         "{stderr}"
     );
     assert!(

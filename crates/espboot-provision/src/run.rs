@@ -130,6 +130,10 @@ pub struct RunOptions {
     /// Stop right after this many device actions, before journaling the
     /// last: what a killed process leaves (fault-injection tests).
     pub stop_after: Option<usize>,
+    /// At `stop_after`, the process kills itself (SIGKILL) instead of
+    /// returning: nothing more is recorded, the run stays open and its
+    /// claim held by a process that is gone, as `kill -9` leaves them.
+    pub kill: bool,
 }
 
 /// What a run did.
@@ -245,6 +249,7 @@ pub fn run(
         let ctx = Ctx {
             digests: &digests,
             cipher: cipher.as_deref(),
+            key_len: fe_key.as_ref().map_or(0, |k| k.key.as_bytes().len()),
         };
         if is_done(device, &efuses, &steps, i, &ctx).map_err(dev(index, kind))? {
             if is_burn(&step.action) {
@@ -307,6 +312,27 @@ pub fn run(
                 burned,
             });
         }
+        // a cut inside an earlier run's burn-key (the key block programmed,
+        // its purpose or protection not yet) leaves the block holding the
+        // key: the plan's key file gives the same bits again and the burn
+        // completes, but a generated key is lost, and burning a new one over
+        // it would OR two keys together (espefuse's refusal would print the
+        // mixed bits)
+        if let Action::BurnKey { block, .. } = &step.action {
+            let device_key = fe_key.as_ref().is_some_and(|k| k.on_device);
+            if !device_key && key_block_holds_data(&efuses, *block) {
+                burned.push(format!("{block}: key data of an unfinished burn-key"));
+                return Err(RunError::Stranded {
+                    index,
+                    kind,
+                    reason: "an earlier run was cut off while burning a generated \
+                             flash-encryption key, which is lost (never stored): the key block \
+                             holds its data, the burn did not finish, and no other key can be \
+                             burned over it",
+                    burned,
+                });
+            }
+        }
         if matches!(step.action, Action::FlashWrite { encrypt: true, .. }) && ctx.cipher.is_none() {
             return Err(RunError::Stranded {
                 index,
@@ -329,6 +355,12 @@ pub fn run(
         }
         actions += 1;
         if opts.stop_after == Some(actions) {
+            if opts.kill {
+                let _ = rustix::process::kill_process(
+                    rustix::process::getpid(),
+                    rustix::process::Signal::KILL,
+                );
+            }
             store.finish_run(run_id, "interrupted")?;
             return Err(RunError::Interrupted(actions));
         }
@@ -340,6 +372,7 @@ pub fn run(
         let ctx = Ctx {
             digests: &digests,
             cipher: cipher.as_deref(),
+            key_len: fe_key.as_ref().map_or(0, |k| k.key.as_bytes().len()),
         };
         // an erase shows only through the steps after it (see `is_done`)
         let erase = matches!(step.action, Action::EraseFlash);
@@ -373,6 +406,8 @@ struct Ctx<'a> {
     /// The host's flash-encryption cipher with the device's key, when the
     /// run knows it.
     cipher: Option<&'a dyn FlashCrypt>,
+    /// The length of the flash-encryption key in memory (0: none).
+    key_len: usize,
 }
 
 /// Whether a step burns eFuses.
@@ -466,6 +501,73 @@ fn block_number(efuses: &Efuses, block: esp_efuse::KeyBlock) -> Option<usize> {
         .map(|d| usize::from(d.block))
 }
 
+/// Whether key block `b` holding a key of `purpose` has the protections
+/// `burn-key` gives it (esp-efuse's `stage_keys` with the default
+/// [`esp_efuse::KeyOptions`]: the block write-protected, and read-protected
+/// where the purpose needs it). espefuse burns them after the key and its
+/// purpose, in a burn of their own: a run cut off between the two left the
+/// key readable and writable, and its step is not done.
+fn key_block_protected(efuses: &Efuses, b: usize, purpose: esp_efuse::KeyPurpose) -> bool {
+    let read_protect = efuses
+        .table()
+        .purpose_def(purpose)
+        .is_some_and(|d| d.need_rd_protect);
+    let key_readable = read_protect && efuses.is_block_readable(b);
+    !(efuses.is_block_writeable(b) || key_readable)
+}
+
+/// Whether the device has the read and write protection that `burn-key`
+/// of `action` gives its block, as esp-efuse's own staging of the same burn
+/// with a stand-in key of `key_len` bytes sets them on a blank chip of the
+/// same kind (the ESP32 and the ESP32-C2, which have no key purpose to
+/// check: espefuse burns the protection after the key, and a run cut off
+/// between the two left the key readable). Without a key length, or a burn
+/// the blank chip refuses, the key's presence alone decides, as before.
+fn key_protections_burned(efuses: &Efuses, action: &Action, key_len: usize) -> bool {
+    let Action::BurnKey {
+        block,
+        purpose,
+        part,
+        ..
+    } = action
+    else {
+        return true;
+    };
+    let len = match part {
+        KeyPart::Whole => key_len,
+        KeyPart::FirstHalf | KeyPart::SecondHalf => key_len / 2,
+    };
+    if len == 0 {
+        return true;
+    }
+    let mut blank = Efuses::new(efuses.chip());
+    let group = KeyGroup {
+        block: *block,
+        purpose: *purpose,
+        data: Zeroizing::new(vec![0x5A; len]),
+    };
+    if blank
+        .stage_keys(&[group], esp_efuse::KeyOptions::default())
+        .and_then(|()| blank.commit())
+        .is_err()
+    {
+        return true;
+    }
+    [esp_efuse::Field::RdDis, esp_efuse::Field::WrDis]
+        .iter()
+        .all(|f| match (blank.raw(*f), efuses.raw(*f)) {
+            (Ok(want), Ok(have)) => want & !have == 0,
+            _ => true,
+        })
+}
+
+/// Whether key block `block` holds readable non-zero data.
+fn key_block_holds_data(efuses: &Efuses, block: esp_efuse::KeyBlock) -> bool {
+    block_number(efuses, block).is_some_and(|b| {
+        efuses.is_block_readable(b) && efuses.block_bytes(b).iter().any(|&x| x != 0)
+    })
+}
+
 /// Whether the device shows step `i` done.
 fn is_done(
     device: &mut dyn Device,
@@ -517,26 +619,39 @@ fn is_done(
                     .iter()
                     .any(|d| d.key_purpose.is_some()) =>
             {
-                efuses.blocks_with_purpose(*p).contains(&b)
+                efuses.blocks_with_purpose(*p).contains(&b) && key_block_protected(efuses, b, *p)
             }
             // ESP32, ESP32-C2: no purpose field; the key is there when the
             // AES block has one (read-protected keys the host cannot see
             // count as present)
-            _ => match efuses.flash_encryption_key() {
-                Ok(key) => key.is_some(),
-                Err(EfuseError::HiddenKeyUnknown { .. }) => true,
-                Err(e) => return Err(e.into()),
-            },
+            _ => {
+                let present = match efuses.flash_encryption_key() {
+                    Ok(key) => key.is_some(),
+                    Err(EfuseError::HiddenKeyUnknown { .. }) => true,
+                    Err(e) => return Err(e.into()),
+                };
+                present && key_protections_burned(efuses, &step.action, ctx.key_len)
+            }
         },
-        Action::BurnKeyDigest { index, .. } => {
+        Action::BurnKeyDigest {
+            index,
+            block,
+            purpose,
+        } => {
             let len = policy::secure_boot_digest(efuses.chip(), *index).map_or(32, |s| s.len);
-            match digests.get(*index) {
+            let burned = match digests.get(*index) {
                 Some(d) => efuses
                     .secure_boot_digests()
                     .iter()
                     .any(|burned| burned.as_slice() == d.get(..len).unwrap_or(d)),
                 None => false,
-            }
+            };
+            // a digest in a key block with a purpose: protected as burn-key leaves it
+            let protected = match (purpose, block_number(efuses, *block)) {
+                (Some(p), Some(b)) => key_block_protected(efuses, b, *p),
+                _ => true,
+            };
+            burned && protected
         }
         Action::BurnEfuse { field, value } => efuses.raw(*field)? & value == *value,
         Action::WriteProtect { field } => !efuses.is_writeable(*field)?,

@@ -144,6 +144,7 @@ fn a_run_interrupted_after_any_device_action_resumes_to_the_uninterrupted_state(
             &mut store,
             RunOptions {
                 stop_after: Some(k),
+                ..RunOptions::default()
             },
         )
         .unwrap_err();
@@ -323,6 +324,7 @@ fn a_generated_key_is_never_stored_and_a_run_that_lost_it_reports_the_device_str
         &mut store,
         RunOptions {
             stop_after: Some(2),
+            ..RunOptions::default()
         },
     )
     .unwrap_err();

@@ -100,8 +100,52 @@ pub struct ServeOptions {
     pub recovery_pty: Option<PathBuf>,
     /// The boot mode at power-on and at each reset.
     pub boot: BootMode,
-    /// Log every ROM/stub request by name (`cmd SYNC`, ...).
+    /// Log every ROM/stub request by name (`cmd SYNC`, ...) and every
+    /// eFuse block a program command burns (`efuse program BLOCK4`).
     pub trace: bool,
+    /// Fault injection: stop before a given request ([`PauseAt`]).
+    pub pause_before: Option<PauseAt>,
+}
+
+/// A fault-injection point for tests: the server logs
+/// `paused at OP #N` and stops itself (SIGSTOP) right before it
+/// handles the `nth` request named `op` (`WRITE_REG`, `FLASH_DATA`, ...,
+/// counted from the server's start), or with `op` [`EFUSE_PROGRAM`] the
+/// first request after the `nth` eFuse program command that burned
+/// something, so that a test can kill the client or the server at a
+/// precise point of the client's work (the client is then waiting for that
+/// request's reply), or let it go on (SIGCONT).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PauseAt {
+    /// The request's name, as `--trace` prints it.
+    pub op: String,
+    /// Which one (1 = the first).
+    pub nth: u32,
+}
+
+/// [`PauseAt::op`] for a point right after an eFuse burn.
+pub const EFUSE_PROGRAM: &str = "EFUSE_PROGRAM";
+
+/// A `--pause-before` value that is not `OP:N`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?}: expected OP:N, a request name and a count from 1 (WRITE_REG:3)")]
+pub struct BadPauseAt(pub String);
+
+impl std::str::FromStr for PauseAt {
+    type Err = BadPauseAt;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || BadPauseAt(s.to_owned());
+        let (op, nth) = s.split_once(':').ok_or_else(bad)?;
+        let nth: u32 = nth.parse().map_err(|_| bad())?;
+        if op.is_empty() || nth == 0 {
+            return Err(bad());
+        }
+        Ok(PauseAt {
+            op: op.to_owned(),
+            nth,
+        })
+    }
 }
 
 /// Errors of the server.
@@ -192,4 +236,35 @@ pub fn serve(
     ready(main.link());
     let mut server = server::Server::new(machine, options, main, recovery, &mut log);
     server.run(&stop)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pause_points_parse_as_op_and_count_and_refuse_anything_else() {
+        assert_eq!(
+            "WRITE_REG:3".parse::<PauseAt>().unwrap(),
+            PauseAt {
+                op: "WRITE_REG".into(),
+                nth: 3
+            }
+        );
+        assert_eq!(
+            "EFUSE_PROGRAM:1".parse::<PauseAt>().unwrap().op,
+            EFUSE_PROGRAM
+        );
+        for bad in [
+            "WRITE_REG",
+            "WRITE_REG:0",
+            ":2",
+            "WRITE_REG:x",
+            "WRITE_REG:-1",
+        ] {
+            let err = bad.parse::<PauseAt>().unwrap_err();
+            assert!(err.to_string().contains("expected OP:N"), "{bad}: {err}");
+        }
+    }
 }

@@ -41,6 +41,10 @@ pub struct Machine {
     efuses_dirty: bool,
     /// A download-mode change from an eFuse read command, not yet acted on.
     download_mode_change: Option<DownloadMode>,
+    /// eFuse blocks programmed since the last [`take_programmed`](Self::take_programmed).
+    programmed: Vec<usize>,
+    /// eFuse program commands that burned something, since the start.
+    programs: u32,
 }
 
 impl Machine {
@@ -76,6 +80,8 @@ impl Machine {
             flash_dirty: false,
             efuses_dirty: false,
             download_mode_change: None,
+            programmed: Vec::new(),
+            programs: 0,
         })
     }
 
@@ -145,6 +151,17 @@ impl Machine {
         self.download_mode_change.take()
     }
 
+    /// The eFuse blocks a program command burned since the last call, in
+    /// order (a block burned twice shows twice).
+    pub fn take_programmed(&mut self) -> Vec<usize> {
+        std::mem::take(&mut self.programmed)
+    }
+
+    /// How many eFuse program commands burned something since the start.
+    pub fn programs(&self) -> u32 {
+        self.programs
+    }
+
     /// Reads a register (eFuse controller first).
     pub fn read_reg(&self, address: u32) -> u32 {
         self.efuse_ctrl
@@ -161,6 +178,10 @@ impl Machine {
             if event.download_mode.is_some() {
                 self.download_mode_change = event.download_mode;
             }
+            if !event.programmed.is_empty() {
+                self.programs += 1;
+            }
+            self.programmed.extend_from_slice(&event.programmed);
             return RegEffect::None;
         }
         self.regs.write(address, value)

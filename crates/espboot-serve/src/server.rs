@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use esp_efuse::DownloadMode;
 use esp_image::Chip;
+use esp_rom_protocol::command::Opcode;
 use esp_rom_protocol::slip;
 use rustix::event::{PollFd, PollFlags, Timespec};
 
@@ -80,6 +81,8 @@ pub(crate) struct Server<'l> {
     recovery_port: usize,
     reset_at: Option<Instant>,
     trace: bool,
+    /// The fault-injection point and how many of its requests were seen.
+    pause: Option<(crate::PauseAt, u32)>,
     log: &'l mut dyn FnMut(&str),
 }
 
@@ -113,6 +116,7 @@ impl<'l> Server<'l> {
             recovery_port,
             reset_at: None,
             trace: options.trace,
+            pause: options.pause_before.clone().map(|p| (p, 0)),
             log,
         }
     }
@@ -227,12 +231,25 @@ impl<'l> Server<'l> {
                     if exit.is_some() {
                         break;
                     }
+                    if let [0, op, ..] = frame.as_slice() {
+                        let programs = self.machine.programs();
+                        pause_if(
+                            &mut self.pause,
+                            Opcode::from_byte(*op),
+                            programs,
+                            &mut *self.log,
+                        );
+                    }
                     exit = loader.on_frame(&mut self.machine, &frame, &mut out);
                 }
                 let requests = loader.take_requests();
+                let programmed = self.machine.take_programmed();
                 if self.trace {
                     for op in requests {
                         (self.log)(&format!("cmd {}", op.name()));
+                    }
+                    for block in programmed {
+                        (self.log)(&format!("efuse program BLOCK{block}"));
                     }
                 }
                 if loader.take_save_point() && self.machine.dirty() {
@@ -396,6 +413,34 @@ impl<'l> Server<'l> {
         let port = &mut self.ports[0];
         port.out.extend_from_slice(text.as_bytes());
         port.flush();
+    }
+}
+
+/// Stops this process (SIGSTOP) when request `op`, after `programs` eFuse
+/// burns, is the fault-injection point, after logging it; it goes on when
+/// continued (SIGCONT). Each point is taken once.
+fn pause_if(
+    pause: &mut Option<(crate::PauseAt, u32)>,
+    op: Opcode,
+    programs: u32,
+    log: &mut dyn FnMut(&str),
+) {
+    let Some((at, seen)) = pause.as_mut() else {
+        return;
+    };
+    let due = if at.op == crate::EFUSE_PROGRAM {
+        *seen < at.nth && programs >= at.nth
+    } else if op.name() == at.op {
+        *seen += 1;
+        *seen == at.nth
+    } else {
+        false
+    };
+    if due {
+        *seen = at.nth;
+        log(&format!("paused at {} #{}", at.op, at.nth));
+        let _ =
+            rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::STOP);
     }
 }
 

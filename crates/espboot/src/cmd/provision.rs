@@ -79,6 +79,10 @@ enum ProvisionCommand {
         /// recording the last (what a killed run leaves).
         #[arg(long, hide = true)]
         stop_after: Option<usize>,
+        /// Fault injection: kill this process (SIGKILL) after this many
+        /// device actions, before recording the last.
+        #[arg(long, hide = true, conflicts_with = "stop_after")]
+        kill_after: Option<usize>,
     },
     /// List the recorded devices with their latest run.
     Report {
@@ -200,6 +204,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             operator,
             json,
             stop_after,
+            kill_after,
         } => {
             let plan = Plan::load(&file)?;
             let local = Station::local();
@@ -226,7 +231,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 &plan,
                 dev.as_mut(),
                 store.as_mut(),
-                RunOptions { stop_after },
+                RunOptions {
+                    stop_after: stop_after.or(kill_after),
+                    kill: kill_after.is_some(),
+                },
             ) {
                 Ok(report) => report,
                 Err(err) => {

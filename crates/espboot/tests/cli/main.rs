@@ -12,6 +12,7 @@ mod efuse;
 mod flash;
 mod multicall;
 mod provision;
+mod provision_faults;
 mod provision_records;
 mod readme;
 mod recover;

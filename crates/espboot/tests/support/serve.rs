@@ -24,6 +24,18 @@ impl Served {
     /// Starts a server on `dev`, publishing `dir/tty` (and `dir/rec` with
     /// `recovery`), and waits for its `ready` line.
     pub fn start(dev: &Path, dir: &Path, boot: &str, recovery: bool) -> Served {
+        Served::start_with(dev, dir, boot, recovery, &[])
+    }
+
+    /// As [`Served::start`], with more `sim serve` arguments (a
+    /// fault-injection point).
+    pub fn start_with(
+        dev: &Path,
+        dir: &Path,
+        boot: &str,
+        recovery: bool,
+        extra: &[&str],
+    ) -> Served {
         let port = dir.join(format!(
             "tty-{}",
             dev.file_name().and_then(|n| n.to_str()).unwrap_or("dev")
@@ -38,6 +50,7 @@ impl Served {
         if let Some(rec) = &rec {
             cmd.arg("--recovery-pty").arg(rec);
         }
+        cmd.args(extra);
         let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -25,6 +25,10 @@ pub struct ServeArgs {
     /// Print every ROM/stub request received (`cmd SYNC`, `cmd READ_REG`, ...).
     #[arg(long)]
     trace: bool,
+    /// Fault injection (tests): stop this process (SIGSTOP) right before
+    /// the Nth request named OP, after printing `paused at OP #N`.
+    #[arg(long, value_name = "OP:N", hide = true)]
+    pause_before: Option<espboot_serve::PauseAt>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -51,6 +55,7 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
         recovery_pty: a.recovery_pty,
         boot: a.boot,
         trace: a.trace,
+        pause_before: a.pause_before,
     };
     espboot_serve::serve(
         &options,

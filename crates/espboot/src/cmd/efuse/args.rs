@@ -5,6 +5,10 @@ use std::path::PathBuf;
 
 use anyhow::bail;
 use clap::{CommandFactory, Parser, Subcommand};
+use esp_efuse::Chip;
+
+use super::click;
+pub(super) use super::click::UsageError;
 
 /// espefuse's global options.
 #[derive(Debug, Parser)]
@@ -30,7 +34,7 @@ pub(crate) struct Global {
     #[arg(long)]
     pub(super) before: Option<String>,
     /// Reset mode after the operation (ignored in virtual mode).
-    #[arg(long)]
+    #[arg(short = 'a', long)]
     after: Option<String>,
     /// Debug output (click accepts the flag repeated).
     #[arg(short = 'd', long, action = clap::ArgAction::Count)]
@@ -50,10 +54,9 @@ pub(crate) struct Global {
     /// Burn BLOCK0 protection bits together with everything else.
     #[arg(long)]
     pub(super) no_postpone: bool,
-    /// Per command, whether it was spelled with hyphens as given (espefuse
-    /// repeats only those read commands after burns).
+    /// How the commands were spelled.
     #[arg(skip)]
-    pub(super) hyphenated: Vec<bool>,
+    pub(super) spelling: Spelling,
 }
 
 #[derive(Debug, Parser)]
@@ -259,6 +262,18 @@ pub(super) enum Parsed {
     },
 }
 
+/// How the commands were spelled: espefuse repeats only the read commands
+/// spelled with hyphens after burns, and warns of each underscore spelling
+/// when it resolves the command (after the banner and the connection).
+#[derive(Debug, Clone, Default)]
+pub(super) struct Spelling {
+    /// Per command, whether it was spelled with hyphens.
+    pub(super) hyphenated: Vec<bool>,
+    /// Per command, its deprecation warning (`esptool/cli_util.py`
+    /// `get_command`).
+    pub(super) warnings: Vec<Option<String>>,
+}
+
 /// The command names (and underscore aliases) clap knows, with a token's
 /// `_` read as `-`.
 fn command_name(tok: &str) -> Option<String> {
@@ -267,62 +282,70 @@ fn command_name(tok: &str) -> Option<String> {
     (known || UNSUPPORTED.contains(&name.as_str())).then_some(name)
 }
 
+/// espefuse's `--chip` choices (`efuse_interface.py` SUPPORTED_CHIPS, after
+/// "auto"), in its order.
+const CLICK_CHIPS: &[&str] = &[
+    "auto", "linux", "esp32", "esp32c2", "esp32c3", "esp32c6", "esp32c61", "esp32c5", "esp32e22",
+    "esp32h2", "esp32h21", "esp32h4", "esp32p4", "esp32s2", "esp32s3", "esp32s31",
+];
+
+/// The group's options click knows that espboot does not take (they are
+/// still suggested for a misspelt option).
+const CLICK_ONLY_GLOBAL: &[&str] = &["--token", "--extend-efuse-table"];
+
 /// Splits the command line into the global part and the chained commands
-/// and parses each.
+/// and parses each, the way espefuse's click group does.
 pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
     let mut global_tokens: Vec<String> = Vec::new();
     let mut segments: Vec<Vec<String>> = Vec::new();
-    // esptool/cli_util.py: the group warns first of deprecated options
-    // (_replace_deprecated_args), then of each underscore command name
-    // (get_command), on stderr
-    let mut warnings: Vec<String> = Vec::new();
-    let mut hyphenated: Vec<bool> = Vec::new();
+    let mut spelled: Vec<String> = Vec::new();
+    // esptool/cli_util.py _replace_deprecated_args: while the group parses,
+    // before the banner
     for tok in &argv {
         if tok.split('=').next() == Some("--file_name") {
-            warnings.push(
+            eprintln!(
                 "WARNING: Deprecated: Option '--file_name' is deprecated. Use '--file-name' instead."
-                    .to_string(),
             );
         }
     }
     for tok in argv {
-        if tok.contains('_') && !expects_value(&global_tokens, &segments) {
-            if let Some(name) = command_name(&tok) {
-                warnings.push(format!(
-                    "WARNING: Deprecated: Command '{tok}' is deprecated. Use '{name}' instead."
-                ));
-            }
-        }
         match command_name(&tok) {
             Some(name) if segments.is_empty() || !expects_value(&global_tokens, &segments) => {
-                hyphenated.push(name == tok);
+                spelled.push(tok);
                 segments.push(vec![name]);
             }
             _ => match segments.last_mut() {
-                // click ends burn-efuse's pairs at `--force`: what follows
-                // is the next command (`No such command` if it is none)
-                Some(seg)
-                    if seg[0] == "burn-efuse"
-                        && seg.iter().any(|t| t == "--force")
-                        && !tok.starts_with('-') =>
-                {
-                    segments.push(vec![tok]);
-                }
                 Some(seg) => seg.push(tok),
                 None => global_tokens.push(tok),
             },
         }
     }
-    for warning in &warnings {
-        eprintln!("{warning}");
-    }
-    let global = match Global::try_parse_from(&global_tokens) {
-        Ok(mut g) => {
-            g.hyphenated = hyphenated;
-            g
-        }
-        Err(e) => return clap_error(e, "espefuse"),
+    let spelling = Spelling {
+        hyphenated: segments
+            .iter()
+            .zip(&spelled)
+            .map(|(s, t)| s[0] == *t)
+            .collect(),
+        warnings: segments
+            .iter()
+            .zip(&spelled)
+            .map(|(s, t)| {
+                (s[0] != *t).then(|| {
+                    format!(
+                        "WARNING: Deprecated: Command '{t}' is deprecated. Use '{}' instead.",
+                        s[0]
+                    )
+                })
+            })
+            .collect(),
     };
+    let Some((mut global, group_args)) = parse_global(&global_tokens)? else {
+        return Ok(Parsed::Help);
+    };
+    // espefuse's virtual mode falls back to ESP32 when no chip is named
+    // (and so do the usage texts, before a chip is detected)
+    let chip = global.chip.parse::<Chip>().unwrap_or(Chip::Esp32);
+    global.spelling = spelling.clone();
     if segments.is_empty() {
         let names: Vec<String> = OneCommand::command()
             .get_subcommands()
@@ -330,34 +353,39 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
             .collect();
         bail!("no command given (expected one of: {})", names.join(", "));
     }
+    // click resolves the commands in order: a word before the first
+    // command is taken for one
+    if let Some(word) = group_args.first() {
+        return Err(UsageError::no_such_command(word, chip).into());
+    }
     let mut commands: Vec<Command> = Vec::new();
-    for seg in &segments {
-        if command_name(&seg[0]).is_none() {
-            return Err(UsageError {
-                command: "espefuse".to_string(),
-                message: format!("No such command '{}'.", seg[0]),
-                after_banner: true,
-                usage_args: None,
-            }
-            .into());
-        }
+    for (k, seg) in segments.iter().enumerate() {
+        let warned =
+            || -> Vec<String> { spelling.warnings[..=k].iter().flatten().cloned().collect() };
+        let with_warnings = |mut e: UsageError| {
+            e.warnings = warned();
+            e.after_banner = true;
+            anyhow::Error::new(e)
+        };
         if UNSUPPORTED.contains(&seg[0].as_str()) {
             bail!(
                 "espefuse command '{}' is not supported by espboot yet",
                 seg[0]
             );
         }
-        // click takes `--force` anywhere among burn-efuse's pairs (its
-        // values never start with `--`); clap's hyphen-accepting list would
-        // swallow it, so it is moved in front of the pairs
-        let mut seg = seg.clone();
-        if seg[0] == "burn-efuse" && seg.iter().skip(1).any(|t| t == "--force") {
-            seg.retain(|t| t != "--force");
-            seg.insert(1, "--force".to_string());
-        }
-        match OneCommand::try_parse_from(&seg) {
+        let (tokens, extra) = click_command(seg, chip).map_err(with_warnings)?;
+        match OneCommand::try_parse_from(&tokens) {
             Ok(c) => commands.push(c.cmd),
-            Err(e) => return clap_error(e, &seg[0]).map_err(after_banner),
+            Err(e) => {
+                return clap_error(e, &seg[0]).map_err(|e| match e.downcast::<UsageError>() {
+                    Ok(u) => with_warnings(u.on(chip)),
+                    Err(e) => e,
+                })
+            }
+        }
+        // what click's parser left over is the next command's name
+        if let Some(word) = extra.first() {
+            return Err(with_warnings(UsageError::no_such_command(word, chip)));
         }
     }
     Ok(Parsed::Run {
@@ -365,6 +393,386 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
         global_tokens,
         commands,
     })
+}
+
+/// The group's options as click reads them: unknown options and bad
+/// choices are click's usage errors (before the banner). Returns the
+/// options and the words that are no option's value (`None`: help was
+/// printed).
+fn parse_global(tokens: &[String]) -> anyhow::Result<Option<(Global, Vec<String>)>> {
+    let cmd = Global::command();
+    let mut long = long_options(&cmd);
+    long.extend(CLICK_ONLY_GLOBAL.iter().map(|s| s.to_string()));
+    let scan = scan_options(&cmd, "espefuse", tokens, &long)?;
+    let mut options = Vec::new();
+    for (name, value) in &scan.options {
+        let Some(value) = value else {
+            options.push(name.clone());
+            continue;
+        };
+        let value = match name.as_str() {
+            // esptool/util.py strip_chip_name: any case, `-`, `(`, `)` dropped
+            "--chip" => {
+                let v: String = value
+                    .to_lowercase()
+                    .chars()
+                    .filter(|c| !matches!(c, '-' | '(' | ')'))
+                    .collect();
+                if !CLICK_CHIPS.contains(&v.as_str()) {
+                    return Err(not_one_of("espefuse", "'--chip' / '-c'", &v, CLICK_CHIPS).into());
+                }
+                v
+            }
+            "--baud" => {
+                if py_int::parse_decimal(value).is_err() {
+                    return Err(UsageError::message(
+                        "espefuse",
+                        format!("Invalid value for '--baud' / '-b': '{value}' is not a valid baud rate."),
+                    )
+                    .into());
+                }
+                value.clone()
+            }
+            "--before" => reset_mode(
+                "--before",
+                "'--before'",
+                value,
+                &["default-reset", "usb-reset", "no-reset", "no-reset-no-sync"],
+            )?,
+            "--after" => reset_mode(
+                "--after",
+                "'--after' / '-a'",
+                value,
+                &["hard-reset", "soft-reset", "no-reset", "watchdog-reset"],
+            )?,
+            _ => value.clone(),
+        };
+        options.push(format!("{name}={value}"));
+    }
+    match Global::try_parse_from(&options) {
+        Ok(g) => Ok(Some((g, scan.positionals))),
+        Err(e) => clap_error(e, "espefuse").map(|_| None),
+    }
+}
+
+/// esptool/cli_util.py ResetModeType: a choice, also spelled with
+/// underscores (deprecated, with a warning while the group parses).
+fn reset_mode(option: &str, shown: &str, value: &str, choices: &[&str]) -> anyhow::Result<String> {
+    if value.contains('_') {
+        let new = value.replace('_', "-");
+        if !choices.contains(&new.as_str()) {
+            return Err(UsageError::message(
+                "espefuse",
+                format!("Invalid value for {shown}: {value} is not a valid reset mode."),
+            )
+            .into());
+        }
+        eprintln!(
+            "WARNING: Deprecated: Choice '{value}' for option '{option}' is deprecated. Use '{new}' instead."
+        );
+        return Ok(new);
+    }
+    if !choices.contains(&value) {
+        return Err(not_one_of("espefuse", shown, value, choices).into());
+    }
+    Ok(value.to_string())
+}
+
+/// click's Choice refusal (`types.py` Choice `get_invalid_choice_message`).
+fn not_one_of(command: &str, shown: &str, value: &str, choices: &[&str]) -> UsageError {
+    let quoted: Vec<String> = choices.iter().map(|c| format!("'{c}'")).collect();
+    UsageError::message(
+        command,
+        format!(
+            "Invalid value for {shown}: '{value}' is not one of {}.",
+            quoted.join(", ")
+        ),
+    )
+}
+
+/// One parameter list as click's parser reads it.
+struct Scan {
+    /// Options in order: the long name (`--x`, `-h` stays `-h`) and the
+    /// value, if the option takes one.
+    options: Vec<(String, Option<String>)>,
+    /// The other words, in order.
+    positionals: Vec<String>,
+}
+
+/// The long option names of `cmd` (with `--`), `--help` included.
+fn long_options(cmd: &clap::Command) -> Vec<String> {
+    let mut long: Vec<String> = cmd
+        .get_arguments()
+        .filter(|a| !a.is_hide_set())
+        .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
+        .collect();
+    long.push("--help".to_string());
+    long
+}
+
+/// click's option pass (`parser.py` `_process_args_for_options`): each
+/// option must be one of `cmd`'s (else `No such option`), an option taking
+/// a value takes the next word whatever it is (none: `requires an
+/// argument`), `--` ends the options.
+fn scan_options(
+    cmd: &clap::Command,
+    command: &str,
+    tokens: &[String],
+    long: &[String],
+) -> Result<Scan, UsageError> {
+    let mut scan = Scan {
+        options: Vec::new(),
+        positionals: Vec::new(),
+    };
+    let find_long = |name: &str| {
+        cmd.get_arguments().find(|a| {
+            a.get_long() == Some(name)
+                || a.get_all_aliases()
+                    .is_some_and(|aliases| aliases.contains(&name))
+        })
+    };
+    let takes_value = |a: &clap::Arg| a.get_action().takes_values();
+    let mut rest = tokens.iter();
+    while let Some(tok) = rest.next() {
+        if tok == "--" {
+            scan.positionals.extend(rest.by_ref().cloned());
+            break;
+        }
+        if let Some(body) = tok.strip_prefix("--").filter(|b| !b.is_empty()) {
+            let (name, attached) = match body.split_once('=') {
+                Some((n, v)) => (n, Some(v.to_string())),
+                None => (body, None),
+            };
+            if name == "help" {
+                scan.options.push(("--help".to_string(), None));
+                continue;
+            }
+            let Some(arg) = find_long(name) else {
+                return Err(UsageError::no_such_option_among(
+                    command,
+                    &format!("--{name}"),
+                    long,
+                ));
+            };
+            let long_name = format!("--{}", arg.get_long().unwrap_or(name));
+            if !takes_value(arg) {
+                scan.options.push((long_name, None));
+                continue;
+            }
+            let value = match attached.or_else(|| rest.next().cloned()) {
+                Some(v) => v,
+                None => {
+                    return Err(UsageError::bare(
+                        command,
+                        format!("Option '--{name}' requires an argument."),
+                    ))
+                }
+            };
+            scan.options.push((long_name, Some(value)));
+            continue;
+        }
+        if tok.len() > 1 && tok.starts_with('-') {
+            // short options, possibly clustered (`-dd`) or with their value
+            // attached (`-o5`)
+            let chars: Vec<char> = tok[1..].chars().collect();
+            let mut i = 0;
+            while i < chars.len() {
+                let ch = chars[i];
+                i += 1;
+                if ch == 'h' {
+                    scan.options.push(("--help".to_string(), None));
+                    continue;
+                }
+                let Some(arg) = cmd.get_arguments().find(|a| a.get_short() == Some(ch)) else {
+                    return Err(UsageError::no_such_option(command, &format!("-{ch}")));
+                };
+                let long_name = format!("--{}", arg.get_long().unwrap_or_default());
+                if !takes_value(arg) {
+                    scan.options.push((long_name, None));
+                    continue;
+                }
+                let attached: String = chars[i..].iter().collect();
+                let value = if attached.is_empty() {
+                    match rest.next() {
+                        Some(v) => v.clone(),
+                        None => {
+                            return Err(UsageError::bare(
+                                command,
+                                format!("Option '-{ch}' requires an argument."),
+                            ))
+                        }
+                    }
+                } else {
+                    attached
+                };
+                scan.options.push((long_name, Some(value)));
+                break;
+            }
+            continue;
+        }
+        scan.positionals.push(tok.clone());
+    }
+    Ok(scan)
+}
+
+/// A command's positional arguments in espefuse on `chip`: how many
+/// single ones come first, and the variadic one's name and whether it is
+/// required (`None`: no variadic argument).
+fn positional_shape(command: &str, chip: Chip) -> (usize, Option<(&'static str, bool)>) {
+    match command {
+        "summary" => (0, Some(("efuses_to_show", false))),
+        "burn-efuse" => (0, Some(("name_value_pairs", true))),
+        "burn-bit" => (1, Some(("bit_number", true))),
+        "burn-block-data" => (0, Some(("block_datafile", true))),
+        "burn-key" if chip == Chip::Esp32 => (0, Some(("block_keyfile", true))),
+        // efuse/esp32c2/operations.py: not required
+        "burn-key" if chip == Chip::Esp32c2 => (0, Some(("block_keyfile_keypurpose", false))),
+        "burn-key" => (0, Some(("block_keyfile_keypurpose", true))),
+        "burn-key-digest" if matches!(chip, Chip::Esp32 | Chip::Esp32c2) => (1, None),
+        "burn-key-digest" => (0, Some(("block_keyfile_keypurpose", true))),
+        "read-protect-efuse" | "write-protect-efuse" => (0, Some(("efuse_name", true))),
+        _ => (0, None),
+    }
+}
+
+/// One command's words as espefuse reads them (`cli_util.py`
+/// ChainingCommand.parse_args and ChainParser): an option after the first
+/// argument ends the variadic argument there (what follows the options is
+/// left for the next command: `No such command`); options anywhere else
+/// are click's; argument values are converted as click's types do.
+/// Returns the words for clap and the words left over.
+fn click_command(seg: &[String], chip: Chip) -> Result<(Vec<String>, Vec<String>), UsageError> {
+    let name = seg[0].as_str();
+    let args = &seg[1..];
+    let root = OneCommand::command();
+    let Some(cmd) = root.find_subcommand(name) else {
+        return Ok((seg.to_vec(), Vec::new()));
+    };
+    let (singles, variadic) = positional_shape(name, chip);
+    let cut = args
+        .iter()
+        .skip(1)
+        .position(|a| a.starts_with('-'))
+        .map(|p| p + 1);
+    let capacity = match (variadic, cut) {
+        (Some((param, required)), Some(cut)) => {
+            // ChainingCommand: nargs = args.index(option) - arguments_count
+            // + 1, the index of the option's first occurrence; a negative
+            // nargs other than 0 leaves the argument variadic
+            let i = args.iter().position(|a| *a == args[cut]).unwrap_or(cut);
+            let nargs = i as isize - singles as isize;
+            if nargs == 0 && required {
+                return Err(UsageError::bare(
+                    name,
+                    format!("Command `{name}` requires the `{param}` argument."),
+                ));
+            }
+            match usize::try_from(nargs) {
+                Ok(n) if n > 0 => singles + n,
+                _ => usize::MAX,
+            }
+        }
+        (Some(_), None) => usize::MAX,
+        (None, _) => singles,
+    };
+    let mut long = long_options(cmd);
+    long.retain(|l| l != "--json");
+    let scan = scan_options(cmd, name, args, &long)?;
+    let mut positionals = scan.positionals;
+    let extra = if positionals.len() > capacity {
+        positionals.split_off(capacity)
+    } else {
+        Vec::new()
+    };
+    check_values(name, chip, &scan.options, &positionals)?;
+    missing_arguments(name, chip, positionals.len())?;
+    let mut tokens = vec![name.to_string()];
+    for (option, value) in scan.options {
+        tokens.push(match value {
+            Some(v) => format!("{option}={v}"),
+            None => option,
+        });
+    }
+    if !positionals.is_empty() {
+        tokens.push("--".to_string());
+        tokens.extend(positionals);
+    }
+    Ok((tokens, extra))
+}
+
+/// click's conversion of option values and integer arguments.
+fn check_values(
+    name: &str,
+    chip: Chip,
+    options: &[(String, Option<String>)],
+    positionals: &[String],
+) -> Result<(), UsageError> {
+    for (option, value) in options {
+        let Some(value) = value else { continue };
+        match (name, option.as_str()) {
+            ("summary", "--format") => {
+                let choices = ["summary", "json", "value_only"];
+                if !choices.contains(&value.as_str()) {
+                    return Err(not_one_of(name, "'--format'", value, &choices).on(chip));
+                }
+            }
+            ("dump", "--format") => {
+                let choices = ["default", "split", "joint", "token"];
+                if !choices.contains(&value.as_str()) {
+                    return Err(not_one_of(name, "'--format'", value, &choices).on(chip));
+                }
+            }
+            ("burn-block-data", "--offset") if py_int::parse_decimal(value).is_err() => {
+                return Err(UsageError::message(
+                    name,
+                    format!(
+                        "Invalid value for '--offset' / '-o': '{value}' is not a valid integer."
+                    ),
+                )
+                .on(chip));
+            }
+            _ => {}
+        }
+    }
+    if name == "burn-bit" {
+        if let Some(block) = positionals.first() {
+            let names = esp_efuse::espefuse::burn_block_data_names(chip);
+            if !names.contains(&block.as_str()) {
+                let (choice, _) = click::block_choice(chip);
+                return Err(not_one_of(name, &format!("'{choice}'"), block, &names).on(chip));
+            }
+        }
+        for bit in positionals.iter().skip(1) {
+            if py_int::parse_decimal(bit).is_err() {
+                return Err(UsageError::message(
+                    name,
+                    format!("Invalid value for 'BIT_NUMBER...': '{bit}' is not a valid integer."),
+                )
+                .on(chip));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// click's `Missing argument` for a required argument not given.
+fn missing_arguments(name: &str, chip: Chip, given: usize) -> Result<(), UsageError> {
+    let (singles, variadic) = positional_shape(name, chip);
+    if name == "burn-bit" && given == 0 {
+        let (choice, hint) = click::block_choice(chip);
+        return Err(UsageError::missing_argument(name, chip, &choice, &hint));
+    }
+    let required = match variadic {
+        Some((_, required)) => required && given <= singles,
+        None => given < singles,
+    };
+    // the Choice arguments of read/write-protect-efuse are not rendered:
+    // clap reports those
+    if required && !matches!(name, "read-protect-efuse" | "write-protect-efuse") {
+        let metavar = click::variadic_metavar(name, chip);
+        return Err(UsageError::missing_argument(name, chip, &metavar, ""));
+    }
+    Ok(())
 }
 
 /// A command name right after an option that takes a value is that value.
@@ -386,180 +794,6 @@ fn expects_value(global: &[String], segments: &[Vec<String>]) -> bool {
                 | "--file-name"
         )
     )
-}
-
-/// A command-line error, as click reports it (exit status 2).
-#[derive(Debug, thiserror::Error)]
-#[error("{command}: {message}")]
-pub(super) struct UsageError {
-    /// `espefuse` for the global options, else the command's name.
-    command: String,
-    /// clap's one-line description of what is wrong.
-    message: String,
-    /// Found while click converts a command's arguments, which is after
-    /// the group has printed its banner (the banner is still due).
-    pub(super) after_banner: bool,
-    /// The usage line's arguments when they depend on the chip (click
-    /// names the argument by them).
-    usage_args: Option<String>,
-}
-
-/// Marks a command's usage error as found after the banner.
-fn after_banner(e: anyhow::Error) -> anyhow::Error {
-    match e.downcast::<UsageError>() {
-        Ok(mut u) => {
-            u.after_banner = true;
-            u.into()
-        }
-        Err(e) => e,
-    }
-}
-
-impl UsageError {
-    /// An option the command does not have (click's `No such option`).
-    pub(super) fn no_such_option(command: &str, option: &str) -> Self {
-        UsageError {
-            command: command.to_string(),
-            message: format!("No such option '{option}'."),
-            after_banner: false,
-            usage_args: None,
-        }
-    }
-
-    /// A bad value of `command`'s arguments (click's `Invalid value for …`).
-    pub(super) fn invalid_value(command: &str, argument: &str, message: &str) -> Self {
-        UsageError {
-            command: command.to_string(),
-            message: format!("Invalid value for '{argument}': {message}"),
-            after_banner: false,
-            usage_args: Some(format!(" {argument}")),
-        }
-    }
-
-    /// rich-click's rendering (espefuse 5.6.0 without a terminal): the
-    /// usage line and the help hint, padded to the console width, then the
-    /// message in an `Error` box (rich-click `rich_format_error`).
-    pub(super) fn click_text(&self) -> String {
-        let (prog, args, hint) = if self.command == "espefuse" {
-            (
-                "espefuse".to_string(),
-                " [OPTIONS] COMMAND1 [ARGS]... [COMMAND2 [ARGS]...]...".to_string(),
-                "espefuse -h".to_string(),
-            )
-        } else {
-            let args = match &self.usage_args {
-                Some(a) => a.clone(),
-                None => usage_arguments(&self.command).to_string(),
-            };
-            (
-                format!("espefuse {}", self.command),
-                format!("[OPTIONS]{args}"),
-                format!("espefuse {} -h", self.command),
-            )
-        };
-        let args = args.trim_start().to_string();
-        let width = console_width();
-        let blank = " ".repeat(width);
-        let mut text = String::new();
-        let mut line = |s: &str| {
-            text.push_str(s);
-            text.push('\n');
-        };
-        line(&blank);
-        // rich Columns of (`Usage:`, prog, args) with one space between
-        // cells, as many per row as fit in the padded width
-        let room = width.saturating_sub(2);
-        let (u, p, a) = ("Usage:".len(), prog.chars().count(), args.chars().count());
-        if u + 1 + p + 1 + a <= room {
-            line(&padded(&format!(" Usage: {prog} {args}"), width));
-        } else if u.max(a) + 1 + p <= room {
-            line(&padded(
-                &format!(" {} {prog}", padded("Usage:", u.max(a))),
-                width,
-            ));
-            line(&padded(&format!(" {args}"), width));
-        } else {
-            for cell in ["Usage:", &prog, &args] {
-                line(&padded(&format!(" {cell}"), width));
-            }
-        }
-        line(&blank);
-        line(&padded(&format!(" Try '{hint}' for help"), width));
-        let inner = width.saturating_sub(4).max(1);
-        let title = "\u{2500} Error ";
-        let rule = width.saturating_sub(2 + title.chars().count());
-        line(&format!(
-            "\u{256d}{title}{}\u{256e}",
-            "\u{2500}".repeat(rule)
-        ));
-        for row in wrap(&self.message, inner) {
-            line(&format!("\u{2502} {} \u{2502}", padded(&row, inner)));
-        }
-        line(&format!(
-            "\u{2570}{}\u{256f}",
-            "\u{2500}".repeat(width.saturating_sub(2))
-        ));
-        line(&blank);
-        text
-    }
-}
-
-/// The arguments part of a command's click usage line (espefuse 5.6.0,
-/// the commands' `@click.argument`s; the chip-independent ones).
-fn usage_arguments(command: &str) -> &'static str {
-    match command {
-        "summary" => " [EFUSES_TO_SHOW]...",
-        "burn-efuse" => " [<EFUSE_NAME> <VALUE>] ...",
-        "burn-key-digest" => " KEYFILE",
-        "burn-custom-mac" => " MAC",
-        _ => "",
-    }
-}
-
-/// rich's console width without a terminal: `COLUMNS`, else 80.
-fn console_width() -> usize {
-    std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.trim().parse::<usize>().ok())
-        .filter(|&w| w > 4)
-        .unwrap_or(80)
-}
-
-/// `s` padded with spaces to `width` characters.
-fn padded(s: &str, width: usize) -> String {
-    let n = s.chars().count();
-    format!("{s}{}", " ".repeat(width.saturating_sub(n)))
-}
-
-/// rich's word wrap: words (split at spaces) fill each line greedily; a
-/// word longer than a line is folded.
-fn wrap(text: &str, width: usize) -> Vec<String> {
-    let mut rows = Vec::new();
-    for source in text.lines() {
-        let mut row = String::new();
-        for word in source.split(' ').filter(|w| !w.is_empty()) {
-            let (rn, wn) = (row.chars().count(), word.chars().count());
-            if rn > 0 && rn + 1 + wn <= width {
-                row.push(' ');
-                row.push_str(word);
-                continue;
-            }
-            if rn > 0 {
-                rows.push(std::mem::take(&mut row));
-            }
-            let chars: Vec<char> = word.chars().collect();
-            let mut chunks = chars.chunks(width).peekable();
-            while let Some(chunk) = chunks.next() {
-                if chunks.peek().is_some() {
-                    rows.push(chunk.iter().collect());
-                } else {
-                    row = chunk.iter().collect();
-                }
-            }
-        }
-        rows.push(row);
-    }
-    rows
 }
 
 /// Help is printed and ends the run; anything else is a one-line error
@@ -589,13 +823,7 @@ fn clap_error(e: clap::Error, what: &str) -> anyhow::Result<Parsed> {
                 .unwrap_or("invalid arguments")
                 .trim_start_matches("error: ")
                 .to_string();
-            Err(UsageError {
-                command: what.to_string(),
-                message: first,
-                after_banner: false,
-                usage_args: None,
-            }
-            .into())
+            Err(UsageError::message(what, first).into())
         }
     }
 }

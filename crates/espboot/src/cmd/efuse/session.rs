@@ -43,7 +43,7 @@ pub(super) fn run_commands(
     backend: Box<dyn EfuseBackend>,
     do_not_confirm: bool,
     mut commands: Vec<Command>,
-    hyphenated: &[bool],
+    spelling: &args::Spelling,
     banner: Banner,
 ) -> anyhow::Result<ExitCode> {
     let chip = efuses.chip();
@@ -64,9 +64,13 @@ pub(super) fn run_commands(
             out!("{line}");
         }
     }
-    // click converts every command's arguments before any command runs
-    // (after the group's banner): names and pairing of burn-efuse
-    for cmd in &commands {
+    // click resolves and converts every command's arguments before any
+    // command runs (after the group's banner and the connection): each
+    // underscore spelling's warning, then the names and pairing of burn-efuse
+    for (i, cmd) in commands.iter().enumerate() {
+        if let Some(Some(warning)) = spelling.warnings.get(i) {
+            eprintln!("{warning}");
+        }
         if let (Command::BurnKey { items, .. }, Banner::Espefuse) = (cmd, banner) {
             burn_key_arity(chip, items)?;
         }
@@ -110,7 +114,7 @@ pub(super) fn run_commands(
     // mode that is still before the single burn, exactly as espefuse does it.
     // Only commands spelled with hyphens count there (cli_util.py compares
     // the tokens as given), though batch mode counts every spelling.
-    let as_given = |i: usize| hyphenated.get(i).copied().unwrap_or(true);
+    let as_given = |i: usize| spelling.hyphenated.get(i).copied().unwrap_or(true);
     let given = |burn: bool| {
         commands
             .iter()

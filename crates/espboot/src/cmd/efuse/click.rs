@@ -248,11 +248,23 @@ pub(crate) fn variadic_metavar(command: &str, chip: Chip) -> String {
 /// burn-bit's BLOCK argument: a click Choice (`{A|B|…}`) and its `Missing
 /// argument` hint (`types.py` Choice `get_missing_message`).
 pub(crate) fn block_choice(chip: Chip) -> (String, String) {
-    let names = espefuse::burn_block_data_names(chip);
+    let names = block_choices(chip);
     (
         format!("{{{}}}", names.join("|")),
         format!(" Choose from:\n\t{}", names.join(",\n\t")),
     )
+}
+
+/// burn-bit's block choices: espefuse's list with repeats dropped (click's
+/// Choice shows each once).
+pub(crate) fn block_choices(chip: Chip) -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = Vec::new();
+    for name in espefuse::burn_block_data_names(chip) {
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names
 }
 
 /// The arguments part of a command's usage line on `chip`.

@@ -23,6 +23,7 @@ use crate::fsutil::write_atomic;
 
 mod args;
 mod click;
+mod click_args;
 
 use args::{Command, DumpFormat, Parsed, ProtectOpts, Spelling, SummaryFormat};
 

@@ -156,11 +156,7 @@ pub enum WriteEvent {
 pub type ReadProgress<'a> = &'a mut dyn FnMut(usize, usize);
 
 fn md5_hex(d: &[u8]) -> String {
-    hex_lower(&Md5::digest(d))
-}
-
-fn hex_lower(d: &[u8]) -> String {
-    d.iter().map(|b| format!("{b:02x}")).collect()
+    esp_efuse::hexify(&Md5::digest(d), "")
 }
 
 fn words(w: &[u32]) -> Vec<u8> {
@@ -499,7 +495,7 @@ impl Client {
             on(WriteEvent::CannotVerify);
             return Ok(report);
         }
-        let flash = hex_lower(&self.flash_md5(address, size)?);
+        let flash = esp_efuse::hexify(&self.flash_md5(address, size)?, "");
         if flash != image_md5 {
             let erased = md5_hex(&vec![0xFF; image.len()]);
             return Err(if flash == erased {
@@ -587,8 +583,8 @@ impl Client {
             return Err(Error::DigestMismatch {
                 port: self.port_name.clone(),
                 operation: op,
-                expected: hex_lower(&digest),
-                actual: hex_lower(&actual),
+                expected: esp_efuse::hexify(&digest, ""),
+                actual: esp_efuse::hexify(&actual, ""),
             });
         }
         Ok(out)

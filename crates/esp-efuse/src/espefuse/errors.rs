@@ -97,10 +97,9 @@ pub fn check_error(efuses: &Efuses) -> Result<Transcript, Failed> {
                     e.num_errors,
                     u8::from(e.fail)
                 );
-                let mut hex = String::from("0x");
-                for b in efuses.block_bytes(e.block).iter().rev() {
-                    hex.push_str(&format!("{b:02x}"));
-                }
+                let mut bytes = efuses.block_bytes(e.block);
+                bytes.reverse();
+                let hex = format!("0x{}", crate::hexify(&bytes, ""));
                 out.say(format!(
                     "BLOCK{:<2}: {name:<40} = {hex:<8} ({})",
                     e.block,

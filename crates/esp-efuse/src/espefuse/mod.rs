@@ -47,7 +47,10 @@ pub use commands::{
     KeyCommandOptions,
 };
 pub use errors::{check_error, coding_scheme_warnings};
-pub use names::{block, check_key_group_order, field, key_block, key_purpose};
+pub use names::{
+    block, burn_block_data_names, check_key_group_order, field, key_block, key_block_names,
+    key_purpose,
+};
 pub use summary::{python_json, summary_filter, SummaryRow};
 pub use transcript::{Failed, Transcript};
 pub use values::{parse_burn_pairs, parse_value};

@@ -66,6 +66,28 @@ pub fn block(chip: Chip, name: &str) -> Result<usize, EfuseError> {
         })
 }
 
+/// The block names `burn-bit` and `burn-block-data` accept on `chip`, as
+/// espefuse lists them (`BURN_BLOCK_DATA_NAMES`: each block's name, then
+/// its aliases, repeats kept: the ESP32-C2's `BLOCK0` is its own alias, and
+/// burn-block-data's group limit counts the list). The ESP32's list names
+/// the blocks only (`efuse/esp32/mem_definition.py`: `BLOCK0`..`BLOCK3`).
+pub fn burn_block_data_names(chip: Chip) -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = Vec::new();
+    for block in chip.table().blocks {
+        names.push(block.name);
+        if chip != Chip::Esp32 {
+            names.extend(block.aliases.iter().copied());
+        }
+    }
+    names
+}
+
+/// The block names `burn-key` accepts on `chip` (espefuse's
+/// `get_blocks_for_keys()`), in its order.
+pub fn key_block_names(chip: Chip) -> Vec<&'static str> {
+    chip.table().key_blocks.iter().map(|k| k.name).collect()
+}
+
 /// The key block `name` stands for in `burn-key` on `chip` (espefuse's
 /// `get_blocks_for_keys()` choices).
 pub fn key_block(chip: Chip, name: &str) -> Result<KeyBlock, EfuseError> {

@@ -622,7 +622,7 @@ impl<B: Backend> RecordStore for Store<B> {
 /// purposes (never key bytes), Secure Boot public key digests, firmware
 /// addresses with their SHA-256 and MCUboot version.
 pub fn step_detail(step: &Step, digests: &[[u8; 32]]) -> String {
-    let hex = |b: &[u8]| b.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let hex = |b: &[u8]| esp_efuse::hexify(b, "");
     match &step.action {
         Action::BurnEfuse { field, value } => format!("{field}={value:#x}"),
         Action::WriteProtect { field } => format!("{field} write-protected"),

@@ -216,7 +216,10 @@ fn espefuse_link_name_runs_the_efuse_tool() {
         Command::new(&link)
             .args(["--chip", "esp32h2", "--virt", "--path-efuse-file"])
             .arg(&f)
-            .args(["summary", "KEY_PURPOSE_0", "--format", "value_only"]),
+            // the name after the option: before it, espefuse 5.6.0 reads
+            // the name as one string and refuses value_only (see the
+            // interop table)
+            .args(["summary", "--format", "value_only", "KEY_PURPOSE_0"]),
     );
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).lines().last(),

@@ -5,6 +5,10 @@ use std::path::PathBuf;
 
 use anyhow::bail;
 use clap::{CommandFactory, Parser, Subcommand};
+use esp_efuse::Chip;
+
+pub(super) use super::click::UsageError;
+use super::click_args::{click_command, parse_global};
 
 /// espefuse's global options.
 #[derive(Debug, Parser)]
@@ -30,7 +34,7 @@ pub(crate) struct Global {
     #[arg(long)]
     pub(super) before: Option<String>,
     /// Reset mode after the operation (ignored in virtual mode).
-    #[arg(long)]
+    #[arg(short = 'a', long)]
     after: Option<String>,
     /// Debug output (click accepts the flag repeated).
     #[arg(short = 'd', long, action = clap::ArgAction::Count)]
@@ -50,17 +54,16 @@ pub(crate) struct Global {
     /// Burn BLOCK0 protection bits together with everything else.
     #[arg(long)]
     pub(super) no_postpone: bool,
-    /// Per command, whether it was spelled with hyphens as given (espefuse
-    /// repeats only those read commands after burns).
+    /// How the commands were spelled.
     #[arg(skip)]
-    pub(super) hyphenated: Vec<bool>,
+    pub(super) spelling: Spelling,
 }
 
 #[derive(Debug, Parser)]
 #[command(name = "espefuse", no_binary_name = true)]
-struct OneCommand {
+pub(super) struct OneCommand {
     #[command(subcommand)]
-    cmd: Command,
+    pub(super) cmd: Command,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -116,6 +119,12 @@ pub(super) enum Command {
         /// headers (`espboot efuse … summary --json`; not an espefuse option).
         #[arg(long)]
         json: bool,
+        /// The names came as one string: an option right after one name
+        /// (`summary NAME --format …`) makes click's ChainingCommand give
+        /// the argument nargs=1, and espefuse then takes the string for the
+        /// list (`len` counts its characters, `in` tests for a substring).
+        #[arg(skip)]
+        one_string: bool,
     },
     /// Print the raw block registers.
     Dump {
@@ -259,6 +268,18 @@ pub(super) enum Parsed {
     },
 }
 
+/// How the commands were spelled: espefuse repeats only the read commands
+/// spelled with hyphens after burns, and warns of each underscore spelling
+/// when it resolves the command (after the banner and the connection).
+#[derive(Debug, Clone, Default)]
+pub(super) struct Spelling {
+    /// Per command, whether it was spelled with hyphens.
+    pub(super) hyphenated: Vec<bool>,
+    /// Per command, its deprecation warning (`esptool/cli_util.py`
+    /// `get_command`).
+    pub(super) warnings: Vec<Option<String>>,
+}
+
 /// The command names (and underscore aliases) clap knows, with a token's
 /// `_` read as `-`.
 fn command_name(tok: &str) -> Option<String> {
@@ -268,61 +289,58 @@ fn command_name(tok: &str) -> Option<String> {
 }
 
 /// Splits the command line into the global part and the chained commands
-/// and parses each.
+/// and parses each, the way espefuse's click group does.
 pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
     let mut global_tokens: Vec<String> = Vec::new();
     let mut segments: Vec<Vec<String>> = Vec::new();
-    // esptool/cli_util.py: the group warns first of deprecated options
-    // (_replace_deprecated_args), then of each underscore command name
-    // (get_command), on stderr
-    let mut warnings: Vec<String> = Vec::new();
-    let mut hyphenated: Vec<bool> = Vec::new();
+    let mut spelled: Vec<String> = Vec::new();
+    // esptool/cli_util.py _replace_deprecated_args: while the group parses,
+    // before the banner
     for tok in &argv {
         if tok.split('=').next() == Some("--file_name") {
-            warnings.push(
+            eprintln!(
                 "WARNING: Deprecated: Option '--file_name' is deprecated. Use '--file-name' instead."
-                    .to_string(),
             );
         }
     }
     for tok in argv {
-        if tok.contains('_') && !expects_value(&global_tokens, &segments) {
-            if let Some(name) = command_name(&tok) {
-                warnings.push(format!(
-                    "WARNING: Deprecated: Command '{tok}' is deprecated. Use '{name}' instead."
-                ));
-            }
-        }
         match command_name(&tok) {
             Some(name) if segments.is_empty() || !expects_value(&global_tokens, &segments) => {
-                hyphenated.push(name == tok);
+                spelled.push(tok);
                 segments.push(vec![name]);
             }
             _ => match segments.last_mut() {
-                // click ends burn-efuse's pairs at `--force`: what follows
-                // is the next command (`No such command` if it is none)
-                Some(seg)
-                    if seg[0] == "burn-efuse"
-                        && seg.iter().any(|t| t == "--force")
-                        && !tok.starts_with('-') =>
-                {
-                    segments.push(vec![tok]);
-                }
                 Some(seg) => seg.push(tok),
                 None => global_tokens.push(tok),
             },
         }
     }
-    for warning in &warnings {
-        eprintln!("{warning}");
-    }
-    let global = match Global::try_parse_from(&global_tokens) {
-        Ok(mut g) => {
-            g.hyphenated = hyphenated;
-            g
-        }
-        Err(e) => return clap_error(e, "espefuse"),
+    let spelling = Spelling {
+        hyphenated: segments
+            .iter()
+            .zip(&spelled)
+            .map(|(s, t)| s[0] == *t)
+            .collect(),
+        warnings: segments
+            .iter()
+            .zip(&spelled)
+            .map(|(s, t)| {
+                (s[0] != *t).then(|| {
+                    format!(
+                        "WARNING: Deprecated: Command '{t}' is deprecated. Use '{}' instead.",
+                        s[0]
+                    )
+                })
+            })
+            .collect(),
     };
+    let Some((mut global, group_args)) = parse_global(&global_tokens)? else {
+        return Ok(Parsed::Help);
+    };
+    // espefuse's virtual mode falls back to ESP32 when no chip is named
+    // (and so do the usage texts, before a chip is detected)
+    let chip = global.chip.parse::<Chip>().unwrap_or(Chip::Esp32);
+    global.spelling = spelling.clone();
     if segments.is_empty() {
         let names: Vec<String> = OneCommand::command()
             .get_subcommands()
@@ -330,34 +348,44 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
             .collect();
         bail!("no command given (expected one of: {})", names.join(", "));
     }
+    // click resolves the commands in order: a word before the first
+    // command is taken for one
+    if let Some(word) = group_args.first() {
+        return Err(UsageError::no_such_command(word, chip).into());
+    }
     let mut commands: Vec<Command> = Vec::new();
-    for seg in &segments {
-        if command_name(&seg[0]).is_none() {
-            return Err(UsageError {
-                command: "espefuse".to_string(),
-                message: format!("No such command '{}'.", seg[0]),
-                after_banner: true,
-                usage_args: None,
-            }
-            .into());
-        }
+    for (k, seg) in segments.iter().enumerate() {
+        let warned =
+            || -> Vec<String> { spelling.warnings[..=k].iter().flatten().cloned().collect() };
+        let with_warnings = |mut e: UsageError| {
+            e.warnings = warned();
+            e.after_banner = true;
+            anyhow::Error::new(e)
+        };
         if UNSUPPORTED.contains(&seg[0].as_str()) {
             bail!(
                 "espefuse command '{}' is not supported by espboot yet",
                 seg[0]
             );
         }
-        // click takes `--force` anywhere among burn-efuse's pairs (its
-        // values never start with `--`); clap's hyphen-accepting list would
-        // swallow it, so it is moved in front of the pairs
-        let mut seg = seg.clone();
-        if seg[0] == "burn-efuse" && seg.iter().skip(1).any(|t| t == "--force") {
-            seg.retain(|t| t != "--force");
-            seg.insert(1, "--force".to_string());
+        let (tokens, extra, one_string) = click_command(seg, chip).map_err(with_warnings)?;
+        match OneCommand::try_parse_from(&tokens) {
+            Ok(mut c) => {
+                if let Command::Summary { one_string: o, .. } = &mut c.cmd {
+                    *o = one_string;
+                }
+                commands.push(c.cmd)
+            }
+            Err(e) => {
+                return clap_error(e, &seg[0]).map_err(|e| match e.downcast::<UsageError>() {
+                    Ok(u) => with_warnings(u.on(chip)),
+                    Err(e) => e,
+                })
+            }
         }
-        match OneCommand::try_parse_from(&seg) {
-            Ok(c) => commands.push(c.cmd),
-            Err(e) => return clap_error(e, &seg[0]).map_err(after_banner),
+        // what click's parser left over is the next command's name
+        if let Some(word) = extra.first() {
+            return Err(with_warnings(UsageError::no_such_command(word, chip)));
         }
     }
     Ok(Parsed::Run {
@@ -367,7 +395,8 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
     })
 }
 
-/// A command name right after an option that takes a value is that value.
+/// A command name right after an option that takes a value is that value
+/// (click's parser takes the next word for it, `--format summary`).
 fn expects_value(global: &[String], segments: &[Vec<String>]) -> bool {
     let last = match segments.last() {
         Some(seg) => seg.last(),
@@ -384,187 +413,21 @@ fn expects_value(global: &[String], segments: &[Vec<String>]) -> bool {
                 | "--path_efuse_file"
                 | "--file"
                 | "--file-name"
+                | "--format"
+                | "--offset"
+                | "-o"
+                | "--baud"
+                | "-b"
+                | "--before"
+                | "--after"
+                | "-a"
         )
     )
 }
 
-/// A command-line error, as click reports it (exit status 2).
-#[derive(Debug, thiserror::Error)]
-#[error("{command}: {message}")]
-pub(super) struct UsageError {
-    /// `espefuse` for the global options, else the command's name.
-    command: String,
-    /// clap's one-line description of what is wrong.
-    message: String,
-    /// Found while click converts a command's arguments, which is after
-    /// the group has printed its banner (the banner is still due).
-    pub(super) after_banner: bool,
-    /// The usage line's arguments when they depend on the chip (click
-    /// names the argument by them).
-    usage_args: Option<String>,
-}
-
-/// Marks a command's usage error as found after the banner.
-fn after_banner(e: anyhow::Error) -> anyhow::Error {
-    match e.downcast::<UsageError>() {
-        Ok(mut u) => {
-            u.after_banner = true;
-            u.into()
-        }
-        Err(e) => e,
-    }
-}
-
-impl UsageError {
-    /// An option the command does not have (click's `No such option`).
-    pub(super) fn no_such_option(command: &str, option: &str) -> Self {
-        UsageError {
-            command: command.to_string(),
-            message: format!("No such option '{option}'."),
-            after_banner: false,
-            usage_args: None,
-        }
-    }
-
-    /// A bad value of `command`'s arguments (click's `Invalid value for …`).
-    pub(super) fn invalid_value(command: &str, argument: &str, message: &str) -> Self {
-        UsageError {
-            command: command.to_string(),
-            message: format!("Invalid value for '{argument}': {message}"),
-            after_banner: false,
-            usage_args: Some(format!(" {argument}")),
-        }
-    }
-
-    /// rich-click's rendering (espefuse 5.6.0 without a terminal): the
-    /// usage line and the help hint, padded to the console width, then the
-    /// message in an `Error` box (rich-click `rich_format_error`).
-    pub(super) fn click_text(&self) -> String {
-        let (prog, args, hint) = if self.command == "espefuse" {
-            (
-                "espefuse".to_string(),
-                " [OPTIONS] COMMAND1 [ARGS]... [COMMAND2 [ARGS]...]...".to_string(),
-                "espefuse -h".to_string(),
-            )
-        } else {
-            let args = match &self.usage_args {
-                Some(a) => a.clone(),
-                None => usage_arguments(&self.command).to_string(),
-            };
-            (
-                format!("espefuse {}", self.command),
-                format!("[OPTIONS]{args}"),
-                format!("espefuse {} -h", self.command),
-            )
-        };
-        let args = args.trim_start().to_string();
-        let width = console_width();
-        let blank = " ".repeat(width);
-        let mut text = String::new();
-        let mut line = |s: &str| {
-            text.push_str(s);
-            text.push('\n');
-        };
-        line(&blank);
-        // rich Columns of (`Usage:`, prog, args) with one space between
-        // cells, as many per row as fit in the padded width
-        let room = width.saturating_sub(2);
-        let (u, p, a) = ("Usage:".len(), prog.chars().count(), args.chars().count());
-        if u + 1 + p + 1 + a <= room {
-            line(&padded(&format!(" Usage: {prog} {args}"), width));
-        } else if u.max(a) + 1 + p <= room {
-            line(&padded(
-                &format!(" {} {prog}", padded("Usage:", u.max(a))),
-                width,
-            ));
-            line(&padded(&format!(" {args}"), width));
-        } else {
-            for cell in ["Usage:", &prog, &args] {
-                line(&padded(&format!(" {cell}"), width));
-            }
-        }
-        line(&blank);
-        line(&padded(&format!(" Try '{hint}' for help"), width));
-        let inner = width.saturating_sub(4).max(1);
-        let title = "\u{2500} Error ";
-        let rule = width.saturating_sub(2 + title.chars().count());
-        line(&format!(
-            "\u{256d}{title}{}\u{256e}",
-            "\u{2500}".repeat(rule)
-        ));
-        for row in wrap(&self.message, inner) {
-            line(&format!("\u{2502} {} \u{2502}", padded(&row, inner)));
-        }
-        line(&format!(
-            "\u{2570}{}\u{256f}",
-            "\u{2500}".repeat(width.saturating_sub(2))
-        ));
-        line(&blank);
-        text
-    }
-}
-
-/// The arguments part of a command's click usage line (espefuse 5.6.0,
-/// the commands' `@click.argument`s; the chip-independent ones).
-fn usage_arguments(command: &str) -> &'static str {
-    match command {
-        "summary" => " [EFUSES_TO_SHOW]...",
-        "burn-efuse" => " [<EFUSE_NAME> <VALUE>] ...",
-        "burn-key-digest" => " KEYFILE",
-        "burn-custom-mac" => " MAC",
-        _ => "",
-    }
-}
-
-/// rich's console width without a terminal: `COLUMNS`, else 80.
-fn console_width() -> usize {
-    std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.trim().parse::<usize>().ok())
-        .filter(|&w| w > 4)
-        .unwrap_or(80)
-}
-
-/// `s` padded with spaces to `width` characters.
-fn padded(s: &str, width: usize) -> String {
-    let n = s.chars().count();
-    format!("{s}{}", " ".repeat(width.saturating_sub(n)))
-}
-
-/// rich's word wrap: words (split at spaces) fill each line greedily; a
-/// word longer than a line is folded.
-fn wrap(text: &str, width: usize) -> Vec<String> {
-    let mut rows = Vec::new();
-    for source in text.lines() {
-        let mut row = String::new();
-        for word in source.split(' ').filter(|w| !w.is_empty()) {
-            let (rn, wn) = (row.chars().count(), word.chars().count());
-            if rn > 0 && rn + 1 + wn <= width {
-                row.push(' ');
-                row.push_str(word);
-                continue;
-            }
-            if rn > 0 {
-                rows.push(std::mem::take(&mut row));
-            }
-            let chars: Vec<char> = word.chars().collect();
-            let mut chunks = chars.chunks(width).peekable();
-            while let Some(chunk) = chunks.next() {
-                if chunks.peek().is_some() {
-                    rows.push(chunk.iter().collect());
-                } else {
-                    row = chunk.iter().collect();
-                }
-            }
-        }
-        rows.push(row);
-    }
-    rows
-}
-
 /// Help is printed and ends the run; anything else is a one-line error
 /// naming the command.
-fn clap_error(e: clap::Error, what: &str) -> anyhow::Result<Parsed> {
+pub(super) fn clap_error(e: clap::Error, what: &str) -> anyhow::Result<Parsed> {
     use clap::error::ErrorKind;
     match e.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
@@ -589,13 +452,7 @@ fn clap_error(e: clap::Error, what: &str) -> anyhow::Result<Parsed> {
                 .unwrap_or("invalid arguments")
                 .trim_start_matches("error: ")
                 .to_string();
-            Err(UsageError {
-                command: what.to_string(),
-                message: first,
-                after_banner: false,
-                usage_args: None,
-            }
-            .into())
+            Err(UsageError::message(what, first).into())
         }
     }
 }

@@ -22,8 +22,10 @@ use zeroize::Zeroizing;
 use crate::fsutil::write_atomic;
 
 mod args;
+mod click;
+mod click_args;
 
-use args::{Command, DumpFormat, Parsed, ProtectOpts, SummaryFormat};
+use args::{Command, DumpFormat, Parsed, ProtectOpts, Spelling, SummaryFormat};
 
 /// Console output that never panics (a closed pipe, e.g. `| head`, is not an error).
 macro_rules! out {
@@ -87,6 +89,9 @@ fn espefuse_failure(err: &anyhow::Error) -> ExitCode {
         if usage.after_banner {
             out!("espefuse v5.6.0");
         }
+        for warning in &usage.warnings {
+            let _ = writeln!(stderr, "{warning}");
+        }
         let _ = write!(stderr, "{}", usage.click_text());
         return ExitCode::from(2);
     }
@@ -106,33 +111,8 @@ fn espefuse_failure(err: &anyhow::Error) -> ExitCode {
         _ => format!("{err:#}"),
     };
     let text = format!("ERROR: \nA fatal error occurred: {message}");
-    let _ = writeln!(stderr, "{}", expand_tabs(&text));
+    let _ = writeln!(stderr, "{}", click::expand_tabs(&text));
     ExitCode::from(2)
-}
-
-/// Tabs expanded to the next multiple of 8 columns on each line (as rich,
-/// espefuse's console, prints them).
-fn expand_tabs(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut column = 0;
-    for c in text.chars() {
-        match c {
-            '\t' => {
-                let n = 8 - column % 8;
-                out.extend(std::iter::repeat_n(' ', n));
-                column += n;
-            }
-            '\n' => {
-                out.push(c);
-                column = 0;
-            }
-            _ => {
-                out.push(c);
-                column += 1;
-            }
-        }
-    }
-    out
 }
 
 /// stdin ended before the `BURN` confirmation (espefuse: click's Abort).
@@ -192,6 +172,15 @@ fn run_global(
     };
     if !global.virt {
         let Some(port) = global.port.clone() else {
+            if banner == Banner::Espefuse {
+                // the group callback's BadOptionUsage, after the banner
+                let mut e = args::UsageError::message(
+                    "espefuse",
+                    "Missing required argument. Please specify the --port option.".to_string(),
+                );
+                e.after_banner = true;
+                return Err(e.into());
+            }
             bail!("--port (or ESPTOOL_PORT) is required unless --virt is given");
         };
         if !print_banner(banner, &commands)? {
@@ -207,7 +196,7 @@ fn run_global(
             Box::new(chip_port),
             global.do_not_confirm,
             commands,
-            &global.hyphenated,
+            &global.spelling,
             banner,
         );
         return port::download_mode_burned(result, &port, baud, chip);
@@ -220,7 +209,7 @@ fn run_global(
         file,
         global.do_not_confirm,
         commands,
-        &global.hyphenated,
+        &global.spelling,
         banner,
     )
 }
@@ -234,7 +223,7 @@ fn run_on_file(
     file: Option<VirtualFile>,
     do_not_confirm: bool,
     commands: Vec<Command>,
-    hyphenated: &[bool],
+    spelling: &Spelling,
     banner: Banner,
 ) -> anyhow::Result<ExitCode> {
     let _lock = match &file {
@@ -256,14 +245,7 @@ fn run_on_file(
     if !print_banner(banner, &commands)? {
         return Ok(ExitCode::SUCCESS);
     }
-    run_commands(
-        efuses,
-        backend,
-        do_not_confirm,
-        commands,
-        hyphenated,
-        banner,
-    )
+    run_commands(efuses, backend, do_not_confirm, commands, spelling, banner)
 }
 
 /// Whether only `summary --json` runs (it prints nothing but the JSON).
@@ -334,7 +316,7 @@ pub fn run_on_device(chip: Chip, file: VirtualFile, argv: Vec<String>) -> anyhow
         Some(file),
         global.do_not_confirm,
         commands,
-        &global.hyphenated,
+        &global.spelling,
         Banner::Espboot,
     )
 }

@@ -11,16 +11,11 @@ pub(super) fn read_file(path: &str, what: &str) -> anyhow::Result<Zeroizing<Vec<
 
 /// click's arity check of burn-key's arguments (espefuse 5.6.0
 /// `cli_util.py` TupleParameter: `Expected multiple of N values, got M
-/// (values: (…))`). The usage text's group limit is the number of block
-/// names the chip's burn-key accepts (`efuse/<chip>/operations.py`): two
-/// names (block and alias) per key block, ESP32's 3 blocks and the
-/// ESP32-C2's single key block.
+/// (values: (…))`), N the group size: ESP32's BLOCK KEYFILE pairs, the
+/// other chips' BLOCK KEYFILE PURPOSE groups.
 pub(super) fn burn_key_arity(chip: Chip, items: &[String]) -> anyhow::Result<()> {
-    let (n, argument) = match chip {
-        Chip::Esp32 => (2, "[<BLOCK> <KEYFILE>] ... (max 6 groups)"),
-        Chip::Esp32c2 => (3, "[<BLOCK> <KEYFILE> <KEYPURPOSE>] ... (max 2 groups)"),
-        _ => (3, "[<BLOCK> <KEYFILE> <KEYPURPOSE>] ... (max 12 groups)"),
-    };
+    let n = if chip == Chip::Esp32 { 2 } else { 3 };
+    let argument = super::click::variadic_metavar("burn-key", chip);
     if items.len().is_multiple_of(n) {
         return Ok(());
     }
@@ -33,7 +28,7 @@ pub(super) fn burn_key_arity(chip: Chip, items: &[String]) -> anyhow::Result<()>
     };
     Err(args::UsageError::invalid_value(
         "burn-key",
-        argument,
+        &argument,
         &format!(
             "Expected multiple of {n} values, got {} (values: {tuple})",
             items.len()

@@ -6,6 +6,7 @@ use super::operands::{
     read_file,
 };
 use super::*;
+use esp_efuse::ChipEfuses as _;
 
 /// What a staged burn command needs checked after the burn.
 pub(super) enum AfterBurn {
@@ -21,6 +22,9 @@ pub(super) struct Session {
     do_not_confirm: bool,
     /// The last burn command's `--force-write-always`, for the burn plan.
     force: ForceWrite,
+    /// Whose command line this is (the personality shows nothing for a
+    /// `summary` name espefuse does not know; `espboot efuse` refuses it).
+    banner: Banner,
 }
 
 pub(super) fn print(t: &Transcript) {
@@ -43,7 +47,7 @@ pub(super) fn run_commands(
     backend: Box<dyn EfuseBackend>,
     do_not_confirm: bool,
     mut commands: Vec<Command>,
-    hyphenated: &[bool],
+    spelling: &args::Spelling,
     banner: Banner,
 ) -> anyhow::Result<ExitCode> {
     let chip = efuses.chip();
@@ -52,6 +56,7 @@ pub(super) fn run_commands(
         backend,
         do_not_confirm,
         force: ForceWrite::Unavailable,
+        banner,
     };
     let json_only = json_only(&commands);
     // reading the eFuses reports the controller's coding errors
@@ -64,14 +69,18 @@ pub(super) fn run_commands(
             out!("{line}");
         }
     }
-    // click converts every command's arguments before any command runs
-    // (after the group's banner): names and pairing of burn-efuse
-    for cmd in &commands {
+    // click resolves and converts every command's arguments before any
+    // command runs (after the group's banner and the connection): each
+    // underscore spelling's warning, then the names and pairing of burn-efuse
+    for (i, cmd) in commands.iter().enumerate() {
+        if let Some(Some(warning)) = spelling.warnings.get(i) {
+            eprintln!("{warning}");
+        }
         if let (Command::BurnKey { items, .. }, Banner::Espefuse) = (cmd, banner) {
             burn_key_arity(chip, items)?;
         }
         if let Command::BurnEfuse { pairs, .. } = cmd {
-            let argument = "[<EFUSE_NAME> <VALUE>] ...";
+            let argument = &super::click::variadic_metavar("burn-efuse", chip);
             if pairs.len() > 1 && pairs.len() % 2 == 1 {
                 let quoted: Vec<String> = pairs.iter().map(|p| format!("'{p}'")).collect();
                 return Err(args::UsageError::invalid_value(
@@ -110,7 +119,7 @@ pub(super) fn run_commands(
     // mode that is still before the single burn, exactly as espefuse does it.
     // Only commands spelled with hyphens count there (cli_util.py compares
     // the tokens as given), though batch mode counts every spelling.
-    let as_given = |i: usize| hyphenated.get(i).copied().unwrap_or(true);
+    let as_given = |i: usize| spelling.hyphenated.get(i).copied().unwrap_or(true);
     let given = |burn: bool| {
         commands
             .iter()
@@ -284,15 +293,49 @@ pub(super) fn read_command(s: &Session, cmd: &Command) -> anyhow::Result<()> {
             active,
             file,
             json,
+            one_string,
         } => {
-            let only = espefuse::summary_filter(e.chip(), names)?;
+            let personality = s.banner == Banner::Espefuse;
+            let only = if personality && *one_string {
+                // espefuse tests `name in "NAME"`: every field whose name
+                // is part of the string
+                let text = names.concat();
+                let within: Vec<String> = e
+                    .chip()
+                    .table()
+                    .fields
+                    .iter()
+                    .map(|f| f.field.name())
+                    .filter(|n| text.contains(n))
+                    .map(str::to_string)
+                    .collect();
+                Some(espefuse::summary_filter(e.chip(), &within)?.unwrap_or_default())
+            } else if personality && !names.is_empty() {
+                // base_operations.py summary filters the fields by the names
+                // as given: an unknown name shows nothing, it is no error
+                let known: Vec<String> = names
+                    .iter()
+                    .filter(|n| espefuse::field(e.chip(), n).is_ok())
+                    .cloned()
+                    .collect();
+                Some(espefuse::summary_filter(e.chip(), &known)?.unwrap_or_default())
+            } else {
+                espefuse::summary_filter(e.chip(), names)?
+            };
             let format = if *json { &SummaryFormat::Json } else { format };
             let text = match format {
                 SummaryFormat::Json => {
                     espefuse::python_json(&e.summary_json_filtered(only.as_deref(), *active))
                 }
                 SummaryFormat::ValueOnly => {
-                    if names.len() != 1 {
+                    // espefuse counts the fields the names matched (an
+                    // alternative or unknown name matches none)
+                    let given = if personality && *one_string {
+                        names.concat().chars().count()
+                    } else {
+                        names.len()
+                    };
+                    if given != 1 || only.as_deref().map_or(0, <[Field]>::len) != 1 {
                         bail!("The 'value_only' format can be used exactly for one eFuse.");
                     }
                     e.summary_value(only.as_deref().unwrap_or_default())

@@ -4,8 +4,11 @@
 use super::connect::Session;
 
 fn mac_line(label: &str, bytes: &[u8]) {
-    let text: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    outln!("{:<20}{}", format!("{label}:"), text.join(":"));
+    outln!(
+        "{:<20}{}",
+        format!("{label}:"),
+        esp_efuse::hexify(bytes, ":")
+    );
 }
 
 pub fn read_mac(session: &mut Session) -> anyhow::Result<()> {

@@ -1,0 +1,476 @@
+//! espefuse's command-line errors as click 8.5 words them and rich-click
+//! draws them (espefuse 5.6.0 without a terminal): the messages
+//! (`click/exceptions.py`, `click/parser.py`, `click/types.py`), each
+//! command's usage arguments per chip (the `@click.argument`s of
+//! `efuse/base_operations.py` and `efuse/<chip>/operations.py`), and the
+//! `Error` box.
+
+use esp_efuse::{espefuse, Chip};
+
+/// A command-line error, as click reports it (exit status 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{command}: {message}")]
+pub(crate) struct UsageError {
+    /// `espefuse` for the global options, else the command's name.
+    command: String,
+    /// click's message.
+    message: String,
+    /// Found after the group has printed its banner (click converts the
+    /// commands' arguments in the group's `invoke`, after its callback).
+    pub(crate) after_banner: bool,
+    /// The usage line's arguments (`None`: the chip-independent ones).
+    usage_args: Option<String>,
+    /// Raised without a click context (the option parser's own errors):
+    /// rich-click then draws the box alone, with no usage lines.
+    bare: bool,
+    /// The deprecation warnings click printed before it (resolving the
+    /// commands before this one), after the banner.
+    pub(crate) warnings: Vec<String>,
+}
+
+impl UsageError {
+    fn new(command: &str, message: String) -> Self {
+        UsageError {
+            command: command.to_string(),
+            message,
+            after_banner: false,
+            usage_args: None,
+            bare: false,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// An option the command does not have (click's `No such option`).
+    pub(crate) fn no_such_option(command: &str, option: &str) -> Self {
+        Self::new(command, format!("No such option '{option}'."))
+    }
+
+    /// An unknown option, with click's suggestions among the command's long
+    /// options (`parser.py` `_match_long_opt`; short ones get none).
+    pub(crate) fn no_such_option_among(command: &str, option: &str, long: &[String]) -> Self {
+        let mut e = Self::no_such_option(command, option);
+        if option.starts_with("--") {
+            e.message.push_str(&suggestion(option, long));
+        }
+        e
+    }
+
+    /// A token where the group expected a command (`core.py`
+    /// `resolve_command`), with suggestions among the chip's commands.
+    pub(crate) fn no_such_command(name: &str, chip: Chip) -> Self {
+        let commands: Vec<String> = espefuse_commands(chip)
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        let mut e = Self::new(
+            "espefuse",
+            format!("No such command '{name}'.{}", suggestion(name, &commands)),
+        );
+        e.after_banner = true;
+        e
+    }
+
+    /// A bad value of `command`'s arguments (click's `Invalid value for …`).
+    pub(crate) fn invalid_value(command: &str, argument: &str, message: &str) -> Self {
+        let mut e = Self::new(
+            command,
+            format!("Invalid value for '{argument}': {message}"),
+        );
+        e.usage_args = Some(format!(" {argument}"));
+        e
+    }
+
+    /// An argument that was not given (`exceptions.py` MissingParameter).
+    pub(crate) fn missing_argument(command: &str, chip: Chip, metavar: &str, hint: &str) -> Self {
+        Self::new(command, format!("Missing argument '{metavar}'.{hint}")).on(chip)
+    }
+
+    /// An error click raises without a context: the box alone.
+    pub(crate) fn bare(command: &str, message: String) -> Self {
+        let mut e = Self::new(command, message);
+        e.bare = true;
+        e
+    }
+
+    /// A message of the group's or a command's own (`click.UsageError`).
+    pub(crate) fn message(command: &str, message: String) -> Self {
+        Self::new(command, message)
+    }
+
+    /// The usage line's arguments as `chip` has them.
+    pub(crate) fn on(mut self, chip: Chip) -> Self {
+        if self.usage_args.is_none() {
+            self.usage_args = Some(usage_arguments(&self.command, chip));
+        }
+        self
+    }
+
+    /// rich-click's rendering (`rich_format_error`): the usage line and the
+    /// help hint, padded to the console width, then the message in an
+    /// `Error` box.
+    pub(crate) fn click_text(&self) -> String {
+        let width = console_width();
+        let blank = " ".repeat(width);
+        let mut text = String::new();
+        let mut line = |s: &str| {
+            text.push_str(s);
+            text.push('\n');
+        };
+        if !self.bare {
+            let (prog, args, hint) = if self.command == "espefuse" {
+                (
+                    "espefuse".to_string(),
+                    "[OPTIONS] COMMAND1 [ARGS]... [COMMAND2 [ARGS]...]...".to_string(),
+                    "espefuse -h".to_string(),
+                )
+            } else {
+                let args = match &self.usage_args {
+                    Some(a) => a.clone(),
+                    None => usage_arguments_any_chip(&self.command).to_string(),
+                };
+                (
+                    format!("espefuse {}", self.command),
+                    format!("[OPTIONS]{args}"),
+                    format!("espefuse {} -h", self.command),
+                )
+            };
+            line(&blank);
+            // rich Columns of (`Usage:`, prog, args) with one space between
+            // cells, as many per row as fit in the padded width
+            let room = width.saturating_sub(2);
+            let (u, p, a) = ("Usage:".len(), prog.chars().count(), args.chars().count());
+            if u + 1 + p + 1 + a <= room {
+                line(&padded(&format!(" Usage: {prog} {args}"), width));
+            } else if u.max(a) + 1 + p <= room {
+                line(&padded(
+                    &format!(" {} {prog}", padded("Usage:", u.max(a))),
+                    width,
+                ));
+                line(&padded(&format!(" {args}"), width));
+            } else {
+                line(&padded(" Usage:", width));
+                line(&padded(&format!(" {prog}"), width));
+                // one cell per row: its words wrap, a word too long for
+                // the row is cut with an ellipsis
+                for row in wrap_cell(&args, room) {
+                    line(&padded(&format!(" {row}"), width));
+                }
+            }
+            line(&blank);
+            line(&padded(&format!(" Try '{hint}' for help"), width));
+        }
+        let inner = width.saturating_sub(4).max(1);
+        let title = "\u{2500} Error ";
+        let rule = width.saturating_sub(2 + title.chars().count());
+        line(&format!(
+            "\u{256d}{title}{}\u{256e}",
+            "\u{2500}".repeat(rule)
+        ));
+        for row in wrap(&expand_tabs(&self.message), inner) {
+            line(&format!("\u{2502} {} \u{2502}", padded(&row, inner)));
+        }
+        line(&format!(
+            "\u{2570}{}\u{256f}",
+            "\u{2500}".repeat(width.saturating_sub(2))
+        ));
+        line(&blank);
+        text
+    }
+}
+
+/// espefuse's commands on `chip` (what `No such command` suggests from).
+fn espefuse_commands(chip: Chip) -> Vec<&'static str> {
+    let mut commands = vec![
+        "summary",
+        "dump",
+        "get-custom-mac",
+        "adc-info",
+        "check-error",
+        "read-protect-efuse",
+        "write-protect-efuse",
+        "burn-efuse",
+        "burn-block-data",
+        "burn-bit",
+        "burn-key",
+        "burn-key-digest",
+        "burn-custom-mac",
+        "execute-scripts",
+    ];
+    // efuse/esp32{,s2,s3}/operations.py add it
+    if matches!(chip, Chip::Esp32 | Chip::Esp32s2 | Chip::Esp32s3) {
+        commands.push("set-flash-voltage");
+    }
+    commands
+}
+
+/// The most groups `burn-key` (`digest`: `burn-key-digest`) takes on
+/// `chip` (TupleParameter `max_arity`: one per block name; the ESP32-C2's
+/// burn-key one more, its SB and FE keys share the key block).
+fn key_groups_max(chip: Chip, digest: bool) -> usize {
+    let n = espefuse::key_block_names(chip).len();
+    if chip == Chip::Esp32c2 && !digest {
+        n + 1
+    } else {
+        n
+    }
+}
+
+/// The metavar of a command's variadic argument on `chip` (what `Missing
+/// argument` and `Invalid value for` name).
+pub(crate) fn variadic_metavar(command: &str, chip: Chip) -> String {
+    match command {
+        "burn-efuse" => "[<EFUSE_NAME> <VALUE>] ...".to_string(),
+        "burn-key" if chip == Chip::Esp32 => format!(
+            "[<BLOCK> <KEYFILE>] ... (max {} groups)",
+            key_groups_max(chip, false)
+        ),
+        "burn-key" => format!(
+            "[<BLOCK> <KEYFILE> <KEYPURPOSE>] ... (max {} groups)",
+            key_groups_max(chip, false)
+        ),
+        // ESP32 and ESP32-C2 take a single KEYFILE
+        "burn-key-digest" if matches!(chip, Chip::Esp32 | Chip::Esp32c2) => "KEYFILE".to_string(),
+        "burn-key-digest" => format!(
+            "[<BLOCK> <KEYFILE> <KEYPURPOSE>] ... (max {} groups)",
+            key_groups_max(chip, true)
+        ),
+        "burn-block-data" => format!(
+            "[<BLOCK> <DATAFILE>] ... (max {} groups)",
+            espefuse::burn_block_data_names(chip).len()
+        ),
+        "burn-bit" => "BIT_NUMBER...".to_string(),
+        "summary" => "[EFUSES_TO_SHOW]...".to_string(),
+        "burn-custom-mac" => "MAC".to_string(),
+        _ => String::new(),
+    }
+}
+
+/// burn-bit's BLOCK argument: a click Choice (`{A|B|…}`) and its `Missing
+/// argument` hint (`types.py` Choice `get_missing_message`).
+pub(crate) fn block_choice(chip: Chip) -> (String, String) {
+    let names = block_choices(chip);
+    (
+        format!("{{{}}}", names.join("|")),
+        format!(" Choose from:\n\t{}", names.join(",\n\t")),
+    )
+}
+
+/// burn-bit's block choices: espefuse's list with repeats dropped (click's
+/// Choice shows each once).
+pub(crate) fn block_choices(chip: Chip) -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = Vec::new();
+    for name in espefuse::burn_block_data_names(chip) {
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names
+}
+
+/// The arguments part of a command's usage line on `chip`.
+pub(crate) fn usage_arguments(command: &str, chip: Chip) -> String {
+    match command {
+        "burn-bit" => format!(" {} BIT_NUMBER...", block_choice(chip).0),
+        // click.Choice of field names: not rendered (yet)
+        "read-protect-efuse" | "write-protect-efuse" | "dump" | "check-error" => String::new(),
+        _ => format!(" {}", variadic_metavar(command, chip))
+            .trim_end()
+            .to_string(),
+    }
+}
+
+/// The chip-independent usage arguments (where no chip is at hand).
+fn usage_arguments_any_chip(command: &str) -> &'static str {
+    match command {
+        "summary" => " [EFUSES_TO_SHOW]...",
+        "burn-efuse" => " [<EFUSE_NAME> <VALUE>] ...",
+        "burn-custom-mac" => " MAC",
+        _ => "",
+    }
+}
+
+/// click's suggestion after an unknown name: difflib's close matches
+/// (`get_close_matches`, n=3, cutoff 0.6), quoted and sorted.
+fn suggestion(name: &str, possibilities: &[String]) -> String {
+    let mut scored: Vec<(f64, &String)> = possibilities
+        .iter()
+        .map(|p| (ratio(p, name), p))
+        .filter(|(r, _)| *r >= 0.6)
+        .collect();
+    // heapq.nlargest on (score, name): score, then name, descending
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| b.1.cmp(a.1)));
+    let mut best: Vec<&String> = scored.into_iter().take(3).map(|(_, p)| p).collect();
+    best.sort();
+    let quoted: Vec<String> = best.iter().map(|p| format!("'{p}'")).collect();
+    match quoted.len() {
+        0 => String::new(),
+        1 => format!(" Did you mean {}?", quoted[0]),
+        _ => format!(" (Did you mean one of: {}?)", quoted.join(", ")),
+    }
+}
+
+/// difflib `SequenceMatcher(None, a, b).ratio()`: 2·M/T, M the characters
+/// of the matching blocks found by recursive longest-match (no junk: the
+/// names are far shorter than autojunk's 200).
+fn ratio(a: &str, b: &str) -> f64 {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let total = a.len() + b.len();
+    if total == 0 {
+        return 1.0;
+    }
+    2.0 * matched(&a, &b) as f64 / total as f64
+}
+
+fn matched(a: &[char], b: &[char]) -> usize {
+    // find_longest_match: the longest block, earliest in a, then in b
+    let (mut best_i, mut best_j, mut best) = (0, 0, 0);
+    let mut prev = vec![0usize; b.len() + 1];
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![0usize; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            if ca == cb {
+                let k = prev[j] + 1;
+                cur[j + 1] = k;
+                if k > best {
+                    (best_i, best_j, best) = (i + 1 - k, j + 1 - k, k);
+                }
+            }
+        }
+        prev = cur;
+    }
+    if best == 0 {
+        return 0;
+    }
+    best + matched(&a[..best_i], &b[..best_j]) + matched(&a[best_i + best..], &b[best_j + best..])
+}
+
+/// rich's console width without a terminal: `COLUMNS`, else 80.
+fn console_width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|&w| w > 4)
+        .unwrap_or(80)
+}
+
+/// `s` padded with spaces to `width` characters.
+fn padded(s: &str, width: usize) -> String {
+    let n = s.chars().count();
+    format!("{s}{}", " ".repeat(width.saturating_sub(n)))
+}
+
+/// Tabs expanded to the next multiple of 8 columns on each line (as rich,
+/// espefuse's console, prints them).
+pub(crate) fn expand_tabs(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut column = 0;
+    for c in text.chars() {
+        match c {
+            '\t' => {
+                let n = 8 - column % 8;
+                out.extend(std::iter::repeat_n(' ', n));
+                column += n;
+            }
+            '\n' => {
+                out.push(c);
+                column = 0;
+            }
+            _ => {
+                out.push(c);
+                column += 1;
+            }
+        }
+    }
+    out
+}
+
+/// A usage cell on rows of `width`: words fill each row greedily; a word
+/// longer than a row is cut to it, ending in `…` (rich's ellipsis overflow).
+fn wrap_cell(text: &str, width: usize) -> Vec<String> {
+    let mut rows: Vec<String> = Vec::new();
+    let mut row = String::new();
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        let (rn, wn) = (row.chars().count(), word.chars().count());
+        if rn > 0 && rn + 1 + wn <= width {
+            row.push(' ');
+            row.push_str(word);
+            continue;
+        }
+        if rn > 0 {
+            rows.push(std::mem::take(&mut row));
+        }
+        if wn > width {
+            let cut: String = word.chars().take(width.saturating_sub(1)).collect();
+            rows.push(format!("{cut}\u{2026}"));
+        } else {
+            row = word.to_string();
+        }
+    }
+    if !row.is_empty() {
+        rows.push(row);
+    }
+    rows
+}
+
+/// rich's word wrap: words (split at spaces) fill each line greedily, a
+/// line's indentation kept; a word longer than a line is folded.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut rows = Vec::new();
+    for source in text.lines() {
+        let body = source.trim_start_matches(' ');
+        let mut row = source[..source.len() - body.len()].to_string();
+        let mut fresh = true;
+        for word in body.split(' ').filter(|w| !w.is_empty()) {
+            let (rn, wn) = (row.chars().count(), word.chars().count());
+            if fresh && rn + wn <= width {
+                row.push_str(word);
+                fresh = false;
+                continue;
+            }
+            if !fresh && rn + 1 + wn <= width {
+                row.push(' ');
+                row.push_str(word);
+                continue;
+            }
+            if !fresh || rn > 0 {
+                rows.push(std::mem::take(&mut row));
+            }
+            let chars: Vec<char> = word.chars().collect();
+            let mut chunks = chars.chunks(width).peekable();
+            while let Some(chunk) = chunks.next() {
+                if chunks.peek().is_some() {
+                    rows.push(chunk.iter().collect());
+                } else {
+                    row = chunk.iter().collect();
+                }
+            }
+            fresh = false;
+        }
+        rows.push(row);
+    }
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ratio_matches_difflib() {
+        // difflib.SequenceMatcher(None, a, b).ratio() in Python 3.11
+        assert!((ratio("--file", "--fil") - 10.0 / 11.0).abs() < 1e-9);
+        assert!((ratio("--baud", "--bogus") - 8.0 / 13.0).abs() < 1e-9);
+        assert!((ratio("--format", "--bogsu") - 0.4).abs() < 1e-9);
+    }
+
+    #[test]
+    fn suggestion_is_clicks() {
+        let long: Vec<String> = ["--chip", "--baud", "--port", "--before", "--after"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(suggestion("--bogus", &long), " Did you mean '--baud'?");
+        assert_eq!(suggestion("--xyz", &long), "");
+    }
+}

@@ -1,0 +1,409 @@
+//! click's reading of espefuse's words (click 8.5 `parser.py` and
+//! `types.py`, espefuse 5.6.0 `cli_util.py` ChainingCommand): which words
+//! are options and values, where a command's arguments end, and the
+//! conversions click makes before any command runs. What passes is handed
+//! to clap in a form it reads the same way.
+
+use clap::{CommandFactory, Parser as _};
+use esp_efuse::Chip;
+
+use super::args::{clap_error, Global, OneCommand};
+use super::click::{self, UsageError};
+
+/// espefuse's `--chip` choices (`efuse_interface.py` SUPPORTED_CHIPS, after
+/// "auto"), in its order.
+const CLICK_CHIPS: &[&str] = &[
+    "auto", "linux", "esp32", "esp32c2", "esp32c3", "esp32c6", "esp32c61", "esp32c5", "esp32e22",
+    "esp32h2", "esp32h21", "esp32h4", "esp32p4", "esp32s2", "esp32s3", "esp32s31",
+];
+
+/// The group's options click knows that espboot does not take (they are
+/// still suggested for a misspelt option).
+const CLICK_ONLY_GLOBAL: &[&str] = &["--token", "--extend-efuse-table"];
+
+/// The group's options as click reads them: unknown options and bad
+/// choices are click's usage errors (before the banner). Returns the
+/// options and the words that are no option's value (`None`: help was
+/// printed).
+pub(super) fn parse_global(tokens: &[String]) -> anyhow::Result<Option<(Global, Vec<String>)>> {
+    let cmd = Global::command();
+    let mut long = long_options(&cmd);
+    long.extend(CLICK_ONLY_GLOBAL.iter().map(|s| s.to_string()));
+    let scan = scan_options(&cmd, "espefuse", tokens, &long)?;
+    let mut options = Vec::new();
+    for (name, value) in &scan.options {
+        let Some(value) = value else {
+            options.push(name.clone());
+            continue;
+        };
+        let value = match name.as_str() {
+            // esptool/util.py strip_chip_name: any case, `-`, `(`, `)` dropped
+            "--chip" => {
+                let v: String = value
+                    .to_lowercase()
+                    .chars()
+                    .filter(|c| !matches!(c, '-' | '(' | ')'))
+                    .collect();
+                if !CLICK_CHIPS.contains(&v.as_str()) {
+                    return Err(not_one_of("espefuse", "'--chip' / '-c'", &v, CLICK_CHIPS).into());
+                }
+                v
+            }
+            "--baud" => {
+                if py_int::parse_decimal(value).is_err() {
+                    return Err(UsageError::message(
+                        "espefuse",
+                        format!("Invalid value for '--baud' / '-b': '{value}' is not a valid baud rate."),
+                    )
+                    .into());
+                }
+                value.clone()
+            }
+            "--before" => reset_mode(
+                "--before",
+                "'--before'",
+                value,
+                &["default-reset", "usb-reset", "no-reset", "no-reset-no-sync"],
+            )?,
+            "--after" => reset_mode(
+                "--after",
+                "'--after' / '-a'",
+                value,
+                &["hard-reset", "soft-reset", "no-reset", "watchdog-reset"],
+            )?,
+            _ => value.clone(),
+        };
+        options.push(format!("{name}={value}"));
+    }
+    match Global::try_parse_from(&options) {
+        Ok(g) => Ok(Some((g, scan.positionals))),
+        Err(e) => clap_error(e, "espefuse").map(|_| None),
+    }
+}
+
+/// esptool/cli_util.py ResetModeType: a choice, also spelled with
+/// underscores (deprecated, with a warning while the group parses).
+fn reset_mode(option: &str, shown: &str, value: &str, choices: &[&str]) -> anyhow::Result<String> {
+    if value.contains('_') {
+        let new = value.replace('_', "-");
+        if !choices.contains(&new.as_str()) {
+            return Err(UsageError::message(
+                "espefuse",
+                format!("Invalid value for {shown}: {value} is not a valid reset mode."),
+            )
+            .into());
+        }
+        eprintln!(
+            "WARNING: Deprecated: Choice '{value}' for option '{option}' is deprecated. Use '{new}' instead."
+        );
+        return Ok(new);
+    }
+    if !choices.contains(&value) {
+        return Err(not_one_of("espefuse", shown, value, choices).into());
+    }
+    Ok(value.to_string())
+}
+
+/// click's Choice refusal (`types.py` Choice `get_invalid_choice_message`).
+fn not_one_of(command: &str, shown: &str, value: &str, choices: &[&str]) -> UsageError {
+    let quoted: Vec<String> = choices.iter().map(|c| format!("'{c}'")).collect();
+    UsageError::message(
+        command,
+        format!(
+            "Invalid value for {shown}: '{value}' is not one of {}.",
+            quoted.join(", ")
+        ),
+    )
+}
+
+/// One parameter list as click's parser reads it.
+struct Scan {
+    /// Options in order: the long name (`--x`, `-h` stays `-h`) and the
+    /// value, if the option takes one.
+    options: Vec<(String, Option<String>)>,
+    /// The other words, in order.
+    positionals: Vec<String>,
+}
+
+/// The long option names of `cmd` (with `--`), `--help` included.
+fn long_options(cmd: &clap::Command) -> Vec<String> {
+    let mut long: Vec<String> = cmd
+        .get_arguments()
+        .filter(|a| !a.is_hide_set())
+        .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
+        .collect();
+    long.push("--help".to_string());
+    long
+}
+
+/// click's option pass (`parser.py` `_process_args_for_options`): each
+/// option must be one of `cmd`'s (else `No such option`), an option taking
+/// a value takes the next word whatever it is (none: `requires an
+/// argument`), `--` ends the options.
+fn scan_options(
+    cmd: &clap::Command,
+    command: &str,
+    tokens: &[String],
+    long: &[String],
+) -> Result<Scan, UsageError> {
+    let mut scan = Scan {
+        options: Vec::new(),
+        positionals: Vec::new(),
+    };
+    let find_long = |name: &str| {
+        cmd.get_arguments().find(|a| {
+            a.get_long() == Some(name)
+                || a.get_all_aliases()
+                    .is_some_and(|aliases| aliases.contains(&name))
+        })
+    };
+    let takes_value = |a: &clap::Arg| a.get_action().takes_values();
+    let mut rest = tokens.iter();
+    while let Some(tok) = rest.next() {
+        if tok == "--" {
+            scan.positionals.extend(rest.by_ref().cloned());
+            break;
+        }
+        if let Some(body) = tok.strip_prefix("--").filter(|b| !b.is_empty()) {
+            let (name, attached) = match body.split_once('=') {
+                Some((n, v)) => (n, Some(v.to_string())),
+                None => (body, None),
+            };
+            if name == "help" {
+                scan.options.push(("--help".to_string(), None));
+                continue;
+            }
+            let Some(arg) = find_long(name) else {
+                return Err(UsageError::no_such_option_among(
+                    command,
+                    &format!("--{name}"),
+                    long,
+                ));
+            };
+            let long_name = format!("--{}", arg.get_long().unwrap_or(name));
+            if !takes_value(arg) {
+                scan.options.push((long_name, None));
+                continue;
+            }
+            let value = match attached.or_else(|| rest.next().cloned()) {
+                Some(v) => v,
+                None => {
+                    return Err(UsageError::bare(
+                        command,
+                        format!("Option '--{name}' requires an argument."),
+                    ))
+                }
+            };
+            scan.options.push((long_name, Some(value)));
+            continue;
+        }
+        if tok.len() > 1 && tok.starts_with('-') {
+            // short options, possibly clustered (`-dd`) or with their value
+            // attached (`-o5`)
+            let chars: Vec<char> = tok[1..].chars().collect();
+            let mut i = 0;
+            while i < chars.len() {
+                let ch = chars[i];
+                i += 1;
+                if ch == 'h' {
+                    scan.options.push(("--help".to_string(), None));
+                    continue;
+                }
+                let Some(arg) = cmd.get_arguments().find(|a| a.get_short() == Some(ch)) else {
+                    return Err(UsageError::no_such_option(command, &format!("-{ch}")));
+                };
+                let long_name = format!("--{}", arg.get_long().unwrap_or_default());
+                if !takes_value(arg) {
+                    scan.options.push((long_name, None));
+                    continue;
+                }
+                let attached: String = chars[i..].iter().collect();
+                let value = if attached.is_empty() {
+                    match rest.next() {
+                        Some(v) => v.clone(),
+                        None => {
+                            return Err(UsageError::bare(
+                                command,
+                                format!("Option '-{ch}' requires an argument."),
+                            ))
+                        }
+                    }
+                } else {
+                    attached
+                };
+                scan.options.push((long_name, Some(value)));
+                break;
+            }
+            continue;
+        }
+        scan.positionals.push(tok.clone());
+    }
+    Ok(scan)
+}
+
+/// A command's positional arguments in espefuse on `chip`: how many
+/// single ones come first, and the variadic one's name and whether it is
+/// required (`None`: no variadic argument).
+fn positional_shape(command: &str, chip: Chip) -> (usize, Option<(&'static str, bool)>) {
+    match command {
+        "summary" => (0, Some(("efuses_to_show", false))),
+        "burn-efuse" => (0, Some(("name_value_pairs", true))),
+        "burn-bit" => (1, Some(("bit_number", true))),
+        "burn-block-data" => (0, Some(("block_datafile", true))),
+        "burn-key" if chip == Chip::Esp32 => (0, Some(("block_keyfile", true))),
+        // efuse/esp32c2/operations.py: not required
+        "burn-key" if chip == Chip::Esp32c2 => (0, Some(("block_keyfile_keypurpose", false))),
+        "burn-key" => (0, Some(("block_keyfile_keypurpose", true))),
+        "burn-key-digest" if matches!(chip, Chip::Esp32 | Chip::Esp32c2) => (1, None),
+        "burn-key-digest" => (0, Some(("block_keyfile_keypurpose", true))),
+        "read-protect-efuse" | "write-protect-efuse" => (0, Some(("efuse_name", true))),
+        _ => (0, None),
+    }
+}
+
+/// One command's words as espefuse reads them (`cli_util.py`
+/// ChainingCommand.parse_args and ChainParser): an option after the first
+/// argument ends the variadic argument there (what follows the options is
+/// left for the next command: `No such command`); options anywhere else
+/// are click's; argument values are converted as click's types do.
+/// Returns the words for clap, the words left over, and whether the
+/// variadic argument was cut to a single value (click then hands the
+/// command a string, not a tuple).
+pub(super) fn click_command(
+    seg: &[String],
+    chip: Chip,
+) -> Result<(Vec<String>, Vec<String>, bool), UsageError> {
+    let name = seg[0].as_str();
+    let args = &seg[1..];
+    let root = OneCommand::command();
+    let Some(cmd) = root.find_subcommand(name) else {
+        return Ok((seg.to_vec(), Vec::new(), false));
+    };
+    let (singles, variadic) = positional_shape(name, chip);
+    let cut = args
+        .iter()
+        .skip(1)
+        .position(|a| a.starts_with('-'))
+        .map(|p| p + 1);
+    let mut one_string = false;
+    let capacity = match (variadic, cut) {
+        (Some((param, required)), Some(cut)) => {
+            // ChainingCommand: nargs = args.index(option) - arguments_count
+            // + 1, the index of the option's first occurrence; a negative
+            // nargs other than 0 leaves the argument variadic
+            let i = args.iter().position(|a| *a == args[cut]).unwrap_or(cut);
+            let nargs = i as isize - singles as isize;
+            if nargs == 0 && required {
+                return Err(UsageError::bare(
+                    name,
+                    format!("Command `{name}` requires the `{param}` argument."),
+                ));
+            }
+            one_string = nargs == 1;
+            match usize::try_from(nargs) {
+                Ok(n) if n > 0 => singles + n,
+                _ => usize::MAX,
+            }
+        }
+        (Some(_), None) => usize::MAX,
+        (None, _) => singles,
+    };
+    let mut long = long_options(cmd);
+    long.retain(|l| l != "--json");
+    let scan = scan_options(cmd, name, args, &long)?;
+    let mut positionals = scan.positionals;
+    let extra = if positionals.len() > capacity {
+        positionals.split_off(capacity)
+    } else {
+        Vec::new()
+    };
+    check_values(name, chip, &scan.options, &positionals)?;
+    missing_arguments(name, chip, positionals.len())?;
+    let mut tokens = vec![name.to_string()];
+    for (option, value) in scan.options {
+        tokens.push(match value {
+            Some(v) => format!("{option}={v}"),
+            None => option,
+        });
+    }
+    if !positionals.is_empty() {
+        tokens.push("--".to_string());
+        tokens.extend(positionals);
+    }
+    Ok((tokens, extra, one_string))
+}
+
+/// click's conversion of option values and integer arguments.
+fn check_values(
+    name: &str,
+    chip: Chip,
+    options: &[(String, Option<String>)],
+    positionals: &[String],
+) -> Result<(), UsageError> {
+    for (option, value) in options {
+        let Some(value) = value else { continue };
+        match (name, option.as_str()) {
+            ("summary", "--format") => {
+                let choices = ["summary", "json", "value_only"];
+                if !choices.contains(&value.as_str()) {
+                    return Err(not_one_of(name, "'--format'", value, &choices).on(chip));
+                }
+            }
+            ("dump", "--format") => {
+                let choices = ["default", "split", "joint", "token"];
+                if !choices.contains(&value.as_str()) {
+                    return Err(not_one_of(name, "'--format'", value, &choices).on(chip));
+                }
+            }
+            ("burn-block-data", "--offset") if py_int::parse_decimal(value).is_err() => {
+                return Err(UsageError::message(
+                    name,
+                    format!(
+                        "Invalid value for '--offset' / '-o': '{value}' is not a valid integer."
+                    ),
+                )
+                .on(chip));
+            }
+            _ => {}
+        }
+    }
+    if name == "burn-bit" {
+        if let Some(block) = positionals.first() {
+            let names = click::block_choices(chip);
+            if !names.contains(&block.as_str()) {
+                let (choice, _) = click::block_choice(chip);
+                return Err(not_one_of(name, &format!("'{choice}'"), block, &names).on(chip));
+            }
+        }
+        for bit in positionals.iter().skip(1) {
+            if py_int::parse_decimal(bit).is_err() {
+                return Err(UsageError::message(
+                    name,
+                    format!("Invalid value for 'BIT_NUMBER...': '{bit}' is not a valid integer."),
+                )
+                .on(chip));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// click's `Missing argument` for a required argument not given.
+fn missing_arguments(name: &str, chip: Chip, given: usize) -> Result<(), UsageError> {
+    let (singles, variadic) = positional_shape(name, chip);
+    if name == "burn-bit" && given == 0 {
+        let (choice, hint) = click::block_choice(chip);
+        return Err(UsageError::missing_argument(name, chip, &choice, &hint));
+    }
+    let required = match variadic {
+        Some((_, required)) => required && given <= singles,
+        None => given < singles,
+    };
+    // the Choice arguments of read/write-protect-efuse are not rendered:
+    // clap reports those
+    if required && !matches!(name, "read-protect-efuse" | "write-protect-efuse") {
+        let metavar = click::variadic_metavar(name, chip);
+        return Err(UsageError::missing_argument(name, chip, &metavar, ""));
+    }
+    Ok(())
+}

@@ -188,7 +188,7 @@ pub fn run(
         .next()
         .unwrap_or("unknown")
         .to_owned();
-    let sha: String = plan.sha256.iter().map(|b| format!("{b:02x}")).collect();
+    let sha = esp_efuse::hexify(&plan.sha256, "");
     let run_id = store.begin_run(&mac, chip.name(), &sha)?;
     let mut report = RunReport {
         run_id,

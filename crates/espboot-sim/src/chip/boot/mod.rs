@@ -54,7 +54,7 @@ use esp_secure::flash_encryption::FlashCryptError;
 use flash_sim::flash::{CutMode, SimFlash};
 use flash_sim::run::{BootReport, RunError, RunningImage};
 use flash_sim::sweep::failure::image_difference;
-use flash_sim::sweep::{Failure, Hazard, SweepFailure, SweepReport};
+use flash_sim::sweep::{Failure, Hazard, SweepFailure, SweepReport, ValidationMemo};
 use mcuboot_boot::owned::OwnedBootConfig;
 
 /// Flash sector size of every modelled chip (`FLASH_SECTOR_SIZE`), also the
@@ -87,7 +87,7 @@ pub use failure::{
 };
 pub use report::{ChipBootReport, Cpu, CpuStart, RomReport, RomSecureBoot};
 use rom::{hex_digest, read_bootloader, rom_blocks, signed_blocks, SignedBlock};
-pub use sweep::{sweep, sweep_device, sweep_with};
+pub use sweep::{sweep, sweep_chip, sweep_device, sweep_with, ChipSweepOptions};
 
 /// Why a (re)boot stopped.
 enum Stop {
@@ -114,9 +114,41 @@ pub fn power_on_with(
     cut: Option<(u64, CutMode)>,
     writes: EncryptedWrites,
 ) -> ChipBootReport {
+    power_on_memo(device, cut, writes, None).0
+}
+
+/// What a sweep worker remembers between the power-ons of one device whose
+/// eFuses stay as they are: the ROM stage's result for the bootloader
+/// window's physical bytes, and MCUboot's validation results
+/// ([`ValidationMemo`]). Both answer only for byte-identical flash, so a
+/// power-on with the memo does what one without it does.
+#[derive(Default)]
+pub(super) struct PowerOnMemo {
+    rom: Option<RomMemo>,
+    validation: ValidationMemo,
+}
+
+/// The ROM stage's outcome for one bootloader window.
+struct RomMemo {
+    /// The window's physical bytes.
+    raw: Vec<u8>,
+    /// The window as read (decrypted).
+    buf: Vec<u8>,
+    contents: BootloaderContents,
+    rom: RomReport,
+}
+
+/// [`power_on_with`] taking results from `memo` (see [`PowerOnMemo`]: only
+/// for power-ons that burn no eFuse); returns the memo.
+pub(super) fn power_on_memo(
+    device: &mut Device,
+    cut: Option<(u64, CutMode)>,
+    writes: EncryptedWrites,
+    memo: Option<PowerOnMemo>,
+) -> (ChipBootReport, Option<PowerOnMemo>) {
     let target = device.settings.target;
     let Some(chip) = target.chip() else {
-        return ChipBootReport {
+        let report = ChipBootReport {
             boot: run::boot(device, cut),
             chip: target.name(),
             rom: None,
@@ -125,6 +157,7 @@ pub fn power_on_with(
             cpus: Vec::new(),
             failure: None,
         };
+        return (report, memo);
     };
     let efuses = device
         .efuses
@@ -144,6 +177,7 @@ pub fn power_on_with(
         cpus: Vec::new(),
         deferred_digests: Vec::new(),
         writes,
+        memo,
     };
     let mut resets = 0;
     let outcome = loop {
@@ -176,10 +210,11 @@ pub fn power_on_with(
         first_boot,
         rom,
         cpus,
+        memo,
         ..
     } = run;
     device.efuses = Some(efuses);
-    ChipBootReport {
+    let report = ChipBootReport {
         boot,
         chip: target.name(),
         rom,
@@ -187,7 +222,8 @@ pub fn power_on_with(
         resets,
         cpus,
         failure: failure.map(std::sync::Arc::new),
-    }
+    };
+    (report, memo)
 }
 
 /// The configuration the flashed bootloader carries, read the way the ROM
@@ -302,16 +338,31 @@ struct PowerOn {
     deferred_digests: Vec<KeyGroup>,
     /// How the port's backend writes with flash encryption on.
     writes: EncryptedWrites,
+    /// A sweep worker's memo, if any.
+    memo: Option<PowerOnMemo>,
 }
 
 impl PowerOn {
-    fn boot_once(&mut self, flash: &mut SimFlash) -> Result<BootResponse, Stop> {
+    /// The ROM stage (reading the bootloader window, Secure Boot V2 check),
+    /// from the memo when the window's physical bytes are the ones it saw.
+    fn rom_stage(
+        &mut self,
+        flash: &mut SimFlash,
+        crypt: Option<&dyn FlashCrypt>,
+    ) -> Result<(Vec<u8>, BootloaderContents), Stop> {
         let chip = self.chip;
-        // --- ROM -------------------------------------------------------------
-        let crypt = fuses::flash_crypt(&self.efuses)
-            .map_err(|e| Stop::Failed(BootFailure::RomFlashEncryption(e)))?;
+        let window = rom::window(chip, flash);
+        if let Some(hit) = self
+            .memo
+            .as_ref()
+            .and_then(|m| m.rom.as_ref())
+            .filter(|m| flash.data().get(window.clone()) == Some(m.raw.as_slice()))
+        {
+            self.rom = Some(hit.rom.clone());
+            return Ok((hit.buf.clone(), hit.contents.clone()));
+        }
         let offset = chip.bootloader_offset();
-        let buf = read_bootloader(chip, flash, crypt.as_deref())
+        let buf = read_bootloader(chip, flash, crypt)
             .map_err(|e| Stop::Failed(BootFailure::RomRead(e)))?;
         let contents = parse_bootloader(chip, &buf).map_err(|source| {
             Stop::Failed(BootFailure::RomNoBootloader {
@@ -354,6 +405,26 @@ impl PowerOn {
         }
         self.rom = Some(rom);
 
+        if let (Some(memo), Some(raw), Some(rom)) =
+            (self.memo.as_mut(), flash.data().get(window), &self.rom)
+        {
+            memo.rom = Some(RomMemo {
+                raw: raw.to_vec(),
+                buf: buf.clone(),
+                contents: contents.clone(),
+                rom: rom.clone(),
+            });
+        }
+        Ok((buf, contents))
+    }
+
+    fn boot_once(&mut self, flash: &mut SimFlash) -> Result<BootResponse, Stop> {
+        let chip = self.chip;
+        // --- ROM -------------------------------------------------------------
+        let crypt = fuses::flash_crypt(&self.efuses)
+            .map_err(|e| Stop::Failed(BootFailure::RomFlashEncryption(e)))?;
+        let (buf, contents) = self.rom_stage(flash, crypt.as_deref())?;
+
         // --- the port: configuration, secure boot key digests ----------------
         let capacity = flash.geometry().capacity();
         let setup = port_setup(&contents, capacity, crypt.is_some())
@@ -369,7 +440,10 @@ impl PowerOn {
         // --- MCUboot -----------------------------------------------------------
         let rsp = {
             let mut port = PortFlash::new(flash, crypt.as_deref()).with_writes(self.writes);
-            setup.with_config(|cfg| mcuboot_boot::boot(&mut port, cfg))
+            match self.memo.as_mut() {
+                Some(memo) => setup.boot_cached(&mut port, &mut memo.validation),
+                None => setup.with_config(|cfg| mcuboot_boot::boot(&mut port, cfg)),
+            }
         };
         let rsp = match rsp {
             Ok(rsp) => rsp,

@@ -205,7 +205,10 @@ impl<'f> PortFlash<'f> {
         match self.crypt {
             None => Ok(self.flash.write(offset, data)?),
             Some(crypt) => {
-                let mut buf = Zeroizing::new(data.to_vec());
+                // Not zeroized: once encrypted it holds the ciphertext the
+                // flash stores anyway (and on an error the caller's
+                // plaintext, which the caller owns).
+                let mut buf = data.to_vec();
                 crypt.encrypt(offset, &mut buf)?;
                 Ok(self.flash.write(offset, &buf)?)
             }

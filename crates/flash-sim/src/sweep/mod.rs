@@ -273,9 +273,10 @@ pub fn sweep_flash_with(
 }
 
 /// One worker of [`run_cut_points`]: a flash to cut, and what to do after
-/// the cut. Each worker keeps its own state (flash, snapshot, memos); the
+/// the cut. Each worker is made and used on its own thread and keeps its
+/// own state (flash, snapshot, memos); the
 /// workers share only the read-only recording.
-pub trait CutWorker: Send {
+pub trait CutWorker {
     /// The flash the cut boots run on; [`run_cut_points`] brings it to
     /// the state before each cut point.
     fn flash(&mut self) -> &mut SimFlash;

@@ -39,6 +39,7 @@ use esp_secure::flash_encryption::{FlashCrypt, FlashEncryptionKey};
 use esp_secure::sbv2;
 use mcuboot_boot::{BootError, BootResponse, Slot};
 use serde::Serialize;
+use std::rc::Rc;
 
 use super::bootloader::{parse_bootloader, BootloaderContents, BootloaderError};
 use super::fuses::{self, FuseError};
@@ -74,6 +75,7 @@ mod events;
 mod failure;
 mod first_boot_flash_encryption;
 mod first_boot_secure_boot;
+mod memo;
 mod report;
 mod rom;
 mod sweep;
@@ -85,6 +87,7 @@ pub use failure::{
     BootFailure, EncryptError, FieldBurnError, FlashEncryptionFirstBootError, McubootRefusal,
     ReadBootloaderError, SecureBootFirstBootError, SecureBootRefusal,
 };
+use memo::{PowerOnMemo, RomMemo};
 pub use report::{ChipBootReport, Cpu, CpuStart, RomReport, RomSecureBoot};
 use rom::{hex_digest, read_bootloader, rom_blocks, signed_blocks, SignedBlock};
 pub use sweep::{sweep, sweep_chip, sweep_device, sweep_with, ChipSweepOptions};
@@ -115,27 +118,6 @@ pub fn power_on_with(
     writes: EncryptedWrites,
 ) -> ChipBootReport {
     power_on_memo(device, cut, writes, None).0
-}
-
-/// What a sweep worker remembers between the power-ons of one device whose
-/// eFuses stay as they are: the ROM stage's result for the bootloader
-/// window's physical bytes, and MCUboot's validation results
-/// ([`ValidationMemo`]). Both answer only for byte-identical flash, so a
-/// power-on with the memo does what one without it does.
-#[derive(Default)]
-pub(super) struct PowerOnMemo {
-    rom: Option<RomMemo>,
-    validation: ValidationMemo,
-}
-
-/// The ROM stage's outcome for one bootloader window.
-struct RomMemo {
-    /// The window's physical bytes.
-    raw: Vec<u8>,
-    /// The window as read (decrypted).
-    buf: Vec<u8>,
-    contents: BootloaderContents,
-    rom: RomReport,
 }
 
 /// [`power_on_with`] taking results from `memo` (see [`PowerOnMemo`]: only
@@ -421,8 +403,11 @@ impl PowerOn {
     fn boot_once(&mut self, flash: &mut SimFlash) -> Result<BootResponse, Stop> {
         let chip = self.chip;
         // --- ROM -------------------------------------------------------------
-        let crypt = fuses::flash_crypt(&self.efuses)
-            .map_err(|e| Stop::Failed(BootFailure::RomFlashEncryption(e)))?;
+        let crypt = match self.memo.as_mut() {
+            Some(memo) => memo.crypt(&self.efuses),
+            None => fuses::flash_crypt(&self.efuses).map(|c| c.map(Rc::from)),
+        }
+        .map_err(|e| Stop::Failed(BootFailure::RomFlashEncryption(e)))?;
         let (buf, contents) = self.rom_stage(flash, crypt.as_deref())?;
 
         // --- the port: configuration, secure boot key digests ----------------

@@ -119,11 +119,7 @@ impl Device for PortDevice {
         let capacity = (client.flash_jedec_id()? >> 16) & 0xFF;
         let size = match capacity {
             0x12..=0x1A => 1u32 << capacity,
-            _ => {
-                return Err(DeviceError::PortUnsupported(
-                    "erase-flash on this flash chip",
-                ))
-            }
+            _ => return Err(DeviceError::PortUnsupported("erase-flash on this flash chip")),
         };
         let blank = vec![0xFF; size as usize];
         client.write_flash(0, &blank, WriteOptions::new(false), &mut |_| {})?;

@@ -826,22 +826,13 @@ fn provision_run_over_a_port_encrypts_on_the_host_on_each_chip_and_resumes() {
     std::fs::write(d.join("table.bin"), vec![0xAA; 0xC00]).unwrap();
     std::fs::write(
         d.join("data.bin"),
-        (0..0x3000u32)
-            .map(|i| (i * 7 + 3) as u8)
-            .collect::<Vec<_>>(),
+        (0..0x3000u32).map(|i| (i * 7 + 3) as u8).collect::<Vec<_>>(),
     )
     .unwrap();
     for scheme in ["rsa3072", "ecdsa256"] {
         run_ok(
             espboot()
-                .args([
-                    "secure",
-                    "generate-signing-key",
-                    "--version",
-                    "2",
-                    "--scheme",
-                    scheme,
-                ])
+                .args(["secure", "generate-signing-key", "--version", "2", "--scheme", scheme])
                 .arg(d.join(format!("sb-{scheme}.pem"))),
         );
     }
@@ -902,9 +893,7 @@ fn provision_run_over_a_port_encrypts_on_the_host_on_each_chip_and_resumes() {
         };
         std::fs::write(
             d.join("fe.bin"),
-            (0..key_bytes)
-                .map(|i| (i as u8).wrapping_mul(29) ^ 0xC3)
-                .collect::<Vec<u8>>(),
+            (0..key_bytes).map(|i| (i as u8).wrapping_mul(29) ^ 0xC3).collect::<Vec<u8>>(),
         )
         .unwrap();
         let plan = write_plan(
@@ -941,8 +930,7 @@ fn provision_run_over_a_port_encrypts_on_the_host_on_each_chip_and_resumes() {
         let port = served.port_arg();
         if let Some(k) = interrupt {
             let out = run_fail(
-                provision(&["--port".as_ref(), port.as_ref()])
-                    .args(["--stop-after", &k.to_string()]),
+                provision(&["--port".as_ref(), port.as_ref()]).args(["--stop-after", &k.to_string()]),
             );
             assert_one_line_error(&out, &format!("interrupted after {k} device action(s)"));
         }
@@ -968,11 +956,7 @@ fn provision_run_over_a_port_encrypts_on_the_host_on_each_chip_and_resumes() {
                 .arg(d.join("fe.bin"))
                 .args(["--address", "0x20000", "--output"])
                 .arg(&decrypted)
-                .args(if chip == "esp32" {
-                    &[][..]
-                } else {
-                    &["--aes-xts"][..]
-                })
+                .args(if chip == "esp32" { &[][..] } else { &["--aes-xts"][..] })
                 .arg(&{
                     let flash = std::fs::read(served_dev.join("flash.bin")).unwrap();
                     let path = d.join(format!("{chip}-enc.bin"));
@@ -989,19 +973,12 @@ fn provision_run_over_a_port_encrypts_on_the_host_on_each_chip_and_resumes() {
             continue;
         };
         let crypt = summary_line(&summary, counter);
-        let want = if fe.contains("development") {
-            "(0b001)"
-        } else {
-            "(0b111)"
-        };
+        let want = if fe.contains("development") { "(0b001)" } else { "(0b111)" };
         let want = if chip == "esp32" { "(0b1111111)" } else { want };
         assert!(crypt.contains(want), "{chip}: {crypt}");
         let sb = summary_line(&summary, sb_enable);
         assert!(sb.contains("= True"), "{chip}: {sb}");
-        assert!(
-            summary_line(&summary, "RD_DIS").contains("R/-"),
-            "{chip}: RD_DIS writable"
-        );
+        assert!(summary_line(&summary, "RD_DIS").contains("R/-"), "{chip}: RD_DIS writable");
         std::fs::remove_dir_all(&twin).unwrap();
         std::fs::remove_dir_all(&served_dev).unwrap();
     }

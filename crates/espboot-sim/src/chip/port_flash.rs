@@ -26,10 +26,13 @@
 use embedded_storage::nor_flash::{
     ErrorType, NorFlash, NorFlashError, NorFlashErrorKind, ReadNorFlash,
 };
-use esp_secure::flash_encryption::{FlashCrypt, FlashCryptError};
+use std::ops::Range;
+
+use esp_secure::flash_encryption::{FlashCrypt, FlashCryptError, XTS_DATA_UNIT};
 use zeroize::Zeroizing;
 
 use flash_sim::flash::{FlashError, SimFlash};
+use flash_sim::sweep::PhysicalFlash;
 
 /// `FLASH_SECTOR_SIZE` of the port.
 pub const PORT_SECTOR_SIZE: u32 = 0x1000;
@@ -202,7 +205,10 @@ impl<'f> PortFlash<'f> {
         match self.crypt {
             None => Ok(self.flash.write(offset, data)?),
             Some(crypt) => {
-                let mut buf = Zeroizing::new(data.to_vec());
+                // Not zeroized: once encrypted it holds the ciphertext the
+                // flash stores anyway (and on an error the caller's
+                // plaintext, which the caller owns).
+                let mut buf = data.to_vec();
                 crypt.encrypt(offset, &mut buf)?;
                 Ok(self.flash.write(offset, &buf)?)
             }
@@ -291,6 +297,26 @@ impl<'f> PortFlash<'f> {
             }
         }
         Ok(())
+    }
+}
+
+/// The sweep's validation memo compares the physical bytes an image's reads
+/// depend on: with encryption on, whole cipher units around it (the last
+/// bytes of an image share a unit with what follows; `XTS_DATA_UNIT` is the
+/// largest unit either algorithm encrypts as one, the ESP32 algorithm's
+/// 32-byte blocks included).
+impl PhysicalFlash for PortFlash<'_> {
+    fn physical(&self) -> &SimFlash {
+        self.flash
+    }
+
+    fn depends_on(&self, range: Range<u32>) -> Range<u32> {
+        if self.crypt.is_none() {
+            return range;
+        }
+        let unit = XTS_DATA_UNIT as u32;
+        let end = align_up(range.end, unit).min(self.flash.geometry().capacity());
+        align_down(range.start, unit)..end
     }
 }
 

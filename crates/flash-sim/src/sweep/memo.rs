@@ -7,11 +7,33 @@ use mcuboot_boot::ValidationCache;
 
 use crate::flash::SimFlash;
 
-/// Validation results remembered together with a copy of the image bytes
-/// they were computed from: [`ValidationCache::lookup`] answers only when
-/// the flash holds those exact bytes again (a full comparison, far cheaper
-/// than hashing), so a modified image is always validated afresh. Serves
-/// one boot configuration; keeps the last few images.
+/// A flash the boot core reads that is the simulated flash itself or a
+/// backend over it (a flash-encryption layer) whose reads are a function of
+/// the physical bytes: the [`ValidationMemo`] compares those.
+pub trait PhysicalFlash {
+    /// The physical flash underneath.
+    fn physical(&self) -> &SimFlash;
+
+    /// The physical bytes that reading `range` through this flash depends
+    /// on: `range` itself for plain flash; a decrypting backend widens it
+    /// to whole cipher blocks.
+    fn depends_on(&self, range: Range<u32>) -> Range<u32> {
+        range
+    }
+}
+
+impl PhysicalFlash for SimFlash {
+    fn physical(&self) -> &SimFlash {
+        self
+    }
+}
+
+/// Validation results remembered together with a copy of the physical
+/// bytes they were computed from: [`ValidationCache::lookup`] answers only
+/// when the flash holds those exact bytes again (a full comparison, far
+/// cheaper than hashing), so a modified image is always validated afresh.
+/// Serves one boot configuration (and, over a decrypting backend, one
+/// flash-encryption key, as one device has); keeps the last few images.
 #[derive(Debug, Default)]
 pub struct ValidationMemo {
     entries: Vec<(Range<u32>, Vec<u8>, bool)>,
@@ -22,13 +44,17 @@ impl ValidationMemo {
     /// of each of at most two image pairs).
     const CAPACITY: usize = 8;
 
-    fn bytes<'f>(flash: &'f SimFlash, image: &Range<u32>) -> Option<&'f [u8]> {
-        flash.data().get(image.start as usize..image.end as usize)
+    fn bytes<'f, F: PhysicalFlash>(flash: &'f F, image: &Range<u32>) -> Option<&'f [u8]> {
+        let range = flash.depends_on(image.clone());
+        flash
+            .physical()
+            .data()
+            .get(range.start as usize..range.end as usize)
     }
 }
 
-impl ValidationCache<SimFlash> for ValidationMemo {
-    fn lookup(&mut self, flash: &mut SimFlash, image: Range<u32>) -> Option<bool> {
+impl<F: PhysicalFlash> ValidationCache<F> for ValidationMemo {
+    fn lookup(&mut self, flash: &mut F, image: Range<u32>) -> Option<bool> {
         let now = Self::bytes(flash, &image)?;
         self.entries
             .iter()
@@ -36,7 +62,7 @@ impl ValidationCache<SimFlash> for ValidationMemo {
             .map(|&(_, _, valid)| valid)
     }
 
-    fn store(&mut self, flash: &mut SimFlash, image: Range<u32>, valid: bool) {
+    fn store(&mut self, flash: &mut F, image: Range<u32>, valid: bool) {
         let Some(now) = Self::bytes(flash, &image) else {
             return;
         };

@@ -20,7 +20,7 @@ mod memo;
 mod tests;
 
 pub use failure::{Failure, Hazard, HazardKind, Safety, SweepFailure};
-pub use memo::ValidationMemo;
+pub use memo::{PhysicalFlash, ValidationMemo};
 
 /// Options of a sweep.
 #[derive(Debug, Clone, Copy, Default)]
@@ -235,8 +235,81 @@ pub fn sweep_flash_with(
     } else {
         vec![CutMode::Clean]
     };
+    let make_worker = || BootCoreWorker {
+        setup,
+        expected: &expected,
+        flash: flash.clone(),
+        memo: ValidationMemo::default(),
+    };
+    let failures = run_cut_points(
+        &log,
+        &modes,
+        options.threads,
+        method,
+        &make_worker,
+        progress,
+    );
+    let failures = failures
+        .into_iter()
+        .map(|(k, mode, failure)| {
+            let hazard = match mode {
+                CutMode::Clean => None,
+                CutMode::Torn => usize::try_from(k - 1)
+                    .ok()
+                    .and_then(|i| log.get(i))
+                    .map(|op| torn_hazard(flash, op)),
+            };
+            SweepFailure::new(k, mode, hazard, failure)
+        })
+        .collect();
+    Ok(SweepReport::finish(
+        setup.strategy,
+        ops,
+        &modes,
+        failures,
+        started,
+        ref_report,
+    ))
+}
+
+/// One worker of [`run_cut_points`]: a flash to cut, and what to do after
+/// the cut. Each worker is made and used on its own thread and keeps its
+/// own state (flash, snapshot, memos); the
+/// workers share only the read-only recording.
+pub trait CutWorker {
+    /// The flash the cut boots run on; [`run_cut_points`] brings it to
+    /// the state before each cut point.
+    fn flash(&mut self) -> &mut SimFlash;
+
+    /// After the cut: power on again from [`Self::flash`] as the cut left
+    /// it and check the outcome. `None` = pass.
+    fn resume(&mut self) -> Option<Failure>;
+
+    /// [`SweepMethod::Rerun`]: the whole cut point (the cut boot with the
+    /// power cut at operation `k`, the resuming boot, the check) from the
+    /// state before the boot, which [`Self::flash`] holds.
+    fn rerun(&mut self, k: u64, mode: CutMode) -> Option<Failure>;
+}
+
+/// The sweep engine: every operation k of the recording `log` (1-based) in
+/// each of `modes` is a cut point. With [`SweepMethod::Replay`] a worker
+/// brings its flash to the state after operations 1..k-1 by replaying the
+/// recording (walking forward, keeping a snapshot), issues operation k
+/// under the armed cut and calls [`CutWorker::resume`]; with
+/// [`SweepMethod::Rerun`] it calls [`CutWorker::rerun`] on the flash as it
+/// was before the boot. Returns the failed points sorted by operation,
+/// clean before torn. `threads` 0 = available parallelism.
+pub fn run_cut_points<W: CutWorker>(
+    log: &[FlashOp],
+    modes: &[CutMode],
+    threads: usize,
+    method: SweepMethod,
+    make_worker: &(dyn Fn() -> W + Sync),
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Vec<(u64, CutMode, Failure)> {
+    let ops = log.len() as u64;
     let total = ops * modes.len() as u64;
-    let threads = match options.threads {
+    let threads = match threads {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
     }
@@ -251,14 +324,7 @@ pub fn sweep_flash_with(
     let report_point = |k: u64, mode: CutMode, failure: Option<Failure>| {
         if let Some(failure) = failure {
             if let Ok(mut f) = failures.lock() {
-                let hazard = match mode {
-                    CutMode::Clean => None,
-                    CutMode::Torn => usize::try_from(k - 1)
-                        .ok()
-                        .and_then(|i| log.get(i))
-                        .map(|op| torn_hazard(flash, op)),
-                };
-                f.push(SweepFailure::new(k, mode, hazard, failure));
+                f.push((k, mode, failure));
             }
         }
         let d = done.fetch_add(1, Ordering::Relaxed) + 1;
@@ -270,10 +336,9 @@ pub fn sweep_flash_with(
     std::thread::scope(|scope| {
         for _ in 0..threads {
             scope.spawn(|| {
-                let mut work = flash.clone();
-                let mut snap = work.snapshot();
-                let mut memo = ValidationMemo::default();
-                // Operations of the recording applied to `work` and `snap`.
+                let mut worker = make_worker();
+                let mut snap = worker.flash().snapshot();
+                // Operations of the recording applied to the flash and `snap`.
                 let mut applied = 0u64;
                 loop {
                     let first = next.fetch_add(chunk, Ordering::Relaxed) + 1;
@@ -283,21 +348,22 @@ pub fn sweep_flash_with(
                     let last = (first + chunk - 1).min(ops);
                     for k in first..=last {
                         if method == SweepMethod::Rerun {
-                            for &mode in &modes {
-                                work.restore(&snap);
-                                let failure = check_point(setup, &mut work, k, mode, &expected);
+                            for &mode in modes {
+                                worker.flash().restore(&snap);
+                                let failure = worker.rerun(k, mode);
                                 report_point(k, mode, failure);
                             }
                             continue;
                         }
-                        // Bring `work` to the state after operations 1..k-1.
+                        // Bring the flash to the state after operations 1..k-1.
+                        let work = worker.flash();
                         while applied + 1 < k {
                             let op = usize::try_from(applied).ok().and_then(|i| log.get(i));
                             let replayed = op.map(|op| work.replay(op));
                             if !matches!(replayed, Some(Ok(()))) {
                                 let error = replayed.and_then(Result::err);
                                 for kk in k..=last {
-                                    for &mode in &modes {
+                                    for &mode in modes {
                                         report_point(
                                             kk,
                                             mode,
@@ -315,15 +381,13 @@ pub fn sweep_flash_with(
                         work.update_snapshot(&mut snap);
                         work.restore(&snap);
                         let op = usize::try_from(k - 1).ok().and_then(|i| log.get(i));
-                        for &mode in &modes {
+                        for &mode in modes {
                             let failure = match op {
-                                Some(op) => {
-                                    replay_point(setup, &mut work, op, mode, &expected, &mut memo)
-                                }
+                                Some(op) => cut_and_resume(&mut worker, op, mode),
                                 None => Some(Failure::NotRecorded),
                             };
                             report_point(k, mode, failure);
-                            work.restore(&snap);
+                            worker.flash().restore(&snap);
                         }
                     }
                 }
@@ -331,15 +395,47 @@ pub fn sweep_flash_with(
         }
     });
     let mut failures = failures.into_inner().unwrap_or_default();
-    failures.sort_by_key(|f| (f.operation, f.mode == CutMode::Torn));
-    Ok(SweepReport::finish(
-        setup.strategy,
-        ops,
-        &modes,
-        failures,
-        started,
-        ref_report,
-    ))
+    failures.sort_by_key(|(k, mode, _)| (*k, *mode == CutMode::Torn));
+    failures
+}
+
+/// One cut point of [`SweepMethod::Replay`]: the worker's flash holds the
+/// state after operations 1..k-1; issue operation k (`op`) under the cut,
+/// then resume. `None` = pass.
+fn cut_and_resume<W: CutWorker>(worker: &mut W, op: &FlashOp, mode: CutMode) -> Option<Failure> {
+    let flash = worker.flash();
+    flash.arm_power_cut(1, mode);
+    match flash.replay(op) {
+        Err(FlashError::PowerLost { .. }) => {}
+        Ok(()) => return Some(Failure::CutOperationPerformed),
+        Err(error) => return Some(Failure::CutOperationFailed { error }),
+    }
+    flash.power_cycle();
+    worker.resume()
+}
+
+/// The boot core's [`CutWorker`]: the resuming boot runs `setup` on the
+/// flash with a byte-exact [`ValidationMemo`].
+struct BootCoreWorker<'a> {
+    setup: &'a OwnedBootConfig,
+    expected: &'a Expected,
+    flash: SimFlash,
+    memo: ValidationMemo,
+}
+
+impl CutWorker for BootCoreWorker<'_> {
+    fn flash(&mut self) -> &mut SimFlash {
+        &mut self.flash
+    }
+
+    fn resume(&mut self) -> Option<Failure> {
+        let resumed = self.setup.boot_cached(&mut self.flash, &mut self.memo);
+        check_resumed(self.setup, &mut self.flash, resumed, self.expected)
+    }
+
+    fn rerun(&mut self, k: u64, mode: CutMode) -> Option<Failure> {
+        check_point(self.setup, &mut self.flash, k, mode, self.expected)
+    }
 }
 
 /// The class of a torn cut of `op`: [`Hazard::TornOperation`] at its
@@ -355,28 +451,6 @@ pub fn torn_hazard(flash: &SimFlash, op: &FlashOp) -> Hazard {
             address: *offset,
         },
     }
-}
-
-/// One cut point of [`SweepMethod::Replay`]: `flash` holds the state after
-/// operations 1..k-1; issue operation k (`op`) under the cut, then resume
-/// and check. `None` = pass.
-pub(crate) fn replay_point(
-    setup: &OwnedBootConfig,
-    flash: &mut SimFlash,
-    op: &FlashOp,
-    mode: CutMode,
-    expected: &Expected,
-    memo: &mut ValidationMemo,
-) -> Option<Failure> {
-    flash.arm_power_cut(1, mode);
-    match flash.replay(op) {
-        Err(FlashError::PowerLost { .. }) => {}
-        Ok(()) => return Some(Failure::CutOperationPerformed),
-        Err(error) => return Some(Failure::CutOperationFailed { error }),
-    }
-    flash.power_cycle();
-    let resumed = setup.boot_cached(flash, memo);
-    check_resumed(setup, flash, resumed, expected)
 }
 
 /// One cut point of [`SweepMethod::Rerun`]: cut boot, resuming boot,

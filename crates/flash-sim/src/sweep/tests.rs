@@ -98,22 +98,19 @@ fn replayed_points_fail_against_a_wrong_expectation() {
         slots: slot_states(&fx.setup, &mut before).unwrap(),
         data: before.data().to_vec(),
     };
-    let mut memo = ValidationMemo::default();
-    let mut work = fx.flash.clone();
-    let snap = work.snapshot();
+    let mut worker = BootCoreWorker {
+        setup: &fx.setup,
+        expected: &expected,
+        flash: fx.flash.clone(),
+        memo: ValidationMemo::default(),
+    };
+    let snap = worker.flash.snapshot();
     for k in [1, log.len() / 2, log.len()] {
-        work.restore(&snap);
+        worker.flash.restore(&snap);
         for op in &log[..k - 1] {
-            work.replay(op).unwrap();
+            worker.flash.replay(op).unwrap();
         }
-        let failure = replay_point(
-            &fx.setup,
-            &mut work,
-            &log[k - 1],
-            CutMode::Clean,
-            &expected,
-            &mut memo,
-        );
+        let failure = cut_and_resume(&mut worker, &log[k - 1], CutMode::Clean);
         assert!(
             matches!(
                 failure,

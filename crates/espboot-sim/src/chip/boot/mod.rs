@@ -39,6 +39,7 @@ use esp_secure::flash_encryption::{FlashCrypt, FlashEncryptionKey};
 use esp_secure::sbv2;
 use mcuboot_boot::{BootError, BootResponse, Slot};
 use serde::Serialize;
+use std::rc::Rc;
 
 use super::bootloader::{parse_bootloader, BootloaderContents, BootloaderError};
 use super::fuses::{self, FuseError};
@@ -54,7 +55,7 @@ use esp_secure::flash_encryption::FlashCryptError;
 use flash_sim::flash::{CutMode, SimFlash};
 use flash_sim::run::{BootReport, RunError, RunningImage};
 use flash_sim::sweep::failure::image_difference;
-use flash_sim::sweep::{Failure, Hazard, SweepFailure, SweepReport};
+use flash_sim::sweep::{Failure, Hazard, SweepFailure, SweepReport, ValidationMemo};
 use mcuboot_boot::owned::OwnedBootConfig;
 
 /// Flash sector size of every modelled chip (`FLASH_SECTOR_SIZE`), also the
@@ -74,6 +75,7 @@ mod events;
 mod failure;
 mod first_boot_flash_encryption;
 mod first_boot_secure_boot;
+mod memo;
 mod report;
 mod rom;
 mod sweep;
@@ -85,9 +87,10 @@ pub use failure::{
     BootFailure, EncryptError, FieldBurnError, FlashEncryptionFirstBootError, McubootRefusal,
     ReadBootloaderError, SecureBootFirstBootError, SecureBootRefusal,
 };
+use memo::{PowerOnMemo, RomMemo};
 pub use report::{ChipBootReport, Cpu, CpuStart, RomReport, RomSecureBoot};
 use rom::{hex_digest, read_bootloader, rom_blocks, signed_blocks, SignedBlock};
-pub use sweep::{sweep, sweep_device, sweep_with};
+pub use sweep::{sweep, sweep_chip, sweep_device, sweep_with, ChipSweepOptions};
 
 /// Why a (re)boot stopped.
 enum Stop {
@@ -114,9 +117,20 @@ pub fn power_on_with(
     cut: Option<(u64, CutMode)>,
     writes: EncryptedWrites,
 ) -> ChipBootReport {
+    power_on_memo(device, cut, writes, None).0
+}
+
+/// [`power_on_with`] taking results from `memo` (see [`PowerOnMemo`]: only
+/// for power-ons that burn no eFuse); returns the memo.
+pub(super) fn power_on_memo(
+    device: &mut Device,
+    cut: Option<(u64, CutMode)>,
+    writes: EncryptedWrites,
+    memo: Option<PowerOnMemo>,
+) -> (ChipBootReport, Option<PowerOnMemo>) {
     let target = device.settings.target;
     let Some(chip) = target.chip() else {
-        return ChipBootReport {
+        let report = ChipBootReport {
             boot: run::boot(device, cut),
             chip: target.name(),
             rom: None,
@@ -125,6 +139,7 @@ pub fn power_on_with(
             cpus: Vec::new(),
             failure: None,
         };
+        return (report, memo);
     };
     let efuses = device
         .efuses
@@ -144,6 +159,7 @@ pub fn power_on_with(
         cpus: Vec::new(),
         deferred_digests: Vec::new(),
         writes,
+        memo,
     };
     let mut resets = 0;
     let outcome = loop {
@@ -176,10 +192,11 @@ pub fn power_on_with(
         first_boot,
         rom,
         cpus,
+        memo,
         ..
     } = run;
     device.efuses = Some(efuses);
-    ChipBootReport {
+    let report = ChipBootReport {
         boot,
         chip: target.name(),
         rom,
@@ -187,7 +204,8 @@ pub fn power_on_with(
         resets,
         cpus,
         failure: failure.map(std::sync::Arc::new),
-    }
+    };
+    (report, memo)
 }
 
 /// The configuration the flashed bootloader carries, read the way the ROM
@@ -302,16 +320,31 @@ struct PowerOn {
     deferred_digests: Vec<KeyGroup>,
     /// How the port's backend writes with flash encryption on.
     writes: EncryptedWrites,
+    /// A sweep worker's memo, if any.
+    memo: Option<PowerOnMemo>,
 }
 
 impl PowerOn {
-    fn boot_once(&mut self, flash: &mut SimFlash) -> Result<BootResponse, Stop> {
+    /// The ROM stage (reading the bootloader window, Secure Boot V2 check),
+    /// from the memo when the window's physical bytes are the ones it saw.
+    fn rom_stage(
+        &mut self,
+        flash: &mut SimFlash,
+        crypt: Option<&dyn FlashCrypt>,
+    ) -> Result<(Vec<u8>, BootloaderContents), Stop> {
         let chip = self.chip;
-        // --- ROM -------------------------------------------------------------
-        let crypt = fuses::flash_crypt(&self.efuses)
-            .map_err(|e| Stop::Failed(BootFailure::RomFlashEncryption(e)))?;
+        let window = rom::window(chip, flash);
+        if let Some(hit) = self
+            .memo
+            .as_ref()
+            .and_then(|m| m.rom.as_ref())
+            .filter(|m| flash.data().get(window.clone()) == Some(m.raw.as_slice()))
+        {
+            self.rom = Some(hit.rom.clone());
+            return Ok((hit.buf.clone(), hit.contents.clone()));
+        }
         let offset = chip.bootloader_offset();
-        let buf = read_bootloader(chip, flash, crypt.as_deref())
+        let buf = read_bootloader(chip, flash, crypt)
             .map_err(|e| Stop::Failed(BootFailure::RomRead(e)))?;
         let contents = parse_bootloader(chip, &buf).map_err(|source| {
             Stop::Failed(BootFailure::RomNoBootloader {
@@ -354,6 +387,29 @@ impl PowerOn {
         }
         self.rom = Some(rom);
 
+        if let (Some(memo), Some(raw), Some(rom)) =
+            (self.memo.as_mut(), flash.data().get(window), &self.rom)
+        {
+            memo.rom = Some(RomMemo {
+                raw: raw.to_vec(),
+                buf: buf.clone(),
+                contents: contents.clone(),
+                rom: rom.clone(),
+            });
+        }
+        Ok((buf, contents))
+    }
+
+    fn boot_once(&mut self, flash: &mut SimFlash) -> Result<BootResponse, Stop> {
+        let chip = self.chip;
+        // --- ROM -------------------------------------------------------------
+        let crypt = match self.memo.as_mut() {
+            Some(memo) => memo.crypt(&self.efuses),
+            None => fuses::flash_crypt(&self.efuses).map(|c| c.map(Rc::from)),
+        }
+        .map_err(|e| Stop::Failed(BootFailure::RomFlashEncryption(e)))?;
+        let (buf, contents) = self.rom_stage(flash, crypt.as_deref())?;
+
         // --- the port: configuration, secure boot key digests ----------------
         let capacity = flash.geometry().capacity();
         let setup = port_setup(&contents, capacity, crypt.is_some())
@@ -369,7 +425,10 @@ impl PowerOn {
         // --- MCUboot -----------------------------------------------------------
         let rsp = {
             let mut port = PortFlash::new(flash, crypt.as_deref()).with_writes(self.writes);
-            setup.with_config(|cfg| mcuboot_boot::boot(&mut port, cfg))
+            match self.memo.as_mut() {
+                Some(memo) => setup.boot_cached(&mut port, &mut memo.validation),
+                None => setup.with_config(|cfg| mcuboot_boot::boot(&mut port, cfg)),
+            }
         };
         let rsp = match rsp {
             Ok(rsp) => rsp,

@@ -3,18 +3,26 @@
 
 use super::*;
 
+/// The physical bytes the ROM stage reads: the bootloader window, cut
+/// short by the end of the flash.
+pub(super) fn window(chip: Chip, flash: &SimFlash) -> std::ops::Range<usize> {
+    let offset = chip.bootloader_offset();
+    let end = flash
+        .geometry()
+        .capacity()
+        .min(offset.saturating_add(BOOTLOADER_WINDOW));
+    offset as usize..end.max(offset) as usize
+}
+
 /// The bootloader window as the ROM sees it.
 pub(super) fn read_bootloader(
     chip: Chip,
     flash: &mut SimFlash,
     crypt: Option<&dyn FlashCrypt>,
 ) -> Result<Vec<u8>, ReadBootloaderError> {
+    let range = window(chip, flash);
     let offset = chip.bootloader_offset();
-    let end = flash
-        .geometry()
-        .capacity()
-        .min(offset.saturating_add(BOOTLOADER_WINDOW));
-    let mut buf = vec![0u8; end.saturating_sub(offset) as usize];
+    let mut buf = vec![0u8; range.len()];
     flash
         .read(offset, &mut buf)
         .map_err(ReadBootloaderError::Flash)?;

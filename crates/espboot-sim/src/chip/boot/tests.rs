@@ -1,3 +1,4 @@
+use super::sweep::{sweep_chip, ChipSweepOptions};
 use super::*;
 use crate::chip::app::{build_app, AppOptions};
 use crate::chip::bootloader::build_bootloader;
@@ -69,8 +70,20 @@ impl Bench {
 
     /// `imgtool sign -H 32 --pad-header --align 4 [--max-align 32] -M 512 -v V -S SLOT [--pad --confirm]`
     fn app(&self, version: &str, image: usize, confirm: bool) -> Vec<u8> {
+        self.app_sized(version, image, confirm, None)
+    }
+
+    /// [`Self::app`] with `size` bytes of payload.
+    fn app_sized(
+        &self,
+        version: &str,
+        image: usize,
+        confirm: bool,
+        size: Option<usize>,
+    ) -> Vec<u8> {
         let multi = self.config.is_set("CONFIG_ESP_MULTI_PROCESSOR_BOOT");
         let mut options = AppOptions::new(version);
+        options.size = size;
         options.image = image;
         options.multi_processor = multi;
         let payload = build_app(self.chip, &options).unwrap();
@@ -513,4 +526,150 @@ fn set_pending_on_encrypted_erased_secondary_says_it_reads_as_garbage() {
         text.contains("erased flash reads back as garbage") && !text.contains("trailer"),
         "{text}"
     );
+}
+
+/// A small layout (128 KiB slots, one 4 KiB scratch sector) so that whole
+/// power-on sweeps stay short in a debug build.
+const SMALL_LAYOUT: &str = "CONFIG_ESP_FLASH_SIZE=1MB\n\
+    CONFIG_ESP_APPLICATION_SIZE=0x20000\n\
+    CONFIG_ESP_IMAGE0_PRIMARY_START_ADDRESS=0x20000\n\
+    CONFIG_ESP_IMAGE0_SECONDARY_START_ADDRESS=0x40000\n\
+    CONFIG_ESP_SCRATCH_OFFSET=0x60000\n\
+    CONFIG_ESP_SCRATCH_SIZE=0x1000\n";
+
+/// The port's strategies: name, bootloader.conf lines.
+const STRATEGY_CONFS: [(&str, &str); 4] = [
+    ("swap-scratch", ""),
+    ("swap-move", "CONFIG_ESP_BOOT_SWAP_USING_MOVE=y\n"),
+    ("swap-offset", "CONFIG_ESP_BOOT_SWAP_USING_OFFSET=y\n"),
+    ("overwrite-only", "CONFIG_ESP_BOOT_UPGRADE_ONLY=y\n"),
+];
+
+/// [`encrypted_upgrade_bench`] on [`SMALL_LAYOUT`] under `strategy`, with
+/// Secure Boot V2 on as well when `secure_boot` (the demo's chip: the
+/// first boot enables both, then the upgrade is staged).
+fn small_encrypted_upgrade(strategy: &str, secure_boot: bool) -> Bench {
+    let sb = if secure_boot {
+        "CONFIG_SECURE_BOOT=y\nCONFIG_SECURE_BOOT_V2_ENABLED=y\n"
+    } else {
+        ""
+    };
+    let mut bench = Bench::new(
+        Target::Esp32c3,
+        &format!("CONFIG_SECURE_FLASH_ENC_ENABLED=y\n{sb}{SMALL_LAYOUT}{strategy}"),
+    );
+    if secure_boot {
+        let key = &sb_keys(bench.chip)[0];
+        let signed = sbv2_signed(&bench.bootloader(), key);
+        bench.flash_bootloader(&signed);
+    }
+    let (primary, _) = bench.slot(0, true);
+    // 64 KiB apps: with the 12-sector trailer (room for 512 x 3 status
+    // records of 32 bytes) the slot is nearly full, so the swap's status
+    // writes reach several trailer sectors, as on the default layout
+    let app = bench.app_sized("1.0.0", 0, true, Some(0x10000));
+    bench.device.write_flash(primary, &app).unwrap();
+    let first = bench.boot();
+    assert!(first.boot.booted, "{:?}", first.boot.error);
+    let update = bench.app_sized("1.1.0", 0, false, Some(0x10000));
+    app_write_update(&mut bench.device, 0, &update).unwrap();
+    app_call(
+        &mut bench.device,
+        0,
+        AppCall::SetPending { permanent: true },
+    )
+    .unwrap();
+    bench
+}
+
+/// Every eFuse block as the hardware reads it.
+fn fuse_blocks(device: &Device) -> Vec<Vec<u8>> {
+    let efuses = device.efuses.as_ref().unwrap();
+    (0..efuses.table().blocks.len())
+        .map(|block| efuses.hardware_block_bytes(block))
+        .collect()
+}
+
+/// With flash encryption on (and Secure Boot V2 with swap-scratch, as in
+/// the demo), the state a whole power-on cut at operation k leaves (flash
+/// and eFuses) is the state of replaying the recorded physical operations
+/// 1..k-1 of the uninterrupted power-on and issuing operation k under the
+/// cut: the premise of the chip sweep's `SweepMethod::Replay`. Whole
+/// power-ons from the start cost O(k) each, so a spread of operations is
+/// checked (both cut modes), including the first and the last.
+#[test]
+fn replayed_encrypted_cut_state_is_the_cut_power_ons() {
+    for (name, conf) in STRATEGY_CONFS {
+        let bench = small_encrypted_upgrade(conf, name == "swap-scratch");
+        let mut reference = bench.device.clone();
+        reference.flash.start_recording();
+        let report = power_on(&mut reference, None);
+        let log = reference.flash.take_recording();
+        assert!(report.boot.booted, "{name}: {:?}", report.boot.error);
+        assert!(report.first_boot.is_empty() && report.resets == 0, "{name}");
+        assert_eq!(log.len() as u64, report.boot.flash_ops, "{name}");
+        let fuses = fuse_blocks(&bench.device);
+        let n = log.len();
+        let mut picks: Vec<usize> = (1..=n).step_by((n / 24).max(1)).collect();
+        picks.extend([2, 3, n - 1, n]);
+        picks.sort_unstable();
+        picks.dedup();
+        let mut prefix = bench.device.flash.clone();
+        let mut applied = 0;
+        for k in picks {
+            while applied + 1 < k {
+                prefix.replay(&log[applied]).unwrap();
+                applied += 1;
+            }
+            for mode in [CutMode::Clean, CutMode::Torn] {
+                let mut cut = bench.device.clone();
+                let r = power_on(&mut cut, Some((k as u64 - 1, mode)));
+                assert!(r.boot.interrupted, "{name} op {k} {mode:?}");
+                let mut replayed = prefix.clone();
+                replayed.arm_power_cut(1, mode);
+                assert!(matches!(
+                    replayed.replay(&log[k - 1]),
+                    Err(flash_sim::flash::FlashError::PowerLost { .. })
+                ));
+                assert!(
+                    cut.flash.data() == replayed.data(),
+                    "{name} op {k} {mode:?}: flash states differ"
+                );
+                assert!(fuse_blocks(&cut) == fuses, "{name} op {k}: eFuses changed");
+            }
+        }
+        for op in &log[applied..] {
+            prefix.replay(op).unwrap();
+        }
+        assert!(prefix.data() == reference.flash.data(), "{name}");
+    }
+}
+
+/// With flash encryption on, the replaying chip sweep and the sweep of
+/// whole power-ons report the same cut points and the same typed failures
+/// (kind, class and tag, safety), on every strategy, clean and torn.
+#[test]
+fn replay_and_power_on_chip_sweeps_agree() {
+    for (name, conf) in STRATEGY_CONFS {
+        let bench = small_encrypted_upgrade(conf, name == "swap-scratch");
+        let run = |method| {
+            let options = ChipSweepOptions::new(true)
+                .with_method(method)
+                .with_threads(2);
+            sweep_chip(&bench.device, &options, &|_, _| {}).unwrap()
+        };
+        let replay = run(flash_sim::sweep::SweepMethod::Replay);
+        let whole = run(flash_sim::sweep::SweepMethod::Rerun);
+        eprintln!(
+            "{name}: {} points, replay {:.2} s, power-ons {:.2} s; {}",
+            replay.cut_points,
+            replay.seconds,
+            whole.seconds,
+            replay.class_summary()
+        );
+        assert!(replay.cut_points > 100, "{name}: {}", replay.cut_points);
+        assert_eq!(replay.cut_points, whole.cut_points, "{name}");
+        assert_eq!(replay.failures, whole.failures, "{name}");
+        assert_eq!(replay.classes, whole.classes, "{name}");
+    }
 }

@@ -150,7 +150,9 @@ fn line_error(e: serialport::Error) -> std::io::Error {
 
 impl ModemLines for PortLines<'_> {
     fn set_dtr(&mut self, level: bool) -> std::io::Result<()> {
-        self.port.write_data_terminal_ready(level).map_err(line_error)
+        self.port
+            .write_data_terminal_ready(level)
+            .map_err(line_error)
     }
     fn set_rts(&mut self, level: bool) -> std::io::Result<()> {
         self.port.write_request_to_send(level).map_err(line_error)

@@ -285,7 +285,12 @@ impl Client {
     }
 
     /// FLASH_BEGIN: the ROM erases `size` bytes at `offset` now.
-    pub(crate) fn flash_begin(&mut self, size: u32, offset: u32, encrypt: bool) -> Result<(), Error> {
+    pub(crate) fn flash_begin(
+        &mut self,
+        size: u32,
+        offset: u32,
+        encrypt: bool,
+    ) -> Result<(), Error> {
         let blocks = (size as usize).div_ceil(self.write_block_size()) as u32;
         let req = Request::words(
             Opcode::FlashBegin,

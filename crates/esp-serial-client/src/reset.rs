@@ -190,7 +190,12 @@ pub fn hard_reset(dtr_now: bool, uses_usb: bool, flow_control: bool) -> Vec<Step
     let mut b = Builder::new(dtr_now);
     if flow_control {
         let hold = Duration::from_millis(100);
-        b.dtr(HIGH).rts(LOW).wait(hold).dtr(LOW).wait(hold).rts(HIGH);
+        b.dtr(HIGH)
+            .rts(LOW)
+            .wait(hold)
+            .dtr(LOW)
+            .wait(hold)
+            .rts(HIGH);
         return b.steps;
     }
     let (hold, after) = if uses_usb {

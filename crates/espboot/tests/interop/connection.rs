@@ -178,10 +178,18 @@ fn memory_commands_baud_change_and_after_actions_match_esptool() {
         let (a, b) = twin(&served, &ours, &after_none, cmd);
         assert_eq!((a.code, b.code), (0, 0), "{}\n{}", a.out, b.out);
         assert_eq!(lines_with(&a.out, &result), lines_with(&b.out, &result));
-        assert!(b.out.contains("Changing baud rate to 460800..."), "{}", b.out);
+        assert!(
+            b.out.contains("Changing baud rate to 460800..."),
+            "{}",
+            b.out
+        );
     }
     let (_, b) = twin(&served, &ours, &after_none, &["read-mem", clkdiv]);
-    assert!(!b.out.contains(&format!("{clkdiv} = 0x00000000")), "{}", b.out);
+    assert!(
+        !b.out.contains(&format!("{clkdiv} = 0x00000000")),
+        "{}",
+        b.out
+    );
 
     // dump-mem: the same bytes, the same result line up to the timing
     let (fa, fb) = (dir.join("a.bin"), dir.join("b.bin"));
@@ -215,7 +223,13 @@ fn memory_commands_baud_change_and_after_actions_match_esptool() {
             .collect::<Vec<_>>()
     };
     assert_eq!(dumped(&a.out, &fa).len(), 2, "{}", a.out);
-    assert_eq!(dumped(&a.out, &fa), dumped(&b.out, &fb), "{}\n{}", a.out, b.out);
+    assert_eq!(
+        dumped(&a.out, &fa),
+        dumped(&b.out, &fb),
+        "{}\n{}",
+        a.out,
+        b.out
+    );
 
     // --after no-reset sends the stub back to the ROM (an empty
     // FLASH_BEGIN, FLASH_END with "reboot"); no-reset-stub leaves it
@@ -232,12 +246,20 @@ fn memory_commands_baud_change_and_after_actions_match_esptool() {
             let port = served.port_arg();
             let ran = run(
                 &program,
-                &["-p", &port, "--before", "no-reset", "--after", after, "read-mem", clkdiv],
+                &[
+                    "-p", &port, "--before", "no-reset", "--after", after, "read-mem", clkdiv,
+                ],
                 &[],
             );
             assert_eq!(ran.code, 0, "{}", ran.out);
             let sent = sent_after(&served, from);
-            let tail: Vec<&str> = sent.iter().rev().take(2).rev().map(String::as_str).collect();
+            let tail: Vec<&str> = sent
+                .iter()
+                .rev()
+                .take(2)
+                .rev()
+                .map(String::as_str)
+                .collect();
             assert_eq!(
                 tail == ["FLASH_BEGIN", "FLASH_END"],
                 leaves,
@@ -248,15 +270,33 @@ fn memory_commands_baud_change_and_after_actions_match_esptool() {
     }
 
     // the wrong --chip: the same message and exit status
-    let (a, b) = twin(&served, &ours, &["--chip", "esp32s3"], &["read-mem", clkdiv]);
+    let (a, b) = twin(
+        &served,
+        &ours,
+        &["--chip", "esp32s3"],
+        &["read-mem", clkdiv],
+    );
     let wrong = "This chip is ESP32-C3, not ESP32-S3. Wrong chip argument?";
-    assert!(a.out.contains(wrong) && b.out.contains(wrong), "{}\n{}", a.out, b.out);
+    assert!(
+        a.out.contains(wrong) && b.out.contains(wrong),
+        "{}\n{}",
+        a.out,
+        b.out
+    );
     assert_eq!((a.code, b.code), (2, 2), "{}\n{}", a.out, b.out);
 
     // --after watchdog-reset: the RTC watchdog fires and the chip resets
-    let (a, b) = twin(&served, &ours, &["--after", "watchdog-reset"], &["read-mem", clkdiv]);
+    let (a, b) = twin(
+        &served,
+        &ours,
+        &["--after", "watchdog-reset"],
+        &["read-mem", clkdiv],
+    );
     let hard = ["Hard resetting"];
-    assert_eq!(lines_with(&a.out, &hard), ["Hard resetting with a watchdog..."]);
+    assert_eq!(
+        lines_with(&a.out, &hard),
+        ["Hard resetting with a watchdog..."]
+    );
     assert_eq!(lines_with(&a.out, &hard), lines_with(&b.out, &hard));
     let resets = served.log().matches("watchdog reset").count();
     assert_eq!(resets, 2, "{}", served.log());
@@ -275,7 +315,11 @@ fn memory_commands_baud_change_and_after_actions_match_esptool() {
     let mut outs = Vec::new();
     for program in [common::reference_bin_dir().join("esptool"), ours.clone()] {
         let args = ["-p", &port, "--before", "no-reset", "--no-stub"];
-        let ran = run(&program, &[&args[..], &["--after", "no-reset", "run"]].concat(), &[]);
+        let ran = run(
+            &program,
+            &[&args[..], &["--after", "no-reset", "run"]].concat(),
+            &[],
+        );
         assert_eq!(ran.code, 0, "{}", ran.out);
         outs.push(lines_with(&ran.out, &["Enabling", "Staying"]).join("\n"));
         to_download();
@@ -285,7 +329,15 @@ fn memory_commands_baud_change_and_after_actions_match_esptool() {
     let port = served.port_arg();
     let ran = run(
         &ours,
-        &["-p", &port, "--no-stub", "--after", "soft-reset", "read-mem", clkdiv],
+        &[
+            "-p",
+            &port,
+            "--no-stub",
+            "--after",
+            "soft-reset",
+            "read-mem",
+            clkdiv,
+        ],
         &[],
     );
     assert_eq!(ran.code, 0, "{}", ran.out);
@@ -345,12 +397,12 @@ fn secure_download_mode_refusals_match_esptool() {
     let ours = our_esptool(dir);
     let dev = dir.join("sdm");
     new_device(&dev, "esp32c3", None);
-    common::run_ok(
-        common::espboot()
-            .args(["sim", "efuse"])
-            .arg(&dev)
-            .args(["--do-not-confirm", "burn-efuse", "ENABLE_SECURITY_DOWNLOAD", "1"]),
-    );
+    common::run_ok(common::espboot().args(["sim", "efuse"]).arg(&dev).args([
+        "--do-not-confirm",
+        "burn-efuse",
+        "ENABLE_SECURITY_DOWNLOAD",
+        "1",
+    ]));
     let served = Served::start(&dev, dir, "download", false);
     for cmd in [&["read-mem", "0x40000000"][..], &["run"], &["read-mac"]] {
         let (a, b) = twin(&served, &ours, &["--after", "no-reset"], cmd);
@@ -363,7 +415,12 @@ fn secure_download_mode_refusals_match_esptool() {
         assert_eq!((a.code, b.code), (2, 2));
     }
     // the stub is refused with esptool's warning; the ROM answers
-    let (a, b) = twin(&served, &ours, &["--after", "no-reset"], &["get-security-info"]);
+    let (a, b) = twin(
+        &served,
+        &ours,
+        &["--after", "no-reset"],
+        &["get-security-info"],
+    );
     let warning = "Stub flasher is not supported in Secure Download Mode";
     assert!(a.out.contains(warning), "{}", a.out);
     assert!(b.out.contains(warning), "{}", b.out);

@@ -787,6 +787,54 @@ fn assert_same_chip(dev: &Path, twin: &Path, chip: &str) {
     assert!(got[..start] == expected[..start], "{chip}: eFuses differ");
 }
 
+/// Regression: a plan ending in `download_mode = "secure"` (seed 003's last
+/// line, `burn_efuse ENABLE_SECURITY_DOWNLOAD`) failed over a port at that
+/// last step: the chip answers only in Secure Download Mode once the bit is
+/// burned, which espefuse ends as a successful burn, but the run reported
+/// espefuse's "can not continue" as an error and could not read the eFuses
+/// back. The run now completes, and the chip ends as the same plan leaves a
+/// device directory.
+#[test]
+fn provision_run_over_a_port_failed_at_the_last_step_enabling_secure_download_mode() {
+    use crate::support::serve::{new_device, Served};
+    let Some(f) = Fixtures::new() else { return };
+    let dir = f.dir.path();
+    let text = C3_SB_PLAN.replacen("download_mode = \"keep\"", "download_mode = \"secure\"", 1);
+    assert_ne!(text, C3_SB_PLAN);
+    let plan = write_plan(dir, &text);
+    let db = f.path("provision.db");
+    let provision = |target: &[&std::ffi::OsStr]| {
+        let mut c = espboot();
+        c.args(["provision", "run"])
+            .arg(&plan)
+            .args(target)
+            .arg("--record")
+            .arg(&db)
+            .arg("--json");
+        c
+    };
+    let twin = f.path("twin");
+    let served_dev = f.path("served");
+    new_device(&twin, "esp32c3", None);
+    new_device(&served_dev, "esp32c3", None);
+    std::fs::copy(twin.join("efuse.bin"), served_dev.join("efuse.bin")).unwrap();
+    let out = run_ok(&mut provision(&["--device".as_ref(), twin.as_os_str()]));
+    let reference: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+
+    let served = Served::start(&served_dev, dir, "download", false);
+    let port = served.port_arg();
+    let out = run_ok(&mut provision(&["--port".as_ref(), port.as_ref()]));
+    let over_port: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(over_port["outcome"], "complete");
+    assert_eq!(over_port["done"], reference["done"]);
+    assert_eq!(over_port["already_done"], reference["already_done"]);
+    assert_same_device(&served_dev, &twin);
+    drop(served);
+    let summary = espefuse_summary("esp32c3", &served_dev.join("efuse.bin"), dir).unwrap();
+    let line = summary_line(&summary, "ENABLE_SECURITY_DOWNLOAD");
+    assert!(line.contains("= True"), "{line}");
+}
+
 /// `espefuse summary` of a device's eFuse file by the pinned espefuse (on
 /// a copy: espefuse's virtual mode may rewrite its file).
 fn espefuse_summary(chip: &str, efuse: &Path, scratch: &Path) -> Option<String> {
@@ -826,13 +874,22 @@ fn provision_run_over_a_port_encrypts_on_the_host_on_each_chip_and_resumes() {
     std::fs::write(d.join("table.bin"), vec![0xAA; 0xC00]).unwrap();
     std::fs::write(
         d.join("data.bin"),
-        (0..0x3000u32).map(|i| (i * 7 + 3) as u8).collect::<Vec<_>>(),
+        (0..0x3000u32)
+            .map(|i| (i * 7 + 3) as u8)
+            .collect::<Vec<_>>(),
     )
     .unwrap();
     for scheme in ["rsa3072", "ecdsa256"] {
         run_ok(
             espboot()
-                .args(["secure", "generate-signing-key", "--version", "2", "--scheme", scheme])
+                .args([
+                    "secure",
+                    "generate-signing-key",
+                    "--version",
+                    "2",
+                    "--scheme",
+                    scheme,
+                ])
                 .arg(d.join(format!("sb-{scheme}.pem"))),
         );
     }
@@ -893,7 +950,9 @@ fn provision_run_over_a_port_encrypts_on_the_host_on_each_chip_and_resumes() {
         };
         std::fs::write(
             d.join("fe.bin"),
-            (0..key_bytes).map(|i| (i as u8).wrapping_mul(29) ^ 0xC3).collect::<Vec<u8>>(),
+            (0..key_bytes)
+                .map(|i| (i as u8).wrapping_mul(29) ^ 0xC3)
+                .collect::<Vec<u8>>(),
         )
         .unwrap();
         let plan = write_plan(
@@ -930,7 +989,8 @@ fn provision_run_over_a_port_encrypts_on_the_host_on_each_chip_and_resumes() {
         let port = served.port_arg();
         if let Some(k) = interrupt {
             let out = run_fail(
-                provision(&["--port".as_ref(), port.as_ref()]).args(["--stop-after", &k.to_string()]),
+                provision(&["--port".as_ref(), port.as_ref()])
+                    .args(["--stop-after", &k.to_string()]),
             );
             assert_one_line_error(&out, &format!("interrupted after {k} device action(s)"));
         }
@@ -956,7 +1016,11 @@ fn provision_run_over_a_port_encrypts_on_the_host_on_each_chip_and_resumes() {
                 .arg(d.join("fe.bin"))
                 .args(["--address", "0x20000", "--output"])
                 .arg(&decrypted)
-                .args(if chip == "esp32" { &[][..] } else { &["--aes-xts"][..] })
+                .args(if chip == "esp32" {
+                    &[][..]
+                } else {
+                    &["--aes-xts"][..]
+                })
                 .arg(&{
                     let flash = std::fs::read(served_dev.join("flash.bin")).unwrap();
                     let path = d.join(format!("{chip}-enc.bin"));
@@ -973,12 +1037,19 @@ fn provision_run_over_a_port_encrypts_on_the_host_on_each_chip_and_resumes() {
             continue;
         };
         let crypt = summary_line(&summary, counter);
-        let want = if fe.contains("development") { "(0b001)" } else { "(0b111)" };
+        let want = if fe.contains("development") {
+            "(0b001)"
+        } else {
+            "(0b111)"
+        };
         let want = if chip == "esp32" { "(0b1111111)" } else { want };
         assert!(crypt.contains(want), "{chip}: {crypt}");
         let sb = summary_line(&summary, sb_enable);
         assert!(sb.contains("= True"), "{chip}: {sb}");
-        assert!(summary_line(&summary, "RD_DIS").contains("R/-"), "{chip}: RD_DIS writable");
+        assert!(
+            summary_line(&summary, "RD_DIS").contains("R/-"),
+            "{chip}: RD_DIS writable"
+        );
         std::fs::remove_dir_all(&twin).unwrap();
         std::fs::remove_dir_all(&served_dev).unwrap();
     }

@@ -187,9 +187,8 @@ impl Client {
         let result = reset::play(steps, &mut lines);
         // what DTR was left at, for the DTR re-write after an RTS change
         for s in steps {
-            match *s {
-                Step::Dtr(level) => self.dtr = level,
-                _ => {}
+            if let Step::Dtr(level) = *s {
+                self.dtr = level;
             }
         }
         match result {

@@ -895,7 +895,16 @@ fn provision_run_over_a_port_encrypts_on_the_host_on_each_chip_and_resumes() {
     }
     // chip, flash encryption, SB scheme, FE 6 efuses, crypt counter, SB
     // enable field, interrupted after this many device actions
-    let cases: [(&str, &str, &str, &str, &str, &str, Option<usize>); 5] = [
+    type ChipCase<'a> = (
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a str,
+        Option<usize>,
+    );
+    let cases: [ChipCase; 5] = [
         (
             "esp32",
             "mode = \"release\"\nkey_bits = 256",

@@ -121,6 +121,8 @@ pub struct Client {
 impl Client {
     /// Opens `port` at `baud`, 8N1, without touching DTR/RTS yet.
     pub fn open(port: &str, baud: u32) -> Result<Client, Error> {
+        // opened before serialport's handle, which makes the port exclusive
+        let direct = writer::open_direct(port);
         let handle = serialport::new(port, baud)
             .timeout(Duration::from_millis(10))
             .open()
@@ -138,7 +140,7 @@ impl Client {
         Ok(Client {
             port_name: port.to_owned(),
             port: handle,
-            writer: writer::PortWriter::spawn(writer_port),
+            writer: writer::PortWriter::spawn(writer_port, direct),
             decoder: Decoder::new(MAX_FRAME),
             pending: Vec::new(),
             stub: false,

@@ -8,6 +8,14 @@
 //! owns a clone of the port; the caller waits for each with a deadline and
 //! gives up when it passes. After a write has timed out the port is
 //! considered dead: later writes fail at once rather than queue behind it.
+//!
+//! Handing each write to that thread costs two thread wake-ups per request,
+//! which on a request-per-register protocol (espefuse's burns: thousands of
+//! READ_REG/WRITE_REG round trips) is most of a round trip's time on a busy
+//! host. So a write is first tried on a second, non-blocking descriptor of
+//! the same port: what the driver takes at once (a whole request, usually)
+//! is done without the thread, and only the rest goes to it with the
+//! deadline. A non-blocking write cannot hang, so the guarantee stands.
 
 use std::io::{ErrorKind, Write};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
@@ -26,8 +34,31 @@ pub(crate) enum WriteFailure {
     Io(std::io::Error),
 }
 
+/// Opens `port` a second time, non-blocking, for [`PortWriter`]'s direct
+/// writes; `None` where that is not possible (the writes then all go
+/// through the thread).
+#[cfg(unix)]
+pub(crate) fn open_direct(port: &str) -> Option<std::fs::File> {
+    use rustix::fs::OFlags;
+    use std::os::unix::fs::OpenOptionsExt;
+    let flags = (OFlags::NONBLOCK | OFlags::NOCTTY).bits();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(i32::try_from(flags).ok()?)
+        .open(port)
+        .ok()
+}
+
+/// Opens `port` a second time for direct writes: not on this platform.
+#[cfg(not(unix))]
+pub(crate) fn open_direct(_port: &str) -> Option<std::fs::File> {
+    None
+}
+
 /// The writer thread's handle.
 pub(crate) struct PortWriter {
+    /// The port opened non-blocking, for writes the driver takes at once.
+    direct: Option<std::fs::File>,
     jobs: Option<Sender<(Vec<u8>, Instant)>>,
     done: Receiver<std::io::Result<()>>,
     /// A write timed out and may still be blocked in the thread.
@@ -37,7 +68,10 @@ pub(crate) struct PortWriter {
 
 impl PortWriter {
     /// Starts the writer thread on `port`.
-    pub(crate) fn spawn(mut port: Box<dyn serialport::SerialPort>) -> PortWriter {
+    pub(crate) fn spawn(
+        mut port: Box<dyn serialport::SerialPort>,
+        direct: Option<std::fs::File>,
+    ) -> PortWriter {
         let (jobs, job_rx) = mpsc::channel::<(Vec<u8>, Instant)>();
         let (done_tx, done) = mpsc::channel();
         let thread = std::thread::spawn(move || {
@@ -49,6 +83,7 @@ impl PortWriter {
             }
         });
         PortWriter {
+            direct,
             jobs: Some(jobs),
             done,
             dead: false,
@@ -57,9 +92,28 @@ impl PortWriter {
     }
 
     /// Writes all of `bytes` within `timeout`.
-    pub(crate) fn write(&mut self, bytes: Vec<u8>, timeout: Duration) -> Result<(), WriteFailure> {
+    pub(crate) fn write(
+        &mut self,
+        mut bytes: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<(), WriteFailure> {
         if self.dead {
             return Err(WriteFailure::TimedOut);
+        }
+        if let Some(direct) = &mut self.direct {
+            loop {
+                match direct.write(&bytes) {
+                    Ok(n) if n >= bytes.len() => return Ok(()),
+                    Ok(0) => break,
+                    Ok(n) => {
+                        bytes.drain(..n);
+                    }
+                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                    // the driver's buffer is full: the thread waits for room
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(e) => return Err(WriteFailure::Io(e)),
+                }
+            }
         }
         let deadline = Instant::now() + timeout;
         let sent = self

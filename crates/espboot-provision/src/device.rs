@@ -49,6 +49,11 @@ pub enum DeviceError {
     /// flash cannot be read.
     #[error("{0}: Secure Download Mode is enabled: the eFuses and flash cannot be read")]
     SecureDownloadMode(String),
+    /// The chip was put in Secure Download Mode, or its download mode was
+    /// disabled, by this run: nothing more can be read or written over the
+    /// port.
+    #[error("download mode is locked (Secure Download Mode or disabled) by the last burn")]
+    DownloadModeLocked,
     /// An operation this kind of device does not offer yet.
     #[error("{0} is not supported over a serial port yet")]
     PortUnsupported(&'static str),

@@ -24,6 +24,16 @@ pub struct PortDevice {
     port: Port<Client>,
     chip: Chip,
     spi_attached: bool,
+    /// The eFuses as last read from the chip: by [`Device::efuses`] or at
+    /// the end of a burn (espefuse's read-back of every block). eFuses
+    /// change only when this device burns them, so the image stays the
+    /// chip's until the next burn; re-reading it before and after every
+    /// step cost ~130 READ_REG round trips each (`scripts/bench-provision`).
+    efuses: Option<Efuses>,
+    /// A burn of ENABLE_SECURITY_DOWNLOAD or DIS_DOWNLOAD_MODE cut the host
+    /// off the eFuse registers: the chip confirmed it (Secure Download Mode
+    /// on reconnection, or no answer), and nothing more can be read.
+    locked: bool,
 }
 
 impl std::fmt::Debug for PortDevice {
@@ -52,6 +62,8 @@ impl PortDevice {
             port: Port::new(client),
             chip,
             spi_attached: false,
+            efuses: None,
+            locked: false,
         })
     }
 
@@ -61,6 +73,9 @@ impl PortDevice {
     }
 
     fn client(&mut self) -> Result<&mut Client, DeviceError> {
+        if self.locked {
+            return Err(DeviceError::DownloadModeLocked);
+        }
         let client = self.port.io_mut();
         if !self.spi_attached {
             client.spi_attach()?;
@@ -69,22 +84,59 @@ impl PortDevice {
         Ok(client)
     }
 
-    /// Loads the eFuses, lets `stage` stage writes, burns them through the
-    /// port.
+    /// The chip's eFuses: the image last read, else read now.
+    fn current(&mut self) -> Result<Efuses, DeviceError> {
+        if let Some(efuses) = &self.efuses {
+            return Ok(efuses.clone());
+        }
+        if self.locked {
+            return Err(DeviceError::DownloadModeLocked);
+        }
+        let efuses = self.port.load(self.chip)?;
+        self.efuses = Some(efuses.clone());
+        Ok(efuses)
+    }
+
+    /// Lets `stage` stage writes on the chip's eFuses, burns them through
+    /// the port and keeps the image the burn read back.
     fn burn(
         &mut self,
         stage: impl FnOnce(&mut Efuses) -> Result<(), esp_efuse::EfuseError>,
     ) -> Result<(), DeviceError> {
-        let mut efuses = self.port.load(self.chip)?;
+        let mut efuses = self.current()?;
         stage(&mut efuses)?;
-        efuses.commit_to(&mut self.port)?;
-        Ok(())
+        let staged = efuses.clone();
+        // from here the chip may have changed: read it again unless the
+        // burn reads it back
+        self.efuses = None;
+        match efuses.commit_to(&mut self.port) {
+            Ok(_) => {
+                self.efuses = Some(efuses);
+                Ok(())
+            }
+            // espefuse ends these burns with success: the bit took effect
+            // at the read command after the program, which the chip shows
+            // by answering only in Secure Download Mode (GET_SECURITY_INFO
+            // on reconnection), or not at all. Its registers cannot be read
+            // any more; what was staged is what the chip now holds.
+            Err(
+                esp_efuse::EfuseError::SecureDownloadModeBurned
+                | esp_efuse::EfuseError::DownloadModeBurned,
+            ) => {
+                let mut burned = staged;
+                burned.commit()?;
+                self.efuses = Some(burned);
+                self.locked = true;
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 }
 
 impl Device for PortDevice {
     fn efuses(&mut self) -> Result<Efuses, DeviceError> {
-        Ok(self.port.load(self.chip)?)
+        self.current()
     }
 
     fn burn_keys(&mut self, keys: &[KeyGroup], digests: &[KeyGroup]) -> Result<(), DeviceError> {

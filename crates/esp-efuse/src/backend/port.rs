@@ -381,6 +381,21 @@ impl<I: RegisterIo> Port<I> {
         Ok(())
     }
 
+    /// Re-reads one block's registers into `efuses` (espefuse's
+    /// `EfuseBlockBase.read`, the read-back inside `burn_words`).
+    fn refresh_block(&mut self, efuses: &mut Efuses, block: usize) -> Result<(), EfuseError> {
+        let chip = efuses.chip();
+        let Some(rd_offset) = efuses.table().blocks.get(block).map(|b| b.rd_offset) else {
+            return Ok(());
+        };
+        for i in 0..efuses.block_len_words(block) {
+            let offset = rd_offset + 4 * i;
+            let v = self.read(chip, offset, "read the eFuses")?;
+            efuses.write_reg(offset, v);
+        }
+        Ok(())
+    }
+
     /// Re-reads the error registers into `efuses`.
     fn refresh_errors(&mut self, efuses: &mut Efuses) -> Result<(), EfuseError> {
         let chip = efuses.chip();
@@ -492,7 +507,9 @@ impl<I: RegisterIo> EfuseBackend for Port<I> {
             if erred {
                 continue;
             }
-            self.refresh(efuses)?;
+            // the block alone, as espefuse checks it; the whole register
+            // image once after the loop (its "Reading updated eFuses")
+            self.refresh_block(efuses, block)?;
             let read = efuses.block_words(block);
             let all_set = words
                 .iter()
@@ -509,7 +526,13 @@ impl<I: RegisterIo> EfuseBackend for Port<I> {
             }
             break;
         }
-        self.refresh(efuses)?;
+        // espefuse's "Reading updated eFuses" (`read_blocks`): every
+        // block's words and the error registers, not the controller's
+        // configuration and status registers, which hold no eFuse value
+        for b in 0..efuses.table().blocks.len() {
+            self.refresh_block(efuses, b)?;
+        }
+        self.refresh_errors(efuses)?;
         Ok(events)
     }
 

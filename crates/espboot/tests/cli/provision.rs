@@ -760,6 +760,54 @@ fn assert_same_chip(dev: &Path, twin: &Path, chip: &str) {
     wait_efuse_files_equal(chip, &dev.join("efuse.bin"), &twin.join("efuse.bin"));
 }
 
+/// Regression: a plan ending in `download_mode = "secure"` (seed 003's last
+/// line, `burn_efuse ENABLE_SECURITY_DOWNLOAD`) failed over a port at that
+/// last step: the chip answers only in Secure Download Mode once the bit is
+/// burned, which espefuse ends as a successful burn, but the run reported
+/// espefuse's "can not continue" as an error and could not read the eFuses
+/// back. The run now completes, and the chip ends as the same plan leaves a
+/// device directory.
+#[test]
+fn provision_run_over_a_port_failed_at_the_last_step_enabling_secure_download_mode() {
+    use crate::support::serve::{new_device, Served};
+    let Some(f) = Fixtures::new() else { return };
+    let dir = f.dir.path();
+    let text = C3_SB_PLAN.replacen("download_mode = \"keep\"", "download_mode = \"secure\"", 1);
+    assert_ne!(text, C3_SB_PLAN);
+    let plan = write_plan(dir, &text);
+    let db = f.path("provision.db");
+    let provision = |target: &[&std::ffi::OsStr]| {
+        let mut c = espboot();
+        c.args(["provision", "run"])
+            .arg(&plan)
+            .args(target)
+            .arg("--record")
+            .arg(&db)
+            .arg("--json");
+        c
+    };
+    let twin = f.path("twin");
+    let served_dev = f.path("served");
+    new_device(&twin, "esp32c3", None);
+    new_device(&served_dev, "esp32c3", None);
+    std::fs::copy(twin.join("efuse.bin"), served_dev.join("efuse.bin")).unwrap();
+    let out = run_ok(&mut provision(&["--device".as_ref(), twin.as_os_str()]));
+    let reference: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+
+    let served = Served::start(&served_dev, dir, "download", false);
+    let port = served.port_arg();
+    let out = run_ok(&mut provision(&["--port".as_ref(), port.as_ref()]));
+    let over_port: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(over_port["outcome"], "complete");
+    assert_eq!(over_port["done"], reference["done"]);
+    assert_eq!(over_port["already_done"], reference["already_done"]);
+    assert_same_device(&served_dev, &twin);
+    drop(served);
+    let summary = espefuse_summary("esp32c3", &served_dev.join("efuse.bin"), dir).unwrap();
+    let line = summary_line(&summary, "ENABLE_SECURITY_DOWNLOAD");
+    assert!(line.contains("= True"), "{line}");
+}
+
 /// `espefuse summary` of a device's eFuse file by the pinned espefuse (on
 /// a copy: espefuse's virtual mode may rewrite its file).
 fn espefuse_summary(chip: &str, efuse: &Path, scratch: &Path) -> Option<String> {

@@ -177,6 +177,32 @@ impl Efuses {
         })
     }
 
+    /// The blocks the checks esptool makes before `write-flash` read: BLOCK0
+    /// (crypt counter, manual-encryption and Secure Boot flags, key
+    /// purposes, read protection), the blocks holding the chip revision
+    /// ([`Efuses::chip_revision`]), and the key block
+    /// [`Efuses::flash_encryption_key_burned`] reads on the ESP32 (BLOCK1)
+    /// and the ESP32-C2 (BLOCK_KEY0). Loading only these
+    /// ([`crate::backend::Port::load_blocks`]) costs a few dozen register
+    /// reads over a port instead of the whole register image.
+    pub fn flash_write_check_blocks(chip: Chip) -> Vec<usize> {
+        let efuses = Efuses::new(chip);
+        let mut blocks = vec![0];
+        for field in [Field::WaferVersionMajor, Field::WaferVersionMinor] {
+            if let Ok(def) = efuses.def(field) {
+                blocks.push(usize::from(def.block));
+            }
+        }
+        match chip {
+            Chip::Esp32 => blocks.push(1),
+            Chip::Esp32c2 => blocks.push(3),
+            _ => {}
+        }
+        blocks.sort_unstable();
+        blocks.dedup();
+        blocks
+    }
+
     /// Secure Boot as esptool's `get_secure_boot_enabled` reads it before
     /// rewriting a bootloader's flash parameters: ESP32 `ABS_DONE_0` or
     /// `ABS_DONE_1`, the others `SECURE_BOOT_EN`.

@@ -1,6 +1,6 @@
 //! Burn semantics of the model (espefuse's rules, esptool.md §4.3-§4.5).
 //! Byte compatibility with espefuse itself is tested in
-//! crates/espboot/tests/efuse_interop.rs.
+//! crates/espboot/tests/interop/efuse.rs.
 #![allow(clippy::unwrap_used)]
 
 use crate::{
@@ -436,4 +436,55 @@ fn flash_encryption_key_burned_as_esptool_decides() {
     assert!(e.flash_encryption_key_burned());
     e.burn(Field::AbsDone0, Burn::All).unwrap();
     assert!(e.secure_boot_enabled_any());
+}
+
+/// `write-flash` reads only [`Efuses::flash_write_check_blocks`] over a
+/// port: on every chip, with the flags, a flash-encryption key and the
+/// revision burned, those blocks decide every check as the whole register
+/// image does.
+#[test]
+fn flash_write_checks_read_from_their_blocks_alone_decide_as_the_whole_image() {
+    use crate::backend::{EfuseBackend as _, Port};
+    use crate::controller::EfuseController;
+    for chip in Chip::ALL {
+        let mut e = Efuses::new(chip);
+        for (field, value) in [
+            (crate::policy::crypt_counter(chip), 1),
+            (crate::policy::manual_encrypt_disable(chip), 1),
+            (crate::policy::secure_boot_enable(chip), 1),
+            (Field::WaferVersionMinor, 3),
+            (Field::WaferVersionMajor, 1),
+        ] {
+            // calculated or absent on some chips
+            let _ = e.burn(field, Burn::Bits(value));
+        }
+        if let Ok(group) = crate::policy::flash_encryption_key_group(&e, &counting(9)) {
+            e.stage_keys(&[group], KeyOptions::default()).unwrap();
+            burn(&mut e);
+        }
+        let checks = |e: &Efuses| {
+            (
+                e.manual_encrypt_allowed(),
+                e.flash_encryption_enabled(),
+                e.flash_crypt_config_for_write(),
+                e.flash_encryption_key_burned(),
+                e.secure_boot_enabled_any(),
+                e.chip_revision(),
+            )
+        };
+        let whole = Port::new((EfuseController::new(chip), e.clone()))
+            .load(chip)
+            .unwrap();
+        let blocks = Efuses::flash_write_check_blocks(chip);
+        let part = Port::new((EfuseController::new(chip), e.clone()))
+            .load_blocks(chip, &blocks)
+            .unwrap();
+        assert_eq!(checks(&part), checks(&whole), "{chip:?} from {blocks:?}");
+        let (manual, enabled, _, key, secure_boot, _) = checks(&whole);
+        assert!(
+            !manual && enabled && key && secure_boot,
+            "{chip:?}: the burns took: {:?}",
+            checks(&whole)
+        );
+    }
 }

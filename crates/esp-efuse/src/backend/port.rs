@@ -381,6 +381,17 @@ impl<I: RegisterIo> Port<I> {
         Ok(())
     }
 
+    /// Reads only `blocks`' registers (their data words); every other
+    /// block reads as unburned. For callers that check a few fields, as
+    /// esptool reads a few words ([`Efuses::flash_write_check_blocks`]).
+    pub fn load_blocks(&mut self, chip: Chip, blocks: &[usize]) -> Result<Efuses, EfuseError> {
+        let mut efuses = Efuses::new(chip);
+        for block in blocks {
+            self.refresh_block(&mut efuses, *block)?;
+        }
+        Ok(efuses)
+    }
+
     /// Re-reads one block's registers into `efuses` (espefuse's
     /// `EfuseBlockBase.read`, the read-back inside `burn_words`).
     fn refresh_block(&mut self, efuses: &mut Efuses, block: usize) -> Result<(), EfuseError> {

@@ -6,7 +6,7 @@
 //! compressed unless `--no-compress` and checked by MD5 unless encrypted.
 
 use anyhow::{bail, Context};
-use esp_efuse::backend::{EfuseBackend as _, Port};
+use esp_efuse::backend::Port;
 use esp_efuse::{Efuses, Field};
 use esp_image::merge::{update_image_flash_params, FlashParams};
 use esp_image::Chip;
@@ -153,7 +153,10 @@ impl ChipState {
         let efuses = if secure_download {
             None
         } else {
-            Some(Port::new(&mut *client).load(chip)?)
+            Some(
+                Port::new(&mut *client)
+                    .load_blocks(chip, &Efuses::flash_write_check_blocks(chip))?,
+            )
         };
         Ok(ChipState {
             chip,

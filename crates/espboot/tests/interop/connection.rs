@@ -325,7 +325,7 @@ fn memory_commands_baud_change_and_after_actions_match_esptool() {
         to_download();
     }
     assert_eq!(outs[0], outs[1]);
-    assert_eq!(served.log().matches("run user code").count(), 2);
+    served.wait_log_count("run user code", 2);
     let port = served.port_arg();
     let ran = run(
         &ours,
@@ -342,7 +342,7 @@ fn memory_commands_baud_change_and_after_actions_match_esptool() {
     );
     assert_eq!(ran.code, 0, "{}", ran.out);
     assert!(ran.out.contains("Soft resetting..."), "{}", ran.out);
-    assert_eq!(served.log().matches("run user code").count(), 3);
+    served.wait_log_count("run user code", 3);
 }
 
 #[test]

@@ -108,6 +108,22 @@ impl Served {
         }
     }
 
+    /// Waits until `needle` stands `count` times in the server's log (a
+    /// client may exit before the server has read its last request).
+    #[track_caller]
+    pub fn wait_log_count(&self, needle: &str, count: usize) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.log().matches(needle).count() < count {
+            assert!(
+                Instant::now() < deadline,
+                "server log lacks {count} of {needle:?}:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(self.log().matches(needle).count(), count, "{}", self.log());
+    }
+
     /// The server's process id (to pause it with SIGSTOP in tests).
     pub fn pid(&self) -> u32 {
         self.child.id()

@@ -340,6 +340,8 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
     // espefuse's virtual mode falls back to ESP32 when no chip is named
     // (and so do the usage texts, before a chip is detected)
     let chip = global.chip.parse::<Chip>().unwrap_or(Chip::Esp32);
+    let chip_detected_later =
+        global.chip.parse::<Chip>().is_err() && global.port.is_some() && !global.virt;
     global.spelling = spelling.clone();
     if segments.is_empty() {
         let names: Vec<String> = OneCommand::command()
@@ -368,7 +370,20 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
                 seg[0]
             );
         }
-        let (tokens, extra, one_string) = click_command(seg, chip).map_err(with_warnings)?;
+        let (tokens, extra, one_string) = if chip_detected_later {
+            // espefuse connects and detects the chip before it reads the
+            // commands; here the words are shaped by the first chip whose
+            // espefuse takes them all (ESP32's usage text when none does), and
+            // the detected chip checks the values when the command runs
+            std::iter::once(Chip::Esp32)
+                .chain(Chip::ALL.into_iter().filter(|c| *c != Chip::Esp32))
+                .map(|c| click_command(seg, c))
+                .find(|r| r.as_ref().is_ok_and(|(_, extra, _)| extra.is_empty()))
+                .unwrap_or_else(|| click_command(seg, chip))
+        } else {
+            click_command(seg, chip)
+        }
+        .map_err(with_warnings)?;
         match OneCommand::try_parse_from(&tokens) {
             Ok(mut c) => {
                 if let Command::Summary { one_string: o, .. } = &mut c.cmd {

@@ -27,6 +27,7 @@
 //!     recovery_pty: None,
 //!     boot: BootMode::Download,
 //!     trace: false,
+//!     pause_before: None,
 //! };
 //! // Blocks until SIGINT/SIGTERM; `esptool --port /tmp/esp-tty
 //! // --before no-reset chip-id` talks to the device meanwhile.

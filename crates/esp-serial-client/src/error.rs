@@ -138,6 +138,22 @@ pub enum Error {
 }
 
 impl Error {
+    /// Whether the device stopped answering or the port went away (an I/O
+    /// error on the port, no reply, a write the device stopped reading, no
+    /// reply to a reconnection), as opposed to a device that answered with
+    /// a refusal or nonsense: the operation may be retried on a device that
+    /// is back.
+    pub fn is_connection_lost(&self) -> bool {
+        matches!(
+            self,
+            Error::Io { .. }
+                | Error::Lines { .. }
+                | Error::Timeout { .. }
+                | Error::WriteTimeout { .. }
+                | Error::Connect { .. }
+        )
+    }
+
     /// esptool's own text for a failure status the device sent
     /// (`FatalError.WithResult`: "Failed to OP (result was CODE: TEXT)"),
     /// for commands whose error line scripts compare; `None` for other

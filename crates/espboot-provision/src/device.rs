@@ -59,6 +59,25 @@ pub enum DeviceError {
     PortUnsupported(&'static str),
 }
 
+impl DeviceError {
+    /// Whether the device stopped answering (its port vanished, it was
+    /// unplugged or lost power) rather than refusing an operation: a run
+    /// stopped by this resumes once the device is back.
+    pub fn is_connection_lost(&self) -> bool {
+        match self {
+            DeviceError::Disconnected => true,
+            #[cfg(feature = "port")]
+            DeviceError::Serial(e) => e.is_connection_lost(),
+            // espefuse's register reads and writes over the port
+            #[cfg(feature = "port")]
+            DeviceError::Efuse(esp_efuse::EfuseError::Port { error, .. }) => error
+                .downcast_ref::<esp_serial_client::Error>()
+                .is_some_and(esp_serial_client::Error::is_connection_lost),
+            _ => false,
+        }
+    }
+}
+
 /// A device being provisioned. Each mutating method is atomic on the
 /// device (it happens entirely or not at all, as one espefuse or esptool
 /// command), so a run interrupted between or inside calls resumes from what

@@ -14,7 +14,8 @@
 //!   serial port.
 //! - [`record`]: run records in SQLite or PostgreSQL (one schema, one code
 //!   path), with a claim per MAC so two stations never provision one device.
-//! - [`run`]: the resumable executor.
+//! - [`run`]: the resumable executor, reporting its progress as
+//!   [`events`] to an observer the caller chooses.
 //!
 //! ```
 //! use espboot_provision::{plan::Plan, steps};
@@ -40,6 +41,7 @@
 
 pub mod check;
 pub mod device;
+pub mod events;
 #[cfg(feature = "test-fixtures")]
 pub mod fixtures;
 pub mod keys;

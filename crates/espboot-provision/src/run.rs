@@ -13,13 +13,14 @@ use zeroize::Zeroizing;
 
 use crate::check::{check, Finding};
 use crate::device::{Device, DeviceError};
+use crate::events::{now_ms, Event, Observer, StepState};
 use crate::keys::{flash_key, key_digest};
 use crate::plan::Plan;
 use crate::record::{RecordError, RecordStore, StepResult};
 use crate::steps::{self, Action, KeyPart, LayoutError, Step};
 
 mod done;
-use done::{digest_group, is_done, key_block_holds_data, Ctx};
+use done::{digest_group, is_done, key_block_conflicts, key_block_holds_data, Ctx};
 
 /// Why a run stopped.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +52,20 @@ pub enum RunError {
         index: usize,
         /// Step type.
         kind: &'static str,
+        /// What failed (boxed: device errors are large).
+        #[source]
+        source: Box<DeviceError>,
+    },
+    /// The device stopped answering in the middle of a step (its port
+    /// vanished, it was unplugged or lost power). Running again resumes.
+    #[error("{device}: the device stopped answering during step {index} ({name}): {source}")]
+    Lost {
+        /// The device as the caller names it (the port).
+        device: String,
+        /// Step position (1-based).
+        index: usize,
+        /// What the step does ([`Step::name`]).
+        name: String,
         /// What failed (boxed: device errors are large).
         #[source]
         source: Box<DeviceError>,
@@ -127,6 +142,21 @@ pub enum RunError {
     Interrupted(usize),
 }
 
+impl RunError {
+    /// The step the run stopped in (1-based), when it stopped in one.
+    pub fn step(&self) -> Option<usize> {
+        match self {
+            RunError::Device { index, .. }
+            | RunError::Lost { index, .. }
+            | RunError::NotVerified { index, .. }
+            | RunError::Unreachable { index, .. }
+            | RunError::Stranded { index, .. }
+            | RunError::Encrypt { index, .. } => Some(*index).filter(|i| *i > 0),
+            _ => None,
+        }
+    }
+}
+
 /// Run options.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RunOptions {
@@ -158,6 +188,127 @@ pub fn run(
     device: &mut dyn Device,
     store: &mut dyn RecordStore,
     opts: RunOptions,
+) -> Result<RunReport, RunError> {
+    run_observed(plan, device, store, opts, "device", &mut |_: &Event| {})
+}
+
+/// [`run`], telling `observer` how it goes: an [`Event::Run`] once the
+/// device is read, an [`Event::Step`] as each step starts and ends (done,
+/// skipped as already done, or failed) and an [`Event::Summary`] at the
+/// end. `name` is the device as the caller names it (its port), in the
+/// events and in the error of a device that stopped answering. A run that
+/// fails ends its step with [`StepState::Failed`]; the caller reports the
+/// error (as an [`Event::Error`] if it likes).
+pub fn run_observed(
+    plan: &Plan,
+    device: &mut dyn Device,
+    store: &mut dyn RecordStore,
+    opts: RunOptions,
+    name: &str,
+    observer: &mut dyn Observer,
+) -> Result<RunReport, RunError> {
+    let mut emit = Emitter {
+        observer,
+        device: name,
+        mac: String::new(),
+        started_ms: now_ms(),
+        current: None,
+    };
+    match run_steps(plan, device, store, opts, &mut emit) {
+        Ok(report) => {
+            let time_ms = now_ms();
+            emit.observer.event(&Event::Summary {
+                time_ms,
+                device: name.to_owned(),
+                mac: report.mac.clone(),
+                run_id: report.run_id,
+                outcome: "complete",
+                done: report.done,
+                already_done: report.already_done,
+                elapsed_ms: time_ms - emit.started_ms,
+            });
+            Ok(report)
+        }
+        Err(err) => {
+            let current = emit.current.take();
+            let err = match (&current, err) {
+                (
+                    Some(Event::Step {
+                        index: started,
+                        name: step_name,
+                        ..
+                    }),
+                    RunError::Device { index, source, .. },
+                ) if index == *started && source.is_connection_lost() => RunError::Lost {
+                    device: name.to_owned(),
+                    index,
+                    name: step_name.clone(),
+                    source,
+                },
+                (_, err) => err,
+            };
+            emit.step_failed(current);
+            Err(err)
+        }
+    }
+}
+
+/// Hands a run's events to its observer, remembering the step under way
+/// so that a failure can end it.
+struct Emitter<'a> {
+    observer: &'a mut dyn Observer,
+    /// The device as the caller names it.
+    device: &'a str,
+    /// The device's MAC, once read.
+    mac: String,
+    /// When the run began.
+    started_ms: i64,
+    /// The last step event, while its step is under way.
+    current: Option<Event>,
+}
+
+impl Emitter<'_> {
+    /// Step `i` of `steps` is in `state`.
+    fn step(&mut self, steps: &[Step], i: usize, detail: &str, state: StepState) {
+        let Some(step) = steps.get(i) else {
+            return;
+        };
+        let event = Event::Step {
+            time_ms: now_ms(),
+            device: self.device.to_owned(),
+            mac: self.mac.clone(),
+            index: i + 1,
+            total: steps.len(),
+            stage: step.stage.key(),
+            seed_step: step.seed_step,
+            kind: step.action.kind(),
+            name: step.name(),
+            on_device: step.action.on_device(),
+            state,
+            detail: detail.to_owned(),
+        };
+        self.observer.event(&event);
+        self.current = (state == StepState::Started).then_some(event);
+    }
+
+    /// The step under way (`current`) failed.
+    fn step_failed(&mut self, current: Option<Event>) {
+        if let Some(mut event) = current {
+            if let Event::Step { time_ms, state, .. } = &mut event {
+                *time_ms = now_ms();
+                *state = StepState::Failed;
+            }
+            self.observer.event(&event);
+        }
+    }
+}
+
+fn run_steps(
+    plan: &Plan,
+    device: &mut dyn Device,
+    store: &mut dyn RecordStore,
+    opts: RunOptions,
+    emit: &mut Emitter<'_>,
 ) -> Result<RunReport, RunError> {
     let findings = check(plan);
     if !findings.is_empty() {
@@ -193,6 +344,16 @@ pub fn run(
         .to_owned();
     let sha = esp_efuse::hexify(&plan.sha256, "");
     let run_id = store.begin_run(&mac, chip.name(), &sha)?;
+    emit.mac.clone_from(&mac);
+    emit.observer.event(&Event::Run {
+        time_ms: now_ms(),
+        device: emit.device.to_owned(),
+        chip: chip.name(),
+        mac: mac.clone(),
+        run_id,
+        plan_sha256: sha,
+        steps: steps.len(),
+    });
     let mut report = RunReport {
         run_id,
         mac,
@@ -214,8 +375,9 @@ pub fn run(
         let index = i + 1;
         let kind = step.action.kind();
         let command = step.command(chip);
+        // what the step burns or writes, for the record and the events
+        let detail = crate::record::step_detail(step, &digests);
         let journal = |store: &mut dyn RecordStore, result| {
-            let detail = crate::record::step_detail(step, &digests);
             store.step(
                 run_id,
                 index,
@@ -226,6 +388,7 @@ pub fn run(
                 result,
             )
         };
+        emit.step(&steps, i, &detail, StepState::Started);
         if !step.action.on_device() {
             match &step.action {
                 Action::GenerateFlashKey { bits } => {
@@ -242,6 +405,7 @@ pub fn run(
                 _ => {}
             }
             journal(store, StepResult::Host)?;
+            emit.step(&steps, i, &detail, StepState::Done);
             continue;
         }
         let efuses = device.efuses().map_err(dev(index, kind))?;
@@ -290,6 +454,7 @@ pub fn run(
             }
             report.already_done += 1;
             journal(store, StepResult::AlreadyDone)?;
+            emit.step(&steps, i, &detail, StepState::SkippedAlreadyDone);
             continue;
         }
         // a generated 512-bit key whose first half an earlier run burned is lost
@@ -321,9 +486,41 @@ pub fn run(
         // completes, but a generated key is lost, and burning a new one over
         // it would OR two keys together (espefuse's refusal would print the
         // mixed bits)
-        if let Action::BurnKey { block, .. } = &step.action {
-            let device_key = fe_key.as_ref().is_some_and(|k| k.on_device);
-            if !device_key && key_block_holds_data(&efuses, *block) {
+        if let Action::BurnKey {
+            block,
+            purpose,
+            part,
+            with_digest,
+        } = &step.action
+        {
+            let device_key = fe_key.as_ref().filter(|k| k.on_device);
+            // the plan's key file changed since the cut: its key is not the
+            // one half burned, and burning it would OR the two together
+            if let Some(k) = device_key {
+                let (keys, digest) = key_burn(
+                    chip,
+                    *block,
+                    *purpose,
+                    *part,
+                    with_digest.is_some(),
+                    k.key.as_bytes(),
+                    &digests,
+                    index,
+                )?;
+                if key_block_conflicts(&efuses, *block, &keys, &digest) {
+                    burned.push(format!("{block}: key data of an unfinished burn-key"));
+                    return Err(RunError::Stranded {
+                        index,
+                        kind,
+                        reason: "an earlier run was cut off while burning a flash-encryption \
+                                 key, and the key block holds bits the plan's key file does not \
+                                 set (the key file changed since): burning it would combine two \
+                                 keys, and no key bit can be cleared",
+                        burned,
+                    });
+                }
+            }
+            if device_key.is_none() && key_block_holds_data(&efuses, *block) {
                 burned.push(format!("{block}: key data of an unfinished burn-key"));
                 return Err(RunError::Stranded {
                     index,
@@ -387,6 +584,7 @@ pub fn run(
         }
         report.done += 1;
         journal(store, StepResult::Done)?;
+        emit.step(&steps, i, &detail, StepState::Done);
     }
     store.finish_run(run_id, "complete")?;
     Ok(report)
@@ -459,6 +657,37 @@ fn efuses_chip(device: &mut dyn Device) -> Result<Chip, RunError> {
         })
 }
 
+/// The key groups `burn-key` burns for a flash-encryption key step: the
+/// key's `part`, and digest 0 where the ESP32-C2 burns it with the key.
+#[allow(clippy::too_many_arguments)]
+fn key_burn(
+    chip: Chip,
+    block: esp_efuse::KeyBlock,
+    purpose: Option<esp_efuse::KeyPurpose>,
+    part: KeyPart,
+    with_digest: bool,
+    key: &[u8],
+    digests: &[[u8; 32]],
+    index: usize,
+) -> Result<(Vec<KeyGroup>, Vec<KeyGroup>), RunError> {
+    let data = match part {
+        KeyPart::Whole => key,
+        KeyPart::FirstHalf => key.get(..32).unwrap_or(key),
+        KeyPart::SecondHalf => key.get(32..).unwrap_or(key),
+    };
+    let group = KeyGroup {
+        block,
+        purpose,
+        data: Zeroizing::new(data.to_vec()),
+    };
+    let digest = if with_digest {
+        vec![digest_group(chip, digests, index, "BurnKey")?]
+    } else {
+        Vec::new()
+    };
+    Ok((vec![group], digest))
+}
+
 /// Does step `i`.
 fn act(
     device: &mut dyn Device,
@@ -491,21 +720,18 @@ fn act(
                 kind,
                 reason: "no flash-encryption key in memory",
             })?;
-            let data = match part {
-                KeyPart::Whole => key,
-                KeyPart::FirstHalf => key.get(..32).unwrap_or(key),
-                KeyPart::SecondHalf => key.get(32..).unwrap_or(key),
-            };
-            let group = KeyGroup {
-                block: *block,
-                purpose: *purpose,
-                data: Zeroizing::new(data.to_vec()),
-            };
-            let digest = match with_digest {
-                Some(_) => vec![digest_group(efuses_chip(device)?, digests, index, kind)?],
-                None => Vec::new(),
-            };
-            device.burn_keys(&[group], &digest).map_err(dev)
+            let chip = efuses_chip(device)?;
+            let (keys, digest) = key_burn(
+                chip,
+                *block,
+                *purpose,
+                *part,
+                with_digest.is_some(),
+                key,
+                digests,
+                index,
+            )?;
+            device.burn_keys(&keys, &digest).map_err(dev)
         }
         Action::BurnKeyDigest {
             index: slot,

@@ -196,6 +196,47 @@ impl Step {
         }
     }
 
+    /// What the step does in a few words (`burn SPI_BOOT_CRYPT_CNT`), for
+    /// progress lines and error messages; the command line is
+    /// [`Step::command`].
+    pub fn name(&self) -> String {
+        match &self.action {
+            Action::EraseFlash => "erase flash".to_owned(),
+            Action::GenerateFlashKey { bits } => {
+                format!("generate a {bits}-bit flash-encryption key")
+            }
+            Action::BurnKey {
+                block,
+                part,
+                with_digest,
+                ..
+            } => {
+                let what = match part {
+                    KeyPart::Whole => "flash-encryption key",
+                    KeyPart::FirstHalf => "flash-encryption key's first half",
+                    KeyPart::SecondHalf => "flash-encryption key's second half",
+                };
+                let digest = if with_digest.is_some() {
+                    " with Secure Boot digest 0"
+                } else {
+                    ""
+                };
+                format!("burn the {what} into {block}{digest}")
+            }
+            Action::BurnEfuse { field, .. } => format!("burn {field}"),
+            Action::FlashWrite { file, address, .. } => {
+                let name = file.file_name().unwrap_or(file.as_os_str());
+                format!("write {} at {address:#x}", name.to_string_lossy())
+            }
+            Action::WriteProtect { field } => format!("write-protect {field}"),
+            Action::DeleteFlashKey => "forget the flash-encryption key".to_owned(),
+            Action::DigestKey { index, .. } => format!("digest Secure Boot key {index}"),
+            Action::BurnKeyDigest { index, block, .. } => {
+                format!("burn Secure Boot digest {index} into {block}")
+            }
+        }
+    }
+
     /// The step as JSON (`provision plan --json`).
     pub fn to_json(&self, chip: Chip) -> serde_json::Value {
         let mut v = serde_json::json!({

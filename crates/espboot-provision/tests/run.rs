@@ -8,10 +8,11 @@ use std::path::{Path, PathBuf};
 
 use esp_efuse::{Field, KeyPurpose};
 use espboot_provision::device::VirtualDevice;
+use espboot_provision::events::Event;
 use espboot_provision::fixtures::{self, FeSbPlan};
 use espboot_provision::plan::Plan;
 use espboot_provision::record::{RecordStore, SqliteStore};
-use espboot_provision::run::{run, RunError, RunOptions};
+use espboot_provision::run::{run, run_observed, RunError, RunOptions};
 use espboot_sim::config::Target;
 use espboot_sim::device::{Device, DeviceDir};
 
@@ -351,4 +352,130 @@ fn a_generated_key_is_never_stored_and_a_run_that_lost_it_reports_the_device_str
         device_files(&lost) == files,
         "a stranded run changed the device"
     );
+}
+
+/// The events of one run, each as JSON (what `provision run --json` prints).
+fn observed(
+    plan: &Plan,
+    dev: &Path,
+    store: &mut SqliteStore,
+    opts: RunOptions,
+) -> (Result<usize, RunError>, Vec<serde_json::Value>) {
+    let mut events = Vec::new();
+    let result = run_observed(
+        plan,
+        &mut VirtualDevice::new(dev),
+        store,
+        opts,
+        "dev",
+        &mut |e: &Event| events.push(serde_json::to_value(e).unwrap()),
+    );
+    (result.map(|r| r.done), events)
+}
+
+/// Checks the order of a run's events: the run, then each step started and
+/// ended in plan order, `ends` giving each step's end state.
+fn assert_sequence(events: &[serde_json::Value], total: usize, ends: &[&str]) {
+    assert_eq!(events[0]["event"], "run", "{}", events[0]);
+    assert_eq!(events[0]["steps"], total);
+    let steps: Vec<&serde_json::Value> = events.iter().filter(|e| e["event"] == "step").collect();
+    assert_eq!(steps.len(), 2 * ends.len(), "{steps:?}");
+    for (i, (pair, end)) in steps.chunks(2).zip(ends).enumerate() {
+        assert_eq!(pair[0]["index"], i + 1);
+        assert_eq!(pair[0]["state"], "started", "{}", pair[0]);
+        assert_eq!(pair[1]["index"], i + 1);
+        assert_eq!(pair[1]["state"], *end, "{}", pair[1]);
+        assert_eq!(pair[0]["mac"], events[0]["mac"]);
+        assert!(pair[0]["time_ms"].as_i64() <= pair[1]["time_ms"].as_i64());
+    }
+}
+
+#[test]
+fn run_observed_reports_each_step_started_and_ended_then_a_summary_for_a_full_and_a_resumed_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let plan_path = write_inputs(
+        d,
+        "esp32c3",
+        "mode = \"release\"\nkey_bits = 256",
+        "ecdsa256",
+        "",
+        "",
+    );
+    let plan = Plan::load(&plan_path).unwrap();
+    let total = espboot_provision::steps::steps(&plan).unwrap().len();
+    let on_device: Vec<bool> = espboot_provision::steps::steps(&plan)
+        .unwrap()
+        .iter()
+        .map(|s| s.action.on_device())
+        .collect();
+    let mut store = SqliteStore::open(&d.join("records.db")).unwrap();
+
+    // a full run: every step started then done, the summary last
+    let full = d.join("full");
+    new_device(&full, Target::Esp32c3);
+    let (result, events) = observed(&plan, &full, &mut store, RunOptions::default());
+    let done = result.unwrap();
+    assert_sequence(&events, total, &vec!["done"; total]);
+    let summary = events.last().unwrap();
+    assert_eq!(summary["event"], "summary");
+    assert_eq!(summary["outcome"], "complete");
+    assert_eq!(summary["done"], done);
+    assert_eq!(summary["already_done"], 0);
+    // what was burned: the record's words, never key bytes
+    let burn = events
+        .iter()
+        .find(|e| e["kind"] == "BurnKey" && e["state"] == "done")
+        .unwrap();
+    assert_eq!(
+        burn["detail"],
+        "BLOCK_KEY0 XTS_AES_128_KEY (flash encryption)"
+    );
+    assert_eq!(
+        burn["name"],
+        "burn the flash-encryption key into BLOCK_KEY0"
+    );
+
+    // interrupted after the fourth device action: that step fails, no summary
+    let dev = d.join("dev");
+    new_device(&dev, Target::Esp32c3);
+    let (result, events) = observed(
+        &plan,
+        &dev,
+        &mut store,
+        RunOptions {
+            stop_after: Some(4),
+            ..RunOptions::default()
+        },
+    );
+    assert!(matches!(result, Err(RunError::Interrupted(4))));
+    let last = events.last().unwrap();
+    assert_eq!(
+        (&last["event"], &last["state"]),
+        (&"step".into(), &"failed".into())
+    );
+    let fourth_device_step = on_device
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| **d)
+        .nth(3)
+        .unwrap()
+        .0;
+    assert_eq!(last["index"], fourth_device_step + 1);
+
+    // resumed: the device steps it finished are skipped, the rest done
+    let (result, events) = observed(&plan, &dev, &mut store, RunOptions::default());
+    result.unwrap();
+    let ends: Vec<&str> = on_device
+        .iter()
+        .enumerate()
+        .map(|(i, on)| match (on, i <= fourth_device_step) {
+            (true, true) => "skipped-already-done",
+            _ => "done",
+        })
+        .collect();
+    assert_sequence(&events, total, &ends);
+    let summary = events.last().unwrap();
+    assert_eq!(summary["already_done"], 4);
+    assert_eq!(device_files(&dev), device_files(&full));
 }

@@ -27,6 +27,7 @@ pub use self::sqlite::Sqlite;
 use std::path::Path;
 use std::time::Duration;
 
+use crate::events::now_ms;
 use crate::steps::{Action, Step};
 
 /// How long a station waits for a locked database or a connection.
@@ -305,12 +306,6 @@ pub struct Store<B> {
 pub type SqliteStore = Store<Sqlite>;
 /// Records in a PostgreSQL database.
 pub type PostgresStore = Store<Postgres>;
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
 
 /// Whether process `pid` on this host is gone.
 fn process_gone(pid: i64) -> bool {

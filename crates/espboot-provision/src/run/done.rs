@@ -123,6 +123,38 @@ pub(super) fn key_block_holds_data(efuses: &Efuses, block: esp_efuse::KeyBlock) 
     })
 }
 
+/// Whether key block `block` holds readable bits that burning `keys` and
+/// `digests` would not set: a key burn cut off before its protection, whose
+/// key is not the one about to be burned. The burn's own staging on a blank
+/// chip of the same kind says which bits it sets (key byte order, the
+/// ESP32-C2's digest in the block's high half), so the comparison needs no
+/// layout of its own; the block's contents are compared, never shown.
+pub(super) fn key_block_conflicts(
+    efuses: &Efuses,
+    block: esp_efuse::KeyBlock,
+    keys: &[KeyGroup],
+    digests: &[KeyGroup],
+) -> bool {
+    let Some(b) = block_number(efuses, block).filter(|b| efuses.is_block_readable(*b)) else {
+        return false;
+    };
+    let mut blank = Efuses::new(efuses.chip());
+    // left readable: the blank chip would hide a read-protected key's bits
+    let readable = esp_efuse::KeyOptions {
+        no_write_protect: true,
+        no_read_protect: true,
+    };
+    let staged = (keys.is_empty() || blank.stage_keys(keys, readable).is_ok())
+        && (digests.is_empty() || blank.stage_key_digests(digests, readable).is_ok())
+        && blank.commit().is_ok();
+    if !staged {
+        return false;
+    }
+    let want = Zeroizing::new(blank.block_bytes(b));
+    let have = Zeroizing::new(efuses.block_bytes(b));
+    have.iter().zip(want.iter()).any(|(h, w)| h & !w != 0)
+}
+
 /// Whether the device shows step `i` done.
 pub(super) fn is_done(
     device: &mut dyn Device,

@@ -6,7 +6,10 @@ use std::path::PathBuf;
 use anyhow::Context;
 use std::process::ExitCode;
 
+use crate::progress::{Progress, Unit};
+
 use espboot_provision::device::{Device, VirtualDevice};
+use espboot_provision::events::{Event, StepState};
 use espboot_provision::plan::Plan;
 use espboot_provision::port::PortDevice;
 use espboot_provision::record::{self, DeviceReport, Station};
@@ -144,10 +147,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 outln!("{}", serde_json::to_string_pretty(&doc)?);
             } else {
                 for (i, step) in steps.iter().enumerate() {
-                    let stage = match step.stage {
-                        espboot_provision::plan::Stage::FlashEncryption => "FE",
-                        espboot_provision::plan::Stage::SecureBoot => "SB",
-                    };
+                    let stage = stage_abbrev(step.stage.key());
                     let host = if step.action.on_device() {
                         ""
                     } else {
@@ -206,64 +206,37 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             stop_after,
             kill_after,
         } => {
-            let plan = Plan::load(&file)?;
-            let local = Station::local();
-            // the database first: locked or unreachable fails before the device is touched
-            let mut store = db.open(Station {
-                name: station.unwrap_or(local.name),
-                operator: operator.unwrap_or(local.operator),
-            })?;
-            let (mut dev, name): (Box<dyn Device>, String) = match (device, port) {
-                (Some(device), _) => (
-                    Box::new(VirtualDevice::new(&device)),
-                    device.display().to_string(),
-                ),
-                (None, Some(port)) => (
-                    Box::new(
-                        PortDevice::connect(&port, baud)
-                            .with_context(|| format!("--port {port}: connecting"))?,
-                    ),
-                    port,
-                ),
+            let name = match (&device, &port) {
+                (Some(device), _) => device.display().to_string(),
+                (None, Some(port)) => port.clone(),
                 (None, None) => anyhow::bail!("--device or --port is required"),
             };
-            let report = match executor::run(
-                &plan,
-                dev.as_mut(),
-                store.as_mut(),
-                RunOptions {
-                    stop_after: stop_after.or(kill_after),
-                    kill: kill_after.is_some(),
-                },
-            ) {
-                Ok(report) => report,
-                Err(err) => {
-                    // the run's record ends with why, and its claim is released;
-                    // the run's own error is the one reported
-                    let _ = store.abandon(&format!("failed: {err}"));
-                    return Err(err.into());
-                }
+            let mut seen = Seen::default();
+            let target = Target { device, port, baud };
+            let opts = RunOptions {
+                stop_after: stop_after.or(kill_after),
+                kill: kill_after.is_some(),
             };
-            if json {
-                let doc = serde_json::json!({
-                    "run_id": report.run_id,
-                    "mac": report.mac,
-                    "done": report.done,
-                    "already_done": report.already_done,
-                    "outcome": "complete",
-                });
-                outln!("{doc}");
-            } else {
-                outln!(
-                    "{}: {} ({}): complete, {} step(s) done, {} found already done",
-                    name,
-                    plan.chip.name(),
-                    report.mac,
-                    report.done,
-                    report.already_done
-                );
+            let local = Station::local();
+            let station = Station {
+                name: station.unwrap_or(local.name),
+                operator: operator.unwrap_or(local.operator),
+            };
+            match provision_run(&file, &target, &name, &db, station, opts, json, &mut seen) {
+                Ok(()) => Ok(ExitCode::SUCCESS),
+                Err(err) => {
+                    if json {
+                        // the factory system's stream ends with the error too
+                        let step = err
+                            .downcast_ref::<executor::RunError>()
+                            .and_then(executor::RunError::step)
+                            .or(seen.step);
+                        let event = Event::error(&name, seen.mac, step, crate::one_line(&err));
+                        outln!("{}", serde_json::to_string(&event)?);
+                    }
+                    Err(err)
+                }
             }
-            Ok(ExitCode::SUCCESS)
         }
         ProvisionCommand::Report { db, format, json } => {
             if !db.is_url() && !std::path::Path::new(&db.db).exists() {
@@ -312,6 +285,127 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Where `provision run` finds its device.
+struct Target {
+    /// A virtual device directory.
+    device: Option<PathBuf>,
+    /// A serial port.
+    port: Option<String>,
+    /// The port's baud rate.
+    baud: u32,
+}
+
+/// What the events of a run showed so far, for its error event.
+#[derive(Debug, Default)]
+struct Seen {
+    /// The device's MAC, once read.
+    mac: Option<String>,
+    /// The last step that started.
+    step: Option<usize>,
+}
+
+/// `FE` or `SB`, as `provision plan` prints a step's workflow.
+fn stage_abbrev(stage: &str) -> &'static str {
+    match stage {
+        "flash_encryption" => "FE",
+        _ => "SB",
+    }
+}
+
+/// `provision run`: the records, the device, then the run, its events shown
+/// as a progress bar on a terminal or printed one JSON line each.
+#[allow(clippy::too_many_arguments)]
+fn provision_run(
+    file: &std::path::Path,
+    target: &Target,
+    name: &str,
+    db: &DbArgs,
+    station: Station,
+    opts: RunOptions,
+    json: bool,
+    seen: &mut Seen,
+) -> anyhow::Result<()> {
+    let plan = Plan::load(file)?;
+    // the database first: locked or unreachable fails before the device is touched
+    let mut store = db.open(station)?;
+    let mut dev: Box<dyn Device> = match (&target.device, &target.port) {
+        (Some(device), _) => Box::new(VirtualDevice::new(device)),
+        (None, Some(port)) => Box::new(
+            PortDevice::connect(port, target.baud)
+                .with_context(|| format!("--port {port}: connecting"))?,
+        ),
+        (None, None) => anyhow::bail!("--device or --port is required"),
+    };
+    let progress = if json {
+        Progress::hidden()
+    } else {
+        Progress::new(Unit::Items, None, name)
+    };
+    let mut observer = |event: &Event| {
+        match event {
+            Event::Run { mac, steps, .. } => {
+                seen.mac = Some(mac.clone());
+                progress.set_length(u64::try_from(*steps).unwrap_or(u64::MAX));
+            }
+            Event::Step {
+                index,
+                stage,
+                seed_step,
+                kind,
+                name,
+                state,
+                ..
+            } => match state {
+                StepState::Started => {
+                    seen.step = Some(*index);
+                    // the step as `provision plan` names it
+                    progress.set_message(format!(
+                        "{} {seed_step} {kind}: {name}",
+                        stage_abbrev(stage)
+                    ));
+                }
+                StepState::Failed => {}
+                _ => progress.set_position(u64::try_from(*index).unwrap_or(u64::MAX)),
+            },
+            _ => {}
+        }
+        if json {
+            if let Ok(line) = serde_json::to_string(event) {
+                outln!("{line}");
+            }
+        }
+    };
+    let report = match executor::run_observed(
+        &plan,
+        dev.as_mut(),
+        store.as_mut(),
+        opts,
+        name,
+        &mut observer,
+    ) {
+        Ok(report) => report,
+        Err(err) => {
+            progress.abandon();
+            // the run's record ends with why, and its claim is released;
+            // the run's own error is the one reported
+            let _ = store.abandon(&format!("failed: {err}"));
+            return Err(err.into());
+        }
+    };
+    progress.finish();
+    if !json {
+        outln!(
+            "{}: {} ({}): complete, {} step(s) done, {} found already done",
+            name,
+            plan.chip.name(),
+            report.mac,
+            report.done,
+            report.already_done
+        );
+    }
+    Ok(())
 }
 
 /// `provision report --format csv` columns.

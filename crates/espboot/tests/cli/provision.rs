@@ -4,7 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::support::{assert_one_line_error, espboot, run_fail, run_ok};
+use crate::support::{
+    assert_one_line_error, espboot, provision_events, provision_summary, run_fail, run_ok,
+};
 
 /// Writes `text` as `plan.toml` in `dir`.
 fn write_plan(dir: &Path, text: &str) -> PathBuf {
@@ -458,6 +460,193 @@ fn device_files(path: &Path) -> Vec<(String, Vec<u8>)> {
     espboot_provision::fixtures::device_files(path).unwrap()
 }
 
+/// Checks `provision run --json`'s stream: every line one JSON event, the
+/// run first, then each step started and ended in plan order (`ends`: each
+/// step's end state), with the device's MAC on each.
+fn assert_event_sequence(events: &[serde_json::Value], dev: &str, ends: &[&str]) {
+    assert_eq!(events[0]["event"], "run", "{}", events[0]);
+    assert_eq!(events[0]["device"], dev);
+    assert_eq!(events[0]["steps"], ends.len());
+    let mac = &events[0]["mac"];
+    assert!(mac.as_str().unwrap().contains(':'), "{mac}");
+    let steps: Vec<&serde_json::Value> = events.iter().filter(|e| e["event"] == "step").collect();
+    assert_eq!(steps.len(), 2 * ends.len());
+    for (i, (pair, end)) in steps.chunks(2).zip(ends).enumerate() {
+        for e in pair {
+            assert_eq!(e["index"], i + 1, "{e}");
+            assert_eq!(&e["mac"], mac, "{e}");
+            assert_eq!(e["device"], dev, "{e}");
+            assert!(e["time_ms"].as_i64().unwrap() > 0, "{e}");
+        }
+        assert_eq!(pair[0]["state"], "started", "{}", pair[0]);
+        assert_eq!(pair[1]["state"], *end, "{}", pair[1]);
+    }
+}
+
+#[test]
+fn provision_run_json_prints_one_event_per_line_for_a_full_a_failed_and_a_resumed_run() {
+    let Some(f) = Fixtures::new() else { return };
+    let dir = f.dir.path();
+    std::fs::write(f.path("fe.bin"), [0x3c; 32]).unwrap();
+    let plan = write_plan(
+        dir,
+        &c3_plan(&[("key_bits = 256", "key_bits = 256\nkey_file = \"fe.bin\"")]),
+    );
+    let out = run_ok(espboot().args(["provision", "plan", "--json"]).arg(&plan));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let on_device: Vec<bool> = doc["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["on_device"] == true)
+        .collect();
+    let provision = |dev: &Path| {
+        let mut c = espboot();
+        c.args(["provision", "run"])
+            .arg(&plan)
+            .arg("--device")
+            .arg(dev)
+            .arg("--record")
+            .arg(f.path("provision.db"))
+            .arg("--json");
+        c
+    };
+    let new_device = |name: &str| {
+        let dev = f.path(name);
+        run_ok(
+            espboot()
+                .args(["sim", "new", "--target", "esp32c3"])
+                .arg(&dev),
+        );
+        dev
+    };
+
+    // a full run: every step started then done, a summary last
+    let full = new_device("full");
+    std::fs::copy(full.join("efuse.bin"), f.path("factory-efuse.bin")).unwrap();
+    let out = run_ok(&mut provision(&full));
+    let events = provision_events(&out.stdout);
+    let name = full.display().to_string();
+    assert_event_sequence(&events, &name, &vec!["done"; on_device.len()]);
+    let summary = provision_summary(&out.stdout);
+    assert_eq!(summary["outcome"], "complete");
+    assert_eq!(summary["already_done"], 0);
+    // device steps only: host steps are not counted
+    let device_steps = on_device.iter().filter(|d| **d).count();
+    assert_eq!(summary["done"], device_steps);
+    // what each burn burned, in the record's words: no key bytes
+    let burns: Vec<&str> = events
+        .iter()
+        .filter(|e| e["state"] == "done" && e["kind"] == "BurnEfuse")
+        .map(|e| e["detail"].as_str().unwrap())
+        .collect();
+    assert!(burns.contains(&"SPI_BOOT_CRYPT_CNT=0x7"), "{burns:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("3c3c3c3c"), "key bytes in the events");
+
+    // stopped after 5 device actions: that step fails, then the error event
+    // and a non-zero exit
+    let dev = new_device("dev");
+    // the factory eFuses of the full run's device (each new device has its own MAC)
+    std::fs::copy(f.path("factory-efuse.bin"), dev.join("efuse.bin")).unwrap();
+    let out = run_fail(provision(&dev).args(["--stop-after", "5"]));
+    let events = provision_events(&out.stdout);
+    let fifth = on_device
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| **d)
+        .nth(4)
+        .unwrap()
+        .0
+        + 1;
+    let [.., failed, error] = events.as_slice() else {
+        panic!("{events:?}")
+    };
+    assert_eq!(
+        (&failed["state"], &failed["index"]),
+        (&"failed".into(), &fifth.into())
+    );
+    assert_eq!(error["event"], "error");
+    assert_eq!(error["step"], fifth);
+    assert_eq!(error["mac"], events[0]["mac"]);
+    assert_eq!(error["message"], "interrupted after 5 device action(s)");
+    assert_one_line_error(&out, "interrupted after 5 device action(s)");
+
+    // resumed: the five device steps are skipped, the rest done
+    let out = run_ok(&mut provision(&dev));
+    let events = provision_events(&out.stdout);
+    let ends: Vec<&str> = on_device
+        .iter()
+        .enumerate()
+        .map(|(i, on)| {
+            if *on && i < fifth {
+                "skipped-already-done"
+            } else {
+                "done"
+            }
+        })
+        .collect();
+    assert_event_sequence(&events, &dev.display().to_string(), &ends);
+    let summary = provision_summary(&out.stdout);
+    assert_eq!(summary["already_done"], 5);
+    assert_eq!(summary["done"], device_steps - 5);
+    assert!(
+        device_files(&dev) == device_files(&full),
+        "the resumed device differs from the full run's"
+    );
+
+    // an error before the device is read is an event too
+    let out = run_fail(provision(&f.path("no-such-device")).args(["--stop-after", "1"]));
+    let events = provision_events(&out.stdout);
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["event"], "error");
+    assert_eq!(events[0]["mac"], serde_json::Value::Null);
+}
+
+/// The progress bar is drawn only on a terminal: piped, the output is the
+/// result line alone, without a carriage return or an escape sequence.
+#[test]
+fn provision_run_piped_prints_no_progress_control_characters() {
+    let Some(f) = Fixtures::new() else { return };
+    let dir = f.dir.path();
+    std::fs::write(f.path("fe.bin"), [0x3c; 32]).unwrap();
+    let plan = write_plan(
+        dir,
+        &c3_plan(&[("key_bits = 256", "key_bits = 256\nkey_file = \"fe.bin\"")]),
+    );
+    let dev = f.path("dev");
+    run_ok(
+        espboot()
+            .args(["sim", "new", "--target", "esp32c3"])
+            .arg(&dev),
+    );
+    let out = run_ok(
+        espboot()
+            .args(["provision", "run"])
+            .arg(&plan)
+            .arg("--device")
+            .arg(&dev)
+            .arg("--record")
+            .arg(f.path("provision.db")),
+    );
+    for (stream, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+        let control: Vec<u8> = bytes
+            .iter()
+            .copied()
+            .filter(|b| (*b < 0x20 && *b != b'\n') || *b == 0x7f)
+            .collect();
+        assert!(control.is_empty(), "{stream}: control bytes {control:?}");
+    }
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(stdout.contains(": complete, "), "{stdout}");
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn provision_run_resumes_after_an_interruption_and_espefuse_reads_the_final_state() {
     let Some(f) = Fixtures::new() else { return };
@@ -493,14 +682,14 @@ fn provision_run_resumes_after_an_interruption_and_espefuse_reads_the_final_stat
     // the same factory eFuses on both (each new device has its own MAC)
     std::fs::copy(reference.join("efuse.bin"), dev.join("efuse.bin")).unwrap();
     let out = run_ok(&mut provision(&reference));
-    let full: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let full = provision_summary(&out.stdout);
     let actions = full["done"].as_u64().unwrap();
     let mac = full["mac"].as_str().unwrap().to_owned();
 
     let out = run_fail(provision(&dev).args(["--stop-after", "7"]));
     assert_one_line_error(&out, "interrupted after 7 device action(s)");
     let out = run_ok(&mut provision(&dev));
-    let resumed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let resumed = provision_summary(&out.stdout);
     assert_eq!(resumed["already_done"], 7);
     assert_eq!(resumed["done"].as_u64().unwrap(), actions - 7);
     assert_eq!(device_files(&dev), device_files(&reference));
@@ -673,7 +862,7 @@ fn provision_run_over_a_port_ends_like_a_run_on_a_twin_device_directory_and_resu
         std::fs::copy(twin.join("efuse.bin"), dev.join("efuse.bin")).unwrap();
     }
     let out = run_ok(&mut provision(&["--device".as_ref(), twin.as_os_str()]));
-    let reference: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let reference = provision_summary(&out.stdout);
     let mac = reference["mac"].as_str().unwrap().to_owned();
     assert!(mac.len() == 17 && mac != "00:00:00:00:00:00", "{mac}");
 
@@ -687,7 +876,7 @@ fn provision_run_over_a_port_ends_like_a_run_on_a_twin_device_directory_and_resu
             .args(["--port", &port]),
     );
     let out = run_ok(&mut provision(&["--port".as_ref(), port.as_ref()]));
-    let over_port: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let over_port = provision_summary(&out.stdout);
     assert_eq!(over_port["mac"], reference["mac"]);
     assert_eq!(over_port["done"], reference["done"]);
     assert_same_device(&straight, &twin);
@@ -719,7 +908,7 @@ fn provision_run_over_a_port_ends_like_a_run_on_a_twin_device_directory_and_resu
     let out = run_fail(provision(&["--port".as_ref(), port.as_ref()]).args(["--stop-after", "3"]));
     assert_one_line_error(&out, "interrupted after 3 device action(s)");
     let out = run_ok(&mut provision(&["--port".as_ref(), port.as_ref()]));
-    let second: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let second = provision_summary(&out.stdout);
     // the same interruption on a device directory resumes the same way
     let out = run_fail(
         provision(&["--device".as_ref(), twin_resumed.as_os_str()]).args(["--stop-after", "3"]),
@@ -729,7 +918,7 @@ fn provision_run_over_a_port_ends_like_a_run_on_a_twin_device_directory_and_resu
         "--device".as_ref(),
         twin_resumed.as_os_str(),
     ]));
-    let expected: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let expected = provision_summary(&out.stdout);
     assert!(second["already_done"].as_u64().unwrap() >= 3, "{second}");
     assert_eq!(second["already_done"], expected["already_done"]);
     assert_eq!(second["done"], expected["done"]);
@@ -792,12 +981,12 @@ fn provision_run_over_a_port_failed_at_the_last_step_enabling_secure_download_mo
     new_device(&served_dev, "esp32c3", None);
     std::fs::copy(twin.join("efuse.bin"), served_dev.join("efuse.bin")).unwrap();
     let out = run_ok(&mut provision(&["--device".as_ref(), twin.as_os_str()]));
-    let reference: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let reference = provision_summary(&out.stdout);
 
     let served = Served::start(&served_dev, dir, "download", false);
     let port = served.port_arg();
     let out = run_ok(&mut provision(&["--port".as_ref(), port.as_ref()]));
-    let over_port: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let over_port = provision_summary(&out.stdout);
     assert_eq!(over_port["outcome"], "complete");
     assert_eq!(over_port["done"], reference["done"]);
     assert_eq!(over_port["already_done"], reference["already_done"]);
@@ -965,7 +1154,7 @@ fn provision_run_over_a_port_encrypts_on_the_host_on_each_chip_and_resumes() {
         new_device(&served_dev, chip, None);
         std::fs::copy(twin.join("efuse.bin"), served_dev.join("efuse.bin")).unwrap();
         let out = run_ok(&mut provision(&["--device".as_ref(), twin.as_os_str()]));
-        let reference: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let reference = provision_summary(&out.stdout);
 
         let served = Served::start(&served_dev, d, "download", false);
         let port = served.port_arg();
@@ -977,7 +1166,7 @@ fn provision_run_over_a_port_encrypts_on_the_host_on_each_chip_and_resumes() {
             assert_one_line_error(&out, &format!("interrupted after {k} device action(s)"));
         }
         let out = run_ok(&mut provision(&["--port".as_ref(), port.as_ref()]));
-        let over_port: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let over_port = provision_summary(&out.stdout);
         assert_eq!(over_port["mac"], reference["mac"], "{chip}");
         let total = |v: &serde_json::Value| {
             v["done"].as_u64().unwrap() + v["already_done"].as_u64().unwrap()

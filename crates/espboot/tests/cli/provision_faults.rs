@@ -37,7 +37,9 @@ use std::time::{Duration, Instant};
 use espboot_provision::record::{RecordStore, Store};
 
 use crate::support::serve::{new_device, Served};
-use crate::support::{assert_one_line_error, espboot, run_fail, run_ok};
+use crate::support::{
+    assert_one_line_error, espboot, provision_events, provision_summary, run_fail, run_ok,
+};
 
 /// Seed 003's flash encryption (release, the key from a file) then Secure
 /// Boot V2 with the seed's final eFuses on an ESP32-C3, writing a partition
@@ -246,8 +248,24 @@ fn cut(b: &Bench, dev: &Path, db: &str, point: &str, fault: Fault) -> String {
             signal(served.pid(), "-KILL");
             let out = finish(client);
             assert!(!out.status.success(), "{point}: the run went on");
-            // the port vanished under the client: one line naming it
-            assert_one_line_error(&out, &served.port_arg());
+            // the port vanished under the client: one line naming it and
+            // the step (regression: fault14 printed "read register failed:
+            // Broken pipe" with the step's type alone)
+            assert_one_line_error(
+                &out,
+                &format!(
+                    "{}: the device stopped answering during step ",
+                    served.port_arg()
+                ),
+            );
+            // the stream ends with the step failed, then the error
+            let events = provision_events(&out.stdout);
+            let [.., failed, error] = events.as_slice() else {
+                panic!("{point}: {events:?}")
+            };
+            assert_eq!(failed["state"], "failed", "{point}: {failed}");
+            assert_eq!(error["event"], "error", "{point}: {error}");
+            assert_eq!(error["step"], failed["index"], "{point}: {error}");
         }
         Fault::Client => {
             signal(client.id(), "-KILL");
@@ -288,7 +306,7 @@ fn uninterrupted(b: &Bench, name: &str) -> (PathBuf, serde_json::Value, String) 
     let out = run_ok(&mut b.provision(&served.port, &format!("{name}.db"), &[]));
     let log = served.log();
     drop(served);
-    (dev, serde_json::from_slice(&out.stdout).unwrap(), log)
+    (dev, provision_summary(&out.stdout), log)
 }
 
 /// The device steps of the plan (`provision plan --json`).
@@ -369,7 +387,7 @@ fn provision_run_over_a_port_resumes_after_every_fault_at_every_step_and_ends_as
     let out = run_ok(&mut b.provision(&served.port, "dev.db", &[]));
     log += &served.log();
     drop(served);
-    let last: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let last = provision_summary(&out.stdout);
     assert_eq!(last["already_done"], steps.len(), "{last}");
     assert_eq!(last["mac"], full["mac"]);
 

@@ -8,7 +8,9 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use crate::support::{assert_one_line_error, espboot, interop_skipped, run_fail, run_ok};
+use crate::support::{
+    assert_one_line_error, espboot, interop_skipped, provision_summary, run_fail, run_ok,
+};
 
 /// Flash encryption with a few final eFuses: a short plan on an ESP32-C3.
 const PLAN: &str = r#"
@@ -203,7 +205,7 @@ fn provision_concurrently(dir: &Path, db: &str, devices: usize, stations: usize)
     for t in threads {
         for (ok, out, err) in t.join().unwrap() {
             assert!(ok, "provision run failed: {err}");
-            let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+            let doc = provision_summary(out.as_bytes());
             assert_eq!(doc["outcome"], "complete", "{out}");
             assert_eq!(doc["already_done"], 0, "{out}");
             macs.push(doc["mac"].as_str().unwrap().to_owned());
@@ -348,7 +350,7 @@ fn provision_records_a_claimed_mac_is_refused_to_another_station() {
     conn.execute("UPDATE claims SET pid = ?1", [dead_pid()])
         .unwrap();
     let out = run_ok(&mut provision(&plan, &dev, db, "A"));
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let doc = provision_summary(&out.stdout);
     assert_eq!(doc["already_done"], 3, "{doc}");
     let claims: i64 = conn
         .query_row("SELECT COUNT(*) FROM claims", [], |r| r.get(0))

@@ -103,6 +103,23 @@ pub fn assert_one_line_error(out: &Output, needle: &str) {
     assert!(!stderr.contains("panicked"), "panic: {stderr}");
 }
 
+/// The events `provision run --json` printed, one JSON document a line
+/// (every line must parse).
+pub fn provision_events(stdout: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l:?}")))
+        .collect()
+}
+
+/// The summary event that ends a successful `provision run --json`.
+pub fn provision_summary(stdout: &[u8]) -> serde_json::Value {
+    let events = provision_events(stdout);
+    let last = events.last().cloned().unwrap_or_default();
+    assert_eq!(last["event"], "summary", "last event: {last}");
+    last
+}
+
 pub mod hostile;
 pub mod secure;
 pub mod serve;

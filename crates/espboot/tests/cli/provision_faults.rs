@@ -509,3 +509,198 @@ fn provision_run_after_a_cut_inside_a_generated_key_burn_reports_the_stranded_de
         "{outcome}"
     );
 }
+
+/// Regression (fault14): a power cut inside the burn of a key read from the
+/// plan's key file, then a run with another key file: the resumed run
+/// burned the new key over the half-burned one and espefuse's refusal
+/// printed the two keys' OR. The device cannot reach the plan's end: the
+/// run names the block, shows no key bits, and burns nothing.
+#[test]
+fn provision_run_after_a_cut_inside_a_key_burn_with_a_changed_key_file_reports_the_block() {
+    let b = Bench::new(PLAN, "esp32c3");
+    let dev = b.device("dev");
+    cut(&b, &dev, "dev.db", "EFUSE_PROGRAM:1", Fault::Server);
+    let before = std::fs::read(dev.join("efuse.bin")).unwrap();
+    // the key file changed: every bit the burned key lacks, none it has
+    let old = std::fs::read(b.path("fe.bin")).unwrap();
+    let new: Vec<u8> = old.iter().map(|x| !x).collect();
+    std::fs::write(b.path("fe.bin"), &new).unwrap();
+    let served = Served::start(&dev, b.dir(), "download", false);
+    let out = run_fail(&mut b.provision(&served.port, "dev.db", &[]));
+    let log = served.log();
+    drop(served);
+    assert_one_line_error(
+        &out,
+        "step 3 (BurnKey): the device cannot reach the plan's end state",
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("the key file changed since"), "{stderr}");
+    assert!(
+        stderr.contains("already burned: BLOCK_KEY0: key data of an unfinished burn-key"),
+        "{stderr}"
+    );
+    // no key bits: neither key, the OR of both, nor espefuse's refusal, in
+    // either byte order, on stderr or in the events
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let or: Vec<u8> = old.iter().zip(&new).map(|(a, b)| a | b).collect();
+    for key in [&old, &new, &or] {
+        let mut reversed = key.clone();
+        reversed.reverse();
+        for bytes in [key, &reversed] {
+            let hex: String = bytes.iter().map(|x| format!("{x:02x}")).collect();
+            let half = &hex[..16];
+            for text in [&stderr, &stdout] {
+                assert!(
+                    !text.to_lowercase().contains(half),
+                    "key bits shown: {text}"
+                );
+            }
+        }
+    }
+    assert!(!stderr.contains("value will be"), "{stderr}");
+    let events = provision_events(&out.stdout);
+    let error = events.last().unwrap();
+    assert_eq!(
+        (&error["event"], &error["step"]),
+        (&"error".into(), &3.into())
+    );
+    // nothing burned, the eFuses as the cut left them
+    assert_eq!(burns(&log), Vec::<String>::new(), "burned after the cut");
+    assert!(std::fs::read(dev.join("efuse.bin")).unwrap() == before);
+}
+
+/// The ESP32-C2's flash-encryption key and Secure Boot digest 0 share
+/// BLOCK_KEY0 and one `burn-key-digest … burn-key` burn (seed 003, "For
+/// burning both keys together"): cut where that step starts, inside it
+/// (after the block's program, before its protection), by a client kill
+/// and at the boundary after it, each resumed; the device ends byte for
+/// byte as an uninterrupted run leaves it, nothing burned twice, and the
+/// pinned espefuse reads the key and the digest in their places.
+#[test]
+fn provision_run_c2_key_and_digest_in_one_burn_resume_after_every_fault_in_that_burn() {
+    let plan = r#"
+chip = "esp32c2"
+[flash_encryption]
+mode = "release"
+key_bits = 128
+key_file = "fe.bin"
+[flash_encryption.final]
+efuses = { DIS_DOWNLOAD_ICACHE = true, DIS_DOWNLOAD_MANUAL_ENCRYPT = true }
+[secure_boot]
+scheme = "ecdsa256"
+keys = ["sb.pem"]
+[[firmware]]
+kind = "partition_table"
+file = "table.bin"
+address = 0x8000
+"#;
+    let b = Bench::new(plan, "esp32c2");
+    let (reference, full, reference_log) = uninterrupted(&b, "reference");
+    let steps = device_steps(&b);
+    assert_eq!(full["done"], steps.len(), "{full}");
+    let key_steps: Vec<usize> = steps
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s["type"] == "BurnKey")
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(key_steps.len(), 1, "one burn for key and digest");
+    let i = key_steps[0];
+    assert!(
+        steps[i]["with_digest"].is_string(),
+        "the key step burns the digest: {}",
+        steps[i]
+    );
+    assert!(!steps.iter().any(|s| s["type"] == "BurnKeyDigest"));
+
+    let dev = b.device("dev");
+    let (start, cut_inside, kill_inside) = points(&steps[i]);
+    let mut log = cut(&b, &dev, "dev.db", start, Fault::Server);
+    if let Some(point) = cut_inside {
+        log += &cut(&b, &dev, "dev.db", point, Fault::Server);
+    }
+    log += &cut(&b, &dev, "dev.db", kill_inside, Fault::Client);
+    let after_erase = i > 0 && steps[i - 1]["type"] == "EraseFlash";
+    log += &kill_after(&b, &dev, "dev.db", if after_erase { 2 } else { 1 });
+    let served = Served::start(&dev, b.dir(), "download", false);
+    let out = run_ok(&mut b.provision(&served.port, "dev.db", &[]));
+    log += &served.log();
+    drop(served);
+    let last = provision_summary(&out.stdout);
+    assert_eq!(last["mac"], full["mac"]);
+    assert!(
+        last["already_done"].as_u64().unwrap() > u64::try_from(i).unwrap(),
+        "{last}"
+    );
+
+    for file in ["flash.bin", "efuse.bin"] {
+        let (got, want) = (
+            std::fs::read(dev.join(file)).unwrap(),
+            std::fs::read(reference.join(file)).unwrap(),
+        );
+        // the register bytes that differ (the file is the image reversed)
+        let differ: Vec<String> = got
+            .iter()
+            .zip(&want)
+            .enumerate()
+            .filter(|(_, (g, w))| g != w)
+            .map(|(i, (g, w))| format!("{:#x}: {g:02x} not {w:02x}", got.len() - 1 - i))
+            .collect();
+        assert!(
+            differ.is_empty() && got.len() == want.len(),
+            "{file} differs from the uninterrupted run's at {differ:?}\n{log}"
+        );
+    }
+    assert_eq!(burns(&log), burns(&reference_log));
+    let (got, want) = (b.report("dev.db"), b.report("reference.db"));
+    for field in ["outcome", "efuses", "keys", "firmware"] {
+        assert_eq!(got[0][field], want[0][field], "{field}");
+    }
+
+    // the pinned espefuse: the key read-protected in BLOCK_KEY0's low half,
+    // the digest it shows in the high half, Secure Boot on
+    let mut espefuse = reference_tool!("espefuse");
+    let out = run_ok(
+        espefuse
+            .args(["--chip", "esp32c2", "--virt", "--path-efuse-file"])
+            .arg(dev.join("efuse.bin"))
+            .arg("summary"),
+    );
+    let summary = String::from_utf8_lossy(&out.stdout);
+    let line = |name: &str| {
+        summary
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("{name} missing:\n{summary}"))
+            .to_owned()
+    };
+    assert!(line("SECURE_BOOT_EN").contains("= True"), "{summary}");
+    assert!(line("SPI_BOOT_CRYPT_CNT").contains("= Enable"), "{summary}");
+    // a block's value is on the line after its name
+    let value = |name: &str| {
+        let mut lines = summary.lines().skip_while(|l| !l.starts_with(name));
+        lines.nth(1).unwrap_or_default().trim().to_owned()
+    };
+    // the key: unreadable and write-protected
+    assert_eq!(
+        value("BLOCK_KEY0_LOW_128 "),
+        format!("= {}-/-", "?? ".repeat(16)),
+        "{summary}"
+    );
+    // the digest: the first 128 bits of the one recorded, write-protected
+    let keys = got[0]["keys"].to_string();
+    let digest = keys
+        .split("secure boot digest0 sha256:")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no digest recorded: {keys}"));
+    let shown: Vec<String> = digest[..32]
+        .as_bytes()
+        .chunks(2)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect();
+    assert_eq!(
+        value("BLOCK_KEY0_HI_128 "),
+        format!("= {} R/-", shown.join(" ")),
+        "{summary}"
+    );
+}

@@ -693,8 +693,7 @@ address = 0x8000
         .split("secure boot digest0 sha256:")
         .nth(1)
         .unwrap_or_else(|| panic!("no digest recorded: {keys}"));
-    let shown: Vec<String> = digest[..32]
-        .as_bytes()
+    let shown: Vec<String> = digest.as_bytes()[..32]
         .chunks(2)
         .map(|c| String::from_utf8_lossy(c).into_owned())
         .collect();

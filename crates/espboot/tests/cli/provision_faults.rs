@@ -84,13 +84,18 @@ struct Bench {
 
 impl Bench {
     /// The files of `plan` for `chip` (its flash-encryption key: 16 bytes on
-    /// the ESP32-C2, whose plans here use 128-bit keys, else 32).
+    /// the ESP32-C2, whose plans here use 128-bit keys, 64 for a 512-bit
+    /// key, else 32).
     fn new(plan: &str, chip: &'static str) -> Bench {
         let b = Bench {
             dir: tempfile::tempdir().unwrap(),
             chip,
         };
-        let key_len: u8 = if chip == "esp32c2" { 16 } else { 32 };
+        let key_len: u8 = match chip {
+            "esp32c2" => 16,
+            _ if plan.contains("key_bits = 512") => 64,
+            _ => 32,
+        };
         std::fs::write(
             b.path("fe.bin"),
             (0..key_len)
@@ -594,68 +599,14 @@ kind = "partition_table"
 file = "table.bin"
 address = 0x8000
 "#;
-    let b = Bench::new(plan, "esp32c2");
-    let (reference, full, reference_log) = uninterrupted(&b, "reference");
+    let (b, dev, got) = key_burns_cut_and_resumed(plan, "esp32c2", 1);
     let steps = device_steps(&b);
-    assert_eq!(full["done"], steps.len(), "{full}");
-    let key_steps: Vec<usize> = steps
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| s["type"] == "BurnKey")
-        .map(|(i, _)| i)
-        .collect();
-    assert_eq!(key_steps.len(), 1, "one burn for key and digest");
-    let i = key_steps[0];
+    let key = steps.iter().find(|s| s["type"] == "BurnKey").unwrap();
     assert!(
-        steps[i]["with_digest"].is_string(),
-        "the key step burns the digest: {}",
-        steps[i]
+        key["with_digest"].is_string(),
+        "the key step burns the digest: {key}"
     );
     assert!(!steps.iter().any(|s| s["type"] == "BurnKeyDigest"));
-
-    let dev = b.device("dev");
-    let (start, cut_inside, kill_inside) = points(&steps[i]);
-    let mut log = cut(&b, &dev, "dev.db", start, Fault::Server);
-    if let Some(point) = cut_inside {
-        log += &cut(&b, &dev, "dev.db", point, Fault::Server);
-    }
-    log += &cut(&b, &dev, "dev.db", kill_inside, Fault::Client);
-    let after_erase = i > 0 && steps[i - 1]["type"] == "EraseFlash";
-    log += &kill_after(&b, &dev, "dev.db", if after_erase { 2 } else { 1 });
-    let served = Served::start(&dev, b.dir(), "download", false);
-    let out = run_ok(&mut b.provision(&served.port, "dev.db", &[]));
-    log += &served.log();
-    drop(served);
-    let last = provision_summary(&out.stdout);
-    assert_eq!(last["mac"], full["mac"]);
-    assert!(
-        last["already_done"].as_u64().unwrap() > u64::try_from(i).unwrap(),
-        "{last}"
-    );
-
-    for file in ["flash.bin", "efuse.bin"] {
-        let (got, want) = (
-            std::fs::read(dev.join(file)).unwrap(),
-            std::fs::read(reference.join(file)).unwrap(),
-        );
-        // the register bytes that differ (the file is the image reversed)
-        let differ: Vec<String> = got
-            .iter()
-            .zip(&want)
-            .enumerate()
-            .filter(|(_, (g, w))| g != w)
-            .map(|(i, (g, w))| format!("{:#x}: {g:02x} not {w:02x}", got.len() - 1 - i))
-            .collect();
-        assert!(
-            differ.is_empty() && got.len() == want.len(),
-            "{file} differs from the uninterrupted run's at {differ:?}\n{log}"
-        );
-    }
-    assert_eq!(burns(&log), burns(&reference_log));
-    let (got, want) = (b.report("dev.db"), b.report("reference.db"));
-    for field in ["outcome", "efuses", "keys", "firmware"] {
-        assert_eq!(got[0][field], want[0][field], "{field}");
-    }
 
     // the pinned espefuse: the key read-protected in BLOCK_KEY0's low half,
     // the digest it shows in the high half, Secure Boot on
@@ -676,10 +627,16 @@ address = 0x8000
     };
     assert!(line("SECURE_BOOT_EN").contains("= True"), "{summary}");
     assert!(line("SPI_BOOT_CRYPT_CNT").contains("= Enable"), "{summary}");
-    // a block's value is on the line after its name
+    // a block's value is the first line starting with `=` after its name
     let value = |name: &str| {
-        let mut lines = summary.lines().skip_while(|l| !l.starts_with(name));
-        lines.nth(1).unwrap_or_default().trim().to_owned()
+        summary
+            .lines()
+            .skip_while(|l| !l.starts_with(name))
+            .skip(1)
+            .map(str::trim)
+            .find(|l| l.starts_with('='))
+            .unwrap_or_default()
+            .to_owned()
     };
     // the key: unreadable and write-protected
     assert_eq!(
@@ -702,4 +659,139 @@ address = 0x8000
         format!("= {} R/-", shown.join(" ")),
         "{summary}"
     );
+}
+
+/// Every fault of [`points`] at each flash-encryption key burn of `plan`
+/// on `chip` (`key_burns` of them), one after the other on one device, then
+/// a run to the end: the device ends byte for byte as an uninterrupted run
+/// leaves it, with the same eFuse programs in the same order and the same
+/// record. Returns the bench, the device and its report.
+fn key_burns_cut_and_resumed(
+    plan: &str,
+    chip: &'static str,
+    key_burns: usize,
+) -> (Bench, PathBuf, serde_json::Value) {
+    let b = Bench::new(plan, chip);
+    let (reference, full, reference_log) = uninterrupted(&b, "reference");
+    let steps = device_steps(&b);
+    assert_eq!(full["done"], steps.len(), "{full}");
+    let key_steps: Vec<usize> = steps
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s["type"] == "BurnKey")
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(key_steps.len(), key_burns, "{steps:?}");
+
+    let dev = b.device("dev");
+    let mut log = String::new();
+    for &i in &key_steps {
+        let (start, cut_inside, kill_inside) = points(&steps[i]);
+        log += &cut(&b, &dev, "dev.db", start, Fault::Server);
+        if let Some(point) = cut_inside {
+            log += &cut(&b, &dev, "dev.db", point, Fault::Server);
+        }
+        log += &cut(&b, &dev, "dev.db", kill_inside, Fault::Client);
+        // the erase before the key is repeated until the key is burned
+        let after_erase = i > 0 && steps[i - 1]["type"] == "EraseFlash";
+        log += &kill_after(&b, &dev, "dev.db", if after_erase { 2 } else { 1 });
+    }
+    let served = Served::start(&dev, b.dir(), "download", false);
+    let out = run_ok(&mut b.provision(&served.port, "dev.db", &[]));
+    log += &served.log();
+    drop(served);
+    let last = provision_summary(&out.stdout);
+    assert_eq!(last["mac"], full["mac"]);
+    assert!(
+        last["already_done"].as_u64().unwrap() > u64::try_from(key_steps[key_burns - 1]).unwrap(),
+        "{last}"
+    );
+
+    for file in ["flash.bin", "efuse.bin"] {
+        let (got, want) = (
+            std::fs::read(dev.join(file)).unwrap(),
+            std::fs::read(reference.join(file)).unwrap(),
+        );
+        // the register bytes that differ (the file is the image reversed)
+        let differ: Vec<String> = got
+            .iter()
+            .zip(&want)
+            .enumerate()
+            .filter(|(_, (g, w))| g != w)
+            .map(|(i, (g, w))| format!("{:#x}: {g:02x} not {w:02x}", got.len() - 1 - i))
+            .collect();
+        assert!(
+            differ.is_empty() && got.len() == want.len(),
+            "{chip}: {file} differs from the uninterrupted run's at {differ:?}\n{log}"
+        );
+    }
+    assert_eq!(burns(&log), burns(&reference_log), "{chip}");
+    let (got, want) = (b.report("dev.db"), b.report("reference.db"));
+    for field in ["outcome", "efuses", "keys", "firmware"] {
+        assert_eq!(got[0][field], want[0][field], "{chip}: {field}");
+    }
+    (b, dev, got)
+}
+
+/// The ESP32-S3's 512-bit key in two blocks, two burns (XTS_AES_256_KEY_1
+/// then _2, seed 003's split key): every fault in each burn, resumed, ends
+/// as an uninterrupted run, and the pinned espefuse shows both halves
+/// unreadable with their purposes.
+#[test]
+fn provision_run_s3_split_key_resumes_after_every_fault_in_either_half() {
+    let plan = r#"
+chip = "esp32s3"
+[flash_encryption]
+mode = "release"
+key_bits = 512
+key_file = "fe.bin"
+[flash_encryption.final]
+efuses = { DIS_DOWNLOAD_ICACHE = true, DIS_DOWNLOAD_DCACHE = true }
+[[firmware]]
+kind = "partition_table"
+file = "table.bin"
+address = 0x8000
+"#;
+    let (_b, dev, _) = key_burns_cut_and_resumed(plan, "esp32s3", 2);
+    let mut espefuse = reference_tool!("espefuse");
+    let out = run_ok(
+        espefuse
+            .args(["--chip", "esp32s3", "--virt", "--path-efuse-file"])
+            .arg(dev.join("efuse.bin"))
+            .arg("summary"),
+    );
+    let summary = String::from_utf8_lossy(&out.stdout);
+    let line = |name: &str| {
+        summary
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("{name} missing:\n{summary}"))
+            .to_owned()
+    };
+    assert!(
+        line("KEY_PURPOSE_0 ").contains("= XTS_AES_256_KEY_1"),
+        "{summary}"
+    );
+    assert!(
+        line("KEY_PURPOSE_1 ").contains("= XTS_AES_256_KEY_2"),
+        "{summary}"
+    );
+    assert!(line("SPI_BOOT_CRYPT_CNT").contains("= Enable"), "{summary}");
+    let value = |name: &str| {
+        summary
+            .lines()
+            .skip_while(|l| !l.starts_with(name))
+            .skip(1)
+            .map(str::trim)
+            .find(|l| l.starts_with('='))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    for block in ["BLOCK_KEY0 ", "BLOCK_KEY1 "] {
+        assert_eq!(
+            value(block),
+            format!("= {}-/-", "?? ".repeat(32)),
+            "{block}: {summary}"
+        );
+    }
 }

@@ -1,10 +1,11 @@
 //! `espboot provision`: the command lines `provision plan` prints do, run
-//! by the pinned espefuse, exactly what `provision run` does.
+//! by the pinned espefuse, exactly what `provision run` does; what
+//! `provision run --json` says each step burned is what espefuse reads.
 #![allow(clippy::unwrap_used)]
 
 use espboot_provision::fixtures::{self, FeSbPlan};
 
-use crate::support::{espboot, run_ok};
+use crate::support::{espboot, provision_events, run_ok};
 
 /// For each chip's FE + SB plan: `provision run` on a virtual device, and
 /// every espefuse line of `provision plan` run by the real espefuse on a
@@ -107,4 +108,133 @@ fn provision_plan_espefuse_lines_burn_what_provision_run_burns() {
             "{chip}: espefuse running the plan's lines differs from provision run"
         );
     }
+}
+
+/// `provision run --json` on an ESP32-C3 FE + SB plan: every step event
+/// that says it burned something names what the pinned espefuse then reads
+/// from the device: each field's value, each write protection, each key
+/// block's purpose, the Secure Boot digest's bytes.
+#[test]
+fn provision_run_json_events_name_what_espefuse_reads_on_the_device() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("fe.bin"), fixtures::flash_encryption_key(32)).unwrap();
+    run_ok(
+        espboot()
+            .args([
+                "secure",
+                "generate-signing-key",
+                "--version",
+                "2",
+                "--scheme",
+                "ecdsa256",
+            ])
+            .arg(d.join("sb0.pem")),
+    );
+    let plan = d.join("plan.toml");
+    let text = FeSbPlan {
+        chip: "esp32c3",
+        flash_encryption: "mode = \"release\"\nkey_bits = 256",
+        flash_encryption_final:
+            "efuses = { DIS_DOWNLOAD_ICACHE = true, DIS_PAD_JTAG = true }\nwrite_protect = true",
+        secure_boot_scheme: "ecdsa256",
+        secure_boot_final:
+            "efuses = { SECURE_BOOT_AGGRESSIVE_REVOKE = true }\nwrite_protect_rd_dis = true",
+        firmware: "",
+    }
+    .text();
+    std::fs::write(&plan, text).unwrap();
+    let dev = d.join("dev");
+    run_ok(
+        espboot()
+            .args(["sim", "new", "--target", "esp32c3"])
+            .arg(&dev),
+    );
+    let out = run_ok(
+        espboot()
+            .args(["provision", "run", "--json"])
+            .arg(&plan)
+            .arg("--device")
+            .arg(&dev)
+            .arg("--record")
+            .arg(d.join("r.db")),
+    );
+    let events = provision_events(&out.stdout);
+
+    let mut espefuse = crate::reference_tool!("espefuse");
+    let out = run_ok(
+        espefuse
+            .args(["--chip", "esp32c3", "--virt", "--path-efuse-file"])
+            .arg(dev.join("efuse.bin"))
+            .arg("summary"),
+    );
+    let summary = String::from_utf8_lossy(&out.stdout).into_owned();
+    // a field's line: `NAME (BLOCKn)  description  = value R/W (0bBITS)`
+    let line = |name: &str| {
+        summary
+            .lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{name} missing:\n{summary}"))
+            .to_owned()
+    };
+    // a block's value: the first line starting with `=` after its name
+    let value = |name: &str| {
+        summary
+            .lines()
+            .skip_while(|l| !l.starts_with(&format!("{name} ")))
+            .skip(1)
+            .map(str::trim)
+            .find(|l| l.starts_with('='))
+            .unwrap_or_else(|| panic!("{name} has no value:\n{summary}"))
+            .to_owned()
+    };
+    let mut checked = 0;
+    for e in events.iter().filter(|e| e["state"] == "done") {
+        let detail = e["detail"].as_str().unwrap();
+        match e["kind"].as_str().unwrap() {
+            "BurnEfuse" => {
+                let (field, v) = detail.split_once('=').unwrap();
+                let v = u64::from_str_radix(v.trim_start_matches("0x"), 16).unwrap();
+                let bits = format!("(0b{v:b})");
+                assert!(line(field).ends_with(&bits), "{detail}: {}", line(field));
+            }
+            "WriteProtect" => {
+                let field = detail.strip_suffix(" write-protected").unwrap();
+                assert!(line(field).contains(" R/- "), "{detail}: {}", line(field));
+            }
+            "BurnKey" | "BurnKeyDigest" => {
+                // `BLOCK_KEYn PURPOSE …`: the purpose in KEY_PURPOSE_n
+                let mut words = detail.split_whitespace();
+                let block = words.next().unwrap();
+                let purpose = words.next().unwrap();
+                let n = block.strip_prefix("BLOCK_KEY").unwrap();
+                let purpose_line = line(&format!("KEY_PURPOSE_{n}"));
+                assert!(
+                    purpose_line.contains(&format!("= {purpose} ")),
+                    "{detail}: {purpose_line}"
+                );
+                if let Some(digest) = detail.split("sha256:").nth(1) {
+                    let bytes: Vec<&str> = (0..digest.len())
+                        .step_by(2)
+                        .map(|i| &digest[i..i + 2])
+                        .collect();
+                    assert_eq!(
+                        value(block),
+                        format!("= {} R/-", bytes.join(" ")),
+                        "{detail}"
+                    );
+                } else {
+                    // the flash-encryption key: unreadable
+                    assert_eq!(
+                        value(block),
+                        format!("= {}-/-", "?? ".repeat(32)),
+                        "{detail}"
+                    );
+                }
+            }
+            _ => continue,
+        }
+        checked += 1;
+    }
+    assert!(checked >= 10, "{checked} burns checked");
 }

@@ -647,6 +647,90 @@ fn provision_run_piped_prints_no_progress_control_characters() {
     );
 }
 
+/// On a terminal the bar is drawn, on stderr, labelled with the device and
+/// each step as `provision plan` names it; stdout keeps the result line.
+#[test]
+fn provision_run_on_a_terminal_draws_the_progress_with_the_step_names() {
+    let Some(f) = Fixtures::new() else { return };
+    let dir = f.dir.path();
+    std::fs::write(f.path("fe.bin"), [0x3c; 32]).unwrap();
+    let plan = write_plan(
+        dir,
+        &c3_plan(&[("key_bits = 256", "key_bits = 256\nkey_file = \"fe.bin\"")]),
+    );
+    let dev = f.path("dev");
+    run_ok(
+        espboot()
+            .args(["sim", "new", "--target", "esp32c3"])
+            .arg(&dev),
+    );
+    // stderr on a PTY's slave, read from its master while the run goes
+    let (master, slave) = espboot_serve::pty::open_raw().unwrap();
+    let tty = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&slave)
+        .unwrap();
+    let mut child = espboot()
+        .args(["provision", "run"])
+        .arg(&plan)
+        .arg("--device")
+        .arg(&dev)
+        .arg("--record")
+        .arg(f.path("provision.db"))
+        .env("TERM", "xterm")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(tty)
+        .spawn()
+        .unwrap();
+    let mut drawn = Vec::new();
+    let mut master = std::fs::File::from(master);
+    let start = std::time::Instant::now();
+    loop {
+        let mut buf = [0u8; 4096];
+        let exited = child.try_wait().unwrap().is_some();
+        // non-blocking: EAGAIN (nothing yet) and EIO (no writer) end a read
+        while let Ok(n @ 1..) = std::io::Read::read(&mut master, &mut buf) {
+            drawn.extend_from_slice(&buf[..n]);
+        }
+        if exited {
+            break;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(120),
+            "run hung"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&drawn));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(stdout.contains(": complete, "), "{stdout}");
+    let drawn = String::from_utf8_lossy(&drawn);
+    assert!(
+        drawn.contains('\r') || drawn.contains('\x1b'),
+        "not drawn: {drawn:?}"
+    );
+    assert!(drawn.contains(&dev.display().to_string()), "{drawn:?}");
+    // at least one step as `provision plan` names it: `FE 3 BurnKey: burn …`
+    assert!(
+        ["FE ", "SB "].iter().any(|stage| drawn.contains(stage))
+            && [
+                ": burn ",
+                ": erase flash",
+                ": write ",
+                ": write-protect ",
+                ": generate ",
+                ": digest "
+            ]
+            .iter()
+            .any(|name| drawn.contains(name)),
+        "{drawn:?}"
+    );
+}
+
 #[test]
 fn provision_run_resumes_after_an_interruption_and_espefuse_reads_the_final_state() {
     let Some(f) = Fixtures::new() else { return };

@@ -172,3 +172,50 @@ impl Error {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_vanished_port_or_silence_is_a_lost_connection_and_a_refusal_is_not() {
+        let port = || "/dev/pts/7".to_owned();
+        let lost = [
+            Error::Io {
+                port: port(),
+                operation: "read register",
+                source: std::io::Error::from(std::io::ErrorKind::BrokenPipe),
+            },
+            Error::Timeout {
+                port: port(),
+                operation: "read register",
+            },
+            Error::WriteTimeout {
+                port: port(),
+                operation: "write register",
+            },
+            Error::Connect {
+                port: port(),
+                attempts: 7,
+            },
+        ];
+        for e in &lost {
+            assert!(e.is_connection_lost(), "{e}");
+        }
+        let answered = [
+            Error::Device {
+                port: port(),
+                operation: "write register",
+                status: Status::Error(0x05),
+            },
+            Error::Malformed {
+                port: port(),
+                operation: "read register",
+                what: "wrong length",
+            },
+        ];
+        for e in &answered {
+            assert!(!e.is_connection_lost(), "{e}");
+        }
+    }
+}

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use esp_efuse::{Field, KeyPurpose};
-use espboot_provision::device::VirtualDevice;
+use espboot_provision::device::{DeviceError, VirtualDevice};
 use espboot_provision::events::Event;
 use espboot_provision::fixtures::{self, FeSbPlan};
 use espboot_provision::plan::Plan;
@@ -477,5 +477,139 @@ fn run_observed_reports_each_step_started_and_ended_then_a_summary_for_a_full_an
     assert_sequence(&events, total, &ends);
     let summary = events.last().unwrap();
     assert_eq!(summary["already_done"], 4);
+    assert_eq!(device_files(&dev), device_files(&full));
+}
+
+/// A virtual device that stops answering at its `fail_at`th change (as a
+/// port that vanishes does), and answers again afterwards.
+struct Vanishing {
+    inner: VirtualDevice,
+    changes: usize,
+    fail_at: usize,
+}
+
+impl Vanishing {
+    fn change<T>(
+        &mut self,
+        f: impl FnOnce(&mut VirtualDevice) -> Result<T, DeviceError>,
+    ) -> Result<T, DeviceError> {
+        self.changes += 1;
+        if self.changes == self.fail_at {
+            return Err(DeviceError::Disconnected);
+        }
+        f(&mut self.inner)
+    }
+}
+
+impl espboot_provision::device::Device for Vanishing {
+    fn efuses(&mut self) -> Result<esp_efuse::Efuses, DeviceError> {
+        self.inner.efuses()
+    }
+    fn burn_keys(
+        &mut self,
+        keys: &[esp_efuse::KeyGroup],
+        digests: &[esp_efuse::KeyGroup],
+    ) -> Result<(), DeviceError> {
+        self.change(|d| d.burn_keys(keys, digests))
+    }
+    fn burn_field(&mut self, field: Field, value: u64) -> Result<(), DeviceError> {
+        self.change(|d| d.burn_field(field, value))
+    }
+    fn write_protect(&mut self, field: Field) -> Result<(), DeviceError> {
+        self.change(|d| d.write_protect(field))
+    }
+    fn erase_flash(&mut self) -> Result<(), DeviceError> {
+        self.change(|d| d.erase_flash())
+    }
+    fn write_flash(&mut self, address: u32, data: &[u8], encrypt: bool) -> Result<(), DeviceError> {
+        self.change(|d| d.write_flash(address, data, encrypt))
+    }
+    fn flash_matches(
+        &mut self,
+        address: u32,
+        data: &[u8],
+        encrypt: bool,
+    ) -> Result<bool, DeviceError> {
+        self.inner.flash_matches(address, data, encrypt)
+    }
+}
+
+/// Regression (fault14): a device that stopped answering in a step was
+/// reported as the step's type and the transport's words ("read register
+/// failed: Broken pipe"); it is now `RunError::Lost`, naming the device and
+/// the step in words, the step's event says failed, and running again
+/// resumes to the uninterrupted state.
+#[test]
+fn a_device_that_stops_answering_in_a_step_is_reported_lost_with_the_step_and_resumes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let plan_path = write_inputs(
+        d,
+        "esp32c3",
+        "mode = \"release\"\nkey_bits = 256",
+        "ecdsa256",
+        "",
+        "",
+    );
+    let plan = Plan::load(&plan_path).unwrap();
+    let steps = espboot_provision::steps::steps(&plan).unwrap();
+    let mut store = SqliteStore::open(&d.join("records.db")).unwrap();
+    let full = d.join("full");
+    new_device(&full, Target::Esp32c3);
+    run(
+        &plan,
+        &mut VirtualDevice::new(&full),
+        &mut store,
+        RunOptions::default(),
+    )
+    .unwrap();
+
+    let dev = d.join("dev");
+    new_device(&dev, Target::Esp32c3);
+    // the third change: SPI_BOOT_CRYPT_CNT's burn (after the erase and the key)
+    let mut vanishing = Vanishing {
+        inner: VirtualDevice::new(&dev),
+        changes: 0,
+        fail_at: 3,
+    };
+    let mut events = Vec::new();
+    let err = run_observed(
+        &plan,
+        &mut vanishing,
+        &mut store,
+        RunOptions::default(),
+        "/dev/pts/7",
+        &mut |e: &Event| events.push(serde_json::to_value(e).unwrap()),
+    )
+    .unwrap_err();
+    let RunError::Lost { index, name, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(steps[index - 1].name(), *name);
+    assert_eq!(err.step(), Some(*index));
+    let text = err.to_string();
+    assert!(
+        text.starts_with(&format!(
+            "/dev/pts/7: the device stopped answering during step {index} ({name}): "
+        )),
+        "{text}"
+    );
+    let last = events.last().unwrap();
+    assert_eq!(
+        (&last["state"], &last["index"]),
+        (&"failed".into(), &(*index).into())
+    );
+    assert_eq!(last["name"], *name);
+
+    // what the CLI does with a failed run: its record ends, its claim goes
+    store.abandon(&format!("failed: {err}")).unwrap();
+    let resumed = run(
+        &plan,
+        &mut VirtualDevice::new(&dev),
+        &mut store,
+        RunOptions::default(),
+    )
+    .unwrap();
+    assert!(resumed.already_done > 0, "{resumed:?}");
     assert_eq!(device_files(&dev), device_files(&full));
 }

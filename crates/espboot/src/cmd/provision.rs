@@ -75,7 +75,9 @@ enum ProvisionCommand {
         /// The operator's name in the records (default: the login name).
         #[arg(long)]
         operator: Option<String>,
-        /// The result as JSON.
+        /// One JSON event per line on stdout as the run goes (`run`, `step`
+        /// as each starts and ends, then `summary`, or `error`), for factory
+        /// systems; no progress bar.
         #[arg(long)]
         json: bool,
         /// Fault injection: stop after this many device actions, before

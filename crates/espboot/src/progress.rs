@@ -27,13 +27,13 @@ pub enum Unit {
 fn template(unit: Unit, known_length: bool) -> &'static str {
     match (unit, known_length) {
         (Unit::Bytes, true) => {
-            "{prefix} {bar:40} {percent:>3}% {bytes}/{total_bytes} {bytes_per_sec} ETA {eta} {msg}"
+            "{prefix} {bar:25} {percent:>3}% {bytes}/{total_bytes} {bytes_per_sec} ETA {eta} {wide_msg}"
         }
         (Unit::Items, true) => {
-            "{prefix} {bar:40} {percent:>3}% {human_pos}/{human_len} {per_sec} ETA {eta} {msg}"
+            "{prefix} {bar:25} {percent:>3}% {human_pos}/{human_len} {per_sec} ETA {eta} {wide_msg}"
         }
-        (Unit::Bytes, false) => "{prefix} {spinner} {bytes} {bytes_per_sec} [{elapsed}] {msg}",
-        (Unit::Items, false) => "{prefix} {spinner} {human_pos} [{elapsed}] {msg}",
+        (Unit::Bytes, false) => "{prefix} {spinner} {bytes} {bytes_per_sec} [{elapsed}] {wide_msg}",
+        (Unit::Items, false) => "{prefix} {spinner} {human_pos} [{elapsed}] {wide_msg}",
     }
 }
 
@@ -156,9 +156,9 @@ mod tests {
             for known in [true, false] {
                 let t = template(unit, known);
                 assert!(ProgressStyle::with_template(t).is_ok(), "{t}");
-                assert!(t.contains("{prefix}") && t.contains("{msg}"), "{t}");
+                assert!(t.contains("{prefix}") && t.contains("{wide_msg}"), "{t}");
                 if known {
-                    assert!(t.contains("{bar:40}") && t.contains("{eta}"), "{t}");
+                    assert!(t.contains("{bar:25}") && t.contains("{eta}"), "{t}");
                     assert!(t.contains("per_sec}"), "{t}");
                 } else {
                     assert!(t.contains("{spinner}") && t.contains("{elapsed}"), "{t}");

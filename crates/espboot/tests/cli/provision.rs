@@ -671,6 +671,14 @@ fn provision_run_on_a_terminal_draws_the_progress_with_the_step_names() {
         .write(true)
         .open(&slave)
         .unwrap();
+    // a 160-column terminal: the step name is cut to the width left
+    let winsize = rustix::termios::Winsize {
+        ws_row: 24,
+        ws_col: 160,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    rustix::termios::tcsetwinsize(&tty, winsize).unwrap();
     let mut child = espboot()
         .args(["provision", "run"])
         .arg(&plan)

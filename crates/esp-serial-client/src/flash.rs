@@ -396,13 +396,14 @@ impl Client {
         // the digest for the check at the end is made while the data is
         // compressed (or its compression started ahead is awaited)
         let (image_md5, z) = std::thread::scope(|s| {
-            let md5 = s.spawn(|| md5_hex(&image));
+            let md5 = std::thread::Builder::new().spawn_scoped(s, || md5_hex(&image));
             let z = (options.compress && can_inflate).then(|| {
                 deflation
                     .and_then(|d| d.stream_for(&image))
                     .unwrap_or_else(|| crate::wire::deflate(&image))
             });
-            (md5.join().unwrap_or_else(|_| md5_hex(&image)), z)
+            let md5 = md5.ok().and_then(|t| t.join().ok());
+            (md5.unwrap_or_else(|| md5_hex(&image)), z)
         });
         let mut payload = image.clone();
         let mut compressed = false;
@@ -547,12 +548,11 @@ impl Client {
             .map_err(|_| self.bad_request("verify flash", "data larger than 4 GiB"))?;
         // the local digest is made while the device makes its own
         std::thread::scope(|s| {
-            let local = s.spawn(|| <[u8; 16]>::from(Md5::digest(&image)));
+            let digest = || <[u8; 16]>::from(Md5::digest(&image));
+            let local = std::thread::Builder::new().spawn_scoped(s, digest);
             let flash = self.flash_md5(address, size)?;
-            let local = local
-                .join()
-                .unwrap_or_else(|_| <[u8; 16]>::from(Md5::digest(&image)));
-            Ok(flash == local)
+            let local = local.ok().and_then(|t| t.join().ok());
+            Ok(flash == local.unwrap_or_else(digest))
         })
     }
 

@@ -195,8 +195,10 @@ fn libdeflate(image: &[u8]) -> Option<Vec<u8>> {
 pub fn deflate(image: &[u8]) -> Vec<u8> {
     let (ours, zlib) = if image.len() <= BOTH_UP_TO {
         let (ours, zlib) = std::thread::scope(|s| {
-            let zlib = s.spawn(|| esptool_deflate(image));
-            (libdeflate(image), zlib.join().ok())
+            // no thread to be had: one after the other
+            let zlib = std::thread::Builder::new().spawn_scoped(s, || esptool_deflate(image));
+            let ours = libdeflate(image);
+            (ours, zlib.ok().and_then(|t| t.join().ok()))
         });
         (ours, Some(zlib.unwrap_or_else(|| esptool_deflate(image))))
     } else {
@@ -223,24 +225,28 @@ pub fn deflate(image: &[u8]) -> Vec<u8> {
 /// was made from the very bytes being written.
 #[derive(Debug)]
 pub struct Deflation {
-    thread: std::thread::JoinHandle<(Vec<u8>, Vec<u8>)>,
+    /// `None` if no thread could be started (the write then compresses).
+    thread: Option<std::thread::JoinHandle<(Vec<u8>, Vec<u8>)>>,
 }
 
 impl Deflation {
     /// Starts compressing `image`.
     pub fn start(image: Vec<u8>) -> Deflation {
-        Deflation {
-            thread: std::thread::spawn(move || {
+        let thread = std::thread::Builder::new()
+            .name("deflate".into())
+            .spawn(move || {
                 let stream = deflate(&image);
                 (image, stream)
-            }),
+            });
+        Deflation {
+            thread: thread.ok(),
         }
     }
 
     /// The stream, if it was made from `image`; else `None` (the image was
     /// changed since, e.g. a bootloader header rewritten, or padded).
     pub fn stream_for(self, image: &[u8]) -> Option<Vec<u8>> {
-        let (input, stream) = self.thread.join().ok()?;
+        let (input, stream) = self.thread?.join().ok()?;
         (input == image).then_some(stream)
     }
 }

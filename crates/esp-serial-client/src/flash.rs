@@ -12,6 +12,7 @@ use esp_rom_protocol::slip;
 use md5::{Digest, Md5};
 
 use crate::stub::Stub;
+use crate::wire::Deflation;
 use crate::{timeout_per_mb, Client, Error, DEFAULT_TIMEOUT};
 
 /// RAM download block size (`ESP_RAM_BLOCK`, `et:loader.py:355`).
@@ -339,6 +340,21 @@ impl Client {
         options: WriteOptions,
         on: &mut dyn FnMut(WriteEvent),
     ) -> Result<WriteReport, Error> {
+        self.write_flash_deflated(address, data, options, None, on)
+    }
+
+    /// [`Client::write_flash`] with the compression of `data` possibly
+    /// started ahead ([`Deflation::start`] on the same bytes): its stream is
+    /// used if it was made from exactly what is sent, else the data is
+    /// compressed now.
+    pub fn write_flash_deflated(
+        &mut self,
+        address: u32,
+        data: &[u8],
+        options: WriteOptions,
+        deflation: Option<Deflation>,
+        on: &mut dyn FnMut(WriteEvent),
+    ) -> Result<WriteReport, Error> {
         let op = "write flash";
         let encrypt = options.encrypt;
         if encrypt && !self.stub && !self.chip.is_some_and(Chip::rom_encrypts) {
@@ -366,7 +382,6 @@ impl Client {
         let end = address
             .checked_add(size)
             .ok_or_else(|| self.bad_request(op, "data runs past 4 GiB"))?;
-        let image_md5 = md5_hex(&image);
         let bytes_before = orig_address % SECTOR;
         on(WriteEvent::WillErase {
             start: orig_address - bytes_before,
@@ -378,10 +393,21 @@ impl Client {
         // FLASH_DEFL_* exist in the stub and the ESP32 ROM only
         // (`stub_and_esp32_function_only`)
         let can_inflate = self.stub || self.chip == Some(Chip::Esp32);
+        // the digest for the check at the end is made while the data is
+        // compressed (or its compression started ahead is awaited)
+        let (image_md5, z) = std::thread::scope(|s| {
+            let md5 = std::thread::Builder::new().spawn_scoped(s, || md5_hex(&image));
+            let z = (options.compress && can_inflate).then(|| {
+                deflation
+                    .and_then(|d| d.stream_for(&image))
+                    .unwrap_or_else(|| crate::wire::deflate(&image))
+            });
+            let md5 = md5.ok().and_then(|t| t.join().ok());
+            (md5.unwrap_or_else(|| md5_hex(&image)), z)
+        });
         let mut payload = image.clone();
         let mut compressed = false;
-        if options.compress && can_inflate {
-            let z = crate::wire::deflate(&image);
+        if let Some(z) = z {
             if z.len() < image.len() {
                 payload = z;
                 compressed = true;
@@ -520,7 +546,14 @@ impl Client {
         image.resize(data.len().next_multiple_of(4), 0xFF);
         let size = u32::try_from(image.len())
             .map_err(|_| self.bad_request("verify flash", "data larger than 4 GiB"))?;
-        Ok(self.flash_md5(address, size)? == <[u8; 16]>::from(Md5::digest(&image)))
+        // the local digest is made while the device makes its own
+        std::thread::scope(|s| {
+            let digest = || <[u8; 16]>::from(Md5::digest(&image));
+            let local = std::thread::Builder::new().spawn_scoped(s, digest);
+            let flash = self.flash_md5(address, size)?;
+            let local = local.ok().and_then(|t| t.join().ok());
+            Ok(flash == local.unwrap_or_else(digest))
+        })
     }
 
     /// Reads `len` bytes at `offset`: the stub's windowed READ_FLASH

@@ -7,9 +7,9 @@
 //! esptool 5.6.0 sends the same request sequence (`write_flash` with the
 //! stub: FLASH_DEFL_BEGIN, 16 KiB blocks, FLASH_DEFL_END, SPI_FLASH_MD5;
 //! `verify_flash`: one SPI_FLASH_MD5), so the model is the same for both
-//! tools, and both compress with zlib at level 9 ([`deflate`]), so the
-//! streams are the same. [`write_cost_compressed`] models another
-//! compressor's stream.
+//! tools; only the zlib streams differ: esptool sends zlib's at level 9
+//! ([`esptool_deflate`]), the client libdeflate's ([`deflate`]).
+//! [`write_cost_compressed`] models another compressor's stream.
 //!
 //! Not modelled: the time the device spends erasing and programming (it
 //! overlaps with the transfer on the stub), the connection's register
@@ -134,12 +134,34 @@ pub fn connect_cost(chip: Chip) -> WireCost {
     cost + WireCost::request(&attach, StatusFormat::Stub)
 }
 
-/// The zlib stream [`Client::write_flash`](crate::Client::write_flash)
-/// sends for `image`: zlib itself at level 9, as esptool's
-/// `zlib.compress(image, 9)` (`et:cmds.py:1780`), so both tools send the
-/// same bytes (miniz_oxide's stream at the same level is about 0.3%
-/// longer on firmware).
-pub fn deflate(image: &[u8]) -> Vec<u8> {
+/// libdeflate's level for the client's stream. On the first 4 MiB of the
+/// espboot executable (machine code and tables, BENCHMARKS.md "esptool
+/// side") zlib at level 9 makes 1,682,722 bytes in 0.50 s of CPU; libdeflate
+/// makes 1,676,364 at level 6 (0.05 s), 1,664,527 at 9 (0.14 s), 1,621,504
+/// at 10 (0.29 s, its first near-optimal-parsing level) and 1,619,118 at 12
+/// (0.48 s); measured on x86-64 on 2026-12-06. Level 9 keeps the
+/// compression well inside the connection time plus the transfer on a
+/// fast line; see [`deflate`] for why the stream may still come from zlib.
+const LIBDEFLATE_LEVEL: i32 = 9;
+
+/// Images up to this size are compressed by both libdeflate and zlib (at
+/// level 9, esptool's stream), in parallel, and the shorter stream is sent:
+/// libdeflate's is a few bytes longer on some small inputs (a 100-byte
+/// image: 6 to 13 bytes), and zlib at level 9 costs little there (about
+/// 30 ms for 256 KiB of machine code).
+const BOTH_UP_TO: usize = 256 * 1024;
+
+/// A larger image whose libdeflate stream is under 1/this of it is mostly
+/// runs of one byte (erased-flash padding), where zlib's stream is shorter
+/// (4 MiB of 0xFF: 4,086 bytes against libdeflate's 4,249) and cheap to
+/// make (12 ms for those 4 MiB; 18 ms with 32 KiB of code in front), so
+/// zlib compresses it too and the shorter stream is sent.
+const RUNS_RATIO: usize = 256;
+
+/// The zlib stream esptool sends for `image`: `zlib.compress(image, 9)`
+/// (`et:cmds.py:1780`), made by the same library (Python links the system
+/// zlib, as flate2 here), so the same bytes.
+pub fn esptool_deflate(image: &[u8]) -> Vec<u8> {
     use std::io::Write as _;
     let mut encoder = flate2::write::ZlibEncoder::new(
         Vec::with_capacity(image.len() / 2 + 64),
@@ -150,6 +172,83 @@ pub fn deflate(image: &[u8]) -> Vec<u8> {
         .write_all(image)
         .and_then(|()| encoder.finish())
         .expect("zlib into a Vec cannot fail")
+}
+
+/// libdeflate's zlib stream for `image` at [`LIBDEFLATE_LEVEL`]; `None` if
+/// libdeflate refuses (it cannot with a buffer of its own bound).
+fn libdeflate(image: &[u8]) -> Option<Vec<u8>> {
+    let level = libdeflater::CompressionLvl::new(LIBDEFLATE_LEVEL).ok()?;
+    let mut compressor = libdeflater::Compressor::new(level);
+    let mut out = vec![0; compressor.zlib_compress_bound(image.len())];
+    let n = compressor.zlib_compress(image, &mut out).ok()?;
+    out.truncate(n);
+    Some(out)
+}
+
+/// The zlib stream [`Client::write_flash`](crate::Client::write_flash)
+/// sends for `image`: libdeflate's (level [`LIBDEFLATE_LEVEL`]), which on
+/// firmware is shorter than esptool's zlib level-9 stream and made several
+/// times faster (BENCHMARKS.md), or zlib's where that is shorter and cheap
+/// to know: small images ([`BOTH_UP_TO`]) and images of mostly erased flash
+/// ([`RUNS_RATIO`]); esptool's on a tie. Any valid zlib stream does: the
+/// stub and the ROM inflate whatever they get.
+pub fn deflate(image: &[u8]) -> Vec<u8> {
+    let (ours, zlib) = if image.len() <= BOTH_UP_TO {
+        let (ours, zlib) = std::thread::scope(|s| {
+            // no thread to be had: one after the other
+            let zlib = std::thread::Builder::new().spawn_scoped(s, || esptool_deflate(image));
+            let ours = libdeflate(image);
+            (ours, zlib.ok().and_then(|t| t.join().ok()))
+        });
+        (ours, Some(zlib.unwrap_or_else(|| esptool_deflate(image))))
+    } else {
+        (libdeflate(image), None)
+    };
+    let Some(ours) = ours else {
+        return zlib.unwrap_or_else(|| esptool_deflate(image));
+    };
+    let zlib = match zlib {
+        Some(zlib) => zlib,
+        None if ours.len() < image.len() / RUNS_RATIO => esptool_deflate(image),
+        None => return ours,
+    };
+    if ours.len() < zlib.len() {
+        ours
+    } else {
+        zlib
+    }
+}
+
+/// A [`deflate`] started on a thread of its own, so that it runs while the
+/// client connects and uploads the stub (the CLI starts one per file as it
+/// reads the files). [`Deflation::stream_for`] hands the stream over if it
+/// was made from the very bytes being written.
+#[derive(Debug)]
+pub struct Deflation {
+    /// `None` if no thread could be started (the write then compresses).
+    thread: Option<std::thread::JoinHandle<(Vec<u8>, Vec<u8>)>>,
+}
+
+impl Deflation {
+    /// Starts compressing `image`.
+    pub fn start(image: Vec<u8>) -> Deflation {
+        let thread = std::thread::Builder::new()
+            .name("deflate".into())
+            .spawn(move || {
+                let stream = deflate(&image);
+                (image, stream)
+            });
+        Deflation {
+            thread: thread.ok(),
+        }
+    }
+
+    /// The stream, if it was made from `image`; else `None` (the image was
+    /// changed since, e.g. a bootloader header rewritten, or padded).
+    pub fn stream_for(self, image: &[u8]) -> Option<Vec<u8>> {
+        let (input, stream) = self.thread?.join().ok()?;
+        (input == image).then_some(stream)
+    }
 }
 
 /// A stub `write-flash` of `image` (padded to 4 bytes), compressed when
@@ -240,6 +339,58 @@ mod tests {
         assert!((slow / fast - 8.0).abs() < 1e-9);
         // a 1 MiB raw write at 115200 baud: at least 1 MiB * 10 bits
         assert!(slow > (1u64 << 20) as f64 * 10.0 / 115_200.0);
+    }
+
+    fn inflate(z: &[u8]) -> Vec<u8> {
+        use std::io::Read as _;
+        let mut out = Vec::new();
+        flate2::read::ZlibDecoder::new(z)
+            .read_to_end(&mut out)
+            .unwrap_or_else(|e| panic!("{e}"));
+        out
+    }
+
+    /// Machine-code-like data: instructions of a few shapes with varying
+    /// operands, as a firmware's text section.
+    fn code_like(len: usize) -> Vec<u8> {
+        let mut x: u32 = 0x1234_5678;
+        (0..len)
+            .map(|i| {
+                x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                if i % 4 == 3 {
+                    (x >> 28) as u8
+                } else {
+                    [0x13, 0x05, 0x85, 0x00, 0xEF, 0x37][(x >> 24) as usize % 6]
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_clients_stream_inflates_to_the_image_and_is_not_longer_than_zlibs() {
+        // a small image (both compressors run), a large one (libdeflate
+        // alone), and erased flash (zlib's stream is shorter)
+        for image in [
+            code_like(3000),
+            code_like(600 * 1024),
+            vec![0xFF; 300 * 1024],
+        ] {
+            let ours = deflate(&image);
+            assert!(inflate(&ours) == image, "{} bytes", image.len());
+            let zlib = esptool_deflate(&image);
+            assert!(inflate(&zlib) == image);
+            assert!(ours.len() <= zlib.len(), "{} > {}", ours.len(), zlib.len());
+        }
+    }
+
+    #[test]
+    fn a_deflation_started_ahead_gives_its_stream_only_for_the_same_bytes() {
+        let image = code_like(70_000);
+        let stream = Deflation::start(image.clone()).stream_for(&image);
+        assert_eq!(stream, Some(deflate(&image)));
+        let mut patched = image.clone();
+        patched[3] ^= 1;
+        assert_eq!(Deflation::start(image).stream_for(&patched), None);
     }
 
     #[test]

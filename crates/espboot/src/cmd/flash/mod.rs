@@ -149,7 +149,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     // esptool reads write-flash's files while parsing its command line
     let mut write_files = match &args.command {
-        FlashCommand::WriteFlash(a) => Some(write_flash::load(a)?),
+        FlashCommand::WriteFlash(a) => Some(write_flash::load(a, args.no_stub)?),
         _ => None,
     };
     let mut session = connect::Session::open(&args, args.command.esptool_name())?;

@@ -32,10 +32,11 @@ pub fn run(chip: Option<Chip>, args: &Args) -> anyhow::Result<std::process::Exit
     let chip = chip.unwrap_or(Chip::Esp32c3);
     let connect = wire::connect_cost(chip);
     let write = match args.compressed_size {
-        // the other compressor's stream: same length, espboot's bytes
-        // stand in for its content (only SLIP escapes differ, ~1 %)
+        // the other compressor's stream: same length, zlib level 9's bytes
+        // stand in for its content (exact for esptool's stream; otherwise
+        // only SLIP escapes differ, ~1 %)
         Some(n) if !args.no_compress => {
-            let mut z = wire::deflate(&image);
+            let mut z = wire::esptool_deflate(&image);
             z.resize(n as usize, 0);
             wire::write_cost_compressed(image.len().next_multiple_of(4), &z)
         }

@@ -11,6 +11,7 @@ use esp_efuse::{Efuses, Field};
 use esp_image::merge::{update_image_flash_params, FlashParams};
 use esp_image::Chip;
 use esp_serial_client::flash::WriteEvent;
+use esp_serial_client::wire::Deflation;
 use esp_serial_client::{Client, WriteOptions};
 
 use super::connect::Session;
@@ -81,6 +82,8 @@ pub struct FileArg {
     pub address: u32,
     pub name: String,
     pub data: Vec<u8>,
+    /// The compression of `data`, started when the file was read.
+    pub deflation: Option<Deflation>,
 }
 
 /// The files of a `write-flash`, read before connecting (esptool reads
@@ -106,6 +109,7 @@ pub fn load_pairs(pairs: &[String]) -> anyhow::Result<Vec<FileArg>> {
             address,
             name: name.clone(),
             data,
+            deflation: None,
         });
     }
     out.sort_by_key(|f| f.address);
@@ -125,12 +129,22 @@ pub fn load_pairs(pairs: &[String]) -> anyhow::Result<Vec<FileArg>> {
 }
 
 /// Reads the files and refuses `--encrypt` with `--encrypt-files`
-/// (`write_flash_cli`), before any connection.
-pub fn load(args: &Args) -> anyhow::Result<Files> {
-    let plain = load_pairs(&args.pairs)?;
-    let encrypted = args.encrypt_files.as_deref().map(load_pairs).transpose()?;
+/// (`write_flash_cli`), before any connection. When the write will likely
+/// be compressed (the stub's default, or `--compress`), starts compressing
+/// each file (padded to 4 bytes, as most writes send it), so that the
+/// compression runs while the client connects and uploads the stub.
+pub fn load(args: &Args, no_stub: bool) -> anyhow::Result<Files> {
+    let mut plain = load_pairs(&args.pairs)?;
+    let mut encrypted = args.encrypt_files.as_deref().map(load_pairs).transpose()?;
     if args.encrypt && encrypted.as_ref().is_some_and(|e| !e.is_empty()) {
         bail!("Options --encrypt and --encrypt-files must not be specified at the same time.");
+    }
+    if !args.no_compress && (args.compress || !no_stub) {
+        for file in plain.iter_mut().chain(encrypted.iter_mut().flatten()) {
+            let mut image = file.data.clone();
+            image.resize(image.len().next_multiple_of(4), 0xFF);
+            file.deflation = Some(Deflation::start(image));
+        }
     }
     Ok(Files { plain, encrypted })
 }
@@ -474,7 +488,7 @@ pub fn run(session: &mut Session, args: &Args, files: Files) -> anyhow::Result<(
     let last_encrypted = all.last().is_some_and(|(_, e)| *e);
     let several = all.len() > 1;
     let mut compress = !args.no_compress && (args.compress || state.stub);
-    for (file, encrypted) in &all {
+    for (file, encrypted) in &mut all {
         let (address, name) = (file.address, &file.name);
         if several {
             outln!();
@@ -504,9 +518,9 @@ pub fn run(session: &mut Session, args: &Args, files: Files) -> anyhow::Result<(
         let mut compression_useless = false;
         write_one(
             client,
-            address,
-            name,
+            (address, name),
             &image,
+            file.deflation.take(),
             options,
             args.erase_all,
             &mut || {
@@ -524,9 +538,9 @@ pub fn run(session: &mut Session, args: &Args, files: Files) -> anyhow::Result<(
 /// One file through the client, with esptool's lines.
 fn write_one(
     client: &mut Client,
-    address: u32,
-    name: &str,
+    (address, name): (u32, &str),
     image: &[u8],
+    deflation: Option<Deflation>,
     options: WriteOptions,
     erase_all: bool,
     on_useless_compression: &mut dyn FnMut(),
@@ -598,6 +612,6 @@ fn write_one(
         }
         _ => {}
     };
-    client.write_flash(address, image, options, &mut on)?;
+    client.write_flash_deflated(address, image, options, deflation, &mut on)?;
     Ok(())
 }

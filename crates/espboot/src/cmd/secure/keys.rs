@@ -17,8 +17,11 @@ pub(super) fn load_public_key(arg: &str, path: &Path) -> anyhow::Result<sbv2::Pu
     sbv2::PublicKey::try_from(file).with_context(|| format!("{arg}: {}", path.display()))
 }
 
+/// `generate-signing-key`: `v1` keys are ECDSA P-256 (the only scheme
+/// Secure Boot V1 has); V2 defaults to RSA-3072.
 pub(super) fn generate_signing_key(
-    scheme: SigningScheme,
+    v1: bool,
+    scheme: Option<SigningScheme>,
     keyfile: &Path,
 ) -> anyhow::Result<ExitCode> {
     if keyfile.symlink_metadata().is_ok() {
@@ -30,6 +33,16 @@ pub(super) fn generate_signing_key(
             format!("ERROR: Key file {} already exists.", keyfile.display()),
         ));
     }
+    let scheme = match (v1, scheme) {
+        (true, None | Some(SigningScheme::Ecdsa256)) => SigningScheme::Ecdsa256,
+        (true, Some(other)) => {
+            return Err(fatal(
+                format!("--scheme {other}: Secure Boot V1 signs with ecdsa256 only"),
+                "ERROR: V1 only supports ECDSA256.",
+            ))
+        }
+        (false, scheme) => scheme.unwrap_or(SigningScheme::Rsa3072),
+    };
     let key = SigningKey::generate(scheme).context("key generation failed")?;
     let pem = key.to_pem().context("cannot encode the key")?;
     write_atomic(keyfile, pem.as_bytes(), true)?;

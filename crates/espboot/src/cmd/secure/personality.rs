@@ -133,6 +133,21 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
     }) {
         Ok(code) => code,
         Err(err) => {
+            // The SDC commands' own checks are click `BadParameter`s.
+            if let Some(bad) = err
+                .chain()
+                .find_map(|e| e.downcast_ref::<super::sdc::BadParameter>())
+            {
+                if bad.hint.is_empty() {
+                    // A mutually exclusive option: click's panel alone.
+                    eprint!("{}", render_panel(bad.message));
+                    return ExitCode::from(EXIT_USAGE_OR_FATAL);
+                }
+                return usage_error(
+                    Some(command),
+                    &format!("Invalid value for {}: {}", bad.hint, bad.message),
+                );
+            }
             // espsecure's HSM code ends with `log.die`: plain `ERROR:` lines
             // and exit status 1, not a FatalError.
             if let Some(died) = err
@@ -213,6 +228,8 @@ fn context_str(err: &clap::Error, kind: ContextKind) -> Option<String> {
 /// them while parsing and reports a file it cannot open as a usage error.
 const INPUT_FILE_ARGS: &[&str] = &[
     "keyfile",
+    "iv",
+    "image",
     "hsm_config",
     "pub_key",
     "signature",
@@ -220,6 +237,11 @@ const INPUT_FILE_ARGS: &[&str] = &[
     "plaintext_file",
     "encrypted_file",
 ];
+
+/// The SDC commands declare their inputs `click.Path(exists=True)`: click
+/// only checks that they exist.
+const SDC_COMMANDS: &[&str] = &["generate-sdc-certificate", "digest-sdc-public-key"];
+const SDC_PATH_ARGS: &[&str] = &["keyfile", "hsm_config", "pub_key", "chip_info", "usc"];
 
 /// click's message for the first input file (in declaration order) that
 /// cannot be opened.
@@ -229,8 +251,26 @@ fn unreadable_input(cmd: &clap::Command, command: &str, sub: &clap::ArgMatches) 
         return None;
     }
     let def = cmd.find_subcommand(command)?;
+    let sdc = SDC_COMMANDS.contains(&command);
     for arg in def.get_arguments() {
         let id = arg.get_id().as_str();
+        if sdc {
+            let Ok(Some(mut values)) = sub.try_get_raw(id) else {
+                continue;
+            };
+            if !SDC_PATH_ARGS.contains(&id) {
+                continue;
+            }
+            if let Some(value) = values.find(|v| std::fs::symlink_metadata(v).is_err()) {
+                let long = format!("--{}", arg.get_long().unwrap_or_default());
+                return Some(format!(
+                    "Invalid value for {}: Path '{}' does not exist.",
+                    click_option_name(cmd, command, &long),
+                    value.to_string_lossy()
+                ));
+            }
+            continue;
+        }
         if !INPUT_FILE_ARGS.contains(&id) {
             continue;
         }
@@ -415,6 +455,14 @@ fn wrap(paragraph: &str, width: usize) -> Vec<String> {
     }
     lines.push(line);
     lines
+}
+
+/// rich-click's Error panel alone (a `UsageError` raised without a
+/// context: no usage lines).
+fn render_panel(message: &str) -> String {
+    let full = render_usage_error(None, message);
+    // Drop the four usage lines of the group form.
+    full.split_inclusive('\n').skip(4).collect()
 }
 
 /// Text of a click usage error as rich-click renders it without a terminal.

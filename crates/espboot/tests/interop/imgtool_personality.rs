@@ -50,6 +50,10 @@ fn fixture(dir: &Path) -> Option<()> {
     let mut bad = std::fs::read(dir.join("signed.bin")).unwrap();
     bad[0x100] ^= 1;
     std::fs::write(dir.join("corrupt.bin"), bad).unwrap();
+    // bytes after the TLV area that are no trailer magic
+    let mut junk = std::fs::read(dir.join("signed.bin")).unwrap();
+    junk.extend_from_slice(b"0123456789abcdefXYZ");
+    std::fs::write(dir.join("trailing-junk.bin"), junk).unwrap();
     Some(())
 }
 
@@ -178,6 +182,26 @@ fn imgtool_personality_matches_imgtool_exit_status_and_text() {
         "keyinfo -k enc.pem".to_owned(),
         "keyinfo".to_owned(),
         "keyinfo -k ec.pem --require bogus".to_owned(),
+        // dumpinfo in imgtool's three formats, to stdout and with -o
+        // (YAML by default), on signed, padded, Intel HEX and odd images
+        "dumpinfo signed.bin".to_owned(),
+        "dumpinfo -f json signed.bin".to_owned(),
+        "dumpinfo --format yaml signed.bin".to_owned(),
+        "dumpinfo -f human corrupt.bin".to_owned(),
+        "dumpinfo -s signed.bin".to_owned(),
+        "dumpinfo -o dump.yaml signed.bin".to_owned(),
+        "dumpinfo -f json --outfile dump.json out-padded.bin".to_owned(),
+        "dumpinfo -f human -o dump.txt out-padded.bin".to_owned(),
+        "dumpinfo out-padded.bin".to_owned(),
+        "dumpinfo -f yaml out-padded.bin".to_owned(),
+        "dumpinfo -f json out-padded.bin".to_owned(),
+        "dumpinfo out.hex".to_owned(),
+        "dumpinfo -f yaml out-unsigned.bin".to_owned(),
+        "dumpinfo trailing-junk.bin".to_owned(),
+        "dumpinfo -f json trailing-junk.bin".to_owned(),
+        "dumpinfo missing.bin".to_owned(),
+        "dumpinfo -f bogus signed.bin".to_owned(),
+        "dumpinfo".to_owned(),
     ])
     .collect();
     let mut differences = Vec::new();
@@ -223,6 +247,9 @@ fn imgtool_personality_matches_imgtool_exit_status_and_text() {
         "out-vn.bin",
         "out-fp.bin",
         "out-fq.bin",
+        "dump.yaml",
+        "dump.json",
+        "dump.txt",
     ] {
         let (a, b) = (
             std::fs::read(theirs.join(name)),

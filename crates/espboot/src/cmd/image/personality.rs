@@ -246,6 +246,21 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
     if let super::Command::Verify(a) = parsed.command {
         return super::inspect::verify_as_imgtool(a);
     }
+    if let super::Command::Dumpinfo(a) = &parsed.command {
+        // imgtool/dumpinfo.py: its own layout; `-s` is accepted and ignored.
+        let format = a.format.map(super::inspect::DumpFormat::name);
+        return match super::imgtool_dumpinfo::dumpinfo(&a.imgfile, a.outfile.as_deref(), format) {
+            Ok(Some(code)) => code,
+            Ok(None) => usage_error(
+                Some(command),
+                &format!("Image file not found ({})", a.imgfile.display()),
+            ),
+            Err(err) => {
+                eprintln!("Error: {}", crate::one_line(&err));
+                ExitCode::FAILURE
+            }
+        };
+    }
     if let super::Command::Sign(a) = &parsed.command {
         if let Some(message) = sign_parse_time_error(a) {
             return usage_error(Some(command), &message);

@@ -279,6 +279,20 @@ const ROWS: &[&str] = &[
     "generate-sdc-certificate --hsm-config data.bin",
     "generate-sdc-certificate -k nofile --mac 001122334455",
     "generate-sdc-certificate -k ec256.pem --chip-info nofile",
+    // Flash encryption keys and addresses espsecure refuses, in its words;
+    // FLASH_CRYPT_CONF beyond 4 bits (only bits 0-3 count).
+    "encrypt-flash-data -k fek16.bin -a 0 -o x.bin d4k.bin",
+    "encrypt-flash-data -k fek24.bin -x -a 0 -o x.bin d4k.bin",
+    "encrypt-flash-data -k fek20.bin -a 0 -o x.bin d4k.bin",
+    "decrypt-flash-data -k fek64.bin -a 0 -o x.bin d4k.bin",
+    "encrypt-flash-data -k fek32.bin -a 8 -o x.bin d4k.bin",
+    "encrypt-flash-data -k fek32.bin -a zz -o x.bin d4k.bin",
+    "encrypt-flash-data -k fek32.bin -a 0x10000 --flash-crypt-conf 0x13 -o enc_conf13.bin d4k.bin",
+    // Keys that are no PEM key, integers that are none, a short test IV.
+    "digest-sbv2-public-key -k data.bin -o x.bin",
+    "verify-signature -v 2 -k data.bin signed_ec256.bin",
+    "digest-private-key -k v1.pem -l abc x.bin",
+    "digest-secure-bootloader -k sbkey32.bin --iv small.bin -o dsb_shortiv.bin boot40.bin",
 ];
 
 /// Writes the deterministic inputs both sides share.
@@ -292,6 +306,7 @@ fn write_inputs(dir: &Path) {
         ("fek24.bin", 24),
         ("fek32.bin", 32),
         ("fek64.bin", 64),
+        ("fek20.bin", 20),
     ] {
         std::fs::write(dir.join(name), pattern(len, len as u32)).unwrap();
     }

@@ -17,6 +17,32 @@ pub(super) fn load_public_key(arg: &str, path: &Path) -> anyhow::Result<sbv2::Pu
     sbv2::PublicKey::try_from(file).with_context(|| format!("{arg}: {}", path.display()))
 }
 
+/// [`load_public_key`] for `verify-signature` and `digest-sbv2-public-key`,
+/// where espsecure's `_get_sbv2_pub_key` first looks for a private or
+/// public key PEM label and refuses a file without one.
+pub(super) fn load_verification_key(arg: &str, path: &Path) -> anyhow::Result<sbv2::PublicKey> {
+    if let Ok(text) = std::fs::read(path) {
+        let has = |label: &[u8]| text.windows(label.len()).any(|w| w == label);
+        let labels: [&[u8]; 4] = [
+            b"-BEGIN RSA PRIVATE KEY",
+            b"-BEGIN EC PRIVATE KEY",
+            b"-BEGIN PRIVATE KEY",
+            b"-BEGIN PUBLIC KEY",
+        ];
+        if !labels.iter().any(|l| has(l)) {
+            return Err(fatal(
+                format!(
+                    "{arg}: {}: not a PEM private or public key",
+                    path.display()
+                ),
+                "Verification key does not appear to be an RSA Private or Public key in PEM format. Unsupported.",
+            ));
+        }
+    }
+    let file = crate::cmd::key_file::load(arg, path)?;
+    sbv2::PublicKey::try_from(file).with_context(|| format!("{arg}: {}", path.display()))
+}
+
 /// `generate-signing-key`: `v1` keys are ECDSA P-256 (the only scheme
 /// Secure Boot V1 has); V2 defaults to RSA-3072.
 pub(super) fn generate_signing_key(

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use esp_secure::flash_encryption::{
-    Direction, Esp32FlashCrypt, FlashCrypt, FlashEncryptionKey, XtsFlashCrypt, XtsKeyKind,
+    Direction, Esp32FlashCrypt, FlashCrypt, FlashEncryptionKey, XtsFlashCrypt,
 };
 use esp_secure::sbv2::{
     self, BlockOutcome, PrecalculatedSignature, Sbv2Signature, Sbv2Signer, SignOptions, SigningKey,
@@ -242,7 +242,7 @@ mod verify;
 pub use personality::personality;
 
 use crypt::flash_crypt;
-use keys::{generate_signing_key, load_public_key};
+use keys::{generate_signing_key, load_public_key, load_verification_key};
 use sign::sign_data;
 use verify::{signature_info, verify_signature, VerifyKey};
 
@@ -375,7 +375,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         Command::DigestSbv2PublicKey { keyfile, output } => {
             check_not_same(&keyfile, &output)?;
-            let key = load_public_key("--keyfile", &keyfile)?;
+            let key = load_verification_key("--keyfile", &keyfile)?;
             write_atomic(&output, &key.digest(), false)?;
             outln!(
                 "Writing the public key digest of \"{}\" to \"{}\".",

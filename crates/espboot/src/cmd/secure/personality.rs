@@ -390,6 +390,15 @@ fn clap_error(cmd: &clap::Command, command: &str, err: &clap::Error) -> ExitCode
                 )
             }
         }
+        (ErrorKind::ValueValidation, Some(long)) => {
+            // Every option espsecure checks while parsing is an integer
+            // (`int` or `AnyIntType`).
+            let value = context_str(err, ContextKind::InvalidValue).unwrap_or_default();
+            format!(
+                "Invalid value for {}: '{value}' is not a valid integer.",
+                click_option_name(cmd, command, long)
+            )
+        }
         (ErrorKind::UnknownArgument, _) => {
             let name = arg.split('=').next().unwrap_or_default().to_owned();
             if name.starts_with('-') {

@@ -267,12 +267,17 @@ pub(super) fn digest_secure_bootloader(
             _ => false,
         };
         if same {
-            return Err(fatal(
+            let ours = if output.is_none() {
+                "digest-secure-bootloader: give -o FILE (espsecure refuses a call without both -o and --iv)".to_owned()
+            } else {
                 format!(
-                    "the input \"{}\" and output \"{}\" should not be the same (give -o or --iv)",
+                    "the input \"{}\" and output \"{}\" should not be the same",
                     name(input),
                     name(output)
-                ),
+                )
+            };
+            return Err(fatal(
+                ours,
                 format!(
                     "The input \"{}\" and output \"{}\" should not be the same!",
                     name(input),
@@ -281,23 +286,19 @@ pub(super) fn digest_secure_bootloader(
             ));
         }
     }
-    let mut iv = [0u8; sbv1::BOOTLOADER_IV_LEN];
-    match iv_file {
+    let iv = match iv_file {
         Some(path) => {
             eprintln!("WARNING: --iv argument is for TESTING PURPOSES ONLY");
-            let bytes = read_file(path, "--iv")?;
-            if bytes.len() < iv.len() {
-                bail!(
-                    "--iv {}: {} bytes, expected at least {}",
-                    path.display(),
-                    bytes.len(),
-                    iv.len()
-                );
-            }
-            iv.copy_from_slice(&bytes[..sbv1::BOOTLOADER_IV_LEN]);
+            let mut bytes = read_file(path, "--iv")?;
+            bytes.truncate(sbv1::BOOTLOADER_IV_LEN);
+            bytes
         }
-        None => rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut iv),
-    }
+        None => {
+            let mut iv = vec![0u8; sbv1::BOOTLOADER_IV_LEN];
+            rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut iv);
+            iv
+        }
+    };
     let plain = read_file(image, "the bootloader image")?;
     let info = esp_image::image_info::ImageInfo::read(&plain, esp_image::Chip::Esp32)
         .map_err(|e| fatal(format!("{}: {e}", image.display()), e.to_string()))?;

@@ -129,6 +129,27 @@ const FIXTURE_ROWS: &[&str] = &[
 /// Every row: espsecure's commands and options, their error paths, and
 /// the deprecated spellings.
 const ROWS: &[&str] = &[
+    // Help: the group (also for no command) and every command's, as
+    // rich-click renders them; -h anywhere after the command.
+    "",
+    "--help",
+    "-h",
+    "digest-secure-bootloader --help",
+    "generate-signing-key --help",
+    "sign-data --help",
+    "verify-signature --help",
+    "extract-public-key --help",
+    "digest-rsa-public-key --help",
+    "digest-sbv2-public-key --help",
+    "signature-info-v2 --help",
+    "digest-private-key --help",
+    "generate-flash-encryption-key --help",
+    "decrypt-flash-data --help",
+    "encrypt-flash-data --help",
+    "generate-sdc-certificate --help",
+    "digest-sdc-public-key --help",
+    "sign_data -h",
+    "encrypt-flash-data -k fek32.bin -h",
     // Group-level errors.
     "bogus",
     "--foo",

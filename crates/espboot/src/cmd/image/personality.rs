@@ -194,7 +194,7 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
         return ExitCode::from(EXIT_USAGE);
     };
     if first == "-h" || first == "--help" {
-        print!("{}", help("imgtool"));
+        out!("{}", help("imgtool"));
         return ExitCode::SUCCESS;
     }
     if first.starts_with('-') {
@@ -213,12 +213,12 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
     if args.iter().skip(1).any(|a| a == "-h" || a == "--help") {
         let text = help(command);
         if first == "create" {
-            print!(
+            out!(
                 "{}",
                 text.replacen("Usage: imgtool sign", "Usage: imgtool create", 1)
             );
         } else {
-            print!("{text}");
+            out!("{text}");
         }
         return ExitCode::SUCCESS;
     }

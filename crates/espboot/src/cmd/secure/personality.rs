@@ -46,6 +46,72 @@ const COMMANDS: &[(&str, &str)] = &[
     ("digest-sdc-public-key", ""),
 ];
 
+/// espsecure 5.6.0's `--help` of the group and of each command, as
+/// rich-click renders them 80 columns wide (captured from the pinned tool;
+/// the command texts without the banner line that precedes them).
+const HELP: &[(&str, &str)] = &[
+    ("espsecure", include_str!("espsecure_help/espsecure.txt")),
+    (
+        "digest-secure-bootloader",
+        include_str!("espsecure_help/digest-secure-bootloader.txt"),
+    ),
+    (
+        "generate-signing-key",
+        include_str!("espsecure_help/generate-signing-key.txt"),
+    ),
+    ("sign-data", include_str!("espsecure_help/sign-data.txt")),
+    (
+        "verify-signature",
+        include_str!("espsecure_help/verify-signature.txt"),
+    ),
+    (
+        "extract-public-key",
+        include_str!("espsecure_help/extract-public-key.txt"),
+    ),
+    (
+        "digest-rsa-public-key",
+        include_str!("espsecure_help/digest-rsa-public-key.txt"),
+    ),
+    (
+        "digest-sbv2-public-key",
+        include_str!("espsecure_help/digest-sbv2-public-key.txt"),
+    ),
+    (
+        "signature-info-v2",
+        include_str!("espsecure_help/signature-info-v2.txt"),
+    ),
+    (
+        "digest-private-key",
+        include_str!("espsecure_help/digest-private-key.txt"),
+    ),
+    (
+        "generate-flash-encryption-key",
+        include_str!("espsecure_help/generate-flash-encryption-key.txt"),
+    ),
+    (
+        "decrypt-flash-data",
+        include_str!("espsecure_help/decrypt-flash-data.txt"),
+    ),
+    (
+        "encrypt-flash-data",
+        include_str!("espsecure_help/encrypt-flash-data.txt"),
+    ),
+    (
+        "generate-sdc-certificate",
+        include_str!("espsecure_help/generate-sdc-certificate.txt"),
+    ),
+    (
+        "digest-sdc-public-key",
+        include_str!("espsecure_help/digest-sdc-public-key.txt"),
+    ),
+];
+
+fn help_text(command: &str) -> &'static str {
+    HELP.iter()
+        .find(|(name, _)| *name == command)
+        .map_or("", |(_, text)| text)
+}
+
 /// Options espsecure still accepts in their underscore spelling, with a
 /// warning (`EspsecureGroup.DEPRECATED_OPTIONS`).
 const DEPRECATED_OPTIONS: &[(&str, &str)] = &[
@@ -67,10 +133,13 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
     // The group's only option is -h/--help; the first other word names
     // the command.
     let Some(first) = args.first().and_then(|a| a.to_str()).map(str::to_owned) else {
-        return group_help();
+        // click's `no_args_is_help`: the help, then exit status 2.
+        out!("{}", help_text("espsecure"));
+        return ExitCode::from(EXIT_USAGE_OR_FATAL);
     };
     if first == "-h" || first == "--help" {
-        return group_help();
+        out!("{}", help_text("espsecure"));
+        return ExitCode::SUCCESS;
     }
     if first.starts_with('-') {
         return usage_error(None, &format!("No such option '{first}'."));
@@ -81,6 +150,12 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
     };
     if canonical != first {
         eprintln!("WARNING: Deprecated: Command '{first}' is deprecated. Use '{command}' instead.");
+    }
+    // click answers -h/--help eagerly, after the group's banner.
+    if args.iter().skip(1).any(|a| a == "-h" || a == "--help") {
+        outln!("{BANNER}");
+        out!("{}", help_text(command));
+        return ExitCode::SUCCESS;
     }
     if *command == "digest-rsa-public-key" {
         eprintln!("DeprecationWarning: The command 'digest-rsa-public-key' is deprecated.");
@@ -190,15 +265,6 @@ fn replace_deprecated_option(arg: OsString) -> OsString {
         Some(v) => OsString::from(format!("{new}={v}")),
         None => OsString::from(*new),
     }
-}
-
-/// The group help (also shown for a bare `espsecure`, as click's
-/// `no_args_is_help` does). Deliberate difference: clap's layout, not
-/// rich-click's panels.
-fn group_help() -> ExitCode {
-    let mut cmd = Cli::command();
-    let _ = cmd.print_help();
-    ExitCode::SUCCESS
 }
 
 /// click's rendering of an option: `'--version' / '-v'`.

@@ -173,6 +173,17 @@ fn imgtool_personality_matches_imgtool_exit_status_and_text() {
         format!(
             "{sign} --pad-header --fix-sig ec.sig --fix-sig-pubkey ec-public.pem app.bin out-fq.bin"
         ),
+        // option values imgtool checks while parsing or before loading
+        format!("{sign} --pad-header --security-counter abc app.bin x.bin"),
+        format!("{sign} --pad-header --dependencies bad app.bin x.bin"),
+        format!("{sign} --pad-header --custom-tlv 0x10 0x1234 app.bin x.bin"),
+        format!("{sign} --pad-header --custom-tlv 0xa0 0x12 --custom-tlv 0xa0 0x34 app.bin x.bin"),
+        format!("{sign} --pad-header --load-addr 0x1000 --rom-fixed 0x2000 app.bin x.bin"),
+        // a repeated option keeps its last value; the slot check's text
+        format!("{sign} --pad-header -S 0x100 app.bin x.bin"),
+        format!("{sign} --pad-header -S 0x20000 --pad app.bin out-last-s.bin"),
+        // fits imgtool's default sector count: no espboot warning
+        "sign -v 1.2.3 -H 0x20 -S 0x1000 --pad-header --pad app.bin out-m128.bin".to_owned(),
         // keyinfo: the kind on stdout; its refusals are usage errors
         "keyinfo -k ec.pem".to_owned(),
         "keyinfo --key ec-public.pem".to_owned(),
@@ -249,6 +260,8 @@ fn imgtool_personality_matches_imgtool_exit_status_and_text() {
         "out-fq.bin",
         "dump.yaml",
         "dump.json",
+        "out-last-s.bin",
+        "out-m128.bin",
         "dump.txt",
     ] {
         let (a, b) = (

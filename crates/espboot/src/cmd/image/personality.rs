@@ -229,7 +229,9 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
     let typed: Vec<OsString> = args.into_iter().skip(1).collect();
     let mut parser_argv = vec![OsString::from("imgtool"), OsString::from(command)];
     parser_argv.extend(typed.iter().cloned());
-    let parser = <super::Args as clap::Args>::augment_args(clap::Command::new("imgtool"));
+    // click keeps the last value of a repeated single-value option.
+    let parser = <super::Args as clap::Args>::augment_args(clap::Command::new("imgtool"))
+        .mut_subcommand(command, |c| c.args_override_self(true));
     let matches = match parser.try_get_matches_from(parser_argv) {
         Ok(m) => m,
         Err(err) => return clap_error(command, &err, &typed),
@@ -270,7 +272,7 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
         Ok(code) => code,
         Err(err) => {
             if let Some(message) = sign_usage_error(&err) {
-                return usage_error(Some(command), message);
+                return usage_error(Some(command), &message);
             }
             if let Some(refusal) = err.downcast_ref::<super::keys::KeyinfoError>() {
                 return usage_error(Some(command), &refusal.imgtool_message());
@@ -300,6 +302,63 @@ fn sign_parse_time_error(a: &super::sign::SignArgs) -> Option<String> {
              Minimum value for -H/--header-size is {minimum}"
         ));
     }
+    if let Some(counter) = a
+        .security_counter
+        .as_deref()
+        .filter(|c| !c.eq_ignore_ascii_case("auto"))
+    {
+        if py_int::parse(counter).is_err() {
+            // imgtool/main.py validate_security_counter
+            return Some(format!(
+                "Invalid value for '-s' / '--security-counter': {counter} is not a valid integer. \
+                 Please use code literals prefixed with 0b/0B, 0o/0O, or 0x/0X as necessary."
+            ));
+        }
+    }
+    if let Some(deps) = &a.dependencies {
+        // imgtool/main.py get_dependencies: `\((\d+)` must match somewhere.
+        let has_image = deps.match_indices('(').any(|(at, _)| {
+            deps[at + 1..]
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_digit())
+        });
+        if !has_image {
+            return Some(format!(
+                "Invalid value for '-d' / '--dependencies': Image dependency format is invalid: {deps}"
+            ));
+        }
+    }
+    // imgtool/main.py sign: the custom TLV tags, then image.Image().
+    let mut tags = Vec::new();
+    for pair in a.custom_tlv.chunks(2).chain(a.custom_tlv_file.chunks(2)) {
+        let Some(Ok(tag)) = pair.first().map(|t| py_int::parse(t)) else {
+            continue;
+        };
+        if tags.contains(&tag) {
+            return Some(format!("Custom TLV {tag:#x} already exists."));
+        }
+        // image.TLV_VALUES: every TLV type imgtool itself writes.
+        const PREDEFINED: [i128; 24] = [
+            0x01, 0x02, 0x10, 0x11, 0x12, 0x20, 0x22, 0x23, 0x24, 0x25, 0x30, 0x31, 0x32, 0x33,
+            0x34, 0x40, 0x50, 0x60, 0x70, 0x71, 0x72, 0x73, 0x74, 0x75,
+        ];
+        if PREDEFINED.contains(&tag) {
+            return Some(format!(
+                "Custom TLV {tag:#x} conflicts with predefined TLV."
+            ));
+        }
+        tags.push(tag);
+    }
+    let nonzero = |v: &Option<String>| {
+        v.as_deref()
+            .and_then(|t| py_int::parse(t).ok())
+            .is_some_and(|n| n != 0)
+    };
+    if nonzero(&a.load_addr) && nonzero(&a.rom_fixed) {
+        // imgtool/image.py Image.__init__
+        return Some("Can not set rom_fixed and load_addr at the same time".to_owned());
+    }
     if !a.infile.exists() {
         // imgtool/image.py Image.load
         return Some("Input file not found".to_owned());
@@ -309,19 +368,38 @@ fn sign_parse_time_error(a: &super::sign::SignArgs) -> Option<String> {
 
 /// imgtool's wording of `sign`'s runtime errors that it raises as
 /// `click.UsageError` (usage block, exit 2).
-fn sign_usage_error(err: &anyhow::Error) -> Option<&'static str> {
+fn sign_usage_error(err: &anyhow::Error) -> Option<String> {
     for cause in err.chain() {
         if cause.is::<super::sign::PublicOnlyKey>() {
             // imgtool/main.py sign
-            return Some("Cannot sign with a public-only PEM; signing requires the private key.");
+            return Some(
+                "Cannot sign with a public-only PEM; signing requires the private key.".to_owned(),
+            );
         }
         let sign_error = cause
             .downcast_ref::<super::sign::HintedSignError>()
             .map(|hinted| &hinted.error)
             .or_else(|| cause.downcast_ref());
-        if let Some(mcuboot_image::sign::SignError::HeaderNotZero(_)) = sign_error {
-            // imgtool/image.py Image.load
-            return Some("Header padding was not requested and image does not start with zeros");
+        match sign_error {
+            Some(mcuboot_image::sign::SignError::HeaderNotZero(_)) => {
+                // imgtool/image.py Image.load
+                return Some(
+                    "Header padding was not requested and image does not start with zeros"
+                        .to_owned(),
+                );
+            }
+            Some(mcuboot_image::sign::SignError::TooLarge {
+                image,
+                trailer,
+                slot,
+                ..
+            }) => {
+                // imgtool/image.py Image.check_trailer
+                return Some(format!(
+                    "Image size ({image:#x}) + trailer ({trailer:#x}) exceeds requested size {slot:#x}"
+                ));
+            }
+            _ => {}
         }
     }
     None

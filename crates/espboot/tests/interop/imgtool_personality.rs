@@ -179,6 +179,10 @@ fn imgtool_personality_matches_imgtool_exit_status_and_text() {
         format!("{sign} --pad-header --custom-tlv 0x10 0x1234 app.bin x.bin"),
         format!("{sign} --pad-header --custom-tlv 0xa0 0x12 --custom-tlv 0xa0 0x34 app.bin x.bin"),
         format!("{sign} --pad-header --load-addr 0x1000 --rom-fixed 0x2000 app.bin x.bin"),
+        // hash choices the key does not allow, before anything is printed
+        format!("{sign} --pad-header --sha 512 -k ec.pem app.bin x.bin"),
+        format!("{sign} --pad-header --pure -k ec.pem app.bin x.bin"),
+        format!("{sign} --pad-header --sha 512 -k other.pem app.bin out-ed512.bin"),
         // a repeated option keeps its last value; the slot check's text
         format!("{sign} --pad-header -S 0x100 app.bin x.bin"),
         format!("{sign} --pad-header -S 0x20000 --pad app.bin out-last-s.bin"),
@@ -262,6 +266,7 @@ fn imgtool_personality_matches_imgtool_exit_status_and_text() {
         "dump.json",
         "out-last-s.bin",
         "out-m128.bin",
+        "out-ed512.bin",
         "dump.txt",
     ] {
         let (a, b) = (

@@ -366,6 +366,19 @@ fn sign_parse_time_error(a: &super::sign::SignArgs) -> Option<String> {
     None
 }
 
+/// imgtool's `sig_type()` and Python class of a signing key
+/// (imgtool/keys/*.py).
+fn imgtool_key_class(kind: mcuboot_image::SignatureKind) -> (&'static str, &'static str) {
+    use mcuboot_image::SignatureKind as K;
+    match kind {
+        K::Rsa2048 => ("PKCS1_PSS_RSA2048_SHA256", "imgtool.keys.rsa.RSA"),
+        K::Rsa3072 => ("PKCS1_PSS_RSA3072_SHA256", "imgtool.keys.rsa.RSA"),
+        K::EcdsaP256 => ("ECDSA256_SHA256", "imgtool.keys.ecdsa.ECDSA256P1"),
+        K::EcdsaP384 => ("ECDSA384_SHA384", "imgtool.keys.ecdsa.ECDSA384P1"),
+        _ => ("ED25519", "imgtool.keys.ed25519.Ed25519"),
+    }
+}
+
 /// imgtool's wording of `sign`'s runtime errors that it raises as
 /// `click.UsageError` (usage block, exit 2).
 fn sign_usage_error(err: &anyhow::Error) -> Option<String> {
@@ -387,6 +400,29 @@ fn sign_usage_error(err: &anyhow::Error) -> Option<String> {
                     "Header padding was not requested and image does not start with zeros"
                         .to_owned(),
                 );
+            }
+            Some(mcuboot_image::sign::SignError::Option(
+                mcuboot_image::sign::OptionError::HashNotAllowed { hash, key, .. },
+            )) => {
+                // imgtool/image.py key_and_user_sha_to_alg_and_tlv (its
+                // message keeps the unformatted `{allowed}`).
+                let sha = match hash {
+                    mcuboot_image::HashAlg::Sha256 => "256",
+                    mcuboot_image::HashAlg::Sha384 => "384",
+                    _ => "512",
+                };
+                return Some(format!(
+                    "Key {} can not be used with --sha {sha}; allowed sha are one of {{allowed}}",
+                    imgtool_key_class(*key).0
+                ));
+            }
+            Some(mcuboot_image::sign::SignError::Option(
+                mcuboot_image::sign::OptionError::PureNeedsEd25519(key),
+            )) => {
+                return Some(format!(
+                    "Could not find allowed hash algorithms for <class '{}'>",
+                    imgtool_key_class(*key).1
+                ));
             }
             Some(mcuboot_image::sign::SignError::TooLarge {
                 image,

@@ -593,6 +593,12 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
         }
     };
     if a.imgtool_notices {
+        // imgtool settles the hash (refusing one the key does not allow)
+        // before image.py prints anything.
+        if let Some(key) = &key_signer {
+            mcuboot_image::sign::select_hash(Some(key.as_signer()), opts.signing)
+                .map_err(|e| sign_error(e, &a))?;
+        }
         for line in imgtool_notices(
             &a,
             key_signer.as_ref().map(KeyArgSigner::as_signer),

@@ -175,6 +175,8 @@ const ROWS: &[&str] = &[
     "sign-data -v 2 -a -k ec384.pem -o rand_app3.bin data.bin",
     "sign-data -v 2 -k ec256.pem rsa.pem ec384.pem other.pem -o x.bin data.bin",
     "sign-data -v 2 --pub-key ec256.pub -o x.bin d4k.bin",
+    "sign-data -v 2 -k ec256.pem -o data.bin data.bin",
+    "sign-data -v 2 -k ec256.pem -o ./data.bin data.bin",
     // Verification.
     "verify-signature -v 2 -k ec256.pem signed_ec256.bin",
     "verify-signature -v 2 -k ec256.pub signed_ec256.bin",

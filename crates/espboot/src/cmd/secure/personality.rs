@@ -203,6 +203,24 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
         Ok(cli) => cli,
         Err(err) => return clap_error(&cmd, command, &err),
     };
+    // espboot's sign-data may sign in place with `-o DATAFILE`; espsecure
+    // refuses (`_check_output_is_not_input`), after the key files.
+    if let super::Command::SignData {
+        output: Some(out),
+        datafile,
+        keyfile,
+        ..
+    } = &cli.command
+    {
+        if !keyfile.iter().any(|k| super::same_file(k, out)) && super::same_file(datafile, out) {
+            eprintln!(
+                "ERROR: \nA fatal error occurred: The input \"{}\" and output \"{}\" should not be the same!",
+                datafile.display(),
+                out.display()
+            );
+            return ExitCode::from(EXIT_USAGE_OR_FATAL);
+        }
+    }
     match super::run(super::Args {
         command: cli.command,
     }) {

@@ -150,9 +150,16 @@ const ROWS: &[&str] = &[
     "digest-sdc-public-key --help",
     "sign_data -h",
     "encrypt-flash-data -k fek32.bin -h",
-    // Group-level errors.
+    // Group-level errors, with click's suggestions.
     "bogus",
     "--foo",
+    "--hepl",
+    "sign-dta",
+    "digest-rsa-public",
+    "sign-data --keyfle x",
+    "generate-sdc-certificate --enable-jtg",
+    "verify-signature -v 2 -k ec256.pem --json signed_ec256.bin",
+    "signature-info-v2 --json signed_ec256.bin",
     // Usage errors of commands.
     "sign-data data.bin",
     "sign-data -v 3 data.bin",

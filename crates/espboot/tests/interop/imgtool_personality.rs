@@ -117,6 +117,12 @@ fn imgtool_personality_matches_imgtool_exit_status_and_text() {
         "-h",
         "--bogus",
         "bogus",
+        // click's suggestions for near misses
+        "--hepl",
+        "sgn",
+        "creat",
+        "sign --pad-headr",
+        "dumpinfo --frmat json signed.bin",
         "version",
         // help of every command, also via the old name `create`
         "sign --help",

@@ -12,6 +12,8 @@ use std::process::ExitCode;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::FromArgMatches as _;
 
+use crate::cmd::did_you_mean::{long_options, suggestion};
+
 /// click's exit status for usage errors.
 const EXIT_USAGE: u8 = 2;
 
@@ -167,7 +169,11 @@ fn clap_error(command: &str, err: &clap::Error, typed: &[OsString]) -> ExitCode 
                 .first()
                 .map(|a| a.split('=').next().unwrap_or_default().to_owned())
                 .unwrap_or_default();
-            if name.starts_with('-') {
+            if name.starts_with("--") {
+                // click suggests among the command's long options.
+                let hint = suggestion(&name, &long_options(help(command)));
+                format!("No such option '{name}'.{hint}")
+            } else if name.starts_with('-') {
                 format!("No such option '{name}'.")
             } else {
                 format!("Got unexpected extra argument ({name})")
@@ -198,7 +204,8 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if first.starts_with('-') {
-        return usage_error(None, &format!("No such option '{first}'."));
+        let hint = suggestion(&first, &long_options(help("imgtool")));
+        return usage_error(None, &format!("No such option '{first}'.{hint}"));
     }
     // imgtool's `create` is `sign` under its older name.
     let command = if first == "create" {
@@ -207,7 +214,14 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
         first.as_str()
     };
     if help(command).is_empty() || command == "imgtool" {
-        return usage_error(None, &format!("No such command '{first}'."));
+        // `create` is resolved by name only; click suggests among the rest.
+        let names: Vec<&str> = HELP
+            .iter()
+            .map(|(name, _)| *name)
+            .filter(|n| *n != "imgtool")
+            .collect();
+        let hint = suggestion(&first, &names);
+        return usage_error(None, &format!("No such command '{first}'.{hint}"));
     }
     // click handles --help eagerly, wherever it stands
     if args.iter().skip(1).any(|a| a == "-h" || a == "--help") {

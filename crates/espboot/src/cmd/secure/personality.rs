@@ -15,6 +15,7 @@ use std::process::ExitCode;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 
 use crate::cmd::choices;
+use crate::cmd::did_you_mean::{long_options, suggestion};
 use clap::{CommandFactory, FromArgMatches};
 
 /// espsecure's version line (`log.print(f"espsecure v{esptool.__version__}")`).
@@ -142,11 +143,14 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if first.starts_with('-') {
-        return usage_error(None, &format!("No such option '{first}'."));
+        let hint = suggestion(&first, &["--help"]);
+        return usage_error(None, &format!("No such option '{first}'.{hint}"));
     }
     let canonical = first.replace('_', "-");
     let Some((command, _)) = COMMANDS.iter().find(|(name, _)| *name == canonical) else {
-        return usage_error(None, &format!("No such command '{first}'."));
+        let names: Vec<&str> = COMMANDS.iter().map(|(name, _)| *name).collect();
+        let hint = suggestion(&first, &names);
+        return usage_error(None, &format!("No such command '{first}'.{hint}"));
     };
     if canonical != first {
         eprintln!("WARNING: Deprecated: Command '{first}' is deprecated. Use '{command}' instead.");
@@ -175,6 +179,18 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
     }
     outln!("{BANNER}");
 
+    // `--json` is espboot's own option of these commands; espsecure has none.
+    if matches!(command, "verify-signature" | "signature-info-v2") {
+        if let Some(json) = rest
+            .iter()
+            .filter_map(|a| a.to_str())
+            .find(|a| *a == "--json" || a.starts_with("--json="))
+        {
+            let name = json.split('=').next().unwrap_or(json);
+            let hint = suggestion(name, &long_options(help_text(command)));
+            return usage_error(Some(command), &format!("No such option '{name}'.{hint}"));
+        }
+    }
     let mut parser_argv = vec![OsString::from("espsecure")];
     let rest_copy = rest.clone();
     parser_argv.extend(rest);
@@ -485,7 +501,11 @@ fn clap_error(cmd: &clap::Command, command: &str, err: &clap::Error) -> ExitCode
         }
         (ErrorKind::UnknownArgument, _) => {
             let name = arg.split('=').next().unwrap_or_default().to_owned();
-            if name.starts_with('-') {
+            if name.starts_with("--") {
+                // click suggests among the command's long options.
+                let hint = suggestion(&name, &long_options(help_text(command)));
+                format!("No such option '{name}'.{hint}")
+            } else if name.starts_with('-') {
                 format!("No such option '{name}'.")
             } else {
                 format!("Got unexpected extra argument ({name})")

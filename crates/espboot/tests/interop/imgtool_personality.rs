@@ -258,6 +258,28 @@ fn imgtool_personality_matches_imgtool_exit_status_and_text() {
             ));
         }
     }
+    // keygen without -t: click prompts for the type on stdout (an answer,
+    // an invalid then an empty one, end of input: Aborted!).
+    let type_prompts: [(&str, &[u8]); 3] = [
+        ("t-a.pem", b"ed25519\n"),
+        ("t-b.pem", b"foo\n\necdsa-p256\n"),
+        ("t-c.pem", b""),
+    ];
+    for (key, input) in type_prompts {
+        let args = ["keygen", "-k", key];
+        let want = with_stdin(
+            Command::new(&reference).current_dir(&theirs).args(args),
+            input,
+        );
+        let got = with_stdin(Command::new(&link).current_dir(&ours).args(args), input);
+        if want != got || theirs.join(key).exists() != ours.join(key).exists() {
+            differences.push(format!(
+                "imgtool {} <<< {:?}\n  imgtool: {want:?}\n  espboot: {got:?}",
+                args.join(" "),
+                String::from_utf8_lossy(input)
+            ));
+        }
+    }
     for name in [
         "out-unsigned.bin",
         "out-padded.bin",

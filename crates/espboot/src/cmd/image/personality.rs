@@ -240,12 +240,17 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
         outln!("2.5.0");
         return ExitCode::SUCCESS;
     }
-    let typed: Vec<OsString> = args.into_iter().skip(1).collect();
-    let mut parser_argv = vec![OsString::from("imgtool"), OsString::from(command)];
-    parser_argv.extend(typed.iter().cloned());
+    let mut typed: Vec<OsString> = args.into_iter().skip(1).collect();
     // click keeps the last value of a repeated single-value option.
     let parser = <super::Args as clap::Args>::augment_args(clap::Command::new("imgtool"))
         .mut_subcommand(command, |c| c.args_override_self(true));
+    if command == "keygen" {
+        if let Err(code) = prompt_key_type(&parser, &mut typed) {
+            return code;
+        }
+    }
+    let mut parser_argv = vec![OsString::from("imgtool"), OsString::from(command)];
+    parser_argv.extend(typed.iter().cloned());
     let matches = match parser.try_get_matches_from(parser_argv) {
         Ok(m) => m,
         Err(err) => return clap_error(command, &err, &typed),
@@ -294,6 +299,52 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
             eprintln!("Error: {}", crate::one_line(&err));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// keygen's `-t/--type` is a click option with `prompt=True`: when it is
+/// missing (and `-k` is given, which click checks first), imgtool asks
+/// for it on stdout, re-asks after an empty or invalid answer (its error
+/// on stdout too), and ends with `Aborted!` (exit 1) at the end of input.
+fn prompt_key_type(parser: &clap::Command, typed: &mut Vec<OsString>) -> Result<(), ExitCode> {
+    let given = |names: &[&str]| {
+        typed.iter().any(|a| {
+            let a = a.to_string_lossy();
+            names.iter().any(|n| {
+                a == *n
+                    || (n.starts_with("--") && a.starts_with(&format!("{n}=")))
+                    || (!n.starts_with("--") && a.starts_with(n) && a.len() > 2)
+            })
+        })
+    };
+    if given(&["-t", "--type"]) || !given(&["-k", "--key"]) {
+        return Ok(());
+    }
+    let choices = crate::cmd::choices(parser, "keygen", "--type");
+    let prompt = format!("Type ({}): ", choices.join(", "));
+    let stdin = std::io::stdin();
+    loop {
+        out!("{prompt}");
+        let mut line = String::new();
+        match stdin.read_line(&mut line) {
+            Ok(0) | Err(_) => {
+                eprintln!("Aborted!");
+                return Err(ExitCode::FAILURE);
+            }
+            Ok(_) => {}
+        }
+        let answer = line.strip_suffix('\n').unwrap_or(&line);
+        let answer = answer.strip_suffix('\r').unwrap_or(answer);
+        if answer.is_empty() {
+            continue;
+        }
+        if choices.iter().any(|c| c == answer) {
+            typed.push(OsString::from("-t"));
+            typed.push(OsString::from(answer));
+            return Ok(());
+        }
+        let quoted: Vec<String> = choices.iter().map(|c| format!("'{c}'")).collect();
+        outln!("Error: '{answer}' is not one of {}.", quoted.join(", "));
     }
 }
 

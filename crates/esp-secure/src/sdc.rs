@@ -136,6 +136,35 @@ pub fn public_key_digest(key: &p256::PublicKey) -> [u8; 32] {
     digest
 }
 
+/// The message a certificate's signature covers: `USC ‖ chip_info`.
+pub fn message(usc: UscFlags, chip_info: &[u8; 32]) -> Vec<u8> {
+    let mut message = usc.usc_data().to_vec();
+    message.extend_from_slice(chip_info);
+    message
+}
+
+/// SHA-256 of [`message`]: what a signer that takes a digest (an HSM)
+/// signs.
+pub fn message_digest(usc: UscFlags, chip_info: &[u8; 32]) -> [u8; 32] {
+    Sha256::digest(message(usc, chip_info)).into()
+}
+
+/// A certificate from a signature made elsewhere (an HSM), checked against
+/// `public_key` first as espsecure does.
+pub fn certificate_with_signature(
+    public_key: &p256::PublicKey,
+    sig: &p256::ecdsa::Signature,
+    usc: UscFlags,
+    chip_info: &[u8; 32],
+    nonce: &[u8; NONCE_LEN],
+) -> Result<Vec<u8>, SdcError> {
+    use signature::Verifier;
+    p256::ecdsa::VerifyingKey::from(public_key)
+        .verify(&message(usc, chip_info), sig)
+        .map_err(|_| SdcError::Signature)?;
+    Ok(assemble(&usc.usc_data(), public_key, sig, nonce))
+}
+
 /// Signs a certificate for `chip_info` with a random ECDSA nonce (as
 /// espsecure) and appends `nonce`.
 pub fn certificate(
@@ -144,12 +173,10 @@ pub fn certificate(
     chip_info: &[u8; 32],
     nonce: &[u8; NONCE_LEN],
 ) -> Vec<u8> {
-    let usc = usc.usc_data();
     let signer = p256::ecdsa::SigningKey::from(key);
-    let mut message = usc.to_vec();
-    message.extend_from_slice(chip_info);
-    let sig: p256::ecdsa::Signature = signer.sign_with_rng(&mut rand_core::OsRng, &message);
-    assemble(&usc, &key.public_key(), &sig, nonce)
+    let sig: p256::ecdsa::Signature =
+        signer.sign_with_rng(&mut rand_core::OsRng, &message(usc, chip_info));
+    assemble(&usc.usc_data(), &key.public_key(), &sig, nonce)
 }
 
 fn assemble(

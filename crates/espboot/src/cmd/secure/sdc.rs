@@ -6,6 +6,7 @@
 use esp_secure::sdc::{self, UscFlags};
 use key_files::{KeyFile, PrivateKey, PublicKey as AnyPublicKey};
 
+use super::keys::load_public_key;
 use super::*;
 
 /// A usage error espsecure raises as click's `BadParameter` after parsing
@@ -31,7 +32,7 @@ pub(super) struct CertificateArgs {
     /// Certificate file to write.
     #[arg(short = 'o', long, default_value = "sdc_cert.bin")]
     output: PathBuf,
-    /// Sign with a key in a PKCS#11 token (not supported by espboot yet).
+    /// Sign with a key in a PKCS#11 token, named by --hsm-config.
     #[arg(long)]
     hsm: bool,
     /// espsecure's HSM configuration file.
@@ -76,7 +77,7 @@ pub(super) struct DigestArgs {
     /// ECDSA P-256 public key (PEM).
     #[arg(long = "pub-key", alias = "pub_key")]
     pub_key: Option<PathBuf>,
-    /// Read the key from a PKCS#11 token (not supported by espboot yet).
+    /// Read the public key from a PKCS#11 token, named by --hsm-config.
     #[arg(long)]
     hsm: bool,
     /// espsecure's HSM configuration file.
@@ -258,10 +259,64 @@ fn load_usc(path: &Path, mut flags: UscFlags) -> anyhow::Result<UscFlags> {
     Ok(flags)
 }
 
-fn hsm_not_supported() -> anyhow::Error {
-    anyhow::anyhow!(
-        "--hsm: SDC certificates and digests from a PKCS#11 token are not supported by espboot yet; export the public key or sign with --keyfile"
-    )
+/// An SDC key must be ECDSA P-256 (`_get_sdc_public_key_bytes`).
+fn sdc_p256(key: sbv2::PublicKey, whose: &str) -> anyhow::Result<p256::PublicKey> {
+    let curve = match key {
+        sbv2::PublicKey::Ecdsa256(k) => return Ok(k),
+        sbv2::PublicKey::Ecdsa192(_) => "secp192r1",
+        sbv2::PublicKey::Ecdsa384(_) => "secp384r1",
+        _ => {
+            return Err(fatal(
+                format!("{whose}: SDC takes ECDSA P-256 keys"),
+                "SDC certificates only support ECDSA keys",
+            ))
+        }
+    };
+    Err(fatal(
+        format!("{whose}: SDC takes ECDSA P-256 keys, not {curve}"),
+        format!("Unsupported curve: {curve}. Only SECP256R1 (P-256) is supported"),
+    ))
+}
+
+/// `--hsm`: the token signs `USC ‖ chip_info` (espsecure's
+/// `_generate_sdc_certificate_data` HSM path); the public key is
+/// `--pub-key`'s, else the token's.
+fn hsm_certificate(
+    args: &CertificateArgs,
+    flags: UscFlags,
+    chip_info: &[u8; 32],
+    nonce: &[u8; sdc::NONCE_LEN],
+) -> anyhow::Result<Vec<u8>> {
+    let hsm = super::hsm::Hsm::read(
+        args.hsm_config.as_deref(),
+        "HSM config file is required when using HSM",
+    )?;
+    let public = match &args.pub_key {
+        Some(path) => load_public_key("--pub-key", path)?,
+        None => hsm.public_key()?,
+    };
+    let p256_key = sdc_p256(public.clone(), "--hsm-config")?;
+    let signer = hsm.signer(Some(public))?;
+    let signature = signer
+        .sign_prehash(&sdc::message_digest(flags, chip_info))
+        .map_err(|e| {
+            fatal(
+                format!("--hsm: signing failed: {e}"),
+                format!("HSM signing failed: {e}"),
+            )
+        })?;
+    let Sbv2Signature::Ecdsa256(sig) = signature else {
+        return Err(fatal(
+            "--hsm: the token key is not ECDSA P-256",
+            "SDC certificates only support ECDSA signatures, not RSA signatures.",
+        ));
+    };
+    sdc::certificate_with_signature(&p256_key, &sig, flags, chip_info, nonce).map_err(|e| {
+        fatal(
+            format!("--hsm: {e}"),
+            "HSM signature verification failed: . The signature from HSM cannot be verified with the extracted public key. Check that the HSM key pair is correct.",
+        )
+    })
 }
 
 /// `generate-sdc-certificate`.
@@ -350,14 +405,15 @@ pub(super) fn generate_certificate(args: CertificateArgs) -> anyhow::Result<Exit
             .map_err(|e| fatal(format!("--sdc-session-counter: {e}"), e.to_string()))?;
         (info, nonce)
     };
-    if args.hsm {
-        return Err(hsm_not_supported());
-    }
-    let Some(keyfile) = &args.keyfile else {
-        bail!("--keyfile: the signing key is required");
+    let cert = if args.hsm {
+        hsm_certificate(&args, flags, &chip_info, &nonce)?
+    } else {
+        let Some(keyfile) = &args.keyfile else {
+            bail!("--keyfile: the signing key is required");
+        };
+        let key = load_sdc_private_key(keyfile)?;
+        sdc::certificate(&key, flags, &chip_info, &nonce)
     };
-    let key = load_sdc_private_key(keyfile)?;
-    let cert = sdc::certificate(&key, flags, &chip_info, &nonce);
     if let Some(dir) = args.output.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| {
             format!(
@@ -414,7 +470,11 @@ pub(super) fn digest_public_key(args: DigestArgs) -> anyhow::Result<ExitCode> {
         ));
     }
     let key = if args.hsm {
-        return Err(hsm_not_supported());
+        let hsm = super::hsm::Hsm::read(
+            args.hsm_config.as_deref(),
+            "--hsm-config is required when using --hsm",
+        )?;
+        sdc_p256(hsm.public_key()?, "--hsm-config")?
     } else if let Some(path) = &args.pub_key {
         let pem = read_file(path, "--pub-key")?;
         let has = |label: &[u8]| pem.windows(label.len()).any(|w| w == label);

@@ -128,10 +128,15 @@ pub fn chip_info(
     Ok(h.finalize().into())
 }
 
+/// SHA-256 of a raw public key `x ‖ y` (the "public key hash").
+pub fn raw_key_hash(raw: &[u8]) -> [u8; 32] {
+    Sha256::digest(raw).into()
+}
+
 /// The SDC public key digest burned as SDC_KEY_DIGEST: SHA-256 of the raw
 /// key `x ‖ y`, byte-reversed so `burn-key` writes it in order.
 pub fn public_key_digest(key: &p256::PublicKey) -> [u8; 32] {
-    let mut digest: [u8; 32] = Sha256::digest(public_key_raw(key)).into();
+    let mut digest = raw_key_hash(&public_key_raw(key));
     digest.reverse();
     digest
 }

@@ -62,8 +62,7 @@ pub(super) struct CertificateArgs {
     /// USC JSON configuration (overrides the --enable-* flags).
     #[arg(long)]
     usc: Option<PathBuf>,
-    /// Accepted for espsecure's command line; the intermediate values are
-    /// not printed.
+    /// Print the intermediate steps and values, as espsecure's --verbose.
     #[arg(long)]
     verbose: bool,
 }
@@ -83,8 +82,7 @@ pub(super) struct DigestArgs {
     /// espsecure's HSM configuration file.
     #[arg(long = "hsm-config", alias = "hsm_config")]
     hsm_config: Option<PathBuf>,
-    /// Accepted for espsecure's command line; the intermediate values are
-    /// not printed.
+    /// Print the intermediate steps and values, as espsecure's --verbose.
     #[arg(long)]
     verbose: bool,
     /// Digest file to write.
@@ -136,7 +134,7 @@ fn load_sdc_private_key(path: &Path) -> anyhow::Result<p256::SecretKey> {
 /// `_parse_input_data(mac, 6, "MAC")`: a hex string (separators `:`/`-`
 /// and whitespace dropped), or an existing `.bin` (raw) / `.hex` (text)
 /// file.
-fn parse_mac(input: &str) -> anyhow::Result<[u8; 6]> {
+fn parse_mac(input: &str, verbose: bool) -> anyhow::Result<[u8; 6]> {
     const LEN: usize = 6;
     let lower = input.to_lowercase();
     let looks_like_file = input.contains('/') || lower.ends_with(".bin") || lower.ends_with(".hex");
@@ -162,6 +160,10 @@ fn parse_mac(input: &str) -> anyhow::Result<[u8; 6]> {
     };
     if looks_like_file && path.exists() {
         if lower.ends_with(".bin") {
+            debug(
+                verbose,
+                format_args!("Reading MAC from binary file: {input}"),
+            );
             let data = read_file(path, "--mac")?;
             return data.as_slice().try_into().map_err(|_| {
                 let text = format!(
@@ -172,6 +174,7 @@ fn parse_mac(input: &str) -> anyhow::Result<[u8; 6]> {
             });
         }
         if lower.ends_with(".hex") {
+            debug(verbose, format_args!("Reading MAC from hex file: {input}"));
             let text = String::from_utf8_lossy(&read_file(path, "--mac")?).into_owned();
             let hex = normalize(text.trim());
             if hex.len() != LEN * 2 {
@@ -190,6 +193,14 @@ fn parse_mac(input: &str) -> anyhow::Result<[u8; 6]> {
             );
         }
     }
+    if looks_like_file && path.exists() {
+        debug(
+            verbose,
+            format_args!("File '{input}' exists but is not .bin or .hex, treating as hex string"),
+        );
+    } else {
+        debug(verbose, "Parsing MAC from hex string");
+    }
     let hex = normalize(input);
     if hex.len() != LEN * 2 {
         return Err(string_length(&hex));
@@ -202,7 +213,9 @@ fn parse_mac(input: &str) -> anyhow::Result<[u8; 6]> {
 
 /// `_load_usc_config_from_json`: version 1, groups of entries; only the
 /// `config_flags` group is read.
-fn load_usc(path: &Path, mut flags: UscFlags) -> anyhow::Result<UscFlags> {
+fn load_usc(path: &Path, mut flags: UscFlags, verbose: bool) -> anyhow::Result<UscFlags> {
+    // The flags read, in first-seen order (espsecure logs the dict).
+    let mut active: Vec<(String, bool)> = Vec::new();
     let fail = |text: String| fatal(format!("--usc {}: {text}", path.display()), text);
     let text = read_file(path, "--usc")?;
     let config: serde_json::Value = serde_json::from_slice(&text)
@@ -244,6 +257,10 @@ fn load_usc(path: &Path, mut flags: UscFlags) -> anyhow::Result<UscFlags> {
                     "Invalid value for '{key}' in USC JSON: expected boolean"
                 )));
             };
+            match active.iter_mut().find(|(k, _)| k == key) {
+                Some(entry) => entry.1 = value,
+                None => active.push((key.to_owned(), value)),
+            }
             match key {
                 "enable_jtag" => flags.jtag = value,
                 "enable_download_reuse" => flags.download_reuse = value,
@@ -256,7 +273,34 @@ fn load_usc(path: &Path, mut flags: UscFlags) -> anyhow::Result<UscFlags> {
             }
         }
     }
+    debug(
+        verbose,
+        format_args!("Loaded USC configuration from {}", path.display()),
+    );
+    let dict: Vec<String> = active
+        .iter()
+        .map(|(k, v)| format!("'{k}': {}", if *v { "True" } else { "False" }))
+        .collect();
+    debug(
+        verbose,
+        format_args!("Configuration: {{{}}}", dict.join(", ")),
+    );
     Ok(flags)
+}
+
+/// espsecure's `log.debug` lines, shown with `--verbose` (on stdout).
+fn debug(verbose: bool, line: impl std::fmt::Display) {
+    if verbose {
+        outln!("{line}");
+    }
+}
+
+fn enabled(on: bool) -> &'static str {
+    if on {
+        "Enabled"
+    } else {
+        "Disabled"
+    }
 }
 
 /// An SDC key must be ECDSA P-256 (`_get_sdc_public_key_bytes`).
@@ -296,6 +340,8 @@ fn hsm_certificate(
         None => hsm.public_key()?,
     };
     let p256_key = sdc_p256(public.clone(), "--hsm-config")?;
+    debug(args.verbose, "Public key hash calculated successfully");
+    debug(args.verbose, "Certificate message prepared successfully");
     let signer = hsm.signer(Some(public))?;
     let signature = signer
         .sign_prehash(&sdc::message_digest(flags, chip_info))
@@ -311,12 +357,21 @@ fn hsm_certificate(
             "SDC certificates only support ECDSA signatures, not RSA signatures.",
         ));
     };
-    sdc::certificate_with_signature(&p256_key, &sig, flags, chip_info, nonce).map_err(|e| {
-        fatal(
-            format!("--hsm: {e}"),
-            "HSM signature verification failed: . The signature from HSM cannot be verified with the extracted public key. Check that the HSM key pair is correct.",
-        )
-    })
+    let cert =
+        sdc::certificate_with_signature(&p256_key, &sig, flags, chip_info, nonce).map_err(|e| {
+            fatal(
+                format!("--hsm: {e}"),
+                "HSM signature verification failed: . The signature from HSM cannot be verified with the extracted public key. Check that the HSM key pair is correct.",
+            )
+        })?;
+    for line in [
+        "Signature verified successfully with public key",
+        "ECDSA signature generated successfully using HSM",
+        "Certificate integrity hash calculated successfully",
+    ] {
+        debug(args.verbose, line);
+    }
+    Ok(cert)
 }
 
 /// `generate-sdc-certificate`.
@@ -377,10 +432,19 @@ pub(super) fn generate_certificate(args: CertificateArgs) -> anyhow::Result<Exit
         args.enable_download_reuse,
         args.enable_force_spi_boot,
     );
+    let v = args.verbose;
     if let Some(usc) = &args.usc {
-        flags = load_usc(usc, flags)?;
+        debug(
+            v,
+            format_args!("Loading USC configuration from: {}", usc.display()),
+        );
+        flags = load_usc(usc, flags, v)?;
     }
     let (chip_info, nonce) = if let Some(path) = &args.chip_info {
+        debug(
+            v,
+            format_args!("Reading chip_info from file: {}", path.display()),
+        );
         let data = read_file(path, "--chip-info")?;
         let Ok(data) = <[u8; sdc::CHIP_INFO_FILE_LEN]>::try_from(data.as_slice()) else {
             let text = format!(
@@ -396,15 +460,53 @@ pub(super) fn generate_certificate(args: CertificateArgs) -> anyhow::Result<Exit
         let mut nonce = [0u8; sdc::NONCE_LEN];
         info.copy_from_slice(&data[..32]);
         nonce.copy_from_slice(&data[32..]);
+        debug(v, "Extracted chip_info and nonce from chip_info.bin file");
+        debug(
+            v,
+            format_args!("  Chip info (32 bytes): {}", hex::encode(info)),
+        );
+        debug(
+            v,
+            format_args!("  Nonce (32 bytes): {}", hex::encode(nonce)),
+        );
         (info, nonce)
     } else {
         let mut nonce = [0u8; sdc::NONCE_LEN];
         rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut nonce);
-        let mac = parse_mac(args.mac.as_deref().unwrap_or_default())?;
+        debug(v, "Auto-generated 32-byte nonce");
+        debug(
+            v,
+            format_args!("  Nonce (32 bytes): {}", hex::encode(nonce)),
+        );
+        let mac = parse_mac(args.mac.as_deref().unwrap_or_default(), v)?;
+        debug(v, "Deriving device unique identifier from MAC address");
         let info = sdc::chip_info(&mac, args.sdc_session_counter, &nonce)
             .map_err(|e| fatal(format!("--sdc-session-counter: {e}"), e.to_string()))?;
+        let counter = args.sdc_session_counter;
+        debug(
+            v,
+            format_args!(
+                "SDC session counter: {counter} (eFuse-tail byte 0x{:02x})",
+                counter << 4
+            ),
+        );
+        debug(v, "Calculating chip info");
+        debug(
+            v,
+            format_args!("  Chip info (32 bytes): {}", hex::encode(info)),
+        );
         (info, nonce)
     };
+    debug(v, "USC data generated successfully");
+    debug(v, format_args!("  JTAG: {}", enabled(flags.jtag)));
+    debug(
+        v,
+        format_args!("  Download reuse: {}", enabled(flags.download_reuse)),
+    );
+    debug(
+        v,
+        format_args!("  Force SPI boot: {}", enabled(flags.force_spi_boot)),
+    );
     let cert = if args.hsm {
         hsm_certificate(&args, flags, &chip_info, &nonce)?
     } else {
@@ -412,7 +514,18 @@ pub(super) fn generate_certificate(args: CertificateArgs) -> anyhow::Result<Exit
             bail!("--keyfile: the signing key is required");
         };
         let key = load_sdc_private_key(keyfile)?;
-        sdc::certificate(&key, flags, &chip_info, &nonce)
+        let cert = sdc::certificate(&key, flags, &chip_info, &nonce);
+        for line in [
+            "Public key extracted successfully",
+            "Public key hash calculated successfully",
+            "Certificate message prepared successfully",
+            "ECDSA signature generated successfully",
+            "Signature verified successfully with public key",
+            "Certificate integrity hash calculated successfully",
+        ] {
+            debug(v, line);
+        }
+        cert
     };
     if let Some(dir) = args.output.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| {
@@ -424,6 +537,36 @@ pub(super) fn generate_certificate(args: CertificateArgs) -> anyhow::Result<Exit
         })?;
     }
     write_atomic(&args.output, &cert, false)?;
+    if v {
+        // The key hash covers the raw key; the certificate hash ends the body.
+        let body = &cert[sdc::HEADER_LEN..sdc::HEADER_LEN + sdc::BODY_LEN];
+        let key_hash = esp_secure::sdc::raw_key_hash(&body[sdc::USC_LEN..sdc::USC_LEN + 64]);
+        let rule = "=".repeat(60);
+        for line in [
+            format!("SDC certificate written to {}", args.output.display()),
+            "\nSDC Certificate Details".to_owned(),
+            rule.clone(),
+            format!("Certificate size: {} bytes", cert.len()),
+            format!(
+                "  - Certificate body: {} bytes",
+                cert.len() - sdc::NONCE_LEN
+            ),
+            format!("  - Nonce: {} bytes", sdc::NONCE_LEN),
+            "\nUSC Configuration:".to_owned(),
+            format!("  - JTAG access: {}", enabled(flags.jtag)),
+            format!("  - Download reuse: {}", enabled(flags.download_reuse)),
+            format!("  - Force SPI boot: {}", enabled(flags.force_spi_boot)),
+            "\nCryptographic Details:".to_owned(),
+            format!("  - Public key hash: {}", hex::encode(key_hash)),
+            format!(
+                "  - Certificate hash: {}",
+                hex::encode(&body[sdc::BODY_LEN - 32..])
+            ),
+            rule,
+        ] {
+            outln!("{line}");
+        }
+    }
     outln!(
         "\nSDC certificate generated successfully: \"{}\"",
         args.output.display()
@@ -469,13 +612,19 @@ pub(super) fn digest_public_key(args: DigestArgs) -> anyhow::Result<ExitCode> {
             "Only one of --keyfile, --pub-key, or --hsm can be provided",
         ));
     }
+    let v = args.verbose;
     let key = if args.hsm {
+        debug(v, "Extracting public key from HSM...");
         let hsm = super::hsm::Hsm::read(
             args.hsm_config.as_deref(),
             "--hsm-config is required when using --hsm",
         )?;
         sdc_p256(hsm.public_key()?, "--hsm-config")?
     } else if let Some(path) = &args.pub_key {
+        debug(
+            v,
+            format_args!("Loading public key from {}...", path.display()),
+        );
         let pem = read_file(path, "--pub-key")?;
         let has = |label: &[u8]| pem.windows(label.len()).any(|w| w == label);
         if !has(b"-BEGIN PUBLIC KEY") && !has(b"-BEGIN EC PUBLIC KEY") {
@@ -507,11 +656,31 @@ pub(super) fn digest_public_key(args: DigestArgs) -> anyhow::Result<ExitCode> {
             }
         }
     } else if let Some(path) = &args.keyfile {
+        debug(
+            v,
+            format_args!(
+                "Extracting public key from private key file {}...",
+                path.display()
+            ),
+        );
         load_sdc_private_key(path)?.public_key()
     } else {
         bail!("--keyfile, --pub-key or --hsm is required");
     };
     let digest = sdc::public_key_digest(&key);
+    let raw = esp_secure::sbv1::public_key_raw(&key);
+    debug(
+        v,
+        format_args!("Public key bytes (64 bytes): {}", hex::encode(raw)),
+    );
+    debug(
+        v,
+        format_args!("Public key hash: {}", hex::encode(sdc::raw_key_hash(&raw))),
+    );
+    debug(
+        v,
+        format_args!("Public key digest (reversed): {}", hex::encode(digest)),
+    );
     if let Some(dir) = args.output.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| {
             format!(
@@ -522,6 +691,10 @@ pub(super) fn digest_public_key(args: DigestArgs) -> anyhow::Result<ExitCode> {
         })?;
     }
     write_atomic(&args.output, &digest, false)?;
+    debug(
+        v,
+        format_args!("Public key digest written to {}", args.output.display()),
+    );
     outln!(
         "\nSDC public key digest generated successfully: \"{}\"",
         args.output.display()

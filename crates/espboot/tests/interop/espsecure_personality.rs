@@ -237,6 +237,8 @@ const ROWS: &[&str] = &[
     "generate-flash-encryption-key rand_fek.bin",
     "generate-flash-encryption-key -l 512 rand_fek512.bin",
     "generate_flash_encryption_key --keylen 128 rand_fek128.bin",
+    "generate-flash-encryption-key -l 100 rand_fek100.bin",
+    "generate-flash-encryption-key -l 0 fek0.bin",
     "encrypt-flash-data -k fek32.bin -a 0x10000 -o enc32.bin d4k.bin",
     "encrypt-flash-data -k fek24.bin -a 0x1000 -o enc24.bin d4k.bin",
     "encrypt-flash-data -k fek32.bin -a 0x10000 --flash-crypt-conf 0x3 -o enc_conf.bin d4k.bin",

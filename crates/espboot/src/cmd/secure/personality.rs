@@ -219,6 +219,25 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
         Ok(cli) => cli,
         Err(err) => return clap_error(&cmd, command, &err),
     };
+    // `espboot secure` refuses key lengths no chip takes; espsecure writes
+    // keylen/8 random bytes for any length (`generate_flash_encryption_key`).
+    if let super::Command::GenerateFlashEncryptionKey { keylen, key_file } = &cli.command {
+        if ![128, 192, 256, 512].contains(keylen) {
+            outln!(
+                "Writing {keylen} random bits to key file \"{}\".",
+                key_file.display()
+            );
+            let mut key = zeroize::Zeroizing::new(vec![0u8; (*keylen / 8) as usize]);
+            rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut key);
+            return match crate::fsutil::write_atomic(key_file, &key, true) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    eprintln!("ERROR: \nA fatal error occurred: {}", fatal_message(&err));
+                    ExitCode::from(EXIT_USAGE_OR_FATAL)
+                }
+            };
+        }
+    }
     // espboot's sign-data may sign in place with `-o DATAFILE`; espsecure
     // refuses (`_check_output_is_not_input`), after the key files.
     if let super::Command::SignData {

@@ -152,6 +152,8 @@ fn imgtool_personality_matches_imgtool_exit_status_and_text() {
         "verify -k ec.pem corrupt.bin",
         "verify -k ec.pem app.bin",
         "verify -k ec.pem unsigned.bin",
+        "verify -k ec.pem missing.bin",
+        "verify -k ec.pem --json signed.bin",
         // deterministic outputs, compared byte for byte below
         "getpub -k ec.pem",
         "getpub -k ec.pem -e pem",

@@ -19,10 +19,10 @@ use super::util::{load_key, read_image};
 pub struct VerifyArgs {
     /// Public or private key (PEM) the image must be signed with.
     #[arg(short = 'k', long = "key", value_name = "filename")]
-    key: Option<PathBuf>,
+    pub(super) key: Option<PathBuf>,
     /// Print the result as JSON.
     #[arg(long = "json")]
-    json: bool,
+    pub(super) json: bool,
     /// The image (binary, or Intel HEX when named *.hex).
     pub(super) imgfile: PathBuf,
 }

@@ -265,6 +265,19 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
         _ => {}
     }
     if let super::Command::Verify(a) = parsed.command {
+        if a.json {
+            // espboot's own option; imgtool's verify has none.
+            let hint = suggestion("--json", &long_options(help(command)));
+            return usage_error(Some(command), &format!("No such option '--json'.{hint}"));
+        }
+        // imgtool loads the key, then reads the image (image.py verify).
+        let key_loads = a.key.as_ref().is_none_or(|k| k.exists());
+        if key_loads && !a.imgfile.exists() {
+            return usage_error(
+                Some(command),
+                &format!("Image file {} not found", a.imgfile.display()),
+            );
+        }
         return super::inspect::verify_as_imgtool(a);
     }
     if let super::Command::Dumpinfo(a) = &parsed.command {

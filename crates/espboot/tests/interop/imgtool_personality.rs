@@ -224,6 +224,7 @@ fn imgtool_personality_matches_imgtool_exit_status_and_text() {
         "dumpinfo -f json trailing-junk.bin".to_owned(),
         "dumpinfo missing.bin".to_owned(),
         "dumpinfo -f bogus signed.bin".to_owned(),
+        "dumpinfo --json signed.bin".to_owned(),
         "dumpinfo".to_owned(),
     ])
     .collect();

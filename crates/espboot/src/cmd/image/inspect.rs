@@ -236,7 +236,7 @@ pub struct DumpinfoArgs {
     pub(super) imgfile: PathBuf,
     /// Machine-readable JSON output.
     #[arg(long = "json")]
-    json: bool,
+    pub(super) json: bool,
     /// Output format (`json` = --json; `yaml` prints the same JSON, which is valid YAML).
     #[arg(short = 'f', long = "format", value_enum)]
     pub(super) format: Option<DumpFormat>,

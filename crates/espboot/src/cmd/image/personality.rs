@@ -281,6 +281,11 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
         return super::inspect::verify_as_imgtool(a);
     }
     if let super::Command::Dumpinfo(a) = &parsed.command {
+        if a.json {
+            // espboot's own option; imgtool's dumpinfo has -f json instead.
+            let hint = suggestion("--json", &long_options(help(command)));
+            return usage_error(Some(command), &format!("No such option '--json'.{hint}"));
+        }
         // imgtool/dumpinfo.py: its own layout; `-s` is accepted and ignored.
         let format = a.format.map(super::inspect::DumpFormat::name);
         return match super::imgtool_dumpinfo::dumpinfo(&a.imgfile, a.outfile.as_deref(), format) {

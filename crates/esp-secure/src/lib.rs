@@ -16,6 +16,9 @@
 //!     traits), [`sbv2::verify_image`] / [`sbv2::verify_blocks`] (per-slot
 //!     outcomes, as espsecure reports them), [`sbv2::signature_info`], and
 //!     [`sbv2::verify_with_digests`], the ROM's check against eFuse digests.
+//! * [`sbv1`]: Secure Boot V1 (ESP32): the appended ECDSA P-256 signature,
+//!   the private key digest and the digested bootloader.
+//! * [`sdc`]: Secure Debug Controller certificates and the SDC key digest.
 //! * [`flash_encryption`]: [`flash_encryption::Esp32FlashCrypt`] (ESP32
 //!   AES-256 with address key tweak) and [`flash_encryption::XtsFlashCrypt`]
 //!   (XTS-AES-128/256), both through the [`flash_encryption::FlashCrypt`]
@@ -47,4 +50,6 @@
 
 pub mod flash_encryption;
 mod keys;
+pub mod sbv1;
 pub mod sbv2;
+pub mod sdc;

@@ -64,8 +64,9 @@ enum Command {
     /// provisioning, signed bootloader and app, upgrades, revert,
     /// downgrade and tamper refusal, power-cut recovery.
     Demo(cmd::demo::Args),
-    /// Create `imgtool`, `espsecure`, `espefuse`, `mcumgr` and `smpmgr` links
-    /// to this binary in DIR.
+    /// Create `imgtool`, `espsecure`, `espefuse`, `esptool`, `mcumgr` and
+    /// `smpmgr` links to this binary in DIR, and the `imgtool.py`,
+    /// `espsecure.py`, `espefuse.py`, `esptool.py` scripts that run it.
     InstallLinks(cmd::links::Args),
 }
 

@@ -2,6 +2,7 @@
 //! that calls into the libraries; no algorithm lives here.
 
 pub mod demo;
+pub(crate) mod did_you_mean;
 pub mod efuse;
 pub mod flash;
 pub mod image;

@@ -26,6 +26,21 @@ fn install_links_creates_one_link_per_tool() {
         let out = crate::support::run_ok(Command::new(&link).arg("--help"));
         assert!(!out.stdout.is_empty());
     }
+    // The `.py` names are Python scripts (build systems run them with
+    // `${PYTHON}`), executable, naming this binary.
+    for name in ["imgtool.py", "espsecure.py", "espefuse.py", "esptool.py"] {
+        let script = std::fs::read_to_string(dir.path().join(name)).unwrap();
+        assert!(script.starts_with("#!/usr/bin/env python3\n"), "{name}");
+        assert!(script.contains("os.execv("), "{name}");
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join(name))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o755, "{name}");
+        let out = crate::support::run_ok(Command::new(dir.path().join(name)).arg("--help"));
+        assert!(!out.stdout.is_empty(), "{name}");
+    }
     // A second run refuses to clobber without --force.
     let out = crate::support::run_fail(
         crate::support::espboot()

@@ -739,3 +739,81 @@ fn espsecure_hsm_reads_a_missing_pin_from_stdin_as_espsecure_does() {
     assert!(!text(&ours.stderr).contains(USER_PIN));
     assert!(hsm.path("ours.bin").exists());
 }
+
+/// Secure Debug Controller certificates and key digests from a token key:
+/// espsecure's lines and exit status, the same key digest, and
+/// certificates that differ only in the (randomised) ECDSA signature.
+#[test]
+fn espsecure_sdc_with_hsm_matches_the_pinned_espsecure() {
+    skip_without_interop!();
+    let hsm = SoftHsm::new();
+    let slot = hsm.init_token(TOKEN);
+    let label = "sdc-p256";
+    let public = token_key(&hsm, Kind::P256, label, 9);
+    let config = hsm_config(&hsm, "sdc.ini", slot, label, USER_PIN);
+    let chip_info: Vec<u8> = (0..64u8).map(|i| i.wrapping_mul(37)).collect();
+    std::fs::write(hsm.path("chip_info.bin"), &chip_info).expect("write chip_info");
+    let runs = |args: &dyn Fn(&str) -> Vec<std::ffi::OsString>| {
+        let theirs = reference(&hsm, "espsecure")
+            .args(args("theirs.bin"))
+            .output()
+            .expect("run");
+        let ours = personality(&hsm, "espsecure")
+            .args(args("ours.bin"))
+            .output()
+            .expect("run");
+        assert!(theirs.status.success(), "{}", text(&theirs.stderr));
+        assert_eq!(ours.status.code(), theirs.status.code());
+        assert_eq!(
+            text(&ours.stdout).replace("ours.bin", "theirs.bin"),
+            text(&theirs.stdout)
+        );
+        assert_eq!(text(&ours.stderr), text(&theirs.stderr));
+    };
+    let digest_args = |out: &str| -> Vec<std::ffi::OsString> {
+        vec![
+            "digest-sdc-public-key".into(),
+            "--hsm".into(),
+            "--hsm-config".into(),
+            config.clone().into(),
+            "-o".into(),
+            hsm.path(out).into(),
+        ]
+    };
+    runs(&digest_args);
+    assert_eq!(
+        std::fs::read(hsm.path("theirs.bin")).expect("theirs"),
+        std::fs::read(hsm.path("ours.bin")).expect("ours")
+    );
+    for with_pub_key in [false, true] {
+        let cert_args = |out: &str| -> Vec<std::ffi::OsString> {
+            let mut v: Vec<std::ffi::OsString> = vec![
+                "generate-sdc-certificate".into(),
+                "--hsm".into(),
+                "--hsm-config".into(),
+                config.clone().into(),
+                "--chip-info".into(),
+                hsm.path("chip_info.bin").into(),
+                "--enable-jtag".into(),
+                "-o".into(),
+                hsm.path(out).into(),
+            ];
+            if with_pub_key {
+                v.extend(["--pub-key".into(), public.clone().into()]);
+            }
+            v
+        };
+        runs(&cert_args);
+        let info: [u8; 32] = chip_info[..32].try_into().expect("32 bytes");
+        let theirs = std::fs::read(hsm.path("theirs.bin")).expect("theirs");
+        let ours = std::fs::read(hsm.path("ours.bin")).expect("ours");
+        let a =
+            esp_secure::sdc::verify_certificate(&theirs, &info).expect("espsecure's certificate");
+        let b = esp_secure::sdc::verify_certificate(&ours, &info).expect("our certificate");
+        assert_eq!(theirs[..12], ours[..12]);
+        assert_eq!(
+            (a.public_key, a.usc, a.nonce),
+            (b.public_key, b.usc, b.nonce)
+        );
+    }
+}

@@ -50,6 +50,10 @@ fn fixture(dir: &Path) -> Option<()> {
     let mut bad = std::fs::read(dir.join("signed.bin")).unwrap();
     bad[0x100] ^= 1;
     std::fs::write(dir.join("corrupt.bin"), bad).unwrap();
+    // bytes after the TLV area that are no trailer magic
+    let mut junk = std::fs::read(dir.join("signed.bin")).unwrap();
+    junk.extend_from_slice(b"0123456789abcdefXYZ");
+    std::fs::write(dir.join("trailing-junk.bin"), junk).unwrap();
     Some(())
 }
 
@@ -113,6 +117,12 @@ fn imgtool_personality_matches_imgtool_exit_status_and_text() {
         "-h",
         "--bogus",
         "bogus",
+        // click's suggestions for near misses
+        "--hepl",
+        "sgn",
+        "creat",
+        "sign --pad-headr",
+        "dumpinfo --frmat json signed.bin",
         "version",
         // help of every command, also via the old name `create`
         "sign --help",
@@ -142,6 +152,8 @@ fn imgtool_personality_matches_imgtool_exit_status_and_text() {
         "verify -k ec.pem corrupt.bin",
         "verify -k ec.pem app.bin",
         "verify -k ec.pem unsigned.bin",
+        "verify -k ec.pem missing.bin",
+        "verify -k ec.pem --json signed.bin",
         // deterministic outputs, compared byte for byte below
         "getpub -k ec.pem",
         "getpub -k ec.pem -e pem",
@@ -169,6 +181,21 @@ fn imgtool_personality_matches_imgtool_exit_status_and_text() {
         format!(
             "{sign} --pad-header --fix-sig ec.sig --fix-sig-pubkey ec-public.pem app.bin out-fq.bin"
         ),
+        // option values imgtool checks while parsing or before loading
+        format!("{sign} --pad-header --security-counter abc app.bin x.bin"),
+        format!("{sign} --pad-header --dependencies bad app.bin x.bin"),
+        format!("{sign} --pad-header --custom-tlv 0x10 0x1234 app.bin x.bin"),
+        format!("{sign} --pad-header --custom-tlv 0xa0 0x12 --custom-tlv 0xa0 0x34 app.bin x.bin"),
+        format!("{sign} --pad-header --load-addr 0x1000 --rom-fixed 0x2000 app.bin x.bin"),
+        // hash choices the key does not allow, before anything is printed
+        format!("{sign} --pad-header --sha 512 -k ec.pem app.bin x.bin"),
+        format!("{sign} --pad-header --pure -k ec.pem app.bin x.bin"),
+        format!("{sign} --pad-header --sha 512 -k other.pem app.bin out-ed512.bin"),
+        // a repeated option keeps its last value; the slot check's text
+        format!("{sign} --pad-header -S 0x100 app.bin x.bin"),
+        format!("{sign} --pad-header -S 0x20000 --pad app.bin out-last-s.bin"),
+        // fits imgtool's default sector count: no espboot warning
+        "sign -v 1.2.3 -H 0x20 -S 0x1000 --pad-header --pad app.bin out-m128.bin".to_owned(),
         // keyinfo: the kind on stdout; its refusals are usage errors
         "keyinfo -k ec.pem".to_owned(),
         "keyinfo --key ec-public.pem".to_owned(),
@@ -178,6 +205,27 @@ fn imgtool_personality_matches_imgtool_exit_status_and_text() {
         "keyinfo -k enc.pem".to_owned(),
         "keyinfo".to_owned(),
         "keyinfo -k ec.pem --require bogus".to_owned(),
+        // dumpinfo in imgtool's three formats, to stdout and with -o
+        // (YAML by default), on signed, padded, Intel HEX and odd images
+        "dumpinfo signed.bin".to_owned(),
+        "dumpinfo -f json signed.bin".to_owned(),
+        "dumpinfo --format yaml signed.bin".to_owned(),
+        "dumpinfo -f human corrupt.bin".to_owned(),
+        "dumpinfo -s signed.bin".to_owned(),
+        "dumpinfo -o dump.yaml signed.bin".to_owned(),
+        "dumpinfo -f json --outfile dump.json out-padded.bin".to_owned(),
+        "dumpinfo -f human -o dump.txt out-padded.bin".to_owned(),
+        "dumpinfo out-padded.bin".to_owned(),
+        "dumpinfo -f yaml out-padded.bin".to_owned(),
+        "dumpinfo -f json out-padded.bin".to_owned(),
+        "dumpinfo out.hex".to_owned(),
+        "dumpinfo -f yaml out-unsigned.bin".to_owned(),
+        "dumpinfo trailing-junk.bin".to_owned(),
+        "dumpinfo -f json trailing-junk.bin".to_owned(),
+        "dumpinfo missing.bin".to_owned(),
+        "dumpinfo -f bogus signed.bin".to_owned(),
+        "dumpinfo --json signed.bin".to_owned(),
+        "dumpinfo".to_owned(),
     ])
     .collect();
     let mut differences = Vec::new();
@@ -213,6 +261,28 @@ fn imgtool_personality_matches_imgtool_exit_status_and_text() {
             ));
         }
     }
+    // keygen without -t: click prompts for the type on stdout (an answer,
+    // an invalid then an empty one, end of input: Aborted!).
+    let type_prompts: [(&str, &[u8]); 3] = [
+        ("t-a.pem", b"ed25519\n"),
+        ("t-b.pem", b"foo\n\necdsa-p256\n"),
+        ("t-c.pem", b""),
+    ];
+    for (key, input) in type_prompts {
+        let args = ["keygen", "-k", key];
+        let want = with_stdin(
+            Command::new(&reference).current_dir(&theirs).args(args),
+            input,
+        );
+        let got = with_stdin(Command::new(&link).current_dir(&ours).args(args), input);
+        if want != got || theirs.join(key).exists() != ours.join(key).exists() {
+            differences.push(format!(
+                "imgtool {} <<< {:?}\n  imgtool: {want:?}\n  espboot: {got:?}",
+                args.join(" "),
+                String::from_utf8_lossy(input)
+            ));
+        }
+    }
     for name in [
         "out-unsigned.bin",
         "out-padded.bin",
@@ -223,6 +293,12 @@ fn imgtool_personality_matches_imgtool_exit_status_and_text() {
         "out-vn.bin",
         "out-fp.bin",
         "out-fq.bin",
+        "dump.yaml",
+        "dump.json",
+        "out-last-s.bin",
+        "out-m128.bin",
+        "out-ed512.bin",
+        "dump.txt",
     ] {
         let (a, b) = (
             std::fs::read(theirs.join(name)),

@@ -22,6 +22,7 @@ mod image;
 mod image_encryption;
 mod imgtool_personality;
 mod provision;
+mod python_shims;
 mod recover;
 mod secure_flash_encryption;
 mod secure_sbv2;

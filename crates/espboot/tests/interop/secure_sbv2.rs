@@ -962,12 +962,13 @@ fn bad_signing_input_gives_one_line_error_and_no_output() {
                 "-v",
                 "1",
                 "-k",
-                "k1.pem",
+                "rsa2048.pem",
                 "-o",
                 "out.bin",
                 "data.bin",
             ],
-            "--version 2",
+            // Secure Boot V1 signs with P-256 keys only.
+            "P-256",
         ),
         (
             &[
@@ -1032,17 +1033,22 @@ fn bad_signing_input_gives_one_line_error_and_no_output() {
             "rsa2048.pem",
         ),
         (
-            &["extract-public-key", "-k", "k1.pem", "out.bin"],
-            "--version 2",
+            // --version 1 (the default) extracts P-256 keys only.
+            &["extract-public-key", "-k", "rsa2048.pem", "out.bin"],
+            "P-256",
         ),
         (
             &["generate-signing-key", "-v", "2", "k3.existing"],
             "k3.existing",
         ),
-        (&["generate-signing-key", "k9.pem"], "--version 2"),
         (
+            &["generate-signing-key", "-s", "rsa3072", "k9.pem"],
+            "ecdsa256",
+        ),
+        (
+            // espsecure refuses a call without both -o and --iv.
             &["digest-secure-bootloader", "-k", "k1.pem", "data.bin"],
-            "Secure Boot V1",
+            "give -o",
         ),
         (
             &[

@@ -19,12 +19,12 @@ use super::util::{load_key, read_image};
 pub struct VerifyArgs {
     /// Public or private key (PEM) the image must be signed with.
     #[arg(short = 'k', long = "key", value_name = "filename")]
-    key: Option<PathBuf>,
+    pub(super) key: Option<PathBuf>,
     /// Print the result as JSON.
     #[arg(long = "json")]
-    json: bool,
+    pub(super) json: bool,
     /// The image (binary, or Intel HEX when named *.hex).
-    imgfile: PathBuf,
+    pub(super) imgfile: PathBuf,
 }
 
 /// Why an image does not verify: imgtool's `VerifyResult` cases.
@@ -213,25 +213,41 @@ pub fn verify_as_imgtool(a: VerifyArgs) -> ExitCode {
 
 /// `dumpinfo -f`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum DumpFormat {
+pub(super) enum DumpFormat {
     Human,
     Yaml,
     Json,
 }
 
+impl DumpFormat {
+    /// imgtool's name of the format.
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            Self::Human => "human",
+            Self::Yaml => "yaml",
+            Self::Json => "json",
+        }
+    }
+}
+
 #[derive(Debug, clap::Args)]
 pub struct DumpinfoArgs {
     /// The image (binary, or Intel HEX when named *.hex).
-    imgfile: PathBuf,
+    pub(super) imgfile: PathBuf,
     /// Machine-readable JSON output.
     #[arg(long = "json")]
-    json: bool,
+    pub(super) json: bool,
     /// Output format (`json` = --json; `yaml` prints the same JSON, which is valid YAML).
     #[arg(short = 'f', long = "format", value_enum)]
-    format: Option<DumpFormat>,
+    pub(super) format: Option<DumpFormat>,
     /// Write to this file instead of stdout.
-    #[arg(short = 'o', long = "outfile", value_name = "filename")]
-    outfile: Option<PathBuf>,
+    #[arg(
+        short = 'o',
+        long = "outfile",
+        value_name = "filename",
+        allow_hyphen_values = true
+    )]
+    pub(super) outfile: Option<PathBuf>,
     /// Print nothing (only check that the image parses).
     #[arg(short = 's', long = "silent")]
     silent: bool,

@@ -3,6 +3,7 @@
 //! command line. The work is done by `mcuboot_image`; this module parses
 //! arguments, reads and writes files, and phrases errors.
 
+mod imgtool_dumpinfo;
 mod inspect;
 mod keys;
 mod personality;

@@ -12,6 +12,8 @@ use std::process::ExitCode;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::FromArgMatches as _;
 
+use crate::cmd::did_you_mean::{long_options, suggestion};
+
 /// click's exit status for usage errors.
 const EXIT_USAGE: u8 = 2;
 
@@ -167,7 +169,11 @@ fn clap_error(command: &str, err: &clap::Error, typed: &[OsString]) -> ExitCode 
                 .first()
                 .map(|a| a.split('=').next().unwrap_or_default().to_owned())
                 .unwrap_or_default();
-            if name.starts_with('-') {
+            if name.starts_with("--") {
+                // click suggests among the command's long options.
+                let hint = suggestion(&name, &long_options(help(command)));
+                format!("No such option '{name}'.{hint}")
+            } else if name.starts_with('-') {
                 format!("No such option '{name}'.")
             } else {
                 format!("Got unexpected extra argument ({name})")
@@ -194,11 +200,12 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
         return ExitCode::from(EXIT_USAGE);
     };
     if first == "-h" || first == "--help" {
-        print!("{}", help("imgtool"));
+        out!("{}", help("imgtool"));
         return ExitCode::SUCCESS;
     }
     if first.starts_with('-') {
-        return usage_error(None, &format!("No such option '{first}'."));
+        let hint = suggestion(&first, &long_options(help("imgtool")));
+        return usage_error(None, &format!("No such option '{first}'.{hint}"));
     }
     // imgtool's `create` is `sign` under its older name.
     let command = if first == "create" {
@@ -207,18 +214,25 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
         first.as_str()
     };
     if help(command).is_empty() || command == "imgtool" {
-        return usage_error(None, &format!("No such command '{first}'."));
+        // `create` is resolved by name only; click suggests among the rest.
+        let names: Vec<&str> = HELP
+            .iter()
+            .map(|(name, _)| *name)
+            .filter(|n| *n != "imgtool")
+            .collect();
+        let hint = suggestion(&first, &names);
+        return usage_error(None, &format!("No such command '{first}'.{hint}"));
     }
     // click handles --help eagerly, wherever it stands
     if args.iter().skip(1).any(|a| a == "-h" || a == "--help") {
         let text = help(command);
         if first == "create" {
-            print!(
+            out!(
                 "{}",
                 text.replacen("Usage: imgtool sign", "Usage: imgtool create", 1)
             );
         } else {
-            print!("{text}");
+            out!("{text}");
         }
         return ExitCode::SUCCESS;
     }
@@ -226,10 +240,17 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
         outln!("2.5.0");
         return ExitCode::SUCCESS;
     }
-    let typed: Vec<OsString> = args.into_iter().skip(1).collect();
+    let mut typed: Vec<OsString> = args.into_iter().skip(1).collect();
+    // click keeps the last value of a repeated single-value option.
+    let parser = <super::Args as clap::Args>::augment_args(clap::Command::new("imgtool"))
+        .mut_subcommand(command, |c| c.args_override_self(true));
+    if command == "keygen" {
+        if let Err(code) = prompt_key_type(&parser, &mut typed) {
+            return code;
+        }
+    }
     let mut parser_argv = vec![OsString::from("imgtool"), OsString::from(command)];
     parser_argv.extend(typed.iter().cloned());
-    let parser = <super::Args as clap::Args>::augment_args(clap::Command::new("imgtool"));
     let matches = match parser.try_get_matches_from(parser_argv) {
         Ok(m) => m,
         Err(err) => return clap_error(command, &err, &typed),
@@ -244,7 +265,40 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
         _ => {}
     }
     if let super::Command::Verify(a) = parsed.command {
+        if a.json {
+            // espboot's own option; imgtool's verify has none.
+            let hint = suggestion("--json", &long_options(help(command)));
+            return usage_error(Some(command), &format!("No such option '--json'.{hint}"));
+        }
+        // imgtool loads the key, then reads the image (image.py verify).
+        let key_loads = a.key.as_ref().is_none_or(|k| k.exists());
+        if key_loads && !a.imgfile.exists() {
+            return usage_error(
+                Some(command),
+                &format!("Image file {} not found", a.imgfile.display()),
+            );
+        }
         return super::inspect::verify_as_imgtool(a);
+    }
+    if let super::Command::Dumpinfo(a) = &parsed.command {
+        if a.json {
+            // espboot's own option; imgtool's dumpinfo has -f json instead.
+            let hint = suggestion("--json", &long_options(help(command)));
+            return usage_error(Some(command), &format!("No such option '--json'.{hint}"));
+        }
+        // imgtool/dumpinfo.py: its own layout; `-s` is accepted and ignored.
+        let format = a.format.map(super::inspect::DumpFormat::name);
+        return match super::imgtool_dumpinfo::dumpinfo(&a.imgfile, a.outfile.as_deref(), format) {
+            Ok(Some(code)) => code,
+            Ok(None) => usage_error(
+                Some(command),
+                &format!("Image file not found ({})", a.imgfile.display()),
+            ),
+            Err(err) => {
+                eprintln!("Error: {}", crate::one_line(&err));
+                ExitCode::FAILURE
+            }
+        };
     }
     if let super::Command::Sign(a) = &parsed.command {
         if let Some(message) = sign_parse_time_error(a) {
@@ -255,7 +309,7 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
         Ok(code) => code,
         Err(err) => {
             if let Some(message) = sign_usage_error(&err) {
-                return usage_error(Some(command), message);
+                return usage_error(Some(command), &message);
             }
             if let Some(refusal) = err.downcast_ref::<super::keys::KeyinfoError>() {
                 return usage_error(Some(command), &refusal.imgtool_message());
@@ -263,6 +317,52 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
             eprintln!("Error: {}", crate::one_line(&err));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// keygen's `-t/--type` is a click option with `prompt=True`: when it is
+/// missing (and `-k` is given, which click checks first), imgtool asks
+/// for it on stdout, re-asks after an empty or invalid answer (its error
+/// on stdout too), and ends with `Aborted!` (exit 1) at the end of input.
+fn prompt_key_type(parser: &clap::Command, typed: &mut Vec<OsString>) -> Result<(), ExitCode> {
+    let given = |names: &[&str]| {
+        typed.iter().any(|a| {
+            let a = a.to_string_lossy();
+            names.iter().any(|n| {
+                a == *n
+                    || (n.starts_with("--") && a.starts_with(&format!("{n}=")))
+                    || (!n.starts_with("--") && a.starts_with(n) && a.len() > 2)
+            })
+        })
+    };
+    if given(&["-t", "--type"]) || !given(&["-k", "--key"]) {
+        return Ok(());
+    }
+    let choices = crate::cmd::choices(parser, "keygen", "--type");
+    let prompt = format!("Type ({}): ", choices.join(", "));
+    let stdin = std::io::stdin();
+    loop {
+        out!("{prompt}");
+        let mut line = String::new();
+        match stdin.read_line(&mut line) {
+            Ok(0) | Err(_) => {
+                eprintln!("Aborted!");
+                return Err(ExitCode::FAILURE);
+            }
+            Ok(_) => {}
+        }
+        let answer = line.strip_suffix('\n').unwrap_or(&line);
+        let answer = answer.strip_suffix('\r').unwrap_or(answer);
+        if answer.is_empty() {
+            continue;
+        }
+        if choices.iter().any(|c| c == answer) {
+            typed.push(OsString::from("-t"));
+            typed.push(OsString::from(answer));
+            return Ok(());
+        }
+        let quoted: Vec<String> = choices.iter().map(|c| format!("'{c}'")).collect();
+        outln!("Error: '{answer}' is not one of {}.", quoted.join(", "));
     }
 }
 
@@ -285,6 +385,63 @@ fn sign_parse_time_error(a: &super::sign::SignArgs) -> Option<String> {
              Minimum value for -H/--header-size is {minimum}"
         ));
     }
+    if let Some(counter) = a
+        .security_counter
+        .as_deref()
+        .filter(|c| !c.eq_ignore_ascii_case("auto"))
+    {
+        if py_int::parse(counter).is_err() {
+            // imgtool/main.py validate_security_counter
+            return Some(format!(
+                "Invalid value for '-s' / '--security-counter': {counter} is not a valid integer. \
+                 Please use code literals prefixed with 0b/0B, 0o/0O, or 0x/0X as necessary."
+            ));
+        }
+    }
+    if let Some(deps) = &a.dependencies {
+        // imgtool/main.py get_dependencies: `\((\d+)` must match somewhere.
+        let has_image = deps.match_indices('(').any(|(at, _)| {
+            deps[at + 1..]
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_digit())
+        });
+        if !has_image {
+            return Some(format!(
+                "Invalid value for '-d' / '--dependencies': Image dependency format is invalid: {deps}"
+            ));
+        }
+    }
+    // imgtool/main.py sign: the custom TLV tags, then image.Image().
+    let mut tags = Vec::new();
+    for pair in a.custom_tlv.chunks(2).chain(a.custom_tlv_file.chunks(2)) {
+        let Some(Ok(tag)) = pair.first().map(|t| py_int::parse(t)) else {
+            continue;
+        };
+        if tags.contains(&tag) {
+            return Some(format!("Custom TLV {tag:#x} already exists."));
+        }
+        // image.TLV_VALUES: every TLV type imgtool itself writes.
+        const PREDEFINED: [i128; 24] = [
+            0x01, 0x02, 0x10, 0x11, 0x12, 0x20, 0x22, 0x23, 0x24, 0x25, 0x30, 0x31, 0x32, 0x33,
+            0x34, 0x40, 0x50, 0x60, 0x70, 0x71, 0x72, 0x73, 0x74, 0x75,
+        ];
+        if PREDEFINED.contains(&tag) {
+            return Some(format!(
+                "Custom TLV {tag:#x} conflicts with predefined TLV."
+            ));
+        }
+        tags.push(tag);
+    }
+    let nonzero = |v: &Option<String>| {
+        v.as_deref()
+            .and_then(|t| py_int::parse(t).ok())
+            .is_some_and(|n| n != 0)
+    };
+    if nonzero(&a.load_addr) && nonzero(&a.rom_fixed) {
+        // imgtool/image.py Image.__init__
+        return Some("Can not set rom_fixed and load_addr at the same time".to_owned());
+    }
     if !a.infile.exists() {
         // imgtool/image.py Image.load
         return Some("Input file not found".to_owned());
@@ -292,21 +449,76 @@ fn sign_parse_time_error(a: &super::sign::SignArgs) -> Option<String> {
     None
 }
 
+/// imgtool's `sig_type()` and Python class of a signing key
+/// (imgtool/keys/*.py).
+fn imgtool_key_class(kind: mcuboot_image::SignatureKind) -> (&'static str, &'static str) {
+    use mcuboot_image::SignatureKind as K;
+    match kind {
+        K::Rsa2048 => ("PKCS1_PSS_RSA2048_SHA256", "imgtool.keys.rsa.RSA"),
+        K::Rsa3072 => ("PKCS1_PSS_RSA3072_SHA256", "imgtool.keys.rsa.RSA"),
+        K::EcdsaP256 => ("ECDSA256_SHA256", "imgtool.keys.ecdsa.ECDSA256P1"),
+        K::EcdsaP384 => ("ECDSA384_SHA384", "imgtool.keys.ecdsa.ECDSA384P1"),
+        _ => ("ED25519", "imgtool.keys.ed25519.Ed25519"),
+    }
+}
+
 /// imgtool's wording of `sign`'s runtime errors that it raises as
 /// `click.UsageError` (usage block, exit 2).
-fn sign_usage_error(err: &anyhow::Error) -> Option<&'static str> {
+fn sign_usage_error(err: &anyhow::Error) -> Option<String> {
     for cause in err.chain() {
         if cause.is::<super::sign::PublicOnlyKey>() {
             // imgtool/main.py sign
-            return Some("Cannot sign with a public-only PEM; signing requires the private key.");
+            return Some(
+                "Cannot sign with a public-only PEM; signing requires the private key.".to_owned(),
+            );
         }
         let sign_error = cause
             .downcast_ref::<super::sign::HintedSignError>()
             .map(|hinted| &hinted.error)
             .or_else(|| cause.downcast_ref());
-        if let Some(mcuboot_image::sign::SignError::HeaderNotZero(_)) = sign_error {
-            // imgtool/image.py Image.load
-            return Some("Header padding was not requested and image does not start with zeros");
+        match sign_error {
+            Some(mcuboot_image::sign::SignError::HeaderNotZero(_)) => {
+                // imgtool/image.py Image.load
+                return Some(
+                    "Header padding was not requested and image does not start with zeros"
+                        .to_owned(),
+                );
+            }
+            Some(mcuboot_image::sign::SignError::Option(
+                mcuboot_image::sign::OptionError::HashNotAllowed { hash, key, .. },
+            )) => {
+                // imgtool/image.py key_and_user_sha_to_alg_and_tlv (its
+                // message keeps the unformatted `{allowed}`).
+                let sha = match hash {
+                    mcuboot_image::HashAlg::Sha256 => "256",
+                    mcuboot_image::HashAlg::Sha384 => "384",
+                    _ => "512",
+                };
+                return Some(format!(
+                    "Key {} can not be used with --sha {sha}; allowed sha are one of {{allowed}}",
+                    imgtool_key_class(*key).0
+                ));
+            }
+            Some(mcuboot_image::sign::SignError::Option(
+                mcuboot_image::sign::OptionError::PureNeedsEd25519(key),
+            )) => {
+                return Some(format!(
+                    "Could not find allowed hash algorithms for <class '{}'>",
+                    imgtool_key_class(*key).1
+                ));
+            }
+            Some(mcuboot_image::sign::SignError::TooLarge {
+                image,
+                trailer,
+                slot,
+                ..
+            }) => {
+                // imgtool/image.py Image.check_trailer
+                return Some(format!(
+                    "Image size ({image:#x}) + trailer ({trailer:#x}) exceeds requested size {slot:#x}"
+                ));
+            }
+            _ => {}
         }
     }
     None

@@ -136,10 +136,10 @@ pub struct SignArgs {
     pub(super) version: String,
     /// Security counter value, or `auto` (from the version).
     #[arg(short = 's', long = "security-counter")]
-    security_counter: Option<String>,
+    pub(super) security_counter: Option<String>,
     /// Dependencies: "(<image_ID>,<image_version>), ...".
     #[arg(short = 'd', long = "dependencies")]
-    dependencies: Option<String>,
+    pub(super) dependencies: Option<String>,
     /// Pad ECDSA signatures to a fixed length (MCUboot < 1.5).
     #[arg(long = "pad-sig")]
     pad_sig: bool,
@@ -187,10 +187,10 @@ pub struct SignArgs {
     save_enctlv: bool,
     /// RAM load address.
     #[arg(short = 'L', long = "load-addr")]
-    load_addr: Option<String>,
+    pub(super) load_addr: Option<String>,
     /// Flash address the image is built for.
     #[arg(short = 'F', long = "rom-fixed")]
-    rom_fixed: Option<String>,
+    pub(super) rom_fixed: Option<String>,
     /// Address of the image in a .hex output.
     #[arg(short = 'x', long = "hex-addr")]
     hex_addr: Option<String>,
@@ -199,10 +199,10 @@ pub struct SignArgs {
     erased_val: Option<ErasedArg>,
     /// Custom protected TLV: TAG VALUE (0x-prefixed hex, else a string).
     #[arg(long = "custom-tlv", num_args = 2, value_names = ["tag", "value"], action = clap::ArgAction::Append)]
-    custom_tlv: Vec<String>,
+    pub(super) custom_tlv: Vec<String>,
     /// Custom protected TLV from a file: TAG FILE.
     #[arg(long = "custom-tlv-file", num_args = 2, value_names = ["tag", "filename"], action = clap::ArgAction::Append)]
-    custom_tlv_file: Vec<String>,
+    pub(super) custom_tlv_file: Vec<String>,
     /// Add a CBOR boot record TLV with this software type (max. 12 characters).
     #[arg(long = "boot-record", value_name = "sw_type")]
     boot_record: Option<String>,
@@ -593,6 +593,12 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
         }
     };
     if a.imgtool_notices {
+        // imgtool settles the hash (refusing one the key does not allow)
+        // before image.py prints anything.
+        if let Some(key) = &key_signer {
+            mcuboot_image::sign::select_hash(Some(key.as_signer()), opts.signing)
+                .map_err(|e| sign_error(e, &a))?;
+        }
         for line in imgtool_notices(
             &a,
             key_signer.as_ref().map(KeyArgSigner::as_signer),
@@ -613,7 +619,8 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
         .and_then(|built| built.write_to(&mut out, format))
         .map_err(|e| sign_error(e, &a))?;
     out.commit().context("OUTFILE")?;
-    for w in &signed.warnings {
+    // imgtool prints no such warning; its personality stays silent.
+    for w in signed.warnings.iter().filter(|_| !a.imgtool_notices) {
         eprintln!("warning: {}", warning_text(w));
     }
     if let (Some(path), Some(sig)) = (&a.sig_out, &signed.signature) {

@@ -12,60 +12,67 @@ pub(super) fn flash_crypt(
     check_not_same(input, &args.output)?;
     let raw = Zeroizing::new(read_file(&args.keyfile, "--keyfile")?);
     let key = FlashEncryptionKey::from_bytes(&raw);
+    // espsecure's order (`_load_hardware_key`, then the address, then the
+    // FLASH_CRYPT_CONF warning) and its texts.
+    let bits = raw.len() * 8;
+    let keyfile = args.keyfile.display();
+    if !matches!(raw.len(), 16 | 24 | 32 | 64) {
+        return Err(fatal(
+            format!("--keyfile {keyfile}: {bits} bits; flash encryption keys are 128, 192, 256 or 512 bits"),
+            format!(
+                "Key file contains wrong length ({} bytes), 16, 24, 32 or 64 expected.",
+                raw.len()
+            ),
+        ));
+    }
+    if args.aes_xts && !matches!(raw.len(), 16 | 32 | 64) {
+        return Err(fatal(
+            format!("--keyfile {keyfile}: {bits} bits; XTS-AES (--aes-xts) takes 128-, 256- or 512-bit keys"),
+            format!("AES_XTS supports only 128, 256, and 512-bit keys. Provided key is {bits} bits."),
+        ));
+    }
+    if !args.aes_xts && !matches!(raw.len(), 24 | 32) {
+        return Err(fatal(
+            format!("--keyfile {keyfile}: {bits} bits; the ESP32 algorithm takes 192- or 256-bit keys (use --aes-xts for ESP32-S2/S3/C2/C3/C6/H2 and later)"),
+            format!("ESP32 supports only 192 and 256-bit keys. Provided key is {bits} bits. Use --aes_xts for other chips."),
+        ));
+    }
+    outln!(
+        "{}",
+        match raw.len() {
+            16 => "Using 128-bit key (extended).",
+            24 => "Using 192-bit key (extended).",
+            32 => "Using 256-bit key.",
+            _ => "Using 512-bit key.",
+        }
+    );
+    if !args.address.is_multiple_of(16) {
+        return Err(fatal(
+            format!("--address {:#x}: must be a multiple of 16", args.address),
+            format!(
+                "Starting flash address {:#x} must be a multiple of 16.",
+                args.address
+            ),
+        ));
+    }
     let address = u32::try_from(args.address).map_err(|_| {
         anyhow::anyhow!(
             "--address {:#x}: beyond the 32-bit flash address space",
             args.address
         )
     })?;
-    if address % 16 != 0 {
-        bail!("--address {address:#x}: must be a multiple of 16");
-    }
     let crypt: Box<dyn FlashCrypt> = if args.aes_xts {
-        if !matches!(raw.len(), 16 | 32 | 64) {
-            bail!(
-                "--keyfile {}: {} bits; XTS-AES (--aes-xts) takes 128-, 256- or 512-bit keys",
-                args.keyfile.display(),
-                raw.len() * 8
-            );
-        }
-        let xts = XtsFlashCrypt::new(&key)
-            .with_context(|| format!("--keyfile {}", args.keyfile.display()))?;
-        outln!(
-            "{}",
-            match xts.kind() {
-                XtsKeyKind::Aes128Derived => "Using 128-bit key (extended).",
-                XtsKeyKind::Aes128 => "Using 256-bit key.",
-                _ => "Using 512-bit key.",
-            }
-        );
-        Box::new(xts)
+        Box::new(
+            XtsFlashCrypt::new(&key)
+                .with_context(|| format!("--keyfile {}", args.keyfile.display()))?,
+        )
     } else {
-        if !matches!(raw.len(), 24 | 32) {
-            bail!(
-                "--keyfile {}: {} bits; the ESP32 algorithm takes 192- or 256-bit keys (use --aes-xts for ESP32-S2/S3/C2/C3/C6/H2 and later)",
-                args.keyfile.display(),
-                raw.len() * 8
-            );
-        }
-        let conf = u32::try_from(args.flash_crypt_conf).unwrap_or(u32::MAX);
-        if conf > 0xF {
-            bail!(
-                "--flash-crypt-conf {:#x}: expected a 4-bit value 0x0..0xF",
-                args.flash_crypt_conf
-            );
-        }
-        if conf == 0 {
+        // Only the low 4 bits are FLASH_CRYPT_CONF (espsecure's
+        // `_flash_encryption_tweak_range_bits` tests bits 0-3).
+        let conf = (args.flash_crypt_conf & 0xF) as u32;
+        if args.flash_crypt_conf == 0 {
             eprintln!("WARNING: Setting FLASH_CRYPT_CONF to zero is not recommended.");
         }
-        outln!(
-            "{}",
-            if raw.len() == 24 {
-                "Using 192-bit key (extended)."
-            } else {
-                "Using 256-bit key."
-            }
-        );
         Box::new(
             Esp32FlashCrypt::new(&key, conf)
                 .with_context(|| format!("--keyfile {}", args.keyfile.display()))?,

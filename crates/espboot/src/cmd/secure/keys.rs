@@ -17,8 +17,37 @@ pub(super) fn load_public_key(arg: &str, path: &Path) -> anyhow::Result<sbv2::Pu
     sbv2::PublicKey::try_from(file).with_context(|| format!("{arg}: {}", path.display()))
 }
 
+/// [`load_public_key`] for `verify-signature` and `digest-sbv2-public-key`,
+/// where espsecure's `_get_sbv2_pub_key` first looks for a private or
+/// public key PEM label and refuses a file without one.
+pub(super) fn load_verification_key(arg: &str, path: &Path) -> anyhow::Result<sbv2::PublicKey> {
+    if let Ok(text) = std::fs::read(path) {
+        let has = |label: &[u8]| text.windows(label.len()).any(|w| w == label);
+        let labels: [&[u8]; 4] = [
+            b"-BEGIN RSA PRIVATE KEY",
+            b"-BEGIN EC PRIVATE KEY",
+            b"-BEGIN PRIVATE KEY",
+            b"-BEGIN PUBLIC KEY",
+        ];
+        if !labels.iter().any(|l| has(l)) {
+            return Err(fatal(
+                format!(
+                    "{arg}: {}: not a PEM private or public key",
+                    path.display()
+                ),
+                "Verification key does not appear to be an RSA Private or Public key in PEM format. Unsupported.",
+            ));
+        }
+    }
+    let file = crate::cmd::key_file::load(arg, path)?;
+    sbv2::PublicKey::try_from(file).with_context(|| format!("{arg}: {}", path.display()))
+}
+
+/// `generate-signing-key`: `v1` keys are ECDSA P-256 (the only scheme
+/// Secure Boot V1 has); V2 defaults to RSA-3072.
 pub(super) fn generate_signing_key(
-    scheme: SigningScheme,
+    v1: bool,
+    scheme: Option<SigningScheme>,
     keyfile: &Path,
 ) -> anyhow::Result<ExitCode> {
     if keyfile.symlink_metadata().is_ok() {
@@ -30,6 +59,16 @@ pub(super) fn generate_signing_key(
             format!("ERROR: Key file {} already exists.", keyfile.display()),
         ));
     }
+    let scheme = match (v1, scheme) {
+        (true, None | Some(SigningScheme::Ecdsa256)) => SigningScheme::Ecdsa256,
+        (true, Some(other)) => {
+            return Err(fatal(
+                format!("--scheme {other}: Secure Boot V1 signs with ecdsa256 only"),
+                "ERROR: V1 only supports ECDSA256.",
+            ))
+        }
+        (false, scheme) => scheme.unwrap_or(SigningScheme::Rsa3072),
+    };
     let key = SigningKey::generate(scheme).context("key generation failed")?;
     let pem = key.to_pem().context("cannot encode the key")?;
     write_atomic(keyfile, pem.as_bytes(), true)?;

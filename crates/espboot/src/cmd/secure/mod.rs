@@ -1,5 +1,5 @@
-//! `espboot secure` (and the `espsecure` link): Secure Boot V2 and flash
-//! encryption, with espsecure 5.6.0's command line (commands and options in
+//! `espboot secure` (and the `espsecure` link): Secure Boot V1 and V2,
+//! Secure Debug Controller certificates and flash encryption, with espsecure 5.6.0's command line (commands and options in
 //! both dash and underscore spellings). All cryptography lives in the
 //! `esp-secure` crate; this module parses arguments, reads and writes files
 //! and prints espsecure-style messages.
@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use esp_secure::flash_encryption::{
-    Direction, Esp32FlashCrypt, FlashCrypt, FlashEncryptionKey, XtsFlashCrypt, XtsKeyKind,
+    Direction, Esp32FlashCrypt, FlashCrypt, FlashEncryptionKey, XtsFlashCrypt,
 };
 use esp_secure::sbv2::{
     self, BlockOutcome, PrecalculatedSignature, Sbv2Signature, Sbv2Signer, SignOptions, SigningKey,
@@ -28,7 +28,7 @@ pub struct Args {
     command: Command,
 }
 
-/// `--version` of the Secure Boot commands: only V2 is implemented.
+/// `--version` of the Secure Boot commands: V1 (ESP32) or V2.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum SbVersion {
     #[value(name = "1")]
@@ -58,10 +58,10 @@ impl From<SchemeArg> for SigningScheme {
 
 #[derive(Debug, clap::Subcommand)]
 enum Command {
-    /// Generate a Secure Boot V2 signing key (PEM, mode 0600).
+    /// Generate a Secure Boot signing key (PEM, mode 0600).
     #[command(name = "generate-signing-key", alias = "generate_signing_key")]
     GenerateSigningKey {
-        /// Secure Boot version (only 2 is supported; espsecure defaults to 1).
+        /// Secure Boot version: 1 (ESP32, ECDSA P-256) or 2; espsecure defaults to 1.
         #[arg(short = 'v', long = "version", default_value = "1")]
         version: SbVersion,
         /// Signing scheme (default rsa3072).
@@ -73,7 +73,7 @@ enum Command {
     /// Sign a binary for Secure Boot V2 (signature sector with up to 3 blocks).
     #[command(name = "sign-data", alias = "sign_data")]
     SignData {
-        /// Secure Boot version (only 2 is supported).
+        /// Secure Boot version: 1 (ESP32, ECDSA P-256) or 2.
         #[arg(short = 'v', long = "version")]
         version: SbVersion,
         /// Private key file(s), one signature block each (up to 3).
@@ -106,7 +106,7 @@ enum Command {
     /// Verify a Secure Boot V2 signed file with a public or private key.
     #[command(name = "verify-signature", alias = "verify_signature")]
     VerifySignature {
-        /// Secure Boot version (only 2 is supported).
+        /// Secure Boot version: 1 (ESP32, ECDSA P-256) or 2.
         #[arg(short = 'v', long = "version")]
         version: SbVersion,
         /// Verify with the public key of a key in a PKCS#11 token (HSM), named by --hsm-config.
@@ -130,7 +130,7 @@ enum Command {
     /// Write the public key of a private key as PEM.
     #[command(name = "extract-public-key", alias = "extract_public_key")]
     ExtractPublicKey {
-        /// Secure Boot version (only 2 is supported; espsecure defaults to 1).
+        /// Secure Boot version: 1 (ESP32, ECDSA P-256) or 2; espsecure defaults to 1.
         #[arg(short = 'v', long = "version", default_value = "1")]
         version: SbVersion,
         /// Private key (PEM).
@@ -191,30 +191,58 @@ enum Command {
         /// Encrypted input file.
         encrypted_file: PathBuf,
     },
-    /// Secure Boot V1 (not supported by espboot).
+    /// Secure Boot V1: the flashable digest of a bootloader (`IV ‖ digest ‖ image`).
     #[command(name = "digest-secure-bootloader", alias = "digest_secure_bootloader")]
     DigestSecureBootloader {
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-        rest: Vec<String>,
+        /// 256-bit secure boot key (raw bytes; 192-bit keys are extended).
+        #[arg(short = 'k', long = "keyfile")]
+        keyfile: PathBuf,
+        /// Output file (default: IMAGE without extension + `-digest-0x0000.bin`).
+        #[arg(short = 'o', long)]
+        output: Option<PathBuf>,
+        /// 128-byte IV file, for tests only (default: random).
+        #[arg(long)]
+        iv: Option<PathBuf>,
+        /// Bootloader image.
+        image: PathBuf,
     },
-    /// Secure Boot V1 private key digest (not supported by espboot).
+    /// Secure Boot V1: the secure boot key derived from the signing key (SHA-256).
     #[command(name = "digest-private-key", alias = "digest_private_key")]
     DigestPrivateKey {
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-        rest: Vec<String>,
+        /// ECDSA P-256 private key (PEM).
+        #[arg(short = 'k', long = "keyfile")]
+        keyfile: PathBuf,
+        /// Digest length in bits: 256, or 192 for the 3/4 coding scheme.
+        #[arg(
+            short = 'l',
+            long,
+            default_value_t = 256,
+            allow_negative_numbers = true
+        )]
+        keylen: i64,
+        /// Digest file to write (mode 0600).
+        digest_file: PathBuf,
     },
+    /// Generate a Secure Debug Controller certificate for one device and session.
+    #[command(name = "generate-sdc-certificate", alias = "generate_sdc_certificate")]
+    GenerateSdcCertificate(sdc::CertificateArgs),
+    /// Write the SDC public key digest to burn as SDC_KEY_DIGEST.
+    #[command(name = "digest-sdc-public-key", alias = "digest_sdc_public_key")]
+    DigestSdcPublicKey(sdc::DigestArgs),
 }
 
 mod crypt;
 mod hsm;
 mod keys;
 mod personality;
+mod sdc;
 mod sign;
+mod v1;
 mod verify;
 pub use personality::personality;
 
 use crypt::flash_crypt;
-use keys::{generate_signing_key, load_public_key};
+use keys::{generate_signing_key, load_public_key, load_verification_key};
 use sign::sign_data;
 use verify::{signature_info, verify_signature, VerifyKey};
 
@@ -267,10 +295,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             version,
             scheme,
             keyfile,
-        } => {
-            require_v2(version, "generate-signing-key")?;
-            generate_signing_key(scheme.map_or(SigningScheme::Rsa3072, Into::into), &keyfile)
-        }
+        } => generate_signing_key(version == SbVersion::V1, scheme.map(Into::into), &keyfile),
         Command::SignData {
             version,
             keyfile,
@@ -283,7 +308,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             skip_padding,
             datafile,
         } => {
-            require_v2(version, "sign-data")?;
+            if version == SbVersion::V1 {
+                return v1::sign_data(
+                    &keyfile,
+                    hsm,
+                    output.as_deref(),
+                    &pub_key,
+                    &signature,
+                    &datafile,
+                );
+            }
             sign_data(
                 &keyfile,
                 // espsecure reads --hsm-config only with --hsm.
@@ -307,7 +341,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             json,
             datafile,
         } => {
-            require_v2(version, "verify-signature")?;
+            if version == SbVersion::V1 {
+                return v1::verify_signature(keyfile.as_deref(), &datafile);
+            }
             let key = if hsm {
                 VerifyKey::Hsm(hsm_config)
             } else {
@@ -324,7 +360,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             public_keyfile,
         } => {
             check_not_same(&keyfile, &public_keyfile)?;
-            require_v2(version, "extract-public-key")?;
+            if version == SbVersion::V1 {
+                return v1::extract_public_key(&keyfile, &public_keyfile);
+            }
             let key = load_public_key("--keyfile", &keyfile)?;
             let pem = key.to_pem().context("cannot encode the public key")?;
             write_atomic(&public_keyfile, pem.as_bytes(), false)?;
@@ -337,7 +375,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         Command::DigestSbv2PublicKey { keyfile, output } => {
             check_not_same(&keyfile, &output)?;
-            let key = load_public_key("--keyfile", &keyfile)?;
+            let key = load_verification_key("--keyfile", &keyfile)?;
             write_atomic(&output, &key.digest(), false)?;
             outln!(
                 "Writing the public key digest of \"{}\" to \"{}\".",
@@ -369,22 +407,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             crypt,
             encrypted_file,
         } => flash_crypt(&crypt, &encrypted_file, Direction::Decrypt),
-        Command::DigestSecureBootloader { .. } => {
-            bail!("digest-secure-bootloader is Secure Boot V1, which espboot does not support; use Secure Boot V2 (sign-data --version 2)")
-        }
-        Command::DigestPrivateKey { .. } => {
-            bail!("digest-private-key is Secure Boot V1, which espboot does not support; use Secure Boot V2 (sign-data --version 2)")
-        }
+        Command::DigestSecureBootloader {
+            keyfile,
+            output,
+            iv,
+            image,
+        } => v1::digest_secure_bootloader(&keyfile, output.as_deref(), iv.as_deref(), &image),
+        Command::DigestPrivateKey {
+            keyfile,
+            keylen,
+            digest_file,
+        } => v1::digest_private_key(&keyfile, keylen, &digest_file),
+        Command::GenerateSdcCertificate(args) => sdc::generate_certificate(args),
+        Command::DigestSdcPublicKey(args) => sdc::digest_public_key(args),
     }
-}
-
-fn require_v2(version: SbVersion, command: &str) -> anyhow::Result<()> {
-    if version == SbVersion::V1 {
-        bail!(
-            "{command} --version 1: Secure Boot V1 is not supported by espboot; pass --version 2"
-        );
-    }
-    Ok(())
 }
 
 fn read_file(path: &Path, what: &str) -> anyhow::Result<Vec<u8>> {

@@ -15,6 +15,7 @@ use std::process::ExitCode;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 
 use crate::cmd::choices;
+use crate::cmd::did_you_mean::{long_options, suggestion};
 use clap::{CommandFactory, FromArgMatches};
 
 /// espsecure's version line (`log.print(f"espsecure v{esptool.__version__}")`).
@@ -46,6 +47,72 @@ const COMMANDS: &[(&str, &str)] = &[
     ("digest-sdc-public-key", ""),
 ];
 
+/// espsecure 5.6.0's `--help` of the group and of each command, as
+/// rich-click renders them 80 columns wide (captured from the pinned tool;
+/// the command texts without the banner line that precedes them).
+const HELP: &[(&str, &str)] = &[
+    ("espsecure", include_str!("espsecure_help/espsecure.txt")),
+    (
+        "digest-secure-bootloader",
+        include_str!("espsecure_help/digest-secure-bootloader.txt"),
+    ),
+    (
+        "generate-signing-key",
+        include_str!("espsecure_help/generate-signing-key.txt"),
+    ),
+    ("sign-data", include_str!("espsecure_help/sign-data.txt")),
+    (
+        "verify-signature",
+        include_str!("espsecure_help/verify-signature.txt"),
+    ),
+    (
+        "extract-public-key",
+        include_str!("espsecure_help/extract-public-key.txt"),
+    ),
+    (
+        "digest-rsa-public-key",
+        include_str!("espsecure_help/digest-rsa-public-key.txt"),
+    ),
+    (
+        "digest-sbv2-public-key",
+        include_str!("espsecure_help/digest-sbv2-public-key.txt"),
+    ),
+    (
+        "signature-info-v2",
+        include_str!("espsecure_help/signature-info-v2.txt"),
+    ),
+    (
+        "digest-private-key",
+        include_str!("espsecure_help/digest-private-key.txt"),
+    ),
+    (
+        "generate-flash-encryption-key",
+        include_str!("espsecure_help/generate-flash-encryption-key.txt"),
+    ),
+    (
+        "decrypt-flash-data",
+        include_str!("espsecure_help/decrypt-flash-data.txt"),
+    ),
+    (
+        "encrypt-flash-data",
+        include_str!("espsecure_help/encrypt-flash-data.txt"),
+    ),
+    (
+        "generate-sdc-certificate",
+        include_str!("espsecure_help/generate-sdc-certificate.txt"),
+    ),
+    (
+        "digest-sdc-public-key",
+        include_str!("espsecure_help/digest-sdc-public-key.txt"),
+    ),
+];
+
+fn help_text(command: &str) -> &'static str {
+    HELP.iter()
+        .find(|(name, _)| *name == command)
+        .map_or("", |(_, text)| text)
+}
+
 /// Options espsecure still accepts in their underscore spelling, with a
 /// warning (`EspsecureGroup.DEPRECATED_OPTIONS`).
 const DEPRECATED_OPTIONS: &[(&str, &str)] = &[
@@ -67,20 +134,32 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
     // The group's only option is -h/--help; the first other word names
     // the command.
     let Some(first) = args.first().and_then(|a| a.to_str()).map(str::to_owned) else {
-        return group_help();
+        // click's `no_args_is_help`: the help, then exit status 2.
+        out!("{}", help_text("espsecure"));
+        return ExitCode::from(EXIT_USAGE_OR_FATAL);
     };
     if first == "-h" || first == "--help" {
-        return group_help();
+        out!("{}", help_text("espsecure"));
+        return ExitCode::SUCCESS;
     }
     if first.starts_with('-') {
-        return usage_error(None, &format!("No such option '{first}'."));
+        let hint = suggestion(&first, &["--help"]);
+        return usage_error(None, &format!("No such option '{first}'.{hint}"));
     }
     let canonical = first.replace('_', "-");
     let Some((command, _)) = COMMANDS.iter().find(|(name, _)| *name == canonical) else {
-        return usage_error(None, &format!("No such command '{first}'."));
+        let names: Vec<&str> = COMMANDS.iter().map(|(name, _)| *name).collect();
+        let hint = suggestion(&first, &names);
+        return usage_error(None, &format!("No such command '{first}'.{hint}"));
     };
     if canonical != first {
         eprintln!("WARNING: Deprecated: Command '{first}' is deprecated. Use '{command}' instead.");
+    }
+    // click answers -h/--help eagerly, after the group's banner.
+    if args.iter().skip(1).any(|a| a == "-h" || a == "--help") {
+        outln!("{BANNER}");
+        out!("{}", help_text(command));
+        return ExitCode::SUCCESS;
     }
     if *command == "digest-rsa-public-key" {
         eprintln!("DeprecationWarning: The command 'digest-rsa-public-key' is deprecated.");
@@ -100,6 +179,18 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
     }
     outln!("{BANNER}");
 
+    // `--json` is espboot's own option of these commands; espsecure has none.
+    if matches!(command, "verify-signature" | "signature-info-v2") {
+        if let Some(json) = rest
+            .iter()
+            .filter_map(|a| a.to_str())
+            .find(|a| *a == "--json" || a.starts_with("--json="))
+        {
+            let name = json.split('=').next().unwrap_or(json);
+            let hint = suggestion(name, &long_options(help_text(command)));
+            return usage_error(Some(command), &format!("No such option '{name}'.{hint}"));
+        }
+    }
     let mut parser_argv = vec![OsString::from("espsecure")];
     let rest_copy = rest.clone();
     parser_argv.extend(rest);
@@ -128,11 +219,63 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
         Ok(cli) => cli,
         Err(err) => return clap_error(&cmd, command, &err),
     };
+    // `espboot secure` refuses key lengths no chip takes; espsecure writes
+    // keylen/8 random bytes for any length (`generate_flash_encryption_key`).
+    if let super::Command::GenerateFlashEncryptionKey { keylen, key_file } = &cli.command {
+        if ![128, 192, 256, 512].contains(keylen) {
+            outln!(
+                "Writing {keylen} random bits to key file \"{}\".",
+                key_file.display()
+            );
+            let mut key = zeroize::Zeroizing::new(vec![0u8; (*keylen / 8) as usize]);
+            rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut key);
+            return match crate::fsutil::write_atomic(key_file, &key, true) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    eprintln!("ERROR: \nA fatal error occurred: {}", fatal_message(&err));
+                    ExitCode::from(EXIT_USAGE_OR_FATAL)
+                }
+            };
+        }
+    }
+    // espboot's sign-data may sign in place with `-o DATAFILE`; espsecure
+    // refuses (`_check_output_is_not_input`), after the key files.
+    if let super::Command::SignData {
+        output: Some(out),
+        datafile,
+        keyfile,
+        ..
+    } = &cli.command
+    {
+        if !keyfile.iter().any(|k| super::same_file(k, out)) && super::same_file(datafile, out) {
+            eprintln!(
+                "ERROR: \nA fatal error occurred: The input \"{}\" and output \"{}\" should not be the same!",
+                datafile.display(),
+                out.display()
+            );
+            return ExitCode::from(EXIT_USAGE_OR_FATAL);
+        }
+    }
     match super::run(super::Args {
         command: cli.command,
     }) {
         Ok(code) => code,
         Err(err) => {
+            // The SDC commands' own checks are click `BadParameter`s.
+            if let Some(bad) = err
+                .chain()
+                .find_map(|e| e.downcast_ref::<super::sdc::BadParameter>())
+            {
+                if bad.hint.is_empty() {
+                    // A mutually exclusive option: click's panel alone.
+                    eprint!("{}", render_panel(bad.message));
+                    return ExitCode::from(EXIT_USAGE_OR_FATAL);
+                }
+                return usage_error(
+                    Some(command),
+                    &format!("Invalid value for {}: {}", bad.hint, bad.message),
+                );
+            }
             // espsecure's HSM code ends with `log.die`: plain `ERROR:` lines
             // and exit status 1, not a FatalError.
             if let Some(died) = err
@@ -177,15 +320,6 @@ fn replace_deprecated_option(arg: OsString) -> OsString {
     }
 }
 
-/// The group help (also shown for a bare `espsecure`, as click's
-/// `no_args_is_help` does). Deliberate difference: clap's layout, not
-/// rich-click's panels.
-fn group_help() -> ExitCode {
-    let mut cmd = Cli::command();
-    let _ = cmd.print_help();
-    ExitCode::SUCCESS
-}
-
 /// click's rendering of an option: `'--version' / '-v'`.
 fn click_option_name(cmd: &clap::Command, command: &str, long: &str) -> String {
     let short = cmd
@@ -213,6 +347,8 @@ fn context_str(err: &clap::Error, kind: ContextKind) -> Option<String> {
 /// them while parsing and reports a file it cannot open as a usage error.
 const INPUT_FILE_ARGS: &[&str] = &[
     "keyfile",
+    "iv",
+    "image",
     "hsm_config",
     "pub_key",
     "signature",
@@ -220,6 +356,11 @@ const INPUT_FILE_ARGS: &[&str] = &[
     "plaintext_file",
     "encrypted_file",
 ];
+
+/// The SDC commands declare their inputs `click.Path(exists=True)`: click
+/// only checks that they exist.
+const SDC_COMMANDS: &[&str] = &["generate-sdc-certificate", "digest-sdc-public-key"];
+const SDC_PATH_ARGS: &[&str] = &["keyfile", "hsm_config", "pub_key", "chip_info", "usc"];
 
 /// click's message for the first input file (in declaration order) that
 /// cannot be opened.
@@ -229,8 +370,26 @@ fn unreadable_input(cmd: &clap::Command, command: &str, sub: &clap::ArgMatches) 
         return None;
     }
     let def = cmd.find_subcommand(command)?;
+    let sdc = SDC_COMMANDS.contains(&command);
     for arg in def.get_arguments() {
         let id = arg.get_id().as_str();
+        if sdc {
+            let Ok(Some(mut values)) = sub.try_get_raw(id) else {
+                continue;
+            };
+            if !SDC_PATH_ARGS.contains(&id) {
+                continue;
+            }
+            if let Some(value) = values.find(|v| std::fs::symlink_metadata(v).is_err()) {
+                let long = format!("--{}", arg.get_long().unwrap_or_default());
+                return Some(format!(
+                    "Invalid value for {}: Path '{}' does not exist.",
+                    click_option_name(cmd, command, &long),
+                    value.to_string_lossy()
+                ));
+            }
+            continue;
+        }
         if !INPUT_FILE_ARGS.contains(&id) {
             continue;
         }
@@ -350,9 +509,22 @@ fn clap_error(cmd: &clap::Command, command: &str, err: &clap::Error) -> ExitCode
                 )
             }
         }
+        (ErrorKind::ValueValidation, Some(long)) => {
+            // Every option espsecure checks while parsing is an integer
+            // (`int` or `AnyIntType`).
+            let value = context_str(err, ContextKind::InvalidValue).unwrap_or_default();
+            format!(
+                "Invalid value for {}: '{value}' is not a valid integer.",
+                click_option_name(cmd, command, long)
+            )
+        }
         (ErrorKind::UnknownArgument, _) => {
             let name = arg.split('=').next().unwrap_or_default().to_owned();
-            if name.starts_with('-') {
+            if name.starts_with("--") {
+                // click suggests among the command's long options.
+                let hint = suggestion(&name, &long_options(help_text(command)));
+                format!("No such option '{name}'.{hint}")
+            } else if name.starts_with('-') {
                 format!("No such option '{name}'.")
             } else {
                 format!("Got unexpected extra argument ({name})")
@@ -415,6 +587,14 @@ fn wrap(paragraph: &str, width: usize) -> Vec<String> {
     }
     lines.push(line);
     lines
+}
+
+/// rich-click's Error panel alone (a `UsageError` raised without a
+/// context: no usage lines).
+fn render_panel(message: &str) -> String {
+    let full = render_usage_error(None, message);
+    // Drop the four usage lines of the group form.
+    full.split_inclusive('\n').skip(4).collect()
 }
 
 /// Text of a click usage error as rich-click renders it without a terminal.

@@ -91,8 +91,9 @@ pub(super) fn sign_data(
             check_not_same(key, out)?;
         }
     }
-    // Deliberately unlike espsecure, `-o` may name the data file itself
-    // (signing in place, as without `-o`).
+    // Unlike espsecure, `espboot secure sign-data` lets `-o` name the data
+    // file itself (signing in place, as without `-o`); the espsecure
+    // personality refuses it as espsecure does.
     let data = DataFile::open(datafile)?;
     let precalculated = !signatures.is_empty();
     let mut kept = 0;

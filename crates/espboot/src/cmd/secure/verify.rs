@@ -1,7 +1,7 @@
 //! `verify-signature` and `signature-info-v2`: checking and describing the
 //! Secure Boot V2 signature blocks of an image.
 
-use super::keys::load_public_key;
+use super::keys::load_verification_key;
 use super::*;
 
 /// The key `verify-signature` checks with.
@@ -19,7 +19,7 @@ pub(super) fn verify_signature(
     datafile: &Path,
 ) -> anyhow::Result<ExitCode> {
     let (key, keyfile) = match key {
-        VerifyKey::File(path) => (load_public_key("--keyfile", path)?, path.as_path()),
+        VerifyKey::File(path) => (load_verification_key("--keyfile", path)?, path.as_path()),
         VerifyKey::Hsm(config) => {
             let hsm = super::hsm::Hsm::read(
                 config.as_deref(),

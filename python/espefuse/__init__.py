@@ -1,0 +1,1 @@
+"""`python -m espefuse`: espboot's espefuse personality (see espboot_shims)."""

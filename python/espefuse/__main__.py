@@ -1,0 +1,3 @@
+from espboot_shims import run
+
+run("espefuse")

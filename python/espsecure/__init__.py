@@ -1,0 +1,1 @@
+"""`python -m espsecure`: espboot's espsecure personality (see espboot_shims)."""

@@ -1,0 +1,1 @@
+"""`python -m esptool`: espboot's esptool personality (see espboot_shims)."""

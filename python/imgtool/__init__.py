@@ -1,0 +1,1 @@
+"""`python -m imgtool`: espboot's imgtool personality (see espboot_shims)."""

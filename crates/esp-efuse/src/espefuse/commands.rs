@@ -71,6 +71,9 @@ pub fn burn_efuse(
                     efuses.field_bits_at(*i, true).python_str(),
                     new.python_str()
                 ));
+                if f.class == crate::tables::FieldClass::VRef {
+                    return Err(EfuseError::VRefNotWritable);
+                }
                 efuses.stage_at(*i, new.clone(), ForceWrite::Unavailable, out)?;
             }
             out.say("");

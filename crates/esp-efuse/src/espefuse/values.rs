@@ -144,7 +144,7 @@ fn key_purpose_value(chip: Chip, s: &str) -> Result<u8, ValueError> {
 }
 
 /// `AA:BB:CC:DD:EE:FF`, a unicast address.
-fn parse_mac(s: &str) -> Result<Vec<u8>, ValueError> {
+pub(super) fn parse_mac(s: &str) -> Result<Vec<u8>, ValueError> {
     if s.matches(':').count() != 5 {
         return Err(ValueError::MacFormat);
     }

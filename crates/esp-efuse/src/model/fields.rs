@@ -175,13 +175,15 @@ impl Efuses {
                 FieldValue::Text(name)
             }
             FieldClass::Mac => FieldValue::Text(self.mac_text(f, &bits, from_read)),
-            // sign-magnitude, 0.1 degree steps (base_fields.py EfuseTempSensor)
+            // sign-magnitude, 0.1 degree steps (base_fields.py EfuseTempSensor:
+            // `sig * int(mag) * 0.1`, the sign applied to the integer first, so
+            // a set sign bit over a zero magnitude reads 0.0, not -0.0)
             FieldClass::TempSensor => {
                 let v = bits.to_u64();
                 let n = f.bit_len as u32;
-                let sign = if v >> (n - 1) & 1 == 1 { -1.0 } else { 1.0 };
-                let mag = v & ((1u64 << (n - 1)) - 1);
-                FieldValue::Float(sign * mag as f64 * 0.1)
+                let sign = if v >> (n - 1) & 1 == 1 { -1 } else { 1 };
+                let mag = (v & ((1u64 << (n - 1)) - 1)) as i64;
+                FieldValue::Float((sign * mag) as f64 * 0.1)
             }
             // two's-complement delta around TP_xxxx_OFFSET, 4 mV steps
             // (esp32/fields.py EfuseAdcPointCalibration)
@@ -335,6 +337,15 @@ impl Efuses {
             }
         }
         Ok(())
+    }
+
+    /// BLOCK2's calibration format version as espefuse computes it
+    /// (base_fields.py `get_block_version`: `BLK_VERSION_MAJOR` * 100 +
+    /// `BLK_VERSION_MINOR`, a field the chip lacks counting 0).
+    pub fn block_version(&self) -> u32 {
+        let major = u32::try_from(self.raw_present(Field::BlkVersionMajor)).unwrap_or(0);
+        let minor = u32::try_from(self.raw_present(Field::BlkVersionMinor)).unwrap_or(0);
+        major * 100 + minor
     }
 
     /// Chip revision as espefuse computes it (major * 100 + minor).

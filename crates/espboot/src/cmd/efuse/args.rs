@@ -194,6 +194,28 @@ pub(super) enum Command {
         #[command(flatten)]
         opts: ProtectOpts,
     },
+    /// Print the 48-bit custom MAC address.
+    #[command(name = "get-custom-mac", alias = "get_custom_mac")]
+    GetCustomMac,
+    /// Print the ADC calibration data stored in the eFuses.
+    #[command(name = "adc-info", alias = "adc_info")]
+    AdcInfo,
+    /// Burn a 48-bit custom MAC address (AA:CD:EF:01:02:03).
+    #[command(name = "burn-custom-mac", alias = "burn_custom_mac")]
+    BurnCustomMac {
+        /// The address, bytes separated by colons.
+        #[arg(allow_hyphen_values = true)]
+        mac: String,
+        #[arg(long, alias = "force_write_always")]
+        force_write_always: bool,
+    },
+    /// Permanently set the internal flash voltage regulator (ESP32, ESP32-S2,
+    /// ESP32-S3): 1.8V, 3.3V or OFF.
+    #[command(name = "set-flash-voltage", alias = "set_flash_voltage")]
+    SetFlashVoltage {
+        /// 1.8V, 3.3V or OFF.
+        voltage: String,
+    },
     /// Disable reading of eFuses.
     #[command(name = "read-protect-efuse", alias = "read_protect_efuse")]
     ReadProtectEfuse {
@@ -212,28 +234,45 @@ pub(super) enum Command {
 
 const COMMANDS_HELP: &str =
     "Commands (chain several; with more than one burn command the burns are batched):
-  summary, dump, check-error, burn-efuse, burn-bit, burn-block-data, burn-key,
-  burn-key-digest, read-protect-efuse, write-protect-efuse
+  summary, dump, get-custom-mac, adc-info, check-error, burn-efuse, burn-bit,
+  burn-block-data, burn-key, burn-key-digest, burn-custom-mac, set-flash-voltage,
+  read-protect-efuse, write-protect-efuse
 
 `espefuse COMMAND --help` shows a command's arguments.";
 
 /// espefuse commands espboot does not implement (yet).
-const UNSUPPORTED: &[&str] = &[
-    "adc-info",
-    "burn-custom-mac",
-    "get-custom-mac",
-    "set-flash-voltage",
-    "execute-scripts",
-    "burn-efuse-from-file",
-];
+const UNSUPPORTED: &[&str] = &["execute-scripts", "burn-efuse-from-file"];
 
 impl Command {
     /// A command that stages a burn (the others only read).
     pub(super) fn is_burn(&self) -> bool {
         !matches!(
             self,
-            Command::Summary { .. } | Command::Dump { .. } | Command::CheckError { .. }
+            Command::Summary { .. }
+                | Command::Dump { .. }
+                | Command::CheckError { .. }
+                | Command::GetCustomMac
+                | Command::AdcInfo
         )
+    }
+
+    /// The command's `--force-write-always`, if it has the option.
+    pub(super) fn force_write_always(&self) -> Option<bool> {
+        match self {
+            Command::BurnBit {
+                force_write_always, ..
+            }
+            | Command::BurnBlockData {
+                force_write_always, ..
+            }
+            | Command::BurnCustomMac {
+                force_write_always, ..
+            } => Some(*force_write_always),
+            Command::BurnKey { opts, .. } | Command::BurnKeyDigest { opts, .. } => {
+                Some(opts.force_write_always)
+            }
+            _ => None,
+        }
     }
 
     /// espefuse's name of the command.
@@ -249,6 +288,10 @@ impl Command {
             Command::BurnKeyDigest { .. } => "burn-key-digest",
             Command::ReadProtectEfuse { .. } => "read-protect-efuse",
             Command::WriteProtectEfuse { .. } => "write-protect-efuse",
+            Command::GetCustomMac => "get-custom-mac",
+            Command::AdcInfo => "adc-info",
+            Command::BurnCustomMac { .. } => "burn-custom-mac",
+            Command::SetFlashVoltage { .. } => "set-flash-voltage",
         }
     }
 }
@@ -364,6 +407,16 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
             e.after_banner = true;
             anyhow::Error::new(e)
         };
+        // efuse/<chip>/operations.py: only the ESP32, S2 and S3 add it; click
+        // names the word as given, before its own deprecation warning
+        if seg[0] == "set-flash-voltage"
+            && !chip_detected_later
+            && !esp_efuse::espefuse::has_set_flash_voltage(chip)
+        {
+            let mut e = UsageError::no_such_command(&spelled[k], chip);
+            e.warnings = spelling.warnings[..k].iter().flatten().cloned().collect();
+            return Err(e.into());
+        }
         if UNSUPPORTED.contains(&seg[0].as_str()) {
             bail!(
                 "espefuse command '{}' is not supported by espboot yet",

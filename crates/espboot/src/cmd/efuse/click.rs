@@ -248,7 +248,18 @@ pub(crate) fn variadic_metavar(command: &str, chip: Chip) -> String {
 /// burn-bit's BLOCK argument: a click Choice (`{A|B|…}`) and its `Missing
 /// argument` hint (`types.py` Choice `get_missing_message`).
 pub(crate) fn block_choice(chip: Chip) -> (String, String) {
-    let names = block_choices(chip);
+    choice(&block_choices(chip))
+}
+
+/// set-flash-voltage's VOLTAGE argument: a click Choice and its `Missing
+/// argument` hint.
+pub(crate) fn voltage_choice() -> (String, String) {
+    choice(&esp_efuse::espefuse::FlashVoltage::NAMES)
+}
+
+/// A click Choice's metavar (`{A|B|…}`) and its `Missing argument` hint
+/// (`types.py` Choice `get_missing_message`).
+fn choice(names: &[&str]) -> (String, String) {
     (
         format!("{{{}}}", names.join("|")),
         format!(" Choose from:\n\t{}", names.join(",\n\t")),
@@ -271,6 +282,7 @@ pub(crate) fn block_choices(chip: Chip) -> Vec<&'static str> {
 pub(crate) fn usage_arguments(command: &str, chip: Chip) -> String {
     match command {
         "burn-bit" => format!(" {} BIT_NUMBER...", block_choice(chip).0),
+        "set-flash-voltage" => format!(" {}", voltage_choice().0),
         // click.Choice of field names: not rendered (yet)
         "read-protect-efuse" | "write-protect-efuse" | "dump" | "check-error" => String::new(),
         _ => format!(" {}", variadic_metavar(command, chip))

@@ -257,6 +257,7 @@ fn positional_shape(command: &str, chip: Chip) -> (usize, Option<(&'static str, 
         "burn-key-digest" if matches!(chip, Chip::Esp32 | Chip::Esp32c2) => (1, None),
         "burn-key-digest" => (0, Some(("block_keyfile_keypurpose", true))),
         "read-protect-efuse" | "write-protect-efuse" => (0, Some(("efuse_name", true))),
+        "burn-custom-mac" | "set-flash-voltage" => (1, None),
         _ => (0, None),
     }
 }
@@ -367,6 +368,15 @@ fn check_values(
             _ => {}
         }
     }
+    if name == "set-flash-voltage" {
+        if let Some(voltage) = positionals.first() {
+            let choices = esp_efuse::espefuse::FlashVoltage::NAMES;
+            if !choices.contains(&voltage.as_str()) {
+                let (choice, _) = click::voltage_choice();
+                return Err(not_one_of(name, &format!("'{choice}'"), voltage, &choices).on(chip));
+            }
+        }
+    }
     if name == "burn-bit" {
         if let Some(block) = positionals.first() {
             let names = click::block_choices(chip);
@@ -393,6 +403,10 @@ fn missing_arguments(name: &str, chip: Chip, given: usize) -> Result<(), UsageEr
     let (singles, variadic) = positional_shape(name, chip);
     if name == "burn-bit" && given == 0 {
         let (choice, hint) = click::block_choice(chip);
+        return Err(UsageError::missing_argument(name, chip, &choice, &hint));
+    }
+    if name == "set-flash-voltage" && given == 0 {
+        let (choice, hint) = click::voltage_choice();
         return Err(UsageError::missing_argument(name, chip, &choice, &hint));
     }
     let required = match variadic {

@@ -58,45 +58,59 @@ pub fn burn_custom_mac(
     let chip = efuses.chip();
     Console::new(chip)
         .run(|out| {
-            // `print_field`: the field's bits as read (and staged) -> the new value
-            let line = |efuses: &Efuses, field: Field, new: String| -> Result<String, EfuseError> {
-                let i = efuses.index(field)?;
-                let f = efuses.def_at(i);
-                Ok(format!(
-                    "    - '{}' ({}) {} -> {new}",
-                    f.name(),
-                    f.description,
-                    efuses.field_bits_at(i, true).python_str()
-                ))
-            };
-            let stage = |efuses: &mut Efuses, field: Field, bits: Bits, out: &mut Console| {
-                let i = efuses.index(field)?;
-                efuses.stage_at(i, bits, force, out)
-            };
-            let new = Bits::from_bytes(mac);
-            if chip == Chip::Esp32 {
-                let version = efuses.raw(Field::MacVersion)?;
-                if version == 0 {
-                    out.say(line(efuses, Field::MacVersion, "0x1".to_string())?);
-                    stage(efuses, Field::MacVersion, bits(8, 1), out)?;
-                } else if version != 1 && force != ForceWrite::On {
-                    return Err(EfuseError::MacVersion { version });
-                }
-                out.say(line(efuses, Field::CustomMac, new.python_str())?);
-                stage(efuses, Field::CustomMac, new, out)?;
-                let crc = esp32_mac_crc(mac);
-                out.say(line(efuses, Field::CustomMacCrc, format!("{crc:#x}"))?);
-                stage(efuses, Field::CustomMacCrc, bits(8, u64::from(crc)), out)?;
-            } else {
-                out.say(line(efuses, Field::CustomMac, new.python_str())?);
-                stage(efuses, Field::CustomMac, new, out)?;
-                if chip == Chip::Esp32c2 {
-                    stage(efuses, Field::CustomMacUsed, bits(1, 1), out)?;
-                }
+            save_custom_mac(efuses, mac, force, out)?;
+            if chip == Chip::Esp32c2 {
+                let i = efuses.index(Field::CustomMacUsed)?;
+                efuses.stage_at(i, bits(1, 1), force, out)?;
             }
             Ok(())
         })
         .map(|((), t)| t)
+}
+
+/// CUSTOM_MAC's `save` (what `burn-efuse CUSTOM_MAC` runs too): it prints
+/// the field (base_fields.py `EfuseMacFieldBase.save`); the ESP32's also
+/// sets MAC_VERSION and the CRC (esp32/fields.py `EfuseMacField.save`).
+pub(super) fn save_custom_mac(
+    efuses: &mut Efuses,
+    mac: &[u8],
+    force: ForceWrite,
+    out: &mut Console,
+) -> Result<(), EfuseError> {
+    // `print_field`: the field's bits as read -> the new value
+    let line = |efuses: &Efuses, field: Field, new: String| -> Result<String, EfuseError> {
+        let i = efuses.index(field)?;
+        let f = efuses.def_at(i);
+        Ok(format!(
+            "    - '{}' ({}) {} -> {new}",
+            f.name(),
+            f.description,
+            efuses.field_bits_at(i, true).python_str()
+        ))
+    };
+    let stage = |efuses: &mut Efuses, field: Field, bits: Bits, out: &mut Console| {
+        let i = efuses.index(field)?;
+        efuses.stage_at(i, bits, force, out)
+    };
+    let new = Bits::from_bytes(mac);
+    if efuses.chip() == Chip::Esp32 {
+        let version = efuses.raw(Field::MacVersion)?;
+        if version == 0 {
+            out.say(line(efuses, Field::MacVersion, "0x1".to_string())?);
+            stage(efuses, Field::MacVersion, bits(8, 1), out)?;
+        } else if version != 1 && force != ForceWrite::On {
+            return Err(EfuseError::MacVersion { version });
+        }
+        out.say(line(efuses, Field::CustomMac, new.python_str())?);
+        stage(efuses, Field::CustomMac, new, out)?;
+        let crc = esp32_mac_crc(mac);
+        out.say(line(efuses, Field::CustomMacCrc, format!("{crc:#x}"))?);
+        stage(efuses, Field::CustomMacCrc, bits(8, u64::from(crc)), out)?;
+    } else {
+        out.say(line(efuses, Field::CustomMac, new.python_str())?);
+        stage(efuses, Field::CustomMac, new, out)?;
+    }
+    Ok(())
 }
 
 fn bits(len: usize, value: u64) -> Bits {
@@ -231,17 +245,14 @@ const TEMP: AdcRow = (
     "C",
 );
 
-/// The calibration rows of `adc-info` per chip, after the block version,
-/// and the block version from which they are printed (`adc_info` in
-/// efuse/<chip>/operations.py).
-fn adc_rows(chip: Chip) -> (u32, Vec<AdcRow>) {
+/// The calibration rows of `adc-info` per chip, after the block version
+/// (`adc_info` in efuse/<chip>/operations.py).
+fn adc_rows(chip: Chip) -> Vec<AdcRow> {
     let mut rows = vec![TEMP];
-    let (from, rest): (u32, &[AdcRow]) = match chip {
+    let rest: &[AdcRow] = match chip {
         Chip::Esp32s2 => {
             rows.push(("TADC_CALIB          = ", Some(Field::AdcCalib), "C"));
-            (
-                1,
-                rows!(
+            rows!(
                     "RTCCALIB_V1IDX_A10H =  " => RtccalibV1idxA10h,
                     "RTCCALIB_V1IDX_A11H =  " => RtccalibV1idxA11h,
                     "RTCCALIB_V1IDX_A12H =  " => RtccalibV1idxA12h,
@@ -258,104 +269,88 @@ fn adc_rows(chip: Chip) -> (u32, Vec<AdcRow>) {
                     "RTCCALIB_V1IDX_A21L =  " => RtccalibV1idxA21l,
                     "RTCCALIB_V1IDX_A22L =  " => RtccalibV1idxA22l,
                     "RTCCALIB_V1IDX_A23L =  " => RtccalibV1idxA23l,
-                ),
             )
         }
-        Chip::Esp32s3 => (
-            100,
-            rows!(
-                "ADC OCode        =  " => Ocode,
-                "ADC1:",
-                "INIT_CODE_ATTEN0 =  " => Adc1InitCodeAtten0,
-                "INIT_CODE_ATTEN1 =  " => Adc1InitCodeAtten1,
-                "INIT_CODE_ATTEN2 =  " => Adc1InitCodeAtten2,
-                "INIT_CODE_ATTEN3 =  " => Adc1InitCodeAtten3,
-                "CAL_VOL_ATTEN0   =  " => Adc1CalVolAtten0,
-                "CAL_VOL_ATTEN1   =  " => Adc1CalVolAtten1,
-                "CAL_VOL_ATTEN2   =  " => Adc1CalVolAtten2,
-                "CAL_VOL_ATTEN3   =  " => Adc1CalVolAtten3,
-                "ADC2:",
-                "INIT_CODE_ATTEN0 =  " => Adc2InitCodeAtten0,
-                "INIT_CODE_ATTEN1 =  " => Adc2InitCodeAtten1,
-                "INIT_CODE_ATTEN2 =  " => Adc2InitCodeAtten2,
-                "INIT_CODE_ATTEN3 =  " => Adc2InitCodeAtten3,
-                "CAL_VOL_ATTEN0   =  " => Adc2CalVolAtten0,
-                "CAL_VOL_ATTEN1   =  " => Adc2CalVolAtten1,
-                "CAL_VOL_ATTEN2   =  " => Adc2CalVolAtten2,
-            ),
+        Chip::Esp32s3 => rows!(
+            "ADC OCode        =  " => Ocode,
+            "ADC1:",
+            "INIT_CODE_ATTEN0 =  " => Adc1InitCodeAtten0,
+            "INIT_CODE_ATTEN1 =  " => Adc1InitCodeAtten1,
+            "INIT_CODE_ATTEN2 =  " => Adc1InitCodeAtten2,
+            "INIT_CODE_ATTEN3 =  " => Adc1InitCodeAtten3,
+            "CAL_VOL_ATTEN0   =  " => Adc1CalVolAtten0,
+            "CAL_VOL_ATTEN1   =  " => Adc1CalVolAtten1,
+            "CAL_VOL_ATTEN2   =  " => Adc1CalVolAtten2,
+            "CAL_VOL_ATTEN3   =  " => Adc1CalVolAtten3,
+            "ADC2:",
+            "INIT_CODE_ATTEN0 =  " => Adc2InitCodeAtten0,
+            "INIT_CODE_ATTEN1 =  " => Adc2InitCodeAtten1,
+            "INIT_CODE_ATTEN2 =  " => Adc2InitCodeAtten2,
+            "INIT_CODE_ATTEN3 =  " => Adc2InitCodeAtten3,
+            "CAL_VOL_ATTEN0   =  " => Adc2CalVolAtten0,
+            "CAL_VOL_ATTEN1   =  " => Adc2CalVolAtten1,
+            "CAL_VOL_ATTEN2   =  " => Adc2CalVolAtten2,
         ),
-        Chip::Esp32c2 => (
-            1,
-            rows!(
-                "ADC OCode        =  " => Ocode,
-                "ADC1:",
-                "INIT_CODE_ATTEN0 =  " => Adc1InitCodeAtten0,
-                "INIT_CODE_ATTEN3 =  " => Adc1InitCodeAtten3,
-                "CAL_VOL_ATTEN0   =  " => Adc1CalVolAtten0,
-                "CAL_VOL_ATTEN3   =  " => Adc1CalVolAtten3,
-            ),
+        Chip::Esp32c2 => rows!(
+            "ADC OCode        =  " => Ocode,
+            "ADC1:",
+            "INIT_CODE_ATTEN0 =  " => Adc1InitCodeAtten0,
+            "INIT_CODE_ATTEN3 =  " => Adc1InitCodeAtten3,
+            "CAL_VOL_ATTEN0   =  " => Adc1CalVolAtten0,
+            "CAL_VOL_ATTEN3   =  " => Adc1CalVolAtten3,
         ),
-        Chip::Esp32c3 => (
-            100,
-            rows!(
-                "ADC OCode        =  " => Ocode,
-                "ADC1:",
-                "INIT_CODE_ATTEN0 =  " => Adc1InitCodeAtten0,
-                "INIT_CODE_ATTEN1 =  " => Adc1InitCodeAtten1,
-                "INIT_CODE_ATTEN2 =  " => Adc1InitCodeAtten2,
-                "INIT_CODE_ATTEN3 =  " => Adc1InitCodeAtten3,
-                "CAL_VOL_ATTEN0   =  " => Adc1CalVolAtten0,
-                "CAL_VOL_ATTEN1   =  " => Adc1CalVolAtten1,
-                "CAL_VOL_ATTEN2   =  " => Adc1CalVolAtten2,
-                "CAL_VOL_ATTEN3   =  " => Adc1CalVolAtten3,
-            ),
+        Chip::Esp32c3 => rows!(
+            "ADC OCode        =  " => Ocode,
+            "ADC1:",
+            "INIT_CODE_ATTEN0 =  " => Adc1InitCodeAtten0,
+            "INIT_CODE_ATTEN1 =  " => Adc1InitCodeAtten1,
+            "INIT_CODE_ATTEN2 =  " => Adc1InitCodeAtten2,
+            "INIT_CODE_ATTEN3 =  " => Adc1InitCodeAtten3,
+            "CAL_VOL_ATTEN0   =  " => Adc1CalVolAtten0,
+            "CAL_VOL_ATTEN1   =  " => Adc1CalVolAtten1,
+            "CAL_VOL_ATTEN2   =  " => Adc1CalVolAtten2,
+            "CAL_VOL_ATTEN3   =  " => Adc1CalVolAtten3,
         ),
-        Chip::Esp32c6 => (
-            1,
-            rows!(
-                "ADC OCode             =  " => Ocode,
-                "ADC1:",
-                "INIT_CODE_ATTEN0     =  " => Adc1InitCodeAtten0,
-                "INIT_CODE_ATTEN1     =  " => Adc1InitCodeAtten1,
-                "INIT_CODE_ATTEN2     =  " => Adc1InitCodeAtten2,
-                "INIT_CODE_ATTEN3     =  " => Adc1InitCodeAtten3,
-                "CAL_VOL_ATTEN0       =  " => Adc1CalVolAtten0,
-                "CAL_VOL_ATTEN1       =  " => Adc1CalVolAtten1,
-                "CAL_VOL_ATTEN2       =  " => Adc1CalVolAtten2,
-                "CAL_VOL_ATTEN3       =  " => Adc1CalVolAtten3,
-                "INIT_CODE_ATTEN0_CH0 =  " => Adc1InitCodeAtten0Ch0,
-                "INIT_CODE_ATTEN0_CH1 =  " => Adc1InitCodeAtten0Ch1,
-                "INIT_CODE_ATTEN0_CH2 =  " => Adc1InitCodeAtten0Ch2,
-                "INIT_CODE_ATTEN0_CH3 =  " => Adc1InitCodeAtten0Ch3,
-                "INIT_CODE_ATTEN0_CH4 =  " => Adc1InitCodeAtten0Ch4,
-                "INIT_CODE_ATTEN0_CH5 =  " => Adc1InitCodeAtten0Ch5,
-                "INIT_CODE_ATTEN0_CH6 =  " => Adc1InitCodeAtten0Ch6,
-            ),
+        Chip::Esp32c6 => rows!(
+            "ADC OCode             =  " => Ocode,
+            "ADC1:",
+            "INIT_CODE_ATTEN0     =  " => Adc1InitCodeAtten0,
+            "INIT_CODE_ATTEN1     =  " => Adc1InitCodeAtten1,
+            "INIT_CODE_ATTEN2     =  " => Adc1InitCodeAtten2,
+            "INIT_CODE_ATTEN3     =  " => Adc1InitCodeAtten3,
+            "CAL_VOL_ATTEN0       =  " => Adc1CalVolAtten0,
+            "CAL_VOL_ATTEN1       =  " => Adc1CalVolAtten1,
+            "CAL_VOL_ATTEN2       =  " => Adc1CalVolAtten2,
+            "CAL_VOL_ATTEN3       =  " => Adc1CalVolAtten3,
+            "INIT_CODE_ATTEN0_CH0 =  " => Adc1InitCodeAtten0Ch0,
+            "INIT_CODE_ATTEN0_CH1 =  " => Adc1InitCodeAtten0Ch1,
+            "INIT_CODE_ATTEN0_CH2 =  " => Adc1InitCodeAtten0Ch2,
+            "INIT_CODE_ATTEN0_CH3 =  " => Adc1InitCodeAtten0Ch3,
+            "INIT_CODE_ATTEN0_CH4 =  " => Adc1InitCodeAtten0Ch4,
+            "INIT_CODE_ATTEN0_CH5 =  " => Adc1InitCodeAtten0Ch5,
+            "INIT_CODE_ATTEN0_CH6 =  " => Adc1InitCodeAtten0Ch6,
         ),
-        Chip::Esp32h2 => (
-            2,
-            rows!(
-                "",
-                "ADC1:",
-                "AVE_INITCODE_ATTEN0      =  " => Adc1AveInitcodeAtten0,
-                "AVE_INITCODE_ATTEN1      =  " => Adc1AveInitcodeAtten1,
-                "AVE_INITCODE_ATTEN2      =  " => Adc1AveInitcodeAtten2,
-                "AVE_INITCODE_ATTEN3      =  " => Adc1AveInitcodeAtten3,
-                "HI_DOUT_ATTEN0           =  " => Adc1HiDoutAtten0,
-                "HI_DOUT_ATTEN1           =  " => Adc1HiDoutAtten1,
-                "HI_DOUT_ATTEN2           =  " => Adc1HiDoutAtten2,
-                "HI_DOUT_ATTEN3           =  " => Adc1HiDoutAtten3,
-                "CH0_ATTEN0_INITCODE_DIFF =  " => Adc1Ch0Atten0InitcodeDiff,
-                "CH1_ATTEN0_INITCODE_DIFF =  " => Adc1Ch1Atten0InitcodeDiff,
-                "CH2_ATTEN0_INITCODE_DIFF =  " => Adc1Ch2Atten0InitcodeDiff,
-                "CH3_ATTEN0_INITCODE_DIFF =  " => Adc1Ch3Atten0InitcodeDiff,
-                "CH4_ATTEN0_INITCODE_DIFF =  " => Adc1Ch4Atten0InitcodeDiff,
-            ),
+        Chip::Esp32h2 => rows!(
+            "",
+            "ADC1:",
+            "AVE_INITCODE_ATTEN0      =  " => Adc1AveInitcodeAtten0,
+            "AVE_INITCODE_ATTEN1      =  " => Adc1AveInitcodeAtten1,
+            "AVE_INITCODE_ATTEN2      =  " => Adc1AveInitcodeAtten2,
+            "AVE_INITCODE_ATTEN3      =  " => Adc1AveInitcodeAtten3,
+            "HI_DOUT_ATTEN0           =  " => Adc1HiDoutAtten0,
+            "HI_DOUT_ATTEN1           =  " => Adc1HiDoutAtten1,
+            "HI_DOUT_ATTEN2           =  " => Adc1HiDoutAtten2,
+            "HI_DOUT_ATTEN3           =  " => Adc1HiDoutAtten3,
+            "CH0_ATTEN0_INITCODE_DIFF =  " => Adc1Ch0Atten0InitcodeDiff,
+            "CH1_ATTEN0_INITCODE_DIFF =  " => Adc1Ch1Atten0InitcodeDiff,
+            "CH2_ATTEN0_INITCODE_DIFF =  " => Adc1Ch2Atten0InitcodeDiff,
+            "CH3_ATTEN0_INITCODE_DIFF =  " => Adc1Ch3Atten0InitcodeDiff,
+            "CH4_ATTEN0_INITCODE_DIFF =  " => Adc1Ch4Atten0InitcodeDiff,
         ),
-        _ => (u32::MAX, &[]),
+        _ => &[],
     };
     rows.extend_from_slice(rest);
-    (from, rows)
+    rows
 }
 
 /// `adc-info`: the ADC calibration data as espefuse prints it from the
@@ -395,9 +390,9 @@ pub fn adc_info(efuses: &Efuses) -> Result<Transcript, Failed> {
             }
             let version = efuses.block_version();
             out.say(format!("Block version: {version}"));
-            let (from, rows) = adc_rows(chip);
-            if version >= from {
-                for (label, field, unit) in rows {
+            // the rows are the calibration group's, printed when espefuse lists it
+            if efuses.calibration_listed() {
+                for (label, field, unit) in adc_rows(chip) {
                     match field {
                         Some(field) => out.say(format!("{label}{}{unit}", efuses.get(field)?)),
                         None => out.say(label),

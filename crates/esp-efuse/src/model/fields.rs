@@ -107,10 +107,30 @@ impl Efuses {
         &self.table.fields[i]
     }
 
-    /// Whether `summary` lists the definition in the current state.
+    /// Whether `summary` lists the definition in the current state: the
+    /// calibration group (the fields a blank chip does not list) only once
+    /// [`Efuses::calibration_listed`].
     pub(crate) fn is_shown_at(&self, i: usize) -> bool {
         let f = self.def_at(i);
-        self.coding_matches(f) && (f.shown || f.coding == crate::tables::FieldCoding::ThreeFourOnly)
+        self.coding_matches(f)
+            && (f.shown
+                || f.coding == crate::tables::FieldCoding::ThreeFourOnly
+                || self.calibration_listed())
+    }
+
+    /// Whether espefuse lists the chip's calibration group
+    /// (`<chip>/fields.py` `EspEfuses.__init__`): from the block version
+    /// the chip's calibration format starts at (ESP32-S2, C2, C6: 1; H2:
+    /// 2; S3, C3: 100); on the ESP32 when BLK3_PART_RESERVE says BLOCK3
+    /// holds the ADC readings.
+    pub fn calibration_listed(&self) -> bool {
+        let from = match self.chip {
+            Chip::Esp32 => return self.raw_present(Field::Blk3PartReserve) != 0,
+            Chip::Esp32s2 | Chip::Esp32c2 | Chip::Esp32c6 => 1,
+            Chip::Esp32h2 => 2,
+            _ => 100,
+        };
+        self.block_version() >= from
     }
 
     /// The field's bits as read (`from_read`) or as staged for burning.

@@ -219,15 +219,14 @@ pub(super) enum Command {
     /// Disable reading of eFuses.
     #[command(name = "read-protect-efuse", alias = "read_protect_efuse")]
     ReadProtectEfuse {
-        /// Field names.
-        #[arg(required = true)]
+        /// Field names (checked against the eFuses' state when the run
+        /// starts, as espefuse's Choice is built from them).
         names: Vec<String>,
     },
     /// Disable writing of eFuses.
     #[command(name = "write-protect-efuse", alias = "write_protect_efuse")]
     WriteProtectEfuse {
-        /// Field names.
-        #[arg(required = true)]
+        /// Field names (checked when the run starts, see ReadProtectEfuse).
         names: Vec<String>,
     },
 }

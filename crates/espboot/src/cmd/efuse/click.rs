@@ -80,6 +80,37 @@ impl UsageError {
         e
     }
 
+    /// A click.Choice argument of many values (`nargs=-1`), `choices` in
+    /// order: `None` when it was not given (`Missing argument … Choose
+    /// from:`), else the first value that is none of them (`… is not one
+    /// of …`). The usage line shows the choices as the metavar.
+    pub(crate) fn choices(command: &str, choices: &[&str], value: Option<&str>) -> Self {
+        // click's Choice shows each choice once (the ESP32's MAC_CUSTOM_VER
+        // names two fields)
+        let mut unique: Vec<&str> = Vec::new();
+        for c in choices {
+            if !unique.contains(c) {
+                unique.push(c);
+            }
+        }
+        let choices = &unique[..];
+        let (metavar, hint) = choice(choices);
+        let metavar = format!("{metavar}...");
+        let message = match value {
+            None => format!("Missing argument '{metavar}'.{hint}"),
+            Some(v) => {
+                let quoted: Vec<String> = choices.iter().map(|c| format!("'{c}'")).collect();
+                format!(
+                    "Invalid value for '{metavar}': '{v}' is not one of {}.",
+                    quoted.join(", ")
+                )
+            }
+        };
+        let mut e = Self::new(command, message);
+        e.usage_args = Some(format!(" {metavar}"));
+        e
+    }
+
     /// An argument that was not given (`exceptions.py` MissingParameter).
     pub(crate) fn missing_argument(command: &str, chip: Chip, metavar: &str, hint: &str) -> Self {
         Self::new(command, format!("Missing argument '{metavar}'.{hint}")).on(chip)

@@ -104,16 +104,23 @@ pub(super) fn run_commands(
                 )
                 .into());
             }
+            let choices = espefuse::efuse_choices(&s.efuses, espefuse::NameList::All);
             for name in pairs.iter().step_by(2) {
-                if let Err(e) = espefuse::field(chip, name) {
-                    if banner == Banner::Espboot {
-                        // our own name keeps the clearer message (did-you-mean)
-                        return Err(e.into());
-                    }
+                if banner == Banner::Espboot {
+                    // our own name keeps the clearer message (did-you-mean)
+                    espefuse::field(chip, name)?;
+                } else if !choices.contains(&name.as_str()) {
                     return Err(args::UsageError::invalid_value(
                         "burn-efuse",
                         argument,
-                        &format!("Invalid eFuse name '{name}'."),
+                        &format!(
+                            "Invalid eFuse name '{name}'. Available eFuse names: [{}]",
+                            choices
+                                .iter()
+                                .map(|c| format!("'{c}'"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
                     )
                     .into());
                 }
@@ -121,6 +128,28 @@ pub(super) fn run_commands(
             // the values too (EfuseValuePairType's check_arg): their
             // errors are fatal, printed before any command runs
             espefuse::parse_burn_pairs(&s.efuses, &name_value_list(pairs))?;
+        }
+        // read/write-protect-efuse: click.Choice of the names espefuse's
+        // eFuse list has when it starts
+        if let Command::ReadProtectEfuse { names } | Command::WriteProtectEfuse { names } = cmd {
+            let list = if matches!(cmd, Command::ReadProtectEfuse { .. }) {
+                espefuse::NameList::ReadProtectable
+            } else {
+                espefuse::NameList::WriteProtectable
+            };
+            let choices = espefuse::efuse_choices(&s.efuses, list);
+            let bad = names.iter().find(|n| !choices.contains(&n.as_str()));
+            if names.is_empty() || (bad.is_some() && banner == Banner::Espefuse) {
+                if banner == Banner::Espboot {
+                    bail!("{}: expected one or more eFuse names", cmd.name());
+                }
+                return Err(args::UsageError::choices(
+                    cmd.name(),
+                    &choices,
+                    bad.map(String::as_str),
+                )
+                .into());
+            }
         }
         // CustomMACType converts the address as click parses it
         if let Command::BurnCustomMac { mac, .. } = cmd {

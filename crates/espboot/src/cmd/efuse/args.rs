@@ -301,6 +301,10 @@ impl Command {
 pub(super) enum Parsed {
     /// `--help` (or a command's): printed, nothing else to do.
     Help,
+    /// The group's help: no arguments, `-h`/`--help` among the global
+    /// options (`asked`), or no command (espefuse prints its help for all
+    /// three); `chip` is the one named, if any.
+    GroupHelp { chip: Option<Chip>, asked: bool },
     /// The global options and the chained commands.
     Run {
         global: Global,
@@ -376,6 +380,37 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
             })
             .collect(),
     };
+    let asked = global_tokens.iter().any(|t| t == "-h" || t == "--help");
+    if asked || segments.is_empty() {
+        // the chip named (click's ChipType: any case, `-`, `(`, `)` dropped)
+        let named = global_tokens
+            .iter()
+            .position(|t| t == "-c" || t == "--chip")
+            .and_then(|i| global_tokens.get(i + 1).cloned())
+            .or_else(|| {
+                global_tokens
+                    .iter()
+                    .find_map(|t| t.strip_prefix("--chip=").map(str::to_string))
+            })
+            .or_else(|| std::env::var("ESPTOOL_CHIP").ok())
+            .map(|c| {
+                c.to_lowercase()
+                    .chars()
+                    .filter(|ch| !matches!(ch, '-' | '(' | ')'))
+                    .collect::<String>()
+            });
+        if asked || named.as_deref() != Some("auto") {
+            // an unknown chip is click's usage error, before any help
+            if !asked {
+                parse_global(&global_tokens)?;
+            }
+            return Ok(Parsed::GroupHelp {
+                chip: named.and_then(|c| c.parse::<Chip>().ok()),
+                asked,
+            });
+        }
+        return Ok(Parsed::GroupHelp { chip: None, asked });
+    }
     let Some((mut global, group_args)) = parse_global(&global_tokens)? else {
         return Ok(Parsed::Help);
     };
@@ -385,13 +420,6 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
     let chip_detected_later =
         global.chip.parse::<Chip>().is_err() && global.port.is_some() && !global.virt;
     global.spelling = spelling.clone();
-    if segments.is_empty() {
-        let names: Vec<String> = OneCommand::command()
-            .get_subcommands()
-            .map(|c| c.get_name().to_string())
-            .collect();
-        bail!("no command given (expected one of: {})", names.join(", "));
-    }
     // click resolves the commands in order: a word before the first
     // command is taken for one
     if let Some(word) = group_args.first() {

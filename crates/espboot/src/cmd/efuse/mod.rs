@@ -24,6 +24,7 @@ use crate::fsutil::write_atomic;
 mod args;
 mod click;
 mod click_args;
+mod help;
 
 use args::{Command, DumpFormat, Parsed, ProtectOpts, Spelling, SummaryFormat};
 
@@ -65,6 +66,11 @@ pub fn personality(argv: Vec<std::ffi::OsString>) -> ExitCode {
         .collect();
     let result = match args::parse(argv) {
         Ok(Parsed::Help) => return ExitCode::SUCCESS,
+        Ok(Parsed::GroupHelp { chip, .. }) => {
+            use std::io::Write as _;
+            let _ = write!(std::io::stdout().lock(), "{}", help::group_help(chip));
+            return ExitCode::SUCCESS;
+        }
         Ok(Parsed::Run {
             global, commands, ..
         }) => run_global(global, commands, Banner::Espefuse),
@@ -136,13 +142,30 @@ enum Banner {
 
 /// `espboot efuse ARGS…`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let Parsed::Run {
-        global, commands, ..
-    } = args::parse(args.rest)?
-    else {
+    match args::parse(args.rest)? {
+        Parsed::Run {
+            global, commands, ..
+        } => run_global(global, commands, Banner::Espboot),
+        Parsed::GroupHelp { asked, .. } => espboot_group_help(asked),
+        Parsed::Help => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// `espboot efuse` without a command: clap's help when asked for, else a
+/// one-line error naming the commands.
+fn espboot_group_help(asked: bool) -> anyhow::Result<ExitCode> {
+    use clap::CommandFactory as _;
+    if asked {
+        use std::io::Write as _;
+        let help = args::Global::command().render_long_help();
+        let _ = write!(std::io::stdout().lock(), "{help}");
         return Ok(ExitCode::SUCCESS);
-    };
-    run_global(global, commands, Banner::Espboot)
+    }
+    let names: Vec<String> = args::OneCommand::command()
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect();
+    bail!("no command given (expected one of: {})", names.join(", "));
 }
 
 fn run_global(
@@ -284,13 +307,14 @@ fn print_banner(banner: Banner, commands: &[Command]) -> anyhow::Result<bool> {
 /// `espboot sim efuse DEV ARGS…`: espefuse's commands on a device's eFuse
 /// file (with its hidden key bits); the chip and the file are the device's.
 pub fn run_on_device(chip: Chip, file: VirtualFile, argv: Vec<String>) -> anyhow::Result<ExitCode> {
-    let Parsed::Run {
-        global,
-        global_tokens,
-        commands,
-    } = args::parse(argv)?
-    else {
-        return Ok(ExitCode::SUCCESS);
+    let (global, global_tokens, commands) = match args::parse(argv)? {
+        Parsed::Run {
+            global,
+            global_tokens,
+            commands,
+        } => (global, global_tokens, commands),
+        Parsed::GroupHelp { asked, .. } => return espboot_group_help(asked),
+        Parsed::Help => return Ok(ExitCode::SUCCESS),
     };
     let device_option = global_tokens.iter().find(|t| {
         let name = t.split('=').next().unwrap_or_default();

@@ -176,6 +176,16 @@ fn scenarios(chip: &str, data: &Path) -> Vec<Vec<Step>> {
         step(&["burn-efuse", "TEMP_CALIB", "1"]),
         step(&["adc-info"]),
     ]);
+    // issue 11: --no-postpone burns BLOCK0's protection bits in the same
+    // pass (no "Burn postponed eFuses from BLOCK0." line)
+    all.push(vec![
+        step(&["--no-postpone", "burn-efuse", cnt, "1", "WR_DIS", "1"]),
+        // (espefuse 5.6.0 crashes on `write-protect-efuse MAC burn-efuse
+        // RD_DIS 1` on the ESP32: the two run apart here)
+        step(&["--no-postpone", "write-protect-efuse", "MAC"]),
+        step(&["--no-postpone", "burn-efuse", "RD_DIS", "1"]),
+        step(&["burn-efuse", "RD_DIS", "2"]),
+    ]);
     // regression: --force-write-always is the last such command's, for
     // every burn of the chain (click runs each option callback while it
     // parses the chain)

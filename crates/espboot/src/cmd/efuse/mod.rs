@@ -173,11 +173,8 @@ fn run_global(
     commands: Vec<Command>,
     banner: Banner,
 ) -> anyhow::Result<ExitCode> {
-    // --debug, --after and --postpone are accepted for compatibility;
-    // --baud and --before apply to a port only.
-    if global.no_postpone {
-        bail!("--no-postpone is not supported by espboot (BLOCK0 protection bits are always burned last)");
-    }
+    // --debug and --after are accepted for compatibility; --baud and
+    // --before apply to a port only.
     let named = if global.chip == "auto" {
         None
     } else {
@@ -210,9 +207,10 @@ fn run_global(
             return Ok(ExitCode::SUCCESS);
         }
         let (mut chip_port, chip) = connect(&port, named, &global, json_only(&commands))?;
-        let efuses = chip_port
+        let mut efuses = chip_port
             .load(chip)
             .with_context(|| format!("{port}: reading the eFuses"))?;
+        efuses.set_postpone(!global.no_postpone);
         let baud = global.baud.unwrap_or(115_200);
         let result = run_commands(
             efuses,
@@ -231,6 +229,7 @@ fn run_global(
         chip,
         file,
         global.do_not_confirm,
+        !global.no_postpone,
         commands,
         &global.spelling,
         banner,
@@ -245,6 +244,7 @@ fn run_on_file(
     chip: Chip,
     file: Option<VirtualFile>,
     do_not_confirm: bool,
+    postpone: bool,
     commands: Vec<Command>,
     spelling: &Spelling,
     banner: Banner,
@@ -265,6 +265,8 @@ fn run_on_file(
         }
         None => (Efuses::new(chip), Box::new(Emulated)),
     };
+    let mut efuses = efuses;
+    efuses.set_postpone(postpone);
     if !print_banner(banner, &commands)? {
         return Ok(ExitCode::SUCCESS);
     }
@@ -332,13 +334,11 @@ pub fn run_on_device(chip: Chip, file: VirtualFile, argv: Vec<String>) -> anyhow
     if let Some(option) = device_option {
         bail!("{option}: the device sets the chip and its eFuse file");
     }
-    if global.no_postpone {
-        bail!("--no-postpone is not supported by espboot (BLOCK0 protection bits are always burned last)");
-    }
     run_on_file(
         chip,
         Some(file),
         global.do_not_confirm,
+        !global.no_postpone,
         commands,
         &global.spelling,
         Banner::Espboot,

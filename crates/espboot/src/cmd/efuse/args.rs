@@ -299,8 +299,11 @@ impl Command {
 // parsed once per run: the size difference costs nothing
 #[allow(clippy::large_enum_variant)]
 pub(super) enum Parsed {
-    /// `--help` (or a command's): printed, nothing else to do.
-    Help,
+    /// Help text (clap's) to print, nothing else to do.
+    Help(String),
+    /// A command's `-h`/`--help`: espefuse prints its banner first (and the
+    /// NOTE when no chip was named), then the command's help, exit 0.
+    CommandHelp { text: String, chip_named: bool },
     /// The group's help: no arguments, `-h`/`--help` among the global
     /// options (`asked`), or no command (espefuse prints its help for all
     /// three); `chip` is the one named, if any.
@@ -412,7 +415,7 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
         return Ok(Parsed::GroupHelp { chip: None, asked });
     }
     let Some((mut global, group_args)) = parse_global(&global_tokens)? else {
-        return Ok(Parsed::Help);
+        return Ok(Parsed::Help(String::new()));
     };
     // espefuse's virtual mode falls back to ESP32 when no chip is named
     // (and so do the usage texts, before a chip is detected)
@@ -472,10 +475,16 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
                 commands.push(c.cmd)
             }
             Err(e) => {
-                return clap_error(e, &seg[0]).map_err(|e| match e.downcast::<UsageError>() {
-                    Ok(u) => with_warnings(u.on(chip)),
-                    Err(e) => e,
-                })
+                let chip_named = global.chip != "auto";
+                return clap_error(e, &seg[0])
+                    .map(|p| match p {
+                        Parsed::Help(text) => Parsed::CommandHelp { text, chip_named },
+                        other => other,
+                    })
+                    .map_err(|e| match e.downcast::<UsageError>() {
+                        Ok(u) => with_warnings(u.on(chip)),
+                        Err(e) => e,
+                    });
             }
         }
         // what click's parser left over is the next command's name
@@ -525,11 +534,7 @@ fn expects_value(global: &[String], segments: &[Vec<String>]) -> bool {
 pub(super) fn clap_error(e: clap::Error, what: &str) -> anyhow::Result<Parsed> {
     use clap::error::ErrorKind;
     match e.kind() {
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
-            use std::io::Write as _;
-            let _ = write!(std::io::stdout().lock(), "{e}");
-            Ok(Parsed::Help)
-        }
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => Ok(Parsed::Help(e.to_string())),
         // click: `No such option '--x'.`
         ErrorKind::UnknownArgument => {
             let option = match e.get(clap::error::ContextKind::InvalidArg) {

@@ -77,7 +77,13 @@ pub(super) fn parse_global(tokens: &[String]) -> anyhow::Result<Option<(Global, 
     }
     match Global::try_parse_from(&options) {
         Ok(g) => Ok(Some((g, scan.positionals))),
-        Err(e) => clap_error(e, "espefuse").map(|_| None),
+        Err(e) => clap_error(e, "espefuse").map(|p| {
+            if let super::args::Parsed::Help(text) = p {
+                use std::io::Write as _;
+                let _ = write!(std::io::stdout().lock(), "{text}");
+            }
+            None
+        }),
     }
 }
 
@@ -318,6 +324,17 @@ pub(super) fn click_command(
     } else {
         Vec::new()
     };
+    // click's --help is eager: it prints the command's help and exits 0
+    // before the arguments are checked (TupleParameter looks for it too)
+    if scan.options.iter().any(|(o, _)| o == "--help")
+        || positionals.iter().any(|p| p == "-h" || p == "--help")
+    {
+        return Ok((
+            vec![name.to_string(), "--help".to_string()],
+            Vec::new(),
+            false,
+        ));
+    }
     check_values(name, chip, &scan.options, &positionals)?;
     missing_arguments(name, chip, positionals.len())?;
     let mut tokens = vec![name.to_string()];

@@ -65,7 +65,21 @@ pub fn personality(argv: Vec<std::ffi::OsString>) -> ExitCode {
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
     let result = match args::parse(argv) {
-        Ok(Parsed::Help) => return ExitCode::SUCCESS,
+        Ok(Parsed::Help(text)) => {
+            if !text.is_empty() {
+                out!("{}", text.trim_end());
+            }
+            return ExitCode::SUCCESS;
+        }
+        Ok(Parsed::CommandHelp { text, chip_named }) => {
+            // the group's callback runs before click shows the command's help
+            out!("espefuse v5.6.0");
+            if !chip_named {
+                out!("NOTE: Chip not specified, showing commands for ESP32 by default. Specify the --chip option to get chip-specific help.");
+            }
+            out!("{}", text.trim_end());
+            return ExitCode::SUCCESS;
+        }
         Ok(Parsed::GroupHelp { chip, .. }) => {
             use std::io::Write as _;
             let _ = write!(std::io::stdout().lock(), "{}", help::group_help(chip));
@@ -147,7 +161,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             global, commands, ..
         } => run_global(global, commands, Banner::Espboot),
         Parsed::GroupHelp { asked, .. } => espboot_group_help(asked),
-        Parsed::Help => Ok(ExitCode::SUCCESS),
+        Parsed::Help(text) | Parsed::CommandHelp { text, .. } => {
+            out!("{}", text.trim_end());
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -316,7 +333,10 @@ pub fn run_on_device(chip: Chip, file: VirtualFile, argv: Vec<String>) -> anyhow
             commands,
         } => (global, global_tokens, commands),
         Parsed::GroupHelp { asked, .. } => return espboot_group_help(asked),
-        Parsed::Help => return Ok(ExitCode::SUCCESS),
+        Parsed::Help(text) | Parsed::CommandHelp { text, .. } => {
+            out!("{}", text.trim_end());
+            return Ok(ExitCode::SUCCESS);
+        }
     };
     let device_option = global_tokens.iter().find(|t| {
         let name = t.split('=').next().unwrap_or_default();

@@ -488,3 +488,22 @@ fn flash_write_checks_read_from_their_blocks_alone_decide_as_the_whole_image() {
         );
     }
 }
+
+/// espefuse applies the sign to the integer magnitude before scaling it
+/// (`sig * int(mag) * 0.1`): a set sign bit over a zero magnitude reads
+/// `0.0`, as espefuse prints it, not `-0.0`.
+#[test]
+fn regression_temp_sensor_sign_bit_over_zero_reads_0_0() {
+    for chip in [Chip::Esp32s2, Chip::Esp32c3, Chip::Esp32h2] {
+        // the block is Reed-Solomon coded: one burn per fresh chip
+        let read = |magnitude: u64| {
+            let mut e = Efuses::new(chip);
+            let sign = 1u64 << (e.def(Field::TempCalib).unwrap().bit_len - 1);
+            e.burn(Field::TempCalib, Burn::Bits(sign | magnitude))
+                .unwrap();
+            e.get(Field::TempCalib).unwrap().to_string()
+        };
+        assert_eq!(read(0), "0.0", "{chip:?}");
+        assert_eq!(read(3), "-0.30000000000000004", "{chip:?}");
+    }
+}

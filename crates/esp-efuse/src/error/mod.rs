@@ -262,6 +262,38 @@ pub enum EfuseError {
     /// espefuse does this, espboot does not yet.
     #[error("{0} is not supported by espboot yet")]
     Unsupported(Unsupported),
+    /// The ESP32's ADC_VREF is calibrated in the factory: espefuse refuses
+    /// to burn it (esp32/fields.py `EfuseVRefField.save`).
+    #[error("Writing to VRef is not supported.")]
+    VRefNotWritable,
+    /// ESP32 `burn-custom-mac`: MAC_VERSION holds another format than the
+    /// custom MAC's (esp32/fields.py `EfuseMacField.save`).
+    #[error("MAC_VERSION = {version}, should be 0 or 1.")]
+    MacVersion {
+        /// MAC_VERSION as read.
+        version: u64,
+    },
+    /// `set-flash-voltage`: a regulator eFuse already burned rules the
+    /// setting out (esp32{,s2,s3}/operations.py `set_flash_voltage`; the
+    /// ESP32's messages end with a full stop, the others' do not).
+    #[error("{}", flash_voltage_blocked(*chip, *off, *field))]
+    FlashVoltageBlocked {
+        /// The chip.
+        chip: Chip,
+        /// `OFF` was asked for (else 1.8V).
+        off: bool,
+        /// The burned eFuse in the way.
+        field: Field,
+    },
+}
+
+fn flash_voltage_blocked(chip: Chip, off: bool, field: Field) -> String {
+    let stop = if chip == Chip::Esp32 { "." } else { "" };
+    if off {
+        format!("Can't set flash regulator to OFF as {field} eFuse is already burned{stop}")
+    } else {
+        format!("Can't set regulator to 1.8V is {field} eFuse is already burned{stop}")
+    }
 }
 
 fn suggest(s: &[&str]) -> String {

@@ -47,6 +47,13 @@ pub fn burn_efuse(
                 indices.push(efuses.index(*f)?);
             }
             out.say("The eFuses to burn:");
+            // a field of a block that is not NONE-coded gets the ATTENTION
+            // note, naming the block's other fields of espefuse's list; once
+            // given, the last one is repeated for every later block burned
+            // into (base_operations.py burn_efuse, as it is written)
+            let list = super::names::efuse_list(efuses);
+            let mut attention = false;
+            let mut blocked: Vec<&str> = Vec::new();
             for b in 0..efuses.table().blocks.len() {
                 let in_block: Vec<&Field> = fields
                     .iter()
@@ -56,12 +63,31 @@ pub fn burn_efuse(
                     .collect();
                 if !in_block.is_empty() {
                     out.say(format!("  from BLOCK{b}"));
-                    for f in in_block {
+                    for f in &in_block {
                         out.say(format!("     - {f}"));
+                        let coded = b != 0 && (efuses.coding_is_rs(b) || efuses.coding_is_34());
+                        if coded {
+                            blocked = list
+                                .iter()
+                                .filter(|d| d.block as usize == b && !in_block.contains(&&d.field))
+                                .map(|d| d.name())
+                                .collect();
+                            attention = true;
+                        }
+                    }
+                    if attention && !blocked.is_empty() {
+                        out.say("    ATTENTION! This BLOCK uses NOT the NONE coding scheme and after 'BURN', these efuses can not be burned in the feature:");
+                        for chunk in blocked.chunks(5) {
+                            out.say(format!("               {}", crate::error::python_list(chunk)));
+                        }
                     }
                 }
             }
-            out.say("\nBurning eFuses:");
+            out.say(if attention {
+                "\nBurning eFuses (see 'ATTENTION!' above):"
+            } else {
+                "\nBurning eFuses:"
+            });
             for (i, (_, new)) in indices.iter().zip(values) {
                 let f = efuses.def_at(*i);
                 out.say(format!(
@@ -71,6 +97,18 @@ pub fn burn_efuse(
                     efuses.field_bits_at(*i, true).python_str(),
                     new.python_str()
                 ));
+                if f.class == crate::tables::FieldClass::VRef {
+                    return Err(EfuseError::VRefNotWritable);
+                }
+                if f.field == Field::CustomMac {
+                    super::chip_commands::save_custom_mac(
+                        efuses,
+                        new.bytes(),
+                        ForceWrite::Unavailable,
+                        out,
+                    )?;
+                    continue;
+                }
                 efuses.stage_at(*i, new.clone(), ForceWrite::Unavailable, out)?;
             }
             out.say("");

@@ -8,9 +8,11 @@
 //!   integers, hex, MAC addresses, SPI pins, key purposes) to bits;
 //! - the commands ([`burn_efuse`], [`burn_key`], [`burn_key_digest`],
 //!   [`burn_bit`], [`burn_block_data`], [`read_protect`],
-//!   [`write_protect`]), then [`plan`] and [`burn`]: each stages or burns
+//!   [`write_protect`], [`burn_custom_mac`], [`set_flash_voltage`]), then
+//!   [`plan`] and [`burn`]: each stages or burns
 //!   on an [`Efuses`](crate::Efuses) and returns the [`Transcript`] of what
 //!   espefuse prints, or on a refusal [`Failed`] with what it printed first;
+//! - the read commands [`get_custom_mac`] and [`adc_info`];
 //! - `summary` ([`crate::Efuses::summary_text`],
 //!   [`crate::Efuses::summary_json`], [`python_json`]).
 //!
@@ -33,6 +35,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod chip_commands;
 mod commands;
 mod errors;
 mod names;
@@ -41,6 +44,10 @@ mod transcript;
 mod values;
 
 pub use crate::model::ForceWrite;
+pub use chip_commands::{
+    adc_info, burn_custom_mac, custom_mac, get_custom_mac, has_set_flash_voltage,
+    set_flash_voltage, FlashVoltage,
+};
 pub use commands::{
     burn, burn_bit, burn_block_data, burn_efuse, burn_key, burn_key_digest, burn_with,
     check_burned, check_protected, check_repeated, plan, read_protect, write_protect,
@@ -48,8 +55,8 @@ pub use commands::{
 };
 pub use errors::{check_error, coding_scheme_warnings};
 pub use names::{
-    block, burn_block_data_names, check_key_group_order, field, key_block, key_block_names,
-    key_purpose,
+    block, burn_block_data_names, check_key_group_order, efuse_choices, field, key_block,
+    key_block_names, key_purpose, NameList,
 };
 pub use summary::{python_json, summary_filter, SummaryRow};
 pub use transcript::{Failed, Transcript};

@@ -2,7 +2,8 @@
 //! field, block, key block or key purpose is looked up by its spelling.
 
 use crate::error::EfuseError;
-use crate::tables::{Chip, ChipEfuses as _, Field, KeyBlock, KeyPurpose};
+use crate::model::Efuses;
+use crate::tables::{Chip, ChipEfuses as _, Field, FieldDef, KeyBlock, KeyPurpose};
 
 /// The field `name` (canonical or one of espefuse's alternative names)
 /// stands for on `chip`; an unknown name is refused with the closest names.
@@ -80,6 +81,75 @@ pub fn burn_block_data_names(chip: Chip) -> Vec<&'static str> {
         }
     }
     names
+}
+
+/// Which of espefuse's eFuse name lists ([`efuse_choices`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NameList {
+    /// Every field's names (`burn-efuse`).
+    All,
+    /// Fields with a read-protection bit (`read-protect-efuse`).
+    ReadProtectable,
+    /// Fields with a write-protection bit (`write-protect-efuse`).
+    WriteProtectable,
+}
+
+/// The eFuse names espefuse's command line accepts in the current state,
+/// in its order: each field's name then its alternative names, for the
+/// fields of `EspEfuses.efuses` as espefuse builds it when it starts
+/// (base_operations.py `add_cli_commands`). That is the fields `summary`
+/// lists, except on the ESP32 (esp32/fields.py `EspEfuses.__init__`),
+/// whose CUSTOM_MAC group joins only when MAC_VERSION is 1 and its ADC
+/// calibration group only when BLK3_PART_RESERVE is set, both before the
+/// calculated fields.
+pub fn efuse_choices(efuses: &Efuses, list: NameList) -> Vec<&'static str> {
+    efuse_list(efuses)
+        .into_iter()
+        .filter(|f| match list {
+            NameList::All => true,
+            NameList::ReadProtectable => !f.rd_dis.is_empty(),
+            NameList::WriteProtectable => f.wr_dis.is_some(),
+        })
+        .flat_map(|f| std::iter::once(f.name()).chain(f.alt_names.iter().copied()))
+        .collect()
+}
+
+/// espefuse's `EspEfuses.efuses` when it starts (see [`efuse_choices`]).
+pub(crate) fn efuse_list(efuses: &Efuses) -> Vec<&'static FieldDef> {
+    const ESP32_CUSTOM_MAC: [Field; 2] = [Field::CustomMacCrc, Field::CustomMac];
+    let fields = efuses.table().fields;
+    let esp32 = efuses.chip() == Chip::Esp32;
+    // the groups espefuse adds after the key blocks when the eFuses call
+    // for them: the calibration group (the fields a blank chip does not
+    // list) and the ESP32's custom MAC
+    let late = |f: &FieldDef| !f.shown || (esp32 && ESP32_CUSTOM_MAC.contains(&f.field));
+    let listed = |f: &FieldDef| {
+        if esp32 && ESP32_CUSTOM_MAC.contains(&f.field) {
+            efuses.raw(Field::MacVersion).unwrap_or(0) == 1
+        } else {
+            efuses.calibration_listed()
+        }
+    };
+    let late_fields: Vec<usize> = (0..fields.len())
+        .filter(|i| late(&fields[*i]) && listed(&fields[*i]))
+        .collect();
+    let mut order: Vec<usize> = Vec::new();
+    let mut inserted = false;
+    for (i, f) in fields.iter().enumerate() {
+        // … before the calculated fields
+        if f.word.is_none() && !inserted {
+            order.extend(&late_fields);
+            inserted = true;
+        }
+        if !late(f) && efuses.is_shown_at(i) {
+            order.push(i);
+        }
+    }
+    if !inserted {
+        order.extend(&late_fields);
+    }
+    order.into_iter().map(|i| &fields[i]).collect()
 }
 
 /// The block names `burn-key` accepts on `chip` (espefuse's

@@ -3,7 +3,7 @@
 //! integers, hex bytes, MAC addresses, ESP32 SPI pins, key purposes.
 
 use crate::bits::Bits;
-use crate::error::{EfuseError, Unsupported, ValueError};
+use crate::error::{EfuseError, ValueError};
 use crate::model::Efuses;
 use crate::tables::{Chip, Field, FieldClass, FieldType, KeyPurpose};
 
@@ -35,11 +35,9 @@ pub fn parse_value(efuses: &Efuses, field: Field, value: Option<&str>) -> Result
     let f = efuses.def(field)?;
     let len = f.bit_len as usize;
     let chip = efuses.chip();
-    if f.class == FieldClass::Mac && (field != Field::CustomMac || chip == Chip::Esp32) {
-        if field == Field::CustomMac {
-            // ESP32 also burns MAC_VERSION and a CRC with it (esp32/fields.py)
-            return Err(EfuseError::Unsupported(Unsupported::Esp32CustomMac));
-        }
+    // only CUSTOM_MAC of the MAC fields is burned (the ESP32's with its CRC,
+    // see `burn_efuse`)
+    if f.class == FieldClass::Mac && field != Field::CustomMac {
         return Err(ValueError::NotBurnable { field }.into());
     }
     if f.word.is_none() {
@@ -144,7 +142,7 @@ fn key_purpose_value(chip: Chip, s: &str) -> Result<u8, ValueError> {
 }
 
 /// `AA:BB:CC:DD:EE:FF`, a unicast address.
-fn parse_mac(s: &str) -> Result<Vec<u8>, ValueError> {
+pub(super) fn parse_mac(s: &str) -> Result<Vec<u8>, ValueError> {
     if s.matches(':').count() != 5 {
         return Err(ValueError::MacFormat);
     }

@@ -163,7 +163,8 @@ impl Efuses {
     }
 
     /// Burns everything staged, blocks from last to first, with BLOCK0's
-    /// protection and lock bits postponed to a second pass (`burn_all`).
+    /// protection and lock bits postponed to a second pass unless
+    /// [`Efuses::set_postpone`] turned that off (`burn_all`).
     /// Call [`Efuses::plan_burn`] first. `force` applies to the second
     /// pass's checks (espefuse stages the postponed bits again).
     /// All or nothing: on a refusal the state is left as it was before the call.
@@ -192,7 +193,7 @@ impl Efuses {
             // `any(value != 0 ...)` compares bitstrings with the int 0, which is
             // always true, so the second pass (and its "same value" notes) always runs.
             let mut postponed: Vec<(usize, Bits)> = Vec::new();
-            if block == 0 {
+            if block == 0 && self.postpone {
                 for field in self.chip.postponed_fields() {
                     if let Ok(i) = self.index(*field) {
                         postponed.push((i, self.field_bits_at(i, false)));

@@ -107,10 +107,30 @@ impl Efuses {
         &self.table.fields[i]
     }
 
-    /// Whether `summary` lists the definition in the current state.
+    /// Whether `summary` lists the definition in the current state: the
+    /// calibration group (the fields a blank chip does not list) only once
+    /// [`Efuses::calibration_listed`].
     pub(crate) fn is_shown_at(&self, i: usize) -> bool {
         let f = self.def_at(i);
-        self.coding_matches(f) && (f.shown || f.coding == crate::tables::FieldCoding::ThreeFourOnly)
+        self.coding_matches(f)
+            && (f.shown
+                || f.coding == crate::tables::FieldCoding::ThreeFourOnly
+                || self.calibration_listed())
+    }
+
+    /// Whether espefuse lists the chip's calibration group
+    /// (`<chip>/fields.py` `EspEfuses.__init__`): from the block version
+    /// the chip's calibration format starts at (ESP32-S2, C2, C6: 1; H2:
+    /// 2; S3, C3: 100); on the ESP32 when BLK3_PART_RESERVE says BLOCK3
+    /// holds the ADC readings.
+    pub fn calibration_listed(&self) -> bool {
+        let from = match self.chip {
+            Chip::Esp32 => return self.raw_present(Field::Blk3PartReserve) != 0,
+            Chip::Esp32s2 | Chip::Esp32c2 | Chip::Esp32c6 => 1,
+            Chip::Esp32h2 => 2,
+            _ => 100,
+        };
+        self.block_version() >= from
     }
 
     /// The field's bits as read (`from_read`) or as staged for burning.
@@ -175,13 +195,15 @@ impl Efuses {
                 FieldValue::Text(name)
             }
             FieldClass::Mac => FieldValue::Text(self.mac_text(f, &bits, from_read)),
-            // sign-magnitude, 0.1 degree steps (base_fields.py EfuseTempSensor)
+            // sign-magnitude, 0.1 degree steps (base_fields.py EfuseTempSensor:
+            // `sig * int(mag) * 0.1`, the sign applied to the integer first, so
+            // a set sign bit over a zero magnitude reads 0.0, not -0.0)
             FieldClass::TempSensor => {
                 let v = bits.to_u64();
                 let n = f.bit_len as u32;
-                let sign = if v >> (n - 1) & 1 == 1 { -1.0 } else { 1.0 };
-                let mag = v & ((1u64 << (n - 1)) - 1);
-                FieldValue::Float(sign * mag as f64 * 0.1)
+                let sign = if v >> (n - 1) & 1 == 1 { -1 } else { 1 };
+                let mag = (v & ((1u64 << (n - 1)) - 1)) as i64;
+                FieldValue::Float((sign * mag) as f64 * 0.1)
             }
             // two's-complement delta around TP_xxxx_OFFSET, 4 mV steps
             // (esp32/fields.py EfuseAdcPointCalibration)
@@ -335,6 +357,15 @@ impl Efuses {
             }
         }
         Ok(())
+    }
+
+    /// BLOCK2's calibration format version as espefuse computes it
+    /// (base_fields.py `get_block_version`: `BLK_VERSION_MAJOR` * 100 +
+    /// `BLK_VERSION_MINOR`, a field the chip lacks counting 0).
+    pub fn block_version(&self) -> u32 {
+        let major = u32::try_from(self.raw_present(Field::BlkVersionMajor)).unwrap_or(0);
+        let minor = u32::try_from(self.raw_present(Field::BlkVersionMinor)).unwrap_or(0);
+        major * 100 + minor
     }
 
     /// Chip revision as espefuse computes it (major * 100 + minor).

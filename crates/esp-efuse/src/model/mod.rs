@@ -40,6 +40,9 @@ pub struct Efuses {
     /// What the hardware holds behind read protection, for blocks burned in
     /// this session (the register image, like espefuse's file, shows zeros).
     hardware: Vec<Vec<u32>>,
+    /// BLOCK0's protection and lock bits burn in a second pass (espefuse's
+    /// `--postpone`, the default).
+    postpone: bool,
 }
 
 impl Efuses {
@@ -52,7 +55,16 @@ impl Efuses {
             mem: vec![0; table.mem_size],
             wr: table.blocks.iter().map(|b| vec![0; b.len_words]).collect(),
             hardware: table.blocks.iter().map(|b| vec![0; b.len_words]).collect(),
+            postpone: true,
         }
+    }
+
+    /// Whether a burn postpones BLOCK0's protection and lock bits to a
+    /// second pass over BLOCK0 (the default; espefuse's `--no-postpone`
+    /// turns it off: one pass, the same bits burned, no "Burn postponed
+    /// eFuses from BLOCK0." line).
+    pub fn set_postpone(&mut self, postpone: bool) {
+        self.postpone = postpone;
     }
 
     /// The chip.

@@ -516,3 +516,61 @@ fn regression_download_mode_burns_over_a_port_end_successfully() {
         }
     });
 }
+
+/// issue 11: over a port with `--before no_reset`, the personality prints
+/// what espefuse prints, in its order (stdout and stderr into one file):
+/// the deprecation warning while the group parses, the banner, esptool's
+/// `Pre-connection option` NOTE, `Connecting...`, and `Detecting chip
+/// type...` only when no chip is named. Normalized: the VID/PID NOTE
+/// pyserial adds for a PTY, and empty lines.
+#[test]
+fn regression_before_no_reset_note_and_warning_order_over_a_port() {
+    if common::interop_skipped() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tmp.path();
+    let link = dir.join("espefuse");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_espboot"), &link)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let dev = dir.join("dev");
+    new_device(&dev, "esp32c3", None);
+    let served = Served::start(&dev, dir, "download", false);
+    let merged = |program: &Path, args: &[String]| -> String {
+        let path = dir.join("merged.out");
+        let file = std::fs::File::create(&path).unwrap_or_else(|e| panic!("{e}"));
+        let status = Command::new(program)
+            .args(args)
+            .env("COLUMNS", "80")
+            .stdin(std::process::Stdio::null())
+            .stdout(file.try_clone().unwrap_or_else(|e| panic!("{e}")))
+            .stderr(file)
+            .status()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(status.success(), "{}", program.display());
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}"));
+        text.lines()
+            .map(|l| match l.find("NOTE: Failed to get VID/PID") {
+                Some(at) => &l[..at],
+                None => l,
+            })
+            .filter(|l| !l.trim().is_empty())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let reference = common::reference_bin_dir().join("espefuse");
+    for extra in [
+        &["--before", "no_reset"][..],
+        &["--before", "no-reset-no-sync", "--chip", "esp32c3"],
+    ] {
+        let args: Vec<String> = ["--port", &served.port_arg()]
+            .into_iter()
+            .chain(extra.iter().copied())
+            .chain(["summary", "--format", "value_only", "WR_DIS"])
+            .map(String::from)
+            .collect();
+        let theirs = merged(&reference, &args);
+        assert!(theirs.contains("Pre-connection option"), "{theirs}");
+        assert_eq!(merged(&link, &args), theirs, "espefuse {}", args.join(" "));
+    }
+}

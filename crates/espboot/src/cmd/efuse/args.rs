@@ -194,46 +194,84 @@ pub(super) enum Command {
         #[command(flatten)]
         opts: ProtectOpts,
     },
+    /// Print the 48-bit custom MAC address.
+    #[command(name = "get-custom-mac", alias = "get_custom_mac")]
+    GetCustomMac,
+    /// Print the ADC calibration data stored in the eFuses.
+    #[command(name = "adc-info", alias = "adc_info")]
+    AdcInfo,
+    /// Burn a 48-bit custom MAC address (AA:CD:EF:01:02:03).
+    #[command(name = "burn-custom-mac", alias = "burn_custom_mac")]
+    BurnCustomMac {
+        /// The address, bytes separated by colons.
+        #[arg(allow_hyphen_values = true)]
+        mac: String,
+        #[arg(long, alias = "force_write_always")]
+        force_write_always: bool,
+    },
+    /// Permanently set the internal flash voltage regulator (ESP32, ESP32-S2,
+    /// ESP32-S3): 1.8V, 3.3V or OFF.
+    #[command(name = "set-flash-voltage", alias = "set_flash_voltage")]
+    SetFlashVoltage {
+        /// 1.8V, 3.3V or OFF.
+        voltage: String,
+    },
     /// Disable reading of eFuses.
     #[command(name = "read-protect-efuse", alias = "read_protect_efuse")]
     ReadProtectEfuse {
-        /// Field names.
-        #[arg(required = true)]
+        /// Field names (checked against the eFuses' state when the run
+        /// starts, as espefuse's Choice is built from them).
         names: Vec<String>,
     },
     /// Disable writing of eFuses.
     #[command(name = "write-protect-efuse", alias = "write_protect_efuse")]
     WriteProtectEfuse {
-        /// Field names.
-        #[arg(required = true)]
+        /// Field names (checked when the run starts, see ReadProtectEfuse).
         names: Vec<String>,
     },
 }
 
 const COMMANDS_HELP: &str =
     "Commands (chain several; with more than one burn command the burns are batched):
-  summary, dump, check-error, burn-efuse, burn-bit, burn-block-data, burn-key,
-  burn-key-digest, read-protect-efuse, write-protect-efuse
+  summary, dump, get-custom-mac, adc-info, check-error, burn-efuse, burn-bit,
+  burn-block-data, burn-key, burn-key-digest, burn-custom-mac, set-flash-voltage,
+  read-protect-efuse, write-protect-efuse
 
 `espefuse COMMAND --help` shows a command's arguments.";
 
 /// espefuse commands espboot does not implement (yet).
-const UNSUPPORTED: &[&str] = &[
-    "adc-info",
-    "burn-custom-mac",
-    "get-custom-mac",
-    "set-flash-voltage",
-    "execute-scripts",
-    "burn-efuse-from-file",
-];
+const UNSUPPORTED: &[&str] = &["execute-scripts", "burn-efuse-from-file"];
 
 impl Command {
     /// A command that stages a burn (the others only read).
     pub(super) fn is_burn(&self) -> bool {
         !matches!(
             self,
-            Command::Summary { .. } | Command::Dump { .. } | Command::CheckError { .. }
+            Command::Summary { .. }
+                | Command::Dump { .. }
+                | Command::CheckError { .. }
+                | Command::GetCustomMac
+                | Command::AdcInfo
         )
+    }
+
+    /// The command's `--force-write-always`, if it has the option.
+    pub(super) fn force_write_always(&self) -> Option<bool> {
+        match self {
+            Command::BurnBit {
+                force_write_always, ..
+            }
+            | Command::BurnBlockData {
+                force_write_always, ..
+            }
+            | Command::BurnCustomMac {
+                force_write_always, ..
+            } => Some(*force_write_always),
+            Command::BurnKey { opts, .. } | Command::BurnKeyDigest { opts, .. } => {
+                Some(opts.force_write_always)
+            }
+            _ => None,
+        }
     }
 
     /// espefuse's name of the command.
@@ -249,6 +287,10 @@ impl Command {
             Command::BurnKeyDigest { .. } => "burn-key-digest",
             Command::ReadProtectEfuse { .. } => "read-protect-efuse",
             Command::WriteProtectEfuse { .. } => "write-protect-efuse",
+            Command::GetCustomMac => "get-custom-mac",
+            Command::AdcInfo => "adc-info",
+            Command::BurnCustomMac { .. } => "burn-custom-mac",
+            Command::SetFlashVoltage { .. } => "set-flash-voltage",
         }
     }
 }
@@ -257,8 +299,15 @@ impl Command {
 // parsed once per run: the size difference costs nothing
 #[allow(clippy::large_enum_variant)]
 pub(super) enum Parsed {
-    /// `--help` (or a command's): printed, nothing else to do.
-    Help,
+    /// Help text (clap's) to print, nothing else to do.
+    Help(String),
+    /// A command's `-h`/`--help`: espefuse prints its banner first (and the
+    /// NOTE when no chip was named), then the command's help, exit 0.
+    CommandHelp { text: String, chip_named: bool },
+    /// The group's help: no arguments, `-h`/`--help` among the global
+    /// options (`asked`), or no command (espefuse prints its help for all
+    /// three); `chip` is the one named, if any.
+    GroupHelp { chip: Option<Chip>, asked: bool },
     /// The global options and the chained commands.
     Run {
         global: Global,
@@ -334,8 +383,39 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
             })
             .collect(),
     };
+    let asked = global_tokens.iter().any(|t| t == "-h" || t == "--help");
+    if asked || segments.is_empty() {
+        // the chip named (click's ChipType: any case, `-`, `(`, `)` dropped)
+        let named = global_tokens
+            .iter()
+            .position(|t| t == "-c" || t == "--chip")
+            .and_then(|i| global_tokens.get(i + 1).cloned())
+            .or_else(|| {
+                global_tokens
+                    .iter()
+                    .find_map(|t| t.strip_prefix("--chip=").map(str::to_string))
+            })
+            .or_else(|| std::env::var("ESPTOOL_CHIP").ok())
+            .map(|c| {
+                c.to_lowercase()
+                    .chars()
+                    .filter(|ch| !matches!(ch, '-' | '(' | ')'))
+                    .collect::<String>()
+            });
+        if asked || named.as_deref() != Some("auto") {
+            // an unknown chip is click's usage error, before any help
+            if !asked {
+                parse_global(&global_tokens)?;
+            }
+            return Ok(Parsed::GroupHelp {
+                chip: named.and_then(|c| c.parse::<Chip>().ok()),
+                asked,
+            });
+        }
+        return Ok(Parsed::GroupHelp { chip: None, asked });
+    }
     let Some((mut global, group_args)) = parse_global(&global_tokens)? else {
-        return Ok(Parsed::Help);
+        return Ok(Parsed::Help(String::new()));
     };
     // espefuse's virtual mode falls back to ESP32 when no chip is named
     // (and so do the usage texts, before a chip is detected)
@@ -343,13 +423,6 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
     let chip_detected_later =
         global.chip.parse::<Chip>().is_err() && global.port.is_some() && !global.virt;
     global.spelling = spelling.clone();
-    if segments.is_empty() {
-        let names: Vec<String> = OneCommand::command()
-            .get_subcommands()
-            .map(|c| c.get_name().to_string())
-            .collect();
-        bail!("no command given (expected one of: {})", names.join(", "));
-    }
     // click resolves the commands in order: a word before the first
     // command is taken for one
     if let Some(word) = group_args.first() {
@@ -364,6 +437,16 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
             e.after_banner = true;
             anyhow::Error::new(e)
         };
+        // efuse/<chip>/operations.py: only the ESP32, S2 and S3 add it; click
+        // names the word as given, before its own deprecation warning
+        if seg[0] == "set-flash-voltage"
+            && !chip_detected_later
+            && !esp_efuse::espefuse::has_set_flash_voltage(chip)
+        {
+            let mut e = UsageError::no_such_command(&spelled[k], chip);
+            e.warnings = spelling.warnings[..k].iter().flatten().cloned().collect();
+            return Err(e.into());
+        }
         if UNSUPPORTED.contains(&seg[0].as_str()) {
             bail!(
                 "espefuse command '{}' is not supported by espboot yet",
@@ -392,10 +475,16 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
                 commands.push(c.cmd)
             }
             Err(e) => {
-                return clap_error(e, &seg[0]).map_err(|e| match e.downcast::<UsageError>() {
-                    Ok(u) => with_warnings(u.on(chip)),
-                    Err(e) => e,
-                })
+                let chip_named = global.chip != "auto";
+                return clap_error(e, &seg[0])
+                    .map(|p| match p {
+                        Parsed::Help(text) => Parsed::CommandHelp { text, chip_named },
+                        other => other,
+                    })
+                    .map_err(|e| match e.downcast::<UsageError>() {
+                        Ok(u) => with_warnings(u.on(chip)),
+                        Err(e) => e,
+                    });
             }
         }
         // what click's parser left over is the next command's name
@@ -445,11 +534,7 @@ fn expects_value(global: &[String], segments: &[Vec<String>]) -> bool {
 pub(super) fn clap_error(e: clap::Error, what: &str) -> anyhow::Result<Parsed> {
     use clap::error::ErrorKind;
     match e.kind() {
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
-            use std::io::Write as _;
-            let _ = write!(std::io::stdout().lock(), "{e}");
-            Ok(Parsed::Help)
-        }
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => Ok(Parsed::Help(e.to_string())),
         // click: `No such option '--x'.`
         ErrorKind::UnknownArgument => {
             let option = match e.get(clap::error::ContextKind::InvalidArg) {

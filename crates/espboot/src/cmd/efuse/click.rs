@@ -80,6 +80,37 @@ impl UsageError {
         e
     }
 
+    /// A click.Choice argument of many values (`nargs=-1`), `choices` in
+    /// order: `None` when it was not given (`Missing argument … Choose
+    /// from:`), else the first value that is none of them (`… is not one
+    /// of …`). The usage line shows the choices as the metavar.
+    pub(crate) fn choices(command: &str, choices: &[&str], value: Option<&str>) -> Self {
+        // click's Choice shows each choice once (the ESP32's MAC_CUSTOM_VER
+        // names two fields)
+        let mut unique: Vec<&str> = Vec::new();
+        for c in choices {
+            if !unique.contains(c) {
+                unique.push(c);
+            }
+        }
+        let choices = &unique[..];
+        let (metavar, hint) = choice(choices);
+        let metavar = format!("{metavar}...");
+        let message = match value {
+            None => format!("Missing argument '{metavar}'.{hint}"),
+            Some(v) => {
+                let quoted: Vec<String> = choices.iter().map(|c| format!("'{c}'")).collect();
+                format!(
+                    "Invalid value for '{metavar}': '{v}' is not one of {}.",
+                    quoted.join(", ")
+                )
+            }
+        };
+        let mut e = Self::new(command, message);
+        e.usage_args = Some(format!(" {metavar}"));
+        e
+    }
+
     /// An argument that was not given (`exceptions.py` MissingParameter).
     pub(crate) fn missing_argument(command: &str, chip: Chip, metavar: &str, hint: &str) -> Self {
         Self::new(command, format!("Missing argument '{metavar}'.{hint}")).on(chip)
@@ -248,7 +279,18 @@ pub(crate) fn variadic_metavar(command: &str, chip: Chip) -> String {
 /// burn-bit's BLOCK argument: a click Choice (`{A|B|…}`) and its `Missing
 /// argument` hint (`types.py` Choice `get_missing_message`).
 pub(crate) fn block_choice(chip: Chip) -> (String, String) {
-    let names = block_choices(chip);
+    choice(&block_choices(chip))
+}
+
+/// set-flash-voltage's VOLTAGE argument: a click Choice and its `Missing
+/// argument` hint.
+pub(crate) fn voltage_choice() -> (String, String) {
+    choice(&esp_efuse::espefuse::FlashVoltage::NAMES)
+}
+
+/// A click Choice's metavar (`{A|B|…}`) and its `Missing argument` hint
+/// (`types.py` Choice `get_missing_message`).
+fn choice(names: &[&str]) -> (String, String) {
     (
         format!("{{{}}}", names.join("|")),
         format!(" Choose from:\n\t{}", names.join(",\n\t")),
@@ -271,6 +313,7 @@ pub(crate) fn block_choices(chip: Chip) -> Vec<&'static str> {
 pub(crate) fn usage_arguments(command: &str, chip: Chip) -> String {
     match command {
         "burn-bit" => format!(" {} BIT_NUMBER...", block_choice(chip).0),
+        "set-flash-voltage" => format!(" {}", voltage_choice().0),
         // click.Choice of field names: not rendered (yet)
         "read-protect-efuse" | "write-protect-efuse" | "dump" | "check-error" => String::new(),
         _ => format!(" {}", variadic_metavar(command, chip))

@@ -77,7 +77,13 @@ pub(super) fn parse_global(tokens: &[String]) -> anyhow::Result<Option<(Global, 
     }
     match Global::try_parse_from(&options) {
         Ok(g) => Ok(Some((g, scan.positionals))),
-        Err(e) => clap_error(e, "espefuse").map(|_| None),
+        Err(e) => clap_error(e, "espefuse").map(|p| {
+            if let super::args::Parsed::Help(text) = p {
+                use std::io::Write as _;
+                let _ = write!(std::io::stdout().lock(), "{text}");
+            }
+            None
+        }),
     }
 }
 
@@ -257,6 +263,7 @@ fn positional_shape(command: &str, chip: Chip) -> (usize, Option<(&'static str, 
         "burn-key-digest" if matches!(chip, Chip::Esp32 | Chip::Esp32c2) => (1, None),
         "burn-key-digest" => (0, Some(("block_keyfile_keypurpose", true))),
         "read-protect-efuse" | "write-protect-efuse" => (0, Some(("efuse_name", true))),
+        "burn-custom-mac" | "set-flash-voltage" => (1, None),
         _ => (0, None),
     }
 }
@@ -317,6 +324,17 @@ pub(super) fn click_command(
     } else {
         Vec::new()
     };
+    // click's --help is eager: it prints the command's help and exits 0
+    // before the arguments are checked (TupleParameter looks for it too)
+    if scan.options.iter().any(|(o, _)| o == "--help")
+        || positionals.iter().any(|p| p == "-h" || p == "--help")
+    {
+        return Ok((
+            vec![name.to_string(), "--help".to_string()],
+            Vec::new(),
+            false,
+        ));
+    }
     check_values(name, chip, &scan.options, &positionals)?;
     missing_arguments(name, chip, positionals.len())?;
     let mut tokens = vec![name.to_string()];
@@ -367,6 +385,15 @@ fn check_values(
             _ => {}
         }
     }
+    if name == "set-flash-voltage" {
+        if let Some(voltage) = positionals.first() {
+            let choices = esp_efuse::espefuse::FlashVoltage::NAMES;
+            if !choices.contains(&voltage.as_str()) {
+                let (choice, _) = click::voltage_choice();
+                return Err(not_one_of(name, &format!("'{choice}'"), voltage, &choices).on(chip));
+            }
+        }
+    }
     if name == "burn-bit" {
         if let Some(block) = positionals.first() {
             let names = click::block_choices(chip);
@@ -393,6 +420,10 @@ fn missing_arguments(name: &str, chip: Chip, given: usize) -> Result<(), UsageEr
     let (singles, variadic) = positional_shape(name, chip);
     if name == "burn-bit" && given == 0 {
         let (choice, hint) = click::block_choice(chip);
+        return Err(UsageError::missing_argument(name, chip, &choice, &hint));
+    }
+    if name == "set-flash-voltage" && given == 0 {
+        let (choice, hint) = click::voltage_choice();
         return Err(UsageError::missing_argument(name, chip, &choice, &hint));
     }
     let required = match variadic {

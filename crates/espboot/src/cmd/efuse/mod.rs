@@ -24,6 +24,7 @@ use crate::fsutil::write_atomic;
 mod args;
 mod click;
 mod click_args;
+mod help;
 
 use args::{Command, DumpFormat, Parsed, ProtectOpts, Spelling, SummaryFormat};
 
@@ -64,7 +65,26 @@ pub fn personality(argv: Vec<std::ffi::OsString>) -> ExitCode {
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
     let result = match args::parse(argv) {
-        Ok(Parsed::Help) => return ExitCode::SUCCESS,
+        Ok(Parsed::Help(text)) => {
+            if !text.is_empty() {
+                out!("{}", text.trim_end());
+            }
+            return ExitCode::SUCCESS;
+        }
+        Ok(Parsed::CommandHelp { text, chip_named }) => {
+            // the group's callback runs before click shows the command's help
+            out!("espefuse v5.6.0");
+            if !chip_named {
+                out!("NOTE: Chip not specified, showing commands for ESP32 by default. Specify the --chip option to get chip-specific help.");
+            }
+            out!("{}", text.trim_end());
+            return ExitCode::SUCCESS;
+        }
+        Ok(Parsed::GroupHelp { chip, .. }) => {
+            use std::io::Write as _;
+            let _ = write!(std::io::stdout().lock(), "{}", help::group_help(chip));
+            return ExitCode::SUCCESS;
+        }
         Ok(Parsed::Run {
             global, commands, ..
         }) => run_global(global, commands, Banner::Espefuse),
@@ -136,13 +156,33 @@ enum Banner {
 
 /// `espboot efuse ARGS…`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let Parsed::Run {
-        global, commands, ..
-    } = args::parse(args.rest)?
-    else {
+    match args::parse(args.rest)? {
+        Parsed::Run {
+            global, commands, ..
+        } => run_global(global, commands, Banner::Espboot),
+        Parsed::GroupHelp { asked, .. } => espboot_group_help(asked),
+        Parsed::Help(text) | Parsed::CommandHelp { text, .. } => {
+            out!("{}", text.trim_end());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// `espboot efuse` without a command: clap's help when asked for, else a
+/// one-line error naming the commands.
+fn espboot_group_help(asked: bool) -> anyhow::Result<ExitCode> {
+    use clap::CommandFactory as _;
+    if asked {
+        use std::io::Write as _;
+        let help = args::Global::command().render_long_help();
+        let _ = write!(std::io::stdout().lock(), "{help}");
         return Ok(ExitCode::SUCCESS);
-    };
-    run_global(global, commands, Banner::Espboot)
+    }
+    let names: Vec<String> = args::OneCommand::command()
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect();
+    bail!("no command given (expected one of: {})", names.join(", "));
 }
 
 fn run_global(
@@ -150,11 +190,8 @@ fn run_global(
     commands: Vec<Command>,
     banner: Banner,
 ) -> anyhow::Result<ExitCode> {
-    // --debug, --after and --postpone are accepted for compatibility;
-    // --baud and --before apply to a port only.
-    if global.no_postpone {
-        bail!("--no-postpone is not supported by espboot (BLOCK0 protection bits are always burned last)");
-    }
+    // --debug and --after are accepted for compatibility; --baud and
+    // --before apply to a port only.
     let named = if global.chip == "auto" {
         None
     } else {
@@ -187,9 +224,10 @@ fn run_global(
             return Ok(ExitCode::SUCCESS);
         }
         let (mut chip_port, chip) = connect(&port, named, &global, json_only(&commands))?;
-        let efuses = chip_port
+        let mut efuses = chip_port
             .load(chip)
             .with_context(|| format!("{port}: reading the eFuses"))?;
+        efuses.set_postpone(!global.no_postpone);
         let baud = global.baud.unwrap_or(115_200);
         let result = run_commands(
             efuses,
@@ -208,6 +246,7 @@ fn run_global(
         chip,
         file,
         global.do_not_confirm,
+        !global.no_postpone,
         commands,
         &global.spelling,
         banner,
@@ -222,6 +261,7 @@ fn run_on_file(
     chip: Chip,
     file: Option<VirtualFile>,
     do_not_confirm: bool,
+    postpone: bool,
     commands: Vec<Command>,
     spelling: &Spelling,
     banner: Banner,
@@ -242,6 +282,8 @@ fn run_on_file(
         }
         None => (Efuses::new(chip), Box::new(Emulated)),
     };
+    let mut efuses = efuses;
+    efuses.set_postpone(postpone);
     if !print_banner(banner, &commands)? {
         return Ok(ExitCode::SUCCESS);
     }
@@ -284,13 +326,17 @@ fn print_banner(banner: Banner, commands: &[Command]) -> anyhow::Result<bool> {
 /// `espboot sim efuse DEV ARGS…`: espefuse's commands on a device's eFuse
 /// file (with its hidden key bits); the chip and the file are the device's.
 pub fn run_on_device(chip: Chip, file: VirtualFile, argv: Vec<String>) -> anyhow::Result<ExitCode> {
-    let Parsed::Run {
-        global,
-        global_tokens,
-        commands,
-    } = args::parse(argv)?
-    else {
-        return Ok(ExitCode::SUCCESS);
+    let (global, global_tokens, commands) = match args::parse(argv)? {
+        Parsed::Run {
+            global,
+            global_tokens,
+            commands,
+        } => (global, global_tokens, commands),
+        Parsed::GroupHelp { asked, .. } => return espboot_group_help(asked),
+        Parsed::Help(text) | Parsed::CommandHelp { text, .. } => {
+            out!("{}", text.trim_end());
+            return Ok(ExitCode::SUCCESS);
+        }
     };
     let device_option = global_tokens.iter().find(|t| {
         let name = t.split('=').next().unwrap_or_default();
@@ -308,13 +354,11 @@ pub fn run_on_device(chip: Chip, file: VirtualFile, argv: Vec<String>) -> anyhow
     if let Some(option) = device_option {
         bail!("{option}: the device sets the chip and its eFuse file");
     }
-    if global.no_postpone {
-        bail!("--no-postpone is not supported by espboot (BLOCK0 protection bits are always burned last)");
-    }
     run_on_file(
         chip,
         Some(file),
         global.do_not_confirm,
+        !global.no_postpone,
         commands,
         &global.spelling,
         Banner::Espboot,

@@ -151,13 +151,15 @@ pub(super) fn fields_named(chip: Chip, names: &[String]) -> anyhow::Result<Vec<F
         .collect::<Result<Vec<_>, _>>()?)
 }
 
-pub(super) fn key_options(chip: Chip, o: &ProtectOpts) -> KeyCommandOptions {
+/// The key commands' options; `force` is the chain's `--force-write-always`
+/// (the last command with the option decides, see `run_commands`).
+pub(super) fn key_options(chip: Chip, o: &ProtectOpts, force: ForceWrite) -> KeyCommandOptions {
     KeyCommandOptions {
         protection: KeyOptions {
             no_write_protect: o.no_write_protect || (chip == Chip::Esp32 && o.no_protect_key),
             no_read_protect: o.no_read_protect,
         },
-        force_write_always: o.force_write_always,
+        force_write_always: force == ForceWrite::On,
         show_sensitive_info: o.show_sensitive_info,
     }
 }

@@ -36,10 +36,25 @@ pub(super) fn connect(
     };
     let before = before_option(global.before.as_deref())?;
     let mut client = Client::open(port, global.baud.unwrap_or(115_200))?;
+    // esptool/loader.py connect: the reset modes that leave the chip as it is
+    if let Some(mode @ ("no-reset" | "no-reset-no-sync")) = global
+        .before
+        .as_deref()
+        .map(|b| b.replace('_', "-"))
+        .as_deref()
+    {
+        say(format!(
+            "NOTE: Pre-connection option \"{mode}\" was selected. Connection may fail if the chip is not in bootloader or flasher stub mode."
+        ));
+    }
     say("Connecting...".into());
     client.connect(before, 7)?;
     let chip = client.detect_chip()?;
-    say(format!("Detecting chip type... {}", chip.esptool_name()));
+    // efuse_interface.py get_esp: only `--chip auto` runs esptool's
+    // detect_chip (and prints it); a named chip's class connects directly
+    if named.is_none() {
+        say(format!("Detecting chip type... {}", chip.esptool_name()));
+    }
     if let Some(expected) = named {
         if expected != chip {
             bail!(

@@ -13,6 +13,8 @@ pub(super) enum AfterBurn {
     Nothing,
     Fields(Vec<(Field, Bits)>),
     Protected(Vec<Field>, bool),
+    /// `burn-custom-mac` prints the address read back.
+    CustomMac,
 }
 
 pub(super) struct Session {
@@ -20,7 +22,7 @@ pub(super) struct Session {
     /// Where the eFuses live: burns program and read back there.
     backend: Box<dyn EfuseBackend>,
     do_not_confirm: bool,
-    /// The last burn command's `--force-write-always`, for the burn plan.
+    /// The chain's `--force-write-always` (see `run_commands`).
     force: ForceWrite,
     /// Whose command line this is (the personality shows nothing for a
     /// `summary` name espefuse does not know; `espboot efuse` refuses it).
@@ -58,6 +60,15 @@ pub(super) fn run_commands(
         force: ForceWrite::Unavailable,
         banner,
     };
+    // `--force-write-always` is a callback of each command that has it
+    // (base_operations.py add_force_write_always): click runs them all while
+    // it parses the chain, so the last such command's flag, given or not,
+    // holds for every burn of the run
+    s.force = commands
+        .iter()
+        .rev()
+        .find_map(Command::force_write_always)
+        .map_or(ForceWrite::Unavailable, force_flag);
     let json_only = json_only(&commands);
     // reading the eFuses reports the controller's coding errors
     // (`get_coding_scheme_warnings`), before any command runs
@@ -93,16 +104,23 @@ pub(super) fn run_commands(
                 )
                 .into());
             }
+            let choices = espefuse::efuse_choices(&s.efuses, espefuse::NameList::All);
             for name in pairs.iter().step_by(2) {
-                if let Err(e) = espefuse::field(chip, name) {
-                    if banner == Banner::Espboot {
-                        // our own name keeps the clearer message (did-you-mean)
-                        return Err(e.into());
-                    }
+                if banner == Banner::Espboot {
+                    // our own name keeps the clearer message (did-you-mean)
+                    espefuse::field(chip, name)?;
+                } else if !choices.contains(&name.as_str()) {
                     return Err(args::UsageError::invalid_value(
                         "burn-efuse",
                         argument,
-                        &format!("Invalid eFuse name '{name}'."),
+                        &format!(
+                            "Invalid eFuse name '{name}'. Available eFuse names: [{}]",
+                            choices
+                                .iter()
+                                .map(|c| format!("'{c}'"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
                     )
                     .into());
                 }
@@ -110,6 +128,32 @@ pub(super) fn run_commands(
             // the values too (EfuseValuePairType's check_arg): their
             // errors are fatal, printed before any command runs
             espefuse::parse_burn_pairs(&s.efuses, &name_value_list(pairs))?;
+        }
+        // read/write-protect-efuse: click.Choice of the names espefuse's
+        // eFuse list has when it starts
+        if let Command::ReadProtectEfuse { names } | Command::WriteProtectEfuse { names } = cmd {
+            let list = if matches!(cmd, Command::ReadProtectEfuse { .. }) {
+                espefuse::NameList::ReadProtectable
+            } else {
+                espefuse::NameList::WriteProtectable
+            };
+            let choices = espefuse::efuse_choices(&s.efuses, list);
+            let bad = names.iter().find(|n| !choices.contains(&n.as_str()));
+            if names.is_empty() || (bad.is_some() && banner == Banner::Espefuse) {
+                if banner == Banner::Espboot {
+                    bail!("{}: expected one or more eFuse names", cmd.name());
+                }
+                return Err(args::UsageError::choices(
+                    cmd.name(),
+                    &choices,
+                    bad.map(String::as_str),
+                )
+                .into());
+            }
+        }
+        // CustomMACType converts the address as click parses it
+        if let Command::BurnCustomMac { mac, .. } = cmd {
+            espefuse::custom_mac(&s.efuses, mac)?;
         }
     }
     let burns = commands.iter().filter(|c| c.is_burn()).count();
@@ -164,7 +208,6 @@ pub(super) fn run_commands(
 pub(super) fn stage(s: &mut Session, cmd: &Command) -> anyhow::Result<AfterBurn> {
     let chip = s.efuses.chip();
     let e = &mut s.efuses;
-    s.force = ForceWrite::Unavailable;
     let (after, printed_lines) = match cmd {
         Command::BurnEfuse { pairs, force } => {
             // espefuse (EfuseValuePairType): one token is a name alone (bool
@@ -174,24 +217,14 @@ pub(super) fn stage(s: &mut Session, cmd: &Command) -> anyhow::Result<AfterBurn>
             let t = printed(espefuse::burn_efuse(e, &values, *force))?;
             (AfterBurn::Fields(values), t)
         }
-        Command::BurnBit {
-            block,
-            bits,
-            force_write_always,
-        } => {
-            s.force = force_flag(*force_write_always);
+        Command::BurnBit { block, bits, .. } => {
             let block = espefuse::block(chip, block)?;
             (
                 AfterBurn::Nothing,
                 printed(espefuse::burn_bit(e, block, bits))?,
             )
         }
-        Command::BurnBlockData {
-            items,
-            offset,
-            force_write_always,
-        } => {
-            s.force = force_flag(*force_write_always);
+        Command::BurnBlockData { items, offset, .. } => {
             let groups = groups_of(items, 2, "BLOCK DATAFILE pairs")?;
             espefuse::check_repeated(&groups.iter().map(|g| &g[0]).collect::<Vec<_>>())?;
             let mut list = Vec::new();
@@ -205,18 +238,20 @@ pub(super) fn stage(s: &mut Session, cmd: &Command) -> anyhow::Result<AfterBurn>
             )
         }
         Command::BurnKey { items, opts } => {
-            s.force = force_flag(opts.force_write_always);
             let groups = key_groups(chip, items, false)?;
-            let t = printed(espefuse::burn_key(e, &groups, key_options(chip, opts)))?;
+            let t = printed(espefuse::burn_key(
+                e,
+                &groups,
+                key_options(chip, opts, s.force),
+            ))?;
             (AfterBurn::Nothing, t)
         }
         Command::BurnKeyDigest { items, opts } => {
-            s.force = force_flag(opts.force_write_always);
             let groups = key_groups(chip, items, true)?;
             let t = printed(espefuse::burn_key_digest(
                 e,
                 &groups,
-                key_options(chip, opts),
+                key_options(chip, opts, s.force),
             ))?;
             (AfterBurn::Nothing, t)
         }
@@ -230,9 +265,30 @@ pub(super) fn stage(s: &mut Session, cmd: &Command) -> anyhow::Result<AfterBurn>
             let t = printed(espefuse::write_protect(e, &fields))?;
             (AfterBurn::Protected(fields, false), t)
         }
-        Command::Summary { .. } | Command::Dump { .. } | Command::CheckError { .. } => {
-            (AfterBurn::Nothing, Transcript::default())
+        Command::BurnCustomMac { mac, .. } => {
+            let mac = espefuse::custom_mac(e, mac)?;
+            (
+                AfterBurn::CustomMac,
+                printed(espefuse::burn_custom_mac(e, &mac, s.force))?,
+            )
         }
+        Command::SetFlashVoltage { voltage } => {
+            let voltage = espefuse::FlashVoltage::from_name(voltage).ok_or_else(|| {
+                anyhow!(
+                    "set-flash-voltage {voltage}: expected one of {}",
+                    espefuse::FlashVoltage::NAMES.join(", ")
+                )
+            })?;
+            (
+                AfterBurn::Nothing,
+                printed(espefuse::set_flash_voltage(e, voltage))?,
+            )
+        }
+        Command::Summary { .. }
+        | Command::Dump { .. }
+        | Command::CheckError { .. }
+        | Command::GetCustomMac
+        | Command::AdcInfo => (AfterBurn::Nothing, Transcript::default()),
     };
     print(&printed_lines);
     Ok(after)
@@ -279,6 +335,7 @@ pub(super) fn check_after(s: &Session, after: &AfterBurn) -> anyhow::Result<()> 
         AfterBurn::Nothing => return Ok(()),
         AfterBurn::Fields(values) => espefuse::check_burned(&s.efuses, values),
         AfterBurn::Protected(fields, read) => espefuse::check_protected(&s.efuses, fields, *read),
+        AfterBurn::CustomMac => espefuse::get_custom_mac(&s.efuses),
     };
     print(&printed(t)?);
     Ok(())
@@ -373,6 +430,8 @@ pub(super) fn read_command(s: &Session, cmd: &Command) -> anyhow::Result<()> {
             }
             print(&printed(espefuse::check_error(e))?);
         }
+        Command::GetCustomMac => print(&printed(espefuse::get_custom_mac(e))?),
+        Command::AdcInfo => print(&printed(espefuse::adc_info(e))?),
         _ => {}
     }
     Ok(())

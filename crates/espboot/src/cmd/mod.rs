@@ -10,6 +10,7 @@ pub mod key_file;
 pub mod links;
 pub mod provision;
 pub mod recover;
+pub(crate) mod rich;
 pub mod secure;
 pub mod sim;
 pub mod token;

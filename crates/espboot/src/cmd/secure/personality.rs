@@ -15,15 +15,12 @@ use std::process::ExitCode;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 
 use crate::cmd::choices;
-use crate::cmd::did_you_mean::{long_options, suggestion};
+use crate::cmd::did_you_mean::suggestion;
+use crate::cmd::rich;
 use clap::{CommandFactory, FromArgMatches};
 
 /// espsecure's version line (`log.print(f"espsecure v{esptool.__version__}")`).
 const BANNER: &str = "espsecure v5.6.0";
-
-/// Width rich renders to when stderr is not a terminal (rich's default
-/// console width).
-const PANEL_WIDTH: usize = 80;
 
 /// Exit status of click usage errors and of espsecure's fatal errors.
 const EXIT_USAGE_OR_FATAL: u8 = 2;
@@ -47,70 +44,152 @@ const COMMANDS: &[(&str, &str)] = &[
     ("digest-sdc-public-key", ""),
 ];
 
-/// espsecure 5.6.0's `--help` of the group and of each command, as
-/// rich-click renders them 80 columns wide (captured from the pinned tool;
-/// the command texts without the banner line that precedes them).
-const HELP: &[(&str, &str)] = &[
-    ("espsecure", include_str!("espsecure_help/espsecure.txt")),
-    (
-        "digest-secure-bootloader",
-        include_str!("espsecure_help/digest-secure-bootloader.txt"),
-    ),
-    (
-        "generate-signing-key",
-        include_str!("espsecure_help/generate-signing-key.txt"),
-    ),
-    ("sign-data", include_str!("espsecure_help/sign-data.txt")),
-    (
-        "verify-signature",
-        include_str!("espsecure_help/verify-signature.txt"),
-    ),
-    (
-        "extract-public-key",
-        include_str!("espsecure_help/extract-public-key.txt"),
-    ),
-    (
-        "digest-rsa-public-key",
-        include_str!("espsecure_help/digest-rsa-public-key.txt"),
-    ),
-    (
-        "digest-sbv2-public-key",
-        include_str!("espsecure_help/digest-sbv2-public-key.txt"),
-    ),
-    (
-        "signature-info-v2",
-        include_str!("espsecure_help/signature-info-v2.txt"),
-    ),
-    (
-        "digest-private-key",
-        include_str!("espsecure_help/digest-private-key.txt"),
-    ),
-    (
-        "generate-flash-encryption-key",
-        include_str!("espsecure_help/generate-flash-encryption-key.txt"),
-    ),
-    (
-        "decrypt-flash-data",
-        include_str!("espsecure_help/decrypt-flash-data.txt"),
-    ),
-    (
-        "encrypt-flash-data",
-        include_str!("espsecure_help/encrypt-flash-data.txt"),
-    ),
-    (
-        "generate-sdc-certificate",
-        include_str!("espsecure_help/generate-sdc-certificate.txt"),
-    ),
-    (
-        "digest-sdc-public-key",
-        include_str!("espsecure_help/digest-sdc-public-key.txt"),
-    ),
-];
+/// espsecure's own options that espboot's `secure` commands add (not in
+/// the personality's help, refused as click refuses an unknown option).
+const ESPBOOT_ONLY_OPTIONS: &[&str] = &["json"];
 
-fn help_text(command: &str) -> &'static str {
-    HELP.iter()
-        .find(|(name, _)| *name == command)
-        .map_or("", |(_, text)| text)
+/// The group's or `command`'s help in rich-click's layout, built from the
+/// personality's clap definitions (espboot's words; the usage line, the
+/// panels and the names as espsecure has them).
+fn help_text(command: Option<&str>) -> String {
+    let cli = Cli::command();
+    let mut text = String::new();
+    rich::line(&mut text, "");
+    let Some(name) = command else {
+        rich::line(&mut text, " Usage: espsecure [OPTIONS] COMMAND [ARGS]...");
+        rich::line(&mut text, "");
+        rich::line(
+            &mut text,
+            &format!(" {BANNER}: Secure Boot and flash encryption for Espressif chips."),
+        );
+        rich::line(&mut text, "");
+        rich::table(&mut text, "Options", &[help_row()]);
+        let mut names: Vec<&str> = COMMANDS.iter().map(|(n, _)| *n).collect();
+        names.sort_unstable();
+        let rows: Vec<Vec<String>> = names
+            .iter()
+            .map(|n| {
+                // rich-click cuts command names to 18 columns at 80
+                let about = subcommand(&cli, n)
+                    .and_then(|c| c.get_about())
+                    .map(|a| a.to_string())
+                    .unwrap_or_default();
+                let about = if *n == "digest-rsa-public-key" {
+                    format!("{about} [deprecated]")
+                } else {
+                    about
+                };
+                vec![rich::ellipsized(n, 18), about]
+            })
+            .collect();
+        rich::table(&mut text, "Commands", &rows);
+        return text;
+    };
+    let positional = COMMANDS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map_or("", |(_, p)| p);
+    rich::line(
+        &mut text,
+        &format!(" Usage: espsecure {name} [OPTIONS]{positional}"),
+    );
+    rich::line(&mut text, "");
+    let Some(sub) = subcommand(&cli, name) else {
+        return text;
+    };
+    if let Some(about) = sub.get_about() {
+        for row in rich::wrap(&about.to_string(), rich::WIDTH - 2) {
+            rich::line(&mut text, &format!(" {row}"));
+        }
+        rich::line(&mut text, "");
+    }
+    let arguments: Vec<Vec<String>> = sub
+        .get_positionals()
+        .map(|a| {
+            let required = a.is_required_set();
+            vec![
+                if required { "*" } else { "" }.to_string(),
+                a.get_id().as_str().to_uppercase().replace('_', "-"),
+                if required { "[required]" } else { "" }.to_string(),
+            ]
+        })
+        .collect();
+    if !arguments.is_empty() {
+        rich::table(&mut text, "Arguments", &arguments);
+    }
+    let mut options: Vec<Vec<String>> = sub
+        .get_arguments()
+        .filter(|a| !a.is_positional() && !a.is_hide_set())
+        .filter(|a| a.get_id() != "help" && !ESPBOOT_ONLY_OPTIONS.contains(&a.get_id().as_str()))
+        .map(|a| {
+            let required = a.is_required_set();
+            let takes_value = a.get_action().takes_values();
+            let choices: Vec<String> = a
+                .get_possible_values()
+                .iter()
+                .map(|v| v.get_name().to_string())
+                .collect();
+            let metavar = if !takes_value {
+                String::new()
+            } else if !choices.is_empty() {
+                format!("[{}]", choices.join("|"))
+            } else {
+                a.get_value_names()
+                    .and_then(|v| v.first())
+                    .map_or_else(|| a.get_id().as_str().to_uppercase(), |v| v.to_string())
+            };
+            let mut help = a.get_help().map(|h| h.to_string()).unwrap_or_default();
+            if required {
+                help.push_str(" [required]");
+            }
+            vec![
+                if required { "*" } else { "" }.to_string(),
+                a.get_long().map(|l| format!("--{l}")).unwrap_or_default(),
+                a.get_short().map(|s| format!("-{s}")).unwrap_or_default(),
+                metavar,
+                help,
+            ]
+        })
+        .collect();
+    let mut help = help_row();
+    help.insert(0, String::new());
+    help.insert(3, String::new());
+    options.push(help);
+    rich::table(&mut text, "Options", &options);
+    text
+}
+
+/// click's `--help` option row: long, short, help.
+fn help_row() -> Vec<String> {
+    vec![
+        "--help".to_string(),
+        "-h".to_string(),
+        "Show this help and exit.".to_string(),
+    ]
+}
+
+fn subcommand<'a>(cli: &'a clap::Command, name: &str) -> Option<&'a clap::Command> {
+    cli.get_subcommands()
+        .find(|c| c.get_name() == name || c.get_all_aliases().any(|a| a == name))
+}
+
+/// `command`'s long options as the personality offers them (click
+/// suggests among these).
+fn long_options(command: &str) -> Vec<String> {
+    let cli = Cli::command();
+    let mut long: Vec<String> = subcommand(&cli, command)
+        .map(|sub| {
+            sub.get_arguments()
+                .filter(|a| {
+                    !a.is_hide_set() && !ESPBOOT_ONLY_OPTIONS.contains(&a.get_id().as_str())
+                })
+                .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
+                .filter(|l| l != "--help")
+                .collect()
+        })
+        .unwrap_or_default();
+    long.push("--help".to_string());
+    long
 }
 
 /// Options espsecure still accepts in their underscore spelling, with a
@@ -135,11 +214,11 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
     // the command.
     let Some(first) = args.first().and_then(|a| a.to_str()).map(str::to_owned) else {
         // click's `no_args_is_help`: the help, then exit status 2.
-        out!("{}", help_text("espsecure"));
+        out!("{}", help_text(None));
         return ExitCode::from(EXIT_USAGE_OR_FATAL);
     };
     if first == "-h" || first == "--help" {
-        out!("{}", help_text("espsecure"));
+        out!("{}", help_text(None));
         return ExitCode::SUCCESS;
     }
     if first.starts_with('-') {
@@ -158,7 +237,7 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
     // click answers -h/--help eagerly, after the group's banner.
     if args.iter().skip(1).any(|a| a == "-h" || a == "--help") {
         outln!("{BANNER}");
-        out!("{}", help_text(command));
+        out!("{}", help_text(Some(command)));
         return ExitCode::SUCCESS;
     }
     if *command == "digest-rsa-public-key" {
@@ -187,7 +266,13 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
             .find(|a| *a == "--json" || a.starts_with("--json="))
         {
             let name = json.split('=').next().unwrap_or(json);
-            let hint = suggestion(name, &long_options(help_text(command)));
+            let hint = suggestion(
+                name,
+                &long_options(command)
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>(),
+            );
             return usage_error(Some(command), &format!("No such option '{name}'.{hint}"));
         }
     }
@@ -522,7 +607,13 @@ fn clap_error(cmd: &clap::Command, command: &str, err: &clap::Error) -> ExitCode
             let name = arg.split('=').next().unwrap_or_default().to_owned();
             if name.starts_with("--") {
                 // click suggests among the command's long options.
-                let hint = suggestion(&name, &long_options(help_text(command)));
+                let hint = suggestion(
+                    &name,
+                    &long_options(command)
+                        .iter()
+                        .map(String::as_str)
+                        .collect::<Vec<_>>(),
+                );
                 format!("No such option '{name}'.{hint}")
             } else if name.starts_with('-') {
                 format!("No such option '{name}'.")
@@ -548,45 +639,6 @@ fn clap_error(cmd: &clap::Command, command: &str, err: &clap::Error) -> ExitCode
 fn usage_error(command: Option<&str>, message: &str) -> ExitCode {
     eprint!("{}", render_usage_error(command, message));
     ExitCode::from(EXIT_USAGE_OR_FATAL)
-}
-
-fn pad(line: &str) -> String {
-    let width = line.chars().count();
-    format!("{line}{}", " ".repeat(PANEL_WIDTH.saturating_sub(width)))
-}
-
-/// Greedy word wrap of one paragraph at `width` columns, splitting words
-/// longer than a line (rich's `fold` behaviour).
-fn wrap(paragraph: &str, width: usize) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut line = String::new();
-    // Leading indentation is kept on the first line (click's choice list).
-    let indent_len = paragraph.len() - paragraph.trim_start_matches(' ').len();
-    line.push_str(&paragraph[..indent_len]);
-    for word in paragraph[indent_len..].split(' ') {
-        let line_len = line.chars().count();
-        let word_len = word.chars().count();
-        let sep = usize::from(line_len > indent_len);
-        if line_len + sep + word_len <= width {
-            if sep == 1 {
-                line.push(' ');
-            }
-            line.push_str(word);
-            continue;
-        }
-        if line_len > 0 {
-            lines.push(std::mem::take(&mut line));
-        }
-        let mut chars: Vec<char> = word.chars().collect();
-        while chars.len() > width {
-            let tail = chars.split_off(width);
-            lines.push(chars.into_iter().collect());
-            chars = tail;
-        }
-        line = chars.into_iter().collect();
-    }
-    lines.push(line);
-    lines
 }
 
 /// rich-click's Error panel alone (a `UsageError` raised without a
@@ -615,42 +667,15 @@ fn render_usage_error(command: Option<&str>, message: &str) -> String {
             " Try 'espsecure -h' for help".to_owned(),
         ),
     };
-    let inner = PANEL_WIDTH - 4;
     let mut out = String::new();
     for line in ["", &usage, "", &try_help] {
-        out.push_str(&pad(line));
-        out.push('\n');
+        rich::line(&mut out, line);
     }
-    let title = "╭─ Error ";
-    out.push_str(title);
-    out.push_str(&"─".repeat(PANEL_WIDTH - title.chars().count() - 1));
-    out.push_str("╮\n");
-    for paragraph in message.split('\n') {
-        for line in wrap(paragraph, inner) {
-            let len = line.chars().count();
-            out.push_str("│ ");
-            out.push_str(&line);
-            out.push_str(&" ".repeat(inner.saturating_sub(len)));
-            out.push_str(" │\n");
-        }
-    }
-    out.push('╰');
-    out.push_str(&"─".repeat(PANEL_WIDTH - 2));
-    out.push_str("╯\n");
-    out.push_str(&pad(""));
-    out.push('\n');
+    let rows: Vec<String> = message
+        .split('\n')
+        .flat_map(|paragraph| rich::wrap(paragraph, rich::WIDTH - 4))
+        .collect();
+    rich::panel(&mut out, "Error", &rows);
+    rich::line(&mut out, "");
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn wrap_splits_long_words_like_rich() {
-        let long = format!("'{}': x", "a".repeat(90));
-        let lines = wrap(&format!("Invalid value: {long}"), 76);
-        assert_eq!(lines.len(), 3);
-        assert!(lines.iter().all(|l| l.chars().count() <= 76));
-    }
 }

@@ -1,0 +1,182 @@
+//! The layout rich-click gives the Python tools' help and usage errors
+//! (espsecure, espefuse): lines padded to the console width, boxed panels
+//! with a title, and tables whose last column wraps.
+//!
+//! rich renders 80 columns wide when its output is not a terminal (rich's
+//! default console width), which is how scripts and tests see the tools.
+//! What scripts read from a help text is its structure: the usage line,
+//! the panels, the command, option and argument names. The descriptions
+//! in the rows are espboot's own words.
+//!
+//! ```ignore
+//! let mut text = String::new();
+//! rich::line(&mut text, " Usage: espsecure [OPTIONS] COMMAND [ARGS]...");
+//! rich::table(&mut text, "Options", &[vec!["--help".into(), "-h".into(), "Show this help.".into()]]);
+//! ```
+
+/// rich's console width when the output is not a terminal.
+pub const WIDTH: usize = 80;
+
+/// `s` padded with spaces to `width` characters.
+pub fn padded(s: &str, width: usize) -> String {
+    format!("{s}{}", " ".repeat(width.saturating_sub(s.chars().count())))
+}
+
+/// Appends `s` padded to the console width, as rich prints a line.
+pub fn line(out: &mut String, s: &str) {
+    out.push_str(&padded(s, WIDTH));
+    out.push('\n');
+}
+
+/// rich's word wrap of one paragraph: words fill each row greedily, a
+/// leading indentation is kept on the first row, and a word longer than a
+/// row is folded (rich's `fold` overflow).
+pub fn wrap(paragraph: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut rows = Vec::new();
+    let body = paragraph.trim_start_matches(' ');
+    let mut row = paragraph[..paragraph.len() - body.len()].to_string();
+    let indent = row.len();
+    for word in body.split(' ').filter(|w| !w.is_empty()) {
+        let (rn, wn) = (row.chars().count(), word.chars().count());
+        let sep = usize::from(rn > indent);
+        if rn + sep + wn <= width {
+            if sep == 1 {
+                row.push(' ');
+            }
+            row.push_str(word);
+            continue;
+        }
+        if rn > 0 {
+            rows.push(std::mem::take(&mut row));
+        }
+        let mut chars: Vec<char> = word.chars().collect();
+        while chars.len() > width {
+            let tail = chars.split_off(width);
+            rows.push(chars.into_iter().collect());
+            chars = tail;
+        }
+        row = chars.into_iter().collect();
+    }
+    rows.push(row);
+    rows
+}
+
+/// `s` cut to `width` characters, ending in `…` when it was longer (rich's
+/// ellipsis overflow, which rich-click uses for command names).
+pub fn ellipsized(s: &str, width: usize) -> String {
+    if s.chars().count() <= width {
+        return s.to_string();
+    }
+    let cut: String = s.chars().take(width.saturating_sub(1)).collect();
+    format!("{cut}\u{2026}")
+}
+
+/// Appends a panel: `title` in the top rule, then `rows` (already fitted
+/// to the panel's inner width) between the side rules.
+pub fn panel(out: &mut String, title: &str, rows: &[String]) {
+    let inner = WIDTH - 4;
+    let head = format!("\u{256d}\u{2500} {title} ");
+    let rule = WIDTH.saturating_sub(1 + head.chars().count());
+    out.push_str(&head);
+    out.push_str(&"\u{2500}".repeat(rule));
+    out.push_str("\u{256e}\n");
+    for row in rows {
+        out.push_str("\u{2502} ");
+        out.push_str(&padded(row, inner));
+        out.push_str(" \u{2502}\n");
+    }
+    out.push('\u{2570}');
+    out.push_str(&"\u{2500}".repeat(WIDTH - 2));
+    out.push_str("\u{256f}\n");
+}
+
+/// Appends a panel holding a table: every column but the last is as wide
+/// as its widest cell (names are never cut: scripts read them), two
+/// spaces apart; the last column takes the rest of the row, at least
+/// `WIDTH / 4`, and wraps. Empty columns are left out, as rich-click leaves
+/// out a column no row uses.
+pub fn table(out: &mut String, title: &str, rows: &[Vec<String>]) {
+    let inner = WIDTH - 4;
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let used: Vec<usize> = (0..columns.saturating_sub(1))
+        .filter(|&c| rows.iter().any(|r| r.get(c).is_some_and(|s| !s.is_empty())))
+        .collect();
+    let widths: Vec<usize> = used
+        .iter()
+        .map(|&c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let lead: usize = widths.iter().map(|w| w + 2).sum();
+    let last_width = inner.saturating_sub(lead).max(WIDTH / 4);
+    let mut lines = Vec::new();
+    for row in rows {
+        let mut first = String::new();
+        for (&c, &w) in used.iter().zip(&widths) {
+            let cell = row.get(c).map_or("", String::as_str);
+            first.push_str(&padded(cell, w));
+            first.push_str("  ");
+        }
+        let last = if columns > 0 {
+            row.get(columns - 1).map_or("", String::as_str)
+        } else {
+            ""
+        };
+        for (k, piece) in wrap(last, last_width).into_iter().enumerate() {
+            let lead_cells = if k == 0 {
+                first.clone()
+            } else {
+                " ".repeat(lead)
+            };
+            lines.push(format!("{lead_cells}{piece}").trim_end().to_string());
+        }
+    }
+    panel(out, title, &lines);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrap_splits_long_words_like_rich() {
+        let long = format!("'{}': x", "a".repeat(90));
+        let lines = wrap(&format!("Invalid value: {long}"), 76);
+        assert_eq!(lines.len(), 3);
+        assert!(lines.iter().all(|l| l.chars().count() <= 76));
+    }
+
+    #[test]
+    fn a_table_fits_the_console_and_wraps_its_last_column() {
+        let mut out = String::new();
+        let rows = vec![
+            vec![
+                "*".to_string(),
+                "--version".to_string(),
+                "-v".to_string(),
+                "[1|2]".to_string(),
+                "word ".repeat(30),
+            ],
+            vec![
+                String::new(),
+                "--a-very-long-option-name-indeed".to_string(),
+                String::new(),
+                String::new(),
+                "short".to_string(),
+            ],
+        ];
+        table(&mut out, "Options", &rows);
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(lines.iter().all(|l| l.chars().count() == WIDTH), "{out}");
+        // every name whole, the help wrapped onto more rows
+        assert!(out.contains("--a-very-long-option-name-indeed"), "{out}");
+        assert!(lines[0].starts_with("\u{256d}\u{2500} Options "), "{out}");
+        assert!(lines[1].starts_with("\u{2502} *  --version"), "{out}");
+        assert!(lines.len() > 4, "{out}");
+    }
+}

@@ -126,49 +126,6 @@ fn personality_run(link: &Path, cwd: &Path, argv: &[String]) -> Run {
     }
 }
 
-/// What a script reads from a rich-click help text: the banner, the usage
-/// line, the panels' titles and, per row, the names it starts with
-/// (`*`, option spellings, the argument or command name). The
-/// descriptions are left out: the personality's are espboot's own words.
-fn help_structure(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut panel = String::new();
-    for line in text.lines().map(str::trim) {
-        let banner = line.starts_with("espsecure v") && line.split(' ').count() == 2;
-        if banner || line.starts_with("Usage:") {
-            out.push(line.to_owned());
-        } else if let Some(title) = line.strip_prefix("\u{256d}\u{2500}") {
-            panel = title
-                .trim_matches(|c| c == '\u{2500}' || c == '\u{256e}' || c == ' ')
-                .to_owned();
-            out.push(format!("panel {panel}"));
-        } else if let Some(row) = line.strip_prefix('\u{2502}') {
-            let mut words = row
-                .trim_end_matches('\u{2502}')
-                .split_whitespace()
-                .peekable();
-            let mut names: Vec<&str> = Vec::new();
-            if words.peek() == Some(&"*") {
-                names.push("*");
-                words.next();
-            }
-            // a wrapped help's continuation row is indented past the
-            // names (a name row: at most the `*` column's four spaces)
-            let indent = row.len() - row.trim_start().len();
-            match panel.as_str() {
-                _ if indent > 4 => {}
-                // options: their spellings, up to the metavar or the help
-                "Options" => names.extend(words.take_while(|w| w.starts_with('-'))),
-                _ => names.extend(words.next()),
-            }
-            if !names.is_empty() {
-                out.push(names.join(" "));
-            }
-        }
-    }
-    out
-}
-
 fn is_help_row(argv: &[String]) -> bool {
     argv.is_empty() || argv.iter().any(|a| a == "-h" || a == "--help")
 }
@@ -199,7 +156,7 @@ const FIXTURE_ROWS: &[&str] = &[
 /// the deprecated spellings.
 const ROWS: &[&str] = &[
     // Help: the group (also for no command) and every command's, in
-    // rich-click's layout (compared by `help_structure`: the descriptions
+    // rich-click's layout (compared by `support::rich_help_structure`: the descriptions
     // are espboot's own words); -h anywhere after the command.
     "",
     "--help",
@@ -560,12 +517,15 @@ fn espsecure_personality_matches_espsecure_row_by_row() {
             }
         }
         let differ = if is_help_row(argv) {
-            (ours.code, &ours.stderr, help_structure(&ours.stdout))
-                != (
-                    reference.code,
-                    &reference.stderr,
-                    help_structure(&reference.stdout),
-                )
+            (
+                ours.code,
+                &ours.stderr,
+                crate::support::rich_help_structure("espsecure", &ours.stdout),
+            ) != (
+                reference.code,
+                &reference.stderr,
+                crate::support::rich_help_structure("espsecure", &reference.stdout),
+            )
         } else {
             ours != reference
         };

@@ -125,3 +125,52 @@ pub mod secure;
 pub mod serve;
 pub mod sim;
 pub mod smp_fake;
+
+/// What a script reads from a rich-click help text of `tool`: the banner,
+/// the NOTE, the usage line, the panels' titles and, per row, the names it starts with
+/// (`*`, option spellings, the argument or command name). The
+/// descriptions are left out: the personality's are espboot's own words.
+pub fn rich_help_structure(tool: &str, text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut panel = String::new();
+    for line in text.lines().map(str::trim) {
+        let banner = line.starts_with(&format!("{tool} v")) && line.split(' ').count() == 2;
+        if banner || line.starts_with("Usage:") || line.starts_with("NOTE:") {
+            out.push(line.to_owned());
+        } else if let Some(title) = line.strip_prefix("\u{256d}\u{2500}") {
+            panel = title
+                .trim_matches(|c| c == '\u{2500}' || c == '\u{256e}' || c == ' ')
+                .to_owned();
+            out.push(format!("panel {panel}"));
+        } else if let Some(row) = line.strip_prefix('\u{2502}') {
+            let mut words = row
+                .trim_end_matches('\u{2502}')
+                .split_whitespace()
+                .peekable();
+            let mut names: Vec<&str> = Vec::new();
+            if words.peek() == Some(&"*") {
+                names.push("*");
+                words.next();
+            }
+            // a wrapped help's continuation row is indented past the
+            // names (a name row: at most the `*` column's four spaces)
+            let indent = row.len() - row.trim_start().len();
+            match panel.as_str() {
+                _ if indent > 4 => {}
+                // options: their spellings, up to the metavar or the help
+                // (of a `--x/--no-x` pair the first: rich folds the pair
+                // to its column's width)
+                "Options" => names.extend(
+                    words
+                        .take_while(|w| w.starts_with('-'))
+                        .map(|w| w.split('/').next().unwrap_or(w)),
+                ),
+                _ => names.extend(words.next()),
+            }
+            if !names.is_empty() {
+                out.push(names.join(" "));
+            }
+        }
+    }
+    out
+}

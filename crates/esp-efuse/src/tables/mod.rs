@@ -384,6 +384,25 @@ impl ChipTable {
         })
     }
 
+    /// Every purpose name espefuse accepts on this chip, in its order: the
+    /// named purposes, then on chips with custom purposes `CUSTOM_<n>` and
+    /// `CUSTOM_DIGEST_<n>` for each value no named purpose uses, then
+    /// `CUSTOM_MAX` and `CUSTOM_DIGEST_MAX` (base_fields.py
+    /// `EfuseKeyPurposeFieldBase.__init_subclass__`).
+    pub fn listed_purposes(&self) -> Vec<KeyPurposeDef> {
+        let mut listed: Vec<KeyPurposeDef> = self.key_purposes.to_vec();
+        if self.custom_key_purpose_bits == 0 {
+            return listed;
+        }
+        let max = (1u16 << self.custom_key_purpose_bits) - 1;
+        let custom = (0..=max)
+            .filter_map(|v| u8::try_from(v).ok())
+            .flat_map(|v| [KeyPurpose::Custom(v), KeyPurpose::CustomDigest(v)]);
+        let extremes = [KeyPurpose::CustomMax, KeyPurpose::CustomDigestMax];
+        listed.extend(custom.chain(extremes).filter_map(|p| self.purpose_def(p)));
+        listed
+    }
+
     /// Key purpose definition by numeric value (named, non-virtual).
     pub fn purpose_by_value(&self, value: u8) -> Option<&'static KeyPurposeDef> {
         self.key_purposes

@@ -139,6 +139,87 @@ pub fn table(out: &mut String, title: &str, rows: &[Vec<String>]) {
     panel(out, title, &lines);
 }
 
+/// click's `--help` option row: long, short, help.
+pub fn help_row() -> Vec<String> {
+    vec![
+        "--help".to_string(),
+        "-h".to_string(),
+        "Show this help and exit.".to_string(),
+    ]
+}
+
+/// Appends a command's help after its usage line: a blank line, the
+/// `description` paragraphs, then the Arguments and Options panels built
+/// from `sub`'s clap definitions (options whose id is in `hidden` left
+/// out: espboot's own), click's `--help` row last.
+pub fn command_help(
+    out: &mut String,
+    description: &[String],
+    sub: &clap::Command,
+    hidden: &[&str],
+) {
+    line(out, "");
+    for paragraph in description {
+        for row in wrap(paragraph, WIDTH - 2) {
+            line(out, &format!(" {row}"));
+        }
+        line(out, "");
+    }
+    // click names an argument panel row by the parameter's name, `-` for `_`
+    let arguments: Vec<Vec<String>> = sub
+        .get_positionals()
+        .map(|a| {
+            let required = a.is_required_set();
+            vec![
+                if required { "*" } else { "" }.to_string(),
+                a.get_id().as_str().to_uppercase().replace('_', "-"),
+                if required { "[required]" } else { "" }.to_string(),
+            ]
+        })
+        .collect();
+    if !arguments.is_empty() {
+        table(out, "Arguments", &arguments);
+    }
+    let mut options: Vec<Vec<String>> = sub
+        .get_arguments()
+        .filter(|a| !a.is_positional() && !a.is_hide_set())
+        .filter(|a| a.get_id() != "help" && !hidden.contains(&a.get_id().as_str()))
+        .map(|a| {
+            let required = a.is_required_set();
+            let choices: Vec<String> = a
+                .get_possible_values()
+                .iter()
+                .map(|v| v.get_name().to_string())
+                .collect();
+            let metavar = if !a.get_action().takes_values() {
+                String::new()
+            } else if !choices.is_empty() {
+                format!("[{}]", choices.join("|"))
+            } else {
+                a.get_value_names()
+                    .and_then(|v| v.first())
+                    .map_or_else(|| a.get_id().as_str().to_uppercase(), |v| v.to_string())
+            };
+            let mut help = a.get_help().map(|h| h.to_string()).unwrap_or_default();
+            if required {
+                help.push_str(" [required]");
+            }
+            vec![
+                if required { "*" } else { "" }.to_string(),
+                a.get_long().map(|l| format!("--{l}")).unwrap_or_default(),
+                a.get_short().map(|s| format!("-{s}")).unwrap_or_default(),
+                metavar,
+                help,
+            ]
+        })
+        .collect();
+    let mut help = help_row();
+    help.insert(0, String::new());
+    help.insert(3, String::new());
+    options.push(help);
+    table(out, "Options", &options);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -586,6 +586,69 @@ fn regression_group_help_is_espefuses_and_exits_0() {
     }
 }
 
+/// The lists a key command's help names on a chip (`Block is one of: [...]`,
+/// `Key purpose is one of: [...]`), whatever the line wrapping.
+fn help_lists(help: &str) -> Vec<String> {
+    let prose: Vec<&str> = help
+        .lines()
+        .map(str::trim)
+        .take_while(|l| !l.starts_with('\u{256d}'))
+        .collect();
+    let prose = prose.join(" ");
+    ["Block is one of: [", "Key purpose is one of: ["]
+        .iter()
+        .filter_map(|head| {
+            let at = prose.find(head)?;
+            let end = prose[at..].find(']')?;
+            Some(prose[at..=at + end].to_string())
+        })
+        .collect()
+}
+
+/// issue 11: tools read a chip's key blocks and key purposes from
+/// `burn-key --help` and `burn-key-digest --help`: the lists are
+/// espefuse's on every chip, and so are the option names.
+#[test]
+fn regression_key_command_help_lists_the_chips_blocks_and_purposes() {
+    if support::reference_tool("espefuse").is_none() {
+        return;
+    }
+    let reference = support::reference_bin_dir().join("espefuse");
+    let (_links, ours) = personality_link();
+    for chip in CHIPS {
+        for command in ["burn-key", "burn-key-digest"] {
+            let help = |tool: &Path| {
+                let mut cmd = Command::new(tool);
+                cmd.env("COLUMNS", "80")
+                    .env_remove("ESPTOOL_PORT")
+                    .env_remove("ESPTOOL_CHIP")
+                    .args(["-c", chip, command, "--help"]);
+                String::from_utf8_lossy(&run(cmd, None).stdout).into_owned()
+            };
+            let (theirs, mine) = (help(&reference), help(&ours));
+            let what = format!("espefuse -c {chip} {command} --help");
+            assert_eq!(help_lists(&theirs), help_lists(&mine), "{what}");
+            if command == "burn-key" {
+                assert!(!help_lists(&mine).is_empty(), "{what}: {mine}");
+            }
+            let options = |text: &str| {
+                let mut names: Vec<String> = support::rich_help_structure("espefuse", text)
+                    .into_iter()
+                    .filter(|l| l.starts_with("--"))
+                    .collect();
+                names.sort();
+                names
+            };
+            // `--show-token` is not implemented (see the README)
+            let theirs_options: Vec<String> = options(&theirs)
+                .into_iter()
+                .filter(|o| o != "--show-token")
+                .collect();
+            assert_eq!(theirs_options, options(&mine), "{what}: options");
+        }
+    }
+}
+
 /// issue 11: a command's `-h`/`--help` is click's eager help: exit 0 after
 /// the group's banner (and the NOTE when no chip is named), whatever the
 /// other arguments (`burn-key -h` was a missing-argument error, exit 2).

@@ -476,9 +476,13 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
             }
             Err(e) => {
                 let chip_named = global.chip != "auto";
+                let name = seg[0].replace('_', "-");
                 return clap_error(e, &seg[0])
                     .map(|p| match p {
-                        Parsed::Help(text) => Parsed::CommandHelp { text, chip_named },
+                        Parsed::Help(_) => Parsed::CommandHelp {
+                            text: super::help::command_help(&name, chip),
+                            chip_named,
+                        },
                         other => other,
                     })
                     .map_err(|e| match e.downcast::<UsageError>() {

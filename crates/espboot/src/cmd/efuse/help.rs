@@ -9,7 +9,7 @@
 //! `--chip`, `--before` and `--after` as markup and garbles those rows;
 //! here they show their names and help.
 
-use esp_efuse::Chip;
+use esp_efuse::{Chip, ChipEfuses as _};
 
 use super::args::OneCommand;
 use crate::cmd::rich;
@@ -151,5 +151,59 @@ pub(super) fn group_help(chip: Option<Chip>) -> String {
             .collect();
         rich::table(&mut text, title, &rows);
     }
+    text
+}
+
+/// A command's help on `chip` (after the banner and NOTE the caller
+/// prints): the usage line with espefuse's argument metavar, the
+/// description, and for the key commands the chip's block names and key
+/// purposes (tools read chip features from these lists), then the
+/// Arguments and Options panels from the personality's definitions.
+pub(super) fn command_help(command: &str, chip: Chip) -> String {
+    let cli = OneCommand::command();
+    let mut text = String::new();
+    let Some(sub) = cli.find_subcommand(command) else {
+        return text;
+    };
+    rich::line(&mut text, "");
+    let metavar = super::click::variadic_metavar(command, chip);
+    let arguments = if metavar.is_empty() {
+        String::new()
+    } else {
+        format!(" {metavar}")
+    };
+    for row in rich::wrap(
+        &format!("Usage: espefuse {command} [OPTIONS]{arguments}"),
+        rich::WIDTH - 2,
+    ) {
+        rich::line(&mut text, &format!(" {row}"));
+    }
+    let mut description: Vec<String> = sub.get_about().map(|a| a.to_string()).into_iter().collect();
+    if metavar.contains("<BLOCK> <KEYFILE>") {
+        let blocks = esp_efuse::espefuse::key_block_names(chip);
+        description.push(format!("Block is one of: [{}]", blocks.join(", ")));
+        // the S2's espefuse describes burn-key-digest with burn-key's
+        // text, every purpose listed (`esp32s2/operations.py`)
+        let digest = command == "burn-key-digest" && chip != Chip::Esp32s2;
+        let purposes: Vec<String> = chip
+            .table()
+            .listed_purposes()
+            .iter()
+            .filter(|p| !digest || p.digest)
+            .map(|p| p.purpose.to_string())
+            .collect();
+        if !purposes.is_empty() && chip != Chip::Esp32 {
+            description.push(format!("Key purpose is one of: [{}]", purposes.join(", ")));
+        }
+    }
+    // espboot's own options, and the key options a chip's espefuse lacks
+    // (the ESP32 protects a key with --no-protect-key, the others with
+    // --no-read-protect and --no-write-protect)
+    let hidden: &[&str] = if chip == Chip::Esp32 {
+        &["json", "no_read_protect", "no_write_protect"]
+    } else {
+        &["json", "no_protect_key"]
+    };
+    rich::command_help(&mut text, &description, sub, hidden);
     text
 }

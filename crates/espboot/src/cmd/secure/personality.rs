@@ -63,7 +63,7 @@ fn help_text(command: Option<&str>) -> String {
             &format!(" {BANNER}: Secure Boot and flash encryption for Espressif chips."),
         );
         rich::line(&mut text, "");
-        rich::table(&mut text, "Options", &[help_row()]);
+        rich::table(&mut text, "Options", &[rich::help_row()]);
         let mut names: Vec<&str> = COMMANDS.iter().map(|(n, _)| *n).collect();
         names.sort_unstable();
         let rows: Vec<Vec<String>> = names
@@ -93,79 +93,11 @@ fn help_text(command: Option<&str>) -> String {
         &mut text,
         &format!(" Usage: espsecure {name} [OPTIONS]{positional}"),
     );
-    rich::line(&mut text, "");
-    let Some(sub) = subcommand(&cli, name) else {
-        return text;
-    };
-    if let Some(about) = sub.get_about() {
-        for row in rich::wrap(&about.to_string(), rich::WIDTH - 2) {
-            rich::line(&mut text, &format!(" {row}"));
-        }
-        rich::line(&mut text, "");
+    if let Some(sub) = subcommand(&cli, name) {
+        let about: Vec<String> = sub.get_about().map(|a| a.to_string()).into_iter().collect();
+        rich::command_help(&mut text, &about, sub, ESPBOOT_ONLY_OPTIONS);
     }
-    let arguments: Vec<Vec<String>> = sub
-        .get_positionals()
-        .map(|a| {
-            let required = a.is_required_set();
-            vec![
-                if required { "*" } else { "" }.to_string(),
-                a.get_id().as_str().to_uppercase().replace('_', "-"),
-                if required { "[required]" } else { "" }.to_string(),
-            ]
-        })
-        .collect();
-    if !arguments.is_empty() {
-        rich::table(&mut text, "Arguments", &arguments);
-    }
-    let mut options: Vec<Vec<String>> = sub
-        .get_arguments()
-        .filter(|a| !a.is_positional() && !a.is_hide_set())
-        .filter(|a| a.get_id() != "help" && !ESPBOOT_ONLY_OPTIONS.contains(&a.get_id().as_str()))
-        .map(|a| {
-            let required = a.is_required_set();
-            let takes_value = a.get_action().takes_values();
-            let choices: Vec<String> = a
-                .get_possible_values()
-                .iter()
-                .map(|v| v.get_name().to_string())
-                .collect();
-            let metavar = if !takes_value {
-                String::new()
-            } else if !choices.is_empty() {
-                format!("[{}]", choices.join("|"))
-            } else {
-                a.get_value_names()
-                    .and_then(|v| v.first())
-                    .map_or_else(|| a.get_id().as_str().to_uppercase(), |v| v.to_string())
-            };
-            let mut help = a.get_help().map(|h| h.to_string()).unwrap_or_default();
-            if required {
-                help.push_str(" [required]");
-            }
-            vec![
-                if required { "*" } else { "" }.to_string(),
-                a.get_long().map(|l| format!("--{l}")).unwrap_or_default(),
-                a.get_short().map(|s| format!("-{s}")).unwrap_or_default(),
-                metavar,
-                help,
-            ]
-        })
-        .collect();
-    let mut help = help_row();
-    help.insert(0, String::new());
-    help.insert(3, String::new());
-    options.push(help);
-    rich::table(&mut text, "Options", &options);
     text
-}
-
-/// click's `--help` option row: long, short, help.
-fn help_row() -> Vec<String> {
-    vec![
-        "--help".to_string(),
-        "-h".to_string(),
-        "Show this help and exit.".to_string(),
-    ]
 }
 
 fn subcommand<'a>(cli: &'a clap::Command, name: &str) -> Option<&'a clap::Command> {

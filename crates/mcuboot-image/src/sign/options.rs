@@ -233,6 +233,8 @@ pub struct SignOptions {
     pub vid: Option<uuid::Uuid>,
     /// `--cid`: image class UUID (see [`super::parse_uuid`]).
     pub cid: Option<uuid::Uuid>,
+    /// `-e`: the byte order of the header, TLV areas and trailer magic.
+    pub endian: crate::codec::Endian,
 }
 
 impl SignOptions {
@@ -262,6 +264,7 @@ impl SignOptions {
             save_enctlv: false,
             vid: None,
             cid: None,
+            endian: crate::codec::Endian::Little,
         }
     }
 

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use base64ct::Encoding as _;
+use mcuboot_image::codec::Endian;
 use mcuboot_image::enc::{AesKeyLen, EncError, HmacSha, Recipient};
 use mcuboot_image::keys::{KeyFile, McubootKey as _};
 use mcuboot_image::sign::{
@@ -432,6 +433,10 @@ fn options(a: &SignArgs) -> anyhow::Result<SignOptions> {
     o.save_enctlv = a.save_enctlv;
     (o.vid, o.cid) =
         parse_vid_cid(a.vid.as_deref(), a.cid.as_deref()).map_err(|e| option_error(e, a))?;
+    o.endian = match a.endian {
+        EndianArg::Little => Endian::Little,
+        EndianArg::Big => Endian::Big,
+    };
     Ok(o)
 }
 
@@ -535,9 +540,6 @@ fn load_encryption(a: &SignArgs) -> anyhow::Result<Option<Encryption>> {
 }
 
 pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
-    if a.endian != EndianArg::Little {
-        bail!("-e/--endian: only little-endian images are supported");
-    }
     if a.compression != CompressionArg::Disabled {
         bail!("--compression: compressed images are not supported yet");
     }

@@ -16,6 +16,12 @@ fn fixture(dir: &Path) -> Option<()> {
     imgtool()?;
     std::fs::write(dir.join("app.bin"), crate::support::serve::data(3000, 7)).unwrap();
     std::fs::write(dir.join("nonzero.bin"), [0x5a; 512]).unwrap();
+    // a payload LZMA2 can shrink (app.bin cannot: imgtool then keeps the
+    // uncompressed image)
+    let comp: Vec<u8> = (0u32..20_000)
+        .map(|i| (i / 7 % 13) as u8 ^ (i % 5) as u8)
+        .collect();
+    std::fs::write(dir.join("comp.bin"), comp).unwrap();
     let run = |args: &[&str]| {
         crate::support::run_ok(imgtool().unwrap().current_dir(dir).args(args));
     };
@@ -211,6 +217,19 @@ fn imgtool_personality_matches_imgtool_exit_status_and_text() {
         // imgtool verify reads fields in host (little-endian) order
         "verify -k other.pem out-be-ed.bin".to_owned(),
         format!("{sign} -e middle --pad-header app.bin x.bin"),
+        // --compression: the raw LZMA2 stream from the same liblzma, the
+        // DECOMP_* TLVs of the uncompressed image, for each key type and
+        // byte order, and imgtool's fallback when nothing is gained
+        format!("{sign} --pad-header --compression lzma2 comp.bin out-lz.bin"),
+        format!("{sign} --pad-header --compression lzma2armthumb -k other.pem comp.bin out-lzt-ed.bin"),
+        format!(
+            "{sign} -e big --pad-header --compression lzma2 -k other.pem -s auto --pad comp.bin out-lz-be.bin"
+        ),
+        format!("{sign} -e big --pad-header --compression lzma2armthumb comp.bin out-lzt-be.bin"),
+        format!("{sign} --pad-header --compression lzma2 app.bin out-lz-fallback.bin"),
+        format!("{sign} --pad-header --compression lzma2 -k ec.pem comp.bin x.bin"),
+        format!("{sign} --pad-header --compression lzma3 comp.bin x.bin"),
+        "verify -k other.pem out-lzt-ed.bin".to_owned(),
         // keyinfo: the kind on stdout; its refusals are usage errors
         "keyinfo -k ec.pem".to_owned(),
         "keyinfo --key ec-public.pem".to_owned(),
@@ -318,6 +337,11 @@ fn imgtool_personality_matches_imgtool_exit_status_and_text() {
         "out-be-ed.bin",
         "out-be-all.bin",
         "out-be.hex",
+        "out-lz.bin",
+        "out-lzt-ed.bin",
+        "out-lz-be.bin",
+        "out-lzt-be.bin",
+        "out-lz-fallback.bin",
     ] {
         let (a, b) = (
             std::fs::read(theirs.join(name)),

@@ -276,6 +276,9 @@ pub(super) fn protected_area(
     for dep in &opts.dependencies {
         area.push(TlvKind::Dependency, &dep.to_bytes_in(opts.endian))?;
     }
+    for (kind, value) in &opts.compression_tlvs {
+        area.push(*kind, value)?;
+    }
     if let Some(vid) = &opts.vid {
         area.push(TlvKind::UuidVid, vid.as_bytes())?;
     }

@@ -16,6 +16,12 @@ fn fixture(dir: &Path) -> Option<()> {
     imgtool()?;
     std::fs::write(dir.join("app.bin"), crate::support::serve::data(3000, 7)).unwrap();
     std::fs::write(dir.join("nonzero.bin"), [0x5a; 512]).unwrap();
+    // a payload LZMA2 can shrink (app.bin cannot: imgtool then keeps the
+    // uncompressed image)
+    let comp: Vec<u8> = (0u32..20_000)
+        .map(|i| (i / 7 % 13) as u8 ^ (i % 5) as u8)
+        .collect();
+    std::fs::write(dir.join("comp.bin"), comp).unwrap();
     let run = |args: &[&str]| {
         crate::support::run_ok(imgtool().unwrap().current_dir(dir).args(args));
     };
@@ -196,6 +202,34 @@ fn imgtool_personality_matches_imgtool_exit_status_and_text() {
         format!("{sign} --pad-header -S 0x20000 --pad app.bin out-last-s.bin"),
         // fits imgtool's default sector count: no espboot warning
         "sign -v 1.2.3 -H 0x20 -S 0x1000 --pad-header --pad app.bin out-m128.bin".to_owned(),
+        // -e big: every multi-byte field imgtool packs with `struct` in
+        // big-endian order, for each key type (ECDSA is randomized: text
+        // only), with every protected TLV, a wide trailer magic and hex
+        format!("{sign} -e big --pad-header app.bin out-be.bin"),
+        format!("{sign} --endian big --pad-header -k other.pem app.bin out-be-ed.bin"),
+        format!(
+            "{sign} -e big --pad-header -k other.pem -s auto -d (1,1.2.3+4) --custom-tlv 0xa0 0x0102 \
+             --boot-record BL --vid acme --cid app --pad --confirm --max-align 16 app.bin out-be-all.bin"
+        ),
+        format!("{sign} -e big --pad-header --pad --test --align 4 -x 0x10000 app.bin out-be.hex"),
+        format!("{sign} -e big --pad-header -k ec.pem app.bin x.bin"),
+        format!("{sign} -e big --pad-header -k ec.pem --sha 384 app.bin x.bin"),
+        // imgtool verify reads fields in host (little-endian) order
+        "verify -k other.pem out-be-ed.bin".to_owned(),
+        format!("{sign} -e middle --pad-header app.bin x.bin"),
+        // --compression: the raw LZMA2 stream from the same liblzma, the
+        // DECOMP_* TLVs of the uncompressed image, for each key type and
+        // byte order, and imgtool's fallback when nothing is gained
+        format!("{sign} --pad-header --compression lzma2 comp.bin out-lz.bin"),
+        format!("{sign} --pad-header --compression lzma2armthumb -k other.pem comp.bin out-lzt-ed.bin"),
+        format!(
+            "{sign} -e big --pad-header --compression lzma2 -k other.pem -s auto --pad comp.bin out-lz-be.bin"
+        ),
+        format!("{sign} -e big --pad-header --compression lzma2armthumb comp.bin out-lzt-be.bin"),
+        format!("{sign} --pad-header --compression lzma2 app.bin out-lz-fallback.bin"),
+        format!("{sign} --pad-header --compression lzma2 -k ec.pem comp.bin x.bin"),
+        format!("{sign} --pad-header --compression lzma3 comp.bin x.bin"),
+        "verify -k other.pem out-lzt-ed.bin".to_owned(),
         // keyinfo: the kind on stdout; its refusals are usage errors
         "keyinfo -k ec.pem".to_owned(),
         "keyinfo --key ec-public.pem".to_owned(),
@@ -299,6 +333,15 @@ fn imgtool_personality_matches_imgtool_exit_status_and_text() {
         "out-m128.bin",
         "out-ed512.bin",
         "dump.txt",
+        "out-be.bin",
+        "out-be-ed.bin",
+        "out-be-all.bin",
+        "out-be.hex",
+        "out-lz.bin",
+        "out-lzt-ed.bin",
+        "out-lz-be.bin",
+        "out-lzt-be.bin",
+        "out-lz-fallback.bin",
     ] {
         let (a, b) = (
             std::fs::read(theirs.join(name)),

@@ -19,10 +19,16 @@ impl Dependency {
     /// The 12-byte TLV value: the image id, 3 padding bytes, the version.
     #[must_use]
     pub fn to_bytes(&self) -> [u8; 12] {
+        self.to_bytes_in(super::Endian::Little)
+    }
+
+    /// The 12-byte TLV value in byte order `e`.
+    #[must_use]
+    pub fn to_bytes_in(&self, e: super::Endian) -> [u8; 12] {
         ArrayWriter::<12>::new()
             .u8(self.image_id)
             .zeros(3)
-            .put(&self.version.to_bytes())
+            .put(&self.version.to_bytes_in(e))
             .finish()
     }
 

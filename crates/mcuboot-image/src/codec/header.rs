@@ -5,6 +5,7 @@ use core::fmt;
 
 use super::reader::{ArrayWriter, Reader};
 use super::version::ImageVersion;
+use super::Endian;
 use crate::source::ImageSource;
 
 /// `IMAGE_MAGIC` (`image.h`).
@@ -237,18 +238,24 @@ impl ImageHeader {
         Ok(())
     }
 
-    /// Encodes the header.
+    /// Encodes the header (little-endian, as MCUboot reads it).
     #[must_use]
     pub fn to_bytes(&self) -> [u8; 32] {
+        self.to_bytes_in(Endian::Little)
+    }
+
+    /// Encodes the header in byte order `e` (imgtool `add_header`).
+    #[must_use]
+    pub fn to_bytes_in(&self, e: Endian) -> [u8; 32] {
         ArrayWriter::<IMAGE_HEADER_SIZE>::new()
-            .u32(self.magic)
-            .u32(self.load_addr)
-            .u16(self.hdr_size)
-            .u16(self.protect_tlv_size)
-            .u32(self.img_size)
-            .u32(self.flags.0)
-            .put(&self.version.to_bytes())
-            .u32(self.pad1)
+            .u32_in(self.magic, e)
+            .u32_in(self.load_addr, e)
+            .u16_in(self.hdr_size, e)
+            .u16_in(self.protect_tlv_size, e)
+            .u32_in(self.img_size, e)
+            .u32_in(self.flags.0, e)
+            .put(&self.version.to_bytes_in(e))
+            .u32_in(self.pad1, e)
             .finish()
     }
 

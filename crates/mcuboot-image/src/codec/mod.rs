@@ -21,3 +21,40 @@ pub(crate) mod reader;
 pub mod tlv;
 pub mod trailer;
 pub mod version;
+
+/// The byte order of an image's multi-byte fields (imgtool `-e`).
+///
+/// imgtool packs the header, the TLV info headers, the TLV lengths, custom
+/// TLV types and the SEC_CNT/DEPENDENCY values with `struct` in this order
+/// (`STRUCT_ENDIAN_DICT`, `image.py`); predefined TLV types are packed as
+/// `BB` (type, 0) and so read the same either way. MCUboot on Espressif
+/// chips is little-endian, so the boot core only reads [`Endian::Little`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Endian {
+    /// imgtool's default.
+    #[default]
+    Little,
+    /// `-e big`.
+    Big,
+}
+
+impl Endian {
+    /// `v` in this order.
+    #[must_use]
+    pub const fn u16_bytes(self, v: u16) -> [u8; 2] {
+        match self {
+            Self::Little => v.to_le_bytes(),
+            Self::Big => v.to_be_bytes(),
+        }
+    }
+
+    /// `v` in this order.
+    #[must_use]
+    pub const fn u32_bytes(self, v: u32) -> [u8; 4] {
+        match self {
+            Self::Little => v.to_le_bytes(),
+            Self::Big => v.to_be_bytes(),
+        }
+    }
+}

@@ -64,14 +64,14 @@ impl<const N: usize> ArrayWriter<N> {
         self.put(&[v])
     }
 
-    /// Appends a little-endian `u16`.
-    pub(crate) fn u16(&mut self, v: u16) -> &mut Self {
-        self.put(&v.to_le_bytes())
+    /// Appends a `u16` in byte order `e`.
+    pub(crate) fn u16_in(&mut self, v: u16, e: super::Endian) -> &mut Self {
+        self.put(&e.u16_bytes(v))
     }
 
-    /// Appends a little-endian `u32`.
-    pub(crate) fn u32(&mut self, v: u32) -> &mut Self {
-        self.put(&v.to_le_bytes())
+    /// Appends a `u32` in byte order `e`.
+    pub(crate) fn u32_in(&mut self, v: u32, e: super::Endian) -> &mut Self {
+        self.put(&e.u32_bytes(v))
     }
 
     /// Appends `n` zero bytes.
@@ -90,6 +90,7 @@ impl<const N: usize> ArrayWriter<N> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codec::Endian;
 
     #[test]
     fn reader_stops_at_the_end_without_consuming() {
@@ -103,7 +104,18 @@ mod tests {
     #[test]
     fn array_writer_fills_in_order() {
         let mut w = ArrayWriter::<8>::new();
-        w.u16(0x0102).zeros(2).u32(0x0304_0506);
+        w.u16_in(0x0102, Endian::Little)
+            .zeros(2)
+            .u32_in(0x0304_0506, Endian::Little);
         assert_eq!(w.finish(), [2, 1, 0, 0, 6, 5, 4, 3]);
+    }
+
+    #[test]
+    fn array_writer_writes_big_endian_fields_most_significant_first() {
+        let mut w = ArrayWriter::<8>::new();
+        w.u16_in(0x0102, Endian::Big)
+            .zeros(2)
+            .u32_in(0x0304_0506, Endian::Big);
+        assert_eq!(w.finish(), [1, 2, 0, 0, 3, 4, 5, 6]);
     }
 }

@@ -51,14 +51,21 @@ pub const ESPRESSIF_MAX_SECTORS: u32 = 512;
 /// else the alignment as a little-endian `uint16_t` and [`MAGIC_TAIL_WIDE`].
 #[must_use]
 pub const fn magic_for(max_align: u32) -> [u8; 16] {
+    magic_in(max_align, super::Endian::Little)
+}
+
+/// [`magic_for`] in byte order `e`: imgtool `-e big` writes the alignment
+/// most significant byte first (`Image.__init__`, `image.py`).
+#[must_use]
+pub const fn magic_in(max_align: u32, e: super::Endian) -> [u8; 16] {
     if max_align == DEFAULT_MAX_ALIGN {
         return MAGIC_ALIGN8;
     }
     // The union's `uint16_t align` keeps the low 16 bits.
-    let [lo, hi, _, _] = max_align.to_le_bytes();
+    let [a0, a1] = e.u16_bytes((max_align & 0xffff) as u16);
     let t = MAGIC_TAIL_WIDE;
     [
-        lo, hi, t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], t[9], t[10], t[11], t[12],
+        a0, a1, t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], t[9], t[10], t[11], t[12],
         t[13],
     ]
 }
@@ -240,6 +247,15 @@ mod tests {
             assert_eq!(max_align_of_magic(&magic_for(a)), Some(a));
         }
         assert_eq!(max_align_of_magic(&[0xff; 16]), None);
+    }
+
+    #[test]
+    fn big_endian_magic_puts_the_alignment_msb_first() {
+        use crate::codec::Endian;
+        assert_eq!(magic_in(8, Endian::Big), MAGIC_ALIGN8);
+        let m16 = magic_in(16, Endian::Big);
+        assert_eq!(m16[..2], [0, 16]);
+        assert_eq!(m16[2..], MAGIC_TAIL_WIDE);
     }
 
     #[test]

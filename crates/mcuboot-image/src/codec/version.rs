@@ -27,11 +27,17 @@ impl ImageVersion {
     /// Little-endian encoding, as in the header and the DEPENDENCY TLV.
     #[must_use]
     pub fn to_bytes(self) -> [u8; 8] {
+        self.to_bytes_in(super::Endian::Little)
+    }
+
+    /// The encoding in byte order `e` (imgtool packs `BBHI` with `-e`).
+    #[must_use]
+    pub fn to_bytes_in(self, e: super::Endian) -> [u8; 8] {
         ArrayWriter::<8>::new()
             .u8(self.major)
             .u8(self.minor)
-            .u16(self.revision)
-            .u32(self.build)
+            .u16_in(self.revision, e)
+            .u32_in(self.build, e)
             .finish()
     }
 

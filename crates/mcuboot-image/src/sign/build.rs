@@ -199,6 +199,13 @@ fn header(
     if opts.non_bootable {
         flags |= ImageFlags::NON_BOOTABLE;
     }
+    match opts.compression {
+        super::Compression::Disabled => {}
+        super::Compression::Lzma2 => flags |= ImageFlags::COMPRESSED_LZMA2,
+        super::Compression::Lzma2ArmThumb => {
+            flags |= ImageFlags::COMPRESSED_LZMA2 | ImageFlags::COMPRESSED_ARM_THUMB_FLT;
+        }
+    }
     Ok(ImageHeader {
         magic: IMAGE_MAGIC,
         load_addr,

@@ -252,6 +252,9 @@ pub enum SignError {
         /// The encryption TLV the other key makes.
         encryption: EncTlvKind,
     },
+    /// liblzma refused to compress (`--compression`).
+    #[error("cannot compress the payload")]
+    Compress(#[source] liblzma::stream::Error),
     /// The input could not be read.
     #[error("cannot read the input")]
     ReadInput(#[source] std::io::Error),
@@ -278,7 +281,10 @@ impl SignError {
             Self::TooLarge { .. } => SignField::SlotSize,
             Self::CannotSign | Self::Signature(_) | Self::Key(_) => SignField::Signer,
             Self::Encryption(_) | Self::KeyPairing { .. } => SignField::Encryption,
-            Self::ReadInput(_) | Self::InputChanged | Self::ImageTooLarge(_) => SignField::Input,
+            Self::ReadInput(_)
+            | Self::Compress(_)
+            | Self::InputChanged
+            | Self::ImageTooLarge(_) => SignField::Input,
             Self::WriteOutput(_) | Self::HexAddressRequired => SignField::Output,
             Self::Tlv(TlvWriteError::AreaTooLong { .. }) => SignField::CustomTlvs,
             Self::Tlv(_) => return None,

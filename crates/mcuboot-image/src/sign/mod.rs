@@ -48,6 +48,7 @@
 //! ```
 
 mod build;
+mod compress;
 mod encryption;
 mod error;
 mod options;
@@ -57,6 +58,7 @@ mod stream;
 mod write;
 
 pub use build::{BuiltImage, ImageBuilder, Input};
+pub use compress::{sign_compressed, Compression, CompressionReport};
 pub use encryption::Encryption;
 pub use error::{OptionError, SignError, SignField, SignWarning, TrailerRule};
 pub use options::{

@@ -233,6 +233,13 @@ pub struct SignOptions {
     pub vid: Option<uuid::Uuid>,
     /// `--cid`: image class UUID (see [`super::parse_uuid`]).
     pub cid: Option<uuid::Uuid>,
+    /// `-e`: the byte order of the header, TLV areas and trailer magic.
+    pub endian: crate::codec::Endian,
+    /// The compression of the payload this image carries (set by
+    /// [`super::sign_compressed`] for its second image: the header flags).
+    pub(super) compression: super::Compression,
+    /// DECOMP_* TLVs of the second image of [`super::sign_compressed`].
+    pub(super) compression_tlvs: Vec<(crate::codec::tlv::TlvKind, Vec<u8>)>,
 }
 
 impl SignOptions {
@@ -262,6 +269,9 @@ impl SignOptions {
             save_enctlv: false,
             vid: None,
             cid: None,
+            endian: crate::codec::Endian::Little,
+            compression: super::Compression::Disabled,
+            compression_tlvs: Vec::new(),
         }
     }
 

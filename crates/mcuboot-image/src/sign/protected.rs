@@ -261,20 +261,23 @@ pub(super) fn protected_area(
     hash: HashAlg,
     signer_id: &[u8],
 ) -> Result<Vec<u8>, SignError> {
-    let mut area = TlvWriter::new(TlvArea::Protected);
+    let mut area = TlvWriter::new_in(TlvArea::Protected, opts.endian);
     if let Some(sc) = opts.security_counter {
         let value = match sc {
             SecurityCounter::Value(v) => v,
             SecurityCounter::Auto => opts.version.security_counter(),
         };
-        area.push(TlvKind::SecCnt, &value.to_le_bytes())?;
+        area.push(TlvKind::SecCnt, &opts.endian.u32_bytes(value))?;
     }
     if let Some(sw_type) = &opts.boot_record {
         let record = boot_record(sw_type, &opts.version, hash, signer_id);
         area.push(TlvKind::BootRecord, &record)?;
     }
     for dep in &opts.dependencies {
-        area.push(TlvKind::Dependency, &dep.to_bytes())?;
+        area.push(TlvKind::Dependency, &dep.to_bytes_in(opts.endian))?;
+    }
+    for (kind, value) in &opts.compression_tlvs {
+        area.push(*kind, value)?;
     }
     if let Some(vid) = &opts.vid {
         area.push(TlvKind::UuidVid, vid.as_bytes())?;

@@ -11,9 +11,7 @@ use super::build::{output_capacity, Body, BuiltImage};
 use super::error::{SignError, SignWarning, TrailerRule};
 use super::options::{PublicKeyFormat, Trailer, VectorToSign};
 use crate::codec::tlv::{TlvArea, TlvKind, TlvWriter};
-use crate::codec::trailer::{
-    magic_for, TrailerLayout, ESPRESSIF_MAX_SECTORS, FLAG_SET, MAGIC_SIZE,
-};
+use crate::codec::trailer::{magic_in, TrailerLayout, ESPRESSIF_MAX_SECTORS, FLAG_SET, MAGIC_SIZE};
 use crate::Digest;
 
 /// How the output is encoded.
@@ -87,7 +85,7 @@ impl BuiltImage<'_, '_> {
         reader: &mut (dyn Read + Send),
         len: u64,
     ) -> Result<SignedImage, SignError> {
-        put_header(&mut head, &self.header);
+        put_header(&mut head, &self.header, self.opts.endian);
         let mut hasher = self.hash.hasher();
         super::stream::hash_and_copy(&mut hasher, &head, reader, len, out)?;
         hasher.update(&self.protected);
@@ -127,7 +125,7 @@ impl BuiltImage<'_, '_> {
                 .map_err(|_| SignError::ImageTooLarge(self.padded_len))?;
             buf.resize(header_size + padded, 0);
         }
-        put_header(&mut buf, &self.header);
+        put_header(&mut buf, &self.header, self.opts.endian);
         let body_end = buf.len();
         buf.extend_from_slice(&self.protected);
 
@@ -222,7 +220,7 @@ impl BuiltImage<'_, '_> {
         digest: &Digest,
         region: &[u8],
     ) -> Result<(Vec<u8>, Option<Vec<u8>>), SignError> {
-        let mut area = TlvWriter::new(TlvArea::Unprotected);
+        let mut area = TlvWriter::new_in(TlvArea::Unprotected, self.opts.endian);
         area.push(self.hash.tlv(), digest.as_bytes())?;
         let pure = self.opts.signing.is_pure();
         if pure {
@@ -349,7 +347,10 @@ impl BuiltImage<'_, '_> {
             }
             out.push((slot.wrapping_sub(layout.image_ok_from_end()), flag));
         }
-        out.push((slot.wrapping_sub(MAGIC_SIZE), magic_for(max_align).to_vec()));
+        out.push((
+            slot.wrapping_sub(MAGIC_SIZE),
+            magic_in(max_align, opts.endian).to_vec(),
+        ));
         out
     }
 }
@@ -361,7 +362,7 @@ impl BuiltImage<'_, '_> {
 fn padding(opts: &super::SignOptions, len: u64, enc_tlv_len: Option<usize>) -> (u64, Vec<u8>) {
     let slot = u64::from(opts.slot_size);
     let max_align = opts.effective_max_align();
-    let magic = magic_for(max_align);
+    let magic = magic_in(max_align, opts.endian);
     let magic_len = magic.len() as u64;
     let tsize = u64::from(opts.trailer_size(enc_tlv_len));
     let total = slot.saturating_sub(len + tsize) + tsize.saturating_sub(magic_len) + magic_len;
@@ -405,8 +406,8 @@ fn read_payload(
 }
 
 /// Writes `header` over the start of the header area.
-fn put_header(head: &mut [u8], header: &crate::ImageHeader) {
-    let bytes = header.to_bytes();
+fn put_header(head: &mut [u8], header: &crate::ImageHeader, endian: crate::codec::Endian) {
+    let bytes = header.to_bytes_in(endian);
     if let Some(dst) = head.get_mut(..bytes.len()) {
         dst.copy_from_slice(&bytes);
     }

@@ -1,21 +1,25 @@
 //! Writing a TLV area, byte for byte as imgtool's `TLV` class
-//! (`image.py`): records `<type:u16 LE><len:u16 LE><value>` after an info
-//! header `<magic:u16 LE><total:u16 LE>`, and no area at all when empty.
+//! (`image.py`): records `<type:u16><len:u16><value>` after an info
+//! header `<magic:u16><total:u16>`, in the image's [`Endian`], and no area
+//! at all when empty.
 
 use alloc::vec::Vec;
 use core::fmt;
 
 use super::{TlvArea, TlvKind, TLV_HEADER_SIZE};
+use crate::codec::Endian;
 
-/// Builds one TLV area. imgtool packs predefined types as `<BBH` and custom
-/// ones as `<HH`; every predefined type is below 0x100, so both are the
-/// 16-bit little-endian type followed by the length.
+/// Builds one TLV area. imgtool packs predefined types as `BBH` and custom
+/// ones as `HH`; every predefined type is below 0x100, so in little-endian
+/// both are the 16-bit type followed by the length.
 #[derive(Debug, Clone)]
 pub struct TlvWriter {
     area: TlvArea,
     /// The info header's 4 bytes (filled in by [`TlvWriter::finish`]), then
     /// the records.
     buf: Vec<u8>,
+    /// The byte order of the info header, lengths and vendor types.
+    endian: Endian,
 }
 
 /// A TLV or a TLV area does not fit its 16-bit length field.
@@ -59,9 +63,15 @@ impl TlvWriter {
     /// An empty area.
     #[must_use]
     pub fn new(area: TlvArea) -> Self {
+        Self::new_in(area, Endian::Little)
+    }
+
+    /// An empty area whose fields are written in byte order `endian`.
+    #[must_use]
+    pub fn new_in(area: TlvArea, endian: Endian) -> Self {
         let mut buf = Vec::new();
         buf.extend_from_slice(&[0; TLV_HEADER_SIZE as usize]);
-        Self { area, buf }
+        Self { area, buf, endian }
     }
 
     /// Appends one TLV.
@@ -73,8 +83,14 @@ impl TlvWriter {
             kind,
             len: value.len(),
         })?;
-        self.buf.extend_from_slice(&kind.code().to_le_bytes());
-        self.buf.extend_from_slice(&len.to_le_bytes());
+        // imgtool packs predefined types as `BB` (type, 0): the same bytes
+        // in either order; vendor types as `H` in the image's order.
+        let code = match kind {
+            TlvKind::Vendor(v) => self.endian.u16_bytes(v),
+            other => other.code().to_le_bytes(),
+        };
+        self.buf.extend_from_slice(&code);
+        self.buf.extend_from_slice(&self.endian.u16_bytes(len));
         self.buf.extend_from_slice(value);
         Ok(self)
     }
@@ -98,8 +114,8 @@ impl TlvWriter {
             area: self.area,
             len: self.buf.len(),
         })?;
-        let [m0, m1] = self.area.info_magic().to_le_bytes();
-        let [t0, t1] = total.to_le_bytes();
+        let [m0, m1] = self.endian.u16_bytes(self.area.info_magic());
+        let [t0, t1] = self.endian.u16_bytes(total);
         self.buf
             .splice(..TLV_HEADER_SIZE as usize, [m0, m1, t0, t1]);
         Ok(self.buf)

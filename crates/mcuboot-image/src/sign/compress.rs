@@ -1,0 +1,178 @@
+//! imgtool `sign --compression lzma2|lzma2armthumb` (`main.py` 2.5.0): the
+//! uncompressed image is built and signed first; its size, hash and
+//! signature become the DECOMP_SIZE/SHA/SIGNATURE protected TLVs of a
+//! second image whose payload is a 2-byte LZMA2 properties header and a
+//! raw LZMA2 stream (ARM-Thumb BCJ first for `lzma2armthumb`). When that
+//! is not smaller, imgtool keeps the uncompressed image.
+//!
+//! The stream comes from the C liblzma, which Python's `lzma` module also
+//! binds, with imgtool's parameters, so the bytes are the same.
+
+use std::vec::Vec;
+
+use super::build::ImageBuilder;
+use super::error::SignError;
+use super::options::SignOptions;
+use super::signer::ImageSigner;
+use super::write::{OutputFormat, SignedImage};
+use crate::codec::tlv::TlvKind;
+
+/// imgtool's `comp_default_preset` (`main.py`).
+const PRESET: u32 = 9;
+/// imgtool's `comp_default_dictsize` (`main.py`).
+const DICT_SIZE: u32 = 131_072;
+/// imgtool's `comp_default_pb`, `comp_default_lc`, `comp_default_lp`.
+const PB: u32 = 2;
+const LC: u32 = 3;
+const LP: u32 = 1;
+
+/// `--compression`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Compression {
+    /// `disabled` (imgtool's default).
+    #[default]
+    Disabled,
+    /// `lzma2`.
+    Lzma2,
+    /// `lzma2armthumb`: the ARM-Thumb branch filter, then LZMA2.
+    Lzma2ArmThumb,
+}
+
+/// What a compressed signing did, for imgtool's two stdout lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CompressionReport {
+    /// Bytes of the raw LZMA2 stream.
+    pub compressed: usize,
+    /// Bytes of the payload it compresses.
+    pub original: usize,
+    /// Whether the compressed image was kept (else the uncompressed one).
+    pub used: bool,
+}
+
+/// imgtool's `create_lzma2_header`: the LZMA2 dictionary-size byte (the
+/// first `i` whose size `(2 | (i & 1)) << (i / 2 + 11)` holds the
+/// dictionary) and the `(pb * 5 + lp) * 9 + lc` properties byte.
+fn lzma2_header() -> [u8; 2] {
+    let dict = (0u32..40)
+        .find(|i| u64::from(DICT_SIZE) <= u64::from(2 | (i & 1)) << (i / 2 + 11))
+        .unwrap_or(40);
+    let props = (PB * 5 + LP) * 9 + LC;
+    [dict as u8, props as u8]
+}
+
+/// The raw LZMA2 stream of `data` with imgtool's filters.
+fn compress(data: &[u8], kind: Compression) -> Result<Vec<u8>, SignError> {
+    use liblzma::stream::{Action, Filters, LzmaOptions, Status, Stream};
+    let mut lzma = LzmaOptions::new_preset(PRESET).map_err(SignError::Compress)?;
+    lzma.dict_size(DICT_SIZE)
+        .literal_position_bits(LP)
+        .literal_context_bits(LC)
+        .position_bits(PB);
+    let mut filters = Filters::new();
+    if kind == Compression::Lzma2ArmThumb {
+        filters.arm_thumb();
+    }
+    filters.lzma2(&lzma);
+    let mut stream = Stream::new_raw_encoder(&filters).map_err(SignError::Compress)?;
+    let mut out = Vec::with_capacity(data.len() / 2 + 64);
+    let mut input = data;
+    loop {
+        if out.capacity() == out.len() {
+            out.reserve(out.len().max(4096));
+        }
+        let before = stream.total_in();
+        let status = stream
+            .process_vec(input, &mut out, Action::Finish)
+            .map_err(SignError::Compress)?;
+        let used = usize::try_from(stream.total_in() - before).unwrap_or(input.len());
+        input = input.get(used..).unwrap_or_default();
+        if status == Status::StreamEnd {
+            return Ok(out);
+        }
+    }
+}
+
+/// Signs `data` (the input file's bytes) as imgtool does with
+/// `--compression kind`, writing the image to `out`.
+///
+/// # Errors
+/// [`SignError`] from either build or from liblzma.
+pub fn sign_compressed(
+    opts: &SignOptions,
+    signer: Option<&dyn ImageSigner>,
+    data: Vec<u8>,
+    kind: Compression,
+    out: &mut (dyn std::io::Write + Send),
+    format: OutputFormat,
+) -> Result<(SignedImage, CompressionReport), SignError> {
+    let header_size = opts.header_size as usize;
+    let payload = if opts.pad_header {
+        data.clone()
+    } else {
+        data.get(header_size..).unwrap_or_default().to_vec()
+    };
+    let mut first_bytes = Vec::new();
+    let first = ImageBuilder::new(opts)
+        .signer(signer)
+        .build(super::Input::Bytes {
+            data: data.clone(),
+            address: None,
+        })?;
+    let image_size = first.header().img_size;
+    let first = first.write_to(&mut first_bytes, format)?;
+    let compressed = compress(&payload, kind)?;
+    let mut tlvs: Vec<(TlvKind, Vec<u8>)> = std::vec![
+        (
+            TlvKind::DecompSize,
+            opts.endian.u32_bytes(image_size).to_vec()
+        ),
+        (TlvKind::DecompSha, first.hash.as_bytes().to_vec()),
+    ];
+    if let Some(sig) = &first.signature {
+        tlvs.push((TlvKind::DecompSignature, sig.clone()));
+    }
+    let tlv_bytes: usize = tlvs.iter().map(|(_, v)| v.len()).sum();
+    let mut report = CompressionReport {
+        compressed: compressed.len(),
+        original: payload.len(),
+        used: false,
+    };
+    if compressed.len() + tlv_bytes >= payload.len() {
+        out.write_all(&first_bytes)
+            .map_err(SignError::WriteOutput)?;
+        return Ok((first, report));
+    }
+    report.used = true;
+    let mut second = opts.clone();
+    second.compression = kind;
+    second.compression_tlvs = tlvs;
+    let mut body = Vec::with_capacity(compressed.len() + 2 + header_size);
+    if !opts.pad_header {
+        // load_compressed fills the header area with zeros then.
+        body.resize(header_size, 0);
+    }
+    body.extend_from_slice(&lzma2_header());
+    body.extend_from_slice(&compressed);
+    let signed = ImageBuilder::new(&second)
+        .signer(signer)
+        .build(super::Input::Bytes {
+            data: body,
+            address: None,
+        })?
+        .write_to(out, format)?;
+    Ok((signed, report))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lzma2_header_is_imgtools_for_its_defaults() {
+        // create_lzma2_header(131072, 2, 3, 1) in imgtool 2.5.0: dict byte
+        // 10 (2 << 16), properties (2 * 5 + 1) * 9 + 3 = 102.
+        assert_eq!(lzma2_header(), [10, 102]);
+    }
+}

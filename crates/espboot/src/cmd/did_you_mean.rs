@@ -62,6 +62,18 @@ pub(crate) fn suggestion(word: &str, possibilities: &[&str]) -> String {
     }
 }
 
+/// The long options (`--xyz`) of a command's clap `options`, with
+/// click's `--help`.
+pub(crate) fn clap_long_options<'a>(
+    options: impl IntoIterator<Item = &'a clap::Arg>,
+) -> Vec<String> {
+    options
+        .into_iter()
+        .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
+        .chain(["--help".to_owned()])
+        .collect()
+}
+
 /// The long options a command's captured `--help` text names (`--xyz`).
 pub(crate) fn long_options(help: &str) -> Vec<&str> {
     let mut out: Vec<&str> = Vec::new();

@@ -1,6 +1,7 @@
 //! One module per tool. Each owns its clap arguments and a `run` function
 //! that calls into the libraries; no algorithm lives here.
 
+pub(crate) mod click_help;
 pub mod demo;
 pub(crate) mod did_you_mean;
 pub mod efuse;

@@ -98,6 +98,99 @@ fn with_stdin(cmd: &mut Command, input: &[u8]) -> (i32, String, String) {
     )
 }
 
+/// What a script parses in a click help page: the usage block, the
+/// option spellings with their metavars (`-k`, `--key`, `filename`), and
+/// the command names. The descriptions are ours, not imgtool's.
+#[derive(Debug, PartialEq)]
+struct HelpFacts {
+    usage: String,
+    options: std::collections::BTreeSet<String>,
+    commands: Vec<String>,
+}
+
+/// `text`'s help facts; `None` if it is not a help page.
+fn help_facts(text: &str) -> Option<HelpFacts> {
+    let usage = text.split("\n\n").next()?;
+    if !usage.starts_with("Usage: ") {
+        return None;
+    }
+    let mut section = "";
+    let mut options = std::collections::BTreeSet::new();
+    let mut commands = Vec::new();
+    for line in text.lines() {
+        if !line.starts_with(' ') && line.ends_with(':') {
+            section = line;
+            continue;
+        }
+        // a term starts at column 2; wrapped help lines are indented further
+        let Some(row) = line.strip_prefix("  ").filter(|r| !r.starts_with(' ')) else {
+            continue;
+        };
+        let term = row.split("  ").next().unwrap_or_default();
+        match section {
+            "Options:" => {
+                let words: Vec<&str> = term.split(' ').collect();
+                let names = words.iter().take_while(|w| w.starts_with('-')).count();
+                for w in &words[..names] {
+                    options.insert(w.trim_end_matches(',').to_owned());
+                }
+                let metavar = words[names..].join(" ");
+                if !metavar.is_empty() {
+                    let long = words[..names].last().unwrap_or(&"").to_string();
+                    options.insert(format!("{long} {metavar}"));
+                }
+            }
+            "Commands:" => commands.push(term.to_owned()),
+            _ => {}
+        }
+    }
+    Some(HelpFacts {
+        usage: usage.to_owned(),
+        options,
+        commands,
+    })
+}
+
+/// A help row as scripts see it: the same exit status, and on each stream
+/// either the same text or a help page with the same facts.
+fn same_help(want: &(i32, String, String), got: &(i32, String, String)) -> Result<(), String> {
+    if want.0 != got.0 {
+        return Err(format!("exit status {} != {}", want.0, got.0));
+    }
+    for (stream, a, b) in [("stdout", &want.1, &got.1), ("stderr", &want.2, &got.2)] {
+        match (help_facts(a), help_facts(b)) {
+            (Some(fa), Some(fb)) if fa == fb => {}
+            (Some(fa), Some(fb)) => return Err(format!("{stream}: {fa:?} != {fb:?}")),
+            (None, None) if a == b => {}
+            _ => return Err(format!("{stream} differs")),
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn imgtool_personality_help_facts_parse_help_pages() {
+    // the comparison must see a changed metavar, option or command
+    let page = "Usage: imgtool x [OPTIONS]\n\n  About.\n\nOptions:\n  -k, --key filename  Key\n                      wrapped\n  --pad               Pad\n\nCommands:\n  sign  Sign\n";
+    let facts = help_facts(page).unwrap();
+    assert_eq!(facts.usage, "Usage: imgtool x [OPTIONS]");
+    assert_eq!(
+        facts.options.iter().map(String::as_str).collect::<Vec<_>>(),
+        ["--key", "--key filename", "--pad", "-k"]
+    );
+    assert_eq!(facts.commands, ["sign"]);
+    let ok = (0, page.to_owned(), String::new());
+    assert!(same_help(&ok, &ok.clone()).is_ok());
+    for changed in [
+        page.replace("filename", "FILE"),
+        page.replace("--pad ", "--pda "),
+        page.replace("  sign", "  sgn"),
+    ] {
+        assert!(same_help(&ok, &(0, changed, String::new())).is_err());
+    }
+    assert!(same_help(&ok, &(2, page.to_owned(), String::new())).is_err());
+}
+
 #[test]
 fn imgtool_personality_matches_imgtool_exit_status_and_text() {
     let tmp = tempfile::tempdir().unwrap();
@@ -139,6 +232,10 @@ fn imgtool_personality_matches_imgtool_exit_status_and_text() {
         "getpubhash --help",
         "getpriv --help",
         "dumpinfo --help",
+        "keyinfo --help",
+        "version --help",
+        "getpub -h",
+        "sign -k ec.pem --help",
         // usage errors: missing arguments and options, unknown options,
         // bad choices and values, an option without its value
         "sign",
@@ -267,7 +364,14 @@ fn imgtool_personality_matches_imgtool_exit_status_and_text() {
         let args: Vec<&str> = row.split_whitespace().collect();
         let want = run(&reference, &theirs, &args);
         let got = run(&link, &ours, &args);
-        if want != got {
+        let is_help = args.is_empty() || args.iter().any(|a| *a == "-h" || *a == "--help");
+        if is_help {
+            if let Err(why) = same_help(&want, &got) {
+                differences.push(format!(
+                    "imgtool {row}: {why}\n  imgtool: {want:?}\n  espboot: {got:?}"
+                ));
+            }
+        } else if want != got {
             differences.push(format!(
                 "imgtool {row}\n  imgtool: {want:?}\n  espboot: {got:?}"
             ));

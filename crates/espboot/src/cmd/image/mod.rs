@@ -4,6 +4,7 @@
 //! arguments, reads and writes files, and phrases errors.
 
 mod imgtool_dumpinfo;
+mod imgtool_help;
 mod inspect;
 mod keys;
 mod personality;

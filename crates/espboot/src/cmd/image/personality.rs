@@ -1,8 +1,8 @@
 //! `imgtool`: espboot behaving as imgtool 2.5.0 does for scripts.
 //!
 //! The commands are `espboot image`'s (same bytes); what differs is the
-//! edge: imgtool's help texts (captured from the pinned tool under
-//! `imgtool_help/`), click's usage errors (usage line, `Try 'imgtool CMD
+//! edge: imgtool's help pages (click's layout, rendered from the clap
+//! definitions by `imgtool_help`), click's usage errors (usage line, `Try 'imgtool CMD
 //! --help' for help.`, `Error: …`, exit 2), `version` printing `2.5.0`, and
 //! `verify`'s verdicts on stdout with exit 1.
 
@@ -12,82 +12,31 @@ use std::process::ExitCode;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::FromArgMatches as _;
 
-use crate::cmd::did_you_mean::{long_options, suggestion};
+use super::imgtool_help::{self, declared_at, option_names};
+use crate::cmd::did_you_mean::suggestion;
 
 /// click's exit status for usage errors.
 const EXIT_USAGE: u8 = 2;
 
-/// imgtool 2.5.0's `--help` of the group and of each command (click 8.x,
-/// 80 columns, captured from the pinned tool).
-const HELP: &[(&str, &str)] = &[
-    ("imgtool", include_str!("imgtool_help/imgtool.txt")),
-    ("dumpinfo", include_str!("imgtool_help/dumpinfo.txt")),
-    ("getpriv", include_str!("imgtool_help/getpriv.txt")),
-    ("getpub", include_str!("imgtool_help/getpub.txt")),
-    ("getpubhash", include_str!("imgtool_help/getpubhash.txt")),
-    ("keygen", include_str!("imgtool_help/keygen.txt")),
-    ("keyinfo", include_str!("imgtool_help/keyinfo.txt")),
-    ("sign", include_str!("imgtool_help/sign.txt")),
-    ("verify", include_str!("imgtool_help/verify.txt")),
-    ("version", include_str!("imgtool_help/version.txt")),
-];
-
-fn help(command: &str) -> &'static str {
-    HELP.iter()
-        .find(|(name, _)| *name == command)
-        .map_or("", |(_, text)| text)
-}
-
-/// The command's usage line (`Usage: imgtool sign [OPTIONS] INFILE OUTFILE`).
-fn usage_line(command: &str) -> &'static str {
-    help(command).lines().next().unwrap_or_default()
-}
-
 /// click's usage error: usage line, the help hint, the message; exit 2.
 fn usage_error(command: Option<&str>, message: &str) -> ExitCode {
     let (usage, hint) = match command {
-        Some(c) => (usage_line(c), format!("imgtool {c} --help")),
-        None => (usage_line("imgtool"), "imgtool --help".to_owned()),
+        Some(c) => (imgtool_help::usage(c), format!("imgtool {c} --help")),
+        None => (imgtool_help::usage("imgtool"), "imgtool --help".to_owned()),
     };
     eprint!("{usage}\nTry '{hint}' for help.\n\nError: {message}\n");
     ExitCode::from(EXIT_USAGE)
 }
 
-/// The option's names as click prints them, in declaration order
-/// (`'-k' / '--key'`), read from the command's help text.
-fn option_names(command: &str, long: &str) -> String {
-    help(command)
-        .lines()
-        .map(str::trim_start)
-        .filter(|l| l.starts_with('-'))
-        .find_map(|l| {
-            let names: Vec<&str> = l
-                .split_whitespace()
-                .map(|w| w.trim_end_matches(','))
-                .take_while(|w| w.starts_with('-'))
-                .collect();
-            names.contains(&long).then(|| {
-                names
-                    .iter()
-                    .map(|n| format!("'{n}'"))
-                    .collect::<Vec<_>>()
-                    .join(" / ")
-            })
-        })
-        .unwrap_or_else(|| format!("'{long}'"))
+/// The command's long options as click suggests among them.
+fn long_options(command: &str) -> Vec<String> {
+    imgtool_help::long_options(command)
 }
 
-/// Where `long` is declared in the command's help text (click reports the
-/// first missing option in that order).
-fn declared_at(command: &str, long: &str) -> usize {
-    help(command)
-        .lines()
-        .position(|l| {
-            l.trim_start().starts_with('-')
-                && l.split_whitespace()
-                    .any(|w| w.trim_end_matches(',') == long)
-        })
-        .unwrap_or(usize::MAX)
+/// click's "Did you mean" tail for `word` among `names`.
+fn suggest(word: &str, names: &[String]) -> String {
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    suggestion(word, &names)
 }
 
 fn context_strings(err: &clap::Error, kind: ContextKind) -> Vec<String> {
@@ -146,7 +95,7 @@ fn clap_error(command: &str, err: &clap::Error, typed: &[OsString]) -> ExitCode 
                 .unwrap_or_default()
                 .to_owned();
             let bad = value.first().cloned().unwrap_or_default();
-            let parser = <super::Args as clap::Args>::augment_args(clap::Command::new("imgtool"));
+            let parser = imgtool_help::parser();
             let quoted: Vec<String> = crate::cmd::choices(&parser, command, &long)
                 .iter()
                 .map(|c| format!("'{c}'"))
@@ -171,7 +120,7 @@ fn clap_error(command: &str, err: &clap::Error, typed: &[OsString]) -> ExitCode 
                 .unwrap_or_default();
             if name.starts_with("--") {
                 // click suggests among the command's long options.
-                let hint = suggestion(&name, &long_options(help(command)));
+                let hint = suggest(&name, &long_options(command));
                 format!("No such option '{name}'.{hint}")
             } else if name.starts_with('-') {
                 format!("No such option '{name}'.")
@@ -196,44 +145,36 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
     let args: Vec<OsString> = argv.into_iter().skip(1).collect();
     let Some(first) = args.first().map(|a| a.to_string_lossy().into_owned()) else {
         // click prints the group's help on stderr when no command is given
-        eprint!("{}", help("imgtool"));
+        eprint!("{}", imgtool_help::help("imgtool").unwrap_or_default());
         return ExitCode::from(EXIT_USAGE);
     };
     if first == "-h" || first == "--help" {
-        out!("{}", help("imgtool"));
+        out!("{}", imgtool_help::help("imgtool").unwrap_or_default());
         return ExitCode::SUCCESS;
     }
     if first.starts_with('-') {
-        let hint = suggestion(&first, &long_options(help("imgtool")));
+        let hint = suggest(&first, &["--help".to_owned()]);
         return usage_error(None, &format!("No such option '{first}'.{hint}"));
     }
     // imgtool's `create` is `sign` under its older name.
-    let command = if first == "create" {
+    let command = if first == imgtool_help::SIGN_ALIAS {
         "sign"
     } else {
         first.as_str()
     };
-    if help(command).is_empty() || command == "imgtool" {
+    let names = imgtool_help::command_names();
+    if !names.contains(&first) {
         // `create` is resolved by name only; click suggests among the rest.
-        let names: Vec<&str> = HELP
-            .iter()
-            .map(|(name, _)| *name)
-            .filter(|n| *n != "imgtool")
+        let rest: Vec<String> = names
+            .into_iter()
+            .filter(|n| n != imgtool_help::SIGN_ALIAS)
             .collect();
-        let hint = suggestion(&first, &names);
+        let hint = suggest(&first, &rest);
         return usage_error(None, &format!("No such command '{first}'.{hint}"));
     }
     // click handles --help eagerly, wherever it stands
     if args.iter().skip(1).any(|a| a == "-h" || a == "--help") {
-        let text = help(command);
-        if first == "create" {
-            out!(
-                "{}",
-                text.replacen("Usage: imgtool sign", "Usage: imgtool create", 1)
-            );
-        } else {
-            out!("{text}");
-        }
+        out!("{}", imgtool_help::help(&first).unwrap_or_default());
         return ExitCode::SUCCESS;
     }
     if command == "version" {
@@ -242,8 +183,7 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
     }
     let mut typed: Vec<OsString> = args.into_iter().skip(1).collect();
     // click keeps the last value of a repeated single-value option.
-    let parser = <super::Args as clap::Args>::augment_args(clap::Command::new("imgtool"))
-        .mut_subcommand(command, |c| c.args_override_self(true));
+    let parser = imgtool_help::parser().mut_subcommand(command, |c| c.args_override_self(true));
     if command == "keygen" {
         if let Err(code) = prompt_key_type(&parser, &mut typed) {
             return code;
@@ -267,7 +207,7 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
     if let super::Command::Verify(a) = parsed.command {
         if a.json {
             // espboot's own option; imgtool's verify has none.
-            let hint = suggestion("--json", &long_options(help(command)));
+            let hint = suggest("--json", &long_options(command));
             return usage_error(Some(command), &format!("No such option '--json'.{hint}"));
         }
         // imgtool loads the key, then reads the image (image.py verify).
@@ -283,7 +223,7 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
     if let super::Command::Dumpinfo(a) = &parsed.command {
         if a.json {
             // espboot's own option; imgtool's dumpinfo has -f json instead.
-            let hint = suggestion("--json", &long_options(help(command)));
+            let hint = suggest("--json", &long_options(command));
             return usage_error(Some(command), &format!("No such option '--json'.{hint}"));
         }
         // imgtool/dumpinfo.py: its own layout; `-s` is accepted and ignored.

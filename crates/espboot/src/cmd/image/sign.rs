@@ -118,6 +118,9 @@ enum VectorArg {
     Digest,
 }
 
+// `value_name`s are imgtool's metavars (imgtool/main.py `sign`: its
+// `metavar=`, else click's type names TEXT and INTEGER), which the
+// `imgtool` personality's help shows.
 #[derive(Debug, clap::Args)]
 pub struct SignArgs {
     /// Signing key (PEM), or (`espboot image` only) a key in a PKCS#11
@@ -134,25 +137,25 @@ pub struct SignArgs {
     #[arg(long = "max-align", value_enum)]
     max_align: Option<MaxAlignArg>,
     /// Image version, maj.min.rev+build.
-    #[arg(short = 'v', long = "version")]
+    #[arg(short = 'v', long = "version", value_name = "TEXT")]
     pub(super) version: String,
     /// Security counter value, or `auto` (from the version).
-    #[arg(short = 's', long = "security-counter")]
+    #[arg(short = 's', long = "security-counter", value_name = "TEXT")]
     pub(super) security_counter: Option<String>,
     /// Dependencies: "(<image_ID>,<image_version>), ...".
-    #[arg(short = 'd', long = "dependencies")]
+    #[arg(short = 'd', long = "dependencies", value_name = "TEXT")]
     pub(super) dependencies: Option<String>,
     /// Pad ECDSA signatures to a fixed length (MCUboot < 1.5).
     #[arg(long = "pad-sig")]
     pad_sig: bool,
     /// Header size (0x prefix allowed).
-    #[arg(short = 'H', long = "header-size")]
+    #[arg(short = 'H', long = "header-size", value_name = "INTEGER")]
     pub(super) header_size: String,
     /// Prepend --header-size erased bytes to the input for the header.
     #[arg(long = "pad-header")]
     pad_header: bool,
     /// Slot size (the secondary slot's if they differ).
-    #[arg(short = 'S', long = "slot-size")]
+    #[arg(short = 'S', long = "slot-size", value_name = "INTEGER")]
     slot_size: String,
     /// Pad to the slot size and add the trailer magic.
     #[arg(long = "pad")]
@@ -164,7 +167,7 @@ pub struct SignArgs {
     #[arg(long = "confirm")]
     confirm: bool,
     /// Sectors the swap status must cover (default 128; the Espressif port uses 512).
-    #[arg(short = 'M', long = "max-sectors")]
+    #[arg(short = 'M', long = "max-sectors", value_name = "INTEGER")]
     max_sectors: Option<String>,
     /// Overwrite-only upgrades (smaller trailer).
     #[arg(long = "overwrite-only")]
@@ -188,13 +191,13 @@ pub struct SignArgs {
     #[arg(long = "save-enctlv")]
     save_enctlv: bool,
     /// RAM load address.
-    #[arg(short = 'L', long = "load-addr")]
+    #[arg(short = 'L', long = "load-addr", value_name = "INTEGER")]
     pub(super) load_addr: Option<String>,
     /// Flash address the image is built for.
-    #[arg(short = 'F', long = "rom-fixed")]
+    #[arg(short = 'F', long = "rom-fixed", value_name = "INTEGER")]
     pub(super) rom_fixed: Option<String>,
     /// Address of the image in a .hex output.
-    #[arg(short = 'x', long = "hex-addr")]
+    #[arg(short = 'x', long = "hex-addr", value_name = "INTEGER")]
     hex_addr: Option<String>,
     /// Value of erased flash.
     #[arg(short = 'R', long = "erased-val", value_enum)]
@@ -233,10 +236,10 @@ pub struct SignArgs {
     #[arg(long = "vector-to-sign", value_enum)]
     vector_to_sign: Option<VectorArg>,
     /// Vendor UUID: raw, or a domain name (UUIDv5 in the DNS namespace).
-    #[arg(long = "vid")]
+    #[arg(long = "vid", value_name = "TEXT")]
     vid: Option<String>,
     /// Image class UUID: raw, or a name (UUIDv5 in the --vid namespace).
-    #[arg(long = "cid")]
+    #[arg(long = "cid", value_name = "TEXT")]
     cid: Option<String>,
     /// Print the progress lines imgtool's `Image.create` prints on stdout
     /// (set by the `imgtool` personality, not an option).

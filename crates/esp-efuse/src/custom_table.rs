@@ -30,6 +30,8 @@
 
 use std::fmt;
 
+use crate::tables::{Chip, ChipEfuses as _};
+
 /// Bits in one eFuse block as espefuse's CSV parser counts them
 /// (`FuseDefinition.MAX_BITS_OF_BLOCK`), and what `MAX_BLK_LEN` means.
 pub const MAX_BITS_OF_BLOCK: u32 = 256;
@@ -221,6 +223,123 @@ pub fn parse(file: &str, data: &[u8]) -> Result<CustomTable, CsvError> {
         }
     }
     Ok(CustomTable { fields })
+}
+
+/// A custom field placed on a chip: the parsed field with the protection
+/// bits espefuse gives it (`extend_efuses`: those of the chip's fields in
+/// the same block; none in BLOCK0).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChipCustomField {
+    /// The field as parsed.
+    pub field: CustomField,
+    /// The WR_DIS bit that protects it.
+    pub wr_dis: Option<u8>,
+    /// The RD_DIS bits that protect it.
+    pub rd_dis: Vec<u8>,
+}
+
+/// Why a parsed table cannot extend a chip's table.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExtendError {
+    /// A field is in a block the chip does not have (espefuse dies with an
+    /// IndexError on it).
+    #[error("{file}, line {line}: {chip} has no eFuse block {block} (expected EFUSE_BLK0 to EFUSE_BLK{last})")]
+    UnknownBlock {
+        /// The file.
+        file: String,
+        /// The line of the field.
+        line: usize,
+        /// The chip.
+        chip: Chip,
+        /// The block given.
+        block: u32,
+        /// The chip's last block.
+        last: u8,
+    },
+    /// Names that the chip's table already has (espefuse prints
+    /// `Names that are not unique: …`, then this fatal error).
+    #[error("Duplicate names found in eFuses")]
+    DuplicateNames {
+        /// The names, in table order.
+        names: Vec<String>,
+    },
+}
+
+/// Places `table`'s fields on `chip` as espefuse's `extend_efuses` does:
+/// each gets the WR_DIS and RD_DIS bits of the chip's fields in its block.
+/// `file` names the table in errors.
+///
+/// # Errors
+/// [`ExtendError::UnknownBlock`] for a block the chip lacks;
+/// [`ExtendError::DuplicateNames`] for names (or alternative names) the
+/// chip's table already uses.
+pub fn extend(
+    chip: Chip,
+    file: &str,
+    table: &CustomTable,
+) -> Result<Vec<ChipCustomField>, ExtendError> {
+    let chip_table = chip.table();
+    let last = chip_table.blocks.iter().map(|b| b.id).max().unwrap_or(0);
+    let mut placed = Vec::with_capacity(table.fields.len());
+    for field in &table.fields {
+        if !chip_table
+            .blocks
+            .iter()
+            .any(|b| u32::from(b.id) == field.block)
+        {
+            return Err(ExtendError::UnknownBlock {
+                file: file.to_owned(),
+                line: field.line,
+                chip,
+                block: field.block,
+                last,
+            });
+        }
+        let (mut wr_dis, mut rd_dis) = (None, None);
+        if field.block != 0 {
+            // espefuse scans its fields in table order and keeps the last
+            // bit seen of each kind until it has both.
+            for def in chip_table
+                .fields
+                .iter()
+                .filter(|d| u32::from(d.block) == field.block)
+            {
+                if def.wr_dis.is_some() {
+                    wr_dis = def.wr_dis;
+                }
+                if !def.rd_dis.is_empty() {
+                    rd_dis = Some(def.rd_dis.to_vec());
+                }
+                if wr_dis.is_some() && rd_dis.is_some() {
+                    break;
+                }
+            }
+        }
+        placed.push(ChipCustomField {
+            field: field.clone(),
+            wr_dis,
+            rd_dis: rd_dis.unwrap_or_default(),
+        });
+    }
+    let mut taken: std::collections::HashSet<&str> = chip_table
+        .fields
+        .iter()
+        .flat_map(|d| std::iter::once(d.name()).chain(d.alt_names.iter().copied()))
+        .collect();
+    let mut duplicates = Vec::new();
+    for field in &table.fields {
+        for name in std::iter::once(&field.name).chain(&field.alt_names) {
+            if !taken.insert(name) && !duplicates.contains(name) {
+                duplicates.push(name.clone());
+            }
+        }
+    }
+    if duplicates.is_empty() {
+        Ok(placed)
+    } else {
+        Err(ExtendError::DuplicateNames { names: duplicates })
+    }
 }
 
 /// `$NAME` at the start of a row: espefuse's "unknown variable".
@@ -464,5 +583,62 @@ mod tests {
     fn efuse_csv_too_many_rows_is_refused() {
         let text: String = (0..=MAX_ROWS).map(|i| format!("F{i}, 3, 0, 1\n")).collect();
         assert_eq!(kind(&text), (Some(MAX_ROWS + 1), CsvErrorKind::TooManyRows));
+    }
+
+    #[test]
+    fn extend_takes_the_blocks_protection_bits() {
+        let table = parse(
+            "t.csv",
+            b"MODULE_VERSION, EFUSE_BLK3, 56, 8, v\nB0, 0, 200, 1, b\n",
+        )
+        .unwrap();
+        let placed = extend(Chip::Esp32c3, "t.csv", &table).unwrap();
+        let user_data = Chip::Esp32c3
+            .table()
+            .fields
+            .iter()
+            .find(|d| d.name() == "BLOCK_USR_DATA")
+            .unwrap();
+        assert_eq!(placed[0].wr_dis, user_data.wr_dis);
+        assert!(placed[0].wr_dis.is_some());
+        assert_eq!((placed[1].wr_dis, placed[1].rd_dis.len()), (None, 0));
+    }
+
+    #[test]
+    fn extend_refuses_a_block_the_chip_lacks() {
+        let table = parse("t.csv", b"#\nA, EFUSE_BLK11, 0, 8, c\n").unwrap();
+        let err = extend(Chip::Esp32c3, "t.csv", &table).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ExtendError::UnknownBlock {
+                    line: 2,
+                    block: 11,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "t.csv, line 2: esp32c3 has no eFuse block 11 (expected EFUSE_BLK0 to EFUSE_BLK10)"
+        );
+    }
+
+    #[test]
+    fn extend_refuses_names_the_chip_has() {
+        let table = parse(
+            "t.csv",
+            b"WR_DIS, EFUSE_BLK3, 0, 8, c\nX, 3, 8, 8, [USER_DATA] x\n",
+        )
+        .unwrap();
+        let err = extend(Chip::Esp32c3, "t.csv", &table).unwrap_err();
+        assert_eq!(
+            err,
+            ExtendError::DuplicateNames {
+                names: vec!["WR_DIS".into(), "USER_DATA".into()]
+            }
+        );
+        assert_eq!(err.to_string(), "Duplicate names found in eFuses");
     }
 }

@@ -207,6 +207,10 @@ fn run_global(
             )
         })?)
     };
+    let custom = match &global.extend_efuse_table {
+        Some(path) => Some(custom_table(path)?),
+        None => None,
+    };
     if !global.virt {
         let Some(port) = global.port.clone() else {
             if banner == Banner::Espefuse {
@@ -228,6 +232,13 @@ fn run_global(
             .load(chip)
             .with_context(|| format!("{port}: reading the eFuses"))?;
         efuses.set_postpone(!global.no_postpone);
+        if let Some(table) = &custom {
+            efuses.set_custom_fields(place_custom(
+                chip,
+                global.extend_efuse_table.as_deref(),
+                table,
+            )?);
+        }
         let baud = global.baud.unwrap_or(115_200);
         let result = run_commands(
             efuses,
@@ -242,15 +253,49 @@ fn run_global(
     // espefuse's virtual mode falls back to ESP32 when no chip is named
     let chip = named.unwrap_or(Chip::Esp32);
     let file = global.path_efuse_file.map(VirtualFile::espefuse);
+    let custom = match &custom {
+        Some(table) => place_custom(chip, global.extend_efuse_table.as_deref(), table)?,
+        None => Vec::new(),
+    };
+    let postpone = !global.no_postpone;
     run_on_file(
         chip,
         file,
+        move |e| {
+            e.set_postpone(postpone);
+            e.set_custom_fields(custom);
+        },
         global.do_not_confirm,
-        !global.no_postpone,
         commands,
         &global.spelling,
         banner,
     )
+}
+
+/// Reads and parses `--extend-efuse-table FILE`.
+fn custom_table(path: &std::path::Path) -> anyhow::Result<esp_efuse::custom_table::CustomTable> {
+    let data =
+        std::fs::read(path).with_context(|| format!("--extend-efuse-table {}", path.display()))?;
+    Ok(esp_efuse::custom_table::parse(
+        &path.display().to_string(),
+        &data,
+    )?)
+}
+
+/// Places a parsed `--extend-efuse-table` on `chip`; espefuse names the
+/// duplicates on a line of their own before its fatal error.
+fn place_custom(
+    chip: Chip,
+    path: Option<&std::path::Path>,
+    table: &esp_efuse::custom_table::CustomTable,
+) -> anyhow::Result<Vec<esp_efuse::custom_table::ChipCustomField>> {
+    let name = path.map(|p| p.display().to_string()).unwrap_or_default();
+    esp_efuse::custom_table::extend(chip, &name, table).map_err(|e| {
+        if let esp_efuse::custom_table::ExtendError::DuplicateNames { names } = &e {
+            println!("Names that are not unique: {}", names.join(", "));
+        }
+        e.into()
+    })
 }
 
 /// Runs `commands` on a virtual file (or a blank chip in memory), holding
@@ -260,8 +305,9 @@ fn run_global(
 fn run_on_file(
     chip: Chip,
     file: Option<VirtualFile>,
+    // --no-postpone and --extend-efuse-table, applied to the loaded eFuses
+    prepare: impl FnOnce(&mut Efuses),
     do_not_confirm: bool,
-    postpone: bool,
     commands: Vec<Command>,
     spelling: &Spelling,
     banner: Banner,
@@ -283,7 +329,7 @@ fn run_on_file(
         None => (Efuses::new(chip), Box::new(Emulated)),
     };
     let mut efuses = efuses;
-    efuses.set_postpone(postpone);
+    prepare(&mut efuses);
     if !print_banner(banner, &commands)? {
         return Ok(ExitCode::SUCCESS);
     }
@@ -354,11 +400,19 @@ pub fn run_on_device(chip: Chip, file: VirtualFile, argv: Vec<String>) -> anyhow
     if let Some(option) = device_option {
         bail!("{option}: the device sets the chip and its eFuse file");
     }
+    let postpone = !global.no_postpone;
+    let custom = match &global.extend_efuse_table {
+        Some(path) => place_custom(chip, Some(path), &custom_table(path)?)?,
+        None => Vec::new(),
+    };
     run_on_file(
         chip,
         Some(file),
+        move |e| {
+            e.set_postpone(postpone);
+            e.set_custom_fields(custom);
+        },
         global.do_not_confirm,
-        !global.no_postpone,
         commands,
         &global.spelling,
         Banner::Espboot,

@@ -115,6 +115,20 @@ fn espefuse_failure(err: &anyhow::Error) -> ExitCode {
         let _ = write!(stderr, "{}", usage.click_text());
         return ExitCode::from(2);
     }
+    // A bad CSV row or a block the chip lacks is an uncaught Python
+    // exception in espefuse (a traceback, exit 1): the same status, and
+    // one line instead of the traceback.
+    if err
+        .downcast_ref::<esp_efuse::custom_table::CsvError>()
+        .is_some()
+        || matches!(
+            err.downcast_ref::<esp_efuse::custom_table::ExtendError>(),
+            Some(esp_efuse::custom_table::ExtendError::UnknownBlock { .. })
+        )
+    {
+        let _ = writeln!(stderr, "{err}");
+        return ExitCode::from(1);
+    }
     // espefuse/__init__.py _main: log.die("\nA fatal error occurred: …", 2);
     // the console expands tabs to 8 columns
     let message = match err.downcast_ref::<esp_efuse::EfuseError>() {
@@ -207,10 +221,6 @@ fn run_global(
             )
         })?)
     };
-    let custom = match &global.extend_efuse_table {
-        Some(path) => Some(custom_table(path)?),
-        None => None,
-    };
     if !global.virt {
         let Some(port) = global.port.clone() else {
             if banner == Banner::Espefuse {
@@ -232,12 +242,8 @@ fn run_global(
             .load(chip)
             .with_context(|| format!("{port}: reading the eFuses"))?;
         efuses.set_postpone(!global.no_postpone);
-        if let Some(table) = &custom {
-            efuses.set_custom_fields(place_custom(
-                chip,
-                global.extend_efuse_table.as_deref(),
-                table,
-            )?);
+        if let Some(path) = &global.extend_efuse_table {
+            efuses.set_custom_fields(load_custom(chip, path)?);
         }
         let baud = global.baud.unwrap_or(115_200);
         let result = run_commands(
@@ -253,17 +259,17 @@ fn run_global(
     // espefuse's virtual mode falls back to ESP32 when no chip is named
     let chip = named.unwrap_or(Chip::Esp32);
     let file = global.path_efuse_file.map(VirtualFile::espefuse);
-    let custom = match &custom {
-        Some(table) => place_custom(chip, global.extend_efuse_table.as_deref(), table)?,
-        None => Vec::new(),
-    };
+    let table = global.extend_efuse_table;
     let postpone = !global.no_postpone;
     run_on_file(
         chip,
         file,
         move |e| {
             e.set_postpone(postpone);
-            e.set_custom_fields(custom);
+            if let Some(path) = &table {
+                e.set_custom_fields(load_custom(chip, path)?);
+            }
+            Ok(())
         },
         global.do_not_confirm,
         commands,
@@ -272,25 +278,17 @@ fn run_global(
     )
 }
 
-/// Reads and parses `--extend-efuse-table FILE`.
-fn custom_table(path: &std::path::Path) -> anyhow::Result<esp_efuse::custom_table::CustomTable> {
+/// Reads `--extend-efuse-table FILE` and places its fields on `chip`;
+/// espefuse names duplicates on a line of their own before its fatal error.
+fn load_custom(
+    chip: Chip,
+    path: &std::path::Path,
+) -> anyhow::Result<Vec<esp_efuse::custom_table::ChipCustomField>> {
     let data =
         std::fs::read(path).with_context(|| format!("--extend-efuse-table {}", path.display()))?;
-    Ok(esp_efuse::custom_table::parse(
-        &path.display().to_string(),
-        &data,
-    )?)
-}
-
-/// Places a parsed `--extend-efuse-table` on `chip`; espefuse names the
-/// duplicates on a line of their own before its fatal error.
-fn place_custom(
-    chip: Chip,
-    path: Option<&std::path::Path>,
-    table: &esp_efuse::custom_table::CustomTable,
-) -> anyhow::Result<Vec<esp_efuse::custom_table::ChipCustomField>> {
-    let name = path.map(|p| p.display().to_string()).unwrap_or_default();
-    esp_efuse::custom_table::extend(chip, &name, table).map_err(|e| {
+    let name = path.display().to_string();
+    let table = esp_efuse::custom_table::parse(&name, &data)?;
+    esp_efuse::custom_table::extend(chip, &name, &table).map_err(|e| {
         if let esp_efuse::custom_table::ExtendError::DuplicateNames { names } = &e {
             println!("Names that are not unique: {}", names.join(", "));
         }
@@ -306,7 +304,8 @@ fn run_on_file(
     chip: Chip,
     file: Option<VirtualFile>,
     // --no-postpone and --extend-efuse-table, applied to the loaded eFuses
-    prepare: impl FnOnce(&mut Efuses),
+    // after the banner, as espefuse reads the table
+    prepare: impl FnOnce(&mut Efuses) -> anyhow::Result<()>,
     do_not_confirm: bool,
     commands: Vec<Command>,
     spelling: &Spelling,
@@ -329,10 +328,10 @@ fn run_on_file(
         None => (Efuses::new(chip), Box::new(Emulated)),
     };
     let mut efuses = efuses;
-    prepare(&mut efuses);
     if !print_banner(banner, &commands)? {
         return Ok(ExitCode::SUCCESS);
     }
+    prepare(&mut efuses)?;
     run_commands(efuses, backend, do_not_confirm, commands, spelling, banner)
 }
 
@@ -401,16 +400,16 @@ pub fn run_on_device(chip: Chip, file: VirtualFile, argv: Vec<String>) -> anyhow
         bail!("{option}: the device sets the chip and its eFuse file");
     }
     let postpone = !global.no_postpone;
-    let custom = match &global.extend_efuse_table {
-        Some(path) => place_custom(chip, Some(path), &custom_table(path)?)?,
-        None => Vec::new(),
-    };
+    let table = global.extend_efuse_table;
     run_on_file(
         chip,
         Some(file),
         move |e| {
             e.set_postpone(postpone);
-            e.set_custom_fields(custom);
+            if let Some(path) = &table {
+                e.set_custom_fields(load_custom(chip, path)?);
+            }
+            Ok(())
         },
         global.do_not_confirm,
         commands,

@@ -121,8 +121,14 @@ pub enum CsvErrorKind {
     #[error("the first field has no name (expected a field name in the first cell)")]
     MissingFieldName,
     /// Two fields end up with the same name (espefuse's message).
-    #[error("Field names must be unique: {0}")]
-    DuplicateName(String),
+    #[error("Field names must be unique: {name}")]
+    DuplicateName {
+        /// The first name found twice.
+        name: String,
+        /// The lines espefuse prints first, one per row it blames
+        /// (`Field at NAME, BLOCK, START, COUNT have duplicate field_name`).
+        report: Vec<String>,
+    },
     /// More than [`MAX_ROWS`] fields.
     #[error("more than {MAX_ROWS} fields")]
     TooManyRows,
@@ -182,6 +188,42 @@ pub fn parse(file: &str, data: &[u8]) -> Result<CustomTable, CsvError> {
         let field = parse_row(row, line_no).map_err(|kind| error(Some(line_no), kind))?;
         fields.push(field);
     }
+    // espefuse's first duplicate check runs on the names as written, a
+    // `.` name also counting as its `_` spelling (verify_duplicate_name).
+    let mut written: Vec<String> = fields.iter().map(|f| f.name.clone()).collect();
+    written.extend(
+        fields
+            .iter()
+            .filter(|f| f.name.contains('.'))
+            .map(|f| f.name.replace('.', "_")),
+    );
+    let mut seen_once = std::collections::HashSet::new();
+    let twice: std::collections::HashSet<&str> = written
+        .iter()
+        .filter(|n| !seen_once.insert(n.as_str()))
+        .map(String::as_str)
+        .collect();
+    let blamed: Vec<&CustomField> = fields
+        .iter()
+        .filter(|f| !f.name.is_empty() && twice.contains(f.name.as_str()))
+        .collect();
+    if let Some(first) = blamed.first() {
+        return Err(error(
+            Some(first.line),
+            CsvErrorKind::DuplicateName {
+                name: first.name.clone(),
+                report: blamed
+                    .iter()
+                    .map(|f| {
+                        format!(
+                            "Field at {}, {}, {}, {} have duplicate field_name",
+                            f.name, f.block, f.bit_start, f.bit_count
+                        )
+                    })
+                    .collect(),
+            },
+        ));
+    }
     // An empty name continues the field above it.
     let mut last: Option<String> = None;
     for field in &mut fields {
@@ -220,7 +262,10 @@ pub fn parse(file: &str, data: &[u8]) -> Result<CustomTable, CsvError> {
         if !seen.insert(field.name.as_str()) {
             return Err(error(
                 Some(field.line),
-                CsvErrorKind::DuplicateName(field.name.clone()),
+                CsvErrorKind::DuplicateName {
+                    name: field.name.clone(),
+                    report: Vec::new(),
+                },
             ));
         }
     }
@@ -611,7 +656,13 @@ mod tests {
         // A.B and A_B are the same name once '.' becomes '_'
         assert_eq!(
             kind("A.B, 3, 0, 8, c\nA_B, 3, 8, 8, c\n"),
-            (Some(2), CsvErrorKind::DuplicateName("A_B".into()))
+            (
+                Some(2),
+                CsvErrorKind::DuplicateName {
+                    name: "A_B".into(),
+                    report: vec!["Field at A_B, 3, 8, 8 have duplicate field_name".into()]
+                }
+            )
         );
     }
 

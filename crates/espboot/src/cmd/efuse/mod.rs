@@ -287,7 +287,13 @@ fn load_custom(
     let data =
         std::fs::read(path).with_context(|| format!("--extend-efuse-table {}", path.display()))?;
     let name = path.display().to_string();
-    let table = esp_efuse::custom_table::parse(&name, &data)?;
+    let table = esp_efuse::custom_table::parse(&name, &data).inspect_err(|e| {
+        if let esp_efuse::custom_table::CsvErrorKind::DuplicateName { report, .. } = &e.kind {
+            for line in report {
+                println!("{line}");
+            }
+        }
+    })?;
     esp_efuse::custom_table::extend(chip, &name, &table).map_err(|e| {
         if let esp_efuse::custom_table::ExtendError::DuplicateNames { names } = &e {
             println!("Names that are not unique: {}", names.join(", "));

@@ -55,6 +55,7 @@
 pub mod backend;
 mod bits;
 pub mod controller;
+pub mod custom_table;
 mod error;
 pub mod espefuse;
 mod model;

@@ -54,11 +54,13 @@ pub enum Target {
     RomSerial,
     /// SMP over a serial console: framing, header, bodies.
     SmpConsole,
+    /// An ESP-IDF eFuse CSV table (`--extend-efuse-table`).
+    EfuseCsv,
 }
 
 impl Target {
     /// Every target.
-    pub const ALL: [Target; 11] = [
+    pub const ALL: [Target; 12] = [
         Target::McubootImage,
         Target::BootFlash,
         Target::Sbv2Signature,
@@ -70,6 +72,7 @@ impl Target {
         Target::KeyFile,
         Target::RomSerial,
         Target::SmpConsole,
+        Target::EfuseCsv,
     ];
 
     /// The target's name: its cargo-fuzz target and corpus directory.
@@ -86,6 +89,7 @@ impl Target {
             Target::KeyFile => "key_file",
             Target::RomSerial => "rom_serial",
             Target::SmpConsole => "smp_console",
+            Target::EfuseCsv => "efuse_csv",
         }
     }
 
@@ -121,6 +125,9 @@ impl Target {
             Target::KeyFile => key_file(data),
             Target::RomSerial => rom_serial(data),
             Target::SmpConsole => smp_console(data),
+            Target::EfuseCsv => {
+                let _ = esp_efuse::custom_table::parse("fuzz.csv", data);
+            }
         }
     }
 }

@@ -201,6 +201,10 @@ impl Efuses {
     /// The summary text table (`summary [--active] [NAME…]`), without the
     /// banner lines; `only` as in [`Efuses::summary_json_filtered`].
     pub fn summary_text(&self, only: Option<&[Field]>, active: bool) -> String {
+        // the fields of an --extend-efuse-table CSV, in their "User"
+        // category where espefuse's title-sorted categories put it
+        let mut user = (only.is_none() && !active && !self.custom_fields().is_empty())
+            .then(|| crate::custom_table::summary_section(self, self.custom_fields()));
         let mut out: Vec<String> = Vec::new();
         out.push(format!(
             "{:<12} {:<12}{} = {} {} {}",
@@ -213,6 +217,9 @@ impl Efuses {
         ));
         out.push("-".repeat(88));
         for (cat, rows) in self.summary_rows() {
+            if title(&cat).as_str() > "User" {
+                out.extend(user.take().unwrap_or_default());
+            }
             let header = format!("{} fuses:", title(&cat));
             out.push(header.clone());
             for r in rows {
@@ -280,6 +287,7 @@ impl Efuses {
                 out.push(String::new());
             }
         }
+        out.extend(user.take().unwrap_or_default());
         // the chip's own summary() line: ESP32 explains VDD_SDIO, the others print ""
         out.push(match self.chip() {
             Chip::Esp32 => esp32_flash_voltage(self),

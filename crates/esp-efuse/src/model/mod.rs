@@ -43,6 +43,9 @@ pub struct Efuses {
     /// BLOCK0's protection and lock bits burn in a second pass (espefuse's
     /// `--postpone`, the default).
     postpone: bool,
+    /// Fields of an eFuse CSV table (`--extend-efuse-table`), beside the
+    /// chip's static table.
+    custom: Vec<crate::custom_table::ChipCustomField>,
 }
 
 impl Efuses {
@@ -56,7 +59,19 @@ impl Efuses {
             wr: table.blocks.iter().map(|b| vec![0; b.len_words]).collect(),
             hardware: table.blocks.iter().map(|b| vec![0; b.len_words]).collect(),
             postpone: true,
+            custom: Vec::new(),
         }
+    }
+
+    /// Adds the fields of an eFuse CSV table, placed on this chip by
+    /// [`crate::custom_table::extend`]; `summary` shows them.
+    pub fn set_custom_fields(&mut self, fields: Vec<crate::custom_table::ChipCustomField>) {
+        self.custom = fields;
+    }
+
+    /// The fields added by [`Efuses::set_custom_fields`].
+    pub fn custom_fields(&self) -> &[crate::custom_table::ChipCustomField] {
+        &self.custom
     }
 
     /// Whether a burn postpones BLOCK0's protection and lock bits to a

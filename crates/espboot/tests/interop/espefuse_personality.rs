@@ -689,3 +689,93 @@ fn regression_command_help_exits_0_after_the_banner() {
         assert_eq!(mine.0, Some(0), "espefuse {}", row.join(" "));
     }
 }
+
+/// An ESP-IDF style custom table (`esp_efuse_custom_table.csv`): comment
+/// header, a continuation row, an alternative name, a trailing `\`.
+const CUSTOM_TABLE: &str = "\
+# field_name, efuse_block, bit_start, bit_count, comment
+MODULE_VERSION,  EFUSE_BLK3, 56,  8,  Module version
+DEVICE_ROLE,     EFUSE_BLK3, 64,  3,  Device role
+SETTING_1,       EFUSE_BLK3, 67,  6,  [SET1] Setting 1
+ID_NUM,          EFUSE_BLK3, 140, 8,  comment\\
+,                EFUSE_BLK3, 148, 8,  comment
+CUSTOM_SECURE_VERSION, EFUSE_BLK3, 78, 16, Custom secure version
+";
+
+#[test]
+fn espefuse_extend_efuse_table_matches_espefuse_on_every_chip() {
+    if support::reference_tool("espefuse").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("write csv");
+        path.display().to_string()
+    };
+    let good = write("custom.csv", CUSTOM_TABLE);
+    // (file, whether stderr is compared too): espefuse dies with a Python
+    // traceback (exit 1) on a bad row and on a block the chip lacks; the
+    // personality exits 1 with one line, so only status and stdout compare
+    let cases = [
+        (good.clone(), true),
+        (write("empty-block.csv", "A, , 0, 8, c\n"), false),
+        (
+            write("bad-number.csv", "A, EFUSE_BLK3, zero, 8, c\n"),
+            false,
+        ),
+        (write("no-bit-count.csv", "A, EFUSE_BLK3, 0, , c\n"), false),
+        (
+            write("unknown-block.csv", "A, EFUSE_BLK11, 0, 8, c\n"),
+            false,
+        ),
+        // a name the chip has: espefuse's "Duplicate names found in eFuses"
+        (
+            write("duplicate.csv", "WR_DIS, EFUSE_BLK3, 0, 8, c\n"),
+            true,
+        ),
+        (
+            write("duplicate-rows.csv", "A.B, 3, 0, 8, c\nA_B, 3, 8, 8, c\n"),
+            false,
+        ),
+    ];
+    let reference = support::reference_bin_dir().join("espefuse");
+    let (_links, ours) = personality_link();
+    let mut compared = 0;
+    for chip in CHIPS {
+        for (csv, with_stderr) in &cases {
+            let row = ["--extend-efuse-table", csv.as_str(), "summary"];
+            let theirs = printed(&reference, chip, &row, false);
+            let mine = printed(&ours, chip, &row, false);
+            let what = format!("{chip}: espefuse --extend-efuse-table {csv} summary");
+            assert_eq!(theirs.status, mine.status, "{what}");
+            assert_eq!(theirs.stdout, mine.stdout, "{what}");
+            if *with_stderr {
+                assert_eq!(theirs.stderr, mine.stderr, "{what}");
+            } else {
+                assert_eq!(mine.status, Some(1), "{what}");
+                assert_eq!(mine.stderr.lines().count(), 1, "{what}: {}", mine.stderr);
+                assert!(
+                    mine.stderr.contains(csv.as_str()),
+                    "{what}: {}",
+                    mine.stderr
+                );
+            }
+            compared += 1;
+        }
+        // the fields are shown, under User fuses
+        let mine = printed(
+            &ours,
+            chip,
+            &["--extend-efuse-table", &good, "summary"],
+            false,
+        );
+        assert!(
+            mine.stdout
+                .contains("\nUser fuses:\nMODULE_VERSION (BLOCK3) "),
+            "{chip}: {}",
+            mine.stdout
+        );
+    }
+    assert_eq!(compared, CHIPS.len() * cases.len());
+}

@@ -54,6 +54,10 @@ pub(crate) struct Global {
     /// Burn BLOCK0 protection bits together with everything else.
     #[arg(long)]
     pub(super) no_postpone: bool,
+    /// An ESP-IDF eFuse CSV table whose fields extend the chip's table
+    /// (shown under "User fuses" by `summary`).
+    #[arg(long, alias = "extend_efuse_table")]
+    pub(super) extend_efuse_table: Option<PathBuf>,
     /// How the commands were spelled.
     #[arg(skip)]
     pub(super) spelling: Spelling,

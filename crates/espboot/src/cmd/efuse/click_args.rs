@@ -19,7 +19,7 @@ const CLICK_CHIPS: &[&str] = &[
 
 /// The group's options click knows that espboot does not take (they are
 /// still suggested for a misspelt option).
-const CLICK_ONLY_GLOBAL: &[&str] = &["--token", "--extend-efuse-table"];
+const CLICK_ONLY_GLOBAL: &[&str] = &["--token"];
 
 /// The group's options as click reads them: unknown options and bad
 /// choices are click's usage errors (before the banner). Returns the

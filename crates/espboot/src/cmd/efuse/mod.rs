@@ -115,6 +115,20 @@ fn espefuse_failure(err: &anyhow::Error) -> ExitCode {
         let _ = write!(stderr, "{}", usage.click_text());
         return ExitCode::from(2);
     }
+    // A bad CSV row or a block the chip lacks is an uncaught Python
+    // exception in espefuse (a traceback, exit 1): the same status, and
+    // one line instead of the traceback.
+    if err
+        .downcast_ref::<esp_efuse::custom_table::CsvError>()
+        .is_some()
+        || matches!(
+            err.downcast_ref::<esp_efuse::custom_table::ExtendError>(),
+            Some(esp_efuse::custom_table::ExtendError::UnknownBlock { .. })
+        )
+    {
+        let _ = writeln!(stderr, "{err}");
+        return ExitCode::from(1);
+    }
     // espefuse/__init__.py _main: log.die("\nA fatal error occurred: …", 2);
     // the console expands tabs to 8 columns
     let message = match err.downcast_ref::<esp_efuse::EfuseError>() {
@@ -228,6 +242,9 @@ fn run_global(
             .load(chip)
             .with_context(|| format!("{port}: reading the eFuses"))?;
         efuses.set_postpone(!global.no_postpone);
+        if let Some(path) = &global.extend_efuse_table {
+            efuses.set_custom_fields(load_custom(chip, path)?);
+        }
         let baud = global.baud.unwrap_or(115_200);
         let result = run_commands(
             efuses,
@@ -242,15 +259,47 @@ fn run_global(
     // espefuse's virtual mode falls back to ESP32 when no chip is named
     let chip = named.unwrap_or(Chip::Esp32);
     let file = global.path_efuse_file.map(VirtualFile::espefuse);
+    let table = global.extend_efuse_table;
+    let postpone = !global.no_postpone;
     run_on_file(
         chip,
         file,
+        move |e| {
+            e.set_postpone(postpone);
+            if let Some(path) = &table {
+                e.set_custom_fields(load_custom(chip, path)?);
+            }
+            Ok(())
+        },
         global.do_not_confirm,
-        !global.no_postpone,
         commands,
         &global.spelling,
         banner,
     )
+}
+
+/// Reads `--extend-efuse-table FILE` and places its fields on `chip`;
+/// espefuse names duplicates on a line of their own before its fatal error.
+fn load_custom(
+    chip: Chip,
+    path: &std::path::Path,
+) -> anyhow::Result<Vec<esp_efuse::custom_table::ChipCustomField>> {
+    let data =
+        std::fs::read(path).with_context(|| format!("--extend-efuse-table {}", path.display()))?;
+    let name = path.display().to_string();
+    let table = esp_efuse::custom_table::parse(&name, &data).inspect_err(|e| {
+        if let esp_efuse::custom_table::CsvErrorKind::DuplicateName { report, .. } = &e.kind {
+            for line in report {
+                println!("{line}");
+            }
+        }
+    })?;
+    esp_efuse::custom_table::extend(chip, &name, &table).map_err(|e| {
+        if let esp_efuse::custom_table::ExtendError::DuplicateNames { names } = &e {
+            println!("Names that are not unique: {}", names.join(", "));
+        }
+        e.into()
+    })
 }
 
 /// Runs `commands` on a virtual file (or a blank chip in memory), holding
@@ -260,8 +309,10 @@ fn run_global(
 fn run_on_file(
     chip: Chip,
     file: Option<VirtualFile>,
+    // --no-postpone and --extend-efuse-table, applied to the loaded eFuses
+    // after the banner, as espefuse reads the table
+    prepare: impl FnOnce(&mut Efuses) -> anyhow::Result<()>,
     do_not_confirm: bool,
-    postpone: bool,
     commands: Vec<Command>,
     spelling: &Spelling,
     banner: Banner,
@@ -283,10 +334,10 @@ fn run_on_file(
         None => (Efuses::new(chip), Box::new(Emulated)),
     };
     let mut efuses = efuses;
-    efuses.set_postpone(postpone);
     if !print_banner(banner, &commands)? {
         return Ok(ExitCode::SUCCESS);
     }
+    prepare(&mut efuses)?;
     run_commands(efuses, backend, do_not_confirm, commands, spelling, banner)
 }
 
@@ -354,11 +405,19 @@ pub fn run_on_device(chip: Chip, file: VirtualFile, argv: Vec<String>) -> anyhow
     if let Some(option) = device_option {
         bail!("{option}: the device sets the chip and its eFuse file");
     }
+    let postpone = !global.no_postpone;
+    let table = global.extend_efuse_table;
     run_on_file(
         chip,
         Some(file),
+        move |e| {
+            e.set_postpone(postpone);
+            if let Some(path) = &table {
+                e.set_custom_fields(load_custom(chip, path)?);
+            }
+            Ok(())
+        },
         global.do_not_confirm,
-        !global.no_postpone,
         commands,
         &global.spelling,
         Banner::Espboot,

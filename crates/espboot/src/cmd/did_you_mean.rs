@@ -74,24 +74,6 @@ pub(crate) fn clap_long_options<'a>(
         .collect()
 }
 
-/// The long options a command's captured `--help` text names (`--xyz`).
-pub(crate) fn long_options(help: &str) -> Vec<&str> {
-    let mut out: Vec<&str> = Vec::new();
-    for (at, _) in help.match_indices("--") {
-        let rest = &help[at..];
-        let len = 2 + rest[2..]
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
-            .unwrap_or(rest.len() - 2);
-        let name = &rest[..len];
-        let starts_word =
-            at == 0 || !help[..at].ends_with(|c: char| c.is_ascii_alphanumeric() || c == '-');
-        if starts_word && name.len() > 2 && !name.ends_with('-') && !out.contains(&name) {
-            out.push(name);
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

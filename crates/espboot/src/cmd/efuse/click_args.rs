@@ -133,13 +133,10 @@ struct Scan {
 
 /// The long option names of `cmd` (with `--`), `--help` included.
 fn long_options(cmd: &clap::Command) -> Vec<String> {
-    let mut long: Vec<String> = cmd
-        .get_arguments()
-        .filter(|a| !a.is_hide_set())
-        .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
-        .collect();
-    long.push("--help".to_string());
-    long
+    crate::cmd::did_you_mean::clap_long_options(
+        cmd.get_arguments()
+            .filter(|a| !a.is_hide_set() && a.get_id() != "help"),
+    )
 }
 
 /// click's option pass (`parser.py` `_process_args_for_options`): each

@@ -109,19 +109,16 @@ fn subcommand<'a>(cli: &'a clap::Command, name: &str) -> Option<&'a clap::Comman
 /// suggests among these).
 fn long_options(command: &str) -> Vec<String> {
     let cli = Cli::command();
-    let mut long: Vec<String> = subcommand(&cli, command)
-        .map(|sub| {
-            sub.get_arguments()
-                .filter(|a| {
-                    !a.is_hide_set() && !ESPBOOT_ONLY_OPTIONS.contains(&a.get_id().as_str())
-                })
-                .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
-                .filter(|l| l != "--help")
-                .collect()
-        })
-        .unwrap_or_default();
-    long.push("--help".to_string());
-    long
+    subcommand(&cli, command).map_or_else(
+        || vec!["--help".to_owned()],
+        |sub| {
+            crate::cmd::did_you_mean::clap_long_options(sub.get_arguments().filter(|a| {
+                !a.is_hide_set()
+                    && a.get_id() != "help"
+                    && !ESPBOOT_ONLY_OPTIONS.contains(&a.get_id().as_str())
+            }))
+        },
+    )
 }
 
 /// Options espsecure still accepts in their underscore spelling, with a

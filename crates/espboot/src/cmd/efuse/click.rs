@@ -209,29 +209,44 @@ impl UsageError {
     }
 }
 
+/// espefuse's burn commands in its order (`efuse_interface.py`
+/// SUPPORTED_BURN_COMMANDS); `set-flash-voltage` only on the chips whose
+/// `operations.py` adds it.
+pub(super) const BURN_COMMANDS: &[&str] = &[
+    "read-protect-efuse",
+    "write-protect-efuse",
+    "burn-efuse",
+    "burn-block-data",
+    "burn-bit",
+    "burn-key",
+    "burn-key-digest",
+    "burn-custom-mac",
+    "set-flash-voltage",
+];
+
+/// espefuse's read commands in its order (SUPPORTED_READ_COMMANDS).
+pub(super) const READ_COMMANDS: &[&str] = &[
+    "summary",
+    "dump",
+    "get-custom-mac",
+    "adc-info",
+    "check-error",
+];
+
+/// Whether `command` is one of espefuse's on `chip`.
+pub(super) fn chip_has_command(chip: Chip, command: &str) -> bool {
+    command != "set-flash-voltage" || esp_efuse::espefuse::has_set_flash_voltage(chip)
+}
+
 /// espefuse's commands on `chip` (what `No such command` suggests from).
 fn espefuse_commands(chip: Chip) -> Vec<&'static str> {
-    let mut commands = vec![
-        "summary",
-        "dump",
-        "get-custom-mac",
-        "adc-info",
-        "check-error",
-        "read-protect-efuse",
-        "write-protect-efuse",
-        "burn-efuse",
-        "burn-block-data",
-        "burn-bit",
-        "burn-key",
-        "burn-key-digest",
-        "burn-custom-mac",
-        "execute-scripts",
-    ];
-    // efuse/esp32{,s2,s3}/operations.py add it
-    if matches!(chip, Chip::Esp32 | Chip::Esp32s2 | Chip::Esp32s3) {
-        commands.push("set-flash-voltage");
-    }
-    commands
+    READ_COMMANDS
+        .iter()
+        .chain(BURN_COMMANDS)
+        .chain(&["execute-scripts"])
+        .copied()
+        .filter(|c| chip_has_command(chip, c))
+        .collect()
 }
 
 /// The most groups `burn-key` (`digest`: `burn-key-digest`) takes on

@@ -12,6 +12,7 @@
 use esp_efuse::{Chip, ChipEfuses as _};
 
 use super::args::OneCommand;
+use super::click::{chip_has_command, BURN_COMMANDS, READ_COMMANDS};
 use crate::cmd::rich;
 use clap::CommandFactory as _;
 
@@ -70,38 +71,13 @@ fn panels(chip: Chip) -> [(&'static str, Vec<(String, String)>); 2] {
     let listed = |names: &[&'static str]| -> Vec<(String, String)> {
         names
             .iter()
-            .filter(|n| ours.find_subcommand(n).is_some())
-            .filter(|n| {
-                **n != "set-flash-voltage" || esp_efuse::espefuse::has_set_flash_voltage(chip)
-            })
+            .filter(|n| ours.find_subcommand(n).is_some() && chip_has_command(chip, n))
             .map(|n| (n.to_string(), short_help(n)))
             .collect()
     };
     [
-        (
-            "Burn commands",
-            listed(&[
-                "read-protect-efuse",
-                "write-protect-efuse",
-                "burn-efuse",
-                "burn-block-data",
-                "burn-bit",
-                "burn-key",
-                "burn-key-digest",
-                "burn-custom-mac",
-                "set-flash-voltage",
-            ]),
-        ),
-        (
-            "Read commands",
-            listed(&[
-                "summary",
-                "dump",
-                "get-custom-mac",
-                "adc-info",
-                "check-error",
-            ]),
-        ),
+        ("Burn commands", listed(BURN_COMMANDS)),
+        ("Read commands", listed(READ_COMMANDS)),
     ]
 }
 

@@ -555,3 +555,27 @@ fn host_command_errors_carry_esptool_messages() {
         );
     }
 }
+
+/// issue 11: esptool's `version` command (build scripts read the version
+/// from it) was an unknown command through the esptool personality.
+#[test]
+fn regression_esptool_version_command_prints_esptools_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(theirs) = esptool(dir.path(), &["version"]) else {
+        return;
+    };
+    let link = esptool_link().expect("install-links creates esptool");
+    let ours = std::process::Command::new(link)
+        .arg("version")
+        .output()
+        .unwrap();
+    assert_eq!(ours.status.code(), theirs.status.code());
+    assert_eq!(
+        String::from_utf8_lossy(&ours.stdout),
+        String::from_utf8_lossy(&theirs.stdout)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&ours.stderr),
+        String::from_utf8_lossy(&theirs.stderr)
+    );
+}

@@ -108,6 +108,9 @@ enum FlashCommand {
     DumpMem(dump_mem::Args),
     /// Run the application in flash.
     Run,
+    /// Print the esptool version whose behaviour `espboot flash` follows
+    /// (host only; esptool's `version` command).
+    Version,
     /// Model what writing and verifying a file costs on a real serial line
     /// (host only).
     #[command(hide = true)]
@@ -133,10 +136,14 @@ impl FlashCommand {
             FlashCommand::WriteMem(_) => "write-mem",
             FlashCommand::DumpMem(_) => "dump-mem",
             FlashCommand::Run => "run",
+            FlashCommand::Version => "version",
             FlashCommand::WireTime(_) => "wire-time",
         }
     }
 }
+
+/// The esptool release the `esptool` personality follows.
+pub(crate) const ESPTOOL_VERSION: &str = "5.6.0";
 
 /// Runs `espboot flash`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -145,6 +152,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         FlashCommand::MergeBin(a) => return merge_bin::run(args.chip, a),
         FlashCommand::ImageInfo(a) => return image_info::run(args.chip, a),
         FlashCommand::WireTime(a) => return wire_time::run(args.chip, a),
+        FlashCommand::Version => {
+            outln!("{ESPTOOL_VERSION}");
+            return Ok(ExitCode::SUCCESS);
+        }
         _ => {}
     }
     // esptool reads write-flash's files while parsing its command line
@@ -170,9 +181,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         FlashCommand::WriteMem(a) => write_mem::run(&mut session, a),
         FlashCommand::DumpMem(a) => dump_mem::run(&mut session, a),
         FlashCommand::Run => run::run(&mut session),
-        FlashCommand::MergeBin(_) | FlashCommand::ImageInfo(_) | FlashCommand::WireTime(_) => {
-            Ok(())
-        }
+        FlashCommand::MergeBin(_)
+        | FlashCommand::ImageInfo(_)
+        | FlashCommand::WireTime(_)
+        | FlashCommand::Version => Ok(()),
     };
     // esptool runs the --after action also when the command failed
     session.finish(args.after)?;

@@ -83,7 +83,7 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
             };
         }
     };
-    outln!("esptool v5.6.0");
+    outln!("esptool v{}", super::ESPTOOL_VERSION);
     match super::run(parsed.args) {
         Ok(code) => code,
         Err(err) => {

@@ -232,6 +232,36 @@ fn espefuse_link_name_runs_the_efuse_tool() {
     );
 }
 
+/// issue 11: `--token` (an espefuse option espboot lacks) was refused as
+/// click's `No such option '--token'. Did you mean '--token'?`; it is now
+/// one line saying espboot does not support it, exit 2, nothing written.
+#[test]
+fn regression_token_option_is_reported_unsupported_not_misspelt() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let link = dir.path().join("espefuse");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_espboot"), &link).expect("symlink");
+    for token in [
+        &["--token", "EFSR:esp32c3:000"][..],
+        &["--token=EFSR:esp32c3:000"][..],
+    ] {
+        let out = Command::new(&link)
+            .current_dir(dir.path())
+            .args(["-c", "esp32c3"])
+            .args(token)
+            .arg("summary")
+            .output()
+            .expect("run espefuse");
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("espefuse option '--token' is not supported by espboot yet"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("Did you mean"), "{stderr}");
+    }
+    assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 1);
+}
+
 /// check-error reports the controller's coding-error registers (espefuse
 /// fails the same way on this file: "Error(s) in BLOCK4 [ERRORS:1 FAIL:False]").
 #[test]

@@ -27,6 +27,15 @@ const CLICK_ONLY_GLOBAL: &[&str] = &["--token"];
 /// printed).
 pub(super) fn parse_global(tokens: &[String]) -> anyhow::Result<Option<(Global, Vec<String>)>> {
     let cmd = Global::command();
+    // one of espefuse's options espboot lacks: say so, rather than
+    // click's `No such option` (which would suggest the same name)
+    let click_only = tokens.iter().find_map(|t| {
+        let name = t.split('=').next().unwrap_or(t);
+        CLICK_ONLY_GLOBAL.iter().find(|o| **o == name)
+    });
+    if let Some(option) = click_only {
+        anyhow::bail!("espefuse option '{option}' is not supported by espboot yet");
+    }
     let mut long = long_options(&cmd);
     long.extend(CLICK_ONLY_GLOBAL.iter().map(|s| s.to_string()));
     let scan = scan_options(&cmd, "espefuse", tokens, &long)?;

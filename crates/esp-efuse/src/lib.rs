@@ -63,6 +63,7 @@ pub mod policy;
 pub mod rom;
 pub mod rs;
 mod tables;
+pub mod token;
 mod virt;
 
 #[cfg(test)]

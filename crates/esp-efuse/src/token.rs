@@ -360,6 +360,44 @@ pub fn encode(
     format!("{prefix}{}", b64url_encode(&crc.to_le_bytes()))
 }
 
+/// The `EFSR` token of `efuses`' read registers and coding-error registers
+/// (`dump --format token`, base_operations.py `dump`).
+pub fn read_token(efuses: &crate::Efuses) -> String {
+    let table = efuses.table();
+    let blocks: Vec<Vec<u8>> = (0..table.blocks.len())
+        .map(|b| efuses.block_bytes(b))
+        .collect();
+    let cerr: Vec<u32> = table
+        .error_regs
+        .iter()
+        .map(|off| efuses.read_reg(*off))
+        .collect();
+    encode(
+        TokenKind::Read,
+        efuses.chip(),
+        esptool_revision(efuses),
+        &blocks,
+        Some(&cerr),
+    )
+}
+
+/// The chip revision espefuse writes into a token: esptool's
+/// `get_chip_revision` (major * 100 + minor), which on the ESP32-S3 reads
+/// v0.0 for the eco0 block layout (`esp32s3.py` `is_eco0`: minor low bits
+/// 0 with block version 1.1).
+fn esptool_revision(efuses: &crate::Efuses) -> u32 {
+    use crate::tables::Field;
+    let raw = |f: Field| efuses.raw(f).unwrap_or(0);
+    if efuses.chip() == Chip::Esp32s3
+        && raw(Field::WaferVersionMinorLo) == 0
+        && raw(Field::BlkVersionMajor) == 1
+        && raw(Field::BlkVersionMinor) == 1
+    {
+        return 0;
+    }
+    efuses.chip_revision()
+}
+
 /// Python's `str.strip()` for the characters a token can hold.
 fn py_strip(s: &str) -> &str {
     s.trim_matches(|c: char| c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c))

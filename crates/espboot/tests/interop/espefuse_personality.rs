@@ -779,3 +779,57 @@ fn espefuse_extend_efuse_table_matches_espefuse_on_every_chip() {
     }
     assert_eq!(compared, CHIPS.len() * cases.len());
 }
+
+/// `dump --format token` (stdout, and `--file-name`) prints and writes
+/// espefuse's EFSR token byte for byte on every chip, after burns into
+/// BLOCK0 and a data block made by espefuse on one file both tools read.
+#[test]
+fn espefuse_dump_format_token_matches_espefuse_on_every_chip() {
+    if support::reference_tool("espefuse").is_none() {
+        return;
+    }
+    let reference = support::reference_bin_dir().join("espefuse");
+    let (_links, ours) = personality_link();
+    for chip in CHIPS {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("efuse.bin");
+        let burn = |args: &[&str]| {
+            let mut cmd = Command::new(&reference);
+            cmd.args(["--virt", "-c", chip, "--path-efuse-file"])
+                .arg(&file)
+                .arg("--do-not-confirm")
+                .args(args);
+            let out = run(cmd, None);
+            assert_eq!(out.status.code(), Some(0), "{chip}: espefuse {args:?}");
+        };
+        burn(&["burn-efuse", "WR_DIS", "5"]);
+        burn(&["burn-bit", "BLOCK3", "1", "9", "200"]);
+        let mut printed = Vec::new();
+        for (tool, name) in [(&reference, "theirs.txt"), (&ours, "ours.txt")] {
+            let dump = |extra: &[&str]| {
+                let mut cmd = Command::new(tool);
+                cmd.env("COLUMNS", "80")
+                    .args(["--virt", "-c", chip, "--path-efuse-file"])
+                    .arg(&file)
+                    .args(["dump", "--format", "token"])
+                    .args(extra);
+                let out = run(cmd, None);
+                (
+                    out.status.code(),
+                    text(&out.stdout, dir.path()).replace(name, "<name>"),
+                    text(&out.stderr, dir.path()),
+                )
+            };
+            let path = dir.path().join(name).display().to_string();
+            let to_file = dump(&["--file-name", &path]);
+            let written = std::fs::read(&path).expect("token file written");
+            printed.push((dump(&[]), to_file, written));
+        }
+        assert_eq!(printed[0], printed[1], "{chip}: dump --format token");
+        assert!(
+            printed[0].0 .1.contains(&format!("EFSR:{chip}:")),
+            "{chip}: {}",
+            printed[0].0 .1
+        );
+    }
+}

@@ -83,6 +83,8 @@ pub(super) enum DumpFormat {
     Default,
     Split,
     Joint,
+    /// espefuse's EFSR token of the read registers.
+    Token,
 }
 
 #[derive(Debug, clap::Args, Clone)]

@@ -457,6 +457,12 @@ pub(super) fn dump(e: &Efuses, format: DumpFormat, file_name: Option<&Path>) -> 
                 );
             }
         }
+        (DumpFormat::Token, None) => out!("{}", esp_efuse::token::read_token(e)),
+        (DumpFormat::Token, Some(path)) => {
+            // written as espefuse writes it: the token, no newline
+            out!("eFuse token dump -> {}", path.display());
+            write_atomic(path, esp_efuse::token::read_token(e).as_bytes(), false)?;
+        }
         (DumpFormat::Joint, Some(path)) => {
             out!("Dump eFuse blocks -> {}", path.display());
             let mut all = Vec::new();

@@ -42,7 +42,7 @@ impl ChipCustomField {
         let n = self.field.bit_count;
         if n == 1 {
             FieldType::Bool
-        } else if n > 32 && n % 8 == 0 {
+        } else if n > 32 && n.is_multiple_of(8) {
             FieldType::Bytes
         } else {
             FieldType::Uint

@@ -71,11 +71,11 @@ mod tests;
 
 pub use bits::Bits;
 pub use error::{
-    BlockDataError, BurnCheck, Coding, EfuseError, FileError, KeyError, ProtectBlocker, Protected,
-    ReadableReason, Repeated, Unsupported, ValueError,
+    BlockDataError, BurnCheck, Coding, EfuseError, FieldName, FileError, KeyError, ProtectBlocker,
+    Protected, ReadableReason, Repeated, Unsupported, ValueError,
 };
 pub use model::fields::{esp32_mac_crc, hexify};
-pub use model::{Burn, ChipAccess, Efuses, FieldValue, KeyGroup, KeyOptions};
+pub use model::{Burn, ChipAccess, Efuses, FieldRef, FieldValue, KeyGroup, KeyOptions, UserField};
 pub use rom::{
     esptool_key_purpose, esptool_key_purpose_name, esptool_names_key_purposes, DownloadMode,
     KeySlot, SecurityInfo,

@@ -44,7 +44,7 @@ fn bits_only_go_from_zero_to_one() {
         err,
         EfuseError::Check {
             check: crate::BurnCheck::BitsCannotBeCleared {
-                field: Field::KeyPurpose1,
+                field: crate::FieldName::Chip(Field::KeyPurpose1),
                 ..
             },
             hint: false

@@ -2,6 +2,7 @@
 //! protection rules.
 
 use super::fold;
+use super::FieldName;
 use crate::bits::Bits;
 use crate::tables::Field;
 
@@ -57,7 +58,7 @@ pub enum BurnCheck {
     /// The new value leaves out bits that are already burned.
     BitsCannotBeCleared {
         /// The field.
-        field: Field,
+        field: FieldName,
         /// What the field would hold (old | new).
         value_after: Bits,
     },
@@ -77,11 +78,13 @@ pub enum BurnCheck {
 }
 
 /// What a protection check is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Protected {
     /// A field.
     Field(Field),
+    /// A field of an eFuse CSV table (`--extend-efuse-table`), by name.
+    User(String),
     /// A whole block.
     Block {
         /// Block number.
@@ -92,9 +95,10 @@ pub enum Protected {
 }
 
 impl Protected {
-    fn name(self) -> &'static str {
+    fn name(&self) -> &str {
         match self {
             Protected::Field(f) => f.name(),
+            Protected::User(name) => name,
             Protected::Block { name, .. } => name,
         }
     }

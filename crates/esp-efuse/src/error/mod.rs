@@ -17,6 +17,45 @@ pub use value::ValueError;
 
 use crate::tables::{Chip, ChipEfuses as _, Field, KeyBlock, KeyPurpose};
 
+/// The name of a field in an error or a note: one of the chip's table, or
+/// one added from an eFuse CSV table (`--extend-efuse-table`), whose names
+/// are only known at run time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldName {
+    /// A field of the chip's table.
+    Chip(Field),
+    /// A field of an eFuse CSV table.
+    User(String),
+}
+
+impl FieldName {
+    /// espefuse's name of the field.
+    pub fn as_str(&self) -> &str {
+        match self {
+            FieldName::Chip(f) => f.name(),
+            FieldName::User(name) => name,
+        }
+    }
+}
+
+impl std::fmt::Display for FieldName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<Field> for FieldName {
+    fn from(field: Field) -> FieldName {
+        FieldName::Chip(field)
+    }
+}
+
+impl PartialEq<Field> for FieldName {
+    fn eq(&self, other: &Field) -> bool {
+        *self == FieldName::Chip(*other)
+    }
+}
+
 /// Everything that can refuse an eFuse operation or a virtual file.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -123,7 +162,7 @@ pub enum EfuseError {
     )]
     NewValueLength {
         /// The field.
-        field: Field,
+        field: FieldName,
         /// Its length in bits.
         expected: usize,
         /// The new value's length.
@@ -141,7 +180,7 @@ pub enum EfuseError {
     #[error("This eFuse cannot be read-disabled{}", reason.suffix())]
     CannotReadProtect {
         /// The field.
-        field: Field,
+        field: FieldName,
         /// Why.
         reason: ProtectBlocker,
     },
@@ -149,7 +188,7 @@ pub enum EfuseError {
     #[error("This eFuse cannot be write-disabled{}", reason.suffix_write())]
     CannotWriteProtect {
         /// The field.
-        field: Field,
+        field: FieldName,
         /// Why.
         reason: ProtectBlocker,
     },

@@ -1,5 +1,6 @@
 //! Refusals of `burn-efuse` values in espefuse's text form.
 
+use super::FieldName;
 use crate::tables::Field;
 
 /// A value in espefuse's text form (`burn-efuse NAME VALUE`) that does not
@@ -11,7 +12,7 @@ pub enum ValueError {
     #[error("invalid value '{value}' for eFuse '{field}': expected an integer")]
     NotAnInteger {
         /// The field.
-        field: Field,
+        field: FieldName,
         /// The text given.
         value: String,
     },
@@ -21,7 +22,7 @@ pub enum ValueError {
     )]
     BoolNotOne {
         /// The field.
-        field: Field,
+        field: FieldName,
         /// The value given.
         value: u64,
     },
@@ -29,13 +30,13 @@ pub enum ValueError {
     #[error("New value required for eFuse '{field}' (given None)")]
     Required {
         /// The field.
-        field: Field,
+        field: FieldName,
     },
     /// 0 burns nothing.
     #[error("New value should not be 0 for '{field}' (given value= 0)")]
     Zero {
         /// The field.
-        field: Field,
+        field: FieldName,
     },
     /// The integer does not fit the field.
     #[error(
@@ -52,7 +53,7 @@ pub enum ValueError {
     #[error("invalid hex value '{value}' for eFuse '{field}'")]
     NotHex {
         /// The field.
-        field: Field,
+        field: FieldName,
         /// The text given.
         value: String,
     },
@@ -62,7 +63,7 @@ pub enum ValueError {
     )]
     Length {
         /// The field.
-        field: Field,
+        field: FieldName,
         /// Its length.
         expected: usize,
         /// The value's length.

@@ -8,7 +8,8 @@ use super::transcript::{Console, Failed, Transcript};
 use crate::bits::Bits;
 use crate::error::{BlockDataError, EfuseError, ReadableReason, Repeated};
 use crate::model::keys::repeated;
-use crate::model::{Efuses, ForceWrite, KeyGroup, KeyOptions};
+use crate::model::stage::Slot;
+use crate::model::{Efuses, FieldRef, ForceWrite, KeyGroup, KeyOptions};
 use crate::tables::{Chip, Field};
 
 /// Options of `burn-key` and `burn-key-digest`.
@@ -31,46 +32,45 @@ fn forced(flag: bool) -> ForceWrite {
 }
 
 /// `burn-efuse NAME VALUE …` with the values already turned into bits
-/// ([`super::parse_burn_pairs`]). `force` skips the ESP32-S3's
-/// incompatible-settings check (`--force`).
+/// ([`super::parse_burn_pairs`]), chip fields and user fields alike.
+/// `force` skips the ESP32-S3's incompatible-settings check (`--force`).
 pub fn burn_efuse(
     efuses: &mut Efuses,
-    values: &[(Field, Bits)],
+    values: &[(FieldRef, Bits)],
     force: bool,
 ) -> Result<Transcript, Failed> {
     let chip = efuses.chip();
     Console::new(chip)
         .run(|out| {
-            let fields: Vec<Field> = values.iter().map(|(f, _)| *f).collect();
-            let mut indices = Vec::new();
+            let fields: Vec<FieldRef> = values.iter().map(|(f, _)| *f).collect();
+            let mut slots = Vec::new();
             for f in &fields {
-                indices.push(efuses.index(*f)?);
+                slots.push(efuses.ref_slot(*f)?);
             }
             out.say("The eFuses to burn:");
             // a field of a block that is not NONE-coded gets the ATTENTION
             // note, naming the block's other fields of espefuse's list; once
             // given, the last one is repeated for every later block burned
             // into (base_operations.py burn_efuse, as it is written)
-            let list = super::names::efuse_list(efuses);
+            let list = super::names::listed(efuses);
             let mut attention = false;
             let mut blocked: Vec<&str> = Vec::new();
             for b in 0..efuses.table().blocks.len() {
-                let in_block: Vec<&Field> = fields
+                let in_block: Vec<&str> = slots
                     .iter()
-                    .zip(&indices)
-                    .filter(|(_, i)| efuses.def_at(**i).block as usize == b)
-                    .map(|(f, _)| f)
+                    .filter(|s| s.block == b)
+                    .map(|s| s.name.as_str())
                     .collect();
                 if !in_block.is_empty() {
                     out.say(format!("  from BLOCK{b}"));
-                    for f in &in_block {
-                        out.say(format!("     - {f}"));
+                    for name in &in_block {
+                        out.say(format!("     - {name}"));
                         let coded = b != 0 && (efuses.coding_is_rs(b) || efuses.coding_is_34());
                         if coded {
                             blocked = list
                                 .iter()
-                                .filter(|d| d.block as usize == b && !in_block.contains(&&d.field))
-                                .map(|d| d.name())
+                                .filter(|l| l.block == b && !in_block.contains(&l.name))
+                                .map(|l| l.name)
                                 .collect();
                             attention = true;
                         }
@@ -83,20 +83,36 @@ pub fn burn_efuse(
                     }
                 }
             }
+            drop(list);
             out.say(if attention {
                 "\nBurning eFuses (see 'ATTENTION!' above):"
             } else {
                 "\nBurning eFuses:"
             });
-            for (i, (_, new)) in indices.iter().zip(values) {
-                let f = efuses.def_at(*i);
+            for (field, new) in values {
+                let (name, description) = match field {
+                    FieldRef::Chip(f) => {
+                        let d = efuses.def(*f)?;
+                        (d.name().to_string(), d.description.to_string())
+                    }
+                    FieldRef::User(u) => {
+                        let c = &efuses.user_def(*u)?.field;
+                        (c.name.clone(), c.comment.clone())
+                    }
+                };
                 out.say(format!(
-                    "    - '{}' ({}) {} -> {}",
-                    f.name(),
-                    f.description,
-                    efuses.field_bits_at(*i, true).python_str(),
+                    "    - '{name}' ({description}) {} -> {}",
+                    efuses.ref_bits(*field, true)?.python_str(),
                     new.python_str()
                 ));
+                let i = match field {
+                    FieldRef::Chip(f) => efuses.index(*f)?,
+                    FieldRef::User(u) => {
+                        efuses.stage_user(*u, new.clone(), ForceWrite::Unavailable, out)?;
+                        continue;
+                    }
+                };
+                let f = efuses.def_at(i);
                 if f.class == crate::tables::FieldClass::VRef {
                     return Err(EfuseError::VRefNotWritable);
                 }
@@ -109,15 +125,16 @@ pub fn burn_efuse(
                     )?;
                     continue;
                 }
-                efuses.stage_at(*i, new.clone(), ForceWrite::Unavailable, out)?;
+                efuses.stage_at(i, new.clone(), ForceWrite::Unavailable, out)?;
             }
             out.say("");
-            if fields.contains(&Field::EnableSecurityDownload) {
+            let given = |f: Field| fields.contains(&FieldRef::Chip(f));
+            if given(Field::EnableSecurityDownload) {
                 out.say("ENABLE_SECURITY_DOWNLOAD -> 1: eFuses will not be read back for confirmation because this mode disables any SRAM and register operations.");
                 out.say("                               espefuse will not work.");
                 out.say("                               esptool can read/write only flash.");
             }
-            if fields.contains(&Field::DisDownloadMode) {
+            if given(Field::DisDownloadMode) {
                 out.say("DIS_DOWNLOAD_MODE -> 1: eFuses will not be read back for confirmation because this mode disables any communication with the chip.");
                 out.say("                        espefuse/esptool will not work because they will not be able to connect to the chip.");
             }
@@ -148,24 +165,24 @@ pub fn burn_efuse(
 }
 
 /// After `burn-efuse`: espefuse's "Checking eFuses..." comparison.
-pub fn check_burned(efuses: &Efuses, values: &[(Field, Bits)]) -> Result<Transcript, Failed> {
+pub fn check_burned(efuses: &Efuses, values: &[(FieldRef, Bits)]) -> Result<Transcript, Failed> {
     Console::new(efuses.chip())
         .run(|out| {
             out.say("Checking eFuses...");
             let mut failed = false;
             for (field, new) in values {
-                let i = efuses.index(*field)?;
-                if !efuses.is_readable_at(i, None) {
+                let name = efuses.field_name(*field)?;
+                if !efuses.ref_readable(*field)? {
                     out.say(format!(
-                        "Efuse {field} is read-protected. Read back the burn value is not possible."
+                        "Efuse {name} is read-protected. Read back the burn value is not possible."
                     ));
                 } else {
-                    let got = efuses.field_bits_at(i, true);
+                    let got = efuses.ref_bits(*field, true)?;
                     // espefuse compares the whole field: bits already set that the new
                     // value lacks (SPI_BOOT_CRYPT_CNT 3 over 7) fail the check too
                     if &got != new {
                         out.say(format!(
-                            "{} -> {} Efuse {field} failed to burn. Protected?",
+                            "{} -> {} Efuse {name} failed to burn. Protected?",
                             got.python_str(),
                             new.python_str(),
                         ));
@@ -182,34 +199,55 @@ pub fn check_burned(efuses: &Efuses, values: &[(Field, Bits)]) -> Result<Transcr
         .map(|((), t)| t)
 }
 
-/// `read-protect-efuse NAME…` (names checked with [`check_repeated`]).
-pub fn read_protect(efuses: &mut Efuses, fields: &[Field]) -> Result<Transcript, Failed> {
+/// The names of espefuse's eFuse list protected by the same bits as
+/// `slot` (`read`: RD_DIS, else WR_DIS): the fields a protection also
+/// covers, the field itself among them.
+fn sharing(efuses: &Efuses, slot: &Slot, read: bool) -> Vec<String> {
+    super::names::listed_shown(efuses)
+        .into_iter()
+        .filter(|l| {
+            if read {
+                l.rd_dis == slot.rd_dis.as_slice()
+            } else {
+                l.wr_dis == slot.wr_dis
+            }
+        })
+        .map(|l| l.name.to_string())
+        .collect()
+}
+
+/// `read-protect-efuse NAME…` (names checked with [`check_repeated`]); a
+/// user field protects its whole block (the block's RD_DIS bits).
+pub fn read_protect(efuses: &mut Efuses, fields: &[FieldRef]) -> Result<Transcript, Failed> {
     Console::new(efuses.chip())
         .run(|out| {
             for field in fields {
-                let i = efuses.index(*field)?;
-                let f = efuses.def_at(i);
-                if f.rd_dis.is_empty() {
-                    return Err(EfuseError::NoProtectionBit {
-                        field: *field,
-                        read: true,
-                    });
+                let slot = efuses.ref_slot(*field)?;
+                let name = &slot.name;
+                if let FieldRef::Chip(f) = field {
+                    if slot.rd_dis.is_empty() {
+                        return Err(EfuseError::NoProtectionBit {
+                            field: *f,
+                            read: true,
+                        });
+                    }
                 }
-                if !efuses.is_readable_at(i, None) {
-                    out.say(format!("Efuse {field} is already read protected"));
+                if !efuses.ref_readable(*field)? {
+                    out.say(format!("Efuse {name} is already read protected"));
                     continue;
                 }
-                must_stay_readable(efuses, *field, out)?;
-                let sharing: Vec<&str> = (0..efuses.table().fields.len())
-                    .filter(|j| efuses.is_shown_at(*j) && efuses.def_at(*j).rd_dis == f.rd_dis)
-                    .map(|j| efuses.def_at(j).name())
-                    .collect();
+                // espefuse's checks compare the name given with block names,
+                // which a user field never has
+                if let FieldRef::Chip(f) = field {
+                    must_stay_readable(efuses, *f, out)?;
+                }
+                let sharing = sharing(efuses, &slot, true);
                 out.say(format!(
                     "Permanently read-disabling eFuse{} {}",
                     if sharing.len() > 1 { "s" } else { "" },
                     sharing.join(", ")
                 ));
-                efuses.disable_read(i, ForceWrite::Unavailable, out)?;
+                efuses.disable_read_slot(&slot, ForceWrite::Unavailable, out)?;
             }
             Ok(())
         })
@@ -259,33 +297,33 @@ fn must_stay_readable(efuses: &Efuses, field: Field, out: &mut Console) -> Resul
     Ok(())
 }
 
-/// `write-protect-efuse NAME…` (names checked with [`check_repeated`]).
-pub fn write_protect(efuses: &mut Efuses, fields: &[Field]) -> Result<Transcript, Failed> {
+/// `write-protect-efuse NAME…` (names checked with [`check_repeated`]); a
+/// user field protects its whole block (the block's WR_DIS bit).
+pub fn write_protect(efuses: &mut Efuses, fields: &[FieldRef]) -> Result<Transcript, Failed> {
     Console::new(efuses.chip())
         .run(|out| {
             for field in fields {
-                let i = efuses.index(*field)?;
-                let f = efuses.def_at(i);
-                if f.wr_dis.is_none() {
-                    return Err(EfuseError::NoProtectionBit {
-                        field: *field,
-                        read: false,
-                    });
+                let slot = efuses.ref_slot(*field)?;
+                let name = &slot.name;
+                if let FieldRef::Chip(f) = field {
+                    if slot.wr_dis.is_none() {
+                        return Err(EfuseError::NoProtectionBit {
+                            field: *f,
+                            read: false,
+                        });
+                    }
                 }
-                if !efuses.is_writeable_at(i) {
-                    out.say(format!("Efuse {field} is already write protected."));
+                if !efuses.ref_writeable(*field)? {
+                    out.say(format!("Efuse {name} is already write protected."));
                     continue;
                 }
-                let sharing: Vec<&str> = (0..efuses.table().fields.len())
-                    .filter(|j| efuses.is_shown_at(*j) && efuses.def_at(*j).wr_dis == f.wr_dis)
-                    .map(|j| efuses.def_at(j).name())
-                    .collect();
+                let sharing = sharing(efuses, &slot, false);
                 out.say(format!(
                     "Permanently write-disabling eFuse{} {}",
                     if sharing.len() > 1 { "s" } else { "" },
                     sharing.join(", ")
                 ));
-                efuses.disable_write(i, ForceWrite::Unavailable, out)?;
+                efuses.disable_write_slot(&slot, ForceWrite::Unavailable, out)?;
             }
             Ok(())
         })
@@ -308,7 +346,7 @@ pub fn check_repeated<S: AsRef<str>>(names: &[S]) -> Result<(), EfuseError> {
 /// After a protect command: each field must now be protected.
 pub fn check_protected(
     efuses: &Efuses,
-    fields: &[Field],
+    fields: &[FieldRef],
     read: bool,
 ) -> Result<Transcript, Failed> {
     Console::new(efuses.chip())
@@ -316,15 +354,15 @@ pub fn check_protected(
             out.say("Checking eFuses...");
             let mut failed = false;
             for field in fields {
-                let i = efuses.index(*field)?;
                 let protected = if read {
-                    !efuses.is_readable_at(i, None)
+                    !efuses.ref_readable(*field)?
                 } else {
-                    !efuses.is_writeable_at(i)
+                    !efuses.ref_writeable(*field)?
                 };
                 if !protected {
                     out.say(format!(
-                        "Efuse {field} is not {}-protected.",
+                        "Efuse {} is not {}-protected.",
+                        efuses.field_name(*field)?,
                         if read { "read" } else { "write" }
                     ));
                     failed = true;

@@ -55,9 +55,9 @@ pub use commands::{
 };
 pub use errors::{check_error, coding_scheme_warnings};
 pub use names::{
-    block, burn_block_data_names, check_key_group_order, efuse_choices, field, key_block,
+    block, burn_block_data_names, check_key_group_order, efuse, efuse_choices, field, key_block,
     key_block_names, key_purpose, NameList,
 };
 pub use summary::{python_json, summary_filter, SummaryRow};
 pub use transcript::{Failed, Transcript};
-pub use values::{parse_burn_pairs, parse_value};
+pub use values::{parse_burn_pairs, parse_ref_value, parse_value};

@@ -2,7 +2,7 @@
 //! field, block, key block or key purpose is looked up by its spelling.
 
 use crate::error::EfuseError;
-use crate::model::Efuses;
+use crate::model::{Efuses, FieldRef};
 use crate::tables::{Chip, ChipEfuses as _, Field, FieldDef, KeyBlock, KeyPurpose};
 
 /// The field `name` (canonical or one of espefuse's alternative names)
@@ -102,17 +102,90 @@ pub enum NameList {
 /// lists, except on the ESP32 (esp32/fields.py `EspEfuses.__init__`),
 /// whose CUSTOM_MAC group joins only when MAC_VERSION is 1 and its ADC
 /// calibration group only when BLK3_PART_RESERVE is set, both before the
-/// calculated fields.
-pub fn efuse_choices(efuses: &Efuses, list: NameList) -> Vec<&'static str> {
-    efuse_list(efuses)
+/// calculated fields. The fields of an eFuse CSV table are among them.
+pub fn efuse_choices(efuses: &Efuses, list: NameList) -> Vec<&str> {
+    listed(efuses)
         .into_iter()
         .filter(|f| match list {
             NameList::All => true,
             NameList::ReadProtectable => !f.rd_dis.is_empty(),
             NameList::WriteProtectable => f.wr_dis.is_some(),
         })
-        .flat_map(|f| std::iter::once(f.name()).chain(f.alt_names.iter().copied()))
+        .flat_map(|f| std::iter::once(f.name).chain(f.alt_names))
         .collect()
+}
+
+/// The field `name` (canonical or alternative) stands for on `efuses`:
+/// one of the chip's ([`field`]) or one of an eFuse CSV table placed on
+/// it; an unknown name is refused as [`field`] refuses it.
+pub fn efuse(efuses: &Efuses, name: &str) -> Result<FieldRef, EfuseError> {
+    match field(efuses.chip(), name) {
+        Ok(f) => Ok(FieldRef::Chip(f)),
+        Err(e) => efuses.user_field(name).map(FieldRef::User).ok_or(e),
+    }
+}
+
+/// One field of espefuse's eFuse list, chip's or user's.
+pub(crate) struct Listed<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) alt_names: Vec<&'a str>,
+    pub(crate) block: usize,
+    pub(crate) wr_dis: Option<u8>,
+    pub(crate) rd_dis: &'a [u8],
+}
+
+/// espefuse's `EspEfuses.efuses` with the fields of an eFuse CSV table:
+/// `extend_efuses` appends them to the chip's definitions, and each chip's
+/// `EfuseDefineFields` keeps them in its first group, so they come after
+/// the chip's plain fields, before its key blocks.
+pub(crate) fn listed(efuses: &Efuses) -> Vec<Listed<'_>> {
+    with_users(efuses, efuse_list(efuses))
+}
+
+/// The fields of `summary`'s table (which the protect commands name as
+/// sharing a protection bit: espefuse's list once it has read the chip),
+/// with the user fields where [`listed`] puts them.
+pub(crate) fn listed_shown(efuses: &Efuses) -> Vec<Listed<'_>> {
+    let shown = (0..efuses.table().fields.len())
+        .filter(|i| efuses.is_shown_at(*i))
+        .map(|i| efuses.def_at(i))
+        .collect();
+    with_users(efuses, shown)
+}
+
+fn with_users<'a>(efuses: &'a Efuses, defs: Vec<&'static FieldDef>) -> Vec<Listed<'a>> {
+    let chip = defs.into_iter().map(|d| Listed {
+        name: d.name(),
+        alt_names: d.alt_names.to_vec(),
+        block: usize::from(d.block),
+        wr_dis: d.wr_dis,
+        rd_dis: d.rd_dis,
+    });
+    let mut out: Vec<Listed<'_>> = Vec::new();
+    let mut users = Some(efuses.user_fields().filter_map(|u| {
+        let c = efuses.user_def(u).ok()?;
+        Some(Listed {
+            name: &c.field.name,
+            alt_names: c.field.alt_names.iter().map(String::as_str).collect(),
+            block: c.field.block as usize,
+            wr_dis: c.wr_dis,
+            rd_dis: &c.rd_dis,
+        })
+    }));
+    for l in chip {
+        // the chip's block group starts with the first field named after
+        // a whole block (BLOCK_USR_DATA, BLOCK1, BLOCK_KEY0)
+        if efuses.table().blocks.iter().any(|b| b.name == l.name) {
+            if let Some(users) = users.take() {
+                out.extend(users);
+            }
+        }
+        out.push(l);
+    }
+    if let Some(users) = users.take() {
+        out.extend(users);
+    }
+    out
 }
 
 /// espefuse's `EspEfuses.efuses` when it starts (see [`efuse_choices`]).

@@ -3,21 +3,22 @@
 //! integers, hex bytes, MAC addresses, ESP32 SPI pins, key purposes.
 
 use crate::bits::Bits;
-use crate::error::{EfuseError, ValueError};
-use crate::model::Efuses;
+use crate::error::{EfuseError, FieldName, ValueError};
+use crate::model::{Efuses, FieldRef};
 use crate::tables::{Chip, Field, FieldClass, FieldType, KeyPurpose};
 
-/// `burn-efuse NAME [VALUE] …`: looks the names up and turns each value
+/// `burn-efuse NAME [VALUE] …`: looks the names up (the chip's fields and
+/// those of an eFuse CSV table, see [`super::efuse`]) and turns each value
 /// into the field's new bits, in espefuse's order. A name given twice keeps
 /// its first place and its last value, as espefuse's `EfuseValuePairType`
 /// does (it collects the pairs into a Python dict).
 pub fn parse_burn_pairs(
     efuses: &Efuses,
     pairs: &[(String, Option<String>)],
-) -> Result<Vec<(Field, Bits)>, EfuseError> {
-    let mut unique: Vec<(&str, Field, Option<&str>)> = Vec::new();
+) -> Result<Vec<(FieldRef, Bits)>, EfuseError> {
+    let mut unique: Vec<(&str, FieldRef, Option<&str>)> = Vec::new();
     for (name, value) in pairs {
-        let field = super::field(efuses.chip(), name)?;
+        let field = super::efuse(efuses, name)?;
         match unique.iter_mut().find(|(n, _, _)| n == name) {
             Some(slot) => slot.2 = value.as_deref(),
             None => unique.push((name, field, value.as_deref())),
@@ -25,16 +26,43 @@ pub fn parse_burn_pairs(
     }
     unique
         .into_iter()
-        .map(|(_, f, v)| Ok((f, parse_value(efuses, f, v)?)))
+        .map(|(_, f, v)| Ok((f, parse_ref_value(efuses, f, v)?)))
         .collect()
+}
+
+/// [`parse_value`] for a chip field or a user field.
+pub fn parse_ref_value(
+    efuses: &Efuses,
+    field: FieldRef,
+    value: Option<&str>,
+) -> Result<Bits, EfuseError> {
+    match field {
+        FieldRef::Chip(f) => parse_value(efuses, f, value),
+        FieldRef::User(u) => {
+            let def = efuses.user_def(u)?;
+            let spec = Spec {
+                name: FieldName::User(def.field.name.clone()),
+                len: def.field.bit_count as usize,
+                ty: def.ty(),
+                class: FieldClass::Plain,
+            };
+            parse_typed(&spec, value, || Ok(0))
+        }
+    }
+}
+
+/// What a value is parsed for.
+struct Spec {
+    name: FieldName,
+    len: usize,
+    ty: FieldType,
+    class: FieldClass,
 }
 
 /// A field's new bits from its command-line value. `None` means the value
 /// was omitted: bools take 1, bit counters the next bit.
 pub fn parse_value(efuses: &Efuses, field: Field, value: Option<&str>) -> Result<Bits, EfuseError> {
     let f = efuses.def(field)?;
-    let len = f.bit_len as usize;
-    let chip = efuses.chip();
     // only CUSTOM_MAC of the MAC fields is burned (the ESP32's with its CRC,
     // see `burn_efuse`)
     if f.class == FieldClass::Mac && field != Field::CustomMac {
@@ -43,41 +71,78 @@ pub fn parse_value(efuses: &Efuses, field: Field, value: Option<&str>) -> Result
     if f.word.is_none() {
         return Err(ValueError::NotBurnable { field }.into());
     }
-    let required = || ValueError::Required { field };
+    let chip = efuses.chip();
+    if f.class == FieldClass::KeyPurpose {
+        let required = ValueError::Required {
+            field: field.into(),
+        };
+        let v = u64::from(key_purpose_value(chip, value.ok_or(required)?)?);
+        let len = f.bit_len as usize;
+        return Ok(Bits::from_u64(len, v).ok_or(ValueError::TooLarge {
+            value: v,
+            bits: len,
+        })?);
+    }
+    let spec = Spec {
+        name: field.into(),
+        len: f.bit_len as usize,
+        ty: f.ty,
+        class: f.class,
+    };
+    parse_typed(&spec, value, || efuses.raw(field))
+}
+
+/// espefuse's `check_format` and `convert_to_bitstring` by the field's type;
+/// `old` reads a bit counter's current value.
+fn parse_typed(
+    spec: &Spec,
+    value: Option<&str>,
+    old: impl Fn() -> Result<u64, EfuseError>,
+) -> Result<Bits, EfuseError> {
+    let field = &spec.name;
+    let len = spec.len;
+    let required = || ValueError::Required {
+        field: field.clone(),
+    };
     let integer = |s: &str| {
         py_int::parse_u64(s).map_err(|_| ValueError::NotAnInteger {
-            field,
+            field: field.clone(),
             value: s.to_string(),
         })
     };
-    match f.ty {
+    match spec.ty {
         FieldType::Bool => {
             let v = value.map_or(Ok(1), integer)?;
             if v != 1 {
-                return Err(ValueError::BoolNotOne { field, value: v }.into());
+                return Err(ValueError::BoolNotOne {
+                    field: field.clone(),
+                    value: v,
+                }
+                .into());
             }
             Ok(Bits::from_u64(1, 1).unwrap_or_else(|| Bits::zeros(1)))
         }
         FieldType::Uint => {
-            let v = if f.class == FieldClass::KeyPurpose {
-                u64::from(key_purpose_value(chip, value.ok_or_else(required)?)?)
-            } else if f.class == FieldClass::BitCount && value.is_none() {
+            let v = if spec.class == FieldClass::BitCount && value.is_none() {
                 // the lowest bit not yet set (past the field's end when it is
                 // full: refused as too large, as espefuse does)
-                let old = efuses.raw(field)?;
+                let old = old()?;
                 (0..64)
                     .map(|b| old | 1 << b)
                     .find(|new| *new != old)
                     .unwrap_or(old)
             } else {
                 let s = value.ok_or_else(required)?;
-                let v = if f.class == FieldClass::SpiPin {
+                let v = if spec.class == FieldClass::SpiPin {
                     spi_pin(integer(s)?)?
                 } else {
                     integer(s)?
                 };
-                if v == 0 && f.class != FieldClass::BitCount {
-                    return Err(ValueError::Zero { field }.into());
+                if v == 0 && spec.class != FieldClass::BitCount {
+                    return Err(ValueError::Zero {
+                        field: field.clone(),
+                    }
+                    .into());
                 }
                 v
             };
@@ -89,10 +154,10 @@ pub fn parse_value(efuses: &Efuses, field: Field, value: Option<&str>) -> Result
         FieldType::Bytes => {
             let s = value.ok_or_else(required)?;
             let not_hex = || ValueError::NotHex {
-                field,
+                field: field.clone(),
                 value: s.to_string(),
             };
-            let bytes = if f.class == FieldClass::Mac {
+            let bytes = if spec.class == FieldClass::Mac {
                 // the MAC as written ends up in memory order
                 parse_mac(s)?
             } else if let Some(h) = s.strip_prefix("0x") {
@@ -104,7 +169,7 @@ pub fn parse_value(efuses: &Efuses, field: Field, value: Option<&str>) -> Result
             };
             if bytes.len() * 8 != len {
                 return Err(ValueError::Length {
-                    field,
+                    field: field.clone(),
                     expected: len,
                     got: bytes.len() * 8,
                 }

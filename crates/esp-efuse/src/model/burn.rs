@@ -71,7 +71,7 @@ impl Efuses {
                 name: self.table.blocks[block].name,
             };
             if !self.is_block_readable(block) {
-                self.refuse_unless_forced(BurnCheck::ReadProtected(what), force, obs)?;
+                self.refuse_unless_forced(BurnCheck::ReadProtected(what.clone()), force, obs)?;
             }
             if !self.is_block_writeable(block) {
                 self.refuse_unless_forced(BurnCheck::WriteProtected(what), force, obs)?;

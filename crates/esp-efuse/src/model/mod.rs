@@ -20,6 +20,7 @@ pub(crate) mod hidden;
 pub(crate) mod keys;
 pub(crate) mod registers;
 pub(crate) mod stage;
+pub(crate) mod user;
 
 use crate::error::EfuseError;
 use crate::tables::{Chip, ChipEfuses as _, ChipTable, Field, FieldCoding, FieldDef};
@@ -27,6 +28,7 @@ use crate::tables::{Chip, ChipEfuses as _, ChipTable, Field, FieldCoding, FieldD
 pub use fields::{ChipAccess, FieldValue};
 pub use keys::{KeyGroup, KeyOptions};
 pub use stage::{Burn, ForceWrite};
+pub use user::{FieldRef, UserField};
 
 /// The eFuses of one chip.
 #[derive(Debug, Clone)]
@@ -142,9 +144,9 @@ impl Drop for Efuses {
 #[derive(Debug)]
 pub(crate) enum Note<'a> {
     /// The value is already burned: nothing staged.
-    AlreadyBurned(Field),
+    AlreadyBurned(crate::error::FieldName),
     /// The value is already staged.
-    AlreadyStaged(Field),
+    AlreadyStaged(crate::error::FieldName),
     /// A check skipped because of `--force-write-always`.
     Forced(&'a crate::error::BurnCheck),
     /// The burn plan's header.

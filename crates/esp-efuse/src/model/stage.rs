@@ -5,7 +5,7 @@
 use super::fields::mask;
 use super::{Efuses, Note, Observer};
 use crate::bits::Bits;
-use crate::error::{BurnCheck, EfuseError, ProtectBlocker, Protected};
+use crate::error::{BurnCheck, EfuseError, FieldName, ProtectBlocker, Protected};
 use crate::tables::{ChipEfuses as _, Field, FieldClass};
 
 /// espefuse's `--force-write-always` for the command being run: with it,
@@ -128,20 +128,36 @@ impl Efuses {
         }
     }
 
-    fn check_wr_rd_protect_field(
+    fn check_wr_rd_protect_slot(
         &self,
-        i: usize,
+        slot: &Slot,
         force: ForceWrite,
         obs: &mut dyn Observer,
     ) -> Result<(), EfuseError> {
-        let what = Protected::Field(self.def_at(i).field);
-        if !self.is_readable_at(i, None) {
-            self.refuse_unless_forced(BurnCheck::ReadProtected(what), force, obs)?;
+        let what = match &slot.name {
+            FieldName::Chip(f) => Protected::Field(*f),
+            FieldName::User(name) => Protected::User(name.clone()),
+        };
+        if !self.slot_readable(slot) {
+            self.refuse_unless_forced(BurnCheck::ReadProtected(what.clone()), force, obs)?;
         }
-        if !self.is_writeable_at(i) {
+        if !self.slot_writeable(slot) {
             self.refuse_unless_forced(BurnCheck::WriteProtected(what), force, obs)?;
         }
         Ok(())
+    }
+
+    /// Where a chip field is and what protects it.
+    pub(crate) fn chip_slot(&self, i: usize) -> Slot {
+        let f = self.def_at(i);
+        Slot {
+            name: FieldName::Chip(f.field),
+            block: f.block as usize,
+            offset: f.bit_offset().unwrap_or(0),
+            len: f.bit_len as usize,
+            wr_dis: f.wr_dis,
+            rd_dis: f.rd_dis.to_vec(),
+        }
     }
 
     /// Stages a field's new bits with espefuse's checks (`EfuseFieldBase.save`).
@@ -175,43 +191,63 @@ impl Efuses {
         force: ForceWrite,
         obs: &mut dyn Observer,
     ) -> Result<Bits, EfuseError> {
-        let f = self.def_at(i);
         let read = self.field_bits_at(i, true);
         let staged = self.field_bits_at(i, false);
+        self.check_new_value_slot(&self.chip_slot(i), read, staged, new, force, obs)
+    }
+
+    /// espefuse's `check_new_value` and `check_wr_rd_protect` over one
+    /// field, chip's or user's: the bits to stage (none when they are
+    /// already burned or staged).
+    pub(crate) fn check_new_value_slot(
+        &self,
+        slot: &Slot,
+        read: Bits,
+        staged: Bits,
+        new: Bits,
+        force: ForceWrite,
+        obs: &mut dyn Observer,
+    ) -> Result<Bits, EfuseError> {
         let old = read.or(&staged);
         if new.is_zero() && old.is_zero() {
             return Ok(new);
         }
         if new.len() != old.len() {
             return Err(EfuseError::NewValueLength {
-                field: f.field,
+                field: slot.name.clone(),
                 expected: old.len(),
                 got: new.len(),
             });
         }
         if new == old || new.and(&read) == new {
-            obs.note(Note::AlreadyBurned(f.field));
+            obs.note(Note::AlreadyBurned(slot.name.clone()));
             return Ok(Bits::zeros(new.len()));
         }
         if new == staged {
-            obs.note(Note::AlreadyStaged(f.field));
+            obs.note(Note::AlreadyStaged(slot.name.clone()));
             return Ok(Bits::zeros(new.len()));
         }
-        if f.field != Field::WrDis && f.field != Field::RdDis && new.or(&old) != new {
+        if slot.name != Field::WrDis && slot.name != Field::RdDis && new.or(&old) != new {
             let check = BurnCheck::BitsCannotBeCleared {
-                field: f.field,
+                field: slot.name.clone(),
                 value_after: old.or(&new),
             };
             self.refuse_unless_forced(check, force, obs)?;
         }
-        self.check_wr_rd_protect_field(i, force, obs)?;
+        self.check_wr_rd_protect_slot(slot, force, obs)?;
         Ok(new)
     }
 
     fn save_to_block(&mut self, i: usize, bits: &Bits) {
-        let f = self.def_at(i);
-        let Some(off) = f.bit_offset() else { return };
-        let words = &mut self.wr[f.block as usize];
+        if self.def_at(i).bit_offset().is_none() {
+            return;
+        }
+        self.save_slot(&self.chip_slot(i), bits);
+    }
+
+    pub(crate) fn save_slot(&mut self, slot: &Slot, bits: &Bits) {
+        let off = slot.offset;
+        let words = &mut self.wr[slot.block];
         for b in 0..bits.len() {
             if bits.get(b) {
                 let bit = off + b;
@@ -247,22 +283,30 @@ impl Efuses {
         force: ForceWrite,
         obs: &mut dyn Observer,
     ) -> Result<(), EfuseError> {
-        let f = self.def_at(i);
-        if f.rd_dis.is_empty() {
+        self.disable_read_slot(&self.chip_slot(i), force, obs)
+    }
+
+    pub(crate) fn disable_read_slot(
+        &mut self,
+        slot: &Slot,
+        force: ForceWrite,
+        obs: &mut dyn Observer,
+    ) -> Result<(), EfuseError> {
+        if slot.rd_dis.is_empty() {
             return Err(EfuseError::CannotReadProtect {
-                field: f.field,
+                field: slot.name.clone(),
                 reason: ProtectBlocker::NoBit,
             });
         }
         let rd = self.index(Field::RdDis)?;
         if !self.is_writeable_at(rd) {
             return Err(EfuseError::CannotReadProtect {
-                field: f.field,
+                field: slot.name.clone(),
                 reason: ProtectBlocker::Locked,
             });
         }
         let len = self.def_at(rd).bit_len as usize;
-        let m = Bits::from_u64(len, mask(f.rd_dis)).unwrap_or_else(|| Bits::zeros(len));
+        let m = Bits::from_u64(len, mask(&slot.rd_dis)).unwrap_or_else(|| Bits::zeros(len));
         self.stage_at(rd, m, force, obs)
     }
 
@@ -273,17 +317,25 @@ impl Efuses {
         force: ForceWrite,
         obs: &mut dyn Observer,
     ) -> Result<(), EfuseError> {
-        let f = self.def_at(i);
-        let Some(bit) = f.wr_dis else {
+        self.disable_write_slot(&self.chip_slot(i), force, obs)
+    }
+
+    pub(crate) fn disable_write_slot(
+        &mut self,
+        slot: &Slot,
+        force: ForceWrite,
+        obs: &mut dyn Observer,
+    ) -> Result<(), EfuseError> {
+        let Some(bit) = slot.wr_dis else {
             return Err(EfuseError::CannotWriteProtect {
-                field: f.field,
+                field: slot.name.clone(),
                 reason: ProtectBlocker::NoBit,
             });
         };
         let wr = self.index(Field::WrDis)?;
         if !self.is_writeable_at(wr) {
             return Err(EfuseError::CannotWriteProtect {
-                field: f.field,
+                field: slot.name.clone(),
                 reason: ProtectBlocker::Locked,
             });
         }
@@ -291,4 +343,16 @@ impl Efuses {
         let m = Bits::from_u64(len, 1u64 << bit).unwrap_or_else(|| Bits::zeros(len));
         self.stage_at(wr, m, force, obs)
     }
+}
+
+/// Where one field's bits are and what protects them: a chip field's
+/// definition or a user field's, for the checks both share.
+#[derive(Debug, Clone)]
+pub(crate) struct Slot {
+    pub(crate) name: FieldName,
+    pub(crate) block: usize,
+    pub(crate) offset: usize,
+    pub(crate) len: usize,
+    pub(crate) wr_dis: Option<u8>,
+    pub(crate) rd_dis: Vec<u8>,
 }

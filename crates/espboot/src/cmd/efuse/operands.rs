@@ -143,11 +143,14 @@ pub(super) fn key_groups(
 }
 
 /// Field names (refusing repeats and unknown names) to fields.
-pub(super) fn fields_named(chip: Chip, names: &[String]) -> anyhow::Result<Vec<Field>> {
+pub(super) fn fields_named(
+    efuses: &esp_efuse::Efuses,
+    names: &[String],
+) -> anyhow::Result<Vec<esp_efuse::FieldRef>> {
     espefuse::check_repeated(names)?;
     Ok(names
         .iter()
-        .map(|n| espefuse::field(chip, n))
+        .map(|n| espefuse::efuse(efuses, n))
         .collect::<Result<Vec<_>, _>>()?)
 }
 

@@ -11,8 +11,8 @@ use esp_efuse::ChipEfuses as _;
 /// What a staged burn command needs checked after the burn.
 pub(super) enum AfterBurn {
     Nothing,
-    Fields(Vec<(Field, Bits)>),
-    Protected(Vec<Field>, bool),
+    Fields(Vec<(esp_efuse::FieldRef, Bits)>),
+    Protected(Vec<esp_efuse::FieldRef>, bool),
     /// `burn-custom-mac` prints the address read back.
     CustomMac,
 }
@@ -108,7 +108,7 @@ pub(super) fn run_commands(
             for name in pairs.iter().step_by(2) {
                 if banner == Banner::Espboot {
                     // our own name keeps the clearer message (did-you-mean)
-                    espefuse::field(chip, name)?;
+                    espefuse::efuse(&s.efuses, name)?;
                 } else if !choices.contains(&name.as_str()) {
                     return Err(args::UsageError::invalid_value(
                         "burn-efuse",
@@ -256,12 +256,12 @@ pub(super) fn stage(s: &mut Session, cmd: &Command) -> anyhow::Result<AfterBurn>
             (AfterBurn::Nothing, t)
         }
         Command::ReadProtectEfuse { names } => {
-            let fields = fields_named(chip, names)?;
+            let fields = fields_named(e, names)?;
             let t = printed(espefuse::read_protect(e, &fields))?;
             (AfterBurn::Protected(fields, true), t)
         }
         Command::WriteProtectEfuse { names } => {
-            let fields = fields_named(chip, names)?;
+            let fields = fields_named(e, names)?;
             let t = printed(espefuse::write_protect(e, &fields))?;
             (AfterBurn::Protected(fields, false), t)
         }

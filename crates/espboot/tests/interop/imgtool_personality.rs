@@ -326,6 +326,11 @@ fn imgtool_personality_matches_imgtool_exit_status_and_text() {
         format!("{sign} --pad-header --compression lzma2 app.bin out-lz-fallback.bin"),
         format!("{sign} --pad-header --compression lzma2 -k ec.pem comp.bin x.bin"),
         format!("{sign} --pad-header --compression lzma3 comp.bin x.bin"),
+        // compressed and encrypted (random: text only), and the fall-back
+        // image flagged encrypted but clear (bytes)
+        format!("{sign} --pad-header --compression lzma2 -k other.pem -E ec-public.pem comp.bin x.bin"),
+        format!("{sign} --pad-header --compression lzma2armthumb -E ec-public.pem --encrypt-keylen 256 comp.bin x.bin"),
+        format!("{sign} --pad-header --compression lzma2 -E ec-public.pem --pad app.bin out-lz-enc-fallback.bin"),
         "verify -k other.pem out-lzt-ed.bin".to_owned(),
         // keyinfo: the kind on stdout; its refusals are usage errors
         "keyinfo -k ec.pem".to_owned(),
@@ -446,6 +451,7 @@ fn imgtool_personality_matches_imgtool_exit_status_and_text() {
         "out-lz-be.bin",
         "out-lzt-be.bin",
         "out-lz-fallback.bin",
+        "out-lz-enc-fallback.bin",
     ] {
         let (a, b) = (
             std::fs::read(theirs.join(name)),

@@ -81,6 +81,10 @@ pub struct ImageBuilder<'a> {
     opts: &'a SignOptions,
     signer: Option<&'a dyn ImageSigner>,
     encryption: Option<&'a Encryption>,
+    /// Whether the payload is padded, encrypted and the wrapped key added;
+    /// without, `encryption` only sets the header flag (imgtool's
+    /// `dont_encrypt`, the first of the two `--compression` builds).
+    encrypt_payload: bool,
 }
 
 impl core::fmt::Debug for ImageBuilder<'_> {
@@ -89,6 +93,7 @@ impl core::fmt::Debug for ImageBuilder<'_> {
             .field("opts", self.opts)
             .field("signed", &self.signer.is_some())
             .field("encryption", &self.encryption)
+            .field("encrypt_payload", &self.encrypt_payload)
             .finish()
     }
 }
@@ -101,6 +106,7 @@ impl<'a> ImageBuilder<'a> {
             opts,
             signer: None,
             encryption: None,
+            encrypt_payload: true,
         }
     }
 
@@ -115,6 +121,18 @@ impl<'a> ImageBuilder<'a> {
     #[must_use]
     pub fn encryption(mut self, encryption: Option<&'a Encryption>) -> Self {
         self.encryption = encryption;
+        self.encrypt_payload = true;
+        self
+    }
+
+    /// Sets the header flag of `encryption`'s AES key size but leaves the
+    /// payload unpadded and clear and adds no wrapped key: imgtool's
+    /// `create(..., dont_encrypt=True)`, whose hash and signature the
+    /// compressed image carries as DECOMP_SHA and DECOMP_SIGNATURE.
+    #[must_use]
+    pub(super) fn encryption_flag_only(mut self, encryption: Option<&'a Encryption>) -> Self {
+        self.encryption = encryption;
+        self.encrypt_payload = false;
         self
     }
 
@@ -146,7 +164,7 @@ impl<'a> ImageBuilder<'a> {
         let (body, address) = Body::from_input(input, opts)?;
         let payload_len = body.payload_len(opts);
         // Encrypted payloads are padded to the AES block size before hashing.
-        let padded_len = match self.encryption {
+        let padded_len = match self.encryption.filter(|_| self.encrypt_payload) {
             Some(_) => payload_len.div_ceil(AES_BLOCK_SIZE as u64) * AES_BLOCK_SIZE as u64,
             None => payload_len,
         };
@@ -155,6 +173,7 @@ impl<'a> ImageBuilder<'a> {
             opts,
             signer: self.signer,
             encryption: self.encryption,
+            encrypt_payload: self.encrypt_payload,
             hash,
             header,
             protected,
@@ -312,6 +331,8 @@ pub struct BuiltImage<'a, 'r> {
     pub(super) opts: &'a SignOptions,
     pub(super) signer: Option<&'a dyn ImageSigner>,
     pub(super) encryption: Option<&'a Encryption>,
+    /// See [`ImageBuilder::encryption_flag_only`].
+    pub(super) encrypt_payload: bool,
     pub(super) hash: HashAlg,
     pub(super) header: ImageHeader,
     pub(super) protected: Vec<u8>,
@@ -346,5 +367,10 @@ impl BuiltImage<'_, '_> {
     #[must_use]
     pub fn hash_alg(&self) -> HashAlg {
         self.hash
+    }
+
+    /// The encryption applied to the payload (none for a flag-only one).
+    pub(super) fn payload_encryption(&self) -> Option<&Encryption> {
+        self.encryption.filter(|_| self.encrypt_payload)
     }
 }

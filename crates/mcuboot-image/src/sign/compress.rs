@@ -5,12 +5,21 @@
 //! raw LZMA2 stream (ARM-Thumb BCJ first for `lzma2armthumb`). When that
 //! is not smaller, imgtool keeps the uncompressed image.
 //!
+//! With `-E` (imgtool's `keep_comp_size`), the first build only sets the
+//! encryption flag in its header (`dont_encrypt`: no padding, no wrapped
+//! key, a clear payload), so DECOMP_SHA and DECOMP_SIGNATURE cover that
+//! header; the second image also carries COMP_DEC_SIZE, the compressed
+//! payload's size before the AES block padding, and is encrypted as any
+//! other. The fall-back keeps the first build as it is: flagged encrypted,
+//! yet clear and without a wrapped key, as imgtool writes it.
+//!
 //! The stream comes from the C liblzma, which Python's `lzma` module also
 //! binds, with imgtool's parameters, so the bytes are the same.
 
 use std::vec::Vec;
 
 use super::build::ImageBuilder;
+use super::encryption::Encryption;
 use super::error::SignError;
 use super::options::SignOptions;
 use super::signer::ImageSigner;
@@ -95,13 +104,15 @@ fn compress(data: &[u8], kind: Compression) -> Result<Vec<u8>, SignError> {
 }
 
 /// Signs `data` (the input file's bytes) as imgtool does with
-/// `--compression kind`, writing the image to `out`.
+/// `--compression kind`, encrypted with `encryption` if given, writing the
+/// image to `out`.
 ///
 /// # Errors
 /// [`SignError`] from either build or from liblzma.
 pub fn sign_compressed(
     opts: &SignOptions,
     signer: Option<&dyn ImageSigner>,
+    encryption: Option<&Encryption>,
     data: Vec<u8>,
     kind: Compression,
     out: &mut (dyn std::io::Write + Send),
@@ -116,6 +127,7 @@ pub fn sign_compressed(
     let mut first_bytes = Vec::new();
     let first = ImageBuilder::new(opts)
         .signer(signer)
+        .encryption_flag_only(encryption)
         .build(super::Input::Bytes {
             data: data.clone(),
             address: None,
@@ -145,10 +157,20 @@ pub fn sign_compressed(
         return Ok((first, report));
     }
     report.used = true;
+    let stored_len = lzma2_header().len() + compressed.len();
+    if encryption.is_some() {
+        // The payload's size before encryption pads it (`keep_comp_size`).
+        let stored_len =
+            u32::try_from(stored_len).map_err(|_| SignError::ImageTooLarge(stored_len as u64))?;
+        tlvs.push((
+            TlvKind::CompDecSize,
+            opts.endian.u32_bytes(stored_len).to_vec(),
+        ));
+    }
     let mut second = opts.clone();
     second.compression = kind;
     second.compression_tlvs = tlvs;
-    let mut body = Vec::with_capacity(compressed.len() + 2 + header_size);
+    let mut body = Vec::with_capacity(stored_len + header_size);
     if !opts.pad_header {
         // load_compressed fills the header area with zeros then.
         body.resize(header_size, 0);
@@ -157,6 +179,7 @@ pub fn sign_compressed(
     body.extend_from_slice(&compressed);
     let signed = ImageBuilder::new(&second)
         .signer(signer)
+        .encryption(encryption)
         .build(super::Input::Bytes {
             data: body,
             address: None,

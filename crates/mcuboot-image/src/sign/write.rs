@@ -119,7 +119,7 @@ impl BuiltImage<'_, '_> {
             Body::Memory(buf) => buf,
             Body::Stream { head, reader, len } => read_payload(head, reader, len, self.opts)?,
         };
-        if self.encryption.is_some() {
+        if self.payload_encryption().is_some() {
             // Zero padding to the AES block size (`Image.create`).
             let padded = usize::try_from(self.padded_len)
                 .map_err(|_| SignError::ImageTooLarge(self.padded_len))?;
@@ -131,7 +131,7 @@ impl BuiltImage<'_, '_> {
 
         // Header and payload are final unless the payload gets encrypted or
         // a vector is written instead: then write them while hashing.
-        let body_final = self.encryption.is_none_or(|e| e.is_clear())
+        let body_final = self.payload_encryption().is_none_or(|e| e.is_clear())
             && self.opts.vector_to_sign.is_none()
             && format == OutputFormat::Binary;
         let (digest, written) = if body_final {
@@ -158,7 +158,7 @@ impl BuiltImage<'_, '_> {
         }
 
         let (unprotected, signature) = self.unprotected_area(&digest, &buf)?;
-        if let Some(enc) = self.encryption {
+        if let Some(enc) = self.payload_encryption() {
             // Only the payload is encrypted, never the header or the TLVs.
             enc.apply(buf.get_mut(header_size..body_end).unwrap_or_default())?;
         }
@@ -248,14 +248,18 @@ impl BuiltImage<'_, '_> {
             area.push(kind.tlv(), &sig)?;
             signature = Some(sig);
         }
-        if let Some(enc) = self.encryption {
+        if let Some(enc) = self.payload_encryption() {
             area.push(enc.tlv_kind().tlv_kind(), enc.tlv_value())?;
         }
         Ok((area.finish()?, signature))
     }
 
+    /// The encryption TLV's length for the trailer: imgtool's
+    /// `enctlv_len`, still 0 for a flag-only encryption (whose trailer
+    /// keeps its key fields all the same, `_trailer_size`).
     fn enc_tlv_len(&self) -> Option<usize> {
-        self.encryption.map(|e| e.tlv_value().len())
+        self.encryption
+            .map(|_| self.payload_encryption().map_or(0, |e| e.tlv_value().len()))
     }
 
     /// imgtool's `check_trailer`, made as strict as the bootloader: for

@@ -621,9 +621,6 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
         CompressionArg::Lzma2armthumb => Some(Compression::Lzma2ArmThumb),
     };
     if let Some(kind) = compression {
-        if encryption.is_some() {
-            bail!("--compression: compressed images cannot be encrypted by espboot yet");
-        }
         let data = match input {
             Input::Bytes { data, .. } => data,
             Input::Reader { reader, .. } => {
@@ -633,9 +630,16 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
                 data
             }
         };
-        let (signed, report) =
-            mcuboot_image::sign::sign_compressed(&opts, signer, data, kind, &mut out, format)
-                .map_err(|e| sign_error(e, &a))?;
+        let (signed, report) = mcuboot_image::sign::sign_compressed(
+            &opts,
+            signer,
+            encryption.as_ref(),
+            data,
+            kind,
+            &mut out,
+            format,
+        )
+        .map_err(|e| sign_error(e, &a))?;
         out.commit().context("OUTFILE")?;
         if a.imgtool_notices {
             // main.py prints the sizes between its two builds; the second

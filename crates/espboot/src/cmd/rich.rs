@@ -2,8 +2,9 @@
 //! (espsecure, espefuse): lines padded to the console width, boxed panels
 //! with a title, and tables whose last column wraps.
 //!
-//! rich renders 80 columns wide when its output is not a terminal (rich's
-//! default console width), which is how scripts and tests see the tools.
+//! rich renders `COLUMNS` wide when its output is not a terminal, 80 when
+//! that is unset (rich's default console width), which is how scripts and
+//! tests see the tools.
 //! What scripts read from a help text is its structure: the usage line,
 //! the panels, the command, option and argument names. The descriptions
 //! in the rows are espboot's own words.
@@ -14,8 +15,18 @@
 //! rich::table(&mut text, "Options", &[vec!["--help".into(), "-h".into(), "Show this help.".into()]]);
 //! ```
 
-/// rich's console width when the output is not a terminal.
-pub const WIDTH: usize = 80;
+/// rich's console width when `COLUMNS` is not set.
+const DEFAULT_WIDTH: usize = 80;
+
+/// rich's console width when the output is not a terminal: `COLUMNS` when
+/// it is a number (rich's `Console.__init__`), else 80.
+pub fn width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|&w| w > 4)
+        .unwrap_or(DEFAULT_WIDTH)
+}
 
 /// `s` padded with spaces to `width` characters.
 pub fn padded(s: &str, width: usize) -> String {
@@ -24,7 +35,7 @@ pub fn padded(s: &str, width: usize) -> String {
 
 /// Appends `s` padded to the console width, as rich prints a line.
 pub fn line(out: &mut String, s: &str) {
-    out.push_str(&padded(s, WIDTH));
+    out.push_str(&padded(s, width()));
     out.push('\n');
 }
 
@@ -75,9 +86,10 @@ pub fn ellipsized(s: &str, width: usize) -> String {
 /// Appends a panel: `title` in the top rule, then `rows` (already fitted
 /// to the panel's inner width) between the side rules.
 pub fn panel(out: &mut String, title: &str, rows: &[String]) {
-    let inner = WIDTH - 4;
+    let width = width();
+    let inner = width.saturating_sub(4);
     let head = format!("\u{256d}\u{2500} {title} ");
-    let rule = WIDTH.saturating_sub(1 + head.chars().count());
+    let rule = width.saturating_sub(1 + head.chars().count());
     out.push_str(&head);
     out.push_str(&"\u{2500}".repeat(rule));
     out.push_str("\u{256e}\n");
@@ -87,17 +99,18 @@ pub fn panel(out: &mut String, title: &str, rows: &[String]) {
         out.push_str(" \u{2502}\n");
     }
     out.push('\u{2570}');
-    out.push_str(&"\u{2500}".repeat(WIDTH - 2));
+    out.push_str(&"\u{2500}".repeat(width.saturating_sub(2)));
     out.push_str("\u{256f}\n");
 }
 
 /// Appends a panel holding a table: every column but the last is as wide
 /// as its widest cell (names are never cut: scripts read them), two
 /// spaces apart; the last column takes the rest of the row, at least
-/// `WIDTH / 4`, and wraps. Empty columns are left out, as rich-click leaves
+/// a quarter of the console, and wraps. Empty columns are left out, as rich-click leaves
 /// out a column no row uses.
 pub fn table(out: &mut String, title: &str, rows: &[Vec<String>]) {
-    let inner = WIDTH - 4;
+    let width = width();
+    let inner = width.saturating_sub(4);
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let used: Vec<usize> = (0..columns.saturating_sub(1))
         .filter(|&c| rows.iter().any(|r| r.get(c).is_some_and(|s| !s.is_empty())))
@@ -113,7 +126,7 @@ pub fn table(out: &mut String, title: &str, rows: &[Vec<String>]) {
         })
         .collect();
     let lead: usize = widths.iter().map(|w| w + 2).sum();
-    let last_width = inner.saturating_sub(lead).max(WIDTH / 4);
+    let last_width = inner.saturating_sub(lead).max(width / 4);
     let mut lines = Vec::new();
     for row in rows {
         let mut first = String::new();
@@ -160,7 +173,7 @@ pub fn command_help(
 ) {
     line(out, "");
     for paragraph in description {
-        for row in wrap(paragraph, WIDTH - 2) {
+        for row in wrap(paragraph, width().saturating_sub(2)) {
             line(out, &format!(" {row}"));
         }
         line(out, "");
@@ -220,6 +233,114 @@ pub fn command_help(
     table(out, "Options", &options);
 }
 
+/// The usage lines rich-click prints above a usage error's panel.
+pub struct Usage<'a> {
+    /// `espefuse burn-bit`.
+    pub prog: &'a str,
+    /// `[OPTIONS] BLOCK BIT_NUMBER...`.
+    pub args: &'a str,
+    /// `espefuse burn-bit -h`, shown as `Try '…' for help`.
+    pub help: &'a str,
+}
+
+/// A click usage error as rich-click draws it without a terminal
+/// (`rich_format_error`): the usage line and the help hint, then the
+/// message in an `Error` panel and a blank line. `usage` is `None` for an
+/// error raised without a click context, which rich-click draws as the
+/// panel alone.
+pub fn usage_error(usage: Option<&Usage>, message: &str) -> String {
+    let width = width();
+    let mut out = String::new();
+    if let Some(u) = usage {
+        line(&mut out, "");
+        // rich Columns of (`Usage:`, prog, args) with one space between
+        // cells, as many per row as fit in the padded width
+        let room = width.saturating_sub(2);
+        let (n_usage, n_prog, n_args) = (
+            "Usage:".len(),
+            u.prog.chars().count(),
+            u.args.chars().count(),
+        );
+        if n_usage + 1 + n_prog + 1 + n_args <= room {
+            line(&mut out, &format!(" Usage: {} {}", u.prog, u.args));
+        } else if n_usage.max(n_args) + 1 + n_prog <= room {
+            line(
+                &mut out,
+                &format!(" {} {}", padded("Usage:", n_usage.max(n_args)), u.prog),
+            );
+            line(&mut out, &format!(" {}", u.args));
+        } else {
+            line(&mut out, " Usage:");
+            line(&mut out, &format!(" {}", u.prog));
+            for row in wrap_cell(u.args, room) {
+                line(&mut out, &format!(" {row}"));
+            }
+        }
+        line(&mut out, "");
+        line(&mut out, &format!(" Try '{}' for help", u.help));
+    }
+    let inner = width.saturating_sub(4).max(1);
+    let rows: Vec<String> = expand_tabs(message)
+        .split('\n')
+        .flat_map(|paragraph| wrap(paragraph, inner))
+        .collect();
+    panel(&mut out, "Error", &rows);
+    line(&mut out, "");
+    out
+}
+
+/// Tabs expanded to the next multiple of 8 columns on each line, as rich
+/// prints them.
+pub fn expand_tabs(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut column = 0;
+    for c in text.chars() {
+        match c {
+            '\t' => {
+                let n = 8 - column % 8;
+                out.extend(std::iter::repeat_n(' ', n));
+                column += n;
+            }
+            '\n' => {
+                out.push(c);
+                column = 0;
+            }
+            _ => {
+                out.push(c);
+                column += 1;
+            }
+        }
+    }
+    out
+}
+
+/// A usage cell on rows of `width`: words fill each row greedily; a word
+/// longer than a row is cut to it, ending in `…` (rich's ellipsis overflow).
+fn wrap_cell(text: &str, width: usize) -> Vec<String> {
+    let mut rows: Vec<String> = Vec::new();
+    let mut row = String::new();
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        let (rn, wn) = (row.chars().count(), word.chars().count());
+        if rn > 0 && rn + 1 + wn <= width {
+            row.push(' ');
+            row.push_str(word);
+            continue;
+        }
+        if rn > 0 {
+            rows.push(std::mem::take(&mut row));
+        }
+        if wn > width {
+            rows.push(ellipsized(word, width));
+        } else {
+            row = word.to_string();
+        }
+    }
+    if !row.is_empty() {
+        rows.push(row);
+    }
+    rows
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -253,7 +374,7 @@ mod tests {
         ];
         table(&mut out, "Options", &rows);
         let lines: Vec<&str> = out.lines().collect();
-        assert!(lines.iter().all(|l| l.chars().count() == WIDTH), "{out}");
+        assert!(lines.iter().all(|l| l.chars().count() == width()), "{out}");
         // every name whole, the help wrapped onto more rows
         assert!(out.contains("--a-very-long-option-name-indeed"), "{out}");
         assert!(lines[0].starts_with("\u{256d}\u{2500} Options "), "{out}");

@@ -7,6 +7,8 @@
 
 use esp_efuse::{espefuse, Chip};
 
+use crate::cmd::rich;
+
 /// A command-line error, as click reports it (exit status 2).
 #[derive(Debug, thiserror::Error)]
 #[error("{command}: {message}")]
@@ -136,76 +138,35 @@ impl UsageError {
         self
     }
 
-    /// rich-click's rendering (`rich_format_error`): the usage line and the
-    /// help hint, padded to the console width, then the message in an
-    /// `Error` box.
+    /// rich-click's rendering of the error: the usage line and the help
+    /// hint, then the message in an `Error` box.
     pub(crate) fn click_text(&self) -> String {
-        let width = console_width();
-        let blank = " ".repeat(width);
-        let mut text = String::new();
-        let mut line = |s: &str| {
-            text.push_str(s);
-            text.push('\n');
-        };
-        if !self.bare {
-            let (prog, args, hint) = if self.command == "espefuse" {
-                (
-                    "espefuse".to_string(),
-                    "[OPTIONS] COMMAND1 [ARGS]... [COMMAND2 [ARGS]...]...".to_string(),
-                    "espefuse -h".to_string(),
-                )
-            } else {
-                let args = match &self.usage_args {
-                    Some(a) => a.clone(),
-                    None => usage_arguments_any_chip(&self.command).to_string(),
-                };
-                (
-                    format!("espefuse {}", self.command),
-                    format!("[OPTIONS]{args}"),
-                    format!("espefuse {} -h", self.command),
-                )
+        if self.bare {
+            return rich::usage_error(None, &self.message);
+        }
+        let (prog, args, help) = if self.command == "espefuse" {
+            (
+                "espefuse".to_string(),
+                "[OPTIONS] COMMAND1 [ARGS]... [COMMAND2 [ARGS]...]...".to_string(),
+                "espefuse -h".to_string(),
+            )
+        } else {
+            let args = match &self.usage_args {
+                Some(a) => a.clone(),
+                None => usage_arguments_any_chip(&self.command).to_string(),
             };
-            line(&blank);
-            // rich Columns of (`Usage:`, prog, args) with one space between
-            // cells, as many per row as fit in the padded width
-            let room = width.saturating_sub(2);
-            let (u, p, a) = ("Usage:".len(), prog.chars().count(), args.chars().count());
-            if u + 1 + p + 1 + a <= room {
-                line(&padded(&format!(" Usage: {prog} {args}"), width));
-            } else if u.max(a) + 1 + p <= room {
-                line(&padded(
-                    &format!(" {} {prog}", padded("Usage:", u.max(a))),
-                    width,
-                ));
-                line(&padded(&format!(" {args}"), width));
-            } else {
-                line(&padded(" Usage:", width));
-                line(&padded(&format!(" {prog}"), width));
-                // one cell per row: its words wrap, a word too long for
-                // the row is cut with an ellipsis
-                for row in wrap_cell(&args, room) {
-                    line(&padded(&format!(" {row}"), width));
-                }
-            }
-            line(&blank);
-            line(&padded(&format!(" Try '{hint}' for help"), width));
-        }
-        let inner = width.saturating_sub(4).max(1);
-        let title = "\u{2500} Error ";
-        let rule = width.saturating_sub(2 + title.chars().count());
-        line(&format!(
-            "\u{256d}{title}{}\u{256e}",
-            "\u{2500}".repeat(rule)
-        ));
-        for row in wrap(&expand_tabs(&self.message), inner) {
-            line(&format!("\u{2502} {} \u{2502}", padded(&row, inner)));
-        }
-        line(&format!(
-            "\u{2570}{}\u{256f}",
-            "\u{2500}".repeat(width.saturating_sub(2))
-        ));
-        line(&blank);
-        text
+            (
+                format!("espefuse {}", self.command),
+                format!("[OPTIONS]{args}"),
+                format!("espefuse {} -h", self.command),
+            )
+        };
+        let usage = rich::Usage {
+            prog: &prog,
+            args: &args,
+            help: &help,
+        };
+        rich::usage_error(Some(&usage), &self.message)
     }
 }
 
@@ -401,113 +362,6 @@ fn matched(a: &[char], b: &[char]) -> usize {
         return 0;
     }
     best + matched(&a[..best_i], &b[..best_j]) + matched(&a[best_i + best..], &b[best_j + best..])
-}
-
-/// rich's console width without a terminal: `COLUMNS`, else 80.
-fn console_width() -> usize {
-    std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.trim().parse::<usize>().ok())
-        .filter(|&w| w > 4)
-        .unwrap_or(80)
-}
-
-/// `s` padded with spaces to `width` characters.
-fn padded(s: &str, width: usize) -> String {
-    let n = s.chars().count();
-    format!("{s}{}", " ".repeat(width.saturating_sub(n)))
-}
-
-/// Tabs expanded to the next multiple of 8 columns on each line (as rich,
-/// espefuse's console, prints them).
-pub(crate) fn expand_tabs(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut column = 0;
-    for c in text.chars() {
-        match c {
-            '\t' => {
-                let n = 8 - column % 8;
-                out.extend(std::iter::repeat_n(' ', n));
-                column += n;
-            }
-            '\n' => {
-                out.push(c);
-                column = 0;
-            }
-            _ => {
-                out.push(c);
-                column += 1;
-            }
-        }
-    }
-    out
-}
-
-/// A usage cell on rows of `width`: words fill each row greedily; a word
-/// longer than a row is cut to it, ending in `…` (rich's ellipsis overflow).
-fn wrap_cell(text: &str, width: usize) -> Vec<String> {
-    let mut rows: Vec<String> = Vec::new();
-    let mut row = String::new();
-    for word in text.split(' ').filter(|w| !w.is_empty()) {
-        let (rn, wn) = (row.chars().count(), word.chars().count());
-        if rn > 0 && rn + 1 + wn <= width {
-            row.push(' ');
-            row.push_str(word);
-            continue;
-        }
-        if rn > 0 {
-            rows.push(std::mem::take(&mut row));
-        }
-        if wn > width {
-            let cut: String = word.chars().take(width.saturating_sub(1)).collect();
-            rows.push(format!("{cut}\u{2026}"));
-        } else {
-            row = word.to_string();
-        }
-    }
-    if !row.is_empty() {
-        rows.push(row);
-    }
-    rows
-}
-
-/// rich's word wrap: words (split at spaces) fill each line greedily, a
-/// line's indentation kept; a word longer than a line is folded.
-fn wrap(text: &str, width: usize) -> Vec<String> {
-    let mut rows = Vec::new();
-    for source in text.lines() {
-        let body = source.trim_start_matches(' ');
-        let mut row = source[..source.len() - body.len()].to_string();
-        let mut fresh = true;
-        for word in body.split(' ').filter(|w| !w.is_empty()) {
-            let (rn, wn) = (row.chars().count(), word.chars().count());
-            if fresh && rn + wn <= width {
-                row.push_str(word);
-                fresh = false;
-                continue;
-            }
-            if !fresh && rn + 1 + wn <= width {
-                row.push(' ');
-                row.push_str(word);
-                continue;
-            }
-            if !fresh || rn > 0 {
-                rows.push(std::mem::take(&mut row));
-            }
-            let chars: Vec<char> = word.chars().collect();
-            let mut chunks = chars.chunks(width).peekable();
-            while let Some(chunk) = chunks.next() {
-                if chunks.peek().is_some() {
-                    rows.push(chunk.iter().collect());
-                } else {
-                    row = chunk.iter().collect();
-                }
-            }
-            fresh = false;
-        }
-        rows.push(row);
-    }
-    rows
 }
 
 #[cfg(test)]

@@ -150,7 +150,7 @@ pub(super) fn command_help(command: &str, chip: Chip) -> String {
     };
     for row in rich::wrap(
         &format!("Usage: espefuse {command} [OPTIONS]{arguments}"),
-        rich::WIDTH - 2,
+        rich::width().saturating_sub(2),
     ) {
         rich::line(&mut text, &format!(" {row}"));
     }

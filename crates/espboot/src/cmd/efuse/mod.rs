@@ -145,7 +145,7 @@ fn espefuse_failure(err: &anyhow::Error) -> ExitCode {
         _ => format!("{err:#}"),
     };
     let text = format!("ERROR: \nA fatal error occurred: {message}");
-    let _ = writeln!(stderr, "{}", click::expand_tabs(&text));
+    let _ = writeln!(stderr, "{}", crate::cmd::rich::expand_tabs(&text));
     ExitCode::from(2)
 }
 

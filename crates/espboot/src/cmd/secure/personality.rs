@@ -573,38 +573,33 @@ fn usage_error(command: Option<&str>, message: &str) -> ExitCode {
 /// rich-click's Error panel alone (a `UsageError` raised without a
 /// context: no usage lines).
 fn render_panel(message: &str) -> String {
-    let full = render_usage_error(None, message);
-    // Drop the four usage lines of the group form.
-    full.split_inclusive('\n').skip(4).collect()
+    rich::usage_error(None, message)
 }
 
 /// Text of a click usage error as rich-click renders it without a terminal.
 fn render_usage_error(command: Option<&str>, message: &str) -> String {
-    let (usage, try_help) = match command {
+    let (prog, args, help) = match command {
         Some(cmd) => {
             let positional = COMMANDS
                 .iter()
                 .find(|(name, _)| *name == cmd)
                 .map_or("", |(_, p)| p);
             (
-                format!(" Usage: espsecure {cmd} [OPTIONS]{positional}"),
-                format!(" Try 'espsecure {cmd} -h' for help"),
+                format!("espsecure {cmd}"),
+                format!("[OPTIONS]{positional}"),
+                format!("espsecure {cmd} -h"),
             )
         }
         None => (
-            " Usage: espsecure [OPTIONS] COMMAND [ARGS]...".to_owned(),
-            " Try 'espsecure -h' for help".to_owned(),
+            "espsecure".to_owned(),
+            "[OPTIONS] COMMAND [ARGS]...".to_owned(),
+            "espsecure -h".to_owned(),
         ),
     };
-    let mut out = String::new();
-    for line in ["", &usage, "", &try_help] {
-        rich::line(&mut out, line);
-    }
-    let rows: Vec<String> = message
-        .split('\n')
-        .flat_map(|paragraph| rich::wrap(paragraph, rich::WIDTH - 4))
-        .collect();
-    rich::panel(&mut out, "Error", &rows);
-    rich::line(&mut out, "");
-    out
+    let usage = rich::Usage {
+        prog: &prog,
+        args: &args,
+        help: &help,
+    };
+    rich::usage_error(Some(&usage), message)
 }

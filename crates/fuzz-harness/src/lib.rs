@@ -56,11 +56,13 @@ pub enum Target {
     SmpConsole,
     /// An ESP-IDF eFuse CSV table (`--extend-efuse-table`).
     EfuseCsv,
+    /// espefuse's eFuse token text (`EFSR:esp32c3:…`, `dump --format token`).
+    EfuseToken,
 }
 
 impl Target {
     /// Every target.
-    pub const ALL: [Target; 12] = [
+    pub const ALL: [Target; 13] = [
         Target::McubootImage,
         Target::BootFlash,
         Target::Sbv2Signature,
@@ -73,6 +75,7 @@ impl Target {
         Target::RomSerial,
         Target::SmpConsole,
         Target::EfuseCsv,
+        Target::EfuseToken,
     ];
 
     /// The target's name: its cargo-fuzz target and corpus directory.
@@ -90,6 +93,7 @@ impl Target {
             Target::RomSerial => "rom_serial",
             Target::SmpConsole => "smp_console",
             Target::EfuseCsv => "efuse_csv",
+            Target::EfuseToken => "efuse_token",
         }
     }
 
@@ -127,6 +131,11 @@ impl Target {
             Target::SmpConsole => smp_console(data),
             Target::EfuseCsv => {
                 let _ = esp_efuse::custom_table::parse("fuzz.csv", data);
+            }
+            Target::EfuseToken => {
+                // A token is text on the command line: arbitrary bytes
+                // reach the decoder as Rust strings, lossily.
+                let _ = esp_efuse::token::decode(&String::from_utf8_lossy(data));
             }
         }
     }

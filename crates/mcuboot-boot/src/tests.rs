@@ -182,6 +182,8 @@ struct Img {
     corrupt: bool,
     /// Ed25519 signing key seed: adds KEYHASH + ED25519 TLVs.
     signer: Option<[u8; 32]>,
+    /// `ih_flags` (compression and encryption flags as imgtool sets them).
+    flags: mcuboot_image::ImageFlags,
 }
 
 /// Ed25519 SubjectPublicKeyInfo prefix (RFC 8410), as `imgtool getpub` embeds it.
@@ -206,6 +208,7 @@ impl Img {
             dep: None,
             corrupt: false,
             signer: None,
+            flags: mcuboot_image::ImageFlags::empty(),
         }
     }
 
@@ -226,6 +229,7 @@ impl Img {
             hdr_size: 32,
             img_size: self.payload as u32,
             protect_tlv_size: prot_size as u16,
+            flags: self.flags,
             version: ImageVersion {
                 major: self.version.0,
                 minor: self.version.1,
@@ -709,6 +713,72 @@ fn invalid_upgrade_is_refused_and_erased() {
                 .all(|&b| b == 0xff),
             "{strategy:?}"
         );
+    }
+}
+
+/// `imgtool sign --compression` (with and without `-E`) sets these flags.
+/// MCUboot decompresses only in builds with `MCUBOOT_DECOMPRESS_IMAGES`
+/// (and decrypts only with `MCUBOOT_ENC_IMAGES`); the Espressif port has
+/// neither, so `boot_image_check` fails such an upgrade: it is refused and
+/// erased, and the primary keeps booting, untouched.
+#[test]
+fn compressed_upgrades_are_refused_and_the_primary_keeps_booting() {
+    use mcuboot_image::ImageFlags;
+    let lzma2 = ImageFlags::COMPRESSED_LZMA2;
+    let thumb = ImageFlags::COMPRESSED_LZMA2 | ImageFlags::COMPRESSED_ARM_THUMB_FLT;
+    let encrypted = ImageFlags::COMPRESSED_LZMA2 | ImageFlags::ENCRYPTED_AES128;
+    for (flags, refusal) in [
+        (lzma2, SlotRefusal::Compressed),
+        (thumb, SlotRefusal::Compressed),
+        (encrypted, SlotRefusal::Encrypted),
+    ] {
+        for strategy in [
+            UpgradeStrategy::SwapScratch,
+            UpgradeStrategy::SwapMove,
+            UpgradeStrategy::OverwriteOnly,
+        ] {
+            let dev = Dev::new(strategy, 4, 0xff);
+            let cfg = dev.cfg();
+            let mut f = dev.flash();
+            let old = install(&dev, &mut f, 0, Slot::Primary, &Img::new(1, 0, 3000, 1));
+            let compressed = Img {
+                flags,
+                ..Img::new(2, 0, 2000, 2)
+            };
+            install(&dev, &mut f, 0, Slot::Secondary, &compressed);
+            set_pending(&mut f, &cfg, 0, false).unwrap();
+            let r = boot(&mut f, &cfg).unwrap();
+            assert_eq!(
+                (r.swap[0], booted_major(&r, 0)),
+                (SwapType::None, 1),
+                "{strategy:?} {flags:?}"
+            );
+            assert_eq!(slot_bytes(&f, dev.images[0].primary, old.len()), old);
+            let sec = dev.images[0].secondary;
+            assert!(
+                slot_bytes(&f, sec, sec.size as usize)
+                    .iter()
+                    .all(|&b| b == 0xff),
+                "{strategy:?} {flags:?}: the refused upgrade is erased"
+            );
+
+            // The same image found in the primary slot is not booted, and
+            // the reason is the flag.
+            let mut f = dev.flash();
+            install(&dev, &mut f, 0, Slot::Primary, &compressed);
+            assert!(
+                matches!(
+                    boot(&mut f, &cfg),
+                    Err(BootError::NoBootableImage { image: 0 })
+                ),
+                "{strategy:?} {flags:?}"
+            );
+            assert_eq!(
+                primary_slot_refusal(&mut f, &cfg, 0).unwrap(),
+                Some(refusal),
+                "{strategy:?} {flags:?}"
+            );
+        }
     }
 }
 

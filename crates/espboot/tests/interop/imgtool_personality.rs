@@ -98,13 +98,15 @@ fn with_stdin(cmd: &mut Command, input: &[u8]) -> (i32, String, String) {
     )
 }
 
-/// What a script parses in a click help page: the usage block, the
-/// option spellings with their metavars (`-k`, `--key`, `filename`), and
-/// the command names. The descriptions are ours, not imgtool's.
+/// What a script parses in a click help page: the usage block, each
+/// option row's term (its spellings and metavar, `-k, --key filename`) in
+/// the page's order, the column the descriptions start at, and the command
+/// names. The descriptions are ours, not imgtool's.
 #[derive(Debug, PartialEq)]
 struct HelpFacts {
     usage: String,
-    options: std::collections::BTreeSet<String>,
+    options: Vec<String>,
+    column: Option<usize>,
     commands: Vec<String>,
 }
 
@@ -115,7 +117,8 @@ fn help_facts(text: &str) -> Option<HelpFacts> {
         return None;
     }
     let mut section = "";
-    let mut options = std::collections::BTreeSet::new();
+    let mut options = Vec::new();
+    let mut column = None;
     let mut commands = Vec::new();
     for line in text.lines() {
         if !line.starts_with(' ') && line.ends_with(':') {
@@ -129,15 +132,12 @@ fn help_facts(text: &str) -> Option<HelpFacts> {
         let term = row.split("  ").next().unwrap_or_default();
         match section {
             "Options:" => {
-                let words: Vec<&str> = term.split(' ').collect();
-                let names = words.iter().take_while(|w| w.starts_with('-')).count();
-                for w in &words[..names] {
-                    options.insert(w.trim_end_matches(',').to_owned());
-                }
-                let metavar = words[names..].join(" ");
-                if !metavar.is_empty() {
-                    let long = words[..names].last().unwrap_or(&"").to_string();
-                    options.insert(format!("{long} {metavar}"));
+                options.push(term.to_owned());
+                // where the first description on a term's line starts
+                let rest = &row[term.len()..];
+                let text = rest.trim_start();
+                if column.is_none() && !text.is_empty() {
+                    column = Some(2 + term.len() + rest.len() - text.len());
                 }
             }
             "Commands:" => commands.push(term.to_owned()),
@@ -147,6 +147,7 @@ fn help_facts(text: &str) -> Option<HelpFacts> {
     Some(HelpFacts {
         usage: usage.to_owned(),
         options,
+        column,
         commands,
     })
 }
@@ -174,17 +175,22 @@ fn imgtool_personality_help_facts_parse_help_pages() {
     let page = "Usage: imgtool x [OPTIONS]\n\n  About.\n\nOptions:\n  -k, --key filename  Key\n                      wrapped\n  --pad               Pad\n\nCommands:\n  sign  Sign\n";
     let facts = help_facts(page).unwrap();
     assert_eq!(facts.usage, "Usage: imgtool x [OPTIONS]");
-    assert_eq!(
-        facts.options.iter().map(String::as_str).collect::<Vec<_>>(),
-        ["--key", "--key filename", "--pad", "-k"]
-    );
+    assert_eq!(facts.options, ["-k, --key filename", "--pad"]);
+    assert_eq!(facts.column, Some(22));
     assert_eq!(facts.commands, ["sign"]);
     let ok = (0, page.to_owned(), String::new());
     assert!(same_help(&ok, &ok.clone()).is_ok());
+    let swapped = page
+        .replace("  --pad               Pad\n", "")
+        .replace("Options:\n", "Options:\n  --pad               Pad\n");
     for changed in [
         page.replace("filename", "FILE"),
         page.replace("--pad ", "--pda "),
         page.replace("  sign", "  sgn"),
+        // the same options in another order
+        swapped,
+        // the descriptions one column further right
+        page.replace("filename  Key", "filename   Key"),
     ] {
         assert!(same_help(&ok, &(0, changed, String::new())).is_err());
     }

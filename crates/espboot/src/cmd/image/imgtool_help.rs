@@ -6,9 +6,102 @@
 
 use crate::cmd::click_help::{self, Page};
 
-/// espboot's own options, which imgtool does not have: left out of the
-/// help and of click's suggestions, refused as unknown (`command`, long).
-pub(super) const ESPBOOT_ONLY: &[(&str, &str)] = &[("verify", "json"), ("dumpinfo", "json")];
+/// imgtool 2.5.0's options of each command, by long name, in the order
+/// click lists them in `--help` and checks them for presence
+/// (imgtool/main.py: the options declared below `@click.command` come
+/// first, top to bottom; then those above it, bottom to top, which click
+/// appends to the finished command one by one). An option of ours that is
+/// not listed is espboot's own (`--json`): left out of the help and of
+/// click's suggestions, refused as unknown.
+const IMGTOOL_OPTIONS: &[(&str, &[&str])] = &[
+    (
+        "sign",
+        &[
+            "vid",
+            "cid",
+            "vector-to-sign",
+            "hmac-sha",
+            "sha",
+            "sig-out",
+            "pure",
+            "fix-sig-pubkey",
+            "fix-sig",
+            "key",
+            "public-key-format",
+            "max-align",
+            "align",
+            "version",
+            "security-counter",
+            "dependencies",
+            "pad-sig",
+            "header-size",
+            "pad-header",
+            "slot-size",
+            "pad",
+            "test",
+            "confirm",
+            "max-sectors",
+            "boot-record",
+            "overwrite-only",
+            "endian",
+            "clear",
+            "compression",
+            "encrypt-keylen",
+            "encrypt",
+            "save-enctlv",
+            "rom-fixed",
+            "load-addr",
+            "hex-addr",
+            "erased-val",
+            "custom-tlv-file",
+            "custom-tlv",
+            "non-bootable",
+        ],
+    ),
+    ("verify", &["key"]),
+    ("dumpinfo", &["silent", "format", "outfile"]),
+    (
+        "getpub",
+        &["output", "key", "name-suffix", "encoding", "lang"],
+    ),
+    ("getpubhash", &["output", "key", "name-suffix", "encoding"]),
+    ("getpriv", &["format", "key", "minimal"]),
+    ("keygen", &["key", "type", "password"]),
+    ("keyinfo", &["key", "require"]),
+    ("version", &[]),
+];
+
+/// Descriptions the personality shows instead of `espboot image`'s,
+/// whose text mentions what only espboot has (PKCS#11 keys, `--json`,
+/// `$ESPBOOT_PASSWORD`): (command, long option, text).
+const IMGTOOL_WORDING: &[(&str, &str, &str)] = &[
+    ("sign", "key", "Signing key (PEM)"),
+    (
+        "dumpinfo",
+        "format",
+        "Output format: human, yaml or json (human on stdout, yaml with -o \
+         unless given)",
+    ),
+    (
+        "keygen",
+        "password",
+        "Protect the key with a password (asked for twice)",
+    ),
+];
+
+/// imgtool's option order for `command` (`create` is `sign`).
+fn imgtool_order(command: &str) -> &'static [&'static str] {
+    let command = if command == SIGN_ALIAS {
+        "sign"
+    } else {
+        command
+    };
+    IMGTOOL_OPTIONS
+        .iter()
+        .find(|(name, _)| *name == command)
+        .map(|(_, longs)| *longs)
+        .unwrap_or_default()
+}
 
 /// The name imgtool also accepts for `sign` (imgtool/main.py registers the
 /// same function as `create`).
@@ -33,13 +126,13 @@ pub(super) fn command_names() -> Vec<String> {
     names
 }
 
-/// The options of `command` imgtool has, in declaration order.
+/// The options of `sub` imgtool has, in imgtool's order.
 fn options(sub: &clap::Command) -> Vec<&clap::Arg> {
-    sub.get_arguments()
-        .filter(|a| !a.is_positional() && !a.is_hide_set())
-        .filter(|a| {
-            let long = a.get_long().unwrap_or_default();
-            !ESPBOOT_ONLY.contains(&(sub.get_name(), long))
+    imgtool_order(sub.get_name())
+        .iter()
+        .filter_map(|long| {
+            sub.get_arguments()
+                .find(|a| !a.is_positional() && a.get_long() == Some(long))
         })
         .collect()
 }
@@ -147,7 +240,13 @@ pub(super) fn help(command: &str) -> Option<String> {
             if let Some(m) = metavar(arg) {
                 term = format!("{term} {m}");
             }
-            let mut text = arg.get_help().map(ToString::to_string).unwrap_or_default();
+            let long = arg.get_long().unwrap_or_default();
+            let mut text = IMGTOOL_WORDING
+                .iter()
+                .find(|(c, l, _)| *c == real && *l == long)
+                .map(|(_, _, text)| (*text).to_owned())
+                .or_else(|| arg.get_help().map(ToString::to_string))
+                .unwrap_or_default();
             if arg.is_required_set() {
                 // click's Option.get_help_record
                 text = if text.is_empty() {
@@ -212,15 +311,36 @@ pub(super) fn option_names(command: &str, long: &str) -> String {
         .join(" / ")
 }
 
-/// Where `long` is declared among `command`'s options (click reports the
-/// first missing option in that order).
+/// Where `long` stands among `command`'s options in imgtool's order
+/// (click reports the first missing option in that order).
 pub(super) fn declared_at(command: &str, long: &str) -> usize {
-    let parser = parser();
-    parser
-        .find_subcommand(command)
-        .and_then(|sub| {
-            sub.get_arguments()
-                .position(|a| a.get_long() == Some(long.trim_start_matches("--")))
-        })
+    let long = long.trim_start_matches("--");
+    imgtool_order(command)
+        .iter()
+        .position(|l| *l == long)
         .unwrap_or(usize::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn imgtool_order_names_every_personality_option_once() {
+        // A listed name the parser lacks would silently drop the option
+        // from the help; a command missing from the table would show none.
+        let parser = parser();
+        for sub in parser.get_subcommands() {
+            let order = imgtool_order(sub.get_name());
+            assert!(
+                IMGTOOL_OPTIONS.iter().any(|(c, _)| *c == sub.get_name()),
+                "{} has no imgtool order",
+                sub.get_name()
+            );
+            assert_eq!(options(sub).len(), order.len(), "{}", sub.get_name());
+        }
+        for (command, long, _) in IMGTOOL_WORDING {
+            assert!(imgtool_order(command).contains(long), "{command} --{long}");
+        }
+    }
 }

@@ -181,7 +181,8 @@ pub struct SignArgs {
     /// AES key length for -E.
     #[arg(long = "encrypt-keylen", value_enum, default_value = "128")]
     encrypt_keylen: KeyLenArg,
-    /// Compression (not supported).
+    /// Compress the payload with LZMA2 (with the ARM Thumb filter for
+    /// `lzma2armthumb`); kept uncompressed when that is not smaller.
     #[arg(long = "compression", value_enum, default_value = "disabled")]
     compression: CompressionArg,
     /// With -E: keep the payload clear but carry the wrapped key.

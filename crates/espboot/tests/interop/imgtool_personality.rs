@@ -479,3 +479,188 @@ fn imgtool_personality_matches_imgtool_exit_status_and_text() {
         differences.join("\n")
     );
 }
+
+/// `sign --compression` with an Intel HEX input: imgtool gives the
+/// compressed image the input's address (moved down for `--pad-header`),
+/// so a `.hex` output needs no `-x`; espboot lost that address and refused
+/// such an output. Each line runs through the pinned imgtool and the
+/// personality on copies of one directory: exit status, stdout, stderr,
+/// and the output bytes (with `-E`, whose key is random, where they are).
+#[test]
+fn regression_compression_with_hex_input_lost_the_base_address() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (theirs, ours) = (tmp.path().join("theirs"), tmp.path().join("ours"));
+    std::fs::create_dir_all(&theirs).unwrap();
+    let Some(mut imgtool) = crate::support::reference_tool("imgtool") else {
+        return;
+    };
+    // a payload LZMA2 shrinks, as Intel HEX at three addresses: above
+    // 64 KiB, with its own zeroed header area, and at 0 (which imgtool
+    // does not move for a prepended header)
+    let comp: Vec<u8> = (0u32..20_000)
+        .map(|i| (i / 7 % 13) as u8 ^ (i % 5) as u8)
+        .collect();
+    let with_header = [&[0u8; 0x20][..], &comp].concat();
+    for (name, address, data) in [
+        ("comp.hex", 0x1_0020, &comp),
+        ("comph.hex", 0x2_0000, &with_header),
+        ("comp0.hex", 0, &comp),
+    ] {
+        let text = mcuboot_image::hexfile::write(&[(address, &data[..])]);
+        std::fs::write(theirs.join(name), text).unwrap();
+    }
+    std::fs::write(theirs.join("comp.bin"), &comp).unwrap();
+    for args in [
+        &["keygen", "-t", "ed25519", "-k", "ed.pem"][..],
+        &["keygen", "-t", "x25519", "-k", "x.pem"],
+        &["getpub", "-k", "x.pem", "-e", "pem", "-o", "x-public.pem"],
+    ] {
+        crate::support::run_ok(imgtool.current_dir(&theirs).args(args));
+        imgtool = crate::support::reference_tool("imgtool").unwrap();
+    }
+    std::fs::create_dir_all(&ours).unwrap();
+    for entry in std::fs::read_dir(&theirs).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), ours.join(entry.file_name())).unwrap();
+    }
+    let link = tmp.path().join("bin/imgtool");
+    std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_espboot"), &link).unwrap();
+    let reference = crate::support::reference_bin_dir().join("imgtool");
+    let sign = "sign -v 1.2.3 -H 0x20 -S 0x10000";
+    // (arguments, how the outputs compare: byte for byte, only their
+    // Intel HEX runs' addresses and lengths, or not at all)
+    let rows: Vec<(String, Output)> = [
+        (
+            "--pad-header --compression lzma2 comp.hex c1.hex",
+            Output::Bytes,
+        ),
+        (
+            "--pad-header --compression lzma2 comp.hex c1.bin",
+            Output::Bytes,
+        ),
+        (
+            "--pad-header --compression lzma2armthumb comp.hex c2.hex",
+            Output::Bytes,
+        ),
+        (
+            "--pad-header --compression lzma2 -k ed.pem --pad comp.hex c3.hex",
+            Output::Bytes,
+        ),
+        (
+            "--pad-header --compression lzma2armthumb -k ed.pem --confirm comp.hex c4.hex",
+            Output::Bytes,
+        ),
+        // imgtool builds the compressed image without --test and
+        // --non-bootable
+        (
+            "--pad-header --compression lzma2 --test comp.hex c5.hex",
+            Output::Bytes,
+        ),
+        (
+            "--pad-header --compression lzma2 --non-bootable comp.hex c6.hex",
+            Output::Bytes,
+        ),
+        (
+            "--pad-header --compression lzma2 --non-bootable comp.bin c6.bin",
+            Output::Bytes,
+        ),
+        // the input's own header area; an input at address 0
+        ("--compression lzma2 comph.hex c7.hex", Output::Bytes),
+        (
+            "--compression lzma2armthumb -k ed.pem --pad comph.hex c8.hex",
+            Output::Bytes,
+        ),
+        (
+            "--pad-header --compression lzma2 comp0.hex c9.hex",
+            Output::Bytes,
+        ),
+        // -x wins over the input's address; a binary input needs it
+        (
+            "--pad-header --compression lzma2 -x 0x30000 comp.hex c10.hex",
+            Output::Bytes,
+        ),
+        (
+            "--pad-header --compression lzma2 -x 0x40000 --pad comp.bin c11.hex",
+            Output::Bytes,
+        ),
+        (
+            "--pad-header --compression lzma2 -k ed.pem comp.bin c12.hex",
+            Output::None,
+        ),
+        ("--pad-header comp.bin c13.hex", Output::None),
+        // encrypted: a random key, so where the records are, not their bytes
+        (
+            "--pad-header --compression lzma2 -E x-public.pem comp.hex c14.hex",
+            Output::Layout,
+        ),
+        (
+            "--pad-header --compression lzma2armthumb -E x-public.pem --pad comp.hex c15.hex",
+            Output::Layout,
+        ),
+        (
+            "--pad-header --compression lzma2 -E x-public.pem -c --confirm comp.hex c16.hex",
+            Output::Layout,
+        ),
+    ]
+    .iter()
+    .map(|(args, compare)| (format!("{sign} {args}"), *compare))
+    .collect();
+    let mut differences = Vec::new();
+    for (row, compare) in &rows {
+        let args: Vec<&str> = row.split_whitespace().collect();
+        let want = run(&reference, &theirs, &args);
+        let got = run(&link, &ours, &args);
+        if want != got {
+            differences.push(format!(
+                "imgtool {row}\n  imgtool: {want:?}\n  espboot: {got:?}"
+            ));
+        }
+        let out = args.last().unwrap();
+        let (a, b) = (
+            std::fs::read(theirs.join(out)),
+            std::fs::read(ours.join(out)),
+        );
+        let layout = |bytes: &Vec<u8>| {
+            let text = String::from_utf8_lossy(bytes);
+            mcuboot_image::hexfile::read_runs(&text)
+                .map(|runs| {
+                    runs.iter()
+                        .map(|(at, d)| (*at, d.len()))
+                        .collect::<Vec<_>>()
+                })
+                .ok()
+        };
+        let same = match (compare, &a, &b) {
+            (_, Err(_), Err(_)) => *compare == Output::None,
+            (Output::Bytes, Ok(a), Ok(b)) => a == b,
+            (Output::Layout, Ok(a), Ok(b)) => layout(a).is_some() && layout(a) == layout(b),
+            _ => false,
+        };
+        if !same {
+            differences.push(format!(
+                "{out}: imgtool {:?} bytes, espboot {:?} bytes",
+                a.map(|v| v.len()),
+                b.map(|v| v.len())
+            ));
+        }
+    }
+    assert!(
+        differences.is_empty(),
+        "{} of {} rows differ:\n{}",
+        differences.len(),
+        rows.len(),
+        differences.join("\n")
+    );
+}
+
+/// How a row's output files compare.
+#[derive(Clone, Copy, PartialEq)]
+enum Output {
+    /// Byte for byte.
+    Bytes,
+    /// The Intel HEX runs' addresses and lengths (the bytes are random).
+    Layout,
+    /// Neither tool writes one.
+    None,
+}

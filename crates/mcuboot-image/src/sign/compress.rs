@@ -21,7 +21,7 @@ use std::vec::Vec;
 use super::build::ImageBuilder;
 use super::encryption::Encryption;
 use super::error::SignError;
-use super::options::SignOptions;
+use super::options::{SignOptions, Trailer};
 use super::signer::ImageSigner;
 use super::write::{OutputFormat, SignedImage};
 use crate::codec::tlv::TlvKind;
@@ -103,9 +103,17 @@ fn compress(data: &[u8], kind: Compression) -> Result<Vec<u8>, SignError> {
     }
 }
 
-/// Signs `data` (the input file's bytes) as imgtool does with
+/// Signs `data` (the input file's bytes; `address`: where its first byte
+/// belongs, an Intel HEX input's lowest address) as imgtool does with
 /// `--compression kind`, encrypted with `encryption` if given, writing the
 /// image to `out`.
+///
+/// The compressed image sits at the uncompressed one's address (imgtool
+/// copies `base_addr` over), so an Intel HEX output needs no `-x` when the
+/// input is one. imgtool builds it without `--test` and `--non-bootable`
+/// (`main.py` does not pass them to the second `Image`): its header lacks
+/// the NON_BOOTABLE flag and an Intel HEX output lacks the erased image_ok
+/// field; both are reproduced.
 ///
 /// # Errors
 /// [`SignError`] from either build or from liblzma.
@@ -114,6 +122,7 @@ pub fn sign_compressed(
     signer: Option<&dyn ImageSigner>,
     encryption: Option<&Encryption>,
     data: Vec<u8>,
+    address: Option<u32>,
     kind: Compression,
     out: &mut (dyn std::io::Write + Send),
     format: OutputFormat,
@@ -130,7 +139,7 @@ pub fn sign_compressed(
         .encryption_flag_only(encryption)
         .build(super::Input::Bytes {
             data: data.clone(),
-            address: None,
+            address,
         })?;
     let image_size = first.header().img_size;
     let first = first.write_to(&mut first_bytes, format)?;
@@ -170,6 +179,10 @@ pub fn sign_compressed(
     let mut second = opts.clone();
     second.compression = kind;
     second.compression_tlvs = tlvs;
+    second.non_bootable = false;
+    if second.trailer == Trailer::Test {
+        second.trailer = Trailer::Pad;
+    }
     let mut body = Vec::with_capacity(stored_len + header_size);
     if !opts.pad_header {
         // load_compressed fills the header area with zeros then.
@@ -180,9 +193,11 @@ pub fn sign_compressed(
     let signed = ImageBuilder::new(&second)
         .signer(signer)
         .encryption(encryption)
+        // The same input address, moved for a prepended header as the
+        // first build moved it: imgtool's `base_addr` of the first image.
         .build(super::Input::Bytes {
             data: body,
-            address: None,
+            address,
         })?
         .write_to(out, format)?;
     Ok((signed, report))
@@ -197,5 +212,73 @@ mod tests {
         // create_lzma2_header(131072, 2, 3, 1) in imgtool 2.5.0: dict byte
         // 10 (2 << 16), properties (2 * 5 + 1) * 9 + 3 = 102.
         assert_eq!(lzma2_header(), [10, 102]);
+    }
+
+    /// The compressed image lands where the input's Intel HEX put it
+    /// (moved down by a prepended header), as the uncompressed one would:
+    /// imgtool copies `base_addr` to the compressed image. Without the
+    /// address the `.hex` output was refused.
+    #[test]
+    fn compressed_hex_output_keeps_the_input_address() {
+        use crate::ImageVersion;
+        let data: Vec<u8> = (0u32..4000).map(|i| (i / 9 % 7) as u8).collect();
+        let mut opts = SignOptions::new(ImageVersion::default(), 0x20, 0x10000);
+        opts.pad_header = true;
+        let mut out = Vec::new();
+        let (_, report) = sign_compressed(
+            &opts,
+            None,
+            None,
+            data.clone(),
+            Some(0x1_0020),
+            Compression::Lzma2,
+            &mut out,
+            OutputFormat::IntelHex { address: None },
+        )
+        .unwrap();
+        assert!(report.used);
+        let (base, image) = crate::hexfile::read(core::str::from_utf8(&out).unwrap()).unwrap();
+        assert_eq!(base, 0x1_0000);
+        let mut binary = Vec::new();
+        sign_compressed(
+            &opts,
+            None,
+            None,
+            data,
+            None,
+            Compression::Lzma2,
+            &mut binary,
+            OutputFormat::Binary,
+        )
+        .unwrap();
+        assert_eq!(image, binary);
+    }
+
+    /// imgtool's second `Image` is made without `test` and `non_bootable`:
+    /// the compressed image's header has no NON_BOOTABLE flag.
+    #[test]
+    fn compressed_image_drops_non_bootable_as_imgtool_does() {
+        use crate::codec::header::{ImageFlags, ImageHeader};
+        use crate::ImageVersion;
+        let data: Vec<u8> = (0u32..4000).map(|i| (i / 9 % 7) as u8).collect();
+        let mut opts = SignOptions::new(ImageVersion::default(), 0x20, 0x10000);
+        opts.pad_header = true;
+        opts.non_bootable = true;
+        let mut out = Vec::new();
+        let (_, report) = sign_compressed(
+            &opts,
+            None,
+            None,
+            data,
+            None,
+            Compression::Lzma2,
+            &mut out,
+            OutputFormat::Binary,
+        )
+        .unwrap();
+        assert!(report.used);
+        let header = ImageHeader::parse(&out).unwrap();
+        assert!(!header.flags.contains(ImageFlags::NON_BOOTABLE));
+        assert!(header.flags.contains(ImageFlags::COMPRESSED_LZMA2));
     }
 }

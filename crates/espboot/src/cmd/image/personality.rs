@@ -424,6 +424,12 @@ fn sign_usage_error(err: &anyhow::Error) -> Option<String> {
                         .to_owned(),
                 );
             }
+            Some(mcuboot_image::sign::SignError::HexAddressRequired) => {
+                // imgtool/image.py Image.save
+                return Some(
+                    "No address exists in input file neither was it provided by user".to_owned(),
+                );
+            }
             Some(mcuboot_image::sign::SignError::Option(
                 mcuboot_image::sign::OptionError::HashNotAllowed { hash, key, .. },
             )) => {

@@ -622,26 +622,44 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
         CompressionArg::Lzma2armthumb => Some(Compression::Lzma2ArmThumb),
     };
     if let Some(kind) = compression {
-        let data = match input {
-            Input::Bytes { data, .. } => data,
+        let (data, address) = match input {
+            Input::Bytes { data, address } => (data, address),
             Input::Reader { reader, .. } => {
                 let mut data = Vec::new();
                 std::io::Read::read_to_end(reader, &mut data)
                     .with_context(|| format!("INFILE: cannot read {}", a.infile.display()))?;
-                data
+                (data, None)
             }
         };
-        let (signed, report) = mcuboot_image::sign::sign_compressed(
-            &opts,
-            signer,
-            encryption.as_ref(),
-            data,
-            kind,
-            &mut out,
-            format,
-        )
+        // imgtool finds that a .hex output has no address only when it
+        // saves, after both builds and their lines: build into nothing,
+        // print them, then refuse.
+        let no_address =
+            matches!(format, OutputFormat::IntelHex { address: None }) && address.is_none();
+        let (signed, report) = if no_address {
+            mcuboot_image::sign::sign_compressed(
+                &opts,
+                signer,
+                encryption.as_ref(),
+                data,
+                address,
+                kind,
+                &mut std::io::sink(),
+                OutputFormat::Binary,
+            )
+        } else {
+            mcuboot_image::sign::sign_compressed(
+                &opts,
+                signer,
+                encryption.as_ref(),
+                data,
+                address,
+                kind,
+                &mut out,
+                format,
+            )
+        }
         .map_err(|e| sign_error(e, &a))?;
-        out.commit().context("OUTFILE")?;
         if a.imgtool_notices {
             // main.py prints the sizes between its two builds; the second
             // build's image.py lines follow only when it is kept.
@@ -657,6 +675,10 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        if no_address {
+            return Err(sign_error(SignError::HexAddressRequired, &a));
+        }
+        out.commit().context("OUTFILE")?;
         if let (Some(path), Some(sig)) = (&a.sig_out, &signed.signature) {
             write_sig(path, sig)?;
         }

@@ -265,6 +265,15 @@ pub struct RunningImage {
     pub version: String,
 }
 
+/// An upgrade the boot refused and erased (`--json`: `refused`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RefusedUpgrade {
+    /// Image index.
+    pub image: usize,
+    /// The boot core's reason (`SlotRefusal`), as text.
+    pub reason: String,
+}
+
 /// Flash work in one area during a boot.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AreaCounters {
@@ -295,6 +304,8 @@ pub struct BootReport {
     pub swaps: Vec<SwapType>,
     /// Per image: the type of an interrupted swap this boot finished.
     pub resumed: Vec<Option<SwapType>>,
+    /// The upgrades this boot refused and erased, with the reason.
+    pub refused: Vec<RefusedUpgrade>,
     /// Sectors erased.
     pub erases: u64,
     /// Bytes programmed.
@@ -312,6 +323,19 @@ pub struct BootReport {
 }
 
 impl BootReport {
+    /// One line per refused upgrade, saying why it was erased.
+    pub fn refusal_lines(&self) -> Vec<String> {
+        self.refused
+            .iter()
+            .map(|r| {
+                format!(
+                    "image {}: upgrade refused and erased: {}",
+                    r.image, r.reason
+                )
+            })
+            .collect()
+    }
+
     /// A one-line human summary.
     pub fn summary(&self) -> String {
         self.summary_with(true)
@@ -367,6 +391,20 @@ impl BootReport {
         flash: &SimFlash,
     ) -> Self {
         let totals = flash.total_counters();
+        let refused = match outcome {
+            Ok(rsp) => rsp
+                .refused
+                .iter()
+                .enumerate()
+                .filter_map(|(image, r)| {
+                    r.map(|r| RefusedUpgrade {
+                        image,
+                        reason: r.to_string(),
+                    })
+                })
+                .collect(),
+            Err(_) => Vec::new(),
+        };
         let (booted, images, swaps, resumed, error) = match outcome {
             Ok(rsp) => {
                 let images: Vec<RunningImage> = rsp
@@ -402,6 +440,7 @@ impl BootReport {
             swap: swaps.first().copied().unwrap_or(SwapType::None),
             swaps,
             resumed,
+            refused,
             erases: totals.erases,
             bytes_written: totals.bytes_written,
             flash_ops: flash.ops(),

@@ -176,6 +176,9 @@ pub enum SlotRefusal {
     /// `bootutil_img_validate` refused it: the hash, the key hash, the
     /// signature, the TLV area or the size.
     Invalid(mcuboot_image::ValidateError<ReadBeyondSlot>),
+    /// The validation cache holds an earlier refusal of these very bytes
+    /// (it keeps the verdict, not the reason).
+    RememberedInvalid,
 }
 
 impl fmt::Display for SlotRefusal {
@@ -196,6 +199,9 @@ impl fmt::Display for SlotRefusal {
                 f.write_str("the image is compressed, and this bootloader decompresses no images")
             }
             SlotRefusal::Invalid(e) => e.fmt(f),
+            SlotRefusal::RememberedInvalid => {
+                f.write_str("the image failed validation before (the validation cache says so)")
+            }
         }
     }
 }

@@ -753,6 +753,8 @@ fn compressed_upgrades_are_refused_and_the_primary_keeps_booting() {
                 (SwapType::None, 1),
                 "{strategy:?} {flags:?}"
             );
+            // the boot reports why it erased the upgrade
+            assert_eq!(r.refused[0], Some(refusal), "{strategy:?} {flags:?}");
             assert_eq!(slot_bytes(&f, dev.images[0].primary, old.len()), old);
             let sec = dev.images[0].secondary;
             assert!(

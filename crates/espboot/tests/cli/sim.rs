@@ -512,3 +512,152 @@ fn signed_images_with_the_embedded_key_only() {
     let out = run_fail(&mut sim(&["boot", dev2s, "--json"]));
     assert_eq!(json(&out)["booted"], false);
 }
+
+/// An ESP32-C3 app payload LZMA2 shrinks: `build-app`'s segments (its
+/// `--size` filler does not compress) followed by zeros.
+fn compressible_payload(dir: &Path, name: &str, version: &str) -> PathBuf {
+    let raw = dir.join(format!("{name}.raw"));
+    run_ok(
+        sim(&[
+            "build-app",
+            "--target",
+            "esp32c3",
+            "--version",
+            version,
+            "-o",
+        ])
+        .arg(&raw),
+    );
+    let mut payload = std::fs::read(&raw).expect("payload");
+    payload.resize(payload.len() + 30_000, 0);
+    std::fs::write(&raw, payload).expect("payload");
+    raw
+}
+
+/// `sign` arguments for the default slot (`-M 512` like the port).
+const SLOT_ARGS: [&str; 10] = [
+    "-H",
+    "32",
+    "--pad-header",
+    "--align",
+    "4",
+    "-S",
+    "0x1C0000",
+    "-M",
+    "512",
+    "-v",
+];
+
+/// A compressed upgrade next to `primary` (version 1.0.0) on a fresh
+/// ESP32-C3: the port's MCUboot decompresses nothing, so the boot
+/// refuses it, erases the secondary slot, keeps booting the primary, and
+/// says why (the compressed flag); the JSON report carries the reason.
+fn compressed_upgrade_is_refused(d: &Path, primary: &Path, upgrade: &Path) {
+    let info = run_ok(espboot().args(["image", "dumpinfo"]).arg(upgrade));
+    assert!(
+        String::from_utf8_lossy(&info.stdout).contains("COMPRESSED_LZMA2"),
+        "the upgrade is compressed"
+    );
+    let len = std::fs::metadata(upgrade)
+        .expect("upgrade")
+        .len()
+        .to_string();
+    let dev = d.join("dev");
+    let devs = dev.to_str().expect("utf-8");
+    run_ok(&mut sim(&["new", devs, "--target", "esp32c3"]));
+    let write_upgrade = || {
+        run_ok(&mut sim(&["write", devs, "0x1E0000"]).arg(upgrade));
+        run_ok(&mut sim(&["app", devs, "set-pending"]));
+    };
+    run_ok(&mut sim(&["write", devs, "0x20000"]).arg(primary));
+    write_upgrade();
+    let out = run_ok(&mut sim(&["boot", devs]));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(
+            "image 0: upgrade refused and erased: the image is compressed, \
+             and this bootloader decompresses no images\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("booted image 0 1.0.0+0 (primary slot); swap none;"),
+        "{text}"
+    );
+    let back = d.join("secondary.bin");
+    run_ok(&mut sim(&["read", devs, "0x1E0000", &len, "-o"]).arg(&back));
+    assert!(
+        std::fs::read(&back)
+            .expect("read back")
+            .iter()
+            .all(|&b| b == 0xff),
+        "the refused upgrade is erased"
+    );
+    // the next boot has nothing to refuse
+    let v = json(&run_ok(&mut sim(&["boot", devs, "--json"])));
+    assert_eq!(v["images"][0]["version"], "1.0.0+0");
+    assert_eq!(v["refused"], serde_json::json!([]));
+    // once more, as JSON
+    write_upgrade();
+    let v = json(&run_ok(&mut sim(&["boot", devs, "--json"])));
+    assert_eq!(v["booted"], true);
+    assert_eq!(v["images"][0]["version"], "1.0.0+0");
+    assert_eq!(v["images"][0]["slot"], "primary");
+    assert_eq!(v["swap"], "none");
+    assert_eq!(v["refused"][0]["image"], 0);
+    let reason = v["refused"][0]["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("compressed"), "{v}");
+}
+
+#[test]
+fn compressed_upgrade_signed_by_espboot_is_refused_and_erased_with_the_reason() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let a_raw = compressible_payload(d, "a", "1.0.0");
+    let b_raw = compressible_payload(d, "b", "2.0.0");
+    let (a, b) = (d.join("a.bin"), d.join("b.bin"));
+    run_ok(
+        espboot()
+            .args(["image", "sign"])
+            .args(SLOT_ARGS)
+            .arg("1.0.0")
+            .arg(&a_raw)
+            .arg(&a),
+    );
+    run_ok(
+        espboot()
+            .args(["image", "sign", "--compression", "lzma2"])
+            .args(SLOT_ARGS)
+            .arg("2.0.0")
+            .arg(&b_raw)
+            .arg(&b),
+    );
+    compressed_upgrade_is_refused(d, &a, &b);
+}
+
+#[test]
+fn compressed_upgrade_signed_by_imgtool_is_refused_and_erased_with_the_reason() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let a_raw = compressible_payload(d, "a", "1.0.0");
+    let b_raw = compressible_payload(d, "b", "2.0.0");
+    let (a, b) = (d.join("a.bin"), d.join("b.bin"));
+    for (extra, version, raw, out) in [
+        (&[][..], "1.0.0", &a_raw, &a),
+        (&["--compression", "lzma2armthumb"][..], "2.0.0", &b_raw, &b),
+    ] {
+        let Some(mut imgtool) = crate::support::reference_tool("imgtool") else {
+            return;
+        };
+        run_ok(
+            imgtool
+                .arg("sign")
+                .args(extra)
+                .args(SLOT_ARGS)
+                .arg(version)
+                .arg(raw)
+                .arg(out),
+        );
+    }
+    compressed_upgrade_is_refused(d, &a, &b);
+}

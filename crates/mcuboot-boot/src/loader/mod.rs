@@ -17,8 +17,8 @@ use mcuboot_image::{ImageHeader, TlvError, TlvIter, IMAGE_MAGIC};
 
 use crate::cache::ValidationCache;
 use crate::config::{BootConfig, ImageSlots, Slot, UpgradeStrategy, MAX_IMAGES};
-use crate::error::BootError;
 use crate::error::ConfigError;
+use crate::error::{BootError, SlotRefusal};
 use crate::flash::{Flash, Res};
 use crate::geometry::{Area, AreaGeometry};
 use crate::source::AreaSource;
@@ -51,6 +51,9 @@ pub struct BootResponse {
     pub swap: [SwapType; MAX_IMAGES],
     /// Per image: the type of an interrupted swap that this boot completed.
     pub resumed: [Option<SwapType>; MAX_IMAGES],
+    /// Per image: why this boot refused (and erased) the image in the
+    /// secondary slot, when its header or its validation failed.
+    pub refused: [Option<SlotRefusal>; MAX_IMAGES],
 }
 
 /// Result of `boot_validate_slot`.
@@ -72,6 +75,8 @@ pub(crate) struct Loader<'f, 'c, 'a, F> {
     /// `BOOT_SWAP_TYPE` per image.
     pub swap_type: [SwapType; MAX_IMAGES],
     pub resumed: [Option<SwapType>; MAX_IMAGES],
+    /// Why a secondary slot's image was refused and erased.
+    pub refused: [Option<SlotRefusal>; MAX_IMAGES],
     /// Swap-offset: where the secondary image starts (`state->secondary_offset`).
     pub sec_off: [u32; MAX_IMAGES],
     /// `state->bootstrap_secondary_offset_set`.
@@ -100,6 +105,7 @@ impl<'f, 'c, 'a, F: NorFlash> Loader<'f, 'c, 'a, F> {
             raw: [[[0u8; 32]; 2]; MAX_IMAGES],
             swap_type: [SwapType::None; MAX_IMAGES],
             resumed: [None; MAX_IMAGES],
+            refused: [None; MAX_IMAGES],
             sec_off: [0; MAX_IMAGES],
             sec_off_set: [false; MAX_IMAGES],
             unprot: [[0; 2]; MAX_IMAGES],
@@ -304,6 +310,7 @@ pub(crate) fn run<'f, F: NorFlash>(
         images: [None; MAX_IMAGES],
         swap: [SwapType::None; MAX_IMAGES],
         resumed: ld.resumed,
+        refused: ld.refused,
     };
     for i in 0..n {
         rsp.images[i] = Some(ld.finish_image(i)?);

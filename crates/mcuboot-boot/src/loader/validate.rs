@@ -18,11 +18,6 @@ use crate::trailer::SwapType;
 impl<F: NorFlash> Loader<'_, '_, '_, F> {
     // ------------------------------------------------------------- validation
 
-    /// `boot_check_header_valid`.
-    fn header_valid(&self, slot: Slot) -> bool {
-        self.header_refusal(slot).is_none()
-    }
-
     /// Why `boot_check_header_valid` refuses `slot`'s header, if it does.
     pub(crate) fn header_refusal(&self, slot: Slot) -> Option<SlotRefusal> {
         let h = self.hdr(slot);
@@ -75,22 +70,25 @@ impl<F: NorFlash> Loader<'_, '_, '_, F> {
     }
 
     /// `boot_check_image` / `bootutil_img_validate`, through the
-    /// validation cache when one is given.
-    fn check_image(&mut self, slot: Slot) -> Res<bool, F> {
+    /// validation cache when one is given: why the image does not
+    /// validate, or `None` when it does.
+    fn check_image(&mut self, slot: Slot) -> Res<Option<SlotRefusal>, F> {
         let cached = match self.cache.is_some() {
             true => self.cacheable_range(slot)?,
             false => None,
         };
         if let (Some(range), Some(cache)) = (&cached, self.cache.as_deref_mut()) {
-            if let Some(valid) = cache.lookup(self.fl.dev, range.clone()) {
-                return Ok(valid);
+            match cache.lookup(self.fl.dev, range.clone()) {
+                Some(true) => return Ok(None),
+                Some(false) => return Ok(Some(SlotRefusal::RememberedInvalid)),
+                None => {}
             }
         }
-        let valid = self.validate_image(slot)?;
+        let refusal = self.validation(slot)?.err().map(SlotRefusal::Invalid);
         if let (Some(range), Some(cache)) = (cached, self.cache.as_deref_mut()) {
-            cache.store(self.fl.dev, range, valid);
+            cache.store(self.fl.dev, range, refusal.is_none());
         }
-        Ok(valid)
+        Ok(refusal)
     }
 
     /// The absolute flash range whose bytes alone decide `slot`'s
@@ -128,11 +126,6 @@ impl<F: NorFlash> Loader<'_, '_, '_, F> {
             (Some(s), Some(e), Some(area_end)) if e <= area_end => Some(s..e),
             _ => None,
         })
-    }
-
-    /// `bootutil_img_validate` proper.
-    fn validate_image(&mut self, slot: Slot) -> Res<bool, F> {
-        Ok(self.validated(slot)?.is_some())
     }
 
     /// `bootutil_img_validate` with its outcome: `None` when the image does
@@ -233,7 +226,15 @@ impl<F: NorFlash> Loader<'_, '_, '_, F> {
                 return Ok(Validity::NoBootable);
             }
         }
-        if !self.header_valid(slot) || !self.check_image(slot)? {
+        let refusal = match self.header_refusal(slot) {
+            Some(r) => Some(r),
+            None => self.check_image(slot)?,
+        };
+        if let Some(refusal) = refusal {
+            if slot != Slot::Primary {
+                // reported with the boot: the erased upgrade's reason
+                self.refused[self.cur] = Some(refusal);
+            }
             return self.invalid_slot(slot);
         }
         Ok(Validity::Valid)

@@ -193,6 +193,7 @@ impl ChipBootReport {
                 c.cpu, c.image, c.entry
             ));
         }
+        out.extend(self.boot.refusal_lines());
         out.push(summary);
         out
     }

@@ -28,6 +28,8 @@ fn fixture(dir: &Path) -> Option<()> {
     run(&["keygen", "-t", "ecdsa-p256", "-k", "ec.pem"]);
     run(&["keygen", "-t", "ed25519", "-k", "other.pem"]);
     run(&["getpub", "-k", "ec.pem", "-e", "pem", "-o", "ec-public.pem"]);
+    run(&["keygen", "-t", "x25519", "-k", "x.pem"]);
+    run(&["getpub", "-k", "x.pem", "-e", "pem", "-o", "x-public.pem"]);
     let sign = [
         "sign",
         "-v",
@@ -368,6 +370,38 @@ fn imgtool_personality_matches_imgtool_exit_status_and_text() {
         "dumpinfo -f bogus signed.bin".to_owned(),
         "dumpinfo --json signed.bin".to_owned(),
         "dumpinfo".to_owned(),
+        // error paths: extra arguments, the name `create` in the usage
+        // line, getpub's and getpriv's usage errors
+        "version extra".to_owned(),
+        "version a b".to_owned(),
+        "create -v 1 -H 32 -S 4096".to_owned(),
+        "create --bogus".to_owned(),
+        "getpub -k ec.pem -e lang-c -l rust".to_owned(),
+        "getpub -k ec.pem -e pem --name-suffix _2".to_owned(),
+        "getpub -k ec.pem --name-suffix a-b".to_owned(),
+        "getpriv -k other.pem".to_owned(),
+        "getpriv -k ec-public.pem".to_owned(),
+        "getpriv -k x.pem -f openssl".to_owned(),
+        // sign: the image is loaded (and its header area checked) before
+        // the key; click converts the integers and runs the callbacks in
+        // the order the options were typed
+        format!("{sign} -k missing.pem nonzero.bin x.bin"),
+        format!("{sign} --pad-header -S abc app.bin x.bin"),
+        format!("{sign} --pad-header -x abc app.bin x.hex"),
+        format!("{sign} --pad-header -L abc app.bin x.bin"),
+        format!("{sign} --pad-header -F abc app.bin x.bin"),
+        format!("{sign} --pad-header -M abc app.bin x.bin"),
+        format!("{sign} --pad-header -M 0x10 app.bin x.bin"),
+        format!("{sign} --pad-header -v 1.x -H abc app.bin x.bin"),
+        format!("{sign} --pad-header -H abc -v 1.x app.bin x.bin"),
+        format!("{sign} --pad-header -d (1,1.2) app.bin x.bin"),
+        format!("{sign} --pad-header -d (1,abc) app.bin x.bin"),
+        format!("{sign} --pad-header -d (1,1.x.3) app.bin x.bin"),
+        format!("{sign} --pad-header --custom-tlv 0xa0 0x123 app.bin x.bin"),
+        format!("{sign} --pad-header --pure --sha 256 -k other.pem app.bin x.bin"),
+        format!("{sign} --pad-header --boot-record 1234567890123 app.bin x.bin"),
+        format!("{sign} --pad-header -k ec.pem -E x-public.pem app.bin x.bin"),
+        format!("{sign} --pad-header app.bin x.hex"),
     ])
     .collect();
     let mut differences = Vec::new();

@@ -109,7 +109,7 @@ impl Encryption {
     ///
     /// # Errors
     /// [`SignError::KeyPairing`].
-    pub(super) fn check_pairing(&self, signing: SignatureKind) -> Result<(), SignError> {
+    pub fn check_pairing(&self, signing: SignatureKind) -> Result<(), SignError> {
         let paired = match signing {
             SignatureKind::EcdsaP256 => self.tlv_kind == EncTlvKind::Ec256,
             // imgtool has no P-384 encryption, so no encryption key matches.

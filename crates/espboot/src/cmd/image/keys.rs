@@ -129,15 +129,56 @@ pub struct GetpubArgs {
 
 fn check_suffix(s: &str) -> anyhow::Result<()> {
     if !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        bail!("--name-suffix: '{s}' must contain only [A-Za-z0-9_]");
+        return Err(KeyUsageError::BadSuffix(s.to_owned()).into());
     }
     Ok(())
+}
+
+/// getpub's and getpriv's refusals that imgtool raises as click usage
+/// errors, typed so that the `imgtool` personality reports them in
+/// imgtool's words.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyUsageError {
+    /// `--name-suffix` with a character an identifier cannot hold.
+    #[error("--name-suffix: '{0}' must contain only [A-Za-z0-9_]")]
+    BadSuffix(String),
+    /// Both `-e` and `-l`.
+    #[error("-e/--encoding and -l/--lang cannot be used together")]
+    EncodingAndLang,
+    /// `--name-suffix` with an encoding that emits no identifiers.
+    #[error("--name-suffix is only meaningful for lang-c / lang-rust encodings")]
+    SuffixWithoutIdentifiers,
+    /// getpriv of a public key.
+    #[error("-k/--key: {} holds a public key only; getpriv needs the private key", .0.display())]
+    PublicOnly(PathBuf),
+}
+
+impl KeyUsageError {
+    /// imgtool's text of the same refusal (imgtool/main.py
+    /// `_validate_name_suffix`, `getpub`; keys/*.py `_unsupported`).
+    pub fn imgtool_message(&self) -> String {
+        match self {
+            KeyUsageError::BadSuffix(s) => format!(
+                "Invalid value for '--name-suffix': '{s}' must contain only [A-Za-z0-9_]; it is \
+                 appended directly to a C/Rust identifier."
+            ),
+            KeyUsageError::EncodingAndLang => {
+                "Please use only one of `--encoding/-e` or `--lang/-l`".to_owned()
+            }
+            KeyUsageError::SuffixWithoutIdentifiers => {
+                "`--name-suffix` is only meaningful for lang-c / lang-rust encodings".to_owned()
+            }
+            KeyUsageError::PublicOnly(_) => {
+                "Operation get_private_bytes requires private key".to_owned()
+            }
+        }
+    }
 }
 
 pub fn getpub(a: GetpubArgs) -> anyhow::Result<ExitCode> {
     check_suffix(&a.name_suffix)?;
     if a.encoding.is_some() && a.lang.is_some() {
-        bail!("-e/--encoding and -l/--lang cannot be used together");
+        return Err(KeyUsageError::EncodingAndLang.into());
     }
     let enc = match (&a.encoding, &a.lang) {
         (Some(e), _) => e.clone(),
@@ -145,7 +186,7 @@ pub fn getpub(a: GetpubArgs) -> anyhow::Result<ExitCode> {
         (None, None) => "lang-c".to_string(),
     };
     if !a.name_suffix.is_empty() && matches!(enc.as_str(), "pem" | "raw") {
-        bail!("--name-suffix is only meaningful for lang-c / lang-rust encodings");
+        return Err(KeyUsageError::SuffixWithoutIdentifiers.into());
     }
     let public = load_key("-k/--key", &a.key)?.public_key();
     let bytes = match enc.as_str() {
@@ -205,10 +246,7 @@ pub struct GetprivArgs {
 
 pub fn getpriv(a: GetprivArgs) -> anyhow::Result<ExitCode> {
     let KeyFile::Private(key) = load_key("-k/--key", &a.key)? else {
-        bail!(
-            "-k/--key: {} holds a public key only; getpriv needs the private key",
-            a.key.display()
-        );
+        return Err(KeyUsageError::PublicOnly(a.key.clone()).into());
     };
     let format = a.format.as_deref().map(|f| match f {
         "pkcs8" => PrivateFormat::Pkcs8,

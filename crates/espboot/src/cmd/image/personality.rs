@@ -49,7 +49,9 @@ fn context_strings(err: &clap::Error, kind: ContextKind) -> Vec<String> {
 
 /// click's message for the parse error clap found in `command`'s line
 /// (`typed`: the words after the command name).
-fn clap_error(command: &str, err: &clap::Error, typed: &[OsString]) -> ExitCode {
+/// (`shown`: the command's name as typed, `create` for `sign` too, which
+/// click's usage line repeats.)
+fn clap_error(command: &str, shown: &str, err: &clap::Error, typed: &[OsString]) -> ExitCode {
     let args = context_strings(err, ContextKind::InvalidArg);
     let value = context_strings(err, ContextKind::InvalidValue);
     if err.kind() == ErrorKind::InvalidValue && value.iter().all(String::is_empty) {
@@ -125,7 +127,18 @@ fn clap_error(command: &str, err: &clap::Error, typed: &[OsString]) -> ExitCode 
             } else if name.starts_with('-') {
                 format!("No such option '{name}'.")
             } else {
-                format!("Got unexpected extra argument ({name})")
+                // click lists every word left over (its `ctx.args`)
+                let extra: Vec<String> = typed
+                    .iter()
+                    .map(|a| a.to_string_lossy().into_owned())
+                    .skip_while(|a| *a != name)
+                    .filter(|a| !a.starts_with('-'))
+                    .collect();
+                if extra.len() > 1 {
+                    format!("Got unexpected extra arguments ({})", extra.join(" "))
+                } else {
+                    format!("Got unexpected extra argument ({name})")
+                }
             }
         }
         _ => err
@@ -137,7 +150,7 @@ fn clap_error(command: &str, err: &clap::Error, typed: &[OsString]) -> ExitCode 
             .trim_start_matches("error: ")
             .to_owned(),
     };
-    usage_error(Some(command), &message)
+    usage_error(Some(shown), &message)
 }
 
 /// Runs an `imgtool …` command line (`argv[0]` is the tool's name).
@@ -177,10 +190,6 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
         out!("{}", imgtool_help::help(&first).unwrap_or_default());
         return ExitCode::SUCCESS;
     }
-    if command == "version" {
-        outln!("2.5.0");
-        return ExitCode::SUCCESS;
-    }
     let mut typed: Vec<OsString> = args.into_iter().skip(1).collect();
     // click keeps the last value of a repeated single-value option.
     let parser = imgtool_help::parser().mut_subcommand(command, |c| c.args_override_self(true));
@@ -193,12 +202,17 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
     parser_argv.extend(typed.iter().cloned());
     let matches = match parser.try_get_matches_from(parser_argv) {
         Ok(m) => m,
-        Err(err) => return clap_error(command, &err, &typed),
+        Err(err) => return clap_error(command, &first, &err, &typed),
     };
     let mut parsed = match super::Args::from_arg_matches(&matches) {
         Ok(parsed) => parsed,
-        Err(err) => return clap_error(command, &err, &typed),
+        Err(err) => return clap_error(command, &first, &err, &typed),
     };
+    if command == "version" {
+        // imgtool's own version, once click has found no extra argument
+        outln!("2.5.0");
+        return ExitCode::SUCCESS;
+    }
     match &mut parsed.command {
         super::Command::Sign(a) => a.imgtool_notices = true,
         super::Command::Keygen(a) => a.imgtool_prompts = true,
@@ -208,7 +222,7 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
         if a.json {
             // espboot's own option; imgtool's verify has none.
             let hint = suggest("--json", &long_options(command));
-            return usage_error(Some(command), &format!("No such option '--json'.{hint}"));
+            return usage_error(Some(&first), &format!("No such option '--json'.{hint}"));
         }
         // imgtool loads the key, then reads the image (image.py verify).
         let key_loads = a.key.as_ref().is_none_or(|k| k.exists());
@@ -224,7 +238,7 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
         if a.json {
             // espboot's own option; imgtool's dumpinfo has -f json instead.
             let hint = suggest("--json", &long_options(command));
-            return usage_error(Some(command), &format!("No such option '--json'.{hint}"));
+            return usage_error(Some(&first), &format!("No such option '--json'.{hint}"));
         }
         // imgtool/dumpinfo.py: its own layout; `-s` is accepted and ignored.
         let format = a.format.map(super::inspect::DumpFormat::name);
@@ -241,18 +255,32 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
         };
     }
     if let super::Command::Sign(a) = &parsed.command {
-        if let Some(message) = sign_parse_time_error(a) {
-            return usage_error(Some(command), &message);
+        if let Some(message) = sign_parse_time_error(a, &typed) {
+            return usage_error(Some(&first), &message);
         }
     }
     match super::run(parsed) {
         Ok(code) => code,
         Err(err) => {
             if let Some(message) = sign_usage_error(&err) {
-                return usage_error(Some(command), &message);
+                return usage_error(Some(&first), &message);
             }
             if let Some(refusal) = err.downcast_ref::<super::keys::KeyinfoError>() {
-                return usage_error(Some(command), &refusal.imgtool_message());
+                return usage_error(Some(&first), &refusal.imgtool_message());
+            }
+            if let Some(refusal) = err.downcast_ref::<super::keys::KeyUsageError>() {
+                return usage_error(Some(&first), &refusal.imgtool_message());
+            }
+            for cause in err.chain() {
+                use mcuboot_image::keys::KeyError;
+                // imgtool/main.py getpriv: the key classes' usage errors
+                if let Some(
+                    e @ (KeyError::OperationNotSupported { .. }
+                    | KeyError::FormatNotSupported { .. }),
+                ) = cause.downcast_ref::<KeyError>()
+                {
+                    return usage_error(Some(&first), &e.to_string());
+                }
             }
             eprintln!("Error: {}", crate::one_line(&err));
             ExitCode::FAILURE
@@ -306,55 +334,214 @@ fn prompt_key_type(parser: &clap::Command, typed: &mut Vec<OsString>) -> Result<
     }
 }
 
-/// The checks imgtool's `sign` makes before it reads the key, as click usage
-/// errors (imgtool/main.py: the `--version` callback, then `Image.load`).
-fn sign_parse_time_error(a: &super::sign::SignArgs) -> Option<String> {
-    if a.version.parse::<mcuboot_image::ImageVersion>().is_err() {
-        // imgtool/main.py validate_version
-        return Some(
-            "Invalid value for '-v' / '--version': Invalid version number, \
-             should be maj.min.rev+build with later parts optional"
-                .to_owned(),
+/// Where an option was first typed (`-k x`, `-kx`, `--key x`,
+/// `--key=x`), for click's invocation order; `usize::MAX` if it was not.
+fn typed_at(typed: &[OsString], short: Option<char>, long: &str) -> usize {
+    typed
+        .iter()
+        .position(|arg| {
+            let arg = arg.to_string_lossy();
+            let long_form = format!("--{long}");
+            arg == long_form
+                || arg.starts_with(&format!("{long_form}="))
+                || short.is_some_and(|s| {
+                    let short_form = format!("-{s}");
+                    arg.starts_with(&short_form) && !arg.starts_with("--")
+                })
+        })
+        .unwrap_or(usize::MAX)
+}
+
+/// click's message for a value `BasedIntParamType` (imgtool/main.py)
+/// cannot read: Python's `int(value, 0)` fails.
+fn based_int_error(names: &str, value: &str) -> Option<String> {
+    matches!(py_int::parse(value), Err(py_int::ParseIntError::Invalid)).then(|| {
+        format!(
+            "Invalid value for {names}: {value} is not a valid integer. Please use code \
+             literals prefixed with 0b/0B, 0o/0O, or 0x/0X as necessary."
+        )
+    })
+}
+
+/// What click reports while it converts `sign`'s option values and runs
+/// their callbacks (imgtool/main.py `BasedIntParamType`, `validate_*`,
+/// `get_dependencies`): the first failure in the order the options were
+/// typed, as click processes the given parameters in that order.
+fn sign_option_error(a: &super::sign::SignArgs, typed: &[OsString]) -> Option<String> {
+    let mut failures: Vec<(usize, String)> = Vec::new();
+    let mut check = |short: Option<char>, long: &str, message: Option<String>| {
+        if let Some(message) = message {
+            failures.push((typed_at(typed, short, long), message));
+        }
+    };
+    // decode_version's pattern; a too large part passes it (imgtool then
+    // fails while packing the header, as espboot does).
+    let bad_version = |text: &str| {
+        matches!(
+            text.parse::<mcuboot_image::ImageVersion>(),
+            Err(mcuboot_image::VersionError::Syntax)
+        )
+    };
+    const VERSION_SYNTAX: &str =
+        "Invalid version number, should be maj.min.rev+build with later parts optional";
+    check(
+        Some('v'),
+        "version",
+        bad_version(&a.version)
+            .then(|| format!("Invalid value for '-v' / '--version': {VERSION_SYNTAX}")),
+    );
+    let minimum = mcuboot_image::IMAGE_HEADER_SIZE;
+    check(
+        Some('H'),
+        "header-size",
+        based_int_error("'-H' / '--header-size'", &a.header_size).or_else(|| {
+            // validate_header_size
+            py_int::parse(&a.header_size)
+                .is_ok_and(|size| size < minimum as i128)
+                .then(|| {
+                    format!(
+                        "Invalid value for '-H' / '--header-size': \
+                         Minimum value for -H/--header-size is {minimum}"
+                    )
+                })
+        }),
+    );
+    check(
+        Some('S'),
+        "slot-size",
+        based_int_error("'-S' / '--slot-size'", &a.slot_size),
+    );
+    for (short, long, value) in [
+        ('x', "hex-addr", &a.hex_addr),
+        ('L', "load-addr", &a.load_addr),
+        ('F', "rom-fixed", &a.rom_fixed),
+    ] {
+        let names = format!("'-{short}' / '--{long}'");
+        check(
+            Some(short),
+            long,
+            value.as_deref().and_then(|v| based_int_error(&names, v)),
         );
     }
-    let minimum = mcuboot_image::IMAGE_HEADER_SIZE;
-    if py_int::parse_u32(&a.header_size).is_ok_and(|size| (size as usize) < minimum) {
-        // imgtool/main.py validate_header_size
-        return Some(format!(
-            "Invalid value for '-H' / '--header-size': \
-             Minimum value for -H/--header-size is {minimum}"
-        ));
-    }
+    // -M is click's plain `int`: Python's `int(value)`.
+    check(
+        Some('M'),
+        "max-sectors",
+        a.max_sectors
+            .as_deref()
+            .filter(|v| {
+                matches!(
+                    py_int::parse_decimal(v),
+                    Err(py_int::ParseIntError::Invalid)
+                )
+            })
+            .map(|v| {
+                format!("Invalid value for '-M' / '--max-sectors': '{v}' is not a valid integer.")
+            }),
+    );
     if let Some(counter) = a
         .security_counter
         .as_deref()
         .filter(|c| !c.eq_ignore_ascii_case("auto"))
     {
-        if py_int::parse(counter).is_err() {
-            // imgtool/main.py validate_security_counter
-            return Some(format!(
-                "Invalid value for '-s' / '--security-counter': {counter} is not a valid integer. \
-                 Please use code literals prefixed with 0b/0B, 0o/0O, or 0x/0X as necessary."
-            ));
-        }
+        // validate_security_counter
+        check(
+            Some('s'),
+            "security-counter",
+            matches!(py_int::parse(counter), Err(py_int::ParseIntError::Invalid)).then(|| {
+                format!(
+                    "Invalid value for '-s' / '--security-counter': {counter} is not a valid \
+                     integer. Please use code literals prefixed with 0b/0B, 0o/0O, or 0x/0X as \
+                     necessary."
+                )
+            }),
+        );
     }
     if let Some(deps) = &a.dependencies {
-        // imgtool/main.py get_dependencies: `\((\d+)` must match somewhere.
-        let has_image = deps.match_indices('(').any(|(at, _)| {
-            deps[at + 1..]
-                .chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_digit())
-        });
-        if !has_image {
-            return Some(format!(
-                "Invalid value for '-d' / '--dependencies': Image dependency format is invalid: {deps}"
-            ));
-        }
+        check(
+            Some('d'),
+            "dependencies",
+            dependencies_error(deps, bad_version)
+                .map(|m| format!("Invalid value for '-d' / '--dependencies': {m}")),
+        );
     }
-    // imgtool/main.py sign: the custom TLV tags, then image.Image().
+    failures
+        .into_iter()
+        .min_by_key(|(at, _)| *at)
+        .map(|(_, message)| message)
+}
+
+/// imgtool/main.py get_dependencies: the image numbers are the digits
+/// after each `(`, the versions what follows a `,` up to a `)` (made of
+/// digits, `.` and `+`); there must be as many of each, and the versions
+/// must decode.
+fn dependencies_error(deps: &str, bad_version: impl Fn(&str) -> bool) -> Option<String> {
+    let images = deps.match_indices('(').filter(|(at, _)| {
+        deps[at + 1..]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_digit())
+    });
+    let images = images.count();
+    if images == 0 {
+        return Some(format!("Image dependency format is invalid: {deps}"));
+    }
+    let versions: Vec<&str> = deps
+        .match_indices(',')
+        .filter_map(|(at, _)| {
+            let rest = deps[at + 1..].trim_start_matches(|c: char| {
+                matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0b' | '\x0c')
+            });
+            let end = rest
+                .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+'))
+                .unwrap_or(rest.len());
+            (end > 0 && rest[end..].starts_with(')')).then(|| &rest[..end])
+        })
+        .collect();
+    if versions.len() != images {
+        // the message's line break and indentation are imgtool's
+        return Some(format!(
+            "There's a mismatch between the number of dependency images\n                \
+             and versions in: {deps}"
+        ));
+    }
+    versions.iter().any(|v| bad_version(v)).then(|| {
+        "Invalid version number, should be maj.min.rev+build with later parts optional".to_owned()
+    })
+}
+
+/// The checks imgtool's `sign` makes before it signs, as click usage
+/// errors, in imgtool's order (imgtool/main.py sign): the option values,
+/// `Image()`, `Image.load`, the custom TLVs, `--pure` with `--sha`, then
+/// `Image.create`'s boot record length.
+fn sign_parse_time_error(a: &super::sign::SignArgs, typed: &[OsString]) -> Option<String> {
+    if let Some(message) = sign_option_error(a, typed) {
+        return Some(message);
+    }
+    let nonzero = |v: &Option<String>| {
+        v.as_deref()
+            .and_then(|t| py_int::parse(t).ok())
+            .is_some_and(|n| n != 0)
+    };
+    if nonzero(&a.load_addr) && nonzero(&a.rom_fixed) {
+        // imgtool/image.py Image.__init__
+        return Some("Can not set rom_fixed and load_addr at the same time".to_owned());
+    }
+    if !a.infile.exists() {
+        // imgtool/image.py Image.load
+        return Some("Input file not found".to_owned());
+    }
+    if !a.pad_header && header_area_not_zero(a) {
+        // imgtool/image.py check_header, before the key is read
+        return Some(
+            "Header padding was not requested and image does not start with zeros".to_owned(),
+        );
+    }
+    // imgtool/main.py sign: the custom TLV tags and values.
     let mut tags = Vec::new();
-    for pair in a.custom_tlv.chunks(2).chain(a.custom_tlv_file.chunks(2)) {
+    let values = a.custom_tlv.chunks(2).map(|p| (p, false));
+    let files = a.custom_tlv_file.chunks(2).map(|p| (p, true));
+    for (pair, is_file) in values.chain(files) {
         let Some(Ok(tag)) = pair.first().map(|t| py_int::parse(t)) else {
             continue;
         };
@@ -371,22 +558,58 @@ fn sign_parse_time_error(a: &super::sign::SignArgs) -> Option<String> {
                 "Custom TLV {tag:#x} conflicts with predefined TLV."
             ));
         }
+        let value = pair.get(1).map(String::as_str).unwrap_or_default();
+        if !is_file
+            && value
+                .strip_prefix("0x")
+                .is_some_and(|hex| hex.len() % 2 == 1)
+        {
+            return Some("Custom TLV length is odd.".to_owned());
+        }
         tags.push(tag);
     }
-    let nonzero = |v: &Option<String>| {
-        v.as_deref()
-            .and_then(|t| py_int::parse(t).ok())
-            .is_some_and(|n| n != 0)
-    };
-    if nonzero(&a.load_addr) && nonzero(&a.rom_fixed) {
-        // imgtool/image.py Image.__init__
-        return Some("Can not set rom_fixed and load_addr at the same time".to_owned());
+    if a.pure && !a.sha_is_auto() {
+        return Some(
+            "Pure signatures, currently, enforces preferred hash algorithm, and forbids sha \
+             selection by user."
+                .to_owned(),
+        );
     }
-    if !a.infile.exists() {
-        // imgtool/image.py Image.load
-        return Some("Input file not found".to_owned());
+    if let Some(sw_type) = a.boot_record.as_deref() {
+        // imgtool/image.py Image.create (MAX_SW_TYPE_LENGTH)
+        let length = sw_type.chars().count();
+        if length > 12 {
+            return Some(format!(
+                "'{sw_type}' is too long ({length} characters) for sw_type. Its maximum allowed \
+                 length is 12 characters."
+            ));
+        }
     }
     None
+}
+
+/// Whether the input's first `-H` bytes (fewer if it is shorter) hold
+/// anything but zeros.
+fn header_area_not_zero(a: &super::sign::SignArgs) -> bool {
+    let Ok(size) = py_int::parse_u32(&a.header_size) else {
+        return false;
+    };
+    let head = if super::util::is_hex(&a.infile) {
+        match super::util::read_image("INFILE", &a.infile) {
+            Ok((data, _)) => data,
+            Err(_) => return false,
+        }
+    } else {
+        let mut head = Vec::new();
+        let read = std::fs::File::open(&a.infile).and_then(|f| {
+            std::io::Read::read_to_end(&mut std::io::Read::take(f, size.into()), &mut head)
+        });
+        if read.is_err() {
+            return false;
+        }
+        head
+    };
+    head.iter().take(size as usize).any(|&b| b != 0)
 }
 
 /// imgtool's `sig_type()` and Python class of a signing key
@@ -423,6 +646,10 @@ fn sign_usage_error(err: &anyhow::Error) -> Option<String> {
                     "Header padding was not requested and image does not start with zeros"
                         .to_owned(),
                 );
+            }
+            Some(mcuboot_image::sign::SignError::KeyPairing { .. }) => {
+                // imgtool/main.py sign
+                return Some("Signing and encryption must use the same type of key".to_owned());
             }
             Some(mcuboot_image::sign::SignError::HexAddressRequired) => {
                 // imgtool/image.py Image.save

@@ -153,10 +153,10 @@ pub struct SignArgs {
     pub(super) header_size: String,
     /// Prepend --header-size erased bytes to the input for the header.
     #[arg(long = "pad-header")]
-    pad_header: bool,
+    pub(super) pad_header: bool,
     /// Slot size (the secondary slot's if they differ).
     #[arg(short = 'S', long = "slot-size", value_name = "INTEGER")]
-    slot_size: String,
+    pub(super) slot_size: String,
     /// Pad to the slot size and add the trailer magic.
     #[arg(long = "pad")]
     pad: bool,
@@ -168,7 +168,7 @@ pub struct SignArgs {
     confirm: bool,
     /// Sectors the swap status must cover (default 128; the Espressif port uses 512).
     #[arg(short = 'M', long = "max-sectors", value_name = "INTEGER")]
-    max_sectors: Option<String>,
+    pub(super) max_sectors: Option<String>,
     /// Overwrite-only upgrades (smaller trailer).
     #[arg(long = "overwrite-only")]
     overwrite_only: bool,
@@ -199,7 +199,7 @@ pub struct SignArgs {
     pub(super) rom_fixed: Option<String>,
     /// Address of the image in a .hex output.
     #[arg(short = 'x', long = "hex-addr", value_name = "INTEGER")]
-    hex_addr: Option<String>,
+    pub(super) hex_addr: Option<String>,
     /// Value of erased flash.
     #[arg(short = 'R', long = "erased-val", value_enum)]
     erased_val: Option<ErasedArg>,
@@ -211,7 +211,7 @@ pub struct SignArgs {
     pub(super) custom_tlv_file: Vec<String>,
     /// Add a CBOR boot record TLV with this software type (max. 12 characters).
     #[arg(long = "boot-record", value_name = "sw_type")]
-    boot_record: Option<String>,
+    pub(super) boot_record: Option<String>,
     /// Mark the image non-bootable.
     #[arg(long = "non-bootable")]
     non_bootable: bool,
@@ -223,7 +223,7 @@ pub struct SignArgs {
     fix_sig_pubkey: Option<PathBuf>,
     /// Pure signature (over the image, not its hash; Ed25519 only).
     #[arg(long = "pure")]
-    pure: bool,
+    pub(super) pure: bool,
     /// Also write the signature (base64) to this file.
     #[arg(long = "sig-out", value_name = "filename")]
     sig_out: Option<PathBuf>,
@@ -250,6 +250,13 @@ pub struct SignArgs {
     pub(super) infile: PathBuf,
     /// Output image (binary, or Intel HEX when named *.hex).
     outfile: PathBuf,
+}
+
+impl SignArgs {
+    /// `--sha auto` (imgtool refuses another choice with `--pure`).
+    pub(super) fn sha_is_auto(&self) -> bool {
+        matches!(self.sha, ShaArg::Auto)
+    }
 }
 
 /// The flag that sets `field` (for messages).
@@ -600,6 +607,11 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
         // imgtool settles the hash (refusing one the key does not allow)
         // before image.py prints anything.
         if let Some(key) = &key_signer {
+            // main.py refuses mismatched signing and encryption keys first
+            let kind = key.as_signer().public_key().signature_kind();
+            if let (Some(enc), Some(kind)) = (&encryption, kind) {
+                enc.check_pairing(kind).map_err(|e| sign_error(e, &a))?;
+            }
             mcuboot_image::sign::select_hash(Some(key.as_signer()), opts.signing)
                 .map_err(|e| sign_error(e, &a))?;
         }

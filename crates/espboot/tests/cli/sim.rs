@@ -566,10 +566,10 @@ fn compressed_upgrade_is_refused(d: &Path, primary: &Path, upgrade: &Path) {
     let devs = dev.to_str().expect("utf-8");
     run_ok(&mut sim(&["new", devs, "--target", "esp32c3"]));
     let write_upgrade = || {
-        run_ok(&mut sim(&["write", devs, "0x1E0000"]).arg(upgrade));
+        run_ok(sim(&["write", devs, "0x1E0000"]).arg(upgrade));
         run_ok(&mut sim(&["app", devs, "set-pending"]));
     };
-    run_ok(&mut sim(&["write", devs, "0x20000"]).arg(primary));
+    run_ok(sim(&["write", devs, "0x20000"]).arg(primary));
     write_upgrade();
     let out = run_ok(&mut sim(&["boot", devs]));
     let text = String::from_utf8_lossy(&out.stdout);
@@ -585,7 +585,7 @@ fn compressed_upgrade_is_refused(d: &Path, primary: &Path, upgrade: &Path) {
         "{text}"
     );
     let back = d.join("secondary.bin");
-    run_ok(&mut sim(&["read", devs, "0x1E0000", &len, "-o"]).arg(&back));
+    run_ok(sim(&["read", devs, "0x1E0000", &len, "-o"]).arg(&back));
     assert!(
         std::fs::read(&back)
             .expect("read back")

@@ -16,6 +16,7 @@
 //! The stream comes from the C liblzma, which Python's `lzma` module also
 //! binds, with imgtool's parameters, so the bytes are the same.
 
+use std::io::Read as _;
 use std::vec::Vec;
 
 use super::build::ImageBuilder;
@@ -103,10 +104,10 @@ fn compress(data: &[u8], kind: Compression) -> Result<Vec<u8>, SignError> {
     }
 }
 
-/// Signs `data` (the input file's bytes; `address`: where its first byte
-/// belongs, an Intel HEX input's lowest address) as imgtool does with
-/// `--compression kind`, encrypted with `encryption` if given, writing the
-/// image to `out`.
+/// Signs `input` (the input file: read whole, since it is compressed;
+/// an in-memory one may carry its address, an Intel HEX input's lowest)
+/// as imgtool does with `--compression kind`, encrypted with `encryption`
+/// if given, writing the image to `out`.
 ///
 /// The compressed image sits at the uncompressed one's address (imgtool
 /// copies `base_addr` over), so an Intel HEX output needs no `-x` when the
@@ -121,12 +122,25 @@ pub fn sign_compressed(
     opts: &SignOptions,
     signer: Option<&dyn ImageSigner>,
     encryption: Option<&Encryption>,
-    data: Vec<u8>,
-    address: Option<u32>,
+    input: super::Input<'_>,
     kind: Compression,
     out: &mut (dyn std::io::Write + Send),
     format: OutputFormat,
 ) -> Result<(SignedImage, CompressionReport), SignError> {
+    let (data, address) = match input {
+        super::Input::Bytes { data, address } => (data, address),
+        super::Input::Reader { reader, len } => {
+            let mut data = Vec::new();
+            reader
+                .take(len.saturating_add(1))
+                .read_to_end(&mut data)
+                .map_err(SignError::ReadInput)?;
+            if data.len() as u64 != len {
+                return Err(SignError::InputChanged);
+            }
+            (data, None)
+        }
+    };
     let header_size = opts.header_size as usize;
     let payload = if opts.pad_header {
         data.clone()
@@ -229,8 +243,10 @@ mod tests {
             &opts,
             None,
             None,
-            data.clone(),
-            Some(0x1_0020),
+            super::super::Input::Bytes {
+                data: data.clone(),
+                address: Some(0x1_0020),
+            },
             Compression::Lzma2,
             &mut out,
             OutputFormat::IntelHex { address: None },
@@ -244,8 +260,10 @@ mod tests {
             &opts,
             None,
             None,
-            data,
-            None,
+            super::super::Input::Bytes {
+                data,
+                address: None,
+            },
             Compression::Lzma2,
             &mut binary,
             OutputFormat::Binary,
@@ -269,8 +287,10 @@ mod tests {
             &opts,
             None,
             None,
-            data,
-            None,
+            super::super::Input::Bytes {
+                data,
+                address: None,
+            },
             Compression::Lzma2,
             &mut out,
             OutputFormat::Binary,

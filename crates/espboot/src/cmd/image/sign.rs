@@ -634,18 +634,13 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
         CompressionArg::Lzma2armthumb => Some(Compression::Lzma2ArmThumb),
     };
     if let Some(kind) = compression {
-        let (data, address) = match input {
-            Input::Bytes { data, address } => (data, address),
-            Input::Reader { reader, .. } => {
-                let mut data = Vec::new();
-                std::io::Read::read_to_end(reader, &mut data)
-                    .with_context(|| format!("INFILE: cannot read {}", a.infile.display()))?;
-                (data, None)
-            }
-        };
         // imgtool finds that a .hex output has no address only when it
         // saves, after both builds and their lines: build into nothing,
         // print them, then refuse.
+        let address = match &input {
+            Input::Bytes { address, .. } => *address,
+            Input::Reader { .. } => None,
+        };
         let no_address =
             matches!(format, OutputFormat::IntelHex { address: None }) && address.is_none();
         let (signed, report) = if no_address {
@@ -653,8 +648,7 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
                 &opts,
                 signer,
                 encryption.as_ref(),
-                data,
-                address,
+                input,
                 kind,
                 &mut std::io::sink(),
                 OutputFormat::Binary,
@@ -664,8 +658,7 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
                 &opts,
                 signer,
                 encryption.as_ref(),
-                data,
-                address,
+                input,
                 kind,
                 &mut out,
                 format,

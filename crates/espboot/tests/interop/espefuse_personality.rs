@@ -833,3 +833,72 @@ fn espefuse_dump_format_token_matches_espefuse_on_every_chip() {
         );
     }
 }
+
+/// espefuse's group callback creates the `--path-efuse-file` (a blank
+/// chip's image) before click resolves and parses the chained commands:
+/// after a usage error of a command, or a command's help, the file exists;
+/// after an error in the global options it does not. Each row runs on a
+/// fresh directory per tool; exit status, both streams and the file (its
+/// existence and bytes) must agree, on every chip.
+#[test]
+fn regression_virt_file_is_created_before_command_usage_errors() {
+    if support::reference_tool("espefuse").is_none() {
+        return;
+    }
+    let reference = support::reference_bin_dir().join("espefuse");
+    let (_links, ours) = personality_link();
+    let rows: &[&[&str]] = &[
+        // an unknown first command, then a known one
+        &["bogus", "summary"],
+        &["summary", "--bogus"],
+        &["burn-efuse"],
+        &["burn-bit", "BLOCK3"],
+        &["summary", "--format", "bogus"],
+        // a command's help comes after the callback too
+        &["summary", "--help"],
+        // an underscore spelling's warning, then the next command's error
+        &["burn_efuse", "WR_DIS", "1", "check_error", "--bogus"],
+        // errors of the group's own options: no file
+        &["--bogus", "summary"],
+        &["--baud", "abc", "summary"],
+    ];
+    let mut created = 0;
+    let mut compared = 0;
+    for chip in CHIPS {
+        for row in rows {
+            let mut outputs = Vec::new();
+            for tool in [&reference, &ours] {
+                let dir = tempfile::tempdir().expect("tempdir");
+                let file = dir.path().join("efuse.bin");
+                let mut cmd = Command::new(tool);
+                cmd.env("COLUMNS", "80")
+                    .env_remove("ESPTOOL_PORT")
+                    .env_remove("ESPTOOL_CHIP")
+                    .args(["--virt", "-c", chip, "--path-efuse-file"])
+                    .arg(&file)
+                    .args(*row);
+                let out = run(cmd, None);
+                outputs.push((
+                    out.status.code(),
+                    text(&out.stdout, dir.path()),
+                    text(&out.stderr, dir.path()),
+                    std::fs::read(&file).ok(),
+                ));
+            }
+            let what = format!("espefuse --virt -c {chip} {}", row.join(" "));
+            let (r, o) = (&outputs[0], &outputs[1]);
+            assert_eq!(r.0, o.0, "{what}: exit status\n{}\n{}", r.2, o.2);
+            // help prose is espboot's own: only the file is compared there
+            if !row.contains(&"--help") {
+                assert_eq!(r.1, o.1, "{what}: stdout");
+                assert_eq!(r.2, o.2, "{what}: stderr");
+            }
+            assert!(r.3 == o.3, "{what}: the eFuse files differ");
+            created += usize::from(r.3.is_some());
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, CHIPS.len() * rows.len());
+    // the rows cover both sides: created (7 rows) and not (2 rows)
+    assert_eq!(created, CHIPS.len() * 7, "files espefuse created");
+}

@@ -902,3 +902,80 @@ fn regression_virt_file_is_created_before_command_usage_errors() {
     // the rows cover both sides: created (7 rows) and not (2 rows)
     assert_eq!(created, CHIPS.len() * 7, "files espefuse created");
 }
+
+/// rich-click renders help no wider than the click context's
+/// `max_content_width` (120 for espefuse and espsecure), whatever
+/// `COLUMNS` says: the frame of every help page (panel rules and titles,
+/// the widths of the lines outside the panels) must be the tool's at 80
+/// and at 200 columns, for the group on every chip and for each command.
+#[test]
+fn regression_help_frame_is_the_tools_at_any_width() {
+    if support::reference_tool("espefuse").is_none() {
+        return;
+    }
+    let (_links, ours) = personality_link();
+    let secure_links = tempfile::tempdir().expect("tempdir");
+    let our_espsecure = secure_links.path().join("espsecure");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_espboot"), &our_espsecure).expect("link");
+    let mut rows: Vec<(&str, Vec<String>)> = vec![("espefuse", vec!["--help".into()])];
+    for chip in CHIPS {
+        rows.push(("espefuse", vec!["-c".into(), chip.into(), "--help".into()]));
+    }
+    for command in [
+        "summary",
+        "dump",
+        "burn-efuse",
+        "burn-bit",
+        "burn-block-data",
+        "burn-key",
+        "burn-key-digest",
+        "burn-custom-mac",
+        "read-protect-efuse",
+        "check-error",
+    ] {
+        rows.push((
+            "espefuse",
+            vec![
+                "-c".into(),
+                "esp32s3".into(),
+                command.into(),
+                "--help".into(),
+            ],
+        ));
+    }
+    rows.push(("espsecure", vec!["--help".into()]));
+    for command in [
+        "sign-data",
+        "encrypt-flash-data",
+        "generate-sdc-certificate",
+    ] {
+        rows.push(("espsecure", vec![command.into(), "--help".into()]));
+    }
+    let mut compared = 0;
+    for columns in ["80", "200"] {
+        for (tool, args) in &rows {
+            let frame = |path: &Path| {
+                let mut cmd = Command::new(path);
+                cmd.env("COLUMNS", columns)
+                    .env_remove("ESPTOOL_PORT")
+                    .env_remove("ESPTOOL_CHIP")
+                    .args(args);
+                let out = run(cmd, None);
+                (
+                    out.status.code(),
+                    support::rich_help_frame(&String::from_utf8_lossy(&out.stdout)),
+                )
+            };
+            let theirs = frame(&support::reference_bin_dir().join(tool));
+            let mine = frame(if *tool == "espefuse" {
+                &ours
+            } else {
+                &our_espsecure
+            });
+            assert_eq!(theirs, mine, "COLUMNS={columns} {tool} {}", args.join(" "));
+            assert!(theirs.1.len() >= 3, "{theirs:?}");
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 2 * rows.len());
+}

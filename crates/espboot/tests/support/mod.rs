@@ -126,6 +126,26 @@ pub mod serve;
 pub mod sim;
 pub mod smp_fake;
 
+/// The frame of a rich-click help text, which does not depend on the
+/// descriptions: each panel's top rule (with its title) and bottom rule,
+/// in order, then the widths of the lines outside the panels (rich pads
+/// the usage, description and blank lines to the page width). The rows
+/// inside the panels are left out: how many there are depends on the
+/// wrapping of the descriptions.
+pub fn rich_help_frame(text: &str) -> Vec<String> {
+    let mut rules = Vec::new();
+    let mut widths = std::collections::BTreeSet::new();
+    for line in text.lines() {
+        if line.starts_with('\u{256d}') || line.starts_with('\u{2570}') {
+            rules.push(line.to_owned());
+        } else if !line.starts_with('\u{2502}') {
+            widths.insert(line.chars().count());
+        }
+    }
+    rules.extend(widths.into_iter().map(|w| format!("width {w}")));
+    rules
+}
+
 /// What a script reads from a rich-click help text of `tool`: the banner,
 /// the NOTE, the usage line, the panels' titles and, per row, the names it starts with
 /// (`*`, option spellings, the argument or command name). The

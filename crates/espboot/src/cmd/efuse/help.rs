@@ -94,6 +94,10 @@ fn short_help(command: &str) -> String {
 /// The help text (`chip`: `None` when no chip was named: ESP32's commands,
 /// after the NOTE espefuse prints first).
 pub(super) fn group_help(chip: Option<Chip>) -> String {
+    rich::help_width(|| group_help_page(chip))
+}
+
+fn group_help_page(chip: Option<Chip>) -> String {
     let mut text = String::new();
     if chip.is_none() {
         text.push_str("NOTE: Chip not specified, showing commands for ESP32 by default. Specify the --chip option to get chip-specific help.\n");
@@ -136,6 +140,10 @@ pub(super) fn group_help(chip: Option<Chip>) -> String {
 /// purposes (tools read chip features from these lists), then the
 /// Arguments and Options panels from the personality's definitions.
 pub(super) fn command_help(command: &str, chip: Chip) -> String {
+    rich::help_width(|| command_help_page(command, chip))
+}
+
+fn command_help_page(command: &str, chip: Chip) -> String {
     let cli = OneCommand::command();
     let mut text = String::new();
     let Some(sub) = cli.find_subcommand(command) else {

@@ -52,6 +52,10 @@ const ESPBOOT_ONLY_OPTIONS: &[&str] = &["json"];
 /// personality's clap definitions (espboot's words; the usage line, the
 /// panels and the names as espsecure has them).
 fn help_text(command: Option<&str>) -> String {
+    rich::help_width(|| help_page(command))
+}
+
+fn help_page(command: Option<&str>) -> String {
     let cli = Cli::command();
     let mut text = String::new();
     rich::line(&mut text, "");

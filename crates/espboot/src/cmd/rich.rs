@@ -177,6 +177,38 @@ pub fn table(out: &mut String, title: &str, rows: &[Vec<String>]) {
     panel(out, title, &lines);
 }
 
+/// Appends a panel of commands as the esptool family draws it: esptool
+/// sets rich-click's commands table column ratio to 1:3
+/// (`esptool/__init__.py`, `STYLE_COMMANDS_TABLE_COLUMN_WIDTH_RATIO`), so
+/// rich (`Table._calculate_column_widths`, `ratio_distribute`) gives the
+/// name column a quarter of the panel's inner width, rounded up, whatever
+/// the names and descriptions: names longer than that end in `…`, and the
+/// descriptions wrap in the rest (after one space of padding).
+pub fn commands_table(out: &mut String, title: &str, rows: &[(String, String)]) {
+    let inner = width().saturating_sub(4);
+    // the name column, with its right padding
+    let first = inner.div_ceil(4).max(1);
+    let name_width = first - 1;
+    let help_width = inner.saturating_sub(first + 1).max(1);
+    let mut lines = Vec::new();
+    for (name, help) in rows {
+        let name = padded(&ellipsized(name, name_width), first + 1);
+        let pieces = wrap(help, help_width);
+        if pieces.is_empty() {
+            lines.push(name.trim_end().to_string());
+        }
+        for (k, piece) in pieces.into_iter().enumerate() {
+            let lead = if k == 0 {
+                name.clone()
+            } else {
+                " ".repeat(first + 1)
+            };
+            lines.push(format!("{lead}{piece}").trim_end().to_string());
+        }
+    }
+    panel(out, title, &lines);
+}
+
 /// click's `--help` option row: long, short, help.
 pub fn help_row() -> Vec<String> {
     vec![

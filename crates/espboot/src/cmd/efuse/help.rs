@@ -124,12 +124,7 @@ fn group_help_page(chip: Option<Chip>) -> String {
         .collect();
     rich::table(&mut text, "Options", &options);
     for (title, commands) in panels(chip.unwrap_or(Chip::Esp32)) {
-        // rich-click cuts command names to 18 columns at 80
-        let rows: Vec<Vec<String>> = commands
-            .into_iter()
-            .map(|(name, help)| vec![rich::ellipsized(&name, 18), help])
-            .collect();
-        rich::table(&mut text, title, &rows);
+        rich::commands_table(&mut text, title, &commands);
     }
     text
 }

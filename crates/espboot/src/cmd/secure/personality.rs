@@ -70,10 +70,9 @@ fn help_page(command: Option<&str>) -> String {
         rich::table(&mut text, "Options", &[rich::help_row()]);
         let mut names: Vec<&str> = COMMANDS.iter().map(|(n, _)| *n).collect();
         names.sort_unstable();
-        let rows: Vec<Vec<String>> = names
+        let rows: Vec<(String, String)> = names
             .iter()
             .map(|n| {
-                // rich-click cuts command names to 18 columns at 80
                 let about = subcommand(&cli, n)
                     .and_then(|c| c.get_about())
                     .map(|a| a.to_string())
@@ -83,10 +82,10 @@ fn help_page(command: Option<&str>) -> String {
                 } else {
                     about
                 };
-                vec![rich::ellipsized(n, 18), about]
+                (n.to_string(), about)
             })
             .collect();
-        rich::table(&mut text, "Commands", &rows);
+        rich::commands_table(&mut text, "Commands", &rows);
         return text;
     };
     let positional = COMMANDS

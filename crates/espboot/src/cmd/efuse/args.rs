@@ -438,11 +438,10 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
     // espefuse/__init__.py: the group's callback makes the emulated chip
     // (get_esp), which creates the virtual file, before click resolves and
     // parses the chained commands; their usage errors and help come after it
-    let virt_file = match (&global.path_efuse_file, global.virt) {
+    let after_callback = match (&global.path_efuse_file, global.virt) {
         (Some(path), true) => Some((chip, VirtualFile::espefuse(path))),
         _ => None,
     };
-    let after_callback = virt_file.clone();
     let parsed = (move || -> anyhow::Result<Parsed> {
         // click resolves the commands in order: a word before the first
         // command is taken for one
@@ -535,7 +534,7 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
         Err(e) => Err(match e.downcast::<UsageError>() {
             Ok(mut u) => {
                 if u.after_banner {
-                    u.virt_file = after_callback;
+                    u.virt_file = after_callback.map(Box::new);
                 }
                 u.into()
             }

@@ -30,7 +30,7 @@ pub(crate) struct UsageError {
     pub(crate) warnings: Vec<String>,
     /// The `--virt --path-efuse-file` that espefuse's group callback has
     /// created before the error (with the chip it emulates).
-    pub(crate) virt_file: Option<(Chip, esp_efuse::VirtualFile)>,
+    pub(crate) virt_file: Option<Box<(Chip, esp_efuse::VirtualFile)>>,
 }
 
 impl UsageError {

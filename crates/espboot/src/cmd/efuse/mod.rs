@@ -115,7 +115,7 @@ fn espefuse_failure(err: &anyhow::Error) -> ExitCode {
     if let Some(usage) = err.downcast_ref::<args::UsageError>() {
         if usage.after_banner {
             out!("espefuse v5.6.0");
-            if let Err(e) = create_virt_file(usage.virt_file.as_ref()) {
+            if let Err(e) = create_virt_file(usage.virt_file.as_deref()) {
                 drop(stderr);
                 return espefuse_failure(&e);
             }

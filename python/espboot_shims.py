@@ -28,3 +28,20 @@ def run(tool):
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(espboot, [tool] + sys.argv[1:])
+
+
+# The console scripts (pyproject.toml [project.scripts]).
+def espsecure():
+    run("espsecure")
+
+
+def espefuse():
+    run("espefuse")
+
+
+def esptool():
+    run("esptool")
+
+
+def imgtool():
+    run("imgtool")

@@ -18,14 +18,39 @@
 /// rich's console width when `COLUMNS` is not set.
 const DEFAULT_WIDTH: usize = 80;
 
+/// The `max_content_width` of the Python tools' click context
+/// (`context_settings` of the `cli` group in `espsecure/__init__.py`,
+/// `espefuse/__init__.py`, `esptool/__init__.py`): rich-click renders help
+/// no wider than this, whatever the console width (usage errors are not
+/// capped).
+pub const HELP_MAX_WIDTH: usize = 120;
+
+std::thread_local! {
+    /// The cap [`help_width`] sets while a help page renders.
+    static MAX_WIDTH: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+}
+
 /// rich's console width when the output is not a terminal: `COLUMNS` when
-/// it is a number (rich's `Console.__init__`), else 80.
+/// it is a number (rich's `Console.__init__`), else 80; while a help page
+/// renders (see [`help_width`]), no more than its cap.
 pub fn width() -> usize {
-    std::env::var("COLUMNS")
+    let console = std::env::var("COLUMNS")
         .ok()
         .and_then(|c| c.trim().parse::<usize>().ok())
         .filter(|&w| w > 4)
-        .unwrap_or(DEFAULT_WIDTH)
+        .unwrap_or(DEFAULT_WIDTH);
+    MAX_WIDTH
+        .with(|m| m.get())
+        .map_or(console, |m| console.min(m))
+}
+
+/// Renders a help page with `f`, at most [`HELP_MAX_WIDTH`] wide, as
+/// rich-click formats help for a context with `max_content_width`.
+pub fn help_width<T>(f: impl FnOnce() -> T) -> T {
+    let before = MAX_WIDTH.with(|m| m.replace(Some(HELP_MAX_WIDTH)));
+    let out = f();
+    MAX_WIDTH.with(|m| m.set(before));
+    out
 }
 
 /// `s` padded with spaces to `width` characters.
@@ -147,6 +172,38 @@ pub fn table(out: &mut String, title: &str, rows: &[Vec<String>]) {
                 " ".repeat(lead)
             };
             lines.push(format!("{lead_cells}{piece}").trim_end().to_string());
+        }
+    }
+    panel(out, title, &lines);
+}
+
+/// Appends a panel of commands as the esptool family draws it: esptool
+/// sets rich-click's commands table column ratio to 1:3
+/// (`esptool/__init__.py`, `STYLE_COMMANDS_TABLE_COLUMN_WIDTH_RATIO`), so
+/// rich (`Table._calculate_column_widths`, `ratio_distribute`) gives the
+/// name column a quarter of the panel's inner width, rounded up, whatever
+/// the names and descriptions: names longer than that end in `…`, and the
+/// descriptions wrap in the rest (after one space of padding).
+pub fn commands_table(out: &mut String, title: &str, rows: &[(String, String)]) {
+    let inner = width().saturating_sub(4);
+    // the name column, with its right padding
+    let first = inner.div_ceil(4).max(1);
+    let name_width = first - 1;
+    let help_width = inner.saturating_sub(first + 1).max(1);
+    let mut lines = Vec::new();
+    for (name, help) in rows {
+        let name = padded(&ellipsized(name, name_width), first + 1);
+        let pieces = wrap(help, help_width);
+        if pieces.is_empty() {
+            lines.push(name.trim_end().to_string());
+        }
+        for (k, piece) in pieces.into_iter().enumerate() {
+            let lead = if k == 0 {
+                name.clone()
+            } else {
+                " ".repeat(first + 1)
+            };
+            lines.push(format!("{lead}{piece}").trim_end().to_string());
         }
     }
     panel(out, title, &lines);

@@ -833,3 +833,149 @@ fn espefuse_dump_format_token_matches_espefuse_on_every_chip() {
         );
     }
 }
+
+/// espefuse's group callback creates the `--path-efuse-file` (a blank
+/// chip's image) before click resolves and parses the chained commands:
+/// after a usage error of a command, or a command's help, the file exists;
+/// after an error in the global options it does not. Each row runs on a
+/// fresh directory per tool; exit status, both streams and the file (its
+/// existence and bytes) must agree, on every chip.
+#[test]
+fn regression_virt_file_is_created_before_command_usage_errors() {
+    if support::reference_tool("espefuse").is_none() {
+        return;
+    }
+    let reference = support::reference_bin_dir().join("espefuse");
+    let (_links, ours) = personality_link();
+    let rows: &[&[&str]] = &[
+        // an unknown first command, then a known one
+        &["bogus", "summary"],
+        &["summary", "--bogus"],
+        &["burn-efuse"],
+        &["burn-bit", "BLOCK3"],
+        &["summary", "--format", "bogus"],
+        // a command's help comes after the callback too
+        &["summary", "--help"],
+        // an underscore spelling's warning, then the next command's error
+        &["burn_efuse", "WR_DIS", "1", "check_error", "--bogus"],
+        // errors of the group's own options: no file
+        &["--bogus", "summary"],
+        &["--baud", "abc", "summary"],
+    ];
+    let mut created = 0;
+    let mut compared = 0;
+    for chip in CHIPS {
+        for row in rows {
+            let mut outputs = Vec::new();
+            for tool in [&reference, &ours] {
+                let dir = tempfile::tempdir().expect("tempdir");
+                let file = dir.path().join("efuse.bin");
+                let mut cmd = Command::new(tool);
+                cmd.env("COLUMNS", "80")
+                    .env_remove("ESPTOOL_PORT")
+                    .env_remove("ESPTOOL_CHIP")
+                    .args(["--virt", "-c", chip, "--path-efuse-file"])
+                    .arg(&file)
+                    .args(*row);
+                let out = run(cmd, None);
+                outputs.push((
+                    out.status.code(),
+                    text(&out.stdout, dir.path()),
+                    text(&out.stderr, dir.path()),
+                    std::fs::read(&file).ok(),
+                ));
+            }
+            let what = format!("espefuse --virt -c {chip} {}", row.join(" "));
+            let (r, o) = (&outputs[0], &outputs[1]);
+            assert_eq!(r.0, o.0, "{what}: exit status\n{}\n{}", r.2, o.2);
+            // help prose is espboot's own: only the file is compared there
+            if !row.contains(&"--help") {
+                assert_eq!(r.1, o.1, "{what}: stdout");
+                assert_eq!(r.2, o.2, "{what}: stderr");
+            }
+            assert!(r.3 == o.3, "{what}: the eFuse files differ");
+            created += usize::from(r.3.is_some());
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, CHIPS.len() * rows.len());
+    // the rows cover both sides: created (7 rows) and not (2 rows)
+    assert_eq!(created, CHIPS.len() * 7, "files espefuse created");
+}
+
+/// rich-click renders help no wider than the click context's
+/// `max_content_width` (120 for espefuse and espsecure), whatever
+/// `COLUMNS` says: the frame of every help page (panel rules and titles,
+/// the widths of the lines outside the panels) must be the tool's at 80
+/// and at 200 columns, for the group on every chip and for each command.
+#[test]
+fn regression_help_frame_is_the_tools_at_any_width() {
+    if support::reference_tool("espefuse").is_none() {
+        return;
+    }
+    let (_links, ours) = personality_link();
+    let secure_links = tempfile::tempdir().expect("tempdir");
+    let our_espsecure = secure_links.path().join("espsecure");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_espboot"), &our_espsecure).expect("link");
+    let mut rows: Vec<(&str, Vec<String>)> = vec![("espefuse", vec!["--help".into()])];
+    for chip in CHIPS {
+        rows.push(("espefuse", vec!["-c".into(), chip.into(), "--help".into()]));
+    }
+    for command in [
+        "summary",
+        "dump",
+        "burn-efuse",
+        "burn-bit",
+        "burn-block-data",
+        "burn-key",
+        "burn-key-digest",
+        "burn-custom-mac",
+        "read-protect-efuse",
+        "check-error",
+    ] {
+        rows.push((
+            "espefuse",
+            vec![
+                "-c".into(),
+                "esp32s3".into(),
+                command.into(),
+                "--help".into(),
+            ],
+        ));
+    }
+    rows.push(("espsecure", vec!["--help".into()]));
+    for command in [
+        "sign-data",
+        "encrypt-flash-data",
+        "generate-sdc-certificate",
+    ] {
+        rows.push(("espsecure", vec![command.into(), "--help".into()]));
+    }
+    let mut compared = 0;
+    for columns in ["80", "200"] {
+        for (tool, args) in &rows {
+            let frame = |path: &Path| {
+                let mut cmd = Command::new(path);
+                cmd.env("COLUMNS", columns)
+                    .env_remove("ESPTOOL_PORT")
+                    .env_remove("ESPTOOL_CHIP")
+                    .args(args);
+                let out = run(cmd, None);
+                (
+                    out.status.code(),
+                    support::rich_help_frame(&String::from_utf8_lossy(&out.stdout)),
+                )
+            };
+            let theirs = frame(&support::reference_bin_dir().join(tool));
+            let mine = frame(if *tool == "espefuse" {
+                &ours
+            } else {
+                &our_espsecure
+            });
+            assert_eq!(theirs, mine, "COLUMNS={columns} {tool} {}", args.join(" "));
+            assert!(theirs.1.len() >= 3, "{theirs:?}");
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 2 * rows.len());
+}

@@ -613,3 +613,103 @@ fn espsecure_personality_matches_espsecure_row_by_row() {
         failures.join("\n\n")
     );
 }
+
+/// Missing required parameters are reported in click's processing order
+/// (`Command.parse_args` over `iter_params_for_processing`): the options
+/// given on the command line, then the arguments (always in click's
+/// invocation order, given or not), then the options not given, in
+/// declaration order. So a missing argument is named before a missing
+/// required option, and an unreadable argument file before a missing
+/// option. Every espsecure command, with nothing given and with one of
+/// its required parameters missing.
+#[test]
+fn regression_missing_parameters_follow_clicks_processing_order() {
+    const MISSING_ROWS: &[&str] = &[
+        "digest-secure-bootloader",
+        "digest-secure-bootloader -k sbkey32.bin",
+        "digest-secure-bootloader boot40.bin",
+        "digest-secure-bootloader nofile",
+        "digest-secure-bootloader -o out.bin boot40.bin",
+        "generate-signing-key",
+        "generate-signing-key -v 2",
+        "sign-data",
+        "sign-data -v 1",
+        "sign-data data.bin",
+        "sign-data nofile",
+        "sign-data -k sbkey32.bin data.bin",
+        "verify-signature",
+        "verify-signature -v 1",
+        "verify-signature data.bin",
+        "verify-signature -k nofile",
+        "extract-public-key",
+        "extract-public-key -k sbkey32.bin",
+        "extract-public-key pub.pem",
+        "digest-rsa-public-key",
+        "digest-rsa-public-key -k sbkey32.bin",
+        "digest-rsa-public-key -o out.bin",
+        "digest-sbv2-public-key",
+        "digest-sbv2-public-key -k sbkey32.bin",
+        "digest-sbv2-public-key -o out.bin",
+        "signature-info-v2",
+        "digest-private-key",
+        "digest-private-key -k sbkey32.bin",
+        "digest-private-key digest.bin",
+        "generate-flash-encryption-key",
+        "generate-flash-encryption-key -l 256",
+        "decrypt-flash-data",
+        "decrypt-flash-data -k fek32.bin",
+        "decrypt-flash-data -o out.bin",
+        "decrypt-flash-data -a 0",
+        "decrypt-flash-data d4k.bin",
+        "decrypt-flash-data nofile",
+        "decrypt-flash-data -a 0 -o out.bin d4k.bin",
+        "decrypt-flash-data -k fek32.bin -a 0 d4k.bin",
+        "decrypt-flash-data -k fek32.bin -o out.bin d4k.bin",
+        "encrypt-flash-data",
+        "encrypt-flash-data -k fek32.bin",
+        "encrypt-flash-data -o out.bin",
+        "encrypt-flash-data -a 0",
+        "encrypt-flash-data d4k.bin",
+        "encrypt-flash-data -a 0 -o out.bin d4k.bin",
+        "encrypt-flash-data -k fek32.bin -a 0 d4k.bin",
+        "generate-sdc-certificate",
+        "digest-sdc-public-key",
+    ];
+    let tmp = tempfile::tempdir().unwrap();
+    let ref_dir = tmp.path().join("ref");
+    let our_dir = tmp.path().join("our");
+    for dir in [&ref_dir, &our_dir] {
+        std::fs::create_dir_all(dir).unwrap();
+        write_inputs(dir);
+    }
+    let rows: Vec<Vec<String>> = MISSING_ROWS.iter().map(|l| row(l)).collect();
+    let Some(theirs) = reference_runs(&ref_dir, &rows) else {
+        return;
+    };
+    let link = tmp.path().join("espsecure");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_espboot"), &link).unwrap();
+    let mut failures = Vec::new();
+    for ((line, argv), reference) in MISSING_ROWS.iter().zip(&rows).zip(&theirs) {
+        // every row is a usage error in espsecure
+        assert_eq!(reference.code, 2, "`espsecure {line}`: {reference:?}");
+        let ours = personality_run(&link, &our_dir, argv);
+        if &ours != reference {
+            failures.push(format!(
+                "`espsecure {line}`\n--- espsecure: exit {}\n{}{}\n--- personality: exit {}\n{}{}",
+                reference.code,
+                reference.stdout,
+                reference.stderr,
+                ours.code,
+                ours.stdout,
+                ours.stderr
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} rows differ:\n{}",
+        failures.len(),
+        MISSING_ROWS.len(),
+        failures.join("\n")
+    );
+}

@@ -126,6 +126,48 @@ pub mod serve;
 pub mod sim;
 pub mod smp_fake;
 
+/// The frame of a rich-click help text, which does not depend on the
+/// descriptions: each panel's top rule (with its title) and bottom rule,
+/// in order, then the widths of the lines outside the panels (rich pads
+/// the usage, description and blank lines to the page width). The rows
+/// inside the panels are left out: how many there are depends on the
+/// wrapping of the descriptions.
+///
+/// In the command panels the name column's width does not depend on the
+/// descriptions either (esptool's 1:3 column ratio): each row's name, as
+/// shown (cut with `…` when too long), and where its description starts
+/// are part of the frame.
+pub fn rich_help_frame(text: &str) -> Vec<String> {
+    let mut rules = Vec::new();
+    let mut widths = std::collections::BTreeSet::new();
+    let mut commands = false;
+    for line in text.lines() {
+        if line.starts_with('\u{256d}') || line.starts_with('\u{2570}') {
+            rules.push(line.to_owned());
+            commands = line.starts_with('\u{256d}')
+                && line
+                    .trim_end_matches(['\u{2500}', '\u{256e}'])
+                    .trim_end()
+                    .ends_with("ommands");
+        } else if let Some(row) = line.strip_prefix("\u{2502} ") {
+            let chars: Vec<char> = row.chars().collect();
+            if commands && chars.first().is_some_and(|c| *c != ' ') {
+                let name_end = chars.iter().position(|c| *c == ' ').unwrap_or(chars.len());
+                let help_at = chars[name_end..]
+                    .iter()
+                    .position(|c| *c != ' ')
+                    .map_or(chars.len(), |k| name_end + k);
+                let name: String = chars[..name_end].iter().collect();
+                rules.push(format!("row {name} help at {help_at}"));
+            }
+        } else {
+            widths.insert(line.chars().count());
+        }
+    }
+    rules.extend(widths.into_iter().map(|w| format!("width {w}")));
+    rules
+}
+
 /// What a script reads from a rich-click help text of `tool`: the banner,
 /// the NOTE, the usage line, the panels' titles and, per row, the names it starts with
 /// (`*`, option spellings, the argument or command name). The

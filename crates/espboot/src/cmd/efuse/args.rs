@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::bail;
 use clap::{CommandFactory, Parser, Subcommand};
-use esp_efuse::Chip;
+use esp_efuse::{Chip, VirtualFile};
 
 pub(super) use super::click::UsageError;
 use super::click_args::{click_command, parse_global};
@@ -309,7 +309,13 @@ pub(super) enum Parsed {
     Help(String),
     /// A command's `-h`/`--help`: espefuse prints its banner first (and the
     /// NOTE when no chip was named), then the command's help, exit 0.
-    CommandHelp { text: String, chip_named: bool },
+    /// `virt_file`: the `--virt --path-efuse-file` espefuse has created by
+    /// then (with the chip it emulates).
+    CommandHelp {
+        text: String,
+        chip_named: bool,
+        virt_file: Option<(Chip, VirtualFile)>,
+    },
     /// The group's help: no arguments, `-h`/`--help` among the global
     /// options (`asked`), or no command (espefuse prints its help for all
     /// three); `chip` is the one named, if any.
@@ -429,84 +435,113 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
     let chip_detected_later =
         global.chip.parse::<Chip>().is_err() && global.port.is_some() && !global.virt;
     global.spelling = spelling.clone();
-    // click resolves the commands in order: a word before the first
-    // command is taken for one
-    if let Some(word) = group_args.first() {
-        return Err(UsageError::no_such_command(word, chip).into());
-    }
-    let mut commands: Vec<Command> = Vec::new();
-    for (k, seg) in segments.iter().enumerate() {
-        let warned =
-            || -> Vec<String> { spelling.warnings[..=k].iter().flatten().cloned().collect() };
-        let with_warnings = |mut e: UsageError| {
-            e.warnings = warned();
-            e.after_banner = true;
-            anyhow::Error::new(e)
-        };
-        // efuse/<chip>/operations.py: only the ESP32, S2 and S3 add it; click
-        // names the word as given, before its own deprecation warning
-        if seg[0] == "set-flash-voltage"
-            && !chip_detected_later
-            && !esp_efuse::espefuse::has_set_flash_voltage(chip)
-        {
-            let mut e = UsageError::no_such_command(&spelled[k], chip);
-            e.warnings = spelling.warnings[..k].iter().flatten().cloned().collect();
-            return Err(e.into());
+    // espefuse/__init__.py: the group's callback makes the emulated chip
+    // (get_esp), which creates the virtual file, before click resolves and
+    // parses the chained commands; their usage errors and help come after it
+    let after_callback = match (&global.path_efuse_file, global.virt) {
+        (Some(path), true) => Some((chip, VirtualFile::espefuse(path))),
+        _ => None,
+    };
+    let parsed = (move || -> anyhow::Result<Parsed> {
+        // click resolves the commands in order: a word before the first
+        // command is taken for one
+        if let Some(word) = group_args.first() {
+            return Err(UsageError::no_such_command(word, chip).into());
         }
-        if UNSUPPORTED.contains(&seg[0].as_str()) {
-            bail!(
-                "espefuse command '{}' is not supported by espboot yet",
-                seg[0]
-            );
-        }
-        let (tokens, extra, one_string) = if chip_detected_later {
-            // espefuse connects and detects the chip before it reads the
-            // commands; here the words are shaped by the first chip whose
-            // espefuse takes them all (ESP32's usage text when none does), and
-            // the detected chip checks the values when the command runs
-            std::iter::once(Chip::Esp32)
-                .chain(Chip::ALL.into_iter().filter(|c| *c != Chip::Esp32))
-                .map(|c| click_command(seg, c))
-                .find(|r| r.as_ref().is_ok_and(|(_, extra, _)| extra.is_empty()))
-                .unwrap_or_else(|| click_command(seg, chip))
-        } else {
-            click_command(seg, chip)
-        }
-        .map_err(with_warnings)?;
-        match OneCommand::try_parse_from(&tokens) {
-            Ok(mut c) => {
-                if let Command::Summary { one_string: o, .. } = &mut c.cmd {
-                    *o = one_string;
+        let mut commands: Vec<Command> = Vec::new();
+        for (k, seg) in segments.iter().enumerate() {
+            let warned =
+                || -> Vec<String> { spelling.warnings[..=k].iter().flatten().cloned().collect() };
+            let with_warnings = |mut e: UsageError| {
+                e.warnings = warned();
+                e.after_banner = true;
+                anyhow::Error::new(e)
+            };
+            // efuse/<chip>/operations.py: only the ESP32, S2 and S3 add it; click
+            // names the word as given, before its own deprecation warning
+            if seg[0] == "set-flash-voltage"
+                && !chip_detected_later
+                && !esp_efuse::espefuse::has_set_flash_voltage(chip)
+            {
+                let mut e = UsageError::no_such_command(&spelled[k], chip);
+                e.warnings = spelling.warnings[..k].iter().flatten().cloned().collect();
+                return Err(e.into());
+            }
+            if UNSUPPORTED.contains(&seg[0].as_str()) {
+                bail!(
+                    "espefuse command '{}' is not supported by espboot yet",
+                    seg[0]
+                );
+            }
+            let (tokens, extra, one_string) = if chip_detected_later {
+                // espefuse connects and detects the chip before it reads the
+                // commands; here the words are shaped by the first chip whose
+                // espefuse takes them all (ESP32's usage text when none does), and
+                // the detected chip checks the values when the command runs
+                std::iter::once(Chip::Esp32)
+                    .chain(Chip::ALL.into_iter().filter(|c| *c != Chip::Esp32))
+                    .map(|c| click_command(seg, c))
+                    .find(|r| r.as_ref().is_ok_and(|(_, extra, _)| extra.is_empty()))
+                    .unwrap_or_else(|| click_command(seg, chip))
+            } else {
+                click_command(seg, chip)
+            }
+            .map_err(with_warnings)?;
+            match OneCommand::try_parse_from(&tokens) {
+                Ok(mut c) => {
+                    if let Command::Summary { one_string: o, .. } = &mut c.cmd {
+                        *o = one_string;
+                    }
+                    commands.push(c.cmd)
                 }
-                commands.push(c.cmd)
+                Err(e) => {
+                    let chip_named = global.chip != "auto";
+                    let name = seg[0].replace('_', "-");
+                    return clap_error(e, &seg[0])
+                        .map(|p| match p {
+                            Parsed::Help(_) => Parsed::CommandHelp {
+                                text: super::help::command_help(&name, chip),
+                                chip_named,
+                                virt_file: None,
+                            },
+                            other => other,
+                        })
+                        .map_err(|e| match e.downcast::<UsageError>() {
+                            Ok(u) => with_warnings(u.on(chip)),
+                            Err(e) => e,
+                        });
+                }
             }
-            Err(e) => {
-                let chip_named = global.chip != "auto";
-                let name = seg[0].replace('_', "-");
-                return clap_error(e, &seg[0])
-                    .map(|p| match p {
-                        Parsed::Help(_) => Parsed::CommandHelp {
-                            text: super::help::command_help(&name, chip),
-                            chip_named,
-                        },
-                        other => other,
-                    })
-                    .map_err(|e| match e.downcast::<UsageError>() {
-                        Ok(u) => with_warnings(u.on(chip)),
-                        Err(e) => e,
-                    });
+            // what click's parser left over is the next command's name
+            if let Some(word) = extra.first() {
+                return Err(with_warnings(UsageError::no_such_command(word, chip)));
             }
         }
-        // what click's parser left over is the next command's name
-        if let Some(word) = extra.first() {
-            return Err(with_warnings(UsageError::no_such_command(word, chip)));
-        }
+        Ok(Parsed::Run {
+            global,
+            global_tokens,
+            commands,
+        })
+    })();
+    match parsed {
+        Ok(Parsed::CommandHelp {
+            text, chip_named, ..
+        }) => Ok(Parsed::CommandHelp {
+            text,
+            chip_named,
+            virt_file: after_callback,
+        }),
+        Err(e) => Err(match e.downcast::<UsageError>() {
+            Ok(mut u) => {
+                if u.after_banner {
+                    u.virt_file = after_callback.map(Box::new);
+                }
+                u.into()
+            }
+            Err(e) => e,
+        }),
+        other => other,
     }
-    Ok(Parsed::Run {
-        global,
-        global_tokens,
-        commands,
-    })
 }
 
 /// A command name right after an option that takes a value is that value

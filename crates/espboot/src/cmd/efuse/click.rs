@@ -28,6 +28,9 @@ pub(crate) struct UsageError {
     /// The deprecation warnings click printed before it (resolving the
     /// commands before this one), after the banner.
     pub(crate) warnings: Vec<String>,
+    /// The `--virt --path-efuse-file` that espefuse's group callback has
+    /// created before the error (with the chip it emulates).
+    pub(crate) virt_file: Option<Box<(Chip, esp_efuse::VirtualFile)>>,
 }
 
 impl UsageError {
@@ -39,6 +42,7 @@ impl UsageError {
             usage_args: None,
             bare: false,
             warnings: Vec::new(),
+            virt_file: None,
         }
     }
 

@@ -94,6 +94,10 @@ fn short_help(command: &str) -> String {
 /// The help text (`chip`: `None` when no chip was named: ESP32's commands,
 /// after the NOTE espefuse prints first).
 pub(super) fn group_help(chip: Option<Chip>) -> String {
+    rich::help_width(|| group_help_page(chip))
+}
+
+fn group_help_page(chip: Option<Chip>) -> String {
     let mut text = String::new();
     if chip.is_none() {
         text.push_str("NOTE: Chip not specified, showing commands for ESP32 by default. Specify the --chip option to get chip-specific help.\n");
@@ -120,12 +124,7 @@ pub(super) fn group_help(chip: Option<Chip>) -> String {
         .collect();
     rich::table(&mut text, "Options", &options);
     for (title, commands) in panels(chip.unwrap_or(Chip::Esp32)) {
-        // rich-click cuts command names to 18 columns at 80
-        let rows: Vec<Vec<String>> = commands
-            .into_iter()
-            .map(|(name, help)| vec![rich::ellipsized(&name, 18), help])
-            .collect();
-        rich::table(&mut text, title, &rows);
+        rich::commands_table(&mut text, title, &commands);
     }
     text
 }
@@ -136,6 +135,10 @@ pub(super) fn group_help(chip: Option<Chip>) -> String {
 /// purposes (tools read chip features from these lists), then the
 /// Arguments and Options panels from the personality's definitions.
 pub(super) fn command_help(command: &str, chip: Chip) -> String {
+    rich::help_width(|| command_help_page(command, chip))
+}
+
+fn command_help_page(command: &str, chip: Chip) -> String {
     let cli = OneCommand::command();
     let mut text = String::new();
     let Some(sub) = cli.find_subcommand(command) else {

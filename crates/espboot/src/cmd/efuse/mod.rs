@@ -71,9 +71,16 @@ pub fn personality(argv: Vec<std::ffi::OsString>) -> ExitCode {
             }
             return ExitCode::SUCCESS;
         }
-        Ok(Parsed::CommandHelp { text, chip_named }) => {
+        Ok(Parsed::CommandHelp {
+            text,
+            chip_named,
+            virt_file,
+        }) => {
             // the group's callback runs before click shows the command's help
             out!("espefuse v5.6.0");
+            if let Err(e) = create_virt_file(virt_file.as_ref()) {
+                return espefuse_failure(&e);
+            }
             if !chip_named {
                 out!("NOTE: Chip not specified, showing commands for ESP32 by default. Specify the --chip option to get chip-specific help.");
             }
@@ -108,6 +115,10 @@ fn espefuse_failure(err: &anyhow::Error) -> ExitCode {
     if let Some(usage) = err.downcast_ref::<args::UsageError>() {
         if usage.after_banner {
             out!("espefuse v5.6.0");
+            if let Err(e) = create_virt_file(usage.virt_file.as_deref()) {
+                drop(stderr);
+                return espefuse_failure(&e);
+            }
         }
         for warning in &usage.warnings {
             let _ = writeln!(stderr, "{warning}");
@@ -147,6 +158,19 @@ fn espefuse_failure(err: &anyhow::Error) -> ExitCode {
     let text = format!("ERROR: \nA fatal error occurred: {message}");
     let _ = writeln!(stderr, "{}", crate::cmd::rich::expand_tabs(&text));
     ExitCode::from(2)
+}
+
+/// Creates the virtual eFuse file as espefuse's group callback does before
+/// a command's usage error or help (a blank chip's image when it is
+/// missing or empty; an existing file is left as it is).
+fn create_virt_file(file: Option<&(Chip, VirtualFile)>) -> anyhow::Result<()> {
+    let Some((chip, file)) = file else {
+        return Ok(());
+    };
+    let context = || format!("--path-efuse-file {}", file.path().display());
+    let _lock = file.lock(VirtualFile::LOCK_WAIT).with_context(context)?;
+    file.open(*chip).with_context(context)?;
+    Ok(())
 }
 
 /// stdin ended before the `BURN` confirmation (espefuse: click's Abort).

@@ -52,6 +52,10 @@ const ESPBOOT_ONLY_OPTIONS: &[&str] = &["json"];
 /// personality's clap definitions (espboot's words; the usage line, the
 /// panels and the names as espsecure has them).
 fn help_text(command: Option<&str>) -> String {
+    rich::help_width(|| help_page(command))
+}
+
+fn help_page(command: Option<&str>) -> String {
     let cli = Cli::command();
     let mut text = String::new();
     rich::line(&mut text, "");
@@ -66,10 +70,9 @@ fn help_text(command: Option<&str>) -> String {
         rich::table(&mut text, "Options", &[rich::help_row()]);
         let mut names: Vec<&str> = COMMANDS.iter().map(|(n, _)| *n).collect();
         names.sort_unstable();
-        let rows: Vec<Vec<String>> = names
+        let rows: Vec<(String, String)> = names
             .iter()
             .map(|n| {
-                // rich-click cuts command names to 18 columns at 80
                 let about = subcommand(&cli, n)
                     .and_then(|c| c.get_about())
                     .map(|a| a.to_string())
@@ -79,10 +82,10 @@ fn help_text(command: Option<&str>) -> String {
                 } else {
                     about
                 };
-                vec![rich::ellipsized(n, 18), about]
+                (n.to_string(), about)
             })
             .collect();
-        rich::table(&mut text, "Commands", &rows);
+        rich::commands_table(&mut text, "Commands", &rows);
         return text;
     };
     let positional = COMMANDS
@@ -169,9 +172,9 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
         out!("{}", help_text(Some(command)));
         return ExitCode::SUCCESS;
     }
-    if *command == "digest-rsa-public-key" {
-        eprintln!("DeprecationWarning: The command 'digest-rsa-public-key' is deprecated.");
-    }
+    let deprecated = *command == "digest-rsa-public-key";
+    // usage errors name the command as espsecure knows it
+    let shown: &str = command;
     // clap knows `digest-rsa-public-key` as an alias of its successor.
     let command: &str = if *command == "digest-rsa-public-key" {
         "digest-sbv2-public-key"
@@ -202,7 +205,7 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
                     .map(String::as_str)
                     .collect::<Vec<_>>(),
             );
-            return usage_error(Some(command), &format!("No such option '{name}'.{hint}"));
+            return usage_error(Some(shown), &format!("No such option '{name}'.{hint}"));
         }
     }
     let mut parser_argv = vec![OsString::from("espsecure")];
@@ -213,26 +216,28 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
         Ok(m) => m,
         Err(err) => {
             if err.kind() == ErrorKind::MissingRequiredArgument {
-                let missing = context_str(&err, ContextKind::InvalidArg).unwrap_or_default();
-                if !missing.starts_with("--") {
-                    if let Some(message) = unreadable_eaten_input(&cmd, command, &rest_copy) {
-                        return usage_error(Some(command), &message);
-                    }
+                if let Some(message) = missing_in_click_order(&cmd, command, &rest_copy, &err) {
+                    return usage_error(Some(shown), &message);
                 }
             }
-            return clap_error(&cmd, command, &err);
+            return clap_error(&cmd, command, shown, &err);
         }
     };
     if let Some(message) = matches
         .subcommand_matches(command)
         .and_then(|sub| unreadable_input(&cmd, command, sub))
     {
-        return usage_error(Some(command), &message);
+        return usage_error(Some(shown), &message);
     }
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
-        Err(err) => return clap_error(&cmd, command, &err),
+        Err(err) => return clap_error(&cmd, command, shown, &err),
     };
+    // click warns of a deprecated command when it invokes it, once its
+    // parameters parsed
+    if deprecated {
+        eprintln!("DeprecationWarning: The command 'digest-rsa-public-key' is deprecated.");
+    }
     // `espboot secure` refuses key lengths no chip takes; espsecure writes
     // keylen/8 random bytes for any length (`generate_flash_encryption_key`).
     if let super::Command::GenerateFlashEncryptionKey { keylen, key_file } = &cli.command {
@@ -437,39 +442,94 @@ fn strerror(e: &std::io::Error) -> String {
     }
 }
 
-/// Raw-token scan for eat-all file options when clap stopped on a missing
-/// positional (click would have opened the eaten values first).
-fn unreadable_eaten_input(cmd: &clap::Command, command: &str, args: &[OsString]) -> Option<String> {
+/// click's report when clap stopped on missing required parameters.
+///
+/// click (`Command.parse_args`, `iter_params_for_processing`) processes
+/// the options given, in the order they appear, then the arguments (click
+/// puts every argument in its invocation order, given or not), then the
+/// options not given, in declaration order. So an input file that cannot
+/// be opened, among the options given or the arguments, comes before
+/// anything missing, and a missing argument before a missing option.
+/// `None`: the first missing option (clap lists them in declaration
+/// order, as espsecure declares them) is what click reports.
+fn missing_in_click_order(
+    cmd: &clap::Command,
+    command: &str,
+    args: &[OsString],
+    err: &clap::Error,
+) -> Option<String> {
     let def = cmd.find_subcommand(command)?;
+    let missing: Vec<String> = match err.get(ContextKind::InvalidArg)? {
+        ContextValue::Strings(v) => v.clone(),
+        ContextValue::String(s) => vec![s.clone()],
+        _ => return None,
+    };
+    // The words after the command: option values (an input file option
+    // takes every word up to the next option, as espsecure's parser does
+    // for its multi-value options) and the arguments.
+    let mut given: Vec<(&clap::Arg, &OsString)> = Vec::new();
+    let mut positionals: Vec<&OsString> = Vec::new();
     let mut tokens = args.iter().skip(1).peekable();
     while let Some(token) = tokens.next() {
-        let Some(text) = token.to_str() else { continue };
-        let Some(arg) = def.get_arguments().find(|a| {
+        let text = token.to_string_lossy();
+        let found = def.get_arguments().find(|a| {
             a.get_long().is_some_and(|l| text == format!("--{l}"))
                 || a.get_short().is_some_and(|c| text == format!("-{c}"))
-        }) else {
-            continue;
-        };
-        if !INPUT_FILE_ARGS.contains(&arg.get_id().as_str()) {
-            continue;
-        }
-        while let Some(value) = tokens.next_if(|t| !t.to_string_lossy().starts_with('-')) {
-            if let Err(e) = std::fs::File::open(value) {
-                let long = format!("--{}", arg.get_long().unwrap_or_default());
-                return Some(format!(
-                    "Invalid value for {}: '{}': {}",
-                    click_option_name(cmd, command, &long),
-                    value.to_string_lossy(),
-                    strerror(&e)
-                ));
+        });
+        match found {
+            Some(arg) if arg.get_action().takes_values() => {
+                let many = arg.get_num_args().is_some_and(|n| n.max_values() > 1);
+                if many {
+                    while let Some(value) =
+                        tokens.next_if(|t| !t.to_string_lossy().starts_with('-'))
+                    {
+                        given.push((arg, value));
+                    }
+                } else if let Some(value) = tokens.next() {
+                    given.push((arg, value));
+                }
             }
+            Some(_) => {}
+            None if !text.starts_with('-') => positionals.push(token),
+            None => {}
         }
     }
-    None
+    let unreadable = |arg: &clap::Arg, value: &OsString| -> Option<String> {
+        if !INPUT_FILE_ARGS.contains(&arg.get_id().as_str()) || SDC_COMMANDS.contains(&command) {
+            return None;
+        }
+        let e = std::fs::File::open(value).err()?;
+        let name = match arg.get_long() {
+            Some(long) => click_option_name(cmd, command, &format!("--{long}")),
+            None => format!("'{}'", arg.get_id().as_str().to_uppercase()),
+        };
+        Some(format!(
+            "Invalid value for {name}: '{}': {}",
+            value.to_string_lossy(),
+            strerror(&e)
+        ))
+    };
+    if let Some(message) = given.iter().find_map(|(arg, value)| unreadable(arg, value)) {
+        return Some(message);
+    }
+    if let Some(message) = def
+        .get_positionals()
+        .zip(&positionals)
+        .find_map(|(arg, value)| unreadable(arg, value))
+    {
+        return Some(message);
+    }
+    let argument = missing.iter().find(|m| !m.starts_with("--"))?;
+    let name = argument
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .trim_end_matches("...")
+        .replace('-', "_");
+    Some(format!("Missing argument '{}'.", name.to_uppercase()))
 }
 
 /// Maps a clap parse error to click's message for the same mistake.
-fn clap_error(cmd: &clap::Command, command: &str, err: &clap::Error) -> ExitCode {
+fn clap_error(cmd: &clap::Command, command: &str, shown: &str, err: &clap::Error) -> ExitCode {
     if matches!(
         err.kind(),
         ErrorKind::DisplayHelp | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
@@ -561,7 +621,7 @@ fn clap_error(cmd: &clap::Command, command: &str, err: &clap::Error) -> ExitCode
                 .to_owned()
         }
     };
-    usage_error(Some(command), &message)
+    usage_error(Some(shown), &message)
 }
 
 /// Prints click's usage block and rich's Error panel on stderr, exit 2.

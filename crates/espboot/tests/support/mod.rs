@@ -126,9 +126,20 @@ pub mod serve;
 pub mod sim;
 pub mod smp_fake;
 
+/// Whether a help row's word after the names is click's metavar (`FILE`,
+/// `INTEGER`, `[1|2]`) rather than the first word of the description.
+fn is_metavar(word: &str) -> bool {
+    (word.starts_with('[') && !matches!(word, "[required]" | "[deprecated]"))
+        || (word.len() > 1
+            && word
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c == '_' || c == '-'))
+}
+
 /// What a script reads from a rich-click help text of `tool`: the banner,
 /// the NOTE, the usage line, the panels' titles and, per row, the names it starts with
-/// (`*`, option spellings, the argument or command name). The
+/// (`*`, option spellings, the argument or command name, and the metavar
+/// that follows an option or argument). The
 /// descriptions are left out: the personality's are espboot's own words.
 pub fn rich_help_structure(tool: &str, text: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -160,12 +171,18 @@ pub fn rich_help_structure(tool: &str, text: &str) -> Vec<String> {
                 // options: their spellings, up to the metavar or the help
                 // (of a `--x/--no-x` pair the first: rich folds the pair
                 // to its column's width)
-                "Options" => names.extend(
-                    words
-                        .take_while(|w| w.starts_with('-'))
-                        .map(|w| w.split('/').next().unwrap_or(w)),
-                ),
-                _ => names.extend(words.next()),
+                "Options" => {
+                    while let Some(w) = words.next_if(|w| w.starts_with('-')) {
+                        names.push(w.split('/').next().unwrap_or(w));
+                    }
+                    names.extend(words.next_if(|w| is_metavar(w)));
+                }
+                _ => {
+                    names.extend(words.next());
+                    if panel == "Arguments" {
+                        names.extend(words.next_if(|w| is_metavar(w)));
+                    }
+                }
             }
             if !names.is_empty() {
                 out.push(names.join(" "));

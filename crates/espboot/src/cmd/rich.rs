@@ -235,14 +235,21 @@ pub fn command_help(
         }
         line(out, "");
     }
-    // click names an argument panel row by the parameter's name, `-` for `_`
+    // click names an argument panel row by the parameter's name, `-` for
+    // `_`, then its type's metavar when a value name gives one
     let arguments: Vec<Vec<String>> = sub
         .get_positionals()
         .map(|a| {
             let required = a.is_required_set();
+            let metavar = a
+                .get_value_names()
+                .and_then(|v| v.first())
+                .map(ToString::to_string)
+                .unwrap_or_default();
             vec![
                 if required { "*" } else { "" }.to_string(),
                 a.get_id().as_str().to_uppercase().replace('_', "-"),
+                metavar,
                 if required { "[required]" } else { "" }.to_string(),
             ]
         })

@@ -168,9 +168,31 @@ pub fn rich_help_frame(text: &str) -> Vec<String> {
     rules
 }
 
+/// Whether a help row's word after the names is click's metavar (`FILE`,
+/// `INTEGER`, `[1|2]`) rather than the first word of the description.
+fn is_metavar(word: &str) -> bool {
+    (word.starts_with('[') && !matches!(word, "[required]" | "[deprecated]"))
+        || (word.len() > 1
+            && word
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c == '_' || c == '-'))
+}
+
+/// A metavar as compared: a choice list only up to its first choice,
+/// because rich folds a long list (`[rsa3072|ecdsa192|ecdsa256|ec` /
+/// `dsa384]`) at a column width it derives from the descriptions, which
+/// are the personality's own words.
+fn metavar_shown(word: &str) -> String {
+    match word.split_once('|') {
+        Some((first, _)) if word.starts_with('[') => format!("{first}|…"),
+        _ => word.to_owned(),
+    }
+}
+
 /// What a script reads from a rich-click help text of `tool`: the banner,
 /// the NOTE, the usage line, the panels' titles and, per row, the names it starts with
-/// (`*`, option spellings, the argument or command name). The
+/// (`*`, option spellings, the argument or command name, and the metavar
+/// that follows an option or argument). The
 /// descriptions are left out: the personality's are espboot's own words.
 pub fn rich_help_structure(tool: &str, text: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -189,9 +211,9 @@ pub fn rich_help_structure(tool: &str, text: &str) -> Vec<String> {
                 .trim_end_matches('\u{2502}')
                 .split_whitespace()
                 .peekable();
-            let mut names: Vec<&str> = Vec::new();
+            let mut names: Vec<String> = Vec::new();
             if words.peek() == Some(&"*") {
-                names.push("*");
+                names.push("*".to_owned());
                 words.next();
             }
             // a wrapped help's continuation row is indented past the
@@ -202,12 +224,18 @@ pub fn rich_help_structure(tool: &str, text: &str) -> Vec<String> {
                 // options: their spellings, up to the metavar or the help
                 // (of a `--x/--no-x` pair the first: rich folds the pair
                 // to its column's width)
-                "Options" => names.extend(
-                    words
-                        .take_while(|w| w.starts_with('-'))
-                        .map(|w| w.split('/').next().unwrap_or(w)),
-                ),
-                _ => names.extend(words.next()),
+                "Options" => {
+                    while let Some(w) = words.next_if(|w| w.starts_with('-')) {
+                        names.push(w.split('/').next().unwrap_or(w).to_owned());
+                    }
+                    names.extend(words.next_if(|w| is_metavar(w)).map(metavar_shown));
+                }
+                _ => {
+                    names.extend(words.next().map(str::to_owned));
+                    if panel == "Arguments" {
+                        names.extend(words.next_if(|w| is_metavar(w)).map(metavar_shown));
+                    }
+                }
             }
             if !names.is_empty() {
                 out.push(names.join(" "));

@@ -44,6 +44,127 @@ const COMMANDS: &[(&str, &str)] = &[
     ("digest-sdc-public-key", ""),
 ];
 
+/// The metavar click shows for each parameter of espsecure's commands
+/// whose type names one (`ParamType.get_metavar`: `click.File` shows
+/// `FILENAME`, `click.Path` `PATH`, `int` `INTEGER`, `str` `TEXT`; an
+/// option taking several files shows `[FILENAME]`), by clap argument id,
+/// as espsecure 5.6.0's `--help` prints them. espboot's own help keeps its
+/// descriptive names; only the personality shows click's.
+const CLICK_METAVARS: &[(&str, &[(&str, &str)])] = &[
+    ("generate-signing-key", &[("keyfile", "PATH")]),
+    (
+        "sign-data",
+        &[
+            ("datafile", "FILENAME"),
+            ("keyfile", "[FILENAME]"),
+            ("output", "PATH"),
+            ("hsm_config", "FILENAME"),
+            ("pub_key", "[FILENAME]"),
+            ("signature", "[FILENAME]"),
+        ],
+    ),
+    (
+        "verify-signature",
+        &[
+            ("datafile", "FILENAME"),
+            ("hsm_config", "FILENAME"),
+            ("keyfile", "FILENAME"),
+        ],
+    ),
+    (
+        "extract-public-key",
+        &[("public_keyfile", "FILENAME"), ("keyfile", "FILENAME")],
+    ),
+    (
+        "digest-sbv2-public-key",
+        &[("keyfile", "FILENAME"), ("output", "PATH")],
+    ),
+    ("signature-info-v2", &[("datafile", "FILENAME")]),
+    (
+        "generate-flash-encryption-key",
+        &[("key_file", "FILENAME"), ("keylen", "INTEGER")],
+    ),
+    (
+        "encrypt-flash-data",
+        &[
+            ("plaintext_file", "FILENAME"),
+            ("keyfile", "FILENAME"),
+            ("output", "FILENAME"),
+            ("address", "INTEGER"),
+            ("flash_crypt_conf", "INTEGER"),
+        ],
+    ),
+    (
+        "decrypt-flash-data",
+        &[
+            ("encrypted_file", "FILENAME"),
+            ("keyfile", "FILENAME"),
+            ("output", "FILENAME"),
+            ("address", "INTEGER"),
+            ("flash_crypt_conf", "INTEGER"),
+        ],
+    ),
+    (
+        "digest-secure-bootloader",
+        &[
+            ("image", "FILENAME"),
+            ("keyfile", "FILENAME"),
+            ("output", "PATH"),
+            ("iv", "FILENAME"),
+        ],
+    ),
+    (
+        "digest-private-key",
+        &[
+            ("digest_file", "FILENAME"),
+            ("keyfile", "FILENAME"),
+            ("keylen", "INTEGER"),
+        ],
+    ),
+    (
+        "generate-sdc-certificate",
+        &[
+            ("keyfile", "PATH"),
+            ("output", "PATH"),
+            ("hsm_config", "PATH"),
+            ("pub_key", "PATH"),
+            ("mac", "TEXT"),
+            ("sdc_session_counter", "INTEGER"),
+            ("chip_info", "PATH"),
+            ("usc", "PATH"),
+        ],
+    ),
+    (
+        "digest-sdc-public-key",
+        &[
+            ("keyfile", "PATH"),
+            ("pub_key", "PATH"),
+            ("hsm_config", "PATH"),
+            ("output", "PATH"),
+        ],
+    ),
+];
+
+/// `sub` with click's metavars (`CLICK_METAVARS`) in place of clap's.
+fn with_click_metavars(mut sub: clap::Command) -> clap::Command {
+    let name = sub.get_name().to_owned();
+    let metavars = CLICK_METAVARS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map_or(&[][..], |(_, m)| *m);
+    // `mut_arg` moves the argument it changes to the end, so every argument
+    // goes through it, in order, to keep the help's order
+    let ids: Vec<clap::Id> = sub.get_arguments().map(|a| a.get_id().clone()).collect();
+    for id in ids {
+        let metavar = metavars.iter().find(|(i, _)| id == *i).map(|(_, m)| *m);
+        sub = sub.mut_arg(id, |a| match metavar {
+            Some(m) => a.value_name(m),
+            None => a,
+        });
+    }
+    sub
+}
+
 /// espsecure's own options that espboot's `secure` commands add (not in
 /// the personality's help, refused as click refuses an unknown option).
 const ESPBOOT_ONLY_OPTIONS: &[&str] = &["json"];
@@ -98,7 +219,8 @@ fn help_page(command: Option<&str>) -> String {
     );
     if let Some(sub) = subcommand(&cli, name) {
         let about: Vec<String> = sub.get_about().map(|a| a.to_string()).into_iter().collect();
-        rich::command_help(&mut text, &about, sub, ESPBOOT_ONLY_OPTIONS);
+        let sub = with_click_metavars(sub.clone());
+        rich::command_help(&mut text, &about, &sub, ESPBOOT_ONLY_OPTIONS);
     }
     text
 }

@@ -243,28 +243,35 @@ pub(super) fn load_for(loader: Loader, arg: &str, path: &Path) -> anyhow::Result
             });
         }
     };
-    match refusal_of_key(loader, &file) {
-        Some(refusal) => {
-            let ours = match (&file, loader) {
-                (
-                    KeyFile::Public(_),
-                    Loader::Sbv2Private | Loader::SdcPrivate | Loader::EcdsaSigning,
-                ) => {
-                    format!(
-                        "{arg}: {}: this is a public key; a private key is required",
-                        path.display()
-                    )
-                }
-                _ => format!(
-                    "{arg}: {}: {} keys are not supported here",
-                    path.display(),
-                    file.kind()
-                ),
-            };
-            Err(refused(refusal, ours))
-        }
-        None => Ok(file),
+    let Some(refusal) = refusal_of_key(loader, &file) else {
+        return Ok(file);
+    };
+    // espboot's own words: esp-secure's reason for the V2 loaders.
+    let private = matches!(file, KeyFile::Private(_));
+    let reason = match loader {
+        Loader::Sbv2Private => SigningKey::try_from(file.clone())
+            .err()
+            .map(|e| e.to_string()),
+        Loader::Sbv2Public => sbv2::PublicKey::try_from(file.clone())
+            .err()
+            .map(|e| e.to_string()),
+        Loader::SdcPrivate | Loader::EcdsaSigning => None,
     }
+    .unwrap_or_else(|| match (private, loader) {
+        (false, _) => "this is a public key; a private key is required".to_owned(),
+        (true, Loader::SdcPrivate) => format!(
+            "{} keys are not supported; SDC certificates take ECDSA P-256 keys",
+            file.kind()
+        ),
+        (true, _) => format!(
+            "{} keys are not supported; Secure Boot V1 takes ECDSA NIST P-256 keys",
+            file.kind()
+        ),
+    });
+    Err(refused(
+        refusal,
+        format!("{arg}: {}: {reason}", path.display()),
+    ))
 }
 
 /// Loads a Secure Boot V2 signing key through the shared loader (a

@@ -353,6 +353,9 @@ const ROWS: &[&str] = &[
     "encrypt-flash-data -k fek32.bin -a 8 -o x.bin d4k.bin",
     "encrypt-flash-data -k fek32.bin -a zz -o x.bin d4k.bin",
     "encrypt-flash-data -k fek32.bin -a 0x10000 --flash-crypt-conf 0x13 -o enc_conf13.bin d4k.bin",
+    // XTS-AES data whose length is not a multiple of 16: espsecure's words.
+    "encrypt-flash-data -k fek32.bin -x -a 0 -o x.bin small.bin",
+    "decrypt-flash-data -k fek32.bin -x -a 0 -o x.bin small.bin",
     // Keys that are no PEM key, integers that are none, a short test IV.
     "digest-sbv2-public-key -k data.bin -o x.bin",
     "verify-signature -v 2 -k data.bin signed_ec256.bin",

@@ -353,12 +353,130 @@ const ROWS: &[&str] = &[
     "encrypt-flash-data -k fek32.bin -a 8 -o x.bin d4k.bin",
     "encrypt-flash-data -k fek32.bin -a zz -o x.bin d4k.bin",
     "encrypt-flash-data -k fek32.bin -a 0x10000 --flash-crypt-conf 0x13 -o enc_conf13.bin d4k.bin",
+    // XTS-AES data whose length is not a multiple of 16: espsecure's words.
+    "encrypt-flash-data -k fek32.bin -x -a 0 -o x.bin small.bin",
+    "decrypt-flash-data -k fek32.bin -x -a 0 -o x.bin small.bin",
     // Keys that are no PEM key, integers that are none, a short test IV.
     "digest-sbv2-public-key -k data.bin -o x.bin",
     "verify-signature -v 2 -k data.bin signed_ec256.bin",
     "digest-private-key -k v1.pem -l abc x.bin",
     "digest-secure-bootloader -k sbkey32.bin --iv small.bin -o dsb_shortiv.bin boot40.bin",
 ];
+
+/// Key files espsecure refuses, made with the `cryptography` package the
+/// pinned espsecure loads them with: other RSA sizes, other curves,
+/// Ed25519, public keys where a private one is needed, an encrypted key,
+/// an empty file and a PEM cut in half.
+const BAD_KEYS: &str = r#"
+from cryptography.hazmat.primitives.asymmetric import rsa, ec, ed25519
+from cryptography.hazmat.primitives import serialization as s
+E, F, N = s.Encoding.PEM, s.PrivateFormat, s.NoEncryption()
+SPKI = s.PublicFormat.SubjectPublicKeyInfo
+def w(name, data):
+    open(name, "wb").write(data)
+keys = {
+    "rsa2048": rsa.generate_private_key(65537, 2048),
+    "rsa4096": rsa.generate_private_key(65537, 4096),
+    "p521": ec.generate_private_key(ec.SECP521R1()),
+    "k256": ec.generate_private_key(ec.SECP256K1()),
+    "ed": ed25519.Ed25519PrivateKey.generate(),
+}
+for name, key in keys.items():
+    w(f"bad_{name}.pem", key.private_bytes(E, F.PKCS8, N))
+    w(f"bad_{name}.pub", key.public_key().public_bytes(E, SPKI))
+w("bad_k256.pem", keys["k256"].private_bytes(E, F.TraditionalOpenSSL, N))
+w("bad_rsa4096.pem", keys["rsa4096"].private_bytes(E, F.TraditionalOpenSSL, N))
+p256 = ec.generate_private_key(ec.SECP256R1())
+w("bad_enc.pem", p256.private_bytes(E, F.PKCS8, s.BestAvailableEncryption(b"pw")))
+pem = p256.private_bytes(E, F.PKCS8, N)
+w("bad_trunc.pem", pem[: len(pem) // 2])
+w("bad_empty.pem", b"")
+"#;
+
+/// Writes [`BAD_KEYS`] into `dir` with the pinned tools' Python.
+fn write_bad_keys(dir: &Path) {
+    let python = crate::support::reference_bin_dir().join("python");
+    let out = std::process::Command::new(python)
+        .arg("-c")
+        .arg(BAD_KEYS)
+        .current_dir(dir)
+        .output()
+        .expect("start the reference Python");
+    assert!(
+        out.status.success(),
+        "making the bad key fixtures failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Key files espsecure refuses, through every command that reads a key:
+/// its message (cryptography's, for files it cannot load), what it prints
+/// first, and its exit status. Rows where espsecure dies with a Python
+/// exception compare the traceback's last line (see [`same_run`]).
+const BAD_KEY_ROWS: &[&str] = &[
+    // Not PEM, empty, cut short: cryptography's MalformedFraming; sign-data
+    // counts its keys first.
+    "sign-data -v 2 -k fek32.bin -o x.bin data.bin",
+    "sign-data -v 2 -k bad_empty.pem -o x.bin data.bin",
+    "extract-public-key -v 2 -k bad_trunc.pem x.pem",
+    "digest-sdc-public-key -k fek32.bin -o x.bin",
+    "generate-sdc-certificate -k bad_empty.pem --mac 001122334455 -o x.bin",
+    // A public key where a private one is needed.
+    "sign-data -v 2 -k ec256.pub -o x.bin data.bin",
+    "extract-public-key -v 2 -k ec256.pub x.pem",
+    "sign-data -v 2 -k bad_p521.pub -o x.bin data.bin",
+    "digest-sdc-public-key -k ec256.pub -o x.bin",
+    "generate-sdc-certificate -k ec256.pub --mac 001122334455 -o x.bin",
+    // An encrypted key: espsecure never asks for the password.
+    "sign-data -v 2 -k bad_enc.pem -o x.bin data.bin",
+    "verify-signature -v 2 -k bad_enc.pem signed_ec256.bin",
+    "digest-sdc-public-key -k bad_enc.pem -o x.bin",
+    // Sizes, curves and types Secure Boot V2 refuses: private keys
+    // (`_load_private_key_unified`), public keys (`_load_sbv2_pub_key`).
+    "sign-data -v 2 -k bad_rsa2048.pem -o x.bin data.bin",
+    "sign-data -v 2 -k bad_p521.pem -o x.bin data.bin",
+    "sign-data -v 2 -k bad_ed.pem -o x.bin data.bin",
+    "verify-signature -v 2 -k bad_rsa4096.pem signed_ec256.bin",
+    "verify-signature -v 2 -k bad_k256.pem signed_ec256.bin",
+    "verify-signature -v 2 -k bad_rsa2048.pub signed_ec256.bin",
+    "verify-signature -v 2 -k bad_p521.pub signed_ec256.bin",
+    "verify-signature -v 2 -k bad_ed.pub signed_ec256.bin",
+    "extract-public-key -v 2 -k bad_ed.pem x.pem",
+    "digest-sbv2-public-key -k bad_k256.pem -o x.bin",
+    "digest-sbv2-public-key -k bad_rsa4096.pub -o x.bin",
+    // Secure Debug Controller keys: P-256 only.
+    "digest-sdc-public-key -k bad_p521.pem -o x.bin",
+    "digest-sdc-public-key --pub-key bad_k256.pub -o x.bin",
+    "generate-sdc-certificate -k bad_ed.pem --mac 001122334455 -o x.bin",
+    "generate-sdc-certificate -k bad_rsa2048.pem --mac 001122334455 -o x.bin",
+    // Secure Boot V1: other curves; keys that are not EC and encrypted
+    // keys are uncaught Python exceptions (exit status 1).
+    "sign-data -v 1 -k bad_p521.pem -o x.bin data.bin",
+    "digest-private-key -k bad_k256.pem x.bin",
+    "verify-signature -v 1 -k bad_p521.pub v1_signed.bin",
+    "verify-signature -v 1 -k bad_k256.pem v1_signed.bin",
+    "sign-data -v 1 -k bad_rsa2048.pem -o x.bin data.bin",
+    "digest-private-key -k bad_ed.pem x.bin",
+    "extract-public-key -v 1 -k bad_enc.pem x.raw",
+    "verify-signature -v 1 -k bad_rsa2048.pub v1_signed.bin",
+    "verify-signature -v 1 -k bad_ed.pub v1_signed.bin",
+];
+
+/// Whether the personality's `ours` is what espsecure's `reference` is;
+/// where espsecure died with a traceback, the personality prints its last
+/// line (the exception) instead, with the same exit status.
+fn same_run(ours: &Run, reference: &Run) -> bool {
+    if reference
+        .stderr
+        .contains("Traceback (most recent call last):")
+    {
+        let exception = reference.stderr.lines().last().unwrap_or_default();
+        return ours.code == reference.code
+            && ours.stdout == reference.stdout
+            && ours.stderr == format!("{exception}\n");
+    }
+    ours == reference
+}
 
 /// Writes the deterministic inputs both sides share.
 fn write_inputs(dir: &Path) {
@@ -479,6 +597,7 @@ fn espsecure_personality_matches_espsecure_row_by_row() {
     for (line, run) in FIXTURE_ROWS.iter().zip(&runs) {
         assert_eq!(run.code, 0, "fixture `{line}` failed: {run:?}");
     }
+    write_bad_keys(&fixtures);
     // A file whose first data byte changed after signing.
     let mut tampered = std::fs::read(fixtures.join("signed_ec256.bin")).unwrap();
     tampered[7] ^= 0x01;
@@ -502,10 +621,13 @@ fn espsecure_personality_matches_espsecure_row_by_row() {
     let link = tmp.path().join("espsecure");
     std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_espboot"), &link).unwrap();
 
-    let rows: Vec<Vec<String>> = ROWS.iter().map(|l| row(l)).collect();
+    // The bad-key rows first: espsecure's --verbose (in later rows) stays
+    // on in the one Python process the reference rows share.
+    let all: Vec<&str> = BAD_KEY_ROWS.iter().chain(ROWS).copied().collect();
+    let rows: Vec<Vec<String>> = all.iter().map(|l| row(l)).collect();
     let theirs = reference_runs(&ref_dir, &rows).unwrap();
     let mut failures = Vec::new();
-    for ((line, argv), reference) in ROWS.iter().zip(&rows).zip(&theirs) {
+    for ((line, argv), reference) in all.iter().zip(&rows).zip(&theirs) {
         let mut ours = personality_run(&link, &our_dir, argv);
         let mut reference = reference.clone();
         if argv.iter().any(|a| a == "--verbose") {
@@ -527,7 +649,7 @@ fn espsecure_personality_matches_espsecure_row_by_row() {
                 crate::support::rich_help_structure("espsecure", &reference.stdout),
             )
         } else {
-            ours != reference
+            !same_run(&ours, &reference)
         };
         if differ {
             failures.push(format!(
@@ -609,7 +731,7 @@ fn espsecure_personality_matches_espsecure_row_by_row() {
         failures.is_empty(),
         "{} of {} rows differ:\n\n{}",
         failures.len(),
-        ROWS.len(),
+        all.len(),
         failures.join("\n\n")
     );
 }
@@ -712,4 +834,48 @@ fn regression_missing_parameters_follow_clicks_processing_order() {
         MISSING_ROWS.len(),
         failures.join("\n")
     );
+}
+
+/// The personality used to print espboot's own key-loading messages
+/// (`--keyfile: x.pem: not a PEM key file…`, OIDs for curves), succeed on
+/// `extract-public-key -v 2` of a public key, skip sign-data's key count
+/// before the failure, and turn espsecure's tracebacks into fatal errors
+/// with exit status 2.
+#[test]
+fn regression_espsecure_bad_key_messages_were_espboots_own() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fixtures = tmp.path().join("fixtures");
+    std::fs::create_dir_all(&fixtures).unwrap();
+    if crate::support::reference_tool("espsecure").is_none() {
+        return;
+    }
+    write_inputs(&fixtures);
+    write_bad_keys(&fixtures);
+    let lines = [
+        "sign-data -v 2 -k fek32.bin -o x.bin data.bin",
+        "sign-data -v 2 -k bad_p521.pub -o x.bin data.bin",
+        "extract-public-key -v 2 -k bad_p521.pub x.pem",
+        "sign-data -v 2 -k bad_rsa2048.pem -o x.bin data.bin",
+        "verify-signature -v 2 -k bad_ed.pub d4k.bin",
+        "digest-sdc-public-key -k bad_p521.pem -o x.bin",
+        "sign-data -v 1 -k bad_p521.pem -o x.bin data.bin",
+        "sign-data -v 1 -k bad_rsa2048.pem -o x.bin data.bin",
+        "digest-private-key -k bad_enc.pem x.bin",
+    ];
+    let (ref_dir, our_dir) = (tmp.path().join("ref"), tmp.path().join("our"));
+    copy_dir(&fixtures, &ref_dir);
+    copy_dir(&fixtures, &our_dir);
+    let link = tmp.path().join("espsecure");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_espboot"), &link).unwrap();
+    let rows: Vec<Vec<String>> = lines.iter().map(|l| row(l)).collect();
+    let theirs = reference_runs(&ref_dir, &rows).unwrap();
+    let mut failures = Vec::new();
+    for ((line, argv), reference) in lines.iter().zip(&rows).zip(&theirs) {
+        assert_ne!(reference.code, 0, "espsecure accepted `{line}`");
+        let ours = personality_run(&link, &our_dir, argv);
+        if !same_run(&ours, reference) {
+            failures.push(format!("`espsecure {line}`\n{reference:?}\n{ours:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }

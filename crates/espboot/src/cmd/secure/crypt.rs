@@ -94,16 +94,30 @@ pub(super) fn flash_crypt(
     };
     if args.aes_xts || direction == Direction::Decrypt {
         if total % 16 != 0 {
-            bail!(
+            let ours = format!(
                 "{}: data length {total} must be a multiple of 16",
                 input.display()
             );
+            // espsecure/__init__.py: _flash_encryption_operation_aes_xts
+            // checks the length up front; the ESP32 algorithm fails at the
+            // short last block.
+            return Err(if args.aes_xts {
+                fatal(
+                    ours,
+                    format!("Input data length ({total}) must be a multiple of 16."),
+                )
+            } else {
+                fatal(ours, "Data length is not a multiple of 16 bytes.")
+            });
         }
         if args.aes_xts && total == 0 {
-            bail!(
-                "{}: input data must be longer than 0 bytes",
-                input.display()
-            );
+            return Err(fatal(
+                format!(
+                    "{}: input data must be longer than 0 bytes",
+                    input.display()
+                ),
+                "Input data must be longer than 0.",
+            ));
         }
     }
     if u64::from(address) + total > 1 << 32 {

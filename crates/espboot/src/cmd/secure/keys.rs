@@ -1,12 +1,283 @@
 //! Secure Boot V2 signing keys: loading them through the shared key loader and
 //! `generate-signing-key`.
 
+use key_files::{KeyFile, KeyFileError, KeyKind};
+
 use super::*;
+
+/// Which of espsecure's key loaders reads a key file: each has its own
+/// checks, in its own order, and its own words (espsecure/__init__.py).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Loader {
+    /// `_load_private_key_unified(…, key_type_hint="sbv2")`: sign-data and
+    /// extract-public-key `-v 2`, and private keys in `_get_sbv2_pub_key`.
+    Sbv2Private,
+    /// `_load_private_key_unified(…, key_type_hint="sdc")`.
+    SdcPrivate,
+    /// `_load_sbv2_pub_key`: a `BEGIN PUBLIC KEY` file in `_get_sbv2_pub_key`.
+    Sbv2Public,
+    /// `load_ecdsa_signing_key`: Secure Boot V1's signing key.
+    EcdsaSigning,
+}
+
+/// How espsecure 5.6.0 fails on a key file: a `FatalError` (its message),
+/// or an exception it does not catch (Python's last traceback line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Refusal {
+    Fatal(String),
+    Uncaught(String),
+}
+
+/// `cryptography`'s message when the PEM framing is broken
+/// (`load_pem_private_key`, cryptography 44+ Rust backend).
+const MALFORMED_FRAMING: &str = "Unable to load PEM file. See https://cryptography.io/en/latest/faq/#why-can-t-i-import-my-pem-file for more details. MalformedFraming";
+/// `cryptography`'s message when no PEM block is a private key.
+const NOT_PRIVATE: &str =
+    "Valid PEM but no BEGIN/END delimiters for a private key found. Are you sure this is a private key?";
+/// `cryptography`'s message (a `TypeError`) for an encrypted key loaded
+/// without a password.
+const NO_PASSWORD: &str = "Password was not given but private key is encrypted";
+/// `cryptography`'s message for DER it cannot read; its details name the
+/// ASN.1 parser's first failure.
+const UNDECODABLE: &str = "Could not deserialize key data. The data may be in an incorrect format, it may be encrypted with an unsupported algorithm, or it may be an unsupported key type (e.g. EC curves with explicit parameters).";
+
+/// The name `cryptography` prints for the curve of `oid` (its
+/// `curve.name`), else the OID.
+fn curve_label(oid: &key_files::oid::ObjectIdentifier) -> String {
+    key_files::oid::curve_name(oid).map_or_else(|| oid.to_string(), str::to_owned)
+}
+
+/// The Python class `cryptography` loads a key of `kind` as, in the
+/// `AttributeError` espsecure's V1 code raises when it asks a key that is
+/// not EC for its curve.
+pub(super) fn no_curve_attribute(kind: KeyKind) -> Refusal {
+    let class = match kind {
+        KeyKind::Rsa { .. } => "cryptography.hazmat.bindings._rust.openssl.rsa.RSA",
+        KeyKind::Ed25519 => "cryptography.hazmat.bindings._rust.openssl.ed25519",
+        _ => "cryptography.hazmat.bindings._rust.openssl.x25519",
+    };
+    Refusal::Uncaught(format!(
+        "AttributeError: '{class}' object has no attribute 'curve'"
+    ))
+}
+
+/// What `cryptography`'s `load_pem_private_key` raises for a file our
+/// loader refused with `err` (`private_block`: the file has a private key
+/// PEM block). `None` when the key loaded in cryptography and espsecure's
+/// own checks decide (an unsupported curve: cryptography loads it).
+fn load_pem_private_key_error(err: &KeyFileError, private_block: bool) -> Option<String> {
+    Some(match err {
+        KeyFileError::NotPem { .. } | KeyFileError::UnterminatedPem { .. } => {
+            MALFORMED_FRAMING.to_owned()
+        }
+        KeyFileError::NoKeyBlock { .. } => NOT_PRIVATE.to_owned(),
+        _ if !private_block => NOT_PRIVATE.to_owned(),
+        KeyFileError::PasswordRequired | KeyFileError::LegacyEncryption => NO_PASSWORD.to_owned(),
+        KeyFileError::UnsupportedCurve { .. } | KeyFileError::UnsupportedRsaSize { .. } => {
+            return None
+        }
+        _ => UNDECODABLE.to_owned(),
+    })
+}
+
+/// espsecure's refusal of a key file that our loader could not load.
+pub(super) fn refusal_of_load_error(
+    loader: Loader,
+    err: &KeyFileError,
+    private_block: bool,
+) -> Refusal {
+    match loader {
+        Loader::Sbv2Private | Loader::SdcPrivate => {
+            match load_pem_private_key_error(err, private_block) {
+                Some(text) => Refusal::Fatal(format!("Error loading private key: {text}")),
+                None => match err {
+                    KeyFileError::UnsupportedCurve { oid } if loader == Loader::SdcPrivate => {
+                        Refusal::Fatal(format!(
+                            "SDC certificates only support ECDSA P-256 (SECP256R1), not {}",
+                            curve_label(oid)
+                        ))
+                    }
+                    KeyFileError::UnsupportedCurve { oid } => Refusal::Fatal(format!(
+                        "Unsupported ECDSA curve: {}. Supported curves: P-192, P-256, P-384",
+                        curve_label(oid)
+                    )),
+                    KeyFileError::UnsupportedRsaSize { .. } if loader == Loader::SdcPrivate => {
+                        Refusal::Fatal(
+                            "SDC certificates only support ECDSA P-256 keys, not RSA keys.".into(),
+                        )
+                    }
+                    KeyFileError::UnsupportedRsaSize { bits } => Refusal::Fatal(format!(
+                        "RSA key has {bits} bits. Only RSA-3072 is supported."
+                    )),
+                    other => Refusal::Fatal(format!("Error loading private key: {other}")),
+                },
+            }
+        }
+        Loader::Sbv2Public => match err {
+            KeyFileError::UnsupportedCurve { .. } => Refusal::Fatal(SBV2_CURVE.into()),
+            KeyFileError::UnsupportedRsaSize { bits } => Refusal::Fatal(format!(
+                "Key file has length {bits} bits. Secure boot v2 only supports RSA-3072."
+            )),
+            // load_pem_public_key's ValueError is not caught.
+            _ => Refusal::Uncaught(format!("ValueError: {UNDECODABLE}")),
+        },
+        Loader::EcdsaSigning => match load_pem_private_key_error(err, private_block) {
+            // A TypeError passes espsecure's `except ValueError`.
+            Some(text) if text == NO_PASSWORD => Refusal::Uncaught(format!("TypeError: {text}")),
+            Some(_) => Refusal::Fatal(
+                "Incorrect ECDSA private key specified. Please check algorithm and/or format."
+                    .into(),
+            ),
+            None => match err {
+                KeyFileError::UnsupportedCurve { .. } => {
+                    Refusal::Fatal("Supports NIST192p, NIST256p and NIST384p keys only.".into())
+                }
+                _ => no_curve_attribute(KeyKind::RSA_2048),
+            },
+        },
+    }
+}
+
+/// espsecure's refusal of a key that loaded but that `loader` does not
+/// take, or `None` when it takes it.
+pub(super) fn refusal_of_key(loader: Loader, file: &KeyFile) -> Option<Refusal> {
+    let kind = file.kind();
+    let private = matches!(file, KeyFile::Private(_));
+    match loader {
+        Loader::Sbv2Private | Loader::SdcPrivate if !private => Some(Refusal::Fatal(format!(
+            "Error loading private key: {NOT_PRIVATE}"
+        ))),
+        Loader::SdcPrivate => match kind {
+            KeyKind::EcdsaP256 => None,
+            KeyKind::EcdsaP192 => Some(Refusal::Fatal(
+                "SDC certificates only support ECDSA P-256 (SECP256R1), not secp192r1".into(),
+            )),
+            KeyKind::EcdsaP384 => Some(Refusal::Fatal(
+                "SDC certificates only support ECDSA P-256 (SECP256R1), not secp384r1".into(),
+            )),
+            KeyKind::Rsa { .. } => Some(Refusal::Fatal(
+                "SDC certificates only support ECDSA P-256 keys, not RSA keys.".into(),
+            )),
+            _ => Some(Refusal::Fatal("Unsupported private key type".into())),
+        },
+        Loader::Sbv2Private => match kind {
+            KeyKind::Rsa { bits: 3072 }
+            | KeyKind::EcdsaP192
+            | KeyKind::EcdsaP256
+            | KeyKind::EcdsaP384 => None,
+            KeyKind::Rsa { bits } => Some(Refusal::Fatal(format!(
+                "RSA key has {bits} bits. Only RSA-3072 is supported."
+            ))),
+            _ => Some(Refusal::Fatal("Unsupported private key type".into())),
+        },
+        Loader::Sbv2Public => match kind {
+            KeyKind::Rsa { bits: 3072 }
+            | KeyKind::EcdsaP192
+            | KeyKind::EcdsaP256
+            | KeyKind::EcdsaP384 => None,
+            KeyKind::Rsa { bits } => Some(Refusal::Fatal(format!(
+                "Key file has length {bits} bits. Secure boot v2 only supports RSA-3072."
+            ))),
+            _ => Some(Refusal::Fatal(
+                "Unsupported public key for Secure Boot V2.".into(),
+            )),
+        },
+        Loader::EcdsaSigning if !private => Some(Refusal::Fatal(
+            "Incorrect ECDSA private key specified. Please check algorithm and/or format.".into(),
+        )),
+        Loader::EcdsaSigning => match kind {
+            KeyKind::EcdsaP192 | KeyKind::EcdsaP256 | KeyKind::EcdsaP384 => None,
+            other => Some(no_curve_attribute(other)),
+        },
+    }
+}
+
+/// espsecure's refusal of a V2 public key on another curve (`_load_sbv2_pub_key`).
+const SBV2_CURVE: &str = "Key file uses incorrect curve. Secure Boot V2 + ECDSA only supports NIST192p, NIST256p, NIST384p (aka prime192v1 / secp192r1, prime256v1 / secp256r1, secp384r1).";
+
+/// Whether the PEM file has a private key block (for espsecure's
+/// loaders, which look for one before anything else).
+pub(super) fn has_private_block(pem: &[u8]) -> bool {
+    key_files::pem::blocks(pem)
+        .map_while(Result::ok)
+        .any(|b| b.format().is_some_and(|f| f.is_private()))
+}
+
+/// An exception espsecure does not catch: Python prints a traceback and
+/// exits with status 1. The personality prints the traceback's last line
+/// (the exception) instead of the whole traceback.
+#[derive(Debug, thiserror::Error)]
+#[error("{ours}")]
+pub(super) struct Uncaught {
+    ours: String,
+    pub(super) exception: String,
+}
+
+/// The error for a key file `path` (option `arg`) that `loader` refuses:
+/// espboot's own message (`ours`) and espsecure's.
+pub(super) fn refused(refusal: Refusal, ours: String) -> anyhow::Error {
+    match refusal {
+        Refusal::Fatal(text) => fatal(ours, text),
+        Refusal::Uncaught(exception) => anyhow::Error::new(Uncaught { ours, exception }),
+    }
+}
+
+/// Loads a key file for `loader`: our loader's result, with espsecure's
+/// refusal attached to every failure. A key of a type `loader` refuses is
+/// refused here too.
+pub(super) fn load_for(loader: Loader, arg: &str, path: &Path) -> anyhow::Result<KeyFile> {
+    let pem = Zeroizing::new(
+        std::fs::read(path).with_context(|| format!("{arg}: cannot read {}", path.display()))?,
+    );
+    let private_block = has_private_block(&pem);
+    let file = match crate::cmd::key_file::load(arg, path) {
+        Ok(file) => file,
+        Err(err) => {
+            // espsecure never asks for a password: classify what the file
+            // is without one (an encrypted key stays "encrypted" even when
+            // our prompt or $ESPBOOT_PASSWORD could not open it).
+            let ours = format!("{err:#}");
+            return Err(match KeyFile::from_pem(&pem, None) {
+                Err(kind) => refused(refusal_of_load_error(loader, &kind, private_block), ours),
+                Ok(_) => err,
+            });
+        }
+    };
+    let Some(refusal) = refusal_of_key(loader, &file) else {
+        return Ok(file);
+    };
+    // espboot's own words: esp-secure's reason for the V2 loaders.
+    let private = matches!(file, KeyFile::Private(_));
+    let reason = match loader {
+        Loader::Sbv2Private => SigningKey::try_from(file.clone())
+            .err()
+            .map(|e| e.to_string()),
+        Loader::Sbv2Public => sbv2::PublicKey::try_from(file.clone())
+            .err()
+            .map(|e| e.to_string()),
+        Loader::SdcPrivate | Loader::EcdsaSigning => None,
+    }
+    .unwrap_or_else(|| match (private, loader) {
+        (false, _) => "this is a public key; a private key is required".to_owned(),
+        (true, Loader::SdcPrivate) => format!(
+            "{} keys are not supported; SDC certificates take ECDSA P-256 keys",
+            file.kind()
+        ),
+        (true, _) => format!(
+            "{} keys are not supported; Secure Boot V1 takes ECDSA NIST P-256 keys",
+            file.kind()
+        ),
+    });
+    Err(refused(
+        refusal,
+        format!("{arg}: {}: {reason}", path.display()),
+    ))
+}
 
 /// Loads a Secure Boot V2 signing key through the shared loader (a
 /// password is asked for when the key is encrypted).
 pub(super) fn load_signing_key(arg: &str, path: &Path) -> anyhow::Result<SigningKey> {
-    let file = crate::cmd::key_file::load(arg, path)?;
+    let file = load_for(Loader::Sbv2Private, arg, path)?;
     SigningKey::try_from(file).with_context(|| format!("{arg}: {}", path.display()))
 }
 
@@ -23,13 +294,16 @@ pub(super) fn load_public_key(arg: &str, path: &Path) -> anyhow::Result<sbv2::Pu
 pub(super) fn load_verification_key(arg: &str, path: &Path) -> anyhow::Result<sbv2::PublicKey> {
     if let Ok(text) = std::fs::read(path) {
         let has = |label: &[u8]| text.windows(label.len()).any(|w| w == label);
-        let labels: [&[u8]; 4] = [
+        let private: [&[u8]; 3] = [
             b"-BEGIN RSA PRIVATE KEY",
             b"-BEGIN EC PRIVATE KEY",
             b"-BEGIN PRIVATE KEY",
-            b"-BEGIN PUBLIC KEY",
         ];
-        if !labels.iter().any(|l| has(l)) {
+        let loader = if private.iter().any(|l| has(l)) {
+            Loader::Sbv2Private
+        } else if has(b"-BEGIN PUBLIC KEY") {
+            Loader::Sbv2Public
+        } else {
             return Err(fatal(
                 format!(
                     "{arg}: {}: not a PEM private or public key",
@@ -37,7 +311,10 @@ pub(super) fn load_verification_key(arg: &str, path: &Path) -> anyhow::Result<sb
                 ),
                 "Verification key does not appear to be an RSA Private or Public key in PEM format. Unsupported.",
             ));
-        }
+        };
+        let file = load_for(loader, arg, path)?;
+        return sbv2::PublicKey::try_from(file)
+            .with_context(|| format!("{arg}: {}", path.display()));
     }
     let file = crate::cmd::key_file::load(arg, path)?;
     sbv2::PublicKey::try_from(file).with_context(|| format!("{arg}: {}", path.display()))

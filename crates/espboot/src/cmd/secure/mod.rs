@@ -242,7 +242,7 @@ mod verify;
 pub use personality::personality;
 
 use crypt::flash_crypt;
-use keys::{generate_signing_key, load_public_key, load_verification_key};
+use keys::{generate_signing_key, load_verification_key};
 use sign::sign_data;
 use verify::{signature_info, verify_signature, VerifyKey};
 
@@ -363,7 +363,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             if version == SbVersion::V1 {
                 return v1::extract_public_key(&keyfile, &public_keyfile);
             }
-            let key = load_public_key("--keyfile", &keyfile)?;
+            // espsecure reads a private key here (a public key is refused).
+            let key = keys::load_signing_key("--keyfile", &keyfile)?.public_key();
             let pem = key.to_pem().context("cannot encode the public key")?;
             write_atomic(&public_keyfile, pem.as_bytes(), false)?;
             outln!(

@@ -428,6 +428,15 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
                 }
                 return ExitCode::FAILURE;
             }
+            // An exception espsecure does not catch: Python's traceback
+            // (exit status 1); we print its last line, the exception.
+            if let Some(uncaught) = err
+                .chain()
+                .find_map(|e| e.downcast_ref::<super::keys::Uncaught>())
+            {
+                eprintln!("{}", uncaught.exception);
+                return ExitCode::FAILURE;
+            }
             eprintln!("ERROR: \nA fatal error occurred: {}", fatal_message(&err));
             ExitCode::from(EXIT_USAGE_OR_FATAL)
         }

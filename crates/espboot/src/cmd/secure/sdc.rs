@@ -92,42 +92,13 @@ pub(super) struct DigestArgs {
 
 /// The signing key as `_load_private_key_unified(…, key_type_hint="sdc")`.
 fn load_sdc_private_key(path: &Path) -> anyhow::Result<p256::SecretKey> {
-    let pem = Zeroizing::new(read_file(path, "--keyfile")?);
-    let curve = |name: &str| {
-        fatal(
-            format!(
-                "--keyfile {}: SDC certificates take ECDSA P-256 keys, not {name}",
-                path.display()
-            ),
-            format!("SDC certificates only support ECDSA P-256 (SECP256R1), not {name}"),
-        )
-    };
-    match KeyFile::from_pem(&pem, None) {
-        Ok(KeyFile::Private(PrivateKey::P256(k))) => Ok(k),
-        Ok(KeyFile::Private(PrivateKey::P192(_))) => Err(curve("secp192r1")),
-        Ok(KeyFile::Private(PrivateKey::P384(_))) => Err(curve("secp384r1")),
-        Ok(KeyFile::Private(PrivateKey::Rsa(_))) => Err(fatal(
-            format!(
-                "--keyfile {}: SDC certificates take ECDSA P-256 keys, not RSA",
-                path.display()
-            ),
-            "SDC certificates only support ECDSA P-256 keys, not RSA keys.",
-        )),
-        Ok(KeyFile::Private(_)) => Err(fatal(
-            format!(
-                "--keyfile {}: SDC certificates take ECDSA P-256 keys",
-                path.display()
-            ),
-            "Unsupported private key type",
-        )),
-        Ok(_) => Err(fatal(
-            format!(
-                "--keyfile {}: a public key; SDC needs the ECDSA P-256 private key",
-                path.display()
-            ),
-            "Error loading private key: this is not a private key",
-        )),
-        Err(e) => Err(e).with_context(|| format!("--keyfile {}", path.display())),
+    match super::keys::load_for(super::keys::Loader::SdcPrivate, "--keyfile", path)? {
+        KeyFile::Private(PrivateKey::P256(k)) => Ok(k),
+        // load_for lets only ECDSA P-256 private keys through.
+        _ => bail!(
+            "--keyfile {}: SDC certificates take ECDSA P-256 keys",
+            path.display()
+        ),
     }
 }
 
@@ -642,9 +613,16 @@ pub(super) fn digest_public_key(args: DigestArgs) -> anyhow::Result<ExitCode> {
                 format!("Unsupported curve: {name}. Only SECP256R1 (P-256) is supported"),
             )
         };
-        match KeyFile::from_pem(&pem, None)
-            .with_context(|| format!("--pub-key {}", path.display()))?
-        {
+        let loaded = match KeyFile::from_pem(&pem, None) {
+            // cryptography loads keys on other curves; espsecure names them.
+            Err(key_files::KeyFileError::UnsupportedCurve { oid }) => {
+                return Err(curve(
+                    key_files::oid::curve_name(&oid).unwrap_or(&oid.to_string()),
+                ))
+            }
+            other => other.with_context(|| format!("--pub-key {}", path.display()))?,
+        };
+        match loaded {
             KeyFile::Public(AnyPublicKey::P256(k)) => k,
             KeyFile::Public(AnyPublicKey::P192(_)) => return Err(curve("secp192r1")),
             KeyFile::Public(AnyPublicKey::P384(_)) => return Err(curve("secp384r1")),

@@ -234,13 +234,15 @@ pub(super) fn sign_data(
                 signature,
             }));
         }
-    } else {
+    }
+    // espsecure counts the keys before it loads any of them.
+    if hsm_signer.is_none() {
+        outln!("{key_count} signing key(s) found.");
+    }
+    if hsm_signer.is_none() && !precalculated {
         for path in keyfiles {
             signers.push(Box::new(load_signing_key("--keyfile", path)?));
         }
-    }
-    if hsm_signer.is_none() {
-        outln!("{key_count} signing key(s) found.");
     }
     if signers.is_empty() && hsm_signer.is_none() {
         return Err(fatal(

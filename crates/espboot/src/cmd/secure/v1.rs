@@ -15,30 +15,15 @@ const WRONG_CURVE: &str = "Signing key uses incorrect curve. ESP32 Secure Boot o
 /// Loads a V1 signing key as `_load_ecdsa_signing_key`: a PEM private key
 /// on NIST P-256.
 pub(super) fn load_signing_key(path: &Path) -> anyhow::Result<p256::SecretKey> {
-    let pem = Zeroizing::new(read_file(path, "--keyfile")?);
-    match KeyFile::from_pem(&pem, None) {
-        Ok(KeyFile::Private(PrivateKey::P256(k))) => Ok(k),
-        Ok(KeyFile::Private(PrivateKey::P192(_) | PrivateKey::P384(_))) => Err(fatal(
+    match super::keys::load_for(super::keys::Loader::EcdsaSigning, "--keyfile", path)? {
+        KeyFile::Private(PrivateKey::P256(k)) => Ok(k),
+        // load_for lets only ECDSA P-192/P-256/P-384 private keys through.
+        _ => Err(fatal(
             format!(
                 "--keyfile {}: Secure Boot V1 signs with ECDSA NIST P-256 (prime256v1) keys only",
                 path.display()
             ),
             WRONG_CURVE,
-        )),
-        Ok(KeyFile::Private(other)) => Err(fatal(
-            format!(
-                "--keyfile {}: {} keys cannot sign for Secure Boot V1 (ECDSA NIST P-256 only)",
-                path.display(),
-                other.kind()
-            ),
-            "Supports NIST192p, NIST256p and NIST384p keys only.",
-        )),
-        _ => Err(fatal(
-            format!(
-                "--keyfile {}: not a PEM private key (Secure Boot V1 takes ECDSA NIST P-256)",
-                path.display()
-            ),
-            "Incorrect ECDSA private key specified. Please check algorithm and/or format.",
         )),
     }
 }
@@ -163,7 +148,8 @@ fn load_v1_verification_key(path: &Path) -> anyhow::Result<p256::PublicKey> {
             "Public key uses incorrect curve. ESP32 Secure Boot only supports NIST256p (openssl calls this curve 'prime256v1').",
         )
     };
-    if has(b"-BEGIN EC PRIVATE KEY") || has(b"-BEGIN PUBLIC KEY") {
+    let ec_private = has(b"-BEGIN EC PRIVATE KEY");
+    if ec_private || has(b"-BEGIN PUBLIC KEY") {
         let pem = Zeroizing::new(data);
         return match KeyFile::from_pem(&pem, None) {
             Ok(KeyFile::Private(PrivateKey::P256(k))) => Ok(k.public_key()),
@@ -172,7 +158,27 @@ fn load_v1_verification_key(path: &Path) -> anyhow::Result<p256::PublicKey> {
             | Ok(KeyFile::Public(AnyPublicKey::P192(_) | AnyPublicKey::P384(_))) => {
                 Err(wrong_curve())
             }
-            Ok(_) => Err(unsupported()),
+            // espsecure asks the key for its curve: an AttributeError.
+            Ok(file) => Err(super::keys::refused(
+                super::keys::no_curve_attribute(file.kind()),
+                format!(
+                    "--keyfile {}: {} keys cannot verify for Secure Boot V1 (ECDSA NIST P-256 only)",
+                    path.display(),
+                    file.kind()
+                ),
+            )),
+            // cryptography loads other curves; espsecure then refuses them.
+            Err(key_files::KeyFileError::UnsupportedCurve { .. }) => Err(wrong_curve()),
+            // load_pem_private_key's TypeError is not caught.
+            Err(
+                e @ (key_files::KeyFileError::PasswordRequired
+                | key_files::KeyFileError::LegacyEncryption),
+            ) if ec_private => Err(super::keys::refused(
+                super::keys::Refusal::Uncaught(
+                    "TypeError: Password was not given but private key is encrypted".into(),
+                ),
+                format!("--keyfile {}: {e}", path.display()),
+            )),
             Err(e) => Err(e).with_context(|| format!("--keyfile {}", path.display())),
         };
     }

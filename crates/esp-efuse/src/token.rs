@@ -326,16 +326,17 @@ pub fn decode(token: &str) -> Result<Token, TokenError> {
 /// Builds a token (`EfsToken.build`): `blocks` in memory order, one per
 /// block of the chip; `cerr` the coding-error registers (left out when
 /// absent or all zero).
-pub fn encode(
+pub fn encode<B: AsRef<[u8]>>(
     kind: TokenKind,
     chip: Chip,
     version: u32,
-    blocks: &[Vec<u8>],
+    blocks: &[B],
     cerr: Option<&[u32]>,
 ) -> String {
     let pieces: Vec<String> = blocks
         .iter()
         .map(|b| {
+            let b = b.as_ref();
             if b.iter().all(|x| *x == 0) {
                 String::new()
             } else {
@@ -378,6 +379,104 @@ pub fn read_token(efuses: &crate::Efuses) -> String {
         esptool_revision(efuses),
         &blocks,
         Some(&cerr),
+    )
+}
+
+impl Token {
+    /// The eFuses the token describes, as espefuse's emulator loads it
+    /// (`emulate_efuse_controller_base.py` `load_from_token_dump`): a blank
+    /// chip, its revision fields set from the token's version, then every
+    /// block's words and the coding-error registers ORed into the read
+    /// registers. Whatever the magic word, the blocks land in the read
+    /// registers (espefuse loads an `EFSW` token the same way).
+    pub fn efuses(&self) -> crate::Efuses {
+        let mut efuses = crate::Efuses::new(self.chip);
+        let table = self.chip.table();
+        set_revision(&mut efuses, self.version);
+        for (def, data) in table.blocks.iter().zip(&self.blocks) {
+            for (i, word) in data.chunks(4).enumerate() {
+                let mut w = [0u8; 4];
+                w[..word.len()].copy_from_slice(word);
+                efuses.or_reg(def.rd_offset + 4 * i, u32::from_le_bytes(w));
+            }
+        }
+        // a short cerr leaves the later registers as they were
+        // (`int.from_bytes` of an empty slice is 0)
+        for (i, off) in table.error_regs.iter().enumerate() {
+            let mut w = [0u8; 4];
+            if let Some(bytes) = self.cerr.get(i * 4..) {
+                let n = bytes.len().min(4);
+                w[..n].copy_from_slice(&bytes[..n]);
+            }
+            efuses.or_reg(*off, u32::from_le_bytes(w));
+        }
+        efuses
+    }
+}
+
+/// Writes the token's chip revision into the revision fields the way each
+/// chip's emulator does (`efuse/<chip>/emulate_efuse_controller.py`
+/// `set_major_chip_version` and `set_minor_chip_version`): (block, word,
+/// value) ORed into the read registers.
+fn set_revision(efuses: &mut crate::Efuses, version: TokenVersion) {
+    let minor = version.minor();
+    let mut writes: Vec<(usize, usize, u32)> = Vec::new();
+    match efuses.chip() {
+        Chip::Esp32 => {
+            // major 0: no bit; 1: word 3 bit 15; anything else (2, 3, or a
+            // version Python floors elsewhere) both bits
+            match version.major_small() {
+                Some(0) => {}
+                Some(1) => writes.push((0, 3, 1 << 15)),
+                _ => writes.extend([(0, 3, 1 << 15), (0, 5, 1 << 20)]),
+            }
+            writes.push((0, 5, (minor & 0x3) << 24));
+        }
+        Chip::Esp32s2 => {
+            let m = minor & 0xF;
+            writes.extend([
+                (1, 3, version.major_bits(0x3) << 18),
+                (1, 4, (m & 0x7) << 4),
+                (1, 3, (m >> 3 & 1) << 21),
+            ]);
+        }
+        Chip::Esp32s3 | Chip::Esp32c3 => {
+            let m = minor & 0xF;
+            writes.extend([
+                (1, 5, version.major_bits(0x3) << 24),
+                (1, 3, (m & 0x7) << 18),
+                (1, 5, (m >> 3 & 1) << 23),
+            ]);
+        }
+        Chip::Esp32c2 => writes.extend([
+            (2, 1, version.major_bits(0x3) << 20),
+            (2, 1, (minor & 0xF) << 16),
+        ]),
+        Chip::Esp32c6 => writes.extend([
+            (1, 3, version.major_bits(0x3) << 22),
+            (1, 3, (minor & 0xF) << 18),
+        ]),
+        Chip::Esp32h2 => writes.extend([
+            (1, 3, version.major_bits(0x3) << 21),
+            (1, 3, (minor & 0x7) << 18),
+        ]),
+    }
+    let table = efuses.table();
+    for (block, word, value) in writes {
+        efuses.or_reg(table.blocks[block].rd_offset + 4 * word, value);
+    }
+}
+
+/// The `EFSW` token of what the next burn programs (`--show-token`,
+/// base_fields.py `burn_all`): [`crate::Efuses::pending_writes`] after the
+/// plan, with the chip revision and no coding-error registers.
+pub fn write_token(efuses: &crate::Efuses) -> String {
+    encode(
+        TokenKind::Write,
+        efuses.chip(),
+        esptool_revision(efuses),
+        &efuses.pending_writes(),
+        None,
     )
 }
 

@@ -105,6 +105,21 @@ fn espefuse_failure(err: &anyhow::Error) -> ExitCode {
         let _ = writeln!(stderr, "\nAborted.");
         return ExitCode::from(1);
     }
+    if let Some(args::TokenFailure(e)) = err.downcast_ref::<args::TokenFailure>() {
+        // efuse_interface.py get_esp, from the group's callback: after the
+        // banner; a FatalError gets __init__.py's hint about the port, any
+        // other exception is a traceback (its last line here), exit 1
+        out!("espefuse v5.6.0");
+        if !e.is_fatal() {
+            let _ = writeln!(stderr, "{e}");
+            return ExitCode::from(1);
+        }
+        let _ = writeln!(
+            stderr,
+            "ERROR: \nA fatal error occurred: {e}\nPlease make sure you specified the right port with --port."
+        );
+        return ExitCode::from(2);
+    }
     if let Some(usage) = err.downcast_ref::<args::UsageError>() {
         if usage.after_banner {
             out!("espefuse v5.6.0");
@@ -221,6 +236,9 @@ fn run_global(
             )
         })?)
     };
+    if let Some(text) = global.token.clone() {
+        return run_on_token(&text, global, commands, banner);
+    }
     if !global.virt {
         let Some(port) = global.port.clone() else {
             if banner == Banner::Espefuse {
@@ -271,6 +289,55 @@ fn run_global(
             }
             Ok(())
         },
+        global.do_not_confirm,
+        commands,
+        &global.spelling,
+        banner,
+    )
+}
+
+/// `--token`: a virtual chip whose eFuses (and chip, whatever `--chip`
+/// says) come from the token, as espefuse's emulator loads it. With
+/// `--path-efuse-file` the token's eFuses replace the file's and every
+/// burn is saved there; without it nothing persists (`--virt` changes
+/// nothing: a token is always virtual).
+fn run_on_token(
+    text: &str,
+    global: args::Global,
+    commands: Vec<Command>,
+    banner: Banner,
+) -> anyhow::Result<ExitCode> {
+    let token = esp_efuse::token::decode(text).map_err(args::TokenFailure)?;
+    let chip = token.chip;
+    let file = global.path_efuse_file.map(VirtualFile::espefuse);
+    let _lock = match &file {
+        Some(f) => Some(
+            f.lock(VirtualFile::LOCK_WAIT)
+                .with_context(|| format!("--path-efuse-file {}", f.path().display()))?,
+        ),
+        None => None,
+    };
+    if !print_banner(banner, &commands)? {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut efuses = token.efuses();
+    drop(token);
+    // emulate_efuse_controller_base.py: the loaded image is saved at once
+    let backend: Box<dyn EfuseBackend> = match file {
+        Some(f) => {
+            f.save(&efuses)
+                .with_context(|| format!("--path-efuse-file {}", f.path().display()))?;
+            Box::new(f)
+        }
+        None => Box::new(Emulated),
+    };
+    efuses.set_postpone(!global.no_postpone);
+    if let Some(path) = &global.extend_efuse_table {
+        efuses.set_custom_fields(load_custom(chip, path)?);
+    }
+    run_commands(
+        efuses,
+        backend,
         global.do_not_confirm,
         commands,
         &global.spelling,
@@ -400,10 +467,11 @@ pub fn run_on_device(chip: Chip, file: VirtualFile, argv: Vec<String>) -> anyhow
                 | "--virt"
                 | "--path-efuse-file"
                 | "--path_efuse_file"
+                | "--token"
         )
     });
     if let Some(option) = device_option {
-        bail!("{option}: the device sets the chip and its eFuse file");
+        bail!("{option}: the device sets the chip and its eFuses");
     }
     let postpone = !global.no_postpone;
     let table = global.extend_efuse_table;

@@ -480,21 +480,49 @@ pub fn write_token(efuses: &crate::Efuses) -> String {
     )
 }
 
-/// The chip revision espefuse writes into a token: esptool's
-/// `get_chip_revision` (major * 100 + minor), which on the ESP32-S3 reads
-/// v0.0 for the eco0 block layout (`esp32s3.py` `is_eco0`: minor low bits
-/// 0 with block version 1.1).
+/// The chip revision espefuse writes into a token: `get_chip_revision`
+/// (major * 100 + minor) of the chip object it talks to, which in virtual
+/// mode is the chip's emulator (`efuse/<chip>/emulate_efuse_controller.py`
+/// `get_major_chip_version`, `get_minor_chip_version`). These read the
+/// revision bits where the emulator's loader writes them, which is not
+/// always where espefuse's field table puts them (the ESP32-S2's
+/// WAFER_VERSION_MINOR_HI: bit 20 in the table, bit 21 here); the ESP32's
+/// emulator reads APB_CTL_DATE bit 31 as set, so only both revision bits
+/// make a major version (3); the ESP32-S3 reads v0.0 for the eco0 block
+/// layout (minor low bits 0 with block version 1.1).
 fn esptool_revision(efuses: &crate::Efuses) -> u32 {
-    use crate::tables::Field;
-    let raw = |f: Field| efuses.raw(f).unwrap_or(0);
-    if efuses.chip() == Chip::Esp32s3
-        && raw(Field::WaferVersionMinorLo) == 0
-        && raw(Field::BlkVersionMajor) == 1
-        && raw(Field::BlkVersionMinor) == 1
-    {
-        return 0;
-    }
-    efuses.chip_revision()
+    let table = efuses.table();
+    // word `n` of block `b`, bits `shift..shift + width`
+    let bits = |b: usize, n: usize, shift: u32, mask: u32| {
+        (efuses.read_reg(table.blocks[b].rd_offset + 4 * n) >> shift) & mask
+    };
+    let (major, minor) = match efuses.chip() {
+        Chip::Esp32 => {
+            let both = bits(0, 3, 15, 1) == 1 && bits(0, 5, 20, 1) == 1;
+            (if both { 3 } else { 0 }, bits(0, 5, 24, 0x3))
+        }
+        Chip::Esp32s2 => (
+            bits(1, 3, 18, 0x3),
+            bits(1, 3, 21, 1) << 3 | bits(1, 4, 4, 0x7),
+        ),
+        Chip::Esp32s3 => {
+            let minor = bits(1, 5, 23, 1) << 3 | bits(1, 3, 18, 0x7);
+            let eco0 = minor & 0x7 == 0 && bits(2, 4, 0, 0x3) == 1 && bits(1, 3, 24, 0x7) == 1;
+            if eco0 {
+                (0, 0)
+            } else {
+                (bits(1, 5, 24, 0x3), minor)
+            }
+        }
+        Chip::Esp32c2 => (bits(2, 1, 20, 0x3), bits(2, 1, 16, 0xF)),
+        Chip::Esp32c3 => (
+            bits(1, 5, 24, 0x3),
+            bits(1, 5, 23, 1) << 3 | bits(1, 3, 18, 0x7),
+        ),
+        Chip::Esp32c6 => (bits(1, 3, 22, 0x3), bits(1, 3, 18, 0xF)),
+        Chip::Esp32h2 => (bits(1, 3, 21, 0x3), bits(1, 3, 18, 0x7)),
+    };
+    major * 100 + minor
 }
 
 /// Python's `str.strip()` for the characters a token can hold.
@@ -758,6 +786,67 @@ mod tests {
             assert_eq!(got, blocks);
             assert_eq!(t.cerr, [0, 0, 0, 0, 5, 0, 0, 0]);
         }
+    }
+
+    #[test]
+    fn token_loads_into_efuses_that_dump_the_same_token() {
+        use crate::{Burn, Efuses, Field};
+        for chip in Chip::ALL {
+            let mut e = Efuses::new(chip);
+            e.burn(Field::WrDis, Burn::Bits(5)).expect("burns");
+            let text = read_token(&e);
+            let loaded = decode(&text).expect("decodes").efuses();
+            assert_eq!(loaded.register_image(), e.register_image(), "{chip:?}");
+            assert_eq!(read_token(&loaded), text, "{chip:?}");
+        }
+    }
+
+    #[test]
+    fn token_version_lands_in_the_revision_bits() {
+        for chip in [Chip::Esp32c3, Chip::Esp32s2, Chip::Esp32c6, Chip::Esp32c2] {
+            let blocks: Vec<Vec<u8>> = chip
+                .table()
+                .blocks
+                .iter()
+                .map(|b| vec![0; b.len_words * 4])
+                .collect();
+            let text = encode(TokenKind::Read, chip, 103, &blocks, None);
+            let e = decode(&text).expect("decodes").efuses();
+            assert_eq!(esptool_revision(&e), 103, "{chip:?}");
+        }
+        // the ESP32's emulator knows major 0 and 3 only
+        let blocks: Vec<Vec<u8>> = Chip::Esp32
+            .table()
+            .blocks
+            .iter()
+            .map(|b| vec![0; b.len_words * 4])
+            .collect();
+        for (version, read) in [(1, 1), (101, 1), (202, 302), (300, 300)] {
+            let text = encode(TokenKind::Read, Chip::Esp32, version, &blocks, None);
+            let e = decode(&text).expect("decodes").efuses();
+            assert_eq!(esptool_revision(&e), read, "ESP32 v{version}");
+        }
+    }
+
+    #[test]
+    fn write_token_encodes_what_the_burn_would_program() {
+        use crate::{Burn, Efuses, Field};
+        let mut e = Efuses::new(Chip::Esp32c3);
+        e.stage(Field::WrDis, Burn::Bits(1)).expect("stages");
+        let text = write_token(&e);
+        assert!(text.starts_with("EFSW:esp32c3:000:"), "{text}");
+        let t = decode(&text).expect("decodes");
+        assert_eq!(t.kind, TokenKind::Write);
+        let pending = e.pending_writes();
+        assert_eq!(t.blocks[0].as_slice(), pending[0].as_slice());
+        assert_eq!(t.blocks[0][0], 1);
+        // nothing staged: every block empty
+        let none = write_token(&Efuses::new(Chip::Esp32c3));
+        assert!(decode(&none)
+            .expect("decodes")
+            .blocks
+            .iter()
+            .all(|b| b.iter().all(|x| *x == 0)));
     }
 
     #[test]

@@ -257,6 +257,10 @@ pub(super) enum Command {
         /// Field names (checked against the eFuses' state when the run
         /// starts, as espefuse's Choice is built from them).
         names: Vec<String>,
+        /// The names came as one string (an option right after one name,
+        /// see `Summary`): espefuse then takes each character for a name.
+        #[arg(skip)]
+        one_string: bool,
         /// Print the EFSW token of what is about to be burned, before the
         /// confirmation (it may hold key material).
         #[arg(long)]
@@ -267,6 +271,10 @@ pub(super) enum Command {
     WriteProtectEfuse {
         /// Field names (checked when the run starts, see ReadProtectEfuse).
         names: Vec<String>,
+        /// The names came as one string (an option right after one name,
+        /// see `Summary`): espefuse then takes each character for a name.
+        #[arg(skip)]
+        one_string: bool,
         /// Print the EFSW token of what is about to be burned, before the
         /// confirmation (it may hold key material).
         #[arg(long)]
@@ -486,6 +494,8 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
     // banner and before any command is read, so a bad token is reported
     // first
     let token_chip = match &global.token {
+        // an empty token without --virt or --port is the missing --port
+        Some(text) if text.is_empty() && !global.virt && global.port.is_none() => None,
         Some(text) => Some(
             esp_efuse::token::decode(text)
                 .map_err(|e| anyhow::Error::new(TokenFailure(e)))?
@@ -547,7 +557,10 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
         .map_err(with_warnings)?;
         match OneCommand::try_parse_from(&tokens) {
             Ok(mut c) => {
-                if let Command::Summary { one_string: o, .. } = &mut c.cmd {
+                if let Command::Summary { one_string: o, .. }
+                | Command::ReadProtectEfuse { one_string: o, .. }
+                | Command::WriteProtectEfuse { one_string: o, .. } = &mut c.cmd
+                {
                     *o = one_string;
                 }
                 commands.push(c.cmd)

@@ -133,9 +133,10 @@ fn espefuse_failure(err: &anyhow::Error) -> ExitCode {
     // A bad CSV row or a block the chip lacks is an uncaught Python
     // exception in espefuse (a traceback, exit 1): the same status, and
     // one line instead of the traceback.
-    if err
-        .downcast_ref::<esp_efuse::custom_table::CsvError>()
-        .is_some()
+    if err.downcast_ref::<PythonException>().is_some()
+        || err
+            .downcast_ref::<esp_efuse::custom_table::CsvError>()
+            .is_some()
         || matches!(
             err.downcast_ref::<esp_efuse::custom_table::ExtendError>(),
             Some(esp_efuse::custom_table::ExtendError::UnknownBlock { .. })
@@ -163,6 +164,12 @@ fn espefuse_failure(err: &anyhow::Error) -> ExitCode {
     let _ = writeln!(stderr, "{}", crate::cmd::rich::expand_tabs(&text));
     ExitCode::from(2)
 }
+
+/// What ends espefuse with an uncaught Python exception (a traceback,
+/// exit 1): its last line.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct PythonException(String);
 
 /// stdin ended before the `BURN` confirmation (espefuse: click's Abort).
 #[derive(Debug, thiserror::Error)]
@@ -236,7 +243,13 @@ fn run_global(
             )
         })?)
     };
-    if let Some(text) = global.token.clone() {
+    // an empty token counts as none where espefuse checks for a port
+    // (`__init__.py` cli: `not (virt or token)`)
+    let token = global
+        .token
+        .clone()
+        .filter(|t| !t.is_empty() || global.virt || global.port.is_some());
+    if let Some(text) = token {
         return run_on_token(&text, global, commands, banner);
     }
     if !global.virt {

@@ -265,6 +265,23 @@ pub(super) fn stage(s: &mut Session, cmd: &Command) -> anyhow::Result<AfterBurn>
             ))?;
             (AfterBurn::Nothing, t)
         }
+        Command::ReadProtectEfuse {
+            names, one_string, ..
+        }
+        | Command::WriteProtectEfuse {
+            names, one_string, ..
+        } if *one_string && s.banner == Banner::Espefuse => {
+            // espefuse iterates the string: each character is a name, the
+            // repeats are refused first, then the first one is looked up
+            // (base_operations.py read_protect_efuse, write_protect_efuse)
+            let chars: Vec<String> = names.concat().chars().map(String::from).collect();
+            espefuse::check_repeated(&chars)?;
+            return Err(PythonException(format!(
+                "KeyError: '{}'",
+                chars.first().map_or("", String::as_str)
+            ))
+            .into());
+        }
         Command::ReadProtectEfuse { names, .. } => {
             let fields = fields_named(e, names)?;
             let t = printed(espefuse::read_protect(e, &fields))?;

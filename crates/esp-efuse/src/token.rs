@@ -796,7 +796,11 @@ mod tests {
             e.burn(Field::WrDis, Burn::Bits(5)).expect("burns");
             let text = read_token(&e);
             let loaded = decode(&text).expect("decodes").efuses();
-            assert_eq!(loaded.register_image(), e.register_image(), "{chip:?}");
+            // the blocks' read registers (the controller's other registers,
+            // which the burn left set, are not in a token)
+            for b in 0..chip.table().blocks.len() {
+                assert_eq!(loaded.block_bytes(b), e.block_bytes(b), "{chip:?} {b}");
+            }
             assert_eq!(read_token(&loaded), text, "{chip:?}");
         }
     }
@@ -864,7 +868,7 @@ mod tests {
             decode("EFSR:nochip:0:c:d:eeeeee"),
             Err(TokenError::UnknownChip(_))
         ));
-        let good = encode(TokenKind::Write, Chip::Esp32c3, 0, &[], None);
+        let good = encode::<Vec<u8>>(TokenKind::Write, Chip::Esp32c3, 0, &[], None);
         assert!(matches!(decode(&good), Err(TokenError::BlockCount { .. })));
     }
 

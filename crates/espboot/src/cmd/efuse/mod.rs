@@ -114,10 +114,14 @@ fn espefuse_failure(err: &anyhow::Error) -> ExitCode {
             let _ = writeln!(stderr, "{e}");
             return ExitCode::from(1);
         }
-        let _ = writeln!(
-            stderr,
-            "ERROR: \nA fatal error occurred: {e}\nPlease make sure you specified the right port with --port."
-        );
+        // a chip espefuse knows but espboot lacks is espboot's own
+        // refusal: no hint about the port there
+        let hint = if matches!(e, esp_efuse::token::TokenError::ChipNotInEspboot(_)) {
+            ""
+        } else {
+            "\nPlease make sure you specified the right port with --port."
+        };
+        let _ = writeln!(stderr, "ERROR: \nA fatal error occurred: {e}{hint}");
         return ExitCode::from(2);
     }
     if let Some(usage) = err.downcast_ref::<args::UsageError>() {

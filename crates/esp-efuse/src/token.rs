@@ -326,16 +326,17 @@ pub fn decode(token: &str) -> Result<Token, TokenError> {
 /// Builds a token (`EfsToken.build`): `blocks` in memory order, one per
 /// block of the chip; `cerr` the coding-error registers (left out when
 /// absent or all zero).
-pub fn encode(
+pub fn encode<B: AsRef<[u8]>>(
     kind: TokenKind,
     chip: Chip,
     version: u32,
-    blocks: &[Vec<u8>],
+    blocks: &[B],
     cerr: Option<&[u32]>,
 ) -> String {
     let pieces: Vec<String> = blocks
         .iter()
         .map(|b| {
+            let b = b.as_ref();
             if b.iter().all(|x| *x == 0) {
                 String::new()
             } else {
@@ -381,21 +382,147 @@ pub fn read_token(efuses: &crate::Efuses) -> String {
     )
 }
 
-/// The chip revision espefuse writes into a token: esptool's
-/// `get_chip_revision` (major * 100 + minor), which on the ESP32-S3 reads
-/// v0.0 for the eco0 block layout (`esp32s3.py` `is_eco0`: minor low bits
-/// 0 with block version 1.1).
-fn esptool_revision(efuses: &crate::Efuses) -> u32 {
-    use crate::tables::Field;
-    let raw = |f: Field| efuses.raw(f).unwrap_or(0);
-    if efuses.chip() == Chip::Esp32s3
-        && raw(Field::WaferVersionMinorLo) == 0
-        && raw(Field::BlkVersionMajor) == 1
-        && raw(Field::BlkVersionMinor) == 1
-    {
-        return 0;
+impl Token {
+    /// The eFuses the token describes, as espefuse's emulator loads it
+    /// (`emulate_efuse_controller_base.py` `load_from_token_dump`): a blank
+    /// chip, its revision fields set from the token's version, then every
+    /// block's words and the coding-error registers ORed into the read
+    /// registers. Whatever the magic word, the blocks land in the read
+    /// registers (espefuse loads an `EFSW` token the same way).
+    pub fn efuses(&self) -> crate::Efuses {
+        let mut efuses = crate::Efuses::new(self.chip);
+        let table = self.chip.table();
+        set_revision(&mut efuses, self.version);
+        for (def, data) in table.blocks.iter().zip(&self.blocks) {
+            for (i, word) in data.chunks(4).enumerate() {
+                let mut w = [0u8; 4];
+                w[..word.len()].copy_from_slice(word);
+                efuses.or_reg(def.rd_offset + 4 * i, u32::from_le_bytes(w));
+            }
+        }
+        // a short cerr leaves the later registers as they were
+        // (`int.from_bytes` of an empty slice is 0)
+        for (i, off) in table.error_regs.iter().enumerate() {
+            let mut w = [0u8; 4];
+            if let Some(bytes) = self.cerr.get(i * 4..) {
+                let n = bytes.len().min(4);
+                w[..n].copy_from_slice(&bytes[..n]);
+            }
+            efuses.or_reg(*off, u32::from_le_bytes(w));
+        }
+        efuses
     }
-    efuses.chip_revision()
+}
+
+/// Writes the token's chip revision into the revision fields the way each
+/// chip's emulator does (`efuse/<chip>/emulate_efuse_controller.py`
+/// `set_major_chip_version` and `set_minor_chip_version`): (block, word,
+/// value) ORed into the read registers.
+fn set_revision(efuses: &mut crate::Efuses, version: TokenVersion) {
+    let minor = version.minor();
+    let mut writes: Vec<(usize, usize, u32)> = Vec::new();
+    match efuses.chip() {
+        Chip::Esp32 => {
+            // major 0: no bit; 1: word 3 bit 15; anything else (2, 3, or a
+            // version Python floors elsewhere) both bits
+            match version.major_small() {
+                Some(0) => {}
+                Some(1) => writes.push((0, 3, 1 << 15)),
+                _ => writes.extend([(0, 3, 1 << 15), (0, 5, 1 << 20)]),
+            }
+            writes.push((0, 5, (minor & 0x3) << 24));
+        }
+        Chip::Esp32s2 => {
+            let m = minor & 0xF;
+            writes.extend([
+                (1, 3, version.major_bits(0x3) << 18),
+                (1, 4, (m & 0x7) << 4),
+                (1, 3, (m >> 3 & 1) << 21),
+            ]);
+        }
+        Chip::Esp32s3 | Chip::Esp32c3 => {
+            let m = minor & 0xF;
+            writes.extend([
+                (1, 5, version.major_bits(0x3) << 24),
+                (1, 3, (m & 0x7) << 18),
+                (1, 5, (m >> 3 & 1) << 23),
+            ]);
+        }
+        Chip::Esp32c2 => writes.extend([
+            (2, 1, version.major_bits(0x3) << 20),
+            (2, 1, (minor & 0xF) << 16),
+        ]),
+        Chip::Esp32c6 => writes.extend([
+            (1, 3, version.major_bits(0x3) << 22),
+            (1, 3, (minor & 0xF) << 18),
+        ]),
+        Chip::Esp32h2 => writes.extend([
+            (1, 3, version.major_bits(0x3) << 21),
+            (1, 3, (minor & 0x7) << 18),
+        ]),
+    }
+    let table = efuses.table();
+    for (block, word, value) in writes {
+        efuses.or_reg(table.blocks[block].rd_offset + 4 * word, value);
+    }
+}
+
+/// The `EFSW` token of what the next burn programs (`--show-token`,
+/// base_fields.py `burn_all`): [`crate::Efuses::pending_writes`] after the
+/// plan, with the chip revision and no coding-error registers.
+pub fn write_token(efuses: &crate::Efuses) -> String {
+    encode(
+        TokenKind::Write,
+        efuses.chip(),
+        esptool_revision(efuses),
+        &efuses.pending_writes(),
+        None,
+    )
+}
+
+/// The chip revision espefuse writes into a token: `get_chip_revision`
+/// (major * 100 + minor) of the chip object it talks to, which in virtual
+/// mode is the chip's emulator (`efuse/<chip>/emulate_efuse_controller.py`
+/// `get_major_chip_version`, `get_minor_chip_version`). These read the
+/// revision bits where the emulator's loader writes them, which is not
+/// always where espefuse's field table puts them (the ESP32-S2's
+/// WAFER_VERSION_MINOR_HI: bit 20 in the table, bit 21 here); the ESP32's
+/// emulator reads APB_CTL_DATE bit 31 as set, so only both revision bits
+/// make a major version (3); the ESP32-S3 reads v0.0 for the eco0 block
+/// layout (minor low bits 0 with block version 1.1).
+fn esptool_revision(efuses: &crate::Efuses) -> u32 {
+    let table = efuses.table();
+    // word `n` of block `b`, bits `shift..shift + width`
+    let bits = |b: usize, n: usize, shift: u32, mask: u32| {
+        (efuses.read_reg(table.blocks[b].rd_offset + 4 * n) >> shift) & mask
+    };
+    let (major, minor) = match efuses.chip() {
+        Chip::Esp32 => {
+            let both = bits(0, 3, 15, 1) == 1 && bits(0, 5, 20, 1) == 1;
+            (if both { 3 } else { 0 }, bits(0, 5, 24, 0x3))
+        }
+        Chip::Esp32s2 => (
+            bits(1, 3, 18, 0x3),
+            bits(1, 3, 21, 1) << 3 | bits(1, 4, 4, 0x7),
+        ),
+        Chip::Esp32s3 => {
+            let minor = bits(1, 5, 23, 1) << 3 | bits(1, 3, 18, 0x7);
+            let eco0 = minor & 0x7 == 0 && bits(2, 4, 0, 0x3) == 1 && bits(1, 3, 24, 0x7) == 1;
+            if eco0 {
+                (0, 0)
+            } else {
+                (bits(1, 5, 24, 0x3), minor)
+            }
+        }
+        Chip::Esp32c2 => (bits(2, 1, 20, 0x3), bits(2, 1, 16, 0xF)),
+        Chip::Esp32c3 => (
+            bits(1, 5, 24, 0x3),
+            bits(1, 5, 23, 1) << 3 | bits(1, 3, 18, 0x7),
+        ),
+        Chip::Esp32c6 => (bits(1, 3, 22, 0x3), bits(1, 3, 18, 0xF)),
+        Chip::Esp32h2 => (bits(1, 3, 21, 0x3), bits(1, 3, 18, 0x7)),
+    };
+    major * 100 + minor
 }
 
 /// Python's `str.strip()` for the characters a token can hold.
@@ -662,6 +789,71 @@ mod tests {
     }
 
     #[test]
+    fn token_loads_into_efuses_that_dump_the_same_token() {
+        use crate::{Burn, Efuses, Field};
+        for chip in Chip::ALL {
+            let mut e = Efuses::new(chip);
+            e.burn(Field::WrDis, Burn::Bits(5)).expect("burns");
+            let text = read_token(&e);
+            let loaded = decode(&text).expect("decodes").efuses();
+            // the blocks' read registers (the controller's other registers,
+            // which the burn left set, are not in a token)
+            for b in 0..chip.table().blocks.len() {
+                assert_eq!(loaded.block_bytes(b), e.block_bytes(b), "{chip:?} {b}");
+            }
+            assert_eq!(read_token(&loaded), text, "{chip:?}");
+        }
+    }
+
+    #[test]
+    fn token_version_lands_in_the_revision_bits() {
+        for chip in [Chip::Esp32c3, Chip::Esp32s2, Chip::Esp32c6, Chip::Esp32c2] {
+            let blocks: Vec<Vec<u8>> = chip
+                .table()
+                .blocks
+                .iter()
+                .map(|b| vec![0; b.len_words * 4])
+                .collect();
+            let text = encode(TokenKind::Read, chip, 103, &blocks, None);
+            let e = decode(&text).expect("decodes").efuses();
+            assert_eq!(esptool_revision(&e), 103, "{chip:?}");
+        }
+        // the ESP32's emulator knows major 0 and 3 only
+        let blocks: Vec<Vec<u8>> = Chip::Esp32
+            .table()
+            .blocks
+            .iter()
+            .map(|b| vec![0; b.len_words * 4])
+            .collect();
+        for (version, read) in [(1, 1), (101, 1), (202, 302), (300, 300)] {
+            let text = encode(TokenKind::Read, Chip::Esp32, version, &blocks, None);
+            let e = decode(&text).expect("decodes").efuses();
+            assert_eq!(esptool_revision(&e), read, "ESP32 v{version}");
+        }
+    }
+
+    #[test]
+    fn write_token_encodes_what_the_burn_would_program() {
+        use crate::{Burn, Efuses, Field};
+        let mut e = Efuses::new(Chip::Esp32c3);
+        e.stage(Field::WrDis, Burn::Bits(1)).expect("stages");
+        let text = write_token(&e);
+        assert!(text.starts_with("EFSW:esp32c3:000:"), "{text}");
+        let t = decode(&text).expect("decodes");
+        assert_eq!(t.kind, TokenKind::Write);
+        let pending = e.pending_writes();
+        assert_eq!(t.blocks[0].as_slice(), pending[0].as_slice());
+        assert_eq!(t.blocks[0][0], 1);
+        // nothing staged: every block empty
+        let none = write_token(&Efuses::new(Chip::Esp32c3));
+        assert!(decode(&none)
+            .expect("decodes")
+            .blocks
+            .iter()
+            .all(|b| b.iter().all(|x| *x == 0)));
+    }
+
+    #[test]
     fn token_refusals_come_in_espefuses_order() {
         assert!(matches!(decode("a:b"), Err(TokenError::Fields(_))));
         assert!(matches!(
@@ -676,7 +868,7 @@ mod tests {
             decode("EFSR:nochip:0:c:d:eeeeee"),
             Err(TokenError::UnknownChip(_))
         ));
-        let good = encode(TokenKind::Write, Chip::Esp32c3, 0, &[], None);
+        let good = encode::<Vec<u8>>(TokenKind::Write, Chip::Esp32c3, 0, &[], None);
         assert!(matches!(decode(&good), Err(TokenError::BlockCount { .. })));
     }
 

@@ -86,6 +86,27 @@ impl Efuses {
         words_to_bytes(&self.block_words(block))
     }
 
+    /// What the next burn would program, per block (the write registers,
+    /// bytes in memory order, cut to the block's length under the coding
+    /// scheme as espefuse's `wr_bitarray` is): after [`Efuses::stage`] and
+    /// the plan's checks, which drop blocks that already hold the data.
+    /// This is what `--show-token` encodes (base_fields.py `burn_all`).
+    pub fn pending_writes(&self) -> Vec<zeroize::Zeroizing<Vec<u8>>> {
+        (0..self.table.blocks.len())
+            .map(|b| {
+                let len = self.block_len_words(b).min(self.wr[b].len());
+                zeroize::Zeroizing::new(words_to_bytes(&self.wr[b][..len]))
+            })
+            .collect()
+    }
+
+    /// ORs `value` into the read register at `offset` (espefuse's emulator
+    /// `update_reg` with a full mask: bits are only ever set).
+    pub(crate) fn or_reg(&mut self, offset: usize, value: u32) {
+        let v = self.read_reg(offset) | value;
+        self.write_reg(offset, v);
+    }
+
     /// Whether the controller's coding-error registers report errors (never
     /// the case for files written by espefuse's emulator or this model, but a
     /// file can be edited or come from a token dump).

@@ -42,6 +42,10 @@ pub(crate) struct Global {
     /// Work on virtual eFuses (no chip).
     #[arg(long)]
     pub(super) virt: bool,
+    /// An eFuse token dump (`EFSR:esp32:000:…`): the virtual chip's eFuses
+    /// and its chip (`--chip` is then ignored); implies `--virt`.
+    #[arg(long)]
+    pub(super) token: Option<String>,
     /// Virtual eFuse file (espefuse's format); without it nothing persists.
     #[arg(long, alias = "path_efuse_file")]
     pub(super) path_efuse_file: Option<PathBuf>,
@@ -104,6 +108,10 @@ pub(super) struct ProtectOpts {
     /// ESP32: leave the key unprotected.
     #[arg(long, alias = "no_protect_key")]
     pub(super) no_protect_key: bool,
+    /// Print the EFSW token of what is about to be burned, before the
+    /// confirmation (it may hold key material).
+    #[arg(long)]
+    pub(super) show_token: bool,
 }
 
 #[derive(Debug, Subcommand, Clone)]
@@ -157,6 +165,10 @@ pub(super) enum Command {
         /// Skip the incompatible-settings check.
         #[arg(long)]
         force: bool,
+        /// Print the EFSW token of what is about to be burned, before the
+        /// confirmation (it may hold key material).
+        #[arg(long)]
+        show_token: bool,
     },
     /// Burn individual bits of a block.
     #[command(name = "burn-bit", alias = "burn_bit")]
@@ -168,6 +180,10 @@ pub(super) enum Command {
         bits: Vec<u64>,
         #[arg(long, alias = "force_write_always")]
         force_write_always: bool,
+        /// Print the EFSW token of what is about to be burned, before the
+        /// confirmation (it may hold key material).
+        #[arg(long)]
+        show_token: bool,
     },
     /// Burn raw data to blocks: BLOCK FILE pairs.
     #[command(name = "burn-block-data", alias = "burn_block_data")]
@@ -180,6 +196,10 @@ pub(super) enum Command {
         offset: usize,
         #[arg(long, alias = "force_write_always")]
         force_write_always: bool,
+        /// Print the EFSW token of what is about to be burned, before the
+        /// confirmation (it may hold key material).
+        #[arg(long)]
+        show_token: bool,
     },
     /// Burn keys: BLOCK KEYFILE PURPOSE groups (ESP32: BLOCK KEYFILE pairs).
     #[command(name = "burn-key", alias = "burn_key")]
@@ -214,6 +234,10 @@ pub(super) enum Command {
         mac: String,
         #[arg(long, alias = "force_write_always")]
         force_write_always: bool,
+        /// Print the EFSW token of what is about to be burned, before the
+        /// confirmation (it may hold key material).
+        #[arg(long)]
+        show_token: bool,
     },
     /// Permanently set the internal flash voltage regulator (ESP32, ESP32-S2,
     /// ESP32-S3): 1.8V, 3.3V or OFF.
@@ -221,6 +245,11 @@ pub(super) enum Command {
     SetFlashVoltage {
         /// 1.8V, 3.3V or OFF.
         voltage: String,
+        // only the ESP32's espefuse has it here (`esp32/operations.py`)
+        /// Print the EFSW token of what is about to be burned, before the
+        /// confirmation (it may hold key material).
+        #[arg(long)]
+        show_token: bool,
     },
     /// Disable reading of eFuses.
     #[command(name = "read-protect-efuse", alias = "read_protect_efuse")]
@@ -228,12 +257,28 @@ pub(super) enum Command {
         /// Field names (checked against the eFuses' state when the run
         /// starts, as espefuse's Choice is built from them).
         names: Vec<String>,
+        /// The names came as one string (an option right after one name,
+        /// see `Summary`): espefuse then takes each character for a name.
+        #[arg(skip)]
+        one_string: bool,
+        /// Print the EFSW token of what is about to be burned, before the
+        /// confirmation (it may hold key material).
+        #[arg(long)]
+        show_token: bool,
     },
     /// Disable writing of eFuses.
     #[command(name = "write-protect-efuse", alias = "write_protect_efuse")]
     WriteProtectEfuse {
         /// Field names (checked when the run starts, see ReadProtectEfuse).
         names: Vec<String>,
+        /// The names came as one string (an option right after one name,
+        /// see `Summary`): espefuse then takes each character for a name.
+        #[arg(skip)]
+        one_string: bool,
+        /// Print the EFSW token of what is about to be burned, before the
+        /// confirmation (it may hold key material).
+        #[arg(long)]
+        show_token: bool,
     },
 }
 
@@ -280,6 +325,21 @@ impl Command {
         }
     }
 
+    /// The command's `--show-token` (base_operations.py `add_show_token`).
+    pub(super) fn show_token(&self) -> bool {
+        match self {
+            Command::BurnEfuse { show_token, .. }
+            | Command::BurnBit { show_token, .. }
+            | Command::BurnBlockData { show_token, .. }
+            | Command::BurnCustomMac { show_token, .. }
+            | Command::SetFlashVoltage { show_token, .. }
+            | Command::ReadProtectEfuse { show_token, .. }
+            | Command::WriteProtectEfuse { show_token, .. } => *show_token,
+            Command::BurnKey { opts, .. } | Command::BurnKeyDigest { opts, .. } => opts.show_token,
+            _ => false,
+        }
+    }
+
     /// espefuse's name of the command.
     pub(super) fn name(&self) -> &'static str {
         match self {
@@ -300,6 +360,12 @@ impl Command {
         }
     }
 }
+
+/// `--token` was refused: espefuse reports it from its group callback,
+/// after the banner, with its hint about the port.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(super) struct TokenFailure(pub(super) esp_efuse::token::TokenError);
 
 /// What the command line asks for.
 // parsed once per run: the size difference costs nothing
@@ -429,11 +495,27 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
     let Some((mut global, group_args)) = parse_global(&global_tokens)? else {
         return Ok(Parsed::Help(String::new()));
     };
+    // a token names the chip, whatever --chip says (efuse_interface.py
+    // get_esp); its format is checked in the group's callback, after the
+    // banner and before any command is read, so a bad token is reported
+    // first
+    let token_chip = match &global.token {
+        // an empty token without --virt or --port is the missing --port
+        Some(text) if text.is_empty() && !global.virt && global.port.is_none() => None,
+        Some(text) => Some(
+            esp_efuse::token::decode(text)
+                .map_err(|e| anyhow::Error::new(TokenFailure(e)))?
+                .chip,
+        ),
+        None => None,
+    };
     // espefuse's virtual mode falls back to ESP32 when no chip is named
     // (and so do the usage texts, before a chip is detected)
-    let chip = global.chip.parse::<Chip>().unwrap_or(Chip::Esp32);
-    let chip_detected_later =
-        global.chip.parse::<Chip>().is_err() && global.port.is_some() && !global.virt;
+    let chip = token_chip.unwrap_or_else(|| global.chip.parse::<Chip>().unwrap_or(Chip::Esp32));
+    let chip_detected_later = token_chip.is_none()
+        && global.chip.parse::<Chip>().is_err()
+        && global.port.is_some()
+        && !global.virt;
     global.spelling = spelling.clone();
     // espefuse/__init__.py: the group's callback makes the emulated chip
     // (get_esp), which creates the virtual file, before click resolves and
@@ -489,7 +571,10 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
             .map_err(with_warnings)?;
             match OneCommand::try_parse_from(&tokens) {
                 Ok(mut c) => {
-                    if let Command::Summary { one_string: o, .. } = &mut c.cmd {
+                    if let Command::Summary { one_string: o, .. }
+                    | Command::ReadProtectEfuse { one_string: o, .. }
+                    | Command::WriteProtectEfuse { one_string: o, .. } = &mut c.cmd
+                    {
                         *o = one_string;
                     }
                     commands.push(c.cmd)
@@ -570,6 +655,7 @@ fn expects_value(global: &[String], segments: &[Vec<String>]) -> bool {
                 | "--before"
                 | "--after"
                 | "-a"
+                | "--token"
         )
     )
 }

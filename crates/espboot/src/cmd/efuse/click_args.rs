@@ -17,27 +17,13 @@ const CLICK_CHIPS: &[&str] = &[
     "esp32h2", "esp32h21", "esp32h4", "esp32p4", "esp32s2", "esp32s3", "esp32s31",
 ];
 
-/// The group's options click knows that espboot does not take (they are
-/// still suggested for a misspelt option).
-const CLICK_ONLY_GLOBAL: &[&str] = &["--token"];
-
 /// The group's options as click reads them: unknown options and bad
 /// choices are click's usage errors (before the banner). Returns the
 /// options and the words that are no option's value (`None`: help was
 /// printed).
 pub(super) fn parse_global(tokens: &[String]) -> anyhow::Result<Option<(Global, Vec<String>)>> {
     let cmd = Global::command();
-    // one of espefuse's options espboot lacks: say so, rather than
-    // click's `No such option` (which would suggest the same name)
-    let click_only = tokens.iter().find_map(|t| {
-        let name = t.split('=').next().unwrap_or(t);
-        CLICK_ONLY_GLOBAL.iter().find(|o| **o == name)
-    });
-    if let Some(option) = click_only {
-        anyhow::bail!("espefuse option '{option}' is not supported by espboot yet");
-    }
-    let mut long = long_options(&cmd);
-    long.extend(CLICK_ONLY_GLOBAL.iter().map(|s| s.to_string()));
+    let long = long_options(&cmd);
     let scan = scan_options(&cmd, "espefuse", tokens, &long)?;
     let mut options = Vec::new();
     for (name, value) in &scan.options {
@@ -323,6 +309,17 @@ pub(super) fn click_command(
     };
     let mut long = long_options(cmd);
     long.retain(|l| l != "--json");
+    // only the ESP32's set-flash-voltage has --show-token
+    // (`esp32/operations.py`; the S2's and S3's do not)
+    if name == "set-flash-voltage" && chip != Chip::Esp32 {
+        long.retain(|l| l != "--show-token");
+        if args
+            .iter()
+            .any(|a| a.split('=').next() == Some("--show-token"))
+        {
+            return Err(UsageError::no_such_option_among(name, "--show-token", &long).on(chip));
+        }
+    }
     let scan = scan_options(cmd, name, args, &long)?;
     let mut positionals = scan.positionals;
     let extra = if positionals.len() > capacity {

@@ -178,11 +178,15 @@ fn command_help_page(command: &str, chip: Chip) -> String {
     // espboot's own options, and the key options a chip's espefuse lacks
     // (the ESP32 protects a key with --no-protect-key, the others with
     // --no-read-protect and --no-write-protect)
-    let hidden: &[&str] = if chip == Chip::Esp32 {
-        &["json", "no_read_protect", "no_write_protect"]
+    let mut hidden: Vec<&str> = if chip == Chip::Esp32 {
+        vec!["json", "no_read_protect", "no_write_protect"]
     } else {
-        &["json", "no_protect_key"]
+        vec!["json", "no_protect_key"]
     };
-    rich::command_help(&mut text, &description, sub, hidden);
+    // only the ESP32's set-flash-voltage has --show-token
+    if command == "set-flash-voltage" && chip != Chip::Esp32 {
+        hidden.push("show_token");
+    }
+    rich::command_help(&mut text, &description, sub, &hidden);
     text
 }

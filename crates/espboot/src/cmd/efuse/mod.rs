@@ -112,6 +112,25 @@ fn espefuse_failure(err: &anyhow::Error) -> ExitCode {
         let _ = writeln!(stderr, "\nAborted.");
         return ExitCode::from(1);
     }
+    if let Some(args::TokenFailure(e)) = err.downcast_ref::<args::TokenFailure>() {
+        // efuse_interface.py get_esp, from the group's callback: after the
+        // banner; a FatalError gets __init__.py's hint about the port, any
+        // other exception is a traceback (its last line here), exit 1
+        out!("espefuse v5.6.0");
+        if !e.is_fatal() {
+            let _ = writeln!(stderr, "{e}");
+            return ExitCode::from(1);
+        }
+        // a chip espefuse knows but espboot lacks is espboot's own
+        // refusal: no hint about the port there
+        let hint = if matches!(e, esp_efuse::token::TokenError::ChipNotInEspboot(_)) {
+            ""
+        } else {
+            "\nPlease make sure you specified the right port with --port."
+        };
+        let _ = writeln!(stderr, "ERROR: \nA fatal error occurred: {e}{hint}");
+        return ExitCode::from(2);
+    }
     if let Some(usage) = err.downcast_ref::<args::UsageError>() {
         if usage.after_banner {
             out!("espefuse v5.6.0");
@@ -129,9 +148,10 @@ fn espefuse_failure(err: &anyhow::Error) -> ExitCode {
     // A bad CSV row or a block the chip lacks is an uncaught Python
     // exception in espefuse (a traceback, exit 1): the same status, and
     // one line instead of the traceback.
-    if err
-        .downcast_ref::<esp_efuse::custom_table::CsvError>()
-        .is_some()
+    if err.downcast_ref::<PythonException>().is_some()
+        || err
+            .downcast_ref::<esp_efuse::custom_table::CsvError>()
+            .is_some()
         || matches!(
             err.downcast_ref::<esp_efuse::custom_table::ExtendError>(),
             Some(esp_efuse::custom_table::ExtendError::UnknownBlock { .. })
@@ -172,6 +192,12 @@ fn create_virt_file(file: Option<&(Chip, VirtualFile)>) -> anyhow::Result<()> {
     file.open(*chip).with_context(context)?;
     Ok(())
 }
+
+/// What ends espefuse with an uncaught Python exception (a traceback,
+/// exit 1): its last line.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct PythonException(String);
 
 /// stdin ended before the `BURN` confirmation (espefuse: click's Abort).
 #[derive(Debug, thiserror::Error)]
@@ -245,6 +271,15 @@ fn run_global(
             )
         })?)
     };
+    // an empty token counts as none where espefuse checks for a port
+    // (`__init__.py` cli: `not (virt or token)`)
+    let token = global
+        .token
+        .clone()
+        .filter(|t| !t.is_empty() || global.virt || global.port.is_some());
+    if let Some(text) = token {
+        return run_on_token(&text, global, commands, banner);
+    }
     if !global.virt {
         let Some(port) = global.port.clone() else {
             if banner == Banner::Espefuse {
@@ -295,6 +330,55 @@ fn run_global(
             }
             Ok(())
         },
+        global.do_not_confirm,
+        commands,
+        &global.spelling,
+        banner,
+    )
+}
+
+/// `--token`: a virtual chip whose eFuses (and chip, whatever `--chip`
+/// says) come from the token, as espefuse's emulator loads it. With
+/// `--path-efuse-file` the token's eFuses replace the file's and every
+/// burn is saved there; without it nothing persists (`--virt` changes
+/// nothing: a token is always virtual).
+fn run_on_token(
+    text: &str,
+    global: args::Global,
+    commands: Vec<Command>,
+    banner: Banner,
+) -> anyhow::Result<ExitCode> {
+    let token = esp_efuse::token::decode(text).map_err(args::TokenFailure)?;
+    let chip = token.chip;
+    let file = global.path_efuse_file.map(VirtualFile::espefuse);
+    let _lock = match &file {
+        Some(f) => Some(
+            f.lock(VirtualFile::LOCK_WAIT)
+                .with_context(|| format!("--path-efuse-file {}", f.path().display()))?,
+        ),
+        None => None,
+    };
+    if !print_banner(banner, &commands)? {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut efuses = token.efuses();
+    drop(token);
+    // emulate_efuse_controller_base.py: the loaded image is saved at once
+    let backend: Box<dyn EfuseBackend> = match file {
+        Some(f) => {
+            f.save(&efuses)
+                .with_context(|| format!("--path-efuse-file {}", f.path().display()))?;
+            Box::new(f)
+        }
+        None => Box::new(Emulated),
+    };
+    efuses.set_postpone(!global.no_postpone);
+    if let Some(path) = &global.extend_efuse_table {
+        efuses.set_custom_fields(load_custom(chip, path)?);
+    }
+    run_commands(
+        efuses,
+        backend,
         global.do_not_confirm,
         commands,
         &global.spelling,
@@ -424,10 +508,11 @@ pub fn run_on_device(chip: Chip, file: VirtualFile, argv: Vec<String>) -> anyhow
                 | "--virt"
                 | "--path-efuse-file"
                 | "--path_efuse_file"
+                | "--token"
         )
     });
     if let Some(option) = device_option {
-        bail!("{option}: the device sets the chip and its eFuse file");
+        bail!("{option}: the device sets the chip and its eFuses");
     }
     let postpone = !global.no_postpone;
     let table = global.extend_efuse_table;

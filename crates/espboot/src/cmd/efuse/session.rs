@@ -24,6 +24,9 @@ pub(super) struct Session {
     do_not_confirm: bool,
     /// The chain's `--force-write-always` (see `run_commands`).
     force: ForceWrite,
+    /// Whether a command of the chain has `--show-token` (see
+    /// `run_commands`).
+    show_token: bool,
     /// Whose command line this is (the personality shows nothing for a
     /// `summary` name espefuse does not know; `espboot efuse` refuses it).
     banner: Banner,
@@ -58,8 +61,13 @@ pub(super) fn run_commands(
         backend,
         do_not_confirm,
         force: ForceWrite::Unavailable,
+        show_token: false,
         banner,
     };
+    // `--show-token` is a callback too (base_operations.py add_show_token)
+    // that only ever sets espefuse's flag: one command of the chain with it
+    // shows the token before every burn of the run
+    s.show_token = commands.iter().any(Command::show_token);
     // `--force-write-always` is a callback of each command that has it
     // (base_operations.py add_force_write_always): click runs them all while
     // it parses the chain, so the last such command's flag, given or not,
@@ -131,7 +139,9 @@ pub(super) fn run_commands(
         }
         // read/write-protect-efuse: click.Choice of the names espefuse's
         // eFuse list has when it starts
-        if let Command::ReadProtectEfuse { names } | Command::WriteProtectEfuse { names } = cmd {
+        if let Command::ReadProtectEfuse { names, .. } | Command::WriteProtectEfuse { names, .. } =
+            cmd
+        {
             let list = if matches!(cmd, Command::ReadProtectEfuse { .. }) {
                 espefuse::NameList::ReadProtectable
             } else {
@@ -209,7 +219,7 @@ pub(super) fn stage(s: &mut Session, cmd: &Command) -> anyhow::Result<AfterBurn>
     let chip = s.efuses.chip();
     let e = &mut s.efuses;
     let (after, printed_lines) = match cmd {
-        Command::BurnEfuse { pairs, force } => {
+        Command::BurnEfuse { pairs, force, .. } => {
             // espefuse (EfuseValuePairType): one token is a name alone (bool
             // fields and bit counters take their implicit value), more must pair up.
             let list = name_value_list(pairs);
@@ -255,12 +265,29 @@ pub(super) fn stage(s: &mut Session, cmd: &Command) -> anyhow::Result<AfterBurn>
             ))?;
             (AfterBurn::Nothing, t)
         }
-        Command::ReadProtectEfuse { names } => {
+        Command::ReadProtectEfuse {
+            names, one_string, ..
+        }
+        | Command::WriteProtectEfuse {
+            names, one_string, ..
+        } if *one_string && s.banner == Banner::Espefuse => {
+            // espefuse iterates the string: each character is a name, the
+            // repeats are refused first, then the first one is looked up
+            // (base_operations.py read_protect_efuse, write_protect_efuse)
+            let chars: Vec<String> = names.concat().chars().map(String::from).collect();
+            espefuse::check_repeated(&chars)?;
+            return Err(PythonException(format!(
+                "KeyError: '{}'",
+                chars.first().map_or("", String::as_str)
+            ))
+            .into());
+        }
+        Command::ReadProtectEfuse { names, .. } => {
             let fields = fields_named(e, names)?;
             let t = printed(espefuse::read_protect(e, &fields))?;
             (AfterBurn::Protected(fields, true), t)
         }
-        Command::WriteProtectEfuse { names } => {
+        Command::WriteProtectEfuse { names, .. } => {
             let fields = fields_named(e, names)?;
             let t = printed(espefuse::write_protect(e, &fields))?;
             (AfterBurn::Protected(fields, false), t)
@@ -272,7 +299,7 @@ pub(super) fn stage(s: &mut Session, cmd: &Command) -> anyhow::Result<AfterBurn>
                 printed(espefuse::burn_custom_mac(e, &mac, s.force))?,
             )
         }
-        Command::SetFlashVoltage { voltage } => {
+        Command::SetFlashVoltage { voltage, .. } => {
             let voltage = espefuse::FlashVoltage::from_name(voltage).ok_or_else(|| {
                 anyhow!(
                     "set-flash-voltage {voltage}: expected one of {}",
@@ -302,6 +329,11 @@ pub(super) fn burn(s: &mut Session) -> anyhow::Result<()> {
     print(&plan);
     if !any {
         return Ok(());
+    }
+    // base_fields.py burn_all: after the plan's checks, before the prompt
+    if s.show_token {
+        out!("\neFuse token for burning:");
+        out!("{}", esp_efuse::token::write_token(&s.efuses));
     }
     out!(". \nThis is an irreversible operation!");
     if !s.do_not_confirm {

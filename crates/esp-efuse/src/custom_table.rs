@@ -30,8 +30,6 @@
 
 use std::fmt;
 
-use crate::model::fields::{bits_of, hexify, mask};
-use crate::model::{Efuses, FieldValue};
 use crate::tables::{Chip, ChipEfuses as _};
 
 /// Bits in one eFuse block as espefuse's CSV parser counts them
@@ -389,65 +387,6 @@ pub fn extend(
     }
 }
 
-/// The `User fuses:` section espefuse's `summary` prints for the custom
-/// fields (`base_operations.py` `summary`, category "User"), with its
-/// trailing empty line, over `efuses` as read. Same columns and rules as
-/// the chip's own rows ([`Efuses::summary_text`]): a read-protected field
-/// whose bits are all zero shows `?` for each `0`.
-pub fn summary_section(efuses: &Efuses, fields: &[ChipCustomField]) -> Vec<String> {
-    let mut out = vec!["User fuses:".to_owned()];
-    for custom in fields {
-        let f = &custom.field;
-        let words = efuses.block_words(f.block as usize);
-        let bits = bits_of(&words, f.bit_start as usize, f.bit_count as usize);
-        let readable = custom.rd_dis.is_empty() || efuses.rd_dis() & mask(&custom.rd_dis) == 0;
-        let writeable = custom
-            .wr_dis
-            .is_none_or(|b| efuses.wr_dis() & (1u64 << b) == 0);
-        let ty = f.efuse_type();
-        let is_bytes = ty.starts_with("bytes");
-        let value = if f.bit_count == 1 {
-            FieldValue::Bool(bits.get(0))
-        } else if is_bytes {
-            FieldValue::Text(hexify(bits.bytes(), " "))
-        } else {
-            FieldValue::Int(bits.to_u64() as i64)
-        };
-        let mut value = value.to_string();
-        if !readable && bits.is_zero() {
-            value = value.replace('0', "?");
-        }
-        let raw = if is_bytes {
-            String::new()
-        } else {
-            format!("({})", bits.python_str())
-        };
-        let perms = match (readable, writeable) {
-            (true, true) => "R/W",
-            (true, false) => "R/-",
-            (false, true) => "-/W",
-            (false, false) => "-/-",
-        };
-        let info = format!("{} (BLOCK{})", f.name, f.block);
-        let chars: Vec<char> = f.comment.chars().collect();
-        let desc: String = chars.iter().take(50).collect();
-        out.push(format!(
-            "{info:<50} {desc:<50}{} = {value} {perms} {raw}",
-            if value.chars().count() > 20 {
-                "\n  "
-            } else {
-                ""
-            },
-        ));
-        for part in chars.chunks(50).skip(1) {
-            let part: String = part.iter().collect();
-            out.push(format!("{:<50} {part:<50}", ""));
-        }
-    }
-    out.push(String::new());
-    out
-}
-
 /// `$NAME` at the start of a row: espefuse's "unknown variable".
 fn leading_variable(row: &str) -> Option<String> {
     let rest = row.strip_prefix('$')?;
@@ -768,7 +707,8 @@ mod tests {
         )
         .unwrap();
         let placed = extend(Chip::Esp32c3, "t.csv", &table).unwrap();
-        let efuses = Efuses::new(Chip::Esp32c3);
+        let mut efuses = crate::Efuses::new(Chip::Esp32c3);
+        efuses.set_custom_fields(placed);
         let expected = "User fuses:
 MODULE_VERSION (BLOCK3)                            Module version (56-63)                             = 0 R/W (0x00)
 DEVICE_ROLE (BLOCK3)                               Device role (64-66)                                = 0 R/W (0b000)
@@ -776,6 +716,7 @@ SETTING_1 (BLOCK3)                                 [SET1] Setting 1 (67-72)     
 ID_NUM_0 (BLOCK3)                                  comment (140-147)                                  = 0 R/W (0x00)
 ID_NUM_1 (BLOCK3)                                  comment (148-155)                                  = 0 R/W (0x00)
 ";
-        assert_eq!(summary_section(&efuses, &placed).join("\n"), expected);
+        let text = efuses.summary_text(None, false);
+        assert!(text.contains(expected), "{text}");
     }
 }

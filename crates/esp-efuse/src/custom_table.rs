@@ -302,6 +302,23 @@ pub enum ExtendError {
         /// The chip's last block.
         last: u8,
     },
+    /// A field that ends past its block (espefuse dies with a ValueError,
+    /// "Bit position cannot be negative", on it).
+    #[error("{file}, line {line}: {name} ends at bit {end} of BLOCK{block}, which has {bits} bits (expected bit_start + bit_count <= {bits})")]
+    PastBlockEnd {
+        /// The file.
+        file: String,
+        /// The line of the field.
+        line: usize,
+        /// The field.
+        name: String,
+        /// Its block.
+        block: u32,
+        /// The bit after its last.
+        end: u32,
+        /// The bits of the block (its registers, `<chip>/mem_definition.py`).
+        bits: usize,
+    },
     /// Names that the chip's table already has (espefuse prints
     /// `Names that are not unique: …`, then this fatal error).
     #[error("Duplicate names found in eFuses")]
@@ -328,17 +345,28 @@ pub fn extend(
     let last = chip_table.blocks.iter().map(|b| b.id).max().unwrap_or(0);
     let mut placed = Vec::with_capacity(table.fields.len());
     for field in &table.fields {
-        if !chip_table
+        let Some(block) = chip_table
             .blocks
             .iter()
-            .any(|b| u32::from(b.id) == field.block)
-        {
+            .find(|b| u32::from(b.id) == field.block)
+        else {
             return Err(ExtendError::UnknownBlock {
                 file: file.to_owned(),
                 line: field.line,
                 chip,
                 block: field.block,
                 last,
+            });
+        };
+        let end = field.bit_start + field.bit_count;
+        if end as usize > block.len_words * 32 {
+            return Err(ExtendError::PastBlockEnd {
+                file: file.to_owned(),
+                line: field.line,
+                name: field.name.clone(),
+                block: field.block,
+                end,
+                bits: block.len_words * 32,
             });
         }
         let (mut wr_dis, mut rd_dis) = (None, None);
@@ -673,6 +701,18 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "t.csv, line 2: esp32c3 has no eFuse block 11 (expected EFUSE_BLK0 to EFUSE_BLK10)"
+        );
+    }
+
+    #[test]
+    fn regression_field_past_the_end_of_block0_was_accepted() {
+        // the ESP32-C3's BLOCK0 has 6 registers: bits 0 to 191
+        let table = parse("t.csv", b"A, EFUSE_BLK0, 180, 12, c\nB, 0, 190, 3, c\n").unwrap();
+        let err = extend(Chip::Esp32c3, "t.csv", &table).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "t.csv, line 2: B ends at bit 193 of BLOCK0, which has 192 bits \
+             (expected bit_start + bit_count <= 192)"
         );
     }
 

@@ -123,7 +123,10 @@ fn espefuse_failure(err: &anyhow::Error) -> ExitCode {
         .is_some()
         || matches!(
             err.downcast_ref::<esp_efuse::custom_table::ExtendError>(),
-            Some(esp_efuse::custom_table::ExtendError::UnknownBlock { .. })
+            Some(
+                esp_efuse::custom_table::ExtendError::UnknownBlock { .. }
+                    | esp_efuse::custom_table::ExtendError::PastBlockEnd { .. }
+            )
         )
     {
         let _ = writeln!(stderr, "{err}");

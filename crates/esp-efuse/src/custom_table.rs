@@ -668,7 +668,7 @@ mod tests {
     fn extend_takes_the_blocks_protection_bits() {
         let table = parse(
             "t.csv",
-            b"MODULE_VERSION, EFUSE_BLK3, 56, 8, v\nB0, 0, 200, 1, b\n",
+            b"MODULE_VERSION, EFUSE_BLK3, 56, 8, v\nB0, 0, 150, 1, b\n",
         )
         .unwrap();
         let placed = extend(Chip::Esp32c3, "t.csv", &table).unwrap();

@@ -60,7 +60,7 @@ impl WideUint {
         let mut w = WideUint {
             limbs: vec![u32::MAX; bits / 32],
         };
-        if bits % 32 != 0 {
+        if !bits.is_multiple_of(32) {
             w.limbs.push((1u32 << (bits % 32)) - 1);
         }
         w.normalize();

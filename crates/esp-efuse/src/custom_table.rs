@@ -30,8 +30,6 @@
 
 use std::fmt;
 
-use crate::model::fields::{bits_of, hexify, mask};
-use crate::model::{Efuses, FieldValue};
 use crate::tables::{Chip, ChipEfuses as _};
 
 /// Bits in one eFuse block as espefuse's CSV parser counts them
@@ -304,6 +302,23 @@ pub enum ExtendError {
         /// The chip's last block.
         last: u8,
     },
+    /// A field that ends past its block (espefuse dies with a ValueError,
+    /// "Bit position cannot be negative", on it).
+    #[error("{file}, line {line}: {name} ends at bit {end} of BLOCK{block}, which has {bits} bits (expected bit_start + bit_count <= {bits})")]
+    PastBlockEnd {
+        /// The file.
+        file: String,
+        /// The line of the field.
+        line: usize,
+        /// The field.
+        name: String,
+        /// Its block.
+        block: u32,
+        /// The bit after its last.
+        end: u32,
+        /// The bits of the block (its registers, `<chip>/mem_definition.py`).
+        bits: usize,
+    },
     /// Names that the chip's table already has (espefuse prints
     /// `Names that are not unique: …`, then this fatal error).
     #[error("Duplicate names found in eFuses")]
@@ -330,17 +345,28 @@ pub fn extend(
     let last = chip_table.blocks.iter().map(|b| b.id).max().unwrap_or(0);
     let mut placed = Vec::with_capacity(table.fields.len());
     for field in &table.fields {
-        if !chip_table
+        let Some(block) = chip_table
             .blocks
             .iter()
-            .any(|b| u32::from(b.id) == field.block)
-        {
+            .find(|b| u32::from(b.id) == field.block)
+        else {
             return Err(ExtendError::UnknownBlock {
                 file: file.to_owned(),
                 line: field.line,
                 chip,
                 block: field.block,
                 last,
+            });
+        };
+        let end = field.bit_start + field.bit_count;
+        if end as usize > block.len_words * 32 {
+            return Err(ExtendError::PastBlockEnd {
+                file: file.to_owned(),
+                line: field.line,
+                name: field.name.clone(),
+                block: field.block,
+                end,
+                bits: block.len_words * 32,
             });
         }
         let (mut wr_dis, mut rd_dis) = (None, None);
@@ -387,65 +413,6 @@ pub fn extend(
     } else {
         Err(ExtendError::DuplicateNames { names: duplicates })
     }
-}
-
-/// The `User fuses:` section espefuse's `summary` prints for the custom
-/// fields (`base_operations.py` `summary`, category "User"), with its
-/// trailing empty line, over `efuses` as read. Same columns and rules as
-/// the chip's own rows ([`Efuses::summary_text`]): a read-protected field
-/// whose bits are all zero shows `?` for each `0`.
-pub fn summary_section(efuses: &Efuses, fields: &[ChipCustomField]) -> Vec<String> {
-    let mut out = vec!["User fuses:".to_owned()];
-    for custom in fields {
-        let f = &custom.field;
-        let words = efuses.block_words(f.block as usize);
-        let bits = bits_of(&words, f.bit_start as usize, f.bit_count as usize);
-        let readable = custom.rd_dis.is_empty() || efuses.rd_dis() & mask(&custom.rd_dis) == 0;
-        let writeable = custom
-            .wr_dis
-            .is_none_or(|b| efuses.wr_dis() & (1u64 << b) == 0);
-        let ty = f.efuse_type();
-        let is_bytes = ty.starts_with("bytes");
-        let value = if f.bit_count == 1 {
-            FieldValue::Bool(bits.get(0))
-        } else if is_bytes {
-            FieldValue::Text(hexify(bits.bytes(), " "))
-        } else {
-            FieldValue::Int(bits.to_u64() as i64)
-        };
-        let mut value = value.to_string();
-        if !readable && bits.is_zero() {
-            value = value.replace('0', "?");
-        }
-        let raw = if is_bytes {
-            String::new()
-        } else {
-            format!("({})", bits.python_str())
-        };
-        let perms = match (readable, writeable) {
-            (true, true) => "R/W",
-            (true, false) => "R/-",
-            (false, true) => "-/W",
-            (false, false) => "-/-",
-        };
-        let info = format!("{} (BLOCK{})", f.name, f.block);
-        let chars: Vec<char> = f.comment.chars().collect();
-        let desc: String = chars.iter().take(50).collect();
-        out.push(format!(
-            "{info:<50} {desc:<50}{} = {value} {perms} {raw}",
-            if value.chars().count() > 20 {
-                "\n  "
-            } else {
-                ""
-            },
-        ));
-        for part in chars.chunks(50).skip(1) {
-            let part: String = part.iter().collect();
-            out.push(format!("{:<50} {part:<50}", ""));
-        }
-    }
-    out.push(String::new());
-    out
 }
 
 /// `$NAME` at the start of a row: espefuse's "unknown variable".
@@ -701,7 +668,7 @@ mod tests {
     fn extend_takes_the_blocks_protection_bits() {
         let table = parse(
             "t.csv",
-            b"MODULE_VERSION, EFUSE_BLK3, 56, 8, v\nB0, 0, 200, 1, b\n",
+            b"MODULE_VERSION, EFUSE_BLK3, 56, 8, v\nB0, 0, 150, 1, b\n",
         )
         .unwrap();
         let placed = extend(Chip::Esp32c3, "t.csv", &table).unwrap();
@@ -738,6 +705,18 @@ mod tests {
     }
 
     #[test]
+    fn regression_field_past_the_end_of_block0_was_accepted() {
+        // the ESP32-C3's BLOCK0 has 6 registers: bits 0 to 191
+        let table = parse("t.csv", b"A, EFUSE_BLK0, 180, 12, c\nB, 0, 190, 3, c\n").unwrap();
+        let err = extend(Chip::Esp32c3, "t.csv", &table).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "t.csv, line 2: B ends at bit 193 of BLOCK0, which has 192 bits \
+             (expected bit_start + bit_count <= 192)"
+        );
+    }
+
+    #[test]
     fn extend_refuses_names_the_chip_has() {
         let table = parse(
             "t.csv",
@@ -768,7 +747,8 @@ mod tests {
         )
         .unwrap();
         let placed = extend(Chip::Esp32c3, "t.csv", &table).unwrap();
-        let efuses = Efuses::new(Chip::Esp32c3);
+        let mut efuses = crate::Efuses::new(Chip::Esp32c3);
+        efuses.set_custom_fields(placed);
         let expected = "User fuses:
 MODULE_VERSION (BLOCK3)                            Module version (56-63)                             = 0 R/W (0x00)
 DEVICE_ROLE (BLOCK3)                               Device role (64-66)                                = 0 R/W (0b000)
@@ -776,6 +756,7 @@ SETTING_1 (BLOCK3)                                 [SET1] Setting 1 (67-72)     
 ID_NUM_0 (BLOCK3)                                  comment (140-147)                                  = 0 R/W (0x00)
 ID_NUM_1 (BLOCK3)                                  comment (148-155)                                  = 0 R/W (0x00)
 ";
-        assert_eq!(summary_section(&efuses, &placed).join("\n"), expected);
+        let text = efuses.summary_text(None, false);
+        assert!(text.contains(expected), "{text}");
     }
 }

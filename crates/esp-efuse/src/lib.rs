@@ -65,6 +65,7 @@ pub mod rs;
 mod tables;
 pub mod token;
 mod virt;
+mod wide;
 
 #[cfg(test)]
 mod tests;
@@ -85,3 +86,4 @@ pub use tables::{
     KeyBlock, KeyBlockDef, KeyPurpose, KeyPurposeDef,
 };
 pub use virt::VirtualFile;
+pub use wide::{WideParseError, WideUint, MAX_WIDE_BITS};

@@ -142,13 +142,71 @@ enum LeadingZeros {
     Allowed,
 }
 
+/// Parses `text` as Python's `int(text, 0)` does, into `limbs` (the
+/// magnitude as little-endian 32-bit words, zeroed first), for integers
+/// wider than 128 bits (espefuse's `uint:N` eFuse fields take any `N`).
+/// Returns whether the value is negative.
+///
+/// ```
+/// let mut limbs = [0u32; 5];
+/// assert_eq!(py_int::parse_wide("-0x1_0000_0000_0000_0000_0000_0000_0000_0002", &mut limbs), Ok(true));
+/// assert_eq!(limbs, [2, 0, 0, 0, 1]);
+/// ```
+///
+/// # Errors
+/// [`ParseIntError::Invalid`] for any spelling Python refuses;
+/// [`ParseIntError::OutOfRange`] when the magnitude does not fit `limbs`.
+pub fn parse_wide(text: &str, limbs: &mut [u32]) -> Result<bool, ParseIntError> {
+    limbs.iter_mut().for_each(|l| *l = 0);
+    let text = text.trim_matches(|c: char| c.is_ascii_whitespace());
+    let (negative, unsigned) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let (radix, digits) = split_radix(unsigned);
+    scan_digits(digits, radix, LeadingZeros::RefusedInDecimal, |digit| {
+        // limbs = limbs * radix + digit, refusing a carry out of the top
+        let mut carry = u64::from(digit);
+        for limb in limbs.iter_mut() {
+            let v = u64::from(*limb) * u64::from(radix) + carry;
+            *limb = v as u32;
+            carry = v >> 32;
+        }
+        if carry == 0 {
+            Ok(())
+        } else {
+            Err(ParseIntError::OutOfRange)
+        }
+    })?;
+    Ok(negative)
+}
+
 /// Accumulates `digits` in `radix`, enforcing the separator and
 /// leading-zero rules.
 fn parse_digits(digits: &str, radix: u32, zeros: LeadingZeros) -> Result<u128, ParseIntError> {
+    let mut value: u128 = 0;
+    scan_digits(digits, radix, zeros, |digit| {
+        value = value
+            .checked_mul(u128::from(radix))
+            .and_then(|v| v.checked_add(u128::from(digit)))
+            .ok_or(ParseIntError::OutOfRange)?;
+        Ok(())
+    })?;
+    Ok(value)
+}
+
+/// Walks `digits` in `radix`, handing each digit value to `push`, and
+/// enforces the separator and leading-zero rules.
+fn scan_digits(
+    digits: &str,
+    radix: u32,
+    zeros: LeadingZeros,
+    mut push: impl FnMut(u32) -> Result<(), ParseIntError>,
+) -> Result<(), ParseIntError> {
     if digits.is_empty() {
         return Err(ParseIntError::Invalid);
     }
-    let mut value: u128 = 0;
     let mut previous_was_separator = true; // no leading '_'
     let mut first_digit = None;
     let mut nonzero_seen = false;
@@ -164,10 +222,7 @@ fn parse_digits(digits: &str, radix: u32, zeros: LeadingZeros) -> Result<u128, P
         first_digit.get_or_insert(digit);
         nonzero_seen |= digit != 0;
         previous_was_separator = false;
-        value = value
-            .checked_mul(u128::from(radix))
-            .and_then(|v| v.checked_add(u128::from(digit)))
-            .ok_or(ParseIntError::OutOfRange)?;
+        push(digit)?;
     }
     if previous_was_separator {
         return Err(ParseIntError::Invalid); // trailing '_'
@@ -179,7 +234,7 @@ fn parse_digits(digits: &str, radix: u32, zeros: LeadingZeros) -> Result<u128, P
     {
         return Err(ParseIntError::Invalid); // "010": no implicit octal
     }
-    Ok(value)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -287,6 +342,40 @@ mod tests {
         assert_eq!(parse_u64("0xffff_ffff_ffff_ffff"), Ok(u64::MAX));
         assert_eq!(
             parse("0x1_0000_0000_0000_0000_0000_0000_0000_0000"),
+            Err(ParseIntError::OutOfRange)
+        );
+    }
+
+    #[test]
+    fn wide_parse_follows_the_same_rules_as_parse() {
+        let mut limbs = [0u32; 4];
+        for &(text, expected) in CASES {
+            let wide = parse_wide(text, &mut limbs).ok().map(|negative| {
+                let m = limbs
+                    .iter()
+                    .rev()
+                    .fold(0u128, |acc, l| (acc << 32) | u128::from(*l));
+                if negative {
+                    -(m as i128)
+                } else {
+                    m as i128
+                }
+            });
+            assert_eq!(wide, expected, "int({text:?}, 0)");
+        }
+    }
+
+    #[test]
+    fn wide_parse_refuses_what_does_not_fit_its_limbs() {
+        let mut limbs = [7u32; 2];
+        assert_eq!(parse_wide("0xffff_ffff_ffff_ffff", &mut limbs), Ok(false));
+        assert_eq!(limbs, [u32::MAX, u32::MAX]);
+        assert_eq!(
+            parse_wide("0x1_0000_0000_0000_0000", &mut limbs),
+            Err(ParseIntError::OutOfRange)
+        );
+        assert_eq!(
+            parse_wide("18446744073709551616", &mut limbs),
             Err(ParseIntError::OutOfRange)
         );
     }

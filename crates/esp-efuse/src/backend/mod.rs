@@ -205,7 +205,20 @@ impl Efuses {
     /// errors, a field of another block that has errors.
     pub(crate) fn field_has_error(&self, index: usize) -> bool {
         let f = &self.table().fields[index];
-        let block = usize::from(f.block);
+        let Some(off) = f.bit_offset() else {
+            return usize::from(f.block) != 0
+                && self
+                    .block_errors()
+                    .iter()
+                    .any(|e| e.block == usize::from(f.block));
+        };
+        self.slot_has_error(usize::from(f.block), off, f.bit_len as usize)
+    }
+
+    /// Whether the `len` bits at `off` of `block` have errors: any error
+    /// of a key block, a repeat error of one of the bits in BLOCK0
+    /// (base_fields.py `update` and `get_info`).
+    pub(crate) fn slot_has_error(&self, block: usize, off: usize, len: usize) -> bool {
         if block != 0 {
             return self.block_errors().iter().any(|e| e.block == block);
         }
@@ -220,10 +233,7 @@ impl Efuses {
             .unwrap_or_default();
         let n = self.block_len_words(0);
         let first = n.saturating_sub(repeat.len());
-        let Some(off) = f.bit_offset() else {
-            return false;
-        };
-        (off..off + f.bit_len as usize).any(|bit| {
+        (off..off + len).any(|bit| {
             let word = bit / 32;
             word >= first
                 && repeat

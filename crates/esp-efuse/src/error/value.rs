@@ -38,16 +38,29 @@ pub enum ValueError {
         /// The field.
         field: FieldName,
     },
-    /// The integer does not fit the field.
+    /// The integer does not fit the field (bitstring's message).
     #[error(
         "{value} is too large an unsigned integer for a bitstring of length {bits}. The allowed range is [0, {}].",
-        if *bits >= 64 { u64::MAX } else { (1u64 << bits) - 1 }
+        crate::wide::WideUint::all_ones(*bits)
     )]
     TooLarge {
         /// The value.
-        value: u64,
+        value: crate::wide::WideUint,
         /// The field's length.
         bits: usize,
+    },
+    /// A negative integer for an unsigned field (bitstring's message).
+    #[error("uint cannot be initialised with a negative number.")]
+    Negative,
+    /// An integer wider than espboot reads (espefuse reads any, and then
+    /// refuses it as too large for any eFuse field).
+    #[error(
+        "invalid value for eFuse '{field}': an integer of more than {} bits",
+        crate::wide::MAX_WIDE_BITS
+    )]
+    TooWide {
+        /// The field.
+        field: FieldName,
     },
     /// Not hex digits.
     #[error("invalid hex value '{value}' for eFuse '{field}'")]

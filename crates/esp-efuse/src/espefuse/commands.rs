@@ -5,6 +5,7 @@
 //! protocol does.
 
 use super::transcript::{Console, Failed, Transcript};
+use super::values::NewValue;
 use crate::bits::Bits;
 use crate::error::{BlockDataError, EfuseError, ReadableReason, Repeated};
 use crate::model::keys::repeated;
@@ -36,7 +37,7 @@ fn forced(flag: bool) -> ForceWrite {
 /// `force` skips the ESP32-S3's incompatible-settings check (`--force`).
 pub fn burn_efuse(
     efuses: &mut Efuses,
-    values: &[(FieldRef, Bits)],
+    values: &[(FieldRef, NewValue)],
     force: bool,
 ) -> Result<Transcript, Failed> {
     let chip = efuses.chip();
@@ -89,15 +90,26 @@ pub fn burn_efuse(
             } else {
                 "\nBurning eFuses:"
             });
-            for (field, new) in values {
-                let (name, description) = match field {
+            for (field, value) in values {
+                let (name, description, efuse_type) = match field {
                     FieldRef::Chip(f) => {
                         let d = efuses.def(*f)?;
-                        (d.name().to_string(), d.description.to_string())
+                        (d.name().to_string(), d.description.to_string(), d.efuse_type.to_string())
                     }
                     FieldRef::User(u) => {
                         let c = &efuses.user_def(*u)?.field;
-                        (c.name.clone(), c.comment.clone())
+                        (c.name.clone(), c.comment.clone(), c.efuse_type())
+                    }
+                };
+                // base_fields.py convert_to_bitstring: an integer too wide
+                // for the field is refused only here, after the list above
+                let new = match super::values::value_bits(efuses, *field, value) {
+                    Ok(new) => new,
+                    Err(e) => {
+                        out.say(format!(
+                            "New value '{value}' is not suitable for {name} ({efuse_type})"
+                        ));
+                        return Err(e);
                     }
                 };
                 out.say(format!(
@@ -108,7 +120,7 @@ pub fn burn_efuse(
                 let i = match field {
                     FieldRef::Chip(f) => efuses.index(*f)?,
                     FieldRef::User(u) => {
-                        efuses.stage_user(*u, new.clone(), ForceWrite::Unavailable, out)?;
+                        efuses.stage_user(*u, new, ForceWrite::Unavailable, out)?;
                         continue;
                     }
                 };
@@ -125,7 +137,7 @@ pub fn burn_efuse(
                     )?;
                     continue;
                 }
-                efuses.stage_at(i, new.clone(), ForceWrite::Unavailable, out)?;
+                efuses.stage_at(i, new, ForceWrite::Unavailable, out)?;
             }
             out.say("");
             let given = |f: Field| fields.contains(&FieldRef::Chip(f));

@@ -58,6 +58,6 @@ pub use names::{
     block, burn_block_data_names, check_key_group_order, efuse, efuse_choices, field, key_block,
     key_block_names, key_purpose, NameList,
 };
-pub use summary::{python_json, summary_filter, SummaryRow};
+pub use summary::{python_json, summary_filter, summary_refs, SummaryRow};
 pub use transcript::{Failed, Transcript};
-pub use values::{parse_burn_pairs, parse_ref_value, parse_value};
+pub use values::{parse_burn_pairs, parse_ref_value, parse_value, value_bits, NewValue};

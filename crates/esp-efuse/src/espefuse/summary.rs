@@ -1,24 +1,47 @@
 //! `summary` output: espefuse's text table and its `--format json`
 //! (base_operations.py `summary`, esptool.md §4.6).
 
+use crate::bits::Bits;
 use crate::error::EfuseError;
-use crate::model::{Efuses, FieldValue};
+use crate::model::fields::hexify;
+use crate::model::{Efuses, FieldRef, FieldValue, UserField};
 use crate::tables::{Chip, Field, FieldClass, FieldType};
+use crate::wide::WideUint;
 
 /// One row of the summary.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct SummaryRow {
-    /// Field.
-    pub field: Field,
-    /// Position of its definition in the table.
-    index: usize,
+    /// Field: one of the chip's or one of an `--extend-efuse-table` CSV.
+    pub field: FieldRef,
+    /// Position of a chip field's definition in the table.
+    index: Option<usize>,
     /// Shown value (with `?` for unreadable zero fields).
     pub value: FieldValue,
     /// Readable.
     pub readable: bool,
     /// Writeable.
     pub writeable: bool,
+}
+
+/// What the summary shows of a row's field besides its value.
+struct RowInfo {
+    name: String,
+    block: usize,
+    description: String,
+    category: String,
+    efuse_type: String,
+    bit_len: u32,
+    word: Option<u32>,
+    pos: Option<u32>,
+    bytes: bool,
+    bits: Bits,
+    /// `[error]` after the name (base_fields.py `get_info`).
+    error: bool,
+    /// The key purpose line of a key block.
+    purpose: Option<String>,
+    /// MAC_EUI64, whose raw value is its text (a calculated field).
+    eui64: bool,
 }
 
 fn title(s: &str) -> String {
@@ -41,6 +64,10 @@ fn title(s: &str) -> String {
     out
 }
 
+/// The category espefuse gives the fields of an eFuse CSV table
+/// (`mem_definition_base.py` `extend_efuses`).
+const USER_CATEGORY: &str = "User";
+
 /// The fields `summary NAME…` shows: espefuse filters on the canonical
 /// names given (an alternative name is accepted but matches no row);
 /// `None` without names (every field). Unknown names are refused.
@@ -58,12 +85,71 @@ pub fn summary_filter(chip: Chip, names: &[String]) -> Result<Option<Vec<Field>>
     Ok(Some(only))
 }
 
-fn keep(only: Option<&[Field]>, field: Field) -> bool {
+/// [`summary_filter`] over the chip's fields and the user fields of
+/// `efuses`: the fields whose canonical name is one of `names`, as
+/// espefuse's `e.name in efuses_to_show` (an unknown or alternative name
+/// matches nothing); `None` without names.
+pub fn summary_refs(efuses: &Efuses, names: &[String]) -> Option<Vec<FieldRef>> {
+    if names.is_empty() {
+        return None;
+    }
+    let mut only = Vec::new();
+    for name in names {
+        if let Some(field) = efuses.table().field_by_name(name) {
+            if field.name() == name {
+                only.push(FieldRef::Chip(field));
+            }
+        }
+        if let Some(u) = efuses.user_field(name) {
+            let canonical = efuses.user_def(u).is_ok_and(|c| c.field.name == *name);
+            if canonical && !only.contains(&FieldRef::User(u)) {
+                only.push(FieldRef::User(u));
+            }
+        }
+    }
+    Some(only)
+}
+
+fn keep(only: Option<&[FieldRef]>, field: FieldRef) -> bool {
     only.is_none_or(|o| o.contains(&field))
 }
 
+fn perms(readable: bool, writeable: bool) -> &'static str {
+    match (readable, writeable) {
+        (true, true) => "R/W",
+        (true, false) => "R/-",
+        (false, true) => "-/W",
+        (false, false) => "-/-",
+    }
+}
+
+/// The value espefuse shows for a field software cannot read back
+/// (base_operations.py `summary`): with two RD_DIS bits (the ESP32-C2's
+/// BLOCK_KEY0), each half of the text whose part is protected gets `?` for
+/// `0`; with one, the whole text does when every bit is 0.
+fn masked(text: String, parts: Option<[bool; 2]>, zero: bool) -> String {
+    match parts {
+        Some(readable) => {
+            let chars: Vec<char> = text.chars().collect();
+            let (a, b) = chars.split_at(chars.len() / 2);
+            let part = |p: &[char], ok: bool| {
+                let s: String = p.iter().collect();
+                if ok {
+                    s
+                } else {
+                    s.replace('0', "?")
+                }
+            };
+            part(a, readable[0]) + &part(b, readable[1])
+        }
+        None if zero => text.replace('0', "?"),
+        None => text,
+    }
+}
+
 impl Efuses {
-    /// Fields shown by `summary`, grouped by category in espefuse's order.
+    /// Fields shown by `summary`, grouped by category in espefuse's order
+    /// (the fields of an eFuse CSV table in their "User" category).
     pub fn summary_rows(&self) -> Vec<(String, Vec<SummaryRow>)> {
         let fields = self.table().fields;
         let shown: Vec<bool> = (0..fields.len()).map(|i| self.is_shown_at(i)).collect();
@@ -78,15 +164,21 @@ impl Efuses {
                 cats.push(f.category);
             }
         }
+        if !self.custom_fields().is_empty() && !cats.contains(&USER_CATEGORY) {
+            cats.push(USER_CATEGORY);
+        }
         cats.sort_by_key(|c| title(c));
         cats.into_iter()
             .map(|cat| {
-                let rows = fields
+                let mut rows: Vec<SummaryRow> = fields
                     .iter()
                     .enumerate()
                     .filter(|(i, f)| shown[*i] && f.category == cat)
                     .map(|(i, _)| self.summary_row(i))
                     .collect();
+                if cat == USER_CATEGORY {
+                    rows.extend(self.user_fields().filter_map(|u| self.user_summary_row(u)));
+                }
                 (cat.to_string(), rows)
             })
             .collect()
@@ -98,113 +190,239 @@ impl Efuses {
         let writeable = self.is_writeable_at(index);
         let mut value = self.meaning_at(index);
         if !readable {
-            let s = value.to_string();
-            let shown = if f.rd_dis.len() == 2 {
-                let half = s.len() / 2;
-                let (a, b) = s.split_at(half);
-                let a = if self.is_readable_at(index, Some(0)) {
-                    a.to_string()
-                } else {
-                    a.replace('0', "?")
-                };
-                let b = if self.is_readable_at(index, Some(1)) {
-                    b.to_string()
-                } else {
-                    b.replace('0', "?")
-                };
-                a + &b
-            } else if self.field_bits_at(index, true).is_zero() {
-                s.replace('0', "?")
-            } else {
-                s
-            };
-            value = FieldValue::Text(shown);
+            let parts = (f.rd_dis.len() == 2).then(|| {
+                [
+                    self.is_readable_at(index, Some(0)),
+                    self.is_readable_at(index, Some(1)),
+                ]
+            });
+            let zero = self.field_bits_at(index, true).is_zero();
+            value = FieldValue::Text(masked(value.to_string(), parts, zero));
         }
         SummaryRow {
-            field: f.field,
-            index,
+            field: FieldRef::Chip(f.field),
+            index: Some(index),
             value,
             readable,
             writeable,
         }
     }
 
-    /// `summary --format json` as a JSON value (keys sorted like espefuse's
-    /// `sort_keys=True`), of the fields in `only` (every field when empty).
-    pub fn summary_json(&self, only: &[Field]) -> serde_json::Value {
-        self.summary_json_filtered((!only.is_empty()).then_some(only), false)
+    /// A user field's row: espefuse's plain `EfuseField` of type `bool`,
+    /// `bytes:N` (shown as hex bytes, memory order) or `uint:N`.
+    fn user_summary_row(&self, field: UserField) -> Option<SummaryRow> {
+        let def = self.user_def(field).ok()?;
+        let slot = self.user_slot(field).ok()?;
+        let bits = self.slot_bits(&slot, true);
+        let readable = self.slot_readable(&slot);
+        let writeable = self.slot_writeable(&slot);
+        let mut value = match def.ty() {
+            FieldType::Bool => FieldValue::Bool(bits.get(0)),
+            FieldType::Bytes => FieldValue::Text(hexify(bits.bytes(), " ")),
+            FieldType::Uint => {
+                let wide = WideUint::from_bits(&bits);
+                match wide.to_u64().and_then(|v| i64::try_from(v).ok()) {
+                    Some(v) => FieldValue::Int(v),
+                    None => FieldValue::Wide(wide),
+                }
+            }
+        };
+        if !readable {
+            let part = |p: usize| {
+                def.rd_dis
+                    .get(p)
+                    .is_none_or(|b| self.rd_dis() & (1 << b) == 0)
+            };
+            let parts = (def.rd_dis.len() == 2).then(|| [part(0), part(1)]);
+            value = FieldValue::Text(masked(value.to_string(), parts, bits.is_zero()));
+        }
+        Some(SummaryRow {
+            field: FieldRef::User(field),
+            index: None,
+            value,
+            readable,
+            writeable,
+        })
     }
 
-    /// `summary --format json [--active] [NAME…]`: with `active`, only
-    /// non-zero or protected fields; with `only` (see [`summary_filter`]),
+    fn row_info(&self, row: &SummaryRow) -> Option<RowInfo> {
+        match row.field {
+            FieldRef::Chip(_) => {
+                let index = row.index?;
+                let f = self.def_at(index);
+                let purpose = if f.class == FieldClass::KeyBlock {
+                    let kp = self
+                        .table()
+                        .blocks
+                        .get(f.block as usize)
+                        .and_then(|b| b.key_purpose);
+                    kp.and_then(|kp| self.get(kp).ok()).map(|p| p.to_string())
+                } else {
+                    None
+                };
+                Some(RowInfo {
+                    name: f.name().to_string(),
+                    block: usize::from(f.block),
+                    description: f.description.to_string(),
+                    category: f.category.to_string(),
+                    efuse_type: f.efuse_type.to_string(),
+                    bit_len: u32::from(f.bit_len),
+                    word: f.word.map(u32::from),
+                    pos: f.pos.map(u32::from),
+                    bytes: f.ty == FieldType::Bytes,
+                    bits: self.field_bits_at(index, true),
+                    error: self.field_has_error(index),
+                    purpose,
+                    eui64: f.field == Field::MacEui64,
+                })
+            }
+            FieldRef::User(u) => {
+                let c = self.user_def(u).ok()?;
+                let slot = self.user_slot(u).ok()?;
+                let f = &c.field;
+                Some(RowInfo {
+                    name: f.name.clone(),
+                    block: f.block as usize,
+                    description: f.comment.clone(),
+                    category: USER_CATEGORY.to_string(),
+                    efuse_type: f.efuse_type(),
+                    bit_len: f.bit_count,
+                    word: Some(f.bit_start / 32),
+                    pos: Some(f.bit_start % 32),
+                    bytes: c.ty() == FieldType::Bytes,
+                    bits: self.slot_bits(&slot, true),
+                    error: self.slot_has_error(slot.block, slot.offset, slot.len),
+                    purpose: None,
+                    eui64: false,
+                })
+            }
+        }
+    }
+
+    /// `summary --format json` as a JSON value (keys sorted like espefuse's
+    /// `sort_keys=True`), of the fields in `only` (every field when empty).
+    /// An integer wider than 64 bits becomes a JSON float here;
+    /// [`Efuses::summary_json_text`] writes it exactly.
+    pub fn summary_json(&self, only: &[Field]) -> serde_json::Value {
+        let only: Vec<FieldRef> = only.iter().map(|f| FieldRef::Chip(*f)).collect();
+        self.summary_json_filtered((!only.is_empty()).then_some(only.as_slice()), false)
+    }
+
+    /// `summary --format json [--active] [NAME…]` as a JSON value; see
+    /// [`Efuses::summary_json`].
+    pub fn summary_json_filtered(
+        &self,
+        only: Option<&[FieldRef]>,
+        active: bool,
+    ) -> serde_json::Value {
+        serde_json::from_str(&self.summary_json_text(only, active)).unwrap_or_default()
+    }
+
+    /// `summary --format json [--active] [NAME…]` as espefuse writes it
+    /// (`json.dump(…, sort_keys=True, indent=4)`): with `active`, only
+    /// non-zero or protected fields; with `only` (see [`summary_refs`]),
     /// only those.
-    pub fn summary_json_filtered(&self, only: Option<&[Field]>, active: bool) -> serde_json::Value {
-        let mut map = serde_json::Map::new();
+    pub fn summary_json_text(&self, only: Option<&[FieldRef]>, active: bool) -> String {
+        let mut entries: Vec<(String, String)> = Vec::new();
         for (_, rows) in self.summary_rows() {
             for r in rows {
-                let f = self.def_at(r.index);
                 if !keep(only, r.field) {
                     continue;
                 }
-                let bits = self.field_bits_at(r.index, true);
-                if active && r.readable && r.writeable && bits.is_zero() {
+                let Some(info) = self.row_info(&r) else {
+                    continue;
+                };
+                // base_operations.py summary: --active keeps fields with
+                // errors, non-zero or protected ones
+                if active && r.readable && r.writeable && info.bits.is_zero() && !info.error {
                     continue;
                 }
-                let raw = if let (Field::MacEui64, FieldValue::Text(text)) = (f.field, &r.value) {
+                let raw = if let (true, FieldValue::Text(text)) = (info.eui64, &r.value) {
                     // a calculated field: its raw value is the EUI-64 as shown
                     // (MAC with MAC_EXT inserted), base_fields.py `get_raw`
                     let eui64 = text.split(' ').next().unwrap_or_default();
                     format!("0x{}", eui64.replace(':', ""))
-                } else if f.ty == FieldType::Bytes {
+                } else if info.bytes {
                     // the text value's byte order (memory order), util.json_raw_value_hex
-                    format!("0x{}", hex::encode(bits.bytes()))
+                    format!("0x{}", hex::encode(info.bits.bytes()))
                 } else {
-                    format!("0x{}", bits.hex_msb())
+                    format!("0x{}", info.bits.hex_msb())
                 };
                 let value = match &r.value {
-                    FieldValue::Bool(b) => serde_json::Value::Bool(*b),
-                    FieldValue::Int(i) => serde_json::Value::from(*i),
-                    FieldValue::Float(x) => serde_json::Value::from(*x),
-                    FieldValue::Text(s) => serde_json::Value::String(s.clone()),
+                    FieldValue::Bool(b) => b.to_string(),
+                    FieldValue::Int(i) => i.to_string(),
+                    FieldValue::Wide(w) => w.to_string(),
+                    FieldValue::Float(x) => serde_json::Value::from(*x).to_string(),
+                    FieldValue::Text(s) => py_json_string(s),
                 };
-                let opt =
-                    |v: Option<u8>| v.map_or(serde_json::Value::Null, serde_json::Value::from);
-                let mut e = serde_json::Map::new();
-                e.insert("bit_len".into(), f.bit_len.into());
-                e.insert("block".into(), f.block.into());
-                e.insert("category".into(), f.category.into());
-                e.insert("description".into(), f.description.into());
-                e.insert("efuse_type".into(), f.efuse_type.into());
-                e.insert("name".into(), f.name().into());
-                e.insert("pos".into(), opt(f.pos));
-                e.insert("raw_value".into(), raw.into());
-                e.insert("readable".into(), r.readable.into());
-                e.insert("value".into(), value);
-                e.insert("word".into(), opt(f.word));
-                e.insert("writeable".into(), r.writeable.into());
-                map.insert(f.name().to_string(), serde_json::Value::Object(e));
+                let opt = |v: Option<u32>| v.map_or("null".to_string(), |v| v.to_string());
+                let fields = [
+                    ("bit_len", info.bit_len.to_string()),
+                    ("block", info.block.to_string()),
+                    ("category", py_json_string(&info.category)),
+                    ("description", py_json_string(&info.description)),
+                    ("efuse_type", py_json_string(&info.efuse_type)),
+                    ("name", py_json_string(&info.name)),
+                    ("pos", opt(info.pos)),
+                    ("raw_value", py_json_string(&raw)),
+                    ("readable", r.readable.to_string()),
+                    ("value", value),
+                    ("word", opt(info.word)),
+                    ("writeable", r.writeable.to_string()),
+                ];
+                let body: Vec<String> = fields
+                    .iter()
+                    .map(|(k, v)| format!("        \"{k}\": {v}"))
+                    .collect();
+                let entry = format!("{{\n{}\n    }}", body.join(",\n"));
+                // a dict: a later field of the same name replaces the earlier
+                match entries.iter_mut().find(|(n, _)| *n == info.name) {
+                    Some(slot) => slot.1 = entry,
+                    None => entries.push((info.name, entry)),
+                }
             }
         }
-        serde_json::Value::Object(map)
+        if entries.is_empty() {
+            return "{}".to_string();
+        }
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        let body: Vec<String> = entries
+            .iter()
+            .map(|(name, entry)| format!("    {}: {entry}", py_json_string(name)))
+            .collect();
+        format!("{{\n{}\n}}", body.join(",\n"))
+    }
+
+    /// The `value_only` summary: the values of the rows in `only`, one a
+    /// line, as the text table shows them (with `active`, only those
+    /// `--active` keeps).
+    pub fn summary_values(&self, only: &[FieldRef], active: bool) -> Vec<String> {
+        self.summary_rows()
+            .into_iter()
+            .flat_map(|(_, rows)| rows)
+            .filter(|r| only.contains(&r.field))
+            .filter(|r| {
+                !active
+                    || !r.readable
+                    || !r.writeable
+                    || self
+                        .row_info(r)
+                        .is_some_and(|i| i.error || !i.bits.is_zero())
+            })
+            .map(|r| r.value.to_string())
+            .collect()
     }
 
     /// The `value_only` summary of one field: its value as the text table
     /// shows it; `None` when no shown row is in `only`.
     pub fn summary_value(&self, only: &[Field]) -> Option<String> {
-        self.summary_rows()
-            .into_iter()
-            .flat_map(|(_, rows)| rows)
-            .find(|r| only.contains(&r.field))
-            .map(|r| r.value.to_string())
+        let only: Vec<FieldRef> = only.iter().map(|f| FieldRef::Chip(*f)).collect();
+        self.summary_values(&only, false).into_iter().next()
     }
 
     /// The summary text table (`summary [--active] [NAME…]`), without the
-    /// banner lines; `only` as in [`Efuses::summary_json_filtered`].
-    pub fn summary_text(&self, only: Option<&[Field]>, active: bool) -> String {
-        // the fields of an --extend-efuse-table CSV, in their "User"
-        // category where espefuse's title-sorted categories put it
-        let mut user = (only.is_none() && !active && !self.custom_fields().is_empty())
-            .then(|| crate::custom_table::summary_section(self, self.custom_fields()));
+    /// banner lines; `only` as in [`Efuses::summary_json_text`].
+    pub fn summary_text(&self, only: Option<&[FieldRef]>, active: bool) -> String {
         let mut out: Vec<String> = Vec::new();
         out.push(format!(
             "{:<12} {:<12}{} = {} {} {}",
@@ -217,52 +435,37 @@ impl Efuses {
         ));
         out.push("-".repeat(88));
         for (cat, rows) in self.summary_rows() {
-            if title(&cat).as_str() > "User" {
-                out.extend(user.take().unwrap_or_default());
-            }
             let header = format!("{} fuses:", title(&cat));
             out.push(header.clone());
             for r in rows {
-                let f = self.def_at(r.index);
-                let bits = self.field_bits_at(r.index, true);
                 if !keep(only, r.field) {
                     continue;
                 }
-                let raw = if f.ty == FieldType::Bytes {
+                let Some(info) = self.row_info(&r) else {
+                    continue;
+                };
+                let raw = if info.bytes {
                     String::new()
                 } else {
-                    format!("({})", bits.python_str())
+                    format!("({})", info.bits.python_str())
                 };
-                let perms = match (r.readable, r.writeable) {
-                    (true, true) => "R/W",
-                    (true, false) => "R/-",
-                    (false, true) => "-/W",
-                    (false, false) => "-/-",
-                };
-                let mut info = format!("{} (BLOCK{})", f.name(), f.block);
-                let error = self.field_has_error(r.index);
-                if error {
-                    info.push_str("[error]");
+                let mut name = format!("{} (BLOCK{})", info.name, info.block);
+                if info.error {
+                    name.push_str("[error]");
                 }
                 // --active keeps fields with errors too
-                if active && bits.is_zero() && r.readable && r.writeable && !error {
+                if active && info.bits.is_zero() && r.readable && r.writeable && !info.error {
                     continue;
                 }
-                if f.class == FieldClass::KeyBlock {
-                    let kp = self
-                        .table()
-                        .blocks
-                        .get(f.block as usize)
-                        .and_then(|b| b.key_purpose);
-                    if let Some(purpose) = kp.and_then(|kp| self.get(kp).ok()) {
-                        info.push_str(&format!("\n  Purpose: {purpose}\n "));
-                    }
+                if let Some(purpose) = &info.purpose {
+                    name.push_str(&format!("\n  Purpose: {purpose}\n "));
                 }
                 let value = r.value.to_string();
-                let desc: String = f.description.chars().take(50).collect();
+                let chars: Vec<char> = info.description.chars().collect();
+                let desc: String = chars.iter().take(50).collect();
                 out.push(format!(
                     "{:<50} {:<50}{} = {} {} {}",
-                    info,
+                    name,
                     desc,
                     if value.chars().count() > 20 {
                         "\n  "
@@ -270,15 +473,12 @@ impl Efuses {
                         ""
                     },
                     value,
-                    perms,
+                    perms(r.readable, r.writeable),
                     raw
                 ));
-                let chars: Vec<char> = f.description.chars().collect();
-                let mut i = 50;
-                while i < chars.len() {
-                    let part: String = chars[i..(i + 50).min(chars.len())].iter().collect();
+                for part in chars.chunks(50).skip(1) {
+                    let part: String = part.iter().collect();
                     out.push(format!("{:<50} {:<50}", "", part));
-                    i += 50;
                 }
             }
             if only.is_some() && out.last() == Some(&header) {
@@ -287,7 +487,6 @@ impl Efuses {
                 out.push(String::new());
             }
         }
-        out.extend(user.take().unwrap_or_default());
         // the chip's own summary() line: ESP32 explains VDD_SDIO, the others print ""
         out.push(match self.chip() {
             Chip::Esp32 => esp32_flash_voltage(self),
@@ -296,6 +495,32 @@ impl Efuses {
         });
         out.join("\n")
     }
+}
+
+/// A string as Python's `json.dumps` writes it (`ensure_ascii=True`).
+fn py_json_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if c.is_ascii() && !c.is_ascii_control() => out.push(c),
+            c => {
+                let mut units = [0u16; 2];
+                for u in c.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{u:04x}"));
+                }
+            }
+        }
+    }
+    out.push('"');
+    out
 }
 
 fn esp32_flash_voltage(e: &Efuses) -> String {

@@ -6,16 +6,83 @@ use crate::bits::Bits;
 use crate::error::{EfuseError, FieldName, ValueError};
 use crate::model::{Efuses, FieldRef};
 use crate::tables::{Chip, Field, FieldClass, FieldType, KeyPurpose};
+use crate::wide::{WideParseError, WideUint};
+
+/// A `burn-efuse` value after espefuse's argument checks
+/// (`CheckArgValue`), before it becomes the field's bits
+/// (`convert_to_bitstring`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NewValue {
+    /// The field's new bits (bools, bytes, MAC addresses, key purposes).
+    Bits(Bits),
+    /// An integer for a `uint:N` field, of any size Python's `int()` reads:
+    /// espefuse checks it against the field's width only when it converts
+    /// it, after it has printed the list of eFuses to burn.
+    Int {
+        /// Whether it is negative.
+        negative: bool,
+        /// Its magnitude.
+        magnitude: WideUint,
+    },
+}
+
+impl NewValue {
+    fn int(value: u64) -> NewValue {
+        NewValue::Int {
+            negative: false,
+            magnitude: WideUint::from_u64(value),
+        }
+    }
+
+    /// The value as the `len` bits of its field (bitstring's `uint:len=…`).
+    ///
+    /// # Errors
+    /// [`ValueError::TooLarge`] for an integer of more than `len` bits,
+    /// [`ValueError::Negative`] below 0. [`NewValue::Bits`] are made of the
+    /// field's width by the parser and returned as they are.
+    pub fn to_bits(&self, len: usize) -> Result<Bits, ValueError> {
+        match self {
+            NewValue::Bits(bits) => Ok(bits.clone()),
+            NewValue::Int {
+                negative,
+                magnitude,
+            } => {
+                // bitstring compares with 2**len first, which a negative
+                // number never reaches
+                if *negative && !magnitude.is_zero() {
+                    return Err(ValueError::Negative);
+                }
+                magnitude.to_bits(len).ok_or_else(|| ValueError::TooLarge {
+                    value: magnitude.clone(),
+                    bits: len,
+                })
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for NewValue {
+    /// As espefuse prints the value it could not convert (`str()`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NewValue::Bits(bits) => f.write_str(&bits.python_str()),
+            NewValue::Int {
+                negative,
+                magnitude,
+            } => write!(f, "{}{magnitude}", if *negative { "-" } else { "" }),
+        }
+    }
+}
 
 /// `burn-efuse NAME [VALUE] …`: looks the names up (the chip's fields and
-/// those of an eFuse CSV table, see [`super::efuse`]) and turns each value
-/// into the field's new bits, in espefuse's order. A name given twice keeps
-/// its first place and its last value, as espefuse's `EfuseValuePairType`
-/// does (it collects the pairs into a Python dict).
+/// those of an eFuse CSV table, see [`super::efuse`]) and checks each value
+/// for its field, in espefuse's order. A name given twice keeps its first
+/// place and its last value, as espefuse's `EfuseValuePairType` does (it
+/// collects the pairs into a Python dict).
 pub fn parse_burn_pairs(
     efuses: &Efuses,
     pairs: &[(String, Option<String>)],
-) -> Result<Vec<(FieldRef, Bits)>, EfuseError> {
+) -> Result<Vec<(FieldRef, NewValue)>, EfuseError> {
     let mut unique: Vec<(&str, FieldRef, Option<&str>)> = Vec::new();
     for (name, value) in pairs {
         let field = super::efuse(efuses, name)?;
@@ -35,7 +102,7 @@ pub fn parse_ref_value(
     efuses: &Efuses,
     field: FieldRef,
     value: Option<&str>,
-) -> Result<Bits, EfuseError> {
+) -> Result<NewValue, EfuseError> {
     match field {
         FieldRef::Chip(f) => parse_value(efuses, f, value),
         FieldRef::User(u) => {
@@ -51,6 +118,15 @@ pub fn parse_ref_value(
     }
 }
 
+/// `value` as `field`'s bits (espefuse's `convert_to_bitstring`).
+///
+/// # Errors
+/// As [`NewValue::to_bits`], for the field's width.
+pub fn value_bits(efuses: &Efuses, field: FieldRef, value: &NewValue) -> Result<Bits, EfuseError> {
+    let len = efuses.ref_bits(field, true)?.len();
+    Ok(value.to_bits(len)?)
+}
+
 /// What a value is parsed for.
 struct Spec {
     name: FieldName,
@@ -59,9 +135,13 @@ struct Spec {
     class: FieldClass,
 }
 
-/// A field's new bits from its command-line value. `None` means the value
+/// A field's new value from its command-line text. `None` means the value
 /// was omitted: bools take 1, bit counters the next bit.
-pub fn parse_value(efuses: &Efuses, field: Field, value: Option<&str>) -> Result<Bits, EfuseError> {
+pub fn parse_value(
+    efuses: &Efuses,
+    field: Field,
+    value: Option<&str>,
+) -> Result<NewValue, EfuseError> {
     let f = efuses.def(field)?;
     // only CUSTOM_MAC of the MAC fields is burned (the ESP32's with its CRC,
     // see `burn_efuse`)
@@ -77,11 +157,7 @@ pub fn parse_value(efuses: &Efuses, field: Field, value: Option<&str>) -> Result
             field: field.into(),
         };
         let v = u64::from(key_purpose_value(chip, value.ok_or(required)?)?);
-        let len = f.bit_len as usize;
-        return Ok(Bits::from_u64(len, v).ok_or(ValueError::TooLarge {
-            value: v,
-            bits: len,
-        })?);
+        return Ok(NewValue::int(v));
     }
     let spec = Spec {
         name: field.into(),
@@ -92,27 +168,28 @@ pub fn parse_value(efuses: &Efuses, field: Field, value: Option<&str>) -> Result
     parse_typed(&spec, value, || efuses.raw(field))
 }
 
-/// espefuse's `check_format` and `convert_to_bitstring` by the field's type;
+/// espefuse's `check_format` and `check_arg_value` by the field's type;
 /// `old` reads a bit counter's current value.
 fn parse_typed(
     spec: &Spec,
     value: Option<&str>,
     old: impl Fn() -> Result<u64, EfuseError>,
-) -> Result<Bits, EfuseError> {
+) -> Result<NewValue, EfuseError> {
     let field = &spec.name;
     let len = spec.len;
     let required = || ValueError::Required {
         field: field.clone(),
     };
-    let integer = |s: &str| {
-        py_int::parse_u64(s).map_err(|_| ValueError::NotAnInteger {
-            field: field.clone(),
-            value: s.to_string(),
-        })
+    let not_integer = |s: &str| ValueError::NotAnInteger {
+        field: field.clone(),
+        value: s.to_string(),
     };
     match spec.ty {
         FieldType::Bool => {
-            let v = value.map_or(Ok(1), integer)?;
+            let v = match value {
+                None => 1,
+                Some(s) => py_int::parse_u64(s).map_err(|_| not_integer(s))?,
+            };
             if v != 1 {
                 return Err(ValueError::BoolNotOne {
                     field: field.clone(),
@@ -120,36 +197,49 @@ fn parse_typed(
                 }
                 .into());
             }
-            Ok(Bits::from_u64(1, 1).unwrap_or_else(|| Bits::zeros(1)))
+            Ok(NewValue::Bits(
+                Bits::from_u64(1, 1).unwrap_or_else(|| Bits::zeros(1)),
+            ))
         }
         FieldType::Uint => {
-            let v = if spec.class == FieldClass::BitCount && value.is_none() {
+            if spec.class == FieldClass::BitCount && value.is_none() {
                 // the lowest bit not yet set (past the field's end when it is
-                // full: refused as too large, as espefuse does)
+                // full: refused as too large when converted, as espefuse does)
                 let old = old()?;
-                (0..64)
+                let next = (0..64)
                     .map(|b| old | 1 << b)
                     .find(|new| *new != old)
-                    .unwrap_or(old)
-            } else {
-                let s = value.ok_or_else(required)?;
-                let v = if spec.class == FieldClass::SpiPin {
-                    spi_pin(integer(s)?)?
-                } else {
-                    integer(s)?
-                };
-                if v == 0 && spec.class != FieldClass::BitCount {
-                    return Err(ValueError::Zero {
+                    .unwrap_or(old);
+                return Ok(NewValue::int(next));
+            }
+            let s = value.ok_or_else(required)?;
+            let (negative, magnitude) = match WideUint::parse(s) {
+                Ok(v) => v,
+                Err(WideParseError::Invalid) => return Err(not_integer(s).into()),
+                Err(WideParseError::TooWide) => {
+                    return Err(ValueError::TooWide {
                         field: field.clone(),
                     }
-                    .into());
+                    .into())
                 }
-                v
             };
-            Ok(Bits::from_u64(len, v).ok_or(ValueError::TooLarge {
-                value: v,
-                bits: len,
-            })?)
+            if spec.class == FieldClass::SpiPin {
+                let pin = magnitude
+                    .to_u64()
+                    .filter(|_| !negative)
+                    .ok_or_else(|| not_integer(s))?;
+                return Ok(NewValue::int(spi_pin(pin)?));
+            }
+            if magnitude.is_zero() && spec.class != FieldClass::BitCount {
+                return Err(ValueError::Zero {
+                    field: field.clone(),
+                }
+                .into());
+            }
+            Ok(NewValue::Int {
+                negative,
+                magnitude,
+            })
         }
         FieldType::Bytes => {
             let s = value.ok_or_else(required)?;
@@ -175,7 +265,7 @@ fn parse_typed(
                 }
                 .into());
             }
-            Ok(Bits::from_bytes(&bytes))
+            Ok(NewValue::Bits(Bits::from_bytes(&bytes)))
         }
     }
 }
@@ -240,16 +330,22 @@ mod tests {
     #[test]
     fn values_follow_espefuse_rules() {
         let e = Efuses::new(Chip::Esp32c3);
-        let v = |f, s: Option<&str>| parse_value(&e, f, s);
+        let v = |f, s: Option<&str>| parse_value(&e, f, s).and_then(|v| Ok(v.to_bits(64)?));
         assert_eq!(v(Field::SpiBootCryptCnt, Some("0b11")).unwrap().to_u64(), 3);
         assert_eq!(v(Field::SpiBootCryptCnt, None).unwrap().to_u64(), 1);
-        assert!(matches!(
-            v(Field::SpiBootCryptCnt, Some("8")),
-            Err(EfuseError::Value(ValueError::TooLarge {
-                value: 8,
+        // too wide is refused when converted for the field (3 bits), not parsed
+        let eight = parse_value(&e, Field::SpiBootCryptCnt, Some("8")).unwrap();
+        assert_eq!(
+            eight.to_bits(3),
+            Err(ValueError::TooLarge {
+                value: WideUint::from_u64(8),
                 bits: 3
-            }))
-        ));
+            })
+        );
+        assert_eq!(
+            eight.to_bits(3).unwrap_err().to_string(),
+            "8 is too large an unsigned integer for a bitstring of length 3. The allowed range is [0, 7]."
+        );
         assert!(matches!(
             v(Field::SecureBootEn, Some("2")),
             Err(EfuseError::Value(ValueError::BoolNotOne { value: 2, .. }))
@@ -269,7 +365,9 @@ mod tests {
             Err(EfuseError::Value(ValueError::MacMulticast))
         ));
         assert_eq!(
-            v(Field::CustomMac, Some("02:00:00:00:00:01"))
+            parse_value(&e, Field::CustomMac, Some("02:00:00:00:00:01"))
+                .unwrap()
+                .to_bits(48)
                 .unwrap()
                 .bytes(),
             [2, 0, 0, 0, 0, 1]
@@ -282,8 +380,52 @@ mod tests {
         assert_eq!(
             parse_value(&esp32, Field::SpiPadConfigClk, Some("33"))
                 .unwrap()
+                .to_bits(5)
+                .unwrap()
                 .to_u64(),
             31
         );
+    }
+
+    #[test]
+    fn regression_wide_uint_values_were_limited_to_64_bits() {
+        // a uint:100 field takes any integer of up to 100 bits, in every
+        // spelling Python's int(x, 0) reads; a negative one is refused as
+        // bitstring refuses it
+        let wide = "0xf_0000_0000_0000_0000_0000_0001";
+        let NewValue::Int {
+            negative: false,
+            magnitude,
+        } = parse_typed(
+            &Spec {
+                name: FieldName::User("WIDE".into()),
+                len: 100,
+                ty: FieldType::Uint,
+                class: FieldClass::Plain,
+            },
+            Some(wide),
+            || Ok(0),
+        )
+        .unwrap()
+        else {
+            panic!("not an integer")
+        };
+        let bits = magnitude.to_bits(100).unwrap();
+        assert!(bits.get(0) && bits.get(99) && bits.get(96) && !bits.get(95));
+        let too_wide = NewValue::Int {
+            negative: false,
+            magnitude: WideUint::all_ones(101),
+        };
+        assert_eq!(
+            too_wide.to_bits(100).unwrap_err().to_string(),
+            "2535301200456458802993406410751 is too large an unsigned integer for a bitstring \
+             of length 100. The allowed range is [0, 1267650600228229401496703205375]."
+        );
+        let negative = NewValue::Int {
+            negative: true,
+            magnitude: WideUint::from_u64(1),
+        };
+        assert_eq!(negative.to_bits(100), Err(ValueError::Negative));
+        assert_eq!(negative.to_string(), "-1");
     }
 }

@@ -31,6 +31,9 @@ pub enum FieldValue {
     Float(f64),
     /// Text (dictionary meanings, hex bytes, MAC addresses, key purposes).
     Text(String),
+    /// An integer wider than `i64` (a `uint:N` field of an eFuse CSV table
+    /// can have up to 255 bits).
+    Wide(crate::WideUint),
 }
 
 impl std::fmt::Display for FieldValue {
@@ -41,6 +44,7 @@ impl std::fmt::Display for FieldValue {
             FieldValue::Int(v) => write!(f, "{v}"),
             FieldValue::Float(v) => write!(f, "{v:?}"),
             FieldValue::Text(s) => f.write_str(s),
+            FieldValue::Wide(v) => write!(f, "{v}"),
         }
     }
 }

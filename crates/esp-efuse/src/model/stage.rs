@@ -76,7 +76,7 @@ impl Efuses {
                 all
             }
             Burn::Bits(v) => Bits::from_u64(len, v).ok_or(crate::error::ValueError::TooLarge {
-                value: v,
+                value: crate::wide::WideUint::from_u64(v),
                 bits: len,
             })?,
             Burn::NextBit => {

@@ -73,9 +73,13 @@ pub fn wrap(paragraph: &str, width: usize) -> Vec<String> {
     let body = paragraph.trim_start_matches(' ');
     let mut row = paragraph[..paragraph.len() - body.len()].to_string();
     let indent = row.len();
-    for word in body.split(' ').filter(|w| !w.is_empty()) {
+    // a folded word keeps its trailing space: when its last piece fills a
+    // row, the space starts the next row and separates the next word
+    let mut glued = false;
+    let mut words = body.split(' ').filter(|w| !w.is_empty()).peekable();
+    while let Some(word) = words.next() {
         let (rn, wn) = (row.chars().count(), word.chars().count());
-        let sep = usize::from(rn > indent);
+        let sep = usize::from(rn > indent && !std::mem::take(&mut glued));
         if rn + sep + wn <= width {
             if sep == 1 {
                 row.push(' ');
@@ -92,7 +96,13 @@ pub fn wrap(paragraph: &str, width: usize) -> Vec<String> {
             rows.push(chars.into_iter().collect());
             chars = tail;
         }
-        row = chars.into_iter().collect();
+        if wn > width && chars.len() == width && words.peek().is_some() {
+            rows.push(chars.into_iter().collect());
+            row = " ".to_string();
+            glued = true;
+        } else {
+            row = chars.into_iter().collect();
+        }
     }
     rows.push(row);
     rows
@@ -408,6 +418,22 @@ fn wrap_cell(text: &str, width: usize) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn regression_folded_word_filling_its_last_row_kept_its_space_on_the_next() {
+        // rich folds "word " (its trailing space too): a word of exactly two
+        // rows leaves the space to start the third, before the next word
+        let word = "x".repeat(8);
+        assert_eq!(
+            wrap(&format!("{word} ab cd"), 4),
+            ["xxxx", "xxxx", " ab", "cd"]
+        );
+        assert_eq!(
+            wrap(&format!("{word} next"), 4),
+            ["xxxx", "xxxx", " ", "next"]
+        );
+        assert_eq!(wrap(&format!("a {word}"), 4), ["a", "xxxx", "xxxx"]);
+    }
 
     #[test]
     fn wrap_splits_long_words_like_rich() {

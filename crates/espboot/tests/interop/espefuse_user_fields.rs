@@ -1,9 +1,10 @@
 //! `--extend-efuse-table` user fields as ordinary fields of every espefuse
 //! command, against the pinned espefuse 5.6.0 on every chip: one CSV with
-//! fields of 1 to 128 bits, a multi-row field, an alternative name and a
-//! whole block, then command sequences run through both tools on twin
-//! virtual eFuse files; exit status, stdout, stderr (temp paths
-//! normalized) and the eFuse files after every step must agree.
+//! fields of 1 to 256 bits (`bool`, `uint:N` up to 100 bits, `bytes:N`), a
+//! multi-row field, alternative names, a whole block and a BLOCK0 field,
+//! then command sequences run through both tools on twin virtual eFuse
+//! files; exit status, stdout, stderr (temp paths normalized), the eFuse
+//! files and any summary file after every step must agree.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -32,8 +33,11 @@ SERIAL_NO,      EFUSE_BLK{user}, 32,  32, Serial number
 MFG_STAMP,      EFUSE_BLK{user}, 64,  64, Manufacturing stamp
 DEVICE_UUID,    EFUSE_BLK{user}, 128, 64, Device UUID part\\
 ,               EFUSE_BLK{user}, 192, 56, Device UUID part
+ODD,            EFUSE_BLK{user}, 248, 7,  Odd width
 KEY_BLOB,       EFUSE_BLK{whole}, 0, MAX_BLK_LEN, Whole key block
 KEY_TAG,        EFUSE_BLK{key}, 0, 128, Key tag
+WIDE,           EFUSE_BLK{key}, 128, 100, [WIDE_ALT] A wide unsigned integer field whose description is longer than fifty characters
+B0F,            EFUSE_BLK0, 60, 3, [B0ALT] A field of BLOCK0
 "
     )
 }
@@ -100,22 +104,122 @@ fn scenarios() -> Vec<Vec<Vec<&'static str>>> {
     ]
 }
 
+/// `summary` in every form over the user fields (names, alternative and
+/// unknown names, `--active`, json, value_only, `--file`).
+fn summaries() -> Vec<Vec<&'static str>> {
+    let mut rows = vec![
+        vec![
+            "summary",
+            "MODULE_VERSION",
+            "WIDE",
+            "KEY_TAG",
+            "UFLAG",
+            "NOPE",
+            "B0F",
+        ],
+        vec!["summary", "--active"],
+        vec!["summary", "--active", "KEY_TAG", "SERIAL_NO", "USER_FLAG"],
+        vec!["summary", "--format", "json"],
+        vec!["summary", "--format", "json", "--active"],
+        vec![
+            "summary", "--format", "json", "WIDE", "KEY_BLOB", "B0ALT", "B0F",
+        ],
+        vec!["summary", "--format", "json", "--file", "s.json"],
+        vec!["summary", "--file", "s.txt", "DEVICE_UUID_1", "ODD"],
+    ];
+    for name in [
+        "USER_FLAG",
+        "UFLAG",
+        "MODULE_VERSION",
+        "BOARD_ID",
+        "SERIAL_NO",
+        "MFG_STAMP",
+        "DEVICE_UUID_0",
+        "ODD",
+        "KEY_BLOB",
+        "KEY_TAG",
+        "WIDE",
+        "WIDE_ALT",
+        "B0F",
+        "NOPE",
+    ] {
+        rows.push(vec!["summary", "--format", "value_only", name]);
+    }
+    rows
+}
+
+/// Summaries of a fresh chip, then after burns and protections.
+fn summary_scenario() -> Vec<Vec<&'static str>> {
+    let mut steps = summaries();
+    steps.push(vec![
+        "burn-efuse",
+        "USER_FLAG",
+        "1",
+        "MODULE_VERSION",
+        "5",
+        "BOARD_ID",
+        "0x1234",
+        "SERIAL_NO",
+        "0x11223344",
+        "MFG_STAMP",
+        "0x0102030405060708",
+        "ODD",
+        "0x45",
+    ]);
+    steps.push(vec!["burn-efuse", "B0F", "5"]);
+    steps.push(vec![
+        "burn-efuse",
+        "WIDE",
+        "0xf_0000_0000_0000_0000_0000_0001",
+        "KEY_TAG",
+        "0x00112233445566778899aabbccddeeff",
+    ]);
+    steps.push(vec!["burn-efuse", "DEVICE_UUID_1", "01020304050607"]);
+    steps.push(vec!["read-protect-efuse", "KEY_TAG"]);
+    steps.push(vec!["write-protect-efuse", "SERIAL_NO"]);
+    steps.extend(summaries());
+    steps
+}
+
+/// Values a field cannot take: refused with espefuse's text, the list of
+/// eFuses to burn first when the integer is too wide or negative.
+fn value_scenario() -> Vec<Vec<&'static str>> {
+    vec![
+        vec!["burn-efuse", "MODULE_VERSION", "0x100"],
+        vec!["burn-efuse", "BOARD_ID", "5", "MODULE_VERSION", "300"],
+        vec!["burn-efuse", "ODD", "0x80"],
+        vec!["burn-efuse", "B0F", "8"],
+        vec!["burn-efuse", "WIDE", "0x1f_0000_0000_0000_0000_0000_0001"],
+        vec!["burn-efuse", "WIDE", " -5"],
+        vec!["burn-efuse", "WIDE", "0x_dead_beef"],
+        vec!["burn-efuse", "MFG_STAMP", "0x0102"],
+        vec!["burn-efuse", "KEY_TAG", "0011"],
+        vec!["burn-efuse", "SPI_BOOT_CRYPT_CNT", "8"],
+        vec!["burn-efuse", "WIDE", "1267650600228229401496703205375"],
+        vec!["summary", "--format", "value_only", "WIDE"],
+        vec!["summary", "--format", "json", "WIDE"],
+        vec!["burn-efuse", "WIDE", "1267650600228229401496703205375"],
+    ]
+}
+
 fn text(bytes: &[u8], dir: &Path) -> String {
     String::from_utf8_lossy(bytes).replace(&dir.display().to_string(), "<dir>")
 }
 
-#[test]
-fn espefuse_user_fields_burn_and_protect_like_chip_fields_on_every_chip() {
+/// Runs each scenario on `chips` through espefuse and the `espefuse`
+/// personality on twin directories and asserts that every step agrees;
+/// returns the number of steps compared (0 when interop is skipped).
+fn compare(chips: &[&str], scenarios: &[Vec<Vec<&str>>]) -> usize {
     let reference = support::reference_bin_dir().join("espefuse");
     if support::reference_tool("espefuse").is_none() {
-        return;
+        return 0;
     }
     let links = tempfile::tempdir().expect("tempdir");
     let ours = links.path().join("espefuse");
     std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_espboot"), &ours).expect("link");
     let mut compared = 0;
-    for chip in CHIPS {
-        for (n, scenario) in scenarios().into_iter().enumerate() {
+    for chip in chips {
+        for (n, scenario) in scenarios.iter().enumerate() {
             let dirs = [
                 tempfile::tempdir().expect("tempdir"),
                 tempfile::tempdir().expect("tempdir"),
@@ -123,10 +227,14 @@ fn espefuse_user_fields_burn_and_protect_like_chip_fields_on_every_chip() {
             for d in &dirs {
                 std::fs::write(d.path().join("t.csv"), table(chip)).expect("csv");
             }
-            for args in &scenario {
+            for args in scenario {
                 let mut outputs = Vec::new();
                 for (tool, dir) in [(&reference, &dirs[0]), (&ours, &dirs[1])] {
+                    for file in ["s.json", "s.txt"] {
+                        let _ = std::fs::remove_file(dir.path().join(file));
+                    }
                     let out = Command::new(tool)
+                        .current_dir(dir.path())
                         .env("COLUMNS", "80")
                         .args(["--virt", "-c", chip, "--path-efuse-file"])
                         .arg(dir.path().join("efuse.bin"))
@@ -137,11 +245,15 @@ fn espefuse_user_fields_burn_and_protect_like_chip_fields_on_every_chip() {
                         .stdin(Stdio::null())
                         .output()
                         .expect("run");
+                    let files: Vec<Option<Vec<u8>>> = ["efuse.bin", "s.json", "s.txt"]
+                        .iter()
+                        .map(|f| std::fs::read(dir.path().join(f)).ok())
+                        .collect();
                     outputs.push((
                         out.status.code(),
                         text(&out.stdout, dir.path()),
                         text(&out.stderr, dir.path()),
-                        std::fs::read(dir.path().join("efuse.bin")).ok(),
+                        files,
                     ));
                 }
                 let what = format!("{chip} scenario {n}: espefuse {}", args.join(" "));
@@ -149,12 +261,100 @@ fn espefuse_user_fields_burn_and_protect_like_chip_fields_on_every_chip() {
                 assert_eq!(r.0, o.0, "{what}: exit status\n{}\n{}", r.2, o.2);
                 assert_eq!(r.1, o.1, "{what}: stdout");
                 assert_eq!(r.2, o.2, "{what}: stderr");
-                assert!(r.3 == o.3, "{what}: the eFuse files differ");
+                assert!(r.3 == o.3, "{what}: the eFuse or summary files differ");
                 compared += 1;
             }
         }
     }
-    assert_eq!(compared, CHIPS.len() * 24);
+    compared
+}
+
+#[test]
+fn espefuse_user_fields_burn_and_protect_like_chip_fields_on_every_chip() {
+    let compared = compare(&CHIPS, &scenarios());
+    assert!(
+        support::interop_skipped() || compared == CHIPS.len() * 24,
+        "{compared}"
+    );
+}
+
+#[test]
+fn espefuse_user_fields_in_summary_filters_and_formats_on_every_chip() {
+    let scenario = summary_scenario();
+    let compared = compare(&CHIPS, std::slice::from_ref(&scenario));
+    assert!(
+        support::interop_skipped() || compared == CHIPS.len() * scenario.len(),
+        "{compared}"
+    );
+}
+
+#[test]
+fn espefuse_user_field_values_are_checked_like_espefuse_on_every_chip() {
+    let scenario = value_scenario();
+    let compared = compare(&CHIPS, std::slice::from_ref(&scenario));
+    assert!(
+        support::interop_skipped() || compared == CHIPS.len() * scenario.len(),
+        "{compared}"
+    );
+}
+
+/// `summary NAME`, `--active`, json and value_only left the user fields
+/// out (only the plain text summary had them).
+#[test]
+fn regression_user_fields_were_missing_from_summary_names_active_json_and_value_only() {
+    compare(
+        &["esp32c3"],
+        &[vec![
+            vec!["burn-efuse", "MODULE_VERSION", "5"],
+            vec!["summary", "MODULE_VERSION"],
+            vec!["summary", "--active"],
+            vec!["summary", "--format", "json", "MODULE_VERSION"],
+            vec!["summary", "--format", "value_only", "MODULE_VERSION"],
+        ]],
+    );
+}
+
+/// A value too wide for its field was refused before espefuse's list of
+/// eFuses to burn and its "New value … is not suitable" line.
+#[test]
+fn regression_too_wide_value_was_refused_before_the_burn_listing() {
+    compare(
+        &["esp32c3"],
+        &[vec![
+            vec!["burn-efuse", "BOARD_ID", "5", "MODULE_VERSION", "0x100"],
+            vec!["burn-efuse", "SPI_BOOT_CRYPT_CNT", "8"],
+        ]],
+    );
+}
+
+/// A `uint:N` user field wider than 64 bits took only 64-bit values.
+#[test]
+fn regression_wide_uint_user_field_took_only_64_bit_values() {
+    compare(
+        &["esp32c3"],
+        &[vec![
+            vec!["burn-efuse", "WIDE", "0xf_0000_0000_0000_0000_0000_0001"],
+            vec!["summary", "--format", "value_only", "WIDE"],
+            vec!["summary", "--format", "json", "WIDE"],
+        ]],
+    );
+}
+
+/// `summary --format value_only` with an alternative or unknown name was
+/// an error; espefuse prints nothing, successfully. `--file` left out the
+/// closing "Done".
+#[test]
+fn regression_value_only_alt_name_failed_and_summary_file_lacked_done() {
+    compare(
+        &["esp32c3"],
+        &[vec![
+            vec!["summary", "--format", "value_only", "DIS_CAN"],
+            vec!["summary", "--format", "value_only", "UFLAG"],
+            vec!["summary", "--format", "value_only", "NOPE"],
+            vec!["summary", "--file", "s.txt", "MODULE_VERSION"],
+            vec!["summary", "--format", "json", "--file", "s.json"],
+        ]],
+    );
 }
 
 /// A user field's name is click's `Invalid value` (exit 2) without the
@@ -189,5 +389,42 @@ fn regression_user_field_names_were_unknown_outside_summary() {
         }
         assert_eq!(statuses[0], statuses[1], "with table: {with_table}");
         assert_eq!(statuses[1].0, Some(if with_table { 0 } else { 2 }));
+    }
+}
+
+/// A CSV field that ends past its block was taken (and read as zeros);
+/// espefuse dies on it (a Python traceback, exit 1): the same status,
+/// and one line naming the file, the line and the limit.
+#[test]
+fn regression_field_past_its_block_end_was_accepted() {
+    let reference = support::reference_bin_dir().join("espefuse");
+    if support::reference_tool("espefuse").is_none() {
+        return;
+    }
+    let links = tempfile::tempdir().expect("tempdir");
+    let ours = links.path().join("espefuse");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_espboot"), &ours).expect("link");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = dir.path().join("past.csv");
+    for row in ["F, EFUSE_BLK0, 190, 3, c", "F, EFUSE_BLK1, 180, 20, c"] {
+        std::fs::write(&csv, format!("# past the end\n{row}\n")).expect("csv");
+        let mut statuses = Vec::new();
+        for tool in [&reference, &ours] {
+            let out = Command::new(tool)
+                .args(["--virt", "-c", "esp32c3", "--extend-efuse-table"])
+                .arg(&csv)
+                .arg("summary")
+                .stdin(Stdio::null())
+                .output()
+                .expect("run");
+            statuses.push((out.status.code(), text(&out.stderr, dir.path())));
+        }
+        assert_eq!(statuses[0].0, statuses[1].0, "{row}: exit status");
+        assert_eq!(statuses[1].0, Some(1), "{row}");
+        let ours_err = &statuses[1].1;
+        assert!(
+            ours_err.lines().count() == 1 && ours_err.contains("past.csv, line 2: F ends at bit"),
+            "{row}: {ours_err}"
+        );
     }
 }

@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use anyhow::{anyhow, bail, Context};
 use esp_efuse::backend::{EfuseBackend, Emulated};
 use esp_efuse::espefuse::{self, Failed, ForceWrite, KeyCommandOptions, Transcript};
-use esp_efuse::{policy, Bits, Chip, Efuses, Field, KeyGroup, KeyOptions, VirtualFile};
+use esp_efuse::{policy, Bits, Chip, Efuses, KeyGroup, KeyOptions, VirtualFile};
 use esp_serial_client::reset::Before;
 use esp_serial_client::Client;
 use zeroize::Zeroizing;
@@ -154,7 +154,10 @@ fn espefuse_failure(err: &anyhow::Error) -> ExitCode {
             .is_some()
         || matches!(
             err.downcast_ref::<esp_efuse::custom_table::ExtendError>(),
-            Some(esp_efuse::custom_table::ExtendError::UnknownBlock { .. })
+            Some(
+                esp_efuse::custom_table::ExtendError::UnknownBlock { .. }
+                    | esp_efuse::custom_table::ExtendError::PastBlockEnd { .. }
+            )
         )
     {
         let _ = writeln!(stderr, "{err}");

@@ -225,7 +225,12 @@ pub(super) fn stage(s: &mut Session, cmd: &Command) -> anyhow::Result<AfterBurn>
             let list = name_value_list(pairs);
             let values = espefuse::parse_burn_pairs(e, &list)?;
             let t = printed(espefuse::burn_efuse(e, &values, *force))?;
-            (AfterBurn::Fields(values), t)
+            // every value fitted its field, or the burn above failed
+            let bits = values
+                .iter()
+                .map(|(f, v)| Ok((*f, espefuse::value_bits(e, *f, v)?)))
+                .collect::<Result<Vec<_>, esp_efuse::EfuseError>>()?;
+            (AfterBurn::Fields(bits), t)
         }
         Command::BurnBit { block, bits, .. } => {
             let block = espefuse::block(chip, block)?;
@@ -394,41 +399,42 @@ pub(super) fn read_command(s: &Session, cmd: &Command) -> anyhow::Result<()> {
                     .table()
                     .fields
                     .iter()
-                    .map(|f| f.field.name())
-                    .filter(|n| text.contains(n))
-                    .map(str::to_string)
+                    .map(|f| f.field.name().to_string())
+                    .chain(e.custom_fields().iter().map(|c| c.field.name.clone()))
+                    .filter(|n| text.contains(n.as_str()))
                     .collect();
-                Some(espefuse::summary_filter(e.chip(), &within)?.unwrap_or_default())
-            } else if personality && !names.is_empty() {
+                Some(espefuse::summary_refs(e, &within).unwrap_or_default())
+            } else if personality {
                 // base_operations.py summary filters the fields by the names
                 // as given: an unknown name shows nothing, it is no error
-                let known: Vec<String> = names
-                    .iter()
-                    .filter(|n| espefuse::field(e.chip(), n).is_ok())
-                    .cloned()
-                    .collect();
-                Some(espefuse::summary_filter(e.chip(), &known)?.unwrap_or_default())
+                espefuse::summary_refs(e, names)
             } else {
-                espefuse::summary_filter(e.chip(), names)?
+                // `espboot efuse summary` refuses a name it does not know
+                for name in names {
+                    espefuse::efuse(e, name)?;
+                }
+                espefuse::summary_refs(e, names)
             };
             let format = if *json { &SummaryFormat::Json } else { format };
             let text = match format {
-                SummaryFormat::Json => {
-                    espefuse::python_json(&e.summary_json_filtered(only.as_deref(), *active))
-                }
+                SummaryFormat::Json => e.summary_json_text(only.as_deref(), *active),
                 SummaryFormat::ValueOnly => {
-                    // espefuse counts the fields the names matched (an
-                    // alternative or unknown name matches none)
+                    // espefuse counts the names given, then prints the value
+                    // of each field whose name is one of them (an
+                    // alternative or unknown name prints nothing)
                     let given = if personality && *one_string {
                         names.concat().chars().count()
                     } else {
                         names.len()
                     };
-                    if given != 1 || only.as_deref().map_or(0, <[Field]>::len) != 1 {
+                    if given != 1 {
                         bail!("The 'value_only' format can be used exactly for one eFuse.");
                     }
-                    e.summary_value(only.as_deref().unwrap_or_default())
-                        .unwrap_or_default()
+                    let values = e.summary_values(only.as_deref().unwrap_or_default(), *active);
+                    if values.is_empty() && file.is_none() {
+                        return Ok(());
+                    }
+                    values.join("\n")
                 }
                 SummaryFormat::Summary => {
                     // base_operations.py summary: the warnings again, and a
@@ -446,11 +452,19 @@ pub(super) fn read_command(s: &Session, cmd: &Command) -> anyhow::Result<()> {
                 Some(path) => {
                     out!("Saving eFuse values to {}", path.display());
                     let mut t = text;
-                    // json.dump() leaves no newline at the end; the text summary ends with one
-                    if *format != SummaryFormat::Json {
+                    // json.dump() leaves no newline at the end; the text summary ends
+                    // with one, and value_only matching no field writes nothing
+                    if *format != SummaryFormat::Json && !t.is_empty() {
                         t.push('\n');
                     }
                     write_atomic(path, t.as_bytes(), false)?;
+                    // base_operations.py summary: the empty line that ends
+                    // the JSON goes to the console, then "Done" once the
+                    // file is closed
+                    if *format == SummaryFormat::Json {
+                        out!("");
+                    }
+                    out!("Done");
                 }
                 None => out!("{text}"),
             }

@@ -417,8 +417,15 @@ pub fn burn_key_digest(
         .map(|((), t)| t)
 }
 
-/// `burn-bit BLOCK BIT…` (its `--force-write-always` applies to [`plan`]).
-pub fn burn_bit(efuses: &mut Efuses, block: usize, bits: &[u64]) -> Result<Transcript, Failed> {
+/// `burn-bit BLOCK BIT…` (its `--force-write-always` applies to [`plan`]);
+/// `given` is the block's name as the user spelt it (espefuse's range
+/// error names it so, `base_operations.py` burn_bit).
+pub fn burn_bit(
+    efuses: &mut Efuses,
+    block: usize,
+    given: &str,
+    bits: &[u64],
+) -> Result<Transcript, Failed> {
     Console::new(efuses.chip())
         .run(|out| {
             let def = &efuses.table().blocks[block];
@@ -428,7 +435,7 @@ pub fn burn_bit(efuses: &mut Efuses, block: usize, bits: &[u64]) -> Result<Trans
             for bit in bits {
                 let bit = usize::try_from(*bit).ok().filter(|v| *v < len).ok_or(
                     EfuseError::BitNumber {
-                        name: def.name,
+                        name: given.to_string(),
                         max: len - 1,
                     },
                 )?;

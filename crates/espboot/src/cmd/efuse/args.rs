@@ -235,6 +235,14 @@ pub(super) enum Command {
         /// Field names (checked when the run starts, see ReadProtectEfuse).
         names: Vec<String>,
     },
+    /// Removed in espefuse v5 (`espefuse/__init__.py` execute_scripts_cli):
+    /// kept so that it fails as espefuse does, when it runs.
+    #[command(name = "execute-scripts", alias = "execute_scripts", hide = true)]
+    ExecuteScripts {
+        /// Ignored (scripts and their options).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        rest: Vec<String>,
+    },
 }
 
 const COMMANDS_HELP: &str =
@@ -246,7 +254,7 @@ const COMMANDS_HELP: &str =
 `espefuse COMMAND --help` shows a command's arguments.";
 
 /// espefuse commands espboot does not implement (yet).
-const UNSUPPORTED: &[&str] = &["execute-scripts", "burn-efuse-from-file"];
+const UNSUPPORTED: &[&str] = &["burn-efuse-from-file"];
 
 impl Command {
     /// A command that stages a burn (the others only read).
@@ -258,7 +266,14 @@ impl Command {
                 | Command::CheckError { .. }
                 | Command::GetCustomMac
                 | Command::AdcInfo
+                | Command::ExecuteScripts { .. }
         )
+    }
+
+    /// A command that only reads (espefuse's SUPPORTED_READ_COMMANDS, the
+    /// ones repeated at the end of a chain that also burns).
+    pub(super) fn is_read(&self) -> bool {
+        !self.is_burn() && !matches!(self, Command::ExecuteScripts { .. })
     }
 
     /// The command's `--force-write-always`, if it has the option.
@@ -297,6 +312,7 @@ impl Command {
             Command::AdcInfo => "adc-info",
             Command::BurnCustomMac { .. } => "burn-custom-mac",
             Command::SetFlashVoltage { .. } => "set-flash-voltage",
+            Command::ExecuteScripts { .. } => "execute-scripts",
         }
     }
 }
@@ -459,6 +475,13 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
                 seg[0]
             );
         }
+        // click hands execute-scripts its words unprocessed
+        if seg[0] == "execute-scripts" {
+            commands.push(Command::ExecuteScripts {
+                rest: seg[1..].to_vec(),
+            });
+            continue;
+        }
         let (tokens, extra, one_string) = if chip_detected_later {
             // espefuse connects and detects the chip before it reads the
             // commands; here the words are shaped by the first chip whose
@@ -497,7 +520,11 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
                     });
             }
         }
-        // what click's parser left over is the next command's name
+        // what click's parser left over is the next command's name; click
+        // converts this command's arguments before it looks that up
+        if let (Some(cmd), false) = (commands.last(), extra.is_empty() || chip_detected_later) {
+            super::operands::click_convert(chip, cmd).map_err(with_warnings)?;
+        }
         if let Some(word) = extra.first() {
             return Err(with_warnings(UsageError::no_such_command(word, chip)));
         }

@@ -105,6 +105,10 @@ fn espefuse_failure(err: &anyhow::Error) -> ExitCode {
         let _ = writeln!(stderr, "\nAborted.");
         return ExitCode::from(1);
     }
+    if let Some(removed) = err.downcast_ref::<Removed>() {
+        let _ = writeln!(stderr, "ERROR: {removed}");
+        return ExitCode::from(2);
+    }
     if let Some(usage) = err.downcast_ref::<args::UsageError>() {
         if usage.after_banner {
             out!("espefuse v5.6.0");
@@ -158,6 +162,15 @@ struct Aborted;
 #[derive(Debug, thiserror::Error)]
 #[error("the burn was not confirmed with 'BURN': nothing was burned")]
 struct NotConfirmed;
+
+/// A command espefuse v5 no longer has but still accepts, to fail with
+/// its own message (`log.die(…, exit_code=2)`: `ERROR: ` and the text).
+#[derive(Debug, thiserror::Error)]
+enum Removed {
+    /// `espefuse/__init__.py` execute_scripts_cli.
+    #[error("REMOVED: `execute_scripts` was replaced with the public API in v5. Please see Migration Guide in documentation for details: https://docs.espressif.com/projects/esptool/en/latest/migration-guide.html#espefuse-py-v5-migration-guide")]
+    ExecuteScripts,
+}
 
 /// Which banner the run prints first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -396,9 +396,29 @@ pub fn burn_key(
         .map(|((), t)| t)
 }
 
+/// What `burn-key-digest` does before it reads the key files: espefuse
+/// prints the sensitive-data notice as the command starts (`cli_util.py`
+/// EfuseContext.show_sensitive_info), then the ESP32 checks the coding
+/// scheme and the chip revision (`esp32/operations.py` burn_key_digest).
+/// Read the key files after it, then call [`burn_key_digest`].
+pub fn burn_key_digest_start(
+    efuses: &Efuses,
+    opts: KeyCommandOptions,
+) -> Result<Transcript, Failed> {
+    Console::new(efuses.chip())
+        .run(|out| {
+            if !opts.show_sensitive_info {
+                out.say("Sensitive data will be hidden (see --show-sensitive-info)");
+            }
+            efuses.digest_preconditions()
+        })
+        .map(|((), t)| t)
+}
+
 /// `burn-key-digest` with the digests already computed from the public
 /// keys (ESP32 and ESP32-C2 take one `KEYFILE`, in the block and with the
-/// purpose [`crate::policy::secure_boot_digest`] names).
+/// purpose [`crate::policy::secure_boot_digest`] names), after
+/// [`burn_key_digest_start`] (which printed the notice).
 pub fn burn_key_digest(
     efuses: &mut Efuses,
     groups: &[KeyGroup],
@@ -406,6 +426,7 @@ pub fn burn_key_digest(
 ) -> Result<Transcript, Failed> {
     Console::new(efuses.chip())
         .showing_keys(opts.show_sensitive_info)
+        .notice_given()
         .run(|out| {
             efuses.stage_key_digests_with(
                 groups,

@@ -133,6 +133,27 @@ fn espefuse_failure(err: &anyhow::Error) -> ExitCode {
         let _ = writeln!(stderr, "{err}");
         return ExitCode::from(1);
     }
+    // a refused key file: espsecure's FatalError text; where espsecure
+    // raises no FatalError of its own (an unreadable public key) it is an
+    // uncaught exception in espefuse (exit 1), told here in one line
+    if let Some(refused) = err.downcast_ref::<operands::DigestKeyRefused>() {
+        match refused.error.espsecure_message() {
+            Some(message) => {
+                let text = format!("ERROR: \nA fatal error occurred: {message}");
+                let _ = writeln!(stderr, "{text}");
+                return ExitCode::from(2);
+            }
+            None if matches!(
+                refused.error,
+                esp_secure::sbv2::VerificationKeyError::Key { private: false, .. }
+            ) =>
+            {
+                let _ = writeln!(stderr, "{err}");
+                return ExitCode::from(1);
+            }
+            None => {}
+        }
+    }
     // espefuse/__init__.py _main: log.die("\nA fatal error occurred: …", 2);
     // the console expands tabs to 8 columns
     let message = match err.downcast_ref::<esp_efuse::EfuseError>() {

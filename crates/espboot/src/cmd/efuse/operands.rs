@@ -210,12 +210,24 @@ pub(super) fn groups_of(
     Ok(items.chunks(n).map(<[String]>::to_vec).collect())
 }
 
+/// A key file `burn-key-digest` cannot use (espsecure's
+/// `_get_sbv2_pub_key` decides, as espefuse calls it).
+#[derive(Debug, thiserror::Error)]
+#[error("key file {path}: not a Secure Boot V2 key: {error}")]
+pub(super) struct DigestKeyRefused {
+    pub(super) path: String,
+    pub(super) error: esp_secure::sbv2::VerificationKeyError,
+}
+
 /// The Secure Boot V2 digest of a public key file.
 pub(super) fn sbv2_digest(path: &str) -> anyhow::Result<[u8; 32]> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("key file {path}: cannot read file"))?;
-    let key = esp_secure::sbv2::PublicKey::from_pem(&text)
-        .map_err(|e| anyhow!("key file {path}: not a Secure Boot V2 key: {e}"))?;
+    let data = read_file(path, "key file")?;
+    let key = esp_secure::sbv2::PublicKey::from_verification_file(&data).map_err(|error| {
+        DigestKeyRefused {
+            path: path.to_string(),
+            error,
+        }
+    })?;
     Ok(key.digest())
 }
 

@@ -250,12 +250,11 @@ pub(super) fn stage(s: &mut Session, cmd: &Command) -> anyhow::Result<AfterBurn>
             (AfterBurn::Nothing, t)
         }
         Command::BurnKeyDigest { items, opts } => {
+            // espefuse reads the key files after the command's first lines
+            let options = key_options(chip, opts, s.force);
+            print(&printed(espefuse::burn_key_digest_start(e, options))?);
             let groups = key_groups(chip, items, true)?;
-            let t = printed(espefuse::burn_key_digest(
-                e,
-                &groups,
-                key_options(chip, opts, s.force),
-            ))?;
+            let t = printed(espefuse::burn_key_digest(e, &groups, options))?;
             (AfterBurn::Nothing, t)
         }
         Command::ReadProtectEfuse { names } => {

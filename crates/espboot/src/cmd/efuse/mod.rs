@@ -133,6 +133,14 @@ fn espefuse_failure(err: &anyhow::Error) -> ExitCode {
         let _ = writeln!(stderr, "{err}");
         return ExitCode::from(1);
     }
+    // a burn-efuse or burn-custom-mac value espefuse's own parsing does
+    // not catch: a traceback (exit 1) there, one line here
+    if let Some(esp_efuse::EfuseError::Value(value)) = err.downcast_ref::<esp_efuse::EfuseError>() {
+        if value.uncaught_in_espefuse() {
+            let _ = writeln!(stderr, "{err}");
+            return ExitCode::from(1);
+        }
+    }
     // a refused key file: espsecure's FatalError text; where espsecure
     // raises no FatalError of its own (an unreadable public key) it is an
     // uncaught exception in espefuse (exit 1), told here in one line

@@ -270,8 +270,8 @@ pub enum EfuseError {
     /// `burn-bit`: a bit number past the end of the block.
     #[error("{name} has bit_number in [0..{max}]")]
     BitNumber {
-        /// Block name.
-        name: &'static str,
+        /// Block name, as given.
+        name: String,
         /// The last bit.
         max: usize,
     },

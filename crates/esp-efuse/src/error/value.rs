@@ -85,9 +85,15 @@ pub enum ValueError {
     /// Not `AA:BB:CC:DD:EE:FF`.
     #[error("MAC Address needs to be a 6-byte hexadecimal format separated by colons (:)!")]
     MacFormat,
-    /// Not six hex bytes.
+    /// Not 12 characters between the colons.
     #[error("MAC Address needs to be a 6-byte hexadecimal number (12 hexadecimal characters)!")]
     MacDigits,
+    /// 12 characters, not all hex digits.
+    #[error("MAC Address '{value}': Non-hexadecimal digit found")]
+    MacNotHex {
+        /// The text given.
+        value: String,
+    },
     /// A multicast MAC.
     #[error("Custom MAC must be a unicast MAC!")]
     MacMulticast,
@@ -122,5 +128,18 @@ fn spi_pin_message(pin: u64) -> String {
         "IO pins 30 & 31 cannot be set for SPI flash. 0-29, 32 & 33 only.".into()
     } else {
         format!("IO pin {pin} cannot be set for SPI flash. 0-29, 32 & 33 only.")
+    }
+}
+
+impl ValueError {
+    /// Whether espefuse fails here with an uncaught Python exception (a
+    /// traceback, exit status 1) rather than a `FatalError`: `int(…, 0)`
+    /// of a non-integer (`base_fields.py` CheckArgValue) and
+    /// `binascii.unhexlify` of non-hex digits (`check_format`).
+    pub fn uncaught_in_espefuse(&self) -> bool {
+        matches!(
+            self,
+            Self::NotAnInteger { .. } | Self::NotHex { .. } | Self::MacNotHex { .. }
+        )
     }
 }

@@ -408,9 +408,29 @@ pub fn burn_key(
         .map(|((), t)| t)
 }
 
+/// What `burn-key-digest` does before it reads the key files: espefuse
+/// prints the sensitive-data notice as the command starts (`cli_util.py`
+/// EfuseContext.show_sensitive_info), then the ESP32 checks the coding
+/// scheme and the chip revision (`esp32/operations.py` burn_key_digest).
+/// Read the key files after it, then call [`burn_key_digest`].
+pub fn burn_key_digest_start(
+    efuses: &Efuses,
+    opts: KeyCommandOptions,
+) -> Result<Transcript, Failed> {
+    Console::new(efuses.chip())
+        .run(|out| {
+            if !opts.show_sensitive_info {
+                out.say("Sensitive data will be hidden (see --show-sensitive-info)");
+            }
+            efuses.digest_preconditions()
+        })
+        .map(|((), t)| t)
+}
+
 /// `burn-key-digest` with the digests already computed from the public
 /// keys (ESP32 and ESP32-C2 take one `KEYFILE`, in the block and with the
-/// purpose [`crate::policy::secure_boot_digest`] names).
+/// purpose [`crate::policy::secure_boot_digest`] names), after
+/// [`burn_key_digest_start`] (which printed the notice).
 pub fn burn_key_digest(
     efuses: &mut Efuses,
     groups: &[KeyGroup],
@@ -418,6 +438,7 @@ pub fn burn_key_digest(
 ) -> Result<Transcript, Failed> {
     Console::new(efuses.chip())
         .showing_keys(opts.show_sensitive_info)
+        .notice_given()
         .run(|out| {
             efuses.stage_key_digests_with(
                 groups,
@@ -429,8 +450,15 @@ pub fn burn_key_digest(
         .map(|((), t)| t)
 }
 
-/// `burn-bit BLOCK BIT…` (its `--force-write-always` applies to [`plan`]).
-pub fn burn_bit(efuses: &mut Efuses, block: usize, bits: &[u64]) -> Result<Transcript, Failed> {
+/// `burn-bit BLOCK BIT…` (its `--force-write-always` applies to [`plan`]);
+/// `given` is the block's name as the user spelt it (espefuse's range
+/// error names it so, `base_operations.py` burn_bit).
+pub fn burn_bit(
+    efuses: &mut Efuses,
+    block: usize,
+    given: &str,
+    bits: &[u64],
+) -> Result<Transcript, Failed> {
     Console::new(efuses.chip())
         .run(|out| {
             let def = &efuses.table().blocks[block];
@@ -440,7 +468,7 @@ pub fn burn_bit(efuses: &mut Efuses, block: usize, bits: &[u64]) -> Result<Trans
             for bit in bits {
                 let bit = usize::try_from(*bit).ok().filter(|v| *v < len).ok_or(
                     EfuseError::BitNumber {
-                        name: def.name,
+                        name: given.to_string(),
                         max: len - 1,
                     },
                 )?;

@@ -41,6 +41,9 @@ pub struct Failed {
 pub(crate) struct Console {
     chip: Chip,
     show_sensitive: bool,
+    /// The sensitive-data notice was printed before (by
+    /// [`super::burn_key_digest_start`]).
+    notice_given: bool,
     lines: Vec<String>,
 }
 
@@ -49,6 +52,7 @@ impl Console {
         Console {
             chip,
             show_sensitive: false,
+            notice_given: false,
             lines: Vec::new(),
         }
     }
@@ -56,6 +60,11 @@ impl Console {
     /// Key bytes are printed (`--show-sensitive-info`).
     pub(crate) fn showing_keys(mut self, show: bool) -> Console {
         self.show_sensitive = show;
+        self
+    }
+
+    pub(crate) fn notice_given(mut self) -> Console {
+        self.notice_given = true;
         self
     }
 
@@ -198,13 +207,13 @@ impl Observer for Console {
                 )),
             },
             Note::KeysStart => {
-                if !self.show_sensitive {
+                if !self.show_sensitive && !self.notice_given {
                     self.say("Sensitive data will be hidden (see --show-sensitive-info)");
                 }
                 self.say("Burn keys to blocks:");
             }
             Note::DigestStart => {
-                if !self.show_sensitive {
+                if !self.show_sensitive && !self.notice_given {
                     self.say("Sensitive data will be hidden (see --show-sensitive-info)");
                 }
             }

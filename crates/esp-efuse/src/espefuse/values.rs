@@ -301,10 +301,15 @@ pub(super) fn parse_mac(s: &str) -> Result<Vec<u8>, ValueError> {
     if s.matches(':').count() != 5 {
         return Err(ValueError::MacFormat);
     }
-    let b = hex::decode(s.replace(':', ""))
-        .ok()
-        .filter(|b| b.len() == 6)
-        .ok_or(ValueError::MacDigits)?;
+    // the length first, then the digits (base_fields.py
+    // EfuseMacFieldBase.check_format)
+    let digits = s.replace(':', "");
+    if digits.chars().count() != 12 {
+        return Err(ValueError::MacDigits);
+    }
+    let b = hex::decode(&digits).map_err(|_| ValueError::MacNotHex {
+        value: s.to_string(),
+    })?;
     if b[0] & 1 != 0 {
         return Err(ValueError::MacMulticast);
     }

@@ -490,6 +490,22 @@ impl Efuses {
         Ok(())
     }
 
+    /// The ESP32's checks before it reads a digest's key file: the `None`
+    /// coding scheme and Secure Boot V2's chip revision (v3.0).
+    pub(crate) fn digest_preconditions(&self) -> Result<(), EfuseError> {
+        if self.chip != Chip::Esp32 {
+            return Ok(());
+        }
+        if self.raw_present(Field::CodingScheme) == 1 {
+            return Err(KeyError::DigestNeedsCodingNone.into());
+        }
+        let revision = self.chip_revision();
+        if revision < 300 {
+            return Err(KeyError::ChipRevision { revision }.into());
+        }
+        Ok(())
+    }
+
     pub(crate) fn stage_key_digests_with(
         &mut self,
         groups: &[KeyGroup],
@@ -500,13 +516,7 @@ impl Efuses {
         match self.chip {
             Chip::Esp32 => {
                 let g = groups.first().ok_or(KeyError::NoGroups)?;
-                if self.raw_present(Field::CodingScheme) == 1 {
-                    return Err(KeyError::DigestNeedsCodingNone.into());
-                }
-                let revision = self.chip_revision();
-                if revision < 300 {
-                    return Err(KeyError::ChipRevision { revision }.into());
-                }
+                self.digest_preconditions()?;
                 let efuse = self.index(Field::Block2)?;
                 obs.note(Note::DigestStart);
                 obs.note(Note::Key {

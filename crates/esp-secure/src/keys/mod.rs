@@ -646,3 +646,104 @@ fn rsa_key_field(key: &RsaPublicKey) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests;
+
+/// Why a file is not a usable Secure Boot V2 verification key, as
+/// espsecure's `_get_sbv2_pub_key` decides it: by the PEM label the file
+/// holds first, then by the key (`espsecure/__init__.py` 5.6.0
+/// `_get_sbv2_pub_key`, `_load_sbv2_pub_key`, `_load_private_key_unified`).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerificationKeyError {
+    /// No private or public key PEM label in the file.
+    #[error("not a PEM private or public key")]
+    NotPem,
+    /// The file has a private key label (`private`) or a public key label,
+    /// but the key is refused.
+    #[error("{error}")]
+    Key {
+        /// Whether espsecure read the file as a private key.
+        private: bool,
+        /// Why.
+        #[source]
+        error: KeyError,
+    },
+}
+
+impl VerificationKeyError {
+    /// espsecure's own message for the refusal (a `FatalError`), when it
+    /// words one; `None` where espsecure fails with an uncaught exception
+    /// (an unreadable public key) or the crypto library's text.
+    pub fn espsecure_message(&self) -> Option<String> {
+        let (private, error) = match self {
+            Self::NotPem => {
+                return Some(
+                    "Verification key does not appear to be an RSA Private or Public key in PEM format. Unsupported."
+                        .to_string(),
+                )
+            }
+            Self::Key { private, error } => (*private, error),
+        };
+        match error {
+            KeyError::RsaKeySize(bits) if private => Some(format!(
+                "RSA key has {bits} bits. Only RSA-3072 is supported."
+            )),
+            KeyError::RsaKeySize(bits) => Some(format!(
+                "Key file has length {bits} bits. Secure boot v2 only supports RSA-3072."
+            )),
+            // neither RSA nor EC (Ed25519, X25519)
+            KeyError::Unsupported(_) if private => Some("Unsupported private key type".to_string()),
+            KeyError::Unsupported(_) => {
+                Some("Unsupported public key for Secure Boot V2.".to_string())
+            }
+            KeyError::File(KeyFileError::UnsupportedCurve { oid }) => {
+                let name = curve_name(&oid.to_string())?;
+                Some(if private {
+                    format!(
+                        "Unsupported ECDSA curve: {name}. Supported curves: P-192, P-256, P-384"
+                    )
+                } else {
+                    "Key file uses incorrect curve. Secure Boot V2 + ECDSA only supports NIST192p, NIST256p, NIST384p (aka prime192v1 / secp192r1, prime256v1 / secp256r1, secp384r1).".to_string()
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The `cryptography` name of a named curve espsecure refuses (its
+/// message names it), for the curves OpenSSL commonly makes.
+fn curve_name(oid: &str) -> Option<&'static str> {
+    Some(match oid {
+        "1.3.132.0.33" => "secp224r1",
+        "1.3.132.0.35" => "secp521r1",
+        "1.3.132.0.10" => "secp256k1",
+        "1.3.36.3.3.2.8.1.1.7" => "brainpoolP256r1",
+        "1.3.36.3.3.2.8.1.1.11" => "brainpoolP384r1",
+        "1.3.36.3.3.2.8.1.1.13" => "brainpoolP512r1",
+        _ => return None,
+    })
+}
+
+impl PublicKey {
+    /// Loads a Secure Boot V2 verification key file the way espsecure's
+    /// `_get_sbv2_pub_key` does: a private key label anywhere in the file
+    /// makes it a private key (its public half is used), else a public key
+    /// label a public key, else it is refused.
+    pub fn from_verification_file(data: &[u8]) -> Result<Self, VerificationKeyError> {
+        let has = |label: &[u8]| data.windows(label.len()).any(|w| w == label);
+        let private = [
+            b"-BEGIN RSA PRIVATE KEY".as_slice(),
+            b"-BEGIN EC PRIVATE KEY",
+            b"-BEGIN PRIVATE KEY",
+        ]
+        .iter()
+        .any(|l| has(l));
+        if !private && !has(b"-BEGIN PUBLIC KEY") {
+            return Err(VerificationKeyError::NotPem);
+        }
+        KeyFile::from_pem(data, None)
+            .map_err(KeyError::from)
+            .and_then(Self::try_from)
+            .map_err(|error| VerificationKeyError::Key { private, error })
+    }
+}

@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 
 pub use crate::keys::{
     KeyError, P192PublicKey, P192SecretKey, PublicKey, Sbv2Signature, SigningKey, SigningScheme,
+    VerificationKeyError,
 };
 use crate::keys::{CURVE_ID_P192, CURVE_ID_P256, CURVE_ID_P384, RSA_BYTES};
 

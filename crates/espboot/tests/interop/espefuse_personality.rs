@@ -974,3 +974,186 @@ fn regression_help_frame_is_the_tools_at_any_width() {
     }
     assert_eq!(compared, 2 * rows.len());
 }
+
+/// The inputs of the error-path rows: keys and data files of the sizes
+/// espefuse's checks tell apart.
+fn error_path_fixtures() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/efuse");
+    std::fs::copy(data.join("ecdsa256.pem"), dir.path().join("ec.pem")).expect("copy");
+    for (name, len) in [("k16.bin", 16), ("k32.bin", 32), ("big.bin", 40)] {
+        std::fs::write(dir.path().join(name), pattern(len)).expect("write");
+    }
+    // a PUBLIC KEY label around bytes that are no key
+    std::fs::write(
+        dir.path().join("badpub.pem"),
+        "-----BEGIN PUBLIC KEY-----\ngarbage\n-----END PUBLIC KEY-----\n",
+    )
+    .expect("write");
+    dir
+}
+
+/// [`printed`] in `dir` (the rows name files there); stdout and stderr
+/// apart.
+fn printed_in(dir: &Path, tool: &Path, chip: &str, args: &[&str]) -> Printed {
+    let mut cmd = Command::new(tool);
+    cmd.current_dir(dir)
+        .env("COLUMNS", "80")
+        .env_remove("ESPTOOL_PORT")
+        .env_remove("ESPTOOL_CHIP")
+        .args(["--virt", "-c", chip])
+        .args(args);
+    let out = run(cmd, None);
+    Printed {
+        status: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        merged: None,
+    }
+}
+
+/// Compares `rows` on `chips` in a fresh fixture directory; `status_only`:
+/// espefuse fails with a Python traceback there, so only the exit status
+/// is compared (the personality prints one line). Returns the runs compared.
+fn compare_in_fixtures(chips: &[&str], rows: &[&[&str]], status_only: bool) -> usize {
+    let reference = support::reference_bin_dir().join("espefuse");
+    let (_links, ours) = personality_link();
+    let mut compared = 0;
+    for chip in chips {
+        for row in rows {
+            let theirs_dir = error_path_fixtures();
+            let mine_dir = error_path_fixtures();
+            let theirs = printed_in(theirs_dir.path(), &reference, chip, row);
+            let mine = printed_in(mine_dir.path(), &ours, chip, row);
+            let what = format!("{chip}: espefuse --virt -c {chip} {}", row.join(" "));
+            if status_only {
+                assert!(theirs.stderr.contains("Traceback"), "{what}: {theirs:?}");
+                assert_eq!(theirs.status, mine.status, "{what}: {mine:?}");
+                assert_eq!(mine.stderr.lines().count(), 1, "{what}: {mine:?}");
+            } else {
+                assert_eq!(theirs, mine, "{what}");
+            }
+            compared += 1;
+        }
+    }
+    compared
+}
+
+/// Invalid values inside the key and block-data groups: click's types
+/// convert each word in turn and the first bad one is a usage error.
+const GROUP_ROWS: &[&[&str]] = &[
+    &["burn-block-data", "BLOCK3", "nofile.bin"],
+    &["burn-block-data", "BLOCK3", "k32.bin", "BOGUS", "k16.bin"],
+    &["burn-key", "BLOCK_KEY0", "k32.bin", "BOGUS"],
+    &["burn-key", "BLOCK_KEY9", "k32.bin", "XTS_AES_128_KEY"],
+    &["burn-key", "BLOCK_KEY0", "nofile.bin", "XTS_AES_128_KEY"],
+    &["burn-key", "BLOCK_KEY0", "k32.bin"],
+    &["burn-key-digest", "BLOCK_KEY0", "ec.pem", "XTS_AES_128_KEY"],
+    &[
+        "burn-key-digest",
+        "BLOCK_KEY0",
+        "ec.pem",
+        "SECURE_BOOT_DIGEST0",
+    ],
+    &[
+        "burn-key-digest",
+        "BLOCK_KEY0",
+        "k32.bin",
+        "SECURE_BOOT_DIGEST0",
+    ],
+    &["burn-key-digest", "ec.pem"],
+    &["burn-key-digest", "k32.bin"],
+];
+
+#[test]
+fn espefuse_group_argument_errors_match_espefuse_on_every_chip() {
+    if support::reference_tool("espefuse").is_none() {
+        return;
+    }
+    let compared = compare_in_fixtures(&CHIPS, GROUP_ROWS, false);
+    assert_eq!(compared, CHIPS.len() * GROUP_ROWS.len());
+}
+
+#[test]
+fn regression_bad_key_purpose_is_clicks_usage_error_before_the_run() {
+    if support::reference_tool("espefuse").is_none() {
+        return;
+    }
+    let rows: &[&[&str]] = &[
+        &["burn-key", "BLOCK_KEY0", "k32.bin", "BOGUS"],
+        &["burn-key-digest", "BLOCK_KEY0", "ec.pem", "XTS_AES_128_KEY"],
+    ];
+    compare_in_fixtures(&["esp32c3", "esp32s3"], rows, false);
+}
+
+#[test]
+fn regression_bad_key_block_or_missing_file_is_clicks_usage_error() {
+    if support::reference_tool("espefuse").is_none() {
+        return;
+    }
+    let rows: &[&[&str]] = &[
+        &["burn-key", "BLOCK_KEY9", "k32.bin", "XTS_AES_128_KEY"],
+        &["burn-block-data", "BLOCK3", "nofile.bin"],
+        &[
+            "burn-key-digest",
+            "BLOCK_KEY0",
+            "ec.pem",
+            "SECURE_BOOT_DIGEST0",
+        ],
+    ];
+    compare_in_fixtures(&["esp32c3", "esp32"], rows, false);
+}
+
+#[test]
+fn regression_non_pem_digest_key_is_espsecures_refusal_after_the_notice() {
+    if support::reference_tool("espefuse").is_none() {
+        return;
+    }
+    let rows: &[&[&str]] = &[&[
+        "burn-key-digest",
+        "BLOCK_KEY0",
+        "k32.bin",
+        "SECURE_BOOT_DIGEST0",
+    ]];
+    compare_in_fixtures(&["esp32c3", "esp32s3"], rows, false);
+    compare_in_fixtures(
+        &["esp32c2", "esp32"],
+        &[&["burn-key-digest", "k32.bin"]],
+        false,
+    );
+}
+
+#[test]
+fn regression_burn_bit_range_error_names_the_block_as_given() {
+    if support::reference_tool("espefuse").is_none() {
+        return;
+    }
+    compare_in_fixtures(&CHIPS, &[&["burn-bit", "BLOCK3", "300"]], false);
+}
+
+#[test]
+fn regression_execute_scripts_fails_with_espefuses_removed_message() {
+    if support::reference_tool("espefuse").is_none() {
+        return;
+    }
+    compare_in_fixtures(&CHIPS, &[&["execute-scripts", "x.py"]], false);
+}
+
+#[test]
+fn regression_uncaught_value_errors_exit_1_as_espefuse() {
+    if support::reference_tool("espefuse").is_none() {
+        return;
+    }
+    let rows: &[&[&str]] = &[
+        &["burn-efuse", "WR_DIS", "abc"],
+        &["burn-custom-mac", "zz:11:22:33:44:55"],
+        &[
+            "burn-key-digest",
+            "BLOCK_KEY0",
+            "badpub.pem",
+            "SECURE_BOOT_DIGEST0",
+        ],
+    ];
+    let compared = compare_in_fixtures(&["esp32c3", "esp32s3", "esp32h2"], rows, true);
+    assert_eq!(compared, 9);
+}

@@ -148,7 +148,7 @@ fn run_chip(bin: &Path, chip: Chip) {
             }
             _ => {
                 let block = espefuse::block(chip, cmd[1]).unwrap();
-                espefuse::burn_bit(&mut api, block, &[0, 5, 31, 64]).unwrap();
+                espefuse::burn_bit(&mut api, block, cmd[1], &[0, 5, 31, 64]).unwrap();
             }
         }
         assert!(espefuse::plan(&mut api, ForceWrite::Unavailable).unwrap().0);

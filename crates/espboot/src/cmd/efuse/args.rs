@@ -280,6 +280,14 @@ pub(super) enum Command {
         #[arg(long)]
         show_token: bool,
     },
+    /// Removed in espefuse v5 (`espefuse/__init__.py` execute_scripts_cli):
+    /// kept so that it fails as espefuse does, when it runs.
+    #[command(name = "execute-scripts", alias = "execute_scripts", hide = true)]
+    ExecuteScripts {
+        /// Ignored (scripts and their options).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        rest: Vec<String>,
+    },
 }
 
 const COMMANDS_HELP: &str =
@@ -291,7 +299,7 @@ const COMMANDS_HELP: &str =
 `espefuse COMMAND --help` shows a command's arguments.";
 
 /// espefuse commands espboot does not implement (yet).
-const UNSUPPORTED: &[&str] = &["execute-scripts", "burn-efuse-from-file"];
+const UNSUPPORTED: &[&str] = &["burn-efuse-from-file"];
 
 impl Command {
     /// A command that stages a burn (the others only read).
@@ -303,7 +311,14 @@ impl Command {
                 | Command::CheckError { .. }
                 | Command::GetCustomMac
                 | Command::AdcInfo
+                | Command::ExecuteScripts { .. }
         )
+    }
+
+    /// A command that only reads (espefuse's SUPPORTED_READ_COMMANDS, the
+    /// ones repeated at the end of a chain that also burns).
+    pub(super) fn is_read(&self) -> bool {
+        !self.is_burn() && !matches!(self, Command::ExecuteScripts { .. })
     }
 
     /// The command's `--force-write-always`, if it has the option.
@@ -357,6 +372,7 @@ impl Command {
             Command::AdcInfo => "adc-info",
             Command::BurnCustomMac { .. } => "burn-custom-mac",
             Command::SetFlashVoltage { .. } => "set-flash-voltage",
+            Command::ExecuteScripts { .. } => "execute-scripts",
         }
     }
 }
@@ -555,6 +571,13 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
                     seg[0]
                 );
             }
+            // click hands execute-scripts its words unprocessed
+            if seg[0] == "execute-scripts" {
+                commands.push(Command::ExecuteScripts {
+                    rest: seg[1..].to_vec(),
+                });
+                continue;
+            }
             let (tokens, extra, one_string) = if chip_detected_later {
                 // espefuse connects and detects the chip before it reads the
                 // commands; here the words are shaped by the first chip whose
@@ -597,7 +620,11 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
                         });
                 }
             }
-            // what click's parser left over is the next command's name
+            // what click's parser left over is the next command's name; click
+            // converts this command's arguments before it looks that up
+            if let (Some(cmd), false) = (commands.last(), extra.is_empty() || chip_detected_later) {
+                super::operands::click_convert(chip, cmd).map_err(with_warnings)?;
+            }
             if let Some(word) = extra.first() {
                 return Err(with_warnings(UsageError::no_such_command(word, chip)));
             }

@@ -217,7 +217,7 @@ fn espefuse_commands(chip: Chip) -> Vec<&'static str> {
 /// The most groups `burn-key` (`digest`: `burn-key-digest`) takes on
 /// `chip` (TupleParameter `max_arity`: one per block name; the ESP32-C2's
 /// burn-key one more, its SB and FE keys share the key block).
-fn key_groups_max(chip: Chip, digest: bool) -> usize {
+pub(super) fn key_groups_max(chip: Chip, digest: bool) -> usize {
     let n = espefuse::key_block_names(chip).len();
     if chip == Chip::Esp32c2 && !digest {
         n + 1

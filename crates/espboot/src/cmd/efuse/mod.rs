@@ -112,6 +112,10 @@ fn espefuse_failure(err: &anyhow::Error) -> ExitCode {
         let _ = writeln!(stderr, "\nAborted.");
         return ExitCode::from(1);
     }
+    if let Some(removed) = err.downcast_ref::<Removed>() {
+        let _ = writeln!(stderr, "ERROR: {removed}");
+        return ExitCode::from(2);
+    }
     if let Some(args::TokenFailure(e)) = err.downcast_ref::<args::TokenFailure>() {
         // efuse_interface.py get_esp, from the group's callback: after the
         // banner; a FatalError gets __init__.py's hint about the port, any
@@ -163,6 +167,35 @@ fn espefuse_failure(err: &anyhow::Error) -> ExitCode {
         let _ = writeln!(stderr, "{err}");
         return ExitCode::from(1);
     }
+    // a burn-efuse or burn-custom-mac value espefuse's own parsing does
+    // not catch: a traceback (exit 1) there, one line here
+    if let Some(esp_efuse::EfuseError::Value(value)) = err.downcast_ref::<esp_efuse::EfuseError>() {
+        if value.uncaught_in_espefuse() {
+            let _ = writeln!(stderr, "{err}");
+            return ExitCode::from(1);
+        }
+    }
+    // a refused key file: espsecure's FatalError text; where espsecure
+    // raises no FatalError of its own (an unreadable public key) it is an
+    // uncaught exception in espefuse (exit 1), told here in one line
+    if let Some(refused) = err.downcast_ref::<operands::DigestKeyRefused>() {
+        match refused.error.espsecure_message() {
+            Some(message) => {
+                let text = format!("ERROR: \nA fatal error occurred: {message}");
+                let _ = writeln!(stderr, "{text}");
+                return ExitCode::from(2);
+            }
+            None if matches!(
+                refused.error,
+                esp_secure::sbv2::VerificationKeyError::Key { private: false, .. }
+            ) =>
+            {
+                let _ = writeln!(stderr, "{err}");
+                return ExitCode::from(1);
+            }
+            None => {}
+        }
+    }
     // espefuse/__init__.py _main: log.die("\nA fatal error occurred: …", 2);
     // the console expands tabs to 8 columns
     let message = match err.downcast_ref::<esp_efuse::EfuseError>() {
@@ -211,6 +244,15 @@ struct Aborted;
 #[derive(Debug, thiserror::Error)]
 #[error("the burn was not confirmed with 'BURN': nothing was burned")]
 struct NotConfirmed;
+
+/// A command espefuse v5 no longer has but still accepts, to fail with
+/// its own message (`log.die(…, exit_code=2)`: `ERROR: ` and the text).
+#[derive(Debug, thiserror::Error)]
+enum Removed {
+    /// `espefuse/__init__.py` execute_scripts_cli.
+    #[error("REMOVED: `execute_scripts` was replaced with the public API in v5. Please see Migration Guide in documentation for details: https://docs.espressif.com/projects/esptool/en/latest/migration-guide.html#espefuse-py-v5-migration-guide")]
+    ExecuteScripts,
+}
 
 /// Which banner the run prints first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

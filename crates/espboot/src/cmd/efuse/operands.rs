@@ -2,6 +2,7 @@
 //! and key-block names, protection options.
 
 use super::*;
+use esp_efuse::ChipEfuses as _;
 
 pub(super) fn read_file(path: &str, what: &str) -> anyhow::Result<Zeroizing<Vec<u8>>> {
     std::fs::read(path)
@@ -9,32 +10,193 @@ pub(super) fn read_file(path: &str, what: &str) -> anyhow::Result<Zeroizing<Vec<
         .with_context(|| format!("{what} {path}: cannot read file"))
 }
 
-/// click's arity check of burn-key's arguments (espefuse 5.6.0
-/// `cli_util.py` TupleParameter: `Expected multiple of N values, got M
-/// (values: (…))`), N the group size: ESP32's BLOCK KEYFILE pairs, the
-/// other chips' BLOCK KEYFILE PURPOSE groups.
-pub(super) fn burn_key_arity(chip: Chip, items: &[String]) -> anyhow::Result<()> {
-    let n = if chip == Chip::Esp32 { 2 } else { 3 };
-    let argument = super::click::variadic_metavar("burn-key", chip);
-    if items.len().is_multiple_of(n) {
-        return Ok(());
+/// Python's `repr` of a string, as click quotes values in its messages.
+fn py_repr(s: &str) -> String {
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut out = String::from(quote);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
     }
-    // Python's repr of a tuple of strings
-    let quoted: Vec<String> = items.iter().map(|i| format!("'{i}'")).collect();
-    let tuple = if quoted.len() == 1 {
-        format!("({},)", quoted.join(""))
+    out.push(quote);
+    out
+}
+
+/// Python's `repr` of a tuple of strings.
+fn py_tuple(items: &[String]) -> String {
+    let quoted: Vec<String> = items.iter().map(|i| py_repr(i)).collect();
+    if quoted.len() == 1 {
+        format!("({},)", quoted[0])
     } else {
         format!("({})", quoted.join(", "))
+    }
+}
+
+/// One place of a group: click's type converting the word there.
+#[derive(Clone, Copy)]
+enum Slot<'a> {
+    /// `click.Choice` of these names.
+    Choice(&'a [String]),
+    /// `click.File("rb")`.
+    File,
+}
+
+/// click's `Choice` refusal (`types.py` `get_invalid_choice_message`):
+/// each choice once, in order.
+fn choice_message(value: &str, choices: &[String]) -> String {
+    let mut unique: Vec<&String> = Vec::new();
+    for c in choices {
+        if !unique.contains(&c) {
+            unique.push(c);
+        }
+    }
+    let listed: Vec<String> = unique.iter().map(|c| py_repr(c)).collect();
+    if listed.len() == 1 {
+        format!("{} is not {}.", py_repr(value), listed[0])
+    } else {
+        format!("{} is not one of {}.", py_repr(value), listed.join(", "))
+    }
+}
+
+/// click's `File("rb")` conversion: the file must open for reading (`-`
+/// is stdin). The refusal names the file and the OS's reason.
+pub(super) fn click_file(path: &str) -> Result<(), String> {
+    if path == "-" {
+        return Ok(());
+    }
+    let reason = match std::fs::metadata(path) {
+        // Python's open() refuses a directory, Rust's does not
+        Ok(m) if m.is_dir() => "Is a directory".to_string(),
+        _ => match std::fs::File::open(path) {
+            Ok(_) => return Ok(()),
+            Err(e) => os_reason(&e),
+        },
     };
-    Err(args::UsageError::invalid_value(
-        "burn-key",
-        &argument,
-        &format!(
-            "Expected multiple of {n} values, got {} (values: {tuple})",
-            items.len()
-        ),
-    )
-    .into())
+    Err(format!("'{path}': {reason}"))
+}
+
+/// The C library's text for an OS error (Python's `strerror`), without
+/// Rust's ` (os error N)`.
+fn os_reason(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" (os error ") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
+
+/// click's conversion of a grouped variadic argument (espefuse 5.6.0
+/// `base_operations.py` TupleParameter over NonCompositeTuple): at most
+/// `max` groups, a multiple of the group size, then each word converted
+/// by its place's type in turn; the first refusal is click's `Invalid
+/// value for` usage error naming the argument.
+fn convert_groups(
+    command: &str,
+    argument: &str,
+    items: &[String],
+    slots: &[Slot],
+    max: usize,
+) -> Result<(), args::UsageError> {
+    let n = slots.len();
+    let invalid = |message: String| args::UsageError::invalid_value(command, argument, &message);
+    if items.len() > max * n {
+        return Err(invalid(format!(
+            "Expected at most {max} groups ({n} values each), got {} (values: {})",
+            items.len(),
+            py_tuple(items)
+        )));
+    }
+    if !items.len().is_multiple_of(n) {
+        return Err(invalid(format!(
+            "Expected multiple of {n} values, got {} (values: {})",
+            items.len(),
+            py_tuple(items)
+        )));
+    }
+    for group in items.chunks(n) {
+        for (word, slot) in group.iter().zip(slots) {
+            match slot {
+                Slot::Choice(names) if !names.contains(word) => {
+                    return Err(invalid(choice_message(word, names)));
+                }
+                Slot::File => click_file(word).map_err(invalid)?,
+                Slot::Choice(_) => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// click's conversion of the arguments of `burn-key`, `burn-key-digest`
+/// and `burn-block-data` on `chip` (the `@click.argument` types of
+/// `efuse/base_operations.py` and `efuse/<chip>/operations.py`), before
+/// any command runs.
+pub(super) fn click_convert(chip: Chip, cmd: &Command) -> Result<(), args::UsageError> {
+    let argument = |name: &str| super::click::variadic_metavar(name, chip);
+    match cmd {
+        Command::BurnKey { items, .. } => {
+            let blocks = owned(espefuse::key_block_names(chip));
+            let purposes = purpose_names(chip, false);
+            let max = super::click::key_groups_max(chip, false);
+            let slots: &[Slot] = if chip == Chip::Esp32 {
+                &[Slot::Choice(&blocks), Slot::File]
+            } else {
+                &[Slot::Choice(&blocks), Slot::File, Slot::Choice(&purposes)]
+            };
+            convert_groups("burn-key", &argument("burn-key"), items, slots, max)
+        }
+        // the ESP32's and ESP32-C2's single KEYFILE
+        Command::BurnKeyDigest { items, .. } if matches!(chip, Chip::Esp32 | Chip::Esp32c2) => {
+            match items.first() {
+                Some(file) => click_file(file)
+                    .map_err(|m| args::UsageError::invalid_value("burn-key-digest", "KEYFILE", &m)),
+                None => Ok(()),
+            }
+        }
+        Command::BurnKeyDigest { items, .. } => {
+            let blocks = owned(espefuse::key_block_names(chip));
+            let purposes = purpose_names(chip, true);
+            let max = super::click::key_groups_max(chip, true);
+            let slots = [Slot::Choice(&blocks), Slot::File, Slot::Choice(&purposes)];
+            let name = "burn-key-digest";
+            convert_groups(name, &argument(name), items, &slots, max)
+        }
+        Command::BurnBlockData { items, .. } => {
+            let blocks = owned(espefuse::burn_block_data_names(chip));
+            let slots = [Slot::Choice(&blocks), Slot::File];
+            let name = "burn-block-data";
+            convert_groups(name, &argument(name), items, &slots, blocks.len())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The key purposes click's Choice offers on `chip` (espefuse's
+/// `KEY_PURPOSES_NAME`; `digest`: `DIGEST_KEY_PURPOSES`).
+fn purpose_names(chip: Chip, digest: bool) -> Vec<String> {
+    chip.table()
+        .listed_purposes()
+        .iter()
+        .filter(|p| !digest || p.digest)
+        .map(|p| p.purpose.to_string())
+        .collect()
+}
+
+fn owned(names: Vec<&str>) -> Vec<String> {
+    names.into_iter().map(str::to_string).collect()
 }
 
 pub(super) fn groups_of(
@@ -48,12 +210,24 @@ pub(super) fn groups_of(
     Ok(items.chunks(n).map(<[String]>::to_vec).collect())
 }
 
+/// A key file `burn-key-digest` cannot use (espsecure's
+/// `_get_sbv2_pub_key` decides, as espefuse calls it).
+#[derive(Debug, thiserror::Error)]
+#[error("key file {path}: not a Secure Boot V2 key: {error}")]
+pub(super) struct DigestKeyRefused {
+    pub(super) path: String,
+    pub(super) error: esp_secure::sbv2::VerificationKeyError,
+}
+
 /// The Secure Boot V2 digest of a public key file.
 pub(super) fn sbv2_digest(path: &str) -> anyhow::Result<[u8; 32]> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("key file {path}: cannot read file"))?;
-    let key = esp_secure::sbv2::PublicKey::from_pem(&text)
-        .map_err(|e| anyhow!("key file {path}: not a Secure Boot V2 key: {e}"))?;
+    let data = read_file(path, "key file")?;
+    let key = esp_secure::sbv2::PublicKey::from_verification_file(&data).map_err(|error| {
+        DigestKeyRefused {
+            path: path.to_string(),
+            error,
+        }
+    })?;
     Ok(key.digest())
 }
 

@@ -2,7 +2,7 @@
 //! burns, the burn itself with its checks, and the read-only commands.
 
 use super::operands::{
-    burn_key_arity, fields_named, force_flag, groups_of, key_groups, key_options, name_value_list,
+    click_convert, fields_named, force_flag, groups_of, key_groups, key_options, name_value_list,
     read_file,
 };
 use super::*;
@@ -95,8 +95,10 @@ pub(super) fn run_commands(
         if let Some(Some(warning)) = spelling.warnings.get(i) {
             eprintln!("{warning}");
         }
-        if let (Command::BurnKey { items, .. }, Banner::Espefuse) = (cmd, banner) {
-            burn_key_arity(chip, items)?;
+        // the key and block-data groups: click's types (for `espboot
+        // efuse`, key_groups gives its own clearer messages when it runs)
+        if banner == Banner::Espefuse {
+            click_convert(chip, cmd)?;
         }
         if let Command::BurnEfuse { pairs, .. } = cmd {
             let argument = &super::click::variadic_metavar("burn-efuse", chip);
@@ -174,17 +176,17 @@ pub(super) fn run_commands(
     // Only commands spelled with hyphens count there (cli_util.py compares
     // the tokens as given), though batch mode counts every spelling.
     let as_given = |i: usize| spelling.hyphenated.get(i).copied().unwrap_or(true);
-    let given = |burn: bool| {
+    let given = |kind: fn(&Command) -> bool| {
         commands
             .iter()
             .enumerate()
-            .any(|(i, c)| c.is_burn() == burn && as_given(i))
+            .any(|(i, c)| kind(c) && as_given(i))
     };
-    if given(true) && given(false) {
+    if given(Command::is_burn) && given(Command::is_read) {
         let reads: Vec<Command> = commands
             .iter()
             .enumerate()
-            .filter(|(i, c)| !c.is_burn() && as_given(*i))
+            .filter(|(i, c)| c.is_read() && as_given(*i))
             .map(|(_, c)| c.clone())
             .collect();
         commands.extend(reads);
@@ -233,10 +235,11 @@ pub(super) fn stage(s: &mut Session, cmd: &Command) -> anyhow::Result<AfterBurn>
             (AfterBurn::Fields(bits), t)
         }
         Command::BurnBit { block, bits, .. } => {
-            let block = espefuse::block(chip, block)?;
+            let name = block;
+            let block = espefuse::block(chip, name)?;
             (
                 AfterBurn::Nothing,
-                printed(espefuse::burn_bit(e, block, bits))?,
+                printed(espefuse::burn_bit(e, block, name, bits))?,
             )
         }
         Command::BurnBlockData { items, offset, .. } => {
@@ -262,12 +265,11 @@ pub(super) fn stage(s: &mut Session, cmd: &Command) -> anyhow::Result<AfterBurn>
             (AfterBurn::Nothing, t)
         }
         Command::BurnKeyDigest { items, opts } => {
+            // espefuse reads the key files after the command's first lines
+            let options = key_options(chip, opts, s.force);
+            print(&printed(espefuse::burn_key_digest_start(e, options))?);
             let groups = key_groups(chip, items, true)?;
-            let t = printed(espefuse::burn_key_digest(
-                e,
-                &groups,
-                key_options(chip, opts, s.force),
-            ))?;
+            let t = printed(espefuse::burn_key_digest(e, &groups, options))?;
             (AfterBurn::Nothing, t)
         }
         Command::ReadProtectEfuse {
@@ -320,7 +322,8 @@ pub(super) fn stage(s: &mut Session, cmd: &Command) -> anyhow::Result<AfterBurn>
         | Command::Dump { .. }
         | Command::CheckError { .. }
         | Command::GetCustomMac
-        | Command::AdcInfo => (AfterBurn::Nothing, Transcript::default()),
+        | Command::AdcInfo
+        | Command::ExecuteScripts { .. } => (AfterBurn::Nothing, Transcript::default()),
     };
     print(&printed_lines);
     Ok(after)
@@ -478,6 +481,7 @@ pub(super) fn read_command(s: &Session, cmd: &Command) -> anyhow::Result<()> {
         }
         Command::GetCustomMac => print(&printed(espefuse::get_custom_mac(e))?),
         Command::AdcInfo => print(&printed(espefuse::adc_info(e))?),
+        Command::ExecuteScripts { .. } => return Err(super::Removed::ExecuteScripts.into()),
         _ => {}
     }
     Ok(())

@@ -327,6 +327,17 @@ fn regression_too_wide_value_was_refused_before_the_burn_listing() {
     );
 }
 
+/// On the ESP32 and ESP32-C2 a `WR_DIS` value wider than the field failed
+/// while the arguments were read, before the `=== Run` listing espefuse
+/// prints ahead of its "is not suitable" error (found by the sweep).
+#[test]
+fn regression_too_wide_wr_dis_failed_before_the_burn_listing() {
+    compare(
+        &["esp32", "esp32c2"],
+        &[vec![vec!["burn-efuse", "WR_DIS", "0x1ffffff"]]],
+    );
+}
+
 /// A `uint:N` user field wider than 64 bits took only 64-bit values.
 #[test]
 fn regression_wide_uint_user_field_took_only_64_bit_values() {

@@ -29,9 +29,14 @@
 //! assert!(staged.lines().iter().any(|l| l.contains("0b000 -> 0b111")));
 //! let (any, _plan) = espefuse::plan(&mut efuses, ForceWrite::Unavailable)?;
 //! assert!(any);
+//! // the values as bits, read before the burn (espefuse checks them then)
+//! let bits = values
+//!     .iter()
+//!     .map(|(f, v)| Ok((*f, espefuse::value_bits(&efuses, *f, v)?)))
+//!     .collect::<Result<Vec<_>, esp_efuse::EfuseError>>()?;
 //! let burned = espefuse::burn(&mut efuses, ForceWrite::Unavailable)?;
 //! assert_eq!(burned.lines().last().map(String::as_str), Some("Reading updated eFuses..."));
-//! espefuse::check_burned(&efuses, &values)?;
+//! espefuse::check_burned(&efuses, &bits)?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 

@@ -45,6 +45,13 @@ pub extern "C" fn nostd_check_int(text: &[u8; 16]) -> i64 {
         .map_or(-1, i64::from)
 }
 
+/// The length of Python's repr of 16 bytes (py-repr), so it is linked in.
+#[allow(unsafe_code)]
+#[no_mangle]
+pub extern "C" fn nostd_check_bytes_repr_len(value: &[u8; 16]) -> usize {
+    py_repr::bytes(value).len()
+}
+
 /// The size of the boot core's response type, so mcuboot-boot is linked in.
 #[allow(unsafe_code)]
 #[no_mangle]

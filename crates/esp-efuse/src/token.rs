@@ -313,7 +313,7 @@ pub fn decode(token: &str) -> Result<Token, TokenError> {
         });
     }
     let version = parse_version(parts.version)
-        .ok_or_else(|| TokenError::Version(python_repr(parts.version)))?;
+        .ok_or_else(|| TokenError::Version(py_repr::str(parts.version)))?;
     Ok(Token {
         kind: parts.kind,
         chip,
@@ -575,43 +575,6 @@ fn parse_version(text: &str) -> Option<TokenVersion> {
     })
 }
 
-/// Python's `repr()` of an ASCII string.
-fn python_repr(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut out = String::from(quote);
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if (' '..='~').contains(&c) => out.push(c),
-            c => out.push_str(&py_escape(c)),
-        }
-    }
-    out.push(quote);
-    out
-}
-
-fn py_escape(c: char) -> String {
-    let v = u32::from(c);
-    if v < 0x100 {
-        format!("\\x{v:02x}")
-    } else if v < 0x10000 {
-        format!("\\u{v:04x}")
-    } else {
-        format!("\\U{v:08x}")
-    }
-}
-
 /// The non-ASCII run Python's ascii codec reports first (its
 /// UnicodeEncodeError text, without the ordinal note).
 fn non_ascii(s: &str) -> Option<String> {
@@ -624,7 +587,7 @@ fn non_ascii(s: &str) -> Option<String> {
     Some(if end - start == 1 {
         format!(
             "character '{}' in position {start}",
-            py_escape(chars[start])
+            py_repr::escaped(chars[start])
         )
     } else {
         format!("characters in position {start}-{}", end - 1)

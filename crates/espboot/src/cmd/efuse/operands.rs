@@ -10,41 +10,6 @@ pub(super) fn read_file(path: &str, what: &str) -> anyhow::Result<Zeroizing<Vec<
         .with_context(|| format!("{what} {path}: cannot read file"))
 }
 
-/// Python's `repr` of a string, as click quotes values in its messages.
-fn py_repr(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut out = String::from(quote);
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push(quote);
-    out
-}
-
-/// Python's `repr` of a tuple of strings.
-fn py_tuple(items: &[String]) -> String {
-    let quoted: Vec<String> = items.iter().map(|i| py_repr(i)).collect();
-    if quoted.len() == 1 {
-        format!("({},)", quoted[0])
-    } else {
-        format!("({})", quoted.join(", "))
-    }
-}
-
 /// One place of a group: click's type converting the word there.
 #[derive(Clone, Copy)]
 enum Slot<'a> {
@@ -63,11 +28,15 @@ fn choice_message(value: &str, choices: &[String]) -> String {
             unique.push(c);
         }
     }
-    let listed: Vec<String> = unique.iter().map(|c| py_repr(c)).collect();
+    let listed: Vec<String> = unique.iter().map(|c| py_repr::str(c)).collect();
     if listed.len() == 1 {
-        format!("{} is not {}.", py_repr(value), listed[0])
+        format!("{} is not {}.", py_repr::str(value), listed[0])
     } else {
-        format!("{} is not one of {}.", py_repr(value), listed.join(", "))
+        format!(
+            "{} is not one of {}.",
+            py_repr::str(value),
+            listed.join(", ")
+        )
     }
 }
 
@@ -116,14 +85,14 @@ fn convert_groups(
         return Err(invalid(format!(
             "Expected at most {max} groups ({n} values each), got {} (values: {})",
             items.len(),
-            py_tuple(items)
+            py_repr::tuple(items)
         )));
     }
     if !items.len().is_multiple_of(n) {
         return Err(invalid(format!(
             "Expected multiple of {n} values, got {} (values: {})",
             items.len(),
-            py_tuple(items)
+            py_repr::tuple(items)
         )));
     }
     for group in items.chunks(n) {

@@ -296,7 +296,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 outln!("⠋ {d} OK");
                 match &reply {
                     Reply::Ok(echo) => {
-                        let fields = vec![("r", Repr::leaf(py_str(&echo.r)))];
+                        let fields = vec![("r", Repr::leaf(py_repr::str(&echo.r)))];
                         let repr = response_repr(&client, "EchoWriteResponse", fields);
                         outln!("{}", repr.pretty());
                     }
@@ -440,7 +440,7 @@ fn print_error_v1(client: &Client, group: &str, rc: i64, rsn: Option<&str>) {
         Some(e) => format!("<MGMT_ERR.{}: {rc}>", e.name()),
         None => rc.to_string(),
     };
-    let rsn = rsn.map_or_else(|| "None".to_owned(), py_str);
+    let rsn = rsn.map_or_else(|| "None".to_owned(), py_repr::str);
     let fields = vec![("rc", Repr::leaf(rc_repr)), ("rsn", Repr::leaf(rsn))];
     outln!(
         "{}",
@@ -537,7 +537,7 @@ fn response_repr(client: &Client, class: &str, fields: Vec<(&'static str, Repr)>
         all.push(("version", Repr::leaf(ver)));
         all.push(("sequence", Repr::leaf(h.seq.to_string())));
     }
-    all.push(("smp_data", Repr::leaf(py_bytes(raw))));
+    all.push(("smp_data", Repr::leaf(py_repr::bytes(raw))));
     all.extend(fields);
     Repr::Call(class.to_owned(), all)
 }
@@ -555,7 +555,7 @@ fn image_state_repr(image: &ImageState) -> Repr {
         "ImageState".into(),
         vec![
             ("slot", Repr::leaf(image.slot.to_string())),
-            ("version", Repr::leaf(py_str(&image.version))),
+            ("version", Repr::leaf(py_repr::str(&image.version))),
             (
                 "image",
                 Repr::leaf(
@@ -570,7 +570,7 @@ fn image_state_repr(image: &ImageState) -> Repr {
                     image
                         .hash
                         .as_deref()
-                        .map_or_else(|| "None".to_owned(), py_bytes),
+                        .map_or_else(|| "None".to_owned(), py_repr::bytes),
                 ),
             ),
             ("bootable", opt_bool(image.bootable)),
@@ -580,75 +580,4 @@ fn image_state_repr(image: &ImageState) -> Repr {
             ("permanent", opt_bool(image.permanent)),
         ],
     )
-}
-
-/// Python's `repr()` of a `bytes` value.
-fn py_bytes(bytes: &[u8]) -> String {
-    let quote = if bytes.contains(&b'\'') && !bytes.contains(&b'"') {
-        b'"'
-    } else {
-        b'\''
-    };
-    let mut out = String::from("b");
-    out.push(quote as char);
-    for &b in bytes {
-        match b {
-            b'\\' => out.push_str("\\\\"),
-            b'\t' => out.push_str("\\t"),
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            _ if b == quote => {
-                out.push('\\');
-                out.push(b as char);
-            }
-            0x20..=0x7e => out.push(b as char),
-            _ => out.push_str(&format!("\\x{b:02x}")),
-        }
-    }
-    out.push(quote as char);
-    out
-}
-
-/// Python's `repr()` of a `str` value (ASCII-printable texts).
-fn py_str(text: &str) -> String {
-    let quote = if text.contains('\'') && !text.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut out = String::new();
-    out.push(quote);
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            _ if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            _ if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32));
-            }
-            _ => out.push(c),
-        }
-    }
-    out.push(quote);
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn python_reprs() {
-        assert_eq!(
-            py_bytes(b"\x0b\x00\x00\x06\xbfbrc\x08\xff"),
-            "b'\\x0b\\x00\\x00\\x06\\xbfbrc\\x08\\xff'"
-        );
-        assert_eq!(py_bytes(b"it's"), "b\"it's\"");
-        assert_eq!(py_str("1.2.3"), "'1.2.3'");
-    }
 }

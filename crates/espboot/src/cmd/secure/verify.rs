@@ -98,33 +98,6 @@ pub(super) fn verify_signature(
     Ok(ExitCode::SUCCESS)
 }
 
-/// Python's `repr()` of a bytes object (espsecure prints digests that way).
-fn py_bytes_repr(bytes: &[u8]) -> String {
-    // Python quotes with " when the bytes hold ' but no ".
-    let quote = if bytes.contains(&b'\'') && !bytes.contains(&b'"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut out = format!("b{quote}");
-    for &b in bytes {
-        match b {
-            b'\\' => out.push_str("\\\\"),
-            _ if char::from(b) == quote => {
-                out.push('\\');
-                out.push(quote);
-            }
-            b'\t' => out.push_str("\\t"),
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            0x20..=0x7e => out.push(char::from(b)),
-            _ => out.push_str(&format!("\\x{b:02x}")),
-        }
-    }
-    out.push(quote);
-    out
-}
-
 fn verify_failure(report: &sbv2::BlockReport, keyfile: &Path, datafile: &Path) -> anyhow::Error {
     match &report.mismatch {
         Some(m) => fatal(
@@ -135,8 +108,8 @@ fn verify_failure(report: &sbv2::BlockReport, keyfile: &Path, datafile: &Path) -
             ),
             format!(
                 "Signature block image digest does not match the actual image digest {}. Expected {}.",
-                py_bytes_repr(&m.actual),
-                py_bytes_repr(&m.stored)
+                py_repr::bytes(&m.actual),
+                py_repr::bytes(&m.stored)
             ),
         ),
         None => fatal(

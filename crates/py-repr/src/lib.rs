@@ -1,0 +1,206 @@
+//! Python's `repr()` of `str` and `bytes` values.
+//!
+//! The Python tools espboot stands in for quote user input and device data
+//! in their messages with `repr()`: click's `Invalid value: 'BOGUS' is not
+//! one of …`, espefuse's token errors, espsecure's digest mismatch, smpmgr's
+//! response dumps. A personality that prints those messages must quote
+//! exactly as CPython does, so this crate is the one implementation of those
+//! rules in espboot.
+//!
+//! The rules (CPython `Objects/unicodeobject.c` `unicode_repr`,
+//! `Objects/bytesobject.c` `PyBytes_Repr`):
+//! - the quote is `'`, or `"` when the value holds a `'` and no `"`; the
+//!   chosen quote and `\` are escaped with a backslash;
+//! - tab, newline and carriage return are `\t`, `\n`, `\r`;
+//! - other bytes outside printable ASCII are `\xNN`;
+//! - in a `str`, printable non-ASCII characters stay as they are, and the
+//!   others are `\xNN`, `\uNNNN` or `\UNNNNNNNN`.
+//!
+//! One approximation: CPython decides "printable" from the Unicode
+//! database. Without those tables, this crate escapes control characters,
+//! whitespace other than the ASCII space, the common format characters and
+//! the private-use planes, which covers what a command line or a device
+//! reply holds in practice.
+//!
+//! ```
+//! assert_eq!(py_repr::str("BOGUS"), "'BOGUS'");
+//! assert_eq!(py_repr::str("it's"), "\"it's\"");
+//! assert_eq!(py_repr::str("a\u{1}b"), "'a\\x01b'");
+//! assert_eq!(py_repr::bytes(b"\x0b\xffok"), "b'\\x0b\\xffok'");
+//! assert_eq!(py_repr::tuple(&["A".into()]), "('A',)");
+//! ```
+#![no_std]
+#![forbid(unsafe_code)]
+#![warn(
+    missing_docs,
+    unreachable_pub,
+    clippy::std_instead_of_core,
+    clippy::alloc_instead_of_core
+)]
+
+extern crate alloc;
+
+use alloc::string::String;
+use core::fmt::Write as _;
+
+/// The quote Python picks for a value holding these quote characters.
+fn quote_for(has_single: bool, has_double: bool) -> char {
+    if has_single && !has_double {
+        '"'
+    } else {
+        '\''
+    }
+}
+
+/// Python's `repr()` of a `str`.
+pub fn str(text: &str) -> String {
+    let quote = quote_for(text.contains('\''), text.contains('"'));
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push(quote);
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if is_printable(c) => out.push(c),
+            c => escape(&mut out, u32::from(c)),
+        }
+    }
+    out.push(quote);
+    out
+}
+
+/// Python's `repr()` of a `bytes` value (`b'…'`).
+pub fn bytes(value: &[u8]) -> String {
+    let quote = quote_for(value.contains(&b'\''), value.contains(&b'"'));
+    let mut out = String::with_capacity(value.len() + 3);
+    out.push('b');
+    out.push(quote);
+    for &b in value {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            b'\t' => out.push_str("\\t"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            _ if char::from(b) == quote => {
+                out.push('\\');
+                out.push(quote);
+            }
+            0x20..=0x7e => out.push(char::from(b)),
+            _ => escape(&mut out, u32::from(b)),
+        }
+    }
+    out.push(quote);
+    out
+}
+
+/// Python's `repr()` of a tuple of `str`s: `('A',)`, `('A', 'B')`.
+pub fn tuple(items: &[String]) -> String {
+    let mut out = String::from("(");
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(&str(item));
+    }
+    if items.len() == 1 {
+        out.push(',');
+    }
+    out.push(')');
+    out
+}
+
+/// Python's backslash escape of one character, as `ascii()` and the
+/// codecs' error messages write it: `\xe9`, `\u20ac`, `\U0001f600`.
+pub fn escaped(c: char) -> String {
+    let mut out = String::new();
+    escape(&mut out, u32::from(c));
+    out
+}
+
+/// The shortest of Python's `\x`, `\u` and `\U` escapes for a code point.
+fn escape(out: &mut String, code: u32) {
+    // Writing to a String cannot fail.
+    let _ = if code <= 0xff {
+        write!(out, "\\x{code:02x}")
+    } else if code <= 0xffff {
+        write!(out, "\\u{code:04x}")
+    } else {
+        write!(out, "\\U{code:08x}")
+    };
+}
+
+/// Whether Python's `str.isprintable()` holds for `c` (see the crate
+/// docs for the approximation outside ASCII).
+fn is_printable(c: char) -> bool {
+    if c.is_ascii() {
+        return (' '..='~').contains(&c);
+    }
+    if c.is_control() || c.is_whitespace() {
+        return false;
+    }
+    // Format characters (Cf) a terminal would hide, and private use (Co).
+    !matches!(
+        c,
+        '\u{ad}'
+            | '\u{600}'..='\u{605}'
+            | '\u{61c}'
+            | '\u{6dd}'
+            | '\u{70f}'
+            | '\u{180e}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206f}'
+            | '\u{e000}'..='\u{f8ff}'
+            | '\u{feff}'
+            | '\u{fff9}'..='\u{fffb}'
+            | '\u{f0000}'..
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Expected values are CPython 3.11's `repr()` of the same values.
+    #[test]
+    fn str_quotes_and_escapes_as_python() {
+        assert_eq!(str(""), "''");
+        assert_eq!(str("a'b"), "\"a'b\"");
+        assert_eq!(str("a'b\"c"), "'a\\'b\"c'");
+        assert_eq!(str("a\"b"), "'a\"b'");
+        assert_eq!(str("back\\slash"), "'back\\\\slash'");
+        assert_eq!(str("t\tn\nr\r"), "'t\\tn\\nr\\r'");
+        assert_eq!(str("\u{7f}\u{0}"), "'\\x7f\\x00'");
+        assert_eq!(str("é€"), "'é€'");
+        assert_eq!(str("\u{85}\u{a0}"), "'\\x85\\xa0'");
+        assert_eq!(str("\u{200b}\u{2028}"), "'\\u200b\\u2028'");
+        assert_eq!(str("\u{f0000}"), "'\\U000f0000'");
+        assert_eq!(escaped('é'), "\\xe9");
+        assert_eq!(escaped('€'), "\\u20ac");
+    }
+
+    #[test]
+    fn bytes_quote_and_escape_as_python() {
+        assert_eq!(
+            bytes(b"\x0b\x00\x00\x06\xbfbrc\x08\xff"),
+            "b'\\x0b\\x00\\x00\\x06\\xbfbrc\\x08\\xff'"
+        );
+        assert_eq!(bytes(b"it's"), "b\"it's\"");
+        assert_eq!(bytes(b"'\""), "b'\\'\"'");
+        assert_eq!(bytes(b"\\\t"), "b'\\\\\\t'");
+    }
+
+    #[test]
+    fn tuples_as_python() {
+        assert_eq!(tuple(&[]), "()");
+        assert_eq!(tuple(&["A".into()]), "('A',)");
+        assert_eq!(tuple(&["A".into(), "it's".into()]), "('A', \"it's\")");
+    }
+}

@@ -113,13 +113,14 @@ fn group_help_page(chip: Option<Chip>) -> String {
         " espefuse v5.6.0: reads and burns the eFuses of Espressif chips.",
     );
     rich::line(&mut text, "");
-    let options: Vec<Vec<String>> = OPTIONS
+    let options: Vec<rich::ParamRow> = OPTIONS
         .iter()
-        .map(|(long, short, metavar, help)| {
-            [long, short, metavar, help]
-                .iter()
-                .map(|s| s.to_string())
-                .collect()
+        .map(|(long, short, metavar, help)| rich::ParamRow {
+            required: false,
+            long: long.to_string(),
+            short: short.to_string(),
+            metavar: metavar.to_string(),
+            help: help.to_string(),
         })
         .collect();
     rich::table(&mut text, "Options", &options);
@@ -187,6 +188,50 @@ fn command_help_page(command: &str, chip: Chip) -> String {
     if command == "set-flash-voltage" && chip != Chip::Esp32 {
         hidden.push("show_token");
     }
-    rich::command_help(&mut text, &description, sub, &hidden);
+    let sub = click_order_and_metavars(sub.clone());
+    rich::command_help(&mut text, &description, &sub, &hidden);
     text
+}
+
+/// The metavars espefuse's options show where click derives them from a
+/// type rather than a name (`--offset`: `INTEGER`; a `click.File`:
+/// `FILENAME`; `dump --file-name` names its own), by command and option
+/// id: they set the width of the Options panel's metavar column.
+const CLICK_METAVARS: &[(&str, &str, &str)] = &[
+    ("burn-block-data", "offset", "INTEGER"),
+    ("summary", "file", "FILENAME"),
+    ("dump", "file_name", "FILE"),
+];
+
+/// The key commands' protection options, first in espefuse's Options panel
+/// (`espefuse/efuse/*/operations.py` declares them before the shared
+/// options), in its order.
+const PROTECTION_FIRST: &[&str] = &["no_protect_key", "no_read_protect", "no_write_protect"];
+
+/// `sub` with espefuse's metavars ([`CLICK_METAVARS`]) and its option
+/// order: the key protection options first.
+fn click_order_and_metavars(mut sub: clap::Command) -> clap::Command {
+    let name = sub.get_name().to_owned();
+    let mut ids: Vec<clap::Id> = sub.get_arguments().map(|a| a.get_id().clone()).collect();
+    // the ESP32's --no-protect-key, the others' --no-read-protect and
+    // --no-write-protect (the rest hidden on each)
+    ids.sort_by_key(|id| {
+        PROTECTION_FIRST
+            .iter()
+            .position(|p| id == *p)
+            .unwrap_or(PROTECTION_FIRST.len())
+    });
+    // `mut_arg` moves the argument it changes to the end: every argument
+    // goes through it, in the order wanted
+    for id in ids {
+        let metavar = CLICK_METAVARS
+            .iter()
+            .find(|(c, i, _)| *c == name && id == *i)
+            .map(|(_, _, m)| *m);
+        sub = sub.mut_arg(id, |a| match metavar {
+            Some(m) => a.value_name(m),
+            None => a,
+        });
+    }
+    sub
 }

@@ -429,6 +429,12 @@ fn name_overflow(cell: &str) -> Overflow {
     }
 }
 
+/// A column of a parameter panel: its cells and how each overflows.
+struct TableColumn<'a> {
+    cells: Vec<&'a str>,
+    overflow: fn(&str) -> Overflow,
+}
+
 /// Appends a panel of parameter rows as rich-click draws it: a table
 /// without borders or header, cells padded by one space on each side but
 /// not at the table's edges, expanding to the panel's inner width
@@ -437,26 +443,31 @@ fn name_overflow(cell: &str) -> Overflow {
 /// ([`column_widths`]).
 pub fn table(out: &mut String, title: &str, rows: &[ParamRow]) {
     let inner = width().saturating_sub(4);
-    let cells: [(Vec<&str>, Option<fn(&str) -> Overflow>); 4] = [
-        (
-            rows.iter()
+    let fold: fn(&str) -> Overflow = |_| Overflow::Fold;
+    let cells = [
+        TableColumn {
+            cells: rows
+                .iter()
                 .map(|r| if r.required { "*" } else { "" })
                 .collect(),
-            Some(name_overflow),
-        ),
-        (
-            rows.iter().map(|r| r.long.as_str()).collect(),
-            Some(name_overflow),
-        ),
-        (
-            rows.iter().map(|r| r.short.as_str()).collect(),
-            Some(name_overflow),
-        ),
-        (rows.iter().map(|r| r.metavar.as_str()).collect(), None),
+            overflow: name_overflow,
+        },
+        TableColumn {
+            cells: rows.iter().map(|r| r.long.as_str()).collect(),
+            overflow: name_overflow,
+        },
+        TableColumn {
+            cells: rows.iter().map(|r| r.short.as_str()).collect(),
+            overflow: name_overflow,
+        },
+        TableColumn {
+            cells: rows.iter().map(|r| r.metavar.as_str()).collect(),
+            overflow: fold,
+        },
     ];
-    let mut columns: Vec<(Vec<&str>, Option<fn(&str) -> Overflow>)> = cells
+    let mut columns: Vec<TableColumn> = cells
         .into_iter()
-        .filter(|(c, _)| c.iter().any(|s| !s.is_empty()))
+        .filter(|c| c.cells.iter().any(|s| !s.is_empty()))
         .collect();
     // the help cells: rich-click keeps the column even when empty (its
     // cells are `Columns`, never falsy)
@@ -466,8 +477,8 @@ pub fn table(out: &mut String, title: &str, rows: &[ParamRow]) {
     let mut specs: Vec<ColumnSpec> = columns
         .iter()
         .enumerate()
-        .map(|(k, (c, _))| ColumnSpec {
-            widest: c.iter().map(|s| s.chars().count()).max(),
+        .map(|(k, c)| ColumnSpec {
+            widest: c.cells.iter().map(|s| s.chars().count()).max(),
             padding: pad(k).0 + pad(k).1,
             ratio: None,
             no_wrap: false,
@@ -480,17 +491,19 @@ pub fn table(out: &mut String, title: &str, rows: &[ParamRow]) {
         no_wrap: false,
     });
     let widths = column_widths(&specs, inner, true);
-    columns.push((help, None));
+    columns.push(TableColumn {
+        cells: help,
+        overflow: fold,
+    });
     let mut lines = Vec::new();
     for r in 0..rows.len() {
         let pieces: Vec<Vec<String>> = columns
             .iter()
             .enumerate()
-            .map(|(k, (c, overflow))| {
+            .map(|(k, c)| {
                 let (left, right) = pad(k);
                 let room = widths[k].saturating_sub(left + right);
-                let overflow = overflow.map_or(Overflow::Fold, |f| f(c[r]));
-                wrap_cell_text(c[r], room, overflow)
+                wrap_cell_text(c.cells[r], room, (c.overflow)(c.cells[r]))
             })
             .collect();
         let height = pieces.iter().map(Vec::len).max().unwrap_or(0).max(1);
@@ -575,6 +588,19 @@ pub fn command_help(
     sub: &clap::Command,
     hidden: &[&str],
 ) {
+    command_help_with_arguments(out, description, sub, hidden, None);
+}
+
+/// [`command_help`], the Arguments panel's rows given by the caller when
+/// `arguments` is `Some` (click's parameter names and metavars where the
+/// clap definitions do not carry them).
+pub fn command_help_with_arguments(
+    out: &mut String,
+    description: &[String],
+    sub: &clap::Command,
+    hidden: &[&str],
+    arguments: Option<Vec<ParamRow>>,
+) {
     line(out, "");
     for paragraph in description {
         for row in wrap(paragraph, width().saturating_sub(2)) {
@@ -584,24 +610,25 @@ pub fn command_help(
     }
     // click names an argument panel row by the parameter's name, `-` for
     // `_`, then its type's metavar when a value name gives one
-    let arguments: Vec<ParamRow> = sub
-        .get_positionals()
-        .map(|a| {
-            let required = a.is_required_set();
-            let metavar = a
-                .get_value_names()
-                .and_then(|v| v.first())
-                .map(ToString::to_string)
-                .unwrap_or_default();
-            ParamRow {
-                required,
-                long: a.get_id().as_str().to_uppercase().replace('_', "-"),
-                short: String::new(),
-                metavar,
-                help: if required { "[required]" } else { "" }.to_string(),
-            }
-        })
-        .collect();
+    let arguments: Vec<ParamRow> = arguments.unwrap_or_else(|| {
+        sub.get_positionals()
+            .map(|a| {
+                let required = a.is_required_set();
+                let metavar = a
+                    .get_value_names()
+                    .and_then(|v| v.first())
+                    .map(ToString::to_string)
+                    .unwrap_or_default();
+                ParamRow {
+                    required,
+                    long: a.get_id().as_str().to_uppercase().replace('_', "-"),
+                    short: String::new(),
+                    metavar,
+                    help: if required { "[required]" } else { "" }.to_string(),
+                }
+            })
+            .collect()
+    });
     if !arguments.is_empty() {
         table(out, "Arguments", &arguments);
     }
@@ -860,7 +887,7 @@ print(json.dumps(out))
             for k in 0..n {
                 let last = k + 1 == n;
                 let padding = usize::from(k > 0) + usize::from(!last);
-                let (cells, widest) = if (last && unmeasured) || (ratio && last) {
+                let (cells, widest) = if last && (unmeasured || ratio) {
                     (None, None)
                 } else {
                     let cells: Vec<usize> = (0..1 + next(4))

@@ -223,8 +223,9 @@ pub fn rich_help_layout(text: &str) -> Vec<String> {
         out
     }
     let mut out = Vec::new();
-    let mut panel: Option<(String, Vec<Vec<(usize, String)>>)> = None;
-    let flush = |out: &mut Vec<String>, title: &str, rows: &[Vec<(usize, String)>]| {
+    type Row = Vec<(usize, String)>;
+    let mut panel: Option<(String, Vec<Row>)> = None;
+    let flush = |out: &mut Vec<String>, title: &str, rows: &[Row]| {
         // the description column: where `--help`'s description starts in
         // an Options panel (click's row, always there), else the furthest
         // last cell of a row that starts with a name

@@ -189,8 +189,60 @@ fn command_help_page(command: &str, chip: Chip) -> String {
         hidden.push("show_token");
     }
     let sub = click_order_and_metavars(sub.clone());
-    rich::command_help(&mut text, &description, &sub, &hidden);
+    rich::command_help_with_arguments(
+        &mut text,
+        &description,
+        &sub,
+        &hidden,
+        click_arguments(command, chip),
+    );
     text
+}
+
+/// The Arguments panel of `command` on `chip` as espefuse's click
+/// parameters name it: the parameter's name, upper case, and its metavar
+/// (a grouped argument's usage metavar, a Choice's `{A|B|…}`, a type's
+/// name). `None` for the commands whose positionals are drawn from the
+/// clap definitions: read-protect-efuse and write-protect-efuse, whose
+/// Choice of eFuse names is not rendered yet.
+fn click_arguments(command: &str, chip: Chip) -> Option<Vec<rich::ParamRow>> {
+    let row = |required: bool, name: &str, metavar: String| rich::ParamRow {
+        required,
+        long: name.to_string(),
+        short: String::new(),
+        metavar,
+        help: if required { "[required]" } else { "" }.to_string(),
+    };
+    let grouped = |name: &str| {
+        vec![row(
+            true,
+            name,
+            super::click::variadic_metavar(command, chip),
+        )]
+    };
+    let key_groups = if chip == Chip::Esp32 {
+        "BLOCK_KEYFILE"
+    } else {
+        "BLOCK_KEYFILE_KEYPURPOSE"
+    };
+    Some(match command {
+        "burn-efuse" => grouped("NAME_VALUE_PAIRS"),
+        "burn-block-data" => grouped("BLOCK_DATAFILE"),
+        "burn-key" => grouped(key_groups),
+        // the ESP32's and the ESP32-C2's take one key file
+        "burn-key-digest" if matches!(chip, Chip::Esp32 | Chip::Esp32c2) => {
+            vec![row(true, "KEYFILE", "FILENAME".to_string())]
+        }
+        "burn-key-digest" => grouped("BLOCK_KEYFILE_KEYPURPOSE"),
+        "burn-bit" => vec![
+            row(true, "BLOCK", super::click::block_choice(chip).0),
+            row(true, "BIT_NUMBER", "INTEGER".to_string()),
+        ],
+        "burn-custom-mac" => vec![row(true, "MAC", "CUSTOM_MAC".to_string())],
+        "set-flash-voltage" => vec![row(true, "VOLTAGE", super::click::voltage_choice().0)],
+        "summary" => vec![row(false, "EFUSES_TO_SHOW", "TEXT".to_string())],
+        _ => return None,
+    })
 }
 
 /// The metavars espefuse's options show where click derives them from a

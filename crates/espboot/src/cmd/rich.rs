@@ -1,6 +1,7 @@
 //! The layout rich-click gives the Python tools' help and usage errors
 //! (espsecure, espefuse): lines padded to the console width, boxed panels
-//! with a title, and tables whose last column wraps.
+//! with a title, and tables whose columns rich sizes ([`column_widths`],
+//! a port of rich's own computation) and whose cells wrap.
 //!
 //! rich renders `COLUMNS` wide when its output is not a terminal, 80 when
 //! that is unset (rich's default console width), which is how scripts and
@@ -12,7 +13,7 @@
 //! ```ignore
 //! let mut text = String::new();
 //! rich::line(&mut text, " Usage: espsecure [OPTIONS] COMMAND [ARGS]...");
-//! rich::table(&mut text, "Options", &[vec!["--help".into(), "-h".into(), "Show this help.".into()]]);
+//! rich::table(&mut text, "Options", &[rich::help_row()]);
 //! ```
 
 /// rich's console width when `COLUMNS` is not set.

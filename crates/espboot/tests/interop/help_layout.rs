@@ -177,3 +177,25 @@ fn espefuse_command_help_panels_are_laid_out_as_espefuses() {
     failures.extend(more);
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+/// The layout view tells layouts apart: espsecure's own
+/// `generate-signing-key --help` at 80 columns (its choice metavar folded
+/// in a narrowed column) is not its layout at 120, so a personality laid
+/// out at the wrong widths cannot compare equal.
+#[test]
+fn the_layout_view_tells_column_widths_apart() {
+    if support::reference_tool("espsecure").is_none() {
+        return;
+    }
+    let reference = support::reference_bin_dir().join("espsecure");
+    let page = ["generate-signing-key", "--help"];
+    let (narrow, wide) = (
+        support::rich_help_layout(&help(&reference, &page, 80)),
+        support::rich_help_layout(&help(&reference, &page, 120)),
+    );
+    assert!(
+        narrow.iter().any(|l| l.starts_with("panel Options:")),
+        "{narrow:?}"
+    );
+    assert_ne!(narrow, wide);
+}

@@ -1,6 +1,7 @@
 //! The layout rich-click gives the Python tools' help and usage errors
 //! (espsecure, espefuse): lines padded to the console width, boxed panels
-//! with a title, and tables whose last column wraps.
+//! with a title, and tables whose columns rich sizes ([`column_widths`],
+//! a port of rich's own computation) and whose cells wrap.
 //!
 //! rich renders `COLUMNS` wide when its output is not a terminal, 80 when
 //! that is unset (rich's default console width), which is how scripts and
@@ -12,7 +13,7 @@
 //! ```ignore
 //! let mut text = String::new();
 //! rich::line(&mut text, " Usage: espsecure [OPTIONS] COMMAND [ARGS]...");
-//! rich::table(&mut text, "Options", &[vec!["--help".into(), "-h".into(), "Show this help.".into()]]);
+//! rich::table(&mut text, "Options", &[rich::help_row()]);
 //! ```
 
 /// rich's console width when `COLUMNS` is not set.
@@ -138,50 +139,384 @@ pub fn panel(out: &mut String, title: &str, rows: &[String]) {
     out.push_str("\u{256f}\n");
 }
 
-/// Appends a panel holding a table: every column but the last is as wide
-/// as its widest cell (names are never cut: scripts read them), two
-/// spaces apart; the last column takes the rest of the row, at least
-/// a quarter of the console, and wraps. Empty columns are left out, as rich-click leaves
-/// out a column no row uses.
-pub fn table(out: &mut String, title: &str, rows: &[Vec<String>]) {
-    let width = width();
-    let inner = width.saturating_sub(4);
-    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let used: Vec<usize> = (0..columns.saturating_sub(1))
-        .filter(|&c| rows.iter().any(|r| r.get(c).is_some_and(|s| !s.is_empty())))
-        .collect();
-    let widths: Vec<usize> = used
+/// How rich ends a cell's line that is wider than its column (rich's
+/// `OverflowMethod`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Overflow {
+    /// The word is cut into pieces of the column's width (rich-click's
+    /// metavars, help texts and joined option spellings).
+    Fold,
+    /// The line is cut, its last character replaced by `…` (a rich table
+    /// column's default, which a single option or argument name gets).
+    Ellipsis,
+}
+
+/// One column of a rich `Table`, as `Table._calculate_column_widths`
+/// (`rich/table.py`) sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ColumnSpec {
+    /// The widest line of the column's cells, in characters (the maximum
+    /// of rich's `Text.__rich_measure__`); `None` when the cells are
+    /// renderables rich cannot measure, which count as wide as the table:
+    /// rich-click's help cells are `Columns` (`rich_help_rendering.py`,
+    /// `get_help_parameter`), measured by `Measurement.get`'s fallback.
+    pub widest: Option<usize>,
+    /// The cells' left plus right padding (`Table._get_padding_width`).
+    pub padding: usize,
+    /// `Column.ratio`: the column's share of an expanding table.
+    pub ratio: Option<usize>,
+    /// `Column.no_wrap`: rich never narrows such a column to fit.
+    pub no_wrap: bool,
+}
+
+impl ColumnSpec {
+    /// rich's `Table._measure_column` maximum for this column when the
+    /// table has `width` characters (a cell is wrapped in a `Padding`,
+    /// whose measure is the content's plus the padding, at most `width`).
+    fn maximum(&self, width: usize) -> usize {
+        if width < 1 {
+            return 0;
+        }
+        if width < self.padding + 1 {
+            return width;
+        }
+        match self.widest {
+            None => width,
+            Some(widest) => (widest + self.padding).min(width),
+        }
+    }
+}
+
+/// `round(n / d)` as Python computes it for the small integers rich
+/// divides (half to even); `d` > 0.
+fn round_half_even(n: i64, d: i64) -> i64 {
+    let (q, r) = (n.div_euclid(d), n.rem_euclid(d));
+    match (2 * r).cmp(&d) {
+        std::cmp::Ordering::Less => q,
+        std::cmp::Ordering::Greater => q + 1,
+        std::cmp::Ordering::Equal => q + (q & 1),
+    }
+}
+
+/// `ceil(n / d)`; `d` > 0.
+fn ceil_div(n: i64, d: i64) -> i64 {
+    -(-n).div_euclid(d)
+}
+
+/// rich's `ratio_reduce` (`rich/_ratio.py`): `total` taken from `values`
+/// in proportion to `ratios`, no slot losing more than its maximum.
+fn ratio_reduce(total: i64, ratios: &[i64], maximums: &[i64], values: &[i64]) -> Vec<i64> {
+    let ratios: Vec<i64> = ratios
         .iter()
-        .map(|&c| {
-            rows.iter()
-                .filter_map(|r| r.get(c))
-                .map(|s| s.chars().count())
-                .max()
-                .unwrap_or(0)
+        .zip(maximums)
+        .map(|(&r, &m)| if m != 0 { r } else { 0 })
+        .collect();
+    let mut total_ratio: i64 = ratios.iter().sum();
+    if total_ratio == 0 {
+        return values.to_vec();
+    }
+    let mut remaining = total;
+    let mut out = Vec::with_capacity(values.len());
+    for ((&ratio, &maximum), &value) in ratios.iter().zip(maximums).zip(values) {
+        if ratio != 0 && total_ratio > 0 {
+            let distributed = maximum.min(round_half_even(ratio * remaining, total_ratio));
+            out.push(value - distributed);
+            remaining -= distributed;
+            total_ratio -= ratio;
+        } else {
+            out.push(value);
+        }
+    }
+    out
+}
+
+/// rich's `ratio_distribute` (`rich/_ratio.py`): `total` shared out in
+/// proportion to `ratios`, each slot at least its minimum.
+fn ratio_distribute(total: i64, ratios: &[i64], minimums: Option<&[i64]>) -> Vec<i64> {
+    let ratios: Vec<i64> = match minimums {
+        Some(m) => ratios
+            .iter()
+            .zip(m)
+            .map(|(&r, &m)| if m != 0 { r } else { 0 })
+            .collect(),
+        None => ratios.to_vec(),
+    };
+    let mut total_ratio: i64 = ratios.iter().sum();
+    if total_ratio <= 0 {
+        // rich asserts a positive sum; nothing to share out
+        return vec![0; ratios.len()];
+    }
+    let mut remaining = total;
+    let mut out = Vec::with_capacity(ratios.len());
+    for (k, &ratio) in ratios.iter().enumerate() {
+        let minimum = minimums.map_or(0, |m| m[k]);
+        let distributed = if total_ratio > 0 {
+            minimum.max(ceil_div(ratio * remaining, total_ratio))
+        } else {
+            remaining
+        };
+        out.push(distributed);
+        total_ratio -= ratio;
+        remaining -= distributed;
+    }
+    out
+}
+
+/// rich's `Table._collapse_widths`: the widest wrappable columns narrowed
+/// together, down to the next widest, until the table fits `max_width`.
+fn collapse_widths(widths: &[i64], wrapable: &[bool], max_width: i64) -> Vec<i64> {
+    let mut widths = widths.to_vec();
+    let mut total: i64 = widths.iter().sum();
+    let mut excess = total - max_width;
+    if !wrapable.iter().any(|&w| w) {
+        return widths;
+    }
+    while total != 0 && excess > 0 {
+        let max_column = widths
+            .iter()
+            .zip(wrapable)
+            .filter(|(_, &w)| w)
+            .map(|(&w, _)| w)
+            .max()
+            .unwrap_or(0);
+        let second = widths
+            .iter()
+            .zip(wrapable)
+            .map(|(&w, &a)| if a && w != max_column { w } else { 0 })
+            .max()
+            .unwrap_or(0);
+        let difference = max_column - second;
+        let ratios: Vec<i64> = widths
+            .iter()
+            .zip(wrapable)
+            .map(|(&w, &a)| i64::from(a && w == max_column))
+            .collect();
+        if !ratios.iter().any(|&r| r != 0) || difference == 0 {
+            break;
+        }
+        let max_reduce = vec![excess.min(difference); widths.len()];
+        widths = ratio_reduce(excess, &ratios, &max_reduce, &widths);
+        total = widths.iter().sum();
+        excess = total - max_width;
+    }
+    widths
+}
+
+/// The width of each column, padding included, of a rich table drawn in
+/// `max_width` characters (borders excluded): rich's
+/// `Table._calculate_column_widths`. Each column starts as wide as its
+/// widest cell; an expanding table shares its width out among the columns
+/// with a ratio; a table too wide narrows its widest wrappable columns
+/// first (`_collapse_widths`), then all evenly; an expanding table too
+/// narrow widens every column in proportion to its width.
+pub fn column_widths(columns: &[ColumnSpec], max_width: usize, expand: bool) -> Vec<usize> {
+    let to_i = |n: usize| i64::try_from(n).unwrap_or(i64::MAX / 4);
+    let max_i = to_i(max_width);
+    let measured: Vec<i64> = columns.iter().map(|c| to_i(c.maximum(max_width))).collect();
+    let mut widths: Vec<i64> = measured.iter().map(|&m| m.max(1)).collect();
+    let flexible = |c: &ColumnSpec| c.ratio.is_some();
+    if expand {
+        let ratios: Vec<i64> = columns
+            .iter()
+            .filter(|c| flexible(c))
+            .map(|c| to_i(c.ratio.unwrap_or(0)))
+            .collect();
+        if ratios.iter().any(|&r| r != 0) {
+            let fixed: Vec<i64> = columns
+                .iter()
+                .zip(&measured)
+                .map(|(c, &m)| if flexible(c) { 0 } else { m })
+                .collect();
+            let minimums: Vec<i64> = columns
+                .iter()
+                .filter(|c| flexible(c))
+                .map(|c| 1 + to_i(c.padding))
+                .collect();
+            let flexible_width = max_i - fixed.iter().sum::<i64>();
+            let mut shares = ratio_distribute(flexible_width, &ratios, Some(&minimums)).into_iter();
+            for (k, c) in columns.iter().enumerate() {
+                if flexible(c) {
+                    widths[k] = fixed[k] + shares.next().unwrap_or(0);
+                }
+            }
+        }
+    }
+    let mut table_width: i64 = widths.iter().sum();
+    if table_width > max_i {
+        let wrapable: Vec<bool> = columns.iter().map(|c| !c.no_wrap).collect();
+        widths = collapse_widths(&widths, &wrapable, max_i);
+        table_width = widths.iter().sum();
+        if table_width > max_i {
+            let ones = vec![1; widths.len()];
+            widths = ratio_reduce(table_width - max_i, &ones, &widths, &widths);
+            table_width = widths.iter().sum();
+        }
+        widths = columns
+            .iter()
+            .zip(&widths)
+            .map(|(c, &w)| to_i(c.maximum(usize::try_from(w).unwrap_or(0))))
+            .collect();
+    }
+    if table_width < max_i && expand {
+        let pads = ratio_distribute(max_i - table_width, &widths, None);
+        for (w, p) in widths.iter_mut().zip(pads) {
+            *w += p;
+        }
+    }
+    widths
+        .into_iter()
+        .map(|w| usize::try_from(w).unwrap_or(0))
+        .collect()
+}
+
+/// A cell's text on rows of `width` as rich wraps a `Text`: words fill
+/// each row greedily; with [`Overflow::Fold`] a longer word is cut into
+/// pieces, with [`Overflow::Ellipsis`] it keeps a row of its own, cut to
+/// the width and ending in `…`.
+pub fn wrap_cell_text(text: &str, width: usize, overflow: Overflow) -> Vec<String> {
+    if text.is_empty() {
+        return Vec::new();
+    }
+    match overflow {
+        Overflow::Fold => wrap(text, width),
+        Overflow::Ellipsis => {
+            let width = width.max(1);
+            let mut rows: Vec<String> = Vec::new();
+            let mut row = String::new();
+            for word in text.split(' ').filter(|w| !w.is_empty()) {
+                let (rn, wn) = (row.chars().count(), word.chars().count());
+                if rn > 0 && rn + 1 + wn <= width {
+                    row.push(' ');
+                    row.push_str(word);
+                    continue;
+                }
+                if rn > 0 {
+                    rows.push(std::mem::take(&mut row));
+                }
+                row = word.to_string();
+            }
+            rows.push(row);
+            rows.into_iter().map(|r| ellipsized(&r, width)).collect()
+        }
+    }
+}
+
+/// One row of a rich-click parameter panel (Options or Arguments), in
+/// rich-click's column order (`options_table_column_types`: required,
+/// opt_long, opt_short, metavar, help).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ParamRow {
+    /// Drawn as `*`.
+    pub required: bool,
+    /// The long spellings (`--a/--no-a` for a flag pair), or an
+    /// argument's name.
+    pub long: String,
+    /// The short spellings.
+    pub short: String,
+    /// click's metavar (`FILENAME`, `[1|2]`).
+    pub metavar: String,
+    /// The description (espboot's words).
+    pub help: String,
+}
+
+/// How rich-click renders a name cell: one spelling is a plain `Text`
+/// (the column's ellipsis overflow), several are joined into a folding
+/// one (`_get_parameter_help_opt`).
+fn name_overflow(cell: &str) -> Overflow {
+    if cell.contains(['/', ',']) {
+        Overflow::Fold
+    } else {
+        Overflow::Ellipsis
+    }
+}
+
+/// A column of a parameter panel: its cells and how each overflows.
+struct TableColumn<'a> {
+    cells: Vec<&'a str>,
+    overflow: fn(&str) -> Overflow,
+}
+
+/// Appends a panel of parameter rows as rich-click draws it: a table
+/// without borders or header, cells padded by one space on each side but
+/// not at the table's edges, expanding to the panel's inner width
+/// (rich-click's `style_options_table_*` defaults), the columns no row
+/// uses left out (`RichOptionPanel.get_table`), the widths rich's
+/// ([`column_widths`]).
+pub fn table(out: &mut String, title: &str, rows: &[ParamRow]) {
+    let inner = width().saturating_sub(4);
+    let fold: fn(&str) -> Overflow = |_| Overflow::Fold;
+    let cells = [
+        TableColumn {
+            cells: rows
+                .iter()
+                .map(|r| if r.required { "*" } else { "" })
+                .collect(),
+            overflow: name_overflow,
+        },
+        TableColumn {
+            cells: rows.iter().map(|r| r.long.as_str()).collect(),
+            overflow: name_overflow,
+        },
+        TableColumn {
+            cells: rows.iter().map(|r| r.short.as_str()).collect(),
+            overflow: name_overflow,
+        },
+        TableColumn {
+            cells: rows.iter().map(|r| r.metavar.as_str()).collect(),
+            overflow: fold,
+        },
+    ];
+    let mut columns: Vec<TableColumn> = cells
+        .into_iter()
+        .filter(|c| c.cells.iter().any(|s| !s.is_empty()))
+        .collect();
+    // the help cells: rich-click keeps the column even when empty (its
+    // cells are `Columns`, never falsy)
+    let help: Vec<&str> = rows.iter().map(|r| r.help.as_str()).collect();
+    let n = columns.len() + 1;
+    let pad = |k: usize| (usize::from(k > 0), usize::from(k + 1 < n));
+    let mut specs: Vec<ColumnSpec> = columns
+        .iter()
+        .enumerate()
+        .map(|(k, c)| ColumnSpec {
+            widest: c.cells.iter().map(|s| s.chars().count()).max(),
+            padding: pad(k).0 + pad(k).1,
+            ratio: None,
+            no_wrap: false,
         })
         .collect();
-    let lead: usize = widths.iter().map(|w| w + 2).sum();
-    let last_width = inner.saturating_sub(lead).max(width / 4);
+    specs.push(ColumnSpec {
+        widest: None,
+        padding: pad(n - 1).0 + pad(n - 1).1,
+        ratio: None,
+        no_wrap: false,
+    });
+    let widths = column_widths(&specs, inner, true);
+    columns.push(TableColumn {
+        cells: help,
+        overflow: fold,
+    });
     let mut lines = Vec::new();
-    for row in rows {
-        let mut first = String::new();
-        for (&c, &w) in used.iter().zip(&widths) {
-            let cell = row.get(c).map_or("", String::as_str);
-            first.push_str(&padded(cell, w));
-            first.push_str("  ");
-        }
-        let last = if columns > 0 {
-            row.get(columns - 1).map_or("", String::as_str)
-        } else {
-            ""
-        };
-        for (k, piece) in wrap(last, last_width).into_iter().enumerate() {
-            let lead_cells = if k == 0 {
-                first.clone()
-            } else {
-                " ".repeat(lead)
-            };
-            lines.push(format!("{lead_cells}{piece}").trim_end().to_string());
+    for r in 0..rows.len() {
+        let pieces: Vec<Vec<String>> = columns
+            .iter()
+            .enumerate()
+            .map(|(k, c)| {
+                let (left, right) = pad(k);
+                let room = widths[k].saturating_sub(left + right);
+                wrap_cell_text(c.cells[r], room, (c.overflow)(c.cells[r]))
+            })
+            .collect();
+        let height = pieces.iter().map(Vec::len).max().unwrap_or(0).max(1);
+        for line in 0..height {
+            let mut text = String::new();
+            for (k, cell) in pieces.iter().enumerate() {
+                let (left, _) = pad(k);
+                text.push_str(&" ".repeat(left));
+                let piece = cell.get(line).map_or("", String::as_str);
+                text.push_str(&padded(piece, widths[k].saturating_sub(left)));
+            }
+            lines.push(text.trim_end().to_string());
         }
     }
     panel(out, title, &lines);
@@ -190,16 +525,31 @@ pub fn table(out: &mut String, title: &str, rows: &[Vec<String>]) {
 /// Appends a panel of commands as the esptool family draws it: esptool
 /// sets rich-click's commands table column ratio to 1:3
 /// (`esptool/__init__.py`, `STYLE_COMMANDS_TABLE_COLUMN_WIDTH_RATIO`), so
-/// rich (`Table._calculate_column_widths`, `ratio_distribute`) gives the
-/// name column a quarter of the panel's inner width, rounded up, whatever
-/// the names and descriptions: names longer than that end in `…`, and the
-/// descriptions wrap in the rest (after one space of padding).
+/// rich ([`column_widths`]) shares the panel's inner width out 1:3
+/// whatever the names and descriptions. The name column does not wrap
+/// (`RichCommandPanel.get_table`): names longer than it end in `…`; the
+/// descriptions wrap in the rest.
 pub fn commands_table(out: &mut String, title: &str, rows: &[(String, String)]) {
     let inner = width().saturating_sub(4);
+    let specs = [
+        ColumnSpec {
+            widest: rows.iter().map(|(n, _)| n.chars().count()).max(),
+            padding: 1,
+            ratio: Some(1),
+            no_wrap: true,
+        },
+        ColumnSpec {
+            widest: None,
+            padding: 1,
+            ratio: Some(3),
+            no_wrap: false,
+        },
+    ];
+    let widths = column_widths(&specs, inner, true);
     // the name column, with its right padding
-    let first = inner.div_ceil(4).max(1);
+    let first = widths[0].max(1);
     let name_width = first - 1;
-    let help_width = inner.saturating_sub(first + 1).max(1);
+    let help_width = widths[1].saturating_sub(1).max(1);
     let mut lines = Vec::new();
     for (name, help) in rows {
         let name = padded(&ellipsized(name, name_width), first + 1);
@@ -220,12 +570,13 @@ pub fn commands_table(out: &mut String, title: &str, rows: &[(String, String)]) 
 }
 
 /// click's `--help` option row: long, short, help.
-pub fn help_row() -> Vec<String> {
-    vec![
-        "--help".to_string(),
-        "-h".to_string(),
-        "Show this help and exit.".to_string(),
-    ]
+pub fn help_row() -> ParamRow {
+    ParamRow {
+        long: "--help".to_string(),
+        short: "-h".to_string(),
+        help: "Show this help and exit.".to_string(),
+        ..ParamRow::default()
+    }
 }
 
 /// Appends a command's help after its usage line: a blank line, the
@@ -238,6 +589,19 @@ pub fn command_help(
     sub: &clap::Command,
     hidden: &[&str],
 ) {
+    command_help_with_arguments(out, description, sub, hidden, None);
+}
+
+/// [`command_help`], the Arguments panel's rows given by the caller when
+/// `arguments` is `Some` (click's parameter names and metavars where the
+/// clap definitions do not carry them).
+pub fn command_help_with_arguments(
+    out: &mut String,
+    description: &[String],
+    sub: &clap::Command,
+    hidden: &[&str],
+    arguments: Option<Vec<ParamRow>>,
+) {
     line(out, "");
     for paragraph in description {
         for row in wrap(paragraph, width().saturating_sub(2)) {
@@ -247,27 +611,29 @@ pub fn command_help(
     }
     // click names an argument panel row by the parameter's name, `-` for
     // `_`, then its type's metavar when a value name gives one
-    let arguments: Vec<Vec<String>> = sub
-        .get_positionals()
-        .map(|a| {
-            let required = a.is_required_set();
-            let metavar = a
-                .get_value_names()
-                .and_then(|v| v.first())
-                .map(ToString::to_string)
-                .unwrap_or_default();
-            vec![
-                if required { "*" } else { "" }.to_string(),
-                a.get_id().as_str().to_uppercase().replace('_', "-"),
-                metavar,
-                if required { "[required]" } else { "" }.to_string(),
-            ]
-        })
-        .collect();
+    let arguments: Vec<ParamRow> = arguments.unwrap_or_else(|| {
+        sub.get_positionals()
+            .map(|a| {
+                let required = a.is_required_set();
+                let metavar = a
+                    .get_value_names()
+                    .and_then(|v| v.first())
+                    .map(ToString::to_string)
+                    .unwrap_or_default();
+                ParamRow {
+                    required,
+                    long: a.get_id().as_str().to_uppercase().replace('_', "-"),
+                    short: String::new(),
+                    metavar,
+                    help: if required { "[required]" } else { "" }.to_string(),
+                }
+            })
+            .collect()
+    });
     if !arguments.is_empty() {
         table(out, "Arguments", &arguments);
     }
-    let mut options: Vec<Vec<String>> = sub
+    let mut options: Vec<ParamRow> = sub
         .get_arguments()
         .filter(|a| !a.is_positional() && !a.is_hide_set())
         .filter(|a| a.get_id() != "help" && !hidden.contains(&a.get_id().as_str()))
@@ -291,19 +657,16 @@ pub fn command_help(
             if required {
                 help.push_str(" [required]");
             }
-            vec![
-                if required { "*" } else { "" }.to_string(),
-                a.get_long().map(|l| format!("--{l}")).unwrap_or_default(),
-                a.get_short().map(|s| format!("-{s}")).unwrap_or_default(),
+            ParamRow {
+                required,
+                long: a.get_long().map(|l| format!("--{l}")).unwrap_or_default(),
+                short: a.get_short().map(|s| format!("-{s}")).unwrap_or_default(),
                 metavar,
                 help,
-            ]
+            }
         })
         .collect();
-    let mut help = help_row();
-    help.insert(0, String::new());
-    help.insert(3, String::new());
-    options.push(help);
+    options.push(help_row());
     table(out, "Options", &options);
 }
 
@@ -419,6 +782,205 @@ fn wrap_cell(text: &str, width: usize) -> Vec<String> {
 mod tests {
     use super::*;
 
+    /// The reference tools' Python (`$ESPBOOT_REFERENCE_BIN`, else the
+    /// workspace's `.venv/bin`), whose rich is the one the pinned tools
+    /// draw with; `None` when interop checks are deliberately skipped.
+    fn reference_python() -> Option<std::path::PathBuf> {
+        if std::env::var("ESPBOOT_SKIP_INTEROP").is_ok_and(|v| v == "1") {
+            eprintln!("ESPBOOT_SKIP_INTEROP=1: skipping the rich interop check");
+            return None;
+        }
+        let dir = std::env::var_os("ESPBOOT_REFERENCE_BIN").map_or_else(
+            || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin"),
+            std::path::PathBuf::from,
+        );
+        let python = dir.join("python");
+        assert!(
+            python.exists(),
+            "the reference tools' python not found at {} (run scripts/test, or set \
+             ESPBOOT_SKIP_INTEROP=1 on purpose)",
+            python.display()
+        );
+        Some(python)
+    }
+
+    /// Runs `script` with the reference Python, `input` (JSON) on its
+    /// stdin; its stdout parsed as JSON.
+    fn run_python(
+        python: &std::path::Path,
+        script: &str,
+        input: &serde_json::Value,
+    ) -> serde_json::Value {
+        use std::io::Write;
+        let mut child = std::process::Command::new(python)
+            .args(["-c", script])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("run the reference python");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.to_string().as_bytes())
+            .expect("write the cases");
+        let out = child.wait_with_output().expect("python's output");
+        assert!(out.status.success(), "python failed: {out:?}");
+        serde_json::from_slice(&out.stdout).expect("python's JSON")
+    }
+
+    /// A rich `Table` set up as rich-click sets up its panels' tables
+    /// (`rich_panel.py`: no box, no header, padding (0, 1) without the
+    /// edges): each column's cells are `Text`s of the given widths, or a
+    /// `Columns` (what rich-click puts in the help column) for `null`;
+    /// `_calculate_column_widths` printed per case.
+    const RICH_WIDTHS: &str = r#"
+import json, sys
+from rich.console import Console
+from rich.columns import Columns
+from rich.table import Table
+from rich.text import Text
+console = Console(width=200)
+out = []
+for case in json.load(sys.stdin):
+    table = Table(box=None, show_header=False, padding=(0, 1), pad_edge=False, expand=case["expand"])
+    rows = max([len(c["cells"] or [0]) for c in case["columns"]] or [0])
+    for c in case["columns"]:
+        table.add_column(ratio=c["ratio"], no_wrap=c["no_wrap"])
+    for r in range(rows):
+        cells = []
+        for c in case["columns"]:
+            if c["cells"] is None:
+                cells.append(Columns([Text("x y")]))
+            else:
+                n = c["cells"][r] if r < len(c["cells"]) else 0
+                cells.append(Text("x" * n))
+        table.add_row(*cells)
+    options = console.options.update_width(case["max_width"])
+    out.append(table._calculate_column_widths(console, options))
+print(json.dumps(out))
+"#;
+
+    #[test]
+    fn column_widths_are_richs() {
+        let Some(python) = reference_python() else {
+            return;
+        };
+        // deterministic pseudo-random tables around the shapes the
+        // personalities draw: a few name and metavar columns of any width,
+        // a help column rich cannot measure, or a 1:3 commands table
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |n: u64| {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            usize::try_from((seed >> 33) % n).unwrap_or(0)
+        };
+        let mut cases = Vec::new();
+        let mut ours = Vec::new();
+        for case in 0..400 {
+            let max_width = [36, 76, 116, 20, 5][case % 5];
+            let ratio = case % 7 == 0;
+            let n = if ratio { 2 } else { 1 + next(5) };
+            let unmeasured = !ratio && next(4) != 0;
+            let mut json_columns = Vec::new();
+            let mut specs = Vec::new();
+            for k in 0..n {
+                let last = k + 1 == n;
+                let padding = usize::from(k > 0) + usize::from(!last);
+                let (cells, widest) = if last && (unmeasured || ratio) {
+                    (None, None)
+                } else {
+                    let cells: Vec<usize> = (0..1 + next(4))
+                        .map(|_| if next(6) == 0 { 0 } else { next(140) })
+                        .collect();
+                    let widest = cells.iter().copied().max();
+                    (Some(cells), widest)
+                };
+                let (column_ratio, no_wrap) = if ratio {
+                    (Some(if k == 0 { 1 } else { 3 }), k == 0)
+                } else {
+                    (None, next(9) == 0)
+                };
+                json_columns.push(serde_json::json!({
+                    "cells": cells, "ratio": column_ratio, "no_wrap": no_wrap,
+                }));
+                specs.push(ColumnSpec {
+                    widest,
+                    padding,
+                    ratio: column_ratio,
+                    no_wrap,
+                });
+            }
+            let expand = ratio || next(5) != 0;
+            cases.push(serde_json::json!({
+                "columns": json_columns, "max_width": max_width, "expand": expand,
+            }));
+            ours.push((
+                column_widths(&specs, max_width, expand),
+                specs,
+                max_width,
+                expand,
+            ));
+        }
+        let theirs = run_python(&python, RICH_WIDTHS, &serde_json::Value::Array(cases));
+        let theirs = theirs.as_array().expect("a list of width lists");
+        assert_eq!(theirs.len(), ours.len());
+        for (t, (o, specs, max_width, expand)) in theirs.iter().zip(&ours) {
+            let t: Vec<usize> = serde_json::from_value(t.clone()).expect("widths");
+            assert_eq!(&t, o, "{specs:?} in {max_width} (expand {expand})");
+        }
+    }
+
+    /// rich's `Text.wrap` of single-word and several-word cells, folded
+    /// and cut with an ellipsis, as rich-click's name and metavar cells
+    /// wrap in a narrowed column.
+    #[test]
+    fn cells_wrap_like_richs_text() {
+        let Some(python) = reference_python() else {
+            return;
+        };
+        const RICH_WRAP: &str = r#"
+import json, sys
+from rich.console import Console
+from rich.text import Text
+console = Console(width=200)
+out = []
+for text, width, overflow in json.load(sys.stdin):
+    lines = Text(text, overflow=overflow).wrap(console, width, overflow=overflow)
+    out.append([line.plain.rstrip() for line in lines])
+print(json.dumps(out))
+"#;
+        let texts = [
+            "--postpone/--no-postpone",
+            "[rsa3072|ecdsa192|ecdsa256|ecdsa384]",
+            "[<BLOCK> <KEYFILE> <KEYPURPOSE>] ... (max 12 groups)",
+            "--extend-efuse-table",
+            "BLOCK_KEYFILE_KEYPURPOSE",
+            "-c",
+        ];
+        let mut cases = Vec::new();
+        let mut ours = Vec::new();
+        for text in texts {
+            for width in [1, 2, 5, 9, 18, 22, 23, 27, 29, 40] {
+                for (overflow, name) in [(Overflow::Fold, "fold"), (Overflow::Ellipsis, "ellipsis")]
+                {
+                    cases.push(serde_json::json!([text, width, name]));
+                    let rows: Vec<String> = wrap_cell_text(text, width, overflow)
+                        .into_iter()
+                        .map(|r| r.trim_end().to_string())
+                        .collect();
+                    ours.push((rows, text, width, name));
+                }
+            }
+        }
+        let theirs = run_python(&python, RICH_WRAP, &serde_json::Value::Array(cases));
+        for (t, (o, text, width, name)) in theirs.as_array().expect("a list").iter().zip(&ours) {
+            let t: Vec<String> = serde_json::from_value(t.clone()).expect("rows");
+            assert_eq!(&t, o, "{text:?} in {width} ({name})");
+        }
+    }
+
     #[test]
     fn regression_folded_word_filling_its_last_row_kept_its_space_on_the_next() {
         // rich folds "word " (its trailing space too): a word of exactly two
@@ -447,26 +1009,34 @@ mod tests {
     fn a_table_fits_the_console_and_wraps_its_last_column() {
         let mut out = String::new();
         let rows = vec![
-            vec![
-                "*".to_string(),
-                "--version".to_string(),
-                "-v".to_string(),
-                "[1|2]".to_string(),
-                "word ".repeat(30),
-            ],
-            vec![
-                String::new(),
-                "--a-very-long-option-name-indeed".to_string(),
-                String::new(),
-                String::new(),
-                "short".to_string(),
-            ],
+            ParamRow {
+                required: true,
+                long: "--version".to_string(),
+                short: "-v".to_string(),
+                metavar: "[1|2]".to_string(),
+                help: "word ".repeat(30),
+            },
+            ParamRow {
+                long: "--a-very-long-option-name-indeed".to_string(),
+                help: "short".to_string(),
+                ..ParamRow::default()
+            },
         ];
         table(&mut out, "Options", &rows);
         let lines: Vec<&str> = out.lines().collect();
         assert!(lines.iter().all(|l| l.chars().count() == width()), "{out}");
-        // every name whole, the help wrapped onto more rows
-        assert!(out.contains("--a-very-long-option-name-indeed"), "{out}");
+        // a name whole, or, where rich narrowed its column, cut and ending
+        // in `…` (a single name's ellipsis overflow); the help wrapped
+        let name = "--a-very-long-option-name-indeed";
+        let row = lines.iter().find(|l| l.contains("--a-very")).expect(&out);
+        let cell = row.split_whitespace().nth(1).unwrap_or_default();
+        assert!(
+            cell == name
+                || cell
+                    .strip_suffix('\u{2026}')
+                    .is_some_and(|c| name.starts_with(c)),
+            "{out}"
+        );
         assert!(lines[0].starts_with("\u{256d}\u{2500} Options "), "{out}");
         assert!(lines[1].starts_with("\u{2502} *  --version"), "{out}");
         assert!(lines.len() > 4, "{out}");

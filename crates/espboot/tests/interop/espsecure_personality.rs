@@ -156,8 +156,9 @@ const FIXTURE_ROWS: &[&str] = &[
 /// the deprecated spellings.
 const ROWS: &[&str] = &[
     // Help: the group (also for no command) and every command's, in
-    // rich-click's layout (compared by `support::rich_help_structure`: the descriptions
-    // are espboot's own words); -h anywhere after the command.
+    // rich-click's layout (compared by `support::rich_help_structure` and
+    // `support::rich_help_layout`: the descriptions are espboot's own
+    // words); -h anywhere after the command.
     "",
     "--help",
     "-h",
@@ -643,10 +644,12 @@ fn espsecure_personality_matches_espsecure_row_by_row() {
                 ours.code,
                 &ours.stderr,
                 crate::support::rich_help_structure("espsecure", &ours.stdout),
+                crate::support::rich_help_layout(&ours.stdout),
             ) != (
                 reference.code,
                 &reference.stderr,
                 crate::support::rich_help_structure("espsecure", &reference.stdout),
+                crate::support::rich_help_layout(&reference.stdout),
             )
         } else {
             !same_run(&ours, &reference)

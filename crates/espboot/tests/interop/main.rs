@@ -18,6 +18,7 @@ mod espefuse_user_fields;
 mod espsecure_personality;
 mod esptool_host;
 mod flash_twin;
+mod help_layout;
 mod hostile;
 mod hsm;
 mod image;

@@ -180,13 +180,103 @@ fn is_metavar(word: &str) -> bool {
 
 /// A metavar as compared: a choice list only up to its first choice,
 /// because rich folds a long list (`[rsa3072|ecdsa192|ecdsa256|ec` /
-/// `dsa384]`) at a column width it derives from the descriptions, which
-/// are the personality's own words.
+/// `dsa384]`) onto rows this per-row view does not join;
+/// [`rich_help_layout`] compares the folded cells.
 fn metavar_shown(word: &str) -> String {
     match word.split_once('|') {
         Some((first, _)) if word.starts_with('[') => format!("{first}|…"),
         _ => word.to_owned(),
     }
+}
+
+/// The column layout of a rich-click help text's panels: per panel, where
+/// its description column starts, then per row what lies left of it, each
+/// cell with the column it starts at (`0:--scheme 11:-s 15:[rsa3072|ec`,
+/// then a folded cell's continuation `15:dsa384]`). Cells are told apart
+/// by rich's padding: two spaces or more between columns, one inside a
+/// cell. Only the descriptions are left out: they are the personality's
+/// own words. Everything kept depends only on the names and metavars,
+/// because rich-click's description cells are `Columns`, which rich
+/// cannot measure: the description column counts as wide as the panel
+/// whatever its text, so rich narrows it first, and the other columns'
+/// widths come from their own cells alone (`rich/table.py`,
+/// `_calculate_column_widths`).
+pub fn rich_help_layout(text: &str) -> Vec<String> {
+    fn cells(row: &str) -> Vec<(usize, String)> {
+        let chars: Vec<char> = row.chars().collect();
+        let mut out: Vec<(usize, String)> = Vec::new();
+        let mut k = 0;
+        while k < chars.len() {
+            if chars[k] == ' ' {
+                k += 1;
+                continue;
+            }
+            let start = k;
+            // a cell runs on over single spaces
+            while k < chars.len()
+                && (chars[k] != ' ' || chars.get(k + 1).is_some_and(|c| *c != ' '))
+            {
+                k += 1;
+            }
+            out.push((start, chars[start..k].iter().collect()));
+        }
+        out
+    }
+    let mut out = Vec::new();
+    type Row = Vec<(usize, String)>;
+    let mut panel: Option<(String, Vec<Row>)> = None;
+    let flush = |out: &mut Vec<String>, title: &str, rows: &[Row]| {
+        // the description column: where `--help`'s description starts in
+        // an Options panel (click's row, always there), else the furthest
+        // last cell of a row that starts with a name
+        let help_at = if title == "Options" {
+            rows.iter()
+                .find(|r| r.first().is_some_and(|(_, t)| t == "--help"))
+                .and_then(|r| r.last().filter(|_| r.len() > 1))
+                .map(|(at, _)| *at)
+        } else {
+            rows.iter()
+                .filter(|r| r.len() > 1 && r[0].0 <= 3)
+                .map(|r| r[r.len() - 1].0)
+                .max()
+        };
+        out.push(format!(
+            "panel {title}: descriptions at {}",
+            help_at.map_or_else(|| "-".to_owned(), |h| h.to_string())
+        ));
+        for row in rows {
+            let kept: Vec<String> = row
+                .iter()
+                .filter(|(at, _)| help_at.is_none_or(|h| *at < h))
+                .map(|(at, t)| format!("{at}:{t}"))
+                .collect();
+            if !kept.is_empty() {
+                out.push(kept.join(" "));
+            }
+        }
+    };
+    for line in text.lines() {
+        if let Some(title) = line.strip_prefix("\u{256d}\u{2500}") {
+            if let Some((t, rows)) = panel.take() {
+                flush(&mut out, &t, &rows);
+            }
+            let title = title
+                .trim_matches(|c| c == '\u{2500}' || c == '\u{256e}' || c == ' ')
+                .to_owned();
+            panel = Some((title, Vec::new()));
+        } else if let Some(row) = line.strip_prefix("\u{2502} ") {
+            if let Some((_, rows)) = panel.as_mut() {
+                rows.push(cells(
+                    row.trim_end().trim_end_matches('\u{2502}').trim_end(),
+                ));
+            }
+        } else if line.starts_with('\u{2570}') {
+            if let Some((t, rows)) = panel.take() {
+                flush(&mut out, &t, &rows);
+            }
+        }
+    }
+    out
 }
 
 /// What a script reads from a rich-click help text of `tool`: the banner,

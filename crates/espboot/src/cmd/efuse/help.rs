@@ -113,13 +113,14 @@ fn group_help_page(chip: Option<Chip>) -> String {
         " espefuse v5.6.0: reads and burns the eFuses of Espressif chips.",
     );
     rich::line(&mut text, "");
-    let options: Vec<Vec<String>> = OPTIONS
+    let options: Vec<rich::ParamRow> = OPTIONS
         .iter()
-        .map(|(long, short, metavar, help)| {
-            [long, short, metavar, help]
-                .iter()
-                .map(|s| s.to_string())
-                .collect()
+        .map(|(long, short, metavar, help)| rich::ParamRow {
+            required: false,
+            long: long.to_string(),
+            short: short.to_string(),
+            metavar: metavar.to_string(),
+            help: help.to_string(),
         })
         .collect();
     rich::table(&mut text, "Options", &options);
@@ -187,6 +188,102 @@ fn command_help_page(command: &str, chip: Chip) -> String {
     if command == "set-flash-voltage" && chip != Chip::Esp32 {
         hidden.push("show_token");
     }
-    rich::command_help(&mut text, &description, sub, &hidden);
+    let sub = click_order_and_metavars(sub.clone());
+    rich::command_help_with_arguments(
+        &mut text,
+        &description,
+        &sub,
+        &hidden,
+        click_arguments(command, chip),
+    );
     text
+}
+
+/// The Arguments panel of `command` on `chip` as espefuse's click
+/// parameters name it: the parameter's name, upper case, and its metavar
+/// (a grouped argument's usage metavar, a Choice's `{A|B|…}`, a type's
+/// name). `None` for the commands whose positionals are drawn from the
+/// clap definitions: read-protect-efuse and write-protect-efuse, whose
+/// Choice of eFuse names is not rendered yet.
+fn click_arguments(command: &str, chip: Chip) -> Option<Vec<rich::ParamRow>> {
+    let row = |required: bool, name: &str, metavar: String| rich::ParamRow {
+        required,
+        long: name.to_string(),
+        short: String::new(),
+        metavar,
+        help: if required { "[required]" } else { "" }.to_string(),
+    };
+    let grouped = |name: &str| {
+        vec![row(
+            true,
+            name,
+            super::click::variadic_metavar(command, chip),
+        )]
+    };
+    let key_groups = if chip == Chip::Esp32 {
+        "BLOCK_KEYFILE"
+    } else {
+        "BLOCK_KEYFILE_KEYPURPOSE"
+    };
+    Some(match command {
+        "burn-efuse" => grouped("NAME_VALUE_PAIRS"),
+        "burn-block-data" => grouped("BLOCK_DATAFILE"),
+        "burn-key" => grouped(key_groups),
+        // the ESP32's and the ESP32-C2's take one key file
+        "burn-key-digest" if matches!(chip, Chip::Esp32 | Chip::Esp32c2) => {
+            vec![row(true, "KEYFILE", "FILENAME".to_string())]
+        }
+        "burn-key-digest" => grouped("BLOCK_KEYFILE_KEYPURPOSE"),
+        "burn-bit" => vec![
+            row(true, "BLOCK", super::click::block_choice(chip).0),
+            row(true, "BIT_NUMBER", "INTEGER".to_string()),
+        ],
+        "burn-custom-mac" => vec![row(true, "MAC", "CUSTOM_MAC".to_string())],
+        "set-flash-voltage" => vec![row(true, "VOLTAGE", super::click::voltage_choice().0)],
+        "summary" => vec![row(false, "EFUSES_TO_SHOW", "TEXT".to_string())],
+        _ => return None,
+    })
+}
+
+/// The metavars espefuse's options show where click derives them from a
+/// type rather than a name (`--offset`: `INTEGER`; a `click.File`:
+/// `FILENAME`; `dump --file-name` names its own), by command and option
+/// id: they set the width of the Options panel's metavar column.
+const CLICK_METAVARS: &[(&str, &str, &str)] = &[
+    ("burn-block-data", "offset", "INTEGER"),
+    ("summary", "file", "FILENAME"),
+    ("dump", "file_name", "FILE"),
+];
+
+/// The key commands' protection options, first in espefuse's Options panel
+/// (`espefuse/efuse/*/operations.py` declares them before the shared
+/// options), in its order.
+const PROTECTION_FIRST: &[&str] = &["no_protect_key", "no_read_protect", "no_write_protect"];
+
+/// `sub` with espefuse's metavars ([`CLICK_METAVARS`]) and its option
+/// order: the key protection options first.
+fn click_order_and_metavars(mut sub: clap::Command) -> clap::Command {
+    let name = sub.get_name().to_owned();
+    let mut ids: Vec<clap::Id> = sub.get_arguments().map(|a| a.get_id().clone()).collect();
+    // the ESP32's --no-protect-key, the others' --no-read-protect and
+    // --no-write-protect (the rest hidden on each)
+    ids.sort_by_key(|id| {
+        PROTECTION_FIRST
+            .iter()
+            .position(|p| id == *p)
+            .unwrap_or(PROTECTION_FIRST.len())
+    });
+    // `mut_arg` moves the argument it changes to the end: every argument
+    // goes through it, in the order wanted
+    for id in ids {
+        let metavar = CLICK_METAVARS
+            .iter()
+            .find(|(c, i, _)| *c == name && id == *i)
+            .map(|(_, _, m)| *m);
+        sub = sub.mut_arg(id, |a| match metavar {
+            Some(m) => a.value_name(m),
+            None => a,
+        });
+    }
+    sub
 }

@@ -192,7 +192,9 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
     }
     let mut typed: Vec<OsString> = args.into_iter().skip(1).collect();
     // click keeps the last value of a repeated single-value option.
-    let parser = imgtool_help::parser().mut_subcommand(command, |c| c.args_override_self(true));
+    let parser = imgtool_help::parser().mut_subcommand(command, |c| {
+        options_take_any_value(c.args_override_self(true))
+    });
     if command == "keygen" {
         if let Err(code) = prompt_key_type(&parser, &mut typed) {
             return code;
@@ -286,6 +288,21 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// click gives an option that takes a value the next word whatever it
+/// looks like (`-s -1`, `--boot-record -x`), and only then converts and
+/// checks it; clap would read a word starting with `-` as another option.
+fn options_take_any_value(mut command: clap::Command) -> clap::Command {
+    let ids: Vec<clap::Id> = command
+        .get_arguments()
+        .filter(|a| !a.is_positional() && a.get_action().takes_values())
+        .map(|a| a.get_id().clone())
+        .collect();
+    for id in ids {
+        command = command.mut_arg(id, |a| a.allow_hyphen_values(true));
+    }
+    command
 }
 
 /// keygen's `-t/--type` is a click option with `prompt=True`: when it is

@@ -202,9 +202,15 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
     }
     let mut parser_argv = vec![OsString::from("imgtool"), OsString::from(command)];
     parser_argv.extend(typed.iter().cloned());
-    let matches = match parser.try_get_matches_from(parser_argv) {
+    let matches = match parser.clone().try_get_matches_from(parser_argv) {
         Ok(m) => m,
-        Err(err) => return clap_error(command, &first, &err, &typed),
+        Err(err) => {
+            return match earlier_error(&parser, command, &err, &typed) {
+                Some(Earlier::Imgtool(message)) => usage_error(Some(&first), &message),
+                Some(Earlier::Parse(earlier)) => clap_error(command, &first, &earlier, &typed),
+                None => clap_error(command, &first, &err, &typed),
+            };
+        }
     };
     let mut parsed = match super::Args::from_arg_matches(&matches) {
         Ok(parsed) => parsed,
@@ -369,6 +375,94 @@ fn typed_at(typed: &[OsString], short: Option<char>, long: &str) -> usize {
         .unwrap_or(usize::MAX)
 }
 
+/// An error click reports before the one clap stopped at.
+enum Earlier {
+    /// imgtool's conversion of an option value typed earlier.
+    Imgtool(String),
+    /// A parse error (an unknown option) later on the line: click parses
+    /// the whole line before it converts any value.
+    Parse(clap::Error),
+}
+
+/// click parses the whole line first, then converts the given options in
+/// the order they were typed, then the arguments, then the options not
+/// given; clap refuses a bad choice or a missing parameter as it parses.
+/// When clap stops there, stand valid words in for the refused choice or
+/// the missing parameters, parse again, and look for what click meets
+/// first (`None`: clap's error stands).
+fn earlier_error(
+    parser: &clap::Command,
+    command: &str,
+    first: &clap::Error,
+    typed: &[OsString],
+) -> Option<Earlier> {
+    let mut patched = typed.to_vec();
+    let mut stop_at = usize::MAX;
+    let mut later: Option<clap::Error> = None;
+    // each round stands in for one refused word
+    for _ in 0..typed.len() + 2 {
+        let err = later.as_ref().unwrap_or(first);
+        match err.kind() {
+            ErrorKind::InvalidValue => {
+                let long = context_strings(err, ContextKind::InvalidArg)
+                    .first()?
+                    .split_whitespace()
+                    .next()?
+                    .to_owned();
+                let bad = context_strings(err, ContextKind::InvalidValue)
+                    .first()?
+                    .clone();
+                let choice = crate::cmd::choices(parser, command, &long).first()?.clone();
+                let short = parser
+                    .find_subcommand(command)?
+                    .get_arguments()
+                    .find(|a| a.get_long() == Some(long.trim_start_matches("--")))?
+                    .get_short()
+                    .map(|c| format!("-{c}"));
+                let at = (1..patched.len()).find(|&i| {
+                    let option = patched[i - 1].to_string_lossy();
+                    patched[i] == *bad && (option == long || Some(&*option) == short.as_deref())
+                })?;
+                patched[at] = OsString::from(choice);
+                stop_at = stop_at.min(at - 1);
+            }
+            ErrorKind::MissingRequiredArgument if command == "sign" => {
+                // missing parameters come after every given option
+                stop_at = stop_at.min(typed.len());
+                for missing in context_strings(err, ContextKind::InvalidArg) {
+                    match missing.split_whitespace().next() {
+                        Some(long) if long.starts_with("--") => {
+                            let value = if long == "--version" { "0" } else { "0x20" };
+                            patched.push(OsString::from(long));
+                            patched.push(OsString::from(value));
+                        }
+                        _ => patched.push(OsString::from("missing")),
+                    }
+                }
+            }
+            ErrorKind::UnknownArgument if later.is_some() => {
+                return later.map(Earlier::Parse);
+            }
+            _ => return None,
+        }
+        let mut argv = vec![OsString::from("imgtool"), OsString::from(command)];
+        argv.extend(patched.iter().cloned());
+        match parser.clone().try_get_matches_from(argv) {
+            Ok(matches) if command == "sign" => {
+                let super::Command::Sign(a) = super::Args::from_arg_matches(&matches).ok()?.command
+                else {
+                    return None;
+                };
+                let (at, message) = sign_option_error(&a, &patched)?;
+                return (at < stop_at).then_some(Earlier::Imgtool(message));
+            }
+            Ok(_) => return None,
+            Err(next) => later = Some(next),
+        }
+    }
+    None
+}
+
 /// click's message for a value `BasedIntParamType` (imgtool/main.py)
 /// cannot read: Python's `int(value, 0)` fails.
 fn based_int_error(names: &str, value: &str) -> Option<String> {
@@ -384,7 +478,7 @@ fn based_int_error(names: &str, value: &str) -> Option<String> {
 /// their callbacks (imgtool/main.py `BasedIntParamType`, `validate_*`,
 /// `get_dependencies`): the first failure in the order the options were
 /// typed, as click processes the given parameters in that order.
-fn sign_option_error(a: &super::sign::SignArgs, typed: &[OsString]) -> Option<String> {
+fn sign_option_error(a: &super::sign::SignArgs, typed: &[OsString]) -> Option<(usize, String)> {
     let mut failures: Vec<(usize, String)> = Vec::new();
     let mut check = |short: Option<char>, long: &str, message: Option<String>| {
         if let Some(message) = message {
@@ -482,10 +576,7 @@ fn sign_option_error(a: &super::sign::SignArgs, typed: &[OsString]) -> Option<St
                 .map(|m| format!("Invalid value for '-d' / '--dependencies': {m}")),
         );
     }
-    failures
-        .into_iter()
-        .min_by_key(|(at, _)| *at)
-        .map(|(_, message)| message)
+    failures.into_iter().min_by_key(|(at, _)| *at)
 }
 
 /// imgtool/main.py get_dependencies: the image numbers are the digits
@@ -532,7 +623,7 @@ fn dependencies_error(deps: &str, bad_version: impl Fn(&str) -> bool) -> Option<
 /// `Image()`, `Image.load`, the custom TLVs, `--pure` with `--sha`, then
 /// `Image.create`'s boot record length.
 fn sign_parse_time_error(a: &super::sign::SignArgs, typed: &[OsString]) -> Option<String> {
-    if let Some(message) = sign_option_error(a, typed) {
+    if let Some((_, message)) = sign_option_error(a, typed) {
         return Some(message);
     }
     let nonzero = |v: &Option<String>| {

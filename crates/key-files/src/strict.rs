@@ -200,7 +200,7 @@ fn decode_base64(body: &[u8]) -> Result<Option<Zeroizing<Vec<u8>>>, Base64Failur
     if !padded && len % 4 == 1 {
         return Err(Base64Failure::InvalidLength { len });
     }
-    if len % 4 != 0 {
+    if !len.is_multiple_of(4) {
         return Err(Base64Failure::InvalidPadding);
     }
     let rest = data_len % 4;

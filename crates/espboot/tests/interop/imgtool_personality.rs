@@ -754,6 +754,9 @@ fn regression_option_values_starting_with_a_dash_were_read_as_options() {
         "getpub -k ec.pem -e -x",
         "keygen -k x.pem -t -1",
         "dumpinfo -f -x zero.bin",
+        // -h as a value is no request for help
+        "getpub -e -h -k ec.pem",
+        "dumpinfo -f --help zero.bin",
     ]) else {
         return;
     };

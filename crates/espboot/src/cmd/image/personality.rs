@@ -186,7 +186,7 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
         return usage_error(None, &format!("No such command '{first}'.{hint}"));
     }
     // click handles --help eagerly, wherever it stands
-    if args.iter().skip(1).any(|a| a == "-h" || a == "--help") {
+    if asks_for_help(imgtool_help::parser().find_subcommand(command), &args[1..]) {
         out!("{}", imgtool_help::help(&first).unwrap_or_default());
         return ExitCode::SUCCESS;
     }
@@ -294,6 +294,35 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Whether click sees `-h`/`--help` among `words` as the help option:
+/// not where it is the value of the option before it, nor after `--`.
+fn asks_for_help(command: Option<&clap::Command>, words: &[OsString]) -> bool {
+    let mut i = 0;
+    while let Some(word) = words.get(i).map(|w| w.to_string_lossy()) {
+        if word == "-h" || word == "--help" {
+            return true;
+        }
+        if word == "--" {
+            return false;
+        }
+        let named = |a: &&clap::Arg| {
+            let long = word
+                .strip_prefix("--")
+                .is_some_and(|l| a.get_long() == Some(l));
+            let short =
+                word.len() == 2 && word.starts_with('-') && word.chars().nth(1) == a.get_short();
+            !a.is_positional() && (long || short)
+        };
+        // the words this option takes as its value(s)
+        let values = command
+            .and_then(|c| c.get_arguments().find(named))
+            .filter(|a| a.get_action().takes_values())
+            .map_or(0, |a| a.get_num_args().map_or(1, |n| n.min_values()));
+        i += 1 + values;
+    }
+    false
 }
 
 /// click gives an option that takes a value the next word whatever it

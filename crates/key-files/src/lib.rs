@@ -69,6 +69,7 @@ pub mod oid;
 pub mod pem;
 mod private;
 mod public;
+pub mod strict;
 
 pub use error::KeyFileError;
 pub use file::KeyFile;

@@ -42,6 +42,12 @@ impl<'a> PemBlock<'a> {
         self.label
     }
 
+    /// The raw text between the `BEGIN` and `END` lines.
+    #[must_use]
+    pub fn body(&self) -> &'a [u8] {
+        self.body
+    }
+
     /// The key format the label names, if any.
     #[must_use]
     pub fn format(&self) -> Option<KeyFormat> {

@@ -392,6 +392,36 @@ w("bad_enc.pem", p256.private_bytes(E, F.PKCS8, s.BestAvailableEncryption(b"pw")
 pem = p256.private_bytes(E, F.PKCS8, N)
 w("bad_trunc.pem", pem[: len(pem) // 2])
 w("bad_empty.pem", b"")
+# Broken key files in PEM framing: DER cut short, a wrong outer tag, an
+# over-long length, trailing bytes, an empty body, a version too large,
+# the wrong label for the DER inside, and bodies that are no base64.
+import base64
+def framed(label, der):
+    b = base64.b64encode(der).decode()
+    body = "\n".join(b[i : i + 64] for i in range(0, len(b), 64))
+    return f"-----BEGIN {label}-----\n{body}\n-----END {label}-----\n".encode()
+def raw(label, body):
+    return f"-----BEGIN {label}-----\n{body}\n-----END {label}-----\n".encode()
+der8 = p256.private_bytes(s.Encoding.DER, F.PKCS8, N)
+sec1 = p256.private_bytes(s.Encoding.DER, F.TraditionalOpenSSL, N)
+spki = p256.public_key().public_bytes(s.Encoding.DER, SPKI)
+w("brk_trunc.pem", framed("PRIVATE KEY", der8[: len(der8) // 2]))
+w("brk_tag.pem", framed("PRIVATE KEY", b"\x31" + der8[1:]))
+w("brk_len.pem", framed("PRIVATE KEY", der8[:1] + b"\x85" + der8[2:]))
+w("brk_trail.pem", framed("PRIVATE KEY", der8 + b"\x00\x00"))
+w("brk_empty.pem", b"-----BEGIN PRIVATE KEY-----\n-----END PRIVATE KEY-----\n")
+w("brk_ver.pem", framed("PRIVATE KEY", bytes([0x30, 4, 2, 2, 1, 0])))
+w("brk_label.pem", framed("PRIVATE KEY", sec1))
+w("brk_b64.pem", raw("PRIVATE KEY", "MIIB!x=="))
+w("brk_pad.pem", raw("PRIVATE KEY", "MII"))
+w("brk_last.pem", raw("PRIVATE KEY", "MAB="))
+w("brk_ec_trunc.pem", framed("EC PRIVATE KEY", sec1[:40]))
+w("brk_ec_label.pem", framed("EC PRIVATE KEY", der8))
+w("brk_ec_b64.pem", raw("EC PRIVATE KEY", "AAAA*"))
+w("brk_pub_trunc.pem", framed("PUBLIC KEY", spki[:50]))
+w("brk_pub_tag.pem", framed("PUBLIC KEY", b"\x31" + spki[1:]))
+w("brk_pub_trail.pem", framed("PUBLIC KEY", spki + b"\x00"))
+w("brk_pub_b64.pem", raw("PUBLIC KEY", "M"))
 "#;
 
 /// Writes [`BAD_KEYS`] into `dir` with the pinned tools' Python.
@@ -461,20 +491,50 @@ const BAD_KEY_ROWS: &[&str] = &[
     "extract-public-key -v 1 -k bad_enc.pem x.raw",
     "verify-signature -v 1 -k bad_rsa2048.pub v1_signed.bin",
     "verify-signature -v 1 -k bad_ed.pub v1_signed.bin",
+    // Broken DER and base64 inside PEM framing: cryptography's details.
+    "sign-data -v 2 -k brk_trunc.pem -o x.bin data.bin",
+    "extract-public-key -v 2 -k brk_tag.pem x.pem",
+    "digest-sbv2-public-key -k brk_len.pem -o x.bin",
+    "digest-sdc-public-key -k brk_trail.pem -o x.bin",
+    "generate-sdc-certificate -k brk_empty.pem --mac 001122334455 -o x.bin",
+    "sign-data -v 2 -k brk_ver.pem -o x.bin data.bin",
+    "sign-data -v 2 -k brk_label.pem -o x.bin data.bin",
+    "sign-data -v 2 -k brk_b64.pem -o x.bin data.bin",
+    "verify-signature -v 2 -k brk_pad.pem signed_ec256.bin",
+    "extract-public-key -v 2 -k brk_last.pem x.pem",
+    "sign-data -v 2 -k brk_pub_b64.pem -o x.bin data.bin",
+    "verify-signature -v 2 -k brk_pub_trunc.pem signed_ec256.bin",
+    "digest-sbv2-public-key -k brk_pub_tag.pem -o x.bin",
+    "verify-signature -v 2 -k brk_pub_b64.pem signed_ec256.bin",
+    "sign-data -v 1 -k brk_ec_trunc.pem -o x.bin data.bin",
+    "extract-public-key -v 1 -k brk_tag.pem x.raw",
+    "digest-private-key -k brk_b64.pem x.bin",
+    // verify-signature -v 1 does not catch cryptography's ValueError.
+    "verify-signature -v 1 -k brk_ec_trunc.pem v1_signed.bin",
+    "verify-signature -v 1 -k brk_ec_label.pem v1_signed.bin",
+    "verify-signature -v 1 -k brk_ec_b64.pem v1_signed.bin",
+    "verify-signature -v 1 -k brk_pub_trail.pem v1_signed.bin",
+    "verify-signature -v 1 -k brk_pub_tag.pem v1_signed.bin",
+    "verify-signature -v 1 -k brk_trunc.pem v1_signed.bin",
 ];
 
 /// Whether the personality's `ours` is what espsecure's `reference` is;
-/// where espsecure died with a traceback, the personality prints its last
-/// line (the exception) instead, with the same exit status.
+/// where espsecure died with a traceback, the personality prints what
+/// came before it and its last lines (the exception, with any note under
+/// it) instead of the frames, with the same exit status.
 fn same_run(ours: &Run, reference: &Run) -> bool {
-    if reference
-        .stderr
-        .contains("Traceback (most recent call last):")
-    {
-        let exception = reference.stderr.lines().last().unwrap_or_default();
+    const HEADER: &str = "Traceback (most recent call last):\n";
+    if let Some(at) = reference.stderr.find(HEADER) {
+        let lines: Vec<&str> = reference.stderr[at..].lines().collect();
+        // the frames (and their source lines) are indented
+        let last_frame = lines.iter().rposition(|l| l.starts_with(' ')).unwrap_or(0);
+        let exception: String = lines[last_frame + 1..]
+            .iter()
+            .map(|l| format!("{l}\n"))
+            .collect();
         return ours.code == reference.code
             && ours.stdout == reference.stdout
-            && ours.stderr == format!("{exception}\n");
+            && ours.stderr == format!("{}{exception}", &reference.stderr[..at]);
     }
     ours == reference
 }
@@ -839,32 +899,17 @@ fn regression_missing_parameters_follow_clicks_processing_order() {
     );
 }
 
-/// The personality used to print espboot's own key-loading messages
-/// (`--keyfile: x.pem: not a PEM key file…`, OIDs for curves), succeed on
-/// `extract-public-key -v 2` of a public key, skip sign-data's key count
-/// before the failure, and turn espsecure's tracebacks into fatal errors
-/// with exit status 2.
-#[test]
-fn regression_espsecure_bad_key_messages_were_espboots_own() {
+/// Runs `lines` through the pinned espsecure and the personality on
+/// copies of the fixture inputs and bad keys: the rows that differ (see
+/// [`same_run`]). Every line must fail in espsecure. `None` without the
+/// pinned espsecure.
+fn bad_key_differences(lines: &[&str]) -> Option<Vec<String>> {
+    crate::support::reference_tool("espsecure")?;
     let tmp = tempfile::tempdir().unwrap();
     let fixtures = tmp.path().join("fixtures");
     std::fs::create_dir_all(&fixtures).unwrap();
-    if crate::support::reference_tool("espsecure").is_none() {
-        return;
-    }
     write_inputs(&fixtures);
     write_bad_keys(&fixtures);
-    let lines = [
-        "sign-data -v 2 -k fek32.bin -o x.bin data.bin",
-        "sign-data -v 2 -k bad_p521.pub -o x.bin data.bin",
-        "extract-public-key -v 2 -k bad_p521.pub x.pem",
-        "sign-data -v 2 -k bad_rsa2048.pem -o x.bin data.bin",
-        "verify-signature -v 2 -k bad_ed.pub d4k.bin",
-        "digest-sdc-public-key -k bad_p521.pem -o x.bin",
-        "sign-data -v 1 -k bad_p521.pem -o x.bin data.bin",
-        "sign-data -v 1 -k bad_rsa2048.pem -o x.bin data.bin",
-        "digest-private-key -k bad_enc.pem x.bin",
-    ];
     let (ref_dir, our_dir) = (tmp.path().join("ref"), tmp.path().join("our"));
     copy_dir(&fixtures, &ref_dir);
     copy_dir(&fixtures, &our_dir);
@@ -880,5 +925,71 @@ fn regression_espsecure_bad_key_messages_were_espboots_own() {
             failures.push(format!("`espsecure {line}`\n{reference:?}\n{ours:?}"));
         }
     }
+    Some(failures)
+}
+
+/// The personality used to print espboot's own key-loading messages
+/// (`--keyfile: x.pem: not a PEM key file…`, OIDs for curves), succeed on
+/// `extract-public-key -v 2` of a public key, skip sign-data's key count
+/// before the failure, and turn espsecure's tracebacks into fatal errors
+/// with exit status 2.
+#[test]
+fn regression_espsecure_bad_key_messages_were_espboots_own() {
+    let Some(failures) = bad_key_differences(&[
+        "sign-data -v 2 -k fek32.bin -o x.bin data.bin",
+        "sign-data -v 2 -k bad_p521.pub -o x.bin data.bin",
+        "extract-public-key -v 2 -k bad_p521.pub x.pem",
+        "sign-data -v 2 -k bad_rsa2048.pem -o x.bin data.bin",
+        "verify-signature -v 2 -k bad_ed.pub d4k.bin",
+        "digest-sdc-public-key -k bad_p521.pem -o x.bin",
+        "sign-data -v 1 -k bad_p521.pem -o x.bin data.bin",
+        "sign-data -v 1 -k bad_rsa2048.pem -o x.bin data.bin",
+        "digest-private-key -k bad_enc.pem x.bin",
+    ]) else {
+        return;
+    };
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// cryptography ends its message for a key it cannot decode with its
+/// ASN.1 parser's first failure (`Details: ASN.1 parsing error: …`), and
+/// for a PEM body that is no base64 says so (`InvalidData(…)`); the
+/// personality printed the bare "Could not deserialize" sentence for all.
+#[test]
+fn regression_cryptography_key_errors_lacked_their_details() {
+    let Some(failures) = bad_key_differences(&[
+        "sign-data -v 2 -k brk_trunc.pem -o x.bin data.bin",
+        "extract-public-key -v 2 -k brk_tag.pem x.pem",
+        "digest-sbv2-public-key -k brk_len.pem -o x.bin",
+        "digest-sdc-public-key -k brk_trail.pem -o x.bin",
+        "generate-sdc-certificate -k brk_empty.pem --mac 001122334455 -o x.bin",
+        "sign-data -v 2 -k brk_ver.pem -o x.bin data.bin",
+        "sign-data -v 2 -k brk_label.pem -o x.bin data.bin",
+        "sign-data -v 2 -k brk_b64.pem -o x.bin data.bin",
+        "verify-signature -v 2 -k brk_pad.pem d4k.bin",
+        "extract-public-key -v 2 -k brk_last.pem x.pem",
+        "sign-data -v 2 -k brk_pub_b64.pem -o x.bin data.bin",
+        "verify-signature -v 2 -k brk_pub_trunc.pem d4k.bin",
+    ]) else {
+        return;
+    };
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// `verify-signature -v 1` does not catch cryptography's `ValueError` for
+/// a broken `EC PRIVATE KEY` or `PUBLIC KEY`: espsecure's note, then the
+/// traceback (with Python's note on the PKCS#8 label under the exception),
+/// exit status 1. The personality printed espboot's own fatal error.
+#[test]
+fn regression_verify_signature_v1_broken_key_was_a_fatal_error() {
+    let Some(failures) = bad_key_differences(&[
+        "verify-signature -v 1 -k brk_ec_trunc.pem d4k.bin",
+        "verify-signature -v 1 -k brk_ec_label.pem d4k.bin",
+        "verify-signature -v 1 -k brk_ec_b64.pem d4k.bin",
+        "verify-signature -v 1 -k brk_pub_trail.pem d4k.bin",
+        "verify-signature -v 1 -k brk_pub_b64.pem d4k.bin",
+    ]) else {
+        return;
+    };
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }

@@ -402,6 +402,14 @@ fn imgtool_personality_matches_imgtool_exit_status_and_text() {
         format!("{sign} --pad-header --boot-record 1234567890123 app.bin x.bin"),
         format!("{sign} --pad-header -k ec.pem -E x-public.pem app.bin x.bin"),
         format!("{sign} --pad-header app.bin x.hex"),
+        // values starting with '-' are values (click), then judged
+        format!("{sign} -s -1 nonzero.bin x.bin"),
+        format!("{sign} --align -4 app.bin x.bin"),
+        "sign -v -1 -H 0x20 -S 0x10000 app.bin x.bin".to_owned(),
+        // several errors: click's order
+        "sign -v 1.2.3 -H 0x20 -S yy --align 3 app.bin x.bin".to_owned(),
+        "create -v x app.bin".to_owned(),
+        "keygen -t bogus -k x.pem --bogus".to_owned(),
     ])
     .collect();
     let mut differences = Vec::new();
@@ -493,17 +501,7 @@ fn imgtool_personality_matches_imgtool_exit_status_and_text() {
         "out-lz-fallback.bin",
         "out-lz-enc-fallback.bin",
     ] {
-        let (a, b) = (
-            std::fs::read(theirs.join(name)),
-            std::fs::read(ours.join(name)),
-        );
-        if a.is_err() || a.as_ref().ok() != b.as_ref().ok() {
-            differences.push(format!(
-                "{name}: imgtool {:?} bytes, espboot {:?} bytes",
-                a.map(|v| v.len()),
-                b.map(|v| v.len())
-            ));
-        }
+        differences.extend(output_difference(&theirs, &ours, name, Output::Bytes));
     }
     assert!(
         differences.is_empty(),
@@ -651,33 +649,7 @@ fn regression_compression_with_hex_input_lost_the_base_address() {
             ));
         }
         let out = args.last().unwrap();
-        let (a, b) = (
-            std::fs::read(theirs.join(out)),
-            std::fs::read(ours.join(out)),
-        );
-        let layout = |bytes: &Vec<u8>| {
-            let text = String::from_utf8_lossy(bytes);
-            mcuboot_image::hexfile::read_runs(&text)
-                .map(|runs| {
-                    runs.iter()
-                        .map(|(at, d)| (*at, d.len()))
-                        .collect::<Vec<_>>()
-                })
-                .ok()
-        };
-        let same = match (compare, &a, &b) {
-            (_, Err(_), Err(_)) => *compare == Output::None,
-            (Output::Bytes, Ok(a), Ok(b)) => a == b,
-            (Output::Layout, Ok(a), Ok(b)) => layout(a).is_some() && layout(a) == layout(b),
-            _ => false,
-        };
-        if !same {
-            differences.push(format!(
-                "{out}: imgtool {:?} bytes, espboot {:?} bytes",
-                a.map(|v| v.len()),
-                b.map(|v| v.len())
-            ));
-        }
+        differences.extend(output_difference(&theirs, &ours, out, *compare));
     }
     assert!(
         differences.is_empty(),
@@ -686,6 +658,136 @@ fn regression_compression_with_hex_input_lost_the_base_address() {
         rows.len(),
         differences.join("\n")
     );
+}
+
+/// How the file `name` that imgtool wrote into `theirs` and espboot into
+/// `ours` compare, as `compare` says: `None` when they agree, else what
+/// differs.
+fn output_difference(theirs: &Path, ours: &Path, name: &str, compare: Output) -> Option<String> {
+    let (a, b) = (
+        std::fs::read(theirs.join(name)),
+        std::fs::read(ours.join(name)),
+    );
+    let layout = |bytes: &Vec<u8>| {
+        let text = String::from_utf8_lossy(bytes);
+        mcuboot_image::hexfile::read_runs(&text)
+            .map(|runs| {
+                runs.iter()
+                    .map(|(at, d)| (*at, d.len()))
+                    .collect::<Vec<_>>()
+            })
+            .ok()
+    };
+    let same = match (compare, &a, &b) {
+        (_, Err(_), Err(_)) => compare == Output::None,
+        (Output::Bytes, Ok(a), Ok(b)) => a == b,
+        (Output::Layout, Ok(a), Ok(b)) => layout(a).is_some() && layout(a) == layout(b),
+        _ => false,
+    };
+    (!same).then(|| {
+        format!(
+            "{name}: imgtool {:?} bytes, espboot {:?} bytes",
+            a.map(|v| v.len()),
+            b.map(|v| v.len())
+        )
+    })
+}
+
+/// Runs each line through the pinned imgtool and the personality in two
+/// copies of a small directory (`app.bin`, whose header area is not zero,
+/// `zero.bin`, whose header area is, and an ECDSA key `ec.pem` made by
+/// imgtool): the rows that differ in exit status, stdout or stderr. `None`
+/// without the pinned imgtool.
+fn differing_rows(lines: &[&str]) -> Option<Vec<String>> {
+    let mut imgtool = crate::support::reference_tool("imgtool")?;
+    let tmp = tempfile::tempdir().unwrap();
+    let (theirs, ours) = (tmp.path().join("theirs"), tmp.path().join("ours"));
+    std::fs::create_dir_all(&theirs).unwrap();
+    std::fs::write(theirs.join("app.bin"), crate::support::serve::data(3000, 7)).unwrap();
+    let zero = [&[0u8; 0x20][..], &crate::support::serve::data(2000, 8)].concat();
+    std::fs::write(theirs.join("zero.bin"), zero).unwrap();
+    crate::support::run_ok(imgtool.current_dir(&theirs).args([
+        "keygen",
+        "-t",
+        "ecdsa-p256",
+        "-k",
+        "ec.pem",
+    ]));
+    std::fs::create_dir_all(&ours).unwrap();
+    for entry in std::fs::read_dir(&theirs).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), ours.join(entry.file_name())).unwrap();
+    }
+    let link = tmp.path().join("bin/imgtool");
+    std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_espboot"), &link).unwrap();
+    let reference = crate::support::reference_bin_dir().join("imgtool");
+    let mut differences = Vec::new();
+    for line in lines {
+        let args: Vec<&str> = line.split_whitespace().collect();
+        let want = run(&reference, &theirs, &args);
+        let got = run(&link, &ours, &args);
+        if want != got {
+            differences.push(format!(
+                "imgtool {line}\n  imgtool: {want:?}\n  espboot: {got:?}"
+            ));
+        }
+    }
+    Some(differences)
+}
+
+/// click gives an option that takes a value the next word, whatever it
+/// looks like, and imgtool's own checks then judge it; the personality
+/// read `-s -1` as an unknown option `-1`.
+#[test]
+fn regression_option_values_starting_with_a_dash_were_read_as_options() {
+    let Some(differences) = differing_rows(&[
+        "sign -k ec.pem -v 1.0 -H 0x20 -S 0x10000 -s -1 app.bin o.bin",
+        "sign -v -1 -H 0x20 -S 0x10000 zero.bin o.bin",
+        "sign -v 1.0 -H -0x20 -S 0x10000 zero.bin o.bin",
+        "sign -v 1.0 -H 0x20 -S 0x10000 --align -4 zero.bin o.bin",
+        "sign -v 1.0 -H 0x20 -S 0x10000 -R -1 zero.bin o.bin",
+        "sign -v 1.0 -H 0x20 -S 0x10000 -d -1 zero.bin o.bin",
+        "sign -v 1.0 -H 0x20 -S 0x10000 -s -auto zero.bin o.bin",
+        "sign -v 1.0 -H 0x20 -S 0x10000 --boot-record -x zero.bin o7.bin",
+        "sign -v 1.0 -H 0x20 -S 0x10000 --custom-tlv 0xa0 -0x12 zero.bin o10.bin",
+        "getpub -k ec.pem -e -x",
+        "keygen -k x.pem -t -1",
+        "dumpinfo -f -x zero.bin",
+        // -h as a value is no request for help
+        "getpub -e -h -k ec.pem",
+        "dumpinfo -f --help zero.bin",
+    ]) else {
+        return;
+    };
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
+/// With several errors on one line click reports the first it meets:
+/// parse errors (an unknown option) anywhere on the line, then the given
+/// options' values in the order they were typed, then the arguments and
+/// the options not given. The personality reported clap's first: a bad
+/// choice or a missing argument before an earlier option's bad value, a
+/// bad choice before a later unknown option.
+#[test]
+fn regression_several_errors_were_reported_in_clap_order_not_clicks() {
+    let Some(differences) = differing_rows(&[
+        "sign -v 1.0 -H 0x20 -S yy --align 3 app.bin o.bin",
+        "sign --align 3 -v 1.0 -H 0x20 -S yy app.bin o.bin",
+        "sign -v 1.0 -H 0x20 -S 0x1000 --align 3 -R 5 zero.bin",
+        "sign -e bad -M x -v 1.0 -H 0x20 -S 0x1000 app.bin",
+        "sign -v 1.0 -H 0x20 -S 0x1000 -M x -e bad app.bin",
+        "sign -v x",
+        "create -v x app.bin",
+        "create -v x -H y -S z --align 3",
+        "keygen -t bogus -k x.pem --bogus",
+        "getpub -e bogus -k nofile --bogus",
+        "verify --bogus -k nofile",
+        "dumpinfo -f bogus nofile --bogus",
+    ]) else {
+        return;
+    };
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
 }
 
 /// How a row's output files compare.

@@ -186,13 +186,15 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
         return usage_error(None, &format!("No such command '{first}'.{hint}"));
     }
     // click handles --help eagerly, wherever it stands
-    if args.iter().skip(1).any(|a| a == "-h" || a == "--help") {
+    if asks_for_help(imgtool_help::parser().find_subcommand(command), &args[1..]) {
         out!("{}", imgtool_help::help(&first).unwrap_or_default());
         return ExitCode::SUCCESS;
     }
     let mut typed: Vec<OsString> = args.into_iter().skip(1).collect();
     // click keeps the last value of a repeated single-value option.
-    let parser = imgtool_help::parser().mut_subcommand(command, |c| c.args_override_self(true));
+    let parser = imgtool_help::parser().mut_subcommand(command, |c| {
+        options_take_any_value(c.args_override_self(true))
+    });
     if command == "keygen" {
         if let Err(code) = prompt_key_type(&parser, &mut typed) {
             return code;
@@ -200,9 +202,15 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
     }
     let mut parser_argv = vec![OsString::from("imgtool"), OsString::from(command)];
     parser_argv.extend(typed.iter().cloned());
-    let matches = match parser.try_get_matches_from(parser_argv) {
+    let matches = match parser.clone().try_get_matches_from(parser_argv) {
         Ok(m) => m,
-        Err(err) => return clap_error(command, &first, &err, &typed),
+        Err(err) => {
+            return match earlier_error(&parser, command, &err, &typed) {
+                Some(Earlier::Imgtool(message)) => usage_error(Some(&first), &message),
+                Some(Earlier::Parse(earlier)) => clap_error(command, &first, &earlier, &typed),
+                None => clap_error(command, &first, &err, &typed),
+            };
+        }
     };
     let mut parsed = match super::Args::from_arg_matches(&matches) {
         Ok(parsed) => parsed,
@@ -288,6 +296,50 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
     }
 }
 
+/// Whether click sees `-h`/`--help` among `words` as the help option:
+/// not where it is the value of the option before it, nor after `--`.
+fn asks_for_help(command: Option<&clap::Command>, words: &[OsString]) -> bool {
+    let mut i = 0;
+    while let Some(word) = words.get(i).map(|w| w.to_string_lossy()) {
+        if word == "-h" || word == "--help" {
+            return true;
+        }
+        if word == "--" {
+            return false;
+        }
+        let named = |a: &&clap::Arg| {
+            let long = word
+                .strip_prefix("--")
+                .is_some_and(|l| a.get_long() == Some(l));
+            let short =
+                word.len() == 2 && word.starts_with('-') && word.chars().nth(1) == a.get_short();
+            !a.is_positional() && (long || short)
+        };
+        // the words this option takes as its value(s)
+        let values = command
+            .and_then(|c| c.get_arguments().find(named))
+            .filter(|a| a.get_action().takes_values())
+            .map_or(0, |a| a.get_num_args().map_or(1, |n| n.min_values()));
+        i += 1 + values;
+    }
+    false
+}
+
+/// click gives an option that takes a value the next word whatever it
+/// looks like (`-s -1`, `--boot-record -x`), and only then converts and
+/// checks it; clap would read a word starting with `-` as another option.
+fn options_take_any_value(mut command: clap::Command) -> clap::Command {
+    let ids: Vec<clap::Id> = command
+        .get_arguments()
+        .filter(|a| !a.is_positional() && a.get_action().takes_values())
+        .map(|a| a.get_id().clone())
+        .collect();
+    for id in ids {
+        command = command.mut_arg(id, |a| a.allow_hyphen_values(true));
+    }
+    command
+}
+
 /// keygen's `-t/--type` is a click option with `prompt=True`: when it is
 /// missing (and `-k` is given, which click checks first), imgtool asks
 /// for it on stdout, re-asks after an empty or invalid answer (its error
@@ -352,6 +404,94 @@ fn typed_at(typed: &[OsString], short: Option<char>, long: &str) -> usize {
         .unwrap_or(usize::MAX)
 }
 
+/// An error click reports before the one clap stopped at.
+enum Earlier {
+    /// imgtool's conversion of an option value typed earlier.
+    Imgtool(String),
+    /// A parse error (an unknown option) later on the line: click parses
+    /// the whole line before it converts any value.
+    Parse(clap::Error),
+}
+
+/// click parses the whole line first, then converts the given options in
+/// the order they were typed, then the arguments, then the options not
+/// given; clap refuses a bad choice or a missing parameter as it parses.
+/// When clap stops there, stand valid words in for the refused choice or
+/// the missing parameters, parse again, and look for what click meets
+/// first (`None`: clap's error stands).
+fn earlier_error(
+    parser: &clap::Command,
+    command: &str,
+    first: &clap::Error,
+    typed: &[OsString],
+) -> Option<Earlier> {
+    let mut patched = typed.to_vec();
+    let mut stop_at = usize::MAX;
+    let mut later: Option<clap::Error> = None;
+    // each round stands in for one refused word
+    for _ in 0..typed.len() + 2 {
+        let err = later.as_ref().unwrap_or(first);
+        match err.kind() {
+            ErrorKind::InvalidValue => {
+                let long = context_strings(err, ContextKind::InvalidArg)
+                    .first()?
+                    .split_whitespace()
+                    .next()?
+                    .to_owned();
+                let bad = context_strings(err, ContextKind::InvalidValue)
+                    .first()?
+                    .clone();
+                let choice = crate::cmd::choices(parser, command, &long).first()?.clone();
+                let short = parser
+                    .find_subcommand(command)?
+                    .get_arguments()
+                    .find(|a| a.get_long() == Some(long.trim_start_matches("--")))?
+                    .get_short()
+                    .map(|c| format!("-{c}"));
+                let at = (1..patched.len()).find(|&i| {
+                    let option = patched[i - 1].to_string_lossy();
+                    patched[i] == *bad && (option == long || Some(&*option) == short.as_deref())
+                })?;
+                patched[at] = OsString::from(choice);
+                stop_at = stop_at.min(at - 1);
+            }
+            ErrorKind::MissingRequiredArgument if command == "sign" => {
+                // missing parameters come after every given option
+                stop_at = stop_at.min(typed.len());
+                for missing in context_strings(err, ContextKind::InvalidArg) {
+                    match missing.split_whitespace().next() {
+                        Some(long) if long.starts_with("--") => {
+                            let value = if long == "--version" { "0" } else { "0x20" };
+                            patched.push(OsString::from(long));
+                            patched.push(OsString::from(value));
+                        }
+                        _ => patched.push(OsString::from("missing")),
+                    }
+                }
+            }
+            ErrorKind::UnknownArgument if later.is_some() => {
+                return later.map(Earlier::Parse);
+            }
+            _ => return None,
+        }
+        let mut argv = vec![OsString::from("imgtool"), OsString::from(command)];
+        argv.extend(patched.iter().cloned());
+        match parser.clone().try_get_matches_from(argv) {
+            Ok(matches) if command == "sign" => {
+                let super::Command::Sign(a) = super::Args::from_arg_matches(&matches).ok()?.command
+                else {
+                    return None;
+                };
+                let (at, message) = sign_option_error(&a, &patched)?;
+                return (at < stop_at).then_some(Earlier::Imgtool(message));
+            }
+            Ok(_) => return None,
+            Err(next) => later = Some(next),
+        }
+    }
+    None
+}
+
 /// click's message for a value `BasedIntParamType` (imgtool/main.py)
 /// cannot read: Python's `int(value, 0)` fails.
 fn based_int_error(names: &str, value: &str) -> Option<String> {
@@ -367,7 +507,7 @@ fn based_int_error(names: &str, value: &str) -> Option<String> {
 /// their callbacks (imgtool/main.py `BasedIntParamType`, `validate_*`,
 /// `get_dependencies`): the first failure in the order the options were
 /// typed, as click processes the given parameters in that order.
-fn sign_option_error(a: &super::sign::SignArgs, typed: &[OsString]) -> Option<String> {
+fn sign_option_error(a: &super::sign::SignArgs, typed: &[OsString]) -> Option<(usize, String)> {
     let mut failures: Vec<(usize, String)> = Vec::new();
     let mut check = |short: Option<char>, long: &str, message: Option<String>| {
         if let Some(message) = message {
@@ -465,10 +605,7 @@ fn sign_option_error(a: &super::sign::SignArgs, typed: &[OsString]) -> Option<St
                 .map(|m| format!("Invalid value for '-d' / '--dependencies': {m}")),
         );
     }
-    failures
-        .into_iter()
-        .min_by_key(|(at, _)| *at)
-        .map(|(_, message)| message)
+    failures.into_iter().min_by_key(|(at, _)| *at)
 }
 
 /// imgtool/main.py get_dependencies: the image numbers are the digits
@@ -515,7 +652,7 @@ fn dependencies_error(deps: &str, bad_version: impl Fn(&str) -> bool) -> Option<
 /// `Image()`, `Image.load`, the custom TLVs, `--pure` with `--sha`, then
 /// `Image.create`'s boot record length.
 fn sign_parse_time_error(a: &super::sign::SignArgs, typed: &[OsString]) -> Option<String> {
-    if let Some(message) = sign_option_error(a, typed) {
+    if let Some((_, message)) = sign_option_error(a, typed) {
         return Some(message);
     }
     let nonzero = |v: &Option<String>| {

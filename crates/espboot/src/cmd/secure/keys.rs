@@ -1,7 +1,7 @@
 //! Secure Boot V2 signing keys: loading them through the shared key loader and
 //! `generate-signing-key`.
 
-use key_files::{KeyFile, KeyFileError, KeyKind};
+use key_files::{strict, KeyFile, KeyFileError, KeyKind};
 
 use super::*;
 
@@ -25,7 +25,24 @@ pub(super) enum Loader {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Refusal {
     Fatal(String),
-    Uncaught(String),
+    /// Python's last traceback lines (the exception and any note), and
+    /// whether espsecure's `_main` prints its "originates from the
+    /// cryptography module" line first.
+    Uncaught {
+        exception: String,
+        deserialize_note: bool,
+    },
+}
+
+impl Refusal {
+    /// An uncaught exception other than cryptography's "Could not
+    /// deserialize" `ValueError`.
+    pub(super) fn uncaught(exception: impl Into<String>) -> Self {
+        Self::Uncaught {
+            exception: exception.into(),
+            deserialize_note: false,
+        }
+    }
 }
 
 /// `cryptography`'s message when the PEM framing is broken
@@ -56,19 +73,124 @@ pub(super) fn no_curve_attribute(kind: KeyKind) -> Refusal {
         KeyKind::Ed25519 => "cryptography.hazmat.bindings._rust.openssl.ed25519",
         _ => "cryptography.hazmat.bindings._rust.openssl.x25519",
     };
-    Refusal::Uncaught(format!(
+    Refusal::uncaught(format!(
         "AttributeError: '{class}' object has no attribute 'curve'"
     ))
 }
 
-/// What `cryptography`'s `load_pem_private_key` raises for a file our
-/// loader refused with `err` (`private_block`: the file has a private key
-/// PEM block). `None` when the key loaded in cryptography and espsecure's
-/// own checks decide (an unsupported curve: cryptography loads it).
-fn load_pem_private_key_error(err: &KeyFileError, private_block: bool) -> Option<String> {
+/// The start of `cryptography`'s message when its PEM reader fails.
+const PEM_UNLOADABLE: &str = "Unable to load PEM file. See https://cryptography.io/en/latest/faq/#why-can-t-i-import-my-pem-file for more details.";
+/// The note Python prints under `cryptography`'s exception when an `EC
+/// PRIVATE KEY` block's DER is broken.
+const PKCS8_LABEL_NOTE: &str =
+    "If your key is in PKCS#8 format, you must use BEGIN/END PRIVATE KEY PEM delimiters";
+
+/// `cryptography`'s words for the base64 decoder's failure (the Rust
+/// `base64` crate's `DecodeError` inside `pem`'s `InvalidData`).
+fn base64_text(failure: strict::Base64Failure) -> String {
+    use strict::Base64Failure as B;
+    match failure {
+        B::InvalidSymbol { offset, byte } => format!("Invalid symbol {byte}, offset {offset}."),
+        B::InvalidLength { len } => format!("Invalid input length: {len}"),
+        B::InvalidLastSymbol {
+            offset,
+            byte,
+            value,
+        } => format!(
+            "Invalid last symbol {byte:#x} ('{}') at offset {offset}, decoded as {value:#010b}.",
+            char::from(byte)
+        ),
+        B::InvalidPadding => "Invalid padding".to_owned(),
+    }
+}
+
+/// `cryptography`'s words for its ASN.1 parser's failure (the Rust `asn1`
+/// crate's `ParseError` display, which names no location).
+fn der_text(failure: strict::DerFailure) -> String {
+    use strict::DerFailure as D;
+    let what = match failure {
+        D::InvalidValue => "invalid value".to_owned(),
+        D::InvalidTag => "invalid tag".to_owned(),
+        D::InvalidLength => "invalid length".to_owned(),
+        D::UnexpectedTag(tag) => format!(
+            "unexpected tag (got Tag {{ value: {}, constructed: {}, class: {:?} }})",
+            tag.value, tag.constructed, tag.class
+        ),
+        D::ShortData { needed } => {
+            format!("short data (needed at least {needed} additional bytes)")
+        }
+        D::IntegerOverflow => "integer overflow".to_owned(),
+        D::ExtraData => "extra data".to_owned(),
+    };
+    format!("ASN.1 parsing error: {what}")
+}
+
+/// What `cryptography`'s `load_pem_*_key` says about a key block it cannot
+/// decode: its PEM reader's or its DER parser's first failure, else its
+/// message without details.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Undecodable {
+    /// The exception's text.
+    pub(super) text: String,
+    /// Whether the text is the "Could not deserialize" one (espsecure's
+    /// `_main` prints a note before such a traceback).
+    pub(super) deserialize: bool,
+    /// Whether Python prints [`PKCS8_LABEL_NOTE`] under the exception.
+    pub(super) pkcs8_note: bool,
+}
+
+impl Undecodable {
+    pub(super) fn of(pem: &[u8], wanted: strict::Wanted) -> Self {
+        match strict::first_failure(pem, wanted) {
+            Some((_, strict::Failure::Base64(f))) => Self {
+                text: format!("{PEM_UNLOADABLE} InvalidData({})", base64_text(f)),
+                deserialize: false,
+                pkcs8_note: false,
+            },
+            Some((label, strict::Failure::Der(f))) => Self {
+                text: format!("{UNDECODABLE} Details: {}", der_text(f)),
+                deserialize: true,
+                pkcs8_note: label == "EC PRIVATE KEY",
+            },
+            None => Self {
+                text: UNDECODABLE.to_owned(),
+                deserialize: true,
+                pkcs8_note: false,
+            },
+        }
+    }
+
+    /// The uncaught `ValueError` as Python ends its traceback.
+    pub(super) fn uncaught(self) -> Refusal {
+        let mut exception = format!("ValueError: {}", self.text);
+        if self.pkcs8_note {
+            exception = format!("{exception}\n{PKCS8_LABEL_NOTE}");
+        }
+        Refusal::Uncaught {
+            exception,
+            deserialize_note: self.deserialize,
+        }
+    }
+}
+
+/// What `cryptography`'s `load_pem_private_key` raises for `pem`, which
+/// our loader refused with `err` (`private_block`: the file has a private
+/// key PEM block). `None` when the key loaded in cryptography and
+/// espsecure's own checks decide (an unsupported curve: cryptography
+/// loads it).
+fn load_pem_private_key_error(
+    err: &KeyFileError,
+    pem: &[u8],
+    private_block: bool,
+) -> Option<String> {
     Some(match err {
         KeyFileError::NotPem { .. } | KeyFileError::UnterminatedPem { .. } => {
             MALFORMED_FRAMING.to_owned()
+        }
+        // cryptography decodes every block's base64 before it looks at
+        // the labels.
+        _ if strict::base64_failure(pem).is_some() => {
+            Undecodable::of(pem, strict::Wanted::PrivateKey).text
         }
         KeyFileError::NoKeyBlock { .. } => NOT_PRIVATE.to_owned(),
         _ if !private_block => NOT_PRIVATE.to_owned(),
@@ -76,7 +198,7 @@ fn load_pem_private_key_error(err: &KeyFileError, private_block: bool) -> Option
         KeyFileError::UnsupportedCurve { .. } | KeyFileError::UnsupportedRsaSize { .. } => {
             return None
         }
-        _ => UNDECODABLE.to_owned(),
+        _ => Undecodable::of(pem, strict::Wanted::PrivateKey).text,
     })
 }
 
@@ -84,11 +206,12 @@ fn load_pem_private_key_error(err: &KeyFileError, private_block: bool) -> Option
 pub(super) fn refusal_of_load_error(
     loader: Loader,
     err: &KeyFileError,
+    pem: &[u8],
     private_block: bool,
 ) -> Refusal {
     match loader {
         Loader::Sbv2Private | Loader::SdcPrivate => {
-            match load_pem_private_key_error(err, private_block) {
+            match load_pem_private_key_error(err, pem, private_block) {
                 Some(text) => Refusal::Fatal(format!("Error loading private key: {text}")),
                 None => match err {
                     KeyFileError::UnsupportedCurve { oid } if loader == Loader::SdcPrivate => {
@@ -119,11 +242,11 @@ pub(super) fn refusal_of_load_error(
                 "Key file has length {bits} bits. Secure boot v2 only supports RSA-3072."
             )),
             // load_pem_public_key's ValueError is not caught.
-            _ => Refusal::Uncaught(format!("ValueError: {UNDECODABLE}")),
+            _ => Undecodable::of(pem, strict::Wanted::PublicKey).uncaught(),
         },
-        Loader::EcdsaSigning => match load_pem_private_key_error(err, private_block) {
+        Loader::EcdsaSigning => match load_pem_private_key_error(err, pem, private_block) {
             // A TypeError passes espsecure's `except ValueError`.
-            Some(text) if text == NO_PASSWORD => Refusal::Uncaught(format!("TypeError: {text}")),
+            Some(text) if text == NO_PASSWORD => Refusal::uncaught(format!("TypeError: {text}")),
             Some(_) => Refusal::Fatal(
                 "Incorrect ECDSA private key specified. Please check algorithm and/or format."
                     .into(),
@@ -211,6 +334,9 @@ pub(super) fn has_private_block(pem: &[u8]) -> bool {
 pub(super) struct Uncaught {
     ours: String,
     pub(super) exception: String,
+    /// espsecure's `_main` prints its note on cryptography's "Could not
+    /// deserialize" errors before the traceback.
+    pub(super) deserialize_note: bool,
 }
 
 /// The error for a key file `path` (option `arg`) that `loader` refuses:
@@ -218,7 +344,14 @@ pub(super) struct Uncaught {
 pub(super) fn refused(refusal: Refusal, ours: String) -> anyhow::Error {
     match refusal {
         Refusal::Fatal(text) => fatal(ours, text),
-        Refusal::Uncaught(exception) => anyhow::Error::new(Uncaught { ours, exception }),
+        Refusal::Uncaught {
+            exception,
+            deserialize_note,
+        } => anyhow::Error::new(Uncaught {
+            ours,
+            exception,
+            deserialize_note,
+        }),
     }
 }
 
@@ -238,7 +371,10 @@ pub(super) fn load_for(loader: Loader, arg: &str, path: &Path) -> anyhow::Result
             // our prompt or $ESPBOOT_PASSWORD could not open it).
             let ours = format!("{err:#}");
             return Err(match KeyFile::from_pem(&pem, None) {
-                Err(kind) => refused(refusal_of_load_error(loader, &kind, private_block), ours),
+                Err(kind) => refused(
+                    refusal_of_load_error(loader, &kind, &pem, private_block),
+                    ours,
+                ),
                 Ok(_) => err,
             });
         }

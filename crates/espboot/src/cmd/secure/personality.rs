@@ -429,11 +429,15 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
                 return ExitCode::FAILURE;
             }
             // An exception espsecure does not catch: Python's traceback
-            // (exit status 1); we print its last line, the exception.
+            // (exit status 1); we print its last lines, the exception.
             if let Some(uncaught) = err
                 .chain()
                 .find_map(|e| e.downcast_ref::<super::keys::Uncaught>())
             {
+                if uncaught.deserialize_note {
+                    // espsecure's _main, before re-raising the ValueError
+                    eprintln!("ERROR: Note: This error originates from the cryptography module. It is likely not a problem with espsecure, please make sure you are using a compatible OpenSSL backend.");
+                }
                 eprintln!("{}", uncaught.exception);
                 return ExitCode::FAILURE;
             }

@@ -174,11 +174,28 @@ fn load_v1_verification_key(path: &Path) -> anyhow::Result<p256::PublicKey> {
                 e @ (key_files::KeyFileError::PasswordRequired
                 | key_files::KeyFileError::LegacyEncryption),
             ) if ec_private => Err(super::keys::refused(
-                super::keys::Refusal::Uncaught(
-                    "TypeError: Password was not given but private key is encrypted".into(),
+                super::keys::Refusal::uncaught(
+                    "TypeError: Password was not given but private key is encrypted",
                 ),
                 format!("--keyfile {}: {e}", path.display()),
             )),
+            // cryptography's ValueError for a block it cannot decode is
+            // not caught either.
+            Err(
+                e @ (key_files::KeyFileError::BadBase64 { .. }
+                | key_files::KeyFileError::Malformed { .. }
+                | key_files::KeyFileError::NotDer),
+            ) => {
+                let wanted = if ec_private {
+                    key_files::strict::Wanted::PrivateKey
+                } else {
+                    key_files::strict::Wanted::PublicKey
+                };
+                Err(super::keys::refused(
+                    super::keys::Undecodable::of(&pem, wanted).uncaught(),
+                    format!("--keyfile {}: {e}", path.display()),
+                ))
+            }
             Err(e) => Err(e).with_context(|| format!("--keyfile {}", path.display())),
         };
     }

@@ -89,23 +89,11 @@ fn compare(
     seed: Option<&[u8]>,
     stdin: Option<&str>,
 ) -> Outcome {
-    let (f1, f2) = (dir.join("theirs.bin"), dir.join("ours.bin"));
-    let theirs = outcome(
-        t,
-        true,
-        dir,
-        args,
-        file.then_some((f1.as_path(), seed)),
-        stdin,
-    );
-    let ours = outcome(
-        t,
-        false,
-        dir,
-        args,
-        file.then_some((f2.as_path(), seed)),
-        stdin,
-    );
+    let [theirs, ours] = [(true, "theirs.bin"), (false, "ours.bin")].map(|(theirs, name)| {
+        let path = dir.join(name);
+        let file = file.then_some((path.as_path(), seed));
+        outcome(t, theirs, dir, args, file, stdin)
+    });
     assert_eq!(theirs, ours, "espefuse {}", args.join(" "));
     theirs
 }

@@ -217,33 +217,29 @@ fn compare(chips: &[&str], scenarios: &[Vec<Vec<&str>>]) -> usize {
     })
 }
 
-#[test]
-fn espefuse_user_fields_burn_and_protect_like_chip_fields_on_every_chip() {
-    let compared = compare(&CHIPS, &scenarios());
+/// [`compare`] on every chip, asserting every step of `scenarios` ran.
+fn compare_on_every_chip(scenarios: &[Vec<Vec<&str>>]) {
+    let compared = compare(&CHIPS, scenarios);
+    let steps: usize = scenarios.iter().map(Vec::len).sum();
     assert!(
-        support::interop_skipped() || compared == CHIPS.len() * 24,
+        support::interop_skipped() || compared == CHIPS.len() * steps,
         "{compared}"
     );
+}
+
+#[test]
+fn espefuse_user_fields_burn_and_protect_like_chip_fields_on_every_chip() {
+    compare_on_every_chip(&scenarios());
 }
 
 #[test]
 fn espefuse_user_fields_in_summary_filters_and_formats_on_every_chip() {
-    let scenario = summary_scenario();
-    let compared = compare(&CHIPS, std::slice::from_ref(&scenario));
-    assert!(
-        support::interop_skipped() || compared == CHIPS.len() * scenario.len(),
-        "{compared}"
-    );
+    compare_on_every_chip(&[summary_scenario()]);
 }
 
 #[test]
 fn espefuse_user_field_values_are_checked_like_espefuse_on_every_chip() {
-    let scenario = value_scenario();
-    let compared = compare(&CHIPS, std::slice::from_ref(&scenario));
-    assert!(
-        support::interop_skipped() || compared == CHIPS.len() * scenario.len(),
-        "{compared}"
-    );
+    compare_on_every_chip(&[value_scenario()]);
 }
 
 /// `summary NAME`, `--active`, json and value_only left the user fields

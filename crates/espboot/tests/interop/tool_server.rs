@@ -26,8 +26,14 @@ fn outcome(out: &Output, dir: &Path) -> (Option<i32>, String, String, Option<Vec
 /// as a plain process and asserts they agree; returns the server's
 /// outcomes. `batch`: the server gets all of them at once.
 fn compare(server: &mut ToolServer, reqs: &[Request], batch: bool) -> Vec<Output> {
-    let served_dirs: Vec<_> = reqs.iter().map(|_| tempfile::tempdir().unwrap()).collect();
-    let plain_dirs: Vec<_> = reqs.iter().map(|_| tempfile::tempdir().unwrap()).collect();
+    let served_dirs: Vec<_> = reqs
+        .iter()
+        .map(|_| tempfile::tempdir().expect("tempdir"))
+        .collect();
+    let plain_dirs: Vec<_> = reqs
+        .iter()
+        .map(|_| tempfile::tempdir().expect("tempdir"))
+        .collect();
     let placed = |dirs: &[tempfile::TempDir]| -> Vec<Request> {
         reqs.iter()
             .zip(dirs)

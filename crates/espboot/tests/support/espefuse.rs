@@ -129,6 +129,7 @@ where
         return 0;
     }
     let next = std::sync::atomic::AtomicUsize::new(0);
+    let test = std::thread::current().name().unwrap_or("main").to_owned();
     std::thread::scope(|scope| {
         let workers: Vec<_> = (0..CHIP_WORKERS.min(chips.len()))
             .map(|_| {
@@ -138,6 +139,7 @@ where
                     loop {
                         let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let Some(chip) = chips.get(k) else { break sum };
+                        super::tool_server::log_as(format!("{test}-{chip}"));
                         sum += each(&mut tools, chip);
                     }
                 })

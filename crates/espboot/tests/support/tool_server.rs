@@ -311,13 +311,27 @@ fn console_script_modules(script: &Path) -> Vec<String> {
         .collect()
 }
 
+thread_local! {
+    /// The log this thread's runs go to, when not its own name's.
+    static LOG_NAME: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Sends this thread's runs to the log `name` from now on (a worker thread
+/// of a test: its runs in an order that does not depend on scheduling).
+pub fn log_as(name: String) {
+    LOG_NAME.with(|n| *n.borrow_mut() = Some(name));
+}
+
 /// `ESPBOOT_REFERENCE_LOG`: the run appended to the test thread's log.
 fn log_run(script: &Path, req: &Request, out: &Output) {
     let Some(dir) = std::env::var_os("ESPBOOT_REFERENCE_LOG") else {
         return;
     };
     let thread = std::thread::current();
-    let name = thread.name().unwrap_or("main").replace("::", "-");
+    let name = LOG_NAME
+        .with(|n| n.borrow().clone())
+        .unwrap_or_else(|| thread.name().unwrap_or("main").to_owned())
+        .replace("::", "-");
     let path = Path::new(&dir).join(format!("{name}.log"));
     let mut file = std::fs::OpenOptions::new()
         .create(true)

@@ -6,40 +6,13 @@
 //! Usage errors are compared as rich-click draws them (the `Error` box),
 //! with the console width fixed (`COLUMNS=80`, no terminal).
 
-use std::io::Write as _;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
 
 use crate::support;
-
-const CHIPS: [&str; 7] = [
-    "esp32", "esp32s2", "esp32s3", "esp32c2", "esp32c3", "esp32c6", "esp32h2",
-];
-
-/// One step: arguments after the global options, stdin (None: closed, i.e.
-/// empty) and whether `--do-not-confirm` is given.
-struct Step {
-    args: Vec<String>,
-    stdin: Option<&'static str>,
-    confirm: bool,
-}
-
-fn step(args: &[&str]) -> Step {
-    Step {
-        args: args.iter().map(|s| s.to_string()).collect(),
-        stdin: None,
-        confirm: true,
-    }
-}
-
-/// The chip's flash-encryption counter (ESP32: FLASH_CRYPT_CNT).
-fn crypt_cnt(chip: &str) -> &'static str {
-    if chip == "esp32" {
-        "FLASH_CRYPT_CNT"
-    } else {
-        "SPI_BOOT_CRYPT_CNT"
-    }
-}
+use crate::support::espefuse::{
+    crypt_cnt, per_chip, personality_link, step, text, Espefuse, Step, Twins, CHIPS,
+};
+use crate::support::tool_server::{self, Request};
 
 /// Block data for the calibration scenario: a fixed pattern (the same on
 /// every run) that leaves every calibration field non-zero somewhere.
@@ -281,71 +254,23 @@ fn scenarios(chip: &str, data: &Path) -> Vec<Vec<Step>> {
     all
 }
 
-fn run(mut cmd: Command, stdin: Option<&str>) -> Output {
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn");
-    let mut input = child.stdin.take().expect("stdin");
-    if let Some(text) = stdin {
-        input.write_all(text.as_bytes()).expect("write stdin");
-    }
-    drop(input);
-    child.wait_with_output().expect("wait")
-}
-
-fn text(bytes: &[u8], dir: &Path) -> String {
-    String::from_utf8_lossy(bytes).replace(&dir.display().to_string(), "<dir>")
-}
-
 #[test]
 fn espefuse_personality_matches_espefuse_on_every_chip() {
-    let reference = support::reference_bin_dir().join("espefuse");
-    if support::reference_tool("espefuse").is_none() {
-        return;
-    }
-    let links = tempfile::tempdir().expect("tempdir");
-    let ours = links.path().join("espefuse");
-    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_espboot"), &ours).expect("link");
     let data = tempfile::tempdir().expect("tempdir");
     std::fs::write(data.path().join("b24.bin"), pattern(24)).expect("write");
     std::fs::write(data.path().join("b32.bin"), pattern(32)).expect("write");
-    let mut compared = 0;
-    for chip in CHIPS {
+    let compared = per_chip(&CHIPS, |tools, chip| {
+        let mut compared = 0;
         for (n, scenario) in scenarios(chip, data.path()).into_iter().enumerate() {
-            let ref_dir = tempfile::tempdir().expect("tempdir");
-            let our_dir = tempfile::tempdir().expect("tempdir");
-            for st in &scenario {
-                let mut outputs = Vec::new();
-                for (tool, dir) in [(&reference, &ref_dir), (&ours, &our_dir)] {
-                    let mut cmd = Command::new(tool);
-                    cmd.env("COLUMNS", "80");
-                    cmd.args(["--virt", "-c", chip, "--path-efuse-file"])
-                        .arg(dir.path().join("efuse.bin"));
-                    if st.confirm {
-                        cmd.arg("--do-not-confirm");
-                    }
-                    cmd.args(&st.args);
-                    let out = run(cmd, st.stdin);
-                    let file = std::fs::read(dir.path().join("efuse.bin")).ok();
-                    outputs.push((
-                        out.status.code(),
-                        text(&out.stdout, dir.path()),
-                        text(&out.stderr, dir.path()),
-                        file,
-                    ));
-                }
-                let what = format!("{chip} scenario {n}: espefuse {}", st.args.join(" "));
-                let (r, o) = (&outputs[0], &outputs[1]);
-                assert_eq!(r.0, o.0, "{what}: exit status\n{}\n{}", r.2, o.2);
-                assert_eq!(r.1, o.1, "{what}: stdout");
-                assert_eq!(r.2, o.2, "{what}: stderr");
-                assert!(r.3 == o.3, "{what}: the eFuse files differ");
-                compared += 1;
-            }
+            let what = format!("scenario {n}");
+            compared += tools.compare_steps(chip, &what, &Twins::default(), &scenario);
         }
-    }
-    assert!(compared >= CHIPS.len() * 30, "{compared} steps compared");
+        compared
+    });
+    assert!(
+        support::interop_skipped() || compared >= CHIPS.len() * 30,
+        "{compared} steps compared"
+    );
 }
 
 /// What a run printed: exit status, stdout, stderr, and both streams as
@@ -359,29 +284,14 @@ struct Printed {
 }
 
 /// Runs `args` after `--virt -c CHIP` (virtual eFuses in memory, nothing
-/// burned persists), with stdin closed; `merged`: once more with stdout and
-/// stderr into one file.
-fn printed(tool: &Path, chip: &str, args: &[&str], merged: bool) -> Printed {
-    let command = || {
-        let mut cmd = Command::new(tool);
-        cmd.env("COLUMNS", "80")
-            .env_remove("ESPTOOL_PORT")
-            .env_remove("ESPTOOL_CHIP")
-            .args(["--virt", "-c", chip])
-            .args(args);
-        cmd
-    };
-    let out = run(command(), None);
+/// burned persists) through espefuse (`theirs`) or the personality, with
+/// stdin empty; `merged`: once more with stdout and stderr into one file.
+fn printed(t: &mut Espefuse, theirs: bool, chip: &str, args: &[&str], merged: bool) -> Printed {
+    let req = Request::new(["--virt", "-c", chip]).args(args);
+    let out = t.run(theirs, &req);
     let merged = merged.then(|| {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("out");
-        let file = std::fs::File::create(&path).expect("create");
-        let mut cmd = command();
-        cmd.stdin(Stdio::null())
-            .stdout(file.try_clone().expect("clone"))
-            .stderr(file);
-        cmd.status().expect("run");
-        std::fs::read_to_string(&path).expect("read")
+        let both = t.run(theirs, &req.clone().merged());
+        String::from_utf8_lossy(&both.stdout).into_owned()
     });
     Printed {
         status: out.status.code(),
@@ -391,24 +301,14 @@ fn printed(tool: &Path, chip: &str, args: &[&str], merged: bool) -> Printed {
     }
 }
 
-/// The `espefuse` link to espboot, in a temporary directory.
-fn personality_link() -> (tempfile::TempDir, std::path::PathBuf) {
-    let links = tempfile::tempdir().expect("tempdir");
-    let ours = links.path().join("espefuse");
-    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_espboot"), &ours).expect("link");
-    (links, ours)
-}
-
 /// Asserts the personality prints what espefuse prints for each row on
 /// each chip. Returns how many runs were compared.
-fn compare_rows(chips: &[&str], rows: &[&[&str]], merged: bool) -> usize {
-    let reference = support::reference_bin_dir().join("espefuse");
-    let (_links, ours) = personality_link();
+fn compare_rows(t: &mut Espefuse, chips: &[&str], rows: &[&[&str]], merged: bool) -> usize {
     let mut compared = 0;
     for chip in chips {
         for row in rows {
-            let theirs = printed(&reference, chip, row, merged);
-            let mine = printed(&ours, chip, row, merged);
+            let theirs = printed(t, true, chip, row, merged);
+            let mine = printed(t, false, chip, row, merged);
             assert_eq!(
                 theirs,
                 mine,
@@ -476,15 +376,15 @@ const USAGE_ROWS: &[&[&str]] = &[
 
 #[test]
 fn espefuse_usage_errors_match_espefuse_on_every_chip() {
-    if support::reference_tool("espefuse").is_none() {
+    let Some(mut t) = Espefuse::start() else {
         return;
-    }
-    let mut compared = compare_rows(&CHIPS, CHIP_USAGE_ROWS, false);
+    };
+    let mut compared = compare_rows(&mut t, &CHIPS, CHIP_USAGE_ROWS, false);
     // the ESP32-C2's burn-key without arguments crashes espefuse 5.6.0 (a
     // traceback): not compared there
     let others: Vec<&str> = CHIPS.iter().copied().filter(|c| *c != "esp32c2").collect();
-    compared += compare_rows(&others, &[&["burn-key"]], false);
-    compared += compare_rows(&["esp32c3"], USAGE_ROWS, false);
+    compared += compare_rows(&mut t, &others, &[&["burn-key"]], false);
+    compared += compare_rows(&mut t, &["esp32c3"], USAGE_ROWS, false);
     assert_eq!(
         compared,
         CHIPS.len() * CHIP_USAGE_ROWS.len() + others.len() + USAGE_ROWS.len()
@@ -493,14 +393,13 @@ fn espefuse_usage_errors_match_espefuse_on_every_chip() {
 
 #[test]
 fn regression_option_after_burn_efuse_pairs_is_clicks_no_such_option() {
-    if support::reference_tool("espefuse").is_none() {
+    let Some(mut t) = Espefuse::start() else {
         return;
-    }
+    };
     let row: &[&str] = &["burn-efuse", "SPI_BOOT_CRYPT_CNT", "1", "--do-not-confirm"];
-    compare_rows(&["esp32c3"], &[row], true);
+    compare_rows(&mut t, &["esp32c3"], &[row], true);
     // and what it is: click's usage error, exit 2, nothing burned
-    let (_links, ours) = personality_link();
-    let mine = printed(&ours, "esp32c3", row, false);
+    let mine = printed(&mut t, false, "esp32c3", row, false);
     assert_eq!(mine.status, Some(2));
     assert!(
         mine.stderr.contains("No such option '--do-not-confirm'."),
@@ -511,9 +410,9 @@ fn regression_option_after_burn_efuse_pairs_is_clicks_no_such_option() {
 
 #[test]
 fn regression_underscore_command_warning_follows_the_banner() {
-    if support::reference_tool("espefuse").is_none() {
+    let Some(mut t) = Espefuse::start() else {
         return;
-    }
+    };
     let rows: &[&[&str]] = &[
         &["--do-not-confirm", "burn_efuse", "WR_DIS", "1"],
         &["check_error", "--bogus"],
@@ -529,9 +428,8 @@ fn regression_underscore_command_warning_follows_the_banner() {
         ],
         &["--bogus", "burn_efuse", "WR_DIS", "1"],
     ];
-    compare_rows(&["esp32c3"], rows, true);
-    let (_links, ours) = personality_link();
-    let mine = printed(&ours, "esp32c3", rows[0], true);
+    compare_rows(&mut t, &["esp32c3"], rows, true);
+    let mine = printed(&mut t, false, "esp32c3", rows[0], true);
     let merged = mine.merged.expect("merged");
     let banner = merged.find("espefuse v5.6.0").expect("banner");
     let warning = merged
@@ -546,26 +444,16 @@ fn regression_underscore_command_warning_follows_the_banner() {
 /// commands with their short help.
 #[test]
 fn regression_group_help_is_espefuses_and_exits_0() {
-    if support::reference_tool("espefuse").is_none() {
+    let Some(mut t) = Espefuse::start() else {
         return;
-    }
-    let reference = support::reference_bin_dir().join("espefuse");
-    let (_links, ours) = personality_link();
+    };
     let mut rows: Vec<Vec<String>> = vec![vec![], vec!["-h".into()], vec!["--virt".into()]];
     for chip in CHIPS {
         rows.push(vec!["-c".into(), chip.into(), "--help".into()]);
         rows.push(vec!["--virt".into(), "-c".into(), chip.into()]);
     }
     for row in &rows {
-        let run_tool = |tool: &Path| {
-            let mut cmd = Command::new(tool);
-            cmd.env("COLUMNS", "80")
-                .env_remove("ESPTOOL_PORT")
-                .env_remove("ESPTOOL_CHIP")
-                .args(row);
-            run(cmd, None)
-        };
-        let (theirs, mine) = (run_tool(&reference), run_tool(&ours));
+        let [theirs, mine] = t.both(&Request::new(row));
         let what = format!("espefuse {}", row.join(" "));
         assert_eq!(theirs.status.code(), Some(0), "{what}");
         assert_eq!(mine.status.code(), Some(0), "{what}");
@@ -578,8 +466,8 @@ fn regression_group_help_is_espefuses_and_exits_0() {
         // command names (the descriptions are espboot's own words)
         let structure =
             |out: &[u8]| support::rich_help_structure("espefuse", &String::from_utf8_lossy(out));
-        let (t, m) = (structure(&theirs.stdout), structure(&mine.stdout));
-        assert_eq!(t, m, "{what}: stdout");
+        let (th, m) = (structure(&theirs.stdout), structure(&mine.stdout));
+        assert_eq!(th, m, "{what}: stdout");
         assert!(m.contains(&"panel Read commands".to_string()), "{m:?}");
         let options = m.iter().filter(|l| l.starts_with("--")).count();
         assert_eq!(options, 13, "{m:?}");
@@ -610,22 +498,14 @@ fn help_lists(help: &str) -> Vec<String> {
 /// espefuse's on every chip, and so are the option names.
 #[test]
 fn regression_key_command_help_lists_the_chips_blocks_and_purposes() {
-    if support::reference_tool("espefuse").is_none() {
+    let Some(mut t) = Espefuse::start() else {
         return;
-    }
-    let reference = support::reference_bin_dir().join("espefuse");
-    let (_links, ours) = personality_link();
+    };
     for chip in CHIPS {
         for command in ["burn-key", "burn-key-digest"] {
-            let help = |tool: &Path| {
-                let mut cmd = Command::new(tool);
-                cmd.env("COLUMNS", "80")
-                    .env_remove("ESPTOOL_PORT")
-                    .env_remove("ESPTOOL_CHIP")
-                    .args(["-c", chip, command, "--help"]);
-                String::from_utf8_lossy(&run(cmd, None).stdout).into_owned()
-            };
-            let (theirs, mine) = (help(&reference), help(&ours));
+            let [theirs, mine] = t
+                .both(&Request::new(["-c", chip, command, "--help"]))
+                .map(|out| String::from_utf8_lossy(&out.stdout).into_owned());
             let what = format!("espefuse -c {chip} {command} --help");
             assert_eq!(help_lists(&theirs), help_lists(&mine), "{what}");
             if command == "burn-key" {
@@ -650,11 +530,9 @@ fn regression_key_command_help_lists_the_chips_blocks_and_purposes() {
 /// The help body itself is still clap's (not compared).
 #[test]
 fn regression_command_help_exits_0_after_the_banner() {
-    if support::reference_tool("espefuse").is_none() {
+    let Some(mut t) = Espefuse::start() else {
         return;
-    }
-    let reference = support::reference_bin_dir().join("espefuse");
-    let (_links, ours) = personality_link();
+    };
     let mut rows: Vec<Vec<&str>> = vec![
         vec!["--virt", "burn-key-digest", "--help"],
         vec!["--virt", "-c", "esp32c3", "summary", "WR_DIS", "--help"],
@@ -665,13 +543,7 @@ fn regression_command_help_exits_0_after_the_banner() {
         rows.push(vec!["-c", chip, "burn-key", "-h"]);
     }
     for row in &rows {
-        let head = |tool: &Path| {
-            let mut cmd = Command::new(tool);
-            cmd.env("COLUMNS", "80")
-                .env_remove("ESPTOOL_PORT")
-                .env_remove("ESPTOOL_CHIP")
-                .args(row);
-            let out = run(cmd, None);
+        let head = |out: std::process::Output| {
             let lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
                 .lines()
                 .take_while(|l| l.starts_with("espefuse v") || l.starts_with("NOTE: "))
@@ -679,7 +551,7 @@ fn regression_command_help_exits_0_after_the_banner() {
                 .collect();
             (out.status.code(), lines, out.stderr.is_empty())
         };
-        let (theirs, mine) = (head(&reference), head(&ours));
+        let [theirs, mine] = t.both(&Request::new(row)).map(head);
         assert_eq!(theirs, mine, "espefuse {}", row.join(" "));
         assert_eq!(mine.0, Some(0), "espefuse {}", row.join(" "));
     }
@@ -699,9 +571,9 @@ CUSTOM_SECURE_VERSION, EFUSE_BLK3, 78, 16, Custom secure version
 
 #[test]
 fn espefuse_extend_efuse_table_matches_espefuse_on_every_chip() {
-    if support::reference_tool("espefuse").is_none() {
+    let Some(mut t) = Espefuse::start() else {
         return;
-    }
+    };
     let dir = tempfile::tempdir().expect("tempdir");
     let write = |name: &str, text: &str| {
         let path = dir.path().join(name);
@@ -734,14 +606,12 @@ fn espefuse_extend_efuse_table_matches_espefuse_on_every_chip() {
             false,
         ),
     ];
-    let reference = support::reference_bin_dir().join("espefuse");
-    let (_links, ours) = personality_link();
     let mut compared = 0;
     for chip in CHIPS {
         for (csv, with_stderr) in &cases {
             let row = ["--extend-efuse-table", csv.as_str(), "summary"];
-            let theirs = printed(&reference, chip, &row, false);
-            let mine = printed(&ours, chip, &row, false);
+            let theirs = printed(&mut t, true, chip, &row, false);
+            let mine = printed(&mut t, false, chip, &row, false);
             let what = format!("{chip}: espefuse --extend-efuse-table {csv} summary");
             assert_eq!(theirs.status, mine.status, "{what}");
             assert_eq!(theirs.stdout, mine.stdout, "{what}");
@@ -760,7 +630,8 @@ fn espefuse_extend_efuse_table_matches_espefuse_on_every_chip() {
         }
         // the fields are shown, under User fuses
         let mine = printed(
-            &ours,
+            &mut t,
+            false,
             chip,
             &["--extend-efuse-table", &good, "summary"],
             false,
@@ -780,35 +651,34 @@ fn espefuse_extend_efuse_table_matches_espefuse_on_every_chip() {
 /// BLOCK0 and a data block made by espefuse on one file both tools read.
 #[test]
 fn espefuse_dump_format_token_matches_espefuse_on_every_chip() {
-    if support::reference_tool("espefuse").is_none() {
+    let Some(mut t) = Espefuse::start() else {
         return;
-    }
-    let reference = support::reference_bin_dir().join("espefuse");
-    let (_links, ours) = personality_link();
+    };
     for chip in CHIPS {
         let dir = tempfile::tempdir().expect("tempdir");
         let file = dir.path().join("efuse.bin");
-        let burn = |args: &[&str]| {
-            let mut cmd = Command::new(&reference);
-            cmd.args(["--virt", "-c", chip, "--path-efuse-file"])
-                .arg(&file)
-                .arg("--do-not-confirm")
-                .args(args);
-            let out = run(cmd, None);
-            assert_eq!(out.status.code(), Some(0), "{chip}: espefuse {args:?}");
-        };
-        burn(&["burn-efuse", "WR_DIS", "5"]);
-        burn(&["burn-bit", "BLOCK3", "1", "9", "200"]);
+        let file = file.to_str().expect("UTF-8 path");
+        for args in [
+            &["burn-efuse", "WR_DIS", "5"][..],
+            &["burn-bit", "BLOCK3", "1", "9", "200"],
+        ] {
+            let virt = [
+                "--virt",
+                "-c",
+                chip,
+                "--path-efuse-file",
+                file,
+                "--do-not-confirm",
+            ];
+            t.theirs_ok(&[&virt[..], args].concat());
+        }
         let mut printed = Vec::new();
-        for (tool, name) in [(&reference, "theirs.txt"), (&ours, "ours.txt")] {
-            let dump = |extra: &[&str]| {
-                let mut cmd = Command::new(tool);
-                cmd.env("COLUMNS", "80")
-                    .args(["--virt", "-c", chip, "--path-efuse-file"])
-                    .arg(&file)
+        for (theirs, name) in [(true, "theirs.txt"), (false, "ours.txt")] {
+            let mut dump = |extra: &[&str]| {
+                let req = Request::new(["--virt", "-c", chip, "--path-efuse-file", file])
                     .args(["dump", "--format", "token"])
                     .args(extra);
-                let out = run(cmd, None);
+                let out = t.run(theirs, &req);
                 (
                     out.status.code(),
                     text(&out.stdout, dir.path()).replace(name, "<name>"),
@@ -837,11 +707,9 @@ fn espefuse_dump_format_token_matches_espefuse_on_every_chip() {
 /// existence and bytes) must agree, on every chip.
 #[test]
 fn regression_virt_file_is_created_before_command_usage_errors() {
-    if support::reference_tool("espefuse").is_none() {
+    let Some(mut t) = Espefuse::start() else {
         return;
-    }
-    let reference = support::reference_bin_dir().join("espefuse");
-    let (_links, ours) = personality_link();
+    };
     let rows: &[&[&str]] = &[
         // an unknown first command, then a known one
         &["bogus", "summary"],
@@ -862,17 +730,13 @@ fn regression_virt_file_is_created_before_command_usage_errors() {
     for chip in CHIPS {
         for row in rows {
             let mut outputs = Vec::new();
-            for tool in [&reference, &ours] {
+            for theirs in [true, false] {
                 let dir = tempfile::tempdir().expect("tempdir");
                 let file = dir.path().join("efuse.bin");
-                let mut cmd = Command::new(tool);
-                cmd.env("COLUMNS", "80")
-                    .env_remove("ESPTOOL_PORT")
-                    .env_remove("ESPTOOL_CHIP")
-                    .args(["--virt", "-c", chip, "--path-efuse-file"])
-                    .arg(&file)
+                let req = Request::new(["--virt", "-c", chip, "--path-efuse-file"])
+                    .args([&file])
                     .args(*row);
-                let out = run(cmd, None);
+                let out = t.run(theirs, &req);
                 outputs.push((
                     out.status.code(),
                     text(&out.stdout, dir.path()),
@@ -905,13 +769,7 @@ fn regression_virt_file_is_created_before_command_usage_errors() {
 /// and at 200 columns, for the group on every chip and for each command.
 #[test]
 fn regression_help_frame_is_the_tools_at_any_width() {
-    if support::reference_tool("espefuse").is_none() {
-        return;
-    }
-    let (_links, ours) = personality_link();
-    let secure_links = tempfile::tempdir().expect("tempdir");
-    let our_espsecure = secure_links.path().join("espsecure");
-    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_espboot"), &our_espsecure).expect("link");
+    let (_links, our_espsecure) = personality_link("espsecure");
     let mut rows: Vec<(&str, Vec<String>)> = vec![("espefuse", vec!["--help".into()])];
     for chip in CHIPS {
         rows.push(("espefuse", vec!["-c".into(), chip.into(), "--help".into()]));
@@ -948,24 +806,28 @@ fn regression_help_frame_is_the_tools_at_any_width() {
     }
     let mut compared = 0;
     for columns in ["80", "200"] {
+        let Some(mut espefuse) = Espefuse::with_columns(columns) else {
+            return;
+        };
+        let env = [
+            ("COLUMNS", Some(columns)),
+            ("ESPTOOL_PORT", None),
+            ("ESPTOOL_CHIP", None),
+        ];
+        let mut espsecure = tool_server::ToolServer::start("espsecure", &env).expect("espsecure");
         for (tool, args) in &rows {
-            let frame = |path: &Path| {
-                let mut cmd = Command::new(path);
-                cmd.env("COLUMNS", columns)
-                    .env_remove("ESPTOOL_PORT")
-                    .env_remove("ESPTOOL_CHIP")
-                    .args(args);
-                let out = run(cmd, None);
+            let req = Request::new(args);
+            let [theirs, mine] = if *tool == "espefuse" {
+                espefuse.both(&req)
+            } else {
+                let ours = tool_server::run_process(&our_espsecure, espsecure.env(), &req);
+                [espsecure.run(&req), ours]
+            }
+            .map(|out| {
                 (
                     out.status.code(),
                     support::rich_help_frame(&String::from_utf8_lossy(&out.stdout)),
                 )
-            };
-            let theirs = frame(&support::reference_bin_dir().join(tool));
-            let mine = frame(if *tool == "espefuse" {
-                &ours
-            } else {
-                &our_espsecure
             });
             assert_eq!(theirs, mine, "COLUMNS={columns} {tool} {}", args.join(" "));
             assert!(theirs.1.len() >= 3, "{theirs:?}");
@@ -993,38 +855,29 @@ fn error_path_fixtures() -> tempfile::TempDir {
     dir
 }
 
-/// [`printed`] in `dir` (the rows name files there); stdout and stderr
-/// apart.
-fn printed_in(dir: &Path, tool: &Path, chip: &str, args: &[&str]) -> Printed {
-    let mut cmd = Command::new(tool);
-    cmd.current_dir(dir)
-        .env("COLUMNS", "80")
-        .env_remove("ESPTOOL_PORT")
-        .env_remove("ESPTOOL_CHIP")
-        .args(["--virt", "-c", chip])
-        .args(args);
-    let out = run(cmd, None);
-    Printed {
-        status: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        merged: None,
-    }
-}
-
 /// Compares `rows` on `chips` in a fresh fixture directory; `status_only`:
 /// espefuse fails with a Python traceback there, so only the exit status
 /// is compared (the personality prints one line). Returns the runs compared.
 fn compare_in_fixtures(chips: &[&str], rows: &[&[&str]], status_only: bool) -> usize {
-    let reference = support::reference_bin_dir().join("espefuse");
-    let (_links, ours) = personality_link();
+    let Some(mut t) = Espefuse::start() else {
+        return 0;
+    };
     let mut compared = 0;
     for chip in chips {
         for row in rows {
-            let theirs_dir = error_path_fixtures();
-            let mine_dir = error_path_fixtures();
-            let theirs = printed_in(theirs_dir.path(), &reference, chip, row);
-            let mine = printed_in(mine_dir.path(), &ours, chip, row);
+            let [theirs, mine] = [true, false].map(|theirs| {
+                let dir = error_path_fixtures();
+                let req = Request::new(["--virt", "-c", chip])
+                    .args(*row)
+                    .cwd(dir.path());
+                let out = t.run(theirs, &req);
+                Printed {
+                    status: out.status.code(),
+                    stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+                    stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+                    merged: None,
+                }
+            });
             let what = format!("{chip}: espefuse --virt -c {chip} {}", row.join(" "));
             if status_only {
                 assert!(theirs.stderr.contains("Traceback"), "{what}: {theirs:?}");

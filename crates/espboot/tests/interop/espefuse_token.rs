@@ -9,15 +9,14 @@
 //! to espefuse); a changed version or magic gets the CRC espefuse itself
 //! names in its CRC-mismatch message.
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 
 use crate::support;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-const CHIPS: [&str; 7] = [
-    "esp32", "esp32s2", "esp32s3", "esp32c2", "esp32c3", "esp32c6", "esp32h2",
-];
+use crate::support::espefuse::{crypt_cnt, per_chip, Espefuse, CHIPS};
+use crate::support::tool_server::Request;
 
 /// What one run printed, temp paths normalized, and the eFuse file after it.
 #[derive(Debug, PartialEq, Eq)]
@@ -28,29 +27,12 @@ struct Outcome {
     file: Option<Vec<u8>>,
 }
 
-/// Both tools: the pinned espefuse and the personality link.
-struct Tools {
-    _links: tempfile::TempDir,
-    theirs: PathBuf,
-    ours: PathBuf,
-}
-
-fn tools() -> Option<Tools> {
-    support::reference_tool("espefuse")?;
-    let links = tempfile::tempdir().expect("tempdir");
-    let ours = links.path().join("espefuse");
-    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_espboot"), &ours).expect("link");
-    Some(Tools {
-        _links: links,
-        theirs: support::reference_bin_dir().join("espefuse"),
-        ours,
-    })
-}
-
-/// Runs `tool` with `args` (`{file}` replaced by `file`, which starts as a
-/// copy of `seed` when given) and `stdin` (None: closed at once).
+/// Runs espefuse (`theirs`) or the personality with `args` (`{file}`
+/// replaced by `file`, which starts as a copy of `seed` when given) and
+/// `stdin` (None: empty).
 fn outcome(
-    tool: &Path,
+    t: &mut Espefuse,
+    theirs: bool,
     dir: &Path,
     args: &[String],
     file: Option<(&Path, Option<&[u8]>)>,
@@ -67,21 +49,9 @@ fn outcome(
     let file_arg = file
         .map(|(p, _)| p.display().to_string())
         .unwrap_or_default();
-    let mut cmd = Command::new(tool);
-    cmd.env("COLUMNS", "80")
-        .env_remove("ESPTOOL_PORT")
-        .env_remove("ESPTOOL_CHIP")
-        .args(args.iter().map(|a| a.replace("{file}", &file_arg)))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn");
-    let mut input = child.stdin.take().expect("stdin");
-    if let Some(text) = stdin {
-        input.write_all(text.as_bytes()).expect("write stdin");
-    }
-    drop(input);
-    let out = child.wait_with_output().expect("wait");
+    let req = Request::new(args.iter().map(|a| a.replace("{file}", &file_arg)))
+        .stdin(stdin.map(str::as_bytes));
+    let out = t.run(theirs, &req);
     let text = |b: &[u8]| {
         let t = String::from_utf8_lossy(b);
         let t = if file_arg.is_empty() {
@@ -112,43 +82,20 @@ fn words(args: &[&str]) -> Vec<String> {
 /// Runs `args` through both tools (each on its own file seeded with
 /// `seed`, if `file`), asserts they agree, and returns espefuse's outcome.
 fn compare(
-    t: &Tools,
+    t: &mut Espefuse,
     dir: &Path,
     args: &[String],
     file: bool,
     seed: Option<&[u8]>,
     stdin: Option<&str>,
 ) -> Outcome {
-    let (f1, f2) = (dir.join("theirs.bin"), dir.join("ours.bin"));
-    let theirs = outcome(
-        &t.theirs,
-        dir,
-        args,
-        file.then_some((f1.as_path(), seed)),
-        stdin,
-    );
-    let ours = outcome(
-        &t.ours,
-        dir,
-        args,
-        file.then_some((f2.as_path(), seed)),
-        stdin,
-    );
+    let [theirs, ours] = [(true, "theirs.bin"), (false, "ours.bin")].map(|(theirs, name)| {
+        let path = dir.join(name);
+        let file = file.then_some((path.as_path(), seed));
+        outcome(t, theirs, dir, args, file, stdin)
+    });
     assert_eq!(theirs, ours, "espefuse {}", args.join(" "));
     theirs
-}
-
-/// Runs espefuse alone and asserts it succeeded; returns its stdout.
-fn espefuse_ok(t: &Tools, args: &[&str]) -> String {
-    let out = Command::new(&t.theirs)
-        .env_remove("ESPTOOL_PORT")
-        .env_remove("ESPTOOL_CHIP")
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("espefuse");
-    assert_eq!(out.status.code(), Some(0), "espefuse {args:?}: {out:?}");
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// The token a `dump --format token` printed (its last line).
@@ -160,18 +107,14 @@ fn printed_token(stdout: &str) -> String {
 
 /// `token` with its magic and version replaced and the CRC espefuse
 /// computes for the new text (taken from its CRC-mismatch message).
-fn respelled(t: &Tools, token: &str, magic: &str, version: &str) -> String {
+fn respelled(t: &mut Espefuse, token: &str, magic: &str, version: &str) -> String {
     let mut parts: Vec<&str> = token.split(':').collect();
     parts[0] = magic;
     parts[2] = version;
     let n = parts.len();
     parts[n - 1] = "AAAAAA";
     let candidate = parts.join(":");
-    let out = Command::new(&t.theirs)
-        .args(["--token", &candidate, "summary"])
-        .stdin(Stdio::null())
-        .output()
-        .expect("espefuse");
+    let out = t.theirs(&Request::new(["--token", &candidate, "summary"]));
     let stderr = String::from_utf8_lossy(&out.stderr);
     let crc = stderr
         .split("b64_crc=")
@@ -182,38 +125,30 @@ fn respelled(t: &Tools, token: &str, magic: &str, version: &str) -> String {
     parts.join(":")
 }
 
-/// The chip's flash-encryption counter (ESP32: FLASH_CRYPT_CNT).
-fn crypt_cnt(chip: &str) -> &'static str {
-    if chip == "esp32" {
-        "FLASH_CRYPT_CNT"
-    } else {
-        "SPI_BOOT_CRYPT_CNT"
-    }
-}
-
 /// A token espefuse made for `chip` after burns into BLOCK0 and a data
 /// block.
-fn espefuse_token(t: &Tools, dir: &Path, chip: &str) -> String {
+fn espefuse_token(t: &mut Espefuse, dir: &Path, chip: &str) -> String {
     let file = dir.join(format!("made-{chip}.bin"));
     let file = file.to_str().expect("utf-8 path");
     let virt = ["--virt", "-c", chip, "--path-efuse-file", file];
-    let burn = |args: &[&str]| {
+    for args in [
+        &["burn-efuse", "WR_DIS", "5", crypt_cnt(chip), "1"][..],
+        &["burn-bit", "BLOCK3", "1", "9", "200"],
+    ] {
         let all: Vec<&str> = virt
             .iter()
             .chain(&["--do-not-confirm"])
             .chain(args)
             .copied()
             .collect();
-        espefuse_ok(t, &all);
-    };
-    burn(&["burn-efuse", "WR_DIS", "5", crypt_cnt(chip), "1"]);
-    burn(&["burn-bit", "BLOCK3", "1", "9", "200"]);
+        t.theirs_ok(&all);
+    }
     let all: Vec<&str> = virt
         .iter()
         .chain(&["dump", "--format", "token"])
         .copied()
         .collect();
-    printed_token(&espefuse_ok(t, &all))
+    printed_token(&t.theirs_ok(&all))
 }
 
 /// `--token` with a token espefuse made (as made, with another chip
@@ -222,11 +157,13 @@ fn espefuse_token(t: &Tools, dir: &Path, chip: &str) -> String {
 /// whatever `--chip` says.
 #[test]
 fn espefuse_token_reads_match_espefuse_on_every_chip() {
-    let Some(t) = tools() else { return };
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut compared = 0;
-    for chip in CHIPS {
-        let made = espefuse_token(&t, dir.path(), chip);
+    if support::reference_tool("espefuse").is_none() {
+        return;
+    }
+    let compared = per_chip(&CHIPS, |t, chip| {
+        let mut compared = 0;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let made = espefuse_token(t, dir.path(), chip);
         // the same burns by espboot, its token fed to both tools
         let ours_file = dir.path().join(format!("ours-{chip}.bin"));
         let ours_file = ours_file.to_str().expect("utf-8 path");
@@ -234,20 +171,17 @@ fn espefuse_token_reads_match_espefuse_on_every_chip() {
             vec!["burn-efuse", "WR_DIS", "5", crypt_cnt(chip), "1"],
             vec!["burn-bit", "BLOCK3", "1", "9", "200"],
         ] {
-            let out = Command::new(&t.ours)
-                .args(["--virt", "-c", chip, "--path-efuse-file", ours_file])
-                .arg("--do-not-confirm")
-                .args(&args)
-                .stdin(Stdio::null())
-                .output()
-                .expect("espboot");
+            let out = t.ours(
+                &Request::new(["--virt", "-c", chip, "--path-efuse-file", ours_file])
+                    .args(["--do-not-confirm"])
+                    .args(&args),
+            );
             assert_eq!(out.status.code(), Some(0), "{chip}: {args:?}: {out:?}");
         }
-        let out = Command::new(&t.ours)
-            .args(["--virt", "-c", chip, "--path-efuse-file", ours_file])
-            .args(["dump", "--format", "token"])
-            .output()
-            .expect("espboot");
+        let out = t.ours(
+            &Request::new(["--virt", "-c", chip, "--path-efuse-file", ours_file])
+                .args(["dump", "--format", "token"]),
+        );
         let ours = printed_token(&String::from_utf8_lossy(&out.stdout));
         assert_eq!(ours, made, "{chip}: espboot's token after the same burns");
         let other = if chip == "esp32" { "esp32c3" } else { "esp32" };
@@ -261,10 +195,10 @@ fn espefuse_token_reads_match_espefuse_on_every_chip() {
         let tokens = [
             made.clone(),
             ours,
-            respelled(&t, &made, "EFSR", v1),
-            respelled(&t, &made, "EFSR", v2),
-            respelled(&t, &made, "EFSW", "101"),
-            respelled(&t, &made, "EFSRW", "000"),
+            respelled(t, &made, "EFSR", v1),
+            respelled(t, &made, "EFSR", v2),
+            respelled(t, &made, "EFSW", "101"),
+            respelled(t, &made, "EFSRW", "000"),
         ];
         for token in &tokens {
             for args in [
@@ -276,12 +210,13 @@ fn espefuse_token_reads_match_espefuse_on_every_chip() {
             ] {
                 let mut row = words(&["--token", token]);
                 row.extend(words(&args));
-                let out = compare(&t, dir.path(), &row, false, None, None);
+                let out = compare(t, dir.path(), &row, false, None, None);
                 assert_eq!(out.status, Some(0), "{chip}: {row:?}: {out:?}");
                 compared += 1;
             }
         }
-    }
+        compared
+    });
     assert_eq!(compared, CHIPS.len() * 6 * 5);
 }
 
@@ -388,31 +323,34 @@ fn key_files(dir: &Path) {
 /// saved there): everything printed, the exit status and the file agree.
 #[test]
 fn espefuse_show_token_and_burns_under_token_match_espefuse_on_every_chip() {
-    let Some(t) = tools() else { return };
-    let dir = tempfile::tempdir().expect("tempdir");
-    key_files(dir.path());
-    let mut compared = 0;
+    if support::reference_tool("espefuse").is_none() {
+        return;
+    }
+    let keys = tempfile::tempdir().expect("tempdir");
+    key_files(keys.path());
     // rows that printed a token on a blank chip (some refuse, as espefuse
     // does: a one-string name list, a key block that must stay readable)
-    let mut shown = 0;
-    for chip in CHIPS {
-        let made = espefuse_token(&t, dir.path(), chip);
+    let shown = AtomicUsize::new(0);
+    let compared = per_chip(&CHIPS, |t, chip| {
+        let mut compared = 0;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let made = espefuse_token(t, dir.path(), chip);
         // a file that holds something else, to be replaced by the token
         let other = dir.path().join(format!("made-{chip}.bin"));
         let mut seed = std::fs::read(&other).expect("made file");
         for b in seed.iter_mut().take(8) {
             *b = 0xa5;
         }
-        for row in show_token_rows(chip, dir.path()) {
+        for row in show_token_rows(chip, keys.path()) {
             for confirm in [true, false] {
                 let confirm_arg: &[&str] = if confirm { &["--do-not-confirm"] } else { &[] };
                 let mut virt = words(&["--virt", "-c", chip, "--path-efuse-file", "{file}"]);
                 virt.extend(words(confirm_arg));
                 virt.extend(row.iter().cloned());
-                let out = compare(&t, dir.path(), &virt, true, None, None);
+                let out = compare(t, dir.path(), &virt, true, None, None);
                 if out.stdout.contains("\neFuse token for burning:\nEFSW:") {
                     assert_eq!(out.status, Some(if confirm { 0 } else { 1 }), "{virt:?}");
-                    shown += 1;
+                    shown.fetch_add(1, Ordering::Relaxed);
                 }
                 // unconfirmed, the file shows nothing was burned; the run
                 // without a file adds nothing there
@@ -424,7 +362,7 @@ fn espefuse_show_token_and_burns_under_token_match_espefuse_on_every_chip() {
                     }
                     under.extend(words(confirm_arg));
                     under.extend(row.iter().cloned());
-                    compare(&t, dir.path(), &under, file, Some(&seed), None);
+                    compare(t, dir.path(), &under, file, Some(&seed), None);
                     compared += 2;
                 }
                 compared += 1;
@@ -454,10 +392,12 @@ fn espefuse_show_token_and_burns_under_token_match_espefuse_on_every_chip() {
         ] {
             let mut row = words(&["--token", &made, "--do-not-confirm"]);
             row.extend(words(&chain));
-            compare(&t, dir.path(), &row, false, None, None);
+            compare(t, dir.path(), &row, false, None, None);
             compared += 1;
         }
-    }
+        compared
+    });
+    let shown = shown.into_inner();
     assert!(compared > CHIPS.len() * 9 * 5);
     assert!(shown >= CHIPS.len() * 6 * 2, "tokens shown: {shown}");
 }
@@ -466,9 +406,11 @@ fn espefuse_show_token_and_burns_under_token_match_espefuse_on_every_chip() {
 /// printed before (the banner), whatever the commands after it.
 #[test]
 fn espefuse_bad_tokens_are_refused_as_espefuse_refuses_them() {
-    let Some(t) = tools() else { return };
+    let Some(mut t) = Espefuse::start() else {
+        return;
+    };
     let dir = tempfile::tempdir().expect("tempdir");
-    let made = espefuse_token(&t, dir.path(), "esp32c3");
+    let made = espefuse_token(&mut t, dir.path(), "esp32c3");
     let parts: Vec<&str> = made.split(':').collect();
     let n = parts.len();
     let with = |i: usize, v: &str| {
@@ -502,7 +444,7 @@ fn espefuse_bad_tokens_are_refused_as_espefuse_refuses_them() {
         for tail in [vec!["summary"], vec!["burn-efuse", "WR_DIS", "1"]] {
             let mut row = words(&["--token", token]);
             row.extend(words(&tail));
-            compare(&t, dir.path(), &row, false, None, None);
+            compare(&mut t, dir.path(), &row, false, None, None);
         }
     }
 }
@@ -511,11 +453,13 @@ fn espefuse_bad_tokens_are_refused_as_espefuse_refuses_them() {
 /// chip from espefuse's token now prints what espefuse prints.
 #[test]
 fn regression_espefuse_token_option_was_unsupported() {
-    let Some(t) = tools() else { return };
+    let Some(mut t) = Espefuse::start() else {
+        return;
+    };
     let dir = tempfile::tempdir().expect("tempdir");
-    let made = espefuse_token(&t, dir.path(), "esp32s3");
+    let made = espefuse_token(&mut t, dir.path(), "esp32s3");
     let out = compare(
-        &t,
+        &mut t,
         dir.path(),
         &words(&["--token", &made, "summary"]),
         false,
@@ -530,10 +474,12 @@ fn regression_espefuse_token_option_was_unsupported() {
 /// the EFSW token of the write data is printed before the confirmation.
 #[test]
 fn regression_show_token_was_missing_from_the_burn_commands() {
-    let Some(t) = tools() else { return };
+    let Some(mut t) = Espefuse::start() else {
+        return;
+    };
     let dir = tempfile::tempdir().expect("tempdir");
     let out = compare(
-        &t,
+        &mut t,
         dir.path(),
         &words(&[
             "--virt",
@@ -557,7 +503,7 @@ fn regression_show_token_was_missing_from_the_burn_commands() {
     );
     // and only the ESP32's set-flash-voltage has it
     let out = compare(
-        &t,
+        &mut t,
         dir.path(),
         &words(&[
             "--virt",

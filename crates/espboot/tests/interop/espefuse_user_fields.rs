@@ -6,14 +6,9 @@
 //! files; exit status, stdout, stderr (temp paths normalized), the eFuse
 //! files and any summary file after every step must agree.
 
-use std::path::Path;
-use std::process::{Command, Stdio};
-
 use crate::support;
-
-const CHIPS: [&str; 7] = [
-    "esp32", "esp32s2", "esp32s3", "esp32c2", "esp32c3", "esp32c6", "esp32h2",
-];
+use crate::support::espefuse::{per_chip, step, text, Espefuse, Step, Twins, CHIPS};
+use crate::support::tool_server::Request;
 
 /// A realistic custom table for `chip`: user data in its user block, a
 /// whole key block, and a field of a read-protectable key block.
@@ -202,100 +197,49 @@ fn value_scenario() -> Vec<Vec<&'static str>> {
     ]
 }
 
-fn text(bytes: &[u8], dir: &Path) -> String {
-    String::from_utf8_lossy(bytes).replace(&dir.display().to_string(), "<dir>")
-}
-
 /// Runs each scenario on `chips` through espefuse and the `espefuse`
 /// personality on twin directories and asserts that every step agrees;
 /// returns the number of steps compared (0 when interop is skipped).
 fn compare(chips: &[&str], scenarios: &[Vec<Vec<&str>>]) -> usize {
-    let reference = support::reference_bin_dir().join("espefuse");
-    if support::reference_tool("espefuse").is_none() {
-        return 0;
-    }
-    let links = tempfile::tempdir().expect("tempdir");
-    let ours = links.path().join("espefuse");
-    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_espboot"), &ours).expect("link");
-    let mut compared = 0;
-    for chip in chips {
+    per_chip(chips, |tools, chip| {
+        let mut compared = 0;
+        let csv = table(chip);
+        let twins = Twins {
+            global: &["--extend-efuse-table", "{dir}/t.csv"],
+            files: &[("t.csv", &csv)],
+            outputs: &["s.json", "s.txt"],
+        };
         for (n, scenario) in scenarios.iter().enumerate() {
-            let dirs = [
-                tempfile::tempdir().expect("tempdir"),
-                tempfile::tempdir().expect("tempdir"),
-            ];
-            for d in &dirs {
-                std::fs::write(d.path().join("t.csv"), table(chip)).expect("csv");
-            }
-            for args in scenario {
-                let mut outputs = Vec::new();
-                for (tool, dir) in [(&reference, &dirs[0]), (&ours, &dirs[1])] {
-                    for file in ["s.json", "s.txt"] {
-                        let _ = std::fs::remove_file(dir.path().join(file));
-                    }
-                    let out = Command::new(tool)
-                        .current_dir(dir.path())
-                        .env("COLUMNS", "80")
-                        .args(["--virt", "-c", chip, "--path-efuse-file"])
-                        .arg(dir.path().join("efuse.bin"))
-                        .arg("--extend-efuse-table")
-                        .arg(dir.path().join("t.csv"))
-                        .arg("--do-not-confirm")
-                        .args(args)
-                        .stdin(Stdio::null())
-                        .output()
-                        .expect("run");
-                    let files: Vec<Option<Vec<u8>>> = ["efuse.bin", "s.json", "s.txt"]
-                        .iter()
-                        .map(|f| std::fs::read(dir.path().join(f)).ok())
-                        .collect();
-                    outputs.push((
-                        out.status.code(),
-                        text(&out.stdout, dir.path()),
-                        text(&out.stderr, dir.path()),
-                        files,
-                    ));
-                }
-                let what = format!("{chip} scenario {n}: espefuse {}", args.join(" "));
-                let (r, o) = (&outputs[0], &outputs[1]);
-                assert_eq!(r.0, o.0, "{what}: exit status\n{}\n{}", r.2, o.2);
-                assert_eq!(r.1, o.1, "{what}: stdout");
-                assert_eq!(r.2, o.2, "{what}: stderr");
-                assert!(r.3 == o.3, "{what}: the eFuse or summary files differ");
-                compared += 1;
-            }
+            let steps: Vec<Step> = scenario.iter().map(|args| step(args)).collect();
+            compared += tools.compare_steps(chip, &format!("scenario {n}"), &twins, &steps);
         }
-    }
-    compared
+        compared
+    })
+}
+
+/// [`compare`] on every chip, asserting every step of `scenarios` ran.
+fn compare_on_every_chip(scenarios: &[Vec<Vec<&str>>]) {
+    let compared = compare(&CHIPS, scenarios);
+    let steps: usize = scenarios.iter().map(Vec::len).sum();
+    assert!(
+        support::interop_skipped() || compared == CHIPS.len() * steps,
+        "{compared}"
+    );
 }
 
 #[test]
 fn espefuse_user_fields_burn_and_protect_like_chip_fields_on_every_chip() {
-    let compared = compare(&CHIPS, &scenarios());
-    assert!(
-        support::interop_skipped() || compared == CHIPS.len() * 24,
-        "{compared}"
-    );
+    compare_on_every_chip(&scenarios());
 }
 
 #[test]
 fn espefuse_user_fields_in_summary_filters_and_formats_on_every_chip() {
-    let scenario = summary_scenario();
-    let compared = compare(&CHIPS, std::slice::from_ref(&scenario));
-    assert!(
-        support::interop_skipped() || compared == CHIPS.len() * scenario.len(),
-        "{compared}"
-    );
+    compare_on_every_chip(&[summary_scenario()]);
 }
 
 #[test]
 fn espefuse_user_field_values_are_checked_like_espefuse_on_every_chip() {
-    let scenario = value_scenario();
-    let compared = compare(&CHIPS, std::slice::from_ref(&scenario));
-    assert!(
-        support::interop_skipped() || compared == CHIPS.len() * scenario.len(),
-        "{compared}"
-    );
+    compare_on_every_chip(&[value_scenario()]);
 }
 
 /// `summary NAME`, `--active`, json and value_only left the user fields
@@ -372,32 +316,21 @@ fn regression_value_only_alt_name_failed_and_summary_file_lacked_done() {
 /// table, and a field with it.
 #[test]
 fn regression_user_field_names_were_unknown_outside_summary() {
-    let reference = support::reference_bin_dir().join("espefuse");
-    if support::reference_tool("espefuse").is_none() {
+    let Some(mut tools) = Espefuse::start() else {
         return;
-    }
-    let links = tempfile::tempdir().expect("tempdir");
-    let ours = links.path().join("espefuse");
-    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_espboot"), &ours).expect("link");
+    };
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("t.csv"), table("esp32c3")).expect("csv");
     let csv = dir.path().join("t.csv");
+    std::fs::write(&csv, table("esp32c3")).expect("csv");
     for with_table in [false, true] {
-        let mut statuses = Vec::new();
-        for tool in [&reference, &ours] {
-            let mut cmd = Command::new(tool);
-            cmd.env("COLUMNS", "80")
-                .args(["--virt", "-c", "esp32c3", "--do-not-confirm"]);
-            if with_table {
-                cmd.arg("--extend-efuse-table").arg(&csv);
-            }
-            let out = cmd
-                .args(["burn-efuse", "MODULE_VERSION", "5"])
-                .stdin(Stdio::null())
-                .output()
-                .expect("run");
-            statuses.push((out.status.code(), text(&out.stdout, dir.path())));
+        let mut req = Request::new(["--virt", "-c", "esp32c3", "--do-not-confirm"]);
+        if with_table {
+            req = req.args(["--extend-efuse-table".as_ref(), csv.as_os_str()]);
         }
+        let req = req.args(["burn-efuse", "MODULE_VERSION", "5"]);
+        let statuses = tools
+            .both(&req)
+            .map(|out| (out.status.code(), text(&out.stdout, dir.path())));
         assert_eq!(statuses[0], statuses[1], "with table: {with_table}");
         assert_eq!(statuses[1].0, Some(if with_table { 0 } else { 2 }));
     }
@@ -408,28 +341,19 @@ fn regression_user_field_names_were_unknown_outside_summary() {
 /// and one line naming the file, the line and the limit.
 #[test]
 fn regression_field_past_its_block_end_was_accepted() {
-    let reference = support::reference_bin_dir().join("espefuse");
-    if support::reference_tool("espefuse").is_none() {
+    let Some(mut tools) = Espefuse::start() else {
         return;
-    }
-    let links = tempfile::tempdir().expect("tempdir");
-    let ours = links.path().join("espefuse");
-    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_espboot"), &ours).expect("link");
+    };
     let dir = tempfile::tempdir().expect("tempdir");
     let csv = dir.path().join("past.csv");
     for row in ["F, EFUSE_BLK0, 190, 3, c", "F, EFUSE_BLK1, 180, 20, c"] {
         std::fs::write(&csv, format!("# past the end\n{row}\n")).expect("csv");
-        let mut statuses = Vec::new();
-        for tool in [&reference, &ours] {
-            let out = Command::new(tool)
-                .args(["--virt", "-c", "esp32c3", "--extend-efuse-table"])
-                .arg(&csv)
-                .arg("summary")
-                .stdin(Stdio::null())
-                .output()
-                .expect("run");
-            statuses.push((out.status.code(), text(&out.stderr, dir.path())));
-        }
+        let req = Request::new(["--virt", "-c", "esp32c3", "--extend-efuse-table"])
+            .args([&csv])
+            .args(["summary"]);
+        let statuses = tools
+            .both(&req)
+            .map(|out| (out.status.code(), text(&out.stderr, dir.path())));
         assert_eq!(statuses[0].0, statuses[1].0, "{row}: exit status");
         assert_eq!(statuses[1].0, Some(1), "{row}");
         let ours_err = &statuses[1].1;

@@ -1,45 +1,19 @@
 //! The `espsecure` personality against espsecure 5.6.0 as scripts see it:
-//! one table of command lines, each run through the pinned tool (all rows
-//! in one Python process, through espsecure's `_main()`) and through a
-//! link named `espsecure` to the espboot binary under test, in two copies
+//! one table of command lines, each run through the pinned tool (a fork of
+//! one espsecure that imported itself, see `support/tool_server.rs`) and
+//! through a link named `espsecure` to the espboot binary under test, in two copies
 //! of the same fixture directory. Compared: exit status, stdout, stderr,
 //! and the bytes of every file the rows write (files named `rand_*` hold
 //! randomized output — keys, ECDSA/PSS signatures — and are instead
 //! cross-verified: ours by espsecure, espsecure's by ours).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::Write;
 use std::path::Path;
-use std::process::Stdio;
 
 use crate::support::secure::pattern;
+use crate::support::tool_server::{Request, ToolServer};
 use esp_image::esp_image::{EspImageBuilder, Segment};
 use esp_image::Chip;
-use serde_json::Value;
-
-/// Runs each argv through `espsecure._main()` with captured stdout/stderr.
-const RUNNER: &str = r#"
-import io, json, sys
-import espsecure
-rows = json.load(sys.stdin)
-real_out, real_err = sys.stdout, sys.stderr
-res = []
-for argv in rows:
-    o, e = io.StringIO(), io.StringIO()
-    sys.stdout, sys.stderr = o, e
-    sys.argv = ["espsecure"] + argv
-    code = 0
-    try:
-        espsecure._main()
-    except SystemExit as x:
-        code = x.code if isinstance(x.code, int) else (0 if x.code is None else 1)
-    except BaseException:
-        import traceback; traceback.print_exc(); code = 1
-    finally:
-        sys.stdout, sys.stderr = real_out, real_err
-    res.append({"code": code, "stdout": o.getvalue(), "stderr": e.getvalue()})
-real_out.write("\n" + json.dumps(res))
-"#;
 
 /// `--verbose` output with the values of lines that print random data
 /// replaced by `<random>`.
@@ -71,42 +45,20 @@ struct Run {
     stderr: String,
 }
 
-/// Runs `rows` through the pinned espsecure in `cwd`, in one process.
+/// Runs `rows` in order through the pinned espsecure in `cwd` (one fork
+/// of an espsecure that imported itself once per row: no row sees
+/// another's state).
 fn reference_runs(cwd: &Path, rows: &[Vec<String>]) -> Option<Vec<Run>> {
-    crate::support::reference_tool("espsecure")?;
-    let python = crate::support::reference_bin_dir().join("python");
-    let mut child = std::process::Command::new(python)
-        .arg("-c")
-        .arg(RUNNER)
-        .current_dir(cwd)
-        .env("COLUMNS", "80")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the reference Python");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(serde_json::to_string(rows).unwrap().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "reference batch failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
-    let json = text.rsplit('\n').next().unwrap();
-    let values: Vec<Value> = serde_json::from_str(json).unwrap();
+    let mut espsecure = ToolServer::start("espsecure", &[("COLUMNS", Some("80"))])?;
     Some(
-        values
-            .into_iter()
-            .map(|v| Run {
-                code: i32::try_from(v["code"].as_i64().unwrap()).unwrap(),
-                stdout: v["stdout"].as_str().unwrap().to_owned(),
-                stderr: v["stderr"].as_str().unwrap().to_owned(),
+        rows.iter()
+            .map(|argv| {
+                let out = espsecure.run(&Request::new(argv).cwd(cwd));
+                Run {
+                    code: out.status.code().unwrap_or(-1),
+                    stdout: String::from_utf8(out.stdout).unwrap(),
+                    stderr: String::from_utf8(out.stderr).unwrap(),
+                }
             })
             .collect(),
     )
@@ -682,8 +634,7 @@ fn espsecure_personality_matches_espsecure_row_by_row() {
     let link = tmp.path().join("espsecure");
     std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_espboot"), &link).unwrap();
 
-    // The bad-key rows first: espsecure's --verbose (in later rows) stays
-    // on in the one Python process the reference rows share.
+    // The bad-key rows, then the table (each row a fresh espsecure).
     let all: Vec<&str> = BAD_KEY_ROWS.iter().chain(ROWS).copied().collect();
     let rows: Vec<Vec<String>> = all.iter().map(|l| row(l)).collect();
     let theirs = reference_runs(&ref_dir, &rows).unwrap();

@@ -32,3 +32,4 @@ mod secure_sbv2;
 mod seeds;
 mod serial_client;
 mod serve;
+mod tool_server;

@@ -120,11 +120,13 @@ pub fn provision_summary(stdout: &[u8]) -> serde_json::Value {
     last
 }
 
+pub mod espefuse;
 pub mod hostile;
 pub mod secure;
 pub mod serve;
 pub mod sim;
 pub mod smp_fake;
+pub mod tool_server;
 
 /// The frame of a rich-click help text, which does not depend on the
 /// descriptions: each panel's top rule (with its title) and bottom rule,

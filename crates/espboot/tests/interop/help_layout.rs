@@ -150,9 +150,12 @@ const ESPEFUSE_CHIPS: &[&str] = &[
 /// Arguments and Options panels' columns start where espefuse's do, with
 /// its names and metavars in them (a long argument name cut with `…`, a
 /// grouped metavar, a list of blocks or the chip's protectable eFuse names
-/// wrapped in its column). The group page is left out: espefuse's own
-/// draws its choice-metavar rows (`--chip`, `--before`, `--after`) without
-/// their cells.
+/// wrapped in its column). The group page is left out: espefuse prints it
+/// through its logger, whose rich console reads the rendered text as
+/// markup, so each choice metavar (`[auto|esp32|…]`) is taken for a style
+/// tag and dropped up to the next `]`, across the folded lines and the
+/// description cells between (espefuse/cli_util.py `parse_args`:
+/// `log.print(self.get_help(ctx))`).
 #[test]
 fn espefuse_command_help_panels_are_laid_out_as_espefuses() {
     if support::reference_tool("espefuse").is_none() {

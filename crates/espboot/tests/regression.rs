@@ -1850,3 +1850,92 @@ fn regression_write_flash_hangs_when_the_device_stops_reading() {
         "the line names neither the port nor the operation: {err}"
     );
 }
+
+/// The usage block of an espefuse help page (the lines from `Usage:` to the
+/// blank line after them) and its Arguments panel: what scripts read a
+/// command's arguments from.
+fn usage_and_arguments(help: &str) -> Vec<String> {
+    let lines: Vec<&str> = help.lines().collect();
+    let mut out: Vec<String> = lines
+        .iter()
+        .skip_while(|l| !l.trim_start().starts_with("Usage:"))
+        .take_while(|l| !l.trim().is_empty())
+        .map(|l| (*l).to_owned())
+        .collect();
+    out.extend(
+        lines
+            .iter()
+            .skip_while(|l| !l.starts_with("\u{256d}\u{2500} Arguments"))
+            .take_while(|l| !l.starts_with("\u{256d}\u{2500} Options"))
+            .map(|l| (*l).to_owned()),
+    );
+    out
+}
+
+/// The protect commands' help named their argument `NAMES` and left it out
+/// of the usage line; espefuse offers a click Choice of the eFuse names
+/// each command can protect, which tools read chip features from: the
+/// usage line and the Arguments panel of `read-protect-efuse --help` and
+/// `write-protect-efuse --help` on every chip at 80 and 120 columns, and
+/// the usage line above a missing argument's error (after reading the
+/// chip: the list of the connected espefuse), compared with the pinned
+/// espefuse.
+#[test]
+fn regression_protect_commands_help_lists_the_protectable_efuses() {
+    let Some(_) = support::reference_tool("espefuse") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("espefuse");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_espboot"), &link).unwrap();
+    let reference = support::reference_bin_dir().join("espefuse");
+    let run = |tool: &Path, columns: &str, args: &[&str]| {
+        Command::new(tool)
+            .env("COLUMNS", columns)
+            .env_remove("ESPTOOL_PORT")
+            .env_remove("ESPTOOL_CHIP")
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let mut compared = 0;
+    for chip in [
+        "esp32", "esp32s2", "esp32s3", "esp32c2", "esp32c3", "esp32c6", "esp32h2",
+    ] {
+        for command in ["read-protect-efuse", "write-protect-efuse"] {
+            for columns in ["80", "120"] {
+                let args = ["-c", chip, command, "--help"];
+                let (theirs, ours) = (run(&reference, columns, &args), run(&link, columns, &args));
+                assert_eq!(theirs.status.code(), Some(0), "{args:?}");
+                assert_eq!(ours.status.code(), Some(0), "{args:?}");
+                let theirs = usage_and_arguments(&String::from_utf8_lossy(&theirs.stdout));
+                let ours = usage_and_arguments(&String::from_utf8_lossy(&ours.stdout));
+                assert!(
+                    theirs.iter().any(|l| l.contains("EFUSE_NAME")),
+                    "COLUMNS={columns} {args:?}: {theirs:#?}"
+                );
+                assert_eq!(
+                    ours.join("\n"),
+                    theirs.join("\n"),
+                    "COLUMNS={columns} {args:?}"
+                );
+                compared += 1;
+            }
+            // the usage error's usage line: the names of the chip as read
+            let efuses = dir.path().join(format!("{chip}.bin"));
+            let efuses = efuses.to_str().unwrap();
+            let args = ["--virt", "-c", chip, "--path-efuse-file", efuses, command];
+            let (theirs, ours) = (run(&reference, "80", &args), run(&link, "80", &args));
+            assert_eq!(theirs.status.code(), Some(2), "{args:?}");
+            assert_eq!(ours.status.code(), theirs.status.code(), "{args:?}");
+            assert_eq!(
+                String::from_utf8_lossy(&ours.stderr),
+                String::from_utf8_lossy(&theirs.stderr),
+                "{args:?}"
+            );
+            assert_eq!(ours.stdout, theirs.stdout, "{args:?}");
+        }
+    }
+    assert_eq!(compared, 7 * 2 * 2);
+}

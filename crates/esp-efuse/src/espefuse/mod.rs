@@ -60,8 +60,8 @@ pub use commands::{
 };
 pub use errors::{check_error, coding_scheme_warnings};
 pub use names::{
-    block, burn_block_data_names, check_key_group_order, efuse, efuse_choices, field, key_block,
-    key_block_names, key_purpose, NameList,
+    block, burn_block_data_names, check_key_group_order, efuse, efuse_choices, field,
+    help_efuse_choices, key_block, key_block_names, key_purpose, NameList,
 };
 pub use summary::{python_json, summary_filter, summary_refs, SummaryRow};
 pub use transcript::{Failed, Transcript};

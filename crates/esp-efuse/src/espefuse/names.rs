@@ -106,12 +106,71 @@ pub enum NameList {
 pub fn efuse_choices(efuses: &Efuses, list: NameList) -> Vec<&str> {
     listed(efuses)
         .into_iter()
-        .filter(|f| match list {
-            NameList::All => true,
-            NameList::ReadProtectable => !f.rd_dis.is_empty(),
-            NameList::WriteProtectable => f.wr_dis.is_some(),
-        })
+        .filter(|f| list.takes(f.wr_dis, f.rd_dis))
         .flat_map(|f| std::iter::once(f.name).chain(f.alt_names))
+        .collect()
+}
+
+impl NameList {
+    /// Whether a field with these protection bits is on the list: the
+    /// protect commands take the fields they can protect
+    /// (base_operations.py: `read_disable_bit`/`write_disable_bit` not None).
+    fn takes(self, wr_dis: Option<u8>, rd_dis: &[u8]) -> bool {
+        match self {
+            NameList::All => true,
+            NameList::ReadProtectable => !rd_dis.is_empty(),
+            NameList::WriteProtectable => wr_dis.is_some(),
+        }
+    }
+}
+
+/// The eFuse names espefuse's command line offers on `chip` before it
+/// reads a chip, as its help shows them: espefuse builds its commands for
+/// `--help` without connecting (`skip_connect`), so every group is listed
+/// whatever a chip's eFuses say and the calculated fields are not
+/// (`<chip>/fields.py` `EspEfuses.__init__`): the plain fields and key
+/// blocks (on the ESP32 coding scheme NONE's), the groups a connected
+/// espefuse adds only when the eFuses call for them (the calibration
+/// group; on the ESP32 the custom MAC, then the ADC group), then the
+/// fields of an early revision (the ESP32-H2's before v1.2, which the
+/// tables keep after the calculated fields). Each field's name then its
+/// alternative names, in espefuse's order.
+pub fn help_efuse_choices(chip: Chip, list: NameList) -> Vec<&'static str> {
+    const ESP32_CUSTOM_MAC: [Field; 2] = [Field::CustomMacCrc, Field::CustomMac];
+    let esp32 = chip == Chip::Esp32;
+    let mac = |f: &FieldDef| esp32 && ESP32_CUSTOM_MAC.contains(&f.field);
+    let late = |f: &FieldDef| !f.shown || mac(f);
+    let fields = chip.table().fields;
+    let first_calculated = fields
+        .iter()
+        .position(|f| f.word.is_none())
+        .unwrap_or(fields.len());
+    let offered: Vec<(usize, &'static FieldDef)> = fields
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| {
+            f.word.is_some()
+                && f.coding != crate::tables::FieldCoding::ThreeFourOnly
+                && list.takes(f.wr_dis, f.rd_dis)
+        })
+        .collect();
+    let group = |keep: &dyn Fn(usize, &FieldDef) -> bool| {
+        offered
+            .iter()
+            .filter(move |(i, f)| keep(*i, f))
+            .map(|(_, f)| *f)
+            .collect::<Vec<_>>()
+    };
+    let order = [
+        group(&|i, f| !late(f) && i < first_calculated),
+        group(&|_, f| mac(f)),
+        group(&|_, f| late(f) && !mac(f)),
+        group(&|i, f| !late(f) && i >= first_calculated),
+    ];
+    order
+        .into_iter()
+        .flatten()
+        .flat_map(|f| std::iter::once(f.name()).chain(f.alt_names.iter().copied()))
         .collect()
 }
 

@@ -680,6 +680,34 @@ pub struct Usage<'a> {
     pub help: &'a str,
 }
 
+/// rich-click's usage line (`Usage: prog args`) as it draws it in a help
+/// page and above a usage error, at the console width: rich `Columns` of
+/// (`Usage:`, `prog`, `args`), one space between cells, as many per row as
+/// fit in the padded width; an `args` cell too wide for a row is wrapped,
+/// a word too wide for it cut with `…`.
+pub fn usage_lines(out: &mut String, prog: &str, args: &str) {
+    let width = width();
+    // rich Columns of (`Usage:`, prog, args) with one space between
+    // cells, as many per row as fit in the padded width
+    let room = width.saturating_sub(2);
+    let (n_usage, n_prog, n_args) = ("Usage:".len(), prog.chars().count(), args.chars().count());
+    if n_usage + 1 + n_prog + 1 + n_args <= room {
+        line(out, &format!(" Usage: {prog} {args}"));
+    } else if n_usage.max(n_args) + 1 + n_prog <= room {
+        line(
+            out,
+            &format!(" {} {}", padded("Usage:", n_usage.max(n_args)), prog),
+        );
+        line(out, &format!(" {args}"));
+    } else {
+        line(out, " Usage:");
+        line(out, &format!(" {prog}"));
+        for row in wrap_cell(args, room) {
+            line(out, &format!(" {row}"));
+        }
+    }
+}
+
 /// A click usage error as rich-click draws it without a terminal
 /// (`rich_format_error`): the usage line and the help hint, then the
 /// message in an `Error` panel and a blank line. `usage` is `None` for an
@@ -690,29 +718,7 @@ pub fn usage_error(usage: Option<&Usage>, message: &str) -> String {
     let mut out = String::new();
     if let Some(u) = usage {
         line(&mut out, "");
-        // rich Columns of (`Usage:`, prog, args) with one space between
-        // cells, as many per row as fit in the padded width
-        let room = width.saturating_sub(2);
-        let (n_usage, n_prog, n_args) = (
-            "Usage:".len(),
-            u.prog.chars().count(),
-            u.args.chars().count(),
-        );
-        if n_usage + 1 + n_prog + 1 + n_args <= room {
-            line(&mut out, &format!(" Usage: {} {}", u.prog, u.args));
-        } else if n_usage.max(n_args) + 1 + n_prog <= room {
-            line(
-                &mut out,
-                &format!(" {} {}", padded("Usage:", n_usage.max(n_args)), u.prog),
-            );
-            line(&mut out, &format!(" {}", u.args));
-        } else {
-            line(&mut out, " Usage:");
-            line(&mut out, &format!(" {}", u.prog));
-            for row in wrap_cell(u.args, room) {
-                line(&mut out, &format!(" {row}"));
-            }
-        }
+        usage_lines(&mut out, u.prog, u.args);
         line(&mut out, "");
         line(&mut out, &format!(" Try '{}' for help", u.help));
     }

@@ -91,14 +91,7 @@ impl UsageError {
     /// from:`), else the first value that is none of them (`… is not one
     /// of …`). The usage line shows the choices as the metavar.
     pub(crate) fn choices(command: &str, choices: &[&str], value: Option<&str>) -> Self {
-        // click's Choice shows each choice once (the ESP32's MAC_CUSTOM_VER
-        // names two fields)
-        let mut unique: Vec<&str> = Vec::new();
-        for c in choices {
-            if !unique.contains(c) {
-                unique.push(c);
-            }
-        }
+        let unique = unique_choices(choices);
         let choices = &unique[..];
         let (metavar, hint) = choice(choices);
         let metavar = format!("{metavar}...");
@@ -277,6 +270,32 @@ fn choice(names: &[&str]) -> (String, String) {
     )
 }
 
+/// A Choice's names each once, in order: click's Choice shows each choice
+/// once (the ESP32's MAC_CUSTOM_VER names two fields).
+fn unique_choices<'a>(choices: &[&'a str]) -> Vec<&'a str> {
+    let mut unique: Vec<&str> = Vec::new();
+    for c in choices {
+        if !unique.contains(c) {
+            unique.push(c);
+        }
+    }
+    unique
+}
+
+/// read-protect-efuse's and write-protect-efuse's EFUSE_NAME argument on
+/// `chip` as their help shows it: a click Choice of the eFuse names the
+/// command can protect, taking many (`{A|B|…}...`). `None` for the other
+/// commands.
+pub(crate) fn protect_metavar(command: &str, chip: Chip) -> Option<String> {
+    let list = match command {
+        "read-protect-efuse" => espefuse::NameList::ReadProtectable,
+        "write-protect-efuse" => espefuse::NameList::WriteProtectable,
+        _ => return None,
+    };
+    let names = espefuse::help_efuse_choices(chip, list);
+    Some(format!("{}...", choice(&unique_choices(&names)).0))
+}
+
 /// burn-bit's block choices: espefuse's list with repeats dropped (click's
 /// Choice shows each once).
 pub(crate) fn block_choices(chip: Chip) -> Vec<&'static str> {
@@ -294,8 +313,10 @@ pub(crate) fn usage_arguments(command: &str, chip: Chip) -> String {
     match command {
         "burn-bit" => format!(" {} BIT_NUMBER...", block_choice(chip).0),
         "set-flash-voltage" => format!(" {}", voltage_choice().0),
-        // click.Choice of field names: not rendered (yet)
-        "read-protect-efuse" | "write-protect-efuse" | "dump" | "check-error" => String::new(),
+        "read-protect-efuse" | "write-protect-efuse" => protect_metavar(command, chip)
+            .map(|m| format!(" {m}"))
+            .unwrap_or_default(),
+        "dump" | "check-error" => String::new(),
         _ => format!(" {}", variadic_metavar(command, chip))
             .trim_end()
             .to_string(),

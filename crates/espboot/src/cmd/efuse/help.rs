@@ -152,11 +152,22 @@ fn command_help_page(command: &str, chip: Chip) -> String {
     } else {
         format!(" {metavar}")
     };
-    for row in rich::wrap(
-        &format!("Usage: espefuse {command} [OPTIONS]{arguments}"),
-        rich::width().saturating_sub(2),
-    ) {
-        rich::line(&mut text, &format!(" {row}"));
+    match super::click::protect_metavar(command, chip) {
+        // rich-click draws the usage line as rich Columns: a choice list
+        // wider than the console is cut with `…`
+        Some(names) => rich::usage_lines(
+            &mut text,
+            &format!("espefuse {command}"),
+            &format!("[OPTIONS] {names}"),
+        ),
+        None => {
+            for row in rich::wrap(
+                &format!("Usage: espefuse {command} [OPTIONS]{arguments}"),
+                rich::width().saturating_sub(2),
+            ) {
+                rich::line(&mut text, &format!(" {row}"));
+            }
+        }
     }
     let mut description: Vec<String> = sub.get_about().map(|a| a.to_string()).into_iter().collect();
     if metavar.contains("<BLOCK> <KEYFILE>") {
@@ -202,9 +213,8 @@ fn command_help_page(command: &str, chip: Chip) -> String {
 /// The Arguments panel of `command` on `chip` as espefuse's click
 /// parameters name it: the parameter's name, upper case, and its metavar
 /// (a grouped argument's usage metavar, a Choice's `{A|B|…}`, a type's
-/// name). `None` for the commands whose positionals are drawn from the
-/// clap definitions: read-protect-efuse and write-protect-efuse, whose
-/// Choice of eFuse names is not rendered yet.
+/// name; the protect commands' Choice of the eFuse names they can
+/// protect). `None` for the commands without positionals of their own.
 fn click_arguments(command: &str, chip: Chip) -> Option<Vec<rich::ParamRow>> {
     let row = |required: bool, name: &str, metavar: String| rich::ParamRow {
         required,
@@ -241,6 +251,11 @@ fn click_arguments(command: &str, chip: Chip) -> Option<Vec<rich::ParamRow>> {
         "burn-custom-mac" => vec![row(true, "MAC", "CUSTOM_MAC".to_string())],
         "set-flash-voltage" => vec![row(true, "VOLTAGE", super::click::voltage_choice().0)],
         "summary" => vec![row(false, "EFUSES_TO_SHOW", "TEXT".to_string())],
+        "read-protect-efuse" | "write-protect-efuse" => vec![row(
+            true,
+            "EFUSE_NAME",
+            super::click::protect_metavar(command, chip)?,
+        )],
         _ => return None,
     })
 }

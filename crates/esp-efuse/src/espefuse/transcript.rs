@@ -323,3 +323,17 @@ pub(crate) fn rich_markup(line: &str) -> String {
     out.push_str(rest);
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::rich_markup;
+
+    #[test]
+    fn regression_bracketed_hex_starting_with_a_letter_was_printed() {
+        assert_eq!(rich_markup("[03] B -> [ff 01]"), "[03] B -> ");
+        assert_eq!(rich_markup("[03] B -> [0b ff]"), "[03] B -> [0b ff]");
+        assert_eq!(rich_markup(" - K -> [?? ??]"), " - K -> [?? ??]");
+        assert_eq!(rich_markup("a [b [c] d"), "a [b  d");
+        assert_eq!(rich_markup("[x"), "[x");
+    }
+}

@@ -408,6 +408,25 @@ mod tests {
     }
 
     #[test]
+    fn regression_mac_fields_were_refused_before_their_values_were_checked() {
+        // espefuse checks a MAC field's value (MAC_EUI64 in 8 bytes, no
+        // unicast check for that calculated field) and refuses the burn
+        // only when it saves it
+        let e = Efuses::new(Chip::Esp32c6);
+        let eui = parse_value(&e, Field::MacEui64, Some("01:11:22:33:44:55:66:77"));
+        assert!(eui.is_ok(), "{eui:?}");
+        let err = parse_value(&e, Field::MacEui64, Some("0x01")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "MAC Address needs to be a 8-byte hexadecimal format separated by colons (:)!"
+        );
+        let err = parse_value(&e, Field::MacExt, Some("00:11:22:33:44:55")).unwrap_err();
+        assert!(err.to_string().contains("(16 bits)"), "{err}");
+        let err = parse_value(&e, Field::Mac, Some("01:11:22:33:44:55")).unwrap_err();
+        assert_eq!(err.to_string(), "Custom MAC must be a unicast MAC!");
+    }
+
+    #[test]
     fn regression_wide_uint_values_were_limited_to_64_bits() {
         // a uint:100 field takes any integer of up to 100 bits, in every
         // spelling Python's int(x, 0) reads; a negative one is refused as
@@ -422,6 +441,8 @@ mod tests {
                 len: 100,
                 ty: FieldType::Uint,
                 class: FieldClass::Plain,
+                mac_bytes: 6,
+                calculated: false,
             },
             Some(wide),
             || Ok(0),

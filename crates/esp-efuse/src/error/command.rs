@@ -143,8 +143,8 @@ pub enum BlockDataError {
         size: usize,
         /// Data length including the offset.
         len: usize,
-        /// The offset.
-        offset: usize,
+        /// The offset (click's int: it may be negative).
+        offset: i64,
     },
 }
 

@@ -82,12 +82,21 @@ pub enum ValueError {
         /// The value's length.
         got: usize,
     },
-    /// Not `AA:BB:CC:DD:EE:FF`.
-    #[error("MAC Address needs to be a 6-byte hexadecimal format separated by colons (:)!")]
-    MacFormat,
-    /// Not 12 characters between the colons.
-    #[error("MAC Address needs to be a 6-byte hexadecimal number (12 hexadecimal characters)!")]
-    MacDigits,
+    /// Not `AA:BB:CC:DD:EE:FF` (8 bytes for MAC_EUI64).
+    #[error("MAC Address needs to be a {bytes}-byte hexadecimal format separated by colons (:)!")]
+    MacFormat {
+        /// The bytes expected.
+        bytes: usize,
+    },
+    /// Not twice as many characters as bytes between the colons.
+    #[error(
+        "MAC Address needs to be a {bytes}-byte hexadecimal number ({} hexadecimal characters)!",
+        bytes * 2
+    )]
+    MacDigits {
+        /// The bytes expected.
+        bytes: usize,
+    },
     /// 12 characters, not all hex digits.
     #[error("MAC Address '{value}': Non-hexadecimal digit found")]
     MacNotHex {
@@ -109,6 +118,10 @@ pub enum ValueError {
         /// The field.
         field: Field,
     },
+    /// The ESP32's factory MAC (BLOCK0) cannot be burned
+    /// (`espefuse/efuse/esp32/fields.py` EfuseMacField.save).
+    #[error("Writing Factory MAC address is not supported")]
+    FactoryMac,
     /// A key purpose value no purpose uses (`check_format`).
     #[error("'{value}' can not be set (value out of range)")]
     PurposeOutOfRange {

@@ -128,6 +128,17 @@ pub fn burn_efuse(
                 if f.class == crate::tables::FieldClass::VRef {
                     return Err(EfuseError::VRefNotWritable);
                 }
+                // the MAC fields other than CUSTOM_MAC are refused only
+                // when saved, after their line above (base_fields.py
+                // EfuseMacFieldBase.save; the ESP32's factory MAC has its
+                // own message, esp32/fields.py)
+                if f.class == crate::tables::FieldClass::Mac && f.field != Field::CustomMac {
+                    return Err(if chip == Chip::Esp32 && f.field == Field::Mac {
+                        crate::error::ValueError::FactoryMac.into()
+                    } else {
+                        crate::error::ValueError::NotBurnable { field: f.field }.into()
+                    });
+                }
                 if f.field == Field::CustomMac {
                     super::chip_commands::save_custom_mac(
                         efuses,
@@ -395,8 +406,49 @@ pub fn burn_key(
     groups: &[KeyGroup],
     opts: KeyCommandOptions,
 ) -> Result<Transcript, Failed> {
-    Console::new(efuses.chip())
-        .showing_keys(opts.show_sensitive_info)
+    burn_key_inner(efuses, groups, opts, false)
+}
+
+/// What `burn-key` prints before it checks its groups: the sensitive-data
+/// notice (`cli_util.py` EfuseContext.show_sensitive_info, read by every
+/// chip's burn_key_cli before it calls burn_key). Check the groups after
+/// it, then call [`burn_key_after_notice`].
+pub fn burn_key_start(efuses: &Efuses, opts: KeyCommandOptions) -> Transcript {
+    let mut t = Transcript::default();
+    if !opts.show_sensitive_info {
+        t = Console::new(efuses.chip())
+            .run(|out| {
+                out.say("Sensitive data will be hidden (see --show-sensitive-info)");
+                Ok(())
+            })
+            .map(|((), t)| t)
+            .unwrap_or_default();
+    }
+    t
+}
+
+/// [`burn_key`] after [`burn_key_start`] (which printed the notice).
+pub fn burn_key_after_notice(
+    efuses: &mut Efuses,
+    groups: &[KeyGroup],
+    opts: KeyCommandOptions,
+) -> Result<Transcript, Failed> {
+    burn_key_inner(efuses, groups, opts, true)
+}
+
+fn burn_key_inner(
+    efuses: &mut Efuses,
+    groups: &[KeyGroup],
+    opts: KeyCommandOptions,
+    noticed: bool,
+) -> Result<Transcript, Failed> {
+    let console = Console::new(efuses.chip()).showing_keys(opts.show_sensitive_info);
+    let console = if noticed {
+        console.notice_given()
+    } else {
+        console
+    };
+    console
         .run(|out| {
             efuses.stage_keys_with(
                 groups,
@@ -498,26 +550,31 @@ pub fn burn_bit(
 }
 
 /// `burn-block-data BLOCK FILE … [--offset N]` (no byte reversal; its
-/// `--force-write-always` applies to [`plan`]).
+/// `--force-write-always` applies to [`plan`]). `offset` is click's int: a
+/// negative one passes espefuse's checks and only pads the data
+/// (`base_operations.py` burn_block_data).
 pub fn burn_block_data(
     efuses: &mut Efuses,
     items: &[(usize, Vec<u8>)],
-    offset: usize,
+    offset: i64,
 ) -> Result<Transcript, Failed> {
     Console::new(efuses.chip())
         .run(|out| {
-            if offset > 0 && items.len() > 1 {
+            if offset != 0 && items.len() > 1 {
                 return Err(BlockDataError::OffsetWithSeveralBlocks.into());
             }
             for (block, data) in items {
                 let block = *block;
                 let size = efuses.block_len_words(block) * 4;
-                if offset > 0 && offset >= size {
+                if usize::try_from(offset).is_ok_and(|o| o >= size) {
                     return Err(BlockDataError::Offset { block, size }.into());
                 }
                 let mut buf = data.clone();
-                if offset > 0 {
-                    let mut v = vec![0u8; offset];
+                if offset != 0 {
+                    // zeros before the data (none for a negative offset),
+                    // zeros after it up to the block's size
+                    let lead = usize::try_from(offset).unwrap_or(0);
+                    let mut v = vec![0u8; lead];
                     v.extend_from_slice(data);
                     if v.len() < size {
                         v.resize(size, 0);
@@ -533,13 +590,15 @@ pub fn burn_block_data(
                     }
                     .into());
                 }
-                out.say(format!(
+                // espefuse prints this line through rich, which takes the
+                // bracketed hex for a style tag when it starts with a letter
+                out.say(super::transcript::rich_markup(&format!(
                     "[{block:02}] {:<20} size={:02} bytes, offset={:02} -> [{}]",
                     efuses.table().blocks[block].name,
                     buf.len(),
                     offset,
                     crate::hexify(&buf, " ")
-                ));
+                )));
                 efuses.stage_block_bytes(block, &buf);
             }
             Ok(())

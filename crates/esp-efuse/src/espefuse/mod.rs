@@ -54,9 +54,9 @@ pub use chip_commands::{
     set_flash_voltage, FlashVoltage,
 };
 pub use commands::{
-    burn, burn_bit, burn_block_data, burn_efuse, burn_key, burn_key_digest, burn_key_digest_start,
-    burn_with, check_burned, check_protected, check_repeated, plan, read_protect, write_protect,
-    KeyCommandOptions,
+    burn, burn_bit, burn_block_data, burn_efuse, burn_key, burn_key_after_notice, burn_key_digest,
+    burn_key_digest_start, burn_key_start, burn_with, check_burned, check_protected,
+    check_repeated, plan, read_protect, write_protect, KeyCommandOptions,
 };
 pub use errors::{check_error, coding_scheme_warnings};
 pub use names::{

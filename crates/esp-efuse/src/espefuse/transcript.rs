@@ -219,7 +219,7 @@ impl Observer for Console {
             }
             Note::Key { name, data } => {
                 let shown = self.key_text(data);
-                self.say(format!(" - {name} -> [{shown}]"));
+                self.say(rich_markup(&format!(" - {name} -> [{shown}]")));
             }
             Note::Reversing(purpose) => match (self.chip, purpose) {
                 (Chip::Esp32, _) => self.say("\tReversing the byte order..."),
@@ -293,4 +293,47 @@ fn expand_tabs(line: &str) -> String {
         }
     }
     out
+}
+
+/// A line as rich's console prints it with markup on (espefuse's
+/// `log.print`): a `[…]` that starts with a lowercase letter, `#`, `/` or
+/// `@` and holds no `[` is a style tag and is dropped (rich's
+/// `markup.py` RE_TAGS). Only lines whose brackets hold data (hex bytes)
+/// go through here; backslash escapes do not occur in them.
+pub(crate) fn rich_markup(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(open) = rest.find('[') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let is_tag_start = after
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || matches!(c, '#' | '/' | '@'));
+        match after.find(['[', ']']) {
+            Some(end) if is_tag_start && after.as_bytes()[end] == b']' => {
+                rest = &after[end + 1..];
+            }
+            _ => {
+                out.push('[');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rich_markup;
+
+    #[test]
+    fn regression_bracketed_hex_starting_with_a_letter_was_printed() {
+        assert_eq!(rich_markup("[03] B -> [ff 01]"), "[03] B -> ");
+        assert_eq!(rich_markup("[03] B -> [0b ff]"), "[03] B -> [0b ff]");
+        assert_eq!(rich_markup(" - K -> [?? ??]"), " - K -> [?? ??]");
+        assert_eq!(rich_markup("a [b [c] d"), "a [b  d");
+        assert_eq!(rich_markup("[x"), "[x");
+    }
 }

@@ -112,6 +112,8 @@ pub fn parse_ref_value(
                 len: def.field.bit_count as usize,
                 ty: def.ty(),
                 class: FieldClass::Plain,
+                mac_bytes: 6,
+                calculated: false,
             };
             parse_typed(&spec, value, || Ok(0))
         }
@@ -133,6 +135,10 @@ struct Spec {
     len: usize,
     ty: FieldType,
     class: FieldClass,
+    /// The bytes a MAC value is written with.
+    mac_bytes: usize,
+    /// A calculated field (no word of its own).
+    calculated: bool,
 }
 
 /// A field's new value from its command-line text. `None` means the value
@@ -143,12 +149,10 @@ pub fn parse_value(
     value: Option<&str>,
 ) -> Result<NewValue, EfuseError> {
     let f = efuses.def(field)?;
-    // only CUSTOM_MAC of the MAC fields is burned (the ESP32's with its CRC,
-    // see `burn_efuse`)
-    if f.class == FieldClass::Mac && field != Field::CustomMac {
-        return Err(ValueError::NotBurnable { field }.into());
-    }
-    if f.word.is_none() {
+    // the MAC fields' values are checked here like any other (format,
+    // length); only CUSTOM_MAC is burned, the others are refused after the
+    // burn listing (see `burn_efuse`)
+    if f.word.is_none() && f.class != FieldClass::Mac {
         return Err(ValueError::NotBurnable { field }.into());
     }
     let chip = efuses.chip();
@@ -164,6 +168,11 @@ pub fn parse_value(
         len: f.bit_len as usize,
         ty: f.ty,
         class: f.class,
+        // base_fields.py EfuseMacFieldBase.check_format: MAC_EUI64 is
+        // written as 8 bytes, every other MAC field as 6; a calculated
+        // field (no word) skips the unicast check
+        mac_bytes: if field == Field::MacEui64 { 8 } else { 6 },
+        calculated: f.word.is_none(),
     };
     parse_typed(&spec, value, || efuses.raw(field))
 }
@@ -249,7 +258,7 @@ fn parse_typed(
             };
             let bytes = if spec.class == FieldClass::Mac {
                 // the MAC as written ends up in memory order
-                parse_mac(s)?
+                parse_mac_of(s, spec.mac_bytes, !spec.calculated)?
             } else if let Some(h) = s.strip_prefix("0x") {
                 let mut b = hex::decode(h).map_err(|_| not_hex())?;
                 b.reverse();
@@ -298,19 +307,25 @@ fn key_purpose_value(chip: Chip, s: &str) -> Result<u8, ValueError> {
 
 /// `AA:BB:CC:DD:EE:FF`, a unicast address.
 pub(super) fn parse_mac(s: &str) -> Result<Vec<u8>, ValueError> {
-    if s.matches(':').count() != 5 {
-        return Err(ValueError::MacFormat);
+    parse_mac_of(s, 6, true)
+}
+
+/// `bytes` hex bytes separated by colons; `unicast`: the first byte's
+/// multicast bit must be clear.
+fn parse_mac_of(s: &str, bytes: usize, unicast: bool) -> Result<Vec<u8>, ValueError> {
+    if s.matches(':').count() != bytes - 1 {
+        return Err(ValueError::MacFormat { bytes });
     }
     // the length first, then the digits (base_fields.py
     // EfuseMacFieldBase.check_format)
     let digits = s.replace(':', "");
-    if digits.chars().count() != 12 {
-        return Err(ValueError::MacDigits);
+    if digits.chars().count() != bytes * 2 {
+        return Err(ValueError::MacDigits { bytes });
     }
     let b = hex::decode(&digits).map_err(|_| ValueError::MacNotHex {
         value: s.to_string(),
     })?;
-    if b[0] & 1 != 0 {
+    if unicast && b.first().is_some_and(|b| b & 1 != 0) {
         return Err(ValueError::MacMulticast);
     }
     Ok(b)
@@ -393,6 +408,25 @@ mod tests {
     }
 
     #[test]
+    fn regression_mac_fields_were_refused_before_their_values_were_checked() {
+        // espefuse checks a MAC field's value (MAC_EUI64 in 8 bytes, no
+        // unicast check for that calculated field) and refuses the burn
+        // only when it saves it
+        let e = Efuses::new(Chip::Esp32c6);
+        let eui = parse_value(&e, Field::MacEui64, Some("01:11:22:33:44:55:66:77"));
+        assert!(eui.is_ok(), "{eui:?}");
+        let err = parse_value(&e, Field::MacEui64, Some("0x01")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "MAC Address needs to be a 8-byte hexadecimal format separated by colons (:)!"
+        );
+        let err = parse_value(&e, Field::MacExt, Some("00:11:22:33:44:55")).unwrap_err();
+        assert!(err.to_string().contains("(16 bits)"), "{err}");
+        let err = parse_value(&e, Field::Mac, Some("01:11:22:33:44:55")).unwrap_err();
+        assert_eq!(err.to_string(), "Custom MAC must be a unicast MAC!");
+    }
+
+    #[test]
     fn regression_wide_uint_values_were_limited_to_64_bits() {
         // a uint:100 field takes any integer of up to 100 bits, in every
         // spelling Python's int(x, 0) reads; a negative one is refused as
@@ -407,6 +441,8 @@ mod tests {
                 len: 100,
                 ty: FieldType::Uint,
                 class: FieldClass::Plain,
+                mac_bytes: 6,
+                calculated: false,
             },
             Some(wide),
             || Ok(0),

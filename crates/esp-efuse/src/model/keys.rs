@@ -401,7 +401,9 @@ impl Efuses {
             return Err(EfuseError::Repeated(Repeated::Purposes(dup)));
         }
         for (g, purpose) in groups.iter().zip(&purposes) {
-            if *purpose == KeyPurpose::User || self.table.purpose_def(*purpose).is_none() {
+            // USER is one of the ESP32-C2's choices: the whole BLOCK_KEY0,
+            // write-protected only (esp32c2/operations.py burn_key)
+            if self.table.purpose_def(*purpose).is_none() {
                 return Err(EfuseError::PurposeNotOnChip {
                     purpose: *purpose,
                     chip: self.chip,

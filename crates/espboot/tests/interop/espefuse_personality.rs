@@ -846,6 +846,8 @@ fn error_path_fixtures() -> tempfile::TempDir {
     for (name, len) in [("k16.bin", 16), ("k32.bin", 32), ("big.bin", 40)] {
         std::fs::write(dir.path().join(name), pattern(len)).expect("write");
     }
+    // hex that starts with a letter (rich takes `[ff …]` for a style tag)
+    std::fs::write(dir.path().join("ff32.bin"), [0xff; 32]).expect("write");
     // a PUBLIC KEY label around bytes that are no key
     std::fs::write(
         dir.path().join("badpub.pem"),
@@ -1009,4 +1011,215 @@ fn regression_uncaught_value_errors_exit_1_as_espefuse() {
     ];
     let compared = compare_in_fixtures(&["esp32c3", "esp32s3", "esp32h2"], rows, true);
     assert_eq!(compared, 9);
+}
+
+/// Burn values and data from the second differential sweep, the same on
+/// every chip: a MAC field by burn-efuse (its format is checked, the burn
+/// refused after the listing), block data printed through rich's markup,
+/// a negative `--offset`.
+const BURN_VALUE_ROWS: &[&[&str]] = &[
+    &["--do-not-confirm", "burn-efuse", "MAC", "00:11:22:33:44:55"],
+    &["--do-not-confirm", "burn-efuse", "MAC", "0x001122334455"],
+    &["--do-not-confirm", "burn-block-data", "BLOCK3", "ff32.bin"],
+    &[
+        "--do-not-confirm",
+        "burn-block-data",
+        "BLOCK3",
+        "k16.bin",
+        "--offset",
+        "-3",
+    ],
+];
+
+#[test]
+fn espefuse_burn_values_match_espefuse_on_every_chip() {
+    if support::reference_tool("espefuse").is_none() {
+        return;
+    }
+    let compared = compare_in_fixtures(&CHIPS, BURN_VALUE_ROWS, false);
+    assert_eq!(compared, CHIPS.len() * BURN_VALUE_ROWS.len());
+}
+
+#[test]
+fn regression_burn_efuse_name_then_option_is_one_string() {
+    if support::reference_tool("espefuse").is_none() {
+        return;
+    }
+    // an even-length name: its first character is refused as a name; an
+    // odd-length one: the string is no list of pairs; the `1` after the
+    // option is never read as a command
+    compare_in_fixtures(
+        &["esp32c3"],
+        &[&["burn-efuse", "SPI_BOOT_CRYPT_CNT", "--force", "1"]],
+        false,
+    );
+    compare_in_fixtures(
+        &["esp32"],
+        &[&["burn-efuse", "FLASH_CRYPT_CNT", "--force", "1"]],
+        false,
+    );
+}
+
+#[test]
+fn regression_mac_fields_are_checked_then_refused_after_the_listing() {
+    if support::reference_tool("espefuse").is_none() {
+        return;
+    }
+    // the ESP32's factory MAC has its own message
+    compare_in_fixtures(
+        &["esp32", "esp32c3"],
+        &[&["--do-not-confirm", "burn-efuse", "MAC", "00:11:22:33:44:55"]],
+        false,
+    );
+    let rows: &[&[&str]] = &[
+        &["--do-not-confirm", "burn-efuse", "MAC_EXT", "0x01"],
+        &[
+            "--do-not-confirm",
+            "burn-efuse",
+            "MAC_EXT",
+            "00:11:22:33:44:55",
+        ],
+        &[
+            "--do-not-confirm",
+            "burn-efuse",
+            "MAC_EUI64",
+            "00:11:22:33:44:55:66:77",
+        ],
+        &[
+            "--do-not-confirm",
+            "burn-efuse",
+            "MAC_EUI64",
+            "0x0102030405060708",
+        ],
+    ];
+    compare_in_fixtures(&["esp32c6", "esp32h2"], rows, false);
+}
+
+#[test]
+fn regression_block_data_and_shown_keys_pass_through_rich_markup() {
+    if support::reference_tool("espefuse").is_none() {
+        return;
+    }
+    let rows: &[&[&str]] = &[
+        &["--do-not-confirm", "burn-block-data", "BLOCK3", "ff32.bin"],
+        &[
+            "--do-not-confirm",
+            "burn-key",
+            "BLOCK_KEY0",
+            "ff32.bin",
+            "HMAC_UP",
+            "--show-sensitive-info",
+        ],
+    ];
+    compare_in_fixtures(&["esp32c3"], rows, false);
+    compare_in_fixtures(
+        &["esp32"],
+        &[&[
+            "--do-not-confirm",
+            "burn-key",
+            "BLOCK1",
+            "ff32.bin",
+            "--show-sensitive-info",
+        ]],
+        false,
+    );
+}
+
+#[test]
+fn regression_negative_block_data_offset_is_clicks_int() {
+    if support::reference_tool("espefuse").is_none() {
+        return;
+    }
+    let rows: &[&[&str]] = &[
+        &[
+            "--do-not-confirm",
+            "burn-block-data",
+            "BLOCK3",
+            "k16.bin",
+            "--offset",
+            "-3",
+        ],
+        &[
+            "--do-not-confirm",
+            "burn-block-data",
+            "BLOCK3",
+            "big.bin",
+            "--offset",
+            "-1",
+        ],
+    ];
+    compare_in_fixtures(&["esp32c3", "esp32"], rows, false);
+}
+
+#[test]
+fn regression_burn_key_notice_precedes_the_group_checks() {
+    if support::reference_tool("espefuse").is_none() {
+        return;
+    }
+    let rows: &[&[&str]] = &[&[
+        "--do-not-confirm",
+        "burn-key",
+        "BLOCK_KEY0",
+        "k32.bin",
+        "XTS_AES_128_KEY",
+        "BLOCK_KEY0",
+        "k32.bin",
+        "HMAC_UP",
+    ]];
+    compare_in_fixtures(&["esp32c3", "esp32s3"], rows, false);
+}
+
+#[test]
+fn regression_key_commands_have_only_the_chips_protection_options() {
+    if support::reference_tool("espefuse").is_none() {
+        return;
+    }
+    compare_in_fixtures(
+        &["esp32"],
+        &[
+            &["burn-key", "BLOCK1", "k32.bin", "--no-read-protect"],
+            &["burn-key", "BLOCK1", "k32.bin", "--no-write-protect"],
+        ],
+        false,
+    );
+    compare_in_fixtures(
+        &["esp32c3"],
+        &[&[
+            "burn-key",
+            "BLOCK_KEY0",
+            "k32.bin",
+            "USER",
+            "--no-protect-key",
+        ]],
+        false,
+    );
+    compare_in_fixtures(
+        &["esp32c2"],
+        &[&["burn-key-digest", "ec.pem", "--no-protect-key"]],
+        false,
+    );
+}
+
+#[test]
+fn regression_esp32c2_burn_key_takes_user() {
+    if support::reference_tool("espefuse").is_none() {
+        return;
+    }
+    let rows: &[&[&str]] = &[
+        &[
+            "--do-not-confirm",
+            "burn-key",
+            "BLOCK_KEY0",
+            "k32.bin",
+            "USER",
+        ],
+        &[
+            "--do-not-confirm",
+            "burn-key",
+            "BLOCK_KEY0",
+            "k16.bin",
+            "USER",
+        ],
+    ];
+    compare_in_fixtures(&["esp32c2"], rows, false);
 }

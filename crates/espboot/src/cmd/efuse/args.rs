@@ -162,6 +162,10 @@ pub(super) enum Command {
         /// NAME VALUE pairs (bool fields and bit counters may omit VALUE).
         #[arg(required = true, allow_hyphen_values = true)]
         pairs: Vec<String>,
+        /// The pairs came as one string (an option right after one name,
+        /// see `Summary`): espefuse then pairs up its characters.
+        #[arg(skip)]
+        one_string: bool,
         /// Skip the incompatible-settings check.
         #[arg(long)]
         force: bool,
@@ -192,8 +196,9 @@ pub(super) enum Command {
         #[arg(required = true)]
         items: Vec<String>,
         /// Byte offset in the block.
-        #[arg(short = 'o', long, default_value_t = 0)]
-        offset: usize,
+        /// (click's int: espefuse takes a negative one too)
+        #[arg(short = 'o', long, default_value_t = 0, allow_hyphen_values = true, value_parser = click_int)]
+        offset: i64,
         #[arg(long, alias = "force_write_always")]
         force_write_always: bool,
         /// Print the EFSW token of what is about to be burned, before the
@@ -595,6 +600,7 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
             match OneCommand::try_parse_from(&tokens) {
                 Ok(mut c) => {
                     if let Command::Summary { one_string: o, .. }
+                    | Command::BurnEfuse { one_string: o, .. }
                     | Command::ReadProtectEfuse { one_string: o, .. }
                     | Command::WriteProtectEfuse { one_string: o, .. } = &mut c.cmd
                     {
@@ -713,4 +719,13 @@ pub(super) fn clap_error(e: clap::Error, what: &str) -> anyhow::Result<Parsed> {
             Err(UsageError::message(what, first).into())
         }
     }
+}
+
+/// A decimal integer as click's `int` type reads it (signs, underscores,
+/// surrounding blanks; `py_int::parse_decimal`).
+fn click_int(text: &str) -> Result<i64, String> {
+    py_int::parse_decimal(text)
+        .ok()
+        .and_then(|v| i64::try_from(v).ok())
+        .ok_or_else(|| format!("'{text}' is not a valid integer."))
 }

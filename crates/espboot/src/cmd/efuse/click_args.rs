@@ -24,7 +24,7 @@ const CLICK_CHIPS: &[&str] = &[
 pub(super) fn parse_global(tokens: &[String]) -> anyhow::Result<Option<(Global, Vec<String>)>> {
     let cmd = Global::command();
     let long = long_options(&cmd);
-    let scan = scan_options(&cmd, "espefuse", tokens, &long)?;
+    let scan = scan_options(&cmd, "espefuse", tokens, &long, &[])?;
     let mut options = Vec::new();
     for (name, value) in &scan.options {
         let Some(value) = value else {
@@ -143,6 +143,7 @@ fn scan_options(
     command: &str,
     tokens: &[String],
     long: &[String],
+    absent: &[&str],
 ) -> Result<Scan, UsageError> {
     let mut scan = Scan {
         options: Vec::new(),
@@ -171,7 +172,9 @@ fn scan_options(
                 scan.options.push(("--help".to_string(), None));
                 continue;
             }
-            let Some(arg) = find_long(name) else {
+            let Some(arg) =
+                find_long(name).filter(|a| !absent.contains(&a.get_long().unwrap_or_default()))
+            else {
                 return Err(UsageError::no_such_option_among(
                     command,
                     &format!("--{name}"),
@@ -260,6 +263,21 @@ fn positional_shape(command: &str, chip: Chip) -> (usize, Option<(&'static str, 
     }
 }
 
+/// The options of our clap command that `name` lacks in espefuse on
+/// `chip` (long names without the dashes): the ESP32's key commands have
+/// only `--no-protect-key` (`efuse/esp32/operations.py`), the other chips'
+/// only `--no-write-protect` and `--no-read-protect`
+/// (`base_operations.py` protect_options).
+fn absent_options(name: &str, chip: Chip) -> &'static [&'static str] {
+    match name {
+        "burn-key" | "burn-key-digest" if chip == Chip::Esp32 => {
+            &["no-write-protect", "no-read-protect"]
+        }
+        "burn-key" | "burn-key-digest" => &["no-protect-key"],
+        _ => &[],
+    }
+}
+
 /// One command's words as espefuse reads them (`cli_util.py`
 /// ChainingCommand.parse_args and ChainParser): an option after the first
 /// argument ends the variadic argument there (what follows the options is
@@ -320,13 +338,22 @@ pub(super) fn click_command(
             return Err(UsageError::no_such_option_among(name, "--show-token", &long).on(chip));
         }
     }
-    let scan = scan_options(cmd, name, args, &long)?;
+    let absent = absent_options(name, chip);
+    long.retain(|l| !absent.contains(&l.trim_start_matches('-')));
+    let scan = scan_options(cmd, name, args, &long, absent).map_err(|e| e.on(chip))?;
     let mut positionals = scan.positionals;
-    let extra = if positionals.len() > capacity {
+    let mut extra = if positionals.len() > capacity {
         positionals.split_off(capacity)
     } else {
         Vec::new()
     };
+    // burn-efuse handed one string (`NAME --force …`): espefuse's pair type
+    // refuses it when click converts it, before it resolves the words left
+    // for the next command (one character is no eFuse name), so those
+    // words never matter
+    if one_string && name == "burn-efuse" {
+        extra.clear();
+    }
     // click's --help is eager: it prints the command's help and exits 0
     // before the arguments are checked (TupleParameter looks for it too)
     if scan.options.iter().any(|(o, _)| o == "--help")

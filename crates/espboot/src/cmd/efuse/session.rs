@@ -100,22 +100,38 @@ pub(super) fn run_commands(
         if banner == Banner::Espefuse {
             click_convert(chip, cmd)?;
         }
-        if let Command::BurnEfuse { pairs, .. } = cmd {
+        if let Command::BurnEfuse {
+            pairs, one_string, ..
+        } = cmd
+        {
             let argument = &super::click::variadic_metavar("burn-efuse", chip);
-            if pairs.len() > 1 && pairs.len() % 2 == 1 {
-                let quoted: Vec<String> = pairs.iter().map(|p| format!("'{p}'")).collect();
+            // one string (an option right after a lone name): espefuse's
+            // EfuseValuePairType pairs up its characters
+            // (efuse/base_operations.py), and prints the string itself
+            let one = *one_string && banner == Banner::Espefuse;
+            let chars: Vec<String>;
+            let words = if one {
+                chars = pairs.concat().chars().map(String::from).collect();
+                &chars
+            } else {
+                pairs
+            };
+            if words.len() > 1 && words.len() % 2 == 1 {
+                let list = if one {
+                    pairs.concat()
+                } else {
+                    let quoted: Vec<String> = pairs.iter().map(|p| format!("'{p}'")).collect();
+                    format!("({})", quoted.join(", "))
+                };
                 return Err(args::UsageError::invalid_value(
                     "burn-efuse",
                     argument,
-                    &format!(
-                        "The list does not have a valid pair (name value) ({})",
-                        quoted.join(", ")
-                    ),
+                    &format!("The list does not have a valid pair (name value) {list}"),
                 )
                 .into());
             }
             let choices = espefuse::efuse_choices(&s.efuses, espefuse::NameList::All);
-            for name in pairs.iter().step_by(2) {
+            for name in words.iter().step_by(2) {
                 if banner == Banner::Espboot {
                     // our own name keeps the clearer message (did-you-mean)
                     espefuse::efuse(&s.efuses, name)?;
@@ -256,12 +272,12 @@ pub(super) fn stage(s: &mut Session, cmd: &Command) -> anyhow::Result<AfterBurn>
             )
         }
         Command::BurnKey { items, opts } => {
+            // espefuse prints the sensitive-data notice before it checks
+            // the groups (a block named twice)
+            let options = key_options(chip, opts, s.force);
+            print(&espefuse::burn_key_start(e, options));
             let groups = key_groups(chip, items, false)?;
-            let t = printed(espefuse::burn_key(
-                e,
-                &groups,
-                key_options(chip, opts, s.force),
-            ))?;
+            let t = printed(espefuse::burn_key_after_notice(e, &groups, options))?;
             (AfterBurn::Nothing, t)
         }
         Command::BurnKeyDigest { items, opts } => {

@@ -226,7 +226,7 @@ pub(super) fn stage(s: &mut Session, cmd: &Command) -> anyhow::Result<AfterBurn>
             // fields and bit counters take their implicit value), more must pair up.
             let list = name_value_list(pairs);
             let values = espefuse::parse_burn_pairs(e, &list)?;
-            let t = printed(espefuse::burn_efuse(e, &values, *force))?;
+            let t = printed(espefuse::burn_efuse(e, &values, *force, s.force))?;
             // every value fitted its field, or the burn above failed
             let bits = values
                 .iter()
@@ -291,12 +291,12 @@ pub(super) fn stage(s: &mut Session, cmd: &Command) -> anyhow::Result<AfterBurn>
         }
         Command::ReadProtectEfuse { names, .. } => {
             let fields = fields_named(e, names)?;
-            let t = printed(espefuse::read_protect(e, &fields))?;
+            let t = printed(espefuse::read_protect(e, &fields, s.force))?;
             (AfterBurn::Protected(fields, true), t)
         }
         Command::WriteProtectEfuse { names, .. } => {
             let fields = fields_named(e, names)?;
-            let t = printed(espefuse::write_protect(e, &fields))?;
+            let t = printed(espefuse::write_protect(e, &fields, s.force))?;
             (AfterBurn::Protected(fields, false), t)
         }
         Command::BurnCustomMac { mac, .. } => {
@@ -315,7 +315,7 @@ pub(super) fn stage(s: &mut Session, cmd: &Command) -> anyhow::Result<AfterBurn>
             })?;
             (
                 AfterBurn::Nothing,
-                printed(espefuse::set_flash_voltage(e, voltage))?,
+                printed(espefuse::set_flash_voltage(e, voltage, s.force))?,
             )
         }
         Command::Summary { .. }

@@ -56,6 +56,9 @@ pub(super) fn run_commands(
     banner: Banner,
 ) -> anyhow::Result<ExitCode> {
     let chip = efuses.chip();
+    let mut efuses = efuses;
+    // espefuse builds its field list once, when it reads the chip
+    efuses.settle_listing();
     let mut s = Session {
         efuses,
         backend,

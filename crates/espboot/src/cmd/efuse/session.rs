@@ -394,8 +394,16 @@ pub(super) fn read_command(s: &Session, cmd: &Command) -> anyhow::Result<()> {
             file,
             json,
             one_string,
+            names_unset,
         } => {
             let personality = s.banner == Banner::Espefuse;
+            // base_operations.py summary: `len(efuses_to_show)` of None
+            if personality && *names_unset && *format == SummaryFormat::ValueOnly && !*json {
+                return Err(PythonException(
+                    "TypeError: object of type 'NoneType' has no len()".to_string(),
+                )
+                .into());
+            }
             let only = if personality && *one_string {
                 // espefuse tests `name in "NAME"`: every field whose name
                 // is part of the string

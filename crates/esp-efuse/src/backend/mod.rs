@@ -106,8 +106,7 @@ impl EfuseBackend for Emulated {
         block: usize,
         words: &[u32],
     ) -> Result<Vec<ProgramEvent>, EfuseError> {
-        emulate_program(efuses, block, words);
-        Ok(Vec::new())
+        Ok(emulate_program(efuses, block, words))
     }
 
     fn store(&mut self, _: &Efuses) -> Result<(), EfuseError> {
@@ -116,8 +115,35 @@ impl EfuseBackend for Emulated {
 }
 
 /// The emulator's burn of one block (the one implementation, shared by
-/// [`Emulated`] and [`VirtualFile`]).
-fn emulate_program(efuses: &mut Efuses, block: usize, words: &[u32]) {
+/// [`Emulated`] and [`VirtualFile`]), in espefuse's loop (base_fields.py
+/// `burn_words`): up to three programs while a staged bit does not read
+/// back set, which in the emulator happens only under write protection
+/// (a burn `--force-write-always` let through), so every repeat fails the
+/// same way.
+fn emulate_program(efuses: &mut Efuses, block: usize, words: &[u32]) -> Vec<ProgramEvent> {
+    let mut events = Vec::new();
+    for attempt in 0..port::ATTEMPTS {
+        emulate_program_once(efuses, block, words);
+        let read = efuses.block_words(block);
+        let all_set = words
+            .iter()
+            .zip(read.iter().chain(std::iter::repeat(&0)))
+            .all(|(w, r)| w & r == *w);
+        if all_set || !efuses.is_block_readable(block) {
+            break;
+        }
+        events.push(if attempt + 1 < port::ATTEMPTS {
+            ProgramEvent::Repeat { next: attempt + 2 }
+        } else {
+            ProgramEvent::GaveUp {
+                attempts: attempt + 1,
+            }
+        });
+    }
+    events
+}
+
+fn emulate_program_once(efuses: &mut Efuses, block: usize, words: &[u32]) {
     let table = efuses.table();
     if let (true, Some(chk)) = (efuses.coding_is_rs(block), table.check_value_offset) {
         let mut data = crate::model::registers::words_to_bytes(words);
@@ -146,8 +172,7 @@ impl EfuseBackend for VirtualFile {
         block: usize,
         words: &[u32],
     ) -> Result<Vec<ProgramEvent>, EfuseError> {
-        emulate_program(efuses, block, words);
-        Ok(Vec::new())
+        Ok(emulate_program(efuses, block, words))
     }
 
     fn store(&mut self, efuses: &Efuses) -> Result<(), EfuseError> {

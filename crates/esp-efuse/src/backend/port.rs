@@ -187,7 +187,7 @@ const BURN_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(250);
 /// checks eFuses after each command).
 const READ_DELAY_US: u32 = 1000;
 /// Attempts of `burn_words`, and read-backs per attempt.
-const ATTEMPTS: usize = 3;
+pub(super) const ATTEMPTS: usize = 3;
 const READS_PER_ATTEMPT: usize = 5;
 
 /// A chip's eFuses behind its controller, reached through `I`.

@@ -168,8 +168,13 @@ pub fn has_set_flash_voltage(chip: Chip) -> bool {
 }
 
 /// `set-flash-voltage VOLTAGE`: stages the regulator eFuses with espefuse's
-/// checks and messages.
-pub fn set_flash_voltage(efuses: &mut Efuses, voltage: FlashVoltage) -> Result<Transcript, Failed> {
+/// checks and messages; `force_write` is the chain's `--force-write-always`
+/// (see [`super::burn_efuse`]).
+pub fn set_flash_voltage(
+    efuses: &mut Efuses,
+    voltage: FlashVoltage,
+    force_write: ForceWrite,
+) -> Result<Transcript, Failed> {
     let chip = efuses.chip();
     Console::new(chip)
         .run(|out| {
@@ -211,7 +216,7 @@ pub fn set_flash_voltage(efuses: &mut Efuses, voltage: FlashVoltage) -> Result<T
             });
             let mut set = |field: Field, out: &mut Console| {
                 let i = efuses.index(field)?;
-                efuses.stage_at(i, bits(1, 1), ForceWrite::Unavailable, out)
+                efuses.stage_at(i, bits(1, 1), force_write, out)
             };
             set(force, out)?;
             if voltage != FlashVoltage::Off {

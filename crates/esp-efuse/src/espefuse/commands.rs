@@ -34,11 +34,16 @@ fn forced(flag: bool) -> ForceWrite {
 
 /// `burn-efuse NAME VALUE …` with the values already turned into bits
 /// ([`super::parse_burn_pairs`]), chip fields and user fields alike.
-/// `force` skips the ESP32-S3's incompatible-settings check (`--force`).
+/// `force` skips the ESP32-S3's incompatible-settings check (`--force`);
+/// `force_write` is the chain's `--force-write-always` (espefuse keeps one
+/// flag for the whole run, set by every command of the chain that has the
+/// option, and burn-efuse's checks read it too: base_operations.py
+/// `add_force_write_always`, base_fields.py `print_error_msg`).
 pub fn burn_efuse(
     efuses: &mut Efuses,
     values: &[(FieldRef, NewValue)],
     force: bool,
+    force_write: ForceWrite,
 ) -> Result<Transcript, Failed> {
     let chip = efuses.chip();
     Console::new(chip)
@@ -120,7 +125,7 @@ pub fn burn_efuse(
                 let i = match field {
                     FieldRef::Chip(f) => efuses.index(*f)?,
                     FieldRef::User(u) => {
-                        efuses.stage_user(*u, new, ForceWrite::Unavailable, out)?;
+                        efuses.stage_user(*u, new, force_write, out)?;
                         continue;
                     }
                 };
@@ -140,15 +145,10 @@ pub fn burn_efuse(
                     });
                 }
                 if f.field == Field::CustomMac {
-                    super::chip_commands::save_custom_mac(
-                        efuses,
-                        new.bytes(),
-                        ForceWrite::Unavailable,
-                        out,
-                    )?;
+                    super::chip_commands::save_custom_mac(efuses, new.bytes(), force_write, out)?;
                     continue;
                 }
-                efuses.stage_at(i, new, ForceWrite::Unavailable, out)?;
+                efuses.stage_at(i, new, force_write, out)?;
             }
             out.say("");
             let given = |f: Field| fields.contains(&FieldRef::Chip(f));
@@ -241,7 +241,12 @@ fn sharing(efuses: &Efuses, slot: &Slot, read: bool) -> Vec<String> {
 
 /// `read-protect-efuse NAME…` (names checked with [`check_repeated`]); a
 /// user field protects its whole block (the block's RD_DIS bits).
-pub fn read_protect(efuses: &mut Efuses, fields: &[FieldRef]) -> Result<Transcript, Failed> {
+/// `force_write`: the chain's `--force-write-always` (see [`burn_efuse`]).
+pub fn read_protect(
+    efuses: &mut Efuses,
+    fields: &[FieldRef],
+    force_write: ForceWrite,
+) -> Result<Transcript, Failed> {
     Console::new(efuses.chip())
         .run(|out| {
             for field in fields {
@@ -270,7 +275,7 @@ pub fn read_protect(efuses: &mut Efuses, fields: &[FieldRef]) -> Result<Transcri
                     if sharing.len() > 1 { "s" } else { "" },
                     sharing.join(", ")
                 ));
-                efuses.disable_read_slot(&slot, ForceWrite::Unavailable, out)?;
+                efuses.disable_read_slot(&slot, force_write, out)?;
             }
             Ok(())
         })
@@ -322,7 +327,12 @@ fn must_stay_readable(efuses: &Efuses, field: Field, out: &mut Console) -> Resul
 
 /// `write-protect-efuse NAME…` (names checked with [`check_repeated`]); a
 /// user field protects its whole block (the block's WR_DIS bit).
-pub fn write_protect(efuses: &mut Efuses, fields: &[FieldRef]) -> Result<Transcript, Failed> {
+/// `force_write`: the chain's `--force-write-always` (see [`burn_efuse`]).
+pub fn write_protect(
+    efuses: &mut Efuses,
+    fields: &[FieldRef],
+    force_write: ForceWrite,
+) -> Result<Transcript, Failed> {
     Console::new(efuses.chip())
         .run(|out| {
             for field in fields {
@@ -346,7 +356,7 @@ pub fn write_protect(efuses: &mut Efuses, fields: &[FieldRef]) -> Result<Transcr
                     if sharing.len() > 1 { "s" } else { "" },
                     sharing.join(", ")
                 ));
-                efuses.disable_write_slot(&slot, ForceWrite::Unavailable, out)?;
+                efuses.disable_write_slot(&slot, force_write, out)?;
             }
             Ok(())
         })

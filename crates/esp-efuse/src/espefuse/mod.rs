@@ -25,7 +25,7 @@
 //!     &efuses,
 //!     &[("SPI_BOOT_CRYPT_CNT".to_string(), Some("7".to_string()))],
 //! )?;
-//! let staged = espefuse::burn_efuse(&mut efuses, &values, false)?;
+//! let staged = espefuse::burn_efuse(&mut efuses, &values, false, ForceWrite::Unavailable)?;
 //! assert!(staged.lines().iter().any(|l| l.contains("0b000 -> 0b111")));
 //! let (any, _plan) = espefuse::plan(&mut efuses, ForceWrite::Unavailable)?;
 //! assert!(any);

@@ -179,6 +179,14 @@ pub fn help_efuse_choices(chip: Chip, list: NameList) -> Vec<&'static str> {
 /// it; an unknown name is refused as [`field`] refuses it.
 pub fn efuse(efuses: &Efuses, name: &str) -> Result<FieldRef, EfuseError> {
     match field(efuses.chip(), name) {
+        // a field of other revisions is unknown on this one
+        Ok(f) if efuses.def(f).is_ok_and(|d| !efuses.in_revision(d)) => {
+            Err(EfuseError::UnknownField {
+                name: name.to_string(),
+                chip: efuses.chip(),
+                suggestions: Vec::new(),
+            })
+        }
         Ok(f) => Ok(FieldRef::Chip(f)),
         Err(e) => efuses.user_field(name).map(FieldRef::User).ok_or(e),
     }
@@ -258,7 +266,7 @@ pub(crate) fn efuse_list(efuses: &Efuses) -> Vec<&'static FieldDef> {
     let late = |f: &FieldDef| !f.shown || (esp32 && ESP32_CUSTOM_MAC.contains(&f.field));
     let listed = |f: &FieldDef| {
         if esp32 && ESP32_CUSTOM_MAC.contains(&f.field) {
-            efuses.raw(Field::MacVersion).unwrap_or(0) == 1
+            efuses.listing().mac_version == 1
         } else {
             efuses.calibration_listed()
         }

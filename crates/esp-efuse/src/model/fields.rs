@@ -117,17 +117,29 @@ impl Efuses {
     pub(crate) fn is_shown_at(&self, i: usize) -> bool {
         let f = self.def_at(i);
         self.coding_matches(f)
+            && self.in_revision(f)
             && (f.shown
                 || f.coding == crate::tables::FieldCoding::ThreeFourOnly
                 || self.calibration_listed())
+    }
+
+    /// Whether the chip's revision has the field ([`FieldDef::last_revision`]).
+    pub(crate) fn in_revision(&self, f: &FieldDef) -> bool {
+        f.last_revision()
+            .is_none_or(|last| self.listing().revision <= last)
     }
 
     /// Whether espefuse lists the chip's calibration group
     /// (`<chip>/fields.py` `EspEfuses.__init__`): from the block version
     /// the chip's calibration format starts at (ESP32-S2, C2, C6: 1; H2:
     /// 2; S3, C3: 100); on the ESP32 when BLK3_PART_RESERVE says BLOCK3
-    /// holds the ADC readings.
+    /// holds the ADC readings. Once [`Efuses::settle_listing`] ran, as the
+    /// eFuses read then.
     pub fn calibration_listed(&self) -> bool {
+        self.listing().calibration
+    }
+
+    pub(crate) fn calibration_listed_now(&self) -> bool {
         let from = match self.chip {
             Chip::Esp32 => return self.raw_present(Field::Blk3PartReserve) != 0,
             Chip::Esp32s2 | Chip::Esp32c2 | Chip::Esp32c6 => 1,

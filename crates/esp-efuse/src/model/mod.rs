@@ -48,6 +48,22 @@ pub struct Efuses {
     /// Fields of an eFuse CSV table (`--extend-efuse-table`), beside the
     /// chip's static table.
     custom: Vec<crate::custom_table::ChipCustomField>,
+    /// The field list as espefuse settled it when it read the chip
+    /// ([`Efuses::settle_listing`]); `None`: follow the eFuses as they are.
+    listing: Option<Listing>,
+}
+
+/// What espefuse's field list depends on, read once when it builds the
+/// list (`<chip>/fields.py` `EspEfuses.__init__`): burns later in the same
+/// run do not change which fields it lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Listing {
+    /// The chip revision ([`Efuses::chip_revision`]).
+    pub(crate) revision: u32,
+    /// Whether the calibration group is listed.
+    pub(crate) calibration: bool,
+    /// The ESP32's MAC_VERSION (its CUSTOM_MAC group is listed at 1).
+    pub(crate) mac_version: u64,
 }
 
 impl Efuses {
@@ -62,7 +78,25 @@ impl Efuses {
             hardware: table.blocks.iter().map(|b| vec![0; b.len_words]).collect(),
             postpone: true,
             custom: Vec::new(),
+            listing: None,
         }
+    }
+
+    /// Settles the field list on the eFuses as they read now, as espefuse
+    /// builds its list once per run: the fields shown and the names
+    /// accepted stay those until the run ends, whatever it burns.
+    pub fn settle_listing(&mut self) {
+        self.listing = None;
+        self.listing = Some(self.listing());
+    }
+
+    /// The field list's inputs: settled, or as the eFuses read now.
+    pub(crate) fn listing(&self) -> Listing {
+        self.listing.unwrap_or_else(|| Listing {
+            revision: self.chip_revision(),
+            calibration: self.calibration_listed_now(),
+            mac_version: self.raw(Field::MacVersion).unwrap_or(0),
+        })
     }
 
     /// Adds the fields of an eFuse CSV table, placed on this chip by

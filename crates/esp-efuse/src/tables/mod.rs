@@ -273,6 +273,17 @@ impl FieldDef {
         self.field.name()
     }
 
+    /// The last chip revision (major * 100 + minor) that has the field, for
+    /// the fields only early revisions have. espefuse 5.6.0 adds the
+    /// ESP32-H2's `efuse_defs/esp32h2_v0.0_v1.1.yaml` (one field,
+    /// ECDSA_FORCE_USE_HARDWARE_K, on a bit later revisions reserve) when
+    /// the chip reads as v1.1 or older (esp32h2/fields.py
+    /// `EspEfuses.__init__`: `get_chip_version() <= 101`); no other chip of
+    /// 5.6.0 has revision-dependent fields.
+    pub fn last_revision(&self) -> Option<u32> {
+        (self.field == Field::EcdsaForceUseHardwareK).then_some(101)
+    }
+
     /// Absolute bit offset inside the block, if the field is stored.
     pub fn bit_offset(&self) -> Option<usize> {
         Some(self.word? as usize * 32 + self.pos? as usize)

@@ -1223,3 +1223,184 @@ fn regression_esp32c2_burn_key_takes_user() {
     ];
     compare_in_fixtures(&["esp32c2"], rows, false);
 }
+
+/// espefuse keeps one `--force-write-always` flag for the whole run: unset
+/// until click parses a command of the chain that has the option, then
+/// that command's. burn-efuse lacks the option, yet its refusal of a
+/// write-protected field gets the hint when another command of the chain
+/// has it, and the burn goes on (skipped check, then the emulator's three
+/// attempts) when that command gives it; alone it gets neither.
+#[test]
+fn regression_force_write_always_hint_ignored_the_rest_of_the_chain() {
+    if support::reference_tool("espefuse").is_none() {
+        return;
+    }
+    let compared = per_chip(&CHIPS, |tools, chip| {
+        let cnt = crypt_cnt(chip);
+        let steps = [
+            step(&["write-protect-efuse", cnt]),
+            step(&["burn-efuse", cnt, "1"]),
+            step(&["burn-efuse", cnt, "1", "burn-bit", "BLOCK3", "1"]),
+            step(&["burn-bit", "BLOCK3", "1", "burn-efuse", cnt, "1"]),
+            step(&[
+                "burn-bit",
+                "BLOCK3",
+                "2",
+                "--force-write-always",
+                "burn-efuse",
+                cnt,
+                "1",
+            ]),
+            step(&[
+                "burn-efuse",
+                cnt,
+                "3",
+                "burn-custom-mac",
+                "AA:CD:EF:01:02:03",
+                "--force-write-always",
+            ]),
+        ];
+        tools.compare_steps(chip, "force-write-always", &Twins::default(), &steps)
+    });
+    assert!(support::interop_skipped() || compared == CHIPS.len() * 6);
+}
+
+/// espefuse 5.6.0 adds ECDSA_FORCE_USE_HARDWARE_K to the ESP32-H2's
+/// fields only when the chip reads as v1.1 or older (esp32h2/fields.py),
+/// and builds its field list once per run: a chain that burns the wafer
+/// version still lists what the chip was. espboot listed the field on
+/// every revision. (No other chip of 5.6.0 has revision-dependent fields:
+/// the other chips' rows check that burning the version changes nothing.)
+#[test]
+fn regression_h2_listed_ecdsa_force_use_hardware_k_after_v1_1() {
+    if support::reference_tool("espefuse").is_none() {
+        return;
+    }
+    let version = |minor: &'static str| {
+        step(&[
+            "burn-efuse",
+            "WAFER_VERSION_MAJOR",
+            "1",
+            "WAFER_VERSION_MINOR",
+            minor,
+            "summary",
+        ])
+    };
+    let Some(mut tools) = Espefuse::start() else {
+        return;
+    };
+    let mut compared = 0;
+    for minor in ["1", "2"] {
+        let steps = [
+            version(minor),
+            step(&["summary"]),
+            step(&["summary", "--format", "json"]),
+            step(&["burn-efuse", "ECDSA_FORCE_USE_HARDWARE_K", "1"]),
+            step(&["write-protect-efuse", "ECDSA_CURVE_MODE"]),
+            step(&[
+                "summary",
+                "--format",
+                "value_only",
+                "ECDSA_FORCE_USE_HARDWARE_K",
+            ]),
+        ];
+        let what = format!("v1.{minor}");
+        compared += tools.compare_steps("esp32h2", &what, &Twins::default(), &steps);
+    }
+    for chip in CHIPS.iter().filter(|c| !matches!(**c, "esp32" | "esp32h2")) {
+        // (the S2's, S3's and C3's WAFER_VERSION_MINOR is calculated)
+        let steps = [
+            step(&["burn-efuse", "WAFER_VERSION_MAJOR", "1", "summary"]),
+            step(&["summary"]),
+        ];
+        compared += tools.compare_steps(chip, "v1.2", &Twins::default(), &steps);
+    }
+    assert_eq!(compared, 2 * 6 + 5 * 2);
+}
+
+/// click's ChainingCommand cuts `summary`'s names to as many words as
+/// come before the first option after the first word (or the next
+/// command): fewer names than that is click's `takes N values` error,
+/// none hands espefuse None (value_only: a traceback, exit 1). espboot ran
+/// `summary --format value_only NAME` with `--file` or `--active` after
+/// the name. The rows run in a scratch directory (`--file` writes there).
+#[test]
+fn regression_summary_value_only_with_file_or_active_was_accepted() {
+    if support::reference_tool("espefuse").is_none() {
+        return;
+    }
+    let rows: &[&[&str]] = &[
+        &[
+            "summary",
+            "--format",
+            "value_only",
+            "WR_DIS",
+            "--file",
+            "o.txt",
+        ],
+        &["summary", "--format", "value_only", "--active", "WR_DIS"],
+        &[
+            "summary",
+            "--file",
+            "o.txt",
+            "--format",
+            "value_only",
+            "WR_DIS",
+        ],
+        &["summary", "--format", "value_only", "WR_DIS", "--active"],
+        &["summary", "--format", "json", "WR_DIS", "--active"],
+        &["summary", "--format", "value_only", "dump"],
+        // one name before the option: accepted, as one string
+        &[
+            "summary", "--format", "summary", "WR_DIS", "--file", "o.txt",
+        ],
+        &[
+            "summary",
+            "WR_DIS",
+            "--format",
+            "value_only",
+            "--file",
+            "o.txt",
+        ],
+        &["summary", "MAC_EXT", "dump"],
+        &["summary", "--format", "value_only", "WR_DIS"],
+    ];
+    let mut compared = compare_in_fixtures(&["esp32c3", "esp32"], rows, false);
+    // no name at all: None, a traceback in espefuse
+    let none: &[&[&str]] = &[
+        &["summary", "--active", "--format", "value_only"],
+        &["summary", "--format", "value_only", "--file", "o.txt"],
+    ];
+    compared += compare_in_fixtures(&["esp32c3"], none, true);
+    assert_eq!(compared, 2 * rows.len() + none.len());
+}
+
+/// With execute-scripts anywhere in the chain espefuse's group callback
+/// returns before it makes the chip and adds the other commands: each of
+/// them is click's `No such command`, execute-scripts' own options are
+/// checked, and no eFuse file is written. espboot ran the other commands.
+#[test]
+fn regression_execute_scripts_in_a_chain_ran_the_other_commands() {
+    if support::reference_tool("espefuse").is_none() {
+        return;
+    }
+    let rows: &[&[&str]] = &[
+        &["summary", "execute-scripts", "x.py"],
+        &["execute-scripts", "x.py", "summary"],
+        &["burn_efuse", "WR_DIS", "1", "execute_scripts", "x.py"],
+        &["execute_scripts", "x.py"],
+        &["execute-scripts", "x.py", "--bogus", "summary"],
+        &["execute-scripts", "--indx", "1", "x.py"],
+        &["execute-scripts", "x.py", "bogus"],
+        &["bogus", "execute-scripts", "x.py"],
+        &["summary", "--bogus", "execute-scripts", "x.py"],
+    ];
+    let compared = per_chip(&["esp32", "esp32c3", "esp32h2"], |tools, chip| {
+        rows.iter()
+            .map(|row| {
+                tools.compare_steps(chip, "execute-scripts", &Twins::default(), &[step(row)])
+            })
+            .sum()
+    });
+    assert!(support::interop_skipped() || compared == 3 * rows.len());
+}

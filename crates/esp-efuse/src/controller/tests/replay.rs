@@ -137,7 +137,8 @@ fn run_chip(bin: &Path, chip: Chip) {
             "burn-efuse" => {
                 let pairs = [(cmd[1].to_string(), Some(cmd[2].to_string()))];
                 let values = espefuse::parse_burn_pairs(&api, &pairs).unwrap();
-                espefuse::burn_efuse(&mut api, &values, false).unwrap();
+                espefuse::burn_efuse(&mut api, &values, false, espefuse::ForceWrite::Unavailable)
+                    .unwrap();
             }
             "burn-key" => {
                 let group = match chip {

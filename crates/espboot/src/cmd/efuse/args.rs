@@ -7,8 +7,8 @@ use anyhow::bail;
 use clap::{CommandFactory, Parser, Subcommand};
 use esp_efuse::{Chip, VirtualFile};
 
-pub(super) use super::click::UsageError;
-use super::click_args::{click_command, parse_global};
+pub(super) use super::click::{CallbackFile, UsageError};
+use super::click_args::{click_command, parse_global, ClickCommand};
 
 /// espefuse's global options.
 #[derive(Debug, Parser)]
@@ -139,6 +139,10 @@ pub(super) enum Command {
         /// list (`len` counts its characters, `in` tests for a substring).
         #[arg(skip)]
         one_string: bool,
+        /// The names were cut to none (an option or the next command right
+        /// after the options): espefuse gets None for the list.
+        #[arg(skip)]
+        names_unset: bool,
     },
     /// Print the raw block registers.
     Dump {
@@ -285,8 +289,9 @@ pub(super) enum Command {
         #[arg(long)]
         show_token: bool,
     },
-    /// Removed in espefuse v5 (`espefuse/__init__.py` execute_scripts_cli):
-    /// kept so that it fails as espefuse does, when it runs.
+    // `espefuse/__init__.py` execute_scripts_cli: kept so that it fails as
+    // espefuse does, when it runs
+    /// Removed in espefuse v5 (see its migration guide).
     #[command(name = "execute-scripts", alias = "execute_scripts", hide = true)]
     ExecuteScripts {
         /// Ignored (scripts and their options).
@@ -401,7 +406,7 @@ pub(super) enum Parsed {
     CommandHelp {
         text: String,
         chip_named: bool,
-        virt_file: Option<(Chip, VirtualFile)>,
+        virt_file: Option<CallbackFile>,
     },
     /// The group's help: no arguments, `-h`/`--help` among the global
     /// options (`asked`), or no command (espefuse prints its help for all
@@ -520,16 +525,21 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
     // get_esp); its format is checked in the group's callback, after the
     // banner and before any command is read, so a bad token is reported
     // first
-    let token_chip = match &global.token {
+    // espefuse/__init__.py cli: with execute-scripts anywhere in the chain
+    // the group's callback returns before it reads the token or makes the
+    // chip (no file), and before it adds the other commands, so click
+    // knows execute-scripts alone
+    let removed_only = segments.iter().any(|s| s[0] == "execute-scripts");
+    let token = match &global.token {
+        _ if removed_only => None,
         // an empty token without --virt or --port is the missing --port
         Some(text) if text.is_empty() && !global.virt && global.port.is_none() => None,
-        Some(text) => Some(
-            esp_efuse::token::decode(text)
-                .map_err(|e| anyhow::Error::new(TokenFailure(e)))?
-                .chip,
-        ),
+        Some(text) => {
+            Some(esp_efuse::token::decode(text).map_err(|e| anyhow::Error::new(TokenFailure(e)))?)
+        }
         None => None,
     };
+    let token_chip = token.as_ref().map(|t| t.chip);
     // espefuse's virtual mode falls back to ESP32 when no chip is named
     // (and so do the usage texts, before a chip is detected)
     let chip = token_chip.unwrap_or_else(|| global.chip.parse::<Chip>().unwrap_or(Chip::Esp32));
@@ -541,18 +551,38 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
     // espefuse/__init__.py: the group's callback makes the emulated chip
     // (get_esp), which creates the virtual file, before click resolves and
     // parses the chained commands; their usage errors and help come after it
-    let after_callback = match (&global.path_efuse_file, global.virt) {
-        (Some(path), true) => Some((chip, VirtualFile::espefuse(path))),
+    // (a token makes the chip virtual: efuse_interface.py get_esp)
+    let after_callback = match (&global.path_efuse_file, global.virt || token.is_some()) {
+        (Some(path), true) => Some(CallbackFile {
+            chip,
+            file: VirtualFile::espefuse(path),
+            token: token.as_ref().map(|t| t.efuses()),
+        }),
         _ => None,
     };
+    drop(token);
+    let after_callback = after_callback.filter(|_| !removed_only);
     let parsed = (move || -> anyhow::Result<Parsed> {
+        let unknown = |word: &str| {
+            if removed_only {
+                UsageError::no_such_command_among(word, &["execute-scripts"])
+            } else {
+                UsageError::no_such_command(word, chip)
+            }
+        };
         // click resolves the commands in order: a word before the first
         // command is taken for one
         if let Some(word) = group_args.first() {
-            return Err(UsageError::no_such_command(word, chip).into());
+            return Err(unknown(word).into());
         }
         let mut commands: Vec<Command> = Vec::new();
         for (k, seg) in segments.iter().enumerate() {
+            if removed_only && seg[0] != "execute-scripts" {
+                // the warnings of the commands click resolved before
+                let mut e = unknown(&spelled[k]);
+                e.warnings = spelling.warnings[..k].iter().flatten().cloned().collect();
+                return Err(e.into());
+            }
             let warned =
                 || -> Vec<String> { spelling.warnings[..=k].iter().flatten().cloned().collect() };
             let with_warnings = |mut e: UsageError| {
@@ -576,25 +606,45 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
                     seg[0]
                 );
             }
-            // click hands execute-scripts its words unprocessed
+            // click hands execute-scripts its words unprocessed, but for
+            // its own options (`__init__.py` execute_scripts_cli)
             if seg[0] == "execute-scripts" {
+                let more = k + 1 < segments.len();
+                if let Some(option) = execute_scripts_options(&seg[1..], more) {
+                    let chip_named = global.chip != "auto";
+                    return match option {
+                        Ok(()) => Ok(Parsed::CommandHelp {
+                            text: super::help::command_help("execute-scripts", chip),
+                            chip_named,
+                            virt_file: None,
+                        }),
+                        Err(e) => Err(with_warnings(e)),
+                    };
+                }
                 commands.push(Command::ExecuteScripts {
                     rest: seg[1..].to_vec(),
                 });
                 continue;
             }
-            let (tokens, extra, one_string) = if chip_detected_later {
+            // the words of the chain after this command's
+            let following: usize = segments[k + 1..].iter().map(Vec::len).sum();
+            let ClickCommand {
+                tokens,
+                extra,
+                one_string,
+                unset,
+            } = if chip_detected_later {
                 // espefuse connects and detects the chip before it reads the
                 // commands; here the words are shaped by the first chip whose
                 // espefuse takes them all (ESP32's usage text when none does), and
                 // the detected chip checks the values when the command runs
                 std::iter::once(Chip::Esp32)
                     .chain(Chip::ALL.into_iter().filter(|c| *c != Chip::Esp32))
-                    .map(|c| click_command(seg, c))
-                    .find(|r| r.as_ref().is_ok_and(|(_, extra, _)| extra.is_empty()))
-                    .unwrap_or_else(|| click_command(seg, chip))
+                    .map(|c| click_command(seg, c, following))
+                    .find(|r| r.as_ref().is_ok_and(|c| c.extra.is_empty()))
+                    .unwrap_or_else(|| click_command(seg, chip, following))
             } else {
-                click_command(seg, chip)
+                click_command(seg, chip, following)
             }
             .map_err(with_warnings)?;
             match OneCommand::try_parse_from(&tokens) {
@@ -605,6 +655,9 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
                     | Command::WriteProtectEfuse { one_string: o, .. } = &mut c.cmd
                     {
                         *o = one_string;
+                    }
+                    if let Command::Summary { names_unset, .. } = &mut c.cmd {
+                        *names_unset = unset;
                     }
                     commands.push(c.cmd)
                 }
@@ -660,6 +713,50 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
         }),
         other => other,
     }
+}
+
+/// execute-scripts' own options as click reads them (`--index` and
+/// `--configfiles` take a value, options anywhere among the scripts):
+/// `Some(Ok)` for `--help`, `Some(Err)` for an option it lacks, `None`
+/// when the words are fine. `more`: another command follows.
+fn execute_scripts_options(words: &[String], more: bool) -> Option<Result<(), UsageError>> {
+    const TAKES_VALUE: [&str; 2] = ["--index", "--configfiles"];
+    let mut i = 0;
+    while let Some(word) = words.get(i) {
+        i += 1;
+        let option = word.split('=').next().unwrap_or(word);
+        if word == "--help" || word == "-h" {
+            return Some(Ok(()));
+        } else if TAKES_VALUE.contains(&option) {
+            if !word.contains('=') {
+                // the next word is its value, whatever it looks like
+                i += 1;
+            }
+        } else if word.len() > 1 && word.starts_with('-') {
+            let long: Vec<String> = TAKES_VALUE.iter().map(|o| o.to_string()).collect();
+            // cli_util.py ChainingCommand.parse_args: the first option or
+            // command after the first word sets SCRIPTS' nargs to its index,
+            // which the usage line shows (`[SCRIPTS]` for one)
+            let cut = words
+                .iter()
+                .skip(1)
+                .position(|w| w.starts_with('-'))
+                .map(|p| p + 1)
+                .or((more && !words.is_empty()).then_some(words.len()));
+            let args = if cut == Some(1) {
+                " [SCRIPTS]"
+            } else {
+                " [SCRIPTS]..."
+            };
+            return Some(Err(UsageError::no_such_option_among(
+                "execute-scripts",
+                option,
+                &long,
+            )
+            .with_usage_args(args)));
+        }
+    }
+    None
 }
 
 /// A command name right after an option that takes a value is that value

@@ -29,8 +29,23 @@ pub(crate) struct UsageError {
     /// commands before this one), after the banner.
     pub(crate) warnings: Vec<String>,
     /// The `--virt --path-efuse-file` that espefuse's group callback has
-    /// created before the error (with the chip it emulates).
-    pub(crate) virt_file: Option<Box<(Chip, esp_efuse::VirtualFile)>>,
+    /// written before the error.
+    pub(crate) virt_file: Option<Box<CallbackFile>>,
+}
+
+/// The `--path-efuse-file` espefuse's group callback writes when it makes
+/// the emulated chip (efuse_interface.py `get_esp`), before click reads the
+/// chained commands: the chip's blank image when the file is missing or
+/// empty, or the eFuses of `--token`, which replace the file's
+/// (emulate_efuse_controller_base.py: loaded, then saved at once).
+#[derive(Debug)]
+pub(crate) struct CallbackFile {
+    /// The emulated chip.
+    pub(crate) chip: Chip,
+    /// The file.
+    pub(crate) file: esp_efuse::VirtualFile,
+    /// The token's eFuses, when `--token` was given.
+    pub(crate) token: Option<esp_efuse::Efuses>,
 }
 
 impl UsageError {
@@ -68,6 +83,18 @@ impl UsageError {
             .iter()
             .map(|c| c.to_string())
             .collect();
+        let mut e = Self::new(
+            "espefuse",
+            format!("No such command '{name}'.{}", suggestion(name, &commands)),
+        );
+        e.after_banner = true;
+        e
+    }
+
+    /// A command click does not know when only `commands` are registered
+    /// (suggestions among those).
+    pub(crate) fn no_such_command_among(name: &str, commands: &[&str]) -> Self {
+        let commands: Vec<String> = commands.iter().map(|c| c.to_string()).collect();
         let mut e = Self::new(
             "espefuse",
             format!("No such command '{name}'.{}", suggestion(name, &commands)),
@@ -125,6 +152,12 @@ impl UsageError {
     /// A message of the group's or a command's own (`click.UsageError`).
     pub(crate) fn message(command: &str, message: String) -> Self {
         Self::new(command, message)
+    }
+
+    /// The usage line's arguments, as given.
+    pub(crate) fn with_usage_args(mut self, args: &str) -> Self {
+        self.usage_args = Some(args.to_string());
+        self
     }
 
     /// The usage line's arguments as `chip` has them.
@@ -245,6 +278,7 @@ pub(crate) fn variadic_metavar(command: &str, chip: Chip) -> String {
         "burn-bit" => "BIT_NUMBER...".to_string(),
         "summary" => "[EFUSES_TO_SHOW]...".to_string(),
         "burn-custom-mac" => "MAC".to_string(),
+        "execute-scripts" => "[SCRIPTS]...".to_string(),
         _ => String::new(),
     }
 }

@@ -283,32 +283,50 @@ fn absent_options(name: &str, chip: Chip) -> &'static [&'static str] {
 /// argument ends the variadic argument there (what follows the options is
 /// left for the next command: `No such command`); options anywhere else
 /// are click's; argument values are converted as click's types do.
-/// Returns the words for clap, the words left over, and whether the
-/// variadic argument was cut to a single value (click then hands the
-/// command a string, not a tuple).
+/// `following`: how many words of the chain come after this command's.
 pub(super) fn click_command(
     seg: &[String],
     chip: Chip,
-) -> Result<(Vec<String>, Vec<String>, bool), UsageError> {
+    following: usize,
+) -> Result<ClickCommand, UsageError> {
     let name = seg[0].as_str();
     let args = &seg[1..];
     let root = OneCommand::command();
     let Some(cmd) = root.find_subcommand(name) else {
-        return Ok((seg.to_vec(), Vec::new(), false));
+        return Ok(ClickCommand {
+            tokens: seg.to_vec(),
+            extra: Vec::new(),
+            one_string: false,
+            unset: false,
+        });
     };
     let (singles, variadic) = positional_shape(name, chip);
+    // a word that names a command (an option's value too), an option
+    // after the first word, or else the next command's name after ours
+    let is_command = |a: &String| {
+        let a = a.replace('_', "-");
+        super::click::BURN_COMMANDS
+            .iter()
+            .chain(super::click::READ_COMMANDS)
+            .chain(&["execute-scripts"])
+            .any(|c| *c == a)
+    };
     let cut = args
         .iter()
-        .skip(1)
-        .position(|a| a.starts_with('-'))
-        .map(|p| p + 1);
+        .enumerate()
+        .position(|(i, a)| is_command(a) || (i > 0 && a.starts_with('-')))
+        .or((following > 0).then_some(args.len()));
     let mut one_string = false;
+    let mut nargs_cut: Option<usize> = None;
     let capacity = match (variadic, cut) {
         (Some((param, required)), Some(cut)) => {
             // ChainingCommand: nargs = args.index(option) - arguments_count
             // + 1, the index of the option's first occurrence; a negative
             // nargs other than 0 leaves the argument variadic
-            let i = args.iter().position(|a| *a == args[cut]).unwrap_or(cut);
+            let i = args
+                .get(cut)
+                .and_then(|word| args.iter().position(|a| a == word))
+                .unwrap_or(cut);
             let nargs = i as isize - singles as isize;
             if nargs == 0 && required {
                 return Err(UsageError::bare(
@@ -318,8 +336,11 @@ pub(super) fn click_command(
             }
             one_string = nargs == 1;
             match usize::try_from(nargs) {
-                Ok(n) if n > 0 => singles + n,
-                _ => usize::MAX,
+                Ok(n) => {
+                    nargs_cut = Some(n);
+                    singles + n
+                }
+                Err(_) => usize::MAX,
             }
         }
         (Some(_), None) => usize::MAX,
@@ -342,6 +363,23 @@ pub(super) fn click_command(
     long.retain(|l| !absent.contains(&l.trim_start_matches('-')));
     let scan = scan_options(cmd, name, args, &long, absent).map_err(|e| e.on(chip))?;
     let mut positionals = scan.positionals;
+    // click's parser (`_unpack_args`, `_Argument.process`): the argument
+    // cut to n values takes them from the words after the options, the
+    // rest of the chain included; some but fewer than n (n > 1) is its
+    // usage error, none leaves it unset (None to the command)
+    let mut unset = false;
+    if let (Some((param, _)), Some(n)) = (variadic, nargs_cut) {
+        let available = (positionals.len() + following).saturating_sub(singles);
+        if n == 0 || available == 0 {
+            unset = true;
+            one_string = false;
+        } else if n > 1 && available < n {
+            return Err(UsageError::bare(
+                name,
+                format!("Argument '{param}' takes {n} values."),
+            ));
+        }
+    }
     let mut extra = if positionals.len() > capacity {
         positionals.split_off(capacity)
     } else {
@@ -359,11 +397,12 @@ pub(super) fn click_command(
     if scan.options.iter().any(|(o, _)| o == "--help")
         || positionals.iter().any(|p| p == "-h" || p == "--help")
     {
-        return Ok((
-            vec![name.to_string(), "--help".to_string()],
-            Vec::new(),
-            false,
-        ));
+        return Ok(ClickCommand {
+            tokens: vec![name.to_string(), "--help".to_string()],
+            extra: Vec::new(),
+            one_string: false,
+            unset: false,
+        });
     }
     check_values(name, chip, &scan.options, &positionals)?;
     missing_arguments(name, chip, positionals.len())?;
@@ -378,7 +417,26 @@ pub(super) fn click_command(
         tokens.push("--".to_string());
         tokens.extend(positionals);
     }
-    Ok((tokens, extra, one_string))
+    Ok(ClickCommand {
+        tokens,
+        extra,
+        one_string,
+        unset,
+    })
+}
+
+/// One command's words as click has read them ([`click_command`]).
+pub(super) struct ClickCommand {
+    /// The words for clap.
+    pub(super) tokens: Vec<String>,
+    /// The words left over (the next command's name, for click).
+    pub(super) extra: Vec<String>,
+    /// The variadic argument was cut to a single value: click hands the
+    /// command a string, not a tuple.
+    pub(super) one_string: bool,
+    /// The variadic argument was cut and got no value: the command gets
+    /// None (not an empty tuple).
+    pub(super) unset: bool,
 }
 
 /// click's conversion of option values and integer arguments.

@@ -218,14 +218,18 @@ fn espefuse_failure(err: &anyhow::Error) -> ExitCode {
 
 /// Creates the virtual eFuse file as espefuse's group callback does before
 /// a command's usage error or help (a blank chip's image when it is
-/// missing or empty; an existing file is left as it is).
-fn create_virt_file(file: Option<&(Chip, VirtualFile)>) -> anyhow::Result<()> {
-    let Some((chip, file)) = file else {
+/// missing or empty, an existing file left as it is; with `--token` the
+/// token's eFuses).
+fn create_virt_file(file: Option<&click::CallbackFile>) -> anyhow::Result<()> {
+    let Some(click::CallbackFile { chip, file, token }) = file else {
         return Ok(());
     };
     let context = || format!("--path-efuse-file {}", file.path().display());
     let _lock = file.lock(VirtualFile::LOCK_WAIT).with_context(context)?;
-    file.open(*chip).with_context(context)?;
+    match token {
+        Some(efuses) => file.save(efuses).with_context(context)?,
+        None => drop(file.open(*chip).with_context(context)?),
+    }
     Ok(())
 }
 
@@ -295,10 +299,25 @@ fn espboot_group_help(asked: bool) -> anyhow::Result<ExitCode> {
 }
 
 fn run_global(
-    global: args::Global,
+    mut global: args::Global,
     commands: Vec<Command>,
     banner: Banner,
 ) -> anyhow::Result<ExitCode> {
+    // espefuse/__init__.py cli: with execute-scripts in the chain (click
+    // has refused every other command by now) the group's callback returns
+    // before it checks the port and makes the chip: nothing is read or
+    // written, execute-scripts fails on a chip of its own
+    if banner == Banner::Espefuse
+        && commands
+            .iter()
+            .any(|c| matches!(c, Command::ExecuteScripts { .. }))
+    {
+        global.virt = true;
+        global.port = None;
+        global.token = None;
+        global.path_efuse_file = None;
+        global.extend_efuse_table = None;
+    }
     // --debug and --after are accepted for compatibility; --baud and
     // --before apply to a port only.
     let named = if global.chip == "auto" {

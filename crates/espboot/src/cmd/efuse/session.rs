@@ -56,6 +56,9 @@ pub(super) fn run_commands(
     banner: Banner,
 ) -> anyhow::Result<ExitCode> {
     let chip = efuses.chip();
+    let mut efuses = efuses;
+    // espefuse builds its field list once, when it reads the chip
+    efuses.settle_listing();
     let mut s = Session {
         efuses,
         backend,
@@ -242,7 +245,7 @@ pub(super) fn stage(s: &mut Session, cmd: &Command) -> anyhow::Result<AfterBurn>
             // fields and bit counters take their implicit value), more must pair up.
             let list = name_value_list(pairs);
             let values = espefuse::parse_burn_pairs(e, &list)?;
-            let t = printed(espefuse::burn_efuse(e, &values, *force))?;
+            let t = printed(espefuse::burn_efuse(e, &values, *force, s.force))?;
             // every value fitted its field, or the burn above failed
             let bits = values
                 .iter()
@@ -307,12 +310,12 @@ pub(super) fn stage(s: &mut Session, cmd: &Command) -> anyhow::Result<AfterBurn>
         }
         Command::ReadProtectEfuse { names, .. } => {
             let fields = fields_named(e, names)?;
-            let t = printed(espefuse::read_protect(e, &fields))?;
+            let t = printed(espefuse::read_protect(e, &fields, s.force))?;
             (AfterBurn::Protected(fields, true), t)
         }
         Command::WriteProtectEfuse { names, .. } => {
             let fields = fields_named(e, names)?;
-            let t = printed(espefuse::write_protect(e, &fields))?;
+            let t = printed(espefuse::write_protect(e, &fields, s.force))?;
             (AfterBurn::Protected(fields, false), t)
         }
         Command::BurnCustomMac { mac, .. } => {
@@ -331,7 +334,7 @@ pub(super) fn stage(s: &mut Session, cmd: &Command) -> anyhow::Result<AfterBurn>
             })?;
             (
                 AfterBurn::Nothing,
-                printed(espefuse::set_flash_voltage(e, voltage))?,
+                printed(espefuse::set_flash_voltage(e, voltage, s.force))?,
             )
         }
         Command::Summary { .. }
@@ -407,8 +410,16 @@ pub(super) fn read_command(s: &Session, cmd: &Command) -> anyhow::Result<()> {
             file,
             json,
             one_string,
+            names_unset,
         } => {
             let personality = s.banner == Banner::Espefuse;
+            // base_operations.py summary: `len(efuses_to_show)` of None
+            if personality && *names_unset && *format == SummaryFormat::ValueOnly && !*json {
+                return Err(PythonException(
+                    "TypeError: object of type 'NoneType' has no len()".to_string(),
+                )
+                .into());
+            }
             let only = if personality && *one_string {
                 // espefuse tests `name in "NAME"`: every field whose name
                 // is part of the string

@@ -72,6 +72,24 @@ fn run(program: &Path, dir: &Path, args: &[&str]) -> (i32, String, String) {
     with_stdin(&mut cmd, b"")
 }
 
+/// `stderr` with a Python traceback's frames left out: what came before
+/// it and the exception's lines. The personality's convention for an
+/// exception imgtool does not catch is those lines (and the exit status).
+fn without_frames(stderr: String) -> String {
+    const HEADER: &str = "Traceback (most recent call last):\n";
+    let Some(at) = stderr.find(HEADER) else {
+        return stderr;
+    };
+    let lines: Vec<&str> = stderr[at..].lines().collect();
+    // the frames and their source lines are indented
+    let last_frame = lines.iter().rposition(|l| l.starts_with(' ')).unwrap_or(0);
+    let exception: String = lines[last_frame + 1..]
+        .iter()
+        .map(|l| format!("{l}\n"))
+        .collect();
+    format!("{}{exception}", &stderr[..at])
+}
+
 /// Runs `cmd` (no terminal) with `input` on stdin: exit status, stdout,
 /// stderr without the `GetPassWarning` Python prints naming its own source
 /// file (`getpass.py:91: GetPassWarning: …` and the source line after it).
@@ -96,7 +114,7 @@ fn with_stdin(cmd: &mut Command, input: &[u8]) -> (i32, String, String) {
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr,
+        without_frames(stderr),
     )
 }
 
@@ -406,6 +424,18 @@ fn imgtool_personality_matches_imgtool_exit_status_and_text() {
         format!("{sign} -s -1 nonzero.bin x.bin"),
         format!("{sign} --align -4 app.bin x.bin"),
         "sign -v -1 -H 0x20 -S 0x10000 app.bin x.bin".to_owned(),
+        // negative integers imgtool takes: same image, or its traceback's
+        // last line with exit 1
+        format!("{sign} --pad-header -S -5 app.bin out-neg-s.bin"),
+        format!("{sign} --pad-header -S -5 --pad app.bin out-neg-s-pad.bin"),
+        format!("{sign} --pad-header -M -3 --pad --confirm app.bin out-neg-m.bin"),
+        format!("{sign} --pad-header -M -3 --overwrite-only --pad app.bin out-neg-mo.bin"),
+        format!("{sign} --pad-header -x -1 app.bin out-neg-x.bin"),
+        format!("{sign} --pad-header -s -1 app.bin x.bin"),
+        format!("{sign} --pad-header -L -1 app.bin x.bin"),
+        format!("{sign} --pad-header -k -h app.bin x.bin"),
+        "verify -k nofile signed.bin".to_owned(),
+        "getpub -- -h".to_owned(),
         // several errors: click's order
         "sign -v 1.2.3 -H 0x20 -S yy --align 3 app.bin x.bin".to_owned(),
         "create -v x app.bin".to_owned(),
@@ -500,6 +530,11 @@ fn imgtool_personality_matches_imgtool_exit_status_and_text() {
         "out-lzt-be.bin",
         "out-lz-fallback.bin",
         "out-lz-enc-fallback.bin",
+        "out-neg-s.bin",
+        "out-neg-s-pad.bin",
+        "out-neg-m.bin",
+        "out-neg-mo.bin",
+        "out-neg-x.bin",
     ] {
         differences.extend(output_difference(&theirs, &ours, name, Output::Bytes));
     }
@@ -699,6 +734,12 @@ fn output_difference(theirs: &Path, ours: &Path, name: &str, compare: Output) ->
 /// imgtool): the rows that differ in exit status, stdout or stderr. `None`
 /// without the pinned imgtool.
 fn differing_rows(lines: &[&str]) -> Option<Vec<String>> {
+    differing_rows_and_outputs(lines, &[])
+}
+
+/// [`differing_rows`], and the files named in `outputs` that differ
+/// (byte for byte, or one tool wrote it and the other did not).
+fn differing_rows_and_outputs(lines: &[&str], outputs: &[&str]) -> Option<Vec<String>> {
     let mut imgtool = crate::support::reference_tool("imgtool")?;
     let tmp = tempfile::tempdir().unwrap();
     let (theirs, ours) = (tmp.path().join("theirs"), tmp.path().join("ours"));
@@ -732,6 +773,9 @@ fn differing_rows(lines: &[&str]) -> Option<Vec<String>> {
                 "imgtool {line}\n  imgtool: {want:?}\n  espboot: {got:?}"
             ));
         }
+    }
+    for name in outputs {
+        differences.extend(output_difference(&theirs, &ours, name, Output::Bytes));
     }
     Some(differences)
 }
@@ -799,4 +843,84 @@ enum Output {
     Layout,
     /// Neither tool writes one.
     None,
+}
+
+/// imgtool takes a negative slot size, hex address or sector count (click
+/// int types) and writes an image: a negative slot size is checked like 0
+/// and pads nothing, `-x` only places a .hex output, a negative sector
+/// count shrinks the trailer's status area. The personality refused them
+/// as out of range.
+#[test]
+fn regression_negative_slot_size_hex_addr_and_max_sectors_were_refused() {
+    let sign = "sign -v 1.0 -H 0x20 -S 0x2000";
+    let lines = [
+        format!("{sign} -S -5 zero.bin o1.bin"),
+        format!("{sign} -S -5 --pad zero.bin o2.bin"),
+        format!("{sign} -S -5 --confirm zero.bin o3.bin"),
+        format!("{sign} -x -1 zero.bin o4.bin"),
+        format!("{sign} -M -3 zero.bin o5.bin"),
+        format!("{sign} -M -3 --pad zero.bin o6.bin"),
+        format!("{sign} -M -3 --test zero.bin o7.bin"),
+        format!("{sign} -M -3 --confirm --align 2 zero.bin o8.bin"),
+        format!("{sign} -M -7 --overwrite-only --pad zero.bin o9.bin"),
+        format!("{sign} -M -1 -S -4 zero.bin o10.bin"),
+    ];
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let outputs: Vec<String> = (1..=10).map(|i| format!("o{i}.bin")).collect();
+    let outputs: Vec<&str> = outputs.iter().map(String::as_str).collect();
+    let Some(differences) = differing_rows_and_outputs(&lines, &outputs) else {
+        return;
+    };
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
+/// imgtool packs the security counter, load address and rom-fixed address
+/// with `struct.pack('I', ...)` and does not catch the struct.error a
+/// value out of 32 bits raises: the personality's convention for an
+/// uncaught exception is the traceback's last line with exit 1, where it
+/// printed its own range error.
+#[test]
+fn regression_struct_error_for_out_of_range_counters_and_addresses_had_no_traceback_line() {
+    let Some(differences) = differing_rows(&[
+        "sign -v 1.0 -H 0x20 -S 0x2000 -s -1 zero.bin o.bin",
+        "sign -v 1.0 -H 0x20 -S 0x2000 -L -1 zero.bin o.bin",
+        "sign -v 1.0 -H 0x20 -S 0x2000 -F -1 zero.bin o.bin",
+        "sign -v 1.0 -H 0x20 -S 0x2000 -s 0x100000000 zero.bin o.bin",
+        "sign -v 1.0 -H 0x20 -S 0x2000 -L 0x100000000 zero.bin o.bin",
+        "sign -v 1.0 -H 0x20 -S 0x2000 -s auto -L -1 zero.bin o.bin",
+    ]) else {
+        return;
+    };
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
+/// imgtool opens a key file that is not there without catching the
+/// FileNotFoundError (sign and verify): its last line with exit 1.
+#[test]
+fn regression_missing_key_file_had_no_file_not_found_traceback_line() {
+    let Some(differences) = differing_rows(&[
+        "sign -k -h -v 1.0 -H 0x20 -S 0x2000 zero.bin o.bin",
+        "sign -k nofile.pem -v 1.0 -H 0x20 -S 0x2000 zero.bin o.bin",
+        "verify -k nofile zero.bin",
+        "verify -k -h zero.bin",
+    ]) else {
+        return;
+    };
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
+/// click reports a missing required option before an extra argument
+/// (a word after `--` included); the personality reported the extra word
+/// as an unknown option.
+#[test]
+fn regression_extra_argument_was_reported_before_a_missing_option() {
+    let Some(differences) = differing_rows(&[
+        "getpub -- -h",
+        "getpub extra",
+        "getpriv -- -x",
+        "getpub -k ec.pem -- -h",
+    ]) else {
+        return;
+    };
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
 }

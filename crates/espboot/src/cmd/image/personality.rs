@@ -120,7 +120,27 @@ fn clap_error(command: &str, shown: &str, err: &clap::Error, typed: &[OsString])
                 .first()
                 .map(|a| a.split('=').next().unwrap_or_default().to_owned())
                 .unwrap_or_default();
-            if name.starts_with("--") {
+            let dashdash = typed.iter().position(|w| w == "--");
+            let after_dashdash = dashdash.and_then(|d| {
+                typed
+                    .iter()
+                    .skip(d + 1)
+                    .position(|w| *w == *name)
+                    .map(|i| i + d + 1)
+            });
+            if let Some(at) = after_dashdash {
+                // after `--` every word is an argument: click lists those
+                // left over (its `ctx.args`)
+                let extra: Vec<String> = typed[at..]
+                    .iter()
+                    .map(|a| a.to_string_lossy().into_owned())
+                    .collect();
+                if extra.len() > 1 {
+                    format!("Got unexpected extra arguments ({})", extra.join(" "))
+                } else {
+                    format!("Got unexpected extra argument ({name})")
+                }
+            } else if name.starts_with("--") {
                 // click suggests among the command's long options.
                 let hint = suggest(&name, &long_options(command));
                 format!("No such option '{name}'.{hint}")
@@ -205,6 +225,9 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
     let matches = match parser.clone().try_get_matches_from(parser_argv) {
         Ok(m) => m,
         Err(err) => {
+            if let Some(missing) = missing_before_extra(&parser, command, &err, &typed) {
+                return clap_error(command, &first, &missing, &typed);
+            }
             return match earlier_error(&parser, command, &err, &typed) {
                 Some(Earlier::Imgtool(message)) => usage_error(Some(&first), &message),
                 Some(Earlier::Parse(earlier)) => clap_error(command, &first, &earlier, &typed),
@@ -231,6 +254,9 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
             // espboot's own option; imgtool's verify has none.
             let hint = suggest("--json", &long_options(command));
             return usage_error(Some(&first), &format!("No such option '--json'.{hint}"));
+        }
+        if let Some(code) = key_file_missing(a.key.as_deref()) {
+            return code;
         }
         // imgtool loads the key, then reads the image (image.py verify).
         let key_loads = a.key.as_ref().is_none_or(|k| k.exists());
@@ -262,9 +288,15 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
             }
         };
     }
-    if let super::Command::Sign(a) = &parsed.command {
+    if let super::Command::Sign(a) = &mut parsed.command {
         if let Some(message) = sign_parse_time_error(a, &typed) {
             return usage_error(Some(&first), &message);
+        }
+        if let Some(code) = key_file_missing(a.key.as_deref()) {
+            return code;
+        }
+        if let Some(code) = sign_values_python_takes(a) {
+            return code;
         }
     }
     match super::run(parsed) {
@@ -294,6 +326,126 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// click reports a missing required option before an extra argument
+/// (a word that is no option, or any word after `--`): clap stops at the
+/// extra word, so the line is parsed again without it.
+fn missing_before_extra(
+    parser: &clap::Command,
+    command: &str,
+    err: &clap::Error,
+    typed: &[OsString],
+) -> Option<clap::Error> {
+    if err.kind() != ErrorKind::UnknownArgument {
+        return None;
+    }
+    let name = context_strings(err, ContextKind::InvalidArg)
+        .into_iter()
+        .next()?;
+    let dashdash = typed.iter().position(|w| w == "--");
+    let at = match dashdash {
+        Some(d) => typed
+            .iter()
+            .skip(d + 1)
+            .position(|w| *w == *name)
+            .map(|i| i + d + 1),
+        None => None,
+    }
+    .or_else(|| {
+        (!name.starts_with('-'))
+            .then(|| typed.iter().position(|w| *w == *name))
+            .flatten()
+    })?;
+    let mut argv = vec![OsString::from("imgtool"), OsString::from(command)];
+    argv.extend(
+        typed
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != at)
+            .map(|(_, w)| w.clone()),
+    );
+    match parser.clone().try_get_matches_from(argv) {
+        Err(e) if e.kind() == ErrorKind::MissingRequiredArgument => Some(e),
+        _ => None,
+    }
+}
+
+/// The last line of a Python traceback, exit 1: how the personality
+/// reports an exception imgtool does not catch.
+fn traceback(last_line: &str) -> ExitCode {
+    eprintln!("{last_line}");
+    ExitCode::FAILURE
+}
+
+/// imgtool opens a key file that is not there with a bare `open()`
+/// (imgtool/keys/__init__.py load_key): a FileNotFoundError traceback.
+fn key_file_missing(key: Option<&std::path::Path>) -> Option<ExitCode> {
+    let key = key?;
+    if key.exists() {
+        return None;
+    }
+    Some(traceback(&format!(
+        "FileNotFoundError: [Errno 2] No such file or directory: {}",
+        py_repr::str(&key.to_string_lossy())
+    )))
+}
+
+/// imgtool takes any integer for `-S`, `-x`, `-M`, `-s`, `-L` and `-F`
+/// (click's int types); what each value then does in imgtool/image.py
+/// decides what the personality does with it. Out of range values that
+/// reach `struct.pack('I', …)` end in a struct.error traceback; negative
+/// values that imgtool only compares or never uses are mapped onto the
+/// value that gives the same image.
+fn sign_values_python_takes(a: &mut super::sign::SignArgs) -> Option<ExitCode> {
+    let value = |v: Option<&str>| v.and_then(|t| py_int::parse(t).ok());
+    // image.py create packs the security counter, load address and
+    // rom-fixed address as 'I'; the interpreter's own messages.
+    for v in [
+        value(a.security_counter.as_deref()),
+        value(a.load_addr.as_deref()),
+        value(a.rom_fixed.as_deref()),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if v < 0 {
+            return Some(traceback("struct.error: argument out of range"));
+        }
+        if v > i128::from(u32::MAX) {
+            return Some(traceback(
+                "struct.error: 'I' format requires 0 <= number <= 4294967295",
+            ));
+        }
+    }
+    let hex_out = super::util::is_hex(&a.outfile);
+    let pads = a.pad || a.test || a.confirm;
+    // -S: image.py check_trailer only checks a slot size above 0, and
+    // pad_to adds no padding when the room left is negative, so a negative
+    // slot size writes the image a slot size of 0 writes. (A .hex output
+    // with --pad places the trailer at base + slot size: still refused.)
+    let slot = value(Some(&a.slot_size));
+    if slot.is_some_and(|s| s < 0) && (!hex_out || !pads) {
+        a.slot_size = "0".to_owned();
+    }
+    // -x only places a .hex output.
+    if !hex_out && value(a.hex_addr.as_deref()).is_some_and(|x| x < 0) {
+        a.hex_addr = None;
+    }
+    // -M: image.py _trailer_size counts max_sectors * 3 * align bytes of
+    // swap status, unused with --overwrite-only. A negative count shrinks
+    // the trailer; while it still holds the 16-byte magic (at least 48
+    // bytes of flags and magic remain, so 32 bytes may go) the padded
+    // image is the one a count of 0 gives: erased bytes up to the slot
+    // size, the flags and magic at its end.
+    if let Some(m) = value(a.max_sectors.as_deref()).filter(|m| *m < 0) {
+        let status = m.unsigned_abs() * 3 * u128::from(a.align_bytes());
+        let slot_checked = slot.is_some_and(|s| s > 0);
+        if a.overwrite_only || (!pads && !slot_checked) || status <= 32 {
+            a.max_sectors = Some("0".to_owned());
+        }
+    }
+    None
 }
 
 /// Whether click sees `-h`/`--help` among `words` as the help option:

@@ -126,7 +126,7 @@ pub struct SignArgs {
     /// Signing key (PEM), or (`espboot image` only) a key in a PKCS#11
     /// token: `pkcs11:token=…;object=…?module-path=…&pin-source=…`.
     #[arg(short = 'k', long = "key", value_name = "filename")]
-    key: Option<PathBuf>,
+    pub(super) key: Option<PathBuf>,
     /// Put the key's hash (KEYHASH) or the full key (PUBKEY) in the image.
     #[arg(long = "public-key-format", value_enum, default_value = "hash")]
     public_key_format: KeyFormatArg,
@@ -159,19 +159,19 @@ pub struct SignArgs {
     pub(super) slot_size: String,
     /// Pad to the slot size and add the trailer magic.
     #[arg(long = "pad")]
-    pad: bool,
+    pub(super) pad: bool,
     /// Mark for a test swap (implies --pad).
     #[arg(long = "test")]
-    test: bool,
+    pub(super) test: bool,
     /// Mark as confirmed (implies --pad).
     #[arg(long = "confirm")]
-    confirm: bool,
+    pub(super) confirm: bool,
     /// Sectors the swap status must cover (default 128; the Espressif port uses 512).
     #[arg(short = 'M', long = "max-sectors", value_name = "INTEGER")]
     pub(super) max_sectors: Option<String>,
     /// Overwrite-only upgrades (smaller trailer).
     #[arg(long = "overwrite-only")]
-    overwrite_only: bool,
+    pub(super) overwrite_only: bool,
     /// Byte order (only little is supported).
     #[arg(short = 'e', long = "endian", value_enum, default_value = "little")]
     endian: EndianArg,
@@ -249,11 +249,23 @@ pub struct SignArgs {
     /// Input image (binary, or Intel HEX when named *.hex).
     pub(super) infile: PathBuf,
     /// Output image (binary, or Intel HEX when named *.hex).
-    outfile: PathBuf,
+    pub(super) outfile: PathBuf,
 }
 
 impl SignArgs {
     /// `--sha auto` (imgtool refuses another choice with `--pure`).
+    /// `--align` in bytes.
+    pub(super) fn align_bytes(&self) -> u32 {
+        match self.align {
+            AlignArg::A1 => 1,
+            AlignArg::A2 => 2,
+            AlignArg::A4 => 4,
+            AlignArg::A8 => 8,
+            AlignArg::A16 => 16,
+            AlignArg::A32 => 32,
+        }
+    }
+
     pub(super) fn sha_is_auto(&self) -> bool {
         matches!(self.sha, ShaArg::Auto)
     }

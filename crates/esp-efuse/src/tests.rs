@@ -507,3 +507,30 @@ fn regression_temp_sensor_sign_bit_over_zero_reads_0_0() {
         assert_eq!(read(3), "-0.30000000000000004", "{chip:?}");
     }
 }
+
+#[test]
+fn ecdsa_p192_scalars_fill_the_block_after_zeros_and_force_hardware_k_on_early_h2() {
+    let mut e = Efuses::new(Chip::Esp32h2);
+    let scalar = counting(1)[..24].to_vec();
+    e.stage_keys(
+        &[key(KeyBlock::BlockKey0, &scalar, KeyPurpose::EcdsaKey)],
+        KeyOptions {
+            no_write_protect: true,
+            no_read_protect: true,
+        },
+    )
+    .unwrap();
+    burn(&mut e);
+    // stored reversed for the peripheral: the scalar's last byte first,
+    // the 8 zero bytes of padding last
+    let mut expected = vec![0u8; 8];
+    expected.extend_from_slice(&scalar);
+    expected.reverse();
+    assert_eq!(e.block_bytes(4), expected);
+    assert_eq!(e.get(Field::KeyPurpose0).unwrap().to_string(), "ECDSA_KEY");
+    assert_eq!(
+        e.get(Field::EcdsaForceUseHardwareK).unwrap().to_string(),
+        "True",
+        "a blank chip reads as v0.0, which has ECDSA_FORCE_USE_HARDWARE_K"
+    );
+}

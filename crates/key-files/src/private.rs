@@ -291,6 +291,20 @@ impl PrivateKey {
         }
     }
 
+    /// An ECDSA key's private scalar, big-endian, as many bytes as the
+    /// curve's size (P-192: 24, P-256: 32, P-384: 48), as `cryptography`'s
+    /// `private_numbers().private_value` written out at the key size; `None`
+    /// for other key types.
+    #[must_use]
+    pub fn ecdsa_scalar(&self) -> Option<Zeroizing<Vec<u8>>> {
+        match self {
+            Self::P192(k) => Some(Zeroizing::new(Zeroizing::new(k.to_bytes()).to_vec())),
+            Self::P256(k) => Some(Zeroizing::new(Zeroizing::new(k.to_bytes()).to_vec())),
+            Self::P384(k) => Some(Zeroizing::new(Zeroizing::new(k.to_bytes()).to_vec())),
+            Self::Rsa(_) | Self::Ed25519(_) | Self::X25519(_) => None,
+        }
+    }
+
     /// [`Self::to_traditional_der`] as PEM (`RSA PRIVATE KEY` or
     /// `EC PRIVATE KEY`): what `espsecure generate-signing-key` writes.
     ///

@@ -154,15 +154,12 @@ pub enum BlockDataError {
 pub enum Unsupported {
     /// Burning the ESP32 CUSTOM_MAC (MAC_VERSION and a CRC go with it).
     Esp32CustomMac,
-    /// ECDSA key purposes (espefuse reads a PEM private key for them).
-    EcdsaKey(KeyPurpose),
 }
 
 impl core::fmt::Display for Unsupported {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             Unsupported::Esp32CustomMac => f.write_str("burning the ESP32 CUSTOM_MAC"),
-            Unsupported::EcdsaKey(p) => write!(f, "key purpose {p} (PEM ECDSA private keys)"),
         }
     }
 }

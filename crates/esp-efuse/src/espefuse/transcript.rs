@@ -235,6 +235,12 @@ impl Observer for Console {
             Note::PurposeAlready { field, purpose } => {
                 self.say(format!("\t'{field}' is already '{purpose}'."))
             }
+            Note::ForceHardwareK { already: false } => {
+                self.say("\tECDSA_FORCE_USE_HARDWARE_K: 0 -> 1")
+            }
+            Note::ForceHardwareK { already: true } => {
+                self.say("\tECDSA_FORCE_USE_HARDWARE_K is already '1'")
+            }
             Note::DisablingPurposeWrite(field) => {
                 self.say(format!("\tDisabling write to '{field}'..."))
             }

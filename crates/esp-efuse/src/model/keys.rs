@@ -51,6 +51,23 @@ pub struct KeyOptions {
     pub no_read_protect: bool,
 }
 
+/// An ECDSA_KEY group's data is the key's private scalar (big-endian, the
+/// curve's size); a P-192 scalar (24 bytes) fills a 32-byte key block
+/// after 8 zero bytes (`base_operations.py` `_adjust_key_data_for_blocks`).
+/// Other sizes pass unchanged, and a P-384 scalar then fails the block's
+/// size check as in espefuse.
+fn pad_ecdsa_scalar(mut g: KeyGroup) -> KeyGroup {
+    if g.purpose == Some(KeyPurpose::EcdsaKey) && g.data.len() == P192_SCALAR_LEN {
+        let mut data = Zeroizing::new(vec![0u8; 32 - P192_SCALAR_LEN]);
+        data.extend_from_slice(&g.data);
+        g.data = data;
+    }
+    g
+}
+
+/// Bytes of a NIST P-192 private scalar.
+const P192_SCALAR_LEN: usize = 24;
+
 /// The repeated items, as espefuse lists them (`check_duplicate_name_in_list`).
 pub(crate) fn repeated<T: PartialEq + Clone>(items: &[T]) -> Vec<T> {
     items
@@ -169,16 +186,8 @@ impl Efuses {
         force: ForceWrite,
         obs: &mut dyn Observer,
     ) -> Result<(), EfuseError> {
-        for g in groups {
-            let purpose = self.purpose_of(g)?;
-            if purpose == KeyPurpose::EcdsaKey {
-                // espefuse reads a PEM private key for these and burns its raw scalar
-                return Err(EfuseError::Unsupported(
-                    crate::error::Unsupported::EcdsaKey(purpose),
-                ));
-            }
-        }
         let groups = self.split_xts_256(groups)?;
+        let groups: Vec<KeyGroup> = groups.into_iter().map(pad_ecdsa_scalar).collect();
         obs.note(Note::KeysStart);
         for g in &groups {
             let purpose = self.purpose_of(g)?;
@@ -240,6 +249,9 @@ impl Efuses {
                 });
                 self.is_writeable_at(kp)
             };
+            if purpose == KeyPurpose::EcdsaKey {
+                self.force_hardware_k(force, obs)?;
+            }
             if protect_purpose {
                 obs.note(Note::DisablingPurposeWrite(kp_field));
                 self.disable_write(kp, force, obs)?;
@@ -258,6 +270,31 @@ impl Efuses {
             no_write_protect: opts.no_write_protect,
             no_read_protect: opts.no_read_protect,
         });
+        Ok(())
+    }
+
+    /// An ECDSA key on a chip revision with ECDSA_FORCE_USE_HARDWARE_K (the
+    /// ESP32-H2 up to v1.1) also sets that bit, so the peripheral always
+    /// draws k from the hardware generator (esp32h2/operations.py
+    /// `burn_key`, which looks at the bit as read, not as staged).
+    fn force_hardware_k(
+        &mut self,
+        force: ForceWrite,
+        obs: &mut dyn Observer,
+    ) -> Result<(), EfuseError> {
+        let Ok(f) = self.index(Field::EcdsaForceUseHardwareK) else {
+            return Ok(());
+        };
+        if !self.in_revision(self.def_at(f)) {
+            return Ok(());
+        }
+        let set = self.field_bits_at(f, true).to_u64() != 0;
+        obs.note(Note::ForceHardwareK { already: set });
+        if !set {
+            let len = self.def_at(f).bit_len as usize;
+            let one = Bits::from_u64(len, 1).unwrap_or_else(|| Bits::zeros(len));
+            self.stage_at(f, one, force, obs)?;
+        }
         Ok(())
     }
 

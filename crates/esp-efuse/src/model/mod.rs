@@ -241,6 +241,8 @@ pub(crate) enum Note<'a> {
         field: Field,
         purpose: crate::tables::KeyPurpose,
     },
+    /// ECDSA_FORCE_USE_HARDWARE_K set with an ECDSA key (`already`: it was).
+    ForceHardwareK { already: bool },
     /// The purpose field gets write-protected.
     DisablingPurposeWrite(Field),
     /// The key block gets read-protected.

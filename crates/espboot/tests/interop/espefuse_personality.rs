@@ -843,6 +843,7 @@ fn error_path_fixtures() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/efuse");
     std::fs::copy(data.join("ecdsa256.pem"), dir.path().join("ec.pem")).expect("copy");
+    std::fs::copy(data.join("rsa3072.pem"), dir.path().join("rsa.pem")).expect("copy");
     for (name, len) in [("k16.bin", 16), ("k32.bin", 32), ("big.bin", 40)] {
         std::fs::write(dir.path().join(name), pattern(len)).expect("write");
     }
@@ -1403,4 +1404,113 @@ fn regression_execute_scripts_in_a_chain_ran_the_other_commands() {
             .sum()
     });
     assert!(support::interop_skipped() || compared == 3 * rows.len());
+}
+
+/// A fresh ECDSA private key on `kind`'s curve, as `EC PRIVATE KEY` PEM.
+fn ecdsa_pem(kind: key_files::KeyKind) -> String {
+    let key = key_files::PrivateKey::generate(kind).expect("generate an ECDSA key");
+    key.to_traditional_pem().expect("PEM").to_string()
+}
+
+/// `burn-key BLOCK KEYFILE ECDSA_KEY` on the ESP32-H2: espefuse reads the
+/// file as a PEM private key and burns its private scalar (P-192 after 8
+/// zero bytes, P-384 too long for a block), and up to v1.1 also sets
+/// ECDSA_FORCE_USE_HARDWARE_K. espboot refused the purpose.
+#[test]
+fn regression_h2_burn_key_ecdsa_key_read_the_pem_private_key() {
+    if support::reference_tool("espefuse").is_none() {
+        return;
+    }
+    use key_files::KeyKind;
+    let (p256, p192, p384) = (
+        ecdsa_pem(KeyKind::EcdsaP256),
+        ecdsa_pem(KeyKind::EcdsaP192),
+        ecdsa_pem(KeyKind::EcdsaP384),
+    );
+    let files = [
+        ("p256.pem", p256.as_str()),
+        ("p192.pem", p192.as_str()),
+        ("p384.pem", p384.as_str()),
+        ("raw.bin", "0123456789abcdef0123456789abcdef"),
+    ];
+    let twins = Twins {
+        files: &files,
+        ..Twins::default()
+    };
+    let key = |block: &str, file: &str, extra: &[&str]| {
+        let mut args = vec!["burn-key", block, file, "ECDSA_KEY"];
+        args.extend_from_slice(extra);
+        step(&args)
+    };
+    let Some(mut tools) = Espefuse::start() else {
+        return;
+    };
+    let mut compared = 0;
+    // a blank chip reads as v0.0: ECDSA_FORCE_USE_HARDWARE_K is there
+    let early = [
+        key("BLOCK_KEY0", "p256.pem", &["--show-sensitive-info"]),
+        key(
+            "BLOCK_KEY1",
+            "p192.pem",
+            &["--no-read-protect", "--show-sensitive-info"],
+        ),
+        key("BLOCK_KEY2", "p384.pem", &["--show-sensitive-info"]),
+        key("BLOCK_KEY2", "raw.bin", &[]),
+        step(&[
+            "burn-key",
+            "BLOCK_KEY2",
+            "p256.pem",
+            "ECDSA_KEY",
+            "BLOCK_KEY2",
+            "p192.pem",
+            "ECDSA_KEY",
+        ]),
+        step(&[
+            "burn-key",
+            "BLOCK_KEY2",
+            "raw.bin",
+            "ECDSA_KEY",
+            "BLOCK_KEY2",
+            "p192.pem",
+            "ECDSA_KEY",
+        ]),
+        step(&[
+            "burn-key",
+            "BLOCK_KEY2",
+            "p256.pem",
+            "ECDSA_KEY",
+            "BLOCK_KEY3",
+            "p192.pem",
+            "ECDSA_KEY",
+            "--no-read-protect",
+        ]),
+        step(&["summary"]),
+        step(&["summary", "--format", "json"]),
+    ];
+    compared += tools.compare_steps("esp32h2", "ECDSA_KEY v0.0", &twins, &early);
+    // v1.1 with the bit clear, then v1.2 (no such bit)
+    for minor in ["1", "2"] {
+        let steps = [
+            step(&[
+                "burn-efuse",
+                "WAFER_VERSION_MAJOR",
+                "1",
+                "WAFER_VERSION_MINOR",
+                minor,
+            ]),
+            key("BLOCK_KEY0", "p256.pem", &[]),
+            key("BLOCK_KEY1", "p192.pem", &["--no-read-protect"]),
+            step(&["summary"]),
+        ];
+        let what = format!("ECDSA_KEY v1.{minor}");
+        compared += tools.compare_steps("esp32h2", &what, &twins, &steps);
+    }
+    drop(tools);
+    // an RSA private key has no curve: a traceback in espefuse
+    compared += compare_in_fixtures(
+        &["esp32h2"],
+        &[&["burn-key", "BLOCK_KEY0", "rsa.pem", "ECDSA_KEY"]],
+        true,
+    );
+    assert_eq!(compared, 9 + 2 * 4 + 1);
 }

@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use anyhow::{anyhow, bail, Context};
 use esp_efuse::backend::{EfuseBackend, Emulated};
 use esp_efuse::espefuse::{self, Failed, ForceWrite, KeyCommandOptions, Transcript};
-use esp_efuse::{policy, Bits, Chip, Efuses, KeyGroup, KeyOptions, VirtualFile};
+use esp_efuse::{policy, Bits, Chip, Efuses, KeyGroup, KeyOptions, KeyPurpose, VirtualFile};
 use esp_serial_client::reset::Before;
 use esp_serial_client::Client;
 use zeroize::Zeroizing;
@@ -194,6 +194,22 @@ fn espefuse_failure(err: &anyhow::Error) -> ExitCode {
                 return ExitCode::from(1);
             }
             None => {}
+        }
+    }
+    // an ECDSA_KEY file espsecure refuses: its FatalError as espefuse
+    // reports any; an exception it does not catch (a key without a curve)
+    // is a traceback (exit 1) there, its last line here
+    if let Some(refused) = err.downcast_ref::<operands::EcdsaKeyRefused>() {
+        use crate::cmd::secure::keys::Refusal;
+        match &refused.refusal {
+            Refusal::Fatal(message) => {
+                let _ = writeln!(stderr, "ERROR: \nA fatal error occurred: {message}");
+                return ExitCode::from(2);
+            }
+            Refusal::Uncaught { exception, .. } => {
+                let _ = writeln!(stderr, "{exception}");
+                return ExitCode::from(1);
+            }
         }
     }
     // espefuse/__init__.py _main: log.die("\nA fatal error occurred: …", 2);

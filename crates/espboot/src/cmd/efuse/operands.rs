@@ -188,6 +188,32 @@ pub(super) struct DigestKeyRefused {
     pub(super) error: esp_secure::sbv2::VerificationKeyError,
 }
 
+/// A PEM file `burn-key … ECDSA_KEY` cannot use: espsecure's refusal
+/// (`load_ecdsa_signing_key`, as espefuse calls it).
+#[derive(Debug, thiserror::Error)]
+#[error("key file {path}: not an ECDSA NIST P-192, P-256 or P-384 private key in PEM")]
+pub(super) struct EcdsaKeyRefused {
+    pub(super) path: String,
+    pub(super) refusal: crate::cmd::secure::keys::Refusal,
+}
+
+/// The private scalar of the ECDSA key in a PEM file (big-endian, the
+/// curve's size), what `burn-key` burns for an ECDSA_KEY purpose.
+pub(super) fn ecdsa_scalar(path: &str) -> anyhow::Result<Zeroizing<Vec<u8>>> {
+    let pem = read_file(path, "key file")?;
+    let refused = |refusal| EcdsaKeyRefused {
+        path: path.to_string(),
+        refusal,
+    };
+    let key = crate::cmd::secure::keys::ecdsa_signing_key(&pem).map_err(refused)?;
+    key.ecdsa_scalar().ok_or_else(|| {
+        refused(crate::cmd::secure::keys::Refusal::Fatal(
+            "Supports NIST192p, NIST256p and NIST384p keys only.".into(),
+        ))
+        .into()
+    })
+}
+
 /// The Secure Boot V2 digest of a public key file.
 pub(super) fn sbv2_digest(path: &str) -> anyhow::Result<[u8; 32]> {
     let data = read_file(path, "key file")?;
@@ -260,6 +286,19 @@ pub(super) fn key_groups(
     } else {
         groups_of(items, 3, "BLOCK KEYFILE PURPOSE groups")?
     };
+    // espefuse reads the ECDSA keys' PEM files before it looks for block
+    // names given twice (base_operations.py `_adjust_key_data_for_blocks`)
+    let mut scalars = Vec::with_capacity(groups.len());
+    for g in &groups {
+        let ecdsa = !digest
+            && g.get(2)
+                .is_some_and(|p| espefuse::key_purpose(chip, p).ok() == Some(KeyPurpose::EcdsaKey));
+        scalars.push(if ecdsa {
+            Some(ecdsa_scalar(&g[1])?)
+        } else {
+            None
+        });
+    }
     // espefuse refuses block names given twice (as given); the ESP32-C2's
     // groups all name BLOCK_KEY0 and are told apart by purpose instead
     if chip != Chip::Esp32c2 {
@@ -268,9 +307,13 @@ pub(super) fn key_groups(
     let is_file = |path: &str| std::path::Path::new(path).is_file();
     groups
         .iter()
-        .map(|g| {
+        .zip(scalars)
+        .map(|(g, scalar)| {
             espefuse::check_key_group_order(chip, g, &is_file)?;
-            let data = data(&g[1])?;
+            let data = match scalar {
+                Some(scalar) => scalar,
+                None => data(&g[1])?,
+            };
             let block = espefuse::key_block(chip, &g[0])?;
             let purpose = match g.get(2) {
                 Some(name) => Some(espefuse::key_purpose(chip, name)?),

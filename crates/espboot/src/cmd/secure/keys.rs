@@ -23,7 +23,7 @@ pub(super) enum Loader {
 /// How espsecure 5.6.0 fails on a key file: a `FatalError` (its message),
 /// or an exception it does not catch (Python's last traceback line).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Refusal {
+pub(crate) enum Refusal {
     Fatal(String),
     /// Python's last traceback lines (the exception and any note), and
     /// whether espsecure's `_main` prints its "originates from the
@@ -408,6 +408,25 @@ pub(super) fn load_for(loader: Loader, arg: &str, path: &Path) -> anyhow::Result
         refusal,
         format!("{arg}: {}: {reason}", path.display()),
     ))
+}
+
+/// espsecure's `load_ecdsa_signing_key` as espefuse calls it for an
+/// ECDSA_KEY purpose: an unencrypted PEM private key on NIST P-192, P-256 or
+/// P-384, or espsecure's refusal (never a password prompt).
+pub(crate) fn ecdsa_signing_key(pem: &[u8]) -> Result<key_files::PrivateKey, Refusal> {
+    let private_block = has_private_block(pem);
+    let file = KeyFile::from_pem(pem, None)
+        .map_err(|e| refusal_of_load_error(Loader::EcdsaSigning, &e, pem, private_block))?;
+    if let Some(refusal) = refusal_of_key(Loader::EcdsaSigning, &file) {
+        return Err(refusal);
+    }
+    match file {
+        KeyFile::Private(key) => Ok(key),
+        // refusal_of_key lets private keys only through
+        _ => Err(Refusal::Fatal(
+            "Incorrect ECDSA private key specified. Please check algorithm and/or format.".into(),
+        )),
+    }
 }
 
 /// Loads a Secure Boot V2 signing key through the shared loader (a

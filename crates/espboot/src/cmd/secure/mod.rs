@@ -233,7 +233,7 @@ enum Command {
 
 mod crypt;
 mod hsm;
-mod keys;
+pub(crate) mod keys;
 mod personality;
 mod sdc;
 mod sign;

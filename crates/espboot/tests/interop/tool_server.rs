@@ -16,10 +16,32 @@ use crate::support::tool_server::{Request, ToolServer};
 fn outcome(out: &Output, dir: &Path) -> (Option<i32>, String, String, Option<Vec<u8>>) {
     (
         out.status.code(),
-        text(&out.stdout, dir),
-        text(&out.stderr, dir),
+        venv_normalized(text(&out.stdout, dir)),
+        venv_normalized(text(&out.stderr, dir)),
         std::fs::read(dir.join("efuse.bin")).ok(),
     )
+}
+
+/// A traceback names the tool's modules by path. When the venv is reached
+/// through a symbolic link, a plain process's interpreter resolves the
+/// link for its imports and the server's pre-imported modules keep it, so
+/// the same frame can be written two ways: both become the link's path.
+fn venv_normalized(text: String) -> String {
+    let bin = crate::support::reference_bin_dir();
+    let Some(venv) = bin.parent() else {
+        return text;
+    };
+    // the link itself in canonical form: its directory resolved, its name kept
+    let link = venv
+        .parent()
+        .zip(venv.file_name())
+        .and_then(|(dir, name)| Some(std::fs::canonicalize(dir).ok()?.join(name)));
+    match (std::fs::canonicalize(venv), link) {
+        (Ok(real), Some(link)) if real != link => {
+            text.replace(&real.display().to_string(), &link.display().to_string())
+        }
+        _ => text,
+    }
 }
 
 /// Runs each request (in its own fresh directory) through the server and

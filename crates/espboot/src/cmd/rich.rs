@@ -702,7 +702,9 @@ pub fn usage_lines(out: &mut String, prog: &str, args: &str) {
     } else {
         line(out, " Usage:");
         line(out, &format!(" {prog}"));
-        for row in wrap_cell(args, room) {
+        // a word longer than a row is cut to it, ending in `…` (rich's
+        // ellipsis overflow)
+        for row in wrap_cell_text(args, room, Overflow::Ellipsis) {
             line(out, &format!(" {row}"));
         }
     }
@@ -755,33 +757,6 @@ pub fn expand_tabs(text: &str) -> String {
         }
     }
     out
-}
-
-/// A usage cell on rows of `width`: words fill each row greedily; a word
-/// longer than a row is cut to it, ending in `…` (rich's ellipsis overflow).
-fn wrap_cell(text: &str, width: usize) -> Vec<String> {
-    let mut rows: Vec<String> = Vec::new();
-    let mut row = String::new();
-    for word in text.split(' ').filter(|w| !w.is_empty()) {
-        let (rn, wn) = (row.chars().count(), word.chars().count());
-        if rn > 0 && rn + 1 + wn <= width {
-            row.push(' ');
-            row.push_str(word);
-            continue;
-        }
-        if rn > 0 {
-            rows.push(std::mem::take(&mut row));
-        }
-        if wn > width {
-            rows.push(ellipsized(word, width));
-        } else {
-            row = word.to_string();
-        }
-    }
-    if !row.is_empty() {
-        rows.push(row);
-    }
-    rows
 }
 
 #[cfg(test)]

@@ -255,6 +255,14 @@ fn key_file(data: &[u8]) {
     // whose cost the file itself chooses.
     let _ = key_files::KeyFile::from_bytes(data, None);
     let _ = mcuboot_image::enc::DecryptionKey::from_der(data);
+    // the strict reader that names cryptography's first failure walks the
+    // same untrusted bytes
+    for wanted in [
+        key_files::strict::Wanted::PrivateKey,
+        key_files::strict::Wanted::PublicKey,
+    ] {
+        let _ = key_files::strict::first_failure(data, wanted);
+    }
 }
 
 fn rom_serial(data: &[u8]) {

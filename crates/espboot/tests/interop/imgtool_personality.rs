@@ -440,6 +440,15 @@ fn imgtool_personality_matches_imgtool_exit_status_and_text() {
         "sign -v 1.2.3 -H 0x20 -S yy --align 3 app.bin x.bin".to_owned(),
         "create -v x app.bin".to_owned(),
         "keygen -t bogus -k x.pem --bogus".to_owned(),
+        // the key before the checks imgtool makes after loading it
+        format!("{sign} --pad-header -k ec-public.pem -s -1 app.bin x.bin"),
+        format!("{sign} --pad-header -k ec.pem -E x-public.pem --custom-tlv 0x10 0x12 app.bin x.bin"),
+        format!("{sign} --pad-header -k ec-public.pem --boot-record 1234567890123 app.bin x.bin"),
+        // extra arguments after every other check, all of them listed
+        "getpub a -k ec.pem b".to_owned(),
+        "getpub a -e pem b".to_owned(),
+        "getpriv -- -k ec.pem x".to_owned(),
+        format!("{sign} --pad-header app.bin -- x.bin c d"),
     ])
     .collect();
     let mut differences = Vec::new();
@@ -919,6 +928,97 @@ fn regression_extra_argument_was_reported_before_a_missing_option() {
         "getpub extra",
         "getpriv -- -x",
         "getpub -k ec.pem -- -h",
+    ]) else {
+        return;
+    };
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
+/// imgtool's `sign` loads the signing key, then the encryption key and
+/// checks they pair, before it reads the custom TLVs and `--pure`, and
+/// its `Image.create` settles the hash before it refuses a long boot
+/// record or packs the security counter and addresses: a key that cannot
+/// sign (public only, or of another type than the encryption key) is
+/// reported before those. The personality checked them all before the
+/// key.
+#[test]
+fn regression_key_errors_were_reported_after_later_sign_checks() {
+    let Some(mut imgtool) = crate::support::reference_tool("imgtool") else {
+        return;
+    };
+    // the keys: made in the current directory of the rows below
+    let keys = tempfile::tempdir().unwrap();
+    for args in [
+        &["keygen", "-t", "ecdsa-p256", "-k", "k.pem"][..],
+        &["getpub", "-k", "k.pem", "-e", "pem", "-o", "pub.pem"],
+        &["keygen", "-t", "x25519", "-k", "x.pem"],
+        &["getpub", "-k", "x.pem", "-e", "pem", "-o", "xpub.pem"],
+    ] {
+        crate::support::run_ok(imgtool.current_dir(keys.path()).args(args));
+        imgtool = crate::support::reference_tool("imgtool").unwrap();
+    }
+    let pem = |name: &str| keys.path().join(name).display().to_string();
+    let mut lines = Vec::new();
+    for key in [
+        format!("-k {}", pem("pub.pem")),
+        format!("-k {} -E {}", pem("k.pem"), pem("xpub.pem")),
+    ] {
+        for later in [
+            "-s -1",
+            "-L -1",
+            "-F 0x100000000",
+            "--custom-tlv 0x10 0x12",
+            "--custom-tlv 0xa0 0x123",
+            "--boot-record 1234567890123",
+            "--pure --sha 256",
+            "--sha 512",
+        ] {
+            lines.push(format!(
+                "sign {key} -v 1.0 -H 0x20 -S 0x2000 {later} zero.bin o.bin"
+            ));
+        }
+    }
+    // without a key problem the later checks keep their own order
+    lines.push(
+        "sign -v 1.0 -H 0x20 -S 0x2000 --boot-record 1234567890123 -s -1 zero.bin o.bin".into(),
+    );
+    lines.push("sign -v 1.0 -H 0x20 -S 0x2000 -L -1 --custom-tlv 0x10 0x12 zero.bin o.bin".into());
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let Some(differences) = differing_rows(&lines) else {
+        return;
+    };
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
+/// click reports extra arguments only after it has processed every
+/// parameter (a missing option, a bad value first), and lists all the
+/// words left over once the command's arguments are filled, wherever they
+/// stand among the options and `--`. The personality judged the line by
+/// its first extra word: it reported extra arguments before a missing
+/// option, and counted option values as extra words.
+#[test]
+fn regression_extra_arguments_were_judged_by_the_first_extra_word_only() {
+    let Some(differences) = differing_rows(&[
+        "getpub a b",
+        "getpub a b c",
+        "getpub a -k ec.pem b",
+        "getpub a -e pem b",
+        "getpub a --bogus",
+        "getpub -- a b",
+        "getpub a -- b",
+        "getpub a -- -k ec.pem",
+        "getpub a -e",
+        "getpub a b -e bogus",
+        "getpub -kec.pem a b",
+        "keyinfo a b -k ec.pem",
+        "getpriv -- -k ec.pem x",
+        "verify -k ec.pem a b c",
+        "dumpinfo -- a b",
+        "version -- -x",
+        "sign -v 1 -H 0x20 -S abc zero.bin o.bin c",
+        "sign -v 1 -H 0x20 zero.bin o.bin c",
+        "sign -v 1 -H 0x20 -S 0x1000 zero.bin -- o.bin c d",
+        "create a b c d",
     ]) else {
         return;
     };

@@ -246,6 +246,17 @@ pub struct SignArgs {
     /// (set by the `imgtool` personality, not an option).
     #[arg(skip)]
     pub(super) imgtool_notices: bool,
+    /// What imgtool refuses once its keys are loaded, before it builds the
+    /// image (imgtool/main.py sign: the custom TLVs, `--pure` with
+    /// `--sha`); set by the `imgtool` personality, which found it in the
+    /// arguments, so that a key that does not load is reported first.
+    #[arg(skip)]
+    pub(super) imgtool_after_keys: Option<ImgtoolRefusal>,
+    /// What imgtool's `Image.create` refuses after it has settled the hash
+    /// and before it prints anything (the boot record's length, a value
+    /// `struct.pack` cannot pack); set by the `imgtool` personality.
+    #[arg(skip)]
+    pub(super) imgtool_in_create: Option<ImgtoolRefusal>,
     /// Input image (binary, or Intel HEX when named *.hex).
     pub(super) infile: PathBuf,
     /// Output image (binary, or Intel HEX when named *.hex).
@@ -500,6 +511,19 @@ fn load_key_signer(a: &SignArgs) -> anyhow::Result<Option<KeyArgSigner>> {
     }
 }
 
+/// A refusal of imgtool's that the `imgtool` personality finds in the
+/// arguments and `sign` reports where imgtool meets it
+/// ([`SignArgs::imgtool_after_keys`], [`SignArgs::imgtool_in_create`]).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ImgtoolRefusal {
+    /// A `click.UsageError`: its message.
+    #[error("{0}")]
+    Usage(String),
+    /// An exception imgtool does not catch: its traceback's last line.
+    #[error("{0}")]
+    Uncaught(String),
+}
+
 /// `-k/--key` names a public key: signing needs the private key. Typed so
 /// that the imgtool personality can report it as imgtool's usage error.
 #[derive(Debug, thiserror::Error)]
@@ -566,6 +590,21 @@ fn load_encryption(a: &SignArgs) -> anyhow::Result<Option<Encryption>> {
 pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
     let opts = options(&a)?;
     let key_signer = load_key_signer(&a)?;
+    let mut encryption = None;
+    if a.imgtool_notices {
+        // imgtool/main.py sign: the encryption key loads right after the
+        // signing key, then come the pairing check and the refusals the
+        // personality deferred, before the fixed signature is read.
+        encryption = load_encryption(&a)?;
+        if let (Some(key), Some(enc)) = (&key_signer, &encryption) {
+            if let Some(kind) = key.as_signer().public_key().signature_kind() {
+                enc.check_pairing(kind).map_err(|e| sign_error(e, &a))?;
+            }
+        }
+        if let Some(refusal) = &a.imgtool_after_keys {
+            return Err(refusal.clone().into());
+        }
+    }
     let fixed = load_fixed_signer(&a)?;
     let signer: Option<&dyn ImageSigner> = match (&key_signer, &fixed) {
         (Some(_), Some(_)) => bail!("-k/--key and --fix-sig cannot be used together"),
@@ -576,7 +615,9 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
     if a.sig_out.is_some() && signer.is_none() {
         bail!("--sig-out: needs -k/--key or --fix-sig (there is no signature to write)");
     }
-    let encryption = load_encryption(&a)?;
+    if !a.imgtool_notices {
+        encryption = load_encryption(&a)?;
+    }
     let format = if is_hex(&a.outfile) {
         OutputFormat::IntelHex {
             address: a
@@ -619,13 +660,11 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
         // imgtool settles the hash (refusing one the key does not allow)
         // before image.py prints anything.
         if let Some(key) = &key_signer {
-            // main.py refuses mismatched signing and encryption keys first
-            let kind = key.as_signer().public_key().signature_kind();
-            if let (Some(enc), Some(kind)) = (&encryption, kind) {
-                enc.check_pairing(kind).map_err(|e| sign_error(e, &a))?;
-            }
             mcuboot_image::sign::select_hash(Some(key.as_signer()), opts.signing)
                 .map_err(|e| sign_error(e, &a))?;
+        }
+        if let Some(refusal) = &a.imgtool_in_create {
+            return Err(refusal.clone().into());
         }
         for line in imgtool_notices(
             &a,

@@ -449,6 +449,11 @@ fn imgtool_personality_matches_imgtool_exit_status_and_text() {
         "getpub a -e pem b".to_owned(),
         "getpriv -- -k ec.pem x".to_owned(),
         format!("{sign} --pad-header app.bin -- x.bin c d"),
+        // a negative -M past the slot; .hex outputs at any -x
+        format!("{sign} --pad-header -M -1000 --pad --confirm app.bin out-neg-m-big.bin"),
+        format!("{sign} --pad-header -S 0x800 -M -20 app.bin x.bin"),
+        format!("{sign} --pad-header -x -0x10 --pad --confirm app.bin out-neg-x.hex"),
+        format!("{sign} --pad-header -x 0xfffffff0 app.bin out-wide-x.hex"),
     ])
     .collect();
     let mut differences = Vec::new();
@@ -544,6 +549,9 @@ fn imgtool_personality_matches_imgtool_exit_status_and_text() {
         "out-neg-m.bin",
         "out-neg-mo.bin",
         "out-neg-x.bin",
+        "out-neg-m-big.bin",
+        "out-neg-x.hex",
+        "out-wide-x.hex",
     ] {
         differences.extend(output_difference(&theirs, &ours, name, Output::Bytes));
     }
@@ -1020,6 +1028,74 @@ fn regression_extra_arguments_were_judged_by_the_first_extra_word_only() {
         "sign -v 1 -H 0x20 -S 0x1000 zero.bin -- o.bin c d",
         "create a b c d",
     ]) else {
+        return;
+    };
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
+/// imgtool counts a negative `-M` into its trailer size, which may fall
+/// below zero: the slot check then lets a larger image through (its
+/// message shows the negative size as `0x-…`), and `--pad` writes an
+/// image longer than the slot (or, with no room for image_ok, an
+/// IndexError). The personality refused such counts as out of range.
+#[test]
+fn regression_negative_max_sectors_past_the_slot_was_refused() {
+    let sign = "sign -v 1.0 -H 0x20 -S 0x1000";
+    let lines = [
+        format!("{sign} -M -1000 --pad zero.bin m1.bin"),
+        format!("{sign} -M -1000 zero.bin m2.bin"),
+        format!("{sign} -M -1000 --pad --confirm zero.bin m3.bin"),
+        format!("{sign} -M -1000 --pad --test --align 4 zero.bin m4.bin"),
+        format!("{sign} -M -10 --confirm --max-align 32 --align 32 zero.bin m5.bin"),
+        format!("{sign} -S 0x900 -M -5 --pad --confirm zero.bin m6.bin"),
+        format!("{sign} -S -0x800 -M -5000 --pad --confirm -R 0 zero.bin m7.bin"),
+        format!("{sign} -S -0x800 -M -500 --confirm zero.bin m8.bin"),
+        format!("{sign} -S 0x10 -M -5 --pad zero.bin m9.bin"),
+        format!("{sign} -S 0x800 -M -20 zero.bin m10.bin"),
+        format!("{sign} -M -3 --overwrite-only --pad --confirm zero.bin m11.bin"),
+        format!("{sign} -M -1000 --pad -e big zero.bin m12.bin"),
+    ];
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    // m8 to m10 are refused: neither tool writes them
+    let outputs: Vec<String> = (1..=12)
+        .filter(|i| !(8..=10).contains(i))
+        .map(|i| format!("m{i}.bin"))
+        .collect();
+    let outputs: Vec<&str> = outputs.iter().map(String::as_str).collect();
+    let Some(differences) = differing_rows_and_outputs(&lines, &outputs) else {
+        return;
+    };
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
+/// imgtool places a `.hex` output's bytes at `-x` (and the trailer at
+/// `-x` + `-S`) as Python integers: below zero intelhex writes each
+/// address's low 16 bits, past 4 GiB its extended address record cannot
+/// hold the upper bits and the OverflowError stops the file part way.
+/// The personality refused a negative `-x` or `-S`, and wrapped the
+/// addresses past 4 GiB into a complete file.
+#[test]
+fn regression_hex_output_at_negative_or_wide_addresses_was_refused_or_wrapped() {
+    let sign = "sign -v 1.0 -H 0x20 -S 0x1000";
+    let lines = [
+        format!("{sign} -x -1 zero.bin h1.hex"),
+        format!("{sign} -x -0x10 --pad --confirm zero.bin h2.hex"),
+        format!("{sign} -x 0x1000 -S -5 --pad zero.bin h3.hex"),
+        format!("{sign} -x 0x1000 -S -0x100 --pad --confirm zero.bin h4.hex"),
+        format!("{sign} -x -0x100000 --pad zero.bin h5.hex"),
+        format!("{sign} -x -0x8000 -S 0x10000 --pad zero.bin h6.hex"),
+        format!("{sign} -x 0xfffffff0 zero.bin h7.hex"),
+        format!("{sign} -x 0x100000000 zero.bin h8.hex"),
+        format!("{sign} -x 0xffffff00 --pad zero.bin h9.hex"),
+        format!("{sign} -x 0xfff0 --pad --test -e big zero.bin h10.hex"),
+        format!("{sign} -x 0x10000 -M -1000 --pad --confirm zero.bin h11.hex"),
+        format!("{sign} -x -0x20 --pad --confirm -S 0x30 zero.bin h12.hex"),
+    ];
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    // h12 is refused (the slot check); h7 to h9 are written part way
+    let outputs: Vec<String> = (1..=11).map(|i| format!("h{i}.hex")).collect();
+    let outputs: Vec<&str> = outputs.iter().map(String::as_str).collect();
+    let Some(differences) = differing_rows_and_outputs(&lines, &outputs) else {
         return;
     };
     assert!(differences.is_empty(), "{}", differences.join("\n"));

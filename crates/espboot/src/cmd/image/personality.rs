@@ -310,6 +310,7 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
             a.custom_tlv_file.clear();
             a.pure = false;
         }
+        imgtool_layout(a);
         let packed = sign_values_python_takes(a);
         a.imgtool_in_create = boot_record_error(a).map(ImgtoolRefusal::Usage).or(packed);
         if a.imgtool_in_create.is_some() {
@@ -496,7 +497,8 @@ fn sign_values_python_takes(a: &mut super::sign::SignArgs) -> Option<ImgtoolRefu
     // -S: image.py check_trailer only checks a slot size above 0, and
     // pad_to adds no padding when the room left is negative, so a negative
     // slot size writes the image a slot size of 0 writes. (A .hex output
-    // with --pad places the trailer at base + slot size: still refused.)
+    // with --pad places the trailer at base + slot size: `imgtool_layout`
+    // has taken that one.)
     let slot = value(Some(&a.slot_size));
     if slot.is_some_and(|s| s < 0) && (!hex_out || !pads) {
         a.slot_size = "0".to_owned();
@@ -505,20 +507,47 @@ fn sign_values_python_takes(a: &mut super::sign::SignArgs) -> Option<ImgtoolRefu
     if !hex_out && value(a.hex_addr.as_deref()).is_some_and(|x| x < 0) {
         a.hex_addr = None;
     }
-    // -M: image.py _trailer_size counts max_sectors * 3 * align bytes of
-    // swap status, unused with --overwrite-only. A negative count shrinks
-    // the trailer; while it still holds the 16-byte magic (at least 48
-    // bytes of flags and magic remain, so 32 bytes may go) the padded
-    // image is the one a count of 0 gives: erased bytes up to the slot
-    // size, the flags and magic at its end.
-    if let Some(m) = value(a.max_sectors.as_deref()).filter(|m| *m < 0) {
-        let status = m.unsigned_abs() * 3 * u128::from(a.align_bytes());
-        let slot_checked = slot.is_some_and(|s| s > 0);
-        if a.overwrite_only || (!pads && !slot_checked) || status <= 32 {
-            a.max_sectors = Some("0".to_owned());
-        }
-    }
     packed
+}
+
+/// Hands the trailer and the Intel HEX placement to imgtool's own
+/// arithmetic (`sign::ImgtoolLayout`) where the library cannot give
+/// imgtool's output: a negative `-M` (it shrinks the trailer's size, below
+/// zero too, which lengthens the padded image past the slot and changes
+/// the slot check and its message), a negative slot size
+/// with a padded `.hex` output, and any `.hex` output at a `-x` address
+/// (which imgtool places at any Python integer, below 0 or past 4 GiB).
+/// The compressed path keeps the library's placement.
+fn imgtool_layout(a: &mut super::sign::SignArgs) {
+    let value = |v: Option<&str>| v.and_then(|t| py_int::parse(t).ok());
+    if !matches!(a.compression, super::sign::CompressionArg::Disabled) {
+        return;
+    }
+    let hex_out = super::util::is_hex(&a.outfile);
+    let pad = a.pad || a.test || a.confirm;
+    let slot = value(Some(&a.slot_size)).unwrap_or(0);
+    let max_sectors = value(a.max_sectors.as_deref());
+    let hex_addr = value(a.hex_addr.as_deref());
+    let negative_sectors = max_sectors.is_some_and(|m| m < 0);
+    let wanted = negative_sectors || (hex_out && (hex_addr.is_some() || (slot < 0 && pad)));
+    if !wanted {
+        return;
+    }
+    a.imgtool_layout = Some(super::sign::ImgtoolLayout {
+        slot_size: slot,
+        max_sectors: max_sectors.unwrap_or(i128::from(
+            mcuboot_image::codec::trailer::DEFAULT_MAX_SECTORS,
+        )),
+        hex_addr: hex_addr.filter(|_| hex_out),
+        pad,
+        test: a.test,
+        confirm: a.confirm,
+    });
+    // the library builds the image alone
+    a.slot_size = "0".to_owned();
+    a.max_sectors = None;
+    a.hex_addr = None;
+    (a.pad, a.test, a.confirm) = (false, false, false);
 }
 
 /// Whether click sees `-h`/`--help` among `words` as the help option:

@@ -449,6 +449,9 @@ fn imgtool_personality_matches_imgtool_exit_status_and_text() {
         "getpub a -e pem b".to_owned(),
         "getpriv -- -k ec.pem x".to_owned(),
         format!("{sign} --pad-header app.bin -- x.bin c d"),
+        // a key file without PEM framing
+        "getpub -k app.bin".to_owned(),
+        format!("{sign} --pad-header -k app.bin app.bin x.bin"),
         // a negative -M past the slot; .hex outputs at any -x
         format!("{sign} --pad-header -M -1000 --pad --confirm app.bin out-neg-m-big.bin"),
         format!("{sign} --pad-header -S 0x800 -M -20 app.bin x.bin"),
@@ -1096,6 +1099,34 @@ fn regression_hex_output_at_negative_or_wide_addresses_was_refused_or_wrapped() 
     let outputs: Vec<String> = (1..=11).map(|i| format!("h{i}.hex")).collect();
     let outputs: Vec<&str> = outputs.iter().map(String::as_str).collect();
     let Some(differences) = differing_rows_and_outputs(&lines, &outputs) else {
+        return;
+    };
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
+/// A key file with no PEM framing (no BEGIN line, or a block without its
+/// END line) ends imgtool with cryptography's uncaught ValueError, in
+/// every command that reads a key, and before sign's later checks; the
+/// personality printed its own one-line error.
+#[test]
+fn regression_unframed_key_file_had_no_value_error_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let unterminated = dir.path().join("unterminated.pem");
+    std::fs::write(&unterminated, "-----BEGIN PRIVATE KEY-----\nabc\n").unwrap();
+    let u = unterminated.display();
+    let lines = [
+        "getpub -k zero.bin".to_owned(),
+        "getpubhash -k zero.bin".to_owned(),
+        "getpriv -k zero.bin".to_owned(),
+        "keyinfo -k zero.bin --require private".to_owned(),
+        "verify -k zero.bin zero.bin".to_owned(),
+        "sign -k zero.bin -v 1 -H 0x20 -S 0x1000 zero.bin o.bin".to_owned(),
+        "sign -k zero.bin -v 1 -H 0x20 -S 0x1000 --custom-tlv 0x10 0x12 zero.bin o.bin".to_owned(),
+        format!("getpub -k {u}"),
+        format!("sign -k {u} -v 1 -H 0x20 -S 0x1000 -s -1 zero.bin o.bin"),
+    ];
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let Some(differences) = differing_rows(&lines) else {
         return;
     };
     assert!(differences.is_empty(), "{}", differences.join("\n"));

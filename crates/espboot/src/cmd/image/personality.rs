@@ -320,6 +320,9 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
     match super::run(parsed) {
         Ok(code) => code,
         Err(err) => {
+            if let Some(last_line) = unframed_key_exception(&err) {
+                return traceback(&last_line);
+            }
             if let Some(refusal) = err.downcast_ref::<ImgtoolRefusal>() {
                 return match refusal {
                     ImgtoolRefusal::Usage(message) => usage_error(Some(&first), message),
@@ -444,6 +447,22 @@ fn extra_arguments_error(
         many => format!("Got unexpected extra arguments ({})", many.join(" ")),
     };
     usage_error(Some(shown), &message)
+}
+
+/// How imgtool ends when a key file has no PEM framing (no `-----BEGIN`
+/// line, or no `-----END` line): `cryptography`'s private key loader fails,
+/// imgtool then tries its public key loader, whose ValueError it does not
+/// catch (imgtool/keys/__init__.py `load`).
+pub(super) fn unframed_key_exception(err: &anyhow::Error) -> Option<String> {
+    use key_files::KeyFileError as E;
+    err.chain()
+        .find_map(|cause| match cause.downcast_ref::<E>() {
+            Some(E::NotPem { .. } | E::UnterminatedPem { .. }) => Some(format!(
+                "ValueError: {}",
+                crate::cmd::secure::keys::MALFORMED_FRAMING
+            )),
+            _ => None,
+        })
 }
 
 /// The last line of a Python traceback, exit 1: how the personality

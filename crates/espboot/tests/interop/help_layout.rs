@@ -199,3 +199,119 @@ fn the_layout_view_tells_column_widths_apart() {
     );
     assert_ne!(narrow, wide);
 }
+
+/// imgtool's commands (`imgtool --help`), `create` being `sign`'s other
+/// name.
+const IMGTOOL_COMMANDS: &[&str] = &[
+    "create",
+    "dumpinfo",
+    "getpriv",
+    "getpub",
+    "getpubhash",
+    "keygen",
+    "keyinfo",
+    "sign",
+    "verify",
+    "version",
+];
+
+/// Every imgtool help page (the group's, each command's, through `--help`
+/// and `-h`) at 80 and 120 columns, laid out by click's plain formatter:
+/// the usage block, the sections, each option's and command's term
+/// (spellings, metavar, choices) in imgtool's order, the column the
+/// descriptions start at, a description moved below a long term, the
+/// `[required]` and `[default: …]` markers, and every line within the
+/// width click wraps to (the reference's lines too, which proves the
+/// width). The descriptions are espboot's own words.
+#[test]
+fn imgtool_help_pages_are_laid_out_as_imgtools() {
+    if support::reference_tool("imgtool").is_none() {
+        return;
+    }
+    let reference = support::reference_bin_dir().join("imgtool");
+    let links = tempfile::tempdir().expect("tempdir");
+    let ours = links.path().join("imgtool");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_espboot"), &ours).expect("link");
+    let mut pages: Vec<Vec<&str>> = vec![vec!["--help"], vec!["-h"]];
+    for command in IMGTOOL_COMMANDS {
+        pages.push(vec![command, "--help"]);
+        pages.push(vec![command, "-h"]);
+    }
+    let mut failures = Vec::new();
+    let mut compared = 0;
+    for &columns in WIDTHS {
+        let width = support::click_wrap_width(columns);
+        for page in &pages {
+            let (theirs, mine) = (help(&reference, page, columns), help(&ours, page, columns));
+            let (a, b) = (
+                support::click_help_layout(&theirs),
+                support::click_help_layout(&mine),
+            );
+            assert!(
+                a.iter().any(|l| l == "section Options:"),
+                "imgtool {}: no Options section in {a:?}",
+                page.join(" ")
+            );
+            assert!(
+                support::widest_line(&theirs) <= width,
+                "imgtool {} at {columns} columns is wider than {width}",
+                page.join(" ")
+            );
+            if a != b || support::widest_line(&mine) > width {
+                failures.push(format!(
+                    "COLUMNS={columns} imgtool {}\n--- imgtool\n{}\n--- personality\n{}\n{mine}",
+                    page.join(" "),
+                    a.join("\n"),
+                    b.join("\n")
+                ));
+            }
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, pages.len() * WIDTHS.len());
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// The click layout view sees what a script would: a metavar, a term
+/// wider than its column (`@next`), a shifted description column, a
+/// `[required]` marker and the order of the rows.
+#[test]
+fn the_click_layout_view_tells_terms_and_columns_apart() {
+    let page = "Usage: imgtool x [OPTIONS]\n\n  About.\n\nOptions:\n  -k, --key filename  Key\n                      wrapped  [required]\n  --a-very-long-option-name [one|two]\n                      Long\n  --pad               Pad\n  -h, --help          Help\n";
+    let layout = support::click_help_layout(page);
+    assert_eq!(
+        layout,
+        [
+            "usage Usage: imgtool x [OPTIONS]",
+            "section Options:",
+            "2:-k, --key filename [required]",
+            "2:--a-very-long-option-name [one|two] @next",
+            "2:--pad",
+            "2:-h, --help",
+            "descriptions at {22}",
+            "paragraphs at {2}",
+        ]
+    );
+    // other words, one line fewer: the same layout
+    let reworded = page.replace("Key\n                      wrapped", "Other words");
+    assert_eq!(support::click_help_layout(&reworded), layout);
+    let swapped = page
+        .replace("  --pad               Pad\n", "")
+        .replace("Options:\n", "Options:\n  --pad               Pad\n");
+    for changed in [
+        page.replace("filename", "FILE"),
+        page.replace("  [required]", ""),
+        page.replace("Long\n", "")
+            .replace("name [one|two]\n", "name [one|two]  Long\n"),
+        page.replace("--pad               Pad", "--pad                Pad"),
+        page.replace(
+            "                      wrapped",
+            "                       wrapped",
+        ),
+        swapped,
+    ] {
+        assert_ne!(support::click_help_layout(&changed), layout, "{changed}");
+    }
+    assert_eq!(support::click_wrap_width(120), 78);
+    assert_eq!(support::click_wrap_width(40), 50);
+}

@@ -440,6 +440,23 @@ fn imgtool_personality_matches_imgtool_exit_status_and_text() {
         "sign -v 1.2.3 -H 0x20 -S yy --align 3 app.bin x.bin".to_owned(),
         "create -v x app.bin".to_owned(),
         "keygen -t bogus -k x.pem --bogus".to_owned(),
+        // the key before the checks imgtool makes after loading it
+        format!("{sign} --pad-header -k ec-public.pem -s -1 app.bin x.bin"),
+        format!("{sign} --pad-header -k ec.pem -E x-public.pem --custom-tlv 0x10 0x12 app.bin x.bin"),
+        format!("{sign} --pad-header -k ec-public.pem --boot-record 1234567890123 app.bin x.bin"),
+        // extra arguments after every other check, all of them listed
+        "getpub a -k ec.pem b".to_owned(),
+        "getpub a -e pem b".to_owned(),
+        "getpriv -- -k ec.pem x".to_owned(),
+        format!("{sign} --pad-header app.bin -- x.bin c d"),
+        // a key file without PEM framing
+        "getpub -k app.bin".to_owned(),
+        format!("{sign} --pad-header -k app.bin app.bin x.bin"),
+        // a negative -M past the slot; .hex outputs at any -x
+        format!("{sign} --pad-header -M -1000 --pad --confirm app.bin out-neg-m-big.bin"),
+        format!("{sign} --pad-header -S 0x800 -M -20 app.bin x.bin"),
+        format!("{sign} --pad-header -x -0x10 --pad --confirm app.bin out-neg-x.hex"),
+        format!("{sign} --pad-header -x 0xfffffff0 app.bin out-wide-x.hex"),
     ])
     .collect();
     let mut differences = Vec::new();
@@ -535,6 +552,9 @@ fn imgtool_personality_matches_imgtool_exit_status_and_text() {
         "out-neg-m.bin",
         "out-neg-mo.bin",
         "out-neg-x.bin",
+        "out-neg-m-big.bin",
+        "out-neg-x.hex",
+        "out-wide-x.hex",
     ] {
         differences.extend(output_difference(&theirs, &ours, name, Output::Bytes));
     }
@@ -920,6 +940,193 @@ fn regression_extra_argument_was_reported_before_a_missing_option() {
         "getpriv -- -x",
         "getpub -k ec.pem -- -h",
     ]) else {
+        return;
+    };
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
+/// imgtool's `sign` loads the signing key, then the encryption key and
+/// checks they pair, before it reads the custom TLVs and `--pure`, and
+/// its `Image.create` settles the hash before it refuses a long boot
+/// record or packs the security counter and addresses: a key that cannot
+/// sign (public only, or of another type than the encryption key) is
+/// reported before those. The personality checked them all before the
+/// key.
+#[test]
+fn regression_key_errors_were_reported_after_later_sign_checks() {
+    let Some(mut imgtool) = crate::support::reference_tool("imgtool") else {
+        return;
+    };
+    // the keys: made in the current directory of the rows below
+    let keys = tempfile::tempdir().unwrap();
+    for args in [
+        &["keygen", "-t", "ecdsa-p256", "-k", "k.pem"][..],
+        &["getpub", "-k", "k.pem", "-e", "pem", "-o", "pub.pem"],
+        &["keygen", "-t", "x25519", "-k", "x.pem"],
+        &["getpub", "-k", "x.pem", "-e", "pem", "-o", "xpub.pem"],
+    ] {
+        crate::support::run_ok(imgtool.current_dir(keys.path()).args(args));
+        imgtool = crate::support::reference_tool("imgtool").unwrap();
+    }
+    let pem = |name: &str| keys.path().join(name).display().to_string();
+    let mut lines = Vec::new();
+    for key in [
+        format!("-k {}", pem("pub.pem")),
+        format!("-k {} -E {}", pem("k.pem"), pem("xpub.pem")),
+    ] {
+        for later in [
+            "-s -1",
+            "-L -1",
+            "-F 0x100000000",
+            "--custom-tlv 0x10 0x12",
+            "--custom-tlv 0xa0 0x123",
+            "--boot-record 1234567890123",
+            "--pure --sha 256",
+            "--sha 512",
+        ] {
+            lines.push(format!(
+                "sign {key} -v 1.0 -H 0x20 -S 0x2000 {later} zero.bin o.bin"
+            ));
+        }
+    }
+    // without a key problem the later checks keep their own order
+    lines.push(
+        "sign -v 1.0 -H 0x20 -S 0x2000 --boot-record 1234567890123 -s -1 zero.bin o.bin".into(),
+    );
+    lines.push("sign -v 1.0 -H 0x20 -S 0x2000 -L -1 --custom-tlv 0x10 0x12 zero.bin o.bin".into());
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let Some(differences) = differing_rows(&lines) else {
+        return;
+    };
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
+/// click reports extra arguments only after it has processed every
+/// parameter (a missing option, a bad value first), and lists all the
+/// words left over once the command's arguments are filled, wherever they
+/// stand among the options and `--`. The personality judged the line by
+/// its first extra word: it reported extra arguments before a missing
+/// option, and counted option values as extra words.
+#[test]
+fn regression_extra_arguments_were_judged_by_the_first_extra_word_only() {
+    let Some(differences) = differing_rows(&[
+        "getpub a b",
+        "getpub a b c",
+        "getpub a -k ec.pem b",
+        "getpub a -e pem b",
+        "getpub a --bogus",
+        "getpub -- a b",
+        "getpub a -- b",
+        "getpub a -- -k ec.pem",
+        "getpub a -e",
+        "getpub a b -e bogus",
+        "getpub -kec.pem a b",
+        "keyinfo a b -k ec.pem",
+        "getpriv -- -k ec.pem x",
+        "verify -k ec.pem a b c",
+        "dumpinfo -- a b",
+        "version -- -x",
+        "sign -v 1 -H 0x20 -S abc zero.bin o.bin c",
+        "sign -v 1 -H 0x20 zero.bin o.bin c",
+        "sign -v 1 -H 0x20 -S 0x1000 zero.bin -- o.bin c d",
+        "create a b c d",
+    ]) else {
+        return;
+    };
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
+/// imgtool counts a negative `-M` into its trailer size, which may fall
+/// below zero: the slot check then lets a larger image through (its
+/// message shows the negative size as `0x-…`), and `--pad` writes an
+/// image longer than the slot (or, with no room for image_ok, an
+/// IndexError). The personality refused such counts as out of range.
+#[test]
+fn regression_negative_max_sectors_past_the_slot_was_refused() {
+    let sign = "sign -v 1.0 -H 0x20 -S 0x1000";
+    let lines = [
+        format!("{sign} -M -1000 --pad zero.bin m1.bin"),
+        format!("{sign} -M -1000 zero.bin m2.bin"),
+        format!("{sign} -M -1000 --pad --confirm zero.bin m3.bin"),
+        format!("{sign} -M -1000 --pad --test --align 4 zero.bin m4.bin"),
+        format!("{sign} -M -10 --confirm --max-align 32 --align 32 zero.bin m5.bin"),
+        format!("{sign} -S 0x900 -M -5 --pad --confirm zero.bin m6.bin"),
+        format!("{sign} -S -0x800 -M -5000 --pad --confirm -R 0 zero.bin m7.bin"),
+        format!("{sign} -S -0x800 -M -500 --confirm zero.bin m8.bin"),
+        format!("{sign} -S 0x10 -M -5 --pad zero.bin m9.bin"),
+        format!("{sign} -S 0x800 -M -20 zero.bin m10.bin"),
+        format!("{sign} -M -3 --overwrite-only --pad --confirm zero.bin m11.bin"),
+        format!("{sign} -M -1000 --pad -e big zero.bin m12.bin"),
+    ];
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    // m8 to m10 are refused: neither tool writes them
+    let outputs: Vec<String> = (1..=12)
+        .filter(|i| !(8..=10).contains(i))
+        .map(|i| format!("m{i}.bin"))
+        .collect();
+    let outputs: Vec<&str> = outputs.iter().map(String::as_str).collect();
+    let Some(differences) = differing_rows_and_outputs(&lines, &outputs) else {
+        return;
+    };
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
+/// imgtool places a `.hex` output's bytes at `-x` (and the trailer at
+/// `-x` + `-S`) as Python integers: below zero intelhex writes each
+/// address's low 16 bits, past 4 GiB its extended address record cannot
+/// hold the upper bits and the OverflowError stops the file part way.
+/// The personality refused a negative `-x` or `-S`, and wrapped the
+/// addresses past 4 GiB into a complete file.
+#[test]
+fn regression_hex_output_at_negative_or_wide_addresses_was_refused_or_wrapped() {
+    let sign = "sign -v 1.0 -H 0x20 -S 0x1000";
+    let lines = [
+        format!("{sign} -x -1 zero.bin h1.hex"),
+        format!("{sign} -x -0x10 --pad --confirm zero.bin h2.hex"),
+        format!("{sign} -x 0x1000 -S -5 --pad zero.bin h3.hex"),
+        format!("{sign} -x 0x1000 -S -0x100 --pad --confirm zero.bin h4.hex"),
+        format!("{sign} -x -0x100000 --pad zero.bin h5.hex"),
+        format!("{sign} -x -0x8000 -S 0x10000 --pad zero.bin h6.hex"),
+        format!("{sign} -x 0xfffffff0 zero.bin h7.hex"),
+        format!("{sign} -x 0x100000000 zero.bin h8.hex"),
+        format!("{sign} -x 0xffffff00 --pad zero.bin h9.hex"),
+        format!("{sign} -x 0xfff0 --pad --test -e big zero.bin h10.hex"),
+        format!("{sign} -x 0x10000 -M -1000 --pad --confirm zero.bin h11.hex"),
+        format!("{sign} -x -0x20 --pad --confirm -S 0x30 zero.bin h12.hex"),
+    ];
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    // h12 is refused (the slot check); h7 to h9 are written part way
+    let outputs: Vec<String> = (1..=11).map(|i| format!("h{i}.hex")).collect();
+    let outputs: Vec<&str> = outputs.iter().map(String::as_str).collect();
+    let Some(differences) = differing_rows_and_outputs(&lines, &outputs) else {
+        return;
+    };
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
+/// A key file with no PEM framing (no BEGIN line, or a block without its
+/// END line) ends imgtool with cryptography's uncaught ValueError, in
+/// every command that reads a key, and before sign's later checks; the
+/// personality printed its own one-line error.
+#[test]
+fn regression_unframed_key_file_had_no_value_error_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let unterminated = dir.path().join("unterminated.pem");
+    std::fs::write(&unterminated, "-----BEGIN PRIVATE KEY-----\nabc\n").unwrap();
+    let u = unterminated.display();
+    let lines = [
+        "getpub -k zero.bin".to_owned(),
+        "getpubhash -k zero.bin".to_owned(),
+        "getpriv -k zero.bin".to_owned(),
+        "keyinfo -k zero.bin --require private".to_owned(),
+        "verify -k zero.bin zero.bin".to_owned(),
+        "sign -k zero.bin -v 1 -H 0x20 -S 0x1000 zero.bin o.bin".to_owned(),
+        "sign -k zero.bin -v 1 -H 0x20 -S 0x1000 --custom-tlv 0x10 0x12 zero.bin o.bin".to_owned(),
+        format!("getpub -k {u}"),
+        format!("sign -k {u} -v 1 -H 0x20 -S 0x1000 -s -1 zero.bin o.bin"),
+    ];
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let Some(differences) = differing_rows(&lines) else {
         return;
     };
     assert!(differences.is_empty(), "{}", differences.join("\n"));

@@ -336,3 +336,130 @@ pub fn rich_help_structure(tool: &str, text: &str) -> Vec<String> {
     }
     out
 }
+
+/// The layout of a help page from click's plain formatter (imgtool's):
+/// the usage block as printed, each section heading, and per row of a
+/// definition list (options, commands) the term with the column it starts
+/// at and where its description goes (`2:-k, --key filename` with `@next`
+/// when click moves the description to the next line because the term is
+/// wider than its column), the column the section's descriptions start at
+/// (and any wrapped line indented elsewhere), the `[required]` and
+/// `[default: …]` markers scripts read, the paragraphs' indentation, and
+/// (the width lines keep within is [`click_wrap_width`]'s). The descriptions' words
+/// are left out: they are the personality's own, and click's columns
+/// depend only on the terms (`HelpFormatter.write_dl`).
+pub fn click_help_layout(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut lines = text.lines().peekable();
+    // the usage block: up to the first empty line
+    for line in lines.by_ref() {
+        if line.is_empty() {
+            break;
+        }
+        out.push(format!("usage {line}"));
+    }
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let mut section: Option<String> = None;
+    let mut desc_columns = std::collections::BTreeSet::new();
+    let mut wrap_columns = std::collections::BTreeSet::new();
+    let mut paragraph_columns = std::collections::BTreeSet::new();
+    let flush = |out: &mut Vec<String>,
+                 descs: &mut std::collections::BTreeSet<usize>,
+                 wraps: &mut std::collections::BTreeSet<usize>| {
+        if !descs.is_empty() {
+            out.push(format!("descriptions at {descs:?}"));
+        }
+        // click indents wrapped lines to the description column; whether
+        // a description wraps at all depends on its words
+        let off: Vec<&usize> = wraps.difference(descs).collect();
+        if !off.is_empty() {
+            out.push(format!("wrapped lines at {off:?}"));
+        }
+        descs.clear();
+        wraps.clear();
+    };
+    let mut rows: Vec<String> = Vec::new();
+    let mut row_text = String::new();
+    let finish_row = |rows: &mut Vec<String>, row_text: &mut String| {
+        if let Some(last) = rows.last_mut() {
+            let joined = row_text.split_whitespace().collect::<Vec<_>>().join(" ");
+            for marker in ["[required]", "[deprecated]"] {
+                if joined.contains(marker) {
+                    last.push_str(&format!(" {marker}"));
+                }
+            }
+            if let Some(at) = joined.find("[default: ") {
+                let end = joined[at..].find(']').map_or(joined.len(), |e| at + e + 1);
+                last.push_str(&format!(" {}", &joined[at..end]));
+            }
+        }
+        row_text.clear();
+    };
+    while let Some(line) = lines.next() {
+        if line.is_empty() {
+            continue;
+        }
+        if !line.starts_with(' ') && line.ends_with(':') {
+            finish_row(&mut rows, &mut row_text);
+            out.append(&mut rows);
+            flush(&mut out, &mut desc_columns, &mut wrap_columns);
+            out.push(format!("section {line}"));
+            section = Some(line.to_owned());
+            continue;
+        }
+        if section.is_none() {
+            // the command's description paragraphs
+            paragraph_columns.insert(indent(line));
+            continue;
+        }
+        let at = indent(line);
+        if at == 2 {
+            finish_row(&mut rows, &mut row_text);
+            // a term runs on over single spaces; two end it
+            let row = &line[2..];
+            let term = row.split("  ").next().unwrap_or_default();
+            let rest = &row[term.len()..];
+            let text = rest.trim_start();
+            let mut shown = format!("2:{term}");
+            if text.is_empty() {
+                // the description (if any) follows on the next line
+                if lines.peek().is_some_and(|next| indent(next) > 2) {
+                    shown.push_str(" @next");
+                }
+            } else {
+                desc_columns.insert(2 + term.len() + rest.len() - text.len());
+                row_text.push_str(text);
+                row_text.push(' ');
+            }
+            rows.push(shown);
+        } else {
+            // a wrapped description line (or one moved below a long term)
+            if rows.last().is_some_and(|r| r.ends_with(" @next")) && row_text.is_empty() {
+                desc_columns.insert(at);
+            } else {
+                wrap_columns.insert(at);
+            }
+            row_text.push_str(line.trim_start());
+            row_text.push(' ');
+        }
+    }
+    finish_row(&mut rows, &mut row_text);
+    out.append(&mut rows);
+    flush(&mut out, &mut desc_columns, &mut wrap_columns);
+    if !paragraph_columns.is_empty() {
+        out.push(format!("paragraphs at {paragraph_columns:?}"));
+    }
+    out
+}
+
+/// The width click wraps a help page to at `columns` console columns:
+/// `max(min(columns, max_width) - 2, 50)` with `max_width` 80
+/// (`click/formatting.py`, `HelpFormatter.__init__`).
+pub fn click_wrap_width(columns: usize) -> usize {
+    (columns.min(80).saturating_sub(2)).max(50)
+}
+
+/// The widest line of `text`, in characters.
+pub fn widest_line(text: &str) -> usize {
+    text.lines().map(|l| l.chars().count()).max().unwrap_or(0)
+}

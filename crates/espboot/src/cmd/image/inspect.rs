@@ -205,7 +205,10 @@ pub fn verify_as_imgtool(a: VerifyArgs) -> ExitCode {
             ExitCode::FAILURE
         }
         Err(err) => {
-            eprintln!("Error: {}", crate::one_line(&err));
+            match super::personality::unframed_key_exception(&err) {
+                Some(last_line) => eprintln!("{last_line}"),
+                None => eprintln!("Error: {}", crate::one_line(&err)),
+            }
             ExitCode::FAILURE
         }
     }

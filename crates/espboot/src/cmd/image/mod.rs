@@ -5,6 +5,7 @@
 
 mod imgtool_dumpinfo;
 mod imgtool_help;
+mod imgtool_hex;
 mod inspect;
 mod keys;
 mod personality;

@@ -13,6 +13,7 @@ use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::FromArgMatches as _;
 
 use super::imgtool_help::{self, declared_at, option_names};
+use super::sign::ImgtoolRefusal;
 use crate::cmd::did_you_mean::suggestion;
 
 /// click's exit status for usage errors.
@@ -210,11 +211,17 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
         out!("{}", imgtool_help::help(&first).unwrap_or_default());
         return ExitCode::SUCCESS;
     }
-    let mut typed: Vec<OsString> = args.into_iter().skip(1).collect();
+    let typed: Vec<OsString> = args.into_iter().skip(1).collect();
     // click keeps the last value of a repeated single-value option.
     let parser = imgtool_help::parser().mut_subcommand(command, |c| {
         options_take_any_value(c.args_override_self(true))
     });
+    // click reports extra arguments only once every parameter has been
+    // processed: the line is parsed without them.
+    let (mut typed, extras) = match parser.find_subcommand(command) {
+        Some(sub) => split_extra_arguments(sub, &typed),
+        None => (typed, Vec::new()),
+    };
     if command == "keygen" {
         if let Err(code) = prompt_key_type(&parser, &mut typed) {
             return code;
@@ -225,9 +232,6 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
     let matches = match parser.clone().try_get_matches_from(parser_argv) {
         Ok(m) => m,
         Err(err) => {
-            if let Some(missing) = missing_before_extra(&parser, command, &err, &typed) {
-                return clap_error(command, &first, &missing, &typed);
-            }
             return match earlier_error(&parser, command, &err, &typed) {
                 Some(Earlier::Imgtool(message)) => usage_error(Some(&first), &message),
                 Some(Earlier::Parse(earlier)) => clap_error(command, &first, &earlier, &typed),
@@ -239,6 +243,9 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
         Ok(parsed) => parsed,
         Err(err) => return clap_error(command, &first, &err, &typed),
     };
+    if !extras.is_empty() {
+        return extra_arguments_error(&first, &parsed, &typed, &extras);
+    }
     if command == "version" {
         // imgtool's own version, once click has found no extra argument
         outln!("2.5.0");
@@ -295,13 +302,33 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
         if let Some(code) = key_file_missing(a.key.as_deref()) {
             return code;
         }
-        if let Some(code) = sign_values_python_takes(a) {
-            return code;
+        // what imgtool refuses only once the keys have loaded: `sign`
+        // reports it there, with the values it would trip on left out
+        a.imgtool_after_keys = sign_after_keys_error(a).map(ImgtoolRefusal::Usage);
+        if a.imgtool_after_keys.is_some() {
+            a.custom_tlv.clear();
+            a.custom_tlv_file.clear();
+            a.pure = false;
+        }
+        imgtool_layout(a);
+        let packed = sign_values_python_takes(a);
+        a.imgtool_in_create = boot_record_error(a).map(ImgtoolRefusal::Usage).or(packed);
+        if a.imgtool_in_create.is_some() {
+            a.boot_record = None;
         }
     }
     match super::run(parsed) {
         Ok(code) => code,
         Err(err) => {
+            if let Some(last_line) = unframed_key_exception(&err) {
+                return traceback(&last_line);
+            }
+            if let Some(refusal) = err.downcast_ref::<ImgtoolRefusal>() {
+                return match refusal {
+                    ImgtoolRefusal::Usage(message) => usage_error(Some(&first), message),
+                    ImgtoolRefusal::Uncaught(last_line) => traceback(last_line),
+                };
+            }
             if let Some(message) = sign_usage_error(&err) {
                 return usage_error(Some(&first), &message);
             }
@@ -328,47 +355,114 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
     }
 }
 
-/// click reports a missing required option before an extra argument
-/// (a word that is no option, or any word after `--`): clap stops at the
-/// extra word, so the line is parsed again without it.
-fn missing_before_extra(
-    parser: &clap::Command,
-    command: &str,
-    err: &clap::Error,
+/// click's parser's view of `words`: the words that are neither an
+/// option nor its value(s), before and after `--`, fill the command's
+/// arguments in order; those left over are extra. Returns the line
+/// without the extra words, and the extra words.
+fn split_extra_arguments(
+    command: &clap::Command,
+    words: &[OsString],
+) -> (Vec<OsString>, Vec<String>) {
+    let mut arguments_left = command.get_positionals().count();
+    let mut kept = Vec::new();
+    let mut extras = Vec::new();
+    let mut after_dashdash = false;
+    let mut i = 0;
+    while let Some(word) = words.get(i) {
+        let text = word.to_string_lossy();
+        i += 1;
+        let is_option = !after_dashdash && text.starts_with('-') && text.len() > 1;
+        if !after_dashdash && text == "--" {
+            after_dashdash = true;
+            kept.push(word.clone());
+            continue;
+        }
+        if is_option {
+            kept.push(word.clone());
+            // a value given with `=` or attached to a short option takes
+            // no further word
+            let name = text.split('=').next().unwrap_or_default();
+            let attached = text.contains('=') || (!text.starts_with("--") && text.len() > 2);
+            let named = |a: &&clap::Arg| {
+                !a.is_positional()
+                    && (name
+                        .strip_prefix("--")
+                        .is_some_and(|l| a.get_long() == Some(l))
+                        || (name.len() == 2 && name.chars().nth(1) == a.get_short()))
+            };
+            let values = command
+                .get_arguments()
+                .find(named)
+                .filter(|a| a.get_action().takes_values() && !attached)
+                .map_or(0, |a| a.get_num_args().map_or(1, |n| n.min_values()));
+            for _ in 0..values {
+                if let Some(value) = words.get(i) {
+                    kept.push(value.clone());
+                    i += 1;
+                }
+            }
+            continue;
+        }
+        if arguments_left > 0 {
+            arguments_left -= 1;
+            kept.push(word.clone());
+        } else {
+            extras.push(text.into_owned());
+        }
+    }
+    (kept, extras)
+}
+
+/// click's refusal of a line that parsed but left extra arguments: the
+/// failures of converting the values come first (they happen while click
+/// processes the parameters), then the extra words.
+fn extra_arguments_error(
+    shown: &str,
+    parsed: &super::Args,
     typed: &[OsString],
-) -> Option<clap::Error> {
-    if err.kind() != ErrorKind::UnknownArgument {
-        return None;
+    extras: &[String],
+) -> ExitCode {
+    let json = match &parsed.command {
+        super::Command::Verify(a) => a.json,
+        super::Command::Dumpinfo(a) => a.json,
+        _ => false,
+    };
+    if json {
+        // espboot's own option: click would not know it
+        let command = if shown == imgtool_help::SIGN_ALIAS {
+            "sign"
+        } else {
+            shown
+        };
+        let hint = suggest("--json", &long_options(command));
+        return usage_error(Some(shown), &format!("No such option '--json'.{hint}"));
     }
-    let name = context_strings(err, ContextKind::InvalidArg)
-        .into_iter()
-        .next()?;
-    let dashdash = typed.iter().position(|w| w == "--");
-    let at = match dashdash {
-        Some(d) => typed
-            .iter()
-            .skip(d + 1)
-            .position(|w| *w == *name)
-            .map(|i| i + d + 1),
-        None => None,
+    if let super::Command::Sign(a) = &parsed.command {
+        if let Some((_, message)) = sign_option_error(a, typed) {
+            return usage_error(Some(shown), &message);
+        }
     }
-    .or_else(|| {
-        (!name.starts_with('-'))
-            .then(|| typed.iter().position(|w| *w == *name))
-            .flatten()
-    })?;
-    let mut argv = vec![OsString::from("imgtool"), OsString::from(command)];
-    argv.extend(
-        typed
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| *i != at)
-            .map(|(_, w)| w.clone()),
-    );
-    match parser.clone().try_get_matches_from(argv) {
-        Err(e) if e.kind() == ErrorKind::MissingRequiredArgument => Some(e),
-        _ => None,
-    }
+    let message = match extras {
+        [one] => format!("Got unexpected extra argument ({one})"),
+        many => format!("Got unexpected extra arguments ({})", many.join(" ")),
+    };
+    usage_error(Some(shown), &message)
+}
+
+/// How imgtool ends when a key file has no PEM framing (no `-----BEGIN`
+/// line, or no `-----END` line): `cryptography`'s private key loader fails,
+/// imgtool then tries its public key loader, whose ValueError it does not
+/// catch (imgtool/keys/__init__.py `load`).
+pub(super) fn unframed_key_exception(err: &anyhow::Error) -> Option<String> {
+    use key_files::KeyFileError as E;
+    err.chain()
+        .find_map(|cause| match cause.downcast_ref::<E>() {
+            Some(E::NotPem { .. } | E::UnterminatedPem { .. }) => Some(format!(
+                "ValueError: {}",
+                crate::cmd::secure::keys::MALFORMED_FRAMING
+            )),
+            _ => None,
+        })
 }
 
 /// The last line of a Python traceback, exit 1: how the personality
@@ -394,36 +488,36 @@ fn key_file_missing(key: Option<&std::path::Path>) -> Option<ExitCode> {
 /// imgtool takes any integer for `-S`, `-x`, `-M`, `-s`, `-L` and `-F`
 /// (click's int types); what each value then does in imgtool/image.py
 /// decides what the personality does with it. Out of range values that
-/// reach `struct.pack('I', …)` end in a struct.error traceback; negative
-/// values that imgtool only compares or never uses are mapped onto the
-/// value that gives the same image.
-fn sign_values_python_takes(a: &mut super::sign::SignArgs) -> Option<ExitCode> {
+/// reach `struct.pack('I', …)` end in a struct.error traceback (returned,
+/// for `sign` to report where imgtool packs them, and the values left
+/// out); negative values that imgtool only compares or never uses are
+/// mapped onto the value that gives the same image.
+fn sign_values_python_takes(a: &mut super::sign::SignArgs) -> Option<ImgtoolRefusal> {
     let value = |v: Option<&str>| v.and_then(|t| py_int::parse(t).ok());
     // image.py create packs the security counter, load address and
     // rom-fixed address as 'I'; the interpreter's own messages.
-    for v in [
-        value(a.security_counter.as_deref()),
-        value(a.load_addr.as_deref()),
-        value(a.rom_fixed.as_deref()),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        if v < 0 {
-            return Some(traceback("struct.error: argument out of range"));
-        }
-        if v > i128::from(u32::MAX) {
-            return Some(traceback(
-                "struct.error: 'I' format requires 0 <= number <= 4294967295",
-            ));
-        }
+    let mut packed = None;
+    for field in [&mut a.security_counter, &mut a.load_addr, &mut a.rom_fixed] {
+        let Some(v) = value(field.as_deref()) else {
+            continue;
+        };
+        let refusal = if v < 0 {
+            "struct.error: argument out of range"
+        } else if v > i128::from(u32::MAX) {
+            "struct.error: 'I' format requires 0 <= number <= 4294967295"
+        } else {
+            continue;
+        };
+        packed.get_or_insert_with(|| ImgtoolRefusal::Uncaught(refusal.to_owned()));
+        *field = None;
     }
     let hex_out = super::util::is_hex(&a.outfile);
     let pads = a.pad || a.test || a.confirm;
     // -S: image.py check_trailer only checks a slot size above 0, and
     // pad_to adds no padding when the room left is negative, so a negative
     // slot size writes the image a slot size of 0 writes. (A .hex output
-    // with --pad places the trailer at base + slot size: still refused.)
+    // with --pad places the trailer at base + slot size: `imgtool_layout`
+    // has taken that one.)
     let slot = value(Some(&a.slot_size));
     if slot.is_some_and(|s| s < 0) && (!hex_out || !pads) {
         a.slot_size = "0".to_owned();
@@ -432,20 +526,47 @@ fn sign_values_python_takes(a: &mut super::sign::SignArgs) -> Option<ExitCode> {
     if !hex_out && value(a.hex_addr.as_deref()).is_some_and(|x| x < 0) {
         a.hex_addr = None;
     }
-    // -M: image.py _trailer_size counts max_sectors * 3 * align bytes of
-    // swap status, unused with --overwrite-only. A negative count shrinks
-    // the trailer; while it still holds the 16-byte magic (at least 48
-    // bytes of flags and magic remain, so 32 bytes may go) the padded
-    // image is the one a count of 0 gives: erased bytes up to the slot
-    // size, the flags and magic at its end.
-    if let Some(m) = value(a.max_sectors.as_deref()).filter(|m| *m < 0) {
-        let status = m.unsigned_abs() * 3 * u128::from(a.align_bytes());
-        let slot_checked = slot.is_some_and(|s| s > 0);
-        if a.overwrite_only || (!pads && !slot_checked) || status <= 32 {
-            a.max_sectors = Some("0".to_owned());
-        }
+    packed
+}
+
+/// Hands the trailer and the Intel HEX placement to imgtool's own
+/// arithmetic (`sign::ImgtoolLayout`) where the library cannot give
+/// imgtool's output: a negative `-M` (it shrinks the trailer's size, below
+/// zero too, which lengthens the padded image past the slot and changes
+/// the slot check and its message), a negative slot size
+/// with a padded `.hex` output, and any `.hex` output at a `-x` address
+/// (which imgtool places at any Python integer, below 0 or past 4 GiB).
+/// The compressed path keeps the library's placement.
+fn imgtool_layout(a: &mut super::sign::SignArgs) {
+    let value = |v: Option<&str>| v.and_then(|t| py_int::parse(t).ok());
+    if !matches!(a.compression, super::sign::CompressionArg::Disabled) {
+        return;
     }
-    None
+    let hex_out = super::util::is_hex(&a.outfile);
+    let pad = a.pad || a.test || a.confirm;
+    let slot = value(Some(&a.slot_size)).unwrap_or(0);
+    let max_sectors = value(a.max_sectors.as_deref());
+    let hex_addr = value(a.hex_addr.as_deref());
+    let negative_sectors = max_sectors.is_some_and(|m| m < 0);
+    let wanted = negative_sectors || (hex_out && (hex_addr.is_some() || (slot < 0 && pad)));
+    if !wanted {
+        return;
+    }
+    a.imgtool_layout = Some(super::sign::ImgtoolLayout {
+        slot_size: slot,
+        max_sectors: max_sectors.unwrap_or(i128::from(
+            mcuboot_image::codec::trailer::DEFAULT_MAX_SECTORS,
+        )),
+        hex_addr: hex_addr.filter(|_| hex_out),
+        pad,
+        test: a.test,
+        confirm: a.confirm,
+    });
+    // the library builds the image alone
+    a.slot_size = "0".to_owned();
+    a.max_sectors = None;
+    a.hex_addr = None;
+    (a.pad, a.test, a.confirm) = (false, false, false);
 }
 
 /// Whether click sees `-h`/`--help` among `words` as the help option:
@@ -799,10 +920,9 @@ fn dependencies_error(deps: &str, bad_version: impl Fn(&str) -> bool) -> Option<
     })
 }
 
-/// The checks imgtool's `sign` makes before it signs, as click usage
-/// errors, in imgtool's order (imgtool/main.py sign): the option values,
-/// `Image()`, `Image.load`, the custom TLVs, `--pure` with `--sha`, then
-/// `Image.create`'s boot record length.
+/// The checks imgtool's `sign` makes before it loads the keys, as click
+/// usage errors, in imgtool's order (imgtool/main.py sign): the option
+/// values, `Image()`, then `Image.load`.
 fn sign_parse_time_error(a: &super::sign::SignArgs, typed: &[OsString]) -> Option<String> {
     if let Some((_, message)) = sign_option_error(a, typed) {
         return Some(message);
@@ -826,6 +946,13 @@ fn sign_parse_time_error(a: &super::sign::SignArgs, typed: &[OsString]) -> Optio
             "Header padding was not requested and image does not start with zeros".to_owned(),
         );
     }
+    None
+}
+
+/// What imgtool's `sign` refuses after it has loaded the keys and before
+/// it builds the image (imgtool/main.py sign): the custom TLV tags and
+/// values, then `--pure` with `--sha`.
+fn sign_after_keys_error(a: &super::sign::SignArgs) -> Option<String> {
     // imgtool/main.py sign: the custom TLV tags and values.
     let mut tags = Vec::new();
     let values = a.custom_tlv.chunks(2).map(|p| (p, false));
@@ -864,6 +991,12 @@ fn sign_parse_time_error(a: &super::sign::SignArgs, typed: &[OsString]) -> Optio
                 .to_owned(),
         );
     }
+    None
+}
+
+/// `Image.create`'s refusal of a too long `--boot-record`, after it has
+/// settled the hash.
+fn boot_record_error(a: &super::sign::SignArgs) -> Option<String> {
     if let Some(sw_type) = a.boot_record.as_deref() {
         // imgtool/image.py Image.create (MAX_SW_TYPE_LENGTH)
         let length = sw_type.chars().count();

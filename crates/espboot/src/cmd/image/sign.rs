@@ -74,7 +74,7 @@ enum KeyLenArg {
 
 /// `--compression`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum CompressionArg {
+pub(super) enum CompressionArg {
     Disabled,
     Lzma2,
     Lzma2armthumb,
@@ -184,7 +184,7 @@ pub struct SignArgs {
     /// Compress the payload with LZMA2 (with the ARM Thumb filter for
     /// `lzma2armthumb`); kept uncompressed when that is not smaller.
     #[arg(long = "compression", value_enum, default_value = "disabled")]
-    compression: CompressionArg,
+    pub(super) compression: CompressionArg,
     /// With -E: keep the payload clear but carry the wrapped key.
     #[arg(short = 'c', long = "clear")]
     clear: bool,
@@ -246,6 +246,23 @@ pub struct SignArgs {
     /// (set by the `imgtool` personality, not an option).
     #[arg(skip)]
     pub(super) imgtool_notices: bool,
+    /// What imgtool refuses once its keys are loaded, before it builds the
+    /// image (imgtool/main.py sign: the custom TLVs, `--pure` with
+    /// `--sha`); set by the `imgtool` personality, which found it in the
+    /// arguments, so that a key that does not load is reported first.
+    #[arg(skip)]
+    pub(super) imgtool_after_keys: Option<ImgtoolRefusal>,
+    /// What imgtool's `Image.create` refuses after it has settled the hash
+    /// and before it prints anything (the boot record's length, a value
+    /// `struct.pack` cannot pack); set by the `imgtool` personality.
+    #[arg(skip)]
+    pub(super) imgtool_in_create: Option<ImgtoolRefusal>,
+    /// imgtool's own trailer and Intel HEX placement, for values the
+    /// library does not take (a negative `-M`, `-S` or `-x`, a `.hex`
+    /// output at `-x`); set by the `imgtool` personality, which then
+    /// leaves the library a plain image to build.
+    #[arg(skip)]
+    pub(super) imgtool_layout: Option<ImgtoolLayout>,
     /// Input image (binary, or Intel HEX when named *.hex).
     pub(super) infile: PathBuf,
     /// Output image (binary, or Intel HEX when named *.hex).
@@ -254,18 +271,6 @@ pub struct SignArgs {
 
 impl SignArgs {
     /// `--sha auto` (imgtool refuses another choice with `--pure`).
-    /// `--align` in bytes.
-    pub(super) fn align_bytes(&self) -> u32 {
-        match self.align {
-            AlignArg::A1 => 1,
-            AlignArg::A2 => 2,
-            AlignArg::A4 => 4,
-            AlignArg::A8 => 8,
-            AlignArg::A16 => 16,
-            AlignArg::A32 => 32,
-        }
-    }
-
     pub(super) fn sha_is_auto(&self) -> bool {
         matches!(self.sha, ShaArg::Auto)
     }
@@ -500,6 +505,129 @@ fn load_key_signer(a: &SignArgs) -> anyhow::Result<Option<KeyArgSigner>> {
     }
 }
 
+/// The values imgtool places the trailer and a `.hex` output's records
+/// with, as the Python integers click gave it ([`SignArgs::imgtool_layout`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ImgtoolLayout {
+    /// `-S`.
+    pub slot_size: i128,
+    /// `-M` (imgtool's default when not given).
+    pub max_sectors: i128,
+    /// `-x`.
+    pub hex_addr: Option<i128>,
+    /// `--pad`, or `--test`/`--confirm`, which imply it.
+    pub pad: bool,
+    pub test: bool,
+    pub confirm: bool,
+}
+
+/// Python's `f"0x{v:x}"`: the sign after `0x`.
+fn py_hex(v: i128) -> String {
+    if v < 0 {
+        format!("0x-{:x}", v.unsigned_abs())
+    } else {
+        format!("0x{v:x}")
+    }
+}
+
+/// imgtool's `check_trailer` and `save` for the image `image` that the
+/// library built without a trailer (imgtool/image.py): the trailer size
+/// from `-M` as it is (a negative count shrinks it below zero), the slot
+/// check, then either the padding of `pad_to` (binary) or the flags and
+/// magic `puts` at `-x` + `-S` (Intel HEX, [`super::imgtool_hex`]).
+/// Returns the output's bytes and the exception that stopped imgtool
+/// after it had written them; `Err` for a refusal before anything is
+/// written.
+fn imgtool_save(
+    opts: &SignOptions,
+    layout: &ImgtoolLayout,
+    image: Vec<u8>,
+    enc_tlv_len: Option<usize>,
+    hex_output: Option<Option<u32>>,
+) -> Result<(Vec<u8>, Option<ImgtoolRefusal>), ImgtoolRefusal> {
+    let len = image.len() as i128;
+    let max_align = i128::from(opts.effective_max_align());
+    let magic = mcuboot_image::codec::trailer::magic_in(opts.effective_max_align(), opts.endian);
+    let magic_len = magic.len() as i128;
+    let magic_align = (magic_len + max_align - 1) / max_align * max_align;
+    // _trailer_size: with 0 sectors, plus the swap status of -M's count
+    let mut tsize = i128::from(opts.trailer_size_with(0, enc_tlv_len));
+    if !opts.overwrite_only {
+        tsize += layout.max_sectors * 3 * i128::from(opts.align);
+    }
+    let slot = layout.slot_size;
+    if slot > 0 && len + tsize > slot {
+        return Err(ImgtoolRefusal::Usage(format!(
+            "Image size (0x{len:x}) + trailer ({}) exceeds requested size {}",
+            py_hex(tsize),
+            py_hex(slot)
+        )));
+    }
+    let flags = (layout.test || layout.confirm) && !opts.overwrite_only;
+    // image_ok's place, counted back from the end of the slot
+    let image_ok_from_end = magic_align + max_align;
+    let erased = opts.erased_val;
+    if let Some(input_address) = hex_output {
+        let Some(base) = layout.hex_addr.or(input_address.map(i128::from)) else {
+            return Err(ImgtoolRefusal::Usage(
+                "No address exists in input file neither was it provided by user".to_owned(),
+            ));
+        };
+        let mut bytes: std::collections::BTreeMap<i128, u8> = image
+            .iter()
+            .enumerate()
+            .map(|(i, b)| (base + i as i128, *b))
+            .collect();
+        let mut put = |at: i128, data: &[u8]| {
+            for (i, b) in data.iter().enumerate() {
+                bytes.insert(at + i as i128, *b);
+            }
+        };
+        if layout.pad {
+            if flags {
+                let mut flag = vec![erased; opts.effective_max_align() as usize];
+                if layout.confirm {
+                    flag[0] = 0x01;
+                }
+                put(base + slot - image_ok_from_end, &flag);
+            }
+            put(base + slot - magic_len, &magic);
+        }
+        let (text, stopped) = super::imgtool_hex::write(&bytes);
+        return Ok((text.into_bytes(), stopped.map(ImgtoolRefusal::Uncaught)));
+    }
+    let mut out = image;
+    if layout.pad {
+        let padding = usize::try_from(slot - (len + tsize)).unwrap_or(0);
+        let erased_tail = usize::try_from(tsize - magic_len).unwrap_or(0);
+        let mut tail = vec![erased; padding + erased_tail];
+        tail.extend_from_slice(&magic);
+        if flags && layout.confirm {
+            let Some(at) = tail.len().checked_sub(image_ok_from_end as usize) else {
+                return Err(ImgtoolRefusal::Uncaught(
+                    "IndexError: bytearray index out of range".to_owned(),
+                ));
+            };
+            tail[at] = 0x01;
+        }
+        out.extend_from_slice(&tail);
+    }
+    Ok((out, None))
+}
+
+/// A refusal of imgtool's that the `imgtool` personality finds in the
+/// arguments and `sign` reports where imgtool meets it
+/// ([`SignArgs::imgtool_after_keys`], [`SignArgs::imgtool_in_create`]).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ImgtoolRefusal {
+    /// A `click.UsageError`: its message.
+    #[error("{0}")]
+    Usage(String),
+    /// An exception imgtool does not catch: its traceback's last line.
+    #[error("{0}")]
+    Uncaught(String),
+}
+
 /// `-k/--key` names a public key: signing needs the private key. Typed so
 /// that the imgtool personality can report it as imgtool's usage error.
 #[derive(Debug, thiserror::Error)]
@@ -566,6 +694,21 @@ fn load_encryption(a: &SignArgs) -> anyhow::Result<Option<Encryption>> {
 pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
     let opts = options(&a)?;
     let key_signer = load_key_signer(&a)?;
+    let mut encryption = None;
+    if a.imgtool_notices {
+        // imgtool/main.py sign: the encryption key loads right after the
+        // signing key, then come the pairing check and the refusals the
+        // personality deferred, before the fixed signature is read.
+        encryption = load_encryption(&a)?;
+        if let (Some(key), Some(enc)) = (&key_signer, &encryption) {
+            if let Some(kind) = key.as_signer().public_key().signature_kind() {
+                enc.check_pairing(kind).map_err(|e| sign_error(e, &a))?;
+            }
+        }
+        if let Some(refusal) = &a.imgtool_after_keys {
+            return Err(refusal.clone().into());
+        }
+    }
     let fixed = load_fixed_signer(&a)?;
     let signer: Option<&dyn ImageSigner> = match (&key_signer, &fixed) {
         (Some(_), Some(_)) => bail!("-k/--key and --fix-sig cannot be used together"),
@@ -576,7 +719,9 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
     if a.sig_out.is_some() && signer.is_none() {
         bail!("--sig-out: needs -k/--key or --fix-sig (there is no signature to write)");
     }
-    let encryption = load_encryption(&a)?;
+    if !a.imgtool_notices {
+        encryption = load_encryption(&a)?;
+    }
     let format = if is_hex(&a.outfile) {
         OutputFormat::IntelHex {
             address: a
@@ -619,13 +764,11 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
         // imgtool settles the hash (refusing one the key does not allow)
         // before image.py prints anything.
         if let Some(key) = &key_signer {
-            // main.py refuses mismatched signing and encryption keys first
-            let kind = key.as_signer().public_key().signature_kind();
-            if let (Some(enc), Some(kind)) = (&encryption, kind) {
-                enc.check_pairing(kind).map_err(|e| sign_error(e, &a))?;
-            }
             mcuboot_image::sign::select_hash(Some(key.as_signer()), opts.signing)
                 .map_err(|e| sign_error(e, &a))?;
+        }
+        if let Some(refusal) = &a.imgtool_in_create {
+            return Err(refusal.clone().into());
         }
         for line in imgtool_notices(
             &a,
@@ -696,6 +839,30 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
             return Err(sign_error(SignError::HexAddressRequired, &a));
         }
         out.commit().context("OUTFILE")?;
+        if let (Some(path), Some(sig)) = (&a.sig_out, &signed.signature) {
+            write_sig(path, sig)?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(layout) = &a.imgtool_layout {
+        let input_address = match &input {
+            Input::Bytes { address, .. } => *address,
+            Input::Reader { .. } => None,
+        };
+        let mut image = Vec::new();
+        let signed = ImageBuilder::new(&opts)
+            .signer(signer)
+            .encryption(encryption.as_ref())
+            .build(input)
+            .and_then(|built| built.write_to(&mut image, OutputFormat::Binary))
+            .map_err(|e| sign_error(e, &a))?;
+        let hex_output = is_hex(&a.outfile).then_some(input_address);
+        let (bytes, stopped) = imgtool_save(&opts, layout, image, signed.enc_tlv_len, hex_output)?;
+        std::io::Write::write_all(&mut out, &bytes).context("OUTFILE")?;
+        out.commit().context("OUTFILE")?;
+        if let Some(refusal) = stopped {
+            return Err(refusal.into());
+        }
         if let (Some(path), Some(sig)) = (&a.sig_out, &signed.signature) {
             write_sig(path, sig)?;
         }

@@ -47,7 +47,7 @@ impl Refusal {
 
 /// `cryptography`'s message when the PEM framing is broken
 /// (`load_pem_private_key`, cryptography 44+ Rust backend).
-const MALFORMED_FRAMING: &str = "Unable to load PEM file. See https://cryptography.io/en/latest/faq/#why-can-t-i-import-my-pem-file for more details. MalformedFraming";
+pub(crate) const MALFORMED_FRAMING: &str = "Unable to load PEM file. See https://cryptography.io/en/latest/faq/#why-can-t-i-import-my-pem-file for more details. MalformedFraming";
 /// `cryptography`'s message when no PEM block is a private key.
 const NOT_PRIVATE: &str =
     "Valid PEM but no BEGIN/END delimiters for a private key found. Are you sure this is a private key?";

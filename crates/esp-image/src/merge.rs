@@ -207,6 +207,10 @@ pub enum MergeError {
         /// The largest allowed with or without the MD5 part.
         max: usize,
     },
+    /// A HEX output whose data reaches past 4 GiB, where an extended
+    /// address record cannot point.
+    #[error("The HEX output would reach past 4 GiB")]
+    HexPastFourGiB(#[source] intel_hex::UpperAddressOverflow),
 }
 
 /// The merged output and what esptool would have reported on the way.
@@ -373,11 +377,13 @@ pub fn merge(inputs: &[MergeInput], options: &MergeOptions) -> Result<Merged, Me
                 let input = &inputs[i];
                 let image =
                     update_image_flash_params(chip, input.addr, params, &input.data, &mut events)?;
-                images.push((u64::from(input.addr), image));
+                images.push((i128::from(input.addr), image));
             }
-            let segments: Vec<(u64, &[u8])> =
+            let segments: Vec<(i128, &[u8])> =
                 images.iter().map(|(a, d)| (*a, d.as_slice())).collect();
-            intel_hex::write(&segments).into_bytes()
+            intel_hex::write(&segments)
+                .map_err(|e| MergeError::HexPastFourGiB(e.overflow))?
+                .into_bytes()
         }
         MergeFormat::Uf2 => {
             let md5_part = if options.md5_disable {

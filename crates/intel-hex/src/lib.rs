@@ -5,13 +5,13 @@
 //! `esp-image`.
 //!
 //! ```
-//! let text = intel_hex::write(&[(0x1_0000, &[1u8, 2, 3][..]), (0x1_0010, &[4u8][..])]);
+//! let text = intel_hex::write(&[(0x1_0000, &[1u8, 2, 3][..]), (0x1_0010, &[4u8][..])])?;
 //! assert!(text.starts_with(":020000040001F9\n"));
 //! let runs = intel_hex::read_runs(&text)?;
 //! assert_eq!(runs, vec![(0x1_0000, vec![1, 2, 3]), (0x1_0010, vec![4])]);
 //! let (base, filled) = intel_hex::read(&text)?;
 //! assert_eq!((base, filled.len(), filled[3]), (0x1_0000, 0x11, 0xff));
-//! # Ok::<(), intel_hex::HexError>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 #![warn(missing_docs, unreachable_pub)]
@@ -139,16 +139,48 @@ pub fn read_runs(text: &str) -> Result<Vec<(u32, Vec<u8>)>, HexError> {
     Ok(runs)
 }
 
+/// An extended linear address record that `write_hex_file` cannot store:
+/// it puts the upper 16 bits of an address, as two bytes from Python's
+/// `divmod(address >> 16, 256)`, into an `array('B')`, which refuses a
+/// byte below 0 or above 255 with an `OverflowError`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UpperAddressOverflow {
+    /// An address below 0 in a file that needs extended address records.
+    #[error("an address below 0 cannot be written in an extended address record")]
+    BelowZero,
+    /// An address at or past 4 GiB.
+    #[error("an address at or past 4 GiB cannot be written in an extended address record")]
+    PastFourGiB,
+}
+
+/// The records `write_hex_file` had written when an address stopped it:
+/// `intelhex` leaves them in the file, without the end-of-file record.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{overflow}")]
+pub struct TruncatedHex {
+    /// The text written before the failing record.
+    pub text: String,
+    /// Why it stopped.
+    pub overflow: UpperAddressOverflow,
+}
+
 /// Writes `segments` (address, bytes) as Intel HEX text exactly as
 /// `intelhex` 2.3 `write_hex_file` does: 16-byte records that never cross a
 /// 64 KiB boundary or a gap, type-04 records only when the highest address
 /// exceeds 0xffff, no start address, `\n` line ends. Later segments
 /// overwrite earlier ones where they overlap.
-#[must_use]
-pub fn write(segments: &[(u64, &[u8])]) -> String {
+///
+/// Addresses are Python integers, as imgtool hands them over: below 0 they
+/// keep their low 16 bits in a file without extended address records.
+///
+/// # Errors
+/// [`TruncatedHex`] with the records written so far when a type-04 record
+/// would need an address below 0 or at or past 4 GiB.
+pub fn write(segments: &[(i128, &[u8])]) -> Result<String, TruncatedHex> {
     // Merge into sorted, non-overlapping runs.
-    let mut runs: Vec<(u64, Vec<u8>)> = Vec::new();
-    let mut sorted: Vec<(usize, u64, &[u8])> = segments
+    let mut runs: Vec<(i128, Vec<u8>)> = Vec::new();
+    let mut sorted: Vec<(usize, i128, &[u8])> = segments
         .iter()
         .enumerate()
         .filter(|(_, (_, d))| !d.is_empty())
@@ -157,7 +189,7 @@ pub fn write(segments: &[(u64, &[u8])]) -> String {
     sorted.sort_by_key(|(i, a, _)| (*a, *i));
     for (_, a, d) in sorted {
         if let Some((ra, rd)) = runs.last_mut() {
-            let rend = *ra + rd.len() as u64;
+            let rend = *ra + rd.len() as i128;
             if a <= rend {
                 let off = (a - *ra) as usize;
                 let overlap = rd.len().saturating_sub(off).min(d.len());
@@ -169,19 +201,34 @@ pub fn write(segments: &[(u64, &[u8])]) -> String {
         runs.push((a, d.to_vec()));
     }
     let mut out = String::new();
-    let Some(maxaddr) = runs.last().map(|(a, d)| a + d.len() as u64 - 1) else {
+    let Some(maxaddr) = runs.last().map(|(a, d)| a + d.len() as i128 - 1) else {
         out.push_str(":00000001FF\n");
-        return out;
+        return Ok(out);
     };
     let need_offset = maxaddr > 0xffff;
-    let mut high: Option<u64> = None;
+    let mut high: Option<i128> = None;
     for (start, data) in &runs {
         let mut pos = 0usize;
         while pos < data.len() {
-            let addr = start + pos as u64;
+            let addr = start + pos as i128;
+            // `>>` and `&` on i128 round as Python's do on its integers
             if need_offset && high != Some(addr >> 16) {
                 high = Some(addr >> 16);
-                push_record(&mut out, 0, 4, &((addr >> 16) as u16).to_be_bytes());
+                let upper = match u16::try_from(addr >> 16) {
+                    Ok(upper) => upper,
+                    Err(_) => {
+                        let overflow = if addr < 0 {
+                            UpperAddressOverflow::BelowZero
+                        } else {
+                            UpperAddressOverflow::PastFourGiB
+                        };
+                        return Err(TruncatedHex {
+                            text: out,
+                            overflow,
+                        });
+                    }
+                };
+                push_record(&mut out, 0, 4, &upper.to_be_bytes());
             }
             let low = (addr & 0xffff) as usize;
             let n = 16.min(0x10000 - low).min(data.len() - pos);
@@ -190,7 +237,7 @@ pub fn write(segments: &[(u64, &[u8])]) -> String {
         }
     }
     out.push_str(":00000001FF\n");
-    out
+    Ok(out)
 }
 
 fn push_record(out: &mut String, offset: u16, kind: u8, data: &[u8]) {
@@ -217,7 +264,7 @@ mod tests {
     fn round_trip_across_64k_boundary_with_gap() {
         let a: Vec<u8> = (0..40u8).collect();
         let b = [0xaa_u8; 5];
-        let text = write(&[(0xfff0, &a[..]), (0x1_0040, &b[..])]);
+        let text = write(&[(0xfff0, &a[..]), (0x1_0040, &b[..])]).unwrap();
         // A type-04 record opens each 64 KiB page; data records never cross one.
         let recs: Vec<ihex::Record> = text
             .lines()
@@ -245,7 +292,7 @@ mod tests {
 
     #[test]
     fn sparse_file_spanning_gigabytes_is_refused() {
-        let text = write(&[(0, &[1u8][..]), (0xf000_0000, &[2u8][..])]);
+        let text = write(&[(0, &[1u8][..]), (0xf000_0000, &[2u8][..])]).unwrap();
         assert!(matches!(
             read(&text),
             Err(HexError::SpanTooLarge {
@@ -253,5 +300,24 @@ mod tests {
                 span: 0xf000_0001
             })
         ));
+    }
+
+    #[test]
+    fn negative_addresses_wrap_into_the_low_64k_without_offset_records() {
+        // intelhex writes `address & 0xffff`, and a one-byte record where
+        // the 64 KiB page ends
+        let text = write(&[(-1, &[0xaa, 0xbb][..])]).unwrap();
+        assert_eq!(text, ":01FFFF00AA57\n:01000000BB44\n:00000001FF\n");
+    }
+
+    #[test]
+    fn an_upper_address_outside_two_bytes_stops_the_file_there() {
+        let err = write(&[(0xffff_fffe, &[1u8, 2, 3][..])]).unwrap_err();
+        assert_eq!(err.text, ":02000004FFFFFC\n:02FFFE000102FE\n");
+        assert_eq!(err.overflow, UpperAddressOverflow::PastFourGiB);
+        let data = [1u8, 2, 3, 4].repeat(0x8000);
+        let err = write(&[(-2, &data[..])]).unwrap_err();
+        assert_eq!(err.text, "");
+        assert_eq!(err.overflow, UpperAddressOverflow::BelowZero);
     }
 }

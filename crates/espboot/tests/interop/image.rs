@@ -551,7 +551,7 @@ fn sign_matrix_is_byte_identical_to_imgtool() {
     // An Intel HEX input above 64 KiB, written by our writer; imgtool reads
     // it back below, so its format is checked too.
     let raw = std::fs::read(d.join("raw.bin")).unwrap();
-    let hex = mcuboot_image::hexfile::write(&[(0x2000_f000, &raw[..])]);
+    let hex = mcuboot_image::hexfile::write(&[(0x2000_f000, &raw[..])]).unwrap();
     std::fs::write(d.join("in.hex"), hex).unwrap();
 
     let mut jobs = Vec::new();

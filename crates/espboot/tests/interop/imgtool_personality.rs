@@ -593,7 +593,7 @@ fn regression_compression_with_hex_input_lost_the_base_address() {
         ("comph.hex", 0x2_0000, &with_header),
         ("comp0.hex", 0, &comp),
     ] {
-        let text = mcuboot_image::hexfile::write(&[(address, &data[..])]);
+        let text = mcuboot_image::hexfile::write(&[(address, &data[..])]).unwrap();
         std::fs::write(theirs.join(name), text).unwrap();
     }
     std::fs::write(theirs.join("comp.bin"), &comp).unwrap();

@@ -269,6 +269,10 @@ pub enum SignError {
     /// was given.
     #[error("an Intel HEX output needs an address and the input has none")]
     HexAddressRequired,
+    /// The slot placed at the Intel HEX output's address ends past 4 GiB,
+    /// where an extended address record cannot reach.
+    #[error("the Intel HEX output would reach past 4 GiB")]
+    HexPastFourGiB(#[source] crate::hexfile::UpperAddressOverflow),
 }
 
 impl SignError {
@@ -285,7 +289,9 @@ impl SignError {
             | Self::Compress(_)
             | Self::InputChanged
             | Self::ImageTooLarge(_) => SignField::Input,
-            Self::WriteOutput(_) | Self::HexAddressRequired => SignField::Output,
+            Self::WriteOutput(_) | Self::HexAddressRequired | Self::HexPastFourGiB(_) => {
+                SignField::Output
+            }
             Self::Tlv(TlvWriteError::AreaTooLong { .. }) => SignField::CustomTlvs,
             Self::Tlv(_) => return None,
         })

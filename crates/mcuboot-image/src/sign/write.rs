@@ -200,12 +200,13 @@ impl BuiltImage<'_, '_> {
                 let base = address
                     .or(self.address)
                     .ok_or(SignError::HexAddressRequired)?;
-                let mut segments: Vec<(u64, &[u8])> = std::vec![(u64::from(base), bytes)];
+                let mut segments: Vec<(i128, &[u8])> = std::vec![(i128::from(base), bytes)];
                 let trailer = self.hex_trailer();
                 for (offset, data) in &trailer {
-                    segments.push((u64::from(base) + u64::from(*offset), data));
+                    segments.push((i128::from(base) + i128::from(*offset), data));
                 }
-                let text = crate::hexfile::write(&segments);
+                let text = crate::hexfile::write(&segments)
+                    .map_err(|e| SignError::HexPastFourGiB(e.overflow))?;
                 out.write_all(text.as_bytes())
                     .map_err(SignError::WriteOutput)
             }

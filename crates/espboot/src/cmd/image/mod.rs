@@ -5,7 +5,6 @@
 
 mod imgtool_dumpinfo;
 mod imgtool_help;
-mod imgtool_hex;
 mod inspect;
 mod keys;
 mod personality;

@@ -2,6 +2,7 @@
 //! `mcuboot_image::sign` (which owns imgtool's rules), one library call,
 //! and errors phrased with the flag they concern.
 
+use mcuboot_image::hexfile::UpperAddressOverflow;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -320,7 +321,7 @@ pub struct HintedSignError {
 /// A signing error, naming its flag and adding imgtool's hints.
 fn sign_error(err: SignError, a: &SignArgs) -> anyhow::Error {
     let name = match (&err, err.field()) {
-        (SignError::HexAddressRequired, _) => "-x/--hex-addr",
+        (SignError::HexAddressRequired | SignError::HexPastFourGiB(_), _) => "-x/--hex-addr",
         (SignError::Encryption(EncError::HmacSha512Unsupported(_)), _) => "--hmac-sha 512",
         (_, Some(field)) => flag(field, a),
         (_, None) => "cannot sign",
@@ -332,7 +333,7 @@ fn sign_error(err: SignError, a: &SignArgs) -> anyhow::Error {
         _ => "",
     };
     let path = match (&err, err.field()) {
-        (SignError::HexAddressRequired, _) => String::new(),
+        (SignError::HexAddressRequired | SignError::HexPastFourGiB(_), _) => String::new(),
         (_, Some(SignField::Input)) => format!(" {}", a.infile.display()),
         (_, Some(SignField::Output)) => format!(" {}", a.outfile.display()),
         _ => String::new(),
@@ -534,7 +535,7 @@ fn py_hex(v: i128) -> String {
 /// library built without a trailer (imgtool/image.py): the trailer size
 /// from `-M` as it is (a negative count shrinks it below zero), the slot
 /// check, then either the padding of `pad_to` (binary) or the flags and
-/// magic `puts` at `-x` + `-S` (Intel HEX, [`super::imgtool_hex`]).
+/// magic `puts` at `-x` + `-S` (Intel HEX, [`mcuboot_image::hexfile::write`]).
 /// Returns the output's bytes and the exception that stopped imgtool
 /// after it had written them; `Err` for a refusal before anything is
 /// written.
@@ -573,28 +574,32 @@ fn imgtool_save(
                 "No address exists in input file neither was it provided by user".to_owned(),
             ));
         };
-        let mut bytes: std::collections::BTreeMap<i128, u8> = image
-            .iter()
-            .enumerate()
-            .map(|(i, b)| (base + i as i128, *b))
-            .collect();
-        let mut put = |at: i128, data: &[u8]| {
-            for (i, b) in data.iter().enumerate() {
-                bytes.insert(at + i as i128, *b);
-            }
-        };
+        let mut flag = vec![erased; opts.effective_max_align() as usize];
+        if layout.confirm {
+            flag[0] = 0x01;
+        }
+        // later segments overwrite earlier ones, as imgtool's `puts` do
+        let mut segments: Vec<(i128, &[u8])> = vec![(base, &image)];
         if layout.pad {
             if flags {
-                let mut flag = vec![erased; opts.effective_max_align() as usize];
-                if layout.confirm {
-                    flag[0] = 0x01;
-                }
-                put(base + slot - image_ok_from_end, &flag);
+                segments.push((base + slot - image_ok_from_end, &flag));
             }
-            put(base + slot - magic_len, &magic);
+            segments.push((base + slot - magic_len, &magic));
         }
-        let (text, stopped) = super::imgtool_hex::write(&bytes);
-        return Ok((text.into_bytes(), stopped.map(ImgtoolRefusal::Uncaught)));
+        return Ok(match mcuboot_image::hexfile::write(&segments) {
+            Ok(text) => (text.into_bytes(), None),
+            // what intelhex wrote before `array('B')` refused the byte
+            Err(cut) => {
+                let last = match cut.overflow {
+                    UpperAddressOverflow::BelowZero => {
+                        "OverflowError: unsigned byte integer is less than minimum"
+                    }
+                    _ => "OverflowError: unsigned byte integer is greater than maximum",
+                };
+                let refusal = ImgtoolRefusal::Uncaught(last.to_owned());
+                (cut.text.into_bytes(), Some(refusal))
+            }
+        });
     }
     let mut out = image;
     if layout.pad {

@@ -467,11 +467,6 @@ fn check_values(
     positionals: &[String],
     one: bool,
 ) -> Result<(), UsageError> {
-    if one {
-        if let Some(word) = positionals.first() {
-            super::operands::click_convert_one_string(chip, name, word)?;
-        }
-    }
     for (option, value) in options {
         let Some(value) = value else { continue };
         match (name, option.as_str()) {
@@ -497,6 +492,13 @@ fn check_values(
                 .on_cut(chip, one));
             }
             _ => {}
+        }
+    }
+    // click converts the options first (`core.py` iter_params_for_processing:
+    // the parser records them before the arguments)
+    if one {
+        if let Some(word) = positionals.first() {
+            super::operands::click_convert_one_string(chip, name, word)?;
         }
     }
     if name == "set-flash-voltage" {

@@ -335,6 +335,32 @@ const CHIP_USAGE_ROWS: &[&[&str]] = &[
     &["burn-key-digest"],
     &["burn-block-data"],
     &["burn-block-data", "--offset", "x", "BLOCK3", "nofile"],
+    // a variadic or optional argument takes the next command's name
+    &["summary", "--active", "dump"],
+    &["burn-bit", "dump"],
+    &["burn-efuse", "WR_DIS", "summary"],
+    // an option right after a group's block cuts it to one string, whose
+    // characters click converts (the ESP32's key commands lack the option)
+    &["burn-block-data", "BLOCK3", "--force-write-always", "f"],
+    &["burn-block-data", "BLOCK10", "--force-write-always", "f"],
+    &[
+        "burn-key",
+        "BLOCK_KEY0",
+        "--no-read-protect",
+        "k.bin",
+        "XTS_AES_128_KEY",
+    ],
+    &["burn-key", "BLOCK1", "--no-protect-key", "k.bin"],
+    &[
+        "burn-key-digest",
+        "BLOCK_KEY0",
+        "--no-read-protect",
+        "k.bin",
+        "SECURE_BOOT_DIGEST0",
+    ],
+    // a protect command's name list cut to one value
+    &["write-protect-efuse", "--show-token", "summary"],
+    &["read-protect-efuse", "--show-token", "dump"],
 ];
 
 /// Usage errors and other error paths whose text is the same on every chip.
@@ -1513,4 +1539,222 @@ fn regression_h2_burn_key_ecdsa_key_read_the_pem_private_key() {
         true,
     );
     assert_eq!(compared, 9 + 2 * 4 + 1);
+}
+
+/// Runs each row on each chip through both tools (one step each, fresh
+/// directories) and asserts they agree; returns the runs compared.
+fn compare_chain_rows(chips: &[&str], what: &str, rows: &[&[&str]]) -> usize {
+    per_chip(chips, |tools, chip| {
+        rows.iter()
+            .map(|row| tools.compare_steps(chip, what, &Twins::default(), &[step(row)]))
+            .sum()
+    })
+}
+
+/// espefuse (cli_util.py ChainingCommand) cuts a variadic argument at the
+/// first word naming a command, but click then fills the arguments from
+/// the words left, that name included: `summary --active dump` shows the
+/// summary of `dump` and runs no dump. espboot split the chain at every
+/// command name first and ran `dump`.
+#[test]
+fn regression_command_name_after_a_variadic_argument_was_run_as_a_command() {
+    if support::reference_tool("espefuse").is_none() {
+        return;
+    }
+    let rows: &[&[&str]] = &[
+        &["summary", "--active", "dump"],
+        &["summary", "--format", "value_only", "WR_DIS", "dump"],
+        &["burn-bit", "dump"],
+        &["burn-bit", "BLOCK3", "dump"],
+        &["burn-bit", "--force-write-always", "BLOCK3", "summary"],
+        &["burn-custom-mac", "summary"],
+        &["burn-efuse", "WR_DIS", "summary"],
+        &["summary", "-", "dump"],
+    ];
+    let compared = compare_chain_rows(&["esp32", "esp32c3", "esp32h2"], "chain", rows);
+    assert!(support::interop_skipped() || compared == 3 * rows.len());
+    // and what it is: the summary only
+    let Some(mut t) = Espefuse::start() else {
+        return;
+    };
+    let mine = printed(
+        &mut t,
+        false,
+        "esp32c3",
+        &["summary", "--active", "dump"],
+        false,
+    );
+    assert_eq!(mine.status, Some(0), "{}", mine.stderr);
+    assert!(mine.stdout.contains("=== Run \"summary\" command ==="));
+    assert!(
+        !mine.stdout.contains("=== Run \"dump\" command ==="),
+        "{}",
+        mine.stdout
+    );
+}
+
+/// An option between a group's block and its file cuts the grouped
+/// argument to one word (nargs=1): click hands the type a string, whose
+/// characters are the values (`'B' is not one of …`, or not a multiple of
+/// the group size), names the argument by its plain metavar and shows it
+/// in the usage line without `[…] ...`. espboot gave click's arity error
+/// with the variadic usage line.
+#[test]
+fn regression_option_after_a_group_block_gave_the_arity_error() {
+    if support::reference_tool("espefuse").is_none() {
+        return;
+    }
+    let rows: &[&[&str]] = &[
+        &["burn-block-data", "BLOCK3", "--force-write-always", "f"],
+        &["burn-block-data", "BLOCK3", "--offset", "1", "f"],
+        &["burn-block-data", "--offset", "summary", "BLOCK3", "f"],
+        &["burn-block-data", "BLOCK_KEY0", "--offset", "1", "f"],
+        &[
+            "burn-key",
+            "BLOCK_KEY0",
+            "--no-read-protect",
+            "k.bin",
+            "XTS_AES_128_KEY",
+        ],
+        &["burn-key", "BLOCK1", "--no-protect-key", "k.bin"],
+        &[
+            "burn-key",
+            "BLOCK_KEY0",
+            "--show-token",
+            "k.bin",
+            "XTS_AES_128_KEY",
+        ],
+        &[
+            "burn-key-digest",
+            "BLOCK_KEY0",
+            "--no-read-protect",
+            "k.bin",
+            "SECURE_BOOT_DIGEST0",
+        ],
+        &[
+            "burn-key-digest",
+            "BLOCK_KEY0",
+            "--bogus",
+            "k.bin",
+            "SECURE_BOOT_DIGEST0",
+        ],
+    ];
+    let compared = compare_chain_rows(&CHIPS, "one-string group", rows);
+    assert!(support::interop_skipped() || compared == CHIPS.len() * rows.len());
+    let Some(mut t) = Espefuse::start() else {
+        return;
+    };
+    let mine = printed(&mut t, false, "esp32c3", rows[0], false);
+    assert_eq!(mine.status, Some(2));
+    assert!(
+        mine.stderr
+            .contains("burn-block-data [OPTIONS] <BLOCK> <DATAFILE>"),
+        "{}",
+        mine.stderr
+    );
+}
+
+/// read-protect-efuse and write-protect-efuse with their name list cut to
+/// one value by the next command or an option: click's Choice metavar
+/// has no `...` then. espboot showed `{…}...` and `Missing argument`.
+#[test]
+fn regression_cut_protect_name_list_showed_the_variadic_metavar() {
+    if support::reference_tool("espefuse").is_none() {
+        return;
+    }
+    let rows: &[&[&str]] = &[
+        &["write-protect-efuse", "--show-token", "summary"],
+        &["read-protect-efuse", "--show-token", "dump"],
+        &["write-protect-efuse", "--show-token", "--bogus"],
+        &["read-protect-efuse", "--show-token", "-", "summary"],
+        &["write-protect-efuse", "WR_DIS", "--bogus"],
+        &["read-protect-efuse", "--show-token"],
+    ];
+    let compared = compare_chain_rows(&CHIPS, "protect", rows);
+    assert!(support::interop_skipped() || compared == CHIPS.len() * rows.len());
+}
+
+/// espefuse repeats the read commands' words (spelled with hyphens) at
+/// the end of a line that also names a burn command, before click reads
+/// it, and counts burn commands by word for batch mode: a command name
+/// that is an option's value counts too, and the repeated words are read
+/// again (`dump --file-name summary` twice). espboot repeated parsed
+/// commands.
+#[test]
+fn regression_read_commands_were_repeated_as_commands_not_words() {
+    if support::reference_tool("espefuse").is_none() {
+        return;
+    }
+    let rows: &[&[&str]] = &[
+        &[
+            "burn-efuse",
+            "WR_DIS",
+            "1",
+            "dump",
+            "--file-name",
+            "summary",
+        ],
+        &["dump", "--file-name", "burn-efuse"],
+        &["burn-efuse", "WR_DIS", "1", "summary", "--active", "dump"],
+        &[
+            "dump",
+            "--file-name",
+            "burn-efuse",
+            "burn-efuse",
+            "WR_DIS",
+            "1",
+        ],
+        &["burn-efuse", "WR_DIS", "1", "summary", "--file", "dump"],
+        &["burn_efuse", "WR_DIS", "1", "summary"],
+    ];
+    let twins = Twins {
+        outputs: &["summary", "burn-efuse", "dump"],
+        ..Twins::default()
+    };
+    let compared = per_chip(&["esp32", "esp32c3"], |tools, chip| {
+        rows.iter()
+            .map(|row| tools.compare_steps(chip, "repeat", &twins, &[step(row)]))
+            .sum()
+    });
+    assert!(support::interop_skipped() || compared == 2 * rows.len());
+}
+
+/// A word left over after a command that looks like an option (no letter
+/// or digit first) has click read the rest of the line as the group's
+/// options: with no command named there espefuse prints its group help
+/// after the banner and exits 0; else the group's usage errors. espboot
+/// said `No such command`.
+#[test]
+fn regression_option_like_word_after_a_command_was_no_such_command() {
+    let Some(mut t) = Espefuse::start() else {
+        return;
+    };
+    for row in [
+        &["dump", "./x"][..],
+        &["dump", "--", "--foo"],
+        &["dump", "-x"],
+    ] {
+        let req = Request::new(["--virt", "-c", "esp32c3"]).args(row);
+        let [theirs, mine] = t.both(&req);
+        let what = format!("espefuse {}", row.join(" "));
+        assert_eq!(theirs.status.code(), mine.status.code(), "{what}");
+        assert_eq!(theirs.stderr, mine.stderr, "{what}: stderr");
+        // the banner, then the help's structure (its descriptions are
+        // espboot's own words)
+        let structure =
+            |out: &[u8]| support::rich_help_structure("espefuse", &String::from_utf8_lossy(out));
+        assert_eq!(structure(&theirs.stdout), structure(&mine.stdout), "{what}");
+        let first = |out: &[u8]| {
+            String::from_utf8_lossy(out)
+                .lines()
+                .next()
+                .map(str::to_string)
+        };
+        assert_eq!(first(&theirs.stdout), first(&mine.stdout), "{what}");
+    }
+    compare_chain_rows(
+        &["esp32c3"],
+        "option-like",
+        &[&["dump", "--", "--foo", "summary"]],
+    );
 }

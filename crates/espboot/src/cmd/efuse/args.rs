@@ -325,12 +325,6 @@ impl Command {
         )
     }
 
-    /// A command that only reads (espefuse's SUPPORTED_READ_COMMANDS, the
-    /// ones repeated at the end of a chain that also burns).
-    pub(super) fn is_read(&self) -> bool {
-        !self.is_burn() && !matches!(self, Command::ExecuteScripts { .. })
-    }
-
     /// The command's `--force-write-always`, if it has the option.
     pub(super) fn force_write_always(&self) -> Option<bool> {
         match self {
@@ -421,16 +415,18 @@ pub(super) enum Parsed {
     },
 }
 
-/// How the commands were spelled: espefuse repeats only the read commands
-/// spelled with hyphens after burns, and warns of each underscore spelling
-/// when it resolves the command (after the banner and the connection).
+/// What espefuse decides from the words of the whole command line, before
+/// it reads any command, and how the commands read were spelled.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Spelling {
-    /// Per command, whether it was spelled with hyphens.
-    pub(super) hyphenated: Vec<bool>,
-    /// Per command, its deprecation warning (`esptool/cli_util.py`
-    /// `get_command`).
+    /// Per command, its deprecation warning for an underscore spelling
+    /// (`esptool/cli_util.py` `get_command`), printed when click resolves
+    /// it (after the banner and the connection).
     pub(super) warnings: Vec<Option<String>>,
+    /// More than one word names a burn command, in any spelling
+    /// (`espefuse/__init__.py` cli: batch mode), whether or not it is read
+    /// as a command.
+    pub(super) batch: bool,
 }
 
 /// The command names (and underscore aliases) clap knows, with a token's
@@ -444,9 +440,6 @@ fn command_name(tok: &str) -> Option<String> {
 /// Splits the command line into the global part and the chained commands
 /// and parses each, the way espefuse's click group does.
 pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
-    let mut global_tokens: Vec<String> = Vec::new();
-    let mut segments: Vec<Vec<String>> = Vec::new();
-    let mut spelled: Vec<String> = Vec::new();
     // esptool/cli_util.py _replace_deprecated_args: while the group parses,
     // before the banner
     for tok in &argv {
@@ -456,39 +449,40 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
             );
         }
     }
-    for tok in argv {
-        match command_name(&tok) {
-            Some(name) if segments.is_empty() || !expects_value(&global_tokens, &segments) => {
-                spelled.push(tok);
-                segments.push(vec![name]);
+    // the group's options end at the first word naming a command that is
+    // no option's value
+    let global_len = (0..argv.len())
+        .find(|&i| command_name(&argv[i]).is_some() && (i == 0 || !expects_value(&argv[i - 1])))
+        .unwrap_or(argv.len());
+    let global_tokens = argv[..global_len].to_vec();
+    let mut chain_words = argv[global_len..].to_vec();
+    // cli_util.py EspefuseGroup: the words are split into groups at every
+    // word naming a command (an option's value too); with a burn and a read
+    // command among them (spelled with hyphens), the groups of the read
+    // commands are repeated at the end of the line before click reads it
+    let starts: Vec<usize> = (0..argv.len())
+        .filter(|&i| super::click_args::names_command(&argv[i]))
+        .collect();
+    let exact = |list: &[&str], w: &String| list.contains(&w.as_str());
+    let used = |list: &[&str]| starts.iter().any(|&i| exact(list, &argv[i]));
+    if used(super::click::BURN_COMMANDS) && used(super::click::READ_COMMANDS) {
+        for (n, &i) in starts.iter().enumerate() {
+            if exact(super::click::READ_COMMANDS, &argv[i]) {
+                let end = starts.get(n + 1).copied().unwrap_or(argv.len());
+                chain_words.extend_from_slice(&argv[i..end]);
             }
-            _ => match segments.last_mut() {
-                Some(seg) => seg.push(tok),
-                None => global_tokens.push(tok),
-            },
         }
     }
-    let spelling = Spelling {
-        hyphenated: segments
-            .iter()
-            .zip(&spelled)
-            .map(|(s, t)| s[0] == *t)
-            .collect(),
-        warnings: segments
-            .iter()
-            .zip(&spelled)
-            .map(|(s, t)| {
-                (s[0] != *t).then(|| {
-                    format!(
-                        "WARNING: Deprecated: Command '{t}' is deprecated. Use '{}' instead.",
-                        s[0]
-                    )
-                })
-            })
-            .collect(),
-    };
+    let burn_words = starts
+        .iter()
+        .filter(|&&i| exact(super::click::BURN_COMMANDS, &argv[i].replace('_', "-")))
+        .count();
+    // espefuse/__init__.py cli: any word naming execute-scripts
+    let removed_only = starts
+        .iter()
+        .any(|&i| argv[i].replace('_', "-") == "execute-scripts");
     let asked = global_tokens.iter().any(|t| t == "-h" || t == "--help");
-    if asked || segments.is_empty() {
+    if asked || chain_words.is_empty() {
         // the chip named (click's ChipType: any case, `-`, `(`, `)` dropped)
         let named = global_tokens
             .iter()
@@ -529,7 +523,6 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
     // the group's callback returns before it reads the token or makes the
     // chip (no file), and before it adds the other commands, so click
     // knows execute-scripts alone
-    let removed_only = segments.iter().any(|s| s[0] == "execute-scripts");
     let token = match &global.token {
         _ if removed_only => None,
         // an empty token without --virt or --port is the missing --port
@@ -547,7 +540,6 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
         && global.chip.parse::<Chip>().is_err()
         && global.port.is_some()
         && !global.virt;
-    global.spelling = spelling.clone();
     // espefuse/__init__.py: the group's callback makes the emulated chip
     // (get_esp), which creates the virtual file, before click resolves and
     // parses the chained commands; their usage errors and help come after it
@@ -576,41 +568,84 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
             return Err(unknown(word).into());
         }
         let mut commands: Vec<Command> = Vec::new();
-        for (k, seg) in segments.iter().enumerate() {
-            if removed_only && seg[0] != "execute-scripts" {
-                // the warnings of the commands click resolved before
-                let mut e = unknown(&spelled[k]);
-                e.warnings = spelling.warnings[..k].iter().flatten().cloned().collect();
+        // per command read, its underscore spelling's warning
+        let mut warnings: Vec<Option<String>> = Vec::new();
+        let mut rest = chain_words;
+        while let Some(word) = rest.first().cloned() {
+            let warned_before: Vec<String> = warnings.iter().flatten().cloned().collect();
+            // click resolves the word (`core.py` resolve_command): the name,
+            // or its underscore spelling with a warning (esptool's
+            // get_command); the chip's commands or, with execute-scripts on
+            // the line, that one alone
+            let resolved = command_name(&word).filter(|n| {
+                (word == *n || word == n.replace('-', "_"))
+                    && (!removed_only || n == "execute-scripts")
+            });
+            let Some(name) = resolved else {
+                // a word that looks like an option (`parser.py` _split_opt:
+                // it starts with no letter or digit) has the group read the
+                // words left again (`core.py` resolve_command): with no
+                // command's name among them espefuse prints its help, after
+                // the banner; else the group's own usage errors come first
+                let option_like = word.chars().next().is_some_and(|c| !c.is_alphanumeric());
+                if option_like && !removed_only {
+                    if !rest.iter().any(|w| super::click_args::names_command(w)) {
+                        return Ok(Parsed::CommandHelp {
+                            text: super::help::group_help(Some(chip)),
+                            chip_named: true,
+                            virt_file: None,
+                        });
+                    }
+                    if let Err(e) = parse_global(&rest) {
+                        return Err(match e.downcast::<UsageError>() {
+                            Ok(mut u) => {
+                                u.after_banner = true;
+                                u.warnings = warned_before;
+                                u.into()
+                            }
+                            Err(e) => e,
+                        });
+                    }
+                }
+                let mut e = unknown(&word);
+                e.warnings = warned_before;
+                return Err(e.into());
+            };
+            // efuse/<chip>/operations.py: only the ESP32, S2 and S3 add it; click
+            // names the word as given, before its own deprecation warning
+            if name == "set-flash-voltage"
+                && !chip_detected_later
+                && !esp_efuse::espefuse::has_set_flash_voltage(chip)
+            {
+                let mut e = UsageError::no_such_command(&word, chip);
+                e.warnings = warned_before;
                 return Err(e.into());
             }
-            let warned =
-                || -> Vec<String> { spelling.warnings[..=k].iter().flatten().cloned().collect() };
+            warnings.push((word != name).then(|| {
+                format!(
+                    "WARNING: Deprecated: Command '{word}' is deprecated. Use '{name}' instead."
+                )
+            }));
+            let warned = || -> Vec<String> { warnings.iter().flatten().cloned().collect() };
             let with_warnings = |mut e: UsageError| {
                 e.warnings = warned();
                 e.after_banner = true;
                 anyhow::Error::new(e)
             };
-            // efuse/<chip>/operations.py: only the ESP32, S2 and S3 add it; click
-            // names the word as given, before its own deprecation warning
-            if seg[0] == "set-flash-voltage"
-                && !chip_detected_later
-                && !esp_efuse::espefuse::has_set_flash_voltage(chip)
-            {
-                let mut e = UsageError::no_such_command(&spelled[k], chip);
-                e.warnings = spelling.warnings[..k].iter().flatten().cloned().collect();
-                return Err(e.into());
+            if UNSUPPORTED.contains(&name.as_str()) {
+                bail!("espefuse command '{name}' is not supported by espboot yet");
             }
-            if UNSUPPORTED.contains(&seg[0].as_str()) {
-                bail!(
-                    "espefuse command '{}' is not supported by espboot yet",
-                    seg[0]
-                );
-            }
-            // click hands execute-scripts its words unprocessed, but for
-            // its own options (`__init__.py` execute_scripts_cli)
-            if seg[0] == "execute-scripts" {
-                let more = k + 1 < segments.len();
-                if let Some(option) = execute_scripts_options(&seg[1..], more) {
+            // click hands execute-scripts its words unprocessed up to the
+            // next command's name, but for its own options (`__init__.py`
+            // execute_scripts_cli)
+            if name == "execute-scripts" {
+                let end = rest[1..]
+                    .iter()
+                    .position(|w| super::click_args::names_command(w))
+                    .map_or(rest.len(), |p| p + 1);
+                let words = rest[1..end].to_vec();
+                let more = end < rest.len();
+                if let Some(option) = execute_scripts_options(&words, more) {
                     let chip_named = global.chip != "auto";
                     return match option {
                         Ok(()) => Ok(Parsed::CommandHelp {
@@ -621,13 +656,12 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
                         Err(e) => Err(with_warnings(e)),
                     };
                 }
-                commands.push(Command::ExecuteScripts {
-                    rest: seg[1..].to_vec(),
-                });
+                commands.push(Command::ExecuteScripts { rest: words });
+                rest.drain(..end);
                 continue;
             }
-            // the words of the chain after this command's
-            let following: usize = segments[k + 1..].iter().map(Vec::len).sum();
+            let mut seg = rest.clone();
+            seg[0] = name.clone();
             let ClickCommand {
                 tokens,
                 extra,
@@ -636,15 +670,21 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
             } = if chip_detected_later {
                 // espefuse connects and detects the chip before it reads the
                 // commands; here the words are shaped by the first chip whose
-                // espefuse takes them all (ESP32's usage text when none does), and
+                // espefuse reads them all (ESP32's usage text when none does), and
                 // the detected chip checks the values when the command runs
                 std::iter::once(Chip::Esp32)
                     .chain(Chip::ALL.into_iter().filter(|c| *c != Chip::Esp32))
-                    .map(|c| click_command(seg, c, following))
-                    .find(|r| r.as_ref().is_ok_and(|c| c.extra.is_empty()))
-                    .unwrap_or_else(|| click_command(seg, chip, following))
+                    .map(|c| click_command(&seg, c))
+                    .find(|r| {
+                        r.as_ref().is_ok_and(|c| {
+                            c.extra
+                                .first()
+                                .is_none_or(|w| super::click_args::names_command(w))
+                        })
+                    })
+                    .unwrap_or_else(|| click_command(&seg, chip))
             } else {
-                click_command(seg, chip, following)
+                click_command(&seg, chip)
             }
             .map_err(with_warnings)?;
             match OneCommand::try_parse_from(&tokens) {
@@ -663,8 +703,7 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
                 }
                 Err(e) => {
                     let chip_named = global.chip != "auto";
-                    let name = seg[0].replace('_', "-");
-                    return clap_error(e, &seg[0])
+                    return clap_error(e, &name)
                         .map(|p| match p {
                             Parsed::Help(_) => Parsed::CommandHelp {
                                 text: super::help::command_help(&name, chip),
@@ -679,15 +718,18 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
                         });
                 }
             }
-            // what click's parser left over is the next command's name; click
+            // what click's parser left over is the next command; click
             // converts this command's arguments before it looks that up
-            if let (Some(cmd), false) = (commands.last(), extra.is_empty() || chip_detected_later) {
+            let next_unknown = extra.first().is_some_and(|w| command_name(w).is_none());
+            if let (Some(cmd), true) = (commands.last(), next_unknown && !chip_detected_later) {
                 super::operands::click_convert(chip, cmd).map_err(with_warnings)?;
             }
-            if let Some(word) = extra.first() {
-                return Err(with_warnings(UsageError::no_such_command(word, chip)));
-            }
+            rest = extra;
         }
+        global.spelling = Spelling {
+            warnings,
+            batch: burn_words > 1,
+        };
         Ok(Parsed::Run {
             global,
             global_tokens,
@@ -761,32 +803,26 @@ fn execute_scripts_options(words: &[String], more: bool) -> Option<Result<(), Us
 
 /// A command name right after an option that takes a value is that value
 /// (click's parser takes the next word for it, `--format summary`).
-fn expects_value(global: &[String], segments: &[Vec<String>]) -> bool {
-    let last = match segments.last() {
-        Some(seg) => seg.last(),
-        None => global.last(),
-    };
+fn expects_value(last: &str) -> bool {
     matches!(
-        last.map(String::as_str),
-        Some(
-            "--chip"
-                | "-c"
-                | "--port"
-                | "-p"
-                | "--path-efuse-file"
-                | "--path_efuse_file"
-                | "--file"
-                | "--file-name"
-                | "--format"
-                | "--offset"
-                | "-o"
-                | "--baud"
-                | "-b"
-                | "--before"
-                | "--after"
-                | "-a"
-                | "--token"
-        )
+        last,
+        "--chip"
+            | "-c"
+            | "--port"
+            | "-p"
+            | "--path-efuse-file"
+            | "--path_efuse_file"
+            | "--file"
+            | "--file-name"
+            | "--format"
+            | "--offset"
+            | "-o"
+            | "--baud"
+            | "-b"
+            | "--before"
+            | "--after"
+            | "-a"
+            | "--token"
     )
 }
 

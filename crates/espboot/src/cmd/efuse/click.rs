@@ -113,15 +113,26 @@ impl UsageError {
         e
     }
 
-    /// A click.Choice argument of many values (`nargs=-1`), `choices` in
+    /// A click.Choice argument of many values (`nargs=-1`; `many` false:
+    /// espefuse's chain cut it to one value, `nargs=1`), `choices` in
     /// order: `None` when it was not given (`Missing argument … Choose
     /// from:`), else the first value that is none of them (`… is not one
-    /// of …`). The usage line shows the choices as the metavar.
-    pub(crate) fn choices(command: &str, choices: &[&str], value: Option<&str>) -> Self {
+    /// of …`). The usage line shows the choices as the metavar (`...`
+    /// after it only for many values, `core.py` Argument.make_metavar).
+    pub(crate) fn choices(
+        command: &str,
+        choices: &[&str],
+        value: Option<&str>,
+        many: bool,
+    ) -> Self {
         let unique = unique_choices(choices);
         let choices = &unique[..];
         let (metavar, hint) = choice(choices);
-        let metavar = format!("{metavar}...");
+        let metavar = if many {
+            format!("{metavar}...")
+        } else {
+            metavar
+        };
         let message = match value {
             None => format!("Missing argument '{metavar}'.{hint}"),
             Some(v) => {
@@ -166,6 +177,16 @@ impl UsageError {
             self.usage_args = Some(usage_arguments(&self.command, chip));
         }
         self
+    }
+
+    /// The usage line's arguments as `chip` has them, `one`: with the
+    /// variadic argument cut to one value by espefuse's chain.
+    pub(crate) fn on_cut(self, chip: Chip, one: bool) -> Self {
+        if one && self.usage_args.is_none() {
+            let args = usage_arguments_one(&self.command, chip);
+            return self.with_usage_args(&args);
+        }
+        self.on(chip)
     }
 
     /// rich-click's rendering of the error: the usage line and the help
@@ -340,6 +361,37 @@ pub(crate) fn block_choices(chip: Chip) -> Vec<&'static str> {
         }
     }
     names
+}
+
+/// The metavar of a grouped argument (`base_operations.py`
+/// TupleParameter) as one value: what it names when espefuse's chain
+/// cuts it to one word (`nargs=1`), and the body of its variadic form.
+pub(crate) fn grouped_metavar(command: &str, chip: Chip) -> Option<&'static str> {
+    match command {
+        "burn-key" if chip == Chip::Esp32 => Some("<BLOCK> <KEYFILE>"),
+        "burn-key" => Some("<BLOCK> <KEYFILE> <KEYPURPOSE>"),
+        "burn-key-digest" if matches!(chip, Chip::Esp32 | Chip::Esp32c2) => None,
+        "burn-key-digest" => Some("<BLOCK> <KEYFILE> <KEYPURPOSE>"),
+        "burn-block-data" => Some("<BLOCK> <DATAFILE>"),
+        _ => None,
+    }
+}
+
+/// The arguments part of a command's usage line on `chip` when espefuse's
+/// chain has cut its variadic argument to one value (`nargs=1`: click's
+/// metavar has no `...`, `core.py` Argument.make_metavar).
+pub(crate) fn usage_arguments_one(command: &str, chip: Chip) -> String {
+    if let Some(m) = grouped_metavar(command, chip) {
+        return format!(" {m}");
+    }
+    match command {
+        "summary" => " [EFUSES_TO_SHOW]".to_string(),
+        "burn-bit" => format!(" {} BIT_NUMBER", block_choice(chip).0),
+        "read-protect-efuse" | "write-protect-efuse" => usage_arguments(command, chip)
+            .trim_end_matches("...")
+            .to_string(),
+        _ => usage_arguments(command, chip),
+    }
 }
 
 /// The arguments part of a command's usage line on `chip`.

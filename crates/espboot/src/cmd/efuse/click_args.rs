@@ -24,7 +24,7 @@ const CLICK_CHIPS: &[&str] = &[
 pub(super) fn parse_global(tokens: &[String]) -> anyhow::Result<Option<(Global, Vec<String>)>> {
     let cmd = Global::command();
     let long = long_options(&cmd);
-    let scan = scan_options(&cmd, "espefuse", tokens, &long, &[])?;
+    let scan = scan_options(&cmd, "espefuse", tokens, &long, &[], false)?;
     let mut options = Vec::new();
     for (name, value) in &scan.options {
         let Some(value) = value else {
@@ -137,13 +137,16 @@ fn long_options(cmd: &clap::Command) -> Vec<String> {
 /// click's option pass (`parser.py` `_process_args_for_options`): each
 /// option must be one of `cmd`'s (else `No such option`), an option taking
 /// a value takes the next word whatever it is (none: `requires an
-/// argument`), `--` ends the options.
+/// argument`), `--` ends the options. `chain`: espefuse's ChainParser
+/// (`cli_util.py`), where a word naming a command also ends them (that
+/// word and all after it are left as they are, for the arguments).
 fn scan_options(
     cmd: &clap::Command,
     command: &str,
     tokens: &[String],
     long: &[String],
     absent: &[&str],
+    chain: bool,
 ) -> Result<Scan, UsageError> {
     let mut scan = Scan {
         options: Vec::new(),
@@ -160,6 +163,11 @@ fn scan_options(
     let mut rest = tokens.iter();
     while let Some(tok) = rest.next() {
         if tok == "--" {
+            scan.positionals.extend(rest.by_ref().cloned());
+            break;
+        }
+        if chain && names_command(tok) {
+            scan.positionals.push(tok.clone());
             scan.positionals.extend(rest.by_ref().cloned());
             break;
         }
@@ -278,17 +286,28 @@ fn absent_options(name: &str, chip: Chip) -> &'static [&'static str] {
     }
 }
 
+/// Whether a word names one of espefuse's commands, `_` read as `-`
+/// (`efuse_interface.py` SUPPORTED_COMMANDS, which every chip's chain
+/// splitting uses, set-flash-voltage included).
+pub(super) fn names_command(word: &str) -> bool {
+    let word = word.replace('_', "-");
+    super::click::BURN_COMMANDS
+        .iter()
+        .chain(super::click::READ_COMMANDS)
+        .chain(&["execute-scripts"])
+        .any(|c| *c == word)
+}
+
 /// One command's words as espefuse reads them (`cli_util.py`
-/// ChainingCommand.parse_args and ChainParser): an option after the first
-/// argument ends the variadic argument there (what follows the options is
-/// left for the next command: `No such command`); options anywhere else
-/// are click's; argument values are converted as click's types do.
-/// `following`: how many words of the chain come after this command's.
-pub(super) fn click_command(
-    seg: &[String],
-    chip: Chip,
-    following: usize,
-) -> Result<ClickCommand, UsageError> {
+/// ChainingCommand.parse_args and ChainParser): `seg` is the command's
+/// name and every word of the chain after it. The first word naming a
+/// command, or an option after the first word, cuts the variadic argument
+/// to the words before it; options are read up to `--` or a word naming
+/// a command; the arguments then take their values from the words left,
+/// whatever they are (a command's name too), and what they leave over is
+/// the next command (`extra`). Argument values are converted as click's
+/// types do.
+pub(super) fn click_command(seg: &[String], chip: Chip) -> Result<ClickCommand, UsageError> {
     let name = seg[0].as_str();
     let args = &seg[1..];
     let root = OneCommand::command();
@@ -301,32 +320,18 @@ pub(super) fn click_command(
         });
     };
     let (singles, variadic) = positional_shape(name, chip);
-    // a word that names a command (an option's value too), an option
-    // after the first word, or else the next command's name after ours
-    let is_command = |a: &String| {
-        let a = a.replace('_', "-");
-        super::click::BURN_COMMANDS
-            .iter()
-            .chain(super::click::READ_COMMANDS)
-            .chain(&["execute-scripts"])
-            .any(|c| *c == a)
-    };
     let cut = args
         .iter()
         .enumerate()
-        .position(|(i, a)| is_command(a) || (i > 0 && a.starts_with('-')))
-        .or((following > 0).then_some(args.len()));
+        .position(|(i, a)| names_command(a) || (i > 0 && a.starts_with('-')));
     let mut one_string = false;
     let mut nargs_cut: Option<usize> = None;
     let capacity = match (variadic, cut) {
         (Some((param, required)), Some(cut)) => {
-            // ChainingCommand: nargs = args.index(option) - arguments_count
-            // + 1, the index of the option's first occurrence; a negative
-            // nargs other than 0 leaves the argument variadic
-            let i = args
-                .get(cut)
-                .and_then(|word| args.iter().position(|a| a == word))
-                .unwrap_or(cut);
+            // ChainingCommand: nargs = args.index(word) - arguments_count
+            // + 1, the index of the word's first occurrence; a negative
+            // nargs leaves the argument variadic
+            let i = args.iter().position(|a| *a == args[cut]).unwrap_or(cut);
             let nargs = i as isize - singles as isize;
             if nargs == 0 && required {
                 return Err(UsageError::bare(
@@ -346,6 +351,7 @@ pub(super) fn click_command(
         (Some(_), None) => usize::MAX,
         (None, _) => singles,
     };
+    let one = nargs_cut == Some(1);
     let mut long = long_options(cmd);
     long.retain(|l| l != "--json");
     // only the ESP32's set-flash-voltage has --show-token
@@ -356,20 +362,22 @@ pub(super) fn click_command(
             .iter()
             .any(|a| a.split('=').next() == Some("--show-token"))
         {
-            return Err(UsageError::no_such_option_among(name, "--show-token", &long).on(chip));
+            return Err(
+                UsageError::no_such_option_among(name, "--show-token", &long).on_cut(chip, one),
+            );
         }
     }
     let absent = absent_options(name, chip);
     long.retain(|l| !absent.contains(&l.trim_start_matches('-')));
-    let scan = scan_options(cmd, name, args, &long, absent).map_err(|e| e.on(chip))?;
+    let scan =
+        scan_options(cmd, name, args, &long, absent, true).map_err(|e| e.on_cut(chip, one))?;
     let mut positionals = scan.positionals;
     // click's parser (`_unpack_args`, `_Argument.process`): the argument
-    // cut to n values takes them from the words after the options, the
-    // rest of the chain included; some but fewer than n (n > 1) is its
-    // usage error, none leaves it unset (None to the command)
+    // cut to n values takes the next n words; some but fewer than n (n >
+    // 1) is its usage error, none leaves it unset (None to the command)
     let mut unset = false;
     if let (Some((param, _)), Some(n)) = (variadic, nargs_cut) {
-        let available = (positionals.len() + following).saturating_sub(singles);
+        let available = positionals.len().saturating_sub(singles);
         if n == 0 || available == 0 {
             unset = true;
             one_string = false;
@@ -404,8 +412,8 @@ pub(super) fn click_command(
             unset: false,
         });
     }
-    check_values(name, chip, &scan.options, &positionals)?;
-    missing_arguments(name, chip, positionals.len())?;
+    check_values(name, chip, &scan.options, &positionals, one)?;
+    missing_arguments(name, chip, positionals.len(), one)?;
     let mut tokens = vec![name.to_string()];
     for (option, value) in scan.options {
         tokens.push(match value {
@@ -439,12 +447,25 @@ pub(super) struct ClickCommand {
     pub(super) unset: bool,
 }
 
+/// The eFuse names read-protect-efuse and write-protect-efuse take.
+fn protect_list(name: &str) -> Option<esp_efuse::espefuse::NameList> {
+    match name {
+        "read-protect-efuse" => Some(esp_efuse::espefuse::NameList::ReadProtectable),
+        "write-protect-efuse" => Some(esp_efuse::espefuse::NameList::WriteProtectable),
+        _ => None,
+    }
+}
+
 /// click's conversion of option values and integer arguments.
+/// `one_string`: the variadic argument was cut to one word, which the
+/// grouped arguments of the key and block-data commands read character
+/// by character (`base_operations.py` TupleParameter).
 fn check_values(
     name: &str,
     chip: Chip,
     options: &[(String, Option<String>)],
     positionals: &[String],
+    one: bool,
 ) -> Result<(), UsageError> {
     for (option, value) in options {
         let Some(value) = value else { continue };
@@ -452,13 +473,13 @@ fn check_values(
             ("summary", "--format") => {
                 let choices = ["summary", "json", "value_only"];
                 if !choices.contains(&value.as_str()) {
-                    return Err(not_one_of(name, "'--format'", value, &choices).on(chip));
+                    return Err(not_one_of(name, "'--format'", value, &choices).on_cut(chip, one));
                 }
             }
             ("dump", "--format") => {
                 let choices = ["default", "split", "joint", "token"];
                 if !choices.contains(&value.as_str()) {
-                    return Err(not_one_of(name, "'--format'", value, &choices).on(chip));
+                    return Err(not_one_of(name, "'--format'", value, &choices).on_cut(chip, one));
                 }
             }
             ("burn-block-data", "--offset") if py_int::parse_decimal(value).is_err() => {
@@ -468,9 +489,16 @@ fn check_values(
                         "Invalid value for '--offset' / '-o': '{value}' is not a valid integer."
                     ),
                 )
-                .on(chip));
+                .on_cut(chip, one));
             }
             _ => {}
+        }
+    }
+    // click converts the options first (`core.py` iter_params_for_processing:
+    // the parser records them before the arguments)
+    if one {
+        if let Some(word) = positionals.first() {
+            super::operands::click_convert_one_string(chip, name, word)?;
         }
     }
     if name == "set-flash-voltage" {
@@ -478,7 +506,9 @@ fn check_values(
             let choices = esp_efuse::espefuse::FlashVoltage::NAMES;
             if !choices.contains(&voltage.as_str()) {
                 let (choice, _) = click::voltage_choice();
-                return Err(not_one_of(name, &format!("'{choice}'"), voltage, &choices).on(chip));
+                return Err(
+                    not_one_of(name, &format!("'{choice}'"), voltage, &choices).on_cut(chip, one)
+                );
             }
         }
     }
@@ -487,25 +517,39 @@ fn check_values(
             let names = click::block_choices(chip);
             if !names.contains(&block.as_str()) {
                 let (choice, _) = click::block_choice(chip);
-                return Err(not_one_of(name, &format!("'{choice}'"), block, &names).on(chip));
+                return Err(
+                    not_one_of(name, &format!("'{choice}'"), block, &names).on_cut(chip, one)
+                );
             }
         }
         for bit in positionals.iter().skip(1) {
             if py_int::parse_decimal(bit).is_err() {
                 return Err(UsageError::message(
                     name,
-                    format!("Invalid value for 'BIT_NUMBER...': '{bit}' is not a valid integer."),
+                    format!(
+                        "Invalid value for 'BIT_NUMBER{}': '{bit}' is not a valid integer.",
+                        if one { "" } else { "..." }
+                    ),
                 )
-                .on(chip));
+                .on_cut(chip, one));
             }
         }
     }
     Ok(())
 }
 
-/// click's `Missing argument` for a required argument not given.
-fn missing_arguments(name: &str, chip: Chip, given: usize) -> Result<(), UsageError> {
+/// click's `Missing argument` for a required argument not given. `cut`:
+/// espefuse's chain gave the variadic argument a fixed count, so its
+/// metavar has no `...` (the Choice of the protect commands; the others'
+/// variadic arguments get none then).
+fn missing_arguments(name: &str, chip: Chip, given: usize, one: bool) -> Result<(), UsageError> {
     let (singles, variadic) = positional_shape(name, chip);
+    if one && given == 0 {
+        if let Some(list) = protect_list(name) {
+            let names = esp_efuse::espefuse::help_efuse_choices(chip, list);
+            return Err(UsageError::choices(name, &names, None, false).on_cut(chip, one));
+        }
+    }
     if name == "burn-bit" && given == 0 {
         let (choice, hint) = click::block_choice(chip);
         return Err(UsageError::missing_argument(name, chip, &choice, &hint));

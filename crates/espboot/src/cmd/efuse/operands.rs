@@ -71,11 +71,13 @@ fn os_reason(e: &std::io::Error) -> String {
 /// `base_operations.py` TupleParameter over NonCompositeTuple): at most
 /// `max` groups, a multiple of the group size, then each word converted
 /// by its place's type in turn; the first refusal is click's `Invalid
-/// value for` usage error naming the argument.
+/// value for` usage error naming the argument. `shown`: how the refusals
+/// of the count show the values.
 fn convert_groups(
     command: &str,
     argument: &str,
     items: &[String],
+    shown: &str,
     slots: &[Slot],
     max: usize,
 ) -> Result<(), args::UsageError> {
@@ -83,16 +85,14 @@ fn convert_groups(
     let invalid = |message: String| args::UsageError::invalid_value(command, argument, &message);
     if items.len() > max * n {
         return Err(invalid(format!(
-            "Expected at most {max} groups ({n} values each), got {} (values: {})",
+            "Expected at most {max} groups ({n} values each), got {} (values: {shown})",
             items.len(),
-            py_repr::tuple(items)
         )));
     }
     if !items.len().is_multiple_of(n) {
         return Err(invalid(format!(
-            "Expected multiple of {n} values, got {} (values: {})",
+            "Expected multiple of {n} values, got {} (values: {shown})",
             items.len(),
-            py_repr::tuple(items)
         )));
     }
     for group in items.chunks(n) {
@@ -109,48 +109,103 @@ fn convert_groups(
     Ok(())
 }
 
-/// click's conversion of the arguments of `burn-key`, `burn-key-digest`
-/// and `burn-block-data` on `chip` (the `@click.argument` types of
-/// `efuse/base_operations.py` and `efuse/<chip>/operations.py`), before
-/// any command runs.
-pub(super) fn click_convert(chip: Chip, cmd: &Command) -> Result<(), args::UsageError> {
-    let argument = |name: &str| super::click::variadic_metavar(name, chip);
-    match cmd {
-        Command::BurnKey { items, .. } => {
-            let blocks = owned(espefuse::key_block_names(chip));
-            let purposes = purpose_names(chip, false);
-            let max = super::click::key_groups_max(chip, false);
-            let slots: &[Slot] = if chip == Chip::Esp32 {
-                &[Slot::Choice(&blocks), Slot::File]
-            } else {
-                &[Slot::Choice(&blocks), Slot::File, Slot::Choice(&purposes)]
-            };
-            convert_groups("burn-key", &argument("burn-key"), items, slots, max)
+/// The grouped argument of `burn-key`, `burn-key-digest` (but the ESP32's
+/// and ESP32-C2's) and `burn-block-data` on `chip` (the `@click.argument`
+/// types of `efuse/base_operations.py` and `efuse/<chip>/operations.py`):
+/// its metavar as one value (`<BLOCK> <KEYFILE>`), the choices of its
+/// block and purpose places, and the most groups it takes.
+struct Grouped {
+    metavar: &'static str,
+    blocks: Vec<String>,
+    purposes: Option<Vec<String>>,
+    max: usize,
+}
+
+impl Grouped {
+    fn of(chip: Chip, command: &str) -> Option<Grouped> {
+        let metavar = super::click::grouped_metavar(command, chip)?;
+        let keys = || owned(espefuse::key_block_names(chip));
+        Some(match command {
+            "burn-key" if chip == Chip::Esp32 => Grouped {
+                metavar,
+                blocks: keys(),
+                purposes: None,
+                max: super::click::key_groups_max(chip, false),
+            },
+            "burn-key" => Grouped {
+                metavar,
+                blocks: keys(),
+                purposes: Some(purpose_names(chip, false)),
+                max: super::click::key_groups_max(chip, false),
+            },
+            "burn-key-digest" if !matches!(chip, Chip::Esp32 | Chip::Esp32c2) => Grouped {
+                metavar,
+                blocks: keys(),
+                purposes: Some(purpose_names(chip, true)),
+                max: super::click::key_groups_max(chip, true),
+            },
+            "burn-block-data" => {
+                let blocks = owned(espefuse::burn_block_data_names(chip));
+                Grouped {
+                    metavar,
+                    max: blocks.len(),
+                    blocks,
+                    purposes: None,
+                }
+            }
+            _ => return None,
+        })
+    }
+
+    fn slots(&self) -> Vec<Slot<'_>> {
+        let mut slots = vec![Slot::Choice(&self.blocks), Slot::File];
+        if let Some(p) = &self.purposes {
+            slots.push(Slot::Choice(p));
         }
+        slots
+    }
+}
+
+/// click's conversion of the arguments of `burn-key`, `burn-key-digest`
+/// and `burn-block-data` on `chip`, before any command runs.
+pub(super) fn click_convert(chip: Chip, cmd: &Command) -> Result<(), args::UsageError> {
+    let (name, items) = match cmd {
         // the ESP32's and ESP32-C2's single KEYFILE
         Command::BurnKeyDigest { items, .. } if matches!(chip, Chip::Esp32 | Chip::Esp32c2) => {
-            match items.first() {
+            return match items.first() {
                 Some(file) => click_file(file)
                     .map_err(|m| args::UsageError::invalid_value("burn-key-digest", "KEYFILE", &m)),
                 None => Ok(()),
-            }
+            };
         }
-        Command::BurnKeyDigest { items, .. } => {
-            let blocks = owned(espefuse::key_block_names(chip));
-            let purposes = purpose_names(chip, true);
-            let max = super::click::key_groups_max(chip, true);
-            let slots = [Slot::Choice(&blocks), Slot::File, Slot::Choice(&purposes)];
-            let name = "burn-key-digest";
-            convert_groups(name, &argument(name), items, &slots, max)
-        }
-        Command::BurnBlockData { items, .. } => {
-            let blocks = owned(espefuse::burn_block_data_names(chip));
-            let slots = [Slot::Choice(&blocks), Slot::File];
-            let name = "burn-block-data";
-            convert_groups(name, &argument(name), items, &slots, blocks.len())
-        }
-        _ => Ok(()),
-    }
+        Command::BurnKey { items, .. } => ("burn-key", items),
+        Command::BurnKeyDigest { items, .. } => ("burn-key-digest", items),
+        Command::BurnBlockData { items, .. } => ("burn-block-data", items),
+        _ => return Ok(()),
+    };
+    let Some(g) = Grouped::of(chip, name) else {
+        return Ok(());
+    };
+    let argument = super::click::variadic_metavar(name, chip);
+    let shown = py_repr::tuple(items);
+    convert_groups(name, &argument, items, &shown, &g.slots(), g.max)
+}
+
+/// The same conversion when espefuse's chain cut the grouped argument to
+/// one word (an option or a command's name right after it,
+/// `cli_util.py` ChainingCommand): click hands the type a string, whose
+/// characters are the values, and names the argument by its plain
+/// metavar.
+pub(super) fn click_convert_one_string(
+    chip: Chip,
+    name: &str,
+    word: &str,
+) -> Result<(), args::UsageError> {
+    let Some(g) = Grouped::of(chip, name) else {
+        return Ok(());
+    };
+    let chars: Vec<String> = word.chars().map(String::from).collect();
+    convert_groups(name, g.metavar, &chars, word, &g.slots(), g.max)
 }
 
 /// The key purposes click's Choice offers on `chip` (espefuse's

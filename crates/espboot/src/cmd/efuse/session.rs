@@ -51,7 +51,7 @@ pub(super) fn run_commands(
     efuses: Efuses,
     backend: Box<dyn EfuseBackend>,
     do_not_confirm: bool,
-    mut commands: Vec<Command>,
+    commands: Vec<Command>,
     spelling: &args::Spelling,
     banner: Banner,
 ) -> anyhow::Result<ExitCode> {
@@ -160,8 +160,12 @@ pub(super) fn run_commands(
         }
         // read/write-protect-efuse: click.Choice of the names espefuse's
         // eFuse list has when it starts
-        if let Command::ReadProtectEfuse { names, .. } | Command::WriteProtectEfuse { names, .. } =
-            cmd
+        if let Command::ReadProtectEfuse {
+            names, one_string, ..
+        }
+        | Command::WriteProtectEfuse {
+            names, one_string, ..
+        } = cmd
         {
             let list = if matches!(cmd, Command::ReadProtectEfuse { .. }) {
                 espefuse::NameList::ReadProtectable
@@ -178,6 +182,7 @@ pub(super) fn run_commands(
                     cmd.name(),
                     &choices,
                     bad.map(String::as_str),
+                    !*one_string,
                 )
                 .into());
             }
@@ -187,29 +192,10 @@ pub(super) fn run_commands(
             espefuse::custom_mac(&s.efuses, mac)?;
         }
     }
-    let burns = commands.iter().filter(|c| c.is_burn()).count();
-    let batch = burns > 1;
-    // espefuse (cli_util.py repeat_read_commands): with burn and read commands
-    // mixed, the read commands run once more at the end of the chain. In batch
-    // mode that is still before the single burn, exactly as espefuse does it.
-    // Only commands spelled with hyphens count there (cli_util.py compares
-    // the tokens as given), though batch mode counts every spelling.
-    let as_given = |i: usize| spelling.hyphenated.get(i).copied().unwrap_or(true);
-    let given = |kind: fn(&Command) -> bool| {
-        commands
-            .iter()
-            .enumerate()
-            .any(|(i, c)| kind(c) && as_given(i))
-    };
-    if given(Command::is_burn) && given(Command::is_read) {
-        let reads: Vec<Command> = commands
-            .iter()
-            .enumerate()
-            .filter(|(i, c)| c.is_read() && as_given(*i))
-            .map(|(_, c)| c.clone())
-            .collect();
-        commands.extend(reads);
-    }
+    // espefuse/__init__.py: batch mode with more than one word naming a
+    // burn command; the read commands' repeat after burns is already in
+    // the chain (cli_util.py repeat_read_commands, `args::parse`)
+    let batch = spelling.batch;
     for cmd in &commands {
         if !json_only {
             out!("\n=== Run \"{}\" command ===", cmd.name());

@@ -3,20 +3,23 @@
 //!
 //! This crate's loader is lenient and reports its own reasons. Tools that
 //! must say what Python `cryptography` (44 and later) says about a key it
-//! cannot load need *its* first failure instead: its PEM reader strips the
-//! whitespace from the body and decodes the base64 strictly (canonical
-//! padding, zero trailing bits), then its DER reader walks the structure
-//! the label names, field by field, and stops at the first tag, length or
-//! integer it refuses. [`first_failure`] reproduces that walk for the
-//! outer structures (PKCS#8, SEC1, PKCS#1, SubjectPublicKeyInfo, and the
-//! PKCS#1 or SEC1 key inside a PKCS#8 one); failures it does not model
-//! (OpenSSL headers, blank lines inside the body, a key that parses but is
-//! unusable) give `None`.
+//! cannot load need *its* first failure instead: its PEM reader splits
+//! RFC 1421 headers off at the first blank line, strips the whitespace
+//! from the body and decodes the base64 strictly (canonical padding, zero
+//! trailing bits) with the `base64` crate, then its DER reader walks the
+//! structure the label names, field by field, and stops at the first tag,
+//! length or integer it refuses. [`first_failure`] reproduces that walk
+//! for the outer structures (PKCS#8, SEC1, PKCS#1, SubjectPublicKeyInfo,
+//! and the PKCS#1 or SEC1 key inside a PKCS#8 one); failures it does not
+//! model (a key that parses but is unusable) give `None`.
 
+use base64::engine::general_purpose::STANDARD;
+use base64::{DecodeError, Engine as _};
 use zeroize::Zeroizing;
 
-/// A strict base64 decoder's first failure in a PEM body (whitespace
-/// removed; offsets count the remaining characters).
+/// The base64 decoder's first failure in a PEM body (whitespace removed;
+/// offsets count the remaining characters): the `base64` crate's
+/// `DecodeError`, with the value of a last symbol that has bits left.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Base64Failure {
     /// A byte outside the alphabet, or a `=` where no padding may stand.
@@ -91,11 +94,36 @@ pub enum DerFailure {
     ExtraData,
 }
 
-/// What stopped the strict reader.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Failure {
+/// Why the PEM reader refuses a block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PemFailure {
+    /// The body or its headers are not UTF-8.
+    NotUtf8(core::str::Utf8Error),
     /// The body is not strict base64.
     Base64(Base64Failure),
+    /// A line before the first blank line (so a header) without a `:`.
+    Header(String),
+}
+
+/// What the RFC 1421 encryption headers of a private key block say, for a
+/// reader that has no password (`cryptography`'s PEM key loader).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EncryptionHeader {
+    /// `Proc-Type` is there but is not `4,ENCRYPTED`.
+    InvalidProcType,
+    /// `Proc-Type: 4,ENCRYPTED` without a `DEK-Info` header.
+    NoDekInfo,
+    /// An encrypted key: a password is needed.
+    Encrypted,
+}
+
+/// What stopped the strict reader.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// The PEM reader refuses a block.
+    Pem(PemFailure),
+    /// The private key block's encryption headers stop the loader.
+    Encryption(EncryptionHeader),
     /// The DER is broken.
     Der(DerFailure),
 }
@@ -118,15 +146,20 @@ pub fn first_failure(pem: &[u8], wanted: Wanted) -> Option<(String, Failure)> {
         Wanted::PrivateKey => &["PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY"],
         Wanted::PublicKey => &["PUBLIC KEY", "RSA PUBLIC KEY"],
     };
-    // Every block's base64 is decoded before any label is looked at.
-    if let Some((label, failure)) = base64_failure(pem) {
-        return Some((label, Failure::Base64(failure)));
+    // Every block is decoded before any label is looked at.
+    if let Some((label, failure)) = pem_failure(pem) {
+        return Some((label, Failure::Pem(failure)));
     }
     let block = crate::pem::blocks(pem)
         .map_while(Result::ok)
         .find(|b| labels.contains(&b.label()))?;
     let label = block.label().to_owned();
-    let der = decode_base64(block.body()).ok().flatten()?;
+    let Body { der, headers } = decode_body(block.body()).ok()?;
+    if wanted == Wanted::PrivateKey {
+        if let Some(failure) = encryption_header(&headers) {
+            return Some((label, Failure::Encryption(failure)));
+        }
+    }
     let schema = match label.as_str() {
         "PRIVATE KEY" => &PKCS8,
         "RSA PRIVATE KEY" => &PKCS1_PRIVATE,
@@ -142,92 +175,122 @@ pub fn first_failure(pem: &[u8], wanted: Wanted) -> Option<(String, Failure)> {
     Some((label, Failure::Der(failure)))
 }
 
-/// The first PEM block, in file order, whose body is not strict base64,
-/// with its label; `None` when every block decodes.
+/// The first PEM block, in file order, that `cryptography`'s PEM reader
+/// refuses (its body is not UTF-8 or not strict base64, or a header line
+/// has no `:`), with its label and why; `None` when every block reads.
 #[must_use]
-pub fn base64_failure(pem: &[u8]) -> Option<(String, Base64Failure)> {
-    crate::pem::blocks(pem)
-        .map_while(Result::ok)
-        .find_map(|b| match decode_base64(b.body()) {
-            Err(e) => Some((b.label().to_owned(), e)),
-            Ok(_) => None,
-        })
+pub fn pem_failure(pem: &[u8]) -> Option<(String, PemFailure)> {
+    crate::pem::blocks(pem).map_while(Result::ok).find_map(|b| {
+        decode_body(b.body())
+            .err()
+            .map(|e| (b.label().to_owned(), e))
+    })
 }
 
-/// Strict base64 of a PEM body. `Ok(None)`: the body has RFC 1421 headers
-/// or a blank line, which this reader does not model.
-fn decode_base64(body: &[u8]) -> Result<Option<Zeroizing<Vec<u8>>>, Base64Failure> {
-    let text = core::str::from_utf8(body).unwrap_or_default();
-    let trimmed = text.trim();
-    let blank_line = !trimmed.is_empty() && trimmed.split('\n').any(|l| l.trim().is_empty());
-    if text.contains(':') || blank_line {
-        return Ok(None);
-    }
-    let chars: Zeroizing<Vec<u8>> = Zeroizing::new(
-        body.iter()
-            .copied()
-            .filter(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
-            .collect(),
-    );
-    let value = |b: u8| -> Option<u8> {
-        Some(match b {
-            b'A'..=b'Z' => b - b'A',
-            b'a'..=b'z' => b - b'a' + 26,
-            b'0'..=b'9' => b - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        })
-    };
-    let len = chars.len();
-    let data_len = chars.iter().position(|&b| b == b'=').unwrap_or(len);
-    if let Some((offset, &byte)) = chars[..data_len]
+/// A PEM block's body as the PEM reader behind `cryptography` reads it
+/// (the `pem` crate, 3.x, `src/parser.rs` and `src/lib.rs`): leading
+/// whitespace skipped; text before the first blank line (`\n\n`, else
+/// `\r\n\r\n`) is RFC 1421 headers; the rest, with every whitespace
+/// character removed, is strict base64 (canonical padding, no trailing
+/// bits); then every header line must hold a `:`.
+fn decode_body(body: &[u8]) -> Result<Body, PemFailure> {
+    let start = body
         .iter()
-        .enumerate()
-        .find(|(_, &b)| value(b).is_none())
+        .position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        .unwrap_or(body.len());
+    let payload = &body[start..];
+    let (headers, data) = match naive_find(payload, b"\n\n")
+        .map(|at| (at, 2))
+        .or_else(|| naive_find(payload, b"\r\n\r\n").map(|at| (at, 4)))
     {
-        return Err(Base64Failure::InvalidSymbol { offset, byte });
+        Some((at, len)) => (&payload[..at], &payload[at + len..]),
+        None => (&payload[..0], payload),
+    };
+    let text = core::str::from_utf8(data).map_err(PemFailure::NotUtf8)?;
+    let compact: Zeroizing<String> =
+        Zeroizing::new(text.chars().filter(|c| !c.is_whitespace()).collect());
+    let der = STANDARD
+        .decode(compact.as_bytes())
+        .map(Zeroizing::new)
+        .map_err(|e| PemFailure::Base64(Base64Failure::from(e)))?;
+    let headers = core::str::from_utf8(headers).map_err(PemFailure::NotUtf8)?;
+    let headers = headers
+        .lines()
+        .map(|line| {
+            line.split_once(':')
+                .map(|(name, value)| (name.trim().to_owned(), value.trim().to_owned()))
+                .ok_or_else(|| PemFailure::Header(line.to_owned()))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Body { der, headers })
+}
+
+/// A PEM block's decoded body and its headers (name, value; trimmed).
+struct Body {
+    der: Zeroizing<Vec<u8>>,
+    headers: Vec<(String, String)>,
+}
+
+/// How the encryption headers stop a loader without a password: the last
+/// `Proc-Type` decides, as the `pem` crate's `HeaderMap::get` returns the
+/// last header of a name; cryptography 50 checks them before it reads the
+/// DER, for every private key label).
+fn encryption_header(headers: &[(String, String)]) -> Option<EncryptionHeader> {
+    let value = |name: &str| {
+        headers
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
+    match value("Proc-Type")? {
+        "4,ENCRYPTED" if value("DEK-Info").is_none() => Some(EncryptionHeader::NoDekInfo),
+        "4,ENCRYPTED" => Some(EncryptionHeader::Encrypted),
+        _ => Some(EncryptionHeader::InvalidProcType),
     }
-    let padded = data_len < len;
-    // Padding may only complete the last group of four, after two or
-    // three symbols, and nothing may follow it.
-    if padded && (data_len % 4 < 2 || chars[data_len..].iter().any(|&b| b != b'=')) {
-        return Err(Base64Failure::InvalidSymbol {
-            offset: data_len,
-            byte: b'=',
-        });
+}
+
+/// Where `marker` first ends up matched by the `pem` crate's scanner
+/// (`read_until` in its `src/parser.rs`), which after a mismatch does not
+/// look at the mismatching byte again: so `\r\n\r\r\n\r\n` holds no
+/// `\r\n\r\n` for it. The offset of the match's start.
+fn naive_find(input: &[u8], marker: &[u8]) -> Option<usize> {
+    let mut found = 0;
+    for (index, &b) in input.iter().enumerate() {
+        found = if b == marker[found] { found + 1 } else { 0 };
+        if found == marker.len() {
+            return Some(index + 1 - found);
+        }
     }
-    if !padded && len % 4 == 1 {
-        return Err(Base64Failure::InvalidLength { len });
-    }
-    if !len.is_multiple_of(4) {
-        return Err(Base64Failure::InvalidPadding);
-    }
-    let rest = data_len % 4;
-    if rest != 0 {
-        let byte = chars[data_len - 1];
-        let last = value(byte).unwrap_or(0);
-        let unused = if rest == 2 { 0x0f } else { 0x03 };
-        if last & unused != 0 {
-            return Err(Base64Failure::InvalidLastSymbol {
-                offset: data_len - 1,
+    None
+}
+
+impl From<DecodeError> for Base64Failure {
+    fn from(e: DecodeError) -> Self {
+        match e {
+            DecodeError::InvalidByte(offset, byte) => Self::InvalidSymbol { offset, byte },
+            DecodeError::InvalidLength(len) => Self::InvalidLength { len },
+            DecodeError::InvalidLastSymbol(offset, byte) => Self::InvalidLastSymbol {
+                offset,
                 byte,
-                value: last,
-            });
+                value: symbol_value(byte),
+            },
+            DecodeError::InvalidPadding => Self::InvalidPadding,
         }
     }
-    let mut out = Zeroizing::new(Vec::with_capacity(data_len * 3 / 4));
-    let mut acc = 0u32;
-    let mut bits = 0;
-    for &b in &chars[..data_len] {
-        acc = (acc << 6) | u32::from(value(b).unwrap_or(0));
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-        }
+}
+
+/// The 6 bits a symbol of the standard alphabet stands for (RFC 4648
+/// table 1); the decoder names only symbols of the alphabet as a last
+/// symbol with bits left over.
+fn symbol_value(byte: u8) -> u8 {
+    match byte {
+        b'A'..=b'Z' => byte - b'A',
+        b'a'..=b'z' => byte - b'a' + 26,
+        b'0'..=b'9' => byte - b'0' + 52,
+        b'+' => 62,
+        _ => 63,
     }
-    Ok(Some(out))
 }
 
 /// One node of the structures walked.
@@ -534,7 +597,7 @@ mod tests {
     fn base64_failures_in_the_strict_readers_order() {
         use Base64Failure::*;
         let b64 = |body| match failure("PRIVATE KEY", body) {
-            Some(Failure::Base64(f)) => Some(f),
+            Some(Failure::Pem(PemFailure::Base64(f))) => Some(f),
             _ => None,
         };
         assert_eq!(
@@ -570,6 +633,79 @@ mod tests {
             })
         );
         assert_eq!(b64("MA=="), None);
+    }
+
+    #[test]
+    fn headers_and_blank_lines_as_the_pem_reader_splits_them() {
+        let pem_failure = |body: &[u8]| {
+            let mut text = b"-----BEGIN PRIVATE KEY-----\n".to_vec();
+            text.extend_from_slice(body);
+            text.extend_from_slice(b"\n-----END PRIVATE KEY-----\n");
+            first_failure(&text, Wanted::PrivateKey).map(|(_, f)| f)
+        };
+        let header = |line: &str| Some(Failure::Pem(PemFailure::Header(line.to_owned())));
+        // A blank line makes the lines before it headers, which need a ':'.
+        assert_eq!(pem_failure(b"MA==\n\nMA=="), header("MA=="));
+        assert_eq!(pem_failure(b"a: b\nc\n\nMA=="), header("c"));
+        assert_eq!(pem_failure(b"x\r\n\r\nMA=="), header("x"));
+        // The scanner misses a blank line right after a lone '\r'.
+        assert!(matches!(
+            pem_failure(b"x\r\n\r\r\n\r\nMA=="),
+            Some(Failure::Pem(PemFailure::Base64(_)))
+        ));
+        // Without a blank line, a header is body: ':' is no base64.
+        assert_eq!(
+            pem_failure(b"Comment: x\nMA=="),
+            Some(Failure::Pem(PemFailure::Base64(
+                Base64Failure::InvalidSymbol {
+                    offset: 7,
+                    byte: b':'
+                }
+            )))
+        );
+        // The body is decoded before the headers are read; both UTF-8.
+        assert!(matches!(
+            pem_failure(b"x\n\n*"),
+            Some(Failure::Pem(PemFailure::Base64(_)))
+        ));
+        assert!(matches!(
+            pem_failure(b"MA\xff=="),
+            Some(Failure::Pem(PemFailure::NotUtf8(_)))
+        ));
+        // Any Unicode whitespace is dropped from the body.
+        assert_eq!(
+            pem_failure(b"MA\x0b=\xc2\xa0="),
+            Some(Failure::Der(DerFailure::ShortData { needed: 1 }))
+        );
+        // The last Proc-Type decides; DEK-Info must come with 4,ENCRYPTED.
+        let encryption = |f| Some(Failure::Encryption(f));
+        assert_eq!(
+            pem_failure(b"Proc-Type: x\n\nMA=="),
+            encryption(EncryptionHeader::InvalidProcType)
+        );
+        assert_eq!(
+            pem_failure(b"Proc-Type: 4,ENCRYPTED\n\nMA=="),
+            encryption(EncryptionHeader::NoDekInfo)
+        );
+        assert_eq!(
+            pem_failure(b"Proc-Type:4,ENCRYPTED\nDEK-Info: X,00\n\nMA=="),
+            encryption(EncryptionHeader::Encrypted)
+        );
+        assert_eq!(
+            pem_failure(b"Proc-Type: 4,ENCRYPTED\nProc-Type: 3\nDEK-Info: X\n\nMA=="),
+            encryption(EncryptionHeader::InvalidProcType)
+        );
+        // Other headers and public keys' headers are ignored.
+        assert_eq!(
+            pem_failure(b"Comment: x\n\nMA=="),
+            Some(Failure::Der(DerFailure::ShortData { needed: 1 }))
+        );
+        let public =
+            b"-----BEGIN PUBLIC KEY-----\nProc-Type: x\n\nMA==\n-----END PUBLIC KEY-----\n";
+        assert_eq!(
+            first_failure(public, Wanted::PublicKey).map(|(_, f)| f),
+            Some(Failure::Der(DerFailure::ShortData { needed: 1 }))
+        );
     }
 
     #[test]

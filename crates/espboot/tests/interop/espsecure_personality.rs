@@ -314,6 +314,10 @@ const ROWS: &[&str] = &[
     "verify-signature -v 2 -k data.bin signed_ec256.bin",
     "digest-private-key -k v1.pem -l abc x.bin",
     "digest-secure-bootloader -k sbkey32.bin --iv small.bin -o dsb_shortiv.bin boot40.bin",
+    // Headers cryptography ignores: another name, a public key's Proc-Type.
+    "digest-sbv2-public-key -k hdr_comment.pem -o dig_hdr_comment.bin",
+    "digest-sbv2-public-key -k hdr_pub_proc.pem -o dig_hdr_pub_proc.bin",
+    "verify-signature -v 2 -k hdr_pub_proc.pem signed_ec256.bin",
 ];
 
 /// Key files espsecure refuses, made with the `cryptography` package the
@@ -374,6 +378,22 @@ w("brk_pub_trunc.pem", framed("PUBLIC KEY", spki[:50]))
 w("brk_pub_tag.pem", framed("PUBLIC KEY", b"\x31" + spki[1:]))
 w("brk_pub_trail.pem", framed("PUBLIC KEY", spki + b"\x00"))
 w("brk_pub_b64.pem", raw("PUBLIC KEY", "M"))
+# RFC 1421 headers and blank lines: cryptography's PEM reader takes the
+# text before the first blank line as headers, and a private key's
+# Proc-Type/DEK-Info headers decide before its DER is read.
+def headed(label, der, headers):
+    return framed(label, der).replace(b"-----\n", f"-----\n{headers}".encode(), 1)
+lines = pem.decode().split("\n")
+w("hdr_blank.pem", "\n".join(lines[:2] + [""] + lines[2:]).encode())
+w("hdr_noblank.pem", headed("PRIVATE KEY", der8, "Comment: made by hand\n"))
+w("hdr_comment.pem", headed("PRIVATE KEY", der8, "Comment: made by hand\n\n"))
+w("hdr_proc.pem", headed("PRIVATE KEY", der8, "Proc-Type: 1,MIC-ONLY\n\n"))
+w("hdr_nodek.pem", headed("EC PRIVATE KEY", sec1, "Proc-Type: 4,ENCRYPTED\n\n"))
+w("hdr_dek.pem", headed("EC PRIVATE KEY", sec1, "Proc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00112233445566778899AABBCCDDEEFF\n\n"))
+w("hdr_utf8.pem", headed("PRIVATE KEY", der8, "Comment: caf\xe9\n\n").replace("\xe9".encode(), b"\xe9"))
+pub_lines = framed("PUBLIC KEY", spki).decode().split("\n")
+w("hdr_pub_blank.pem", "\n".join(pub_lines[:2] + [""] + pub_lines[2:]).encode())
+w("hdr_pub_proc.pem", headed("PUBLIC KEY", spki, "Proc-Type: 4,ENCRYPTED\n\n"))
 "#;
 
 /// Writes [`BAD_KEYS`] into `dir` with the pinned tools' Python.
@@ -468,6 +488,21 @@ const BAD_KEY_ROWS: &[&str] = &[
     "verify-signature -v 1 -k brk_pub_trail.pem v1_signed.bin",
     "verify-signature -v 1 -k brk_pub_tag.pem v1_signed.bin",
     "verify-signature -v 1 -k brk_trunc.pem v1_signed.bin",
+    // PEM headers and blank lines: cryptography's PEM reader and its
+    // encryption headers (our loader reads some of these files).
+    "sign-data -v 2 -k hdr_blank.pem -o x.bin data.bin",
+    "extract-public-key -v 2 -k hdr_noblank.pem x.pem",
+    "digest-sdc-public-key -k hdr_proc.pem -o x.bin",
+    "generate-sdc-certificate -k hdr_nodek.pem --mac 001122334455 -o x.bin",
+    "digest-sbv2-public-key -k hdr_utf8.pem -o x.bin",
+    "sign-data -v 2 -k hdr_dek.pem -o x.bin data.bin",
+    "sign-data -v 1 -k hdr_blank.pem -o x.bin data.bin",
+    "digest-private-key -k hdr_proc.pem x.bin",
+    "extract-public-key -v 1 -k hdr_dek.pem x.raw",
+    "verify-signature -v 1 -k hdr_nodek.pem v1_signed.bin",
+    "verify-signature -v 1 -k hdr_pub_blank.pem v1_signed.bin",
+    "verify-signature -v 2 -k hdr_pub_blank.pem signed_ec256.bin",
+    "digest-sbv2-public-key -k hdr_pub_blank.pem -o x.bin",
 ];
 
 /// Whether the personality's `ours` is what espsecure's `reference` is;
@@ -939,6 +974,32 @@ fn regression_verify_signature_v1_broken_key_was_a_fatal_error() {
         "verify-signature -v 1 -k brk_ec_b64.pem d4k.bin",
         "verify-signature -v 1 -k brk_pub_trail.pem d4k.bin",
         "verify-signature -v 1 -k brk_pub_b64.pem d4k.bin",
+    ]) else {
+        return;
+    };
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// cryptography's PEM reader takes the lines before a blank line as RFC
+/// 1421 headers (each needs a `:`), reads a header without that blank line
+/// as base64, and checks a private key's `Proc-Type`/`DEK-Info` before its
+/// DER. The personality read such files with the lenient loader (signing
+/// with a key espsecure refuses) or printed the bare "Could not
+/// deserialize" sentence, and refused a public key for its `Proc-Type`.
+#[test]
+fn regression_pem_headers_and_blank_lines_were_not_cryptographys() {
+    let Some(failures) = bad_key_differences(&[
+        "sign-data -v 2 -k hdr_blank.pem -o x.bin data.bin",
+        "extract-public-key -v 2 -k hdr_noblank.pem x.pem",
+        "digest-sdc-public-key -k hdr_proc.pem -o x.bin",
+        "generate-sdc-certificate -k hdr_nodek.pem --mac 001122334455 -o x.bin",
+        "digest-sbv2-public-key -k hdr_utf8.pem -o x.bin",
+        "sign-data -v 2 -k hdr_dek.pem -o x.bin data.bin",
+        "sign-data -v 1 -k hdr_blank.pem -o x.bin data.bin",
+        "extract-public-key -v 1 -k hdr_dek.pem x.raw",
+        "verify-signature -v 1 -k hdr_nodek.pem d4k.bin",
+        "verify-signature -v 2 -k hdr_pub_blank.pem d4k.bin",
+        "verify-signature -v 2 -k hdr_pub_proc.pem signed_ec256.bin",
     ]) else {
         return;
     };

@@ -117,6 +117,24 @@ pub enum EncryptionHeader {
     Encrypted,
 }
 
+/// A key that decodes but that `cryptography` (through OpenSSL) refuses to
+/// load, as far as this reader checks: RSA parts that do not agree, EC
+/// scalars and points on NIST P-192, P-256 and P-384 (other curves and
+/// primality are not checked).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unusable {
+    /// An EC private scalar outside `1..n`, a point not on the curve, or a
+    /// private key whose public point is not its scalar's.
+    InvalidEcKey,
+    /// An RSA private key whose parts do not agree (`n ≠ p·q`, `d`
+    /// not inverting `e`, or wrong CRT values).
+    InvalidRsaPrivateKey,
+    /// An EC public key that is the point at infinity.
+    PointAtInfinity,
+    /// An RSA public exponent below 3 or not below the modulus.
+    RsaExponent,
+}
+
 /// What stopped the strict reader.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Failure {
@@ -124,6 +142,8 @@ pub enum Failure {
     Pem(PemFailure),
     /// The private key block's encryption headers stop the loader.
     Encryption(EncryptionHeader),
+    /// The key decodes but its numbers make no key.
+    Unusable(Unusable),
     /// The DER is broken.
     Der(DerFailure),
 }
@@ -171,8 +191,12 @@ pub fn first_failure(pem: &[u8], wanted: Wanted) -> Option<(String, Failure)> {
         (label == "PRIVATE KEY")
             .then(|| pkcs8_inner(&der))
             .flatten()
-    })?;
-    Some((label, Failure::Der(failure)))
+    });
+    if let Some(failure) = failure {
+        return Some((label, Failure::Der(failure)));
+    }
+    let unusable = unusable(&label, &der)?;
+    Some((label, Failure::Unusable(unusable)))
 }
 
 /// The first PEM block, in file order, that `cryptography`'s PEM reader
@@ -309,6 +333,9 @@ enum Node {
     Bits,
     /// Any one element, if anything is left.
     OptionalAny,
+    /// Like [`Node::OptionalAny`], but an OBJECT IDENTIFIER (a named
+    /// curve) must be well-formed.
+    OptionalParameters,
     /// An optional context-specific element `[n]` (explicit: wrapping one
     /// element of the given node; implicit: its contents are not read).
     OptionalContext {
@@ -317,7 +344,9 @@ enum Node {
     },
 }
 
-const ALGORITHM: Node = Node::Seq(&[Node::Oid, Node::OptionalAny]);
+/// Algorithm parameters (and SEC1's `[0]`): a named curve's OID must be
+/// a valid one; other parameters are read as any element.
+const ALGORITHM: Node = Node::Seq(&[Node::Oid, Node::OptionalParameters]);
 /// RFC 5208 PrivateKeyInfo.
 const PKCS8: Node = Node::Seq(&[
     Node::U8,
@@ -334,7 +363,7 @@ const SEC1: Node = Node::Seq(&[
     Node::Octet,
     Node::OptionalContext {
         number: 0,
-        explicit: Some(&Node::OptionalAny),
+        explicit: Some(&Node::OptionalParameters),
     },
     Node::OptionalContext {
         number: 1,
@@ -538,6 +567,18 @@ impl<'a> Reader<'a> {
                     return Err(DerFailure::InvalidValue);
                 }
             }
+            Node::OptionalParameters => {
+                let oid = Tag {
+                    value: 6,
+                    constructed: false,
+                    class: TagClass::Universal,
+                };
+                if self.peek_tag() == Some(oid) {
+                    self.read(&Node::Oid)?;
+                } else if !self.data.is_empty() {
+                    self.read_tlv()?;
+                }
+            }
             Node::OptionalAny => {
                 if !self.data.is_empty() {
                     self.read_tlv()?;
@@ -575,6 +616,151 @@ fn check_integer(body: &[u8]) -> Result<(), DerFailure> {
     }
     Ok(())
 }
+
+/// The numbers of a key whose DER reads cleanly, checked as OpenSSL checks
+/// them when `cryptography` loads the key.
+fn unusable(label: &str, der: &[u8]) -> Option<Unusable> {
+    use der::Decode;
+    use rsa::pkcs1;
+    match label {
+        "RSA PRIVATE KEY" => rsa_private(&pkcs1::RsaPrivateKey::from_der(der).ok()?),
+        "RSA PUBLIC KEY" => rsa_public(&pkcs1::RsaPublicKey::from_der(der).ok()?),
+        "EC PRIVATE KEY" => {
+            let key = sec1::EcPrivateKey::from_der(der).ok()?;
+            let curve = key.parameters.and_then(|p| p.named_curve())?;
+            ec_key(&curve, Some(key.private_key), key.public_key)
+        }
+        "PRIVATE KEY" => {
+            let info = pkcs8::PrivateKeyInfo::from_der(der).ok()?;
+            match info.algorithm.oid {
+                crate::oid::RSA_ENCRYPTION => {
+                    rsa_private(&pkcs1::RsaPrivateKey::from_der(info.private_key).ok()?)
+                }
+                crate::oid::EC_PUBLIC_KEY => {
+                    let key = sec1::EcPrivateKey::from_der(info.private_key).ok()?;
+                    let curve = info
+                        .algorithm
+                        .parameters_oid()
+                        .ok()
+                        .or_else(|| key.parameters.and_then(|p| p.named_curve()))?;
+                    ec_key(&curve, Some(key.private_key), key.public_key)
+                }
+                _ => None,
+            }
+        }
+        "PUBLIC KEY" => {
+            let info = spki::SubjectPublicKeyInfoRef::from_der(der).ok()?;
+            let bits = info.subject_public_key.as_bytes()?;
+            match info.algorithm.oid {
+                crate::oid::RSA_ENCRYPTION => {
+                    rsa_public(&pkcs1::RsaPublicKey::from_der(bits).ok()?)
+                }
+                crate::oid::EC_PUBLIC_KEY => {
+                    ec_key(&info.algorithm.parameters_oid().ok()?, None, Some(bits))
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+fn big(int: der::asn1::UintRef<'_>) -> rsa::BigUint {
+    rsa::BigUint::from_bytes_be(int.as_bytes())
+}
+
+/// OpenSSL's `RSA_check_key` on a two-prime key, without its primality
+/// tests: `n = p·q`, `d·e ≡ 1` modulo `p − 1` and `q − 1`, and the CRT
+/// values `d mod (p − 1)`, `d mod (q − 1)`, `q⁻¹ mod p`.
+fn rsa_private(key: &rsa::pkcs1::RsaPrivateKey<'_>) -> Option<Unusable> {
+    use rsa::BigUint;
+    let one = BigUint::from(1u8);
+    let (n, e, d) = (
+        big(key.modulus),
+        big(key.public_exponent),
+        zeroize::Zeroizing::new(big(key.private_exponent)),
+    );
+    let (p, q) = (
+        zeroize::Zeroizing::new(big(key.prime1)),
+        zeroize::Zeroizing::new(big(key.prime2)),
+    );
+    let (dp, dq, qi) = (
+        zeroize::Zeroizing::new(big(key.exponent1)),
+        zeroize::Zeroizing::new(big(key.exponent2)),
+        zeroize::Zeroizing::new(big(key.coefficient)),
+    );
+    if *p <= one || *q <= one || key.other_prime_infos.is_some() {
+        return (key.other_prime_infos.is_none()).then_some(Unusable::InvalidRsaPrivateKey);
+    }
+    let (p1, q1) = (&*p - &one, &*q - &one);
+    let de = zeroize::Zeroizing::new(&*d * &e);
+    let consistent = n == &*p * &*q
+        && &*de % &p1 == one
+        && &*de % &q1 == one
+        && *dp == &*d % &p1
+        && *dq == &*d % &q1
+        && (&*qi * &*q) % &*p == one;
+    (!consistent).then_some(Unusable::InvalidRsaPrivateKey)
+}
+
+/// cryptography's check of an RSA public key's exponent.
+fn rsa_public(key: &rsa::pkcs1::RsaPublicKey<'_>) -> Option<Unusable> {
+    let (n, e) = (big(key.modulus), big(key.public_exponent));
+    (e < rsa::BigUint::from(3u8) || e >= n).then_some(Unusable::RsaExponent)
+}
+
+/// Checks an EC key on the curve `curve` (an unknown curve: `None`): the
+/// scalar in `1..n`, the point on the curve and, with both, the point the
+/// scalar's.
+fn ec_key(
+    curve: &der::asn1::ObjectIdentifier,
+    scalar: Option<&[u8]>,
+    point: Option<&[u8]>,
+) -> Option<Unusable> {
+    match *curve {
+        crate::oid::SECP192R1 => ec_p192(scalar, point),
+        crate::oid::SECP256R1 => ec_p256(scalar, point),
+        crate::oid::SECP384R1 => ec_p384(scalar, point),
+        _ => None,
+    }
+}
+
+macro_rules! ec_check {
+    ($name:ident, $curve:ident, $point:ident) => {
+        fn $name(scalar: Option<&[u8]>, point: Option<&[u8]>) -> Option<Unusable> {
+            let public = match point {
+                // SEC 1 §2.3.3: a lone zero octet encodes the identity.
+                Some([0]) if scalar.is_none() => return Some(Unusable::PointAtInfinity),
+                Some(bytes) => {
+                    match $curve::elliptic_curve::PublicKey::<$curve::$point>::from_sec1_bytes(
+                        bytes,
+                    ) {
+                        Ok(p) => Some(p),
+                        Err(_) => return Some(Unusable::InvalidEcKey),
+                    }
+                }
+                None => None,
+            };
+            let scalar = scalar?;
+            let digits = &scalar[scalar.iter().take_while(|&&b| b == 0).count()..];
+            let mut field = $curve::FieldBytes::default();
+            let size = field.len();
+            if digits.len() > size {
+                return Some(Unusable::InvalidEcKey);
+            }
+            field[size - digits.len()..].copy_from_slice(digits);
+            let secret = $curve::elliptic_curve::SecretKey::<$curve::$point>::from_bytes(&field);
+            zeroize::Zeroize::zeroize(field.as_mut_slice());
+            match secret {
+                Ok(secret) if public.is_none_or(|p| p == secret.public_key()) => None,
+                _ => Some(Unusable::InvalidEcKey),
+            }
+        }
+    };
+}
+ec_check!(ec_p192, p192, NistP192);
+ec_check!(ec_p256, p256, NistP256);
+ec_check!(ec_p384, p384, NistP384);
 
 #[cfg(test)]
 mod tests {
@@ -705,6 +891,83 @@ mod tests {
         assert_eq!(
             first_failure(public, Wanted::PublicKey).map(|(_, f)| f),
             Some(Failure::Der(DerFailure::ShortData { needed: 1 }))
+        );
+    }
+
+    fn unusable_of(label: &str, der: &[u8]) -> Option<Failure> {
+        let wanted = if label.contains("PUBLIC") {
+            Wanted::PublicKey
+        } else {
+            Wanted::PrivateKey
+        };
+        first_failure(&pem(label, &STANDARD.encode(der)), wanted).map(|(_, f)| f)
+    }
+
+    #[test]
+    fn rsa_numbers_as_openssl_checks_them() {
+        // p = 61, q = 53, n = 3233, e = 17, d = 2753: a consistent toy key
+        let key = |e: u8, qi: u8| {
+            let mut der = vec![
+                0x30, 29, 2, 1, 0, 2, 2, 0x0c, 0xa1, 2, 1, e, 2, 2, 0x0a, 0xc1,
+            ];
+            for v in [61, 53, 53, 49, qi] {
+                der.extend_from_slice(&[2, 1, v]);
+            }
+            der
+        };
+        assert_eq!(unusable_of("RSA PRIVATE KEY", &key(17, 38)), None);
+        let invalid = Some(Failure::Unusable(Unusable::InvalidRsaPrivateKey));
+        assert_eq!(unusable_of("RSA PRIVATE KEY", &key(17, 39)), invalid);
+        assert_eq!(unusable_of("RSA PRIVATE KEY", &key(19, 38)), invalid);
+        let public = |e: u8| [0x30, 7, 2, 2, 0x0c, 0xa1, 2, 1, e];
+        assert_eq!(unusable_of("RSA PUBLIC KEY", &public(3)), None);
+        assert_eq!(
+            unusable_of("RSA PUBLIC KEY", &public(1)),
+            Some(Failure::Unusable(Unusable::RsaExponent))
+        );
+    }
+
+    #[test]
+    fn ec_numbers_as_openssl_checks_them() {
+        use p256::pkcs8::{EncodePrivateKey, EncodePublicKey};
+        let secret = p256::SecretKey::from_bytes(&[7u8; 32].into()).unwrap();
+        let pkcs8 = secret.to_pkcs8_der().unwrap();
+        let der = pkcs8.as_bytes();
+        assert_eq!(unusable_of("PRIVATE KEY", der), None);
+        let invalid = Some(Failure::Unusable(Unusable::InvalidEcKey));
+        let replaced = |from: &[u8], to: &[u8]| {
+            let at = der.windows(from.len()).position(|w| w == from).unwrap();
+            let mut out = der.to_vec();
+            out[at..at + from.len()].copy_from_slice(to);
+            out
+        };
+        assert_eq!(
+            unusable_of("PRIVATE KEY", &replaced(&[7; 32], &[0; 32])),
+            invalid
+        );
+        assert_eq!(
+            unusable_of("PRIVATE KEY", &replaced(&[7; 32], &[0xff; 32])),
+            invalid
+        );
+        // the scalar 8 with the point of 7
+        assert_eq!(
+            unusable_of("PRIVATE KEY", &replaced(&[7; 32], &[8; 32])),
+            invalid
+        );
+        let spki = secret.public_key().to_public_key_der().unwrap();
+        let spki = spki.as_bytes();
+        assert_eq!(unusable_of("PUBLIC KEY", spki), None);
+        let mut off_curve = spki.to_vec();
+        *off_curve.last_mut().unwrap() ^= 1;
+        assert_eq!(unusable_of("PUBLIC KEY", &off_curve), invalid);
+        // AlgorithmIdentifier, then BIT STRING { 0 unused bits, 0x00 }
+        let algorithm = &spki[2..2 + 2 + usize::from(spki[3])];
+        let mut infinity = vec![0x30, (algorithm.len() + 4) as u8];
+        infinity.extend_from_slice(algorithm);
+        infinity.extend_from_slice(&[3, 2, 0, 0]);
+        assert_eq!(
+            unusable_of("PUBLIC KEY", &infinity),
+            Some(Failure::Unusable(Unusable::PointAtInfinity))
         );
     }
 

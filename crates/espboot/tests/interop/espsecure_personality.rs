@@ -394,6 +394,42 @@ w("hdr_utf8.pem", headed("PRIVATE KEY", der8, "Comment: caf\xe9\n\n").replace("\
 pub_lines = framed("PUBLIC KEY", spki).decode().split("\n")
 w("hdr_pub_blank.pem", "\n".join(pub_lines[:2] + [""] + pub_lines[2:]).encode())
 w("hdr_pub_proc.pem", headed("PUBLIC KEY", spki, "Proc-Type: 4,ENCRYPTED\n\n"))
+# Keys whose DER reads but whose numbers OpenSSL refuses: RSA parts that
+# disagree (a wrong CRT coefficient, an even exponent), an RSA public
+# exponent of 1, EC scalars of 0 and of the group order, a public point
+# that is not the scalar's, off the curve, or at infinity, and a named
+# curve OID that is no valid OID.
+def tlv(tag, body):
+    n = len(body)
+    head = bytes([n]) if n < 128 else bytes([0x81, n]) if n < 256 else bytes([0x82, n >> 8, n & 255])
+    return bytes([tag]) + head + body
+def integer(v):
+    return tlv(2, v.to_bytes(v.bit_length() // 8 + 1, "big"))
+def seq(*xs):
+    return tlv(0x30, b"".join(xs))
+rsa3072 = rsa.generate_private_key(65537, 3072).private_numbers()
+pn = rsa3072.public_numbers
+def rsa_der(e=pn.e, iqmp=rsa3072.iqmp):
+    v = rsa3072
+    return seq(*map(integer, [0, pn.n, e, v.d, v.p, v.q, v.dmp1, v.dmq1, iqmp]))
+w("num_rsa_qi.pem", framed("RSA PRIVATE KEY", rsa_der(iqmp=rsa3072.iqmp + 1)))
+w("num_rsa_e.pem", framed("RSA PRIVATE KEY", rsa_der(e=65538)))
+rsa_alg = bytes.fromhex("300d06092a864886f70d0101010500")
+w("num_rsa_pub_e1.pem", framed("PUBLIC KEY", seq(rsa_alg, tlv(3, b"\0" + seq(integer(pn.n), integer(1))))))
+point = p256.public_key().public_bytes(s.Encoding.X962, s.PublicFormat.UncompressedPoint)
+scalar = p256.private_numbers().private_value.to_bytes(32, "big")
+other = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(s.Encoding.X962, s.PublicFormat.UncompressedPoint)
+off_curve = point[:-1] + bytes([point[-1] ^ 1])
+order = bytes.fromhex("FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551")
+w("num_ec_zero.pem", framed("EC PRIVATE KEY", sec1.replace(scalar, bytes(32))))
+w("num_ec_order.pem", framed("PRIVATE KEY", der8.replace(scalar, order)))
+w("num_ec_other.pem", framed("EC PRIVATE KEY", sec1.replace(point, other)))
+w("num_pub_off.pem", framed("PUBLIC KEY", spki.replace(point, off_curve)))
+ec_alg = spki[2 : 2 + 2 + spki[3]]
+w("num_pub_inf.pem", framed("PUBLIC KEY", seq(ec_alg, tlv(3, b"\0\0"))))
+p256_oid = bytes.fromhex("06082a8648ce3d030107")
+w("num_ec_oid.pem", framed("EC PRIVATE KEY", sec1.replace(p256_oid, p256_oid[:-1] + b"\x87")))
+w("num_pub_oid.pem", framed("PUBLIC KEY", spki.replace(p256_oid, p256_oid[:-1] + b"\x87")))
 "#;
 
 /// Writes [`BAD_KEYS`] into `dir` with the pinned tools' Python.
@@ -503,6 +539,23 @@ const BAD_KEY_ROWS: &[&str] = &[
     "verify-signature -v 1 -k hdr_pub_blank.pem v1_signed.bin",
     "verify-signature -v 2 -k hdr_pub_blank.pem signed_ec256.bin",
     "digest-sbv2-public-key -k hdr_pub_blank.pem -o x.bin",
+    // Keys whose numbers OpenSSL refuses: cryptography's words.
+    "sign-data -v 2 -k num_rsa_qi.pem -o x.bin data.bin",
+    "extract-public-key -v 2 -k num_rsa_e.pem x.pem",
+    "verify-signature -v 2 -k num_rsa_pub_e1.pem signed_ec256.bin",
+    "digest-sbv2-public-key -k num_pub_inf.pem -o x.bin",
+    "verify-signature -v 2 -k num_pub_off.pem signed_ec256.bin",
+    "digest-sdc-public-key -k num_ec_zero.pem -o x.bin",
+    "generate-sdc-certificate -k num_ec_order.pem --mac 001122334455 -o x.bin",
+    "sign-data -v 2 -k num_ec_other.pem -o x.bin data.bin",
+    "sign-data -v 2 -k num_ec_oid.pem -o x.bin data.bin",
+    "digest-sbv2-public-key -k num_pub_oid.pem -o x.bin",
+    "sign-data -v 1 -k num_ec_zero.pem -o x.bin data.bin",
+    "digest-private-key -k num_rsa_qi.pem x.bin",
+    "verify-signature -v 1 -k num_ec_other.pem v1_signed.bin",
+    "verify-signature -v 1 -k num_pub_inf.pem v1_signed.bin",
+    "verify-signature -v 1 -k num_pub_off.pem v1_signed.bin",
+    "verify-signature -v 1 -k num_pub_oid.pem v1_signed.bin",
 ];
 
 /// Whether the personality's `ours` is what espsecure's `reference` is;
@@ -1000,6 +1053,34 @@ fn regression_pem_headers_and_blank_lines_were_not_cryptographys() {
         "verify-signature -v 1 -k hdr_nodek.pem d4k.bin",
         "verify-signature -v 2 -k hdr_pub_blank.pem d4k.bin",
         "verify-signature -v 2 -k hdr_pub_proc.pem signed_ec256.bin",
+    ]) else {
+        return;
+    };
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// Keys whose DER reads but whose numbers OpenSSL refuses: cryptography
+/// says "Invalid key", "Invalid private key", "Cannot load an EC public
+/// key where the point is at infinity" or "e must be >= 3 and < n.", and
+/// an invalid named-curve OID is an ASN.1 "invalid value". The personality
+/// printed the bare "Could not deserialize" sentence or espboot's own
+/// message, and signed with an RSA key whose CRT coefficient was wrong.
+#[test]
+fn regression_unusable_key_numbers_lacked_cryptographys_message() {
+    let Some(failures) = bad_key_differences(&[
+        "sign-data -v 2 -k num_rsa_qi.pem -o x.bin data.bin",
+        "extract-public-key -v 2 -k num_rsa_e.pem x.pem",
+        "verify-signature -v 2 -k num_rsa_pub_e1.pem d4k.bin",
+        "digest-sbv2-public-key -k num_pub_inf.pem -o x.bin",
+        "verify-signature -v 2 -k num_pub_off.pem d4k.bin",
+        "digest-sdc-public-key -k num_ec_zero.pem -o x.bin",
+        "generate-sdc-certificate -k num_ec_order.pem --mac 001122334455 -o x.bin",
+        "sign-data -v 2 -k num_ec_other.pem -o x.bin data.bin",
+        "sign-data -v 2 -k num_ec_oid.pem -o x.bin data.bin",
+        "sign-data -v 1 -k num_rsa_qi.pem -o x.bin data.bin",
+        "verify-signature -v 1 -k num_ec_other.pem d4k.bin",
+        "verify-signature -v 1 -k num_pub_inf.pem d4k.bin",
+        "verify-signature -v 1 -k num_pub_oid.pem d4k.bin",
     ]) else {
         return;
     };

@@ -59,6 +59,15 @@ const NO_PASSWORD: &str = "Password was not given but private key is encrypted";
 const INVALID_PROC_TYPE: &str = "Proc-Type PEM header is not valid, key could not be decrypted.";
 /// `cryptography`'s message for `Proc-Type: 4,ENCRYPTED` without `DEK-Info`.
 const NO_DEK_INFO: &str = "Encrypted PEM doesn't have a DEK-Info header.";
+/// `cryptography`'s message for an EC key whose scalar or point OpenSSL
+/// refuses.
+const INVALID_KEY: &str = "Invalid key";
+/// `cryptography`'s message for an RSA private key whose parts disagree.
+const INVALID_PRIVATE_KEY: &str = "Invalid private key";
+/// `cryptography`'s message for an EC public key at infinity.
+const POINT_AT_INFINITY: &str = "Cannot load an EC public key where the point is at infinity";
+/// `cryptography`'s message for an RSA public exponent out of range.
+const RSA_EXPONENT: &str = "e must be >= 3 and < n.";
 /// `cryptography`'s message for DER it cannot read; its details name the
 /// ASN.1 parser's first failure.
 const UNDECODABLE: &str = "Could not deserialize key data. The data may be in an incorrect format, it may be encrypted with an unsupported algorithm, or it may be an unsupported key type (e.g. EC curves with explicit parameters).";
@@ -169,6 +178,15 @@ impl Undecodable {
                 };
                 // Python's note on the PKCS#8 label follows DER failures only.
                 (text.to_owned(), false, false)
+            }
+            Some((label, strict::Failure::Unusable(f))) => {
+                let text = match f {
+                    strict::Unusable::InvalidEcKey => INVALID_KEY,
+                    strict::Unusable::InvalidRsaPrivateKey => INVALID_PRIVATE_KEY,
+                    strict::Unusable::PointAtInfinity => POINT_AT_INFINITY,
+                    strict::Unusable::RsaExponent => RSA_EXPONENT,
+                };
+                (text.to_owned(), false, label == "EC PRIVATE KEY")
             }
             Some((label, strict::Failure::Der(f))) => (
                 format!("{UNDECODABLE} Details: {}", der_text(f)),
@@ -299,8 +317,9 @@ pub(super) fn refusal_of_load_error(
 }
 
 /// espsecure's refusal of a file our lenient loader read but
-/// `cryptography`'s PEM reader refuses (RFC 1421 headers without the blank
-/// line after them, a blank line inside the body, …), or `None`.
+/// `cryptography` refuses (RFC 1421 headers without the blank line after
+/// them, a blank line inside the body, an RSA key whose CRT values are
+/// wrong, …), or `None`.
 pub(super) fn refusal_of_pem(loader: Loader, pem: &[u8]) -> Option<Refusal> {
     let wanted = if loader == Loader::Sbv2Public {
         strict::Wanted::PublicKey
@@ -308,12 +327,9 @@ pub(super) fn refusal_of_pem(loader: Loader, pem: &[u8]) -> Option<Refusal> {
         strict::Wanted::PrivateKey
     };
     // Only what the lenient loader can read past: the PEM reader's
-    // refusals and the encryption headers.
+    // refusals, the encryption headers and keys OpenSSL finds unusable.
     let (_, failure) = strict::first_failure(pem, wanted)?;
-    if !matches!(
-        failure,
-        strict::Failure::Pem(_) | strict::Failure::Encryption(_)
-    ) {
+    if matches!(failure, strict::Failure::Der(_)) {
         return None;
     }
     let undecodable = Undecodable::of(pem, wanted);
@@ -450,7 +466,7 @@ pub(super) fn load_for(loader: Loader, arg: &str, path: &Path) -> anyhow::Result
     };
     if let Some(refusal) = refusal_of_pem(loader, &pem) {
         let ours = format!(
-            "{arg}: {}: not a well-formed PEM key block (a stray header, blank line or encryption header)",
+            "{arg}: {}: a PEM key block strict readers refuse (a stray header, blank line or encryption header, or inconsistent key numbers)",
             path.display()
         );
         return Err(refused(refusal, ours));

@@ -64,13 +64,16 @@ impl<'a> PemBlock<'a> {
         let bad = || KeyFileError::BadBase64 {
             label: self.label.to_owned(),
         };
+        let public = self.format().is_some_and(|f| !f.is_private());
         let mut base64 = Zeroizing::new(Vec::with_capacity(self.body.len()));
         for line in self.body.split(|&b| b == b'\n') {
             let line = line.trim_ascii();
             // RFC 1421 headers ("Name: value") precede the base64; ':' is
             // not in the base64 alphabet, so any line with one is a header.
             if line.contains(&b':') {
-                if line.starts_with(b"Proc-Type:") && contains(line, b"ENCRYPTED") {
+                // Public keys are never encrypted: readers (Python
+                // `cryptography` among them) ignore their headers.
+                if line.starts_with(b"Proc-Type:") && contains(line, b"ENCRYPTED") && !public {
                     return Err(KeyFileError::LegacyEncryption);
                 }
                 continue;

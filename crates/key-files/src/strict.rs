@@ -3,20 +3,23 @@
 //!
 //! This crate's loader is lenient and reports its own reasons. Tools that
 //! must say what Python `cryptography` (44 and later) says about a key it
-//! cannot load need *its* first failure instead: its PEM reader strips the
-//! whitespace from the body and decodes the base64 strictly (canonical
-//! padding, zero trailing bits), then its DER reader walks the structure
-//! the label names, field by field, and stops at the first tag, length or
-//! integer it refuses. [`first_failure`] reproduces that walk for the
-//! outer structures (PKCS#8, SEC1, PKCS#1, SubjectPublicKeyInfo, and the
-//! PKCS#1 or SEC1 key inside a PKCS#8 one); failures it does not model
-//! (OpenSSL headers, blank lines inside the body, a key that parses but is
-//! unusable) give `None`.
+//! cannot load need *its* first failure instead: its PEM reader splits
+//! RFC 1421 headers off at the first blank line, strips the whitespace
+//! from the body and decodes the base64 strictly (canonical padding, zero
+//! trailing bits) with the `base64` crate, then its DER reader walks the
+//! structure the label names, field by field, and stops at the first tag,
+//! length or integer it refuses. [`first_failure`] reproduces that walk
+//! for the outer structures (PKCS#8, SEC1, PKCS#1, SubjectPublicKeyInfo,
+//! and the PKCS#1 or SEC1 key inside a PKCS#8 one); failures it does not
+//! model (a key that parses but is unusable) give `None`.
 
+use base64::engine::general_purpose::STANDARD;
+use base64::{DecodeError, Engine as _};
 use zeroize::Zeroizing;
 
-/// A strict base64 decoder's first failure in a PEM body (whitespace
-/// removed; offsets count the remaining characters).
+/// The base64 decoder's first failure in a PEM body (whitespace removed;
+/// offsets count the remaining characters): the `base64` crate's
+/// `DecodeError`, with the value of a last symbol that has bits left.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Base64Failure {
     /// A byte outside the alphabet, or a `=` where no padding may stand.
@@ -91,11 +94,56 @@ pub enum DerFailure {
     ExtraData,
 }
 
-/// What stopped the strict reader.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Failure {
+/// Why the PEM reader refuses a block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PemFailure {
+    /// The body or its headers are not UTF-8.
+    NotUtf8(core::str::Utf8Error),
     /// The body is not strict base64.
     Base64(Base64Failure),
+    /// A line before the first blank line (so a header) without a `:`.
+    Header(String),
+}
+
+/// What the RFC 1421 encryption headers of a private key block say, for a
+/// reader that has no password (`cryptography`'s PEM key loader).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EncryptionHeader {
+    /// `Proc-Type` is there but is not `4,ENCRYPTED`.
+    InvalidProcType,
+    /// `Proc-Type: 4,ENCRYPTED` without a `DEK-Info` header.
+    NoDekInfo,
+    /// An encrypted key: a password is needed.
+    Encrypted,
+}
+
+/// A key that decodes but that `cryptography` (through OpenSSL) refuses to
+/// load, as far as this reader checks: RSA parts that do not agree, EC
+/// scalars and points on NIST P-192, P-256 and P-384 (other curves and
+/// primality are not checked).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unusable {
+    /// An EC private scalar outside `1..n`, a point not on the curve, or a
+    /// private key whose public point is not its scalar's.
+    InvalidEcKey,
+    /// An RSA private key whose parts do not agree (`n ≠ p·q`, `d`
+    /// not inverting `e`, or wrong CRT values).
+    InvalidRsaPrivateKey,
+    /// An EC public key that is the point at infinity.
+    PointAtInfinity,
+    /// An RSA public exponent below 3 or not below the modulus.
+    RsaExponent,
+}
+
+/// What stopped the strict reader.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// The PEM reader refuses a block.
+    Pem(PemFailure),
+    /// The private key block's encryption headers stop the loader.
+    Encryption(EncryptionHeader),
+    /// The key decodes but its numbers make no key.
+    Unusable(Unusable),
     /// The DER is broken.
     Der(DerFailure),
 }
@@ -118,15 +166,20 @@ pub fn first_failure(pem: &[u8], wanted: Wanted) -> Option<(String, Failure)> {
         Wanted::PrivateKey => &["PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY"],
         Wanted::PublicKey => &["PUBLIC KEY", "RSA PUBLIC KEY"],
     };
-    // Every block's base64 is decoded before any label is looked at.
-    if let Some((label, failure)) = base64_failure(pem) {
-        return Some((label, Failure::Base64(failure)));
+    // Every block is decoded before any label is looked at.
+    if let Some((label, failure)) = pem_failure(pem) {
+        return Some((label, Failure::Pem(failure)));
     }
     let block = crate::pem::blocks(pem)
         .map_while(Result::ok)
         .find(|b| labels.contains(&b.label()))?;
     let label = block.label().to_owned();
-    let der = decode_base64(block.body()).ok().flatten()?;
+    let Body { der, headers } = decode_body(block.body()).ok()?;
+    if wanted == Wanted::PrivateKey {
+        if let Some(failure) = encryption_header(&headers) {
+            return Some((label, Failure::Encryption(failure)));
+        }
+    }
     let schema = match label.as_str() {
         "PRIVATE KEY" => &PKCS8,
         "RSA PRIVATE KEY" => &PKCS1_PRIVATE,
@@ -138,96 +191,130 @@ pub fn first_failure(pem: &[u8], wanted: Wanted) -> Option<(String, Failure)> {
         (label == "PRIVATE KEY")
             .then(|| pkcs8_inner(&der))
             .flatten()
-    })?;
-    Some((label, Failure::Der(failure)))
+    });
+    if let Some(failure) = failure {
+        return Some((label, Failure::Der(failure)));
+    }
+    let unusable = unusable(&label, &der)?;
+    Some((label, Failure::Unusable(unusable)))
 }
 
-/// The first PEM block, in file order, whose body is not strict base64,
-/// with its label; `None` when every block decodes.
+/// The first PEM block, in file order, that `cryptography`'s PEM reader
+/// refuses (its body is not UTF-8 or not strict base64, or a header line
+/// has no `:`), with its label and why; `None` when every block reads.
 #[must_use]
-pub fn base64_failure(pem: &[u8]) -> Option<(String, Base64Failure)> {
-    crate::pem::blocks(pem)
-        .map_while(Result::ok)
-        .find_map(|b| match decode_base64(b.body()) {
-            Err(e) => Some((b.label().to_owned(), e)),
-            Ok(_) => None,
-        })
+pub fn pem_failure(pem: &[u8]) -> Option<(String, PemFailure)> {
+    crate::pem::blocks(pem).map_while(Result::ok).find_map(|b| {
+        decode_body(b.body())
+            .err()
+            .map(|e| (b.label().to_owned(), e))
+    })
 }
 
-/// Strict base64 of a PEM body. `Ok(None)`: the body has RFC 1421 headers
-/// or a blank line, which this reader does not model.
-fn decode_base64(body: &[u8]) -> Result<Option<Zeroizing<Vec<u8>>>, Base64Failure> {
-    let text = core::str::from_utf8(body).unwrap_or_default();
-    let trimmed = text.trim();
-    let blank_line = !trimmed.is_empty() && trimmed.split('\n').any(|l| l.trim().is_empty());
-    if text.contains(':') || blank_line {
-        return Ok(None);
-    }
-    let chars: Zeroizing<Vec<u8>> = Zeroizing::new(
-        body.iter()
-            .copied()
-            .filter(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
-            .collect(),
-    );
-    let value = |b: u8| -> Option<u8> {
-        Some(match b {
-            b'A'..=b'Z' => b - b'A',
-            b'a'..=b'z' => b - b'a' + 26,
-            b'0'..=b'9' => b - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        })
-    };
-    let len = chars.len();
-    let data_len = chars.iter().position(|&b| b == b'=').unwrap_or(len);
-    if let Some((offset, &byte)) = chars[..data_len]
+/// A PEM block's body as the PEM reader behind `cryptography` reads it
+/// (the `pem` crate, 3.x, `src/parser.rs` and `src/lib.rs`): leading
+/// whitespace skipped; text before the first blank line (`\n\n`, else
+/// `\r\n\r\n`) is RFC 1421 headers; the rest, with every whitespace
+/// character removed, is strict base64 (canonical padding, no trailing
+/// bits); then every header line must hold a `:`.
+fn decode_body(body: &[u8]) -> Result<Body, PemFailure> {
+    let start = body
         .iter()
-        .enumerate()
-        .find(|(_, &b)| value(b).is_none())
+        .position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        .unwrap_or(body.len());
+    let payload = &body[start..];
+    let (headers, data) = match naive_find(payload, b"\n\n")
+        .map(|at| (at, 2))
+        .or_else(|| naive_find(payload, b"\r\n\r\n").map(|at| (at, 4)))
     {
-        return Err(Base64Failure::InvalidSymbol { offset, byte });
+        Some((at, len)) => (&payload[..at], &payload[at + len..]),
+        None => (&payload[..0], payload),
+    };
+    let text = core::str::from_utf8(data).map_err(PemFailure::NotUtf8)?;
+    let compact: Zeroizing<String> =
+        Zeroizing::new(text.chars().filter(|c| !c.is_whitespace()).collect());
+    let der = STANDARD
+        .decode(compact.as_bytes())
+        .map(Zeroizing::new)
+        .map_err(|e| PemFailure::Base64(Base64Failure::from(e)))?;
+    let headers = core::str::from_utf8(headers).map_err(PemFailure::NotUtf8)?;
+    let headers = headers
+        .lines()
+        .map(|line| {
+            line.split_once(':')
+                .map(|(name, value)| (name.trim().to_owned(), value.trim().to_owned()))
+                .ok_or_else(|| PemFailure::Header(line.to_owned()))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Body { der, headers })
+}
+
+/// A PEM block's decoded body and its headers (name, value; trimmed).
+struct Body {
+    der: Zeroizing<Vec<u8>>,
+    headers: Vec<(String, String)>,
+}
+
+/// How the encryption headers stop a loader without a password: the last
+/// `Proc-Type` decides, as the `pem` crate's `HeaderMap::get` returns the
+/// last header of a name; cryptography 50 checks them before it reads the
+/// DER, for every private key label).
+fn encryption_header(headers: &[(String, String)]) -> Option<EncryptionHeader> {
+    let value = |name: &str| {
+        headers
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
+    match value("Proc-Type")? {
+        "4,ENCRYPTED" if value("DEK-Info").is_none() => Some(EncryptionHeader::NoDekInfo),
+        "4,ENCRYPTED" => Some(EncryptionHeader::Encrypted),
+        _ => Some(EncryptionHeader::InvalidProcType),
     }
-    let padded = data_len < len;
-    // Padding may only complete the last group of four, after two or
-    // three symbols, and nothing may follow it.
-    if padded && (data_len % 4 < 2 || chars[data_len..].iter().any(|&b| b != b'=')) {
-        return Err(Base64Failure::InvalidSymbol {
-            offset: data_len,
-            byte: b'=',
-        });
+}
+
+/// Where `marker` first ends up matched by the `pem` crate's scanner
+/// (`read_until` in its `src/parser.rs`), which after a mismatch does not
+/// look at the mismatching byte again: so `\r\n\r\r\n\r\n` holds no
+/// `\r\n\r\n` for it. The offset of the match's start.
+fn naive_find(input: &[u8], marker: &[u8]) -> Option<usize> {
+    let mut found = 0;
+    for (index, &b) in input.iter().enumerate() {
+        found = if b == marker[found] { found + 1 } else { 0 };
+        if found == marker.len() {
+            return Some(index + 1 - found);
+        }
     }
-    if !padded && len % 4 == 1 {
-        return Err(Base64Failure::InvalidLength { len });
-    }
-    if !len.is_multiple_of(4) {
-        return Err(Base64Failure::InvalidPadding);
-    }
-    let rest = data_len % 4;
-    if rest != 0 {
-        let byte = chars[data_len - 1];
-        let last = value(byte).unwrap_or(0);
-        let unused = if rest == 2 { 0x0f } else { 0x03 };
-        if last & unused != 0 {
-            return Err(Base64Failure::InvalidLastSymbol {
-                offset: data_len - 1,
+    None
+}
+
+impl From<DecodeError> for Base64Failure {
+    fn from(e: DecodeError) -> Self {
+        match e {
+            DecodeError::InvalidByte(offset, byte) => Self::InvalidSymbol { offset, byte },
+            DecodeError::InvalidLength(len) => Self::InvalidLength { len },
+            DecodeError::InvalidLastSymbol(offset, byte) => Self::InvalidLastSymbol {
+                offset,
                 byte,
-                value: last,
-            });
+                value: symbol_value(byte),
+            },
+            DecodeError::InvalidPadding => Self::InvalidPadding,
         }
     }
-    let mut out = Zeroizing::new(Vec::with_capacity(data_len * 3 / 4));
-    let mut acc = 0u32;
-    let mut bits = 0;
-    for &b in &chars[..data_len] {
-        acc = (acc << 6) | u32::from(value(b).unwrap_or(0));
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-        }
+}
+
+/// The 6 bits a symbol of the standard alphabet stands for (RFC 4648
+/// table 1); the decoder names only symbols of the alphabet as a last
+/// symbol with bits left over.
+fn symbol_value(byte: u8) -> u8 {
+    match byte {
+        b'A'..=b'Z' => byte - b'A',
+        b'a'..=b'z' => byte - b'a' + 26,
+        b'0'..=b'9' => byte - b'0' + 52,
+        b'+' => 62,
+        _ => 63,
     }
-    Ok(Some(out))
 }
 
 /// One node of the structures walked.
@@ -246,6 +333,9 @@ enum Node {
     Bits,
     /// Any one element, if anything is left.
     OptionalAny,
+    /// Like [`Node::OptionalAny`], but an OBJECT IDENTIFIER (a named
+    /// curve) must be well-formed.
+    OptionalParameters,
     /// An optional context-specific element `[n]` (explicit: wrapping one
     /// element of the given node; implicit: its contents are not read).
     OptionalContext {
@@ -254,7 +344,9 @@ enum Node {
     },
 }
 
-const ALGORITHM: Node = Node::Seq(&[Node::Oid, Node::OptionalAny]);
+/// Algorithm parameters (and SEC1's `[0]`): a named curve's OID must be
+/// a valid one; other parameters are read as any element.
+const ALGORITHM: Node = Node::Seq(&[Node::Oid, Node::OptionalParameters]);
 /// RFC 5208 PrivateKeyInfo.
 const PKCS8: Node = Node::Seq(&[
     Node::U8,
@@ -271,7 +363,7 @@ const SEC1: Node = Node::Seq(&[
     Node::Octet,
     Node::OptionalContext {
         number: 0,
-        explicit: Some(&Node::OptionalAny),
+        explicit: Some(&Node::OptionalParameters),
     },
     Node::OptionalContext {
         number: 1,
@@ -475,6 +567,18 @@ impl<'a> Reader<'a> {
                     return Err(DerFailure::InvalidValue);
                 }
             }
+            Node::OptionalParameters => {
+                let oid = Tag {
+                    value: 6,
+                    constructed: false,
+                    class: TagClass::Universal,
+                };
+                if self.peek_tag() == Some(oid) {
+                    self.read(&Node::Oid)?;
+                } else if !self.data.is_empty() {
+                    self.read_tlv()?;
+                }
+            }
             Node::OptionalAny => {
                 if !self.data.is_empty() {
                     self.read_tlv()?;
@@ -513,6 +617,151 @@ fn check_integer(body: &[u8]) -> Result<(), DerFailure> {
     Ok(())
 }
 
+/// The numbers of a key whose DER reads cleanly, checked as OpenSSL checks
+/// them when `cryptography` loads the key.
+fn unusable(label: &str, der: &[u8]) -> Option<Unusable> {
+    use der::Decode;
+    use rsa::pkcs1;
+    match label {
+        "RSA PRIVATE KEY" => rsa_private(&pkcs1::RsaPrivateKey::from_der(der).ok()?),
+        "RSA PUBLIC KEY" => rsa_public(&pkcs1::RsaPublicKey::from_der(der).ok()?),
+        "EC PRIVATE KEY" => {
+            let key = sec1::EcPrivateKey::from_der(der).ok()?;
+            let curve = key.parameters.and_then(|p| p.named_curve())?;
+            ec_key(&curve, Some(key.private_key), key.public_key)
+        }
+        "PRIVATE KEY" => {
+            let info = pkcs8::PrivateKeyInfo::from_der(der).ok()?;
+            match info.algorithm.oid {
+                crate::oid::RSA_ENCRYPTION => {
+                    rsa_private(&pkcs1::RsaPrivateKey::from_der(info.private_key).ok()?)
+                }
+                crate::oid::EC_PUBLIC_KEY => {
+                    let key = sec1::EcPrivateKey::from_der(info.private_key).ok()?;
+                    let curve = info
+                        .algorithm
+                        .parameters_oid()
+                        .ok()
+                        .or_else(|| key.parameters.and_then(|p| p.named_curve()))?;
+                    ec_key(&curve, Some(key.private_key), key.public_key)
+                }
+                _ => None,
+            }
+        }
+        "PUBLIC KEY" => {
+            let info = spki::SubjectPublicKeyInfoRef::from_der(der).ok()?;
+            let bits = info.subject_public_key.as_bytes()?;
+            match info.algorithm.oid {
+                crate::oid::RSA_ENCRYPTION => {
+                    rsa_public(&pkcs1::RsaPublicKey::from_der(bits).ok()?)
+                }
+                crate::oid::EC_PUBLIC_KEY => {
+                    ec_key(&info.algorithm.parameters_oid().ok()?, None, Some(bits))
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+fn big(int: der::asn1::UintRef<'_>) -> rsa::BigUint {
+    rsa::BigUint::from_bytes_be(int.as_bytes())
+}
+
+/// OpenSSL's `RSA_check_key` on a two-prime key, without its primality
+/// tests: `n = p·q`, `d·e ≡ 1` modulo `p − 1` and `q − 1`, and the CRT
+/// values `d mod (p − 1)`, `d mod (q − 1)`, `q⁻¹ mod p`.
+fn rsa_private(key: &rsa::pkcs1::RsaPrivateKey<'_>) -> Option<Unusable> {
+    use rsa::BigUint;
+    let one = BigUint::from(1u8);
+    let (n, e, d) = (
+        big(key.modulus),
+        big(key.public_exponent),
+        zeroize::Zeroizing::new(big(key.private_exponent)),
+    );
+    let (p, q) = (
+        zeroize::Zeroizing::new(big(key.prime1)),
+        zeroize::Zeroizing::new(big(key.prime2)),
+    );
+    let (dp, dq, qi) = (
+        zeroize::Zeroizing::new(big(key.exponent1)),
+        zeroize::Zeroizing::new(big(key.exponent2)),
+        zeroize::Zeroizing::new(big(key.coefficient)),
+    );
+    if *p <= one || *q <= one || key.other_prime_infos.is_some() {
+        return (key.other_prime_infos.is_none()).then_some(Unusable::InvalidRsaPrivateKey);
+    }
+    let (p1, q1) = (&*p - &one, &*q - &one);
+    let de = zeroize::Zeroizing::new(&*d * &e);
+    let consistent = n == &*p * &*q
+        && &*de % &p1 == one
+        && &*de % &q1 == one
+        && *dp == &*d % &p1
+        && *dq == &*d % &q1
+        && (&*qi * &*q) % &*p == one;
+    (!consistent).then_some(Unusable::InvalidRsaPrivateKey)
+}
+
+/// cryptography's check of an RSA public key's exponent.
+fn rsa_public(key: &rsa::pkcs1::RsaPublicKey<'_>) -> Option<Unusable> {
+    let (n, e) = (big(key.modulus), big(key.public_exponent));
+    (e < rsa::BigUint::from(3u8) || e >= n).then_some(Unusable::RsaExponent)
+}
+
+/// Checks an EC key on the curve `curve` (an unknown curve: `None`): the
+/// scalar in `1..n`, the point on the curve and, with both, the point the
+/// scalar's.
+fn ec_key(
+    curve: &der::asn1::ObjectIdentifier,
+    scalar: Option<&[u8]>,
+    point: Option<&[u8]>,
+) -> Option<Unusable> {
+    match *curve {
+        crate::oid::SECP192R1 => ec_p192(scalar, point),
+        crate::oid::SECP256R1 => ec_p256(scalar, point),
+        crate::oid::SECP384R1 => ec_p384(scalar, point),
+        _ => None,
+    }
+}
+
+macro_rules! ec_check {
+    ($name:ident, $curve:ident, $point:ident) => {
+        fn $name(scalar: Option<&[u8]>, point: Option<&[u8]>) -> Option<Unusable> {
+            let public = match point {
+                // SEC 1 §2.3.3: a lone zero octet encodes the identity.
+                Some([0]) if scalar.is_none() => return Some(Unusable::PointAtInfinity),
+                Some(bytes) => {
+                    match $curve::elliptic_curve::PublicKey::<$curve::$point>::from_sec1_bytes(
+                        bytes,
+                    ) {
+                        Ok(p) => Some(p),
+                        Err(_) => return Some(Unusable::InvalidEcKey),
+                    }
+                }
+                None => None,
+            };
+            let scalar = scalar?;
+            let digits = &scalar[scalar.iter().take_while(|&&b| b == 0).count()..];
+            let mut field = $curve::FieldBytes::default();
+            let size = field.len();
+            if digits.len() > size {
+                return Some(Unusable::InvalidEcKey);
+            }
+            field[size - digits.len()..].copy_from_slice(digits);
+            let secret = $curve::elliptic_curve::SecretKey::<$curve::$point>::from_bytes(&field);
+            zeroize::Zeroize::zeroize(field.as_mut_slice());
+            match secret {
+                Ok(secret) if public.is_none_or(|p| p == secret.public_key()) => None,
+                _ => Some(Unusable::InvalidEcKey),
+            }
+        }
+    };
+}
+ec_check!(ec_p192, p192, NistP192);
+ec_check!(ec_p256, p256, NistP256);
+ec_check!(ec_p384, p384, NistP384);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -534,7 +783,7 @@ mod tests {
     fn base64_failures_in_the_strict_readers_order() {
         use Base64Failure::*;
         let b64 = |body| match failure("PRIVATE KEY", body) {
-            Some(Failure::Base64(f)) => Some(f),
+            Some(Failure::Pem(PemFailure::Base64(f))) => Some(f),
             _ => None,
         };
         assert_eq!(
@@ -570,6 +819,156 @@ mod tests {
             })
         );
         assert_eq!(b64("MA=="), None);
+    }
+
+    #[test]
+    fn headers_and_blank_lines_as_the_pem_reader_splits_them() {
+        let pem_failure = |body: &[u8]| {
+            let mut text = b"-----BEGIN PRIVATE KEY-----\n".to_vec();
+            text.extend_from_slice(body);
+            text.extend_from_slice(b"\n-----END PRIVATE KEY-----\n");
+            first_failure(&text, Wanted::PrivateKey).map(|(_, f)| f)
+        };
+        let header = |line: &str| Some(Failure::Pem(PemFailure::Header(line.to_owned())));
+        // A blank line makes the lines before it headers, which need a ':'.
+        assert_eq!(pem_failure(b"MA==\n\nMA=="), header("MA=="));
+        assert_eq!(pem_failure(b"a: b\nc\n\nMA=="), header("c"));
+        assert_eq!(pem_failure(b"x\r\n\r\nMA=="), header("x"));
+        // The scanner misses a blank line right after a lone '\r'.
+        assert!(matches!(
+            pem_failure(b"x\r\n\r\r\n\r\nMA=="),
+            Some(Failure::Pem(PemFailure::Base64(_)))
+        ));
+        // Without a blank line, a header is body: ':' is no base64.
+        assert_eq!(
+            pem_failure(b"Comment: x\nMA=="),
+            Some(Failure::Pem(PemFailure::Base64(
+                Base64Failure::InvalidSymbol {
+                    offset: 7,
+                    byte: b':'
+                }
+            )))
+        );
+        // The body is decoded before the headers are read; both UTF-8.
+        assert!(matches!(
+            pem_failure(b"x\n\n*"),
+            Some(Failure::Pem(PemFailure::Base64(_)))
+        ));
+        assert!(matches!(
+            pem_failure(b"MA\xff=="),
+            Some(Failure::Pem(PemFailure::NotUtf8(_)))
+        ));
+        // Any Unicode whitespace is dropped from the body.
+        assert_eq!(
+            pem_failure(b"MA\x0b=\xc2\xa0="),
+            Some(Failure::Der(DerFailure::ShortData { needed: 1 }))
+        );
+        // The last Proc-Type decides; DEK-Info must come with 4,ENCRYPTED.
+        let encryption = |f| Some(Failure::Encryption(f));
+        assert_eq!(
+            pem_failure(b"Proc-Type: x\n\nMA=="),
+            encryption(EncryptionHeader::InvalidProcType)
+        );
+        assert_eq!(
+            pem_failure(b"Proc-Type: 4,ENCRYPTED\n\nMA=="),
+            encryption(EncryptionHeader::NoDekInfo)
+        );
+        assert_eq!(
+            pem_failure(b"Proc-Type:4,ENCRYPTED\nDEK-Info: X,00\n\nMA=="),
+            encryption(EncryptionHeader::Encrypted)
+        );
+        assert_eq!(
+            pem_failure(b"Proc-Type: 4,ENCRYPTED\nProc-Type: 3\nDEK-Info: X\n\nMA=="),
+            encryption(EncryptionHeader::InvalidProcType)
+        );
+        // Other headers and public keys' headers are ignored.
+        assert_eq!(
+            pem_failure(b"Comment: x\n\nMA=="),
+            Some(Failure::Der(DerFailure::ShortData { needed: 1 }))
+        );
+        let public =
+            b"-----BEGIN PUBLIC KEY-----\nProc-Type: x\n\nMA==\n-----END PUBLIC KEY-----\n";
+        assert_eq!(
+            first_failure(public, Wanted::PublicKey).map(|(_, f)| f),
+            Some(Failure::Der(DerFailure::ShortData { needed: 1 }))
+        );
+    }
+
+    fn unusable_of(label: &str, der: &[u8]) -> Option<Failure> {
+        let wanted = if label.contains("PUBLIC") {
+            Wanted::PublicKey
+        } else {
+            Wanted::PrivateKey
+        };
+        first_failure(&pem(label, &STANDARD.encode(der)), wanted).map(|(_, f)| f)
+    }
+
+    #[test]
+    fn rsa_numbers_as_openssl_checks_them() {
+        // p = 61, q = 53, n = 3233, e = 17, d = 2753: a consistent toy key
+        let key = |e: u8, qi: u8| {
+            let mut der = vec![
+                0x30, 29, 2, 1, 0, 2, 2, 0x0c, 0xa1, 2, 1, e, 2, 2, 0x0a, 0xc1,
+            ];
+            for v in [61, 53, 53, 49, qi] {
+                der.extend_from_slice(&[2, 1, v]);
+            }
+            der
+        };
+        assert_eq!(unusable_of("RSA PRIVATE KEY", &key(17, 38)), None);
+        let invalid = Some(Failure::Unusable(Unusable::InvalidRsaPrivateKey));
+        assert_eq!(unusable_of("RSA PRIVATE KEY", &key(17, 39)), invalid);
+        assert_eq!(unusable_of("RSA PRIVATE KEY", &key(19, 38)), invalid);
+        let public = |e: u8| [0x30, 7, 2, 2, 0x0c, 0xa1, 2, 1, e];
+        assert_eq!(unusable_of("RSA PUBLIC KEY", &public(3)), None);
+        assert_eq!(
+            unusable_of("RSA PUBLIC KEY", &public(1)),
+            Some(Failure::Unusable(Unusable::RsaExponent))
+        );
+    }
+
+    #[test]
+    fn ec_numbers_as_openssl_checks_them() {
+        use p256::pkcs8::{EncodePrivateKey, EncodePublicKey};
+        let secret = p256::SecretKey::from_bytes(&[7u8; 32].into()).unwrap();
+        let pkcs8 = secret.to_pkcs8_der().unwrap();
+        let der = pkcs8.as_bytes();
+        assert_eq!(unusable_of("PRIVATE KEY", der), None);
+        let invalid = Some(Failure::Unusable(Unusable::InvalidEcKey));
+        let replaced = |from: &[u8], to: &[u8]| {
+            let at = der.windows(from.len()).position(|w| w == from).unwrap();
+            let mut out = der.to_vec();
+            out[at..at + from.len()].copy_from_slice(to);
+            out
+        };
+        assert_eq!(
+            unusable_of("PRIVATE KEY", &replaced(&[7; 32], &[0; 32])),
+            invalid
+        );
+        assert_eq!(
+            unusable_of("PRIVATE KEY", &replaced(&[7; 32], &[0xff; 32])),
+            invalid
+        );
+        // the scalar 8 with the point of 7
+        assert_eq!(
+            unusable_of("PRIVATE KEY", &replaced(&[7; 32], &[8; 32])),
+            invalid
+        );
+        let spki = secret.public_key().to_public_key_der().unwrap();
+        let spki = spki.as_bytes();
+        assert_eq!(unusable_of("PUBLIC KEY", spki), None);
+        let mut off_curve = spki.to_vec();
+        *off_curve.last_mut().unwrap() ^= 1;
+        assert_eq!(unusable_of("PUBLIC KEY", &off_curve), invalid);
+        // AlgorithmIdentifier, then BIT STRING { 0 unused bits, 0x00 }
+        let algorithm = &spki[2..2 + 2 + usize::from(spki[3])];
+        let mut infinity = vec![0x30, (algorithm.len() + 4) as u8];
+        infinity.extend_from_slice(algorithm);
+        infinity.extend_from_slice(&[3, 2, 0, 0]);
+        assert_eq!(
+            unusable_of("PUBLIC KEY", &infinity),
+            Some(Failure::Unusable(Unusable::PointAtInfinity))
+        );
     }
 
     #[test]

@@ -314,6 +314,10 @@ const ROWS: &[&str] = &[
     "verify-signature -v 2 -k data.bin signed_ec256.bin",
     "digest-private-key -k v1.pem -l abc x.bin",
     "digest-secure-bootloader -k sbkey32.bin --iv small.bin -o dsb_shortiv.bin boot40.bin",
+    // Headers cryptography ignores: another name, a public key's Proc-Type.
+    "digest-sbv2-public-key -k hdr_comment.pem -o dig_hdr_comment.bin",
+    "digest-sbv2-public-key -k hdr_pub_proc.pem -o dig_hdr_pub_proc.bin",
+    "verify-signature -v 2 -k hdr_pub_proc.pem signed_ec256.bin",
 ];
 
 /// Key files espsecure refuses, made with the `cryptography` package the
@@ -374,6 +378,58 @@ w("brk_pub_trunc.pem", framed("PUBLIC KEY", spki[:50]))
 w("brk_pub_tag.pem", framed("PUBLIC KEY", b"\x31" + spki[1:]))
 w("brk_pub_trail.pem", framed("PUBLIC KEY", spki + b"\x00"))
 w("brk_pub_b64.pem", raw("PUBLIC KEY", "M"))
+# RFC 1421 headers and blank lines: cryptography's PEM reader takes the
+# text before the first blank line as headers, and a private key's
+# Proc-Type/DEK-Info headers decide before its DER is read.
+def headed(label, der, headers):
+    return framed(label, der).replace(b"-----\n", f"-----\n{headers}".encode(), 1)
+lines = pem.decode().split("\n")
+w("hdr_blank.pem", "\n".join(lines[:2] + [""] + lines[2:]).encode())
+w("hdr_noblank.pem", headed("PRIVATE KEY", der8, "Comment: made by hand\n"))
+w("hdr_comment.pem", headed("PRIVATE KEY", der8, "Comment: made by hand\n\n"))
+w("hdr_proc.pem", headed("PRIVATE KEY", der8, "Proc-Type: 1,MIC-ONLY\n\n"))
+w("hdr_nodek.pem", headed("EC PRIVATE KEY", sec1, "Proc-Type: 4,ENCRYPTED\n\n"))
+w("hdr_dek.pem", headed("EC PRIVATE KEY", sec1, "Proc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00112233445566778899AABBCCDDEEFF\n\n"))
+w("hdr_utf8.pem", headed("PRIVATE KEY", der8, "Comment: caf\xe9\n\n").replace("\xe9".encode(), b"\xe9"))
+pub_lines = framed("PUBLIC KEY", spki).decode().split("\n")
+w("hdr_pub_blank.pem", "\n".join(pub_lines[:2] + [""] + pub_lines[2:]).encode())
+w("hdr_pub_proc.pem", headed("PUBLIC KEY", spki, "Proc-Type: 4,ENCRYPTED\n\n"))
+# Keys whose DER reads but whose numbers OpenSSL refuses: RSA parts that
+# disagree (a wrong CRT coefficient, an even exponent), an RSA public
+# exponent of 1, EC scalars of 0 and of the group order, a public point
+# that is not the scalar's, off the curve, or at infinity, and a named
+# curve OID that is no valid OID.
+def tlv(tag, body):
+    n = len(body)
+    head = bytes([n]) if n < 128 else bytes([0x81, n]) if n < 256 else bytes([0x82, n >> 8, n & 255])
+    return bytes([tag]) + head + body
+def integer(v):
+    return tlv(2, v.to_bytes(v.bit_length() // 8 + 1, "big"))
+def seq(*xs):
+    return tlv(0x30, b"".join(xs))
+rsa3072 = rsa.generate_private_key(65537, 3072).private_numbers()
+pn = rsa3072.public_numbers
+def rsa_der(e=pn.e, iqmp=rsa3072.iqmp):
+    v = rsa3072
+    return seq(*map(integer, [0, pn.n, e, v.d, v.p, v.q, v.dmp1, v.dmq1, iqmp]))
+w("num_rsa_qi.pem", framed("RSA PRIVATE KEY", rsa_der(iqmp=rsa3072.iqmp + 1)))
+w("num_rsa_e.pem", framed("RSA PRIVATE KEY", rsa_der(e=65538)))
+rsa_alg = bytes.fromhex("300d06092a864886f70d0101010500")
+w("num_rsa_pub_e1.pem", framed("PUBLIC KEY", seq(rsa_alg, tlv(3, b"\0" + seq(integer(pn.n), integer(1))))))
+point = p256.public_key().public_bytes(s.Encoding.X962, s.PublicFormat.UncompressedPoint)
+scalar = p256.private_numbers().private_value.to_bytes(32, "big")
+other = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(s.Encoding.X962, s.PublicFormat.UncompressedPoint)
+off_curve = point[:-1] + bytes([point[-1] ^ 1])
+order = bytes.fromhex("FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551")
+w("num_ec_zero.pem", framed("EC PRIVATE KEY", sec1.replace(scalar, bytes(32))))
+w("num_ec_order.pem", framed("PRIVATE KEY", der8.replace(scalar, order)))
+w("num_ec_other.pem", framed("EC PRIVATE KEY", sec1.replace(point, other)))
+w("num_pub_off.pem", framed("PUBLIC KEY", spki.replace(point, off_curve)))
+ec_alg = spki[2 : 2 + 2 + spki[3]]
+w("num_pub_inf.pem", framed("PUBLIC KEY", seq(ec_alg, tlv(3, b"\0\0"))))
+p256_oid = bytes.fromhex("06082a8648ce3d030107")
+w("num_ec_oid.pem", framed("EC PRIVATE KEY", sec1.replace(p256_oid, p256_oid[:-1] + b"\x87")))
+w("num_pub_oid.pem", framed("PUBLIC KEY", spki.replace(p256_oid, p256_oid[:-1] + b"\x87")))
 "#;
 
 /// Writes [`BAD_KEYS`] into `dir` with the pinned tools' Python.
@@ -468,6 +524,38 @@ const BAD_KEY_ROWS: &[&str] = &[
     "verify-signature -v 1 -k brk_pub_trail.pem v1_signed.bin",
     "verify-signature -v 1 -k brk_pub_tag.pem v1_signed.bin",
     "verify-signature -v 1 -k brk_trunc.pem v1_signed.bin",
+    // PEM headers and blank lines: cryptography's PEM reader and its
+    // encryption headers (our loader reads some of these files).
+    "sign-data -v 2 -k hdr_blank.pem -o x.bin data.bin",
+    "extract-public-key -v 2 -k hdr_noblank.pem x.pem",
+    "digest-sdc-public-key -k hdr_proc.pem -o x.bin",
+    "generate-sdc-certificate -k hdr_nodek.pem --mac 001122334455 -o x.bin",
+    "digest-sbv2-public-key -k hdr_utf8.pem -o x.bin",
+    "sign-data -v 2 -k hdr_dek.pem -o x.bin data.bin",
+    "sign-data -v 1 -k hdr_blank.pem -o x.bin data.bin",
+    "digest-private-key -k hdr_proc.pem x.bin",
+    "extract-public-key -v 1 -k hdr_dek.pem x.raw",
+    "verify-signature -v 1 -k hdr_nodek.pem v1_signed.bin",
+    "verify-signature -v 1 -k hdr_pub_blank.pem v1_signed.bin",
+    "verify-signature -v 2 -k hdr_pub_blank.pem signed_ec256.bin",
+    "digest-sbv2-public-key -k hdr_pub_blank.pem -o x.bin",
+    // Keys whose numbers OpenSSL refuses: cryptography's words.
+    "sign-data -v 2 -k num_rsa_qi.pem -o x.bin data.bin",
+    "extract-public-key -v 2 -k num_rsa_e.pem x.pem",
+    "verify-signature -v 2 -k num_rsa_pub_e1.pem signed_ec256.bin",
+    "digest-sbv2-public-key -k num_pub_inf.pem -o x.bin",
+    "verify-signature -v 2 -k num_pub_off.pem signed_ec256.bin",
+    "digest-sdc-public-key -k num_ec_zero.pem -o x.bin",
+    "generate-sdc-certificate -k num_ec_order.pem --mac 001122334455 -o x.bin",
+    "sign-data -v 2 -k num_ec_other.pem -o x.bin data.bin",
+    "sign-data -v 2 -k num_ec_oid.pem -o x.bin data.bin",
+    "digest-sbv2-public-key -k num_pub_oid.pem -o x.bin",
+    "sign-data -v 1 -k num_ec_zero.pem -o x.bin data.bin",
+    "digest-private-key -k num_rsa_qi.pem x.bin",
+    "verify-signature -v 1 -k num_ec_other.pem v1_signed.bin",
+    "verify-signature -v 1 -k num_pub_inf.pem v1_signed.bin",
+    "verify-signature -v 1 -k num_pub_off.pem v1_signed.bin",
+    "verify-signature -v 1 -k num_pub_oid.pem v1_signed.bin",
 ];
 
 /// Whether the personality's `ours` is what espsecure's `reference` is;
@@ -939,6 +1027,60 @@ fn regression_verify_signature_v1_broken_key_was_a_fatal_error() {
         "verify-signature -v 1 -k brk_ec_b64.pem d4k.bin",
         "verify-signature -v 1 -k brk_pub_trail.pem d4k.bin",
         "verify-signature -v 1 -k brk_pub_b64.pem d4k.bin",
+    ]) else {
+        return;
+    };
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// cryptography's PEM reader takes the lines before a blank line as RFC
+/// 1421 headers (each needs a `:`), reads a header without that blank line
+/// as base64, and checks a private key's `Proc-Type`/`DEK-Info` before its
+/// DER. The personality read such files with the lenient loader (signing
+/// with a key espsecure refuses) or printed the bare "Could not
+/// deserialize" sentence, and refused a public key for its `Proc-Type`.
+#[test]
+fn regression_pem_headers_and_blank_lines_were_not_cryptographys() {
+    let Some(failures) = bad_key_differences(&[
+        "sign-data -v 2 -k hdr_blank.pem -o x.bin data.bin",
+        "extract-public-key -v 2 -k hdr_noblank.pem x.pem",
+        "digest-sdc-public-key -k hdr_proc.pem -o x.bin",
+        "generate-sdc-certificate -k hdr_nodek.pem --mac 001122334455 -o x.bin",
+        "digest-sbv2-public-key -k hdr_utf8.pem -o x.bin",
+        "sign-data -v 2 -k hdr_dek.pem -o x.bin data.bin",
+        "sign-data -v 1 -k hdr_blank.pem -o x.bin data.bin",
+        "extract-public-key -v 1 -k hdr_dek.pem x.raw",
+        "verify-signature -v 1 -k hdr_nodek.pem d4k.bin",
+        "verify-signature -v 2 -k hdr_pub_blank.pem d4k.bin",
+        "verify-signature -v 2 -k hdr_pub_proc.pem signed_ec256.bin",
+    ]) else {
+        return;
+    };
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// Keys whose DER reads but whose numbers OpenSSL refuses: cryptography
+/// says "Invalid key", "Invalid private key", "Cannot load an EC public
+/// key where the point is at infinity" or "e must be >= 3 and < n.", and
+/// an invalid named-curve OID is an ASN.1 "invalid value". The personality
+/// printed the bare "Could not deserialize" sentence or espboot's own
+/// message, and signed with an RSA key whose CRT coefficient was wrong.
+#[test]
+fn regression_unusable_key_numbers_lacked_cryptographys_message() {
+    let Some(failures) = bad_key_differences(&[
+        "sign-data -v 2 -k num_rsa_qi.pem -o x.bin data.bin",
+        "extract-public-key -v 2 -k num_rsa_e.pem x.pem",
+        "verify-signature -v 2 -k num_rsa_pub_e1.pem d4k.bin",
+        "digest-sbv2-public-key -k num_pub_inf.pem -o x.bin",
+        "verify-signature -v 2 -k num_pub_off.pem d4k.bin",
+        "digest-sdc-public-key -k num_ec_zero.pem -o x.bin",
+        "generate-sdc-certificate -k num_ec_order.pem --mac 001122334455 -o x.bin",
+        "sign-data -v 2 -k num_ec_other.pem -o x.bin data.bin",
+        "sign-data -v 2 -k num_ec_oid.pem -o x.bin data.bin",
+        "sign-data -v 1 -k num_rsa_qi.pem -o x.bin data.bin",
+        "verify-signature -v 1 -k num_ec_other.pem d4k.bin",
+        "verify-signature -v 1 -k num_pub_inf.pem d4k.bin",
+        "verify-signature -v 1 -k num_pub_oid.pem d4k.bin",
     ]) else {
         return;
     };

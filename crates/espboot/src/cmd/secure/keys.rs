@@ -54,6 +54,20 @@ const NOT_PRIVATE: &str =
 /// `cryptography`'s message (a `TypeError`) for an encrypted key loaded
 /// without a password.
 const NO_PASSWORD: &str = "Password was not given but private key is encrypted";
+/// `cryptography`'s message for a private key block whose `Proc-Type`
+/// header is not `4,ENCRYPTED`.
+const INVALID_PROC_TYPE: &str = "Proc-Type PEM header is not valid, key could not be decrypted.";
+/// `cryptography`'s message for `Proc-Type: 4,ENCRYPTED` without `DEK-Info`.
+const NO_DEK_INFO: &str = "Encrypted PEM doesn't have a DEK-Info header.";
+/// `cryptography`'s message for an EC key whose scalar or point OpenSSL
+/// refuses.
+const INVALID_KEY: &str = "Invalid key";
+/// `cryptography`'s message for an RSA private key whose parts disagree.
+const INVALID_PRIVATE_KEY: &str = "Invalid private key";
+/// `cryptography`'s message for an EC public key at infinity.
+const POINT_AT_INFINITY: &str = "Cannot load an EC public key where the point is at infinity";
+/// `cryptography`'s message for an RSA public exponent out of range.
+const RSA_EXPONENT: &str = "e must be >= 3 and < n.";
 /// `cryptography`'s message for DER it cannot read; its details name the
 /// ASN.1 parser's first failure.
 const UNDECODABLE: &str = "Could not deserialize key data. The data may be in an incorrect format, it may be encrypted with an unsupported algorithm, or it may be an unsupported key type (e.g. EC curves with explicit parameters).";
@@ -85,22 +99,33 @@ const PEM_UNLOADABLE: &str = "Unable to load PEM file. See https://cryptography.
 const PKCS8_LABEL_NOTE: &str =
     "If your key is in PKCS#8 format, you must use BEGIN/END PRIVATE KEY PEM delimiters";
 
-/// `cryptography`'s words for the base64 decoder's failure (the Rust
-/// `base64` crate's `DecodeError` inside `pem`'s `InvalidData`).
-fn base64_text(failure: strict::Base64Failure) -> String {
+/// `cryptography`'s words for the PEM reader's failure: the `pem` crate's
+/// `PemError` as Rust's `Debug` prints it, except that the `base64`
+/// crate's `DecodeError` inside `InvalidData` prints as a sentence.
+fn pem_text(failure: &strict::PemFailure) -> String {
     use strict::Base64Failure as B;
+    use strict::PemFailure as P;
     match failure {
-        B::InvalidSymbol { offset, byte } => format!("Invalid symbol {byte}, offset {offset}."),
-        B::InvalidLength { len } => format!("Invalid input length: {len}"),
-        B::InvalidLastSymbol {
-            offset,
-            byte,
-            value,
-        } => format!(
-            "Invalid last symbol {byte:#x} ('{}') at offset {offset}, decoded as {value:#010b}.",
-            char::from(byte)
-        ),
-        B::InvalidPadding => "Invalid padding".to_owned(),
+        P::NotUtf8(e) => format!("NotUtf8({e:?})"),
+        P::Header(line) => format!("InvalidHeader({line:?})"),
+        P::Base64(f) => {
+            let what = match *f {
+                B::InvalidSymbol { offset, byte } => {
+                    format!("Invalid symbol {byte}, offset {offset}.")
+                }
+                B::InvalidLength { len } => format!("Invalid input length: {len}"),
+                B::InvalidLastSymbol {
+                    offset,
+                    byte,
+                    value,
+                } => format!(
+                    "Invalid last symbol {byte:#x} ('{}') at offset {offset}, decoded as {value:#010b}.",
+                    char::from(byte)
+                ),
+                B::InvalidPadding => "Invalid padding".to_owned(),
+            };
+            format!("InvalidData({what})")
+        }
     }
 }
 
@@ -141,28 +166,51 @@ pub(super) struct Undecodable {
 
 impl Undecodable {
     pub(super) fn of(pem: &[u8], wanted: strict::Wanted) -> Self {
-        match strict::first_failure(pem, wanted) {
-            Some((_, strict::Failure::Base64(f))) => Self {
-                text: format!("{PEM_UNLOADABLE} InvalidData({})", base64_text(f)),
-                deserialize: false,
-                pkcs8_note: false,
-            },
-            Some((label, strict::Failure::Der(f))) => Self {
-                text: format!("{UNDECODABLE} Details: {}", der_text(f)),
-                deserialize: true,
-                pkcs8_note: label == "EC PRIVATE KEY",
-            },
-            None => Self {
-                text: UNDECODABLE.to_owned(),
-                deserialize: true,
-                pkcs8_note: false,
-            },
+        let (text, deserialize, pkcs8_note) = match strict::first_failure(pem, wanted) {
+            Some((_, strict::Failure::Pem(f))) => {
+                (format!("{PEM_UNLOADABLE} {}", pem_text(&f)), false, false)
+            }
+            Some((_, strict::Failure::Encryption(f))) => {
+                let text = match f {
+                    strict::EncryptionHeader::InvalidProcType => INVALID_PROC_TYPE,
+                    strict::EncryptionHeader::NoDekInfo => NO_DEK_INFO,
+                    strict::EncryptionHeader::Encrypted => NO_PASSWORD,
+                };
+                // Python's note on the PKCS#8 label follows DER failures only.
+                (text.to_owned(), false, false)
+            }
+            Some((label, strict::Failure::Unusable(f))) => {
+                let text = match f {
+                    strict::Unusable::InvalidEcKey => INVALID_KEY,
+                    strict::Unusable::InvalidRsaPrivateKey => INVALID_PRIVATE_KEY,
+                    strict::Unusable::PointAtInfinity => POINT_AT_INFINITY,
+                    strict::Unusable::RsaExponent => RSA_EXPONENT,
+                };
+                (text.to_owned(), false, label == "EC PRIVATE KEY")
+            }
+            Some((label, strict::Failure::Der(f))) => (
+                format!("{UNDECODABLE} Details: {}", der_text(f)),
+                true,
+                label == "EC PRIVATE KEY",
+            ),
+            None => (UNDECODABLE.to_owned(), true, false),
+        };
+        Self {
+            text,
+            deserialize,
+            pkcs8_note,
         }
     }
 
-    /// The uncaught `ValueError` as Python ends its traceback.
+    /// The uncaught exception as Python ends its traceback (cryptography
+    /// raises a `TypeError` for a missing password, else a `ValueError`).
     pub(super) fn uncaught(self) -> Refusal {
-        let mut exception = format!("ValueError: {}", self.text);
+        let class = if self.text == NO_PASSWORD {
+            "TypeError"
+        } else {
+            "ValueError"
+        };
+        let mut exception = format!("{class}: {}", self.text);
         if self.pkcs8_note {
             exception = format!("{exception}\n{PKCS8_LABEL_NOTE}");
         }
@@ -187,13 +235,20 @@ fn load_pem_private_key_error(
         KeyFileError::NotPem { .. } | KeyFileError::UnterminatedPem { .. } => {
             MALFORMED_FRAMING.to_owned()
         }
-        // cryptography decodes every block's base64 before it looks at
-        // the labels.
-        _ if strict::base64_failure(pem).is_some() => {
+        // cryptography reads every block before it looks at the labels.
+        _ if strict::pem_failure(pem).is_some() => {
             Undecodable::of(pem, strict::Wanted::PrivateKey).text
         }
         KeyFileError::NoKeyBlock { .. } => NOT_PRIVATE.to_owned(),
         _ if !private_block => NOT_PRIVATE.to_owned(),
+        // the headers decide before the DER is read
+        _ if matches!(
+            strict::first_failure(pem, strict::Wanted::PrivateKey),
+            Some((_, strict::Failure::Encryption(_)))
+        ) =>
+        {
+            Undecodable::of(pem, strict::Wanted::PrivateKey).text
+        }
         KeyFileError::PasswordRequired | KeyFileError::LegacyEncryption => NO_PASSWORD.to_owned(),
         KeyFileError::UnsupportedCurve { .. } | KeyFileError::UnsupportedRsaSize { .. } => {
             return None
@@ -259,6 +314,36 @@ pub(super) fn refusal_of_load_error(
             },
         },
     }
+}
+
+/// espsecure's refusal of a file our lenient loader read but
+/// `cryptography` refuses (RFC 1421 headers without the blank line after
+/// them, a blank line inside the body, an RSA key whose CRT values are
+/// wrong, …), or `None`.
+pub(super) fn refusal_of_pem(loader: Loader, pem: &[u8]) -> Option<Refusal> {
+    let wanted = if loader == Loader::Sbv2Public {
+        strict::Wanted::PublicKey
+    } else {
+        strict::Wanted::PrivateKey
+    };
+    // Only what the lenient loader can read past: the PEM reader's
+    // refusals, the encryption headers and keys OpenSSL finds unusable.
+    let (_, failure) = strict::first_failure(pem, wanted)?;
+    if matches!(failure, strict::Failure::Der(_)) {
+        return None;
+    }
+    let undecodable = Undecodable::of(pem, wanted);
+    Some(match loader {
+        Loader::Sbv2Private | Loader::SdcPrivate => {
+            Refusal::Fatal(format!("Error loading private key: {}", undecodable.text))
+        }
+        Loader::Sbv2Public => undecodable.uncaught(),
+        // A TypeError passes espsecure's `except ValueError`.
+        Loader::EcdsaSigning if undecodable.text == NO_PASSWORD => undecodable.uncaught(),
+        Loader::EcdsaSigning => Refusal::Fatal(
+            "Incorrect ECDSA private key specified. Please check algorithm and/or format.".into(),
+        ),
+    })
 }
 
 /// espsecure's refusal of a key that loaded but that `loader` does not
@@ -379,6 +464,13 @@ pub(super) fn load_for(loader: Loader, arg: &str, path: &Path) -> anyhow::Result
             });
         }
     };
+    if let Some(refusal) = refusal_of_pem(loader, &pem) {
+        let ours = format!(
+            "{arg}: {}: a PEM key block strict readers refuse (a stray header, blank line or encryption header, or inconsistent key numbers)",
+            path.display()
+        );
+        return Err(refused(refusal, ours));
+    }
     let Some(refusal) = refusal_of_key(loader, &file) else {
         return Ok(file);
     };
@@ -417,7 +509,9 @@ pub(crate) fn ecdsa_signing_key(pem: &[u8]) -> Result<key_files::PrivateKey, Ref
     let private_block = has_private_block(pem);
     let file = KeyFile::from_pem(pem, None)
         .map_err(|e| refusal_of_load_error(Loader::EcdsaSigning, &e, pem, private_block))?;
-    if let Some(refusal) = refusal_of_key(Loader::EcdsaSigning, &file) {
+    if let Some(refusal) = refusal_of_pem(Loader::EcdsaSigning, pem)
+        .or_else(|| refusal_of_key(Loader::EcdsaSigning, &file))
+    {
         return Err(refusal);
     }
     match file {

@@ -151,6 +151,23 @@ fn load_v1_verification_key(path: &Path) -> anyhow::Result<p256::PublicKey> {
     let ec_private = has(b"-BEGIN EC PRIVATE KEY");
     if ec_private || has(b"-BEGIN PUBLIC KEY") {
         let pem = Zeroizing::new(data);
+        let wanted = if ec_private {
+            key_files::strict::Wanted::PrivateKey
+        } else {
+            key_files::strict::Wanted::PublicKey
+        };
+        // cryptography's exception for a file it cannot load is not
+        // caught (some of these files our loader reads: a header or blank
+        // line in the block, encryption headers, unusable key numbers).
+        if key_files::strict::first_failure(&pem, wanted).is_some() {
+            return Err(super::keys::refused(
+                super::keys::Undecodable::of(&pem, wanted).uncaught(),
+                format!(
+                    "--keyfile {}: a PEM key block strict readers refuse (a stray header, blank line or encryption header, or inconsistent key numbers)",
+                    path.display()
+                ),
+            ));
+        }
         return match KeyFile::from_pem(&pem, None) {
             Ok(KeyFile::Private(PrivateKey::P256(k))) => Ok(k.public_key()),
             Ok(KeyFile::Public(AnyPublicKey::P256(k))) => Ok(k),
@@ -185,17 +202,10 @@ fn load_v1_verification_key(path: &Path) -> anyhow::Result<p256::PublicKey> {
                 e @ (key_files::KeyFileError::BadBase64 { .. }
                 | key_files::KeyFileError::Malformed { .. }
                 | key_files::KeyFileError::NotDer),
-            ) => {
-                let wanted = if ec_private {
-                    key_files::strict::Wanted::PrivateKey
-                } else {
-                    key_files::strict::Wanted::PublicKey
-                };
-                Err(super::keys::refused(
+            ) => Err(super::keys::refused(
                     super::keys::Undecodable::of(&pem, wanted).uncaught(),
                     format!("--keyfile {}: {e}", path.display()),
-                ))
-            }
+                )),
             Err(e) => Err(e).with_context(|| format!("--keyfile {}", path.display())),
         };
     }

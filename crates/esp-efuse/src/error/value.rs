@@ -118,6 +118,14 @@ pub enum ValueError {
         /// The field.
         field: Field,
     },
+    /// The ESP32-S3's PSRAM_CAPACITY, a calculated field: its own message,
+    /// without the full stop (`espefuse/efuse/esp32s3/fields.py`
+    /// EfusePsramCap.save).
+    #[error("Burning {field} is not supported")]
+    PsramCapNotBurnable {
+        /// The field.
+        field: Field,
+    },
     /// The ESP32's factory MAC (BLOCK0) cannot be burned
     /// (`espefuse/efuse/esp32/fields.py` EfuseMacField.save).
     #[error("Writing Factory MAC address is not supported")]

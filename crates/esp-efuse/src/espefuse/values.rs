@@ -475,17 +475,44 @@ mod tests {
         // EfuseWaferBase.save, esp32/fields.py EfusePkg.save,
         // esp32s3/fields.py EfusePsramCap.save without the full stop)
         let cases = [
-            (Chip::Esp32, Field::WaferVersionMajor, "Burning WAFER_VERSION_MAJOR is not supported."),
-            (Chip::Esp32, Field::PkgVersion, "Burning PKG_VERSION is not supported."),
-            (Chip::Esp32s2, Field::WaferVersionMinor, "Burning WAFER_VERSION_MINOR is not supported."),
-            (Chip::Esp32s3, Field::WaferVersionMinor, "Burning WAFER_VERSION_MINOR is not supported."),
-            (Chip::Esp32s3, Field::PsramCapacity, "Burning PSRAM_CAPACITY is not supported"),
-            (Chip::Esp32c3, Field::WaferVersionMinor, "Burning WAFER_VERSION_MINOR is not supported."),
+            (
+                Chip::Esp32,
+                Field::WaferVersionMajor,
+                "Burning WAFER_VERSION_MAJOR is not supported.",
+            ),
+            (
+                Chip::Esp32,
+                Field::PkgVersion,
+                "Burning PKG_VERSION is not supported.",
+            ),
+            (
+                Chip::Esp32s2,
+                Field::WaferVersionMinor,
+                "Burning WAFER_VERSION_MINOR is not supported.",
+            ),
+            (
+                Chip::Esp32s3,
+                Field::WaferVersionMinor,
+                "Burning WAFER_VERSION_MINOR is not supported.",
+            ),
+            (
+                Chip::Esp32s3,
+                Field::PsramCapacity,
+                "Burning PSRAM_CAPACITY is not supported",
+            ),
+            (
+                Chip::Esp32c3,
+                Field::WaferVersionMinor,
+                "Burning WAFER_VERSION_MINOR is not supported.",
+            ),
         ];
         for (chip, field, refusal) in cases {
             let mut e = Efuses::new(chip);
             let zero = parse_value(&e, field, Some("0")).unwrap_err();
-            assert!(zero.to_string().starts_with("New value should not be 0"), "{zero}");
+            assert!(
+                zero.to_string().starts_with("New value should not be 0"),
+                "{zero}"
+            );
             let one = parse_value(&e, field, Some("1")).unwrap();
             let staged = |e: &Efuses| -> Vec<Bits> {
                 (0..e.table().fields.len())
@@ -507,7 +534,10 @@ mod tests {
                     && (last.ends_with("-> 0x1") || last.ends_with("-> 0b001")),
                 "{chip:?} {field:?}: {last}"
             );
-            assert!(before == staged(&e), "{chip:?} {field:?}: something was staged");
+            assert!(
+                before == staged(&e),
+                "{chip:?} {field:?}: something was staged"
+            );
         }
     }
 }

@@ -201,9 +201,9 @@ fn leftover_descriptions_masked(layout: Vec<String>) -> Vec<String> {
             // cells are `COLUMN:TEXT`, joined by single spaces
             let mut cells: Vec<String> = Vec::new();
             for word in line.split(' ') {
-                let starts_cell = word
-                    .split_once(':')
-                    .is_some_and(|(at, _)| !at.is_empty() && at.chars().all(|c| c.is_ascii_digit()));
+                let starts_cell = word.split_once(':').is_some_and(|(at, _)| {
+                    !at.is_empty() && at.chars().all(|c| c.is_ascii_digit())
+                });
                 match cells.last_mut() {
                     Some(cell) if !starts_cell => {
                         cell.push(' ');

@@ -70,7 +70,12 @@ const OPTIONS: &[(&str, &str, Metavar, &str)] = &[
         "How to reset the chip when the command is done.",
     ),
     ("--debug", "-d", FLAG, "Print the register reads and more."),
-    ("--virt", "", FLAG, "Work on a virtual chip (no serial port)."),
+    (
+        "--virt",
+        "",
+        FLAG,
+        "Work on a virtual chip (no serial port).",
+    ),
     (
         "--token",
         "",

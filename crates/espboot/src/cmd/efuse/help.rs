@@ -12,8 +12,9 @@
 //! (`espefuse/cli_util.py` parse_args: `log.print(self.get_help(ctx))`).
 //! The page is rendered with those metavars, so its columns are
 //! espefuse's, then read the same way. What is left of a description
-//! there is ours: those descriptions are worded to end on the metavar's
-//! last line where espefuse's do (at 80 and 120 columns).
+//! there is ours: `--chip`'s is shorter than its metavar and `--before`'s
+//! and `--after`'s longer than theirs, at any width, so the row the
+//! console leaves is empty or not where espefuse's is.
 
 use esp_efuse::{Chip, ChipEfuses as _};
 
@@ -61,13 +62,13 @@ const OPTIONS: &[(&str, &str, Metavar, &str)] = &[
         "--before",
         "",
         Metavar::Choice(super::click::BEFORE_CHOICES),
-        "How to reset the chip before connecting to it over the serial port.",
+        "How to reset the chip before connecting to it over the serial port: the usual way, over USB, or not at all (with or without the sync).",
     ),
     (
         "--after",
         "-a",
         Metavar::Choice(super::click::AFTER_CHOICES),
-        "How to reset the chip when the command is done.",
+        "How to reset the chip when the command is done: a hard or a soft reset, none, or one by the watchdog.",
     ),
     ("--debug", "-d", FLAG, "Print the register reads and more."),
     (

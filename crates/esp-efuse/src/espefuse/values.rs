@@ -540,4 +540,37 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn regression_uncaught_value_errors_were_told_in_espboots_words() {
+        // what Python raises for the value (the traceback's last line)
+        let e = Efuses::new(Chip::Esp32c3);
+        let exception = |f: Field, v: &str| match parse_value(&e, f, Some(v)) {
+            Err(EfuseError::Value(err)) => err.python_exception(),
+            other => panic!("{f:?} {v}: {other:?}"),
+        };
+        assert_eq!(
+            exception(Field::WrDis, "a'b").as_deref(),
+            Some("ValueError: invalid literal for int() with base 0: \"a'b\"")
+        );
+        let id = Field::OptionalUniqueId;
+        assert_eq!(
+            exception(id, "0x123").as_deref(),
+            Some("binascii.Error: Odd-length string")
+        );
+        assert_eq!(
+            exception(id, "0xzz").as_deref(),
+            Some("binascii.Error: Non-hexadecimal digit found")
+        );
+        assert_eq!(
+            exception(id, "\u{e9}\u{e9}").as_deref(),
+            Some("ValueError: string argument should contain only ASCII characters")
+        );
+        assert_eq!(
+            exception(Field::CustomMac, "zz:11:22:33:44:55").as_deref(),
+            Some("binascii.Error: Non-hexadecimal digit found")
+        );
+        // a FatalError of espefuse's is no traceback
+        assert_eq!(exception(Field::WrDis, "0"), None);
+    }
 }

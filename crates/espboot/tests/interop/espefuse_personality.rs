@@ -1053,6 +1053,39 @@ fn regression_uncaught_value_errors_exit_1_as_espefuse() {
     assert_eq!(compared, 9);
 }
 
+/// A burn-efuse or burn-custom-mac value espefuse's parsing does not catch
+/// (`int(x, 0)`, `binascii.unhexlify` of a bytes field or a MAC) ends it
+/// with a traceback, exit 1: the personality prints that traceback's last
+/// line. It printed a message of its own words instead.
+#[test]
+fn regression_uncaught_value_errors_printed_espboots_words_not_pythons_last_line() {
+    let Some(mut t) = Espefuse::start() else {
+        return;
+    };
+    let rows: &[&[&str]] = &[
+        &["burn-efuse", "WR_DIS", "abc"],
+        &["burn-efuse", "WR_DIS", "0x"],
+        &["burn-efuse", "OPTIONAL_UNIQUE_ID", "1"],
+        &["burn-efuse", "OPTIONAL_UNIQUE_ID", "0xzz"],
+        &["burn-efuse", "OPTIONAL_UNIQUE_ID", "zzzz"],
+        &["burn-efuse", "OPTIONAL_UNIQUE_ID", "\u{e9}\u{e9}"],
+        &["burn-custom-mac", "zz:11:22:33:44:55"],
+        &["burn-custom-mac", "\u{e9}1:11:22:33:44:55"],
+        &["burn-efuse", "CUSTOM_MAC", "zz:11:22:33:44:55"],
+    ];
+    for row in rows {
+        let req = Request::new(["--virt", "-c", "esp32c3", "--do-not-confirm"]).args(*row);
+        let [theirs, mine] = t.both(&req);
+        let what = format!("espefuse {}", row.join(" "));
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        let (their_err, my_err) = (text(&theirs.stderr), text(&mine.stderr));
+        assert!(their_err.contains("Traceback"), "{what}: {their_err}");
+        assert_eq!(theirs.status.code(), mine.status.code(), "{what}: {my_err}");
+        assert_eq!(their_err.lines().last(), Some(my_err.trim_end()), "{what}");
+        assert_eq!(text(&theirs.stdout), text(&mine.stdout), "{what}");
+    }
+}
+
 /// Burn values and data from the second differential sweep, the same on
 /// every chip: a MAC field by burn-efuse (its format is checked, the burn
 /// refused after the listing), block data printed through rich's markup,

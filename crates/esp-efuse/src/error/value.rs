@@ -118,6 +118,14 @@ pub enum ValueError {
         /// The field.
         field: Field,
     },
+    /// The ESP32-S3's PSRAM_CAPACITY, a calculated field: its own message,
+    /// without the full stop (`espefuse/efuse/esp32s3/fields.py`
+    /// EfusePsramCap.save).
+    #[error("Burning {field} is not supported")]
+    PsramCapNotBurnable {
+        /// The field.
+        field: Field,
+    },
     /// The ESP32's factory MAC (BLOCK0) cannot be burned
     /// (`espefuse/efuse/esp32/fields.py` EfuseMacField.save).
     #[error("Writing Factory MAC address is not supported")]
@@ -150,9 +158,33 @@ impl ValueError {
     /// of a non-integer (`base_fields.py` CheckArgValue) and
     /// `binascii.unhexlify` of non-hex digits (`check_format`).
     pub fn uncaught_in_espefuse(&self) -> bool {
-        matches!(
-            self,
-            Self::NotAnInteger { .. } | Self::NotHex { .. } | Self::MacNotHex { .. }
-        )
+        self.python_exception().is_some()
+    }
+
+    /// The last line of the traceback espefuse dies with where
+    /// [`Self::uncaught_in_espefuse`]: Python's `int(value, 0)` refusal,
+    /// or `binascii.unhexlify`'s of the digits (after a `0x`; a MAC's
+    /// without its colons), which checks for non-ASCII text, then an odd
+    /// length, then the digits.
+    pub fn python_exception(&self) -> Option<String> {
+        let unhexlify = |digits: &str| {
+            Some(if !digits.is_ascii() {
+                "ValueError: string argument should contain only ASCII characters".to_string()
+            } else if digits.len() % 2 == 1 {
+                "binascii.Error: Odd-length string".to_string()
+            } else {
+                "binascii.Error: Non-hexadecimal digit found".to_string()
+            })
+        };
+        match self {
+            Self::NotAnInteger { value, .. } => Some(format!(
+                "ValueError: invalid literal for int() with base 0: {}",
+                py_repr::str(value)
+            )),
+            Self::NotHex { value, .. } => unhexlify(value.strip_prefix("0x").unwrap_or(value)),
+            // the MAC's length is checked before its digits
+            Self::MacNotHex { value } => unhexlify(&value.replace(':', "")),
+            _ => None,
+        }
     }
 }

@@ -133,6 +133,17 @@ pub fn burn_efuse(
                 if f.class == crate::tables::FieldClass::VRef {
                     return Err(EfuseError::VRefNotWritable);
                 }
+                // a calculated field (no bits of its own) takes a value like
+                // any uint and is refused only when saved, after its line
+                // above (base_fields.py EfuseWaferBase.save, esp32/fields.py
+                // EfusePkg.save, esp32s3/fields.py EfusePsramCap.save)
+                if f.word.is_none() && f.class != crate::tables::FieldClass::Mac {
+                    return Err(if f.class == crate::tables::FieldClass::PsramCap {
+                        crate::error::ValueError::PsramCapNotBurnable { field: f.field }.into()
+                    } else {
+                        crate::error::ValueError::NotBurnable { field: f.field }.into()
+                    });
+                }
                 // the MAC fields other than CUSTOM_MAC are refused only
                 // when saved, after their line above (base_fields.py
                 // EfuseMacFieldBase.save; the ESP32's factory MAC has its

@@ -64,5 +64,5 @@ pub use names::{
     help_efuse_choices, key_block, key_block_names, key_purpose, NameList,
 };
 pub use summary::{python_json, summary_filter, summary_refs, SummaryRow};
-pub use transcript::{Failed, Transcript};
+pub use transcript::{rich_markup, Failed, Transcript};
 pub use values::{parse_burn_pairs, parse_ref_value, parse_value, value_bits, NewValue};

@@ -304,9 +304,10 @@ fn expand_tabs(line: &str) -> String {
 /// A line as rich's console prints it with markup on (espefuse's
 /// `log.print`): a `[…]` that starts with a lowercase letter, `#`, `/` or
 /// `@` and holds no `[` is a style tag and is dropped (rich's
-/// `markup.py` RE_TAGS). Only lines whose brackets hold data (hex bytes)
-/// go through here; backslash escapes do not occur in them.
-pub(crate) fn rich_markup(line: &str) -> String {
+/// `markup.py` RE_TAGS), across line ends too (espefuse's group help
+/// loses its choice metavars, and the text up to their `]`, this way).
+/// Only text without backslash escapes or closing tags goes through here.
+pub fn rich_markup(line: &str) -> String {
     let mut out = String::with_capacity(line.len());
     let mut rest = line;
     while let Some(open) = rest.find('[') {

@@ -149,12 +149,9 @@ pub fn parse_value(
     value: Option<&str>,
 ) -> Result<NewValue, EfuseError> {
     let f = efuses.def(field)?;
-    // the MAC fields' values are checked here like any other (format,
-    // length); only CUSTOM_MAC is burned, the others are refused after the
-    // burn listing (see `burn_efuse`)
-    if f.word.is_none() && f.class != FieldClass::Mac {
-        return Err(ValueError::NotBurnable { field }.into());
-    }
+    // the MAC fields' and the calculated fields' values are checked here
+    // like any other (format, length, zero); only CUSTOM_MAC is burned, the
+    // others are refused after the burn listing (see `burn_efuse`)
     let chip = efuses.chip();
     if f.class == FieldClass::KeyPurpose {
         let required = ValueError::Required {
@@ -468,5 +465,112 @@ mod tests {
         };
         assert_eq!(negative.to_bits(100), Err(ValueError::Negative));
         assert_eq!(negative.to_string(), "-1");
+    }
+
+    #[test]
+    fn regression_calculated_fields_were_refused_before_the_burn_listing() {
+        // a calculated field's value is read like any uint's (zero and too
+        // wide refused as such); the burn lists it, prints its line, then
+        // refuses it with nothing staged (base_fields.py
+        // EfuseWaferBase.save, esp32/fields.py EfusePkg.save,
+        // esp32s3/fields.py EfusePsramCap.save without the full stop)
+        let cases = [
+            (
+                Chip::Esp32,
+                Field::WaferVersionMajor,
+                "Burning WAFER_VERSION_MAJOR is not supported.",
+            ),
+            (
+                Chip::Esp32,
+                Field::PkgVersion,
+                "Burning PKG_VERSION is not supported.",
+            ),
+            (
+                Chip::Esp32s2,
+                Field::WaferVersionMinor,
+                "Burning WAFER_VERSION_MINOR is not supported.",
+            ),
+            (
+                Chip::Esp32s3,
+                Field::WaferVersionMinor,
+                "Burning WAFER_VERSION_MINOR is not supported.",
+            ),
+            (
+                Chip::Esp32s3,
+                Field::PsramCapacity,
+                "Burning PSRAM_CAPACITY is not supported",
+            ),
+            (
+                Chip::Esp32c3,
+                Field::WaferVersionMinor,
+                "Burning WAFER_VERSION_MINOR is not supported.",
+            ),
+        ];
+        for (chip, field, refusal) in cases {
+            let mut e = Efuses::new(chip);
+            let zero = parse_value(&e, field, Some("0")).unwrap_err();
+            assert!(
+                zero.to_string().starts_with("New value should not be 0"),
+                "{zero}"
+            );
+            let one = parse_value(&e, field, Some("1")).unwrap();
+            let staged = |e: &Efuses| -> Vec<Bits> {
+                (0..e.table().fields.len())
+                    .map(|i| e.field_bits_at(i, false))
+                    .collect()
+            };
+            let before = staged(&e);
+            let failed = crate::espefuse::burn_efuse(
+                &mut e,
+                &[(FieldRef::Chip(field), one)],
+                false,
+                crate::espefuse::ForceWrite::Unavailable,
+            )
+            .unwrap_err();
+            assert_eq!(failed.error.to_string(), refusal, "{chip:?} {field:?}");
+            let last = failed.printed.lines().last().unwrap();
+            assert!(
+                last.starts_with(&format!("    - '{field}' (calc "))
+                    && (last.ends_with("-> 0x1") || last.ends_with("-> 0b001")),
+                "{chip:?} {field:?}: {last}"
+            );
+            assert!(
+                before == staged(&e),
+                "{chip:?} {field:?}: something was staged"
+            );
+        }
+    }
+
+    #[test]
+    fn regression_uncaught_value_errors_were_told_in_espboots_words() {
+        // what Python raises for the value (the traceback's last line)
+        let e = Efuses::new(Chip::Esp32c3);
+        let exception = |f: Field, v: &str| match parse_value(&e, f, Some(v)) {
+            Err(EfuseError::Value(err)) => err.python_exception(),
+            other => panic!("{f:?} {v}: {other:?}"),
+        };
+        assert_eq!(
+            exception(Field::WrDis, "a'b").as_deref(),
+            Some("ValueError: invalid literal for int() with base 0: \"a'b\"")
+        );
+        let id = Field::OptionalUniqueId;
+        assert_eq!(
+            exception(id, "0x123").as_deref(),
+            Some("binascii.Error: Odd-length string")
+        );
+        assert_eq!(
+            exception(id, "0xzz").as_deref(),
+            Some("binascii.Error: Non-hexadecimal digit found")
+        );
+        assert_eq!(
+            exception(id, "\u{e9}\u{e9}").as_deref(),
+            Some("ValueError: string argument should contain only ASCII characters")
+        );
+        assert_eq!(
+            exception(Field::CustomMac, "zz:11:22:33:44:55").as_deref(),
+            Some("binascii.Error: Non-hexadecimal digit found")
+        );
+        // a FatalError of espefuse's is no traceback
+        assert_eq!(exception(Field::WrDis, "0"), None);
     }
 }

@@ -231,6 +231,15 @@ fn scenarios(chip: &str, data: &Path) -> Vec<Vec<Step>> {
             step(&["get-custom-mac"]),
         ]);
     }
+    // a calculated field: listed, its line printed, then refused; once
+    // more after an input made it non-zero
+    for [name, _, _, input, value] in calculated_fields(chip) {
+        all.push(vec![
+            step(&["burn-efuse", name, "1"]),
+            step(&["burn-efuse", input, value]),
+            step(&["burn-efuse", name, "2"]),
+        ]);
+    }
     if chip == "esp32s3" {
         // the ROM bug check, refused and forced
         all.push(vec![
@@ -252,6 +261,36 @@ fn scenarios(chip: &str, data: &Path) -> Vec<Vec<Step>> {
         ]);
     }
     all
+}
+
+/// The calculated fields of a chip (`mem_definition.py`, the fields it
+/// appends to CALC; the chips espboot covers): name, largest value, one
+/// past it, and an input field with a value that makes it non-zero.
+fn calculated_fields(chip: &str) -> &'static [[&'static str; 5]] {
+    match chip {
+        "esp32" => &[
+            ["WAFER_VERSION_MAJOR", "7", "8", "CHIP_VER_REV1", "1"],
+            ["PKG_VERSION", "15", "16", "CHIP_PACKAGE", "3"],
+        ],
+        "esp32s2" | "esp32c3" => &[[
+            "WAFER_VERSION_MINOR",
+            "15",
+            "16",
+            "WAFER_VERSION_MINOR_LO",
+            "5",
+        ]],
+        "esp32s3" => &[
+            [
+                "WAFER_VERSION_MINOR",
+                "15",
+                "0x10",
+                "WAFER_VERSION_MINOR_HI",
+                "1",
+            ],
+            ["PSRAM_CAPACITY", "7", "8", "PSRAM_CAP", "2"],
+        ],
+        _ => &[],
+    }
 }
 
 #[test]
@@ -1040,6 +1079,39 @@ fn regression_uncaught_value_errors_exit_1_as_espefuse() {
     assert_eq!(compared, 9);
 }
 
+/// A burn-efuse or burn-custom-mac value espefuse's parsing does not catch
+/// (`int(x, 0)`, `binascii.unhexlify` of a bytes field or a MAC) ends it
+/// with a traceback, exit 1: the personality prints that traceback's last
+/// line. It printed a message of its own words instead.
+#[test]
+fn regression_uncaught_value_errors_printed_espboots_words_not_pythons_last_line() {
+    let Some(mut t) = Espefuse::start() else {
+        return;
+    };
+    let rows: &[&[&str]] = &[
+        &["burn-efuse", "WR_DIS", "abc"],
+        &["burn-efuse", "WR_DIS", "0x"],
+        &["burn-efuse", "OPTIONAL_UNIQUE_ID", "1"],
+        &["burn-efuse", "OPTIONAL_UNIQUE_ID", "0xzz"],
+        &["burn-efuse", "OPTIONAL_UNIQUE_ID", "zzzz"],
+        &["burn-efuse", "OPTIONAL_UNIQUE_ID", "\u{e9}\u{e9}"],
+        &["burn-custom-mac", "zz:11:22:33:44:55"],
+        &["burn-custom-mac", "\u{e9}1:11:22:33:44:55"],
+        &["burn-efuse", "CUSTOM_MAC", "zz:11:22:33:44:55"],
+    ];
+    for row in rows {
+        let req = Request::new(["--virt", "-c", "esp32c3", "--do-not-confirm"]).args(*row);
+        let [theirs, mine] = t.both(&req);
+        let what = format!("espefuse {}", row.join(" "));
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        let (their_err, my_err) = (text(&theirs.stderr), text(&mine.stderr));
+        assert!(their_err.contains("Traceback"), "{what}: {their_err}");
+        assert_eq!(theirs.status.code(), mine.status.code(), "{what}: {my_err}");
+        assert_eq!(their_err.lines().last(), Some(my_err.trim_end()), "{what}");
+        assert_eq!(text(&theirs.stdout), text(&mine.stdout), "{what}");
+    }
+}
+
 /// Burn values and data from the second differential sweep, the same on
 /// every chip: a MAC field by burn-efuse (its format is checked, the burn
 /// refused after the listing), block data printed through rich's markup,
@@ -1120,6 +1192,79 @@ fn regression_mac_fields_are_checked_then_refused_after_the_listing() {
         ],
     ];
     compare_in_fixtures(&["esp32c6", "esp32h2"], rows, false);
+}
+
+/// A calculated field (ESP32: WAFER_VERSION_MAJOR, PKG_VERSION; S2, S3,
+/// C3: WAFER_VERSION_MINOR; S3: PSRAM_CAPACITY) takes a value as any uint
+/// does (0 and too large refused as such), is listed with its line
+/// `old -> new`, and only then refused, nothing burned, exit 2: alone,
+/// forced, with `--show-token`, beside another field, in a chain,
+/// unconfirmed, and on a chip loaded from espefuse's token. The
+/// personality refused it before the listing.
+#[test]
+fn regression_calculated_fields_were_refused_before_the_burn_listing() {
+    let chips = ["esp32", "esp32s2", "esp32s3", "esp32c3"];
+    let compared = per_chip(&chips, |tools, chip| {
+        let mut compared = 0;
+        for [name, max, too_large, input, value] in calculated_fields(chip) {
+            let steps = vec![
+                step(&["burn-efuse", name, "0"]),
+                step(&["burn-efuse", name, "1"]),
+                step(&["burn-efuse", name, max]),
+                step(&["burn-efuse", name, too_large]),
+                step(&["burn-efuse", name]),
+                step(&["burn-efuse", name, "1", "--force-write-always"]),
+                step(&["burn-efuse", name, "1", "--show-token"]),
+                step(&["burn-efuse", "WR_DIS", "1", name, "1"]),
+                step(&["burn-efuse", name, "1", name, "2"]),
+                step(&[
+                    "burn-efuse",
+                    "WR_DIS",
+                    "1",
+                    "burn-efuse",
+                    name,
+                    "1",
+                    "summary",
+                ]),
+                Step {
+                    confirm: false,
+                    ..step(&["burn-efuse", name, "1"])
+                },
+                step(&["burn-efuse", input, value]),
+                step(&["burn-efuse", name, max]),
+                step(&["summary", "--format", "value_only", name]),
+            ];
+            let what = format!("calculated {name}");
+            compared += tools.compare_steps(chip, &what, &Twins::default(), &steps);
+            // the same on the eFuses of a token espefuse made with the
+            // input burned
+            let made = tempfile::tempdir().expect("tempdir");
+            let file = made.path().join("made.bin");
+            let file = file.to_str().expect("utf-8 path");
+            let virt = ["--virt", "-c", chip, "--path-efuse-file", file];
+            let burn = ["--do-not-confirm", "burn-efuse", input, value];
+            tools.theirs_ok(&[&virt[..], &burn[..]].concat());
+            let dumped = tools.theirs_ok(&[&virt[..], &["dump", "--format", "token"]].concat());
+            let token = dumped.lines().last().unwrap_or_default().trim().to_string();
+            assert!(token.starts_with("EFSR:"), "{chip}: no token in {dumped}");
+            let global = ["--token", token.as_str()];
+            let twins = Twins {
+                global: &global,
+                ..Twins::default()
+            };
+            let steps = [
+                step(&["burn-efuse", name, "1"]),
+                step(&["burn-efuse", name, "1", "--show-token"]),
+                step(&["summary", "--format", "value_only", name]),
+            ];
+            compared += tools.compare_steps(chip, &format!("{what} from a token"), &twins, &steps);
+        }
+        compared
+    });
+    assert!(
+        support::interop_skipped() || compared == 6 * 17,
+        "{compared} steps compared"
+    );
 }
 
 #[test]

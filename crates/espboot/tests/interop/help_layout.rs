@@ -88,6 +88,16 @@ fn panel_only(layout: &[String], title: &str) -> Vec<String> {
 /// with the personality's; `panels` keeps only the named panels' layout
 /// (`None`: all). Returns the differences found and how many were compared.
 fn compare(tool: &str, pages: &[Vec<&str>], panels: Option<&[&str]>) -> (Vec<String>, usize) {
+    compare_masked(tool, pages, panels, |layout| layout)
+}
+
+/// As [`compare`], each layout passed through `mask` first.
+fn compare_masked(
+    tool: &str,
+    pages: &[Vec<&str>],
+    panels: Option<&[&str]>,
+    mask: fn(Vec<String>) -> Vec<String>,
+) -> (Vec<String>, usize) {
     let reference = support::reference_bin_dir().join(tool);
     let links = tempfile::tempdir().expect("tempdir");
     let ours = links.path().join(tool);
@@ -97,7 +107,7 @@ fn compare(tool: &str, pages: &[Vec<&str>], panels: Option<&[&str]>) -> (Vec<Str
     for &columns in WIDTHS {
         for page in pages {
             let layout = |bin: &Path| {
-                let all = support::rich_help_layout(&help(bin, page, columns));
+                let all = mask(support::rich_help_layout(&help(bin, page, columns)));
                 match panels {
                     None => all,
                     Some(titles) => titles.iter().flat_map(|t| panel_only(&all, t)).collect(),
@@ -150,12 +160,7 @@ const ESPEFUSE_CHIPS: &[&str] = &[
 /// Arguments and Options panels' columns start where espefuse's do, with
 /// its names and metavars in them (a long argument name cut with `…`, a
 /// grouped metavar, a list of blocks or the chip's protectable eFuse names
-/// wrapped in its column). The group page is left out: espefuse prints it
-/// through its logger, whose rich console reads the rendered text as
-/// markup, so each choice metavar (`[auto|esp32|…]`) is taken for a style
-/// tag and dropped up to the next `]`, across the folded lines and the
-/// description cells between (espefuse/cli_util.py `parse_args`:
-/// `log.print(self.get_help(ctx))`).
+/// wrapped in its column). The group page has its own test below.
 #[test]
 fn espefuse_command_help_panels_are_laid_out_as_espefuses() {
     if support::reference_tool("espefuse").is_none() {
@@ -176,6 +181,100 @@ fn espefuse_command_help_panels_are_laid_out_as_espefuses() {
     let (failures, compared) = compare("espefuse", &pages, Some(&["Arguments", "Options"]));
     assert_eq!(compared, pages.len() * WIDTHS.len());
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// `layout` with the words of each cell that is what the console's markup
+/// left of a description shown as `…` (its column kept): on espefuse's
+/// group page a choice metavar's `[…]` is read as a style tag and dropped
+/// up to its `]`, so the rest of the description row it ends on is drawn
+/// left of the description column (`--before`'s `the chip.`). That text is
+/// each tool's own description; where it starts is the layout. Such a cell
+/// is no row's first, no option (`-`), no metavar (upper case, `|`, `]`):
+/// words with a lower-case letter.
+fn leftover_descriptions_masked(layout: Vec<String>) -> Vec<String> {
+    layout
+        .into_iter()
+        .map(|line| {
+            if line.starts_with("panel ") {
+                return line;
+            }
+            // cells are `COLUMN:TEXT`, joined by single spaces
+            let mut cells: Vec<String> = Vec::new();
+            for word in line.split(' ') {
+                let starts_cell = word.split_once(':').is_some_and(|(at, _)| {
+                    !at.is_empty() && at.chars().all(|c| c.is_ascii_digit())
+                });
+                match cells.last_mut() {
+                    Some(cell) if !starts_cell => {
+                        cell.push(' ');
+                        cell.push_str(word);
+                    }
+                    _ => cells.push(word.to_owned()),
+                }
+            }
+            cells
+                .iter()
+                .enumerate()
+                .map(|(k, cell)| {
+                    let (at, text) = cell.split_once(':').unwrap_or(("", cell));
+                    let prose = k > 0
+                        && !text.starts_with('-')
+                        && !text.contains(['|', ']'])
+                        && text.chars().any(|c| c.is_ascii_lowercase());
+                    if prose {
+                        format!("{at}:…")
+                    } else {
+                        cell.clone()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
+}
+
+/// espefuse's group page (`--help`, `-h`, and `-c CHIP --help` on every
+/// chip) at 80 and 120 columns: the Options panel's columns are espefuse's
+/// although its console dropped the choice metavars that set them (and
+/// the descriptions up to each `]`), the option names and metavars left
+/// are espefuse's, and so are the command panels' titles, commands, order
+/// and columns. Before, the personality drew the page without those
+/// metavars, its description column further left.
+#[test]
+fn regression_espefuse_group_help_columns_ignored_the_dropped_choice_metavars() {
+    if support::reference_tool("espefuse").is_none() {
+        return;
+    }
+    let mut pages: Vec<Vec<&str>> = vec![vec!["--help"], vec!["-h"]];
+    for &chip in ESPEFUSE_CHIPS {
+        pages.push(vec!["-c", chip, "--help"]);
+    }
+    let (failures, compared) =
+        compare_masked("espefuse", &pages, None, leftover_descriptions_masked);
+    assert_eq!(compared, pages.len() * WIDTHS.len());
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    // the usage line, banner, NOTE and every row's names, at both widths
+    let reference = support::reference_bin_dir().join("espefuse");
+    let (_links, ours) = support::espefuse::personality_link("espefuse");
+    for &columns in WIDTHS {
+        for page in &pages {
+            let theirs = help(&reference, page, columns);
+            let structure = |text: &str| support::rich_help_structure("espefuse", text);
+            assert_eq!(
+                structure(&theirs),
+                structure(&help(&ours, page, columns)),
+                "COLUMNS={columns} espefuse {}",
+                page.join(" ")
+            );
+            // the markup really drops `--chip`'s metavar and description
+            // (what makes this page unlike the command pages)
+            let chip_row = theirs
+                .lines()
+                .find(|l| l.starts_with("\u{2502} --chip"))
+                .expect("--chip row");
+            assert!(!chip_row.contains("auto"), "{chip_row}");
+        }
+    }
 }
 
 /// The layout view tells layouts apart: espsecure's own

@@ -5,9 +5,16 @@
 //! SUPPORTED_BURN_COMMANDS and SUPPORTED_READ_COMMANDS). The names are
 //! espefuse's; the descriptions are espboot's own words.
 //!
-//! Deliberate difference: rich-click reads the bracketed choice lists of
-//! `--chip`, `--before` and `--after` as markup and garbles those rows;
-//! here they show their names and help.
+//! espefuse prints this page through its logger's rich console, which
+//! reads the choice metavars of `--chip`, `--before` and `--after`
+//! (`[auto|esp32|…]`) as style tags: each is dropped with everything up to
+//! its `]`, the descriptions beside it included
+//! (`espefuse/cli_util.py` parse_args: `log.print(self.get_help(ctx))`).
+//! The page is rendered with those metavars, so its columns are
+//! espefuse's, then read the same way. What is left of a description
+//! there is ours: `--chip`'s is shorter than its metavar and `--before`'s
+//! and `--after`'s longer than theirs, at any width, so the row the
+//! console leaves is empty or not where espefuse's is.
 
 use esp_efuse::{Chip, ChipEfuses as _};
 
@@ -16,52 +23,91 @@ use super::click::{chip_has_command, BURN_COMMANDS, READ_COMMANDS};
 use crate::cmd::rich;
 use clap::CommandFactory as _;
 
+/// A choice option's metavar as click shows it: `[a|b|…]`.
+fn choice_metavar(choices: &[&str]) -> String {
+    format!("[{}]", choices.join("|"))
+}
+
+/// Where an option's metavar comes from: its own text or a list of choices.
+enum Metavar {
+    Text(&'static str),
+    Choice(&'static [&'static str]),
+}
+
+/// No metavar (a flag).
+const FLAG: Metavar = Metavar::Text("");
+
 /// espefuse's global options: long name, short name and metavar as
 /// `espefuse/__init__.py` `cli` declares them, and a one-line help.
-const OPTIONS: &[(&str, &str, &str, &str)] = &[
+const OPTIONS: &[(&str, &str, Metavar, &str)] = &[
     (
         "--chip",
         "-c",
-        "",
+        Metavar::Choice(super::click::CHIP_CHOICES),
         "The chip (auto: detect it over the port).",
     ),
-    ("--baud", "-b", "BAUD-RATE", "Serial line speed."),
-    ("--port", "-p", "SERIAL-PORT", "Serial port of the chip."),
+    (
+        "--baud",
+        "-b",
+        Metavar::Text("BAUD-RATE"),
+        "Serial line speed.",
+    ),
+    (
+        "--port",
+        "-p",
+        Metavar::Text("SERIAL-PORT"),
+        "Serial port of the chip.",
+    ),
     (
         "--before",
         "",
-        "",
-        "How to reset the chip before connecting.",
+        Metavar::Choice(super::click::BEFORE_CHOICES),
+        "How to reset the chip before connecting to it over the serial port: the usual way, over USB, or not at all (with or without the sync).",
     ),
-    ("--after", "-a", "", "How to reset the chip when done."),
-    ("--debug", "-d", "", "Print the register reads and more."),
-    ("--virt", "", "", "Work on a virtual chip (no serial port)."),
-    ("--token", "", "TEXT", "Work on an eFuse token dump."),
+    (
+        "--after",
+        "-a",
+        Metavar::Choice(super::click::AFTER_CHOICES),
+        "How to reset the chip when the command is done: a hard or a soft reset, none, or one by the watchdog.",
+    ),
+    ("--debug", "-d", FLAG, "Print the register reads and more."),
+    (
+        "--virt",
+        "",
+        FLAG,
+        "Work on a virtual chip (no serial port).",
+    ),
+    (
+        "--token",
+        "",
+        Metavar::Text("TEXT"),
+        "Work on an eFuse token dump.",
+    ),
     (
         "--path-efuse-file",
         "",
-        "PATH",
+        Metavar::Text("PATH"),
         "The virtual chip's eFuse file.",
     ),
     (
         "--do-not-confirm",
         "",
-        "",
+        FLAG,
         "Burn without asking first. Burns cannot be undone.",
     ),
     (
         "--postpone/--no-postpone",
         "",
-        "",
+        FLAG,
         "Burn BLOCK0's protection bits last (the default) or with the rest.",
     ),
     (
         "--extend-efuse-table",
         "",
-        "FILENAME",
+        Metavar::Text("FILENAME"),
         "ESP-IDF CSV of custom eFuse fields.",
     ),
-    ("--help", "-h", "", "Show this help and exit."),
+    ("--help", "-h", FLAG, "Show this help and exit."),
 ];
 
 /// The commands espefuse's help lists for `chip`, burn commands first
@@ -102,31 +148,37 @@ fn group_help_page(chip: Option<Chip>) -> String {
     if chip.is_none() {
         text.push_str("NOTE: Chip not specified, showing commands for ESP32 by default. Specify the --chip option to get chip-specific help.\n");
     }
-    rich::line(&mut text, "");
+    // the page as rendered, before the console reads it as markup
+    let mut page = String::new();
+    rich::line(&mut page, "");
     rich::line(
-        &mut text,
+        &mut page,
         " Usage: espefuse [OPTIONS] COMMAND1 [ARGS]... [COMMAND2 [ARGS]...]...",
     );
-    rich::line(&mut text, "");
+    rich::line(&mut page, "");
     rich::line(
-        &mut text,
+        &mut page,
         " espefuse v5.6.0: reads and burns the eFuses of Espressif chips.",
     );
-    rich::line(&mut text, "");
+    rich::line(&mut page, "");
     let options: Vec<rich::ParamRow> = OPTIONS
         .iter()
         .map(|(long, short, metavar, help)| rich::ParamRow {
             required: false,
             long: long.to_string(),
             short: short.to_string(),
-            metavar: metavar.to_string(),
+            metavar: match metavar {
+                Metavar::Text(t) => t.to_string(),
+                Metavar::Choice(c) => choice_metavar(c),
+            },
             help: help.to_string(),
         })
         .collect();
-    rich::table(&mut text, "Options", &options);
+    rich::table(&mut page, "Options", &options);
     for (title, commands) in panels(chip.unwrap_or(Chip::Esp32)) {
-        rich::commands_table(&mut text, title, &commands);
+        rich::commands_table(&mut page, title, &commands);
     }
+    text.push_str(&esp_efuse::espefuse::rich_markup(&page));
     text
 }
 

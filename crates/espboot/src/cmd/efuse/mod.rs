@@ -170,8 +170,8 @@ fn espefuse_failure(err: &anyhow::Error) -> ExitCode {
     // a burn-efuse or burn-custom-mac value espefuse's own parsing does
     // not catch: a traceback (exit 1) there, one line here
     if let Some(esp_efuse::EfuseError::Value(value)) = err.downcast_ref::<esp_efuse::EfuseError>() {
-        if value.uncaught_in_espefuse() {
-            let _ = writeln!(stderr, "{err}");
+        if let Some(exception) = value.python_exception() {
+            let _ = writeln!(stderr, "{exception}");
             return ExitCode::from(1);
         }
     }

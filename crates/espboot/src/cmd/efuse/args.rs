@@ -213,11 +213,16 @@ pub(super) enum Command {
     /// Burn keys: BLOCK KEYFILE PURPOSE groups (ESP32: BLOCK KEYFILE pairs).
     #[command(name = "burn-key", alias = "burn_key")]
     BurnKey {
-        /// Arguments.
-        #[arg(required = true)]
+        /// Arguments. Required on every chip but the ESP32-C2, whose
+        /// espefuse leaves them optional (`efuse/esp32c2/operations.py`);
+        /// the chain reader reports the missing ones ([`super::click_args`]).
         items: Vec<String>,
         #[command(flatten)]
         opts: ProtectOpts,
+        /// The groups were cut to none (the next command's name right
+        /// after them): the ESP32-C2's espefuse gets None for them.
+        #[arg(skip)]
+        groups_unset: bool,
     },
     /// Burn Secure Boot V2 public-key digests: BLOCK KEYFILE PURPOSE groups
     /// (ESP32, ESP32-C2: KEYFILE).
@@ -696,8 +701,12 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
                     {
                         *o = one_string;
                     }
-                    if let Command::Summary { names_unset, .. } = &mut c.cmd {
-                        *names_unset = unset;
+                    if let Command::Summary { names_unset: u, .. }
+                    | Command::BurnKey {
+                        groups_unset: u, ..
+                    } = &mut c.cmd
+                    {
+                        *u = unset;
                     }
                     commands.push(c.cmd)
                 }

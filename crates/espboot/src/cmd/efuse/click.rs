@@ -223,8 +223,6 @@ impl UsageError {
 
 /// The `--chip` choices espefuse's help shows (`espefuse/__init__.py`:
 /// "auto", then `efuse_interface.py` SUPPORTED_CHIPS in its order).
-// click_args.rs keeps its own copy for the chain splitter's checks until
-// its rework lands; this is the one to keep.
 pub(super) const CHIP_CHOICES: &[&str] = &[
     "auto", "linux", "esp32", "esp32c2", "esp32c3", "esp32c6", "esp32c61", "esp32c5", "esp32e22",
     "esp32h2", "esp32h21", "esp32h4", "esp32p4", "esp32s2", "esp32s3", "esp32s31",

@@ -10,13 +10,6 @@ use esp_efuse::Chip;
 use super::args::{clap_error, Global, OneCommand};
 use super::click::{self, UsageError};
 
-/// espefuse's `--chip` choices (`efuse_interface.py` SUPPORTED_CHIPS, after
-/// "auto"), in its order.
-const CLICK_CHIPS: &[&str] = &[
-    "auto", "linux", "esp32", "esp32c2", "esp32c3", "esp32c6", "esp32c61", "esp32c5", "esp32e22",
-    "esp32h2", "esp32h21", "esp32h4", "esp32p4", "esp32s2", "esp32s3", "esp32s31",
-];
-
 /// The group's options as click reads them: unknown options and bad
 /// choices are click's usage errors (before the banner). Returns the
 /// options and the words that are no option's value (`None`: help was
@@ -39,8 +32,10 @@ pub(super) fn parse_global(tokens: &[String]) -> anyhow::Result<Option<(Global, 
                     .chars()
                     .filter(|c| !matches!(c, '-' | '(' | ')'))
                     .collect();
-                if !CLICK_CHIPS.contains(&v.as_str()) {
-                    return Err(not_one_of("espefuse", "'--chip' / '-c'", &v, CLICK_CHIPS).into());
+                if !click::CHIP_CHOICES.contains(&v.as_str()) {
+                    return Err(
+                        not_one_of("espefuse", "'--chip' / '-c'", &v, click::CHIP_CHOICES).into(),
+                    );
                 }
                 v
             }
@@ -54,18 +49,8 @@ pub(super) fn parse_global(tokens: &[String]) -> anyhow::Result<Option<(Global, 
                 }
                 value.clone()
             }
-            "--before" => reset_mode(
-                "--before",
-                "'--before'",
-                value,
-                &["default-reset", "usb-reset", "no-reset", "no-reset-no-sync"],
-            )?,
-            "--after" => reset_mode(
-                "--after",
-                "'--after' / '-a'",
-                value,
-                &["hard-reset", "soft-reset", "no-reset", "watchdog-reset"],
-            )?,
+            "--before" => reset_mode("--before", "'--before'", value, click::BEFORE_CHOICES)?,
+            "--after" => reset_mode("--after", "'--after' / '-a'", value, click::AFTER_CHOICES)?,
             _ => value.clone(),
         };
         options.push(format!("{name}={value}"));

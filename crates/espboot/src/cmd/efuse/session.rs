@@ -260,7 +260,30 @@ pub(super) fn stage(s: &mut Session, cmd: &Command) -> anyhow::Result<AfterBurn>
                 printed(espefuse::burn_block_data(e, &list, *offset))?,
             )
         }
-        Command::BurnKey { items, opts } => {
+        // the ESP32-C2's espefuse takes no groups and unpacks them with
+        // `zip(*groups)` (efuse/esp32c2/operations.py burn_key_cli): an empty
+        // tuple gives no three values, None is no iterable
+        Command::BurnKey {
+            items,
+            groups_unset,
+            ..
+        } if items.is_empty() => {
+            return Err(if s.banner == Banner::Espboot {
+                anyhow::anyhow!("burn-key: expected BLOCK KEYFILE KEYPURPOSE groups")
+            } else if *groups_unset {
+                PythonException(
+                    "TypeError: zip() argument after * must be an iterable, not NoneType"
+                        .to_owned(),
+                )
+                .into()
+            } else {
+                PythonException(
+                    "ValueError: not enough values to unpack (expected 3, got 0)".to_owned(),
+                )
+                .into()
+            });
+        }
+        Command::BurnKey { items, opts, .. } => {
             // espefuse prints the sensitive-data notice before it checks
             // the groups (a block named twice)
             let options = key_options(chip, opts, s.force);

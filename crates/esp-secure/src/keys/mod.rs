@@ -669,61 +669,6 @@ pub enum VerificationKeyError {
     },
 }
 
-impl VerificationKeyError {
-    /// espsecure's own message for the refusal (a `FatalError`), when it
-    /// words one; `None` where espsecure fails with an uncaught exception
-    /// (an unreadable public key) or the crypto library's text.
-    pub fn espsecure_message(&self) -> Option<String> {
-        let (private, error) = match self {
-            Self::NotPem => {
-                return Some(
-                    "Verification key does not appear to be an RSA Private or Public key in PEM format. Unsupported."
-                        .to_string(),
-                )
-            }
-            Self::Key { private, error } => (*private, error),
-        };
-        match error {
-            KeyError::RsaKeySize(bits) if private => Some(format!(
-                "RSA key has {bits} bits. Only RSA-3072 is supported."
-            )),
-            KeyError::RsaKeySize(bits) => Some(format!(
-                "Key file has length {bits} bits. Secure boot v2 only supports RSA-3072."
-            )),
-            // neither RSA nor EC (Ed25519, X25519)
-            KeyError::Unsupported(_) if private => Some("Unsupported private key type".to_string()),
-            KeyError::Unsupported(_) => {
-                Some("Unsupported public key for Secure Boot V2.".to_string())
-            }
-            KeyError::File(KeyFileError::UnsupportedCurve { oid }) => {
-                let name = curve_name(&oid.to_string())?;
-                Some(if private {
-                    format!(
-                        "Unsupported ECDSA curve: {name}. Supported curves: P-192, P-256, P-384"
-                    )
-                } else {
-                    "Key file uses incorrect curve. Secure Boot V2 + ECDSA only supports NIST192p, NIST256p, NIST384p (aka prime192v1 / secp192r1, prime256v1 / secp256r1, secp384r1).".to_string()
-                })
-            }
-            _ => None,
-        }
-    }
-}
-
-/// The `cryptography` name of a named curve espsecure refuses (its
-/// message names it), for the curves OpenSSL commonly makes.
-fn curve_name(oid: &str) -> Option<&'static str> {
-    Some(match oid {
-        "1.3.132.0.33" => "secp224r1",
-        "1.3.132.0.35" => "secp521r1",
-        "1.3.132.0.10" => "secp256k1",
-        "1.3.36.3.3.2.8.1.1.7" => "brainpoolP256r1",
-        "1.3.36.3.3.2.8.1.1.11" => "brainpoolP384r1",
-        "1.3.36.3.3.2.8.1.1.13" => "brainpoolP512r1",
-        _ => return None,
-    })
-}
-
 impl PublicKey {
     /// Loads a Secure Boot V2 verification key file the way espsecure's
     /// `_get_sbv2_pub_key` does: a private key label anywhere in the file

@@ -1941,3 +1941,58 @@ fn regression_c2_burn_key_without_groups_was_a_usage_error_not_pythons() {
         assert!(text(&mine.stdout).contains("=== Run \"burn-key\" command ==="));
     }
 }
+
+/// `burn-key-digest` reads its key file through espsecure's
+/// `_digest_sbv2_public_key`, so a file cryptography refuses ends as
+/// espsecure ends it there: a private key's error as a FatalError (exit 2),
+/// a public key's uncaught (exit 1), each with cryptography's text. espboot
+/// printed its own reason, and burned the digest of a key with a blank line
+/// in its body, which cryptography refuses.
+#[test]
+fn regression_burn_key_digest_key_errors_were_not_espsecures() {
+    let Some(mut t) = Espefuse::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let p256 = ecdsa_pem(key_files::KeyKind::EcdsaP256);
+    // a blank line inside the body: our reader takes it, cryptography not
+    let mut lines: Vec<&str> = p256.lines().collect();
+    lines.insert(2, "");
+    let blank_line = lines.join("\n") + "\n";
+    let pem = |label: &str, body: &str| {
+        format!("-----BEGIN {label}-----\n{body}\n-----END {label}-----\n")
+    };
+    let files = [
+        ("blank_line.pem", blank_line),
+        ("bad_base64.pem", pem("PRIVATE KEY", "AA!A")),
+        ("bad_der_private.pem", pem("EC PRIVATE KEY", "MAA=")),
+        ("bad_der_rsa.pem", pem("RSA PRIVATE KEY", "AAAA")),
+        ("bad_der_public.pem", pem("PUBLIC KEY", "AAAA")),
+        ("no_key.pem", pem("FOO", "AAAA")),
+    ];
+    for (name, text) in &files {
+        std::fs::write(dir.path().join(name), text).expect("write a key file");
+    }
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    for chip in ["esp32c3", "esp32c2", "esp32"] {
+        for (name, _) in &files {
+            let args: Vec<&str> = if chip == "esp32c3" {
+                vec!["burn-key-digest", "BLOCK_KEY0", name, "SECURE_BOOT_DIGEST0"]
+            } else {
+                vec!["burn-key-digest", name]
+            };
+            let req = Request::new(["--virt", "-c", chip, "--do-not-confirm"])
+                .args(&args)
+                .cwd(dir.path());
+            let [theirs, mine] = t.both(&req);
+            let what = format!("{chip}: espefuse {}", args.join(" "));
+            let (their_err, my_err) = (text(&theirs.stderr), text(&mine.stderr));
+            assert_ne!(theirs.status.code(), Some(0), "{what}: {their_err}");
+            assert_eq!(theirs.status.code(), mine.status.code(), "{what}: {my_err}");
+            let their_last = their_err.lines().rfind(|l| !l.is_empty());
+            let my_last = my_err.lines().rfind(|l| !l.is_empty());
+            assert_eq!(their_last, my_last, "{what}");
+            assert_eq!(text(&theirs.stdout), text(&mine.stdout), "{what}");
+        }
+    }
+}

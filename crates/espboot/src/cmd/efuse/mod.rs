@@ -175,33 +175,20 @@ fn espefuse_failure(err: &anyhow::Error) -> ExitCode {
             return ExitCode::from(1);
         }
     }
-    // a refused key file: espsecure's FatalError text; where espsecure
-    // raises no FatalError of its own (an unreadable public key) it is an
-    // uncaught exception in espefuse (exit 1), told here in one line
-    if let Some(refused) = err.downcast_ref::<operands::DigestKeyRefused>() {
-        match refused.error.espsecure_message() {
-            Some(message) => {
-                let text = format!("ERROR: \nA fatal error occurred: {message}");
-                let _ = writeln!(stderr, "{text}");
-                return ExitCode::from(2);
-            }
-            None if matches!(
-                refused.error,
-                esp_secure::sbv2::VerificationKeyError::Key { private: false, .. }
-            ) =>
-            {
-                let _ = writeln!(stderr, "{err}");
-                return ExitCode::from(1);
-            }
-            None => {}
-        }
-    }
-    // an ECDSA_KEY file espsecure refuses: its FatalError as espefuse
-    // reports any; an exception it does not catch (a key without a curve)
-    // is a traceback (exit 1) there, its last line here
-    if let Some(refused) = err.downcast_ref::<operands::EcdsaKeyRefused>() {
+    let refusal = match (
+        err.downcast_ref::<operands::DigestKeyRefused>(),
+        err.downcast_ref::<operands::EcdsaKeyRefused>(),
+    ) {
+        (Some(digest), _) => Some(&digest.refusal),
+        (_, Some(ecdsa)) => Some(&ecdsa.refusal),
+        _ => None,
+    };
+    // a key file espsecure refuses (burn-key-digest, an ECDSA_KEY
+    // purpose): its FatalError as espefuse reports any; an exception it
+    // does not catch is a traceback (exit 1) there, its last line here
+    if let Some(refusal) = refusal {
         use crate::cmd::secure::keys::Refusal;
-        match &refused.refusal {
+        match refusal {
             Refusal::Fatal(message) => {
                 let _ = writeln!(stderr, "ERROR: \nA fatal error occurred: {message}");
                 return ExitCode::from(2);

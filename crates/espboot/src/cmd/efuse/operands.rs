@@ -237,10 +237,14 @@ pub(super) fn groups_of(
 /// A key file `burn-key-digest` cannot use (espsecure's
 /// `_get_sbv2_pub_key` decides, as espefuse calls it).
 #[derive(Debug, thiserror::Error)]
-#[error("key file {path}: not a Secure Boot V2 key: {error}")]
+#[error("key file {path}: not a Secure Boot V2 key: {reason}")]
 pub(super) struct DigestKeyRefused {
     pub(super) path: String,
-    pub(super) error: esp_secure::sbv2::VerificationKeyError,
+    /// espboot's reason.
+    pub(super) reason: String,
+    /// espsecure's refusal (`_digest_sbv2_public_key`, as espefuse calls
+    /// it).
+    pub(super) refusal: crate::cmd::secure::keys::Refusal,
 }
 
 /// A PEM file `burn-key … ECDSA_KEY` cannot use: espsecure's refusal
@@ -272,13 +276,26 @@ pub(super) fn ecdsa_scalar(path: &str) -> anyhow::Result<Zeroizing<Vec<u8>>> {
 /// The Secure Boot V2 digest of a public key file.
 pub(super) fn sbv2_digest(path: &str) -> anyhow::Result<[u8; 32]> {
     let data = read_file(path, "key file")?;
-    let key = esp_secure::sbv2::PublicKey::from_verification_file(&data).map_err(|error| {
-        DigestKeyRefused {
-            path: path.to_string(),
-            error,
-        }
-    })?;
-    Ok(key.digest())
+    let refused = |reason: String, refusal| DigestKeyRefused {
+        path: path.to_string(),
+        reason,
+        refusal,
+    };
+    // cryptography refuses some files our reader takes (a blank line in
+    // the body, inconsistent key numbers), so espsecure's verdict comes
+    // first
+    let espsecure = crate::cmd::secure::keys::sbv2_verification_refusal(&data);
+    match (esp_secure::sbv2::PublicKey::from_verification_file(&data), espsecure) {
+        (Ok(key), None) => Ok(key.digest()),
+        (Err(error), Some(refusal)) => Err(refused(error.to_string(), refusal).into()),
+        (Ok(_), Some(refusal)) => Err(refused(
+            "a PEM key block strict readers refuse (a stray header, blank line or encryption header, or inconsistent key numbers)".into(),
+            refusal,
+        )
+        .into()),
+        // a key espsecure loads that the chip's digest cannot take
+        (Err(error), None) => Err(anyhow::Error::new(error).context(format!("key file {path}"))),
+    }
 }
 
 pub(super) fn force_flag(given: bool) -> ForceWrite {

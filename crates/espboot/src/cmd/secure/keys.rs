@@ -523,6 +523,37 @@ pub(crate) fn ecdsa_signing_key(pem: &[u8]) -> Result<key_files::PrivateKey, Ref
     }
 }
 
+/// espsecure's `_get_sbv2_pub_key` as espefuse's `burn-key-digest` calls
+/// it (`_digest_sbv2_public_key`): its refusal of the key file `pem`, or
+/// `None` when it loads the key. The file's labels choose the loader: a
+/// private key block is read as a signing key, else a public key.
+pub(crate) fn sbv2_verification_refusal(pem: &[u8]) -> Option<Refusal> {
+    let has = |label: &[u8]| pem.windows(label.len()).any(|w| w == label);
+    let private: [&[u8]; 3] = [
+        b"-BEGIN RSA PRIVATE KEY",
+        b"-BEGIN EC PRIVATE KEY",
+        b"-BEGIN PRIVATE KEY",
+    ];
+    let loader = if private.iter().any(|l| has(l)) {
+        Loader::Sbv2Private
+    } else if has(b"-BEGIN PUBLIC KEY") {
+        Loader::Sbv2Public
+    } else {
+        return Some(Refusal::Fatal(
+            "Verification key does not appear to be an RSA Private or Public key in PEM format. Unsupported.".into(),
+        ));
+    };
+    match KeyFile::from_pem(pem, None) {
+        Err(e) => Some(refusal_of_load_error(
+            loader,
+            &e,
+            pem,
+            has_private_block(pem),
+        )),
+        Ok(file) => refusal_of_pem(loader, pem).or_else(|| refusal_of_key(loader, &file)),
+    }
+}
+
 /// Loads a Secure Boot V2 signing key through the shared loader (a
 /// password is asked for when the key is encrypted).
 pub(super) fn load_signing_key(arg: &str, path: &Path) -> anyhow::Result<SigningKey> {

@@ -453,8 +453,16 @@ fn extra_arguments_error(
 /// line, or no `-----END` line): `cryptography`'s private key loader fails,
 /// imgtool then tries its public key loader, whose ValueError it does not
 /// catch (imgtool/keys/__init__.py `load`).
+/// The same for a key file both of its attempts refuse
+/// ([`super::util::RefusedKeyFile`]).
 pub(super) fn unframed_key_exception(err: &anyhow::Error) -> Option<String> {
     use key_files::KeyFileError as E;
+    if let Some(refused) = err
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<super::util::RefusedKeyFile>())
+    {
+        return Some(refused.exception.clone());
+    }
     err.chain()
         .find_map(|cause| match cause.downcast_ref::<E>() {
             Some(E::NotPem { .. } | E::UnterminatedPem { .. }) => Some(format!(

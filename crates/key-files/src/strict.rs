@@ -833,6 +833,39 @@ mod tests {
     }
 
     #[test]
+    fn private_then_public_reports_the_second_attempt() {
+        use PublicFallback::*;
+        // a private key block whose DER breaks: no public block to fall on
+        let broken_private = pem("PRIVATE KEY", "MAA=");
+        assert_eq!(private_then_public(&broken_private), Some(NoPublicBlock));
+        // a broken public key block: its own failure
+        assert!(matches!(
+            private_then_public(&pem("PUBLIC KEY", "MAA=")),
+            Some(Fails(label, Failure::Der(_))) if label == "PUBLIC KEY"
+        ));
+        // a PEM failure is both attempts' failure
+        assert!(matches!(
+            private_then_public(&pem("PRIVATE KEY", "MAB=")),
+            Some(Fails(_, Failure::Pem(_)))
+        ));
+        // a PEM block that is no key at all
+        assert_eq!(
+            private_then_public(&pem("CERTIFICATE", "MAA=")),
+            Some(NoPublicBlock)
+        );
+        // encrypted keys ask for a password; unframed text is not judged
+        assert_eq!(
+            private_then_public(&pem("ENCRYPTED PRIVATE KEY", "MAA=")),
+            None
+        );
+        assert_eq!(private_then_public(b"not a key"), None);
+        assert_eq!(
+            private_then_public(b"-----BEGIN PRIVATE KEY-----\nMAA=\n"),
+            None
+        );
+    }
+
+    #[test]
     fn base64_failures_in_the_strict_readers_order() {
         use Base64Failure::*;
         let b64 = |body| match failure("PRIVATE KEY", body) {

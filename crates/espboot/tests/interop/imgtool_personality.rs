@@ -1234,3 +1234,28 @@ fn regression_broken_key_files_were_accepted_or_had_espboots_own_error() {
     };
     assert!(differences.is_empty(), "{}", differences.join("\n"));
 }
+
+/// An EC key on a curve cryptography loads but imgtool does not take
+/// (secp256k1, secp521r1): imgtool's `keys.load` raises a bare Exception
+/// naming the curve; the personality printed its own `Error: -k/--key: …`.
+#[test]
+fn regression_unsupported_ec_curve_had_espboots_own_error() {
+    let mut lines = Vec::new();
+    for key in [
+        "bad_k256.pem",
+        "bad_k256.pub",
+        "bad_p521.pem",
+        "bad_p521.pub",
+    ] {
+        lines.push(format!("getpub -k {key}"));
+        lines.push(format!(
+            "sign -k {key} -v 1 -H 0x20 -S 0x1000 zero.bin o.bin"
+        ));
+        lines.push(format!("verify -k {key} zero.bin"));
+    }
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let Some(differences) = differing_rows_in(&lines, &[], true) else {
+        return;
+    };
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}

@@ -157,6 +157,59 @@ pub enum Wanted {
     PublicKey,
 }
 
+/// What the public key loader reports when a caller falls back on it
+/// after the private key loader raised a `ValueError` (imgtool's
+/// `keys.load`, imgtool/keys/__init__.py: `load_pem_private_key`, then
+/// `load_pem_public_key` in its `except ValueError`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublicFallback {
+    /// The PEM reads, but no block is a public key.
+    NoPublicBlock,
+    /// The public key block's first failure, with its label.
+    Fails(String, Failure),
+}
+
+/// Where a private-then-public load of `pem` ends, when both attempts
+/// fail: the second attempt's failure, which is what an uncaught
+/// exception shows last. `None` when one attempt loads as far as this
+/// reader checks, when the private key is encrypted (a `TypeError`, which
+/// the caller answers by asking for a password), and when the text has no
+/// complete PEM block (the framing errors are the lenient loader's).
+#[must_use]
+pub fn private_then_public(pem: &[u8]) -> Option<PublicFallback> {
+    const PRIVATE: [&str; 3] = ["PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY"];
+    const PUBLIC: [&str; 2] = ["PUBLIC KEY", "RSA PUBLIC KEY"];
+    let mut labels = Vec::new();
+    for block in crate::pem::blocks(pem) {
+        labels.push(block.ok()?.label());
+    }
+    if labels.is_empty() {
+        return None;
+    }
+    // Both loaders decode every block first: the same PEM failure twice.
+    if let Some((label, failure)) = pem_failure(pem) {
+        return Some(PublicFallback::Fails(label, Failure::Pem(failure)));
+    }
+    // The private loader takes the first block of these labels; an
+    // encrypted PKCS#8 or a DSA key is not modelled here.
+    let private = ["ENCRYPTED PRIVATE KEY", "DSA PRIVATE KEY"];
+    match labels
+        .iter()
+        .find(|l| PRIVATE.contains(l) || private.contains(l))
+    {
+        Some(l) if private.contains(l) => return None,
+        Some(_) => match first_failure(pem, Wanted::PrivateKey) {
+            None | Some((_, Failure::Encryption(EncryptionHeader::Encrypted))) => return None,
+            Some(_) => {}
+        },
+        None => {}
+    }
+    if !labels.iter().any(|l| PUBLIC.contains(l)) {
+        return Some(PublicFallback::NoPublicBlock);
+    }
+    first_failure(pem, Wanted::PublicKey).map(|(label, f)| PublicFallback::Fails(label, f))
+}
+
 /// The first failure in the first PEM block of the `wanted` kind, with
 /// that block's label; `None` when there is no such block, it reads
 /// cleanly as far as this reader goes, or it breaks in a way not modelled.
@@ -777,6 +830,39 @@ mod tests {
             Wanted::PrivateKey
         };
         first_failure(&pem(label, body), wanted).map(|(_, f)| f)
+    }
+
+    #[test]
+    fn private_then_public_reports_the_second_attempt() {
+        use PublicFallback::*;
+        // a private key block whose DER breaks: no public block to fall on
+        let broken_private = pem("PRIVATE KEY", "MAA=");
+        assert_eq!(private_then_public(&broken_private), Some(NoPublicBlock));
+        // a broken public key block: its own failure
+        assert!(matches!(
+            private_then_public(&pem("PUBLIC KEY", "MAA=")),
+            Some(Fails(label, Failure::Der(_))) if label == "PUBLIC KEY"
+        ));
+        // a PEM failure is both attempts' failure
+        assert!(matches!(
+            private_then_public(&pem("PRIVATE KEY", "MAB=")),
+            Some(Fails(_, Failure::Pem(_)))
+        ));
+        // a PEM block that is no key at all
+        assert_eq!(
+            private_then_public(&pem("CERTIFICATE", "MAA=")),
+            Some(NoPublicBlock)
+        );
+        // encrypted keys ask for a password; unframed text is not judged
+        assert_eq!(
+            private_then_public(&pem("ENCRYPTED PRIVATE KEY", "MAA=")),
+            None
+        );
+        assert_eq!(private_then_public(b"not a key"), None);
+        assert_eq!(
+            private_then_public(b"-----BEGIN PRIVATE KEY-----\nMAA=\n"),
+            None
+        );
     }
 
     #[test]

@@ -432,8 +432,9 @@ w("num_ec_oid.pem", framed("EC PRIVATE KEY", sec1.replace(p256_oid, p256_oid[:-1
 w("num_pub_oid.pem", framed("PUBLIC KEY", spki.replace(p256_oid, p256_oid[:-1] + b"\x87")))
 "#;
 
-/// Writes [`BAD_KEYS`] into `dir` with the pinned tools' Python.
-fn write_bad_keys(dir: &Path) {
+/// Writes [`BAD_KEYS`] into `dir` with the pinned tools' Python (the
+/// imgtool personality's tests read the same files).
+pub(crate) fn write_bad_keys(dir: &Path) {
     let python = crate::support::reference_bin_dir().join("python");
     let out = std::process::Command::new(python)
         .arg("-c")

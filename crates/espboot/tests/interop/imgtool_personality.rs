@@ -760,6 +760,12 @@ fn differing_rows(lines: &[&str]) -> Option<Vec<String>> {
 /// [`differing_rows`], and the files named in `outputs` that differ
 /// (byte for byte, or one tool wrote it and the other did not).
 fn differing_rows_and_outputs(lines: &[&str], outputs: &[&str]) -> Option<Vec<String>> {
+    differing_rows_in(lines, outputs, false)
+}
+
+/// [`differing_rows_and_outputs`], with the espsecure table's broken key
+/// files in the directory too when `bad_keys` is set.
+fn differing_rows_in(lines: &[&str], outputs: &[&str], bad_keys: bool) -> Option<Vec<String>> {
     let mut imgtool = crate::support::reference_tool("imgtool")?;
     let tmp = tempfile::tempdir().unwrap();
     let (theirs, ours) = (tmp.path().join("theirs"), tmp.path().join("ours"));
@@ -774,6 +780,9 @@ fn differing_rows_and_outputs(lines: &[&str], outputs: &[&str]) -> Option<Vec<St
         "-k",
         "ec.pem",
     ]));
+    if bad_keys {
+        crate::espsecure_personality::write_bad_keys(&theirs);
+    }
     std::fs::create_dir_all(&ours).unwrap();
     for entry in std::fs::read_dir(&theirs).unwrap() {
         let entry = entry.unwrap();
@@ -1127,6 +1136,125 @@ fn regression_unframed_key_file_had_no_value_error_line() {
     ];
     let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
     let Some(differences) = differing_rows(&lines) else {
+        return;
+    };
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
+/// The espsecure table's broken key files (their PEM, base64, headers,
+/// DER or key numbers are wrong) that imgtool's `keys.load` cannot load:
+/// the private key attempt fails, and the public key attempt's
+/// ValueError is what imgtool's traceback ends with.
+const BROKEN_KEY_FILES: &[&str] = &[
+    "bad_empty.pem",
+    "bad_trunc.pem",
+    "brk_trunc.pem",
+    "brk_tag.pem",
+    "brk_len.pem",
+    "brk_trail.pem",
+    "brk_empty.pem",
+    "brk_ver.pem",
+    "brk_label.pem",
+    "brk_b64.pem",
+    "brk_pad.pem",
+    "brk_last.pem",
+    "brk_ec_trunc.pem",
+    "brk_ec_label.pem",
+    "brk_ec_b64.pem",
+    "brk_pub_trunc.pem",
+    "brk_pub_tag.pem",
+    "brk_pub_trail.pem",
+    "brk_pub_b64.pem",
+    "hdr_blank.pem",
+    "hdr_noblank.pem",
+    "hdr_comment.pem",
+    "hdr_proc.pem",
+    "hdr_nodek.pem",
+    "hdr_utf8.pem",
+    "hdr_pub_blank.pem",
+    "hdr_pub_proc.pem",
+    "num_rsa_qi.pem",
+    "num_rsa_e.pem",
+    "num_rsa_pub_e1.pem",
+    "num_ec_zero.pem",
+    "num_ec_order.pem",
+    "num_ec_other.pem",
+    "num_pub_off.pem",
+    "num_pub_inf.pem",
+    "num_ec_oid.pem",
+    "num_pub_oid.pem",
+];
+
+/// The files of [`BROKEN_KEY_FILES`] without complete PEM framing.
+const UNFRAMED: &[&str] = &["bad_empty.pem", "bad_trunc.pem"];
+
+/// Each broken key file through every option that loads a key: `getpub
+/// -k`, `sign -k`, `verify -k` and `sign -E` (exit status and text, the
+/// traceback's last line for imgtool's uncaught exceptions).
+#[test]
+fn imgtool_personality_matches_imgtool_on_broken_key_files() {
+    let mut lines = Vec::new();
+    for key in BROKEN_KEY_FILES {
+        lines.push(format!("getpub -k {key}"));
+        lines.push(format!(
+            "sign -k {key} -v 1 -H 0x20 -S 0x1000 zero.bin o.bin"
+        ));
+        lines.push(format!("verify -k {key} zero.bin"));
+        // espboot takes a file without PEM framing after -E as an AES
+        // key-wrap key, which imgtool 2.5.0 cannot load
+        if !UNFRAMED.contains(key) {
+            lines.push(format!(
+                "sign -k ec.pem -E {key} -v 1 -H 0x20 -S 0x1000 zero.bin o.bin"
+            ));
+        }
+    }
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let Some(differences) = differing_rows_in(&lines, &[], true) else {
+        return;
+    };
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
+/// A blank line inside the PEM body, RSA parts that disagree, a bad EC
+/// scalar: imgtool cannot load these and ends with the public key
+/// loader's ValueError; the personality signed with them (exit 0) or
+/// printed its own `Error: -k/--key: …` line.
+#[test]
+fn regression_broken_key_files_were_accepted_or_had_espboots_own_error() {
+    let lines = [
+        "getpub -k hdr_blank.pem",
+        "getpub -k num_rsa_qi.pem",
+        "sign -k num_ec_zero.pem -v 1 -H 0x20 -S 0x1000 zero.bin o.bin",
+        "verify -k brk_tag.pem zero.bin",
+        "getpub -k brk_pub_trunc.pem",
+        "sign -k ec.pem -E hdr_pub_blank.pem -v 1 -H 0x20 -S 0x1000 zero.bin o.bin",
+    ];
+    let Some(differences) = differing_rows_in(&lines, &[], true) else {
+        return;
+    };
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
+/// An EC key on a curve cryptography loads but imgtool does not take
+/// (secp256k1, secp521r1): imgtool's `keys.load` raises a bare Exception
+/// naming the curve; the personality printed its own `Error: -k/--key: …`.
+#[test]
+fn regression_unsupported_ec_curve_had_espboots_own_error() {
+    let mut lines = Vec::new();
+    for key in [
+        "bad_k256.pem",
+        "bad_k256.pub",
+        "bad_p521.pem",
+        "bad_p521.pub",
+    ] {
+        lines.push(format!("getpub -k {key}"));
+        lines.push(format!(
+            "sign -k {key} -v 1 -H 0x20 -S 0x1000 zero.bin o.bin"
+        ));
+        lines.push(format!("verify -k {key} zero.bin"));
+    }
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let Some(differences) = differing_rows_in(&lines, &[], true) else {
         return;
     };
     assert!(differences.is_empty(), "{}", differences.join("\n"));

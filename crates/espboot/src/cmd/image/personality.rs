@@ -452,15 +452,28 @@ fn extra_arguments_error(
 /// How imgtool ends when a key file has no PEM framing (no `-----BEGIN`
 /// line, or no `-----END` line): `cryptography`'s private key loader fails,
 /// imgtool then tries its public key loader, whose ValueError it does not
-/// catch (imgtool/keys/__init__.py `load`).
+/// catch (imgtool/keys/__init__.py `load`). The same for a key file both
+/// of its attempts refuse ([`super::util::RefusedKeyFile`]), and the bare
+/// `Exception` it raises for a curve other than P-256 and P-384 that
+/// cryptography loads.
 pub(super) fn unframed_key_exception(err: &anyhow::Error) -> Option<String> {
     use key_files::KeyFileError as E;
+    if let Some(refused) = err
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<super::util::RefusedKeyFile>())
+    {
+        return Some(refused.exception.clone());
+    }
     err.chain()
         .find_map(|cause| match cause.downcast_ref::<E>() {
             Some(E::NotPem { .. } | E::UnterminatedPem { .. }) => Some(format!(
                 "ValueError: {}",
                 crate::cmd::secure::keys::MALFORMED_FRAMING
             )),
+            // cryptography loads the key; keys.load then raises a bare
+            // Exception naming the curve as OpenSSL does
+            Some(E::UnsupportedCurve { oid }) => key_files::oid::curve_name(oid)
+                .map(|name| format!("Exception: Unsupported EC curve: {name}")),
             _ => None,
         })
 }

@@ -677,6 +677,7 @@ fn load_encryption(a: &SignArgs) -> anyhow::Result<Option<Encryption>> {
     };
     let contents = std::fs::read(path)
         .with_context(|| format!("-E/--encrypt: cannot read {}", path.display()))?;
+    super::util::refuse_as_cryptography("-E/--encrypt", path)?;
     let recipient = Recipient::from_file_contents(&contents)
         .with_context(|| format!("-E/--encrypt: {}", path.display()))?;
     let key_len = match a.encrypt_keylen {

@@ -23,10 +23,42 @@ pub fn parse_u32(arg: &str, text: &str) -> anyhow::Result<u32> {
 /// does: asking for a password when it is encrypted, refusing key types
 /// imgtool does not load.
 pub fn load_key(arg: &str, path: &Path) -> anyhow::Result<KeyFile> {
+    refuse_as_cryptography(arg, path)?;
     let file = crate::cmd::key_file::load(arg, path)?;
     mcuboot_image::keys::check_supported(file.kind())
         .with_context(|| format!("{arg}: {}", path.display()))?;
     Ok(file)
+}
+
+/// A key file imgtool's loader cannot read although our lenient loader
+/// might: its private key attempt and then its public key attempt fail
+/// (a blank line in the PEM body, RSA parts that disagree, …).
+#[derive(Debug, thiserror::Error)]
+#[error("{arg}: {}: {}", path.display(), exception.split_once(": ").map_or(exception.as_str(), |(_, text)| text))]
+pub struct RefusedKeyFile {
+    /// The option that named the file.
+    pub arg: String,
+    /// The file.
+    pub path: std::path::PathBuf,
+    /// The last line of imgtool's traceback for it.
+    pub exception: String,
+}
+
+/// Refuses the key file at `path` (named by `arg`) when `cryptography`
+/// fails to load it both as a private and as a public key, as imgtool's
+/// `keys.load` tries it. A file that cannot be read is left to the loader.
+pub fn refuse_as_cryptography(arg: &str, path: &Path) -> Result<(), RefusedKeyFile> {
+    let Ok(pem) = std::fs::read(path).map(zeroize::Zeroizing::new) else {
+        return Ok(());
+    };
+    match key_files::strict::private_then_public(&pem) {
+        Some(fallback) => Err(RefusedKeyFile {
+            arg: arg.to_owned(),
+            path: path.to_owned(),
+            exception: crate::cmd::secure::keys::public_fallback_exception(fallback),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Writes `bytes` to `path` (temp file + rename), or to stdout when `path` is None.

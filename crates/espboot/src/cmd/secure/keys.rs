@@ -166,7 +166,13 @@ pub(super) struct Undecodable {
 
 impl Undecodable {
     pub(super) fn of(pem: &[u8], wanted: strict::Wanted) -> Self {
-        let (text, deserialize, pkcs8_note) = match strict::first_failure(pem, wanted) {
+        Self::of_failure(strict::first_failure(pem, wanted))
+    }
+
+    /// The message for the strict reader's result (`None`: nothing it
+    /// models).
+    fn of_failure(found: Option<(String, strict::Failure)>) -> Self {
+        let (text, deserialize, pkcs8_note) = match found {
             Some((_, strict::Failure::Pem(f))) => {
                 (format!("{PEM_UNLOADABLE} {}", pem_text(&f)), false, false)
             }
@@ -219,6 +225,24 @@ impl Undecodable {
             deserialize_note: self.deserialize,
         }
     }
+}
+
+/// `cryptography`'s message when no PEM block is a public key.
+const NOT_PUBLIC: &str =
+    "Valid PEM but no BEGIN PUBLIC KEY/END PUBLIC KEY delimiters. Are you sure this is a public key?";
+
+/// The last line of the traceback when a private-then-public load
+/// (imgtool's `keys.load`) fails both ways: the public loader's
+/// `ValueError` (it never raises the password `TypeError`, and Python's
+/// note on the `EC PRIVATE KEY` label belongs to the first exception).
+pub(crate) fn public_fallback_exception(fallback: strict::PublicFallback) -> String {
+    let text = match fallback {
+        strict::PublicFallback::NoPublicBlock => NOT_PUBLIC.to_owned(),
+        strict::PublicFallback::Fails(label, failure) => {
+            Undecodable::of_failure(Some((label, failure))).text
+        }
+    };
+    format!("ValueError: {text}")
 }
 
 /// What `cryptography`'s `load_pem_private_key` raises for `pem`, which

@@ -1101,15 +1101,24 @@ fn regression_uncaught_value_errors_printed_espboots_words_not_pythons_last_line
     ];
     for row in rows {
         let req = Request::new(["--virt", "-c", "esp32c3", "--do-not-confirm"]).args(*row);
-        let [theirs, mine] = t.both(&req);
         let what = format!("espefuse {}", row.join(" "));
-        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-        let (their_err, my_err) = (text(&theirs.stderr), text(&mine.stderr));
-        assert!(their_err.contains("Traceback"), "{what}: {their_err}");
-        assert_eq!(theirs.status.code(), mine.status.code(), "{what}: {my_err}");
-        assert_eq!(their_err.lines().last(), Some(my_err.trim_end()), "{what}");
-        assert_eq!(text(&theirs.stdout), text(&mine.stdout), "{what}");
+        assert_same_python_exception(&mut t, &req, &what);
     }
+}
+
+/// Runs `req` through both and asserts that espefuse died with a Python
+/// traceback and the personality printed its last line, with the same
+/// status and stdout; returns the personality's stdout.
+#[track_caller]
+fn assert_same_python_exception(t: &mut Espefuse, req: &Request, what: &str) -> String {
+    let [theirs, mine] = t.both(req);
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let (their_err, my_err) = (text(&theirs.stderr), text(&mine.stderr));
+    assert!(their_err.contains("Traceback"), "{what}: {their_err}");
+    assert_eq!(theirs.status.code(), mine.status.code(), "{what}: {my_err}");
+    assert_eq!(their_err.lines().last(), Some(my_err.trim_end()), "{what}");
+    assert_eq!(text(&theirs.stdout), text(&mine.stdout), "{what}");
+    text(&mine.stdout)
 }
 
 /// Burn values and data from the second differential sweep, the same on
@@ -1928,17 +1937,11 @@ fn regression_c2_burn_key_without_groups_was_a_usage_error_not_pythons() {
     let Some(mut t) = Espefuse::start() else {
         return;
     };
-    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     for row in rows {
         let req = Request::new(["--virt", "-c", "esp32c2", "--do-not-confirm"]).args(*row);
-        let [theirs, mine] = t.both(&req);
         let what = format!("espefuse {}", row.join(" "));
-        let (their_err, my_err) = (text(&theirs.stderr), text(&mine.stderr));
-        assert!(their_err.contains("Traceback"), "{what}: {their_err}");
-        assert_eq!(theirs.status.code(), mine.status.code(), "{what}: {my_err}");
-        assert_eq!(their_err.lines().last(), Some(my_err.trim_end()), "{what}");
-        assert_eq!(text(&theirs.stdout), text(&mine.stdout), "{what}");
-        assert!(text(&mine.stdout).contains("=== Run \"burn-key\" command ==="));
+        let stdout = assert_same_python_exception(&mut t, &req, &what);
+        assert!(stdout.contains("=== Run \"burn-key\" command ==="));
     }
 }
 

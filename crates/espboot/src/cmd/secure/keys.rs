@@ -552,20 +552,8 @@ pub(crate) fn ecdsa_signing_key(pem: &[u8]) -> Result<key_files::PrivateKey, Ref
 /// `None` when it loads the key. The file's labels choose the loader: a
 /// private key block is read as a signing key, else a public key.
 pub(crate) fn sbv2_verification_refusal(pem: &[u8]) -> Option<Refusal> {
-    let has = |label: &[u8]| pem.windows(label.len()).any(|w| w == label);
-    let private: [&[u8]; 3] = [
-        b"-BEGIN RSA PRIVATE KEY",
-        b"-BEGIN EC PRIVATE KEY",
-        b"-BEGIN PRIVATE KEY",
-    ];
-    let loader = if private.iter().any(|l| has(l)) {
-        Loader::Sbv2Private
-    } else if has(b"-BEGIN PUBLIC KEY") {
-        Loader::Sbv2Public
-    } else {
-        return Some(Refusal::Fatal(
-            "Verification key does not appear to be an RSA Private or Public key in PEM format. Unsupported.".into(),
-        ));
+    let Some(loader) = verification_loader(pem) else {
+        return Some(Refusal::Fatal(NO_VERIFICATION_LABEL.into()));
     };
     match KeyFile::from_pem(pem, None) {
         Err(e) => Some(refusal_of_load_error(
@@ -575,6 +563,30 @@ pub(crate) fn sbv2_verification_refusal(pem: &[u8]) -> Option<Refusal> {
             has_private_block(pem),
         )),
         Ok(file) => refusal_of_pem(loader, pem).or_else(|| refusal_of_key(loader, &file)),
+    }
+}
+
+/// espsecure's refusal of a verification key file without a private or
+/// public key label (`_get_sbv2_pub_key`).
+const NO_VERIFICATION_LABEL: &str =
+    "Verification key does not appear to be an RSA Private or Public key in PEM format. Unsupported.";
+
+/// How `_get_sbv2_pub_key` reads a verification key file: as a signing key
+/// when a private key label appears anywhere in it, else as a public key
+/// when a public key label does (`None`: neither).
+fn verification_loader(pem: &[u8]) -> Option<Loader> {
+    let has = |label: &[u8]| pem.windows(label.len()).any(|w| w == label);
+    let private: [&[u8]; 3] = [
+        b"-BEGIN RSA PRIVATE KEY",
+        b"-BEGIN EC PRIVATE KEY",
+        b"-BEGIN PRIVATE KEY",
+    ];
+    if private.iter().any(|l| has(l)) {
+        Some(Loader::Sbv2Private)
+    } else if has(b"-BEGIN PUBLIC KEY") {
+        Some(Loader::Sbv2Public)
+    } else {
+        None
     }
 }
 
@@ -597,23 +609,10 @@ pub(super) fn load_public_key(arg: &str, path: &Path) -> anyhow::Result<sbv2::Pu
 /// public key PEM label and refuses a file without one.
 pub(super) fn load_verification_key(arg: &str, path: &Path) -> anyhow::Result<sbv2::PublicKey> {
     if let Ok(text) = std::fs::read(path) {
-        let has = |label: &[u8]| text.windows(label.len()).any(|w| w == label);
-        let private: [&[u8]; 3] = [
-            b"-BEGIN RSA PRIVATE KEY",
-            b"-BEGIN EC PRIVATE KEY",
-            b"-BEGIN PRIVATE KEY",
-        ];
-        let loader = if private.iter().any(|l| has(l)) {
-            Loader::Sbv2Private
-        } else if has(b"-BEGIN PUBLIC KEY") {
-            Loader::Sbv2Public
-        } else {
+        let Some(loader) = verification_loader(&text) else {
             return Err(fatal(
-                format!(
-                    "{arg}: {}: not a PEM private or public key",
-                    path.display()
-                ),
-                "Verification key does not appear to be an RSA Private or Public key in PEM format. Unsupported.",
+                format!("{arg}: {}: not a PEM private or public key", path.display()),
+                NO_VERIFICATION_LABEL,
             ));
         };
         let file = load_for(loader, arg, path)?;

@@ -159,6 +159,37 @@ fn a_non_zero_header_area_is_refused() {
     ));
 }
 
+/// A padded Intel HEX output whose slot ends past 4 GiB is refused: an
+/// extended address record cannot point there. The writer used to keep
+/// only the low 16 bits of the upper address and wrote records at the
+/// wrong place.
+#[test]
+fn regression_hex_output_past_4_gib_was_written_with_a_truncated_upper_address() {
+    let mut opts = SignOptions::new(ImageVersion::default(), 0x20, 0x2_0000);
+    opts.pad_header = true;
+    opts.trailer = Trailer::Confirm;
+    let at = |address| {
+        in_memory(
+            &opts,
+            None,
+            std::vec![1; 16],
+            OutputFormat::IntelHex {
+                address: Some(address),
+            },
+        )
+    };
+    assert!(matches!(
+        at(0xffff_0000),
+        Err(SignError::HexPastFourGiB(
+            crate::hexfile::UpperAddressOverflow::PastFourGiB
+        ))
+    ));
+    // the last slot that fits
+    let (text, _) = at(0xfffe_0000).unwrap();
+    let (base, data) = crate::hexfile::read(std::str::from_utf8(&text).unwrap()).unwrap();
+    assert_eq!((base, data.len()), (0xfffe_0000, 0x2_0000));
+}
+
 /// An Intel HEX output needs an address from somewhere; with `--pad` the
 /// trailer's records sit at the end of the slot.
 #[test]

@@ -9,6 +9,8 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use crate::support::tool_server::{Request, ToolServer};
+
 /// The fixture: a payload, a key pair, a signed and an unsigned image,
 /// made by the pinned imgtool.
 fn fixture(dir: &Path) -> Option<()> {
@@ -88,6 +90,22 @@ fn without_frames(stderr: String) -> String {
         .map(|l| format!("{l}\n"))
         .collect();
     format!("{}{exception}", &stderr[..at])
+}
+
+/// [`run`] of the pinned imgtool through `server` (a fork of an imgtool
+/// that imported itself once: the same result as a fresh process, without
+/// Python's start-up cost per row).
+fn run_reference(server: &mut ToolServer, dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = server.run(&Request::new(args).cwd(dir).stdin(Some(b"")));
+    let stderr: String = String::from_utf8_lossy(&out.stderr)
+        .split_inclusive('\n')
+        .filter(|l| !l.contains("GetPassWarning") && !l.contains("fallback_getpass("))
+        .collect();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        without_frames(stderr),
+    )
 }
 
 /// Runs `cmd` (no terminal) with `input` on stdin: exit status, stdout,
@@ -791,11 +809,11 @@ fn differing_rows_in(lines: &[&str], outputs: &[&str], bad_keys: bool) -> Option
     let link = tmp.path().join("bin/imgtool");
     std::fs::create_dir_all(link.parent().unwrap()).unwrap();
     std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_espboot"), &link).unwrap();
-    let reference = crate::support::reference_bin_dir().join("imgtool");
+    let mut server = ToolServer::start("imgtool", &[("COLUMNS", Some("80"))])?;
     let mut differences = Vec::new();
     for line in lines {
         let args: Vec<&str> = line.split_whitespace().collect();
-        let want = run(&reference, &theirs, &args);
+        let want = run_reference(&mut server, &theirs, &args);
         let got = run(&link, &ours, &args);
         if want != got {
             differences.push(format!(

@@ -2,8 +2,8 @@
 //! plain processes of the same tools: a handful of runs that exercise what
 //! a forked child must reproduce (stdin at end of file under a prompt, a
 //! traceback, a usage error, a burn that writes the eFuse file, data on
-//! stdin, both streams into one file, a batch) print the same bytes, exit
-//! with the same status and leave the same files.
+//! stdin, both streams into one file, a batch, every chip's eFuse table)
+//! print the same bytes, exit with the same status and leave the same files.
 
 use std::path::Path;
 use std::process::Output;
@@ -147,7 +147,20 @@ fn fork_server_runs_match_plain_processes_of_the_tool() {
     let twice = compare(&mut espefuse, &[burn.clone(), burn, reqs[3].clone()], true);
     assert_eq!(twice[0].stdout, twice[1].stdout);
 
-    // the server is the tool's own: espsecure and imgtool too
+    // every chip's eFuse table, which the server parses once and hands
+    // its children (a summary prints every field of it)
+    let summaries: Vec<Request> = crate::support::espefuse::CHIPS
+        .iter()
+        .map(|chip| {
+            Request::new(["--virt", "-c", chip])
+                .args(file)
+                .args(["summary"])
+        })
+        .collect();
+    let served = compare(&mut espefuse, &summaries, true);
+    assert!(served.iter().all(|o| o.status.success()));
+
+    // the server is the tool's own: espsecure, imgtool and esptool too
     let Some(mut espsecure) = ToolServer::start("espsecure", &env) else {
         return;
     };
@@ -167,6 +180,19 @@ fn fork_server_runs_match_plain_processes_of_the_tool() {
         &[
             Request::new(["version"]),
             Request::new(["getpub", "-k", "nofile.pem"]),
+        ],
+        false,
+    );
+    let Some(mut esptool) = ToolServer::start("esptool", &env) else {
+        return;
+    };
+    compare(
+        &mut esptool,
+        &[
+            Request::new(["version"]),
+            Request::new(["--chip", "esp32c3", "image-info", "nofile.bin"]),
+            // a port that cannot be opened: esptool's serial error path
+            Request::new(["--port", "/nonexistent/tty", "chip-id"]),
         ],
         false,
     );

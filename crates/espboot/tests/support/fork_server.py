@@ -8,6 +8,14 @@
 # with its streams in the files named (stderr null: into the stdout file).
 # The reply is one JSON line: the raw wait statuses, in the batch's order.
 #
+# espefuse parses its chip's eFuse table (efuse_defs/CHIP.yaml) with
+# PyYAML's pure-Python loader twice per run, most of a forked run's time.
+# The server parses every table once before it serves, and a child's
+# `yaml.safe_load` of one of those files, with the same text, gets a fresh
+# copy of the same value (a pure function of the text; libyaml's parser
+# builds the same objects: the constructor and resolvers are PyYAML's own).
+# Any other stream goes to PyYAML as before.
+#
 # The server never uses its own stdio: the requests are read from a copy of
 # fd 0 and the replies written to a copy of fd 1, and fds 0 and 1 then point
 # at /dev/null, so no byte of the protocol is buffered in sys.stdin or
@@ -78,6 +86,37 @@ def become(run, script, private):
     return code
 
 
+def memoize_efuse_tables():
+    espefuse = sys.modules.get("espefuse")
+    if espefuse is None:
+        return
+    import glob
+    import pickle
+
+    import yaml  # (espefuse's chip modules import it too)
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    tables = {}
+    pattern = os.path.join(os.path.dirname(espefuse.__file__), "efuse_defs", "*.yaml")
+    for path in glob.glob(pattern):
+        with open(path) as table:
+            text = table.read()
+        tables[os.path.realpath(path)] = (text, pickle.dumps(yaml.load(text, Loader=loader)))
+    safe_load = yaml.safe_load
+
+    def memoized_safe_load(stream):
+        name = getattr(stream, "name", None)
+        known = tables.get(os.path.realpath(name)) if isinstance(name, str) else None
+        if known is not None:
+            start = stream.tell()
+            if stream.read() == known[0]:
+                return pickle.loads(known[1])
+            stream.seek(start)
+        return safe_load(stream)
+
+    yaml.safe_load = memoized_safe_load
+
+
 def serve(script, jobs):
     requests = os.fdopen(os.dup(0), "rb")
     replies = os.dup(1)
@@ -117,6 +156,7 @@ def main():
     sys.path[0] = os.path.dirname(script)
     for name in modules:
         importlib.import_module(name)
+    memoize_efuse_tables()
     serve(script, jobs)
 
 

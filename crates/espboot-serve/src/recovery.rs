@@ -8,7 +8,7 @@ use std::time::Duration;
 use espboot_sim::config::SerialRecovery;
 use espboot_sim::recovery_device::SimRecoveryDevice;
 use mcumgr_smp::header::{group, image_id};
-use mcumgr_smp::recovery::{Event, Recovery};
+use mcumgr_smp::recovery::{Dropped, Event, Recovery};
 
 use crate::machine::Machine;
 
@@ -37,6 +37,9 @@ pub struct RecoveryOutput {
     /// A request other than an upload chunk was answered: save before the
     /// reply goes out (upload chunks are saved when the line goes idle).
     pub save_point: bool,
+    /// Input that produced no request, and why (for `--trace`: a client
+    /// that waits for a reply to dropped input only times out).
+    pub dropped: Vec<Dropped>,
 }
 
 /// Enters recovery if the flashed bootloader has it.
@@ -69,14 +72,24 @@ impl RecoverySession {
                 if output.flash_changed {
                     machine.mark_flash_dirty();
                 }
-                let save_point = recovery.take_events().iter().any(|e| {
-                    matches!(e, Event::Request { header, .. }
-                        if !(header.group == group::IMAGE && header.id == image_id::UPLOAD))
-                });
+                let mut save_point = false;
+                let mut dropped = Vec::new();
+                for event in recovery.take_events() {
+                    match event {
+                        Event::Request { header, .. }
+                            if !(header.group == group::IMAGE && header.id == image_id::UPLOAD) =>
+                        {
+                            save_point = true;
+                        }
+                        Event::Dropped(why) => dropped.push(why),
+                        _ => {}
+                    }
+                }
                 RecoveryOutput {
                     bytes: output.bytes,
                     reset_after: output.reset_after,
                     save_point,
+                    dropped,
                 }
             }
             // the bootloader vanished under us (cannot happen through SMP)
@@ -84,6 +97,7 @@ impl RecoverySession {
                 bytes: Vec::new(),
                 reset_after: None,
                 save_point: false,
+                dropped: Vec::new(),
             },
         }
     }

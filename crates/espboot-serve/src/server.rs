@@ -277,6 +277,11 @@ impl<'l> Server<'l> {
             }
             Running::Recovery(session) if recovery_here => {
                 let output = session.on_bytes(&mut self.machine, bytes);
+                if self.trace {
+                    for why in &output.dropped {
+                        (self.log)(&format!("recovery: input dropped: {why}"));
+                    }
+                }
                 if output.save_point && self.machine.dirty() {
                     if let Err(e) = self.machine.save() {
                         (self.log)(&format!("error: saving the device: {e}"));

@@ -79,7 +79,7 @@ pub enum CodecError {
 #[non_exhaustive]
 pub enum FrameError {
     /// A line filled the receive buffer without a newline; it is dropped.
-    #[error("line longer than {max} bytes without a newline")]
+    #[error("a line filled the {max}-byte receive buffer without a newline")]
     LineTooLong {
         /// The line buffer size.
         max: usize,

@@ -196,23 +196,27 @@ pub enum Event {
     Reset,
 }
 
-/// Why input produced no request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why input produced no request (its text is a server log's).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Dropped {
     /// The console framing dropped it.
+    #[error("{0}")]
     Frame(FrameError),
     /// A decoded message shorter than its header.
+    #[error("a message of {len} bytes, shorter than an SMP header")]
     Short {
         /// Its length.
         len: usize,
     },
     /// An op other than read (0) or write (2).
+    #[error("op {op}, neither read (0) nor write (2)")]
     Op {
         /// The op bits.
         op: u8,
     },
     /// The header's length is smaller than the body.
+    #[error("a header length of {header} bytes for a body of {body}")]
     Length {
         /// Header length field.
         header: u16,
@@ -220,6 +224,7 @@ pub enum Dropped {
         body: usize,
     },
     /// Input after an accepted reset.
+    #[error("input after an accepted reset")]
     AfterReset,
 }
 

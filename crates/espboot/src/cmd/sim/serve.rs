@@ -22,7 +22,8 @@ pub struct ServeArgs {
     /// normal, or recovery (MCUboot's detect pin held).
     #[arg(long, value_name = "MODE", default_value = "download", value_parser = parse_mode)]
     boot: BootMode,
-    /// Print every ROM/stub request received (`cmd SYNC`, `cmd READ_REG`, ...).
+    /// Print every ROM/stub request received (`cmd SYNC`, `cmd READ_REG`, ...)
+    /// and the serial-recovery input dropped without a reply.
     #[arg(long)]
     trace: bool,
     /// Fault injection (tests): stop this process (SIGSTOP) right before

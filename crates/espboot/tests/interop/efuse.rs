@@ -6,7 +6,9 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::Duration;
 
+use crate::support::tool_server::{run_pooled, Request};
 use crate::support::{espboot, run_fail, run_ok};
 use esp_efuse::{Chip, ChipEfuses, FieldType};
 
@@ -48,22 +50,35 @@ impl Pair {
         c
     }
 
-    fn theirs_cmd(&self, file: &Path, args: &[&str]) -> Option<Command> {
-        let mut c = crate::support::reference_tool("espefuse")?;
-        c.args(["--chip", self.chip.name(), "--virt", "--path-efuse-file"])
-            .arg(file)
-            .arg("--do-not-confirm");
-        c.args(args);
-        Some(c)
+    /// A run of espefuse on `file` (through this thread's fork server);
+    /// `None` when interop tests are deliberately skipped.
+    fn theirs(&self, file: &Path, args: &[&str]) -> Option<Output> {
+        let req = Request::new(["--chip", self.chip.name(), "--virt", "--path-efuse-file"])
+            .args([file.as_os_str()])
+            .args(["--do-not-confirm"])
+            .args(args);
+        run_pooled("espefuse", &[], &req, Duration::from_secs(60))
+    }
+
+    /// As [`Pair::theirs`], asserting that espefuse succeeded.
+    fn theirs_ok(&self, file: &Path, args: &[&str]) -> Option<Output> {
+        let out = self.theirs(file, args)?;
+        assert!(
+            out.status.success(),
+            "{}: espefuse {args:?} failed: {}\n{}",
+            self.chip,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Some(out)
     }
 
     /// One step of a sequence: both tools succeed and the files stay identical.
     fn step(&self, args: &[&str]) {
         let ours = run_ok(&mut self.ours_cmd(&self.ours, args));
-        let Some(mut t) = self.theirs_cmd(&self.theirs, args) else {
+        let Some(theirs) = self.theirs_ok(&self.theirs, args) else {
             return;
         };
-        let theirs = run_ok(&mut t);
         // The console output matches too, line for line after the banner.
         let body = |o: &Output| {
             String::from_utf8_lossy(&o.stdout)
@@ -105,9 +120,8 @@ impl Pair {
             1,
             "{args:?}: not a one-line error: {stderr}"
         );
-        if let Some(mut t) = self.theirs_cmd(&self.theirs, args) {
-            let before = std::fs::read(&self.theirs).expect("theirs");
-            let o = t.output().expect("espefuse");
+        let before = std::fs::read(&self.theirs).ok();
+        if let Some(o) = self.theirs(&self.theirs, args) {
             assert!(
                 !o.status.success(),
                 "{}: espefuse accepted {args:?}:\n{}",
@@ -115,7 +129,7 @@ impl Pair {
                 String::from_utf8_lossy(&o.stdout)
             );
             assert_eq!(
-                std::fs::read(&self.theirs).expect("theirs"),
+                std::fs::read(&self.theirs).ok(),
                 before,
                 "{}: {args:?} changed espefuse's file",
                 self.chip
@@ -151,7 +165,7 @@ impl Pair {
         // The files are byte-identical after every step, so one espefuse run
         // (on its own file) covers both; its text summary must match ours too.
         let out = self.dir.join("t.json");
-        let Some(mut t) = self.theirs_cmd(
+        let Some(_) = self.theirs_ok(
             &self.theirs,
             &[
                 "summary",
@@ -163,7 +177,6 @@ impl Pair {
         ) else {
             return;
         };
-        run_ok(&mut t);
         let theirs: serde_json::Value =
             serde_json::from_slice(&std::fs::read(&out).expect("json")).expect("espefuse json");
         assert!(
@@ -177,10 +190,9 @@ impl Pair {
     /// The text `summary` matches espefuse's line for line (after the banner).
     fn text_agrees(&self) {
         let ours = run_ok(&mut self.ours_cmd(&self.ours, &["summary"]));
-        let Some(mut t) = self.theirs_cmd(&self.theirs, &["summary"]) else {
+        let Some(theirs) = self.theirs_ok(&self.theirs, &["summary"]) else {
             return;
         };
-        let theirs = run_ok(&mut t);
         let body = |o: &Output| {
             String::from_utf8_lossy(&o.stdout)
                 .lines()

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::support as common;
+use crate::support::tool_server::{run_pooled, Request};
 
 /// A running `espboot sim serve`.
 pub struct Served {
@@ -196,55 +197,25 @@ pub fn tool(name: &str, args: &[String]) -> Ran {
     tool_with_input(name, args, None, None)
 }
 
-/// Runs a pinned tool with a deadline, `input` on its stdin (closed
-/// otherwise) and in `cwd` if given; the client is killed by its process
-/// id if it overruns.
+/// Runs a pinned tool with a deadline, `input` on its stdin (empty
+/// otherwise) and in `cwd` if given, through this test thread's fork
+/// server of the tool ([`run_pooled`]); a run that overruns is killed and
+/// fails the test.
 pub fn tool_with_input(
     name: &str,
     args: &[String],
     input: Option<&str>,
     cwd: Option<&Path>,
 ) -> Ran {
-    let program = common::reference_bin_dir().join(name);
-    let start = Instant::now();
-    let mut cmd = Command::new(&program);
-    cmd.args(args)
-        .env("COLUMNS", "300")
-        .env("NO_COLOR", "1")
-        .env("TERM", "dumb")
-        .stdin(if input.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    if let Some(dir) = cwd {
-        cmd.current_dir(dir);
-    }
-    let mut child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("{}: {e}", program.display()));
-    if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
-        use std::io::Write as _;
-        stdin
-            .write_all(text.as_bytes())
-            .unwrap_or_else(|e| panic!("{e}"));
-    }
-    let deadline = Duration::from_secs(60);
-    loop {
-        match child.try_wait() {
-            Ok(Some(_)) => break,
-            Ok(None) if start.elapsed() > deadline => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("{name} {args:?} did not finish in {deadline:?}");
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-            Err(e) => panic!("{e}"),
-        }
-    }
-    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let mut req = Request::new(args).stdin(input.map(str::as_bytes));
+    req.cwd = cwd.map(Path::to_path_buf);
+    let env = [
+        ("COLUMNS", Some("300")),
+        ("NO_COLOR", Some("1")),
+        ("TERM", Some("dumb")),
+    ];
+    let out = run_pooled(name, &env, &req, Duration::from_secs(60))
+        .unwrap_or_else(|| panic!("{name}: interop tests are skipped"));
     Ran {
         code: out.status.code().unwrap_or(-1),
         out: format!(

@@ -10,6 +10,11 @@
 //! server), so runs stay independent. The environment is the server's, fixed
 //! when it starts: rich reads `COLUMNS` when its consoles are created.
 //!
+//! [`run_pooled`] keeps one idle server per tool and environment for each
+//! test thread, so code that runs a tool now and then (the serial tests'
+//! clients) shares a server without holding one; a test thread's servers
+//! end with it.
+//!
 //! `ESPBOOT_FORK_SERVER=0` runs every request as a plain process instead,
 //! and `ESPBOOT_REFERENCE_LOG=DIR` appends every reference run (arguments,
 //! status and output) to `DIR/<test thread>.log`: the two together show
@@ -18,9 +23,11 @@
 
 use std::ffi::OsString;
 use std::io::{BufRead as _, BufReader, Write as _};
+use std::os::unix::process::CommandExt as _;
 use std::os::unix::process::ExitStatusExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Output, Stdio};
+use std::time::Duration;
 
 /// The server's Python side.
 const SERVER: &str = include_str!("fork_server.py");
@@ -169,6 +176,25 @@ impl ToolServer {
             .expect("one output")
     }
 
+    /// One run that must end within `limit`: past it, the run (and the
+    /// server, whose process group it is in) is killed and the test fails.
+    pub fn run_within(&mut self, req: &Request, limit: Duration) -> Output {
+        let out = match &mut self.server {
+            Some(server) => {
+                let first = self.runs;
+                self.runs += 1;
+                let reqs = std::slice::from_ref(req);
+                server
+                    .batch_within(&self.script, self.scratch.path(), first, reqs, Some(limit))
+                    .pop()
+                    .expect("one output")
+            }
+            None => run_process_within(&self.script, &self.env, req, limit),
+        };
+        log_run(&self.script, req, &out);
+        out
+    }
+
     /// Runs that do not depend on each other (they may run at the same
     /// time); their outputs in order.
     pub fn batch(&mut self, reqs: &[Request]) -> Vec<Output> {
@@ -176,7 +202,7 @@ impl ToolServer {
             Some(server) => {
                 let first = self.runs;
                 self.runs += reqs.len();
-                server.batch(&self.script, self.scratch.path(), first, reqs)
+                server.batch_within(&self.script, self.scratch.path(), first, reqs, None)
             }
             None => reqs
                 .iter()
@@ -201,7 +227,10 @@ impl Server {
         std::fs::write(&code, SERVER).expect("write the fork server");
         let python = super::reference_bin_dir().join("python");
         let mut cmd = Command::new(python);
-        cmd.arg(&code)
+        // its own process group, which its children join: a run past its
+        // deadline is killed with the server (`batch_within`)
+        cmd.process_group(0)
+            .arg(&code)
             .arg(script)
             .arg(JOBS.to_string())
             .args(console_script_modules(script))
@@ -225,12 +254,13 @@ impl Server {
         }
     }
 
-    fn batch(
+    fn batch_within(
         &mut self,
         script: &Path,
         scratch: &Path,
         first: usize,
         reqs: &[Request],
+        limit: Option<Duration>,
     ) -> Vec<Output> {
         let cwd = std::env::current_dir().expect("working directory");
         let mut files = Vec::new();
@@ -258,10 +288,29 @@ impl Server {
         let requests = self.requests.as_mut().expect("fork server running");
         writeln!(requests, "{line}").expect("send the runs to the fork server");
         requests.flush().expect("flush");
+        let (finished, finish) = std::sync::mpsc::channel::<()>();
+        let group = rustix::process::Pid::from_child(&self.child);
+        let watchdog = limit.map(|limit| {
+            std::thread::spawn(move || {
+                let expired =
+                    finish.recv_timeout(limit) == Err(std::sync::mpsc::RecvTimeoutError::Timeout);
+                if expired {
+                    let _ =
+                        rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+                }
+                expired
+            })
+        });
         let mut reply = String::new();
-        self.replies
-            .read_line(&mut reply)
-            .expect("fork server reply");
+        let read = self.replies.read_line(&mut reply);
+        drop(finished);
+        if let Some((watchdog, limit)) = watchdog.zip(limit) {
+            if watchdog.join().unwrap_or(false) {
+                let args: Vec<_> = reqs.iter().map(|r| &r.args).collect();
+                panic!("{} {args:?} did not finish in {limit:?}", script.display());
+            }
+        }
+        read.expect("fork server reply");
         let statuses: Vec<i32> = serde_json::from_str(&reply).unwrap_or_else(|e| {
             let log = std::fs::read_to_string(scratch.join("server.log")).unwrap_or_default();
             panic!(
@@ -296,6 +345,102 @@ impl Drop for Server {
         drop(self.requests.take());
         let _ = self.child.wait();
     }
+}
+
+/// Runs `program` as [`run_process`] does, killed (by its process id) and
+/// failing the test if it does not finish within `limit`.
+pub fn run_process_within(program: &Path, env: &Env, req: &Request, limit: Duration) -> Output {
+    let mut cmd = Command::new(program);
+    cmd.args(&req.args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(dir) = &req.cwd {
+        cmd.current_dir(dir);
+    }
+    for (key, value) in env {
+        match value {
+            Some(v) => cmd.env(key, v),
+            None => cmd.env_remove(key),
+        };
+    }
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("{}: {e}", program.display()));
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(req.stdin.as_deref().unwrap_or_default())
+            .unwrap_or_else(|e| panic!("{}: stdin: {e}", program.display()));
+    }
+    let start = std::time::Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if start.elapsed() > limit => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "{} {:?} did not finish in {limit:?}",
+                    program.display(),
+                    req.args
+                );
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+            Err(e) => panic!("{e}"),
+        }
+    }
+    child.wait_with_output().unwrap_or_else(|e| panic!("{e}"))
+}
+
+thread_local! {
+    /// This thread's idle servers ([`run_pooled`]), stopped when it ends.
+    static POOL: std::cell::RefCell<Vec<(String, ToolServer)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The tools [`run_pooled`] runs through a fork server: those whose served
+/// runs `tests/interop/tool_server.rs` compares with plain processes.
+/// (smpmgr stays a plain process: the recovery tests run it right after
+/// a reset request, counting on its start-up outlasting the device's
+/// 250 ms reset delay; a forked client's first request would reach the
+/// device before the reset, which drops it.)
+const POOLED_TOOLS: [&str; 4] = ["espefuse", "espsecure", "esptool", "imgtool"];
+
+/// One run of reference tool `name` with `env` applied, within `limit`,
+/// through an idle server of this thread for the same tool and
+/// environment (started on first use). Other tools than [`POOLED_TOOLS`]
+/// run as plain processes, and so do scripts that are not console scripts
+/// (`espefuse.py`, a wrapper that imports the tool itself). `None` when
+/// interop tests are deliberately skipped.
+pub fn run_pooled(
+    name: &str,
+    env: &[(&str, Option<&str>)],
+    req: &Request,
+    limit: Duration,
+) -> Option<Output> {
+    let tool = super::reference_tool(name)?;
+    let script = PathBuf::from(tool.get_program());
+    let key = format!("{name} {env:?}");
+    if !POOLED_TOOLS.contains(&name) || console_script_modules(&script).is_empty() {
+        let env: Env = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.map(str::to_owned)))
+            .collect();
+        let out = run_process_within(&script, &env, req, limit);
+        log_run(&script, req, &out);
+        return Some(out);
+    }
+    let idle = POOL.with_borrow_mut(|pool| {
+        let k = pool.iter().position(|(k, _)| *k == key)?;
+        Some(pool.swap_remove(k).1)
+    });
+    let mut server = match idle {
+        Some(server) => server,
+        None => ToolServer::start(name, env)?,
+    };
+    let out = server.run_within(req, limit);
+    POOL.with_borrow_mut(|pool| pool.push((key, server)));
+    Some(out)
 }
 
 /// The modules a console script imports (`from espefuse.__init__ import

@@ -252,6 +252,10 @@ fn memory_commands_baud_change_and_after_actions_match_esptool() {
                 &[],
             );
             assert_eq!(ran.code, 0, "{}", ran.out);
+            // the client's hang-up resets the chip: every command it sent
+            // is in the log by then (the log is read from the server's
+            // output as it comes, so it may lag the client's exit)
+            served.wait_log_since(from, "reset: download mode");
             let sent = sent_after(&served, from);
             let tail: Vec<&str> = sent
                 .iter()

@@ -109,6 +109,21 @@ impl Served {
         }
     }
 
+    /// Waits until `needle` stands in the server's log after its first
+    /// `from` bytes (a line logged after a given point).
+    #[track_caller]
+    pub fn wait_log_since(&self, from: usize, needle: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.log().get(from..).is_some_and(|l| l.contains(needle)) {
+            assert!(
+                Instant::now() < deadline,
+                "server log lacks {needle:?} after byte {from}:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Waits until `needle` stands `count` times in the server's log (a
     /// client may exit before the server has read its last request).
     #[track_caller]

@@ -181,7 +181,10 @@ mod tests {
         assert_eq!(decode(b"AB==", s), Ok(b"\x00".to_vec()));
         assert_eq!(decode(b"AB===x", s), Ok(b"\x00".to_vec()));
         assert_eq!(decode(b"QUJD=QUJD", s), Ok(b"ABCABC".to_vec()));
-        assert_eq!(decode(b"AB=CDEF=GH==", s), Ok(b"\x00\x10\x83\x10Q\x87".to_vec()));
+        assert_eq!(
+            decode(b"AB=CDEF=GH==", s),
+            Ok(b"\x00\x10\x83\x10Q\x87".to_vec())
+        );
         assert_eq!(decode(b"ABC=DEFG", s), Ok(b"\x00\x10".to_vec()));
         assert_eq!(decode(b"A=B=C=D=", s), Ok(b"\x00\x10".to_vec()));
         assert_eq!(decode(b"\xc3\xa9", s), Ok(Vec::new()));
@@ -206,7 +209,10 @@ mod tests {
             decode(b"-_+/", Alphabet::UrlSafe),
             Ok(b"\xfb\xff\xbf".to_vec())
         );
-        assert_eq!(decode(b"-_+/", Alphabet::Standard), Err(DecodeError::Padding));
+        assert_eq!(
+            decode(b"-_+/", Alphabet::Standard),
+            Err(DecodeError::Padding)
+        );
         assert_eq!(decode(b"AB!", Alphabet::UrlSafe), Err(DecodeError::Padding));
     }
 }

@@ -422,6 +422,16 @@ w("num_rsa_pub_e1.pem", framed("PUBLIC KEY", seq(rsa_alg, tlv(3, b"\0" + seq(int
 # refuses the private key
 even = pn.n - 1
 w("num_rsa_pub_even.pem", framed("PUBLIC KEY", seq(rsa_alg, tlv(3, b"\0" + seq(integer(even), integer(pn.e))))))
+# Ed25519 and X25519 keys whose key octets are not 32 bytes: OpenSSL's
+# raw key setup fails for the private ones (cryptography's InternalError),
+# cryptography says "Invalid key" for the public ones
+ed_oid, x_oid = bytes.fromhex("06032b6570"), bytes.fromhex("06032b656e")
+def raw_private(oid, n):
+    return seq(integer(0), seq(oid), tlv(4, tlv(4, bytes(range(1, n + 1)))))
+w("num_ed_short.pem", framed("PRIVATE KEY", raw_private(ed_oid, 31)))
+w("num_ed_long.pem", framed("PRIVATE KEY", raw_private(ed_oid, 33)))
+w("num_x_short.pem", framed("PRIVATE KEY", raw_private(x_oid, 16)))
+w("num_ed_pub_short.pem", framed("PUBLIC KEY", seq(seq(ed_oid), tlv(3, b"\0" + bytes(31)))))
 w("num_rsa_even.pem", framed("RSA PRIVATE KEY", seq(*map(integer, [0, even, pn.e, rsa3072.d, rsa3072.p, rsa3072.q, rsa3072.dmp1, rsa3072.dmq1, rsa3072.iqmp]))))
 point = p256.public_key().public_bytes(s.Encoding.X962, s.PublicFormat.UncompressedPoint)
 scalar = p256.private_numbers().private_value.to_bytes(32, "big")
@@ -551,7 +561,14 @@ const BAD_KEY_ROWS: &[&str] = &[
     "sign-data -v 2 -k num_rsa_qi.pem -o x.bin data.bin",
     "extract-public-key -v 2 -k num_rsa_e.pem x.pem",
     "verify-signature -v 2 -k num_rsa_pub_e1.pem signed_ec256.bin",
-    "verify-signature -v 2 -k num_rsa_pub_even.pem signed_two.bin",
+    "sign-data -v 2 -k num_ed_short.pem -o x.bin data.bin",
+    "extract-public-key -v 2 -k num_ed_long.pem x.pem",
+    "digest-sdc-public-key -k num_x_short.pem -o x.bin",
+    "sign-data -v 1 -k num_ed_short.pem -o x.bin data.bin",
+    "verify-signature -v 2 -k num_ed_pub_short.pem signed_ec256.bin",
+    "verify-signature -v 1 -k num_ed_pub_short.pem v1_signed.bin",
+    "digest-sbv2-public-key -k num_ed_pub_short.pem -o x.bin",
+    "verify-signature -v 2 -k num_rsa_pub_even.pem signed_ec256.bin",
     "sign-data -v 2 -k num_rsa_even.pem -o x.bin data.bin",
     "verify-signature -v 2 -k num_rsa_even.pem signed_two.bin",
     "extract-public-key -v 2 -k num_rsa_even.pem x.pem",
@@ -579,8 +596,7 @@ fn same_run(ours: &Run, reference: &Run) -> bool {
     const HEADER: &str = "Traceback (most recent call last):\n";
     if let Some(at) = reference.stderr.find(HEADER) {
         let lines: Vec<&str> = reference.stderr[at..].lines().collect();
-        // the frames (and their source lines) are indented
-        let last_frame = lines.iter().rposition(|l| l.starts_with(' ')).unwrap_or(0);
+        let last_frame = crate::imgtool_personality::exception_start(&lines);
         let exception: String = lines[last_frame + 1..]
             .iter()
             .map(|l| format!("{l}\n"))
@@ -1133,6 +1149,29 @@ fn regression_rsa_public_key_with_even_modulus_was_refused() {
         false,
         &["dig_even.bin"],
     ) else {
+        return;
+    };
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// cryptography loads a PKCS#8 Ed25519 or X25519 private key whose key
+/// octets are not 32 bytes into OpenSSL, whose raw key setup fails: an
+/// `InternalError` ("Unknown OpenSSL error", with OpenSSL's error queue),
+/// which espsecure words as its loading error or, where it catches only
+/// `ValueError` (Secure Boot V1 signing), does not catch; such a public
+/// key is cryptography's "Invalid key". The personality printed the bare
+/// "Could not deserialize" sentence, or its own message.
+#[test]
+fn regression_ed25519_key_of_wrong_length_lacked_cryptographys_error() {
+    let Some(failures) = bad_key_differences(&[
+        "sign-data -v 2 -k num_ed_short.pem -o x.bin data.bin",
+        "verify-signature -v 2 -k num_ed_long.pem d4k.bin",
+        "generate-sdc-certificate -k num_x_short.pem --mac 001122334455 -o x.bin",
+        "sign-data -v 1 -k num_ed_long.pem -o x.bin data.bin",
+        "digest-private-key -k num_ed_short.pem x.bin",
+        "verify-signature -v 2 -k num_ed_pub_short.pem d4k.bin",
+        "verify-signature -v 1 -k num_ed_pub_short.pem d4k.bin",
+    ]) else {
         return;
     };
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));

@@ -1394,6 +1394,16 @@ fn regression_fix_sig_file_was_decoded_strictly_with_espboots_own_errors() {
         format!("{sign} --fix-sig real.sig app.bin o.bin"),
         format!("{sign} --fix-sig real.sig --fix-sig-pubkey nofile app.bin o.bin"),
         format!("{sign} --fix-sig one.sig --fix-sig-pubkey nofile app.bin o.bin"),
+        // a key and a fixed signature: refused where imgtool would sign,
+        // not when it exports what is to be signed
+        format!("{sign} -k sig.pem --fix-sig real.sig --fix-sig-pubkey sig.pem app.bin o.bin"),
+        format!("{sign} -k sig.pem --fix-sig real.sig app.bin o.bin"),
+        format!(
+            "{sign} -k sig.pem --fix-sig real.sig --fix-sig-pubkey sig.pem --vector-to-sign digest app.bin vd.bin"
+        ),
+        format!(
+            "{sign} -k sig.pem --fix-sig real.sig --fix-sig-pubkey sig.pem --vector-to-sign payload app.bin vp.bin"
+        ),
     ]);
     let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
     // the files Python's decoder takes: an image is written, compared
@@ -1401,7 +1411,7 @@ fn regression_fix_sig_file_was_decoded_strictly_with_espboots_own_errors() {
     let accepted = &names[..8];
     let outputs: Vec<String> = accepted
         .iter()
-        .chain(&["url"])
+        .chain(&["url", "vd", "vp"])
         .map(|n| format!("{n}.bin"))
         .collect();
     let outputs: Vec<&str> = outputs.iter().map(String::as_str).collect();

@@ -764,6 +764,9 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
     }
     let fixed = load_fixed_signer(&a)?;
     let signer: Option<&dyn ImageSigner> = match (&key_signer, &fixed) {
+        // imgtool/image.py create refuses the pair only where it would
+        // sign (below); a digest or payload export takes the key
+        (Some(k), Some(_)) if a.imgtool_notices => Some(k.as_signer()),
         (Some(_), Some(_)) => bail!("-k/--key and --fix-sig cannot be used together"),
         (Some(k), None) => Some(k.as_signer()),
         (None, Some(f)) => Some(f),
@@ -822,6 +825,12 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
         }
         if let Some(refusal) = &a.imgtool_in_create {
             return Err(refusal.clone().into());
+        }
+        if key_signer.is_some() && fixed.is_some() && a.vector_to_sign.is_none() {
+            return Err(ImgtoolRefusal::Usage(
+                "Can not sign using key and provide fixed-signature at the same time".to_owned(),
+            )
+            .into());
         }
         for line in imgtool_notices(
             &a,

@@ -18,6 +18,7 @@
 //! length and nothing panics.
 
 use crate::tables::{Chip, ChipEfuses as _};
+use py_base64::{Alphabet, DecodeError};
 
 /// Which registers a token carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,7 +84,7 @@ pub enum TokenError {
         /// espefuse's block definition, as Python prints it.
         block: String,
         /// The decoder's complaint.
-        reason: Base64Error,
+        reason: DecodeError,
     },
     /// A block piece of the wrong length.
     #[error("Decoded block {block} length {got} != expected {expected}")]
@@ -109,8 +110,8 @@ pub enum TokenError {
         b64: String,
     },
     /// The cerr or CRC field is no base64 (a Python exception in espefuse).
-    #[error("{}", .0.python())]
-    Base64(Base64Error),
+    #[error("{}: {}", .0.exception(), .0)]
+    Base64(DecodeError),
     /// Non-ASCII text where espefuse computes the CRC (a Python exception).
     #[error("UnicodeEncodeError: 'ascii' codec can't encode {0}: ordinal not in range(128)")]
     NotAscii(String),
@@ -127,30 +128,6 @@ impl TokenError {
             self,
             TokenError::Base64(_) | TokenError::NotAscii(_) | TokenError::Version(_)
         )
-    }
-}
-
-/// Why Python's lenient base64 decoder (`binascii.a2b_base64`) refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Base64Error {
-    /// A character outside ASCII.
-    #[error("string argument should contain only ASCII characters")]
-    NotAscii,
-    /// One data character past a multiple of four.
-    #[error("Invalid base64-encoded string: number of data characters ({0}) cannot be 1 more than a multiple of 4")]
-    OneTooMany(usize),
-    /// Padding missing.
-    #[error("Incorrect padding")]
-    Padding,
-}
-
-impl Base64Error {
-    /// The last line of Python's traceback for it.
-    fn python(&self) -> String {
-        match self {
-            Base64Error::NotAscii => format!("ValueError: {self}"),
-            _ => format!("binascii.Error: {self}"),
-        }
     }
 }
 
@@ -647,64 +624,13 @@ pub fn b64url_encode(data: &[u8]) -> String {
 }
 
 /// espefuse's `_b64url_decode_unpadded`: `=` padding added up to a
-/// multiple of four characters, then Python's lenient decoder
-/// (`base64.urlsafe_b64decode`, `binascii.a2b_base64` without strict
-/// mode): `-`/`_` and `+`/`/` are both accepted, other characters are
-/// skipped, a complete padding ends the data.
-pub fn b64url_decode(s: &str) -> Result<Vec<u8>, Base64Error> {
-    if !s.is_ascii() {
-        return Err(Base64Error::NotAscii);
-    }
+/// multiple of four characters, then Python's lenient URL-safe decoder
+/// (`base64.urlsafe_b64decode` of a `str`).
+pub fn b64url_decode(s: &str) -> Result<Vec<u8>, DecodeError> {
     let pad = (4 - s.len() % 4) % 4;
-    let input = s.bytes().chain(std::iter::repeat_n(b'=', pad));
-    let mut out = Vec::with_capacity(s.len() / 4 * 3 + 3);
-    let (mut quad, mut pads, mut left, mut chars) = (0u8, 0u8, 0u8, 0usize);
-    for c in input {
-        if c == b'=' {
-            if quad >= 2 {
-                pads += 1;
-                if quad + pads >= 4 {
-                    return Ok(out);
-                }
-            }
-            continue;
-        }
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            _ => continue,
-        };
-        pads = 0;
-        chars += 1;
-        match quad {
-            0 => {
-                left = v;
-                quad = 1;
-            }
-            1 => {
-                out.push((left << 2) | (v >> 4));
-                left = v & 0x0f;
-                quad = 2;
-            }
-            2 => {
-                out.push((left << 4) | (v >> 2));
-                left = v & 0x03;
-                quad = 3;
-            }
-            _ => {
-                out.push((left << 6) | v);
-                quad = 0;
-            }
-        }
-    }
-    match quad {
-        0 => Ok(out),
-        1 => Err(Base64Error::OneTooMany(chars)),
-        _ => Err(Base64Error::Padding),
-    }
+    // the text of a block holds key material
+    let padded = zeroize::Zeroizing::new(format!("{s}{}", "=".repeat(pad)));
+    py_base64::decode_str(&padded, Alphabet::UrlSafe)
 }
 
 /// CRC-32 (IEEE, zlib's `crc32`).
@@ -846,8 +772,11 @@ mod tests {
 
     #[test]
     fn token_base64_is_lenient_like_python() {
-        assert_eq!(b64url_decode("AB!").unwrap_err(), Base64Error::Padding);
-        assert_eq!(b64url_decode("A").unwrap_err(), Base64Error::OneTooMany(1));
+        assert_eq!(b64url_decode("AB!").unwrap_err(), DecodeError::Padding);
+        assert_eq!(
+            b64url_decode("A").unwrap_err(),
+            DecodeError::DataCharacters(1)
+        );
         assert_eq!(b64url_decode("-_+/").expect("ok"), vec![0xfb, 0xff, 0xbf]);
         assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
     }

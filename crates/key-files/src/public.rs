@@ -38,6 +38,23 @@ pub(crate) fn check_rsa_bits(bytes: usize) -> Result<(), KeyFileError> {
     }
 }
 
+/// The key of `parsed` when its modulus being even is all the `rsa` crate
+/// refuses: cryptography (OpenSSL's RSA public key checks) loads such a
+/// key, and espsecure computes its Secure Boot V2 digest and finds that it
+/// signed nothing; the `rsa` crate requires an odd modulus.
+fn even_modulus(parsed: &rsa::pkcs1::RsaPublicKey<'_>) -> Option<rsa::RsaPublicKey> {
+    let modulus = parsed.modulus.as_bytes();
+    if modulus.last().is_none_or(|b| b & 1 == 1) {
+        return None;
+    }
+    let n = rsa::BigUint::from_bytes_be(modulus);
+    let e = rsa::BigUint::from_bytes_be(parsed.public_exponent.as_bytes());
+    // n + 1 has the same size: every other check the `rsa` crate makes
+    // judges it as it would judge n
+    rsa::RsaPublicKey::new(&n + 1u8, e.clone()).ok()?;
+    Some(rsa::RsaPublicKey::new_unchecked(n, e))
+}
+
 impl PublicKey {
     /// The key's type.
     #[must_use]
@@ -105,7 +122,10 @@ impl PublicKey {
         // over 4096 bits with an error that would read as "malformed".
         let parsed = rsa::pkcs1::RsaPublicKey::from_der(der).map_err(malformed(format))?;
         check_rsa_bits(parsed.modulus.as_bytes().len())?;
-        let key = rsa::RsaPublicKey::from_pkcs1_der(der).map_err(malformed(format))?;
+        let key = match rsa::RsaPublicKey::from_pkcs1_der(der) {
+            Ok(key) => key,
+            Err(e) => even_modulus(&parsed).ok_or_else(|| malformed(format)(e))?,
+        };
         check_rsa_bits(key.size())?;
         Ok(Self::Rsa(key))
     }

@@ -133,6 +133,13 @@ pub enum Unusable {
     PointAtInfinity,
     /// An RSA public exponent below 3 or not below the modulus.
     RsaExponent,
+    /// An Ed25519 or X25519 PKCS#8 private key whose key octets are not 32
+    /// bytes: OpenSSL's raw key setup fails, which cryptography reports as
+    /// an `InternalError` ("Unknown OpenSSL error").
+    RawPrivateKeySetup,
+    /// An Ed25519 or X25519 public key whose key bits are not 32 bytes
+    /// (cryptography's "Invalid key").
+    RawPublicKeyLength,
 }
 
 /// What stopped the strict reader.
@@ -167,6 +174,10 @@ pub enum PublicFallback {
     NoPublicBlock,
     /// The public key block's first failure, with its label.
     Fails(String, Failure),
+    /// No fallback: the private key loader raised an exception that is no
+    /// `ValueError` (cryptography's `InternalError` for OpenSSL's failed
+    /// raw key setup); its failure, with the private block's label.
+    PrivateUncaught(String, Failure),
 }
 
 /// Where a private-then-public load of `pem` ends, when both attempts
@@ -200,6 +211,9 @@ pub fn private_then_public(pem: &[u8]) -> Option<PublicFallback> {
         Some(l) if private.contains(l) => return None,
         Some(_) => match first_failure(pem, Wanted::PrivateKey) {
             None | Some((_, Failure::Encryption(EncryptionHeader::Encrypted))) => return None,
+            Some((label, f @ Failure::Unusable(Unusable::RawPrivateKeySetup))) => {
+                return Some(PublicFallback::PrivateUncaught(label, f));
+            }
             Some(_) => {}
         },
         None => {}
@@ -698,6 +712,11 @@ fn unusable(label: &str, der: &[u8]) -> Option<Unusable> {
                         .or_else(|| key.parameters.and_then(|p| p.named_curve()))?;
                     ec_key(&curve, Some(key.private_key), key.public_key)
                 }
+                // RFC 8410 CurvePrivateKey: an OCTET STRING inside
+                crate::oid::ED25519 | crate::oid::X25519 => {
+                    let key = der::asn1::OctetStringRef::from_der(info.private_key).ok()?;
+                    (key.as_bytes().len() != 32).then_some(Unusable::RawPrivateKeySetup)
+                }
                 _ => None,
             }
         }
@@ -710,6 +729,9 @@ fn unusable(label: &str, der: &[u8]) -> Option<Unusable> {
                 }
                 crate::oid::EC_PUBLIC_KEY => {
                     ec_key(&info.algorithm.parameters_oid().ok()?, None, Some(bits))
+                }
+                crate::oid::ED25519 | crate::oid::X25519 => {
+                    (bits.len() != 32).then_some(Unusable::RawPublicKeyLength)
                 }
                 _ => None,
             }

@@ -634,14 +634,27 @@ fn rsa_key_field(key: &RsaPublicKey) -> Vec<u8> {
     let mut rinv_le = rinv.to_bytes_le();
     rinv_le.resize(RSA_BYTES, 0);
     out.extend(&rinv_le);
-    // m' = -n^-1 mod 2^32, by Newton iteration on the low word (n is odd).
-    let n0 = low_u32(n);
-    let mut inv: u32 = n0; // correct to 3 bits for odd n0
-    for _ in 0..5 {
-        inv = inv.wrapping_mul(2u32.wrapping_sub(n0.wrapping_mul(inv)));
-    }
-    out.extend(inv.wrapping_neg().to_le_bytes());
+    // m' = -n^-1 mod 2^32
+    out.extend(modinv_2_32(low_u32(n)).wrapping_neg().to_le_bytes());
     out
+}
+
+/// cryptography's `rsa._modinv(n, 1 << 32)` (the extended Euclidean
+/// algorithm espsecure's `_get_sbv2_rsa_primitives` calls) for a modulus
+/// whose low word is `n0`: n's inverse modulo 2^32 when n is odd, and
+/// whatever the algorithm ends with when n is even (cryptography loads an
+/// even modulus, and espsecure digests it).
+fn modinv_2_32(n0: u32) -> u32 {
+    // The first step divides n by 2^32: its remainder is n0, and the
+    // quotient only touches the coefficient that step discards.
+    let (mut a, mut b) = (1i64 << 32, i64::from(n0));
+    let (mut x1, mut x2) = (0i64, 1i64);
+    while b > 0 {
+        let (q, r) = (a / b, a % b);
+        (a, b, x1, x2) = (b, r, x2, x1 - q * x2);
+    }
+    // Python's `%`: the non-negative remainder; |x1| stays below 2^32
+    x1.rem_euclid(1 << 32) as u32
 }
 
 #[cfg(test)]

@@ -90,3 +90,19 @@ fn ecdsa_round_trips_through_pem_and_block_field_for_every_curve() {
         assert!(public.verify_prehash(&other, &sig).is_err());
     }
 }
+
+/// For an odd modulus the Euclidean algorithm espsecure runs is the
+/// inverse modulo 2^32 (what the ROM's Montgomery code needs); an even
+/// modulus (which cryptography loads) must not panic, and one divisible by
+/// 2^32 gives 0 as the algorithm does. The even results themselves are
+/// compared with espsecure's digests in the interop tests.
+#[test]
+fn modinv_2_32_inverts_odd_words_and_takes_even_ones() {
+    for n0 in [1u32, 3, 0xffff_ffff, 0x8000_0001, 0x1234_5677, 0xdead_beef] {
+        assert_eq!(n0.wrapping_mul(super::modinv_2_32(n0)), 1, "{n0:#x}");
+    }
+    for n0 in [2u32, 0x1234_5678, 0x8000_0000, 0xffff_fffe] {
+        let _ = super::modinv_2_32(n0);
+    }
+    assert_eq!(super::modinv_2_32(0), 0);
+}

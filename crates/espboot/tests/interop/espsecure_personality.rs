@@ -318,6 +318,8 @@ const ROWS: &[&str] = &[
     "digest-sbv2-public-key -k hdr_comment.pem -o dig_hdr_comment.bin",
     "digest-sbv2-public-key -k hdr_pub_proc.pem -o dig_hdr_pub_proc.bin",
     "verify-signature -v 2 -k hdr_pub_proc.pem signed_ec256.bin",
+    // An RSA public key with an even modulus: cryptography loads it.
+    "digest-sbv2-public-key -k num_rsa_pub_even.pem -o dig_rsa_even.bin",
 ];
 
 /// Key files espsecure refuses, made with the `cryptography` package the
@@ -416,6 +418,21 @@ w("num_rsa_qi.pem", framed("RSA PRIVATE KEY", rsa_der(iqmp=rsa3072.iqmp + 1)))
 w("num_rsa_e.pem", framed("RSA PRIVATE KEY", rsa_der(e=65538)))
 rsa_alg = bytes.fromhex("300d06092a864886f70d0101010500")
 w("num_rsa_pub_e1.pem", framed("PUBLIC KEY", seq(rsa_alg, tlv(3, b"\0" + seq(integer(pn.n), integer(1))))))
+# an even modulus: OpenSSL loads the public key (espsecure digests it) and
+# refuses the private key
+even = pn.n - 1
+w("num_rsa_pub_even.pem", framed("PUBLIC KEY", seq(rsa_alg, tlv(3, b"\0" + seq(integer(even), integer(pn.e))))))
+# Ed25519 and X25519 keys whose key octets are not 32 bytes: OpenSSL's
+# raw key setup fails for the private ones (cryptography's InternalError),
+# cryptography says "Invalid key" for the public ones
+ed_oid, x_oid = bytes.fromhex("06032b6570"), bytes.fromhex("06032b656e")
+def raw_private(oid, n):
+    return seq(integer(0), seq(oid), tlv(4, tlv(4, bytes(range(1, n + 1)))))
+w("num_ed_short.pem", framed("PRIVATE KEY", raw_private(ed_oid, 31)))
+w("num_ed_long.pem", framed("PRIVATE KEY", raw_private(ed_oid, 33)))
+w("num_x_short.pem", framed("PRIVATE KEY", raw_private(x_oid, 16)))
+w("num_ed_pub_short.pem", framed("PUBLIC KEY", seq(seq(ed_oid), tlv(3, b"\0" + bytes(31)))))
+w("num_rsa_even.pem", framed("RSA PRIVATE KEY", seq(*map(integer, [0, even, pn.e, rsa3072.d, rsa3072.p, rsa3072.q, rsa3072.dmp1, rsa3072.dmq1, rsa3072.iqmp]))))
 point = p256.public_key().public_bytes(s.Encoding.X962, s.PublicFormat.UncompressedPoint)
 scalar = p256.private_numbers().private_value.to_bytes(32, "big")
 other = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(s.Encoding.X962, s.PublicFormat.UncompressedPoint)
@@ -544,6 +561,18 @@ const BAD_KEY_ROWS: &[&str] = &[
     "sign-data -v 2 -k num_rsa_qi.pem -o x.bin data.bin",
     "extract-public-key -v 2 -k num_rsa_e.pem x.pem",
     "verify-signature -v 2 -k num_rsa_pub_e1.pem signed_ec256.bin",
+    "sign-data -v 2 -k num_ed_short.pem -o x.bin data.bin",
+    "extract-public-key -v 2 -k num_ed_long.pem x.pem",
+    "digest-sdc-public-key -k num_x_short.pem -o x.bin",
+    "sign-data -v 1 -k num_ed_short.pem -o x.bin data.bin",
+    "verify-signature -v 2 -k num_ed_pub_short.pem signed_ec256.bin",
+    "verify-signature -v 1 -k num_ed_pub_short.pem v1_signed.bin",
+    "digest-sbv2-public-key -k num_ed_pub_short.pem -o x.bin",
+    "verify-signature -v 2 -k num_rsa_pub_even.pem signed_ec256.bin",
+    "sign-data -v 2 -k num_rsa_even.pem -o x.bin data.bin",
+    "verify-signature -v 2 -k num_rsa_even.pem signed_two.bin",
+    "extract-public-key -v 2 -k num_rsa_even.pem x.pem",
+    "digest-sbv2-public-key -k num_rsa_even.pem -o x.bin",
     "digest-sbv2-public-key -k num_pub_inf.pem -o x.bin",
     "verify-signature -v 2 -k num_pub_off.pem signed_ec256.bin",
     "digest-sdc-public-key -k num_ec_zero.pem -o x.bin",
@@ -567,8 +596,7 @@ fn same_run(ours: &Run, reference: &Run) -> bool {
     const HEADER: &str = "Traceback (most recent call last):\n";
     if let Some(at) = reference.stderr.find(HEADER) {
         let lines: Vec<&str> = reference.stderr[at..].lines().collect();
-        // the frames (and their source lines) are indented
-        let last_frame = lines.iter().rposition(|l| l.starts_with(' ')).unwrap_or(0);
+        let last_frame = crate::imgtool_personality::exception_start(&lines);
         let exception: String = lines[last_frame + 1..]
             .iter()
             .map(|l| format!("{l}\n"))
@@ -944,6 +972,13 @@ fn regression_missing_parameters_follow_clicks_processing_order() {
 /// [`same_run`]). Every line must fail in espsecure. `None` without the
 /// pinned espsecure.
 fn bad_key_differences(lines: &[&str]) -> Option<Vec<String>> {
+    key_differences(lines, true, &[])
+}
+
+/// [`bad_key_differences`] for lines espsecure may accept too
+/// (`must_fail` unset), and the files named in `outputs`, which must be
+/// there with the same bytes on both sides.
+fn key_differences(lines: &[&str], must_fail: bool, outputs: &[&str]) -> Option<Vec<String>> {
     crate::support::reference_tool("espsecure")?;
     let tmp = tempfile::tempdir().unwrap();
     let fixtures = tmp.path().join("fixtures");
@@ -959,10 +994,18 @@ fn bad_key_differences(lines: &[&str]) -> Option<Vec<String>> {
     let theirs = reference_runs(&ref_dir, &rows).unwrap();
     let mut failures = Vec::new();
     for ((line, argv), reference) in lines.iter().zip(&rows).zip(&theirs) {
-        assert_ne!(reference.code, 0, "espsecure accepted `{line}`");
+        if must_fail {
+            assert_ne!(reference.code, 0, "espsecure accepted `{line}`");
+        }
         let ours = personality_run(&link, &our_dir, argv);
         if !same_run(&ours, reference) {
             failures.push(format!("`espsecure {line}`\n{reference:?}\n{ours:?}"));
+        }
+    }
+    for name in outputs {
+        let theirs = std::fs::read(ref_dir.join(name)).ok();
+        if theirs.is_none() || theirs != std::fs::read(our_dir.join(name)).ok() {
+            failures.push(format!("{name}: missing or not the same bytes"));
         }
     }
     Some(failures)
@@ -1082,6 +1125,52 @@ fn regression_unusable_key_numbers_lacked_cryptographys_message() {
         "verify-signature -v 1 -k num_ec_other.pem d4k.bin",
         "verify-signature -v 1 -k num_pub_inf.pem d4k.bin",
         "verify-signature -v 1 -k num_pub_oid.pem d4k.bin",
+    ]) else {
+        return;
+    };
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// cryptography loads an RSA public key whose modulus is even (OpenSSL
+/// does not check it), so espsecure digests it (its `_modinv` of an even
+/// modulus modulo 2^32 included) and finds it signed no block; the
+/// personality refused it with the "Could not deserialize" sentence
+/// because the `rsa` crate requires an odd modulus. The private key with
+/// an even modulus stays refused, as cryptography refuses it.
+#[test]
+fn regression_rsa_public_key_with_even_modulus_was_refused() {
+    let Some(failures) = key_differences(
+        &[
+            "digest-sbv2-public-key -k num_rsa_pub_even.pem -o dig_even.bin",
+            "verify-signature -v 2 -k num_rsa_pub_even.pem d4k.bin",
+            "sign-data -v 2 -k num_rsa_even.pem -o x.bin data.bin",
+            "verify-signature -v 2 -k num_rsa_even.pem d4k.bin",
+        ],
+        false,
+        &["dig_even.bin"],
+    ) else {
+        return;
+    };
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// cryptography loads a PKCS#8 Ed25519 or X25519 private key whose key
+/// octets are not 32 bytes into OpenSSL, whose raw key setup fails: an
+/// `InternalError` ("Unknown OpenSSL error", with OpenSSL's error queue),
+/// which espsecure words as its loading error or, where it catches only
+/// `ValueError` (Secure Boot V1 signing), does not catch; such a public
+/// key is cryptography's "Invalid key". The personality printed the bare
+/// "Could not deserialize" sentence, or its own message.
+#[test]
+fn regression_ed25519_key_of_wrong_length_lacked_cryptographys_error() {
+    let Some(failures) = bad_key_differences(&[
+        "sign-data -v 2 -k num_ed_short.pem -o x.bin data.bin",
+        "verify-signature -v 2 -k num_ed_long.pem d4k.bin",
+        "generate-sdc-certificate -k num_x_short.pem --mac 001122334455 -o x.bin",
+        "sign-data -v 1 -k num_ed_long.pem -o x.bin data.bin",
+        "digest-private-key -k num_ed_short.pem x.bin",
+        "verify-signature -v 2 -k num_ed_pub_short.pem d4k.bin",
+        "verify-signature -v 1 -k num_ed_pub_short.pem d4k.bin",
     ]) else {
         return;
     };

@@ -83,13 +83,26 @@ fn without_frames(stderr: String) -> String {
         return stderr;
     };
     let lines: Vec<&str> = stderr[at..].lines().collect();
-    // the frames and their source lines are indented
-    let last_frame = lines.iter().rposition(|l| l.starts_with(' ')).unwrap_or(0);
+    let last_frame = exception_start(&lines);
     let exception: String = lines[last_frame + 1..]
         .iter()
         .map(|l| format!("{l}\n"))
         .collect();
     format!("{}{exception}", &stderr[..at])
+}
+
+/// The index of the last line of a traceback's frames in `lines`: the
+/// last `File` line and the indented source lines under it (the exception
+/// after them may go on over indented lines of its own).
+pub(crate) fn exception_start(lines: &[&str]) -> usize {
+    let Some(file) = lines.iter().rposition(|l| l.starts_with("  File ")) else {
+        return lines.iter().rposition(|l| l.starts_with(' ')).unwrap_or(0);
+    };
+    let source = lines[file + 1..]
+        .iter()
+        .take_while(|l| l.starts_with("    "))
+        .count();
+    file + source
 }
 
 /// [`run`] of the pinned imgtool through `server` (a fork of an imgtool
@@ -328,6 +341,12 @@ fn imgtool_personality_matches_imgtool_exit_status_and_text() {
         format!(
             "{sign} --pad-header --fix-sig ec.sig --fix-sig-pubkey ec-public.pem app.bin out-fq.bin"
         ),
+        // a --fix-sig file read as base64.b64decode reads it: the binary
+        // payload and a PEM key as a signature, a missing public key
+        format!("{sign} --pad-header --fix-sig app.bin --fix-sig-pubkey ec.pem app.bin x.bin"),
+        format!("{sign} --pad-header --fix-sig x.pem --fix-sig-pubkey ec.pem app.bin x.bin"),
+        format!("{sign} --pad-header --fix-sig ec.sig app.bin x.bin"),
+        format!("{sign} --pad-header --fix-sig missing.sig app.bin x.bin"),
         // option values imgtool checks while parsing or before loading
         format!("{sign} --pad-header --security-counter abc app.bin x.bin"),
         format!("{sign} --pad-header --dependencies bad app.bin x.bin"),
@@ -784,6 +803,17 @@ fn differing_rows_and_outputs(lines: &[&str], outputs: &[&str]) -> Option<Vec<St
 /// [`differing_rows_and_outputs`], with the espsecure table's broken key
 /// files in the directory too when `bad_keys` is set.
 fn differing_rows_in(lines: &[&str], outputs: &[&str], bad_keys: bool) -> Option<Vec<String>> {
+    differing_rows_among(lines, outputs, bad_keys, &[])
+}
+
+/// [`differing_rows_in`], with `files` (name, contents) in the directory
+/// too.
+fn differing_rows_among(
+    lines: &[&str],
+    outputs: &[&str],
+    bad_keys: bool,
+    files: &[(&str, &[u8])],
+) -> Option<Vec<String>> {
     let mut imgtool = crate::support::reference_tool("imgtool")?;
     let tmp = tempfile::tempdir().unwrap();
     let (theirs, ours) = (tmp.path().join("theirs"), tmp.path().join("ours"));
@@ -800,6 +830,9 @@ fn differing_rows_in(lines: &[&str], outputs: &[&str], bad_keys: bool) -> Option
     ]));
     if bad_keys {
         crate::espsecure_personality::write_bad_keys(&theirs);
+    }
+    for (name, contents) in files {
+        std::fs::write(theirs.join(name), contents).unwrap();
     }
     std::fs::create_dir_all(&ours).unwrap();
     for entry in std::fs::read_dir(&theirs).unwrap() {
@@ -1194,6 +1227,9 @@ const BROKEN_KEY_FILES: &[&str] = &[
     "num_rsa_qi.pem",
     "num_rsa_e.pem",
     "num_rsa_pub_e1.pem",
+    "num_rsa_even.pem",
+    "num_ed_short.pem",
+    "num_ed_pub_short.pem",
     "num_ec_zero.pem",
     "num_ec_order.pem",
     "num_ec_other.pem",
@@ -1275,5 +1311,111 @@ fn regression_unsupported_ec_curve_had_espboots_own_error() {
     let Some(differences) = differing_rows_in(&lines, &[], true) else {
         return;
     };
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
+/// imgtool reads `--fix-sig` with `base64.b64decode`, which skips what is
+/// not base64 and ends the data at a complete padding, and does not catch
+/// its `binascii.Error` nor `open()`'s OSError; a missing
+/// `--fix-sig-pubkey` is a usage error, and that key file is opened
+/// without a catch as well. The personality decoded strictly (stray
+/// characters and short padding refused, no image written) with its own
+/// words for every refusal.
+#[test]
+fn regression_fix_sig_file_was_decoded_strictly_with_espboots_own_errors() {
+    let Some(mut imgtool) = crate::support::reference_tool("imgtool") else {
+        return;
+    };
+    // a real signature of app.bin's image, made by imgtool
+    let keys = tempfile::tempdir().unwrap();
+    std::fs::write(
+        keys.path().join("app.bin"),
+        crate::support::serve::data(3000, 7),
+    )
+    .unwrap();
+    let sign = "sign -v 1.0 -H 0x20 --pad-header -S 0x10000";
+    for args in [
+        "keygen -t ecdsa-p256 -k ec.pem".to_owned(),
+        format!("{sign} -k ec.pem --sig-out real.sig app.bin s.bin"),
+    ] {
+        let args: Vec<&str> = args.split_whitespace().collect();
+        crate::support::run_ok(imgtool.current_dir(keys.path()).args(args));
+        imgtool = crate::support::reference_tool("imgtool").unwrap();
+    }
+    let real = std::fs::read(keys.path().join("real.sig")).unwrap();
+    let key = std::fs::read(keys.path().join("ec.pem")).unwrap();
+    let wrapped: Vec<u8> = real
+        .chunks(16)
+        .flat_map(|c| [c, b"\r\n"].concat())
+        .collect();
+    let files: Vec<(&str, Vec<u8>)> = vec![
+        ("sig.pem", key),
+        ("real.sig", real.clone()),
+        ("wrapped.sig", wrapped),
+        (
+            "stray.sig",
+            [b"#!*", &real[..10], b"\xc3\xa9 ", &real[10..]].concat(),
+        ),
+        ("after-pad.sig", [&real[..], b"=QUJD"].concat()),
+        ("extra-pad.sig", [&real[..], b"=="].concat()),
+        ("empty.sig", Vec::new()),
+        ("junk.sig", b"!!!! \xff\xfe".to_vec()),
+        ("mid-pad.sig", b"AB=CDEF=GH==".to_vec()),
+        ("one.sig", b"A".to_vec()),
+        ("five.sig", b"AB CD\nE".to_vec()),
+        ("two.sig", b"QUJDRA".to_vec()),
+        ("three.sig", b"QUJDREU".to_vec()),
+        ("half-pad.sig", b"QUJDRA=".to_vec()),
+        ("url.sig", b"-_-_".to_vec()),
+    ];
+    let names = [
+        "real",
+        "wrapped",
+        "stray",
+        "after-pad",
+        "extra-pad",
+        "empty",
+        "junk",
+        "mid-pad",
+        "one",
+        "five",
+        "two",
+        "three",
+        "half-pad",
+        "url",
+    ];
+    let mut lines: Vec<String> = names
+        .iter()
+        .map(|n| format!("{sign} --fix-sig {n}.sig --fix-sig-pubkey sig.pem app.bin {n}.bin"))
+        .collect();
+    lines.extend([
+        format!("{sign} --fix-sig nofile --fix-sig-pubkey sig.pem app.bin o.bin"),
+        format!("{sign} --fix-sig two.sig app.bin o.bin"),
+        format!("{sign} --fix-sig real.sig app.bin o.bin"),
+        format!("{sign} --fix-sig real.sig --fix-sig-pubkey nofile app.bin o.bin"),
+        format!("{sign} --fix-sig one.sig --fix-sig-pubkey nofile app.bin o.bin"),
+        // a key and a fixed signature: refused where imgtool would sign,
+        // not when it exports what is to be signed
+        format!("{sign} -k sig.pem --fix-sig real.sig --fix-sig-pubkey sig.pem app.bin o.bin"),
+        format!("{sign} -k sig.pem --fix-sig real.sig app.bin o.bin"),
+        format!(
+            "{sign} -k sig.pem --fix-sig real.sig --fix-sig-pubkey sig.pem --vector-to-sign digest app.bin vd.bin"
+        ),
+        format!(
+            "{sign} -k sig.pem --fix-sig real.sig --fix-sig-pubkey sig.pem --vector-to-sign payload app.bin vp.bin"
+        ),
+    ]);
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    // the files Python's decoder takes: an image is written, compared
+    // byte for byte (the signature is fixed: the image is deterministic)
+    let accepted = &names[..8];
+    let outputs: Vec<String> = accepted
+        .iter()
+        .chain(&["url", "vd", "vp"])
+        .map(|n| format!("{n}.bin"))
+        .collect();
+    let outputs: Vec<&str> = outputs.iter().map(String::as_str).collect();
+    let files: Vec<(&str, &[u8])> = files.iter().map(|(n, c)| (*n, c.as_slice())).collect();
+    let differences = differing_rows_among(&lines, &outputs, false, &files).unwrap();
     assert!(differences.is_empty(), "{}", differences.join("\n"));
 }

@@ -25,6 +25,7 @@ mod image;
 mod image_encryption;
 mod imgtool_personality;
 mod provision;
+mod python_base64;
 mod python_shims;
 mod recover;
 mod secure_flash_encryption;

@@ -643,20 +643,45 @@ fn load_fixed_signer(a: &SignArgs) -> anyhow::Result<Option<FixedSigner>> {
     let Some(sig_path) = &a.fix_sig else {
         return Ok(None);
     };
-    let text = std::fs::read(sig_path)
-        .with_context(|| format!("--fix-sig: cannot read {}", sig_path.display()))?;
-    let compact: Vec<u8> = text
-        .into_iter()
-        .filter(|b| !b.is_ascii_whitespace())
-        .collect();
-    let signature =
-        base64ct::Base64::decode_vec(std::str::from_utf8(&compact).map_err(|_| {
-            anyhow::anyhow!("--fix-sig: {} is not base64 text", sig_path.display())
-        })?)
-        .map_err(|_| anyhow::anyhow!("--fix-sig: {} is not valid base64", sig_path.display()))?;
+    // imgtool/main.py load_signature: open() and base64.b64decode() of
+    // the bytes, lenient (stray characters skipped, complete padding ends
+    // the data), neither exception caught.
+    let text = match std::fs::read(sig_path) {
+        Ok(text) => text,
+        Err(e) if a.imgtool_notices => {
+            return Err(ImgtoolRefusal::Uncaught(python_open_error(&e, sig_path)).into());
+        }
+        Err(e) => {
+            return Err(anyhow::Error::new(e)
+                .context(format!("--fix-sig: cannot read {}", sig_path.display())));
+        }
+    };
+    let signature = match py_base64::decode(&text, py_base64::Alphabet::Standard) {
+        Ok(signature) => signature,
+        Err(e) if a.imgtool_notices => {
+            return Err(ImgtoolRefusal::Uncaught(format!("{}: {e}", e.exception())).into());
+        }
+        Err(e) => bail!(
+            "--fix-sig: {}: expected base64 text: {e}",
+            sig_path.display()
+        ),
+    };
     let Some(pub_path) = &a.fix_sig_pubkey else {
+        if a.imgtool_notices {
+            return Err(ImgtoolRefusal::Usage(
+                "public key of the fixed signature is not specified".to_owned(),
+            )
+            .into());
+        }
         bail!("--fix-sig-pubkey: required with --fix-sig (the public key of the fixed signature)");
     };
+    if a.imgtool_notices {
+        // imgtool/keys/__init__.py load opens the file without catching
+        // (a directory opens in Rust and fails at the read, as in Python)
+        if let Err(e) = std::fs::read(pub_path).map(zeroize::Zeroizing::new) {
+            return Err(ImgtoolRefusal::Uncaught(python_open_error(&e, pub_path)).into());
+        }
+    }
     let file = load_key("--fix-sig-pubkey", pub_path)?;
     let public_only = matches!(file, KeyFile::Public(_));
     let public = file.public_key();
@@ -668,6 +693,28 @@ fn load_fixed_signer(a: &SignArgs) -> anyhow::Result<Option<FixedSigner>> {
         public_only,
         signature,
     }))
+}
+
+/// The last line of the traceback of Python's `open()` failing on
+/// `path`: the OSError subclass for the errno (`Objects/exceptions.c`),
+/// `[Errno N]`, the C library's text and the name as given.
+fn python_open_error(e: &std::io::Error, path: &Path) -> String {
+    let errno = e.raw_os_error().unwrap_or(0);
+    let class = match e.kind() {
+        std::io::ErrorKind::NotFound => "FileNotFoundError",
+        std::io::ErrorKind::PermissionDenied => "PermissionError",
+        std::io::ErrorKind::IsADirectory => "IsADirectoryError",
+        std::io::ErrorKind::NotADirectory => "NotADirectoryError",
+        _ => "OSError",
+    };
+    let text = e.to_string();
+    let reason = text
+        .rfind(" (os error ")
+        .map_or(&text[..], |at| &text[..at]);
+    format!(
+        "{class}: [Errno {errno}] {reason}: {}",
+        py_repr::str(&path.to_string_lossy())
+    )
 }
 
 fn load_encryption(a: &SignArgs) -> anyhow::Result<Option<Encryption>> {
@@ -717,6 +764,9 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
     }
     let fixed = load_fixed_signer(&a)?;
     let signer: Option<&dyn ImageSigner> = match (&key_signer, &fixed) {
+        // imgtool/image.py create refuses the pair only where it would
+        // sign (below); a digest or payload export takes the key
+        (Some(k), Some(_)) if a.imgtool_notices => Some(k.as_signer()),
         (Some(_), Some(_)) => bail!("-k/--key and --fix-sig cannot be used together"),
         (Some(k), None) => Some(k.as_signer()),
         (None, Some(f)) => Some(f),
@@ -775,6 +825,12 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
         }
         if let Some(refusal) = &a.imgtool_in_create {
             return Err(refusal.clone().into());
+        }
+        if key_signer.is_some() && fixed.is_some() && a.vector_to_sign.is_none() {
+            return Err(ImgtoolRefusal::Usage(
+                "Can not sign using key and provide fixed-signature at the same time".to_owned(),
+            )
+            .into());
         }
         for line in imgtool_notices(
             &a,

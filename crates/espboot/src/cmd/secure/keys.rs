@@ -68,6 +68,18 @@ const INVALID_PRIVATE_KEY: &str = "Invalid private key";
 const POINT_AT_INFINITY: &str = "Cannot load an EC public key where the point is at infinity";
 /// `cryptography`'s message for an RSA public exponent out of range.
 const RSA_EXPONENT: &str = "e must be >= 3 and < n.";
+/// `cryptography`'s `InternalError` when OpenSSL's raw key setup refuses
+/// an Ed25519 or X25519 private key of the wrong length: its generic text
+/// and the OpenSSL error queue of the library the pinned cryptography
+/// wheel links (cryptography `src/rust/src/error.rs`, OpenSSL
+/// `crypto/evp/p_lib.c` `new_raw_key_int`).
+const OPENSSL_KEY_SETUP: &str = "Unknown OpenSSL error. This error is commonly encountered
+                    when another library is not cleaning up the OpenSSL error
+                    stack. If you are using cryptography with another library
+                    that uses OpenSSL try disabling it before reporting a bug.
+                    Otherwise please file an issue at
+                    https://github.com/pyca/cryptography/issues with
+                    information on how to reproduce this. (error:030000B4:digital envelope routines:new_raw_key_int:key setup failed:crypto/evp/p_lib.c:445:)";
 /// `cryptography`'s message for DER it cannot read; its details name the
 /// ASN.1 parser's first failure.
 const UNDECODABLE: &str = "Could not deserialize key data. The data may be in an incorrect format, it may be encrypted with an unsupported algorithm, or it may be an unsupported key type (e.g. EC curves with explicit parameters).";
@@ -191,6 +203,8 @@ impl Undecodable {
                     strict::Unusable::InvalidRsaPrivateKey => INVALID_PRIVATE_KEY,
                     strict::Unusable::PointAtInfinity => POINT_AT_INFINITY,
                     strict::Unusable::RsaExponent => RSA_EXPONENT,
+                    strict::Unusable::RawPrivateKeySetup => OPENSSL_KEY_SETUP,
+                    strict::Unusable::RawPublicKeyLength => INVALID_KEY,
                 };
                 (text.to_owned(), false, label == "EC PRIVATE KEY")
             }
@@ -209,13 +223,10 @@ impl Undecodable {
     }
 
     /// The uncaught exception as Python ends its traceback (cryptography
-    /// raises a `TypeError` for a missing password, else a `ValueError`).
+    /// raises a `TypeError` for a missing password, an `InternalError` for
+    /// OpenSSL's failed key setup, else a `ValueError`).
     pub(super) fn uncaught(self) -> Refusal {
-        let class = if self.text == NO_PASSWORD {
-            "TypeError"
-        } else {
-            "ValueError"
-        };
+        let class = exception_class(&self.text);
         let mut exception = format!("{class}: {}", self.text);
         if self.pkcs8_note {
             exception = format!("{exception}\n{PKCS8_LABEL_NOTE}");
@@ -227,6 +238,21 @@ impl Undecodable {
     }
 }
 
+/// The class of the exception `cryptography` raises with `text`.
+fn exception_class(text: &str) -> &'static str {
+    match text {
+        NO_PASSWORD => "TypeError",
+        OPENSSL_KEY_SETUP => "cryptography.exceptions.InternalError",
+        _ => "ValueError",
+    }
+}
+
+/// Whether espsecure's `except ValueError` lets cryptography's exception
+/// with `text` through (a traceback, exit 1).
+fn passes_value_error(text: &str) -> bool {
+    exception_class(text) != "ValueError"
+}
+
 /// `cryptography`'s message when no PEM block is a public key.
 const NOT_PUBLIC: &str =
     "Valid PEM but no BEGIN PUBLIC KEY/END PUBLIC KEY delimiters. Are you sure this is a public key?";
@@ -234,15 +260,18 @@ const NOT_PUBLIC: &str =
 /// The last line of the traceback when a private-then-public load
 /// (imgtool's `keys.load`) fails both ways: the public loader's
 /// `ValueError` (it never raises the password `TypeError`, and Python's
-/// note on the `EC PRIVATE KEY` label belongs to the first exception).
+/// note on the `EC PRIVATE KEY` label belongs to the first exception); or
+/// the private loader's exception when it is none that `keys.load`
+/// catches.
 pub(crate) fn public_fallback_exception(fallback: strict::PublicFallback) -> String {
     let text = match fallback {
         strict::PublicFallback::NoPublicBlock => NOT_PUBLIC.to_owned(),
-        strict::PublicFallback::Fails(label, failure) => {
+        strict::PublicFallback::Fails(label, failure)
+        | strict::PublicFallback::PrivateUncaught(label, failure) => {
             Undecodable::of_failure(Some((label, failure))).text
         }
     };
-    format!("ValueError: {text}")
+    format!("{}: {text}", exception_class(&text))
 }
 
 /// What `cryptography`'s `load_pem_private_key` raises for `pem`, which
@@ -324,8 +353,10 @@ pub(super) fn refusal_of_load_error(
             _ => Undecodable::of(pem, strict::Wanted::PublicKey).uncaught(),
         },
         Loader::EcdsaSigning => match load_pem_private_key_error(err, pem, private_block) {
-            // A TypeError passes espsecure's `except ValueError`.
-            Some(text) if text == NO_PASSWORD => Refusal::uncaught(format!("TypeError: {text}")),
+            // A TypeError or InternalError passes espsecure's `except ValueError`.
+            Some(text) if passes_value_error(&text) => {
+                Refusal::uncaught(format!("{}: {text}", exception_class(&text)))
+            }
             Some(_) => Refusal::Fatal(
                 "Incorrect ECDSA private key specified. Please check algorithm and/or format."
                     .into(),
@@ -362,8 +393,8 @@ pub(super) fn refusal_of_pem(loader: Loader, pem: &[u8]) -> Option<Refusal> {
             Refusal::Fatal(format!("Error loading private key: {}", undecodable.text))
         }
         Loader::Sbv2Public => undecodable.uncaught(),
-        // A TypeError passes espsecure's `except ValueError`.
-        Loader::EcdsaSigning if undecodable.text == NO_PASSWORD => undecodable.uncaught(),
+        // A TypeError or InternalError passes espsecure's `except ValueError`.
+        Loader::EcdsaSigning if passes_value_error(&undecodable.text) => undecodable.uncaught(),
         Loader::EcdsaSigning => Refusal::Fatal(
             "Incorrect ECDSA private key specified. Please check algorithm and/or format.".into(),
         ),

@@ -52,6 +52,15 @@ pub extern "C" fn nostd_check_bytes_repr_len(value: &[u8; 16]) -> usize {
     py_repr::bytes(value).len()
 }
 
+/// The length of 16 bytes of base64 as Python decodes it (py-base64), or
+/// -1 when Python would refuse it; so the decoder is linked in.
+#[allow(unsafe_code)]
+#[no_mangle]
+pub extern "C" fn nostd_check_base64_len(text: &[u8; 16]) -> i64 {
+    py_base64::decode(text, py_base64::Alphabet::Standard)
+        .map_or(-1, |bytes| i64::try_from(bytes.len()).unwrap_or(-1))
+}
+
 /// The size of the boot core's response type, so mcuboot-boot is linked in.
 #[allow(unsafe_code)]
 #[no_mangle]

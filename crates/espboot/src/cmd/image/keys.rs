@@ -50,24 +50,28 @@ fn getpass_fallback(prompt: &str) -> anyhow::Result<Option<zeroize::Zeroizing<St
     Ok(Some(line))
 }
 
-/// imgtool's `get_password` (imgtool/main.py): the passphrase twice until
-/// both agree, through `getpass` (the terminal, else the stdin fallback).
-/// `None` when input ends, which click reports as `Aborted!`.
-fn imgtool_password() -> anyhow::Result<Option<zeroize::Zeroizing<Vec<u8>>>> {
+/// Python's `getpass.getpass(prompt)`: on the terminal when there is one,
+/// else through the stdin fallback; `None` at the end of input.
+pub(super) fn getpass(prompt: &str) -> anyhow::Result<Option<zeroize::Zeroizing<String>>> {
     let has_terminal = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
         .open("/dev/tty")
         .is_ok();
-    let ask = |prompt: &str| -> anyhow::Result<Option<zeroize::Zeroizing<String>>> {
-        if has_terminal {
-            Ok(Some(zeroize::Zeroizing::new(
-                rpassword::prompt_password(prompt).context("cannot read the password")?,
-            )))
-        } else {
-            getpass_fallback(prompt)
-        }
-    };
+    if has_terminal {
+        Ok(Some(zeroize::Zeroizing::new(
+            rpassword::prompt_password(prompt).context("cannot read the password")?,
+        )))
+    } else {
+        getpass_fallback(prompt)
+    }
+}
+
+/// imgtool's `get_password` (imgtool/main.py): the passphrase twice until
+/// both agree, through `getpass` (the terminal, else the stdin fallback).
+/// `None` when input ends, which click reports as `Aborted!`.
+fn imgtool_password() -> anyhow::Result<Option<zeroize::Zeroizing<Vec<u8>>>> {
+    let ask = getpass;
     loop {
         let Some(first) = ask("Enter key passphrase: ")? else {
             return Ok(None);
@@ -273,8 +277,17 @@ pub fn keyinfo(a: KeyinfoArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("-k/--key: cannot read {}", a.key.display()))?,
     );
     let kind = match KeyFile::from_pem(&pem, None) {
-        Ok(KeyFile::Private(_)) => "private",
-        Ok(_) => "public",
+        // imgtool's keyinfo reads the key with `keys.load`, which refuses
+        // the key types imgtool does not take
+        Ok(file) => {
+            mcuboot_image::keys::check_supported(file.kind())
+                .with_context(|| format!("-k/--key: {}", a.key.display()))?;
+            if matches!(file, KeyFile::Private(_)) {
+                "private"
+            } else {
+                "public"
+            }
+        }
         Err(KeyFileError::PasswordRequired) => {
             return Err(KeyinfoError::PasswordProtected(a.key.clone()).into())
         }

@@ -10,7 +10,7 @@ use anyhow::{bail, Context};
 use base64ct::Encoding as _;
 use mcuboot_image::codec::Endian;
 use mcuboot_image::enc::{AesKeyLen, EncError, HmacSha, Recipient};
-use mcuboot_image::keys::{KeyFile, McubootKey as _};
+use mcuboot_image::keys::{KeyFile, KeyKind, McubootKey as _};
 use mcuboot_image::sign::Compression;
 use mcuboot_image::sign::{
     custom_tlv_value, parse_dependencies, parse_vid_cid, Encryption, FixedSigner, HashChoice,
@@ -631,6 +631,9 @@ pub enum ImgtoolRefusal {
     /// An exception imgtool does not catch: its traceback's last line.
     #[error("{0}")]
     Uncaught(String),
+    /// The end of input at a prompt, which click reports as `Aborted!`.
+    #[error("the input ended at a prompt")]
+    Aborted,
 }
 
 /// `-k/--key` names a public key: signing needs the private key. Typed so
@@ -670,16 +673,36 @@ fn load_fixed_signer(a: &SignArgs) -> anyhow::Result<Option<FixedSigner>> {
     }))
 }
 
-fn load_encryption(a: &SignArgs) -> anyhow::Result<Option<Encryption>> {
+/// imgtool's usage error for a signing key and an encryption key that do
+/// not pair (imgtool/main.py `sign`).
+pub(super) const KEYS_DO_NOT_PAIR: &str = "Signing and encryption must use the same type of key";
+
+/// The `-E` key's recipient and the encryption settings; `signing` is the
+/// kind of the `-k` key, which the imgtool personality pairs it with.
+fn load_encryption(a: &SignArgs, signing: Option<KeyKind>) -> anyhow::Result<Option<Encryption>> {
     // imgtool ignores --clear without -E; so do we.
     let Some(path) = &a.encrypt else {
         return Ok(None);
     };
-    let contents = std::fs::read(path)
-        .with_context(|| format!("-E/--encrypt: cannot read {}", path.display()))?;
-    super::util::refuse_as_cryptography("-E/--encrypt", path)?;
-    let recipient = Recipient::from_file_contents(&contents)
-        .with_context(|| format!("-E/--encrypt: {}", path.display()))?;
+    let recipient = if a.imgtool_notices {
+        // imgtool/main.py sign: `-E` goes through `keys.load` as `-k`
+        // does (no AES key-wrap file, a password prompt), then must pair
+        // with the signing key.
+        let file = load_key("-E/--encrypt", path)?;
+        if let Some(signing) = signing {
+            if !mcuboot_image::keys::imgtool_keys_pair(signing, file.kind()) {
+                return Err(ImgtoolRefusal::Usage(KEYS_DO_NOT_PAIR.to_owned()).into());
+            }
+        }
+        Recipient::from_key_file(file)
+            .with_context(|| format!("-E/--encrypt: {}", path.display()))?
+    } else {
+        let contents = std::fs::read(path)
+            .with_context(|| format!("-E/--encrypt: cannot read {}", path.display()))?;
+        super::util::refuse_as_cryptography("-E/--encrypt", path)?;
+        Recipient::from_file_contents(&contents)
+            .with_context(|| format!("-E/--encrypt: {}", path.display()))?
+    };
     let key_len = match a.encrypt_keylen {
         KeyLenArg::Aes128 => AesKeyLen::Aes128,
         KeyLenArg::Aes256 => AesKeyLen::Aes256,
@@ -705,12 +728,10 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
         // imgtool/main.py sign: the encryption key loads right after the
         // signing key, then come the pairing check and the refusals the
         // personality deferred, before the fixed signature is read.
-        encryption = load_encryption(&a)?;
-        if let (Some(key), Some(enc)) = (&key_signer, &encryption) {
-            if let Some(kind) = key.as_signer().public_key().signature_kind() {
-                enc.check_pairing(kind).map_err(|e| sign_error(e, &a))?;
-            }
-        }
+        let signing = key_signer
+            .as_ref()
+            .map(|k| k.as_signer().public_key().kind());
+        encryption = load_encryption(&a, signing)?;
         if let Some(refusal) = &a.imgtool_after_keys {
             return Err(refusal.clone().into());
         }
@@ -726,7 +747,7 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
         bail!("--sig-out: needs -k/--key or --fix-sig (there is no signature to write)");
     }
     if !a.imgtool_notices {
-        encryption = load_encryption(&a)?;
+        encryption = load_encryption(&a, None)?;
     }
     let format = if is_hex(&a.outfile) {
         OutputFormat::IntelHex {

@@ -487,7 +487,10 @@ impl KeyArgSigner {
     }
 }
 
-fn load_key_signer(a: &SignArgs) -> anyhow::Result<Option<KeyArgSigner>> {
+/// The `-k` key's signer. Under the imgtool personality an X25519 private
+/// key loads as imgtool loads it (a key class with `sign_digest`, which
+/// fails only when it signs): no signer, and `x25519` is set.
+fn load_key_signer(a: &SignArgs, x25519: &mut bool) -> anyhow::Result<Option<KeyArgSigner>> {
     let Some(path) = &a.key else {
         return Ok(None);
     };
@@ -498,6 +501,10 @@ fn load_key_signer(a: &SignArgs) -> anyhow::Result<Option<KeyArgSigner>> {
         return Ok(Some(KeyArgSigner::Token(signer)));
     }
     match load_key("-k/--key", path)? {
+        KeyFile::Private(k) if a.imgtool_notices && k.kind() == KeyKind::X25519 => {
+            *x25519 = true;
+            Ok(None)
+        }
         KeyFile::Private(k) => Ok(Some(KeyArgSigner::File(
             KeySigner::new(k, a.pad_sig)
                 .with_context(|| format!("-k/--key: {}", path.display()))?,
@@ -722,7 +729,8 @@ fn load_encryption(a: &SignArgs, signing: Option<KeyKind>) -> anyhow::Result<Opt
 
 pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
     let opts = options(&a)?;
-    let key_signer = load_key_signer(&a)?;
+    let mut x25519_key = false;
+    let key_signer = load_key_signer(&a, &mut x25519_key)?;
     let mut encryption = None;
     if a.imgtool_notices {
         // imgtool/main.py sign: the encryption key loads right after the
@@ -730,7 +738,8 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
         // personality deferred, before the fixed signature is read.
         let signing = key_signer
             .as_ref()
-            .map(|k| k.as_signer().public_key().kind());
+            .map(|k| k.as_signer().public_key().kind())
+            .or(x25519_key.then_some(KeyKind::X25519));
         encryption = load_encryption(&a, signing)?;
         if let Some(refusal) = &a.imgtool_after_keys {
             return Err(refusal.clone().into());
@@ -794,8 +803,17 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
             mcuboot_image::sign::select_hash(Some(key.as_signer()), opts.signing)
                 .map_err(|e| sign_error(e, &a))?;
         }
+        if x25519_key {
+            x25519_hash(opts.signing)?;
+        }
         if let Some(refusal) = &a.imgtool_in_create {
             return Err(refusal.clone().into());
+        }
+        if x25519_key && a.vector_to_sign.is_none() && fixed.is_none() {
+            // image.py create: the key has no `sign`, so it is asked to
+            // sign the digest, which the X25519 key object cannot do
+            outln!("image.py: sign the digest");
+            return Err(ImgtoolRefusal::Uncaught(X25519_CANNOT_SIGN.to_owned()).into());
         }
         for line in imgtool_notices(
             &a,
@@ -910,6 +928,31 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
         write_sig(path, sig)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The last line of imgtool's traceback when an X25519 key signs
+/// (imgtool/keys/x25519.py `sign_digest` calls a method cryptography's
+/// X25519 key does not have; the class name is as the Rust binding
+/// reports it).
+const X25519_CANNOT_SIGN: &str =
+    "AttributeError: 'cryptography.hazmat.bindings._rust.openssl.x25519.' object has no attribute 'sign'";
+
+/// imgtool's hash choice for an X25519 signing key (image.py
+/// `key_and_user_sha_to_alg_and_tlv`): `ALLOWED_KEY_SHA` lists SHA-256
+/// and SHA-512 for it, `ALLOWED_PURE_KEY_SHA` nothing.
+fn x25519_hash(signing: Signing) -> Result<(), ImgtoolRefusal> {
+    match signing {
+        Signing::Pure => Err(ImgtoolRefusal::Usage(
+            "Could not find allowed hash algorithms for <class 'imgtool.keys.x25519.X25519'>"
+                .to_owned(),
+        )),
+        Signing::Prehash(HashChoice::Sha384) => Err(ImgtoolRefusal::Usage(
+            // the message's second half is not an f-string in image.py
+            "Key X25519 can not be used with --sha 384; allowed sha are one of {allowed}"
+                .to_owned(),
+        )),
+        Signing::Prehash(_) => Ok(()),
+    }
 }
 
 /// The lines imgtool's `Image.create` prints on stdout while it builds

@@ -1520,3 +1520,29 @@ fn regression_aes_key_wrap_file_was_taken_after_e() {
         b"",
     );
 }
+
+/// An Ed25519 or P-384 key after `-E`, which imgtool pairs (with an
+/// Ed25519 or no signing key; P-384 with P-384) but has no wrapping for:
+/// it still writes an image, encryption flag set and payload padded, with
+/// no TLV carrying the AES key (byte for byte with `--clear` and a
+/// deterministic signature), and refuses HMAC-SHA512 after signing. The
+/// personality refused the key with its own line.
+#[test]
+fn regression_ed25519_or_p384_encryption_key_was_refused() {
+    let lines = [
+        format!("{SIGN} -k use_ed25519.pem -E use_ed25519.pub --clear zero.bin e1.bin"),
+        format!("{SIGN} -k use_ed25519.pem -E use_p384.pem --clear --pad zero.bin e2.bin"),
+        format!("{SIGN} -E use_ed25519.pem --clear --encrypt-keylen 256 zero.bin e3.bin"),
+        format!("{SIGN} -E use_p384.pub --clear --pad --save-enctlv zero.bin e4.bin"),
+        format!("{SIGN} -k use_ed25519.pem -E use_ed25519.pub zero.bin e5.bin"),
+        format!("{SIGN} -k use_p384.pem -E use_p384.pub zero.bin e6.bin"),
+        format!("{SIGN} -k use_ed25519.pem -E use_ed25519.pem --hmac-sha 512 zero.bin e7.bin"),
+        format!("{SIGN} -k ec.pem -E ec.pem --hmac-sha 512 zero.bin e8.bin"),
+    ];
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let outputs = ["e1.bin", "e2.bin", "e3.bin", "e4.bin"];
+    let Some(differences) = differing_rows_fed(&lines, &outputs, true, b"") else {
+        return;
+    };
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}

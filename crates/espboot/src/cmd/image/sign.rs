@@ -684,31 +684,23 @@ fn load_fixed_signer(a: &SignArgs) -> anyhow::Result<Option<FixedSigner>> {
 /// not pair (imgtool/main.py `sign`).
 pub(super) const KEYS_DO_NOT_PAIR: &str = "Signing and encryption must use the same type of key";
 
+/// True when `err` is the refusal of HMAC-SHA512 for a key other than
+/// X25519.
+fn hmac_unsupported(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<EncError>(),
+            Some(EncError::HmacSha512Unsupported(_))
+        )
+    })
+}
+
 /// The `-E` key's recipient and the encryption settings; `signing` is the
 /// kind of the `-k` key, which the imgtool personality pairs it with.
 fn load_encryption(a: &SignArgs, signing: Option<KeyKind>) -> anyhow::Result<Option<Encryption>> {
     // imgtool ignores --clear without -E; so do we.
     let Some(path) = &a.encrypt else {
         return Ok(None);
-    };
-    let recipient = if a.imgtool_notices {
-        // imgtool/main.py sign: `-E` goes through `keys.load` as `-k`
-        // does (no AES key-wrap file, a password prompt), then must pair
-        // with the signing key.
-        let file = load_key("-E/--encrypt", path)?;
-        if let Some(signing) = signing {
-            if !mcuboot_image::keys::imgtool_keys_pair(signing, file.kind()) {
-                return Err(ImgtoolRefusal::Usage(KEYS_DO_NOT_PAIR.to_owned()).into());
-            }
-        }
-        Recipient::from_key_file(file)
-            .with_context(|| format!("-E/--encrypt: {}", path.display()))?
-    } else {
-        let contents = std::fs::read(path)
-            .with_context(|| format!("-E/--encrypt: cannot read {}", path.display()))?;
-        super::util::refuse_as_cryptography("-E/--encrypt", path)?;
-        Recipient::from_file_contents(&contents)
-            .with_context(|| format!("-E/--encrypt: {}", path.display()))?
     };
     let key_len = match a.encrypt_keylen {
         KeyLenArg::Aes128 => AesKeyLen::Aes128,
@@ -718,7 +710,26 @@ fn load_encryption(a: &SignArgs, signing: Option<KeyKind>) -> anyhow::Result<Opt
         HmacArg::Auto | HmacArg::Sha256 => HmacSha::Sha256,
         HmacArg::Sha512 => HmacSha::Sha512,
     };
-    match Encryption::new(&recipient, key_len, hmac, a.clear) {
+    let encryption = if a.imgtool_notices {
+        // imgtool/main.py sign: `-E` goes through `keys.load` as `-k`
+        // does (no AES key-wrap file, a password prompt), then must pair
+        // with the signing key; image.py then encrypts as that key allows.
+        let file = load_key("-E/--encrypt", path)?;
+        if let Some(signing) = signing {
+            if !mcuboot_image::keys::imgtool_keys_pair(signing, file.kind()) {
+                return Err(ImgtoolRefusal::Usage(KEYS_DO_NOT_PAIR.to_owned()).into());
+            }
+        }
+        Encryption::for_imgtool_key(file, key_len, hmac, a.clear)
+    } else {
+        let contents = std::fs::read(path)
+            .with_context(|| format!("-E/--encrypt: cannot read {}", path.display()))?;
+        super::util::refuse_as_cryptography("-E/--encrypt", path)?;
+        let recipient = Recipient::from_file_contents(&contents)
+            .with_context(|| format!("-E/--encrypt: {}", path.display()))?;
+        Encryption::new(&recipient, key_len, hmac, a.clear)
+    };
+    match encryption {
         Ok(enc) => Ok(Some(enc)),
         Err(e @ EncError::HmacSha512Unsupported(_)) => {
             Err(anyhow::Error::new(e).context("--hmac-sha 512"))
@@ -732,6 +743,7 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
     let mut x25519_key = false;
     let key_signer = load_key_signer(&a, &mut x25519_key)?;
     let mut encryption = None;
+    let mut hmac_refusal = None;
     if a.imgtool_notices {
         // imgtool/main.py sign: the encryption key loads right after the
         // signing key, then come the pairing check and the refusals the
@@ -740,7 +752,17 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
             .as_ref()
             .map(|k| k.as_signer().public_key().kind())
             .or(x25519_key.then_some(KeyKind::X25519));
-        encryption = load_encryption(&a, signing)?;
+        encryption = match load_encryption(&a, signing) {
+            // image.py create refuses the HMAC only when it encrypts,
+            // after the signature and its line
+            Err(e) if hmac_unsupported(&e) => {
+                hmac_refusal = Some(ImgtoolRefusal::Usage(
+                    "Currently only ECIES-X25519 supports HMAC-SHA512".to_owned(),
+                ));
+                None
+            }
+            other => other?,
+        };
         if let Some(refusal) = &a.imgtool_after_keys {
             return Err(refusal.clone().into());
         }
@@ -821,6 +843,9 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
             fixed.as_ref(),
         ) {
             outln!("{line}");
+        }
+        if let Some(refusal) = hmac_refusal {
+            return Err(refusal.into());
         }
     }
     // A temporary file renamed into place (never half-written), without

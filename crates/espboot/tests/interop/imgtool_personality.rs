@@ -1220,9 +1220,6 @@ const BROKEN_KEY_FILES: &[&str] = &[
     "num_pub_oid.pem",
 ];
 
-/// The files of [`BROKEN_KEY_FILES`] without complete PEM framing.
-const UNFRAMED: &[&str] = &["bad_empty.pem", "bad_trunc.pem"];
-
 /// Each broken key file through every option that loads a key: `getpub
 /// -k`, `sign -k`, `verify -k` and `sign -E` (exit status and text, the
 /// traceback's last line for imgtool's uncaught exceptions).
@@ -1235,13 +1232,9 @@ fn imgtool_personality_matches_imgtool_on_broken_key_files() {
             "sign -k {key} -v 1 -H 0x20 -S 0x1000 zero.bin o.bin"
         ));
         lines.push(format!("verify -k {key} zero.bin"));
-        // espboot takes a file without PEM framing after -E as an AES
-        // key-wrap key, which imgtool 2.5.0 cannot load
-        if !UNFRAMED.contains(key) {
-            lines.push(format!(
-                "sign -k ec.pem -E {key} -v 1 -H 0x20 -S 0x1000 zero.bin o.bin"
-            ));
-        }
+        lines.push(format!(
+            "sign -k ec.pem -E {key} -v 1 -H 0x20 -S 0x1000 zero.bin o.bin"
+        ));
     }
     let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
     let Some(differences) = differing_rows_in(&lines, &[], true) else {
@@ -1544,5 +1537,66 @@ fn regression_ed25519_or_p384_encryption_key_was_refused() {
     let Some(differences) = differing_rows_fed(&lines, &outputs, true, b"") else {
         return;
     };
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
+/// Runs `program args` with stdin closed (a shell closes it before the
+/// exec): exit status, stdout, and stderr as [`with_stdin`] keeps it.
+fn with_stdin_closed(program: &Path, dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("exec \"$0\" \"$@\" <&-")
+        .arg(program)
+        .args(args)
+        .current_dir(dir)
+        .env("COLUMNS", "80")
+        .output()
+        .unwrap();
+    let stderr: String = String::from_utf8_lossy(&out.stderr)
+        .split_inclusive('\n')
+        .filter(|l| !l.contains("GetPassWarning") && !l.contains("fallback_getpass("))
+        .collect();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        without_frames(stderr),
+    )
+}
+
+/// With stdin closed, Python has no `sys.stdin` and getpass's fallback
+/// fails on it after the prompt (an AttributeError, exit 1); the
+/// personality read the closed stdin as an empty one (`Aborted!`).
+#[test]
+fn regression_closed_stdin_at_a_passphrase_prompt_was_read_as_empty() {
+    let Some(imgtool) = crate::support::reference_tool("imgtool") else {
+        return;
+    };
+    let reference = std::path::PathBuf::from(imgtool.get_program());
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    crate::espsecure_personality::write_bad_keys(dir);
+    std::fs::write(dir.join("zero.bin"), [0u8; 64]).unwrap();
+    let link = dir.join("bin/imgtool");
+    std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_espboot"), &link).unwrap();
+    let mut differences = Vec::new();
+    for line in [
+        "getpub -k bad_enc.pem",
+        "verify -k bad_enc.pem zero.bin",
+        "keygen -t ed25519 -k new.pem -p",
+    ] {
+        let args: Vec<&str> = line.split_whitespace().collect();
+        let want = with_stdin_closed(&reference, dir, &args);
+        let got = with_stdin_closed(&link, dir, &args);
+        assert!(
+            want.2.contains("AttributeError"),
+            "imgtool {line}: {want:?}"
+        );
+        if want != got {
+            differences.push(format!(
+                "imgtool {line}\n  imgtool: {want:?}\n  espboot: {got:?}"
+            ));
+        }
+    }
     assert!(differences.is_empty(), "{}", differences.join("\n"));
 }

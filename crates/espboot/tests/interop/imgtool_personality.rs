@@ -1295,7 +1295,7 @@ fn regression_unsupported_ec_curve_had_espboots_own_error() {
 /// their public halves, and raw AES key-wrap keys as `--encrypt-keylen`
 /// users keep them.
 const UNUSABLE_KEYS: &str = r#"
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, x25519
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa, x25519
 from cryptography.hazmat.primitives import serialization as s
 E, F, N = s.Encoding.PEM, s.PrivateFormat, s.NoEncryption()
 SPKI = s.PublicFormat.SubjectPublicKeyInfo
@@ -1307,6 +1307,7 @@ pair("ed25519", ed25519.Ed25519PrivateKey.generate())
 pair("p192", ec.generate_private_key(ec.SECP192R1()))
 pair("p224", ec.generate_private_key(ec.SECP224R1()))
 pair("p384", ec.generate_private_key(ec.SECP384R1()))
+pair("rsa3072", rsa.generate_private_key(65537, 3072))
 open("use_aes16.key", "wb").write(bytes(range(16)))
 open("use_aes32.key", "wb").write(bytes(range(32)))
 open("use_aes16.b64", "wb").write(b"AAECAwQFBgcICQoLDA0ODw==\n")
@@ -1411,6 +1412,15 @@ fn imgtool_personality_matches_imgtool_on_keys_it_loads_but_cannot_use() {
         ("use_p384.pem", "use_x25519.pub"),
     ] {
         lines.push(format!("{SIGN} -k {signing} -E {enc} zero.bin o.bin"));
+    }
+    // an RSA-3072 encryption key, which imgtool wraps for as for RSA-2048
+    for signing in ["", "-k bad_rsa2048.pem", "-k use_rsa3072.pem"] {
+        lines.push(format!(
+            "{SIGN} {signing} -E use_rsa3072.pub zero.bin o.bin"
+        ));
+        lines.push(format!(
+            "{SIGN} {signing} -E use_rsa3072.pem --pad --save-enctlv zero.bin o.bin"
+        ));
     }
     let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
     let outputs: Vec<&str> = outputs.iter().map(String::as_str).collect();

@@ -73,8 +73,8 @@ impl Encryption {
     }
 
     /// The encryption imgtool 2.5.0 makes for the `-E` key `file`
-    /// (imgtool/image.py `create`): a key it wraps for (RSA, EC P-256,
-    /// X25519) as [`Encryption::new`]; for any other key it loads (EC
+    /// (imgtool/image.py `create`): a key it wraps for (RSA of either
+    /// size, EC P-256, X25519) as [`Encryption::new`]; for any other key it loads (EC
     /// P-384, Ed25519) it still sets the header flag, pads and encrypts
     /// the payload with a fresh AES key, but writes no TLV carrying that
     /// key, so no device can decrypt the image.
@@ -91,6 +91,11 @@ impl Encryption {
     ) -> Result<Self, EncError> {
         use crate::keys::KeyKind;
         let kind = file.kind();
+        if let crate::keys::PublicKey::Rsa(public) = file.public_key() {
+            // RSA-OAEP with whichever RSA key imgtool loads (3072 bits
+            // too), into the ENCRSA2048 TLV all the same
+            return Self::new(&Recipient::Rsa2048(public), key_len, hmac, clear);
+        }
         if !matches!(kind, KeyKind::EcdsaP384 | KeyKind::Ed25519) {
             let recipient = Recipient::from_key_file(file)?;
             return Self::new(&recipient, key_len, hmac, clear);

@@ -170,6 +170,9 @@ pub enum ImgtoolLoadFailure {
     /// An EC curve other than secp256r1 and secp384r1: a bare Exception
     /// naming the curve as OpenSSL names it.
     EcCurve(&'static str),
+    /// A key type imgtool has no class for (Ed448, X448, DSA): a bare
+    /// Exception naming cryptography's class of the key.
+    UnknownType(&'static str),
 }
 
 impl ImgtoolLoadFailure {
@@ -196,6 +199,23 @@ impl ImgtoolLoadFailure {
             KeyFileError::UnsupportedCurve { oid } => {
                 key_files::oid::curve_name(oid).map(Self::EcCurve)
             }
+            KeyFileError::UnsupportedAlgorithm { oid, private } => {
+                // cryptography's classes of the keys it loads
+                // (cryptography/hazmat/bindings/_rust/openssl/*.pyi)
+                const CLASSES: [(&str, &str, &str); 3] = [
+                    ("1.3.101.111", "x448.X448PrivateKey", "x448.X448PublicKey"),
+                    (
+                        "1.3.101.113",
+                        "ed448.Ed448PrivateKey",
+                        "ed448.Ed448PublicKey",
+                    ),
+                    ("1.2.840.10040.4.1", "dsa.DSAPrivateKey", "dsa.DSAPublicKey"),
+                ];
+                CLASSES
+                    .iter()
+                    .find(|(id, _, _)| std::string::ToString::to_string(oid) == *id)
+                    .map(|(_, p, q)| Self::UnknownType(if *private { p } else { q }))
+            }
             _ => None,
         }
     }
@@ -218,6 +238,10 @@ impl core::fmt::Display for ImgtoolLoadFailure {
                 f.write_str("TypeError: can only concatenate str (not \"int\") to str")
             }
             Self::EcCurve(name) => write!(f, "Exception: Unsupported EC curve: {name}"),
+            Self::UnknownType(class) => write!(
+                f,
+                "Exception: Unknown key type: <class 'cryptography.hazmat.bindings._rust.openssl.{class}'>"
+            ),
         }
     }
 }
@@ -591,6 +615,17 @@ mod tests {
                 .map(|f| f.to_string())
                 .as_deref(),
             Some("Exception: Unsupported EC curve: secp192r1")
+        );
+        let ed448 = KeyFileError::UnsupportedAlgorithm {
+            oid: pkcs8::ObjectIdentifier::new_unwrap("1.3.101.113"),
+            private: false,
+        };
+        assert_eq!(
+            F::of_file_error(&ed448).map(|f| f.to_string()).as_deref(),
+            Some(
+                "Exception: Unknown key type: \
+                 <class 'cryptography.hazmat.bindings._rust.openssl.ed448.Ed448PublicKey'>"
+            )
         );
         assert!(super::imgtool_keys_pair(
             KeyKind::EcdsaP384,

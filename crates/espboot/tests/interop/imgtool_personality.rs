@@ -1295,7 +1295,7 @@ fn regression_unsupported_ec_curve_had_espboots_own_error() {
 /// their public halves, and raw AES key-wrap keys as `--encrypt-keylen`
 /// users keep them.
 const UNUSABLE_KEYS: &str = r#"
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa, x25519
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa, x448, x25519
 from cryptography.hazmat.primitives import serialization as s
 E, F, N = s.Encoding.PEM, s.PrivateFormat, s.NoEncryption()
 SPKI = s.PublicFormat.SubjectPublicKeyInfo
@@ -1308,6 +1308,9 @@ pair("p192", ec.generate_private_key(ec.SECP192R1()))
 pair("p224", ec.generate_private_key(ec.SECP224R1()))
 pair("p384", ec.generate_private_key(ec.SECP384R1()))
 pair("rsa3072", rsa.generate_private_key(65537, 3072))
+pair("ed448", ed448.Ed448PrivateKey.generate())
+pair("x448", x448.X448PrivateKey.generate())
+pair("dsa", dsa.generate_private_key(2048))
 open("use_aes16.key", "wb").write(bytes(range(16)))
 open("use_aes32.key", "wb").write(bytes(range(32)))
 open("use_aes16.b64", "wb").write(b"AAECAwQFBgcICQoLDA0ODw==\n")
@@ -1609,4 +1612,21 @@ fn regression_closed_stdin_at_a_passphrase_prompt_was_read_as_empty() {
         }
     }
     assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
+/// Keys cryptography loads but imgtool has no class for (Ed448, X448,
+/// DSA): `keys.load` raises a bare Exception naming cryptography's class
+/// of the key; the personality printed its own line naming the OID.
+#[test]
+fn regression_ed448_x448_and_dsa_keys_had_espboots_own_error() {
+    let mut lines = Vec::new();
+    for key in ["ed448", "x448", "dsa"] {
+        lines.push(format!("getpub -k use_{key}.pem"));
+        lines.push(format!("getpub -k use_{key}.pub -e raw"));
+        lines.push(format!("verify -k use_{key}.pub zero.bin"));
+        lines.push(format!("keyinfo -k use_{key}.pem"));
+        lines.push(format!("{SIGN} -k use_{key}.pem zero.bin o.bin"));
+        lines.push(format!("{SIGN} -k ec.pem -E use_{key}.pub zero.bin o.bin"));
+    }
+    assert_same_on_key_fixtures(&lines, b"");
 }

@@ -59,6 +59,8 @@ pub enum KeyFileError {
     UnsupportedAlgorithm {
         /// The algorithm identifier.
         oid: ObjectIdentifier,
+        /// True in a private key (PKCS#8), false in a public one (SPKI).
+        private: bool,
     },
     /// An EC key on a curve other than P-192, P-256 and P-384.
     #[error("unsupported EC curve {oid} (expected P-192, P-256 or P-384)")]

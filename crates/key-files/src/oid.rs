@@ -56,8 +56,10 @@ pub(crate) enum Algorithm {
 
 impl Algorithm {
     /// Identifies the algorithm of a PKCS#8 or SPKI `AlgorithmIdentifier`.
+    /// (`private`: found in a private key, which the error records.)
     pub(crate) fn identify(
         algorithm: &spki::AlgorithmIdentifierRef<'_>,
+        private: bool,
     ) -> Result<Self, crate::KeyFileError> {
         match algorithm.oid {
             RSA_ENCRYPTION => Ok(Self::Rsa),
@@ -69,7 +71,7 @@ impl Algorithm {
             }
             ED25519 => Ok(Self::Ed25519),
             X25519 => Ok(Self::X25519),
-            oid => Err(crate::KeyFileError::UnsupportedAlgorithm { oid }),
+            oid => Err(crate::KeyFileError::UnsupportedAlgorithm { oid, private }),
         }
     }
 

@@ -117,7 +117,7 @@ impl PrivateKey {
     pub fn from_pkcs8_der(der: &[u8]) -> Result<Self, KeyFileError> {
         let format = KeyFormat::Pkcs8;
         let info = pkcs8::PrivateKeyInfo::from_der(der).map_err(malformed(format))?;
-        Ok(match Algorithm::identify(&info.algorithm)? {
+        Ok(match Algorithm::identify(&info.algorithm, true)? {
             Algorithm::Rsa => Self::rsa_from_pkcs1(info.private_key, format)?,
             Algorithm::EcP192 => {
                 Self::P192(P192SecretKey::from_pkcs8_der(der).map_err(malformed(format))?)

@@ -85,7 +85,7 @@ impl PublicKey {
                 source: der::Tag::BitString.value_error(),
             })?;
         let invalid = |_: p256::elliptic_curve::Error| KeyFileError::InvalidKey { format };
-        Ok(match Algorithm::identify(&spki.algorithm)? {
+        Ok(match Algorithm::identify(&spki.algorithm, false)? {
             Algorithm::Rsa => Self::from_pkcs1_der(raw)?,
             Algorithm::EcP192 => Self::P192(P192PublicKey::from_sec1_bytes(raw).map_err(invalid)?),
             Algorithm::EcP256 => {

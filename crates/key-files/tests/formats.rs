@@ -230,7 +230,7 @@ fn unsupported_keys_are_named() {
     ));
     assert!(matches!(
         err("ed448.pkcs8.pem"),
-        KeyFileError::UnsupportedAlgorithm { oid } if oid.to_string() == "1.3.101.113"
+        KeyFileError::UnsupportedAlgorithm { oid, private: true } if oid.to_string() == "1.3.101.113"
     ));
     assert!(matches!(
         err("rsa-1024.traditional.pem"),

@@ -157,6 +157,109 @@ pub fn check_supported(kind: KeyKind) -> Result<(), KeyError> {
     }
 }
 
+/// How imgtool 2.5.0's `keys.load` ends for a key that `cryptography`
+/// loads but imgtool does not take (`imgtool/keys/__init__.py` `load`):
+/// an exception its callers do not catch. [`core::fmt::Display`] gives
+/// the last line of Python's traceback for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImgtoolLoadFailure {
+    /// An RSA modulus size other than 2048 and 3072 bits: the message
+    /// `keys.load` builds adds the integer size to a string, which Python
+    /// refuses with a TypeError before the intended Exception is raised.
+    RsaKeySize,
+    /// An EC curve other than secp256r1 and secp384r1: a bare Exception
+    /// naming the curve as OpenSSL names it.
+    EcCurve(&'static str),
+    /// A key type imgtool has no class for (Ed448, X448, DSA): a bare
+    /// Exception naming cryptography's class of the key.
+    UnknownType(&'static str),
+}
+
+impl ImgtoolLoadFailure {
+    /// The failure for a key of `kind` that [`check_supported`] refuses.
+    #[must_use]
+    pub fn of_kind(kind: KeyKind) -> Option<Self> {
+        if check_supported(kind).is_ok() {
+            return None;
+        }
+        match kind {
+            KeyKind::Rsa { .. } => Some(Self::RsaKeySize),
+            KeyKind::EcdsaP192 => Some(Self::EcCurve("secp192r1")),
+            _ => None,
+        }
+    }
+
+    /// The failure for a key the shared loader refuses although
+    /// `cryptography` loads it (an RSA size or a curve the loader does
+    /// not read).
+    #[must_use]
+    pub fn of_file_error(err: &KeyFileError) -> Option<Self> {
+        match err {
+            KeyFileError::UnsupportedRsaSize { .. } => Some(Self::RsaKeySize),
+            KeyFileError::UnsupportedCurve { oid } => {
+                key_files::oid::curve_name(oid).map(Self::EcCurve)
+            }
+            KeyFileError::UnsupportedAlgorithm { oid, private } => {
+                // cryptography's classes of the keys it loads
+                // (cryptography/hazmat/bindings/_rust/openssl/*.pyi)
+                const CLASSES: [(&str, &str, &str); 3] = [
+                    ("1.3.101.111", "x448.X448PrivateKey", "x448.X448PublicKey"),
+                    (
+                        "1.3.101.113",
+                        "ed448.Ed448PrivateKey",
+                        "ed448.Ed448PublicKey",
+                    ),
+                    ("1.2.840.10040.4.1", "dsa.DSAPrivateKey", "dsa.DSAPublicKey"),
+                ];
+                CLASSES
+                    .iter()
+                    .find(|(id, _, _)| std::string::ToString::to_string(oid) == *id)
+                    .map(|(_, p, q)| Self::UnknownType(if *private { p } else { q }))
+            }
+            _ => None,
+        }
+    }
+
+    /// The failure behind `err`, if it is one of these.
+    #[must_use]
+    pub fn of(err: &KeyError) -> Option<Self> {
+        match err {
+            KeyError::Unsupported(kind) => Self::of_kind(*kind),
+            KeyError::File(e) => Self::of_file_error(e),
+            _ => None,
+        }
+    }
+}
+
+impl core::fmt::Display for ImgtoolLoadFailure {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::RsaKeySize => {
+                f.write_str("TypeError: can only concatenate str (not \"int\") to str")
+            }
+            Self::EcCurve(name) => write!(f, "Exception: Unsupported EC curve: {name}"),
+            Self::UnknownType(class) => write!(
+                f,
+                "Exception: Unknown key type: <class 'cryptography.hazmat.bindings._rust.openssl.{class}'>"
+            ),
+        }
+    }
+}
+
+/// imgtool's rule for a signing key and an encryption key given together
+/// (`imgtool/main.py` `sign`): an ECDSA signing key needs an encryption
+/// key on its own curve, an RSA signing key an RSA one; any other signing
+/// key takes any encryption key. `encryption` is the kind `keys.load`
+/// gave the `-E` file.
+#[must_use]
+pub fn imgtool_keys_pair(signing: KeyKind, encryption: KeyKind) -> bool {
+    match signing {
+        KeyKind::EcdsaP256 | KeyKind::EcdsaP384 => encryption == signing,
+        KeyKind::Rsa { .. } => matches!(encryption, KeyKind::Rsa { .. }),
+        _ => true,
+    }
+}
+
 /// Reads a PEM key file as imgtool's `keys.load` accepts it, through the
 /// shared lenient loader ([`KeyFile::from_pem`]), then
 /// [`check_supported`].
@@ -493,6 +596,54 @@ mod tests {
             "rsa-4096".parse::<KeyType>(),
             Err(KeyError::UnknownKeyType)
         ));
+    }
+
+    #[test]
+    fn imgtool_load_failures_and_key_pairs_follow_keys_load_and_sign() {
+        use super::ImgtoolLoadFailure as F;
+        assert_eq!(F::of_kind(KeyKind::RSA_4096), Some(F::RsaKeySize));
+        assert_eq!(
+            F::of_kind(KeyKind::EcdsaP192),
+            Some(F::EcCurve("secp192r1"))
+        );
+        assert_eq!(F::of_kind(KeyKind::RSA_2048), None);
+        assert_eq!(F::of_kind(KeyKind::X25519), None);
+        let size = KeyFileError::UnsupportedRsaSize { bits: 1024 };
+        assert_eq!(F::of(&KeyError::File(size)), Some(F::RsaKeySize));
+        assert_eq!(
+            F::of(&KeyError::Unsupported(KeyKind::EcdsaP192))
+                .map(|f| f.to_string())
+                .as_deref(),
+            Some("Exception: Unsupported EC curve: secp192r1")
+        );
+        let ed448 = KeyFileError::UnsupportedAlgorithm {
+            oid: pkcs8::ObjectIdentifier::new_unwrap("1.3.101.113"),
+            private: false,
+        };
+        assert_eq!(
+            F::of_file_error(&ed448).map(|f| f.to_string()).as_deref(),
+            Some(
+                "Exception: Unknown key type: \
+                 <class 'cryptography.hazmat.bindings._rust.openssl.ed448.Ed448PublicKey'>"
+            )
+        );
+        assert!(super::imgtool_keys_pair(
+            KeyKind::EcdsaP384,
+            KeyKind::EcdsaP384
+        ));
+        assert!(!super::imgtool_keys_pair(
+            KeyKind::EcdsaP256,
+            KeyKind::EcdsaP384
+        ));
+        assert!(!super::imgtool_keys_pair(
+            KeyKind::RSA_2048,
+            KeyKind::X25519
+        ));
+        assert!(super::imgtool_keys_pair(
+            KeyKind::RSA_2048,
+            KeyKind::RSA_3072
+        ));
+        assert!(super::imgtool_keys_pair(KeyKind::Ed25519, KeyKind::Ed25519));
     }
 
     #[test]

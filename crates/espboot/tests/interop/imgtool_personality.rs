@@ -107,9 +107,14 @@ pub(crate) fn exception_start(lines: &[&str]) -> usize {
 
 /// [`run`] of the pinned imgtool through `server` (a fork of an imgtool
 /// that imported itself once: the same result as a fresh process, without
-/// Python's start-up cost per row).
-fn run_reference(server: &mut ToolServer, dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = server.run(&Request::new(args).cwd(dir).stdin(Some(b"")));
+/// Python's start-up cost per row), with `stdin` to read.
+fn run_reference_fed(
+    server: &mut ToolServer,
+    dir: &Path,
+    args: &[&str],
+    stdin: &[u8],
+) -> (i32, String, String) {
+    let out = server.run(&Request::new(args).cwd(dir).stdin(Some(stdin)));
     let stderr: String = String::from_utf8_lossy(&out.stderr)
         .split_inclusive('\n')
         .filter(|l| !l.contains("GetPassWarning") && !l.contains("fallback_getpass("))
@@ -803,7 +808,7 @@ fn differing_rows_and_outputs(lines: &[&str], outputs: &[&str]) -> Option<Vec<St
 /// [`differing_rows_and_outputs`], with the espsecure table's broken key
 /// files in the directory too when `bad_keys` is set.
 fn differing_rows_in(lines: &[&str], outputs: &[&str], bad_keys: bool) -> Option<Vec<String>> {
-    differing_rows_among(lines, outputs, bad_keys, &[])
+    differing_rows_fed(lines, outputs, bad_keys, b"")
 }
 
 /// [`differing_rows_in`], with `files` (name, contents) in the directory
@@ -813,6 +818,30 @@ fn differing_rows_among(
     outputs: &[&str],
     bad_keys: bool,
     files: &[(&str, &[u8])],
+) -> Option<Vec<String>> {
+    differing_rows_setup(lines, outputs, bad_keys, files, b"")
+}
+
+/// [`differing_rows_in`], each run reading `stdin`; with `bad_keys`, the
+/// keys of [`write_unusable_keys`] are in the directory too.
+fn differing_rows_fed(
+    lines: &[&str],
+    outputs: &[&str],
+    bad_keys: bool,
+    stdin: &[u8],
+) -> Option<Vec<String>> {
+    differing_rows_setup(lines, outputs, bad_keys, &[], stdin)
+}
+
+/// The comparison behind [`differing_rows_among`] and
+/// [`differing_rows_fed`]: `files` in the directory, each run reading
+/// `stdin`.
+fn differing_rows_setup(
+    lines: &[&str],
+    outputs: &[&str],
+    bad_keys: bool,
+    files: &[(&str, &[u8])],
+    stdin: &[u8],
 ) -> Option<Vec<String>> {
     let mut imgtool = crate::support::reference_tool("imgtool")?;
     let tmp = tempfile::tempdir().unwrap();
@@ -830,6 +859,7 @@ fn differing_rows_among(
     ]));
     if bad_keys {
         crate::espsecure_personality::write_bad_keys(&theirs);
+        write_unusable_keys(&theirs);
     }
     for (name, contents) in files {
         std::fs::write(theirs.join(name), contents).unwrap();
@@ -846,8 +876,8 @@ fn differing_rows_among(
     let mut differences = Vec::new();
     for line in lines {
         let args: Vec<&str> = line.split_whitespace().collect();
-        let want = run_reference(&mut server, &theirs, &args);
-        let got = run(&link, &ours, &args);
+        let want = run_reference_fed(&mut server, &theirs, &args, stdin);
+        let got = with_stdin(Command::new(&link).current_dir(&ours).args(&args), stdin);
         if want != got {
             differences.push(format!(
                 "imgtool {line}\n  imgtool: {want:?}\n  espboot: {got:?}"
@@ -1239,9 +1269,6 @@ const BROKEN_KEY_FILES: &[&str] = &[
     "num_pub_oid.pem",
 ];
 
-/// The files of [`BROKEN_KEY_FILES`] without complete PEM framing.
-const UNFRAMED: &[&str] = &["bad_empty.pem", "bad_trunc.pem"];
-
 /// Each broken key file through every option that loads a key: `getpub
 /// -k`, `sign -k`, `verify -k` and `sign -E` (exit status and text, the
 /// traceback's last line for imgtool's uncaught exceptions).
@@ -1254,13 +1281,9 @@ fn imgtool_personality_matches_imgtool_on_broken_key_files() {
             "sign -k {key} -v 1 -H 0x20 -S 0x1000 zero.bin o.bin"
         ));
         lines.push(format!("verify -k {key} zero.bin"));
-        // espboot takes a file without PEM framing after -E as an AES
-        // key-wrap key, which imgtool 2.5.0 cannot load
-        if !UNFRAMED.contains(key) {
-            lines.push(format!(
-                "sign -k ec.pem -E {key} -v 1 -H 0x20 -S 0x1000 zero.bin o.bin"
-            ));
-        }
+        lines.push(format!(
+            "sign -k ec.pem -E {key} -v 1 -H 0x20 -S 0x1000 zero.bin o.bin"
+        ));
     }
     let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
     let Some(differences) = differing_rows_in(&lines, &[], true) else {
@@ -1418,4 +1441,347 @@ fn regression_fix_sig_file_was_decoded_strictly_with_espboots_own_errors() {
     let files: Vec<(&str, &[u8])> = files.iter().map(|(n, c)| (*n, c.as_slice())).collect();
     let differences = differing_rows_among(&lines, &outputs, false, &files).unwrap();
     assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
+/// Keys that imgtool 2.5.0's `keys.load` loads but that imgtool cannot
+/// use, or refuses after cryptography has loaded them, beside the
+/// espsecure table's (`bad_rsa4096.*`, `bad_rsa2048.*`, `bad_enc.pem`,
+/// whose password is `pw`): `use_*.pem` private keys and `use_*.pub`
+/// their public halves, and raw AES key-wrap keys as `--encrypt-keylen`
+/// users keep them.
+const UNUSABLE_KEYS: &str = r#"
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa, x448, x25519
+from cryptography.hazmat.primitives import serialization as s
+E, F, N = s.Encoding.PEM, s.PrivateFormat, s.NoEncryption()
+SPKI = s.PublicFormat.SubjectPublicKeyInfo
+def pair(name, key):
+    open(f"use_{name}.pem", "wb").write(key.private_bytes(E, F.PKCS8, N))
+    open(f"use_{name}.pub", "wb").write(key.public_key().public_bytes(E, SPKI))
+pair("x25519", x25519.X25519PrivateKey.generate())
+pair("ed25519", ed25519.Ed25519PrivateKey.generate())
+pair("p192", ec.generate_private_key(ec.SECP192R1()))
+pair("p224", ec.generate_private_key(ec.SECP224R1()))
+pair("p384", ec.generate_private_key(ec.SECP384R1()))
+pair("rsa3072", rsa.generate_private_key(65537, 3072))
+pair("ed448", ed448.Ed448PrivateKey.generate())
+pair("x448", x448.X448PrivateKey.generate())
+pair("dsa", dsa.generate_private_key(2048))
+open("use_aes16.key", "wb").write(bytes(range(16)))
+open("use_aes32.key", "wb").write(bytes(range(32)))
+open("use_aes16.b64", "wb").write(b"AAECAwQFBgcICQoLDA0ODw==\n")
+"#;
+
+/// Writes [`UNUSABLE_KEYS`] into `dir` with the pinned tools' Python.
+fn write_unusable_keys(dir: &Path) {
+    let python = crate::support::reference_bin_dir().join("python");
+    let out = Command::new(python)
+        .arg("-c")
+        .arg(UNUSABLE_KEYS)
+        .current_dir(dir)
+        .output()
+        .expect("start the reference Python");
+    assert!(
+        out.status.success(),
+        "making the unusable key fixtures failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The options of `sign` that the key rows share.
+const SIGN: &str = "sign -v 1 -H 0x20 --pad-header -S 0x10000";
+
+/// Keys imgtool loads but cannot use, through every command that loads a
+/// key and, for `sign`, as `-E` next to signing keys of each type: exit
+/// status and text, the traceback's last line for imgtool's uncaught
+/// exceptions, and the bytes `getpub`/`getpubhash`/`getpriv` write for the
+/// X25519 key imgtool does take.
+#[test]
+fn imgtool_personality_matches_imgtool_on_keys_it_loads_but_cannot_use() {
+    let mut lines = Vec::new();
+    let mut outputs = Vec::new();
+    let keys = [
+        "use_x25519.pem",
+        "use_x25519.pub",
+        "bad_rsa4096.pem",
+        "bad_rsa4096.pub",
+        "use_p192.pem",
+        "use_p192.pub",
+        "use_p224.pem",
+        "bad_enc.pem",
+        "use_aes16.key",
+    ];
+    for (i, key) in keys.iter().enumerate() {
+        for e in [
+            "",
+            "-e lang-c",
+            "-e lang-rust",
+            "-e pem",
+            "-e raw",
+            "-l rust",
+        ] {
+            lines.push(format!("getpub -k {key} {e}"));
+        }
+        lines.push(format!("getpubhash -k {key}"));
+        lines.push(format!("getpubhash -k {key} -e raw"));
+        lines.push(format!("getpriv -k {key}"));
+        lines.push(format!("keyinfo -k {key}"));
+        lines.push(format!("verify -k {key} zero.bin"));
+        lines.push(format!("{SIGN} -k {key} zero.bin o.bin"));
+        for signing in ["ec.pem", "bad_rsa2048.pem", "use_ed25519.pem", ""] {
+            let k = if signing.is_empty() {
+                String::new()
+            } else {
+                format!("-k {signing}")
+            };
+            lines.push(format!("{SIGN} {k} -E {key} --clear zero.bin o{i}.bin"));
+        }
+        if key.starts_with("use_x25519") {
+            for (n, e) in ["-e lang-c", "-e lang-rust", "-e pem", "-e raw"]
+                .iter()
+                .enumerate()
+            {
+                lines.push(format!("getpub -k {key} {e} -o pub{i}-{n}"));
+                outputs.push(format!("pub{i}-{n}"));
+            }
+            lines.push(format!("getpubhash -k {key} -e raw -o hash{i}"));
+            outputs.push(format!("hash{i}"));
+        }
+    }
+    // an X25519 signing key: imgtool's hash rules, then its failure to sign
+    for extra in [
+        "--sha 384",
+        "--sha 512",
+        "--pure",
+        "-E use_x25519.pub",
+        "-E bad_rsa2048.pub",
+    ] {
+        lines.push(format!("{SIGN} -k use_x25519.pem {extra} zero.bin o.bin"));
+    }
+    // encryption keys that do not pair with the signing key
+    for (signing, enc) in [
+        ("ec.pem", "use_p384.pub"),
+        ("ec.pem", "use_p192.pub"),
+        ("ec.pem", "bad_rsa2048.pub"),
+        ("ec.pem", "use_ed25519.pub"),
+        ("bad_rsa2048.pem", "use_x25519.pub"),
+        ("bad_rsa2048.pem", "ec.pem"),
+        ("bad_rsa2048.pem", "bad_rsa4096.pub"),
+        ("use_p384.pem", "ec.pem"),
+        ("use_p384.pem", "use_x25519.pub"),
+    ] {
+        lines.push(format!("{SIGN} -k {signing} -E {enc} zero.bin o.bin"));
+    }
+    // an RSA-3072 encryption key, which imgtool wraps for as for RSA-2048
+    for signing in ["", "-k bad_rsa2048.pem", "-k use_rsa3072.pem"] {
+        lines.push(format!(
+            "{SIGN} {signing} -E use_rsa3072.pub zero.bin o.bin"
+        ));
+        lines.push(format!(
+            "{SIGN} {signing} -E use_rsa3072.pem --pad --save-enctlv zero.bin o.bin"
+        ));
+    }
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let outputs: Vec<&str> = outputs.iter().map(String::as_str).collect();
+    let Some(differences) = differing_rows_fed(&lines, &outputs, true, b"") else {
+        return;
+    };
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
+/// Runs `lines` with the key fixtures and asserts that imgtool and the
+/// personality agree (skipped without the pinned imgtool).
+fn assert_same_on_key_fixtures(lines: &[String], stdin: &[u8]) {
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let Some(differences) = differing_rows_fed(&lines, &[], true, stdin) else {
+        return;
+    };
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
+/// imgtool loads an X25519 key and an RSA-4096 key; `sign` with the
+/// first fails only once it signs, and `keys.load` refuses the second's
+/// size with a TypeError of its own message. The personality printed its
+/// own `Error: -k/--key: …` line for both.
+#[test]
+fn regression_x25519_and_rsa4096_keys_had_espboots_own_error() {
+    assert_same_on_key_fixtures(
+        &[
+            format!("{SIGN} -k use_x25519.pem zero.bin o.bin"),
+            "getpub -k bad_rsa4096.pem -e raw".to_owned(),
+            "verify -k bad_rsa4096.pub zero.bin".to_owned(),
+            format!("{SIGN} -k bad_rsa4096.pem zero.bin o.bin"),
+            "keyinfo -k bad_rsa4096.pem".to_owned(),
+        ],
+        b"",
+    );
+}
+
+/// A P-192 key, which the shared loader reads (Secure Boot V2 uses it):
+/// imgtool's `keys.load` raises its bare Exception naming the curve.
+#[test]
+fn regression_p192_key_had_espboots_own_error() {
+    assert_same_on_key_fixtures(
+        &[
+            "getpub -k use_p192.pem".to_owned(),
+            "verify -k use_p192.pub zero.bin".to_owned(),
+            format!("{SIGN} -k use_p192.pem zero.bin o.bin"),
+            format!("{SIGN} -k ec.pem -E use_p192.pub zero.bin o.bin"),
+            "keyinfo -k use_p192.pub".to_owned(),
+        ],
+        b"",
+    );
+}
+
+/// An encryption key of another type than the signing key: imgtool's
+/// usage error (exit 2) once both have loaded; the personality refused
+/// the `-E` key with its own line first (P-384, Ed25519) or took it.
+#[test]
+fn regression_mismatched_encryption_key_had_espboots_own_error() {
+    assert_same_on_key_fixtures(
+        &[
+            format!("{SIGN} -k ec.pem -E use_p384.pub zero.bin o.bin"),
+            format!("{SIGN} -k ec.pem -E use_ed25519.pub zero.bin o.bin"),
+            format!("{SIGN} -k ec.pem -E bad_rsa4096.pub zero.bin o.bin"),
+            format!("{SIGN} -k bad_rsa2048.pem -E use_x25519.pub zero.bin o.bin"),
+            format!("{SIGN} -k use_p384.pem -E ec.pem zero.bin o.bin"),
+        ],
+        b"",
+    );
+}
+
+/// An encrypted key and no passphrase on stdin: imgtool asks through
+/// getpass's stdin fallback and click ends the empty input with
+/// `Aborted!`; a wrong passphrase ends with the public loader's
+/// ValueError; the right one loads. The personality printed its own
+/// line asking for ESPBOOT_PASSWORD.
+#[test]
+fn regression_encrypted_key_without_password_had_espboots_own_error() {
+    let lines = [
+        "getpub -k bad_enc.pem".to_owned(),
+        "verify -k bad_enc.pem zero.bin".to_owned(),
+        format!("{SIGN} -k bad_enc.pem zero.bin o.bin"),
+        format!("{SIGN} -k ec.pem -E bad_enc.pem zero.bin o.bin"),
+    ];
+    assert_same_on_key_fixtures(&lines, b"");
+    assert_same_on_key_fixtures(&lines[..2], b"wrong\n");
+    assert_same_on_key_fixtures(&["getpub -k bad_enc.pem -e pem".to_owned()], b"pw\n");
+}
+
+/// A raw or base64 AES key-wrap key after `-E`: imgtool 2.5.0 has no
+/// key-wrap encryption and `keys.load` fails on it; the personality
+/// signed with it or printed its own line.
+#[test]
+fn regression_aes_key_wrap_file_was_taken_after_e() {
+    assert_same_on_key_fixtures(
+        &[
+            format!("{SIGN} -E use_aes16.key zero.bin o.bin"),
+            format!("{SIGN} -k ec.pem -E use_aes32.key zero.bin o.bin"),
+            format!("{SIGN} -E use_aes16.b64 zero.bin o.bin"),
+        ],
+        b"",
+    );
+}
+
+/// An Ed25519 or P-384 key after `-E`, which imgtool pairs (with an
+/// Ed25519 or no signing key; P-384 with P-384) but has no wrapping for:
+/// it still writes an image, encryption flag set and payload padded, with
+/// no TLV carrying the AES key (byte for byte with `--clear` and a
+/// deterministic signature), and refuses HMAC-SHA512 after signing. The
+/// personality refused the key with its own line.
+#[test]
+fn regression_ed25519_or_p384_encryption_key_was_refused() {
+    let lines = [
+        format!("{SIGN} -k use_ed25519.pem -E use_ed25519.pub --clear zero.bin e1.bin"),
+        format!("{SIGN} -k use_ed25519.pem -E use_p384.pem --clear --pad zero.bin e2.bin"),
+        format!("{SIGN} -E use_ed25519.pem --clear --encrypt-keylen 256 zero.bin e3.bin"),
+        format!("{SIGN} -E use_p384.pub --clear --pad --save-enctlv zero.bin e4.bin"),
+        format!("{SIGN} -k use_ed25519.pem -E use_ed25519.pub zero.bin e5.bin"),
+        format!("{SIGN} -k use_p384.pem -E use_p384.pub zero.bin e6.bin"),
+        format!("{SIGN} -k use_ed25519.pem -E use_ed25519.pem --hmac-sha 512 zero.bin e7.bin"),
+        format!("{SIGN} -k ec.pem -E ec.pem --hmac-sha 512 zero.bin e8.bin"),
+    ];
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let outputs = ["e1.bin", "e2.bin", "e3.bin", "e4.bin"];
+    let Some(differences) = differing_rows_fed(&lines, &outputs, true, b"") else {
+        return;
+    };
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
+/// Runs `program args` with stdin closed (a shell closes it before the
+/// exec): exit status, stdout, and stderr as [`with_stdin`] keeps it.
+fn with_stdin_closed(program: &Path, dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("exec \"$0\" \"$@\" <&-")
+        .arg(program)
+        .args(args)
+        .current_dir(dir)
+        .env("COLUMNS", "80")
+        .output()
+        .unwrap();
+    let stderr: String = String::from_utf8_lossy(&out.stderr)
+        .split_inclusive('\n')
+        .filter(|l| !l.contains("GetPassWarning") && !l.contains("fallback_getpass("))
+        .collect();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        without_frames(stderr),
+    )
+}
+
+/// With stdin closed, Python has no `sys.stdin` and getpass's fallback
+/// fails on it after the prompt (an AttributeError, exit 1); the
+/// personality read the closed stdin as an empty one (`Aborted!`).
+#[test]
+fn regression_closed_stdin_at_a_passphrase_prompt_was_read_as_empty() {
+    let Some(imgtool) = crate::support::reference_tool("imgtool") else {
+        return;
+    };
+    let reference = std::path::PathBuf::from(imgtool.get_program());
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    crate::espsecure_personality::write_bad_keys(dir);
+    std::fs::write(dir.join("zero.bin"), [0u8; 64]).unwrap();
+    let link = dir.join("bin/imgtool");
+    std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_espboot"), &link).unwrap();
+    let mut differences = Vec::new();
+    for line in [
+        "getpub -k bad_enc.pem",
+        "verify -k bad_enc.pem zero.bin",
+        "keygen -t ed25519 -k new.pem -p",
+    ] {
+        let args: Vec<&str> = line.split_whitespace().collect();
+        let want = with_stdin_closed(&reference, dir, &args);
+        let got = with_stdin_closed(&link, dir, &args);
+        assert!(
+            want.2.contains("AttributeError"),
+            "imgtool {line}: {want:?}"
+        );
+        if want != got {
+            differences.push(format!(
+                "imgtool {line}\n  imgtool: {want:?}\n  espboot: {got:?}"
+            ));
+        }
+    }
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
+/// Keys cryptography loads but imgtool has no class for (Ed448, X448,
+/// DSA): `keys.load` raises a bare Exception naming cryptography's class
+/// of the key; the personality printed its own line naming the OID.
+#[test]
+fn regression_ed448_x448_and_dsa_keys_had_espboots_own_error() {
+    let mut lines = Vec::new();
+    for key in ["ed448", "x448", "dsa"] {
+        lines.push(format!("getpub -k use_{key}.pem"));
+        lines.push(format!("getpub -k use_{key}.pub -e raw"));
+        lines.push(format!("verify -k use_{key}.pub zero.bin"));
+        lines.push(format!("keyinfo -k use_{key}.pem"));
+        lines.push(format!("{SIGN} -k use_{key}.pem zero.bin o.bin"));
+        lines.push(format!("{SIGN} -k ec.pem -E use_{key}.pub zero.bin o.bin"));
+    }
+    assert_same_on_key_fixtures(&lines, b"");
 }

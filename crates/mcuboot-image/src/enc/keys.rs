@@ -274,6 +274,19 @@ impl Recipient {
         }
     }
 
+    /// The recipient of a key file the shared loader has read: a public
+    /// key, or a private key's public half.
+    ///
+    /// # Errors
+    /// [`KeyError::UnsupportedKeyType`] and the like for keys that cannot
+    /// encrypt images.
+    pub fn from_key_file(file: KeyFile) -> Result<Self, KeyError> {
+        match any_key_from(file)? {
+            AnyKey::Public(r) => Ok(r),
+            AnyKey::Private(k) => Ok(k.recipient()),
+        }
+    }
+
     /// Reads a recipient from the contents of a key file: PEM as in
     /// [`Recipient::from_pem`], DER (SubjectPublicKeyInfo or a private key
     /// as [`DecryptionKey::from_der`] reads it), else a base64 AES key-wrap

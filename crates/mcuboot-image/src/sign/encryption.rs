@@ -16,7 +16,9 @@ use crate::SignatureKind;
 pub struct Encryption {
     aes_key: Zeroizing<Vec<u8>>,
     key_len: AesKeyLen,
-    tlv_kind: EncTlvKind,
+    /// `None` for an encryption key imgtool pairs but has no wrapping
+    /// for ([`Encryption::for_imgtool_key`]).
+    tlv_kind: Option<EncTlvKind>,
     tlv_value: Vec<u8>,
     clear: bool,
 }
@@ -64,15 +66,61 @@ impl Encryption {
         Ok(Self {
             aes_key,
             key_len,
-            tlv_kind,
+            tlv_kind: Some(tlv_kind),
             tlv_value,
             clear,
         })
     }
 
-    /// The wrapped-key TLV's kind.
+    /// The encryption imgtool 2.5.0 makes for the `-E` key `file`
+    /// (imgtool/image.py `create`): a key it wraps for (RSA of either
+    /// size, EC P-256, X25519) as [`Encryption::new`]; for any other key it loads (EC
+    /// P-384, Ed25519) it still sets the header flag, pads and encrypts
+    /// the payload with a fresh AES key, but writes no TLV carrying that
+    /// key, so no device can decrypt the image.
+    ///
+    /// # Errors
+    /// As [`Encryption::new`]; [`EncError::HmacSha512Unsupported`] for
+    /// HMAC-SHA512 without an X25519 key; [`EncError::Key`] for a key
+    /// that cannot encrypt at all.
+    pub fn for_imgtool_key(
+        file: crate::keys::KeyFile,
+        key_len: AesKeyLen,
+        hmac: HmacSha,
+        clear: bool,
+    ) -> Result<Self, EncError> {
+        use crate::keys::KeyKind;
+        let kind = file.kind();
+        if let crate::keys::PublicKey::Rsa(public) = file.public_key() {
+            // RSA-OAEP with whichever RSA key imgtool loads (3072 bits
+            // too), into the ENCRSA2048 TLV all the same
+            return Self::new(&Recipient::Rsa2048(public), key_len, hmac, clear);
+        }
+        if !matches!(kind, KeyKind::EcdsaP384 | KeyKind::Ed25519) {
+            let recipient = Recipient::from_key_file(file)?;
+            return Self::new(&recipient, key_len, hmac, clear);
+        }
+        if hmac == HmacSha::Sha512 {
+            return Err(EncError::HmacSha512Unsupported(match kind {
+                KeyKind::Ed25519 => "Ed25519",
+                _ => "EC P-384",
+            }));
+        }
+        let mut aes_key = Zeroizing::new(std::vec![0u8; key_len.bytes()]);
+        rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut aes_key);
+        Ok(Self {
+            aes_key,
+            key_len,
+            tlv_kind: None,
+            tlv_value: Vec::new(),
+            clear,
+        })
+    }
+
+    /// The wrapped-key TLV's kind; `None` when no TLV carries the key
+    /// ([`Encryption::for_imgtool_key`]).
     #[must_use]
-    pub fn tlv_kind(&self) -> EncTlvKind {
+    pub fn tlv_kind(&self) -> Option<EncTlvKind> {
         self.tlv_kind
     }
 
@@ -110,11 +158,15 @@ impl Encryption {
     /// # Errors
     /// [`SignError::KeyPairing`].
     pub fn check_pairing(&self, signing: SignatureKind) -> Result<(), SignError> {
+        let Some(tlv_kind) = self.tlv_kind else {
+            // only made for the keys imgtool's own rule has paired
+            return Ok(());
+        };
         let paired = match signing {
-            SignatureKind::EcdsaP256 => self.tlv_kind == EncTlvKind::Ec256,
+            SignatureKind::EcdsaP256 => tlv_kind == EncTlvKind::Ec256,
             // imgtool has no P-384 encryption, so no encryption key matches.
             SignatureKind::EcdsaP384 => false,
-            SignatureKind::Rsa2048 | SignatureKind::Rsa3072 => self.tlv_kind == EncTlvKind::Rsa2048,
+            SignatureKind::Rsa2048 | SignatureKind::Rsa3072 => tlv_kind == EncTlvKind::Rsa2048,
             SignatureKind::Ed25519 => true,
         };
         if paired {
@@ -122,7 +174,7 @@ impl Encryption {
         } else {
             Err(SignError::KeyPairing {
                 signing,
-                encryption: self.tlv_kind,
+                encryption: tlv_kind,
             })
         }
     }

@@ -254,3 +254,58 @@ fn espressif_sector_count_is_a_warning_and_overflow_an_error() {
         Err(SignError::TooLarge { slot: 0x4000, .. })
     ));
 }
+
+/// imgtool's encryption for an Ed25519 or P-384 `-E` key: the header flag
+/// and the padding, the payload encrypted, no key TLV; HMAC-SHA512 is
+/// refused; a key imgtool wraps for keeps its TLV.
+#[test]
+fn imgtool_encryption_without_a_wrapping_key_sets_the_flag_and_writes_no_tlv() {
+    use crate::enc::{AesKeyLen, EncError, HmacSha};
+    use crate::keys::KeyFile;
+    let file = |t: KeyType| KeyFile::Private(PrivateKey::generate(t).unwrap());
+    let for_key = |t: KeyType, hmac: HmacSha, clear: bool| {
+        Encryption::for_imgtool_key(file(t), AesKeyLen::Aes128, hmac, clear)
+    };
+    assert!(matches!(
+        for_key(KeyType::Ed25519, HmacSha::Sha512, false),
+        Err(EncError::HmacSha512Unsupported(_))
+    ));
+    let wrapped = for_key(KeyType::X25519, HmacSha::Sha256, false).unwrap();
+    assert!(wrapped.tlv_kind().is_some());
+    let opts = SignOptions::new(ImageVersion::default(), 0x20, 0);
+    // a zero header area, then 0x15 bytes
+    let payload: Vec<u8> = (0..0x35u32)
+        .map(|i| if i < 0x20 { 0 } else { i as u8 })
+        .collect();
+    let build = |enc: &Encryption| {
+        let mut out = Vec::new();
+        ImageBuilder::new(&opts)
+            .signer(Some(&signer()))
+            .encryption(Some(enc))
+            .build(Input::Bytes {
+                data: payload.clone(),
+                address: None,
+            })
+            .unwrap()
+            .write_to(&mut out, OutputFormat::Binary)
+            .unwrap();
+        out
+    };
+    for t in [KeyType::Ed25519, KeyType::EcdsaP384] {
+        let clear = for_key(t, HmacSha::Sha256, true).unwrap();
+        assert!(clear.tlv_kind().is_none());
+        let image = build(&clear);
+        let flags = u32::from_le_bytes(image[16..20].try_into().unwrap());
+        assert_eq!(
+            flags & AesKeyLen::Aes128.header_flag(),
+            AesKeyLen::Aes128.header_flag()
+        );
+        // 0x15 payload bytes padded to 0x20, in clear text
+        let img_size = u32::from_le_bytes(image[12..16].try_into().unwrap());
+        assert_eq!(img_size, 0x20);
+        assert_eq!(&image[0x20..0x35], &payload[0x20..]);
+        let hidden = build(&for_key(t, HmacSha::Sha256, false).unwrap());
+        assert_ne!(&hidden[0x20..0x35], &payload[0x20..]);
+        assert_eq!(hidden.len(), image.len(), "no TLV carries the key");
+    }
+}

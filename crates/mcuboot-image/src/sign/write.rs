@@ -249,8 +249,11 @@ impl BuiltImage<'_, '_> {
             area.push(kind.tlv(), &sig)?;
             signature = Some(sig);
         }
-        if let Some(enc) = self.payload_encryption() {
-            area.push(enc.tlv_kind().tlv_kind(), enc.tlv_value())?;
+        if let Some((enc, kind)) = self
+            .payload_encryption()
+            .and_then(|e| e.tlv_kind().map(|k| (e, k)))
+        {
+            area.push(kind.tlv_kind(), enc.tlv_value())?;
         }
         Ok((area.finish()?, signature))
     }

@@ -205,6 +205,9 @@ pub fn verify_as_imgtool(a: VerifyArgs) -> ExitCode {
             ExitCode::FAILURE
         }
         Err(err) => {
+            if let Some(refusal) = err.downcast_ref::<super::sign::ImgtoolRefusal>() {
+                return super::personality::refusal_exit("verify", refusal);
+            }
             match super::personality::unframed_key_exception(&err) {
                 Some(last_line) => eprintln!("{last_line}"),
                 None => eprintln!("Error: {}", crate::one_line(&err)),

@@ -38,6 +38,14 @@ fn getpass_fallback(prompt: &str) -> anyhow::Result<Option<zeroize::Zeroizing<St
     let mut stderr = std::io::stderr().lock();
     let _ = write!(stderr, "Warning: Password input may be echoed.\n{prompt}");
     let _ = stderr.flush();
+    if stdin_was_closed() {
+        // Python starts with `sys.stdin` None and getpass's fallback
+        // calls `readline` on it
+        return Err(super::sign::ImgtoolRefusal::Uncaught(
+            "AttributeError: 'NoneType' object has no attribute 'readline'".to_owned(),
+        )
+        .into());
+    }
     let mut line = zeroize::Zeroizing::new(String::new());
     if std::io::stdin().lock().read_line(&mut line)? == 0 {
         return Ok(None);
@@ -50,24 +58,46 @@ fn getpass_fallback(prompt: &str) -> anyhow::Result<Option<zeroize::Zeroizing<St
     Ok(Some(line))
 }
 
-/// imgtool's `get_password` (imgtool/main.py): the passphrase twice until
-/// both agree, through `getpass` (the terminal, else the stdin fallback).
-/// `None` when input ends, which click reports as `Aborted!`.
-fn imgtool_password() -> anyhow::Result<Option<zeroize::Zeroizing<Vec<u8>>>> {
+/// Python's `getpass.getpass(prompt)`: on the terminal when there is one,
+/// else through the stdin fallback; `None` at the end of input.
+pub(super) fn getpass(prompt: &str) -> anyhow::Result<Option<zeroize::Zeroizing<String>>> {
     let has_terminal = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
         .open("/dev/tty")
         .is_ok();
-    let ask = |prompt: &str| -> anyhow::Result<Option<zeroize::Zeroizing<String>>> {
-        if has_terminal {
-            Ok(Some(zeroize::Zeroizing::new(
-                rpassword::prompt_password(prompt).context("cannot read the password")?,
-            )))
-        } else {
-            getpass_fallback(prompt)
-        }
-    };
+    if has_terminal {
+        Ok(Some(zeroize::Zeroizing::new(
+            rpassword::prompt_password(prompt).context("cannot read the password")?,
+        )))
+    } else {
+        getpass_fallback(prompt)
+    }
+}
+
+/// True when the process started with stdin closed: Rust's runtime then
+/// puts `/dev/null` opened read-write in its place, where a shell's
+/// `</dev/null` opens it read-only.
+fn stdin_was_closed() -> bool {
+    // Linux's view of the descriptor: what it names and its open flags
+    // (octal); elsewhere the answer is no.
+    let names_null = std::fs::read_link("/proc/self/fd/0")
+        .is_ok_and(|target| target == std::path::Path::new("/dev/null"));
+    let read_write = std::fs::read_to_string("/proc/self/fdinfo/0").is_ok_and(|info| {
+        info.lines()
+            .find_map(|l| l.strip_prefix("flags:"))
+            .and_then(|f| u32::from_str_radix(f.trim(), 8).ok())
+            // O_ACCMODE and O_RDWR (asm-generic/fcntl.h)
+            .is_some_and(|flags| flags & 0o3 == 0o2)
+    });
+    names_null && read_write
+}
+
+/// imgtool's `get_password` (imgtool/main.py): the passphrase twice until
+/// both agree, through `getpass` (the terminal, else the stdin fallback).
+/// `None` when input ends, which click reports as `Aborted!`.
+fn imgtool_password() -> anyhow::Result<Option<zeroize::Zeroizing<Vec<u8>>>> {
+    let ask = getpass;
     loop {
         let Some(first) = ask("Enter key passphrase: ")? else {
             return Ok(None);
@@ -273,8 +303,17 @@ pub fn keyinfo(a: KeyinfoArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("-k/--key: cannot read {}", a.key.display()))?,
     );
     let kind = match KeyFile::from_pem(&pem, None) {
-        Ok(KeyFile::Private(_)) => "private",
-        Ok(_) => "public",
+        // imgtool's keyinfo reads the key with `keys.load`, which refuses
+        // the key types imgtool does not take
+        Ok(file) => {
+            mcuboot_image::keys::check_supported(file.kind())
+                .with_context(|| format!("-k/--key: {}", a.key.display()))?;
+            if matches!(file, KeyFile::Private(_)) {
+                "private"
+            } else {
+                "public"
+            }
+        }
         Err(KeyFileError::PasswordRequired) => {
             return Err(KeyinfoError::PasswordProtected(a.key.clone()).into())
         }

@@ -251,6 +251,8 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
         outln!("2.5.0");
         return ExitCode::SUCCESS;
     }
+    // imgtool asks for a key's passphrase through Python's getpass
+    super::util::prompt_as_imgtool();
     match &mut parsed.command {
         super::Command::Sign(a) => a.imgtool_notices = true,
         super::Command::Keygen(a) => a.imgtool_prompts = true,
@@ -324,10 +326,7 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
                 return traceback(&last_line);
             }
             if let Some(refusal) = err.downcast_ref::<ImgtoolRefusal>() {
-                return match refusal {
-                    ImgtoolRefusal::Usage(message) => usage_error(Some(&first), message),
-                    ImgtoolRefusal::Uncaught(last_line) => traceback(last_line),
-                };
+                return refusal_exit(&first, refusal);
             }
             if let Some(message) = sign_usage_error(&err) {
                 return usage_error(Some(&first), &message);
@@ -464,18 +463,35 @@ pub(super) fn unframed_key_exception(err: &anyhow::Error) -> Option<String> {
     {
         return Some(refused.exception.clone());
     }
-    err.chain()
-        .find_map(|cause| match cause.downcast_ref::<E>() {
+    use mcuboot_image::keys::{ImgtoolLoadFailure, KeyError};
+    err.chain().find_map(|cause| {
+        if let Some(e) = cause.downcast_ref::<KeyError>() {
+            // cryptography loads the key; keys.load then refuses its
+            // size or curve
+            return ImgtoolLoadFailure::of(e).map(|f| f.to_string());
+        }
+        match cause.downcast_ref::<E>() {
             Some(E::NotPem { .. } | E::UnterminatedPem { .. }) => Some(format!(
                 "ValueError: {}",
                 crate::cmd::secure::keys::MALFORMED_FRAMING
             )),
-            // cryptography loads the key; keys.load then raises a bare
-            // Exception naming the curve as OpenSSL does
-            Some(E::UnsupportedCurve { oid }) => key_files::oid::curve_name(oid)
-                .map(|name| format!("Exception: Unsupported EC curve: {name}")),
-            _ => None,
-        })
+            Some(e) => ImgtoolLoadFailure::of_file_error(e).map(|f| f.to_string()),
+            None => None,
+        }
+    })
+}
+
+/// How imgtool ends with `refusal` in `command` (as typed).
+pub(super) fn refusal_exit(command: &str, refusal: &ImgtoolRefusal) -> ExitCode {
+    match refusal {
+        ImgtoolRefusal::Usage(message) => usage_error(Some(command), message),
+        ImgtoolRefusal::Uncaught(last_line) => traceback(last_line),
+        ImgtoolRefusal::Aborted => {
+            // click's handling of EOFError (click/core.py `main`)
+            eprintln!("\nAborted!");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// The last line of a Python traceback, exit 1: how the personality
@@ -1084,7 +1100,7 @@ fn sign_usage_error(err: &anyhow::Error) -> Option<String> {
             }
             Some(mcuboot_image::sign::SignError::KeyPairing { .. }) => {
                 // imgtool/main.py sign
-                return Some("Signing and encryption must use the same type of key".to_owned());
+                return Some(super::sign::KEYS_DO_NOT_PAIR.to_owned());
             }
             Some(mcuboot_image::sign::SignError::HexAddressRequired) => {
                 // imgtool/image.py Image.save

@@ -10,7 +10,7 @@ use anyhow::{bail, Context};
 use base64ct::Encoding as _;
 use mcuboot_image::codec::Endian;
 use mcuboot_image::enc::{AesKeyLen, EncError, HmacSha, Recipient};
-use mcuboot_image::keys::{KeyFile, McubootKey as _};
+use mcuboot_image::keys::{KeyFile, KeyKind, McubootKey as _};
 use mcuboot_image::sign::Compression;
 use mcuboot_image::sign::{
     custom_tlv_value, parse_dependencies, parse_vid_cid, Encryption, FixedSigner, HashChoice,
@@ -487,7 +487,10 @@ impl KeyArgSigner {
     }
 }
 
-fn load_key_signer(a: &SignArgs) -> anyhow::Result<Option<KeyArgSigner>> {
+/// The `-k` key's signer. Under the imgtool personality an X25519 private
+/// key loads as imgtool loads it (a key class with `sign_digest`, which
+/// fails only when it signs): no signer, and `x25519` is set.
+fn load_key_signer(a: &SignArgs, x25519: &mut bool) -> anyhow::Result<Option<KeyArgSigner>> {
     let Some(path) = &a.key else {
         return Ok(None);
     };
@@ -498,6 +501,10 @@ fn load_key_signer(a: &SignArgs) -> anyhow::Result<Option<KeyArgSigner>> {
         return Ok(Some(KeyArgSigner::Token(signer)));
     }
     match load_key("-k/--key", path)? {
+        KeyFile::Private(k) if a.imgtool_notices && k.kind() == KeyKind::X25519 => {
+            *x25519 = true;
+            Ok(None)
+        }
         KeyFile::Private(k) => Ok(Some(KeyArgSigner::File(
             KeySigner::new(k, a.pad_sig)
                 .with_context(|| format!("-k/--key: {}", path.display()))?,
@@ -631,6 +638,9 @@ pub enum ImgtoolRefusal {
     /// An exception imgtool does not catch: its traceback's last line.
     #[error("{0}")]
     Uncaught(String),
+    /// The end of input at a prompt, which click reports as `Aborted!`.
+    #[error("the input ended at a prompt")]
+    Aborted,
 }
 
 /// `-k/--key` names a public key: signing needs the private key. Typed so
@@ -717,16 +727,28 @@ fn python_open_error(e: &std::io::Error, path: &Path) -> String {
     )
 }
 
-fn load_encryption(a: &SignArgs) -> anyhow::Result<Option<Encryption>> {
+/// imgtool's usage error for a signing key and an encryption key that do
+/// not pair (imgtool/main.py `sign`).
+pub(super) const KEYS_DO_NOT_PAIR: &str = "Signing and encryption must use the same type of key";
+
+/// True when `err` is the refusal of HMAC-SHA512 for a key other than
+/// X25519.
+fn hmac_unsupported(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<EncError>(),
+            Some(EncError::HmacSha512Unsupported(_))
+        )
+    })
+}
+
+/// The `-E` key's recipient and the encryption settings; `signing` is the
+/// kind of the `-k` key, which the imgtool personality pairs it with.
+fn load_encryption(a: &SignArgs, signing: Option<KeyKind>) -> anyhow::Result<Option<Encryption>> {
     // imgtool ignores --clear without -E; so do we.
     let Some(path) = &a.encrypt else {
         return Ok(None);
     };
-    let contents = std::fs::read(path)
-        .with_context(|| format!("-E/--encrypt: cannot read {}", path.display()))?;
-    super::util::refuse_as_cryptography("-E/--encrypt", path)?;
-    let recipient = Recipient::from_file_contents(&contents)
-        .with_context(|| format!("-E/--encrypt: {}", path.display()))?;
     let key_len = match a.encrypt_keylen {
         KeyLenArg::Aes128 => AesKeyLen::Aes128,
         KeyLenArg::Aes256 => AesKeyLen::Aes256,
@@ -735,7 +757,26 @@ fn load_encryption(a: &SignArgs) -> anyhow::Result<Option<Encryption>> {
         HmacArg::Auto | HmacArg::Sha256 => HmacSha::Sha256,
         HmacArg::Sha512 => HmacSha::Sha512,
     };
-    match Encryption::new(&recipient, key_len, hmac, a.clear) {
+    let encryption = if a.imgtool_notices {
+        // imgtool/main.py sign: `-E` goes through `keys.load` as `-k`
+        // does (no AES key-wrap file, a password prompt), then must pair
+        // with the signing key; image.py then encrypts as that key allows.
+        let file = load_key("-E/--encrypt", path)?;
+        if let Some(signing) = signing {
+            if !mcuboot_image::keys::imgtool_keys_pair(signing, file.kind()) {
+                return Err(ImgtoolRefusal::Usage(KEYS_DO_NOT_PAIR.to_owned()).into());
+            }
+        }
+        Encryption::for_imgtool_key(file, key_len, hmac, a.clear)
+    } else {
+        let contents = std::fs::read(path)
+            .with_context(|| format!("-E/--encrypt: cannot read {}", path.display()))?;
+        super::util::refuse_as_cryptography("-E/--encrypt", path)?;
+        let recipient = Recipient::from_file_contents(&contents)
+            .with_context(|| format!("-E/--encrypt: {}", path.display()))?;
+        Encryption::new(&recipient, key_len, hmac, a.clear)
+    };
+    match encryption {
         Ok(enc) => Ok(Some(enc)),
         Err(e @ EncError::HmacSha512Unsupported(_)) => {
             Err(anyhow::Error::new(e).context("--hmac-sha 512"))
@@ -746,18 +787,29 @@ fn load_encryption(a: &SignArgs) -> anyhow::Result<Option<Encryption>> {
 
 pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
     let opts = options(&a)?;
-    let key_signer = load_key_signer(&a)?;
+    let mut x25519_key = false;
+    let key_signer = load_key_signer(&a, &mut x25519_key)?;
     let mut encryption = None;
+    let mut hmac_refusal = None;
     if a.imgtool_notices {
         // imgtool/main.py sign: the encryption key loads right after the
         // signing key, then come the pairing check and the refusals the
         // personality deferred, before the fixed signature is read.
-        encryption = load_encryption(&a)?;
-        if let (Some(key), Some(enc)) = (&key_signer, &encryption) {
-            if let Some(kind) = key.as_signer().public_key().signature_kind() {
-                enc.check_pairing(kind).map_err(|e| sign_error(e, &a))?;
+        let signing = key_signer
+            .as_ref()
+            .map(|k| k.as_signer().public_key().kind())
+            .or(x25519_key.then_some(KeyKind::X25519));
+        encryption = match load_encryption(&a, signing) {
+            // image.py create refuses the HMAC only when it encrypts,
+            // after the signature and its line
+            Err(e) if hmac_unsupported(&e) => {
+                hmac_refusal = Some(ImgtoolRefusal::Usage(
+                    "Currently only ECIES-X25519 supports HMAC-SHA512".to_owned(),
+                ));
+                None
             }
-        }
+            other => other?,
+        };
         if let Some(refusal) = &a.imgtool_after_keys {
             return Err(refusal.clone().into());
         }
@@ -776,7 +828,7 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
         bail!("--sig-out: needs -k/--key or --fix-sig (there is no signature to write)");
     }
     if !a.imgtool_notices {
-        encryption = load_encryption(&a)?;
+        encryption = load_encryption(&a, None)?;
     }
     let format = if is_hex(&a.outfile) {
         OutputFormat::IntelHex {
@@ -823,6 +875,9 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
             mcuboot_image::sign::select_hash(Some(key.as_signer()), opts.signing)
                 .map_err(|e| sign_error(e, &a))?;
         }
+        if x25519_key {
+            x25519_hash(opts.signing)?;
+        }
         if let Some(refusal) = &a.imgtool_in_create {
             return Err(refusal.clone().into());
         }
@@ -832,12 +887,21 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
             )
             .into());
         }
+        if x25519_key && a.vector_to_sign.is_none() && fixed.is_none() {
+            // image.py create: the key has no `sign`, so it is asked to
+            // sign the digest, which the X25519 key object cannot do
+            outln!("image.py: sign the digest");
+            return Err(ImgtoolRefusal::Uncaught(X25519_CANNOT_SIGN.to_owned()).into());
+        }
         for line in imgtool_notices(
             &a,
             key_signer.as_ref().map(KeyArgSigner::as_signer),
             fixed.as_ref(),
         ) {
             outln!("{line}");
+        }
+        if let Some(refusal) = hmac_refusal {
+            return Err(refusal.into());
         }
     }
     // A temporary file renamed into place (never half-written), without
@@ -945,6 +1009,31 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
         write_sig(path, sig)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The last line of imgtool's traceback when an X25519 key signs
+/// (imgtool/keys/x25519.py `sign_digest` calls a method cryptography's
+/// X25519 key does not have; the class name is as the Rust binding
+/// reports it).
+const X25519_CANNOT_SIGN: &str =
+    "AttributeError: 'cryptography.hazmat.bindings._rust.openssl.x25519.' object has no attribute 'sign'";
+
+/// imgtool's hash choice for an X25519 signing key (image.py
+/// `key_and_user_sha_to_alg_and_tlv`): `ALLOWED_KEY_SHA` lists SHA-256
+/// and SHA-512 for it, `ALLOWED_PURE_KEY_SHA` nothing.
+fn x25519_hash(signing: Signing) -> Result<(), ImgtoolRefusal> {
+    match signing {
+        Signing::Pure => Err(ImgtoolRefusal::Usage(
+            "Could not find allowed hash algorithms for <class 'imgtool.keys.x25519.X25519'>"
+                .to_owned(),
+        )),
+        Signing::Prehash(HashChoice::Sha384) => Err(ImgtoolRefusal::Usage(
+            // the message's second half is not an f-string in image.py
+            "Key X25519 can not be used with --sha 384; allowed sha are one of {allowed}"
+                .to_owned(),
+        )),
+        Signing::Prehash(_) => Ok(()),
+    }
 }
 
 /// The lines imgtool's `Image.create` prints on stdout while it builds

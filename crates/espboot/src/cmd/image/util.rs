@@ -1,9 +1,12 @@
 //! Shared helpers: Python-style integers, imgtool's key loading, file I/O.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
 use mcuboot_image::keys::KeyFile;
+
+use super::sign::ImgtoolRefusal;
 
 pub use crate::cmd::key_file::{read_password, PASSWORD_ENV};
 
@@ -24,10 +27,54 @@ pub fn parse_u32(arg: &str, text: &str) -> anyhow::Result<u32> {
 /// imgtool does not load.
 pub fn load_key(arg: &str, path: &Path) -> anyhow::Result<KeyFile> {
     refuse_as_cryptography(arg, path)?;
-    let file = crate::cmd::key_file::load(arg, path)?;
+    let file = if IMGTOOL_GETPASS.load(Ordering::Relaxed) {
+        load_as_imgtool(arg, path)?
+    } else {
+        crate::cmd::key_file::load(arg, path)?
+    };
     mcuboot_image::keys::check_supported(file.kind())
         .with_context(|| format!("{arg}: {}", path.display()))?;
     Ok(file)
+}
+
+/// Set by the `imgtool` personality: key passwords are asked for as
+/// imgtool's `load_key` asks (Python's `getpass`, its stdin fallback
+/// included), not through espboot's own prompt.
+static IMGTOOL_GETPASS: AtomicBool = AtomicBool::new(false);
+
+/// Makes [`load_key`] ask for passwords as imgtool does, for the rest of
+/// the process (the personality runs one command).
+pub fn prompt_as_imgtool() {
+    IMGTOOL_GETPASS.store(true, Ordering::Relaxed);
+}
+
+/// imgtool's `load_key` (imgtool/main.py): `keys.load` without a
+/// password, then once with the passphrase `getpass` reads. The end of
+/// input is click's `Aborted!`; a wrong passphrase makes cryptography's
+/// private loader fail, and `keys.load` then tries the public loader,
+/// whose ValueError nothing catches.
+fn load_as_imgtool(arg: &str, path: &Path) -> anyhow::Result<KeyFile> {
+    use key_files::KeyFileError;
+    let pem = zeroize::Zeroizing::new(
+        std::fs::read(path).with_context(|| format!("{arg}: cannot read {}", path.display()))?,
+    );
+    let context = || format!("{arg}: {}", path.display());
+    match KeyFile::from_pem(&pem, None) {
+        Err(KeyFileError::PasswordRequired) => {}
+        other => return other.with_context(context),
+    }
+    let Some(passphrase) = super::keys::getpass("Enter key passphrase: ")? else {
+        return Err(ImgtoolRefusal::Aborted.into());
+    };
+    match KeyFile::from_pem(&pem, Some(passphrase.as_bytes())) {
+        Err(KeyFileError::WrongPassword) => Err(ImgtoolRefusal::Uncaught(
+            crate::cmd::secure::keys::public_fallback_exception(
+                key_files::strict::PublicFallback::NoPublicBlock,
+            ),
+        )
+        .into()),
+        other => other.with_context(context),
+    }
 }
 
 /// A key file imgtool's loader cannot read although our lenient loader

@@ -399,12 +399,14 @@ thread_local! {
 }
 
 /// The tools [`run_pooled`] runs through a fork server: those whose served
-/// runs `tests/interop/tool_server.rs` compares with plain processes.
-/// (smpmgr stays a plain process: the recovery tests run it right after
-/// a reset request, counting on its start-up outlasting the device's
-/// 250 ms reset delay; a forked client's first request would reach the
-/// device before the reset, which drops it.)
-const POOLED_TOOLS: [&str; 4] = ["espefuse", "espsecure", "esptool", "imgtool"];
+/// runs `tests/interop/tool_server.rs` compares with plain processes, and
+/// whose start-up is worth saving (espefuse's is half a second; esptool's
+/// a fifth, so it stays a plain process, as the serial tests have always
+/// run it). smpmgr stays a plain process too: the recovery tests run it
+/// right after a reset request, counting on its start-up outlasting the
+/// device's 250 ms reset delay; a forked client's first request would
+/// reach the device before the reset, which drops it.
+const POOLED_TOOLS: [&str; 3] = ["espefuse", "espsecure", "imgtool"];
 
 /// One run of reference tool `name` with `env` applied, within `limit`,
 /// through an idle server of this thread for the same tool and

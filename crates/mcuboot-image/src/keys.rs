@@ -202,18 +202,28 @@ impl ImgtoolLoadFailure {
             KeyFileError::UnsupportedAlgorithm { oid, private } => {
                 // cryptography's classes of the keys it loads
                 // (cryptography/hazmat/bindings/_rust/openssl/*.pyi)
-                const CLASSES: [(&str, &str, &str); 3] = [
-                    ("1.3.101.111", "x448.X448PrivateKey", "x448.X448PublicKey"),
+                // (OIDs: RFC 8410 id-X448 and id-Ed448, RFC 3279 id-dsa)
+                use pkcs8::ObjectIdentifier as Oid;
+                const CLASSES: [(Oid, &str, &str); 3] = [
                     (
-                        "1.3.101.113",
+                        Oid::new_unwrap("1.3.101.111"),
+                        "x448.X448PrivateKey",
+                        "x448.X448PublicKey",
+                    ),
+                    (
+                        Oid::new_unwrap("1.3.101.113"),
                         "ed448.Ed448PrivateKey",
                         "ed448.Ed448PublicKey",
                     ),
-                    ("1.2.840.10040.4.1", "dsa.DSAPrivateKey", "dsa.DSAPublicKey"),
+                    (
+                        Oid::new_unwrap("1.2.840.10040.4.1"),
+                        "dsa.DSAPrivateKey",
+                        "dsa.DSAPublicKey",
+                    ),
                 ];
                 CLASSES
                     .iter()
-                    .find(|(id, _, _)| std::string::ToString::to_string(oid) == *id)
+                    .find(|(id, _, _)| id == oid)
                     .map(|(_, p, q)| Self::UnknownType(if *private { p } else { q }))
             }
             _ => None,

@@ -197,3 +197,49 @@ fn fork_server_runs_match_plain_processes_of_the_tool() {
         false,
     );
 }
+
+/// A served run past its deadline is killed with its server, by the
+/// server's process group, and fails the test with the run's arguments;
+/// without a server (`ESPBOOT_FORK_SERVER=0`) the plain process is killed
+/// the same way. The run that hangs: imgtool opening a key file that is a
+/// FIFO nobody writes to.
+#[test]
+fn a_run_past_its_deadline_is_killed_and_fails_the_test() {
+    let Some(mut imgtool) = ToolServer::start("imgtool", &[]) else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fifo = dir.path().join("key.pem");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success(), "mkfifo {}", fifo.display());
+    let hang = Request::new(["getpub", "-k"]).args([fifo.as_os_str()]);
+    let limit = std::time::Duration::from_secs(2);
+    let start = std::time::Instant::now();
+    let failure = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        imgtool.run_within(&hang, limit)
+    }))
+    .expect_err("a run that never ends returned");
+    let message = failure
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    assert!(message.contains("did not finish in 2s"), "{message}");
+    assert!(message.contains("key.pem"), "{message}");
+    // killed at the deadline, not left to run
+    assert!(start.elapsed() < limit * 5, "{:?}", start.elapsed());
+    drop(imgtool);
+    // the plain-process path has the same deadline
+    let script = crate::support::reference_bin_dir().join("imgtool");
+    let failure = std::panic::catch_unwind(|| {
+        crate::support::tool_server::run_process_within(&script, &Vec::new(), &hang, limit)
+    })
+    .expect_err("a plain run that never ends returned");
+    let message = failure
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    assert!(message.contains("did not finish in 2s"), "{message}");
+}

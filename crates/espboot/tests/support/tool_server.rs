@@ -90,8 +90,8 @@ impl Request {
 /// Environment changes applied to a run: set (`Some`) or removed (`None`).
 pub type Env = Vec<(String, Option<String>)>;
 
-/// Runs `program` with `req` as a plain process, with `env` applied.
-pub fn run_process(program: &Path, env: &Env, req: &Request) -> Output {
+/// `program` with `req`'s arguments and working directory, `env` applied.
+fn command(program: &Path, env: &Env, req: &Request) -> Command {
     let mut cmd = Command::new(program);
     cmd.args(&req.args);
     if let Some(dir) = &req.cwd {
@@ -103,6 +103,12 @@ pub fn run_process(program: &Path, env: &Env, req: &Request) -> Output {
             None => cmd.env_remove(key),
         };
     }
+    cmd
+}
+
+/// Runs `program` with `req` as a plain process, with `env` applied.
+pub fn run_process(program: &Path, env: &Env, req: &Request) -> Output {
+    let mut cmd = command(program, env, req);
     let stdin = tempfile::NamedTempFile::new().expect("stdin file");
     std::fs::write(stdin.path(), req.stdin.as_deref().unwrap_or_default()).expect("stdin");
     cmd.stdin(std::fs::File::open(stdin.path()).expect("stdin"));
@@ -350,21 +356,10 @@ impl Drop for Server {
 /// Runs `program` as [`run_process`] does, killed (by its process id) and
 /// failing the test if it does not finish within `limit`.
 pub fn run_process_within(program: &Path, env: &Env, req: &Request, limit: Duration) -> Output {
-    let mut cmd = Command::new(program);
-    cmd.args(&req.args)
+    let mut child = command(program, env, req)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    if let Some(dir) = &req.cwd {
-        cmd.current_dir(dir);
-    }
-    for (key, value) in env {
-        match value {
-            Some(v) => cmd.env(key, v),
-            None => cmd.env_remove(key),
-        };
-    }
-    let mut child = cmd
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("{}: {e}", program.display()));
     if let Some(mut stdin) = child.stdin.take() {

@@ -161,26 +161,8 @@ impl SignatureBlock {
     /// Parses and validates a block: exactly 1216 bytes, magic, version,
     /// CRC32 and a known scheme.
     pub fn parse(bytes: &[u8]) -> Result<Self, BlockError> {
-        let bytes: [u8; SIG_BLOCK_SIZE] = bytes
-            .try_into()
-            .map_err(|_| BlockError::Length(bytes.len()))?;
-        if bytes[0] != SIG_BLOCK_MAGIC {
-            return Err(BlockError::Magic);
-        }
+        let bytes = *check_envelope(bytes)?;
         let version = bytes[1];
-        if version != SIG_BLOCK_VERSION_RSA && version != SIG_BLOCK_VERSION_ECDSA {
-            return Err(BlockError::Version(version));
-        }
-        let stored = u32::from_le_bytes([
-            bytes[CRC_OFFSET],
-            bytes[CRC_OFFSET + 1],
-            bytes[CRC_OFFSET + 2],
-            bytes[CRC_OFFSET + 3],
-        ]);
-        let computed = CRC32.checksum(&bytes[..CRC_OFFSET]);
-        if stored != computed {
-            return Err(BlockError::Crc { stored, computed });
-        }
         let scheme = if version == SIG_BLOCK_VERSION_RSA {
             SigningScheme::Rsa3072
         } else {
@@ -271,6 +253,33 @@ impl SignatureBlock {
         }
         key.verify_prehash(image_digest, &self.signature()?)
     }
+}
+
+/// Checks what espsecure's `validate_signature_block` checks of a slot
+/// (length, magic, version, CRC32), and nothing of the fields: the hash
+/// type and curve id may still be unknown ([`BlockError::Curve`]).
+pub(crate) fn check_envelope(bytes: &[u8]) -> Result<&[u8; SIG_BLOCK_SIZE], BlockError> {
+    let bytes: &[u8; SIG_BLOCK_SIZE] = bytes
+        .try_into()
+        .map_err(|_| BlockError::Length(bytes.len()))?;
+    if bytes[0] != SIG_BLOCK_MAGIC {
+        return Err(BlockError::Magic);
+    }
+    let version = bytes[1];
+    if version != SIG_BLOCK_VERSION_RSA && version != SIG_BLOCK_VERSION_ECDSA {
+        return Err(BlockError::Version(version));
+    }
+    let stored = u32::from_le_bytes([
+        bytes[CRC_OFFSET],
+        bytes[CRC_OFFSET + 1],
+        bytes[CRC_OFFSET + 2],
+        bytes[CRC_OFFSET + 3],
+    ]);
+    let computed = CRC32.checksum(&bytes[..CRC_OFFSET]);
+    if stored != computed {
+        return Err(BlockError::Crc { stored, computed });
+    }
+    Ok(bytes)
 }
 
 fn copy_into(dst: &mut [u8], src: &[u8]) {
@@ -590,7 +599,8 @@ pub use token::TokenSigner;
 mod verify;
 pub use verify::{
     report_blocks, sector_blocks, signature_info, split_signed, verify_blocks, verify_image,
-    verify_with_digests, BlockInfo, BlockOutcome, BlockReport, DigestMismatch,
+    verify_with_digests, BlockInfo, BlockOutcome, BlockReport, DigestMismatch, EspsecureStop,
+    KeyVerdict, ValidBlock,
 };
 
 #[cfg(test)]

@@ -23,7 +23,13 @@ fn three_schemes_sign_verify_and_report_digests() {
     assert_eq!(signed.padded_by, 8192 - 5000);
     for (i, key) in keys.iter().enumerate() {
         let outcomes = verify_blocks(&signed.bytes, &key.public_key(), true).unwrap();
-        assert_eq!(outcomes[i], BlockOutcome::Verified(key.scheme()));
+        assert_eq!(
+            outcomes[i],
+            BlockOutcome::Valid(ValidBlock {
+                scheme: Some(key.scheme()),
+                verdict: KeyVerdict::Verified,
+            })
+        );
     }
     let infos = signature_info(&signed.bytes).unwrap();
     let digests: Vec<[u8; 32]> = keys.iter().map(|k| k.public_key().digest()).collect();
@@ -256,4 +262,102 @@ fn block_parse_rejects_bad_crc_and_short_input() {
         SignatureBlock::parse(&block[..100]),
         Err(BlockError::Length(100))
     );
+}
+
+/// Sets byte `at` of block `slot` in a signed image and recomputes the
+/// block's CRC, so the block stays valid in espsecure's eyes.
+fn poke(image: &mut [u8], slot: usize, at: usize, value: u8) {
+    let start = image.len() - SECTOR_SIZE + slot * SIG_BLOCK_SIZE;
+    let block = &mut image[start..start + SIG_BLOCK_SIZE];
+    block[at] = value;
+    let crc = CRC32.checksum(&block[..CRC_OFFSET]);
+    block[CRC_OFFSET..CRC_OFFSET + 4].copy_from_slice(&crc.to_le_bytes());
+}
+
+fn verdicts(image: &[u8], key: &SigningKey) -> Vec<(Option<SigningScheme>, KeyVerdict)> {
+    report_blocks(image, &key.public_key(), true)
+        .unwrap()
+        .outcomes
+        .into_iter()
+        .map(|o| match o {
+            BlockOutcome::Valid(v) => (v.scheme, v.verdict),
+            BlockOutcome::Invalid(e) => panic!("invalid block: {e}"),
+        })
+        .collect()
+}
+
+/// espsecure reads a block's signature where the kind of key says, and
+/// stops with an exception where the fields do not fit it; verification
+/// reports where, and goes on.
+#[test]
+fn blocks_that_do_not_fit_the_key_report_where_espsecure_stops() {
+    use EspsecureStop::*;
+    use KeyVerdict::*;
+    use SigningScheme::*;
+    let rsa = SigningKey::generate(Rsa3072).unwrap();
+    let p256 = SigningKey::generate(Ecdsa256).unwrap();
+    let p384 = SigningKey::generate(Ecdsa384).unwrap();
+    let signed = sign_image(&[7; 4096], &[&rsa, &p256, &p384], SignOptions::default())
+        .unwrap()
+        .bytes;
+    let schemes = [Some(Rsa3072), Some(Ecdsa256), Some(Ecdsa384)];
+    // An RSA key digests SHA-256 only: the P-384 block's digest is too long.
+    let rsa_verdicts: Vec<KeyVerdict> = verdicts(&signed, &rsa).iter().map(|v| v.1).collect();
+    assert_eq!(
+        rsa_verdicts,
+        [Verified, NotSigned, EspsecureStops(DigestLength)]
+    );
+    assert_eq!(
+        verdicts(&signed, &p384)[1..],
+        [(schemes[1], NotSigned), (schemes[2], Verified)]
+    );
+
+    // An ECDSA key reads an RSA block's byte 36 (the modulus's low byte) as
+    // its curve id.
+    for (curve_id, verdict) in [
+        (CURVE_ID_P256, NotSigned),
+        (CURVE_ID_P384, EspsecureStops(DigestLength)),
+        (7, EspsecureStops(CurveId(7))),
+    ] {
+        let mut image = signed.clone();
+        poke(&mut image, 0, 36, curve_id);
+        assert_eq!(
+            verdicts(&image, &p256)[0],
+            (schemes[0], verdict),
+            "curve id {curve_id}"
+        );
+    }
+    // The hash type byte: unread by an RSA key, fatal for an ECDSA key.
+    let mut image = signed.clone();
+    poke(&mut image, 0, 2, 5);
+    assert_eq!(verdicts(&image, &rsa)[0], (schemes[0], Verified));
+    assert_eq!(
+        verdicts(&image, &p256)[0],
+        (schemes[0], EspsecureStops(HashType(5)))
+    );
+
+    // A P-384 block claiming P-256: a scheme we do not know, still valid.
+    let mut image = signed.clone();
+    poke(&mut image, 2, 52, CURVE_ID_P256);
+    assert_eq!(
+        verdicts(&image, &p384)[2],
+        (None, EspsecureStops(DigestLength))
+    );
+    assert_eq!(
+        verdicts(&image, &p256)[2],
+        (None, EspsecureStops(DigestLength))
+    );
+    let infos = signature_info(&image).unwrap();
+    assert_eq!(infos.len(), 3);
+    assert_eq!(infos[2].scheme, None);
+    assert!(infos[2].image_digest_ok);
+    let block = &image[image.len() - SECTOR_SIZE + 2 * SIG_BLOCK_SIZE..];
+    assert_eq!(
+        infos[2].key_digest,
+        <[u8; 32]>::from(Sha256::digest(&block[52..149]))
+    );
+    // The ROM trusts no block it cannot parse.
+    let trusted = [p384.public_key().digest()];
+    assert!(verify_with_digests(&image, &trusted).is_err());
+    assert_eq!(verify_with_digests(&signed, &trusted).unwrap(), 2);
 }

@@ -30,18 +30,156 @@ pub fn sector_blocks(sector: &[u8]) -> Vec<Result<SignatureBlock, BlockError>> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum BlockOutcome {
-    /// No valid block in this slot.
+    /// No valid block in this slot (no magic, unknown version, bad CRC).
     Invalid(BlockError),
-    /// A valid block signed by the key.
-    Verified(SigningScheme),
-    /// A valid block signed by another key.
-    OtherKey(SigningScheme),
+    /// A block whose magic, version and CRC check out, which espsecure
+    /// calls valid, checked against the key.
+    Valid(ValidBlock),
+}
+
+/// A slot espsecure's `validate_signature_block` accepts, and what the
+/// key made of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ValidBlock {
+    /// The block's scheme; `None` for an ECDSA block whose hash type or
+    /// curve id is unknown ([`SignatureBlock::parse`] refuses it).
+    pub scheme: Option<SigningScheme>,
+    /// The key's verdict.
+    pub verdict: KeyVerdict,
+}
+
+impl ValidBlock {
+    /// True for an RSA block (version 2), false for ECDSA (version 3).
+    pub fn is_rsa(&self) -> bool {
+        self.scheme == Some(SigningScheme::Rsa3072)
+    }
+}
+
+/// What checking a valid block's signature with a key found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyVerdict {
+    /// The key verifies the signature.
+    Verified,
+    /// The block was not signed by the key.
+    NotSigned,
+    /// The block was not signed by the key, and espsecure 5.6.0 does not
+    /// get as far as saying so: it stops with an exception.
+    EspsecureStops(EspsecureStop),
+}
+
+/// Where espsecure 5.6.0's `verify_signature_v2` raises an exception it
+/// does not catch, for a valid block whose fields do not fit the kind of
+/// key it checks with (espsecure/__init__.py `verify_signature_v2`: the
+/// RSA branch reads any block as RSA-PSS over SHA-256; the ECDSA branch
+/// takes the curve id where the hash type byte says, then asserts it).
+///
+/// Not `non_exhaustive`: it models one pinned release, whose exits are
+/// all here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EspsecureStop {
+    /// The image digest is not as long as the digest of the hash the key
+    /// verifies with, which cryptography's `Prehashed` refuses with a
+    /// `ValueError`: an RSA key on a SHA-384 ECDSA block, or an ECDSA
+    /// block whose curve id and hash type disagree.
+    DigestLength,
+    /// The curve id is none of P-192, P-256, P-384: an `AssertionError`.
+    CurveId(u8),
+    /// The hash type byte is neither SHA-256 (0) nor SHA-384 (1), so no
+    /// curve id was read: an `UnboundLocalError`.
+    HashType(u8),
+}
+
+/// A slot as espsecure reads it once `validate_signature_block` has
+/// accepted it: the fields sit where the version and hash type byte put
+/// them, whether or not the scheme is one we know.
+struct AcceptedBlock<'a> {
+    bytes: &'a [u8; SIG_BLOCK_SIZE],
+}
+
+impl<'a> AcceptedBlock<'a> {
+    fn new(slot: &'a [u8]) -> Result<Self, BlockError> {
+        Ok(Self {
+            bytes: check_envelope(slot)?,
+        })
+    }
+
+    fn scheme(&self) -> Option<SigningScheme> {
+        SignatureBlock::parse(self.bytes).ok().map(|b| b.scheme())
+    }
+
+    /// espsecure digests with SHA-384 only for an ECDSA block whose hash
+    /// type byte says SHA-384; everything else is SHA-256.
+    fn sha384(&self) -> bool {
+        self.bytes[1] == SIG_BLOCK_VERSION_ECDSA && self.bytes[2] == ECDSA_SHA_384
+    }
+
+    fn digest_of(&self, data: &[u8]) -> Vec<u8> {
+        if self.sha384() {
+            sha2::Sha384::digest(data).to_vec()
+        } else {
+            Sha256::digest(data).to_vec()
+        }
+    }
+
+    fn stored_digest(&self) -> &[u8] {
+        &self.bytes[4..if self.sha384() { 52 } else { 36 }]
+    }
+
+    /// The key field `signature_info_v2` digests.
+    fn key_field(&self) -> &[u8] {
+        if self.bytes[1] == SIG_BLOCK_VERSION_RSA {
+            &self.bytes[layout(SigningScheme::Rsa3072).key]
+        } else if self.sha384() {
+            &self.bytes[layout(SigningScheme::Ecdsa384).key]
+        } else {
+            &self.bytes[layout(SigningScheme::Ecdsa256).key]
+        }
+    }
+
+    /// Checks the signature over `digest` (the image digest the block's
+    /// stored one matched) with `key`, as espsecure does.
+    fn check(&self, digest: &[u8], key: &PublicKey) -> KeyVerdict {
+        let signature = if key.scheme() == SigningScheme::Rsa3072 {
+            if digest.len() != SigningScheme::Rsa3072.image_digest_len() {
+                return KeyVerdict::EspsecureStops(EspsecureStop::DigestLength);
+            }
+            // The RSA signature's place, whatever the block's version.
+            let at = layout(SigningScheme::Rsa3072).signature.start;
+            Sbv2Signature::from_block_bytes(SigningScheme::Rsa3072, &self.bytes[at..])
+        } else {
+            let (curve_id, signature_at) = match self.bytes[2] {
+                ECDSA_SHA_256 => (self.bytes[36], layout(SigningScheme::Ecdsa256).signature),
+                ECDSA_SHA_384 => (self.bytes[52], layout(SigningScheme::Ecdsa384).signature),
+                other => return KeyVerdict::EspsecureStops(EspsecureStop::HashType(other)),
+            };
+            let scheme = match curve_id {
+                CURVE_ID_P192 => SigningScheme::Ecdsa192,
+                CURVE_ID_P256 => SigningScheme::Ecdsa256,
+                CURVE_ID_P384 => SigningScheme::Ecdsa384,
+                other => return KeyVerdict::EspsecureStops(EspsecureStop::CurveId(other)),
+            };
+            if digest.len() != scheme.image_digest_len() {
+                return KeyVerdict::EspsecureStops(EspsecureStop::DigestLength);
+            }
+            if scheme != key.scheme() {
+                // Scalars of another curve's size: no signature of this key.
+                return KeyVerdict::NotSigned;
+            }
+            Sbv2Signature::from_block_bytes(scheme, &self.bytes[signature_at.start..])
+        };
+        match signature.map(|s| key.verify_prehash(digest, &s)) {
+            Ok(Ok(())) => KeyVerdict::Verified,
+            _ => KeyVerdict::NotSigned,
+        }
+    }
 }
 
 /// Checks every slot of a signed image against `key`, as espsecure
 /// `verify-signature --version 2` (all three slots, a stored image digest
 /// mismatch is fatal). Returns per-slot outcomes; at least one is
-/// [`BlockOutcome::Verified`] on success.
+/// verified on success.
 pub fn verify_blocks(
     image: &[u8],
     key: &PublicKey,
@@ -64,8 +202,8 @@ pub fn verify_blocks(
 pub struct DigestMismatch {
     /// The block's slot.
     pub index: BlockIndex,
-    /// The block's (valid) signing scheme.
-    pub scheme: SigningScheme,
+    /// The block's scheme (`None`: ECDSA of an unknown hash type or curve).
+    pub scheme: Option<SigningScheme>,
     /// The digest the block carries.
     pub stored: Vec<u8>,
     /// The digest of the data before the signature sector.
@@ -87,15 +225,24 @@ pub struct BlockReport {
 impl BlockReport {
     /// Whether some slot verified with the key.
     pub fn verified(&self) -> bool {
-        self.outcomes
-            .iter()
-            .any(|o| matches!(o, BlockOutcome::Verified(_)))
+        self.outcomes.iter().any(|o| {
+            matches!(
+                o,
+                BlockOutcome::Valid(ValidBlock {
+                    verdict: KeyVerdict::Verified,
+                    ..
+                })
+            )
+        })
     }
 }
 
 /// Checks the slots of a signed image against `key` without deciding the
-/// overall verdict, so callers can report every slot as espsecure does.
-/// Fails only when the image is too short or not sector aligned.
+/// overall verdict, so callers can report every slot as espsecure does:
+/// a slot is valid when its magic, version and CRC check out, its stored
+/// image digest is compared first, then its signature is read where
+/// espsecure reads it for the kind of key. Fails only when the image is
+/// too short or not sector aligned.
 pub fn report_blocks(
     image: &[u8],
     key: &PublicKey,
@@ -104,32 +251,35 @@ pub fn report_blocks(
     let (data, sector) = split_signed(image, require_aligned)?;
     let mut digests: [Option<Vec<u8>>; 2] = [None, None];
     let mut outcomes = Vec::with_capacity(MAX_BLOCKS);
-    for (index, block) in sector_blocks(sector).into_iter().enumerate() {
-        let block = match block {
+    for (index, slot) in sector
+        .chunks_exact(SIG_BLOCK_SIZE)
+        .take(MAX_BLOCKS)
+        .enumerate()
+    {
+        let block = match AcceptedBlock::new(slot) {
             Ok(b) => b,
             Err(e) => {
                 outcomes.push(BlockOutcome::Invalid(e));
                 continue;
             }
         };
-        let scheme = block.scheme();
-        let slot = usize::from(scheme == SigningScheme::Ecdsa384);
-        let digest = digests[slot].get_or_insert_with(|| scheme.image_digest(data));
-        if block.image_digest() != &digest[..] {
+        let digest =
+            digests[usize::from(block.sha384())].get_or_insert_with(|| block.digest_of(data));
+        if block.stored_digest() != &digest[..] {
             return Ok(BlockReport {
                 outcomes,
                 mismatch: Some(DigestMismatch {
                     index,
-                    scheme,
-                    stored: block.image_digest().to_vec(),
+                    scheme: block.scheme(),
+                    stored: block.stored_digest().to_vec(),
                     actual: digest.clone(),
                 }),
             });
         }
-        outcomes.push(match block.verify_signature(digest, key) {
-            Ok(()) => BlockOutcome::Verified(scheme),
-            Err(_) => BlockOutcome::OtherKey(scheme),
-        });
+        outcomes.push(BlockOutcome::Valid(ValidBlock {
+            scheme: block.scheme(),
+            verdict: block.check(digest, key),
+        }));
     }
     Ok(BlockReport {
         outcomes,
@@ -143,7 +293,15 @@ pub fn verify_image(image: &[u8], key: &PublicKey) -> Result<BlockIndex, VerifyE
     let outcomes = verify_blocks(image, key, true)?;
     outcomes
         .iter()
-        .position(|o| matches!(o, BlockOutcome::Verified(_)))
+        .position(|o| {
+            matches!(
+                o,
+                BlockOutcome::Valid(ValidBlock {
+                    verdict: KeyVerdict::Verified,
+                    ..
+                })
+            )
+        })
         .ok_or(VerifyError::NoValidSignature)
 }
 
@@ -183,8 +341,8 @@ pub fn verify_with_digests(
 pub struct BlockInfo {
     /// Slot index.
     pub index: BlockIndex,
-    /// Signing scheme.
-    pub scheme: SigningScheme,
+    /// Signing scheme (`None`: ECDSA of an unknown hash type or curve).
+    pub scheme: Option<SigningScheme>,
     /// SHA-256 of the key field (the eFuse digest).
     pub key_digest: [u8; 32],
     /// Whether the stored image digest matches the data.
@@ -192,18 +350,24 @@ pub struct BlockInfo {
 }
 
 /// Lists the valid blocks of an aligned signed image, stopping at the
-/// first empty or invalid slot (as espsecure `signature-info-v2`).
+/// first empty or invalid slot (as espsecure `signature-info-v2`, which
+/// takes a block whose magic, version and CRC check out as valid).
 pub fn signature_info(image: &[u8]) -> Result<Vec<BlockInfo>, VerifyError> {
     let (data, sector) = split_signed(image, true)?;
     let mut infos = Vec::new();
-    for (index, block) in sector_blocks(sector).into_iter().enumerate() {
-        let Ok(block) = block else { break };
-        let digest = block.scheme().image_digest(data);
+    for (index, slot) in sector
+        .chunks_exact(SIG_BLOCK_SIZE)
+        .take(MAX_BLOCKS)
+        .enumerate()
+    {
+        let Ok(block) = AcceptedBlock::new(slot) else {
+            break;
+        };
         infos.push(BlockInfo {
             index,
             scheme: block.scheme(),
-            key_digest: block.key_digest(),
-            image_digest_ok: block.image_digest() == &digest[..],
+            key_digest: Sha256::digest(block.key_field()).into(),
+            image_digest_ok: block.stored_digest() == &block.digest_of(data)[..],
         });
     }
     Ok(infos)

@@ -1176,3 +1176,122 @@ fn regression_ed25519_key_of_wrong_length_lacked_cryptographys_error() {
     };
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+/// Sets byte `at` of signature block `slot` of the signed file `from`,
+/// recomputes the block's CRC32 (zlib's, as espsecure checks it) and
+/// writes the result to `to`.
+fn rewrite_block(dir: &Path, from: &str, to: &str, slot: usize, at: usize, value: u8) {
+    const CRC32: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
+    let mut image = std::fs::read(dir.join(from)).unwrap();
+    let start = image.len() - 4096 + slot * 1216;
+    let block = &mut image[start..start + 1216];
+    block[at] = value;
+    let crc = CRC32.checksum(&block[..1196]);
+    block[1196..1200].copy_from_slice(&crc.to_le_bytes());
+    std::fs::write(dir.join(to), image).unwrap();
+}
+
+/// espsecure reads a signature block where the kind of key says and
+/// stops with an uncaught exception where the block does not fit it: an
+/// RSA key on a SHA-384 ECDSA block (cryptography's digest length
+/// `ValueError`, even after a block verified), an ECDSA key on an RSA
+/// block whose modulus's low byte is no curve id (`AssertionError`) or is
+/// P-384's, an ECDSA block whose hash type byte is unknown
+/// (`UnboundLocalError`). It calls a block with an unknown curve valid,
+/// and `signature-info-v2` digests its key field. The personality
+/// reported such blocks as not signed by the key, or as invalid.
+#[test]
+fn regression_verify_signature_with_a_key_of_another_kind_went_on_where_espsecure_stops() {
+    let Some(mut espsecure) = ToolServer::start("espsecure", &[("COLUMNS", Some("80"))]) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let fixtures = tmp.path().join("fixtures");
+    std::fs::create_dir_all(&fixtures).unwrap();
+    write_inputs(&fixtures);
+    for line in [
+        "generate-signing-key -v 2 -s rsa3072 rsa.pem",
+        "generate-signing-key -v 2 -s ecdsa192 ec192.pem",
+        "generate-signing-key -v 2 -s ecdsa256 ec256.pem",
+        "generate-signing-key -v 2 -s ecdsa384 ec384.pem",
+        "sign-data -v 2 -k rsa.pem ec384.pem -o rsa_p384.bin data.bin",
+        "sign-data -v 2 -k ec256.pem rsa.pem -o p256_rsa.bin data.bin",
+    ] {
+        let out = espsecure.run(&Request::new(row(line)).cwd(&fixtures));
+        assert!(out.status.success(), "fixture `{line}`: {out:?}");
+    }
+    drop(espsecure);
+    // The RSA block's byte 36 (the modulus's low byte) as a curve id; an
+    // unknown hash type byte; a P-384 block claiming P-256 or no curve; a
+    // P-256 block claiming P-384.
+    rewrite_block(&fixtures, "rsa_p384.bin", "rsa_as_p256.bin", 0, 36, 2);
+    rewrite_block(&fixtures, "rsa_p384.bin", "rsa_as_p384.bin", 0, 36, 3);
+    rewrite_block(&fixtures, "rsa_p384.bin", "rsa_as_none.bin", 0, 36, 9);
+    rewrite_block(&fixtures, "p256_rsa.bin", "hash5.bin", 0, 2, 5);
+    rewrite_block(&fixtures, "rsa_p384.bin", "p384_as_p256.bin", 1, 52, 2);
+    rewrite_block(&fixtures, "rsa_p384.bin", "p384_as_none.bin", 1, 52, 0);
+    rewrite_block(&fixtures, "p256_rsa.bin", "p256_as_p384.bin", 0, 36, 3);
+    let mut lines = Vec::new();
+    for key in ["rsa.pem", "ec192.pem", "ec256.pem", "ec384.pem"] {
+        for image in [
+            "rsa_p384.bin",
+            "p256_rsa.bin",
+            "rsa_as_p256.bin",
+            "rsa_as_p384.bin",
+            "rsa_as_none.bin",
+            "hash5.bin",
+            "p384_as_p256.bin",
+            "p384_as_none.bin",
+            "p256_as_p384.bin",
+        ] {
+            lines.push(format!("verify-signature -v 2 -k {key} {image}"));
+        }
+    }
+    for image in [
+        "hash5.bin",
+        "p384_as_p256.bin",
+        "p384_as_none.bin",
+        "p256_as_p384.bin",
+    ] {
+        lines.push(format!("signature-info-v2 {image}"));
+    }
+    let (ref_dir, our_dir) = (tmp.path().join("ref"), tmp.path().join("our"));
+    copy_dir(&fixtures, &ref_dir);
+    copy_dir(&fixtures, &our_dir);
+    let link = tmp.path().join("espsecure");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_espboot"), &link).unwrap();
+    let rows: Vec<Vec<String>> = lines.iter().map(|l| row(l)).collect();
+    let theirs = reference_runs(&ref_dir, &rows).unwrap();
+    // The table covers each way espsecure ends.
+    for needle in [
+        "verification successful",
+        "is not signed by the supplied key",
+        "ValueError: The provided data must be the same length",
+        "AssertionError",
+        "UnboundLocalError",
+    ] {
+        assert!(
+            theirs
+                .iter()
+                .any(|r| r.stdout.contains(needle) || r.stderr.contains(needle)),
+            "no row of espsecure's ends with `{needle}`"
+        );
+    }
+    let failures: Vec<String> = lines
+        .iter()
+        .zip(&rows)
+        .zip(&theirs)
+        .filter_map(|((line, argv), reference)| {
+            let ours = personality_run(&link, &our_dir, argv);
+            (!same_run(&ours, reference))
+                .then(|| format!("`espsecure {line}`\n{reference:?}\n{ours:?}"))
+        })
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} rows differ:\n{}",
+        failures.len(),
+        lines.len(),
+        failures.join("\n\n")
+    );
+}

@@ -26,6 +26,10 @@ use crate::fsutil::{write_atomic, AtomicFile};
 pub struct Args {
     #[command(subcommand)]
     command: Command,
+    /// Set by the `espsecure` personality: where espsecure 5.6.0 ends
+    /// with an exception that espboot survives, stop there as it does.
+    #[arg(skip)]
+    as_espsecure: bool,
 }
 
 /// `--version` of the Secure Boot commands: V1 (ESP32) or V2.
@@ -352,7 +356,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 };
                 VerifyKey::File(keyfile)
             };
-            verify_signature(&key, skip_padding, json, &datafile)
+            verify_signature(&key, skip_padding, json, &datafile, args.as_espsecure)
         }
         Command::ExtractPublicKey {
             version,
@@ -453,10 +457,11 @@ fn check_not_same(input: &Path, output: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn scheme_family(scheme: SigningScheme) -> &'static str {
-    if scheme.is_ecdsa() {
-        "ECDSA"
-    } else {
-        "RSA"
+/// espsecure's name for a block's or key's kind of signature. `None` is
+/// an ECDSA block of a hash type or curve no scheme has.
+fn scheme_family(scheme: Option<SigningScheme>) -> &'static str {
+    match scheme {
+        Some(SigningScheme::Rsa3072) => "RSA",
+        _ => "ECDSA",
     }
 }

@@ -399,6 +399,7 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
     }
     match super::run(super::Args {
         command: cli.command,
+        as_espsecure: true,
     }) {
         Ok(code) => code,
         Err(err) => {

@@ -123,7 +123,7 @@ pub(super) fn sign_data(
         {
             outln!(
                 "Signature block {kept} is valid ({}).",
-                scheme_family(block.scheme())
+                scheme_family(Some(block.scheme()))
             );
             kept += 1;
         }

@@ -1,6 +1,8 @@
 //! `verify-signature` and `signature-info-v2`: checking and describing the
 //! Secure Boot V2 signature blocks of an image.
 
+use esp_secure::sbv2::{EspsecureStop, KeyVerdict};
+
 use super::keys::load_verification_key;
 use super::*;
 
@@ -12,11 +14,15 @@ pub(super) enum VerifyKey {
     Hsm(Option<PathBuf>),
 }
 
+/// `verify-signature --version 2`. `as_espsecure`: stop where espsecure
+/// 5.6.0 stops with an exception (a block that does not fit the kind of
+/// key); espboot reports such a block as not signed by the key and goes on.
 pub(super) fn verify_signature(
     key: &VerifyKey,
     skip_padding: bool,
     json: bool,
     datafile: &Path,
+    as_espsecure: bool,
 ) -> anyhow::Result<ExitCode> {
     let (key, keyfile) = match key {
         VerifyKey::File(path) => (load_verification_key("--keyfile", path)?, path.as_path()),
@@ -53,12 +59,11 @@ pub(super) fn verify_signature(
             .iter()
             .enumerate()
             .map(|(n, outcome)| match outcome {
-                BlockOutcome::Verified(s) => {
-                    serde_json::json!({ "index": n, "status": "verified", "scheme": s.name() })
-                }
-                BlockOutcome::OtherKey(s) => {
-                    serde_json::json!({ "index": n, "status": "other_key", "scheme": s.name() })
-                }
+                BlockOutcome::Valid(block) => serde_json::json!({
+                    "index": n,
+                    "status": if block.verdict == KeyVerdict::Verified { "verified" } else { "other_key" },
+                    "scheme": block.scheme.map(SigningScheme::name),
+                }),
                 _ => serde_json::json!({ "index": n, "status": "invalid" }),
             })
             .collect();
@@ -68,21 +73,33 @@ pub(super) fn verify_signature(
         );
         return Ok(ExitCode::SUCCESS);
     }
+    let key_family = scheme_family(Some(key.scheme()));
     // espsecure reports each slot as it checks it, then fails.
     for (n, outcome) in report.outcomes.iter().enumerate() {
-        match outcome {
-            BlockOutcome::Verified(s) => {
-                outln!("Signature block {n} is valid ({}).", scheme_family(*s));
-                outln!(
-                    "Signature block {n} verification successful using the supplied key ({}).",
-                    scheme_family(*s)
-                );
+        let BlockOutcome::Valid(block) = outcome else {
+            outln!("Signature block {n} invalid. Skipping.");
+            continue;
+        };
+        outln!(
+            "Signature block {n} is valid ({}).",
+            scheme_family(block.scheme)
+        );
+        match block.verdict {
+            KeyVerdict::Verified => outln!(
+                "Signature block {n} verification successful using the supplied key ({key_family})."
+            ),
+            KeyVerdict::EspsecureStops(stop) if as_espsecure => {
+                return Err(keys::refused(
+                    keys::Refusal::uncaught(espsecure_exception(stop)),
+                    format!(
+                        "{}: signature block {n} does not fit a {key_family} key",
+                        datafile.display()
+                    ),
+                ));
             }
-            BlockOutcome::OtherKey(s) => {
-                outln!("Signature block {n} is valid ({}).", scheme_family(*s));
-                outln!("Signature block {n} is not signed by the supplied key. Checking the next block...");
-            }
-            _ => outln!("Signature block {n} invalid. Skipping."),
+            _ => outln!(
+                "Signature block {n} is not signed by the supplied key. Checking the next block..."
+            ),
         }
     }
     if let Some(m) = &report.mismatch {
@@ -96,6 +113,18 @@ pub(super) fn verify_signature(
         return Err(verify_failure(&report, keyfile, datafile));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The last line of the traceback espsecure 5.6.0 ends with at `stop`.
+fn espsecure_exception(stop: EspsecureStop) -> &'static str {
+    match stop {
+        // cryptography's `_check_prehashed`
+        EspsecureStop::DigestLength => "ValueError: The provided data must be the same length as the hash algorithm's digest size.",
+        // `assert curve_id in (CURVE_ID_P192, CURVE_ID_P256, CURVE_ID_P384)`
+        EspsecureStop::CurveId(_) => "AssertionError",
+        // Python 3.11's wording for a local read before assignment
+        EspsecureStop::HashType(_) => "UnboundLocalError: cannot access local variable 'curve_id' where it is not associated with a value",
+    }
 }
 
 fn verify_failure(report: &sbv2::BlockReport, keyfile: &Path, datafile: &Path) -> anyhow::Error {
@@ -175,7 +204,7 @@ pub(super) fn signature_info(datafile: &Path, json: bool) -> anyhow::Result<Exit
             .map(|i| {
                 serde_json::json!({
                     "index": i.index,
-                    "scheme": i.scheme.name(),
+                    "scheme": i.scheme.map(SigningScheme::name),
                     "key_digest": hex::encode(i.key_digest),
                 })
             })

@@ -60,6 +60,29 @@ impl KeyFile {
         })
     }
 
+    /// Reads a PEM file's first block as a public key (`PUBLIC KEY` or
+    /// `RSA PUBLIC KEY`), as cryptography's `load_pem_public_key` does: a
+    /// public key block after another block is not looked for.
+    ///
+    /// # Errors
+    /// [`KeyFileError::NoKeyBlock`] when the first block is no public
+    /// key, [`KeyFileError::NotPem`] without a block, else as
+    /// [`Self::from_pem`].
+    pub fn public_from_pem(input: &[u8]) -> Result<Self, KeyFileError> {
+        let Some(block) = pem::blocks(input).next() else {
+            return Err(KeyFileError::NotPem {
+                prefix: pem::harmless_prefix(input),
+            });
+        };
+        let block = block?;
+        match block.format().filter(|f| !f.is_private()) {
+            Some(format) => Self::from_der_as(&block.decode()?, format, None),
+            None => Err(KeyFileError::NoKeyBlock {
+                label: block.label().to_owned(),
+            }),
+        }
+    }
+
     /// Reads DER bytes in `format`.
     ///
     /// # Errors

@@ -170,7 +170,8 @@ pub enum Wanted {
 /// `load_pem_public_key` in its `except ValueError`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PublicFallback {
-    /// The PEM reads, but no block is a public key.
+    /// The PEM reads, but its first block is no public key (the public
+    /// loader looks no further).
     NoPublicBlock,
     /// The public key block's first failure, with its label.
     Fails(String, Failure),
@@ -189,7 +190,6 @@ pub enum PublicFallback {
 #[must_use]
 pub fn private_then_public(pem: &[u8]) -> Option<PublicFallback> {
     const PRIVATE: [&str; 3] = ["PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY"];
-    const PUBLIC: [&str; 2] = ["PUBLIC KEY", "RSA PUBLIC KEY"];
     let mut labels = Vec::new();
     for block in crate::pem::blocks(pem) {
         labels.push(block.ok()?.label());
@@ -218,10 +218,23 @@ pub fn private_then_public(pem: &[u8]) -> Option<PublicFallback> {
         },
         None => {}
     }
-    if !labels.iter().any(|l| PUBLIC.contains(l)) {
+    if !first_block_is_public(pem) {
         return Some(PublicFallback::NoPublicBlock);
     }
     first_failure(pem, Wanted::PublicKey).map(|(label, f)| PublicFallback::Fails(label, f))
+}
+
+/// Whether the first PEM block of `pem` is a public key (`PUBLIC KEY`,
+/// `RSA PUBLIC KEY`): cryptography's `load_pem_public_key` reads that
+/// block only, and fails with "Valid PEM but no BEGIN PUBLIC KEY/END
+/// PUBLIC KEY delimiters" when it is anything else, even with a public
+/// key block further on.
+#[must_use]
+pub fn first_block_is_public(pem: &[u8]) -> bool {
+    crate::pem::blocks(pem)
+        .next()
+        .and_then(Result::ok)
+        .is_some_and(|b| b.format().is_some_and(|f| !f.is_private()))
 }
 
 /// The first failure in the first PEM block of the `wanted` kind, with
@@ -880,6 +893,23 @@ mod tests {
             private_then_public(&pem("ENCRYPTED PRIVATE KEY", "MAA=")),
             None
         );
+        // the public loader reads the first block only: a public key
+        // after another block is not found, one before it is read
+        let public = pem("PUBLIC KEY", "MAA=");
+        assert!(!first_block_is_public(
+            &[pem("FOO", "AAAA"), public.clone()].concat()
+        ));
+        assert!(first_block_is_public(
+            &[public.clone(), pem("FOO", "AAAA")].concat()
+        ));
+        assert_eq!(
+            private_then_public(&[pem("FOO", "AAAA"), public.clone()].concat()),
+            Some(NoPublicBlock)
+        );
+        assert!(matches!(
+            private_then_public(&[public, pem("FOO", "AAAA")].concat()),
+            Some(Fails(label, Failure::Der(_))) if label == "PUBLIC KEY"
+        ));
         assert_eq!(private_then_public(b"not a key"), None);
         assert_eq!(
             private_then_public(b"-----BEGIN PRIVATE KEY-----\nMAA=\n"),

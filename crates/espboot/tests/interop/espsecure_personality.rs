@@ -447,6 +447,10 @@ w("num_pub_inf.pem", framed("PUBLIC KEY", seq(ec_alg, tlv(3, b"\0\0"))))
 p256_oid = bytes.fromhex("06082a8648ce3d030107")
 w("num_ec_oid.pem", framed("EC PRIVATE KEY", sec1.replace(p256_oid, p256_oid[:-1] + b"\x87")))
 w("num_pub_oid.pem", framed("PUBLIC KEY", spki.replace(p256_oid, p256_oid[:-1] + b"\x87")))
+# a public key after a block of another label, and before one
+foo = b"-----BEGIN FOO-----\nAAAA\n-----END FOO-----\n"
+w("bad_foo_pub.pem", foo + keys["p521"].public_key().public_bytes(E, SPKI))
+w("ord_pub_foo.pem", ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(E, SPKI) + foo)
 "#;
 
 /// Writes [`BAD_KEYS`] into `dir` with the pinned tools' Python (the
@@ -1294,4 +1298,25 @@ fn regression_verify_signature_with_a_key_of_another_kind_went_on_where_espsecur
         lines.len(),
         failures.join("\n\n")
     );
+}
+
+/// cryptography's `load_pem_public_key` reads a PEM file's first block
+/// only: espsecure's public key loaders end with its ValueError for a
+/// public key after a block of another label (and read one before such a
+/// block). The personality loaded the key and went on.
+#[test]
+fn regression_sbv2_public_key_after_another_pem_block_was_loaded() {
+    let Some(failures) = key_differences(
+        &[
+            "verify-signature -v 2 -k bad_foo_pub.pem d4k.bin",
+            "digest-sbv2-public-key -k bad_foo_pub.pem -o x.bin",
+            "verify-signature -v 2 -k ord_pub_foo.pem d4k.bin",
+            "digest-sbv2-public-key -k ord_pub_foo.pem -o dig_ord.bin",
+        ],
+        false,
+        &["dig_ord.bin"],
+    ) else {
+        return;
+    };
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }

@@ -1469,6 +1469,15 @@ pair("dsa", dsa.generate_private_key(2048))
 open("use_aes16.key", "wb").write(bytes(range(16)))
 open("use_aes32.key", "wb").write(bytes(range(32)))
 open("use_aes16.b64", "wb").write(b"AAECAwQFBgcICQoLDA0ODw==\n")
+# an encrypted key (passphrase `pw`) after its public key, after a public
+# key block that does not decode, and before its public key
+ek = ec.generate_private_key(ec.SECP256R1())
+enc = ek.private_bytes(E, F.PKCS8, s.BestAvailableEncryption(b"pw"))
+epub = ek.public_key().public_bytes(E, SPKI)
+open("use_pub_enc.pem", "wb").write(epub + enc)
+open("use_badpub_enc.pem", "wb").write(b"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n" + enc)
+open("use_enc_pub.pem", "wb").write(enc + epub)
+open("use_foo_pub.pem", "wb").write(b"-----BEGIN FOO-----\nAAAA\n-----END FOO-----\n" + epub)
 "#;
 
 /// Writes [`UNUSABLE_KEYS`] into `dir` with the pinned tools' Python.
@@ -1784,4 +1793,43 @@ fn regression_ed448_x448_and_dsa_keys_had_espboots_own_error() {
         lines.push(format!("{SIGN} -k ec.pem -E use_{key}.pub zero.bin o.bin"));
     }
     assert_same_on_key_fixtures(&lines, b"");
+}
+
+/// After a wrong passphrase imgtool's `keys.load` falls back to
+/// cryptography's public loader, which reads the file's first block: a
+/// file whose encrypted key follows its public key loads as that public
+/// key (`getpub` prints it, `sign` is refused as public-only), a first
+/// public block that does not decode ends with its own error, and a
+/// public key after the encrypted key is not looked for. The personality
+/// took every such file for one without a public key.
+#[test]
+fn regression_wrong_passphrase_ignored_the_files_public_key_block() {
+    let lines = [
+        "getpub -k use_pub_enc.pem".to_owned(),
+        "getpub -k use_pub_enc.pem -e pem".to_owned(),
+        "getpubhash -k use_pub_enc.pem".to_owned(),
+        "keyinfo -k use_pub_enc.pem".to_owned(),
+        "verify -k use_pub_enc.pem zero.bin".to_owned(),
+        format!("{SIGN} -k use_pub_enc.pem zero.bin o.bin"),
+        "getpub -k use_badpub_enc.pem".to_owned(),
+        "getpub -k use_enc_pub.pem".to_owned(),
+    ];
+    assert_same_on_key_fixtures(&lines, b"wrong\n");
+    assert_same_on_key_fixtures(&["getpub -k use_pub_enc.pem -e pem".to_owned()], b"pw\n");
+}
+
+/// cryptography's public loader reads a PEM file's first block only: a
+/// public key after a block of another label is not found, and imgtool's
+/// `keys.load` ends with the loader's ValueError. The personality loaded
+/// the key.
+#[test]
+fn regression_public_key_after_another_pem_block_was_loaded() {
+    assert_same_on_key_fixtures(
+        &[
+            "getpub -k use_foo_pub.pem".to_owned(),
+            "verify -k use_foo_pub.pem zero.bin".to_owned(),
+            format!("{SIGN} -E use_foo_pub.pem zero.bin o.bin"),
+        ],
+        b"",
+    );
 }

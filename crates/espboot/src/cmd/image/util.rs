@@ -67,13 +67,31 @@ fn load_as_imgtool(arg: &str, path: &Path) -> anyhow::Result<KeyFile> {
         return Err(ImgtoolRefusal::Aborted.into());
     };
     match KeyFile::from_pem(&pem, Some(passphrase.as_bytes())) {
-        Err(KeyFileError::WrongPassword) => Err(ImgtoolRefusal::Uncaught(
-            crate::cmd::secure::keys::public_fallback_exception(
-                key_files::strict::PublicFallback::NoPublicBlock,
-            ),
+        Err(KeyFileError::WrongPassword) => {
+            public_after_wrong_passphrase(&pem).with_context(context)
+        }
+        other => other.with_context(context),
+    }
+}
+
+/// `keys.load` after a wrong passphrase: cryptography's private loader
+/// raises a ValueError, which sends the file to its public loader. That
+/// reads only the file's first block, and its failure is what nothing
+/// catches.
+fn public_after_wrong_passphrase(pem: &[u8]) -> anyhow::Result<KeyFile> {
+    use key_files::strict::{self, PublicFallback};
+    let failure = if strict::first_block_is_public(pem) {
+        strict::first_failure(pem, strict::Wanted::PublicKey)
+            .map(|(label, failure)| PublicFallback::Fails(label, failure))
+    } else {
+        Some(PublicFallback::NoPublicBlock)
+    };
+    match failure {
+        Some(failure) => Err(ImgtoolRefusal::Uncaught(
+            crate::cmd::secure::keys::public_fallback_exception(failure),
         )
         .into()),
-        other => other.with_context(context),
+        None => Ok(KeyFile::public_from_pem(pem)?),
     }
 }
 

@@ -401,6 +401,20 @@ pub(super) fn refusal_of_pem(loader: Loader, pem: &[u8]) -> Option<Refusal> {
     })
 }
 
+/// cryptography's public loader reads a file's first PEM block only, and
+/// refuses any other label there before it looks at a key (after the PEM
+/// failures every loader reports first).
+fn first_block_refusal(loader: Loader, pem: &[u8]) -> Option<Refusal> {
+    (loader == Loader::Sbv2Public
+        && !strict::first_block_is_public(pem)
+        && strict::pem_failure(pem).is_none())
+    .then(|| {
+        Refusal::uncaught(public_fallback_exception(
+            strict::PublicFallback::NoPublicBlock,
+        ))
+    })
+}
+
 /// espsecure's refusal of a key that loaded but that `loader` does not
 /// take, or `None` when it takes it.
 pub(super) fn refusal_of_key(loader: Loader, file: &KeyFile) -> Option<Refusal> {
@@ -502,6 +516,15 @@ pub(super) fn load_for(loader: Loader, arg: &str, path: &Path) -> anyhow::Result
     let pem = Zeroizing::new(
         std::fs::read(path).with_context(|| format!("{arg}: cannot read {}", path.display()))?,
     );
+    if let Some(refusal) = first_block_refusal(loader, &pem) {
+        return Err(refused(
+            refusal,
+            format!(
+                "{arg}: {}: the first PEM block is not a public key",
+                path.display()
+            ),
+        ));
+    }
     let private_block = has_private_block(&pem);
     let file = match crate::cmd::key_file::load(arg, path) {
         Ok(file) => file,
@@ -586,6 +609,9 @@ pub(crate) fn sbv2_verification_refusal(pem: &[u8]) -> Option<Refusal> {
     let Some(loader) = verification_loader(pem) else {
         return Some(Refusal::Fatal(NO_VERIFICATION_LABEL.into()));
     };
+    if let Some(refusal) = first_block_refusal(loader, pem) {
+        return Some(refusal);
+    }
     match KeyFile::from_pem(pem, None) {
         Err(e) => Some(refusal_of_load_error(
             loader,

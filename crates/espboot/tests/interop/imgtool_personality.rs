@@ -1795,6 +1795,64 @@ fn regression_ed448_x448_and_dsa_keys_had_espboots_own_error() {
     assert_same_on_key_fixtures(&lines, b"");
 }
 
+/// An X25519 `-k` next to `--fix-sig`: imgtool refuses the pair where it
+/// would sign, as for any other key (exporting a vector still works). The
+/// personality signed with the fixed signature.
+#[test]
+fn regression_x25519_key_with_a_fixed_signature_was_taken() {
+    assert_same_on_key_fixtures(
+        &[
+            format!("{SIGN} -k use_x25519.pem --fix-sig use_aes16.b64 --fix-sig-pubkey ec.pem zero.bin o.bin"),
+            format!("{SIGN} -k use_x25519.pem --fix-sig use_aes16.b64 zero.bin o.bin"),
+            format!("{SIGN} -k use_x25519.pem --fix-sig use_aes16.b64 --fix-sig-pubkey ec.pem --compression lzma2 zero.bin o.bin"),
+        ],
+        b"",
+    );
+    let lines = [format!(
+        "{SIGN} -k use_x25519.pem --fix-sig use_aes16.b64 --fix-sig-pubkey ec.pem --vector-to-sign digest zero.bin vd.bin"
+    )];
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let Some(differences) = differing_rows_fed(&lines, &["vd.bin"], true, b"") else {
+        return;
+    };
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
+/// image.py refuses HMAC-SHA512 for an `-E` key other than X25519 only
+/// where it encrypts: not when it exports the digest or payload to sign,
+/// not in the plaintext build that decides whether compression pays (the
+/// image it writes when it does not), and never for RSA, which ignores
+/// `--hmac-sha`. The personality refused every such line.
+#[test]
+fn regression_hmac_sha512_was_refused_where_imgtool_does_not_encrypt() {
+    let h = "--hmac-sha 512";
+    let lines = [
+        format!("{SIGN} -k ec.pem -E ec.pem {h} --vector-to-sign digest zero.bin vd.bin"),
+        format!("{SIGN} -k ec.pem -E ec.pem {h} --vector-to-sign payload zero.bin vp.bin"),
+        format!("{SIGN} -E use_p384.pub {h} --vector-to-sign payload --compression lzma2 zeros.bin vc.bin"),
+        // random data: compression does not pay, the plaintext build is saved
+        format!("{SIGN} -k use_ed25519.pem -E use_ed25519.pub {h} --compression lzma2 zero.bin c1.bin"),
+        format!("{SIGN} -E ec.pem {h} --compression lzma2armthumb --pad zero.bin c2.bin"),
+        // zeros: the compressed build encrypts, and is refused
+        format!("{SIGN} -k ec.pem -E ec.pem {h} --compression lzma2 zeros.bin c3.bin"),
+        format!("{SIGN} -k use_ed25519.pem -E use_ed25519.pub {h} --compression lzma2 zeros.bin c4.bin"),
+        format!("{SIGN} -k ec.pem -E ec.pem {h} zero.bin c5.bin"),
+        format!("{SIGN} -k bad_rsa2048.pem -E bad_rsa2048.pub {h} zero.bin r.bin"),
+    ];
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let zeros = [&[0u8; 0x20][..], &[0u8; 8192][..]].concat();
+    let Some(differences) = differing_rows_setup(
+        &lines,
+        &["vd.bin", "vp.bin", "vc.bin", "c1.bin", "c2.bin"],
+        true,
+        &[("zeros.bin", &zeros)],
+        b"",
+    ) else {
+        return;
+    };
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
 /// After a wrong passphrase imgtool's `keys.load` falls back to
 /// cryptography's public loader, which reads the file's first block: a
 /// file whose encrypted key follows its public key loads as that public

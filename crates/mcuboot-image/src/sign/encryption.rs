@@ -33,6 +33,17 @@ impl core::fmt::Debug for Encryption {
     }
 }
 
+/// Whether imgtool 2.5.0 refuses `hmac` for an `-E` key of `kind` once
+/// it encrypts (imgtool/image.py `create`: RSA ignores `--hmac-sha`, and
+/// of the other keys only X25519 takes HMAC-SHA512). It refuses nowhere
+/// else: not when it exports what is to be signed, nor in the plaintext
+/// build that decides whether compression pays.
+#[must_use]
+pub fn imgtool_refuses_hmac(kind: crate::keys::KeyKind, hmac: HmacSha) -> bool {
+    use crate::keys::KeyKind;
+    hmac == HmacSha::Sha512 && !matches!(kind, KeyKind::Rsa { .. } | KeyKind::X25519)
+}
+
 impl Encryption {
     /// A fresh AES key of `key_len` wrapped for `recipient` (`-E`,
     /// `--encrypt-keylen`, `--hmac-sha`); with `clear` (`-c`) the payload
@@ -100,7 +111,7 @@ impl Encryption {
             let recipient = Recipient::from_key_file(file)?;
             return Self::new(&recipient, key_len, hmac, clear);
         }
-        if hmac == HmacSha::Sha512 {
+        if imgtool_refuses_hmac(kind, hmac) {
             return Err(EncError::HmacSha512Unsupported(match kind {
                 KeyKind::Ed25519 => "Ed25519",
                 _ => "EC P-384",

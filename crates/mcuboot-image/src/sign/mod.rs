@@ -59,7 +59,7 @@ mod write;
 
 pub use build::{BuiltImage, ImageBuilder, Input};
 pub use compress::{sign_compressed, Compression, CompressionReport};
-pub use encryption::Encryption;
+pub use encryption::{imgtool_refuses_hmac, Encryption};
 pub use error::{OptionError, SignError, SignField, SignWarning, TrailerRule};
 pub use options::{
     HashChoice, LoadAddress, PublicKeyFormat, SecurityCounter, SignOptions, Signing, Trailer,

@@ -11,13 +11,13 @@ use base64ct::Encoding as _;
 use mcuboot_image::codec::Endian;
 use mcuboot_image::enc::{AesKeyLen, EncError, HmacSha, Recipient};
 use mcuboot_image::keys::{KeyFile, KeyKind, McubootKey as _};
-use mcuboot_image::sign::Compression;
 use mcuboot_image::sign::{
     custom_tlv_value, parse_dependencies, parse_vid_cid, Encryption, FixedSigner, HashChoice,
     ImageBuilder, ImageSigner, Input, KeySigner, LoadAddress, OptionError, OutputFormat,
     PublicKeyFormat, SecurityCounter, SignError, SignField, SignOptions, SignWarning, Signing,
     TokenSigner, Trailer, VectorToSign,
 };
+use mcuboot_image::sign::Compression;
 use mcuboot_image::ImageVersion;
 
 use super::util::{is_hex, load_key, parse_u32, read_image, write_output};
@@ -731,23 +731,24 @@ fn python_open_error(e: &std::io::Error, path: &Path) -> String {
 /// not pair (imgtool/main.py `sign`).
 pub(super) const KEYS_DO_NOT_PAIR: &str = "Signing and encryption must use the same type of key";
 
-/// True when `err` is the refusal of HMAC-SHA512 for a key other than
-/// X25519.
-fn hmac_unsupported(err: &anyhow::Error) -> bool {
-    err.chain().any(|c| {
-        matches!(
-            c.downcast_ref::<EncError>(),
-            Some(EncError::HmacSha512Unsupported(_))
-        )
-    })
+/// The `-E` encryption. Under the personality, image.py's refusal of
+/// HMAC-SHA512 for a key other than X25519 comes only where it encrypts;
+/// until then the key is used as with HMAC-SHA256 (header flags, the
+/// plaintext build that decides compression, an exported digest).
+struct EncryptionArg {
+    encryption: Option<Encryption>,
+    refused_when_encrypting: Option<ImgtoolRefusal>,
 }
 
 /// The `-E` key's recipient and the encryption settings; `signing` is the
 /// kind of the `-k` key, which the imgtool personality pairs it with.
-fn load_encryption(a: &SignArgs, signing: Option<KeyKind>) -> anyhow::Result<Option<Encryption>> {
+fn load_encryption(a: &SignArgs, signing: Option<KeyKind>) -> anyhow::Result<EncryptionArg> {
     // imgtool ignores --clear without -E; so do we.
     let Some(path) = &a.encrypt else {
-        return Ok(None);
+        return Ok(EncryptionArg {
+            encryption: None,
+            refused_when_encrypting: None,
+        });
     };
     let key_len = match a.encrypt_keylen {
         KeyLenArg::Aes128 => AesKeyLen::Aes128,
@@ -757,6 +758,7 @@ fn load_encryption(a: &SignArgs, signing: Option<KeyKind>) -> anyhow::Result<Opt
         HmacArg::Auto | HmacArg::Sha256 => HmacSha::Sha256,
         HmacArg::Sha512 => HmacSha::Sha512,
     };
+    let mut refused_when_encrypting = None;
     let encryption = if a.imgtool_notices {
         // imgtool/main.py sign: `-E` goes through `keys.load` as `-k`
         // does (no AES key-wrap file, a password prompt), then must pair
@@ -767,6 +769,14 @@ fn load_encryption(a: &SignArgs, signing: Option<KeyKind>) -> anyhow::Result<Opt
                 return Err(ImgtoolRefusal::Usage(KEYS_DO_NOT_PAIR.to_owned()).into());
             }
         }
+        let hmac = if mcuboot_image::sign::imgtool_refuses_hmac(file.kind(), hmac) {
+            refused_when_encrypting = Some(ImgtoolRefusal::Usage(
+                "Currently only ECIES-X25519 supports HMAC-SHA512".to_owned(),
+            ));
+            HmacSha::Sha256
+        } else {
+            hmac
+        };
         Encryption::for_imgtool_key(file, key_len, hmac, a.clear)
     } else {
         let contents = std::fs::read(path)
@@ -777,7 +787,10 @@ fn load_encryption(a: &SignArgs, signing: Option<KeyKind>) -> anyhow::Result<Opt
         Encryption::new(&recipient, key_len, hmac, a.clear)
     };
     match encryption {
-        Ok(enc) => Ok(Some(enc)),
+        Ok(enc) => Ok(EncryptionArg {
+            encryption: Some(enc),
+            refused_when_encrypting,
+        }),
         Err(e @ EncError::HmacSha512Unsupported(_)) => {
             Err(anyhow::Error::new(e).context("--hmac-sha 512"))
         }
@@ -799,22 +812,21 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
             .as_ref()
             .map(|k| k.as_signer().public_key().kind())
             .or(x25519_key.then_some(KeyKind::X25519));
-        encryption = match load_encryption(&a, signing) {
-            // image.py create refuses the HMAC only when it encrypts,
-            // after the signature and its line
-            Err(e) if hmac_unsupported(&e) => {
-                hmac_refusal = Some(ImgtoolRefusal::Usage(
-                    "Currently only ECIES-X25519 supports HMAC-SHA512".to_owned(),
-                ));
-                None
-            }
-            other => other?,
-        };
+        let loaded = load_encryption(&a, signing)?;
+        encryption = loaded.encryption;
+        // image.py create refuses the HMAC only when it encrypts: after
+        // the signature and its line, never when it exports a vector
+        if a.vector_to_sign.is_none() {
+            hmac_refusal = loaded.refused_when_encrypting;
+        }
         if let Some(refusal) = &a.imgtool_after_keys {
             return Err(refusal.clone().into());
         }
     }
     let fixed = load_fixed_signer(&a)?;
+    // image.py says it signs with the fixed signature's key only when no
+    // `-k` was given, and an X25519 `-k` is one, though it cannot sign.
+    let notice_fixed = fixed.as_ref().filter(|_| !x25519_key);
     let signer: Option<&dyn ImageSigner> = match (&key_signer, &fixed) {
         // imgtool/image.py create refuses the pair only where it would
         // sign (below); a digest or payload export takes the key
@@ -828,7 +840,7 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
         bail!("--sig-out: needs -k/--key or --fix-sig (there is no signature to write)");
     }
     if !a.imgtool_notices {
-        encryption = load_encryption(&a, None)?;
+        encryption = load_encryption(&a, None)?.encryption;
     }
     let format = if is_hex(&a.outfile) {
         OutputFormat::IntelHex {
@@ -881,7 +893,9 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
         if let Some(refusal) = &a.imgtool_in_create {
             return Err(refusal.clone().into());
         }
-        if key_signer.is_some() && fixed.is_some() && a.vector_to_sign.is_none() {
+        // An X25519 `-k` is a key too, though it cannot sign.
+        let has_key = key_signer.is_some() || x25519_key;
+        if has_key && fixed.is_some() && a.vector_to_sign.is_none() {
             return Err(ImgtoolRefusal::Usage(
                 "Can not sign using key and provide fixed-signature at the same time".to_owned(),
             )
@@ -896,12 +910,15 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
         for line in imgtool_notices(
             &a,
             key_signer.as_ref().map(KeyArgSigner::as_signer),
-            fixed.as_ref(),
+            notice_fixed,
         ) {
             outln!("{line}");
         }
-        if let Some(refusal) = hmac_refusal {
-            return Err(refusal.into());
+        // With compression, image.py first builds without encrypting.
+        if a.compression == CompressionArg::Disabled {
+            if let Some(refusal) = hmac_refusal.take() {
+                return Err(refusal.into());
+            }
         }
     }
     // A temporary file renamed into place (never half-written), without
@@ -955,9 +972,13 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
                 for line in imgtool_notices(
                     &a,
                     key_signer.as_ref().map(KeyArgSigner::as_signer),
-                    fixed.as_ref(),
+                    notice_fixed,
                 ) {
                     outln!("{line}");
+                }
+                // the compressed build encrypts: nothing is saved
+                if let Some(refusal) = hmac_refusal {
+                    return Err(refusal.into());
                 }
             }
         }

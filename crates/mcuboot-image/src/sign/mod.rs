@@ -51,6 +51,7 @@ mod build;
 mod compress;
 mod encryption;
 mod error;
+mod imgtool_save;
 mod options;
 mod protected;
 mod signer;
@@ -61,6 +62,7 @@ pub use build::{BuiltImage, ImageBuilder, Input};
 pub use compress::{sign_compressed, Compression, CompressionReport};
 pub use encryption::{imgtool_refuses_hmac, Encryption};
 pub use error::{OptionError, SignError, SignField, SignWarning, TrailerRule};
+pub use imgtool_save::{imgtool_save, ImgtoolLayout, SaveRefusal, Saved};
 pub use options::{
     HashChoice, LoadAddress, PublicKeyFormat, SecurityCounter, SignOptions, Signing, Trailer,
     VectorToSign, MAX_SW_TYPE_LENGTH,

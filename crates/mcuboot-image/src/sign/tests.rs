@@ -309,3 +309,60 @@ fn imgtool_encryption_without_a_wrapping_key_sets_the_flag_and_writes_no_tlv() {
         assert_eq!(hidden.len(), image.len(), "no TLV carries the key");
     }
 }
+
+/// imgtool's save arithmetic in Python integers: the slot check, a `.hex`
+/// output without an address, padding to the slot with the magic last,
+/// and a trailer shrunk below zero by a negative `-M`.
+#[test]
+fn imgtool_save_checks_pads_and_refuses_as_imgtool() {
+    let opts = SignOptions::new(ImageVersion::default(), 0x20, 0);
+    let magic = crate::codec::trailer::magic_in(opts.effective_max_align(), opts.endian);
+    let layout = ImgtoolLayout {
+        slot_size: 0x100,
+        max_sectors: 128,
+        hex_addr: None,
+        pad: true,
+        test: false,
+        confirm: false,
+    };
+    assert!(matches!(
+        imgtool_save(&opts, &layout, std::vec![0; 0x100], None, None),
+        Err(SaveRefusal::ExceedsSlot {
+            image: 0x100,
+            slot: 0x100,
+            ..
+        })
+    ));
+    let unpadded = ImgtoolLayout {
+        slot_size: 0,
+        pad: false,
+        ..layout
+    };
+    assert_eq!(
+        imgtool_save(&opts, &unpadded, std::vec![1; 4], None, Some(None)),
+        Err(SaveRefusal::NoHexAddress)
+    );
+    let hex = imgtool_save(&opts, &unpadded, std::vec![1; 4], None, Some(Some(0x1000))).unwrap();
+    // four 0x01 bytes at 0x1000, checksum 0x100 - 0x18
+    assert_eq!(hex.bytes, b":0410000001010101E8\n:00000001FF\n");
+    let fits = ImgtoolLayout {
+        slot_size: 0x1_0000,
+        ..layout
+    };
+    let saved = imgtool_save(&opts, &fits, std::vec![1; 0x100], None, None).unwrap();
+    assert_eq!(saved.bytes.len(), 0x1_0000);
+    assert!(saved.bytes.ends_with(&magic));
+    assert_eq!(saved.stopped, None);
+    // no slot: no padding, and a trailer under the magic's 16 bytes
+    // leaves image_ok's index before the start
+    let shrunk = ImgtoolLayout {
+        slot_size: 0,
+        max_sectors: -20,
+        confirm: true,
+        ..layout
+    };
+    assert_eq!(
+        imgtool_save(&opts, &shrunk, std::vec![1; 0x100], None, None),
+        Err(SaveRefusal::ImageOkBeforeStart)
+    );
+}

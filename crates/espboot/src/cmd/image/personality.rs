@@ -559,7 +559,7 @@ fn sign_values_python_takes(a: &mut super::sign::SignArgs) -> Option<ImgtoolRefu
 }
 
 /// Hands the trailer and the Intel HEX placement to imgtool's own
-/// arithmetic (`sign::ImgtoolLayout`) where the library cannot give
+/// arithmetic ([`mcuboot_image::sign::imgtool_save`]) where the library cannot give
 /// imgtool's output: a negative `-M` (it shrinks the trailer's size, below
 /// zero too, which lengthens the padded image past the slot and changes
 /// the slot check and its message), a negative slot size
@@ -581,7 +581,7 @@ fn imgtool_layout(a: &mut super::sign::SignArgs) {
     if !wanted {
         return;
     }
-    a.imgtool_layout = Some(super::sign::ImgtoolLayout {
+    a.imgtool_layout = Some(mcuboot_image::sign::ImgtoolLayout {
         slot_size: slot,
         max_sectors: max_sectors.unwrap_or(i128::from(
             mcuboot_image::codec::trailer::DEFAULT_MAX_SECTORS,

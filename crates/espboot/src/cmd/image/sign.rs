@@ -17,7 +17,7 @@ use mcuboot_image::sign::{
     PublicKeyFormat, SecurityCounter, SignError, SignField, SignOptions, SignWarning, Signing,
     TokenSigner, Trailer, VectorToSign,
 };
-use mcuboot_image::sign::Compression;
+use mcuboot_image::sign::{Compression, ImgtoolLayout, SaveRefusal};
 use mcuboot_image::ImageVersion;
 
 use super::util::{is_hex, load_key, parse_u32, read_image, write_output};
@@ -513,22 +513,6 @@ fn load_key_signer(a: &SignArgs, x25519: &mut bool) -> anyhow::Result<Option<Key
     }
 }
 
-/// The values imgtool places the trailer and a `.hex` output's records
-/// with, as the Python integers click gave it ([`SignArgs::imgtool_layout`]).
-#[derive(Debug, Clone, Copy)]
-pub struct ImgtoolLayout {
-    /// `-S`.
-    pub slot_size: i128,
-    /// `-M` (imgtool's default when not given).
-    pub max_sectors: i128,
-    /// `-x`.
-    pub hex_addr: Option<i128>,
-    /// `--pad`, or `--test`/`--confirm`, which imply it.
-    pub pad: bool,
-    pub test: bool,
-    pub confirm: bool,
-}
-
 /// Python's `f"0x{v:x}"`: the sign after `0x`.
 fn py_hex(v: i128) -> String {
     if v < 0 {
@@ -538,14 +522,10 @@ fn py_hex(v: i128) -> String {
     }
 }
 
-/// imgtool's `check_trailer` and `save` for the image `image` that the
-/// library built without a trailer (imgtool/image.py): the trailer size
-/// from `-M` as it is (a negative count shrinks it below zero), the slot
-/// check, then either the padding of `pad_to` (binary) or the flags and
-/// magic `puts` at `-x` + `-S` (Intel HEX, [`mcuboot_image::hexfile::write`]).
-/// Returns the output's bytes and the exception that stopped imgtool
-/// after it had written them; `Err` for a refusal before anything is
-/// written.
+/// [`mcuboot_image::sign::imgtool_save`], with imgtool's words for where
+/// it stops: `Err` for a refusal before anything is written, else the
+/// output's bytes and the exception that stopped imgtool after it had
+/// written them.
 fn imgtool_save(
     opts: &SignOptions,
     layout: &ImgtoolLayout,
@@ -553,78 +533,38 @@ fn imgtool_save(
     enc_tlv_len: Option<usize>,
     hex_output: Option<Option<u32>>,
 ) -> Result<(Vec<u8>, Option<ImgtoolRefusal>), ImgtoolRefusal> {
-    let len = image.len() as i128;
-    let max_align = i128::from(opts.effective_max_align());
-    let magic = mcuboot_image::codec::trailer::magic_in(opts.effective_max_align(), opts.endian);
-    let magic_len = magic.len() as i128;
-    let magic_align = (magic_len + max_align - 1) / max_align * max_align;
-    // _trailer_size: with 0 sectors, plus the swap status of -M's count
-    let mut tsize = i128::from(opts.trailer_size_with(0, enc_tlv_len));
-    if !opts.overwrite_only {
-        tsize += layout.max_sectors * 3 * i128::from(opts.align);
-    }
-    let slot = layout.slot_size;
-    if slot > 0 && len + tsize > slot {
-        return Err(ImgtoolRefusal::Usage(format!(
-            "Image size (0x{len:x}) + trailer ({}) exceeds requested size {}",
-            py_hex(tsize),
-            py_hex(slot)
-        )));
-    }
-    let flags = (layout.test || layout.confirm) && !opts.overwrite_only;
-    // image_ok's place, counted back from the end of the slot
-    let image_ok_from_end = magic_align + max_align;
-    let erased = opts.erased_val;
-    if let Some(input_address) = hex_output {
-        let Some(base) = layout.hex_addr.or(input_address.map(i128::from)) else {
-            return Err(ImgtoolRefusal::Usage(
-                "No address exists in input file neither was it provided by user".to_owned(),
-            ));
-        };
-        let mut flag = vec![erased; opts.effective_max_align() as usize];
-        if layout.confirm {
-            flag[0] = 0x01;
-        }
-        // later segments overwrite earlier ones, as imgtool's `puts` do
-        let mut segments: Vec<(i128, &[u8])> = vec![(base, &image)];
-        if layout.pad {
-            if flags {
-                segments.push((base + slot - image_ok_from_end, &flag));
-            }
-            segments.push((base + slot - magic_len, &magic));
-        }
-        return Ok(match mcuboot_image::hexfile::write(&segments) {
-            Ok(text) => (text.into_bytes(), None),
+    match mcuboot_image::sign::imgtool_save(opts, layout, image, enc_tlv_len, hex_output) {
+        Ok(saved) => {
             // what intelhex wrote before `array('B')` refused the byte
-            Err(cut) => {
-                let last = match cut.overflow {
-                    UpperAddressOverflow::BelowZero => {
-                        "OverflowError: unsigned byte integer is less than minimum"
+            let stopped = saved.stopped.map(|overflow| {
+                ImgtoolRefusal::Uncaught(
+                    match overflow {
+                        UpperAddressOverflow::BelowZero => {
+                            "OverflowError: unsigned byte integer is less than minimum"
+                        }
+                        _ => "OverflowError: unsigned byte integer is greater than maximum",
                     }
-                    _ => "OverflowError: unsigned byte integer is greater than maximum",
-                };
-                let refusal = ImgtoolRefusal::Uncaught(last.to_owned());
-                (cut.text.into_bytes(), Some(refusal))
-            }
-        });
-    }
-    let mut out = image;
-    if layout.pad {
-        let padding = usize::try_from(slot - (len + tsize)).unwrap_or(0);
-        let erased_tail = usize::try_from(tsize - magic_len).unwrap_or(0);
-        let mut tail = vec![erased; padding + erased_tail];
-        tail.extend_from_slice(&magic);
-        if flags && layout.confirm {
-            let Some(at) = tail.len().checked_sub(image_ok_from_end as usize) else {
-                return Err(ImgtoolRefusal::Uncaught(
-                    "IndexError: bytearray index out of range".to_owned(),
-                ));
-            };
-            tail[at] = 0x01;
+                    .to_owned(),
+                )
+            });
+            Ok((saved.bytes, stopped))
         }
-        out.extend_from_slice(&tail);
+        Err(SaveRefusal::ExceedsSlot {
+            image,
+            trailer,
+            slot,
+        }) => Err(ImgtoolRefusal::Usage(format!(
+            "Image size (0x{image:x}) + trailer ({}) exceeds requested size {}",
+            py_hex(trailer),
+            py_hex(slot)
+        ))),
+        Err(SaveRefusal::NoHexAddress) => Err(ImgtoolRefusal::Usage(
+            "No address exists in input file neither was it provided by user".to_owned(),
+        )),
+        Err(SaveRefusal::ImageOkBeforeStart) => Err(ImgtoolRefusal::Uncaught(
+            "IndexError: bytearray index out of range".to_owned(),
+        )),
     }
-    Ok((out, None))
 }
 
 /// A refusal of imgtool's that the `imgtool` personality finds in the

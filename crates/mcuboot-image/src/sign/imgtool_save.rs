@@ -1,0 +1,150 @@
+//! imgtool 2.5.0's `check_trailer` and `save` (imgtool/image.py) in
+//! Python's unbounded integers, for the values [`SignOptions`] cannot hold:
+//! a negative `-M` shrinks the trailer below zero, a slot size may be
+//! negative, and a `.hex` output is placed at any `-x` address, below 0 or
+//! past 4 GiB. The normal path ([`super::ImageBuilder`], [`super::write`])
+//! places the trailer with the same layout in `u32`s.
+
+use std::vec;
+use std::vec::Vec;
+
+use super::SignOptions;
+use crate::codec::trailer;
+use crate::hexfile::{self, UpperAddressOverflow};
+
+/// Where imgtool places the trailer and a `.hex` output's records, as the
+/// Python integers its command line gave it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImgtoolLayout {
+    /// `-S`.
+    pub slot_size: i128,
+    /// `-M` (imgtool's default when not given).
+    pub max_sectors: i128,
+    /// `-x`.
+    pub hex_addr: Option<i128>,
+    /// `--pad`, or `--test`/`--confirm`, which imply it.
+    pub pad: bool,
+    /// `--test`.
+    pub test: bool,
+    /// `--confirm`.
+    pub confirm: bool,
+}
+
+/// Why imgtool saves nothing. Not `non_exhaustive`: it models one
+/// pinned release, whose refusals are all here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SaveRefusal {
+    /// `check_trailer`: the image and its trailer do not fit the slot.
+    ExceedsSlot {
+        /// The image's length.
+        image: i128,
+        /// The trailer's size (negative with a negative `-M`).
+        trailer: i128,
+        /// `-S`.
+        slot: i128,
+    },
+    /// A `.hex` output without `-x`, from an input that had no address.
+    NoHexAddress,
+    /// `save` sets `image_ok` at an index before the padded image's start
+    /// (a trailer shrunk below zero): Python's `IndexError`.
+    ImageOkBeforeStart,
+}
+
+/// What `save` wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Saved {
+    /// The output file's bytes.
+    pub bytes: Vec<u8>,
+    /// Set when imgtool stopped after writing `bytes`: intelhex wrote the
+    /// records before the one whose upper address does not fit a byte.
+    pub stopped: Option<UpperAddressOverflow>,
+}
+
+/// imgtool's `check_trailer` and `save` for `image`, which the builder
+/// made without a trailer: the trailer size from `-M` as it is, the slot
+/// check, then either the padding (binary) or the `image_ok` flag and
+/// magic `puts` at `-x` + `-S` (Intel HEX: `hex_output` is then the
+/// input's own address, if it had one).
+///
+/// # Errors
+/// [`SaveRefusal`] when imgtool refuses before it writes anything.
+pub fn imgtool_save(
+    opts: &SignOptions,
+    layout: &ImgtoolLayout,
+    image: Vec<u8>,
+    enc_tlv_len: Option<usize>,
+    hex_output: Option<Option<u32>>,
+) -> Result<Saved, SaveRefusal> {
+    let len = i128::try_from(image.len()).unwrap_or(i128::MAX);
+    let max_align = opts.effective_max_align();
+    let magic = trailer::magic_in(max_align, opts.endian);
+    let magic_len = i128::try_from(magic.len()).unwrap_or(i128::MAX);
+    let max_align = i128::from(max_align);
+    let magic_align = (magic_len + max_align - 1) / max_align * max_align;
+    // _trailer_size: with 0 sectors, plus the swap status of -M's count
+    let mut trailer_size = i128::from(opts.trailer_size_with(0, enc_tlv_len));
+    if !opts.overwrite_only {
+        trailer_size += layout.max_sectors * 3 * i128::from(opts.align);
+    }
+    let slot = layout.slot_size;
+    if slot > 0 && len + trailer_size > slot {
+        return Err(SaveRefusal::ExceedsSlot {
+            image: len,
+            trailer: trailer_size,
+            slot,
+        });
+    }
+    let flags = (layout.test || layout.confirm) && !opts.overwrite_only;
+    // image_ok's place, counted back from the end of the slot
+    let image_ok_from_end = magic_align + max_align;
+    let erased = opts.erased_val;
+    if let Some(input_address) = hex_output {
+        let base = layout
+            .hex_addr
+            .or(input_address.map(i128::from))
+            .ok_or(SaveRefusal::NoHexAddress)?;
+        let mut flag = vec![erased; usize::try_from(max_align).unwrap_or(0)];
+        if layout.confirm {
+            if let Some(first) = flag.first_mut() {
+                *first = 0x01;
+            }
+        }
+        // later segments overwrite earlier ones, as imgtool's `puts` do
+        let mut segments: Vec<(i128, &[u8])> = vec![(base, &image)];
+        if layout.pad {
+            if flags {
+                segments.push((base + slot - image_ok_from_end, &flag));
+            }
+            segments.push((base + slot - magic_len, &magic));
+        }
+        return Ok(match hexfile::write(&segments) {
+            Ok(text) => Saved {
+                bytes: text.into_bytes(),
+                stopped: None,
+            },
+            Err(cut) => Saved {
+                bytes: cut.text.into_bytes(),
+                stopped: Some(cut.overflow),
+            },
+        });
+    }
+    let mut bytes = image;
+    if layout.pad {
+        let padding = usize::try_from(slot - (len + trailer_size)).unwrap_or(0);
+        let erased_tail = usize::try_from(trailer_size - magic_len).unwrap_or(0);
+        let mut tail = vec![erased; padding + erased_tail];
+        tail.extend_from_slice(&magic);
+        if flags && layout.confirm {
+            let at = usize::try_from(image_ok_from_end)
+                .ok()
+                .and_then(|back| tail.len().checked_sub(back))
+                .ok_or(SaveRefusal::ImageOkBeforeStart)?;
+            tail[at] = 0x01;
+        }
+        bytes.extend_from_slice(&tail);
+    }
+    Ok(Saved {
+        bytes,
+        stopped: None,
+    })
+}

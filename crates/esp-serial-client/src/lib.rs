@@ -118,18 +118,47 @@ pub struct Client {
     lines_warned: bool,
 }
 
+/// How long [`Client::open`] waits for a port's exclusive lock. serialport
+/// takes a `flock` on open, which lives as long as any copy of the
+/// descriptor: a process that has just closed the port may still be
+/// exiting, or a child it forked may not have reached `exec` yet (seen
+/// with a client dropped right before the next command opened the port).
+const LOCK_GRACE: Duration = Duration::from_millis(500);
+
+/// Opens `port`, trying again for [`LOCK_GRACE`] while another descriptor
+/// holds its exclusive lock; any other failure is returned at once.
+fn open_waiting_for_lock(
+    port: &str,
+    baud: u32,
+) -> Result<Box<dyn serialport::SerialPort>, serialport::Error> {
+    let deadline = Instant::now() + LOCK_GRACE;
+    loop {
+        match serialport::new(port, baud)
+            .timeout(Duration::from_millis(10))
+            .open()
+        {
+            // serialport's only word for it (posix/flock.rs)
+            Err(e)
+                if e.kind() == serialport::ErrorKind::NoDevice
+                    && e.description.contains("exclusive lock")
+                    && Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
 impl Client {
     /// Opens `port` at `baud`, 8N1, without touching DTR/RTS yet.
     pub fn open(port: &str, baud: u32) -> Result<Client, Error> {
         // opened before serialport's handle, which makes the port exclusive
         let direct = writer::open_direct(port);
-        let handle = serialport::new(port, baud)
-            .timeout(Duration::from_millis(10))
-            .open()
-            .map_err(|source| Error::Open {
-                port: port.to_owned(),
-                source,
-            })?;
+        let handle = open_waiting_for_lock(port, baud).map_err(|source| Error::Open {
+            port: port.to_owned(),
+            source,
+        })?;
         // serialport leaves the descriptor blocking, so one write of a large
         // frame blocks until the device has read all of it; a separate
         // writer on a clone of the port lets every write have a deadline
@@ -576,5 +605,60 @@ impl esp_efuse::backend::RegisterIo for Client {
         Ok(esp_efuse::backend::Reconnected {
             secure_download_mode: self.secure_download_mode()?,
         })
+    }
+}
+
+#[cfg(all(test, unix))]
+mod port_lock_tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use rustix::fs::{flock, FlockOperation, Mode, OFlags};
+    use rustix::pty::{grantpt, openpt, ptsname, unlockpt, OpenptFlags};
+
+    /// Takes `path`'s exclusive lock on a descriptor of its own, as
+    /// another process holding the port would.
+    fn hold_lock(path: &str) -> rustix::fd::OwnedFd {
+        let fd = rustix::fs::open(
+            path,
+            OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .unwrap();
+        flock(&fd, FlockOperation::NonBlockingLockExclusive).unwrap();
+        fd
+    }
+
+    /// A lock released within the grace is waited for; one held past it
+    /// fails the open with serialport's error.
+    #[test]
+    fn open_waits_for_a_port_lock_being_released() {
+        let master =
+            openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC).unwrap();
+        grantpt(&master).unwrap();
+        unlockpt(&master).unwrap();
+        let port = ptsname(&master, Vec::new())
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+
+        let holder = hold_lock(&port);
+        let releaser = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(150));
+            drop(holder);
+        });
+        let started = Instant::now();
+        let client = Client::open(&port, 115_200).unwrap();
+        assert!(started.elapsed() >= Duration::from_millis(100));
+        releaser.join().unwrap();
+        drop(client);
+
+        let _held = hold_lock(&port);
+        let started = Instant::now();
+        let Err(Error::Open { source, .. }) = Client::open(&port, 115_200) else {
+            panic!("the port opened while its lock was held");
+        };
+        assert!(started.elapsed() >= LOCK_GRACE);
+        assert!(source.description.contains("exclusive lock"), "{source}");
     }
 }

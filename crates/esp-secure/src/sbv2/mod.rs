@@ -497,7 +497,8 @@ pub fn sign_stream(
 /// blocks kept from its old signature sector.
 struct SignPlan {
     padded_by: usize,
-    kept: Vec<SignatureBlock>,
+    /// The leading slots espsecure calls valid, copied as they are.
+    kept: Vec<[u8; SIG_BLOCK_SIZE]>,
 }
 
 impl SignPlan {
@@ -521,9 +522,11 @@ impl SignPlan {
                 layout.padded_by = SECTOR_SIZE - len % SECTOR_SIZE;
             }
         } else if options.append_signatures && len >= SECTOR_SIZE {
+            // espsecure keeps what `validate_signature_block` accepts,
+            // whatever its scheme and digest
             for slot in tail.chunks_exact(SIG_BLOCK_SIZE).take(MAX_BLOCKS) {
-                match SignatureBlock::parse(slot) {
-                    Ok(block) => layout.kept.push(block),
+                match check_envelope(slot) {
+                    Ok(block) => layout.kept.push(*block),
                     Err(_) => break,
                 }
             }
@@ -544,7 +547,7 @@ impl SignPlan {
         let sha384 = hashes.sha384.map(|h| h.finalize().to_vec());
         let mut sector = Vec::with_capacity(SECTOR_SIZE);
         for block in &self.kept {
-            sector.extend_from_slice(block.as_bytes());
+            sector.extend_from_slice(block);
         }
         for (index, signer) in signers.iter().enumerate() {
             let key = signer.public_key();
@@ -598,9 +601,9 @@ pub use token::TokenSigner;
 
 mod verify;
 pub use verify::{
-    report_blocks, sector_blocks, signature_info, split_signed, verify_blocks, verify_image,
-    verify_with_digests, BlockInfo, BlockOutcome, BlockReport, DigestMismatch, EspsecureStop,
-    KeyVerdict, ValidBlock,
+    leading_valid_blocks, report_blocks, sector_blocks, signature_info, split_signed,
+    verify_blocks, verify_image, verify_with_digests, BlockInfo, BlockOutcome, BlockReport,
+    DigestMismatch, EspsecureStop, KeyVerdict, ValidBlock,
 };
 
 #[cfg(test)]

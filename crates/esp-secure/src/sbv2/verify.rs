@@ -336,6 +336,19 @@ pub fn verify_with_digests(
     Err(VerifyError::NoValidSignature)
 }
 
+/// The schemes of a signature sector's leading slots that espsecure calls
+/// valid (magic, version and CRC; it stops at the first it refuses), as
+/// `sign-data --append-signatures` keeps them. `None`: an ECDSA block of
+/// an unknown hash type or curve.
+pub fn leading_valid_blocks(sector: &[u8]) -> Vec<Option<SigningScheme>> {
+    sector
+        .chunks_exact(SIG_BLOCK_SIZE)
+        .take(MAX_BLOCKS)
+        .map_while(|slot| AcceptedBlock::new(slot).ok())
+        .map(|block| block.scheme())
+        .collect()
+}
+
 /// One block as `signature-info-v2` reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BlockInfo {

@@ -117,13 +117,10 @@ pub(super) fn sign_data(
         }
     } else if options.append_signatures {
         let sector = data.last_sector();
-        for block in sbv2::sector_blocks(sector)
-            .into_iter()
-            .map_while(Result::ok)
-        {
+        for scheme in sbv2::leading_valid_blocks(sector) {
             outln!(
                 "Signature block {kept} is valid ({}).",
-                scheme_family(Some(block.scheme()))
+                scheme_family(scheme)
             );
             kept += 1;
         }

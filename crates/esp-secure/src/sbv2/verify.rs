@@ -49,10 +49,16 @@ pub struct ValidBlock {
     pub verdict: KeyVerdict,
 }
 
-impl ValidBlock {
-    /// True for an RSA block (version 2), false for ECDSA (version 3).
-    pub fn is_rsa(&self) -> bool {
-        self.scheme == Some(SigningScheme::Rsa3072)
+impl BlockOutcome {
+    /// Whether the key verified this slot's signature.
+    pub fn is_verified(&self) -> bool {
+        matches!(
+            self,
+            BlockOutcome::Valid(ValidBlock {
+                verdict: KeyVerdict::Verified,
+                ..
+            })
+        )
     }
 }
 
@@ -225,15 +231,7 @@ pub struct BlockReport {
 impl BlockReport {
     /// Whether some slot verified with the key.
     pub fn verified(&self) -> bool {
-        self.outcomes.iter().any(|o| {
-            matches!(
-                o,
-                BlockOutcome::Valid(ValidBlock {
-                    verdict: KeyVerdict::Verified,
-                    ..
-                })
-            )
-        })
+        self.outcomes.iter().any(BlockOutcome::is_verified)
     }
 }
 
@@ -293,15 +291,7 @@ pub fn verify_image(image: &[u8], key: &PublicKey) -> Result<BlockIndex, VerifyE
     let outcomes = verify_blocks(image, key, true)?;
     outcomes
         .iter()
-        .position(|o| {
-            matches!(
-                o,
-                BlockOutcome::Valid(ValidBlock {
-                    verdict: KeyVerdict::Verified,
-                    ..
-                })
-            )
-        })
+        .position(BlockOutcome::is_verified)
         .ok_or(VerifyError::NoValidSignature)
 }
 

@@ -61,7 +61,7 @@ pub(super) fn verify_signature(
             .map(|(n, outcome)| match outcome {
                 BlockOutcome::Valid(block) => serde_json::json!({
                     "index": n,
-                    "status": if block.verdict == KeyVerdict::Verified { "verified" } else { "other_key" },
+                    "status": if outcome.is_verified() { "verified" } else { "other_key" },
                     "scheme": block.scheme.map(SigningScheme::name),
                 }),
                 _ => serde_json::json!({ "index": n, "status": "invalid" }),

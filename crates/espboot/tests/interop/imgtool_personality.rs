@@ -1891,3 +1891,64 @@ fn regression_public_key_after_another_pem_block_was_loaded() {
         b"",
     );
 }
+
+/// `verify` with an X25519 key: imgtool walks the image's TLVs with it
+/// and ends where its class fails, with `Key type does not match TLV
+/// record` (the public key, or a SHA-384 hash), `Image has an invalid
+/// hash`, `No signature found for the given key` (an unsigned image), or
+/// an uncaught KeyError (the first TLV after the hash) or AttributeError
+/// (a pure image's Ed25519 signature). The personality refused the key
+/// with its own line.
+#[test]
+fn regression_verify_with_an_x25519_key_had_espboots_own_error() {
+    // an unsigned image whose payload changed after its hash was taken
+    let tmp = tempfile::tempdir().unwrap();
+    let (app, img) = (tmp.path().join("app.bin"), tmp.path().join("u.img"));
+    std::fs::write(&app, crate::support::serve::data(500, 9)).unwrap();
+    let signed = Command::new(env!("CARGO_BIN_EXE_espboot"))
+        .args([
+            "image",
+            "sign",
+            "-v",
+            "1",
+            "-H",
+            "0x20",
+            "--pad-header",
+            "-S",
+            "0x10000",
+        ])
+        .arg(&app)
+        .arg(&img)
+        .output()
+        .unwrap();
+    assert!(signed.status.success(), "{signed:?}");
+    let mut tampered = std::fs::read(&img).unwrap();
+    tampered[0x40] ^= 1;
+
+    let mut lines = vec![
+        format!("{SIGN} -k ec.pem zero.bin ec.img"),
+        format!("{SIGN} zero.bin unsigned.img"),
+        format!("{SIGN} -k use_ed25519.pem --pure zero.bin pure.img"),
+        format!("{SIGN} -k use_ed25519.pem --sha 512 zero.bin ed512.img"),
+        format!("{SIGN} -k use_p384.pem zero.bin p384.img"),
+    ];
+    for key in ["use_x25519.pem", "use_x25519.pub"] {
+        for image in [
+            "ec.img",
+            "unsigned.img",
+            "pure.img",
+            "ed512.img",
+            "p384.img",
+            "tampered.img",
+        ] {
+            lines.push(format!("verify -k {key} {image}"));
+        }
+    }
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let Some(differences) =
+        differing_rows_setup(&lines, &[], true, &[("tampered.img", &tampered)], b"")
+    else {
+        return;
+    };
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}

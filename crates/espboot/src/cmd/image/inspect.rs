@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use mcuboot_image::codec::trailer::{max_align_of_magic, TrailerLayout, MAGIC_SIZE};
-use mcuboot_image::keys::{KeyFile, McubootKey as _};
+use mcuboot_image::keys::{
+    imgtool_verify_with_x25519, ImgtoolX25519Verify, KeyFile, KeyKind, McubootKey as _,
+};
 use mcuboot_image::sign::allowed_hashes;
 use mcuboot_image::{
     validate, HashAlg, ImageHeader, SignatureKind, SliceTlvs, TlvKind, ValidateError,
@@ -67,7 +69,7 @@ struct Verified {
 
 /// Checks the image; `Err` for unreadable input, `Ok(Err(…))` for an image
 /// that does not verify (with espboot's own explanation).
-fn check(a: &VerifyArgs) -> anyhow::Result<Result<Verified, (Refused, String)>> {
+fn check(a: &VerifyArgs, as_imgtool: bool) -> anyhow::Result<Result<Verified, (Refused, String)>> {
     let file = a.imgfile.display().to_string();
     let key = a
         .key
@@ -84,6 +86,13 @@ fn check(a: &VerifyArgs) -> anyhow::Result<Result<Verified, (Refused, String)>> 
         Ok(t) => t,
         Err(e) => return refuse(Refused::TlvInfo, format!("{file}: invalid TLV area: {e}")),
     };
+    if let Some(k) = key
+        .as_ref()
+        .filter(|k| as_imgtool && k.kind() == KeyKind::X25519)
+    {
+        let private = matches!(k, KeyFile::Private(_));
+        return x25519_as_imgtool(imgtool_verify_with_x25519(&image, &hdr, &tlvs, private));
+    }
     let pure = tlvs
         .iter()
         .any(|(e, _)| e.kind == TlvKind::SigPure && !e.protected);
@@ -155,6 +164,29 @@ fn check(a: &VerifyArgs) -> anyhow::Result<Result<Verified, (Refused, String)>> 
     }
 }
 
+/// imgtool's verdict, or its uncaught exception, for an image it walked
+/// with an X25519 key ([`imgtool_verify_with_x25519`]).
+fn x25519_as_imgtool(
+    end: ImgtoolX25519Verify,
+) -> anyhow::Result<Result<Verified, (Refused, String)>> {
+    let refused = |why: Refused| Ok(Err((why, why.imgtool_text().to_owned())));
+    let uncaught =
+        |last_line: &str| Err(super::sign::ImgtoolRefusal::Uncaught(last_line.to_owned()).into());
+    match end {
+        ImgtoolX25519Verify::KeyMismatch => refused(Refused::KeyType),
+        ImgtoolX25519Verify::InvalidHash => refused(Refused::Hash),
+        ImgtoolX25519Verify::NoSignature => refused(Refused::Signature),
+        ImgtoolX25519Verify::NoSignatureTlvName => uncaught("KeyError: 'X25519'"),
+        // cryptography's X25519 public key class, as Python 3.11 names it
+        ImgtoolX25519Verify::NoVerify { private: true } => uncaught(
+            "AttributeError: 'cryptography.hazmat.bindings._rust.openssl.x25519.' object has no attribute 'verify'",
+        ),
+        ImgtoolX25519Verify::NoVerify { private: false } => {
+            uncaught("AttributeError: 'X25519Public' object has no attribute 'verify_digest'")
+        }
+    }
+}
+
 /// The verified image as imgtool prints it.
 fn verified_text(v: &Verified) -> String {
     let mut text = format!(
@@ -171,7 +203,7 @@ fn verified_text(v: &Verified) -> String {
 
 /// `espboot image verify`: the verdict, or a one-line error saying why.
 pub fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
-    let v = match check(&a)? {
+    let v = match check(&a, false)? {
         Ok(v) => v,
         Err((_, message)) => bail!("{message}"),
     };
@@ -195,7 +227,7 @@ pub fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
 /// `imgtool verify`: imgtool's verdict lines on stdout, exit 1 when the
 /// image does not verify.
 pub fn verify_as_imgtool(a: VerifyArgs) -> ExitCode {
-    match check(&a) {
+    match check(&a, true) {
         Ok(Ok(v)) => {
             outln!("{}", verified_text(&v).trim_end());
             ExitCode::SUCCESS

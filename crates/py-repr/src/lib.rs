@@ -99,6 +99,22 @@ pub fn bytes(value: &[u8]) -> String {
     out
 }
 
+/// Python's `hex()` of an integer, which `f"{v:#x}"` also gives: the sign
+/// before the `0x` (`-0x1f`).
+///
+/// ```
+/// assert_eq!(py_repr::hex(0x1f), "0x1f");
+/// assert_eq!(py_repr::hex(-0x1f), "-0x1f");
+/// ```
+pub fn hex(value: i128) -> String {
+    let mut out = String::new();
+    if value < 0 {
+        out.push('-');
+    }
+    let _ = write!(out, "{:#x}", value.unsigned_abs());
+    out
+}
+
 /// Python's `repr()` of a tuple of `str`s: `('A',)`, `('A', 'B')`.
 pub fn tuple(items: &[String]) -> String {
     let mut out = String::from("(");

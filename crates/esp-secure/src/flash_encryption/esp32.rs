@@ -57,6 +57,32 @@ fn mul_small(x: &U256, m: u64) -> U256 {
     out
 }
 
+/// `x · y mod 2^256`.
+fn mul_mod(x: &U256, y: &U256) -> U256 {
+    let mut out = [0u64; 4];
+    // limb 3 is the least significant; products landing past limb 0 drop
+    for i in (0..4usize).rev() {
+        let mut carry: u128 = 0;
+        for j in (0..4usize).rev() {
+            let Some(k) = (i + j).checked_sub(3) else {
+                continue;
+            };
+            let wide = u128::from(x[i]) * u128::from(y[j]) + u128::from(out[k]) + carry;
+            out[k] = wide as u64;
+            carry = wide >> 64;
+        }
+    }
+    out
+}
+
+/// The tweak's block number `address >> 5` (Python's floor shift, as
+/// espsecure computes it for any integer) modulo 2^256.
+fn block_number(address: i128) -> U256 {
+    let a = address >> 5;
+    let high = if a < 0 { u64::MAX } else { 0 };
+    [high, high, (a as u128 >> 64) as u64, a as u64]
+}
+
 /// Applies `cipher` to the (at most two) byte-reversed 16-byte blocks of
 /// `data` in one call, so AES-NI can work on both at once. (A 16-byte
 /// reversal is one byte swap of a `u128`.)
@@ -175,10 +201,23 @@ impl Esp32FlashCrypt {
     }
 
     /// The key in effect for the 32-byte flash block containing `address`.
+    #[cfg(test)]
     pub(super) fn block_key(&self, address: u32) -> Zeroizing<[u8; 32]> {
-        let a = u64::from(address >> 5);
-        let p1 = mul_small(&MUL1, a);
-        let p2 = mul_small(&MUL2, a);
+        self.block_key_at(i128::from(address))
+    }
+
+    /// [`Self::block_key`] for any integer address, as espsecure computes
+    /// it: the products are taken modulo 2^256, so a negative address or
+    /// one past 4 GiB has a key too.
+    fn block_key_at(&self, address: i128) -> Zeroizing<[u8; 32]> {
+        let (p1, p2) = match u64::try_from(address >> 5) {
+            // the common case, a quarter of the multiplications
+            Ok(a) => (mul_small(&MUL1, a), mul_small(&MUL2, a)),
+            Err(_) => {
+                let a = block_number(address);
+                (mul_mod(&MUL1, &a), mul_mod(&MUL2, &a))
+            }
+        };
         let mut k = Zeroizing::new([0u8; 32]);
         for (i, chunk) in k.chunks_exact_mut(8).enumerate() {
             let tweak = (p1[i] | (p2[i] & MUL2_MASK[i])) & self.tweak_range[i];
@@ -194,23 +233,52 @@ impl Esp32FlashCrypt {
         direction: Direction,
     ) -> Result<(), FlashCryptError> {
         check_chunk(address, data)?;
+        self.run_at(i128::from(address), data, direction);
+        Ok(())
+    }
+
+    /// Encrypts or decrypts `data` (whole 16-byte blocks) at `address`,
+    /// any integer espsecure's `--address` takes: below 0 and past 4 GiB,
+    /// where no flash is, the key tweak is still defined
+    /// (`_flash_encryption_tweak_key` works on Python integers).
+    ///
+    /// # Errors
+    /// [`FlashCryptError::UnalignedAnyAddress`] or
+    /// [`FlashCryptError::UnalignedLength`] when the address or the length
+    /// is not a multiple of 16.
+    pub fn crypt_at_any_address(
+        &self,
+        direction: Direction,
+        address: i128,
+        data: &mut [u8],
+    ) -> Result<(), FlashCryptError> {
+        if address.rem_euclid(16) != 0 {
+            return Err(FlashCryptError::UnalignedAnyAddress(address));
+        }
+        if !data.len().is_multiple_of(16) {
+            return Err(FlashCryptError::UnalignedLength(data.len() as u64));
+        }
+        self.run_at(address, data, direction);
+        Ok(())
+    }
+
+    fn run_at(&self, address: i128, data: &mut [u8], direction: Direction) {
         let mut at = address;
         let mut rest = data;
         while !rest.is_empty() {
             // Up to the end of this 32-byte tweak block.
-            let in_block = (32 - (at % 32) as usize).min(rest.len());
+            let in_block = (32 - at.rem_euclid(32) as usize).min(rest.len());
             let (now, later) = rest.split_at_mut(in_block);
-            let key = self.block_key(at);
+            let key = self.block_key_at(at);
             // The hardware uses AES backwards: flash encryption is AES
             // decryption (reference/esptool.md §3.2).
             match direction {
                 Direction::Encrypt => reversed_blocks(now, |blocks| aes256_decrypt(&key, blocks)),
                 Direction::Decrypt => reversed_blocks(now, |blocks| aes256_encrypt(&key, blocks)),
             }
-            at = at.wrapping_add(in_block as u32);
+            at = at.wrapping_add(in_block as i128);
             rest = later;
         }
-        Ok(())
     }
 }
 
@@ -223,5 +291,72 @@ impl FlashCrypt for Esp32FlashCrypt {
     }
     fn pads_partial_block(&self) -> bool {
         true
+    }
+}
+
+#[cfg(test)]
+mod wide_address_tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// The wide multiplication agrees with the one-limb one wherever both
+    /// apply, and a negative block number is its two's complement.
+    #[test]
+    fn wide_tweak_products_agree_with_the_narrow_ones() {
+        for address in [0u32, 0x20, 0x1000, 0x12_3460, 0xFFFF_FFE0] {
+            let a = block_number(i128::from(address));
+            let narrow = u64::from(address >> 5);
+            assert_eq!(mul_mod(&MUL1, &a), mul_small(&MUL1, narrow), "{address:#x}");
+            assert_eq!(mul_mod(&MUL2, &a), mul_small(&MUL2, narrow), "{address:#x}");
+        }
+        assert_eq!(block_number(-32), [u64::MAX; 4]);
+        assert_eq!(
+            block_number(-64),
+            [u64::MAX, u64::MAX, u64::MAX, u64::MAX - 1]
+        );
+        // -1 · x = 2^256 - x
+        let minus_one = block_number(-32);
+        let negated = mul_mod(&MUL2, &minus_one);
+        let sum = mul_mod(&MUL2, &block_number(32));
+        let mut carry = 0u128;
+        let mut total = [0u64; 4];
+        for i in (0..4).rev() {
+            let wide = u128::from(negated[i]) + u128::from(sum[i]) + carry;
+            total[i] = wide as u64;
+            carry = wide >> 64;
+        }
+        assert_eq!(total, [0; 4]);
+    }
+
+    /// Within the flash address space the any-address path is the
+    /// ordinary one; past it, and below zero, it still round-trips.
+    #[test]
+    fn any_address_matches_the_flash_path_and_round_trips() {
+        let key = FlashEncryptionKey::from_bytes(&[0x5Au8; 32]);
+        let crypt = Esp32FlashCrypt::new(&key, 0xF).unwrap();
+        let plain: Vec<u8> = (0..96u8).collect();
+        let mut ours = plain.clone();
+        crypt.encrypt(0x1010, &mut ours).unwrap();
+        let mut wide = plain.clone();
+        crypt
+            .crypt_at_any_address(Direction::Encrypt, 0x1010, &mut wide)
+            .unwrap();
+        assert_eq!(ours, wide);
+        for address in [-0x1000i128, 0x1_0000_0000, i128::MIN / 2 * 2] {
+            let mut data = plain.clone();
+            crypt
+                .crypt_at_any_address(Direction::Encrypt, address, &mut data)
+                .unwrap();
+            assert_ne!(data, plain);
+            crypt
+                .crypt_at_any_address(Direction::Decrypt, address, &mut data)
+                .unwrap();
+            assert_eq!(data, plain, "{address:#x}");
+        }
+        assert!(matches!(
+            crypt.crypt_at_any_address(Direction::Encrypt, -8, &mut ours),
+            Err(FlashCryptError::UnalignedAnyAddress(-8))
+        ));
     }
 }

@@ -59,6 +59,10 @@ pub enum FlashCryptError {
     /// The start address is not a multiple of 16.
     #[error("flash address {0:#x} must be a multiple of 16")]
     UnalignedAddress(u32),
+    /// An address of [`Esp32FlashCrypt::crypt_at_any_address`] (any
+    /// integer) is not a multiple of 16.
+    #[error("flash address {0} must be a multiple of 16")]
+    UnalignedAnyAddress(i128),
     /// The data length is not a multiple of 16.
     #[error("data length {0} must be a multiple of 16")]
     UnalignedLength(u64),

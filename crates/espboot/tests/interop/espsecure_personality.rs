@@ -1353,3 +1353,29 @@ fn regression_sbv2_public_key_after_another_pem_block_was_loaded() {
         &["dig_ord.bin"],
     );
 }
+
+/// espsecure takes `--address` and `--flash-crypt-conf` as any Python
+/// integer: the ESP32 algorithm encrypts at a negative address or one past
+/// 4 GiB (its key tweak works on Python integers), XTS dies packing such
+/// an address into 32 bits, and a negative FLASH_CRYPT_CONF is read by its
+/// low bits. The personality refused a negative number as an unknown
+/// option and an address past 4 GiB with its own line.
+#[test]
+fn regression_flash_address_outside_the_flash_was_refused() {
+    assert_key_rows_match(
+        &[
+            "encrypt-flash-data -k fek32.bin -a -16 -o e1.bin d4k.bin",
+            "decrypt-flash-data -k fek32.bin -a -0x1000 -o e2.bin d4k.bin",
+            "encrypt-flash-data -k fek32.bin -a 0x100000000 -o e3.bin d4k.bin",
+            "encrypt-flash-data -k fek24.bin -a 0xFFFFFF00 -o e4.bin d4k.bin",
+            "encrypt-flash-data -k fek32.bin -a 0x1234567890abcdef0123456789abcd0 --flash-crypt-conf -1 -o e5.bin d4k.bin",
+            "encrypt-flash-data -k fek32.bin -a 0x100 --flash-crypt-conf -16 -o e6.bin d4k.bin",
+            "encrypt-flash-data --aes-xts -k fek32.bin -a -16 -o x.bin d4k.bin",
+            "encrypt-flash-data --aes-xts -k fek64.bin -a 0xFFFFFF00 -o x.bin d4k.bin",
+            "encrypt-flash-data --aes-xts -k fek32.bin -a -1 -o x.bin d4k.bin",
+            "decrypt-flash-data --aes-xts -k fek32.bin -a -0x20 -o x.bin data.bin",
+            "encrypt-flash-data -k fek32.bin -a -24 -o x.bin d4k.bin",
+        ],
+        &["e1.bin", "e2.bin", "e3.bin", "e4.bin", "e5.bin", "e6.bin"],
+    );
+}

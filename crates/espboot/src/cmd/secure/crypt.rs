@@ -4,10 +4,14 @@
 use super::*;
 use crate::progress::{Progress, Unit};
 
+/// `encrypt-flash-data` / `decrypt-flash-data`. `as_espsecure`: an
+/// address outside the 4 GiB flash address space is taken as espsecure
+/// takes it (any Python integer) instead of refused.
 pub(super) fn flash_crypt(
     args: &CryptArgs,
     input: &Path,
     direction: Direction,
+    as_espsecure: bool,
 ) -> anyhow::Result<ExitCode> {
     check_not_same(input, &args.output)?;
     let raw = Zeroizing::new(read_file(&args.keyfile, "--keyfile")?);
@@ -46,21 +50,14 @@ pub(super) fn flash_crypt(
             _ => "Using 512-bit key.",
         }
     );
-    if !args.address.is_multiple_of(16) {
+    if args.address.rem_euclid(16) != 0 {
+        let address = py_repr::hex(args.address);
         return Err(fatal(
-            format!("--address {:#x}: must be a multiple of 16", args.address),
-            format!(
-                "Starting flash address {:#x} must be a multiple of 16.",
-                args.address
-            ),
+            format!("--address {address}: must be a multiple of 16"),
+            format!("Starting flash address {address} must be a multiple of 16."),
         ));
     }
-    let address = u32::try_from(args.address).map_err(|_| {
-        anyhow::anyhow!(
-            "--address {:#x}: beyond the 32-bit flash address space",
-            args.address
-        )
-    })?;
+    let mut esp32 = None;
     let crypt: Box<dyn FlashCrypt> = if args.aes_xts {
         Box::new(
             XtsFlashCrypt::new(&key)
@@ -68,15 +65,16 @@ pub(super) fn flash_crypt(
         )
     } else {
         // Only the low 4 bits are FLASH_CRYPT_CONF (espsecure's
-        // `_flash_encryption_tweak_range_bits` tests bits 0-3).
+        // `_flash_encryption_tweak_range_bits` tests bits 0-3, of a
+        // negative integer too).
         let conf = (args.flash_crypt_conf & 0xF) as u32;
         if args.flash_crypt_conf == 0 {
             eprintln!("WARNING: Setting FLASH_CRYPT_CONF to zero is not recommended.");
         }
-        Box::new(
-            Esp32FlashCrypt::new(&key, conf)
-                .with_context(|| format!("--keyfile {}", args.keyfile.display()))?,
-        )
+        let crypt = Esp32FlashCrypt::new(&key, conf)
+            .with_context(|| format!("--keyfile {}", args.keyfile.display()))?;
+        esp32 = Some(crypt.clone());
+        Box::new(crypt)
     };
     drop(key);
     let cannot_read = || format!("cannot read {}", input.display());
@@ -120,12 +118,32 @@ pub(super) fn flash_crypt(
             ));
         }
     }
-    if u64::from(address) + total > 1 << 32 {
-        bail!(
-            "{}: {total} bytes at --address {address:#x} extend past the 4 GiB flash address space",
-            input.display()
+    let in_flash = u32::try_from(args.address)
+        .ok()
+        .filter(|a| u64::from(*a) + total <= 1 << 32);
+    let Some(address) = in_flash else {
+        let outside = format!(
+            "{}: {total} bytes at --address {} are outside the 4 GiB flash address space",
+            input.display(),
+            py_repr::hex(args.address)
         );
-    }
+        return match esp32 {
+            Some(crypt) if as_espsecure => {
+                esp32_outside_flash(&crypt, args, direction, source, &outside)
+            }
+            // espsecure packs each XTS block's address as a 32-bit word:
+            // the first block's fails below zero, a later one's past 4 GiB
+            _ if as_espsecure => Err(keys::refused(
+                keys::Refusal::uncaught(if args.address < 0 {
+                    "struct.error: argument out of range"
+                } else {
+                    "struct.error: 'I' format requires 0 <= number <= 4294967295"
+                }),
+                outside,
+            )),
+            _ => Err(anyhow::anyhow!(outside)),
+        };
+    };
     let mut reader = std::io::BufReader::with_capacity(1 << 16, source);
     let mut out = AtomicFile::create(&args.output, false)?;
     let bar = progress_bar(total);
@@ -145,6 +163,36 @@ pub(super) fn flash_crypt(
             "Note: Padding with {} bytes of random data (encrypted data must be multiple of 16 bytes long).",
             written - total
         );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The ESP32 algorithm at an address outside the flash, as espsecure
+/// computes it for any integer (the key tweak is taken modulo 2^256): in
+/// memory, since no flash this large exists to stream it into.
+fn esp32_outside_flash(
+    crypt: &Esp32FlashCrypt,
+    args: &CryptArgs,
+    direction: Direction,
+    mut source: Box<dyn std::io::Read + Send>,
+    what: &str,
+) -> anyhow::Result<ExitCode> {
+    let mut data = Zeroizing::new(Vec::new());
+    source.read_to_end(&mut data).context(what.to_owned())?;
+    let padding = (16 - data.len() % 16) % 16;
+    if padding > 0 {
+        // only encryption gets here with a partial block (espsecure pads
+        // it with random bytes)
+        let mut random = [0u8; 16];
+        rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut random[..padding]);
+        data.extend_from_slice(&random[..padding]);
+    }
+    crypt
+        .crypt_at_any_address(direction, args.address, &mut data)
+        .context(what.to_owned())?;
+    write_atomic(&args.output, &data, false)?;
+    if padding > 0 {
+        outln!("Note: Padding with {padding} bytes of random data (encrypted data must be multiple of 16 bytes long).");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -283,11 +283,12 @@ struct CryptArgs {
     #[arg(short = 'o', long)]
     output: PathBuf,
     /// Flash address of the data (decimal or 0x hex; a multiple of 16).
-    #[arg(short = 'a', long, value_parser = py_int::parse_u64)]
-    address: u64,
+    // Any Python integer, as espsecure takes it: a negative one too.
+    #[arg(short = 'a', long, value_parser = py_int::parse, allow_hyphen_values = true)]
+    address: i128,
     /// FLASH_CRYPT_CONFIG eFuse value (ESP32 algorithm only).
-    #[arg(long = "flash-crypt-conf", alias = "flash_crypt_conf", value_parser = py_int::parse_u64, default_value = "0xF")]
-    flash_crypt_conf: u64,
+    #[arg(long = "flash-crypt-conf", alias = "flash_crypt_conf", value_parser = py_int::parse, allow_hyphen_values = true, default_value = "0xF")]
+    flash_crypt_conf: i128,
     /// Use XTS-AES (ESP32-S2, S3, C2, C3, C6, H2 and later) instead of the ESP32 algorithm.
     #[arg(short = 'x', long = "aes-xts", alias = "aes_xts")]
     aes_xts: bool,
@@ -407,11 +408,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::EncryptFlashData {
             crypt,
             plaintext_file,
-        } => flash_crypt(&crypt, &plaintext_file, Direction::Encrypt),
+        } => flash_crypt(
+            &crypt,
+            &plaintext_file,
+            Direction::Encrypt,
+            args.as_espsecure,
+        ),
         Command::DecryptFlashData {
             crypt,
             encrypted_file,
-        } => flash_crypt(&crypt, &encrypted_file, Direction::Decrypt),
+        } => flash_crypt(
+            &crypt,
+            &encrypted_file,
+            Direction::Decrypt,
+            args.as_espsecure,
+        ),
         Command::DigestSecureBootloader {
             keyfile,
             output,

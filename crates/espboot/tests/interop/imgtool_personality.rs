@@ -1952,3 +1952,58 @@ fn regression_verify_with_an_x25519_key_had_espboots_own_error() {
     };
     assert!(differences.is_empty(), "{}", differences.join("\n"));
 }
+
+/// imgtool's dumpinfo reads what the header says without checking the
+/// magic or the length: a file too short for a header or a TLV info dies
+/// in `struct.unpack`, a trailer field before the file's start in an
+/// IndexError, and the swap size, a slice, is cut at the file's start
+/// without failing. The personality printed espboot's own line for every
+/// such file, and failed on the swap size's slice.
+#[test]
+fn regression_dumpinfo_of_a_malformed_file_had_espboots_own_error() {
+    // the trailer magic, and the variant that carries the max-align (here
+    // 0x400), after an all-zero header: the TLV area is at offset 0
+    const MAGIC: [u8; 16] = [
+        0x77, 0xc2, 0x95, 0xf3, 0x60, 0xd2, 0xef, 0x7f, 0x35, 0x52, 0x50, 0x0f, 0x2c, 0xb6, 0x79,
+        0x80,
+    ];
+    const MAGIC_ALIGN_0X400: [u8; 16] = [
+        0x00, 0x04, 0x2d, 0xe1, 0x5d, 0x29, 0x41, 0x0b, 0x8d, 0x77, 0x67, 0x9c, 0x11, 0x0f, 0x1f,
+        0x8a,
+    ];
+    let header = [0u8; 28];
+    let mut protected = vec![0u8; 28];
+    protected[10] = 8; // protected TLVs, which the file does not hold
+    protected[8] = 0x20; // hdr_size
+    let files: Vec<(String, Vec<u8>)> = vec![
+        ("tiny.bin".into(), vec![1; 10]),
+        ("noise.bin".into(), crate::support::serve::data(3000, 11)),
+        ("prot.img".into(), protected),
+        (
+            "swapcut.img".into(),
+            [&header[..], &[5, 6, 7], &MAGIC].concat(),
+        ),
+        (
+            "trailer.img".into(),
+            [&header[..], &[9; 20], &MAGIC].concat(),
+        ),
+        (
+            "farback.img".into(),
+            [&header[..], &MAGIC_ALIGN_0X400].concat(),
+        ),
+    ];
+    let mut lines = Vec::new();
+    for (name, _) in &files {
+        lines.push(format!("dumpinfo {name}"));
+        lines.push(format!("dumpinfo -f json {name}"));
+    }
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let files: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(n, c)| (n.as_str(), c.as_slice()))
+        .collect();
+    let Some(differences) = differing_rows_setup(&lines, &[], false, &files, b"") else {
+        return;
+    };
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}

@@ -88,11 +88,29 @@ struct Trailer {
     fields: Option<(u8, u8, u8, u32, Option<usize>)>,
 }
 
-/// Where Python's struct.unpack or indexing would stop imgtool with an
-/// exception (exit 1, a traceback).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}: the image ends inside {1}")]
-struct Truncated(String, &'static str);
+/// Where Python's `struct.unpack` or indexing stops imgtool's dumpinfo
+/// with an exception (exit 1, a traceback): dumpinfo reads what the
+/// header says without checking the magic or the file's length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Truncated {
+    /// The 28-byte header (`struct.unpack('IIHHIIBBHI', b[:28])`).
+    Header,
+    /// A TLV info or TLV header (`struct.unpack('HH', …)`).
+    TlvHeader,
+    /// A trailer field before the start of the file (`b[trailer_off]`).
+    Trailer,
+}
+
+impl Truncated {
+    /// The last line of imgtool's traceback.
+    fn exception(self) -> &'static str {
+        match self {
+            Self::Header => "struct.error: unpack requires a buffer of 28 bytes",
+            Self::TlvHeader => "struct.error: unpack requires a buffer of 4 bytes",
+            Self::Trailer => "IndexError: index out of range",
+        }
+    }
+}
 
 fn u16_at(b: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?))
@@ -104,11 +122,11 @@ fn u32_at(b: &[u8], at: usize) -> Option<u32> {
 
 /// Reads `count` TLVs from `off` up to `end`, as imgtool (data slices are
 /// cut short at the end of the file, as Python's slicing).
-fn read_tlvs(b: &[u8], mut off: usize, end: usize, file: &str) -> Result<Vec<Tlv>, Truncated> {
+fn read_tlvs(b: &[u8], mut off: usize, end: usize) -> Result<Vec<Tlv>, Truncated> {
     let mut out = Vec::new();
     while off < end {
         let (Some(kind), Some(len)) = (u16_at(b, off), u16_at(b, off + 2)) else {
-            return Err(Truncated(file.to_owned(), "a TLV header"));
+            return Err(Truncated::TlvHeader);
         };
         off += 4;
         let data = b
@@ -127,10 +145,8 @@ fn from_end(b: &[u8], back: usize) -> Option<u8> {
 }
 
 fn read_info(path: &Path, b: &[u8]) -> Result<Info, Truncated> {
-    let file = path.display().to_string();
-    let short = |what| Truncated(file.clone(), what);
     if b.len() < 28 {
-        return Err(short("the image header"));
+        return Err(Truncated::Header);
     }
     let h32 = |at| u32_at(b, at).unwrap_or_default();
     let h16 = |at| u16_at(b, at).unwrap_or_default();
@@ -144,11 +160,11 @@ fn read_info(path: &Path, b: &[u8]) -> Result<Info, Truncated> {
     let mut prot_tlvs = Vec::new();
     if protected_tlv_size != 0 {
         let (Some(magic), Some(tot)) = (u16_at(b, off), u16_at(b, off + 2)) else {
-            return Err(short("the protected TLV info"));
+            return Err(Truncated::TlvHeader);
         };
         prot_hdr = Some((magic, tot));
         let end = off + usize::from(tot);
-        prot_tlvs = read_tlvs(b, off + 4, end, &file)?;
+        prot_tlvs = read_tlvs(b, off + 4, end)?;
         // imgtool continues where the last TLV ended.
         off = prot_tlvs
             .iter()
@@ -156,10 +172,10 @@ fn read_info(path: &Path, b: &[u8]) -> Result<Info, Truncated> {
             .max(off + 4);
     }
     let (Some(magic), Some(tot)) = (u16_at(b, off), u16_at(b, off + 2)) else {
-        return Err(short("the TLV info"));
+        return Err(Truncated::TlvHeader);
     };
     let tlv_end = off + usize::from(tot);
-    let tlvs = read_tlvs(b, off + 4, tlv_end, &file)?;
+    let tlvs = read_tlvs(b, off + 4, tlv_end)?;
     let trailer = if b.len() != tlv_end {
         let magic: Vec<u8> = b[b.len().saturating_sub(16)..].to_vec();
         let max_align = if magic == BOOT_MAGIC {
@@ -178,15 +194,18 @@ fn read_info(path: &Path, b: &[u8]) -> Result<Info, Truncated> {
             let mut back = 16 + align.saturating_sub(16);
             let mut next = || {
                 back += align;
-                from_end(b, back).ok_or_else(|| short("the image trailer"))
+                from_end(b, back).ok_or(Truncated::Trailer)
             };
             let image_ok = next()?;
             let copy_done = next()?;
             let swap_info = next()?;
-            next()?;
-            let at = b.len() - back;
+            // swap_size is a slice, `b[trailer_off:trailer_off + 4]`,
+            // which Python cuts at the file's start instead of failing
+            back += align;
+            let start = b.len().saturating_sub(back);
+            let end = (b.len() + 4).saturating_sub(back);
             let mut raw = [0u8; 4];
-            for (dst, src) in raw.iter_mut().zip(&b[at..]) {
+            for (dst, src) in raw.iter_mut().zip(b.get(start..end).unwrap_or_default()) {
                 *dst = *src;
             }
             let encrypted = ImageFlags::from_bits_retain(flags).is_encrypted();
@@ -558,7 +577,8 @@ pub(super) fn dumpinfo(
             Err(e) => return Err(anyhow::Error::new(e).context(format!("{}", imgfile.display()))),
         }
     };
-    let info = read_info(imgfile, &bytes)?;
+    let info = read_info(imgfile, &bytes)
+        .map_err(|t| super::sign::ImgtoolRefusal::Uncaught(t.exception().to_owned()))?;
     let format = format.unwrap_or(if outfile.is_some() { "yaml" } else { "human" });
     let mut text = match format {
         "json" => {

@@ -291,10 +291,13 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
                 Some(command),
                 &format!("Image file not found ({})", a.imgfile.display()),
             ),
-            Err(err) => {
-                eprintln!("Error: {}", crate::one_line(&err));
-                ExitCode::FAILURE
-            }
+            Err(err) => match err.downcast_ref::<super::sign::ImgtoolRefusal>() {
+                Some(refusal) => refusal_exit("dumpinfo", refusal),
+                None => {
+                    eprintln!("Error: {}", crate::one_line(&err));
+                    ExitCode::FAILURE
+                }
+            },
         };
     }
     if let super::Command::Sign(a) = &mut parsed.command {

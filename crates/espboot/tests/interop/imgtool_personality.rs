@@ -2007,3 +2007,52 @@ fn regression_dumpinfo_of_a_malformed_file_had_espboots_own_error() {
     };
     assert!(differences.is_empty(), "{}", differences.join("\n"));
 }
+
+/// `--sig-out` for an image imgtool does not sign (no key, or a vector
+/// exported): imgtool saves the image, opens the signature file (left
+/// empty) and dies in `base64.b64encode(None)`. The personality refused
+/// before writing anything, or wrote the vector and succeeded. The native
+/// command refuses both before writing.
+#[test]
+fn regression_sig_out_without_a_signature_was_refused_or_skipped() {
+    let lines = [
+        format!("{SIGN} --sig-out s1.sig zero.bin o1.bin"),
+        format!(
+            "{SIGN} -k use_ed25519.pem --sig-out s2.sig --vector-to-sign payload zero.bin o2.bin"
+        ),
+        format!("{SIGN} -k ec.pem --sig-out s3.sig --vector-to-sign digest zero.bin o3.bin"),
+        format!("{SIGN} -k use_ed25519.pem --sig-out s4.sig zero.bin o4.bin"),
+    ];
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let outputs = [
+        "o1.bin", "s1.sig", "o2.bin", "s2.sig", "o3.bin", "s3.sig", "o4.bin", "s4.sig",
+    ];
+    let Some(differences) = differing_rows_fed(&lines, &outputs, true, b"") else {
+        return;
+    };
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+
+    let tmp = tempfile::tempdir().unwrap();
+    let app = tmp.path().join("app.bin");
+    std::fs::write(&app, crate::support::serve::data(300, 3)).unwrap();
+    let keygen = Command::new(env!("CARGO_BIN_EXE_espboot"))
+        .current_dir(tmp.path())
+        .args(["image", "keygen", "-t", "ed25519", "-k", "x.pem"])
+        .output()
+        .unwrap();
+    assert!(keygen.status.success(), "{keygen:?}");
+    for extra in [&[][..], &["--vector-to-sign", "digest", "-k", "x.pem"][..]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_espboot"))
+            .current_dir(tmp.path())
+            .args(["image", "sign", "-v", "1", "-S", "0x10000", "-H", "0x20"])
+            .args(["--pad-header", "--sig-out", "s.sig"])
+            .args(extra)
+            .args(["app.bin", "o.bin"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.starts_with("error: --sig-out: "), "{stderr}");
+        assert!(!tmp.path().join("o.bin").exists() && !tmp.path().join("s.sig").exists());
+    }
+}

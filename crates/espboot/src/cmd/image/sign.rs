@@ -776,8 +776,15 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
         (None, Some(f)) => Some(f),
         (None, None) => None,
     };
-    if a.sig_out.is_some() && signer.is_none() {
-        bail!("--sig-out: needs -k/--key or --fix-sig (there is no signature to write)");
+    // imgtool writes the image, then fails on the missing signature
+    // (save_signature below); espboot refuses before writing anything.
+    if a.sig_out.is_some() && !a.imgtool_notices {
+        if signer.is_none() {
+            bail!("--sig-out: needs -k/--key or --fix-sig (there is no signature to write)");
+        }
+        if a.vector_to_sign.is_some() {
+            bail!("--sig-out: an exported --vector-to-sign is not signed (there is no signature to write)");
+        }
     }
     if !a.imgtool_notices {
         encryption = load_encryption(&a, None)?.encryption;
@@ -926,9 +933,7 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
             return Err(sign_error(SignError::HexAddressRequired, &a));
         }
         out.commit().context("OUTFILE")?;
-        if let (Some(path), Some(sig)) = (&a.sig_out, &signed.signature) {
-            write_sig(path, sig)?;
-        }
+        save_signature(&a, signed.signature.as_deref())?;
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(layout) = &a.imgtool_layout {
@@ -950,9 +955,7 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
         if let Some(refusal) = stopped {
             return Err(refusal.into());
         }
-        if let (Some(path), Some(sig)) = (&a.sig_out, &signed.signature) {
-            write_sig(path, sig)?;
-        }
+        save_signature(&a, signed.signature.as_deref())?;
         return Ok(ExitCode::SUCCESS);
     }
     let signed = ImageBuilder::new(&opts)
@@ -966,10 +969,30 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
     for w in signed.warnings.iter().filter(|_| !a.imgtool_notices) {
         eprintln!("warning: {}", warning_text(w));
     }
-    if let (Some(path), Some(sig)) = (&a.sig_out, &signed.signature) {
-        write_sig(path, sig)?;
-    }
+    save_signature(&a, signed.signature.as_deref())?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--sig-out`, after the image is saved: the signature in base64
+/// (imgtool/main.py `save_signature`). An image imgtool did not sign (no
+/// key, or a vector exported) has none: imgtool opens the file, which is
+/// left empty, and `base64.b64encode(None)` raises a TypeError.
+fn save_signature(a: &SignArgs, signature: Option<&[u8]>) -> anyhow::Result<()> {
+    let Some(path) = &a.sig_out else {
+        return Ok(());
+    };
+    match signature {
+        Some(sig) => write_sig(path, sig),
+        None if a.imgtool_notices => {
+            write_output(Some(path), b"", false).context("--sig-out")?;
+            Err(ImgtoolRefusal::Uncaught(
+                "TypeError: a bytes-like object is required, not 'NoneType'".to_owned(),
+            )
+            .into())
+        }
+        // refused before anything was written (see `sign`)
+        None => Ok(()),
+    }
 }
 
 /// The last line of imgtool's traceback when an X25519 key signs

@@ -2056,3 +2056,31 @@ fn regression_sig_out_without_a_signature_was_refused_or_skipped() {
         assert!(!tmp.path().join("o.bin").exists() && !tmp.path().join("s.sig").exists());
     }
 }
+
+/// imgtool takes any version part and any header size its parsers take,
+/// and packs them into the header (`BBHI`, `H`) only when it creates the
+/// image: a value past its field ends in that struct.error, the first in
+/// the header's order (the load address, the header size, major, minor,
+/// revision, build), and the security counter after the header. The
+/// personality refused the version as it parsed it, and the header size
+/// after printing its signing line, with its own words.
+#[test]
+fn regression_version_and_header_size_past_their_fields_had_espboots_own_error() {
+    let k = "-k use_ed25519.pem";
+    let lines: Vec<String> = [
+        "-v 256.0.0 -H 0x20",
+        "-v 1.2.65536 -H 0x20",
+        "-v 1.2.3+4294967296 -H 0x20",
+        "-v 1.256.65536 -H 0x20",
+        "-v 1 -H 0x10000",
+        "-v 1.256 -H 0x10000",
+        "-v 256 -H 0x20 -L 0x100000000",
+        "-v 1.256 -H 0x20 -s auto",
+        "-v 1 -H 0x20 -s 0x100000000 -L -1",
+        "-v 1.2.65535+4294967295 -H 0xFFFF",
+    ]
+    .iter()
+    .map(|v| format!("sign {v} --pad-header -S 0x20000 {k} zero.bin o.bin"))
+    .collect();
+    assert_same_on_key_fixtures(&lines, b"");
+}

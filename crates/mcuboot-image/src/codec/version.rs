@@ -97,8 +97,22 @@ pub enum VersionError {
     /// without leading zeros (imgtool `version.py` `version_re`).
     Syntax,
     /// A part is too large for its header field (major/minor 255,
-    /// revision 65535, build 4294967295).
-    OutOfRange,
+    /// revision 65535, build 4294967295): the first such, in the header's
+    /// order.
+    OutOfRange(VersionField),
+}
+
+/// A part of a version, in the header's order (`BBHI`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersionField {
+    /// `major`, a byte.
+    Major,
+    /// `minor`, a byte.
+    Minor,
+    /// `revision`, 16 bits.
+    Revision,
+    /// `build`, 32 bits.
+    Build,
 }
 
 impl fmt::Display for VersionError {
@@ -107,7 +121,7 @@ impl fmt::Display for VersionError {
             Self::Syntax => f.write_str(
                 "expected maj.min.rev+build (decimal, later parts optional, no leading zeros)",
             ),
-            Self::OutOfRange => f.write_str(
+            Self::OutOfRange(_) => f.write_str(
                 "a part is out of range (major and minor <= 255, revision <= 65535, build <= 4294967295)",
             ),
         }
@@ -117,16 +131,26 @@ impl fmt::Display for VersionError {
 impl core::error::Error for VersionError {}
 
 /// One decimal part as imgtool's regex accepts it: `0` or `[1-9][0-9]*`.
-fn version_part(s: &str) -> Result<u64, VersionError> {
+fn version_part(s: &str) -> Result<&str, VersionError> {
     let bytes = s.as_bytes();
     let ok = !bytes.is_empty()
         && bytes.iter().all(u8::is_ascii_digit)
         && (bytes.len() == 1 || bytes.first() != Some(&b'0'));
-    if !ok {
-        return Err(VersionError::Syntax);
+    if ok {
+        Ok(s)
+    } else {
+        Err(VersionError::Syntax)
     }
-    // More than 20 digits cannot fit any field; report range, not syntax.
-    s.parse::<u64>().map_err(|_| VersionError::OutOfRange)
+}
+
+/// A part that passed [`version_part`] as the field's type (a part of
+/// more digits than any field holds is out of range too).
+fn field<T: TryFrom<u64>>(part: Option<&str>, which: VersionField) -> Result<T, VersionError> {
+    let value = part.map_or(Ok(0), str::parse::<u64>);
+    value
+        .ok()
+        .and_then(|v| T::try_from(v).ok())
+        .ok_or(VersionError::OutOfRange(which))
 }
 
 impl FromStr for ImageVersion {
@@ -147,11 +171,12 @@ impl FromStr for ImageVersion {
             return Err(VersionError::Syntax);
         }
         let build = build.map(version_part).transpose()?;
+        // the syntax first, then the fields in the header's order
         Ok(Self {
-            major: u8::try_from(major).map_err(|_| VersionError::OutOfRange)?,
-            minor: u8::try_from(minor.unwrap_or(0)).map_err(|_| VersionError::OutOfRange)?,
-            revision: u16::try_from(revision.unwrap_or(0)).map_err(|_| VersionError::OutOfRange)?,
-            build: u32::try_from(build.unwrap_or(0)).map_err(|_| VersionError::OutOfRange)?,
+            major: field(Some(major), VersionField::Major)?,
+            minor: field(minor, VersionField::Minor)?,
+            revision: field(revision, VersionField::Revision)?,
+            build: field(build, VersionField::Build)?,
         })
     }
 }
@@ -178,10 +203,26 @@ mod tests {
                 "{bad}"
             );
         }
-        assert_eq!("256".parse::<ImageVersion>(), Err(VersionError::OutOfRange));
+        assert_eq!(
+            "256".parse::<ImageVersion>(),
+            Err(VersionError::OutOfRange(VersionField::Major))
+        );
         assert_eq!(
             "1.2.65536".parse::<ImageVersion>(),
-            Err(VersionError::OutOfRange)
+            Err(VersionError::OutOfRange(VersionField::Revision))
+        );
+        // the first field out of range, and the syntax before any range
+        assert_eq!(
+            "1.256.65536+99999999999999999999999".parse::<ImageVersion>(),
+            Err(VersionError::OutOfRange(VersionField::Minor))
+        );
+        assert_eq!(
+            "1.2.3+4294967296".parse::<ImageVersion>(),
+            Err(VersionError::OutOfRange(VersionField::Build))
+        );
+        assert_eq!(
+            "1.99999999999999999999999.3.4".parse::<ImageVersion>(),
+            Err(VersionError::Syntax)
         );
     }
 

@@ -526,23 +526,47 @@ fn key_file_missing(key: Option<&std::path::Path>) -> Option<ExitCode> {
 /// mapped onto the value that gives the same image.
 fn sign_values_python_takes(a: &mut super::sign::SignArgs) -> Option<ImgtoolRefusal> {
     let value = |v: Option<&str>| v.and_then(|t| py_int::parse(t).ok());
-    // image.py create packs the security counter, load address and
-    // rom-fixed address as 'I'; the interpreter's own messages.
-    let mut packed = None;
-    for field in [&mut a.security_counter, &mut a.load_addr, &mut a.rom_fixed] {
-        let Some(v) = value(field.as_deref()) else {
-            continue;
-        };
-        let refusal = if v < 0 {
-            "struct.error: argument out of range"
+    // image.py create packs the header ('I' load address, the rom-fixed
+    // one when set; 'H' header size; the version as 'BBHI'), then the
+    // security counter ('I'); the first value out of range ends it with
+    // the interpreter's own message. The values are left out, for the
+    // library to build with until `sign` reports it.
+    let packed_u32 = |v: i128| {
+        if v < 0 {
+            Some("struct.error: argument out of range")
         } else if v > i128::from(u32::MAX) {
-            "struct.error: 'I' format requires 0 <= number <= 4294967295"
+            Some("struct.error: 'I' format requires 0 <= number <= 4294967295")
         } else {
-            continue;
-        };
-        packed.get_or_insert_with(|| ImgtoolRefusal::Uncaught(refusal.to_owned()));
-        *field = None;
+            None
+        }
+    };
+    const USHORT: &str = "struct.error: ushort format requires 0 <= number <= 65535";
+    const UBYTE: &str = "struct.error: ubyte format requires 0 <= number <= 255";
+    let rom_fixed = value(a.rom_fixed.as_deref()).filter(|v| *v != 0);
+    let load_address = rom_fixed.or(value(a.load_addr.as_deref()));
+    let mut packed = load_address.and_then(packed_u32);
+    if packed.is_some() {
+        (a.load_addr, a.rom_fixed) = (None, None);
     }
+    if packed.is_none() && value(Some(&a.header_size)).is_some_and(|h| h > 0xFFFF) {
+        packed = Some(USHORT);
+    }
+    if let Err(mcuboot_image::VersionError::OutOfRange(field)) =
+        a.version.parse::<mcuboot_image::ImageVersion>()
+    {
+        use mcuboot_image::VersionField;
+        packed = packed.or(Some(match field {
+            VersionField::Major | VersionField::Minor => UBYTE,
+            VersionField::Revision => USHORT,
+            VersionField::Build => "struct.error: 'I' format requires 0 <= number <= 4294967295",
+        }));
+        a.version = "0".to_owned();
+    }
+    if let Some(refusal) = value(a.security_counter.as_deref()).and_then(packed_u32) {
+        packed = packed.or(Some(refusal));
+        a.security_counter = None;
+    }
+    let packed = packed.map(|line| ImgtoolRefusal::Uncaught(line.to_owned()));
     let hex_out = super::util::is_hex(&a.outfile);
     let pads = a.pad || a.test || a.confirm;
     // -S: image.py check_trailer only checks a slot size above 0, and

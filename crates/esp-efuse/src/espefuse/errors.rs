@@ -9,10 +9,38 @@ use crate::error::EfuseError;
 use crate::model::Efuses;
 use crate::tables::Chip;
 
+/// What espefuse's `--debug` prints as it reads the eFuses
+/// (base_fields.py `EfuseBlockBase.read` and `print_block`): each block's
+/// read registers, in address order.
+pub fn read_regs_dump(efuses: &Efuses) -> Transcript {
+    let mut out = Console::new(efuses.chip());
+    for (id, def) in efuses.table().blocks.iter().enumerate() {
+        out.say(block_line(def, "read_regs", &efuses.block_words(id)));
+    }
+    out.run(|_| Ok(())).map(|((), t)| t).unwrap_or_default()
+}
+
+/// One `print_block` line: the block's name, its aliases cut to 16
+/// characters, its number, and the words.
+fn block_line(def: &crate::tables::BlockDef, comment: &str, words: &[u32]) -> String {
+    let alias: String = def.aliases.join(" ").chars().take(16).collect();
+    format!(
+        "{:<15} ({alias:<16}) [{:<2}] {comment}: {}",
+        def.name,
+        def.id,
+        words
+            .iter()
+            .map(|w| format!("{w:08x}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    )
+}
+
 /// `get_coding_scheme_warnings()`: one line per block with errors, then,
-/// when a block failed, the status registers. Returns the lines and
-/// whether a block failed (espefuse's return value).
-pub fn coding_scheme_warnings(efuses: &Efuses) -> (Transcript, bool) {
+/// when a block failed or with espefuse's `--debug` (`debug`), the status
+/// registers. Returns the lines and whether a block failed (espefuse's
+/// return value).
+pub fn coding_scheme_warnings(efuses: &Efuses, debug: bool) -> (Transcript, bool) {
     let errors = efuses.block_errors();
     let chip = efuses.chip();
     let mut out = Console::new(chip);
@@ -26,7 +54,7 @@ pub fn coding_scheme_warnings(efuses: &Efuses) -> (Transcript, bool) {
         ));
     }
     let failed = errors.iter().any(|e| e.fail);
-    if failed {
+    if failed || debug {
         out.say("");
         let reg = |name: &str, off: usize| format!("{name:27} 0x{:08x}", efuses.read_reg(off));
         let regs = efuses.table().error_regs;
@@ -43,18 +71,7 @@ pub fn coding_scheme_warnings(efuses: &Efuses) -> (Transcript, bool) {
                 let len = efuses.block_len_words(0).max(repeat.len());
                 let mut words = vec![0u32; len - repeat.len()];
                 words.extend(repeat.iter().map(|off| efuses.read_reg(*off)));
-                let def = &efuses.table().blocks[0];
-                let alias: String = def.aliases.join(" ").chars().take(16).collect();
-                out.say(format!(
-                    "{:<15} ({alias:<16}) [{:<2}] err__regs: {}",
-                    def.name,
-                    def.id,
-                    words
-                        .iter()
-                        .map(|w| format!("{w:08x}"))
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                ));
+                out.say(block_line(&efuses.table().blocks[0], "err__regs", &words));
                 if chip == Chip::Esp32c2 {
                     if let Some(off) = rs.first() {
                         out.say(reg("EFUSE_RD_RS_ERR_REG", *off));
@@ -74,8 +91,8 @@ pub fn coding_scheme_warnings(efuses: &Efuses) -> (Transcript, bool) {
 /// `check-error` (without `--recovery`): the warnings, then one line per
 /// block with errors; refuses with espefuse's message when there are any.
 /// BLOCK0's errors are listed per block, not per field as espefuse does.
-pub fn check_error(efuses: &Efuses) -> Result<Transcript, Failed> {
-    let (warnings, _) = coding_scheme_warnings(efuses);
+pub fn check_error(efuses: &Efuses, debug: bool) -> Result<Transcript, Failed> {
+    let (warnings, _) = coding_scheme_warnings(efuses, debug);
     Console::new(efuses.chip())
         .run(|out| {
             for line in warnings.lines() {

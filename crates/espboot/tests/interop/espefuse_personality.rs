@@ -1999,3 +1999,33 @@ fn regression_burn_key_digest_key_errors_were_not_espsecures() {
         }
     }
 }
+
+/// espefuse's `-d/--debug` prints each block's read registers as it reads
+/// the eFuses, and the status registers then and where the coding errors
+/// are reported again (`summary`, `check-error`); scripts read burned
+/// values from that dump. The personality accepted the flag and printed
+/// none of it. (A burn's own debug lines are not modelled.)
+#[test]
+fn regression_debug_printed_no_register_dump() {
+    if support::reference_tool("espefuse").is_none() {
+        return;
+    }
+    let compared = per_chip(&CHIPS, |tools, chip| {
+        let steps = [
+            step(&["burn-bit", "BLOCK3", "0", "9", "255"]),
+            step(&["burn-efuse", crypt_cnt(chip), "1"]),
+            step(&["-d", "summary"]),
+            step(&[
+                "--debug",
+                "summary",
+                "--format",
+                "value_only",
+                crypt_cnt(chip),
+            ]),
+            step(&["-d", "-d", "check-error"]),
+            step(&["-d", "dump"]),
+        ];
+        tools.compare_steps(chip, "debug", &Twins::default(), &steps)
+    });
+    assert!(compared == 0 || compared == 6 * CHIPS.len());
+}

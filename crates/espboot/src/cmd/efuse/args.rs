@@ -38,7 +38,7 @@ pub(crate) struct Global {
     after: Option<String>,
     /// Debug output (click accepts the flag repeated).
     #[arg(short = 'd', long, action = clap::ArgAction::Count)]
-    debug: u8,
+    pub(super) debug: u8,
     /// Work on virtual eFuses (no chip).
     #[arg(long)]
     pub(super) virt: bool,
@@ -65,6 +65,18 @@ pub(crate) struct Global {
     /// How the commands were spelled.
     #[arg(skip)]
     pub(super) spelling: Spelling,
+}
+
+impl Global {
+    /// How the chain runs, for `banner`'s command line.
+    pub(super) fn run_options(&self, banner: super::Banner) -> super::RunOptions<'_> {
+        super::RunOptions {
+            do_not_confirm: self.do_not_confirm,
+            spelling: &self.spelling,
+            banner,
+            debug: self.debug > 0,
+        }
+    }
 }
 
 #[derive(Debug, Parser)]

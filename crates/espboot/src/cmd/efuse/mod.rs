@@ -26,7 +26,7 @@ mod click;
 mod click_args;
 mod help;
 
-use args::{Command, DumpFormat, Parsed, ProtectOpts, Spelling, SummaryFormat};
+use args::{Command, DumpFormat, Parsed, ProtectOpts, SummaryFormat};
 
 /// Console output that never panics (a closed pipe, e.g. `| head`, is not an error).
 macro_rules! out {
@@ -43,7 +43,7 @@ mod port;
 mod session;
 
 use port::connect;
-use session::run_commands;
+use session::{run_commands, RunOptions};
 
 /// Arguments of `espboot efuse`: espefuse's global options followed by one
 /// or more commands.
@@ -321,8 +321,8 @@ fn run_global(
         global.path_efuse_file = None;
         global.extend_efuse_table = None;
     }
-    // --debug and --after are accepted for compatibility; --baud and
-    // --before apply to a port only.
+    // --after is accepted for compatibility; --baud and --before apply to
+    // a port only.
     let named = if global.chip == "auto" {
         None
     } else {
@@ -375,17 +375,15 @@ fn run_global(
         let result = run_commands(
             efuses,
             Box::new(chip_port),
-            global.do_not_confirm,
             commands,
-            &global.spelling,
-            banner,
+            global.run_options(banner),
         );
         return port::download_mode_burned(result, &port, baud, chip);
     }
     // espefuse's virtual mode falls back to ESP32 when no chip is named
     let chip = named.unwrap_or(Chip::Esp32);
-    let file = global.path_efuse_file.map(VirtualFile::espefuse);
-    let table = global.extend_efuse_table;
+    let file = global.path_efuse_file.clone().map(VirtualFile::espefuse);
+    let table = global.extend_efuse_table.clone();
     let postpone = !global.no_postpone;
     run_on_file(
         chip,
@@ -397,10 +395,8 @@ fn run_global(
             }
             Ok(())
         },
-        global.do_not_confirm,
         commands,
-        &global.spelling,
-        banner,
+        global.run_options(banner),
     )
 }
 
@@ -417,7 +413,7 @@ fn run_on_token(
 ) -> anyhow::Result<ExitCode> {
     let token = esp_efuse::token::decode(text).map_err(args::TokenFailure)?;
     let chip = token.chip;
-    let file = global.path_efuse_file.map(VirtualFile::espefuse);
+    let file = global.path_efuse_file.clone().map(VirtualFile::espefuse);
     let _lock = match &file {
         Some(f) => Some(
             f.lock(VirtualFile::LOCK_WAIT)
@@ -443,14 +439,7 @@ fn run_on_token(
     if let Some(path) = &global.extend_efuse_table {
         efuses.set_custom_fields(load_custom(chip, path)?);
     }
-    run_commands(
-        efuses,
-        backend,
-        global.do_not_confirm,
-        commands,
-        &global.spelling,
-        banner,
-    )
+    run_commands(efuses, backend, commands, global.run_options(banner))
 }
 
 /// Reads `--extend-efuse-table FILE` and places its fields on `chip`;
@@ -487,11 +476,10 @@ fn run_on_file(
     // --no-postpone and --extend-efuse-table, applied to the loaded eFuses
     // after the banner, as espefuse reads the table
     prepare: impl FnOnce(&mut Efuses) -> anyhow::Result<()>,
-    do_not_confirm: bool,
     commands: Vec<Command>,
-    spelling: &Spelling,
-    banner: Banner,
+    opts: RunOptions,
 ) -> anyhow::Result<ExitCode> {
+    let banner = opts.banner;
     let _lock = match &file {
         Some(f) => Some(
             f.lock(VirtualFile::LOCK_WAIT)
@@ -513,7 +501,7 @@ fn run_on_file(
         return Ok(ExitCode::SUCCESS);
     }
     prepare(&mut efuses)?;
-    run_commands(efuses, backend, do_not_confirm, commands, spelling, banner)
+    run_commands(efuses, backend, commands, opts)
 }
 
 /// Whether only `summary --json` runs (it prints nothing but the JSON).
@@ -582,7 +570,7 @@ pub fn run_on_device(chip: Chip, file: VirtualFile, argv: Vec<String>) -> anyhow
         bail!("{option}: the device sets the chip and its eFuses");
     }
     let postpone = !global.no_postpone;
-    let table = global.extend_efuse_table;
+    let table = global.extend_efuse_table.clone();
     run_on_file(
         chip,
         Some(file),
@@ -593,9 +581,7 @@ pub fn run_on_device(chip: Chip, file: VirtualFile, argv: Vec<String>) -> anyhow
             }
             Ok(())
         },
-        global.do_not_confirm,
         commands,
-        &global.spelling,
-        Banner::Espboot,
+        global.run_options(Banner::Espboot),
     )
 }

@@ -30,6 +30,8 @@ pub(super) struct Session {
     /// Whose command line this is (the personality shows nothing for a
     /// `summary` name espefuse does not know; `espboot efuse` refuses it).
     banner: Banner,
+    /// `-d/--debug`: the register dumps espefuse prints as it reads.
+    debug: bool,
 }
 
 pub(super) fn print(t: &Transcript) {
@@ -47,14 +49,28 @@ pub(super) fn printed<T>(r: Result<T, Failed>) -> anyhow::Result<T> {
     })
 }
 
+/// The group's options that say how a chain runs (not where the eFuses
+/// are).
+pub(super) struct RunOptions<'a> {
+    pub(super) do_not_confirm: bool,
+    pub(super) spelling: &'a args::Spelling,
+    pub(super) banner: Banner,
+    /// `-d/--debug`: the register dumps espefuse prints as it reads.
+    pub(super) debug: bool,
+}
+
 pub(super) fn run_commands(
     efuses: Efuses,
     backend: Box<dyn EfuseBackend>,
-    do_not_confirm: bool,
     commands: Vec<Command>,
-    spelling: &args::Spelling,
-    banner: Banner,
+    opts: RunOptions,
 ) -> anyhow::Result<ExitCode> {
+    let RunOptions {
+        do_not_confirm,
+        spelling,
+        banner,
+        debug,
+    } = opts;
     let chip = efuses.chip();
     let mut efuses = efuses;
     // espefuse builds its field list once, when it reads the chip
@@ -66,6 +82,7 @@ pub(super) fn run_commands(
         force: ForceWrite::Unavailable,
         show_token: false,
         banner,
+        debug,
     };
     // `--show-token` is a callback too (base_operations.py add_show_token)
     // that only ever sets espefuse's flag: one command of the chain with it
@@ -82,9 +99,16 @@ pub(super) fn run_commands(
         .map_or(ForceWrite::Unavailable, force_flag);
     let json_only = json_only(&commands);
     // reading the eFuses reports the controller's coding errors
-    // (`get_coding_scheme_warnings`), before any command runs
-    let (warnings, _) = espefuse::coding_scheme_warnings(&s.efuses);
-    for line in warnings.lines() {
+    // (`get_coding_scheme_warnings`), before any command runs; with
+    // --debug, each block's registers first, and the status registers
+    let mut read = if debug {
+        espefuse::read_regs_dump(&s.efuses).lines().to_vec()
+    } else {
+        Vec::new()
+    };
+    let (warnings, _) = espefuse::coding_scheme_warnings(&s.efuses, debug);
+    read.extend(warnings.lines().iter().cloned());
+    for line in &read {
         if json_only {
             eprintln!("{line}");
         } else {
@@ -411,6 +435,7 @@ pub(super) fn check_after(s: &Session, after: &AfterBurn) -> anyhow::Result<()> 
 
 pub(super) fn read_command(s: &Session, cmd: &Command) -> anyhow::Result<()> {
     let e = &s.efuses;
+    let debug = s.debug;
     match cmd {
         Command::Summary {
             names,
@@ -478,7 +503,7 @@ pub(super) fn read_command(s: &Session, cmd: &Command) -> anyhow::Result<()> {
                 SummaryFormat::Summary => {
                     // base_operations.py summary: the warnings again, and a
                     // last line when a block failed
-                    let (warnings, failed) = espefuse::coding_scheme_warnings(e);
+                    let (warnings, failed) = espefuse::coding_scheme_warnings(e, debug);
                     print(&warnings);
                     let mut text = e.summary_text(only.as_deref(), *active);
                     if failed {
@@ -513,7 +538,7 @@ pub(super) fn read_command(s: &Session, cmd: &Command) -> anyhow::Result<()> {
             if *recovery && !e.block_errors().is_empty() {
                 bail!("check-error --recovery is not supported by espboot yet");
             }
-            print(&printed(espefuse::check_error(e))?);
+            print(&printed(espefuse::check_error(e, debug))?);
         }
         Command::GetCustomMac => print(&printed(espefuse::get_custom_mac(e))?),
         Command::AdcInfo => print(&printed(espefuse::adc_info(e))?),

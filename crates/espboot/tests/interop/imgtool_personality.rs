@@ -2084,3 +2084,47 @@ fn regression_version_and_header_size_past_their_fields_had_espboots_own_error()
     .collect();
     assert_same_on_key_fixtures(&lines, b"");
 }
+
+/// `keygen -p` with an empty passphrase: cryptography's
+/// BestAvailableEncryption refuses it with a ValueError before imgtool
+/// opens the key file (the `getpub` after it finds no file). The
+/// personality wrote a key "encrypted" with the empty passphrase.
+#[test]
+fn regression_empty_keygen_passphrase_made_a_key() {
+    let Some(differences) = differing_rows_fed(
+        &[
+            "keygen -t ecdsa-p256 -k e1.pem -p",
+            "getpub -k e1.pem",
+            "keygen -t x25519 -k e2.pem -p",
+            "getpub -k e2.pem",
+        ],
+        &[],
+        false,
+        b"\n\n",
+    ) else {
+        return;
+    };
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
+/// imgtool's `keys.load` opens a key file without catching: a missing
+/// file or a directory ends in Python's FileNotFoundError or
+/// IsADirectoryError for every command that loads a key. The personality
+/// printed its own line for `getpub`, `getpubhash`, `getpriv`, `keyinfo`
+/// and `-E` (only `sign -k` and `verify -k` matched).
+#[test]
+fn regression_missing_key_file_had_espboots_own_error() {
+    let sign = "sign -v 1 -H 0x20 --pad-header -S 0x10000";
+    let lines: Vec<String> = vec![
+        "getpub -k nope.pem".into(),
+        "getpubhash -k nope.pem".into(),
+        "getpriv -k nope.pem".into(),
+        "keyinfo -k nope.pem".into(),
+        "keyinfo -k .".into(),
+        "getpub -k .".into(),
+        format!("{sign} -E nope.pem zero.bin o.bin"),
+        format!("{sign} -k ec.pem -E . zero.bin o.bin"),
+        format!("{sign} --fix-sig x --fix-sig-pubkey nope.pem zero.bin o.bin"),
+    ];
+    assert_same_on_key_fixtures(&lines, b"");
+}

@@ -130,6 +130,17 @@ pub fn keygen(a: KeygenArgs) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
+    if password.as_ref().is_some_and(|p| p.is_empty()) {
+        // cryptography's BestAvailableEncryption refuses it, in imgtool's
+        // export_private, before the key file is opened
+        if a.imgtool_prompts {
+            return Err(super::sign::ImgtoolRefusal::Uncaught(
+                "ValueError: Password must be 1 or more bytes.".to_owned(),
+            )
+            .into());
+        }
+        bail!("-p/--password: the password is empty; an encrypted key needs one");
+    }
     let key = PrivateKey::generate(kind).context("-t/--type: key generation failed")?;
     let pem = key.to_pkcs8_pem(password.as_ref().map(|p| p.as_slice()))?;
     crate::fsutil::write_atomic(&a.key, pem.as_bytes(), true)
@@ -298,10 +309,19 @@ pub struct KeyinfoArgs {
 }
 
 pub fn keyinfo(a: KeyinfoArgs) -> anyhow::Result<ExitCode> {
-    let pem = zeroize::Zeroizing::new(
-        std::fs::read(&a.key)
-            .with_context(|| format!("-k/--key: cannot read {}", a.key.display()))?,
-    );
+    let pem = match std::fs::read(&a.key) {
+        Ok(pem) => zeroize::Zeroizing::new(pem),
+        // keys.load opens the file without catching
+        Err(e) if super::util::reads_keys_as_imgtool() => {
+            return Err(
+                super::sign::ImgtoolRefusal::Uncaught(super::util::python_open_error(&e, &a.key))
+                    .into(),
+            )
+        }
+        Err(e) => {
+            return Err(e).with_context(|| format!("-k/--key: cannot read {}", a.key.display()))
+        }
+    };
     let kind = match KeyFile::from_pem(&pem, None) {
         // imgtool's keyinfo reads the key with `keys.load`, which refuses
         // the key types imgtool does not take

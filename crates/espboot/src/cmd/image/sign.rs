@@ -599,7 +599,9 @@ fn load_fixed_signer(a: &SignArgs) -> anyhow::Result<Option<FixedSigner>> {
     let text = match std::fs::read(sig_path) {
         Ok(text) => text,
         Err(e) if a.imgtool_notices => {
-            return Err(ImgtoolRefusal::Uncaught(python_open_error(&e, sig_path)).into());
+            return Err(
+                ImgtoolRefusal::Uncaught(super::util::python_open_error(&e, sig_path)).into(),
+            );
         }
         Err(e) => {
             return Err(anyhow::Error::new(e)
@@ -625,13 +627,6 @@ fn load_fixed_signer(a: &SignArgs) -> anyhow::Result<Option<FixedSigner>> {
         }
         bail!("--fix-sig-pubkey: required with --fix-sig (the public key of the fixed signature)");
     };
-    if a.imgtool_notices {
-        // imgtool/keys/__init__.py load opens the file without catching
-        // (a directory opens in Rust and fails at the read, as in Python)
-        if let Err(e) = std::fs::read(pub_path).map(zeroize::Zeroizing::new) {
-            return Err(ImgtoolRefusal::Uncaught(python_open_error(&e, pub_path)).into());
-        }
-    }
     let file = load_key("--fix-sig-pubkey", pub_path)?;
     let public_only = matches!(file, KeyFile::Public(_));
     let public = file.public_key();
@@ -643,28 +638,6 @@ fn load_fixed_signer(a: &SignArgs) -> anyhow::Result<Option<FixedSigner>> {
         public_only,
         signature,
     }))
-}
-
-/// The last line of the traceback of Python's `open()` failing on
-/// `path`: the OSError subclass for the errno (`Objects/exceptions.c`),
-/// `[Errno N]`, the C library's text and the name as given.
-fn python_open_error(e: &std::io::Error, path: &Path) -> String {
-    let errno = e.raw_os_error().unwrap_or(0);
-    let class = match e.kind() {
-        std::io::ErrorKind::NotFound => "FileNotFoundError",
-        std::io::ErrorKind::PermissionDenied => "PermissionError",
-        std::io::ErrorKind::IsADirectory => "IsADirectoryError",
-        std::io::ErrorKind::NotADirectory => "NotADirectoryError",
-        _ => "OSError",
-    };
-    let text = e.to_string();
-    let reason = text
-        .rfind(" (os error ")
-        .map_or(&text[..], |at| &text[..at]);
-    format!(
-        "{class}: [Errno {errno}] {reason}: {}",
-        py_repr::str(&path.to_string_lossy())
-    )
 }
 
 /// imgtool's usage error for a signing key and an encryption key that do

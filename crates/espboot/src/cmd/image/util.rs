@@ -42,6 +42,11 @@ pub fn load_key(arg: &str, path: &Path) -> anyhow::Result<KeyFile> {
 /// included), not through espboot's own prompt.
 static IMGTOOL_GETPASS: AtomicBool = AtomicBool::new(false);
 
+/// Whether key files are read as imgtool reads them ([`prompt_as_imgtool`]).
+pub fn reads_keys_as_imgtool() -> bool {
+    IMGTOOL_GETPASS.load(Ordering::Relaxed)
+}
+
 /// Makes [`load_key`] ask for passwords as imgtool does, for the rest of
 /// the process (the personality runs one command).
 pub fn prompt_as_imgtool() {
@@ -55,8 +60,10 @@ pub fn prompt_as_imgtool() {
 /// whose ValueError nothing catches.
 fn load_as_imgtool(arg: &str, path: &Path) -> anyhow::Result<KeyFile> {
     use key_files::KeyFileError;
+    // keys.load opens the file without catching (a directory opens in
+    // Rust and fails at the read, as in Python)
     let pem = zeroize::Zeroizing::new(
-        std::fs::read(path).with_context(|| format!("{arg}: cannot read {}", path.display()))?,
+        std::fs::read(path).map_err(|e| ImgtoolRefusal::Uncaught(python_open_error(&e, path)))?,
     );
     let context = || format!("{arg}: {}", path.display());
     match KeyFile::from_pem(&pem, None) {
@@ -174,4 +181,26 @@ pub fn read_image(arg: &str, path: &Path) -> anyhow::Result<(Vec<u8>, Option<u32
             .with_context(|| format!("{arg}: cannot read {}", path.display()))?;
         Ok((data, None))
     }
+}
+
+/// The last line of the traceback of Python's `open()` failing on
+/// `path`: the OSError subclass for the errno (`Objects/exceptions.c`),
+/// `[Errno N]`, the C library's text and the name as given.
+pub(super) fn python_open_error(e: &std::io::Error, path: &Path) -> String {
+    let errno = e.raw_os_error().unwrap_or(0);
+    let class = match e.kind() {
+        std::io::ErrorKind::NotFound => "FileNotFoundError",
+        std::io::ErrorKind::PermissionDenied => "PermissionError",
+        std::io::ErrorKind::IsADirectory => "IsADirectoryError",
+        std::io::ErrorKind::NotADirectory => "NotADirectoryError",
+        _ => "OSError",
+    };
+    let text = e.to_string();
+    let reason = text
+        .rfind(" (os error ")
+        .map_or(&text[..], |at| &text[..at]);
+    format!(
+        "{class}: [Errno {errno}] {reason}: {}",
+        py_repr::str(&path.to_string_lossy())
+    )
 }

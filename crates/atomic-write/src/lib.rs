@@ -60,6 +60,8 @@ pub enum WriteError {
     TempFile {
         /// The target's directory.
         dir: PathBuf,
+        /// The target, as given.
+        target: PathBuf,
         /// What the system said.
         #[source]
         source: std::io::Error,
@@ -140,6 +142,7 @@ impl Temp {
         let mode = if secret { 0o600 } else { 0o644 };
         let temp_error = |source| WriteError::TempFile {
             dir: dir.to_path_buf(),
+            target: path.to_path_buf(),
             source,
         };
         #[cfg(target_os = "linux")]

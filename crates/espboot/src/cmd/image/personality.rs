@@ -293,10 +293,10 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
             ),
             Err(err) => match err.downcast_ref::<super::sign::ImgtoolRefusal>() {
                 Some(refusal) => refusal_exit("dumpinfo", refusal),
-                None => {
+                None => unwritable_output(&err).unwrap_or_else(|| {
                     eprintln!("Error: {}", crate::one_line(&err));
                     ExitCode::FAILURE
-                }
+                }),
             },
         };
     }
@@ -327,6 +327,9 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
         Err(err) => {
             if let Some(last_line) = unframed_key_exception(&err) {
                 return traceback(&last_line);
+            }
+            if let Some(code) = unwritable_output(&err) {
+                return code;
             }
             if let Some(refusal) = err.downcast_ref::<ImgtoolRefusal>() {
                 return refusal_exit(&first, refusal);
@@ -502,6 +505,28 @@ pub(super) fn refusal_exit(command: &str, refusal: &ImgtoolRefusal) -> ExitCode 
 fn traceback(last_line: &str) -> ExitCode {
     eprintln!("{last_line}");
     ExitCode::FAILURE
+}
+
+/// imgtool opens its outputs with a bare `open()`: an output that cannot
+/// be created ends in Python's OSError for the path as given.
+fn unwritable_output(err: &anyhow::Error) -> Option<ExitCode> {
+    let (target, source) = match err
+        .chain()
+        .find_map(|e| e.downcast_ref::<atomic_write::WriteError>())?
+    {
+        atomic_write::WriteError::TempFile { target, source, .. } => (target, source),
+        // the rename over a directory (open() says EISDIR)
+        atomic_write::WriteError::Write { path, source } => (path, source),
+        _ => return None,
+    };
+    let eisdir;
+    let source = if target.is_dir() {
+        eisdir = std::io::Error::from_raw_os_error(21);
+        &eisdir
+    } else {
+        source
+    };
+    Some(traceback(&super::util::python_open_error(source, target)))
 }
 
 /// imgtool opens a key file that is not there with a bare `open()`

@@ -845,7 +845,22 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
     // the fsync of `write_atomic`: the signed image is a derived file that
     // can be rebuilt, and fsyncing 16 MiB costs about as much as signing it
     // (scripts/bench-image).
-    let mut out = crate::fsutil::AtomicFile::create(&a.outfile, false).context("OUTFILE")?;
+    let (mut out, unwritable) = match crate::fsutil::AtomicFile::create(&a.outfile, false) {
+        Ok(out) => (out, None),
+        // imgtool opens OUTFILE only when it saves, after the builds and
+        // their lines and refusals: build into a scratch file never kept,
+        // and report the error there
+        Err(e) if a.imgtool_notices => (
+            crate::fsutil::AtomicFile::create(&std::env::temp_dir().join("espboot-scratch"), false)
+                .context("OUTFILE")?,
+            Some(e),
+        ),
+        Err(e) => return Err(anyhow::Error::new(e).context("OUTFILE")),
+    };
+    let commit = |out: crate::fsutil::AtomicFile| match unwritable {
+        Some(e) => Err(anyhow::Error::new(e)),
+        None => out.commit().context("OUTFILE"),
+    };
     let compression = match a.compression {
         CompressionArg::Disabled => None,
         CompressionArg::Lzma2 => Some(Compression::Lzma2),
@@ -905,7 +920,7 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
         if no_address {
             return Err(sign_error(SignError::HexAddressRequired, &a));
         }
-        out.commit().context("OUTFILE")?;
+        commit(out)?;
         save_signature(&a, signed.signature.as_deref())?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -924,7 +939,7 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
         let hex_output = is_hex(&a.outfile).then_some(input_address);
         let (bytes, stopped) = imgtool_save(&opts, layout, image, signed.enc_tlv_len, hex_output)?;
         std::io::Write::write_all(&mut out, &bytes).context("OUTFILE")?;
-        out.commit().context("OUTFILE")?;
+        commit(out)?;
         if let Some(refusal) = stopped {
             return Err(refusal.into());
         }
@@ -937,7 +952,7 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
         .build(input)
         .and_then(|built| built.write_to(&mut out, format))
         .map_err(|e| sign_error(e, &a))?;
-    out.commit().context("OUTFILE")?;
+    commit(out)?;
     // imgtool prints no such warning; its personality stays silent.
     for w in signed.warnings.iter().filter(|_| !a.imgtool_notices) {
         eprintln!("warning: {}", warning_text(w));

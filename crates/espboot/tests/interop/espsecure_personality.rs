@@ -1379,3 +1379,28 @@ fn regression_flash_address_outside_the_flash_was_refused() {
         &["e1.bin", "e2.bin", "e3.bin", "e4.bin", "e5.bin", "e6.bin"],
     );
 }
+
+/// An output espsecure cannot create: a `click.File` output (opened at the
+/// first write) ends in click's "Could not open file" panel, an output
+/// opened with a bare `open()` in Python's OSError; exit status 1 either
+/// way. The personality printed espboot's fatal error, exit status 2.
+#[test]
+fn regression_unwritable_output_was_a_fatal_error() {
+    assert_key_rows_match(
+        &[
+            "generate-signing-key -v 2 -s ecdsa256 k.pem",
+            "generate-signing-key -v 2 -s ecdsa256 missing/k.pem",
+            "generate-signing-key -v 1 .",
+            "generate-flash-encryption-key missing/k.bin",
+            "encrypt-flash-data -k fek32.bin -a 0 -o missing/o.bin d4k.bin",
+            "decrypt-flash-data --aes-xts -k fek32.bin -a 0 -o . d4k.bin",
+            "sign-data -v 2 -k k.pem -o missing/o.bin data.bin",
+            "sign-data -v 2 -k k.pem -o . data.bin",
+            "extract-public-key -v 2 -k k.pem missing/p.pem",
+            "digest-private-key -k k.pem missing/d.bin",
+            "digest-sbv2-public-key -k k.pem -o missing/d.bin",
+            "digest-secure-bootloader -k sbkey32.bin -o missing/d.bin boot40.bin",
+        ],
+        &[],
+    );
+}

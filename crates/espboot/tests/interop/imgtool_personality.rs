@@ -2139,16 +2139,16 @@ fn regression_missing_key_file_had_espboots_own_error() {
 fn regression_unwritable_output_had_espboots_own_error() {
     let sign = "sign -v 1 -H 0x20 --pad-header -S 0x10000 -k use_ed25519.pem";
     let lines: Vec<String> = vec![
-        format!("{sign} zero.bin /nonexistent/o.bin"),
+        format!("{sign} zero.bin missing/o.bin"),
         format!("{sign} zero.bin ."),
-        format!("{sign} zero.bin /nonexistent/o.hex"),
-        format!("{sign} --compression lzma2 zero.bin /nonexistent/o.bin"),
-        format!("{sign} -M -1000 --pad zero.bin /nonexistent/o.bin"),
-        format!("{sign} --sig-out /nonexistent/s.sig zero.bin o.bin"),
-        "getpub -k ec.pem -o /nonexistent/pub".into(),
+        format!("{sign} zero.bin missing/o.hex"),
+        format!("{sign} --compression lzma2 zero.bin missing/o.bin"),
+        format!("{sign} -M -1000 --pad zero.bin missing/o.bin"),
+        format!("{sign} --sig-out missing/s.sig zero.bin o.bin"),
+        "getpub -k ec.pem -o missing/pub".into(),
         "getpubhash -k ec.pem -o .".into(),
-        "keygen -t ed25519 -k /nonexistent/k.pem".into(),
-        "dumpinfo -o /nonexistent/info zero.bin".into(),
+        "keygen -t ed25519 -k missing/k.pem".into(),
+        "dumpinfo -o missing/info zero.bin".into(),
     ];
     assert_same_on_key_fixtures(&lines, b"");
 }

@@ -313,10 +313,10 @@ pub fn keyinfo(a: KeyinfoArgs) -> anyhow::Result<ExitCode> {
         Ok(pem) => zeroize::Zeroizing::new(pem),
         // keys.load opens the file without catching
         Err(e) if super::util::reads_keys_as_imgtool() => {
-            return Err(
-                super::sign::ImgtoolRefusal::Uncaught(super::util::python_open_error(&e, &a.key))
-                    .into(),
+            return Err(super::sign::ImgtoolRefusal::Uncaught(
+                crate::fsutil::OpenFailure::of_io(&e, &a.key).exception(),
             )
+            .into())
         }
         Err(e) => {
             return Err(e).with_context(|| format!("-k/--key: cannot read {}", a.key.display()))

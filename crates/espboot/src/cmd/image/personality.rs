@@ -510,23 +510,7 @@ fn traceback(last_line: &str) -> ExitCode {
 /// imgtool opens its outputs with a bare `open()`: an output that cannot
 /// be created ends in Python's OSError for the path as given.
 fn unwritable_output(err: &anyhow::Error) -> Option<ExitCode> {
-    let (target, source) = match err
-        .chain()
-        .find_map(|e| e.downcast_ref::<atomic_write::WriteError>())?
-    {
-        atomic_write::WriteError::TempFile { target, source, .. } => (target, source),
-        // the rename over a directory (open() says EISDIR)
-        atomic_write::WriteError::Write { path, source } => (path, source),
-        _ => return None,
-    };
-    let eisdir;
-    let source = if target.is_dir() {
-        eisdir = std::io::Error::from_raw_os_error(21);
-        &eisdir
-    } else {
-        source
-    };
-    Some(traceback(&super::util::python_open_error(source, target)))
+    crate::fsutil::OpenFailure::of_write_error(err).map(|f| traceback(&f.exception()))
 }
 
 /// imgtool opens a key file that is not there with a bare `open()`

@@ -599,9 +599,10 @@ fn load_fixed_signer(a: &SignArgs) -> anyhow::Result<Option<FixedSigner>> {
     let text = match std::fs::read(sig_path) {
         Ok(text) => text,
         Err(e) if a.imgtool_notices => {
-            return Err(
-                ImgtoolRefusal::Uncaught(super::util::python_open_error(&e, sig_path)).into(),
-            );
+            return Err(ImgtoolRefusal::Uncaught(
+                crate::fsutil::OpenFailure::of_io(&e, sig_path).exception(),
+            )
+            .into());
         }
         Err(e) => {
             return Err(anyhow::Error::new(e)

@@ -62,9 +62,9 @@ fn load_as_imgtool(arg: &str, path: &Path) -> anyhow::Result<KeyFile> {
     use key_files::KeyFileError;
     // keys.load opens the file without catching (a directory opens in
     // Rust and fails at the read, as in Python)
-    let pem = zeroize::Zeroizing::new(
-        std::fs::read(path).map_err(|e| ImgtoolRefusal::Uncaught(python_open_error(&e, path)))?,
-    );
+    let pem = zeroize::Zeroizing::new(std::fs::read(path).map_err(|e| {
+        ImgtoolRefusal::Uncaught(crate::fsutil::OpenFailure::of_io(&e, path).exception())
+    })?);
     let context = || format!("{arg}: {}", path.display());
     match KeyFile::from_pem(&pem, None) {
         Err(KeyFileError::PasswordRequired) => {}
@@ -181,26 +181,4 @@ pub fn read_image(arg: &str, path: &Path) -> anyhow::Result<(Vec<u8>, Option<u32
             .with_context(|| format!("{arg}: cannot read {}", path.display()))?;
         Ok((data, None))
     }
-}
-
-/// The last line of the traceback of Python's `open()` failing on
-/// `path`: the OSError subclass for the errno (`Objects/exceptions.c`),
-/// `[Errno N]`, the C library's text and the name as given.
-pub(super) fn python_open_error(e: &std::io::Error, path: &Path) -> String {
-    let errno = e.raw_os_error().unwrap_or(0);
-    let class = match e.kind() {
-        std::io::ErrorKind::NotFound => "FileNotFoundError",
-        std::io::ErrorKind::PermissionDenied => "PermissionError",
-        std::io::ErrorKind::IsADirectory => "IsADirectoryError",
-        std::io::ErrorKind::NotADirectory => "NotADirectoryError",
-        _ => "OSError",
-    };
-    let text = e.to_string();
-    let reason = text
-        .rfind(" (os error ")
-        .map_or(&text[..], |at| &text[..at]);
-    format!(
-        "{class}: [Errno {errno}] {reason}: {}",
-        py_repr::str(&path.to_string_lossy())
-    )
 }

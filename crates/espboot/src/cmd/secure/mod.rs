@@ -398,11 +398,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 );
             }
             let key = FlashEncryptionKey::generate(keylen as usize);
-            write_atomic(&key_file, key.as_bytes(), true)?;
+            // espsecure says so before its (lazily opened) file is written
             outln!(
                 "Writing {keylen} random bits to key file \"{}\".",
                 key_file.display()
             );
+            write_atomic(&key_file, key.as_bytes(), true)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::EncryptFlashData {

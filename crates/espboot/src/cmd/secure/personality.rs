@@ -418,6 +418,25 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
                     &format!("Invalid value for {}: {}", bad.hint, bad.message),
                 );
             }
+            // An output that cannot be created: click's `File` parameters
+            // (opened lazily, at the first write) end in click's panel,
+            // the rest open with a bare `open()` and end in its OSError;
+            // exit status 1 either way.
+            if let Some(failure) = crate::fsutil::OpenFailure::of_write_error(&err) {
+                const CLICK_FILE_OUTPUTS: [&str; 5] = [
+                    "extract-public-key",
+                    "digest-private-key",
+                    "generate-flash-encryption-key",
+                    "encrypt-flash-data",
+                    "decrypt-flash-data",
+                ];
+                if CLICK_FILE_OUTPUTS.contains(&command) {
+                    eprint!("{}", render_panel(&failure.click_message()));
+                } else {
+                    eprintln!("{}", failure.exception());
+                }
+                return ExitCode::FAILURE;
+            }
             // espsecure's HSM code ends with `log.die`: plain `ERROR:` lines
             // and exit status 1, not a FatalError.
             if let Some(died) = err

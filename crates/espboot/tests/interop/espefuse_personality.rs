@@ -2029,3 +2029,58 @@ fn regression_debug_printed_no_register_dump() {
     });
     assert!(compared == 0 || compared == 6 * CHIPS.len());
 }
+
+/// An output or eFuse file espefuse cannot open: `summary --file` (a
+/// click.File) ends in click's panel, `dump --file-name` and the virtual
+/// eFuse file (opened after the banner) in Python's OSError; the exit
+/// status is 1. The personality printed espboot's fatal error (exit
+/// status 2), for the eFuse file before the banner and about its lock
+/// file.
+#[test]
+fn regression_unopenable_output_or_efuse_file_was_a_fatal_error() {
+    let compared = per_chip(&["esp32c3", "esp32"], |tools, chip| {
+        let dir = tempfile::tempdir().unwrap();
+        let rows: [&[&str]; 6] = [
+            &["summary", "--file", "missing/x"],
+            &["summary", "--format", "json", "--file", "."],
+            &["dump", "--file-name", "missing/x"],
+            &["--path-efuse-file", "missing/e.bin", "summary"],
+            &["--path-efuse-file", ".", "burn-efuse", "WR_DIS", "1"],
+            &[
+                "--path-efuse-file",
+                "e.bin",
+                "summary",
+                "--file",
+                "missing/x",
+            ],
+        ];
+        for row in rows {
+            let req = Request::new(["--virt", "-c", chip, "--do-not-confirm"])
+                .args(row.iter().copied())
+                .cwd(dir.path());
+            let [theirs, ours] = tools.both(&req);
+            // a traceback is compared by its last line, the exception
+            let view = |o: &std::process::Output| {
+                let stderr = text(&o.stderr, dir.path());
+                let stderr = match stderr.find("Traceback (most recent call last):") {
+                    Some(at) => format!(
+                        "{}{}\n",
+                        &stderr[..at],
+                        stderr.lines().last().unwrap_or_default()
+                    ),
+                    None => stderr,
+                };
+                (o.status.code(), text(&o.stdout, dir.path()), stderr)
+            };
+            assert_eq!(
+                view(&theirs),
+                view(&ours),
+                "{chip}: espefuse {}",
+                row.join(" ")
+            );
+            assert_eq!(theirs.status.code(), Some(1), "{chip}: {}", row.join(" "));
+        }
+        rows.len()
+    });
+    assert!(compared == 0 || compared == 12);
+}

@@ -149,6 +149,20 @@ fn espefuse_failure(err: &anyhow::Error) -> ExitCode {
         let _ = write!(stderr, "{}", usage.click_text());
         return ExitCode::from(2);
     }
+    // an output that cannot be created: click's panel for a click.File,
+    // open()'s OSError for the rest; exit status 1 either way
+    if let Some(failure) = crate::fsutil::OpenFailure::of_write_error(err) {
+        if err.downcast_ref::<ClickFileOutput>().is_some() {
+            let _ = write!(
+                stderr,
+                "{}",
+                crate::cmd::rich::usage_error(None, &failure.click_message())
+            );
+        } else {
+            let _ = writeln!(stderr, "{}", failure.exception());
+        }
+        return ExitCode::from(1);
+    }
     // A bad CSV row or a block the chip lacks is an uncaught Python
     // exception in espefuse (a traceback, exit 1): the same status, and
     // one line instead of the traceback.
@@ -241,6 +255,12 @@ fn create_virt_file(file: Option<&click::CallbackFile>) -> anyhow::Result<()> {
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 struct PythonException(String);
+
+/// `summary --file`, a `click.File` in espefuse: an output it cannot
+/// create ends in click's panel, not in `open()`'s OSError.
+#[derive(Debug, thiserror::Error)]
+#[error("summary --file")]
+struct ClickFileOutput;
 
 /// stdin ended before the `BURN` confirmation (espefuse: click's Abort).
 #[derive(Debug, thiserror::Error)]
@@ -414,6 +434,7 @@ fn run_on_token(
     let token = esp_efuse::token::decode(text).map_err(args::TokenFailure)?;
     let chip = token.chip;
     let file = global.path_efuse_file.clone().map(VirtualFile::espefuse);
+    efuse_file_openable(file.as_ref(), banner)?;
     let _lock = match &file {
         Some(f) => Some(
             f.lock(VirtualFile::LOCK_WAIT)
@@ -466,6 +487,35 @@ fn load_custom(
     })
 }
 
+/// espefuse opens the virtual eFuse file after its banner, with `open()`:
+/// a missing directory or a directory is its OSError there (espboot's lock
+/// file next to it would fail first, with a misleading word).
+fn efuse_file_openable(file: Option<&VirtualFile>, banner: Banner) -> anyhow::Result<()> {
+    let Some(f) = file else {
+        return Ok(());
+    };
+    let path = f.path();
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    let errno = if path.is_dir() {
+        21
+    } else if dir.is_some_and(|d| !d.is_dir()) {
+        2
+    } else {
+        return Ok(());
+    };
+    let failure =
+        crate::fsutil::OpenFailure::of_io(&std::io::Error::from_raw_os_error(errno), path);
+    if banner == Banner::Espefuse {
+        out!("espefuse v5.6.0");
+        return Err(PythonException(failure.exception()).into());
+    }
+    bail!(
+        "--path-efuse-file {}: {}",
+        path.display(),
+        failure.reason.to_lowercase()
+    )
+}
+
 /// Runs `commands` on a virtual file (or a blank chip in memory), holding
 /// the file's lock until every command has run and saved: concurrent runs
 /// on one file would otherwise each burn into the state they read and the
@@ -480,6 +530,7 @@ fn run_on_file(
     opts: RunOptions,
 ) -> anyhow::Result<ExitCode> {
     let banner = opts.banner;
+    efuse_file_openable(file.as_ref(), banner)?;
     let _lock = match &file {
         Some(f) => Some(
             f.lock(VirtualFile::LOCK_WAIT)

@@ -521,7 +521,7 @@ pub(super) fn read_command(s: &Session, cmd: &Command) -> anyhow::Result<()> {
                     if *format != SummaryFormat::Json && !t.is_empty() {
                         t.push('\n');
                     }
-                    write_atomic(path, t.as_bytes(), false)?;
+                    write_atomic(path, t.as_bytes(), false).context(super::ClickFileOutput)?;
                     // base_operations.py summary: the empty line that ends
                     // the JSON goes to the console, then "Done" once the
                     // file is closed

@@ -1404,3 +1404,22 @@ fn regression_unwritable_output_was_a_fatal_error() {
         &[],
     );
 }
+
+/// A directory given for one of espsecure's click.File inputs: click's
+/// "Invalid value for …: '.': Is a directory." usage error. Rust opens a
+/// directory, so the personality went on and failed to read it later with
+/// its own fatal error.
+#[test]
+fn regression_directory_as_input_file_was_read() {
+    let Some(failures) = bad_key_differences(&[
+        "verify-signature -v 2 -k . d4k.bin",
+        "signature-info-v2 .",
+        "encrypt-flash-data -k fek32.bin -a 0 -o x.bin .",
+        "encrypt-flash-data -k . -a 0 -o x.bin d4k.bin",
+        "digest-sbv2-public-key -k . -o x.bin",
+        "extract-public-key -v 2 -k . x.pem",
+    ]) else {
+        return;
+    };
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}

@@ -2152,3 +2152,22 @@ fn regression_unwritable_output_had_espboots_own_error() {
     ];
     assert_same_on_key_fixtures(&lines, b"");
 }
+
+/// A directory where imgtool opens a file (INFILE, IMGFILE): Python's
+/// open() refuses it with IsADirectoryError, for `sign` before the key is
+/// loaded. The personality printed its own line, or the missing key's
+/// error first.
+#[test]
+fn regression_directory_as_input_had_espboots_own_error() {
+    let sign = "sign -v 1 -H 0x20 --pad-header -S 0x10000";
+    assert_same_on_key_fixtures(
+        &[
+            format!("{sign} -k use_ed25519.pem . o.bin"),
+            format!("{sign} -k nope.pem . o.bin"),
+            "verify -k ec.pem .".to_owned(),
+            "verify .".to_owned(),
+            "dumpinfo .".to_owned(),
+        ],
+        b"",
+    );
+}

@@ -562,6 +562,7 @@ pub(super) fn dumpinfo(
     outfile: Option<&Path>,
     format: Option<&str>,
 ) -> anyhow::Result<Option<ExitCode>> {
+    super::util::refuse_directory_as_imgtool(imgfile)?;
     let bytes = if imgfile
         .extension()
         .is_some_and(|e| e.to_string_lossy().to_lowercase() == "hex")

@@ -304,6 +304,12 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
         if let Some(message) = sign_parse_time_error(a, &typed) {
             return usage_error(Some(&first), &message);
         }
+        // image.py load opens INFILE before main.py loads the key
+        if let Err(err) = super::util::refuse_directory_as_imgtool(&a.infile) {
+            if let Some(refusal) = err.downcast_ref::<ImgtoolRefusal>() {
+                return refusal_exit(&first, refusal);
+            }
+        }
         if let Some(code) = key_file_missing(a.key.as_deref()) {
             return code;
         }

@@ -42,6 +42,18 @@ pub fn load_key(arg: &str, path: &Path) -> anyhow::Result<KeyFile> {
 /// included), not through espboot's own prompt.
 static IMGTOOL_GETPASS: AtomicBool = AtomicBool::new(false);
 
+/// Under the personality, a directory where imgtool opens a file: its
+/// `open()` fails with EISDIR (Rust's opens a directory, then fails to
+/// read it).
+pub fn refuse_directory_as_imgtool(path: &Path) -> anyhow::Result<()> {
+    if reads_keys_as_imgtool() && path.is_dir() {
+        let failure =
+            crate::fsutil::OpenFailure::of_io(&std::io::Error::from_raw_os_error(21), path);
+        return Err(ImgtoolRefusal::Uncaught(failure.exception()).into());
+    }
+    Ok(())
+}
+
 /// Whether key files are read as imgtool reads them ([`prompt_as_imgtool`]).
 pub fn reads_keys_as_imgtool() -> bool {
     IMGTOOL_GETPASS.load(Ordering::Relaxed)
@@ -170,6 +182,7 @@ pub fn is_hex(path: &Path) -> bool {
 
 /// Reads an image file: binary, or Intel HEX (returns its lowest address).
 pub fn read_image(arg: &str, path: &Path) -> anyhow::Result<(Vec<u8>, Option<u32>)> {
+    refuse_directory_as_imgtool(path)?;
     if is_hex(path) {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("{arg}: cannot read {}", path.display()))?;

@@ -571,7 +571,15 @@ fn unreadable_input(cmd: &clap::Command, command: &str, sub: &clap::ArgMatches) 
             continue;
         };
         for value in values {
-            if let Err(e) = std::fs::File::open(value) {
+            // Python's open() refuses a directory (EISDIR); Rust's opens it
+            let opened = std::fs::File::open(value).and_then(|f| {
+                if f.metadata()?.is_dir() {
+                    Err(std::io::Error::from_raw_os_error(21))
+                } else {
+                    Ok(f)
+                }
+            });
+            if let Err(e) = opened {
                 let name = match arg.get_long() {
                     Some(long) => click_option_name(cmd, command, &format!("--{long}")),
                     None => format!("'{}'", id.to_uppercase()),

@@ -989,20 +989,14 @@ fn key_differences(lines: &[&str], must_fail: bool, outputs: &[&str]) -> Option<
     std::fs::create_dir_all(&fixtures).unwrap();
     write_inputs(&fixtures);
     write_bad_keys(&fixtures);
-    let (ref_dir, our_dir) = (tmp.path().join("ref"), tmp.path().join("our"));
-    copy_dir(&fixtures, &ref_dir);
-    copy_dir(&fixtures, &our_dir);
-    let link = tmp.path().join("espsecure");
-    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_espboot"), &link).unwrap();
-    let rows: Vec<Vec<String>> = lines.iter().map(|l| row(l)).collect();
-    let theirs = reference_runs(&ref_dir, &rows).unwrap();
+    let twins = twin_runs(tmp.path(), &fixtures, lines);
+    let (ref_dir, our_dir) = (&twins.ref_dir, &twins.our_dir);
     let mut failures = Vec::new();
-    for ((line, argv), reference) in lines.iter().zip(&rows).zip(&theirs) {
+    for (line, reference, ours) in &twins.runs {
         if must_fail {
             assert_ne!(reference.code, 0, "espsecure accepted `{line}`");
         }
-        let ours = personality_run(&link, &our_dir, argv);
-        if !same_run(&ours, reference) {
+        if !same_run(ours, reference) {
             failures.push(format!("`espsecure {line}`\n{reference:?}\n{ours:?}"));
         }
     }
@@ -1013,6 +1007,45 @@ fn key_differences(lines: &[&str], must_fail: bool, outputs: &[&str]) -> Option<
         }
     }
     Some(failures)
+}
+
+/// Both tools' runs of some lines, each in its own copy of a fixture
+/// directory.
+struct TwinRuns {
+    ref_dir: std::path::PathBuf,
+    our_dir: std::path::PathBuf,
+    /// Each line, espsecure's run and the personality's.
+    runs: Vec<(String, Run, Run)>,
+}
+
+/// Copies `fixtures` to two directories under `tmp` and runs `lines`, in
+/// order, through the pinned espsecure in one and through a link named
+/// `espsecure` in the other.
+fn twin_runs(tmp: &Path, fixtures: &Path, lines: &[&str]) -> TwinRuns {
+    let (ref_dir, our_dir) = (tmp.join("ref"), tmp.join("our"));
+    copy_dir(fixtures, &ref_dir);
+    copy_dir(fixtures, &our_dir);
+    let link = tmp.join("espsecure");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_espboot"), &link).unwrap();
+    let rows: Vec<Vec<String>> = lines.iter().map(|l| row(l)).collect();
+    let theirs = reference_runs(&ref_dir, &rows).unwrap();
+    let runs = lines
+        .iter()
+        .zip(&rows)
+        .zip(theirs)
+        .map(|((line, argv), reference)| {
+            (
+                (*line).to_owned(),
+                reference,
+                personality_run(&link, &our_dir, argv),
+            )
+        })
+        .collect();
+    TwinRuns {
+        ref_dir,
+        our_dir,
+        runs,
+    }
 }
 
 /// The personality used to print espboot's own key-loading messages
@@ -1317,22 +1350,18 @@ fn rewritten_block_differences(lines: &[String]) -> Option<(Vec<Run>, Vec<String
     rewrite_block(&fixtures, "rsa_p384.bin", "p384_as_p256.bin", 1, 52, 2);
     rewrite_block(&fixtures, "rsa_p384.bin", "p384_as_none.bin", 1, 52, 0);
     rewrite_block(&fixtures, "p256_rsa.bin", "p256_as_p384.bin", 0, 36, 3);
-    let (ref_dir, our_dir) = (tmp.path().join("ref"), tmp.path().join("our"));
-    copy_dir(&fixtures, &ref_dir);
-    copy_dir(&fixtures, &our_dir);
-    let link = tmp.path().join("espsecure");
-    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_espboot"), &link).unwrap();
-    let rows: Vec<Vec<String>> = lines.iter().map(|l| row(l)).collect();
-    let theirs = reference_runs(&ref_dir, &rows).unwrap();
-    let failures = lines
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let twins = twin_runs(tmp.path(), &fixtures, &lines);
+    let failures = twins
+        .runs
         .iter()
-        .zip(&rows)
-        .zip(&theirs)
-        .filter_map(|((line, argv), reference)| {
-            let ours = personality_run(&link, &our_dir, argv);
-            (!same_run(&ours, reference))
-                .then(|| format!("`espsecure {line}`\n{reference:?}\n{ours:?}"))
-        })
+        .filter(|(_, reference, ours)| !same_run(ours, reference))
+        .map(|(line, reference, ours)| format!("`espsecure {line}`\n{reference:?}\n{ours:?}"))
+        .collect();
+    let theirs = twins
+        .runs
+        .into_iter()
+        .map(|(_, reference, _)| reference)
         .collect();
     Some((theirs, failures))
 }

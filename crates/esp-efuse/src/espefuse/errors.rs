@@ -20,9 +20,10 @@ pub fn read_regs_dump(efuses: &Efuses) -> Transcript {
     out.run(|_| Ok(())).map(|((), t)| t).unwrap_or_default()
 }
 
-/// One `print_block` line: the block's name, its aliases cut to 16
-/// characters, its number, and the words.
-fn block_line(def: &crate::tables::BlockDef, comment: &str, words: &[u32]) -> String {
+/// One line of espefuse's `print_block` (base_fields.py; also what `dump`
+/// prints): the block's name, its aliases cut to 16 characters, its
+/// number, `comment`, and the words in address order.
+pub fn block_line(def: &crate::tables::BlockDef, comment: &str, words: &[u32]) -> String {
     let alias: String = def.aliases.join(" ").chars().take(16).collect();
     format!(
         "{:<15} ({alias:<16}) [{:<2}] {comment}: {}",

@@ -554,18 +554,7 @@ pub(super) fn dump(e: &Efuses, format: DumpFormat, file_name: Option<&Path>) -> 
         (DumpFormat::Default, None) => {
             for b in t.blocks {
                 let words = e.block_words(b.id as usize);
-                let alias: String = b.aliases.join(" ").chars().take(16).collect();
-                out!(
-                    "{:<15} ({:<16}) [{:<2}] dump: {}",
-                    b.name,
-                    alias,
-                    b.id,
-                    words
-                        .iter()
-                        .map(|w| format!("{w:08x}"))
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                );
+                out!("{}", espefuse::block_line(b, "dump", &words));
             }
         }
         (DumpFormat::Token, None) => out!("{}", esp_efuse::token::read_token(e)),

@@ -714,8 +714,6 @@ fn load_encryption(a: &SignArgs, signing: Option<KeyKind>) -> anyhow::Result<Enc
 
 pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
     let opts = options(&a)?;
-    // image.py load opens INFILE before main.py loads the keys
-    super::util::refuse_directory_as_imgtool(&a.infile)?;
     let mut x25519_key = false;
     let key_signer = load_key_signer(&a, &mut x25519_key)?;
     let mut encryption = None;

@@ -34,9 +34,9 @@ mod port;
 
 pub use port::{program_data_registers, timing_registers, Port, Reconnected, RegisterIo};
 
+use crate::controller::EfuseController;
 use crate::error::EfuseError;
 use crate::model::Efuses;
-use crate::rs::rs_parity;
 use crate::tables::Chip;
 use crate::virt::VirtualFile;
 
@@ -65,6 +65,23 @@ pub enum ProgramEvent {
     GaveUp {
         /// Attempts made.
         attempts: usize,
+    },
+    /// One attempt wrote these words to the controller's write registers
+    /// (absolute address, word), data words then check words, before its
+    /// program command (espefuse's `--debug` lists them).
+    DataWritten {
+        /// The writes, in order.
+        writes: Vec<(u32, u32)>,
+    },
+    /// espefuse's emulator copied a block's write registers into the array
+    /// (`copy_blocks_wr_regs_to_rd_regs`, which prints them with
+    /// `--debug`): the words in address order, check words included.
+    /// A chip on a port reports none.
+    EmulatorCopied {
+        /// The block.
+        block: usize,
+        /// The block's write registers.
+        words: Vec<u32>,
     },
 }
 
@@ -116,14 +133,51 @@ impl EfuseBackend for Emulated {
 
 /// The emulator's burn of one block (the one implementation, shared by
 /// [`Emulated`] and [`VirtualFile`]), in espefuse's loop (base_fields.py
-/// `burn_words`): up to three programs while a staged bit does not read
-/// back set, which in the emulator happens only under write protection
-/// (a burn `--force-write-always` let through), so every repeat fails the
-/// same way.
+/// `burn_words`): each attempt writes the coded words and programs them,
+/// then reads the eFuses five times while the error registers report no
+/// error for the block (the emulator never makes one, but a file may hold
+/// some: then every attempt reports it); up to three attempts while a
+/// staged bit does not read back set, which in the emulator happens only
+/// under write protection (a burn `--force-write-always` let through), so
+/// every repeat fails the same way.
 fn emulate_program(efuses: &mut Efuses, block: usize, words: &[u32]) -> Vec<ProgramEvent> {
+    let chip = efuses.chip();
+    let coded = port::coded_words(efuses, block, words);
     let mut events = Vec::new();
     for attempt in 0..port::ATTEMPTS {
-        emulate_program_once(efuses, block, words);
+        events.push(ProgramEvent::DataWritten {
+            writes: port::data_writes(efuses, block, &coded),
+        });
+        emulate_program_once(efuses, block, words, &coded);
+        // the ESP32's emulator copies every block's write registers on each
+        // read command (the program's own, then the checks' reads), the
+        // others on the program command, the programmed block alone
+        if chip == Chip::Esp32 {
+            events.extend(esp32_emulator_copies(efuses, Some((block, &coded))));
+        } else {
+            events.push(ProgramEvent::EmulatorCopied {
+                block,
+                words: coded.clone(),
+            });
+        }
+        let mut erred = false;
+        for _ in 0..port::READS_PER_ATTEMPT {
+            if chip == Chip::Esp32 {
+                events.extend(esp32_emulator_copies(efuses, None));
+            }
+            if let Some(e) = efuses.block_errors().into_iter().find(|e| e.block == block) {
+                events.push(ProgramEvent::CodingErrors {
+                    attempt,
+                    fail: e.fail,
+                    num_errors: e.num_errors,
+                });
+                erred = true;
+                break;
+            }
+        }
+        if erred {
+            continue;
+        }
         let read = efuses.block_words(block);
         let all_set = words
             .iter()
@@ -143,14 +197,40 @@ fn emulate_program(efuses: &mut Efuses, block: usize, words: &[u32]) -> Vec<Prog
     events
 }
 
-fn emulate_program_once(efuses: &mut Efuses, block: usize, words: &[u32]) {
+/// What the ESP32's emulator copies on a read command: every block's
+/// write registers, last block first, `programmed` holding its coded words
+/// and the others cleared since the last copy.
+fn esp32_emulator_copies(
+    efuses: &Efuses,
+    programmed: Option<(usize, &[u32])>,
+) -> Vec<ProgramEvent> {
+    efuses
+        .table()
+        .blocks
+        .iter()
+        .rev()
+        .map(|def| {
+            let block = usize::from(def.id);
+            let words = match programmed {
+                Some((b, coded)) if b == block => coded.to_vec(),
+                _ => vec![0; EfuseController::esp32_write_words(def.id)],
+            };
+            ProgramEvent::EmulatorCopied { block, words }
+        })
+        .collect()
+}
+
+/// One program of `words`, coded as `coded` ([`port::coded_words`]): the
+/// check words stay in `CHECK_VALUE0..2`, as the emulator leaves them.
+fn emulate_program_once(efuses: &mut Efuses, block: usize, words: &[u32], coded: &[u32]) {
     let table = efuses.table();
     if let (true, Some(chk)) = (efuses.coding_is_rs(block), table.check_value_offset) {
-        let mut data = crate::model::registers::words_to_bytes(words);
-        data.resize(32, 0);
-        let parity = rs_parity(&data);
-        for (i, w) in parity.chunks_exact(4).enumerate() {
-            efuses.write_reg(chk + 4 * i, u32::from_le_bytes([w[0], w[1], w[2], w[3]]));
+        for (i, w) in coded
+            .iter()
+            .skip(crate::controller::PGM_DATA_WORDS)
+            .enumerate()
+        {
+            efuses.write_reg(chk + 4 * i, *w);
         }
     }
     efuses.program_words(block, words);
@@ -388,7 +468,9 @@ mod tests {
     }
 
     /// A Reed-Solomon error the controller reports makes espefuse burn the
-    /// block again, up to three times, and each attempt is reported.
+    /// block again, up to three times, and each attempt is reported: on a
+    /// chip behind its port and in the emulation alike, which also write
+    /// the same words to the same registers.
     #[test]
     fn coding_errors_are_retried_three_times() {
         let chip = Chip::Esp32c3;
@@ -396,9 +478,13 @@ mod tests {
         // RD_RS_ERR0: BLOCK_USR_DATA (BLOCK3) one error (bits 8-10) and
         // its fail bit where espefuse reads it on the C3 (bit 15)
         model.write_reg(0x1C0, 1 << 8 | 1 << 15);
-        let mut port = Port::new((EfuseController::new(chip), model));
-        let mut efuses = port.load(chip).unwrap();
-        let events = port.program(&mut efuses, 3, &[1; 8]).unwrap();
+        let mut port = Port::new((EfuseController::new(chip), model.clone()));
+        let mut on_port = port.load(chip).unwrap();
+        let mut emulated = model;
+        let runs = [
+            port.program(&mut on_port, 3, &[1; 8]).unwrap(),
+            Emulated.program(&mut emulated, 3, &[1; 8]).unwrap(),
+        ];
         let expected: Vec<ProgramEvent> = (0..3)
             .map(|attempt| ProgramEvent::CodingErrors {
                 attempt,
@@ -406,16 +492,41 @@ mod tests {
                 num_errors: 1,
             })
             .collect();
-        assert_eq!(events, expected);
-        assert_eq!(
-            efuses.block_errors(),
-            vec![BlockErrors {
-                block: 3,
-                num_errors: 1,
-                fail: true
-            }]
-        );
-        // the data was programmed all the same (the model has no faults)
-        assert_eq!(efuses.block_words(3), vec![1; 8]);
+        let mut writes = Vec::new();
+        for events in &runs {
+            let (data, reports): (Vec<&ProgramEvent>, Vec<&ProgramEvent>) =
+                events.iter().partition(|e| {
+                    matches!(
+                        e,
+                        ProgramEvent::DataWritten { .. } | ProgramEvent::EmulatorCopied { .. }
+                    )
+                });
+            assert_eq!(reports.into_iter().cloned().collect::<Vec<_>>(), expected);
+            writes.push(
+                data.into_iter()
+                    .filter(|e| matches!(e, ProgramEvent::DataWritten { .. }))
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            );
+        }
+        assert_eq!(writes[0].len(), 3, "one write of the data per attempt");
+        assert_eq!(writes[0], writes[1]);
+        let ProgramEvent::DataWritten { writes: first } = &writes[0][0] else {
+            unreachable!()
+        };
+        assert_eq!(first.len(), 8 + 3, "PGM_DATA0..7, then CHECK_VALUE0..2");
+        assert_eq!(first[0], (0x6000_8800, 1));
+        for efuses in [&on_port, &emulated] {
+            assert_eq!(
+                efuses.block_errors(),
+                vec![BlockErrors {
+                    block: 3,
+                    num_errors: 1,
+                    fail: true
+                }]
+            );
+            // the data was programmed all the same (the model has no faults)
+            assert_eq!(efuses.block_words(3), vec![1; 8]);
+        }
     }
 }

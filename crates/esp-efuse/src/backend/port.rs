@@ -188,7 +188,7 @@ const BURN_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(250);
 const READ_DELAY_US: u32 = 1000;
 /// Attempts of `burn_words`, and read-backs per attempt.
 pub(super) const ATTEMPTS: usize = 3;
-const READS_PER_ATTEMPT: usize = 5;
+pub(super) const READS_PER_ATTEMPT: usize = 5;
 
 /// A chip's eFuses behind its controller, reached through `I`.
 ///
@@ -417,27 +417,6 @@ impl<I: RegisterIo> Port<I> {
         Ok(())
     }
 
-    /// The words written for one program command: the data words, then
-    /// the coding's check words (`apply_coding_scheme`).
-    fn coded_words(efuses: &Efuses, block: usize, words: &[u32]) -> Vec<u32> {
-        if efuses.chip() == Chip::Esp32 {
-            if block != 0 && efuses.coding_is_34() {
-                return encode_34(words);
-            }
-            let n = EfuseController::esp32_write_words(u8::try_from(block).unwrap_or(0));
-            let mut w = words.to_vec();
-            w.resize(n, 0);
-            return w;
-        }
-        let mut w = words.to_vec();
-        w.resize(PGM_DATA_WORDS, 0);
-        if block != 0 {
-            let parity = rs_parity(&words_to_bytes(&w));
-            w.extend(bytes_to_words(&parity));
-        }
-        w
-    }
-
     /// One attempt's program: data into the write registers, then the
     /// program and read commands.
     fn program_once(
@@ -450,9 +429,8 @@ impl<I: RegisterIo> Port<I> {
         let l = layout(chip);
         let op = "write the eFuse program registers";
         if chip == Chip::Esp32 {
-            let base = efuses.table().blocks[block].wr_offset;
-            for (i, w) in coded.iter().enumerate() {
-                self.write(chip, base + 4 * i, *w, 0, op)?;
+            for (offset, w) in data_offsets(efuses, block, coded) {
+                self.write(chip, offset, w, 0, op)?;
             }
             self.set_timing(chip)?;
             self.write(chip, l.conf, CONF_WRITE_OPCODE, 0, "program the eFuses")?;
@@ -463,9 +441,8 @@ impl<I: RegisterIo> Port<I> {
         self.set_timing(chip)?;
         self.clear_pgm(chip)?;
         self.wait_idle(chip)?;
-        let pgm = l.pgm_data.unwrap_or(0);
-        for (i, w) in coded.iter().enumerate() {
-            self.write(chip, pgm + 4 * i, *w, 0, op)?;
+        for (offset, w) in data_offsets(efuses, block, coded) {
+            self.write(chip, offset, w, 0, op)?;
         }
         // efuse_program
         self.wait_idle(chip)?;
@@ -496,10 +473,13 @@ impl<I: RegisterIo> EfuseBackend for Port<I> {
         words: &[u32],
     ) -> Result<Vec<ProgramEvent>, EfuseError> {
         let chip = efuses.chip();
-        let coded = Self::coded_words(efuses, block, words);
+        let coded = coded_words(efuses, block, words);
         self.burning = DownloadModeBurn::of(efuses, block, words);
         let mut events = Vec::new();
         for attempt in 0..ATTEMPTS {
+            events.push(ProgramEvent::DataWritten {
+                writes: data_writes(efuses, block, &coded),
+            });
             self.program_once(efuses, block, &coded)?;
             let mut erred = false;
             for _ in 0..READS_PER_ATTEMPT {
@@ -550,6 +530,54 @@ impl<I: RegisterIo> EfuseBackend for Port<I> {
     fn store(&mut self, _: &Efuses) -> Result<(), EfuseError> {
         Ok(())
     }
+}
+
+/// The words written for one program command: the data words, then
+/// the coding's check words (`apply_coding_scheme`).
+pub(super) fn coded_words(efuses: &Efuses, block: usize, words: &[u32]) -> Vec<u32> {
+    if efuses.chip() == Chip::Esp32 {
+        if block != 0 && efuses.coding_is_34() {
+            return encode_34(words);
+        }
+        let n = EfuseController::esp32_write_words(u8::try_from(block).unwrap_or(0));
+        let mut w = words.to_vec();
+        w.resize(n, 0);
+        return w;
+    }
+    let mut w = words.to_vec();
+    w.resize(PGM_DATA_WORDS, 0);
+    if block != 0 {
+        let parity = rs_parity(&words_to_bytes(&w));
+        w.extend(bytes_to_words(&parity));
+    }
+    w
+}
+
+/// Where `burn_words` writes `coded` (the block's write registers on the
+/// ESP32, `PGM_DATA0..7` and `CHECK_VALUE0..2` on the others): register
+/// offsets from the controller's base, with the word for each.
+fn data_offsets<'a>(
+    efuses: &Efuses,
+    block: usize,
+    coded: &'a [u32],
+) -> impl Iterator<Item = (usize, u32)> + 'a {
+    let base = if efuses.chip() == Chip::Esp32 {
+        efuses.table().blocks[block].wr_offset
+    } else {
+        layout(efuses.chip()).pgm_data.unwrap_or(0)
+    };
+    coded
+        .iter()
+        .enumerate()
+        .map(move |(i, w)| (base + 4 * i, *w))
+}
+
+/// [`data_offsets`] as addresses, for [`ProgramEvent::DataWritten`].
+pub(super) fn data_writes(efuses: &Efuses, block: usize, coded: &[u32]) -> Vec<(u32, u32)> {
+    let chip = efuses.chip();
+    data_offsets(efuses, block, coded)
+        .map(|(offset, w)| (address(chip, offset), w))
+        .collect()
 }
 
 fn address(chip: Chip, offset: usize) -> u32 {

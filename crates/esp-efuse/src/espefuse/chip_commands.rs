@@ -26,7 +26,7 @@ pub fn custom_mac(efuses: &Efuses, text: &str) -> Result<[u8; 6], EfuseError> {
 /// (esp32/operations.py `get_custom_mac`); the other chips print the field
 /// with its block's coding check (base_operations.py).
 pub fn get_custom_mac(efuses: &Efuses) -> Result<Transcript, Failed> {
-    Console::new(efuses.chip())
+    Console::of(efuses)
         .run(|out| {
             let mac = efuses.get(Field::CustomMac)?;
             if efuses.chip() == Chip::Esp32 {

@@ -46,7 +46,7 @@ pub fn burn_efuse(
     force_write: ForceWrite,
 ) -> Result<Transcript, Failed> {
     let chip = efuses.chip();
-    Console::new(chip)
+    Console::of(efuses)
         .run(|out| {
             let fields: Vec<FieldRef> = values.iter().map(|(f, _)| *f).collect();
             let mut slots = Vec::new();
@@ -200,7 +200,7 @@ pub fn burn_efuse(
 
 /// After `burn-efuse`: espefuse's "Checking eFuses..." comparison.
 pub fn check_burned(efuses: &Efuses, values: &[(FieldRef, Bits)]) -> Result<Transcript, Failed> {
-    Console::new(efuses.chip())
+    Console::of(efuses)
         .run(|out| {
             out.say("Checking eFuses...");
             let mut failed = false;
@@ -258,7 +258,7 @@ pub fn read_protect(
     fields: &[FieldRef],
     force_write: ForceWrite,
 ) -> Result<Transcript, Failed> {
-    Console::new(efuses.chip())
+    Console::of(efuses)
         .run(|out| {
             for field in fields {
                 let slot = efuses.ref_slot(*field)?;
@@ -344,7 +344,7 @@ pub fn write_protect(
     fields: &[FieldRef],
     force_write: ForceWrite,
 ) -> Result<Transcript, Failed> {
-    Console::new(efuses.chip())
+    Console::of(efuses)
         .run(|out| {
             for field in fields {
                 let slot = efuses.ref_slot(*field)?;
@@ -393,7 +393,7 @@ pub fn check_protected(
     fields: &[FieldRef],
     read: bool,
 ) -> Result<Transcript, Failed> {
-    Console::new(efuses.chip())
+    Console::of(efuses)
         .run(|out| {
             out.say("Checking eFuses...");
             let mut failed = false;
@@ -437,7 +437,7 @@ pub fn burn_key(
 pub fn burn_key_start(efuses: &Efuses, opts: KeyCommandOptions) -> Transcript {
     let mut t = Transcript::default();
     if !opts.show_sensitive_info {
-        t = Console::new(efuses.chip())
+        t = Console::of(efuses)
             .run(|out| {
                 out.say("Sensitive data will be hidden (see --show-sensitive-info)");
                 Ok(())
@@ -463,7 +463,7 @@ fn burn_key_inner(
     opts: KeyCommandOptions,
     noticed: bool,
 ) -> Result<Transcript, Failed> {
-    let console = Console::new(efuses.chip()).showing_keys(opts.show_sensitive_info);
+    let console = Console::of(efuses).showing_keys(opts.show_sensitive_info);
     let console = if noticed {
         console.notice_given()
     } else {
@@ -490,7 +490,7 @@ pub fn burn_key_digest_start(
     efuses: &Efuses,
     opts: KeyCommandOptions,
 ) -> Result<Transcript, Failed> {
-    Console::new(efuses.chip())
+    Console::of(efuses)
         .run(|out| {
             if !opts.show_sensitive_info {
                 out.say("Sensitive data will be hidden (see --show-sensitive-info)");
@@ -509,7 +509,7 @@ pub fn burn_key_digest(
     groups: &[KeyGroup],
     opts: KeyCommandOptions,
 ) -> Result<Transcript, Failed> {
-    Console::new(efuses.chip())
+    Console::of(efuses)
         .showing_keys(opts.show_sensitive_info)
         .notice_given()
         .run(|out| {
@@ -532,7 +532,7 @@ pub fn burn_bit(
     given: &str,
     bits: &[u64],
 ) -> Result<Transcript, Failed> {
-    Console::new(efuses.chip())
+    Console::of(efuses)
         .run(|out| {
             let def = &efuses.table().blocks[block];
             let words = efuses.block_len_words(block);
@@ -553,17 +553,10 @@ pub fn burn_bit(
                 len - 1
             ));
             out.say(format!("BLOCK{:>2}   : 0x{hex}", def.id));
-            let alias: String = def.aliases.join(" ").chars().take(16).collect();
-            out.say(format!(
-                "{:<15} ({alias:<16}) [{:<2}] regs_to_write: {}",
-                def.name,
-                def.id,
-                data.iter()
-                    .map(|w| format!("{w:08x}"))
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            ));
+            // printed whether or not --debug is given (`print_block(…, debug=True)`)
+            out.say(super::errors::block_line(def, "regs_to_write", &data));
             let bytes = crate::model::registers::words_to_bytes(&data);
+            out.block_save(&efuses.block_words(block), &bytes);
             efuses.stage_block_bytes(block, &bytes);
             Ok(())
         })
@@ -579,7 +572,7 @@ pub fn burn_block_data(
     items: &[(usize, Vec<u8>)],
     offset: i64,
 ) -> Result<Transcript, Failed> {
-    Console::new(efuses.chip())
+    Console::of(efuses)
         .run(|out| {
             if offset != 0 && items.len() > 1 {
                 return Err(BlockDataError::OffsetWithSeveralBlocks.into());
@@ -620,6 +613,7 @@ pub fn burn_block_data(
                     offset,
                     crate::hexify(&buf, " ")
                 )));
+                out.block_save(&efuses.block_words(block), &buf);
                 efuses.stage_block_bytes(block, &buf);
             }
             Ok(())
@@ -631,7 +625,7 @@ pub fn burn_block_data(
 /// every staged block; `false` when there is nothing to burn. `force` is
 /// the last burn command's `--force-write-always`.
 pub fn plan(efuses: &mut Efuses, force: ForceWrite) -> Result<(bool, Transcript), Failed> {
-    Console::new(efuses.chip()).run(|out| efuses.plan_burn(force, out))
+    Console::of(efuses).run(|out| efuses.plan_burn(force, out))
 }
 
 /// Burns everything staged after [`plan`] (BLOCK0's protection bits last,
@@ -648,7 +642,7 @@ pub fn burn_with(
     force: ForceWrite,
     backend: &mut dyn crate::backend::EfuseBackend,
 ) -> Result<Transcript, Failed> {
-    Console::new(efuses.chip())
+    Console::of(efuses)
         .run(|out| efuses.execute_burn(force, out, backend))
         .map(|((), t)| t)
 }

@@ -13,7 +13,7 @@ use crate::tables::Chip;
 /// (base_fields.py `EfuseBlockBase.read` and `print_block`): each block's
 /// read registers, in address order.
 pub fn read_regs_dump(efuses: &Efuses) -> Transcript {
-    let mut out = Console::new(efuses.chip());
+    let mut out = Console::of(efuses);
     for (id, def) in efuses.table().blocks.iter().enumerate() {
         out.say(block_line(def, "read_regs", &efuses.block_words(id)));
     }
@@ -47,8 +47,13 @@ pub fn coding_scheme_warnings(efuses: &Efuses, debug: bool) -> (Transcript, bool
     let mut out = Console::new(chip);
     for e in &errors {
         let fail = if e.fail { "True" } else { "False" };
-        // the ESP32's line has no full stop (esp32/fields.py)
-        let stop = if chip == Chip::Esp32 { "" } else { "." };
+        // the ESP32's and the ESP32-C2's lines have no full stop
+        // (esp32/fields.py, esp32c2/fields.py)
+        let stop = if matches!(chip, Chip::Esp32 | Chip::Esp32c2) {
+            ""
+        } else {
+            "."
+        };
         out.say(format!(
             "Error(s) in BLOCK{} [ERRORS:{} FAIL:{fail}]{stop}",
             e.block, e.num_errors
@@ -89,45 +94,117 @@ pub fn coding_scheme_warnings(efuses: &Efuses, debug: bool) -> (Transcript, bool
     (lines, failed)
 }
 
-/// `check-error` (without `--recovery`): the warnings, then one line per
-/// block with errors; refuses with espefuse's message when there are any.
-/// BLOCK0's errors are listed per block, not per field as espefuse does.
-pub fn check_error(efuses: &Efuses, debug: bool) -> Result<Transcript, Failed> {
+/// `check-error`'s report (`get_error_summary`, base_operations.py): the
+/// warnings, then a line per block with errors, BLOCK0's per field that has
+/// errors, and a note when some cannot be fixed. Returns the lines and
+/// whether any block has errors.
+pub fn error_summary(efuses: &Efuses, debug: bool) -> (Transcript, bool) {
     let (warnings, _) = coding_scheme_warnings(efuses, debug);
-    Console::new(efuses.chip())
-        .run(|out| {
-            for line in warnings.lines() {
-                out.say(line);
-            }
-            let errors = efuses.block_errors();
-            if errors.is_empty() {
-                out.say("No errors detected.");
-                return Ok(());
-            }
-            let mut writable = true;
-            for e in &errors {
-                let def = &efuses.table().blocks[e.block];
-                let wr = efuses.is_block_writeable(e.block);
+    let mut out = Console::new(efuses.chip());
+    for line in warnings.lines() {
+        out.say(line);
+    }
+    let errors = efuses.block_errors();
+    let mut writable = true;
+    let state = |wr: bool| if wr { "writable" } else { "not writable" };
+    for e in &errors {
+        if e.block == 0 {
+            for i in efuses.listed_block_fields(0) {
+                if !efuses.field_has_error(i) {
+                    continue;
+                }
+                let wr = efuses.is_writeable_at(i);
                 writable &= wr;
-                let name = format!(
-                    "{} [ERRORS:{} FAIL:{}]",
-                    def.name,
-                    e.num_errors,
-                    u8::from(e.fail)
-                );
-                let mut bytes = efuses.block_bytes(e.block);
-                bytes.reverse();
-                let hex = format!("0x{}", crate::hexify(&bytes, ""));
+                // `{val:<8}` formats a bool as the int it is
+                let value = match efuses.get_at(i, true) {
+                    crate::model::FieldValue::Bool(b) => u8::from(b).to_string(),
+                    v => v.to_string(),
+                };
                 out.say(format!(
-                    "BLOCK{:<2}: {name:<40} = {hex:<8} ({})",
-                    e.block,
-                    if wr { "writable" } else { "not writable" }
+                    "BLOCK{:<2}: {:<40} = {value:<8} ({})",
+                    0,
+                    efuses.def_at(i).field.name(),
+                    state(wr)
                 ));
             }
-            if !writable {
-                out.say("Not all errors can be fixed because some fields are write-protected!");
+            continue;
+        }
+        let def = &efuses.table().blocks[e.block];
+        let wr = efuses.is_block_writeable(e.block);
+        writable &= wr;
+        let name = format!(
+            "{} [ERRORS:{} FAIL:{}]",
+            def.name,
+            e.num_errors,
+            u8::from(e.fail)
+        );
+        let mut bytes = efuses.block_bytes(e.block);
+        bytes.reverse();
+        let hex = format!("0x{}", crate::hexify(&bytes, ""));
+        out.say(format!(
+            "BLOCK{:<2}: {name:<40} = {hex:<8} ({})",
+            e.block,
+            state(wr)
+        ));
+    }
+    if !writable && !errors.is_empty() {
+        out.say("Not all errors can be fixed because some fields are write-protected!");
+    }
+    let lines = out.run(|_| Ok(())).map(|((), t)| t).unwrap_or_default();
+    (lines, !errors.is_empty())
+}
+
+/// `check-error` (without `--recovery`): [`error_summary`], then espefuse's
+/// refusal when a block has errors, or its all-clear line.
+pub fn check_error(efuses: &Efuses, debug: bool) -> Result<Transcript, Failed> {
+    let (summary, errors) = error_summary(efuses, debug);
+    Console::of(efuses)
+        .run(|out| {
+            for line in summary.lines() {
+                out.say(line);
             }
-            Err(EfuseError::CodingErrors)
+            if errors {
+                return Err(EfuseError::CodingErrors);
+            }
+            out.say("No errors detected.");
+            Ok(())
         })
+        .map(|((), t)| t)
+}
+
+/// The blocks `check-error --recovery` burns again, in its order (last
+/// block first): those with errors that hold data, whose own bits are
+/// programmed once more so that the controller rewrites their check bits.
+pub fn recovery_blocks(efuses: &Efuses) -> Vec<usize> {
+    let errors = efuses.block_errors();
+    (0..efuses.table().blocks.len())
+        .rev()
+        .filter(|b| errors.iter().any(|e| e.block == *b))
+        .filter(|b| efuses.block_words(*b).iter().any(|w| *w != 0))
+        .collect()
+}
+
+/// `check-error --recovery` for one of [`recovery_blocks`]: stages the
+/// block's own data (base_operations.py `check_error`: `block.save`), with
+/// espefuse's debug line.
+pub fn stage_recovery(efuses: &mut Efuses, block: usize) -> Transcript {
+    let data = efuses.block_bytes(block);
+    let written = efuses.block_words(block);
+    let mut out = Console::of(efuses);
+    out.block_save(&written, &data);
+    efuses.stage_block_bytes(block, &data);
+    out.run(|_| Ok(())).map(|((), t)| t).unwrap_or_default()
+}
+
+/// Burns what is staged in `block` alone through `backend` (espefuse's
+/// `EfuseBlockBase.burn`: no plan, no postponed fields), after
+/// [`stage_recovery`] and the confirmation.
+pub fn burn_block_alone(
+    efuses: &mut Efuses,
+    block: usize,
+    backend: &mut dyn crate::backend::EfuseBackend,
+) -> Result<Transcript, Failed> {
+    Console::of(efuses)
+        .run(|out| efuses.burn_one_block(block, out, backend))
         .map(|((), t)| t)
 }

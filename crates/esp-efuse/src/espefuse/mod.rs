@@ -58,7 +58,10 @@ pub use commands::{
     burn_key_digest_start, burn_key_start, burn_with, check_burned, check_protected,
     check_repeated, plan, read_protect, write_protect, KeyCommandOptions,
 };
-pub use errors::{block_line, check_error, coding_scheme_warnings, read_regs_dump};
+pub use errors::{
+    block_line, burn_block_alone, check_error, coding_scheme_warnings, error_summary,
+    read_regs_dump, recovery_blocks, stage_recovery,
+};
 pub use names::{
     block, burn_block_data_names, check_key_group_order, efuse, efuse_choices, field,
     help_efuse_choices, key_block, key_block_names, key_purpose, NameList,

@@ -3,7 +3,7 @@
 
 use crate::backend::ProgramEvent;
 use crate::error::{Coding, EfuseError};
-use crate::model::{Note, Observer};
+use crate::model::{Efuses, Note, Observer};
 use crate::tables::{Chip, ChipEfuses as _};
 
 /// What an espefuse command printed, line by line, as espefuse prints it
@@ -44,6 +44,8 @@ pub(crate) struct Console {
     /// The sensitive-data notice was printed before (by
     /// [`super::burn_key_digest_start`]).
     notice_given: bool,
+    /// espefuse's `--debug` ([`Efuses::set_debug`]): the debug notes print.
+    debug: bool,
     lines: Vec<String>,
 }
 
@@ -53,8 +55,17 @@ impl Console {
             chip,
             show_sensitive: false,
             notice_given: false,
+            debug: false,
             lines: Vec::new(),
         }
+    }
+
+    /// The console of a command on `efuses`: its chip, and its debug lines
+    /// when [`Efuses::set_debug`] asked for them.
+    pub(crate) fn of(efuses: &Efuses) -> Console {
+        let mut console = Console::new(efuses.chip());
+        console.debug = efuses.debug();
+        console
     }
 
     /// Key bytes are printed (`--show-sensitive-info`).
@@ -98,6 +109,40 @@ impl Console {
     }
 }
 
+impl Console {
+    /// A debug line of espefuse's `print_block` for `block`.
+    fn block_dump(&mut self, block: usize, comment: &str, words: &[u32]) {
+        if let (true, Some(def)) = (self.debug, self.chip.table().blocks.get(block)) {
+            self.say(super::errors::block_line(def, comment, words));
+        }
+    }
+
+    /// espefuse's `--debug` line for a block-wide save (base_fields.py
+    /// `EfuseBlockBase.save`): what the block holds, and the data ORed
+    /// into what is staged, both as bit strings.
+    pub(crate) fn block_save(&mut self, written: &[u32], data: &[u8]) {
+        if self.debug {
+            let msb: String = data.iter().rev().map(|b| format!("{b:02x}")).collect();
+            self.say(format!(
+                "\twritten : {} ->\n\tto write: 0x{msb}",
+                block_hex(written)
+            ));
+        }
+    }
+}
+
+/// How rich's `print` shows a dict whose one-line form is wider than its
+/// 80 columns (espefuse prints the postponed fields so; their one-line
+/// form never fits): one entry per line, indented by four.
+fn rich_pretty_dict(entries: &[String]) -> String {
+    let one_line = format!("{{{}}}", entries.join(", "));
+    if one_line.chars().count() <= 80 {
+        return one_line;
+    }
+    let body: Vec<String> = entries.iter().map(|e| format!("    {e}")).collect();
+    format!("{{\n{}\n}}", body.join(",\n"))
+}
+
 /// `0x` and the words most significant first.
 fn block_hex(words: &[u32]) -> String {
     let mut s = String::from("0x");
@@ -123,6 +168,11 @@ impl Observer for Console {
             Note::PlanStart => {
                 self.say("\nCheck all blocks for burn...");
                 self.say("idx, BLOCK_NAME,          Conclusion");
+            }
+            Note::BlockNothingStaged(b) => {
+                if self.debug {
+                    self.say(format!("[{b:02}] {:<20} nothing to burn", self.block_name(b)));
+                }
             }
             Note::BlockEmpty(b) => self.say(format!(
                 "[{b:02}] {:<20} is empty, will burn the new value",
@@ -168,7 +218,31 @@ impl Observer for Console {
                 self.say(format!("\tto write 0x{}", msb(to_write)));
             }
             Note::NothingToBurn => self.say("Nothing to burn, see messages above."),
+            Note::Postponed(fields) => {
+                if self.debug {
+                    self.say("These BLOCK0 eFuses will be burned later at the very end:");
+                    let table = self.chip.table();
+                    let entries: Vec<String> = fields
+                        .iter()
+                        .map(|(i, bits)| {
+                            let name = table.fields.get(*i).map_or("", |d| d.field.name());
+                            format!("'{name}': BitStream('{}')", bits.python_str())
+                        })
+                        .collect();
+                    self.say(rich_pretty_dict(&entries));
+                }
+            }
             Note::PostponedPass => self.say("Burn postponed eFuses from BLOCK0."),
+            Note::ToWrite { block, words } => self.block_dump(block, "to_write", words),
+            Note::ReadBack { block, words } => self.block_dump(block, "read_regs", words),
+            Note::Mismatch {
+                block,
+                expected,
+                real,
+            } => {
+                self.block_dump(block, "Expected", expected);
+                self.block_dump(block, "Real    ", real);
+            }
             Note::BlockBurned { block, exact } => self.say(if exact {
                 format!("BURN BLOCK{block:<2} - OK (write block == read block)")
             } else {
@@ -188,7 +262,12 @@ impl Observer for Console {
                 ));
                 self.say("Read all '0'");
             }
-            Note::Reading => self.say("Reading updated eFuses..."),
+            Note::Reading { blocks } => {
+                self.say("Reading updated eFuses...");
+                for (block, words) in blocks.iter().enumerate() {
+                    self.block_dump(block, "read_regs", words);
+                }
+            }
             // base_fields.py `burn_words`
             Note::Program { block, event } => match event {
                 ProgramEvent::CodingErrors {
@@ -205,6 +284,22 @@ impl Observer for Console {
                 ProgramEvent::GaveUp { attempts } => self.say(format!(
                     "\nAfter {attempts} attempts, the required data was not set to BLOCK{block}"
                 )),
+                ProgramEvent::DataWritten { writes } => {
+                    if self.debug {
+                        self.say(format!("Write data to BLOCK{block}"));
+                        for (addr, word) in writes {
+                            self.say(format!("Addr {addr:10x}, data={word:10x}"));
+                        }
+                    }
+                }
+                // the emulator's `log.print(blk.name, data.hex)`: the
+                // registers as one bit string, last address first
+                ProgramEvent::EmulatorCopied { block, words } => {
+                    if self.debug {
+                        let hex: String = words.iter().rev().map(|w| format!("{w:08x}")).collect();
+                        self.say(format!("{} {hex}", self.block_name(*block)));
+                    }
+                }
             },
             Note::KeysStart => {
                 if !self.show_sensitive && !self.notice_given {

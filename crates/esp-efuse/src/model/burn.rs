@@ -64,6 +64,7 @@ impl Efuses {
             }
             let wr = self.wr[block][..len].to_vec();
             if wr.iter().all(|w| *w == 0) {
+                obs.note(Note::BlockNothingStaged(block));
                 continue;
             }
             let what = Protected::Block {
@@ -199,6 +200,7 @@ impl Efuses {
                         postponed.push((i, self.field_bits_at(i, false)));
                     }
                 }
+                obs.note(Note::Postponed(&postponed));
                 for (i, _) in &postponed {
                     self.reset_staged(*i);
                 }
@@ -212,8 +214,29 @@ impl Efuses {
                 self.burn_block(0, obs, backend)?;
             }
         }
-        obs.note(Note::Reading);
+        let blocks: Vec<Vec<u32>> = (0..self.table.blocks.len())
+            .map(|b| self.block_words(b))
+            .collect();
+        obs.note(Note::Reading { blocks: &blocks });
         Ok(())
+    }
+
+    /// One block alone, what is staged in it (espefuse's block `burn` as
+    /// `check-error --recovery` calls it); on a refusal the eFuses are as
+    /// before and nothing stays staged.
+    pub(crate) fn burn_one_block(
+        &mut self,
+        block: usize,
+        obs: &mut dyn Observer,
+        backend: &mut dyn EfuseBackend,
+    ) -> Result<(), EfuseError> {
+        let saved = (self.mem.clone(), self.hardware.clone());
+        let r = self.burn_block(block, obs, backend);
+        if r.is_err() {
+            (self.mem, self.hardware) = saved;
+        }
+        self.wr.iter_mut().flatten().for_each(|w| *w = 0);
+        r
     }
 
     /// One block through the backend (espefuse's `burn`: program, read
@@ -229,6 +252,7 @@ impl Efuses {
             return Ok(());
         }
         let before = self.block_words(block);
+        obs.note(Note::ToWrite { block, words: &wr });
         for event in backend.program(self, block, &wr)? {
             obs.note(Note::Program {
                 block,
@@ -236,6 +260,10 @@ impl Efuses {
             });
         }
         let after = self.block_words(block);
+        obs.note(Note::ReadBack {
+            block,
+            words: &after,
+        });
         if !self.is_block_readable(block) {
             obs.note(Note::BurnedReadProtected(block));
         } else if after == wr {
@@ -247,13 +275,22 @@ impl Efuses {
                 block,
                 exact: false,
             });
-        } else if block != 0 {
-            let def = &self.table.blocks[block];
-            return Err(EfuseError::BurnFailed {
+        } else {
+            // read protection set in the same burn (BLOCK0 reads back
+            // zeros where it hides bits, and is not an error)
+            obs.note(Note::Mismatch {
                 block,
-                name: def.name,
-                aliases: def.aliases,
+                expected: &wr,
+                real: &after,
             });
+            if block != 0 {
+                let def = &self.table.blocks[block];
+                return Err(EfuseError::BurnFailed {
+                    block,
+                    name: def.name,
+                    aliases: def.aliases,
+                });
+            }
         }
         self.wr[block].iter_mut().for_each(|w| *w = 0);
         Ok(())

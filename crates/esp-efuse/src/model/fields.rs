@@ -123,6 +123,14 @@ impl Efuses {
                 || self.calibration_listed())
     }
 
+    /// The fields of `block` espefuse lists now, in its list's order (the
+    /// table's): what `check-error` walks for BLOCK0's errors.
+    pub(crate) fn listed_block_fields(&self, block: usize) -> Vec<usize> {
+        (0..self.table.fields.len())
+            .filter(|&i| usize::from(self.def_at(i).block) == block && self.is_shown_at(i))
+            .collect()
+    }
+
     /// Whether the chip's revision has the field ([`FieldDef::last_revision`]).
     pub(crate) fn in_revision(&self, f: &FieldDef) -> bool {
         f.last_revision()

@@ -45,6 +45,9 @@ pub struct Efuses {
     /// BLOCK0's protection and lock bits burn in a second pass (espefuse's
     /// `--postpone`, the default).
     postpone: bool,
+    /// espefuse's `-d/--debug`: the transcripts of commands on this value
+    /// carry espefuse's debug lines (register dumps, the words programmed).
+    debug: bool,
     /// Fields of an eFuse CSV table (`--extend-efuse-table`), beside the
     /// chip's static table.
     custom: Vec<crate::custom_table::ChipCustomField>,
@@ -77,6 +80,7 @@ impl Efuses {
             wr: table.blocks.iter().map(|b| vec![0; b.len_words]).collect(),
             hardware: table.blocks.iter().map(|b| vec![0; b.len_words]).collect(),
             postpone: true,
+            debug: false,
             custom: Vec::new(),
             listing: None,
         }
@@ -116,6 +120,18 @@ impl Efuses {
     /// eFuses from BLOCK0." line).
     pub fn set_postpone(&mut self, postpone: bool) {
         self.postpone = postpone;
+    }
+
+    /// espefuse's `-d/--debug`: the commands' transcripts carry the lines
+    /// espefuse prints only then (each block checked, the postponed fields,
+    /// the words written to the controller, every read-back).
+    pub fn set_debug(&mut self, debug: bool) {
+        self.debug = debug;
+    }
+
+    /// Whether [`Efuses::set_debug`] turned the debug lines on.
+    pub fn debug(&self) -> bool {
+        self.debug
     }
 
     /// The chip.
@@ -185,6 +201,8 @@ pub(crate) enum Note<'a> {
     Forced(&'a crate::error::BurnCheck),
     /// The burn plan's header.
     PlanStart,
+    /// A block with nothing staged (a debug line).
+    BlockNothingStaged(usize),
     /// A block to burn that is empty.
     BlockEmpty(usize),
     /// A block that already holds what is staged.
@@ -209,14 +227,27 @@ pub(crate) enum Note<'a> {
     },
     /// Nothing left to burn.
     NothingToBurn,
+    /// BLOCK0's fields held back for the second pass, with what was
+    /// staged in each (a debug line).
+    Postponed(&'a [(usize, crate::bits::Bits)]),
     /// The second pass with BLOCK0's protection bits.
     PostponedPass,
+    /// The words about to be programmed into a block (a debug line).
+    ToWrite { block: usize, words: &'a [u32] },
+    /// What a block reads back after programming (a debug line).
+    ReadBack { block: usize, words: &'a [u32] },
+    /// A block that does not read back what was staged (debug lines).
+    Mismatch {
+        block: usize,
+        expected: &'a [u32],
+        real: &'a [u32],
+    },
     /// A block burned and read back.
     BlockBurned { block: usize, exact: bool },
     /// A block burned that is read-protected: not read back.
     BurnedReadProtected(usize),
-    /// The burn is done.
-    Reading,
+    /// The burn is done: every block as read again.
+    Reading { blocks: &'a [Vec<u32>] },
     /// What programming a block on a chip reported (errors, repeats).
     Program {
         block: usize,

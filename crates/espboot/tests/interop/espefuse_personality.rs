@@ -1608,10 +1608,10 @@ fn regression_h2_burn_key_ecdsa_key_read_the_pem_private_key() {
         ecdsa_pem(KeyKind::EcdsaP384),
     );
     let files = [
-        ("p256.pem", p256.as_str()),
-        ("p192.pem", p192.as_str()),
-        ("p384.pem", p384.as_str()),
-        ("raw.bin", "0123456789abcdef0123456789abcdef"),
+        ("p256.pem", p256.as_bytes()),
+        ("p192.pem", p192.as_bytes()),
+        ("p384.pem", p384.as_bytes()),
+        ("raw.bin", b"0123456789abcdef0123456789abcdef".as_slice()),
     ];
     let twins = Twins {
         files: &files,
@@ -2028,6 +2028,196 @@ fn regression_debug_printed_no_register_dump() {
         tools.compare_steps(chip, "debug", &Twins::default(), &steps)
     });
     assert!(compared == 0 || compared == 6 * CHIPS.len());
+}
+
+/// espefuse's `-d` during a burn: each block with nothing staged, a
+/// block-wide save (`written : … -> to write: …`), the postponed BLOCK0
+/// fields, `to_write`, the words written to the controller (`Write data to
+/// BLOCKn`, `Addr … data=…`), the emulator's copy of the write registers
+/// (every block on each ESP32 read command), the read-back, every block
+/// after the burn, and the key bytes (`-d` shows them). The personality
+/// printed none of it.
+#[test]
+fn regression_debug_printed_no_burn_lines() {
+    if support::reference_tool("espefuse").is_none() {
+        return;
+    }
+    let rsa =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/efuse/rsa3072.pem"))
+            .expect("rsa3072.pem");
+    let key = pattern(32);
+    let files = [("k32.bin", key.as_slice()), ("rsa.pem", rsa.as_slice())];
+    let twins = Twins {
+        files: &files,
+        ..Twins::default()
+    };
+    let compared = per_chip(&CHIPS, |tools, chip| {
+        let (key_block, digest): (&[&str], &[&str]) = match chip {
+            "esp32" => (&["flash_encryption", "k32.bin"], &["rsa.pem"]),
+            "esp32c2" => (&["BLOCK_KEY0", "k32.bin", "XTS_AES_128_KEY"], &["rsa.pem"]),
+            _ => (
+                &["BLOCK_KEY0", "k32.bin", "XTS_AES_128_KEY"],
+                &["BLOCK_KEY1", "rsa.pem", "SECURE_BOOT_DIGEST0"],
+            ),
+        };
+        let download = if chip == "esp32" {
+            "UART_DOWNLOAD_DIS"
+        } else {
+            "DIS_DOWNLOAD_MODE"
+        };
+        let with = |head: &[&str], tail: &[&str]| {
+            let all: Vec<&str> = head.iter().chain(tail).copied().collect();
+            step(&all)
+        };
+        let steps = [
+            step(&["-d", "burn-efuse", crypt_cnt(chip), "1", "WR_DIS", "2"]),
+            with(&["-d", "burn-key"], key_block),
+            with(&["-d", "burn-key-digest"], digest),
+            step(&["-d", "burn-bit", "BLOCK3", "0", "5", "255"]),
+            // BLOCK3 is not empty now: merged (ESP32) or refused (RS)
+            step(&["-d", "burn-block-data", "BLOCK3", "k32.bin"]),
+            // the same value again: nothing to burn
+            step(&["-d", "burn-efuse", crypt_cnt(chip), "1"]),
+            step(&["-d", "--no-postpone", "burn-efuse", download, "1"]),
+        ];
+        tools.compare_steps(chip, "debug burn", &twins, &steps)
+    });
+    assert!(compared == 0 || compared == 7 * CHIPS.len());
+}
+
+/// A virtual eFuse file for `chip` whose error registers report coding
+/// errors: BLOCK3 (ESP32: every coded block, `DEC_STATUS`) and, on the
+/// chips that have them, one repeat error in BLOCK0 (RD_DIS's first bit).
+/// The file is the register image, last byte first.
+fn file_with_coding_errors(chip: &str) -> Vec<u8> {
+    use esp_efuse::Chip;
+    let model = match chip {
+        "esp32" => Chip::Esp32,
+        "esp32c2" => Chip::Esp32c2,
+        _ => Chip::Esp32c3,
+    };
+    let table = esp_efuse::ChipEfuses::table(model);
+    let regs = table.error_regs;
+    // `<chip>/mem_definition.py`: ESP32 EFUSE_REG_DEC_STATUS; C2
+    // RD_REPEAT_ERR, RD_RS_ERR (BLOCK3: count at bit 8, fail bit 11); C3
+    // RD_REPEAT_ERR0..4, RD_RS_ERR0 (BLOCK3: count at bit 8, fail bit 15,
+    // its BLOCK_FAIL_BIT), RD_RS_ERR1
+    let set: Vec<(usize, u32)> = match model {
+        Chip::Esp32 => vec![(regs[0], 1)],
+        Chip::Esp32c2 => vec![(regs[0], 1), (regs[1], 1 << 8 | 1 << 11)],
+        _ => vec![(regs[0], 1), (regs[regs.len() - 2], 1 << 8 | 1 << 15)],
+    };
+    let mut file = vec![0u8; table.mem_size];
+    for (reg, value) in set {
+        let at = table.mem_size - reg - 4;
+        file[at..at + 4].copy_from_slice(&value.to_be_bytes());
+    }
+    file
+}
+
+/// A virtual eFuse file whose error registers report a coding error:
+/// espefuse burns the block three times, each attempt ending in
+/// `Error in BLOCKn, re-burn it again`. The emulation took no notice of the
+/// registers and burned once.
+#[test]
+fn regression_virtual_file_coding_errors_were_not_retried() {
+    if support::reference_tool("espefuse").is_none() {
+        return;
+    }
+    let compared = per_chip(&["esp32", "esp32c3"], |tools, chip| {
+        let file = file_with_coding_errors(chip);
+        let data = pattern(32);
+        let files = [("efuse.bin", file.as_slice()), ("k32.bin", data.as_slice())];
+        let twins = Twins {
+            files: &files,
+            ..Twins::default()
+        };
+        let steps = [
+            step(&["burn-block-data", "BLOCK3", "k32.bin"]),
+            step(&["-d", "burn-bit", "BLOCK3", "1"]),
+            step(&["-d", "burn-efuse", crypt_cnt(chip), "1"]),
+        ];
+        tools.compare_steps(chip, "coding errors", &twins, &steps)
+    });
+    assert!(compared == 0 || compared == 3 * 2);
+}
+
+/// `check-error --recovery` on blocks with coding errors: each such block
+/// that holds data is programmed again with its own data, last block
+/// first, after one confirmation; then the summary again, which (in the
+/// emulator, whose error registers stay) ends in the fatal error. BLOCK0's
+/// errors are listed per field. The personality refused `--recovery`
+/// ("not supported by espboot yet") and listed BLOCK0 as a block.
+#[test]
+fn regression_check_error_recovery_was_not_supported() {
+    if support::reference_tool("espefuse").is_none() {
+        return;
+    }
+    let compared = per_chip(&["esp32", "esp32c2", "esp32c3"], |tools, chip| {
+        let file = file_with_coding_errors(chip);
+        let data = pattern(32);
+        let files = [("efuse.bin", file.as_slice()), ("k32.bin", data.as_slice())];
+        let twins = Twins {
+            files: &files,
+            ..Twins::default()
+        };
+        let steps = [
+            step(&["check-error", "--recovery"]),
+            step(&["burn-block-data", "BLOCK3", "k32.bin"]),
+            step(&["burn-efuse", "WR_DIS", "1"]),
+            step(&["check-error"]),
+            step(&["-d", "check-error", "--recovery"]),
+            step(&["check-error", "--recovery", "summary"]),
+        ];
+        tools.compare_steps(chip, "recovery", &twins, &steps)
+    });
+    assert!(compared == 0 || compared == 6 * 3);
+}
+
+/// `--show-sensitive-info` lives in espefuse's context, which its key
+/// commands read when they run: one key command of the chain with the flag
+/// (or `-d`) shows the key bytes of every key command, also of those before
+/// it. The personality showed them only for the command that had the flag.
+#[test]
+fn regression_show_sensitive_info_held_only_for_its_own_command() {
+    if support::reference_tool("espefuse").is_none() {
+        return;
+    }
+    let key = pattern(32);
+    let files = [("k32.bin", key.as_slice())];
+    let twins = Twins {
+        files: &files,
+        ..Twins::default()
+    };
+    let compared = per_chip(&["esp32c3"], |tools, chip| {
+        let steps = [
+            step(&[
+                "burn-key",
+                "BLOCK_KEY0",
+                "k32.bin",
+                "USER",
+                "burn-key",
+                "BLOCK_KEY1",
+                "k32.bin",
+                "USER",
+                "--show-sensitive-info",
+            ]),
+            step(&[
+                "burn-key",
+                "BLOCK_KEY2",
+                "k32.bin",
+                "USER",
+                "--show-sensitive-info",
+                "burn-key",
+                "BLOCK_KEY3",
+                "k32.bin",
+                "USER",
+            ]),
+            step(&["burn-key", "BLOCK_KEY4", "k32.bin", "USER"]),
+        ];
+        tools.compare_steps(chip, "sensitive", &twins, &steps)
+    });
+    assert!(compared == 0 || compared == 3);
 }
 
 /// An output or eFuse file espefuse cannot open: `summary --file` (a

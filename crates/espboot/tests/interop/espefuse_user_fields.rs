@@ -206,7 +206,7 @@ fn compare(chips: &[&str], scenarios: &[Vec<Vec<&str>>]) -> usize {
         let csv = table(chip);
         let twins = Twins {
             global: &["--extend-efuse-table", "{dir}/t.csv"],
-            files: &[("t.csv", &csv)],
+            files: &[("t.csv", csv.as_bytes())],
             outputs: &["s.json", "s.txt"],
         };
         for (n, scenario) in scenarios.iter().enumerate() {

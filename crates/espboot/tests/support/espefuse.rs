@@ -177,7 +177,7 @@ pub fn step(args: &[&str]) -> Step {
 #[derive(Default)]
 pub struct Twins<'a> {
     pub global: &'a [&'a str],
-    pub files: &'a [(&'a str, &'a str)],
+    pub files: &'a [(&'a str, &'a [u8])],
     pub outputs: &'a [&'a str],
 }
 

@@ -376,6 +376,16 @@ impl Command {
         }
     }
 
+    /// The command's `--show-sensitive-info` (the key commands').
+    pub(super) fn show_sensitive_info(&self) -> bool {
+        match self {
+            Command::BurnKey { opts, .. } | Command::BurnKeyDigest { opts, .. } => {
+                opts.show_sensitive_info
+            }
+            _ => false,
+        }
+    }
+
     /// espefuse's name of the command.
     pub(super) fn name(&self) -> &'static str {
         match self {

@@ -413,14 +413,20 @@ pub(super) fn fields_named(
 }
 
 /// The key commands' options; `force` is the chain's `--force-write-always`
-/// (the last command with the option decides, see `run_commands`).
-pub(super) fn key_options(chip: Chip, o: &ProtectOpts, force: ForceWrite) -> KeyCommandOptions {
+/// (the last command with the option decides), `show_sensitive` the
+/// chain's `--show-sensitive-info` (see `run_commands`).
+pub(super) fn key_options(
+    chip: Chip,
+    o: &ProtectOpts,
+    force: ForceWrite,
+    show_sensitive: bool,
+) -> KeyCommandOptions {
     KeyCommandOptions {
         protection: KeyOptions {
             no_write_protect: o.no_write_protect || (chip == Chip::Esp32 && o.no_protect_key),
             no_read_protect: o.no_read_protect,
         },
         force_write_always: force == ForceWrite::On,
-        show_sensitive_info: o.show_sensitive_info,
+        show_sensitive_info: show_sensitive,
     }
 }

@@ -32,6 +32,8 @@ pub(super) struct Session {
     banner: Banner,
     /// `-d/--debug`: the register dumps espefuse prints as it reads.
     debug: bool,
+    /// Key bytes are printed (see `run_commands`).
+    show_sensitive: bool,
 }
 
 pub(super) fn print(t: &Transcript) {
@@ -75,6 +77,7 @@ pub(super) fn run_commands(
     let mut efuses = efuses;
     // espefuse builds its field list once, when it reads the chip
     efuses.settle_listing();
+    efuses.set_debug(debug);
     let mut s = Session {
         efuses,
         backend,
@@ -83,11 +86,17 @@ pub(super) fn run_commands(
         show_token: false,
         banner,
         debug,
+        show_sensitive: false,
     };
     // `--show-token` is a callback too (base_operations.py add_show_token)
     // that only ever sets espefuse's flag: one command of the chain with it
     // shows the token before every burn of the run
     s.show_token = commands.iter().any(Command::show_token);
+    // `--show-sensitive-info` too (base_operations.py
+    // add_show_sensitive_info_option): it keeps its flag in the context,
+    // set by --debug or by any command of the chain, and the key commands
+    // read the context when they run, after the whole chain was parsed
+    s.show_sensitive = debug || commands.iter().any(Command::show_sensitive_info);
     // `--force-write-always` is a callback of each command that has it
     // (base_operations.py add_force_write_always): click runs them all while
     // it parses the chain, so the last such command's flag, given or not,
@@ -233,6 +242,8 @@ pub(super) fn run_commands(
                 check_after(&s, &after)?;
                 out!("Successful.");
             }
+        } else if let Command::CheckError { recovery: true } = cmd {
+            check_error_recovery(&mut s)?;
         } else {
             read_command(&s, cmd)?;
         }
@@ -310,7 +321,7 @@ pub(super) fn stage(s: &mut Session, cmd: &Command) -> anyhow::Result<AfterBurn>
         Command::BurnKey { items, opts, .. } => {
             // espefuse prints the sensitive-data notice before it checks
             // the groups (a block named twice)
-            let options = key_options(chip, opts, s.force);
+            let options = key_options(chip, opts, s.force, s.show_sensitive);
             print(&espefuse::burn_key_start(e, options));
             let groups = key_groups(chip, items, false)?;
             let t = printed(espefuse::burn_key_after_notice(e, &groups, options))?;
@@ -318,7 +329,7 @@ pub(super) fn stage(s: &mut Session, cmd: &Command) -> anyhow::Result<AfterBurn>
         }
         Command::BurnKeyDigest { items, opts } => {
             // espefuse reads the key files after the command's first lines
-            let options = key_options(chip, opts, s.force);
+            let options = key_options(chip, opts, s.force, s.show_sensitive);
             print(&printed(espefuse::burn_key_digest_start(e, options))?);
             let groups = key_groups(chip, items, true)?;
             let t = printed(espefuse::burn_key_digest(e, &groups, options))?;
@@ -395,30 +406,74 @@ pub(super) fn burn(s: &mut Session) -> anyhow::Result<()> {
         out!("\neFuse token for burning:");
         out!("{}", esp_efuse::token::write_token(&s.efuses));
     }
-    out!(". \nThis is an irreversible operation!");
-    if !s.do_not_confirm {
-        out!("Type 'BURN' (all capitals) to continue.");
-        let mut line = String::new();
-        let read = std::io::stdin()
-            .lock()
-            .read_line(&mut line)
-            .context("cannot read the confirmation from stdin")?;
-        if read == 0 {
-            return Err(Aborted.into());
-        }
-        if line.trim_end_matches(['\n', '\r']) != "BURN" {
-            // espefuse prints this and exits with status 0; espboot fails
-            // instead, so that a script never mistakes it for a burn
-            out!("Aborting.");
-            return Err(NotConfirmed.into());
-        }
-    }
+    confirm(s, "")?;
     print(&printed(espefuse::burn_with(
         &mut s.efuses,
         s.force,
         s.backend.as_mut(),
     ))?);
     s.backend.store(&s.efuses)?;
+    Ok(())
+}
+
+/// espefuse's `confirm(action)` before an irreversible operation: without
+/// `--do-not-confirm`, only the answer `BURN` goes on. Otherwise it fails
+/// ([`Aborted`] at the end of stdin, [`NotConfirmed`] for another answer).
+fn confirm(s: &Session, action: &str) -> anyhow::Result<()> {
+    let stop = if action.ends_with('\n') { "" } else { ". " };
+    out!("{action}{stop}\nThis is an irreversible operation!");
+    if s.do_not_confirm {
+        return Ok(());
+    }
+    out!("Type 'BURN' (all capitals) to continue.");
+    let mut line = String::new();
+    let read = std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the confirmation from stdin")?;
+    if read == 0 {
+        return Err(Aborted.into());
+    }
+    if line.trim_end_matches(['\n', '\r']) != "BURN" {
+        // espefuse prints this and exits with status 0; espboot fails
+        // instead, so that a script never mistakes it for a burn
+        out!("Aborting.");
+        return Err(NotConfirmed.into());
+    }
+    Ok(())
+}
+
+/// `check-error --recovery` (base_operations.py `check_error`): the error
+/// summary; then each block with errors that holds data, last block first,
+/// is programmed again with its own data (one confirmation, before the
+/// first); then the summary again, which decides.
+pub(super) fn check_error_recovery(s: &mut Session) -> anyhow::Result<()> {
+    let (summary, mut errors) = espefuse::error_summary(&s.efuses, s.debug);
+    print(&summary);
+    if errors {
+        let blocks = espefuse::recovery_blocks(&s.efuses);
+        for (n, block) in blocks.iter().enumerate() {
+            print(&espefuse::stage_recovery(&mut s.efuses, *block));
+            if n == 0 {
+                confirm(s, "Recovery of block coding errors")?;
+            }
+            print(&printed(espefuse::burn_block_alone(
+                &mut s.efuses,
+                *block,
+                s.backend.as_mut(),
+            ))?);
+        }
+        if !blocks.is_empty() {
+            s.backend.store(&s.efuses)?;
+        }
+        let (summary, again) = espefuse::error_summary(&s.efuses, s.debug);
+        print(&summary);
+        errors = again;
+    }
+    if errors {
+        return Err(esp_efuse::EfuseError::CodingErrors.into());
+    }
+    out!("No errors detected.");
     Ok(())
 }
 
@@ -534,12 +589,7 @@ pub(super) fn read_command(s: &Session, cmd: &Command) -> anyhow::Result<()> {
             }
         }
         Command::Dump { format, file_name } => dump(e, *format, file_name.as_deref())?,
-        Command::CheckError { recovery } => {
-            if *recovery && !e.block_errors().is_empty() {
-                bail!("check-error --recovery is not supported by espboot yet");
-            }
-            print(&printed(espefuse::check_error(e, debug))?);
-        }
+        Command::CheckError { .. } => print(&printed(espefuse::check_error(e, debug))?),
         Command::GetCustomMac => print(&printed(espefuse::get_custom_mac(e))?),
         Command::AdcInfo => print(&printed(espefuse::adc_info(e))?),
         Command::ExecuteScripts { .. } => return Err(super::Removed::ExecuteScripts.into()),

@@ -2174,6 +2174,35 @@ fn regression_check_error_recovery_was_not_supported() {
     assert!(compared == 0 || compared == 6 * 3);
 }
 
+/// espefuse's group callback reads the eFuses before click parses the
+/// chained commands: a command's usage error comes after the `-d` register
+/// dump and the coding-error warnings (a help page comes after the banner
+/// alone: the callback skips the read then). The personality refused the
+/// command line first.
+#[test]
+fn regression_usage_error_came_before_the_read_output() {
+    if support::reference_tool("espefuse").is_none() {
+        return;
+    }
+    let compared = per_chip(&["esp32", "esp32c3"], |tools, chip| {
+        let file = file_with_coding_errors(chip);
+        let files = [("efuse.bin", file.as_slice())];
+        let twins = Twins {
+            files: &files,
+            ..Twins::default()
+        };
+        let steps = [
+            step(&["-d", "burn-efuse", "--bogus"]),
+            step(&["-d", "summary", "burn-key"]),
+            step(&["summary", "--format", "bogus"]),
+            step(&["burn-efuse", "WR_DIS", "1", "burn-bit"]),
+            step(&["-d", "summary", "--bogus"]),
+        ];
+        tools.compare_steps(chip, "usage after read", &twins, &steps)
+    });
+    assert!(compared == 0 || compared == 5 * 2);
+}
+
 /// `--show-sensitive-info` lives in espefuse's context, which its key
 /// commands read when they run: one key command of the chain with the flag
 /// (or `-d`) shows the key bytes of every key command, also of those before

@@ -7,7 +7,7 @@ use anyhow::bail;
 use clap::{CommandFactory, Parser, Subcommand};
 use esp_efuse::{Chip, VirtualFile};
 
-pub(super) use super::click::{CallbackFile, UsageError};
+pub(super) use super::click::{CallbackChip, UsageError};
 use super::click_args::{click_command, parse_global, ClickCommand};
 
 /// espefuse's global options.
@@ -427,7 +427,7 @@ pub(super) enum Parsed {
     CommandHelp {
         text: String,
         chip_named: bool,
-        virt_file: Option<CallbackFile>,
+        virt_file: Option<CallbackChip>,
     },
     /// The group's help: no arguments, `-h`/`--help` among the global
     /// options (`asked`), or no command (espefuse prints its help for all
@@ -571,14 +571,12 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
     // (get_esp), which creates the virtual file, before click resolves and
     // parses the chained commands; their usage errors and help come after it
     // (a token makes the chip virtual: efuse_interface.py get_esp)
-    let after_callback = match (&global.path_efuse_file, global.virt || token.is_some()) {
-        (Some(path), true) => Some(CallbackFile {
-            chip,
-            file: VirtualFile::espefuse(path),
-            token: token.as_ref().map(|t| t.efuses()),
-        }),
-        _ => None,
-    };
+    let after_callback = (global.virt || token.is_some()).then(|| CallbackChip {
+        chip,
+        file: global.path_efuse_file.as_deref().map(VirtualFile::espefuse),
+        token: token.as_ref().map(|t| t.efuses()),
+        debug: global.debug > 0,
+    });
     drop(token);
     let after_callback = after_callback.filter(|_| !removed_only);
     let parsed = (move || -> anyhow::Result<Parsed> {

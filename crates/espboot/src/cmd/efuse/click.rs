@@ -28,24 +28,28 @@ pub(crate) struct UsageError {
     /// The deprecation warnings click printed before it (resolving the
     /// commands before this one), after the banner.
     pub(crate) warnings: Vec<String>,
-    /// The `--virt --path-efuse-file` that espefuse's group callback has
-    /// written before the error.
-    pub(crate) virt_file: Option<Box<CallbackFile>>,
+    /// The emulated chip espefuse's group callback has made (and read)
+    /// before the error.
+    pub(crate) virt_file: Option<Box<CallbackChip>>,
 }
 
-/// The `--path-efuse-file` espefuse's group callback writes when it makes
-/// the emulated chip (efuse_interface.py `get_esp`), before click reads the
-/// chained commands: the chip's blank image when the file is missing or
-/// empty, or the eFuses of `--token`, which replace the file's
-/// (emulate_efuse_controller_base.py: loaded, then saved at once).
+/// The emulated chip espefuse's group callback makes (efuse_interface.py
+/// `get_esp`) before click reads the chained commands: it writes
+/// `--path-efuse-file` (the chip's blank image when the file is missing or
+/// empty, or the eFuses of `--token`, which replace the file's:
+/// emulate_efuse_controller_base.py, loaded, then saved at once), and,
+/// unless a help page was asked for, reads the eFuses, which prints the
+/// register dump of `-d` and the coding-error warnings.
 #[derive(Debug)]
-pub(crate) struct CallbackFile {
+pub(crate) struct CallbackChip {
     /// The emulated chip.
     pub(crate) chip: Chip,
-    /// The file.
-    pub(crate) file: esp_efuse::VirtualFile,
+    /// `--path-efuse-file`.
+    pub(crate) file: Option<esp_efuse::VirtualFile>,
     /// The token's eFuses, when `--token` was given.
     pub(crate) token: Option<esp_efuse::Efuses>,
+    /// `-d/--debug`.
+    pub(crate) debug: bool,
 }
 
 impl UsageError {

@@ -78,7 +78,7 @@ pub fn personality(argv: Vec<std::ffi::OsString>) -> ExitCode {
         }) => {
             // the group's callback runs before click shows the command's help
             out!("espefuse v5.6.0");
-            if let Err(e) = create_virt_file(virt_file.as_ref()) {
+            if let Err(e) = group_callback(virt_file.as_ref(), false) {
                 return espefuse_failure(&e);
             }
             if !chip_named {
@@ -138,7 +138,7 @@ fn espefuse_failure(err: &anyhow::Error) -> ExitCode {
     if let Some(usage) = err.downcast_ref::<args::UsageError>() {
         if usage.after_banner {
             out!("espefuse v5.6.0");
-            if let Err(e) = create_virt_file(usage.virt_file.as_deref()) {
+            if let Err(e) = group_callback(usage.virt_file.as_deref(), true) {
                 drop(stderr);
                 return espefuse_failure(&e);
             }
@@ -233,19 +233,34 @@ fn espefuse_failure(err: &anyhow::Error) -> ExitCode {
     ExitCode::from(2)
 }
 
-/// Creates the virtual eFuse file as espefuse's group callback does before
-/// a command's usage error or help (a blank chip's image when it is
-/// missing or empty, an existing file left as it is; with `--token` the
-/// token's eFuses).
-fn create_virt_file(file: Option<&click::CallbackFile>) -> anyhow::Result<()> {
-    let Some(click::CallbackFile { chip, file, token }) = file else {
+/// What espefuse's group callback does before click reads the chained
+/// commands, so before a command's usage error or help: it makes the
+/// emulated chip, creating the virtual eFuse file (a blank chip's image
+/// when it is missing or empty, an existing file left as it is; with
+/// `--token` the token's eFuses), and, when `read` (not for a help page:
+/// `skip_connect`), reads the eFuses, printing what that prints.
+fn group_callback(chip: Option<&click::CallbackChip>, read: bool) -> anyhow::Result<()> {
+    let Some(cb) = chip else {
         return Ok(());
     };
-    let context = || format!("--path-efuse-file {}", file.path().display());
-    let _lock = file.lock(VirtualFile::LOCK_WAIT).with_context(context)?;
-    match token {
-        Some(efuses) => file.save(efuses).with_context(context)?,
-        None => drop(file.open(*chip).with_context(context)?),
+    let efuses = match &cb.file {
+        Some(file) => {
+            let context = || format!("--path-efuse-file {}", file.path().display());
+            let _lock = file.lock(VirtualFile::LOCK_WAIT).with_context(context)?;
+            match &cb.token {
+                Some(efuses) => {
+                    file.save(efuses).with_context(context)?;
+                    efuses.clone()
+                }
+                None => file.open(cb.chip).with_context(context)?,
+            }
+        }
+        None => cb.token.clone().unwrap_or_else(|| Efuses::new(cb.chip)),
+    };
+    if read {
+        for line in session::read_output(&efuses, cb.debug) {
+            out!("{line}");
+        }
     }
     Ok(())
 }

@@ -61,6 +61,20 @@ pub(super) struct RunOptions<'a> {
     pub(super) debug: bool,
 }
 
+/// What reading the eFuses prints, before any command runs: with `-d`
+/// each block's registers, then the controller's coding errors
+/// (`get_coding_scheme_warnings`), with `-d` the status registers too.
+pub(super) fn read_output(efuses: &Efuses, debug: bool) -> Vec<String> {
+    let mut read = if debug {
+        espefuse::read_regs_dump(efuses).lines().to_vec()
+    } else {
+        Vec::new()
+    };
+    let (warnings, _) = espefuse::coding_scheme_warnings(efuses, debug);
+    read.extend(warnings.lines().iter().cloned());
+    read
+}
+
 pub(super) fn run_commands(
     efuses: Efuses,
     backend: Box<dyn EfuseBackend>,
@@ -107,17 +121,7 @@ pub(super) fn run_commands(
         .find_map(Command::force_write_always)
         .map_or(ForceWrite::Unavailable, force_flag);
     let json_only = json_only(&commands);
-    // reading the eFuses reports the controller's coding errors
-    // (`get_coding_scheme_warnings`), before any command runs; with
-    // --debug, each block's registers first, and the status registers
-    let mut read = if debug {
-        espefuse::read_regs_dump(&s.efuses).lines().to_vec()
-    } else {
-        Vec::new()
-    };
-    let (warnings, _) = espefuse::coding_scheme_warnings(&s.efuses, debug);
-    read.extend(warnings.lines().iter().cloned());
-    for line in &read {
+    for line in &read_output(&s.efuses, debug) {
         if json_only {
             eprintln!("{line}");
         } else {

@@ -123,7 +123,7 @@ impl EfuseBackend for Emulated {
         block: usize,
         words: &[u32],
     ) -> Result<Vec<ProgramEvent>, EfuseError> {
-        Ok(emulate_program(efuses, block, words))
+        emulate_program(efuses, block, words)
     }
 
     fn store(&mut self, _: &Efuses) -> Result<(), EfuseError> {
@@ -131,40 +131,54 @@ impl EfuseBackend for Emulated {
     }
 }
 
-/// The emulator's burn of one block (the one implementation, shared by
-/// [`Emulated`] and [`VirtualFile`]), in espefuse's loop (base_fields.py
-/// `burn_words`): each attempt writes the coded words and programs them,
+/// One backend's steps of espefuse's `burn_words` ([`burn_words`] runs
+/// them in espefuse's order).
+trait BurnSteps {
+    /// Writes `coded` (the coded `words`) to the write registers and runs
+    /// the program command (on the ESP32 followed by a read command).
+    fn program_once(
+        &mut self,
+        efuses: &mut Efuses,
+        block: usize,
+        words: &[u32],
+        coded: &[u32],
+        events: &mut Vec<ProgramEvent>,
+    ) -> Result<(), EfuseError>;
+
+    /// One of the checks' read commands, with the error registers read
+    /// into `efuses`.
+    fn read_errors(
+        &mut self,
+        efuses: &mut Efuses,
+        events: &mut Vec<ProgramEvent>,
+    ) -> Result<(), EfuseError>;
+
+    /// The block's read registers into `efuses`.
+    fn read_block(&mut self, efuses: &mut Efuses, block: usize) -> Result<(), EfuseError>;
+}
+
+/// espefuse's `burn_words` (base_fields.py), the one implementation for
+/// every backend: each attempt writes the coded words and programs them,
 /// then reads the eFuses five times while the error registers report no
-/// error for the block (the emulator never makes one, but a file may hold
-/// some: then every attempt reports it); up to three attempts while a
-/// staged bit does not read back set, which in the emulator happens only
-/// under write protection (a burn `--force-write-always` let through), so
-/// every repeat fails the same way.
-fn emulate_program(efuses: &mut Efuses, block: usize, words: &[u32]) -> Vec<ProgramEvent> {
-    let chip = efuses.chip();
+/// error for the block; up to three attempts, the next one after a coding
+/// error or while a staged bit does not read back set (unless the block
+/// is read-protected: it reads back zeros).
+fn burn_words(
+    steps: &mut dyn BurnSteps,
+    efuses: &mut Efuses,
+    block: usize,
+    words: &[u32],
+) -> Result<Vec<ProgramEvent>, EfuseError> {
     let coded = port::coded_words(efuses, block, words);
     let mut events = Vec::new();
     for attempt in 0..port::ATTEMPTS {
         events.push(ProgramEvent::DataWritten {
             writes: port::data_writes(efuses, block, &coded),
         });
-        emulate_program_once(efuses, block, words, &coded);
-        // the ESP32's emulator copies every block's write registers on each
-        // read command (the program's own, then the checks' reads), the
-        // others on the program command, the programmed block alone
-        if chip == Chip::Esp32 {
-            events.extend(esp32_emulator_copies(efuses, Some((block, &coded))));
-        } else {
-            events.push(ProgramEvent::EmulatorCopied {
-                block,
-                words: coded.clone(),
-            });
-        }
+        steps.program_once(efuses, block, words, &coded, &mut events)?;
         let mut erred = false;
         for _ in 0..port::READS_PER_ATTEMPT {
-            if chip == Chip::Esp32 {
-                events.extend(esp32_emulator_copies(efuses, None));
-            }
+            steps.read_errors(efuses, &mut events)?;
             if let Some(e) = efuses.block_errors().into_iter().find(|e| e.block == block) {
                 events.push(ProgramEvent::CodingErrors {
                     attempt,
@@ -178,6 +192,7 @@ fn emulate_program(efuses: &mut Efuses, block: usize, words: &[u32]) -> Vec<Prog
         if erred {
             continue;
         }
+        steps.read_block(efuses, block)?;
         let read = efuses.block_words(block);
         let all_set = words
             .iter()
@@ -194,7 +209,63 @@ fn emulate_program(efuses: &mut Efuses, block: usize, words: &[u32]) -> Vec<Prog
             }
         });
     }
-    events
+    Ok(events)
+}
+
+/// The emulation's steps ([`Emulated`], [`VirtualFile`]): programming
+/// never fails, but a file's error registers may report errors (the
+/// emulator keeps them as they are), and a bit under write protection
+/// stays unset, so every repeat fails the same way.
+struct EmulatorSteps;
+
+impl BurnSteps for EmulatorSteps {
+    fn program_once(
+        &mut self,
+        efuses: &mut Efuses,
+        block: usize,
+        words: &[u32],
+        coded: &[u32],
+        events: &mut Vec<ProgramEvent>,
+    ) -> Result<(), EfuseError> {
+        emulate_program_once(efuses, block, words, coded);
+        // the ESP32's emulator copies every block's write registers on each
+        // read command (the program's own here), the others on the program
+        // command the programmed block alone
+        if efuses.chip() == Chip::Esp32 {
+            events.extend(esp32_emulator_copies(efuses, Some((block, coded))));
+        } else {
+            events.push(ProgramEvent::EmulatorCopied {
+                block,
+                words: coded.to_vec(),
+            });
+        }
+        Ok(())
+    }
+
+    fn read_errors(
+        &mut self,
+        efuses: &mut Efuses,
+        events: &mut Vec<ProgramEvent>,
+    ) -> Result<(), EfuseError> {
+        if efuses.chip() == Chip::Esp32 {
+            events.extend(esp32_emulator_copies(efuses, None));
+        }
+        Ok(())
+    }
+
+    fn read_block(&mut self, _: &mut Efuses, _: usize) -> Result<(), EfuseError> {
+        Ok(())
+    }
+}
+
+/// The emulator's burn of one block, shared by [`Emulated`] and
+/// [`VirtualFile`].
+fn emulate_program(
+    efuses: &mut Efuses,
+    block: usize,
+    words: &[u32],
+) -> Result<Vec<ProgramEvent>, EfuseError> {
+    burn_words(&mut EmulatorSteps, efuses, block, words)
 }
 
 /// What the ESP32's emulator copies on a read command: every block's
@@ -252,7 +323,7 @@ impl EfuseBackend for VirtualFile {
         block: usize,
         words: &[u32],
     ) -> Result<Vec<ProgramEvent>, EfuseError> {
-        Ok(emulate_program(efuses, block, words))
+        emulate_program(efuses, block, words)
     }
 
     fn store(&mut self, efuses: &Efuses) -> Result<(), EfuseError> {

@@ -455,6 +455,34 @@ impl<I: RegisterIo> Port<I> {
     }
 }
 
+impl<I: RegisterIo> super::BurnSteps for Port<I> {
+    fn program_once(
+        &mut self,
+        efuses: &mut Efuses,
+        block: usize,
+        _: &[u32],
+        coded: &[u32],
+        _: &mut Vec<ProgramEvent>,
+    ) -> Result<(), EfuseError> {
+        Port::program_once(self, efuses, block, coded)
+    }
+
+    fn read_errors(
+        &mut self,
+        efuses: &mut Efuses,
+        _: &mut Vec<ProgramEvent>,
+    ) -> Result<(), EfuseError> {
+        self.efuse_read(efuses.chip())?;
+        self.refresh_errors(efuses)
+    }
+
+    /// The block alone, as espefuse checks it; the whole register image
+    /// once after the attempts (its "Reading updated eFuses").
+    fn read_block(&mut self, efuses: &mut Efuses, block: usize) -> Result<(), EfuseError> {
+        self.refresh_block(efuses, block)
+    }
+}
+
 impl<I: RegisterIo> EfuseBackend for Port<I> {
     /// Reads the chip's register image (every block, the error registers).
     fn load(&mut self, chip: Chip) -> Result<Efuses, EfuseError> {
@@ -463,60 +491,15 @@ impl<I: RegisterIo> EfuseBackend for Port<I> {
         Ok(efuses)
     }
 
-    /// espefuse's `burn_words`: up to three attempts, each read back five
-    /// times while the controller reports no coding error for the block,
-    /// repeated while a staged bit does not read back set.
+    /// espefuse's `burn_words` ([`super::burn_words`]) over the port.
     fn program(
         &mut self,
         efuses: &mut Efuses,
         block: usize,
         words: &[u32],
     ) -> Result<Vec<ProgramEvent>, EfuseError> {
-        let chip = efuses.chip();
-        let coded = coded_words(efuses, block, words);
         self.burning = DownloadModeBurn::of(efuses, block, words);
-        let mut events = Vec::new();
-        for attempt in 0..ATTEMPTS {
-            events.push(ProgramEvent::DataWritten {
-                writes: data_writes(efuses, block, &coded),
-            });
-            self.program_once(efuses, block, &coded)?;
-            let mut erred = false;
-            for _ in 0..READS_PER_ATTEMPT {
-                self.efuse_read(chip)?;
-                self.refresh_errors(efuses)?;
-                if let Some(e) = efuses.block_errors().into_iter().find(|e| e.block == block) {
-                    events.push(ProgramEvent::CodingErrors {
-                        attempt,
-                        fail: e.fail,
-                        num_errors: e.num_errors,
-                    });
-                    erred = true;
-                    break;
-                }
-            }
-            if erred {
-                continue;
-            }
-            // the block alone, as espefuse checks it; the whole register
-            // image once after the loop (its "Reading updated eFuses")
-            self.refresh_block(efuses, block)?;
-            let read = efuses.block_words(block);
-            let all_set = words
-                .iter()
-                .zip(read.iter().chain(std::iter::repeat(&0)))
-                .all(|(w, r)| w & r == *w);
-            if !all_set && efuses.is_block_readable(block) {
-                if attempt + 1 < ATTEMPTS {
-                    events.push(ProgramEvent::Repeat { next: attempt + 2 });
-                    continue;
-                }
-                events.push(ProgramEvent::GaveUp {
-                    attempts: attempt + 1,
-                });
-            }
-            break;
-        }
+        let events = super::burn_words(self, efuses, block, words)?;
         // espefuse's "Reading updated eFuses" (`read_blocks`): every
         // block's words and the error registers, not the controller's
         // configuration and status registers, which hold no eFuse value

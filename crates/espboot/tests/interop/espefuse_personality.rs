@@ -2115,6 +2115,26 @@ fn file_with_coding_errors(chip: &str) -> Vec<u8> {
     file
 }
 
+/// Runs `steps(chip)` on each of `chips` through both tools, on twin
+/// directories that start with [`file_with_coding_errors`] and a 32-byte
+/// `k32.bin`; returns the steps compared.
+fn compare_on_files_with_coding_errors(
+    chips: &[&str],
+    what: &str,
+    steps: fn(&str) -> Vec<Step>,
+) -> usize {
+    per_chip(chips, |tools, chip| {
+        let file = file_with_coding_errors(chip);
+        let data = pattern(32);
+        let files = [("efuse.bin", file.as_slice()), ("k32.bin", data.as_slice())];
+        let twins = Twins {
+            files: &files,
+            ..Twins::default()
+        };
+        tools.compare_steps(chip, what, &twins, &steps(chip))
+    })
+}
+
 /// A virtual eFuse file whose error registers report a coding error:
 /// espefuse burns the block three times, each attempt ending in
 /// `Error in BLOCKn, re-burn it again`. The emulation took no notice of the
@@ -2124,21 +2144,14 @@ fn regression_virtual_file_coding_errors_were_not_retried() {
     if support::reference_tool("espefuse").is_none() {
         return;
     }
-    let compared = per_chip(&["esp32", "esp32c3"], |tools, chip| {
-        let file = file_with_coding_errors(chip);
-        let data = pattern(32);
-        let files = [("efuse.bin", file.as_slice()), ("k32.bin", data.as_slice())];
-        let twins = Twins {
-            files: &files,
-            ..Twins::default()
-        };
-        let steps = [
-            step(&["burn-block-data", "BLOCK3", "k32.bin"]),
-            step(&["-d", "burn-bit", "BLOCK3", "1"]),
-            step(&["-d", "burn-efuse", crypt_cnt(chip), "1"]),
-        ];
-        tools.compare_steps(chip, "coding errors", &twins, &steps)
-    });
+    let compared =
+        compare_on_files_with_coding_errors(&["esp32", "esp32c3"], "coding errors", |chip| {
+            vec![
+                step(&["burn-block-data", "BLOCK3", "k32.bin"]),
+                step(&["-d", "burn-bit", "BLOCK3", "1"]),
+                step(&["-d", "burn-efuse", crypt_cnt(chip), "1"]),
+            ]
+        });
     assert!(compared == 0 || compared == 3 * 2);
 }
 
@@ -2153,24 +2166,17 @@ fn regression_check_error_recovery_was_not_supported() {
     if support::reference_tool("espefuse").is_none() {
         return;
     }
-    let compared = per_chip(&["esp32", "esp32c2", "esp32c3"], |tools, chip| {
-        let file = file_with_coding_errors(chip);
-        let data = pattern(32);
-        let files = [("efuse.bin", file.as_slice()), ("k32.bin", data.as_slice())];
-        let twins = Twins {
-            files: &files,
-            ..Twins::default()
-        };
-        let steps = [
-            step(&["check-error", "--recovery"]),
-            step(&["burn-block-data", "BLOCK3", "k32.bin"]),
-            step(&["burn-efuse", "WR_DIS", "1"]),
-            step(&["check-error"]),
-            step(&["-d", "check-error", "--recovery"]),
-            step(&["check-error", "--recovery", "summary"]),
-        ];
-        tools.compare_steps(chip, "recovery", &twins, &steps)
-    });
+    let compared =
+        compare_on_files_with_coding_errors(&["esp32", "esp32c2", "esp32c3"], "recovery", |_| {
+            vec![
+                step(&["check-error", "--recovery"]),
+                step(&["burn-block-data", "BLOCK3", "k32.bin"]),
+                step(&["burn-efuse", "WR_DIS", "1"]),
+                step(&["check-error"]),
+                step(&["-d", "check-error", "--recovery"]),
+                step(&["check-error", "--recovery", "summary"]),
+            ]
+        });
     assert!(compared == 0 || compared == 6 * 3);
 }
 
@@ -2184,22 +2190,16 @@ fn regression_usage_error_came_before_the_read_output() {
     if support::reference_tool("espefuse").is_none() {
         return;
     }
-    let compared = per_chip(&["esp32", "esp32c3"], |tools, chip| {
-        let file = file_with_coding_errors(chip);
-        let files = [("efuse.bin", file.as_slice())];
-        let twins = Twins {
-            files: &files,
-            ..Twins::default()
-        };
-        let steps = [
-            step(&["-d", "burn-efuse", "--bogus"]),
-            step(&["-d", "summary", "burn-key"]),
-            step(&["summary", "--format", "bogus"]),
-            step(&["burn-efuse", "WR_DIS", "1", "burn-bit"]),
-            step(&["-d", "summary", "--bogus"]),
-        ];
-        tools.compare_steps(chip, "usage after read", &twins, &steps)
-    });
+    let compared =
+        compare_on_files_with_coding_errors(&["esp32", "esp32c3"], "usage after read", |_| {
+            vec![
+                step(&["-d", "burn-efuse", "--bogus"]),
+                step(&["-d", "summary", "burn-key"]),
+                step(&["summary", "--format", "bogus"]),
+                step(&["burn-efuse", "WR_DIS", "1", "burn-bit"]),
+                step(&["-d", "summary", "--bogus"]),
+            ]
+        });
     assert!(compared == 0 || compared == 5 * 2);
 }
 

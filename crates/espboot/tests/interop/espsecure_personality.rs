@@ -1452,3 +1452,20 @@ fn regression_directory_as_input_file_was_read() {
     };
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+/// `encrypt-flash-data` / `decrypt-flash-data` with `-o` naming the key
+/// file: espsecure refuses (`_check_output_is_not_input(keyfile, output)`
+/// comes first), so the key survives. The personality checked only the
+/// input and wrote the ciphertext over the key.
+#[test]
+fn regression_flash_encryption_output_over_the_key_file_replaced_the_key() {
+    assert_key_rows_match(
+        &[
+            "encrypt-flash-data -k fek32.bin -a 0 -o fek32.bin d4k.bin",
+            "decrypt-flash-data -k fek32.bin -a 0x1000 -o ./fek32.bin d4k.bin",
+            "encrypt-flash-data -x -k fek64.bin -a 0 -o fek64.bin d4k.bin",
+            "decrypt-flash-data --aes-xts -k fek16.bin -a 0 -o fek16.bin fek16.bin",
+        ],
+        &["fek32.bin", "fek64.bin", "fek16.bin"],
+    );
+}

@@ -13,6 +13,8 @@ pub(super) fn flash_crypt(
     direction: Direction,
     as_espsecure: bool,
 ) -> anyhow::Result<ExitCode> {
+    // espsecure checks the key file first: an output over it would lose the key
+    check_not_same(&args.keyfile, &args.output)?;
     check_not_same(input, &args.output)?;
     let raw = Zeroizing::new(read_file(&args.keyfile, "--keyfile")?);
     let key = FlashEncryptionKey::from_bytes(&raw);

@@ -161,8 +161,9 @@ trait BurnSteps {
 /// every backend: each attempt writes the coded words and programs them,
 /// then reads the eFuses five times while the error registers report no
 /// error for the block; up to three attempts, the next one after a coding
-/// error or while a staged bit does not read back set (unless the block
-/// is read-protected: it reads back zeros).
+/// error or while a staged bit does not read back set (also in a
+/// read-protected block, which reads back zeros: espefuse checks the bits
+/// all the same).
 fn burn_words(
     steps: &mut dyn BurnSteps,
     efuses: &mut Efuses,
@@ -198,7 +199,7 @@ fn burn_words(
             .iter()
             .zip(read.iter().chain(std::iter::repeat(&0)))
             .all(|(w, r)| w & r == *w);
-        if all_set || !efuses.is_block_readable(block) {
+        if all_set {
             break;
         }
         events.push(if attempt + 1 < port::ATTEMPTS {

@@ -107,10 +107,10 @@ pub enum ValueError {
     #[error("Custom MAC must be a unicast MAC!")]
     MacMulticast,
     /// ESP32 SPI pad configuration: a pin the flash cannot use.
-    #[error("{}", spi_pin_message(*pin))]
+    #[error("{}", spi_pin_message(pin))]
     SpiPin {
-        /// The pin.
-        pin: u64,
+        /// The pin as a decimal number (any Python integer).
+        pin: crate::WideUint,
     },
     /// The field cannot be burned with `burn-efuse`.
     #[error("Burning {field} is not supported.")]
@@ -144,8 +144,8 @@ pub enum ValueError {
     },
 }
 
-fn spi_pin_message(pin: u64) -> String {
-    if pin == 30 || pin == 31 {
+fn spi_pin_message(pin: &crate::WideUint) -> String {
+    if matches!(pin.to_u64(), Some(30 | 31)) {
         "IO pins 30 & 31 cannot be set for SPI flash. 0-29, 32 & 33 only.".into()
     } else {
         format!("IO pin {pin} cannot be set for SPI flash. 0-29, 32 & 33 only.")

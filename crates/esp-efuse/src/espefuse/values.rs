@@ -230,11 +230,20 @@ fn parse_typed(
                 }
             };
             if spec.class == FieldClass::SpiPin {
-                let pin = magnitude
-                    .to_u64()
-                    .filter(|_| !negative)
-                    .ok_or_else(|| not_integer(s))?;
-                return Ok(NewValue::int(spi_pin(pin)?));
+                if negative {
+                    return Err(not_integer(s).into());
+                }
+                // `check_format` first (any pin past 33 is refused, 32 and
+                // 33 are stored as 30 and 31), then `check_arg_value`'s
+                // refusal of 0
+                let pin = spi_pin(&magnitude)?;
+                if pin == 0 {
+                    return Err(ValueError::Zero {
+                        field: field.clone(),
+                    }
+                    .into());
+                }
+                return Ok(NewValue::int(pin));
             }
             if magnitude.is_zero() && spec.class != FieldClass::BitCount {
                 return Err(ValueError::Zero {
@@ -316,10 +325,13 @@ fn parse_mac_of(s: &str, bytes: usize, unicast: bool) -> Result<Vec<u8>, ValueEr
     // the length first, then the digits (base_fields.py
     // EfuseMacFieldBase.check_format)
     let digits = s.replace(':', "");
+    // a summary's value may be pasted back: " (OK)" and the like are cut
+    // at the first space
+    let digits = digits.split(' ').next().unwrap_or_default();
     if digits.chars().count() != bytes * 2 {
         return Err(ValueError::MacDigits { bytes });
     }
-    let b = hex::decode(&digits).map_err(|_| ValueError::MacNotHex {
+    let b = hex::decode(digits).map_err(|_| ValueError::MacNotHex {
         value: s.to_string(),
     })?;
     if unicast && b.first().is_some_and(|b| b & 1 != 0) {
@@ -330,12 +342,12 @@ fn parse_mac_of(s: &str, bytes: usize, unicast: bool) -> Result<Vec<u8>, ValueEr
 
 /// ESP32 SPI pad pins: GPIO32/33 are stored as 30/31 (esp32/fields.py
 /// `EfuseSpiPinField.check_format`).
-fn spi_pin(pin: u64) -> Result<u64, ValueError> {
-    match pin {
-        30 | 31 => Err(ValueError::SpiPin { pin }),
-        32 | 33 => Ok(pin - 2),
-        p if p > 33 => Err(ValueError::SpiPin { pin }),
-        _ => Ok(pin),
+fn spi_pin(pin: &WideUint) -> Result<u64, ValueError> {
+    let refused = || ValueError::SpiPin { pin: pin.clone() };
+    match pin.to_u64().ok_or_else(refused)? {
+        30 | 31 | 34.. => Err(refused()),
+        p @ (32 | 33) => Ok(p - 2),
+        p => Ok(p),
     }
 }
 
@@ -392,7 +404,19 @@ mod tests {
         let esp32 = Efuses::new(Chip::Esp32);
         assert!(matches!(
             parse_value(&esp32, Field::SpiPadConfigClk, Some("31")),
-            Err(EfuseError::Value(ValueError::SpiPin { pin: 31 }))
+            Err(EfuseError::Value(ValueError::SpiPin { pin })) if pin.to_u64() == Some(31)
+        ));
+        // past 2^64 the pin is still named (esp32/fields.py check_format)
+        assert_eq!(
+            parse_value(&esp32, Field::SpiPadConfigClk, Some("18446744073709551616"))
+                .unwrap_err()
+                .to_string(),
+            "IO pin 18446744073709551616 cannot be set for SPI flash. 0-29, 32 & 33 only."
+        );
+        // then check_arg_value: 0 burns nothing
+        assert!(matches!(
+            parse_value(&esp32, Field::SpiPadConfigClk, Some("0x0")),
+            Err(EfuseError::Value(ValueError::Zero { .. }))
         ));
         assert_eq!(
             parse_value(&esp32, Field::SpiPadConfigClk, Some("33"))

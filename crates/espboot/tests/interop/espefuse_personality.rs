@@ -2203,6 +2203,81 @@ fn regression_usage_error_came_before_the_read_output() {
     assert!(compared == 0 || compared == 5 * 2);
 }
 
+/// `--force-write-always` lets a burn into a read-protected block through:
+/// it reads back zeros, and espefuse's `burn_words` checks the bits all the
+/// same, so it burns three times ("Repeat burning BLOCKn (#2)", "(#3)",
+/// "After 3 attempts"). The burn loop took a read-protected block as done.
+#[test]
+fn regression_force_write_into_a_read_protected_block_printed_no_repeats() {
+    if support::reference_tool("espefuse").is_none() {
+        return;
+    }
+    let key = pattern(32);
+    let files = [("k32.bin", key.as_slice())];
+    let twins = Twins {
+        files: &files,
+        ..Twins::default()
+    };
+    let compared = per_chip(&["esp32", "esp32s2", "esp32c3"], |tools, chip| {
+        let block: &[&str] = if chip == "esp32" {
+            &["BLOCK3"]
+        } else {
+            &["BLOCK_KEY1"]
+        };
+        let with = |head: &[&str], tail: &[&str]| {
+            let all: Vec<&str> = head.iter().chain(block).chain(tail).copied().collect();
+            step(&all)
+        };
+        let steps = [
+            with(&["read-protect-efuse"], &[]),
+            with(&["burn-block-data"], &["k32.bin", "--force-write-always"]),
+            with(&["-d", "burn-bit"], &["0", "7", "--force-write-always"]),
+        ];
+        tools.compare_steps(chip, "forced into read protection", &twins, &steps)
+    });
+    assert!(compared == 0 || compared == 3 * 3);
+}
+
+/// ESP32 `SPI_PAD_CONFIG_*`: after the pin check, espefuse refuses 0 as
+/// for any integer field ("New value should not be 0"), and a pin past
+/// 2^64 is named in the pin error. The personality burned nothing and
+/// succeeded for 0, and took the huge pin for a bad integer.
+#[test]
+fn regression_spi_pin_zero_was_taken_and_a_huge_pin_not_named() {
+    if support::reference_tool("espefuse").is_none() {
+        return;
+    }
+    let compared = per_chip(&["esp32"], |tools, chip| {
+        let steps = [
+            step(&["burn-efuse", "SPI_PAD_CONFIG_CLK", "0"]),
+            step(&["burn-efuse", "SPI_PAD_CONFIG_Q", "0b0"]),
+            step(&["burn-efuse", "SPI_PAD_CONFIG_D", "18446744073709551616"]),
+            step(&["burn-efuse", "SPI_PAD_CONFIG_CS0", "33"]),
+        ];
+        tools.compare_steps(chip, "spi pins", &Twins::default(), &steps)
+    });
+    assert!(compared == 0 || compared == 4);
+}
+
+/// A MAC address is read up to its first space (espefuse strips the
+/// " (OK)" a summary prints after it: base_fields.py
+/// `EfuseMacFieldBase.check_format`). The personality refused it.
+#[test]
+fn regression_mac_with_text_after_a_space_was_refused() {
+    if support::reference_tool("espefuse").is_none() {
+        return;
+    }
+    let compared = per_chip(&["esp32", "esp32c3"], |tools, chip| {
+        let steps = [
+            step(&["burn-custom-mac", "AA:CD:EF:01:02:03 (OK)"]),
+            step(&["get-custom-mac"]),
+            step(&["burn-custom-mac", "AA:CD:EF:01:02:04 x:y"]),
+        ];
+        tools.compare_steps(chip, "mac suffix", &Twins::default(), &steps)
+    });
+    assert!(compared == 0 || compared == 3 * 2);
+}
+
 /// `--show-sensitive-info` lives in espefuse's context, which its key
 /// commands read when they run: one key command of the chain with the flag
 /// (or `-d`) shows the key bytes of every key command, also of those before

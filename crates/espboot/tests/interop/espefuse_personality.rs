@@ -2278,6 +2278,29 @@ fn regression_mac_with_text_after_a_space_was_refused() {
     assert!(compared == 0 || compared == 3 * 2);
 }
 
+/// click keeps the last value of a repeated single-value option (global or
+/// a command's) and takes a repeated flag; clap refused both.
+#[test]
+fn regression_repeated_option_was_refused() {
+    if support::reference_tool("espefuse").is_none() {
+        return;
+    }
+    let compared = per_chip(&["esp32c3"], |tools, chip| {
+        let steps = [
+            step(&["-c", chip, "dump"]),
+            step(&["--virt", "--do-not-confirm", "burn-efuse", "DIS_USB_JTAG"]),
+            step(&["summary", "--format", "value_only", "--format", "json"]),
+            step(&["dump", "--file-name", "x.bin", "--file-name", "y.bin"]),
+        ];
+        let twins = Twins {
+            outputs: &["x0.bin", "y0.bin", "y1.bin"],
+            ..Twins::default()
+        };
+        tools.compare_steps(chip, "repeated options", &twins, &steps)
+    });
+    assert!(compared == 0 || compared == 4);
+}
+
 /// `--show-sensitive-info` lives in espefuse's context, which its key
 /// commands read when they run: one key command of the chain with the flag
 /// (or `-d`) shows the key bytes of every key command, also of those before

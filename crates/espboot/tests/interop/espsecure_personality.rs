@@ -1469,3 +1469,18 @@ fn regression_flash_encryption_output_over_the_key_file_replaced_the_key() {
         &["fek32.bin", "fek64.bin", "fek16.bin"],
     );
 }
+
+/// click keeps the last value of a repeated single-value option and takes
+/// a repeated flag; clap refused both ("cannot be used multiple times").
+#[test]
+fn regression_repeated_option_was_refused() {
+    assert_key_rows_match(
+        &[
+            "encrypt-flash-data -k fek32.bin -a 0 -a 0x1000 -o e1.bin d4k.bin",
+            "encrypt-flash-data -x -x -k fek16.bin -a 0 -o e2.bin d4k.bin",
+            "decrypt-flash-data -k fek24.bin -k fek32.bin -a 0 -o e3.bin d4k.bin",
+            "encrypt-flash-data -k fek32.bin -a 0 -o x.bin -o e4.bin --flash-crypt-conf 0 --flash-crypt-conf 15 d4k.bin",
+        ],
+        &["e1.bin", "e2.bin", "e3.bin", "e4.bin"],
+    );
+}

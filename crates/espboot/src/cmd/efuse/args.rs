@@ -79,6 +79,18 @@ impl Global {
     }
 }
 
+/// Parses `args` into `T` as click reads a repeated single-value option
+/// or flag: the last one counts (clap refuses the repeat by default).
+pub(super) fn parse_last_wins<T: Parser>(
+    args: impl IntoIterator<Item = impl Into<std::ffi::OsString> + Clone>,
+) -> Result<T, clap::Error> {
+    let matches = T::command()
+        .args_override_self(true)
+        .mut_subcommands(|c| c.args_override_self(true))
+        .try_get_matches_from(args)?;
+    T::from_arg_matches(&matches)
+}
+
 #[derive(Debug, Parser)]
 #[command(name = "espefuse", no_binary_name = true)]
 pub(super) struct OneCommand {
@@ -712,7 +724,7 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
                 click_command(&seg, chip)
             }
             .map_err(with_warnings)?;
-            match OneCommand::try_parse_from(&tokens) {
+            match parse_last_wins::<OneCommand>(&tokens) {
                 Ok(mut c) => {
                     if let Command::Summary { one_string: o, .. }
                     | Command::BurnEfuse { one_string: o, .. }

@@ -4,7 +4,7 @@
 //! conversions click makes before any command runs. What passes is handed
 //! to clap in a form it reads the same way.
 
-use clap::{CommandFactory, Parser as _};
+use clap::CommandFactory;
 use esp_efuse::Chip;
 
 use super::args::{clap_error, Global, OneCommand};
@@ -55,7 +55,7 @@ pub(super) fn parse_global(tokens: &[String]) -> anyhow::Result<Option<(Global, 
         };
         options.push(format!("{name}={value}"));
     }
-    match Global::try_parse_from(&options) {
+    match super::args::parse_last_wins::<Global>(&options) {
         Ok(g) => Ok(Some((g, scan.positionals))),
         Err(e) => clap_error(e, "espefuse").map(|p| {
             if let super::args::Parsed::Help(text) = p {

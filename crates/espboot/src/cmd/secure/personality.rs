@@ -333,7 +333,9 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
     let mut parser_argv = vec![OsString::from("espsecure")];
     let rest_copy = rest.clone();
     parser_argv.extend(rest);
-    let cmd = Cli::command();
+    // click keeps the last value of a repeated single-value option (and
+    // takes a repeated flag)
+    let cmd = Cli::command().mut_subcommand(command, |c| c.args_override_self(true));
     let matches = match cmd.clone().try_get_matches_from(parser_argv) {
         Ok(m) => m,
         Err(err) => {

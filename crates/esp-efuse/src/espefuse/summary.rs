@@ -245,6 +245,19 @@ impl Efuses {
         })
     }
 
+    /// MAC_EUI64's bits: espefuse fills a calculated field's bits from its
+    /// value (base_fields.py `update`), so `--active` lists it once the
+    /// MAC it is made of is burned. The value is its text, `aa:bb:… (OK)`.
+    fn eui64_bits(&self, index: usize) -> Bits {
+        let digits = match self.get_at(index, true) {
+            FieldValue::Text(t) => t.split(' ').next().unwrap_or_default().replace(':', ""),
+            _ => String::new(),
+        };
+        hex::decode(digits)
+            .map(|b| Bits::from_bytes(&b))
+            .unwrap_or_else(|_| Bits::zeros(64))
+    }
+
     fn row_info(&self, row: &SummaryRow) -> Option<RowInfo> {
         match row.field {
             FieldRef::Chip(_) => {
@@ -270,7 +283,11 @@ impl Efuses {
                     word: f.word.map(u32::from),
                     pos: f.pos.map(u32::from),
                     bytes: f.ty == FieldType::Bytes,
-                    bits: self.field_bits_at(index, true),
+                    bits: if f.field == Field::MacEui64 {
+                        self.eui64_bits(index)
+                    } else {
+                        self.field_bits_at(index, true)
+                    },
                     error: self.field_has_error(index),
                     purpose,
                     eui64: f.field == Field::MacEui64,

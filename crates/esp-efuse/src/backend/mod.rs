@@ -92,13 +92,15 @@ pub trait EfuseBackend {
 
     /// Programs `words` (block words in memory order, at most the block's
     /// length) into `block` and refreshes `efuses` from the backend: after
-    /// this, [`Efuses::block_words`] is what the block reads back.
+    /// this, [`Efuses::block_words`] is what the block reads back. What it
+    /// reports goes to `events`, also when it fails part way.
     fn program(
         &mut self,
         efuses: &mut Efuses,
         block: usize,
         words: &[u32],
-    ) -> Result<Vec<ProgramEvent>, EfuseError>;
+        events: &mut Vec<ProgramEvent>,
+    ) -> Result<(), EfuseError>;
 
     /// Keeps the state after a burn (the virtual file saves; a chip keeps
     /// its eFuses by itself).
@@ -122,8 +124,9 @@ impl EfuseBackend for Emulated {
         efuses: &mut Efuses,
         block: usize,
         words: &[u32],
-    ) -> Result<Vec<ProgramEvent>, EfuseError> {
-        emulate_program(efuses, block, words)
+        events: &mut Vec<ProgramEvent>,
+    ) -> Result<(), EfuseError> {
+        burn_words(&mut EmulatorSteps, efuses, block, words, events)
     }
 
     fn store(&mut self, _: &Efuses) -> Result<(), EfuseError> {
@@ -169,17 +172,17 @@ fn burn_words(
     efuses: &mut Efuses,
     block: usize,
     words: &[u32],
-) -> Result<Vec<ProgramEvent>, EfuseError> {
+    events: &mut Vec<ProgramEvent>,
+) -> Result<(), EfuseError> {
     let coded = port::coded_words(efuses, block, words);
-    let mut events = Vec::new();
     for attempt in 0..port::ATTEMPTS {
         events.push(ProgramEvent::DataWritten {
             writes: port::data_writes(efuses, block, &coded),
         });
-        steps.program_once(efuses, block, words, &coded, &mut events)?;
+        steps.program_once(efuses, block, words, &coded, events)?;
         let mut erred = false;
         for _ in 0..port::READS_PER_ATTEMPT {
-            steps.read_errors(efuses, &mut events)?;
+            steps.read_errors(efuses, events)?;
             if let Some(e) = efuses.block_errors().into_iter().find(|e| e.block == block) {
                 events.push(ProgramEvent::CodingErrors {
                     attempt,
@@ -210,7 +213,7 @@ fn burn_words(
             }
         });
     }
-    Ok(events)
+    Ok(())
 }
 
 /// The emulation's steps ([`Emulated`], [`VirtualFile`]): programming
@@ -234,6 +237,11 @@ impl BurnSteps for EmulatorSteps {
         // command the programmed block alone
         if efuses.chip() == Chip::Esp32 {
             events.extend(esp32_emulator_copies(efuses, Some((block, coded))));
+            // then it checks the read protection of every block, whose
+            // length under the REPEAT coding scheme it does not know
+            if let Some(cs) = efuses.coding_scheme_unsupported() {
+                return Err(EfuseError::EmulatorCodingScheme(cs));
+            }
         } else {
             events.push(ProgramEvent::EmulatorCopied {
                 block,
@@ -257,16 +265,6 @@ impl BurnSteps for EmulatorSteps {
     fn read_block(&mut self, _: &mut Efuses, _: usize) -> Result<(), EfuseError> {
         Ok(())
     }
-}
-
-/// The emulator's burn of one block, shared by [`Emulated`] and
-/// [`VirtualFile`].
-fn emulate_program(
-    efuses: &mut Efuses,
-    block: usize,
-    words: &[u32],
-) -> Result<Vec<ProgramEvent>, EfuseError> {
-    burn_words(&mut EmulatorSteps, efuses, block, words)
 }
 
 /// What the ESP32's emulator copies on a read command: every block's
@@ -323,8 +321,9 @@ impl EfuseBackend for VirtualFile {
         efuses: &mut Efuses,
         block: usize,
         words: &[u32],
-    ) -> Result<Vec<ProgramEvent>, EfuseError> {
-        emulate_program(efuses, block, words)
+        events: &mut Vec<ProgramEvent>,
+    ) -> Result<(), EfuseError> {
+        burn_words(&mut EmulatorSteps, efuses, block, words, events)
     }
 
     fn store(&mut self, efuses: &Efuses) -> Result<(), EfuseError> {
@@ -553,10 +552,12 @@ mod tests {
         let mut port = Port::new((EfuseController::new(chip), model.clone()));
         let mut on_port = port.load(chip).unwrap();
         let mut emulated = model;
-        let runs = [
-            port.program(&mut on_port, 3, &[1; 8]).unwrap(),
-            Emulated.program(&mut emulated, 3, &[1; 8]).unwrap(),
-        ];
+        let mut runs = [Vec::new(), Vec::new()];
+        port.program(&mut on_port, 3, &[1; 8], &mut runs[0])
+            .unwrap();
+        Emulated
+            .program(&mut emulated, 3, &[1; 8], &mut runs[1])
+            .unwrap();
         let expected: Vec<ProgramEvent> = (0..3)
             .map(|attempt| ProgramEvent::CodingErrors {
                 attempt,

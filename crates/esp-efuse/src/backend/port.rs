@@ -497,17 +497,17 @@ impl<I: RegisterIo> EfuseBackend for Port<I> {
         efuses: &mut Efuses,
         block: usize,
         words: &[u32],
-    ) -> Result<Vec<ProgramEvent>, EfuseError> {
+        events: &mut Vec<ProgramEvent>,
+    ) -> Result<(), EfuseError> {
         self.burning = DownloadModeBurn::of(efuses, block, words);
-        let events = super::burn_words(self, efuses, block, words)?;
+        super::burn_words(self, efuses, block, words, events)?;
         // espefuse's "Reading updated eFuses" (`read_blocks`): every
         // block's words and the error registers, not the controller's
         // configuration and status registers, which hold no eFuse value
         for b in 0..efuses.table().blocks.len() {
             self.refresh_block(efuses, b)?;
         }
-        self.refresh_errors(efuses)?;
-        Ok(events)
+        self.refresh_errors(efuses)
     }
 
     fn store(&mut self, _: &Efuses) -> Result<(), EfuseError> {

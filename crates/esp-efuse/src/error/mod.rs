@@ -214,6 +214,15 @@ pub enum EfuseError {
     /// The controller reports coding errors (`check-error`).
     #[error("Error(s) were detected in eFuses.")]
     CodingErrors,
+    /// An ESP32 whose CODING_SCHEME is REPEAT (2): espefuse reads no block
+    /// under it (base_fields.py `get_block_len`).
+    #[error("Coding scheme ({0}) not supported")]
+    CodingSchemeUnsupported(u32),
+    /// espefuse's ESP32 emulator copies no block under the REPEAT coding
+    /// scheme: a burn that sets it fails before the file is saved
+    /// (esp32/emulate_efuse_controller.py `get_bitlen_of_block`).
+    #[error("The {0} coding scheme is not supported")]
+    EmulatorCodingScheme(u32),
     /// The controller stayed busy (espefuse `wait_efuse_idle`).
     #[error("Timed out waiting for eFuse controller command to complete.")]
     ControllerBusy,

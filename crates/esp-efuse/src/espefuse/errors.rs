@@ -16,8 +16,23 @@ pub fn read_regs_dump(efuses: &Efuses) -> Transcript {
     let mut out = Console::of(efuses);
     for (id, def) in efuses.table().blocks.iter().enumerate() {
         out.say(block_line(def, "read_regs", &efuses.block_words(id)));
+        // an ESP32 under the REPEAT coding scheme: BLOCK0 reads, the
+        // next block does not (see `read_check`)
+        if efuses.coding_scheme_unsupported().is_some() {
+            break;
+        }
     }
     out.run(|_| Ok(())).map(|((), t)| t).unwrap_or_default()
+}
+
+/// Whether espefuse can read the eFuses at all: not an ESP32 under the
+/// REPEAT coding scheme, whose blocks 1-3 it refuses to read (after
+/// BLOCK0, whose `-d` line [`read_regs_dump`] prints).
+pub fn read_check(efuses: &Efuses) -> Result<(), EfuseError> {
+    match efuses.coding_scheme_unsupported() {
+        Some(cs) => Err(EfuseError::CodingSchemeUnsupported(cs)),
+        None => Ok(()),
+    }
 }
 
 /// One line of espefuse's `print_block` (base_fields.py; also what `dump`

@@ -59,7 +59,7 @@ pub use commands::{
     check_repeated, plan, read_protect, write_protect, KeyCommandOptions,
 };
 pub use errors::{
-    block_line, burn_block_alone, check_error, coding_scheme_warnings, error_summary,
+    block_line, burn_block_alone, check_error, coding_scheme_warnings, error_summary, read_check,
     read_regs_dump, recovery_blocks, stage_recovery,
 };
 pub use names::{

@@ -253,12 +253,12 @@ impl Efuses {
         }
         let before = self.block_words(block);
         obs.note(Note::ToWrite { block, words: &wr });
-        for event in backend.program(self, block, &wr)? {
-            obs.note(Note::Program {
-                block,
-                event: &event,
-            });
+        let mut events = Vec::new();
+        let programmed = backend.program(self, block, &wr, &mut events);
+        for event in &events {
+            obs.note(Note::Program { block, event });
         }
+        programmed?;
         let after = self.block_words(block);
         obs.note(Note::ReadBack {
             block,

@@ -32,8 +32,13 @@ impl Efuses {
     /// ESP32 with the 3/4 coding scheme (CODING_SCHEME = 1; 3 reads as NONE,
     /// esp32/fields.py `read_coding_scheme`).
     pub fn coding_is_34(&self) -> bool {
+        self.esp32_coding_scheme() == Some(1)
+    }
+
+    /// The ESP32's CODING_SCHEME bits as read (`None` on the other chips).
+    fn esp32_coding_scheme(&self) -> Option<u32> {
         if self.chip != Chip::Esp32 {
-            return false;
+            return None;
         }
         // CODING_SCHEME is word 6 bits 0-1 of BLOCK0 (esptool.md §4.2 esp32
         // table); looked up without the coding-dependent resolution, which
@@ -45,9 +50,15 @@ impl Efuses {
             .and_then(|f| f.bit_offset())
             .map(|off| {
                 let w = self.read_reg(self.table.blocks[0].rd_offset + 4 * (off / 32));
-                (w >> (off % 32)) & 3 == 1
+                (w >> (off % 32)) & 3
             })
-            .unwrap_or(false)
+    }
+
+    /// The ESP32's REPEAT coding scheme (CODING_SCHEME = 2), which espefuse
+    /// cannot read blocks 1-3 under: it refuses to read such a chip
+    /// (base_fields.py `get_block_len`: "Coding scheme (2) not supported").
+    pub fn coding_scheme_unsupported(&self) -> Option<u32> {
+        self.esp32_coding_scheme().filter(|cs| *cs == 2)
     }
 
     /// Whether a block is Reed-Solomon coded (every block but BLOCK0 on the

@@ -2301,6 +2301,73 @@ fn regression_repeated_option_was_refused() {
     assert!(compared == 0 || compared == 4);
 }
 
+/// `summary --active` lists the calculated MAC_EUI64 once the MAC is
+/// burned (espefuse fills a calculated field's bits from its value). The
+/// personality left it out on the ESP32-C6 and H2.
+#[test]
+fn regression_active_summary_left_out_mac_eui64() {
+    if support::reference_tool("espefuse").is_none() {
+        return;
+    }
+    let data = pattern(24);
+    let files = [("b24.bin", data.as_slice())];
+    let twins = Twins {
+        files: &files,
+        ..Twins::default()
+    };
+    let compared = per_chip(&["esp32c6", "esp32h2"], |tools, chip| {
+        let steps = [
+            step(&["summary", "--active", "MAC_EUI64"]),
+            step(&["burn-block-data", "BLOCK1", "b24.bin"]),
+            step(&["summary", "--active"]),
+            step(&["summary", "--active", "--format", "json"]),
+            step(&["summary", "--active", "--format", "value_only", "MAC_EUI64"]),
+        ];
+        tools.compare_steps(chip, "eui64", &twins, &steps)
+    });
+    assert!(compared == 0 || compared == 5 * 2);
+}
+
+/// The ESP32's REPEAT coding scheme (CODING_SCHEME = 2): espefuse's
+/// emulator fails a burn that sets it ("The 2 coding scheme is not
+/// supported", the file left as it was), and espefuse reads no chip that
+/// has it ("Coding scheme (2) not supported", after BLOCK0's `-d` line).
+/// The personality burned it and read such a chip as any other.
+#[test]
+fn regression_esp32_repeat_coding_scheme_was_burned_and_read() {
+    if support::reference_tool("espefuse").is_none() {
+        return;
+    }
+    // BLOCK0 word 6 bits 0-1 (esptool.md §4.2); the file is the register
+    // image, last byte first
+    let table = esp_efuse::ChipEfuses::table(esp_efuse::Chip::Esp32);
+    let mut repeat = vec![0u8; table.mem_size];
+    let at = table.mem_size - (table.blocks[0].rd_offset + 4 * 6) - 4;
+    repeat[at..at + 4].copy_from_slice(&2u32.to_be_bytes());
+    let compared = per_chip(&["esp32"], |tools, chip| {
+        let burns = [
+            step(&["burn-efuse", "CODING_SCHEME", "2"]),
+            step(&["-d", "burn-efuse", "CODING_SCHEME", "2", "ABS_DONE_0", "1"]),
+            step(&["burn-efuse", "CODING_SCHEME", "3"]),
+            step(&["summary"]),
+        ];
+        let reads = [
+            step(&["summary"]),
+            step(&["-d", "summary"]),
+            step(&["burn-efuse", "JTAG_DISABLE", "1"]),
+            step(&["summary", "--bogus"]),
+        ];
+        let files = [("efuse.bin", repeat.as_slice())];
+        let on_repeat = Twins {
+            files: &files,
+            ..Twins::default()
+        };
+        tools.compare_steps(chip, "REPEAT burned", &Twins::default(), &burns)
+            + tools.compare_steps(chip, "REPEAT read", &on_repeat, &reads)
+    });
+    assert!(compared == 0 || compared == 8);
+}
+
 /// `--show-sensitive-info` lives in espefuse's context, which its key
 /// commands read when they run: one key command of the chain with the flag
 /// (or `-d`) shows the key bytes of every key command, also of those before

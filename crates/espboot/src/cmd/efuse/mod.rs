@@ -258,9 +258,11 @@ fn group_callback(chip: Option<&click::CallbackChip>, read: bool) -> anyhow::Res
         None => cb.token.clone().unwrap_or_else(|| Efuses::new(cb.chip)),
     };
     if read {
-        for line in session::read_output(&efuses, cb.debug) {
+        let (lines, readable) = session::read_output(&efuses, cb.debug);
+        for line in lines {
             out!("{line}");
         }
+        readable?;
     }
     Ok(())
 }

@@ -64,15 +64,23 @@ pub(super) struct RunOptions<'a> {
 /// What reading the eFuses prints, before any command runs: with `-d`
 /// each block's registers, then the controller's coding errors
 /// (`get_coding_scheme_warnings`), with `-d` the status registers too.
-pub(super) fn read_output(efuses: &Efuses, debug: bool) -> Vec<String> {
+/// A chip espefuse cannot read stops the reading ([`espefuse::read_check`]):
+/// the lines printed until then, and the refusal.
+pub(super) fn read_output(
+    efuses: &Efuses,
+    debug: bool,
+) -> (Vec<String>, Result<(), esp_efuse::EfuseError>) {
     let mut read = if debug {
         espefuse::read_regs_dump(efuses).lines().to_vec()
     } else {
         Vec::new()
     };
+    if let Err(e) = espefuse::read_check(efuses) {
+        return (read, Err(e));
+    }
     let (warnings, _) = espefuse::coding_scheme_warnings(efuses, debug);
     read.extend(warnings.lines().iter().cloned());
-    read
+    (read, Ok(()))
 }
 
 pub(super) fn run_commands(
@@ -121,13 +129,15 @@ pub(super) fn run_commands(
         .find_map(Command::force_write_always)
         .map_or(ForceWrite::Unavailable, force_flag);
     let json_only = json_only(&commands);
-    for line in &read_output(&s.efuses, debug) {
+    let (read, readable) = read_output(&s.efuses, debug);
+    for line in &read {
         if json_only {
             eprintln!("{line}");
         } else {
             out!("{line}");
         }
     }
+    readable?;
     // click resolves and converts every command's arguments before any
     // command runs (after the group's banner and the connection): each
     // underscore spelling's warning, then the names and pairing of burn-efuse

@@ -2171,3 +2171,21 @@ fn regression_directory_as_input_had_espboots_own_error() {
         b"",
     );
 }
+
+/// Two key refusals imgtool raises as click usage errors (exit 2, the
+/// usage lines, its own words): `getpubhash -e raw --name-suffix` and
+/// `getpriv --minimal` of a key other than P-256 (main.py getpriv turns
+/// the keys' ECDSAUsageError into a UsageError). The personality ended
+/// both with exit 1 and its own line.
+#[test]
+fn regression_getpubhash_suffix_and_minimal_p384_were_not_usage_errors() {
+    assert_same_on_key_fixtures(
+        &[
+            "getpubhash -k ec.pem -e raw --name-suffix x".to_owned(),
+            "getpriv -k use_p384.pem --minimal".to_owned(),
+            "getpriv -k use_p384.pem --minimal -f pkcs8".to_owned(),
+            "getpriv -k ec.pem --minimal".to_owned(),
+        ],
+        b"",
+    );
+}

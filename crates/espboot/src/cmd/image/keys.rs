@@ -192,6 +192,13 @@ pub enum KeyUsageError {
     /// getpriv of a public key.
     #[error("-k/--key: {} holds a public key only; getpriv needs the private key", .0.display())]
     PublicOnly(PathBuf),
+    /// getpubhash's `--name-suffix` with the raw encoding.
+    #[error("--name-suffix is only meaningful for the lang-c encoding")]
+    SuffixOnlyLangC,
+    /// `getpriv --minimal` of an EC key whose layout imgtool does not cut
+    /// down (anything but P-256).
+    #[error("-k/--key: Error parsing ecdsa key. Please submit an issue!")]
+    MinimizeEcdsa,
 }
 
 impl KeyUsageError {
@@ -211,6 +218,13 @@ impl KeyUsageError {
             }
             KeyUsageError::PublicOnly(_) => {
                 "Operation get_private_bytes requires private key".to_owned()
+            }
+            KeyUsageError::SuffixOnlyLangC => {
+                "`--name-suffix` is only meaningful for the lang-c encoding".to_owned()
+            }
+            // main.py getpriv turns keys' ECDSAUsageError into a UsageError
+            KeyUsageError::MinimizeEcdsa => {
+                "Error parsing ecdsa key. Please submit an issue!".to_owned()
             }
         }
     }
@@ -260,7 +274,7 @@ pub fn getpubhash(a: GetpubhashArgs) -> anyhow::Result<ExitCode> {
     check_suffix(&a.name_suffix)?;
     let raw = a.encoding.as_deref() == Some("raw");
     if raw && !a.name_suffix.is_empty() {
-        bail!("--name-suffix is only meaningful for the lang-c encoding");
+        return Err(KeyUsageError::SuffixOnlyLangC.into());
     }
     let public = load_key("-k/--key", &a.key)?.public_key();
     let bytes = if raw {
@@ -293,7 +307,12 @@ pub fn getpriv(a: GetprivArgs) -> anyhow::Result<ExitCode> {
         "pkcs8" => PrivateFormat::Pkcs8,
         _ => PrivateFormat::Openssl,
     });
-    let text = keys::private_key_c(&key, format, a.minimal).context("-k/--key")?;
+    let text = match keys::private_key_c(&key, format, a.minimal) {
+        Err(mcuboot_image::keys::KeyError::MinimizeEcdsa) => {
+            return Err(KeyUsageError::MinimizeEcdsa.into())
+        }
+        other => other.context("-k/--key")?,
+    };
     write_output(None, text.as_bytes(), false)?;
     Ok(ExitCode::SUCCESS)
 }

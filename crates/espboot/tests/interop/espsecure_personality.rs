@@ -1484,3 +1484,45 @@ fn regression_repeated_option_was_refused() {
         &["e1.bin", "e2.bin", "e3.bin", "e4.bin"],
     );
 }
+
+/// espsecure's ESP32 flash-encryption algorithm writes its output (a lazy
+/// `click.File`) block by block: an empty input leaves no output file.
+/// The personality created an empty one.
+#[test]
+fn regression_empty_input_created_an_output_file() {
+    if crate::support::reference_tool("espsecure").is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let fixtures = tmp.path().join("fixtures");
+    std::fs::create_dir_all(&fixtures).unwrap();
+    write_inputs(&fixtures);
+    std::fs::write(fixtures.join("empty.bin"), b"").unwrap();
+    let lines = [
+        "encrypt-flash-data -k fek32.bin -a 0 -o e1.bin empty.bin",
+        "decrypt-flash-data -k fek24.bin -a 0x1000 -o e2.bin empty.bin",
+        "encrypt-flash-data -x -k fek32.bin -a 0 -o e3.bin empty.bin",
+    ];
+    let twins = twin_runs(tmp.path(), &fixtures, &lines);
+    assert_eq!(twins.runs.len(), lines.len());
+    for (line, reference, ours) in &twins.runs {
+        // the ESP32 algorithm succeeds; XTS refuses an empty input
+        let xts = line.contains(" -x ");
+        assert_eq!(reference.code == 0, !xts, "espsecure {line}: {reference:?}");
+        assert!(
+            same_run(ours, reference),
+            "`espsecure {line}`\n{reference:?}\n{ours:?}"
+        );
+    }
+    for name in ["e1.bin", "e2.bin", "e3.bin"] {
+        assert_eq!(
+            twins.ref_dir.join(name).exists(),
+            twins.our_dir.join(name).exists(),
+            "{name}"
+        );
+    }
+    assert!(
+        !twins.ref_dir.join("e1.bin").exists(),
+        "espsecure wrote no e1.bin"
+    );
+}

@@ -146,6 +146,11 @@ pub(super) fn flash_crypt(
             _ => Err(anyhow::anyhow!(outside)),
         };
     };
+    if total == 0 && !args.aes_xts {
+        // espsecure's ESP32 algorithm writes its output (a lazy
+        // click.File) block by block: an empty input leaves no file
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut reader = std::io::BufReader::with_capacity(1 << 16, source);
     let mut out = AtomicFile::create(&args.output, false)?;
     let bar = progress_bar(total);
@@ -192,7 +197,10 @@ fn esp32_outside_flash(
     crypt
         .crypt_at_any_address(direction, args.address, &mut data)
         .context(what.to_owned())?;
-    write_atomic(&args.output, &data, false)?;
+    // as in the flash: an empty input leaves no file
+    if !data.is_empty() || args.aes_xts {
+        write_atomic(&args.output, &data, false)?;
+    }
     if padding > 0 {
         outln!("Note: Padding with {padding} bytes of random data (encrypted data must be multiple of 16 bytes long).");
     }

@@ -1526,3 +1526,17 @@ fn regression_empty_input_created_an_output_file() {
         "espsecure wrote no e1.bin"
     );
 }
+
+/// esptool's group replaces deprecated option spellings, with their
+/// warnings, before it resolves the command: the option warnings come
+/// before the command's. The personality printed the command's first.
+#[test]
+fn regression_deprecated_command_warning_came_before_the_option_warnings() {
+    assert_key_rows_match(
+        &[
+            "encrypt_flash_data -k fek32.bin -a 0 --flash_crypt_conf 3 -o e1.bin d4k.bin",
+            "decrypt_flash_data --aes_xts -k fek32.bin -a 0 -o e2.bin d4k.bin",
+        ],
+        &["e1.bin", "e2.bin"],
+    );
+}

@@ -263,7 +263,14 @@ struct Cli {
 
 /// Runs espsecure's command line (`argv[0]` is the tool's name).
 pub fn personality(argv: Vec<OsString>) -> ExitCode {
-    let mut args: Vec<OsString> = argv.into_iter().skip(1).collect();
+    // esptool's EsptoolGroup.parse_args replaces the deprecated option
+    // spellings, with their warnings, before it resolves the command (or
+    // answers --help)
+    let mut args: Vec<OsString> = argv
+        .into_iter()
+        .skip(1)
+        .map(replace_deprecated_option)
+        .collect();
     // The group's only option is -h/--help; the first other word names
     // the command.
     let Some(first) = args.first().and_then(|a| a.to_str()).map(str::to_owned) else {
@@ -306,10 +313,7 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
     if let Some(slot) = args.first_mut() {
         *slot = OsString::from(command);
     }
-    let mut rest: Vec<OsString> = Vec::with_capacity(args.len());
-    for arg in args {
-        rest.push(replace_deprecated_option(arg));
-    }
+    let rest = args;
     outln!("{BANNER}");
 
     // `--json` is espboot's own option of these commands; espsecure has none.

@@ -142,6 +142,13 @@ pub enum ValueError {
         /// The text given.
         name: String,
     },
+    /// A key purpose field named with no value: espefuse's check_format
+    /// calls `isdigit()` on the missing value.
+    #[error("New value required for eFuse '{field}' (given None)")]
+    PurposeMissing {
+        /// The field.
+        field: FieldName,
+    },
 }
 
 fn spi_pin_message(pin: &crate::WideUint) -> String {
@@ -184,6 +191,9 @@ impl ValueError {
             Self::NotHex { value, .. } => unhexlify(value.strip_prefix("0x").unwrap_or(value)),
             // the MAC's length is checked before its digits
             Self::MacNotHex { value } => unhexlify(&value.replace(':', "")),
+            Self::PurposeMissing { .. } => {
+                Some("AttributeError: 'NoneType' object has no attribute 'isdigit'".to_string())
+            }
             _ => None,
         }
     }

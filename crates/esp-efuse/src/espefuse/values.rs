@@ -154,10 +154,20 @@ pub fn parse_value(
     // others are refused after the burn listing (see `burn_efuse`)
     let chip = efuses.chip();
     if f.class == FieldClass::KeyPurpose {
-        let required = ValueError::Required {
+        let missing = ValueError::PurposeMissing {
             field: field.into(),
         };
-        let v = u64::from(key_purpose_value(chip, value.ok_or(required)?)?);
+        let given = value.ok_or(missing)?;
+        let v = u64::from(key_purpose_value(chip, given)?);
+        // check_format took the digits as int(s); check_arg_value then reads
+        // them as int(s, 0), which refuses a leading zero ("04")
+        if given.len() > 1 && given.starts_with('0') && given.bytes().any(|b| b != b'0') {
+            return Err(ValueError::NotAnInteger {
+                field: field.into(),
+                value: given.to_string(),
+            }
+            .into());
+        }
         return Ok(NewValue::int(v));
     }
     let spec = Spec {

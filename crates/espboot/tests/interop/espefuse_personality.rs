@@ -10,7 +10,8 @@ use std::path::Path;
 
 use crate::support;
 use crate::support::espefuse::{
-    crypt_cnt, per_chip, personality_link, step, text, Espefuse, Step, Twins, CHIPS,
+    crypt_cnt, last_line_of_traceback, per_chip, personality_link, step, text, Espefuse, Step,
+    Twins, CHIPS,
 };
 use crate::support::tool_server::{self, Request};
 
@@ -2368,6 +2369,28 @@ fn regression_esp32_repeat_coding_scheme_was_burned_and_read() {
     assert!(compared == 0 || compared == 8);
 }
 
+/// `burn-efuse KEY_PURPOSE_n`: espefuse reads digits with `int(s)`, then
+/// again with `int(s, 0)`, which refuses a leading zero ("04": a
+/// ValueError); with no value, `check_format` calls `isdigit()` on None (an
+/// AttributeError). The personality burned 4, and refused the missing
+/// value with a fatal error.
+#[test]
+fn regression_key_purpose_with_a_leading_zero_was_burned() {
+    if support::reference_tool("espefuse").is_none() {
+        return;
+    }
+    let compared = per_chip(&["esp32s2", "esp32c3"], |tools, chip| {
+        let steps = [
+            step(&["burn-efuse", "KEY_PURPOSE_0", "04"]),
+            step(&["burn-efuse", "KEY_PURPOSE_1"]),
+            step(&["burn-efuse", "KEY_PURPOSE_2", "00"]),
+            step(&["burn-efuse", "KEY_PURPOSE_3", "4"]),
+        ];
+        tools.compare_steps(chip, "purpose digits", &Twins::default(), &steps)
+    });
+    assert!(compared == 0 || compared == 4 * 2);
+}
+
 /// `--show-sensitive-info` lives in espefuse's context, which its key
 /// commands read when they run: one key command of the chain with the flag
 /// (or `-d`) shows the key bytes of every key command, also of those before
@@ -2445,16 +2468,11 @@ fn regression_unopenable_output_or_efuse_file_was_a_fatal_error() {
             let [theirs, ours] = tools.both(&req);
             // a traceback is compared by its last line, the exception
             let view = |o: &std::process::Output| {
-                let stderr = text(&o.stderr, dir.path());
-                let stderr = match stderr.find("Traceback (most recent call last):") {
-                    Some(at) => format!(
-                        "{}{}\n",
-                        &stderr[..at],
-                        stderr.lines().last().unwrap_or_default()
-                    ),
-                    None => stderr,
-                };
-                (o.status.code(), text(&o.stdout, dir.path()), stderr)
+                (
+                    o.status.code(),
+                    text(&o.stdout, dir.path()),
+                    last_line_of_traceback(&text(&o.stderr, dir.path())),
+                )
             };
             assert_eq!(
                 view(&theirs),

@@ -28,6 +28,19 @@ pub fn text(bytes: &[u8], dir: &Path) -> String {
     String::from_utf8_lossy(bytes).replace(&dir.display().to_string(), "<dir>")
 }
 
+/// Printed text with a Python traceback cut to its last line, the
+/// exception (the personality prints that line alone, exit status 1).
+pub fn last_line_of_traceback(text: &str) -> String {
+    match text.find("Traceback (most recent call last):") {
+        Some(at) => format!(
+            "{}{}\n",
+            &text[..at],
+            text.lines().last().unwrap_or_default()
+        ),
+        None => text.to_owned(),
+    }
+}
+
 /// A link named `name` to the espboot binary under test, in a temporary
 /// directory (the personality is chosen by the name it runs under).
 pub fn personality_link(name: &str) -> (tempfile::TempDir, PathBuf) {
@@ -229,7 +242,7 @@ impl Espefuse {
                 outcomes.push((
                     out.status.code(),
                     text(&out.stdout, dir),
-                    text(&out.stderr, dir),
+                    last_line_of_traceback(&text(&out.stderr, dir)),
                     written,
                 ));
             }

@@ -32,3 +32,10 @@ pub(crate) fn choices(cmd: &clap::Command, command: &str, long: &str) -> Vec<Str
         })
         .unwrap_or_default()
 }
+
+/// A decimal integer as click's `int` type reads it, Python's `int(text)`:
+/// signs, `_` separators, surrounding blanks and leading zeros are taken
+/// (`py_int::parse_decimal`). The message is click's.
+pub(crate) fn click_int(text: &str) -> Result<i128, String> {
+    py_int::parse_decimal(text).map_err(|_| format!("'{text}' is not a valid integer."))
+}

@@ -1540,3 +1540,63 @@ fn regression_deprecated_command_warning_came_before_the_option_warnings() {
         &["e1.bin", "e2.bin"],
     );
 }
+
+/// Where espsecure stops with an uncaught Python exception (a traceback,
+/// exit status 1), the personality printed a fatal error and exited 2: a
+/// 512-bit secure boot key, a bootloader shorter than its header, a V1
+/// signed file shorter than a signature block, a missing `--keyfile`, an
+/// invalid pre-calculated V1 signature, `--append-signatures` on an empty
+/// file, and key lengths `os.urandom` refuses. click's `int` also takes
+/// `_` separators and a sign for `--keylen`.
+#[test]
+fn regression_python_exceptions_ended_as_fatal_errors() {
+    if crate::support::reference_tool("espsecure").is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let fixtures = tmp.path().join("fixtures");
+    std::fs::create_dir_all(&fixtures).unwrap();
+    write_inputs(&fixtures);
+    std::fs::write(fixtures.join("empty.bin"), b"").unwrap();
+    // an image magic, then the file ends inside the 8-byte header
+    std::fs::write(fixtures.join("short.bin"), [0xE9, 1, 2, 3, 4]).unwrap();
+    let lines = [
+        "generate-signing-key -v 1 v1.pem",
+        "extract-public-key -v 2 -k v1.pem v1.pub",
+        "digest-secure-bootloader -k fek64.bin -o o1.bin boot40.bin",
+        "digest-secure-bootloader -k sbkey32.bin -o o2.bin short.bin",
+        "verify-signature -v 1 -k v1.pub short.bin",
+        "verify-signature -v 1 data.bin",
+        "verify-signature -v 2 data.bin",
+        "sign-data -v 1 -o o3.bin data.bin",
+        "sign-data -v 1 --pub-key v1.pub --signature small.bin -o o4.bin data.bin",
+        "sign-data -v 2 -a -k v1.pem -o o5.bin empty.bin",
+        "generate-flash-encryption-key -l -128 k1.bin",
+        "generate-flash-encryption-key -l -1 k2.bin",
+        "generate-flash-encryption-key -l 99999999999999999999999 k3.bin",
+        "generate-flash-encryption-key -l +0_8 k4.bin",
+        "digest-private-key -k v1.pem -l 1_92 k5.bin",
+    ];
+    let twins = twin_runs(tmp.path(), &fixtures, &lines);
+    for (line, reference, ours) in &twins.runs {
+        let keys_only = line.starts_with("generate-signing-key")
+            || line.starts_with("extract-public-key")
+            || line.contains("+0_8")
+            || line.contains("1_92");
+        assert_eq!(
+            reference.code,
+            if keys_only { 0 } else { 1 },
+            "espsecure {line}: {reference:?}"
+        );
+        assert!(
+            same_run(ours, reference),
+            "`espsecure {line}`\n{reference:?}\n{ours:?}"
+        );
+    }
+    // random bytes: compare the lengths
+    for (name, len) in [("k4.bin", 1), ("k5.bin", 24)] {
+        for dir in [&twins.ref_dir, &twins.our_dir] {
+            assert_eq!(std::fs::read(dir.join(name)).unwrap().len(), len, "{name}");
+        }
+    }
+}

@@ -895,10 +895,9 @@ pub(super) fn clap_error(e: clap::Error, what: &str) -> anyhow::Result<Parsed> {
     }
 }
 
-/// A decimal integer as click's `int` type reads it (signs, underscores,
-/// surrounding blanks; `py_int::parse_decimal`).
+/// click's `int` (`crate::cmd::click_int`), within an `i64`.
 fn click_int(text: &str) -> Result<i64, String> {
-    py_int::parse_decimal(text)
+    crate::cmd::click_int(text)
         .ok()
         .and_then(|v| i64::try_from(v).ok())
         .ok_or_else(|| format!("'{text}' is not a valid integer."))

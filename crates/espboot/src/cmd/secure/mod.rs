@@ -174,8 +174,8 @@ enum Command {
     )]
     GenerateFlashEncryptionKey {
         /// Key length in bits: 128 (ESP32-C2 derived), 192 or 256 (ESP32), 256 or 512 (XTS-AES).
-        #[arg(short = 'l', long, default_value_t = 256)]
-        keylen: u32,
+        #[arg(short = 'l', long, default_value_t = 256, allow_hyphen_values = true, value_parser = crate::cmd::click_int)]
+        keylen: i128,
         /// Key file to write.
         key_file: PathBuf,
     },
@@ -217,13 +217,8 @@ enum Command {
         #[arg(short = 'k', long = "keyfile")]
         keyfile: PathBuf,
         /// Digest length in bits: 256, or 192 for the 3/4 coding scheme.
-        #[arg(
-            short = 'l',
-            long,
-            default_value_t = 256,
-            allow_negative_numbers = true
-        )]
-        keylen: i64,
+        #[arg(short = 'l', long, default_value_t = 256, allow_hyphen_values = true, value_parser = crate::cmd::click_int)]
+        keylen: i128,
         /// Digest file to write (mode 0600).
         digest_file: PathBuf,
     },
@@ -266,12 +261,24 @@ impl Fatal {
     }
 }
 
+/// espsecure's exception when a command reads a key file option that was
+/// not given (`keyfile.read()` on `None`).
+const NO_KEYFILE_READ: &str = "AttributeError: 'NoneType' object has no attribute 'read'";
+
 /// An error with espboot's message and espsecure's reference message.
 fn fatal(ours: impl Into<String>, espsecure: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(Fatal {
         ours: ours.into(),
         espsecure: espsecure.into(),
     })
+}
+
+/// An error with espboot's message where espsecure 5.6.0 stops with an
+/// uncaught Python exception: the personality prints the traceback's last
+/// line, `exception` (for example `struct.error: unpack requires a buffer
+/// of 68 bytes`), and exits 1.
+fn uncaught(ours: impl Into<String>, exception: impl Into<String>) -> anyhow::Error {
+    keys::refused(keys::Refusal::uncaught(exception), ours.into())
 }
 
 #[derive(Debug, clap::Args)]
@@ -353,7 +360,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 VerifyKey::Hsm(hsm_config)
             } else {
                 let Some(keyfile) = keyfile else {
-                    bail!("--keyfile is required (a PEM public or private key), or --hsm with --hsm-config");
+                    // espsecure reads from the missing click.File
+                    return Err(uncaught(
+                        "--keyfile is required (a PEM public or private key), or --hsm with --hsm-config",
+                        NO_KEYFILE_READ,
+                    ));
                 };
                 VerifyKey::File(keyfile)
             };

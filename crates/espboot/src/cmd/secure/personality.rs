@@ -24,6 +24,10 @@ const BANNER: &str = "espsecure v5.6.0";
 
 /// Exit status of click usage errors and of espsecure's fatal errors.
 const EXIT_USAGE_OR_FATAL: u8 = 2;
+/// The longest random key file `generate-flash-encryption-key --keylen`
+/// writes (1 GiB). espsecure tries any length and ends in a MemoryError
+/// past what the machine holds.
+const MAX_RANDOM_KEY_LEN: usize = 1 << 30;
 
 /// espsecure's commands and the positional arguments in their usage line
 /// (click upper-cases argument names and turns `-` into `_`).
@@ -374,7 +378,30 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
                 "Writing {keylen} random bits to key file \"{}\".",
                 key_file.display()
             );
-            let mut key = zeroize::Zeroizing::new(vec![0u8; (*keylen / 8) as usize]);
+            // `os.urandom(keylen // 8)`: Python's floor division, then
+            // urandom's own refusals
+            let len = keylen.div_euclid(8);
+            let exception = if len < 0 {
+                Some("ValueError: negative argument not allowed")
+            } else if len > i128::from(i64::MAX) {
+                Some("OverflowError: Python int too large to convert to C ssize_t")
+            } else {
+                None
+            };
+            if let Some(exception) = exception {
+                eprintln!("{exception}");
+                return ExitCode::FAILURE;
+            }
+            let Some(len) = usize::try_from(len)
+                .ok()
+                .filter(|n| *n <= MAX_RANDOM_KEY_LEN)
+            else {
+                eprintln!(
+                    "ERROR: \nA fatal error occurred: --keylen {keylen}: espboot writes at most {MAX_RANDOM_KEY_LEN} random bytes"
+                );
+                return ExitCode::from(EXIT_USAGE_OR_FATAL);
+            };
+            let mut key = zeroize::Zeroizing::new(vec![0u8; len]);
             rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut key);
             return match crate::fsutil::write_atomic(key_file, &key, true) {
                 Ok(()) => ExitCode::SUCCESS,

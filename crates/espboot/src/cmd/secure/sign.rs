@@ -116,6 +116,17 @@ pub(super) fn sign_data(
             );
         }
     } else if options.append_signatures {
+        if data.len() == 0 {
+            // espsecure slices an empty signature sector and trips its
+            // `assert len(sig_blk) == SIG_BLOCK_SIZE`
+            return Err(super::uncaught(
+                format!(
+                    "{}: --append-signatures needs a signed image; the file is empty",
+                    datafile.display()
+                ),
+                "AssertionError",
+            ));
+        }
         let sector = data.last_sector();
         for scheme in sbv2::leading_valid_blocks(sector) {
             outln!(

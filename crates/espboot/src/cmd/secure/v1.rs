@@ -4,6 +4,7 @@
 //! messages and checks in its order (espsecure/__init__.py L115-L1375).
 //! The cryptography is `esp_secure::sbv1`.
 
+use esp_image::image_info::ImageInfoError;
 use esp_secure::sbv1;
 use key_files::{KeyFile, PrivateKey, PublicKey as AnyPublicKey};
 
@@ -92,15 +93,17 @@ pub(super) fn sign_data(
         };
         let raw = read_file(signature, "--signature")?;
         let key = load_verifying_key(pub_key)?;
+        // espsecure's back-verification of a pre-calculated signature lets
+        // cryptography's `InvalidSignature` through (it has no message)
         sbv1::block_from_raw_signature(&key, &data, &raw).map_err(|e| {
-            fatal(
+            uncaught(
                 format!(
                     "--signature {}: {e} (over {} with the key in {})",
                     signature.display(),
                     datafile.display(),
                     pub_key.display()
                 ),
-                e.to_string(),
+                "cryptography.exceptions.InvalidSignature",
             )
         })?
     } else {
@@ -108,7 +111,11 @@ pub(super) fn sign_data(
             return Err(one_key());
         }
         let Some(keyfile) = keyfiles.first() else {
-            bail!("sign-data --version 1 needs a signing key (--keyfile) or --signature with --pub-key");
+            // espsecure takes `keyfile[0]` of an empty tuple
+            return Err(uncaught(
+                "sign-data --version 1 needs a signing key (--keyfile) or --signature with --pub-key",
+                "IndexError: tuple index out of range",
+            ));
         };
         sbv1::sign(&load_signing_key(keyfile)?, &data)
     };
@@ -219,11 +226,23 @@ pub(super) fn verify_signature(
     datafile: &Path,
 ) -> anyhow::Result<ExitCode> {
     let Some(keyfile) = keyfile else {
-        bail!("verify-signature --version 1 needs the public key (--keyfile)");
+        return Err(uncaught(
+            "verify-signature --version 1 needs the public key (--keyfile)",
+            super::NO_KEYFILE_READ,
+        ));
     };
     let key = load_v1_verification_key(keyfile)?;
     let signed = read_file(datafile, "the data file")?;
-    let data = sbv1::signed_data(&signed).with_context(|| format!("{}", datafile.display()))?;
+    let data = sbv1::signed_data(&signed).map_err(|e| {
+        // espsecure unpacks the file's last 68 bytes
+        uncaught(
+            format!("{}: {e}", datafile.display()),
+            format!(
+                "struct.error: unpack requires a buffer of {} bytes",
+                sbv1::SIGNATURE_BLOCK_LEN
+            ),
+        )
+    })?;
     let as_fatal =
         |e: sbv1::Sbv1Error| fatal(format!("{}: {e}", datafile.display()), e.to_string());
     // The version word is checked before the "Verifying" line.
@@ -259,7 +278,7 @@ pub(super) fn extract_public_key(
 /// signing key (secret: written 0600).
 pub(super) fn digest_private_key(
     keyfile: &Path,
-    keylen: i64,
+    keylen: i128,
     digest_file: &Path,
 ) -> anyhow::Result<ExitCode> {
     check_not_same(keyfile, digest_file)?;
@@ -333,14 +352,32 @@ pub(super) fn digest_secure_bootloader(
         }
     };
     let plain = read_file(image, "the bootloader image")?;
-    let info = esp_image::image_info::ImageInfo::read(&plain, esp_image::Chip::Esp32)
-        .map_err(|e| fatal(format!("{}: {e}", image.display()), e.to_string()))?;
+    let info =
+        esp_image::image_info::ImageInfo::read(&plain, esp_image::Chip::Esp32).map_err(|e| {
+            let ours = format!("{}: {e}", image.display());
+            match e {
+                // esptool's image loader lets struct.error through
+                ImageInfoError::TruncatedHeader { needed, .. } => uncaught(
+                    ours,
+                    format!("struct.error: unpack requires a buffer of {needed} bytes"),
+                ),
+                _ => fatal(ours, e.to_string()),
+            }
+        })?;
     let raw_key = Zeroizing::new(read_file(keyfile, "--keyfile")?);
     let key = sbv1::bootloader_digest_key(&raw_key).map_err(|e| {
-        fatal(
-            format!("--keyfile {}: {e}", keyfile.display()),
-            e.to_string(),
-        )
+        let ours = format!("--keyfile {}: {e}", keyfile.display());
+        if e == sbv1::Sbv1Error::Key512 {
+            // espsecure reads the key, says which it uses, then
+            // cryptography refuses AES with 512 bits
+            outln!("Using 512-bit key.");
+            uncaught(
+                ours,
+                "ValueError: Only 128, 192, and 256 bit keys are allowed for this AES mode",
+            )
+        } else {
+            fatal(ours, e.to_string())
+        }
     })?;
     outln!(
         "{}",

@@ -2189,3 +2189,30 @@ fn regression_getpubhash_suffix_and_minimal_p384_were_not_usage_errors() {
         b"",
     );
 }
+
+/// Python reads any Unicode decimal digit where `int()` or the regex `\d`
+/// reads a digit: versions (`[1-9]\d*`), dependency ids (`\((\d+)`) and
+/// every integer option. The personality refused them. (Unicode blanks,
+/// which Python also reads, are in mcuboot-image's and py-int's tests:
+/// these rows are split at blanks.)
+#[test]
+fn regression_unicode_digits_were_refused() {
+    let sign = "sign -H 0x20 -S 0x10000";
+    let lines = [
+        format!("{sign} -v 1\u{0661}.2.3+9\u{ff19} zero.bin u1.bin"),
+        format!("{sign} -v 1.2 -d (\u{0661},1.\u{0662}) zero.bin u2.bin"),
+        format!("{sign} -v 1.2 -d (\u{0661}\u{0662},1.2),(\u{ff17},0) zero.bin u3.bin"),
+        format!("{sign} -v 1.2 -s 0x\u{0663} -L \u{ff11}\u{ff10} zero.bin u4.bin"),
+        format!("{sign} -v 1.2 -M \u{0668} --pad -x \u{0660}x1\u{0660}0 zero.bin u5.hex"),
+        // a choice is text: refused
+        format!("{sign} -v 1.2.3 --align \u{0664} --pad zero.bin u6.bin"),
+        format!("{sign} -v 1.\u{0660} zero.bin u7.bin"),
+        format!("{sign} -v 1.2 -d (256,1.2),(0,01) zero.bin u8.bin"),
+    ];
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let outputs = ["u1.bin", "u3.bin", "u4.bin", "u5.hex"];
+    let Some(differences) = differing_rows_and_outputs(&lines, &outputs) else {
+        return;
+    };
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}

@@ -130,12 +130,15 @@ impl fmt::Display for VersionError {
 
 impl core::error::Error for VersionError {}
 
-/// One decimal part as imgtool's regex accepts it: `0` or `[1-9][0-9]*`.
+/// One decimal part as imgtool's regex accepts it: `0`, or `[1-9]\d*`,
+/// where Python's `\d` is any Unicode decimal digit (`"1١"` is 11).
 fn version_part(s: &str) -> Result<&str, VersionError> {
-    let bytes = s.as_bytes();
-    let ok = !bytes.is_empty()
-        && bytes.iter().all(u8::is_ascii_digit)
-        && (bytes.len() == 1 || bytes.first() != Some(&b'0'));
+    let mut chars = s.chars();
+    let ok = match chars.next() {
+        Some('0') => chars.as_str().is_empty(),
+        Some('1'..='9') => chars.all(|c| py_int::decimal_digit(c).is_some()),
+        _ => false,
+    };
     if ok {
         Ok(s)
     } else {
@@ -146,9 +149,14 @@ fn version_part(s: &str) -> Result<&str, VersionError> {
 /// A part that passed [`version_part`] as the field's type (a part of
 /// more digits than any field holds is out of range too).
 fn field<T: TryFrom<u64>>(part: Option<&str>, which: VersionField) -> Result<T, VersionError> {
-    let value = part.map_or(Ok(0), str::parse::<u64>);
+    let value = part.map_or(Some(0), |digits| {
+        digits.chars().try_fold(0u64, |value, c| {
+            value
+                .checked_mul(10)?
+                .checked_add(u64::from(py_int::decimal_digit(c)?))
+        })
+    });
     value
-        .ok()
         .and_then(|v| T::try_from(v).ok())
         .ok_or(VersionError::OutOfRange(which))
 }
@@ -159,6 +167,9 @@ impl FromStr for ImageVersion {
     /// Parses `maj[.min[.rev[+build]]]` exactly as imgtool's `decode_version`:
     /// missing parts are 0, `+build` only after a revision.
     fn from_str(s: &str) -> Result<Self, VersionError> {
+        // the pattern ends in `$`, which Python also matches before a
+        // final newline
+        let s = s.strip_suffix('\n').unwrap_or(s);
         let (main, build) = match s.split_once('+') {
             Some((m, b)) => (m, Some(b)),
             None => (s, None),
@@ -194,8 +205,26 @@ mod tests {
         assert_eq!((v.major, v.minor, v.revision, v.build), (1, 2, 3, 4));
         assert_eq!("7".parse::<ImageVersion>().unwrap().to_string(), "7.0.0+0");
         assert_eq!("0.5".parse::<ImageVersion>().unwrap().minor, 5);
+        // Python's `\d` and `$`, checked against imgtool's decode_version
+        let v: ImageVersion = "1\u{0661}.0.3+9\u{ff19}\n".parse().unwrap();
+        assert_eq!((v.major, v.minor, v.revision, v.build), (11, 0, 3, 99));
         for bad in [
-            "", "01", "1.", "1..2", "1.2+3", "1.2.3.4", "a", "1.2.3+", "-1", " 1",
+            "",
+            "01",
+            "1.",
+            "1..2",
+            "1.2+3",
+            "1.2.3.4",
+            "a",
+            "1.2.3+",
+            "-1",
+            " 1",
+            "\u{0661}",
+            "1.\u{0660}1",
+            "1.\u{0660}",
+            "1\n\n",
+            "1\r",
+            "1.2\u{b2}",
         ] {
             assert_eq!(
                 bad.parse::<ImageVersion>(),

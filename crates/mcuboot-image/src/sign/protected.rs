@@ -3,7 +3,6 @@
 //! dependencies, vendor and class UUIDs, custom TLVs; and imgtool's text
 //! forms of them (`-d`, `--vid`/`--cid`, `--custom-tlv`).
 
-use std::sync::LazyLock;
 use std::vec::Vec;
 
 use uuid::Uuid;
@@ -101,29 +100,46 @@ pub enum DependencyError {
     },
 }
 
-/// `\((\d+)`: image ids (`get_dependencies`).
-static DEPENDENCY_IDS: LazyLock<Option<regex_lite::Regex>> =
-    LazyLock::new(|| regex_lite::Regex::new(r"\((\d+)").ok());
-/// `,\s*([0-9.+]+)\)`: versions (`get_dependencies`).
-static DEPENDENCY_VERSIONS: LazyLock<Option<regex_lite::Regex>> =
-    LazyLock::new(|| regex_lite::Regex::new(r",\s*([0-9.+]+)\)").ok());
+/// What imgtool's `\((\d+)` finds (`get_dependencies`): the run of
+/// decimal digits after each `(`. Python's `\d` takes any Unicode decimal
+/// digit.
+fn dependency_ids(text: &str) -> Vec<&str> {
+    text.match_indices('(')
+        .filter_map(|(at, _)| {
+            let rest = &text[at + 1..];
+            let end = rest
+                .find(|c| py_int::decimal_digit(c).is_none())
+                .unwrap_or(rest.len());
+            (end > 0).then(|| &rest[..end])
+        })
+        .collect()
+}
 
-/// Reads `-d` as imgtool's `get_dependencies` does: every image id matched
-/// by `\((\d+)` is paired with the version matched by `,\s*([0-9.+]+)\)`
-/// at the same position (`\d` and `\s` are ASCII here, Unicode in Python).
+/// What imgtool's `,\s*([0-9.+]+)\)` finds (`get_dependencies`): after a
+/// `,` and blanks, ASCII digits, dots and pluses closed by `)`. Python's
+/// `\s` takes the characters `str.isspace()` does.
+fn dependency_versions(text: &str) -> Vec<&str> {
+    let is_space = |c: char| c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c);
+    text.match_indices(',')
+        .filter_map(|(at, _)| {
+            let rest = text[at + 1..].trim_start_matches(is_space);
+            let end = rest
+                .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+'))
+                .unwrap_or(rest.len());
+            (end > 0 && rest[end..].starts_with(')')).then(|| &rest[..end])
+        })
+        .collect()
+}
+
+/// Reads `-d` as imgtool's `get_dependencies` does: every image id
+/// (`\((\d+)`) is paired with the version (`,\s*([0-9.+]+)\)`) at the same
+/// position.
 ///
 /// # Errors
 /// [`DependencyError`].
 pub fn parse_dependencies(text: &str) -> Result<Vec<Dependency>, DependencyError> {
-    let found = |re: &LazyLock<Option<regex_lite::Regex>>| -> Vec<&str> {
-        re.as_ref().map_or_else(Vec::new, |re| {
-            re.captures_iter(text)
-                .filter_map(|c| c.get(1).map(|m| m.as_str()))
-                .collect()
-        })
-    };
-    let ids = found(&DEPENDENCY_IDS);
-    let versions = found(&DEPENDENCY_VERSIONS);
+    let ids = dependency_ids(text);
+    let versions = dependency_versions(text);
     if ids.is_empty() {
         return Err(DependencyError::Syntax);
     }
@@ -133,18 +149,31 @@ pub fn parse_dependencies(text: &str) -> Result<Vec<Dependency>, DependencyError
             versions: versions.len(),
         });
     }
+    // imgtool decodes every version while parsing its options, and packs
+    // the id and the version's fields only when it builds the TLV
+    let decoded: Vec<Result<ImageVersion, VersionError>> =
+        versions.iter().map(|v| v.parse::<ImageVersion>()).collect();
+    if let Some(index) = decoded.iter().position(|v| *v == Err(VersionError::Syntax)) {
+        return Err(DependencyError::Version {
+            index: index + 1,
+            error: VersionError::Syntax,
+        });
+    }
     ids.iter()
-        .zip(&versions)
+        .zip(decoded)
         .enumerate()
         .map(|(i, (id, version))| {
-            let id_value = id.parse::<u64>().unwrap_or(u64::MAX);
+            // `int(id)`: any decimal digits; more than u64 holds is out of
+            // range all the same
+            let id_value = py_int::parse_decimal(id)
+                .ok()
+                .and_then(|v| u64::try_from(v).ok())
+                .unwrap_or(u64::MAX);
             Ok(Dependency {
                 image_id: u8::try_from(id_value).map_err(|_| DependencyError::ImageId(id_value))?,
-                version: version.parse::<ImageVersion>().map_err(|error| {
-                    DependencyError::Version {
-                        index: i + 1,
-                        error,
-                    }
+                version: version.map_err(|error| DependencyError::Version {
+                    index: i + 1,
+                    error,
                 })?,
             })
         })
@@ -305,6 +334,16 @@ mod tests {
         assert_eq!(deps[0].version.to_string(), "1.2.3+4");
         assert_eq!(deps[1].version.to_string(), "0.5.0+0");
         assert_eq!(parse_dependencies("nothing"), Err(DependencyError::Syntax));
+        // Python's Unicode `\d` and `\s`, checked against get_dependencies
+        let deps = parse_dependencies("(\u{0661}\u{0662},\u{3000}1), (\u{ff17},\u{1c}2)").unwrap();
+        assert_eq!((deps[0].image_id, deps[1].image_id), (12, 7));
+        assert_eq!(
+            parse_dependencies("(1,\u{200b}1)"),
+            Err(DependencyError::CountMismatch {
+                images: 1,
+                versions: 0
+            })
+        );
         assert_eq!(
             parse_dependencies("(1, 1.x)"),
             Err(DependencyError::CountMismatch {
@@ -315,6 +354,14 @@ mod tests {
         assert_eq!(
             parse_dependencies("(256,1)"),
             Err(DependencyError::ImageId(256))
+        );
+        // every version's syntax comes before an id's range
+        assert_eq!(
+            parse_dependencies("(256,1), (0,01)"),
+            Err(DependencyError::Version {
+                index: 2,
+                error: VersionError::Syntax
+            })
         );
         assert!(matches!(
             parse_dependencies("(1,01)"),

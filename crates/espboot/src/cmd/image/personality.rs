@@ -866,8 +866,6 @@ fn sign_option_error(a: &super::sign::SignArgs, typed: &[OsString]) -> Option<(u
             Err(mcuboot_image::VersionError::Syntax)
         )
     };
-    const VERSION_SYNTAX: &str =
-        "Invalid version number, should be maj.min.rev+build with later parts optional";
     check(
         Some('v'),
         "version",
@@ -945,51 +943,36 @@ fn sign_option_error(a: &super::sign::SignArgs, typed: &[OsString]) -> Option<(u
         check(
             Some('d'),
             "dependencies",
-            dependencies_error(deps, bad_version)
+            dependencies_error(deps)
                 .map(|m| format!("Invalid value for '-d' / '--dependencies': {m}")),
         );
     }
     failures.into_iter().min_by_key(|(at, _)| *at)
 }
 
-/// imgtool/main.py get_dependencies: the image numbers are the digits
-/// after each `(`, the versions what follows a `,` up to a `)` (made of
-/// digits, `.` and `+`); there must be as many of each, and the versions
-/// must decode.
-fn dependencies_error(deps: &str, bad_version: impl Fn(&str) -> bool) -> Option<String> {
-    let images = deps.match_indices('(').filter(|(at, _)| {
-        deps[at + 1..]
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_digit())
-    });
-    let images = images.count();
-    if images == 0 {
-        return Some(format!("Image dependency format is invalid: {deps}"));
-    }
-    let versions: Vec<&str> = deps
-        .match_indices(',')
-        .filter_map(|(at, _)| {
-            let rest = deps[at + 1..].trim_start_matches(|c: char| {
-                matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0b' | '\x0c')
-            });
-            let end = rest
-                .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+'))
-                .unwrap_or(rest.len());
-            (end > 0 && rest[end..].starts_with(')')).then(|| &rest[..end])
-        })
-        .collect();
-    if versions.len() != images {
+/// imgtool/main.py get_dependencies's refusals: no image id, as many ids
+/// as versions, and each version's syntax. An id or a version part out of
+/// range passes here (imgtool fails while packing the TLV).
+fn dependencies_error(deps: &str) -> Option<String> {
+    use mcuboot_image::sign::DependencyError;
+    match mcuboot_image::sign::parse_dependencies(deps) {
+        Err(DependencyError::Syntax) => Some(format!("Image dependency format is invalid: {deps}")),
         // the message's line break and indentation are imgtool's
-        return Some(format!(
+        Err(DependencyError::CountMismatch { .. }) => Some(format!(
             "There's a mismatch between the number of dependency images\n                \
              and versions in: {deps}"
-        ));
+        )),
+        Err(DependencyError::Version {
+            error: mcuboot_image::VersionError::Syntax,
+            ..
+        }) => Some(VERSION_SYNTAX.to_owned()),
+        _ => None,
     }
-    versions.iter().any(|v| bad_version(v)).then(|| {
-        "Invalid version number, should be maj.min.rev+build with later parts optional".to_owned()
-    })
 }
+
+/// imgtool's `decode_version` refusal.
+const VERSION_SYNTAX: &str =
+    "Invalid version number, should be maj.min.rev+build with later parts optional";
 
 /// The checks imgtool's `sign` makes before it loads the keys, as click
 /// usage errors, in imgtool's order (imgtool/main.py sign): the option

@@ -72,7 +72,7 @@ pub use codec::tlv::{
     find_protected, SliceTlvs, TlvEntry, TlvError, TlvIter, TlvKind, TLV_HEADER_SIZE,
     TLV_INFO_MAGIC, TLV_PROT_INFO_MAGIC,
 };
-pub use codec::version::{ImageVersion, VersionError, VersionField};
+pub use codec::version::{version_parts, ImageVersion, VersionError, VersionField};
 #[cfg(feature = "std")]
 pub use source::IoSource;
 pub use source::{ImageSource, OutOfBounds};

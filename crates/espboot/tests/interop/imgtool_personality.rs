@@ -2216,3 +2216,45 @@ fn regression_unicode_digits_were_refused() {
     };
     assert!(differences.is_empty(), "{}", differences.join("\n"));
 }
+
+/// imgtool meets these values only when it packs them, or parses them in
+/// `create`, and ends with Python's exception: struct.error (its text
+/// depends on the field, the byte order `-e` picks and the value's size),
+/// for dependency ids and versions, header and image sizes, addresses and
+/// counters; `bytes(header_size)`'s OverflowError; parse_uuid's and
+/// `int()`'s and `bytes.fromhex`'s ValueErrors; `Path.open`'s
+/// FileNotFoundError; TLV.add's usage error with its unformatted
+/// placeholder. The personality printed its own messages.
+#[test]
+fn regression_values_imgtool_packs_or_parses_late_had_espboots_own_error() {
+    let sign = "sign -H 0x20 -S 0x100000 --pad-header -v 1.2";
+    let lines = [
+        format!("{sign} -d (300,1.2) zero.bin p1.bin"),
+        format!("{sign} -d (1,1.2),(9223372036854775808,1) zero.bin p2.bin"),
+        format!("{sign} -d (1,1.2.99999) -e big zero.bin p3.bin"),
+        format!("{sign} -d (1,1.2.99999) zero.bin p3.bin"),
+        format!("{sign} -L 0x10000000000000000 zero.bin p4.bin"),
+        format!("{sign} -s -1 -e big zero.bin p5.bin"),
+        format!("{sign} -v 1.2.9223372036854775808 -e big zero.bin p6.bin"),
+        "sign -H 0x1000 -S 0x100000 -v 1.2 short.bin p7.bin".to_owned(),
+        "sign -H 0x1000 -S 0x100000 -v 256 -e big short.bin p7.bin".to_owned(),
+        "sign -H 0x100000000 -S 0x100000 -v 1.2 short.bin p8.bin".to_owned(),
+        "sign -H 0x10000 -S 0x100000 -v 1.2 -e big short.bin p8.bin".to_owned(),
+        "sign -H 0x10000000000000000 --pad-header -S 0x100000 -v 1.2 zero.bin p9.bin".to_owned(),
+        format!("{sign} --cid abc zero.bin p10.bin"),
+        format!("{sign} --vid a\u{7}b --cid abc zero.bin p11.bin"),
+        format!("{sign} --vid abc --cid a\u{7}b zero.bin p11.bin"),
+        format!("{sign} --custom-tlv abc 0x01 zero.bin p12.bin"),
+        format!("{sign} --custom-tlv 0xa0 0x0z zero.bin p13.bin"),
+        format!("{sign} --custom-tlv 0xa0 0x01 --custom-tlv-file 0xa1 nofile zero.bin p14.bin"),
+        format!("{sign} --custom-tlv -5 0x01 zero.bin p15.bin"),
+        format!("{sign} --custom-tlv 0x10000 0x01 --cid abc zero.bin p15.bin"),
+        format!("{sign} --custom-tlv 0xffff 0x02 -v 1.256 zero.bin p16.bin"),
+    ];
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let Some(differences) = differing_rows_among(&lines, &[], false, &[("short.bin", &[0u8; 16])])
+    else {
+        return;
+    };
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}

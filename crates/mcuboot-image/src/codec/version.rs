@@ -146,48 +146,68 @@ fn version_part(s: &str) -> Result<&str, VersionError> {
     }
 }
 
-/// A part that passed [`version_part`] as the field's type (a part of
-/// more digits than any field holds is out of range too).
-fn field<T: TryFrom<u64>>(part: Option<&str>, which: VersionField) -> Result<T, VersionError> {
-    let value = part.map_or(Some(0), |digits| {
-        digits.chars().try_fold(0u64, |value, c| {
-            value
-                .checked_mul(10)?
-                .checked_add(u64::from(py_int::decimal_digit(c)?))
-        })
-    });
-    value
-        .and_then(|v| T::try_from(v).ok())
-        .ok_or(VersionError::OutOfRange(which))
+/// The value of a part that passed [`version_part`], saturated at
+/// `u128::MAX` (no header field is near that wide).
+fn part_value(digits: &str) -> u128 {
+    digits.chars().fold(0u128, |value, c| {
+        let digit = py_int::decimal_digit(c).unwrap_or(0);
+        value.saturating_mul(10).saturating_add(u128::from(digit))
+    })
+}
+
+/// The four parts of `maj[.min[.rev[+build]]]` as imgtool's
+/// `decode_version` reads them, before they meet the header's fields:
+/// missing parts are 0, `+build` only after a revision, and each value
+/// saturates at `u128::MAX`. imgtool packs them later (`BBHI`), and a
+/// value past its field fails there; [`ImageVersion`]'s `FromStr` reports
+/// the first such as [`VersionError::OutOfRange`].
+///
+/// ```
+/// assert_eq!(mcuboot_image::version_parts("1.2"), Ok([1, 2, 0, 0]));
+/// assert_eq!(mcuboot_image::version_parts("1.2.70000+5"), Ok([1, 2, 70000, 5]));
+/// ```
+///
+/// # Errors
+/// [`VersionError::Syntax`] for a text imgtool's pattern refuses.
+pub fn version_parts(s: &str) -> Result<[u128; 4], VersionError> {
+    // the pattern ends in `$`, which Python also matches before a final
+    // newline
+    let s = s.strip_suffix('\n').unwrap_or(s);
+    let (main, build) = match s.split_once('+') {
+        Some((m, b)) => (m, Some(b)),
+        None => (s, None),
+    };
+    let mut parts = main.split('.');
+    let major = version_part(parts.next().ok_or(VersionError::Syntax)?)?;
+    let minor = parts.next().map(version_part).transpose()?;
+    let revision = parts.next().map(version_part).transpose()?;
+    if parts.next().is_some() || (build.is_some() && revision.is_none()) {
+        return Err(VersionError::Syntax);
+    }
+    let build = build.map(version_part).transpose()?;
+    let value = |part: Option<&str>| part.map_or(0, part_value);
+    Ok([
+        part_value(major),
+        value(minor),
+        value(revision),
+        value(build),
+    ])
 }
 
 impl FromStr for ImageVersion {
     type Err = VersionError;
 
-    /// Parses `maj[.min[.rev[+build]]]` exactly as imgtool's `decode_version`:
-    /// missing parts are 0, `+build` only after a revision.
+    /// Parses `maj[.min[.rev[+build]]]` exactly as imgtool's `decode_version`
+    /// ([`version_parts`]), then fits the parts to the header's fields in
+    /// the header's order.
     fn from_str(s: &str) -> Result<Self, VersionError> {
-        // the pattern ends in `$`, which Python also matches before a
-        // final newline
-        let s = s.strip_suffix('\n').unwrap_or(s);
-        let (main, build) = match s.split_once('+') {
-            Some((m, b)) => (m, Some(b)),
-            None => (s, None),
-        };
-        let mut parts = main.split('.');
-        let major = version_part(parts.next().ok_or(VersionError::Syntax)?)?;
-        let minor = parts.next().map(version_part).transpose()?;
-        let revision = parts.next().map(version_part).transpose()?;
-        if parts.next().is_some() || (build.is_some() && revision.is_none()) {
-            return Err(VersionError::Syntax);
-        }
-        let build = build.map(version_part).transpose()?;
-        // the syntax first, then the fields in the header's order
+        let [major, minor, revision, build] = version_parts(s)?;
+        let out_of_range = |which| move |_| VersionError::OutOfRange(which);
         Ok(Self {
-            major: field(Some(major), VersionField::Major)?,
-            minor: field(minor, VersionField::Minor)?,
-            revision: field(revision, VersionField::Revision)?,
-            build: field(build, VersionField::Build)?,
+            major: u8::try_from(major).map_err(out_of_range(VersionField::Major))?,
+            minor: u8::try_from(minor).map_err(out_of_range(VersionField::Minor))?,
+            revision: u16::try_from(revision).map_err(out_of_range(VersionField::Revision))?,
+            build: u32::try_from(build).map_err(out_of_range(VersionField::Build))?,
         })
     }
 }

@@ -109,10 +109,19 @@ pub enum OptionError {
         /// The value's length.
         len: usize,
     },
-    /// A custom TLV value given as `0x…` with an odd number of hex digits
-    /// or a non-hex digit.
-    #[error("the value is not an even number of hex digits after 0x")]
-    CustomTlvHex,
+    /// A custom TLV value given as `0x…` with an odd number of characters
+    /// after the prefix (imgtool's "Custom TLV length is odd.").
+    #[error("the value has an odd number of hex digits after 0x")]
+    CustomTlvOdd,
+    /// A custom TLV value given as `0x…` that Python's `bytes.fromhex`
+    /// refuses: the character at `position` (counted after `0x`; the end
+    /// of the text when a byte's second digit is missing) is not a hex
+    /// digit where one is expected.
+    #[error("character {position} after 0x is not a hex digit (pairs of hex digits, blanks between pairs)")]
+    CustomTlvHex {
+        /// Where, in characters after the `0x`.
+        position: usize,
+    },
     /// A dependency list imgtool cannot read.
     #[error(transparent)]
     Dependencies(#[from] super::protected::DependencyError),
@@ -140,7 +149,8 @@ impl OptionError {
             Self::CustomTlvType(_)
             | Self::DuplicateCustomTlv(_)
             | Self::CustomTlvTooLong { .. }
-            | Self::CustomTlvHex => SignField::CustomTlvs,
+            | Self::CustomTlvOdd
+            | Self::CustomTlvHex { .. } => SignField::CustomTlvs,
             Self::Dependencies(_) => SignField::Dependencies,
             Self::Vid(_) => SignField::Vid,
             Self::Cid(_) => SignField::Cid,

@@ -68,8 +68,8 @@ pub use options::{
     VectorToSign, MAX_SW_TYPE_LENGTH,
 };
 pub use protected::{
-    boot_record, custom_tlv_value, parse_dependencies, parse_uuid, parse_vid_cid, CustomTlvs,
-    DependencyError, UuidError,
+    boot_record, custom_tlv_value, parse_dependencies, parse_dependency_parts, parse_uuid,
+    parse_vid_cid, CustomTlvs, DependencyError, DependencyParts, UuidError,
 };
 pub use signer::{
     allowed_hashes, select_hash, EcdsaP256Signer, EcdsaP384Signer, Ed25519Signer, FixedSigner,

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::error::{OptionError, SignError};
 use super::options::{SecurityCounter, SignOptions};
 use crate::codec::tlv::{TlvArea, TlvKind, TlvWriter};
-use crate::{Dependency, HashAlg, ImageVersion, VersionError};
+use crate::{Dependency, HashAlg, ImageVersion, VersionError, VersionField};
 
 /// Custom protected TLVs (`--custom-tlv`, `--custom-tlv-file`), in order,
 /// each type at most once.
@@ -57,19 +57,44 @@ impl CustomTlvs {
 /// allowed), else the text itself in UTF-8.
 ///
 /// # Errors
-/// [`OptionError::CustomTlvHex`] for bad hex after `0x`.
+/// [`OptionError::CustomTlvOdd`] or [`OptionError::CustomTlvHex`] for bad
+/// hex after `0x`.
 pub fn custom_tlv_value(text: &str) -> Result<Vec<u8>, OptionError> {
     let Some(digits) = text.strip_prefix("0x") else {
         return Ok(text.as_bytes().to_vec());
     };
-    if digits.len() % 2 != 0 {
-        return Err(OptionError::CustomTlvHex);
+    if digits.chars().count() % 2 != 0 {
+        return Err(OptionError::CustomTlvOdd);
     }
-    let compact: Vec<u8> = digits
-        .bytes()
-        .filter(|b| !b.is_ascii_whitespace())
-        .collect();
-    hex::decode(compact).map_err(|_| OptionError::CustomTlvHex)
+    python_fromhex(digits).map_err(|position| OptionError::CustomTlvHex { position })
+}
+
+/// Python's `bytes.fromhex(text)`: pairs of ASCII hex digits, ASCII blanks
+/// allowed before each pair. Fails with the position (in characters) of
+/// the first character that is not a hex digit where one is expected.
+fn python_fromhex(text: &str) -> Result<Vec<u8>, usize> {
+    let chars: Vec<char> = text.chars().collect();
+    let digit = |at: usize| {
+        chars
+            .get(at)
+            .filter(|c| c.is_ascii())
+            .and_then(|c| c.to_digit(16))
+            .ok_or(at)
+    };
+    let mut bytes = Vec::with_capacity(chars.len() / 2);
+    let mut at = 0;
+    while at < chars.len() {
+        if matches!(chars[at], ' ' | '\t' | '\n' | '\x0b' | '\x0c' | '\r') {
+            at += 1;
+            continue;
+        }
+        let high = digit(at)?;
+        let low = digit(at + 1)?;
+        // two hex digits: always a byte
+        bytes.push((high * 16 + low) as u8);
+        at += 2;
+    }
+    Ok(bytes)
 }
 
 /// imgtool's `-d` text could not be read (`main.py` `get_dependencies`).
@@ -131,13 +156,26 @@ fn dependency_versions(text: &str) -> Vec<&str> {
         .collect()
 }
 
+/// One `-d` dependency as imgtool holds it before packing its TLV
+/// (`B3xBBHI`): the image id and the version's four parts, each saturated
+/// at `u128::MAX`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DependencyParts {
+    /// The image id, `int()` of the digits.
+    pub image_id: u128,
+    /// Major, minor, revision, build ([`crate::version_parts`]).
+    pub version: [u128; 4],
+}
+
 /// Reads `-d` as imgtool's `get_dependencies` does: every image id
 /// (`\((\d+)`) is paired with the version (`,\s*([0-9.+]+)\)`) at the same
-/// position.
+/// position, and every version must decode. Nothing is fitted to the TLV's
+/// fields yet ([`parse_dependencies`] does that).
 ///
 /// # Errors
-/// [`DependencyError`].
-pub fn parse_dependencies(text: &str) -> Result<Vec<Dependency>, DependencyError> {
+/// [`DependencyError::Syntax`], [`DependencyError::CountMismatch`], or
+/// [`DependencyError::Version`] with [`VersionError::Syntax`].
+pub fn parse_dependency_parts(text: &str) -> Result<Vec<DependencyParts>, DependencyError> {
     let ids = dependency_ids(text);
     let versions = dependency_versions(text);
     if ids.is_empty() {
@@ -149,33 +187,53 @@ pub fn parse_dependencies(text: &str) -> Result<Vec<Dependency>, DependencyError
             versions: versions.len(),
         });
     }
-    // imgtool decodes every version while parsing its options, and packs
-    // the id and the version's fields only when it builds the TLV
-    let decoded: Vec<Result<ImageVersion, VersionError>> =
-        versions.iter().map(|v| v.parse::<ImageVersion>()).collect();
-    if let Some(index) = decoded.iter().position(|v| *v == Err(VersionError::Syntax)) {
-        return Err(DependencyError::Version {
-            index: index + 1,
-            error: VersionError::Syntax,
-        });
-    }
     ids.iter()
-        .zip(decoded)
+        .zip(&versions)
         .enumerate()
         .map(|(i, (id, version))| {
-            // `int(id)`: any decimal digits; more than u64 holds is out of
-            // range all the same
-            let id_value = py_int::parse_decimal(id)
-                .ok()
-                .and_then(|v| u64::try_from(v).ok())
-                .unwrap_or(u64::MAX);
-            Ok(Dependency {
-                image_id: u8::try_from(id_value).map_err(|_| DependencyError::ImageId(id_value))?,
-                version: version.map_err(|error| DependencyError::Version {
-                    index: i + 1,
-                    error,
+            Ok(DependencyParts {
+                // `int(id)`: any decimal digits
+                image_id: py_int::parse_decimal(id)
+                    .ok()
+                    .and_then(|v| u128::try_from(v).ok())
+                    .unwrap_or(u128::MAX),
+                version: crate::version_parts(version).map_err(|error| {
+                    DependencyError::Version {
+                        index: i + 1,
+                        error,
+                    }
                 })?,
             })
+        })
+        .collect()
+}
+
+/// [`parse_dependency_parts`], each fitted to the DEPENDENCY TLV: the id
+/// to a byte, then the version's fields, in imgtool's packing order.
+///
+/// # Errors
+/// [`DependencyError`].
+pub fn parse_dependencies(text: &str) -> Result<Vec<Dependency>, DependencyError> {
+    parse_dependency_parts(text)?
+        .into_iter()
+        .enumerate()
+        .map(|(i, parts)| {
+            let image_id = u8::try_from(parts.image_id).map_err(|_| {
+                DependencyError::ImageId(u64::try_from(parts.image_id).unwrap_or(u64::MAX))
+            })?;
+            let [major, minor, revision, build] = parts.version;
+            let out_of_range = |field| DependencyError::Version {
+                index: i + 1,
+                error: VersionError::OutOfRange(field),
+            };
+            let version = ImageVersion {
+                major: u8::try_from(major).map_err(|_| out_of_range(VersionField::Major))?,
+                minor: u8::try_from(minor).map_err(|_| out_of_range(VersionField::Minor))?,
+                revision: u16::try_from(revision)
+                    .map_err(|_| out_of_range(VersionField::Revision))?,
+                build: u32::try_from(build).map_err(|_| out_of_range(VersionField::Build))?,
+            };
+            Ok(Dependency { image_id, version })
         })
         .collect()
 }
@@ -400,7 +458,25 @@ mod tests {
             t.push(0x10, std::vec![]),
             Err(OptionError::CustomTlvType(_))
         ));
-        assert_eq!(custom_tlv_value("0x123"), Err(OptionError::CustomTlvHex));
+        assert_eq!(custom_tlv_value("0x123"), Err(OptionError::CustomTlvOdd));
+        // bytes.fromhex's positions, checked against the pinned Python
+        for (text, position) in [
+            ("0xzz", 0),
+            ("0x0z", 1),
+            ("0x0 1", 1),
+            ("0x01 0", 4),
+            ("0xa\u{0661}", 1),
+            ("0x\u{3000}1", 0),
+        ] {
+            let odd = text[2..].chars().count() % 2 != 0;
+            let want = if odd {
+                OptionError::CustomTlvOdd
+            } else {
+                OptionError::CustomTlvHex { position }
+            };
+            assert_eq!(custom_tlv_value(text), Err(want), "{text}");
+        }
+        assert_eq!(custom_tlv_value("0x12\t34 "), Ok(std::vec![0x12, 0x34]));
         assert_eq!(custom_tlv_value("text").unwrap(), b"text");
         assert_eq!(
             t.iter().next(),

@@ -310,12 +310,18 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
                 return refusal_exit(&first, refusal);
             }
         }
+        // image.py load pads with `bytes(header_size)`: past a C ssize_t
+        // Python cannot even size it
+        let header_size = python_int(&a.header_size).unwrap_or(0);
+        if a.pad_header && a.infile.is_file() && i64::try_from(header_size).is_err() {
+            return traceback("OverflowError: cannot fit 'int' into an index-sized integer");
+        }
         if let Some(code) = key_file_missing(a.key.as_deref()) {
             return code;
         }
         // what imgtool refuses only once the keys have loaded: `sign`
         // reports it there, with the values it would trip on left out
-        a.imgtool_after_keys = sign_after_keys_error(a).map(ImgtoolRefusal::Usage);
+        a.imgtool_after_keys = sign_after_keys_error(a);
         if a.imgtool_after_keys.is_some() {
             a.custom_tlv.clear();
             a.custom_tlv_file.clear();
@@ -540,48 +546,68 @@ fn key_file_missing(key: Option<&std::path::Path>) -> Option<ExitCode> {
 /// out); negative values that imgtool only compares or never uses are
 /// mapped onto the value that gives the same image.
 fn sign_values_python_takes(a: &mut super::sign::SignArgs) -> Option<ImgtoolRefusal> {
-    let value = |v: Option<&str>| v.and_then(|t| py_int::parse(t).ok());
+    let value = |v: Option<&str>| v.and_then(python_int);
+    let big_endian = matches!(a.endian, super::sign::EndianArg::Big);
+    let pack = |field, v: i128| struct_pack_error(field, big_endian, v);
     // image.py create packs the header ('I' load address, the rom-fixed
-    // one when set; 'H' header size; the version as 'BBHI'), then the
-    // security counter ('I'); the first value out of range ends it with
+    // one when set; 'H' header size; 'I' image size; the version as
+    // 'BBHI'), then the security counter ('I'), then each dependency
+    // ('B3xBBHI'), then parses the UUIDs; the first failure ends it with
     // the interpreter's own message. The values are left out, for the
     // library to build with until `sign` reports it.
-    let packed_u32 = |v: i128| {
-        if v < 0 {
-            Some("struct.error: argument out of range")
-        } else if v > i128::from(u32::MAX) {
-            Some("struct.error: 'I' format requires 0 <= number <= 4294967295")
-        } else {
-            None
-        }
-    };
-    const USHORT: &str = "struct.error: ushort format requires 0 <= number <= 65535";
-    const UBYTE: &str = "struct.error: ubyte format requires 0 <= number <= 255";
     let rom_fixed = value(a.rom_fixed.as_deref()).filter(|v| *v != 0);
     let load_address = rom_fixed.or(value(a.load_addr.as_deref()));
-    let mut packed = load_address.and_then(packed_u32);
+    let mut packed = load_address.and_then(|v| pack(PackField::U32, v));
     if packed.is_some() {
         (a.load_addr, a.rom_fixed) = (None, None);
     }
-    if packed.is_none() && value(Some(&a.header_size)).is_some_and(|h| h > 0xFFFF) {
-        packed = Some(USHORT);
+    let header_size = value(Some(&a.header_size));
+    if let Some(refusal) = header_size.and_then(|h| pack(PackField::U16, h)) {
+        packed = packed.or(Some(refusal));
+        // for the library to build with until `sign` reports it
+        a.header_size = mcuboot_image::IMAGE_HEADER_SIZE.to_string();
+        a.pad_header = true;
     }
-    if let Err(mcuboot_image::VersionError::OutOfRange(field)) =
-        a.version.parse::<mcuboot_image::ImageVersion>()
+    if !a.pad_header {
+        // ImgSz: the input's length less the header it should start with
+        let image_size = header_size
+            .zip(input_length(&a.infile))
+            .map(|(h, len)| len - h);
+        packed = packed.or_else(|| image_size.and_then(|n| pack(PackField::U32, n)));
+    }
+    if let Ok(parts) = mcuboot_image::version_parts(&a.version) {
+        if let Some(refusal) = version_pack_error(parts, big_endian) {
+            packed = packed.or(Some(refusal));
+            a.version = "0".to_owned();
+        }
+    }
+    if let Some(refusal) =
+        value(a.security_counter.as_deref()).and_then(|v| pack(PackField::U32, v))
     {
-        use mcuboot_image::VersionField;
-        packed = packed.or(Some(match field {
-            VersionField::Major | VersionField::Minor => UBYTE,
-            VersionField::Revision => USHORT,
-            VersionField::Build => "struct.error: 'I' format requires 0 <= number <= 4294967295",
-        }));
-        a.version = "0".to_owned();
-    }
-    if let Some(refusal) = value(a.security_counter.as_deref()).and_then(packed_u32) {
         packed = packed.or(Some(refusal));
         a.security_counter = None;
     }
-    let packed = packed.map(|line| ImgtoolRefusal::Uncaught(line.to_owned()));
+    if let Some(deps) = &a.dependencies {
+        let parts = mcuboot_image::sign::parse_dependency_parts(deps).unwrap_or_default();
+        let refusal = parts.iter().find_map(|dep| {
+            pack(PackField::U8, saturated(dep.image_id))
+                .or_else(|| version_pack_error(dep.version, big_endian))
+        });
+        if let Some(refusal) = refusal {
+            packed = packed.or(Some(refusal));
+            a.dependencies = None;
+        }
+    }
+    let mut packed = packed.map(|line| ImgtoolRefusal::Uncaught(line.to_owned()));
+    if let Some(refusal) = uuid_error(a) {
+        packed = packed.or(Some(ImgtoolRefusal::Uncaught(refusal)));
+        (a.vid, a.cid) = (None, None);
+    }
+    if let Some(refusal) = custom_tlv_range_error(a) {
+        packed = packed.or(Some(ImgtoolRefusal::Usage(refusal)));
+        a.custom_tlv.clear();
+        a.custom_tlv_file.clear();
+    }
     let hex_out = super::util::is_hex(&a.outfile);
     let pads = a.pad || a.test || a.confirm;
     // -S: image.py check_trailer only checks a slot size above 0, and
@@ -598,6 +624,140 @@ fn sign_values_python_takes(a: &mut super::sign::SignArgs) -> Option<ImgtoolRefu
         a.hex_addr = None;
     }
     packed
+}
+
+/// Python's `int(text, 0)` of an option's text, a value past 128 bits
+/// saturated (every field refuses it the same way).
+fn python_int(text: &str) -> Option<i128> {
+    match py_int::parse(text) {
+        Ok(v) => Some(v),
+        Err(py_int::ParseIntError::OutOfRange) => Some(i128::MAX),
+        Err(_) => None,
+    }
+}
+
+/// A `u128` part as an `i128`, saturated.
+fn saturated(v: u128) -> i128 {
+    i128::try_from(v).unwrap_or(i128::MAX)
+}
+
+/// The length of the image data in `infile` as image.py loads it (an
+/// Intel HEX file's bytes from its lowest address), or `None` when it
+/// cannot be read (the library reports that).
+fn input_length(infile: &std::path::Path) -> Option<i128> {
+    let len = if super::util::is_hex(infile) {
+        super::util::read_image("INFILE", infile).ok()?.0.len() as u64
+    } else {
+        std::fs::metadata(infile)
+            .ok()
+            .filter(|m| m.is_file())?
+            .len()
+    };
+    Some(i128::from(len))
+}
+
+/// image.py TLV.add's refusal of the first custom TLV type outside the
+/// vendor range, as it adds them (after main.py's checks). Its message
+/// keeps the unformatted `{TLV_VENDOR_RES_MAX:04x}`, and formats the type
+/// as Python's `f"{kind:04x}"` (a sign counts in the width).
+fn custom_tlv_range_error(a: &super::sign::SignArgs) -> Option<String> {
+    let range = mcuboot_image::codec::tlv::CUSTOM_TLV_RANGE;
+    let tags = a.custom_tlv.chunks(2).chain(a.custom_tlv_file.chunks(2));
+    let kind = tags
+        .filter_map(|pair| pair.first().and_then(|t| python_int(t)))
+        .find(|kind| !(i128::from(*range.start())..=i128::from(*range.end())).contains(kind))?;
+    let formatted = if kind < 0 {
+        format!("-{:03x}", kind.unsigned_abs())
+    } else {
+        format!("{kind:04x}")
+    };
+    Some(format!(
+        "Invalid custom TLV type value '0x{formatted}', allowed value should be between \
+         0x{:04x} and 0x{{TLV_VENDOR_RES_MAX:04x}}",
+        range.start()
+    ))
+}
+
+/// A field of imgtool's `struct.pack` formats.
+#[derive(Clone, Copy)]
+enum PackField {
+    /// `B`
+    U8,
+    /// `H`
+    U16,
+    /// `I`
+    U32,
+}
+
+/// CPython 3.11's `struct.error` for packing `value` as `field` in the
+/// byte order imgtool's `-e` picks (`<` or `>`), or `None` when it fits.
+/// The texts differ by field, by byte order, and by whether the value
+/// fits a C `long` (checked against the pinned Python at the edges:
+/// -1, 2^63 - 1, 2^63, 2^64 - 1, 2^64).
+fn struct_pack_error(field: PackField, big_endian: bool, value: i128) -> Option<&'static str> {
+    const OUT_OF_RANGE: &str = "struct.error: argument out of range";
+    let fits_i64 = i64::try_from(value).is_ok();
+    let fits_u64 = u64::try_from(value).is_ok();
+    let (fits_long, max, message) = match field {
+        PackField::U32 => (
+            fits_u64,
+            0xFFFF_FFFF,
+            "struct.error: 'I' format requires 0 <= number <= 4294967295",
+        ),
+        PackField::U16 if big_endian => (
+            fits_u64,
+            0xFFFF,
+            "struct.error: 'H' format requires 0 <= number <= 65535",
+        ),
+        PackField::U16 => (
+            fits_i64,
+            0xFFFF,
+            "struct.error: ushort format requires 0 <= number <= 65535",
+        ),
+        PackField::U8 => (
+            fits_i64,
+            0xFF,
+            "struct.error: ubyte format requires 0 <= number <= 255",
+        ),
+    };
+    if !fits_long {
+        Some(OUT_OF_RANGE)
+    } else if !(0..=max).contains(&value) {
+        Some(message)
+    } else {
+        None
+    }
+}
+
+/// The first `BBHI` field of a version's parts that does not fit.
+fn version_pack_error(parts: [u128; 4], big_endian: bool) -> Option<&'static str> {
+    let fields = [PackField::U8, PackField::U8, PackField::U16, PackField::U32];
+    fields
+        .into_iter()
+        .zip(parts)
+        .find_map(|(field, part)| struct_pack_error(field, big_endian, saturated(part)))
+}
+
+/// image.py parse_uuid's ValueError for `--vid`, then for `--cid` (a class
+/// name needs the vendor UUID as its namespace).
+fn uuid_error(a: &super::sign::SignArgs) -> Option<String> {
+    use mcuboot_image::sign::{OptionError, UuidError};
+    let (vid, cid) = (a.vid.as_deref(), a.cid.as_deref());
+    match mcuboot_image::sign::parse_vid_cid(vid, cid) {
+        Err(OptionError::Vid(_)) => Some(format!(
+            "ValueError: Unknown UUID format: {}",
+            vid.unwrap_or_default()
+        )),
+        Err(OptionError::Cid(UuidError::NoNamespace)) => Some(format!(
+            "ValueError: Unknown namespace for UUID: {}",
+            cid.unwrap_or_default()
+        )),
+        Err(OptionError::Cid(_)) => Some(format!(
+            "ValueError: Unknown UUID format: {}",
+            cid.unwrap_or_default()
+        )),
+        _ => None,
+    }
 }
 
 /// Hands the trailer and the Intel HEX placement to imgtool's own
@@ -1006,17 +1166,23 @@ fn sign_parse_time_error(a: &super::sign::SignArgs, typed: &[OsString]) -> Optio
 /// What imgtool's `sign` refuses after it has loaded the keys and before
 /// it builds the image (imgtool/main.py sign): the custom TLV tags and
 /// values, then `--pure` with `--sha`.
-fn sign_after_keys_error(a: &super::sign::SignArgs) -> Option<String> {
+fn sign_after_keys_error(a: &super::sign::SignArgs) -> Option<ImgtoolRefusal> {
+    let usage = |message: String| Some(ImgtoolRefusal::Usage(message));
+    let uncaught = |line: String| Some(ImgtoolRefusal::Uncaught(line));
     // imgtool/main.py sign: the custom TLV tags and values.
     let mut tags = Vec::new();
     let values = a.custom_tlv.chunks(2).map(|p| (p, false));
     let files = a.custom_tlv_file.chunks(2).map(|p| (p, true));
     for (pair, is_file) in values.chain(files) {
-        let Some(Ok(tag)) = pair.first().map(|t| py_int::parse(t)) else {
-            continue;
+        let text = pair.first().map(String::as_str).unwrap_or_default();
+        let Some(tag) = python_int(text) else {
+            return uncaught(format!(
+                "ValueError: invalid literal for int() with base 0: {}",
+                py_repr::str(text)
+            ));
         };
         if tags.contains(&tag) {
-            return Some(format!("Custom TLV {tag:#x} already exists."));
+            return usage(format!("Custom TLV {tag:#x} already exists."));
         }
         // image.TLV_VALUES: every TLV type imgtool itself writes.
         const PREDEFINED: [i128; 24] = [
@@ -1024,22 +1190,42 @@ fn sign_after_keys_error(a: &super::sign::SignArgs) -> Option<String> {
             0x34, 0x40, 0x50, 0x60, 0x70, 0x71, 0x72, 0x73, 0x74, 0x75,
         ];
         if PREDEFINED.contains(&tag) {
-            return Some(format!(
+            return usage(format!(
                 "Custom TLV {tag:#x} conflicts with predefined TLV."
             ));
         }
         let value = pair.get(1).map(String::as_str).unwrap_or_default();
-        if !is_file
-            && value
-                .strip_prefix("0x")
-                .is_some_and(|hex| hex.len() % 2 == 1)
-        {
-            return Some("Custom TLV length is odd.".to_owned());
+        if is_file {
+            // `Path(value).open("rb")`
+            let path = std::path::Path::new(value);
+            if let Err(e) = std::fs::File::open(path).and_then(|f| {
+                // a directory opens; reading it fails as Python's open does
+                if f.metadata()?.is_dir() {
+                    Err(std::io::Error::from_raw_os_error(21))
+                } else {
+                    Ok(())
+                }
+            }) {
+                return uncaught(crate::fsutil::OpenFailure::of_io(&e, path).exception());
+            }
+        } else {
+            use mcuboot_image::sign::OptionError;
+            match mcuboot_image::sign::custom_tlv_value(value) {
+                Err(OptionError::CustomTlvOdd) => {
+                    return usage("Custom TLV length is odd.".to_owned())
+                }
+                Err(OptionError::CustomTlvHex { position }) => {
+                    return uncaught(format!(
+                        "ValueError: non-hexadecimal number found in fromhex() arg at position {position}"
+                    ))
+                }
+                _ => {}
+            }
         }
         tags.push(tag);
     }
     if a.pure && !a.sha_is_auto() {
-        return Some(
+        return usage(
             "Pure signatures, currently, enforces preferred hash algorithm, and forbids sha \
              selection by user."
                 .to_owned(),
@@ -1067,7 +1253,9 @@ fn boot_record_error(a: &super::sign::SignArgs) -> Option<String> {
 /// Whether the input's first `-H` bytes (fewer if it is shorter) hold
 /// anything but zeros.
 fn header_area_not_zero(a: &super::sign::SignArgs) -> bool {
-    let Ok(size) = py_int::parse_u32(&a.header_size) else {
+    // `payload[0:header_size]`: a size past the file takes it all
+    let Some(size) = python_int(&a.header_size).map(|h| u64::try_from(h).unwrap_or(u64::MAX))
+    else {
         return false;
     };
     let head = if super::util::is_hex(&a.infile) {
@@ -1077,15 +1265,16 @@ fn header_area_not_zero(a: &super::sign::SignArgs) -> bool {
         }
     } else {
         let mut head = Vec::new();
-        let read = std::fs::File::open(&a.infile).and_then(|f| {
-            std::io::Read::read_to_end(&mut std::io::Read::take(f, size.into()), &mut head)
-        });
+        let read = std::fs::File::open(&a.infile)
+            .and_then(|f| std::io::Read::read_to_end(&mut std::io::Read::take(f, size), &mut head));
         if read.is_err() {
             return false;
         }
         head
     };
-    head.iter().take(size as usize).any(|&b| b != 0)
+    head.iter()
+        .take(usize::try_from(size).unwrap_or(usize::MAX))
+        .any(|&b| b != 0)
 }
 
 /// imgtool's `sig_type()` and Python class of a signing key

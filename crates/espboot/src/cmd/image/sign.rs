@@ -59,7 +59,7 @@ enum MaxAlignArg {
 
 /// `-e/--endian`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum EndianArg {
+pub(super) enum EndianArg {
     Little,
     Big,
 }
@@ -175,7 +175,7 @@ pub struct SignArgs {
     pub(super) overwrite_only: bool,
     /// Byte order (only little is supported).
     #[arg(short = 'e', long = "endian", value_enum, default_value = "little")]
-    endian: EndianArg,
+    pub(super) endian: EndianArg,
     /// Encrypt for this public key (RSA-2048, P-256, X25519 PEM) or AES key-wrap KEK (base64).
     #[arg(short = 'E', long = "encrypt", value_name = "filename")]
     encrypt: Option<PathBuf>,
@@ -239,10 +239,10 @@ pub struct SignArgs {
     vector_to_sign: Option<VectorArg>,
     /// Vendor UUID: raw, or a domain name (UUIDv5 in the DNS namespace).
     #[arg(long = "vid", value_name = "TEXT")]
-    vid: Option<String>,
+    pub(super) vid: Option<String>,
     /// Image class UUID: raw, or a name (UUIDv5 in the --vid namespace).
     #[arg(long = "cid", value_name = "TEXT")]
-    cid: Option<String>,
+    pub(super) cid: Option<String>,
     /// Print the progress lines imgtool's `Image.create` prints on stdout
     /// (set by the `imgtool` personality, not an option).
     #[arg(skip)]

@@ -39,3 +39,30 @@ pub(crate) fn choices(cmd: &clap::Command, command: &str, long: &str) -> Vec<Str
 pub(crate) fn click_int(text: &str) -> Result<i128, String> {
     py_int::parse_decimal(text).map_err(|_| format!("'{text}' is not a valid integer."))
 }
+
+/// `command` (and its subcommands) with every path argument taking an
+/// empty word too, as click does (`-k ''`, `--file-name ''`); clap's path
+/// parser refuses it. What an empty path then means is each tool's own
+/// (imgtool reads `-k ''` as no key; `open('')` fails).
+pub(crate) fn accept_empty_paths(mut command: clap::Command) -> clap::Command {
+    let path = clap::builder::ValueParser::path_buf().type_id();
+    // `mut_arg` moves the argument to the end: every one is visited, in
+    // order, so that their order (which click's messages follow) stays
+    let ids: Vec<clap::Id> = command
+        .get_arguments()
+        .map(|a| a.get_id().clone())
+        .collect();
+    for id in ids {
+        command = command.mut_arg(id, |a| {
+            if a.get_value_parser().type_id() == path {
+                a.value_parser(clap::builder::TypedValueParser::map(
+                    clap::builder::OsStringValueParser::new(),
+                    std::path::PathBuf::from,
+                ))
+            } else {
+                a
+            }
+        });
+    }
+    command.mut_subcommands(accept_empty_paths)
+}

@@ -2486,3 +2486,39 @@ fn regression_unopenable_output_or_efuse_file_was_a_fatal_error() {
     });
     assert!(compared == 0 || compared == 12);
 }
+
+/// click's parameters read an empty word, `-` and a directory as click
+/// does, and the personality read them as file names: `--path-efuse-file
+/// ''` is no file (the emulator tests `if self.efuse_file:`, so a blank
+/// chip in memory); `summary --file -` writes to stdout, which espefuse
+/// then closes (its next print fails: a ValueError, exit 1); `dump
+/// --file-name DIR` and an `--extend-efuse-table` that cannot be opened
+/// are click's usage errors.
+#[test]
+fn regression_empty_names_stdout_and_directories_were_taken_as_files() {
+    if support::reference_tool("espefuse").is_none() {
+        return;
+    }
+    let compared = per_chip(&support::espefuse::CHIPS, |tools, chip| {
+        let steps = [
+            step(&["--path-efuse-file", "", "burn-efuse", "WR_DIS", "1"]),
+            step(&[
+                "--path-efuse-file",
+                "",
+                "summary",
+                "--format",
+                "value_only",
+                "WR_DIS",
+            ]),
+            step(&["summary", "--file", "-", "--format", "value_only", "WR_DIS"]),
+            step(&["summary", "--file", "-"]),
+            step(&["summary", "--file", "-", "--format", "json"]),
+            step(&["dump", "--file-name", "."]),
+            step(&["--extend-efuse-table", "", "summary"]),
+            step(&["--extend-efuse-table", ".", "summary"]),
+            step(&["--extend-efuse-table", "missing.csv", "summary"]),
+        ];
+        tools.compare_steps(chip, "click file names", &Twins::default(), &steps)
+    });
+    assert!(compared == 0 || compared == 9 * 7);
+}

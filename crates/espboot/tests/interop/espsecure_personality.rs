@@ -1600,3 +1600,88 @@ fn regression_python_exceptions_ended_as_fatal_errors() {
         }
     }
 }
+
+/// click passes an empty word as a value, and espsecure's `click.File`
+/// then fails to open `''` (click's usage error), as `open('')` does for
+/// its other paths. The personality's parser refused every empty path.
+#[test]
+fn regression_empty_file_names_were_refused_by_the_parser() {
+    if crate::support::reference_tool("espsecure").is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let fixtures = tmp.path().join("fixtures");
+    std::fs::create_dir_all(&fixtures).unwrap();
+    write_inputs(&fixtures);
+    let rows: Vec<Vec<String>> = [
+        &[
+            "encrypt-flash-data",
+            "-k",
+            "",
+            "-a",
+            "0",
+            "-o",
+            "o.bin",
+            "data.bin",
+        ][..],
+        &[
+            "encrypt-flash-data",
+            "-k",
+            "fek32.bin",
+            "-a",
+            "0",
+            "-o",
+            "",
+            "d4k.bin",
+        ],
+        &[
+            "decrypt-flash-data",
+            "-k",
+            "fek32.bin",
+            "-a",
+            "0",
+            "-o",
+            "o.bin",
+            "",
+        ],
+        &["sign-data", "-v", "2", "-k", "", "-o", "o.bin", "d4k.bin"],
+        &["verify-signature", "-v", "2", "-k", "", "d4k.bin"],
+        &["extract-public-key", "-v", "2", "-k", "", "o.pem"],
+        &["generate-flash-encryption-key", ""],
+        &["generate-signing-key", "-v", "2", ""],
+        &["signature-info-v2", ""],
+        &[
+            "digest-secure-bootloader",
+            "-k",
+            "sbkey32.bin",
+            "-o",
+            "",
+            "boot40.bin",
+        ],
+        &[
+            "digest-secure-bootloader",
+            "-k",
+            "sbkey32.bin",
+            "--iv",
+            "",
+            "boot40.bin",
+        ],
+    ]
+    .iter()
+    .map(|r| r.iter().map(|w| (*w).to_owned()).collect())
+    .collect();
+    let (ref_dir, our_dir) = (tmp.path().join("ref"), tmp.path().join("our"));
+    copy_dir(&fixtures, &ref_dir);
+    copy_dir(&fixtures, &our_dir);
+    let link = tmp.path().join("espsecure");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_espboot"), &link).unwrap();
+    let theirs = reference_runs(&ref_dir, &rows).unwrap();
+    for (argv, reference) in rows.iter().zip(theirs) {
+        let ours = personality_run(&link, &our_dir, argv);
+        assert_ne!(reference.code, 0, "espsecure {argv:?}: {reference:?}");
+        assert!(
+            same_run(&ours, &reference),
+            "`espsecure {argv:?}`\n{reference:?}\n{ours:?}"
+        );
+    }
+}

@@ -843,6 +843,22 @@ fn differing_rows_setup(
     files: &[(&str, &[u8])],
     stdin: &[u8],
 ) -> Option<Vec<String>> {
+    let rows: Vec<Vec<&str>> = lines
+        .iter()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    differing_argvs(&rows, outputs, bad_keys, files, stdin)
+}
+
+/// [`differing_rows_setup`] with each row's words given (an empty word,
+/// or one with blanks, cannot be split from a line).
+fn differing_argvs(
+    rows: &[Vec<&str>],
+    outputs: &[&str],
+    bad_keys: bool,
+    files: &[(&str, &[u8])],
+    stdin: &[u8],
+) -> Option<Vec<String>> {
     let mut imgtool = crate::support::reference_tool("imgtool")?;
     let tmp = tempfile::tempdir().unwrap();
     let (theirs, ours) = (tmp.path().join("theirs"), tmp.path().join("ours"));
@@ -874,13 +890,12 @@ fn differing_rows_setup(
     std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_espboot"), &link).unwrap();
     let mut server = ToolServer::start("imgtool", &[("COLUMNS", Some("80"))])?;
     let mut differences = Vec::new();
-    for line in lines {
-        let args: Vec<&str> = line.split_whitespace().collect();
-        let want = run_reference_fed(&mut server, &theirs, &args, stdin);
-        let got = with_stdin(Command::new(&link).current_dir(&ours).args(&args), stdin);
+    for args in rows {
+        let want = run_reference_fed(&mut server, &theirs, args, stdin);
+        let got = with_stdin(Command::new(&link).current_dir(&ours).args(args), stdin);
         if want != got {
             differences.push(format!(
-                "imgtool {line}\n  imgtool: {want:?}\n  espboot: {got:?}"
+                "imgtool {args:?}\n  imgtool: {want:?}\n  espboot: {got:?}"
             ));
         }
     }
@@ -2254,6 +2269,46 @@ fn regression_values_imgtool_packs_or_parses_late_had_espboots_own_error() {
     let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
     let Some(differences) = differing_rows_among(&lines, &[], false, &[("short.bin", &[0u8; 16])])
     else {
+        return;
+    };
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
+/// click passes an empty word as an option's or argument's value, and
+/// imgtool tests `-k`, `-E`, `--fix-sig` and verify's `-k` with `if key:`
+/// (an empty name is no key), opens the others (`open('')` fails), takes
+/// `Path('')` as `.`, and writes `dumpinfo -o ''` to stdout in YAML. The
+/// personality's parser refused every empty path.
+#[test]
+fn regression_empty_file_names_were_refused_by_the_parser() {
+    let sign = ["sign", "-H", "0x20", "-S", "0x10000", "-v", "1.2"];
+    let with = |words: &[&'static str]| -> Vec<&'static str> {
+        sign.iter().chain(words).copied().collect()
+    };
+    let rows = [
+        with(&["-k", "", "zero.bin", "e1.bin"]),
+        with(&["-E", "", "--pad", "zero.bin", "e2.bin"]),
+        with(&["--fix-sig", "", "zero.bin", "e3.bin"]),
+        with(&["--fix-sig-pubkey", "", "zero.bin", "e4.bin"]),
+        with(&["--sig-out", "", "-k", "ec.pem", "zero.bin", "e5.bin"]),
+        with(&["zero.bin", ""]),
+        with(&["", "e6.bin"]),
+        with(&["--custom-tlv-file", "0xa0", "", "zero.bin", "e7.bin"]),
+        vec!["verify", "-k", "", "e1.bin"],
+        vec!["verify", "-k", "", "missing.bin"],
+        vec!["getpub", "-k", ""],
+        vec!["keygen", "-t", "ed25519", "-k", ""],
+        vec!["dumpinfo", ""],
+        vec!["dumpinfo", "-o", "", "e1.bin"],
+        vec!["dumpinfo", "-o", "", "-f", "json", "e1.bin"],
+    ];
+    let Some(differences) = differing_argvs(
+        &rows,
+        &["e1.bin", "e2.bin", "e3.bin", "e4.bin"],
+        false,
+        &[],
+        b"",
+    ) else {
         return;
     };
     assert!(differences.is_empty(), "{}", differences.join("\n"));

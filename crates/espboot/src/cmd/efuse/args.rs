@@ -84,10 +84,10 @@ impl Global {
 pub(super) fn parse_last_wins<T: Parser>(
     args: impl IntoIterator<Item = impl Into<std::ffi::OsString> + Clone>,
 ) -> Result<T, clap::Error> {
-    let matches = T::command()
+    let command = T::command()
         .args_override_self(true)
-        .mut_subcommands(|c| c.args_override_self(true))
-        .try_get_matches_from(args)?;
+        .mut_subcommands(|c| c.args_override_self(true));
+    let matches = crate::cmd::accept_empty_paths(command).try_get_matches_from(args)?;
     T::from_arg_matches(&matches)
 }
 
@@ -585,7 +585,12 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
     // (a token makes the chip virtual: efuse_interface.py get_esp)
     let after_callback = (global.virt || token.is_some()).then(|| CallbackChip {
         chip,
-        file: global.path_efuse_file.as_deref().map(VirtualFile::espefuse),
+        // `if self.efuse_file:`: an empty name is no file
+        file: global
+            .path_efuse_file
+            .as_deref()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(VirtualFile::espefuse),
         token: token.as_ref().map(|t| t.efuses()),
         debug: global.debug > 0,
     });

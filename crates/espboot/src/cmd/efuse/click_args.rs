@@ -49,6 +49,29 @@ pub(super) fn parse_global(tokens: &[String]) -> anyhow::Result<Option<(Global, 
                 }
                 value.clone()
             }
+            // click.File("r") opens it while the group parses
+            "--extend-efuse-table" => {
+                let path = std::path::Path::new(value);
+                let opened = std::fs::File::open(path).and_then(|f| {
+                    if f.metadata()?.is_dir() {
+                        Err(std::io::Error::from_raw_os_error(21))
+                    } else {
+                        Ok(())
+                    }
+                });
+                if let Err(e) = opened {
+                    let failure = crate::fsutil::OpenFailure::of_io(&e, path);
+                    return Err(UsageError::message(
+                        "espefuse",
+                        format!(
+                            "Invalid value for '--extend-efuse-table': '{value}': {}",
+                            failure.reason
+                        ),
+                    )
+                    .into());
+                }
+                value.clone()
+            }
             "--before" => reset_mode("--before", "'--before'", value, click::BEFORE_CHOICES)?,
             "--after" => reset_mode("--after", "'--after' / '-a'", value, click::AFTER_CHOICES)?,
             _ => value.clone(),
@@ -466,6 +489,14 @@ fn check_values(
                 if !choices.contains(&value.as_str()) {
                     return Err(not_one_of(name, "'--format'", value, &choices).on_cut(chip, one));
                 }
+            }
+            // click.Path(dir_okay=False)
+            ("dump", "--file-name") if std::path::Path::new(value).is_dir() => {
+                return Err(UsageError::message(
+                    name,
+                    format!("Invalid value for '--file-name': File '{value}' is a directory."),
+                )
+                .on_cut(chip, one));
             }
             ("burn-block-data", "--offset") if py_int::parse_decimal(value).is_err() => {
                 return Err(UsageError::message(

@@ -582,6 +582,26 @@ pub(super) fn read_command(s: &Session, cmd: &Command) -> anyhow::Result<()> {
                 }
             };
             match file {
+                Some(path) if path.as_os_str() == "-" => {
+                    // click.File's `-` is stdout
+                    out!("Saving eFuse values to <stdout>");
+                    match text.strip_suffix('}') {
+                        // json.dump's last brace reaches stdout after the
+                        // console's empty line
+                        Some(body) if *format == SummaryFormat::Json && personality => {
+                            use std::io::Write as _;
+                            let _ = write!(std::io::stdout().lock(), "{body}\n}}");
+                        }
+                        _ => out!("{text}"),
+                    }
+                    if personality {
+                        // espefuse then closes it, and its next print fails
+                        return Err(PythonException(
+                            "ValueError: I/O operation on closed file.".to_owned(),
+                        )
+                        .into());
+                    }
+                }
                 Some(path) => {
                     out!("Saving eFuse values to {}", path.display());
                     let mut t = text;

@@ -596,7 +596,9 @@ pub(super) fn dumpinfo(
         }
         _ => human(&info),
     };
-    match outfile {
+    // `if outfile:`: an empty name picked the format of a file, but the
+    // text goes to stdout
+    match outfile.filter(|p| !p.as_os_str().is_empty()) {
         Some(path) => {
             crate::fsutil::write_atomic(path, text.as_bytes(), false)?;
         }

@@ -214,7 +214,7 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
     let typed: Vec<OsString> = args.into_iter().skip(1).collect();
     // click keeps the last value of a repeated single-value option.
     let parser = imgtool_help::parser().mut_subcommand(command, |c| {
-        options_take_any_value(c.args_override_self(true))
+        crate::cmd::accept_empty_paths(options_take_any_value(c.args_override_self(true)))
     });
     // click reports extra arguments only once every parameter has been
     // processed: the line is parsed without them.
@@ -254,8 +254,15 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
     // imgtool asks for a key's passphrase through Python's getpass
     super::util::prompt_as_imgtool();
     match &mut parsed.command {
-        super::Command::Sign(a) => a.imgtool_notices = true,
+        super::Command::Sign(a) => {
+            a.imgtool_notices = true;
+            // imgtool tests these with `if key:`: an empty name is none
+            for path in [&mut a.key, &mut a.encrypt, &mut a.fix_sig] {
+                empty_as_absent(path);
+            }
+        }
         super::Command::Keygen(a) => a.imgtool_prompts = true,
+        super::Command::Verify(a) => empty_as_absent(&mut a.key),
         _ => {}
     }
     if let super::Command::Verify(a) = parsed.command {
@@ -509,6 +516,14 @@ pub(super) fn refusal_exit(command: &str, refusal: &ImgtoolRefusal) -> ExitCode 
             eprintln!("\nAborted!");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Python's truthiness of a path option: `''` is false, as if the option
+/// were not given.
+fn empty_as_absent(path: &mut Option<std::path::PathBuf>) {
+    if path.as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
+        *path = None;
     }
 }
 
@@ -1196,8 +1211,8 @@ fn sign_after_keys_error(a: &super::sign::SignArgs) -> Option<ImgtoolRefusal> {
         }
         let value = pair.get(1).map(String::as_str).unwrap_or_default();
         if is_file {
-            // `Path(value).open("rb")`
-            let path = std::path::Path::new(value);
+            // `Path(value).open("rb")`: `Path('')` is the directory `.`
+            let path = std::path::Path::new(if value.is_empty() { "." } else { value });
             if let Err(e) = std::fs::File::open(path).and_then(|f| {
                 // a directory opens; reading it fails as Python's open does
                 if f.metadata()?.is_dir() {

@@ -178,7 +178,7 @@ pub struct SignArgs {
     pub(super) endian: EndianArg,
     /// Encrypt for this public key (RSA-2048, P-256, X25519 PEM) or AES key-wrap KEK (base64).
     #[arg(short = 'E', long = "encrypt", value_name = "filename")]
-    encrypt: Option<PathBuf>,
+    pub(super) encrypt: Option<PathBuf>,
     /// AES key length for -E.
     #[arg(long = "encrypt-keylen", value_enum, default_value = "128")]
     encrypt_keylen: KeyLenArg,
@@ -218,7 +218,7 @@ pub struct SignArgs {
     non_bootable: bool,
     /// Use this signature (base64 file) instead of signing.
     #[arg(long = "fix-sig", value_name = "filename")]
-    fix_sig: Option<PathBuf>,
+    pub(super) fix_sig: Option<PathBuf>,
     /// Public key of the --fix-sig signature.
     #[arg(long = "fix-sig-pubkey", value_name = "filename")]
     fix_sig_pubkey: Option<PathBuf>,

@@ -343,7 +343,9 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
     parser_argv.extend(rest);
     // click keeps the last value of a repeated single-value option (and
     // takes a repeated flag)
-    let cmd = Cli::command().mut_subcommand(command, |c| c.args_override_self(true));
+    let cmd = Cli::command().mut_subcommand(command, |c| {
+        crate::cmd::accept_empty_paths(c.args_override_self(true))
+    });
     let matches = match cmd.clone().try_get_matches_from(parser_argv) {
         Ok(m) => m,
         Err(err) => {

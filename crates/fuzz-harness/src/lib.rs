@@ -58,11 +58,14 @@ pub enum Target {
     EfuseCsv,
     /// espefuse's eFuse token text (`EFSR:esp32c3:…`, `dump --format token`).
     EfuseToken,
+    /// An image walked as imgtool's `verify` walks it, with no key and
+    /// with a P-256 public key.
+    ImgtoolVerify,
 }
 
 impl Target {
     /// Every target.
-    pub const ALL: [Target; 13] = [
+    pub const ALL: [Target; 14] = [
         Target::McubootImage,
         Target::BootFlash,
         Target::Sbv2Signature,
@@ -76,6 +79,7 @@ impl Target {
         Target::SmpConsole,
         Target::EfuseCsv,
         Target::EfuseToken,
+        Target::ImgtoolVerify,
     ];
 
     /// The target's name: its cargo-fuzz target and corpus directory.
@@ -94,6 +98,7 @@ impl Target {
             Target::SmpConsole => "smp_console",
             Target::EfuseCsv => "efuse_csv",
             Target::EfuseToken => "efuse_token",
+            Target::ImgtoolVerify => "imgtool_verify",
         }
     }
 
@@ -136,6 +141,13 @@ impl Target {
                 // A token is text on the command line: arbitrary bytes
                 // reach the decoder as Rust strings, lossily.
                 let _ = esp_efuse::token::decode(&String::from_utf8_lossy(data));
+            }
+            Target::ImgtoolVerify => {
+                use mcuboot_image::imgtool_verify::imgtool_verify;
+                let _ = imgtool_verify(data, None);
+                if let Ok(key) = key_files::KeyFile::from_der(&P256_SPKI, None) {
+                    let _ = imgtool_verify(data, Some(&key));
+                }
             }
         }
     }

@@ -270,63 +270,6 @@ pub fn imgtool_keys_pair(signing: KeyKind, encryption: KeyKind) -> bool {
     }
 }
 
-/// Where imgtool 2.5.0's `verify` ends with an X25519 `-k`, a key that
-/// signs nothing (imgtool/image.py `verify`, which walks the unprotected
-/// TLVs in order with the key's class).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ImgtoolX25519Verify {
-    /// A hash TLV of a hash the key's class is not allowed
-    /// (`ALLOWED_KEY_SHA` lists SHA-256 and SHA-512 for the private key's
-    /// class and nothing for the public key's): `KEY_MISMATCH`.
-    KeyMismatch,
-    /// The hash TLV does not match the image: `INVALID_HASH`.
-    InvalidHash,
-    /// No TLV after the hash: `INVALID_SIGNATURE`.
-    NoSignature,
-    /// A TLV other than a hash, which imgtool compares with
-    /// `TLV_VALUES[key.sig_tlv()]`, where no TLV is named "X25519": an
-    /// uncaught KeyError.
-    NoSignatureTlvName,
-    /// The Ed25519 signature of a pure image, which imgtool hands to the
-    /// key's `verify_digest`: the private key's calls a `verify` that
-    /// cryptography's X25519 public key lacks, the public key's class has
-    /// none. An uncaught AttributeError.
-    NoVerify {
-        /// Whether the key file held the private key.
-        private: bool,
-    },
-}
-
-/// What imgtool's `verify` makes of `image` (its header `hdr` and TLVs
-/// `tlvs`, as [`crate::SliceTlvs`] reads them) with an X25519 key.
-#[must_use]
-pub fn imgtool_verify_with_x25519(
-    image: &[u8],
-    hdr: &crate::ImageHeader,
-    tlvs: &[(crate::TlvEntry, &[u8])],
-    private: bool,
-) -> ImgtoolX25519Verify {
-    use crate::{HashAlg, TlvKind};
-    let unprotected = tlvs.iter().filter(|(e, _)| !e.protected);
-    let pure = unprotected.clone().any(|(e, _)| e.kind == TlvKind::SigPure);
-    for (entry, data) in unprotected {
-        if let Some(alg) = HashAlg::from_tlv(entry.kind) {
-            if !private || alg == HashAlg::Sha384 {
-                return ImgtoolX25519Verify::KeyMismatch;
-            }
-            let digest = crate::image_hash(&mut &image[..], hdr, alg);
-            if !digest.is_ok_and(|d| d.as_bytes() == *data) {
-                return ImgtoolX25519Verify::InvalidHash;
-            }
-        } else if !pure {
-            return ImgtoolX25519Verify::NoSignatureTlvName;
-        } else if entry.kind == TlvKind::Ed25519 {
-            return ImgtoolX25519Verify::NoVerify { private };
-        }
-    }
-    ImgtoolX25519Verify::NoSignature
-}
-
 /// Reads a PEM key file as imgtool's `keys.load` accepts it, through the
 /// shared lenient loader ([`KeyFile::from_pem`]), then
 /// [`check_supported`].

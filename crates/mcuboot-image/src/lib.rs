@@ -89,6 +89,8 @@ pub mod enc;
 #[cfg(feature = "std")]
 pub use intel_hex as hexfile;
 #[cfg(feature = "std")]
+pub mod imgtool_verify;
+#[cfg(feature = "std")]
 pub mod keys;
 #[cfg(feature = "std")]
 pub mod sign;

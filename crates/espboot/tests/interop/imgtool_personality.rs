@@ -2313,3 +2313,124 @@ fn regression_empty_file_names_were_refused_by_the_parser() {
     };
     assert!(differences.is_empty(), "{}", differences.join("\n"));
 }
+
+/// imgtool's `verify` walks a malformed image its own way (image.py
+/// `Image.verify`): `struct.unpack` of the header, the version, the TLV
+/// info and each TLV header (a short read is a struct.error, the version's
+/// before the magic is checked); Python's slices for the rest; a TLV's
+/// type from its low byte; the first matching hash, then the first
+/// signature that verifies; a pure image's signature through
+/// `verify_digest`, which the ECDSA classes lack; an Ed25519 signature
+/// before any hash TLV verified against `None`. The personality used
+/// MCUboot's validation and reached other verdicts.
+#[test]
+fn regression_verify_of_malformed_images_reached_other_verdicts() {
+    let Some(mut imgtool) = crate::support::reference_tool("imgtool") else {
+        return;
+    };
+    let made = tempfile::tempdir().unwrap();
+    let app = crate::support::serve::data(3000, 7);
+    std::fs::write(made.path().join("app.bin"), &app).unwrap();
+    let imgtool_in = |args: &[&str]| {
+        crate::support::run_ok(
+            crate::support::reference_tool("imgtool")
+                .unwrap()
+                .current_dir(made.path())
+                .args(args),
+        );
+    };
+    crate::support::run_ok(
+        imgtool
+            .current_dir(made.path())
+            .args(["keygen", "-t", "ed25519", "-k", "ed.pem"]),
+    );
+    imgtool_in(&["keygen", "-t", "ecdsa-p256", "-k", "p256.pem"]);
+    imgtool_in(&[
+        "getpub",
+        "-k",
+        "p256.pem",
+        "-e",
+        "pem",
+        "-o",
+        "p256.pub.pem",
+    ]);
+    let sign = [
+        "sign",
+        "-H",
+        "0x20",
+        "--pad-header",
+        "-S",
+        "0x10000",
+        "-v",
+        "1.2.3+4",
+    ];
+    let signed = |key: &str, extra: &[&str], out: &str| {
+        let mut args: Vec<&str> = sign.to_vec();
+        args.extend(["-k", key]);
+        args.extend(extra);
+        args.extend(["app.bin", out]);
+        imgtool_in(&args);
+        std::fs::read(made.path().join(out)).unwrap()
+    };
+    let ed = signed("ed.pem", &[], "ed.bin");
+    let pure = signed("ed.pem", &["--pure"], "pure.bin");
+    let ec = signed("p256.pem", &["-s", "7"], "ec.bin");
+    // the TLV area: after the 0x20-byte header and the app
+    let tlvs = 0x20 + app.len();
+    let with = |image: &[u8], at: usize, bytes: &[u8]| {
+        let mut v = image.to_vec();
+        v[at..at + bytes.len()].copy_from_slice(bytes);
+        v
+    };
+    // ec.bin starts its unprotected area after the 8-byte protected one
+    let ec_tlvs = tlvs + 4 + 8;
+    let files: Vec<(String, Vec<u8>)> = vec![
+        ("short10.bin".into(), ed[..10].to_vec()),
+        ("short20.bin".into(), ed[..20].to_vec()),
+        ("badmagic20.bin".into(), with(&ed[..20], 0, &[0; 4])),
+        ("badmagic.bin".into(), with(&ed, 0, &[0; 4])),
+        ("no_info.bin".into(), ed[..tlvs + 2].to_vec()),
+        ("cut_tlv.bin".into(), ed[..tlvs + 4 + 2].to_vec()),
+        ("cut_hash.bin".into(), ed[..tlvs + 4 + 4 + 10].to_vec()),
+        ("wide_type.bin".into(), with(&ed, tlvs + 5, &[0x01])),
+        ("long_tot.bin".into(), with(&ed, tlvs + 2, &[0xff, 0x7f])),
+        ("short_tot.bin".into(), with(&ed, tlvs + 2, &[0x08, 0x00])),
+        ("no_hash.bin".into(), with(&ed, tlvs + 4, &[0x77])),
+        ("bad_hash.bin".into(), with(&ed, tlvs + 8, &[0x00])),
+        ("prot_huge.bin".into(), with(&ec, tlvs + 2, &[0xff, 0xff])),
+        (
+            "ec_sig_empty.bin".into(),
+            with(&ec, ec_tlvs + 4 + 4 + 32 + 2, &[0, 0]),
+        ),
+        ("ed.bin".into(), ed),
+        ("pure.bin".into(), pure),
+        ("ec.bin".into(), ec),
+    ];
+    let keys: Vec<(String, Vec<u8>)> = ["ed.pem", "p256.pem", "p256.pub.pem"]
+        .iter()
+        .map(|name| {
+            let pem = std::fs::read(made.path().join(name)).unwrap();
+            ((*name).to_owned(), pem)
+        })
+        .collect();
+    let all: Vec<(&str, &[u8])> = files
+        .iter()
+        .chain(&keys)
+        .map(|(n, b)| (n.as_str(), b.as_slice()))
+        .collect();
+    let mut rows = Vec::new();
+    for (image, _) in &files {
+        for key in [None, Some("ed.pem"), Some("p256.pub.pem"), Some("p256.pem")] {
+            let mut row = vec!["verify"];
+            if let Some(key) = key {
+                row.extend(["-k", key]);
+            }
+            row.push(image.as_str());
+            rows.push(row);
+        }
+    }
+    let Some(differences) = differing_argvs(&rows, &[], false, &all, b"") else {
+        return;
+    };
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}

@@ -16,7 +16,7 @@ use subtle::ConstantTimeEq;
 mod hash;
 mod protected;
 #[cfg(feature = "rsa")]
-mod rsa;
+pub(crate) mod rsa;
 mod signature;
 
 pub use hash::{image_hash, Digest, HashAlg, Hasher};

@@ -5,9 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use mcuboot_image::codec::trailer::{max_align_of_magic, TrailerLayout, MAGIC_SIZE};
-use mcuboot_image::keys::{
-    imgtool_verify_with_x25519, ImgtoolX25519Verify, KeyFile, KeyKind, McubootKey as _,
-};
+use mcuboot_image::imgtool_verify::{imgtool_verify, ImgtoolVerdict};
+use mcuboot_image::keys::{KeyFile, McubootKey as _};
 use mcuboot_image::sign::allowed_hashes;
 use mcuboot_image::{
     validate, HashAlg, ImageHeader, SignatureKind, SliceTlvs, TlvKind, ValidateError,
@@ -29,34 +28,6 @@ pub struct VerifyArgs {
     pub(super) imgfile: PathBuf,
 }
 
-/// Why an image does not verify: imgtool's `VerifyResult` cases.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Refused {
-    /// No MCUboot header.
-    Magic,
-    /// No valid TLV area.
-    TlvInfo,
-    /// The hash TLV does not match the image.
-    Hash,
-    /// No signature TLV verifies with the given key.
-    Signature,
-    /// The key's type cannot verify this image's TLVs.
-    KeyType,
-}
-
-impl Refused {
-    /// imgtool's line for the verdict (`imgtool/main.py` `verify`).
-    fn imgtool_text(self) -> &'static str {
-        match self {
-            Refused::Magic => "Invalid image magic; is this an MCUboot image?",
-            Refused::TlvInfo => "Invalid TLV info magic; is this an MCUboot image?",
-            Refused::Hash => "Image has an invalid hash",
-            Refused::Signature => "No signature found for the given key",
-            Refused::KeyType => "Key type does not match TLV record",
-        }
-    }
-}
-
 /// A verified image, and what verified it.
 struct Verified {
     version: String,
@@ -69,7 +40,7 @@ struct Verified {
 
 /// Checks the image; `Err` for unreadable input, `Ok(Err(…))` for an image
 /// that does not verify (with espboot's own explanation).
-fn check(a: &VerifyArgs, as_imgtool: bool) -> anyhow::Result<Result<Verified, (Refused, String)>> {
+fn check(a: &VerifyArgs) -> anyhow::Result<Result<Verified, String>> {
     let file = a.imgfile.display().to_string();
     let key = a
         .key
@@ -77,22 +48,15 @@ fn check(a: &VerifyArgs, as_imgtool: bool) -> anyhow::Result<Result<Verified, (R
         .map(|p| load_key("-k/--key", p))
         .transpose()?;
     let (image, _) = read_image("IMGFILE", &a.imgfile)?;
-    let refuse = |why: Refused, message: String| Ok(Err((why, message)));
+    let refuse = |message: String| Ok(Err(message));
     let hdr = match ImageHeader::parse(&image) {
         Ok(h) => h,
-        Err(e) => return refuse(Refused::Magic, format!("{file}: not an MCUboot image: {e}")),
+        Err(e) => return refuse(format!("{file}: not an MCUboot image: {e}")),
     };
     let tlvs: Vec<_> = match SliceTlvs::new(&image, &hdr).and_then(|it| it.collect()) {
         Ok(t) => t,
-        Err(e) => return refuse(Refused::TlvInfo, format!("{file}: invalid TLV area: {e}")),
+        Err(e) => return refuse(format!("{file}: invalid TLV area: {e}")),
     };
-    if let Some(k) = key
-        .as_ref()
-        .filter(|k| as_imgtool && k.kind() == KeyKind::X25519)
-    {
-        let private = matches!(k, KeyFile::Private(_));
-        return x25519_as_imgtool(imgtool_verify_with_x25519(&image, &hdr, &tlvs, private));
-    }
     let pure = tlvs
         .iter()
         .any(|(e, _)| e.kind == TlvKind::SigPure && !e.protected);
@@ -101,7 +65,7 @@ fn check(a: &VerifyArgs, as_imgtool: bool) -> anyhow::Result<Result<Verified, (R
         .filter(|(e, _)| !e.protected)
         .find_map(|(e, _)| HashAlg::from_tlv(e.kind))
     else {
-        return refuse(Refused::Hash, format!("{file}: the image has no hash TLV"));
+        return refuse(format!("{file}: the image has no hash TLV"));
     };
 
     let mut opts = ValidateOptions::new(hash_alg).pure(pure);
@@ -112,18 +76,14 @@ fn check(a: &VerifyArgs, as_imgtool: bool) -> anyhow::Result<Result<Verified, (R
             format!("-k/--key: a {} key cannot verify signatures", public.kind())
         })?;
         if !pure && !allowed_hashes(kind, matches!(k, KeyFile::Public(_))).contains(&hash_alg) {
-            return refuse(
-                Refused::KeyType,
-                format!(
-                    "-k/--key: a {} key does not match the image's {} hash TLV",
-                    public.kind(),
-                    hash_alg.name()
-                ),
-            );
+            return refuse(format!(
+                "-k/--key: a {} key does not match the image's {} hash TLV",
+                public.kind(),
+                hash_alg.name()
+            ));
         }
         if pure && kind != SignatureKind::Ed25519 {
             return refuse(
-                Refused::KeyType,
                 "-k/--key: the image has a pure signature, which only ed25519 keys make".into(),
             );
         }
@@ -148,42 +108,16 @@ fn check(a: &VerifyArgs, as_imgtool: bool) -> anyhow::Result<Result<Verified, (R
                 .find(|(e, _)| Some(e.kind) == opts.signature.map(SignatureKind::tlv))
                 .map(|(_, s)| s.to_vec()),
         })),
-        Err(ValidateError::HashMismatch) => refuse(
-            Refused::Hash,
-            format!("{file}: image hash does not match (the image is corrupted or was modified)"),
-        ),
-        Err(ValidateError::NoMatchingKey) => refuse(
-            Refused::Signature,
-            format!("{file}: no signature found for the given key"),
-        ),
-        Err(ValidateError::SignatureInvalid) => refuse(
-            Refused::Signature,
-            format!("{file}: signature verification failed"),
-        ),
-        Err(e) => bail!("{file}: {e}"),
-    }
-}
-
-/// imgtool's verdict, or its uncaught exception, for an image it walked
-/// with an X25519 key ([`imgtool_verify_with_x25519`]).
-fn x25519_as_imgtool(
-    end: ImgtoolX25519Verify,
-) -> anyhow::Result<Result<Verified, (Refused, String)>> {
-    let refused = |why: Refused| Ok(Err((why, why.imgtool_text().to_owned())));
-    let uncaught =
-        |last_line: &str| Err(super::sign::ImgtoolRefusal::Uncaught(last_line.to_owned()).into());
-    match end {
-        ImgtoolX25519Verify::KeyMismatch => refused(Refused::KeyType),
-        ImgtoolX25519Verify::InvalidHash => refused(Refused::Hash),
-        ImgtoolX25519Verify::NoSignature => refused(Refused::Signature),
-        ImgtoolX25519Verify::NoSignatureTlvName => uncaught("KeyError: 'X25519'"),
-        // cryptography's X25519 public key class, as Python 3.11 names it
-        ImgtoolX25519Verify::NoVerify { private: true } => uncaught(
-            "AttributeError: 'cryptography.hazmat.bindings._rust.openssl.x25519.' object has no attribute 'verify'",
-        ),
-        ImgtoolX25519Verify::NoVerify { private: false } => {
-            uncaught("AttributeError: 'X25519Public' object has no attribute 'verify_digest'")
+        Err(ValidateError::HashMismatch) => refuse(format!(
+            "{file}: image hash does not match (the image is corrupted or was modified)"
+        )),
+        Err(ValidateError::NoMatchingKey) => {
+            refuse(format!("{file}: no signature found for the given key"))
         }
+        Err(ValidateError::SignatureInvalid) => {
+            refuse(format!("{file}: signature verification failed"))
+        }
+        Err(e) => bail!("{file}: {e}"),
     }
 }
 
@@ -203,9 +137,9 @@ fn verified_text(v: &Verified) -> String {
 
 /// `espboot image verify`: the verdict, or a one-line error saying why.
 pub fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
-    let v = match check(&a, false)? {
+    let v = match check(&a)? {
         Ok(v) => v,
-        Err((_, message)) => bail!("{message}"),
+        Err(message) => bail!("{message}"),
     };
     if a.json {
         let doc = json!({
@@ -224,17 +158,53 @@ pub fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `imgtool verify`: imgtool's verdict lines on stdout, exit 1 when the
-/// image does not verify.
+/// `imgtool verify`: imgtool's verdict lines on stdout (exit 1 when the
+/// image does not verify), from imgtool's own walk of the image
+/// ([`imgtool_verify`]), or the last line of its exception.
 pub fn verify_as_imgtool(a: VerifyArgs) -> ExitCode {
-    match check(&a, true) {
-        Ok(Ok(v)) => {
-            outln!("{}", verified_text(&v).trim_end());
-            ExitCode::SUCCESS
+    let verdict = (|| -> anyhow::Result<ImgtoolVerdict> {
+        let key = a
+            .key
+            .as_ref()
+            .map(|p| load_key("-k/--key", p))
+            .transpose()?;
+        let (image, _) = read_image("IMGFILE", &a.imgfile)?;
+        Ok(imgtool_verify(&image, key.as_ref()))
+    })();
+    let line = match verdict {
+        Ok(ImgtoolVerdict::Ok {
+            version: [major, minor, revision, build],
+            digest,
+            signature,
+        }) => {
+            // imgtool/main.py verify
+            outln!("Image was correctly validated");
+            outln!("Image version: {major}.{minor}.{revision}+{build}");
+            match (digest, signature) {
+                (Some(digest), _) if !digest.is_empty() => {
+                    outln!("Image digest: {}", hex::encode(digest));
+                }
+                (None, Some(sig)) if !sig.is_empty() => {
+                    outln!("Image signature over image: {}", hex::encode(sig));
+                }
+                _ => {}
+            }
+            return ExitCode::SUCCESS;
         }
-        Ok(Err((why, _))) => {
-            outln!("{}", why.imgtool_text());
-            ExitCode::FAILURE
+        Ok(ImgtoolVerdict::InvalidMagic) => "Invalid image magic; is this an MCUboot image?",
+        Ok(ImgtoolVerdict::InvalidTlvInfoMagic) => {
+            "Invalid TLV info magic; is this an MCUboot image?"
+        }
+        Ok(ImgtoolVerdict::InvalidHash) => "Image has an invalid hash",
+        Ok(ImgtoolVerdict::InvalidSignature) => "No signature found for the given key",
+        Ok(ImgtoolVerdict::KeyMismatch) => "Key type does not match TLV record",
+        Ok(ImgtoolVerdict::Exception(last_line)) => {
+            eprintln!("{last_line}");
+            return ExitCode::FAILURE;
+        }
+        Ok(other) => {
+            eprintln!("Error: imgtool verify: {other:?}");
+            return ExitCode::FAILURE;
         }
         Err(err) => {
             if let Some(refusal) = err.downcast_ref::<super::sign::ImgtoolRefusal>() {
@@ -244,9 +214,11 @@ pub fn verify_as_imgtool(a: VerifyArgs) -> ExitCode {
                 Some(last_line) => eprintln!("{last_line}"),
                 None => eprintln!("Error: {}", crate::one_line(&err)),
             }
-            ExitCode::FAILURE
+            return ExitCode::FAILURE;
         }
-    }
+    };
+    outln!("{line}");
+    ExitCode::FAILURE
 }
 
 /// `dumpinfo -f`.

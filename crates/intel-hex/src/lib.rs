@@ -20,15 +20,9 @@
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum HexError {
-    /// A record is malformed.
-    #[error("line {line}: {error}")]
-    Record {
-        /// 1-based line number.
-        line: usize,
-        /// What is wrong.
-        #[source]
-        error: ihex::ReaderError,
-    },
+    /// A record intelhex refuses, as its `loadhex` refuses it.
+    #[error(transparent)]
+    Record(#[from] RecordError),
     /// No data records.
     #[error("no data records")]
     Empty,
@@ -49,27 +43,212 @@ pub enum HexError {
 /// Largest address span read from a HEX file (larger than any flash slot).
 const MAX_SPAN: usize = 256 << 20;
 
-/// The data records of `text` as (absolute address, bytes), in file order.
-fn data_records(text: &str) -> Result<Vec<(u64, Vec<u8>)>, HexError> {
-    use ihex::Record;
-    let mut segments: Vec<(u64, Vec<u8>)> = Vec::new();
-    let mut base: u64 = 0;
-    for (i, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() {
-            continue;
-        }
-        let rec = Record::from_record_string(line)
-            .map_err(|error| HexError::Record { line: i + 1, error })?;
-        match rec {
-            Record::Data { offset, value } => segments.push((base + u64::from(offset), value)),
-            Record::EndOfFile => break,
-            Record::ExtendedSegmentAddress(seg) => base = u64::from(seg) * 16,
-            Record::ExtendedLinearAddress(hi) => base = u64::from(hi) << 16,
-            Record::StartSegmentAddress { .. } | Record::StartLinearAddress(_) => {}
+/// Why intelhex 2.3's `IntelHex.loadhex` refuses a file
+/// (`intelhex/__init__.py` `_decode_record`): its exception, with the
+/// 1-based line number it names. The message is the exception's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RecordError {
+    /// Not `:` followed by an even number of hex digits, or fewer than 5
+    /// bytes.
+    #[error("Hex file contains invalid record at line {line}")]
+    Invalid {
+        /// The line.
+        line: usize,
+    },
+    /// The length byte disagrees with the record's length.
+    #[error("Record at line {line} has invalid length")]
+    Length {
+        /// The line.
+        line: usize,
+    },
+    /// A record type above 5.
+    #[error("Record at line {line} has invalid record type")]
+    Type {
+        /// The line.
+        line: usize,
+    },
+    /// The bytes do not sum to 0 modulo 256.
+    #[error("Record at line {line} has invalid checksum")]
+    Checksum {
+        /// The line.
+        line: usize,
+    },
+    /// An end-of-file record with data.
+    #[error("File has invalid End-of-File record")]
+    EndOfFile,
+    /// An extended segment address record of the wrong shape.
+    #[error("Invalid Extended Segment Address Record at line {line}")]
+    ExtendedSegmentAddress {
+        /// The line.
+        line: usize,
+    },
+    /// An extended linear address record of the wrong shape.
+    #[error("Invalid Extended Linear Address Record at line {line}")]
+    ExtendedLinearAddress {
+        /// The line.
+        line: usize,
+    },
+    /// A start segment address record of the wrong shape.
+    #[error("Invalid Start Segment Address Record at line {line}")]
+    StartSegmentAddress {
+        /// The line.
+        line: usize,
+    },
+    /// A start linear address record of the wrong shape.
+    #[error("Invalid Start Linear Address Record at line {line}")]
+    StartLinearAddress {
+        /// The line.
+        line: usize,
+    },
+    /// A second start address record.
+    #[error("Start Address Record appears twice at line {line}")]
+    DuplicateStartAddress {
+        /// The line.
+        line: usize,
+    },
+    /// A data byte at an address an earlier record filled.
+    #[error("Hex file has data overlap at address 0x{address:X} on line {line}")]
+    AddressOverlap {
+        /// The address.
+        address: u64,
+        /// The line.
+        line: usize,
+    },
+}
+
+impl RecordError {
+    /// The exception's class, as a traceback names it (`intelhex.…`).
+    #[must_use]
+    pub fn python_class(&self) -> &'static str {
+        match self {
+            Self::Invalid { .. } => "intelhex.HexRecordError",
+            Self::Length { .. } => "intelhex.RecordLengthError",
+            Self::Type { .. } => "intelhex.RecordTypeError",
+            Self::Checksum { .. } => "intelhex.RecordChecksumError",
+            Self::EndOfFile => "intelhex.EOFRecordError",
+            Self::ExtendedSegmentAddress { .. } => "intelhex.ExtendedSegmentAddressRecordError",
+            Self::ExtendedLinearAddress { .. } => "intelhex.ExtendedLinearAddressRecordError",
+            Self::StartSegmentAddress { .. } => "intelhex.StartSegmentAddressRecordError",
+            Self::StartLinearAddress { .. } => "intelhex.StartLinearAddressRecordError",
+            Self::DuplicateStartAddress { .. } => "intelhex.DuplicateStartAddressRecordError",
+            Self::AddressOverlap { .. } => "intelhex.AddressOverlapError",
         }
     }
-    Ok(segments)
+}
+
+/// The lines of `text` as Python's text-mode iteration yields them
+/// (universal newlines: `\n`, `\r\n` and `\r` end a line), without their
+/// line ends.
+fn python_lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let end = rest.find(['\n', '\r']).unwrap_or(rest.len());
+        let line = &rest[..end];
+        let after = &rest[end..];
+        rest = after
+            .strip_prefix("\r\n")
+            .or_else(|| after.strip_prefix('\n'))
+            .or_else(|| after.strip_prefix('\r'))
+            .unwrap_or(after);
+        Some(line)
+    })
+}
+
+/// The data bytes of `text` by address, as intelhex's `loadhex` reads
+/// them (`_decode_record`): every check in its order, an address filled
+/// twice refused, and nothing read after the end-of-file record.
+fn data_bytes(text: &str) -> Result<std::collections::BTreeMap<u64, u8>, RecordError> {
+    let mut bytes = std::collections::BTreeMap::new();
+    let mut offset: u64 = 0;
+    let mut start_address = false;
+    for (i, s) in python_lines(text).enumerate() {
+        let line = i + 1;
+        if s.is_empty() {
+            continue;
+        }
+        let invalid = RecordError::Invalid { line };
+        let hex = s.strip_prefix(':').ok_or(invalid)?;
+        // binascii.unhexlify: pairs of hex digits, nothing else
+        if hex.len() % 2 != 0 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(invalid);
+        }
+        let bin: Vec<u8> = hex
+            .as_bytes()
+            .chunks(2)
+            .map(|pair| {
+                let digit = |b: u8| (b as char).to_digit(16).unwrap_or(0) as u8;
+                digit(pair[0]) * 16 + digit(pair[1])
+            })
+            .collect();
+        if bin.len() < 5 {
+            return Err(invalid);
+        }
+        let record_length = usize::from(bin[0]);
+        if bin.len() != 5 + record_length {
+            return Err(RecordError::Length { line });
+        }
+        let address = u64::from(bin[1]) * 256 + u64::from(bin[2]);
+        let record_type = bin[3];
+        if record_type > 5 {
+            return Err(RecordError::Type { line });
+        }
+        if bin.iter().fold(0u8, |sum, b| sum.wrapping_add(*b)) != 0 {
+            return Err(RecordError::Checksum { line });
+        }
+        let value16 = || u64::from(bin[4]) * 256 + u64::from(bin[5]);
+        match record_type {
+            0 => {
+                // no wrap at 64 KiB (intelhex's own FIXME)
+                for (k, b) in bin[4..4 + record_length].iter().enumerate() {
+                    let at = offset + address + k as u64;
+                    if bytes.insert(at, *b).is_some() {
+                        return Err(RecordError::AddressOverlap { address: at, line });
+                    }
+                }
+            }
+            1 if record_length != 0 => return Err(RecordError::EndOfFile),
+            1 => break,
+            2 if record_length != 2 || address != 0 => {
+                return Err(RecordError::ExtendedSegmentAddress { line })
+            }
+            2 => offset = value16() * 16,
+            4 if record_length != 2 || address != 0 => {
+                return Err(RecordError::ExtendedLinearAddress { line })
+            }
+            4 => offset = value16() * 65536,
+            3 | 5 if record_length != 4 || address != 0 => {
+                return Err(if record_type == 3 {
+                    RecordError::StartSegmentAddress { line }
+                } else {
+                    RecordError::StartLinearAddress { line }
+                })
+            }
+            _ => {
+                if start_address {
+                    return Err(RecordError::DuplicateStartAddress { line });
+                }
+                start_address = true;
+            }
+        }
+    }
+    Ok(bytes)
+}
+
+/// The data records of `text` as (absolute address, bytes), lowest first:
+/// each run of consecutive addresses.
+fn data_records(text: &str) -> Result<Vec<(u64, Vec<u8>)>, HexError> {
+    let mut runs: Vec<(u64, Vec<u8>)> = Vec::new();
+    for (addr, b) in data_bytes(text)? {
+        match runs.last_mut() {
+            Some((start, data)) if *start + data.len() as u64 == addr => data.push(b),
+            _ => runs.push((addr, vec![b])),
+        }
+    }
+    Ok(runs)
 }
 
 /// Reads Intel HEX text: returns the lowest address and the bytes from it
@@ -111,32 +290,25 @@ pub fn read(text: &str) -> Result<(u32, Vec<u8>), HexError> {
 
 /// Reads Intel HEX text as its contiguous runs of data, lowest address
 /// first, as esptool's `intel_hex_to_bin` splits a HEX input (one binary per
-/// run of consecutive addresses; a later record overwrites an earlier one at
-/// the same address, as `IntelHex.loadhex` does).
+/// run of consecutive addresses; `IntelHex.loadhex` refuses an address
+/// filled twice).
 ///
 /// # Errors
 /// [`HexError`] for malformed records, no data, or data beyond 4 GiB.
 pub fn read_runs(text: &str) -> Result<Vec<(u32, Vec<u8>)>, HexError> {
-    let mut bytes = std::collections::BTreeMap::new();
-    for (addr, data) in data_records(text)? {
-        for (i, b) in data.into_iter().enumerate() {
-            let at = u32::try_from(addr + i as u64).map_err(|_| HexError::BeyondFourGiB)?;
-            bytes.insert(at, b);
-        }
-    }
-    let mut runs: Vec<(u32, Vec<u8>)> = Vec::new();
-    for (addr, b) in bytes {
-        match runs.last_mut() {
-            Some((start, data)) if u64::from(*start) + data.len() as u64 == u64::from(addr) => {
-                data.push(b);
-            }
-            _ => runs.push((addr, vec![b])),
-        }
-    }
+    let runs = data_records(text)?;
     if runs.is_empty() {
         return Err(HexError::Empty);
     }
-    Ok(runs)
+    runs.into_iter()
+        .map(|(addr, data)| {
+            let end = addr + data.len() as u64;
+            match u32::try_from(addr) {
+                Ok(addr) if end <= 1 << 32 => Ok((addr, data)),
+                _ => Err(HexError::BeyondFourGiB),
+            }
+        })
+        .collect()
 }
 
 /// An extended linear address record that `write_hex_file` cannot store:
@@ -258,6 +430,103 @@ fn push_record(out: &mut String, offset: u16, kind: u8, data: &[u8]) {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    /// Each row was checked against intelhex 2.3's `IntelHex(path)` (a
+    /// file, so universal newlines): its exception class and message.
+    #[test]
+    fn records_are_refused_as_intelhex_refuses_them() {
+        let cases: &[(&str, &str, &str)] = &[
+            (
+                "10000000\n",
+                "intelhex.HexRecordError",
+                "Hex file contains invalid record at line 1",
+            ),
+            (
+                ":0\n",
+                "intelhex.HexRecordError",
+                "Hex file contains invalid record at line 1",
+            ),
+            (
+                ":00000001\n",
+                "intelhex.HexRecordError",
+                "Hex file contains invalid record at line 1",
+            ),
+            (
+                " :00000001FF\n",
+                "intelhex.HexRecordError",
+                "Hex file contains invalid record at line 1",
+            ),
+            (
+                ":00000001FF \n",
+                "intelhex.HexRecordError",
+                "Hex file contains invalid record at line 1",
+            ),
+            (
+                ":00000006FA\n",
+                "intelhex.RecordTypeError",
+                "Record at line 1 has invalid record type",
+            ),
+            (
+                ":0100000001FF\n",
+                "intelhex.RecordChecksumError",
+                "Record at line 1 has invalid checksum",
+            ),
+            (
+                ":0100000100FE\n",
+                "intelhex.EOFRecordError",
+                "File has invalid End-of-File record",
+            ),
+            (
+                ":0200000212\n",
+                "intelhex.RecordLengthError",
+                "Record at line 1 has invalid length",
+            ),
+            (
+                ":020001040000F9\n",
+                "intelhex.ExtendedLinearAddressRecordError",
+                "Invalid Extended Linear Address Record at line 1",
+            ),
+            (
+                ":0400000300000000F9\n:0400000300000000F9\n",
+                "intelhex.DuplicateStartAddressRecordError",
+                "Start Address Record appears twice at line 2",
+            ),
+            (
+                ":03000005000000F8\n",
+                "intelhex.StartLinearAddressRecordError",
+                "Invalid Start Linear Address Record at line 1",
+            ),
+            (
+                ":0100000001FE\n\n:0100000002FD\n",
+                "intelhex.AddressOverlapError",
+                "Hex file has data overlap at address 0x0 on line 3",
+            ),
+            (
+                ":0100000001FE\r:0100000002FD\r",
+                "intelhex.AddressOverlapError",
+                "Hex file has data overlap at address 0x0 on line 2",
+            ),
+        ];
+        for (text, class, message) in cases {
+            let Err(super::HexError::Record(e)) = super::read(text) else {
+                panic!("{text:?} was read");
+            };
+            assert_eq!(
+                (e.python_class(), e.to_string().as_str()),
+                (*class, *message),
+                "{text:?}"
+            );
+        }
+        // nothing after the end-of-file record is read; lower-case digits
+        assert_eq!(
+            super::read(":01000000aa55\n:00000001FF\nGARBAGE\n").unwrap(),
+            (0, vec![0xaa])
+        );
+        assert!(matches!(
+            super::read(":00000001FF\n"),
+            Err(super::HexError::Empty)
+        ));
+    }
+
     use super::*;
 
     #[test]

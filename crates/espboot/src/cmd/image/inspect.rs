@@ -210,7 +210,9 @@ pub fn verify_as_imgtool(a: VerifyArgs) -> ExitCode {
             if let Some(refusal) = err.downcast_ref::<super::sign::ImgtoolRefusal>() {
                 return super::personality::refusal_exit("verify", refusal);
             }
-            match super::personality::unframed_key_exception(&err) {
+            let exception = super::personality::unframed_key_exception(&err)
+                .or_else(|| super::util::intelhex_exception(&err));
+            match exception {
                 Some(last_line) => eprintln!("{last_line}"),
                 None => eprintln!("Error: {}", crate::one_line(&err)),
             }

@@ -301,7 +301,10 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
             Err(err) => match err.downcast_ref::<super::sign::ImgtoolRefusal>() {
                 Some(refusal) => refusal_exit("dumpinfo", refusal),
                 None => unwritable_output(&err).unwrap_or_else(|| {
-                    eprintln!("Error: {}", crate::one_line(&err));
+                    match super::util::intelhex_exception(&err) {
+                        Some(last_line) => eprintln!("{last_line}"),
+                        None => eprintln!("Error: {}", crate::one_line(&err)),
+                    }
                     ExitCode::FAILURE
                 }),
             },
@@ -344,7 +347,9 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
     match super::run(parsed) {
         Ok(code) => code,
         Err(err) => {
-            if let Some(last_line) = unframed_key_exception(&err) {
+            if let Some(last_line) =
+                unframed_key_exception(&err).or_else(|| super::util::intelhex_exception(&err))
+            {
                 return traceback(&last_line);
             }
             if let Some(code) = unwritable_output(&err) {

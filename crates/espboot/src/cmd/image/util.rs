@@ -180,15 +180,30 @@ pub fn is_hex(path: &Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("hex"))
 }
 
+/// The last line of intelhex's traceback when it refused a HEX file that
+/// `err` failed to read (imgtool lets intelhex's exceptions through).
+pub fn intelhex_exception(err: &anyhow::Error) -> Option<String> {
+    err.chain().find_map(|cause| match cause.downcast_ref() {
+        Some(mcuboot_image::hexfile::HexError::Record(e)) => {
+            Some(format!("{}: {e}", e.python_class()))
+        }
+        _ => None,
+    })
+}
+
 /// Reads an image file: binary, or Intel HEX (returns its lowest address).
 pub fn read_image(arg: &str, path: &Path) -> anyhow::Result<(Vec<u8>, Option<u32>)> {
     refuse_directory_as_imgtool(path)?;
     if is_hex(path) {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("{arg}: cannot read {}", path.display()))?;
-        let (base, data) = mcuboot_image::hexfile::read(&text)
-            .with_context(|| format!("{arg}: {} is not valid Intel HEX", path.display()))?;
-        Ok((data, Some(base)))
+        match mcuboot_image::hexfile::read(&text) {
+            Ok((base, data)) => Ok((data, Some(base))),
+            // intelhex reads a file without data as no bytes at no address
+            Err(mcuboot_image::hexfile::HexError::Empty) => Ok((Vec::new(), None)),
+            Err(e) => Err(anyhow::Error::new(e)
+                .context(format!("{arg}: {} is not valid Intel HEX", path.display()))),
+        }
     } else {
         let data = std::fs::read(path)
             .with_context(|| format!("{arg}: cannot read {}", path.display()))?;

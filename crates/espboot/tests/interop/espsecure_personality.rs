@@ -1685,3 +1685,58 @@ fn regression_empty_file_names_were_refused_by_the_parser() {
         );
     }
 }
+
+/// espsecure counts the signing keys before it reads a pre-calculated
+/// signature, and refuses one of the wrong shape as it refuses a wrong one
+/// (its verification fails either way); and it compares a USC file's
+/// version with Python's `!=`, where `true` and `1.0` equal 1 (and names
+/// another with `repr`). The personality refused the shape first, without
+/// the count, and read the version as an integer only.
+#[test]
+fn regression_precalculated_signature_shape_and_usc_version_were_judged_strictly() {
+    if crate::support::reference_tool("espsecure").is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let fixtures = tmp.path().join("fixtures");
+    std::fs::create_dir_all(&fixtures).unwrap();
+    write_inputs(&fixtures);
+    for (name, version) in [
+        ("u_true.json", "true"),
+        ("u_float.json", "1.0"),
+        ("u_text.json", "\"1\""),
+        ("u_list.json", "[1, 2.5]"),
+        ("u_null.json", "null"),
+    ] {
+        std::fs::write(fixtures.join(name), format!("{{\"version\": {version}}}")).unwrap();
+    }
+    let lines = [
+        "generate-signing-key -v 2 -s ecdsa256 ec.pem",
+        "extract-public-key -v 2 -k ec.pem ec.pub",
+        "generate-signing-key -v 2 -s rsa3072 rsa.pem",
+        "extract-public-key -v 2 -k rsa.pem rsa.pub",
+        "sign-data -v 2 --pub-key ec.pub --signature small.bin -o o1.bin d4k.bin",
+        "sign-data -v 2 --pub-key rsa.pub --signature small.bin -o o2.bin d4k.bin",
+        "sign-data -v 2 --pub-key ec.pub rsa.pub --signature small.bin small.bin -o o3.bin d4k.bin",
+        "generate-sdc-certificate --usc u_true.json -k ec.pem --chip-info chipinfo.bin -o c1.bin",
+        "generate-sdc-certificate --usc u_float.json -k ec.pem --chip-info chipinfo.bin -o c2.bin",
+        "generate-sdc-certificate --usc u_text.json -k ec.pem --chip-info chipinfo.bin -o c3.bin",
+        "generate-sdc-certificate --usc u_list.json -k ec.pem --chip-info chipinfo.bin -o c4.bin",
+        "generate-sdc-certificate --usc u_null.json -k ec.pem --chip-info chipinfo.bin -o c5.bin",
+    ];
+    let twins = twin_runs(tmp.path(), &fixtures, &lines);
+    for (line, reference, ours) in &twins.runs {
+        assert!(
+            same_run(ours, reference),
+            "`espsecure {line}`\n{reference:?}\n{ours:?}"
+        );
+    }
+    // the accepted versions wrote certificates (random signatures)
+    for name in ["c1.bin", "c2.bin"] {
+        assert!(twins.ref_dir.join(name).is_file(), "espsecure wrote {name}");
+        assert!(
+            twins.our_dir.join(name).is_file(),
+            "the personality wrote {name}"
+        );
+    }
+}

@@ -182,6 +182,38 @@ fn parse_mac(input: &str, verbose: bool) -> anyhow::Result<[u8; 6]> {
     )
 }
 
+/// Python's `repr()` of a value `json.load` made.
+fn python_repr(value: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match value {
+        Value::Null => "None".to_owned(),
+        Value::Bool(true) => "True".to_owned(),
+        Value::Bool(false) => "False".to_owned(),
+        Value::Number(n) if n.is_f64() => {
+            let f = n.as_f64().unwrap_or_default();
+            // a float keeps its `.0`
+            if f.fract() == 0.0 && f.abs() < 1e16 {
+                format!("{f:.1}")
+            } else {
+                f.to_string()
+            }
+        }
+        Value::Number(n) => n.to_string(),
+        Value::String(text) => py_repr::str(text),
+        Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(python_repr).collect();
+            format!("[{}]", items.join(", "))
+        }
+        Value::Object(map) => {
+            let items: Vec<String> = map
+                .iter()
+                .map(|(k, v)| format!("{}: {}", py_repr::str(k), python_repr(v)))
+                .collect();
+            format!("{{{}}}", items.join(", "))
+        }
+    }
+}
+
 /// `_load_usc_config_from_json`: version 1, groups of entries; only the
 /// `config_flags` group is read.
 fn load_usc(path: &Path, mut flags: UscFlags, verbose: bool) -> anyhow::Result<UscFlags> {
@@ -194,10 +226,13 @@ fn load_usc(path: &Path, mut flags: UscFlags, verbose: bool) -> anyhow::Result<U
     let Some(config) = config.as_object() else {
         return Err(fail("USC JSON file must contain a JSON object".to_owned()));
     };
-    if config.get("version").and_then(serde_json::Value::as_i64) != Some(1) {
+    // `version != 1` in Python: `true` and `1.0` equal 1 there
+    let version = config.get("version").unwrap_or(&serde_json::Value::Null);
+    let is_one = version.as_f64() == Some(1.0) || *version == serde_json::Value::Bool(true);
+    if !is_one {
         return Err(fail(format!(
             "Unsupported USC JSON version: {}. This espsecure supports version 1; add '\"version\": 1' to the configuration file.",
-            config.get("version").map_or("None".to_owned(), |v| v.to_string())
+            python_repr(version)
         )));
     }
     let groups = match config.get("groups") {

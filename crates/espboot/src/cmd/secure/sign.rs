@@ -72,6 +72,10 @@ impl DataFile {
     }
 }
 
+/// espsecure's FatalError when a pre-calculated signature does not verify
+/// with its public key (`sign_secure_boot_v2`, `except InvalidSignature`).
+const PRECALCULATED_SIGNATURE_REFUSED: &str = "Signature verification failed: Invalid Signature\nThe pre-calculated signature has not been signed using the given public key.";
+
 /// `hsm` is `Some(--hsm-config)` with `--hsm`: the one key is in a PKCS#11
 /// token (espsecure then ignores `--keyfile`).
 #[allow(clippy::too_many_arguments)] // sign-data's options, one each
@@ -217,6 +221,10 @@ pub(super) fn sign_data(
             format!("Number of keys ({key_count}) more than the empty signature blocks ({free})."),
         ));
     }
+    // espsecure counts the keys before it loads any of them.
+    if hsm_signer.is_none() {
+        outln!("{key_count} signing key(s) found.");
+    }
     let mut signers: Vec<Box<dyn Sbv2Signer>> = Vec::new();
     if hsm_signer.is_some() {
         // The token signs below.
@@ -226,15 +234,20 @@ pub(super) fn sign_data(
             let raw = read_file(sig_path, "--signature")?;
             let signature =
                 Sbv2Signature::from_external(public_key.scheme(), &raw).map_err(|_| {
-                    anyhow::anyhow!(
-                        "--signature {}: not a {} signature ({})",
-                        sig_path.display(),
-                        public_key.scheme(),
-                        if public_key.scheme() == SigningScheme::Rsa3072 {
-                            "expected 384 raw big-endian bytes"
-                        } else {
-                            "expected a DER ECDSA-Sig-Value"
-                        }
+                    // espsecure's verification refuses a signature of
+                    // another shape as it refuses a wrong one
+                    fatal(
+                        format!(
+                            "--signature {}: not a {} signature ({})",
+                            sig_path.display(),
+                            public_key.scheme(),
+                            if public_key.scheme() == SigningScheme::Rsa3072 {
+                                "expected 384 raw big-endian bytes"
+                            } else {
+                                "expected a DER ECDSA-Sig-Value"
+                            }
+                        ),
+                        PRECALCULATED_SIGNATURE_REFUSED,
                     )
                 })?;
             signers.push(Box::new(PrecalculatedSignature {
@@ -242,12 +255,7 @@ pub(super) fn sign_data(
                 signature,
             }));
         }
-    }
-    // espsecure counts the keys before it loads any of them.
-    if hsm_signer.is_none() {
-        outln!("{key_count} signing key(s) found.");
-    }
-    if hsm_signer.is_none() && !precalculated {
+    } else {
         for path in keyfiles {
             signers.push(Box::new(load_signing_key("--keyfile", path)?));
         }
@@ -262,7 +270,8 @@ pub(super) fn sign_data(
     if let Some(signer) = &hsm_signer {
         refs.push(signer);
     }
-    let sign_error = |e: sbv2::SignStreamError| match e {
+    let sign_error = |e: sbv2::SignStreamError| {
+        match e {
         sbv2::SignStreamError::Sign(sbv2::SignError::BadSignature { .. })
             if hsm_signer.is_some() =>
         {
@@ -274,15 +283,18 @@ pub(super) fn sign_data(
                     "--pub-key {}: not the public key of the HSM key (its signature does not verify with it)",
                     pub_keys.first().map_or_else(String::new, |p| p.display().to_string())
                 ),
-                "Signature verification failed: Invalid Signature\nThe pre-calculated signature has not been signed using the given public key.",
+                PRECALCULATED_SIGNATURE_REFUSED,
             )
         }
         sbv2::SignStreamError::Sign(sbv2::SignError::BadSignature { index, .. })
             if !signatures.is_empty() =>
         {
-            anyhow::anyhow!(
-                "--signature {}: signature verification failed: the pre-calculated signature was not made with the given public key over the SHA-256 (SHA-384 for P-384) digest of the data, or not with RSA-PSS salt 32 (a PKCS#1 v1.5 signature from `openssl dgst -sign` does not work)",
-                signatures.get(index).map_or_else(String::new, |p| p.display().to_string())
+            fatal(
+                format!(
+                    "--signature {}: signature verification failed: the pre-calculated signature was not made with the given public key over the SHA-256 (SHA-384 for P-384) digest of the data, or not with RSA-PSS salt 32 (a PKCS#1 v1.5 signature from `openssl dgst -sign` does not work)",
+                    signatures.get(index).map_or_else(String::new, |p| p.display().to_string())
+                ),
+                PRECALCULATED_SIGNATURE_REFUSED,
             )
         }
         sbv2::SignStreamError::Sign(sbv2::SignError::TooManyBlocks { free, requested }) => {
@@ -295,6 +307,7 @@ pub(super) fn sign_data(
             anyhow::Error::new(e).context(format!("cannot read data file {}", datafile.display()))
         }
         other => anyhow::Error::new(other),
+    }
     };
     // The data streams from the input into a temporary file renamed over
     // the output. Replacing the input itself also flushes it to disk first

@@ -2473,3 +2473,30 @@ fn regression_malformed_intel_hex_had_espboots_own_error() {
     };
     assert!(differences.is_empty(), "{}", differences.join("\n"));
 }
+
+/// click splits a cluster of short options itself: each option in turn,
+/// the first that takes a value takes the rest of the word (`-H32`, and
+/// `-k=x.pem` is the file `=x.pem`) or the next word (`-sf json`); and it
+/// refuses a value given to a flag (`--pad=1`). The personality left these
+/// to clap, which reads them otherwise.
+#[test]
+fn regression_short_option_clusters_and_flag_values_were_read_by_clap() {
+    let sign = "sign -v 1.2 --pad-header -S 0x10000";
+    let lines = [
+        format!("{sign} -H32 zero.bin c1.bin"),
+        format!("{sign} -cH 32 zero.bin c2.bin"),
+        format!("{sign} -H=32 zero.bin c3.bin"),
+        format!("{sign} -H 32 --pad=1 zero.bin c4.bin"),
+        format!("{sign} -H 32 --help=x zero.bin c4.bin"),
+        format!("{sign} -H 32 -s -1 zero.bin c5.bin"),
+        format!("{sign} -H 32 -Zc zero.bin c6.bin"),
+        "getpub -k=ec.pem".to_owned(),
+        "getpub -kec.pem -elang-c".to_owned(),
+        "dumpinfo -sf json c1.bin".to_owned(),
+    ];
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let Some(differences) = differing_rows_and_outputs(&lines, &["c1.bin", "c2.bin"]) else {
+        return;
+    };
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}

@@ -613,6 +613,15 @@ fn same_run(ours: &Run, reference: &Run) -> bool {
 }
 
 /// Writes the deterministic inputs both sides share.
+/// A temporary directory with a `fixtures` directory of [`write_inputs`].
+fn fixture_dir() -> (tempfile::TempDir, std::path::PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let fixtures = tmp.path().join("fixtures");
+    std::fs::create_dir_all(&fixtures).unwrap();
+    write_inputs(&fixtures);
+    (tmp, fixtures)
+}
+
 fn write_inputs(dir: &Path) {
     let data = pattern(5000, 1);
     std::fs::write(dir.join("data.bin"), &data).unwrap();
@@ -720,10 +729,7 @@ fn copy_dir(from: &Path, to: &Path) {
 
 #[test]
 fn espsecure_personality_matches_espsecure_row_by_row() {
-    let tmp = tempfile::tempdir().unwrap();
-    let fixtures = tmp.path().join("fixtures");
-    std::fs::create_dir_all(&fixtures).unwrap();
-    write_inputs(&fixtures);
+    let (tmp, fixtures) = fixture_dir();
     let setup: Vec<Vec<String>> = FIXTURE_ROWS.iter().map(|l| row(l)).collect();
     let Some(runs) = reference_runs(&fixtures, &setup) else {
         return;
@@ -984,10 +990,7 @@ fn bad_key_differences(lines: &[&str]) -> Option<Vec<String>> {
 /// there with the same bytes on both sides.
 fn key_differences(lines: &[&str], must_fail: bool, outputs: &[&str]) -> Option<Vec<String>> {
     crate::support::reference_tool("espsecure")?;
-    let tmp = tempfile::tempdir().unwrap();
-    let fixtures = tmp.path().join("fixtures");
-    std::fs::create_dir_all(&fixtures).unwrap();
-    write_inputs(&fixtures);
+    let (tmp, fixtures) = fixture_dir();
     write_bad_keys(&fixtures);
     let twins = twin_runs(tmp.path(), &fixtures, lines);
     let (ref_dir, our_dir) = (&twins.ref_dir, &twins.our_dir);
@@ -1324,10 +1327,7 @@ const REWRITTEN_IMAGES: [&str; 9] = [
 /// rows that differ. `None` without the pinned espsecure.
 fn rewritten_block_differences(lines: &[String]) -> Option<(Vec<Run>, Vec<String>)> {
     let mut espsecure = ToolServer::start("espsecure", &[("COLUMNS", Some("80"))])?;
-    let tmp = tempfile::tempdir().unwrap();
-    let fixtures = tmp.path().join("fixtures");
-    std::fs::create_dir_all(&fixtures).unwrap();
-    write_inputs(&fixtures);
+    let (tmp, fixtures) = fixture_dir();
     for line in [
         "generate-signing-key -v 2 -s rsa3072 rsa.pem",
         "generate-signing-key -v 2 -s ecdsa192 ec192.pem",
@@ -1493,10 +1493,7 @@ fn regression_empty_input_created_an_output_file() {
     if crate::support::reference_tool("espsecure").is_none() {
         return;
     }
-    let tmp = tempfile::tempdir().unwrap();
-    let fixtures = tmp.path().join("fixtures");
-    std::fs::create_dir_all(&fixtures).unwrap();
-    write_inputs(&fixtures);
+    let (tmp, fixtures) = fixture_dir();
     std::fs::write(fixtures.join("empty.bin"), b"").unwrap();
     let lines = [
         "encrypt-flash-data -k fek32.bin -a 0 -o e1.bin empty.bin",
@@ -1553,10 +1550,7 @@ fn regression_python_exceptions_ended_as_fatal_errors() {
     if crate::support::reference_tool("espsecure").is_none() {
         return;
     }
-    let tmp = tempfile::tempdir().unwrap();
-    let fixtures = tmp.path().join("fixtures");
-    std::fs::create_dir_all(&fixtures).unwrap();
-    write_inputs(&fixtures);
+    let (tmp, fixtures) = fixture_dir();
     std::fs::write(fixtures.join("empty.bin"), b"").unwrap();
     // an image magic, then the file ends inside the 8-byte header
     std::fs::write(fixtures.join("short.bin"), [0xE9, 1, 2, 3, 4]).unwrap();
@@ -1609,10 +1603,7 @@ fn regression_empty_file_names_were_refused_by_the_parser() {
     if crate::support::reference_tool("espsecure").is_none() {
         return;
     }
-    let tmp = tempfile::tempdir().unwrap();
-    let fixtures = tmp.path().join("fixtures");
-    std::fs::create_dir_all(&fixtures).unwrap();
-    write_inputs(&fixtures);
+    let (tmp, fixtures) = fixture_dir();
     let rows: Vec<Vec<String>> = [
         &[
             "encrypt-flash-data",
@@ -1697,10 +1688,7 @@ fn regression_precalculated_signature_shape_and_usc_version_were_judged_strictly
     if crate::support::reference_tool("espsecure").is_none() {
         return;
     }
-    let tmp = tempfile::tempdir().unwrap();
-    let fixtures = tmp.path().join("fixtures");
-    std::fs::create_dir_all(&fixtures).unwrap();
-    write_inputs(&fixtures);
+    let (tmp, fixtures) = fixture_dir();
     for (name, version) in [
         ("u_true.json", "true"),
         ("u_float.json", "1.0"),

@@ -38,16 +38,22 @@ struct Verified {
     signature: Option<Vec<u8>>,
 }
 
-/// Checks the image; `Err` for unreadable input, `Ok(Err(…))` for an image
-/// that does not verify (with espboot's own explanation).
-fn check(a: &VerifyArgs) -> anyhow::Result<Result<Verified, String>> {
-    let file = a.imgfile.display().to_string();
+/// The `-k` key, loaded first (as imgtool does), and the image's bytes.
+fn verify_inputs(a: &VerifyArgs) -> anyhow::Result<(Option<KeyFile>, Vec<u8>)> {
     let key = a
         .key
         .as_ref()
         .map(|p| load_key("-k/--key", p))
         .transpose()?;
     let (image, _) = read_image("IMGFILE", &a.imgfile)?;
+    Ok((key, image))
+}
+
+/// Checks the image; `Err` for unreadable input, `Ok(Err(…))` for an image
+/// that does not verify (with espboot's own explanation).
+fn check(a: &VerifyArgs) -> anyhow::Result<Result<Verified, String>> {
+    let file = a.imgfile.display().to_string();
+    let (key, image) = verify_inputs(a)?;
     let refuse = |message: String| Ok(Err(message));
     let hdr = match ImageHeader::parse(&image) {
         Ok(h) => h,
@@ -162,15 +168,7 @@ pub fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
 /// image does not verify), from imgtool's own walk of the image
 /// ([`imgtool_verify`]), or the last line of its exception.
 pub fn verify_as_imgtool(a: VerifyArgs) -> ExitCode {
-    let verdict = (|| -> anyhow::Result<ImgtoolVerdict> {
-        let key = a
-            .key
-            .as_ref()
-            .map(|p| load_key("-k/--key", p))
-            .transpose()?;
-        let (image, _) = read_image("IMGFILE", &a.imgfile)?;
-        Ok(imgtool_verify(&image, key.as_ref()))
-    })();
+    let verdict = verify_inputs(&a).map(|(key, image)| imgtool_verify(&image, key.as_ref()));
     let line = match verdict {
         Ok(ImgtoolVerdict::Ok {
             version: [major, minor, revision, build],

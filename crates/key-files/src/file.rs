@@ -92,6 +92,15 @@ impl KeyFile {
         format: KeyFormat,
         password: Option<&[u8]>,
     ) -> Result<Self, KeyFileError> {
+        // a P-256 or P-384 key with its curve spelled out loads as that
+        // curve's, as OpenSSL loads it
+        let named = match format {
+            KeyFormat::Pkcs8 | KeyFormat::Sec1 | KeyFormat::Spki => {
+                crate::explicit::with_named_curves(der)
+            }
+            _ => None,
+        };
+        let der = named.as_deref().unwrap_or(der);
         Ok(match format {
             KeyFormat::Pkcs8 => Self::Private(PrivateKey::from_pkcs8_der(der)?),
             KeyFormat::EncryptedPkcs8 => {

@@ -63,6 +63,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 mod error;
+mod explicit;
 mod file;
 mod kind;
 pub mod oid;

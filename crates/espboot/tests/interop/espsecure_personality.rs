@@ -1728,3 +1728,44 @@ fn regression_precalculated_signature_shape_and_usc_version_were_judged_strictly
         );
     }
 }
+
+/// cryptography loads an EC key with explicit P-256 parameters as a P-256
+/// key, and so does espsecure; the personality refused it.
+#[test]
+fn regression_ec_key_with_explicit_curve_parameters_was_refused() {
+    if crate::support::reference_tool("espsecure").is_none() {
+        return;
+    }
+    let (tmp, fixtures) = fixture_dir();
+    std::fs::write(
+        fixtures.join("explicit.pem"),
+        crate::imgtool_personality::EXPLICIT_P256_KEY,
+    )
+    .unwrap();
+    std::fs::write(
+        fixtures.join("explicit.pub.pem"),
+        crate::imgtool_personality::EXPLICIT_P256_PUBLIC,
+    )
+    .unwrap();
+    let lines = [
+        "extract-public-key -v 2 -k explicit.pem pub.pem",
+        "digest-sbv2-public-key -k explicit.pub.pem -o digest.bin",
+        "sign-data -v 2 -k explicit.pem -o signed.bin d4k.bin",
+        "verify-signature -v 2 -k explicit.pub.pem signed.bin",
+    ];
+    let twins = twin_runs(tmp.path(), &fixtures, &lines);
+    for (line, reference, ours) in &twins.runs {
+        assert_eq!(reference.code, 0, "espsecure {line}: {reference:?}");
+        assert!(
+            same_run(ours, reference),
+            "`espsecure {line}`\n{reference:?}\n{ours:?}"
+        );
+    }
+    for name in ["pub.pem", "digest.bin"] {
+        assert_eq!(
+            std::fs::read(twins.ref_dir.join(name)).unwrap(),
+            std::fs::read(twins.our_dir.join(name)).unwrap(),
+            "{name}"
+        );
+    }
+}

@@ -2500,3 +2500,51 @@ fn regression_short_option_clusters_and_flag_values_were_read_by_clap() {
     };
     assert!(differences.is_empty(), "{}", differences.join("\n"));
 }
+
+/// A throwaway P-256 test key whose curve is spelled out as explicit
+/// parameters (`openssl ec -param_enc explicit`), and its public key.
+pub(crate) const EXPLICIT_P256_KEY: &[u8] = b"-----BEGIN EC PRIVATE KEY-----
+MIIBaAIBAQQg/k1zewSBGT89RWUWG9p92SecIj1EIHalUAQRBBxtKtSggfowgfcC
+AQEwLAYHKoZIzj0BAQIhAP////8AAAABAAAAAAAAAAAAAAAA////////////////
+MFsEIP////8AAAABAAAAAAAAAAAAAAAA///////////////8BCBaxjXYqjqT57Pr
+vVV2mIa8ZR0GsMxTsPY7zjw+J9JgSwMVAMSdNgiG5wSTamZ44ROdJreBn36QBEEE
+axfR8uEsQkf4vOblY6RA8ncDfYEt6zOg9KE5RdiYwpZP40Li/hp/m47n60p8D54W
+K84zV2sxXs7LtkBoN79R9QIhAP////8AAAAA//////////+85vqtpxeehPO5ysL8
+YyVRAgEBoUQDQgAELG1L3DbVBLDv2DOMpMCgYglkGpUURbu22RBkUlhSFQNj4DJU
+a2qKgHB54Kxq6vqR8bI8DDl+2UrlZGr9Wq2LRg==
+-----END EC PRIVATE KEY-----
+";
+pub(crate) const EXPLICIT_P256_PUBLIC: &[u8] = b"-----BEGIN PUBLIC KEY-----
+MIIBSzCCAQMGByqGSM49AgEwgfcCAQEwLAYHKoZIzj0BAQIhAP////8AAAABAAAA
+AAAAAAAAAAAA////////////////MFsEIP////8AAAABAAAAAAAAAAAAAAAA////
+///////////8BCBaxjXYqjqT57PrvVV2mIa8ZR0GsMxTsPY7zjw+J9JgSwMVAMSd
+NgiG5wSTamZ44ROdJreBn36QBEEEaxfR8uEsQkf4vOblY6RA8ncDfYEt6zOg9KE5
+RdiYwpZP40Li/hp/m47n60p8D54WK84zV2sxXs7LtkBoN79R9QIhAP////8AAAAA
+//////////+85vqtpxeehPO5ysL8YyVRAgEBA0IABCxtS9w21QSw79gzjKTAoGIJ
+ZBqVFEW7ttkQZFJYUhUDY+AyVGtqioBweeCsaur6kfGyPAw5ftlK5WRq/Vqti0Y=
+-----END PUBLIC KEY-----
+";
+
+/// cryptography (OpenSSL) loads an EC key whose curve is given as explicit
+/// parameters equal to P-256's as a P-256 key; imgtool then uses it as any
+/// other. The personality refused it. Its image verifies with the
+/// reference (the signature is random).
+#[test]
+fn regression_ec_key_with_explicit_curve_parameters_was_refused() {
+    let files: &[(&str, &[u8])] = &[
+        ("explicit.pem", EXPLICIT_P256_KEY),
+        ("explicit.pub.pem", EXPLICIT_P256_PUBLIC),
+    ];
+    let lines = [
+        "getpub -k explicit.pem",
+        "getpub -k explicit.pub.pem -e pem",
+        "getpubhash -k explicit.pem",
+        "getpriv -k explicit.pem",
+        "sign -k explicit.pem -v 1.2 -H 0x20 -S 0x10000 zero.bin x.bin",
+        "verify -k explicit.pub.pem x.bin",
+    ];
+    let Some(differences) = differing_rows_among(&lines, &[], false, files) else {
+        return;
+    };
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}

@@ -158,11 +158,13 @@ fn python_lines(text: &str) -> impl Iterator<Item = &str> {
     })
 }
 
-/// The data bytes of `text` by address, as intelhex's `loadhex` reads
-/// them (`_decode_record`): every check in its order, an address filled
-/// twice refused, and nothing read after the end-of-file record.
-fn data_bytes(text: &str) -> Result<std::collections::BTreeMap<u64, u8>, RecordError> {
-    let mut bytes = std::collections::BTreeMap::new();
+/// The data of `text` as runs of consecutive addresses (start, bytes),
+/// lowest first, as intelhex's `loadhex` reads it (`_decode_record`):
+/// every check in its order, an address filled twice refused, and nothing
+/// read after the end-of-file record.
+fn data_runs(text: &str) -> Result<Vec<(u64, Vec<u8>)>, RecordError> {
+    // the runs by start address; they never overlap or touch
+    let mut runs: std::collections::BTreeMap<u64, Vec<u8>> = std::collections::BTreeMap::new();
     let mut offset: u64 = 0;
     let mut start_address = false;
     for (i, s) in python_lines(text).enumerate() {
@@ -203,12 +205,8 @@ fn data_bytes(text: &str) -> Result<std::collections::BTreeMap<u64, u8>, RecordE
         match record_type {
             0 => {
                 // no wrap at 64 KiB (intelhex's own FIXME)
-                for (k, b) in bin[4..4 + record_length].iter().enumerate() {
-                    let at = offset + address + k as u64;
-                    if bytes.insert(at, *b).is_some() {
-                        return Err(RecordError::AddressOverlap { address: at, line });
-                    }
-                }
+                let data = &bin[4..4 + record_length];
+                add_run(&mut runs, offset + address, data, line)?;
             }
             1 if record_length != 0 => return Err(RecordError::EndOfFile),
             1 => break,
@@ -235,20 +233,54 @@ fn data_bytes(text: &str) -> Result<std::collections::BTreeMap<u64, u8>, RecordE
             }
         }
     }
-    Ok(bytes)
+    Ok(runs.into_iter().collect())
+}
+
+/// Adds `data` at `start` to `runs`, joining the runs it touches; refuses
+/// its first byte (in address order, as intelhex fills them) that a run
+/// already holds.
+fn add_run(
+    runs: &mut std::collections::BTreeMap<u64, Vec<u8>>,
+    start: u64,
+    data: &[u8],
+    line: usize,
+) -> Result<(), RecordError> {
+    if data.is_empty() {
+        return Ok(());
+    }
+    let end = start + data.len() as u64;
+    // the run at or before `start`, then any that begin inside the data
+    let before = runs
+        .range(..=start)
+        .next_back()
+        .filter(|(s, d)| **s + d.len() as u64 > start)
+        .map(|_| start);
+    let inside = runs.range(start..end).next().map(|(s, _)| *s);
+    if let Some(address) = before.or(inside) {
+        return Err(RecordError::AddressOverlap { address, line });
+    }
+    let mut merged_start = start;
+    let mut merged = Vec::new();
+    // a run that ends where the data begins
+    if let Some((&s, d)) = runs.range(..start).next_back() {
+        if s + d.len() as u64 == start {
+            merged_start = s;
+            merged = runs.remove(&s).unwrap_or_default();
+        }
+    }
+    merged.extend_from_slice(data);
+    // a run that begins where the data ends
+    if let Some(after) = runs.remove(&end) {
+        merged.extend(after);
+    }
+    runs.insert(merged_start, merged);
+    Ok(())
 }
 
 /// The data records of `text` as (absolute address, bytes), lowest first:
 /// each run of consecutive addresses.
 fn data_records(text: &str) -> Result<Vec<(u64, Vec<u8>)>, HexError> {
-    let mut runs: Vec<(u64, Vec<u8>)> = Vec::new();
-    for (addr, b) in data_bytes(text)? {
-        match runs.last_mut() {
-            Some((start, data)) if *start + data.len() as u64 == addr => data.push(b),
-            _ => runs.push((addr, vec![b])),
-        }
-    }
-    Ok(runs)
+    Ok(data_runs(text)?)
 }
 
 /// Reads Intel HEX text: returns the lowest address and the bytes from it
@@ -516,6 +548,28 @@ mod tests {
                 "{text:?}"
             );
         }
+        // the first byte filled twice, in the later record's order
+        for (text, message) in [
+            (
+                ":020000000102FB\n:020001000304F6\n",
+                "Hex file has data overlap at address 0x1 on line 2",
+            ),
+            (
+                ":0100050001F9\n:0400030001020304EF\n",
+                "Hex file has data overlap at address 0x5 on line 2",
+            ),
+        ] {
+            let Err(super::HexError::Record(e)) = super::read(text) else {
+                panic!("{text:?} was read");
+            };
+            assert_eq!(e.to_string(), message);
+        }
+        // runs join across records in any order
+        let text = ":0100000001FE\n:0100020001FC\n:0100010009F5\n:020004000909E8\n";
+        assert_eq!(
+            super::read_runs(text).unwrap(),
+            vec![(0, vec![1, 9, 1]), (4, vec![9, 9])]
+        );
         // nothing after the end-of-file record is read; lower-case digits
         assert_eq!(
             super::read(":01000000aa55\n:00000001FF\nGARBAGE\n").unwrap(),

@@ -2548,3 +2548,21 @@ fn regression_ec_key_with_explicit_curve_parameters_was_refused() {
     };
     assert!(differences.is_empty(), "{}", differences.join("\n"));
 }
+
+/// imgtool takes any slot size; without padding it only compares the
+/// image and its trailer with it, so a slot past 4 GiB signs as a slot
+/// size of 0 does. The personality refused it as past 32 bits.
+#[test]
+fn regression_unpadded_slot_past_4_gib_was_refused() {
+    let sign = "sign -v 1.2 -H 0x20 --pad-header";
+    let lines = [
+        format!("{sign} -S 0x100000000 zero.bin s1.bin"),
+        format!("{sign} -S 0x10000000000000000000 -k ec.pem zero.bin s2.bin"),
+        format!("{sign} -S 0x100000000 -x 0x1000 zero.bin s3.hex"),
+    ];
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let Some(differences) = differing_rows_and_outputs(&lines, &["s1.bin", "s3.hex"]) else {
+        return;
+    };
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}

@@ -747,6 +747,11 @@ fn sign_values_python_takes(a: &mut super::sign::SignArgs) -> Option<ImgtoolRefu
     if slot.is_some_and(|s| s < 0) && (!hex_out || !pads) {
         a.slot_size = "0".to_owned();
     }
+    // Unpadded, a slot past 4 GiB only passes check_trailer's comparison,
+    // as a slot size of 0 (no check) does.
+    if slot.is_some_and(|s| s > i128::from(u32::MAX)) && !pads {
+        a.slot_size = "0".to_owned();
+    }
     // -x only places a .hex output.
     if !hex_out && value(a.hex_addr.as_deref()).is_some_and(|x| x < 0) {
         a.hex_addr = None;

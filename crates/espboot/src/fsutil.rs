@@ -27,6 +27,16 @@ pub struct OpenFailure {
     pub reason: String,
 }
 
+/// Opens `path` for reading as Python's `open()` does: a directory fails
+/// with EISDIR (the system's `open` of a directory for reading succeeds).
+pub fn open_for_reading_as_python(path: &Path) -> std::io::Result<std::fs::File> {
+    let file = std::fs::File::open(path)?;
+    if file.metadata()?.is_dir() {
+        return Err(std::io::Error::from_raw_os_error(21));
+    }
+    Ok(file)
+}
+
 impl OpenFailure {
     /// What `open(path)` raises for the system error `e`.
     pub fn of_io(e: &std::io::Error, path: &Path) -> Self {

@@ -52,13 +52,7 @@ pub(super) fn parse_global(tokens: &[String]) -> anyhow::Result<Option<(Global, 
             // click.File("r") opens it while the group parses
             "--extend-efuse-table" => {
                 let path = std::path::Path::new(value);
-                let opened = std::fs::File::open(path).and_then(|f| {
-                    if f.metadata()?.is_dir() {
-                        Err(std::io::Error::from_raw_os_error(21))
-                    } else {
-                        Ok(())
-                    }
-                });
+                let opened = crate::fsutil::open_for_reading_as_python(path);
                 if let Err(e) = opened {
                     let failure = crate::fsutil::OpenFailure::of_io(&e, path);
                     return Err(UsageError::message(

@@ -1331,14 +1331,7 @@ fn sign_after_keys_error(a: &super::sign::SignArgs) -> Option<ImgtoolRefusal> {
         if is_file {
             // `Path(value).open("rb")`: `Path('')` is the directory `.`
             let path = std::path::Path::new(if value.is_empty() { "." } else { value });
-            if let Err(e) = std::fs::File::open(path).and_then(|f| {
-                // a directory opens; reading it fails as Python's open does
-                if f.metadata()?.is_dir() {
-                    Err(std::io::Error::from_raw_os_error(21))
-                } else {
-                    Ok(())
-                }
-            }) {
+            if let Err(e) = crate::fsutil::open_for_reading_as_python(path) {
                 return uncaught(crate::fsutil::OpenFailure::of_io(&e, path).exception());
             }
         } else {

@@ -21,6 +21,7 @@ use zeroize::Zeroizing;
 pub use key_files::{KeyFile, KeyFileError, KeyKind, PrivateKey, PublicKey};
 
 use crate::verify::SignatureKind;
+use crate::HashAlg;
 
 /// Key types of `imgtool keygen -t`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -256,6 +257,102 @@ impl core::fmt::Display for ImgtoolLoadFailure {
     }
 }
 
+/// The MCUboot signature a key of `kind` makes, if it signs images.
+fn signature_kind_of(kind: KeyKind) -> Option<SignatureKind> {
+    match kind {
+        KeyKind::RSA_2048 => Some(SignatureKind::Rsa2048),
+        KeyKind::RSA_3072 => Some(SignatureKind::Rsa3072),
+        KeyKind::EcdsaP256 => Some(SignatureKind::EcdsaP256),
+        KeyKind::EcdsaP384 => Some(SignatureKind::EcdsaP384),
+        KeyKind::Ed25519 => Some(SignatureKind::Ed25519),
+        _ => None,
+    }
+}
+
+/// The class imgtool 2.5.0's `keys.load` gives a key file
+/// (`imgtool/keys/*.py`): one per key type, and a `…Public` class when the
+/// file holds only the public key. `image.py` looks the class up in its
+/// hash tables, and names it when it is missing from them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImgtoolKeyClass {
+    family: ImgtoolKeyFamily,
+    public_only: bool,
+}
+
+/// imgtool's key modules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ImgtoolKeyFamily {
+    Rsa,
+    EcdsaP256,
+    EcdsaP384,
+    Ed25519,
+    X25519,
+}
+
+impl ImgtoolKeyClass {
+    /// The class of a key of `kind` (`public_only` for a public key file),
+    /// or `None` for a kind imgtool does not load ([`check_supported`]).
+    #[must_use]
+    pub fn of(kind: KeyKind, public_only: bool) -> Option<Self> {
+        check_supported(kind).ok()?;
+        let family = match kind {
+            KeyKind::Rsa { .. } => ImgtoolKeyFamily::Rsa,
+            KeyKind::EcdsaP256 => ImgtoolKeyFamily::EcdsaP256,
+            KeyKind::EcdsaP384 => ImgtoolKeyFamily::EcdsaP384,
+            KeyKind::Ed25519 => ImgtoolKeyFamily::Ed25519,
+            KeyKind::X25519 => ImgtoolKeyFamily::X25519,
+            _ => return None,
+        };
+        Some(Self {
+            family,
+            public_only,
+        })
+    }
+
+    /// Python's qualified name of the class, as `type(key)` prints it
+    /// inside `<class '…'>`.
+    #[must_use]
+    pub fn python_name(&self) -> &'static str {
+        use ImgtoolKeyFamily as F;
+        match (self.family, self.public_only) {
+            (F::Rsa, false) => "imgtool.keys.rsa.RSA",
+            (F::Rsa, true) => "imgtool.keys.rsa.RSAPublic",
+            (F::EcdsaP256, false) => "imgtool.keys.ecdsa.ECDSA256P1",
+            (F::EcdsaP256, true) => "imgtool.keys.ecdsa.ECDSA256P1Public",
+            (F::EcdsaP384, false) => "imgtool.keys.ecdsa.ECDSA384P1",
+            (F::EcdsaP384, true) => "imgtool.keys.ecdsa.ECDSA384P1Public",
+            (F::Ed25519, false) => "imgtool.keys.ed25519.Ed25519",
+            (F::Ed25519, true) => "imgtool.keys.ed25519.Ed25519Public",
+            (F::X25519, false) => "imgtool.keys.x25519.X25519",
+            (F::X25519, true) => "imgtool.keys.x25519.X25519Public",
+        }
+    }
+
+    /// The hashes `image.py` allows the class (`ALLOWED_KEY_SHA`, or
+    /// `ALLOWED_PURE_KEY_SHA` for `pure`), the default first; `None` when
+    /// the table has no entry for it, which `image.py`
+    /// `key_and_user_sha_to_alg_and_tlv` refuses ("Could not find allowed
+    /// hash algorithms for <class '…'>").
+    #[must_use]
+    pub fn allowed_hashes(&self, pure: bool) -> Option<&'static [HashAlg]> {
+        use ImgtoolKeyFamily as F;
+        let public_only = self.public_only;
+        if pure {
+            // ALLOWED_PURE_KEY_SHA: the private Ed25519 class only
+            return (self.family == F::Ed25519 && !public_only).then_some(&[HashAlg::Sha512]);
+        }
+        Some(match self.family {
+            // ALLOWED_KEY_SHA has no X25519Public
+            F::X25519 if public_only => return None,
+            F::X25519 => &[HashAlg::Sha256, HashAlg::Sha512],
+            F::Rsa => &[HashAlg::Sha256],
+            F::EcdsaP256 => crate::sign::allowed_hashes(SignatureKind::EcdsaP256, public_only),
+            F::EcdsaP384 => &[HashAlg::Sha384],
+            F::Ed25519 => &[HashAlg::Sha256, HashAlg::Sha512],
+        })
+    }
+}
+
 /// imgtool's rule for a signing key and an encryption key given together
 /// (`imgtool/main.py` `sign`): an ECDSA signing key needs an encryption
 /// key on its own curve, an RSA signing key an RSA one; any other signing
@@ -313,14 +410,7 @@ impl McubootKey for PublicKey {
     }
 
     fn signature_kind(&self) -> Option<SignatureKind> {
-        match self.kind() {
-            KeyKind::RSA_2048 => Some(SignatureKind::Rsa2048),
-            KeyKind::RSA_3072 => Some(SignatureKind::Rsa3072),
-            KeyKind::EcdsaP256 => Some(SignatureKind::EcdsaP256),
-            KeyKind::EcdsaP384 => Some(SignatureKind::EcdsaP384),
-            KeyKind::Ed25519 => Some(SignatureKind::Ed25519),
-            _ => None,
-        }
+        signature_kind_of(self.kind())
     }
 
     fn embedded_der(&self) -> Result<Vec<u8>, KeyError> {
@@ -580,6 +670,48 @@ pub fn private_key_c(
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    /// image.py's tables, by the class a key file loads as: the public
+    /// P-256 class also allows SHA-512, the pure table has the private
+    /// Ed25519 class only, and there is no X25519Public entry.
+    #[test]
+    fn imgtool_key_classes_follow_image_pys_tables() {
+        use super::{HashAlg, ImgtoolKeyClass};
+        let class = |kind, public| ImgtoolKeyClass::of(kind, public).unwrap();
+        let p256_public = class(KeyKind::EcdsaP256, true);
+        assert_eq!(
+            p256_public.python_name(),
+            "imgtool.keys.ecdsa.ECDSA256P1Public"
+        );
+        assert_eq!(
+            p256_public.allowed_hashes(false),
+            Some(&[HashAlg::Sha256, HashAlg::Sha512][..])
+        );
+        assert_eq!(
+            class(KeyKind::EcdsaP256, false).allowed_hashes(false),
+            Some(&[HashAlg::Sha256][..])
+        );
+        assert_eq!(p256_public.allowed_hashes(true), None);
+        assert_eq!(
+            class(KeyKind::Ed25519, false).allowed_hashes(true),
+            Some(&[HashAlg::Sha512][..])
+        );
+        assert_eq!(class(KeyKind::Ed25519, true).allowed_hashes(true), None);
+        let x25519_public = class(KeyKind::X25519, true);
+        assert_eq!(
+            x25519_public.python_name(),
+            "imgtool.keys.x25519.X25519Public"
+        );
+        assert_eq!(x25519_public.allowed_hashes(false), None);
+        assert!(class(KeyKind::X25519, false)
+            .allowed_hashes(false)
+            .is_some());
+        assert_eq!(
+            class(KeyKind::RSA_3072, true).python_name(),
+            "imgtool.keys.rsa.RSAPublic"
+        );
+        assert_eq!(ImgtoolKeyClass::of(KeyKind::EcdsaP192, false), None);
+    }
+
     use super::*;
     use std::string::ToString;
 

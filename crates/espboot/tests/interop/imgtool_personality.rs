@@ -2566,3 +2566,94 @@ fn regression_unpadded_slot_past_4_gib_was_refused() {
     };
     assert!(differences.is_empty(), "{}", differences.join("\n"));
 }
+
+/// imgtool settles the hash from the fixed signature's key by the class
+/// the key file loaded as (`RSAPublic`, `ECDSA256P1Public`, …), whose
+/// pure table holds the private Ed25519 class only and whose table has no
+/// X25519Public; it loads an X25519 private key there and fails only
+/// where it adds the signature (a KeyError), and it names the key in the
+/// boot record of an exported vector. It prints the fixed key's "sign the
+/// payload" after that check, and checks `--pure --sha` after loading the
+/// key. The personality refused X25519, named the private class, printed
+/// the line first, checked `--pure --sha` first, and exported an X25519
+/// key's boot record with a zero signer.
+#[test]
+fn regression_fixed_signature_keys_were_judged_by_espboots_rules() {
+    let fixed = format!("{SIGN} --fix-sig fixed.sig --fix-sig-pubkey");
+    let lines = [
+        format!("{fixed} use_x25519.pub zero.bin f1.bin"),
+        format!("{fixed} use_x25519.pem zero.bin f2.bin"),
+        format!("{fixed} use_x25519.pem --sha 384 zero.bin f2.bin"),
+        format!("{fixed} use_x25519.pem --pure zero.bin f2.bin"),
+        format!("{fixed} use_x25519.pem -k ec.pem zero.bin f2.bin"),
+        format!("{fixed} use_x25519.pem --vector-to-sign digest --boot-record ab zero.bin v1.bin"),
+        format!(
+            "{SIGN} -k use_x25519.pem --vector-to-sign payload --boot-record ab zero.bin v2.bin"
+        ),
+        format!("{fixed} ec.pem --vector-to-sign digest --boot-record ab zero.bin v3.bin"),
+        format!("{fixed} use_ed25519.pub --pure zero.bin f3.bin"),
+        format!("{fixed} use_p384.pub --pure zero.bin f4.bin"),
+        format!("{fixed} ec.pem --pure zero.bin f5.bin"),
+        format!("{fixed} ec.pem --sha 512 zero.bin f6.bin"),
+        format!("{fixed} bad_rsa2048.pem --sha 384 zero.bin f7.bin"),
+        format!("{fixed} use_p384.pub --sha 256 --pure zero.bin f8.bin"),
+        format!("{fixed} missing.pem --sha 256 --pure zero.bin f9.bin"),
+        format!("{SIGN} --fix-sig fixed.sig --sha 256 --pure zero.bin f10.bin"),
+    ];
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let signature = b"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+Pw==\n";
+    let Some(differences) = differing_rows_setup(
+        &lines,
+        &["v1.bin", "v2.bin", "v3.bin"],
+        true,
+        &[("fixed.sig", signature)],
+        b"",
+    ) else {
+        return;
+    };
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
+/// `Image.create` sums the protected TLVs for the header's 16-bit field
+/// before it packs them, so an area past 65535 bytes ends in add_header's
+/// struct.error, after the load address and header size and before the
+/// image size, the version, the security counter and the TLVs themselves
+/// (which it still counts), and with compression after the sizes line
+/// of the first build. The personality ended in espboot's own message,
+/// after a "sign the digest" line.
+#[test]
+fn regression_protected_tlv_area_past_64_kib_had_espboots_own_error() {
+    let ed = format!("{SIGN} -k use_ed25519.pem --custom-tlv-file 0xa0");
+    let huge =
+        "sign -v 1000000000000000000000.2.3 -H 0x20 --pad-header -S 0x10000 -k use_ed25519.pem";
+    let lines = [
+        format!("{SIGN} --custom-tlv-file 0xa0 t70000.bin zero.bin p1.bin"),
+        format!("{SIGN} -e big --custom-tlv-file 0xa0 t70000.bin zero.bin p1.bin"),
+        format!("{ed} t40000.bin --custom-tlv-file 0xa1 t40000.bin zero.bin p2.bin"),
+        format!("{ed} t65525.bin zero.bin p3.bin"),
+        format!("{ed} t65525.bin -s 0x100000000 zero.bin p4.bin"),
+        format!("{ed} t65525.bin -d (1,1.2.3),(300,1) zero.bin p4.bin"),
+        format!("{ed} t65525.bin --vid a --cid b\u{7} zero.bin p4.bin"),
+        format!("{ed} t65525.bin -L 0x100000000 zero.bin p4.bin"),
+        format!("{huge} --custom-tlv-file 0xa0 t65412.bin --boot-record x zero.bin p5.bin"),
+        format!("{huge} --custom-tlv-file 0xa0 t65413.bin --boot-record x zero.bin p5.bin"),
+        format!("{ed} t65480.bin --compression lzma2 t40000.bin p6.bin"),
+        format!("{ed} t65480.bin --compression lzma2 -e big t40000.bin p6.bin"),
+        format!("{SIGN} --fix-sig fixed.sig --fix-sig-pubkey ec.pem --custom-tlv-file 0xa0 t65480.bin --compression lzma2 t40000.bin p7.bin"),
+    ];
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let zeros = |n: usize| vec![0u8; n];
+    let files: Vec<(String, Vec<u8>)> = [70000, 40000, 65525, 65412, 65413, 65480]
+        .into_iter()
+        .map(|n| (format!("t{n}.bin"), zeros(n)))
+        .chain([("fixed.sig".to_owned(), b"AAAA\n".to_vec())])
+        .collect();
+    let files: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(n, c)| (n.as_str(), c.as_slice()))
+        .collect();
+    let Some(differences) = differing_rows_setup(&lines, &[], true, &files, b"") else {
+        return;
+    };
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}

@@ -155,7 +155,7 @@ impl<'a> ImageBuilder<'a> {
                 enc.check_pairing(kind)?;
             }
         }
-        let signer_id = match &public_der {
+        let signer_id = match public_der.as_ref().or(opts.boot_record_signer.as_ref()) {
             Some(der) => hash.digest(der).as_bytes().to_vec(),
             None => std::vec![0u8; HashAlg::Sha256.digest_len()],
         };

@@ -16,6 +16,7 @@
 //! The stream comes from the C liblzma, which Python's `lzma` module also
 //! binds, with imgtool's parameters, so the bytes are the same.
 
+use std::boxed::Box;
 use std::io::Read as _;
 use std::vec::Vec;
 
@@ -212,8 +213,12 @@ pub fn sign_compressed(
         .build(super::Input::Bytes {
             data: body,
             address,
-        })?
-        .write_to(out, format)?;
+        })
+        .and_then(|built| built.write_to(out, format))
+        .map_err(|error| SignError::Compressed {
+            report,
+            error: Box::new(error),
+        })?;
     Ok((signed, report))
 }
 

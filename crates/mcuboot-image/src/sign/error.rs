@@ -3,6 +3,7 @@
 //! command-line flag: the caller maps fields to its own names.
 
 use core::fmt;
+use std::boxed::Box;
 
 use crate::codec::tlv::{CustomTlvError, TlvWriteError};
 use crate::enc::{EncError, EncTlvKind};
@@ -283,6 +284,16 @@ pub enum SignError {
     /// where an extended address record cannot reach.
     #[error("the Intel HEX output would reach past 4 GiB")]
     HexPastFourGiB(#[source] crate::hexfile::UpperAddressOverflow),
+    /// The compressed image, the second build of
+    /// [`super::sign_compressed`], failed after the first was built and
+    /// its payload compressed (imgtool has printed `report` by then).
+    #[error("{error}")]
+    Compressed {
+        /// The compression that was decided on.
+        report: super::CompressionReport,
+        /// Why the second build failed.
+        error: Box<SignError>,
+    },
 }
 
 impl SignError {
@@ -303,6 +314,7 @@ impl SignError {
                 SignField::Output
             }
             Self::Tlv(TlvWriteError::AreaTooLong { .. }) => SignField::CustomTlvs,
+            Self::Compressed { error, .. } => return error.field(),
             Self::Tlv(_) => return None,
         })
     }

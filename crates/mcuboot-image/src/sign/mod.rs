@@ -69,7 +69,7 @@ pub use options::{
 };
 pub use protected::{
     boot_record, custom_tlv_value, parse_dependencies, parse_dependency_parts, parse_uuid,
-    parse_vid_cid, CustomTlvs, DependencyError, DependencyParts, UuidError,
+    parse_vid_cid, protected_area_size, CustomTlvs, DependencyError, DependencyParts, UuidError,
 };
 pub use signer::{
     allowed_hashes, select_hash, EcdsaP256Signer, EcdsaP384Signer, Ed25519Signer, FixedSigner,

@@ -235,6 +235,11 @@ pub struct SignOptions {
     pub cid: Option<uuid::Uuid>,
     /// `-e`: the byte order of the header, TLV areas and trailer magic.
     pub endian: crate::codec::Endian,
+    /// The embedded public key (DER, as `getpub -e raw` prints it) whose
+    /// hash the boot record names as its signer when no signer is given:
+    /// imgtool takes it from `--fix-sig-pubkey`, or from a `-k` key that
+    /// cannot sign (X25519), for a vector exported to be signed elsewhere.
+    pub boot_record_signer: Option<Vec<u8>>,
     /// The compression of the payload this image carries (set by
     /// [`super::sign_compressed`] for its second image: the header flags).
     pub(super) compression: super::Compression,
@@ -270,6 +275,7 @@ impl SignOptions {
             vid: None,
             cid: None,
             endian: crate::codec::Endian::Little,
+            boot_record_signer: None,
             compression: super::Compression::Disabled,
             compression_tlvs: Vec::new(),
         }

@@ -3,13 +3,14 @@
 //! dependencies, vendor and class UUIDs, custom TLVs; and imgtool's text
 //! forms of them (`-d`, `--vid`/`--cid`, `--custom-tlv`).
 
+use std::borrow::Cow;
 use std::vec::Vec;
 
 use uuid::Uuid;
 
 use super::error::{OptionError, SignError};
 use super::options::{SecurityCounter, SignOptions};
-use crate::codec::tlv::{TlvArea, TlvKind, TlvWriter};
+use crate::codec::tlv::{TlvArea, TlvKind, TlvWriter, TLV_HEADER_SIZE};
 use crate::{Dependency, HashAlg, ImageVersion, VersionError, VersionField};
 
 /// Custom protected TLVs (`--custom-tlv`, `--custom-tlv-file`), in order,
@@ -341,6 +342,49 @@ pub fn boot_record(
     out
 }
 
+/// The protected TLVs for `opts`, in imgtool's order. `signer_id` is the
+/// hash of the signing key (zeros unsigned).
+fn protected_tlvs<'o>(
+    opts: &'o SignOptions,
+    hash: HashAlg,
+    signer_id: &[u8],
+) -> Vec<(TlvKind, Cow<'o, [u8]>)> {
+    let mut tlvs = Vec::new();
+    if let Some(sc) = opts.security_counter {
+        let value = match sc {
+            SecurityCounter::Value(v) => v,
+            SecurityCounter::Auto => opts.version.security_counter(),
+        };
+        tlvs.push((
+            TlvKind::SecCnt,
+            Cow::Owned(opts.endian.u32_bytes(value).to_vec()),
+        ));
+    }
+    if let Some(sw_type) = &opts.boot_record {
+        let record = boot_record(sw_type, &opts.version, hash, signer_id);
+        tlvs.push((TlvKind::BootRecord, Cow::Owned(record)));
+    }
+    for dep in &opts.dependencies {
+        tlvs.push((
+            TlvKind::Dependency,
+            Cow::Owned(dep.to_bytes_in(opts.endian).to_vec()),
+        ));
+    }
+    for (kind, value) in &opts.compression_tlvs {
+        tlvs.push((*kind, Cow::Borrowed(value.as_slice())));
+    }
+    if let Some(vid) = &opts.vid {
+        tlvs.push((TlvKind::UuidVid, Cow::Borrowed(vid.as_bytes().as_slice())));
+    }
+    if let Some(cid) = &opts.cid {
+        tlvs.push((TlvKind::UuidCid, Cow::Borrowed(cid.as_bytes().as_slice())));
+    }
+    for (kind, value) in opts.custom_tlvs.iter() {
+        tlvs.push((kind, Cow::Borrowed(value)));
+    }
+    tlvs
+}
+
 /// The protected TLV area for `opts` (empty when there is nothing to
 /// protect). `signer_id` is the hash of the signing key (zeros unsigned).
 pub(super) fn protected_area(
@@ -349,33 +393,31 @@ pub(super) fn protected_area(
     signer_id: &[u8],
 ) -> Result<Vec<u8>, SignError> {
     let mut area = TlvWriter::new_in(TlvArea::Protected, opts.endian);
-    if let Some(sc) = opts.security_counter {
-        let value = match sc {
-            SecurityCounter::Value(v) => v,
-            SecurityCounter::Auto => opts.version.security_counter(),
-        };
-        area.push(TlvKind::SecCnt, &opts.endian.u32_bytes(value))?;
-    }
-    if let Some(sw_type) = &opts.boot_record {
-        let record = boot_record(sw_type, &opts.version, hash, signer_id);
-        area.push(TlvKind::BootRecord, &record)?;
-    }
-    for dep in &opts.dependencies {
-        area.push(TlvKind::Dependency, &dep.to_bytes_in(opts.endian))?;
-    }
-    for (kind, value) in &opts.compression_tlvs {
-        area.push(*kind, value)?;
-    }
-    if let Some(vid) = &opts.vid {
-        area.push(TlvKind::UuidVid, vid.as_bytes())?;
-    }
-    if let Some(cid) = &opts.cid {
-        area.push(TlvKind::UuidCid, cid.as_bytes())?;
-    }
-    for (kind, value) in opts.custom_tlvs.iter() {
-        area.push(kind, value)?;
+    for (kind, value) in protected_tlvs(opts, hash, signer_id) {
+        area.push(kind, &value)?;
     }
     Ok(area.finish()?)
+}
+
+/// The length of the protected TLV area for `opts` signed with `hash`, as
+/// `image.py` `Image.create` sums it for the header's 16-bit field before
+/// it packs anything, so whatever its size: the records, and the info
+/// header when there is a record. imgtool refuses an area past 65535
+/// bytes there (a `struct.error` in `add_header`), before it packs the
+/// protected TLVs themselves.
+#[must_use]
+pub fn protected_area_size(opts: &SignOptions, hash: HashAlg) -> usize {
+    // the boot record's length depends on the signer id's length only
+    let signer_id = std::vec![0u8; hash.digest_len()];
+    let records: usize = protected_tlvs(opts, hash, &signer_id)
+        .iter()
+        .map(|(_, value)| TLV_HEADER_SIZE as usize + value.len())
+        .sum();
+    if records == 0 {
+        0
+    } else {
+        records + TLV_HEADER_SIZE as usize
+    }
 }
 
 #[cfg(test)]
@@ -383,6 +425,29 @@ pub(super) fn protected_area(
 mod tests {
     use super::*;
     use std::string::ToString;
+
+    /// The size imgtool packs into the header is the area's length, the
+    /// boot record's included, for every hash; and it goes on counting
+    /// past what the area's own 16-bit field holds.
+    #[test]
+    fn protected_area_size_is_the_areas_length() {
+        let mut opts = SignOptions::new("1.2.3".parse().unwrap(), 0x20, 0x10000);
+        assert_eq!(protected_area_size(&opts, HashAlg::Sha256), 0);
+        opts.security_counter = Some(SecurityCounter::Auto);
+        opts.boot_record = Some("app".to_string());
+        opts.dependencies = parse_dependencies("(1,1.2),(2,3)").unwrap();
+        opts.vid = Some(Uuid::from_bytes([7; 16]));
+        opts.custom_tlvs.push(0xa0, std::vec![1; 300]).unwrap();
+        for hash in [HashAlg::Sha256, HashAlg::Sha384, HashAlg::Sha512] {
+            let signer_id = std::vec![9; hash.digest_len()];
+            let area = protected_area(&opts, hash, &signer_id).unwrap();
+            assert_eq!(protected_area_size(&opts, hash), area.len(), "{hash:?}");
+        }
+        opts.custom_tlvs.push(0xa1, std::vec![2; 0xffff]).unwrap();
+        let size = protected_area_size(&opts, HashAlg::Sha256);
+        assert!(size > 0xffff);
+        assert!(protected_area(&opts, HashAlg::Sha256, &[0; 32]).is_err());
+    }
 
     #[test]
     fn dependencies_follow_imgtools_regexes() {

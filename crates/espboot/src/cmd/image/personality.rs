@@ -13,7 +13,7 @@ use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::FromArgMatches as _;
 
 use super::imgtool_help::{self, declared_at, option_names};
-use super::sign::ImgtoolRefusal;
+use super::sign::{CreateRefusals, ImgtoolRefusal};
 use crate::cmd::did_you_mean::suggestion;
 
 /// click's exit status for usage errors.
@@ -347,14 +347,24 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
         if a.imgtool_after_keys.is_some() {
             a.custom_tlv.clear();
             a.custom_tlv_file.clear();
+        }
+        if a.pure && !a.sha_is_auto() {
+            // imgtool/main.py sign, once the fixed signature's key loaded
+            a.imgtool_after_fixed_key = Some(ImgtoolRefusal::Usage(
+                "Pure signatures, currently, enforces preferred hash algorithm, and forbids sha \
+                 selection by user."
+                    .to_owned(),
+            ));
             a.pure = false;
         }
         imgtool_layout(a);
-        let packed = sign_values_python_takes(a);
-        a.imgtool_in_create = boot_record_error(a).map(ImgtoolRefusal::Usage).or(packed);
-        if a.imgtool_in_create.is_some() {
+        let boot_record = boot_record_error(a).map(ImgtoolRefusal::Usage);
+        let mut create = sign_values_python_takes(a);
+        if boot_record.is_some() {
+            create.before_protected_size = boot_record;
             a.boot_record = None;
         }
+        a.imgtool_in_create = create;
     }
     match super::run(parsed) {
         Ok(code) => code,
@@ -673,16 +683,19 @@ fn key_file_missing(key: Option<&std::path::Path>) -> Option<ExitCode> {
 /// for `sign` to report where imgtool packs them, and the values left
 /// out); negative values that imgtool only compares or never uses are
 /// mapped onto the value that gives the same image.
-fn sign_values_python_takes(a: &mut super::sign::SignArgs) -> Option<ImgtoolRefusal> {
+fn sign_values_python_takes(a: &mut super::sign::SignArgs) -> CreateRefusals {
     let value = |v: Option<&str>| v.and_then(python_int);
     let big_endian = matches!(a.endian, super::sign::EndianArg::Big);
     let pack = |field, v: i128| struct_pack_error(field, big_endian, v);
+    let mut create = CreateRefusals::default();
     // image.py create packs the header ('I' load address, the rom-fixed
-    // one when set; 'H' header size; 'I' image size; the version as
-    // 'BBHI'), then the security counter ('I'), then each dependency
-    // ('B3xBBHI'), then parses the UUIDs; the first failure ends it with
-    // the interpreter's own message. The values are left out, for the
-    // library to build with until `sign` reports it.
+    // one when set; 'H' header size; 'H' protected TLV area size, which
+    // only `sign` knows; 'I' image size; the version as 'BBHI'), then the
+    // security counter ('I'), then each dependency ('B3xBBHI'), then
+    // parses the UUIDs; the first failure ends it with the interpreter's
+    // own message. The values are left out, for the library to build
+    // with until `sign` reports it; what they would have added to the
+    // protected area is counted.
     let rom_fixed = value(a.rom_fixed.as_deref()).filter(|v| *v != 0);
     let load_address = rom_fixed.or(value(a.load_addr.as_deref()));
     let mut packed = load_address.and_then(|v| pack(PackField::U32, v));
@@ -696,6 +709,8 @@ fn sign_values_python_takes(a: &mut super::sign::SignArgs) -> Option<ImgtoolRefu
         a.header_size = mcuboot_image::IMAGE_HEADER_SIZE.to_string();
         a.pad_header = true;
     }
+    create.before_protected_size = packed.map(|line| ImgtoolRefusal::Uncaught(line.to_owned()));
+    let mut packed = None;
     if !a.pad_header {
         // ImgSz: the input's length less the header it should start with
         let image_size = header_size
@@ -706,6 +721,12 @@ fn sign_values_python_takes(a: &mut super::sign::SignArgs) -> Option<ImgtoolRefu
     if let Ok(parts) = mcuboot_image::version_parts(&a.version) {
         if let Some(refusal) = version_pack_error(parts, big_endian) {
             packed = packed.or(Some(refusal));
+            if a.boot_record.is_some() {
+                // the boot record's "major.minor.revision" text, in CBOR
+                let text = |p: [u128; 4]| format!("{}.{}.{}", p[0], p[1], p[2]).len();
+                create.protected_size_left_out +=
+                    cbor_text_size(text(parts)) - cbor_text_size(text([0; 4]));
+            }
             a.version = "0".to_owned();
         }
     }
@@ -714,6 +735,7 @@ fn sign_values_python_takes(a: &mut super::sign::SignArgs) -> Option<ImgtoolRefu
     {
         packed = packed.or(Some(refusal));
         a.security_counter = None;
+        create.protected_size_left_out += TLV_SIZE + 4;
     }
     if let Some(deps) = &a.dependencies {
         let parts = mcuboot_image::sign::parse_dependency_parts(deps).unwrap_or_default();
@@ -724,18 +746,30 @@ fn sign_values_python_takes(a: &mut super::sign::SignArgs) -> Option<ImgtoolRefu
         if let Some(refusal) = refusal {
             packed = packed.or(Some(refusal));
             a.dependencies = None;
+            create.protected_size_left_out += (TLV_SIZE + 12) * parts.len() as i64;
         }
     }
     let mut packed = packed.map(|line| ImgtoolRefusal::Uncaught(line.to_owned()));
     if let Some(refusal) = uuid_error(a) {
         packed = packed.or(Some(ImgtoolRefusal::Uncaught(refusal)));
+        let uuids = usize::from(a.vid.is_some()) + usize::from(a.cid.is_some());
+        create.protected_size_left_out += (TLV_SIZE + 16) * uuids as i64;
         (a.vid, a.cid) = (None, None);
     }
-    if let Some(refusal) = custom_tlv_range_error(a) {
-        packed = packed.or(Some(ImgtoolRefusal::Usage(refusal)));
+    let range_error = custom_tlv_range_error(a);
+    let lengths = custom_tlv_lengths(a);
+    // A value past 64 KiB makes the area too long for the header: left
+    // out, imgtool's size check finds it first.
+    if range_error.is_some() || lengths.iter().any(|len| *len > 0xffff) {
+        packed = packed.or(range_error.map(ImgtoolRefusal::Usage));
+        create.protected_size_left_out += lengths
+            .iter()
+            .map(|len| TLV_SIZE + i64::try_from(*len).unwrap_or(i64::MAX / 2))
+            .sum::<i64>();
         a.custom_tlv.clear();
         a.custom_tlv_file.clear();
     }
+    create.after_protected_size = packed;
     let hex_out = super::util::is_hex(&a.outfile);
     let pads = a.pad || a.test || a.confirm;
     // -S: image.py check_trailer only checks a slot size above 0, and
@@ -756,7 +790,36 @@ fn sign_values_python_takes(a: &mut super::sign::SignArgs) -> Option<ImgtoolRefu
     if !hex_out && value(a.hex_addr.as_deref()).is_some_and(|x| x < 0) {
         a.hex_addr = None;
     }
-    packed
+    create
+}
+
+/// imgtool's `TLV_SIZE`: a TLV record's type and length (image.py).
+const TLV_SIZE: i64 = 4;
+
+/// The length of a CBOR text string of `len` bytes (RFC 8949 §3: its head
+/// grows with the length).
+fn cbor_text_size(len: usize) -> i64 {
+    let head = match len {
+        0..=23 => 1,
+        24..=0xff => 2,
+        0x100..=0xffff => 3,
+        _ => 5,
+    };
+    (len + head) as i64
+}
+
+/// The lengths of the custom TLV values, values then files, as main.py
+/// has read them (`sign_after_keys_error` checked that they read).
+fn custom_tlv_lengths(a: &super::sign::SignArgs) -> Vec<u64> {
+    let values = a.custom_tlv.chunks(2).filter_map(|pair| {
+        let value = mcuboot_image::sign::custom_tlv_value(pair.get(1)?).ok()?;
+        Some(value.len() as u64)
+    });
+    let files = a
+        .custom_tlv_file
+        .chunks(2)
+        .filter_map(|pair| Some(std::fs::metadata(pair.get(1)?).ok()?.len()));
+    values.chain(files).collect()
 }
 
 /// Python's `int(text, 0)` of an option's text, a value past 128 bits
@@ -860,6 +923,12 @@ fn struct_pack_error(field: PackField, big_endian: bool, value: i128) -> Option<
     } else {
         None
     }
+}
+
+/// `add_header`'s struct.error for a protected TLV area of `size` bytes
+/// (its `H` field), or `None` when it fits.
+pub(super) fn protected_size_error(big_endian: bool, size: i64) -> Option<&'static str> {
+    struct_pack_error(PackField::U16, big_endian, i128::from(size))
 }
 
 /// The first `BBHI` field of a version's parts that does not fit.
@@ -1297,8 +1366,8 @@ fn sign_parse_time_error(a: &super::sign::SignArgs, typed: &[OsString]) -> Optio
 }
 
 /// What imgtool's `sign` refuses after it has loaded the keys and before
-/// it builds the image (imgtool/main.py sign): the custom TLV tags and
-/// values, then `--pure` with `--sha`.
+/// it reads the fixed signature (imgtool/main.py sign): the custom TLV
+/// tags and values.
 fn sign_after_keys_error(a: &super::sign::SignArgs) -> Option<ImgtoolRefusal> {
     let usage = |message: String| Some(ImgtoolRefusal::Usage(message));
     let uncaught = |line: String| Some(ImgtoolRefusal::Uncaught(line));
@@ -1349,13 +1418,6 @@ fn sign_after_keys_error(a: &super::sign::SignArgs) -> Option<ImgtoolRefusal> {
             }
         }
         tags.push(tag);
-    }
-    if a.pure && !a.sha_is_auto() {
-        return usage(
-            "Pure signatures, currently, enforces preferred hash algorithm, and forbids sha \
-             selection by user."
-                .to_owned(),
-        );
     }
     None
 }

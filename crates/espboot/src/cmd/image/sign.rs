@@ -8,9 +8,10 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use base64ct::Encoding as _;
+use mcuboot_image::codec::tlv::{TlvArea, TlvWriteError};
 use mcuboot_image::codec::Endian;
 use mcuboot_image::enc::{AesKeyLen, EncError, HmacSha, Recipient};
-use mcuboot_image::keys::{KeyFile, KeyKind, McubootKey as _};
+use mcuboot_image::keys::{KeyFile, KeyKind, McubootKey as _, PublicKey};
 use mcuboot_image::sign::{
     custom_tlv_value, parse_dependencies, parse_vid_cid, Encryption, FixedSigner, HashChoice,
     ImageBuilder, ImageSigner, Input, KeySigner, LoadAddress, OptionError, OutputFormat,
@@ -18,7 +19,7 @@ use mcuboot_image::sign::{
     TokenSigner, Trailer, VectorToSign,
 };
 use mcuboot_image::sign::{Compression, ImgtoolLayout, SaveRefusal};
-use mcuboot_image::ImageVersion;
+use mcuboot_image::{HashAlg, ImageVersion};
 
 use super::util::{is_hex, load_key, parse_u32, read_image, write_output};
 
@@ -247,17 +248,22 @@ pub struct SignArgs {
     /// (set by the `imgtool` personality, not an option).
     #[arg(skip)]
     pub(super) imgtool_notices: bool,
-    /// What imgtool refuses once its keys are loaded, before it builds the
-    /// image (imgtool/main.py sign: the custom TLVs, `--pure` with
-    /// `--sha`); set by the `imgtool` personality, which found it in the
-    /// arguments, so that a key that does not load is reported first.
+    /// What imgtool refuses once its keys are loaded, before it reads the
+    /// fixed signature (imgtool/main.py sign: the custom TLVs); set by the
+    /// `imgtool` personality, which found it in the arguments, so that a
+    /// key that does not load is reported first.
     #[arg(skip)]
     pub(super) imgtool_after_keys: Option<ImgtoolRefusal>,
-    /// What imgtool's `Image.create` refuses after it has settled the hash
-    /// and before it prints anything (the boot record's length, a value
-    /// `struct.pack` cannot pack); set by the `imgtool` personality.
+    /// What imgtool refuses after it has loaded the fixed signature's key
+    /// (`--pure` with `--sha`); set by the `imgtool` personality.
     #[arg(skip)]
-    pub(super) imgtool_in_create: Option<ImgtoolRefusal>,
+    pub(super) imgtool_after_fixed_key: Option<ImgtoolRefusal>,
+    /// What imgtool's `Image.create` refuses after it has settled the
+    /// hash, in its order, and how the protected TLV area the personality
+    /// left the library differs from imgtool's; set by the `imgtool`
+    /// personality.
+    #[arg(skip)]
+    pub(super) imgtool_in_create: CreateRefusals,
     /// imgtool's own trailer and Intel HEX placement, for values the
     /// library does not take (a negative `-M`, `-S` or `-x`, a `.hex`
     /// output at `-x`); set by the `imgtool` personality, which then
@@ -489,8 +495,11 @@ impl KeyArgSigner {
 
 /// The `-k` key's signer. Under the imgtool personality an X25519 private
 /// key loads as imgtool loads it (a key class with `sign_digest`, which
-/// fails only when it signs): no signer, and `x25519` is set.
-fn load_key_signer(a: &SignArgs, x25519: &mut bool) -> anyhow::Result<Option<KeyArgSigner>> {
+/// fails only when it signs): no signer, and `x25519` is its public key.
+fn load_key_signer(
+    a: &SignArgs,
+    x25519: &mut Option<PublicKey>,
+) -> anyhow::Result<Option<KeyArgSigner>> {
     let Some(path) = &a.key else {
         return Ok(None);
     };
@@ -502,7 +511,7 @@ fn load_key_signer(a: &SignArgs, x25519: &mut bool) -> anyhow::Result<Option<Key
     }
     match load_key("-k/--key", path)? {
         KeyFile::Private(k) if a.imgtool_notices && k.kind() == KeyKind::X25519 => {
-            *x25519 = true;
+            *x25519 = Some(k.public_key());
             Ok(None)
         }
         KeyFile::Private(k) => Ok(Some(KeyArgSigner::File(
@@ -565,6 +574,24 @@ fn imgtool_save(
             "IndexError: bytearray index out of range".to_owned(),
         )),
     }
+}
+
+/// What `image.py` `Image.create` refuses, found by the `imgtool`
+/// personality in the arguments, around the one refusal only the build
+/// can find: a protected TLV area too long for the header's 16-bit field
+/// (`add_header` packs the load address and the header size before it,
+/// the image size and the version after it, and the protected TLVs come
+/// after the header).
+#[derive(Debug, Clone, Default)]
+pub struct CreateRefusals {
+    /// Before the protected area's size is packed.
+    pub(super) before_protected_size: Option<ImgtoolRefusal>,
+    /// After it.
+    pub(super) after_protected_size: Option<ImgtoolRefusal>,
+    /// imgtool's protected area less the one the library builds from the
+    /// arguments the personality left it (values it took out because
+    /// they cannot be packed, and which imgtool still counts).
+    pub(super) protected_size_left_out: i64,
 }
 
 /// A refusal of imgtool's that the `imgtool` personality finds in the
@@ -631,7 +658,9 @@ fn load_fixed_signer(a: &SignArgs) -> anyhow::Result<Option<FixedSigner>> {
     let file = load_key("--fix-sig-pubkey", pub_path)?;
     let public_only = matches!(file, KeyFile::Public(_));
     let public = file.public_key();
-    if public.signature_kind().is_none() {
+    // imgtool loads an X25519 key here too, and refuses it in image.py
+    // (see `imgtool_fixed_key_hash`)
+    if public.signature_kind().is_none() && !a.imgtool_notices {
         bail!("--fix-sig-pubkey: an x25519 key cannot verify signatures");
     }
     Ok(Some(FixedSigner {
@@ -713,9 +742,10 @@ fn load_encryption(a: &SignArgs, signing: Option<KeyKind>) -> anyhow::Result<Enc
 }
 
 pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
-    let opts = options(&a)?;
-    let mut x25519_key = false;
-    let key_signer = load_key_signer(&a, &mut x25519_key)?;
+    let mut opts = options(&a)?;
+    let mut x25519_public = None;
+    let key_signer = load_key_signer(&a, &mut x25519_public)?;
+    let x25519_key = x25519_public.is_some();
     let mut encryption = None;
     let mut hmac_refusal = None;
     if a.imgtool_notices {
@@ -738,18 +768,31 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let fixed = load_fixed_signer(&a)?;
-    // image.py says it signs with the fixed signature's key only when no
-    // `-k` was given, and an X25519 `-k` is one, though it cannot sign.
+    if let Some(refusal) = &a.imgtool_after_fixed_key {
+        return Err(refusal.clone().into());
+    }
+    // image.py takes the fixed signature's key only when no `-k` was
+    // given, and an X25519 `-k` is one, though it cannot sign.
     let notice_fixed = fixed.as_ref().filter(|_| !x25519_key);
+    // Under the personality an X25519 fixed signature key loads, as in
+    // imgtool, and fails only where it would add the signature.
+    let fixed_x25519 = notice_fixed.filter(|f| f.public.signature_kind().is_none());
     let signer: Option<&dyn ImageSigner> = match (&key_signer, &fixed) {
         // imgtool/image.py create refuses the pair only where it would
         // sign (below); a digest or payload export takes the key
         (Some(k), Some(_)) if a.imgtool_notices => Some(k.as_signer()),
         (Some(_), Some(_)) => bail!("-k/--key and --fix-sig cannot be used together"),
         (Some(k), None) => Some(k.as_signer()),
+        (None, Some(_)) if x25519_key || fixed_x25519.is_some() => None,
         (None, Some(f)) => Some(f),
         (None, None) => None,
     };
+    // A key that cannot sign still names the boot record's signer
+    // (image.py create hashes `key` or `pub_key` alike).
+    let unsigning = x25519_public.as_ref().or(fixed_x25519.map(|f| &f.public));
+    if let Some(public) = unsigning {
+        opts.boot_record_signer = Some(public.embedded_der()?);
+    }
     // imgtool writes the image, then fails on the missing signature
     // (save_signature below); espboot refuses before writing anything.
     if a.sig_out.is_some() && !a.imgtool_notices {
@@ -802,18 +845,26 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
         }
     };
     if a.imgtool_notices {
-        // imgtool settles the hash (refusing one the key does not allow)
-        // before image.py prints anything.
-        if let Some(key) = &key_signer {
+        // image.py create settles the hash first (refusing one the key
+        // does not allow), from `-k` or else the fixed signature's key.
+        let hash = if let Some(key) = &key_signer {
             mcuboot_image::sign::select_hash(Some(key.as_signer()), opts.signing)
-                .map_err(|e| sign_error(e, &a))?;
-        }
-        if x25519_key {
+                .map_err(|e| sign_error(e, &a))?
+        } else if x25519_key {
             x25519_hash(opts.signing)?;
+            mcuboot_image::sign::select_hash(None, opts.signing)?
+        } else if let Some(f) = &fixed {
+            imgtool_fixed_key_hash(f, opts.signing).map_err(|e| match e {
+                FixedKeyHash::Refused(refusal) => refusal.into(),
+                FixedKeyHash::Sign(e) => sign_error(e, &a),
+            })?
+        } else {
+            mcuboot_image::sign::select_hash(None, opts.signing)?
+        };
+        if let Some(line) = imgtool_fixed_key_notice(key_signer.is_some(), notice_fixed) {
+            outln!("{line}");
         }
-        if let Some(refusal) = &a.imgtool_in_create {
-            return Err(refusal.clone().into());
-        }
+        imgtool_create_refusals(&a, &opts, hash)?;
         // An X25519 `-k` is a key too, though it cannot sign.
         let has_key = key_signer.is_some() || x25519_key;
         if has_key && fixed.is_some() && a.vector_to_sign.is_none() {
@@ -828,11 +879,12 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
             outln!("image.py: sign the digest");
             return Err(ImgtoolRefusal::Uncaught(X25519_CANNOT_SIGN.to_owned()).into());
         }
-        for line in imgtool_notices(
-            &a,
-            key_signer.as_ref().map(KeyArgSigner::as_signer),
-            notice_fixed,
-        ) {
+        if fixed_x25519.is_some() && a.vector_to_sign.is_none() {
+            // image.py create adds `pub_key.sig_tlv()`, "X25519", which
+            // TLV_VALUES does not have
+            return Err(ImgtoolRefusal::Uncaught("KeyError: 'X25519'".to_owned()).into());
+        }
+        if let Some(line) = imgtool_notice(&a, key_signer.as_ref().map(KeyArgSigner::as_signer)) {
             outln!("{line}");
         }
         // With compression, image.py first builds without encrypting.
@@ -898,18 +950,40 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
                 format,
             )
         }
-        .map_err(|e| sign_error(e, &a))?;
+        .map_err(|e| match e {
+            SignError::Compressed { report, error } if a.imgtool_notices => {
+                // main.py prints the sizes, then the second create fails
+                // where it settles its protected area
+                outln!("compressed image size: {} bytes", report.compressed);
+                outln!("original image size: {} bytes", report.original);
+                if let Some(line) = imgtool_fixed_key_notice(key_signer.is_some(), notice_fixed) {
+                    outln!("{line}");
+                }
+                match *error {
+                    SignError::Tlv(TlvWriteError::AreaTooLong {
+                        area: TlvArea::Protected,
+                        len,
+                    }) => {
+                        let big_endian = matches!(a.endian, EndianArg::Big);
+                        let size = i64::try_from(len).unwrap_or(i64::MAX);
+                        let line = super::personality::protected_size_error(big_endian, size);
+                        ImgtoolRefusal::Uncaught(line.unwrap_or_default().to_owned()).into()
+                    }
+                    error => sign_error(error, &a),
+                }
+            }
+            SignError::Compressed { error, .. } => sign_error(*error, &a),
+            e => sign_error(e, &a),
+        })?;
         if a.imgtool_notices {
             // main.py prints the sizes between its two builds; the second
             // build's image.py lines follow only when it is kept.
             outln!("compressed image size: {} bytes", report.compressed);
             outln!("original image size: {} bytes", report.original);
             if report.used {
-                for line in imgtool_notices(
-                    &a,
-                    key_signer.as_ref().map(KeyArgSigner::as_signer),
-                    notice_fixed,
-                ) {
+                let fixed_key_line = imgtool_fixed_key_notice(key_signer.is_some(), notice_fixed);
+                let lines = imgtool_notice(&a, key_signer.as_ref().map(KeyArgSigner::as_signer));
+                for line in fixed_key_line.into_iter().chain(lines) {
                     outln!("{line}");
                 }
                 // the compressed build encrypts: nothing is saved
@@ -1009,38 +1083,83 @@ fn x25519_hash(signing: Signing) -> Result<(), ImgtoolRefusal> {
     }
 }
 
-/// The lines imgtool's `Image.create` prints on stdout while it builds
-/// (imgtool/image.py, named after that file): RSA and ECDSA keys sign the
-/// payload, Ed25519 keys the digest; `--vector-to-sign` exports instead of
-/// signing; a private key given as `--fix-sig-pubkey` announces a payload
-/// signature too.
-fn imgtool_notices(
-    a: &SignArgs,
-    key: Option<&dyn ImageSigner>,
-    fixed: Option<&FixedSigner>,
-) -> Vec<&'static str> {
+/// The line imgtool's `Image.create` prints first, once it has settled
+/// the hash, when the fixed signature's key is a private RSA or ECDSA key
+/// (a class with `sign`) and no `-k` was given.
+fn imgtool_fixed_key_notice(has_key: bool, fixed: Option<&FixedSigner>) -> Option<&'static str> {
+    let f = fixed.filter(|f| !has_key && !f.public_only)?;
+    let kind = f.public.signature_kind()?;
+    (!matches!(kind, mcuboot_image::SignatureKind::Ed25519)).then_some("image.py: sign the payload")
+}
+
+/// The line imgtool's `Image.create` prints on stdout once it has built
+/// the image (imgtool/image.py, named after that file): RSA and ECDSA
+/// keys sign the payload, Ed25519 keys the digest; `--vector-to-sign`
+/// exports instead of signing.
+fn imgtool_notice(a: &SignArgs, key: Option<&dyn ImageSigner>) -> Option<&'static str> {
     use mcuboot_image::SignatureKind;
-    let signs_payload =
-        |kind: Option<SignatureKind>| kind.is_some_and(|k| !matches!(k, SignatureKind::Ed25519));
-    let mut lines = Vec::new();
-    if let (None, Some(f)) = (key, fixed) {
-        if !f.public_only && signs_payload(f.public.signature_kind()) {
-            lines.push("image.py: sign the payload");
-        }
-    }
     match (a.vector_to_sign, key) {
-        (Some(VectorArg::Payload), _) => lines.push("image.py: export payload"),
-        (Some(VectorArg::Digest), _) => lines.push("image.py: export digest"),
-        (None, Some(k)) if fixed.is_none() => {
-            if signs_payload(k.public_key().signature_kind()) {
-                lines.push("image.py: sign the payload");
-            } else {
-                lines.push("image.py: sign the digest");
-            }
-        }
-        (None, _) => {}
+        (Some(VectorArg::Payload), _) => Some("image.py: export payload"),
+        (Some(VectorArg::Digest), _) => Some("image.py: export digest"),
+        (None, Some(k)) => match k.public_key().signature_kind() {
+            Some(SignatureKind::Ed25519) => Some("image.py: sign the digest"),
+            _ => Some("image.py: sign the payload"),
+        },
+        (None, _) => None,
     }
-    lines
+}
+
+/// How [`imgtool_fixed_key_hash`] refuses.
+enum FixedKeyHash {
+    /// imgtool's words, from its tables.
+    Refused(ImgtoolRefusal),
+    /// The library's hash choice, as for `-k`.
+    Sign(SignError),
+}
+
+/// `image.py` `key_and_user_sha_to_alg_and_tlv` for the fixed
+/// signature's key (`pub_key`, when no `-k` was given): imgtool's tables
+/// are keyed by the class the key file loaded as, public or private, and
+/// its pure table holds the private Ed25519 class only.
+fn imgtool_fixed_key_hash(f: &FixedSigner, signing: Signing) -> Result<HashAlg, FixedKeyHash> {
+    let class = mcuboot_image::keys::ImgtoolKeyClass::of(f.public.kind(), f.public_only);
+    let listed = class.and_then(|c| c.allowed_hashes(matches!(signing, Signing::Pure)));
+    if listed.is_none() {
+        let name = class.map_or("", |c| c.python_name());
+        return Err(FixedKeyHash::Refused(ImgtoolRefusal::Usage(format!(
+            "Could not find allowed hash algorithms for <class '{name}'>"
+        ))));
+    }
+    if f.public.signature_kind().is_none() {
+        x25519_hash(signing).map_err(FixedKeyHash::Refused)?;
+        return mcuboot_image::sign::select_hash(None, signing).map_err(FixedKeyHash::Sign);
+    }
+    mcuboot_image::sign::select_hash(Some(f), signing).map_err(FixedKeyHash::Sign)
+}
+
+/// What `Image.create` refuses once it has settled `hash`, in its order
+/// ([`CreateRefusals`]): the checks before the header's protected area
+/// size, that size, the checks after it.
+fn imgtool_create_refusals(
+    a: &SignArgs,
+    opts: &SignOptions,
+    hash: HashAlg,
+) -> Result<(), ImgtoolRefusal> {
+    let create = &a.imgtool_in_create;
+    if let Some(refusal) = &create.before_protected_size {
+        return Err(refusal.clone());
+    }
+    let size = i64::try_from(mcuboot_image::sign::protected_area_size(opts, hash))
+        .unwrap_or(i64::MAX)
+        .saturating_add(create.protected_size_left_out);
+    let big_endian = matches!(a.endian, EndianArg::Big);
+    if let Some(line) = super::personality::protected_size_error(big_endian, size) {
+        return Err(ImgtoolRefusal::Uncaught(line.to_owned()));
+    }
+    match &create.after_protected_size {
+        Some(refusal) => Err(refusal.clone()),
+        None => Ok(()),
+    }
 }
 
 fn write_sig(path: &Path, sig: &[u8]) -> anyhow::Result<()> {

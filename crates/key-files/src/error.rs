@@ -39,10 +39,17 @@ pub enum KeyFileError {
         /// The label of the first block found.
         label: String,
     },
-    /// OpenSSL's legacy `Proc-Type: 4,ENCRYPTED` PEM encryption.
-    #[error("legacy OpenSSL-encrypted PEM is not supported; convert it to encrypted PKCS#8 (openssl pkcs8 -topk8)")]
-    LegacyEncryption,
-    /// An encrypted PKCS#8 key and no password.
+    /// OpenSSL's legacy `Proc-Type: 4,ENCRYPTED` PEM encryption with a
+    /// `DEK-Info` cipher this crate does not decrypt, a malformed one, or
+    /// none.
+    #[error("the key is encrypted with OpenSSL's legacy PEM encryption and DEK-Info \"{cipher}\" (supported: AES-128-CBC, AES-256-CBC and DES-EDE3-CBC, each with its IV in hex)")]
+    UnsupportedLegacyCipher {
+        /// The cipher's name as the header gives it (at most 32
+        /// characters).
+        cipher: String,
+    },
+    /// An encrypted key (PKCS#8, or OpenSSL's legacy PEM encryption) and
+    /// no password.
     #[error("the key is encrypted; a password is required")]
     PasswordRequired,
     /// The password does not decrypt the key.

@@ -23,8 +23,9 @@ impl KeyFile {
     ///   public one (`PUBLIC KEY`, `RSA PUBLIC KEY`); other blocks, such as
     ///   the `EC PARAMETERS` that `openssl ecparam -genkey` writes first,
     ///   are skipped;
-    /// * an encrypted PKCS#8 key needs `password`; a password given for an
-    ///   unencrypted key is ignored.
+    /// * an encrypted key (PKCS#8, or OpenSSL's legacy PEM encryption)
+    ///   needs `password`; a password given for an unencrypted key is
+    ///   ignored.
     ///
     /// # Errors
     /// [`KeyFileError::NotPem`] without any block,
@@ -39,7 +40,16 @@ impl KeyFile {
             first_label.get_or_insert(block.label());
             match block.format() {
                 Some(format) if format.is_private() => {
-                    return Self::from_der_as(&block.decode()?, format, password);
+                    let der = block.decode_with(password)?;
+                    return Self::from_der_as(&der, format, password).map_err(|e| match e {
+                        // A wrong password passes the CBC padding check
+                        // about once in 256 tries; the garbage then fails
+                        // to parse.
+                        KeyFileError::Malformed { .. } if block.is_legacy_encrypted() => {
+                            KeyFileError::WrongPassword
+                        }
+                        other => other,
+                    });
                 }
                 Some(format) => {
                     first_public.get_or_insert((block, format));

@@ -66,6 +66,7 @@ mod error;
 mod explicit;
 mod file;
 mod kind;
+mod legacy;
 pub mod oid;
 pub mod pem;
 mod private;

@@ -54,29 +54,63 @@ impl<'a> PemBlock<'a> {
         KeyFormat::from_pem_label(self.label)
     }
 
+    /// True for a private key block under OpenSSL's legacy encryption
+    /// (a `Proc-Type: 4,ENCRYPTED` header).
+    #[must_use]
+    pub fn is_legacy_encrypted(&self) -> bool {
+        let public = self.format().is_some_and(|f| !f.is_private());
+        !public
+            && self
+                .headers()
+                .any(|(name, value)| name == b"Proc-Type" && contains(value, b"ENCRYPTED"))
+    }
+
+    /// The RFC 1421 headers before the base64 ("Name: value", trimmed):
+    /// ':' is not in the base64 alphabet, so any line with one is a
+    /// header.
+    fn headers(&self) -> impl Iterator<Item = (&'a [u8], &'a [u8])> {
+        self.body.split(|&b| b == b'\n').filter_map(|line| {
+            let line = line.trim_ascii();
+            let colon = line.iter().position(|&b| b == b':')?;
+            Some((line[..colon].trim_ascii(), line[colon + 1..].trim_ascii()))
+        })
+    }
+
     /// Decodes the body: any line width, CRLF or LF, blanks around lines.
     ///
     /// # Errors
-    /// [`KeyFileError::LegacyEncryption`] for OpenSSL's `Proc-Type:
-    /// 4,ENCRYPTED` headers, [`KeyFileError::BadBase64`] when the body is
-    /// not base64.
+    /// [`KeyFileError::PasswordRequired`] for a block under OpenSSL's
+    /// legacy encryption (see [`Self::decode_with`]),
+    /// [`KeyFileError::BadBase64`] when the body is not base64.
     pub fn decode(&self) -> Result<Zeroizing<Vec<u8>>, KeyFileError> {
+        self.decode_with(None)
+    }
+
+    /// [`Self::decode`], decrypting a private key block under OpenSSL's
+    /// legacy encryption (`Proc-Type: 4,ENCRYPTED`, `DEK-Info`) with
+    /// `password`. Public key blocks are never encrypted: readers (Python
+    /// `cryptography` among them) ignore their headers.
+    ///
+    /// # Errors
+    /// As [`Self::decode`]; [`KeyFileError::WrongPassword`] when the
+    /// password does not decrypt the block,
+    /// [`KeyFileError::UnsupportedLegacyCipher`] for a cipher this crate
+    /// does not decrypt.
+    pub fn decode_with(&self, password: Option<&[u8]>) -> Result<Zeroizing<Vec<u8>>, KeyFileError> {
         let bad = || KeyFileError::BadBase64 {
             label: self.label.to_owned(),
         };
-        let public = self.format().is_some_and(|f| !f.is_private());
+        let encrypted = self.is_legacy_encrypted();
+        let dek_info = self
+            .headers()
+            .filter(|(name, _)| *name == b"DEK-Info")
+            .map(|(_, value)| String::from_utf8_lossy(value).into_owned())
+            .last();
         let mut base64 = Zeroizing::new(Vec::with_capacity(self.body.len()));
         for line in self.body.split(|&b| b == b'\n') {
             let line = line.trim_ascii();
-            // RFC 1421 headers ("Name: value") precede the base64; ':' is
-            // not in the base64 alphabet, so any line with one is a header.
             if line.contains(&b':') {
-                // Public keys are never encrypted: readers (Python
-                // `cryptography` among them) ignore their headers.
-                if line.starts_with(b"Proc-Type:") && contains(line, b"ENCRYPTED") && !public {
-                    return Err(KeyFileError::LegacyEncryption);
-                }
-                continue;
+                continue; // a header
             }
             for &b in line {
                 match b {
@@ -86,6 +120,20 @@ impl<'a> PemBlock<'a> {
                 }
             }
         }
+        // cryptography's order: a missing DEK-Info, then no password, then
+        // the cipher and IV
+        let encryption = match dek_info {
+            _ if !encrypted => None,
+            None => {
+                return Err(KeyFileError::UnsupportedLegacyCipher {
+                    cipher: String::new(),
+                })
+            }
+            Some(info) => {
+                let password = password.ok_or(KeyFileError::PasswordRequired)?;
+                Some((crate::legacy::DekInfo::parse(&info)?, password))
+            }
+        };
         let mut normalised = Zeroizing::new(Vec::with_capacity(base64.len() * 65 / 64 + 80));
         push_boundary(&mut normalised, BEGIN, self.label);
         for chunk in base64.chunks(LINE_WIDTH) {
@@ -94,7 +142,11 @@ impl<'a> PemBlock<'a> {
         }
         push_boundary(&mut normalised, END, self.label);
         let (_, der) = pem_rfc7468::decode_vec(&normalised).map_err(|_| bad())?;
-        Ok(Zeroizing::new(der))
+        let der = Zeroizing::new(der);
+        match encryption {
+            None => Ok(der),
+            Some((info, password)) => info.decrypt(password, &der),
+        }
     }
 }
 
@@ -253,8 +305,24 @@ mod tests {
         let legacy = b"-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00\n\nAAAA\n-----END RSA PRIVATE KEY-----\n";
         let block = blocks(legacy).next().unwrap().unwrap();
         assert!(matches!(
+            block.decode_with(Some(b"pw")),
+            Err(KeyFileError::UnsupportedLegacyCipher { .. })
+        ));
+        let no_dek_info = b"-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n\nAAAA\n-----END RSA PRIVATE KEY-----\n";
+        let block = blocks(no_dek_info).next().unwrap().unwrap();
+        assert!(matches!(
             block.decode(),
-            Err(KeyFileError::LegacyEncryption)
+            Err(KeyFileError::UnsupportedLegacyCipher { .. })
+        ));
+        let legacy = b"-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,000102030405060708090a0b0c0d0e0f\n\nAAAA\n-----END RSA PRIVATE KEY-----\n";
+        let block = blocks(legacy).next().unwrap().unwrap();
+        assert!(matches!(
+            block.decode(),
+            Err(KeyFileError::PasswordRequired)
+        ));
+        assert!(matches!(
+            block.decode_with(Some(b"pw")),
+            Err(KeyFileError::WrongPassword)
         ));
     }
 

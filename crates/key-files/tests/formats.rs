@@ -213,6 +213,34 @@ fn encrypted_keys_need_the_right_password() {
             "{t}"
         );
     }
+    // OpenSSL's legacy PEM encryption, with each cipher cryptography
+    // decrypts: the same key as the unencrypted file.
+    for (name, plain) in [
+        ("ecdsa-p256.legacy-encrypted.pem", "ecdsa-p256.pkcs8.pem"),
+        ("ecdsa-p384.legacy-aes-128-cbc.pem", "ecdsa-p384.pkcs8.pem"),
+        ("ecdsa-p384.legacy-aes-256-cbc.pem", "ecdsa-p384.pkcs8.pem"),
+        ("rsa-2048.legacy-des-ede3-cbc.pem", "rsa-2048.pkcs8.pem"),
+    ] {
+        let pem = data(name);
+        assert!(
+            matches!(
+                KeyFile::from_pem(&pem, None),
+                Err(KeyFileError::PasswordRequired)
+            ),
+            "{name}"
+        );
+        assert!(
+            matches!(
+                KeyFile::from_pem(&pem, Some(b"key-files tesT")),
+                Err(KeyFileError::WrongPassword)
+            ),
+            "{name}"
+        );
+        let key = KeyFile::from_pem(&pem, Some(PASSWORD)).unwrap();
+        let want = KeyFile::from_pem(&data(plain), None).unwrap();
+        assert!(key.is_private(), "{name}");
+        assert_eq!(key.public_key(), want.public_key(), "{name}");
+    }
     // Ours, read back (imgtool reads them too: crates/espboot/tests).
     let key = PrivateKey::generate(KeyKind::Ed25519).unwrap();
     let pem = key.to_pkcs8_pem(Some(b"pw")).unwrap();
@@ -236,10 +264,18 @@ fn unsupported_keys_are_named() {
         err("rsa-1024.traditional.pem"),
         KeyFileError::UnsupportedRsaSize { bits: 1024 }
     ));
-    assert!(matches!(
-        err("ecdsa-p256.legacy-encrypted.pem"),
-        KeyFileError::LegacyEncryption
-    ));
+    // ciphers OpenSSL writes and cryptography does not decrypt
+    for name in [
+        "ecdsa-p384.legacy-aes-192-cbc.pem",
+        "rsa-3072.legacy-des-cbc.pem",
+    ] {
+        let pem = data(name);
+        let refused = KeyFile::from_pem(&pem, Some(PASSWORD)).unwrap_err();
+        assert!(
+            matches!(refused, KeyFileError::UnsupportedLegacyCipher { .. }),
+            "{name}: {refused:?}"
+        );
+    }
     assert!(matches!(
         PrivateKey::generate(KeyKind::Rsa { bits: 1024 }),
         Err(KeyFileError::UnsupportedRsaSize { bits: 1024 })

@@ -2657,3 +2657,57 @@ fn regression_protected_tlv_area_past_64_kib_had_espboots_own_error() {
     };
     assert!(differences.is_empty(), "{}", differences.join("\n"));
 }
+
+/// Key files under OpenSSL's legacy PEM encryption (`Proc-Type:
+/// 4,ENCRYPTED`, `DEK-Info`), as `openssl genrsa -aes256` and
+/// `openssl ec -des3` write them: imgtool asks for the passphrase and
+/// cryptography decrypts AES-128-CBC, AES-256-CBC and DES-EDE3-CBC (and
+/// refuses AES-192-CBC and DES-CBC as a wrong passphrase: the public
+/// loader's ValueError). The personality refused every such file.
+#[test]
+fn regression_legacy_encrypted_pem_keys_were_refused() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../key-files/tests/data");
+    let names = [
+        "ecdsa-p256.legacy-encrypted.pem",
+        "ecdsa-p384.legacy-aes-128-cbc.pem",
+        "ecdsa-p384.legacy-aes-256-cbc.pem",
+        "rsa-2048.legacy-des-ede3-cbc.pem",
+        "ecdsa-p384.legacy-aes-192-cbc.pem",
+        "rsa-3072.legacy-des-cbc.pem",
+    ];
+    let contents: Vec<Vec<u8>> = names
+        .iter()
+        .map(|n| std::fs::read(data.join(n)).unwrap())
+        .collect();
+    let files: Vec<(&str, &[u8])> = names
+        .iter()
+        .zip(&contents)
+        .map(|(n, c)| (*n, c.as_slice()))
+        .collect();
+    let mut lines = Vec::new();
+    let mut outputs = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        lines.push(format!("getpub -k {name} -e pem"));
+        lines.push(format!("getpriv -k {name}"));
+        lines.push(format!("getpubhash -k {name} -o h{i}.bin -e raw"));
+        lines.push(format!("{SIGN} -k {name} zero.bin s{i}.bin"));
+        if i < 4 {
+            // the files cryptography decrypts
+            outputs.push(format!("h{i}.bin"));
+        }
+    }
+    lines.push(format!("{SIGN} -k ec.pem -E {} zero.bin e.bin", names[0]));
+    lines.push(format!(
+        "{SIGN} -k use_ed25519.pem -E {} --clear zero.bin e.bin",
+        names[3]
+    ));
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let outputs: Vec<&str> = outputs.iter().map(String::as_str).collect();
+    for (passphrase, outputs) in [(&b"key-files test\n"[..], &outputs[..]), (b"wrong\n", &[])] {
+        let Some(differences) = differing_rows_setup(&lines, outputs, true, &files, passphrase)
+        else {
+            return;
+        };
+        assert!(differences.is_empty(), "{}", differences.join("\n"));
+    }
+}

@@ -49,3 +49,15 @@ write("ed448.pkcs8.pem", ed448.Ed448PrivateKey.generate()
 write("rsa-1024.traditional.pem", rsa.generate_private_key(65537, 1024)
       .private_bytes(PEM, s.PrivateFormat.TraditionalOpenSSL, s.NoEncryption()))
 PY
+
+# OpenSSL's legacy PEM encryption with each cipher the loader decrypts,
+# written by the openssl command (OpenSSL 3), password as above.
+pass='pass:key-files test'
+openssl rsa -in rsa-2048.traditional.pem -traditional -des3 -passout "$pass" \
+    -out rsa-2048.legacy-des-ede3-cbc.pem
+openssl rsa -in rsa-3072.traditional.pem -traditional -des -passout "$pass" \
+    -out rsa-3072.legacy-des-cbc.pem 2>/dev/null
+for bits in 128 192 256; do
+    openssl ec -in ecdsa-p384.traditional.pem -aes$bits -passout "$pass" \
+        -out ecdsa-p384.legacy-aes-$bits-cbc.pem 2>/dev/null
+done

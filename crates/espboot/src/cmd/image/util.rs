@@ -86,7 +86,9 @@ fn load_as_imgtool(arg: &str, path: &Path) -> anyhow::Result<KeyFile> {
         return Err(ImgtoolRefusal::Aborted.into());
     };
     match KeyFile::from_pem(&pem, Some(passphrase.as_bytes())) {
-        Err(KeyFileError::WrongPassword) => {
+        // cryptography's ValueErrors for a key it cannot decrypt ("Key
+        // encrypted with unknown cipher." too)
+        Err(KeyFileError::WrongPassword | KeyFileError::UnsupportedLegacyCipher { .. }) => {
             public_after_wrong_passphrase(&pem).with_context(context)
         }
         other => other.with_context(context),

@@ -302,7 +302,7 @@ fn load_pem_private_key_error(
         {
             Undecodable::of(pem, strict::Wanted::PrivateKey).text
         }
-        KeyFileError::PasswordRequired | KeyFileError::LegacyEncryption => NO_PASSWORD.to_owned(),
+        KeyFileError::PasswordRequired => NO_PASSWORD.to_owned(),
         KeyFileError::UnsupportedCurve { .. } | KeyFileError::UnsupportedRsaSize { .. } => {
             return None
         }

@@ -194,10 +194,7 @@ fn load_v1_verification_key(path: &Path) -> anyhow::Result<p256::PublicKey> {
             // cryptography loads other curves; espsecure then refuses them.
             Err(key_files::KeyFileError::UnsupportedCurve { .. }) => Err(wrong_curve()),
             // load_pem_private_key's TypeError is not caught.
-            Err(
-                e @ (key_files::KeyFileError::PasswordRequired
-                | key_files::KeyFileError::LegacyEncryption),
-            ) if ec_private => Err(super::keys::refused(
+            Err(e @ key_files::KeyFileError::PasswordRequired) if ec_private => Err(super::keys::refused(
                 super::keys::Refusal::uncaught(
                     "TypeError: Password was not given but private key is encrypted",
                 ),

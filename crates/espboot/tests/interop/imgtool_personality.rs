@@ -2711,3 +2711,40 @@ fn regression_legacy_encrypted_pem_keys_were_refused() {
         assert!(differences.is_empty(), "{}", differences.join("\n"));
     }
 }
+
+/// An empty passphrase: cryptography takes `b""` for no password, so
+/// imgtool's `keys.load` returns None and imgtool goes on without the
+/// key: `getpub` and `getpubhash` print "Invalid passphrase" and exit 0,
+/// `getpriv` then fails on the None key, `verify` checks without a key,
+/// `sign` writes an unsigned or unencrypted image, and a fixed signature
+/// without its key fails where it is added. The personality ended each
+/// with the public loader's ValueError.
+#[test]
+fn regression_empty_passphrase_was_taken_for_a_wrong_one() {
+    let fixed = format!("{SIGN} --fix-sig fixed.sig --fix-sig-pubkey bad_enc.pem");
+    let lines = [
+        "getpub -k bad_enc.pem".to_owned(),
+        "getpub -k bad_enc.pem -o p.txt".to_owned(),
+        "getpubhash -k bad_enc.pem -e raw".to_owned(),
+        "getpriv -k bad_enc.pem".to_owned(),
+        format!("{SIGN} zero.bin v.bin"),
+        "verify -k bad_enc.pem v.bin".to_owned(),
+        format!("{SIGN} -k bad_enc.pem zero.bin k.bin"),
+        format!("{SIGN} -E bad_enc.pem zero.bin e.bin"),
+        format!("{fixed} zero.bin f1.bin"),
+        format!("{fixed} --public-key-format full zero.bin f2.bin"),
+        format!("{fixed} --vector-to-sign digest zero.bin f3.bin"),
+        format!("{fixed} -k use_ed25519.pem zero.bin f4.bin"),
+    ];
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let Some(differences) = differing_rows_setup(
+        &lines,
+        &["k.bin", "e.bin", "f3.bin"],
+        true,
+        &[("fixed.sig", b"AAAA\n")],
+        b"\n",
+    ) else {
+        return;
+    };
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}

@@ -40,11 +40,11 @@ struct Verified {
 
 /// The `-k` key, loaded first (as imgtool does), and the image's bytes.
 fn verify_inputs(a: &VerifyArgs) -> anyhow::Result<(Option<KeyFile>, Vec<u8>)> {
-    let key = a
-        .key
-        .as_ref()
-        .map(|p| load_key("-k/--key", p))
-        .transpose()?;
+    // imgtool verifies without the key when its passphrase was empty
+    let key = match &a.key {
+        Some(path) => load_key("-k/--key", path)?,
+        None => None,
+    };
     let (image, _) = read_image("IMGFILE", &a.imgfile)?;
     Ok((key, image))
 }

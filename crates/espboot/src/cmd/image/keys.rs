@@ -243,7 +243,10 @@ pub fn getpub(a: GetpubArgs) -> anyhow::Result<ExitCode> {
     if !a.name_suffix.is_empty() && matches!(enc.as_str(), "pem" | "raw") {
         return Err(KeyUsageError::SuffixWithoutIdentifiers.into());
     }
-    let public = load_key("-k/--key", &a.key)?.public_key();
+    let Some(key) = load_key("-k/--key", &a.key)? else {
+        return Ok(invalid_passphrase());
+    };
+    let public = key.public_key();
     let bytes = match enc.as_str() {
         "lang-c" => keys::public_key_c(&public, &a.name_suffix)?.into_bytes(),
         "lang-rust" => keys::public_key_rust(&public, &a.name_suffix)?.into_bytes(),
@@ -276,7 +279,10 @@ pub fn getpubhash(a: GetpubhashArgs) -> anyhow::Result<ExitCode> {
     if raw && !a.name_suffix.is_empty() {
         return Err(KeyUsageError::SuffixOnlyLangC.into());
     }
-    let public = load_key("-k/--key", &a.key)?.public_key();
+    let Some(key) = load_key("-k/--key", &a.key)? else {
+        return Ok(invalid_passphrase());
+    };
+    let public = key.public_key();
     let bytes = if raw {
         keys::public_key_hash(&public)?.to_vec()
     } else {
@@ -284,6 +290,13 @@ pub fn getpubhash(a: GetpubhashArgs) -> anyhow::Result<ExitCode> {
     };
     write_output(a.output.as_deref(), &bytes, false).context("-o/--output")?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// What imgtool/main.py prints on stdout when `load_key` returned None
+/// (an empty passphrase, see [`load_key`]).
+fn invalid_passphrase() -> ExitCode {
+    outln!("Invalid passphrase");
+    ExitCode::SUCCESS
 }
 
 #[derive(Debug, clap::Args)]
@@ -300,7 +313,15 @@ pub struct GetprivArgs {
 }
 
 pub fn getpriv(a: GetprivArgs) -> anyhow::Result<ExitCode> {
-    let KeyFile::Private(key) = load_key("-k/--key", &a.key)? else {
+    let Some(key) = load_key("-k/--key", &a.key)? else {
+        // imgtool/main.py getpriv goes on to use the None key
+        invalid_passphrase();
+        return Err(super::sign::ImgtoolRefusal::Uncaught(
+            "AttributeError: 'NoneType' object has no attribute 'emit_private'".to_owned(),
+        )
+        .into());
+    };
+    let KeyFile::Private(key) = key else {
         return Err(KeyUsageError::PublicOnly(a.key.clone()).into());
     };
     let format = a.format.as_deref().map(|f| match f {

@@ -509,7 +509,11 @@ fn load_key_signer(
         let signer = TokenSigner::new(key, a.pad_sig).with_context(|| format!("-k/--key {uri}"))?;
         return Ok(Some(KeyArgSigner::Token(signer)));
     }
-    match load_key("-k/--key", path)? {
+    // an empty passphrase leaves imgtool without a key: unsigned
+    let Some(file) = load_key("-k/--key", path)? else {
+        return Ok(None);
+    };
+    match file {
         KeyFile::Private(k) if a.imgtool_notices && k.kind() == KeyKind::X25519 => {
             *x25519 = Some(k.public_key());
             Ok(None)
@@ -616,9 +620,21 @@ pub enum ImgtoolRefusal {
 #[error("-k/--key: {} holds a public key only; signing requires the private key", .0.display())]
 pub struct PublicOnlyKey(std::path::PathBuf);
 
-fn load_fixed_signer(a: &SignArgs) -> anyhow::Result<Option<FixedSigner>> {
+/// `--fix-sig` and its key, as loaded.
+enum FixedSignature {
+    /// No `--fix-sig`.
+    Absent,
+    /// The signature and its key.
+    Keyed(Box<FixedSigner>),
+    /// Under the imgtool personality, a key whose passphrase was empty:
+    /// imgtool goes on with no `pub_key` and fails where it adds the
+    /// signature.
+    Keyless,
+}
+
+fn load_fixed_signer(a: &SignArgs) -> anyhow::Result<FixedSignature> {
     let Some(sig_path) = &a.fix_sig else {
-        return Ok(None);
+        return Ok(FixedSignature::Absent);
     };
     // imgtool/main.py load_signature: open() and base64.b64decode() of
     // the bytes, lenient (stray characters skipped, complete padding ends
@@ -655,7 +671,9 @@ fn load_fixed_signer(a: &SignArgs) -> anyhow::Result<Option<FixedSigner>> {
         }
         bail!("--fix-sig-pubkey: required with --fix-sig (the public key of the fixed signature)");
     };
-    let file = load_key("--fix-sig-pubkey", pub_path)?;
+    let Some(file) = load_key("--fix-sig-pubkey", pub_path)? else {
+        return Ok(FixedSignature::Keyless);
+    };
     let public_only = matches!(file, KeyFile::Public(_));
     let public = file.public_key();
     // imgtool loads an X25519 key here too, and refuses it in image.py
@@ -663,11 +681,11 @@ fn load_fixed_signer(a: &SignArgs) -> anyhow::Result<Option<FixedSigner>> {
     if public.signature_kind().is_none() && !a.imgtool_notices {
         bail!("--fix-sig-pubkey: an x25519 key cannot verify signatures");
     }
-    Ok(Some(FixedSigner {
+    Ok(FixedSignature::Keyed(Box::new(FixedSigner {
         public,
         public_only,
         signature,
-    }))
+    })))
 }
 
 /// imgtool's usage error for a signing key and an encryption key that do
@@ -706,7 +724,13 @@ fn load_encryption(a: &SignArgs, signing: Option<KeyKind>) -> anyhow::Result<Enc
         // imgtool/main.py sign: `-E` goes through `keys.load` as `-k`
         // does (no AES key-wrap file, a password prompt), then must pair
         // with the signing key; image.py then encrypts as that key allows.
-        let file = load_key("-E/--encrypt", path)?;
+        // an empty passphrase leaves imgtool without one: not encrypted
+        let Some(file) = load_key("-E/--encrypt", path)? else {
+            return Ok(EncryptionArg {
+                encryption: None,
+                refused_when_encrypting: None,
+            });
+        };
         if let Some(signing) = signing {
             if !mcuboot_image::keys::imgtool_keys_pair(signing, file.kind()) {
                 return Err(ImgtoolRefusal::Usage(KEYS_DO_NOT_PAIR.to_owned()).into());
@@ -767,7 +791,11 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
             return Err(refusal.clone().into());
         }
     }
-    let fixed = load_fixed_signer(&a)?;
+    let (fixed, fixed_keyless) = match load_fixed_signer(&a)? {
+        FixedSignature::Absent => (None, false),
+        FixedSignature::Keyed(f) => (Some(*f), false),
+        FixedSignature::Keyless => (None, true),
+    };
     if let Some(refusal) = &a.imgtool_after_fixed_key {
         return Err(refusal.clone().into());
     }
@@ -867,7 +895,8 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
         imgtool_create_refusals(&a, &opts, hash)?;
         // An X25519 `-k` is a key too, though it cannot sign.
         let has_key = key_signer.is_some() || x25519_key;
-        if has_key && fixed.is_some() && a.vector_to_sign.is_none() {
+        let has_fixed = fixed.is_some() || fixed_keyless;
+        if has_key && has_fixed && a.vector_to_sign.is_none() {
             return Err(ImgtoolRefusal::Usage(
                 "Can not sign using key and provide fixed-signature at the same time".to_owned(),
             )
@@ -878,6 +907,17 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
             // sign the digest, which the X25519 key object cannot do
             outln!("image.py: sign the digest");
             return Err(ImgtoolRefusal::Uncaught(X25519_CANNOT_SIGN.to_owned()).into());
+        }
+        if fixed_keyless && !has_key && a.vector_to_sign.is_none() {
+            // image.py create: `pub` was never set, or `pub_key` is None
+            let line = match opts.public_key_format {
+                PublicKeyFormat::Full => {
+                    "UnboundLocalError: cannot access local variable 'pub' where it is not \
+                     associated with a value"
+                }
+                _ => "AttributeError: 'NoneType' object has no attribute 'sig_tlv'",
+            };
+            return Err(ImgtoolRefusal::Uncaught(line.to_owned()).into());
         }
         if fixed_x25519.is_some() && a.vector_to_sign.is_none() {
             // image.py create adds `pub_key.sig_tlv()`, "X25519", which

@@ -24,17 +24,24 @@ pub fn parse_u32(arg: &str, text: &str) -> anyhow::Result<u32> {
 
 /// Loads a key file (`arg` names the option) as imgtool's `load_key`
 /// does: asking for a password when it is encrypted, refusing key types
-/// imgtool does not load.
-pub fn load_key(arg: &str, path: &Path) -> anyhow::Result<KeyFile> {
+/// imgtool does not load. `None` where imgtool's `load_key` returns None:
+/// the imgtool personality read an empty passphrase, which cryptography
+/// takes for none given, so `keys.load` returns None and imgtool goes on
+/// without the key (`getpub` prints "Invalid passphrase", `sign` leaves
+/// the image unsigned).
+pub fn load_key(arg: &str, path: &Path) -> anyhow::Result<Option<KeyFile>> {
     refuse_as_cryptography(arg, path)?;
     let file = if IMGTOOL_GETPASS.load(Ordering::Relaxed) {
-        load_as_imgtool(arg, path)?
+        match load_as_imgtool(arg, path)? {
+            Some(file) => file,
+            None => return Ok(None),
+        }
     } else {
         crate::cmd::key_file::load(arg, path)?
     };
     mcuboot_image::keys::check_supported(file.kind())
         .with_context(|| format!("{arg}: {}", path.display()))?;
-    Ok(file)
+    Ok(Some(file))
 }
 
 /// Set by the `imgtool` personality: key passwords are asked for as
@@ -70,7 +77,7 @@ pub fn prompt_as_imgtool() {
 /// input is click's `Aborted!`; a wrong passphrase makes cryptography's
 /// private loader fail, and `keys.load` then tries the public loader,
 /// whose ValueError nothing catches.
-fn load_as_imgtool(arg: &str, path: &Path) -> anyhow::Result<KeyFile> {
+fn load_as_imgtool(arg: &str, path: &Path) -> anyhow::Result<Option<KeyFile>> {
     use key_files::KeyFileError;
     // keys.load opens the file without catching (a directory opens in
     // Rust and fails at the read, as in Python)
@@ -80,18 +87,25 @@ fn load_as_imgtool(arg: &str, path: &Path) -> anyhow::Result<KeyFile> {
     let context = || format!("{arg}: {}", path.display());
     match KeyFile::from_pem(&pem, None) {
         Err(KeyFileError::PasswordRequired) => {}
-        other => return other.with_context(context),
+        other => return other.map(Some).with_context(context),
     }
     let Some(passphrase) = super::keys::getpass("Enter key passphrase: ")? else {
         return Err(ImgtoolRefusal::Aborted.into());
     };
+    if passphrase.is_empty() {
+        // cryptography: "Password was not given but private key is
+        // encrypted", which keys.load turns into None
+        return Ok(None);
+    }
     match KeyFile::from_pem(&pem, Some(passphrase.as_bytes())) {
         // cryptography's ValueErrors for a key it cannot decrypt ("Key
         // encrypted with unknown cipher." too)
         Err(KeyFileError::WrongPassword | KeyFileError::UnsupportedLegacyCipher { .. }) => {
-            public_after_wrong_passphrase(&pem).with_context(context)
+            public_after_wrong_passphrase(&pem)
+                .map(Some)
+                .with_context(context)
         }
-        other => other.with_context(context),
+        other => other.map(Some).with_context(context),
     }
 }
 

@@ -2748,3 +2748,49 @@ fn regression_empty_passphrase_was_taken_for_a_wrong_one() {
     };
     assert!(differences.is_empty(), "{}", differences.join("\n"));
 }
+
+/// Two Intel HEX placements imgtool computes and the personality refused
+/// with "exceeds requested size" or "past 4 GiB": an exported vector is
+/// saved without `check_trailer` (`create` returns first), its trailer
+/// `puts` wherever `-x` + `-S` puts them; and a HEX input whose lowest
+/// address is below the prepended header's size gets a base address below
+/// 0, which intelhex writes in wrapped 16-bit records. A `.hex` input
+/// through imgtool's own placement (`-M -3`) was also written at its
+/// address without the header's move.
+#[test]
+fn regression_hex_placements_past_the_slot_or_below_zero_were_refused() {
+    let sign = "sign -v 1 -H 0x20 --pad-header";
+    let lines = [
+        format!("{sign} -S 0x100 --confirm --vector-to-sign payload -x 0 zero.bin v1.hex"),
+        format!("{sign} -S 0x10 --pad --vector-to-sign digest -x 0x10 zero.bin v2.hex"),
+        format!("{sign} -S 0x300 --test --vector-to-sign payload -x 0x10 -M -3 zero.bin v3.hex"),
+        format!("{sign} -S 0x100 --confirm --vector-to-sign payload -M -3 zero.bin v4.bin"),
+        format!("{sign} -S 0x1000 low.hex l1.hex"),
+        format!("{sign} -S 0x1000 --confirm low.hex l2.hex"),
+        format!("{sign} -S 0x1000 --vector-to-sign payload low.hex l3.hex"),
+        format!("{sign} -S 0x1000 low.hex l4.bin"),
+        format!("{sign} -S 0x1000 -M -3 high.hex h1.hex"),
+        format!("{sign} -S 0x10000 --pad -M -5 high.hex h2.hex"),
+    ];
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let outputs = [
+        "v1.hex", "v2.hex", "v3.hex", "v4.bin", "l1.hex", "l2.hex", "l3.hex", "l4.bin", "h1.hex",
+        "h2.hex",
+    ];
+    let files: &[(&str, &[u8])] = &[
+        (
+            "low.hex",
+            b":10001000000102030405060708090A0B0C0D0E0F68\n\
+              :10002000101112131415161718191A1B1C1D1E1F58\n\
+              :080030002021222324252627AC\n:00000001FF\n",
+        ),
+        (
+            "high.hex",
+            b":020000040001F9\n:10000000000102030405060708090A0B0C0D0E0F78\n:00000001FF\n",
+        ),
+    ];
+    let Some(differences) = differing_rows_among(&lines, &outputs, false, files) else {
+        return;
+    };
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}

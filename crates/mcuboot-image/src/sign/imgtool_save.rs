@@ -62,9 +62,11 @@ pub struct Saved {
 
 /// imgtool's `check_trailer` and `save` for `image`, which the builder
 /// made without a trailer: the trailer size from `-M` as it is, the slot
-/// check, then either the padding (binary) or the `image_ok` flag and
-/// magic `puts` at `-x` + `-S` (Intel HEX: `hex_output` is then the
-/// input's own address, if it had one).
+/// check (not for an exported vector, which `create` returns before it
+/// checks), then either the padding (binary) or the `image_ok` flag and
+/// magic `puts` at `-x` + `-S` (Intel HEX: `hex_output` is then
+/// imgtool's `base_addr` of the input, if it had an address: its lowest,
+/// less a prepended header unless it is 0, below 0 too).
 ///
 /// # Errors
 /// [`SaveRefusal`] when imgtool refuses before it writes anything.
@@ -73,7 +75,7 @@ pub fn imgtool_save(
     layout: &ImgtoolLayout,
     image: Vec<u8>,
     enc_tlv_len: Option<usize>,
-    hex_output: Option<Option<u32>>,
+    hex_output: Option<Option<i128>>,
 ) -> Result<Saved, SaveRefusal> {
     let len = i128::try_from(image.len()).unwrap_or(i128::MAX);
     let max_align = opts.effective_max_align();
@@ -87,7 +89,8 @@ pub fn imgtool_save(
         trailer_size += layout.max_sectors * 3 * i128::from(opts.align);
     }
     let slot = layout.slot_size;
-    if slot > 0 && len + trailer_size > slot {
+    // create returns with an exported vector before check_trailer
+    if slot > 0 && len + trailer_size > slot && opts.vector_to_sign.is_none() {
         return Err(SaveRefusal::ExceedsSlot {
             image: len,
             trailer: trailer_size,
@@ -101,7 +104,7 @@ pub fn imgtool_save(
     if let Some(input_address) = hex_output {
         let base = layout
             .hex_addr
-            .or(input_address.map(i128::from))
+            .or(input_address)
             .ok_or(SaveRefusal::NoHexAddress)?;
         let mut flag = vec![erased; usize::try_from(max_align).unwrap_or(0)];
         if layout.confirm {

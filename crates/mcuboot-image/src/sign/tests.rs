@@ -333,6 +333,11 @@ fn imgtool_save_checks_pads_and_refuses_as_imgtool() {
             ..
         })
     ));
+    // an exported vector: create returns before check_trailer
+    let mut exported = opts.clone();
+    exported.vector_to_sign = Some(super::VectorToSign::Payload);
+    let saved = imgtool_save(&exported, &layout, std::vec![0; 0x100], None, None).unwrap();
+    assert!(saved.bytes.ends_with(&magic));
     let unpadded = ImgtoolLayout {
         slot_size: 0,
         pad: false,

@@ -968,7 +968,8 @@ fn uuid_error(a: &super::sign::SignArgs) -> Option<String> {
 /// zero too, which lengthens the padded image past the slot and changes
 /// the slot check and its message), a negative slot size
 /// with a padded `.hex` output, and any `.hex` output at a `-x` address
-/// (which imgtool places at any Python integer, below 0 or past 4 GiB).
+/// (which imgtool places at any Python integer, below 0 or past 4 GiB) or
+/// from a `.hex` input whose address a prepended header moves below 0.
 /// The compressed path keeps the library's placement.
 fn imgtool_layout(a: &mut super::sign::SignArgs) {
     let value = |v: Option<&str>| v.and_then(|t| py_int::parse(t).ok());
@@ -981,7 +982,17 @@ fn imgtool_layout(a: &mut super::sign::SignArgs) {
     let max_sectors = value(a.max_sectors.as_deref());
     let hex_addr = value(a.hex_addr.as_deref());
     let negative_sectors = max_sectors.is_some_and(|m| m < 0);
-    let wanted = negative_sectors || (hex_out && (hex_addr.is_some() || (slot < 0 && pad)));
+    // image.py load moves a HEX input's address down for a prepended
+    // header: below a header's size, below 0
+    let base_below_zero = || {
+        let header_size = value(Some(&a.header_size)).unwrap_or(0);
+        a.pad_header
+            && super::util::is_hex(&a.infile)
+            && super::util::read_image("INFILE", &a.infile)
+                .is_ok_and(|(_, base)| base.is_some_and(|b| b != 0 && i128::from(b) < header_size))
+    };
+    let wanted = negative_sectors
+        || (hex_out && (hex_addr.is_some() || (slot < 0 && pad) || base_below_zero()));
     if !wanted {
         return;
     }

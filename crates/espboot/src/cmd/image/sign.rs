@@ -544,7 +544,7 @@ fn imgtool_save(
     layout: &ImgtoolLayout,
     image: Vec<u8>,
     enc_tlv_len: Option<usize>,
-    hex_output: Option<Option<u32>>,
+    hex_output: Option<Option<i128>>,
 ) -> Result<(Vec<u8>, Option<ImgtoolRefusal>), ImgtoolRefusal> {
     match mcuboot_image::sign::imgtool_save(opts, layout, image, enc_tlv_len, hex_output) {
         Ok(saved) => {
@@ -1040,8 +1040,14 @@ pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(layout) = &a.imgtool_layout {
+        // image.py load's base_addr: the input's lowest address, moved
+        // down for a prepended header unless it is 0 (below 0 too)
         let input_address = match &input {
-            Input::Bytes { address, .. } => *address,
+            Input::Bytes { address, .. } => address.map(|a| match i128::from(a) {
+                0 => 0,
+                a if opts.pad_header => a - i128::from(opts.header_size),
+                a => a,
+            }),
             Input::Reader { .. } => None,
         };
         let mut image = Vec::new();

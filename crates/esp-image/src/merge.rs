@@ -454,20 +454,49 @@ fn write_uf2_file(out: &mut Vec<u8>, chip: Chip, addr: u32, image: &[u8], chunk:
     }
 }
 
+/// An Intel HEX input that intelhex refuses with an exception esptool
+/// does not catch: `intel_hex_to_bin` takes a file that fails with a
+/// `HexRecordError` for a binary, but an address filled twice raises
+/// `AddressOverlapError`, which is not one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct HexInputRefused(pub intel_hex::RecordError);
+
+impl HexInputRefused {
+    /// The last line of esptool's traceback for it.
+    #[must_use]
+    pub fn python_exception(&self) -> String {
+        std::format!("{}: {}", self.0.python_class(), self.0)
+    }
+}
+
+/// A piece of an esptool input: its address (`None` for a binary that had
+/// none) and its bytes.
+pub type InputPart = (Option<u32>, Vec<u8>);
+
 /// One esptool input file: a binary placed at `addr`, or, when it is Intel
 /// HEX (starts with `:` and parses), its runs of consecutive addresses at
 /// their own addresses (`intel_hex_to_bin`). `None` as an address means the
 /// input is a binary that had none (`image-info`).
-pub fn split_hex_input(bytes: Vec<u8>, addr: Option<u32>) -> Vec<(Option<u32>, Vec<u8>)> {
+///
+/// # Errors
+/// [`HexInputRefused`] for a HEX file that fills an address twice.
+pub fn split_hex_input(
+    bytes: Vec<u8>,
+    addr: Option<u32>,
+) -> Result<Vec<InputPart>, HexInputRefused> {
     if bytes.first() == Some(&b':') {
-        if let Some(runs) = std::str::from_utf8(&bytes)
-            .ok()
-            .and_then(|text| intel_hex::read_runs(text).ok())
-        {
-            return runs.into_iter().map(|(a, d)| (Some(a), d)).collect();
+        if let Ok(text) = std::str::from_utf8(&bytes) {
+            match intel_hex::read_runs(text) {
+                Ok(runs) => return Ok(runs.into_iter().map(|(a, d)| (Some(a), d)).collect()),
+                Err(intel_hex::HexError::Record(
+                    e @ intel_hex::RecordError::AddressOverlap { .. },
+                )) => return Err(HexInputRefused(e)),
+                Err(_) => {}
+            }
         }
     }
-    vec![(addr, bytes)]
+    Ok(vec![(addr, bytes)])
 }
 
 #[cfg(test)]

@@ -579,3 +579,55 @@ fn regression_esptool_version_command_prints_esptools_version() {
         String::from_utf8_lossy(&theirs.stderr)
     );
 }
+
+/// intelhex raises AddressOverlapError for a HEX file that fills an
+/// address twice, and esptool's `intel_hex_to_bin` catches only
+/// HexRecordError (a file that is not HEX is taken as a binary): the
+/// traceback ends the run, exit 1, after the banner. The personality took
+/// the file for a binary, and `write-flash` wrote HEX text to flash.
+#[test]
+fn regression_overlapping_hex_input_was_taken_as_a_binary() {
+    let Some(link) = esptool_link() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("dup.hex"),
+        b":020000040001F9\n:0100000000FF\n:0100000001FE\n:00000001FF\n",
+    )
+    .unwrap();
+    let cases: [&[&str]; 3] = [
+        &[
+            "--chip",
+            "esp32c3",
+            "merge-bin",
+            "-o",
+            "m.bin",
+            "0x0",
+            "dup.hex",
+        ],
+        &["image-info", "dup.hex"],
+        &["--port", "/dev/null", "write-flash", "0x0", "dup.hex"],
+    ];
+    for args in cases {
+        let Some(reference) = esptool(d, args) else {
+            return;
+        };
+        let ours = std::process::Command::new(link)
+            .current_dir(d)
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(ours.status.code(), reference.status.code(), "{args:?}");
+        assert_eq!(ours.stdout, reference.stdout, "{args:?}");
+        let last = |stderr: &[u8]| {
+            String::from_utf8_lossy(stderr)
+                .lines()
+                .rfind(|l| !l.trim().is_empty())
+                .map(str::to_owned)
+        };
+        assert_eq!(last(&ours.stderr), last(&reference.stderr), "{args:?}");
+        assert!(!d.join("m.bin").exists(), "{args:?}");
+    }
+}

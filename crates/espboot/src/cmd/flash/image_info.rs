@@ -209,7 +209,7 @@ fn chip_for(data: &[u8], chip: Option<Chip>) -> Result<Chip, ImageInfoError> {
 pub fn run(chip: Option<Chip>, args: &Args) -> anyhow::Result<ExitCode> {
     let bytes = std::fs::read(&args.filename)
         .with_context(|| format!("cannot read {}", args.filename.display()))?;
-    let files = split_hex_input(bytes, None);
+    let files = split_hex_input(bytes, None)?;
     if let [(_, data)] = files.as_slice() {
         let detected = chip_for(data, chip)?;
         outln!("Image size: {} bytes", data.len());

@@ -175,7 +175,7 @@ fn read_inputs(pairs: &[String]) -> anyhow::Result<Vec<Input>> {
             bail!("Address \"{addr}\" must be a number.");
         };
         let bytes = std::fs::read(file).with_context(|| format!("cannot read {file}"))?;
-        for (at, data) in split_hex_input(bytes, Some(addr)) {
+        for (at, data) in split_hex_input(bytes, Some(addr))? {
             inputs.push(Input {
                 name: file.clone(),
                 input: MergeInput::new(at.unwrap_or(addr), data),

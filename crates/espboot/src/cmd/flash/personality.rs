@@ -87,6 +87,11 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
     match super::run(parsed.args) {
         Ok(code) => code,
         Err(err) => {
+            if let Some(refused) = err.downcast_ref::<esp_image::merge::HexInputRefused>() {
+                // raised while click converts the argument: a traceback
+                eprintln!("{}", refused.python_exception());
+                return ExitCode::FAILURE;
+            }
             // esptool: `log.print("")` (stdout), then `log.die` (stderr)
             outln!();
             eprintln!("ERROR: A fatal error occurred: {}", crate::one_line(&err));

@@ -94,8 +94,8 @@ pub struct Files {
     encrypted: Option<Vec<FileArg>>,
 }
 
-/// The pairs as files, sorted by address, overlaps refused as esptool's
-/// `AddrFilenamePairType` does.
+/// The pairs as files (an Intel HEX file as its runs), sorted by address,
+/// overlaps refused as esptool's `AddrFilenamePairType` does.
 pub fn load_pairs(pairs: &[String]) -> anyhow::Result<Vec<FileArg>> {
     if !pairs.len().is_multiple_of(2) {
         bail!("Must be pairs of an address and the binary filename to write there");
@@ -105,12 +105,15 @@ pub fn load_pairs(pairs: &[String]) -> anyhow::Result<Vec<FileArg>> {
         let [addr, name] = pair else { continue };
         let address = super::parse_address(addr).map_err(anyhow::Error::msg)?;
         let data = std::fs::read(name).with_context(|| format!("cannot read {name}"))?;
-        out.push(FileArg {
-            address,
-            name: name.clone(),
-            data,
-            deflation: None,
-        });
+        // an Intel HEX file is its runs, each at its own address
+        for (at, data) in esp_image::merge::split_hex_input(data, Some(address))? {
+            out.push(FileArg {
+                address: at.unwrap_or(address),
+                name: name.clone(),
+                data,
+                deflation: None,
+            });
+        }
     }
     out.sort_by_key(|f| f.address);
     let mut end = 0u64;

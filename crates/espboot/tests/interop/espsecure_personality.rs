@@ -1769,3 +1769,145 @@ fn regression_ec_key_with_explicit_curve_parameters_was_refused() {
         );
     }
 }
+
+/// click opens a `click.File` argument given as `-` on standard input
+/// (`"rb"`) or output (`"wb"`): espsecure then reads its data, keys and
+/// IVs from stdin, writes keys, digests and ciphertext to stdout, names
+/// stdin `<stdin>` (and, without `-o`, signs into a file of that name),
+/// and fails on the bootloader image it seeks in. Its several-value
+/// options stop before `-`. The personality took `-` for a file name.
+#[test]
+fn regression_dash_was_a_file_name_not_stdin_or_stdout() {
+    let Some(mut espsecure) = ToolServer::start("espsecure", &[("COLUMNS", Some("80"))]) else {
+        return;
+    };
+    let (tmp, fixtures) = fixture_dir();
+    // keys and signed files made once, the same for both sides
+    for line in [
+        "generate-signing-key -v 1 v1.pem",
+        "generate-signing-key -v 2 -s ecdsa256 ec.pem",
+        "sign-data -v 1 -k v1.pem -o v1_signed.bin data.bin",
+        "sign-data -v 2 -k ec.pem -o v2_signed.bin d4k.bin",
+    ] {
+        let out = espsecure.run(&Request::new(row(line)).cwd(&fixtures));
+        assert!(out.status.success(), "{line}");
+    }
+    // (command, the fixture on stdin, outputs compared byte for byte)
+    let rows: &[(&str, &str, &[&str])] = &[
+        ("verify-signature -v 1 -k v1.pem -", "v1_signed.bin", &[]),
+        ("verify-signature -v 2 -k ec.pem -", "v2_signed.bin", &[]),
+        ("signature-info-v2 -", "v2_signed.bin", &[]),
+        ("sign-data -v 1 -k - -o s1.bin data.bin", "v1.pem", &[]),
+        ("sign-data -v 1 -k v1.pem -", "data.bin", &[]),
+        ("sign-data -v 2 -k ec.pem -", "d4k.bin", &[]),
+        (
+            "sign-data -v 2 -k - ec.pem -o s2.bin d4k.bin",
+            "ec.pem",
+            &[],
+        ),
+        ("sign-data -v 1 -k - data.bin -o s3.bin", "v1.pem", &[]),
+        (
+            "digest-secure-bootloader -k sbkey32.bin --iv iv.bin -o b1.bin -",
+            "boot40.bin",
+            &[],
+        ),
+        (
+            "digest-secure-bootloader -k - --iv iv.bin -o b2.bin boot40.bin",
+            "sbkey32.bin",
+            &["b2.bin"],
+        ),
+        (
+            "digest-secure-bootloader -k sbkey16.bin --iv - -o b3.bin boot80.bin",
+            "iv.bin",
+            &["b3.bin"],
+        ),
+        (
+            "encrypt-flash-data --aes-xts -k fek64.bin -a 0x1000 -o - -",
+            "d4k.bin",
+            &[],
+        ),
+        (
+            "encrypt-flash-data -k - -a 0x1000 -o e1.bin d4k.bin",
+            "fek32.bin",
+            &["e1.bin"],
+        ),
+        (
+            "decrypt-flash-data -k fek32.bin -a 0 -o - -",
+            "d4k.bin",
+            &[],
+        ),
+        ("extract-public-key -v 2 -k - -", "ec.pem", &[]),
+        ("extract-public-key -v 1 -k v1.pem -", "data.bin", &[]),
+        ("digest-private-key -k - -", "v1.pem", &[]),
+        (
+            "digest-sbv2-public-key -k - -o d1.bin",
+            "ec.pem",
+            &["d1.bin"],
+        ),
+        ("sign-data -v 2 -k ec.pem -o - d4k.bin", "data.bin", &[]),
+    ];
+    let link = tmp.path().join("espsecure");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_espboot"), &link).unwrap();
+    let mut differences = Vec::new();
+    for (i, (line, stdin, outputs)) in rows.iter().enumerate() {
+        let (ref_dir, our_dir) = (
+            tmp.path().join(format!("r{i}")),
+            tmp.path().join(format!("o{i}")),
+        );
+        copy_dir(&fixtures, &ref_dir);
+        copy_dir(&fixtures, &our_dir);
+        let input = std::fs::read(fixtures.join(stdin)).unwrap();
+        let theirs = espsecure.run(&Request::new(row(line)).cwd(&ref_dir).stdin(Some(&input)));
+        let mut child = std::process::Command::new(&link)
+            .args(row(line))
+            .current_dir(&our_dir)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // a run that stops before it reads closes the pipe early
+        let _ = std::io::Write::write_all(&mut child.stdin.take().unwrap(), &input);
+        let ours = child.wait_with_output().unwrap();
+        // ECDSA signatures and the signed files they end are random: the
+        // signing rows compare all but the bytes of a signature
+        let signs = line.starts_with("sign-data");
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        let same_stdout = if signs && line.contains("-o -") {
+            ours.stdout.len() == theirs.stdout.len()
+        } else {
+            ours.stdout == theirs.stdout
+        };
+        let last = |b: &[u8]| {
+            text(b)
+                .lines()
+                .rfind(|l| !l.trim().is_empty())
+                .map(str::to_owned)
+        };
+        if ours.status.code() != theirs.status.code()
+            || !same_stdout
+            || last(&ours.stderr) != last(&theirs.stderr)
+        {
+            differences.push(format!(
+                "{line}\n  espsecure: {:?} {:?} {:?}\n  espboot:   {:?} {:?} {:?}",
+                theirs.status.code(),
+                text(&theirs.stdout),
+                last(&theirs.stderr),
+                ours.status.code(),
+                text(&ours.stdout),
+                last(&ours.stderr),
+            ));
+        }
+        for name in *outputs {
+            if std::fs::read(ref_dir.join(name)).ok() != std::fs::read(our_dir.join(name)).ok() {
+                differences.push(format!("{line}: {name} differs"));
+            }
+        }
+        // the file named "<stdin>" that signing without -o writes
+        let stdin_file = |d: &Path| std::fs::read(d.join("<stdin>")).ok().map(|b| b.len());
+        if stdin_file(&ref_dir) != stdin_file(&our_dir) {
+            differences.push(format!("{line}: the file <stdin> differs"));
+        }
+    }
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}

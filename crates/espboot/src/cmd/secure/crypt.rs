@@ -152,7 +152,7 @@ pub(super) fn flash_crypt(
         return Ok(ExitCode::SUCCESS);
     }
     let mut reader = std::io::BufReader::with_capacity(1 << 16, source);
-    let mut out = AtomicFile::create(&args.output, false)?;
+    let mut out = super::click_file::create(&args.output)?;
     let bar = progress_bar(total);
     let written = crypt
         .stream(direction, address, &mut reader, &mut out, &mut |done| {
@@ -199,7 +199,7 @@ fn esp32_outside_flash(
         .context(what.to_owned())?;
     // as in the flash: an empty input leaves no file
     if !data.is_empty() || args.aes_xts {
-        write_atomic(&args.output, &data, false)?;
+        super::click_file::write(&args.output, &data, false)?;
     }
     if padding > 0 {
         outln!("Note: Padding with {padding} bytes of random data (encrypted data must be multiple of 16 bytes long).");

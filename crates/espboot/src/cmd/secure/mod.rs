@@ -230,6 +230,7 @@ enum Command {
     DigestSdcPublicKey(sdc::DigestArgs),
 }
 
+mod click_file;
 mod crypt;
 mod hsm;
 pub(crate) mod keys;
@@ -382,10 +383,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             // espsecure reads a private key here (a public key is refused).
             let key = keys::load_signing_key("--keyfile", &keyfile)?.public_key();
             let pem = key.to_pem().context("cannot encode the public key")?;
-            write_atomic(&public_keyfile, pem.as_bytes(), false)?;
+            click_file::write(&public_keyfile, pem.as_bytes(), false)?;
             outln!(
                 "\"{}\" public key extracted to \"{}\".",
-                keyfile.display(),
+                click_file::name(&keyfile),
                 public_keyfile.display()
             );
             Ok(ExitCode::SUCCESS)
@@ -396,7 +397,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             write_atomic(&output, &key.digest(), false)?;
             outln!(
                 "Writing the public key digest of \"{}\" to \"{}\".",
-                keyfile.display(),
+                click_file::name(&keyfile),
                 output.display()
             );
             Ok(ExitCode::SUCCESS)
@@ -414,7 +415,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 "Writing {keylen} random bits to key file \"{}\".",
                 key_file.display()
             );
-            write_atomic(&key_file, key.as_bytes(), true)?;
+            click_file::write(&key_file, key.as_bytes(), true)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::EncryptFlashData {

@@ -340,17 +340,27 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
     }
     let mut parser_argv = vec![OsString::from("espsecure")];
     let rest_copy = rest.clone();
-    parser_argv.extend(rest);
     // click keeps the last value of a repeated single-value option (and
     // takes a repeated flag)
-    let cmd = Cli::command().mut_subcommand(command, |c| {
+    let declared = Cli::command().mut_subcommand(command, |c| {
         crate::cmd::accept_empty_paths(c.args_override_self(true))
+    });
+    parser_argv.extend(one_value_per_occurrence(&declared, command, rest));
+    let cmd = declared.clone().mut_subcommand(command, |c| {
+        let many: Vec<clap::Id> = c
+            .get_arguments()
+            .filter(|a| !a.is_positional() && a.get_num_args().is_some_and(|n| n.max_values() > 1))
+            .map(|a| a.get_id().clone())
+            .collect();
+        many.into_iter()
+            .fold(c, |c, id| c.mut_arg(id, |a| a.num_args(1)))
     });
     let matches = match cmd.clone().try_get_matches_from(parser_argv) {
         Ok(m) => m,
         Err(err) => {
             if err.kind() == ErrorKind::MissingRequiredArgument {
-                if let Some(message) = missing_in_click_order(&cmd, command, &rest_copy, &err) {
+                if let Some(message) = missing_in_click_order(&declared, command, &rest_copy, &err)
+                {
                     return usage_error(Some(shown), &message);
                 }
             }
@@ -363,10 +373,15 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
     {
         return usage_error(Some(shown), &message);
     }
-    let cli = match Cli::from_arg_matches(&matches) {
+    let mut cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(err) => return clap_error(&cmd, command, shown, &err),
     };
+    super::click_file::enable();
+    if let Err(err) = stdin_for_dash(&mut cli.command) {
+        eprintln!("ERROR: \nA fatal error occurred: {err}");
+        return ExitCode::from(EXIT_USAGE_OR_FATAL);
+    }
     // click warns of a deprecated command when it invokes it, once its
     // parameters parsed
     if deprecated {
@@ -405,7 +420,7 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
             };
             let mut key = zeroize::Zeroizing::new(vec![0u8; len]);
             rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut key);
-            return match crate::fsutil::write_atomic(key_file, &key, true) {
+            return match super::click_file::write(key_file, &key, true) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(err) => {
                     eprintln!("ERROR: \nA fatal error occurred: {}", fatal_message(&err));
@@ -566,6 +581,112 @@ const INPUT_FILE_ARGS: &[&str] = &[
     "encrypted_file",
 ];
 
+/// espsecure's options that take several values (`--keyfile a b`) take the
+/// next word, then the words after it up to the next one that starts with
+/// `-`, `-` itself included (standard input as the data file, say); clap
+/// would take a later `-` as one more value. Each value becomes an occurrence of its own
+/// (`--keyfile a --keyfile b`) for a parser that takes one per
+/// occurrence.
+fn one_value_per_occurrence(
+    cmd: &clap::Command,
+    command: &str,
+    words: Vec<OsString>,
+) -> Vec<OsString> {
+    let Some(def) = cmd.find_subcommand(command) else {
+        return words;
+    };
+    let mut out = Vec::with_capacity(words.len());
+    let mut words = words.into_iter().peekable();
+    while let Some(word) = words.next() {
+        let text = word.to_string_lossy().into_owned();
+        let many = def.get_arguments().find(|a| {
+            !a.is_positional()
+                && a.get_num_args().is_some_and(|n| n.max_values() > 1)
+                && (a.get_long().is_some_and(|l| text == format!("--{l}"))
+                    || a.get_short().is_some_and(|c| text == format!("-{c}")))
+        });
+        out.push(word);
+        if many.is_none() {
+            continue;
+        }
+        // the first value is the next word, whatever it is
+        if let Some(value) = words.next() {
+            out.push(value);
+        }
+        while let Some(value) = words.next_if(|w| !w.to_string_lossy().starts_with('-')) {
+            out.push(OsString::from(&text));
+            out.push(value);
+        }
+    }
+    out
+}
+
+/// Replaces each input espsecure declares as a `click.File` that was given
+/// as `-` by standard input ([`super::click_file::take_stdin`]), in the
+/// order espsecure reads them (the first one read gets the data).
+fn stdin_for_dash(command: &mut super::Command) -> anyhow::Result<()> {
+    use super::click_file::take_stdin;
+    use super::Command as C;
+    let mut inputs: Vec<&mut std::path::PathBuf> = Vec::new();
+    match command {
+        C::SignData {
+            keyfile,
+            hsm_config,
+            pub_key,
+            signature,
+            datafile,
+            ..
+        } => {
+            inputs.push(datafile);
+            inputs.extend(keyfile.iter_mut());
+            inputs.extend(hsm_config.iter_mut());
+            inputs.extend(pub_key.iter_mut());
+            inputs.extend(signature.iter_mut());
+        }
+        C::VerifySignature {
+            hsm_config,
+            keyfile,
+            datafile,
+            ..
+        } => {
+            inputs.push(datafile);
+            inputs.extend(hsm_config.iter_mut());
+            inputs.extend(keyfile.iter_mut());
+        }
+        C::ExtractPublicKey { keyfile, .. }
+        | C::DigestSbv2PublicKey { keyfile, .. }
+        | C::DigestPrivateKey { keyfile, .. } => inputs.push(keyfile),
+        C::SignatureInfoV2 { datafile, .. } => inputs.push(datafile),
+        C::EncryptFlashData {
+            crypt,
+            plaintext_file: file,
+        }
+        | C::DecryptFlashData {
+            crypt,
+            encrypted_file: file,
+        } => {
+            inputs.push(&mut crypt.keyfile);
+            inputs.push(file);
+        }
+        C::DigestSecureBootloader {
+            keyfile, iv, image, ..
+        } => {
+            inputs.extend(iv.iter_mut());
+            inputs.push(image);
+            inputs.push(keyfile);
+        }
+        // click.Path parameters: `-` is a file name
+        C::GenerateSigningKey { .. }
+        | C::GenerateFlashEncryptionKey { .. }
+        | C::GenerateSdcCertificate(_)
+        | C::DigestSdcPublicKey(_) => {}
+    }
+    for input in inputs {
+        take_stdin(input)?;
+    }
+    Ok(())
+}
+
 /// The SDC commands declare their inputs `click.Path(exists=True)`: click
 /// only checks that they exist.
 const SDC_COMMANDS: &[&str] = &["generate-sdc-certificate", "digest-sdc-public-key"];
@@ -605,7 +726,7 @@ fn unreadable_input(cmd: &clap::Command, command: &str, sub: &clap::ArgMatches) 
         let Ok(Some(values)) = sub.try_get_raw(id) else {
             continue;
         };
-        for value in values {
+        for value in values.filter(|v| *v != "-") {
             // Python's open() refuses a directory (EISDIR); Rust's opens it
             let opened = std::fs::File::open(value).and_then(|f| {
                 if f.metadata()?.is_dir() {
@@ -693,7 +814,10 @@ fn missing_in_click_order(
         }
     }
     let unreadable = |arg: &clap::Arg, value: &OsString| -> Option<String> {
-        if !INPUT_FILE_ARGS.contains(&arg.get_id().as_str()) || SDC_COMMANDS.contains(&command) {
+        if !INPUT_FILE_ARGS.contains(&arg.get_id().as_str())
+            || SDC_COMMANDS.contains(&command)
+            || value.as_os_str() == "-"
+        {
             return None;
         }
         let e = std::fs::File::open(value).err()?;

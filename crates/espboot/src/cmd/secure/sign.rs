@@ -314,7 +314,15 @@ pub(super) fn sign_data(
     // (the original is gone after the rename); a separate output is
     // derived data and skips the fsync, which would cost a quarter of the
     // whole 16 MiB signing (scripts/bench-secure).
-    let target = output.unwrap_or(datafile);
+    // without -o espsecure writes `datafile.name`: the file "<stdin>" for
+    // standard input
+    let from_stdin = super::click_file::name(datafile) == super::click_file::STDIN_NAME;
+    let stdin_name = Path::new(super::click_file::STDIN_NAME);
+    let target = match output {
+        Some(output) => output,
+        None if from_stdin => stdin_name,
+        None => datafile,
+    };
     let in_place = same_file(target, datafile);
     let mut file = AtomicFile::create(target, false)?;
     let signed = data
@@ -336,7 +344,7 @@ pub(super) fn sign_data(
     outln!(
         "Signed {} bytes of data from \"{}\". Signature sector now has {} signature blocks.",
         signed.data_len,
-        datafile.display(),
+        super::click_file::name(datafile),
         signed.total_blocks
     );
     Ok(ExitCode::SUCCESS)

@@ -122,10 +122,22 @@ pub(super) fn sign_data(
     let mut signed = data;
     let len = signed.len();
     signed.extend_from_slice(&block);
-    write_atomic(output.unwrap_or(datafile), &signed, false)?;
+    let from_stdin = super::click_file::name(datafile) == super::click_file::STDIN_NAME;
+    match output {
+        Some(output) => write_atomic(output, &signed, false)?,
+        // espsecure appends the block to `datafile.name`, the file
+        // "<stdin>" here
+        None if from_stdin => {
+            let target = Path::new(super::click_file::STDIN_NAME);
+            let mut appended = std::fs::read(target).unwrap_or_default();
+            appended.extend_from_slice(&block);
+            write_atomic(target, &appended, false)?;
+        }
+        None => write_atomic(datafile, &signed, false)?,
+    }
     outln!(
         "Signed {len} bytes of data from \"{}\".",
-        datafile.display()
+        super::click_file::name(datafile)
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -258,14 +270,14 @@ pub(super) fn extract_public_key(
     public_keyfile: &Path,
 ) -> anyhow::Result<ExitCode> {
     let key = load_signing_key(keyfile)?;
-    write_atomic(
+    super::click_file::write(
         public_keyfile,
         &sbv1::public_key_raw(&key.public_key()),
         false,
     )?;
     outln!(
         "\"{}\" public key extracted to \"{}\".",
-        keyfile.display(),
+        super::click_file::name(keyfile),
         public_keyfile.display()
     );
     Ok(ExitCode::SUCCESS)
@@ -284,7 +296,7 @@ pub(super) fn digest_private_key(
     // espsecure truncates only for 192 but names any length other than 256
     // "truncated to 192 bits".
     let len = if keylen == 192 { 24 } else { 32 };
-    write_atomic(digest_file, &digest[..len], true)?;
+    super::click_file::write(digest_file, &digest[..len], true)?;
     let note = if keylen == 256 {
         ""
     } else {
@@ -292,7 +304,7 @@ pub(super) fn digest_private_key(
     };
     outln!(
         "SHA-256 digest of private key \"{}\"{note} written to \"{}\".",
-        keyfile.display(),
+        super::click_file::name(keyfile),
         digest_file.display()
     );
     Ok(ExitCode::SUCCESS)
@@ -308,7 +320,7 @@ pub(super) fn digest_secure_bootloader(
 ) -> anyhow::Result<ExitCode> {
     // espsecure compares each input with the output, None with None too:
     // without --iv and -o it stops here.
-    let name = |p: Option<&Path>| p.map_or_else(|| "None".to_owned(), |p| p.display().to_string());
+    let name = |p: Option<&Path>| p.map_or_else(|| "None".to_owned(), super::click_file::name);
     for input in [Some(keyfile), Some(image), iv_file] {
         let same = match (input, output) {
             (Some(i), Some(o)) => same_file(i, o),
@@ -349,6 +361,13 @@ pub(super) fn digest_secure_bootloader(
         }
     };
     let plain = read_file(image, "the bootloader image")?;
+    if super::click_file::name(image) == super::click_file::STDIN_NAME {
+        // espsecure reads the image, then seeks back to its start
+        return Err(uncaught(
+            "the bootloader image: standard input cannot be read twice",
+            "io.UnsupportedOperation: File or stream is not seekable.",
+        ));
+    }
     let info =
         esp_image::image_info::ImageInfo::read(&plain, esp_image::Chip::Esp32).map_err(|e| {
             let ours = format!("{}: {e}", image.display());

@@ -1732,34 +1732,15 @@ fn regression_ed25519_or_p384_encryption_key_was_refused() {
     assert!(differences.is_empty(), "{}", differences.join("\n"));
 }
 
-/// Runs `program args` with stdin closed (a shell closes it before the
-/// exec): exit status, stdout, and stderr as [`with_stdin`] keeps it.
-fn with_stdin_closed(program: &Path, dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg("exec \"$0\" \"$@\" <&-")
-        .arg(program)
-        .args(args)
-        .current_dir(dir)
-        .env("COLUMNS", "80")
-        .output()
-        .unwrap();
-    let stderr: String = String::from_utf8_lossy(&out.stderr)
-        .split_inclusive('\n')
-        .filter(|l| !l.contains("GetPassWarning") && !l.contains("fallback_getpass("))
-        .collect();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        without_frames(stderr),
-    )
-}
-
-/// With stdin closed, Python has no `sys.stdin` and getpass's fallback
-/// fails on it after the prompt (an AttributeError, exit 1); the
-/// personality read the closed stdin as an empty one (`Aborted!`).
+/// Python's `subprocess.DEVNULL` gives a child `/dev/null` opened
+/// read-write as stdin: getpass's fallback reads its end and click ends
+/// with `Aborted!`. The personality took such a stdin for a closed one
+/// (Rust puts `/dev/null` opened read-write in place of a closed stdin)
+/// and printed Python's AttributeError for a missing `sys.stdin`. A stdin
+/// that is really closed cannot be told from this without unsafe code, so
+/// it is now read as this one (a deliberate difference).
 #[test]
-fn regression_closed_stdin_at_a_passphrase_prompt_was_read_as_empty() {
+fn regression_devnull_stdin_at_a_passphrase_prompt_was_taken_for_a_closed_one() {
     let Some(imgtool) = crate::support::reference_tool("imgtool") else {
         return;
     };
@@ -1771,6 +1752,29 @@ fn regression_closed_stdin_at_a_passphrase_prompt_was_read_as_empty() {
     let link = dir.join("bin/imgtool");
     std::fs::create_dir_all(link.parent().unwrap()).unwrap();
     std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_espboot"), &link).unwrap();
+    let devnull_rw = |program: &Path, args: &[&str]| {
+        let null = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/null")
+            .unwrap();
+        let out = Command::new(program)
+            .args(args)
+            .current_dir(dir)
+            .env("COLUMNS", "80")
+            .stdin(null)
+            .output()
+            .unwrap();
+        let stderr: String = String::from_utf8_lossy(&out.stderr)
+            .split_inclusive('\n')
+            .filter(|l| !l.contains("GetPassWarning") && !l.contains("fallback_getpass("))
+            .collect();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            without_frames(stderr),
+        )
+    };
     let mut differences = Vec::new();
     for line in [
         "getpub -k bad_enc.pem",
@@ -1778,12 +1782,9 @@ fn regression_closed_stdin_at_a_passphrase_prompt_was_read_as_empty() {
         "keygen -t ed25519 -k new.pem -p",
     ] {
         let args: Vec<&str> = line.split_whitespace().collect();
-        let want = with_stdin_closed(&reference, dir, &args);
-        let got = with_stdin_closed(&link, dir, &args);
-        assert!(
-            want.2.contains("AttributeError"),
-            "imgtool {line}: {want:?}"
-        );
+        let want = devnull_rw(&reference, &args);
+        let got = devnull_rw(&link, &args);
+        assert!(want.2.contains("Aborted!"), "imgtool {line}: {want:?}");
         if want != got {
             differences.push(format!(
                 "imgtool {line}\n  imgtool: {want:?}\n  espboot: {got:?}"

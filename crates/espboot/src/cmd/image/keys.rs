@@ -38,14 +38,6 @@ fn getpass_fallback(prompt: &str) -> anyhow::Result<Option<zeroize::Zeroizing<St
     let mut stderr = std::io::stderr().lock();
     let _ = write!(stderr, "Warning: Password input may be echoed.\n{prompt}");
     let _ = stderr.flush();
-    if stdin_was_closed() {
-        // Python starts with `sys.stdin` None and getpass's fallback
-        // calls `readline` on it
-        return Err(super::sign::ImgtoolRefusal::Uncaught(
-            "AttributeError: 'NoneType' object has no attribute 'readline'".to_owned(),
-        )
-        .into());
-    }
     let mut line = zeroize::Zeroizing::new(String::new());
     if std::io::stdin().lock().read_line(&mut line)? == 0 {
         return Ok(None);
@@ -73,24 +65,6 @@ pub(super) fn getpass(prompt: &str) -> anyhow::Result<Option<zeroize::Zeroizing<
     } else {
         getpass_fallback(prompt)
     }
-}
-
-/// True when the process started with stdin closed: Rust's runtime then
-/// puts `/dev/null` opened read-write in its place, where a shell's
-/// `</dev/null` opens it read-only.
-fn stdin_was_closed() -> bool {
-    // Linux's view of the descriptor: what it names and its open flags
-    // (octal); elsewhere the answer is no.
-    let names_null = std::fs::read_link("/proc/self/fd/0")
-        .is_ok_and(|target| target == std::path::Path::new("/dev/null"));
-    let read_write = std::fs::read_to_string("/proc/self/fdinfo/0").is_ok_and(|info| {
-        info.lines()
-            .find_map(|l| l.strip_prefix("flags:"))
-            .and_then(|f| u32::from_str_radix(f.trim(), 8).ok())
-            // O_ACCMODE and O_RDWR (asm-generic/fcntl.h)
-            .is_some_and(|flags| flags & 0o3 == 0o2)
-    });
-    names_null && read_write
 }
 
 /// imgtool's `get_password` (imgtool/main.py): the passphrase twice until

@@ -1911,3 +1911,83 @@ fn regression_dash_was_a_file_name_not_stdin_or_stdout() {
     }
     assert!(differences.is_empty(), "{}", differences.join("\n"));
 }
+
+/// click splits a short option's value off the option itself (`-a=0` is
+/// the value `=0`, `-kkey.pem` the file `key.pem`), refuses a value given
+/// to a flag (`--skip-padding=1`, click's panel alone), and espsecure's
+/// several-value options go on taking words after `--keyfile=a.pem`. The
+/// personality dropped the `=`, and took the word after `--keyfile=…` for
+/// the data file.
+#[test]
+fn regression_short_option_equals_and_joined_values_were_read_by_clap() {
+    if crate::support::reference_tool("espsecure").is_none() {
+        return;
+    }
+    let (tmp, fixtures) = fixture_dir();
+    let lines = [
+        "generate-signing-key -v 2 -s ecdsa256 ec.pem",
+        "generate-signing-key -v 2 -s ecdsa384 ec384.pem",
+        "encrypt-flash-data -k fek32.bin -o o1.bin -a=0 d4k.bin",
+        "encrypt-flash-data --aes-xts -kfek32.bin -a0x1000 -oo2.bin d4k.bin",
+        "encrypt-flash-data -xk fek32.bin -a 0 -o o3.bin d4k.bin",
+        "digest-sbv2-public-key -k ec.pem -o=d.bin",
+        "sign-data -v=2 -k ec.pem -o s1.bin d4k.bin",
+        "sign-data -v 2 -k ec.pem --skip-padding=1 -o s2.bin d4k.bin",
+        "sign-data -v 2 --keyfile=ec.pem ec384.pem -o s3.bin d4k.bin",
+        "sign-data -v 2 -k=ec.pem ec384.pem -o s4.bin d4k.bin",
+        "verify-signature -v 2 -k=ec.pem s1.bin",
+        "digest-private-key -l=16 -k ec.pem p.bin",
+        "generate-flash-encryption-key -l=256 k.bin",
+    ];
+    let twins = twin_runs(tmp.path(), &fixtures, &lines);
+    for (line, reference, ours) in &twins.runs {
+        assert!(
+            same_run(ours, reference),
+            "`espsecure {line}`\n{reference:?}\n{ours:?}"
+        );
+    }
+    for name in ["o1.bin", "o2.bin", "o3.bin"] {
+        assert_eq!(
+            std::fs::read(twins.ref_dir.join(name)).ok(),
+            std::fs::read(twins.our_dir.join(name)).ok(),
+            "{name}"
+        );
+    }
+    // the digest of each side's own key, in a file named `=d.bin`
+    assert!(twins.ref_dir.join("=d.bin").is_file());
+    assert!(twins.our_dir.join("=d.bin").is_file());
+}
+
+/// Python's stdin can seek when it is a regular file (`< image.bin`):
+/// `digest-secure-bootloader` then digests it; only a pipe fails on the
+/// seek. The personality failed on both.
+#[test]
+fn regression_seekable_stdin_image_was_refused() {
+    let Some(reference) = crate::support::reference_tool("espsecure") else {
+        return;
+    };
+    let reference = std::path::PathBuf::from(reference.get_program());
+    let (tmp, fixtures) = fixture_dir();
+    let link = tmp.path().join("espsecure");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_espboot"), &link).unwrap();
+    let args = row("digest-secure-bootloader -k sbkey32.bin --iv iv.bin -o out.bin -");
+    let mut outputs = Vec::new();
+    for (program, dir) in [(&reference, "ref"), (&link, "our")] {
+        let dir = tmp.path().join(dir);
+        copy_dir(&fixtures, &dir);
+        let image = std::fs::File::open(dir.join("boot40.bin")).unwrap();
+        let out = std::process::Command::new(program)
+            .args(&args)
+            .current_dir(&dir)
+            .stdin(image)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        outputs.push((out.stdout, std::fs::read(dir.join("out.bin")).unwrap()));
+    }
+    assert_eq!(outputs[0], outputs[1]);
+}

@@ -218,7 +218,7 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
     });
     // click's own reading of short option clusters and `--flag=value`
     let typed = match parser.find_subcommand(command) {
-        Some(sub) => match click_option_words(sub, &typed) {
+        Some(sub) => match crate::cmd::click_option_words(sub, &typed) {
             Ok(words) => words,
             Err(message) => {
                 // a parser error: click prints it without the usage block
@@ -404,102 +404,6 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// `words` as click's parser splits them (click/parser.py
-/// `_match_short_opt`, `_match_long_opt`): a cluster of short options
-/// (`-sf`) is each option in turn, the first that takes a value takes the
-/// rest of the word (`-H32`, `-k=file` is the value `=file`) or else the
-/// next word; and `--flag=value` is refused, as click refuses it. Values
-/// are left as they are, whatever they look like.
-fn click_option_words(
-    command: &clap::Command,
-    words: &[OsString],
-) -> Result<Vec<OsString>, String> {
-    let option = |short: Option<char>, long: Option<&str>| {
-        command.get_arguments().find(|a| {
-            !a.is_positional()
-                && (short.is_some_and(|c| a.get_short() == Some(c))
-                    || long.is_some_and(|l| a.get_long() == Some(l)))
-        })
-    };
-    let values_of = |a: &clap::Arg| {
-        if a.get_action().takes_values() {
-            a.get_num_args().map_or(1, |n| n.min_values())
-        } else {
-            0
-        }
-    };
-    let mut out = Vec::with_capacity(words.len());
-    let mut i = 0;
-    while let Some(word) = words.get(i) {
-        i += 1;
-        let Some(text) = word.to_str() else {
-            out.push(word.clone());
-            continue;
-        };
-        if text == "--" {
-            out.extend(words[i - 1..].iter().cloned());
-            break;
-        }
-        let mut take = 0;
-        if let Some(long) = text.strip_prefix("--") {
-            let (name, value) = match long.split_once('=') {
-                Some((name, value)) => (name, Some(value)),
-                None => (long, None),
-            };
-            // click's help option is a flag like the others
-            if name == "help" && value.is_some() {
-                return Err("Option '--help' does not take a value.".to_owned());
-            }
-            if let Some(a) = option(None, Some(name)) {
-                match (values_of(a), value) {
-                    (0, Some(_)) => {
-                        return Err(format!("Option '--{name}' does not take a value."))
-                    }
-                    (n, None) => take = n,
-                    (n, Some(_)) => take = n.saturating_sub(1),
-                }
-            }
-            out.push(word.clone());
-        } else if text.len() > 1 && text.starts_with('-') {
-            let mut expanded = Vec::new();
-            let mut known = true;
-            for (at, c) in text[1..].char_indices() {
-                let Some(a) = option(Some(c), None) else {
-                    known = false;
-                    break;
-                };
-                expanded.push(OsString::from(format!("-{c}")));
-                let n = values_of(a);
-                if n > 0 {
-                    let rest = &text[1 + at + c.len_utf8()..];
-                    if rest.is_empty() {
-                        take = n;
-                    } else {
-                        expanded.push(OsString::from(rest));
-                        take = n - 1;
-                    }
-                    break;
-                }
-            }
-            if known {
-                out.extend(expanded);
-            } else {
-                // an unknown option: clap names it as click does
-                out.push(word.clone());
-            }
-        } else {
-            out.push(word.clone());
-        }
-        for _ in 0..take {
-            if let Some(value) = words.get(i) {
-                out.push(value.clone());
-                i += 1;
-            }
-        }
-    }
-    Ok(out)
 }
 
 /// click's parser's view of `words`: the words that are neither an

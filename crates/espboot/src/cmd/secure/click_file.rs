@@ -28,6 +28,10 @@ static ENABLED: AtomicBool = AtomicBool::new(false);
 /// The copies of standard input made so far, kept open for the process.
 static STDIN_COPIES: Mutex<Vec<(PathBuf, OwnedFd)>> = Mutex::new(Vec::new());
 
+/// Whether standard input could seek (a regular file, `< file`), as
+/// Python's `sys.stdin.buffer.seekable()` says; a pipe cannot.
+static STDIN_SEEKABLE: AtomicBool = AtomicBool::new(false);
+
 /// Makes `-` mean standard input or output where espsecure declares a
 /// `click.File`, for the rest of the process (the personality runs one
 /// command).
@@ -54,6 +58,10 @@ pub(super) fn take_stdin(path: &mut PathBuf) -> anyhow::Result<()> {
         .map_err(|_| anyhow::anyhow!("standard input: lock poisoned"))?;
     let mut data = zeroize::Zeroizing::new(Vec::new());
     if copies.is_empty() {
+        let regular = rustix::fs::fstat(std::io::stdin()).is_ok_and(|st| {
+            rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::RegularFile
+        });
+        STDIN_SEEKABLE.store(regular, Ordering::Relaxed);
         std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut data)
             .map_err(|e| anyhow::anyhow!("cannot read standard input: {e}"))?;
     }
@@ -66,6 +74,11 @@ pub(super) fn take_stdin(path: &mut PathBuf) -> anyhow::Result<()> {
     *path = copy.clone();
     copies.push((copy, OwnedFd::from(file)));
     Ok(())
+}
+
+/// True for an input read from standard input that cannot seek (a pipe).
+pub(super) fn is_unseekable_stdin(path: &Path) -> bool {
+    name(path) == STDIN_NAME && !STDIN_SEEKABLE.load(Ordering::Relaxed)
 }
 
 /// How espsecure names an input file in its messages (`file.name`):

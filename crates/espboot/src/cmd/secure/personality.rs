@@ -345,6 +345,18 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
     let declared = Cli::command().mut_subcommand(command, |c| {
         crate::cmd::accept_empty_paths(c.args_override_self(true))
     });
+    // click's own reading of short option clusters and `--flag=value`
+    let rest = match declared.find_subcommand(command) {
+        Some(sub) => match crate::cmd::click_option_words(sub, &rest) {
+            Ok(words) => words,
+            Err(message) => {
+                // a parser error: click's panel without the usage block
+                eprint!("{}", render_panel(&message));
+                return ExitCode::from(EXIT_USAGE_OR_FATAL);
+            }
+        },
+        None => rest,
+    };
     parser_argv.extend(one_value_per_occurrence(&declared, command, rest));
     let cmd = declared.clone().mut_subcommand(command, |c| {
         let many: Vec<clap::Id> = c
@@ -599,22 +611,32 @@ fn one_value_per_occurrence(
     let mut words = words.into_iter().peekable();
     while let Some(word) = words.next() {
         let text = word.to_string_lossy().into_owned();
-        let many = def.get_arguments().find(|a| {
-            !a.is_positional()
-                && a.get_num_args().is_some_and(|n| n.max_values() > 1)
-                && (a.get_long().is_some_and(|l| text == format!("--{l}"))
-                    || a.get_short().is_some_and(|c| text == format!("-{c}")))
+        let many = |a: &&clap::Arg| {
+            !a.is_positional() && a.get_num_args().is_some_and(|n| n.max_values() > 1)
+        };
+        let separate = def.get_arguments().filter(many).find(|a| {
+            a.get_long().is_some_and(|l| text == format!("--{l}"))
+                || a.get_short().is_some_and(|c| text == format!("-{c}"))
+        });
+        // `--keyfile=a.pem b.pem`: the first value joined to the option
+        let joined = def.get_arguments().filter(many).find_map(|a| {
+            a.get_long()
+                .filter(|l| text.starts_with(&format!("--{l}=")))
         });
         out.push(word);
-        if many.is_none() {
-            continue;
-        }
-        // the first value is the next word, whatever it is
-        if let Some(value) = words.next() {
-            out.push(value);
-        }
+        let option = match (separate, joined) {
+            (Some(_), _) => {
+                // the first value is the next word, whatever it is
+                if let Some(value) = words.next() {
+                    out.push(value);
+                }
+                text.clone()
+            }
+            (None, Some(long)) => format!("--{long}"),
+            (None, None) => continue,
+        };
         while let Some(value) = words.next_if(|w| !w.to_string_lossy().starts_with('-')) {
-            out.push(OsString::from(&text));
+            out.push(OsString::from(&option));
             out.push(value);
         }
     }

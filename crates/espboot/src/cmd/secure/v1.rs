@@ -361,7 +361,7 @@ pub(super) fn digest_secure_bootloader(
         }
     };
     let plain = read_file(image, "the bootloader image")?;
-    if super::click_file::name(image) == super::click_file::STDIN_NAME {
+    if super::click_file::is_unseekable_stdin(image) {
         // espsecure reads the image, then seeks back to its start
         return Err(uncaught(
             "the bootloader image: standard input cannot be read twice",

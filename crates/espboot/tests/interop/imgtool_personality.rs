@@ -2755,9 +2755,11 @@ fn regression_empty_passphrase_was_taken_for_a_wrong_one() {
 /// saved without `check_trailer` (`create` returns first), its trailer
 /// `puts` wherever `-x` + `-S` puts them; and a HEX input whose lowest
 /// address is below the prepended header's size gets a base address below
-/// 0, which intelhex writes in wrapped 16-bit records. A `.hex` input
-/// through imgtool's own placement (`-M -3`) was also written at its
-/// address without the header's move.
+/// 0, which intelhex writes in wrapped 16-bit records; one near the top
+/// of the address space reaches past 4 GiB, where intelhex writes the
+/// records before the first it cannot address and fails (OverflowError).
+/// A `.hex` input through imgtool's own placement (`-M -3`) was also
+/// written at its address without the header's move.
 #[test]
 fn regression_hex_placements_past_the_slot_or_below_zero_were_refused() {
     let sign = "sign -v 1 -H 0x20 --pad-header";
@@ -2772,11 +2774,13 @@ fn regression_hex_placements_past_the_slot_or_below_zero_were_refused() {
         format!("{sign} -S 0x1000 low.hex l4.bin"),
         format!("{sign} -S 0x1000 -M -3 high.hex h1.hex"),
         format!("{sign} -S 0x10000 --pad -M -5 high.hex h2.hex"),
+        "sign -v 1 -H 0x20 -S 0x20000 top.hex t1.hex".to_owned(),
+        "sign -v 1 -H 0x20 -S 0x20000 --pad --confirm top.hex t2.hex".to_owned(),
     ];
     let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
     let outputs = [
         "v1.hex", "v2.hex", "v3.hex", "v4.bin", "l1.hex", "l2.hex", "l3.hex", "l4.bin", "h1.hex",
-        "h2.hex",
+        "h2.hex", "t1.hex", "t2.hex",
     ];
     let files: &[(&str, &[u8])] = &[
         (
@@ -2788,6 +2792,14 @@ fn regression_hex_placements_past_the_slot_or_below_zero_were_refused() {
         (
             "high.hex",
             b":020000040001F9\n:10000000000102030405060708090A0B0C0D0E0F78\n:00000001FF\n",
+        ),
+        // 64 zero bytes at 0xFFFFFF00, the last 256 bytes below 4 GiB
+        (
+            "top.hex",
+            b":02000004FFFFFC\n:10FF000000000000000000000000000000000000F1\n\
+              :10FF100000000000000000000000000000000000E1\n\
+              :10FF200000000000000000000000000000000000D1\n\
+              :10FF300000000000000000000000000000000000C1\n:00000001FF\n",
         ),
     ];
     let Some(differences) = differing_rows_among(&lines, &outputs, false, files) else {

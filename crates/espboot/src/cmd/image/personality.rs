@@ -873,7 +873,8 @@ fn uuid_error(a: &super::sign::SignArgs) -> Option<String> {
 /// the slot check and its message), a negative slot size
 /// with a padded `.hex` output, and any `.hex` output at a `-x` address
 /// (which imgtool places at any Python integer, below 0 or past 4 GiB) or
-/// from a `.hex` input whose address a prepended header moves below 0.
+/// from a `.hex` input whose address a prepended header moves below 0 or
+/// whose image may reach past 4 GiB.
 /// The compressed path keeps the library's placement.
 fn imgtool_layout(a: &mut super::sign::SignArgs) {
     let value = |v: Option<&str>| v.and_then(|t| py_int::parse(t).ok());
@@ -887,16 +888,26 @@ fn imgtool_layout(a: &mut super::sign::SignArgs) {
     let hex_addr = value(a.hex_addr.as_deref());
     let negative_sectors = max_sectors.is_some_and(|m| m < 0);
     // image.py load moves a HEX input's address down for a prepended
-    // header: below a header's size, below 0
-    let base_below_zero = || {
+    // header: below a header's size, below 0; and one near the top of the
+    // address space can reach past 4 GiB, where intelhex writes the
+    // records before the first it cannot address, then fails
+    let base_out_of_range = || {
         let header_size = value(Some(&a.header_size)).unwrap_or(0);
-        a.pad_header
-            && super::util::is_hex(&a.infile)
-            && super::util::read_image("INFILE", &a.infile)
-                .is_ok_and(|(_, base)| base.is_some_and(|b| b != 0 && i128::from(b) < header_size))
+        if !super::util::is_hex(&a.infile) {
+            return false;
+        }
+        let Ok((data, Some(base))) = super::util::read_image("INFILE", &a.infile) else {
+            return false;
+        };
+        let base = i128::from(base);
+        let below_zero = a.pad_header && base != 0 && base < header_size;
+        // the image with both TLV areas (at most 64 KiB each) and the
+        // trailer at base + slot size
+        let reach = base + header_size.max(0) + data.len() as i128 + 0x2_0000 + slot.max(0);
+        below_zero || reach > 1 << 32
     };
     let wanted = negative_sectors
-        || (hex_out && (hex_addr.is_some() || (slot < 0 && pad) || base_below_zero()));
+        || (hex_out && (hex_addr.is_some() || (slot < 0 && pad) || base_out_of_range()));
     if !wanted {
         return;
     }

@@ -278,6 +278,11 @@ fn key_file(data: &[u8]) {
     // No password: an encrypted key is refused before any key derivation,
     // whose cost the file itself chooses.
     let _ = key_files::KeyFile::from_bytes(data, None);
+    // OpenSSL's legacy PEM encryption derives its key in a fixed number of
+    // MD5 rounds: decrypt each block with a password
+    for block in key_files::pem::blocks(data).flatten() {
+        let _ = block.decode_with(Some(b"fuzz"));
+    }
     let _ = mcuboot_image::enc::DecryptionKey::from_der(data);
     // the strict reader that names cryptography's first failure walks the
     // same untrusted bytes

@@ -1991,3 +1991,66 @@ fn regression_seekable_stdin_image_was_refused() {
     }
     assert_eq!(outputs[0], outputs[1]);
 }
+
+/// esp_sdc's USC checks name the JSON value's Python type ("…, got
+/// list"), refuse a group that is not an object, report an entry's key of
+/// any type as unknown (with Python's repr), and `digest-sdc-public-key`
+/// refuses an empty `-o`. The personality left out the types, skipped
+/// such groups, called such keys malformed entries, and opened `''`.
+#[test]
+fn regression_usc_and_sdc_output_checks_had_espboots_own_words() {
+    let (tmp, fixtures) = fixture_dir();
+    let usc = [
+        ("u_list.json", r#"[1]"#),
+        ("u_groups.json", r#"{"version": 1, "groups": {"a": 1}}"#),
+        ("u_group.json", r#"{"version": 1, "groups": ["x"]}"#),
+        (
+            "u_entries.json",
+            r#"{"version": 1, "groups": [{"group": "config_flags", "entries": null}]}"#,
+        ),
+        (
+            "u_key_int.json",
+            r#"{"version": 1, "groups": [{"group": "config_flags", "entries": [{"key": 5, "value": true}]}]}"#,
+        ),
+        (
+            "u_key_list.json",
+            r#"{"version": 1, "groups": [{"group": "config_flags", "entries": [{"key": ["a"], "value": true}]}]}"#,
+        ),
+        (
+            "u_value.json",
+            r#"{"version": 1, "groups": [{"group": "config_flags", "entries": [{"key": "enable_jtag", "value": 1.5}]}]}"#,
+        ),
+    ];
+    for (name, text) in usc {
+        std::fs::write(fixtures.join(name), text).unwrap();
+    }
+    let Some(setup) = reference_runs(
+        &fixtures,
+        &[row("generate-signing-key -v 2 -s ecdsa256 ec.pem")],
+    ) else {
+        return;
+    };
+    assert_eq!(setup[0].code, 0);
+    let mut rows: Vec<Vec<String>> = usc
+        .iter()
+        .map(|(name, _)| {
+            row(&format!(
+                "generate-sdc-certificate -k ec.pem --chip-info chipinfo.bin --usc {name} -o c.bin"
+            ))
+        })
+        .collect();
+    let mut empty_output = row("digest-sdc-public-key -k ec.pem -o");
+    empty_output.push(String::new());
+    rows.push(empty_output);
+    let theirs = reference_runs(&fixtures, &rows).unwrap();
+    let link = tmp.path().join("espsecure");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_espboot"), &link).unwrap();
+    for (argv, reference) in rows.iter().zip(&theirs) {
+        let ours = personality_run(&link, &fixtures, argv);
+        assert_ne!(reference.code, 0, "{argv:?}");
+        assert!(
+            same_run(&ours, reference),
+            "{argv:?}\n{reference:?}\n{ours:?}"
+        );
+    }
+}

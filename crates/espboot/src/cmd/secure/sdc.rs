@@ -183,6 +183,28 @@ fn parse_mac(input: &str, verbose: bool) -> anyhow::Result<[u8; 6]> {
 }
 
 /// Python's `repr()` of a value `json.load` made.
+/// The USC `config_flags` keys espsecure knows (`USC_CONFIG_FLAG_KEYS`).
+const USC_KEYS: [&str; 3] = [
+    "enable_jtag",
+    "enable_download_reuse",
+    "enable_force_spi_boot",
+];
+
+/// The name of the Python type `json.load` gives a JSON value
+/// (`type(value).__name__`).
+fn python_type(value: &serde_json::Value) -> &'static str {
+    use serde_json::Value;
+    match value {
+        Value::Null => "NoneType",
+        Value::Bool(_) => "bool",
+        Value::Number(n) if n.is_f64() => "float",
+        Value::Number(_) => "int",
+        Value::String(_) => "str",
+        Value::Array(_) => "list",
+        Value::Object(_) => "dict",
+    }
+}
+
 fn python_repr(value: &serde_json::Value) -> String {
     use serde_json::Value;
     match value {
@@ -224,7 +246,10 @@ fn load_usc(path: &Path, mut flags: UscFlags, verbose: bool) -> anyhow::Result<U
     let config: serde_json::Value = serde_json::from_slice(&text)
         .map_err(|e| fail(format!("Invalid JSON in USC config file: {e}")))?;
     let Some(config) = config.as_object() else {
-        return Err(fail("USC JSON file must contain a JSON object".to_owned()));
+        return Err(fail(format!(
+            "USC JSON file must contain a JSON object, got {}",
+            python_type(&config)
+        )));
     };
     // `version != 1` in Python: `true` and `1.0` equal 1 there
     let version = config.get("version").unwrap_or(&serde_json::Value::Null);
@@ -238,29 +263,50 @@ fn load_usc(path: &Path, mut flags: UscFlags, verbose: bool) -> anyhow::Result<U
     let groups = match config.get("groups") {
         None => &[][..],
         Some(serde_json::Value::Array(g)) => g.as_slice(),
-        Some(_) => return Err(fail("'groups' must be a JSON array".to_owned())),
+        Some(other) => {
+            return Err(fail(format!(
+                "'groups' must be a JSON array, got {}",
+                python_type(other)
+            )))
+        }
     };
     for group in groups {
+        if !group.is_object() {
+            return Err(fail(format!(
+                "Each USC group must be a JSON object, got {}",
+                python_type(group)
+            )));
+        }
         if group.get("group").and_then(serde_json::Value::as_str) != Some("config_flags") {
             continue;
         }
         let entries = match group.get("entries") {
             None => &[][..],
             Some(serde_json::Value::Array(e)) => e.as_slice(),
-            Some(_) => return Err(fail("'entries' must be a JSON array".to_owned())),
+            Some(other) => {
+                return Err(fail(format!(
+                    "'entries' must be a JSON array, got {}",
+                    python_type(other)
+                )))
+            }
         };
         for entry in entries {
-            let (Some(key), Some(value)) = (
-                entry.get("key").and_then(serde_json::Value::as_str),
-                entry.get("value"),
-            ) else {
+            let (Some(key), Some(value)) = (entry.get("key"), entry.get("value")) else {
                 return Err(fail(
                     "Each USC entry must be a JSON object with 'key' and 'value' fields".to_owned(),
                 ));
             };
+            let Some(key) = key.as_str().filter(|k| USC_KEYS.contains(k)) else {
+                return Err(fail(format!(
+                    "Unknown USC config_flags key: {}. Expected one of {}.",
+                    python_repr(key),
+                    USC_KEYS.join(", ")
+                )));
+            };
             let Some(value) = value.as_bool() else {
                 return Err(fail(format!(
-                    "Invalid value for '{key}' in USC JSON: expected boolean"
+                    "Invalid value for '{key}' in USC JSON: expected boolean, got {}",
+                    python_type(value)
                 )));
             };
             match active.iter_mut().find(|(k, _)| k == key) {
@@ -270,12 +316,7 @@ fn load_usc(path: &Path, mut flags: UscFlags, verbose: bool) -> anyhow::Result<U
             match key {
                 "enable_jtag" => flags.jtag = value,
                 "enable_download_reuse" => flags.download_reuse = value,
-                "enable_force_spi_boot" => flags.force_spi_boot = value,
-                _ => {
-                    return Err(fail(format!(
-                        "Unknown USC config_flags key: '{key}'. Expected one of enable_jtag, enable_download_reuse, enable_force_spi_boot."
-                    )))
-                }
+                _ => flags.force_spi_boot = value,
             }
         }
     }
@@ -616,6 +657,13 @@ pub(super) fn digest_public_key(args: DigestArgs) -> anyhow::Result<ExitCode> {
         return Err(bad_parameter(
             HINT,
             "Only one of --keyfile, --pub-key, or --hsm can be provided",
+        ));
+    }
+    // esp_sdc digest_sdc_public_key: `if not output_file`
+    if args.output.as_os_str().is_empty() {
+        return Err(fatal(
+            "--output: an output file is required",
+            "Output file is required. Please specify --output/-o option.",
         ));
     }
     let v = args.verbose;

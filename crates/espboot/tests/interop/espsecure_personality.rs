@@ -1994,9 +1994,11 @@ fn regression_seekable_stdin_image_was_refused() {
 
 /// esp_sdc's USC checks name the JSON value's Python type ("…, got
 /// list"), refuse a group that is not an object, report an entry's key of
-/// any type as unknown (with Python's repr), and `digest-sdc-public-key`
-/// refuses an empty `-o`. The personality left out the types, skipped
-/// such groups, called such keys malformed entries, and opened `''`.
+/// any type as unknown (with Python's repr), `digest-sdc-public-key`
+/// refuses an empty `-o`, an empty `--mac` is none, and a MAC's length is
+/// counted in characters. The personality left out the types, skipped
+/// such groups, called such keys malformed entries, opened `''`, and
+/// counted bytes.
 #[test]
 fn regression_usc_and_sdc_output_checks_had_espboots_own_words() {
     let (tmp, fixtures) = fixture_dir();
@@ -2042,6 +2044,20 @@ fn regression_usc_and_sdc_output_checks_had_espboots_own_words() {
     let mut empty_output = row("digest-sdc-public-key -k ec.pem -o");
     empty_output.push(String::new());
     rows.push(empty_output);
+    // MACs: an empty one is none; Python counts characters, not bytes
+    std::fs::write(fixtures.join("bom.hex"), "\u{feff}001122334455\n").unwrap();
+    std::fs::write(fixtures.join("digit.hex"), "0011223344\u{665}\n").unwrap();
+    for mac in [
+        "",
+        "0011223344\u{665}\u{665}",
+        "\u{ff10}01122334455",
+        "bom.hex",
+        "digit.hex",
+    ] {
+        let mut argv = row("generate-sdc-certificate -k ec.pem -o c.bin --mac");
+        argv.push(mac.to_owned());
+        rows.push(argv);
+    }
     let theirs = reference_runs(&fixtures, &rows).unwrap();
     let link = tmp.path().join("espsecure");
     std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_espboot"), &link).unwrap();

@@ -124,7 +124,7 @@ fn parse_mac(input: &str, verbose: bool) -> anyhow::Result<[u8; 6]> {
     let string_length = |hex: &str| {
         let text = format!(
             "MAC hex string has {} hex characters, expected {} hex characters",
-            hex.len(),
+            hex.chars().count(),
             LEN * 2
         );
         fatal(text.clone(), text)
@@ -148,10 +148,11 @@ fn parse_mac(input: &str, verbose: bool) -> anyhow::Result<[u8; 6]> {
             debug(verbose, format_args!("Reading MAC from hex file: {input}"));
             let text = String::from_utf8_lossy(&read_file(path, "--mac")?).into_owned();
             let hex = normalize(text.trim());
-            if hex.len() != LEN * 2 {
+            // Python counts characters (a BOM is one)
+            if hex.chars().count() != LEN * 2 {
                 let text = format!(
                     "MAC hex file '{input}' contains {} hex characters, expected {} hex characters",
-                    hex.len(),
+                    hex.chars().count(),
                     LEN * 2
                 );
                 return Err(fatal(text.clone(), text));
@@ -173,7 +174,7 @@ fn parse_mac(input: &str, verbose: bool) -> anyhow::Result<[u8; 6]> {
         debug(verbose, "Parsing MAC from hex string");
     }
     let hex = normalize(input);
-    if hex.len() != LEN * 2 {
+    if hex.chars().count() != LEN * 2 {
         return Err(string_length(&hex));
     }
     from_hex(
@@ -456,7 +457,8 @@ pub(super) fn generate_certificate(args: CertificateArgs) -> anyhow::Result<Exit
                 "WARNING: --mac and --sdc-session-counter are ignored when --chip-info is provided"
             );
         }
-    } else if args.mac.is_none() {
+    } else if args.mac.as_deref().is_none_or(str::is_empty) {
+        // `if not mac`: an empty one is none
         return Err(bad_parameter(
             "--mac",
             "--mac is required when --chip-info is not provided",

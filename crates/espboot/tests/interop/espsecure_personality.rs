@@ -1995,8 +1995,9 @@ fn regression_seekable_stdin_image_was_refused() {
 /// esp_sdc's USC checks name the JSON value's Python type ("…, got
 /// list"), refuse a group that is not an object, report an entry's key of
 /// any type as unknown (with Python's repr), `digest-sdc-public-key`
-/// refuses an empty `-o`, an empty `--mac` is none, and a MAC's length is
-/// counted in characters. The personality left out the types, skipped
+/// refuses an empty `-o`, an empty `--mac` is none, a MAC's length is
+/// counted in characters, and a malformed HSM config gets esp_sdc's words
+/// (`Invalid HSM config file format: …`). The personality left out the types, skipped
 /// such groups, called such keys malformed entries, opened `''`, and
 /// counted bytes.
 #[test]
@@ -2044,6 +2045,14 @@ fn regression_usc_and_sdc_output_checks_had_espboots_own_words() {
     let mut empty_output = row("digest-sdc-public-key -k ec.pem -o");
     empty_output.push(String::new());
     rows.push(empty_output);
+    // an HSM config without pkcs11_lib: esp_sdc's own words
+    std::fs::write(fixtures.join("nolib.ini"), "[hsm_config]\na=1\n").unwrap();
+    rows.push(row(
+        "digest-sdc-public-key --hsm --hsm-config nolib.ini -o d.bin",
+    ));
+    rows.push(row(
+        "generate-sdc-certificate --hsm --hsm-config nolib.ini --chip-info chipinfo.bin -o c.bin",
+    ));
     // MACs: an empty one is none; Python counts characters, not bytes
     std::fs::write(fixtures.join("bom.hex"), "\u{feff}001122334455\n").unwrap();
     std::fs::write(fixtures.join("digit.hex"), "0011223344\u{665}\n").unwrap();

@@ -43,12 +43,34 @@ enum Stage {
     PrivateKey,
 }
 
+/// Whose words a malformed `--hsm-config` gets: espsecure's signing
+/// commands' (`Incorrect HSM config file format (…).`) or esp_sdc's
+/// (`Invalid HSM config file format: …`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum ConfigWords {
+    Espsecure,
+    Sdc,
+}
+
+impl ConfigWords {
+    fn bad_format(self, python: &str) -> String {
+        match self {
+            Self::Espsecure => format!("Incorrect HSM config file format ({python})."),
+            Self::Sdc => format!("Invalid HSM config file format: {python}"),
+        }
+    }
+}
+
 impl Hsm {
     /// Reads `--hsm-config`; `missing` is espsecure's fatal message when
-    /// `--hsm` came without it. Asks for the PIN when the file has no
-    /// `credentials`, as espsecure does (`$ESPBOOT_PASSWORD`, else the
-    /// terminal).
-    pub(super) fn read(path: Option<&Path>, missing: &str) -> anyhow::Result<Self> {
+    /// `--hsm` came without it, `words` those for a malformed file. Asks
+    /// for the PIN when the file has no `credentials`, as espsecure does
+    /// (`$ESPBOOT_PASSWORD`, else the terminal).
+    pub(super) fn read(
+        path: Option<&Path>,
+        missing: &str,
+        words: ConfigWords,
+    ) -> anyhow::Result<Self> {
         let Some(path) = path else {
             return Err(fatal(
                 "--hsm needs --hsm-config FILE (the HSM's PKCS#11 module, slot, key label and PIN)",
@@ -68,10 +90,7 @@ impl Hsm {
                 }
                 other => other.to_string(),
             };
-            fatal(
-                format!("--hsm-config {e}"),
-                format!("Incorrect HSM config file format ({python})."),
-            )
+            fatal(format!("--hsm-config {e}"), words.bad_format(&python))
         })?;
         let mut locator = config.locator();
         if locator.pin.is_none() {

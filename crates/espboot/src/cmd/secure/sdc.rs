@@ -382,6 +382,7 @@ fn hsm_certificate(
     let hsm = super::hsm::Hsm::read(
         args.hsm_config.as_deref(),
         "HSM config file is required when using HSM",
+        super::hsm::ConfigWords::Sdc,
     )?;
     let public = match &args.pub_key {
         Some(path) => load_public_key("--pub-key", path)?,
@@ -674,6 +675,7 @@ pub(super) fn digest_public_key(args: DigestArgs) -> anyhow::Result<ExitCode> {
         let hsm = super::hsm::Hsm::read(
             args.hsm_config.as_deref(),
             "--hsm-config is required when using --hsm",
+            super::hsm::ConfigWords::Sdc,
         )?;
         sdc_p256(hsm.public_key()?, "--hsm-config")?
     } else if let Some(path) = &args.pub_key {

@@ -161,6 +161,7 @@ pub(super) fn sign_data(
             super::hsm::Hsm::read(
                 path,
                 "Config file is required to generate signature using an external HSM.",
+                super::hsm::ConfigWords::Espsecure,
             )
         })
         .transpose()?;

@@ -30,6 +30,7 @@ pub(super) fn verify_signature(
             let hsm = super::hsm::Hsm::read(
                 config.as_deref(),
                 "Config file is required to extract public key from an external HSM.",
+                super::hsm::ConfigWords::Espsecure,
             )?;
             let key = hsm.public_key()?;
             (key, config.as_deref().unwrap_or(Path::new("--hsm-config")))

@@ -309,6 +309,21 @@ impl ImgtoolKeyClass {
         })
     }
 
+    /// The private class of a key that makes `kind` signatures.
+    #[must_use]
+    pub fn of_signer(kind: SignatureKind) -> Self {
+        let family = match kind {
+            SignatureKind::Rsa2048 | SignatureKind::Rsa3072 => ImgtoolKeyFamily::Rsa,
+            SignatureKind::EcdsaP256 => ImgtoolKeyFamily::EcdsaP256,
+            SignatureKind::EcdsaP384 => ImgtoolKeyFamily::EcdsaP384,
+            SignatureKind::Ed25519 => ImgtoolKeyFamily::Ed25519,
+        };
+        Self {
+            family,
+            public_only: false,
+        }
+    }
+
     /// Python's qualified name of the class, as `type(key)` prints it
     /// inside `<class '…'>`.
     #[must_use]

@@ -1391,16 +1391,15 @@ fn header_area_not_zero(a: &super::sign::SignArgs) -> bool {
         .any(|&b| b != 0)
 }
 
-/// imgtool's `sig_type()` and Python class of a signing key
-/// (imgtool/keys/*.py).
-fn imgtool_key_class(kind: mcuboot_image::SignatureKind) -> (&'static str, &'static str) {
+/// imgtool's `sig_type()` of a signing key (imgtool/keys/*.py).
+fn imgtool_sig_type(kind: mcuboot_image::SignatureKind) -> &'static str {
     use mcuboot_image::SignatureKind as K;
     match kind {
-        K::Rsa2048 => ("PKCS1_PSS_RSA2048_SHA256", "imgtool.keys.rsa.RSA"),
-        K::Rsa3072 => ("PKCS1_PSS_RSA3072_SHA256", "imgtool.keys.rsa.RSA"),
-        K::EcdsaP256 => ("ECDSA256_SHA256", "imgtool.keys.ecdsa.ECDSA256P1"),
-        K::EcdsaP384 => ("ECDSA384_SHA384", "imgtool.keys.ecdsa.ECDSA384P1"),
-        _ => ("ED25519", "imgtool.keys.ed25519.Ed25519"),
+        K::Rsa2048 => "PKCS1_PSS_RSA2048_SHA256",
+        K::Rsa3072 => "PKCS1_PSS_RSA3072_SHA256",
+        K::EcdsaP256 => "ECDSA256_SHA256",
+        K::EcdsaP384 => "ECDSA384_SHA384",
+        _ => "ED25519",
     }
 }
 
@@ -1448,7 +1447,7 @@ fn sign_usage_error(err: &anyhow::Error) -> Option<String> {
                 };
                 return Some(format!(
                     "Key {} can not be used with --sha {sha}; allowed sha are one of {{allowed}}",
-                    imgtool_key_class(*key).0
+                    imgtool_sig_type(*key)
                 ));
             }
             Some(mcuboot_image::sign::SignError::Option(
@@ -1456,7 +1455,7 @@ fn sign_usage_error(err: &anyhow::Error) -> Option<String> {
             )) => {
                 return Some(format!(
                     "Could not find allowed hash algorithms for <class '{}'>",
-                    imgtool_key_class(*key).1
+                    mcuboot_image::keys::ImgtoolKeyClass::of_signer(*key).python_name()
                 ));
             }
             Some(mcuboot_image::sign::SignError::TooLarge {

@@ -32,6 +32,19 @@ use crate::tables::{Chip, ChipEfuses as _};
 pub struct VirtualFile {
     path: PathBuf,
     hidden: Option<PathBuf>,
+    reading: Reading,
+}
+
+/// How a file's bytes are taken when they do not fit the chip exactly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reading {
+    /// As espefuse's emulator takes them (esptool.md §4.5): the first
+    /// `EFUSE_MEM_SIZE` bytes of a longer file; a shorter one is grown by
+    /// `EFUSE_MEM_SIZE` zero bytes and read as a blank chip.
+    AsEspefuse,
+    /// A file of another size, or with another chip family's controller
+    /// registers, is refused (wrong `--chip`).
+    Strict,
 }
 
 /// The companion of `efuse.bin` is `efuse-hidden.txt` beside it.
@@ -50,12 +63,25 @@ impl VirtualFile {
     /// that a stuck holder is reported.
     pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
-    /// espefuse's file alone (`--path-efuse-file`): read-protected key bits
-    /// are lost on save, as with espefuse.
+    /// espefuse's file alone (`--path-efuse-file`), read as espefuse reads
+    /// it: read-protected key bits are lost on save, a longer file is read
+    /// by its first `EFUSE_MEM_SIZE` bytes and a shorter one grown.
     pub fn espefuse(path: impl Into<PathBuf>) -> VirtualFile {
         VirtualFile {
             path: path.into(),
             hidden: None,
+            reading: Reading::AsEspefuse,
+        }
+    }
+
+    /// The same file, refused when it does not look like the chip's: of
+    /// another size (a short file is grown only while it is all zeros), or
+    /// with another chip family's controller registers and not this one's.
+    #[must_use]
+    pub fn strict(self) -> VirtualFile {
+        VirtualFile {
+            reading: Reading::Strict,
+            ..self
         }
     }
 
@@ -68,6 +94,7 @@ impl VirtualFile {
         VirtualFile {
             path,
             hidden: Some(hidden),
+            reading: Reading::Strict,
         }
     }
 
@@ -96,10 +123,10 @@ impl VirtualFile {
     }
 
     /// The eFuses that the bytes of an espefuse file hold (without the
-    /// companion); `None` for a short, blank file that espefuse would grow
-    /// to a blank chip's image.
+    /// companion), read strictly; `None` for a short, blank file that
+    /// espefuse would grow to a blank chip's image.
     pub fn decode(chip: Chip, content: &[u8]) -> Result<Option<Efuses>, EfuseError> {
-        Ok(match parse(chip, content)? {
+        Ok(match parse(chip, content, Reading::Strict)? {
             Parsed::Efuses(e) => Some(e),
             Parsed::Grown(_) => None,
         })
@@ -111,7 +138,7 @@ impl VirtualFile {
         let Some(content) = read_optional(&self.path)? else {
             return Ok(None);
         };
-        let mut efuses = match parse(chip, &content)? {
+        let mut efuses = match parse(chip, &content, self.reading)? {
             Parsed::Efuses(e) => e,
             // a file too short to hold anything: what espefuse would start from
             Parsed::Grown(_) => Efuses::new(chip),
@@ -120,12 +147,12 @@ impl VirtualFile {
         Ok(Some(efuses))
     }
 
-    /// Opens the file the way espefuse does: a missing or empty file is
-    /// created with a blank chip's image (espefuse opens it in mode `a+b`
-    /// and appends `SIZE` zero bytes when it is shorter than that).
+    /// Opens the file the way espefuse does: a missing or short file is
+    /// grown by a blank chip's image (espefuse opens it in mode `a+b` and
+    /// appends `SIZE` zero bytes when it is shorter than that).
     pub fn open(&self, chip: Chip) -> Result<Efuses, EfuseError> {
         let content = read_optional(&self.path)?.unwrap_or_default();
-        let mut efuses = match parse(chip, &content)? {
+        let mut efuses = match parse(chip, &content, self.reading)? {
             Parsed::Efuses(e) => e,
             Parsed::Grown(grown) => {
                 atomic_write::write_atomic(&self.path, &grown, false).map_err(FileError::from)?;
@@ -184,17 +211,19 @@ enum Parsed {
     Grown(Vec<u8>),
 }
 
-fn parse(chip: Chip, content: &[u8]) -> Result<Parsed, EfuseError> {
+fn parse(chip: Chip, content: &[u8], reading: Reading) -> Result<Parsed, EfuseError> {
     let size = chip.table().mem_size;
-    if content.len() >= size {
-        let mut mem: Vec<u8> = content[..size].to_vec();
+    if let Some(first) = content.get(..size) {
+        let mut mem: Vec<u8> = first.to_vec();
         mem.reverse();
-        check_chip(chip, &mem, content.len())?;
+        if reading == Reading::Strict {
+            check_chip(chip, &mem, content.len())?;
+        }
         let mut efuses = Efuses::new(chip);
         efuses.set_register_image(mem);
         return Ok(Parsed::Efuses(efuses));
     }
-    if content.iter().any(|b| *b != 0) {
+    if reading == Reading::Strict && content.iter().any(|b| *b != 0) {
         // A short, non-empty file is most likely another chip's file
         // (ESP32 files are 288 bytes): refuse instead of growing it.
         return Err(FileError::Size {
@@ -210,7 +239,10 @@ fn parse(chip: Chip, content: &[u8]) -> Result<Parsed, EfuseError> {
 
 /// Heuristic check that a register image belongs to `chip`: once anything was
 /// burned, espefuse's emulator leaves the chip's read opcode (0x5AA5) in its
-/// EFUSE_CONF register, whose address differs between chip families.
+/// EFUSE_CONF register and its timing values beside it, at addresses that
+/// differ between chip families. Another family's registers must hold those
+/// values exactly: its addresses may lie in this chip's blocks, where
+/// burned data (all ones, say) has every bit of them set.
 fn check_chip(chip: Chip, mem: &[u8], file_len: usize) -> Result<(), EfuseError> {
     let table = chip.table();
     if file_len != table.mem_size {
@@ -235,7 +267,7 @@ fn check_chip(chip: Chip, mem: &[u8], file_len: usize) -> Result<(), EfuseError>
             let t = c.table();
             let mine: Vec<_> = table.controller_regs.iter().collect();
             !t.controller_regs.iter().all(|r| mine.contains(&r))
-                && t.controller_regs.iter().all(|(off, v)| reg(*off) & v == *v)
+                && t.controller_regs.iter().all(|(off, v)| reg(*off) == *v)
         });
     if !burned_here && other_family {
         return Err(FileError::OtherChip { chip }.into());
@@ -306,7 +338,8 @@ mod tests {
         let hidden = hidden_text(&efuses);
         assert!(hidden.starts_with("BLOCK4 "));
         let file = to_file_bytes(&efuses);
-        let Parsed::Efuses(mut reloaded) = parse(Chip::Esp32c3, &file).unwrap() else {
+        let Parsed::Efuses(mut reloaded) = parse(Chip::Esp32c3, &file, Reading::Strict).unwrap()
+        else {
             panic!("not loaded")
         };
         assert_eq!(reloaded.hardware_block_bytes(4), vec![0; 32]);

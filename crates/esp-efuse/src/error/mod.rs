@@ -247,6 +247,17 @@ pub enum EfuseError {
         /// Its aliases.
         aliases: &'static [&'static str],
     },
+    /// A read-protected block read back bits after its burn (espefuse's
+    /// "should never happen": the emulator hides only the protected part
+    /// of a block, such as one half of the ESP32-C2's key block).
+    #[error("The {name} is read-protected but not all '0' ({hex})")]
+    ReadProtectedNotZero {
+        /// Block name.
+        name: &'static str,
+        /// The block's bits as espefuse's bitstring hex shows them (last
+        /// word first).
+        hex: String,
+    },
     /// After a burn, a field does not hold its new value, or a protection
     /// is not in place (espefuse's "Checking eFuses...").
     #[error("The burn was not successful.")]

@@ -58,7 +58,7 @@ pub fn burn_efuse(
             // note, naming the block's other fields of espefuse's list; once
             // given, the last one is repeated for every later block burned
             // into (base_operations.py burn_efuse, as it is written)
-            let list = super::names::listed(efuses);
+            let list = super::names::listed_in_run(efuses);
             let mut attention = false;
             let mut blocked: Vec<&str> = Vec::new();
             for b in 0..efuses.table().blocks.len() {

@@ -35,6 +35,26 @@ pub fn read_check(efuses: &Efuses) -> Result<(), EfuseError> {
     }
 }
 
+/// What espefuse does last as it reads the chip: each calculated MAC field
+/// (`MAC_EUI64` on the C6 and H2, a field without a word) reads its shown
+/// value back through its own `check_format` (base_fields.py
+/// `EfuseFieldBase.update`). When its block has coding errors the value
+/// ends in `(Block1 has ERRORS:n FAIL:b)`, whose two colons break the MAC's
+/// colon count, so espefuse can read no such chip: every command fails,
+/// after the coding-error lines.
+pub fn calculated_fields_check(efuses: &Efuses) -> Result<(), EfuseError> {
+    let calculated_macs = efuses
+        .table()
+        .fields
+        .iter()
+        .filter(|f| f.word.is_none() && f.class == crate::tables::FieldClass::Mac);
+    for def in calculated_macs {
+        let shown = efuses.get(def.field)?.to_string();
+        super::parse_value(efuses, def.field, Some(&shown))?;
+    }
+    Ok(())
+}
+
 /// One line of espefuse's `print_block` (base_fields.py; also what `dump`
 /// prints): the block's name, its aliases cut to 16 characters, its
 /// number, `comment`, and the words in address order.
@@ -187,27 +207,42 @@ pub fn check_error(efuses: &Efuses, debug: bool) -> Result<Transcript, Failed> {
         .map(|((), t)| t)
 }
 
+/// A block `check-error --recovery` burns again, with the words espefuse
+/// read before the first of those burns. espefuse keeps each block's words
+/// from that read (`block.get_bitstring()`), so a read-protected block still
+/// holds its data when its turn comes, although the burn of an earlier
+/// block has made the controller hide it by then.
+#[derive(Debug)]
+pub struct RecoveryBlock {
+    /// The block's number.
+    pub block: usize,
+    words: zeroize::Zeroizing<Vec<u32>>,
+}
+
 /// The blocks `check-error --recovery` burns again, in its order (last
 /// block first): those with errors that hold data, whose own bits are
 /// programmed once more so that the controller rewrites their check bits.
-pub fn recovery_blocks(efuses: &Efuses) -> Vec<usize> {
+pub fn recovery_blocks(efuses: &Efuses) -> Vec<RecoveryBlock> {
     let errors = efuses.block_errors();
     (0..efuses.table().blocks.len())
         .rev()
         .filter(|b| errors.iter().any(|e| e.block == *b))
-        .filter(|b| efuses.block_words(*b).iter().any(|w| *w != 0))
+        .map(|block| RecoveryBlock {
+            block,
+            words: zeroize::Zeroizing::new(efuses.block_words(block)),
+        })
+        .filter(|r| r.words.iter().any(|w| *w != 0))
         .collect()
 }
 
 /// `check-error --recovery` for one of [`recovery_blocks`]: stages the
-/// block's own data (base_operations.py `check_error`: `block.save`), with
-/// espefuse's debug line.
-pub fn stage_recovery(efuses: &mut Efuses, block: usize) -> Transcript {
-    let data = efuses.block_bytes(block);
-    let written = efuses.block_words(block);
+/// block's data as read (base_operations.py `check_error`: `block.save`),
+/// with espefuse's debug line.
+pub fn stage_recovery(efuses: &mut Efuses, recovery: &RecoveryBlock) -> Transcript {
+    let data = zeroize::Zeroizing::new(crate::model::registers::words_to_bytes(&recovery.words));
     let mut out = Console::of(efuses);
-    out.block_save(&written, &data);
-    efuses.stage_block_bytes(block, &data);
+    out.block_save(&recovery.words, &data);
+    efuses.stage_block_bytes(recovery.block, &data);
     out.run(|_| Ok(())).map(|((), t)| t).unwrap_or_default()
 }
 

@@ -59,12 +59,12 @@ pub use commands::{
     check_repeated, plan, read_protect, write_protect, KeyCommandOptions,
 };
 pub use errors::{
-    block_line, burn_block_alone, check_error, coding_scheme_warnings, error_summary, read_check,
-    read_regs_dump, recovery_blocks, stage_recovery,
+    block_line, burn_block_alone, calculated_fields_check, check_error, coding_scheme_warnings,
+    error_summary, read_check, read_regs_dump, recovery_blocks, stage_recovery, RecoveryBlock,
 };
 pub use names::{
     block, burn_block_data_names, check_key_group_order, efuse, efuse_choices, field,
-    help_efuse_choices, key_block, key_block_names, key_purpose, NameList,
+    help_efuse_choices, help_efuse_names, key_block, key_block_names, key_purpose, NameList,
 };
 pub use summary::{python_json, summary_filter, summary_refs, SummaryRow};
 pub use transcript::{rich_markup, Failed, Transcript};

@@ -83,6 +83,10 @@ pub fn burn_block_data_names(chip: Chip) -> Vec<&'static str> {
     names
 }
 
+/// The ESP32's lazily listed custom MAC group (esp32/mem_definition.py
+/// `CUSTOM_MAC`), in its order.
+const ESP32_CUSTOM_MAC: [Field; 2] = [Field::CustomMacCrc, Field::CustomMac];
+
 /// Which of espefuse's eFuse name lists ([`efuse_choices`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -136,7 +140,23 @@ impl NameList {
 /// tables keep after the calculated fields). Each field's name then its
 /// alternative names, in espefuse's order.
 pub fn help_efuse_choices(chip: Chip, list: NameList) -> Vec<&'static str> {
-    const ESP32_CUSTOM_MAC: [Field; 2] = [Field::CustomMacCrc, Field::CustomMac];
+    help_efuse_fields(chip, list)
+        .into_iter()
+        .flat_map(|f| std::iter::once(f.name()).chain(f.alt_names.iter().copied()))
+        .collect()
+}
+
+/// The canonical names of [`help_efuse_choices`]' fields (`NameList::All`),
+/// which `burn-efuse --help` lists as "Allowed options for EFUSE_NAME"
+/// (base_operations.py `add_cli_commands`).
+pub fn help_efuse_names(chip: Chip) -> Vec<&'static str> {
+    help_efuse_fields(chip, NameList::All)
+        .into_iter()
+        .map(FieldDef::name)
+        .collect()
+}
+
+fn help_efuse_fields(chip: Chip, list: NameList) -> Vec<&'static FieldDef> {
     let esp32 = chip == Chip::Esp32;
     let mac = |f: &FieldDef| esp32 && ESP32_CUSTOM_MAC.contains(&f.field);
     let late = |f: &FieldDef| !f.shown || mac(f);
@@ -167,11 +187,7 @@ pub fn help_efuse_choices(chip: Chip, list: NameList) -> Vec<&'static str> {
         group(&|_, f| late(f) && !mac(f)),
         group(&|i, f| !late(f) && i >= first_calculated),
     ];
-    order
-        .into_iter()
-        .flatten()
-        .flat_map(|f| std::iter::once(f.name()).chain(f.alt_names.iter().copied()))
-        .collect()
+    order.into_iter().flatten().collect()
 }
 
 /// The field `name` (canonical or alternative) stands for on `efuses`:
@@ -207,6 +223,31 @@ pub(crate) struct Listed<'a> {
 /// the chip's plain fields, before its key blocks.
 pub(crate) fn listed(efuses: &Efuses) -> Vec<Listed<'_>> {
     with_users(efuses, efuse_list(efuses))
+}
+
+/// espefuse's `EspEfuses.efuses` once its commands are registered, which
+/// is what a command walks when it runs: registering `burn-custom-mac`
+/// looks up `CUSTOM_MAC` for its help (base_operations.py
+/// `add_cli_commands`), which on the ESP32 loads that lazy group
+/// (base_fields.py `__getitem__`) at the end of the list when MAC_VERSION
+/// has not listed it already. The command-line choices were taken before
+/// ([`listed`]).
+pub(crate) fn listed_in_run(efuses: &Efuses) -> Vec<Listed<'_>> {
+    let mut list = listed(efuses);
+    if efuses.chip() == Chip::Esp32 && efuses.listing().mac_version != 1 {
+        let group = ESP32_CUSTOM_MAC
+            .iter()
+            .filter_map(|f| efuses.def(*f).ok())
+            .map(|d| Listed {
+                name: d.name(),
+                alt_names: d.alt_names.to_vec(),
+                block: usize::from(d.block),
+                wr_dis: d.wr_dis,
+                rd_dis: d.rd_dis,
+            });
+        list.extend(group);
+    }
+    list
 }
 
 /// The fields of `summary`'s table (which the protect commands name as
@@ -257,12 +298,11 @@ fn with_users<'a>(efuses: &'a Efuses, defs: Vec<&'static FieldDef>) -> Vec<Liste
 
 /// espefuse's `EspEfuses.efuses` when it starts (see [`efuse_choices`]).
 pub(crate) fn efuse_list(efuses: &Efuses) -> Vec<&'static FieldDef> {
-    const ESP32_CUSTOM_MAC: [Field; 2] = [Field::CustomMacCrc, Field::CustomMac];
     let fields = efuses.table().fields;
     let esp32 = efuses.chip() == Chip::Esp32;
     // the groups espefuse adds after the key blocks when the eFuses call
-    // for them: the calibration group (the fields a blank chip does not
-    // list) and the ESP32's custom MAC
+    // for them (esp32/fields.py `EspEfuses.__init__`): the ESP32's custom
+    // MAC, and the calibration group (the fields a blank chip does not list)
     let late = |f: &FieldDef| !f.shown || (esp32 && ESP32_CUSTOM_MAC.contains(&f.field));
     let listed = |f: &FieldDef| {
         if esp32 && ESP32_CUSTOM_MAC.contains(&f.field) {
@@ -271,8 +311,13 @@ pub(crate) fn efuse_list(efuses: &Efuses) -> Vec<&'static FieldDef> {
             efuses.calibration_listed()
         }
     };
+    // the ESP32's key blocks under the 3/4 coding scheme (KEYBLOCKS_192),
+    // which the table keeps after the calculated fields, stand where the
+    // NONE ones (KEYBLOCKS_256) do: before the late groups
+    let three_four = |f: &FieldDef| f.coding == crate::tables::FieldCoding::ThreeFourOnly;
     let late_fields: Vec<usize> = (0..fields.len())
-        .filter(|i| late(&fields[*i]) && listed(&fields[*i]))
+        .filter(|i| three_four(&fields[*i]) && efuses.is_shown_at(*i))
+        .chain((0..fields.len()).filter(|i| late(&fields[*i]) && listed(&fields[*i])))
         .collect();
     let mut order: Vec<usize> = Vec::new();
     let mut inserted = false;
@@ -282,7 +327,7 @@ pub(crate) fn efuse_list(efuses: &Efuses) -> Vec<&'static FieldDef> {
             order.extend(&late_fields);
             inserted = true;
         }
-        if !late(f) && efuses.is_shown_at(i) {
+        if !late(f) && !three_four(f) && efuses.is_shown_at(i) {
             order.push(i);
         }
     }

@@ -248,7 +248,7 @@ impl Observer for Console {
             } else {
                 format!("BURN BLOCK{block:<2} - OK (all write block bits are set)")
             }),
-            Note::BurnedReadProtected(block) => {
+            Note::BurnedReadProtected { block, all_zero } => {
                 let def = &self.chip.table().blocks[block];
                 let alias = def
                     .aliases
@@ -260,7 +260,9 @@ impl Observer for Console {
                     "{} ([{alias}]) is read-protected. Read back the burn value is not possible.",
                     def.name
                 ));
-                self.say("Read all '0'");
+                if all_zero {
+                    self.say("Read all '0'");
+                }
             }
             Note::Reading { blocks } => {
                 self.say("Reading updated eFuses...");

@@ -223,7 +223,9 @@ impl Efuses {
 
     /// One block alone, what is staged in it (espefuse's block `burn` as
     /// `check-error --recovery` calls it); on a refusal the eFuses are as
-    /// before and nothing stays staged.
+    /// before and nothing stays staged. A block that was programmed and
+    /// then read back wrong stays burned, as on a chip (and in espefuse's
+    /// emulator, which saves its file as it programs).
     pub(crate) fn burn_one_block(
         &mut self,
         block: usize,
@@ -232,7 +234,11 @@ impl Efuses {
     ) -> Result<(), EfuseError> {
         let saved = (self.mem.clone(), self.hardware.clone());
         let r = self.burn_block(block, obs, backend);
-        if r.is_err() {
+        let programmed = matches!(
+            r,
+            Err(EfuseError::BurnFailed { .. } | EfuseError::ReadProtectedNotZero { .. })
+        );
+        if r.is_err() && !programmed {
             (self.mem, self.hardware) = saved;
         }
         self.wr.iter_mut().flatten().for_each(|w| *w = 0);
@@ -265,7 +271,16 @@ impl Efuses {
             words: &after,
         });
         if !self.is_block_readable(block) {
-            obs.note(Note::BurnedReadProtected(block));
+            // base_fields.py `burn`: the block must read back as zeros
+            let all_zero = after.iter().all(|w| *w == 0);
+            obs.note(Note::BurnedReadProtected { block, all_zero });
+            if !all_zero {
+                let hex = after.iter().rev().map(|w| format!("{w:08x}")).collect();
+                return Err(EfuseError::ReadProtectedNotZero {
+                    name: self.table.blocks[block].name,
+                    hex,
+                });
+            }
         } else if after == wr {
             obs.note(Note::BlockBurned { block, exact: true });
         } else if after.iter().zip(&wr).all(|(a, w)| a & w == *w)

@@ -245,7 +245,12 @@ pub(crate) enum Note<'a> {
     /// A block burned and read back.
     BlockBurned { block: usize, exact: bool },
     /// A block burned that is read-protected: not read back.
-    BurnedReadProtected(usize),
+    BurnedReadProtected {
+        /// The block.
+        block: usize,
+        /// Whether it read back as zeros (else espefuse's fatal error follows).
+        all_zero: bool,
+    },
     /// The burn is done: every block as read again.
     Reading { blocks: &'a [Vec<u32>] },
     /// What programming a block on a chip reported (errors, repeats).

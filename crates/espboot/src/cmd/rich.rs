@@ -604,8 +604,11 @@ pub fn command_help_with_arguments(
 ) {
     line(out, "");
     for paragraph in description {
-        for row in wrap(paragraph, width().saturating_sub(2)) {
-            line(out, &format!(" {row}"));
+        // rich-click keeps a paragraph's own line breaks
+        for part in paragraph.split('\n') {
+            for row in wrap(part, width().saturating_sub(2)) {
+                line(out, &format!(" {row}"));
+            }
         }
         line(out, "");
     }

@@ -13,6 +13,7 @@ mod efuse_port;
 mod efuse_tables;
 mod esp_image;
 mod espefuse_personality;
+mod espefuse_reading;
 mod espefuse_token;
 mod espefuse_user_fields;
 mod espsecure_personality;

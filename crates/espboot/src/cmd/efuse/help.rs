@@ -222,6 +222,17 @@ fn command_help_page(command: &str, chip: Chip) -> String {
         }
     }
     let mut description: Vec<String> = sub.get_about().map(|a| a.to_string()).into_iter().collect();
+    if command == "burn-efuse" {
+        // click's "\n\n" after the first sentence, which rich-click shows
+        // as one line break
+        let names = esp_efuse::espefuse::help_efuse_names(chip);
+        if let Some(about) = description.first_mut() {
+            about.push_str(&format!(
+                "\nAllowed options for EFUSE_NAME: [{}].",
+                names.join(", ")
+            ));
+        }
+    }
     if metavar.contains("<BLOCK> <KEYFILE>") {
         let blocks = esp_efuse::espefuse::key_block_names(chip);
         description.push(format!("Block is one of: [{}]", blocks.join(", ")));

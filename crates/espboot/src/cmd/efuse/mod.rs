@@ -258,7 +258,7 @@ fn group_callback(chip: Option<&click::CallbackChip>, read: bool) -> anyhow::Res
         None => cb.token.clone().unwrap_or_else(|| Efuses::new(cb.chip)),
     };
     if read {
-        let (lines, readable) = session::read_output(&efuses, cb.debug);
+        let (lines, readable) = session::read_output(&efuses, cb.debug, Banner::Espefuse);
         for line in lines {
             out!("{line}");
         }
@@ -305,6 +305,18 @@ enum Banner {
     Espefuse,
     /// espefuse's, marked as espboot's (`espboot efuse`).
     Espboot,
+}
+
+impl Banner {
+    /// `--path-efuse-file`: read as espefuse reads it through the
+    /// personality; `espboot efuse` refuses a file that does not fit the
+    /// chip (wrong `--chip`) instead of reading part of it.
+    fn virtual_file(self, path: std::path::PathBuf) -> VirtualFile {
+        match self {
+            Banner::Espefuse => VirtualFile::espefuse(path),
+            Banner::Espboot => VirtualFile::espefuse(path).strict(),
+        }
+    }
 }
 
 /// `espboot efuse ARGS…`.
@@ -429,7 +441,10 @@ fn run_global(
     }
     // espefuse's virtual mode falls back to ESP32 when no chip is named
     let chip = named.unwrap_or(Chip::Esp32);
-    let file = global.path_efuse_file.clone().map(VirtualFile::espefuse);
+    let file = global
+        .path_efuse_file
+        .clone()
+        .map(|path| banner.virtual_file(path));
     let table = global.extend_efuse_table.clone();
     let postpone = !global.no_postpone;
     run_on_file(
@@ -460,7 +475,10 @@ fn run_on_token(
 ) -> anyhow::Result<ExitCode> {
     let token = esp_efuse::token::decode(text).map_err(args::TokenFailure)?;
     let chip = token.chip;
-    let file = global.path_efuse_file.clone().map(VirtualFile::espefuse);
+    let file = global
+        .path_efuse_file
+        .clone()
+        .map(|path| banner.virtual_file(path));
     efuse_file_openable(file.as_ref(), banner)?;
     let _lock = match &file {
         Some(f) => Some(

@@ -64,11 +64,14 @@ pub(super) struct RunOptions<'a> {
 /// What reading the eFuses prints, before any command runs: with `-d`
 /// each block's registers, then the controller's coding errors
 /// (`get_coding_scheme_warnings`), with `-d` the status registers too.
-/// A chip espefuse cannot read stops the reading ([`espefuse::read_check`]):
-/// the lines printed until then, and the refusal.
+/// A chip espefuse cannot read stops the reading ([`espefuse::read_check`],
+/// and for the personality, after the coding errors,
+/// [`espefuse::calculated_fields_check`]): the lines printed until then,
+/// and the refusal.
 pub(super) fn read_output(
     efuses: &Efuses,
     debug: bool,
+    banner: Banner,
 ) -> (Vec<String>, Result<(), esp_efuse::EfuseError>) {
     let mut read = if debug {
         espefuse::read_regs_dump(efuses).lines().to_vec()
@@ -80,7 +83,12 @@ pub(super) fn read_output(
     }
     let (warnings, _) = espefuse::coding_scheme_warnings(efuses, debug);
     read.extend(warnings.lines().iter().cloned());
-    (read, Ok(()))
+    // `espboot efuse` reads on: the refusal is espefuse's own flaw
+    let readable = match banner {
+        Banner::Espefuse => espefuse::calculated_fields_check(efuses),
+        Banner::Espboot => Ok(()),
+    };
+    (read, readable)
 }
 
 pub(super) fn run_commands(
@@ -129,7 +137,7 @@ pub(super) fn run_commands(
         .find_map(Command::force_write_always)
         .map_or(ForceWrite::Unavailable, force_flag);
     let json_only = json_only(&commands);
-    let (read, readable) = read_output(&s.efuses, debug);
+    let (read, readable) = read_output(&s.efuses, debug, banner);
     for line in &read {
         if json_only {
             eprintln!("{line}");
@@ -466,16 +474,20 @@ pub(super) fn check_error_recovery(s: &mut Session) -> anyhow::Result<()> {
     print(&summary);
     if errors {
         let blocks = espefuse::recovery_blocks(&s.efuses);
-        for (n, block) in blocks.iter().enumerate() {
-            print(&espefuse::stage_recovery(&mut s.efuses, *block));
+        for (n, recovery) in blocks.iter().enumerate() {
+            print(&espefuse::stage_recovery(&mut s.efuses, recovery));
             if n == 0 {
                 confirm(s, "Recovery of block coding errors")?;
             }
-            print(&printed(espefuse::burn_block_alone(
-                &mut s.efuses,
-                *block,
-                s.backend.as_mut(),
-            ))?);
+            let burned =
+                espefuse::burn_block_alone(&mut s.efuses, recovery.block, s.backend.as_mut());
+            if burned.is_err() {
+                // what the earlier blocks (and a block read back wrong)
+                // burned stays burned: espefuse's emulator saves its file
+                // at every burn
+                s.backend.store(&s.efuses)?;
+            }
+            print(&printed(burned)?);
         }
         if !blocks.is_empty() {
             s.backend.store(&s.efuses)?;

@@ -16,13 +16,17 @@
 //!   in it gives alternative names;
 //! - names must be unique ("Field names must be unique").
 //!
-//! Deliberate differences, all on input espefuse crashes on or reads from
-//! the environment: an empty `bit_start` is refused here (espefuse's
-//! `from_csv` adds it to an integer and dies with a Python traceback), and
-//! `$VARIABLE`s are not expanded from the environment (espefuse runs
-//! `os.path.expandvars` over every row; a row that starts with an unset one
-//! is its "unknown variable" error, which this parser reports for any row
-//! that starts with `$NAME`).
+//! Where espefuse dies with a Python traceback (an empty `bit_start`, a
+//! block the chip lacks, bits outside their block), this parser and
+//! [`extend`] refuse the table, and [`CsvError::python_exception`] and
+//! [`ExtendError::python_exception`] give the traceback's last line.
+//! Deliberate differences, on input espefuse reads from the environment or
+//! takes by accident: `$VARIABLE`s are not expanded from the environment
+//! (espefuse runs `os.path.expandvars` over every row; a row that starts
+//! with an unset one is its "unknown variable" error, which this parser
+//! reports for any row that starts with `$NAME`), a negative block number
+//! is refused (Python indexes its block list from the end with it), and
+//! numbers past 128 bits are invalid values.
 //!
 //! The parser is bounded: at most [`MAX_ROWS`] fields of at most
 //! [`MAX_BITS_OF_BLOCK`] bits, and it never panics on any input (the
@@ -60,9 +64,33 @@ pub struct CustomField {
     pub comment: String,
     /// The 1-based line of the file the field was defined on.
     pub line: usize,
+    /// The numbers as written when they do not fit a block (then `block`,
+    /// `bit_start` and `bit_count` are 0): espefuse reads such a row and
+    /// fails only when it places the field ([`extend`]).
+    unplaced: Option<Placement>,
+}
+
+/// A field's block and bits as written: Python integers, any sign.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Placement {
+    /// The block number.
+    pub block: i128,
+    /// The first bit.
+    pub bit_start: i128,
+    /// The length in bits.
+    pub bit_count: i128,
 }
 
 impl CustomField {
+    /// The field's block and bits as the table wrote them.
+    pub fn written(&self) -> Placement {
+        self.unplaced.unwrap_or(Placement {
+            block: i128::from(self.block),
+            bit_start: i128::from(self.bit_start),
+            bit_count: i128::from(self.bit_count),
+        })
+    }
+
     /// espefuse's type string for the field (`extend_efuses`): `bool` for one
     /// bit, `bytes:N` above 32 bits in whole bytes, `uint:N` otherwise.
     pub fn efuse_type(&self) -> String {
@@ -87,9 +115,9 @@ pub struct CustomTable {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum CsvErrorKind {
-    /// The file is not UTF-8 text.
-    #[error("not UTF-8 text")]
-    NotText,
+    /// The file is not UTF-8 text; Python's UnicodeDecodeError message.
+    #[error("not UTF-8 text ({0})")]
+    NotText(String),
     /// The block cell is empty (espefuse's message).
     #[error("Field 'efuse_block' can't be left empty.")]
     EmptyBlock,
@@ -102,16 +130,6 @@ pub enum CsvErrorKind {
     /// `bit_start` is empty: espefuse crashes on it; refused here.
     #[error("Field bit_start can't be empty")]
     EmptyBitStart,
-    /// A number is negative or too large for a block.
-    #[error("{cell} {value} is out of range (expected 0 to {max})")]
-    OutOfRange {
-        /// `efuse_block`, `bit_start` or `bit_count`.
-        cell: &'static str,
-        /// The value as given.
-        value: String,
-        /// The largest value accepted.
-        max: u32,
-    },
     /// A row that starts with a `$VARIABLE` (espefuse's message).
     #[error("unknown variable '{0}'")]
     UnknownVariable(String),
@@ -146,6 +164,40 @@ pub struct CsvError {
     pub kind: CsvErrorKind,
 }
 
+impl CsvError {
+    /// The last line of the traceback espefuse dies with on this table
+    /// (csv_table_parser.py: its `InputError`s, "Error at line N: …" for a
+    /// row's own; Python's own exceptions for the rest). `None` where
+    /// espefuse's line cannot be told (a row without a name names a Python
+    /// object's address) or espefuse has no such limit.
+    pub fn python_exception(&self) -> Option<String> {
+        const INPUT_ERROR: &str = "espefuse.efuse.csv_table_parser.InputError";
+        let at_line = |message: &str| {
+            self.line
+                .map(|line| format!("{INPUT_ERROR}: Error at line {line}: {message}"))
+        };
+        match &self.kind {
+            CsvErrorKind::NotText(python) => Some(format!("UnicodeDecodeError: {python}")),
+            CsvErrorKind::EmptyBlock
+            | CsvErrorKind::InvalidValue(_)
+            | CsvErrorKind::EmptyBitCount => at_line(&self.kind.to_string()),
+            // `from_csv` appends " (start-end)" to the comment with
+            // bit_start still None
+            CsvErrorKind::EmptyBitStart => Some(
+                "TypeError: unsupported operand type(s) for +: 'NoneType' and 'int'".to_owned(),
+            ),
+            // raised outside the row's try: no line
+            CsvErrorKind::UnknownVariable(name) => {
+                Some(format!("{INPUT_ERROR}: unknown variable '{name}'"))
+            }
+            CsvErrorKind::DuplicateName { .. } => {
+                Some(format!("{INPUT_ERROR}: Field names must be unique"))
+            }
+            CsvErrorKind::MissingFieldName | CsvErrorKind::TooManyRows => None,
+        }
+    }
+}
+
 struct Line(Option<usize>);
 
 impl fmt::Display for Line {
@@ -168,7 +220,10 @@ pub fn parse(file: &str, data: &[u8]) -> Result<CustomTable, CsvError> {
         line,
         kind,
     };
-    let text = std::str::from_utf8(data).map_err(|_| error(None, CsvErrorKind::NotText))?;
+    let text = std::str::from_utf8(data).map_err(|_| {
+        let python = py_repr::utf8_decode_error(data).unwrap_or_default();
+        error(None, CsvErrorKind::NotText(python))
+    })?;
     let mut fields: Vec<CustomField> = Vec::new();
     // Python's str.splitlines() (on the line breaks ESP-IDF files use).
     for (index, raw) in text.lines().enumerate() {
@@ -213,9 +268,10 @@ pub fn parse(file: &str, data: &[u8]) -> Result<CustomTable, CsvError> {
                 report: blamed
                     .iter()
                     .map(|f| {
+                        let at = f.written();
                         format!(
                             "Field at {}, {}, {}, {} have duplicate field_name",
-                            f.name, f.block, f.bit_start, f.bit_count
+                            f.name, at.block, at.bit_start, at.bit_count
                         )
                     })
                     .collect(),
@@ -288,7 +344,8 @@ pub struct ChipCustomField {
 #[non_exhaustive]
 pub enum ExtendError {
     /// A field is in a block the chip does not have (espefuse dies with an
-    /// IndexError on it).
+    /// IndexError on it, or, for a negative number that Python takes as an
+    /// index from the end, reads that block: refused here).
     #[error("{file}, line {line}: {chip} has no eFuse block {block} (expected EFUSE_BLK0 to EFUSE_BLK{last})")]
     UnknownBlock {
         /// The file.
@@ -298,14 +355,15 @@ pub enum ExtendError {
         /// The chip.
         chip: Chip,
         /// The block given.
-        block: u32,
+        block: i128,
         /// The chip's last block.
         last: u8,
     },
-    /// A field that ends past its block (espefuse dies with a ValueError,
-    /// "Bit position cannot be negative", on it).
-    #[error("{file}, line {line}: {name} ends at bit {end} of BLOCK{block}, which has {bits} bits (expected bit_start + bit_count <= {bits})")]
-    PastBlockEnd {
+    /// A field whose bits are not inside its block: a negative start or
+    /// count, or an end past the block (espefuse dies in its bitstring
+    /// code on it; [`ExtendError::python_exception`]).
+    #[error("{file}, line {line}: {name} takes bits {bit_start} to {} of BLOCK{block}, which has {bits} bits (expected 0 <= bit_start and bit_start + bit_count <= {bits})", bit_start.saturating_add(*bit_count).saturating_sub(1))]
+    OutsideBlock {
         /// The file.
         file: String,
         /// The line of the field.
@@ -313,9 +371,11 @@ pub enum ExtendError {
         /// The field.
         name: String,
         /// Its block.
-        block: u32,
-        /// The bit after its last.
-        end: u32,
+        block: u8,
+        /// Its first bit as written.
+        bit_start: i128,
+        /// Its length as written.
+        bit_count: i128,
         /// The bits of the block (its registers, `<chip>/mem_definition.py`).
         bits: usize,
     },
@@ -328,72 +388,80 @@ pub enum ExtendError {
     },
 }
 
+impl ExtendError {
+    /// The last line of the traceback espefuse dies with where a field
+    /// cannot be placed: `EfuseFieldBase.__init__` makes the field's
+    /// bitstring and `update` reads it from its block's bitstring of
+    /// `bits` bits, at position `bits - (bit_start + bit_count)`
+    /// (espefuse/efuse/bitstring.py: the length, the position setter, then
+    /// `read`). `None` for what espefuse reports itself (duplicate names)
+    /// and for a negative block number that Python would take.
+    pub fn python_exception(&self) -> Option<String> {
+        match self {
+            ExtendError::UnknownBlock { block, last, .. } => {
+                let blocks = i128::from(*last) + 1;
+                (*block >= blocks || *block < -blocks)
+                    .then(|| "IndexError: list index out of range".to_owned())
+            }
+            ExtendError::OutsideBlock {
+                bit_start,
+                bit_count,
+                bits,
+                ..
+            } => {
+                let bits = i128::try_from(*bits).unwrap_or(i128::MAX);
+                let (start, count) = (*bit_start, *bit_count);
+                let position = bits.saturating_sub(start.saturating_add(count));
+                Some(if count < 0 {
+                    format!("ValueError: Can't create bitstring of negative length {count}.")
+                } else if position < 0 {
+                    "ValueError: Bit position cannot be negative.".to_owned()
+                } else if position > bits {
+                    "ValueError: Cannot seek past the end of the data.".to_owned()
+                } else {
+                    format!(
+                        "espefuse.efuse.bitstring.ReadError: Cannot read {count} bits, only {} available.",
+                        bits - position
+                    )
+                })
+            }
+            ExtendError::DuplicateNames { .. } => None,
+        }
+    }
+}
+
 /// Places `table`'s fields on `chip` as espefuse's `extend_efuses` does:
 /// each gets the WR_DIS and RD_DIS bits of the chip's fields in its block.
-/// `file` names the table in errors.
+/// `file` names the table in errors. As in espefuse, names the chip has
+/// are found before a field that does not fit its block (that fails only
+/// when espefuse makes its fields, after it has checked the names).
 ///
 /// # Errors
-/// [`ExtendError::UnknownBlock`] for a block the chip lacks;
 /// [`ExtendError::DuplicateNames`] for names (or alternative names) the
-/// chip's table already uses.
+/// chip's table already uses; then, for the first field that cannot be
+/// placed, [`ExtendError::UnknownBlock`] or [`ExtendError::OutsideBlock`].
 pub fn extend(
     chip: Chip,
     file: &str,
     table: &CustomTable,
 ) -> Result<Vec<ChipCustomField>, ExtendError> {
     let chip_table = chip.table();
-    let last = chip_table.blocks.iter().map(|b| b.id).max().unwrap_or(0);
     let mut placed = Vec::with_capacity(table.fields.len());
+    let mut unplaceable = None;
     for field in &table.fields {
-        let Some(block) = chip_table
-            .blocks
-            .iter()
-            .find(|b| u32::from(b.id) == field.block)
-        else {
-            return Err(ExtendError::UnknownBlock {
-                file: file.to_owned(),
-                line: field.line,
-                chip,
-                block: field.block,
-                last,
-            });
-        };
-        let end = field.bit_start + field.bit_count;
-        if end as usize > block.len_words * 32 {
-            return Err(ExtendError::PastBlockEnd {
-                file: file.to_owned(),
-                line: field.line,
-                name: field.name.clone(),
-                block: field.block,
-                end,
-                bits: block.len_words * 32,
-            });
-        }
-        let (mut wr_dis, mut rd_dis) = (None, None);
-        if field.block != 0 {
-            // espefuse scans its fields in table order and keeps the last
-            // bit seen of each kind until it has both.
-            for def in chip_table
-                .fields
-                .iter()
-                .filter(|d| u32::from(d.block) == field.block)
-            {
-                if def.wr_dis.is_some() {
-                    wr_dis = def.wr_dis;
-                }
-                if !def.rd_dis.is_empty() {
-                    rd_dis = Some(def.rd_dis.to_vec());
-                }
-                if wr_dis.is_some() && rd_dis.is_some() {
-                    break;
-                }
+        match place(chip, file, field) {
+            Ok(()) => {
+                let (wr_dis, rd_dis) = block_protection(chip, field.block);
+                placed.push(ChipCustomField {
+                    field: field.clone(),
+                    wr_dis,
+                    rd_dis,
+                });
+            }
+            Err(e) => {
+                unplaceable.get_or_insert(e);
             }
         }
-        placed.push(ChipCustomField {
-            field: field.clone(),
-            wr_dis,
-            rd_dis: rd_dis.unwrap_or_default(),
-        });
     }
     let mut taken: std::collections::HashSet<&str> = chip_table
         .fields
@@ -408,11 +476,76 @@ pub fn extend(
             }
         }
     }
-    if duplicates.is_empty() {
-        Ok(placed)
-    } else {
-        Err(ExtendError::DuplicateNames { names: duplicates })
+    if !duplicates.is_empty() {
+        return Err(ExtendError::DuplicateNames { names: duplicates });
     }
+    match unplaceable {
+        Some(e) => Err(e),
+        None => Ok(placed),
+    }
+}
+
+/// Whether `field` lies inside one of `chip`'s blocks.
+fn place(chip: Chip, file: &str, field: &CustomField) -> Result<(), ExtendError> {
+    let chip_table = chip.table();
+    let written = field.written();
+    let Some(block) = chip_table
+        .blocks
+        .iter()
+        .find(|b| i128::from(b.id) == written.block)
+    else {
+        return Err(ExtendError::UnknownBlock {
+            file: file.to_owned(),
+            line: field.line,
+            chip,
+            block: written.block,
+            last: chip_table.blocks.iter().map(|b| b.id).max().unwrap_or(0),
+        });
+    };
+    let bits = block.len_words * 32;
+    let inside = written.bit_start >= 0
+        && written.bit_count >= 0
+        && written.bit_start.saturating_add(written.bit_count)
+            <= i128::try_from(bits).unwrap_or(i128::MAX);
+    if field.unplaced.is_some() || !inside {
+        return Err(ExtendError::OutsideBlock {
+            file: file.to_owned(),
+            line: field.line,
+            name: field.name.clone(),
+            block: block.id,
+            bit_start: written.bit_start,
+            bit_count: written.bit_count,
+            bits,
+        });
+    }
+    Ok(())
+}
+
+/// The WR_DIS and RD_DIS bits a custom field in `block` gets: those of the
+/// chip's fields in the same block, none in BLOCK0 (espefuse scans its
+/// fields in table order and keeps the last bit seen of each kind until it
+/// has both).
+fn block_protection(chip: Chip, block: u32) -> (Option<u8>, Vec<u8>) {
+    let (mut wr_dis, mut rd_dis) = (None, None);
+    if block != 0 {
+        for def in chip
+            .table()
+            .fields
+            .iter()
+            .filter(|d| u32::from(d.block) == block)
+        {
+            if def.wr_dis.is_some() {
+                wr_dis = def.wr_dis;
+            }
+            if !def.rd_dis.is_empty() {
+                rd_dis = Some(def.rd_dis.to_vec());
+            }
+            if wr_dis.is_some() && rd_dis.is_some() {
+                break;
+            }
+        }
+    }
+    (wr_dis, rd_dis.unwrap_or_default())
 }
 
 /// `$NAME` at the start of a row: espefuse's "unknown variable".
@@ -454,9 +587,25 @@ fn parse_row(row: &str, line: usize) -> Result<CustomField, CsvErrorKind> {
         return Err(CsvErrorKind::EmptyBitCount);
     }
     let bit_start = bit_start.ok_or(CsvErrorKind::EmptyBitStart)?;
-    let block = in_range("efuse_block", block, u32::from(u8::MAX))?;
-    let bit_start = in_range("bit_start", bit_start, MAX_BITS_OF_BLOCK - 1)?;
-    let bit_count = in_range("bit_count", bit_count, MAX_BITS_OF_BLOCK - bit_start)?;
+    let written = Placement {
+        block,
+        bit_start,
+        bit_count,
+    };
+    // numbers that fit some block; whether the chip's block holds the
+    // field is `extend`'s business, as it is espefuse's
+    let fits = u32::try_from(block)
+        .ok()
+        .filter(|b| *b <= u32::from(u8::MAX));
+    let placed = fits.and_then(|block| {
+        let start = u32::try_from(bit_start).ok()?;
+        let count = u32::try_from(bit_count).ok()?;
+        (start.checked_add(count)? <= MAX_BITS_OF_BLOCK).then_some((block, start, count))
+    });
+    let (block, bit_start_u, bit_count_u, unplaced) = match placed {
+        Some((block, start, count)) => (block, start, count, None),
+        None => (0, 0, 0, Some(written)),
+    };
     let mut comment = comment_cell.trim_end_matches('\\').trim_end().to_owned();
     let alt_names = comment
         .strip_prefix('[')
@@ -465,31 +614,24 @@ fn parse_row(row: &str, line: usize) -> Result<CustomField, CsvErrorKind> {
         .filter(|alt| !alt.is_empty())
         .map(|alt| alt.split(' ').map(str::to_owned).collect())
         .unwrap_or_default();
-    comment.push_str(&format!(" ({bit_start}-{})", bit_start + bit_count - 1));
+    // Python's integers: the sum of two i128 cells cannot overflow an i128
+    // by more than one bit, so saturate (only the comment shows it)
+    let last = bit_start.saturating_add(bit_count).saturating_sub(1);
+    comment.push_str(&format!(" ({bit_start}-{last})"));
     Ok(CustomField {
         name,
         alt_names,
         block,
-        bit_start,
-        bit_count,
+        bit_start: bit_start_u,
+        bit_count: bit_count_u,
         comment,
         line,
+        unplaced,
     })
 }
 
 fn number(text: &str) -> Result<i128, CsvErrorKind> {
     py_int::parse(text).map_err(|_| CsvErrorKind::InvalidValue(text.to_owned()))
-}
-
-fn in_range(cell: &'static str, value: i128, max: u32) -> Result<u32, CsvErrorKind> {
-    u32::try_from(value)
-        .ok()
-        .filter(|v| *v <= max)
-        .ok_or(CsvErrorKind::OutOfRange {
-            cell,
-            value: value.to_string(),
-            max,
-        })
 }
 
 #[cfg(test)]
@@ -512,15 +654,20 @@ mod tests {
                     ID_NUM, EFUSE_BLK3, 140, 8, comment\\\n\
                     , EFUSE_BLK3, 148, 8, comment\n\
                     USER_DATA.SERIAL, 3, 0x20, MAX_BLK_LEN, x\n";
-        let err = parse("t.csv", text.as_bytes());
-        // 0x20 + 256 is beyond the block
-        assert_eq!(
-            err.unwrap_err().kind,
-            CsvErrorKind::OutOfRange {
-                cell: "bit_count",
-                value: "256".into(),
-                max: 224
-            }
+        // 0x20 + 256 is beyond the block: read, refused when placed
+        let table = parse("t.csv", text.as_bytes()).unwrap();
+        let err = extend(Chip::Esp32c3, "t.csv", &table).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ExtendError::OutsideBlock {
+                    bit_start: 32,
+                    bit_count: 256,
+                    line: 9,
+                    ..
+                }
+            ),
+            "{err:?}"
         );
         let text = text.replace("0x20, MAX_BLK_LEN", "0x0, MAX_BLK_LEN");
         let table = parse("t.csv", text.as_bytes()).unwrap();
@@ -582,32 +729,57 @@ mod tests {
     }
 
     #[test]
-    fn efuse_csv_out_of_range_values_are_refused() {
-        assert!(matches!(
-            kind("A, 3, -1, 8, c\n").1,
-            CsvErrorKind::OutOfRange {
-                cell: "bit_start",
-                ..
-            }
-        ));
-        assert!(matches!(
-            kind("A, 3, 250, 8, c\n").1,
-            CsvErrorKind::OutOfRange {
-                cell: "bit_count",
-                ..
-            }
-        ));
-        assert!(matches!(
-            kind("A, 999, 0, 8, c\n").1,
-            CsvErrorKind::OutOfRange {
-                cell: "efuse_block",
-                ..
-            }
-        ));
+    fn efuse_csv_numbers_outside_a_block_fail_where_espefuse_places_them() {
+        // (row, espefuse 5.6.0's last traceback line on an ESP32-C3)
+        let cases = [
+            (
+                "A, 3, -1, 8, c",
+                "espefuse.efuse.bitstring.ReadError: Cannot read 8 bits, only 7 available.",
+            ),
+            (
+                "A, 3, -9, 8, c",
+                "ValueError: Cannot seek past the end of the data.",
+            ),
+            (
+                "A, 3, 250, 8, c",
+                "ValueError: Bit position cannot be negative.",
+            ),
+            (
+                "A, 3, 2, -3, c",
+                "ValueError: Can't create bitstring of negative length -3.",
+            ),
+            (
+                "A, 0, 190, 4, c",
+                "ValueError: Bit position cannot be negative.",
+            ),
+            ("A, 999, 0, 8, c", "IndexError: list index out of range"),
+            (
+                "A, EFUSE_BLK-12, 0, 8, c",
+                "IndexError: list index out of range",
+            ),
+        ];
+        for (row, python) in cases {
+            let table = parse("t.csv", row.as_bytes()).unwrap();
+            let err = extend(Chip::Esp32c3, "t.csv", &table).unwrap_err();
+            assert_eq!(err.python_exception().as_deref(), Some(python), "{row}");
+        }
+        // Python indexes its blocks from the end: refused, espboot's words
+        let table = parse("t.csv", b"A, EFUSE_BLK-1, 0, 8, c").unwrap();
+        let err = extend(Chip::Esp32c3, "t.csv", &table).unwrap_err();
+        assert_eq!(err.python_exception(), None);
+        assert!(err.to_string().contains("has no eFuse block -1"), "{err}");
         assert!(matches!(
             kind("A, 3, 0, 0x1000000000000000000000000000000000, c\n").1,
             CsvErrorKind::InvalidValue(_)
         ));
+    }
+
+    #[test]
+    fn regression_names_the_chip_has_were_reported_after_a_misplaced_field() {
+        // espefuse checks the names before it makes its fields
+        let table = parse("t.csv", b"A, 3, 300, 8, c\nWR_DIS, 3, 8, 8, c\n").unwrap();
+        let err = extend(Chip::Esp32c3, "t.csv", &table).unwrap_err();
+        assert!(matches!(err, ExtendError::DuplicateNames { .. }), "{err:?}");
     }
 
     #[test]
@@ -645,8 +817,13 @@ mod tests {
     fn efuse_csv_non_utf8_is_refused() {
         assert_eq!(kind("A\u{0}").1, CsvErrorKind::EmptyBlock);
         let err = parse("t.csv", b"\xff\xfe").unwrap_err();
-        assert_eq!(err.kind, CsvErrorKind::NotText);
-        assert_eq!(err.to_string(), "t.csv: not UTF-8 text");
+        let python = "'utf-8' codec can't decode byte 0xff in position 0: invalid start byte";
+        assert_eq!(err.kind, CsvErrorKind::NotText(python.into()));
+        assert_eq!(err.to_string(), format!("t.csv: not UTF-8 text ({python})"));
+        assert_eq!(
+            err.python_exception(),
+            Some(format!("UnicodeDecodeError: {python}"))
+        );
     }
 
     #[test]
@@ -711,8 +888,8 @@ mod tests {
         let err = extend(Chip::Esp32c3, "t.csv", &table).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "t.csv, line 2: B ends at bit 193 of BLOCK0, which has 192 bits \
-             (expected bit_start + bit_count <= 192)"
+            "t.csv, line 2: B takes bits 190 to 192 of BLOCK0, which has 192 bits \
+             (expected 0 <= bit_start and bit_start + bit_count <= 192)"
         );
     }
 

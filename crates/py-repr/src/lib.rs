@@ -16,6 +16,9 @@
 //! - in a `str`, printable non-ASCII characters stay as they are, and the
 //!   others are `\xNN`, `\uNNNN` or `\UNNNNNNNN`.
 //!
+//! It also words CPython's `UnicodeDecodeError` for bytes that are not
+//! UTF-8 ([`utf8_decode_error`]), which the tools raise on a text file.
+//!
 //! One approximation: CPython decides "printable" from the Unicode
 //! database. Without those tables, this crate escapes control characters,
 //! whitespace other than the ASCII space, the common format characters and
@@ -131,6 +134,47 @@ pub fn tuple(items: &[String]) -> String {
     out
 }
 
+/// Python's message for bytes that are not UTF-8, as `bytes.decode()` and
+/// a text file's `read()` raise it (the text after `UnicodeDecodeError: `);
+/// `None` for valid UTF-8. CPython reports the first bad sequence as Rust's
+/// decoder finds it (both take the maximal subpart, Unicode §3.9): a lone
+/// byte that cannot start a character is an "invalid start byte", a
+/// started character cut by a byte that cannot continue it an "invalid
+/// continuation byte", and a character cut by the end "unexpected end of
+/// data" (`Objects/stringlib/codecs.h`, `Objects/unicodeobject.c`).
+///
+/// ```
+/// let e = py_repr::utf8_decode_error(b"ok\xff").unwrap();
+/// assert_eq!(e, "'utf-8' codec can't decode byte 0xff in position 2: invalid start byte");
+/// let e = py_repr::utf8_decode_error(b"\xe2\x82").unwrap();
+/// assert_eq!(e, "'utf-8' codec can't decode bytes in position 0-1: unexpected end of data");
+/// assert_eq!(py_repr::utf8_decode_error("é".as_bytes()), None);
+/// ```
+pub fn utf8_decode_error(data: &[u8]) -> Option<String> {
+    let error = core::str::from_utf8(data).err()?;
+    let start = error.valid_up_to();
+    let lead = data.get(start).copied().unwrap_or(0);
+    let (len, reason) = match error.error_len() {
+        None => (data.len() - start, "unexpected end of data"),
+        Some(len) => {
+            // 0x80-0xC1 and 0xF5-0xFF never start a character
+            if len == 1 && matches!(lead, 0x80..=0xC1 | 0xF5..=0xFF) {
+                (1, "invalid start byte")
+            } else {
+                (len, "invalid continuation byte")
+            }
+        }
+    };
+    let mut out = String::from("'utf-8' codec can't decode ");
+    if len == 1 {
+        let _ = write!(out, "byte {lead:#04x} in position {start}");
+    } else {
+        let _ = write!(out, "bytes in position {start}-{}", start + len - 1);
+    }
+    let _ = write!(out, ": {reason}");
+    Some(out)
+}
+
 /// Python's backslash escape of one character, as `ascii()` and the
 /// codecs' error messages write it: `\xe9`, `\u20ac`, `\U0001f600`.
 pub fn escaped(c: char) -> String {
@@ -211,6 +255,59 @@ mod tests {
         assert_eq!(bytes(b"it's"), "b\"it's\"");
         assert_eq!(bytes(b"'\""), "b'\\'\"'");
         assert_eq!(bytes(b"\\\t"), "b'\\\\\\t'");
+    }
+
+    // Expected values are CPython 3.11's `bytes.decode("utf-8")` messages.
+    #[test]
+    fn utf8_decode_errors_as_python() {
+        let cases: [(&[u8], &str); 14] = [
+            (b"\xff", "byte 0xff in position 0: invalid start byte"),
+            (b"ok\x80", "byte 0x80 in position 2: invalid start byte"),
+            (b"\xc0\x80", "byte 0xc0 in position 0: invalid start byte"),
+            (b"\xc1", "byte 0xc1 in position 0: invalid start byte"),
+            (
+                b"\xe2\x28\xa1",
+                "byte 0xe2 in position 0: invalid continuation byte",
+            ),
+            (
+                b"\xe2\x82\x28",
+                "bytes in position 0-1: invalid continuation byte",
+            ),
+            (b"\xe2\x82", "bytes in position 0-1: unexpected end of data"),
+            (
+                b"\xf0\x9f\x98",
+                "bytes in position 0-2: unexpected end of data",
+            ),
+            (
+                b"\xf0\x9f\x98(",
+                "bytes in position 0-2: invalid continuation byte",
+            ),
+            (
+                b"\xe0\x80\x80",
+                "byte 0xe0 in position 0: invalid continuation byte",
+            ),
+            (
+                b"\xed\xa0\x80",
+                "byte 0xed in position 0: invalid continuation byte",
+            ),
+            (
+                b"\xf4\x90\x80\x80",
+                "byte 0xf4 in position 0: invalid continuation byte",
+            ),
+            (b"\xf5", "byte 0xf5 in position 0: invalid start byte"),
+            (
+                b"abc\xf0",
+                "byte 0xf0 in position 3: unexpected end of data",
+            ),
+        ];
+        for (data, expected) in cases {
+            assert_eq!(
+                utf8_decode_error(data).as_deref(),
+                Some(alloc::format!("'utf-8' codec can't decode {expected}").as_str()),
+                "{data:x?}"
+            );
+        }
+        assert_eq!(utf8_decode_error(b"plain"), None);
     }
 
     #[test]

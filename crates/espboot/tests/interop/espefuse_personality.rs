@@ -647,9 +647,9 @@ fn espefuse_extend_efuse_table_matches_espefuse_on_every_chip() {
         path.display().to_string()
     };
     let good = write("custom.csv", CUSTOM_TABLE);
-    // (file, whether stderr is compared too): espefuse dies with a Python
-    // traceback (exit 1) on a bad row and on a block the chip lacks; the
-    // personality exits 1 with one line, so only status and stdout compare
+    // (file, whether all of stderr is compared): espefuse dies with a
+    // Python traceback (exit 1) on a bad row and on a block the chip lacks;
+    // the personality exits 1 with the traceback's last line
     let cases = [
         (good.clone(), true),
         (write("empty-block.csv", "A, , 0, 8, c\n"), false),
@@ -685,11 +685,10 @@ fn espefuse_extend_efuse_table_matches_espefuse_on_every_chip() {
                 assert_eq!(theirs.stderr, mine.stderr, "{what}");
             } else {
                 assert_eq!(mine.status, Some(1), "{what}");
-                assert_eq!(mine.stderr.lines().count(), 1, "{what}: {}", mine.stderr);
-                assert!(
-                    mine.stderr.contains(csv.as_str()),
-                    "{what}: {}",
-                    mine.stderr
+                assert_eq!(
+                    mine.stderr,
+                    format!("{}\n", theirs.stderr.lines().last().unwrap_or_default()),
+                    "{what}"
                 );
             }
             compared += 1;
@@ -710,6 +709,61 @@ fn espefuse_extend_efuse_table_matches_espefuse_on_every_chip() {
         );
     }
     assert_eq!(compared, CHIPS.len() * cases.len());
+}
+
+/// Tables espefuse reads and then dies on: a file that is not UTF-8, an
+/// empty bit_start, a $VARIABLE, numbers outside the block (negative, past
+/// its end: espefuse fails in its bitstring code when it makes the field),
+/// a block the chip lacks, and a misplaced field before a name the chip
+/// has (the names are checked first). The personality printed its own
+/// sentence naming the file; espefuse's traceback ends in Python's
+/// exception line, which the personality now prints (exit 1 both).
+#[test]
+fn regression_bad_extend_tables_had_espboots_own_exception_lines() {
+    let Some(mut t) = Espefuse::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write = |name: &str, bytes: &[u8]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).expect("write csv");
+        path.display().to_string()
+    };
+    let tables = [
+        write("latin1.csv", b"A, EFUSE_BLK3, 0, 8, caf\xe9\n"),
+        write("cut.csv", b"A, EFUSE_BLK3, 0, 8, \xe2\x82"),
+        write("no-start.csv", b"A, EFUSE_BLK3, , 8, c\n"),
+        write(
+            "variable.csv",
+            b"A, EFUSE_BLK3, 0, 8, c\n$NO_SUCH_VAR, 3, 8, 8\n",
+        ),
+        write("negative-start.csv", b"A, EFUSE_BLK3, -1, 8, c\n"),
+        write("far-negative.csv", b"A, EFUSE_BLK3, -300, 8, c\n"),
+        write("negative-count.csv", b"A, EFUSE_BLK3, 4, -3, c\n"),
+        write("past-the-block.csv", b"A, EFUSE_BLK3, 250, 8, c\n"),
+        write("past-max.csv", b"A, EFUSE_BLK3, 300, 8, c\n"),
+        write("past-block0.csv", b"A, EFUSE_BLK0, 180, 200, c\n"),
+        write("no-block.csv", b"A, EFUSE_BLK300, 0, 8, c\n"),
+        write(
+            "misplaced-then-taken.csv",
+            b"A, 3, 300, 8, c\nWR_DIS, 3, 8, 8, c\n",
+        ),
+    ];
+    let mut compared = 0;
+    for chip in CHIPS {
+        for csv in &tables {
+            let row = ["--extend-efuse-table", csv.as_str(), "summary"];
+            let theirs = printed(&mut t, true, chip, &row, false);
+            let mine = printed(&mut t, false, chip, &row, false);
+            let what = format!("{chip}: espefuse --extend-efuse-table {csv} summary");
+            assert_eq!(theirs.status, mine.status, "{what}: {}", mine.stderr);
+            assert_eq!(theirs.stdout, mine.stdout, "{what}");
+            let last = |text: &str| text.lines().last().unwrap_or_default().to_string();
+            assert_eq!(last(&theirs.stderr), last(&mine.stderr), "{what}");
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, CHIPS.len() * tables.len());
 }
 
 /// `dump --format token` (stdout, and `--file-name`) prints and writes

@@ -163,22 +163,26 @@ fn espefuse_failure(err: &anyhow::Error) -> ExitCode {
         }
         return ExitCode::from(1);
     }
-    // A bad CSV row or a block the chip lacks is an uncaught Python
+    // A bad CSV row or a field its chip cannot place is an uncaught Python
     // exception in espefuse (a traceback, exit 1): the same status, and
-    // one line instead of the traceback.
-    if err.downcast_ref::<PythonException>().is_some()
-        || err
-            .downcast_ref::<esp_efuse::custom_table::CsvError>()
-            .is_some()
-        || matches!(
-            err.downcast_ref::<esp_efuse::custom_table::ExtendError>(),
-            Some(
-                esp_efuse::custom_table::ExtendError::UnknownBlock { .. }
-                    | esp_efuse::custom_table::ExtendError::PastBlockEnd { .. }
-            )
-        )
-    {
+    // the traceback's last line (espboot's own where espefuse goes on).
+    if err.downcast_ref::<PythonException>().is_some() {
         let _ = writeln!(stderr, "{err}");
+        return ExitCode::from(1);
+    }
+    use esp_efuse::custom_table::{CsvError, ExtendError};
+    let table_error = match (
+        err.downcast_ref::<CsvError>(),
+        err.downcast_ref::<ExtendError>(),
+    ) {
+        (Some(csv), _) => Some(csv.python_exception()),
+        (_, Some(e @ (ExtendError::UnknownBlock { .. } | ExtendError::OutsideBlock { .. }))) => {
+            Some(e.python_exception())
+        }
+        _ => None,
+    };
+    if let Some(exception) = table_error {
+        let _ = writeln!(stderr, "{}", exception.unwrap_or_else(|| err.to_string()));
         return ExitCode::from(1);
     }
     // a burn-efuse or burn-custom-mac value espefuse's own parsing does

@@ -61,11 +61,14 @@ pub enum Target {
     /// An image walked as imgtool's `verify` walks it, with no key and
     /// with a P-256 public key.
     ImgtoolVerify,
+    /// A JSON file read as Python's `json.load` reads it (espsecure's USC
+    /// configuration).
+    UscJson,
 }
 
 impl Target {
     /// Every target.
-    pub const ALL: [Target; 14] = [
+    pub const ALL: [Target; 15] = [
         Target::McubootImage,
         Target::BootFlash,
         Target::Sbv2Signature,
@@ -80,6 +83,7 @@ impl Target {
         Target::EfuseCsv,
         Target::EfuseToken,
         Target::ImgtoolVerify,
+        Target::UscJson,
     ];
 
     /// The target's name: its cargo-fuzz target and corpus directory.
@@ -99,6 +103,7 @@ impl Target {
             Target::EfuseCsv => "efuse_csv",
             Target::EfuseToken => "efuse_token",
             Target::ImgtoolVerify => "imgtool_verify",
+            Target::UscJson => "usc_json",
         }
     }
 
@@ -135,12 +140,24 @@ impl Target {
             Target::RomSerial => rom_serial(data),
             Target::SmpConsole => smp_console(data),
             Target::EfuseCsv => {
-                let _ = esp_efuse::custom_table::parse("fuzz.csv", data);
+                if let Ok(table) = esp_efuse::custom_table::parse("fuzz.csv", data) {
+                    for chip in Chip::ALL {
+                        if let Err(e) = esp_efuse::custom_table::extend(chip, "fuzz.csv", &table) {
+                            let _ = e.python_exception();
+                        }
+                    }
+                }
             }
             Target::EfuseToken => {
                 // A token is text on the command line: arbitrary bytes
                 // reach the decoder as Rust strings, lossily.
                 let _ = esp_efuse::token::decode(&String::from_utf8_lossy(data));
+            }
+            Target::UscJson => {
+                // the depth espsecure's stack leaves, so nesting is bounded
+                if let Ok(value) = py_json::loads(data, 981) {
+                    let _ = value.repr();
+                }
             }
             Target::ImgtoolVerify => {
                 use mcuboot_image::imgtool_verify::imgtool_verify;

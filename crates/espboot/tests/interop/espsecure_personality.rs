@@ -1992,6 +1992,68 @@ fn regression_seekable_stdin_image_was_refused() {
     assert_eq!(outputs[0], outputs[1]);
 }
 
+/// A USC file is read with Python's `json.load`: its decoder's messages
+/// (position in characters, the BOM, trailing commas), the values serde
+/// refused (NaN, Infinity, numbers past f64), and what json raises outside
+/// its decoder (an integer past 4300 digits, nesting past the recursion
+/// limit, bytes that are not UTF-8: a traceback, exit 1). The personality
+/// gave serde_json's words, and exit 2 where espsecure exits 1.
+#[test]
+fn regression_usc_json_was_read_by_serde_not_by_pythons_json() {
+    if crate::support::reference_tool("espsecure").is_none() {
+        return;
+    }
+    let (tmp, fixtures) = fixture_dir();
+    let deep = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+    let files: Vec<(&str, Vec<u8>)> = vec![
+        ("empty.json", b"".to_vec()),
+        ("open.json", b"{".to_vec()),
+        ("trailing.json", b"{\"version\": 1, \"groups\": [1,]}".to_vec()),
+        ("colon.json", "{\"vé\" 1}".as_bytes().to_vec()),
+        ("lines.json", b"{\n  \"version\": 1\n  \"groups\": []\n}".to_vec()),
+        ("escape.json", b"{\"a\": \"\\x\"}".to_vec()),
+        ("control.json", b"{\"a\": \"\t\"}".to_vec()),
+        ("extra.json", b"{} []".to_vec()),
+        ("bom.json", b"\xef\xbb\xbf{}".to_vec()),
+        ("nan.json", b"{\"version\": NaN}".to_vec()),
+        ("inf.json", b"{\"version\": -Infinity}".to_vec()),
+        ("huge.json", b"{\"version\": 1e400}".to_vec()),
+        ("bigint.json", b"{\"version\": 123456789012345678901234567890}".to_vec()),
+        ("small.json", b"{\"version\": 2.5e-7}".to_vec()),
+        ("digits.json", format!("{{\"version\": {}}}", "9".repeat(4301)).into_bytes()),
+        // the limit depends on the frames below json.load: 981 levels
+        // through the espsecure command (measured by hand), fewer through
+        // the tool server these tests run espsecure in
+        ("deep.json", deep(1500).into_bytes()),
+        ("deep-ok.json", deep(500).into_bytes()),
+        ("latin1.json", b"{\"version\": \"caf\xe9\"}".to_vec()),
+        (
+            "dupes.json",
+            b"{\"version\": 2, \"version\": 1, \"groups\": [{\"group\": \"config_flags\", \"entries\": [{\"key\": [1, {\"a\": null}], \"value\": true}]}]}".to_vec(),
+        ),
+    ];
+    let mut lines = vec!["generate-signing-key -v 2 -s ecdsa256 ec.pem".to_owned()];
+    for (name, bytes) in &files {
+        std::fs::write(fixtures.join(name), bytes).unwrap();
+        lines.push(format!(
+            "generate-sdc-certificate --usc {name} -k ec.pem --chip-info chipinfo.bin -o out.bin"
+        ));
+    }
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let twins = twin_runs(tmp.path(), &fixtures, &lines);
+    let mut failed = 0;
+    for (line, reference, ours) in &twins.runs[1..] {
+        assert_ne!(reference.code, 0, "espsecure {line}: {reference:?}");
+        assert!(
+            same_run(ours, reference),
+            "`espsecure {line}`\n{reference:?}\n{ours:?}"
+        );
+        failed += usize::from(reference.code == 1);
+    }
+    // the digits, the depth and the file that is not UTF-8 end in a traceback
+    assert_eq!(failed, 3);
+}
+
 /// esp_sdc's USC checks name the JSON value's Python type ("…, got
 /// list"), refuse a group that is not an object, report an entry's key of
 /// any type as unknown (with Python's repr), `digest-sdc-public-key`

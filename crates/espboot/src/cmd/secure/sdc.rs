@@ -183,7 +183,6 @@ fn parse_mac(input: &str, verbose: bool) -> anyhow::Result<[u8; 6]> {
     )
 }
 
-/// Python's `repr()` of a value `json.load` made.
 /// The USC `config_flags` keys espsecure knows (`USC_CONFIG_FLAG_KEYS`).
 const USC_KEYS: [&str; 3] = [
     "enable_jtag",
@@ -191,51 +190,11 @@ const USC_KEYS: [&str; 3] = [
     "enable_force_spi_boot",
 ];
 
-/// The name of the Python type `json.load` gives a JSON value
-/// (`type(value).__name__`).
-fn python_type(value: &serde_json::Value) -> &'static str {
-    use serde_json::Value;
-    match value {
-        Value::Null => "NoneType",
-        Value::Bool(_) => "bool",
-        Value::Number(n) if n.is_f64() => "float",
-        Value::Number(_) => "int",
-        Value::String(_) => "str",
-        Value::Array(_) => "list",
-        Value::Object(_) => "dict",
-    }
-}
-
-fn python_repr(value: &serde_json::Value) -> String {
-    use serde_json::Value;
-    match value {
-        Value::Null => "None".to_owned(),
-        Value::Bool(true) => "True".to_owned(),
-        Value::Bool(false) => "False".to_owned(),
-        Value::Number(n) if n.is_f64() => {
-            let f = n.as_f64().unwrap_or_default();
-            // a float keeps its `.0`
-            if f.fract() == 0.0 && f.abs() < 1e16 {
-                format!("{f:.1}")
-            } else {
-                f.to_string()
-            }
-        }
-        Value::Number(n) => n.to_string(),
-        Value::String(text) => py_repr::str(text),
-        Value::Array(items) => {
-            let items: Vec<String> = items.iter().map(python_repr).collect();
-            format!("[{}]", items.join(", "))
-        }
-        Value::Object(map) => {
-            let items: Vec<String> = map
-                .iter()
-                .map(|(k, v)| format!("{}: {}", py_repr::str(k), python_repr(v)))
-                .collect();
-            format!("{{{}}}", items.join(", "))
-        }
-    }
-}
+/// How deep `json.load` nests arrays and objects in espsecure's
+/// `generate-sdc-certificate` before Python's recursion limit: measured
+/// against espsecure 5.6.0 (981 nested arrays read, 982 raise
+/// RecursionError; Python's limit of 1000 less the frames on its stack).
+const USC_MAX_DEPTH: usize = 981;
 
 /// `_load_usc_config_from_json`: version 1, groups of entries; only the
 /// `config_flags` group is read.
@@ -244,50 +203,62 @@ fn load_usc(path: &Path, mut flags: UscFlags, verbose: bool) -> anyhow::Result<U
     let mut active: Vec<(String, bool)> = Vec::new();
     let fail = |text: String| fatal(format!("--usc {}: {text}", path.display()), text);
     let text = read_file(path, "--usc")?;
-    let config: serde_json::Value = serde_json::from_slice(&text)
-        .map_err(|e| fail(format!("Invalid JSON in USC config file: {e}")))?;
-    let Some(config) = config.as_object() else {
+    let config = py_json::loads(&text, USC_MAX_DEPTH).map_err(|e| match e {
+        // json.load's own error, which espsecure catches
+        py_json::Error::Decode { .. } => fail(format!("Invalid JSON in USC config file: {e}")),
+        // what espsecure does not catch: a traceback. A UnicodeDecodeError
+        // is a ValueError, whose handler in `_main` tests `"…" in arg` on
+        // each argument; one is the file's bytes, so a TypeError ends it.
+        py_json::Error::NotUtf8(_) => uncaught(
+            format!("--usc {}: {e}", path.display()),
+            "TypeError: a bytes-like object is required, not 'str'",
+        ),
+        other => uncaught(
+            format!("--usc {}: {other}", path.display()),
+            other.python_exception(),
+        ),
+    })?;
+    let py_json::Value::Object(_) = &config else {
         return Err(fail(format!(
             "USC JSON file must contain a JSON object, got {}",
-            python_type(&config)
+            config.python_type()
         )));
     };
     // `version != 1` in Python: `true` and `1.0` equal 1 there
-    let version = config.get("version").unwrap_or(&serde_json::Value::Null);
-    let is_one = version.as_f64() == Some(1.0) || *version == serde_json::Value::Bool(true);
-    if !is_one {
+    let version = config.get("version").unwrap_or(&py_json::Value::Null);
+    if !version.equals_one() {
         return Err(fail(format!(
             "Unsupported USC JSON version: {}. This espsecure supports version 1; add '\"version\": 1' to the configuration file.",
-            python_repr(version)
+            version.repr()
         )));
     }
     let groups = match config.get("groups") {
         None => &[][..],
-        Some(serde_json::Value::Array(g)) => g.as_slice(),
+        Some(py_json::Value::Array(g)) => g.as_slice(),
         Some(other) => {
             return Err(fail(format!(
                 "'groups' must be a JSON array, got {}",
-                python_type(other)
+                other.python_type()
             )))
         }
     };
     for group in groups {
-        if !group.is_object() {
+        if !matches!(group, py_json::Value::Object(_)) {
             return Err(fail(format!(
                 "Each USC group must be a JSON object, got {}",
-                python_type(group)
+                group.python_type()
             )));
         }
-        if group.get("group").and_then(serde_json::Value::as_str) != Some("config_flags") {
+        if group.get("group") != Some(&py_json::Value::Str("config_flags".to_owned())) {
             continue;
         }
         let entries = match group.get("entries") {
             None => &[][..],
-            Some(serde_json::Value::Array(e)) => e.as_slice(),
+            Some(py_json::Value::Array(e)) => e.as_slice(),
             Some(other) => {
                 return Err(fail(format!(
                     "'entries' must be a JSON array, got {}",
-                    python_type(other)
+                    other.python_type()
                 )))
             }
         };
@@ -297,17 +268,21 @@ fn load_usc(path: &Path, mut flags: UscFlags, verbose: bool) -> anyhow::Result<U
                     "Each USC entry must be a JSON object with 'key' and 'value' fields".to_owned(),
                 ));
             };
-            let Some(key) = key.as_str().filter(|k| USC_KEYS.contains(k)) else {
+            let known = match key {
+                py_json::Value::Str(k) => USC_KEYS.iter().copied().find(|u| u == k),
+                _ => None,
+            };
+            let Some(key) = known else {
                 return Err(fail(format!(
                     "Unknown USC config_flags key: {}. Expected one of {}.",
-                    python_repr(key),
+                    key.repr(),
                     USC_KEYS.join(", ")
                 )));
             };
-            let Some(value) = value.as_bool() else {
+            let py_json::Value::Bool(value) = *value else {
                 return Err(fail(format!(
                     "Invalid value for '{key}' in USC JSON: expected boolean, got {}",
-                    python_type(value)
+                    value.python_type()
                 )));
             };
             match active.iter_mut().find(|(k, _)| k == key) {

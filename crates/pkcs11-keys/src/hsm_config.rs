@@ -71,19 +71,28 @@ pub enum HsmConfigError {
     #[error("cannot read the file: {0}")]
     Read(#[source] std::io::Error),
     /// The file is not UTF-8 text.
-    #[error("the file is not UTF-8 text")]
-    NotUtf8,
+    #[error("the file is not UTF-8 text ({python})")]
+    NotUtf8 {
+        /// Python's UnicodeDecodeError message for the bytes.
+        python: String,
+    },
     /// An option before any `[section]` line.
     #[error("line {line}: an option before any [section] header (expected [{SECTION}] first)")]
     MissingSectionHeader {
         /// 1-based line number.
         line: usize,
+        /// The line as Python reads it (with its `\n`), for configparser's
+        /// message. It may hold a secret a user mistyped: wiped on drop.
+        text: Secret,
     },
     /// A line that is no header, option, comment or continuation.
     #[error("line {line}: expected `[section]`, `name = value`, or a `#` comment")]
     Syntax {
-        /// 1-based line number.
+        /// 1-based line number of the first.
         line: usize,
+        /// Every such line of the file (configparser lists them all):
+        /// its number and its text as Python reads it.
+        lines: Vec<(usize, Secret)>,
     },
     /// A section given twice.
     #[error("line {line}: section [{section}] appears twice")]
@@ -129,6 +138,58 @@ pub enum HsmConfigError {
     },
 }
 
+impl HsmConfigError {
+    /// `str()` of the exception Python's configparser (and `read_file`'s
+    /// decoding) raises for this error, as espsecure quotes it inside its
+    /// own message; `file` is the config file's name as espsecure was given
+    /// it. `None` for what configparser does not check (the slot's digits,
+    /// a file that cannot be read) and for interpolation, which espsecure
+    /// meets only when it reads the value.
+    pub fn configparser_message(&self, file: &str) -> Option<String> {
+        if let HsmConfigError::InFile { source, .. } = self {
+            return source.configparser_message(file);
+        }
+        let file = py_repr::str(file);
+        Some(match self {
+            HsmConfigError::InFile { .. } => return None,
+            HsmConfigError::NotUtf8 { python } => python.clone(),
+            HsmConfigError::MissingSectionHeader { line, text } => format!(
+                "File contains no section headers.\nfile: {file}, line: {line}\n{}",
+                py_repr::str(text)
+            ),
+            HsmConfigError::Syntax { lines, .. } => {
+                let mut message = format!("Source contains parsing errors: {file}");
+                for (line, text) in lines {
+                    message.push_str(&format!("\n\t[line {line:2}]: {}", py_repr::str(text)));
+                }
+                message
+            }
+            HsmConfigError::DuplicateSection { section, line } => format!(
+                "While reading from {file} [line {line:2}]: section {} already exists",
+                py_repr::str(section)
+            ),
+            HsmConfigError::DuplicateOption {
+                section,
+                option,
+                line,
+            } => format!(
+                "While reading from {file} [line {line:2}]: option {} in section {} already exists",
+                py_repr::str(option),
+                py_repr::str(section)
+            ),
+            HsmConfigError::MissingSection => format!("No section: {}", py_repr::str(SECTION)),
+            HsmConfigError::MissingOption { option } => format!(
+                "No option {} in section: {}",
+                py_repr::str(option),
+                py_repr::str(SECTION)
+            ),
+            HsmConfigError::Read(_)
+            | HsmConfigError::Interpolation { .. }
+            | HsmConfigError::Slot { .. } => return None,
+        })
+    }
+}
+
 /// What is wrong with a `%` in a value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -163,7 +224,11 @@ impl HsmConfig {
         let bytes = zeroize::Zeroizing::new(
             std::fs::read(path).map_err(|e| in_file(HsmConfigError::Read(e)))?,
         );
-        let text = std::str::from_utf8(&bytes).map_err(|_| in_file(HsmConfigError::NotUtf8))?;
+        let text = std::str::from_utf8(&bytes).map_err(|_| {
+            in_file(HsmConfigError::NotUtf8 {
+                python: py_repr::utf8_decode_error(&bytes).unwrap_or_default(),
+            })
+        })?;
         Self::parse(text).map_err(in_file)
     }
 
@@ -245,10 +310,17 @@ fn parse_ini(text: &str) -> Result<(Section, BTreeMap<String, Section>), HsmConf
     let mut option: Option<String> = None;
     let mut indent_level = usize::MAX;
     let mut seen_sections: Vec<String> = Vec::new();
-    let mut first_syntax_error = None;
+    let mut syntax_errors: Vec<(usize, Secret)> = Vec::new();
+    // Python's text mode: each line with its `\n` (a `\r\n` read as `\n`)
+    let python_line = |line: &str, newline: bool| {
+        Secret::new(format!("{line}{}", if newline { "\n" } else { "" }))
+    };
 
-    for (index, line) in text.lines().enumerate() {
+    for (index, raw) in text.split_inclusive('\n').enumerate() {
         let number = index + 1;
+        let newline = raw.ends_with('\n');
+        let line = raw.strip_suffix('\n').unwrap_or(raw);
+        let line = line.strip_suffix('\r').unwrap_or(line);
         let stripped = line.trim();
         let is_comment = stripped.starts_with('#') || stripped.starts_with(';');
         if is_comment || stripped.is_empty() {
@@ -289,18 +361,20 @@ fn parse_ini(text: &str) -> Result<(Section, BTreeMap<String, Section>), HsmConf
             continue;
         }
         let Some(section) = current.clone() else {
-            return Err(HsmConfigError::MissingSectionHeader { line: number });
+            return Err(HsmConfigError::MissingSectionHeader {
+                line: number,
+                text: python_line(line, newline),
+            });
         };
         // OPTCRE: the name runs to the first `=` or `:`.
-        let Some(split) = stripped.find(['=', ':']) else {
-            first_syntax_error.get_or_insert(number);
+        let name = stripped
+            .find(['=', ':'])
+            .map(|split| (split, stripped[..split].trim_end().to_lowercase()))
+            .filter(|(_, name)| !name.is_empty());
+        let Some((split, name)) = name else {
+            syntax_errors.push((number, python_line(line, newline)));
             continue;
         };
-        let name = stripped[..split].trim_end().to_lowercase();
-        if name.is_empty() {
-            first_syntax_error.get_or_insert(number);
-            continue;
-        }
         let key = (section.clone(), name.clone());
         if lines_of.contains_key(&key) {
             return Err(HsmConfigError::DuplicateOption {
@@ -316,8 +390,11 @@ fn parse_ini(text: &str) -> Result<(Section, BTreeMap<String, Section>), HsmConf
         option = Some(name);
     }
     // configparser collects parsing errors and raises them after the loop.
-    if let Some(line) = first_syntax_error {
-        return Err(HsmConfigError::Syntax { line });
+    if let Some((line, _)) = syntax_errors.first() {
+        return Err(HsmConfigError::Syntax {
+            line: *line,
+            lines: syntax_errors,
+        });
     }
     for ((section, option), lines) in lines_of {
         let joined = Secret::new(

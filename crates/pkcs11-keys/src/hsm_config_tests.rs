@@ -103,15 +103,15 @@ fn missing_pieces_are_named() {
 fn syntax_errors_name_the_line() {
     assert!(matches!(
         parse_err("pkcs11_lib = x\n[hsm_config]\n"),
-        HsmConfigError::MissingSectionHeader { line: 1 }
+        HsmConfigError::MissingSectionHeader { line: 1, .. }
     ));
     assert!(matches!(
         parse_err("[hsm_config]\npkcs11_lib=x\nslot=1\nlabel=k\njust words\n"),
-        HsmConfigError::Syntax { line: 5 }
+        HsmConfigError::Syntax { line: 5, .. }
     ));
     assert!(matches!(
         parse_err("[hsm_config]\n= value\n"),
-        HsmConfigError::Syntax { line: 2 }
+        HsmConfigError::Syntax { line: 2, .. }
     ));
     assert!(matches!(
         parse_err("[hsm_config]\nslot=1\n[x]\n[hsm_config]\n"),
@@ -169,4 +169,41 @@ fn read_names_the_file() {
         err.to_string().starts_with("/nonexistent/hsm.ini: "),
         "{err}"
     );
+}
+
+/// Expected values are `str()` of the exceptions Python 3.11's
+/// configparser raises on the same text read from `cfg.ini`.
+#[test]
+fn configparser_messages_as_python() {
+    let cases = [
+        (
+            "key = v\n[hsm_config]\n",
+            "File contains no section headers.\nfile: 'cfg.ini', line: 1\n'key = v\\n'",
+        ),
+        (
+            "[hsm_config]\npkcs11_lib=x\nbad line\nslot=1\nalso bad",
+            "Source contains parsing errors: 'cfg.ini'\n\t[line  3]: 'bad line\\n'\n\t[line  5]: 'also bad'",
+        ),
+        (
+            "[hsm_config]\r\nbad\r\n[hsm_config]\r\n",
+            "While reading from 'cfg.ini' [line  3]: section 'hsm_config' already exists",
+        ),
+        (
+            "[hsm_config]\nslot=1\nSLOT=2\n",
+            "While reading from 'cfg.ini' [line  3]: option 'slot' in section 'hsm_config' already exists",
+        ),
+        ("[x]\n", "No section: 'hsm_config'"),
+        (
+            "[hsm_config]\nslot=1\n",
+            "No option 'pkcs11_lib' in section: 'hsm_config'",
+        ),
+    ];
+    for (text, python) in cases {
+        let err = parse_err(text);
+        assert_eq!(
+            err.configparser_message("cfg.ini").as_deref(),
+            Some(python),
+            "{text:?}"
+        );
+    }
 }

@@ -1992,6 +1992,52 @@ fn regression_seekable_stdin_image_was_refused() {
     assert_eq!(outputs[0], outputs[1]);
 }
 
+/// A malformed `--hsm-config` ends in configparser's own message inside
+/// espsecure's (`File contains no section headers.` with the line's repr,
+/// `Source contains parsing errors:` listing every bad line, tab-indented
+/// and expanded by rich's console, `While reading from 'FILE' [line  N]: …`
+/// for a repeated section or option); a file that is not UTF-8 gets the
+/// codec's message, or, where esp_sdc does not catch it, the TypeError of
+/// espsecure's ValueError handler. The personality gave espboot's words.
+#[test]
+fn regression_malformed_hsm_config_had_espboots_own_words() {
+    if crate::support::reference_tool("espsecure").is_none() {
+        return;
+    }
+    let (tmp, fixtures) = fixture_dir();
+    let configs: [(&str, &[u8]); 7] = [
+        ("header.ini", b"key = v\n[hsm_config]\n"),
+        (
+            "syntax.ini",
+            b"[hsm_config]\npkcs11_lib=x\nbad line\nslot=1\nalso bad\n",
+        ),
+        ("last.ini", b"[hsm_config]\nbad"),
+        ("section.ini", b"[hsm_config]\r\nbad\r\n[hsm_config]\r\n"),
+        ("option.ini", b"[hsm_config]\nslot=1\nSLOT=2\n"),
+        ("latin1.ini", b"[hsm_config]\nlabel=caf\xe9\n"),
+        ("nosection.ini", b"[other]\nslot=1\n"),
+    ];
+    let mut lines = Vec::new();
+    for (name, bytes) in configs {
+        std::fs::write(fixtures.join(name), bytes).unwrap();
+        lines.push(format!(
+            "sign-data -v 2 --hsm --hsm-config {name} -o out.bin data.bin"
+        ));
+        lines.push(format!(
+            "generate-sdc-certificate --hsm --hsm-config {name} --chip-info chipinfo.bin -o c.bin"
+        ));
+    }
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let twins = twin_runs(tmp.path(), &fixtures, &lines);
+    for (line, reference, ours) in &twins.runs {
+        assert_ne!(reference.code, 0, "espsecure {line}: {reference:?}");
+        assert!(
+            same_run(ours, reference),
+            "`espsecure {line}`\n{reference:?}\n{ours:?}"
+        );
+    }
+}
+
 /// A USC file is read with Python's `json.load`: its decoder's messages
 /// (position in characters, the BOM, trailing commas), the values serde
 /// refused (NaN, Infinity, numbers past f64), and what json raises outside

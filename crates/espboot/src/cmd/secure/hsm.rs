@@ -78,18 +78,26 @@ impl Hsm {
             ));
         };
         let config = HsmConfig::read(path).map_err(|e| {
-            let inner = match &e {
-                HsmConfigError::InFile { source, .. } => source.as_ref(),
-                other => other,
-            };
-            // Python's configparser wording inside espsecure's message.
-            let python = match inner {
-                HsmConfigError::MissingSection => "No section: 'hsm_config'".to_owned(),
-                HsmConfigError::MissingOption { option } => {
-                    format!("No option '{option}' in section: 'hsm_config'")
+            // esp_sdc catches configparser's errors only: a file that is not
+            // UTF-8 is a UnicodeDecodeError, a ValueError, whose handler in
+            // espsecure's `_main` trips over its bytes argument
+            if words == ConfigWords::Sdc {
+                if let HsmConfigError::InFile { source, .. } = &e {
+                    if let HsmConfigError::NotUtf8 { .. } = source.as_ref() {
+                        return uncaught(
+                            format!("--hsm-config {e}"),
+                            "TypeError: a bytes-like object is required, not 'str'",
+                        );
+                    }
                 }
-                other => other.to_string(),
-            };
+            }
+            // Python's configparser wording inside espsecure's message
+            let python = e
+                .configparser_message(&path.to_string_lossy())
+                .unwrap_or_else(|| match &e {
+                    HsmConfigError::InFile { source, .. } => source.to_string(),
+                    other => other.to_string(),
+                });
             fatal(format!("--hsm-config {e}"), words.bad_format(&python))
         })?;
         let mut locator = config.locator();

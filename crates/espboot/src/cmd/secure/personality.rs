@@ -391,7 +391,7 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
     };
     super::click_file::enable();
     if let Err(err) = stdin_for_dash(&mut cli.command) {
-        eprintln!("ERROR: \nA fatal error occurred: {err}");
+        print_fatal(&err.to_string());
         return ExitCode::from(EXIT_USAGE_OR_FATAL);
     }
     // click warns of a deprecated command when it invokes it, once its
@@ -435,7 +435,7 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
             return match super::click_file::write(key_file, &key, true) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(err) => {
-                    eprintln!("ERROR: \nA fatal error occurred: {}", fatal_message(&err));
+                    print_fatal(&fatal_message(&err));
                     ExitCode::from(EXIT_USAGE_OR_FATAL)
                 }
             };
@@ -523,7 +523,7 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
                 eprintln!("{}", uncaught.exception);
                 return ExitCode::FAILURE;
             }
-            eprintln!("ERROR: \nA fatal error occurred: {}", fatal_message(&err));
+            print_fatal(&fatal_message(&err));
             ExitCode::from(EXIT_USAGE_OR_FATAL)
         }
     }
@@ -531,6 +531,13 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
 
 /// espsecure's wording of a failure: the reference text where the command
 /// recorded one, else espboot's own message.
+/// esptool's `log.die` of a FatalError: rich's console expands the tabs of
+/// a message (configparser's, for one) to 8 columns.
+fn print_fatal(message: &str) {
+    let text = format!("ERROR: \nA fatal error occurred: {message}");
+    eprintln!("{}", crate::cmd::rich::expand_tabs(&text));
+}
+
 fn fatal_message(err: &anyhow::Error) -> String {
     err.chain()
         .find_map(|e| e.downcast_ref::<super::Fatal>())

@@ -711,6 +711,47 @@ fn espefuse_extend_efuse_table_matches_espefuse_on_every_chip() {
     assert_eq!(compared, CHIPS.len() * cases.len());
 }
 
+/// click parses espefuse's chain one command at a time and converts each
+/// command's arguments (eFuse names, values, key groups) before it parses
+/// the next: an invalid value in an earlier command is the error, not a
+/// later command's unknown option or choice. The personality converted
+/// after parsing the whole chain and reported the later error.
+#[test]
+fn regression_a_later_commands_usage_error_hid_an_earlier_invalid_value() {
+    let Some(mut t) = Espefuse::start() else {
+        return;
+    };
+    let rows: &[&[&str]] = &[
+        &[
+            "burn-efuse",
+            "NO_SUCH_FUSE",
+            "1",
+            "summary",
+            "--format",
+            "value_only",
+            "dump",
+        ],
+        &[
+            "read-protect-efuse",
+            "BLOCK_KEY9",
+            "burn-bit",
+            "BLOCK_KEY9",
+            "1",
+        ],
+        &["burn_efuse", "BOGUS", "1", "check_error", "--bogus"],
+        &["burn-efuse", "WR_DIS", "99999999999", "summary", "--bogus"],
+        &["write-protect-efuse", "WR_DIS", "summary", "--bogus"],
+        &["burn-efuse", "WR_DIS", "1", "summary", "--bogus"],
+    ];
+    let rows: Vec<Vec<&str>> = rows
+        .iter()
+        .map(|r| [&["--do-not-confirm"][..], r].concat())
+        .collect();
+    let rows: Vec<&[&str]> = rows.iter().map(Vec::as_slice).collect();
+    let compared = compare_rows(&mut t, &CHIPS, &rows, false);
+    assert_eq!(compared, CHIPS.len() * rows.len());
+}
+
 /// Tables espefuse reads and then dies on: a file that is not UTF-8, an
 /// empty bit_start, a $VARIABLE, numbers outside the block (negative, past
 /// its end: espefuse fails in its bitstring code when it makes the field),

@@ -596,6 +596,9 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
     });
     drop(token);
     let after_callback = after_callback.filter(|_| !removed_only);
+    // the commands parsed so far, for a usage error of a later one
+    let parsed_before = std::cell::RefCell::new(Vec::new());
+    let parsed_so_far = &parsed_before;
     let parsed = (move || -> anyhow::Result<Parsed> {
         let unknown = |word: &str| {
             if removed_only {
@@ -745,6 +748,8 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
                     {
                         *u = unset;
                     }
+                    let warning = warnings.last().cloned().flatten();
+                    parsed_so_far.borrow_mut().push((c.cmd.clone(), warning));
                     commands.push(c.cmd)
                 }
                 Err(e) => {
@@ -794,6 +799,8 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
             Ok(mut u) => {
                 if u.after_banner {
                     u.virt_file = after_callback.map(Box::new);
+                    u.parsed_before =
+                        Some(Box::new(super::click::ParsedBefore(parsed_before.take())));
                 }
                 u.into()
             }

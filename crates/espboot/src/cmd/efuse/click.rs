@@ -31,7 +31,16 @@ pub(crate) struct UsageError {
     /// The emulated chip espefuse's group callback has made (and read)
     /// before the error.
     pub(crate) virt_file: Option<Box<CallbackChip>>,
+    /// The commands of the chain parsed before this error, each with its
+    /// underscore spelling's warning: click converted their arguments as
+    /// it parsed them, so an invalid value there is reported first.
+    pub(super) parsed_before: Option<Box<ParsedBefore>>,
 }
+
+/// The commands of a chain parsed before a usage error, each with its
+/// underscore spelling's warning (boxed: errors stay small).
+#[derive(Debug)]
+pub(super) struct ParsedBefore(pub(super) Vec<(super::args::Command, Option<String>)>);
 
 /// The emulated chip espefuse's group callback makes (efuse_interface.py
 /// `get_esp`) before click reads the chained commands: it writes
@@ -62,6 +71,7 @@ impl UsageError {
             bare: false,
             warnings: Vec::new(),
             virt_file: None,
+            parsed_before: None,
         }
     }
 

@@ -138,9 +138,34 @@ fn espefuse_failure(err: &anyhow::Error) -> ExitCode {
     if let Some(usage) = err.downcast_ref::<args::UsageError>() {
         if usage.after_banner {
             out!("espefuse v5.6.0");
-            if let Err(e) = group_callback(usage.virt_file.as_deref(), true) {
-                drop(stderr);
-                return espefuse_failure(&e);
+            let efuses = match group_callback(usage.virt_file.as_deref(), true) {
+                Ok(efuses) => efuses,
+                Err(e) => {
+                    drop(stderr);
+                    return espefuse_failure(&e);
+                }
+            };
+            // click converted each earlier command's arguments as it parsed
+            // it: an invalid one there is the error espefuse reports
+            let parsed_before = usage.parsed_before.as_deref().map_or(&[][..], |p| &p.0);
+            if let Some(mut efuses) = efuses {
+                efuses.settle_listing();
+                for (cmd, warning) in parsed_before {
+                    if let Some(warning) = warning {
+                        let _ = writeln!(stderr, "{warning}");
+                    }
+                    if let Err(e) = session::click_convert_command(&efuses, cmd, Banner::Espefuse) {
+                        drop(stderr);
+                        return espefuse_failure(&e);
+                    }
+                }
+                // their warnings are printed
+                let printed = parsed_before.iter().filter(|(_, w)| w.is_some()).count();
+                for warning in usage.warnings.iter().skip(printed) {
+                    let _ = writeln!(stderr, "{warning}");
+                }
+                let _ = write!(stderr, "{}", usage.click_text());
+                return ExitCode::from(2);
             }
         }
         for warning in &usage.warnings {
@@ -243,9 +268,12 @@ fn espefuse_failure(err: &anyhow::Error) -> ExitCode {
 /// when it is missing or empty, an existing file left as it is; with
 /// `--token` the token's eFuses), and, when `read` (not for a help page:
 /// `skip_connect`), reads the eFuses, printing what that prints.
-fn group_callback(chip: Option<&click::CallbackChip>, read: bool) -> anyhow::Result<()> {
+fn group_callback(
+    chip: Option<&click::CallbackChip>,
+    read: bool,
+) -> anyhow::Result<Option<Efuses>> {
     let Some(cb) = chip else {
-        return Ok(());
+        return Ok(None);
     };
     let efuses = match &cb.file {
         Some(file) => {
@@ -268,7 +296,7 @@ fn group_callback(chip: Option<&click::CallbackChip>, read: bool) -> anyhow::Res
         }
         readable?;
     }
-    Ok(())
+    Ok(Some(efuses))
 }
 
 /// What ends espefuse with an uncaught Python exception (a traceback,

@@ -103,7 +103,6 @@ pub(super) fn run_commands(
         banner,
         debug,
     } = opts;
-    let chip = efuses.chip();
     let mut efuses = efuses;
     // espefuse builds its field list once, when it reads the chip
     efuses.settle_listing();
@@ -153,99 +152,7 @@ pub(super) fn run_commands(
         if let Some(Some(warning)) = spelling.warnings.get(i) {
             eprintln!("{warning}");
         }
-        // the key and block-data groups: click's types (for `espboot
-        // efuse`, key_groups gives its own clearer messages when it runs)
-        if banner == Banner::Espefuse {
-            click_convert(chip, cmd)?;
-        }
-        if let Command::BurnEfuse {
-            pairs, one_string, ..
-        } = cmd
-        {
-            let argument = &super::click::variadic_metavar("burn-efuse", chip);
-            // one string (an option right after a lone name): espefuse's
-            // EfuseValuePairType pairs up its characters
-            // (efuse/base_operations.py), and prints the string itself
-            let one = *one_string && banner == Banner::Espefuse;
-            let chars: Vec<String>;
-            let words = if one {
-                chars = pairs.concat().chars().map(String::from).collect();
-                &chars
-            } else {
-                pairs
-            };
-            if words.len() > 1 && words.len() % 2 == 1 {
-                let list = if one {
-                    pairs.concat()
-                } else {
-                    let quoted: Vec<String> = pairs.iter().map(|p| format!("'{p}'")).collect();
-                    format!("({})", quoted.join(", "))
-                };
-                return Err(args::UsageError::invalid_value(
-                    "burn-efuse",
-                    argument,
-                    &format!("The list does not have a valid pair (name value) {list}"),
-                )
-                .into());
-            }
-            let choices = espefuse::efuse_choices(&s.efuses, espefuse::NameList::All);
-            for name in words.iter().step_by(2) {
-                if banner == Banner::Espboot {
-                    // our own name keeps the clearer message (did-you-mean)
-                    espefuse::efuse(&s.efuses, name)?;
-                } else if !choices.contains(&name.as_str()) {
-                    return Err(args::UsageError::invalid_value(
-                        "burn-efuse",
-                        argument,
-                        &format!(
-                            "Invalid eFuse name '{name}'. Available eFuse names: [{}]",
-                            choices
-                                .iter()
-                                .map(|c| format!("'{c}'"))
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ),
-                    )
-                    .into());
-                }
-            }
-            // the values too (EfuseValuePairType's check_arg): their
-            // errors are fatal, printed before any command runs
-            espefuse::parse_burn_pairs(&s.efuses, &name_value_list(pairs))?;
-        }
-        // read/write-protect-efuse: click.Choice of the names espefuse's
-        // eFuse list has when it starts
-        if let Command::ReadProtectEfuse {
-            names, one_string, ..
-        }
-        | Command::WriteProtectEfuse {
-            names, one_string, ..
-        } = cmd
-        {
-            let list = if matches!(cmd, Command::ReadProtectEfuse { .. }) {
-                espefuse::NameList::ReadProtectable
-            } else {
-                espefuse::NameList::WriteProtectable
-            };
-            let choices = espefuse::efuse_choices(&s.efuses, list);
-            let bad = names.iter().find(|n| !choices.contains(&n.as_str()));
-            if names.is_empty() || (bad.is_some() && banner == Banner::Espefuse) {
-                if banner == Banner::Espboot {
-                    bail!("{}: expected one or more eFuse names", cmd.name());
-                }
-                return Err(args::UsageError::choices(
-                    cmd.name(),
-                    &choices,
-                    bad.map(String::as_str),
-                    !*one_string,
-                )
-                .into());
-            }
-        }
-        // CustomMACType converts the address as click parses it
-        if let Command::BurnCustomMac { mac, .. } = cmd {
-            espefuse::custom_mac(&s.efuses, mac)?;
-        }
+        click_convert_command(&s.efuses, cmd, banner)?;
     }
     // espefuse/__init__.py: batch mode with more than one word naming a
     // burn command; the read commands' repeat after burns is already in
@@ -275,6 +182,111 @@ pub(super) fn run_commands(
         out!("Successful.");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// click's conversion of one command's arguments as espefuse's chain
+/// parses it, against the eFuses read (names, values, key groups): what
+/// fails here fails before the next command of the chain is parsed.
+pub(super) fn click_convert_command(
+    efuses: &Efuses,
+    cmd: &Command,
+    banner: Banner,
+) -> anyhow::Result<()> {
+    let chip = efuses.chip();
+    // the key and block-data groups: click's types (for `espboot
+    // efuse`, key_groups gives its own clearer messages when it runs)
+    if banner == Banner::Espefuse {
+        click_convert(chip, cmd)?;
+    }
+    if let Command::BurnEfuse {
+        pairs, one_string, ..
+    } = cmd
+    {
+        let argument = &super::click::variadic_metavar("burn-efuse", chip);
+        // one string (an option right after a lone name): espefuse's
+        // EfuseValuePairType pairs up its characters
+        // (efuse/base_operations.py), and prints the string itself
+        let one = *one_string && banner == Banner::Espefuse;
+        let chars: Vec<String>;
+        let words = if one {
+            chars = pairs.concat().chars().map(String::from).collect();
+            &chars
+        } else {
+            pairs
+        };
+        if words.len() > 1 && words.len() % 2 == 1 {
+            let list = if one {
+                pairs.concat()
+            } else {
+                let quoted: Vec<String> = pairs.iter().map(|p| format!("'{p}'")).collect();
+                format!("({})", quoted.join(", "))
+            };
+            return Err(args::UsageError::invalid_value(
+                "burn-efuse",
+                argument,
+                &format!("The list does not have a valid pair (name value) {list}"),
+            )
+            .into());
+        }
+        let choices = espefuse::efuse_choices(efuses, espefuse::NameList::All);
+        for name in words.iter().step_by(2) {
+            if banner == Banner::Espboot {
+                // our own name keeps the clearer message (did-you-mean)
+                espefuse::efuse(efuses, name)?;
+            } else if !choices.contains(&name.as_str()) {
+                return Err(args::UsageError::invalid_value(
+                    "burn-efuse",
+                    argument,
+                    &format!(
+                        "Invalid eFuse name '{name}'. Available eFuse names: [{}]",
+                        choices
+                            .iter()
+                            .map(|c| format!("'{c}'"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )
+                .into());
+            }
+        }
+        // the values too (EfuseValuePairType's check_arg): their
+        // errors are fatal, printed before any command runs
+        espefuse::parse_burn_pairs(efuses, &name_value_list(pairs))?;
+    }
+    // read/write-protect-efuse: click.Choice of the names espefuse's
+    // eFuse list has when it starts
+    if let Command::ReadProtectEfuse {
+        names, one_string, ..
+    }
+    | Command::WriteProtectEfuse {
+        names, one_string, ..
+    } = cmd
+    {
+        let list = if matches!(cmd, Command::ReadProtectEfuse { .. }) {
+            espefuse::NameList::ReadProtectable
+        } else {
+            espefuse::NameList::WriteProtectable
+        };
+        let choices = espefuse::efuse_choices(efuses, list);
+        let bad = names.iter().find(|n| !choices.contains(&n.as_str()));
+        if names.is_empty() || (bad.is_some() && banner == Banner::Espefuse) {
+            if banner == Banner::Espboot {
+                bail!("{}: expected one or more eFuse names", cmd.name());
+            }
+            return Err(args::UsageError::choices(
+                cmd.name(),
+                &choices,
+                bad.map(String::as_str),
+                !*one_string,
+            )
+            .into());
+        }
+    }
+    // CustomMACType converts the address as click parses it
+    if let Command::BurnCustomMac { mac, .. } = cmd {
+        espefuse::custom_mac(efuses, mac)?;
+    }
+    Ok(())
 }
 
 /// Maps one burn command's arguments to typed values and stages it,

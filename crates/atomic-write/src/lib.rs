@@ -14,7 +14,16 @@
 //!   do not lose each other's updates.
 //!
 //! With `secret`, the file is created with mode 0600 (key material);
-//! otherwise it gets the usual 0644, whatever the umask.
+//! otherwise a new file gets the usual 0644, whatever the umask, and a file
+//! that is replaced keeps its mode.
+//!
+//! What the path names decides how it is written, as the reference tools'
+//! `open(path, "wb")` writes into whatever the path names: a regular file
+//! is replaced atomically; a symlink's target is, and the link stays; a
+//! device, pipe or socket (`/dev/null`, `/dev/stdout`, a FIFO) is written
+//! in place, since replacing it would not write to it at all. An existing
+//! file in a directory where no temporary can be created is written in
+//! place too (not atomic, as the reference tools always write).
 //!
 //! On Linux the temporary file is anonymous (`O_TMPFILE`): it has no name
 //! until it is complete, so a process killed mid-write (SIGKILL, or SIGINT
@@ -90,16 +99,81 @@ pub enum WriteError {
 /// directory, flushed to disk, then renamed over the target. With `secret`,
 /// the file is created with mode 0600 (private keys).
 pub fn write_atomic(path: &Path, bytes: &[u8], secret: bool) -> Result<(), WriteError> {
-    let tmp = Temp::create(path, secret)?;
+    let (tmp, target) = Temp::for_target(path, secret)?;
     let write_error = |source| WriteError::Write {
         path: path.to_path_buf(),
         source,
     };
     let mut file = tmp.file();
     file.write_all(bytes)
-        .and_then(|()| file.sync_all())
+        .and_then(|()| file.sync_all().or_else(ignore_unsyncable))
         .map_err(write_error)?;
-    tmp.persist(path).map_err(write_error)
+    tmp.persist(&target).map_err(write_error)
+}
+
+/// `fsync` of a device or pipe written in place may be refused (EINVAL):
+/// there is nothing on disk to flush.
+fn ignore_unsyncable(e: std::io::Error) -> std::io::Result<()> {
+    if e.kind() == std::io::ErrorKind::InvalidInput {
+        Ok(())
+    } else {
+        Err(e)
+    }
+}
+
+/// How an output reaches what its path names.
+enum Destination {
+    /// Replace the regular file (or a new one) at this path atomically,
+    /// with this mode.
+    Replace(PathBuf, u32),
+    /// Write into it: a device, a pipe, a socket.
+    InPlace,
+}
+
+/// What writing `path` means: the file a symlink names (the link stays),
+/// the mode of the file being replaced (never looser than 0600 for a
+/// secret), or, for anything but a regular file, writing in place.
+fn destination(path: &Path, secret: bool) -> Destination {
+    let default_mode = if secret { 0o600 } else { 0o644 };
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_file() => {
+            let target = if is_symlink(path) {
+                std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+            } else {
+                path.to_path_buf()
+            };
+            let mode = if secret {
+                default_mode
+            } else {
+                file_mode(&meta).map_or(default_mode, |m| m & 0o777)
+            };
+            Destination::Replace(target, mode)
+        }
+        // a directory: the rename fails and reports it
+        Ok(meta) if meta.is_dir() => Destination::Replace(path.to_path_buf(), default_mode),
+        Ok(_) => Destination::InPlace,
+        // a dangling symlink: open() creates the file it names
+        Err(_) if is_symlink(path) => match std::fs::read_link(path) {
+            Ok(link) => Destination::Replace(dir_of(path).join(link), default_mode),
+            Err(_) => Destination::Replace(path.to_path_buf(), default_mode),
+        },
+        Err(_) => Destination::Replace(path.to_path_buf(), default_mode),
+    }
+}
+
+fn is_symlink(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+}
+
+#[cfg(unix)]
+fn file_mode(meta: &std::fs::Metadata) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    Some(meta.permissions().mode() & 0o7777)
+}
+
+#[cfg(not(unix))]
+fn file_mode(_meta: &std::fs::Metadata) -> Option<u32> {
+    None
 }
 
 /// The directory a target lives in (`.` for a bare file name).
@@ -131,15 +205,53 @@ enum Temp {
     },
     /// A named temporary (no `O_TMPFILE` here): removed when dropped.
     Named(tempfile::NamedTempFile),
+    /// No temporary: the target itself, opened for writing (a device, a
+    /// pipe, or a file whose directory takes no temporary).
+    InPlace(std::fs::File),
 }
 
 impl Temp {
-    /// A temporary for `path`, mode 0600 (`secret`) or 0644. First removes
-    /// temporaries that dead processes left in the same directory.
-    fn create(path: &Path, secret: bool) -> Result<Self, WriteError> {
+    /// What writing `path` goes through ([`destination`]), and the path
+    /// the finished file is to replace.
+    fn for_target(path: &Path, secret: bool) -> Result<(Self, PathBuf), WriteError> {
+        let in_place = |source: std::io::Error| WriteError::Write {
+            path: path.to_path_buf(),
+            source,
+        };
+        match destination(path, secret) {
+            Destination::InPlace => {
+                let file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .truncate(true)
+                    .open(path)
+                    .map_err(in_place)?;
+                Ok((Temp::InPlace(file), path.to_path_buf()))
+            }
+            Destination::Replace(target, mode) => match Temp::create(&target, mode) {
+                Ok(tmp) => Ok((tmp, target)),
+                // a file that can be written where no temporary can be
+                // created: written in place, as the reference tools write
+                Err(WriteError::TempFile { source, .. })
+                    if source.kind() == std::io::ErrorKind::PermissionDenied
+                        && target.is_file() =>
+                {
+                    let file = std::fs::OpenOptions::new()
+                        .write(true)
+                        .truncate(true)
+                        .open(&target)
+                        .map_err(in_place)?;
+                    Ok((Temp::InPlace(file), target))
+                }
+                Err(e) => Err(e),
+            },
+        }
+    }
+
+    /// A temporary for `path` with `mode`. First removes temporaries that
+    /// dead processes left in the same directory.
+    fn create(path: &Path, mode: u32) -> Result<Self, WriteError> {
         let dir = dir_of(path);
         remove_stale_temporaries(dir);
-        let mode = if secret { 0o600 } else { 0o644 };
         let temp_error = |source| WriteError::TempFile {
             dir: dir.to_path_buf(),
             target: path.to_path_buf(),
@@ -181,6 +293,7 @@ impl Temp {
             #[cfg(target_os = "linux")]
             Temp::Anonymous { file, .. } => file,
             Temp::Named(named) => named.as_file(),
+            Temp::InPlace(file) => file,
         }
     }
 
@@ -190,6 +303,7 @@ impl Temp {
             #[cfg(target_os = "linux")]
             Temp::Anonymous { file, dir } => link_and_rename(&file, &dir, path),
             Temp::Named(named) => named.persist(path).map(drop).map_err(|e| e.error),
+            Temp::InPlace(_) => Ok(()),
         }
     }
 }
@@ -346,9 +460,9 @@ impl Write for EarlyWriteback {
 impl AtomicFile {
     /// Starts writing `path` (mode 0644, or 0600 with `secret`).
     pub fn create(path: &Path, secret: bool) -> Result<Self, WriteError> {
-        let tmp = Temp::create(path, secret)?;
+        let (tmp, target) = Temp::for_target(path, secret)?;
         Ok(Self {
-            path: path.to_path_buf(),
+            path: target,
             tmp: std::io::BufWriter::with_capacity(
                 1 << 20,
                 EarlyWriteback {
@@ -387,7 +501,11 @@ impl AtomicFile {
             .into_inner()
             .map_err(|e| write_error(e.into_error()))?;
         if sync {
-            tmp.file.file().sync_all().map_err(write_error)?;
+            tmp.file
+                .file()
+                .sync_all()
+                .or_else(ignore_unsyncable)
+                .map_err(write_error)?;
         }
         tmp.file.persist(&path).map_err(write_error)
     }
@@ -473,6 +591,72 @@ mod tests {
         assert!(!stale.exists(), "a dead run's temporary is removed");
         assert!(live.exists(), "a running process's temporary is kept");
         assert!(unrelated.exists(), "names that are not ours are kept");
+    }
+
+    /// `open(path, "wb")` writes into what the path names; a rename
+    /// replaced a FIFO (and, as root, `/dev/null`) with a regular file and
+    /// wrote nothing to it.
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn regression_devices_and_pipes_were_replaced_not_written() {
+        use std::os::unix::fs::FileTypeExt;
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("out.fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read(fifo).unwrap())
+        };
+        write_atomic(&fifo, b"through the pipe", false).unwrap();
+        // checked before joining: a replaced FIFO leaves the reader waiting
+        let kind = std::fs::symlink_metadata(&fifo).unwrap().file_type();
+        assert!(kind.is_fifo(), "the FIFO is still a FIFO");
+        assert_eq!(reader.join().unwrap(), b"through the pipe");
+        // the streaming writer too
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read(fifo).unwrap())
+        };
+        let mut out = AtomicFile::create(&fifo, false).unwrap();
+        out.write_all(b"streamed").unwrap();
+        out.commit().unwrap();
+        assert_eq!(reader.join().unwrap(), b"streamed");
+    }
+
+    /// A symlink's target is replaced and the link kept; a dangling link
+    /// creates its target; a replaced file keeps its mode (a secret never
+    /// gets looser than 0600).
+    #[test]
+    #[cfg(unix)]
+    fn regression_links_and_modes_were_replaced_by_a_new_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target.bin");
+        std::fs::write(&target, b"old").unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let link = dir.path().join("link.bin");
+        std::os::unix::fs::symlink("target.bin", &link).unwrap();
+        write_atomic(&link, b"new", false).unwrap();
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read(&target).unwrap(), b"new");
+        assert_eq!(mode(&target), 0o755);
+        let dangling = dir.path().join("dangling.bin");
+        std::os::unix::fs::symlink("made.bin", &dangling).unwrap();
+        write_atomic(&dangling, b"made", false).unwrap();
+        assert_eq!(std::fs::read(dir.path().join("made.bin")).unwrap(), b"made");
+        assert!(std::fs::symlink_metadata(&dangling)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        write_atomic(&target, b"key", true).unwrap();
+        assert_eq!(mode(&target), 0o600);
     }
 
     #[test]

@@ -44,10 +44,21 @@ pub fn read_password(prompt: &str, confirm: bool) -> anyhow::Result<Option<Zeroi
 /// Loads the PEM key file `path` (`arg` names the option in errors), asking
 /// for the password when it is encrypted, like imgtool's `load_key`.
 pub fn load(arg: &str, path: &Path) -> anyhow::Result<KeyFile> {
-    let pem = Zeroizing::new(
-        std::fs::read(path).with_context(|| format!("{arg}: cannot read {}", path.display()))?,
-    );
-    match KeyFile::from_pem(&pem, None) {
+    let pem = read(arg, path)?;
+    load_bytes(arg, path, &pem)
+}
+
+/// Reads a key file's bytes (`arg` names the option), once: a pipe or
+/// `/dev/stdin` has nothing left for a second read.
+pub fn read(arg: &str, path: &Path) -> anyhow::Result<Zeroizing<Vec<u8>>> {
+    Ok(Zeroizing::new(std::fs::read(path).with_context(|| {
+        format!("{arg}: cannot read {}", path.display())
+    })?))
+}
+
+/// [`load`] of the bytes [`read`] read from `path`.
+pub fn load_bytes(arg: &str, path: &Path, pem: &[u8]) -> anyhow::Result<KeyFile> {
+    match KeyFile::from_pem(pem, None) {
         Err(KeyFileError::PasswordRequired) => {
             let Some(pw) = read_password("Enter key passphrase: ", false)? else {
                 bail!(
@@ -55,7 +66,7 @@ pub fn load(arg: &str, path: &Path) -> anyhow::Result<KeyFile> {
                     path.display()
                 );
             };
-            KeyFile::from_pem(&pem, Some(&pw)).with_context(|| format!("{arg}: {}", path.display()))
+            KeyFile::from_pem(pem, Some(&pw)).with_context(|| format!("{arg}: {}", path.display()))
         }
         other => other.with_context(|| format!("{arg}: {}", path.display())),
     }

@@ -905,6 +905,75 @@ fn differing_argvs(
     Some(differences)
 }
 
+/// A key file that can be read once (`-k /dev/stdin`, a pipe, `<(…)`):
+/// imgtool reads it once; the personality read it twice (a check, then
+/// the load) and found the second read empty.
+#[test]
+fn regression_keys_from_pipes_were_read_twice() {
+    let Some(mut reference) = crate::support::reference_tool("imgtool") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(dir.join("app.bin"), crate::support::serve::data(3000, 7)).unwrap();
+    crate::support::run_ok(
+        reference
+            .current_dir(dir)
+            .args(["keygen", "-t", "ed25519", "-k", "ed.pem"]),
+    );
+    let key = std::fs::read(dir.join("ed.pem")).unwrap();
+    let link = dir.join("bin/imgtool");
+    std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_espboot"), &link).unwrap();
+    let sign = [
+        "sign",
+        "--pad-header",
+        "-v",
+        "1.2.3",
+        "-H",
+        "0x200",
+        "-S",
+        "0x20000",
+    ];
+    let rows: [Vec<&str>; 4] = [
+        vec!["getpub", "-k", "/dev/stdin"],
+        vec!["getpubhash", "-k", "/dev/stdin"],
+        [&sign[..], &["-k", "/dev/stdin", "app.bin", "OUT"]].concat(),
+        vec!["verify", "-k", "/dev/stdin", "signed.bin"],
+    ];
+    crate::support::run_ok(
+        crate::support::reference_tool("imgtool")
+            .unwrap()
+            .current_dir(dir)
+            .args(sign)
+            .args(["-k", "ed.pem", "app.bin", "signed.bin"]),
+    );
+    for row in &rows {
+        let mut outcomes = Vec::new();
+        for (tool, out) in [
+            (
+                crate::support::reference_bin_dir().join("imgtool"),
+                "theirs.bin",
+            ),
+            (link.clone(), "ours.bin"),
+        ] {
+            let args: Vec<&str> = row
+                .iter()
+                .map(|a| if *a == "OUT" { out } else { a })
+                .collect();
+            let run = with_stdin(Command::new(tool).current_dir(dir).args(&args), &key);
+            outcomes.push(run);
+        }
+        assert_eq!(outcomes[0], outcomes[1], "imgtool {row:?}");
+        assert_eq!(outcomes[0].0, 0, "imgtool {row:?}: {:?}", outcomes[0]);
+    }
+    // Ed25519 signatures are deterministic: the same image
+    assert_eq!(
+        std::fs::read(dir.join("theirs.bin")).unwrap(),
+        std::fs::read(dir.join("ours.bin")).unwrap()
+    );
+}
+
 /// click gives an option that takes a value the next word, whatever it
 /// looks like, and imgtool's own checks then judge it; the personality
 /// read `-s -1` as an unknown option `-1`.

@@ -748,7 +748,7 @@ fn load_encryption(a: &SignArgs, signing: Option<KeyKind>) -> anyhow::Result<Enc
     } else {
         let contents = std::fs::read(path)
             .with_context(|| format!("-E/--encrypt: cannot read {}", path.display()))?;
-        super::util::refuse_as_cryptography("-E/--encrypt", path)?;
+        super::util::refuse_as_cryptography("-E/--encrypt", path, &contents)?;
         let recipient = Recipient::from_file_contents(&contents)
             .with_context(|| format!("-E/--encrypt: {}", path.display()))?;
         Encryption::new(&recipient, key_len, hmac, a.clear)

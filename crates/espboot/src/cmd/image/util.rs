@@ -30,14 +30,25 @@ pub fn parse_u32(arg: &str, text: &str) -> anyhow::Result<u32> {
 /// without the key (`getpub` prints "Invalid passphrase", `sign` leaves
 /// the image unsigned).
 pub fn load_key(arg: &str, path: &Path) -> anyhow::Result<Option<KeyFile>> {
-    refuse_as_cryptography(arg, path)?;
-    let file = if IMGTOOL_GETPASS.load(Ordering::Relaxed) {
-        match load_as_imgtool(arg, path)? {
+    // read once: a pipe or /dev/stdin has nothing left for a second read
+    let imgtool = IMGTOOL_GETPASS.load(Ordering::Relaxed);
+    let pem = if imgtool {
+        // keys.load opens the file without catching (a directory opens in
+        // Rust and fails at the read, as in Python)
+        zeroize::Zeroizing::new(std::fs::read(path).map_err(|e| {
+            ImgtoolRefusal::Uncaught(crate::fsutil::OpenFailure::of_io(&e, path).exception())
+        })?)
+    } else {
+        crate::cmd::key_file::read(arg, path)?
+    };
+    refuse_as_cryptography(arg, path, &pem)?;
+    let file = if imgtool {
+        match load_as_imgtool(arg, path, &pem)? {
             Some(file) => file,
             None => return Ok(None),
         }
     } else {
-        crate::cmd::key_file::load(arg, path)?
+        crate::cmd::key_file::load_bytes(arg, path, &pem)?
     };
     mcuboot_image::keys::check_supported(file.kind())
         .with_context(|| format!("{arg}: {}", path.display()))?;
@@ -77,15 +88,10 @@ pub fn prompt_as_imgtool() {
 /// input is click's `Aborted!`; a wrong passphrase makes cryptography's
 /// private loader fail, and `keys.load` then tries the public loader,
 /// whose ValueError nothing catches.
-fn load_as_imgtool(arg: &str, path: &Path) -> anyhow::Result<Option<KeyFile>> {
+fn load_as_imgtool(arg: &str, path: &Path, pem: &[u8]) -> anyhow::Result<Option<KeyFile>> {
     use key_files::KeyFileError;
-    // keys.load opens the file without catching (a directory opens in
-    // Rust and fails at the read, as in Python)
-    let pem = zeroize::Zeroizing::new(std::fs::read(path).map_err(|e| {
-        ImgtoolRefusal::Uncaught(crate::fsutil::OpenFailure::of_io(&e, path).exception())
-    })?);
     let context = || format!("{arg}: {}", path.display());
-    match KeyFile::from_pem(&pem, None) {
+    match KeyFile::from_pem(pem, None) {
         Err(KeyFileError::PasswordRequired) => {}
         other => return other.map(Some).with_context(context),
     }
@@ -97,11 +103,11 @@ fn load_as_imgtool(arg: &str, path: &Path) -> anyhow::Result<Option<KeyFile>> {
         // encrypted", which keys.load turns into None
         return Ok(None);
     }
-    match KeyFile::from_pem(&pem, Some(passphrase.as_bytes())) {
+    match KeyFile::from_pem(pem, Some(passphrase.as_bytes())) {
         // cryptography's ValueErrors for a key it cannot decrypt ("Key
         // encrypted with unknown cipher." too)
         Err(KeyFileError::WrongPassword | KeyFileError::UnsupportedLegacyCipher { .. }) => {
-            public_after_wrong_passphrase(&pem)
+            public_after_wrong_passphrase(pem)
                 .map(Some)
                 .with_context(context)
         }
@@ -147,11 +153,8 @@ pub struct RefusedKeyFile {
 /// Refuses the key file at `path` (named by `arg`) when `cryptography`
 /// fails to load it both as a private and as a public key, as imgtool's
 /// `keys.load` tries it. A file that cannot be read is left to the loader.
-pub fn refuse_as_cryptography(arg: &str, path: &Path) -> Result<(), RefusedKeyFile> {
-    let Ok(pem) = std::fs::read(path).map(zeroize::Zeroizing::new) else {
-        return Ok(());
-    };
-    match key_files::strict::private_then_public(&pem) {
+pub fn refuse_as_cryptography(arg: &str, path: &Path, pem: &[u8]) -> Result<(), RefusedKeyFile> {
+    match key_files::strict::private_then_public(pem) {
         Some(fallback) => Err(RefusedKeyFile {
             arg: arg.to_owned(),
             path: path.to_owned(),

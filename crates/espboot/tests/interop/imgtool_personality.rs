@@ -905,6 +905,29 @@ fn differing_argvs(
     Some(differences)
 }
 
+/// imgtool's slot check counts an overwrite-only trailer as two
+/// alignments and the aligned magic (`_trailer_size`); the personality
+/// counted the bootloader's four alignments and the magic (espboot's own
+/// stricter check) and refused images imgtool writes.
+#[test]
+fn regression_overwrite_only_slot_check_counted_the_bootloaders_trailer() {
+    let Some(differences) = differing_rows_in(
+        &[
+            // zero.bin signed is 0x818 bytes; imgtool's trailer is 0x20
+            "sign -v 1.0 -H 0x20 -S 0x838 --overwrite-only --pad zero.bin o1.bin",
+            "sign -v 1.0 -H 0x20 -S 0x837 --overwrite-only --pad zero.bin o2.bin",
+            "sign -v 1.0 -H 0x20 -S 0x838 --overwrite-only zero.bin o3.bin",
+            "sign -v 1.0 -H 0x20 -S 0x850 --overwrite-only --max-align 16 --pad zero.bin o4.bin",
+            "sign -v 1.0 -H 0x20 -S 0x84f --overwrite-only --max-align 16 zero.bin o5.bin",
+        ],
+        &["o1.bin", "o3.bin", "o4.bin"],
+        false,
+    ) else {
+        return;
+    };
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
 /// A key file that can be read once (`-k /dev/stdin`, a pipe, `<(…)`):
 /// imgtool reads it once; the personality read it twice (a check, then
 /// the load) and found the second read empty.

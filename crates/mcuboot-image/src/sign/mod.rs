@@ -64,8 +64,8 @@ pub use encryption::{imgtool_refuses_hmac, Encryption};
 pub use error::{OptionError, SignError, SignField, SignWarning, TrailerRule};
 pub use imgtool_save::{imgtool_save, ImgtoolLayout, SaveRefusal, Saved};
 pub use options::{
-    HashChoice, LoadAddress, PublicKeyFormat, SecurityCounter, SignOptions, Signing, Trailer,
-    VectorToSign, MAX_SW_TYPE_LENGTH,
+    HashChoice, LoadAddress, PublicKeyFormat, SecurityCounter, SignOptions, Signing, SlotCheck,
+    Trailer, VectorToSign, MAX_SW_TYPE_LENGTH,
 };
 pub use protected::{
     boot_record, custom_tlv_value, parse_dependencies, parse_dependency_parts, parse_uuid,

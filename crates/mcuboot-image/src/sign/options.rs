@@ -11,6 +11,20 @@ use crate::codec::header::{ImageFlags, IMAGE_HEADER_SIZE};
 use crate::codec::trailer::{TrailerLayout, DEFAULT_MAX_ALIGN, DEFAULT_MAX_SECTORS};
 use crate::{Dependency, HashAlg, ImageVersion};
 
+/// How the slot-size check counts an overwrite-only trailer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SlotCheck {
+    /// As the bootloader reserves it (`boot_trailer_info_sz`: four
+    /// alignments and the magic, and the encryption keys), so that an
+    /// image that passes also boots.
+    #[default]
+    Bootloader,
+    /// As imgtool's `check_trailer` counts it (`_trailer_size`: two
+    /// alignments and the aligned magic), which lets through images a
+    /// bootloader's trailer would overlap.
+    Imgtool,
+}
+
 /// What is written after the image when it is padded to the slot
 /// (`--pad`, `--test`, `--confirm`; `image.py` `pad_to`, `save`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -206,6 +220,8 @@ pub struct SignOptions {
     pub max_sectors: Option<u32>,
     /// `--overwrite-only`.
     pub overwrite_only: bool,
+    /// How the slot-size check counts an overwrite-only trailer.
+    pub slot_check: SlotCheck,
     /// `-L` / `-F`.
     pub load_address: LoadAddress,
     /// `-R`: the value of erased flash (0xff or 0).
@@ -261,6 +277,7 @@ impl SignOptions {
             max_align: None,
             max_sectors: None,
             overwrite_only: false,
+            slot_check: SlotCheck::Bootloader,
             load_address: LoadAddress::Slot,
             erased_val: 0xff,
             security_counter: None,

@@ -266,8 +266,9 @@ impl BuiltImage<'_, '_> {
             .map(|_| self.payload_encryption().map_or(0, |e| e.tlv_value().len()))
     }
 
-    /// imgtool's `check_trailer`, made as strict as the bootloader: for
-    /// overwrite-only the bootloader reserves `4 * max_align + magic` (its
+    /// imgtool's `check_trailer`, made as strict as the bootloader unless
+    /// [`SlotCheck::Imgtool`](super::SlotCheck): for overwrite-only the
+    /// bootloader reserves `4 * max_align + magic` (its
     /// `boot_trailer_info_sz`), not imgtool's `2 * max_align + magic`.
     fn check_size(&self, len: u64) -> Result<Vec<SignWarning>, SignError> {
         let opts = self.opts;
@@ -277,7 +278,10 @@ impl BuiltImage<'_, '_> {
         if slot == 0 {
             return Ok(warnings);
         }
-        let (trailer, rule) = if opts.overwrite_only {
+        let (trailer, rule) = if opts.overwrite_only && opts.slot_check == super::SlotCheck::Imgtool
+        {
+            (opts.trailer_size(enc_tlv_len), TrailerRule::OverwriteOnly)
+        } else if opts.overwrite_only {
             let layout = TrailerLayout {
                 enc_key_size: if enc_tlv_len.is_some() { 16 } else { 0 },
                 ..TrailerLayout::new(opts.effective_max_align(), opts.align, 0)

@@ -404,6 +404,10 @@ fn options(a: &SignArgs) -> anyhow::Result<SignOptions> {
     let header_size = parse_u32("-H/--header-size", &a.header_size)?;
     let slot_size = parse_u32("-S/--slot-size", &a.slot_size)?;
     let mut o = SignOptions::new(version, header_size, slot_size);
+    if a.imgtool_notices {
+        // the personality checks the slot as imgtool does
+        o.slot_check = mcuboot_image::sign::SlotCheck::Imgtool;
+    }
     o.pad_header = a.pad_header;
     o.trailer = Trailer::from_flags(a.pad, a.test, a.confirm);
     o.align = match a.align {

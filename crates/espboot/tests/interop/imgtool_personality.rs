@@ -905,6 +905,26 @@ fn differing_argvs(
     Some(differences)
 }
 
+/// An empty TLV value in `dumpinfo -f yaml`: PyYAML writes its empty
+/// base64 as `!!binary ""`; the personality began a literal block with
+/// nothing in it.
+#[test]
+fn regression_empty_tlv_value_was_an_empty_yaml_block() {
+    let Some(differences) = differing_rows_among(
+        &[
+            "sign -v 1.0 -H 0x20 -S 0x10000 --custom-tlv-file 0xa5 empty.tlv zero.bin e.bin",
+            "dumpinfo -f yaml e.bin",
+            "dumpinfo -o e.yaml e.bin",
+        ],
+        &["e.bin", "e.yaml"],
+        false,
+        &[("empty.tlv", b"")],
+    ) else {
+        return;
+    };
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
 /// imgtool's slot check counts an overwrite-only trailer as two
 /// alignments and the aligned magic (`_trailer_size`); the personality
 /// counted the bootloader's four alignments and the magic (espboot's own

@@ -521,6 +521,9 @@ fn yaml_map(
             Val::Str(s) => {
                 let _ = writeln!(out, " {}", yaml_str(s));
             }
+            // PyYAML writes an empty value's (empty) base64 as a quoted
+            // scalar, not a literal block
+            Val::Bytes(b) if b.is_empty() => out.push_str(" !!binary \"\"\n"),
             Val::Bytes(b) => {
                 use base64ct::Encoding as _;
                 let text = base64ct::Base64::encode_string(b);

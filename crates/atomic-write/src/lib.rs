@@ -96,8 +96,10 @@ pub enum WriteError {
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same
-/// directory, flushed to disk, then renamed over the target. With `secret`,
-/// the file is created with mode 0600 (private keys).
+/// directory, flushed to disk, then renamed over the target (the file a
+/// symlink names; a device or pipe is written in place, see the crate's
+/// overview). With `secret`, the file is created with mode 0600 (private
+/// keys).
 pub fn write_atomic(path: &Path, bytes: &[u8], secret: bool) -> Result<(), WriteError> {
     let (tmp, target) = Temp::for_target(path, secret)?;
     let write_error = |source| WriteError::Write {

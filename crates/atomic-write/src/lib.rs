@@ -216,19 +216,20 @@ impl Temp {
     /// What writing `path` goes through ([`destination`]), and the path
     /// the finished file is to replace.
     fn for_target(path: &Path, secret: bool) -> Result<(Self, PathBuf), WriteError> {
-        let in_place = |source: std::io::Error| WriteError::Write {
-            path: path.to_path_buf(),
-            source,
+        // the target itself, opened for writing (no temporary, not atomic)
+        let in_place = |at: &Path| {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .truncate(true)
+                .open(at)
+                .map(Temp::InPlace)
+                .map_err(|source| WriteError::Write {
+                    path: path.to_path_buf(),
+                    source,
+                })
         };
         match destination(path, secret) {
-            Destination::InPlace => {
-                let file = std::fs::OpenOptions::new()
-                    .write(true)
-                    .truncate(true)
-                    .open(path)
-                    .map_err(in_place)?;
-                Ok((Temp::InPlace(file), path.to_path_buf()))
-            }
+            Destination::InPlace => Ok((in_place(path)?, path.to_path_buf())),
             Destination::Replace(target, mode) => match Temp::create(&target, mode) {
                 Ok(tmp) => Ok((tmp, target)),
                 // a file that can be written where no temporary can be
@@ -237,12 +238,7 @@ impl Temp {
                     if source.kind() == std::io::ErrorKind::PermissionDenied
                         && target.is_file() =>
                 {
-                    let file = std::fs::OpenOptions::new()
-                        .write(true)
-                        .truncate(true)
-                        .open(&target)
-                        .map_err(in_place)?;
-                    Ok((Temp::InPlace(file), target))
+                    Ok((in_place(&target)?, target))
                 }
                 Err(e) => Err(e),
             },

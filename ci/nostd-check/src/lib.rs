@@ -52,6 +52,19 @@ pub extern "C" fn nostd_check_bytes_repr_len(value: &[u8; 16]) -> usize {
     py_repr::bytes(value).len()
 }
 
+/// The length of PyYAML's document for a mapping of one name to 16
+/// bytes (py-yaml), so the emitter is linked in.
+#[allow(unsafe_code)]
+#[no_mangle]
+pub extern "C" fn nostd_check_yaml_len(value: &[u8; 16]) -> usize {
+    let name = py_yaml::PyStr::fsdecode(value);
+    py_yaml::dump(&py_yaml::Value::Map(alloc::vec![(
+        alloc::string::String::from("name"),
+        py_yaml::Value::Str(name),
+    )]))
+    .len()
+}
+
 /// The length of 16 bytes of base64 as Python decodes it (py-base64), or
 /// -1 when Python would refuse it; so the decoder is linked in.
 #[allow(unsafe_code)]

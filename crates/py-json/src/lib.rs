@@ -539,6 +539,47 @@ impl Parser<'_> {
     }
 }
 
+/// A string as `json.dump` writes it with its default `ensure_ascii=True`
+/// (`py_encode_basestring_ascii` in `Modules/_json.c`): quoted, with `"`,
+/// `\\` and the short control escapes, every other character outside
+/// printable ASCII as a lower-case `\uXXXX` (a UTF-16 pair past U+FFFF),
+/// and a lone surrogate as its own `\uXXXX`.
+///
+/// ```
+/// let name = py_repr::PyStr::fsdecode(b"\xc3\xa9\xff\x7f\"");
+/// assert_eq!(py_json::encode_str(&name), r#""\u00e9\udcff\u007f\"""#);
+/// ```
+pub fn encode_str(text: &py_repr::PyStr) -> String {
+    use fmt::Write as _;
+    let mut out = String::from("\"");
+    for &c in text.code_points() {
+        match c {
+            0x22 => out.push_str("\\\""),
+            0x5c => out.push_str("\\\\"),
+            0x08 => out.push_str("\\b"),
+            0x0c => out.push_str("\\f"),
+            0x0a => out.push_str("\\n"),
+            0x0d => out.push_str("\\r"),
+            0x09 => out.push_str("\\t"),
+            0x20..=0x7e => out.extend(char::from_u32(c)),
+            0x10000.. => {
+                let v = c - 0x10000;
+                let _ = write!(
+                    out,
+                    "\\u{:04x}\\u{:04x}",
+                    0xd800 + (v >> 10),
+                    0xdc00 + (v & 0x3ff)
+                );
+            }
+            _ => {
+                let _ = write!(out, "\\u{c:04x}");
+            }
+        }
+    }
+    out.push('"');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -44,6 +44,7 @@
 extern crate alloc;
 
 use alloc::string::String;
+use alloc::vec::Vec;
 use core::fmt::Write as _;
 
 /// The quote Python picks for a value holding these quote characters.
@@ -100,6 +101,46 @@ pub fn bytes(value: &[u8]) -> String {
     }
     out.push(quote);
     out
+}
+
+/// A Python `str`: a sequence of code points. Unlike a Rust `str` it may
+/// hold lone surrogates (U+D800 to U+DFFF), which is how Python keeps the
+/// bytes of a file name or argument that are not UTF-8 (`os.fsdecode`,
+/// the `surrogateescape` error handler): each such byte `b` becomes
+/// U+DC00 + `b`, so the name still round-trips to the same bytes.
+///
+/// ```
+/// let name = py_repr::PyStr::fsdecode(b"a\xffb\xc3\xa9");
+/// assert_eq!(name.code_points(), &[0x61, 0xdcff, 0x62, 0xe9]);
+/// assert_eq!(py_repr::PyStr::from("é").code_points(), &[0xe9]);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PyStr(Vec<u32>);
+
+impl PyStr {
+    /// Python's `os.fsdecode` of a name on a UTF-8 system: valid UTF-8
+    /// sequences become their characters, every other byte a surrogate
+    /// escape. CPython's decoder and Rust's agree on where a bad sequence
+    /// ends (both take the maximal subpart, Unicode §3.9).
+    pub fn fsdecode(bytes: &[u8]) -> Self {
+        let mut points = Vec::with_capacity(bytes.len());
+        for chunk in bytes.utf8_chunks() {
+            points.extend(chunk.valid().chars().map(u32::from));
+            points.extend(chunk.invalid().iter().map(|&b| 0xdc00 + u32::from(b)));
+        }
+        PyStr(points)
+    }
+
+    /// The code points, surrogates included.
+    pub fn code_points(&self) -> &[u32] {
+        &self.0
+    }
+}
+
+impl From<&str> for PyStr {
+    fn from(text: &str) -> Self {
+        PyStr(text.chars().map(u32::from).collect())
+    }
 }
 
 /// Python's `hex()` of an integer, which `f"{v:#x}"` also gives: the sign

@@ -2919,3 +2919,133 @@ fn regression_hex_placements_past_the_slot_or_below_zero_were_refused() {
     };
     assert!(differences.is_empty(), "{}", differences.join("\n"));
 }
+
+/// imgtool's `dumpinfo` writes the file name with PyYAML and with Python's
+/// `json` (`ensure_ascii`): PyYAML quotes what would read back as an int,
+/// float, bool, null or date (`0x10`, `1_000`, `2024-01-01`) and leaves
+/// `y`, `it's` and `a,b` plain, escapes characters outside printable ASCII
+/// in double quotes (`"\xE9.bin"`), and folds a long name at 80 columns;
+/// JSON escapes them as `\u00e9`. The personality quoted by its own short
+/// list and wrote JSON with the characters as they are.
+#[test]
+fn regression_dumpinfo_file_names_were_quoted_by_espboots_own_rules() {
+    let long_plain = "a long file name with spaces that runs well past the eighty columns of yaml";
+    let long_quoted =
+        "0 a long name: it's quoted, and folded past eighty columns where a space is found";
+    let long_escaped =
+        "é long name with an escape that PyYAML folds in its double quotes at the width.";
+    let names = [
+        "0x10",
+        "0b101",
+        "1_000",
+        "017",
+        "1.5",
+        "y",
+        "n",
+        "yes",
+        "Off",
+        "null",
+        "~",
+        "it's",
+        "a,b",
+        "2024-01-01",
+        "1:30",
+        "-a",
+        "- a",
+        "a: b",
+        "#x",
+        "é.bin",
+        "a\tb",
+        "€😀",
+        "a\"b\\c",
+        "line\nbreak",
+        " lead",
+        "trail ",
+        long_plain,
+        long_quoted,
+        long_escaped,
+        "\u{7f}del",
+        "<<",
+        "=",
+    ];
+    let sign = [
+        "sign", "-v", "1.0", "-H", "0x20", "-S", "0x10000", "zero.bin",
+    ];
+    let mut rows: Vec<Vec<&str>> = Vec::new();
+    for name in names {
+        rows.push(sign.iter().copied().chain([name]).collect());
+        rows.push(vec!["dumpinfo", "-f", "yaml", name]);
+        rows.push(vec!["dumpinfo", "-f", "json", name]);
+        rows.push(vec!["dumpinfo", name]);
+    }
+    rows.push(vec!["dumpinfo", "-o", "names.yaml", long_escaped]);
+    rows.push(vec!["dumpinfo", "-f", "json", "-o", "names.json", "€😀"]);
+    let Some(differences) = differing_argvs(&rows, &["names.yaml", "names.json"], false, &[], b"")
+    else {
+        return;
+    };
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
+/// A name that is not UTF-8 reaches imgtool with Python's surrogate
+/// escapes: PyYAML writes `"\uDCFF"`, JSON `"\udcff"`, the human format
+/// prints the bytes back (stdout in Python's UTF-8 mode), and a human
+/// dump into a file fails once the title is written (UnicodeEncodeError,
+/// exit 1). The personality wrote U+FFFD in all three.
+#[test]
+fn regression_dumpinfo_of_a_name_that_is_not_utf8_had_replacement_characters() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt as _;
+    let Some(mut imgtool) = crate::support::reference_tool("imgtool") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let name = OsStr::from_bytes(b"img\xff\xfe.bin");
+    let zero = [&[0u8; 0x20][..], &crate::support::serve::data(500, 9)].concat();
+    std::fs::write(tmp.path().join("zero.bin"), zero).unwrap();
+    crate::support::run_ok(
+        imgtool
+            .current_dir(tmp.path())
+            .args([
+                "sign", "-v", "1.0", "-H", "0x20", "-S", "0x10000", "zero.bin",
+            ])
+            .arg(name),
+    );
+    let link = tmp.path().join("bin/imgtool");
+    std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_espboot"), &link).unwrap();
+    let rows: [&[&str]; 4] = [
+        &["-f", "yaml"],
+        &["-f", "json"],
+        &[],
+        &["-f", "human", "-o", "out.txt"],
+    ];
+    for options in rows {
+        let mut outputs = Vec::new();
+        for program in [
+            crate::support::reference_bin_dir().join("imgtool"),
+            link.clone(),
+        ] {
+            let _ = std::fs::remove_file(tmp.path().join("out.txt"));
+            let out = Command::new(program)
+                .current_dir(tmp.path())
+                // the C locale: Python's UTF-8 mode, as on a bare CI runner
+                .env("LC_ALL", "C")
+                .env_remove("PYTHONUTF8")
+                .arg("dumpinfo")
+                .args(options)
+                .arg(name)
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let last = stderr.lines().last().unwrap_or("").to_owned();
+            outputs.push((
+                out.status.code(),
+                out.stdout,
+                last,
+                std::fs::read(tmp.path().join("out.txt")).ok(),
+            ));
+        }
+        assert_eq!(outputs[0], outputs[1], "dumpinfo {options:?}");
+    }
+}

@@ -28,6 +28,7 @@ mod imgtool_personality;
 mod provision;
 mod python_base64;
 mod python_shims;
+mod python_text;
 mod recover;
 mod secure_flash_encryption;
 mod secure_sbv2;

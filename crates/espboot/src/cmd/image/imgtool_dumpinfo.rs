@@ -1,15 +1,18 @@
 //! `imgtool dumpinfo` exactly as imgtool 2.5.0 prints it
 //! (imgtool/dumpinfo.py): the human frames, `-f json` (`json.dump`,
-//! indent 2, bytes as hex) and `-f yaml` (PyYAML's block style, bytes as
-//! `!!binary`), `-o FILE` defaulting to YAML. Like imgtool it reads the
-//! header and TLV area without validating them; `espboot image dumpinfo`
-//! keeps its own checked report.
+//! indent 2, bytes as hex, the name escaped as `ensure_ascii` does) and
+//! `-f yaml` (PyYAML's `yaml.dump`, through the py-yaml crate), `-o FILE`
+//! defaulting to YAML. The file name is Python's: `os.path.basename` of
+//! the argument, with surrogate escapes for bytes that are not UTF-8.
+//! Like imgtool it reads the header and TLV area without validating
+//! them; `espboot image dumpinfo` keeps its own checked report.
 
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
 use mcuboot_image::{ImageFlags, TlvKind};
+use py_yaml::{PyStr, Value as Val};
 
 /// `_LINE_LENGTH`.
 const LINE: usize = 60;
@@ -65,7 +68,8 @@ struct Tlv {
 
 /// `_read_imginfo`'s structure.
 struct Info {
-    filename: String,
+    /// `os.path.basename(imgfile)`, as the bytes of the name.
+    filename: Vec<u8>,
     magic: u32,
     load_addr: u32,
     hdr_size: u16,
@@ -224,9 +228,7 @@ fn read_info(path: &Path, b: &[u8]) -> Result<Info, Truncated> {
         None
     };
     Ok(Info {
-        filename: path
-            .file_name()
-            .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+        filename: basename(path),
         magic: h32(0),
         load_addr: h32(4),
         hdr_size,
@@ -240,6 +242,18 @@ fn read_info(path: &Path, b: &[u8]) -> Result<Info, Truncated> {
         tlvs,
         trailer,
     })
+}
+
+/// `os.path.basename`: what follows the last `/`, so `dir/` names `""`
+/// where `Path::file_name` would say `dir`.
+fn basename(path: &Path) -> Vec<u8> {
+    use std::os::unix::ffi::OsStrExt as _;
+    let bytes = path.as_os_str().as_bytes();
+    let start = bytes
+        .iter()
+        .rposition(|&b| b == b'/')
+        .map_or(0, |at| at + 1);
+    bytes[start..].to_vec()
 }
 
 fn row(text: &str) -> String {
@@ -281,9 +295,12 @@ fn status(v: u8) -> String {
     }
 }
 
+/// The first line of the human format, up to the file name.
+const HUMAN_TITLE: &str = "Printing content of signed image: ";
+
+/// The human format after its title line.
 fn human(i: &Info) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "Printing content of signed image: {} \n", i.filename);
     let _ = writeln!(s, "{}", row("Image header (offset: 0x0)"));
     let flags = if i.flags == 0 {
         "0x0".to_owned()
@@ -374,66 +391,65 @@ fn human(i: &Info) -> String {
     s
 }
 
-/// A JSON/YAML value in imgtool's dictionary order.
-enum Val {
-    Int(u64),
-    Str(String),
-    Bytes(Vec<u8>),
-    Map(Vec<(&'static str, Val)>),
-    List(Vec<Val>),
+/// A dict of imgtool's, in its insertion order.
+fn map(entries: Vec<(&str, Val)>) -> Val {
+    Val::Map(
+        entries
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
+    )
+}
+
+fn int(n: impl Into<i128>) -> Val {
+    Val::Int(n.into())
 }
 
 fn tlv_val(t: &Tlv) -> Val {
-    Val::Map(vec![
-        ("type", Val::Int(u64::from(t.kind))),
-        ("type_name", Val::Str(tlv_name(t.kind))),
-        ("len", Val::Int(u64::from(t.len))),
-        ("data", Val::Bytes(t.data.clone())),
+    map(vec![
+        ("type", int(t.kind)),
+        ("type_name", Val::Str(tlv_name(t.kind).as_str().into())),
+        ("len", int(t.len)),
+        ("data", Val::Binary(t.data.clone())),
     ])
 }
 
 fn to_val(i: &Info) -> Val {
     let hdr = |h: Option<(u16, u16)>| {
-        Val::Map(h.map_or_else(Vec::new, |(m, t)| {
-            vec![
-                ("magic", Val::Int(u64::from(m))),
-                ("tlv_tot", Val::Int(u64::from(t))),
-            ]
+        map(h.map_or_else(Vec::new, |(m, t)| {
+            vec![("magic", int(m)), ("tlv_tot", int(t))]
         }))
     };
     let mut trailer = Vec::new();
     if let Some(t) = &i.trailer {
-        trailer.push(("magic", Val::Bytes(t.magic.clone())));
+        trailer.push(("magic", Val::Binary(t.magic.clone())));
         if let Some((ok, done, info, size, key_len)) = t.fields {
-            trailer.push(("image_ok", Val::Int(u64::from(ok))));
-            trailer.push(("copy_done", Val::Int(u64::from(done))));
-            trailer.push(("swap_info", Val::Int(u64::from(info))));
-            trailer.push(("swap_size", Val::Int(u64::from(size))));
+            trailer.push(("image_ok", int(ok)));
+            trailer.push(("copy_done", int(done)));
+            trailer.push(("swap_info", int(info)));
+            trailer.push(("swap_size", int(size)));
             if let Some(len) = key_len {
-                trailer.push(("key_field_len", Val::Int(len as u64)));
+                trailer.push(("key_field_len", int(len as u64)));
             }
         }
     }
-    Val::Map(vec![
-        ("filename", Val::Str(i.filename.clone())),
+    map(vec![
+        ("filename", Val::Str(PyStr::fsdecode(&i.filename))),
         (
             "header",
-            Val::Map(vec![
-                ("magic", Val::Int(u64::from(i.magic))),
-                ("load_addr", Val::Int(u64::from(i.load_addr))),
-                ("hdr_size", Val::Int(u64::from(i.hdr_size))),
-                (
-                    "protected_tlv_size",
-                    Val::Int(u64::from(i.protected_tlv_size)),
-                ),
-                ("img_size", Val::Int(u64::from(i.img_size))),
-                ("flags", Val::Int(u64::from(i.flags))),
-                ("version", Val::Str(i.version.clone())),
+            map(vec![
+                ("magic", int(i.magic)),
+                ("load_addr", int(i.load_addr)),
+                ("hdr_size", int(i.hdr_size)),
+                ("protected_tlv_size", int(i.protected_tlv_size)),
+                ("img_size", int(i.img_size)),
+                ("flags", int(i.flags)),
+                ("version", Val::Str(i.version.as_str().into())),
             ]),
         ),
         (
             "tlv_area",
-            Val::Map(vec![
+            map(vec![
                 ("tlv_hdr_prot", hdr(i.prot_hdr)),
                 (
                     "tlvs_prot",
@@ -443,7 +459,7 @@ fn to_val(i: &Info) -> Val {
                 ("tlvs", Val::List(i.tlvs.iter().map(tlv_val).collect())),
             ]),
         ),
-        ("trailer", Val::Map(trailer)),
+        ("trailer", map(trailer)),
     ])
 }
 
@@ -454,8 +470,8 @@ fn json(v: &Val, level: usize, out: &mut String) {
         Val::Int(n) => {
             let _ = write!(out, "{n}");
         }
-        Val::Str(s) => out.push_str(&serde_json::Value::from(s.as_str()).to_string()),
-        Val::Bytes(b) => {
+        Val::Str(s) => out.push_str(&py_json::encode_str(s)),
+        Val::Binary(b) => {
             let _ = write!(out, "\"{}\"", hex::encode(b));
         }
         Val::Map(m) if m.is_empty() => out.push_str("{}"),
@@ -481,81 +497,26 @@ fn json(v: &Val, level: usize, out: &mut String) {
     }
 }
 
-/// A string as PyYAML writes it: plain when it cannot be read as anything
-/// else, single-quoted otherwise.
-fn yaml_str(s: &str) -> String {
-    let safe = !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '/' | '+' | '-'))
-        && !s.starts_with(['-', '.', '+'])
-        && s.parse::<f64>().is_err()
-        && !matches!(
-            s.to_ascii_lowercase().as_str(),
-            "null" | "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n"
-        );
-    if safe {
-        s.to_owned()
+/// Python's error when a text file (UTF-8, strict) is handed a name that
+/// is not UTF-8: the first run of surrogate escapes, by its position in
+/// the name.
+fn surrogate_encode_error(name: &[u8]) -> Option<String> {
+    let decoded = PyStr::fsdecode(name);
+    let points = decoded.code_points();
+    let is_surrogate = |c: &u32| (0xd800..0xe000).contains(c);
+    let start = points.iter().position(is_surrogate)?;
+    let len = points[start..]
+        .iter()
+        .take_while(|c| is_surrogate(c))
+        .count();
+    let what = if len == 1 {
+        format!("character '\\u{:x}' in position {start}", points[start])
     } else {
-        format!("'{}'", s.replace('\'', "''"))
-    }
-}
-
-/// `yaml.dump(…, sort_keys=False)` of a mapping at `indent` columns.
-fn yaml_map(
-    m: &[(&'static str, Val)],
-    indent: usize,
-    first_prefix: Option<&str>,
-    out: &mut String,
-) {
-    for (n, (k, v)) in m.iter().enumerate() {
-        match (n, first_prefix) {
-            (0, Some(prefix)) => out.push_str(prefix),
-            _ => out.push_str(&" ".repeat(indent)),
-        }
-        out.push_str(k);
-        out.push(':');
-        match v {
-            Val::Int(i) => {
-                let _ = writeln!(out, " {i}");
-            }
-            Val::Str(s) => {
-                let _ = writeln!(out, " {}", yaml_str(s));
-            }
-            // PyYAML writes an empty value's (empty) base64 as a quoted
-            // scalar, not a literal block
-            Val::Bytes(b) if b.is_empty() => out.push_str(" !!binary \"\"\n"),
-            Val::Bytes(b) => {
-                use base64ct::Encoding as _;
-                let text = base64ct::Base64::encode_string(b);
-                let _ = writeln!(out, " !!binary |");
-                // base64.encodebytes: lines of 76 characters.
-                for chunk in text.as_bytes().chunks(76) {
-                    let _ = writeln!(
-                        out,
-                        "{}{}",
-                        " ".repeat(indent + 2),
-                        std::str::from_utf8(chunk).unwrap_or_default()
-                    );
-                }
-            }
-            Val::Map(inner) if inner.is_empty() => out.push_str(" {}\n"),
-            Val::List(inner) if inner.is_empty() => out.push_str(" []\n"),
-            Val::Map(inner) => {
-                out.push('\n');
-                yaml_map(inner, indent + 2, None, out);
-            }
-            Val::List(items) => {
-                out.push('\n');
-                for item in items {
-                    // PyYAML does not indent a sequence inside a mapping.
-                    let prefix = format!("{}- ", " ".repeat(indent));
-                    if let Val::Map(fields) = item {
-                        yaml_map(fields, indent + 2, Some(&prefix), out);
-                    }
-                }
-            }
-        }
-    }
+        format!("characters in position {start}-{}", start + len - 1)
+    };
+    Some(format!(
+        "UnicodeEncodeError: 'utf-8' codec can't encode {what}: surrogates not allowed"
+    ))
 }
 
 /// Runs `imgtool dumpinfo` for the personality: `Ok(None)` when the image
@@ -584,34 +545,39 @@ pub(super) fn dumpinfo(
     let info = read_info(imgfile, &bytes)
         .map_err(|t| super::sign::ImgtoolRefusal::Uncaught(t.exception().to_owned()))?;
     let format = format.unwrap_or(if outfile.is_some() { "yaml" } else { "human" });
-    let mut text = match format {
+    // `if outfile:`: an empty name picked the format of a file, but the
+    // text goes to stdout
+    let outfile = outfile.filter(|p| !p.as_os_str().is_empty());
+    let text = match format {
         "json" => {
             let mut s = String::new();
             json(&to_val(&info), 0, &mut s);
-            s
-        }
-        "yaml" => {
-            let mut s = String::new();
-            if let Val::Map(m) = to_val(&info) {
-                yaml_map(&m, 0, None, &mut s);
-            }
-            s
-        }
-        _ => human(&info),
-    };
-    // `if outfile:`: an empty name picked the format of a file, but the
-    // text goes to stdout
-    match outfile.filter(|p| !p.as_os_str().is_empty()) {
-        Some(path) => {
-            crate::fsutil::write_atomic(path, text.as_bytes(), false)?;
-        }
-        None => {
-            if format == "json" {
+            if outfile.is_none() {
                 // `print()` after the JSON document on stdout only.
-                text.push('\n');
+                s.push('\n');
             }
-            super::util::print(&text)?;
+            s.into_bytes()
         }
+        "yaml" => py_yaml::dump(&to_val(&info)).into_bytes(),
+        _ => {
+            // print() writes its arguments one by one: the name is
+            // written as its own bytes to stdout (Python's UTF-8 mode,
+            // surrogateescape), but a file opened for text refuses a name
+            // that is not UTF-8 after the title has been written
+            let mut text = HUMAN_TITLE.as_bytes().to_vec();
+            if let (Some(path), Some(error)) = (outfile, surrogate_encode_error(&info.filename)) {
+                crate::fsutil::write_atomic(path, &text, false)?;
+                return Err(super::sign::ImgtoolRefusal::Uncaught(error).into());
+            }
+            text.extend_from_slice(&info.filename);
+            text.extend_from_slice(b" \n\n");
+            text.extend_from_slice(human(&info).as_bytes());
+            text
+        }
+    };
+    match outfile {
+        Some(path) => crate::fsutil::write_atomic(path, &text, false)?,
+        None => super::util::print_bytes(&text)?,
     }
     Ok(Some(ExitCode::SUCCESS))
 }

@@ -183,9 +183,14 @@ pub fn write_output(path: Option<&Path>, bytes: &[u8], secret: bool) -> anyhow::
 
 /// Prints `text` to stdout; a closed pipe (`| head`) is not an error.
 pub fn print(text: &str) -> anyhow::Result<()> {
+    print_bytes(text.as_bytes())
+}
+
+/// [`print`] of text that may hold a name's bytes that are not UTF-8.
+pub fn print_bytes(text: &[u8]) -> anyhow::Result<()> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+    match out.write_all(text).and_then(|()| out.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
             Err(e).context("cannot write to stdout")
         }

@@ -1,0 +1,220 @@
+//! The `py-yaml` crate and `py_json::encode_str` against the pinned
+//! Python's PyYAML and `json`: the same names (bytes, decoded as
+//! `os.fsdecode` does) in the places imgtool's `dumpinfo` puts strings,
+//! dumped by both, give the same text.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Write as _;
+use std::process::Stdio;
+
+use py_yaml::{PyStr, Value};
+
+/// Per input line (`context hex-name hex-bytes`): the YAML document, then
+/// the JSON string, each as one hex line.
+const SCRIPT: &str = r#"
+import json, os, sys, yaml
+for line in sys.stdin:
+    context, name, data = line.split()
+    unhex = lambda h: b"" if h == "-" else bytes.fromhex(h)
+    name = os.fsdecode(unhex(name))
+    data = unhex(data)
+    if context == "0":
+        doc = {"filename": name, "size": 7}
+    elif context == "1":
+        doc = {"header": {"version": name, "data": data}}
+    else:
+        doc = {"tlv_area": {"tlvs": [{"type": 16, "name": name, "data": data}], "empty": {}}}
+    print(yaml.dump(doc, sort_keys=False).encode().hex())
+    print(json.dumps(name).encode().hex())
+"#;
+
+fn document(context: u32, name: &[u8], data: &[u8]) -> Value {
+    let map = |entries: Vec<(&str, Value)>| {
+        Value::Map(
+            entries
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect(),
+        )
+    };
+    let name = Value::Str(PyStr::fsdecode(name));
+    let data = Value::Binary(data.to_vec());
+    match context {
+        0 => map(vec![("filename", name), ("size", Value::Int(7))]),
+        1 => map(vec![(
+            "header",
+            map(vec![("version", name), ("data", data)]),
+        )]),
+        _ => map(vec![(
+            "tlv_area",
+            map(vec![
+                (
+                    "tlvs",
+                    Value::List(vec![map(vec![
+                        ("type", Value::Int(16)),
+                        ("name", name),
+                        ("data", data),
+                    ])]),
+                ),
+                ("empty", map(vec![])),
+            ]),
+        )]),
+    }
+}
+
+struct XorShift(u32);
+
+impl XorShift {
+    fn next(&mut self) -> u32 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 17;
+        self.0 ^= self.0 << 5;
+        self.0
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        self.next() as usize % n
+    }
+}
+
+#[test]
+fn py_yaml_and_json_strings_match_pyyaml_and_python_json() {
+    let Some(mut python) = crate::support::reference_tool("python") else {
+        return;
+    };
+    // Pieces that decide PyYAML's choices: indicators, what the implicit
+    // resolvers read (numbers, booleans, null, dates, sexagesimals),
+    // blanks and breaks, non-ASCII and bytes that are not UTF-8.
+    let pieces: Vec<&[u8]> = vec![
+        b"a",
+        b"b",
+        b"0",
+        b"9",
+        b"_",
+        b".",
+        b"-",
+        b"+",
+        b":",
+        b"#",
+        b",",
+        b"'",
+        b"\"",
+        b"?",
+        b"!",
+        b"[",
+        b"}",
+        b"&",
+        b"*",
+        b"|",
+        b">",
+        b"%",
+        b"@",
+        b"`",
+        b"~",
+        b"=",
+        b"<",
+        b" ",
+        b"\t",
+        b"\n",
+        b"\\",
+        b"x",
+        b"e",
+        b"E",
+        b"T",
+        b"Z",
+        b"0x",
+        b"0b",
+        b"yes",
+        b"No",
+        b"null",
+        b".inf",
+        b".nan",
+        b"2024-01-02",
+        b" 12:30:45",
+        b"1:30",
+        b"---",
+        b"...",
+        "é".as_bytes(),
+        "€".as_bytes(),
+        "\u{85}".as_bytes(),
+        "\u{a0}".as_bytes(),
+        "\u{2028}".as_bytes(),
+        "\u{feff}".as_bytes(),
+        "😀".as_bytes(),
+        b"\x7f",
+        b"\x00",
+        b"\x1b",
+        b"\xff",
+        b"\xc3",
+    ];
+    let mut rng = XorShift(0x9e37_79b9);
+    let mut inputs: Vec<(u32, Vec<u8>, Vec<u8>)> = Vec::new();
+    for round in 0..4000 {
+        let mut name = Vec::new();
+        if round % 3 == 0 {
+            // long names, folded at 80 columns
+            let pool: &[&[u8]] = match rng.below(4) {
+                0 => &[b"abc", b" ", b"de"],
+                1 => &[b"ab", b" ", b"'", "é".as_bytes(), b"\t"],
+                2 => &[b"ab", b"\n", b"  ", b"c"],
+                _ => &pieces,
+            };
+            while name.len() < 60 + rng.below(200) {
+                name.extend_from_slice(pool[rng.below(pool.len())]);
+            }
+        } else {
+            for _ in 0..rng.below(6) {
+                name.extend_from_slice(pieces[rng.below(pieces.len())]);
+            }
+        }
+        let data: Vec<u8> = (0..rng.below(120)).map(|_| rng.next() as u8).collect();
+        inputs.push((rng.next() % 3, name, data));
+    }
+    let mut child = python
+        .args(["-c", SCRIPT])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let lines: String = inputs
+        .iter()
+        .map(|(c, n, d)| format!("{c} {} {}\n", hex_or_empty(n), hex_or_empty(d)))
+        .collect();
+    // Python answers while it reads: feed it from a thread, so neither
+    // side waits on a full pipe.
+    let feeder = std::thread::spawn(move || stdin.write_all(lines.as_bytes()));
+    let out = child.wait_with_output().unwrap();
+    feeder.join().unwrap().unwrap();
+    assert!(out.status.success(), "python: {out:?}");
+    let theirs: Vec<&str> = std::str::from_utf8(&out.stdout).unwrap().lines().collect();
+    assert_eq!(theirs.len(), inputs.len() * 2);
+    let mut differences = Vec::new();
+    for ((context, name, data), want) in inputs.iter().zip(theirs.chunks(2)) {
+        let yaml = py_yaml::dump(&document(*context, name, data));
+        let json = py_json::encode_str(&PyStr::fsdecode(name));
+        let want_yaml = String::from_utf8(hex::decode(want[0]).unwrap()).unwrap();
+        let want_json = String::from_utf8(hex::decode(want[1]).unwrap()).unwrap();
+        if yaml != want_yaml || json != want_json {
+            differences.push(format!(
+                "{name:?} in context {context}\n  python: {want_yaml:?} {want_json}\n  ours:   {yaml:?} {json}"
+            ));
+        }
+    }
+    assert!(
+        differences.is_empty(),
+        "{} of {} differ:\n{}",
+        differences.len(),
+        inputs.len(),
+        differences.join("\n")
+    );
+}
+
+/// `split()` drops an empty field, so an empty value is written as `-`.
+fn hex_or_empty(bytes: &[u8]) -> String {
+    if bytes.is_empty() {
+        "-".to_owned()
+    } else {
+        hex::encode(bytes)
+    }
+}

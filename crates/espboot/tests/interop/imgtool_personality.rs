@@ -3049,3 +3049,30 @@ fn regression_dumpinfo_of_a_name_that_is_not_utf8_had_replacement_characters() {
         assert_eq!(outputs[0], outputs[1], "dumpinfo {options:?}");
     }
 }
+
+/// imgtool catches only `FileNotFoundError` around its `open()` calls: a
+/// regular file named with a trailing slash (`zero.bin/`) fails with
+/// NotADirectoryError (a traceback, exit 1). The personality asked
+/// whether the path exists, which it does not, and gave imgtool's "not
+/// found" usage error (exit 2).
+#[test]
+fn regression_trailing_slash_on_a_file_was_reported_as_not_found() {
+    let Some(differences) = differing_rows(&[
+        "sign -v 1.0 -H 0x20 -S 0x10000 zero.bin/ e.bin",
+        "sign -v 1.0 -H 0x20 -S 0x10000 zero.hex/ e.bin",
+        "sign -v 1.0 -H 0x20 -S 0x10000 -k ec.pem/ zero.bin e.bin",
+        "sign -v 1.0 -H 0x20 -S 0x10000 -k ec.pem zero.bin s.bin",
+        "verify -k ec.pem s.bin/",
+        "verify -k ec.pem/ s.bin",
+        "verify -k missing.pem/ s.bin",
+        "verify -k ec.pem missing.bin/",
+        "dumpinfo s.bin/",
+        "dumpinfo s.hex/",
+        "dumpinfo missing.bin/",
+        "getpub -k ec.pem/",
+        "getpriv -k ec.pem/",
+    ]) else {
+        return;
+    };
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}

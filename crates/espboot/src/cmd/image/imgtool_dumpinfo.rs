@@ -526,12 +526,12 @@ pub(super) fn dumpinfo(
     outfile: Option<&Path>,
     format: Option<&str>,
 ) -> anyhow::Result<Option<ExitCode>> {
-    super::util::refuse_directory_as_imgtool(imgfile)?;
+    super::util::refuse_unopenable_as_imgtool(imgfile)?;
     let bytes = if imgfile
         .extension()
         .is_some_and(|e| e.to_string_lossy().to_lowercase() == "hex")
     {
-        if !imgfile.exists() {
+        if super::util::is_missing(imgfile) {
             return Ok(None);
         }
         super::util::read_image("IMGFILE", imgfile)?.0

@@ -283,12 +283,12 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
             let hint = suggest("--json", &long_options(command));
             return usage_error(Some(&first), &format!("No such option '--json'.{hint}"));
         }
-        if let Some(code) = key_file_missing(a.key.as_deref()) {
+        if let Some(code) = key_file_unopenable(a.key.as_deref()) {
             return code;
         }
         // imgtool loads the key, then reads the image (image.py verify).
-        let key_loads = a.key.as_ref().is_none_or(|k| k.exists());
-        if key_loads && !a.imgfile.exists() {
+        let key_loads = a.key.as_ref().is_none_or(|k| !super::util::is_missing(k));
+        if key_loads && super::util::is_missing(&a.imgfile) {
             return usage_error(
                 Some(command),
                 &format!("Image file {} not found", a.imgfile.display()),
@@ -327,7 +327,7 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
             return usage_error(Some(&first), &message);
         }
         // image.py load opens INFILE before main.py loads the key
-        if let Err(err) = super::util::refuse_directory_as_imgtool(&a.infile) {
+        if let Err(err) = super::util::refuse_unopenable_as_imgtool(&a.infile) {
             if let Some(refusal) = err.downcast_ref::<ImgtoolRefusal>() {
                 return refusal_exit(&first, refusal);
             }
@@ -338,7 +338,7 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
         if a.pad_header && a.infile.is_file() && i64::try_from(header_size).is_err() {
             return traceback("OverflowError: cannot fit 'int' into an index-sized integer");
         }
-        if let Some(code) = key_file_missing(a.key.as_deref()) {
+        if let Some(code) = key_file_unopenable(a.key.as_deref()) {
             return code;
         }
         // what imgtool refuses only once the keys have loaded: `sign`
@@ -567,17 +567,14 @@ fn unwritable_output(err: &anyhow::Error) -> Option<ExitCode> {
     crate::fsutil::OpenFailure::of_write_error(err).map(|f| traceback(&f.exception()))
 }
 
-/// imgtool opens a key file that is not there with a bare `open()`
-/// (imgtool/keys/__init__.py load_key): a FileNotFoundError traceback.
-fn key_file_missing(key: Option<&std::path::Path>) -> Option<ExitCode> {
-    let key = key?;
-    if key.exists() {
-        return None;
-    }
-    Some(traceback(&format!(
-        "FileNotFoundError: [Errno 2] No such file or directory: {}",
-        py_repr::str(&key.to_string_lossy())
-    )))
+/// imgtool opens its key file with a bare `open()`
+/// (imgtool/keys/__init__.py load_key): a file that is not there, or
+/// cannot be opened, is the OSError's traceback.
+fn key_file_unopenable(key: Option<&std::path::Path>) -> Option<ExitCode> {
+    let e = crate::fsutil::open_for_reading_as_python(key?).err()?;
+    Some(traceback(
+        &crate::fsutil::OpenFailure::of_io(&e, key?).exception(),
+    ))
 }
 
 /// imgtool takes any integer for `-S`, `-x`, `-M`, `-s`, `-L` and `-F`
@@ -1278,7 +1275,7 @@ fn sign_parse_time_error(a: &super::sign::SignArgs, typed: &[OsString]) -> Optio
         // imgtool/image.py Image.__init__
         return Some("Can not set rom_fixed and load_addr at the same time".to_owned());
     }
-    if !a.infile.exists() {
+    if super::util::is_missing(&a.infile) {
         // imgtool/image.py Image.load
         return Some("Input file not found".to_owned());
     }

@@ -60,16 +60,29 @@ pub fn load_key(arg: &str, path: &Path) -> anyhow::Result<Option<KeyFile>> {
 /// included), not through espboot's own prompt.
 static IMGTOOL_GETPASS: AtomicBool = AtomicBool::new(false);
 
-/// Under the personality, a directory where imgtool opens a file: its
-/// `open()` fails with EISDIR (Rust's opens a directory, then fails to
-/// read it).
-pub fn refuse_directory_as_imgtool(path: &Path) -> anyhow::Result<()> {
-    if reads_keys_as_imgtool() && path.is_dir() {
-        let failure =
-            crate::fsutil::OpenFailure::of_io(&std::io::Error::from_raw_os_error(21), path);
-        return Err(ImgtoolRefusal::Uncaught(failure.exception()).into());
+/// imgtool opens its inputs with a bare `open()` and catches only
+/// `FileNotFoundError` (as its usage error, "Input file not found"): any
+/// other failure to open `path`, a directory (EISDIR) or a file named
+/// with a trailing slash (ENOTDIR) among them, is the traceback's last
+/// line. A missing file is left to the caller's own message.
+pub fn refuse_unopenable_as_imgtool(path: &Path) -> anyhow::Result<()> {
+    if !reads_keys_as_imgtool() {
+        return Ok(());
     }
-    Ok(())
+    match crate::fsutil::open_for_reading_as_python(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            let failure = crate::fsutil::OpenFailure::of_io(&e, path);
+            Err(ImgtoolRefusal::Uncaught(failure.exception()).into())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Whether Python's `open(path)` would raise `FileNotFoundError`, which
+/// imgtool turns into its usage errors (`Path::exists` is also false for
+/// a path it cannot look at, such as `file.bin/`).
+pub fn is_missing(path: &Path) -> bool {
+    matches!(std::fs::metadata(path), Err(e) if e.kind() == std::io::ErrorKind::NotFound)
 }
 
 /// Whether key files are read as imgtool reads them ([`prompt_as_imgtool`]).
@@ -217,7 +230,7 @@ pub fn intelhex_exception(err: &anyhow::Error) -> Option<String> {
 
 /// Reads an image file: binary, or Intel HEX (returns its lowest address).
 pub fn read_image(arg: &str, path: &Path) -> anyhow::Result<(Vec<u8>, Option<u32>)> {
-    refuse_directory_as_imgtool(path)?;
+    refuse_unopenable_as_imgtool(path)?;
     if is_hex(path) {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("{arg}: cannot read {}", path.display()))?;

@@ -1,6 +1,7 @@
 //! Names from espefuse's command line to typed handles: the only place a
 //! field, block, key block or key purpose is looked up by its spelling.
 
+use crate::custom_table::ChipCustomField;
 use crate::error::EfuseError;
 use crate::model::{Efuses, FieldRef};
 use crate::tables::{Chip, ChipEfuses as _, Field, FieldDef, KeyBlock, KeyPurpose};
@@ -137,23 +138,37 @@ impl NameList {
 /// espefuse adds only when the eFuses call for them (the calibration
 /// group; on the ESP32 the custom MAC, then the ADC group), then the
 /// fields of an early revision (the ESP32-H2's before v1.2, which the
-/// tables keep after the calculated fields). Each field's name then its
-/// alternative names, in espefuse's order.
-pub fn help_efuse_choices(chip: Chip, list: NameList) -> Vec<&'static str> {
-    help_efuse_fields(chip, list)
+/// tables keep after the calculated fields), with the fields of an eFuse
+/// CSV table (`users`, which espefuse loads for `--help` too) before the
+/// block group. Each field's name then its alternative names, in
+/// espefuse's order.
+pub fn help_efuse_choices(chip: Chip, list: NameList, users: &[ChipCustomField]) -> Vec<&str> {
+    help_listed(chip, list, users)
         .into_iter()
-        .flat_map(|f| std::iter::once(f.name()).chain(f.alt_names.iter().copied()))
+        .flat_map(|l| std::iter::once(l.name).chain(l.alt_names))
         .collect()
 }
 
 /// The canonical names of [`help_efuse_choices`]' fields (`NameList::All`),
 /// which `burn-efuse --help` lists as "Allowed options for EFUSE_NAME"
 /// (base_operations.py `add_cli_commands`).
-pub fn help_efuse_names(chip: Chip) -> Vec<&'static str> {
-    help_efuse_fields(chip, NameList::All)
+pub fn help_efuse_names(chip: Chip, users: &[ChipCustomField]) -> Vec<&str> {
+    help_listed(chip, NameList::All, users)
         .into_iter()
-        .map(FieldDef::name)
+        .map(|l| l.name)
         .collect()
+}
+
+/// The help's fields with an eFuse CSV table's (`--extend-efuse-table`,
+/// which espefuse loads for `--help` too) where espefuse appends them to
+/// the chip's plain fields: before the block group (mem_definition_base.py
+/// `extend_efuses`). A table's field takes its block's protection bits.
+fn help_listed<'a>(chip: Chip, list: NameList, users: &'a [ChipCustomField]) -> Vec<Listed<'a>> {
+    let users = users
+        .iter()
+        .filter(move |u| list.takes(u.wr_dis, &u.rd_dis))
+        .map(Listed::of_user);
+    with_users(chip, help_efuse_fields(chip, list), users)
 }
 
 fn help_efuse_fields(chip: Chip, list: NameList) -> Vec<&'static FieldDef> {
@@ -217,12 +232,64 @@ pub(crate) struct Listed<'a> {
     pub(crate) rd_dis: &'a [u8],
 }
 
+impl<'a> Listed<'a> {
+    fn of_def(d: &'static FieldDef) -> Self {
+        Listed {
+            name: d.name(),
+            alt_names: d.alt_names.to_vec(),
+            block: usize::from(d.block),
+            wr_dis: d.wr_dis,
+            rd_dis: d.rd_dis,
+        }
+    }
+
+    fn of_user(u: &'a ChipCustomField) -> Self {
+        Listed {
+            name: &u.field.name,
+            alt_names: u.field.alt_names.iter().map(String::as_str).collect(),
+            block: u.field.block as usize,
+            wr_dis: u.wr_dis,
+            rd_dis: &u.rd_dis,
+        }
+    }
+}
+
+/// The chip's fields `defs` with a CSV table's `users` where espefuse
+/// appends them to the chip's plain fields (mem_definition_base.py
+/// `extend_efuses`): before the block group, which starts with the first
+/// field named after a whole block (BLOCK_USR_DATA, BLOCK1, BLOCK_KEY0).
+fn with_users<'a>(
+    chip: Chip,
+    defs: Vec<&'static FieldDef>,
+    users: impl Iterator<Item = Listed<'a>>,
+) -> Vec<Listed<'a>> {
+    let blocks = chip.table().blocks;
+    let mut users = Some(users);
+    let mut out = Vec::new();
+    for d in defs {
+        if blocks.iter().any(|b| b.name == d.name()) {
+            out.extend(users.take().into_iter().flatten());
+        }
+        out.push(Listed::of_def(d));
+    }
+    out.extend(users.into_iter().flatten());
+    out
+}
+
 /// espefuse's `EspEfuses.efuses` with the fields of an eFuse CSV table:
 /// `extend_efuses` appends them to the chip's definitions, and each chip's
 /// `EfuseDefineFields` keeps them in its first group, so they come after
 /// the chip's plain fields, before its key blocks.
 pub(crate) fn listed(efuses: &Efuses) -> Vec<Listed<'_>> {
-    with_users(efuses, efuse_list(efuses))
+    with_users(efuses.chip(), efuse_list(efuses), users_of(efuses))
+}
+
+/// The fields of the CSV table placed on `efuses`.
+fn users_of(efuses: &Efuses) -> impl Iterator<Item = Listed<'_>> {
+    efuses
+        .user_fields()
+        .filter_map(|u| efuses.user_def(u).ok())
+        .map(Listed::of_user)
 }
 
 /// espefuse's `EspEfuses.efuses` once its commands are registered, which
@@ -238,13 +305,7 @@ pub(crate) fn listed_in_run(efuses: &Efuses) -> Vec<Listed<'_>> {
         let group = ESP32_CUSTOM_MAC
             .iter()
             .filter_map(|f| efuses.def(*f).ok())
-            .map(|d| Listed {
-                name: d.name(),
-                alt_names: d.alt_names.to_vec(),
-                block: usize::from(d.block),
-                wr_dis: d.wr_dis,
-                rd_dis: d.rd_dis,
-            });
+            .map(Listed::of_def);
         list.extend(group);
     }
     list
@@ -258,42 +319,7 @@ pub(crate) fn listed_shown(efuses: &Efuses) -> Vec<Listed<'_>> {
         .filter(|i| efuses.is_shown_at(*i))
         .map(|i| efuses.def_at(i))
         .collect();
-    with_users(efuses, shown)
-}
-
-fn with_users<'a>(efuses: &'a Efuses, defs: Vec<&'static FieldDef>) -> Vec<Listed<'a>> {
-    let chip = defs.into_iter().map(|d| Listed {
-        name: d.name(),
-        alt_names: d.alt_names.to_vec(),
-        block: usize::from(d.block),
-        wr_dis: d.wr_dis,
-        rd_dis: d.rd_dis,
-    });
-    let mut out: Vec<Listed<'_>> = Vec::new();
-    let mut users = Some(efuses.user_fields().filter_map(|u| {
-        let c = efuses.user_def(u).ok()?;
-        Some(Listed {
-            name: &c.field.name,
-            alt_names: c.field.alt_names.iter().map(String::as_str).collect(),
-            block: c.field.block as usize,
-            wr_dis: c.wr_dis,
-            rd_dis: &c.rd_dis,
-        })
-    }));
-    for l in chip {
-        // the chip's block group starts with the first field named after
-        // a whole block (BLOCK_USR_DATA, BLOCK1, BLOCK_KEY0)
-        if efuses.table().blocks.iter().any(|b| b.name == l.name) {
-            if let Some(users) = users.take() {
-                out.extend(users);
-            }
-        }
-        out.push(l);
-    }
-    if let Some(users) = users.take() {
-        out.extend(users);
-    }
-    out
+    with_users(efuses.chip(), shown, users_of(efuses))
 }
 
 /// espefuse's `EspEfuses.efuses` when it starts (see [`efuse_choices`]).

@@ -370,3 +370,67 @@ fn regression_field_past_its_block_end_was_accepted() {
         );
     }
 }
+
+/// espefuse places the `--extend-efuse-table` fields for `--help` too: a
+/// command's help lists them among `burn-efuse`'s allowed names and the
+/// protect commands' choices (in the Arguments panel), and a table it
+/// cannot place fails the help as it fails a run. The personality drew
+/// the chip's names only and printed the help whatever the table held.
+#[test]
+fn regression_help_pages_left_out_the_extend_table_fields() {
+    let compared = per_chip(&CHIPS, |t, chip| {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("t.csv"), table(chip)).unwrap();
+        std::fs::write(dir.path().join("dup.csv"), "MAC, EFUSE_BLK3, 0, 8, dup\n").unwrap();
+        std::fs::write(dir.path().join("bad.csv"), "X, EFUSE_BLK3, 0\n").unwrap();
+        let run = |t: &mut Espefuse, csv: &str, command: &str| {
+            let req = Request::new(["-c", chip, "--virt", "--extend-efuse-table", csv, command])
+                .args(["--help"])
+                .cwd(dir.path());
+            t.both(&req)
+        };
+        // the text from `start` to the line that closes it
+        let section = |out: &std::process::Output, start: &str, end: &str| -> String {
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            let Some(at) = text.find(start) else {
+                return String::new();
+            };
+            let rest = &text[at..];
+            let stop = rest.find(end).map_or(rest.len(), |e| e + end.len());
+            rest[..stop].to_owned()
+        };
+        let [theirs, ours] = run(t, "t.csv", "burn-efuse");
+        let allowed = section(&theirs, " Allowed options", "].");
+        assert!(allowed.contains("USER_FLAG"), "{chip}: {allowed}");
+        assert_eq!(allowed, section(&ours, " Allowed options", "]."), "{chip}");
+        for command in ["read-protect-efuse", "write-protect-efuse"] {
+            let [theirs, ours] = run(t, "t.csv", command);
+            let panel = section(&theirs, "╭─ Arguments", "╰");
+            // the choices wrap inside the panel's column
+            let joined: String = panel.chars().filter(|c| !"│ \n".contains(*c)).collect();
+            assert!(joined.contains("|KEY_TAG|"), "{chip} {command}: {panel}");
+            assert_eq!(
+                panel,
+                section(&ours, "╭─ Arguments", "╰"),
+                "{chip} {command}"
+            );
+        }
+        for csv in ["dup.csv", "bad.csv"] {
+            let [theirs, ours] = run(t, csv, "burn-efuse");
+            let last = |o: &std::process::Output| {
+                let err = String::from_utf8_lossy(&o.stderr).into_owned();
+                err.lines().last().unwrap_or("").to_owned()
+            };
+            assert_ne!(theirs.status.code(), Some(0), "{chip} {csv}");
+            assert_eq!(theirs.status.code(), ours.status.code(), "{chip} {csv}");
+            let shown = |o: &std::process::Output| text(&o.stdout, dir.path());
+            assert_eq!(shown(&theirs), shown(&ours), "{chip} {csv}");
+            assert_eq!(last(&theirs), last(&ours), "{chip} {csv}");
+        }
+        1
+    });
+    assert!(
+        support::interop_skipped() || compared == CHIPS.len(),
+        "{compared}"
+    );
+}

@@ -427,6 +427,20 @@ impl Command {
 pub(super) struct TokenFailure(pub(super) esp_efuse::token::TokenError);
 
 /// What the command line asks for.
+/// A help page espefuse prints after its group callback.
+pub(super) enum HelpPage {
+    /// Text ready to print.
+    Text(String),
+    /// A command's page (`help::command_help`), drawn once the eFuse CSV
+    /// table of `--extend-efuse-table`, if any, is placed on `chip`:
+    /// espefuse loads it for `--help` too, and lists its fields.
+    Command {
+        name: String,
+        chip: Chip,
+        extend_table: Option<PathBuf>,
+    },
+}
+
 // parsed once per run: the size difference costs nothing
 #[allow(clippy::large_enum_variant)]
 pub(super) enum Parsed {
@@ -437,7 +451,7 @@ pub(super) enum Parsed {
     /// `virt_file`: the `--virt --path-efuse-file` espefuse has created by
     /// then (with the chip it emulates).
     CommandHelp {
-        text: String,
+        page: HelpPage,
         chip_named: bool,
         virt_file: Option<CallbackChip>,
     },
@@ -636,7 +650,7 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
                 if option_like && !removed_only {
                     if !rest.iter().any(|w| super::click_args::names_command(w)) {
                         return Ok(Parsed::CommandHelp {
-                            text: super::help::group_help(Some(chip)),
+                            page: HelpPage::Text(super::help::group_help(Some(chip))),
                             chip_named: true,
                             virt_file: None,
                         });
@@ -694,7 +708,11 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
                     let chip_named = global.chip != "auto";
                     return match option {
                         Ok(()) => Ok(Parsed::CommandHelp {
-                            text: super::help::command_help("execute-scripts", chip),
+                            page: HelpPage::Text(super::help::command_help(
+                                "execute-scripts",
+                                chip,
+                                &[],
+                            )),
                             chip_named,
                             virt_file: None,
                         }),
@@ -757,7 +775,11 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
                     return clap_error(e, &name)
                         .map(|p| match p {
                             Parsed::Help(_) => Parsed::CommandHelp {
-                                text: super::help::command_help(&name, chip),
+                                page: HelpPage::Command {
+                                    name: name.clone(),
+                                    chip,
+                                    extend_table: global.extend_efuse_table.clone(),
+                                },
                                 chip_named,
                                 virt_file: None,
                             },
@@ -789,9 +811,9 @@ pub(super) fn parse(argv: Vec<String>) -> anyhow::Result<Parsed> {
     })();
     match parsed {
         Ok(Parsed::CommandHelp {
-            text, chip_named, ..
+            page, chip_named, ..
         }) => Ok(Parsed::CommandHelp {
-            text,
+            page,
             chip_named,
             virt_file: after_callback,
         }),

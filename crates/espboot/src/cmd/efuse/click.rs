@@ -5,6 +5,7 @@
 //! `efuse/base_operations.py` and `efuse/<chip>/operations.py`), and the
 //! `Error` box.
 
+use esp_efuse::custom_table::ChipCustomField;
 use esp_efuse::{espefuse, Chip};
 
 use crate::cmd::rich;
@@ -368,15 +369,19 @@ fn unique_choices<'a>(choices: &[&'a str]) -> Vec<&'a str> {
 
 /// read-protect-efuse's and write-protect-efuse's EFUSE_NAME argument on
 /// `chip` as their help shows it: a click Choice of the eFuse names the
-/// command can protect, taking many (`{A|B|…}...`). `None` for the other
-/// commands.
-pub(crate) fn protect_metavar(command: &str, chip: Chip) -> Option<String> {
+/// command can protect (with the fields of an eFuse CSV table, `users`),
+/// taking many (`{A|B|…}...`). `None` for the other commands.
+pub(crate) fn protect_metavar(
+    command: &str,
+    chip: Chip,
+    users: &[ChipCustomField],
+) -> Option<String> {
     let list = match command {
         "read-protect-efuse" => espefuse::NameList::ReadProtectable,
         "write-protect-efuse" => espefuse::NameList::WriteProtectable,
         _ => return None,
     };
-    let names = espefuse::help_efuse_choices(chip, list);
+    let names = espefuse::help_efuse_choices(chip, list, users);
     Some(format!("{}...", choice(&unique_choices(&names)).0))
 }
 
@@ -428,7 +433,7 @@ pub(crate) fn usage_arguments(command: &str, chip: Chip) -> String {
     match command {
         "burn-bit" => format!(" {} BIT_NUMBER...", block_choice(chip).0),
         "set-flash-voltage" => format!(" {}", voltage_choice().0),
-        "read-protect-efuse" | "write-protect-efuse" => protect_metavar(command, chip)
+        "read-protect-efuse" | "write-protect-efuse" => protect_metavar(command, chip, &[])
             .map(|m| format!(" {m}"))
             .unwrap_or_default(),
         "dump" | "check-error" => String::new(),

@@ -556,7 +556,7 @@ fn missing_arguments(name: &str, chip: Chip, given: usize, one: bool) -> Result<
     let (singles, variadic) = positional_shape(name, chip);
     if one && given == 0 {
         if let Some(list) = protect_list(name) {
-            let names = esp_efuse::espefuse::help_efuse_choices(chip, list);
+            let names = esp_efuse::espefuse::help_efuse_choices(chip, list, &[]);
             return Err(UsageError::choices(name, &names, None, false).on_cut(chip, one));
         }
     }

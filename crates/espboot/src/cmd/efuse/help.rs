@@ -16,6 +16,7 @@
 //! and `--after`'s longer than theirs, at any width, so the row the
 //! console leaves is empty or not where espefuse's is.
 
+use esp_efuse::custom_table::ChipCustomField;
 use esp_efuse::{Chip, ChipEfuses as _};
 
 use super::args::OneCommand;
@@ -186,12 +187,13 @@ fn group_help_page(chip: Option<Chip>) -> String {
 /// prints): the usage line with espefuse's argument metavar, the
 /// description, and for the key commands the chip's block names and key
 /// purposes (tools read chip features from these lists), then the
-/// Arguments and Options panels from the personality's definitions.
-pub(super) fn command_help(command: &str, chip: Chip) -> String {
-    rich::help_width(|| command_help_page(command, chip))
+/// Arguments and Options panels from the personality's definitions. The
+/// eFuse names include an eFuse CSV table's fields (`users`).
+pub(super) fn command_help(command: &str, chip: Chip, users: &[ChipCustomField]) -> String {
+    rich::help_width(|| command_help_page(command, chip, users))
 }
 
-fn command_help_page(command: &str, chip: Chip) -> String {
+fn command_help_page(command: &str, chip: Chip, users: &[ChipCustomField]) -> String {
     let cli = OneCommand::command();
     let mut text = String::new();
     let Some(sub) = cli.find_subcommand(command) else {
@@ -204,7 +206,7 @@ fn command_help_page(command: &str, chip: Chip) -> String {
     } else {
         format!(" {metavar}")
     };
-    match super::click::protect_metavar(command, chip) {
+    match super::click::protect_metavar(command, chip, users) {
         // rich-click draws the usage line as rich Columns: a choice list
         // wider than the console is cut with `…`
         Some(names) => rich::usage_lines(
@@ -225,7 +227,7 @@ fn command_help_page(command: &str, chip: Chip) -> String {
     if command == "burn-efuse" {
         // click's "\n\n" after the first sentence, which rich-click shows
         // as one line break
-        let names = esp_efuse::espefuse::help_efuse_names(chip);
+        let names = esp_efuse::espefuse::help_efuse_names(chip, users);
         if let Some(about) = description.first_mut() {
             about.push_str(&format!(
                 "\nAllowed options for EFUSE_NAME: [{}].",
@@ -268,7 +270,7 @@ fn command_help_page(command: &str, chip: Chip) -> String {
         &description,
         &sub,
         &hidden,
-        click_arguments(command, chip),
+        click_arguments(command, chip, users),
     );
     text
 }
@@ -278,7 +280,11 @@ fn command_help_page(command: &str, chip: Chip) -> String {
 /// (a grouped argument's usage metavar, a Choice's `{A|B|…}`, a type's
 /// name; the protect commands' Choice of the eFuse names they can
 /// protect). `None` for the commands without positionals of their own.
-fn click_arguments(command: &str, chip: Chip) -> Option<Vec<rich::ParamRow>> {
+fn click_arguments(
+    command: &str,
+    chip: Chip,
+    users: &[ChipCustomField],
+) -> Option<Vec<rich::ParamRow>> {
     let row = |required: bool, name: &str, metavar: String| rich::ParamRow {
         required,
         long: name.to_string(),
@@ -317,7 +323,7 @@ fn click_arguments(command: &str, chip: Chip) -> Option<Vec<rich::ParamRow>> {
         "read-protect-efuse" | "write-protect-efuse" => vec![row(
             true,
             "EFUSE_NAME",
-            super::click::protect_metavar(command, chip)?,
+            super::click::protect_metavar(command, chip, users)?,
         )],
         _ => return None,
     })

@@ -72,7 +72,7 @@ pub fn personality(argv: Vec<std::ffi::OsString>) -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Ok(Parsed::CommandHelp {
-            text,
+            page,
             chip_named,
             virt_file,
         }) => {
@@ -84,7 +84,10 @@ pub fn personality(argv: Vec<std::ffi::OsString>) -> ExitCode {
             if !chip_named {
                 out!("NOTE: Chip not specified, showing commands for ESP32 by default. Specify the --chip option to get chip-specific help.");
             }
-            out!("{}", text.trim_end());
+            match help_text(page) {
+                Ok(text) => out!("{}", text.trim_end()),
+                Err(e) => return espefuse_failure(&e),
+            }
             return ExitCode::SUCCESS;
         }
         Ok(Parsed::GroupHelp { chip, .. }) => {
@@ -358,11 +361,34 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             global, commands, ..
         } => run_global(global, commands, Banner::Espboot),
         Parsed::GroupHelp { asked, .. } => espboot_group_help(asked),
-        Parsed::Help(text) | Parsed::CommandHelp { text, .. } => {
+        Parsed::Help(text) => {
             out!("{}", text.trim_end());
             Ok(ExitCode::SUCCESS)
         }
+        Parsed::CommandHelp { page, .. } => {
+            out!("{}", help_text(page)?.trim_end());
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+/// The text of a help page: a command's with the fields of its eFuse CSV
+/// table, which is read and placed as for a run (with its errors).
+fn help_text(page: args::HelpPage) -> anyhow::Result<String> {
+    Ok(match page {
+        args::HelpPage::Text(text) => text,
+        args::HelpPage::Command {
+            name,
+            chip,
+            extend_table,
+        } => {
+            let users = match &extend_table {
+                Some(path) => load_custom(chip, path)?,
+                None => Vec::new(),
+            };
+            help::command_help(&name, chip, &users)
+        }
+    })
 }
 
 /// `espboot efuse` without a command: clap's help when asked for, else a
@@ -675,8 +701,12 @@ pub fn run_on_device(chip: Chip, file: VirtualFile, argv: Vec<String>) -> anyhow
             commands,
         } => (global, global_tokens, commands),
         Parsed::GroupHelp { asked, .. } => return espboot_group_help(asked),
-        Parsed::Help(text) | Parsed::CommandHelp { text, .. } => {
+        Parsed::Help(text) => {
             out!("{}", text.trim_end());
+            return Ok(ExitCode::SUCCESS);
+        }
+        Parsed::CommandHelp { page, .. } => {
+            out!("{}", help_text(page)?.trim_end());
             return Ok(ExitCode::SUCCESS);
         }
     };

@@ -631,3 +631,91 @@ fn regression_overlapping_hex_input_was_taken_as_a_binary() {
         assert!(!d.join("m.bin").exists(), "{args:?}");
     }
 }
+
+/// esptool finds overlapping address/file pairs while click converts the
+/// argument (`AddrFilenamePairType`): a usage error under the command's
+/// usage line (`Invalid value for '<address> <filename>...'`, or
+/// `'--encrypt-files'`), after the banner and before the chip is asked
+/// for or a port opened. The personality printed a fatal error, and
+/// `verify-flash` tried the port first.
+#[test]
+fn regression_overlapping_pairs_were_a_fatal_error_not_a_usage_error() {
+    let Some(link) = esptool_link() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("a.bin"), [0x11u8; 100]).unwrap();
+    std::fs::write(d.join("b.bin"), [0x22u8; 100]).unwrap();
+    let cases: [&[&str]; 5] = [
+        &[
+            "--chip",
+            "esp32",
+            "merge-bin",
+            "-o",
+            "m.bin",
+            "0x0",
+            "a.bin",
+            "0x10",
+            "b.bin",
+        ],
+        &["merge-bin", "-o", "m.bin", "0x0", "a.bin", "0x10", "b.bin"],
+        &[
+            "--port",
+            "/dev/null",
+            "write-flash",
+            "0x0",
+            "a.bin",
+            "0x10",
+            "b.bin",
+        ],
+        &[
+            "--port",
+            "/dev/null",
+            "verify-flash",
+            "0x0",
+            "a.bin",
+            "0x10",
+            "b.bin",
+        ],
+        &[
+            "--port",
+            "/dev/null",
+            "write-flash",
+            "0x5000",
+            "a.bin",
+            "--encrypt-files",
+            "0x0",
+            "a.bin",
+            "0x10",
+            "b.bin",
+        ],
+    ];
+    for args in cases {
+        let Some(mut reference) = crate::support::reference_tool("esptool") else {
+            return;
+        };
+        let run = |cmd: &mut std::process::Command| {
+            cmd.current_dir(d)
+                .env("COLUMNS", "80")
+                .args(args)
+                .output()
+                .unwrap()
+        };
+        let theirs = run(&mut reference);
+        let ours = run(&mut std::process::Command::new(link));
+        assert_eq!(theirs.status.code(), Some(2), "{args:?}");
+        assert_eq!(ours.status.code(), theirs.status.code(), "{args:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&ours.stdout),
+            String::from_utf8_lossy(&theirs.stdout),
+            "{args:?}"
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&ours.stderr),
+            String::from_utf8_lossy(&theirs.stderr),
+            "{args:?}"
+        );
+        assert!(!d.join("m.bin").exists(), "{args:?}");
+    }
+}

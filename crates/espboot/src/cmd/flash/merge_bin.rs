@@ -188,6 +188,15 @@ fn read_inputs(pairs: &[String]) -> anyhow::Result<Vec<Input>> {
 /// Runs `merge-bin`; `chip` is the group's `--chip`.
 pub fn run(chip: Option<Chip>, args: &Args) -> anyhow::Result<ExitCode> {
     let inputs = read_inputs(&args.addr_filename)?;
+    // click converts the pairs, and finds an overlap, before the command
+    // asks for the chip
+    let merge_inputs: Vec<MergeInput> = inputs.iter().map(|i| i.input.clone()).collect();
+    if let Err(merge::MergeError::Overlap { input, addr }) = merge::check_overlap(&merge_inputs) {
+        let name = inputs.get(input).map_or("", |i| i.name.as_str());
+        return Err(
+            super::BadArgument::overlap("merge-bin", super::PAIRS, u64::from(addr), name).into(),
+        );
+    }
     let Some(chip) = chip else {
         let names: Vec<&str> = Chip::ALL.iter().map(|c| c.name()).collect();
         bail!(
@@ -214,12 +223,6 @@ pub fn run(chip: Option<Chip>, args: &Args) -> anyhow::Result<ExitCode> {
         .map(|n| usize::try_from(n).unwrap_or(usize::MAX));
     options.md5_disable = args.md5_disable;
     let merge_inputs: Vec<MergeInput> = inputs.iter().map(|i| i.input.clone()).collect();
-    if let Err(merge::MergeError::Overlap { input, addr }) = merge::check_overlap(&merge_inputs) {
-        bail!(
-            "Detected overlap at address: {addr:#x} for file: {}.",
-            inputs.get(input).map_or("", |i| i.name.as_str())
-        );
-    }
     match format {
         MergeFormat::Raw => outln!(
             "HINT: Consider using --format hex to avoid flashing unused 0xFF padding between \

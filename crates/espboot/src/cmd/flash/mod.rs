@@ -8,6 +8,36 @@ use esp_image::Chip;
 
 pub use personality::personality;
 
+/// A value click refuses while it converts a command's argument
+/// (`BadParameter`, raised by esptool's `AddrFilenamePairType`): esptool
+/// shows it as a usage error, `Invalid value for '<param>': <message>`
+/// under the command's usage line, exit 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub(crate) struct BadArgument {
+    /// The command, as esptool names it (`merge-bin`).
+    pub(crate) command: &'static str,
+    /// click's name of the parameter (`<address> <filename>...`).
+    pub(crate) param: &'static str,
+    /// What is wrong with the value.
+    pub(crate) message: String,
+}
+
+/// click's name of the address/file pairs argument.
+const PAIRS: &str = "<address> <filename>...";
+
+impl BadArgument {
+    /// An overlap between two address/file pairs of `param`: esptool's
+    /// words.
+    fn overlap(command: &'static str, param: &'static str, address: u64, file: &str) -> Self {
+        BadArgument {
+            command,
+            param,
+            message: format!("Detected overlap at address: {address:#x} for file: {file}."),
+        }
+    }
+}
+
 mod connect;
 mod dump_mem;
 mod erase;
@@ -158,10 +188,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         _ => {}
     }
-    // esptool reads write-flash's files while parsing its command line
+    // esptool reads write-flash's and verify-flash's files while parsing
+    // its command line
     let mut write_files = match &args.command {
         FlashCommand::WriteFlash(a) => Some(write_flash::load(a, args.no_stub)?),
         _ => None,
+    };
+    let verify_files = match &args.command {
+        FlashCommand::VerifyFlash(a) => verify_flash::load(a)?,
+        _ => Vec::new(),
     };
     let mut session = connect::Session::open(&args, args.command.esptool_name())?;
     let result = match &args.command {
@@ -174,7 +209,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             None => Ok(()),
         },
         FlashCommand::ReadFlash(a) => read_flash::run(&mut session, a),
-        FlashCommand::VerifyFlash(a) => verify_flash::run(&mut session, a),
+        FlashCommand::VerifyFlash(_) => verify_flash::run(&mut session, &verify_files),
         FlashCommand::EraseFlash(a) => erase::flash(&mut session, a),
         FlashCommand::EraseRegion(a) => erase::region(&mut session, a),
         FlashCommand::ReadMem(a) => read_mem::run(&mut session, a),

@@ -92,6 +92,17 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
                 eprintln!("{}", refused.python_exception());
                 return ExitCode::FAILURE;
             }
+            if let Some(bad) = err.downcast_ref::<super::BadArgument>() {
+                let prog = format!("esptool {}", bad.command);
+                let usage = crate::cmd::rich::Usage {
+                    prog: &prog,
+                    args: "[OPTIONS] <address> <filename>...",
+                    help: &format!("{prog} -h"),
+                };
+                let message = format!("Invalid value for '{}': {}", bad.param, bad.message);
+                eprint!("{}", crate::cmd::rich::usage_error(Some(&usage), &message));
+                return ExitCode::from(2);
+            }
             // esptool: `log.print("")` (stdout), then `log.die` (stderr)
             outln!();
             eprintln!("ERROR: A fatal error occurred: {}", crate::one_line(&err));

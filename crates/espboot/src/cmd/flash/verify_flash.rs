@@ -12,14 +12,19 @@ pub struct Args {
     pairs: Vec<String>,
 }
 
-pub fn run(session: &mut Session, args: &Args) -> anyhow::Result<()> {
-    let files = super::write_flash::load_pairs(&args.pairs)?;
+/// Reads the files, as esptool does while it parses its command line
+/// (before it connects).
+pub fn load(args: &Args) -> anyhow::Result<Vec<super::write_flash::FileArg>> {
+    super::write_flash::load_pairs("verify-flash", super::PAIRS, &args.pairs)
+}
+
+pub fn run(session: &mut Session, files: &[super::write_flash::FileArg]) -> anyhow::Result<()> {
     let client = &mut session.client;
     outln!();
     outln!("Configuring flash size...");
     client.spi_attach()?;
     let mut mismatch = false;
-    for file in &files {
+    for file in files {
         let (address, name, data) = (&file.address, &file.name, &file.data);
         let size = data.len().next_multiple_of(4);
         outln!(

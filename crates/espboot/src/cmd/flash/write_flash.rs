@@ -95,8 +95,13 @@ pub struct Files {
 }
 
 /// The pairs as files (an Intel HEX file as its runs), sorted by address,
-/// overlaps refused as esptool's `AddrFilenamePairType` does.
-pub fn load_pairs(pairs: &[String]) -> anyhow::Result<Vec<FileArg>> {
+/// overlaps refused as esptool's `AddrFilenamePairType` does (a usage
+/// error of `command`'s parameter `param`).
+pub fn load_pairs(
+    command: &'static str,
+    param: &'static str,
+    pairs: &[String],
+) -> anyhow::Result<Vec<FileArg>> {
     if !pairs.len().is_multiple_of(2) {
         bail!("Must be pairs of an address and the binary filename to write there");
     }
@@ -120,10 +125,8 @@ pub fn load_pairs(pairs: &[String]) -> anyhow::Result<Vec<FileArg>> {
     for f in &out {
         let sector_start = u64::from(f.address & !0xFFF);
         if sector_start < end {
-            bail!(
-                "Detected overlap at address: {:#x} for file: {}.",
-                f.address,
-                f.name
+            return Err(
+                super::BadArgument::overlap(command, param, u64::from(f.address), &f.name).into(),
             );
         }
         end = u64::from(f.address) + f.data.len() as u64;
@@ -137,8 +140,12 @@ pub fn load_pairs(pairs: &[String]) -> anyhow::Result<Vec<FileArg>> {
 /// each file (padded to 4 bytes, as most writes send it), so that the
 /// compression runs while the client connects and uploads the stub.
 pub fn load(args: &Args, no_stub: bool) -> anyhow::Result<Files> {
-    let mut plain = load_pairs(&args.pairs)?;
-    let mut encrypted = args.encrypt_files.as_deref().map(load_pairs).transpose()?;
+    let mut plain = load_pairs("write-flash", super::PAIRS, &args.pairs)?;
+    let mut encrypted = args
+        .encrypt_files
+        .as_deref()
+        .map(|pairs| load_pairs("write-flash", "--encrypt-files", pairs))
+        .transpose()?;
     if args.encrypt && encrypted.as_ref().is_some_and(|e| !e.is_empty()) {
         bail!("Options --encrypt and --encrypt-files must not be specified at the same time.");
     }

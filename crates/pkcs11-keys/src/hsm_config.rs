@@ -20,6 +20,13 @@
 //! indented continuation lines, and `%%` / `%(name)s` interpolation (so a
 //! PIN with a `%` must be written `%%`, as espsecure needs it too).
 //!
+//! espsecure interpolates a value only when it reads it, so a value that
+//! cannot be read fails at that point, as configparser's exception:
+//! [`HsmConfigFile`] checks the file's structure as `read_hsm_config` does
+//! and hands out values one by one ([`HsmConfigFile::value`],
+//! [`HsmConfigError::python_exception`]); [`HsmConfig`] is every value
+//! resolved.
+//!
 //! One deliberate difference: espsecure falls back to the *last* slot
 //! with a token when no slot has the configured id (its loop leaves the
 //! last slot bound); espboot refuses with [`crate::Pkcs11Error::NoSuchToken`].
@@ -129,6 +136,9 @@ pub enum HsmConfigError {
         option: String,
         /// What is wrong.
         problem: InterpolationProblem,
+        /// The option's value as written, for configparser's message (it
+        /// may be the PIN: wiped on drop, never in this error's text).
+        raw: Secret,
     },
     /// `slot` is not a non-negative decimal integer.
     #[error("option `slot` must be a decimal CK_SLOT_ID (a non-negative integer), got `{value}`")]
@@ -188,15 +198,72 @@ impl HsmConfigError {
             | HsmConfigError::Slot { .. } => return None,
         })
     }
+
+    /// The last line of the traceback espsecure ends with when it reads a
+    /// value that fails: configparser's interpolation errors (raised by
+    /// `section[option]`) and `int()`'s ValueError for a `slot` that is not
+    /// an integer. `None` for the errors espsecure reports itself.
+    pub fn python_exception(&self) -> Option<String> {
+        match self {
+            HsmConfigError::InFile { source, .. } => source.python_exception(),
+            HsmConfigError::Interpolation {
+                option,
+                problem,
+                raw,
+            } => {
+                let (option, section) = (py_repr::str(option), py_repr::str(SECTION));
+                let raw = py_repr::str(raw);
+                Some(match problem {
+                    InterpolationProblem::Syntax { rest } => format!(
+                        "configparser.InterpolationSyntaxError: '%' must be followed by '%' or '(', found: {}",
+                        py_repr::str(rest)
+                    ),
+                    InterpolationProblem::BadReference { rest } => format!(
+                        "configparser.InterpolationSyntaxError: bad interpolation variable reference {}",
+                        py_repr::str(rest)
+                    ),
+                    InterpolationProblem::MissingOption(name) => format!(
+                        "configparser.InterpolationMissingOptionError: Bad value substitution: \
+                         option {option} in section {section} contains an interpolation key {} \
+                         which is not a valid option name. Raw value: {raw}",
+                        py_repr::str(name)
+                    ),
+                    InterpolationProblem::TooDeep => format!(
+                        "configparser.InterpolationDepthError: Recursion limit exceeded in value \
+                         substitution: option {option} in section {section} contains an \
+                         interpolation key which cannot be substituted in \
+                         {MAX_INTERPOLATION_DEPTH} steps. Raw value: {raw}"
+                    ),
+                })
+            }
+            HsmConfigError::Slot { value } if py_int::parse_decimal(value).is_err() => {
+                Some(format!(
+                    "ValueError: invalid literal for int() with base 10: {}",
+                    py_repr::str(value)
+                ))
+            }
+            _ => None,
+        }
+    }
 }
 
 /// What is wrong with a `%` in a value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum InterpolationProblem {
-    /// `%` followed by neither `%` nor `(`, or an unterminated `%(`.
+    /// `%` followed by neither `%` nor `(`: `rest` is the value from that
+    /// `%` on (it may be part of the PIN: not in this error's text).
     #[error("`%` must be followed by `%` or `(name)s`")]
-    Syntax,
+    Syntax {
+        /// The text from the `%` on.
+        rest: Secret,
+    },
+    /// `%(` that is not `%(name)s`.
+    #[error("`%(` must be written `%(name)s`")]
+    BadReference {
+        /// The text from the `%` on (it may be part of the PIN).
+        rest: Secret,
+    },
     /// `%(name)s` naming no option of the section or `[DEFAULT]`.
     #[error("`%({0})s` names no option")]
     MissingOption(String),
@@ -206,13 +273,59 @@ pub enum InterpolationProblem {
 }
 
 /// A value that may be the PIN: wiped when dropped.
-type Secret = zeroize::Zeroizing<String>;
+pub type Secret = zeroize::Zeroizing<String>;
 
 /// One parsed section: option (lower case) → raw value.
 type Section = BTreeMap<String, Secret>;
 
 impl HsmConfig {
-    /// Reads and parses an `--hsm-config` file.
+    /// Reads and parses an `--hsm-config` file, every value resolved.
+    ///
+    /// # Errors
+    /// [`HsmConfigError::InFile`] naming `path`.
+    pub fn read(path: &Path) -> Result<Self, HsmConfigError> {
+        let file = HsmConfigFile::read(path)?;
+        file.config().map_err(|source| HsmConfigError::InFile {
+            path: path.to_path_buf(),
+            source: Box::new(source),
+        })
+    }
+
+    /// Parses the text of an `--hsm-config` file, every value resolved.
+    ///
+    /// # Errors
+    /// [`HsmConfigError`] naming the line or option.
+    pub fn parse(text: &str) -> Result<Self, HsmConfigError> {
+        HsmConfigFile::parse(text)?.config()
+    }
+
+    /// The key this configuration names: private key `label` and public key
+    /// `label_pubkey` (else `label`) on the token in slot `slot` of module
+    /// `pkcs11_lib`, with the `credentials` PIN.
+    pub fn locator(&self) -> KeyLocator {
+        let mut locator = KeyLocator::new(
+            &self.pkcs11_lib,
+            TokenSelector::with_slot_id(self.slot),
+            ObjectSelector::with_label(&self.label),
+        );
+        locator.public_key = self.label_pubkey.as_ref().map(ObjectSelector::with_label);
+        locator.pin = self.credentials.clone();
+        locator
+    }
+}
+
+/// An `--hsm-config` file as espsecure's `read_hsm_config` leaves it:
+/// read, its `[hsm_config]` section and required options checked, and
+/// each value interpolated only when asked for ([`HsmConfigFile::value`]),
+/// as configparser does when espsecure reads `config[option]`.
+#[derive(Debug, Clone)]
+pub struct HsmConfigFile {
+    defaults: Section,
+    section: Section,
+}
+
+impl HsmConfigFile {
+    /// Reads an `--hsm-config` file and checks its structure.
     ///
     /// # Errors
     /// [`HsmConfigError::InFile`] naming `path`.
@@ -232,70 +345,103 @@ impl HsmConfig {
         Self::parse(text).map_err(in_file)
     }
 
-    /// Parses the text of an `--hsm-config` file.
+    /// Parses the text of an `--hsm-config` file and checks its structure.
     ///
     /// # Errors
-    /// [`HsmConfigError`] naming the line or option.
+    /// [`HsmConfigError`] naming the line, section or option.
     pub fn parse(text: &str) -> Result<Self, HsmConfigError> {
-        let (defaults, sections) = parse_ini(text)?;
+        let (defaults, mut sections) = parse_ini(text)?;
         let section = sections
-            .get(SECTION)
+            .remove(SECTION)
             .ok_or(HsmConfigError::MissingSection)?;
-        let get = |option: &str| -> Result<Option<Secret>, HsmConfigError> {
-            let raw = section.get(option).or_else(|| defaults.get(option));
-            raw.map(|raw| {
-                // configparser's `before_get` starts at depth 1.
-                interpolate(raw, section, &defaults, 1).map_err(|problem| {
-                    HsmConfigError::Interpolation {
-                        option: option.to_owned(),
-                        problem,
-                    }
-                })
-            })
-            .transpose()
-        };
         // espsecure checks these three are present before reading any
-        // value (`section_options`, L40-L43), then reads them in the order
-        // below (`establish_session`, `get_privkey_info`, `get_pubkey`).
+        // value (`section_options`, L40-L43)
+        let file = Self { defaults, section };
         for option in ["pkcs11_lib", "slot", "label"] {
-            if !section.contains_key(option) && !defaults.contains_key(option) {
+            if !file.has_option(option) {
                 return Err(HsmConfigError::MissingOption { option });
             }
         }
-        let required =
-            |option: &'static str| get(option)?.ok_or(HsmConfigError::MissingOption { option });
-        let pkcs11_lib = PathBuf::from(required("pkcs11_lib")?.as_str());
-        let slot_text = required("slot")?;
-        let slot = py_int::parse_decimal(&slot_text)
+        Ok(file)
+    }
+
+    /// configparser's `option in section` (`[DEFAULT]` included).
+    pub fn has_option(&self, option: &str) -> bool {
+        self.section.contains_key(option) || self.defaults.contains_key(option)
+    }
+
+    /// configparser's `section[option]`: the value interpolated; `None`
+    /// when the option is absent.
+    ///
+    /// # Errors
+    /// [`HsmConfigError::Interpolation`].
+    pub fn value(&self, option: &str) -> Result<Option<Secret>, HsmConfigError> {
+        let raw = self
+            .section
+            .get(option)
+            .or_else(|| self.defaults.get(option));
+        raw.map(|raw| {
+            // configparser's `before_get` starts at depth 1.
+            interpolate(raw, &self.section, &self.defaults, 1).map_err(|problem| {
+                HsmConfigError::Interpolation {
+                    option: option.to_owned(),
+                    problem,
+                    raw: raw.clone(),
+                }
+            })
+        })
+        .transpose()
+    }
+
+    /// `int(section["slot"])`, as a `CK_SLOT_ID`.
+    ///
+    /// # Errors
+    /// [`HsmConfigError::Interpolation`], or [`HsmConfigError::Slot`] for
+    /// a value that is not a non-negative base-10 integer.
+    pub fn slot(&self) -> Result<u64, HsmConfigError> {
+        let text = self
+            .value("slot")?
+            .ok_or(HsmConfigError::MissingOption { option: "slot" })?;
+        py_int::parse_decimal(&text)
             .ok()
             .and_then(|n| u64::try_from(n).ok())
             .ok_or_else(|| HsmConfigError::Slot {
-                value: slot_text.to_string(),
-            })?;
-        let credentials = get("credentials")?.map(Pin::from_zeroizing);
+                value: text.to_string(),
+            })
+    }
+
+    /// `section["credentials"]` as the user PIN; `None` when the file has
+    /// none.
+    ///
+    /// # Errors
+    /// [`HsmConfigError::Interpolation`].
+    pub fn credentials(&self) -> Result<Option<Pin>, HsmConfigError> {
+        Ok(self.value("credentials")?.map(Pin::from_zeroizing))
+    }
+
+    /// Every value resolved, in the order espsecure reads them
+    /// (`establish_session`, `get_privkey_info`, `get_pubkey`).
+    ///
+    /// # Errors
+    /// The first value's [`HsmConfigError::Interpolation`] or
+    /// [`HsmConfigError::Slot`].
+    pub fn config(&self) -> Result<HsmConfig, HsmConfigError> {
+        let required = |option: &'static str| {
+            self.value(option)?
+                .ok_or(HsmConfigError::MissingOption { option })
+        };
+        let pkcs11_lib = PathBuf::from(required("pkcs11_lib")?.as_str());
+        let slot = self.slot()?;
+        let credentials = self.credentials()?;
         let label = required("label")?.to_string();
-        let label_pubkey = get("label_pubkey")?.map(|l| l.to_string());
-        Ok(Self {
+        let label_pubkey = self.value("label_pubkey")?.map(|l| l.to_string());
+        Ok(HsmConfig {
             pkcs11_lib,
             credentials,
             slot,
             label,
             label_pubkey,
         })
-    }
-
-    /// The key this configuration names: private key `label` and public key
-    /// `label_pubkey` (else `label`) on the token in slot `slot` of module
-    /// `pkcs11_lib`, with the `credentials` PIN.
-    pub fn locator(&self) -> KeyLocator {
-        let mut locator = KeyLocator::new(
-            &self.pkcs11_lib,
-            TokenSelector::with_slot_id(self.slot),
-            ObjectSelector::with_label(&self.label),
-        );
-        locator.public_key = self.label_pubkey.as_ref().map(ObjectSelector::with_label);
-        locator.pin = self.credentials.clone();
-        locator
     }
 }
 
@@ -443,10 +589,13 @@ fn interpolate(
             rest = after;
         } else if let Some(after) = rest.strip_prefix("%(") {
             // KEYCRE `%\(([^)]+)\)s`
-            let close = after.find(')').ok_or(InterpolationProblem::Syntax)?;
+            let bad = || InterpolationProblem::BadReference {
+                rest: Secret::new(rest.to_owned()),
+            };
+            let close = after.find(')').ok_or_else(bad)?;
             let name = &after[..close];
             if name.is_empty() || !after[close + 1..].starts_with('s') {
-                return Err(InterpolationProblem::Syntax);
+                return Err(bad());
             }
             rest = &after[close + 2..];
             let name = name.to_lowercase();
@@ -460,7 +609,9 @@ fn interpolate(
                 out.push_str(value);
             }
         } else {
-            return Err(InterpolationProblem::Syntax);
+            return Err(InterpolationProblem::Syntax {
+                rest: Secret::new(rest.to_owned()),
+            });
         }
     }
     out.push_str(rest);

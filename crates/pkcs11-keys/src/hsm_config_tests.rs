@@ -133,8 +133,18 @@ fn syntax_errors_name_the_line() {
 fn interpolation_errors_never_quote_the_pin() {
     let base = "[hsm_config]\npkcs11_lib=x\nslot=1\nlabel=k\n";
     for (credentials, problem) in [
-        ("12%34", InterpolationProblem::Syntax),
-        ("12%(pin", InterpolationProblem::Syntax),
+        (
+            "12%34",
+            InterpolationProblem::Syntax {
+                rest: Secret::new("%34".into()),
+            },
+        ),
+        (
+            "12%(pin",
+            InterpolationProblem::BadReference {
+                rest: Secret::new("%(pin".into()),
+            },
+        ),
         (
             "12%(nope)s",
             InterpolationProblem::MissingOption("nope".into()),
@@ -142,7 +152,7 @@ fn interpolation_errors_never_quote_the_pin() {
     ] {
         let err = parse_err(&format!("{base}credentials = {credentials}\n"));
         assert!(
-            matches!(&err, HsmConfigError::Interpolation { option, problem: p }
+            matches!(&err, HsmConfigError::Interpolation { option, problem: p, .. }
                 if option == "credentials" && *p == problem),
             "{credentials}: {err}"
         );
@@ -158,6 +168,56 @@ fn interpolation_errors_never_quote_the_pin() {
             ..
         }
     ));
+}
+
+// Expected lines are CPython 3.11's configparser exceptions (and int()'s
+// ValueError) for the same files, read as espsecure reads them.
+#[test]
+fn value_errors_are_worded_as_configparser_raises_them() {
+    let base = "[hsm_config]\npkcs11_lib=x\nslot=1\nlabel=k\n";
+    let cases = [
+        (
+            "credentials = 12%34",
+            "configparser.InterpolationSyntaxError: '%' must be followed by '%' or '(', found: '%34'",
+        ),
+        (
+            "credentials = a%",
+            "configparser.InterpolationSyntaxError: '%' must be followed by '%' or '(', found: '%'",
+        ),
+        (
+            "credentials = 12%(pin",
+            "configparser.InterpolationSyntaxError: bad interpolation variable reference '%(pin'",
+        ),
+        (
+            "credentials = x%(nope)s",
+            "configparser.InterpolationMissingOptionError: Bad value substitution: option \
+             'credentials' in section 'hsm_config' contains an interpolation key 'nope' which \
+             is not a valid option name. Raw value: 'x%(nope)s'",
+        ),
+        (
+            "a = %(b)s\nb = %(a)s\ncredentials = %(a)s",
+            "configparser.InterpolationDepthError: Recursion limit exceeded in value \
+             substitution: option 'credentials' in section 'hsm_config' contains an \
+             interpolation key which cannot be substituted in 10 steps. Raw value: '%(a)s'",
+        ),
+        (
+            "b = 5%\ncredentials = %(b)s",
+            "configparser.InterpolationSyntaxError: '%' must be followed by '%' or '(', found: '%'",
+        ),
+    ];
+    for (line, want) in cases {
+        let err = parse_err(&format!("{base}{line}\n"));
+        assert_eq!(err.python_exception().as_deref(), Some(want), "{line}");
+    }
+    let slot = parse_err("[hsm_config]\npkcs11_lib=x\nslot=one\nlabel=k\n");
+    assert_eq!(
+        slot.python_exception().as_deref(),
+        Some("ValueError: invalid literal for int() with base 10: 'one'")
+    );
+    // a negative slot is an integer: espsecure takes it (and falls back to
+    // the last slot), espboot refuses it in its own words
+    let negative = parse_err("[hsm_config]\npkcs11_lib=x\nslot=-1\nlabel=k\n");
+    assert_eq!(negative.python_exception(), None);
 }
 
 #[test]

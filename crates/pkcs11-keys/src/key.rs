@@ -1,6 +1,7 @@
 //! [`Pkcs11Key`]: a private key held by a token, found through a
 //! [`KeyLocator`], with its public key read from the token.
 
+use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use cryptoki::mechanism::eddsa::{EddsaParams, EddsaSignatureScheme};
@@ -182,6 +183,16 @@ fn read_attributes(
         }
     }
     Ok(attributes)
+}
+
+/// The ids of the slots of the PKCS#11 module at `module` that hold a
+/// token, as python-pkcs11's `lib.get_slots(token_present=True)` lists
+/// them (espsecure's `establish_session` walks these).
+///
+/// # Errors
+/// [`Pkcs11Error::ModuleLoad`] and the module's own failures.
+pub fn slots_with_token(module: &Path) -> Result<Vec<u64>, Pkcs11Error> {
+    Module::open(module)?.slots_with_token()
 }
 
 /// Reads only the public key `locator` names (its

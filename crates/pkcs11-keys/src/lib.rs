@@ -104,8 +104,10 @@ mod signers;
 mod uri;
 
 pub use error::{KeyClass, Pkcs11Error};
-pub use hsm_config::{HsmConfig, HsmConfigError, InterpolationProblem};
-pub use key::{read_public_key, read_public_key_uri, Pkcs11Key, RSA_PSS_SALT_LEN};
+pub use hsm_config::{HsmConfig, HsmConfigError, HsmConfigFile, InterpolationProblem, Secret};
+pub use key::{
+    read_public_key, read_public_key_uri, slots_with_token, Pkcs11Key, RSA_PSS_SALT_LEN,
+};
 pub use locator::{KeyLocator, ObjectSelector, TokenSelector};
 pub use pin::{Pin, PinFileError};
 pub use public_key::{KeyAlgorithm, P192PublicKey, PublicKey};

@@ -108,6 +108,16 @@ impl Module {
         Pkcs11Error::from_cryptoki("module query", "", error)
     }
 
+    /// The ids of the slots that hold a token (`C_GetSlotList` with
+    /// `tokenPresent`).
+    pub(crate) fn slots_with_token(&self) -> Result<Vec<u64>, Pkcs11Error> {
+        let slots = self
+            .ctx()
+            .get_slots_with_token()
+            .map_err(|e| self.module_error(e))?;
+        Ok(slots.iter().map(|s| s.id()).collect())
+    }
+
     /// The one token matching `selector`.
     pub(crate) fn find_token(&self, selector: &TokenSelector) -> Result<Token, Pkcs11Error> {
         let ctx = self.ctx();

@@ -99,8 +99,10 @@ fn ours(text: &str) -> serde_json::Value {
             HsmConfigError::DuplicateOption { .. } => "DuplicateOptionError",
             HsmConfigError::MissingSection => "NoSectionError",
             HsmConfigError::MissingOption { .. } => "NoOptionError",
-            HsmConfigError::Interpolation { problem: InterpolationProblem::Syntax, .. } =>
-                "InterpolationSyntaxError",
+            HsmConfigError::Interpolation {
+                problem: InterpolationProblem::Syntax { .. } | InterpolationProblem::BadReference { .. },
+                ..
+            } => "InterpolationSyntaxError",
             HsmConfigError::Interpolation { problem: InterpolationProblem::MissingOption(_), .. } =>
                 "InterpolationMissingOptionError",
             HsmConfigError::Interpolation { problem: InterpolationProblem::TooDeep, .. } =>

@@ -817,3 +817,105 @@ fn espsecure_sdc_with_hsm_matches_the_pinned_espsecure() {
         );
     }
 }
+
+/// espsecure reads each `--hsm-config` value when it uses it: a value
+/// configparser cannot interpolate (a `%` in a PIN), or a slot `int()`
+/// cannot read, fails where espsecure reads it, after "Trying to establish
+/// a session with the HSM..." (and after the session opens, for a label),
+/// as the traceback's last line, exit 1. A broken `label` does not stop
+/// the public key's read when `label_pubkey` is there. The personality
+/// refused such a file before it started (exit 2).
+#[test]
+fn regression_hsm_config_values_were_checked_before_espsecure_reads_them() {
+    skip_without_interop!();
+    let hsm = SoftHsm::new();
+    let slot = hsm.init_token(TOKEN);
+    let data = data_file(&hsm, "data.bin");
+    let public = token_key(&hsm, Kind::P256, "sb", 1);
+    let module = hsm.module.display().to_string();
+    let config = |name: &str, lines: &str| -> PathBuf {
+        let path = hsm.path(name);
+        std::fs::write(&path, format!("[hsm_config]\n{lines}")).expect("write");
+        path
+    };
+    let good = format!("pkcs11_lib = {module}\ncredentials = {USER_PIN}\nslot = {slot}\n");
+    let cases = [
+        (
+            "lib",
+            config(
+                "lib.ini",
+                &format!("pkcs11_lib = {module}%x\ncredentials = {USER_PIN}\nslot = {slot}\nlabel = sb\n"),
+            ),
+        ),
+        (
+            "slot",
+            config(
+                "slot.ini",
+                &format!("pkcs11_lib = {module}\ncredentials = {USER_PIN}\nslot = one\nlabel = sb\n"),
+            ),
+        ),
+        (
+            "pin",
+            config(
+                "pin.ini",
+                &format!("pkcs11_lib = {module}\ncredentials = 12%34\nslot = {slot}\nlabel = sb\n"),
+            ),
+        ),
+        (
+            "missing lib, bad slot",
+            config(
+                "nolib.ini",
+                &format!("pkcs11_lib = /nonexistent/lib.so\ncredentials = {USER_PIN}\nslot = %(x\nlabel = sb\n"),
+            ),
+        ),
+        ("label", config("label.ini", &format!("{good}label = s%(nope)s\n"))),
+        (
+            "label, label_pubkey",
+            config("label2.ini", &format!("{good}label = s%%b%\nlabel_pubkey = sb\n")),
+        ),
+        (
+            "label_pubkey",
+            config("pub.ini", &format!("{good}label = sb\nlabel_pubkey = %(deep)s\ndeep = %(label_pubkey)s\n")),
+        ),
+    ];
+    let mut failed = 0;
+    for (what, config) in &cases {
+        for command in ["sign-data", "verify-signature", "sign-data --pub-key"] {
+            let attempt = |cmd: &mut Command, out: &str| -> Output {
+                let words: Vec<&str> = command.split(' ').collect();
+                cmd.args([words[0], "--version", "2", "--hsm", "--hsm-config"])
+                    .arg(config);
+                if words.len() > 1 {
+                    cmd.arg("--pub-key").arg(&public);
+                }
+                if words[0] == "sign-data" {
+                    cmd.arg("-o").arg(hsm.path(out));
+                }
+                cmd.arg(&data).output().expect("run")
+            };
+            let theirs = attempt(&mut reference(&hsm, "espsecure"), "theirs.bin");
+            let ours = attempt(&mut personality(&hsm, "espsecure"), "ours.bin");
+            let last = |o: &Output| text(&o.stderr).lines().last().unwrap_or("").to_owned();
+            let context = format!("{what}, {command}: {}", text(&theirs.stderr));
+            assert_eq!(ours.status.code(), theirs.status.code(), "{context}");
+            assert_eq!(text(&ours.stdout), text(&theirs.stdout), "{context}");
+            assert_eq!(last(&ours), last(&theirs), "{context}");
+            if theirs.status.success() {
+                // with --pub-key, espsecure never reads label_pubkey
+                assert_eq!((*what, command), ("label_pubkey", "sign-data --pub-key"));
+                let signed = |name: &str| std::fs::read(hsm.path(name)).expect("signed");
+                // ECDSA signatures differ; the signed data before them does not
+                assert_eq!(
+                    signed("ours.bin").len(),
+                    signed("theirs.bin").len(),
+                    "{context}"
+                );
+                std::fs::remove_file(hsm.path("ours.bin")).expect("remove");
+            } else {
+                failed += 1;
+            }
+            assert!(!hsm.path("ours.bin").exists(), "{context}: output written");
+        }
+    }
+    assert_eq!(failed, cases.len() * 3 - 1);
+}

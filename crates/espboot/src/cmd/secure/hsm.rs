@@ -7,7 +7,10 @@
 //! `close_connection`, and `exceptions.py` `handle_exceptions`).
 
 use esp_secure::sbv2::TokenSigner;
-use pkcs11_keys::{HsmConfig, HsmConfigError, KeyClass, KeyLocator, Pin, Pkcs11Error, Pkcs11Key};
+use pkcs11_keys::{
+    HsmConfig, HsmConfigError, HsmConfigFile, KeyClass, KeyLocator, ObjectSelector, Pin,
+    Pkcs11Error, Pkcs11Key,
+};
 
 use super::*;
 
@@ -28,11 +31,15 @@ impl Died {
     }
 }
 
-/// The `--hsm-config` file and the key it names.
+/// The `--hsm-config` file and the key it names. espsecure reads each
+/// value when it needs it (configparser interpolates it then), so a value
+/// that cannot be read fails only when its operation reaches it: each
+/// operation resolves the values it reads ([`Hsm::stage_config`]).
 pub(super) struct Hsm {
     path: PathBuf,
-    config: HsmConfig,
-    locator: KeyLocator,
+    file: HsmConfigFile,
+    /// The PIN asked for when the file has no `credentials`.
+    prompted_pin: Option<Pin>,
 }
 
 /// Which operation of espsecure's a token failure interrupted: it decides
@@ -77,7 +84,7 @@ impl Hsm {
                 missing,
             ));
         };
-        let config = HsmConfig::read(path).map_err(|e| {
+        let file = HsmConfigFile::read(path).map_err(|e| {
             // esp_sdc catches configparser's errors only: a file that is not
             // UTF-8 is a UnicodeDecodeError, a ValueError, whose handler in
             // espsecure's `_main` trips over its bytes argument
@@ -100,8 +107,9 @@ impl Hsm {
                 });
             fatal(format!("--hsm-config {e}"), words.bad_format(&python))
         })?;
-        let mut locator = config.locator();
-        if locator.pin.is_none() {
+        // read_hsm_config asks for the PIN when the option is absent
+        let mut prompted_pin = None;
+        if !file.has_option("credentials") {
             let prompt = "Please enter the PIN of your HSM:\n";
             let pin = match crate::cmd::key_file::read_password(prompt, false)? {
                 Some(pin) => pin,
@@ -118,24 +126,155 @@ impl Hsm {
             let pin = String::from_utf8(pin.to_vec()).map_err(|_| {
                 anyhow::anyhow!("--hsm-config {}: the PIN is not UTF-8", path.display())
             })?;
-            locator.pin = Some(Pin::new(pin));
+            prompted_pin = Some(Pin::new(pin));
         }
         Ok(Self {
             path: path.to_path_buf(),
-            config,
-            locator,
+            file,
+            prompted_pin,
+        })
+    }
+
+    /// The values `stage` reads, in espsecure's order
+    /// (`establish_session`, then `get_privkey_info`'s `label` or
+    /// `get_pubkey`'s `label_pubkey`, else `label`), or the first that
+    /// cannot be read.
+    fn stage_config(&self, stage: Stage) -> Result<HsmConfig, HsmConfigError> {
+        let required = |option: &'static str| {
+            self.file
+                .value(option)?
+                .ok_or(HsmConfigError::MissingOption { option })
+        };
+        let pkcs11_lib = PathBuf::from(required("pkcs11_lib")?.as_str());
+        let slot = self.file.slot()?;
+        let credentials = match self.file.credentials()? {
+            Some(pin) => Some(pin),
+            None => self.prompted_pin.clone(),
+        };
+        let (label, label_pubkey) = match stage {
+            Stage::PrivateKey => (required("label")?.to_string(), None),
+            Stage::PublicKey => match self.file.value("label_pubkey")? {
+                Some(public) => (public.to_string(), Some(public.to_string())),
+                None => (required("label")?.to_string(), None),
+            },
+        };
+        Ok(HsmConfig {
+            pkcs11_lib,
+            credentials,
+            slot,
+            label,
+            label_pubkey,
+        })
+    }
+
+    /// The configuration `stage` uses, or the failure espsecure meets
+    /// where it reads the value it cannot read.
+    fn config_for(&self, stage: Stage) -> anyhow::Result<HsmConfig> {
+        self.stage_config(stage)
+            .map_err(|e| self.value_failure(stage, e))
+    }
+
+    /// espsecure's run up to a value it cannot read (`e`): the session's
+    /// first line, then what `establish_session` meets before it reads
+    /// that value (a missing module, no token), and the value's exception
+    /// (configparser's, or `int()`'s for the slot) as the traceback's last
+    /// line. A negative slot is an integer espsecure takes (and falls back
+    /// to the last slot); espboot reports no such token.
+    fn value_failure(&self, stage: Stage, e: HsmConfigError) -> anyhow::Error {
+        outln!("Trying to establish a session with the HSM...");
+        let ours = |e: &HsmConfigError| format!("--hsm-config {}: {e}", self.path.display());
+        let raise = |e: &HsmConfigError| match e.python_exception() {
+            Some(line) => uncaught(ours(e), line),
+            None => self.died(
+                &ours(e),
+                vec![
+                    "No such token found.".into(),
+                    "Session establishment failed.".into(),
+                ],
+            ),
+        };
+        let lib = match self.file.value("pkcs11_lib") {
+            Ok(Some(lib)) => PathBuf::from(lib.as_str()),
+            Ok(None) => return raise(&e),
+            Err(lib_error) => return raise(&lib_error),
+        };
+        if !lib.exists() {
+            return self.died(
+                &ours(&e),
+                vec![format!("LIB file does not exist at \"{}\".", lib.display())],
+            );
+        }
+        let slots = match pkcs11_keys::slots_with_token(&lib) {
+            Ok(slots) => slots,
+            Err(module) => {
+                return self.died(
+                    &format!("--hsm-config {}: {module}", self.path.display()),
+                    vec![
+                        "<class 'pkcs11.exceptions.PKCS11Error'>: ".into(),
+                        "Session establishment failed.".into(),
+                    ],
+                )
+            }
+        };
+        if slots.is_empty() {
+            // `for slot in lib.get_slots(...)` ran no round: `slot` is unbound
+            return uncaught(
+                format!("--hsm-config {}: no slot holds a token", self.path.display()),
+                "UnboundLocalError: cannot access local variable 'slot' where it is not associated with a value",
+            );
+        }
+        let slot = match self.file.slot() {
+            Ok(slot) => slot,
+            Err(slot_error) => return raise(&slot_error),
+        };
+        let pin = match self.file.credentials() {
+            Ok(pin) => pin.or_else(|| self.prompted_pin.clone()),
+            Err(pin_error) => return raise(&pin_error),
+        };
+        // Only a label is left: the session opens (or fails) first. Opening
+        // it with a label no token holds tells which, before the label is read.
+        let mut probe = KeyLocator::new(
+            &lib,
+            pkcs11_keys::TokenSelector::with_slot_id(slot),
+            ObjectSelector::with_label("\u{0}espboot: no key has this label"),
+        );
+        probe.pin = pin;
+        let facts = SessionFacts {
+            slot,
+            label_pubkey_missing: !self.file.has_option("label_pubkey"),
+        };
+        match Pkcs11Key::open(&probe) {
+            Err(Pkcs11Error::NoSuchKey { .. }) => {}
+            Err(session) => return self.failure(stage, &facts, session),
+            Ok(_) => {}
+        }
+        facts.session_opened();
+        if stage == Stage::PublicKey {
+            facts.extracting_public_key();
+        }
+        raise(&e)
+    }
+
+    fn died(&self, ours: &str, lines: Vec<String>) -> anyhow::Error {
+        anyhow::Error::new(Died {
+            ours: ours.to_owned(),
+            lines,
         })
     }
 
     /// The token's public key (`extract_pubkey_from_hsm`), with
     /// espsecure's lines.
     pub(super) fn public_key(&self) -> anyhow::Result<sbv2::PublicKey> {
+        let config = self.config_for(Stage::PublicKey)?;
+        let facts = SessionFacts::of(&config);
         outln!("Trying to establish a session with the HSM...");
-        let public = pkcs11_keys::read_public_key(&self.locator)
-            .map_err(|e| self.failure(Stage::PublicKey, e))?;
-        self.session_opened();
-        self.extracting_public_key();
-        outln!("Got public key with label {}.", self.public_label());
+        let locator = self.locator(&config);
+        let public = pkcs11_keys::read_public_key(&locator)
+            .map_err(|e| self.failure(Stage::PublicKey, &facts, e))?;
+        facts.session_opened();
+        facts.extracting_public_key();
+        let label = config.label_pubkey.as_deref().unwrap_or(&config.label);
+        outln!("Got public key with label {label}.");
         outln!("Connection closed successfully.");
         sbv2::PublicKey::try_from(public).map_err(|e| {
             anyhow::Error::new(e).context(format!("--hsm-config {}", self.path.display()))
@@ -147,46 +286,38 @@ impl Hsm {
     /// them. `public` is the key the block carries: the token's, or the
     /// `--pub-key` given with `--hsm` (espsecure then reads none from the
     /// token, and a signature it does not verify is refused).
-    pub(super) fn signer(&self, public: Option<sbv2::PublicKey>) -> anyhow::Result<HsmSigner<'_>> {
-        let key = Pkcs11Key::open(&self.locator).map_err(|e| {
+    pub(super) fn signer(&self, public: Option<sbv2::PublicKey>) -> anyhow::Result<HsmSigner> {
+        let config = self.config_for(Stage::PrivateKey)?;
+        let facts = SessionFacts::of(&config);
+        let key = Pkcs11Key::open(&self.locator(&config)).map_err(|e| {
             outln!("Trying to establish a session with the HSM...");
-            self.failure(Stage::PrivateKey, e)
+            self.failure(Stage::PrivateKey, &facts, e)
         })?;
         let token = TokenSigner::try_from(key).map_err(|e| {
             anyhow::Error::new(e).context(format!("--hsm-config {}", self.path.display()))
         })?;
         let public = public.unwrap_or_else(|| token.public_key());
         Ok(HsmSigner {
-            hsm: self,
+            facts,
+            label: config.label,
             token,
             public,
         })
     }
 
-    fn session_opened(&self) {
-        outln!(
-            "Session creation successful with HSM slot {}.",
-            self.config.slot
-        );
-    }
-
-    fn extracting_public_key(&self) {
-        outln!("Trying to extract public key from the HSM...");
-        if self.config.label_pubkey.is_none() {
-            outln!("Config option 'label_pubkey' not found, using config option 'label' for public key.");
+    /// The key `config` names, with the PIN asked for when the file has
+    /// none.
+    fn locator(&self, config: &HsmConfig) -> KeyLocator {
+        let mut locator = config.locator();
+        if locator.pin.is_none() {
+            locator.pin = self.prompted_pin.clone();
         }
-    }
-
-    fn public_label(&self) -> &str {
-        self.config
-            .label_pubkey
-            .as_deref()
-            .unwrap_or(&self.config.label)
+        locator
     }
 
     /// The error for a token failure at `stage`, after the progress lines
     /// espsecure prints before that failure.
-    fn failure(&self, stage: Stage, e: Pkcs11Error) -> anyhow::Error {
+    fn failure(&self, stage: Stage, facts: &SessionFacts, e: Pkcs11Error) -> anyhow::Error {
         let closing = match stage {
             Stage::PublicKey => "Failed to extract the public key.",
             Stage::PrivateKey => "Failed to get the private key.",
@@ -218,24 +349,48 @@ impl Hsm {
             ],
             Pkcs11Error::PinRequired { .. } => vec![e.to_string(), session.into()],
             Pkcs11Error::NoSuchKey { class, .. } => {
-                self.session_opened();
+                facts.session_opened();
                 if *class == KeyClass::Public {
-                    self.extracting_public_key();
+                    facts.extracting_public_key();
                 }
                 vec!["No such key found.".into(), closing.into()]
             }
             _ => {
-                self.session_opened();
+                facts.session_opened();
                 if stage == Stage::PublicKey {
-                    self.extracting_public_key();
+                    facts.extracting_public_key();
                 }
                 vec![e.to_string(), closing.into()]
             }
         };
-        anyhow::Error::new(Died {
-            ours: format!("--hsm-config {}: {e}", self.path.display()),
-            lines,
-        })
+        self.died(&format!("--hsm-config {}: {e}", self.path.display()), lines)
+    }
+}
+
+/// What espsecure's progress lines say about a session: its slot and
+/// whether `get_pubkey` falls back to `label`.
+struct SessionFacts {
+    slot: u64,
+    label_pubkey_missing: bool,
+}
+
+impl SessionFacts {
+    fn of(config: &HsmConfig) -> Self {
+        Self {
+            slot: config.slot,
+            label_pubkey_missing: config.label_pubkey.is_none(),
+        }
+    }
+
+    fn session_opened(&self) {
+        outln!("Session creation successful with HSM slot {}.", self.slot);
+    }
+
+    fn extracting_public_key(&self) {
+        outln!("Trying to extract public key from the HSM...");
+        if self.label_pubkey_missing {
+            outln!("Config option 'label_pubkey' not found, using config option 'label' for public key.");
+        }
     }
 }
 
@@ -258,24 +413,23 @@ fn read_pin_line(prompt: &str) -> std::io::Result<zeroize::Zeroizing<Vec<u8>>> {
 /// The token key as a Secure Boot V2 signer that prints espsecure's lines
 /// around the token's signature (`get_privkey_info`, `sign_payload`,
 /// `close_connection`).
-pub(super) struct HsmSigner<'a> {
-    hsm: &'a Hsm,
+pub(super) struct HsmSigner {
+    facts: SessionFacts,
+    /// The private key's label.
+    label: String,
     token: TokenSigner,
     public: sbv2::PublicKey,
 }
 
-impl Sbv2Signer for HsmSigner<'_> {
+impl Sbv2Signer for HsmSigner {
     fn public_key(&self) -> sbv2::PublicKey {
         self.public.clone()
     }
 
     fn sign_prehash(&self, image_digest: &[u8]) -> Result<Sbv2Signature, signature::Error> {
         outln!("Trying to establish a session with the HSM...");
-        self.hsm.session_opened();
-        outln!(
-            "Got private key metadata with label {}.",
-            self.hsm.config.label
-        );
+        self.facts.session_opened();
+        outln!("Got private key metadata with label {}.", self.label);
         outln!("Signing payload using the HSM...");
         let signature = self.token.sign_prehash(image_digest)?;
         outln!("Signature generation successful.");

@@ -3076,3 +3076,30 @@ fn regression_trailing_slash_on_a_file_was_reported_as_not_found() {
     };
     assert!(differences.is_empty(), "{}", differences.join("\n"));
 }
+
+/// imgtool computes the trailer and the padding in Python integers: a
+/// `-M` past 32 bits makes a trailer past 4 GiB, which the slot check
+/// prints; a padded slot past 4 GiB cannot be built (`MemoryError`, or
+/// `OverflowError` past a `ssize_t`). The personality refused those
+/// values as out of range in its own words, and a padded slot past 4 GiB
+/// with a negative `-M` aborted it on a 64 GiB allocation.
+#[test]
+fn regression_sector_counts_and_padded_slots_past_32_bits_were_refused_or_aborted() {
+    let Some(differences) = differing_rows_and_outputs(
+        &[
+            "sign -v 1.0 -H 0x20 -S 0x10000 -M 99999999999999999999 zero.bin e1.bin",
+            "sign -v 1.0 -H 0x20 -S 0x100000000000 -M 4294967296 zero.bin e2.bin",
+            "sign -v 1.0 -H 0x20 -S 0x10000 -M 4294967296 --overwrite-only --pad zero.bin e3.bin",
+            "sign -v 1.0 -H 0x20 -S 0x100000000 -M 4294967296 zero.bin e4.hex",
+            "sign -v 1.0 -H 0x20 -S 0x1000000000 --pad zero.bin e5.bin",
+            "sign -v 1.0 -H 0x20 -S 0x1000000000 -M -5 --pad zero.bin e6.bin",
+            "sign -v 1.0 -H 0x20 -S 99999999999999999999 --pad zero.bin e7.bin",
+            "sign -v 1.0 -H 0x20 -S 0 -M 99999999999 --pad zero.bin e8.bin",
+        ],
+        // the others are refused before anything is written
+        &["e2.bin", "e3.bin"],
+    ) else {
+        return;
+    };
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}

@@ -48,6 +48,14 @@ pub enum SaveRefusal {
     /// `save` sets `image_ok` at an index before the padded image's start
     /// (a trailer shrunk below zero): Python's `IndexError`.
     ImageOkBeforeStart,
+    /// `pad_to` repeats a list past a C `ssize_t` (`[erased] * n`):
+    /// Python's `OverflowError`.
+    PaddingPastIndex,
+    /// `pad_to` builds a list of more than 4 Gi elements (eight bytes
+    /// each), or a padded image past 4 GiB, or the padding cannot be
+    /// allocated: Python's `MemoryError` (espboot writes no padded image
+    /// past 4 GiB).
+    PaddingOutOfMemory,
 }
 
 /// What `save` wrote.
@@ -58,6 +66,19 @@ pub struct Saved {
     /// Set when imgtool stopped after writing `bytes`: intelhex wrote the
     /// records before the one whose upper address does not fit a byte.
     pub stopped: Option<UpperAddressOverflow>,
+}
+
+/// The length of Python's `[x] * n` (negative: empty): past a `ssize_t`
+/// Python cannot even size it; past 4 Gi elements (32 GiB of list) it
+/// runs out of memory.
+fn list_length(n: i128) -> Result<usize, SaveRefusal> {
+    if n >= 1 << 63 {
+        return Err(SaveRefusal::PaddingPastIndex);
+    }
+    if n > i128::from(u32::MAX) {
+        return Err(SaveRefusal::PaddingOutOfMemory);
+    }
+    Ok(usize::try_from(n).unwrap_or(0))
 }
 
 /// imgtool's `check_trailer` and `save` for `image`, which the builder
@@ -86,11 +107,17 @@ pub fn imgtool_save(
     // _trailer_size: with 0 sectors, plus the swap status of -M's count
     let mut trailer_size = i128::from(opts.trailer_size_with(0, enc_tlv_len));
     if !opts.overwrite_only {
-        trailer_size += layout.max_sectors * 3 * i128::from(opts.align);
+        // Python's integers do not overflow; i128 holds any -M py-int reads
+        // times 96
+        let status = layout
+            .max_sectors
+            .saturating_mul(3)
+            .saturating_mul(i128::from(opts.align));
+        trailer_size = trailer_size.saturating_add(status);
     }
     let slot = layout.slot_size;
     // create returns with an exported vector before check_trailer
-    if slot > 0 && len + trailer_size > slot && opts.vector_to_sign.is_none() {
+    if slot > 0 && len.saturating_add(trailer_size) > slot && opts.vector_to_sign.is_none() {
         return Err(SaveRefusal::ExceedsSlot {
             image: len,
             trailer: trailer_size,
@@ -133,9 +160,19 @@ pub fn imgtool_save(
     }
     let mut bytes = image;
     if layout.pad {
-        let padding = usize::try_from(slot - (len + trailer_size)).unwrap_or(0);
-        let erased_tail = usize::try_from(trailer_size - magic_len).unwrap_or(0);
-        let mut tail = vec![erased; padding + erased_tail];
+        // `[erased] * n` for the padding, then for the trailer's erased part
+        let padding = list_length(slot.saturating_sub(len.saturating_add(trailer_size)))?;
+        let erased_tail = list_length(trailer_size.saturating_sub(magic_len))?;
+        // Python builds the padding as lists of eight-byte references: past
+        // 4 GiB of output (32 GiB of list) it runs out of memory, and espboot
+        // writes no padded image past 4 GiB
+        if (bytes.len() + padding + erased_tail + magic.len()) as u64 > u64::from(u32::MAX) {
+            return Err(SaveRefusal::PaddingOutOfMemory);
+        }
+        let mut tail = Vec::new();
+        tail.try_reserve_exact(padding + erased_tail + magic.len())
+            .map_err(|_| SaveRefusal::PaddingOutOfMemory)?;
+        tail.resize(padding + erased_tail, erased);
         tail.extend_from_slice(&magic);
         if flags && layout.confirm {
             let at = usize::try_from(image_ok_from_end)

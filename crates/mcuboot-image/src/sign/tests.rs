@@ -370,4 +370,33 @@ fn imgtool_save_checks_pads_and_refuses_as_imgtool() {
         imgtool_save(&opts, &shrunk, std::vec![1; 0x100], None, None),
         Err(SaveRefusal::ImageOkBeforeStart)
     );
+    // padding Python cannot build: past a ssize_t, past 4 Gi elements,
+    // and a padded image past 4 GiB; none is allocated
+    for (slot_size, max_sectors, refusal) in [
+        (1 << 64, 128, SaveRefusal::PaddingPastIndex),
+        (0x10_0000_0000, 128, SaveRefusal::PaddingOutOfMemory),
+        (0x1_0000_0000, 128, SaveRefusal::PaddingOutOfMemory),
+        (0, 1 << 40, SaveRefusal::PaddingOutOfMemory),
+        (0, 1 << 70, SaveRefusal::PaddingPastIndex),
+    ] {
+        let huge = ImgtoolLayout {
+            slot_size,
+            max_sectors,
+            ..layout
+        };
+        assert_eq!(
+            imgtool_save(&opts, &huge, std::vec![1; 0x100], None, None),
+            Err(refusal),
+            "{slot_size:#x} {max_sectors:#x}"
+        );
+    }
+    // a -M past i128 arithmetic saturates instead of overflowing
+    let saturated = ImgtoolLayout {
+        max_sectors: i128::MAX,
+        ..fits
+    };
+    assert!(matches!(
+        imgtool_save(&opts, &saturated, std::vec![1; 0x100], None, None),
+        Err(SaveRefusal::ExceedsSlot { .. })
+    ));
 }

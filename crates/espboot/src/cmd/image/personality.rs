@@ -867,7 +867,9 @@ fn uuid_error(a: &super::sign::SignArgs) -> Option<String> {
 /// arithmetic ([`mcuboot_image::sign::imgtool_save`]) where the library cannot give
 /// imgtool's output: a negative `-M` (it shrinks the trailer's size, below
 /// zero too, which lengthens the padded image past the slot and changes
-/// the slot check and its message), a negative slot size
+/// the slot check and its message) or one past 32 bits (a trailer past
+/// 4 GiB), a padded slot past 4 GiB (whose padding Python cannot build:
+/// `MemoryError`, or `OverflowError` past a `ssize_t`), a negative slot size
 /// with a padded `.hex` output, and any `.hex` output at a `-x` address
 /// (which imgtool places at any Python integer, below 0 or past 4 GiB) or
 /// from a `.hex` input whose address a prepended header moves below 0 or
@@ -883,7 +885,9 @@ fn imgtool_layout(a: &mut super::sign::SignArgs) {
     let slot = value(Some(&a.slot_size)).unwrap_or(0);
     let max_sectors = value(a.max_sectors.as_deref());
     let hex_addr = value(a.hex_addr.as_deref());
-    let negative_sectors = max_sectors.is_some_and(|m| m < 0);
+    // a -M past 32 bits, or a padded slot past 4 GiB: Python's integers
+    let python_sized = max_sectors.is_some_and(|m| m < 0 || m > i128::from(u32::MAX))
+        || (pad && slot > i128::from(u32::MAX));
     // image.py load moves a HEX input's address down for a prepended
     // header: below a header's size, below 0; and one near the top of the
     // address space can reach past 4 GiB, where intelhex writes the
@@ -903,7 +907,7 @@ fn imgtool_layout(a: &mut super::sign::SignArgs) {
         let reach = base + header_size.max(0) + data.len() as i128 + 0x2_0000 + slot.max(0);
         below_zero || reach > 1 << 32
     };
-    let wanted = negative_sectors
+    let wanted = python_sized
         || (hex_out && (hex_addr.is_some() || (slot < 0 && pad) || base_out_of_range()));
     if !wanted {
         return;

@@ -581,6 +581,12 @@ fn imgtool_save(
         Err(SaveRefusal::ImageOkBeforeStart) => Err(ImgtoolRefusal::Uncaught(
             "IndexError: bytearray index out of range".to_owned(),
         )),
+        Err(SaveRefusal::PaddingPastIndex) => Err(ImgtoolRefusal::Uncaught(
+            "OverflowError: cannot fit 'int' into an index-sized integer".to_owned(),
+        )),
+        Err(SaveRefusal::PaddingOutOfMemory) => {
+            Err(ImgtoolRefusal::Uncaught("MemoryError".to_owned()))
+        }
     }
 }
 

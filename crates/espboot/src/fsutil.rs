@@ -27,6 +27,15 @@ pub struct OpenFailure {
     pub reason: String,
 }
 
+/// A path as the Python `str` the reference tools hold for it
+/// (`surrogateescape`): [`py_repr::str`] quotes it and
+/// [`py_repr::backslashreplace`] prints it as Python does, `\udcff` for a
+/// byte that is not UTF-8.
+pub fn python_str(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt as _;
+    py_repr::surrogateescape(path.as_os_str().as_bytes())
+}
+
 /// Opens `path` for reading as Python's `open()` does: a directory fails
 /// with EISDIR (the system's `open` of a directory for reading succeeds).
 pub fn open_for_reading_as_python(path: &Path) -> std::io::Result<std::fs::File> {
@@ -86,7 +95,7 @@ impl OpenFailure {
             self.class,
             self.errno,
             self.reason,
-            py_repr::str(&self.path.to_string_lossy())
+            py_repr::str(&python_str(&self.path))
         )
     }
 
@@ -95,7 +104,7 @@ impl OpenFailure {
     pub fn click_message(&self) -> String {
         format!(
             "Could not open file {}: {}",
-            py_repr::str(&self.path.to_string_lossy()),
+            py_repr::str(&python_str(&self.path)),
             self.reason
         )
     }

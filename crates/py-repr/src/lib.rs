@@ -71,6 +71,7 @@ pub fn str(text: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
+            c if surrogate_of(c).is_some() => escape(&mut out, surrogate_of(c).unwrap_or(0)),
             c if is_printable(c) => out.push(c),
             c => escape(&mut out, u32::from(c)),
         }
@@ -137,10 +138,103 @@ impl PyStr {
     }
 }
 
+/// A `String` as the Python `str` it stands for: [`surrogateescape`]'s
+/// stand-ins become their lone surrogates again.
 impl From<&str> for PyStr {
     fn from(text: &str) -> Self {
-        PyStr(text.chars().map(u32::from).collect())
+        PyStr(
+            text.chars()
+                .map(|c| surrogate_of(c).unwrap_or(u32::from(c)))
+                .collect(),
+        )
     }
+}
+
+/// The first of the private-use code points that stand for Python's lone
+/// surrogates U+DC80 to U+DCFF in a Rust `String` ([`surrogateescape`]):
+/// plane 16's U+10FE80 to U+10FEFF, which no command line holds in
+/// practice.
+const STAND_IN_BASE: u32 = 0x10_FE00;
+
+/// Python's `surrogateescape` decoding of command-line bytes (`sys.argv`)
+/// into a Rust `String`: valid UTF-8 as it is, every other byte as a
+/// stand-in for the lone surrogate Python makes of it. [`str`] and
+/// [`backslashreplace`] write a stand-in as Python writes the surrogate
+/// (`\udcff`), and [`PyStr::from`] turns it back into the surrogate.
+///
+/// ```
+/// let text = py_repr::surrogateescape(b"1.\xff");
+/// assert_eq!(py_repr::str(&text), "'1.\\udcff'");
+/// assert_eq!(py_repr::backslashreplace(&text), "1.\\udcff");
+/// assert_eq!(py_repr::PyStr::from(text.as_str()).code_points(), &[0x31, 0x2e, 0xdcff]);
+/// ```
+pub fn surrogateescape(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        out.extend(
+            chunk
+                .invalid()
+                .iter()
+                .filter_map(|&b| char::from_u32(STAND_IN_BASE + u32::from(b))),
+        );
+    }
+    out
+}
+
+/// The lone surrogate a [`surrogateescape`] stand-in stands for.
+fn surrogate_of(c: char) -> Option<u32> {
+    let code = u32::from(c);
+    (STAND_IN_BASE + 0x80..=STAND_IN_BASE + 0xff)
+        .contains(&code)
+        .then(|| code - STAND_IN_BASE + 0xdc00)
+}
+
+/// Text as Python prints a `str` to its standard error (the
+/// `backslashreplace` error handler): a lone surrogate, here a
+/// [`surrogateescape`] stand-in, as `\udcff`; everything else as it is.
+pub fn backslashreplace(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match surrogate_of(c) {
+            Some(code) => escape(&mut out, code),
+            None => out.push(c),
+        }
+    }
+    out
+}
+
+/// Python's message when `text.encode("utf-8")` meets lone surrogates
+/// (the text after `UnicodeEncodeError: `): the first run of them, by
+/// position; `None` when there is none.
+///
+/// ```
+/// let name = py_repr::PyStr::fsdecode(b"a\xff\xfeb");
+/// assert_eq!(
+///     py_repr::utf8_encode_error(&name).unwrap(),
+///     "'utf-8' codec can't encode characters in position 1-2: surrogates not allowed"
+/// );
+/// ```
+pub fn utf8_encode_error(text: &PyStr) -> Option<String> {
+    let points = text.code_points();
+    let is_surrogate = |c: &u32| (0xd800..0xe000).contains(c);
+    let start = points.iter().position(is_surrogate)?;
+    let len = points[start..]
+        .iter()
+        .take_while(|c| is_surrogate(c))
+        .count();
+    let mut out = String::from("'utf-8' codec can't encode ");
+    let _ = if len == 1 {
+        write!(
+            out,
+            "character '\\u{:x}' in position {start}",
+            points[start]
+        )
+    } else {
+        write!(out, "characters in position {start}-{}", start + len - 1)
+    };
+    out.push_str(": surrogates not allowed");
+    Some(out)
 }
 
 /// Python's `hex()` of an integer, which `f"{v:#x}"` also gives: the sign

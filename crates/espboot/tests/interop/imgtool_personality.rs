@@ -3103,3 +3103,84 @@ fn regression_sector_counts_and_padded_slots_past_32_bits_were_refused_or_aborte
     };
     assert!(differences.is_empty(), "{}", differences.join("\n"));
 }
+
+/// Python decodes its command line with `surrogateescape`: an option
+/// value that is not UTF-8 is a `str` with lone surrogates, which imgtool
+/// checks like any other (`'\udcff' is not one of …`, `\udcff is not a
+/// valid integer`, `Invalid version number`) or fails to encode
+/// (`--custom-tlv`, `--boot-record`: UnicodeEncodeError, exit 1), and a
+/// file name that is not UTF-8 is quoted with its surrogates. The
+/// personality's parser refused every such value ("invalid UTF-8 was
+/// detected", exit 2) and wrote U+FFFD in file names.
+#[test]
+fn regression_option_values_that_are_not_utf8_were_refused_by_the_parser() {
+    use std::ffi::OsString;
+    use std::os::unix::ffi::OsStringExt as _;
+    let Some(mut imgtool) = crate::support::reference_tool("imgtool") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let zero = [&[0u8; 0x20][..], &crate::support::serve::data(500, 11)].concat();
+    std::fs::write(dir.join("zero.bin"), zero).unwrap();
+    crate::support::run_ok(imgtool.current_dir(dir).args([
+        "keygen",
+        "-t",
+        "ecdsa-p256",
+        "-k",
+        "ec.pem",
+    ]));
+    let link = dir.join("bin/imgtool");
+    std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_espboot"), &link).unwrap();
+    let sign = "sign -v 1.0 -H 0x20 -S 0x10000";
+    let rows = [
+        "sign -v 1.~ -H 0x20 -S 0x10000 zero.bin o.bin".to_owned(),
+        format!("{sign} -S ~ zero.bin o.bin"),
+        format!("{sign} -M ~ zero.bin o.bin"),
+        format!("{sign} -d (1,1.0~) zero.bin o.bin"),
+        format!("{sign} --align ~ zero.bin o.bin"),
+        format!("{sign} --sha ~ zero.bin o.bin"),
+        format!("{sign} --custom-tlv 0xa0 a~~b zero.bin o.bin"),
+        format!("{sign} --custom-tlv 0xa0 0x~ zero.bin o.bin"),
+        format!("{sign} --custom-tlv 0xa0 0x1~ zero.bin o.bin"),
+        format!("{sign} --boot-record b~ zero.bin o.bin"),
+        format!("{sign} --boot-record b~123456789012 zero.bin o.bin"),
+        format!("{sign} -k k~.pem zero.bin o.bin"),
+        format!("{sign} zero.bin d~/o.bin"),
+        "getpub -k ec.pem -e ~".to_owned(),
+        "getpub -k e~.pem".to_owned(),
+        "verify -k ec.pem o~.bin".to_owned(),
+        "dumpinfo o~.bin".to_owned(),
+    ];
+    let mut differences = Vec::new();
+    for row in &rows {
+        // `~` stands for the byte 0xff
+        let args: Vec<OsString> = row
+            .split(' ')
+            .map(|w| {
+                OsString::from_vec(
+                    w.bytes()
+                        .map(|b| if b == b'~' { 0xff } else { b })
+                        .collect(),
+                )
+            })
+            .collect();
+        let run = |program: &std::path::Path| {
+            let out = Command::new(program)
+                .current_dir(dir)
+                .args(&args)
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+            let last = stderr.lines().last().unwrap_or("").to_owned();
+            (out.status.code(), out.stdout, last)
+        };
+        let theirs = run(&crate::support::reference_bin_dir().join("imgtool"));
+        let ours = run(&link);
+        if theirs != ours {
+            differences.push(format!("{row}\n  imgtool: {theirs:?}\n  espboot: {ours:?}"));
+        }
+    }
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}

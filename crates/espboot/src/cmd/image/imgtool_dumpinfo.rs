@@ -497,28 +497,6 @@ fn json(v: &Val, level: usize, out: &mut String) {
     }
 }
 
-/// Python's error when a text file (UTF-8, strict) is handed a name that
-/// is not UTF-8: the first run of surrogate escapes, by its position in
-/// the name.
-fn surrogate_encode_error(name: &[u8]) -> Option<String> {
-    let decoded = PyStr::fsdecode(name);
-    let points = decoded.code_points();
-    let is_surrogate = |c: &u32| (0xd800..0xe000).contains(c);
-    let start = points.iter().position(is_surrogate)?;
-    let len = points[start..]
-        .iter()
-        .take_while(|c| is_surrogate(c))
-        .count();
-    let what = if len == 1 {
-        format!("character '\\u{:x}' in position {start}", points[start])
-    } else {
-        format!("characters in position {start}-{}", start + len - 1)
-    };
-    Some(format!(
-        "UnicodeEncodeError: 'utf-8' codec can't encode {what}: surrogates not allowed"
-    ))
-}
-
 /// Runs `imgtool dumpinfo` for the personality: `Ok(None)` when the image
 /// file does not exist (imgtool's usage error).
 pub(super) fn dumpinfo(
@@ -565,9 +543,11 @@ pub(super) fn dumpinfo(
             // surrogateescape), but a file opened for text refuses a name
             // that is not UTF-8 after the title has been written
             let mut text = HUMAN_TITLE.as_bytes().to_vec();
-            if let (Some(path), Some(error)) = (outfile, surrogate_encode_error(&info.filename)) {
+            let name = PyStr::fsdecode(&info.filename);
+            if let (Some(path), Some(error)) = (outfile, py_repr::utf8_encode_error(&name)) {
                 crate::fsutil::write_atomic(path, &text, false)?;
-                return Err(super::sign::ImgtoolRefusal::Uncaught(error).into());
+                let line = format!("UnicodeEncodeError: {error}");
+                return Err(super::sign::ImgtoolRefusal::Uncaught(line).into());
             }
             text.extend_from_slice(&info.filename);
             text.extend_from_slice(b" \n\n");

@@ -25,6 +25,8 @@ fn usage_error(command: Option<&str>, message: &str) -> ExitCode {
         Some(c) => (imgtool_help::usage(c), format!("imgtool {c} --help")),
         None => (imgtool_help::usage("imgtool"), "imgtool --help".to_owned()),
     };
+    // Python writes a lone surrogate of a command-line value as `\udcff`
+    let message = py_repr::backslashreplace(message);
     eprint!("{usage}\nTry '{hint}' for help.\n\nError: {message}\n");
     ExitCode::from(EXIT_USAGE)
 }
@@ -110,8 +112,9 @@ fn clap_error(command: &str, shown: &str, err: &clap::Error, typed: &[OsString])
                 )
             } else {
                 format!(
-                    "Invalid value for {}: '{bad}' is not one of {}.",
+                    "Invalid value for {}: {} is not one of {}.",
                     option_names(command, &long),
+                    py_repr::str(&bad),
                     quoted.join(", ")
                 )
             }
@@ -228,6 +231,10 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
         },
         None => typed,
     };
+    let typed = match parser.find_subcommand(command) {
+        Some(sub) => text_values_as_python(sub, typed),
+        None => typed,
+    };
     // click reports extra arguments only once every parameter has been
     // processed: the line is parsed without them.
     let (mut typed, extras) = match parser.find_subcommand(command) {
@@ -291,7 +298,10 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
         if key_loads && super::util::is_missing(&a.imgfile) {
             return usage_error(
                 Some(command),
-                &format!("Image file {} not found", a.imgfile.display()),
+                &format!(
+                    "Image file {} not found",
+                    crate::fsutil::python_str(&a.imgfile)
+                ),
             );
         }
         return super::inspect::verify_as_imgtool(a);
@@ -308,7 +318,10 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
             Ok(Some(code)) => code,
             Ok(None) => usage_error(
                 Some(command),
-                &format!("Image file not found ({})", a.imgfile.display()),
+                &format!(
+                    "Image file not found ({})",
+                    crate::fsutil::python_str(&a.imgfile)
+                ),
             ),
             Err(err) => match err.downcast_ref::<super::sign::ImgtoolRefusal>() {
                 Some(refusal) => refusal_exit("dumpinfo", refusal),
@@ -358,7 +371,7 @@ pub fn personality(argv: Vec<OsString>) -> ExitCode {
             a.pure = false;
         }
         imgtool_layout(a);
-        let boot_record = boot_record_error(a).map(ImgtoolRefusal::Usage);
+        let boot_record = boot_record_error(a);
         let mut create = sign_values_python_takes(a);
         if boot_record.is_some() {
             create.before_protected_size = boot_record;
@@ -557,7 +570,7 @@ fn empty_as_absent(path: &mut Option<std::path::PathBuf>) {
 /// The last line of a Python traceback, exit 1: how the personality
 /// reports an exception imgtool does not catch.
 fn traceback(last_line: &str) -> ExitCode {
-    eprintln!("{last_line}");
+    eprintln!("{}", py_repr::backslashreplace(last_line));
     ExitCode::FAILURE
 }
 
@@ -929,6 +942,53 @@ fn imgtool_layout(a: &mut super::sign::SignArgs) {
     (a.pad, a.test, a.confirm) = (false, false, false);
 }
 
+/// Python decodes its command line with `surrogateescape`: a word that is
+/// not UTF-8 is still a `str` (its bad bytes lone surrogates), which a
+/// file name turns back into the same bytes. The values of `sub`'s text
+/// options that are not UTF-8 become [`py_repr::surrogateescape`] text,
+/// which the parser takes and imgtool's messages print as Python does
+/// (`\udcff`); file names (and `--custom-tlv-file`'s pairs, which hold
+/// one) and arguments stay as they are.
+fn text_values_as_python(sub: &clap::Command, words: Vec<OsString>) -> Vec<OsString> {
+    use std::os::unix::ffi::OsStrExt as _;
+    let takes_text = |a: &clap::Arg| {
+        a.get_value_parser().type_id() != std::any::TypeId::of::<std::path::PathBuf>()
+            && a.get_long() != Some("custom-tlv-file")
+    };
+    let mut out = Vec::with_capacity(words.len());
+    let mut words = words.into_iter();
+    while let Some(word) = words.next() {
+        if word == "--" {
+            out.push(word);
+            out.extend(words.by_ref());
+            break;
+        }
+        let text = word.to_string_lossy();
+        let option = sub.get_arguments().find(|a| {
+            let long = text
+                .strip_prefix("--")
+                .is_some_and(|l| a.get_long() == Some(l));
+            let short =
+                text.len() == 2 && text.starts_with('-') && text.chars().nth(1) == a.get_short();
+            !a.is_positional() && (long || short)
+        });
+        out.push(word);
+        let Some(option) = option.filter(|a| a.get_action().takes_values()) else {
+            continue;
+        };
+        let count = option.get_num_args().map_or(1, |n| n.min_values());
+        for value in words.by_ref().take(count) {
+            let bytes = value.as_bytes();
+            if takes_text(option) && std::str::from_utf8(bytes).is_err() {
+                out.push(OsString::from(py_repr::surrogateescape(bytes)));
+            } else {
+                out.push(value);
+            }
+        }
+    }
+    out
+}
+
 /// Whether click sees `-h`/`--help` among `words` as the help option:
 /// not where it is the value of the option before it, nor after `--`.
 fn asks_for_help(command: Option<&clap::Command>, words: &[OsString]) -> bool {
@@ -1207,7 +1267,10 @@ fn sign_option_error(a: &super::sign::SignArgs, typed: &[OsString]) -> Option<(u
                 )
             })
             .map(|v| {
-                format!("Invalid value for '-M' / '--max-sectors': '{v}' is not a valid integer.")
+                format!(
+                    "Invalid value for '-M' / '--max-sectors': {} is not a valid integer.",
+                    py_repr::str(v)
+                )
             }),
     );
     if let Some(counter) = a
@@ -1330,6 +1393,23 @@ fn sign_after_keys_error(a: &super::sign::SignArgs) -> Option<ImgtoolRefusal> {
             if let Err(e) = crate::fsutil::open_for_reading_as_python(path) {
                 return uncaught(crate::fsutil::OpenFailure::of_io(&e, path).exception());
             }
+        } else if let Some(hex) = value.strip_prefix("0x").filter(|_| has_surrogates(value)) {
+            // a value from a word that is not UTF-8: Python counts
+            // characters (`len(value[2:]) % 2`), then `bytes.fromhex` stops
+            // at the first character that is no hex digit or space
+            if hex.chars().count() % 2 == 1 {
+                return usage("Custom TLV length is odd.".to_owned());
+            }
+            let position = hex
+                .chars()
+                .position(|c| !c.is_ascii_hexdigit() && c != ' ')
+                .unwrap_or(0);
+            return uncaught(format!(
+                "ValueError: non-hexadecimal number found in fromhex() arg at position {position}"
+            ));
+        } else if let Some(error) = py_repr::utf8_encode_error(&py_repr::PyStr::from(value)) {
+            // `value.encode('utf-8')`
+            return uncaught(format!("UnicodeEncodeError: {error}"));
         } else {
             use mcuboot_image::sign::OptionError;
             match mcuboot_image::sign::custom_tlv_value(value) {
@@ -1350,19 +1430,25 @@ fn sign_after_keys_error(a: &super::sign::SignArgs) -> Option<ImgtoolRefusal> {
 }
 
 /// `Image.create`'s refusal of a too long `--boot-record`, after it has
-/// settled the hash.
-fn boot_record_error(a: &super::sign::SignArgs) -> Option<String> {
-    if let Some(sw_type) = a.boot_record.as_deref() {
-        // imgtool/image.py Image.create (MAX_SW_TYPE_LENGTH)
-        let length = sw_type.chars().count();
-        if length > 12 {
-            return Some(format!(
-                "'{sw_type}' is too long ({length} characters) for sw_type. Its maximum allowed \
-                 length is 12 characters."
-            ));
-        }
+/// settled the hash, then `create_sw_component_data`'s encoding of it.
+fn boot_record_error(a: &super::sign::SignArgs) -> Option<ImgtoolRefusal> {
+    let sw_type = a.boot_record.as_deref()?;
+    // imgtool/image.py Image.create (MAX_SW_TYPE_LENGTH)
+    let length = sw_type.chars().count();
+    if length > 12 {
+        return Some(ImgtoolRefusal::Usage(format!(
+            "'{sw_type}' is too long ({length} characters) for sw_type. Its maximum allowed \
+             length is 12 characters."
+        )));
     }
-    None
+    // a word that was not UTF-8 holds lone surrogates, which encode() refuses
+    py_repr::utf8_encode_error(&py_repr::PyStr::from(sw_type))
+        .map(|error| ImgtoolRefusal::Uncaught(format!("UnicodeEncodeError: {error}")))
+}
+
+/// Whether `text` holds lone surrogates ([`py_repr::surrogateescape`]).
+fn has_surrogates(text: &str) -> bool {
+    py_repr::utf8_encode_error(&py_repr::PyStr::from(text)).is_some()
 }
 
 /// Whether the input's first `-H` bytes (fewer if it is shorter) hold

@@ -42,7 +42,8 @@ pub enum Value {
     /// A float, NaN and the infinities included.
     Float(f64),
     /// A string. A lone surrogate escape (`"\ud800"`), which Python keeps,
-    /// is U+FFFD here.
+    /// is [`py_repr::surrogate_stand_in`]'s stand-in here, so its repr is
+    /// Python's.
     Str(String),
     /// A list.
     Array(Vec<Value>),
@@ -455,7 +456,8 @@ impl Parser<'_> {
                     end = low_end;
                 }
             }
-            out.push(char::from_u32(code).unwrap_or('\u{fffd}'));
+            // a lone surrogate, which Python keeps, as py-repr's stand-in
+            out.extend(char::from_u32(code).or_else(|| py_repr::surrogate_stand_in(code)));
         }
     }
 

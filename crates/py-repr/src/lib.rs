@@ -150,11 +150,26 @@ impl From<&str> for PyStr {
     }
 }
 
-/// The first of the private-use code points that stand for Python's lone
-/// surrogates U+DC80 to U+DCFF in a Rust `String` ([`surrogateescape`]):
-/// plane 16's U+10FE80 to U+10FEFF, which no command line holds in
-/// practice.
-const STAND_IN_BASE: u32 = 0x10_FE00;
+/// Where the private-use code points that stand for Python's lone
+/// surrogates U+D800 to U+DFFF in a Rust `String` begin: plane 16's
+/// U+10F800 to U+10FFFF, which no command line or file holds in practice
+/// ([`surrogateescape`], [`surrogate_stand_in`]).
+const STAND_IN_BASE: u32 = 0x10_F800;
+
+/// The stand-in for the lone surrogate `code` (U+D800 to U+DFFF) in a
+/// Rust `String`, which [`str`] and [`backslashreplace`] write as Python
+/// writes the surrogate; `None` for any other code point.
+///
+/// ```
+/// let text: String = py_repr::surrogate_stand_in(0xd800).into_iter().collect();
+/// assert_eq!(py_repr::str(&text), "'\\ud800'");
+/// ```
+pub fn surrogate_stand_in(code: u32) -> Option<char> {
+    (0xd800..0xe000)
+        .contains(&code)
+        .then(|| char::from_u32(STAND_IN_BASE + code - 0xd800))
+        .flatten()
+}
 
 /// Python's `surrogateescape` decoding of command-line bytes (`sys.argv`)
 /// into a Rust `String`: valid UTF-8 as it is, every other byte as a
@@ -176,18 +191,18 @@ pub fn surrogateescape(bytes: &[u8]) -> String {
             chunk
                 .invalid()
                 .iter()
-                .filter_map(|&b| char::from_u32(STAND_IN_BASE + u32::from(b))),
+                .filter_map(|&b| surrogate_stand_in(0xdc00 + u32::from(b))),
         );
     }
     out
 }
 
-/// The lone surrogate a [`surrogateescape`] stand-in stands for.
+/// The lone surrogate a stand-in ([`surrogate_stand_in`]) stands for.
 fn surrogate_of(c: char) -> Option<u32> {
     let code = u32::from(c);
-    (STAND_IN_BASE + 0x80..=STAND_IN_BASE + 0xff)
+    (STAND_IN_BASE..=STAND_IN_BASE + 0x7ff)
         .contains(&code)
-        .then(|| code - STAND_IN_BASE + 0xdc00)
+        .then(|| code - STAND_IN_BASE + 0xd800)
 }
 
 /// Text as Python prints a `str` to its standard error (the

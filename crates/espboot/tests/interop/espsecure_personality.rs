@@ -2187,3 +2187,38 @@ fn regression_usc_and_sdc_output_checks_had_espboots_own_words() {
         );
     }
 }
+
+/// Python's `json` keeps a lone surrogate escape (`"\ud800"`) in the
+/// string it reads, and esp_sdc's messages quote it with `repr()`
+/// (`'\ud800'`); the personality read it as U+FFFD and quoted `'�'`.
+#[test]
+fn regression_lone_surrogates_in_usc_json_were_read_as_replacement_characters() {
+    if crate::support::reference_tool("espsecure").is_none() {
+        return;
+    }
+    let (tmp, fixtures) = fixture_dir();
+    let files: [(&str, &[u8]); 3] = [
+        ("version.json", br#"{"version": "\ud800"}"#),
+        ("pair.json", br#"{"version": "\ud83d\ude00\udfff"}"#),
+        (
+            "key.json",
+            br#"{"version": 1, "groups": [{"group": "config_flags", "entries": [{"key": "a\udcffb", "value": true}]}]}"#,
+        ),
+    ];
+    let mut lines = vec!["generate-signing-key -v 2 -s ecdsa256 ec.pem".to_owned()];
+    for (name, bytes) in files {
+        std::fs::write(fixtures.join(name), bytes).unwrap();
+        lines.push(format!(
+            "generate-sdc-certificate --usc {name} -k ec.pem --chip-info chipinfo.bin -o out.bin"
+        ));
+    }
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let twins = twin_runs(tmp.path(), &fixtures, &lines);
+    for (line, reference, ours) in &twins.runs[1..] {
+        assert_ne!(reference.code, 0, "espsecure {line}: {reference:?}");
+        assert!(
+            same_run(ours, reference),
+            "`espsecure {line}`\n{reference:?}\n{ours:?}"
+        );
+    }
+}

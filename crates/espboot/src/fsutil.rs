@@ -36,6 +36,14 @@ pub fn python_str(path: &Path) -> String {
     py_repr::surrogateescape(path.as_os_str().as_bytes())
 }
 
+/// The file a Python `str` names (`os.fsencode`): the inverse of
+/// [`python_str`], for a file name read as text from the command line.
+pub fn path_of_python_str(text: &str) -> std::path::PathBuf {
+    use std::os::unix::ffi::OsStringExt as _;
+    let bytes = py_repr::PyStr::from(text).fsencode();
+    std::path::PathBuf::from(std::ffi::OsString::from_vec(bytes))
+}
+
 /// Opens `path` for reading as Python's `open()` does: a directory fails
 /// with EISDIR (the system's `open` of a directory for reading succeeds).
 pub fn open_for_reading_as_python(path: &Path) -> std::io::Result<std::fs::File> {

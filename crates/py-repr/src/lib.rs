@@ -136,6 +136,24 @@ impl PyStr {
     pub fn code_points(&self) -> &[u32] {
         &self.0
     }
+
+    /// Python's `os.fsencode` on a UTF-8 system, the inverse of
+    /// [`PyStr::fsdecode`]: a surrogate escape (U+DC80 to U+DCFF) is its
+    /// byte again, every other code point its UTF-8 (another lone
+    /// surrogate, which `fsencode` refuses, as U+FFFD).
+    pub fn fsencode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.0.len());
+        for &code in &self.0 {
+            match code {
+                0xdc80..=0xdcff => out.push((code - 0xdc00) as u8),
+                _ => {
+                    let c = char::from_u32(code).unwrap_or('\u{fffd}');
+                    out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+                }
+            }
+        }
+        out
+    }
 }
 
 /// A `String` as the Python `str` it stands for: [`surrogateescape`]'s

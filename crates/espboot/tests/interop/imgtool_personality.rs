@@ -3115,7 +3115,7 @@ fn regression_sector_counts_and_padded_slots_past_32_bits_were_refused_or_aborte
 #[test]
 fn regression_option_values_that_are_not_utf8_were_refused_by_the_parser() {
     use std::ffi::OsString;
-    use std::os::unix::ffi::OsStringExt as _;
+    use std::os::unix::ffi::{OsStrExt as _, OsStringExt as _};
     let Some(mut imgtool) = crate::support::reference_tool("imgtool") else {
         return;
     };
@@ -3152,7 +3152,15 @@ fn regression_option_values_that_are_not_utf8_were_refused_by_the_parser() {
         "getpub -k e~.pem".to_owned(),
         "verify -k ec.pem o~.bin".to_owned(),
         "dumpinfo o~.bin".to_owned(),
+        format!("{sign} --custom-tlv-file 0xa0 f~ zero.bin o.bin"),
+        format!("{sign} --custom-tlv-file 0xa0 t~.bin zero.bin o.bin"),
+        format!("{sign} --custom-tlv-file ~ t~.bin zero.bin o.bin"),
     ];
+    std::fs::write(
+        dir.join(std::ffi::OsStr::from_bytes(b"t\xff.bin")),
+        b"tlv data",
+    )
+    .unwrap();
     let mut differences = Vec::new();
     for row in &rows {
         // `~` stands for the byte 0xff

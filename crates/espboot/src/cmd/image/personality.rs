@@ -729,10 +729,10 @@ fn custom_tlv_lengths(a: &super::sign::SignArgs) -> Vec<u64> {
         let value = mcuboot_image::sign::custom_tlv_value(pair.get(1)?).ok()?;
         Some(value.len() as u64)
     });
-    let files = a
-        .custom_tlv_file
-        .chunks(2)
-        .filter_map(|pair| Some(std::fs::metadata(pair.get(1)?).ok()?.len()));
+    let files = a.custom_tlv_file.chunks(2).filter_map(|pair| {
+        let path = crate::fsutil::path_of_python_str(pair.get(1)?);
+        Some(std::fs::metadata(path).ok()?.len())
+    });
     values.chain(files).collect()
 }
 
@@ -947,13 +947,13 @@ fn imgtool_layout(a: &mut super::sign::SignArgs) {
 /// file name turns back into the same bytes. The values of `sub`'s text
 /// options that are not UTF-8 become [`py_repr::surrogateescape`] text,
 /// which the parser takes and imgtool's messages print as Python does
-/// (`\udcff`); file names (and `--custom-tlv-file`'s pairs, which hold
-/// one) and arguments stay as they are.
+/// (`\udcff`); file names and arguments stay as they are
+/// (`--custom-tlv-file`'s name is text, turned back into its bytes where
+/// the file is opened: [`crate::fsutil::path_of_python_str`]).
 fn text_values_as_python(sub: &clap::Command, words: Vec<OsString>) -> Vec<OsString> {
     use std::os::unix::ffi::OsStrExt as _;
     let takes_text = |a: &clap::Arg| {
         a.get_value_parser().type_id() != std::any::TypeId::of::<std::path::PathBuf>()
-            && a.get_long() != Some("custom-tlv-file")
     };
     let mut out = Vec::with_capacity(words.len());
     let mut words = words.into_iter();
@@ -1389,9 +1389,10 @@ fn sign_after_keys_error(a: &super::sign::SignArgs) -> Option<ImgtoolRefusal> {
         let value = pair.get(1).map(String::as_str).unwrap_or_default();
         if is_file {
             // `Path(value).open("rb")`: `Path('')` is the directory `.`
-            let path = std::path::Path::new(if value.is_empty() { "." } else { value });
-            if let Err(e) = crate::fsutil::open_for_reading_as_python(path) {
-                return uncaught(crate::fsutil::OpenFailure::of_io(&e, path).exception());
+            let path =
+                crate::fsutil::path_of_python_str(if value.is_empty() { "." } else { value });
+            if let Err(e) = crate::fsutil::open_for_reading_as_python(&path) {
+                return uncaught(crate::fsutil::OpenFailure::of_io(&e, &path).exception());
             }
         } else if let Some(hex) = value.strip_prefix("0x").filter(|_| has_surrogates(value)) {
             // a value from a word that is not UTF-8: Python counts

@@ -385,7 +385,9 @@ fn parse_custom_tlvs(a: &SignArgs, opts: &mut SignOptions) -> anyhow::Result<()>
             .and_then(|t| u64::try_from(t).ok())
             .with_context(|| format!("{arg}: tag '{tag}' is not a valid integer"))?;
         let bytes = if is_file {
-            std::fs::read(value).with_context(|| format!("{arg}: cannot read {value}"))?
+            // a name from a word that was not UTF-8 holds stand-ins
+            std::fs::read(crate::fsutil::path_of_python_str(value))
+                .with_context(|| format!("{arg}: cannot read {value}"))?
         } else {
             custom_tlv_value(value).with_context(|| format!("{arg}: value '{value}'"))?
         };

@@ -426,6 +426,22 @@ impl HsmConfigFile {
     /// The first value's [`HsmConfigError::Interpolation`] or
     /// [`HsmConfigError::Slot`].
     pub fn config(&self) -> Result<HsmConfig, HsmConfigError> {
+        let mut config = self.config_for(HsmUse::Signing)?;
+        config.label_pubkey = self.value("label_pubkey")?.map(|l| l.to_string());
+        Ok(config)
+    }
+
+    /// The values one of espsecure's operations reads, in its order: the
+    /// session's (`pkcs11_lib`, `slot`, `credentials`), then the private
+    /// key's `label` (`get_privkey_info`), or the public key's
+    /// `label_pubkey`, else `label` (`get_pubkey`, which leaves `label`
+    /// unread when `label_pubkey` is there: the returned `label` is then
+    /// `label_pubkey`).
+    ///
+    /// # Errors
+    /// The first of those values' [`HsmConfigError::Interpolation`] or
+    /// [`HsmConfigError::Slot`].
+    pub fn config_for(&self, operation: HsmUse) -> Result<HsmConfig, HsmConfigError> {
         let required = |option: &'static str| {
             self.value(option)?
                 .ok_or(HsmConfigError::MissingOption { option })
@@ -433,8 +449,13 @@ impl HsmConfigFile {
         let pkcs11_lib = PathBuf::from(required("pkcs11_lib")?.as_str());
         let slot = self.slot()?;
         let credentials = self.credentials()?;
-        let label = required("label")?.to_string();
-        let label_pubkey = self.value("label_pubkey")?.map(|l| l.to_string());
+        let (label, label_pubkey) = match operation {
+            HsmUse::Signing => (required("label")?.to_string(), None),
+            HsmUse::PublicKey => match self.value("label_pubkey")? {
+                Some(public) => (public.to_string(), Some(public.to_string())),
+                None => (required("label")?.to_string(), None),
+            },
+        };
         Ok(HsmConfig {
             pkcs11_lib,
             credentials,
@@ -443,6 +464,16 @@ impl HsmConfigFile {
             label_pubkey,
         })
     }
+}
+
+/// Which of espsecure's HSM operations reads an `--hsm-config`'s values
+/// ([`HsmConfigFile::config_for`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HsmUse {
+    /// `get_privkey_info`, then signing.
+    Signing,
+    /// `get_pubkey`.
+    PublicKey,
 }
 
 /// `RawConfigParser._read` with the default options: returns the

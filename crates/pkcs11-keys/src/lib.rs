@@ -104,7 +104,9 @@ mod signers;
 mod uri;
 
 pub use error::{KeyClass, Pkcs11Error};
-pub use hsm_config::{HsmConfig, HsmConfigError, HsmConfigFile, InterpolationProblem, Secret};
+pub use hsm_config::{
+    HsmConfig, HsmConfigError, HsmConfigFile, HsmUse, InterpolationProblem, Secret,
+};
 pub use key::{
     read_public_key, read_public_key_uri, slots_with_token, Pkcs11Key, RSA_PSS_SALT_LEN,
 };

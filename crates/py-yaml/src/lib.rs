@@ -289,13 +289,7 @@ impl Emitter {
                 }
             } else if breaks {
                 if !ch.is_some_and(is_break) {
-                    if text[start] == 0x0a {
-                        self.write_line_break(None);
-                    }
-                    for &br in &text[start..end] {
-                        self.write_line_break((br != 0x0a).then_some(br));
-                    }
-                    self.write_indent();
+                    self.write_breaks(&text[start..end]);
                     self.whitespace = false;
                     self.indention = false;
                     start = end;
@@ -309,6 +303,19 @@ impl Emitter {
                 breaks = is_break(c);
             }
         }
+    }
+
+    /// A run of line breaks inside a plain or single-quoted scalar: a
+    /// leading `\n` doubled (a single one would read back as a space),
+    /// each break written, then the indentation.
+    fn write_breaks(&mut self, breaks: &[u32]) {
+        if breaks.first() == Some(&0x0a) {
+            self.write_line_break(None);
+        }
+        for &br in breaks {
+            self.write_line_break((br != 0x0a).then_some(br));
+        }
+        self.write_indent();
     }
 
     fn write_single_quoted(&mut self, text: &[u32], split: bool) {
@@ -333,13 +340,7 @@ impl Emitter {
                 }
             } else if breaks {
                 if !ch.is_some_and(is_break) {
-                    if text[start] == 0x0a {
-                        self.write_line_break(None);
-                    }
-                    for &br in &text[start..end] {
-                        self.write_line_break((br != 0x0a).then_some(br));
-                    }
-                    self.write_indent();
+                    self.write_breaks(&text[start..end]);
                     start = end;
                 }
             } else if ch.is_none_or(|c| c == 0x20 || c == 0x27 || is_break(c)) && start < end {

@@ -8,7 +8,7 @@
 
 use esp_secure::sbv2::TokenSigner;
 use pkcs11_keys::{
-    HsmConfig, HsmConfigError, HsmConfigFile, KeyClass, KeyLocator, ObjectSelector, Pin,
+    HsmConfig, HsmConfigError, HsmConfigFile, HsmUse, KeyClass, KeyLocator, ObjectSelector, Pin,
     Pkcs11Error, Pkcs11Key,
 };
 
@@ -135,36 +135,18 @@ impl Hsm {
         })
     }
 
-    /// The values `stage` reads, in espsecure's order
-    /// (`establish_session`, then `get_privkey_info`'s `label` or
-    /// `get_pubkey`'s `label_pubkey`, else `label`), or the first that
-    /// cannot be read.
+    /// The values `stage` reads, in espsecure's order, with the PIN asked
+    /// for when the file has none; or the first that cannot be read.
     fn stage_config(&self, stage: Stage) -> Result<HsmConfig, HsmConfigError> {
-        let required = |option: &'static str| {
-            self.file
-                .value(option)?
-                .ok_or(HsmConfigError::MissingOption { option })
+        let operation = match stage {
+            Stage::PrivateKey => HsmUse::Signing,
+            Stage::PublicKey => HsmUse::PublicKey,
         };
-        let pkcs11_lib = PathBuf::from(required("pkcs11_lib")?.as_str());
-        let slot = self.file.slot()?;
-        let credentials = match self.file.credentials()? {
-            Some(pin) => Some(pin),
-            None => self.prompted_pin.clone(),
-        };
-        let (label, label_pubkey) = match stage {
-            Stage::PrivateKey => (required("label")?.to_string(), None),
-            Stage::PublicKey => match self.file.value("label_pubkey")? {
-                Some(public) => (public.to_string(), Some(public.to_string())),
-                None => (required("label")?.to_string(), None),
-            },
-        };
-        Ok(HsmConfig {
-            pkcs11_lib,
-            credentials,
-            slot,
-            label,
-            label_pubkey,
-        })
+        let mut config = self.file.config_for(operation)?;
+        if config.credentials.is_none() {
+            config.credentials = self.prompted_pin.clone();
+        }
+        Ok(config)
     }
 
     /// The configuration `stage` uses, or the failure espsecure meets
@@ -268,7 +250,7 @@ impl Hsm {
         let config = self.config_for(Stage::PublicKey)?;
         let facts = SessionFacts::of(&config);
         outln!("Trying to establish a session with the HSM...");
-        let locator = self.locator(&config);
+        let locator = config.locator();
         let public = pkcs11_keys::read_public_key(&locator)
             .map_err(|e| self.failure(Stage::PublicKey, &facts, e))?;
         facts.session_opened();
@@ -289,7 +271,7 @@ impl Hsm {
     pub(super) fn signer(&self, public: Option<sbv2::PublicKey>) -> anyhow::Result<HsmSigner> {
         let config = self.config_for(Stage::PrivateKey)?;
         let facts = SessionFacts::of(&config);
-        let key = Pkcs11Key::open(&self.locator(&config)).map_err(|e| {
+        let key = Pkcs11Key::open(&config.locator()).map_err(|e| {
             outln!("Trying to establish a session with the HSM...");
             self.failure(Stage::PrivateKey, &facts, e)
         })?;
@@ -303,16 +285,6 @@ impl Hsm {
             token,
             public,
         })
-    }
-
-    /// The key `config` names, with the PIN asked for when the file has
-    /// none.
-    fn locator(&self, config: &HsmConfig) -> KeyLocator {
-        let mut locator = config.locator();
-        if locator.pin.is_none() {
-            locator.pin = self.prompted_pin.clone();
-        }
-        locator
     }
 
     /// The error for a token failure at `stage`, after the progress lines

@@ -426,7 +426,6 @@ impl Command {
 #[error("{0}")]
 pub(super) struct TokenFailure(pub(super) esp_efuse::token::TokenError);
 
-/// What the command line asks for.
 /// A help page espefuse prints after its group callback.
 pub(super) enum HelpPage {
     /// Text ready to print.
@@ -441,6 +440,7 @@ pub(super) enum HelpPage {
     },
 }
 
+/// What the command line asks for.
 // parsed once per run: the size difference costs nothing
 #[allow(clippy::large_enum_variant)]
 pub(super) enum Parsed {

@@ -3192,3 +3192,76 @@ fn regression_option_values_that_are_not_utf8_were_refused_by_the_parser() {
     }
     assert!(differences.is_empty(), "{}", differences.join("\n"));
 }
+
+/// imgtool hashes `--vid`/`--cid` text into a UUID only if Python's
+/// `str.isprintable()` holds for it. espboot judged that by Rust's control
+/// and whitespace classes, so a soft hyphen, an unassigned or a private-use
+/// code point was hashed into the image where imgtool refuses the value.
+#[test]
+fn regression_vid_and_cid_text_was_judged_printable_by_rusts_rules() {
+    let Some(mut imgtool) = crate::support::reference_tool("imgtool") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let zero = [&[0u8; 0x20][..], &crate::support::serve::data(300, 5)].concat();
+    std::fs::write(dir.join("zero.bin"), zero).unwrap();
+    crate::support::run_ok(
+        imgtool
+            .current_dir(dir)
+            .args(["keygen", "-t", "ed25519", "-k", "k.pem"]),
+    );
+    let link = dir.join("bin/imgtool");
+    std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_espboot"), &link).unwrap();
+    let texts = [
+        "example.com",
+        "caf\u{e9} \u{1f600}",
+        "a\u{ad}b",   // SOFT HYPHEN (Cf)
+        "\u{378}",    // unassigned in Unicode 14.0 (Cn)
+        "x\u{e000}",  // private use (Co)
+        "\u{110bd}",  // KAITHI NUMBER SIGN (Cf)
+        "\u{e0001}",  // LANGUAGE TAG (Cf)
+        "a\u{3000}b", // IDEOGRAPHIC SPACE (Zs)
+        "\u{2028}",   // LINE SEPARATOR (Zl)
+        "\u{1faf8}",  // assigned in Unicode 15.0 only: unassigned here
+        "\u{9fff}",   // CJK, assigned in Unicode 14.0
+    ];
+    let mut differences = Vec::new();
+    for text in texts {
+        for option in ["--vid", "--cid"] {
+            let mut args = vec![
+                "sign", "-k", "k.pem", "-v", "1.0", "-H", "0x20", "-S", "0x1000",
+            ];
+            if option == "--cid" {
+                args.extend(["--vid", "example.com"]);
+            }
+            args.extend([option, text, "zero.bin", "o.bin"]);
+            let run = |program: &std::path::Path| {
+                let _ = std::fs::remove_file(dir.join("o.bin"));
+                let out = Command::new(program)
+                    .current_dir(dir)
+                    .args(&args)
+                    .output()
+                    .unwrap();
+                let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+                let last = stderr.lines().last().unwrap_or("").to_owned();
+                // ed25519 signatures are deterministic: the image is the same
+                (
+                    out.status.code(),
+                    std::fs::read(dir.join("o.bin")).ok(),
+                    last,
+                )
+            };
+            let theirs = run(&crate::support::reference_bin_dir().join("imgtool"));
+            let ours = run(&link);
+            if theirs != ours {
+                differences.push(format!(
+                    "{option} {text:?}\n  imgtool: {:?} {}\n  espboot: {:?} {}",
+                    theirs.0, theirs.2, ours.0, ours.2
+                ));
+            }
+        }
+    }
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}

@@ -1,7 +1,8 @@
-//! The `py-yaml` crate and `py_json::encode_str` against the pinned
-//! Python's PyYAML and `json`: the same names (bytes, decoded as
-//! `os.fsdecode` does) in the places imgtool's `dumpinfo` puts strings,
-//! dumped by both, give the same text.
+//! The Python text crates against the pinned Python: `py-yaml` and
+//! `py_json::encode_str` against PyYAML and `json` (the same names, bytes
+//! decoded as `os.fsdecode` does, in the places imgtool's `dumpinfo` puts
+//! strings, dumped by both, give the same text), and `py_repr::str`
+//! against `repr()` for every code point.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Write as _;
@@ -217,4 +218,45 @@ fn hex_or_empty(bytes: &[u8]) -> String {
     } else {
         hex::encode(bytes)
     }
+}
+
+/// `repr()` of every code point, one per line; lone surrogates are
+/// compared through py-repr's stand-ins for them.
+const REPR_SCRIPT: &str = r#"
+import sys
+sys.stdout.buffer.write("\n".join(repr(chr(c)) for c in range(0x110000)).encode())
+"#;
+
+#[test]
+fn py_repr_quotes_every_code_point_as_python_repr() {
+    let Some(mut python) = crate::support::reference_tool("python") else {
+        return;
+    };
+    let out = python.args(["-c", REPR_SCRIPT]).output().unwrap();
+    assert!(out.status.success(), "python: {out:?}");
+    let theirs: Vec<&str> = std::str::from_utf8(&out.stdout)
+        .unwrap()
+        .split('\n')
+        .collect();
+    assert_eq!(theirs.len(), 0x110000);
+    let stand_ins = u32::from(py_repr::surrogate_stand_in(0xd800).unwrap());
+    let mut differences = Vec::new();
+    for (code, want) in (0u32..).zip(&theirs) {
+        let c = match char::from_u32(code) {
+            Some(c) if !(stand_ins..stand_ins + 0x800).contains(&code) => c,
+            // the stand-ins' own code points are the surrogates' in py-repr
+            Some(_) => continue,
+            None => py_repr::surrogate_stand_in(code).unwrap(),
+        };
+        let ours = py_repr::str(&c.to_string());
+        if ours != *want {
+            differences.push(format!("U+{code:04X}: python {want} ours {ours}"));
+        }
+    }
+    assert!(
+        differences.is_empty(),
+        "{} code points differ:\n{}",
+        differences.len(),
+        differences[..differences.len().min(40)].join("\n")
+    );
 }

@@ -267,11 +267,8 @@ pub fn parse_uuid(namespace: Option<&Uuid>, value: &str) -> Result<Uuid, UuidErr
     if dashed || compact {
         return Uuid::try_parse(value).map_err(|_| UuidError::Format);
     }
-    // Python's str.isprintable: no control or separator characters but ' '.
-    if !value
-        .chars()
-        .all(|c| c == ' ' || !(c.is_control() || c.is_whitespace()))
-    {
+    // imgtool hashes the text only if Python's `str.isprintable()` holds
+    if !value.chars().all(py_repr::is_printable) {
         return Err(UuidError::Format);
     }
     let namespace = namespace.ok_or(UuidError::NoNamespace)?;

@@ -352,6 +352,41 @@ mod tests {
         assert!(apply_hidden_text(&mut reloaded, "BLOCK4 0").is_err());
     }
 
+    /// The companion keeps a block's every word; an ESP32 block under the
+    /// 3/4 coding scheme reads 24 of its 32 bytes, and the reload asked for
+    /// 24, so a read-protected 3/4 key could not be reloaded at all.
+    #[test]
+    fn regression_a_hidden_34_key_was_refused_on_reload() {
+        let mut efuses = Efuses::new(Chip::Esp32);
+        efuses
+            .stage(crate::Field::CodingScheme, crate::Burn::Bits(1))
+            .unwrap();
+        efuses.commit().unwrap();
+        assert!(efuses.coding_is_34());
+        let key: Vec<u8> = (1u8..=24).collect();
+        efuses
+            .stage_keys(
+                &[KeyGroup::esp32(KeyBlock::FlashEncryption, &key)],
+                KeyOptions::default(),
+            )
+            .unwrap();
+        efuses.commit().unwrap();
+        let hidden = hidden_text(&efuses);
+        assert!(hidden.starts_with("BLOCK1 "), "{}", hidden.as_str());
+        let Parsed::Efuses(mut reloaded) =
+            parse(Chip::Esp32, &to_file_bytes(&efuses), Reading::Strict).unwrap()
+        else {
+            panic!("not loaded")
+        };
+        assert_eq!(reloaded.hardware_block_bytes(1), vec![0; 24]);
+        apply_hidden_text(&mut reloaded, &hidden).unwrap();
+        assert_eq!(
+            reloaded.hardware_block_bytes(1),
+            efuses.hardware_block_bytes(1)
+        );
+        assert_ne!(reloaded.hardware_block_bytes(1), vec![0; 24]);
+    }
+
     #[test]
     #[cfg(unix)]
     fn the_companion_is_private_and_written_only_when_needed() {

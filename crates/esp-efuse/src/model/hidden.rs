@@ -51,8 +51,10 @@ impl Efuses {
         if block >= self.hardware.len() {
             return Err(FileError::HiddenBlock { block }.into());
         }
-        let len = self.block_len_words(block);
-        if bytes.len() != len * 4 || self.hardware[block].len() < len {
+        // every word of the block, as [`Efuses::hidden_blocks`] gives them
+        // (more than an ESP32 block shows under the 3/4 coding scheme)
+        let len = self.hardware[block].len();
+        if bytes.len() != len * 4 {
             return Err(FileError::HiddenLength {
                 block,
                 expected: len * 4,

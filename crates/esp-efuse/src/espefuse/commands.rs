@@ -629,8 +629,9 @@ pub fn plan(efuses: &mut Efuses, force: ForceWrite) -> Result<(bool, Transcript)
 }
 
 /// Burns everything staged after [`plan`] (BLOCK0's protection bits last,
-/// staged again with `force` as for the plan); on a refusal the eFuses are
-/// as before.
+/// staged again with `force` as for the plan); a refusal before the first
+/// block is programmed leaves the eFuses as before, and what was
+/// programmed before a failure stays burned.
 pub fn burn(efuses: &mut Efuses, force: ForceWrite) -> Result<Transcript, Failed> {
     burn_with(efuses, force, &mut crate::backend::Emulated)
 }

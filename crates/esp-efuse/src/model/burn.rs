@@ -168,7 +168,10 @@ impl Efuses {
     /// [`Efuses::set_postpone`] turned that off (`burn_all`).
     /// Call [`Efuses::plan_burn`] first. `force` applies to the second
     /// pass's checks (espefuse stages the postponed bits again).
-    /// All or nothing: on a refusal the state is left as it was before the call.
+    /// A refusal before the first block is programmed leaves the state as
+    /// it was before the call. What was programmed before a failure stays
+    /// burned, as on a chip (and in espefuse's emulator, which saves its
+    /// file as it programs), and nothing stays staged.
     pub(crate) fn execute_burn(
         &mut self,
         force: ForceWrite,
@@ -176,9 +179,14 @@ impl Efuses {
         backend: &mut dyn EfuseBackend,
     ) -> Result<(), EfuseError> {
         let saved = (self.mem.clone(), self.wr.clone(), self.hardware.clone());
-        let r = self.execute_burn_inner(force, obs, backend);
+        let mut programmed = false;
+        let r = self.execute_burn_inner(force, obs, backend, &mut programmed);
         if r.is_err() {
-            (self.mem, self.wr, self.hardware) = saved;
+            if programmed {
+                self.wr.iter_mut().flatten().for_each(|w| *w = 0);
+            } else {
+                (self.mem, self.wr, self.hardware) = saved;
+            }
         }
         r
     }
@@ -188,6 +196,7 @@ impl Efuses {
         force: ForceWrite,
         obs: &mut dyn Observer,
         backend: &mut dyn EfuseBackend,
+        programmed: &mut bool,
     ) -> Result<(), EfuseError> {
         for block in (0..self.table.blocks.len()).rev() {
             // espefuse always takes the postponed path for BLOCK0: its test
@@ -205,13 +214,13 @@ impl Efuses {
                     self.reset_staged(*i);
                 }
             }
-            self.burn_block(block, obs, backend)?;
+            self.burn_block(block, obs, backend, programmed)?;
             if block == 0 && !postponed.is_empty() {
                 obs.note(Note::PostponedPass);
                 for (i, bits) in postponed {
                     self.stage_at(i, bits, force, obs)?;
                 }
-                self.burn_block(0, obs, backend)?;
+                self.burn_block(0, obs, backend, programmed)?;
             }
         }
         let blocks: Vec<Vec<u32>> = (0..self.table.blocks.len())
@@ -233,11 +242,8 @@ impl Efuses {
         backend: &mut dyn EfuseBackend,
     ) -> Result<(), EfuseError> {
         let saved = (self.mem.clone(), self.hardware.clone());
-        let r = self.burn_block(block, obs, backend);
-        let programmed = matches!(
-            r,
-            Err(EfuseError::BurnFailed { .. } | EfuseError::ReadProtectedNotZero { .. })
-        );
+        let mut programmed = false;
+        let r = self.burn_block(block, obs, backend, &mut programmed);
         if r.is_err() && !programmed {
             (self.mem, self.hardware) = saved;
         }
@@ -246,12 +252,14 @@ impl Efuses {
     }
 
     /// One block through the backend (espefuse's `burn`: program, read
-    /// back, compare).
+    /// back, compare). Sets `programmed` once the backend was asked to
+    /// program it.
     fn burn_block(
         &mut self,
         block: usize,
         obs: &mut dyn Observer,
         backend: &mut dyn EfuseBackend,
+        programmed: &mut bool,
     ) -> Result<(), EfuseError> {
         let wr = self.wr[block][..self.block_len_words(block)].to_vec();
         if wr.iter().all(|w| *w == 0) {
@@ -260,11 +268,19 @@ impl Efuses {
         let before = self.block_words(block);
         obs.note(Note::ToWrite { block, words: &wr });
         let mut events = Vec::new();
-        let programmed = backend.program(self, block, &wr, &mut events);
+        let unprogrammed = (self.mem.clone(), self.hardware.clone());
+        let programmed_now = backend.program(self, block, &wr, &mut events);
+        if let Err(EfuseError::EmulatorCodingScheme(_)) = programmed_now {
+            // espefuse's ESP32 emulator raises this in the read command after
+            // the program, before it saves its file: none of it is kept
+            (self.mem, self.hardware) = unprogrammed;
+        } else {
+            *programmed = true;
+        }
         for event in &events {
             obs.note(Note::Program { block, event });
         }
-        programmed?;
+        programmed_now?;
         let after = self.block_words(block);
         obs.note(Note::ReadBack {
             block,

@@ -441,11 +441,13 @@ pub(super) fn burn(s: &mut Session) -> anyhow::Result<()> {
         out!("{}", esp_efuse::token::write_token(&s.efuses));
     }
     confirm(s, "")?;
-    print(&printed(espefuse::burn_with(
-        &mut s.efuses,
-        s.force,
-        s.backend.as_mut(),
-    ))?);
+    let burned = espefuse::burn_with(&mut s.efuses, s.force, s.backend.as_mut());
+    if burned.is_err() {
+        // what was programmed before a failure stays burned: espefuse's
+        // emulator saves its file at every burn
+        s.backend.store(&s.efuses)?;
+    }
+    print(&printed(burned)?);
     s.backend.store(&s.efuses)?;
     Ok(())
 }

@@ -303,7 +303,10 @@ fn emulate_program_once(efuses: &mut Efuses, block: usize, words: &[u32], coded:
             efuses.write_reg(chk + 4 * i, *w);
         }
     }
-    efuses.program_words(block, words);
+    // the ESP32's emulator decodes 3/4 only while it still reads the scheme
+    // in BLOCK0; once read protection hid it, the coded words go in as they are
+    let hidden_34 = block != 0 && efuses.coding_is_34() && !efuses.emulator_coding_is_34();
+    efuses.program_words(block, if hidden_34 { coded } else { words });
     for &(off, v) in table.controller_regs {
         let cur = efuses.read_reg(off);
         efuses.write_reg(off, cur | v);

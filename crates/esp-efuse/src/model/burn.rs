@@ -223,6 +223,8 @@ impl Efuses {
                 self.burn_block(0, obs, backend, programmed)?;
             }
         }
+        // "Reading updated eFuses...": the coding scheme first, then the blocks
+        self.reread_coding_scheme();
         let blocks: Vec<Vec<u32>> = (0..self.table.blocks.len())
             .map(|b| self.block_words(b))
             .collect();
@@ -333,9 +335,13 @@ impl Efuses {
     /// read protection is applied. Returns whether `RD_DIS` changed. The one
     /// implementation of programming, for staged burns ([`Efuses::commit`])
     /// and for the register-level controller ([`Efuses::program_block`]).
+    ///
+    /// The words are as many as the emulator reads the block (fewer are
+    /// padded with zeros): the decoded data, or on an ESP32 whose 3/4
+    /// scheme read protection has hidden from the emulator, the coded words.
     pub(crate) fn program_words(&mut self, block: usize, words: &[u32]) -> bool {
         let rd_dis_before = self.rd_dis();
-        let before = self.block_words(block);
+        let before = self.read_words(block, self.emulator_block_len_words(block));
         let masked = self.mask_write_protected(block, words);
         let merged: Vec<u32> = before
             .iter()
@@ -409,7 +415,7 @@ impl Efuses {
         let rd_dis = self.rd_dis();
         for block in 0..self.table.blocks.len() {
             let def = &self.table.blocks[block];
-            let mut words = self.block_words(block);
+            let mut words = self.read_words(block, self.emulator_block_len_words(block));
             for (h, w) in self.hardware[block].iter_mut().zip(&words) {
                 *h |= w;
             }

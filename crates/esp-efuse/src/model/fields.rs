@@ -141,7 +141,7 @@ impl Efuses {
     /// (`<chip>/fields.py` `EspEfuses.__init__`): from the block version
     /// the chip's calibration format starts at (ESP32-S2, C2, C6: 1; H2:
     /// 2; S3, C3: 100); on the ESP32 when BLK3_PART_RESERVE says BLOCK3
-    /// holds the ADC readings. Once [`Efuses::settle_listing`] ran, as the
+    /// holds the ADC readings. Once [`Efuses::settle_as_read`] ran, as the
     /// eFuses read then.
     pub fn calibration_listed(&self) -> bool {
         self.listing().calibration

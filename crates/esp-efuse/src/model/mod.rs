@@ -52,8 +52,16 @@ pub struct Efuses {
     /// chip's static table.
     custom: Vec<crate::custom_table::ChipCustomField>,
     /// The field list as espefuse settled it when it read the chip
-    /// ([`Efuses::settle_listing`]); `None`: follow the eFuses as they are.
+    /// ([`Efuses::settle_as_read`]); `None`: follow the eFuses as they are.
     listing: Option<Listing>,
+    /// The ESP32's CODING_SCHEME as espefuse read it: when it read the
+    /// chip, and again at the end of each burn (esp32/fields.py
+    /// `read_coding_scheme`, called by `burn_all`); `None`: follow the
+    /// eFuses as they are. espefuse's emulator reads the scheme afresh on
+    /// every read command instead, so once a burn hides it (RD_DIS bit 3
+    /// read-protects CODING_SCHEME), the tool codes 3/4 while the emulator
+    /// no longer decodes it.
+    coding_read: Option<u32>,
 }
 
 /// What espefuse's field list depends on, read once when it builds the
@@ -83,15 +91,18 @@ impl Efuses {
             debug: false,
             custom: Vec::new(),
             listing: None,
+            coding_read: None,
         }
     }
 
-    /// Settles the field list on the eFuses as they read now, as espefuse
-    /// builds its list once per run: the fields shown and the names
-    /// accepted stay those until the run ends, whatever it burns.
-    pub fn settle_listing(&mut self) {
+    /// Settles what espefuse reads once when it reads the chip, on the
+    /// eFuses as they read now: the field list (the fields shown and the
+    /// names accepted stay those until the run ends, whatever it burns)
+    /// and the ESP32's coding scheme (read again after each burn).
+    pub fn settle_as_read(&mut self) {
         self.listing = None;
         self.listing = Some(self.listing());
+        self.coding_read = self.esp32_coding_scheme();
     }
 
     /// The field list's inputs: settled, or as the eFuses read now.

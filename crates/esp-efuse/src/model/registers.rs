@@ -30,13 +30,31 @@ impl Efuses {
     }
 
     /// ESP32 with the 3/4 coding scheme (CODING_SCHEME = 1; 3 reads as NONE,
-    /// esp32/fields.py `read_coding_scheme`).
+    /// esp32/fields.py `read_coding_scheme`), as espefuse reads it: settled
+    /// by [`Efuses::settle_as_read`], else as the eFuses are now.
     pub fn coding_is_34(&self) -> bool {
+        self.coding_read.or_else(|| self.esp32_coding_scheme()) == Some(1)
+    }
+
+    /// Whether espefuse's ESP32 emulator decodes the 3/4 coding now: it
+    /// reads CODING_SCHEME from the read registers on every command
+    /// (esp32/emulate_efuse_controller.py `read_raw_coding_scheme`), where
+    /// read protection may have hidden it since espefuse read it.
+    pub(crate) fn emulator_coding_is_34(&self) -> bool {
         self.esp32_coding_scheme() == Some(1)
     }
 
-    /// The ESP32's CODING_SCHEME bits as read (`None` on the other chips).
-    fn esp32_coding_scheme(&self) -> Option<u32> {
+    /// espefuse reads the coding scheme again (at the end of `burn_all`),
+    /// if it had read it.
+    pub(crate) fn reread_coding_scheme(&mut self) {
+        if self.coding_read.is_some() {
+            self.coding_read = self.esp32_coding_scheme();
+        }
+    }
+
+    /// The ESP32's CODING_SCHEME bits in the read registers (`None` on the
+    /// other chips).
+    pub(crate) fn esp32_coding_scheme(&self) -> Option<u32> {
         if self.chip != Chip::Esp32 {
             return None;
         }
@@ -67,10 +85,21 @@ impl Efuses {
         self.chip != Chip::Esp32 && block != 0
     }
 
-    /// Words a block holds under the current coding scheme (3/4 keeps 24 of 32 bytes).
+    /// Words a block holds under the coding scheme espefuse reads (3/4
+    /// keeps 24 of 32 bytes).
     pub fn block_len_words(&self, block: usize) -> usize {
+        self.len_words_under(block, self.coding_is_34())
+    }
+
+    /// Words of a block as espefuse's emulator reads and writes it now
+    /// (`get_bitlen_of_block`).
+    pub(crate) fn emulator_block_len_words(&self, block: usize) -> usize {
+        self.len_words_under(block, self.emulator_coding_is_34())
+    }
+
+    fn len_words_under(&self, block: usize, coding_34: bool) -> usize {
         let n = self.table.blocks[block].len_words;
-        if block != 0 && self.coding_is_34() {
+        if block != 0 && coding_34 {
             n * 3 / 4
         } else {
             n
@@ -79,8 +108,13 @@ impl Efuses {
 
     /// The read words of a block.
     pub fn block_words(&self, block: usize) -> Vec<u32> {
+        self.read_words(block, self.block_len_words(block))
+    }
+
+    /// The first `len` read words of a block.
+    pub(crate) fn read_words(&self, block: usize, len: usize) -> Vec<u32> {
         let b = &self.table.blocks[block];
-        (0..self.block_len_words(block))
+        (0..len)
             .map(|i| self.read_reg(b.rd_offset + 4 * i))
             .collect()
     }

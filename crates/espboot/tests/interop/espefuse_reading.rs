@@ -174,20 +174,7 @@ fn regression_block1_errors_did_not_stop_the_c6_and_h2_as_they_stop_espefuse() {
 fn regression_recovery_skipped_read_protected_blocks() {
     let hidden_blocks_burned = std::sync::atomic::AtomicUsize::new(0);
     let compared = per_chip(&CHIPS, |t, chip| {
-        let tok = token(
-            chip,
-            |i, len| {
-                let mut bytes = noise(len, 40 + i as u32);
-                if chip == "esp32" && i == 0 {
-                    // coding scheme NONE: the ESP32's 3/4 scheme under
-                    // RD_DIS has an emulator quirk of its own (see the
-                    // README's "Not there yet")
-                    bytes[24] &= !0x3;
-                }
-                bytes
-            },
-            true,
-        );
+        let tok = token(chip, |i, len| noise(len, 40 + i as u32), true);
         let twins = Twins {
             global: &["--token", &tok],
             ..Twins::default()
@@ -207,6 +194,95 @@ fn regression_recovery_skipped_read_protected_blocks() {
         // the tokens read-protect blocks with errors on most chips
         assert!(hidden_blocks_burned.into_inner() >= 4);
     }
+}
+
+/// espefuse reads the ESP32's coding scheme when it reads the chip and
+/// again after each burn; its emulator reads it on every command. A burn
+/// on a 3/4 chip whose RD_DIS hides CODING_SCHEME (bit 3) hides the scheme
+/// from the emulator, which then takes the next block's coded words as
+/// they are, check bytes and all, while espefuse still codes 3/4. The
+/// personality decoded every burn, so the blocks burned after the first
+/// (by one `burn-block-data`, or by `check-error --recovery`) held other
+/// bits than espefuse's, and were shown 32 bytes long.
+#[test]
+fn regression_esp32_34_scheme_hidden_by_a_burn_was_still_decoded() {
+    let Some(mut t) = Espefuse::start() else {
+        return;
+    };
+    let k24 = noise(24, 7);
+    let k24b = noise(24, 8);
+    // the token's BLOCK0: RD_DIS bit 3 (word 0 bit 19), CODING_SCHEME 3/4
+    // (word 6 bits 0-1); BLOCK3 holds data in its first chunk and in the
+    // two words the 3/4 scheme does not show
+    let block0 = |len: usize| {
+        let mut b = vec![0u8; len];
+        b[2] = 0x08;
+        b[24] = 0x01;
+        b
+    };
+    let tokens: Vec<String> = [false, true]
+        .iter()
+        .map(|&errors| {
+            token(
+                "esp32",
+                |i, len| match i {
+                    0 => block0(len),
+                    3 => {
+                        let mut b = vec![0u8; len];
+                        b[..6].copy_from_slice(&noise(6, 9));
+                        b[24..].copy_from_slice(&noise(8, 10));
+                        b
+                    }
+                    _ => vec![0; len],
+                },
+                errors,
+            )
+        })
+        .collect();
+    let files: &[(&str, &[u8])] = &[("k24.bin", &k24), ("k24b.bin", &k24b)];
+    let mut compared = 0;
+    for (tok, steps) in tokens.iter().zip([
+        vec![
+            step(&["summary"]),
+            // BLOCK3 is burned while the emulator decodes 3/4, BLOCK2 after
+            step(&["burn-block-data", "--offset", "6", "BLOCK3", "k24.bin"]),
+            step(&["burn-block-data", "BLOCK2", "k24.bin", "BLOCK1", "k24b.bin"]),
+            step(&["burn-key", "BLOCK1", "k24.bin", "BLOCK2", "k24b.bin"]),
+            step(&[
+                "burn-efuse",
+                "FLASH_CRYPT_CNT",
+                "1",
+                "BLK3_PART_RESERVE",
+                "1",
+            ]),
+        ],
+        vec![step(&["check-error", "--recovery"]), step(&["check-error"])],
+    ]) {
+        let twins = Twins {
+            global: &["--token", tok],
+            files,
+            ..Twins::default()
+        };
+        compared += t.compare_steps("esp32", "hidden 3/4", &twins, &steps);
+    }
+    // the same on a file: the scheme is hidden for good after the burn
+    let twins = Twins {
+        files,
+        ..Twins::default()
+    };
+    compared += t.compare_steps(
+        "esp32",
+        "hidden 3/4 in a file",
+        &twins,
+        &[
+            step(&["burn-efuse", "CODING_SCHEME", "1"]),
+            step(&["burn-block-data", "BLOCK3", "k24.bin"]),
+            step(&["burn-efuse", "RD_DIS", "8"]),
+            step(&["summary"]),
+            step(&["burn-block-data", "BLOCK2", "k24b.bin"]),
+        ],
+    );
+    assert_eq!(compared, 12);
 }
 
 /// Registering `burn-custom-mac` looks CUSTOM_MAC up for its help, which

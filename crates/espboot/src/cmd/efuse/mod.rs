@@ -152,7 +152,7 @@ fn espefuse_failure(err: &anyhow::Error) -> ExitCode {
             // it: an invalid one there is the error espefuse reports
             let parsed_before = usage.parsed_before.as_deref().map_or(&[][..], |p| &p.0);
             if let Some(mut efuses) = efuses {
-                efuses.settle_listing();
+                efuses.settle_as_read();
                 for (cmd, warning) in parsed_before {
                     if let Some(warning) = warning {
                         let _ = writeln!(stderr, "{warning}");

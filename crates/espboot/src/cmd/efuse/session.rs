@@ -104,8 +104,9 @@ pub(super) fn run_commands(
         debug,
     } = opts;
     let mut efuses = efuses;
-    // espefuse builds its field list once, when it reads the chip
-    efuses.settle_listing();
+    // espefuse builds its field list and reads the coding scheme once,
+    // when it reads the chip
+    efuses.settle_as_read();
     efuses.set_debug(debug);
     let mut s = Session {
         efuses,

@@ -42,6 +42,9 @@
 
 use core::fmt;
 
+mod digits;
+use digits::{DIGIT_ZEROS, OTHER_DIGITS};
+
 /// Why a text is not an acceptable integer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -148,19 +151,6 @@ fn split_radix(text: &str) -> (u32, &str) {
 fn is_python_space(c: char) -> bool {
     c.is_whitespace()
 }
-/// The first code point of each run of ten Unicode decimal digits (general
-/// category Nd, zero to nine in order), from the Unicode 14.0 database that
-/// CPython 3.11's `unicodedata` carries (`unicodedata.unidata_version`);
-/// Python's `int()` reads each as its ASCII digit.
-const DIGIT_ZEROS: [u32; 66] = [
-    0x30, 0x660, 0x6f0, 0x7c0, 0x966, 0x9e6, 0xa66, 0xae6, 0xb66, 0xbe6, 0xc66, 0xce6, 0xd66,
-    0xde6, 0xe50, 0xed0, 0xf20, 0x1040, 0x1090, 0x17e0, 0x1810, 0x1946, 0x19d0, 0x1a80, 0x1a90,
-    0x1b50, 0x1bb0, 0x1c40, 0x1c50, 0xa620, 0xa8d0, 0xa900, 0xa9d0, 0xa9f0, 0xaa50, 0xabf0, 0xff10,
-    0x104a0, 0x10d30, 0x11066, 0x110f0, 0x11136, 0x111d0, 0x112f0, 0x11450, 0x114d0, 0x11650,
-    0x116c0, 0x11730, 0x118e0, 0x11950, 0x11c50, 0x11d50, 0x11da0, 0x16a60, 0x16ac0, 0x16b50,
-    0x1d7ce, 0x1d7d8, 0x1d7e2, 0x1d7ec, 0x1d7f6, 0x1e140, 0x1e2f0, 0x1e950, 0x1fbf0,
-];
-
 /// The value of `c` as a digit in `radix`: ASCII digits and letters, and
 /// any Unicode decimal digit.
 fn digit_value(c: char, radix: u32) -> Option<u32> {
@@ -187,6 +177,23 @@ pub fn decimal_digit(c: char) -> Option<u32> {
         .checked_sub(1)?;
     let value = code - DIGIT_ZEROS[run];
     (value < 10).then_some(value)
+}
+
+/// Whether Python's `str.isdigit()` holds for `c`: the decimal digits
+/// ([`decimal_digit`]) and the other digits (superscripts, circled
+/// digits), which `int()` refuses (CPython 3.11's Unicode database).
+///
+/// ```
+/// assert!(py_int::is_digit('\u{0663}')); // ARABIC-INDIC DIGIT THREE
+/// assert!(py_int::is_digit('\u{b2}')); // SUPERSCRIPT TWO
+/// assert!(!py_int::is_digit('\u{2155}')); // VULGAR FRACTION ONE FIFTH is numeric
+/// ```
+pub fn is_digit(c: char) -> bool {
+    let code = u32::from(c);
+    decimal_digit(c).is_some() || {
+        let after = OTHER_DIGITS.partition_point(|&(first, _)| first <= code);
+        after > 0 && code <= OTHER_DIGITS[after - 1].1
+    }
 }
 
 /// Whether `010` is refused (`int(x, 0)`) or read as 10 (`int(x)`).

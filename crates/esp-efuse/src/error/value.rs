@@ -136,6 +136,13 @@ pub enum ValueError {
         /// The value, as given or as the purpose's number.
         value: String,
     },
+    /// A key purpose number with a digit `int()` does not read (a
+    /// superscript or circled digit, for which `str.isdigit()` holds).
+    #[error("'{value}' is not a decimal number")]
+    PurposeNotDecimal {
+        /// The text given.
+        value: String,
+    },
     /// Not a key purpose name.
     #[error("'{name}' unknown name")]
     PurposeName {
@@ -191,6 +198,10 @@ impl ValueError {
             Self::NotHex { value, .. } => unhexlify(value.strip_prefix("0x").unwrap_or(value)),
             // the MAC's length is checked before its digits
             Self::MacNotHex { value } => unhexlify(&value.replace(':', "")),
+            Self::PurposeNotDecimal { value } => Some(format!(
+                "ValueError: invalid literal for int() with base 10: {}",
+                py_repr::str(value)
+            )),
             Self::PurposeMissing { .. } => {
                 Some("AttributeError: 'NoneType' object has no attribute 'isdigit'".to_string())
             }

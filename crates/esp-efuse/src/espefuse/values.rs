@@ -160,8 +160,10 @@ pub fn parse_value(
         let given = value.ok_or(missing)?;
         let v = u64::from(key_purpose_value(chip, given)?);
         // check_format took the digits as int(s); check_arg_value then reads
-        // them as int(s, 0), which refuses a leading zero ("04")
-        if given.len() > 1 && given.starts_with('0') && given.bytes().any(|b| b != b'0') {
+        // them as int(s, 0), which refuses a leading zero ("04", and "٠٤"
+        // in Arabic-Indic digits); a name stands for its number
+        let digits = given.chars().all(py_int::is_digit);
+        if digits && py_int::parse(given).is_err() {
             return Err(ValueError::NotAnInteger {
                 field: field.into(),
                 value: given.to_string(),
@@ -307,9 +309,17 @@ fn key_purpose_value(chip: Chip, s: &str) -> Result<u8, ValueError> {
             .filter(|v| *v > 0 && !p.virtual_purpose)
             .ok_or_else(|| out_of_range(p.value.to_string()));
     }
-    if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) {
+    // `raw_val.isdigit()`, then `int(raw_val)`, which reads only the
+    // decimal digits of the digits isdigit takes
+    if !s.is_empty() && s.chars().all(py_int::is_digit) {
+        let number = py_int::parse_decimal(s).map_err(|e| match e {
+            py_int::ParseIntError::Invalid => ValueError::PurposeNotDecimal {
+                value: s.to_string(),
+            },
+            _ => out_of_range(s.to_string()),
+        })?;
         let bits = table.custom_key_purpose_bits;
-        let known = s.parse::<u8>().ok().filter(|v| {
+        let known = u8::try_from(number).ok().filter(|v| {
             *v > 0
                 && (table.purpose_by_value(*v).is_some()
                     || (bits > 0 && u32::from(*v) < (1u32 << bits)))

@@ -2486,6 +2486,33 @@ fn regression_key_purpose_with_a_leading_zero_was_burned() {
     assert!(compared == 0 || compared == 4 * 2);
 }
 
+/// `burn-efuse KEY_PURPOSE_n` takes what `str.isdigit()` takes, then reads
+/// it with `int()`: Arabic-Indic or fullwidth digits are a number, a
+/// superscript or circled digit is `int()`'s ValueError, and a leading
+/// zero in any script is `int(s, 0)`'s. The personality took ASCII digits
+/// only and called the others an unknown name.
+#[test]
+fn regression_key_purpose_in_other_scripts_digits_was_an_unknown_name() {
+    if support::reference_tool("espefuse").is_none() {
+        return;
+    }
+    let chips = ["esp32s2", "esp32s3", "esp32c3", "esp32c6", "esp32h2"];
+    let compared = per_chip(&chips, |tools, chip| {
+        let steps = [
+            step(&["burn-efuse", "KEY_PURPOSE_0", "\u{664}"]), // ARABIC-INDIC FOUR
+            step(&["burn-efuse", "KEY_PURPOSE_1", "\u{b2}"]),  // SUPERSCRIPT TWO
+            step(&["burn-efuse", "KEY_PURPOSE_1", "\u{2460}"]), // CIRCLED ONE
+            step(&["burn-efuse", "KEY_PURPOSE_1", "\u{660}\u{664}"]),
+            step(&["burn-efuse", "KEY_PURPOSE_1", "\u{ff19}"]), // FULLWIDTH NINE
+            step(&["burn-efuse", "KEY_PURPOSE_2", "\u{ff14}\u{ff12}"]),
+            step(&["burn-efuse", "KEY_PURPOSE_2", &"\u{669}".repeat(50)]),
+            step(&["burn-efuse", "KEY_PURPOSE_2", "4\u{b2}"]),
+        ];
+        tools.compare_steps(chip, "purpose digits", &Twins::default(), &steps)
+    });
+    assert!(compared == 0 || compared == 8 * chips.len());
+}
+
 /// `--show-sensitive-info` lives in espefuse's context, which its key
 /// commands read when they run: one key command of the chain with the flag
 /// (or `-d`) shows the key bytes of every key command, also of those before

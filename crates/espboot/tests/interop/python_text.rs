@@ -1,8 +1,9 @@
 //! The Python text crates against the pinned Python: `py-yaml` and
 //! `py_json::encode_str` against PyYAML and `json` (the same names, bytes
 //! decoded as `os.fsdecode` does, in the places imgtool's `dumpinfo` puts
-//! strings, dumped by both, give the same text), and `py_repr::str`
-//! against `repr()` for every code point.
+//! strings, dumped by both, give the same text), `py_repr::str` against
+//! `repr()` and py-int's digit classes against `str.isdigit()` and
+//! `int()` for every code point.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Write as _;
@@ -251,6 +252,51 @@ fn py_repr_quotes_every_code_point_as_python_repr() {
         let ours = py_repr::str(&c.to_string());
         if ours != *want {
             differences.push(format!("U+{code:04X}: python {want} ours {ours}"));
+        }
+    }
+    assert!(
+        differences.is_empty(),
+        "{} code points differ:\n{}",
+        differences.len(),
+        differences[..differences.len().min(40)].join("\n")
+    );
+}
+
+/// For every code point: its decimal value (`0`-`9`) when `int()` reads it,
+/// `d` when only `str.isdigit()` holds, `-` otherwise.
+const DIGIT_SCRIPT: &str = r#"
+import sys
+def cls(c):
+    if c.isdecimal():
+        return str(int(c))
+    return "d" if c.isdigit() else "-"
+sys.stdout.write("".join(cls(chr(c)) for c in range(0x110000)))
+"#;
+
+#[test]
+fn py_int_digit_classes_match_python_for_every_code_point() {
+    let Some(mut python) = crate::support::reference_tool("python") else {
+        return;
+    };
+    let out = python.args(["-c", DIGIT_SCRIPT]).output().unwrap();
+    assert!(out.status.success(), "python: {out:?}");
+    assert_eq!(out.stdout.len(), 0x110000);
+    let mut differences = Vec::new();
+    for (code, want) in (0u32..).zip(&out.stdout) {
+        let Some(c) = char::from_u32(code) else {
+            continue;
+        };
+        let ours = match (py_int::decimal_digit(c), py_int::is_digit(c)) {
+            (Some(d), true) => b'0' + d as u8,
+            (None, true) => b'd',
+            (None, false) => b'-',
+            (Some(_), false) => b'?',
+        };
+        if ours != *want {
+            differences.push(format!(
+                "U+{code:04X}: python {} ours {}",
+                *want as char, ours as char
+            ));
         }
     }
     assert!(

@@ -17,7 +17,8 @@
 //!   others are `\xNN`, `\uNNNN` or `\UNNNNNNNN`.
 //!
 //! It also words CPython's `UnicodeDecodeError` for bytes that are not
-//! UTF-8 ([`utf8_decode_error`]), which the tools raise on a text file.
+//! UTF-8 ([`utf8_decode_error`]), which the tools raise on a text file,
+//! and reads and splits text files as Python does ([`text`]).
 //!
 //! What is printable comes from the Unicode database of the CPython the
 //! reference tools run on (3.11, Unicode 14.0.0), as a table of ranges
@@ -46,6 +47,7 @@ use alloc::vec::Vec;
 use core::fmt::Write as _;
 
 mod printable;
+pub mod text;
 
 /// The quote Python picks for a value holding these quote characters.
 fn quote_for(has_single: bool, has_double: bool) -> char {

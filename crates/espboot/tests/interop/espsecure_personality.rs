@@ -2222,3 +2222,42 @@ fn regression_lone_surrogates_in_usc_json_were_read_as_replacement_characters() 
         );
     }
 }
+
+/// espsecure reads a `--mac` `.hex` file as a Python text file: UTF-8
+/// strictly (an invalid byte is a UnicodeDecodeError, whose handler in
+/// `_main` then fails on the error's bytes), line ends translated (`\r\n`
+/// and `\r` become `\n`, which the MAC's normalization drops), and
+/// `str.strip()` blanks (which include U+001C..U+001F). The personality
+/// read it lossily, kept each `\r` as a character and trimmed only Rust's
+/// whitespace, so a MAC file saved with Windows line ends was refused.
+#[test]
+fn regression_mac_hex_files_were_not_read_as_python_text_files() {
+    if crate::support::reference_tool("espsecure").is_none() {
+        return;
+    }
+    let (tmp, fixtures) = fixture_dir();
+    let files: [(&str, &[u8]); 7] = [
+        ("crlf.hex", b"30:ed:a0\r\ned:78:9d\r\n"),
+        ("cr.hex", b"30ed\ra0ed\r789d\r"),
+        ("crcr.hex", b"30eda0ed789d\r\r\n"),
+        ("sep.hex", b"\x1c30eda0ed789d\x1f\x1d"),
+        ("nel.hex", "\u{85}30eda0ed789d\u{2029}".as_bytes()),
+        ("latin1.hex", b"30eda0ed789d\xe9\n"),
+        ("vt.hex", b"30eda0ed78\x0b9d"),
+    ];
+    let mut lines = vec!["generate-signing-key -v 2 -s ecdsa256 ec.pem".to_owned()];
+    for (name, bytes) in files {
+        std::fs::write(fixtures.join(name), bytes).unwrap();
+        lines.push(format!(
+            "generate-sdc-certificate -k ec.pem --mac {name} -o rand_c-{name}.bin"
+        ));
+    }
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let twins = twin_runs(tmp.path(), &fixtures, &lines);
+    for (line, reference, ours) in &twins.runs[1..] {
+        assert!(
+            same_run(ours, reference),
+            "`espsecure {line}`\n{reference:?}\n{ours:?}"
+        );
+    }
+}

@@ -306,3 +306,99 @@ fn py_int_digit_classes_match_python_for_every_code_point() {
         differences[..differences.len().min(40)].join("\n")
     );
 }
+
+/// Per input line (hex bytes): the file read as Python's `open()` reads
+/// it, split by `str.splitlines()`, each line stripped by `str.strip()`,
+/// as a JSON list (or `null` when the bytes are not UTF-8).
+const LINES_SCRIPT: &str = r#"
+import io, json, sys
+for line in sys.stdin:
+    data = bytes.fromhex(line.strip())
+    try:
+        text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8").read()
+    except UnicodeDecodeError:
+        print("null")
+        continue
+    print(json.dumps([l.strip() for l in text.splitlines()]))
+"#;
+
+#[test]
+fn py_repr_text_files_split_and_strip_as_python() {
+    let Some(mut python) = crate::support::reference_tool("python") else {
+        return;
+    };
+    let pieces: [&[u8]; 21] = [
+        b"a",
+        b"#",
+        b" ",
+        b"\t",
+        b"\r",
+        b"\n",
+        b"\r\n",
+        b"\x0b",
+        b"\x0c",
+        b"\x1c",
+        b"\x1d",
+        b"\x1e",
+        b"\x1f",
+        "\u{85}".as_bytes(),
+        "\u{a0}".as_bytes(),
+        "\u{2028}".as_bytes(),
+        "\u{2029}".as_bytes(),
+        "\u{3000}".as_bytes(),
+        "\u{200b}".as_bytes(),
+        "\u{feff}".as_bytes(),
+        b"\xff",
+    ];
+    let mut rng = XorShift(0x1234_5678);
+    let inputs: Vec<Vec<u8>> = (0..3000)
+        .map(|_| {
+            let mut bytes = Vec::new();
+            for _ in 0..rng.below(12) {
+                bytes.extend_from_slice(pieces[rng.below(pieces.len())]);
+            }
+            bytes
+        })
+        .collect();
+    let mut child = python
+        .args(["-c", LINES_SCRIPT])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // an empty input is written as one space (stripped back to nothing)
+    let lines: String = inputs
+        .iter()
+        .map(|b| format!("{} \n", hex::encode(b)))
+        .collect();
+    let feeder = std::thread::spawn(move || stdin.write_all(lines.as_bytes()));
+    let out = child.wait_with_output().unwrap();
+    feeder.join().unwrap().unwrap();
+    assert!(out.status.success(), "python: {out:?}");
+    let theirs: Vec<&str> = std::str::from_utf8(&out.stdout).unwrap().lines().collect();
+    assert_eq!(theirs.len(), inputs.len());
+    let mut differences = Vec::new();
+    for (bytes, want) in inputs.iter().zip(theirs) {
+        let ours = match py_repr::text::read_text(bytes) {
+            Err(_) => "null".to_owned(),
+            Ok(text) => {
+                let lines: Vec<String> = py_repr::text::splitlines(&text)
+                    .into_iter()
+                    .map(|l| py_json::encode_str(&PyStr::from(py_repr::text::strip(l))))
+                    .collect();
+                format!("[{}]", lines.join(", "))
+            }
+        };
+        if ours != want {
+            differences.push(format!("{bytes:x?}\n  python: {want}\n  ours:   {ours}"));
+        }
+    }
+    assert!(
+        differences.is_empty(),
+        "{} of {} differ:\n{}",
+        differences.len(),
+        inputs.len(),
+        differences[..differences.len().min(20)].join("\n")
+    );
+}

@@ -146,8 +146,16 @@ fn parse_mac(input: &str, verbose: bool) -> anyhow::Result<[u8; 6]> {
         }
         if lower.ends_with(".hex") {
             debug(verbose, format_args!("Reading MAC from hex file: {input}"));
-            let text = String::from_utf8_lossy(&read_file(path, "--mac")?).into_owned();
-            let hex = normalize(text.trim());
+            // a Python text file: UTF-8, universal newlines, str.strip()
+            let text = py_repr::text::read_text(&read_file(path, "--mac")?).map_err(|e| {
+                // a UnicodeDecodeError is a ValueError, whose handler in
+                // `_main` tests `"…" in arg` on the error's bytes
+                uncaught(
+                    format!("--mac {input}: {e}"),
+                    "TypeError: a bytes-like object is required, not 'str'",
+                )
+            })?;
+            let hex = normalize(py_repr::text::strip(&text));
             // Python counts characters (a BOM is one)
             if hex.chars().count() != LEN * 2 {
                 let text = format!(

@@ -5,8 +5,10 @@
 //! `CSVFuseTable.from_csv` and `FuseDefinition.from_csv`, and
 //! `mem_definition_base.py`, `EfuseFieldsBase.extend_efuses`):
 //! - a row is `field_name, efuse_block, bit_start, bit_count, comment`;
-//!   blank rows and rows starting with `#` are skipped, every cell is
-//!   trimmed, missing trailing cells are empty;
+//!   the file is read and split into lines as Python does (universal
+//!   newlines, `str.splitlines()`), blank rows and rows starting with `#`
+//!   are skipped, every cell is stripped (`str.strip()`), missing trailing
+//!   cells are empty;
 //! - the block is `EFUSE_BLKn` or a number (Python's `int(text, 0)` after
 //!   `str.lstrip("EFUSE_BLK")`, which strips those *characters*);
 //! - `bit_count` may be `MAX_BLK_LEN` (256 bits, `MAX_BITS_OF_BLOCK`);
@@ -220,20 +222,19 @@ pub fn parse(file: &str, data: &[u8]) -> Result<CustomTable, CsvError> {
         line,
         kind,
     };
-    let text = std::str::from_utf8(data).map_err(|_| {
-        let python = py_repr::utf8_decode_error(data).unwrap_or_default();
-        error(None, CsvErrorKind::NotText(python))
-    })?;
+    // a click.File("r"): a Python text file, split by str.splitlines()
+    let text = py_repr::text::read_text(data)
+        .map_err(|python| error(None, CsvErrorKind::NotText(python)))?;
     let mut fields: Vec<CustomField> = Vec::new();
-    // Python's str.splitlines() (on the line breaks ESP-IDF files use).
-    for (index, raw) in text.lines().enumerate() {
+    for (index, raw) in py_repr::text::splitlines(&text).into_iter().enumerate() {
         let line_no = index + 1;
-        let row = raw.trim();
+        // the variable check runs on the line before it is stripped
+        if let Some(name) = leading_variable(raw) {
+            return Err(error(Some(line_no), CsvErrorKind::UnknownVariable(name)));
+        }
+        let row = py_repr::text::strip(raw);
         if row.is_empty() || row.starts_with('#') {
             continue;
-        }
-        if let Some(name) = leading_variable(row) {
-            return Err(error(Some(line_no), CsvErrorKind::UnknownVariable(name)));
         }
         if fields.len() == MAX_ROWS {
             return Err(error(Some(line_no), CsvErrorKind::TooManyRows));
@@ -560,7 +561,7 @@ fn leading_variable(row: &str) -> Option<String> {
 }
 
 fn parse_row(row: &str, line: usize) -> Result<CustomField, CsvErrorKind> {
-    let mut cells = row.split(',').map(str::trim);
+    let mut cells = row.split(',').map(py_repr::text::strip);
     let mut next = || cells.next().unwrap_or("");
     let name = next().to_owned();
     let block_cell = next();
@@ -606,7 +607,10 @@ fn parse_row(row: &str, line: usize) -> Result<CustomField, CsvErrorKind> {
         Some((block, start, count)) => (block, start, count, None),
         None => (0, 0, 0, Some(written)),
     };
-    let mut comment = comment_cell.trim_end_matches('\\').trim_end().to_owned();
+    let mut comment = comment_cell
+        .trim_end_matches('\\')
+        .trim_end_matches(py_repr::text::is_space)
+        .to_owned();
     let alt_names = comment
         .strip_prefix('[')
         .and_then(|rest| rest.split_once(']'))

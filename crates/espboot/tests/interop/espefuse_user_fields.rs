@@ -434,3 +434,44 @@ fn regression_help_pages_left_out_the_extend_table_fields() {
         "{compared}"
     );
 }
+
+/// espefuse reads the `--extend-efuse-table` CSV as a Python text file and
+/// splits it with `str.splitlines()`: `\r\n` and a lone `\r` end a line, so
+/// do a form feed and U+2028, and `str.strip()` takes U+001F as a blank.
+/// Its unknown-variable check runs on the line before stripping. The
+/// personality split on `\n` only, trimmed Rust's whitespace and checked
+/// the stripped line, so such tables failed or named other fields.
+#[test]
+fn regression_csv_tables_were_not_split_into_lines_as_python_splits_them() {
+    let Some(mut tools) = Espefuse::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tables: [&[u8]; 7] = [
+        b"# crlf\r\nUSER_A, EFUSE_BLK3, 0, 8, A field\r\nUSER_B, EFUSE_BLK3, 8, 8, B\r\n",
+        b"# cr\rUSER_A, EFUSE_BLK3, 0, 8, A field\rUSER_B, EFUSE_BLK3, 8, 8, B\r",
+        b"USER_A, EFUSE_BLK3, 0, 8, A\x0cUSER_B, EFUSE_BLK3, 8, 8, B\x0b\x1d",
+        "USER_A, EFUSE_BLK3, 0, 8, A\u{2028}USER_B, EFUSE_BLK3, 8, 8, B\u{85}".as_bytes(),
+        b"USER_A,\x1fEFUSE_BLK3\x1f, 0 ,\x1f8, A\x1f\nUSER_B, EFUSE_BLK3, 8, 8, B \x1f\\\x1f\n",
+        b"  $NOPE_VAR, EFUSE_BLK3, 0, 8, x\n",
+        b"$NOPE_VAR, EFUSE_BLK3, 0, 8, x\n",
+    ];
+    for (i, table) in tables.iter().enumerate() {
+        let csv = dir.path().join(format!("t{i}.csv"));
+        std::fs::write(&csv, table).expect("csv");
+        let req = Request::new(["--virt", "-c", "esp32c3", "--extend-efuse-table"])
+            .args([&csv])
+            .args(["summary", "USER_A", "USER_B"]);
+        let [theirs, ours] = tools.both(&req).map(|out| {
+            let stderr = text(&out.stderr, dir.path());
+            let last = stderr.lines().last().unwrap_or_default().to_owned();
+            (out.status.code(), text(&out.stdout, dir.path()), last)
+        });
+        assert_eq!(
+            theirs,
+            ours,
+            "table {i}: {:?}",
+            String::from_utf8_lossy(table)
+        );
+    }
+}

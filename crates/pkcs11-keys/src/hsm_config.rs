@@ -337,12 +337,12 @@ impl HsmConfigFile {
         let bytes = zeroize::Zeroizing::new(
             std::fs::read(path).map_err(|e| in_file(HsmConfigError::Read(e)))?,
         );
-        let text = std::str::from_utf8(&bytes).map_err(|_| {
-            in_file(HsmConfigError::NotUtf8 {
-                python: py_repr::utf8_decode_error(&bytes).unwrap_or_default(),
-            })
-        })?;
-        Self::parse(text).map_err(in_file)
+        // a Python text file: UTF-8, universal newlines
+        let text = zeroize::Zeroizing::new(
+            py_repr::text::read_text(&bytes)
+                .map_err(|python| in_file(HsmConfigError::NotUtf8 { python }))?,
+        );
+        Self::parse(&text).map_err(in_file)
     }
 
     /// Parses the text of an `--hsm-config` file and checks its structure.
@@ -488,7 +488,7 @@ fn parse_ini(text: &str) -> Result<(Section, BTreeMap<String, Section>), HsmConf
     let mut indent_level = usize::MAX;
     let mut seen_sections: Vec<String> = Vec::new();
     let mut syntax_errors: Vec<(usize, Secret)> = Vec::new();
-    // Python's text mode: each line with its `\n` (a `\r\n` read as `\n`)
+    // a line as configparser holds it: with its `\n`
     let python_line = |line: &str, newline: bool| {
         Secret::new(format!("{line}{}", if newline { "\n" } else { "" }))
     };
@@ -497,8 +497,7 @@ fn parse_ini(text: &str) -> Result<(Section, BTreeMap<String, Section>), HsmConf
         let number = index + 1;
         let newline = raw.ends_with('\n');
         let line = raw.strip_suffix('\n').unwrap_or(raw);
-        let line = line.strip_suffix('\r').unwrap_or(line);
-        let stripped = line.trim();
+        let stripped = py_repr::text::strip(line);
         let is_comment = stripped.starts_with('#') || stripped.starts_with(';');
         if is_comment || stripped.is_empty() {
             // An empty line inside a value is kept (empty_lines_in_values);
@@ -512,7 +511,7 @@ fn parse_ini(text: &str) -> Result<(Section, BTreeMap<String, Section>), HsmConf
             }
             continue;
         }
-        let indent = line.len() - line.trim_start().len();
+        let indent = line.len() - line.trim_start_matches(py_repr::text::is_space).len();
         if current.is_some() && option.is_some() && indent > indent_level {
             if let (Some(section), Some(option)) = (&current, &option) {
                 if let Some(lines) = lines_of.get_mut(&(section.clone(), option.clone())) {
@@ -546,7 +545,10 @@ fn parse_ini(text: &str) -> Result<(Section, BTreeMap<String, Section>), HsmConf
         // OPTCRE: the name runs to the first `=` or `:`.
         let name = stripped
             .find(['=', ':'])
-            .map(|split| (split, stripped[..split].trim_end().to_lowercase()))
+            .map(|split| {
+                let name = stripped[..split].trim_end_matches(py_repr::text::is_space);
+                (split, name.to_lowercase())
+            })
             .filter(|(_, name)| !name.is_empty());
         let Some((split, name)) = name else {
             syntax_errors.push((number, python_line(line, newline)));
@@ -562,7 +564,9 @@ fn parse_ini(text: &str) -> Result<(Section, BTreeMap<String, Section>), HsmConf
         }
         lines_of.insert(
             key,
-            vec![Secret::new(stripped[split + 1..].trim().to_owned())],
+            vec![Secret::new(
+                py_repr::text::strip(&stripped[split + 1..]).to_owned(),
+            )],
         );
         option = Some(name);
     }
@@ -581,7 +585,7 @@ fn parse_ini(text: &str) -> Result<(Section, BTreeMap<String, Section>), HsmConf
                 .collect::<Vec<_>>()
                 .join("\n"),
         );
-        let value = Secret::new(joined.trim_end().to_owned());
+        let value = Secret::new(joined.trim_end_matches(py_repr::text::is_space).to_owned());
         if section == DEFAULT_SECTION {
             defaults.insert(option, value);
         } else if let Some(options) = sections.get_mut(&section) {

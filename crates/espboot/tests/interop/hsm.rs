@@ -919,3 +919,70 @@ fn regression_hsm_config_values_were_checked_before_espsecure_reads_them() {
     }
     assert_eq!(failed, cases.len() * 3 - 1);
 }
+
+/// espsecure opens `--hsm-config` as a Python text file, so a lone `\r`
+/// ends a line as `\n` and `\r\n` does, and configparser strips names and
+/// values with `str.strip()`, whose blanks include U+001C..U+001F. The
+/// personality split on `\n` only and trimmed Rust's whitespace: a file
+/// saved with old Mac line ends had no section header, and a value padded
+/// with U+001F named another slot or module.
+#[test]
+fn regression_hsm_config_line_ends_and_blanks_were_not_pythons() {
+    skip_without_interop!();
+    let hsm = SoftHsm::new();
+    let slot = hsm.init_token(TOKEN);
+    let data = data_file(&hsm, "data.bin");
+    token_key(&hsm, Kind::P256, "sb", 1);
+    let module = hsm.module.display().to_string();
+    let lines = [
+        "[hsm_config]".to_owned(),
+        format!("pkcs11_lib = {module}"),
+        format!("credentials = {USER_PIN}"),
+        format!("slot\u{1f}=\u{1f}{slot}\u{1f}"),
+        "label = sb".to_owned(),
+    ];
+    for (name, end) in [("cr.ini", "\r"), ("crlf.ini", "\r\n"), ("lf.ini", "\n")] {
+        let config = hsm.path(name);
+        std::fs::write(&config, lines.join(end) + end).expect("write");
+        let sign = |cmd: &mut Command, out: &str| -> Output {
+            cmd.args(["sign-data", "--version", "2", "--hsm", "--hsm-config"])
+                .arg(&config)
+                .arg("-o")
+                .arg(hsm.path(out))
+                .arg(&data)
+                .output()
+                .expect("run")
+        };
+        let theirs = sign(&mut reference(&hsm, "espsecure"), "theirs.bin");
+        let ours = sign(&mut personality(&hsm, "espsecure"), "ours.bin");
+        let context = format!("{name}: {}", text(&theirs.stderr));
+        assert!(theirs.status.success(), "{context}");
+        assert_eq!(
+            ours.status.code(),
+            theirs.status.code(),
+            "{context}: {}",
+            text(&ours.stderr)
+        );
+        assert_eq!(text(&ours.stdout), text(&theirs.stdout), "{context}");
+        // ECDSA signatures differ; both verify with the token's key
+        for out in ["theirs.bin", "ours.bin"] {
+            let verified = reference(&hsm, "espsecure")
+                .args([
+                    "verify-signature",
+                    "--version",
+                    "2",
+                    "--hsm",
+                    "--hsm-config",
+                ])
+                .arg(&config)
+                .arg(hsm.path(out))
+                .output()
+                .expect("run");
+            assert!(
+                verified.status.success(),
+                "{context}: {out}: {}",
+                text(&verified.stdout)
+            );
+        }
+    }
+}

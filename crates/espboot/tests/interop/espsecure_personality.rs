@@ -2261,3 +2261,41 @@ fn regression_mac_hex_files_were_not_read_as_python_text_files() {
         );
     }
 }
+
+/// espsecure's `json.load` reads the USC file as a text file: `\r\n` and a
+/// lone `\r` are one `\n` before the decoder counts lines, columns and
+/// characters. The personality decoded the bytes, so a file saved with
+/// Windows line ends had its errors one character further per line, and
+/// with old Mac line ends all on line 1.
+#[test]
+fn regression_usc_json_positions_counted_carriage_returns() {
+    if crate::support::reference_tool("espsecure").is_none() {
+        return;
+    }
+    let (tmp, fixtures) = fixture_dir();
+    let files: [(&str, &[u8]); 4] = [
+        ("crlf.json", b"{\r\n  \"version\": 1,\r\n  \"groups\": [x]\r\n}\r\n"),
+        ("cr.json", b"{\r  \"version\": 1,\r  \"groups\": [x]\r}\r"),
+        ("control.json", b"{\r\n\"version\": \"a\rb\"}"),
+        (
+            "good.json",
+            b"{\r\n\"version\": 1,\r\"groups\": [{\"group\": \"config_flags\", \"entries\": [{\"key\": \"enable_jtag\", \"value\": true}]}]\r\n}",
+        ),
+    ];
+    let mut lines = vec!["generate-signing-key -v 2 -s ecdsa256 ec.pem".to_owned()];
+    for (name, bytes) in files {
+        std::fs::write(fixtures.join(name), bytes).unwrap();
+        lines.push(format!(
+            "generate-sdc-certificate --usc {name} -k ec.pem --chip-info chipinfo.bin -o out-{name}.bin"
+        ));
+    }
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let twins = twin_runs(tmp.path(), &fixtures, &lines);
+    for (line, reference, ours) in &twins.runs[1..] {
+        assert!(
+            same_run(ours, reference),
+            "`espsecure {line}`\n{reference:?}\n{ours:?}"
+        );
+    }
+    assert_eq!(twins.runs[4].1.code, 0, "{:?}", twins.runs[4].1);
+}

@@ -210,7 +210,9 @@ fn load_usc(path: &Path, mut flags: UscFlags, verbose: bool) -> anyhow::Result<U
     // The flags read, in first-seen order (espsecure logs the dict).
     let mut active: Vec<(String, bool)> = Vec::new();
     let fail = |text: String| fatal(format!("--usc {}: {text}", path.display()), text);
-    let text = read_file(path, "--usc")?;
+    // `json.load` of a text file: universal newlines count in positions
+    let bytes = read_file(path, "--usc")?;
+    let text = py_repr::text::read_text(&bytes).map_or(bytes, String::into_bytes);
     let config = py_json::loads(&text, USC_MAX_DEPTH).map_err(|e| match e {
         // json.load's own error, which espsecure catches
         py_json::Error::Decode { .. } => fail(format!("Invalid JSON in USC config file: {e}")),

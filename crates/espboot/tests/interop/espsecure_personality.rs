@@ -2196,7 +2196,6 @@ fn regression_lone_surrogates_in_usc_json_were_read_as_replacement_characters() 
     if crate::support::reference_tool("espsecure").is_none() {
         return;
     }
-    let (tmp, fixtures) = fixture_dir();
     let files: [(&str, &[u8]); 3] = [
         ("version.json", br#"{"version": "\ud800"}"#),
         ("pair.json", br#"{"version": "\ud83d\ude00\udfff"}"#),
@@ -2205,21 +2204,13 @@ fn regression_lone_surrogates_in_usc_json_were_read_as_replacement_characters() 
             br#"{"version": 1, "groups": [{"group": "config_flags", "entries": [{"key": "a\udcffb", "value": true}]}]}"#,
         ),
     ];
-    let mut lines = vec!["generate-signing-key -v 2 -s ecdsa256 ec.pem".to_owned()];
-    for (name, bytes) in files {
-        std::fs::write(fixtures.join(name), bytes).unwrap();
-        lines.push(format!(
+    let twins = sdc_runs_on_files(&files, |name| {
+        format!(
             "generate-sdc-certificate --usc {name} -k ec.pem --chip-info chipinfo.bin -o out.bin"
-        ));
-    }
-    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
-    let twins = twin_runs(tmp.path(), &fixtures, &lines);
-    for (line, reference, ours) in &twins.runs[1..] {
+        )
+    });
+    for (line, reference, _) in &twins.runs[1..] {
         assert_ne!(reference.code, 0, "espsecure {line}: {reference:?}");
-        assert!(
-            same_run(ours, reference),
-            "`espsecure {line}`\n{reference:?}\n{ours:?}"
-        );
     }
 }
 
@@ -2235,7 +2226,6 @@ fn regression_mac_hex_files_were_not_read_as_python_text_files() {
     if crate::support::reference_tool("espsecure").is_none() {
         return;
     }
-    let (tmp, fixtures) = fixture_dir();
     let files: [(&str, &[u8]); 7] = [
         ("crlf.hex", b"30:ed:a0\r\ned:78:9d\r\n"),
         ("cr.hex", b"30ed\ra0ed\r789d\r"),
@@ -2245,21 +2235,9 @@ fn regression_mac_hex_files_were_not_read_as_python_text_files() {
         ("latin1.hex", b"30eda0ed789d\xe9\n"),
         ("vt.hex", b"30eda0ed78\x0b9d"),
     ];
-    let mut lines = vec!["generate-signing-key -v 2 -s ecdsa256 ec.pem".to_owned()];
-    for (name, bytes) in files {
-        std::fs::write(fixtures.join(name), bytes).unwrap();
-        lines.push(format!(
-            "generate-sdc-certificate -k ec.pem --mac {name} -o rand_c-{name}.bin"
-        ));
-    }
-    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
-    let twins = twin_runs(tmp.path(), &fixtures, &lines);
-    for (line, reference, ours) in &twins.runs[1..] {
-        assert!(
-            same_run(ours, reference),
-            "`espsecure {line}`\n{reference:?}\n{ours:?}"
-        );
-    }
+    sdc_runs_on_files(&files, |name| {
+        format!("generate-sdc-certificate -k ec.pem --mac {name} -o rand_c-{name}.bin")
+    });
 }
 
 /// espsecure's `json.load` reads the USC file as a text file: `\r\n` and a
@@ -2272,7 +2250,6 @@ fn regression_usc_json_positions_counted_carriage_returns() {
     if crate::support::reference_tool("espsecure").is_none() {
         return;
     }
-    let (tmp, fixtures) = fixture_dir();
     let files: [(&str, &[u8]); 4] = [
         ("crlf.json", b"{\r\n  \"version\": 1,\r\n  \"groups\": [x]\r\n}\r\n"),
         ("cr.json", b"{\r  \"version\": 1,\r  \"groups\": [x]\r}\r"),
@@ -2282,12 +2259,22 @@ fn regression_usc_json_positions_counted_carriage_returns() {
             b"{\r\n\"version\": 1,\r\"groups\": [{\"group\": \"config_flags\", \"entries\": [{\"key\": \"enable_jtag\", \"value\": true}]}]\r\n}",
         ),
     ];
+    let twins = sdc_runs_on_files(&files, |name| {
+        format!("generate-sdc-certificate --usc {name} -k ec.pem --chip-info chipinfo.bin -o out-{name}.bin")
+    });
+    assert_eq!(twins.runs[4].1.code, 0, "{:?}", twins.runs[4].1);
+}
+
+/// Writes each of `files` into a fresh fixture directory and runs, after a
+/// P-256 key `ec.pem` is made, `command(name)` for each file through
+/// espsecure and through the personality; each run must agree
+/// ([`same_run`]). Returns the runs, the key's first.
+fn sdc_runs_on_files(files: &[(&str, &[u8])], command: impl Fn(&str) -> String) -> TwinRuns {
+    let (tmp, fixtures) = fixture_dir();
     let mut lines = vec!["generate-signing-key -v 2 -s ecdsa256 ec.pem".to_owned()];
     for (name, bytes) in files {
         std::fs::write(fixtures.join(name), bytes).unwrap();
-        lines.push(format!(
-            "generate-sdc-certificate --usc {name} -k ec.pem --chip-info chipinfo.bin -o out-{name}.bin"
-        ));
+        lines.push(command(name));
     }
     let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
     let twins = twin_runs(tmp.path(), &fixtures, &lines);
@@ -2297,5 +2284,5 @@ fn regression_usc_json_positions_counted_carriage_returns() {
             "`espsecure {line}`\n{reference:?}\n{ours:?}"
         );
     }
-    assert_eq!(twins.runs[4].1.code, 0, "{:?}", twins.runs[4].1);
+    twins
 }

@@ -218,17 +218,7 @@ fn espsecure_sign_data_hsm_matches_the_pinned_espsecure() {
         let label = format!("sb-{}", kind.name());
         let public = token_key(&hsm, kind, &label, id as u8 + 1);
         let config = hsm_config(&hsm, &format!("{label}.ini"), slot, &label, USER_PIN);
-        let sign = |cmd: &mut Command, out: &str| -> Output {
-            cmd.args(["sign-data", "--version", "2", "--hsm", "--hsm-config"])
-                .arg(&config)
-                .arg("-o")
-                .arg(hsm.path(out))
-                .arg(&data)
-                .output()
-                .expect("run")
-        };
-        let theirs = sign(&mut reference(&hsm, "espsecure"), "theirs.bin");
-        let ours = sign(&mut personality(&hsm, "espsecure"), "ours.bin");
+        let (theirs, ours) = sign_data_both(&hsm, &config, &[], &data);
         assert!(theirs.status.success(), "{}", text(&theirs.stderr));
         assert_eq!(ours.status.code(), theirs.status.code(), "{kind:?}");
         assert_eq!(text(&ours.stdout), text(&theirs.stdout), "{kind:?}");
@@ -658,19 +648,8 @@ fn espsecure_hsm_with_pub_key_matches_the_pinned_espsecure() {
     let config = hsm_config(&hsm, "sb.ini", slot, "sb", USER_PIN);
     for (public, succeeds) in [(&own, true), (&other, false)] {
         let _ = std::fs::remove_file(hsm.path("ours.bin"));
-        let sign = |cmd: &mut Command, out: &str| -> Output {
-            cmd.args(["sign-data", "--version", "2", "--hsm", "--hsm-config"])
-                .arg(&config)
-                .arg("--pub-key")
-                .arg(public)
-                .arg("-o")
-                .arg(hsm.path(out))
-                .arg(&data)
-                .output()
-                .expect("run")
-        };
-        let theirs = sign(&mut reference(&hsm, "espsecure"), "theirs.bin");
-        let ours = sign(&mut personality(&hsm, "espsecure"), "ours.bin");
+        let pub_key = [std::ffi::OsStr::new("--pub-key"), public.as_os_str()];
+        let (theirs, ours) = sign_data_both(&hsm, &config, &pub_key, &data);
         assert_eq!(
             theirs.status.success(),
             succeeds,
@@ -944,17 +923,7 @@ fn regression_hsm_config_line_ends_and_blanks_were_not_pythons() {
     for (name, end) in [("cr.ini", "\r"), ("crlf.ini", "\r\n"), ("lf.ini", "\n")] {
         let config = hsm.path(name);
         std::fs::write(&config, lines.join(end) + end).expect("write");
-        let sign = |cmd: &mut Command, out: &str| -> Output {
-            cmd.args(["sign-data", "--version", "2", "--hsm", "--hsm-config"])
-                .arg(&config)
-                .arg("-o")
-                .arg(hsm.path(out))
-                .arg(&data)
-                .output()
-                .expect("run")
-        };
-        let theirs = sign(&mut reference(&hsm, "espsecure"), "theirs.bin");
-        let ours = sign(&mut personality(&hsm, "espsecure"), "ours.bin");
+        let (theirs, ours) = sign_data_both(&hsm, &config, &[], &data);
         let context = format!("{name}: {}", text(&theirs.stderr));
         assert!(theirs.status.success(), "{context}");
         assert_eq!(
@@ -985,4 +954,29 @@ fn regression_hsm_config_line_ends_and_blanks_were_not_pythons() {
             );
         }
     }
+}
+
+/// `sign-data --version 2 --hsm --hsm-config CONFIG [EXTRA] -o OUT DATA`
+/// through the pinned espsecure (to `theirs.bin`) and through the
+/// personality (to `ours.bin`).
+fn sign_data_both(
+    hsm: &SoftHsm,
+    config: &Path,
+    extra: &[&std::ffi::OsStr],
+    data: &Path,
+) -> (Output, Output) {
+    let sign = |mut cmd: Command, out: &str| -> Output {
+        cmd.args(["sign-data", "--version", "2", "--hsm", "--hsm-config"])
+            .arg(config)
+            .args(extra)
+            .arg("-o")
+            .arg(hsm.path(out))
+            .arg(data)
+            .output()
+            .expect("run")
+    };
+    (
+        sign(reference(hsm, "espsecure"), "theirs.bin"),
+        sign(personality(hsm, "espsecure"), "ours.bin"),
+    )
 }

@@ -203,13 +203,7 @@ fn py_yaml_and_json_strings_match_pyyaml_and_python_json() {
             ));
         }
     }
-    assert!(
-        differences.is_empty(),
-        "{} of {} differ:\n{}",
-        differences.len(),
-        inputs.len(),
-        differences.join("\n")
-    );
+    assert_none_differ(&differences, inputs.len());
 }
 
 /// `split()` drops an empty field, so an empty value is written as `-`.
@@ -254,12 +248,7 @@ fn py_repr_quotes_every_code_point_as_python_repr() {
             differences.push(format!("U+{code:04X}: python {want} ours {ours}"));
         }
     }
-    assert!(
-        differences.is_empty(),
-        "{} code points differ:\n{}",
-        differences.len(),
-        differences[..differences.len().min(40)].join("\n")
-    );
+    assert_none_differ(&differences, 0x110000);
 }
 
 /// For every code point: its decimal value (`0`-`9`) when `int()` reads it,
@@ -299,12 +288,7 @@ fn py_int_digit_classes_match_python_for_every_code_point() {
             ));
         }
     }
-    assert!(
-        differences.is_empty(),
-        "{} code points differ:\n{}",
-        differences.len(),
-        differences[..differences.len().min(40)].join("\n")
-    );
+    assert_none_differ(&differences, 0x110000);
 }
 
 /// Per input line (hex bytes): the file read as Python's `open()` reads
@@ -394,11 +378,15 @@ fn py_repr_text_files_split_and_strip_as_python() {
             differences.push(format!("{bytes:x?}\n  python: {want}\n  ours:   {ours}"));
         }
     }
+    assert_none_differ(&differences, inputs.len());
+}
+
+/// Fails listing the first 40 of `differences` (out of `of` compared).
+fn assert_none_differ(differences: &[String], of: usize) {
     assert!(
         differences.is_empty(),
-        "{} of {} differ:\n{}",
+        "{} of {of} differ:\n{}",
         differences.len(),
-        inputs.len(),
-        differences[..differences.len().min(20)].join("\n")
+        differences[..differences.len().min(40)].join("\n")
     );
 }

@@ -81,7 +81,7 @@ impl XorShift {
 
 #[test]
 fn py_yaml_and_json_strings_match_pyyaml_and_python_json() {
-    let Some(mut python) = crate::support::reference_tool("python") else {
+    let Some(python) = crate::support::reference_tool("python") else {
         return;
     };
     // Pieces that decide PyYAML's choices: indicators, what the implicit
@@ -172,24 +172,12 @@ fn py_yaml_and_json_strings_match_pyyaml_and_python_json() {
         let data: Vec<u8> = (0..rng.below(120)).map(|_| rng.next() as u8).collect();
         inputs.push((rng.next() % 3, name, data));
     }
-    let mut child = python
-        .args(["-c", SCRIPT])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
     let lines: String = inputs
         .iter()
         .map(|(c, n, d)| format!("{c} {} {}\n", hex_or_empty(n), hex_or_empty(d)))
         .collect();
-    // Python answers while it reads: feed it from a thread, so neither
-    // side waits on a full pipe.
-    let feeder = std::thread::spawn(move || stdin.write_all(lines.as_bytes()));
-    let out = child.wait_with_output().unwrap();
-    feeder.join().unwrap().unwrap();
-    assert!(out.status.success(), "python: {out:?}");
-    let theirs: Vec<&str> = std::str::from_utf8(&out.stdout).unwrap().lines().collect();
+    let answer = python_answers(python, SCRIPT, lines);
+    let theirs: Vec<&str> = answer.lines().collect();
     assert_eq!(theirs.len(), inputs.len() * 2);
     let mut differences = Vec::new();
     for ((context, name, data), want) in inputs.iter().zip(theirs.chunks(2)) {
@@ -308,7 +296,7 @@ for line in sys.stdin:
 
 #[test]
 fn py_repr_text_files_split_and_strip_as_python() {
-    let Some(mut python) = crate::support::reference_tool("python") else {
+    let Some(python) = crate::support::reference_tool("python") else {
         return;
     };
     let pieces: [&[u8]; 21] = [
@@ -344,23 +332,13 @@ fn py_repr_text_files_split_and_strip_as_python() {
             bytes
         })
         .collect();
-    let mut child = python
-        .args(["-c", LINES_SCRIPT])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
     // an empty input is written as one space (stripped back to nothing)
     let lines: String = inputs
         .iter()
         .map(|b| format!("{} \n", hex::encode(b)))
         .collect();
-    let feeder = std::thread::spawn(move || stdin.write_all(lines.as_bytes()));
-    let out = child.wait_with_output().unwrap();
-    feeder.join().unwrap().unwrap();
-    assert!(out.status.success(), "python: {out:?}");
-    let theirs: Vec<&str> = std::str::from_utf8(&out.stdout).unwrap().lines().collect();
+    let answer = python_answers(python, LINES_SCRIPT, lines);
+    let theirs: Vec<&str> = answer.lines().collect();
     assert_eq!(theirs.len(), inputs.len());
     let mut differences = Vec::new();
     for (bytes, want) in inputs.iter().zip(theirs) {
@@ -389,4 +367,22 @@ fn assert_none_differ(differences: &[String], of: usize) {
         differences.len(),
         differences[..differences.len().min(40)].join("\n")
     );
+}
+
+/// Runs `script` with `python`, `input` on its standard input, and returns
+/// what it printed. Python answers while it reads, so the input is fed
+/// from a thread: neither side waits on a full pipe.
+fn python_answers(mut python: std::process::Command, script: &str, input: String) -> String {
+    let mut child = python
+        .args(["-c", script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let feeder = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let out = child.wait_with_output().unwrap();
+    feeder.join().unwrap().unwrap();
+    assert!(out.status.success(), "python: {out:?}");
+    String::from_utf8(out.stdout).unwrap()
 }
